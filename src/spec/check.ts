@@ -1,0 +1,53 @@
+import type { FieldIssue } from '../errors.js';
+import { completeManifest } from './defaults.js';
+import { parseManifest } from './parse.js';
+import { checkSupport } from './support.js';
+import type { ClusterManifest } from './types.js';
+import { validateManifest } from './validate.js';
+
+/** The verdict on one manifest file: what `kopsless check` prints and the validate stage returns. */
+export interface ManifestCheck {
+  valid: boolean;
+  cluster: string | null;
+  instanceGroups: string[];
+  errors: FieldIssue[];
+  unsupported: FieldIssue[];
+  /** Accepted settings that have no effect here; printed as notes. */
+  ignored: FieldIssue[];
+  /** The manifest as written, when it could be read. */
+  manifest?: ClusterManifest;
+  /** The manifest with kOps defaults filled in, when valid. */
+  completed?: ClusterManifest;
+}
+
+/** Exit codes of `kopsless check`, fixed by the CLI contract. */
+export const CHECK_EXIT = { valid: 0, invalid: 1, usage: 2, unsupported: 3 } as const;
+
+/** Parses, validates, checks support and completes a manifest, in that order. */
+export function checkManifest(text: string): ManifestCheck {
+  const parsed = parseManifest(text);
+  if (!parsed.manifest) {
+    return { valid: false, cluster: null, instanceGroups: [], errors: parsed.errors, unsupported: parsed.unsupported, ignored: [] };
+  }
+  const manifest = parsed.manifest;
+  const errors = [...parsed.errors, ...validateManifest(manifest)];
+  const support = checkSupport(manifest);
+  const valid = errors.length === 0;
+  return {
+    valid,
+    cluster: manifest.cluster.metadata.name || null,
+    instanceGroups: manifest.instanceGroups.map((ig) => ig.metadata.name),
+    errors,
+    unsupported: [...parsed.unsupported, ...support.unsupported],
+    ignored: support.ignored,
+    manifest,
+    ...(valid ? { completed: completeManifest(manifest) } : {}),
+  };
+}
+
+/** The exit code for a check: invalid wins over unsupported. */
+export function checkExitCode(check: ManifestCheck): number {
+  if (!check.valid) return CHECK_EXIT.invalid;
+  if (check.unsupported.length > 0) return CHECK_EXIT.unsupported;
+  return CHECK_EXIT.valid;
+}

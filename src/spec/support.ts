@@ -1,0 +1,195 @@
+import type { FieldIssue } from '../errors.js';
+import { field, index } from './field.js';
+import { igPath } from './parse.js';
+import type { ClusterManifest } from './types.js';
+
+/**
+ * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
+ * does; anything outside these lists is reported as unsupported, naming its path, so that nobody
+ * believes a setting took effect when it did not.
+ *
+ * A rule is one of:
+ * - `true`: built as kOps builds it;
+ * - `'ignored'`: accepted because it tunes a component kopsless runs another way (etcd-manager
+ *   sizing, for instance), reported as a note and not as unsupported;
+ * - a string: not supported, the string says why;
+ * - a function: checks the value itself (nested settings, values we build only some of).
+ */
+type Rule = true | 'ignored' | string | ((value: unknown, path: string, out: SupportReport) => void);
+
+export interface SupportReport {
+  unsupported: FieldIssue[];
+  ignored: FieldIssue[];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkObject(value: unknown, path: string, rules: Record<string, Rule>, out: SupportReport, what: string): void {
+  if (!isObject(value)) return;
+  for (const [key, child] of Object.entries(value)) {
+    const rule = rules[key];
+    const childPath = `${path}.${key}`;
+    if (rule === true) continue;
+    if (rule === 'ignored') out.ignored.push({ path: childPath, message: 'accepted and ignored: kopsless sizes this component itself' });
+    else if (typeof rule === 'string') out.unsupported.push(field.unsupported(childPath, rule));
+    else if (typeof rule === 'function') rule(child, childPath, out);
+    else out.unsupported.push(field.unsupported(childPath, `${what} setting "${key}" is not built by kopsless`));
+  }
+}
+
+function object(rules: Record<string, Rule>, what: string): Rule {
+  return (value, path, out) => checkObject(value, path, rules, out, what);
+}
+
+function each(rule: Rule): Rule {
+  return (value, path, out) => {
+    if (!Array.isArray(value) || typeof rule !== 'function') return;
+    value.forEach((item, i) => rule(item, index(path, i), out));
+  };
+}
+
+const kubeletRules: Record<string, Rule> = {
+  maxPods: true,
+  anonymousAuth: true,
+};
+
+const clusterRules: Record<string, Rule> = {
+  channel: true,
+  cloudProvider: (value, path, out) => {
+    if (value !== 'aws') out.unsupported.push(field.unsupported(path, `cloud provider "${String(value)}": kopsless runs clusters on AWS only`));
+  },
+  configBase: true,
+  kubernetesVersion: (value, path, out) => {
+    if (typeof value === 'string' && /^https?:\/\//.test(value)) out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
+  },
+  masterPublicName: true,
+  masterInternalName: true,
+  dnsZone: true,
+  networkCIDR: true,
+  nonMasqueradeCIDR: true,
+  serviceClusterIPRange: true,
+  podCIDR: true,
+  additionalNetworkCIDRs: 'secondary VPC CIDR blocks',
+  networkID: 'existing VPCs (kopsless creates the VPC)',
+  subnets: each(
+    object(
+      {
+        name: true,
+        zone: true,
+        cidr: true,
+        type: (value, path, out) => {
+          if (value === 'DualStack') out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
+        },
+        id: 'existing subnets (kopsless creates the subnets)',
+        egress: 'custom egress (kopsless gives private subnets a NAT gateway per zone)',
+        additionalRoutes: 'additional routes',
+        ipv6CIDR: 'IPv6 subnets',
+        publicIP: 'bring-your-own NAT gateway addresses',
+      },
+      'subnet',
+    ),
+  ),
+  etcdClusters: each(
+    object(
+      {
+        name: true,
+        etcdMembers: each(object({ name: true, instanceGroup: true, encryptedVolume: 'ignored', volumeSize: 'ignored', volumeType: 'ignored' }, 'etcd member')),
+        cpuRequest: 'ignored',
+        memoryRequest: 'ignored',
+        manager: 'ignored',
+        version: 'etcd version pinning (kubeadm runs the etcd of its Kubernetes version)',
+        backups: 'etcd backups to object storage',
+        provider: 'etcd providers other than kubeadm stacked etcd',
+      },
+      'etcd cluster',
+    ),
+  ),
+  networking: object(
+    {
+      amazonvpc: object({ env: true, image: true, initImage: true, networkPolicyAgentImage: true }, 'amazonvpc'),
+      cni: true,
+    },
+    'networking',
+  ),
+  kubelet: object(kubeletRules, 'kubelet'),
+  controlPlaneKubelet: object(kubeletRules, 'kubelet'),
+  masterKubelet: object(kubeletRules, 'kubelet'),
+  kubernetesApiAccess: true,
+  sshAccess: true,
+  sshKeyName: true,
+  nodePortAccess: 'node port security group rules',
+  topology: object(
+    {
+      masters: true,
+      nodes: true,
+      controlPlane: true,
+      dns: object(
+        {
+          type: (value, path, out) => {
+            if (value === 'None') out.unsupported.push(field.unsupported(path, 'clusters without DNS (kopsless publishes api.<cluster> in Route53)'));
+          },
+        },
+        'dns',
+      ),
+      bastion: 'bastion load balancers and bastion DNS names (Bastion instance groups are supported)',
+    },
+    'topology',
+  ),
+  api: object(
+    {
+      dns: true,
+      publicName: true,
+      loadBalancer: 'API load balancers (kopsless points the api DNS records at the control plane)',
+      access: true,
+    },
+    'api',
+  ),
+  authorization: object({ rbac: true, alwaysAllow: true }, 'authorization'),
+  iam: object({ legacy: true, allowContainerRegistry: true }, 'iam'),
+  cloudLabels: true,
+  rollingUpdate: true,
+  containerRuntime: (value, path, out) => {
+    if (value !== 'containerd') out.unsupported.push(field.unsupported(path, `container runtime "${String(value)}" (kopsless installs containerd)`));
+  },
+};
+
+const instanceGroupRules: Record<string, Rule> = {
+  role: (value, path, out) => {
+    if (value === 'APIServer') out.unsupported.push(field.unsupported(path, 'APIServer instance groups'));
+  },
+  image: true,
+  machineType: true,
+  minSize: true,
+  maxSize: true,
+  subnets: true,
+  zones: true,
+  rootVolumeSize: true,
+  rootVolumeType: true,
+  rootVolume: object({ size: true, type: true }, 'root volume'),
+  associatePublicIp: true,
+  kubelet: object(kubeletRules, 'kubelet'),
+  nodeLabels: true,
+  cloudLabels: true,
+  taints: true,
+  rollingUpdate: true,
+  maxInstanceLifetime: true,
+  detailedInstanceMonitoring: true,
+  instanceMetadata: object({ httpTokens: true, httpPutResponseHopLimit: true }, 'instance metadata'),
+  mixedInstancesPolicy: 'mixed instances policies (one machineType per instance group)',
+  warmPool: 'warm pools',
+  manager: (value, path, out) => {
+    if (value !== 'CloudGroup') out.unsupported.push(field.unsupported(path, `instance manager "${String(value)}" (kopsless manages Auto Scaling groups)`));
+  },
+};
+
+/** Lists what a valid manifest asks for that kopsless does not build (and what it ignores). */
+export function checkSupport(manifest: ClusterManifest): SupportReport {
+  const out: SupportReport = { unsupported: [], ignored: [] };
+  checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
+  for (const ig of manifest.instanceGroups) {
+    checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
+  }
+  return out;
+}

@@ -1,0 +1,321 @@
+import type { FieldIssue } from '../errors.js';
+import { contains, formatNet, ipv4Net, overlaps, parseCidr, type Ipv4Net } from './cidr.js';
+import { field, index } from './field.js';
+import { igPath } from './parse.js';
+import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
+
+/**
+ * kOps's validation rules that decide whether a manifest is valid, worded as kOps words them.
+ * Pure: no AWS calls (instance types are checked where the cloud is reached).
+ */
+
+const SUBNET_TYPES = ['Public', 'Private', 'Utility', 'DualStack'] as const;
+const ROLES = ['ControlPlane', 'APIServer', 'Node', 'Bastion'] as const;
+const DNS_TYPES = ['Public', 'Private', 'None'] as const;
+const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Kubernetes' `IsDNS1123Subdomain`: the rule for cluster and instance group names. */
+export function dns1123SubdomainErrors(value: string): string[] {
+  const errors: string[] = [];
+  if (value.length > 253) errors.push('must be no more than 253 characters');
+  if (!value.split('.').every((label) => DNS1123_LABEL.test(label) && label.length <= 63)) {
+    errors.push(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    );
+  }
+  return errors;
+}
+
+/** `v1.32.0` or `1.32.0` (kOps accepts both; pre-release and build suffixes allowed). */
+export function parseKubernetesVersion(value: string): { major: number; minor: number; patch: number } | undefined {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]+)?$/.exec(value.trim());
+  if (!match) return undefined;
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function validateCidrField(cidr: unknown, path: string, { allowPrefixList = false } = {}): FieldIssue[] {
+  if (typeof cidr !== 'string') return [field.invalid(path, cidr, 'Could not be parsed as a CIDR')];
+  if (allowPrefixList && /^pl-[0-9a-f]+$/.test(cidr)) return [];
+  const parsed = parseCidr(cidr);
+  return parsed.ok ? [] : [field.invalid(path, cidr, parsed.detail)];
+}
+
+/** Parses an int-or-percent as Kubernetes' intstr does; percentages of `total`, rounded up or down. */
+export function intOrPercent(value: number | string, total: number, roundUp: boolean): number | Error {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : new Error(`invalid value for IntOrString: ${value}`);
+  const match = /^(-?\d+)%$/.exec(value);
+  if (!match) {
+    return /^-?\d+$/.test(value) ? Number(value) : new Error(`invalid value for IntOrString: invalid type: string is not a percentage`);
+  }
+  const scaled = (Number(match[1]) * total) / 100;
+  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
+}
+
+/** kOps's `validateRollingUpdate`: no surge on the control plane, not both zero, no negatives. */
+export function validateRollingUpdate(rollingUpdate: RollingUpdate, path: string, onControlPlane: boolean): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  let unavailable = 1;
+  if (rollingUpdate.maxUnavailable !== undefined) {
+    const parsed = intOrPercent(rollingUpdate.maxUnavailable, 1, false);
+    if (parsed instanceof Error) issues.push(field.invalid(`${path}.maxUnavailable`, rollingUpdate.maxUnavailable, `Unable to parse: ${parsed.message}`));
+    else {
+      unavailable = parsed;
+      if (unavailable < 0) issues.push(field.invalid(`${path}.maxUnavailable`, rollingUpdate.maxUnavailable, 'Cannot be negative'));
+    }
+  }
+  if (rollingUpdate.maxSurge !== undefined) {
+    const parsed = intOrPercent(rollingUpdate.maxSurge, 1000, true);
+    if (parsed instanceof Error) {
+      issues.push(field.invalid(`${path}.maxSurge`, rollingUpdate.maxSurge, `Unable to parse: ${parsed.message}`));
+    } else {
+      if (onControlPlane && parsed !== 0) issues.push(field.forbidden(`${path}.maxSurge`, 'Cannot surge instance groups with role "ControlPlane"'));
+      else if (parsed < 0) issues.push(field.invalid(`${path}.maxSurge`, rollingUpdate.maxSurge, 'Cannot be negative'));
+      if (unavailable === 0 && parsed === 0) issues.push(field.forbidden(`${path}.maxSurge`, 'Cannot be zero if maxUnavailable is zero'));
+    }
+  }
+  return issues;
+}
+
+function validateClusterName(name: string): FieldIssue[] {
+  if (!name) return [field.required('metadata.name', 'Cluster Name is required (e.g. --name=mycluster.myzone.com)')];
+  const errors = dns1123SubdomainErrors(name);
+  if (errors.length > 0) {
+    return [field.invalid('metadata.name', name, `Cluster Name must be a valid DNS name (e.g. --name=mycluster.myzone.com) errors: ${errors.join(', ')}`)];
+  }
+  if (!name.includes('.')) return [field.invalid('metadata.name', name, 'Cluster Name must be a fully-qualified DNS name (e.g. --name=mycluster.myzone.com)')];
+  return [];
+}
+
+function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const subnets = asArray(spec.subnets);
+  if (subnets.length === 0) return [field.required('spec.subnets')];
+  const networkCidrs: Array<{ text: string; net: Ipv4Net }> = [];
+  const primary = ipv4Net(typeof spec.networkCIDR === 'string' ? spec.networkCIDR : undefined);
+  if (primary) networkCidrs.push({ text: String(spec.networkCIDR), net: primary });
+  for (const extra of asArray(spec.additionalNetworkCIDRs)) {
+    const net = ipv4Net(typeof extra === 'string' ? extra : undefined);
+    if (net) networkCidrs.push({ text: String(extra), net });
+  }
+  const seenNames = new Set<string>();
+  const placed: Array<{ name: string; cidr: string; net: Ipv4Net }> = [];
+  subnets.forEach((raw, i) => {
+    const path = index('spec.subnets', i);
+    if (!isObject(raw)) {
+      issues.push(field.invalid(path, raw, 'must be a mapping with name, zone, type and cidr'));
+      return;
+    }
+    const name = typeof raw.name === 'string' ? raw.name : '';
+    if (!name) issues.push(field.required(`${path}.name`));
+    else if (seenNames.has(name)) issues.push(field.duplicate(`${path}.name`, name));
+    seenNames.add(name);
+    if (!raw.zone) issues.push(field.required(`${path}.zone`));
+    if (raw.type === undefined) issues.push(field.required(`${path}.type`, `subnet type must be one of ${SUBNET_TYPES.join(', ')}`));
+    else if (!SUBNET_TYPES.includes(raw.type as (typeof SUBNET_TYPES)[number])) issues.push(field.notSupported(`${path}.type`, raw.type, SUBNET_TYPES));
+    if (typeof raw.egress === 'string' && raw.egress !== '') {
+      if (!raw.egress.startsWith('nat-') && !raw.egress.startsWith('i-') && !raw.egress.startsWith('tgw-') && raw.egress !== 'External') {
+        issues.push(field.invalid(`${path}.egress`, raw.egress, "egress must be of type NAT Gateway, NAT EC2 Instance, Transit Gateway, or 'External'"));
+      }
+      if (raw.egress !== 'External' && raw.type !== 'Private') issues.push(field.forbidden(`${path}.egress`, 'egress can only be specified for private subnets'));
+    }
+    if (raw.cidr === undefined) {
+      if (!raw.id) issues.push(field.required(`${path}.cidr`, `subnet "${name}" must have a CIDR`));
+      return;
+    }
+    const cidrIssues = validateCidrField(raw.cidr, `${path}.cidr`);
+    issues.push(...cidrIssues);
+    const net = cidrIssues.length === 0 ? ipv4Net(String(raw.cidr)) : undefined;
+    if (!net) return;
+    if (networkCidrs.length > 0 && !networkCidrs.some((n) => contains(n.net, net))) {
+      const within = networkCidrs.map((n) => `"${n.text}"`).join(' or ');
+      issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" is not a subnet of the networkCIDR ${within}`));
+    }
+    for (const other of placed) {
+      if (overlaps(other.net, net)) {
+        issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" overlaps subnet "${other.name}" cidr "${other.cidr}"`));
+      }
+    }
+    placed.push({ name, cidr: formatNet(net), net });
+  });
+  return issues;
+}
+
+function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {
+  if (spec.networking === undefined) return [field.required('spec.networking', 'a networking option must be set (e.g. amazonvpc: {})')];
+  if (!isObject(spec.networking)) return [field.invalid('spec.networking', spec.networking, 'must be a mapping')];
+  const chosen = Object.keys(spec.networking).filter((k) => NETWORKING_OPTIONS.includes(k));
+  const issues: FieldIssue[] = [];
+  if (chosen.length === 0) issues.push(field.required('spec.networking', `one networking option must be set (${NETWORKING_OPTIONS.join(', ')})`));
+  chosen.slice(1).forEach((k) => issues.push(field.forbidden(`spec.networking.${k}`, 'only one networking option permitted')));
+  if ('classic' in spec.networking) issues.push(field.invalid('spec.networking', 'classic', 'classic networking is not supported'));
+  if ('romana' in spec.networking) issues.push(field.forbidden('spec.networking.romana', 'support for Romana has been removed'));
+  if ('amazonvpc' in spec.networking && spec.cloudProvider !== 'aws') {
+    issues.push(field.forbidden('spec.networking.amazonvpc', 'amazon-vpc-routed-eni networking is supported only in AWS'));
+  }
+  return issues;
+}
+
+function validateEtcd(spec: Record<string, unknown>, groups: Map<string, InstanceGroup>): FieldIssue[] {
+  const clusters = asArray(spec.etcdClusters);
+  if (clusters.length === 0) return [field.required('spec.etcdClusters')];
+  const issues: FieldIssue[] = [];
+  clusters.forEach((raw, i) => {
+    const path = index('spec.etcdClusters', i);
+    if (!isObject(raw)) {
+      issues.push(field.invalid(path, raw, 'must be a mapping with name and etcdMembers'));
+      return;
+    }
+    if (!raw.name) issues.push(field.required(`${path}.name`, 'etcdCluster did not have name'));
+    const members = asArray(raw.etcdMembers);
+    if (members.length === 0) issues.push(field.required(`${path}.etcdMembers`, 'No members defined in etcd cluster'));
+    else if (members.length % 2 === 0) {
+      issues.push(
+        field.invalid(
+          `${path}.etcdMembers`,
+          members.length,
+          'Should be an odd number of control-plane-zones for quorum. Use --zones and --control-plane-zones to declare node zones and control-plane zones separately',
+        ),
+      );
+    }
+    const memberNames = new Set<string>();
+    members.forEach((member, j) => {
+      const memberPath = index(`${path}.etcdMembers`, j);
+      const m = isObject(member) ? member : {};
+      if (!m.name) issues.push(field.required(`${memberPath}.name`, 'etcdMember did not have name'));
+      else if (memberNames.has(String(m.name))) issues.push(field.duplicate(`${memberPath}.name`, m.name));
+      memberNames.add(String(m.name ?? ''));
+      if (!m.instanceGroup) issues.push(field.required(`${memberPath}.instanceGroup`, 'etcdMember did not have instanceGroup'));
+      else {
+        const ig = groups.get(String(m.instanceGroup));
+        if (!ig) issues.push(field.notFound(`${memberPath}.instanceGroup`, m.instanceGroup));
+        else if (!isControlPlaneRole(ig.spec.role)) {
+          issues.push(field.forbidden(`${memberPath}.instanceGroup`, `InstanceGroup "${String(m.instanceGroup)}" must have role ControlPlane to hold an etcd member`));
+        }
+      }
+    });
+  });
+  return issues;
+}
+
+function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, subnetNames: Set<string>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const name = ig.metadata.name;
+  const p = (rest: string) => igPath(name || '?', rest);
+  if (!name) issues.push(field.required(p('metadata.name')));
+  else dns1123SubdomainErrors(name).forEach((e) => issues.push(field.invalid(p('metadata.name'), name, e)));
+  const spec = ig.spec as unknown as Record<string, unknown>;
+  const role = spec.role;
+  const controlPlane = isControlPlaneRole(typeof role === 'string' ? role : undefined);
+  const subnets = asArray(spec.subnets);
+  if (role === undefined || role === '') issues.push(field.required(p('spec.role'), 'Role must be set'));
+  else if (!controlPlane && !ROLES.includes(role as (typeof ROLES)[number])) issues.push(field.notSupported(p('spec.role'), role, ROLES));
+  for (const key of ['minSize', 'maxSize'] as const) {
+    const value = spec[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+      issues.push(field.invalid(p(`spec.${key}`), value, 'must be a whole number, zero or more'));
+    }
+  }
+  const minSize = typeof spec.minSize === 'number' ? spec.minSize : undefined;
+  const maxSize = typeof spec.maxSize === 'number' ? spec.maxSize : undefined;
+  if (controlPlane) {
+    if (subnets.length === 0) issues.push(field.required(p('spec.subnets'), 'controlPlane InstanceGroup must specify at least one Subnet'));
+    else if (subnets.length > 1) issues.push(field.invalid(p('spec.subnets'), subnets, 'controlPlane InstanceGroup must be in exactly one subnet, add more InstanceGroups instead'));
+    if (minSize !== undefined && minSize > 1) issues.push(field.invalid(p('spec.minSize'), minSize, 'controlPlane InstanceGroup must have minSize set to 1'));
+    if (maxSize !== undefined && maxSize > 1) issues.push(field.invalid(p('spec.maxSize'), maxSize, 'controlPlane InstanceGroup must have maxSize set to 1, add more InstanceGroups instead'));
+    for (const [i, etcd] of asArray(manifest.cluster.spec.etcdClusters).entries()) {
+      const e = isObject(etcd) ? etcd : {};
+      const members = asArray(e.etcdMembers).map((m) => (isObject(m) ? m.instanceGroup : undefined));
+      if (!members.includes(name)) {
+        issues.push(field.forbidden(p('metadata.name'), `InstanceGroup "${name}" with role ControlPlane must have a member in etcd cluster "${String(e.name ?? i)}"`));
+      }
+    }
+  }
+  if (minSize !== undefined && maxSize !== undefined && maxSize < minSize) {
+    issues.push(field.forbidden(p('spec.maxSize'), 'maxSize must be greater than or equal to minSize.'));
+  }
+  subnets.forEach((s, i) => {
+    if (!subnetNames.has(String(s))) issues.push(field.notFound(p(index('spec.subnets', i)), s));
+  });
+  if (spec.machineType !== undefined && (typeof spec.machineType !== 'string' || !/^[a-z0-9-]+\.[a-z0-9-]+$/.test(spec.machineType))) {
+    issues.push(field.invalid(p('spec.machineType'), spec.machineType, 'not an EC2 instance type (e.g. t3.medium)'));
+  }
+  if (spec.rollingUpdate !== undefined) {
+    if (isObject(spec.rollingUpdate)) issues.push(...validateRollingUpdate(spec.rollingUpdate as RollingUpdate, p('spec.rollingUpdate'), controlPlane));
+    else issues.push(field.invalid(p('spec.rollingUpdate'), spec.rollingUpdate, 'must be a mapping'));
+  }
+  const kubelet = spec.kubelet;
+  if (isObject(kubelet) && kubelet.maxPods !== undefined && !(Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0)) {
+    issues.push(field.invalid(p('spec.kubelet.maxPods'), kubelet.maxPods, 'must be a whole number greater than zero'));
+  }
+  return issues;
+}
+
+/**
+ * Validates a parsed manifest. Returns every error found (kOps reports them all at once), in
+ * document order: cluster fields first, then each instance group.
+ */
+export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const { cluster, instanceGroups } = manifest;
+  const spec = cluster.spec as Record<string, unknown>;
+  issues.push(...validateClusterName(cluster.metadata.name));
+
+  if (spec.kubernetesVersion === undefined || spec.kubernetesVersion === '') {
+    issues.push(field.required('spec.kubernetesVersion'));
+  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !/^https?:\/\//.test(spec.kubernetesVersion))) {
+    issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
+  }
+  if (!spec.cloudProvider) issues.push(field.required('spec.cloudProvider'));
+  if (spec.networkCIDR === undefined || spec.networkCIDR === '') {
+    if (!spec.networkID) issues.push(field.required('spec.networkCIDR', 'networkCIDR must be set (e.g. 172.20.0.0/16)'));
+  } else issues.push(...validateCidrField(spec.networkCIDR, 'spec.networkCIDR'));
+  asArray(spec.additionalNetworkCIDRs).forEach((c, i) => issues.push(...validateCidrField(c, index('spec.additionalNetworkCIDRs', i))));
+  for (const key of ['nonMasqueradeCIDR', 'serviceClusterIPRange', 'podCIDR'] as const) {
+    if (spec[key] !== undefined) issues.push(...validateCidrField(spec[key], `spec.${key}`));
+  }
+  asArray(spec.sshAccess).forEach((c, i) => issues.push(...validateCidrField(c, index('spec.sshAccess', i), { allowPrefixList: true })));
+  asArray(spec.kubernetesApiAccess).forEach((c, i) => issues.push(...validateCidrField(c, index('spec.kubernetesApiAccess', i), { allowPrefixList: true })));
+  asArray(spec.nodePortAccess).forEach((c, i) => issues.push(...validateCidrField(c, index('spec.nodePortAccess', i), { allowPrefixList: true })));
+
+  issues.push(...validateSubnets(spec));
+  issues.push(...validateNetworking(spec));
+  const topology = isObject(spec.topology) ? spec.topology : undefined;
+  const dns = topology && isObject(topology.dns) ? topology.dns : undefined;
+  if (dns?.type !== undefined && !DNS_TYPES.includes(dns.type as (typeof DNS_TYPES)[number])) {
+    issues.push(field.notSupported('spec.topology.dns.type', dns.type, DNS_TYPES));
+  }
+  if (spec.rollingUpdate !== undefined) {
+    if (isObject(spec.rollingUpdate)) issues.push(...validateRollingUpdate(spec.rollingUpdate as RollingUpdate, 'spec.rollingUpdate', false));
+    else issues.push(field.invalid('spec.rollingUpdate', spec.rollingUpdate, 'must be a mapping'));
+  }
+  const kubelet = spec.kubelet;
+  if (isObject(kubelet) && kubelet.maxPods !== undefined && !(Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0)) {
+    issues.push(field.invalid('spec.kubelet.maxPods', kubelet.maxPods, 'must be a whole number greater than zero'));
+  }
+
+  const groups = new Map<string, InstanceGroup>();
+  instanceGroups.forEach((ig, i) => {
+    if (groups.has(ig.metadata.name)) issues.push(field.duplicate(`instanceGroups[${i}].metadata.name`, ig.metadata.name));
+    groups.set(ig.metadata.name, ig);
+  });
+  issues.push(...validateEtcd(spec, groups));
+  if (!instanceGroups.some((ig) => isControlPlaneRole(ig.spec.role))) {
+    issues.push(field.required('instanceGroups', 'must have at least one InstanceGroup with role ControlPlane (or Master)'));
+  }
+  if (!instanceGroups.some((ig) => ig.spec.role === 'Node')) {
+    issues.push(field.required('instanceGroups', 'must have at least one InstanceGroup with role Node'));
+  }
+  const subnetNames = new Set(asArray(spec.subnets).map((s) => (isObject(s) ? String(s.name ?? '') : '')));
+  for (const ig of instanceGroups) issues.push(...validateInstanceGroup(ig, manifest, subnetNames));
+  return issues;
+}
