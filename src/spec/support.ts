@@ -10,12 +10,12 @@ import type { ClusterManifest } from './types.js';
  *
  * A rule is one of:
  * - `true`: built as kOps builds it;
- * - `'ignored'`: accepted because it tunes a component kopsless runs another way (etcd-manager
- *   sizing, for instance), reported as a note and not as unsupported;
+ * - `{ ignored }`: accepted because it tunes a component kopsless runs another way (etcd-manager
+ *   sizing, for instance), reported as a note saying why, not as unsupported;
  * - a string: not supported, the string says why;
  * - a function: checks the value itself (nested settings, values we build only some of).
  */
-type Rule = true | 'ignored' | string | ((value: unknown, path: string, out: SupportReport) => void);
+type Rule = true | { ignored: string } | string | ((value: unknown, path: string, out: SupportReport) => void);
 
 export interface SupportReport {
   unsupported: FieldIssue[];
@@ -32,7 +32,7 @@ function checkObject(value: unknown, path: string, rules: Record<string, Rule>, 
     const rule = rules[key];
     const childPath = `${path}.${key}`;
     if (rule === true) continue;
-    if (rule === 'ignored') out.ignored.push({ path: childPath, message: 'accepted and ignored: kopsless sizes this component itself' });
+    if (typeof rule === 'object') out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });
     else if (typeof rule === 'string') out.unsupported.push(field.unsupported(childPath, rule));
     else if (typeof rule === 'function') rule(child, childPath, out);
     else out.unsupported.push(field.unsupported(childPath, `${what} setting "${key}" is not built by kopsless`));
@@ -49,6 +49,9 @@ function each(rule: Rule): Rule {
     value.forEach((item, i) => rule(item, index(path, i), out));
   };
 }
+
+const ETCD_MANAGER = { ignored: "kubeadm's stacked etcd runs without etcd-manager and its resource requests" };
+const ETCD_ON_ROOT = { ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)' };
 
 const kubeletRules: Record<string, Rule> = {
   maxPods: true,
@@ -95,10 +98,10 @@ const clusterRules: Record<string, Rule> = {
     object(
       {
         name: true,
-        etcdMembers: each(object({ name: true, instanceGroup: true, encryptedVolume: 'ignored', volumeSize: 'ignored', volumeType: 'ignored' }, 'etcd member')),
-        cpuRequest: 'ignored',
-        memoryRequest: 'ignored',
-        manager: 'ignored',
+        etcdMembers: each(object({ name: true, instanceGroup: true, encryptedVolume: ETCD_ON_ROOT, volumeSize: ETCD_ON_ROOT, volumeType: ETCD_ON_ROOT }, 'etcd member')),
+        cpuRequest: ETCD_MANAGER,
+        memoryRequest: ETCD_MANAGER,
+        manager: ETCD_MANAGER,
         version: 'etcd version pinning (kubeadm runs the etcd of its Kubernetes version)',
         backups: 'etcd backups to object storage',
         provider: 'etcd providers other than kubeadm stacked etcd',

@@ -76,6 +76,8 @@ export interface ClusterSpec {
   additionalNetworkCIDRs?: string[];
   nonMasqueradeCIDR?: string;
   serviceClusterIPRange?: string;
+  podCIDR?: string;
+  containerRuntime?: string;
   dnsZone?: string;
   subnets?: ClusterSubnetSpec[];
   etcdClusters?: EtcdClusterSpec[];

@@ -1,0 +1,13 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { readConfig } from '../src/config.js';
+import { stageHandler, stageLogger } from '../src/lambda.js';
+import { writeState, type WriteStateInput } from '../src/stages/write-state.js';
+import { ClusterStore } from '../src/state/cluster-store.js';
+import { s3ObjectStore } from '../src/state/object-store.js';
+
+const config = readConfig(process.env);
+const store = new ClusterStore(s3ObjectStore(new S3Client({}), config.stateBucket));
+const logger = stageLogger('write-state');
+
+/** Write S3 state: the cluster lock, the spec in kOps's layout, status.json. */
+export const handler = stageHandler(logger, async (event: WriteStateInput) => writeState(event, { store, lockLeaseSeconds: config.lockLeaseSeconds }));

@@ -1,0 +1,115 @@
+import {
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DescribeAutoScalingGroupsCommand,
+  UpdateAutoScalingGroupCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
+import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+
+export interface GroupState {
+  name: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  launchTemplateVersion?: string;
+  subnetIds: string[];
+  tags: Record<string, string>;
+  instances: Array<{ instanceId: string; lifecycleState: string; healthStatus: string; zone: string }>;
+}
+
+export interface GroupSettings {
+  name: string;
+  launchTemplateId: string;
+  launchTemplateVersion: number;
+  minSize: number;
+  maxSize: number;
+  subnetIds: string[];
+  maxInstanceLifetimeSeconds?: number;
+  tags: Array<{ Key: string; Value: string; PropagateAtLaunch: boolean }>;
+}
+
+/** The Auto Scaling calls of the launch stage. */
+export interface AutoScalingApi {
+  describeGroups(names: string[]): Promise<GroupState[]>;
+  createGroup(settings: GroupSettings): Promise<void>;
+  updateGroup(settings: GroupSettings, desiredCapacity: number): Promise<void>;
+}
+
+function rethrow(error: unknown): never {
+  throw classifyAwsError(error);
+}
+
+export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoScalingApi {
+  return {
+    async describeGroups(names) {
+      if (names.length === 0) return [];
+      const groups: GroupState[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const out = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names, NextToken: token }));
+          for (const g of out.AutoScalingGroups ?? []) {
+            groups.push({
+              name: g.AutoScalingGroupName ?? '',
+              minSize: g.MinSize ?? 0,
+              maxSize: g.MaxSize ?? 0,
+              desiredCapacity: g.DesiredCapacity ?? 0,
+              ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
+              subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
+              tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+              instances: (g.Instances ?? []).map((i) => ({
+                instanceId: i.InstanceId ?? '',
+                lifecycleState: i.LifecycleState ?? '',
+                healthStatus: i.HealthStatus ?? '',
+                zone: i.AvailabilityZone ?? '',
+              })),
+            });
+          }
+          token = out.NextToken;
+        } while (token);
+      } catch (error) {
+        rethrow(error);
+      }
+      return groups;
+    },
+    async createGroup(s) {
+      try {
+        await client.send(
+          new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: s.name,
+            LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
+            MinSize: s.minSize,
+            MaxSize: s.maxSize,
+            DesiredCapacity: s.minSize,
+            VPCZoneIdentifier: s.subnetIds.join(','),
+            ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
+            Tags: s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' })),
+          }),
+        );
+      } catch (error) {
+        // A retried create whose first attempt went through.
+        if (isAwsErrorCode(error, 'AlreadyExists', 'AlreadyExistsFault')) return;
+        rethrow(error);
+      }
+    },
+    async updateGroup(s, desiredCapacity) {
+      try {
+        await client.send(
+          new UpdateAutoScalingGroupCommand({
+            AutoScalingGroupName: s.name,
+            LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
+            MinSize: s.minSize,
+            MaxSize: s.maxSize,
+            DesiredCapacity: desiredCapacity,
+            VPCZoneIdentifier: s.subnetIds.join(','),
+            ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
+          }),
+        );
+        await client.send(new CreateOrUpdateTagsCommand({ Tags: s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' })) }));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+  };
+}

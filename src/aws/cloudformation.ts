@@ -1,0 +1,98 @@
+import {
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  UpdateStackCommand,
+  type CloudFormationClient,
+} from '@aws-sdk/client-cloudformation';
+import { classifyAwsError } from '../errors.js';
+
+/** The calls kopsless makes on CloudFormation, and nothing else. */
+export interface StackApi {
+  describe(stackName: string): Promise<StackState | undefined>;
+  create(input: { stackName: string; templateBody: string; tags: Array<{ Key: string; Value: string }>; clientRequestToken: string }): Promise<void>;
+  /** 'unchanged' when CloudFormation says there is nothing to update. */
+  update(input: { stackName: string; templateBody: string; tags: Array<{ Key: string; Value: string }> }): Promise<'updating' | 'unchanged'>;
+  delete(stackName: string): Promise<void>;
+  /** The first failure reason of the stack's latest operation, for error messages. */
+  firstFailure(stackName: string): Promise<string | undefined>;
+}
+
+export interface StackState {
+  stackId: string;
+  status: string;
+  statusReason?: string;
+  outputs: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+function rethrow(error: unknown): never {
+  throw classifyAwsError(error);
+}
+
+export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'>): StackApi {
+  return {
+    async describe(stackName) {
+      try {
+        const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+        const stack = out.Stacks?.[0];
+        if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return undefined;
+        return {
+          stackId: stack.StackId ?? stackName,
+          status: stack.StackStatus ?? 'UNKNOWN',
+          ...(stack.StackStatusReason ? { statusReason: stack.StackStatusReason } : {}),
+          outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? ''])),
+          tags: Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+        };
+      } catch (error) {
+        if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
+        return rethrow(error);
+      }
+    },
+    async create({ stackName, templateBody, tags, clientRequestToken }) {
+      try {
+        await client.send(
+          new CreateStackCommand({
+            StackName: stackName,
+            TemplateBody: templateBody,
+            Capabilities: ['CAPABILITY_NAMED_IAM'],
+            Tags: tags,
+            OnFailure: 'DELETE',
+            ClientRequestToken: clientRequestToken,
+          }),
+        );
+      } catch (error) {
+        // A retried create whose first attempt went through: the stack exists, which is the goal.
+        if ((error as Error).name === 'AlreadyExistsException') return;
+        rethrow(error);
+      }
+    },
+    async update({ stackName, templateBody, tags }) {
+      try {
+        await client.send(new UpdateStackCommand({ StackName: stackName, TemplateBody: templateBody, Capabilities: ['CAPABILITY_NAMED_IAM'], Tags: tags }));
+        return 'updating';
+      } catch (error) {
+        if (/No updates are to be performed/.test((error as Error).message)) return 'unchanged';
+        return rethrow(error);
+      }
+    },
+    async delete(stackName) {
+      try {
+        await client.send(new DeleteStackCommand({ StackName: stackName }));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async firstFailure(stackName) {
+      try {
+        const out = await client.send(new DescribeStackEventsCommand({ StackName: stackName }));
+        const failures = (out.StackEvents ?? []).filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason);
+        const first = failures[failures.length - 1];
+        return first ? `${first.LogicalResourceId}: ${first.ResourceStatusReason}` : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,193 @@
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  ModifyLaunchTemplateCommand,
+  type EC2Client,
+  type Filter,
+  type Instance,
+  type InstanceTypeInfo as SdkInstanceTypeInfo,
+  type RequestLaunchTemplateData,
+} from '@aws-sdk/client-ec2';
+import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+import type { InstanceTypeInfo } from '../planning/max-pods.js';
+
+/** The EC2 calls of the launch stage. */
+export interface Ec2Api {
+  describeInstanceTypes(types: string[]): Promise<SdkInstanceTypeInfo[]>;
+  findImage(owner: string | undefined, name: string): Promise<string | undefined>;
+  describeLaunchTemplate(name: string): Promise<{ id: string; latestVersion: number; defaultVersion: number } | undefined>;
+  latestLaunchTemplateData(id: string): Promise<RequestLaunchTemplateData | undefined>;
+  createLaunchTemplate(name: string, data: RequestLaunchTemplateData, tags: Array<{ Key: string; Value: string }>, clientToken: string): Promise<{ id: string; version: number }>;
+  createLaunchTemplateVersion(id: string, data: RequestLaunchTemplateData, clientToken: string): Promise<number>;
+  setDefaultLaunchTemplateVersion(id: string, version: number): Promise<void>;
+  describeInstances(filters: Filter[]): Promise<Instance[]>;
+  /** Names of the region's availability zones. */
+  availabilityZones(): Promise<string[]>;
+}
+
+function rethrow(error: unknown): never {
+  throw classifyAwsError(error);
+}
+
+/** Max 100 instance types per DescribeInstanceTypes call. */
+const INSTANCE_TYPES_PER_CALL = 100;
+
+export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
+  const describeTypes = async (types: string[]) => {
+    const out = await client.send(new DescribeInstanceTypesCommand({ InstanceTypes: types as never }));
+    return out.InstanceTypes ?? [];
+  };
+  return {
+    async describeInstanceTypes(types) {
+      const result: SdkInstanceTypeInfo[] = [];
+      for (let i = 0; i < types.length; i += INSTANCE_TYPES_PER_CALL) {
+        const batch = types.slice(i, i + INSTANCE_TYPES_PER_CALL);
+        try {
+          result.push(...(await describeTypes(batch)));
+        } catch (error) {
+          if (!isAwsErrorCode(error, 'InvalidInstanceType')) rethrow(error);
+          // One unknown type fails the whole call; ask one at a time so the known ones still answer.
+          for (const type of batch) {
+            try {
+              result.push(...(await describeTypes([type])));
+            } catch (inner) {
+              if (!isAwsErrorCode(inner, 'InvalidInstanceType')) rethrow(inner);
+            }
+          }
+        }
+      }
+      return result;
+    },
+    async findImage(owner, name) {
+      try {
+        const out = await client.send(
+          new DescribeImagesCommand({ ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] }),
+        );
+        const newest = [...(out.Images ?? [])].sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+        return newest?.ImageId;
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+    async describeLaunchTemplate(name) {
+      try {
+        const out = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }));
+        const lt = out.LaunchTemplates?.[0];
+        return lt ? { id: lt.LaunchTemplateId ?? '', latestVersion: lt.LatestVersionNumber ?? 1, defaultVersion: lt.DefaultVersionNumber ?? 1 } : undefined;
+      } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound')) return undefined;
+        return rethrow(error);
+      }
+    },
+    async latestLaunchTemplateData(id) {
+      try {
+        const out = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: ['$Latest'] }));
+        return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as RequestLaunchTemplateData | undefined;
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+    async createLaunchTemplate(name, data, tags, clientToken) {
+      try {
+        const out = await client.send(
+          new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: data, ClientToken: clientToken, TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }] }),
+        );
+        return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+    async createLaunchTemplateVersion(id, data, clientToken) {
+      try {
+        const out = await client.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, LaunchTemplateData: data, ClientToken: clientToken }));
+        return out.LaunchTemplateVersion?.VersionNumber ?? 1;
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+    async setDefaultLaunchTemplateVersion(id, version) {
+      try {
+        await client.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(version) }));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async availabilityZones() {
+      try {
+        const out = await client.send(new DescribeAvailabilityZonesCommand({}));
+        return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter(Boolean);
+      } catch (error) {
+        return rethrow(error);
+      }
+    },
+    async describeInstances(filters) {
+      const instances: Instance[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const out = await client.send(new DescribeInstancesCommand({ Filters: filters, NextToken: token }));
+          for (const r of out.Reservations ?? []) instances.push(...(r.Instances ?? []));
+          token = out.NextToken;
+        } while (token);
+      } catch (error) {
+        rethrow(error);
+      }
+      return instances;
+    },
+  };
+}
+
+/** The calculator's view of an EC2 instance type: ENIs of the default network card only. */
+export function toInstanceTypeInfo(t: SdkInstanceTypeInfo): InstanceTypeInfo {
+  const net = t.NetworkInfo;
+  const defaultCard = net?.NetworkCards?.find((c) => c.NetworkCardIndex === (net.DefaultNetworkCardIndex ?? 0));
+  return {
+    instanceType: t.InstanceType ?? '',
+    vcpus: t.VCpuInfo?.DefaultVCpus ?? 0,
+    maxEnis: defaultCard?.MaximumNetworkInterfaces ?? net?.MaximumNetworkInterfaces ?? 0,
+    ipv4PerEni: net?.Ipv4AddressesPerInterface ?? 0,
+    ...(t.Hypervisor ? { hypervisor: t.Hypervisor } : {}),
+    bareMetal: t.BareMetal === true,
+  };
+}
+
+/** Looks up instance types in batches; returns what EC2 knows, keyed by type. */
+export async function lookupInstanceTypes(ec2: Pick<Ec2Api, 'describeInstanceTypes'>, types: Iterable<string>): Promise<Map<string, InstanceTypeInfo>> {
+  const unique = [...new Set(types)].sort();
+  const infos = unique.length > 0 ? await ec2.describeInstanceTypes(unique) : [];
+  return new Map(infos.map((t) => [t.InstanceType ?? '', toInstanceTypeInfo(t)]));
+}
+
+/** Well-known image owner aliases kOps accepts in `image: <alias>/<name>`. */
+const OWNER_ALIASES: Record<string, string> = { ubuntu: '099720109477', canonical: '099720109477', debian: '136693071363', amazon: 'amazon', redhat: '309956199498' };
+
+/** Splits a kOps image reference into the owner and name to search for (or an AMI ID). */
+export function parseImageReference(image: string): { amiId: string } | { owner?: string; name: string } {
+  if (/^ami-[0-9a-f]+$/.test(image)) return { amiId: image };
+  const slash = image.indexOf('/');
+  if (slash > 0) {
+    const first = image.slice(0, slash);
+    if (/^\d{12}$/.test(first)) return { owner: first, name: image.slice(slash + 1) };
+    const alias = OWNER_ALIASES[first];
+    // `ubuntu/images/...` is both an alias form and a plain name; kOps tries the name as written.
+    if (alias && first !== 'ubuntu') return { owner: alias, name: image.slice(slash + 1) };
+  }
+  return { name: image };
+}
+
+/** Resolves each distinct image reference to an AMI ID; unresolved ones are left out. */
+export async function resolveImages(ec2: Pick<Ec2Api, 'findImage'>, images: Iterable<string>): Promise<Map<string, string>> {
+  const resolved = new Map<string, string>();
+  for (const image of new Set(images)) {
+    const ref = parseImageReference(image);
+    const id = 'amiId' in ref ? ref.amiId : await ec2.findImage(ref.owner, ref.name);
+    if (id) resolved.set(image, id);
+  }
+  return resolved;
+}

@@ -1,0 +1,35 @@
+import { ConfigError } from './errors.js';
+
+/** Settings every handler reads from its environment, once, at cold start. */
+export interface Config {
+  stateBucket: string;
+  region: string;
+  stackTimeoutSeconds: number;
+  groupsTimeoutSeconds: number;
+  dnsTimeoutSeconds: number;
+  lockLeaseSeconds: number;
+}
+
+function seconds(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
+  return value;
+}
+
+/** Reads the configuration; a missing or malformed setting fails the cold start with its name. */
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const stateBucket = env.STATE_BUCKET;
+  if (!stateBucket) throw new ConfigError('STATE_BUCKET is not set: the name of the S3 bucket that holds the state store');
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new ConfigError('AWS_REGION is not set');
+  return {
+    stateBucket,
+    region,
+    stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
+    groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
+    dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', 10 * 60),
+    lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', 2 * 60 * 60),
+  };
+}

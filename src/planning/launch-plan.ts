@@ -1,0 +1,172 @@
+import { SpecInvalidError, type FieldIssue } from '../errors.js';
+import { igPath } from '../spec/parse.js';
+import { isControlPlaneRole, type Cluster, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
+import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
+import { clusterTags, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG, stableHash } from './names.js';
+import { subnetOutputKey, type StackOutputs } from './stack-template.js';
+import { renderUserData } from './user-data.js';
+
+/**
+ * What each instance group's launch template and Auto Scaling group must look like. Pure: all
+ * cloud lookups (stack outputs, AMIs, instance types) are inputs.
+ */
+
+export type Tag = { Key: string; Value: string };
+
+export interface LaunchTemplateData {
+  ImageId: string;
+  InstanceType: string;
+  UserData: string;
+  IamInstanceProfile: { Arn: string };
+  SecurityGroupIds?: string[];
+  NetworkInterfaces?: Array<{ DeviceIndex: number; AssociatePublicIpAddress: boolean; Groups: string[]; DeleteOnTermination: boolean }>;
+  BlockDeviceMappings: Array<{ DeviceName: string; Ebs: { VolumeSize: number; VolumeType: string; Encrypted: boolean; DeleteOnTermination: boolean } }>;
+  MetadataOptions: { HttpTokens: string; HttpPutResponseHopLimit: number; HttpEndpoint: string };
+  Monitoring: { Enabled: boolean };
+  KeyName?: string;
+  TagSpecifications: Array<{ ResourceType: string; Tags: Tag[] }>;
+}
+
+export interface GroupPlan {
+  instanceGroup: string;
+  role: string;
+  /** The Auto Scaling group's and launch template's name. */
+  name: string;
+  minSize: number;
+  maxSize: number;
+  subnetIds: string[];
+  maxInstanceLifetimeSeconds?: number;
+  maxPods: number;
+  /** Where maxPods came from: the manifest, or the calculator. */
+  maxPodsSource: 'instanceGroup' | 'cluster' | 'calculated' | 'default';
+  specHash: string;
+  launchTemplate: LaunchTemplateData;
+  groupTags: Array<Tag & { PropagateAtLaunch: boolean }>;
+}
+
+export interface LaunchPlanInput {
+  manifest: ClusterManifest;
+  outputs: StackOutputs;
+  /** image as written in the manifest -> AMI ID */
+  images: ReadonlyMap<string, string>;
+  instanceTypes: ReadonlyMap<string, InstanceTypeInfo>;
+  stateBucket: string;
+  region: string;
+}
+
+/** Go duration (`48h20m`, `0`) as seconds; kOps's maxInstanceLifetime format. */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const match of text.matchAll(re)) {
+    const value = Number(match[1]);
+    total += match[2] === 'h' ? value * 3600 : match[2] === 'm' ? value * 60 : match[2] === 's' ? value : value / 1000;
+    consumed += match[0].length;
+  }
+  return consumed === text.length && consumed > 0 ? Math.round(total) : undefined;
+}
+
+/** kubelet `maxPods` for a group: the manifest always wins (group, then cluster), then the VPC CNI formula. */
+export function resolveMaxPods(cluster: Cluster, ig: InstanceGroup, info: InstanceTypeInfo | undefined): { maxPods: number; source: GroupPlan['maxPodsSource'] } {
+  if (ig.spec.kubelet?.maxPods) return { maxPods: ig.spec.kubelet.maxPods, source: 'instanceGroup' };
+  const controlPlane = isControlPlaneRole(ig.spec.role);
+  const clusterValue = (controlPlane ? (cluster.spec.controlPlaneKubelet?.maxPods ?? cluster.spec.masterKubelet?.maxPods) : undefined) ?? cluster.spec.kubelet?.maxPods;
+  if (clusterValue) return { maxPods: clusterValue, source: 'cluster' };
+  const amazonvpc = cluster.spec.networking?.amazonvpc;
+  if (amazonvpc && info) {
+    return { maxPods: calculateMaxPods(info, { prefixDelegation: prefixDelegationEnabled(amazonvpc.env) }).maxPods, source: 'calculated' };
+  }
+  return { maxPods: 110, source: 'default' };
+}
+
+function roleTag(role: string): string {
+  if (isControlPlaneRole(role)) return 'k8s.io/role/control-plane';
+  return role === 'Bastion' ? 'k8s.io/role/bastion' : 'k8s.io/role/node';
+}
+
+/** Plans every instance group; unknown AMIs, instance types or subnets are field errors. */
+export function planGroups(input: LaunchPlanInput): GroupPlan[] {
+  const { manifest, outputs } = input;
+  const cluster = manifest.cluster;
+  const name = cluster.metadata.name;
+  const problems: FieldIssue[] = [];
+  const plans: GroupPlan[] = [];
+  for (const ig of manifest.instanceGroups) {
+    const igName = ig.metadata.name;
+    const spec = ig.spec;
+    const machineType = spec.machineType ?? '';
+    const info = input.instanceTypes.get(machineType);
+    const amiId = input.images.get(spec.image ?? '');
+    if (!info) problems.push({ path: igPath(igName, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(machineType)}: instance type not offered in ${input.region}` });
+    if (!amiId) problems.push({ path: igPath(igName, 'spec.image'), message: `Invalid value: ${JSON.stringify(spec.image)}: image not found in ${input.region}` });
+    const subnetIds = (spec.subnets ?? []).map((s) => outputs[subnetOutputKey(s)]);
+    if (subnetIds.some((s) => !s)) problems.push({ path: igPath(igName, 'spec.subnets'), message: 'Not found: a subnet of this group is not in the cluster stack' });
+    if (!info || !amiId || subnetIds.some((s) => !s)) continue;
+
+    const role = spec.role;
+    const kind = isControlPlaneRole(role) ? 'Masters' : role === 'Bastion' ? 'Bastions' : 'Nodes';
+    const securityGroup = (kind === 'Masters' ? outputs.MastersSecurityGroupId : kind === 'Bastions' ? outputs.BastionSecurityGroupId : outputs.NodesSecurityGroupId) ?? '';
+    const profileArn = (kind === 'Masters' ? outputs.MastersInstanceProfileArn : kind === 'Bastions' ? outputs.BastionsInstanceProfileArn : outputs.NodesInstanceProfileArn) ?? '';
+    const { maxPods, source } = resolveMaxPods(cluster, ig, info);
+    const cloudLabels = { ...(cluster.spec.cloudLabels ?? {}), ...(spec.cloudLabels ?? {}) };
+    const resourceName = groupName(igName, name);
+    const instanceTags: Tag[] = [
+      ...clusterTags(name),
+      { Key: 'Name', Value: resourceName },
+      { Key: INSTANCE_GROUP_TAG, Value: igName },
+      { Key: roleTag(role), Value: '1' },
+      ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
+    ];
+    const userData = renderUserData({ cluster, instanceGroup: ig, maxPods, stateBucket: input.stateBucket, region: input.region });
+    const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
+      ImageId: amiId,
+      InstanceType: machineType,
+      UserData: Buffer.from(userData, 'utf8').toString('base64'),
+      IamInstanceProfile: { Arn: profileArn },
+      ...(spec.associatePublicIp !== undefined
+        ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: spec.associatePublicIp, Groups: [securityGroup], DeleteOnTermination: true }] }
+        : { SecurityGroupIds: [securityGroup] }),
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: spec.rootVolumeSize ?? 128, VolumeType: spec.rootVolumeType ?? 'gp3', Encrypted: true, DeleteOnTermination: true } },
+      ],
+      MetadataOptions: {
+        HttpEndpoint: 'enabled',
+        HttpTokens: (spec.instanceMetadata as { httpTokens?: string } | undefined)?.httpTokens ?? 'required',
+        HttpPutResponseHopLimit: (spec.instanceMetadata as { httpPutResponseHopLimit?: number } | undefined)?.httpPutResponseHopLimit ?? 1,
+      },
+      Monitoring: { Enabled: spec.detailedInstanceMonitoring === true },
+      ...(cluster.spec.sshKeyName ? { KeyName: cluster.spec.sshKeyName } : {}),
+    };
+    // The hash covers everything an instance is launched with, so any change marks it out of date.
+    const specHash = stableHash({ launchTemplateBase, instanceTags });
+    const launchTemplate: LaunchTemplateData = {
+      ...launchTemplateBase,
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [...instanceTags, { Key: SPEC_HASH_TAG, Value: specHash }] },
+        { ResourceType: 'volume', Tags: instanceTags },
+      ],
+    };
+    const lifetime = typeof spec.maxInstanceLifetime === 'string' ? parseGoDuration(spec.maxInstanceLifetime) : undefined;
+    plans.push({
+      instanceGroup: igName,
+      role,
+      name: resourceName,
+      minSize: spec.minSize ?? 1,
+      maxSize: spec.maxSize ?? spec.minSize ?? 1,
+      subnetIds: subnetIds as string[],
+      ...(lifetime ? { maxInstanceLifetimeSeconds: lifetime } : {}),
+      maxPods,
+      maxPodsSource: source,
+      specHash,
+      launchTemplate,
+      groupTags: [
+        ...instanceTags.map((t) => ({ ...t, PropagateAtLaunch: true })),
+        { Key: SPEC_HASH_TAG, Value: specHash, PropagateAtLaunch: false },
+      ],
+    });
+  }
+  if (problems.length > 0) throw new SpecInvalidError(problems);
+  return plans;
+}

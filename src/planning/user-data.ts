@@ -1,0 +1,247 @@
+import { parseKubernetesVersion } from '../spec/validate.js';
+import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+
+/**
+ * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
+ * Control-plane instances run `kubeadm init`, nodes `kubeadm join` with the bootstrap token kept
+ * in the state store; both install containerd, kubelet pinned to the cluster's version with the
+ * group's `maxPods`, and (with amazonvpc networking) the Amazon VPC CNI with the manifest's env.
+ * Bastions get no Kubernetes at all.
+ */
+
+export interface UserDataInput {
+  cluster: Cluster;
+  instanceGroup: InstanceGroup;
+  maxPods: number;
+  stateBucket: string;
+  region: string;
+  /** Version of the Amazon VPC CNI manifest to apply. */
+  vpcCniVersion?: string;
+}
+
+export const VPC_CNI_VERSION = '1.23.1';
+/** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
+export const API_PORT = 443;
+
+/** Quotes a value for bash: single quotes, with embedded ones closed and escaped. */
+export function shellQuote(value: string | number): string {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+function yamlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+function labelsOf(ig: InstanceGroup): string {
+  const role = isControlPlaneRole(ig.spec.role) ? 'control-plane' : 'node';
+  const labels = { ...(ig.spec.nodeLabels ?? {}), [`node-role.kubernetes.io/${role}`]: '' };
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+function kubeadmConfig(input: UserDataInput): string {
+  const { cluster, instanceGroup: ig, maxPods } = input;
+  const spec = cluster.spec;
+  const version = parseKubernetesVersion(spec.kubernetesVersion ?? '') ?? { major: 1, minor: 32, patch: 0 };
+  // kubeadm's v1beta4 (Kubernetes 1.31+) lists extra args as name/value pairs; v1beta3 as a map.
+  const beta4 = version.major > 1 || version.minor >= 31;
+  const apiVersion = beta4 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+  const extraArgs = (args: Record<string, string>, indent: string) =>
+    beta4
+      ? Object.entries(args)
+          .map(([name, value]) => `${indent}- name: ${name}\n${indent}  value: ${yamlString(value)}`)
+          .join('\n')
+      : Object.entries(args)
+          .map(([name, value]) => `${indent}${name}: ${yamlString(value)}`)
+          .join('\n');
+  const taints = (ig.spec.taints ?? []).map((t) => {
+    const [keyValue = '', effect = 'NoSchedule'] = t.split(':');
+    const [key = '', value] = keyValue.split('=');
+    return `  - key: ${yamlString(key)}\n${value !== undefined ? `    value: ${yamlString(value)}\n` : ''}    effect: ${effect}`;
+  });
+  const controlPlane = isControlPlaneRole(ig.spec.role);
+  if (controlPlane) taints.push('  - key: "node-role.kubernetes.io/control-plane"\n    effect: NoSchedule');
+  const nodeRegistration = [
+    'nodeRegistration:',
+    '  criSocket: unix:///run/containerd/containerd.sock',
+    '  kubeletExtraArgs:',
+    extraArgs({ 'node-labels': labelsOf(ig), 'cloud-provider': 'external' }, '    '),
+    taints.length > 0 ? `  taints:\n${taints.join('\n')}` : '  taints: []',
+  ].join('\n');
+  const kubelet = [
+    '---',
+    'apiVersion: kubelet.config.k8s.io/v1beta1',
+    'kind: KubeletConfiguration',
+    'cgroupDriver: systemd',
+    `maxPods: ${maxPods}`,
+    `authentication:\n  anonymous:\n    enabled: ${spec.kubelet?.anonymousAuth === true}`,
+  ].join('\n');
+  const apiInternal = spec.masterInternalName ?? `api.internal.${cluster.metadata.name}`;
+  if (!controlPlane) {
+    return [
+      `apiVersion: ${apiVersion}`,
+      'kind: JoinConfiguration',
+      'discovery:',
+      '  bootstrapToken:',
+      `    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
+      '    token: "${BOOTSTRAP_TOKEN}"',
+      '    caCertHashes:',
+      '    - "${CA_CERT_HASH}"',
+      nodeRegistration,
+      kubelet,
+    ].join('\n');
+  }
+  const apiPublic = spec.masterPublicName ?? `api.${cluster.metadata.name}`;
+  return [
+    `apiVersion: ${apiVersion}`,
+    'kind: InitConfiguration',
+    'bootstrapTokens:',
+    '- token: "${BOOTSTRAP_TOKEN}"',
+    '  ttl: "0s"',
+    '  usages: [signing, authentication]',
+    '  groups: ["system:bootstrappers:kubeadm:default-node-token"]',
+    'localAPIEndpoint:',
+    `  bindPort: ${API_PORT}`,
+    nodeRegistration,
+    '---',
+    `apiVersion: ${apiVersion}`,
+    'kind: ClusterConfiguration',
+    `clusterName: ${yamlString(cluster.metadata.name)}`,
+    `kubernetesVersion: ${yamlString(spec.kubernetesVersion ?? '')}`,
+    `controlPlaneEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
+    'networking:',
+    `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange ?? '100.64.0.0/13')}`,
+    ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
+    'apiServer:',
+    `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
+    kubelet,
+  ].join('\n');
+}
+
+function cniSteps(input: UserDataInput): string[] {
+  const amazonvpc = input.cluster.spec.networking?.amazonvpc;
+  if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
+  const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
+  const env = (amazonvpc.env ?? []).map((e) => shellQuote(`${e.name}=${e.value ?? ''}`)).join(' ');
+  return [
+    '',
+    'install_vpc_cni() {',
+    `  log "installing the Amazon VPC CNI v${version}"`,
+    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(`https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${version}/config/master/aws-k8s-cni.yaml`)}`,
+    ...(env
+      ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node ${env}`]
+      : []),
+    '}',
+  ];
+}
+
+/** Renders the user-data script for one instance group. Pure: the spec hash is taken over it. */
+export function renderUserData(input: UserDataInput): string {
+  const { cluster, instanceGroup: ig } = input;
+  const name = cluster.metadata.name;
+  const role = ig.spec.role;
+  const version = (cluster.spec.kubernetesVersion ?? '').replace(/^v/, '');
+  const parsed = parseKubernetesVersion(version);
+  const minor = parsed ? `v${parsed.major}.${parsed.minor}` : 'v1.32';
+  const header = [
+    '#!/bin/bash',
+    `# kopsless bootstrap: cluster ${name}, instance group ${ig.metadata.name} (role ${role}).`,
+    '# Rendered by kopsless from the cluster spec; a change here is a change of the group\'s spec hash.',
+    'set -o errexit -o nounset -o pipefail',
+    '',
+    `readonly CLUSTER_NAME=${shellQuote(name)}`,
+    `readonly INSTANCE_GROUP=${shellQuote(ig.metadata.name)}`,
+    `readonly AWS_REGION=${shellQuote(input.region)}`,
+    `readonly STATE_STORE=${shellQuote(`s3://${input.stateBucket}/${name}`)}`,
+    '',
+    'log() { echo "kopsless-bootstrap[${INSTANCE_GROUP}.${CLUSTER_NAME}]: $*" >&2; }',
+  ];
+  if (role === 'Bastion') {
+    return [...header, '', 'log "bastion: SSH only, no Kubernetes components"', 'export AWS_REGION', ''].join('\n');
+  }
+  const controlPlane = isControlPlaneRole(role);
+  const body = [
+    `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
+    `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
+    `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
+    '',
+    'install_packages() {',
+    '  export DEBIAN_FRONTEND=noninteractive',
+    '  apt-get update -q',
+    '  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd unzip',
+    '  if ! command -v aws >/dev/null; then',
+    '    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip',
+    '    unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install',
+    '  fi',
+    '  install -d -m 0755 /etc/apt/keyrings',
+    '  curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg',
+    '  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" >/etc/apt/sources.list.d/kubernetes.list',
+    '  apt-get update -q',
+    '  apt-get install -y -q "kubelet=${KUBERNETES_VERSION}-*" "kubeadm=${KUBERNETES_VERSION}-*" "kubectl=${KUBERNETES_VERSION}-*"',
+    '  apt-mark hold kubelet kubeadm kubectl',
+    '}',
+    '',
+    'configure_kernel() {',
+    '  printf "overlay\\nbr_netfilter\\n" >/etc/modules-load.d/kubernetes.conf',
+    '  modprobe overlay',
+    '  modprobe br_netfilter',
+    '  printf "net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n" >/etc/sysctl.d/99-kubernetes.conf',
+    '  sysctl --system >/dev/null',
+    '}',
+    '',
+    'configure_containerd() {',
+    '  install -d -m 0755 /etc/containerd',
+    '  containerd config default | sed "s/SystemdCgroup = false/SystemdCgroup = true/" >/etc/containerd/config.toml',
+    '  systemctl restart containerd',
+    '}',
+    '',
+    'state_store_read() {',
+    '  aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
+    '}',
+    '',
+    'write_kubeadm_config() {',
+    '  install -d -m 0700 /etc/kubernetes',
+    "  cat >/etc/kubernetes/kubeadm.yaml <<KUBEADM",
+    kubeadmConfig(input),
+    'KUBEADM',
+    '}',
+    ...cniSteps(input),
+    '',
+    'main() {',
+    '  log "bootstrapping Kubernetes ${KUBERNETES_VERSION} with maxPods ${MAX_PODS}"',
+    '  install_packages',
+    '  configure_kernel',
+    '  configure_containerd',
+    '  BOOTSTRAP_TOKEN="$(state_store_read secrets/bootstrap-token)"',
+    ...(controlPlane
+      ? [
+          '  write_kubeadm_config',
+          '  kubeadm init --config /etc/kubernetes/kubeadm.yaml --upload-certs',
+          '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
+          '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
+          '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+          ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
+        ]
+      : [
+          '  until CA_CERT_HASH="$(state_store_read pki/ca-cert-hash)"; do',
+          '    log "waiting for the control plane to publish its CA hash"',
+          '    sleep 10',
+          '  done',
+          '  write_kubeadm_config',
+          '  kubeadm join --config /etc/kubernetes/kubeadm.yaml',
+        ]),
+    '  log "done"',
+    '}',
+    '',
+    'main "$@"',
+    '',
+  ];
+  return [...header, ...body].join('\n');
+}
+
+/** Reads `maxPods` back out of rendered user-data (what the simulated kubelet registers with). */
+export function maxPodsFromUserData(userData: string): number | undefined {
+  const match = /^readonly MAX_PODS='(\d+)'$/m.exec(userData);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,0 +1,221 @@
+import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
+import type { AutoScalingApi } from '../aws/autoscaling.js';
+import type { StackApi } from '../aws/cloudformation.js';
+import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
+import { StackFailedError, WaitTimeoutError } from '../errors.js';
+import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
+import { clusterTags, stableHash, stackName } from '../planning/names.js';
+import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
+import { completeManifest } from '../spec/defaults.js';
+import type { ClusterManifest } from '../spec/types.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+
+/**
+ * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
+ * instance group. Every action is safe to run twice: it compares what exists with what should
+ * and changes only the difference.
+ */
+
+export type LaunchInput =
+  | { action: 'ensureStack'; cluster: string; owner: string }
+  | { action: 'describeStack'; cluster: string; deadline: string }
+  | { action: 'ensureGroups'; cluster: string; owner: string }
+  | { action: 'describeGroups'; cluster: string; deadline: string };
+
+export interface LaunchDeps {
+  store: ClusterStore;
+  stacks: StackApi;
+  ec2: Ec2Api;
+  autoscaling: AutoScalingApi;
+  stateBucket: string;
+  region: string;
+  stackTimeoutSeconds: number;
+  groupsTimeoutSeconds: number;
+  now?: () => Date;
+}
+
+/** The tag on the stack that records which template it was last given. */
+export const TEMPLATE_HASH_TAG = 'kopsless.io/template-hash';
+
+const STABLE_STACK = /_COMPLETE$/;
+const FAILED_STACK = /(FAILED|ROLLBACK_COMPLETE|ROLLBACK_FAILED)$/;
+
+export interface GroupSummary {
+  instanceGroup: string;
+  name: string;
+  launchTemplateVersion: number;
+  specHash: string;
+  maxPods: number;
+  maxPodsSource: GroupPlan['maxPodsSource'];
+  minSize: number;
+  maxSize: number;
+  created: boolean;
+  changed: boolean;
+}
+
+export interface GroupsStatus {
+  ready: boolean;
+  deadline: string;
+  groups: Array<{ name: string; desired: number; inService: number }>;
+}
+
+async function completedManifest(store: ClusterStore, cluster: string): Promise<ClusterManifest> {
+  return completeManifest(await store.readManifest(cluster));
+}
+
+function deadlineAfter(now: Date, seconds: number): string {
+  return new Date(now.getTime() + seconds * 1000).toISOString();
+}
+
+/** Idempotency token for a create: the same execution always sends the same one. */
+function clientToken(...parts: string[]): string {
+  return stableHash(parts).slice(0, 32);
+}
+
+async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
+  const now = (deps.now ?? (() => new Date()))();
+  const manifest = await completedManifest(deps.store, input.cluster);
+  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
+  const templateHash = stableHash(template);
+  const name = stackName(input.cluster);
+  const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
+  const existing = await deps.stacks.describe(name);
+  let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
+  if (!existing) {
+    await deps.stacks.create({ stackName: name, templateBody: template, tags, clientRequestToken: clientToken(input.owner, name) });
+    action = 'created';
+  } else if (FAILED_STACK.test(existing.status)) {
+    throw new StackFailedError(`stack ${name} is ${existing.status}; delete the cluster and create it again`);
+  } else if (STABLE_STACK.test(existing.status) && existing.tags[TEMPLATE_HASH_TAG] !== templateHash) {
+    action = (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating' ? 'updated' : 'unchanged';
+  }
+  return { stackName: name, action, deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
+}
+
+async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
+  const now = (deps.now ?? (() => new Date()))();
+  const name = stackName(input.cluster);
+  const stack = await deps.stacks.describe(name);
+  if (!stack) throw new StackFailedError(`stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`);
+  if (FAILED_STACK.test(stack.status)) {
+    const reason = (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded';
+    throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
+  }
+  const ready = STABLE_STACK.test(stack.status);
+  if (!ready && now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${name} still ${stack.status} at the deadline ${input.deadline}`);
+  return { stackName: name, status: stack.status, ready, deadline: input.deadline };
+}
+
+/** Compares launch template data as AWS returns it with what we would send. */
+function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, wanted: GroupPlan['launchTemplate']): boolean {
+  if (!current) return false;
+  const specHashOf = (data: RequestLaunchTemplateData | GroupPlan['launchTemplate']) =>
+    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === 'kopsless.io/spec-hash')?.Value;
+  return specHashOf(current) === specHashOf(wanted);
+}
+
+async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
+  const now = (deps.now ?? (() => new Date()))();
+  const manifest = await completedManifest(deps.store, input.cluster);
+  const stack = await deps.stacks.describe(stackName(input.cluster));
+  if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(input.cluster)} is not ready (${stack?.status ?? 'missing'})`);
+  const [instanceTypes, images] = await Promise.all([
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType ?? '')),
+    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image ?? '')),
+  ]);
+  const plans = planGroups({ manifest, outputs: stack.outputs as StackOutputs, images, instanceTypes, stateBucket: deps.stateBucket, region: deps.region });
+  const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
+  const summaries: GroupSummary[] = [];
+  for (const plan of plans) {
+    const data = plan.launchTemplate as RequestLaunchTemplateData;
+    const lt = await deps.ec2.describeLaunchTemplate(plan.name);
+    let ltId: string;
+    let version: number;
+    let changed = false;
+    if (!lt) {
+      const created = await deps.ec2.createLaunchTemplate(plan.name, data, clusterTags(input.cluster), clientToken(input.owner, plan.name, plan.specHash));
+      ({ id: ltId, version } = created);
+      changed = true;
+    } else if (sameLaunchTemplate(await deps.ec2.latestLaunchTemplateData(lt.id), plan.launchTemplate)) {
+      ({ id: ltId, latestVersion: version } = lt);
+    } else {
+      ltId = lt.id;
+      version = await deps.ec2.createLaunchTemplateVersion(lt.id, data, clientToken(input.owner, plan.name, plan.specHash));
+      changed = true;
+    }
+    if (changed || lt?.defaultVersion !== version) await deps.ec2.setDefaultLaunchTemplateVersion(ltId, version);
+    const settings = {
+      name: plan.name,
+      launchTemplateId: ltId,
+      launchTemplateVersion: version,
+      minSize: plan.minSize,
+      maxSize: plan.maxSize,
+      subnetIds: plan.subnetIds,
+      ...(plan.maxInstanceLifetimeSeconds ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds } : {}),
+      tags: plan.groupTags,
+    };
+    const group = existingGroups.get(plan.name);
+    let created = false;
+    if (!group) {
+      await deps.autoscaling.createGroup(settings);
+      created = true;
+    } else {
+      const desired = Math.min(Math.max(group.desiredCapacity, plan.minSize), plan.maxSize);
+      const differs =
+        group.minSize !== plan.minSize ||
+        group.maxSize !== plan.maxSize ||
+        group.desiredCapacity !== desired ||
+        group.launchTemplateVersion !== String(version) ||
+        group.subnetIds.slice().sort().join() !== plan.subnetIds.slice().sort().join() ||
+        group.tags['kopsless.io/spec-hash'] !== plan.specHash;
+      if (differs) {
+        await deps.autoscaling.updateGroup(settings, desired);
+        changed = true;
+      }
+    }
+    summaries.push({
+      instanceGroup: plan.instanceGroup,
+      name: plan.name,
+      launchTemplateVersion: version,
+      specHash: plan.specHash,
+      maxPods: plan.maxPods,
+      maxPodsSource: plan.maxPodsSource,
+      minSize: plan.minSize,
+      maxSize: plan.maxSize,
+      created,
+      changed,
+    });
+  }
+  return { groups: summaries, deadline: deadlineAfter(now, deps.groupsTimeoutSeconds) };
+}
+
+async function describeGroups(input: { cluster: string; deadline: string }, deps: LaunchDeps): Promise<GroupsStatus> {
+  const now = (deps.now ?? (() => new Date()))();
+  const manifest = await deps.store.readManifest(input.cluster);
+  const names = manifest.instanceGroups.map((ig) => `${ig.metadata.name}.${input.cluster}`);
+  const groups = await deps.autoscaling.describeGroups(names);
+  const byName = new Map(groups.map((g) => [g.name, g]));
+  const status = names.map((name) => {
+    const g = byName.get(name);
+    return { name, desired: g?.desiredCapacity ?? 0, inService: g?.instances.filter((i) => i.lifecycleState === 'InService').length ?? 0 };
+  });
+  const ready = status.every((s) => s.inService >= s.desired) && groups.length === names.length;
+  if (!ready && now > new Date(input.deadline)) {
+    const short = status.filter((s) => s.inService < s.desired).map((s) => `${s.name} ${s.inService}/${s.desired}`);
+    throw new WaitTimeoutError(`instance groups not in service at the deadline ${input.deadline}: ${short.join(', ')}`);
+  }
+  return { ready, deadline: input.deadline, groups: status };
+}
+
+export async function launch(input: LaunchInput, deps: LaunchDeps) {
+  switch (input.action) {
+    case 'ensureStack':
+      return ensureStack(input, deps);
+    case 'describeStack':
+      return describeStack(input, deps);
+    case 'ensureGroups':
+      return ensureGroups(input, deps);
+    case 'describeGroups':
+      return describeGroups(input, deps);
+  }
+}

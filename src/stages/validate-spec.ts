@@ -1,0 +1,69 @@
+import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
+import { SpecInvalidError, SpecUnsupportedError, type FieldIssue } from '../errors.js';
+import { checkManifest } from '../spec/check.js';
+import { igPath } from '../spec/parse.js';
+import type { ClusterManifest } from '../spec/types.js';
+
+export interface ValidateSpecInput {
+  manifest: string;
+}
+
+export interface ValidateSpecOutput {
+  cluster: string;
+  instanceGroups: string[];
+  ignored: string[];
+}
+
+export interface ValidateSpecDeps {
+  ec2: Pick<Ec2Api, 'availabilityZones' | 'describeInstanceTypes' | 'findImage'>;
+  region: string;
+}
+
+/**
+ * What only the cloud can tell: zones of the region, instance types offered, images found.
+ * Checked before anything is written, so a typo in a machine type leaves nothing behind.
+ */
+export async function preflight(manifest: ClusterManifest, deps: ValidateSpecDeps): Promise<FieldIssue[]> {
+  const issues: FieldIssue[] = [];
+  const groups = manifest.instanceGroups;
+  const [zones, types, images] = await Promise.all([
+    deps.ec2.availabilityZones(),
+    lookupInstanceTypes(deps.ec2, groups.map((ig) => ig.spec.machineType ?? '')),
+    resolveImages(deps.ec2, groups.map((ig) => ig.spec.image ?? '')),
+  ]);
+  (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
+    if (!zones.includes(subnet.zone)) {
+      issues.push({ path: `spec.subnets[${i}].zone`, message: `Invalid value: ${JSON.stringify(subnet.zone)}: not an availability zone of ${deps.region} (${zones.join(', ')})` });
+    }
+  });
+  for (const ig of groups) {
+    if (!types.has(ig.spec.machineType ?? '')) {
+      issues.push({ path: igPath(ig.metadata.name, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}` });
+    }
+    if (!images.has(ig.spec.image ?? '')) {
+      issues.push({ path: igPath(ig.metadata.name, 'spec.image'), message: `Invalid value: ${JSON.stringify(ig.spec.image)}: image not found in ${deps.region}` });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Validates a manifest before anything is written. Invalid manifests and manifests that ask for
+ * what kopsless does not build are both refused: building a cluster that silently drops a
+ * setting is worse than not building it.
+ */
+export async function validateSpec(input: ValidateSpecInput, deps: ValidateSpecDeps): Promise<ValidateSpecOutput> {
+  if (typeof input.manifest !== 'string' || input.manifest.trim() === '') {
+    throw new SpecInvalidError([{ path: 'manifest', message: 'Required value: the kOps manifest (YAML) to create' }]);
+  }
+  const check = checkManifest(input.manifest);
+  if (!check.valid || !check.completed) throw new SpecInvalidError(check.errors);
+  if (check.unsupported.length > 0) throw new SpecUnsupportedError(check.unsupported);
+  const cloudIssues = await preflight(check.completed, deps);
+  if (cloudIssues.length > 0) throw new SpecInvalidError(cloudIssues);
+  return {
+    cluster: check.cluster ?? '',
+    instanceGroups: check.instanceGroups,
+    ignored: check.ignored.map((i) => `${i.path}: ${i.message}`),
+  };
+}

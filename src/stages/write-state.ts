@@ -1,0 +1,71 @@
+import { ClusterExistsError, SpecInvalidError } from '../errors.js';
+import { checkManifest } from '../spec/check.js';
+import type { ClusterPhase, ClusterStore, LockLease } from '../state/cluster-store.js';
+
+/** The write-state Lambda's actions: one stage, several small steps of the state machines. */
+export type WriteStateInput =
+  | { action: 'acquireLock'; cluster: string; owner: string; operation: string }
+  | { action: 'register'; manifest: string; owner: string; operation: string }
+  | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
+  | { action: 'release'; cluster: string; owner: string }
+  | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
+
+export interface WriteStateDeps {
+  store: ClusterStore;
+  lockLeaseSeconds: number;
+  now?: () => Date;
+}
+
+/** Step Functions wraps a Lambda error's cause as JSON; locally it is the bare message. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+export async function writeState(
+  input: WriteStateInput,
+  deps: WriteStateDeps,
+): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean }> {
+  const { store } = deps;
+  switch (input.action) {
+    case 'acquireLock':
+      return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds);
+    case 'register': {
+      const check = checkManifest(input.manifest);
+      if (!check.valid || !check.manifest || !check.completed) throw new SpecInvalidError(check.errors);
+      const name = check.manifest.cluster.metadata.name;
+      const status = await store.readStatus(name);
+      // A cluster registered by `create` without --yes, never launched, may be registered again.
+      if (status && status.phase !== 'Registered' && status.lastExecution !== input.owner) {
+        throw new ClusterExistsError(`cluster "${name}" already exists (phase ${status.phase}); use update to change it`);
+      }
+      if (status?.phase === 'Registered') await store.writeSpecs(check.manifest, check.completed);
+      else await store.registerCluster(check.manifest, check.completed);
+      await store.ensureBootstrapToken(name);
+      await store.updateStatus(name, { phase: input.operation === 'register' ? 'Registered' : 'Creating', lastExecution: input.owner, lastOperation: input.operation, lastError: null });
+      return { cluster: name };
+    }
+    case 'finish': {
+      await store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      await store.releaseLock(input.cluster, input.owner);
+      return { phase: input.phase };
+    }
+    case 'release':
+      return { released: await store.releaseLock(input.cluster, input.owner) };
+    case 'fail': {
+      const now = (deps.now ?? (() => new Date()))();
+      await store.updateStatus(input.cluster, {
+        phase: 'Failed',
+        lastExecution: input.owner,
+        lastError: { error: input.error.Error ?? 'Error', cause: causeMessage(input.error.Cause), at: now.toISOString() },
+      });
+      await store.releaseLock(input.cluster, input.owner);
+      return { phase: 'Failed' };
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, StateConflictError } from '../errors.js';
+import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
+import type { ObjectStore } from './object-store.js';
+
+/**
+ * The state store, in kOps's layout so kOps users find their way around it:
+ *
+ *   <cluster>/config                   the Cluster as written
+ *   <cluster>/instancegroup/<name>     each InstanceGroup as written
+ *   <cluster>/cluster-completed.spec   the Cluster with defaults filled in
+ *   <cluster>/kops-version.txt         the version that last wrote the cluster
+ *
+ * plus what kOps does not have: `status.json` (phase, last execution, last error), `lock`
+ * (a lease held by one execution) and `secrets/bootstrap-token` (how nodes join).
+ */
+
+export const KOPSLESS_VERSION = '0.1.0';
+
+export type ClusterPhase = 'Registered' | 'Creating' | 'Ready' | 'Updating' | 'RollingUpdate' | 'Deleting' | 'Failed';
+
+export interface ClusterStatus {
+  phase: ClusterPhase;
+  lastExecution?: string;
+  lastOperation?: string;
+  lastError?: { error: string; cause: string; at: string } | null;
+  updatedAt: string;
+}
+
+export interface LockLease {
+  owner: string;
+  operation: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+/** The default lease: long enough for a create on AWS, short enough to recover from a crash. */
+export const DEFAULT_LEASE_SECONDS = 2 * 60 * 60;
+
+const key = {
+  config: (c: string) => `${c}/config`,
+  instanceGroup: (c: string, ig: string) => `${c}/instancegroup/${ig}`,
+  instanceGroups: (c: string) => `${c}/instancegroup/`,
+  completed: (c: string) => `${c}/cluster-completed.spec`,
+  version: (c: string) => `${c}/kops-version.txt`,
+  status: (c: string) => `${c}/status.json`,
+  lock: (c: string) => `${c}/lock`,
+  bootstrapToken: (c: string) => `${c}/secrets/bootstrap-token`,
+};
+
+function toYaml(doc: unknown): string {
+  return stringify(doc, { lineWidth: 0 });
+}
+
+/** A kubeadm bootstrap token: `[a-z0-9]{6}.[a-z0-9]{16}`. */
+export function newBootstrapToken(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const pick = (n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+  return `${pick(6)}.${pick(16)}`;
+}
+
+export class ClusterStore {
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Cluster names with a `config` object. */
+  async listClusters(): Promise<string[]> {
+    const keys = await this.objects.list('');
+    return keys.filter((k) => k.endsWith('/config') && k.split('/').length === 2).map((k) => k.split('/')[0]!).sort();
+  }
+
+  async exists(cluster: string): Promise<boolean> {
+    return (await this.objects.get(key.config(cluster))) !== undefined;
+  }
+
+  /** The manifest as the user wrote it (Cluster and InstanceGroups). */
+  async readManifest(cluster: string): Promise<ClusterManifest> {
+    const config = await this.objects.get(key.config(cluster));
+    if (!config) throw new ClusterNotFoundError(cluster);
+    const igKeys = await this.objects.list(key.instanceGroups(cluster));
+    const instanceGroups: InstanceGroup[] = [];
+    for (const igKey of igKeys.sort()) {
+      const obj = await this.objects.get(igKey);
+      if (obj) instanceGroups.push(parseAllDocuments(obj.body)[0]?.toJS() as InstanceGroup);
+    }
+    return { cluster: parseAllDocuments(config.body)[0]?.toJS() as Cluster, instanceGroups };
+  }
+
+  /**
+   * Registers a new cluster. The `config` object is written create-only, so two creates of one
+   * name cannot both win; a retry by the same execution that already wrote the same spec passes.
+   */
+  async registerCluster(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+    const name = manifest.cluster.metadata.name;
+    const body = toYaml(manifest.cluster);
+    try {
+      await this.objects.put(key.config(name), body, { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      const existing = await this.objects.get(key.config(name));
+      if (existing?.body !== body) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
+    }
+    await this.writeSpecs(manifest, completed);
+  }
+
+  /** Replaces the spec of an existing cluster (instance groups no longer listed are removed). */
+  async writeSpecs(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+    const name = manifest.cluster.metadata.name;
+    await this.objects.put(key.config(name), toYaml(manifest.cluster));
+    const wanted = new Set<string>();
+    for (const ig of manifest.instanceGroups) {
+      wanted.add(key.instanceGroup(name, ig.metadata.name));
+      await this.objects.put(key.instanceGroup(name, ig.metadata.name), toYaml(ig));
+    }
+    for (const existing of await this.objects.list(key.instanceGroups(name))) {
+      if (!wanted.has(existing)) await this.objects.delete(existing);
+    }
+    await this.objects.put(key.completed(name), toYaml(completed.cluster));
+    await this.objects.put(key.version(name), `${KOPSLESS_VERSION}\n`);
+  }
+
+  /** The bootstrap token nodes join with; made once per cluster and kept. */
+  async ensureBootstrapToken(cluster: string): Promise<void> {
+    try {
+      await this.objects.put(key.bootstrapToken(cluster), newBootstrapToken(), { ifNoneMatch: '*' });
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+  }
+
+  async readStatus(cluster: string): Promise<ClusterStatus | undefined> {
+    const obj = await this.objects.get(key.status(cluster));
+    return obj ? (JSON.parse(obj.body) as ClusterStatus) : undefined;
+  }
+
+  /** Merges `patch` into status.json with a compare-and-swap on its ETag. */
+  async updateStatus(cluster: string, patch: Partial<ClusterStatus>): Promise<ClusterStatus> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.objects.get(key.status(cluster));
+      const base: ClusterStatus = current ? (JSON.parse(current.body) as ClusterStatus) : { phase: 'Registered', updatedAt: '' };
+      const next: ClusterStatus = { ...base, ...patch, updatedAt: this.now().toISOString() };
+      try {
+        await this.objects.put(key.status(cluster), JSON.stringify(next, null, 2), current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        return next;
+      } catch (error) {
+        if (!(error instanceof StateConflictError) || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  async readLock(cluster: string): Promise<LockLease | undefined> {
+    const obj = await this.objects.get(key.lock(cluster));
+    return obj ? (JSON.parse(obj.body) as LockLease) : undefined;
+  }
+
+  /**
+   * Takes the cluster lock for `owner`. Create-only write first; if a lock exists it is ours
+   * (a Step Functions retry: refreshed), expired (taken over with If-Match on its ETag, so two
+   * takers cannot both win) or live (ClusterLockedError naming the holder).
+   */
+  async acquireLock(cluster: string, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
+    const now = this.now();
+    const lease: LockLease = { owner, operation, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString() };
+    const body = JSON.stringify(lease, null, 2);
+    try {
+      await this.objects.put(key.lock(cluster), body, { ifNoneMatch: '*' });
+      return lease;
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+    }
+    const current = await this.objects.get(key.lock(cluster));
+    if (!current) return this.acquireLock(cluster, owner, operation, leaseSeconds);
+    const held = JSON.parse(current.body) as LockLease;
+    if (held.owner !== owner && new Date(held.expiresAt) > now) throw new ClusterLockedError(cluster, held.owner, held.expiresAt);
+    try {
+      await this.objects.put(key.lock(cluster), body, { ifMatch: current.etag });
+    } catch (error) {
+      if (error instanceof StateConflictError) {
+        const winner = await this.readLock(cluster);
+        throw new ClusterLockedError(cluster, winner?.owner ?? 'unknown', winner?.expiresAt ?? 'unknown');
+      }
+      throw error;
+    }
+    return lease;
+  }
+
+  /** Releases the lock if `owner` holds it; releasing a lock one does not hold changes nothing. */
+  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+    const current = await this.readLock(cluster);
+    if (!current || current.owner !== owner) return false;
+    await this.objects.delete(key.lock(cluster));
+    return true;
+  }
+
+  /** Deletes every object of the cluster (the last step of delete). */
+  async deleteCluster(cluster: string): Promise<number> {
+    const keys = await this.objects.list(`${cluster}/`);
+    for (const k of keys) await this.objects.delete(k);
+    return keys.length;
+  }
+}

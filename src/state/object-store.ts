@@ -1,0 +1,86 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { classifyAwsError, isAwsErrorCode, StateConflictError } from '../errors.js';
+
+/** A stored object: its text and the ETag that conditional writes refer to. */
+export interface StoredObject {
+  body: string;
+  etag: string;
+}
+
+/** Preconditions of a write: create only (`ifNoneMatch: '*'`) or replace a known version. */
+export interface WriteCondition {
+  ifNoneMatch?: '*';
+  ifMatch?: string;
+}
+
+/** The four calls the state store makes; S3 on AWS and locally, a fake where a test wants one. */
+export interface ObjectStore {
+  get(key: string): Promise<StoredObject | undefined>;
+  /** Throws StateConflictError when the condition does not hold (HTTP 412). */
+  put(key: string, body: string, condition?: WriteCondition): Promise<{ etag: string }>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): Promise<string[]>;
+}
+
+/** The ObjectStore over one S3 bucket. */
+export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): ObjectStore {
+  return {
+    async get(key) {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return { body: (await out.Body?.transformToString('utf-8')) ?? '', etag: out.ETag ?? '' };
+      } catch (error) {
+        if (isAwsErrorCode(error, 'NoSuchKey', 'NotFound')) return undefined;
+        throw classifyAwsError(error);
+      }
+    },
+    async put(key, body, condition = {}) {
+      try {
+        const out = await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8',
+            ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
+            ...(condition.ifMatch ? { IfMatch: condition.ifMatch } : {}),
+          }),
+        );
+        return { etag: out.ETag ?? '' };
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 412 || isAwsErrorCode(error, 'PreconditionFailed', 'ConditionalRequestConflict')) {
+          throw new StateConflictError(`s3://${bucket}/${key} changed under us (conditional write refused)`, { cause: error });
+        }
+        throw classifyAwsError(error);
+      }
+    },
+    async delete(key) {
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (error) {
+        throw classifyAwsError(error);
+      }
+    },
+    async list(prefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+          for (const item of out.Contents ?? []) if (item.Key) keys.push(item.Key);
+          token = out.IsTruncated ? out.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        throw classifyAwsError(error);
+      }
+      return keys;
+    },
+  };
+}
