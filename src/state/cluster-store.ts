@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, StateConflictError } from '../errors.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
+import { toManifestYaml } from '../spec/yaml.js';
 import type { ObjectStore } from './object-store.js';
 
 /**
@@ -49,9 +50,7 @@ const key = {
   bootstrapToken: (c: string) => `${c}/secrets/bootstrap-token`,
 };
 
-function toYaml(doc: unknown): string {
-  return stringify(doc, { lineWidth: 0 });
-}
+const toYaml = toManifestYaml;
 
 /** A kubeadm bootstrap token: `[a-z0-9]{6}.[a-z0-9]{16}`. */
 export function newBootstrapToken(): string {

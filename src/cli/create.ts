@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { lookupInstanceTypes } from '../aws/ec2.js';
+import { SpecInvalidError } from '../errors.js';
+import { runStateMachine } from '../local/step-functions.js';
+import { resolveMaxPods } from '../planning/launch-plan.js';
+import { groupName, stackName } from '../planning/names.js';
+import { renderStackTemplate } from '../planning/stack-template.js';
+import { checkExitCode, checkManifest } from '../spec/check.js';
+import { manifestFromFlags, type CreateClusterFlags } from '../spec/create-cluster.js';
+import { isControlPlaneRole } from '../spec/types.js';
+import { preflight } from '../stages/validate-spec.js';
+import { writeState } from '../stages/write-state.js';
+import type { CliContext } from './context.js';
+import { seconds, table, toYaml, UsageError } from './format.js';
+import { progressPrinter } from './progress.js';
+
+export interface CreateOptions {
+  filename?: string;
+  yes?: boolean;
+  /** `create cluster` flags; used when no file is given. */
+  flags?: CreateClusterFlags;
+  /** Print the manifest the flags produce and stop (`--dry-run -o yaml` in kOps). */
+  printManifest?: boolean;
+}
+
+type Io = { out: (line: string) => void; err: (line: string) => void };
+
+function manifestText(options: CreateOptions): string {
+  if (options.filename) {
+    try {
+      return options.filename === '-' ? readFileSync(0, 'utf8') : readFileSync(options.filename, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${options.filename}: ${(error as Error).message}`);
+    }
+  }
+  if (!options.flags) throw new UsageError('give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`');
+  const manifest = manifestFromFlags(options.flags);
+  return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
+}
+
+/** Exit code of create: 0 done (or registered), 1 invalid or failed, 3 unsupported. */
+export async function runCreate(options: CreateOptions, context: () => Promise<CliContext>, io: Io): Promise<number> {
+  let text: string;
+  try {
+    text = manifestText(options);
+  } catch (error) {
+    if (error instanceof SpecInvalidError) {
+      for (const i of error.issues) io.err(`${i.path}: ${i.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  if (options.printManifest) {
+    io.out(text.trimEnd());
+    return 0;
+  }
+  const check = checkManifest(text);
+  const code = checkExitCode(check);
+  if (code !== 0 || !check.completed) {
+    for (const e of [...check.errors, ...check.unsupported]) io.err(`${e.path}: ${e.message}`);
+    io.err(code === 3 ? 'refusing to create: the manifest asks for settings kopsless does not build' : 'refusing to create: the manifest is invalid');
+    return code;
+  }
+  const ctx = await context();
+  const name = check.cluster!;
+  const cloudIssues = await preflight(check.completed, { ec2: ctx.ec2, region: ctx.region });
+  if (cloudIssues.length > 0) {
+    for (const e of cloudIssues) io.err(`${e.path}: ${e.message}`);
+    return 1;
+  }
+  if (!options.yes) return register(text, name, check.completed, ctx, io);
+  return create(text, name, ctx, io);
+}
+
+async function register(text: string, name: string, completed: NonNullable<ReturnType<typeof checkManifest>['completed']>, ctx: CliContext, io: Io): Promise<number> {
+  const owner = `cli-register-${randomUUID()}`;
+  await writeState({ action: 'acquireLock', cluster: name, owner, operation: 'register' }, { store: ctx.store, lockLeaseSeconds: 60 });
+  try {
+    await writeState({ action: 'register', manifest: text, owner, operation: 'register' }, { store: ctx.store, lockLeaseSeconds: 60 });
+  } finally {
+    await writeState({ action: 'release', cluster: name, owner }, { store: ctx.store, lockLeaseSeconds: 60 });
+  }
+  const template = renderStackTemplate({ manifest: completed, stateBucket: ctx.stateBucket }) as { Resources: Record<string, { Type: string }> };
+  const counts = new Map<string, number>();
+  for (const r of Object.values(template.Resources)) counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
+  const types = await lookupInstanceTypes(ctx.ec2, completed.instanceGroups.map((ig) => ig.spec.machineType ?? ''));
+  io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
+  io.out('');
+  io.out(`Will create CloudFormation stack ${stackName(name)}:`);
+  io.out(table(['TYPE', 'COUNT'], [...counts.entries()].sort().map(([t, c]) => [t, c])));
+  io.out('');
+  io.out('Will create launch templates and Auto Scaling groups:');
+  io.out(
+    table(
+      ['NAME', 'ROLE', 'MACHINETYPE', 'MIN', 'MAX', 'MAXPODS', 'SUBNETS'],
+      completed.instanceGroups.map((ig) => [
+        groupName(ig.metadata.name, name),
+        isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role,
+        ig.spec.machineType ?? '',
+        ig.spec.minSize ?? 0,
+        ig.spec.maxSize ?? 0,
+        ig.spec.role === 'Bastion' ? '-' : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType ?? '')).maxPods,
+        (ig.spec.subnets ?? []).join(','),
+      ]),
+    ),
+  );
+  io.out('');
+  io.out('Must specify --yes to apply changes');
+  return 0;
+}
+
+async function create(text: string, name: string, ctx: CliContext, io: Io): Promise<number> {
+  const started = Date.now();
+  io.out(`Creating cluster "${name}" (state machine create-cluster, local backend ${ctx.backend.endpoint})`);
+  const result = await runStateMachine('create-cluster', { input: { manifest: text }, onProgress: progressPrinter(io.out, started) });
+  if (result.status !== 'SUCCEEDED') {
+    io.err(`create failed: ${result.error?.name}: ${result.error?.cause}`);
+    io.err(`execution ${result.executionArn}`);
+    return 1;
+  }
+  const output = result.output as any;
+  io.out('');
+  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}).`);
+  io.out(
+    table(
+      ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],
+      output.groups.groups.map((g: any) => {
+        const status = output.instances.groups.find((s: any) => s.name === g.name);
+        return [g.instanceGroup, g.name, `${status?.inService ?? 0}/${status?.desired ?? 0}`, `v${g.launchTemplateVersion}`, `${g.maxPods} (${g.maxPodsSource})`];
+      }),
+    ),
+  );
+  for (const [record, values] of Object.entries(output.dns.records as Record<string, string[]>)) io.out(`DNS  ${record} -> ${values.join(', ')}`);
+  io.out(`State store  s3://${ctx.stateBucket}/${name}/`);
+  io.out(`Stack        ${output.stack.stackName}`);
+  return 0;
+}

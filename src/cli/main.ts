@@ -1,0 +1,145 @@
+import { Command, CommanderError, Option } from 'commander';
+import { KopslessError, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
+import { KOPSLESS_VERSION } from '../state/cluster-store.js';
+import { runCheck } from './check.js';
+import { localContext } from './context.js';
+import { runCreate } from './create.js';
+import { runDemo } from './demo.js';
+import { UsageError } from './format.js';
+import { runGetClusters, runGetInstanceGroups } from './get.js';
+import { runLocalDown, runLocalEnv, runLocalUp } from './local.js';
+
+const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
+const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
+
+/** Exit codes: 0 ok, 1 failed or invalid, 2 usage, 3 valid for kOps but unsupported here. */
+let exitCode = 0;
+const done = (code: number) => {
+  exitCode = code;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('kopsless')
+    .description('kOps-style Kubernetes cluster lifecycle on AWS, run by Step Functions and Lambda (locally: moto)')
+    .version(KOPSLESS_VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('check')
+    .description('validate a kOps manifest offline (exit 0 valid, 1 invalid, 3 unsupported, 2 usage)')
+    .option('-f, --filename <file>', 'kOps manifest: one Cluster and its InstanceGroups ("-" for stdin)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
+    .action((options) => done(runCheck(options, io)));
+
+  program
+    .command('create')
+    .description('create a cluster from a manifest (-f) or from kOps `create cluster` flags; --yes runs it')
+    .argument('[resource]', '"cluster" when creating from flags')
+    .option('-f, --filename <file>', 'kOps manifest ("-" for stdin)')
+    .option('-y, --yes', 'run the create state machine (without it: register the spec and show the plan)')
+    .option('--name <name>', 'cluster name (a DNS name)')
+    .option('--zones <zones>', 'availability zones, comma separated', list)
+    .option('--control-plane-zones <zones>', 'zones for the control plane (default: the first zones)', list)
+    .option('--master-zones <zones>', 'alias of --control-plane-zones', list)
+    .option('--networking <cni>', 'amazonvpc (default), cni, ...')
+    .option('--node-count <n>', 'total nodes, spread over the zones', Number)
+    .option('--node-size <type>', 'node instance type')
+    .option('--control-plane-size <type>', 'control-plane instance type')
+    .option('--master-size <type>', 'alias of --control-plane-size')
+    .option('--control-plane-count <n>', 'control-plane instances (odd)', Number)
+    .option('--master-count <n>', 'alias of --control-plane-count', Number)
+    .option('--network-cidr <cidr>', 'VPC CIDR (default 172.20.0.0/16)')
+    .option('--kubernetes-version <version>', 'Kubernetes version (default v1.32.0)')
+    .addOption(new Option('--topology <topology>', 'public or private subnets').choices(['public', 'private']))
+    .addOption(new Option('--dns <type>', 'public or private hosted zone').choices(['public', 'private']))
+    .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
+    .option('--admin-access <cidrs>', 'CIDRs allowed to reach the API', list)
+    .option('--image <image>', 'AMI ID or owner/name')
+    .option('--bastion', 'add a bastion instance group')
+    .option('--dry-run', 'print the manifest the flags make and stop (with -o yaml)')
+    .addOption(new Option('-o, --output <format>', 'with --dry-run').choices(['yaml']))
+    .action(async (resource: string | undefined, o) => {
+      if (resource !== undefined && resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "create cluster" or "create -f FILE"`);
+      if (o.filename && o.name) throw new UsageError('give either -f FILE or --name with create cluster flags, not both');
+      const flags = o.name || resource === 'cluster'
+        ? {
+            name: o.name ?? '',
+            zones: o.zones ?? [],
+            controlPlaneZones: o.controlPlaneZones ?? o.masterZones,
+            networking: o.networking,
+            nodeCount: o.nodeCount,
+            nodeSize: o.nodeSize,
+            controlPlaneSize: o.controlPlaneSize ?? o.masterSize,
+            controlPlaneCount: o.controlPlaneCount ?? o.masterCount,
+            networkCidr: o.networkCidr,
+            kubernetesVersion: o.kubernetesVersion,
+            topology: o.topology,
+            dns: o.dns,
+            sshAccess: o.sshAccess,
+            adminAccess: o.adminAccess,
+            image: o.image,
+            bastion: o.bastion,
+          }
+        : undefined;
+      done(await runCreate({ filename: o.filename, yes: o.yes, ...(flags ? { flags } : {}), printManifest: !!o.dryRun }, () => localContext(), io));
+    });
+
+  const get = program.command('get').description('list clusters and instance groups from the state store');
+  get
+    .command('clusters')
+    .alias('cluster')
+    .description('NAME CLOUD ZONES; -o json|yaml includes the status (phase, last execution, last error)')
+    .argument('[names...]')
+    .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
+    .action(async (names: string[], o) => done(await runGetClusters(names, o, await localContext(), io)));
+  get
+    .command('instancegroups')
+    .aliases(['ig', 'instancegroup'])
+    .description('NAME ROLE MACHINETYPE MIN MAX ZONES')
+    .argument('[groups...]')
+    .option('--name <cluster>', 'the cluster')
+    .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
+    .action(async (groups: string[], o) => done(await runGetInstanceGroups(groups, o, await localContext(), io)));
+
+  const local = program.command('local').description('the local backend: moto on 127.0.0.1, kept running between commands');
+  local.command('up').description('start the local backend').action(async () => done(await runLocalUp(io)));
+  local.command('down').description('stop it (its state is gone)').action(() => done(runLocalDown(io)));
+  local.command('env').description('print AWS_ENDPOINT_URL, region and credentials for the AWS CLI').action(async () => done(await runLocalEnv(io)));
+
+  program
+    .command('demo')
+    .description('the seed scenario on the local backend: create a cluster, showing each stage')
+    .action(async () => done(await runDemo(() => localContext(), io)));
+  return program;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code)) return 0;
+    return 2;
+  }
+  if (error instanceof UsageError) {
+    io.err(`error: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof SpecInvalidError || error instanceof SpecUnsupportedError) {
+    for (const i of error.issues) io.err(`${i.path}: ${i.message}`);
+    return error instanceof SpecUnsupportedError ? 3 : 1;
+  }
+  if (error instanceof KopslessError) {
+    io.err(`${error.name}: ${error.message}`);
+    return 1;
+  }
+  io.err(`error: ${(error as Error)?.stack ?? String(error)}`);
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return report(error);
+  }
+}
