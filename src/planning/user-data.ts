@@ -32,10 +32,9 @@ function yamlString(value: string): string {
   return JSON.stringify(value);
 }
 
+/** Labels the kubelet may set on itself (node-role.kubernetes.io/* is kubeadm's to set). */
 function labelsOf(ig: InstanceGroup): string {
-  const role = isControlPlaneRole(ig.spec.role) ? 'control-plane' : 'node';
-  const labels = { ...(ig.spec.nodeLabels ?? {}), [`node-role.kubernetes.io/${role}`]: '' };
-  return Object.entries(labels)
+  return Object.entries(ig.spec.nodeLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 }
@@ -66,7 +65,8 @@ function kubeadmConfig(input: UserDataInput): string {
     'nodeRegistration:',
     '  criSocket: unix:///run/containerd/containerd.sock',
     '  kubeletExtraArgs:',
-    extraArgs({ 'node-labels': labelsOf(ig), 'cloud-provider': 'external' }, '    '),
+    // No cloud controller manager runs here, so the kubelet states its provider ID itself.
+    extraArgs({ 'node-labels': labelsOf(ig), 'provider-id': 'aws:///${ZONE}/${INSTANCE_ID}' }, '    '),
     taints.length > 0 ? `  taints:\n${taints.join('\n')}` : '  taints: []',
   ].join('\n');
   const kubelet = [
@@ -153,7 +153,6 @@ export function renderUserData(input: UserDataInput): string {
     `readonly CLUSTER_NAME=${shellQuote(name)}`,
     `readonly INSTANCE_GROUP=${shellQuote(ig.metadata.name)}`,
     `readonly AWS_REGION=${shellQuote(input.region)}`,
-    `readonly STATE_STORE=${shellQuote(`s3://${input.stateBucket}/${name}`)}`,
     '',
     'log() { echo "kopsless-bootstrap[${INSTANCE_GROUP}.${CLUSTER_NAME}]: $*" >&2; }',
   ];
@@ -162,6 +161,8 @@ export function renderUserData(input: UserDataInput): string {
   }
   const controlPlane = isControlPlaneRole(role);
   const body = [
+    '',
+    `readonly STATE_STORE=${shellQuote(`s3://${input.stateBucket}/${name}`)}`,
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
@@ -196,6 +197,12 @@ export function renderUserData(input: UserDataInput): string {
     '  systemctl restart containerd',
     '}',
     '',
+    'imds() {',
+    '  local token',
+    '  token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"',
+    '  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"',
+    '}',
+    '',
     'state_store_read() {',
     '  aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
     '}',
@@ -213,6 +220,8 @@ export function renderUserData(input: UserDataInput): string {
     '  install_packages',
     '  configure_kernel',
     '  configure_containerd',
+    '  INSTANCE_ID="$(imds instance-id)"',
+    '  ZONE="$(imds placement/availability-zone)"',
     '  BOOTSTRAP_TOKEN="$(state_store_read secrets/bootstrap-token)"',
     ...(controlPlane
       ? [

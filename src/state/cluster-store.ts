@@ -99,8 +99,9 @@ export class ClusterStore {
       await this.objects.put(key.config(name), body, { ifNoneMatch: '*' });
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
-      const existing = await this.objects.get(key.config(name));
-      if (existing?.body !== body) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
+      // Idempotent for a retry of the same registration: the whole manifest must be the same.
+      const existing = await this.readManifest(name);
+      if (toYaml(existing) !== toYaml(manifest)) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
     }
     await this.writeSpecs(manifest, completed);
   }

@@ -1,0 +1,73 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { maxPodsFromUserData, renderUserData, shellQuote } from '../../src/planning/user-data.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { readFixture } from '../helpers.js';
+import { expectGolden } from '../support/golden.js';
+
+const seed = checkManifest(readFixture('seed.yaml')).completed!;
+const group = (name: string) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!;
+const render = (name: string, maxPods = 17) => renderUserData({ cluster: seed.cluster, instanceGroup: group(name), maxPods, stateBucket: 'state-bucket', region: 'us-east-1' });
+const bastion = { ...group('nodes-us-east-1a'), metadata: { name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
+
+function shellcheck(script: string): { status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kopsless-userdata-'));
+  const file = join(dir, 'user-data.sh');
+  writeFileSync(file, script);
+  const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], { encoding: 'utf8' });
+  if (result.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${result.error.message}`);
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+describe('user-data', () => {
+  it('matches the golden file for a control-plane instance', () => {
+    expectGolden('user-data-control-plane.sh', render('control-plane-us-east-1a'));
+  });
+
+  it('matches the golden file for a node', () => {
+    expectGolden('user-data-node.sh', render('nodes-us-east-1a'));
+  });
+
+  it.each([
+    ['control plane', () => render('control-plane-us-east-1a')],
+    ['node', () => render('nodes-us-east-1a')],
+    ['bastion', () => renderUserData({ cluster: seed.cluster, instanceGroup: bastion, maxPods: 0, stateBucket: 'b', region: 'us-east-1' })],
+  ])('passes shellcheck for a %s', (_role, script) => {
+    const result = shellcheck(script());
+
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('parses as bash', () => {
+    expect(() => execFileSync('bash', ['-n'], { input: render('nodes-us-east-1a') })).not.toThrow();
+  });
+
+  it('sets the kubelet maxPods it is given, and it can be read back', () => {
+    const script = render('nodes-us-east-1a', 110);
+
+    expect(script).toMatch(/^maxPods: 110$/m);
+    expect(maxPodsFromUserData(script)).toBe(110);
+  });
+
+  it('runs kubeadm init on the control plane and kubeadm join on nodes', () => {
+    expect(render('control-plane-us-east-1a')).toContain('kubeadm init --config /etc/kubernetes/kubeadm.yaml');
+    expect(render('nodes-us-east-1a')).toContain('kubeadm join --config /etc/kubernetes/kubeadm.yaml');
+  });
+
+  it('installs the VPC CNI with the manifest env on the control plane', () => {
+    const withEnv = structuredClone(seed);
+    withEnv.cluster.spec.networking = { amazonvpc: { env: [{ name: 'WARM_IP_TARGET', value: '3' }] } };
+
+    const script = renderUserData({ cluster: withEnv.cluster, instanceGroup: group('control-plane-us-east-1a'), maxPods: 17, stateBucket: 'b', region: 'us-east-1' });
+
+    expect(script).toContain("set env daemonset/aws-node 'WARM_IP_TARGET=3'");
+  });
+
+  it('quotes values for bash', () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+});

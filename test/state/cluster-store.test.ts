@@ -1,0 +1,125 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterExistsError, ClusterLockedError, StateConflictError } from '../../src/errors.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
+import { readFixture } from '../helpers.js';
+import { startTestBackend, type TestBackend } from '../support/moto.js';
+
+// Conditional writes are checked against moto's S3, which enforces If-None-Match / If-Match (412).
+let backend: TestBackend;
+let objects: ObjectStore;
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+  objects = s3ObjectStore(new S3Client({}), backend.bucket);
+});
+afterAll(() => backend?.stop());
+
+function storeAt(time: string): ClusterStore {
+  return new ClusterStore(objects, () => new Date(time));
+}
+
+describe('object store conditional writes', () => {
+  it('refuses a create-only write over an existing object', async () => {
+    await objects.put('t1/obj', 'first', { ifNoneMatch: '*' });
+
+    await expect(objects.put('t1/obj', 'second', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(StateConflictError);
+    expect((await objects.get('t1/obj'))?.body).toBe('first');
+  });
+
+  it('refuses a replace when the ETag moved on', async () => {
+    const { etag } = await objects.put('t2/obj', 'v1');
+    await objects.put('t2/obj', 'v2');
+
+    await expect(objects.put('t2/obj', 'v3', { ifMatch: etag })).rejects.toBeInstanceOf(StateConflictError);
+    expect((await objects.get('t2/obj'))?.body).toBe('v2');
+  });
+});
+
+describe('cluster lock', () => {
+  it('refuses a second holder, naming the first', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('lock-a.example.com', 'execution-1', 'create', 600);
+
+    const second = store.acquireLock('lock-a.example.com', 'execution-2', 'create', 600);
+
+    await expect(second).rejects.toBeInstanceOf(ClusterLockedError);
+    await expect(second).rejects.toThrow(/locked by execution execution-1/);
+  });
+
+  it('lets the holder take it again (a Step Functions retry)', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('lock-b.example.com', 'execution-1', 'create', 600);
+
+    const again = await store.acquireLock('lock-b.example.com', 'execution-1', 'create', 600);
+
+    expect(again.owner).toBe('execution-1');
+  });
+
+  it('takes over an expired lease', async () => {
+    await storeAt('2026-01-01T00:00:00Z').acquireLock('lock-c.example.com', 'crashed', 'create', 60);
+
+    const lease = await storeAt('2026-01-01T00:05:00Z').acquireLock('lock-c.example.com', 'execution-2', 'update', 60);
+
+    expect(lease.owner).toBe('execution-2');
+  });
+
+  it('is released only by its holder', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('lock-d.example.com', 'execution-1', 'create', 600);
+
+    expect(await store.releaseLock('lock-d.example.com', 'execution-2')).toBe(false);
+    expect(await store.readLock('lock-d.example.com')).toMatchObject({ owner: 'execution-1' });
+    expect(await store.releaseLock('lock-d.example.com', 'execution-1')).toBe(true);
+    expect(await store.readLock('lock-d.example.com')).toBeUndefined();
+  });
+
+  it('lets exactly one of several racing executions win', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => store.acquireLock('lock-e.example.com', `execution-${i}`, 'create', 600)));
+
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+});
+
+describe('cluster specs', () => {
+  const check = checkManifest(readFixture('seed.yaml'));
+
+  it('writes the kOps layout', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+
+    await store.registerCluster(check.manifest!, check.completed!);
+
+    const keys = await objects.list('seed.example.com/');
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'seed.example.com/config',
+        'seed.example.com/cluster-completed.spec',
+        'seed.example.com/kops-version.txt',
+        'seed.example.com/instancegroup/control-plane-us-east-1a',
+        'seed.example.com/instancegroup/nodes-us-east-1a',
+        'seed.example.com/instancegroup/nodes-us-east-1b',
+      ]),
+    );
+    expect(await store.readManifest('seed.example.com')).toEqual(check.manifest);
+  });
+
+  it('refuses to register a different spec under an existing name', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    const other = checkManifest(readFixture('seed.yaml').replace('machineType: t3.medium', 'machineType: t3.large'));
+
+    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(ClusterExistsError);
+  });
+
+  it('merges status updates', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.updateStatus('status.example.com', { phase: 'Creating', lastExecution: 'e1' });
+
+    const status = await store.updateStatus('status.example.com', { phase: 'Ready' });
+
+    expect(status).toMatchObject({ phase: 'Ready', lastExecution: 'e1' });
+  });
+});

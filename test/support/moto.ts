@@ -1,0 +1,42 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto.js';
+
+/**
+ * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in
+ * the same file's afterAll. Points this process's AWS SDK at it.
+ */
+export interface TestBackend {
+  moto: MotoProcess;
+  bucket: string;
+  stop: () => void;
+}
+
+export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<TestBackend> {
+  const dir = mkdtempSync(join(tmpdir(), 'kopsless-moto-'));
+  const moto = await startMoto({ dir, detached: false });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    STATE_BUCKET: bucket,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    STACK_TIMEOUT_SECONDS: '60',
+    GROUPS_TIMEOUT_SECONDS: '60',
+    DNS_TIMEOUT_SECONDS: '30',
+  });
+  const s3 = new S3Client({});
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+  return {
+    moto,
+    bucket,
+    stop: () => {
+      stopMoto(moto.pid);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
