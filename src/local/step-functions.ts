@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { LOCAL_HANDLERS } from './handlers.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -79,8 +80,8 @@ const fakeContext = (functionName: string) => ({
 });
 
 async function localHandler(logicalId: FunctionLogicalId) {
-  const module = (await import(`../../functions/${FUNCTIONS[logicalId]}.js`)) as { handler: (event: unknown, context: unknown) => Promise<Json> };
-  return (input: Json) => module.handler(input, fakeContext(`kopsless-${logicalId}`));
+  const module = await LOCAL_HANDLERS[logicalId]();
+  return async (input: Json) => (await module.handler(input, fakeContext(`kopsless-${logicalId}`))) as Json;
 }
 
 /** Runs one execution of a state machine to its end. */
