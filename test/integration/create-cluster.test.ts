@@ -4,6 +4,7 @@ import { DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, Describe
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_HANDLERS } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
@@ -120,6 +121,21 @@ describe('create-cluster state machine on the local backend', () => {
     ]);
     expect(await store.readStatus(cluster)).toMatchObject({ phase: 'Ready', lastExecution: result.executionArn, lastError: null });
   });
+
+  it('is idempotent: running the launch steps again creates and changes nothing', async () => {
+    const { handler } = await LOCAL_HANDLERS.LaunchClusterFunction();
+    const context = {} as never;
+
+    const stackAgain = (await handler({ action: 'ensureStack', cluster, owner: result.executionArn }, context)) as { action: string };
+    const groupsAgain = (await handler({ action: 'ensureGroups', cluster, owner: result.executionArn }, context)) as { groups: Array<{ created: boolean; changed: boolean; launchTemplateVersion: number }> };
+
+    expect(stackAgain.action).toBe('unchanged');
+    expect(groupsAgain.groups.map((g) => [g.created, g.changed, g.launchTemplateVersion])).toEqual([
+      [false, false, 1],
+      [false, false, 1],
+      [false, false, 1],
+    ]);
+  }, 60_000);
 
   it('refuses a second create of the same cluster and leaves its status alone', async () => {
     const again = await runStateMachine('create-cluster', { input: { manifest: editManifest(seed, (c) => (c.spec.kubernetesVersion = 'v1.33.0')) }, waitMs: 50 });

@@ -1,0 +1,88 @@
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stableHash } from '../../src/planning/names.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { readFixture } from '../helpers.js';
+import { serveSeedState } from './state-fixture.js';
+import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
+
+const s3 = mockClient(S3Client);
+const cfn = mockClient(CloudFormationClient);
+let handler: (event: unknown, context: unknown) => Promise<any>;
+
+beforeAll(async () => {
+  for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
+  ({ handler } = await import('../../functions/launch-cluster.js'));
+});
+beforeEach(() => {
+  s3.reset();
+  cfn.reset();
+  serveSeedState(s3);
+});
+
+const templateHash = () => stableHash(JSON.stringify(renderStackTemplate({ manifest: checkManifest(readFixture('seed.yaml')).completed!, stateBucket: 'state-bucket' })));
+const stack = (status: string, hash = templateHash()) => ({
+  Stacks: [{ StackName: 'kopsless-seed-example-com', StackId: 'id', StackStatus: status, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'kopsless.io/template-hash', Value: hash }] }],
+});
+
+describe('launch-cluster handler: ensureStack', () => {
+  it('creates the stack with an idempotency token when there is none', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack with id kopsless-seed-example-com does not exist'));
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+
+    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    expect(out.action).toBe('created');
+    expect(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input).toMatchObject({ StackName: 'kopsless-seed-example-com', Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: expect.any(String) });
+  });
+
+  it('changes nothing when the stack already has this template (a retry)', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE'));
+
+    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    expect(out.action).toBe('unchanged');
+    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
+  });
+
+  it('updates a stable stack whose template changed', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE', 'old-hash'));
+    cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
+
+    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    expect(out.action).toBe('updated');
+  });
+
+  it('refuses to build on a rolled-back stack', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('ROLLBACK_COMPLETE'));
+
+    await expect(handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'StackFailedError' });
+  });
+
+  it('hands CloudFormation throttling to Step Functions as TransientAwsError', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('Throttling', 400, 'Rate exceeded'));
+
+    await expect(handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'TransientAwsError' });
+  });
+});
+
+describe('launch-cluster handler: describeStack', () => {
+  it('reports not ready while in progress before the deadline', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
+
+    const out = await handler({ action: 'describeStack', cluster: 'seed.example.com', deadline: '2999-01-01T00:00:00Z' }, lambdaContext);
+
+    expect(out).toMatchObject({ ready: false, status: 'CREATE_IN_PROGRESS' });
+  });
+
+  it('times out past the deadline with WaitTimeoutError', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
+
+    await expect(handler({ action: 'describeStack', cluster: 'seed.example.com', deadline: '2000-01-01T00:00:00Z' }, lambdaContext)).rejects.toMatchObject({ name: 'WaitTimeoutError' });
+  });
+});

@@ -1,0 +1,61 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { awsError, body, HANDLER_ENV, lambdaContext } from './support.js';
+
+const s3 = mockClient(S3Client);
+let handler: (event: unknown, context: unknown) => Promise<unknown>;
+
+beforeAll(async () => {
+  for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
+  ({ handler } = await import('../../functions/write-state.js'));
+});
+beforeEach(() => s3.reset());
+
+const lock = (owner: string, expiresAt: string) => JSON.stringify({ owner, operation: 'create', acquiredAt: '2026-01-01T00:00:00Z', expiresAt });
+
+describe('write-state handler', () => {
+  it('takes a free lock with a create-only write', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+
+    const lease = await handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext);
+
+    expect(lease).toMatchObject({ owner: 'exec-1', operation: 'create' });
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: 'state-bucket', Key: 'a.example.com/lock', IfNoneMatch: '*' });
+  });
+
+  it('refuses a live lock held by another execution with ClusterLockedError naming it', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves({ Body: body(lock('exec-other', '2999-01-01T00:00:00Z')) as never, ETag: '"e0"' });
+
+    const attempt = handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('exec-other') });
+  });
+
+  it('turns S3 throttling into TransientAwsError, which the ASL retries', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'TransientAwsError' });
+  });
+
+  it('turns access denied into the permanent AwsRequestError', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('AccessDenied', 403));
+
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'AwsRequestError' });
+  });
+
+  it('records a failure with the Lambda error message and releases its own lock', async () => {
+    s3.on(GetObjectCommand, { Key: 'a.example.com/status.json' }).resolves({ Body: body('{"phase":"Creating","updatedAt":""}') as never, ETag: '"s1"' });
+    s3.on(GetObjectCommand, { Key: 'a.example.com/lock' }).resolves({ Body: body(lock('exec-1', '2999-01-01T00:00:00Z')) as never, ETag: '"l1"' });
+    s3.on(PutObjectCommand).resolves({ ETag: '"s2"' });
+    const cause = JSON.stringify({ errorType: 'StackFailedError', errorMessage: 'stack kopsless-a is ROLLBACK_COMPLETE' });
+
+    await handler({ action: 'fail', cluster: 'a.example.com', owner: 'exec-1', error: { Error: 'StackFailedError', Cause: cause } }, lambdaContext);
+
+    const written = JSON.parse(String(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Body));
+    expect(written).toMatchObject({ phase: 'Failed', lastError: { error: 'StackFailedError', cause: 'stack kopsless-a is ROLLBACK_COMPLETE' } });
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.IfMatch).toBe('"s1"');
+    expect(s3.calls().some((c) => c.args[0].constructor.name === 'DeleteObjectCommand')).toBe(true);
+  });
+});

@@ -1,0 +1,105 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
+import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { ROOT } from '../helpers.js';
+import { readTemplate } from '../support/template.js';
+
+type State = { Type: string; Next?: string; Default?: string; Resource?: string; Retry?: Array<{ ErrorEquals: string[] }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }>; Choices?: Array<{ Next: string }> };
+type Asl = { StartAt: string; States: Record<string, State> };
+
+const aslFiles = readdirSync(join(ROOT, 'statemachines')).filter((f) => f.endsWith('.asl.json'));
+const readAsl = (file: string) => ({ text: readFileSync(join(ROOT, 'statemachines', file), 'utf8'), asl: JSON.parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')) as Asl });
+const template = readTemplate();
+const KNOWN_ERRORS = new Set<string>([...TRANSIENT_ERROR_NAMES, ...PERMANENT_ERROR_NAMES, ...LAMBDA_SERVICE_ERROR_NAMES]);
+
+describe.each(aslFiles)('%s', (file) => {
+  const { text, asl } = readAsl(file);
+  const states = Object.entries(asl.States);
+
+  it('names every error it retries or catches after an error the code throws (or States.ALL in a Catch)', () => {
+    const unknown = states.flatMap(([name, s]) => [
+      ...(s.Retry ?? []).flatMap((r) => r.ErrorEquals.filter((e) => !KNOWN_ERRORS.has(e)).map((e) => `${name} Retry ${e}`)),
+      ...(s.Catch ?? []).flatMap((c) => c.ErrorEquals.filter((e) => !KNOWN_ERRORS.has(e) && e !== 'States.ALL').map((e) => `${name} Catch ${e}`)),
+    ]);
+    expect(unknown).toEqual([]);
+  });
+
+  it('retries the Lambda service errors and transient AWS errors on every Task, never everything', () => {
+    for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
+      const retried = (s.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried, name).toEqual(expect.arrayContaining([...LAMBDA_SERVICE_ERROR_NAMES, ...TRANSIENT_ERROR_NAMES]));
+      expect(retried, name).not.toContain('States.ALL');
+      expect(retried, name).not.toContain('States.TaskFailed');
+    }
+  });
+
+  it('uses PascalCase state names and only transitions to states that exist', () => {
+    const targets = states.flatMap(([, s]) => [s.Next, s.Default, ...(s.Catch ?? []).map((c) => c.Next), ...(s.Choices ?? []).map((c) => c.Next)]).filter(Boolean);
+    expect(states.map(([n]) => n).filter((n) => !/^[A-Z][A-Za-z0-9]*$/.test(n))).toEqual([]);
+    expect(targets.filter((t) => !(t! in asl.States))).toEqual([]);
+    expect(asl.States[asl.StartAt]).toBeDefined();
+  });
+
+  it('has a value in template.yaml for every substitution, and no value the ASL does not use', () => {
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    const machine = Object.values(template.Resources).find((r) => r.Type === 'AWS::Serverless::StateMachine' && r.Properties?.DefinitionUri === `statemachines/${file}`);
+    const given = new Set(Object.keys(machine?.Properties?.DefinitionSubstitutions ?? {}));
+
+    expect(machine, `no state machine resource uses ${file}`).toBeDefined();
+    expect([...used].sort()).toEqual([...given].sort());
+  });
+
+  it('binds every Task to a known function by ${<LogicalId>Arn}', () => {
+    const resources = states.filter(([, s]) => s.Type === 'Task').map(([, s]) => s.Resource);
+    expect(resources.filter((r) => !Object.keys(FUNCTIONS).some((id) => r === `\${${id}Arn}`))).toEqual([]);
+  });
+});
+
+describe('template.yaml', () => {
+  it('has a function resource for every functions/*.ts entry, and the reverse', () => {
+    const files = readdirSync(join(ROOT, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
+
+    expect(Object.values(FUNCTIONS).slice().sort()).toEqual(files);
+    expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(FUNCTIONS).sort());
+    for (const [id, r] of functions) {
+      const file = FUNCTIONS[id as keyof typeof FUNCTIONS];
+      expect(r.Properties?.Handler).toBe(`${file}.handler`);
+      expect(r.Metadata?.BuildProperties?.EntryPoints).toEqual([`functions/${file}.ts`]);
+    }
+  });
+
+  it('has a state machine resource for every ASL file', () => {
+    const uris = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Serverless::StateMachine').map((r) => r.Properties?.DefinitionUri);
+    expect(uris.sort()).toEqual(Object.values(STATE_MACHINES).map((n) => `statemachines/${n}.asl.json`).sort());
+  });
+
+  it('keeps the state bucket versioned, encrypted, private and TLS-only', () => {
+    const bucket = template.Resources.StateBucket!.Properties!;
+    const policy = JSON.stringify(template.Resources.StateBucketPolicy!.Properties!.PolicyDocument);
+
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.BucketEncryption).toBeDefined();
+    expect(Object.values(bucket.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    expect(policy).toContain('aws:SecureTransport');
+  });
+
+  it('allows no wildcard action (the TLS-only bucket policy denies s3:*, which is the point)', () => {
+    const statements: Array<{ Effect: string; Action: string | string[] }> = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        const o = node as Record<string, unknown>;
+        if ('Effect' in o && 'Action' in o) statements.push(o as never);
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(template.Resources);
+
+    const allowed = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat());
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.filter((a) => a.includes('*'))).toEqual([]);
+  });
+});
