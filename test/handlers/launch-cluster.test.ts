@@ -1,4 +1,4 @@
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, UpdateStackCommand, type DescribeStacksCommandOutput, type StackStatus } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -15,7 +15,7 @@ let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
-  ({ handler } = await import('../../functions/launch-cluster.js'));
+  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as { handler: typeof handler });
 });
 beforeEach(() => {
   s3.reset();
@@ -24,8 +24,9 @@ beforeEach(() => {
 });
 
 const templateHash = () => stableHash(JSON.stringify(renderStackTemplate({ manifest: checkManifest(readFixture('seed.yaml')).completed!, stateBucket: 'state-bucket' })));
-const stack = (status: string, hash = templateHash()) => ({
-  Stacks: [{ StackName: 'kopsless-seed-example-com', StackId: 'id', StackStatus: status, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'kopsless.io/template-hash', Value: hash }] }],
+const stack = (status: string, hash = templateHash()): DescribeStacksCommandOutput => ({
+  $metadata: {},
+  Stacks: [{ StackName: 'kopsless-seed-example-com', StackId: 'id', StackStatus: status as StackStatus, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'kopsless.io/template-hash', Value: hash }] }],
 });
 
 describe('launch-cluster handler: ensureStack', () => {

@@ -15,7 +15,7 @@ let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
-  ({ handler } = await import('../../functions/verify-dns.js'));
+  ({ handler } = (await import('../../functions/verify-dns.js')) as unknown as { handler: typeof handler });
 });
 beforeEach(() => {
   for (const m of [s3, cfn, ec2, r53]) m.reset();

@@ -8,7 +8,7 @@ let handler: (event: unknown, context: unknown) => Promise<unknown>;
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
-  ({ handler } = await import('../../functions/write-state.js'));
+  ({ handler } = (await import('../../functions/write-state.js')) as unknown as { handler: typeof handler });
 });
 beforeEach(() => s3.reset());
 

@@ -9,7 +9,9 @@ import { runStateMachine } from '../../src/local/step-functions.js';
 import { stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
-import { editManifest, readFixture } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { editManifest, readFixture, ROOT } from '../helpers.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
 // The create state machine, run with its real handlers against moto: then moto is asked what exists.
@@ -51,7 +53,9 @@ describe('create-cluster state machine on the local backend', () => {
   let result: Awaited<ReturnType<typeof runStateMachine>>;
 
   beforeAll(async () => {
-    result = await runStateMachine('create-cluster', { input: { manifest: seed }, waitMs: 50 });
+    // The sample execution input in events/ is what a user pastes into the Step Functions console.
+    const input = JSON.parse(readFileSync(join(ROOT, 'events', 'create-cluster.execution-input.json'), 'utf8'));
+    result = await runStateMachine('create-cluster', { input, waitMs: 50 });
   }, 120_000);
 
   it('succeeds', () => {
