@@ -40,6 +40,23 @@ function rethrow(error: unknown): never {
   throw classifyAwsError(error);
 }
 
+/** The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share. */
+function groupParameters(s: GroupSettings, desiredCapacity: number) {
+  return {
+    AutoScalingGroupName: s.name,
+    LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
+    MinSize: s.minSize,
+    MaxSize: s.maxSize,
+    DesiredCapacity: desiredCapacity,
+    VPCZoneIdentifier: s.subnetIds.join(','),
+    ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
+  };
+}
+
+function groupTags(s: GroupSettings) {
+  return s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' }));
+}
+
 export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoScalingApi {
   return {
     async describeGroups(names) {
@@ -76,17 +93,7 @@ export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoSca
     async createGroup(s) {
       try {
         await client.send(
-          new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: s.name,
-            LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
-            MinSize: s.minSize,
-            MaxSize: s.maxSize,
-            DesiredCapacity: s.minSize,
-            VPCZoneIdentifier: s.subnetIds.join(','),
-            ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
-            Tags: s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' })),
-          }),
-        );
+new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: groupTags(s) }));
       } catch (error) {
         // A retried create whose first attempt went through.
         if (isAwsErrorCode(error, 'AlreadyExists', 'AlreadyExistsFault')) return;
@@ -95,18 +102,8 @@ export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoSca
     },
     async updateGroup(s, desiredCapacity) {
       try {
-        await client.send(
-          new UpdateAutoScalingGroupCommand({
-            AutoScalingGroupName: s.name,
-            LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
-            MinSize: s.minSize,
-            MaxSize: s.maxSize,
-            DesiredCapacity: desiredCapacity,
-            VPCZoneIdentifier: s.subnetIds.join(','),
-            ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
-          }),
-        );
-        await client.send(new CreateOrUpdateTagsCommand({ Tags: s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' })) }));
+        await client.send(new UpdateAutoScalingGroupCommand(groupParameters(s, desiredCapacity)));
+        await client.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(s) }));
       } catch (error) {
         rethrow(error);
       }

@@ -12,3 +12,21 @@ export const LOCAL_HANDLERS: Record<FunctionLogicalId, () => Promise<{ handler: 
   LaunchClusterFunction: () => import('../../functions/launch-cluster.js') as Promise<{ handler: Handler }>,
   VerifyDnsFunction: () => import('../../functions/verify-dns.js') as Promise<{ handler: Handler }>,
 };
+
+/** The context object the Lambda runtime passes, as far as the handlers and Powertools read it. */
+export function lambdaContext(functionName: string) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
-import { LOCAL_HANDLERS } from './handlers.js';
+import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -64,24 +64,10 @@ export interface RunOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-const fakeContext = (functionName: string) => ({
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${functionName}`,
-  memoryLimitInMB: '512',
-  awsRequestId: crypto.randomUUID(),
-  logGroupName: `/aws/lambda/${functionName}`,
-  logStreamName: 'local',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 900_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
 
 async function localHandler(logicalId: FunctionLogicalId) {
   const module = await LOCAL_HANDLERS[logicalId]();
-  return async (input: Json) => (await module.handler(input, fakeContext(`kopsless-${logicalId}`))) as Json;
+  return async (input: Json) => (await module.handler(input, lambdaContext(`kopsless-${logicalId}`))) as Json;
 }
 
 /** Runs one execution of a state machine to its end. */

@@ -1,3 +1,5 @@
+import { lambdaContext as localLambdaContext } from '../../src/local/handlers.js';
+
 
 /** Environment every handler reads at cold start. */
 export const HANDLER_ENV = {
@@ -9,20 +11,7 @@ export const HANDLER_ENV = {
 };
 
 /** A Lambda context as the runtime passes it. */
-export const lambdaContext = {
-  functionName: 'kopsless-test',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:kopsless-test',
-  memoryLimitInMB: '256',
-  awsRequestId: '00000000-0000-0000-0000-000000000000',
-  logGroupName: '/aws/lambda/kopsless-test',
-  logStreamName: 'test',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as never;
+export const lambdaContext = localLambdaContext('kopsless-test') as never;
 
 /** An S3 GetObject body: the one method of the SDK's stream mixin the state store calls. */
 export function body(text: string) {
