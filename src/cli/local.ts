@@ -1,3 +1,5 @@
+import { simKubeconfig } from '../local/kube-sim/aws-backend.js';
+import type { CliContext } from './context.js';
 import { backendDown, backendEnv, backendRunning, backendUp, readBackendRecord } from '../local/backend.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -29,5 +31,25 @@ export async function runLocalEnv(io: Io): Promise<number> {
     return 1;
   }
   for (const [k, v] of Object.entries(backendEnv(record))) io.out(`export ${k}=${v}`);
+  return 0;
+}
+
+/** `kopsless local kubeconfig [CLUSTER]`: a kubeconfig for the simulated API server (for kubectl). */
+export async function runLocalKubeconfig(cluster: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+  const names = cluster ? [cluster] : await ctx.store.listClusters();
+  if (names.length === 0) {
+    io.err('no clusters in the local state store: create one first');
+    return 1;
+  }
+  if (names.length > 1) {
+    io.err(`several clusters: name one of ${names.join(', ')}`);
+    return 2;
+  }
+  const name = names[0]!;
+  if (!(await ctx.store.exists(name))) {
+    io.err(`cluster "${name}" not found`);
+    return 1;
+  }
+  io.out(simKubeconfig(name, `http://127.0.0.1:${ctx.backend.kubePort}/clusters/${name}`).trimEnd());
   return 0;
 }

@@ -7,7 +7,7 @@ import { runCreate } from './create.js';
 import { runDemo } from './demo.js';
 import { UsageError } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
-import { runLocalDown, runLocalEnv, runLocalUp } from './local.js';
+import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -106,6 +106,11 @@ export function buildProgram(): Command {
   local.command('up').description('start the local backend').action(async () => done(await runLocalUp(io)));
   local.command('down').description('stop it (its state is gone)').action(() => done(runLocalDown(io)));
   local.command('env').description('print AWS_ENDPOINT_URL, region and credentials for the AWS CLI').action(async () => done(await runLocalEnv(io)));
+  local
+    .command('kubeconfig')
+    .description('print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)')
+    .argument('[cluster]')
+    .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await localContext(), io)));
 
   program
     .command('demo')

@@ -1,12 +1,16 @@
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { isAlive, isAnswering, startMoto, stopMoto } from './moto.js';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort, isAlive, isAnswering, startMoto, stopMoto } from './moto.js';
 
 /**
- * The local backend: one moto_server on 127.0.0.1 that outlives single CLI commands, recorded
- * in `$KOPSLESS_HOME/local/backend.json` (default `~/.kopsless`), plus the state bucket in it.
+ * The local backend: one moto_server and one simulated Kubernetes API server on 127.0.0.1 that
+ * outlive single CLI commands, recorded in `$KOPSLESS_HOME/local/backend.json` (default
+ * `~/.kopsless`), plus the state bucket in moto.
  */
 
 export const LOCAL_REGION = 'us-east-1';
@@ -16,6 +20,9 @@ export interface BackendRecord {
   pid: number;
   port: number;
   endpoint: string;
+  /** The simulated Kubernetes API server (a detached node process). */
+  kubePid: number;
+  kubePort: number;
   startedAt: string;
   stateBucket: string;
   region: string;
@@ -52,15 +59,49 @@ export function backendEnv(record: BackendRecord): Record<string, string> {
     AWS_ACCESS_KEY_ID: 'kopsless-local',
     AWS_SECRET_ACCESS_KEY: 'kopsless-local',
     KOPSLESS_STATE_BUCKET: record.stateBucket,
+    // The simulated Kubernetes API; each cluster is under /clusters/<name> (see `kopsless local kubeconfig`).
+    KOPSLESS_KUBE_API: `http://127.0.0.1:${record.kubePort}`,
   };
 }
 
 /** True when the recorded backend is still running and answering. */
 export async function backendRunning(record = readBackendRecord()): Promise<boolean> {
-  return !!record && isAlive(record.pid) && (await isAnswering(record.endpoint));
+  return !!record && isAlive(record.pid) && isAlive(record.kubePid) && (await isAnswering(record.endpoint));
+}
+
+/**
+ * Starts the simulated Kubernetes API server as a detached process of its own (it outlives the
+ * CLI command, as moto does), pointed at the backend, and waits until it answers.
+ */
+async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kubePort'>): Promise<{ pid: number; port: number }> {
+  const port = await freePort();
+  const log = openSync(join(localDir(), 'kube-sim.log'), 'a');
+  const main = join(dirname(fileURLToPath(import.meta.url)), 'kube-sim', 'main.ts');
+  const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', main], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..'),
+    env: { ...process.env, ...backendEnv({ ...record, kubePid: 0, kubePort: port }), STATE_BUCKET: record.stateBucket, KOPSLESS_KUBE_PORT: String(port) },
+  });
+  closeSync(log);
+  child.unref();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/clusters/-/version`, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 404) return { pid: child.pid ?? 0, port };
+    } catch {
+      // not listening yet
+    }
+    if (!isAlive(child.pid ?? 0)) break;
+    await sleep(200);
+  }
+  stopMoto(child.pid ?? 0);
+  throw new Error(`the simulated Kubernetes API server did not start (see ${join(localDir(), 'kube-sim.log')})`);
 }
 
 async function createStateBucket(record: BackendRecord): Promise<void> {
+  // The bucket is made before the simulated API server starts; it needs only the endpoint.
   const env = backendEnv(record);
   const s3 = new S3Client({
     endpoint: record.endpoint,
@@ -80,18 +121,26 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
 export async function backendUp(): Promise<{ record: BackendRecord; started: boolean }> {
   const existing = readBackendRecord();
   if (existing && (await backendRunning(existing))) return { record: existing, started: false };
+  if (existing) stopBackendProcesses(existing);
   const moto = await startMoto({ dir: localDir() });
-  const record: BackendRecord = { pid: moto.pid, port: moto.port, endpoint: moto.endpoint, startedAt: new Date().toISOString(), stateBucket: LOCAL_STATE_BUCKET, region: LOCAL_REGION };
-  await createStateBucket(record);
+  const base = { pid: moto.pid, port: moto.port, endpoint: moto.endpoint, startedAt: new Date().toISOString(), stateBucket: LOCAL_STATE_BUCKET, region: LOCAL_REGION };
+  await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
+  const kube = await startKubeSimProcess(base);
+  const record: BackendRecord = { ...base, kubePid: kube.pid, kubePort: kube.port };
   writeFileSync(recordPath(), JSON.stringify(record, null, 2));
   return { record, started: true };
+}
+
+function stopBackendProcesses(record: BackendRecord): void {
+  stopMoto(record.kubePid);
+  stopMoto(record.pid);
 }
 
 /** Stops the backend and forgets its state. Returns false when none was running. */
 export function backendDown(): boolean {
   const record = readBackendRecord();
   if (!record) return false;
-  stopMoto(record.pid);
+  stopBackendProcesses(record);
   rmSync(recordPath(), { force: true });
   return true;
 }

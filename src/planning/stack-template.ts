@@ -203,7 +203,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       `masters.${name}`,
       [
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/*`] },
-        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`] },
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],

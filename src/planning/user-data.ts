@@ -230,6 +230,9 @@ export function renderUserData(input: UserDataInput): string {
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
           '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+          '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
+          `  sed "s#server: .*#server: https://${input.cluster.spec.masterPublicName ?? `api.${name}`}:${API_PORT}#" /etc/kubernetes/admin.conf |`,
+          '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"',
           ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
         ]
       : [

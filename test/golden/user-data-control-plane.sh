@@ -115,6 +115,9 @@ main() {
   # Nodes verify the API server against this hash before trusting the bootstrap token.
   openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |
     aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
+  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).
+  sed "s#server: .*#server: https://api.seed.example.com:443#" /etc/kubernetes/admin.conf |
+    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
   install_vpc_cni
   log "done"
 }

@@ -1,0 +1,162 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1DaemonSet,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { TransientAwsError } from '../errors.js';
+
+/**
+ * The Kubernetes port: the few calls the lifecycle stages make on a cluster, over
+ * @kubernetes/client-node. It talks to whatever API server the kubeconfig names; the stages
+ * never know whether that is a real cluster or the local test double.
+ */
+
+export interface KubeNode {
+  name: string;
+  providerId: string;
+  /** `i-...` taken from the provider ID (`aws:///<zone>/<instance-id>`). */
+  instanceId: string;
+  instanceGroup?: string;
+  role: 'control-plane' | 'node';
+  ready: boolean;
+  unschedulable: boolean;
+  allocatablePods: number;
+}
+
+export interface KubePod {
+  namespace: string;
+  name: string;
+  nodeName?: string;
+  phase: string;
+  ready: boolean;
+  labels: Record<string, string>;
+  ownerKind?: string;
+  /** True for DaemonSet pods and mirror (static) pods, which a drain leaves alone. */
+  drainSkips: boolean;
+  /** The scheduler's message while Pending (e.g. `0/3 nodes are available: ... Too many pods`). */
+  unschedulableMessage?: string;
+}
+
+export type EvictionResult = 'evicted' | 'blocked' | 'gone';
+
+export interface KubePort {
+  listNodes(): Promise<KubeNode[]>;
+  listPods(options?: { fieldSelector?: string; labelSelector?: string }): Promise<KubePod[]>;
+  cordon(node: string): Promise<void>;
+  /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
+  evict(namespace: string, name: string): Promise<EvictionResult>;
+  getDaemonSetEnv(namespace: string, name: string, container: string): Promise<Record<string, string> | undefined>;
+  /** Sets env vars on one container of a DaemonSet (strategic merge: other vars stay). */
+  setDaemonSetEnv(namespace: string, name: string, container: string, env: Record<string, string>): Promise<void>;
+}
+
+export function instanceIdFromProviderId(providerId: string): string {
+  return providerId.split('/').pop() ?? '';
+}
+
+function toNode(n: V1Node): KubeNode {
+  const labels = n.metadata?.labels ?? {};
+  const providerId = n.spec?.providerID ?? '';
+  return {
+    name: n.metadata?.name ?? '',
+    providerId,
+    instanceId: instanceIdFromProviderId(providerId),
+    ...(labels['kops.k8s.io/instancegroup'] ? { instanceGroup: labels['kops.k8s.io/instancegroup'] } : {}),
+    role: 'node-role.kubernetes.io/control-plane' in labels ? 'control-plane' : 'node',
+    ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    unschedulable: n.spec?.unschedulable === true,
+    allocatablePods: Number(n.status?.allocatable?.pods ?? 0),
+  };
+}
+
+function toPod(p: V1Pod): KubePod {
+  const owner = p.metadata?.ownerReferences?.[0]?.kind;
+  const mirror = p.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
+  const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  return {
+    namespace: p.metadata?.namespace ?? 'default',
+    name: p.metadata?.name ?? '',
+    ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+    phase: p.status?.phase ?? 'Unknown',
+    ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    labels: p.metadata?.labels ?? {},
+    ...(owner ? { ownerKind: owner } : {}),
+    drainSkips: owner === 'DaemonSet' || mirror,
+    ...(scheduled?.status === 'False' && scheduled.message ? { unschedulableMessage: scheduled.message } : {}),
+  };
+}
+
+/** API errors a retry can fix (server busy or down) become TransientAwsError's sibling below. */
+function rethrow(error: unknown, what: string): never {
+  const code = error instanceof ApiException ? error.code : undefined;
+  if (code === undefined || code >= 500 || code === 429) {
+    throw new TransientAwsError(`Kubernetes API ${what}: ${(error as Error).message}`, { cause: error });
+  }
+  throw error;
+}
+
+/** A KubePort over a kubeconfig (as kept in the state store, or `kopsless local kubeconfig`). */
+export function kubePort(kubeconfig: string): KubePort {
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfig);
+  const core = config.makeApiClient(CoreV1Api);
+  const apps = config.makeApiClient(AppsV1Api);
+  return {
+    async listNodes() {
+      try {
+        return (await core.listNode()).items.map(toNode);
+      } catch (error) {
+        return rethrow(error, 'list nodes');
+      }
+    },
+    async listPods(options = {}) {
+      try {
+        return (await core.listPodForAllNamespaces({ ...options })).items.map(toPod);
+      } catch (error) {
+        return rethrow(error, 'list pods');
+      }
+    },
+    async cordon(node) {
+      try {
+        await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      } catch (error) {
+        rethrow(error, `cordon ${node}`);
+      }
+    },
+    async evict(namespace, name) {
+      try {
+        await core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+        return 'evicted';
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 429) return 'blocked';
+        if (error instanceof ApiException && error.code === 404) return 'gone';
+        return rethrow(error, `evict ${namespace}/${name}`);
+      }
+    },
+    async getDaemonSetEnv(namespace, name, container) {
+      let ds: V1DaemonSet;
+      try {
+        ds = await apps.readNamespacedDaemonSet({ name, namespace });
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        return rethrow(error, `read daemonset ${namespace}/${name}`);
+      }
+      const c = ds.spec?.template.spec?.containers.find((x) => x.name === container);
+      return Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? '']));
+    },
+    async setDaemonSetEnv(namespace, name, container, env) {
+      const body = { spec: { template: { spec: { containers: [{ name: container, env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }] } } } };
+      try {
+        await apps.patchNamespacedDaemonSet({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      } catch (error) {
+        rethrow(error, `patch daemonset ${namespace}/${name}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { kubeconfigKey } from '../../kube/from-store.js';
+import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
+import { maxPodsFromUserData } from '../../planning/user-data.js';
+import { completeManifest } from '../../spec/defaults.js';
+import type { ClusterStore } from '../../state/cluster-store.js';
+import type { ObjectStore } from '../../state/object-store.js';
+import { SimCluster, type InstanceView } from './cluster.js';
+import type { SimBackend } from './server.js';
+
+/**
+ * Feeds the simulated API server from the local AWS backend: a cluster's nodes are its running
+ * EC2 instances in moto (bastions excepted), each node's pod capacity is the kubelet `maxPods`
+ * its user-data sets. Once a control-plane instance runs, the cluster's kubeconfig is written to
+ * the state store, where on AWS the control plane's bootstrap puts it.
+ */
+
+
+/** A kubeconfig for one simulated cluster; the token is a placeholder the double does not check. */
+export function simKubeconfig(cluster: string, server: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${cluster}`,
+    '  cluster:',
+    `    server: ${server}`,
+    'users:',
+    `- name: ${cluster}-admin`,
+    '  user:',
+    '    token: kopsless-local-simulated',
+    'contexts:',
+    `- name: ${cluster}`,
+    '  context:',
+    `    cluster: ${cluster}`,
+    `    user: ${cluster}-admin`,
+    `current-context: ${cluster}`,
+    '',
+  ].join('\n');
+}
+
+const SYNC_INTERVAL_MS = 300;
+
+export class AwsSimBackend implements SimBackend {
+  private readonly clusters = new Map<string, SimCluster>();
+  private readonly synced = new Map<string, number>();
+  private readonly maxPodsByInstance = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
+
+  constructor(
+    private readonly deps: { ec2: Pick<EC2Client, 'send'>; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string },
+  ) {}
+
+  async cluster(name: string): Promise<SimCluster | undefined> {
+    const existing = this.clusters.get(name);
+    if (existing && Date.now() - (this.synced.get(name) ?? 0) < SYNC_INTERVAL_MS) return existing;
+    // Concurrent requests share one sync.
+    const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, running);
+    return running;
+  }
+
+  /** Syncs every cluster of the state store (the periodic loop, so kubeconfigs appear unasked). */
+  async syncAll(): Promise<void> {
+    for (const name of await this.deps.store.listClusters()) await this.cluster(name);
+  }
+
+  private async maxPods(instance: Instance): Promise<number> {
+    const id = instance.InstanceId ?? '';
+    const cached = this.maxPodsByInstance.get(id);
+    if (cached !== undefined) return cached;
+    const attribute = await this.deps.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
+    const userData = Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8');
+    // A kubelet without a maxPods setting runs with its default of 110.
+    const maxPods = maxPodsFromUserData(userData) ?? 110;
+    this.maxPodsByInstance.set(id, maxPods);
+    return maxPods;
+  }
+
+  private async sync(name: string): Promise<SimCluster | undefined> {
+    if (!(await this.deps.store.exists(name))) {
+      this.clusters.delete(name);
+      return undefined;
+    }
+    const manifest = completeManifest(await this.deps.store.readManifest(name));
+    const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
+    let cluster = this.clusters.get(name);
+    if (!cluster) {
+      cluster = new SimCluster(name, version.startsWith('v') ? version : `v${version}`);
+      const amazonvpc = manifest.cluster.spec.networking?.amazonvpc;
+      if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.23.1');
+      this.clusters.set(name, cluster);
+    }
+    const out = await this.deps.ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }, { Name: 'instance-state-name', Values: ['running'] }] }),
+    );
+    const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    const views: InstanceView[] = [];
+    for (const instance of instances) {
+      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      if (tags['k8s.io/role/bastion']) continue;
+      views.push({
+        instanceId: instance.InstanceId ?? '',
+        zone: instance.Placement?.AvailabilityZone ?? '',
+        privateIp: instance.PrivateIpAddress ?? '',
+        privateDnsName: instance.PrivateDnsName || `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
+        instanceType: instance.InstanceType ?? '',
+        instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
+        controlPlane: tags['k8s.io/role/control-plane'] !== undefined,
+        maxPods: await this.maxPods(instance),
+      });
+    }
+    cluster.syncInstances(views);
+    this.synced.set(name, Date.now());
+    if (views.some((v) => v.controlPlane)) {
+      const wanted = simKubeconfig(name, this.deps.urlFor(name));
+      const current = await this.deps.objects.get(kubeconfigKey(name));
+      if (current?.body !== wanted) await this.deps.objects.put(kubeconfigKey(name), wanted);
+    }
+    return cluster;
+  }
+}

@@ -1,0 +1,42 @@
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ClusterStore } from '../../state/cluster-store.js';
+import type { ObjectStore } from '../../state/object-store.js';
+import { AwsSimBackend } from './aws-backend.js';
+import { listen } from './server.js';
+
+export interface KubeSim {
+  port: number;
+  urlFor(cluster: string): string;
+  backend: AwsSimBackend;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the simulated Kubernetes API server on 127.0.0.1, fed by the local AWS backend, with a
+ * loop that keeps nodes in step with instances (and publishes kubeconfigs) once a second.
+ */
+export async function startKubeSim(deps: { ec2: Pick<EC2Client, 'send'>; store: ClusterStore; objects: ObjectStore; port?: number }): Promise<KubeSim> {
+  let urlFor: (cluster: string) => string = () => '';
+  const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
+  const sim = await listen(backend, deps.port ?? 0);
+  urlFor = sim.urlFor;
+  let syncing = false;
+  const timer = setInterval(() => {
+    if (syncing) return;
+    syncing = true;
+    backend
+      .syncAll()
+      .catch((error: unknown) => process.stderr.write(`kube-sim: sync failed: ${(error as Error).message}\n`))
+      .finally(() => (syncing = false));
+  }, 1000);
+  timer.unref();
+  return {
+    port: sim.port,
+    urlFor: sim.urlFor,
+    backend,
+    close: async () => {
+      clearInterval(timer);
+      await sim.close();
+    },
+  };
+}

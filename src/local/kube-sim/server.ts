@@ -1,0 +1,367 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseFieldSelector, parseLabelSelector, type Obj, type SimCluster } from './cluster.js';
+import { toTable, wantsTable } from './tables.js';
+
+/**
+ * The simulated Kubernetes API server of the local backend, on 127.0.0.1 only. Each cluster
+ * lives under `/clusters/<name>`, so one server stands in for every local cluster and a
+ * kubeconfig's `server:` picks the cluster. It speaks enough of the API for the lifecycle
+ * stages (@kubernetes/client-node) and for kubectl: discovery, nodes, pods (create, list with
+ * field and label selectors, delete, eviction), DaemonSets, Deployments, PodDisruptionBudgets.
+ */
+
+export interface SimBackend {
+  /** The cluster, brought up to date with the instances that run; undefined when unknown. */
+  cluster(name: string): Promise<SimCluster | undefined>;
+}
+
+type Handler = (c: SimCluster, req: Request) => Obj | Promise<Obj>;
+
+interface Request {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  accept: string | undefined;
+  contentType: string | undefined;
+  body: Obj | undefined;
+  params: string[];
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const RESOURCES = {
+  v1: [
+    { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list', 'patch'], shortNames: ['no'] },
+    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['po'], categories: ['all'] },
+    { name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
+    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
+  ],
+  'apps/v1': [
+    { name: 'daemonsets', singularName: 'daemonset', namespaced: true, kind: 'DaemonSet', verbs: ['get', 'list', 'patch'], shortNames: ['ds'], categories: ['all'] },
+    { name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['deploy'], categories: ['all'] },
+    { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch'] },
+  ],
+  'policy/v1': [{ name: 'poddisruptionbudgets', singularName: 'poddisruptionbudget', namespaced: true, kind: 'PodDisruptionBudget', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['pdb'] }],
+};
+
+function notFound(kind: string, name: string): HttpError {
+  return new HttpError(404, 'NotFound', `${kind} "${name}" not found`);
+}
+
+/** Strategic merge as kubectl sends it: objects merge, lists of named items merge by name. */
+export function strategicMerge(target: any, patch: any): any {
+  if (Array.isArray(patch)) {
+    if (!Array.isArray(target) || !patch.every((p) => p && typeof p === 'object' && 'name' in p)) return structuredClone(patch);
+    const out = structuredClone(target);
+    for (const item of patch) {
+      const i = out.findIndex((t: Obj) => t.name === item.name);
+      if (item.$patch === 'delete') {
+        if (i >= 0) out.splice(i, 1);
+      } else if (i >= 0) out[i] = strategicMerge(out[i], item);
+      else out.push(structuredClone(item));
+    }
+    return out;
+  }
+  if (patch && typeof patch === 'object') {
+    const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete out[k];
+      else out[k] = strategicMerge(out[k], v);
+    }
+    return out;
+  }
+  return patch;
+}
+
+/** JSON merge patch (RFC 7386): like the above, but lists are replaced. */
+function mergePatch(target: any, patch: any): any {
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
+  const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+function applyPatch(target: Obj, req: Request): Obj {
+  if (!req.body) throw new HttpError(400, 'BadRequest', 'patch body required');
+  if (req.contentType?.startsWith('application/json-patch+json')) {
+    const out = structuredClone(target);
+    for (const op of req.body as unknown as Array<{ op: string; path: string; value?: unknown }>) {
+      const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+      const last = parts.pop()!;
+      const parent = parts.reduce<any>((acc, p) => (acc[p] ??= {}), out);
+      if (op.op === 'remove') delete parent[last];
+      else parent[last] = op.value;
+    }
+    return out;
+  }
+  return req.contentType?.startsWith('application/merge-patch+json') ? mergePatch(target, req.body) : strategicMerge(target, req.body);
+}
+
+function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req: Request): Obj {
+  const byField = parseFieldSelector(req.query.get('fieldSelector'));
+  const byLabel = parseLabelSelector(req.query.get('labelSelector'));
+  const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
+  const resourceVersion = c.nextVersion();
+  if (wantsTable(req.accept)) return toTable(kind, selected, resourceVersion);
+  return { kind: `${kind}List`, apiVersion, metadata: { resourceVersion }, items: selected };
+}
+
+function one(o: Obj | undefined, kind: string, name: string, req: Request): Obj {
+  if (!o) throw notFound(kind.toLowerCase() + 's', name);
+  return wantsTable(req.accept) ? toTable(kind, [o], '1') : o;
+}
+
+function inNamespace(items: Iterable<Obj>, namespace: string | undefined): Obj[] {
+  return [...items].filter((o) => namespace === undefined || o.metadata.namespace === namespace);
+}
+
+const NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Route table: method, path pattern (after /clusters/<name>), handler. */
+const ROUTES: Array<[string, RegExp, Handler]> = [
+  ['GET', /^\/api\/v1\/nodes$/, (c, r) => list('Node', 'v1', [...c.nodes.values()], c, r)],
+  ['GET', /^\/api\/v1\/nodes\/([^/]+)$/, (c, r) => one(c.nodes.get(r.params[0]!), 'Node', r.params[0]!, r)],
+  [
+    'PATCH',
+    /^\/api\/v1\/nodes\/([^/]+)$/,
+    (c, r) => {
+      const node = c.nodes.get(r.params[0]!);
+      if (!node) throw notFound('nodes', r.params[0]!);
+      const patched = applyPatch(node, r);
+      // Only what the stages and kubectl change: cordon / uncordon and labels.
+      node.spec.unschedulable = patched.spec?.unschedulable === true || undefined;
+      node.metadata.labels = patched.metadata?.labels ?? node.metadata.labels;
+      node.metadata.resourceVersion = c.nextVersion();
+      c.reconcile();
+      return node;
+    },
+  ],
+  ['GET', /^\/api\/v1\/namespaces$/, (c, r) => list('Namespace', 'v1', NAMESPACES.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, creationTimestamp: '2026-01-01T00:00:00Z' }, status: { phase: 'Active' } })), c, r)],
+  ['GET', /^\/api\/v1\/namespaces\/([^/]+)$/, (_c, r) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: r.params[0] }, status: { phase: 'Active' } })],
+  ['GET', /^\/api\/v1\/pods$/, (c, r) => list('Pod', 'v1', [...c.pods.values()], c, r)],
+  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/pods$/, (c, r) => list('Pod', 'v1', inNamespace(c.pods.values(), r.params[0]), c, r)],
+  [
+    'POST',
+    /^\/api\/v1\/namespaces\/([^/]+)\/pods$/,
+    (c, r) => {
+      const name = r.body?.metadata?.name;
+      if (name && c.pods.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `pods "${name}" already exists`);
+      const pod = c.createPod({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
+      c.reconcile();
+      return pod;
+    },
+  ],
+  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/, (c, r) => one(c.pods.get(`${r.params[0]}/${r.params[1]}`), 'Pod', r.params[1]!, r)],
+  [
+    'DELETE',
+    /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/,
+    (c, r) => {
+      const pod = c.deletePod(r.params[0]!, r.params[1]!);
+      if (!pod) throw notFound('pods', r.params[1]!);
+      c.reconcile();
+      return pod;
+    },
+  ],
+  [
+    'POST',
+    /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/eviction$/,
+    (c, r) => {
+      const result = c.evict(r.params[0]!, r.params[1]!);
+      if (result.status === 'gone') throw notFound('pods', r.params[1]!);
+      if (result.status === 'blocked') throw new HttpError(429, 'TooManyRequests', result.message ?? 'eviction refused');
+      return { kind: 'Status', apiVersion: 'v1', status: 'Success', code: 201 };
+    },
+  ],
+  ['GET', /^\/apis\/apps\/v1\/daemonsets$/, (c, r) => list('DaemonSet', 'apps/v1', [...c.daemonSets.values()], c, r)],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets$/, (c, r) => list('DaemonSet', 'apps/v1', inNamespace(c.daemonSets.values(), r.params[0]), c, r)],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/, (c, r) => one(c.daemonSets.get(`${r.params[0]}/${r.params[1]}`), 'DaemonSet', r.params[1]!, r)],
+  [
+    'PATCH',
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/,
+    (c, r) => {
+      const k = `${r.params[0]}/${r.params[1]}`;
+      const ds = c.daemonSets.get(k);
+      if (!ds) throw notFound('daemonsets.apps', r.params[1]!);
+      const patched = applyPatch(ds, r);
+      patched.metadata = { ...ds.metadata, generation: ds.metadata.generation + 1, resourceVersion: c.nextVersion() };
+      c.daemonSets.set(k, patched);
+      // A changed pod template rolls the DaemonSet: its pods are replaced with the new template.
+      if (JSON.stringify(patched.spec.template) !== JSON.stringify(ds.spec.template)) {
+        for (const pod of [...c.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet' && p.metadata.ownerReferences?.[0]?.name === ds.metadata.name)) {
+          c.deletePod(pod.metadata.namespace, pod.metadata.name);
+        }
+      }
+      c.reconcile();
+      return patched;
+    },
+  ],
+  ['GET', /^\/apis\/apps\/v1\/deployments$/, (c, r) => list('Deployment', 'apps/v1', [...c.deployments.values()], c, r)],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/, (c, r) => list('Deployment', 'apps/v1', inNamespace(c.deployments.values(), r.params[0]), c, r)],
+  [
+    'POST',
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/,
+    (c, r) => {
+      const name = r.body?.metadata?.name;
+      if (!name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value');
+      if (c.deployments.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
+      const deployment = c.addDeployment({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
+      c.reconcile();
+      return deployment;
+    },
+  ],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/, (c, r) => one(c.deployments.get(`${r.params[0]}/${r.params[1]}`), 'Deployment', r.params[1]!, r)],
+  [
+    'PATCH',
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)(\/scale)?$/,
+    (c, r) => {
+      const d = c.deployments.get(`${r.params[0]}/${r.params[1]}`);
+      if (!d) throw notFound('deployments.apps', r.params[1]!);
+      const patched = applyPatch(r.params[2] ? { spec: { replicas: d.spec.replicas } } : d, r);
+      d.spec.replicas = patched.spec?.replicas ?? d.spec.replicas;
+      d.metadata.resourceVersion = c.nextVersion();
+      c.reconcile();
+      return r.params[2] ? { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: d.metadata.name, namespace: d.metadata.namespace }, spec: { replicas: d.spec.replicas }, status: { replicas: d.status.replicas } } : d;
+    },
+  ],
+  [
+    'DELETE',
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/,
+    (c, r) => {
+      const d = c.deployments.get(`${r.params[0]}/${r.params[1]}`);
+      if (!d) throw notFound('deployments.apps', r.params[1]!);
+      c.deployments.delete(`${r.params[0]}/${r.params[1]}`);
+      const rs = d.metadata.annotations['kopsless.io/replicaset'];
+      for (const pod of [...c.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.name === rs)) c.deletePod(pod.metadata.namespace, pod.metadata.name);
+      c.reconcile();
+      return { kind: 'Status', apiVersion: 'v1', status: 'Success' };
+    },
+  ],
+  ['GET', /^\/apis\/policy\/v1\/poddisruptionbudgets$/, (c, r) => list('PodDisruptionBudget', 'policy/v1', [...c.pdbs.values()].map((p) => ({ ...p, status: c.pdbStatus(p) })), c, r)],
+  [
+    'GET',
+    /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets$/,
+    (c, r) => list('PodDisruptionBudget', 'policy/v1', inNamespace(c.pdbs.values(), r.params[0]).map((p) => ({ ...p, status: c.pdbStatus(p) })), c, r),
+  ],
+  [
+    'POST',
+    /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets$/,
+    (c, r) => {
+      const name = r.body?.metadata?.name;
+      if (!name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value');
+      const pdb = { ...r.body, apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { ...r.body?.metadata, namespace: r.params[0], creationTimestamp: new Date().toISOString(), resourceVersion: c.nextVersion() } };
+      c.pdbs.set(`${r.params[0]}/${name}`, pdb);
+      return { ...pdb, status: c.pdbStatus(pdb) };
+    },
+  ],
+  [
+    'DELETE',
+    /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets\/([^/]+)$/,
+    (c, r) => {
+      if (!c.pdbs.delete(`${r.params[0]}/${r.params[1]}`)) throw notFound('poddisruptionbudgets.policy', r.params[1]!);
+      return { kind: 'Status', apiVersion: 'v1', status: 'Success' };
+    },
+  ],
+];
+
+function discovery(path: string, version: string): Obj | undefined {
+  if (path === '/version') {
+    const [major, minor] = version.replace(/^v/, '').split('.');
+    return { major, minor, gitVersion: version, platform: 'linux/amd64', goVersion: 'kopsless-simulated' };
+  }
+  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+  if (path === '/apis') {
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: ['apps', 'policy'].map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })),
+    };
+  }
+  const group = path === '/api/v1' ? 'v1' : path.startsWith('/apis/') ? path.slice('/apis/'.length) : undefined;
+  const resources = group ? RESOURCES[group as keyof typeof RESOURCES] : undefined;
+  if (resources) return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group, resources };
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
+  if (/protobuf/.test(req.headers['content-type'] ?? '')) {
+    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server reads JSON only: use `kubectl run`, or `kubectl create --validate=false -f <manifest>`');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (chunks.length === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text) as Obj;
+  } catch {
+    throw new HttpError(400, 'BadRequest', 'request body is not JSON (the simulated API server reads JSON only)');
+  }
+}
+
+function send(res: ServerResponse, code: number, body: Obj): void {
+  res.writeHead(code, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export async function handle(backend: SimBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const match = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  try {
+    if (!match) throw new HttpError(404, 'NotFound', 'paths are /clusters/<cluster>/...');
+    const cluster = await backend.cluster(decodeURIComponent(match[1]!));
+    if (!cluster) throw new HttpError(404, 'NotFound', `no running cluster "${match[1]}" on the local backend`);
+    const path = (match[2] ?? '/').replace(/\/$/, '') || '/';
+    const method = req.method ?? 'GET';
+    if (method === 'GET') {
+      const doc = discovery(path, cluster.kubernetesVersion);
+      if (doc) return send(res, 200, doc);
+    }
+    if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') throw new HttpError(405, 'MethodNotAllowed', 'the simulated API server does not serve watches');
+    for (const [routeMethod, pattern, handler] of ROUTES) {
+      const m = pattern.exec(path);
+      if (!m || routeMethod !== method) continue;
+      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1) };
+      const result = await handler(cluster, request);
+      return send(res, method === 'POST' && result.kind !== 'Status' ? 201 : 200, result);
+    }
+    throw new HttpError(404, 'NotFound', `the simulated API server does not serve ${method} ${path}`);
+  } catch (error) {
+    const e = error instanceof HttpError ? error : new HttpError(500, 'InternalError', (error as Error).message);
+    send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
+  }
+}
+
+export interface RunningSim {
+  server: Server;
+  port: number;
+  /** Base URL of one cluster's API. */
+  urlFor(cluster: string): string;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1 (a free port unless one is given). */
+export async function listen(backend: SimBackend, port = 0): Promise<RunningSim> {
+  const server = createServer((req, res) => void handle(backend, req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port: actual,
+    urlFor: (cluster) => `http://127.0.0.1:${actual}/clusters/${cluster}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
