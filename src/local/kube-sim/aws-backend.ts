@@ -25,6 +25,8 @@ export function simKubeconfig(cluster: string, server: string): string {
     `- name: ${cluster}`,
     '  cluster:',
     `    server: ${server}`,
+    // Plain HTTP on loopback: client-node accepts an http server only with this set.
+    '    insecure-skip-tls-verify: true',
     'users:',
     `- name: ${cluster}-admin`,
     '  user:',
