@@ -1,14 +1,27 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
+import { autoScalingApi } from '../aws/autoscaling.js';
+import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
+import { route53Api } from '../aws/route53.js';
+import { kubeForCluster } from '../kube/from-store.js';
+import type { KubePort } from '../kube/port.js';
 import { backendUp, useBackend, type BackendRecord } from '../local/backend.js';
 import { ClusterStore } from '../state/cluster-store.js';
-import { s3ObjectStore } from '../state/object-store.js';
+import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
 
 export interface CliContext {
   backend: BackendRecord;
+  objects: ObjectStore;
   store: ClusterStore;
   ec2: ReturnType<typeof ec2Api>;
+  autoscaling: ReturnType<typeof autoScalingApi>;
+  stacks: ReturnType<typeof cloudFormationStackApi>;
+  dns: ReturnType<typeof route53Api>;
+  kube: (cluster: string) => Promise<KubePort | undefined>;
   region: string;
   stateBucket: string;
 }
@@ -25,10 +38,16 @@ export async function localContext(log: (line: string) => void = (l) => console.
   process.env.STACK_TIMEOUT_SECONDS ??= '120';
   process.env.GROUPS_TIMEOUT_SECONDS ??= '120';
   process.env.DNS_TIMEOUT_SECONDS ??= '60';
+  const objects = s3ObjectStore(new S3Client({}), record.stateBucket);
   return {
     backend: record,
-    store: new ClusterStore(s3ObjectStore(new S3Client({}), record.stateBucket)),
+    objects,
+    store: new ClusterStore(objects),
     ec2: ec2Api(new EC2Client({})),
+    autoscaling: autoScalingApi(new AutoScalingClient({})),
+    stacks: cloudFormationStackApi(new CloudFormationClient({})),
+    dns: route53Api(new Route53Client({})),
+    kube: (cluster) => kubeForCluster(objects, cluster),
     region: record.region,
     stateBucket: record.stateBucket,
   };

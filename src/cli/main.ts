@@ -7,6 +7,7 @@ import { runCreate } from './create.js';
 import { runDemo } from './demo.js';
 import { UsageError } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
+import { runValidate } from './validate.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
@@ -101,6 +102,18 @@ export function buildProgram(): Command {
     .option('--name <cluster>', 'the cluster')
     .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
     .action(async (groups: string[], o) => done(await runGetInstanceGroups(groups, o, await localContext(), io)));
+
+  program
+    .command('validate')
+    .description('validate a cluster as kOps does (exit 0 healthy, 1 not)')
+    .argument('<resource>', '"cluster"')
+    .argument('<name>', 'the cluster')
+    .option('--wait <duration>', 'retry until healthy or the duration (10m, 30s) passes')
+    .addOption(new Option('-o, --output <format>').choices(['json']))
+    .action(async (resource: string, name: string, o) => {
+      if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "validate cluster NAME"`);
+      done(await runValidate(name, o, await localContext(), io));
+    });
 
   const local = program.command('local').description('the local backend: moto on 127.0.0.1, kept running between commands');
   local.command('up').description('start the local backend').action(async () => done(await runLocalUp(io)));

@@ -41,6 +41,9 @@ export interface KubePod {
   drainSkips: boolean;
   /** The scheduler's message while Pending (e.g. `0/3 nodes are available: ... Too many pods`). */
   unschedulableMessage?: string;
+  priorityClassName?: string;
+  /** Containers not ready, for validation messages. */
+  notReadyContainers: string[];
 }
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone';
@@ -89,6 +92,8 @@ function toPod(p: V1Pod): KubePod {
     ...(owner ? { ownerKind: owner } : {}),
     drainSkips: owner === 'DaemonSet' || mirror,
     ...(scheduled?.status === 'False' && scheduled.message ? { unschedulableMessage: scheduled.message } : {}),
+    ...(p.spec?.priorityClassName ? { priorityClassName: p.spec.priorityClassName } : {}),
+    notReadyContainers: (p.status?.containerStatuses ?? []).filter((c) => !c.ready).map((c) => c.name),
   };
 }
 

@@ -1,0 +1,152 @@
+import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
+import type { StackApi } from '../aws/cloudformation.js';
+import type { Ec2Api } from '../aws/ec2.js';
+import type { DnsApi } from '../aws/route53.js';
+import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
+import { CLUSTER_TAG, fqdn, groupName, INSTANCE_GROUP_TAG, PLACEHOLDER_IP, stackName } from '../planning/names.js';
+import { completeManifest } from '../spec/defaults.js';
+import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+
+/**
+ * `validate cluster` with kOps's semantics and wording: the API DNS record is off the
+ * placeholder, every instance group has its desired number of instances in service, every
+ * instance has joined as a Node, every node is Ready, and the system-critical pods of
+ * kube-system run.
+ */
+
+export interface ValidationFailure {
+  type: string;
+  name: string;
+  message: string;
+}
+
+export interface ValidationNode {
+  name: string;
+  instanceId: string;
+  instanceGroup: string;
+  role: string;
+  ready: boolean;
+}
+
+export interface ValidationResult {
+  cluster: string;
+  valid: boolean;
+  failures: ValidationFailure[];
+  nodes: ValidationNode[];
+  groups: Array<{ name: string; role: string; machineType: string; min: number; max: number; subnets: string[]; desired: number; inService: number }>;
+}
+
+export interface ValidationInputs {
+  manifest: ClusterManifest;
+  groups: GroupState[];
+  /** Undefined when the Kubernetes API could not be reached (with `kubeError` saying why). */
+  nodes?: KubeNode[];
+  systemPods?: KubePod[];
+  kubeError?: string;
+  apiRecords: Record<string, string[]>;
+  /** Skip everything Kubernetes (rolling-update --cloudonly). */
+  cloudOnly?: boolean;
+}
+
+const CRITICAL = ['system-cluster-critical', 'system-node-critical'];
+
+/** The verdict from what was observed. Pure. */
+export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
+  const { manifest } = inputs;
+  const cluster = manifest.cluster.metadata.name;
+  const failures: ValidationFailure[] = [];
+  for (const [record, values] of Object.entries(inputs.apiRecords)) {
+    if (values.length === 0 || values.includes(PLACEHOLDER_IP)) {
+      failures.push({
+        type: 'dns',
+        name: 'apiserver',
+        message: `Validation Failed: the API DNS record ${record} ${values.length === 0 ? 'does not exist' : `is the placeholder address that kops creates: ${PLACEHOLDER_IP}`}; it has not been pointed at the control plane yet`,
+      });
+    }
+  }
+  const byName = new Map(inputs.groups.map((g) => [g.name, g]));
+  const nodesByInstance = new Map((inputs.nodes ?? []).map((n) => [n.instanceId, n]));
+  const groups: ValidationResult['groups'] = [];
+  for (const ig of manifest.instanceGroups) {
+    const name = ig.metadata.name;
+    const group = byName.get(groupName(name, cluster));
+    const inService = group?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
+    const desired = group?.desiredCapacity ?? ig.spec.minSize ?? 0;
+    groups.push({ name, role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role, machineType: ig.spec.machineType ?? '', min: ig.spec.minSize ?? 0, max: ig.spec.maxSize ?? 0, subnets: ig.spec.subnets ?? [], desired, inService: inService.length });
+    if (!group) {
+      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)}` });
+      continue;
+    }
+    if (inService.length < desired) {
+      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" did not have enough nodes ${inService.length} vs ${desired}` });
+    }
+    if (inputs.cloudOnly || inputs.nodes === undefined || ig.spec.role === 'Bastion') continue;
+    for (const instance of inService) {
+      if (!nodesByInstance.has(instance.instanceId)) {
+        failures.push({ type: 'Machine', name: instance.instanceId, message: `machine "${instance.instanceId}" has not yet joined cluster` });
+      }
+    }
+  }
+  if (!inputs.cloudOnly) {
+    if (inputs.nodes === undefined) {
+      failures.push({ type: 'cluster', name: 'api', message: `cannot reach the Kubernetes API of ${cluster}: ${inputs.kubeError ?? 'no kubeconfig in the state store yet'}` });
+    }
+    for (const node of inputs.nodes ?? []) {
+      if (!node.ready) failures.push({ type: 'Node', name: node.name, message: `node "${node.name}" of role "${node.role}" is not ready` });
+    }
+    for (const pod of inputs.systemPods ?? []) {
+      if (!pod.priorityClassName || !CRITICAL.includes(pod.priorityClassName)) continue;
+      if (pod.phase === 'Pending') failures.push({ type: 'Pod', name: `${pod.namespace}/${pod.name}`, message: `${pod.priorityClassName} pod "${pod.name}" is pending` });
+      else if (pod.phase !== 'Succeeded' && !pod.ready) {
+        failures.push({ type: 'Pod', name: `${pod.namespace}/${pod.name}`, message: `${pod.priorityClassName} pod "${pod.name}" is not ready (${pod.notReadyContainers.join(',')})` });
+      }
+    }
+  }
+  const groupOf = (n: KubeNode) => n.instanceGroup ?? '';
+  return {
+    cluster,
+    valid: failures.length === 0,
+    failures,
+    groups,
+    nodes: (inputs.nodes ?? []).map((n) => ({ name: n.name, instanceId: n.instanceId, instanceGroup: groupOf(n), role: n.role, ready: n.ready })),
+  };
+}
+
+export interface ValidateDeps {
+  store: ClusterStore;
+  autoscaling: Pick<AutoScalingApi, 'describeGroups'>;
+  stacks: Pick<StackApi, 'describe'>;
+  dns: Pick<DnsApi, 'listRecords'>;
+  kube: (cluster: string) => Promise<KubePort | undefined>;
+}
+
+/** Observes the cluster and evaluates it. */
+export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean } = {}): Promise<ValidationResult> {
+  const manifest = completeManifest(await deps.store.readManifest(cluster));
+  const groups = await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)));
+  const spec = manifest.cluster.spec;
+  const names = [fqdn(spec.masterPublicName ?? `api.${cluster}`), fqdn(spec.masterInternalName ?? `api.internal.${cluster}`)];
+  const zoneId = (await deps.stacks.describe(stackName(cluster)))?.outputs.HostedZoneId;
+  const records = zoneId ? await deps.dns.listRecords(zoneId) : [];
+  const apiRecords = Object.fromEntries(names.map((n) => [n, records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values)]));
+  if (options.cloudOnly) return evaluateValidation({ manifest, groups, apiRecords, cloudOnly: true });
+  try {
+    const kube = await deps.kube(cluster);
+    if (!kube) return evaluateValidation({ manifest, groups, apiRecords, kubeError: 'the control plane has not published a kubeconfig to the state store yet' });
+    const [nodes, systemPods] = await Promise.all([kube.listNodes(), kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' })]);
+    return evaluateValidation({ manifest, groups, nodes, systemPods, apiRecords });
+  } catch (error) {
+    return evaluateValidation({ manifest, groups, apiRecords, kubeError: (error as Error).message });
+  }
+}
+
+/** Instances of the cluster that run but belong to no Auto Scaling group (detached when surging). */
+export async function detachedInstances(ec2: Pick<Ec2Api, 'describeInstances'>, cluster: string, instanceGroup?: string) {
+  const instances = await ec2.describeInstances([
+    { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
+    { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ...(instanceGroup ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: [instanceGroup] }] : []),
+  ]);
+  return instances.filter((i) => !(i.Tags ?? []).some((t) => t.Key === 'aws:autoscaling:groupName'));
+}
