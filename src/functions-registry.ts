@@ -14,6 +14,7 @@ export type FunctionLogicalId = keyof typeof FUNCTIONS;
 /** State machines: logical ID in template.yaml -> file in statemachines/. */
 export const STATE_MACHINES = {
   CreateClusterStateMachine: 'create-cluster',
+  UpdateClusterStateMachine: 'update-cluster',
 } as const;
 
 export type StateMachineName = (typeof STATE_MACHINES)[keyof typeof STATE_MACHINES];

@@ -3,6 +3,7 @@ import {
   DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  GetTemplateCommand,
   UpdateStackCommand,
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
@@ -15,6 +16,8 @@ export interface StackApi {
   /** 'unchanged' when CloudFormation says there is nothing to update. */
   update(input: { stackName: string; templateBody: string; tags: Array<{ Key: string; Value: string }> }): Promise<'updating' | 'unchanged'>;
   delete(stackName: string): Promise<void>;
+  /** The template body the stack was last given (JSON text). */
+  template(stackName: string): Promise<string | undefined>;
   /** The first failure reason of the stack's latest operation, for error messages. */
   firstFailure(stackName: string): Promise<string | undefined>;
 }
@@ -82,6 +85,15 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
         await client.send(new DeleteStackCommand({ StackName: stackName }));
       } catch (error) {
         rethrow(error);
+      }
+    },
+    async template(stackName) {
+      try {
+        const out = await client.send(new GetTemplateCommand({ StackName: stackName }));
+        return out.TemplateBody;
+      } catch (error) {
+        if ((error as Error).name === 'ValidationError') return undefined;
+        return rethrow(error);
       }
     },
     async firstFailure(stackName) {

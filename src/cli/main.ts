@@ -7,6 +7,7 @@ import { runCreate } from './create.js';
 import { runDemo } from './demo.js';
 import { UsageError } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
+import { runReplace, runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
@@ -114,6 +115,37 @@ export function buildProgram(): Command {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "validate cluster NAME"`);
       done(await runValidate(name, o, await localContext(), io));
     });
+
+  program
+    .command('update')
+    .description('apply the spec in the state store: new launch template versions and group settings; --yes applies')
+    .argument('<resource>', '"cluster"')
+    .argument('<name>', 'the cluster')
+    .option('-y, --yes', 'apply (without it: print what would change)')
+    .action(async (resource: string, name: string, o) => {
+      if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "update cluster NAME"`);
+      done(await runUpdate(name, o, await localContext(), io));
+    });
+
+  program
+    .command('replace')
+    .description('replace the spec of an existing cluster with a manifest (apply it with update cluster)')
+    .option('-f, --filename <file>', 'kOps manifest ("-" for stdin)')
+    .action(async (o) => done(await runReplace(o.filename, await localContext(), io)));
+
+  const set = program.command('set').description('change spec fields in the state store (apply them with update cluster)');
+  set
+    .command('instancegroup')
+    .aliases(['ig', 'instancegroups'])
+    .argument('<ig>', 'the instance group')
+    .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.machineType=m5.large')
+    .requiredOption('--name <cluster>', 'the cluster')
+    .action(async (ig: string, assignments: string[], o) => done(await runSet('instancegroup', ig, assignments, o.name, await localContext(), io)));
+  set
+    .command('cluster')
+    .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.kubelet.maxPods=110')
+    .requiredOption('--name <cluster>', 'the cluster')
+    .action(async (assignments: string[], o) => done(await runSet('cluster', undefined, assignments, o.name, await localContext(), io)));
 
   const local = program.command('local').description('the local backend: moto on 127.0.0.1, kept running between commands');
   local.command('up').description('start the local backend').action(async () => done(await runLocalUp(io)));

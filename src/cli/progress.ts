@@ -10,6 +10,10 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   RegisterCluster: () => 'spec written to the state store (config, instancegroup/*, cluster-completed.spec)',
   CreateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   CheckStack: (s) => `stack ${s.stack.status}`,
+  UpdateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
+  MarkUpdating: () => 'status Updating',
+  UpdateInstanceGroups: (s) =>
+    s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
   EnsureInstanceGroups: (s) =>
     s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.created ? ', created' : g.changed ? ', updated' : ''})`).join('; '),
   CheckInstances: (s) => `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,

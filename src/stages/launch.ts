@@ -72,11 +72,16 @@ function clientToken(...parts: string[]): string {
   return stableHash(parts).slice(0, 32);
 }
 
+/** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
+export async function renderClusterStack(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stateBucket'>) {
+  const manifest = await completedManifest(deps.store, cluster);
+  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
+  return { template, templateHash: stableHash(template) };
+}
+
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = (deps.now ?? (() => new Date()))();
-  const manifest = await completedManifest(deps.store, input.cluster);
-  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
-  const templateHash = stableHash(template);
+  const { template, templateHash } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
   const existing = await deps.stacks.describe(name);
@@ -114,16 +119,22 @@ function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, want
   return specHashOf(current) === specHashOf(wanted);
 }
 
-async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = (deps.now ?? (() => new Date()))();
-  const manifest = await completedManifest(deps.store, input.cluster);
-  const stack = await deps.stacks.describe(stackName(input.cluster));
-  if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(input.cluster)} is not ready (${stack?.status ?? 'missing'})`);
+/** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
+export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>) {
+  const manifest = await completedManifest(deps.store, cluster);
+  const stack = await deps.stacks.describe(stackName(cluster));
+  if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`);
   const [instanceTypes, images] = await Promise.all([
     lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType ?? '')),
     resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image ?? '')),
   ]);
   const plans = planGroups({ manifest, outputs: stack.outputs as StackOutputs, images, instanceTypes, stateBucket: deps.stateBucket, region: deps.region });
+  return { manifest, plans };
+}
+
+async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
+  const now = (deps.now ?? (() => new Date()))();
+  const { plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const summaries: GroupSummary[] = [];
   for (const plan of plans) {

@@ -1,6 +1,6 @@
 import { ClusterExistsError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
-import type { ClusterPhase, ClusterStore, LockLease } from '../state/cluster-store.js';
+import type { ClusterPhase, ClusterStatus, ClusterStore, LockLease } from '../state/cluster-store.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */
 export type WriteStateInput =
@@ -8,6 +8,7 @@ export type WriteStateInput =
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'release'; cluster: string; owner: string }
+  | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
 export interface WriteStateDeps {
@@ -30,7 +31,7 @@ export function causeMessage(cause: string | undefined): string {
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean }> {
+): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | ClusterStatus> {
   const { store } = deps;
   switch (input.action) {
     case 'acquireLock':
@@ -55,6 +56,8 @@ export async function writeState(
       await store.releaseLock(input.cluster, input.owner);
       return { phase: input.phase };
     }
+    case 'phase':
+      return store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'fail': {

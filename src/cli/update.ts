@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYamlValue } from 'yaml';
+import { runStateMachine } from '../local/step-functions.js';
+import { checkExitCode, checkManifest } from '../spec/check.js';
+import type { ClusterManifest } from '../spec/types.js';
+import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
+import type { CliContext } from './context.js';
+import { seconds, UsageError } from './format.js';
+import { progressPrinter } from './progress.js';
+
+type Io = { out: (line: string) => void; err: (line: string) => void };
+
+function printPreview(preview: UpdatePreview, io: Io): void {
+  if (!preview.hasChanges) {
+    io.out('No changes need to be applied');
+    return;
+  }
+  io.out('Will modify resources:');
+  if (preview.stack.changed) {
+    io.out(`  CloudFormation stack (network, security groups, IAM, DNS)`);
+    for (const id of preview.stack.added) io.out(`  \t+ ${id}`);
+    for (const id of preview.stack.removed) io.out(`  \t- ${id}`);
+    for (const id of preview.stack.modified) io.out(`  \t~ ${id}`);
+  }
+  for (const g of preview.groups) {
+    if (g.create) io.out(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
+    if (g.launchTemplate.length > 0) {
+      io.out(`  LaunchTemplate/${g.name} (new version)`);
+      for (const c of g.launchTemplate) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+    }
+    if (g.group.length > 0) {
+      io.out(`  AutoScalingGroup/${g.name}`);
+      for (const c of g.group) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+    }
+  }
+}
+
+/** `kopsless update cluster NAME [--yes]`: preview, or apply with the update-cluster state machine. */
+export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx: CliContext, io: Io): Promise<number> {
+  if (!(await ctx.store.exists(cluster))) {
+    io.err(`cluster "${cluster}" not found`);
+    return 1;
+  }
+  const preview = await previewUpdate(cluster, { ...ctx, stateBucket: ctx.stateBucket, region: ctx.region });
+  printPreview(preview, io);
+  if (!options.yes) {
+    if (preview.hasChanges) io.out('\nMust specify --yes to apply changes');
+    return 0;
+  }
+  if (!preview.hasChanges) return 0;
+  const started = Date.now();
+  io.out('');
+  io.out(`Updating cluster "${cluster}" (state machine update-cluster)`);
+  const result = await runStateMachine('update-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  if (result.status !== 'SUCCEEDED') {
+    io.err(`update failed: ${result.error?.name}: ${result.error?.cause}`);
+    return 1;
+  }
+  io.out('');
+  io.out(`Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}).`);
+  if (preview.groups.some((g) => g.launchTemplate.length > 0)) {
+    io.out(`Changes may require instances to restart: kopsless rolling-update cluster ${cluster}`);
+  }
+  return 0;
+}
+
+/** Writes a changed spec with a short-lived lock, after validating it; refuses while an execution holds the cluster. */
+async function writeSpec(manifest: ClusterManifest, ctx: CliContext, io: Io): Promise<number> {
+  const text = [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n');
+  const check = checkManifest(text);
+  const code = checkExitCode(check);
+  if (code !== 0 || !check.manifest || !check.completed) {
+    for (const e of [...check.errors, ...check.unsupported]) io.err(`${e.path}: ${e.message}`);
+    io.err('the spec was not changed');
+    return code;
+  }
+  const name = check.manifest.cluster.metadata.name;
+  const owner = `cli-edit-${randomUUID()}`;
+  await ctx.store.acquireLock(name, owner, 'edit', 60);
+  try {
+    await ctx.store.writeSpecs(check.manifest, check.completed);
+  } finally {
+    await ctx.store.releaseLock(name, owner);
+  }
+  return 0;
+}
+
+/** `kopsless replace -f cluster.yaml`: replace the spec of an existing cluster. */
+export async function runReplace(filename: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+  if (!filename) throw new UsageError('-f, --filename is required');
+  let text: string;
+  try {
+    text = filename === '-' ? readFileSync(0, 'utf8') : readFileSync(filename, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${filename}: ${(error as Error).message}`);
+  }
+  const check = checkManifest(text);
+  if (!check.manifest) {
+    for (const e of check.errors) io.err(`${e.path}: ${e.message}`);
+    return 1;
+  }
+  const name = check.manifest.cluster.metadata.name;
+  if (!(await ctx.store.exists(name))) {
+    io.err(`cluster "${name}" not found: use create for a new cluster`);
+    return 1;
+  }
+  const code = await writeSpec(check.manifest, ctx, io);
+  if (code === 0) io.out(`Replaced the spec of cluster "${name}"; apply it with: kopsless update cluster ${name} --yes`);
+  return code;
+}
+
+/** Sets `a.b[0].c=value` in an object; the value is read as YAML (numbers, booleans, lists). */
+export function setPath(target: Record<string, any>, path: string, raw: string): void {
+  const parts = path.match(/[^.[\]]+/g);
+  if (!parts || parts.length === 0) throw new UsageError(`"${path}" is not a field path`);
+  let node: any = target;
+  parts.slice(0, -1).forEach((part, i) => {
+    const nextIsIndex = /^\d+$/.test(parts[i + 1]!);
+    node[part] ??= nextIsIndex ? [] : {};
+    node = node[part];
+  });
+  node[parts[parts.length - 1]!] = raw === '' ? undefined : parseYamlValue(raw);
+}
+
+/** `kopsless set instancegroup IG spec.machineType=m5.large --name CLUSTER` (and `set cluster`). */
+export async function runSet(kind: 'cluster' | 'instancegroup', target: string | undefined, assignments: string[], cluster: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+  if (!cluster) throw new UsageError('--name is required: the cluster to change');
+  if (assignments.length === 0) throw new UsageError('give at least one FIELD=VALUE (for example spec.machineType=m5.large)');
+  if (!(await ctx.store.exists(cluster))) {
+    io.err(`cluster "${cluster}" not found`);
+    return 1;
+  }
+  const manifest = await ctx.store.readManifest(cluster);
+  const object = kind === 'cluster' ? manifest.cluster : manifest.instanceGroups.find((ig) => ig.metadata.name === target);
+  if (!object) {
+    io.err(`instance group "${target}" not found in cluster "${cluster}"`);
+    return 1;
+  }
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw new UsageError(`"${assignment}" is not FIELD=VALUE`);
+    const path = assignment.slice(0, eq);
+    if (!path.startsWith('spec.')) throw new UsageError(`only spec fields can be set, not "${path}"`);
+    setPath(object as Record<string, any>, path, assignment.slice(eq + 1));
+  }
+  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, ctx, io);
+  if (code === 0) io.out(`Updated ${kind === 'cluster' ? `cluster "${cluster}"` : `instance group "${target}" of cluster "${cluster}"`}; apply it with: kopsless update cluster ${cluster} --yes`);
+  return code;
+}
