@@ -8,6 +8,9 @@ export interface Config {
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
   lockLeaseSeconds: number;
+  drainTimeoutSeconds: number;
+  validationTimeoutSeconds: number;
+  replacementTimeoutSeconds: number;
 }
 
 function seconds(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -31,5 +34,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', 10 * 60),
     lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', 2 * 60 * 60),
+    // kOps's defaults: 15 minutes to drain a node and 15 to validate after each batch.
+    drainTimeoutSeconds: seconds(env, 'DRAIN_TIMEOUT_SECONDS', 15 * 60),
+    validationTimeoutSeconds: seconds(env, 'VALIDATION_TIMEOUT_SECONDS', 15 * 60),
+    replacementTimeoutSeconds: seconds(env, 'REPLACEMENT_TIMEOUT_SECONDS', 15 * 60),
   };
 }

@@ -93,6 +93,30 @@ export class WaitTimeoutError extends KopslessError {
   readonly transient = false;
 }
 
+/** The Kubernetes API answered 5xx or did not answer; worth another try. */
+export class TransientKubeError extends KopslessError {
+  override readonly name = 'TransientKubeError';
+  readonly transient = true;
+}
+
+/** A node could not be drained before the drain timeout (PodDisruptionBudgets, stuck pods). */
+export class DrainTimeoutError extends KopslessError {
+  override readonly name = 'DrainTimeoutError';
+  readonly transient = false;
+}
+
+/** The cluster did not pass validation within the validation timeout (rolling update). */
+export class ClusterNotValidError extends KopslessError {
+  override readonly name = 'ClusterNotValidError';
+  readonly transient = false;
+}
+
+/** Delete made no progress: resources still exist that depend on each other or on something outside. */
+export class DeleteStuckError extends KopslessError {
+  override readonly name = 'DeleteStuckError';
+  readonly transient = false;
+}
+
 /** A permanent AWS error (access denied, bad parameter, limit exceeded). */
 export class AwsRequestError extends KopslessError {
   override readonly name = 'AwsRequestError';
@@ -106,7 +130,7 @@ export class ConfigError extends KopslessError {
 }
 
 /** Names the ASL retries with backoff. */
-export const TRANSIENT_ERROR_NAMES = ['TransientAwsError'] as const;
+export const TRANSIENT_ERROR_NAMES = ['TransientAwsError', 'TransientKubeError'] as const;
 
 /** Names the ASL may catch; anything a handler throws is one of these or a transient one. */
 export const PERMANENT_ERROR_NAMES = [
@@ -120,6 +144,9 @@ export const PERMANENT_ERROR_NAMES = [
   'WaitTimeoutError',
   'AwsRequestError',
   'ConfigError',
+  'DrainTimeoutError',
+  'ClusterNotValidError',
+  'DeleteStuckError',
 ] as const;
 
 /** The Lambda service's own errors, retried on every Task (Step Functions best practice). */

@@ -7,6 +7,7 @@ export const FUNCTIONS = {
   WriteStateFunction: 'write-state',
   LaunchClusterFunction: 'launch-cluster',
   VerifyDnsFunction: 'verify-dns',
+  RollingUpdateFunction: 'rolling-update',
 } as const;
 
 export type FunctionLogicalId = keyof typeof FUNCTIONS;
@@ -15,6 +16,7 @@ export type FunctionLogicalId = keyof typeof FUNCTIONS;
 export const STATE_MACHINES = {
   CreateClusterStateMachine: 'create-cluster',
   UpdateClusterStateMachine: 'update-cluster',
+  RollingUpdateStateMachine: 'rolling-update',
 } as const;
 
 export type StateMachineName = (typeof STATE_MACHINES)[keyof typeof STATE_MACHINES];

@@ -2,6 +2,9 @@ import {
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
   DescribeAutoScalingGroupsCommand,
+  DetachInstancesCommand,
+  SetDesiredCapacityCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
@@ -34,6 +37,12 @@ export interface AutoScalingApi {
   describeGroups(names: string[]): Promise<GroupState[]>;
   createGroup(settings: GroupSettings): Promise<void>;
   updateGroup(settings: GroupSettings, desiredCapacity: number): Promise<void>;
+  /** Detaches without lowering the desired capacity: the group launches replacements (surge). */
+  detachInstances(group: string, instanceIds: string[]): Promise<void>;
+  /** Sets the desired capacity (to the same value, it asks the group to make up for missing instances). */
+  setDesiredCapacity(group: string, desired: number): Promise<void>;
+  /** Terminates without lowering the desired capacity: the group launches a replacement. */
+  terminateInstance(instanceId: string): Promise<void>;
 }
 
 function rethrow(error: unknown): never {
@@ -97,6 +106,28 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       } catch (error) {
         // A retried create whose first attempt went through.
         if (isAwsErrorCode(error, 'AlreadyExists', 'AlreadyExistsFault')) return;
+        rethrow(error);
+      }
+    },
+    async detachInstances(group, instanceIds) {
+      if (instanceIds.length === 0) return;
+      try {
+        await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ShouldDecrementDesiredCapacity: false }));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async setDesiredCapacity(group, desired) {
+      try {
+        await client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: desired, HonorCooldown: false }));
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async terminateInstance(instanceId) {
+      try {
+        await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
+      } catch (error) {
         rethrow(error);
       }
     },

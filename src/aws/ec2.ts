@@ -8,6 +8,7 @@ import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   ModifyLaunchTemplateCommand,
+  TerminateInstancesCommand,
   type EC2Client,
   type Filter,
   type Instance,
@@ -27,6 +28,7 @@ export interface Ec2Api {
   createLaunchTemplateVersion(id: string, data: RequestLaunchTemplateData, clientToken: string): Promise<number>;
   setDefaultLaunchTemplateVersion(id: string, version: number): Promise<void>;
   describeInstances(filters: Filter[]): Promise<Instance[]>;
+  terminateInstances(instanceIds: string[]): Promise<void>;
   /** Names of the region's availability zones. */
   availabilityZones(): Promise<string[]>;
 }
@@ -115,6 +117,15 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
       try {
         await client.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(version) }));
       } catch (error) {
+        rethrow(error);
+      }
+    },
+    async terminateInstances(instanceIds) {
+      if (instanceIds.length === 0) return;
+      try {
+        await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound')) return;
         rethrow(error);
       }
     },

@@ -38,6 +38,9 @@ export async function localContext(log: (line: string) => void = (l) => console.
   process.env.STACK_TIMEOUT_SECONDS ??= '120';
   process.env.GROUPS_TIMEOUT_SECONDS ??= '120';
   process.env.DNS_TIMEOUT_SECONDS ??= '60';
+  process.env.DRAIN_TIMEOUT_SECONDS ??= '20';
+  process.env.VALIDATION_TIMEOUT_SECONDS ??= '30';
+  process.env.REPLACEMENT_TIMEOUT_SECONDS ??= '60';
   const objects = s3ObjectStore(new S3Client({}), record.stateBucket);
   return {
     backend: record,

@@ -9,6 +9,7 @@ import { UsageError } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runReplace, runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
+import { runRollingUpdate } from './rolling-update.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
@@ -125,6 +126,20 @@ export function buildProgram(): Command {
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "update cluster NAME"`);
       done(await runUpdate(name, o, await localContext(), io));
+    });
+
+  program
+    .command('rolling-update')
+    .description('replace out-of-date instances (kOps rules); --yes runs the rolling-update state machine')
+    .argument('<resource>', '"cluster"')
+    .argument('<name>', 'the cluster')
+    .option('-y, --yes', 'roll (without it: show what needs an update)')
+    .option('--instance-group <names>', 'only these instance groups (comma separated, repeatable)', (v: string, prev: string[] = []) => [...prev, ...list(v)])
+    .option('--force', 'replace every instance, up to date or not')
+    .option('--cloudonly', 'do not drain or validate through Kubernetes')
+    .action(async (resource: string, name: string, o) => {
+      if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "rolling-update cluster NAME"`);
+      done(await runRollingUpdate(name, o, await localContext(), io));
     });
 
   program

@@ -19,6 +19,14 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   CheckInstances: (s) => `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,
   UpsertApiRecords: (s) => Object.entries(s.dns.records).map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`).join('; '),
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
+  MarkRolling: () => 'status RollingUpdate',
+  PlanRollingUpdate: (s) => `${s.plan.needUpdate} instance(s) to replace: ${s.plan.groups.filter((g: Json) => g.needUpdate > 0).map((g: Json) => `${g.name} ${g.needUpdate}`).join(', ') || 'none'}`,
+  ValidateCluster: (s) => (s.validation.valid ? 'cluster valid' : `not valid yet: ${s.validation.failures[0] ?? ''}`),
+  NextStep: (s) => (s.next.step.kind === 'done' ? 'nothing left to replace' : `${s.next.step.kind} ${s.next.step.instanceGroup}: ${s.next.step.instanceIds.join(', ')}`),
+  Surge: (s) => `detached ${s.replace.detached.join(', ')}; the group launches replacements`,
+  Drain: (s) => (s.drain.drained ? 'cordoned and drained' : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`),
+  Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
+  CheckReplacements: (s) => `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,
   RecordSuccess: (s) => `status ${s.status.phase}, lock released`,
   RecordFailure: () => 'failure recorded in status.json, lock released',
   ReleaseLock: () => 'lock released',
@@ -28,6 +36,9 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
 export function progressPrinter(write: (line: string) => void, started = Date.now()) {
   const entered = new Map<string, number>();
   const waits = new Map<string, number>();
+  // Polling states (CheckReplacements, Drain, ValidateCluster) print only when what they report changes.
+  const lastDetail = new Map<string, string>();
+  const failed = new Map<string, { name: string; cause: string }>();
   return (event: ProgressEvent) => {
     const at = `[${seconds(event.at - started).padStart(6)}]`;
     if (event.stateType === 'Wait' && event.kind === 'entered') {
@@ -36,9 +47,22 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
       if (n === 1) write(`${at}   ${event.state} ...`);
       return;
     }
+    if (event.stateType === 'Task' && event.kind === 'entered' && /^(NextStep|PlanRollingUpdate)$/.test(event.state)) {
+      // A new step: its polling states may report the same text again and should.
+      lastDetail.clear();
+    }
     if (event.stateType !== 'Task') return;
     if (event.kind === 'entered') entered.set(event.state, event.at);
-    else if (event.kind === 'exited') {
+    else if (event.kind === 'failed') failed.set(event.state, event.error ?? { name: 'Error', cause: '' });
+    else if (event.kind === 'retried') {
+      const error = failed.get(event.state);
+      failed.delete(event.state);
+      write(`${at} ↻ ${event.state} retrying after ${error ? `${error.name}: ${error.cause.split('\n')[0]}` : 'a transient error'}`);
+    } else if (event.kind === 'exited' && failed.has(event.state)) {
+      const error = failed.get(event.state)!;
+      failed.delete(event.state);
+      write(`${at} ✗ ${event.state}: ${error.name}: ${error.cause}`);
+    } else if (event.kind === 'exited') {
       const took = seconds(event.at - (entered.get(event.state) ?? event.at));
       let detail = '';
       try {
@@ -46,8 +70,9 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
       } catch {
         detail = '';
       }
+      if (lastDetail.get(event.state) === detail && detail !== '') return;
+      lastDetail.set(event.state, detail);
       write(`${at} ✓ ${event.state.padEnd(22)} ${took.padStart(6)}  ${detail}`);
-    } else if (event.kind === 'retried') write(`${at} ↻ ${event.state} retrying after a transient error`);
-    else if (event.kind === 'failed') write(`${at} ✗ ${event.state}: ${event.error?.name}: ${event.error?.cause}`);
+    }
   };
 }

@@ -9,7 +9,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { TransientAwsError } from '../errors.js';
+import { TransientKubeError } from '../errors.js';
 
 /**
  * The Kubernetes port: the few calls the lifecycle stages make on a cluster, over
@@ -52,6 +52,7 @@ export interface KubePort {
   listNodes(): Promise<KubeNode[]>;
   listPods(options?: { fieldSelector?: string; labelSelector?: string }): Promise<KubePod[]>;
   cordon(node: string): Promise<void>;
+  uncordon(node: string): Promise<void>;
   /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
   evict(namespace: string, name: string): Promise<EvictionResult>;
   getDaemonSetEnv(namespace: string, name: string, container: string): Promise<Record<string, string> | undefined>;
@@ -97,11 +98,11 @@ function toPod(p: V1Pod): KubePod {
   };
 }
 
-/** API errors a retry can fix (server busy or down) become TransientAwsError's sibling below. */
+/** API errors a retry can fix (server busy or down, 5xx, throttled) become TransientKubeError. */
 function rethrow(error: unknown, what: string): never {
   const code = error instanceof ApiException ? error.code : undefined;
   if (code === undefined || code >= 500 || code === 429) {
-    throw new TransientAwsError(`Kubernetes API ${what}: ${(error as Error).message}`, { cause: error });
+    throw new TransientKubeError(`Kubernetes API ${what}: ${(error as Error).message}`, { cause: error });
   }
   throw error;
 }
@@ -132,6 +133,13 @@ export function kubePort(kubeconfig: string): KubePort {
         await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
       } catch (error) {
         rethrow(error, `cordon ${node}`);
+      }
+    },
+    async uncordon(node) {
+      try {
+        await core.patchNode({ name: node, body: { spec: { unschedulable: null } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      } catch (error) {
+        rethrow(error, `uncordon ${node}`);
       }
     },
     async evict(namespace, name) {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_IMAGES } from './images.js';
 
@@ -48,7 +49,9 @@ export async function startMoto(options: { dir: string; port?: number; detached?
   // moto knows a few 2017 AMIs only; give it the images kOps manifests name, so lookups by owner and name work.
   writeFileSync(amisPath, JSON.stringify(LOCAL_IMAGES, null, 2));
   const log = openSync(join(options.dir, 'moto.log'), 'a');
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  // moto_server through our wrapper (moto_server.py: one moto bug fixed); python3 must import moto.
+  const wrapper = join(dirname(fileURLToPath(import.meta.url)), 'moto_server.py');
+  const child = spawn('python3', [wrapper, '-H', '127.0.0.1', '-p', String(port)], {
     detached: options.detached ?? true,
     stdio: ['ignore', log, log],
     env: { ...process.env, MOTO_AMIS_PATH: amisPath },
@@ -61,7 +64,7 @@ export async function startMoto(options: { dir: string; port?: number; detached?
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const early = await Promise.race([exited.then((c) => `moto_server exited with code ${c}`), spawnFailed.then((e) => `moto_server could not start: ${e.message}`), sleep(200).then(() => undefined)]);
-    if (early) throw new Error(`${early} (see ${join(options.dir, 'moto.log')}); is moto installed (moto_server on PATH)?`);
+    if (early) throw new Error(`${early} (see ${join(options.dir, 'moto.log')}); does python3 import moto (pip install 'moto[server]')?`);
     if (await isAnswering(endpoint)) return { pid: child.pid ?? 0, port, endpoint };
   }
   stopMoto(child.pid ?? 0);

@@ -1,0 +1,65 @@
+import { runStateMachine } from '../local/step-functions.js';
+import { rollingUpdateStatus } from '../stages/rolling-update.js';
+import type { CliContext } from './context.js';
+import { seconds, table } from './format.js';
+import { progressPrinter } from './progress.js';
+
+type Io = { out: (line: string) => void; err: (line: string) => void };
+
+export interface RollingUpdateOptions {
+  yes?: boolean;
+  instanceGroup?: string[];
+  force?: boolean;
+  cloudonly?: boolean;
+}
+
+function rollDeps(ctx: CliContext) {
+  return {
+    ...ctx,
+    drainTimeoutSeconds: 0,
+    validationTimeoutSeconds: 0,
+    replacementTimeoutSeconds: 0,
+  };
+}
+
+/** `kopsless rolling-update cluster NAME`: kOps's table, and with --yes the rolling-update state machine. */
+export async function runRollingUpdate(cluster: string, options: RollingUpdateOptions, ctx: CliContext, io: Io): Promise<number> {
+  if (!(await ctx.store.exists(cluster))) {
+    io.err(`cluster "${cluster}" not found`);
+    return 1;
+  }
+  const instanceGroups = options.instanceGroup ?? [];
+  const { rows, groups } = await rollingUpdateStatus(cluster, rollDeps(ctx), { instanceGroups, ...(options.cloudonly ? { cloudOnly: true } : {}) });
+  const unknown = instanceGroups.filter((g) => !groups.some((x) => x.instanceGroup === g));
+  if (unknown.length > 0) {
+    io.err(`instance group(s) not found in cluster "${cluster}": ${unknown.join(', ')}`);
+    return 1;
+  }
+  const display = options.force ? rows.map((r) => ({ ...r, status: 'NeedsUpdate' as const, needUpdate: r.target })) : rows;
+  const needed = display.some((r) => r.needUpdate > 0);
+  if (!needed) {
+    io.out('No rolling-update required.');
+    return 0;
+  }
+  io.out(table(['NAME', 'STATUS', 'NEEDUPDATE', 'READY', 'MIN', 'TARGET', 'MAX', 'NODES'], display.map((r) => [r.name, r.status, r.needUpdate, r.ready, r.min, r.target, r.max, r.nodes])));
+  if (!options.yes) {
+    io.out('');
+    io.out('Must specify --yes to rolling-update.');
+    return 0;
+  }
+  const started = Date.now();
+  io.out('');
+  io.out(`Rolling update of cluster "${cluster}" (state machine rolling-update)`);
+  const result = await runStateMachine('rolling-update', {
+    input: { cluster, instanceGroups, force: !!options.force, cloudOnly: !!options.cloudonly },
+    onProgress: progressPrinter(io.out, started),
+  });
+  if (result.status !== 'SUCCEEDED') {
+    io.err(`rolling update failed: ${result.error?.name}: ${result.error?.cause}`);
+    io.err(`the cluster was left consistent; run the same command again to continue`);
+    return 1;
+  }
+  io.out('');
+  io.out(`Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}).`);
+  return 0;
+}

@@ -1,0 +1,38 @@
+"""moto_server for the kopsless local backend, with one fix applied.
+
+moto 5.2.1 keeps the UserData of a launch template version made by CreateLaunchTemplateVersion
+as plain text, where CreateLaunchTemplate decodes it; an Auto Scaling group that launches from
+such a version then fails (HTTP 500, AssertionError in LaunchTemplateVersion.user_data). Every
+`update cluster` makes a new version, so the local backend decodes it the same way for both
+calls. Everything else is moto as installed.
+"""
+
+import sys
+
+from moto.ec2.responses.launch_templates import LaunchTemplates
+from moto.ec2.utils import parse_user_data
+from moto.server import main
+
+_create_version = LaunchTemplates.create_launch_template_version
+
+
+def _create_version_with_decoded_user_data(self):  # type: ignore[no-untyped-def]
+    get_param = self._get_param
+
+    def decoded(name, default=None):  # type: ignore[no-untyped-def]
+        value = get_param(name, default)
+        if name == "LaunchTemplateData" and isinstance(value, dict) and "UserData" in value:
+            value = {**value, "UserData": parse_user_data(get_param("LaunchTemplateData.UserData"))}
+        return value
+
+    self._get_param = decoded
+    try:
+        return _create_version(self)
+    finally:
+        self._get_param = get_param
+
+
+LaunchTemplates.create_launch_template_version = _create_version_with_decoded_user_data
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

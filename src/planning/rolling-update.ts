@@ -1,0 +1,148 @@
+import { intOrPercent } from '../spec/validate.js';
+import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
+
+/**
+ * The rolling update, planned the way kOps plans it (pkg/instancegroups): which instances are
+ * out of date, in which order the groups go (bastions, control plane, nodes), and how many
+ * instances of a group are replaced at once. Pure: the stage feeds it what AWS reports and it
+ * answers with the next step, so a roll that stopped resumes from what is left.
+ */
+
+export interface RollSettings {
+  maxSurge: number;
+  maxUnavailable: number;
+}
+
+/**
+ * kOps's `resolveSettings` on AWS: maxSurge defaults to 1, maxUnavailable to 0 (1 when maxSurge
+ * is 0); percentages are of the group's size, surge rounded up, unavailability down but at least 1.
+ */
+export function resolveRollSettings(cluster: Cluster, ig: InstanceGroup, numInstances: number): RollSettings {
+  const own: RollingUpdate = ig.spec.rollingUpdate ?? {};
+  const defaults: RollingUpdate = cluster.spec.rollingUpdate ?? {};
+  const surgeSetting = own.maxSurge ?? defaults.maxSurge ?? 1;
+  const unavailableSetting = own.maxUnavailable ?? defaults.maxUnavailable;
+  const maxSurge = Number(intOrPercent(surgeSetting, numInstances, true)) || 0;
+  let maxUnavailable: number;
+  if (unavailableSetting === undefined) maxUnavailable = maxSurge === 0 ? 1 : 0;
+  else {
+    maxUnavailable = Number(intOrPercent(unavailableSetting, numInstances, false)) || 0;
+    if (typeof unavailableSetting === 'string' && maxUnavailable <= 0) maxUnavailable = 1;
+  }
+  return { maxSurge, maxUnavailable };
+}
+
+export interface GroupMember {
+  instanceId: string;
+  specHash?: string;
+  lifecycleState: string;
+}
+
+export interface RollGroup {
+  instanceGroup: string;
+  role: string;
+  asgName: string;
+  min: number;
+  max: number;
+  desired: number;
+  /** The group's current spec hash (its Auto Scaling group's tag, set by update). */
+  specHash?: string;
+  members: GroupMember[];
+  /** Running instances of this group that were detached from it (surged) and not yet terminated. */
+  detached: string[];
+  settings: RollSettings;
+}
+
+export interface RollOptions {
+  /** Replace every instance that existed when the roll was planned (`--force`). */
+  forceIds?: string[];
+  instanceGroups?: string[];
+  cloudOnly?: boolean;
+}
+
+export type RollStep =
+  | { kind: 'surge'; instanceGroup: string; asgName: string; instanceIds: string[] }
+  | { kind: 'replace'; instanceGroup: string; asgName: string; instanceIds: string[]; detachedIds: string[] }
+  | { kind: 'done' };
+
+const ROLE_ORDER = (role: string) => (role === 'Bastion' ? 0 : isControlPlaneRole(role) ? 1 : 2);
+
+/** Bastions first, then control-plane groups, then node groups, each by name. */
+export function orderGroups<T extends { role: string; instanceGroup: string }>(groups: T[]): T[] {
+  return [...groups].sort((a, b) => ROLE_ORDER(a.role) - ROLE_ORDER(b.role) || a.instanceGroup.localeCompare(b.instanceGroup));
+}
+
+/** In-service members whose spec hash differs from the group's (or that `--force` named). */
+export function outdatedMembers(group: RollGroup, options: RollOptions = {}): string[] {
+  const force = options.forceIds ? new Set(options.forceIds) : undefined;
+  return group.members
+    .filter((m) => m.lifecycleState === 'InService' || m.lifecycleState === 'Pending')
+    .filter((m) => (force ? force.has(m.instanceId) : m.specHash !== group.specHash))
+    .map((m) => m.instanceId);
+}
+
+/** How many instances of a group are drained and terminated at once (kOps's maxConcurrency). */
+export function concurrency(group: RollGroup, outdated: number): number {
+  if (isControlPlaneRole(group.role)) return 1;
+  const surge = Math.min(group.settings.maxSurge, outdated);
+  return Math.max(1, surge + group.settings.maxUnavailable);
+}
+
+/**
+ * The next step of the roll. Per group, as kOps does: first detach up to maxSurge out-of-date
+ * instances (the group launches their replacements while they keep serving), then drain and
+ * terminate out-of-date instances, kept ones first and detached ones last, `concurrency` at a time.
+ */
+export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): RollStep {
+  const wanted = options.instanceGroups && options.instanceGroups.length > 0 ? new Set(options.instanceGroups) : undefined;
+  for (const group of orderGroups(groups)) {
+    if (wanted && !wanted.has(group.instanceGroup)) continue;
+    const outdated = outdatedMembers(group, options);
+    if (outdated.length === 0 && group.detached.length === 0) continue;
+    const controlPlane = isControlPlaneRole(group.role);
+    // A roll that stopped after a surge: the detached instances' replacements come first.
+    const inService = group.members.filter((m) => m.lifecycleState === 'InService').length;
+    if (group.detached.length > 0 && inService < group.desired) {
+      return { kind: 'surge', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: [] };
+    }
+    const surgeTarget = controlPlane || options.cloudOnly ? 0 : Math.min(group.settings.maxSurge, outdated.length + group.detached.length);
+    if (group.detached.length < surgeTarget && outdated.length > 0) {
+      const count = Math.min(surgeTarget - group.detached.length, outdated.length);
+      return { kind: 'surge', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: outdated.slice(outdated.length - count) };
+    }
+    const batchSize = concurrency(group, outdated.length + group.detached.length);
+    const queue = [...outdated, ...group.detached];
+    const batch = queue.slice(0, batchSize);
+    return { kind: 'replace', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: batch, detachedIds: batch.filter((id) => group.detached.includes(id)) };
+  }
+  return { kind: 'done' };
+}
+
+export interface RollStatusRow {
+  name: string;
+  status: 'Ready' | 'NeedsUpdate';
+  needUpdate: number;
+  ready: number;
+  min: number;
+  target: number;
+  max: number;
+  nodes: number;
+}
+
+/** kOps's `rolling-update cluster` table: NAME STATUS NEEDUPDATE READY MIN TARGET MAX NODES. */
+export function rollStatus(groups: RollGroup[], nodesPerGroup: Record<string, number>, options: RollOptions = {}): RollStatusRow[] {
+  return orderGroups(groups).map((g) => {
+    const needUpdate = outdatedMembers(g, options).length + g.detached.length;
+    const inService = g.members.filter((m) => m.lifecycleState === 'InService').length;
+    return {
+      name: g.instanceGroup,
+      status: needUpdate > 0 ? 'NeedsUpdate' : 'Ready',
+      needUpdate,
+      ready: inService - outdatedMembers(g, options).length,
+      min: g.min,
+      target: g.desired,
+      max: g.max,
+      nodes: nodesPerGroup[g.instanceGroup] ?? 0,
+    };
+  });
+}
