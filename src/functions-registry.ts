@@ -8,6 +8,7 @@ export const FUNCTIONS = {
   LaunchClusterFunction: 'launch-cluster',
   VerifyDnsFunction: 'verify-dns',
   RollingUpdateFunction: 'rolling-update',
+  DeleteClusterFunction: 'delete-cluster',
 } as const;
 
 export type FunctionLogicalId = keyof typeof FUNCTIONS;
@@ -17,6 +18,7 @@ export const STATE_MACHINES = {
   CreateClusterStateMachine: 'create-cluster',
   UpdateClusterStateMachine: 'update-cluster',
   RollingUpdateStateMachine: 'rolling-update',
+  DeleteClusterStateMachine: 'delete-cluster',
 } as const;
 
 export type StateMachineName = (typeof STATE_MACHINES)[keyof typeof STATE_MACHINES];

@@ -10,6 +10,7 @@ import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runReplace, runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
 import { runRollingUpdate } from './rolling-update.js';
+import { runDelete } from './delete.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
@@ -140,6 +141,17 @@ export function buildProgram(): Command {
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "rolling-update cluster NAME"`);
       done(await runRollingUpdate(name, o, await localContext(), io));
+    });
+
+  program
+    .command('delete')
+    .description('delete a cluster: every resource tagged for it, then its state; --yes deletes')
+    .argument('<resource>', '"cluster"')
+    .argument('<name>', 'the cluster')
+    .option('-y, --yes', 'delete (without it: list what would be deleted)')
+    .action(async (resource: string, name: string, o) => {
+      if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "delete cluster NAME"`);
+      done(await runDelete(name, o, await localContext(), io));
     });
 
   program

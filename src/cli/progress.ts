@@ -9,14 +9,13 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   AcquireLock: (s) => `cluster lock taken until ${s.lock.expiresAt}`,
   RegisterCluster: () => 'spec written to the state store (config, instancegroup/*, cluster-completed.spec)',
   CreateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
-  CheckStack: (s) => `stack ${s.stack.status}`,
+  CheckStack: (s) => (s.stack.status ? `stack ${s.stack.status}` : s.stack.done ? 'stack deleted' : s.stack.failed ? `stack DELETE_FAILED: ${s.stack.reason}` : 'stack deleting'),
   UpdateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   MarkUpdating: () => 'status Updating',
   UpdateInstanceGroups: (s) =>
     s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
   EnsureInstanceGroups: (s) =>
     s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.created ? ', created' : g.changed ? ', updated' : ''})`).join('; '),
-  CheckInstances: (s) => `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,
   UpsertApiRecords: (s) => Object.entries(s.dns.records).map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`).join('; '),
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
@@ -27,6 +26,15 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   Drain: (s) => (s.drain.drained ? 'cordoned and drained' : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`),
   Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
   CheckReplacements: (s) => `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,
+  MarkDeleting: () => 'status Deleting',
+  DeleteInstanceGroups: (s) => `deleted ${s.groups.deleted} group(s), instance(s) and launch template(s)`,
+  CheckInstances: (s) =>
+    s.instances.groups ? `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}` : s.instances.ready ? 'all instances terminated' : `${s.instances.remaining} instance(s) still terminating`,
+  DeleteStack: (s) =>
+    `attempt ${s.stack.attempt}: ${s.stack.networkInterfacesDeleted.length} leftover network interface(s) deleted, ${s.stack.refused ? `stack delete refused (${s.stack.refused.split(':')[0]})` : 'stack delete started'}`,
+  DeleteLeftovers: (s) => `${s.leftovers.deleted.length} deleted directly${s.leftovers.blocked.length ? `, ${s.leftovers.blocked.length} still blocked` : ''}; ${s.leftovers.remaining} left`,
+  VerifyDeleted: () => 'no resource tagged for the cluster remains',
+  DeleteState: (s) => `${s.state.objectsDeleted} state store object(s) deleted`,
   RecordSuccess: (s) => `status ${s.status.phase}, lock released`,
   RecordFailure: () => 'failure recorded in status.json, lock released',
   ReleaseLock: () => 'lock released',

@@ -12,6 +12,7 @@ export const LOCAL_HANDLERS: Record<FunctionLogicalId, () => Promise<{ handler: 
   LaunchClusterFunction: () => import('../../functions/launch-cluster.js') as Promise<{ handler: Handler }>,
   VerifyDnsFunction: () => import('../../functions/verify-dns.js') as Promise<{ handler: Handler }>,
   RollingUpdateFunction: () => import('../../functions/rolling-update.js') as Promise<{ handler: Handler }>,
+  DeleteClusterFunction: () => import('../../functions/delete-cluster.js') as Promise<{ handler: Handler }>,
 };
 
 /** The context object the Lambda runtime passes, as far as the handlers and Powertools read it. */

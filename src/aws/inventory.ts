@@ -1,0 +1,300 @@
+import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  DeleteInternetGatewayCommand,
+  DeleteLaunchTemplateCommand,
+  DeleteNatGatewayCommand,
+  DeleteNetworkInterfaceCommand,
+  DeleteRouteTableCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DetachInternetGatewayCommand,
+  DisassociateRouteTableCommand,
+  ReleaseAddressCommand,
+  RevokeSecurityGroupIngressCommand,
+  DescribeAddressesCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeNatGatewaysCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+  type Filter,
+} from '@aws-sdk/client-ec2';
+import {
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  ListRolePoliciesCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import {
+  ChangeResourceRecordSetsCommand,
+  DeleteHostedZoneCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  ListTagsForResourceCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+import { CLUSTER_TAG, fqdn } from '../planning/names.js';
+
+/**
+ * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
+ * the stack does not own. Every entry is `TYPE NAME ID`, kOps's listing.
+ */
+
+export interface CloudResource {
+  type: string;
+  name: string;
+  id: string;
+}
+
+export interface InventoryApi {
+  /** Everything tagged for the cluster (and the IAM and DNS it owns by name), the stack aside. */
+  list(cluster: string, dnsZone: string): Promise<CloudResource[]>;
+  deleteAutoScalingGroup(name: string): Promise<void>;
+  deleteLaunchTemplate(id: string): Promise<void>;
+  deleteNetworkInterface(id: string): Promise<void>;
+  /** Deletes every record but NS and SOA, then the zone. */
+  deleteHostedZone(zoneId: string): Promise<void>;
+  /**
+   * Deletes one resource directly (what a stack delete left behind): `blocked` when something
+   * still depends on it, to be tried again after its dependents go.
+   */
+  deleteResource(resource: CloudResource): Promise<'deleted' | 'blocked'>;
+}
+
+/** The order kOps deletes in: dependents before what they depend on. */
+export const DELETE_ORDER = [
+  'autoscaling-group',
+  'instance',
+  'autoscaling-config',
+  'nat-gateway',
+  'elastic-ip',
+  'network-interface',
+  'internet-gateway',
+  'route-table',
+  'security-group',
+  'subnet',
+  'vpc',
+  'iam-instance-profile',
+  'iam-role',
+  'dns-record',
+  'hosted-zone',
+];
+
+const BLOCKED_CODES = ['DependencyViolation', 'DeleteConflict', 'DeleteConflictException', 'InvalidParameterValue', 'ResourceInUse', 'HostedZoneNotEmpty', 'AuthFailure'];
+const GONE_CODES = ['InvalidVpcID.NotFound', 'InvalidSubnetID.NotFound', 'InvalidGroup.NotFound', 'InvalidRouteTableID.NotFound', 'InvalidInternetGatewayID.NotFound', 'InvalidAllocationID.NotFound', 'NatGatewayNotFound', 'NoSuchEntity', 'NoSuchEntityException', 'InvalidNetworkInterfaceID.NotFound', 'NoSuchHostedZone'];
+
+export interface InventoryClients {
+  ec2: Pick<EC2Client, 'send'>;
+  autoscaling: Pick<AutoScalingClient, 'send'>;
+  iam: Pick<IAMClient, 'send'>;
+  route53: Pick<Route53Client, 'send'>;
+}
+
+const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) => tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
+
+export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
+  async function ec2List(cluster: string): Promise<CloudResource[]> {
+    const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
+    const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates] = await Promise.all([
+      ec2.send(new DescribeVpcsCommand({ Filters: byTag })),
+      ec2.send(new DescribeSubnetsCommand({ Filters: byTag })),
+      ec2.send(new DescribeSecurityGroupsCommand({ Filters: byTag })),
+      ec2.send(new DescribeInternetGatewaysCommand({ Filters: byTag })),
+      ec2.send(new DescribeRouteTablesCommand({ Filters: byTag })),
+      ec2.send(new DescribeNatGatewaysCommand({ Filter: byTag })),
+      ec2.send(new DescribeAddressesCommand({ Filters: byTag })),
+      ec2.send(new DescribeInstancesCommand({ Filters: [...byTag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] })),
+      ec2.send(new DescribeLaunchTemplatesCommand({ Filters: byTag })),
+    ]);
+    const vpcIds = (vpcs.Vpcs ?? []).map((v) => v.VpcId ?? '');
+    // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
+    const enis = vpcIds.length > 0 ? await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }] })) : { NetworkInterfaces: [] };
+    return [
+      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: t.LaunchTemplateName ?? '', id: t.LaunchTemplateId ?? '' })),
+      ...(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
+      ...(enis.NetworkInterfaces ?? [])
+        // An instance's primary ENI goes with the instance.
+        .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
+        .map((n) => ({ type: 'network-interface', name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''), id: n.NetworkInterfaceId ?? '' })),
+      ...(nats.NatGateways ?? []).filter((n) => n.State !== 'deleted').map((n) => ({ type: 'nat-gateway', name: nameTag(n.Tags, n.NatGatewayId ?? ''), id: n.NatGatewayId ?? '' })),
+      ...(addresses.Addresses ?? []).map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
+      ...(gateways.InternetGateways ?? []).map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
+      ...(tables.RouteTables ?? []).map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
+      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: g.GroupName ?? '', id: g.GroupId ?? '' })),
+      ...(subnets.Subnets ?? []).map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
+      ...(vpcs.Vpcs ?? []).map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
+    ];
+  }
+
+  async function autoscalingList(cluster: string): Promise<CloudResource[]> {
+    const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }));
+    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: g.AutoScalingGroupName ?? '', id: g.AutoScalingGroupName ?? '' }));
+  }
+
+  async function iamList(cluster: string): Promise<CloudResource[]> {
+    const found: CloudResource[] = [];
+    for (const kind of ['masters', 'nodes', 'bastions']) {
+      const name = `${kind}.${cluster}`;
+      try {
+        const role = await iam.send(new GetRoleCommand({ RoleName: name }));
+        if (role.Role?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) found.push({ type: 'iam-role', name, id: role.Role.RoleId ?? name });
+      } catch (error) {
+        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException')) throw error;
+      }
+      try {
+        const profile = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+        if (profile.InstanceProfile) found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfile.InstanceProfileId ?? name });
+      } catch (error) {
+        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException')) throw error;
+      }
+    }
+    return found;
+  }
+
+  async function dnsList(cluster: string, dnsZone: string): Promise<CloudResource[]> {
+    const zones = await route53.send(new ListHostedZonesByNameCommand({ DNSName: fqdn(dnsZone) }));
+    const found: CloudResource[] = [];
+    for (const zone of (zones.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === fqdn(dnsZone))) {
+      const id = (zone.Id ?? '').replace('/hostedzone/', '');
+      const tags = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
+      if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) continue;
+      const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: id }));
+      for (const r of records.ResourceRecordSets ?? []) {
+        if (r.Type === 'NS' || r.Type === 'SOA') continue;
+        found.push({ type: 'dns-record', name: fqdn(r.Name ?? ''), id: `${id}/${r.Type}` });
+      }
+      found.push({ type: 'hosted-zone', name: fqdn(zone.Name ?? ''), id });
+    }
+    return found;
+  }
+
+  return {
+    async list(cluster, dnsZone) {
+      try {
+        const [a, b, c, d] = await Promise.all([autoscalingList(cluster), ec2List(cluster), iamList(cluster), dnsList(cluster, dnsZone)]);
+        return [...a, ...b, ...c, ...d];
+      } catch (error) {
+        throw classifyAwsError(error);
+      }
+    },
+    async deleteAutoScalingGroup(name) {
+      try {
+        await autoscaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'ValidationError') && /not found/i.test((error as Error).message)) return;
+        throw classifyAwsError(error);
+      }
+    },
+    async deleteLaunchTemplate(id) {
+      try {
+        await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateId.Malformed')) return;
+        throw classifyAwsError(error);
+      }
+    },
+    async deleteNetworkInterface(id) {
+      try {
+        await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidNetworkInterfaceID.NotFound')) return;
+        throw classifyAwsError(error);
+      }
+    },
+    async deleteResource(resource) {
+      try {
+        switch (resource.type) {
+          case 'nat-gateway':
+            await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: resource.id }));
+            break;
+          case 'elastic-ip':
+            await ec2.send(new ReleaseAddressCommand({ AllocationId: resource.id }));
+            break;
+          case 'network-interface':
+            await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: resource.id }));
+            break;
+          case 'internet-gateway': {
+            const out = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }));
+            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId }));
+            await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: resource.id }));
+            break;
+          }
+          case 'route-table': {
+            const out = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [resource.id] }));
+            const associations = out.RouteTables?.[0]?.Associations ?? [];
+            // A VPC's main route table goes with the VPC.
+            if (associations.some((a) => a.Main)) return 'deleted';
+            for (const a of associations) if (a.RouteTableAssociationId) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
+            await ec2.send(new DeleteRouteTableCommand({ RouteTableId: resource.id }));
+            break;
+          }
+          case 'security-group': {
+            const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }));
+            const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
+            // The masters and nodes groups allow each other: the rules go first, or neither can.
+            if (rules.length > 0) await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules }));
+            await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
+            break;
+          }
+          case 'subnet':
+            await ec2.send(new DeleteSubnetCommand({ SubnetId: resource.id }));
+            break;
+          case 'vpc':
+            await ec2.send(new DeleteVpcCommand({ VpcId: resource.id }));
+            break;
+          case 'iam-instance-profile': {
+            const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: resource.name }));
+            for (const role of out.InstanceProfile?.Roles ?? []) await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName }));
+            await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }));
+            break;
+          }
+          case 'iam-role': {
+            const policies = await iam.send(new ListRolePoliciesCommand({ RoleName: resource.name }));
+            for (const policy of policies.PolicyNames ?? []) await iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy }));
+            await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
+            break;
+          }
+          case 'hosted-zone':
+            await this.deleteHostedZone(resource.id);
+            break;
+          case 'autoscaling-group':
+            await this.deleteAutoScalingGroup(resource.id);
+            break;
+          case 'autoscaling-config':
+            await this.deleteLaunchTemplate(resource.id);
+            break;
+          default:
+            // Instances are terminated by the groups step; DNS records go with their zone.
+            break;
+        }
+        return 'deleted';
+      } catch (error) {
+        if (isAwsErrorCode(error, ...GONE_CODES)) return 'deleted';
+        if (isAwsErrorCode(error, ...BLOCKED_CODES)) return 'blocked';
+        throw classifyAwsError(error);
+      }
+    },
+    async deleteHostedZone(zoneId) {
+      try {
+        const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+        const changes = (records.ResourceRecordSets ?? []).filter((r) => r.Type !== 'NS' && r.Type !== 'SOA').map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
+        if (changes.length > 0) await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: changes } }));
+        await route53.send(new DeleteHostedZoneCommand({ Id: zoneId }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;
+        throw classifyAwsError(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { inventoryApi } from '../aws/inventory.js';
+import { runStateMachine } from '../local/step-functions.js';
+import { discover } from '../stages/delete-cluster.js';
+import type { CliContext } from './context.js';
+import { seconds, table } from './format.js';
+import { progressPrinter } from './progress.js';
+
+type Io = { out: (line: string) => void; err: (line: string) => void };
+
+/** `kopsless delete cluster NAME [--yes]`: kOps's TYPE NAME ID list, or the delete-cluster state machine. */
+export async function runDelete(cluster: string, options: { yes?: boolean }, ctx: CliContext, io: Io): Promise<number> {
+  const inventory = inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) });
+  const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
+  const registered = await ctx.store.exists(cluster);
+  if (resources.length === 0 && !registered) {
+    io.err(`cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`);
+    return 1;
+  }
+  if (resources.length > 0) io.out(table(['TYPE', 'NAME', 'ID'], resources.map((r) => [r.type, r.name, r.id])));
+  if (registered) io.out(`${resources.length > 0 ? '\n' : ''}and the state store s3://${ctx.stateBucket}/${cluster}/`);
+  if (!options.yes) {
+    io.out('');
+    io.out('Must specify --yes to delete cluster');
+    return 0;
+  }
+  const started = Date.now();
+  io.out('');
+  io.out(`Deleting cluster "${cluster}" (state machine delete-cluster)`);
+  const result = await runStateMachine('delete-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  if (result.status !== 'SUCCEEDED') {
+    io.err(`delete failed: ${result.error?.name}: ${result.error?.cause}`);
+    io.err('run the same command again to retry what is left');
+    return 1;
+  }
+  io.out('');
+  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)})`);
+  return 0;
+}

@@ -1,0 +1,150 @@
+import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { StackApi } from '../aws/cloudformation.js';
+import type { Ec2Api } from '../aws/ec2.js';
+import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
+import { classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
+import { stackName } from '../planning/names.js';
+import { completeManifest } from '../spec/defaults.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+
+/**
+ * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
+ * (groups and instances, leftover network interfaces, the stack, DNS, then the state store).
+ * What is already gone is skipped, so a delete that stopped can simply run again.
+ */
+
+export type DeleteInput =
+  | { action: 'discover'; cluster: string }
+  | { action: 'deleteGroups'; cluster: string }
+  | { action: 'awaitInstances'; cluster: string; deadline: string }
+  | { action: 'deleteStack'; cluster: string; attempt?: number; remaining?: number }
+  | { action: 'awaitStack'; cluster: string; deadline: string; attempt: number; remaining: number }
+  | { action: 'deleteLeftovers'; cluster: string }
+  | { action: 'verify'; cluster: string }
+  | { action: 'deleteState'; cluster: string };
+
+export interface DeleteDeps {
+  store: ClusterStore;
+  stacks: StackApi;
+  ec2: Pick<Ec2Api, 'terminateInstances'>;
+  ec2Client: Pick<EC2Client, 'send'>;
+  inventory: InventoryApi;
+  stackTimeoutSeconds: number;
+  groupsTimeoutSeconds: number;
+  now?: () => Date;
+}
+
+/** After this many stack deletes that freed nothing, delete stops and lists what is left. */
+const MAX_STACK_ATTEMPTS = 4;
+
+async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
+  if (!(await store.exists(cluster))) return cluster;
+  return completeManifest(await store.readManifest(cluster)).cluster.spec.dnsZone ?? cluster;
+}
+
+/** Everything that exists for the cluster, the stack included, in kOps's TYPE NAME ID form. */
+export async function discover(cluster: string, deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory'>): Promise<CloudResource[]> {
+  const resources = await deps.inventory.list(cluster, await dnsZone(cluster, deps.store));
+  const stack = await deps.stacks.describe(stackName(cluster));
+  if (stack) resources.push({ type: 'cloudformation-stack', name: stackName(cluster), id: stack.stackId });
+  return resources;
+}
+
+function describeRemaining(resources: CloudResource[]): string {
+  return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
+}
+
+const after = (now: Date, seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
+
+async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resources: CloudResource[]): Promise<string[]> {
+  const vpcIds = resources.filter((r) => r.type === 'vpc').map((r) => r.id);
+  if (vpcIds.length === 0) return [];
+  let available: string[];
+  try {
+    const out = await deps.ec2Client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }] }));
+    available = (out.NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId ?? '');
+  } catch (error) {
+    throw classifyAwsError(error);
+  }
+  // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
+  for (const id of available) await deps.inventory.deleteNetworkInterface(id);
+  return available;
+}
+
+export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
+  const now = (deps.now ?? (() => new Date()))();
+  switch (input.action) {
+    case 'discover': {
+      const resources = await discover(input.cluster, deps);
+      return { resources, count: resources.length };
+    }
+    case 'deleteGroups': {
+      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
+      for (const g of resources.filter((r) => r.type === 'autoscaling-group')) await deps.inventory.deleteAutoScalingGroup(g.id);
+      // Instances outside any group (detached during a surge) go too.
+      await deps.ec2.terminateInstances(resources.filter((r) => r.type === 'instance').map((r) => r.id));
+      for (const t of resources.filter((r) => r.type === 'autoscaling-config')) await deps.inventory.deleteLaunchTemplate(t.id);
+      return { deleted: resources.filter((r) => ['autoscaling-group', 'instance', 'autoscaling-config'].includes(r.type)).length, deadline: after(now, deps.groupsTimeoutSeconds) };
+    }
+    case 'awaitInstances': {
+      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
+      const remaining = resources.filter((r) => r.type === 'instance' || r.type === 'autoscaling-group');
+      if (remaining.length > 0 && now > new Date(input.deadline)) throw new WaitTimeoutError(`instances still running at the deadline ${input.deadline}: ${describeRemaining(remaining)}`);
+      return { ready: remaining.length === 0, remaining: remaining.length };
+    }
+    case 'deleteStack': {
+      const attempt = input.attempt ?? 0;
+      const resources = await discover(input.cluster, deps);
+      if (attempt > 0 && input.remaining !== undefined && resources.length >= input.remaining) {
+        throw new DeleteStuckError(`delete of cluster ${input.cluster} made no progress after ${attempt} attempt(s); still there: ${describeRemaining(resources)}`);
+      }
+      if (attempt >= MAX_STACK_ATTEMPTS) throw new DeleteStuckError(`delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`);
+      const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
+      const stack = await deps.stacks.describe(stackName(input.cluster));
+      let refused: string | undefined;
+      if (stack && stack.status !== 'DELETE_IN_PROGRESS') {
+        try {
+          await deps.stacks.delete(stackName(input.cluster));
+        } catch (error) {
+          // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
+          // later instead); either way what is left is deleted directly in the next step.
+          if ((error as Error).name !== 'AwsRequestError') throw error;
+          refused = (error as Error).message;
+        }
+      }
+      return { attempt: attempt + 1, remaining: resources.length, networkInterfacesDeleted: interfaces, ...(refused ? { refused } : {}), deadline: after(now, deps.stackTimeoutSeconds) };
+    }
+    case 'awaitStack': {
+      const stack = await deps.stacks.describe(stackName(input.cluster));
+      if (!stack) return { done: true, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      if (stack.status === 'DELETE_FAILED') {
+        const reason = (await deps.stacks.firstFailure(stackName(input.cluster))) ?? stack.statusReason ?? '';
+        return { done: false, failed: true, reason, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      }
+      if (now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${stackName(input.cluster)} still ${stack.status} at the deadline ${input.deadline}`);
+      return { done: false, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+    }
+    case 'deleteLeftovers': {
+      // What the stack delete left (a zone outlives its stack on moto; a DELETE_FAILED stack
+      // keeps what it could not delete): deleted directly, dependents first, as kOps does.
+      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
+      const deleted: string[] = [];
+      const blocked: string[] = [];
+      for (const type of DELETE_ORDER) {
+        for (const resource of resources.filter((r) => r.type === type)) {
+          const outcome = await deps.inventory.deleteResource(resource);
+          (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);
+        }
+      }
+      const left = await discover(input.cluster, deps);
+      return { deleted, blocked, remaining: left.length, stackExists: left.some((r) => r.type === 'cloudformation-stack') };
+    }
+    case 'verify': {
+      const resources = await discover(input.cluster, deps);
+      if (resources.length > 0) throw new DeleteStuckError(`resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`);
+      return { remaining: 0 };
+    }
+    case 'deleteState':
+      return { objectsDeleted: await deps.store.deleteCluster(input.cluster) };
+  }
+}
