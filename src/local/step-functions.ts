@@ -62,6 +62,8 @@ export interface RunOptions {
   /** Milliseconds each Wait state lasts locally (moto needs no real waiting). */
   waitMs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** Awaited after every Task, before the execution moves on: lets a test look at the world between steps. */
+  afterTask?: (state: string, output: Json) => Promise<void>;
 }
 
 
@@ -82,7 +84,15 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
     if (state.Type === 'Task' && state.Resource) {
       const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource)?.[1] as FunctionLogicalId | undefined;
       if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-      taskResourceLocalHandlers[stateName] = await localHandler(logicalId);
+      const handler = await localHandler(logicalId);
+      const afterTask = options.afterTask;
+      taskResourceLocalHandlers[stateName] = afterTask
+        ? async (input: Json) => {
+            const output = await handler(input);
+            await afterTask(stateName, output);
+            return output;
+          }
+        : handler;
       retryIntervalOverrides[stateName] = 20;
     }
     if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitMs ?? 100;

@@ -27,6 +27,9 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
     STACK_TIMEOUT_SECONDS: '60',
     GROUPS_TIMEOUT_SECONDS: '60',
     DNS_TIMEOUT_SECONDS: '30',
+    DRAIN_TIMEOUT_SECONDS: '3',
+    VALIDATION_TIMEOUT_SECONDS: '15',
+    REPLACEMENT_TIMEOUT_SECONDS: '30',
   });
   const s3 = new S3Client({});
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
