@@ -6,31 +6,31 @@ import { kopsless } from './run.js';
 const reference = (name: string) => join(REFERENCE_DIR, 'kops-manifests', name);
 
 describe('kopsless check', () => {
-  it('exits 0 for a fully supported manifest', () => {
-    const result = kopsless(['check', '-f', reference('update_cluster_minimal-aws.yaml')]);
+  it('exits 0 for a fully supported manifest', async () => {
+    const result = await kopsless(['check', '-f', reference('update_cluster_minimal-aws.yaml')]);
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('cluster "minimal-aws.example.com" is valid');
   });
 
-  it('exits 3 and lists unsupported settings by path', () => {
-    const result = kopsless(['check', '-f', reference('update_cluster_mixed_instances.yaml')]);
+  it('exits 3 and lists unsupported settings by path', async () => {
+    const result = await kopsless(['check', '-f', reference('update_cluster_mixed_instances.yaml')]);
 
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('instanceGroups[nodes].spec.mixedInstancesPolicy: not supported: ');
   });
 
-  it('exits 1 with <field path>: <message> for an invalid manifest', () => {
+  it('exits 1 with <field path>: <message> for an invalid manifest', async () => {
     const manifest = 'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: x.example.com\nspec:\n  cloudProvider: aws\n';
 
-    const result = kopsless(['check', '-f', '-'], {}, manifest);
+    const result = await kopsless(['check', '-f', '-'], {}, manifest);
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('spec.kubernetesVersion: Required value');
   });
 
-  it('prints the JSON shape scripts depend on', () => {
-    const result = kopsless(['check', '-f', reference('create_cluster_ha.yaml'), '-o', 'json']);
+  it('prints the JSON shape scripts depend on', async () => {
+    const result = await kopsless(['check', '-f', reference('create_cluster_ha.yaml'), '-o', 'json']);
 
     expect(result.code).toBe(3);
     const json = JSON.parse(result.stdout);
@@ -39,10 +39,10 @@ describe('kopsless check', () => {
     expect(json.unsupported[0]).toEqual({ path: 'spec.api.loadBalancer', message: expect.stringMatching(/^not supported: /) });
   });
 
-  it('exits 2 for usage errors', () => {
-    expect(kopsless(['check']).code).toBe(2);
-    expect(kopsless(['check', '-f', join(ROOT, 'no-such-file.yaml')]).code).toBe(2);
-    expect(kopsless(['check', '--no-such-flag']).code).toBe(2);
-    expect(kopsless(['check', '-f', reference('create_cluster_ha.yaml'), '-o', 'xml']).code).toBe(2);
+  it('exits 2 for usage errors', async () => {
+    expect((await kopsless(['check'])).code).toBe(2);
+    expect((await kopsless(['check', '-f', join(ROOT, 'no-such-file.yaml')])).code).toBe(2);
+    expect((await kopsless(['check', '--no-such-flag'])).code).toBe(2);
+    expect((await kopsless(['check', '-f', reference('create_cluster_ha.yaml'), '-o', 'xml'])).code).toBe(2);
   });
 });
