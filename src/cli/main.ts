@@ -11,6 +11,7 @@ import { runReplace, runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
 import { runRollingUpdate } from './rolling-update.js';
 import { runDelete } from './delete.js';
+import { runMaxPods } from './max-pods.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
@@ -183,6 +184,18 @@ export function buildProgram(): Command {
     .description('print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)')
     .argument('[cluster]')
     .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await localContext(), io)));
+
+  program
+    .command('max-pods')
+    .description('max pods per node under the Amazon VPC CNI (the EKS max-pods calculator), from DescribeInstanceTypes')
+    .argument('<types...>', 'instance types')
+    .option('--cni-version <version>', 'VPC CNI version (prefix delegation needs 1.9.0+)', '1.23.1')
+    .option('--prefix-delegation', 'with prefix delegation (Nitro and bare metal only)')
+    .option('--custom-networking', 'with custom networking (one ENI fewer)')
+    .option('--cni-max-eni <n>', "the CNI's MAX_ENI")
+    .option('--show-max-allowed', 'the uncapped value (no 110/250 cap)')
+    .addOption(new Option('-o, --output <format>').choices(['json']))
+    .action(async (types: string[], o) => done(await runMaxPods(types, o, await localContext(), io)));
 
   program
     .command('demo')
