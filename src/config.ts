@@ -11,6 +11,7 @@ export interface Config {
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
+  watcher: { threshold: number; cooldownSeconds: number; dryRun: boolean; rollingUpdateStateMachineArn?: string };
 }
 
 function seconds(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -18,6 +19,14 @@ function seconds(env: Record<string, string | undefined>, name: string, fallback
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
+  return value;
+}
+
+function fraction(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) throw new ConfigError(`${name} must be a fraction above 0 and at most 1, got "${raw}"`);
   return value;
 }
 
@@ -38,5 +47,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     drainTimeoutSeconds: seconds(env, 'DRAIN_TIMEOUT_SECONDS', 15 * 60),
     validationTimeoutSeconds: seconds(env, 'VALIDATION_TIMEOUT_SECONDS', 15 * 60),
     replacementTimeoutSeconds: seconds(env, 'REPLACEMENT_TIMEOUT_SECONDS', 15 * 60),
+    watcher: {
+      threshold: fraction(env, 'WATCHER_THRESHOLD', 0.9),
+      cooldownSeconds: seconds(env, 'WATCHER_COOLDOWN_SECONDS', 30 * 60),
+      dryRun: env.WATCHER_DRY_RUN === 'true',
+      ...(env.ROLLING_UPDATE_STATE_MACHINE_ARN ? { rollingUpdateStateMachineArn: env.ROLLING_UPDATE_STATE_MACHINE_ARN } : {}),
+    },
   };
 }

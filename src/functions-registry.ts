@@ -9,6 +9,7 @@ export const FUNCTIONS = {
   VerifyDnsFunction: 'verify-dns',
   RollingUpdateFunction: 'rolling-update',
   DeleteClusterFunction: 'delete-cluster',
+  WatchEniFunction: 'watch-eni',
 } as const;
 
 export type FunctionLogicalId = keyof typeof FUNCTIONS;

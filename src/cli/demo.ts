@@ -1,3 +1,5 @@
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { kubeconfigKey } from '../kube/from-store.js';
 import type { CreateClusterFlags } from '../spec/create-cluster.js';
 import type { CliContext } from './context.js';
 import { runCreate } from './create.js';
@@ -6,6 +8,8 @@ import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runRollingUpdate } from './rolling-update.js';
 import { runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
+import { runWatchEni } from './watch-eni.js';
+import { table } from './format.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -23,6 +27,44 @@ export const SEED_FLAGS: CreateClusterFlags = {
 
 /** The machine type the demo moves the nodes to. */
 const NEW_NODE_SIZE = 'm5.large';
+
+/** Pods the demo runs: more than two t3.medium nodes hold without prefix delegation (17 slots each). */
+const DEMO_PODS = 30;
+
+/** Creates the demo's Deployment through the cluster's Kubernetes API, as `kubectl create` would. */
+async function deployPods(ctx: CliContext, cluster: string, replicas: number): Promise<number> {
+  const kubeconfig = await ctx.objects.get(kubeconfigKey(cluster));
+  if (!kubeconfig) return 1;
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfig.body);
+  const labels = { app: 'web' };
+  await config.makeApiClient(AppsV1Api).createNamespacedDeployment({
+    namespace: 'default',
+    body: { metadata: { name: 'web', labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } } },
+  });
+  return 0;
+}
+
+/** Pods and nodes as kubectl would show them: phases, the scheduler's message, allocatable pods. */
+async function showPods(ctx: CliContext, cluster: string, io: Io): Promise<number> {
+  const kube = await ctx.kube(cluster);
+  if (!kube) return 1;
+  const pods = await kube.listPods({ labelSelector: 'app=web' });
+  const pending = pods.filter((p) => p.phase === 'Pending');
+  io.out(`pods app=web: ${pods.length}, Running ${pods.filter((p) => p.phase === 'Running').length}, Pending ${pending.length}`);
+  if (pending[0]?.unschedulableMessage) io.out(`  Pending because: ${pending[0].unschedulableMessage}`);
+  const nodes = await kube.listNodes();
+  io.out(table(['NODE', 'INSTANCE GROUP', 'ALLOCATABLE PODS'], nodes.map((n) => [n.name, n.instanceGroup ?? '', n.allocatablePods])));
+  return 0;
+}
+
+async function showMaxPods(ctx: CliContext, cluster: string, io: Io): Promise<number> {
+  const manifest = await ctx.store.readManifest(cluster);
+  const env = manifest.cluster.spec.networking?.amazonvpc?.env ?? [];
+  io.out(`networking.amazonvpc.env: ${env.map((e) => `${e.name}=${e.value}`).join(' ') || '(none)'}`);
+  for (const ig of manifest.instanceGroups) io.out(`${ig.metadata.name}: kubelet.maxPods ${ig.spec.kubelet?.maxPods ?? '(calculated)'}`);
+  return 0;
+}
 
 function banner(io: Io, text: string): void {
   io.out('');
@@ -58,6 +100,12 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
     ],
     ['kopsless get clusters', () => runGetClusters([], {}, ctx, io)],
     [`kopsless validate cluster ${name} --wait 2m`, () => runValidate(name, { wait: '2m', interval: 1000 }, ctx, io)],
+    [`kubectl create deployment web --image=nginx:1.27 --replicas=${DEMO_PODS}   (through the Kubernetes API)`, () => deployPods(ctx, name, DEMO_PODS)],
+    ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
+    [`kopsless watch-eni ${name}   (first observation)`, () => runWatchEni(name, {}, ctx, io)],
+    [`kopsless watch-eni ${name}   (second observation: acts)`, () => runWatchEni(name, {}, ctx, io)],
+    ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
+    [`kopsless get cluster,ig ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`, () => showMaxPods(ctx, name, io)],
     ...nodeGroups.map(
       (ig) => [`kopsless set instancegroup ${ig} spec.machineType=${NEW_NODE_SIZE} --name ${name}`, () => runSet('instancegroup', ig, [`spec.machineType=${NEW_NODE_SIZE}`], name, ctx, io)] as [string, () => Promise<number>],
     ),

@@ -12,6 +12,7 @@ import { runValidate } from './validate.js';
 import { runRollingUpdate } from './rolling-update.js';
 import { runDelete } from './delete.js';
 import { runMaxPods } from './max-pods.js';
+import { runWatchEni, runWatchLoop } from './watch-eni.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
@@ -176,7 +177,15 @@ export function buildProgram(): Command {
     .action(async (assignments: string[], o) => done(await runSet('cluster', undefined, assignments, o.name, await localContext(), io)));
 
   const local = program.command('local').description('the local backend: moto on 127.0.0.1, kept running between commands');
-  local.command('up').description('start the local backend').action(async () => done(await runLocalUp(io)));
+  local
+    .command('up')
+    .description('start the local backend')
+    .option('--watch', 'then run the ENI capacity watcher over every local cluster on an interval')
+    .option('--interval <duration>', 'with --watch: how often (default 60s)')
+    .action(async (o) => {
+      const code = await runLocalUp(io);
+      done(o.watch && code === 0 ? await runWatchLoop(o.interval, await localContext(), io) : code);
+    });
   local.command('down').description('stop it (its state is gone)').action(() => done(runLocalDown(io)));
   local.command('env').description('print AWS_ENDPOINT_URL, region and credentials for the AWS CLI').action(async () => done(await runLocalEnv(io)));
   local
@@ -184,6 +193,14 @@ export function buildProgram(): Command {
     .description('print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)')
     .argument('[cluster]')
     .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await localContext(), io)));
+
+  program
+    .command('watch-eni')
+    .description('run the ENI capacity watcher once for a cluster: pod slots, decision, and (unless --dry-run) its action')
+    .argument('<cluster>')
+    .option('--dry-run', 'decide and record, change nothing')
+    .addOption(new Option('-o, --output <format>').choices(['json']))
+    .action(async (cluster: string, o) => done(await runWatchEni(cluster, o, await localContext(), io)));
 
   program
     .command('max-pods')

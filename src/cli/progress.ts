@@ -19,6 +19,10 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   UpsertApiRecords: (s) => Object.entries(s.dns.records).map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`).join('; '),
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
+  ApplyStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
+  ApplyInstanceGroups: (s) =>
+    s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
+  CheckGroups: (s) => `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,
   PlanRollingUpdate: (s) => `${s.plan.needUpdate} instance(s) to replace: ${s.plan.groups.filter((g: Json) => g.needUpdate > 0).map((g: Json) => `${g.name} ${g.needUpdate}`).join(', ') || 'none'}`,
   ValidateCluster: (s) => (s.validation.valid ? 'cluster valid' : `not valid yet: ${s.validation.failures[0] ?? ''}`),
   NextStep: (s) => (s.next.step.kind === 'done' ? 'nothing left to replace' : `${s.next.step.kind} ${s.next.step.instanceGroup}: ${s.next.step.instanceIds.join(', ')}`),

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeForCluster } from '../../src/kube/from-store.js';
+import type { KubePort } from '../../src/kube/port.js';
+import { LOCAL_HANDLERS, lambdaContext } from '../../src/local/handlers.js';
+import { runStateMachine } from '../../src/local/step-functions.js';
+import type { WatcherResult } from '../../src/stages/eni-watcher.js';
+import { readFixture } from '../helpers.js';
+import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+
+// The seed scenario of the ENI watcher: two t3.medium nodes, 30 pods, some Pending for want of slots.
+const cluster = 'eni.example.com';
+let env: TestEnvironment;
+let kube: KubePort;
+
+async function watch(event: unknown): Promise<WatcherResult[]> {
+  const { handler } = await LOCAL_HANDLERS.WatchEniFunction();
+  await env.sim.backend.cluster(cluster);
+  return ((await handler(event, lambdaContext('kopsless-WatchEniFunction'))) as { results: WatcherResult[] }).results;
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment();
+  await createCluster(env, readFixture('seed.yaml').replaceAll('seed.example.com', cluster), cluster);
+  kube = (await kubeForCluster(env.objects, cluster))!;
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 30, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } };
+  await kubectlIn(kubeconfigFile(env, cluster), ['create', '--validate=false', '-f', '-'], JSON.stringify(deployment));
+}, 120_000);
+afterAll(async () => env?.stop());
+
+describe('ENI capacity watcher', () => {
+  it('sees pods Pending with "Too many pods" on full t3.medium nodes', async () => {
+    const pods = await kube.listPods({ labelSelector: 'app=web' });
+
+    expect(pods.filter((p) => p.phase === 'Pending').length).toBeGreaterThan(0);
+    expect(pods.find((p) => p.phase === 'Pending')?.unschedulableMessage).toContain('Too many pods');
+  });
+
+  it('changes nothing in a dry run, but records its decision', async () => {
+    const [result] = await watch({ cluster, dryRun: true });
+
+    expect(result!.dryRun).toBe(true);
+    expect(await env.objects.get(`${cluster}/eni-watcher/state.json`)).toBeUndefined();
+    expect(JSON.parse((await env.objects.get(`${cluster}/eni-watcher/last-decision.json`))!.body)).toMatchObject({ cluster, dryRun: true });
+  });
+
+  it('only watches on the first scheduled observation', async () => {
+    const [result] = await watch({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+
+    expect(result!.decision.action).toBe('none');
+    expect(result!.decision.groups.map((g) => [g.instanceGroup, g.full, g.consecutive])).toEqual([
+      ['nodes-us-east-1a', true, 1],
+      ['nodes-us-east-1b', true, 1],
+    ]);
+    expect(await kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node')).toMatchObject({ ENABLE_PREFIX_DELEGATION: 'false' });
+  });
+
+  it('acts on the second observation (an EC2 state-change event): aws-node env, the spec, and an update + rolling update', async () => {
+    const instance = (await kube.listNodes())[0]!.instanceId;
+
+    const [result] = await watch({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instance, state: 'running' } });
+
+    expect(result!.decision.action).toBe('enable-prefix-delegation');
+    expect(result!.decision.raise).toEqual([
+      { instanceGroup: 'nodes-us-east-1a', from: 17, to: 110 },
+      { instanceGroup: 'nodes-us-east-1b', from: 17, to: 110 },
+    ]);
+    expect(await kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node')).toMatchObject({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1', WARM_ENI_TARGET: '1' });
+    const manifest = await env.store.readManifest(cluster);
+    expect(manifest.cluster.spec.networking?.amazonvpc?.env).toEqual(expect.arrayContaining([{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }, { name: 'WARM_PREFIX_TARGET', value: '1' }]));
+    expect(manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node').map((ig) => ig.spec.kubelet?.maxPods)).toEqual([110, 110]);
+    expect(result!.start).toMatchObject({ stateMachine: 'rolling-update', input: { cluster, instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'], update: true } });
+
+    const roll = await runStateMachine('rolling-update', { input: result!.start!.input, waitMs: 20 });
+
+    expect(roll.error).toBeUndefined();
+    await env.sim.backend.cluster(cluster);
+    const pods = await kube.listPods({ labelSelector: 'app=web' });
+    expect(pods.filter((p) => p.phase === 'Running')).toHaveLength(30);
+    expect((await kube.listNodes()).filter((n) => n.role === 'node').map((n) => n.allocatablePods)).toEqual([110, 110]);
+  }, 120_000);
+
+  it('does not act again within the cooldown', async () => {
+    const [result] = await watch({ cluster });
+
+    expect(result!.decision.action).toBe('none');
+    expect(result!.start).toBeUndefined();
+  });
+});
