@@ -10,6 +10,7 @@ export const FUNCTIONS = {
   RollingUpdateFunction: 'rolling-update',
   DeleteClusterFunction: 'delete-cluster',
   WatchEniFunction: 'watch-eni',
+  ApiFunction: 'api',
 } as const;
 
 export type FunctionLogicalId = keyof typeof FUNCTIONS;

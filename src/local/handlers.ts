@@ -14,6 +14,7 @@ export const LOCAL_HANDLERS: Record<FunctionLogicalId, () => Promise<{ handler: 
   RollingUpdateFunction: () => import('../../functions/rolling-update.js') as Promise<{ handler: Handler }>,
   DeleteClusterFunction: () => import('../../functions/delete-cluster.js') as Promise<{ handler: Handler }>,
   WatchEniFunction: () => import('../../functions/watch-eni.js') as Promise<{ handler: Handler }>,
+  ApiFunction: () => import('../../functions/api.js') as Promise<{ handler: Handler }>,
 };
 
 /** The context object the Lambda runtime passes, as far as the handlers and Powertools read it. */

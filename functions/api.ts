@@ -1,0 +1,61 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpEventNormalizer from '@middy/http-event-normalizer';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpRouterHandler, { type Method } from '@middy/http-router';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { executionsApi } from '../src/aws/sfn.js';
+import { readApiConfig } from '../src/api-config.js';
+import { stageLogger } from '../src/lambda.js';
+import { HttpProblem, routes, type ApiDeps } from '../src/stages/api.js';
+import { ClusterStore } from '../src/state/cluster-store.js';
+import { s3ObjectStore } from '../src/state/object-store.js';
+
+const config = readApiConfig(process.env);
+const deps: ApiDeps = {
+  store: new ClusterStore(s3ObjectStore(new S3Client({}), config.stateBucket)),
+  executions: executionsApi(new SFNClient({})),
+  stateMachines: config.stateMachines,
+};
+const logger = stageLogger('api');
+
+function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** Runs one route; the client's mistakes come back as 4xx with what was wrong, anything else as 500. */
+function route(fn: (typeof routes)[keyof typeof routes]) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      const response = await fn(
+        { method: event.httpMethod, path: event.path, pathParameters: event.pathParameters ?? {}, headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+        deps,
+      );
+      return json(response.statusCode, response.body);
+    } catch (error) {
+      if (error instanceof HttpProblem) return json(error.statusCode, { message: error.message, ...error.details });
+      logger.error('request failed', { error: error as Error, path: event.path });
+      throw error;
+    }
+  };
+}
+
+const table: Array<{ method: Method; path: string; handler: ReturnType<typeof route> }> = [
+  { method: 'POST', path: '/clusters', handler: route(routes.createCluster) },
+  { method: 'GET', path: '/clusters', handler: route(routes.listClusters) },
+  { method: 'GET', path: '/clusters/{name}', handler: route(routes.getCluster) },
+  { method: 'POST', path: '/clusters/{name}/update', handler: route(routes.updateCluster) },
+  { method: 'POST', path: '/clusters/{name}/rolling-update', handler: route(routes.rollingUpdate) },
+  { method: 'DELETE', path: '/clusters/{name}', handler: route(routes.deleteCluster) },
+  { method: 'GET', path: '/clusters/{name}/executions/{id}', handler: route(routes.getExecution) },
+];
+
+/** The kopsless API (API Gateway REST, IAM-authorized). */
+export const handler = middy(httpRouterHandler(table as never) as unknown as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>)
+  .use(httpHeaderNormalizer())
+  .use(httpEventNormalizer())
+  .use(httpSecurityHeaders())
+  .use(httpErrorHandler({ fallbackMessage: 'internal error', logger: (error: unknown) => logger.warn('request refused', { error: error as Error }) }));
