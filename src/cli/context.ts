@@ -7,14 +7,26 @@ import { autoScalingApi } from '../aws/autoscaling.js';
 import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
 import { route53Api } from '../aws/route53.js';
+import { CloudFormationClient as StackClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
+import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/step-functions.js';
+import { runRemoteStateMachine } from './remote.js';
+import { UsageError } from './format.js';
 import { backendUp, useBackend, type BackendRecord } from '../local/backend.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
 
 export interface CliContext {
+  target: 'local' | 'aws';
+  /** Where executions run: the local backend's address, or the deployed stack. */
+  where: string;
+  /** Only for the local backend. */
   backend: BackendRecord;
+  /** Runs a state machine to its end: in-process locally, through Step Functions on AWS. */
+  run: (name: StateMachineName, options: RunOptions) => Promise<LocalExecutionResult>;
   objects: ObjectStore;
   store: ClusterStore;
   ec2: ReturnType<typeof ec2Api>;
@@ -43,6 +55,9 @@ export async function localContext(log: (line: string) => void = (l) => console.
   process.env.REPLACEMENT_TIMEOUT_SECONDS ??= '60';
   const objects = s3ObjectStore(new S3Client({}), record.stateBucket);
   return {
+    target: 'local',
+    where: `local backend ${record.endpoint}`,
+    run: (name, options) => runStateMachine(name, options),
     backend: record,
     objects,
     store: new ClusterStore(objects),
@@ -53,5 +68,49 @@ export async function localContext(log: (line: string) => void = (l) => console.
     kube: (cluster) => kubeForCluster(objects, cluster),
     region: record.region,
     stateBucket: record.stateBucket,
+  };
+}
+
+/** Output keys of the deployed stack that name each state machine. */
+const MACHINE_OUTPUTS: Record<StateMachineName, string> = {
+  'create-cluster': 'CreateClusterStateMachineArn',
+  'update-cluster': 'UpdateClusterStateMachineArn',
+  'rolling-update': 'RollingUpdateStateMachineArn',
+  'delete-cluster': 'DeleteClusterStateMachineArn',
+};
+
+/**
+ * A deployed kopsless stack (`--target aws --stack NAME`): its state bucket and state machines
+ * from the stack outputs; credentials and region as the AWS SDK finds them.
+ */
+export async function awsContext(stack: string): Promise<CliContext> {
+  const out = await new StackClient({}).send(new DescribeStacksCommand({ StackName: stack })).catch((error: Error) => {
+    throw new UsageError(`cannot read the kopsless stack "${stack}": ${error.message}`);
+  });
+  const outputs = Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  const stateBucket = outputs.StateBucketName;
+  if (!stateBucket) throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
+  process.env.STATE_BUCKET = stateBucket;
+  const sfn = new SFNClient({});
+  const objects = s3ObjectStore(new S3Client({}), stateBucket);
+  const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
+  return {
+    target: 'aws',
+    where: `stack ${stack}`,
+    run: (name, options) => {
+      const arn = outputs[MACHINE_OUTPUTS[name]];
+      if (!arn) throw new UsageError(`stack "${stack}" has no ${MACHINE_OUTPUTS[name]} output`);
+      return runRemoteStateMachine(sfn, arn, options);
+    },
+    backend: { pid: 0, port: 0, endpoint: '', kubePid: 0, kubePort: 0, startedAt: '', stateBucket, region },
+    objects,
+    store: new ClusterStore(objects),
+    ec2: ec2Api(new EC2Client({})),
+    autoscaling: autoScalingApi(new AutoScalingClient({})),
+    stacks: cloudFormationStackApi(new CloudFormationClient({})),
+    dns: route53Api(new Route53Client({})),
+    kube: (cluster) => kubeForCluster(objects, cluster),
+    region,
+    stateBucket,
   };
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { SpecInvalidError } from '../errors.js';
-import { runStateMachine } from '../local/step-functions.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
 import { groupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
@@ -112,8 +111,8 @@ async function register(text: string, name: string, completed: NonNullable<Retur
 
 async function create(text: string, name: string, ctx: CliContext, io: Io): Promise<number> {
   const started = Date.now();
-  io.out(`Creating cluster "${name}" (state machine create-cluster, local backend ${ctx.backend.endpoint})`);
-  const result = await runStateMachine('create-cluster', { input: { manifest: text }, onProgress: progressPrinter(io.out, started) });
+  io.out(`Creating cluster "${name}" (state machine create-cluster, ${ctx.where})`);
+  const result = await ctx.run('create-cluster', { input: { manifest: text }, onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
     io.err(`create failed: ${result.error?.name}: ${result.error?.cause}`);
     io.err(`execution ${result.executionArn}`);

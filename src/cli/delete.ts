@@ -3,7 +3,6 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { inventoryApi } from '../aws/inventory.js';
-import { runStateMachine } from '../local/step-functions.js';
 import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
@@ -30,7 +29,7 @@ export async function runDelete(cluster: string, options: { yes?: boolean }, ctx
   const started = Date.now();
   io.out('');
   io.out(`Deleting cluster "${cluster}" (state machine delete-cluster)`);
-  const result = await runStateMachine('delete-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('delete-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
     io.err(`delete failed: ${result.error?.name}: ${result.error?.cause}`);
     io.err('run the same command again to retry what is left');

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { KopslessError, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { KOPSLESS_VERSION } from '../state/cluster-store.js';
 import { runCheck } from './check.js';
-import { localContext } from './context.js';
+import { awsContext, localContext } from './context.js';
 import { runCreate } from './create.js';
 import { runDemo } from './demo.js';
 import { UsageError } from './format.js';
@@ -29,7 +29,18 @@ export function buildProgram(): Command {
     .description('kOps-style Kubernetes cluster lifecycle on AWS, run by Step Functions and Lambda (locally: moto)')
     .version(KOPSLESS_VERSION)
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addOption(new Option('--target <target>', 'where to run: the local backend, or a deployed kopsless stack').choices(['local', 'aws']).default(process.env.KOPSLESS_TARGET ?? 'local'))
+    .option('--stack <name>', 'with --target aws: the kopsless stack (sam deploy --stack-name)', process.env.KOPSLESS_STACK ?? 'kopsless');
+
+  /** The context of the chosen target, built when a command needs AWS. */
+  const context = () => {
+    const { target, stack } = program.opts<{ target: string; stack: string }>();
+    return target === 'aws' ? awsContext(stack) : localContext();
+  };
+  const localOnly = (what: string) => {
+    if (program.opts<{ target: string }>().target !== 'local') throw new UsageError(`${what} works on the local backend only (drop --target aws)`);
+  };
 
   program
     .command('check')
@@ -88,7 +99,7 @@ export function buildProgram(): Command {
             bastion: o.bastion,
           }
         : undefined;
-      done(await runCreate({ filename: o.filename, yes: o.yes, ...(flags ? { flags } : {}), printManifest: !!o.dryRun }, () => localContext(), io));
+      done(await runCreate({ filename: o.filename, yes: o.yes, ...(flags ? { flags } : {}), printManifest: !!o.dryRun }, () => context(), io));
     });
 
   const get = program.command('get').description('list clusters and instance groups from the state store');
@@ -98,7 +109,7 @@ export function buildProgram(): Command {
     .description('NAME CLOUD ZONES; -o json|yaml includes the status (phase, last execution, last error)')
     .argument('[names...]')
     .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
-    .action(async (names: string[], o) => done(await runGetClusters(names, o, await localContext(), io)));
+    .action(async (names: string[], o) => done(await runGetClusters(names, o, await context(), io)));
   get
     .command('instancegroups')
     .aliases(['ig', 'instancegroup'])
@@ -106,7 +117,7 @@ export function buildProgram(): Command {
     .argument('[groups...]')
     .option('--name <cluster>', 'the cluster')
     .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
-    .action(async (groups: string[], o) => done(await runGetInstanceGroups(groups, o, await localContext(), io)));
+    .action(async (groups: string[], o) => done(await runGetInstanceGroups(groups, o, await context(), io)));
 
   program
     .command('validate')
@@ -117,7 +128,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>').choices(['json']))
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "validate cluster NAME"`);
-      done(await runValidate(name, o, await localContext(), io));
+      done(await runValidate(name, o, await context(), io));
     });
 
   program
@@ -128,7 +139,7 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'apply (without it: print what would change)')
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "update cluster NAME"`);
-      done(await runUpdate(name, o, await localContext(), io));
+      done(await runUpdate(name, o, await context(), io));
     });
 
   program
@@ -142,7 +153,7 @@ export function buildProgram(): Command {
     .option('--cloudonly', 'do not drain or validate through Kubernetes')
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "rolling-update cluster NAME"`);
-      done(await runRollingUpdate(name, o, await localContext(), io));
+      done(await runRollingUpdate(name, o, await context(), io));
     });
 
   program
@@ -153,14 +164,14 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'delete (without it: list what would be deleted)')
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "delete cluster NAME"`);
-      done(await runDelete(name, o, await localContext(), io));
+      done(await runDelete(name, o, await context(), io));
     });
 
   program
     .command('replace')
     .description('replace the spec of an existing cluster with a manifest (apply it with update cluster)')
     .option('-f, --filename <file>', 'kOps manifest ("-" for stdin)')
-    .action(async (o) => done(await runReplace(o.filename, await localContext(), io)));
+    .action(async (o) => done(await runReplace(o.filename, await context(), io)));
 
   const set = program.command('set').description('change spec fields in the state store (apply them with update cluster)');
   set
@@ -169,14 +180,15 @@ export function buildProgram(): Command {
     .argument('<ig>', 'the instance group')
     .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.machineType=m5.large')
     .requiredOption('--name <cluster>', 'the cluster')
-    .action(async (ig: string, assignments: string[], o) => done(await runSet('instancegroup', ig, assignments, o.name, await localContext(), io)));
+    .action(async (ig: string, assignments: string[], o) => done(await runSet('instancegroup', ig, assignments, o.name, await context(), io)));
   set
     .command('cluster')
     .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.kubelet.maxPods=110')
     .requiredOption('--name <cluster>', 'the cluster')
-    .action(async (assignments: string[], o) => done(await runSet('cluster', undefined, assignments, o.name, await localContext(), io)));
+    .action(async (assignments: string[], o) => done(await runSet('cluster', undefined, assignments, o.name, await context(), io)));
 
   const local = program.command('local').description('the local backend: moto on 127.0.0.1, kept running between commands');
+  local.hook('preAction', () => localOnly('kopsless local'));
   local
     .command('up')
     .description('start the local backend')
@@ -184,7 +196,7 @@ export function buildProgram(): Command {
     .option('--interval <duration>', 'with --watch: how often (default 60s)')
     .action(async (o) => {
       const code = await runLocalUp(io);
-      done(o.watch && code === 0 ? await runWatchLoop(o.interval, await localContext(), io) : code);
+      done(o.watch && code === 0 ? await runWatchLoop(o.interval, await context(), io) : code);
     });
   local.command('down').description('stop it (its state is gone)').action(() => done(runLocalDown(io)));
   local.command('env').description('print AWS_ENDPOINT_URL, region and credentials for the AWS CLI').action(async () => done(await runLocalEnv(io)));
@@ -192,7 +204,7 @@ export function buildProgram(): Command {
     .command('kubeconfig')
     .description('print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)')
     .argument('[cluster]')
-    .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await localContext(), io)));
+    .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await context(), io)));
 
   program
     .command('watch-eni')
@@ -200,7 +212,7 @@ export function buildProgram(): Command {
     .argument('<cluster>')
     .option('--dry-run', 'decide and record, change nothing')
     .addOption(new Option('-o, --output <format>').choices(['json']))
-    .action(async (cluster: string, o) => done(await runWatchEni(cluster, o, await localContext(), io)));
+    .action(async (cluster: string, o) => done(await runWatchEni(cluster, o, await context(), io)));
 
   program
     .command('max-pods')
@@ -212,12 +224,15 @@ export function buildProgram(): Command {
     .option('--cni-max-eni <n>', "the CNI's MAX_ENI")
     .option('--show-max-allowed', 'the uncapped value (no 110/250 cap)')
     .addOption(new Option('-o, --output <format>').choices(['json']))
-    .action(async (types: string[], o) => done(await runMaxPods(types, o, await localContext(), io)));
+    .action(async (types: string[], o) => done(await runMaxPods(types, o, await context(), io)));
 
   program
     .command('demo')
     .description('the seed scenario on the local backend: create a cluster, showing each stage')
-    .action(async () => done(await runDemo(() => localContext(), io)));
+    .action(async () => {
+      localOnly('kopsless demo');
+      done(await runDemo(() => context(), io));
+    });
   return program;
 }
 

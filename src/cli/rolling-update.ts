@@ -1,4 +1,3 @@
-import { runStateMachine } from '../local/step-functions.js';
 import { rollingUpdateStatus } from '../stages/rolling-update.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
@@ -50,7 +49,7 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
   const started = Date.now();
   io.out('');
   io.out(`Rolling update of cluster "${cluster}" (state machine rolling-update)`);
-  const result = await runStateMachine('rolling-update', {
+  const result = await ctx.run('rolling-update', {
     input: { cluster, instanceGroups, force: !!options.force, cloudOnly: !!options.cloudonly },
     onProgress: progressPrinter(io.out, started),
   });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYamlValue } from 'yaml';
-import { runStateMachine } from '../local/step-functions.js';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import type { ClusterManifest } from '../spec/types.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
@@ -52,7 +51,7 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
   const started = Date.now();
   io.out('');
   io.out(`Updating cluster "${cluster}" (state machine update-cluster)`);
-  const result = await runStateMachine('update-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('update-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
     io.err(`update failed: ${result.error?.name}: ${result.error?.cause}`);
     return 1;

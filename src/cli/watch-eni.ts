@@ -1,6 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runStateMachine } from '../local/step-functions.js';
 import { DEFAULT_WATCHER_SETTINGS, type Decision } from '../planning/eni-decision.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
 import { watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
@@ -43,7 +42,7 @@ export async function runWatchEni(cluster: string, options: { dryRun?: boolean; 
     io.out('');
     io.out(`Update + rolling update of ${result.start.input.instanceGroups.join(', ')} (state machine rolling-update)`);
   }
-  const execution = await runStateMachine('rolling-update', { input: result.start.input, executionName: result.start.name, onProgress: format === 'json' ? () => undefined : progressPrinter(io.out, started) });
+  const execution = await ctx.run('rolling-update', { input: result.start.input, executionName: result.start.name, onProgress: format === 'json' ? () => undefined : progressPrinter(io.out, started) });
   if (execution.status !== 'SUCCEEDED') {
     io.err(`rolling update failed: ${execution.error?.name}: ${execution.error?.cause}`);
     return 1;

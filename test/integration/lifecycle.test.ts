@@ -116,7 +116,10 @@ describe('rolling-update', () => {
     expect(await env.store.readLock(cluster)).toBeUndefined();
     const after = (await kube.listNodes()).find((n) => n.name === node.name)!;
     expect(after.unschedulable).toBe(false);
-    expect(await groupInstances(node.instanceGroup!)).toContain(node.instanceId);
+    // Not terminated: still in its group, or detached by the surge that opened the roll and still serving.
+    const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
+    const described = await new EC2Client({}).send(new DescribeInstancesCommand({ InstanceIds: [node.instanceId] }));
+    expect(described.Reservations?.[0]?.Instances?.[0]?.State?.Name).toBe('running');
 
     await kubectlIn(kubeconfig, ['delete', 'pdb', 'guarded']);
     const resumed = await runStateMachine('rolling-update', { input, waitMs: 20 });
