@@ -53,21 +53,28 @@ export async function localContext(log: (line: string) => void = (l) => console.
   process.env.DRAIN_TIMEOUT_SECONDS ??= '20';
   process.env.VALIDATION_TIMEOUT_SECONDS ??= '30';
   process.env.REPLACEMENT_TIMEOUT_SECONDS ??= '60';
-  const objects = s3ObjectStore(new S3Client({}), record.stateBucket);
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
     run: (name, options) => runStateMachine(name, options),
     backend: record,
+    ...clients(record.stateBucket),
+    region: record.region,
+    stateBucket: record.stateBucket,
+  };
+}
+
+/** The state store and AWS adapters every command uses, whichever the target. */
+function clients(stateBucket: string) {
+  const objects = s3ObjectStore(new S3Client({}), stateBucket);
+  return {
     objects,
     store: new ClusterStore(objects),
     ec2: ec2Api(new EC2Client({})),
     autoscaling: autoScalingApi(new AutoScalingClient({})),
     stacks: cloudFormationStackApi(new CloudFormationClient({})),
     dns: route53Api(new Route53Client({})),
-    kube: (cluster) => kubeForCluster(objects, cluster),
-    region: record.region,
-    stateBucket: record.stateBucket,
+    kube: (cluster: string) => kubeForCluster(objects, cluster),
   };
 }
 
@@ -92,7 +99,6 @@ export async function awsContext(stack: string): Promise<CliContext> {
   if (!stateBucket) throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
   process.env.STATE_BUCKET = stateBucket;
   const sfn = new SFNClient({});
-  const objects = s3ObjectStore(new S3Client({}), stateBucket);
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
   return {
     target: 'aws',
@@ -103,13 +109,7 @@ export async function awsContext(stack: string): Promise<CliContext> {
       return runRemoteStateMachine(sfn, arn, options);
     },
     backend: { pid: 0, port: 0, endpoint: '', kubePid: 0, kubePort: 0, startedAt: '', stateBucket, region },
-    objects,
-    store: new ClusterStore(objects),
-    ec2: ec2Api(new EC2Client({})),
-    autoscaling: autoScalingApi(new AutoScalingClient({})),
-    stacks: cloudFormationStackApi(new CloudFormationClient({})),
-    dns: route53Api(new Route53Client({})),
-    kube: (cluster) => kubeForCluster(objects, cluster),
+    ...clients(stateBucket),
     region,
     stateBucket,
   };

@@ -1,10 +1,6 @@
-import type { AutoScalingApi } from '../aws/autoscaling.js';
-import type { StackApi } from '../aws/cloudformation.js';
-import type { Ec2Api } from '../aws/ec2.js';
 import { maxPodsFromUserData } from '../planning/user-data.js';
 import { stackName } from '../planning/names.js';
-import type { ClusterStore } from '../state/cluster-store.js';
-import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG } from './launch.js';
+import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG, type LaunchDeps } from './launch.js';
 
 /**
  * What `update cluster` would change, without changing it: the stack's resources, each launch
@@ -25,14 +21,7 @@ export interface UpdatePreview {
   hasChanges: boolean;
 }
 
-export interface PreviewDeps {
-  store: ClusterStore;
-  stacks: StackApi;
-  ec2: Ec2Api;
-  autoscaling: AutoScalingApi;
-  stateBucket: string;
-  region: string;
-}
+export type PreviewDeps = Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'autoscaling' | 'stateBucket' | 'region'>;
 
 function resources(template: string | undefined): Record<string, string> {
   if (!template) return {};
