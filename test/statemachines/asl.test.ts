@@ -103,3 +103,31 @@ describe('template.yaml', () => {
     expect(allowed.filter((a) => a.includes('*'))).toEqual([]);
   });
 });
+
+describe('template.yaml and cfn-lint', () => {
+  it('passes cfn-lint with no findings', async () => {
+    const { spawnSync } = await import('node:child_process');
+
+    const result = spawnSync('cfn-lint', [join(ROOT, 'template.yaml')], { encoding: 'utf8' });
+
+    if (result.error) throw new Error(`cfn-lint is needed for this test: ${result.error.message}`);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  }, 60_000);
+
+  it('runs the ENI watcher every 5 minutes and on EC2 instance state changes', () => {
+    const events = template.Resources.WatchEniFunction!.Properties!.Events as Record<string, { Type: string; Properties: Record<string, any> }>;
+
+    expect(Object.values(events).map((e) => e.Type).sort()).toEqual(['EventBridgeRule', 'Schedule']);
+    expect(Object.values(events).find((e) => e.Type === 'Schedule')!.Properties.Schedule).toBe('rate(5 minutes)');
+    expect(Object.values(events).find((e) => e.Type === 'EventBridgeRule')!.Properties.Pattern['detail-type']).toEqual(['EC2 Instance State-change Notification']);
+  });
+
+  it('serves every API route through IAM-authorized API Gateway', () => {
+    const api = template.Resources.KopslessApi!.Properties!;
+    const routes = Object.values(template.Resources.ApiFunction!.Properties!.Events as Record<string, { Properties: { Path: string; Method: string } }>).map((e) => `${e.Properties.Method} ${e.Properties.Path}`);
+
+    expect(api.Auth.DefaultAuthorizer).toBe('AWS_IAM');
+    expect(routes.sort()).toEqual(['DELETE /clusters/{name}', 'GET /clusters', 'GET /clusters/{name}', 'GET /clusters/{name}/executions/{id}', 'POST /clusters', 'POST /clusters/{name}/rolling-update', 'POST /clusters/{name}/update']);
+  });
+});
