@@ -152,8 +152,10 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   const lockHolder = lock && new Date(lock.expiresAt) > now ? lock.owner : undefined;
   const { decision, state: next } = decide({ cluster, now, groups: observed.groups, prefixDelegationOn: observed.prefixDelegationOn, state, settings: deps.settings, ...(lockHolder ? { lockHolder } : {}) });
   const record = JSON.stringify({ ...decision, dryRun }, null, 2);
+  // Every run replaces last-decision.json (the versioned bucket keeps the earlier ones); runs that
+  // did more than watch also get a file of their own, so the history of actions stays easy to read.
   await deps.objects.put(lastKey(cluster), record);
-  await deps.objects.put(decisionKey(cluster, decision.at), record);
+  if (decision.action !== 'none') await deps.objects.put(decisionKey(cluster, decision.at), record);
   if (dryRun) return { decision, dryRun };
   await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2));
   if (decision.action !== 'enable-prefix-delegation') return { decision, dryRun };

@@ -65,10 +65,13 @@ export class ClusterStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Cluster names with a `config` object. */
+  /** Cluster names with a `config` object (a folder holding only a lock or leftovers is no cluster). */
   async listClusters(): Promise<string[]> {
-    const keys = await this.objects.list('');
-    return keys.filter((k) => k.endsWith('/config') && k.split('/').length === 2).map((k) => k.split('/')[0]!).sort();
+    const names: string[] = [];
+    for (const folder of await this.objects.listFolders()) {
+      if (await this.exists(folder)) names.push(folder);
+    }
+    return names.sort();
   }
 
   async exists(cluster: string): Promise<boolean> {

@@ -26,6 +26,8 @@ export interface ObjectStore {
   put(key: string, body: string, condition?: WriteCondition): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** The first-level "folders" of the bucket (`<cluster>/`), without listing every object. */
+  listFolders(): Promise<string[]>;
 }
 
 /** The ObjectStore over one S3 bucket. */
@@ -67,6 +69,20 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
       } catch (error) {
         throw classifyAwsError(error);
       }
+    },
+    async listFolders() {
+      const folders: string[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/', ContinuationToken: token }));
+          for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.replace(/\/$/, ''));
+          token = out.IsTruncated ? out.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        throw classifyAwsError(error);
+      }
+      return folders;
     },
     async list(prefix) {
       const keys: string[] = [];

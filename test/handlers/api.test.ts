@@ -116,7 +116,8 @@ describe('POST /clusters', () => {
 
 describe('cluster routes', () => {
   it('lists clusters', async () => {
-    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'seed.example.com/config' }, { Key: 'seed.example.com/instancegroup/nodes' }] });
+    serveSeedState(s3);
+    s3.on(ListObjectsV2Command, { Delimiter: '/' }).resolves({ CommonPrefixes: [{ Prefix: 'seed.example.com/' }, { Prefix: 'only-a-lock.example.com/' }] });
 
     const response = await request('GET', '/clusters');
 
