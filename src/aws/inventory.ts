@@ -21,7 +21,9 @@ import {
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVolumesCommand,
   DescribeVpcsCommand,
+  DeleteVolumeCommand,
   type EC2Client,
   type Filter,
 } from '@aws-sdk/client-ec2';
@@ -77,6 +79,7 @@ export const DELETE_ORDER = [
   'autoscaling-group',
   'instance',
   'autoscaling-config',
+  'volume',
   'nat-gateway',
   'elastic-ip',
   'network-interface',
@@ -91,8 +94,8 @@ export const DELETE_ORDER = [
   'hosted-zone',
 ];
 
-const BLOCKED_CODES = ['DependencyViolation', 'DeleteConflict', 'DeleteConflictException', 'InvalidParameterValue', 'ResourceInUse', 'HostedZoneNotEmpty', 'AuthFailure'];
-const GONE_CODES = ['InvalidVpcID.NotFound', 'InvalidSubnetID.NotFound', 'InvalidGroup.NotFound', 'InvalidRouteTableID.NotFound', 'InvalidInternetGatewayID.NotFound', 'InvalidAllocationID.NotFound', 'NatGatewayNotFound', 'NoSuchEntity', 'NoSuchEntityException', 'InvalidNetworkInterfaceID.NotFound', 'NoSuchHostedZone'];
+const BLOCKED_CODES = ['VolumeInUse', 'IncorrectState', 'DependencyViolation', 'DeleteConflict', 'DeleteConflictException', 'InvalidParameterValue', 'ResourceInUse', 'HostedZoneNotEmpty', 'AuthFailure'];
+const GONE_CODES = ['InvalidVolume.NotFound', 'InvalidVpcID.NotFound', 'InvalidSubnetID.NotFound', 'InvalidGroup.NotFound', 'InvalidRouteTableID.NotFound', 'InvalidInternetGatewayID.NotFound', 'InvalidAllocationID.NotFound', 'NatGatewayNotFound', 'NoSuchEntity', 'NoSuchEntityException', 'InvalidNetworkInterfaceID.NotFound', 'NoSuchHostedZone'];
 
 export interface InventoryClients {
   ec2: Pick<EC2Client, 'send'>;
@@ -106,7 +109,7 @@ const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fall
 export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
   async function ec2List(cluster: string): Promise<CloudResource[]> {
     const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
-    const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates] = await Promise.all([
+    const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates, volumes] = await Promise.all([
       ec2.send(new DescribeVpcsCommand({ Filters: byTag })),
       ec2.send(new DescribeSubnetsCommand({ Filters: byTag })),
       ec2.send(new DescribeSecurityGroupsCommand({ Filters: byTag })),
@@ -116,6 +119,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       ec2.send(new DescribeAddressesCommand({ Filters: byTag })),
       ec2.send(new DescribeInstancesCommand({ Filters: [...byTag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] })),
       ec2.send(new DescribeLaunchTemplatesCommand({ Filters: byTag })),
+      ec2.send(new DescribeVolumesCommand({ Filters: byTag })),
     ]);
     const vpcIds = (vpcs.Vpcs ?? []).map((v) => v.VpcId ?? '');
     // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
@@ -127,6 +131,8 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
         // An instance's primary ENI goes with the instance.
         .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
         .map((n) => ({ type: 'network-interface', name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''), id: n.NetworkInterfaceId ?? '' })),
+      // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
+      ...(volumes.Volumes ?? []).filter((v) => v.State !== 'deleting' && v.State !== 'deleted').map((v) => ({ type: 'volume', name: nameTag(v.Tags, v.VolumeId ?? ''), id: v.VolumeId ?? '' })),
       ...(nats.NatGateways ?? []).filter((n) => n.State !== 'deleted').map((n) => ({ type: 'nat-gateway', name: nameTag(n.Tags, n.NatGatewayId ?? ''), id: n.NatGatewayId ?? '' })),
       ...(addresses.Addresses ?? []).map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
       ...(gateways.InternetGateways ?? []).map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
@@ -215,6 +221,9 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     async deleteResource(resource) {
       try {
         switch (resource.type) {
+          case 'volume':
+            await ec2.send(new DeleteVolumeCommand({ VolumeId: resource.id }));
+            break;
           case 'nat-gateway':
             await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: resource.id }));
             break;

@@ -62,7 +62,7 @@ export interface RollOptions {
 
 export type RollStep =
   | { kind: 'surge'; instanceGroup: string; asgName: string; instanceIds: string[] }
-  | { kind: 'replace'; instanceGroup: string; asgName: string; instanceIds: string[]; detachedIds: string[] }
+  | { kind: 'replace'; instanceGroup: string; asgName: string; instanceIds: string[]; detachedIds: string[]; controlPlane: boolean }
   | { kind: 'done' };
 
 const ROLE_ORDER = (role: string) => (role === 'Bastion' ? 0 : isControlPlaneRole(role) ? 1 : 2);
@@ -113,7 +113,7 @@ export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): Ro
     const batchSize = concurrency(group, outdated.length + group.detached.length);
     const queue = [...outdated, ...group.detached];
     const batch = queue.slice(0, batchSize);
-    return { kind: 'replace', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: batch, detachedIds: batch.filter((id) => group.detached.includes(id)) };
+    return { kind: 'replace', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: batch, detachedIds: batch.filter((id) => group.detached.includes(id)), controlPlane };
   }
   return { kind: 'done' };
 }

@@ -203,8 +203,12 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       `masters.${name}`,
       [
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/*`] },
-        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`] },
-        { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
+        { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'ec2:DescribeVolumes', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
+        // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
+        { Effect: 'Allow', Action: ['ec2:CreateVolume'], Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } } },
+        { Effect: 'Allow', Action: ['ec2:CreateTags'], Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } } },
+        { Effect: 'Allow', Action: ['ec2:AttachVolume'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } } },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],
     ],
@@ -212,7 +216,8 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       'Nodes',
       `nodes.${name}`,
       [
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/pki/*`] },
+        // Nodes read what joining takes, and nothing of the control plane's keys.
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/pki/ca-cert-hash`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],

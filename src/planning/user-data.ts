@@ -20,6 +20,8 @@ export interface UserDataInput {
 }
 
 export const VPC_CNI_VERSION = '1.23.1';
+/** Size of the control plane's etcd volume. */
+export const ETCD_VOLUME_GB = 20;
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
 export const API_PORT = 443;
 
@@ -136,6 +138,59 @@ function cniSteps(input: UserDataInput): string[] {
   ];
 }
 
+/**
+ * What lets a replacement control-plane instance serve the same cluster: etcd's data on an EBS
+ * volume of its own (found again by its tags in the zone), and the cluster CA and service-account
+ * keys in the state store (readable by the control plane's role only).
+ */
+function controlPlaneState(): string[] {
+  return [
+    '',
+    `readonly ETCD_VOLUME_GB=${shellQuote(ETCD_VOLUME_GB)}`,
+    '',
+    'attach_etcd_volume() {',
+    '  local volume disk=""',
+    '  volume="$(aws --region "${AWS_REGION}" ec2 describe-volumes \\',
+    '    --filters "Name=tag:KubernetesCluster,Values=${CLUSTER_NAME}" "Name=tag:kopsless.io/etcd,Values=${INSTANCE_GROUP}" "Name=availability-zone,Values=${ZONE}" \\',
+    "    --query 'Volumes[0].VolumeId' --output text)\"",
+    '  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then',
+    '    volume="$(aws --region "${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
+    '      --tag-specifications "ResourceType=volume,Tags=[{Key=KubernetesCluster,Value=${CLUSTER_NAME}},{Key=kubernetes.io/cluster/${CLUSTER_NAME},Value=owned},{Key=kopsless.io/etcd,Value=${INSTANCE_GROUP}}]" \\',
+    '      --query VolumeId --output text)"',
+    '    aws --region "${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
+    '  fi',
+    '  # The instance being replaced may still hold the volume; it frees up when that one terminates.',
+    '  until aws --region "${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
+    '    log "waiting to attach etcd volume ${volume}"',
+    '    sleep 10',
+    '  done',
+    '  # Nitro instances show EBS volumes as NVMe disks whose serial is the volume ID without its dash.',
+    '  until [ -n "${disk}" ]; do',
+    '    disk="$(lsblk -dno NAME,SERIAL | awk -v id="${volume/-/}" \'$2 == id {print "/dev/" $1}\')"',
+    '    if [ -z "${disk}" ] && [ -b /dev/xvdf ]; then disk=/dev/xvdf; fi',
+    '    if [ -z "${disk}" ]; then sleep 2; fi',
+    '  done',
+    '  blkid "${disk}" >/dev/null || mkfs.ext4 -q -L etcd "${disk}"',
+    '  install -d -m 0700 /var/lib/etcd',
+    '  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" >>/etc/fstab',
+    '  mount /var/lib/etcd',
+    '}',
+    '',
+    'restore_control_plane_pki() {',
+    '  install -d -m 0700 /etc/kubernetes/pki',
+    '  if aws --region "${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then',
+    '    log "restoring the cluster CA and service-account keys from the state store"',
+    '    aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki',
+    '  fi',
+    '}',
+    '',
+    'save_control_plane_pki() {',
+    '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
+    '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"',
+    '}',
+  ];
+}
+
 /** Renders the user-data script for one instance group. Pure: the spec hash is taken over it. */
 export function renderUserData(input: UserDataInput): string {
   const { cluster, instanceGroup: ig } = input;
@@ -213,6 +268,7 @@ export function renderUserData(input: UserDataInput): string {
     kubeadmConfig(input),
     'KUBEADM',
     '}',
+    ...(controlPlane ? controlPlaneState() : []),
     ...cniSteps(input),
     '',
     'main() {',
@@ -225,8 +281,14 @@ export function renderUserData(input: UserDataInput): string {
     '  BOOTSTRAP_TOKEN="$(state_store_read secrets/bootstrap-token)"',
     ...(controlPlane
       ? [
+          '  attach_etcd_volume',
+          '  restore_control_plane_pki',
           '  write_kubeadm_config',
-          '  kubeadm init --config /etc/kubernetes/kubeadm.yaml --upload-certs',
+          '  local preflight=()',
+          '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
+          '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
+          '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
+          '  save_control_plane_pki',
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
           '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',

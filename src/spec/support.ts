@@ -1,7 +1,7 @@
 import type { FieldIssue } from '../errors.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
-import type { ClusterManifest } from './types.js';
+import { isControlPlaneRole, type ClusterManifest } from './types.js';
 
 /**
  * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
@@ -193,6 +193,14 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
   checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
   for (const ig of manifest.instanceGroups) {
     checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
+  }
+  const controlPlanes = manifest.instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role));
+  if (controlPlanes.length > 1) {
+    // kubeadm's stacked etcd on one instance: no etcd-manager to keep a multi-member cluster
+    // through replacements, so an HA control plane would not survive a rolling update.
+    for (const ig of controlPlanes.slice(1)) {
+      out.unsupported.push(field.unsupported(igPath(ig.metadata.name, 'spec.role'), `a second control-plane instance group (kopsless runs one kubeadm control plane; ${controlPlanes[0]!.metadata.name} is it)`));
+    }
   }
   return out;
 }

@@ -7,7 +7,8 @@ import type { WatcherResult } from '../../src/stages/eni-watcher.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
 
-// The seed scenario of the ENI watcher: two t3.medium nodes, 30 pods, some Pending for want of slots.
+// The seed scenario of the ENI watcher: two t3.medium nodes, more pods than their 2 x 17 slots
+// hold (32: wherever the scheduler put coredns, some stay Pending for want of slots).
 const cluster = 'eni.example.com';
 let env: TestEnvironment;
 let kube: KubePort;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   env = await startTestEnvironment();
   await createCluster(env, readFixture('seed.yaml').replaceAll('seed.example.com', cluster), cluster);
   kube = (await kubeForCluster(env.objects, cluster))!;
-  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 30, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } };
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 32, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } };
   await kubectlIn(kubeconfigFile(env, cluster), ['create', '--validate=false', '-f', '-'], JSON.stringify(deployment));
 }, 120_000);
 afterAll(async () => env?.stop());
@@ -73,9 +74,9 @@ describe('ENI capacity watcher', () => {
     const roll = await runStateMachine('rolling-update', { input: result!.start!.input, waitMs: 20 });
 
     expect(roll.error).toBeUndefined();
-    await env.sim.backend.cluster(cluster);
+    await env.sim.backend.cluster(cluster, { fresh: true });
     const pods = await kube.listPods({ labelSelector: 'app=web' });
-    expect(pods.filter((p) => p.phase === 'Running')).toHaveLength(30);
+    expect(pods.filter((p) => p.phase === 'Running')).toHaveLength(32);
     expect((await kube.listNodes()).filter((n) => n.role === 'node').map((n) => n.allocatablePods)).toEqual([110, 110]);
   }, 120_000);
 

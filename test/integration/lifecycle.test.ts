@@ -1,4 +1,4 @@
-import { CreateNetworkInterfaceCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateNetworkInterfaceCommand, CreateVolumeCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
@@ -67,7 +67,7 @@ describe('rolling-update', () => {
       input: { cluster, instanceGroups: [], force: false, cloudOnly: false },
       waitMs: 20,
       afterTask: async () => {
-        await env.sim.backend.cluster(cluster);
+        await env.sim.backend.cluster(cluster, { fresh: true });
         const nodes = await kube.listNodes();
         schedulable.push(nodes.filter((n) => n.instanceGroup === 'nodes-us-east-1a' && n.ready && !n.unschedulable).length);
       },
@@ -130,7 +130,7 @@ describe('rolling-update', () => {
 });
 
 describe('delete-cluster', () => {
-  it('leaves no resource tagged for the cluster, including an ENI the VPC CNI left behind, and no state', async () => {
+  it('leaves no resource tagged for the cluster, including an ENI the VPC CNI left behind and the etcd volume, and no state', async () => {
     const ec2 = new EC2Client({});
     const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:KubernetesCluster', Values: [cluster] }] }));
     const eni = await ec2.send(
@@ -140,9 +140,17 @@ describe('delete-cluster', () => {
         TagSpecifications: [{ ResourceType: 'network-interface', Tags: [{ Key: 'cluster.k8s.amazonaws.com/name', Value: cluster }, { Key: 'node.k8s.amazonaws.com/instance_id', Value: 'i-0123456789abcdef0' }] }],
       }),
     );
+    // The control plane's etcd volume, as its user-data creates it on AWS.
+    const volume = await ec2.send(
+      new CreateVolumeCommand({
+        AvailabilityZone: 'us-east-1a',
+        Size: 20,
+        TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'KubernetesCluster', Value: cluster }, { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' }, { Key: 'kopsless.io/etcd', Value: 'control-plane-us-east-1a' }] }],
+      }),
+    );
     const inventory = inventoryApi({ ec2, autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) });
     const before = await discover(cluster, { store: env.store, stacks: cloudFormationStackApi(new CloudFormationClient({})), inventory });
-    expect(before.map((r) => r.type)).toContain('network-interface');
+    expect(before.map((r) => r.type)).toEqual(expect.arrayContaining(['network-interface', 'volume']));
 
     const result = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 });
 
@@ -150,6 +158,8 @@ describe('delete-cluster', () => {
     expect(await discover(cluster, { store: env.store, stacks: cloudFormationStackApi(new CloudFormationClient({})), inventory })).toEqual([]);
     const left = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: [eni.NetworkInterface!.NetworkInterfaceId!] }] }));
     expect(left.NetworkInterfaces).toEqual([]);
+    const volumes = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'volume-id', Values: [volume.VolumeId!] }] }));
+    expect(volumes.Volumes ?? []).toEqual([]);
     expect(await env.objects.list(`${cluster}/`)).toEqual([]);
   }, 120_000);
 

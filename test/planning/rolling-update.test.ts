@@ -68,7 +68,7 @@ describe('batches', () => {
   it('never surges a control-plane group and replaces it one instance at a time', () => {
     const step = nextRollStep([group('control-plane-a', 'Master', 1, 1, { maxSurge: 1, maxUnavailable: 2 })]);
 
-    expect(step).toEqual({ kind: 'replace', instanceGroup: 'control-plane-a', asgName: 'control-plane-a.c.example.com', instanceIds: ['control-plane-a-0'], detachedIds: [] });
+    expect(step).toEqual({ kind: 'replace', instanceGroup: 'control-plane-a', asgName: 'control-plane-a.c.example.com', instanceIds: ['control-plane-a-0'], detachedIds: [], controlPlane: true });
   });
 
   it('surges first: detaches maxSurge instances from the end of the list', () => {

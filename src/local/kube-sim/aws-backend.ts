@@ -53,9 +53,10 @@ export class AwsSimBackend implements SimBackend {
     private readonly deps: { ec2: Pick<EC2Client, 'send'>; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string },
   ) {}
 
-  async cluster(name: string): Promise<SimCluster | undefined> {
+  /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
+  async cluster(name: string, options: { fresh?: boolean } = {}): Promise<SimCluster | undefined> {
     const existing = this.clusters.get(name);
-    if (existing && Date.now() - (this.synced.get(name) ?? 0) < SYNC_INTERVAL_MS) return existing;
+    if (!options.fresh && existing && Date.now() - (this.synced.get(name) ?? 0) < SYNC_INTERVAL_MS) return existing;
     // Concurrent requests share one sync.
     const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, running);
