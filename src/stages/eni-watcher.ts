@@ -176,8 +176,3 @@ export async function clustersForEvent(event: unknown, deps: { store: ClusterSto
   return deps.store.listClusters();
 }
 
-/** Nodes' figures for printing before and after. */
-export function summarize(decision: Decision): string[] {
-  return decision.groups.map((g) => `${g.instanceGroup}: ${g.nodes} node(s), ${g.usedPods}/${g.maxPods} pod slots used (${Math.round(g.utilization * 100)}%), ${g.pendingTooManyPods} Pending with "Too many pods"`);
-}
-

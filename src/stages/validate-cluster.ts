@@ -1,9 +1,8 @@
 import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
-import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
-import { CLUSTER_TAG, fqdn, groupName, INSTANCE_GROUP_TAG, PLACEHOLDER_IP, stackName } from '../planning/names.js';
+import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { completeManifest } from '../spec/defaults.js';
 import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -139,14 +138,4 @@ export async function validateCluster(cluster: string, deps: ValidateDeps, optio
   } catch (error) {
     return evaluateValidation({ manifest, groups, apiRecords, kubeError: (error as Error).message });
   }
-}
-
-/** Instances of the cluster that run but belong to no Auto Scaling group (detached when surging). */
-export async function detachedInstances(ec2: Pick<Ec2Api, 'describeInstances'>, cluster: string, instanceGroup?: string) {
-  const instances = await ec2.describeInstances([
-    { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
-    { Name: 'instance-state-name', Values: ['pending', 'running'] },
-    ...(instanceGroup ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: [instanceGroup] }] : []),
-  ]);
-  return instances.filter((i) => !(i.Tags ?? []).some((t) => t.Key === 'aws:autoscaling:groupName'));
 }
