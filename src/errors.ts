@@ -194,6 +194,11 @@ export function classifyAwsError(error: unknown): KopslessError {
   return new AwsRequestError(message, { cause: error });
 }
 
+/** Rethrows an SDK error as one of the two families (the adapters' catch-all). */
+export function rethrowAws(error: unknown): never {
+  throw classifyAwsError(error);
+}
+
 /** True when the SDK error has the given error code (AWS reports it as `name`). */
 export function isAwsErrorCode(error: unknown, ...codes: string[]): boolean {
   const e = error as { name?: string; Code?: string };

@@ -8,7 +8,7 @@ import {
   UpdateAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+import { isAwsErrorCode, rethrowAws } from '../errors.js';
 
 export interface GroupState {
   name: string;
@@ -45,9 +45,6 @@ export interface AutoScalingApi {
   terminateInstance(instanceId: string): Promise<void>;
 }
 
-function rethrow(error: unknown): never {
-  throw classifyAwsError(error);
-}
 
 /** The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share. */
 function groupParameters(s: GroupSettings, desiredCapacity: number) {
@@ -95,7 +92,7 @@ export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoSca
           token = out.NextToken;
         } while (token);
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
       return groups;
     },
@@ -106,7 +103,7 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       } catch (error) {
         // A retried create whose first attempt went through.
         if (isAwsErrorCode(error, 'AlreadyExists', 'AlreadyExistsFault')) return;
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async detachInstances(group, instanceIds) {
@@ -114,21 +111,21 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       try {
         await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async setDesiredCapacity(group, desired) {
       try {
         await client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: desired, HonorCooldown: false }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async terminateInstance(instanceId) {
       try {
         await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async updateGroup(s, desiredCapacity) {
@@ -136,7 +133,7 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
         await client.send(new UpdateAutoScalingGroupCommand(groupParameters(s, desiredCapacity)));
         await client.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(s) }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
   };

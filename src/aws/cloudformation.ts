@@ -7,7 +7,7 @@ import {
   UpdateStackCommand,
   type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
-import { classifyAwsError } from '../errors.js';
+import { rethrowAws } from '../errors.js';
 
 /** The calls kopsless makes on CloudFormation, and nothing else. */
 export interface StackApi {
@@ -30,9 +30,6 @@ export interface StackState {
   tags: Record<string, string>;
 }
 
-function rethrow(error: unknown): never {
-  throw classifyAwsError(error);
-}
 
 export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'>): StackApi {
   return {
@@ -50,7 +47,7 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
         };
       } catch (error) {
         if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async create({ stackName, templateBody, tags, clientRequestToken }) {
@@ -68,7 +65,7 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
       } catch (error) {
         // A retried create whose first attempt went through: the stack exists, which is the goal.
         if ((error as Error).name === 'AlreadyExistsException') return;
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async update({ stackName, templateBody, tags }) {
@@ -77,14 +74,14 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
         return 'updating';
       } catch (error) {
         if (/No updates are to be performed/.test((error as Error).message)) return 'unchanged';
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async delete(stackName) {
       try {
         await client.send(new DeleteStackCommand({ StackName: stackName }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async template(stackName) {
@@ -93,7 +90,7 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
         return out.TemplateBody;
       } catch (error) {
         if ((error as Error).name === 'ValidationError') return undefined;
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async firstFailure(stackName) {

@@ -15,7 +15,7 @@ import {
   type InstanceTypeInfo as SdkInstanceTypeInfo,
   type RequestLaunchTemplateData,
 } from '@aws-sdk/client-ec2';
-import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import type { InstanceTypeInfo } from '../planning/max-pods.js';
 
 /** The EC2 calls of the launch stage. */
@@ -33,9 +33,6 @@ export interface Ec2Api {
   availabilityZones(): Promise<string[]>;
 }
 
-function rethrow(error: unknown): never {
-  throw classifyAwsError(error);
-}
 
 /** Max 100 instance types per DescribeInstanceTypes call. */
 const INSTANCE_TYPES_PER_CALL = 100;
@@ -53,13 +50,13 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         try {
           result.push(...(await describeTypes(batch)));
         } catch (error) {
-          if (!isAwsErrorCode(error, 'InvalidInstanceType')) rethrow(error);
+          if (!isAwsErrorCode(error, 'InvalidInstanceType')) rethrowAws(error);
           // One unknown type fails the whole call; ask one at a time so the known ones still answer.
           for (const type of batch) {
             try {
               result.push(...(await describeTypes([type])));
             } catch (inner) {
-              if (!isAwsErrorCode(inner, 'InvalidInstanceType')) rethrow(inner);
+              if (!isAwsErrorCode(inner, 'InvalidInstanceType')) rethrowAws(inner);
             }
           }
         }
@@ -74,7 +71,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         const newest = [...(out.Images ?? [])].sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
         return newest?.ImageId;
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async describeLaunchTemplate(name) {
@@ -84,7 +81,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         return lt ? { id: lt.LaunchTemplateId ?? '', latestVersion: lt.LatestVersionNumber ?? 1, defaultVersion: lt.DefaultVersionNumber ?? 1 } : undefined;
       } catch (error) {
         if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound')) return undefined;
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async latestLaunchTemplateData(id) {
@@ -92,7 +89,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         const out = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: ['$Latest'] }));
         return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as RequestLaunchTemplateData | undefined;
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async createLaunchTemplate(name, data, tags, clientToken) {
@@ -102,7 +99,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         );
         return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async createLaunchTemplateVersion(id, data, clientToken) {
@@ -110,14 +107,14 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         const out = await client.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, LaunchTemplateData: data, ClientToken: clientToken }));
         return out.LaunchTemplateVersion?.VersionNumber ?? 1;
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async setDefaultLaunchTemplateVersion(id, version) {
       try {
         await client.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(version) }));
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async terminateInstances(instanceIds) {
@@ -126,7 +123,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
       } catch (error) {
         if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound')) return;
-        rethrow(error);
+        rethrowAws(error);
       }
     },
     async availabilityZones() {
@@ -134,7 +131,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         const out = await client.send(new DescribeAvailabilityZonesCommand({}));
         return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter(Boolean);
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async describeInstances(filters) {
@@ -147,7 +144,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
           token = out.NextToken;
         } while (token);
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
       return instances;
     },

@@ -1,5 +1,5 @@
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { classifyAwsError } from '../errors.js';
+import { rethrowAws } from '../errors.js';
 import { fqdn } from '../planning/names.js';
 
 export interface RecordState {
@@ -16,9 +16,6 @@ export interface DnsApi {
   listRecords(zoneId: string): Promise<RecordState[]>;
 }
 
-function rethrow(error: unknown): never {
-  throw classifyAwsError(error);
-}
 
 export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
   return {
@@ -38,7 +35,7 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
         );
         return out.ChangeInfo?.Id ?? '';
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async changeStatus(changeId) {
@@ -46,7 +43,7 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
         const out = await client.send(new GetChangeCommand({ Id: changeId }));
         return out.ChangeInfo?.Status ?? 'PENDING';
       } catch (error) {
-        return rethrow(error);
+        return rethrowAws(error);
       }
     },
     async listRecords(zoneId) {
@@ -67,7 +64,7 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
           start = { name: out.NextRecordName, type: out.NextRecordType };
         }
       } catch (error) {
-        rethrow(error);
+        rethrowAws(error);
       }
       return records;
     },

@@ -5,6 +5,7 @@ import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inve
 import { classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { stackName } from '../planning/names.js';
 import { completeManifest } from '../spec/defaults.js';
+import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -54,7 +55,6 @@ function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
 
-const after = (now: Date, seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
 
 async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resources: CloudResource[]): Promise<string[]> {
   const vpcIds = resources.filter((r) => r.type === 'vpc').map((r) => r.id);
@@ -84,7 +84,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       // Instances outside any group (detached during a surge) go too.
       await deps.ec2.terminateInstances(resources.filter((r) => r.type === 'instance').map((r) => r.id));
       for (const t of resources.filter((r) => r.type === 'autoscaling-config')) await deps.inventory.deleteLaunchTemplate(t.id);
-      return { deleted: resources.filter((r) => ['autoscaling-group', 'instance', 'autoscaling-config'].includes(r.type)).length, deadline: after(now, deps.groupsTimeoutSeconds) };
+      return { deleted: resources.filter((r) => ['autoscaling-group', 'instance', 'autoscaling-config'].includes(r.type)).length, deadline: deadlineAfter(now, deps.groupsTimeoutSeconds) };
     }
     case 'awaitInstances': {
       const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
@@ -112,7 +112,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           refused = (error as Error).message;
         }
       }
-      return { attempt: attempt + 1, remaining: resources.length, networkInterfacesDeleted: interfaces, ...(refused ? { refused } : {}), deadline: after(now, deps.stackTimeoutSeconds) };
+      return { attempt: attempt + 1, remaining: resources.length, networkInterfacesDeleted: interfaces, ...(refused ? { refused } : {}), deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
     }
     case 'awaitStack': {
       const stack = await deps.stacks.describe(stackName(input.cluster));

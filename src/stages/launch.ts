@@ -63,7 +63,8 @@ async function completedManifest(store: ClusterStore, cluster: string): Promise<
   return completeManifest(await store.readManifest(cluster));
 }
 
-function deadlineAfter(now: Date, seconds: number): string {
+/** The ISO time `seconds` after `now`: the deadline a polling step carries through the state machine. */
+export function deadlineAfter(now: Date, seconds: number): string {
   return new Date(now.getTime() + seconds * 1000).toISOString();
 }
 

@@ -7,6 +7,7 @@ import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG } from '../planning/names.js';
 import { nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
+import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
 
@@ -38,7 +39,6 @@ export interface RollingUpdateDeps {
   now?: () => Date;
 }
 
-const after = (now: Date, seconds: number) => new Date(now.getTime() + seconds * 1000).toISOString();
 
 /** Every instance group as the planner sees it: members with their spec hash, detached instances. */
 export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDeps, 'store' | 'autoscaling' | 'ec2'>): Promise<RollGroup[]> {
@@ -130,7 +130,7 @@ async function drain(input: { cluster: string; step: RollStep; deadline: string;
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
   const now = (deps.now ?? (() => new Date()))();
-  if (input.step.kind !== 'replace') return { deadline: after(now, deps.replacementTimeoutSeconds), terminated: [] };
+  if (input.step.kind !== 'replace') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
   const [asg] = await deps.autoscaling.describeGroups([step.asgName]);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
@@ -139,12 +139,12 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
   const outside = step.instanceIds.filter((id) => !members.has(id));
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
   await deps.ec2.terminateInstances(outside);
-  return { deadline: after(now, deps.replacementTimeoutSeconds), terminated: step.instanceIds };
+  return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: step.instanceIds };
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
   const now = (deps.now ?? (() => new Date()))();
-  if (input.step.kind !== 'surge') return { deadline: after(now, deps.replacementTimeoutSeconds), detached: [] };
+  if (input.step.kind !== 'surge') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
   const [asg] = await deps.autoscaling.describeGroups([input.step.asgName]);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   // A retried surge finds its instances detached already.
@@ -153,12 +153,12 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
   // AWS launches the replacements by itself; moto does not until the desired capacity is set
   // again. Setting it to the value it has is a no-op on AWS, so the same call serves both.
   if (asg) await deps.autoscaling.setDesiredCapacity(input.step.asgName, asg.desiredCapacity);
-  return { deadline: after(now, deps.replacementTimeoutSeconds), detached: input.step.instanceIds };
+  return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: input.step.instanceIds };
 }
 
 async function awaitReplacements(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   const now = (deps.now ?? (() => new Date()))();
-  if (input.step.kind === 'done') return { ready: true, validationDeadline: after(now, deps.validationTimeoutSeconds) };
+  if (input.step.kind === 'done') return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
   const [asg] = await deps.autoscaling.describeGroups([input.step.asgName]);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
   const stillThere = (asg?.instances ?? []).filter((i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId));
@@ -174,7 +174,7 @@ async function awaitReplacements(input: { cluster: string; step: RollStep; deadl
       `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${notJoined.join(', ')}` : ''}`,
     );
   }
-  return { ready, inService: inService.length, desired: asg?.desiredCapacity ?? 0, notJoined, validationDeadline: after(now, deps.validationTimeoutSeconds) };
+  return { ready, inService: inService.length, desired: asg?.desiredCapacity ?? 0, notJoined, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
 }
 
 async function validate(input: { cluster: string; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
@@ -206,11 +206,11 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       // --force: every instance that exists now, so replacements are not replaced again.
       if (input.force) options.forceIds = selected.flatMap((g) => g.members.map((m) => m.instanceId));
       const rows = rollStatus(selected, {}, options);
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), validationDeadline: after(now, deps.validationTimeoutSeconds) };
+      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {
       const step = nextRollStep(await observeGroups(input.cluster, deps), input.options);
-      return { step, drainDeadline: after(now, deps.drainTimeoutSeconds) };
+      return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
     }
     case 'surge':
       return surge(input, deps);
