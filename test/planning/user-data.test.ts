@@ -64,7 +64,7 @@ describe('user-data', () => {
 
     const script = renderUserData({ cluster: withEnv.cluster, instanceGroup: group('control-plane-us-east-1a'), maxPods: 17, stateBucket: 'b', region: 'us-east-1' });
 
-    expect(script).toContain("set env daemonset/aws-node 'WARM_IP_TARGET=3'");
+    expect(script).toContain("set env daemonset/aws-node -- 'WARM_IP_TARGET=3'");
   });
 
   it('quotes values for bash', () => {
