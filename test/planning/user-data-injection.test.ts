@@ -207,3 +207,20 @@ describe('the sandbox', () => {
     expect(run.status).toBe(97);
   });
 });
+
+describe('user-data of a valid manifest in the sandbox', () => {
+  it.each([
+    ['control plane', 'control-plane-us-east-1a', 'kubeadm init'],
+    ['node', 'nodes-us-east-1a', 'kubeadm join'],
+  ])('%s: runs to the end, calling only the expected commands by name', (_role, name, kubeadm) => {
+    const script = renderUserData({ cluster: seed.cluster, instanceGroup: groupNamed(name), maxPods: 17, stateBucket: 'state-bucket', region: 'us-east-1' });
+
+    const run = runSandboxed(script, COMMANDS);
+
+    expect(run.blocked).toEqual([]);
+    expect(run.status).toBe(0);
+    expect(run.calls.map((c) => c.argv[0]).filter((c) => !SCRIPT_COMMANDS.includes(c!))).toEqual([]);
+    expect(run.calls.some((c) => c.argv.slice(0, 2).join(' ') === kubeadm)).toBe(true);
+    expect(run.files).toEqual([]);
+  });
+});
