@@ -1,3 +1,4 @@
+import { parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
 
@@ -25,115 +26,143 @@ export const ETCD_VOLUME_GB = 20;
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
 export const API_PORT = 443;
 
-/** Quotes a value for bash: single quotes, with embedded ones closed and escaped. */
+/**
+ * Quotes a value for bash: single quotes, with embedded ones closed and escaped. Inside single
+ * quotes bash interprets nothing (newlines included), so any text comes out as the same data.
+ */
 export function shellQuote(value: string | number): string {
-  return `'${String(value).replace(/'/g, `'\\''`)}'`;
+  const text = String(value);
+  // Bash strings cannot hold a NUL; validation refuses one in every field that gets here.
+  if (text.includes('\0')) throw new TypeError('a NUL character cannot be passed to the boot script');
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function yamlString(value: string): string {
-  return JSON.stringify(value);
+/** A YAML double-quoted scalar. JSON escapes every control character, so it never spans lines. */
+function yamlString(value: unknown): string {
+  return JSON.stringify(String(value));
+}
+
+/** A number as itself, anything else (only if validation was skipped) as a quoted string. */
+function yamlNumber(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : yamlString(value);
+}
+
+const HEREDOC_END = 'KUBEADM';
+
+/**
+ * A quoted heredoc fed to `verbatim`: bash expands nothing inside it. Every manifest value in the
+ * body is a JSON-quoted scalar, so no body line can be the terminator; checked all the same.
+ */
+function verbatimHeredoc(body: string, indent = '    '): string[] {
+  if (body.split('\n').includes(HEREDOC_END)) throw new TypeError(`a line of the kubeadm config is its heredoc terminator ${HEREDOC_END}`);
+  return [`${indent}verbatim <<'${HEREDOC_END}'`, body, HEREDOC_END];
 }
 
 /** Labels the kubelet may set on itself (node-role.kubernetes.io/* is kubeadm's to set). */
 function labelsOf(ig: InstanceGroup): string {
   return Object.entries(ig.spec.nodeLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${String(v)}`)
     .join(',');
 }
 
-function kubeadmConfig(input: UserDataInput): string {
+function taintsOf(ig: InstanceGroup): string[] {
+  return (ig.spec.taints ?? []).map((raw) => {
+    const text = String(raw);
+    // Only reachable unvalidated: the whole text stays one key, as data.
+    const taint = parseTaint(text) ?? { key: text, effect: '' };
+    const value = taint.value !== undefined ? `    value: ${yamlString(taint.value)}\n` : '';
+    return `  - key: ${yamlString(taint.key)}\n${value}    effect: ${yamlString(taint.effect || 'NoSchedule')}`;
+  });
+}
+
+/**
+ * The commands that write /etc/kubernetes/kubeadm.yaml. What comes from the manifest is in quoted
+ * heredocs (never expanded); what is known only at boot (instance, zone, bootstrap token, CA hash)
+ * is printf's arguments under a constant format. The YAML is ordered so that each of those comes
+ * at the end of a mapping, which the following lines continue.
+ */
+function kubeadmConfigCommands(input: UserDataInput): string[] {
   const { cluster, instanceGroup: ig, maxPods } = input;
   const spec = cluster.spec;
   const version = parseKubernetesVersion(spec.kubernetesVersion ?? '') ?? { major: 1, minor: 32, patch: 0 };
   // kubeadm's v1beta4 (Kubernetes 1.31+) lists extra args as name/value pairs; v1beta3 as a map.
   const beta4 = version.major > 1 || version.minor >= 31;
   const apiVersion = beta4 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
-  const extraArgs = (args: Record<string, string>, indent: string) =>
-    beta4
-      ? Object.entries(args)
-          .map(([name, value]) => `${indent}- name: ${name}\n${indent}  value: ${yamlString(value)}`)
-          .join('\n')
-      : Object.entries(args)
-          .map(([name, value]) => `${indent}${name}: ${yamlString(value)}`)
-          .join('\n');
-  const taints = (ig.spec.taints ?? []).map((t) => {
-    const [keyValue = '', effect = 'NoSchedule'] = t.split(':');
-    const [key = '', value] = keyValue.split('=');
-    return `  - key: ${yamlString(key)}\n${value !== undefined ? `    value: ${yamlString(value)}\n` : ''}    effect: ${effect}`;
-  });
   const controlPlane = isControlPlaneRole(ig.spec.role);
-  if (controlPlane) taints.push('  - key: "node-role.kubernetes.io/control-plane"\n    effect: NoSchedule');
+  const taints = taintsOf(ig);
+  if (controlPlane) taints.push('  - key: "node-role.kubernetes.io/control-plane"\n    effect: "NoSchedule"');
+  // No cloud controller manager runs here, so the kubelet states its provider ID itself (last, from printf).
   const nodeRegistration = [
     'nodeRegistration:',
     '  criSocket: unix:///run/containerd/containerd.sock',
-    '  kubeletExtraArgs:',
-    // No cloud controller manager runs here, so the kubelet states its provider ID itself.
-    extraArgs({ 'node-labels': labelsOf(ig), 'provider-id': 'aws:///${ZONE}/${INSTANCE_ID}' }, '    '),
     taints.length > 0 ? `  taints:\n${taints.join('\n')}` : '  taints: []',
+    '  kubeletExtraArgs:',
+    beta4 ? `    - name: node-labels\n      value: ${yamlString(labelsOf(ig))}` : `    node-labels: ${yamlString(labelsOf(ig))}`,
   ].join('\n');
+  const providerId = beta4
+    ? `    printf '    - name: provider-id\\n      value: "aws:///%s/%s"\\n' "\${ZONE}" "\${INSTANCE_ID}"`
+    : `    printf '    provider-id: "aws:///%s/%s"\\n' "\${ZONE}" "\${INSTANCE_ID}"`;
   const kubelet = [
     '---',
     'apiVersion: kubelet.config.k8s.io/v1beta1',
     'kind: KubeletConfiguration',
     'cgroupDriver: systemd',
-    `maxPods: ${maxPods}`,
+    `maxPods: ${yamlNumber(maxPods)}`,
     `authentication:\n  anonymous:\n    enabled: ${spec.kubelet?.anonymousAuth === true}`,
   ].join('\n');
   const apiInternal = spec.masterInternalName ?? `api.internal.${cluster.metadata.name}`;
-  if (!controlPlane) {
-    return [
-      `apiVersion: ${apiVersion}`,
-      'kind: JoinConfiguration',
-      'discovery:',
-      '  bootstrapToken:',
-      `    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
-      '    token: "${BOOTSTRAP_TOKEN}"',
-      '    caCertHashes:',
-      '    - "${CA_CERT_HASH}"',
-      nodeRegistration,
-      kubelet,
-    ].join('\n');
-  }
   const apiPublic = spec.masterPublicName ?? `api.${cluster.metadata.name}`;
+  const head = [`apiVersion: ${apiVersion}`, `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`];
+  const lines = controlPlane
+    ? [
+        ...verbatimHeredoc([...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n')),
+        providerId,
+        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "0s"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
+        ...verbatimHeredoc(
+          [
+            '---',
+            `apiVersion: ${apiVersion}`,
+            'kind: ClusterConfiguration',
+            `clusterName: ${yamlString(cluster.metadata.name)}`,
+            `kubernetesVersion: ${yamlString(spec.kubernetesVersion ?? '')}`,
+            `controlPlaneEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
+            'networking:',
+            `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange ?? '100.64.0.0/13')}`,
+            ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
+            'apiServer:',
+            `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
+            kubelet,
+          ].join('\n'),
+        ),
+      ]
+    : [
+        ...verbatimHeredoc([...head, nodeRegistration].join('\n')),
+        providerId,
+        `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
+        ...verbatimHeredoc([`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join('\n')),
+      ];
   return [
-    `apiVersion: ${apiVersion}`,
-    'kind: InitConfiguration',
-    'bootstrapTokens:',
-    '- token: "${BOOTSTRAP_TOKEN}"',
-    '  ttl: "0s"',
-    '  usages: [signing, authentication]',
-    '  groups: ["system:bootstrappers:kubeadm:default-node-token"]',
-    'localAPIEndpoint:',
-    `  bindPort: ${API_PORT}`,
-    nodeRegistration,
-    '---',
-    `apiVersion: ${apiVersion}`,
-    'kind: ClusterConfiguration',
-    `clusterName: ${yamlString(cluster.metadata.name)}`,
-    `kubernetesVersion: ${yamlString(spec.kubernetesVersion ?? '')}`,
-    `controlPlaneEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
-    'networking:',
-    `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange ?? '100.64.0.0/13')}`,
-    ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
-    'apiServer:',
-    `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
-    kubelet,
-  ].join('\n');
+    'write_kubeadm_config() {',
+    '  install -d -m 0700 /etc/kubernetes',
+    '  {',
+    ...lines,
+    '  } | tee /etc/kubernetes/kubeadm.yaml >/dev/null',
+    '}',
+  ];
 }
 
 function cniSteps(input: UserDataInput): string[] {
   const amazonvpc = input.cluster.spec.networking?.amazonvpc;
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
-  const env = (amazonvpc.env ?? []).map((e) => shellQuote(`${e.name}=${e.value ?? ''}`)).join(' ');
+  const env = (amazonvpc.env ?? []).map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`)).join(' ');
   return [
     '',
     'install_vpc_cni() {',
-    `  log "installing the Amazon VPC CNI v${version}"`,
+    `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
     `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(`https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${version}/config/master/aws-k8s-cni.yaml`)}`,
-    ...(env
-      ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node ${env}`]
-      : []),
+    // After `--` no pair can be read as a kubectl option, whatever its name.
+    ...(env ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`] : []),
     '}',
   ];
 }
@@ -143,24 +172,42 @@ function cniSteps(input: UserDataInput): string[] {
  * volume of its own (found again by its tags in the zone), and the cluster CA and service-account
  * keys in the state store (readable by the control plane's role only).
  */
-function controlPlaneState(): string[] {
+function controlPlaneState(cluster: string, instanceGroup: string): string[] {
+  // JSON rather than the AWS CLI's shorthand, in which a comma or bracket in a value would be syntax.
+  const tagFilters = [
+    { Name: 'tag:KubernetesCluster', Values: [cluster] },
+    { Name: 'tag:kopsless.io/etcd', Values: [instanceGroup] },
+  ]
+    .map((f) => JSON.stringify(f))
+    .join(',');
+  const tagSpecifications = JSON.stringify([
+    {
+      ResourceType: 'volume',
+      Tags: [
+        { Key: 'KubernetesCluster', Value: cluster },
+        { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+        { Key: 'kopsless.io/etcd', Value: instanceGroup },
+      ],
+    },
+  ]);
   return [
     '',
     `readonly ETCD_VOLUME_GB=${shellQuote(ETCD_VOLUME_GB)}`,
+    `readonly ETCD_VOLUME_TAG_FILTERS=${shellQuote(tagFilters)}`,
+    `readonly ETCD_VOLUME_TAG_SPECIFICATIONS=${shellQuote(tagSpecifications)}`,
     '',
     'attach_etcd_volume() {',
-    '  local volume disk=""',
-    '  volume="$(aws --region "${AWS_REGION}" ec2 describe-volumes \\',
-    '    --filters "Name=tag:KubernetesCluster,Values=${CLUSTER_NAME}" "Name=tag:kopsless.io/etcd,Values=${INSTANCE_GROUP}" "Name=availability-zone,Values=${ZONE}" \\',
+    '  local volume disk="" filters',
+    '  printf -v filters \'[%s,{"Name":"availability-zone","Values":["%s"]}]\' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"',
+    '  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \\',
     "    --query 'Volumes[0].VolumeId' --output text)\"",
     '  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then',
-    '    volume="$(aws --region "${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
-    '      --tag-specifications "ResourceType=volume,Tags=[{Key=KubernetesCluster,Value=${CLUSTER_NAME}},{Key=kubernetes.io/cluster/${CLUSTER_NAME},Value=owned},{Key=kopsless.io/etcd,Value=${INSTANCE_GROUP}}]" \\',
-    '      --query VolumeId --output text)"',
-    '    aws --region "${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
+    '    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
+    '      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"',
+    '    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
     '  fi',
     '  # The instance being replaced may still hold the volume; it frees up when that one terminates.',
-    '  until aws --region "${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
+    '  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
     '    log "waiting to attach etcd volume ${volume}"',
     '    sleep 10',
     '  done',
@@ -172,21 +219,21 @@ function controlPlaneState(): string[] {
     '  done',
     '  blkid "${disk}" >/dev/null || mkfs.ext4 -q -L etcd "${disk}"',
     '  install -d -m 0700 /var/lib/etcd',
-    '  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" >>/etc/fstab',
+    '  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" | tee -a /etc/fstab >/dev/null',
     '  mount /var/lib/etcd',
     '}',
     '',
     'restore_control_plane_pki() {',
     '  install -d -m 0700 /etc/kubernetes/pki',
-    '  if aws --region "${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then',
+    '  if aws --region="${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then',
     '    log "restoring the cluster CA and service-account keys from the state store"',
-    '    aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki',
+    '    aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki',
     '  fi',
     '}',
     '',
     'save_control_plane_pki() {',
     '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
-    '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"',
+    '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"',
     '}',
   ];
 }
@@ -201,7 +248,8 @@ export function renderUserData(input: UserDataInput): string {
   const minor = parsed ? `v${parsed.major}.${parsed.minor}` : 'v1.32';
   const header = [
     '#!/bin/bash',
-    `# kopsless bootstrap: cluster ${name}, instance group ${ig.metadata.name} (role ${role}).`,
+    // JSON-quoted: a newline in a name could otherwise end the comment and start a command.
+    `# kopsless bootstrap: cluster ${JSON.stringify(name)}, instance group ${JSON.stringify(ig.metadata.name)} (role ${JSON.stringify(role)}).`,
     '# Rendered by kopsless from the cluster spec; a change here is a change of the group\'s spec hash.',
     'set -o errexit -o nounset -o pipefail',
     '',
@@ -209,7 +257,7 @@ export function renderUserData(input: UserDataInput): string {
     `readonly INSTANCE_GROUP=${shellQuote(ig.metadata.name)}`,
     `readonly AWS_REGION=${shellQuote(input.region)}`,
     '',
-    'log() { echo "kopsless-bootstrap[${INSTANCE_GROUP}.${CLUSTER_NAME}]: $*" >&2; }',
+    'log() { printf \'kopsless-bootstrap[%s.%s]: %s\\n\' "${INSTANCE_GROUP}" "${CLUSTER_NAME}" "$*" >&2; }',
   ];
   if (role === 'Bastion') {
     return [...header, '', 'log "bastion: SSH only, no Kubernetes components"', 'export AWS_REGION', ''].join('\n');
@@ -221,6 +269,7 @@ export function renderUserData(input: UserDataInput): string {
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
+    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName ?? `api.${name}`}:${API_PORT}`))}`] : []),
     '',
     'install_packages() {',
     '  export DEBIAN_FRONTEND=noninteractive',
@@ -228,27 +277,27 @@ export function renderUserData(input: UserDataInput): string {
     '  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd unzip',
     '  if ! command -v aws >/dev/null; then',
     '    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip',
-    '    unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install',
+    '    unzip -q /tmp/awscliv2.zip -d /tmp && sh /tmp/aws/install',
     '  fi',
     '  install -d -m 0755 /etc/apt/keyrings',
     '  curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg',
-    '  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" >/etc/apt/sources.list.d/kubernetes.list',
+    '  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" | tee /etc/apt/sources.list.d/kubernetes.list >/dev/null',
     '  apt-get update -q',
     '  apt-get install -y -q "kubelet=${KUBERNETES_VERSION}-*" "kubeadm=${KUBERNETES_VERSION}-*" "kubectl=${KUBERNETES_VERSION}-*"',
     '  apt-mark hold kubelet kubeadm kubectl',
     '}',
     '',
     'configure_kernel() {',
-    '  printf "overlay\\nbr_netfilter\\n" >/etc/modules-load.d/kubernetes.conf',
+    '  printf "overlay\\nbr_netfilter\\n" | tee /etc/modules-load.d/kubernetes.conf >/dev/null',
     '  modprobe overlay',
     '  modprobe br_netfilter',
-    '  printf "net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n" >/etc/sysctl.d/99-kubernetes.conf',
+    '  printf "net.bridge.bridge-nf-call-iptables = 1\\nnet.bridge.bridge-nf-call-ip6tables = 1\\nnet.ipv4.ip_forward = 1\\n" | tee /etc/sysctl.d/99-kubernetes.conf >/dev/null',
     '  sysctl --system >/dev/null',
     '}',
     '',
     'configure_containerd() {',
     '  install -d -m 0755 /etc/containerd',
-    '  containerd config default | sed "s/SystemdCgroup = false/SystemdCgroup = true/" >/etc/containerd/config.toml',
+    '  containerd config default | sed "s/SystemdCgroup = false/SystemdCgroup = true/" | tee /etc/containerd/config.toml >/dev/null',
     '  systemctl restart containerd',
     '}',
     '',
@@ -259,16 +308,18 @@ export function renderUserData(input: UserDataInput): string {
     '}',
     '',
     'state_store_read() {',
-    '  aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
+    '  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
     '}',
     '',
-    'write_kubeadm_config() {',
-    '  install -d -m 0700 /etc/kubernetes',
-    "  cat >/etc/kubernetes/kubeadm.yaml <<KUBEADM",
-    kubeadmConfig(input),
-    'KUBEADM',
+    '# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.',
+    'verbatim() {',
+    '  local text=""',
+    "  IFS= read -r -d '' text || true",
+    '  printf "%s" "${text}"',
     '}',
-    ...(controlPlane ? controlPlaneState() : []),
+    '',
+    ...kubeadmConfigCommands(input),
+    ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
     ...cniSteps(input),
     '',
     'main() {',
@@ -291,10 +342,11 @@ export function renderUserData(input: UserDataInput): string {
           '  save_control_plane_pki',
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-          '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
           '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
-          `  sed "s#server: .*#server: https://${input.cluster.spec.masterPublicName ?? `api.${name}`}:${API_PORT}#" /etc/kubernetes/admin.conf |`,
-          '    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"',
+          // awk takes the server from its arguments (read as they are), never from its program text.
+          `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
+          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"',
           ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
         ]
       : [

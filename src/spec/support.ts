@@ -2,6 +2,7 @@ import type { FieldIssue } from '../errors.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
+import { HOSTED_ZONE_ID } from './validate.js';
 
 /**
  * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
@@ -69,7 +70,9 @@ const clusterRules: Record<string, Rule> = {
   },
   masterPublicName: true,
   masterInternalName: true,
-  dnsZone: true,
+  dnsZone: (value, path, out) => {
+    if (typeof value === 'string' && HOSTED_ZONE_ID.test(value)) out.unsupported.push(field.unsupported(path, 'a hosted zone ID (kopsless creates and finds the zone by its name)'));
+  },
   networkCIDR: true,
   nonMasqueradeCIDR: true,
   serviceClusterIPRange: true,

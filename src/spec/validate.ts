@@ -1,5 +1,6 @@
 import type { FieldIssue } from '../errors.js';
 import { contains, formatNet, ipv4Net, overlaps, parseCidr, type Ipv4Net } from './cidr.js';
+import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
@@ -14,25 +15,28 @@ const ROLES = ['ControlPlane', 'APIServer', 'Node', 'Bastion'] as const;
 const DNS_TYPES = ['Public', 'Private', 'None'] as const;
 const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export { dns1123SubdomainErrors };
 
-/** Kubernetes' `IsDNS1123Subdomain`: the rule for cluster and instance group names. */
-export function dns1123SubdomainErrors(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > 253) errors.push('must be no more than 253 characters');
-  if (!value.split('.').every((label) => DNS1123_LABEL.test(label) && label.length <= 63)) {
-    errors.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-    );
-  }
-  return errors;
-}
+/** A Route 53 hosted zone ID, which kOps accepts in place of the zone's name. */
+export const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
 
-/** `v1.32.0` or `1.32.0` (kOps accepts both; pre-release and build suffixes allowed). */
+const NUMBER = '(0|[1-9][0-9]*)';
+const IDENTIFIERS = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
+const SEMVER = new RegExp(`^v?${NUMBER}\\.${NUMBER}\\.${NUMBER}(?:-${IDENTIFIERS})?(?:\\+${IDENTIFIERS})?$`);
+
+/**
+ * `v1.33.1` or `1.33.1`, strict semantic versioning (pre-release and build suffixes allowed): no
+ * whitespace, no leading zeros, nothing after the version. The text is rendered into the boot script.
+ */
 export function parseKubernetesVersion(value: string): { major: number; minor: number; patch: number } | undefined {
-  const match = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]+)?$/.exec(value.trim());
+  const match = SEMVER.exec(value);
   if (!match) return undefined;
   return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+}
+
+/** kOps also takes a URL to a Kubernetes build as the version (reported unsupported, but valid). */
+function isVersionUrl(value: string): boolean {
+  return /^https?:\/\/[!-~]+$/.test(value) && URL.canParse(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -207,6 +211,130 @@ function validateEtcd(spec: Record<string, unknown>, groups: Map<string, Instanc
   return issues;
 }
 
+/** `path[key]`, with the key JSON-quoted when it holds more than a label key's characters. */
+function entryPath(path: string, key: string): string {
+  return /^[-A-Za-z0-9_./:]+$/.test(key) ? `${path}[${key}]` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Node labels, which the kubelet registers with: Kubernetes's label key and value rules (a key
+ * with two slashes gets kOps's wording). They reach the boot script, so nothing else gets through.
+ */
+function validateNodeLabels(labels: unknown, path: string): FieldIssue[] {
+  if (labels === undefined) return [];
+  if (!isObject(labels)) return [field.invalid(path, labels, 'must be a mapping of label keys to values')];
+  const issues: FieldIssue[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    if (key.split('/').length > 2) issues.push(field.invalid(path, key, 'Node label may only contain a single slash'));
+    else labelKeyErrors(key).forEach((e) => issues.push(field.invalid(path, key, e)));
+    if (typeof value !== 'string') issues.push(field.invalid(entryPath(path, key), value, 'must be a string'));
+    else labelValueErrors(value).forEach((e) => issues.push(field.invalid(entryPath(path, key), value, e)));
+  }
+  return issues;
+}
+
+/** Taints as kOps writes them (`key=value:Effect`), held to Kubernetes's rules for node taints. */
+function validateTaints(taints: unknown, path: string): FieldIssue[] {
+  if (taints === undefined) return [];
+  if (!Array.isArray(taints)) return [field.invalid(path, taints, 'must be a list of taints (key=value:Effect)')];
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  taints.forEach((raw, i) => {
+    const p = index(path, i);
+    if (typeof raw !== 'string') {
+      issues.push(field.invalid(p, raw, 'must be a string (key=value:Effect)'));
+      return;
+    }
+    const taint = parseTaint(raw);
+    if (!taint) {
+      issues.push(field.invalid(p, raw, 'invalid taint value'));
+      return;
+    }
+    labelKeyErrors(taint.key).forEach((e) => issues.push(field.invalid(`${p}.key`, taint.key, e)));
+    const valueErrors = taint.value === undefined ? [] : labelValueErrors(taint.value);
+    if (valueErrors.length > 0) issues.push(field.invalid(`${p}.value`, taint.value, valueErrors.join(';')));
+    if (taint.effect === '') issues.push(field.required(`${p}.effect`));
+    else if (!(TAINT_EFFECTS as readonly string[]).includes(taint.effect)) issues.push(field.notSupported(`${p}.effect`, taint.effect, TAINT_EFFECTS));
+    const unique = `${taint.key}:${taint.effect}`;
+    if (seen.has(unique)) {
+      const duplicate = field.duplicate(p, raw);
+      issues.push({ ...duplicate, message: `${duplicate.message}: taints must be unique by key and effect pair` });
+    }
+    seen.add(unique);
+  });
+  return issues;
+}
+
+const RESERVED_CLOUD_LABELS = ['Name', 'KubernetesCluster'];
+/** kOps's reserved prefixes, and kopsless's own (the spec-hash tag). */
+const RESERVED_CLOUD_LABEL_PREFIXES = ['kubernetes.io/cluster/', 'k8s.io/role/', 'kops.k8s.io/', 'kopsless.io/'];
+
+/**
+ * Cloud labels become tags on every instance and volume; the tags kOps and kopsless find a
+ * cluster's resources by are theirs alone. AWS's own limits are checked too (key 1-128, value up
+ * to 256 characters, no `aws:` prefix), since EC2 would refuse them only at launch.
+ */
+function validateCloudLabels(labels: unknown, path: string, instanceGroup?: string): FieldIssue[] {
+  if (labels === undefined) return [];
+  if (!isObject(labels)) return [field.invalid(path, labels, 'must be a mapping of tag keys to values')];
+  const issues: FieldIssue[] = [];
+  for (const [key, value] of Object.entries(labels)) {
+    const p = entryPath(path, key);
+    if (instanceGroup !== undefined && key === 'kops.k8s.io/instancegroup') {
+      if (value !== instanceGroup) issues.push(field.invalid(p, value, 'value must match instance group name'));
+      continue;
+    }
+    if (RESERVED_CLOUD_LABELS.includes(key)) issues.push(field.forbidden(p, `"${key}" is a reserved label and cannot be used as a custom label`));
+    const prefix = RESERVED_CLOUD_LABEL_PREFIXES.find((r) => key.startsWith(r));
+    if (prefix) issues.push(field.forbidden(p, `"${prefix}" is a reserved label prefix and cannot be used as a custom label`));
+    if (key.toLowerCase().startsWith('aws:')) issues.push(field.forbidden(p, 'the "aws:" prefix is reserved for AWS use'));
+    const keyLength = [...key].length;
+    if (keyLength === 0 || keyLength > 128) issues.push(field.invalid(path, key, 'a tag key must be 1 to 128 characters'));
+    if (typeof value !== 'string') issues.push(field.invalid(p, value, 'must be a string'));
+    else if ([...value].length > 256) issues.push(field.invalid(p, value, 'a tag value must be no more than 256 characters'));
+  }
+  return issues;
+}
+
+/** A DNS name that is rendered into the boot script and the certificates: Kubernetes's subdomain rule. */
+function validateDnsName(value: unknown, path: string, { trailingDot = false } = {}): FieldIssue[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'string' || value === '') return [field.invalid(path, value, 'must be a DNS name (e.g. api.mycluster.example.com)')];
+  const errors = dns1123SubdomainErrors(trailingDot && value.endsWith('.') ? value.slice(0, -1) : value);
+  return errors.length > 0 ? [field.invalid(path, value, errors.join(', '))] : [];
+}
+
+/** The VPC CNI's env: names a shell could hold (`[A-Za-z_][A-Za-z0-9_]*`), string values. */
+function validateAmazonVpcEnv(networking: unknown): FieldIssue[] {
+  const amazonvpc = isObject(networking) ? networking.amazonvpc : undefined;
+  if (!isObject(amazonvpc) || amazonvpc.env === undefined) return [];
+  const path = 'spec.networking.amazonvpc.env';
+  if (!Array.isArray(amazonvpc.env)) return [field.invalid(path, amazonvpc.env, 'must be a list of name/value pairs')];
+  const issues: FieldIssue[] = [];
+  amazonvpc.env.forEach((raw, i) => {
+    const p = index(path, i);
+    if (!isObject(raw)) {
+      issues.push(field.invalid(p, raw, 'must be a mapping with name and value'));
+      return;
+    }
+    if (raw.name === undefined || raw.name === '') issues.push(field.required(`${p}.name`));
+    else if (typeof raw.name !== 'string') issues.push(field.invalid(`${p}.name`, raw.name, 'must be a string'));
+    else cIdentifierErrors(raw.name).forEach((e) => issues.push(field.invalid(`${p}.name`, raw.name, e)));
+    if (raw.value !== undefined) {
+      if (typeof raw.value !== 'string') issues.push(field.invalid(`${p}.value`, raw.value, 'must be a string'));
+      // No process argument or environment can carry a NUL; kubectl could never set it.
+      else if (raw.value.includes('\0')) issues.push(field.invalid(`${p}.value`, raw.value, 'must not contain a NUL character'));
+    }
+  });
+  return issues;
+}
+
+function validateMaxPods(kubelet: unknown, path: string): FieldIssue[] {
+  if (!isObject(kubelet) || kubelet.maxPods === undefined) return [];
+  if (Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0) return [];
+  return [field.invalid(`${path}.maxPods`, kubelet.maxPods, 'must be a whole number greater than zero')];
+}
+
 function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, subnetNames: Set<string>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const name = ig.metadata.name;
@@ -253,10 +381,10 @@ function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, sub
     if (isObject(spec.rollingUpdate)) issues.push(...validateRollingUpdate(spec.rollingUpdate as RollingUpdate, p('spec.rollingUpdate'), controlPlane));
     else issues.push(field.invalid(p('spec.rollingUpdate'), spec.rollingUpdate, 'must be a mapping'));
   }
-  const kubelet = spec.kubelet;
-  if (isObject(kubelet) && kubelet.maxPods !== undefined && !(Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0)) {
-    issues.push(field.invalid(p('spec.kubelet.maxPods'), kubelet.maxPods, 'must be a whole number greater than zero'));
-  }
+  issues.push(...validateMaxPods(spec.kubelet, p('spec.kubelet')));
+  issues.push(...validateNodeLabels(spec.nodeLabels, p('spec.nodeLabels')));
+  issues.push(...validateTaints(spec.taints, p('spec.taints')));
+  issues.push(...validateCloudLabels(spec.cloudLabels, p('spec.cloudLabels'), name));
   return issues;
 }
 
@@ -272,7 +400,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
 
   if (spec.kubernetesVersion === undefined || spec.kubernetesVersion === '') {
     issues.push(field.required('spec.kubernetesVersion'));
-  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !/^https?:\/\//.test(spec.kubernetesVersion))) {
+  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isVersionUrl(spec.kubernetesVersion))) {
     issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
   }
   if (!spec.cloudProvider) issues.push(field.required('spec.cloudProvider'));
@@ -298,10 +426,13 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     if (isObject(spec.rollingUpdate)) issues.push(...validateRollingUpdate(spec.rollingUpdate as RollingUpdate, 'spec.rollingUpdate', false));
     else issues.push(field.invalid('spec.rollingUpdate', spec.rollingUpdate, 'must be a mapping'));
   }
-  const kubelet = spec.kubelet;
-  if (isObject(kubelet) && kubelet.maxPods !== undefined && !(Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0)) {
-    issues.push(field.invalid('spec.kubelet.maxPods', kubelet.maxPods, 'must be a whole number greater than zero'));
-  }
+  for (const key of ['kubelet', 'controlPlaneKubelet', 'masterKubelet'] as const) issues.push(...validateMaxPods(spec[key], `spec.${key}`));
+  issues.push(...validateDnsName(spec.masterPublicName, 'spec.masterPublicName'));
+  issues.push(...validateDnsName(spec.masterInternalName, 'spec.masterInternalName'));
+  // A Route 53 zone ID is valid for kOps; the support check reports it as not built here.
+  if (!(typeof spec.dnsZone === 'string' && HOSTED_ZONE_ID.test(spec.dnsZone))) issues.push(...validateDnsName(spec.dnsZone, 'spec.dnsZone', { trailingDot: true }));
+  issues.push(...validateAmazonVpcEnv(spec.networking));
+  issues.push(...validateCloudLabels(spec.cloudLabels, 'spec.cloudLabels'));
 
   const groups = new Map<string, InstanceGroup>();
   instanceGroups.forEach((ig, i) => {

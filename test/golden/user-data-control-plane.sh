@@ -1,5 +1,5 @@
 #!/bin/bash
-# kopsless bootstrap: cluster seed.example.com, instance group control-plane-us-east-1a (role Master).
+# kopsless bootstrap: cluster "seed.example.com", instance group "control-plane-us-east-1a" (role "Master").
 # Rendered by kopsless from the cluster spec; a change here is a change of the group's spec hash.
 set -o errexit -o nounset -o pipefail
 
@@ -7,12 +7,13 @@ readonly CLUSTER_NAME='seed.example.com'
 readonly INSTANCE_GROUP='control-plane-us-east-1a'
 readonly AWS_REGION='us-east-1'
 
-log() { echo "kopsless-bootstrap[${INSTANCE_GROUP}.${CLUSTER_NAME}]: $*" >&2; }
+log() { printf 'kopsless-bootstrap[%s.%s]: %s\n' "${INSTANCE_GROUP}" "${CLUSTER_NAME}" "$*" >&2; }
 
 readonly STATE_STORE='s3://state-bucket/seed.example.com'
 readonly KUBERNETES_VERSION='1.32.0'
 readonly KUBERNETES_MINOR='v1.32'
 readonly MAX_PODS='17'
+readonly KUBECONFIG_SERVER='"https://api.seed.example.com:443"'
 
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
@@ -20,27 +21,27 @@ install_packages() {
   apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd unzip
   if ! command -v aws >/dev/null; then
     curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip
-    unzip -q /tmp/awscliv2.zip -d /tmp && /tmp/aws/install
+    unzip -q /tmp/awscliv2.zip -d /tmp && sh /tmp/aws/install
   fi
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" >/etc/apt/sources.list.d/kubernetes.list
+  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" | tee /etc/apt/sources.list.d/kubernetes.list >/dev/null
   apt-get update -q
   apt-get install -y -q "kubelet=${KUBERNETES_VERSION}-*" "kubeadm=${KUBERNETES_VERSION}-*" "kubectl=${KUBERNETES_VERSION}-*"
   apt-mark hold kubelet kubeadm kubectl
 }
 
 configure_kernel() {
-  printf "overlay\nbr_netfilter\n" >/etc/modules-load.d/kubernetes.conf
+  printf "overlay\nbr_netfilter\n" | tee /etc/modules-load.d/kubernetes.conf >/dev/null
   modprobe overlay
   modprobe br_netfilter
-  printf "net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n" >/etc/sysctl.d/99-kubernetes.conf
+  printf "net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\nnet.ipv4.ip_forward = 1\n" | tee /etc/sysctl.d/99-kubernetes.conf >/dev/null
   sysctl --system >/dev/null
 }
 
 configure_containerd() {
   install -d -m 0755 /etc/containerd
-  containerd config default | sed "s/SystemdCgroup = false/SystemdCgroup = true/" >/etc/containerd/config.toml
+  containerd config default | sed "s/SystemdCgroup = false/SystemdCgroup = true/" | tee /etc/containerd/config.toml >/dev/null
   systemctl restart containerd
 }
 
@@ -51,31 +52,36 @@ imds() {
 }
 
 state_store_read() {
-  aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -
+  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -
+}
+
+# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.
+verbatim() {
+  local text=""
+  IFS= read -r -d '' text || true
+  printf "%s" "${text}"
 }
 
 write_kubeadm_config() {
   install -d -m 0700 /etc/kubernetes
-  cat >/etc/kubernetes/kubeadm.yaml <<KUBEADM
+  {
+    verbatim <<'KUBEADM'
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
-bootstrapTokens:
-- token: "${BOOTSTRAP_TOKEN}"
-  ttl: "0s"
-  usages: [signing, authentication]
-  groups: ["system:bootstrappers:kubeadm:default-node-token"]
 localAPIEndpoint:
   bindPort: 443
 nodeRegistration:
   criSocket: unix:///run/containerd/containerd.sock
+  taints:
+  - key: "node-role.kubernetes.io/control-plane"
+    effect: "NoSchedule"
   kubeletExtraArgs:
     - name: node-labels
       value: "kops.k8s.io/instancegroup=control-plane-us-east-1a"
-    - name: provider-id
-      value: "aws:///${ZONE}/${INSTANCE_ID}"
-  taints:
-  - key: "node-role.kubernetes.io/control-plane"
-    effect: NoSchedule
+KUBEADM
+    printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
+    printf 'bootstrapTokens:\n- token: "%s"\n  ttl: "0s"\n  usages: [signing, authentication]\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\n' "${BOOTSTRAP_TOKEN}"
+    verbatim <<'KUBEADM'
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
@@ -95,23 +101,25 @@ authentication:
   anonymous:
     enabled: false
 KUBEADM
+  } | tee /etc/kubernetes/kubeadm.yaml >/dev/null
 }
 
 readonly ETCD_VOLUME_GB='20'
+readonly ETCD_VOLUME_TAG_FILTERS='{"Name":"tag:KubernetesCluster","Values":["seed.example.com"]},{"Name":"tag:kopsless.io/etcd","Values":["control-plane-us-east-1a"]}'
+readonly ETCD_VOLUME_TAG_SPECIFICATIONS='[{"ResourceType":"volume","Tags":[{"Key":"KubernetesCluster","Value":"seed.example.com"},{"Key":"kubernetes.io/cluster/seed.example.com","Value":"owned"},{"Key":"kopsless.io/etcd","Value":"control-plane-us-east-1a"}]}]'
 
 attach_etcd_volume() {
-  local volume disk=""
-  volume="$(aws --region "${AWS_REGION}" ec2 describe-volumes \
-    --filters "Name=tag:KubernetesCluster,Values=${CLUSTER_NAME}" "Name=tag:kopsless.io/etcd,Values=${INSTANCE_GROUP}" "Name=availability-zone,Values=${ZONE}" \
+  local volume disk="" filters
+  printf -v filters '[%s,{"Name":"availability-zone","Values":["%s"]}]' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"
+  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \
     --query 'Volumes[0].VolumeId' --output text)"
   if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then
-    volume="$(aws --region "${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \
-      --tag-specifications "ResourceType=volume,Tags=[{Key=KubernetesCluster,Value=${CLUSTER_NAME}},{Key=kubernetes.io/cluster/${CLUSTER_NAME},Value=owned},{Key=kopsless.io/etcd,Value=${INSTANCE_GROUP}}]" \
-      --query VolumeId --output text)"
-    aws --region "${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"
+    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \
+      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"
+    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"
   fi
   # The instance being replaced may still hold the volume; it frees up when that one terminates.
-  until aws --region "${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do
+  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do
     log "waiting to attach etcd volume ${volume}"
     sleep 10
   done
@@ -123,25 +131,25 @@ attach_etcd_volume() {
   done
   blkid "${disk}" >/dev/null || mkfs.ext4 -q -L etcd "${disk}"
   install -d -m 0700 /var/lib/etcd
-  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" >>/etc/fstab
+  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" | tee -a /etc/fstab >/dev/null
   mount /var/lib/etcd
 }
 
 restore_control_plane_pki() {
   install -d -m 0700 /etc/kubernetes/pki
-  if aws --region "${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then
+  if aws --region="${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then
     log "restoring the cluster CA and service-account keys from the state store"
-    aws --region "${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki
+    aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki
   fi
 }
 
 save_control_plane_pki() {
   tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |
-    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"
+    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"
 }
 
 install_vpc_cni() {
-  log "installing the Amazon VPC CNI v1.23.1"
+  log 'installing the Amazon VPC CNI v1.23.1'
   kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f 'https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v1.23.1/config/master/aws-k8s-cni.yaml'
 }
 
@@ -163,10 +171,10 @@ main() {
   save_control_plane_pki
   # Nodes verify the API server against this hash before trusting the bootstrap token.
   openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |
-    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
+    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
   # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).
-  sed "s#server: .*#server: https://api.seed.example.com:443#" /etc/kubernetes/admin.conf |
-    aws --region "${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
+  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
+    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
   install_vpc_cni
   log "done"
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ function shellcheck(script: string): { status: number | null; output: string } {
   const file = join(dir, 'user-data.sh');
   writeFileSync(file, script);
   const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
   if (result.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${result.error.message}`);
   return { status: result.status, output: result.stdout + result.stderr };
 }
@@ -42,6 +43,16 @@ describe('user-data', () => {
     expect(result.status).toBe(0);
   });
 
+  it.each([
+    ['control plane', () => render('control-plane-us-east-1a')],
+    ['node', () => render('nodes-us-east-1a')],
+  ])('has no unquoted heredoc for a %s (bash would expand what is in it)', (_role, script) => {
+    const heredocs = script().match(/<<-?\s*\S+/g) ?? [];
+
+    expect(heredocs.length).toBeGreaterThan(0);
+    expect(heredocs.filter((h) => !/^<<-?\s*'[A-Z]+'$/.test(h))).toEqual([]);
+  });
+
   it('parses as bash', () => {
     expect(() => execFileSync('bash', ['-n'], { input: render('nodes-us-east-1a') })).not.toThrow();
   });
@@ -64,7 +75,7 @@ describe('user-data', () => {
 
     const script = renderUserData({ cluster: withEnv.cluster, instanceGroup: group('control-plane-us-east-1a'), maxPods: 17, stateBucket: 'b', region: 'us-east-1' });
 
-    expect(script).toContain("set env daemonset/aws-node 'WARM_IP_TARGET=3'");
+    expect(script).toContain("set env daemonset/aws-node -- 'WARM_IP_TARGET=3'");
   });
 
   it('quotes values for bash', () => {
