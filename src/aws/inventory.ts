@@ -133,7 +133,8 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
     const enis = vpcIds.length > 0 ? await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }] })) : { NetworkInterfaces: [] };
     return [
-      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: t.LaunchTemplateName ?? '', id: t.LaunchTemplateId ?? '' })),
+      // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
+      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: nameTag(t.Tags, t.LaunchTemplateName ?? ''), id: t.LaunchTemplateId ?? '' })),
       ...(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
       ...(enis.NetworkInterfaces ?? [])
         // An instance's primary ENI goes with the instance.
@@ -145,7 +146,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       ...(addresses.Addresses ?? []).map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
       ...(gateways.InternetGateways ?? []).map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
       ...(tables.RouteTables ?? []).map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
-      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: g.GroupName ?? '', id: g.GroupId ?? '' })),
+      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: nameTag(g.Tags, g.GroupName ?? ''), id: g.GroupId ?? '' })),
       ...(subnets.Subnets ?? []).map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
       ...(vpcs.Vpcs ?? []).map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
     ];
@@ -153,7 +154,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
 
   async function autoscalingList(cluster: string): Promise<CloudResource[]> {
     const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }));
-    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: g.AutoScalingGroupName ?? '', id: g.AutoScalingGroupName ?? '' }));
+    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''), id: g.AutoScalingGroupName ?? '' }));
   }
 
   /** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */

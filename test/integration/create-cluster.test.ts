@@ -6,7 +6,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_HANDLERS } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
-import { stackName } from '../../src/planning/names.js';
+import { iamRoleName, stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFileSync } from 'node:fs';
@@ -189,18 +189,18 @@ describe('create-cluster failures are compensated', () => {
     const { CreateRoleCommand, IAMClient } = await import('@aws-sdk/client-iam');
     const cluster = 'clash.example.com';
     // Somebody else's role holds the name the stack needs: CloudFormation fails the stack.
-    await new IAMClient({}).send(new CreateRoleCommand({ RoleName: `nodes.${cluster}`, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
+    await new IAMClient({}).send(new CreateRoleCommand({ RoleName: iamRoleName('nodes', cluster), AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
 
     const result = await runStateMachine('create-cluster', { input: { manifest: named(cluster) }, waitMs: 50 });
 
     expect(result.status).toBe('FAILED');
     // AWS fails the stack (StackFailedError); moto refuses CreateStack itself (AwsRequestError).
     expect(['StackFailedError', 'AwsRequestError']).toContain(result.error?.name);
-    expect(result.error?.cause).toContain(`nodes.${cluster}`);
+    expect(result.error?.cause).toContain(iamRoleName('nodes', cluster));
     const status = await store.readStatus(cluster);
     expect(status).toMatchObject({ phase: 'Failed', lastExecution: result.executionArn, lastError: { error: result.error?.name } });
     expect(await store.readLock(cluster)).toBeUndefined();
     const groups = await clients().asg.send(new DescribeAutoScalingGroupsCommand({}));
-    expect((groups.AutoScalingGroups ?? []).filter((g) => g.AutoScalingGroupName?.endsWith(cluster))).toEqual([]);
+    expect((groups.AutoScalingGroups ?? []).filter((g) => g.Tags?.some((t) => t.Key === 'KubernetesCluster' && t.Value === cluster))).toEqual([]);
   }, 60_000);
 });
