@@ -4,7 +4,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, groupName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -91,6 +91,12 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
+    // A cluster made before names carried a hash has its stack (and groups) under the old names:
+    // a second network beside it would be worse than stopping. Another cluster's is no concern.
+    const legacy = await deps.stacks.describe(legacyStackName(input.cluster));
+    if (legacy && isOwnedBy(legacy.tags, input.cluster)) {
+      throw new StackFailedError(`cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`);
+    }
     await deps.stacks.create({ stackName: name, templateBody: template, tags, clientRequestToken: clientToken(input.owner, name) });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {

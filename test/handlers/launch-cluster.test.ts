@@ -2,7 +2,7 @@ import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, Update
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stableHash, stackName } from '../../src/planning/names.js';
+import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { readFixture } from '../helpers.js';
@@ -81,6 +81,26 @@ describe('launch-cluster handler: ensureStack', () => {
 
     await expect(attempt).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining('is not tagged KubernetesCluster=seed.example.com') });
     expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
+  });
+
+  it('refuses to create a second stack for a cluster whose stack has the old, unhashed name', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
+    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE'));
+
+    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'StackFailedError', message: expect.stringContaining(`runs on stack ${legacyStackName('seed.example.com')}`) });
+    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
+  });
+
+  it('creates its stack when the old, unhashed name belongs to another cluster', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
+    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE', templateHash(), 'seed-example.com'));
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+
+    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    expect(out.action).toBe('created');
   });
 
   it('hands CloudFormation throttling to Step Functions as TransientAwsError', async () => {
