@@ -70,8 +70,9 @@ export class ClusterExistsError extends KopslessError {
 export class ClusterNotFoundError extends KopslessError {
   override readonly name = 'ClusterNotFoundError';
   readonly transient = false;
-  constructor(readonly cluster: string) {
-    super(`cluster "${cluster}" not found in the state store`);
+  /** `detail` says where it was looked for (default: in the state store). */
+  constructor(readonly cluster: string, detail = ' in the state store') {
+    super(`cluster "${cluster}" not found${detail}`);
   }
 }
 
@@ -117,6 +118,15 @@ export class DeleteStuckError extends KopslessError {
   readonly transient = false;
 }
 
+/**
+ * A resource kopsless would create, change or delete is tagged for another cluster, or for
+ * none: it is left alone, whatever its name.
+ */
+export class ResourceOwnedError extends KopslessError {
+  override readonly name = 'ResourceOwnedError';
+  readonly transient = false;
+}
+
 /** A permanent AWS error (access denied, bad parameter, limit exceeded). */
 export class AwsRequestError extends KopslessError {
   override readonly name = 'AwsRequestError';
@@ -147,6 +157,7 @@ export const PERMANENT_ERROR_NAMES = [
   'DrainTimeoutError',
   'ClusterNotValidError',
   'DeleteStuckError',
+  'ResourceOwnedError',
 ] as const;
 
 /** The Lambda service's own errors, retried on every Task (Step Functions best practice). */

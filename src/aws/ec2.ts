@@ -22,7 +22,8 @@ import type { InstanceTypeInfo } from '../planning/max-pods.js';
 export interface Ec2Api {
   describeInstanceTypes(types: string[]): Promise<SdkInstanceTypeInfo[]>;
   findImage(owner: string | undefined, name: string): Promise<string | undefined>;
-  describeLaunchTemplate(name: string): Promise<{ id: string; latestVersion: number; defaultVersion: number } | undefined>;
+  /** The launch template of that name, with its tags (whose `KubernetesCluster` says who owns it). */
+  describeLaunchTemplate(name: string): Promise<{ id: string; latestVersion: number; defaultVersion: number; tags: Record<string, string> } | undefined>;
   latestLaunchTemplateData(id: string): Promise<RequestLaunchTemplateData | undefined>;
   createLaunchTemplate(name: string, data: RequestLaunchTemplateData, tags: Array<{ Key: string; Value: string }>, clientToken: string): Promise<{ id: string; version: number }>;
   createLaunchTemplateVersion(id: string, data: RequestLaunchTemplateData, clientToken: string): Promise<number>;
@@ -78,7 +79,9 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
       try {
         const out = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }));
         const lt = out.LaunchTemplates?.[0];
-        return lt ? { id: lt.LaunchTemplateId ?? '', latestVersion: lt.LatestVersionNumber ?? 1, defaultVersion: lt.DefaultVersionNumber ?? 1 } : undefined;
+        if (!lt) return undefined;
+        const tags = Object.fromEntries((lt.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+        return { id: lt.LaunchTemplateId ?? '', latestVersion: lt.LatestVersionNumber ?? 1, defaultVersion: lt.DefaultVersionNumber ?? 1, tags };
       } catch (error) {
         if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound')) return undefined;
         return rethrowAws(error);

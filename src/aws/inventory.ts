@@ -42,11 +42,14 @@ import {
   DeleteHostedZoneCommand,
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
+  ChangeTagsForResourceCommand,
   ListTagsForResourceCommand,
+  type ListHostedZonesByNameCommandOutput,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
-import { CLUSTER_TAG, fqdn } from '../planning/names.js';
+import { CLUSTER_TAG, clusterTags, fqdn, iamRoleName, type InstanceRoleKind } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 
 /**
  * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
@@ -67,6 +70,11 @@ export interface InventoryApi {
   deleteNetworkInterface(id: string): Promise<void>;
   /** Deletes every record but NS and SOA, then the zone. */
   deleteHostedZone(zoneId: string): Promise<void>;
+  /**
+   * Gives the cluster's tags to a zone its own stack made (CloudFormation tags it on AWS; moto
+   * does not, and leaves the zone behind when the stack goes), so delete still finds it by tag.
+   */
+  tagHostedZone(zoneId: string, cluster: string): Promise<void>;
   /**
    * Deletes one resource directly (what a stack delete left behind): `blocked` when something
    * still depends on it, to be tried again after its dependents go.
@@ -125,7 +133,8 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
     const enis = vpcIds.length > 0 ? await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }] })) : { NetworkInterfaces: [] };
     return [
-      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: t.LaunchTemplateName ?? '', id: t.LaunchTemplateId ?? '' })),
+      // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
+      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: nameTag(t.Tags, t.LaunchTemplateName ?? ''), id: t.LaunchTemplateId ?? '' })),
       ...(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
       ...(enis.NetworkInterfaces ?? [])
         // An instance's primary ENI goes with the instance.
@@ -137,7 +146,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       ...(addresses.Addresses ?? []).map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
       ...(gateways.InternetGateways ?? []).map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
       ...(tables.RouteTables ?? []).map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
-      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: g.GroupName ?? '', id: g.GroupId ?? '' })),
+      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: nameTag(g.Tags, g.GroupName ?? ''), id: g.GroupId ?? '' })),
       ...(subnets.Subnets ?? []).map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
       ...(vpcs.Vpcs ?? []).map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
     ];
@@ -145,33 +154,56 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
 
   async function autoscalingList(cluster: string): Promise<CloudResource[]> {
     const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }));
-    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: g.AutoScalingGroupName ?? '', id: g.AutoScalingGroupName ?? '' }));
+    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''), id: g.AutoScalingGroupName ?? '' }));
+  }
+
+  /** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */
+  const iamNames = (cluster: string) =>
+    (['masters', 'nodes', 'bastions'] as InstanceRoleKind[]).flatMap((kind) => [iamRoleName(kind, cluster), `${kind}.${cluster}`]);
+
+  async function ownedRole(name: string, cluster: string): Promise<{ id: string } | undefined> {
+    try {
+      const role = await iam.send(new GetRoleCommand({ RoleName: name }));
+      return role.Role && isOwnedBy(role.Role.Tags, cluster) ? { id: role.Role.RoleId ?? name } : undefined;
+    } catch (error) {
+      if (isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError')) return undefined;
+      throw error;
+    }
   }
 
   async function iamList(cluster: string): Promise<CloudResource[]> {
     const found: CloudResource[] = [];
-    for (const kind of ['masters', 'nodes', 'bastions']) {
-      const name = `${kind}.${cluster}`;
+    for (const name of iamNames(cluster)) {
+      const role = await ownedRole(name, cluster);
+      if (role) found.push({ type: 'iam-role', name, id: role.id });
       try {
-        const role = await iam.send(new GetRoleCommand({ RoleName: name }));
-        if (role.Role?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) found.push({ type: 'iam-role', name, id: role.Role.RoleId ?? name });
+        const profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile;
+        if (!profile) continue;
+        // Instance profiles carry no tags (CloudFormation cannot tag them): one is the cluster's
+        // when the roles it holds are, or, emptied by a delete that stopped, when its role of the
+        // same name is. A profile holding a role of another cluster is never taken.
+        const roles = profile.Roles ?? [];
+        const owned = roles.length > 0 ? (await Promise.all(roles.map((r) => ownedRole(r.RoleName ?? '', cluster)))).every(Boolean) : !!role;
+        if (owned) found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfileId ?? name });
       } catch (error) {
-        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException')) throw error;
-      }
-      try {
-        const profile = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
-        if (profile.InstanceProfile) found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfile.InstanceProfileId ?? name });
-      } catch (error) {
-        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException')) throw error;
+        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError')) throw error;
       }
     }
     return found;
   }
 
   async function dnsList(cluster: string, dnsZone: string): Promise<CloudResource[]> {
-    const zones = await route53.send(new ListHostedZonesByNameCommand({ DNSName: fqdn(dnsZone) }));
+    // Several zones may share the name (one per cluster using it): page through all of them.
+    const named: NonNullable<ListHostedZonesByNameCommandOutput['HostedZones']> = [];
+    let next: { DNSName?: string; HostedZoneId?: string } = { DNSName: fqdn(dnsZone) };
+    for (;;) {
+      const page = await route53.send(new ListHostedZonesByNameCommand(next));
+      named.push(...(page.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === fqdn(dnsZone)));
+      if (!page.IsTruncated || !page.NextDNSName || fqdn(page.NextDNSName) !== fqdn(dnsZone)) break;
+      next = { DNSName: page.NextDNSName, ...(page.NextHostedZoneId ? { HostedZoneId: page.NextHostedZoneId } : {}) };
+    }
     const found: CloudResource[] = [];
-    for (const zone of (zones.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === fqdn(dnsZone))) {
+    for (const zone of named) {
       const id = (zone.Id ?? '').replace('/hostedzone/', '');
       const tags = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
       if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) continue;
@@ -291,6 +323,20 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       } catch (error) {
         if (isAwsErrorCode(error, ...GONE_CODES)) return 'deleted';
         if (isAwsErrorCode(error, ...BLOCKED_CODES)) return 'blocked';
+        throw classifyAwsError(error);
+      }
+    },
+    async tagHostedZone(zoneId, cluster) {
+      const id = zoneId.replace('/hostedzone/', '');
+      try {
+        const current = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
+        const owner = current.ResourceTagSet?.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
+        if (owner === cluster) return;
+        // A zone tagged for another cluster is never re-tagged.
+        if (owner !== undefined) return;
+        await route53.send(new ChangeTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id, AddTags: clusterTags(cluster) }));
+      } catch (error) {
+        if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;
         throw classifyAwsError(error);
       }
     },

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { SpecInvalidError } from '../errors.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
-import { groupName, stackName } from '../planning/names.js';
+import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import { manifestFromFlags, type CreateClusterFlags } from '../spec/create-cluster.js';
@@ -94,7 +94,7 @@ async function register(text: string, name: string, completed: NonNullable<Retur
     table(
       ['NAME', 'ROLE', 'MACHINETYPE', 'MIN', 'MAX', 'MAXPODS', 'SUBNETS'],
       completed.instanceGroups.map((ig) => [
-        groupName(ig.metadata.name, name),
+        kopsGroupName(ig.metadata.name, name),
         isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role,
         ig.spec.machineType ?? '',
         ig.spec.minSize ?? 0,

@@ -2,7 +2,7 @@ import { SpecInvalidError, type FieldIssue } from '../errors.js';
 import { igPath } from '../spec/parse.js';
 import { isControlPlaneRole, type Cluster, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
 import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
-import { clusterTags, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG, stableHash } from './names.js';
+import { clusterTags, groupName, INSTANCE_GROUP_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
 import { subnetOutputKey, type StackOutputs } from './stack-template.js';
 import { renderUserData } from './user-data.js';
 
@@ -30,8 +30,10 @@ export interface LaunchTemplateData {
 export interface GroupPlan {
   instanceGroup: string;
   role: string;
-  /** The Auto Scaling group's and launch template's name. */
+  /** The Auto Scaling group's and launch template's name (names.ts: hashed, unique per account). */
   name: string;
+  /** kOps's name, `<ig>.<cluster>`: the `Name` tag of the group, its template and its instances. */
+  kopsName: string;
   minSize: number;
   maxSize: number;
   subnetIds: string[];
@@ -111,10 +113,10 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
     const profileArn = (kind === 'Masters' ? outputs.MastersInstanceProfileArn : kind === 'Bastions' ? outputs.BastionsInstanceProfileArn : outputs.NodesInstanceProfileArn) ?? '';
     const { maxPods, source } = resolveMaxPods(cluster, ig, info);
     const cloudLabels = { ...(cluster.spec.cloudLabels ?? {}), ...(spec.cloudLabels ?? {}) };
-    const resourceName = groupName(igName, name);
+    const kopsName = kopsGroupName(igName, name);
     const instanceTags: Tag[] = [
       ...clusterTags(name),
-      { Key: 'Name', Value: resourceName },
+      nameTag(kopsName),
       { Key: INSTANCE_GROUP_TAG, Value: igName },
       { Key: roleTag(role), Value: '1' },
       ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
@@ -152,7 +154,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
     plans.push({
       instanceGroup: igName,
       role,
-      name: resourceName,
+      name: groupName(igName, name),
+      kopsName,
       minSize: spec.minSize ?? 1,
       maxSize: spec.maxSize ?? spec.minSize ?? 1,
       subnetIds: subnetIds as string[],

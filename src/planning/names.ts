@@ -1,12 +1,62 @@
 import { createHash } from 'node:crypto';
 
-/** Names and tags of the AWS resources of a cluster; kOps's where kOps has them. */
+/**
+ * Names and tags of the AWS resources of a cluster.
+ *
+ * kOps names resources after the cluster (`<ig>.<cluster>`, `masters.<cluster>`), but AWS scopes
+ * most names per account or region and allows fewer characters than a cluster name may hold, so
+ * two clusters could share one name (`x.y-z.example.com` and `x-y.z.example.com` both flatten to
+ * `x-y-z-example-com`; group `a.q` of `p.example.com` and group `a` of `q.p.example.com` are both
+ * `a.q.p.example.com`). Every name AWS scopes per account or region is therefore
+ *
+ *     kopsless-<kind->?<readable>-<hash>
+ *
+ * - `hash`: the first 16 hex digits (64 bits) of SHA-256 of the exact cluster name, or, for the
+ *   names of one instance group, of the JSON array `[instanceGroup, cluster]`. It is what makes
+ *   the name unique; the readable part is only for people and is cut to fit.
+ * - `readable`: the cluster name (or `<ig>.<cluster>`), characters the kind does not allow
+ *   replaced by `-`, cut so the whole name fits the kind's limit.
+ *
+ * | resource | name | limit |
+ * | --- | --- | --- |
+ * | CloudFormation stack | `kopsless-<cluster, dots as dashes>-<hash(cluster)>` | 128, `[A-Za-z][A-Za-z0-9-]*` |
+ * | IAM role and instance profile | `kopsless-<masters\|nodes\|bastions>-<cluster>-<hash(cluster)>` | 64 (role), 128 (profile) |
+ * | security group (per VPC) | `kopsless-<masters\|nodes\|bastion>-<cluster>-<hash(cluster)>` | 255 |
+ * | Auto Scaling group and launch template | `kopsless-<ig>.<cluster>-<hash([ig, cluster])>` | 128, `[a-zA-Z0-9().\-/_]` |
+ *
+ * CONTRACT with the IAM policies (template.yaml): stack names, IAM role names and instance
+ * profile names always start with `kopsless-` ({@link NAME_PREFIX}), so grants can be scoped to
+ * `arn:<partition>:cloudformation:*:*:stack/kopsless-*`, `...:role/kopsless-*` and
+ * `...:instance-profile/kopsless-*`. Auto Scaling group names start with it too
+ * (`autoScalingGroupName/kopsless-*`). Launch templates, whose ARNs carry IDs, are scoped by tag.
+ *
+ * The kOps names stay visible: `Name` tags (`<ig>.<cluster>`, `masters.<cluster>`), the
+ * `KubernetesCluster` and `kops.k8s.io/instancegroup` tags, and the CLI's tables. Ownership is
+ * never decided by a name: every mutation first checks the resource's `KubernetesCluster` tag.
+ */
+
+/** Every stack, IAM role, instance profile, Auto Scaling group and launch template name starts with this. */
+export const NAME_PREFIX = 'kopsless-';
+/** Hex digits of the SHA-256 kept in a name: 64 bits. */
+export const NAME_HASH_LENGTH = 16;
+
+/** AWS's limits on the names kopsless gives. */
+export const NAME_LIMITS = {
+  stack: 128,
+  autoScalingGroup: 255,
+  launchTemplate: 128,
+  iamRole: 64,
+  instanceProfile: 128,
+  securityGroup: 255,
+} as const;
 
 /** The tag kOps and the AWS cloud provider find a cluster's resources by. */
 export const CLUSTER_TAG = 'KubernetesCluster';
 export const INSTANCE_GROUP_TAG = 'kops.k8s.io/instancegroup';
 /** Set on instances (through the launch template) and on their group: the group's spec hash. */
 export const SPEC_HASH_TAG = 'kopsless.io/spec-hash';
+/** AWS's limit on a tag value. */
+const TAG_VALUE_LIMIT = 256;
 
 export function ownedTagKey(cluster: string): string {
   return `kubernetes.io/cluster/${cluster}`;
@@ -20,14 +70,85 @@ export function clusterTags(cluster: string): Array<{ Key: string; Value: string
   ];
 }
 
-/** CloudFormation stack names allow letters, digits and dashes only. */
-export function stackName(cluster: string): string {
-  return `kopsless-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`;
+/** A `Name` tag value: the kOps name, cut to AWS's 256 characters (`<ig>.<cluster>` can be longer). */
+export function nameTag(kopsName: string): { Key: 'Name'; Value: string } {
+  return { Key: 'Name', Value: kopsName.slice(0, TAG_VALUE_LIMIT) };
 }
 
-/** kOps names an instance group's Auto Scaling group and launch template `<ig>.<cluster>`. */
-export function groupName(instanceGroup: string, cluster: string): string {
+function shortHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, NAME_HASH_LENGTH);
+}
+
+/** The hash in every per-cluster name: of the exact cluster name, so no two names share it. */
+export function clusterHash(cluster: string): string {
+  return shortHash(cluster);
+}
+
+/** The hash in an instance group's names: of the pair, so moving a dot between the two changes it. */
+export function groupHash(instanceGroup: string, cluster: string): string {
+  return shortHash(JSON.stringify([instanceGroup, cluster]));
+}
+
+/**
+ * `kopsless-<kind->?<readable>-<hash>` within `limit` characters: characters outside `allowed`
+ * become `-`, and the readable part is cut (never the hash, which is what keeps names apart).
+ */
+function composeName(kind: string, readable: string, hash: string, limit: number, allowed: RegExp): string {
+  const head = `${NAME_PREFIX}${kind ? `${kind}-` : ''}`;
+  const room = limit - head.length - 1 - hash.length;
+  const cleaned = [...readable].map((c) => (allowed.test(c) ? c : '-')).join('').slice(0, Math.max(room, 0));
+  return `${head}${cleaned}-${hash}`;
+}
+
+const STACK_CHARS = /^[A-Za-z0-9-]$/;
+const IAM_CHARS = /^[A-Za-z0-9+=,.@_-]$/;
+const LAUNCH_TEMPLATE_CHARS = /^[A-Za-z0-9().\/_-]$/;
+/** Security group names allow more, but a dash for anything unusual keeps them plain. */
+const SECURITY_GROUP_CHARS = /^[A-Za-z0-9._-]$/;
+
+/** The cluster's CloudFormation stack. */
+export function stackName(cluster: string): string {
+  return composeName('', cluster, clusterHash(cluster), NAME_LIMITS.stack, STACK_CHARS);
+}
+
+/** The kinds of instance the cluster stack makes a role and an instance profile for. */
+export type InstanceRoleKind = 'masters' | 'nodes' | 'bastions';
+
+/** An IAM role of the cluster stack; its instance profile has the same name. */
+export function iamRoleName(kind: InstanceRoleKind, cluster: string): string {
+  return composeName(kind, cluster, clusterHash(cluster), NAME_LIMITS.iamRole, IAM_CHARS);
+}
+
+/** The instance profile of a role: the role's name (it fits both limits). */
+export function instanceProfileName(kind: InstanceRoleKind, cluster: string): string {
+  return iamRoleName(kind, cluster);
+}
+
+/** kOps's name of a role (`masters.<cluster>`): its `Name` tag. */
+export function kopsRoleName(kind: InstanceRoleKind, cluster: string): string {
+  return `${kind}.${cluster}`;
+}
+
+export type SecurityGroupKind = 'masters' | 'nodes' | 'bastion';
+
+/** A security group's name (unique per VPC only, but a cluster's VPC may be shared one day). */
+export function securityGroupName(kind: SecurityGroupKind, cluster: string): string {
+  return composeName(kind, cluster, clusterHash(cluster), NAME_LIMITS.securityGroup, SECURITY_GROUP_CHARS);
+}
+
+/** kOps's name of an instance group's Auto Scaling group and launch template: their `Name` tag. */
+export function kopsGroupName(instanceGroup: string, cluster: string): string {
   return `${instanceGroup}.${cluster}`;
+}
+
+/** An instance group's Auto Scaling group and launch template (one name fits both). */
+export function groupName(instanceGroup: string, cluster: string): string {
+  return composeName('', kopsGroupName(instanceGroup, cluster), groupHash(instanceGroup, cluster), NAME_LIMITS.launchTemplate, LAUNCH_TEMPLATE_CHARS);
+}
+
+/** The stack name kopsless gave before names carried a hash: looked up only to delete what it owns. */
+export function legacyStackName(cluster: string): string {
+  return `kopsless-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`;
 }
 
 /** A CloudFormation logical ID from free text: PascalCase of its alphanumeric runs. */

@@ -1,6 +1,6 @@
 import { isControlPlaneRole, type ClusterManifest, type ClusterSubnetSpec } from '../spec/types.js';
 import { SpecInvalidError } from '../errors.js';
-import { clusterTags, fqdn, logicalId, PLACEHOLDER_IP } from './names.js';
+import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -161,15 +161,21 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
 
   // Security groups: kOps's masters / nodes / bastion split, all traffic inside the cluster.
   const hasBastion = instanceGroups.some((ig) => ig.spec.role === 'Bastion');
-  const groups = [
-    ['MastersSecurityGroup', `masters.${name}`, 'Security group for the control plane'],
-    ['NodesSecurityGroup', `nodes.${name}`, 'Security group for nodes'],
-    ...(hasBastion ? [['BastionSecurityGroup', `bastion.${name}`, 'Security group for bastions']] : []),
-  ] as const;
-  for (const [id, groupName, description] of groups) {
+  // Named with the cluster's hash (names.ts); the kOps name stays the Name tag.
+  const groups: Array<[string, SecurityGroupKind, string]> = [
+    ['MastersSecurityGroup', 'masters', 'Security group for the control plane'],
+    ['NodesSecurityGroup', 'nodes', 'Security group for nodes'],
+    ...(hasBastion ? [['BastionSecurityGroup', 'bastion', 'Security group for bastions'] as [string, SecurityGroupKind, string]] : []),
+  ];
+  for (const [id, kind, description] of groups) {
     resources[id] = {
       Type: 'AWS::EC2::SecurityGroup',
-      Properties: { GroupName: groupName, GroupDescription: description, VpcId: { Ref: 'Vpc' }, Tags: tags(name, { Name: groupName }, cloudLabels) },
+      Properties: {
+        GroupName: securityGroupName(kind, name),
+        GroupDescription: description,
+        VpcId: { Ref: 'Vpc' },
+        Tags: tags(name, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
+      },
     };
     output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
   }
@@ -193,14 +199,15 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
     ingress('NodesSshFromBastion', 'NodesSecurityGroup', { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] } });
   }
 
-  // IAM: one role and instance profile per kind of instance, as kOps names them.
+  // IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
+  // two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
   const clusterObjects = `${bucketArn}/${name}`;
   const usesVpcCni = spec.networking?.amazonvpc !== undefined;
-  const roles: Array<[string, string, Json[]]> = [
+  const roles: Array<[string, InstanceRoleKind, Json[]]> = [
     [
       'Masters',
-      `masters.${name}`,
+      'masters',
       [
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/*`] },
         { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
@@ -214,7 +221,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
     ],
     [
       'Nodes',
-      `nodes.${name}`,
+      'nodes',
       [
         // Nodes read what joining takes, and nothing of the control plane's keys.
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/pki/ca-cert-hash`] },
@@ -222,19 +229,20 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],
     ],
-    ...(hasBastion ? ([['Bastions', `bastions.${name}`, [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }]]] as Array<[string, string, Json[]]>) : []),
+    ...(hasBastion ? ([['Bastions', 'bastions', [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }]]] as Array<[string, InstanceRoleKind, Json[]]>) : []),
   ];
-  for (const [kind, roleName, statements] of roles) {
+  for (const [kind, roleKind, statements] of roles) {
+    const kopsName = kopsRoleName(roleKind, name);
     resources[`${kind}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {
-        RoleName: roleName,
+        RoleName: iamRoleName(roleKind, name),
         AssumeRolePolicyDocument: assumeRole(),
-        Policies: [{ PolicyName: roleName, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
-        Tags: tags(name, {}, cloudLabels),
+        Policies: [{ PolicyName: kopsName.slice(0, 128), PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+        Tags: tags(name, { Name: nameTag(kopsName).Value }, cloudLabels),
       },
     };
-    resources[`${kind}InstanceProfile`] = { Type: 'AWS::IAM::InstanceProfile', Properties: { InstanceProfileName: roleName, Roles: [{ Ref: `${kind}Role` }] } };
+    resources[`${kind}InstanceProfile`] = { Type: 'AWS::IAM::InstanceProfile', Properties: { InstanceProfileName: instanceProfileName(roleKind, name), Roles: [{ Ref: `${kind}Role` }] } };
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
 

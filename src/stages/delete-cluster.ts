@@ -1,9 +1,10 @@
 import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import type { StackApi } from '../aws/cloudformation.js';
+import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
-import { classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
-import { stackName } from '../planning/names.js';
+import { ClusterNotFoundError, classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
+import { fqdn, legacyStackName, stackName } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
 import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -15,6 +16,7 @@ import type { ClusterStore } from '../state/cluster-store.js';
  */
 
 export type DeleteInput =
+  | { action: 'exists'; cluster: string }
   | { action: 'discover'; cluster: string }
   | { action: 'deleteGroups'; cluster: string }
   | { action: 'awaitInstances'; cluster: string; deadline: string }
@@ -43,11 +45,29 @@ async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
   return completeManifest(await store.readManifest(cluster)).cluster.spec.dnsZone ?? cluster;
 }
 
+/**
+ * The cluster's stack: the one of its name whose `KubernetesCluster` tag is the cluster, else one
+ * of the unhashed name kopsless gave before (names.ts) with that tag. A stack that merely has
+ * the name is not the cluster's and is never touched.
+ */
+export async function ownedStack(cluster: string, stacks: Pick<StackApi, 'describe'>): Promise<{ name: string; stack: StackState } | undefined> {
+  for (const name of [stackName(cluster), legacyStackName(cluster)]) {
+    const stack = await stacks.describe(name);
+    if (stack && isOwnedBy(stack.tags, cluster)) return { name, stack };
+  }
+  return undefined;
+}
+
 /** Everything that exists for the cluster, the stack included, in kOps's TYPE NAME ID form. */
 export async function discover(cluster: string, deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory'>): Promise<CloudResource[]> {
   const resources = await deps.inventory.list(cluster, await dnsZone(cluster, deps.store));
-  const stack = await deps.stacks.describe(stackName(cluster));
-  if (stack) resources.push({ type: 'cloudformation-stack', name: stackName(cluster), id: stack.stackId });
+  const owned = await ownedStack(cluster, deps.stacks);
+  if (owned) {
+    resources.push({ type: 'cloudformation-stack', name: owned.name, id: owned.stack.stackId });
+    // The stack's zone is the cluster's even where it lacks the tags (moto does not apply them).
+    const zoneId = owned.stack.outputs.HostedZoneId?.replace('/hostedzone/', '');
+    if (zoneId && !resources.some((r) => r.type === 'hosted-zone' && r.id === zoneId)) resources.push({ type: 'hosted-zone', name: fqdn(await dnsZone(cluster, deps.store)), id: zoneId });
+  }
   return resources;
 }
 
@@ -74,6 +94,13 @@ async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resou
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
   const now = (deps.now ?? (() => new Date()))();
   switch (input.action) {
+    case 'exists': {
+      // Before the lock: deleting a cluster that does not exist says so and writes nothing.
+      const registered = await deps.store.exists(input.cluster);
+      const resources = registered ? [] : await discover(input.cluster, deps);
+      if (!registered && resources.length === 0) throw new ClusterNotFoundError(input.cluster, ': nothing in the state store and no resource tagged for it');
+      return { registered, resources: resources.length };
+    }
     case 'discover': {
       const resources = await discover(input.cluster, deps);
       return { resources, count: resources.length };
@@ -100,11 +127,14 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       }
       if (attempt >= MAX_STACK_ATTEMPTS) throw new DeleteStuckError(`delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`);
       const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
-      const stack = await deps.stacks.describe(stackName(input.cluster));
+      const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
-      if (stack && stack.status !== 'DELETE_IN_PROGRESS') {
+      if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
+        // The zone may outlive the stack (moto keeps it): tagged now, the later steps still find it.
+        const zoneId = owned.stack.outputs.HostedZoneId;
+        if (zoneId) await deps.inventory.tagHostedZone(zoneId, input.cluster);
         try {
-          await deps.stacks.delete(stackName(input.cluster));
+          await deps.stacks.delete(owned.name);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
@@ -115,13 +145,14 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       return { attempt: attempt + 1, remaining: resources.length, networkInterfacesDeleted: interfaces, ...(refused ? { refused } : {}), deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
     }
     case 'awaitStack': {
-      const stack = await deps.stacks.describe(stackName(input.cluster));
-      if (!stack) return { done: true, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      const owned = await ownedStack(input.cluster, deps.stacks);
+      if (!owned) return { done: true, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      const { name, stack } = owned;
       if (stack.status === 'DELETE_FAILED') {
-        const reason = (await deps.stacks.firstFailure(stackName(input.cluster))) ?? stack.statusReason ?? '';
+        const reason = (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? '';
         return { done: false, failed: true, reason, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
       }
-      if (now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${stackName(input.cluster)} still ${stack.status} at the deadline ${input.deadline}`);
+      if (now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${name} still ${stack.status} at the deadline ${input.deadline}`);
       return { done: false, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
     }
     case 'deleteLeftovers': {

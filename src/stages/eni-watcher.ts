@@ -6,6 +6,7 @@ import type { KubePort } from '../kube/port.js';
 import { decide, type Decision, type GroupObservation, type SubnetView, type WatcherSettings, type WatcherState } from '../planning/eni-decision.js';
 import { prefixDelegationEnabled } from '../planning/max-pods.js';
 import { stackName } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
 import { checkManifest } from '../spec/check.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -75,12 +76,14 @@ async function subnetViews(subnetIds: string[], ec2: Pick<EC2Client, 'send'>): P
 
 /** What one run sees: per node group, slots used and free, pending pods, types, subnets. */
 export async function observe(cluster: string, manifest: ClusterManifest, kube: KubePort, deps: WatcherDeps) {
-  const [nodes, pods, awsNodeEnv, stack] = await Promise.all([
+  const [nodes, pods, awsNodeEnv, found] = await Promise.all([
     kube.listNodes(),
     kube.listPods(),
     kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node'),
     deps.stacks.describe(stackName(cluster)),
   ]);
+  // Subnets are read from the cluster's own stack only, never from one that merely has its name.
+  const stack = found && isOwnedBy(found.tags, cluster) ? found : undefined;
   const used = new Map<string, number>();
   for (const pod of pods) if (pod.nodeName && !['Succeeded', 'Failed'].includes(pod.phase)) used.set(pod.nodeName, (used.get(pod.nodeName) ?? 0) + 1);
   const pendingTooMany = pods.filter((p) => p.phase === 'Pending' && p.unschedulableMessage?.includes('Too many pods')).length;

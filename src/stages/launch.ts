@@ -4,7 +4,8 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, stableHash, stackName } from '../planning/names.js';
+import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
 import type { ClusterManifest } from '../spec/types.js';
@@ -86,8 +87,16 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const name = stackName(input.cluster);
   const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
   const existing = await deps.stacks.describe(name);
+  // Never update (or adopt) a stack another cluster owns, whatever its name.
+  if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
+    // A cluster made before names carried a hash has its stack (and groups) under the old names:
+    // a second network beside it would be worse than stopping. Another cluster's is no concern.
+    const legacy = await deps.stacks.describe(legacyStackName(input.cluster));
+    if (legacy && isOwnedBy(legacy.tags, input.cluster)) {
+      throw new StackFailedError(`cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`);
+    }
     await deps.stacks.create({ stackName: name, templateBody: template, tags, clientRequestToken: clientToken(input.owner, name) });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
@@ -103,6 +112,7 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
   if (!stack) throw new StackFailedError(`stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`);
+  requireOwned(`CloudFormation stack ${name}`, stack.tags, input.cluster);
   if (FAILED_STACK.test(stack.status)) {
     const reason = (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded';
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
@@ -125,6 +135,8 @@ export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 
   const manifest = await completedManifest(deps.store, cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
   if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`);
+  // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
+  requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
     lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType ?? '')),
     resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image ?? '')),
@@ -138,14 +150,22 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
   const { plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const summaries: GroupSummary[] = [];
+  // Every group and template that exists under our names must be ours, before any is changed.
+  for (const group of existingGroups.values()) requireOwned(`Auto Scaling group ${group.name}`, group.tags, input.cluster);
+  const templates = new Map<string, Awaited<ReturnType<Ec2Api['describeLaunchTemplate']>>>();
+  for (const plan of plans) {
+    const lt = await deps.ec2.describeLaunchTemplate(plan.name);
+    if (lt) requireOwned(`launch template ${plan.name}`, lt.tags, input.cluster);
+    templates.set(plan.name, lt);
+  }
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
-    const lt = await deps.ec2.describeLaunchTemplate(plan.name);
+    const lt = templates.get(plan.name);
     let ltId: string;
     let version: number;
     let changed = false;
     if (!lt) {
-      const created = await deps.ec2.createLaunchTemplate(plan.name, data, clusterTags(input.cluster), clientToken(input.owner, plan.name, plan.specHash));
+      const created = await deps.ec2.createLaunchTemplate(plan.name, data, [...clusterTags(input.cluster), nameTag(plan.kopsName)], clientToken(input.owner, plan.name, plan.specHash));
       ({ id: ltId, version } = created);
       changed = true;
     } else if (sameLaunchTemplate(await deps.ec2.latestLaunchTemplateData(lt.id), plan.launchTemplate)) {
@@ -204,8 +224,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
 async function describeGroups(input: { cluster: string; deadline: string }, deps: LaunchDeps): Promise<GroupsStatus> {
   const now = (deps.now ?? (() => new Date()))();
   const manifest = await deps.store.readManifest(input.cluster);
-  const names = manifest.instanceGroups.map((ig) => `${ig.metadata.name}.${input.cluster}`);
-  const groups = await deps.autoscaling.describeGroups(names);
+  const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, input.cluster));
+  const groups = (await deps.autoscaling.describeGroups(names)).filter((g) => isOwnedBy(g.tags, input.cluster));
   const byName = new Map(groups.map((g) => [g.name, g]));
   const status = names.map((name) => {
     const g = byName.get(name);

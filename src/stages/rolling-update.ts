@@ -5,6 +5,7 @@ import type { DnsApi } from '../aws/route53.js';
 import { ClusterNotValidError, DrainTimeoutError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG } from '../planning/names.js';
+import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
 import { deadlineAfter } from './launch.js';
@@ -51,7 +52,8 @@ export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDep
       { Name: 'instance-state-name', Values: ['pending', 'running'] },
     ]),
   ]);
-  const byName = new Map(asgs.map((g) => [g.name, g]));
+  // A group under our name but tagged for another cluster is not ours: the roll never sees it.
+  const byName = new Map(asgs.filter((g) => isOwnedBy(g.tags, cluster)).map((g) => [g.name, g]));
   const tagsOf = new Map(instances.map((i) => [i.InstanceId ?? '', Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
   return manifest.instanceGroups.map((ig) => {
     const asg = byName.get(groupName(ig.metadata.name, cluster));
@@ -93,6 +95,23 @@ export async function rollingUpdateStatus(cluster: string, deps: RollingUpdateDe
   return { rows: rollStatus(groups, nodes, options).filter((r) => !wanted || wanted.has(r.name)), groups };
 }
 
+/** The Auto Scaling group a step acts on, refused unless it is tagged for the cluster. */
+async function ownedGroup(name: string, cluster: string, deps: Pick<RollingUpdateDeps, 'autoscaling'>) {
+  const [asg] = await deps.autoscaling.describeGroups([name]);
+  if (asg) requireOwned(`Auto Scaling group ${name}`, asg.tags, cluster);
+  return asg;
+}
+
+/** Of these instances, the ones tagged for the cluster: the only ones a roll may terminate. */
+async function ownedInstances(ids: string[], cluster: string, deps: Pick<RollingUpdateDeps, 'ec2'>): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const found = await deps.ec2.describeInstances([
+    { Name: 'instance-id', Values: ids },
+    { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
+  ]);
+  return found.map((i) => i.InstanceId ?? '').filter((id) => ids.includes(id));
+}
+
 async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<KubePort> {
   const kube = await deps.kube(cluster);
   if (!kube) throw new ClusterNotValidError(`cannot reach the Kubernetes API of ${cluster}: no kubeconfig in the state store (use --cloudonly to roll without Kubernetes)`);
@@ -132,11 +151,11 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
   const now = (deps.now ?? (() => new Date()))();
   if (input.step.kind !== 'replace') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
-  const [asg] = await deps.autoscaling.describeGroups([step.asgName]);
+  const asg = await ownedGroup(step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   const inGroup = step.instanceIds.filter((id) => members.has(id));
-  // Detached (surged) instances have their replacement already; they just go.
-  const outside = step.instanceIds.filter((id) => !members.has(id));
+  // Detached (surged) instances have their replacement already; they just go, if they are ours.
+  const outside = await ownedInstances(step.instanceIds.filter((id) => !members.has(id)), input.cluster, deps);
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
   await deps.ec2.terminateInstances(outside);
   return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: step.instanceIds };
@@ -145,7 +164,7 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
   const now = (deps.now ?? (() => new Date()))();
   if (input.step.kind !== 'surge') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
-  const [asg] = await deps.autoscaling.describeGroups([input.step.asgName]);
+  const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   // A retried surge finds its instances detached already.
   const toDetach = input.step.instanceIds.filter((id) => members.has(id));
@@ -159,7 +178,7 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
 async function awaitReplacements(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   const now = (deps.now ?? (() => new Date()))();
   if (input.step.kind === 'done') return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
-  const [asg] = await deps.autoscaling.describeGroups([input.step.asgName]);
+  const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
   const stillThere = (asg?.instances ?? []).filter((i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId));
   let notJoined: string[] = [];
@@ -199,7 +218,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       // again now, so the validation that opens the roll sees the replacements.
       for (const g of groups) {
         const inService = g.members.filter((m) => m.lifecycleState === 'InService').length;
-        if (g.detached.length > 0 && inService < g.desired) await deps.autoscaling.setDesiredCapacity(g.asgName, g.desired);
+        if (g.detached.length > 0 && inService < g.desired && (await ownedGroup(g.asgName, input.cluster, deps))) await deps.autoscaling.setDesiredCapacity(g.asgName, g.desired);
       }
       const wanted = options.instanceGroups ? new Set(options.instanceGroups) : undefined;
       const selected = groups.filter((g) => !wanted || wanted.has(g.instanceGroup));

@@ -3,6 +3,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
 import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -74,7 +75,7 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
     const desired = group?.desiredCapacity ?? ig.spec.minSize ?? 0;
     groups.push({ name, role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role, machineType: ig.spec.machineType ?? '', min: ig.spec.minSize ?? 0, max: ig.spec.maxSize ?? 0, subnets: ig.spec.subnets ?? [], desired, inService: inService.length });
     if (!group) {
-      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)}` });
+      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)} tagged for the cluster` });
       continue;
     }
     if (inService.length < desired) {
@@ -123,10 +124,11 @@ export interface ValidateDeps {
 /** Observes the cluster and evaluates it. */
 export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean } = {}): Promise<ValidationResult> {
   const manifest = completeManifest(await deps.store.readManifest(cluster));
-  const groups = await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)));
+  const groups = (await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)))).filter((g) => isOwnedBy(g.tags, cluster));
   const spec = manifest.cluster.spec;
   const names = [fqdn(spec.masterPublicName ?? `api.${cluster}`), fqdn(spec.masterInternalName ?? `api.internal.${cluster}`)];
-  const zoneId = (await deps.stacks.describe(stackName(cluster)))?.outputs.HostedZoneId;
+  const stack = await deps.stacks.describe(stackName(cluster));
+  const zoneId = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
   const records = zoneId ? await deps.dns.listRecords(zoneId) : [];
   const apiRecords = Object.fromEntries(names.map((n) => [n, records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values)]));
   if (options.cloudOnly) return evaluateValidation({ manifest, groups, apiRecords, cloudOnly: true });

@@ -3,6 +3,7 @@ import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { StackFailedError, WaitTimeoutError } from '../errors.js';
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
+import { requireOwned } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
@@ -35,6 +36,8 @@ async function recordNames(store: ClusterStore, cluster: string) {
 
 async function hostedZoneId(stacks: StackApi, cluster: string): Promise<string> {
   const stack = await stacks.describe(stackName(cluster));
+  // The records go into the zone of the cluster's own stack, never into one a name match found.
+  if (stack) requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const zoneId = stack?.outputs.HostedZoneId;
   if (!zoneId) throw new StackFailedError(`stack ${stackName(cluster)} has no HostedZoneId output`);
   return zoneId;

@@ -2,7 +2,7 @@ import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, Update
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stableHash } from '../../src/planning/names.js';
+import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { readFixture } from '../helpers.js';
@@ -24,20 +24,20 @@ beforeEach(() => {
 });
 
 const templateHash = () => stableHash(JSON.stringify(renderStackTemplate({ manifest: checkManifest(readFixture('seed.yaml')).completed!, stateBucket: 'state-bucket' })));
-const stack = (status: string, hash = templateHash()): DescribeStacksCommandOutput => ({
+const stack = (status: string, hash = templateHash(), owner = 'seed.example.com'): DescribeStacksCommandOutput => ({
   $metadata: {},
-  Stacks: [{ StackName: 'kopsless-seed-example-com', StackId: 'id', StackStatus: status as StackStatus, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'kopsless.io/template-hash', Value: hash }] }],
+  Stacks: [{ StackName: stackName('seed.example.com'), StackId: 'id', StackStatus: status as StackStatus, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'KubernetesCluster', Value: owner }, { Key: 'kopsless.io/template-hash', Value: hash }] }],
 });
 
 describe('launch-cluster handler: ensureStack', () => {
   it('creates the stack with an idempotency token when there is none', async () => {
-    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack with id kopsless-seed-example-com does not exist'));
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, `Stack with id ${stackName('seed.example.com')} does not exist`));
     cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
 
     const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
 
     expect(out.action).toBe('created');
-    expect(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input).toMatchObject({ StackName: 'kopsless-seed-example-com', Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: expect.any(String) });
+    expect(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input).toMatchObject({ StackName: stackName('seed.example.com'), Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: expect.any(String) });
   });
 
   it('changes nothing when the stack already has this template (a retry)', async () => {
@@ -63,6 +63,44 @@ describe('launch-cluster handler: ensureStack', () => {
     cfn.on(DescribeStacksCommand).resolves(stack('ROLLBACK_COMPLETE'));
 
     await expect(handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'StackFailedError' });
+  });
+
+  it('refuses to update a stack of its name that another cluster owns, naming the owner', async () => {
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE', 'old-hash', 'other.example.com'));
+
+    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining('is owned by cluster other.example.com') });
+    expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
+  });
+
+  it('refuses to adopt a stack of its name that carries no cluster tag', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ $metadata: {}, Stacks: [{ StackName: stackName('seed.example.com'), StackId: 'id', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Tags: [] }] });
+
+    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining('is not tagged KubernetesCluster=seed.example.com') });
+    expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
+  });
+
+  it('refuses to create a second stack for a cluster whose stack has the old, unhashed name', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
+    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE'));
+
+    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'StackFailedError', message: expect.stringContaining(`runs on stack ${legacyStackName('seed.example.com')}`) });
+    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
+  });
+
+  it('creates its stack when the old, unhashed name belongs to another cluster', async () => {
+    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
+    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE', templateHash(), 'seed-example.com'));
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+
+    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+
+    expect(out.action).toBe('created');
   });
 
   it('hands CloudFormation throttling to Step Functions as TransientAwsError', async () => {

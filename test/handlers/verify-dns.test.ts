@@ -20,7 +20,7 @@ beforeAll(async () => {
 beforeEach(() => {
   for (const m of [s3, cfn, ec2, r53]) m.reset();
   serveSeedState(s3);
-  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'HostedZoneId', OutputValue: 'Z1' }] }] });
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 's', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'HostedZoneId', OutputValue: 'Z1' }], Tags: [{ Key: 'KubernetesCluster', Value: 'seed.example.com' }] }] });
 });
 
 const records = (api: string, internal: string) => ({

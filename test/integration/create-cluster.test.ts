@@ -6,7 +6,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_HANDLERS } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
-import { stackName } from '../../src/planning/names.js';
+import { groupName, iamRoleName, stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFileSync } from 'node:fs';
@@ -79,11 +79,13 @@ describe('create-cluster state machine on the local backend', () => {
     const groups = await clients().asg.send(new DescribeAutoScalingGroupsCommand({}));
     const ours = (groups.AutoScalingGroups ?? []).filter((g) => g.Tags?.some((t) => t.Key === 'KubernetesCluster' && t.Value === cluster));
 
-    expect(ours.map((g) => [g.AutoScalingGroupName, g.Instances?.length]).sort()).toEqual([
-      ['control-plane-us-east-1a.seed.example.com', 1],
-      ['nodes-us-east-1a.seed.example.com', 1],
-      ['nodes-us-east-1b.seed.example.com', 1],
-    ]);
+    expect(ours.map((g) => [g.AutoScalingGroupName, g.Tags?.find((t) => t.Key === 'Name')?.Value, g.Instances?.length]).sort()).toEqual(
+      [
+        [groupName('control-plane-us-east-1a', cluster), 'control-plane-us-east-1a.seed.example.com', 1],
+        [groupName('nodes-us-east-1a', cluster), 'nodes-us-east-1a.seed.example.com', 1],
+        [groupName('nodes-us-east-1b', cluster), 'nodes-us-east-1b.seed.example.com', 1],
+      ].sort(),
+    );
     for (const g of ours) {
       const tags = Object.fromEntries((g.Tags ?? []).map((t) => [t.Key, t.Value]));
       expect(tags[`kubernetes.io/cluster/${cluster}`]).toBe('owned');
@@ -92,7 +94,7 @@ describe('create-cluster state machine on the local backend', () => {
   });
 
   it('launches instances from a template whose user-data sets the VPC CNI maxPods', async () => {
-    const versions = await clients().ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: 'nodes-us-east-1a.seed.example.com', Versions: ['$Latest'] }));
+    const versions = await clients().ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: groupName('nodes-us-east-1a', cluster), Versions: ['$Latest'] }));
     const userData = Buffer.from(versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData ?? '', 'base64').toString('utf8');
 
     expect(versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.InstanceType).toBe('t3.medium');
@@ -189,18 +191,18 @@ describe('create-cluster failures are compensated', () => {
     const { CreateRoleCommand, IAMClient } = await import('@aws-sdk/client-iam');
     const cluster = 'clash.example.com';
     // Somebody else's role holds the name the stack needs: CloudFormation fails the stack.
-    await new IAMClient({}).send(new CreateRoleCommand({ RoleName: `nodes.${cluster}`, AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
+    await new IAMClient({}).send(new CreateRoleCommand({ RoleName: iamRoleName('nodes', cluster), AssumeRolePolicyDocument: '{"Version":"2012-10-17","Statement":[]}' }));
 
     const result = await runStateMachine('create-cluster', { input: { manifest: named(cluster) }, waitMs: 50 });
 
     expect(result.status).toBe('FAILED');
     // AWS fails the stack (StackFailedError); moto refuses CreateStack itself (AwsRequestError).
     expect(['StackFailedError', 'AwsRequestError']).toContain(result.error?.name);
-    expect(result.error?.cause).toContain(`nodes.${cluster}`);
+    expect(result.error?.cause).toContain(iamRoleName('nodes', cluster));
     const status = await store.readStatus(cluster);
     expect(status).toMatchObject({ phase: 'Failed', lastExecution: result.executionArn, lastError: { error: result.error?.name } });
     expect(await store.readLock(cluster)).toBeUndefined();
     const groups = await clients().asg.send(new DescribeAutoScalingGroupsCommand({}));
-    expect((groups.AutoScalingGroups ?? []).filter((g) => g.AutoScalingGroupName?.endsWith(cluster))).toEqual([]);
+    expect((groups.AutoScalingGroups ?? []).filter((g) => g.Tags?.some((t) => t.Key === 'KubernetesCluster' && t.Value === cluster))).toEqual([]);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { InstanceTypeInfo } from '../../src/planning/max-pods.js';
 import type { StackOutputs } from '../../src/planning/stack-template.js';
+import { instanceProfileName } from '../../src/planning/names.js';
 
 /** Instance data as EC2 DescribeInstanceTypes reports it (default network card only). */
 export const INSTANCE_TYPES: Record<string, InstanceTypeInfo> = {
@@ -21,8 +22,8 @@ export const SEED_OUTPUTS: StackOutputs = {
   HostedZoneId: 'Z0123',
   MastersSecurityGroupId: 'sg-masters',
   NodesSecurityGroupId: 'sg-nodes',
-  MastersInstanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/masters.seed.example.com',
-  NodesInstanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/nodes.seed.example.com',
+  MastersInstanceProfileArn: `arn:aws:iam::123456789012:instance-profile/${instanceProfileName('masters', 'seed.example.com')}`,
+  NodesInstanceProfileArn: `arn:aws:iam::123456789012:instance-profile/${instanceProfileName('nodes', 'seed.example.com')}`,
   SubnetUsEast1a: 'subnet-a',
   SubnetUsEast1b: 'subnet-b',
 };

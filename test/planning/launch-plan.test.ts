@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
 import { parseGoDuration, planGroups, resolveMaxPods } from '../../src/planning/launch-plan.js';
+import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
 import type { ClusterManifest } from '../../src/spec/types.js';
 import { readFixture } from '../helpers.js';
@@ -26,13 +27,16 @@ function edited(edit: (m: ClusterManifest) => void): ClusterManifest {
 }
 
 describe('launch plan', () => {
-  it('names groups and templates <ig>.<cluster> and tags instances for the cluster', () => {
+  it('names groups and templates with a hash of (group, cluster), keeps <ig>.<cluster> as the Name tag and tags instances for the cluster', () => {
     const nodes = plan().find((p) => p.instanceGroup === 'nodes-us-east-1a')!;
     const instanceTags = nodes.launchTemplate.TagSpecifications.find((t) => t.ResourceType === 'instance')!.Tags;
 
-    expect(nodes.name).toBe('nodes-us-east-1a.seed.example.com');
+    expect(nodes.name).toBe(groupName('nodes-us-east-1a', 'seed.example.com'));
+    expect(nodes.name).toMatch(/^kopsless-nodes-us-east-1a\.seed\.example\.com-[0-9a-f]{16}$/);
+    expect(nodes.kopsName).toBe('nodes-us-east-1a.seed.example.com');
     expect(instanceTags).toEqual(
       expect.arrayContaining([
+        { Key: 'Name', Value: 'nodes-us-east-1a.seed.example.com' },
         { Key: 'KubernetesCluster', Value: 'seed.example.com' },
         { Key: 'kubernetes.io/cluster/seed.example.com', Value: 'owned' },
         { Key: 'kops.k8s.io/instancegroup', Value: 'nodes-us-east-1a' },
