@@ -132,3 +132,33 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
   if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
   return result.overallResult as Decision;
 }
+
+/** A decision and the Allow statements that granted it (`<policy>#<Sid or 1-based index>`). */
+export async function evaluate(role: Role, request: Request): Promise<{ decision: Decision; allowedBy: string[] }> {
+  const result = await runSimulation(
+    {
+      identityPolicies: role.policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: { action: request.action, principal: role.arn, resource: { accountId: ACCOUNT, resource: request.resource }, contextVariables: request.context ?? {} },
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType !== 'single') throw new Error(`${request.action} ${request.resource}: one resource expected`);
+  const allows = result.result.analysis?.identityAnalysis?.allowStatements ?? [];
+  return { decision: result.overallResult as Decision, allowedBy: allows.map((s) => `${s.policyId}#${s.explain.identifier}`) };
+}
+
+/** Every action each Allow statement grants, as `<policy>#<Sid or 1-based index>` -> actions. */
+export function grants(role: Role): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { name, policy } of role.policies) {
+    policy.Statement.forEach((statement, i) => {
+      if (statement.Effect !== 'Allow') return;
+      const actions = ([] as string[]).concat(statement.Action as string | string[]);
+      out.set(`${name}#${(statement.Sid as string | undefined) ?? String(i + 1)}`, actions);
+    });
+  }
+  return out;
+}
