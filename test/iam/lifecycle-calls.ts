@@ -8,6 +8,8 @@ import { startKubeSim } from '../../src/local/kube-sim/index.js';
 import { LOCAL_HANDLERS, lambdaContext } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { checkManifest } from '../../src/spec/check.js';
+import { manifestFromFlags } from '../../src/spec/create-cluster.js';
+import { toManifestYaml } from '../../src/spec/yaml.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
@@ -21,6 +23,7 @@ import { ACCOUNT, REGION, STACK_NAME } from './policies.js';
  * watcher acting, the API's routes, delete. `observer` sees every AWS call a handler makes.
  */
 export const LIFECYCLE_CLUSTER = 'iam.example.com';
+const PRIVATE_CLUSTER = manifestFromFlags({ name: 'private.iam.example.com', zones: ['us-east-1a'], topology: 'private', bastion: true, nodeCount: 1, nodeSize: 't3.medium', controlPlaneSize: 't3.medium' });
 
 function step(name: string, result: { status: string; error?: { name: string; cause: string } }): void {
   if (result.status !== 'SUCCEEDED') throw new Error(`${name} failed: ${result.error?.name}: ${result.error?.cause}`);
@@ -132,6 +135,12 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       );
       log('delete-cluster');
       step('delete-cluster', await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 }));
+
+      // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion.
+      log('private topology: create, delete');
+      const privateManifest = [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups].map((d) => toManifestYaml(d)).join('---\n');
+      step('create-cluster (private)', await runStateMachine('create-cluster', { input: { manifest: privateManifest }, waitMs: 20 }));
+      step('delete-cluster (private)', await runStateMachine('delete-cluster', { input: { cluster: PRIVATE_CLUSTER.cluster.metadata.name }, waitMs: 20 }));
     } finally {
       stop();
     }

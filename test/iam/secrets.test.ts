@@ -19,6 +19,14 @@ const READERS: Record<string, string[]> = {
   'bootstrap-token': ['MastersRole', 'NodesRole'],
 };
 
+// Who may write (or replace) each of them: a forged kubeconfig would point the lifecycle at
+// another API server, a forged CA would be trusted by every node.
+const WRITERS: Record<string, string[]> = {
+  'control-plane-pki.tar.gz': ['MastersRole'],
+  kubeconfig: ['MastersRole'],
+  'bootstrap-token': ['WriteStateFunction'],
+};
+
 const BUCKET = 'kopsless-state-example';
 const CLUSTER = 'private.example.com';
 const OTHER_CLUSTER = 'other.example.com';
@@ -52,7 +60,7 @@ beforeAll(() => {
 
 describe('secrets in the state store', () => {
   it('has a rule for every key under secrets/ that the code uses', () => {
-    const known = Object.keys(READERS).sort();
+    const known = [...new Set([...Object.keys(READERS), ...Object.keys(WRITERS)])].sort();
 
     const used = secretKeysInSource();
 
@@ -73,6 +81,26 @@ describe('secrets in the state store', () => {
     }
 
     expect(allowed.sort()).toEqual([...readers].sort());
+  });
+
+  it.each(Object.entries(WRITERS))('lets only the roles that make it write secrets/%s', async (key, writers) => {
+    const allowed: string[] = [];
+
+    for (const role of roles) {
+      if ((await decide(role, { action: 's3:PutObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.push(role.name);
+    }
+
+    expect(allowed.sort()).toEqual([...writers].sort());
+  });
+
+  it('lets only the delete stage remove secrets (with the rest of the cluster state)', async () => {
+    const allowed = new Set<string>();
+
+    for (const role of roles) {
+      for (const key of Object.keys(READERS)) if ((await decide(role, { action: 's3:DeleteObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.add(role.name);
+    }
+
+    expect([...allowed]).toEqual(['DeleteClusterFunction']);
   });
 
   it("denies a cluster's instance roles every secret of another cluster", async () => {
@@ -96,19 +124,6 @@ describe('secrets in the state store', () => {
     }
 
     expect(decisions.filter((d) => !d.endsWith(' Allowed'))).toEqual([]);
-  });
-
-  it('lets the write-state stage write the bootstrap token, and the control plane write its keys and the kubeconfig', async () => {
-    const writeState = roles.find((r) => r.name === 'WriteStateFunction')!;
-    const masters = instanceRoles.get('MastersRole')!;
-
-    const decisions = [
-      await decide(writeState, { action: 's3:PutObject', resource: objectArn(CLUSTER, 'secrets/bootstrap-token') }),
-      await decide(masters, { action: 's3:PutObject', resource: objectArn(CLUSTER, 'secrets/control-plane-pki.tar.gz') }),
-      await decide(masters, { action: 's3:PutObject', resource: objectArn(CLUSTER, 'secrets/kubeconfig') }),
-    ];
-
-    expect(decisions).toEqual(['Allowed', 'Allowed', 'Allowed']);
   });
 
   it('lets the control plane list only the key of its own stored keys (how its boot script tells a replacement)', async () => {
