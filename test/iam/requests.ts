@@ -184,7 +184,8 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     const tagged = (name === 'CreateStack' || name === 'UpdateStack') && (input.Tags ?? []).length > 0;
     return [
       own(stack, tagged ? tagContext('aws:RequestTag', input.Tags) : {}),
-      // Tags given to a stack are applied with cloudformation:TagResource (tag-on-create authorization).
+      // Tags given to a stack: modeled as also authorized as cloudformation:TagResource (tag-on-create),
+      // so the grant that allows it is checked rather than assumed.
       ...(tagged ? [{ action: 'cloudformation:TagResource', resource: stack, context: tagContext('aws:RequestTag', input.Tags), because: `${name} with tags` }] : []),
     ];
   }
