@@ -52,6 +52,13 @@ async function invoke(functionId: FunctionLogicalId, event: unknown): Promise<un
   return inFunction(functionId, () => handler(event, lambdaContext(`kopsless-${functionId}`)));
 }
 
+/** One API request; anything but a 2xx means the lifecycle did not go as planned. */
+async function api(method: string, resource: string, params: Record<string, string>, body?: string): Promise<Record<string, unknown>> {
+  const response = (await invoke('ApiFunction', apiEvent(method, resource, params, body))) as { statusCode: number; body: string };
+  if (response.statusCode >= 300) throw new Error(`API ${method} ${resource} answered ${response.statusCode}: ${response.body}`);
+  return JSON.parse(response.body) as Record<string, unknown>;
+}
+
 export async function runLifecycle(observer: AwsCallObserver, log: (line: string) => void = () => undefined): Promise<void> {
   const cluster = LIFECYCLE_CLUSTER;
   const backend = await startTestBackend();
@@ -74,7 +81,7 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       // Two t3.medium nodes, more pods than their slots: the watcher will act.
       const manifest = readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
       log('api: create');
-      await invoke('ApiFunction', apiEvent('POST', '/clusters', {}, manifest));
+      await api('POST', '/clusters', {}, manifest);
       log('create-cluster');
       step('create-cluster', await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20 }));
       await sim.backend.cluster(cluster);
@@ -88,10 +95,10 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       current.cluster.spec.sshAccess = ['198.51.100.0/24'];
       const check = checkManifest([current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
       await store.writeSpecs(check.manifest!, check.completed!);
-      await invoke('ApiFunction', apiEvent('POST', '/clusters/{name}/update', { name: cluster }));
+      await api('POST', '/clusters/{name}/update', { name: cluster });
       step('update-cluster', await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20 }));
       log('rolling-update');
-      await invoke('ApiFunction', apiEvent('POST', '/clusters/{name}/rolling-update', { name: cluster }, '{}'));
+      await api('POST', '/clusters/{name}/rolling-update', { name: cluster }, '{}');
       step('rolling-update', await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20 }));
 
       log('eni watcher');
@@ -109,11 +116,10 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       step('rolling-update (watcher)', await runStateMachine('rolling-update', { input: start.input as never, waitMs: 20 }));
 
       log('api: reads');
-      await invoke('ApiFunction', apiEvent('GET', '/clusters', {}));
-      await invoke('ApiFunction', apiEvent('GET', '/clusters/{name}', { name: cluster }));
-      const started = (await invoke('ApiFunction', apiEvent('DELETE', '/clusters/{name}', { name: cluster }))) as { body: string };
-      const { executionId } = JSON.parse(started.body) as { executionId: string };
-      await invoke('ApiFunction', apiEvent('GET', '/clusters/{name}/executions/{id}', { name: cluster, id: executionId }));
+      await api('GET', '/clusters', {});
+      await api('GET', '/clusters/{name}', { name: cluster });
+      const { executionId } = await api('DELETE', '/clusters/{name}', { name: cluster });
+      await api('GET', '/clusters/{name}/executions/{id}', { name: cluster, id: String(executionId) });
 
       // What delete must also find: the control plane's etcd volume (its boot script creates it on
       // AWS) and a network interface the VPC CNI left behind (made here, outside any function).
