@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { inFunction } from './aws-calls.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
 
 /**
@@ -69,7 +70,8 @@ export interface RunOptions {
 
 async function localHandler(logicalId: FunctionLogicalId) {
   const module = await LOCAL_HANDLERS[logicalId]();
-  return async (input: Json) => (await module.handler(input, lambdaContext(`kopsless-${logicalId}`))) as Json;
+  // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts).
+  return async (input: Json) => (await inFunction(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`)))) as Json;
 }
 
 /** Runs one execution of a state machine to its end. */

@@ -209,7 +209,10 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       'Masters',
       'masters',
       [
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/*`] },
+        // The control plane reads the join token and its own keys back (a replacement keeps the
+        // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
+        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': `${name}/secrets/control-plane-pki.tar.gz` } } },
         { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'ec2:DescribeVolumes', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
         // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.

@@ -1,0 +1,111 @@
+/**
+ * `npm run check:iam`: runs the lifecycle of one cluster on the local backend (create, update,
+ * rolling update, the ENI watcher acting, the API, delete), records every AWS call each function
+ * makes, and evaluates each against that function's role in template.yaml with iam-simulate:
+ * actions, resource ARNs and tag conditions as AWS evaluates them, plus the further actions AWS
+ * checks for a call (iam:PassRole, ec2:RunInstances, ec2:CreateTags). Exit 1 on any denial.
+ *
+ * Prints `iam: N calls by F functions, D denied, U grants never used`, then the denied calls and
+ * the grants nothing used. A grant is one action of one Allow statement; CloudFormation's own
+ * calls for the cluster stack (made with the function's credentials) count as uses of the
+ * function's grants, from test/iam/cloudformation.ts.
+ */
+import type { AwsCall } from '../src/local/aws-calls.js';
+import { cloudFormationActions } from '../test/iam/cloudformation.js';
+import { runLifecycle } from '../test/iam/lifecycle-calls.js';
+import { evaluate, functionRoles, grants, type Role } from '../test/iam/policies.js';
+import { iamRequests, Lookups, type IamRequest } from '../test/iam/requests.js';
+import { readTemplate } from '../test/support/template.js';
+
+const verbose = process.argv.includes('--verbose');
+const started = Date.now();
+const recorded: Array<{ call: AwsCall; requests: IamRequest[] }> = [];
+const byCloudFormation = new Map<string, Set<string>>();
+const failures: string[] = [];
+const lookups = new Lookups();
+
+async function cloudFormationUse(call: AwsCall): Promise<void> {
+  if (call.service !== 'CloudFormation' || !['CreateStack', 'UpdateStack', 'DeleteStack'].includes(call.operation)) return;
+  const input = call.input as { StackName: string; TemplateBody?: string };
+  const before = call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
+  const after = call.operation === 'DeleteStack' ? undefined : input.TemplateBody;
+  const set = byCloudFormation.get(call.functionId) ?? new Set<string>();
+  for (const action of cloudFormationActions(before, after)) set.add(action);
+  byCloudFormation.set(call.functionId, set);
+}
+
+try {
+  await runLifecycle(
+    {
+      before: async (call) => {
+        try {
+          recorded.push({ call, requests: await iamRequests(call, lookups) });
+          await cloudFormationUse(call);
+        } catch (error) {
+          failures.push(`${call.functionId} ${call.service}:${call.operation}: ${(error as Error).message}`);
+        }
+      },
+    },
+    (line) => verbose && console.error(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`),
+  );
+} catch (error) {
+  console.error(`iam: the lifecycle failed, nothing was evaluated: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const roles = functionRoles(readTemplate(), { stateBucket: process.env.STATE_BUCKET! });
+const used = new Set<string>();
+const denied: string[] = [];
+const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
+let deniedCalls = 0;
+for (const { call, requests } of recorded) {
+  const role = roles.get(call.functionId as never);
+  if (!role) {
+    failures.push(`${call.functionId}: no such function in template.yaml`);
+    continue;
+  }
+  let refused = false;
+  for (const request of requests) {
+    const key = JSON.stringify([call.functionId, request.action, request.resource, request.context]);
+    let result = decisions.get(key);
+    if (!result) decisions.set(key, (result = await evaluate(role, request)));
+    for (const statement of result.allowedBy) used.add(`${call.functionId} ${statement} ${request.action.toLowerCase()}`);
+    if (result.decision === 'Allowed') continue;
+    refused = true;
+    const tags = Object.entries(request.context).filter(([k]) => k.startsWith('aws:')).map(([k, v]) => `${k}=${String(v)}`);
+    denied.push(`  ${call.functionId} ${call.service}:${call.operation}: ${request.action} on ${request.resource}${request.because ? ` (${request.because})` : ''}${tags.length ? ` [${tags.join(', ')}]` : ''}: ${result.decision}`);
+  }
+  if (refused) deniedCalls++;
+}
+
+/** The Allow statements of a role that list an action at all (any resource, any condition). */
+function grantsOf(role: Role, action: string): string[] {
+  return [...grants(role)].filter(([, actions]) => actions.some((a) => a.toLowerCase() === action.toLowerCase())).map(([statement]) => statement);
+}
+
+for (const [functionId, actions] of byCloudFormation) {
+  const role = roles.get(functionId as never)!;
+  for (const action of actions) {
+    const statements = grantsOf(role, action);
+    for (const statement of statements) used.add(`${functionId} ${statement} ${action.toLowerCase()}`);
+    if (statements.length === 0) {
+      deniedCalls++;
+      denied.push(`  ${functionId} (CloudFormation, the cluster stack): ${action}: not granted`);
+    }
+  }
+}
+
+const unused: string[] = [];
+for (const [functionId, role] of roles) {
+  for (const [statement, actions] of grants(role)) {
+    for (const action of actions) if (!used.has(`${functionId} ${statement} ${action.toLowerCase()}`)) unused.push(`  ${functionId} ${statement.replace(/^.*?#/, 'statement ')}: ${action}`);
+  }
+}
+
+const uniqueDenied = [...new Set(denied)];
+console.log(`iam: ${recorded.length} calls by ${new Set(recorded.map((r) => r.call.functionId)).size} functions, ${deniedCalls} denied, ${unused.length} grants never used`);
+if (uniqueDenied.length > 0) console.log(`denied:\n${uniqueDenied.join('\n')}`);
+if (unused.length > 0) console.log(`grants never used:\n${unused.join('\n')}`);
+if (failures.length > 0) console.log(`calls the check could not evaluate:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+if (verbose) console.error(`${((Date.now() - started) / 1000).toFixed(1)}s in all`);
+process.exit(deniedCalls > 0 || failures.length > 0 ? 1 : 0);

@@ -1,0 +1,86 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Sees every AWS call a handler makes on the local backend, as SDK middleware: the handlers build
+ * their clients as on AWS (`new XClient({})`) and stay unchanged; only the local backend installs
+ * this. Calls are attributed to the Lambda function whose invocation they happen in (see
+ * `inFunction`), so `npm run check:iam` can evaluate each against that function's role.
+ */
+
+/** One AWS call, as the handler asked for it (before serialization). */
+export interface AwsCall {
+  /** The function's logical ID in template.yaml. */
+  functionId: string;
+  /** The SDK's service ID (`EC2`, `Auto Scaling`, `S3`, ...). */
+  service: string;
+  /** The command's name without `Command` (`DescribeInstances`): the API operation. */
+  operation: string;
+  input: Record<string, unknown>;
+  region: string;
+}
+
+/** Awaited before the call goes out (it may look at the world as the call finds it) and after it. */
+export interface AwsCallObserver {
+  before?(call: AwsCall): Promise<void> | void;
+  after?(call: AwsCall, outcome: { output?: unknown; error?: unknown }): Promise<void> | void;
+}
+
+const scope = new AsyncLocalStorage<{ functionId: string }>();
+const observers = new Set<AwsCallObserver>();
+const instrumented = new WeakSet<object>();
+
+/** Runs `fn` as an invocation of the function `functionId`: its AWS calls are attributed to it. */
+export function inFunction<T>(functionId: string, fn: () => Promise<T>): Promise<T> {
+  return scope.run({ functionId }, fn);
+}
+
+/** Runs `fn` outside any function (an observer's own look-ups are nobody's calls). */
+export function outsideFunctions<T>(fn: () => Promise<T>): Promise<T> {
+  return scope.exit(fn);
+}
+
+type Stack = { add: (middleware: unknown, options: { step: string; name: string; priority?: string }) => void };
+type SdkClient = { middlewareStack: Stack; config: { serviceId?: string; region?: () => Promise<string> | string } };
+
+function instrument(client: SdkClient): void {
+  if (instrumented.has(client)) return;
+  instrumented.add(client);
+  const middleware = (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+    const store = scope.getStore();
+    if (!store || observers.size === 0) return next(args);
+    const region = typeof client.config.region === 'function' ? await client.config.region() : String(client.config.region ?? '');
+    const call: AwsCall = { functionId: store.functionId, service: client.config.serviceId ?? 'unknown', operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''), input: args.input, region };
+    for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
+    try {
+      const output = await next(args);
+      for (const observer of observers) await outsideFunctions(async () => observer.after?.(call, { output }));
+      return output;
+    } catch (error) {
+      for (const observer of observers) await outsideFunctions(async () => observer.after?.(call, { error }));
+      throw error;
+    }
+  };
+  client.middlewareStack.add(middleware, { step: 'initialize', name: 'kopslessAwsCalls', priority: 'high' });
+}
+
+let installed = false;
+
+/**
+ * Installs the middleware on every SDK client of this process (on its first call: all clients share
+ * one base class) and starts telling `observer` about the calls made inside `inFunction`. Returns
+ * the function that stops telling it.
+ */
+export function observeAwsCalls(observer: AwsCallObserver): () => void {
+  if (!installed) {
+    installed = true;
+    const base = Object.getPrototypeOf(S3Client.prototype) as { send: (this: SdkClient, ...args: unknown[]) => unknown };
+    const send = base.send;
+    base.send = function patchedSend(this: SdkClient, ...args: unknown[]) {
+      instrument(this);
+      return send.apply(this, args);
+    };
+  }
+  observers.add(observer);
+  return () => observers.delete(observer);
+}

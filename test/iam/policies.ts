@@ -1,0 +1,164 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { FUNCTIONS, STATE_MACHINES, type FunctionLogicalId } from '../../src/functions-registry.js';
+import type { Template } from '../support/template.js';
+
+/**
+ * The IAM policies of template.yaml and of a rendered cluster stack, resolved to the concrete
+ * documents AWS would attach, and an evaluation of one request against them with
+ * `@cloud-copilot/iam-simulate` (AGPL: used from test/ and scripts/ only, never shipped).
+ */
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const PARTITION = 'aws';
+/** The name CloudFormation would give the kopsless stack and, through it, the state machines. */
+export const STACK_NAME = 'kopsless';
+
+export type PolicyDocument = { Version: string; Statement: Array<Record<string, unknown>> };
+
+/** One principal: a role ARN and the identity policies attached to it. */
+export interface Role {
+  name: string;
+  arn: string;
+  policies: Array<{ name: string; policy: PolicyDocument }>;
+}
+
+export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+/** The values `!Ref`, `!GetAtt` and `!Sub` take in a deployment of template.yaml. */
+export interface Deployment {
+  stateBucket: string;
+}
+
+function stateMachineArn(logicalId: string): string {
+  const name = STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES];
+  if (!name) throw new Error(`no state machine ${logicalId} in the registry`);
+  return `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:${STACK_NAME}-${name}`;
+}
+
+function attribute(deployment: Deployment, logicalId: string, attr: string): string {
+  if (logicalId === 'StateBucket' && attr === 'Arn') return `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
+  if (logicalId in STATE_MACHINES && attr === 'Name') return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
+  if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
+  throw new Error(`no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`);
+}
+
+function reference(deployment: Deployment, name: string): string {
+  const pseudo: Record<string, string> = { 'AWS::Partition': PARTITION, 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::StackName': STACK_NAME, 'AWS::URLSuffix': 'amazonaws.com' };
+  if (name in pseudo) return pseudo[name]!;
+  if (name === 'StateBucket') return deployment.stateBucket;
+  if (name in STATE_MACHINES) return stateMachineArn(name);
+  throw new Error(`no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`);
+}
+
+/** Replaces every intrinsic function in a policy with the value it has once deployed. */
+export function resolveIntrinsics(value: unknown, deployment: Deployment): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, deployment));
+  if (!value || typeof value !== 'object') return value;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  if (keys.length === 1 && keys[0] === 'Ref') return reference(deployment, object.Ref as string);
+  if (keys.length === 1 && keys[0] === 'Fn::GetAtt') {
+    const target = object['Fn::GetAtt'];
+    const [id, attr] = Array.isArray(target) ? (target as string[]) : String(target).split('.');
+    return attribute(deployment, id!, attr!);
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::Sub') {
+    const text = object['Fn::Sub'];
+    if (typeof text !== 'string') throw new Error('Fn::Sub with a variable map is not used in policies');
+    return text.replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) => (attr ? attribute(deployment, id, attr) : reference(deployment, id)));
+  }
+  const intrinsic = keys.find((k) => k.startsWith('Fn::'));
+  if (intrinsic) throw new Error(`${intrinsic} is not resolved by the IAM evaluation`);
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolveIntrinsics(v, deployment)]));
+}
+
+/**
+ * Every function's role as SAM creates it from `Policies`: the inline statements of template.yaml.
+ * (SAM also attaches AWSLambdaBasicExecutionRole and, with tracing, AWSXrayWriteOnlyAccess: logs
+ * and X-Ray only, nothing these checks ask about.)
+ */
+export function functionRoles(template: Template, deployment: Deployment): Map<FunctionLogicalId, Role> {
+  const roles = new Map<FunctionLogicalId, Role>();
+  for (const id of Object.keys(FUNCTIONS) as FunctionLogicalId[]) {
+    const resource = template.Resources[id];
+    if (resource?.Type !== 'AWS::Serverless::Function') throw new Error(`template.yaml has no function ${id}`);
+    const policies = (resource.Properties?.Policies ?? []) as unknown[];
+    roles.set(id, {
+      name: id,
+      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${id}Role-EXAMPLE`,
+      policies: policies.map((policy, i) => {
+        if (!policy || typeof policy !== 'object' || !('Statement' in policy)) throw new Error(`${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`);
+        return { name: `${id}Policy${i}`, policy: resolveIntrinsics(policy, deployment) as PolicyDocument };
+      }),
+    });
+  }
+  return roles;
+}
+
+/** The IAM roles of a rendered cluster stack (masters, nodes, bastions), by logical ID. */
+export function stackRoles(stack: { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> }): Map<string, Role> {
+  const roles = new Map<string, Role>();
+  for (const [id, resource] of Object.entries(stack.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Role') continue;
+    const properties = resource.Properties ?? {};
+    const policies = (properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: PolicyDocument }>;
+    roles.set(id, {
+      name: id,
+      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${properties.RoleName as string}`,
+      policies: policies.map((p) => ({ name: p.PolicyName, policy: p.PolicyDocument })),
+    });
+  }
+  return roles;
+}
+
+export interface Request {
+  action: string;
+  resource: string;
+  context?: Record<string, string | string[]>;
+}
+
+/** How AWS decides one request of one role (identity policies only: the bucket policy denies insecure transport, nothing else). */
+export async function decide(role: Role, request: Request): Promise<Decision> {
+  const result = await runSimulation(
+    {
+      identityPolicies: role.policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: { action: request.action, principal: role.arn, resource: { accountId: ACCOUNT, resource: request.resource }, contextVariables: request.context ?? {} },
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult as Decision;
+}
+
+/** A decision and the Allow statements that granted it (`<policy>#<Sid or 1-based index>`). */
+export async function evaluate(role: Role, request: Request): Promise<{ decision: Decision; allowedBy: string[] }> {
+  const result = await runSimulation(
+    {
+      identityPolicies: role.policies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      request: { action: request.action, principal: role.arn, resource: { accountId: ACCOUNT, resource: request.resource }, contextVariables: request.context ?? {} },
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType !== 'single') throw new Error(`${request.action} ${request.resource}: one resource expected`);
+  const allows = result.result.analysis?.identityAnalysis?.allowStatements ?? [];
+  return { decision: result.overallResult as Decision, allowedBy: allows.map((s) => `${s.policyId}#${s.explain.identifier}`) };
+}
+
+/** Every action each Allow statement grants, as `<policy>#<Sid or 1-based index>` -> actions. */
+export function grants(role: Role): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { name, policy } of role.policies) {
+    policy.Statement.forEach((statement, i) => {
+      if (statement.Effect !== 'Allow') return;
+      const actions = ([] as string[]).concat(statement.Action as string | string[]);
+      out.set(`${name}#${(statement.Sid as string | undefined) ?? String(i + 1)}`, actions);
+    });
+  }
+  return out;
+}

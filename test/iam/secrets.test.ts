@@ -1,0 +1,137 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
+import { manifestFromFlags } from '../../src/spec/create-cluster.js';
+import { completeManifest } from '../../src/spec/defaults.js';
+import { ROOT } from '../helpers.js';
+import { readTemplate } from '../support/template.js';
+import { decide, functionRoles, stackRoles, type Role } from './policies.js';
+
+// Who may read each object under <cluster>/secrets/ in the state store, evaluated as AWS does over
+// template.yaml's function roles and the cluster stack's instance roles.
+const READERS: Record<string, string[]> = {
+  // The cluster CA and service-account keys: a replacement control plane restores them.
+  'control-plane-pki.tar.gz': ['MastersRole'],
+  // The admin kubeconfig: the functions that talk to the cluster's API.
+  kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
+  // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
+  'bootstrap-token': ['MastersRole', 'NodesRole'],
+};
+
+// Who may write (or replace) each of them: a forged kubeconfig would point the lifecycle at
+// another API server, a forged CA would be trusted by every node.
+const WRITERS: Record<string, string[]> = {
+  'control-plane-pki.tar.gz': ['MastersRole'],
+  kubeconfig: ['MastersRole'],
+  'bootstrap-token': ['WriteStateFunction'],
+};
+
+const BUCKET = 'kopsless-state-example';
+const CLUSTER = 'private.example.com';
+const OTHER_CLUSTER = 'other.example.com';
+
+/** Every key under secrets/ that src/ reads or writes (user-data, the state store, the kube port). */
+function secretKeysInSource(): string[] {
+  const keys = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/secrets\/([A-Za-z0-9][A-Za-z0-9._-]*)/g)) keys.add(m[1]!);
+    }
+  };
+  walk(join(ROOT, 'src'));
+  return [...keys].sort();
+}
+
+const objectArn = (cluster: string, key: string) => `arn:aws:s3:::${BUCKET}/${cluster}/${key}`;
+let roles: Role[];
+let instanceRoles: Map<string, Role>;
+
+beforeAll(() => {
+  const stack = renderStackTemplate({
+    manifest: completeManifest(manifestFromFlags({ name: CLUSTER, zones: ['us-east-1a', 'us-east-1b'], topology: 'private', controlPlaneCount: 1 })),
+    stateBucket: BUCKET,
+  }) as Parameters<typeof stackRoles>[0];
+  instanceRoles = stackRoles(stack);
+  roles = [...functionRoles(readTemplate(), { stateBucket: BUCKET }).values(), ...instanceRoles.values()];
+});
+
+describe('secrets in the state store', () => {
+  it('has a rule for every key under secrets/ that the code uses', () => {
+    const known = [...new Set([...Object.keys(READERS), ...Object.keys(WRITERS)])].sort();
+
+    const used = secretKeysInSource();
+
+    expect(used).toEqual(known);
+  });
+
+  it('evaluates every function role and the masters, nodes and bastions roles', () => {
+    expect(roles.map((r) => r.name).sort()).toEqual(
+      ['ApiFunction', 'DeleteClusterFunction', 'LaunchClusterFunction', 'RollingUpdateFunction', 'ValidateSpecFunction', 'VerifyDnsFunction', 'WatchEniFunction', 'WriteStateFunction', 'BastionsRole', 'MastersRole', 'NodesRole'].sort(),
+    );
+  });
+
+  it.each(Object.entries(READERS))('lets only the roles that need it read secrets/%s', async (key, readers) => {
+    const allowed: string[] = [];
+
+    for (const role of roles) {
+      if ((await decide(role, { action: 's3:GetObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.push(role.name);
+    }
+
+    expect(allowed.sort()).toEqual([...readers].sort());
+  });
+
+  it.each(Object.entries(WRITERS))('lets only the roles that make it write secrets/%s', async (key, writers) => {
+    const allowed: string[] = [];
+
+    for (const role of roles) {
+      if ((await decide(role, { action: 's3:PutObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.push(role.name);
+    }
+
+    expect(allowed.sort()).toEqual([...writers].sort());
+  });
+
+  it('lets only the delete stage remove secrets (with the rest of the cluster state)', async () => {
+    const allowed = new Set<string>();
+
+    for (const role of roles) {
+      for (const key of Object.keys(READERS)) if ((await decide(role, { action: 's3:DeleteObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.add(role.name);
+    }
+
+    expect([...allowed]).toEqual(['DeleteClusterFunction']);
+  });
+
+  it("denies a cluster's instance roles every secret of another cluster", async () => {
+    const decisions: string[] = [];
+
+    for (const role of instanceRoles.values()) {
+      for (const key of Object.keys(READERS)) decisions.push(await decide(role, { action: 's3:GetObject', resource: objectArn(OTHER_CLUSTER, `secrets/${key}`) }));
+    }
+
+    expect(new Set(decisions)).toEqual(new Set(['ImplicitlyDenied']));
+  });
+
+  it('keeps the spec and status readable by every function that reads the state store', async () => {
+    const readers = roles.filter((r) => r.name.endsWith('Function') && r.name !== 'ValidateSpecFunction');
+    const decisions: string[] = [];
+
+    for (const role of readers) {
+      for (const key of ['config', 'instancegroup/nodes-us-east-1a', 'cluster-completed.spec', 'status.json', 'lock']) {
+        decisions.push(`${role.name} ${key} ${await decide(role, { action: 's3:GetObject', resource: objectArn(CLUSTER, key) })}`);
+      }
+    }
+
+    expect(decisions.filter((d) => !d.endsWith(' Allowed'))).toEqual([]);
+  });
+
+  it('lets the control plane list only the key of its own stored keys (how its boot script tells a replacement)', async () => {
+    const masters = instanceRoles.get('MastersRole')!;
+    const list = (prefix: string) => decide(masters, { action: 's3:ListBucket', resource: `arn:aws:s3:::${BUCKET}`, context: { 's3:prefix': prefix } });
+
+    const decisions = [await list(`${CLUSTER}/secrets/control-plane-pki.tar.gz`), await list(`${CLUSTER}/secrets/`), await list(`${OTHER_CLUSTER}/secrets/control-plane-pki.tar.gz`)];
+
+    expect(decisions).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
+  });
+});

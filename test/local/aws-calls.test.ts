@@ -1,0 +1,36 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { inFunction, observeAwsCalls, type AwsCall } from '../../src/local/aws-calls.js';
+
+// An S3 client that never leaves the process: every request gets an empty 200.
+function offlineS3(): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    requestHandler: { handle: async () => ({ response: { statusCode: 200, headers: {}, body: (await import('node:stream')).Readable.from([]) } as never }) },
+  });
+}
+
+let stop: (() => void) | undefined;
+afterEach(() => stop?.());
+
+describe('AWS call recording on the local backend', () => {
+  it('attributes a call made inside a function invocation to that function, with its operation and input', async () => {
+    const seen: AwsCall[] = [];
+    stop = observeAwsCalls({ before: (call) => void seen.push(call) });
+    const s3 = offlineS3();
+
+    await inFunction('WriteStateFunction', () => s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' })));
+
+    expect(seen).toEqual([{ functionId: 'WriteStateFunction', service: 'S3', operation: 'GetObject', input: { Bucket: 'b', Key: 'c/config' }, region: 'us-east-1' }]);
+  });
+
+  it('does not record calls made outside any function (tests, the simulated API server)', async () => {
+    const seen: AwsCall[] = [];
+    stop = observeAwsCalls({ before: (call) => void seen.push(call) });
+
+    await offlineS3().send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' }));
+
+    expect(seen).toEqual([]);
+  });
+});
