@@ -5,8 +5,11 @@ import { parseAllDocuments, stringify } from 'yaml';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The shared, read-only reference inputs (real kOps manifests, the VPC CNI table). */
-export const REFERENCE_DIR = join(ROOT, '..', 'shared', 'reference');
+/**
+ * The shared, read-only reference inputs (real kOps manifests, the VPC CNI table); beside the
+ * checkout, or where KOPSLESS_REFERENCE_DIR says (a git worktree lives elsewhere).
+ */
+export const REFERENCE_DIR = process.env.KOPSLESS_REFERENCE_DIR ?? join(ROOT, '..', 'shared', 'reference');
 
 export function referenceManifests(): string[] {
   return readdirSync(join(REFERENCE_DIR, 'kops-manifests')).filter((f) => f.endsWith('.yaml')).sort();
