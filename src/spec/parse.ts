@@ -43,7 +43,7 @@ const TEXT_PATH = 'manifest';
  * Decoding replaces nothing, so a binary file is named as such instead of read as mojibake.
  */
 export function decodeManifest(bytes: Uint8Array): { text: string } | { error: FieldIssue } {
-  if (bytes.byteLength > MANIFEST_LIMITS.maxBytes) return { error: tooLarge(bytes.byteLength) };
+  if (bytes.byteLength > MANIFEST_LIMITS.maxBytes) return { error: tooLarge() };
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
   } catch {
@@ -51,16 +51,15 @@ export function decodeManifest(bytes: Uint8Array): { text: string } | { error: F
   }
 }
 
-function tooLarge(bytes: number): FieldIssue {
-  return field.forbidden(TEXT_PATH, `the manifest is ${bytes} bytes, over the limit of ${MANIFEST_LIMITS.maxBytes} bytes`);
+function tooLarge(): FieldIssue {
+  return field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxBytes} bytes (${MANIFEST_LIMITS.maxBytes / 1024 / 1024} MiB)`);
 }
 
 /** Whole-text checks before the YAML parser sees it: size, and NUL (binary data, never YAML). */
 function textIssue(text: string): FieldIssue | undefined {
   // Length in UTF-16 units bounds the byte length from below; only count bytes when it matters.
   if (text.length > MANIFEST_LIMITS.maxBytes / 3) {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > MANIFEST_LIMITS.maxBytes) return tooLarge(bytes);
+    if (Buffer.byteLength(text) > MANIFEST_LIMITS.maxBytes) return tooLarge();
   }
   const nul = text.indexOf('\0');
   if (nul >= 0) {
