@@ -129,7 +129,8 @@ function parseValue(path: string, raw: string): unknown {
   try {
     return doc.toJS({ maxAliasCount: 0 });
   } catch (error) {
-    throw new UsageError(`the value of ${path} cannot be read: ${(error as Error).message}`);
+    // maxAliasCount 0: a value on the command line has no use for aliases, and no bomb gets through.
+    throw new UsageError(`the value of ${path} cannot hold YAML aliases (${(error as Error).message})`);
   }
 }
 
