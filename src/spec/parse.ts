@@ -25,7 +25,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * levels deep; the API's body limit (256 KiB) is tighter still.
  */
 export const MANIFEST_LIMITS = {
-  /** Bytes of text (a 5 MB manifest still checks in well under 3 s). */
+  /** Bytes of text; time is about linear in it (scripts/bench-check.mjs measures 5 MB inputs). */
   maxBytes: 8 * 1024 * 1024,
   /** Nesting of mappings and sequences, counted on the YAML before aliases expand. */
   maxDepth: 64,
@@ -57,7 +57,7 @@ function tooLarge(): FieldIssue {
 
 /** Whole-text checks before the YAML parser sees it: size, and NUL (binary data, never YAML). */
 function textIssue(text: string): FieldIssue | undefined {
-  // Length in UTF-16 units bounds the byte length from below; only count bytes when it matters.
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count the bytes only when the length cannot tell.
   if (text.length > MANIFEST_LIMITS.maxBytes / 3) {
     if (Buffer.byteLength(text) > MANIFEST_LIMITS.maxBytes) return tooLarge();
   }
