@@ -54,7 +54,11 @@ const table: Array<{ method: Method; path: string; handler: ReturnType<typeof ro
 ];
 
 /** The kopsless API (API Gateway REST, IAM-authorized). */
-export const handler = middy(httpRouterHandler(table as never) as unknown as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>)
+export const handler = middy(httpRouterHandler({
+  routes: table,
+  // JSON like every other answer, naming what was asked for (the router's default is plain text).
+  notFoundResponse: ({ method, path }: { method: string; path: string }) => json(404, { message: `no route for ${method} ${path.slice(0, 200)}` }),
+} as never) as unknown as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>)
   .use(httpHeaderNormalizer())
   .use(httpEventNormalizer())
   .use(httpSecurityHeaders())

@@ -1,18 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import { parseOutputFormat, UsageError } from './format.js';
+import { readManifestBytes } from './manifest-file.js';
 
 /** `kopsless check -f FILE [-o json]`: offline validation. Exit 0 valid, 1 invalid, 3 unsupported. */
 export function runCheck(options: { filename?: string; output?: string }, io = { out: console.log, err: console.error }): number {
   if (!options.filename) throw new UsageError('-f, --filename is required: the kOps manifest to check');
   const format = parseOutputFormat(options.output, ['table', 'json']);
-  let text: string;
-  try {
-    text = options.filename === '-' ? readFileSync(0, 'utf8') : readFileSync(options.filename, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${options.filename}: ${(error as Error).message}`);
-  }
-  const check = checkManifest(text);
+  const check = checkManifest(readManifestBytes(options.filename));
   const code = checkExitCode(check);
   if (format === 'json') {
     io.out(JSON.stringify({ valid: check.valid, cluster: check.cluster, instanceGroups: check.instanceGroups, errors: check.errors, unsupported: check.unsupported }, null, 2));

@@ -43,7 +43,7 @@ export interface CliContext {
  * on stderr), then this process's SDK clients and the handlers it imports point at it.
  */
 export async function localContext(log: (line: string) => void = (l) => console.error(l)): Promise<CliContext> {
-  const { record, started } = await backendUp();
+  const { record, started } = await backendUp(log);
   if (started) log(`started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`);
   useBackend(record);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';

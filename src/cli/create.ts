@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { SpecInvalidError } from '../errors.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
 import { checkExitCode, checkManifest } from '../spec/check.js';
+import { decodeManifest } from '../spec/parse.js';
 import { manifestFromFlags, type CreateClusterFlags } from '../spec/create-cluster.js';
 import { isControlPlaneRole } from '../spec/types.js';
 import { preflight } from '../stages/validate-spec.js';
 import { writeState } from '../stages/write-state.js';
 import type { CliContext } from './context.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
+import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
 
 export interface CreateOptions {
@@ -27,11 +28,9 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 
 function manifestText(options: CreateOptions): string {
   if (options.filename) {
-    try {
-      return options.filename === '-' ? readFileSync(0, 'utf8') : readFileSync(options.filename, 'utf8');
-    } catch (error) {
-      throw new UsageError(`cannot read ${options.filename}: ${(error as Error).message}`);
-    }
+    const decoded = decodeManifest(readManifestBytes(options.filename));
+    if ('error' in decoded) throw new SpecInvalidError([decoded.error]);
+    return decoded.text;
   }
   if (!options.flags) throw new UsageError('give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`');
   const manifest = manifestFromFlags(options.flags);

@@ -6,7 +6,7 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 
 /** `kopsless local up`: start the backend (or find it running). */
 export async function runLocalUp(io: Io): Promise<number> {
-  const { record, started } = await backendUp();
+  const { record, started } = await backendUp(io.err);
   io.out(`${started ? 'started' : 'already running'}: moto (pid ${record.pid}) at ${record.endpoint}, state bucket s3://${record.stateBucket}`);
   io.out('use it from the AWS CLI with: eval "$(kopsless local env)"');
   return 0;

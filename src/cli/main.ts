@@ -250,11 +250,20 @@ function report(error: unknown): number {
     return error instanceof SpecUnsupportedError ? 3 : 1;
   }
   if (error instanceof KopslessError) {
-    io.err(`${error.name}: ${error.message}`);
+    io.err(`${error.name}: ${oneLine(error.message)}`);
     return 1;
   }
-  io.err(`error: ${(error as Error)?.stack ?? String(error)}`);
+  // Anything else (an SDK error, a network failure, a bug): one line; the stack only when asked for.
+  const e = error as Error;
+  const message = `error: ${e instanceof Error && e.name !== 'Error' ? `${e.name}: ` : ''}${oneLine(e instanceof Error ? e.message : String(error))}`;
+  if (process.env.KOPSLESS_DEBUG) io.err(`${message}\n${String(e?.stack ?? error)}`);
+  else io.err(`${message} (KOPSLESS_DEBUG=1 prints the stack trace)`);
   return 1;
+}
+
+/** The first line of a message, so an error is one line whatever produced it. */
+function oneLine(message: string): string {
+  return message.split('\n').find((l) => l.trim() !== '')?.trim() ?? message;
 }
 
 export async function main(argv: string[]): Promise<number> {

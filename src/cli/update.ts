@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse as parseYamlValue } from 'yaml';
+import { parseDocument } from 'yaml';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import type { ClusterManifest } from '../spec/types.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
+import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -88,13 +88,7 @@ async function writeSpec(manifest: ClusterManifest, ctx: CliContext, io: Io): Pr
 /** `kopsless replace -f cluster.yaml`: replace the spec of an existing cluster. */
 export async function runReplace(filename: string | undefined, ctx: CliContext, io: Io): Promise<number> {
   if (!filename) throw new UsageError('-f, --filename is required');
-  let text: string;
-  try {
-    text = filename === '-' ? readFileSync(0, 'utf8') : readFileSync(filename, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${filename}: ${(error as Error).message}`);
-  }
-  const check = checkManifest(text);
+  const check = checkManifest(readManifestBytes(filename));
   if (!check.manifest) {
     for (const e of check.errors) io.err(`${e.path}: ${e.message}`);
     return 1;
@@ -113,13 +107,31 @@ export async function runReplace(filename: string | undefined, ctx: CliContext, 
 export function setPath(target: Record<string, any>, path: string, raw: string): void {
   const parts = path.match(/[^.[\]]+/g);
   if (!parts || parts.length === 0) throw new UsageError(`"${path}" is not a field path`);
+  // These names reach Object.prototype instead of a field of the spec.
+  if (parts.some((part) => ['__proto__', 'constructor', 'prototype'].includes(part))) throw new UsageError(`"${path}" is not a field path`);
   let node: any = target;
   parts.slice(0, -1).forEach((part, i) => {
     const nextIsIndex = /^\d+$/.test(parts[i + 1]!);
     node[part] ??= nextIsIndex ? [] : {};
+    if (typeof node[part] !== 'object' || node[part] === null) {
+      throw new UsageError(`cannot set "${path}": ${parts.slice(0, i + 1).join('.')} holds ${JSON.stringify(node[part])}, not a mapping or a list`);
+    }
     node = node[part];
   });
-  node[parts[parts.length - 1]!] = raw === '' ? undefined : parseYamlValue(raw);
+  node[parts[parts.length - 1]!] = raw === '' ? undefined : parseValue(path, raw);
+}
+
+/** A FIELD=VALUE value as YAML, one plain value: no aliases, no documents beyond the first. */
+function parseValue(path: string, raw: string): unknown {
+  const doc = parseDocument(raw, { uniqueKeys: true, resolveKnownTags: false });
+  const error = doc.errors[0];
+  if (error) throw new UsageError(`the value of ${path} is not valid YAML: ${error.message.split('\n')[0]}`);
+  try {
+    return doc.toJS({ maxAliasCount: 0 });
+  } catch (error) {
+    // maxAliasCount 0: a value on the command line has no use for aliases, and no bomb gets through.
+    throw new UsageError(`the value of ${path} cannot hold YAML aliases (${(error as Error).message})`);
+  }
 }
 
 /** `kopsless set instancegroup IG spec.machineType=m5.large --name CLUSTER` (and `set cluster`). */

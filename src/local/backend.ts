@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, isAlive, isAnswering, startMoto, stopMoto } from './moto.js';
+import { ensureMotoPython, freePort, isAlive, isAnswering, LocalBackendError, startMoto, stopMoto } from './moto.js';
 
 /**
  * The local backend: one moto_server and one simulated Kubernetes API server on 127.0.0.1 that
@@ -97,7 +97,7 @@ async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kube
     await sleep(200);
   }
   stopMoto(child.pid ?? 0);
-  throw new Error(`the simulated Kubernetes API server did not start (see ${join(localDir(), 'kube-sim.log')})`);
+  throw new LocalBackendError(`the simulated Kubernetes API server did not start (see ${join(localDir(), 'kube-sim.log')})`);
 }
 
 async function createStateBucket(record: BackendRecord): Promise<void> {
@@ -117,12 +117,17 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
   s3.destroy();
 }
 
-/** Starts the backend unless it runs already; returns it and whether it was started now. */
-export async function backendUp(): Promise<{ record: BackendRecord; started: boolean }> {
+/**
+ * Starts the backend unless it runs already; returns it and whether it was started now. moto runs
+ * on `KOPSLESS_PYTHON` (default python3) or, when that cannot import moto, on a virtualenv made
+ * under KOPSLESS_HOME; `log` says so (stderr).
+ */
+export async function backendUp(log: (line: string) => void = (l) => console.error(l)): Promise<{ record: BackendRecord; started: boolean }> {
   const existing = readBackendRecord();
   if (existing && (await backendRunning(existing))) return { record: existing, started: false };
   if (existing) stopBackendProcesses(existing);
-  const moto = await startMoto({ dir: localDir() });
+  const python = await ensureMotoPython({ home: kopslessHome(), python: process.env.KOPSLESS_PYTHON || undefined, log });
+  const moto = await startMoto({ dir: localDir(), python });
   const base = { pid: moto.pid, port: moto.port, endpoint: moto.endpoint, startedAt: new Date().toISOString(), stateBucket: LOCAL_STATE_BUCKET, region: LOCAL_REGION };
   await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
   const kube = await startKubeSimProcess(base);

@@ -23,9 +23,12 @@ export interface ManifestCheck {
 /** Exit codes of `kopsless check`, fixed by the CLI contract. */
 export const CHECK_EXIT = { valid: 0, invalid: 1, usage: 2, unsupported: 3 } as const;
 
-/** Parses, validates, checks support and completes a manifest, in that order. */
-export function checkManifest(text: string): ManifestCheck {
-  const parsed = parseManifest(text);
+/**
+ * Parses, validates, checks support and completes a manifest, in that order. Takes the text, or
+ * the bytes of a file or request body (then it must be UTF-8).
+ */
+export function checkManifest(input: string | Uint8Array): ManifestCheck {
+  const parsed = parseManifest(input);
   if (!parsed.manifest) {
     return { valid: false, cluster: null, instanceGroups: [], errors: parsed.errors, unsupported: parsed.unsupported, ignored: [] };
   }

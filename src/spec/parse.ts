@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { isCollection, isPair, parseAllDocuments, type Document } from 'yaml';
 import type { FieldIssue } from '../errors.js';
 import { field } from './field.js';
 import { API_VERSION, type Cluster, type ClusterManifest, type InstanceGroup } from './types.js';
@@ -20,42 +20,241 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Reads a kOps multi-document manifest: one `Cluster` and its `InstanceGroup`s. Structural
- * problems (YAML syntax, wrong apiVersion, missing Cluster) are returned as issues; the field
- * rules live in validate.ts. Documents of other kinds kOps knows (SSHCredential, Keyset) are
- * reported by the support check, not here.
+ * Bounds on what a manifest may be, so that hostile input costs bounded time and memory and is
+ * refused with a message rather than a crash. Real kOps manifests are a few KiB and about eight
+ * levels deep; the API's body limit (256 KiB) is tighter still.
  */
-export function parseManifest(text: string): ParseResult {
-  const issues: FieldIssue[] = [];
-  const unsupported: FieldIssue[] = [];
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  if (!Array.isArray(docs)) return { errors: [field.required('documents', 'the file holds no YAML documents')], unsupported };
-  let cluster: Cluster | undefined;
-  const instanceGroups: InstanceGroup[] = [];
-  const others: Array<{ index: number; kind: string }> = [];
+export const MANIFEST_LIMITS = {
+  /** Bytes of text; time is about linear in it (scripts/bench-check.mjs measures 5 MB inputs). */
+  maxBytes: 8 * 1024 * 1024,
+  /** Nesting of mappings and sequences, counted on the YAML before aliases expand. */
+  maxDepth: 64,
+  /** The `yaml` library's guard against alias expansion ("billion laughs"). */
+  maxAliasCount: 100,
+  /** Values in a document once aliases expand (each alias counts its whole anchor again). */
+  maxValues: 2_000_000,
+} as const;
+
+/** Where whole-text problems (size, encoding) are reported. */
+const TEXT_PATH = 'manifest';
+
+/**
+ * The text of a manifest given as bytes: refused unless it is UTF-8 (a leading BOM is dropped).
+ * Decoding replaces nothing, so a binary file is named as such instead of read as mojibake.
+ */
+export function decodeManifest(bytes: Uint8Array): { text: string } | { error: FieldIssue } {
+  if (bytes.byteLength > MANIFEST_LIMITS.maxBytes) return { error: tooLarge() };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { error: field.invalid(TEXT_PATH, '<bytes>', 'the manifest is not UTF-8 text (binary data?): give a kOps manifest in YAML or JSON') };
+  }
+}
+
+function tooLarge(): FieldIssue {
+  return field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxBytes} bytes (${MANIFEST_LIMITS.maxBytes / 1024 / 1024} MiB)`);
+}
+
+/** Whole-text checks before the YAML parser sees it: size, and NUL (binary data, never YAML). */
+function textIssue(text: string): FieldIssue | undefined {
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count the bytes only when the length cannot tell.
+  if (text.length > MANIFEST_LIMITS.maxBytes / 3) {
+    if (Buffer.byteLength(text) > MANIFEST_LIMITS.maxBytes) return tooLarge();
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    return field.invalid(TEXT_PATH, '<binary>', `a NUL character at line ${line}: the manifest must be YAML or JSON text`);
+  }
+  return undefined;
+}
+
+function tooDeep(where: string): FieldIssue {
+  return field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels of mappings and sequences`);
+}
+
+/**
+ * The first structural problem of a parsed YAML document that would make converting it costly
+ * or unsafe: nesting over the limit, or a mapping key that is itself a mapping or a sequence.
+ * Walks the syntax tree without recursion, so depth cannot overflow the stack here.
+ */
+function structureIssue(doc: Document.Parsed, where: string): FieldIssue | undefined {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (depth + 1 > MANIFEST_LIMITS.maxDepth) {
+      return tooDeep(where);
+    }
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        if (isCollection(item.key)) return field.invalid(where, '<mapping key>', 'a mapping key must be a scalar, not a mapping or a sequence');
+        stack.push({ node: item.value, depth: depth + 1 });
+      } else {
+        stack.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first problem of a value once aliases have expanded: one that refers back to a node that
+ * contains it (`a: &x [*x]`, an infinite document), or nesting over the limit (an alias placed
+ * deep inside can carry a deep anchor deeper still). Either would overflow every later walk.
+ */
+function expandedIssue(value: unknown, where: string, afterAliases: boolean): FieldIssue | undefined {
+  // Depth-first with an explicit stack; `exit` entries take a node off the current path.
+  const onPath = new Set<object>();
+  const stack: Array<{ value: unknown; exit?: boolean }> = [{ value }];
+  let values = 0;
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (typeof top.value !== 'object' || top.value === null) continue;
+    if (top.exit) {
+      onPath.delete(top.value);
+      continue;
+    }
+    if (onPath.has(top.value)) return field.forbidden(where, 'a YAML alias refers to a node that contains it (the document would be infinite)');
+    if (onPath.size >= MANIFEST_LIMITS.maxDepth) return afterAliases ? field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels once YAML aliases expand`) : tooDeep(where);
+    onPath.add(top.value);
+    stack.push({ value: top.value, exit: true });
+    const children = Object.values(top.value);
+    values += children.length;
+    if (values > MANIFEST_LIMITS.maxValues) return field.forbidden(where, `more than ${MANIFEST_LIMITS.maxValues} values once YAML aliases expand`);
+    for (const child of children) stack.push({ value: child });
+  }
+  return undefined;
+}
+
+/** One document to read, with the path its problems are reported under. */
+interface Entry {
+  value: unknown;
+  where: string;
+}
+
+/**
+ * The documents a value holds: itself, or the items of a JSON array or of a `kind: List` (as
+ * `kubectl get -o json` writes several objects), so a file holds the same manifest whichever
+ * way it was written.
+ */
+function entries(value: unknown, where: string, issues: FieldIssue[]): Entry[] {
+  if (Array.isArray(value)) return value.map((item, i) => ({ value: item, where: `${where}[${i}]` }));
+  if (isObject(value) && value.kind === 'List') {
+    if (!Array.isArray(value.items)) {
+      issues.push(field.required(`${where}.items`, 'a List holds its documents in items'));
+      return [];
+    }
+    return value.items.map((item, i) => ({ value: item, where: `${where}.items[${i}]` }));
+  }
+  return [{ value, where }];
+}
+
+/**
+ * A text that is one JSON value, read with the JSON parser (many times faster than the YAML
+ * parser on large input); undefined for anything else, which the YAML parser then reads (JSON is
+ * YAML, so a JSON syntax error is reported there, with its line).
+ */
+function readJson(text: string, issues: FieldIssue[]): Entry[] | undefined {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const where = 'documents[0]';
+  // JSON has no aliases, but it can nest: the same depth limit as YAML.
+  const expanded = expandedIssue(value, where, false);
+  if (expanded) {
+    issues.push(expanded);
+    return [];
+  }
+  return entries(value, where, issues);
+}
+
+/** The YAML documents of a text, each checked for the limits before and after aliases expand. */
+function readYaml(text: string, issues: FieldIssue[]): Entry[] {
+  // resolveKnownTags off: !!binary, !!set, !!timestamp stay plain data instead of Buffers and Dates.
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, resolveKnownTags: false });
+  const values: Entry[] = [];
+  if (!Array.isArray(docs)) return values;
   docs.forEach((doc, index) => {
     const where = `documents[${index}]`;
     for (const error of doc.errors) {
+      // The parser catches its own stack overflow and reports it as a syntax error: say what it means.
+      if (error.message.includes('Maximum call stack size exceeded')) {
+        issues.push(tooDeep(where));
+        break;
+      }
       const line = error.linePos?.[0]?.line;
       issues.push({ path: where, message: `YAML syntax error${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0]}` });
     }
     if (doc.errors.length > 0) return;
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) return;
+    const structure = structureIssue(doc, where);
+    if (structure) {
+      issues.push(structure);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MANIFEST_LIMITS.maxAliasCount });
+    } catch (error) {
+      // The yaml library throws ReferenceError for an alias bomb and for an alias without its anchor.
+      if (!(error instanceof ReferenceError)) throw error;
+      issues.push(field.forbidden(where, `YAML aliases: ${error.message}`));
+      return;
+    }
+    const expanded = expandedIssue(value, where, true);
+    if (expanded) {
+      issues.push(expanded);
+      return;
+    }
+    values.push(...entries(value, where, issues));
+  });
+  return values;
+}
+
+/**
+ * Reads a kOps multi-document manifest: one `Cluster` and its `InstanceGroup`s, as YAML or JSON
+ * documents, a JSON array of them or a `kind: List`. Structural problems (size, encoding, YAML
+ * syntax, nesting, aliases, wrong apiVersion, missing Cluster) are returned as issues; the field
+ * rules live in validate.ts. Documents of other kinds kOps knows (SSHCredential, Keyset) are
+ * reported by the support check, not here.
+ */
+export function parseManifest(input: string | Uint8Array): ParseResult {
+  const issues: FieldIssue[] = [];
+  const unsupported: FieldIssue[] = [];
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    const decoded = decodeManifest(input);
+    if ('error' in decoded) return { errors: [decoded.error], unsupported };
+    text = decoded.text;
+  }
+  const refused = textIssue(text);
+  if (refused) return { errors: [refused], unsupported };
+  const values = readJson(text, issues) ?? readYaml(text, issues);
+  let cluster: Cluster | undefined;
+  const instanceGroups: InstanceGroup[] = [];
+  const others: Array<{ where: string; kind: string }> = [];
+  for (const { value, where } of values) {
+    if (value === null || value === undefined) continue;
     if (!isObject(value)) {
       issues.push(field.invalid(where, typeof value, 'each document must be a mapping with apiVersion, kind, metadata and spec'));
-      return;
+      continue;
     }
     if (value.apiVersion !== API_VERSION) {
       issues.push(field.notSupported(`${where}.apiVersion`, value.apiVersion ?? '', [API_VERSION]));
-      return;
+      continue;
     }
     const metadata = isObject(value.metadata) ? value.metadata : {};
     const spec = isObject(value.spec) ? value.spec : {};
     if (value.kind === 'Cluster') {
       if (cluster) {
         issues.push(field.forbidden(`${where}.kind`, `only one Cluster per file (found "${String(metadata.name)}" after "${cluster.metadata.name}")`));
-        return;
+        continue;
       }
       cluster = { apiVersion: API_VERSION, kind: 'Cluster', metadata: { ...metadata, name: String(metadata.name ?? '') }, spec };
     } else if (value.kind === 'InstanceGroup') {
@@ -66,12 +265,12 @@ export function parseManifest(text: string): ParseResult {
         spec: spec as InstanceGroup['spec'],
       });
     } else {
-      others.push({ index, kind: String(value.kind ?? '') });
+      others.push({ where, kind: String(value.kind ?? '') });
     }
-  });
+  }
   for (const other of others) {
-    if (other.kind === '') issues.push(field.required(`documents[${other.index}].kind`));
-    else unsupported.push(field.unsupported(`documents[${other.index}].kind`, `kind "${other.kind}" is not read by kopsless (only Cluster and InstanceGroup)`));
+    if (other.kind === '') issues.push(field.required(`${other.where}.kind`));
+    else unsupported.push(field.unsupported(`${other.where}.kind`, `kind "${other.kind}" is not read by kopsless (only Cluster and InstanceGroup)`));
   }
   if (!cluster) {
     if (issues.length === 0) issues.push(field.required('kind', 'the file must hold one document of kind Cluster'));

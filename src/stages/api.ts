@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
 import type { ExecutionsApi } from '../aws/sfn.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../spec/check.js';
+import { parseManifest } from '../spec/parse.js';
+import { dns1123SubdomainErrors } from '../spec/validate.js';
+import type { ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
  * The HTTP API's routes over the state store and Step Functions. Bad input is a 400 with the
  * field errors and starts nothing; a locked cluster a 409 naming the execution that holds it; an
- * unknown cluster a 404; a body over the limit a 413. Executions are named from the request (and
- * its Idempotency-Key), so a retried request finds the execution the first one started.
+ * unknown cluster a 404; a body over the limit a 413. Nothing a client sends is a 500.
+ *
+ * Idempotency: with an `Idempotency-Key`, the execution is named from the key, so a retry finds
+ * the execution the first request started. Without one, a request joins an execution only when it
+ * is byte-identical (same operation, cluster and body) to one started in the last minute for the
+ * same spec version and that execution has not failed; anything else starts a new execution, so
+ * an update after a spec change, or a delete retried after a failed one, is never dropped.
  */
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -45,36 +52,124 @@ export class HttpProblem extends Error {
   }
 }
 
-function bodyText(request: ApiRequest): string {
+/** The body's bytes, within the limit; base64 bodies are decoded (API Gateway's binary media types). */
+function bodyBytes(request: ApiRequest): Buffer {
   const raw = request.body ?? '';
-  const text = request.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpProblem(413, `request body over ${MAX_BODY_BYTES} bytes`);
-  return text;
+  if (typeof raw !== 'string') throw new HttpProblem(400, 'the body must be text');
+  const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new HttpProblem(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  return bytes;
 }
 
-/** The manifest from a body: kOps YAML (or JSON documents), or `{"manifest": "<YAML>"}`. */
-function manifestFromBody(text: string, contentType: string | undefined): string {
+/** The body as UTF-8 text; anything else is a 400 rather than text with replacement characters. */
+function bodyText(request: ApiRequest): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bodyBytes(request));
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new HttpProblem(400, 'the body is not UTF-8 text');
+  }
+}
+
+/** Nesting allowed in a JSON body that is not a manifest (the manifest check has its own limit). */
+const MAX_JSON_DEPTH = 16;
+
+/** The depth of a parsed JSON value, counted without recursion, stopping past `limit`. */
+function jsonDepthOver(value: unknown, limit: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (typeof top.value !== 'object' || top.value === null) continue;
+    if (top.depth + 1 > limit) return true;
+    for (const child of Object.values(top.value)) stack.push({ value: child, depth: top.depth + 1 });
+  }
+  return false;
+}
+
+/** A JSON body that must be one object (an empty body reads as `{}`). */
+function jsonObjectBody(text: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpProblem(400, `the body must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  if (jsonDepthOver(value, MAX_JSON_DEPTH)) throw new HttpProblem(400, `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The manifest from a body: kOps YAML or JSON (documents, a JSON array or a `kind: List`, read
+ * by the same check as the CLI's), or `{"manifest": "<YAML>"}`.
+ */
+function manifestFromBody(text: string): string {
   if (text.trim() === '') throw new HttpProblem(400, 'the body must be the kOps manifest (YAML or JSON)');
-  if (/json/.test(contentType ?? '') || text.trimStart().startsWith('{') || text.trimStart().startsWith('[')) {
+  if (/^\s*\{/.test(text)) {
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch (error) {
-      throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
+    } catch {
+      // Not JSON after all (YAML flow style): the manifest check reads it and reports its errors.
+      return text;
     }
-    if (value && typeof value === 'object' && 'manifest' in value && typeof (value as { manifest: unknown }).manifest === 'string') return (value as { manifest: string }).manifest;
-    const list = value as { kind?: string; items?: unknown[] };
-    const docs = Array.isArray(value) ? value : list?.kind === 'List' ? (list.items ?? []) : [value];
-    return docs.map((d) => JSON.stringify(d)).join('\n---\n');
+    const wrapped = (value as { manifest?: unknown } | null)?.manifest;
+    if (typeof wrapped === 'string' && Object.keys(value as object).length === 1) return wrapped;
   }
   return text;
 }
 
-function executionName(operation: string, cluster: string, payload: string, key: string | undefined, now: Date): string {
-  // Without an Idempotency-Key, retries within the same ten minutes count as one request.
-  const scope = key ?? String(Math.floor(now.getTime() / 600_000));
-  const hash = createHash('sha256').update(`${operation}\n${cluster}\n${payload}\n${scope}`).digest('hex').slice(0, 16);
-  return `${operation}-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`.slice(0, 60) + `-${hash}`;
+/** A path parameter, percent-decoded; a malformed escape is the client's mistake (400). */
+function pathParameter(request: ApiRequest, param: string): string {
+  const raw = request.pathParameters?.[param] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpProblem(400, `the path holds a malformed percent-encoding in {${param}}: "${raw.slice(0, 100)}"`);
+  }
+}
+
+/** The cluster named in the path: a DNS name, as every cluster's is (else 400, before any lookup). */
+function clusterName(request: ApiRequest): string {
+  const cluster = pathParameter(request, 'name');
+  const problems = dns1123SubdomainErrors(cluster);
+  if (cluster === '' || problems.length > 0) throw new HttpProblem(400, `"${cluster.slice(0, 100)}" is not a cluster name: ${problems[0] ?? 'empty'}`);
+  return cluster;
+}
+
+/** Step Functions' limit on an execution's input (256 KiB, as JSON). */
+export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+
+/** Step Functions' limit on an execution name. */
+export const MAX_EXECUTION_NAME = 80;
+
+/** How long a request without an Idempotency-Key counts as a retry of a byte-identical one. */
+export const RETRY_WINDOW_MS = 60_000;
+
+/** New executions of one byte-identical request allowed per minute, after failed ones. */
+const MAX_ATTEMPTS = 10;
+
+const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** `<operation>-<cluster>-<hash>`: readable, unique per request identity, at most 80 characters. */
+export function executionName(operation: string, cluster: string, identity: string[]): string {
+  const hash = createHash('sha256').update([operation, cluster, ...identity].join('\n')).digest('hex').slice(0, 16);
+  return `${`${operation}-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
+}
+
+function executionArn(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** An Idempotency-Key as clients send them (UUIDs and the like); anything else is a 400. */
+function idempotencyKey(request: ApiRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpProblem(400, 'Idempotency-Key: 1 to 255 printable ASCII characters without spaces');
+  return key;
 }
 
 async function refuseIfLocked(cluster: string, deps: ApiDeps): Promise<void> {
@@ -89,18 +184,72 @@ async function requireCluster(cluster: string, deps: ApiDeps): Promise<void> {
   if (!(await deps.store.exists(cluster))) throw new HttpProblem(404, `cluster "${cluster}" not found`);
 }
 
-async function start(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-  const now = (deps.now ?? (() => new Date()))();
-  const name = executionName(operation, cluster, JSON.stringify(input), request.headers['idempotency-key'], now);
-  const { executionArn, existing } = await deps.executions.start(deps.stateMachines[operation], name, input);
-  return { statusCode: existing ? 200 : 202, body: { cluster, operation, executionArn, executionId: name, existing } };
+/** The version of a cluster's spec in the state store: a hash of the manifest as stored. */
+async function specVersion(cluster: string, deps: ApiDeps): Promise<string> {
+  return manifestVersion(await deps.store.readManifest(cluster));
 }
 
-const name = (request: ApiRequest) => decodeURIComponent(request.pathParameters.name ?? '');
+function manifestVersion(manifest: ClusterManifest): string {
+  return createHash('sha256').update(JSON.stringify(manifest)).digest('hex');
+}
+
+const accepted = (cluster: string, operation: string, arn: string, name: string, existing: boolean): ApiResponse => ({
+  statusCode: existing ? 200 : 202,
+  body: { cluster, operation, executionArn: arn, executionId: name, existing },
+});
+
+/**
+ * Starts the operation's state machine for a request, or returns the execution this request
+ * already started (see the module comment for when that is).
+ */
+async function start(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse> {
+  const now = (deps.now ?? (() => new Date()))().getTime();
+  const machine = deps.stateMachines[operation];
+  const key = idempotencyKey(request);
+  if (Buffer.byteLength(JSON.stringify(input)) > MAX_EXECUTION_INPUT_BYTES) {
+    throw new HttpProblem(413, `the request makes an execution input over Step Functions' limit of ${MAX_EXECUTION_INPUT_BYTES} bytes`);
+  }
+  if (key !== undefined) {
+    const name = executionName(operation, cluster, ['key', key]);
+    const arn = executionArn(machine, name);
+    const sameRequest = (found: { input?: unknown }) => JSON.stringify(found.input) === JSON.stringify(input);
+    const before = await deps.executions.describe(arn);
+    if (before) {
+      if (!sameRequest(before)) throw new HttpProblem(409, 'Idempotency-Key was used for a different request: use a new key', { execution: arn });
+      return accepted(cluster, operation, arn, name, true);
+    }
+    const started = await deps.executions.start(machine, name, input);
+    return accepted(cluster, operation, started.executionArn, name, started.existing);
+  }
+  // Without a key: the last minute's and this minute's executions of the same request identity.
+  // Each minute holds a chain of attempts; a failed attempt never absorbs a retry, the next one does.
+  const body = request.body ?? '';
+  const minute = Math.floor(now / RETRY_WINDOW_MS);
+  for (const bucket of [minute - 1, minute]) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const name = executionName(operation, cluster, ['request', body, version, String(bucket), String(attempt)]);
+      const arn = executionArn(machine, name);
+      let found = await deps.executions.describe(arn);
+      if (!found) {
+        if (bucket < minute) break;
+        const started = await deps.executions.start(machine, name, input);
+        if (!started.existing) return accepted(cluster, operation, started.executionArn, name, false);
+        // An identical request started it between our look and our start: judge it as found.
+        found = await deps.executions.describe(arn);
+        if (!found) continue;
+      }
+      if (FAILED_STATUSES.includes(found.status)) continue;
+      const startedAt = found.startDate ? Date.parse(found.startDate) : now;
+      if (now - startedAt <= RETRY_WINDOW_MS) return accepted(cluster, operation, arn, name, true);
+      if (bucket < minute) break;
+    }
+  }
+  throw new HttpProblem(409, `this request failed ${MAX_ATTEMPTS} times in the last minute: wait a minute, or send an Idempotency-Key`);
+}
 
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const manifest = manifestFromBody(bodyText(request), request.headers['content-type']);
+    const manifest = manifestFromBody(bodyText(request));
     const check = checkManifest(manifest);
     if (!check.valid || check.unsupported.length > 0) {
       throw new HttpProblem(400, check.valid ? 'the manifest asks for settings kopsless does not build' : 'the manifest is invalid', { errors: check.errors, unsupported: check.unsupported });
@@ -109,7 +258,7 @@ export const routes = {
     await refuseIfLocked(cluster, deps);
     const status = await deps.store.readStatus(cluster);
     if (status && status.phase !== 'Registered' && status.phase !== 'Failed') throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
-    return start('create-cluster', cluster, { manifest }, request, deps);
+    return start('create-cluster', cluster, { manifest }, request, '', deps);
   },
 
   async listClusters(_request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -122,53 +271,47 @@ export const routes = {
   },
 
   async getCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const cluster = name(request);
+    const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     const manifest = await deps.store.readManifest(cluster);
     return { statusCode: 200, body: { ...manifest, status: (await deps.store.readStatus(cluster)) ?? null, lock: (await deps.store.readLock(cluster)) ?? null } };
   },
 
   async updateCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const cluster = name(request);
+    const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     await refuseIfLocked(cluster, deps);
-    return start('update-cluster', cluster, { cluster }, request, deps);
+    return start('update-cluster', cluster, { cluster }, request, await specVersion(cluster, deps), deps);
   },
 
   async rollingUpdate(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const cluster = name(request);
-    const text = bodyText(request);
-    let options: { instanceGroups?: unknown; force?: unknown; cloudOnly?: unknown } = {};
-    if (text.trim() !== '') {
-      try {
-        options = JSON.parse(text) as typeof options;
-      } catch (error) {
-        throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
-      }
-    }
+    const cluster = clusterName(request);
+    const options = jsonObjectBody(bodyText(request));
     const instanceGroups = options.instanceGroups ?? [];
     if (!Array.isArray(instanceGroups) || !instanceGroups.every((g) => typeof g === 'string')) throw new HttpProblem(400, 'instanceGroups: must be a list of instance group names');
     for (const flag of ['force', 'cloudOnly'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new HttpProblem(400, `${flag}: must be true or false`);
     }
     await requireCluster(cluster, deps);
-    const known = (await deps.store.readManifest(cluster)).instanceGroups.map((ig) => ig.metadata.name);
+    const manifest = await deps.store.readManifest(cluster);
+    const known = manifest.instanceGroups.map((ig) => ig.metadata.name);
     const unknown = (instanceGroups as string[]).filter((g) => !known.includes(g));
     if (unknown.length > 0) throw new HttpProblem(400, `instanceGroups: not in cluster "${cluster}": ${unknown.join(', ')}`);
     await refuseIfLocked(cluster, deps);
-    return start('rolling-update', cluster, { cluster, instanceGroups, force: options.force === true, cloudOnly: options.cloudOnly === true }, request, deps);
+    const version = manifestVersion(manifest);
+    return start('rolling-update', cluster, { cluster, instanceGroups, force: options.force === true, cloudOnly: options.cloudOnly === true }, request, version, deps);
   },
 
   async deleteCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const cluster = name(request);
+    const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     await refuseIfLocked(cluster, deps);
-    return start('delete-cluster', cluster, { cluster }, request, deps);
+    return start('delete-cluster', cluster, { cluster }, request, await specVersion(cluster, deps), deps);
   },
 
   async getExecution(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const cluster = name(request);
-    const id = decodeURIComponent(request.pathParameters.id ?? '');
+    const cluster = clusterName(request);
+    const id = pathParameter(request, 'id');
     const candidates = id.startsWith('arn:')
       ? [id]
       : Object.values(deps.stateMachines).map((machine) => `${machine.replace(':stateMachine:', ':execution:')}:${id}`);
@@ -176,7 +319,7 @@ export const routes = {
       const execution = await deps.executions.describe(arn);
       if (execution) {
         const input = execution.input as { cluster?: string; manifest?: string } | undefined;
-        const about = input?.cluster ?? (input?.manifest ? parseAllDocuments(input.manifest).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } }).find((d) => d?.kind === 'Cluster')?.metadata?.name : undefined);
+        const about = input?.cluster ?? (typeof input?.manifest === 'string' ? parseManifest(input.manifest).manifest?.cluster.metadata.name : undefined);
         if (about !== cluster) continue;
         return { statusCode: 200, body: execution };
       }

@@ -3,6 +3,7 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { editManifest, readFixture, readReference } from '../helpers.js';
+import { fakeStepFunctions } from '../support/fake-sfn.js';
 import { serveSeedState } from './state-fixture.js';
 import { awsError, body, HANDLER_ENV, lambdaContext } from './support.js';
 
@@ -23,7 +24,7 @@ beforeEach(() => {
   sfn.reset();
   s3.on(GetObjectCommand).rejects(awsError('NoSuchKey', 404));
   s3.on(ListObjectsV2Command).resolves({ Contents: [] });
-  sfn.on(StartExecutionCommand).callsFake(async (input) => ({ executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+  fakeStepFunctions(sfn);
 });
 
 function request(method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) {
