@@ -1,14 +1,15 @@
 import {
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
-  DescribeAutoScalingGroupsCommand,
   DetachInstancesCommand,
+  paginateDescribeAutoScalingGroups,
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
+import { allItems } from './pages.js';
 
 export interface GroupState {
   name: string;
@@ -63,38 +64,32 @@ function groupTags(s: GroupSettings) {
   return s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' }));
 }
 
-export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoScalingApi {
+/** `client` is a whole SDK client: the SDK's paginators insist on one. */
+export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
   return {
     async describeGroups(names) {
       if (names.length === 0) return [];
-      const groups: GroupState[] = [];
-      let token: string | undefined;
       try {
-        do {
-          const out = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names, NextToken: token }));
-          for (const g of out.AutoScalingGroups ?? []) {
-            groups.push({
-              name: g.AutoScalingGroupName ?? '',
-              minSize: g.MinSize ?? 0,
-              maxSize: g.MaxSize ?? 0,
-              desiredCapacity: g.DesiredCapacity ?? 0,
-              ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
-              subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
-              tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-              instances: (g.Instances ?? []).map((i) => ({
-                instanceId: i.InstanceId ?? '',
-                lifecycleState: i.LifecycleState ?? '',
-                healthStatus: i.HealthStatus ?? '',
-                zone: i.AvailabilityZone ?? '',
-              })),
-            });
-          }
-          token = out.NextToken;
-        } while (token);
+        // Named groups still come in pages (NextToken), 50 to a page by default.
+        const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: names }), (p) => p.AutoScalingGroups);
+        return found.map((g) => ({
+          name: g.AutoScalingGroupName ?? '',
+          minSize: g.MinSize ?? 0,
+          maxSize: g.MaxSize ?? 0,
+          desiredCapacity: g.DesiredCapacity ?? 0,
+          ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
+          subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
+          tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+          instances: (g.Instances ?? []).map((i) => ({
+            instanceId: i.InstanceId ?? '',
+            lifecycleState: i.LifecycleState ?? '',
+            healthStatus: i.HealthStatus ?? '',
+            zone: i.AvailabilityZone ?? '',
+          })),
+        }));
       } catch (error) {
-        rethrowAws(error);
+        return rethrowAws(error);
       }
-      return groups;
     },
     async createGroup(s) {
       try {
