@@ -66,6 +66,15 @@ function groupTags(s: GroupSettings) {
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
 export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
+  /**
+   * True when none of the instances is in the group any more: a retried detach whose first
+   * attempt went through (only its answer was lost) is refused, and has nothing left to do.
+   */
+  const notMembers = async (group: string, instanceIds: string[]) => {
+    const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: [group] }), (p) => p.AutoScalingGroups);
+    const members = new Set(found.flatMap((g) => g.Instances ?? []).filter((i) => i.LifecycleState !== 'Detached').map((i) => i.InstanceId));
+    return instanceIds.every((id) => !members.has(id));
+  };
   return {
     async describeGroups(names) {
       if (names.length === 0) return [];
@@ -106,6 +115,7 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       try {
         await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
+        if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, instanceIds))) return;
         rethrowAws(error);
       }
     },
@@ -120,6 +130,8 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       try {
         await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
+        // A retried terminate whose first attempt went through: the instance is no group's any more.
+        if (isAwsErrorCode(error, 'ValidationError') && /not found|not part of/i.test((error as Error).message)) return;
         rethrowAws(error);
       }
     },

@@ -96,6 +96,14 @@ export function ec2Api(client: EC2Client): Ec2Api {
         );
         return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
       } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.AlreadyExistsException')) {
+          // A retried create whose first attempt went through (EC2 answers the same ClientToken
+          // with the first result; moto does not): it is ours when it carries the tags we gave it.
+          const existing = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })).catch(() => undefined);
+          const lt = existing?.LaunchTemplates?.[0];
+          const ours = lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
+          if (ours) return { id: lt.LaunchTemplateId ?? '', version: lt.LatestVersionNumber ?? 1 };
+        }
         return rethrowAws(error);
       }
     },

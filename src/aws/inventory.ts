@@ -110,6 +110,19 @@ export interface InventoryClients {
   route53: Route53Client;
 }
 
+/**
+ * A step that a retry may find done already: its first attempt went through and only the answer
+ * was lost (a 5xx or a timeout on the way back). The codes say "already so"; anything else is an
+ * error. Without this, the NotFound of a step would end the whole resource's delete early.
+ */
+async function done(call: Promise<unknown>, ...alreadyDone: string[]): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isAwsErrorCode(error, ...alreadyDone)) throw error;
+  }
+}
+
 const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) => tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
 
 export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
@@ -243,7 +256,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             break;
           case 'internet-gateway': {
             const out = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }));
-            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId }));
+            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await done(ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId })), 'Gateway.NotAttached');
             await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: resource.id }));
             break;
           }
@@ -252,7 +265,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             const associations = out.RouteTables?.[0]?.Associations ?? [];
             // A VPC's main route table goes with the VPC.
             if (associations.some((a) => a.Main)) return 'deleted';
-            for (const a of associations) if (a.RouteTableAssociationId) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
+            for (const a of associations) if (a.RouteTableAssociationId) await done(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })), 'InvalidAssociationID.NotFound');
             await ec2.send(new DeleteRouteTableCommand({ RouteTableId: resource.id }));
             break;
           }
@@ -260,7 +273,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }));
             const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
             // The masters and nodes groups allow each other: the rules go first, or neither can.
-            if (rules.length > 0) await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules }));
+            if (rules.length > 0) await done(ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules })), 'InvalidPermission.NotFound');
             await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
             break;
           }
@@ -272,13 +285,13 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             break;
           case 'iam-instance-profile': {
             const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: resource.name }));
-            for (const role of out.InstanceProfile?.Roles ?? []) await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName }));
+            for (const role of out.InstanceProfile?.Roles ?? []) await done(iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName })), 'NoSuchEntity', 'NoSuchEntityException');
             await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }));
             break;
           }
           case 'iam-role': {
             const policies = await allItems(paginateListRolePolicies({ client: iam }, { RoleName: resource.name }), (p) => p.PolicyNames);
-            for (const policy of policies) await iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy }));
+            for (const policy of policies) await done(iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy })), 'NoSuchEntity', 'NoSuchEntityException');
             await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
             break;
           }
@@ -307,7 +320,17 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
         const changes = (await recordSets(route53, zoneId)).filter((r) => r.Type !== 'NS' && r.Type !== 'SOA').map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
         // One change batch holds at most 1,000 changes.
         for (let i = 0; i < changes.length; i += CHANGES_PER_BATCH) {
-          await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: changes.slice(i, i + CHANGES_PER_BATCH) } }));
+          const batch = changes.slice(i, i + CHANGES_PER_BATCH);
+          try {
+            await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: batch } }));
+          } catch (error) {
+            if (!isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
+            // A retried batch whose first attempt went through (its answer lost) names records that
+            // are gone: delete what of it is still there.
+            const left = new Set((await recordSets(route53, zoneId)).map((r) => `${r.Name} ${r.Type} ${r.SetIdentifier ?? ''}`));
+            const rest = batch.filter((c) => left.has(`${c.ResourceRecordSet.Name} ${c.ResourceRecordSet.Type} ${c.ResourceRecordSet.SetIdentifier ?? ''}`));
+            if (rest.length > 0) await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: rest } }));
+          }
         }
         await route53.send(new DeleteHostedZoneCommand({ Id: zoneId }));
       } catch (error) {

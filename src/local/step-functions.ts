@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { faultsFromEnv, withinHandler } from './faults.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
 
 /**
@@ -21,6 +22,9 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The SDK's attempts per call in the handlers, as template.yaml's Globals set AWS_MAX_ATTEMPTS. */
+export const HANDLER_MAX_ATTEMPTS = 5;
 const ACCOUNT = '123456789012';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -69,12 +73,16 @@ export interface RunOptions {
 
 async function localHandler(logicalId: FunctionLogicalId) {
   const module = await LOCAL_HANDLERS[logicalId]();
-  return async (input: Json) => (await module.handler(input, lambdaContext(`kopsless-${logicalId}`))) as Json;
+  // Inside a handler scope: the only AWS calls fault injection (KOPSLESS_FAULTS) may touch.
+  return async (input: Json) => (await withinHandler(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`)))) as Json;
 }
 
 /** Runs one execution of a state machine to its end. */
 export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
   const { StateMachine } = await import('aws-local-stepfunctions');
+  faultsFromEnv();
+  // Before the handlers are imported: their module-scope clients read it when first used.
+  process.env.AWS_MAX_ATTEMPTS ??= String(HANDLER_MAX_ATTEMPTS);
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const definition = loadDefinition(name, region);
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
