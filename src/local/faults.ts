@@ -293,3 +293,13 @@ export function faultsFromEnv(env: Record<string, string | undefined> = process.
   const text = env.KOPSLESS_FAULTS?.trim();
   return text ? installFaults(parseFaultSettings(text)) : undefined;
 }
+
+/**
+ * For the CLI's summary line: `; N faults injected (...)` while KOPSLESS_FAULTS is in force,
+ * nothing otherwise.
+ */
+export function faultSummary(): string {
+  if (!plan) return '';
+  const c = plan.counts;
+  return `; ${plan.injected} faults injected (${c.throttles} throttles, ${c.serverErrors} HTTP 503, ${c.lostResponses} answers lost after the write) in ${c.calls} AWS calls`;
+}

@@ -20,9 +20,6 @@ const cluster = 'faults.example.com';
 const FAULTS = 'throttle=0.2,5xx=0.05,lost=0.3,latency=50ms,seed=7';
 let env: TestEnvironment;
 let plan: FaultPlan;
-/** Task retries the state machines made (faults that outlived the SDK's own retries). */
-let aslRetries = 0;
-const onProgress = (e: { kind: string }) => void (e.kind === 'retried' && aslRetries++);
 
 /** The seed cluster without nodes-us-east-1a: a control plane and one node group keep the run short. */
 const manifest = readFixture('seed.yaml')
@@ -54,7 +51,7 @@ afterAll(async () => {
 
 describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
   it('creates the cluster', async () => {
-    const result = await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20, onProgress });
+    const result = await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20 });
 
     expect(result.error).toBeUndefined();
     expect(await groupInstances('nodes-us-east-1b')).toHaveLength(1);
@@ -67,8 +64,8 @@ describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
     const check = checkManifest([current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
     await env.store.writeSpecs(check.manifest!, check.completed!);
 
-    const update = await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20, onProgress });
-    const roll = await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20, onProgress });
+    const update = await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20 });
+    const roll = await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20 });
 
     expect(update.error).toBeUndefined();
     expect(roll.error).toBeUndefined();
@@ -78,7 +75,7 @@ describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
   }, 120_000);
 
   it('deletes the cluster and leaves nothing behind', async () => {
-    const result = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20, onProgress });
+    const result = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 });
 
     expect(result.error).toBeUndefined();
     removeFaults();
@@ -86,10 +83,9 @@ describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
     expect(await env.objects.list(`${cluster}/`)).toEqual([]);
   }, 120_000);
 
-  it('injected faults of every kind on the way, answers lost after writes included', () => {
-    console.log(JSON.stringify(plan.counts), aslRetries, JSON.stringify(plan.log.filter((f) => f.fault === 'lost')));
+  it('injected faults of every kind on the way, answers lost after creates included', () => {
     expect(plan.counts.throttles).toBeGreaterThan(0);
     expect(plan.counts.serverErrors).toBeGreaterThan(0);
-    expect(plan.counts.lostResponses).toBeGreaterThan(0);
+    expect(plan.log.filter((f) => f.fault === 'lost' && /:Create/.test(f.call)).length).toBeGreaterThan(0);
   });
 });
