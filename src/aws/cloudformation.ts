@@ -81,6 +81,8 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         return 'updating';
       } catch (error) {
         if (/No updates are to be performed/.test((error as Error).message)) return 'unchanged';
+        // A retried update whose first attempt went through (its answer lost): the update runs.
+        if ((error as Error).name === 'ValidationError' && /UPDATE_IN_PROGRESS state and can ?not be updated/.test((error as Error).message)) return 'updating';
         return rethrowAws(error);
       }
     },
