@@ -10,9 +10,11 @@ import { S3Client } from '@aws-sdk/client-s3';
  * answers when it is busy: a throttle (EC2's `RequestLimitExceeded`, the query APIs' `Throttling`,
  * S3's `SlowDown`, the JSON APIs' `ThrottlingException`) or an HTTP 503. The real SDK then parses
  * the answer and retries it (maxAttempts), and what outlives its retries reaches the handler and
- * the ASL's Retry, as on AWS. Part of the 503s come after the call reached moto and took effect
- * (the answer of a write was lost on the way back), which is what makes a retried call meet its own
- * result.
+ * the ASL's Retry, as on AWS. A share of the writes (`lost`, the 5xx share unless given) reach
+ * moto and take effect, and then their answer is replaced by a 503, as when an answer is lost on
+ * the way back: the retried write meets its own result, which is what idempotency is about.
+ * The n-th call gets the n-th decision of the seeded sequence; when calls run concurrently their
+ * order, and so which call meets which fault, can vary between runs, the shares do not.
  * The handlers are unchanged: the middleware is installed by the local runner only, and acts
  * only inside a handler invocation (`withinHandler`), so the CLI's own reads are left alone.
  */

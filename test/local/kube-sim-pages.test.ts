@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePort } from '../../src/kube/port.js';
 import { SimCluster } from '../../src/local/kube-sim/cluster.js';
@@ -114,5 +116,36 @@ describe('Kubernetes port follows continue', () => {
 
     expect(pods.map((p) => p.name)).not.toContain('job-done');
     expect(pods.length).toBe(cluster.pods.size - 1);
+  });
+});
+
+describe('Kubernetes port when a continue token has expired', () => {
+  it('starts the list over whole (410 Gone), as client-go does, and misses nothing', async () => {
+    const node = (n: string) => ({ metadata: { name: n }, spec: {}, status: {} });
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      requests.push(url.search);
+      res.setHeader('Content-Type', 'application/json');
+      if (url.searchParams.get('continue')) {
+        res.writeHead(410);
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'The provided continue parameter is too old' }));
+      } else if (url.searchParams.get('limit')) {
+        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { continue: 'old' }, items: [node('a')] }));
+      } else {
+        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: [node('a'), node('b')] }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kube = kubePort(simKubeconfig('expired', `http://127.0.0.1:${(server.address() as AddressInfo).port}`), { pageSize: 1 });
+
+      const nodes = await kube.listNodes();
+
+      expect(nodes.map((n) => n.name)).toEqual(['a', 'b']);
+      expect(requests).toHaveLength(3);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
