@@ -1,14 +1,15 @@
 import {
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
-  DescribeAutoScalingGroupsCommand,
   DetachInstancesCommand,
+  paginateDescribeAutoScalingGroups,
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
+import { allItems } from './pages.js';
 
 export interface GroupState {
   name: string;
@@ -63,38 +64,41 @@ function groupTags(s: GroupSettings) {
   return s.tags.map((t) => ({ ...t, ResourceId: s.name, ResourceType: 'auto-scaling-group' }));
 }
 
-export function autoScalingApi(client: Pick<AutoScalingClient, 'send'>): AutoScalingApi {
+/** `client` is a whole SDK client: the SDK's paginators insist on one. */
+export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
+  /**
+   * True when none of the instances is in the group any more: a retried detach whose first
+   * attempt went through (only its answer was lost) is refused, and has nothing left to do.
+   */
+  const notMembers = async (group: string, instanceIds: string[]) => {
+    const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: [group] }), (p) => p.AutoScalingGroups);
+    const members = new Set(found.flatMap((g) => g.Instances ?? []).filter((i) => i.LifecycleState !== 'Detached').map((i) => i.InstanceId));
+    return instanceIds.every((id) => !members.has(id));
+  };
   return {
     async describeGroups(names) {
       if (names.length === 0) return [];
-      const groups: GroupState[] = [];
-      let token: string | undefined;
       try {
-        do {
-          const out = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names, NextToken: token }));
-          for (const g of out.AutoScalingGroups ?? []) {
-            groups.push({
-              name: g.AutoScalingGroupName ?? '',
-              minSize: g.MinSize ?? 0,
-              maxSize: g.MaxSize ?? 0,
-              desiredCapacity: g.DesiredCapacity ?? 0,
-              ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
-              subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
-              tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-              instances: (g.Instances ?? []).map((i) => ({
-                instanceId: i.InstanceId ?? '',
-                lifecycleState: i.LifecycleState ?? '',
-                healthStatus: i.HealthStatus ?? '',
-                zone: i.AvailabilityZone ?? '',
-              })),
-            });
-          }
-          token = out.NextToken;
-        } while (token);
+        // Named groups still come in pages (NextToken), 50 to a page by default.
+        const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: names }), (p) => p.AutoScalingGroups);
+        return found.map((g) => ({
+          name: g.AutoScalingGroupName ?? '',
+          minSize: g.MinSize ?? 0,
+          maxSize: g.MaxSize ?? 0,
+          desiredCapacity: g.DesiredCapacity ?? 0,
+          ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
+          subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
+          tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+          instances: (g.Instances ?? []).map((i) => ({
+            instanceId: i.InstanceId ?? '',
+            lifecycleState: i.LifecycleState ?? '',
+            healthStatus: i.HealthStatus ?? '',
+            zone: i.AvailabilityZone ?? '',
+          })),
+        }));
       } catch (error) {
-        rethrowAws(error);
+        return rethrowAws(error);
       }
-      return groups;
     },
     async createGroup(s) {
       try {
@@ -111,6 +115,7 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       try {
         await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
+        if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, instanceIds))) return;
         rethrowAws(error);
       }
     },
@@ -125,6 +130,8 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       try {
         await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
       } catch (error) {
+        // A retried terminate whose first attempt went through: the instance is no group's any more.
+        if (isAwsErrorCode(error, 'ValidationError') && /not found|not part of/i.test((error as Error).message)) return;
         rethrowAws(error);
       }
     },

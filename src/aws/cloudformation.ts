@@ -1,8 +1,9 @@
 import {
   CreateStackCommand,
   DeleteStackCommand,
-  DescribeStackEventsCommand,
   DescribeStacksCommand,
+  paginateDescribeStackEvents,
+  type StackEvent,
   GetTemplateCommand,
   UpdateStackCommand,
   type CloudFormationClient,
@@ -31,7 +32,13 @@ export interface StackState {
 }
 
 
-export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'>): StackApi {
+/** The stack status that opens an operation (a rollback belongs to the operation before it). */
+const OPERATION_STARTS = new Set(['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'IMPORT_IN_PROGRESS']);
+
+const describeFailure = (e: StackEvent | undefined) => (e ? `${e.LogicalResourceId}: ${e.ResourceStatusReason}` : undefined);
+
+/** `client` is a whole SDK client: the SDK's paginators insist on one. */
+export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
   return {
     async describe(stackName) {
       try {
@@ -74,6 +81,8 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
         return 'updating';
       } catch (error) {
         if (/No updates are to be performed/.test((error as Error).message)) return 'unchanged';
+        // A retried update whose first attempt went through (its answer lost): the update runs.
+        if ((error as Error).name === 'ValidationError' && /UPDATE_IN_PROGRESS state and can ?not be updated/.test((error as Error).message)) return 'updating';
         return rethrowAws(error);
       }
     },
@@ -95,10 +104,16 @@ export function cloudFormationStackApi(client: Pick<CloudFormationClient, 'send'
     },
     async firstFailure(stackName) {
       try {
-        const out = await client.send(new DescribeStackEventsCommand({ StackName: stackName }));
-        const failures = (out.StackEvents ?? []).filter((e) => /FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason);
-        const first = failures[failures.length - 1];
-        return first ? `${first.LogicalResourceId}: ${first.ResourceStatusReason}` : undefined;
+        // Events come newest first, in pages; the latest operation starts at the stack's own
+        // *_IN_PROGRESS event. Its first failure is the oldest one seen before that.
+        const failures: StackEvent[] = [];
+        for await (const page of paginateDescribeStackEvents({ client }, { StackName: stackName })) {
+          for (const e of page.StackEvents ?? []) {
+            if (/FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason) failures.push(e);
+            if (e.ResourceType === 'AWS::CloudFormation::Stack' && e.PhysicalResourceId === e.StackId && OPERATION_STARTS.has(e.ResourceStatus ?? '')) return describeFailure(failures.at(-1));
+          }
+        }
+        return describeFailure(failures.at(-1));
       } catch {
         return undefined;
       }

@@ -2,12 +2,12 @@ import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
   DescribeAvailabilityZonesCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeInstanceTypesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
   ModifyLaunchTemplateCommand,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  paginateDescribeInstanceTypes,
   TerminateInstancesCommand,
   type EC2Client,
   type Filter,
@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import type { InstanceTypeInfo } from '../planning/max-pods.js';
+import { allItems } from './pages.js';
 
 /** The EC2 calls of the launch stage. */
 export interface Ec2Api {
@@ -38,11 +39,9 @@ export interface Ec2Api {
 /** Max 100 instance types per DescribeInstanceTypes call. */
 const INSTANCE_TYPES_PER_CALL = 100;
 
-export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
-  const describeTypes = async (types: string[]) => {
-    const out = await client.send(new DescribeInstanceTypesCommand({ InstanceTypes: types as never }));
-    return out.InstanceTypes ?? [];
-  };
+/** `client` is a whole SDK client: the SDK's paginators insist on one. */
+export function ec2Api(client: EC2Client): Ec2Api {
+  const describeTypes = (types: string[]) => allItems(paginateDescribeInstanceTypes({ client }, { InstanceTypes: types as never }), (p) => p.InstanceTypes);
   return {
     async describeInstanceTypes(types) {
       const result: SdkInstanceTypeInfo[] = [];
@@ -66,10 +65,8 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
     },
     async findImage(owner, name) {
       try {
-        const out = await client.send(
-          new DescribeImagesCommand({ ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] }),
-        );
-        const newest = [...(out.Images ?? [])].sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+        const images = await allItems(paginateDescribeImages({ client }, { ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] }), (p) => p.Images);
+        const newest = images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
         return newest?.ImageId;
       } catch (error) {
         return rethrowAws(error);
@@ -102,6 +99,14 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         );
         return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
       } catch (error) {
+        if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.AlreadyExistsException')) {
+          // A retried create whose first attempt went through (EC2 answers the same ClientToken
+          // with the first result; moto does not): it is ours when it carries the tags we gave it.
+          const existing = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })).catch(() => undefined);
+          const lt = existing?.LaunchTemplates?.[0];
+          const ours = lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
+          if (ours) return { id: lt.LaunchTemplateId ?? '', version: lt.LatestVersionNumber ?? 1 };
+        }
         return rethrowAws(error);
       }
     },
@@ -130,6 +135,7 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
       }
     },
     async availabilityZones() {
+      // DescribeAvailabilityZones has no pages: one answer holds the region's zones.
       try {
         const out = await client.send(new DescribeAvailabilityZonesCommand({}));
         return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter(Boolean);
@@ -137,19 +143,12 @@ export function ec2Api(client: Pick<EC2Client, 'send'>): Ec2Api {
         return rethrowAws(error);
       }
     },
-    async describeInstances(filters) {
-      const instances: Instance[] = [];
-      let token: string | undefined;
+    async describeInstances(filters): Promise<Instance[]> {
       try {
-        do {
-          const out = await client.send(new DescribeInstancesCommand({ Filters: filters, NextToken: token }));
-          for (const r of out.Reservations ?? []) instances.push(...(r.Instances ?? []));
-          token = out.NextToken;
-        } while (token);
+        return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
       } catch (error) {
-        rethrowAws(error);
+        return rethrowAws(error);
       }
-      return instances;
     },
   };
 }

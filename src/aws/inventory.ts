@@ -1,4 +1,4 @@
-import { DeleteAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DeleteAutoScalingGroupCommand, paginateDescribeAutoScalingGroups, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   DeleteInternetGatewayCommand,
   DeleteLaunchTemplateCommand,
@@ -13,17 +13,20 @@ import {
   ReleaseAddressCommand,
   RevokeSecurityGroupIngressCommand,
   DescribeAddressesCommand,
-  DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeNatGatewaysCommand,
-  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  DescribeVolumesCommand,
-  DescribeVpcsCommand,
   DeleteVolumeCommand,
+  paginateDescribeInstances,
+  paginateDescribeInternetGateways,
+  paginateDescribeLaunchTemplates,
+  paginateDescribeNatGateways,
+  paginateDescribeNetworkInterfaces,
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSubnets,
+  paginateDescribeVolumes,
+  paginateDescribeVpcs,
   type EC2Client,
   type Filter,
 } from '@aws-sdk/client-ec2';
@@ -33,23 +36,22 @@ import {
   DeleteRolePolicyCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
-  ListRolePoliciesCommand,
+  paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
   DeleteHostedZoneCommand,
-  ListHostedZonesByNameCommand,
-  ListResourceRecordSetsCommand,
   ChangeTagsForResourceCommand,
   ListTagsForResourceCommand,
-  type ListHostedZonesByNameCommandOutput,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
 import { CLUSTER_TAG, clusterTags, fqdn, iamRoleName, type InstanceRoleKind } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
+import { allItems } from './pages.js';
+import { hostedZonesNamed, recordSets } from './route53.js';
 
 /**
  * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
@@ -105,11 +107,27 @@ export const DELETE_ORDER = [
 const BLOCKED_CODES = ['VolumeInUse', 'IncorrectState', 'DependencyViolation', 'DeleteConflict', 'DeleteConflictException', 'InvalidParameterValue', 'ResourceInUse', 'HostedZoneNotEmpty', 'AuthFailure'];
 const GONE_CODES = ['InvalidVolume.NotFound', 'InvalidVpcID.NotFound', 'InvalidSubnetID.NotFound', 'InvalidGroup.NotFound', 'InvalidRouteTableID.NotFound', 'InvalidInternetGatewayID.NotFound', 'InvalidAllocationID.NotFound', 'NatGatewayNotFound', 'NoSuchEntity', 'NoSuchEntityException', 'InvalidNetworkInterfaceID.NotFound', 'NoSuchHostedZone'];
 
+/** Whole SDK clients, not just `send`: the SDK's paginators insist on them. */
+const CHANGES_PER_BATCH = 500;
+
 export interface InventoryClients {
-  ec2: Pick<EC2Client, 'send'>;
-  autoscaling: Pick<AutoScalingClient, 'send'>;
-  iam: Pick<IAMClient, 'send'>;
-  route53: Pick<Route53Client, 'send'>;
+  ec2: EC2Client;
+  autoscaling: AutoScalingClient;
+  iam: IAMClient;
+  route53: Route53Client;
+}
+
+/**
+ * A step that a retry may find done already: its first attempt went through and only the answer
+ * was lost (a 5xx or a timeout on the way back). The codes say "already so"; anything else is an
+ * error. Without this, the NotFound of a step would end the whole resource's delete early.
+ */
+async function done(call: Promise<unknown>, ...alreadyDone: string[]): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isAwsErrorCode(error, ...alreadyDone)) throw error;
+  }
 }
 
 const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) => tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
@@ -117,44 +135,48 @@ const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fall
 export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
   async function ec2List(cluster: string): Promise<CloudResource[]> {
     const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
+    const client = { client: ec2 };
+    // Every Describe here pages (NextToken); DescribeAddresses alone has no pages in the EC2 API.
     const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates, volumes] = await Promise.all([
-      ec2.send(new DescribeVpcsCommand({ Filters: byTag })),
-      ec2.send(new DescribeSubnetsCommand({ Filters: byTag })),
-      ec2.send(new DescribeSecurityGroupsCommand({ Filters: byTag })),
-      ec2.send(new DescribeInternetGatewaysCommand({ Filters: byTag })),
-      ec2.send(new DescribeRouteTablesCommand({ Filters: byTag })),
-      ec2.send(new DescribeNatGatewaysCommand({ Filter: byTag })),
-      ec2.send(new DescribeAddressesCommand({ Filters: byTag })),
-      ec2.send(new DescribeInstancesCommand({ Filters: [...byTag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] })),
-      ec2.send(new DescribeLaunchTemplatesCommand({ Filters: byTag })),
-      ec2.send(new DescribeVolumesCommand({ Filters: byTag })),
+      allItems(paginateDescribeVpcs(client, { Filters: byTag }), (p) => p.Vpcs),
+      allItems(paginateDescribeSubnets(client, { Filters: byTag }), (p) => p.Subnets),
+      allItems(paginateDescribeSecurityGroups(client, { Filters: byTag }), (p) => p.SecurityGroups),
+      allItems(paginateDescribeInternetGateways(client, { Filters: byTag }), (p) => p.InternetGateways),
+      allItems(paginateDescribeRouteTables(client, { Filters: byTag }), (p) => p.RouteTables),
+      allItems(paginateDescribeNatGateways(client, { Filter: byTag }), (p) => p.NatGateways),
+      ec2.send(new DescribeAddressesCommand({ Filters: byTag })).then((o) => o.Addresses ?? []),
+      allItems(paginateDescribeInstances(client, { Filters: [...byTag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] }), (p) =>
+        (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+      ),
+      allItems(paginateDescribeLaunchTemplates(client, { Filters: byTag }), (p) => p.LaunchTemplates),
+      allItems(paginateDescribeVolumes(client, { Filters: byTag }), (p) => p.Volumes),
     ]);
-    const vpcIds = (vpcs.Vpcs ?? []).map((v) => v.VpcId ?? '');
+    const vpcIds = vpcs.map((v) => v.VpcId ?? '');
     // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
-    const enis = vpcIds.length > 0 ? await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }] })) : { NetworkInterfaces: [] };
+    const enis = vpcIds.length > 0 ? await allItems(paginateDescribeNetworkInterfaces(client, { Filters: [{ Name: 'vpc-id', Values: vpcIds }] }), (p) => p.NetworkInterfaces) : [];
     return [
       // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
-      ...(templates.LaunchTemplates ?? []).map((t) => ({ type: 'autoscaling-config', name: nameTag(t.Tags, t.LaunchTemplateName ?? ''), id: t.LaunchTemplateId ?? '' })),
-      ...(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
-      ...(enis.NetworkInterfaces ?? [])
+      ...templates.map((t) => ({ type: 'autoscaling-config', name: nameTag(t.Tags, t.LaunchTemplateName ?? ''), id: t.LaunchTemplateId ?? '' })),
+      ...instances.map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
+      ...enis
         // An instance's primary ENI goes with the instance.
         .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
         .map((n) => ({ type: 'network-interface', name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''), id: n.NetworkInterfaceId ?? '' })),
       // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
-      ...(volumes.Volumes ?? []).filter((v) => v.State !== 'deleting' && v.State !== 'deleted').map((v) => ({ type: 'volume', name: nameTag(v.Tags, v.VolumeId ?? ''), id: v.VolumeId ?? '' })),
-      ...(nats.NatGateways ?? []).filter((n) => n.State !== 'deleted').map((n) => ({ type: 'nat-gateway', name: nameTag(n.Tags, n.NatGatewayId ?? ''), id: n.NatGatewayId ?? '' })),
-      ...(addresses.Addresses ?? []).map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
-      ...(gateways.InternetGateways ?? []).map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
-      ...(tables.RouteTables ?? []).map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
-      ...(groups.SecurityGroups ?? []).map((g) => ({ type: 'security-group', name: nameTag(g.Tags, g.GroupName ?? ''), id: g.GroupId ?? '' })),
-      ...(subnets.Subnets ?? []).map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
-      ...(vpcs.Vpcs ?? []).map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
+      ...volumes.filter((v) => v.State !== 'deleting' && v.State !== 'deleted').map((v) => ({ type: 'volume', name: nameTag(v.Tags, v.VolumeId ?? ''), id: v.VolumeId ?? '' })),
+      ...nats.filter((n) => n.State !== 'deleted').map((n) => ({ type: 'nat-gateway', name: nameTag(n.Tags, n.NatGatewayId ?? ''), id: n.NatGatewayId ?? '' })),
+      ...addresses.map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
+      ...gateways.map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
+      ...tables.map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
+      ...groups.map((g) => ({ type: 'security-group', name: nameTag(g.Tags, g.GroupName ?? ''), id: g.GroupId ?? '' })),
+      ...subnets.map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
+      ...vpcs.map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
     ];
   }
 
   async function autoscalingList(cluster: string): Promise<CloudResource[]> {
-    const out = await autoscaling.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }));
-    return (out.AutoScalingGroups ?? []).map((g) => ({ type: 'autoscaling-group', name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''), id: g.AutoScalingGroupName ?? '' }));
+    const groups = await allItems(paginateDescribeAutoScalingGroups({ client: autoscaling }, { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }), (p) => p.AutoScalingGroups);
+    return groups.map((g) => ({ type: 'autoscaling-group', name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''), id: g.AutoScalingGroupName ?? '' }));
   }
 
   /** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */
@@ -193,22 +215,12 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
   }
 
   async function dnsList(cluster: string, dnsZone: string): Promise<CloudResource[]> {
-    // Several zones may share the name (one per cluster using it): page through all of them.
-    const named: NonNullable<ListHostedZonesByNameCommandOutput['HostedZones']> = [];
-    let next: { DNSName?: string; HostedZoneId?: string } = { DNSName: fqdn(dnsZone) };
-    for (;;) {
-      const page = await route53.send(new ListHostedZonesByNameCommand(next));
-      named.push(...(page.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === fqdn(dnsZone)));
-      if (!page.IsTruncated || !page.NextDNSName || fqdn(page.NextDNSName) !== fqdn(dnsZone)) break;
-      next = { DNSName: page.NextDNSName, ...(page.NextHostedZoneId ? { HostedZoneId: page.NextHostedZoneId } : {}) };
-    }
     const found: CloudResource[] = [];
-    for (const zone of named) {
+    for (const zone of await hostedZonesNamed(route53, dnsZone)) {
       const id = (zone.Id ?? '').replace('/hostedzone/', '');
       const tags = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
       if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) continue;
-      const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: id }));
-      for (const r of records.ResourceRecordSets ?? []) {
+      for (const r of await recordSets(route53, id)) {
         if (r.Type === 'NS' || r.Type === 'SOA') continue;
         found.push({ type: 'dns-record', name: fqdn(r.Name ?? ''), id: `${id}/${r.Type}` });
       }
@@ -267,7 +279,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             break;
           case 'internet-gateway': {
             const out = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }));
-            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId }));
+            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await done(ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId })), 'Gateway.NotAttached');
             await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: resource.id }));
             break;
           }
@@ -276,7 +288,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             const associations = out.RouteTables?.[0]?.Associations ?? [];
             // A VPC's main route table goes with the VPC.
             if (associations.some((a) => a.Main)) return 'deleted';
-            for (const a of associations) if (a.RouteTableAssociationId) await ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }));
+            for (const a of associations) if (a.RouteTableAssociationId) await done(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })), 'InvalidAssociationID.NotFound');
             await ec2.send(new DeleteRouteTableCommand({ RouteTableId: resource.id }));
             break;
           }
@@ -284,7 +296,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }));
             const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
             // The masters and nodes groups allow each other: the rules go first, or neither can.
-            if (rules.length > 0) await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules }));
+            if (rules.length > 0) await done(ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules })), 'InvalidPermission.NotFound');
             await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
             break;
           }
@@ -296,13 +308,13 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             break;
           case 'iam-instance-profile': {
             const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: resource.name }));
-            for (const role of out.InstanceProfile?.Roles ?? []) await iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName }));
+            for (const role of out.InstanceProfile?.Roles ?? []) await done(iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName })), 'NoSuchEntity', 'NoSuchEntityException');
             await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }));
             break;
           }
           case 'iam-role': {
-            const policies = await iam.send(new ListRolePoliciesCommand({ RoleName: resource.name }));
-            for (const policy of policies.PolicyNames ?? []) await iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy }));
+            const policies = await allItems(paginateListRolePolicies({ client: iam }, { RoleName: resource.name }), (p) => p.PolicyNames);
+            for (const policy of policies) await done(iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy })), 'NoSuchEntity', 'NoSuchEntityException');
             await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
             break;
           }
@@ -342,9 +354,21 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     },
     async deleteHostedZone(zoneId) {
       try {
-        const records = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
-        const changes = (records.ResourceRecordSets ?? []).filter((r) => r.Type !== 'NS' && r.Type !== 'SOA').map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
-        if (changes.length > 0) await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: changes } }));
+        const changes = (await recordSets(route53, zoneId)).filter((r) => r.Type !== 'NS' && r.Type !== 'SOA').map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
+        // One change batch holds at most 1,000 changes.
+        for (let i = 0; i < changes.length; i += CHANGES_PER_BATCH) {
+          const batch = changes.slice(i, i + CHANGES_PER_BATCH);
+          try {
+            await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: batch } }));
+          } catch (error) {
+            if (!isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
+            // A retried batch whose first attempt went through (its answer lost) names records that
+            // are gone: delete what of it is still there.
+            const left = new Set((await recordSets(route53, zoneId)).map((r) => `${r.Name} ${r.Type} ${r.SetIdentifier ?? ''}`));
+            const rest = batch.filter((c) => left.has(`${c.ResourceRecordSet.Name} ${c.ResourceRecordSet.Type} ${c.ResourceRecordSet.SetIdentifier ?? ''}`));
+            if (rest.length > 0) await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: rest } }));
+          }
+        }
         await route53.send(new DeleteHostedZoneCommand({ Id: zoneId }));
       } catch (error) {
         if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;

@@ -1,4 +1,12 @@
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  type HostedZone,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
 import { rethrowAws } from '../errors.js';
 import { fqdn } from '../planning/names.js';
 
@@ -47,26 +55,48 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
       }
     },
     async listRecords(zoneId) {
-      const records: RecordState[] = [];
-      let start: { name?: string; type?: string } = {};
       try {
-        for (;;) {
-          const out = await client.send(
-            new ListResourceRecordSetsCommand({
-              HostedZoneId: zoneId,
-              ...(start.name ? { StartRecordName: start.name, StartRecordType: start.type as never } : {}),
-            }),
-          );
-          for (const r of out.ResourceRecordSets ?? []) {
-            records.push({ name: fqdn(r.Name ?? ''), type: r.Type ?? '', values: (r.ResourceRecords ?? []).map((v) => v.Value ?? '') });
-          }
-          if (!out.IsTruncated) break;
-          start = { name: out.NextRecordName, type: out.NextRecordType };
-        }
+        return (await recordSets(client, zoneId)).map((r) => ({ name: fqdn(r.Name ?? ''), type: r.Type ?? '', values: (r.ResourceRecords ?? []).map((v) => v.Value ?? '') }));
       } catch (error) {
-        rethrowAws(error);
+        return rethrowAws(error);
       }
-      return records;
     },
   };
+}
+
+/**
+ * Every record set of a zone. Route53 has no SDK paginator for this list: a truncated page names
+ * the record to start the next one from (name, type and, for weighted or latency records, the
+ * set identifier). Errors are left to the caller.
+ */
+export async function recordSets(client: Pick<Route53Client, 'send'>, zoneId: string): Promise<ResourceRecordSet[]> {
+  const records: ResourceRecordSet[] = [];
+  let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
+  for (;;) {
+    const out = await client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }));
+    records.push(...(out.ResourceRecordSets ?? []));
+    if (!out.IsTruncated) return records;
+    start = {
+      ...(out.NextRecordName ? { StartRecordName: out.NextRecordName } : {}),
+      ...(out.NextRecordType ? { StartRecordType: out.NextRecordType } : {}),
+      ...(out.NextRecordIdentifier ? { StartRecordIdentifier: out.NextRecordIdentifier } : {}),
+    };
+  }
+}
+
+/**
+ * The hosted zones whose name is exactly `name` (an account may hold several, public and
+ * private). ListHostedZonesByName pages in name order from `DNSName`: the pages go on while
+ * they are truncated and the next zone still has this name. Errors are left to the caller.
+ */
+export async function hostedZonesNamed(client: Pick<Route53Client, 'send'>, name: string): Promise<HostedZone[]> {
+  const wanted = fqdn(name);
+  const zones: HostedZone[] = [];
+  let next: { DNSName: string; HostedZoneId?: string } = { DNSName: wanted };
+  for (;;) {
+    const out = await client.send(new ListHostedZonesByNameCommand(next));
+    zones.push(...(out.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === wanted));
+    if (!out.IsTruncated || !out.NextDNSName || fqdn(out.NextDNSName) !== wanted) return zones;
+    next = { DNSName: out.NextDNSName, ...(out.NextHostedZoneId ? { HostedZoneId: out.NextHostedZoneId } : {}) };
+  }
 }

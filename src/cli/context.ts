@@ -16,6 +16,7 @@ import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../
 import { runRemoteStateMachine } from './remote.js';
 import { UsageError } from './format.js';
 import { backendUp, useBackend, type BackendRecord } from '../local/backend.js';
+import { FaultSettingsError, faultsFromEnv } from '../local/faults.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
 
@@ -46,6 +47,13 @@ export async function localContext(log: (line: string) => void = (l) => console.
   const { record, started } = await backendUp(log);
   if (started) log(`started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`);
   useBackend(record);
+  // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
+  try {
+    faultsFromEnv();
+  } catch (error) {
+    if (error instanceof FaultSettingsError) throw new UsageError(error.message);
+    throw error;
+  }
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.STACK_TIMEOUT_SECONDS ??= '120';
   process.env.GROUPS_TIMEOUT_SECONDS ??= '120';

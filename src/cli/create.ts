@@ -14,6 +14,7 @@ import type { CliContext } from './context.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
+import { faultSummary } from '../local/faults.js';
 
 export interface CreateOptions {
   filename?: string;
@@ -119,7 +120,7 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   }
   const output = result.output as any;
   io.out('');
-  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}).`);
+  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}).`);
   io.out(
     table(
       ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],

@@ -7,6 +7,7 @@ import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
+import { faultSummary } from '../local/faults.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -36,6 +37,6 @@ export async function runDelete(cluster: string, options: { yes?: boolean }, ctx
     return 1;
   }
   io.out('');
-  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)})`);
+  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()})`);
   return 0;
 }

@@ -2,6 +2,7 @@ import { rollingUpdateStatus } from '../stages/rolling-update.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
+import { faultSummary } from '../local/faults.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -59,6 +60,6 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
     return 1;
   }
   io.out('');
-  io.out(`Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}).`);
+  io.out(`Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}).`);
   return 0;
 }

@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
+import { faultSummary } from '../local/faults.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -57,7 +58,7 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
     return 1;
   }
   io.out('');
-  io.out(`Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}).`);
+  io.out(`Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}).`);
   if (preview.groups.some((g) => g.launchTemplate.length > 0)) {
     io.out(`Changes may require instances to restart: kopsless rolling-update cluster ${cluster}`);
   }

@@ -107,23 +107,53 @@ function rethrow(error: unknown, what: string): never {
   throw error;
 }
 
+/** Items per list request, as kubectl asks (`--chunk-size`): a big cluster's pods are many pages. */
+export const DEFAULT_PAGE_SIZE = 500;
+
+interface ListPage<T> {
+  items: T[];
+  metadata?: { _continue?: string };
+}
+
+/**
+ * Every item of a list, page by page (`limit` + `continue`). A continue token the API server has
+ * compacted away answers 410 Gone; as client-go's pager does, the list then starts over whole.
+ */
+async function listAll<T>(page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<T>>, pageSize: number): Promise<T[]> {
+  const items: T[] = [];
+  let token: string | undefined;
+  do {
+    let out: ListPage<T>;
+    try {
+      out = await page({ limit: pageSize, ...(token ? { _continue: token } : {}) });
+    } catch (error) {
+      if (token && error instanceof ApiException && error.code === 410) return (await page({})).items;
+      throw error;
+    }
+    items.push(...out.items);
+    token = out.metadata?._continue || undefined;
+  } while (token);
+  return items;
+}
+
 /** A KubePort over a kubeconfig (as kept in the state store, or `kopsless local kubeconfig`). */
-export function kubePort(kubeconfig: string): KubePort {
+export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}): KubePort {
   const config = new KubeConfig();
   config.loadFromString(kubeconfig);
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   return {
     async listNodes() {
       try {
-        return (await core.listNode()).items.map(toNode);
+        return (await listAll((page) => core.listNode(page), pageSize)).map(toNode);
       } catch (error) {
         return rethrow(error, 'list nodes');
       }
     },
-    async listPods(options = {}) {
+    async listPods(selectors = {}) {
       try {
-        return (await core.listPodForAllNamespaces({ ...options })).items.map(toPod);
+        return (await listAll((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize)).map(toPod);
       } catch (error) {
         return rethrow(error, 'list pods');
       }

@@ -1,14 +1,21 @@
-"""moto_server for the kopsless local backend, with one fix applied.
+"""moto_server for the kopsless local backend, with two fixes applied.
 
 moto 5.2.1 keeps the UserData of a launch template version made by CreateLaunchTemplateVersion
 as plain text, where CreateLaunchTemplate decodes it; an Auto Scaling group that launches from
 such a version then fails (HTTP 500, AssertionError in LaunchTemplateVersion.user_data). Every
 `update cluster` makes a new version, so the local backend decodes it the same way for both
-calls. Everything else is moto as installed.
+calls.
+
+TerminateInstanceInAutoScalingGroup of an instance that is in no group (a retry whose first
+attempt went through) fails inside moto (HTTP 500, StopIteration), where AWS answers a
+ValidationError "Instance Id not found"; the local backend answers as AWS does. Everything else
+is moto as installed.
 """
 
 import sys
 
+from moto.autoscaling.exceptions import ValidationError
+from moto.autoscaling.models import AutoScalingBackend
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import parse_user_data
 from moto.server import main
@@ -33,6 +40,17 @@ def _create_version_with_decoded_user_data(self):  # type: ignore[no-untyped-def
 
 
 LaunchTemplates.create_launch_template_version = _create_version_with_decoded_user_data
+
+_terminate_instance = AutoScalingBackend.terminate_instance
+
+
+def _terminate_instance_or_not_found(self, instance_id, should_decrement):  # type: ignore[no-untyped-def]
+    if not any(state.instance.id == instance_id for group in self.autoscaling_groups.values() for state in group.instance_states):
+        raise ValidationError(f"Instance Id not found - No managed instance found for instance ID: {instance_id}")
+    return _terminate_instance(self, instance_id, should_decrement)
+
+
+AutoScalingBackend.terminate_instance = _terminate_instance_or_not_found
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
 import { inFunction } from './aws-calls.js';
+import { faultsFromEnv, withinHandler } from './faults.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
 
 /**
@@ -22,6 +23,9 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The SDK's attempts per call in the handlers, as template.yaml's Globals set AWS_MAX_ATTEMPTS. */
+export const HANDLER_MAX_ATTEMPTS = 5;
 const ACCOUNT = '123456789012';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -70,13 +74,18 @@ export interface RunOptions {
 
 async function localHandler(logicalId: FunctionLogicalId) {
   const module = await LOCAL_HANDLERS[logicalId]();
-  // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts).
-  return async (input: Json) => (await inFunction(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`)))) as Json;
+  // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
+  // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
+  return async (input: Json) =>
+    (await inFunction(logicalId, () => withinHandler(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
 }
 
 /** Runs one execution of a state machine to its end. */
 export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
   const { StateMachine } = await import('aws-local-stepfunctions');
+  faultsFromEnv();
+  // Before the handlers are imported: their module-scope clients read it when first used.
+  process.env.AWS_MAX_ATTEMPTS ??= String(HANDLER_MAX_ATTEMPTS);
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const definition = loadDefinition(name, region);
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};

@@ -1,7 +1,8 @@
-import { DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
+import { allItems } from '../aws/pages.js';
 import { ClusterNotFoundError, classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
@@ -30,7 +31,7 @@ export interface DeleteDeps {
   store: ClusterStore;
   stacks: StackApi;
   ec2: Pick<Ec2Api, 'terminateInstances'>;
-  ec2Client: Pick<EC2Client, 'send'>;
+  ec2Client: EC2Client;
   inventory: InventoryApi;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
@@ -81,8 +82,8 @@ async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resou
   if (vpcIds.length === 0) return [];
   let available: string[];
   try {
-    const out = await deps.ec2Client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }] }));
-    available = (out.NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId ?? '');
+    const filters = [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }];
+    available = (await allItems(paginateDescribeNetworkInterfaces({ client: deps.ec2Client }, { Filters: filters }), (p) => p.NetworkInterfaces)).map((n) => n.NetworkInterfaceId ?? '');
   } catch (error) {
     throw classifyAwsError(error);
   }

@@ -1,6 +1,7 @@
-import { DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
+import { allItems } from '../aws/pages.js';
 import { classifyAwsError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { decide, type Decision, type GroupObservation, type SubnetView, type WatcherSettings, type WatcherState } from '../planning/eni-decision.js';
@@ -31,7 +32,7 @@ export interface WatcherDeps {
   objects: ObjectStore;
   stacks: Pick<StackApi, 'describe'>;
   ec2: Pick<Ec2Api, 'describeInstanceTypes'>;
-  ec2Client: Pick<EC2Client, 'send'>;
+  ec2Client: EC2Client;
   kube: (cluster: string) => Promise<KubePort | undefined>;
   settings: WatcherSettings;
   now?: () => Date;
@@ -50,21 +51,25 @@ export interface WatcherResult {
   start?: ExecutionRequest;
 }
 
+/** The field selector kubectl describe node uses for the pods a node carries. */
+export const NON_TERMINATED_PODS = 'status.phase!=Succeeded,status.phase!=Failed';
+
 const stateKey = (cluster: string) => `${cluster}/eni-watcher/state.json`;
 const lastKey = (cluster: string) => `${cluster}/eni-watcher/last-decision.json`;
 const decisionKey = (cluster: string, at: string) => `${cluster}/eni-watcher/decisions/${at}.json`;
 
-async function subnetViews(subnetIds: string[], ec2: Pick<EC2Client, 'send'>): Promise<SubnetView[]> {
+async function subnetViews(subnetIds: string[], client: EC2Client): Promise<SubnetView[]> {
   if (subnetIds.length === 0) return [];
   try {
     const [subnets, interfaces] = await Promise.all([
-      ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds })),
-      ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'subnet-id', Values: subnetIds }] })),
+      allItems(paginateDescribeSubnets({ client }, { SubnetIds: subnetIds }), (p) => p.Subnets),
+      // A busy subnet holds hundreds of ENIs: far more than a page.
+      allItems(paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] }), (p) => p.NetworkInterfaces),
     ]);
-    return (subnets.Subnets ?? []).map((s) => ({
+    return subnets.map((s) => ({
       subnetId: s.SubnetId ?? '',
       cidr: s.CidrBlock ?? '',
-      usedIps: (interfaces.NetworkInterfaces ?? [])
+      usedIps: interfaces
         .filter((n) => n.SubnetId === s.SubnetId)
         .flatMap((n) => (n.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress ?? '').concat((n.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix?.split('/')[0] ?? '')))
         .filter(Boolean),
@@ -78,7 +83,8 @@ async function subnetViews(subnetIds: string[], ec2: Pick<EC2Client, 'send'>): P
 export async function observe(cluster: string, manifest: ClusterManifest, kube: KubePort, deps: WatcherDeps) {
   const [nodes, pods, awsNodeEnv, found] = await Promise.all([
     kube.listNodes(),
-    kube.listPods(),
+    // Only pods that hold a slot: the API server leaves finished ones out, page by page.
+    kube.listPods({ fieldSelector: NON_TERMINATED_PODS }),
     kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node'),
     deps.stacks.describe(stackName(cluster)),
   ]);

@@ -102,9 +102,15 @@ export class ClusterStore {
       await this.objects.put(key.config(name), body, { ifNoneMatch: '*' });
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
-      // Idempotent for a retry of the same registration: the whole manifest must be the same.
+      // Idempotent for a retry of the same registration: the whole manifest must be the same, or,
+      // while the registration is half done (the version file comes last), what it wrote so far.
       const existing = await this.readManifest(name);
-      if (toYaml(existing) !== toYaml(manifest)) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
+      const complete = (await this.objects.get(key.version(name))) !== undefined;
+      const wanted = new Map(manifest.instanceGroups.map((ig) => [ig.metadata.name, toYaml(ig)]));
+      const same = complete
+        ? toYaml(existing) === toYaml(manifest)
+        : toYaml(existing.cluster) === toYaml(manifest.cluster) && existing.instanceGroups.every((ig) => wanted.get(ig.metadata.name) === toYaml(ig));
+      if (!same) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
     }
     await this.writeSpecs(manifest, completed);
   }

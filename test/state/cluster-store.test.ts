@@ -114,6 +114,27 @@ describe('cluster specs', () => {
     await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(ClusterExistsError);
   });
 
+  it('lets a retry finish a registration that stopped half-way (config written, groups not yet)', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    const half = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'half.example.com'));
+    await objects.put('half.example.com/config', (await import('../../src/spec/yaml.js')).toManifestYaml(half.manifest!.cluster), { ifNoneMatch: '*' });
+
+    await store.registerCluster(half.manifest!, half.completed!);
+
+    expect(await store.readManifest('half.example.com')).toEqual(half.manifest);
+  });
+
+  it('still refuses a half-done registration of a different spec', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    const first = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com'));
+    const other = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com').replace('machineType: t3.medium', 'machineType: t3.large'));
+    const { toManifestYaml } = await import('../../src/spec/yaml.js');
+    await objects.put('race.example.com/config', toManifestYaml(first.manifest!.cluster), { ifNoneMatch: '*' });
+    await objects.put(`race.example.com/instancegroup/${first.manifest!.instanceGroups[0]!.metadata.name}`, toManifestYaml(first.manifest!.instanceGroups[0]!));
+
+    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(ClusterExistsError);
+  });
+
   it('merges status updates', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
     await store.updateStatus('status.example.com', { phase: 'Creating', lastExecution: 'e1' });

@@ -1,4 +1,5 @@
-import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstanceAttributeCommand, paginateDescribeInstances, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { maxPodsFromUserData } from '../../planning/user-data.js';
@@ -50,7 +51,7 @@ export class AwsSimBackend implements SimBackend {
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
   constructor(
-    private readonly deps: { ec2: Pick<EC2Client, 'send'>; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string },
+    private readonly deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string },
   ) {}
 
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
@@ -94,10 +95,8 @@ export class AwsSimBackend implements SimBackend {
       if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.23.1');
       this.clusters.set(name, cluster);
     }
-    const out = await this.deps.ec2.send(
-      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }, { Name: 'instance-state-name', Values: ['running'] }] }),
-    );
-    const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    const filters = [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }, { Name: 'instance-state-name', Values: ['running'] }];
+    const instances = await allItems(paginateDescribeInstances({ client: this.deps.ec2 }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
     const views: InstanceView[] = [];
     for (const instance of instances) {
       const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));

@@ -15,10 +15,10 @@ export interface KubeSim {
  * Starts the simulated Kubernetes API server on 127.0.0.1, fed by the local AWS backend, with a
  * loop that keeps nodes in step with instances (and publishes kubeconfigs) once a second.
  */
-export async function startKubeSim(deps: { ec2: Pick<EC2Client, 'send'>; store: ClusterStore; objects: ObjectStore; port?: number }): Promise<KubeSim> {
+export async function startKubeSim(deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; port?: number; maxPageItems?: number }): Promise<KubeSim> {
   let urlFor: (cluster: string) => string = () => '';
   const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
-  const sim = await listen(backend, deps.port ?? 0);
+  const sim = await listen(backend, deps.port ?? 0, deps.maxPageItems === undefined ? {} : { maxPageItems: deps.maxPageItems });
   urlFor = sim.urlFor;
   let syncing = false;
   const timer = setInterval(() => {

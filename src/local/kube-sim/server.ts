@@ -26,6 +26,8 @@ interface Request {
   contentType: string | undefined;
   body: Obj | undefined;
   params: string[];
+  /** At most this many items per page when the client asks for pages (`limit`). */
+  maxPageItems: number;
 }
 
 class HttpError extends Error {
@@ -109,13 +111,50 @@ function applyPatch(target: Obj, req: Request): Obj {
   return req.contentType?.startsWith('application/merge-patch+json') ? mergePatch(target, req.body) : strategicMerge(target, req.body);
 }
 
+/** Where an object sits in the store: lists are served in this order, as etcd keys are. */
+const storeKey = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+const encodeContinue = (after: string) => Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
+
+function decodeContinue(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; after?: unknown };
+    if (parsed.v === 1 && typeof parsed.after === 'string') return parsed.after;
+  } catch {
+    // falls through to the error below
+  }
+  throw new HttpError(400, 'BadRequest', 'continue key is not valid: it was not issued by this server');
+}
+
+/**
+ * One page of a list (`limit` + `continue`). Without `limit` everything comes back, as from a
+ * real API server. With it, a page holds at most `limit` items, and fewer when the server caps
+ * pages (the API allows that; a client must follow `continue` until it is empty): the local
+ * backend caps them small so every list in a local run takes the continue path. Unlike etcd,
+ * later pages show the live objects after the last key, not a snapshot of the first page's time.
+ */
+function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string; remainingItemCount?: number } {
+  const sorted = [...items].sort((a, b) => (storeKey(a) < storeKey(b) ? -1 : storeKey(a) > storeKey(b) ? 1 : 0));
+  const token = req.query.get('continue');
+  const after = token ? decodeContinue(token) : undefined;
+  const start = after === undefined ? 0 : sorted.filter((o) => storeKey(o) <= after).length;
+  const limitText = req.query.get('limit');
+  const limit = limitText === null ? 0 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'BadRequest', `limit: Invalid value: "${limitText}": must be a non-negative integer`);
+  if (limit === 0) return { page: sorted.slice(start) };
+  const page = sorted.slice(start, start + Math.min(limit, req.maxPageItems));
+  const remaining = sorted.length - start - page.length;
+  return remaining > 0 ? { page, continue: encodeContinue(storeKey(page.at(-1)!)), remainingItemCount: remaining } : { page };
+}
+
 function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req: Request): Obj {
   const byField = parseFieldSelector(req.query.get('fieldSelector'));
   const byLabel = parseLabelSelector(req.query.get('labelSelector'));
   const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
-  const resourceVersion = c.nextVersion();
-  if (wantsTable(req.accept)) return toTable(kind, selected, resourceVersion);
-  return { kind: `${kind}List`, apiVersion, metadata: { resourceVersion }, items: selected };
+  const { page, ...more } = paginate(selected, req);
+  const metadata = { resourceVersion: c.nextVersion(), ...more };
+  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion), metadata };
+  return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
 function one(o: Obj | undefined, kind: string, name: string, req: Request): Obj {
@@ -314,7 +353,10 @@ function send(res: ServerResponse, code: number, body: Obj): void {
   res.end(JSON.stringify(body));
 }
 
-export async function handle(backend: SimBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The most items a page holds when a client asks for pages (see `paginate`). */
+export const DEFAULT_MAX_PAGE_ITEMS = 2;
+
+export async function handle(backend: SimBackend, req: IncomingMessage, res: ServerResponse, maxPageItems = DEFAULT_MAX_PAGE_ITEMS): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const match = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
   try {
@@ -331,7 +373,7 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
     for (const [routeMethod, pattern, handler] of ROUTES) {
       const m = pattern.exec(path);
       if (!m || routeMethod !== method) continue;
-      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1) };
+      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1), maxPageItems };
       const result = await handler(cluster, request);
       return send(res, method === 'POST' && result.kind !== 'Status' ? 201 : 200, result);
     }
@@ -351,8 +393,8 @@ export interface RunningSim {
 }
 
 /** Listens on 127.0.0.1 (a free port unless one is given). */
-export async function listen(backend: SimBackend, port = 0): Promise<RunningSim> {
-  const server = createServer((req, res) => void handle(backend, req, res));
+export async function listen(backend: SimBackend, port = 0, options: { maxPageItems?: number } = {}): Promise<RunningSim> {
+  const server = createServer((req, res) => void handle(backend, req, res, options.maxPageItems));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
