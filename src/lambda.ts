@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { classifyAwsError, KopslessError } from './errors.js';
+import { KopslessError, namedError } from './errors.js';
 
 /** One structured logger per function, named after it (Powertools JSON logs on AWS). */
 export function stageLogger(serviceName: string): Logger {
@@ -10,15 +10,16 @@ export function stageLogger(serviceName: string): Logger {
 }
 
 /**
- * Gives every error that leaves a handler a name from the two families Step Functions knows:
- * anything that is not already a KopslessError is sorted as transient (retried by the ASL) or
- * permanent (caught and compensated).
+ * Gives every error that leaves a handler the name Step Functions matches: AWS SDK and
+ * Kubernetes errors sorted as transient (retried by the ASL) or permanent (caught and
+ * compensated); a bug (TypeError, ...) keeps its own name, so status.json says what it was.
  */
 export function namedErrors(logger: Logger): MiddlewareObj {
   return {
     onError: async (request) => {
-      const named = request.error instanceof KopslessError ? request.error : classifyAwsError(request.error);
-      logger.error('stage failed', { errorName: named.name, transient: named.transient, error: named });
+      const named = namedError(request.error);
+      const transient = named instanceof KopslessError ? named.transient : false;
+      logger.error('stage failed', { errorName: named.name, transient, error: named });
       request.error = named;
     },
   };

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
+import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TASK_RETRY, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
 import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
@@ -33,6 +33,12 @@ describe.each(aslFiles)('%s', (file) => {
       expect(retried, name).not.toContain('States.ALL');
       expect(retried, name).not.toContain('States.TaskFailed');
     }
+  });
+
+  it('gives every Task exactly the Retry policy the code exports (TASK_RETRY in src/errors.ts)', () => {
+    const differing = states.filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY)).map(([name]) => name);
+
+    expect(differing).toEqual([]);
   });
 
   it('uses PascalCase state names and only transitions to states that exist', () => {
