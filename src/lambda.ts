@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { ZodType, ZodTypeDef } from 'zod';
 import { KopslessError, namedError } from './errors.js';
+import { parseEvent } from './stages/inputs.js';
 
 /** One structured logger per function, named after it (Powertools JSON logs on AWS). */
 export function stageLogger(serviceName: string): Logger {
@@ -25,9 +27,13 @@ export function namedErrors(logger: Logger): MiddlewareObj {
   };
 }
 
-/** Wraps a stage's core as a Lambda handler: context in the logs, errors named. */
-export function stageHandler<I, O>(logger: Logger, core: (input: I) => Promise<O>) {
-  return middy<I, O, Error, Context>(async (event: I) => core(event))
+/**
+ * Wraps a stage's core as a Lambda handler: the event parsed with its schema (an unknown
+ * action or a wrong field is a named error before the core runs), context in the logs, errors
+ * named.
+ */
+export function stageHandler<I, O>(logger: Logger, core: (input: I) => Promise<O>, schema?: ZodType<I, ZodTypeDef, unknown>) {
+  return middy<I, O, Error, Context>(async (event: I) => core(schema ? parseEvent(schema, event) : event))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(namedErrors(logger));
 }

@@ -58,4 +58,27 @@ describe('write-state handler', () => {
     expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.IfMatch).toBe('"s1"');
     expect(s3.calls().some((c) => c.args[0].constructor.name === 'DeleteObjectCommand')).toBe(true);
   });
+
+  it('completes a rolling-update input with its defaults, touching nothing in S3', async () => {
+    const completed = await handler({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'a.example.com' } }, lambdaContext);
+
+    expect(completed).toEqual({ cluster: 'a.example.com', instanceGroups: [], force: false, cloudOnly: false, update: false });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('fails an execution input with a missing cluster with InvalidInputError naming it, touching nothing in S3', async () => {
+    const attempt = handler({ action: 'validateInput', stateMachine: 'delete-cluster', input: {} }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'InvalidInputError', message: 'cluster: Required value: expected string' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('rejects an action it does not have with UnknownActionError, instead of returning nothing', async () => {
+    await expect(handler({ action: 'releaseLock', cluster: 'a.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'UnknownActionError' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('rejects an event with a field of the wrong type with InvalidInputError naming it', async () => {
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 7, operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'InvalidInputError', message: 'owner: expected string, got number' });
+  });
 });
