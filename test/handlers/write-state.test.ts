@@ -45,6 +45,12 @@ describe('write-state handler', () => {
     await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'AwsRequestError' });
   });
 
+  it('lets a bug (TypeError) leave the handler under its own name, not as an AWS error', async () => {
+    s3.on(PutObjectCommand).rejects(new TypeError("Cannot read properties of undefined (reading 'ETag')"));
+
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'TypeError' });
+  });
+
   it('records a failure with the Lambda error message and releases its own lock', async () => {
     s3.on(GetObjectCommand, { Key: 'a.example.com/status.json' }).resolves({ Body: body('{"phase":"Creating","updatedAt":""}') as never, ETag: '"s1"' });
     s3.on(GetObjectCommand, { Key: 'a.example.com/lock' }).resolves({ Body: body(lock('exec-1', '2999-01-01T00:00:00Z')) as never, ETag: '"l1"' });
