@@ -12,6 +12,7 @@ import { stageHandler, stageLogger } from '../src/lambda.js';
 import { deleteCluster, type DeleteInput } from '../src/stages/delete-cluster.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
+import { DELETE_EVENT } from '../src/stages/inputs.js';
 
 const config = readConfig(process.env);
 const ec2Client = new EC2Client({});
@@ -27,4 +28,4 @@ const deps = {
 const logger = stageLogger('delete-cluster');
 
 /** Delete stack: groups and instances, leftover ENIs, the stack, DNS, then the state store. */
-export const handler = stageHandler(logger, async (event: DeleteInput) => deleteCluster(event, deps));
+export const handler = stageHandler(logger, async (event: DeleteInput) => deleteCluster(event, deps), DELETE_EVENT);

@@ -10,6 +10,7 @@ import { stageHandler, stageLogger } from '../src/lambda.js';
 import { launch, type LaunchInput } from '../src/stages/launch.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
+import { LAUNCH_EVENT } from '../src/stages/inputs.js';
 
 const config = readConfig(process.env);
 const deps = {
@@ -25,4 +26,4 @@ const deps = {
 const logger = stageLogger('launch-cluster');
 
 /** Launch ASGs: the cluster stack, then a launch template and Auto Scaling group per instance group. */
-export const handler = stageHandler(logger, async (event: LaunchInput) => launch(event, deps));
+export const handler = stageHandler(logger, async (event: LaunchInput) => launch(event, deps), LAUNCH_EVENT);

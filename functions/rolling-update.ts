@@ -13,6 +13,7 @@ import { stageHandler, stageLogger } from '../src/lambda.js';
 import { rollingUpdate, type RollingUpdateInput } from '../src/stages/rolling-update.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
+import { ROLLING_UPDATE_EVENT } from '../src/stages/inputs.js';
 
 const config = readConfig(process.env);
 const objects = s3ObjectStore(new S3Client({}), config.stateBucket);
@@ -30,4 +31,4 @@ const deps = {
 const logger = stageLogger('rolling-update');
 
 /** Rolling update: plan, surge, drain (PDBs honoured), terminate, wait for replacements, validate. */
-export const handler = stageHandler(logger, async (event: RollingUpdateInput) => rollingUpdate(event, deps));
+export const handler = stageHandler(logger, async (event: RollingUpdateInput) => rollingUpdate(event, deps), ROLLING_UPDATE_EVENT);

@@ -10,6 +10,7 @@ import { stageHandler, stageLogger } from '../src/lambda.js';
 import { verifyDns, type VerifyDnsInput } from '../src/stages/verify-dns.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
+import { VERIFY_DNS_EVENT } from '../src/stages/inputs.js';
 
 const config = readConfig(process.env);
 const deps = {
@@ -22,4 +23,4 @@ const deps = {
 const logger = stageLogger('verify-dns');
 
 /** Verify DNS: point api.<cluster> and api.internal.<cluster> at the control plane and wait for sync. */
-export const handler = stageHandler(logger, async (event: VerifyDnsInput) => verifyDns(event, deps));
+export const handler = stageHandler(logger, async (event: VerifyDnsInput) => verifyDns(event, deps), VERIFY_DNS_EVENT);

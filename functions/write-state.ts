@@ -4,10 +4,11 @@ import { stageHandler, stageLogger } from '../src/lambda.js';
 import { writeState, type WriteStateInput } from '../src/stages/write-state.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
+import { WRITE_STATE_EVENT } from '../src/stages/inputs.js';
 
 const config = readConfig(process.env);
 const store = new ClusterStore(s3ObjectStore(new S3Client({}), config.stateBucket));
 const logger = stageLogger('write-state');
 
 /** Write S3 state: the cluster lock, the spec in kOps's layout, status.json. */
-export const handler = stageHandler(logger, async (event: WriteStateInput) => writeState(event, { store, lockLeaseSeconds: config.lockLeaseSeconds }));
+export const handler = stageHandler(logger, async (event: WriteStateInput) => writeState(event, { store, lockLeaseSeconds: config.lockLeaseSeconds }), WRITE_STATE_EVENT);

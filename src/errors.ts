@@ -133,6 +133,37 @@ export class AwsRequestError extends KopslessError {
   readonly transient = false;
 }
 
+/** The Kubernetes API refused a request for good (4xx other than 429): RBAC, a bad object, a missing resource. */
+export class KubernetesApiError extends KopslessError {
+  override readonly name = 'KubernetesApiError';
+  readonly transient = false;
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** An execution's input is missing a field or has one of the wrong type; nothing was touched. */
+export class InvalidInputError extends KopslessError {
+  override readonly name = 'InvalidInputError';
+  readonly transient = false;
+  constructor(
+    readonly issues: FieldIssue[],
+    options?: ErrorOptions,
+  ) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '), options);
+  }
+}
+
+/** A handler was sent an `action` it does not have (a misspelt ASL state, a stale caller). */
+export class UnknownActionError extends KopslessError {
+  override readonly name = 'UnknownActionError';
+  readonly transient = false;
+}
+
 /** A required setting is missing from the environment (fails at cold start). */
 export class ConfigError extends KopslessError {
   override readonly name = 'ConfigError';
@@ -158,6 +189,9 @@ export const PERMANENT_ERROR_NAMES = [
   'ClusterNotValidError',
   'DeleteStuckError',
   'ResourceOwnedError',
+  'KubernetesApiError',
+  'InvalidInputError',
+  'UnknownActionError',
 ] as const;
 
 /** The Lambda service's own errors, retried on every Task (Step Functions best practice). */
@@ -166,6 +200,17 @@ export const LAMBDA_SERVICE_ERROR_NAMES = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+] as const;
+
+/**
+ * The one Retry policy of every Task in every ASL file (a test holds each file to it): the Lambda
+ * service's errors quickly, our transient errors with a longer, capped backoff. Never
+ * `States.ALL` or `States.TaskFailed`: a permanent error must reach the Catch at once.
+ */
+export const TASK_RETRY = [
+  { ErrorEquals: [...LAMBDA_SERVICE_ERROR_NAMES], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: 'FULL' },
+  { ErrorEquals: [...TRANSIENT_ERROR_NAMES], IntervalSeconds: 5, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
 ] as const;
 
 const TRANSIENT_AWS_CODES = new Set([
@@ -188,26 +233,64 @@ const TRANSIENT_AWS_CODES = new Set([
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'TimeoutError']);
 
+/** True for an error the AWS SDK threw: a service answer or a network fault after its retries (both carry `$metadata`). */
+export function isAwsSdkError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && ('$metadata' in error || '$fault' in error);
+}
+
 /**
  * Sorts an error thrown by an AWS SDK call into the two families. The SDK has already retried
  * throttles a few times; what reaches here is handed to Step Functions, which retries with a
- * longer backoff than a Lambda invocation can afford.
+ * longer backoff than a Lambda invocation can afford. Anything that is not an SDK error (a
+ * TypeError in our own code, a Kubernetes error) is returned as it is: calling it an AWS error
+ * would send whoever reads status.json to the wrong place.
  */
-export function classifyAwsError(error: unknown): KopslessError {
+export function classifyAwsError(error: unknown): Error {
   if (error instanceof KopslessError) return error;
-  const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e?.name ?? 'Error';
-  const status = e?.$metadata?.httpStatusCode;
-  const message = `${name}: ${e?.message ?? String(error)}`;
-  if (TRANSIENT_AWS_CODES.has(name) || (status !== undefined && status >= 500) || NETWORK_CODES.has(e?.code ?? name)) {
+  if (!isAwsSdkError(error)) return error instanceof Error ? error : new Error(String(error));
+  const e = error as { name?: string; code?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const message = `${name}: ${e.message ?? String(error)}`;
+  if (TRANSIENT_AWS_CODES.has(name) || (status !== undefined && status >= 500) || e.$fault === 'server' || NETWORK_CODES.has(e.code ?? name)) {
     return new TransientAwsError(message, { cause: error });
   }
   return new AwsRequestError(message, { cause: error });
 }
 
-/** Rethrows an SDK error as one of the two families (the adapters' catch-all). */
+/** Rethrows an SDK error as one of the two families (the adapters' catch-all); any other error as it is. */
 export function rethrowAws(error: unknown): never {
   throw classifyAwsError(error);
+}
+
+/** True for an HTTP error from `@kubernetes/client-node` (its ApiException: a numeric `code`, the response `body` and `headers`). */
+export function isKubernetesApiError(error: unknown): error is Error & { code: number } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error && 'headers' in error;
+}
+
+/**
+ * Sorts a Kubernetes API error: throttled (429), 5xx or unreachable becomes TransientKubeError
+ * (retried by the ASL), any other HTTP answer KubernetesApiError with its status.
+ */
+export function classifyKubeError(error: unknown, what: string): Error {
+  if (error instanceof KopslessError) return error;
+  const status = isKubernetesApiError(error) ? error.code : undefined;
+  const message = `Kubernetes API ${what}: ${(error as Error)?.message ?? String(error)}`;
+  if (status === undefined || status >= 500 || status === 429) return new TransientKubeError(message, { cause: error });
+  return new KubernetesApiError(message, status, { cause: error });
+}
+
+/**
+ * The name an error leaves a handler with, which is what Step Functions matches and
+ * status.json records: kopsless errors as they are, AWS SDK errors sorted into the AWS
+ * families, Kubernetes HTTP errors into the Kubernetes ones, and anything else (TypeError,
+ * RangeError: a bug) under its own name.
+ */
+export function namedError(error: unknown): Error {
+  if (error instanceof KopslessError) return error;
+  if (isAwsSdkError(error)) return classifyAwsError(error);
+  if (isKubernetesApiError(error)) return classifyKubeError(error, 'request');
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** True when the SDK error has the given error code (AWS reports it as `name`). */

@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { classifyAwsError, KopslessError } from './errors.js';
+import type { ZodType, ZodTypeDef } from 'zod';
+import { KopslessError, namedError } from './errors.js';
+import { parseEvent } from './stages/inputs.js';
 
 /** One structured logger per function, named after it (Powertools JSON logs on AWS). */
 export function stageLogger(serviceName: string): Logger {
@@ -10,23 +12,28 @@ export function stageLogger(serviceName: string): Logger {
 }
 
 /**
- * Gives every error that leaves a handler a name from the two families Step Functions knows:
- * anything that is not already a KopslessError is sorted as transient (retried by the ASL) or
- * permanent (caught and compensated).
+ * Gives every error that leaves a handler the name Step Functions matches: AWS SDK and
+ * Kubernetes errors sorted as transient (retried by the ASL) or permanent (caught and
+ * compensated); a bug (TypeError, ...) keeps its own name, so status.json says what it was.
  */
 export function namedErrors(logger: Logger): MiddlewareObj {
   return {
     onError: async (request) => {
-      const named = request.error instanceof KopslessError ? request.error : classifyAwsError(request.error);
-      logger.error('stage failed', { errorName: named.name, transient: named.transient, error: named });
+      const named = namedError(request.error);
+      const transient = named instanceof KopslessError ? named.transient : false;
+      logger.error('stage failed', { errorName: named.name, transient, error: named });
       request.error = named;
     },
   };
 }
 
-/** Wraps a stage's core as a Lambda handler: context in the logs, errors named. */
-export function stageHandler<I, O>(logger: Logger, core: (input: I) => Promise<O>) {
-  return middy<I, O, Error, Context>(async (event: I) => core(event))
+/**
+ * Wraps a stage's core as a Lambda handler: the event parsed with its schema (an unknown
+ * action or a wrong field is a named error before the core runs), context in the logs, errors
+ * named.
+ */
+export function stageHandler<I, O>(logger: Logger, core: (input: I) => Promise<O>, schema?: ZodType<I, ZodTypeDef, unknown>) {
+  return middy<I, O, Error, Context>(async (event: I) => core(schema ? parseEvent(schema, event) : event))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(namedErrors(logger));
 }

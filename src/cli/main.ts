@@ -14,6 +14,7 @@ import { runDelete } from './delete.js';
 import { runMaxPods } from './max-pods.js';
 import { runWatchEni, runWatchLoop } from './watch-eni.js';
 import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
+import { runStartExecution } from './start-execution.js';
 
 const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -205,6 +206,13 @@ export function buildProgram(): Command {
     .description('print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)')
     .argument('[cluster]')
     .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await context(), io)));
+  local
+    .command('start-execution')
+    .description('run a state machine with a JSON input to its end, as the console or `aws stepfunctions start-execution` would (exit 0 SUCCEEDED, 1 FAILED)')
+    .argument('<state-machine>', 'create-cluster, update-cluster, rolling-update or delete-cluster')
+    .requiredOption('--input <json>', 'the execution input: JSON, or @FILE')
+    .addOption(new Option('-o, --output <format>', 'the result as {executionArn, status, error, cause, historyEvents, transitions, output}').choices(['json']))
+    .action(async (machine: string, o) => done(await runStartExecution(machine, o, await context(), io)));
 
   program
     .command('watch-eni')

@@ -5,6 +5,7 @@ type Json = any;
 
 /** One line of what a finished Task did, from its result in the execution state. */
 const DESCRIBE: Record<string, (state: Json) => string> = {
+  ValidateInput: () => 'input valid',
   ValidateSpec: (s) => `manifest valid: cluster ${s.spec.cluster}, ${s.spec.instanceGroups.length} instance groups`,
   AcquireLock: (s) => `cluster lock taken until ${s.lock.expiresAt}`,
   RegisterCluster: () => 'spec written to the state store (config, instancegroup/*, cluster-completed.spec)',

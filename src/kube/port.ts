@@ -9,7 +9,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { TransientKubeError } from '../errors.js';
+import { classifyKubeError } from '../errors.js';
 
 /**
  * The Kubernetes port: the few calls the lifecycle stages make on a cluster, over
@@ -98,13 +98,9 @@ function toPod(p: V1Pod): KubePod {
   };
 }
 
-/** API errors a retry can fix (server busy or down, 5xx, throttled) become TransientKubeError. */
+/** API errors a retry can fix (server busy or down, 5xx, throttled) become TransientKubeError; any other HTTP refusal KubernetesApiError. */
 function rethrow(error: unknown, what: string): never {
-  const code = error instanceof ApiException ? error.code : undefined;
-  if (code === undefined || code >= 500 || code === 429) {
-    throw new TransientKubeError(`Kubernetes API ${what}: ${(error as Error).message}`, { cause: error });
-  }
-  throw error;
+  throw classifyKubeError(error, what);
 }
 
 /** Items per list request, as kubectl asks (`--chunk-size`): a big cluster's pods are many pages. */

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { InvalidInputError } from '../errors.js';
 import { inFunction } from './aws-calls.js';
 import { faultsFromEnv, withinHandler } from './faults.js';
+import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
 
 /**
@@ -58,6 +60,10 @@ export interface LocalExecutionResult {
   error?: { name: string; cause: string };
   startedAt: string;
   stoppedAt: string;
+  /** History events Step Functions Standard would have recorded (local runs only). */
+  historyEvents?: number;
+  /** State transitions as Step Functions bills them (local runs only). */
+  transitions?: number;
 }
 
 export interface RunOptions {
@@ -71,8 +77,18 @@ export interface RunOptions {
   afterTask?: (state: string, output: Json) => Promise<void>;
 }
 
+type TaskHandler = (input: Json) => Promise<Json>;
 
-async function localHandler(logicalId: FunctionLogicalId) {
+export interface DefinitionRunOptions extends RunOptions {
+  /** The function each Task state runs, by state name (Tasks inside Map and Parallel included). */
+  handlers: Record<string, TaskHandler>;
+  /** The state machine's name in ARNs (kopsless-<name> for the real ones). */
+  stateMachineName: string;
+  /** History events allowed (Step Functions' quota unless a test asks for fewer). */
+  historyEventLimit?: number;
+}
+
+async function localHandler(logicalId: FunctionLogicalId): Promise<TaskHandler> {
   const module = await LOCAL_HANDLERS[logicalId]();
   // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
   // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
@@ -80,48 +96,101 @@ async function localHandler(logicalId: FunctionLogicalId) {
     (await inFunction(logicalId, () => withinHandler(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
 }
 
-/** Runs one execution of a state machine to its end. */
-export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
+/** Every Task state of a definition, those inside Map iterations and Parallel branches included. */
+export function taskStates(definition: Pick<Definition, 'States'>): Array<[string, State]> {
+  return Object.entries(definition.States).flatMap(([name, state]): Array<[string, State]> => {
+    if (state.Type === 'Task') return [[name, state]];
+    const nested = [state.Iterator, state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])].filter(Boolean) as Array<Pick<Definition, 'States'>>;
+    return nested.flatMap(taskStates);
+  });
+}
+
+/** Every Wait state, nested ones included. */
+function waitStates(definition: Pick<Definition, 'States'>): string[] {
+  return Object.entries(definition.States).flatMap(([name, state]) => {
+    if (state.Type === 'Wait') return [name];
+    const nested = [state.Iterator, state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])].filter(Boolean) as Array<Pick<Definition, 'States'>>;
+    return nested.flatMap(waitStates);
+  });
+}
+
+/** An error Step Functions ends the execution with: no Retry or Catch matches it (aws-local-stepfunctions reads these two flags). */
+function terminalError(failure: { name: string; cause: string }): Error {
+  return Object.assign(new Error(failure.cause), { name: failure.name, isRetryable: false, isCatchable: false });
+}
+
+/** Lets the event pump read every event emitted so far (it runs on promise jobs only). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs one execution of any ASL definition to its end with the given Task handlers, counting
+ * its history as Step Functions would and failing it where Step Functions would: past the
+ * history quota, or on a state input or output over 256 KiB.
+ */
+export async function runDefinition(definition: Definition, options: DefinitionRunOptions): Promise<LocalExecutionResult> {
   const { StateMachine } = await import('aws-local-stepfunctions');
   faultsFromEnv();
   // Before the handlers are imported: their module-scope clients read it when first used.
   process.env.AWS_MAX_ATTEMPTS ??= String(HANDLER_MAX_ATTEMPTS);
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  const definition = loadDefinition(name, region);
-  const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
+  const inputBytes = payloadBytes(options.input);
+  if (inputBytes > PAYLOAD_LIMIT_BYTES) {
+    // StartExecution itself refuses such an input: there is no execution.
+    throw new InvalidInputError([{ path: '(input)', message: `Too long: ${inputBytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions accepts` }]);
+  }
+  const history = new ExecutionHistory(options.historyEventLimit);
+  const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of Object.entries(definition.States)) {
-    if (state.Type === 'Task' && state.Resource) {
-      const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource)?.[1] as FunctionLogicalId | undefined;
-      if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-      const handler = await localHandler(logicalId);
-      const afterTask = options.afterTask;
-      taskResourceLocalHandlers[stateName] = afterTask
-        ? async (input: Json) => {
-            const output = await handler(input);
-            await afterTask(stateName, output);
-            return output;
-          }
-        : handler;
-      retryIntervalOverrides[stateName] = 20;
-    }
-    if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitMs ?? 100;
+  for (const [stateName, state] of taskStates(definition)) {
+    const handler = options.handlers[stateName];
+    if (!handler) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
+    const resource = state.Resource ?? '';
+    taskResourceLocalHandlers[stateName] = async (input: Json) => {
+      await settle();
+      if (history.failure) throw terminalError(history.failure);
+      const inBytes = payloadBytes(input);
+      if (inBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes));
+      else history.taskStarted(resource);
+      if (history.failure) throw terminalError(history.failure);
+      let output: Json;
+      try {
+        output = await handler(input);
+      } catch (error) {
+        history.taskEnded(resource, false);
+        throw error;
+      }
+      history.taskEnded(resource, true);
+      const outBytes = payloadBytes(output);
+      if (outBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the result of state ${stateName}`, outBytes));
+      if (history.failure) throw terminalError(history.failure);
+      if (options.afterTask) await options.afterTask(stateName, output);
+      return output;
+    };
+    retryIntervalOverrides[stateName] = 20;
   }
-  const executionName = options.executionName ?? `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:kopsless-${name}:${executionName}`;
+  for (const stateName of waitStates(definition)) waitTimeOverrides[stateName] = options.waitMs ?? 100;
+  const executionName = options.executionName ?? `${options.stateMachineName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${options.stateMachineName}:${executionName}`;
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
   const startedAt = new Date().toISOString();
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides } as never,
-    context: { Execution: { Id: executionArn, Name: executionName, Input: options.input, StartTime: startedAt }, StateMachine: { Id: `kopsless-${name}`, Name: `kopsless-${name}` } } as never,
+    context: { Execution: { Id: executionArn, Name: executionName, Input: options.input, StartTime: startedAt }, StateMachine: { Id: options.stateMachineName, Name: options.stateMachineName } } as never,
   });
-  const types = Object.fromEntries(Object.entries(definition.States).map(([k, v]) => [k, v.Type]));
+  let aborted = false;
   const pump = (async () => {
     for await (const event of execution.eventLogs as AsyncIterable<Record<string, any>>) {
+      // A quota that a Pass, Choice or Wait state breaks ends the execution here; a Task's is thrown from its handler above.
+      const failure = history.onEngineEvent(event as EngineEvent);
+      if (failure) history.fail(failure);
+      if (history.failure && !aborted) {
+        aborted = true;
+        execution.abort();
+      }
       const state = event.state?.name as string | undefined;
       if (!state || !options.onProgress) continue;
-      const base = { state, stateType: types[state] ?? 'Unknown', at: event.timestamp as number };
+      const base = { state, stateType: (event.state?.type as string | undefined) ?? 'Unknown', at: event.timestamp as number };
       if (event.type === 'StateEntered') options.onProgress({ ...base, kind: 'entered' });
       else if (event.type === 'StateExited') options.onProgress({ ...base, kind: 'exited', output: event.state.output as Json });
       else if (event.type === 'StateRetried') options.onProgress({ ...base, kind: 'retried' });
@@ -129,15 +198,30 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
       else if (event.type === 'StateFailed') options.onProgress({ ...base, kind: 'failed', error: { name: String(event.Error), cause: String(event.Cause) } });
     }
   })();
+  const counts = () => ({ historyEvents: history.events, transitions: history.transitions });
   try {
     const output = (await execution.result) as Json;
     await pump.catch(() => undefined);
-    return { executionArn, status: 'SUCCEEDED', output, startedAt, stoppedAt: new Date().toISOString() };
+    return { executionArn, status: 'SUCCEEDED', output, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
   } catch (error) {
     await pump.catch(() => undefined);
     const e = error as { name?: string; message?: string; cause?: unknown };
     // An ExecutionError wraps what the Fail state (or the last failed state) reported.
     const inner = (e.cause ?? e) as { name?: string; message?: string };
-    return { executionArn, status: 'FAILED', error: { name: inner.name ?? 'Error', cause: inner.message ?? String(error) }, startedAt, stoppedAt: new Date().toISOString() };
+    const failure = history.failure ?? { name: inner.name ?? 'Error', cause: inner.message ?? String(error) };
+    return { executionArn, status: 'FAILED', error: failure, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
   }
+}
+
+/** Runs one execution of a kopsless state machine to its end, each Task bound to its real handler. */
+export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const definition = loadDefinition(name, region);
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [stateName, state] of taskStates(definition)) {
+    const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource ?? '')?.[1] as FunctionLogicalId | undefined;
+    if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
+    handlers[stateName] = await localHandler(logicalId);
+  }
+  return runDefinition(definition, { ...options, region, handlers, stateMachineName: `kopsless-${name}` });
 }

@@ -1,9 +1,12 @@
 import { ClusterExistsError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
+import type { StateMachineName } from '../functions-registry.js';
+import { validateExecutionInput, type ExecutionInput } from './inputs.js';
 import type { ClusterPhase, ClusterStatus, ClusterStore, LockLease } from '../state/cluster-store.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */
 export type WriteStateInput =
+  | { action: 'validateInput'; stateMachine: StateMachineName; input?: unknown }
   | { action: 'acquireLock'; cluster: string; owner: string; operation: string }
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
@@ -31,9 +34,12 @@ export function causeMessage(cause: string | undefined): string {
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | ClusterStatus> {
+): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | ClusterStatus | ExecutionInput<StateMachineName>> {
   const { store } = deps;
   switch (input.action) {
+    case 'validateInput':
+      // First state of every machine, before the lock: nothing is read or written.
+      return validateExecutionInput(input.stateMachine, input.input);
     case 'acquireLock':
       return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds);
     case 'register': {

@@ -45,6 +45,12 @@ describe('write-state handler', () => {
     await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'AwsRequestError' });
   });
 
+  it('lets a bug (TypeError) leave the handler under its own name, not as an AWS error', async () => {
+    s3.on(PutObjectCommand).rejects(new TypeError("Cannot read properties of undefined (reading 'ETag')"));
+
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 'exec-1', operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'TypeError' });
+  });
+
   it('records a failure with the Lambda error message and releases its own lock', async () => {
     s3.on(GetObjectCommand, { Key: 'a.example.com/status.json' }).resolves({ Body: body('{"phase":"Creating","updatedAt":""}') as never, ETag: '"s1"' });
     s3.on(GetObjectCommand, { Key: 'a.example.com/lock' }).resolves({ Body: body(lock('exec-1', '2999-01-01T00:00:00Z')) as never, ETag: '"l1"' });
@@ -57,5 +63,28 @@ describe('write-state handler', () => {
     expect(written).toMatchObject({ phase: 'Failed', lastError: { error: 'StackFailedError', cause: 'stack kopsless-a is ROLLBACK_COMPLETE' } });
     expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.IfMatch).toBe('"s1"');
     expect(s3.calls().some((c) => c.args[0].constructor.name === 'DeleteObjectCommand')).toBe(true);
+  });
+
+  it('completes a rolling-update input with its defaults, touching nothing in S3', async () => {
+    const completed = await handler({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'a.example.com' } }, lambdaContext);
+
+    expect(completed).toEqual({ cluster: 'a.example.com', instanceGroups: [], force: false, cloudOnly: false, update: false });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('fails an execution input with a missing cluster with InvalidInputError naming it, touching nothing in S3', async () => {
+    const attempt = handler({ action: 'validateInput', stateMachine: 'delete-cluster', input: {} }, lambdaContext);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'InvalidInputError', message: 'cluster: Required value: expected string' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('rejects an action it does not have with UnknownActionError, instead of returning nothing', async () => {
+    await expect(handler({ action: 'releaseLock', cluster: 'a.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'UnknownActionError' });
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('rejects an event with a field of the wrong type with InvalidInputError naming it', async () => {
+    await expect(handler({ action: 'acquireLock', cluster: 'a.example.com', owner: 7, operation: 'create' }, lambdaContext)).rejects.toMatchObject({ name: 'InvalidInputError', message: 'owner: expected string, got number' });
   });
 });

@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
+import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TASK_RETRY, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
 import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { EXECUTION_INPUTS, HANDLER_ACTIONS } from '../../src/stages/inputs.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 
-type State = { Type: string; Next?: string; Default?: string; Resource?: string; Retry?: Array<{ ErrorEquals: string[] }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }>; Choices?: Array<{ Next: string }> };
+type State = { Type: string; Next?: string; Default?: string; Resource?: string; Parameters?: Record<string, unknown>; ResultPath?: string | null; OutputPath?: string | null; Retry?: Array<{ ErrorEquals: string[] }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }>; Choices?: Array<{ Next: string }> };
 type Asl = { StartAt: string; States: Record<string, State> };
 
 const aslFiles = readdirSync(join(ROOT, 'statemachines')).filter((f) => f.endsWith('.asl.json'));
@@ -33,6 +34,57 @@ describe.each(aslFiles)('%s', (file) => {
       expect(retried, name).not.toContain('States.ALL');
       expect(retried, name).not.toContain('States.TaskFailed');
     }
+  });
+
+  it('gives every Task exactly the Retry policy the code exports (TASK_RETRY in src/errors.ts)', () => {
+    const differing = states.filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY)).map(([name]) => name);
+
+    expect(differing).toEqual([]);
+  });
+
+  it('sends every Task an action its handler has (and none to a handler without actions)', () => {
+    const wrong = states
+      .filter(([, s]) => s.Type === 'Task')
+      .flatMap(([name, s]) => {
+        const id = /^\$\{(\w+)Arn\}$/.exec(s.Resource ?? '')?.[1] as keyof typeof HANDLER_ACTIONS;
+        const actions: string[] = HANDLER_ACTIONS[id] ?? [];
+        const action = s.Parameters?.action;
+        const ok = actions.length === 0 ? action === undefined && !('action.$' in (s.Parameters ?? {})) : typeof action === 'string' && actions.includes(action);
+        return ok ? [] : [`${name}: ${id} ${JSON.stringify(action)}`];
+      });
+
+    expect(wrong).toEqual([]);
+  });
+
+  it('validates its input in its first state, before the lock, with no Catch to record a failure', () => {
+    const machine = file.replace('.asl.json', '');
+    const first = asl.States[asl.StartAt]!;
+
+    expect(asl.StartAt).toBe('ValidateInput');
+    expect(first.Parameters).toEqual({ action: 'validateInput', stateMachine: machine, 'input.$': '$' });
+    // The result replaces the input. Not written as "ResultPath": "$": aws-local-stepfunctions
+    // would store it under a key named "$" instead.
+    expect(first.ResultPath).toBeUndefined();
+    expect(first.OutputPath).toBeUndefined();
+    expect(first.Catch).toBeUndefined();
+  });
+
+  it('reads from $ only fields the validated input always has or an earlier state writes', () => {
+    const machine = file.replace('.asl.json', '') as keyof typeof EXECUTION_INPUTS;
+    const minimal = machine === 'create-cluster' ? { manifest: 'kind: Cluster' } : { cluster: 'c' };
+    const completed = Object.keys(EXECUTION_INPUTS[machine].parse(minimal));
+    const top = (path: string) => /^\$\.([A-Za-z0-9_]+)/.exec(path)?.[1];
+    const written = new Set(states.flatMap(([, s]) => [s.ResultPath, ...(s.Catch ?? []).map((c) => (c as { ResultPath?: string }).ResultPath)].map((p) => (typeof p === 'string' ? top(p) : undefined)).filter(Boolean)));
+    const paths: string[] = [];
+    const walk = (node: unknown, key = ''): void => {
+      if (typeof node === 'string' && (key.endsWith('.$') || key === 'Variable' || key.endsWith('Path')) && key !== 'ResultPath') paths.push(node);
+      else if (Array.isArray(node)) node.forEach((n) => walk(n));
+      else if (node && typeof node === 'object') Object.entries(node).forEach(([k, v]) => walk(v, k));
+    };
+    walk(asl.States);
+
+    const unsure = [...new Set(paths.map(top).filter((f): f is string => !!f && !written.has(f) && !completed.includes(f)))];
+    expect(unsure).toEqual([]);
   });
 
   it('uses PascalCase state names and only transitions to states that exist', () => {

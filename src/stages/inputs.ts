@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { InvalidInputError, UnknownActionError, type FieldIssue } from '../errors.js';
+import type { FunctionLogicalId, StateMachineName } from '../functions-registry.js';
+import type { DeleteInput } from './delete-cluster.js';
+import type { LaunchInput } from './launch.js';
+import type { RollingUpdateInput } from './rolling-update.js';
+import type { ValidateSpecInput } from './validate-spec.js';
+import type { VerifyDnsInput } from './verify-dns.js';
+import type { WriteStateInput } from './write-state.js';
+
+/**
+ * Every input that crosses into kopsless, as zod schemas in one place: what a person (or the
+ * API, or the ENI watcher) gives a state machine, and what each Task gives its handler. The
+ * state machines check theirs in a first state, before the lock (a field left out of a
+ * console input would otherwise stop the execution with `States.Runtime`, which no Catch
+ * sees, and leave the lock held); the handlers parse theirs on the way in, as Powertools'
+ * parser does.
+ */
+
+// ---- Execution inputs -------------------------------------------------------------------
+
+/** A cluster name as kOps takes it (a DNS name); it is also the state store prefix, so no `/` or `..`. */
+const clusterName = z
+  .string()
+  .min(1, 'Required value: the cluster name')
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'Invalid value: must be a DNS name (lower case letters, digits, "-" and ".")');
+
+/**
+ * What each state machine reads from `$`, with the defaults a person may leave out. Unknown
+ * fields are refused: a misspelt option (`instanceGroup`) must not be silently ignored.
+ */
+export const EXECUTION_INPUTS = {
+  'create-cluster': z.object({ manifest: z.string().min(1, 'Required value: the kOps manifest (YAML)') }).strict(),
+  'update-cluster': z.object({ cluster: clusterName }).strict(),
+  'rolling-update': z
+    .object({
+      cluster: clusterName,
+      instanceGroups: z.array(z.string().min(1)).default([]),
+      force: z.boolean().default(false),
+      cloudOnly: z.boolean().default(false),
+      /** Apply the spec (stack and launch templates) before rolling: the ENI watcher's update + roll. */
+      update: z.boolean().default(false),
+    })
+    .strict(),
+  'delete-cluster': z.object({ cluster: clusterName }).strict(),
+} satisfies Record<StateMachineName, z.ZodTypeAny>;
+
+export type ExecutionInput<M extends StateMachineName> = z.output<(typeof EXECUTION_INPUTS)[M]>;
+
+// ---- Handler events ---------------------------------------------------------------------
+
+const name = z.string().min(1);
+const deadline = z.string().datetime({ message: 'Invalid value: expected an ISO 8601 time (a deadline)' });
+const phase = z.enum(['Registered', 'Creating', 'Ready', 'Updating', 'RollingUpdate', 'Deleting', 'Failed']);
+const stateMachine = z.enum(['create-cluster', 'update-cluster', 'rolling-update', 'delete-cluster']);
+
+/** A roll step as `next` plans it; passed back unchanged by the ASL to surge/drain/terminate. */
+const rollStep = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('surge'), instanceGroup: name, asgName: name, instanceIds: z.array(z.string()) }),
+  z.object({ kind: z.literal('replace'), instanceGroup: name, asgName: name, instanceIds: z.array(z.string()), detachedIds: z.array(z.string()), controlPlane: z.boolean() }),
+  z.object({ kind: z.literal('done') }),
+]);
+const rollOptions = z.object({ forceIds: z.array(z.string()).optional(), instanceGroups: z.array(z.string()).optional(), cloudOnly: z.boolean().optional() });
+
+const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) => z.object({ action: z.literal(action), ...shape }).strict();
+
+export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
+  event('validateInput', { stateMachine, input: z.unknown() }),
+  event('acquireLock', { cluster: name, owner: name, operation: name }),
+  event('register', { manifest: z.string(), owner: name, operation: name }),
+  event('finish', { cluster: name, owner: name, phase }),
+  event('release', { cluster: name, owner: name }),
+  event('phase', { cluster: name, owner: name, phase }),
+  // Step Functions' error output from a Catch: {Error, Cause}.
+  event('fail', { cluster: name, owner: name, error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }) }),
+]);
+
+export const LAUNCH_EVENT = z.discriminatedUnion('action', [
+  event('ensureStack', { cluster: name, owner: name }),
+  event('describeStack', { cluster: name, deadline }),
+  event('ensureGroups', { cluster: name, owner: name }),
+  event('describeGroups', { cluster: name, deadline }),
+]);
+
+export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [event('upsert', { cluster: name }), event('check', { cluster: name, changeId: name, deadline })]);
+
+export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
+  event('plan', { cluster: name, instanceGroups: z.array(z.string()).optional(), force: z.boolean().optional(), cloudOnly: z.boolean().optional() }),
+  event('next', { cluster: name, options: rollOptions }),
+  event('surge', { cluster: name, step: rollStep }),
+  event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
+  event('terminate', { cluster: name, step: rollStep }),
+  event('awaitReplacements', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
+  event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
+]);
+
+const count = z.number().int().nonnegative();
+export const DELETE_EVENT = z.discriminatedUnion('action', [
+  event('exists', { cluster: name }),
+  event('discover', { cluster: name }),
+  event('deleteGroups', { cluster: name }),
+  event('awaitInstances', { cluster: name, deadline }),
+  event('deleteStack', { cluster: name, attempt: count.optional(), remaining: count.optional() }),
+  event('awaitStack', { cluster: name, deadline, attempt: count, remaining: count }),
+  event('deleteLeftovers', { cluster: name }),
+  event('verify', { cluster: name }),
+  event('deleteState', { cluster: name }),
+]);
+
+/** validate-spec has one job and no `action`. */
+export const VALIDATE_SPEC_EVENT = z.object({ manifest: z.string() }).strict();
+
+const actionsOf = (schema: z.ZodDiscriminatedUnion<'action', z.ZodDiscriminatedUnionOption<'action'>[]>) =>
+  schema.options.map((o) => (o.shape.action as z.ZodLiteral<string>).value);
+
+/** The `action`s each function's handler accepts; the ASL test holds every Task to these. */
+export const HANDLER_ACTIONS = {
+  ValidateSpecFunction: [],
+  WriteStateFunction: actionsOf(WRITE_STATE_EVENT),
+  LaunchClusterFunction: actionsOf(LAUNCH_EVENT),
+  VerifyDnsFunction: actionsOf(VERIFY_DNS_EVENT),
+  RollingUpdateFunction: actionsOf(ROLLING_UPDATE_EVENT),
+  DeleteClusterFunction: actionsOf(DELETE_EVENT),
+} satisfies Partial<Record<FunctionLogicalId, string[]>>;
+
+// The schemas must describe what the stages take: a change to either side that breaks the
+// other fails to compile here.
+type Accepts<Stage, Parsed extends Stage> = Parsed;
+export type SchemaChecks = [
+  Accepts<WriteStateInput, z.output<typeof WRITE_STATE_EVENT>>,
+  Accepts<LaunchInput, z.output<typeof LAUNCH_EVENT>>,
+  Accepts<VerifyDnsInput, z.output<typeof VERIFY_DNS_EVENT>>,
+  Accepts<RollingUpdateInput, z.output<typeof ROLLING_UPDATE_EVENT>>,
+  Accepts<DeleteInput, z.output<typeof DELETE_EVENT>>,
+  Accepts<ValidateSpecInput, z.output<typeof VALIDATE_SPEC_EVENT>>,
+];
+
+// And the other way: every action a stage takes has a schema, or the handler would refuse it.
+type Covers<Stage extends { action: string }, Parsed extends { action: string }> = Exclude<Stage['action'], Parsed['action']> extends never ? true : Exclude<Stage['action'], Parsed['action']>;
+export type ActionChecks = [
+  Covers<WriteStateInput, z.output<typeof WRITE_STATE_EVENT>>,
+  Covers<LaunchInput, z.output<typeof LAUNCH_EVENT>>,
+  Covers<VerifyDnsInput, z.output<typeof VERIFY_DNS_EVENT>>,
+  Covers<RollingUpdateInput, z.output<typeof ROLLING_UPDATE_EVENT>>,
+  Covers<DeleteInput, z.output<typeof DELETE_EVENT>>,
+] extends true[] ? true : never;
+const actionsCovered: ActionChecks = true;
+void actionsCovered;
+
+// ---- Parsing ----------------------------------------------------------------------------
+
+/** `instanceGroups[1]`, `step.kind`: the field path as kOps and the CLI print it. */
+function pathOf(path: Array<string | number>): string {
+  return path.reduce<string>((out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${p}` : p), '') || '(input)';
+}
+
+/** zod's issues as field issues, in the words the rest of kopsless uses. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: 'Forbidden: unknown field' }));
+    if (issue.code === 'invalid_type') {
+      return [{ path: pathOf(issue.path), message: issue.received === 'undefined' ? `Required value: expected ${issue.expected}` : `expected ${issue.expected}, got ${issue.received}` }];
+    }
+    return [{ path: pathOf(issue.path), message: issue.message }];
+  });
+}
+
+/** Parses with a schema or throws InvalidInputError naming every field that is wrong. */
+export function parseInput<S extends z.ZodTypeAny>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new InvalidInputError(fieldIssues(result.error));
+  return result.data as z.output<S>;
+}
+
+/**
+ * A handler's event: an `action` the handler does not have is UnknownActionError (a misspelt
+ * ASL state, a stale caller), anything else wrong InvalidInputError with the field.
+ */
+export function parseEvent<S extends z.ZodTypeAny>(schema: S, event: unknown): z.output<S> {
+  if (schema instanceof z.ZodDiscriminatedUnion) {
+    const actions = actionsOf(schema as never);
+    const action = (event as { action?: unknown } | null)?.action;
+    if (typeof action !== 'string' || !actions.includes(action)) {
+      throw new UnknownActionError(`unknown action ${JSON.stringify(action)}: this handler takes ${actions.join(', ')}`);
+    }
+  }
+  return parseInput(schema, event);
+}
+
+/** The `validateInput` step of every state machine: the completed input, or InvalidInputError. */
+export function validateExecutionInput<M extends StateMachineName>(machine: M, input: unknown): ExecutionInput<M> {
+  return parseInput(EXECUTION_INPUTS[machine], input);
+}

@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError, UnknownActionError } from '../../src/errors.js';
+import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { DELETE_EVENT, EXECUTION_INPUTS, LAUNCH_EVENT, parseEvent, ROLLING_UPDATE_EVENT, validateExecutionInput, VALIDATE_SPEC_EVENT, VERIFY_DNS_EVENT, WRITE_STATE_EVENT } from '../../src/stages/inputs.js';
+import { ROOT } from '../helpers.js';
+
+function issuesOf(attempt: () => unknown): string {
+  try {
+    attempt();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return (error as Error).message;
+  }
+  throw new Error('expected InvalidInputError, nothing was thrown');
+}
+
+describe('execution inputs', () => {
+  it('completes {"cluster":"c"} into a whole rolling-update input', () => {
+    expect(validateExecutionInput('rolling-update', { cluster: 'c' })).toEqual({ cluster: 'c', instanceGroups: [], force: false, cloudOnly: false, update: false });
+  });
+
+  it('keeps what the caller gave', () => {
+    const input = { cluster: 'a.example.com', instanceGroups: ['nodes'], force: true, cloudOnly: true, update: true };
+
+    expect(validateExecutionInput('rolling-update', input)).toEqual(input);
+  });
+
+  it('names a missing cluster', () => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', {}))).toBe('cluster: Required value: expected string');
+  });
+
+  it('names a cluster of the wrong type', () => {
+    expect(issuesOf(() => validateExecutionInput('delete-cluster', { cluster: 1 }))).toBe('cluster: expected string, got number');
+  });
+
+  it('names instanceGroups when it is not a list', () => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', instanceGroups: 'nodes' }))).toBe('instanceGroups: expected array, got string');
+  });
+
+  it('names the element of instanceGroups that is wrong', () => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', instanceGroups: ['nodes', 2] }))).toBe('instanceGroups[1]: expected string, got number');
+  });
+
+  it('refuses a misspelt option instead of ignoring it', () => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', instanceGroup: ['nodes'] }))).toBe('instanceGroup: Forbidden: unknown field');
+  });
+
+  it('refuses a cluster name that is not a DNS name (it is the state store prefix)', () => {
+    expect(issuesOf(() => validateExecutionInput('update-cluster', { cluster: '../other' }))).toMatch(/^cluster: Invalid value: must be a DNS name/);
+  });
+
+  it('names a missing manifest for create', () => {
+    expect(issuesOf(() => validateExecutionInput('create-cluster', {}))).toBe('manifest: Required value: expected string');
+  });
+
+  it('refuses an input that is not an object', () => {
+    expect(issuesOf(() => validateExecutionInput('delete-cluster', 'c'))).toBe('(input): expected object, got string');
+  });
+
+  it('has a schema for every state machine', () => {
+    expect(Object.keys(EXECUTION_INPUTS).sort()).toEqual(Object.values(STATE_MACHINES).sort());
+  });
+});
+
+describe('handler events', () => {
+  it('refuses an unknown action with UnknownActionError listing the ones there are', () => {
+    const attempt = () => parseEvent(WRITE_STATE_EVENT, { action: 'aquireLock', cluster: 'c', owner: 'o', operation: 'create' });
+
+    expect(attempt).toThrow(UnknownActionError);
+    expect(attempt).toThrow(/unknown action "aquireLock": this handler takes validateInput, acquireLock, register/);
+  });
+
+  it('refuses an event with no action as an unknown action', () => {
+    expect(() => parseEvent(LAUNCH_EVENT, { cluster: 'c' })).toThrow(/unknown action undefined/);
+  });
+
+  it('names a field the ASL forgot to pass', () => {
+    expect(issuesOf(() => parseEvent(VERIFY_DNS_EVENT, { action: 'check', cluster: 'c', deadline: '2026-01-01T00:00:00.000Z' }))).toBe('changeId: Required value: expected string');
+  });
+
+  it('names a nested field of a roll step', () => {
+    const step = { kind: 'replace', instanceGroup: 'nodes', asgName: 'nodes.c', instanceIds: ['i-1'], detachedIds: [], controlPlane: 'no' };
+
+    expect(issuesOf(() => parseEvent(ROLLING_UPDATE_EVENT, { action: 'terminate', cluster: 'c', step }))).toBe('step.controlPlane: expected boolean, got string');
+  });
+
+  it('refuses a deadline that is not a time', () => {
+    expect(issuesOf(() => parseEvent(DELETE_EVENT, { action: 'awaitInstances', cluster: 'c', deadline: 'soon' }))).toMatch(/^deadline: Invalid value: expected an ISO 8601 time/);
+  });
+
+  const schemas: Partial<Record<string, Parameters<typeof parseEvent>[0]>> = {
+    'write-state': WRITE_STATE_EVENT,
+    'launch-cluster': LAUNCH_EVENT,
+    'verify-dns': VERIFY_DNS_EVENT,
+    'rolling-update': ROLLING_UPDATE_EVENT,
+    'delete-cluster': DELETE_EVENT,
+    'validate-spec': VALIDATE_SPEC_EVENT,
+  };
+  const samples = readdirSync(join(ROOT, 'events')).filter((f) => f.endsWith('.json') && !f.endsWith('.execution-input.json') && (Object.values(FUNCTIONS) as string[]).includes(f.split('.')[0]!) && schemas[f.split('.')[0]!]);
+
+  it.each(samples)('accepts the sample event %s', (file) => {
+    const event = JSON.parse(readFileSync(join(ROOT, 'events', file), 'utf8'));
+
+    expect(() => parseEvent(schemas[file.split('.')[0]!]!, event)).not.toThrow();
+  });
+
+  it.each(Object.keys(EXECUTION_INPUTS))('accepts the sample execution input of %s', (machine) => {
+    const input = JSON.parse(readFileSync(join(ROOT, 'events', `${machine}.execution-input.json`), 'utf8'));
+
+    expect(() => validateExecutionInput(machine as keyof typeof EXECUTION_INPUTS, input)).not.toThrow();
+  });
+});
