@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
+import type { LockHolder } from './holder.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -62,14 +63,29 @@ export interface RunOptions {
   /** Milliseconds each Wait state lasts locally (moto needs no real waiting). */
   waitMs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The process running this execution, written into the cluster lock when the execution takes
+   * it, so that a later command on this machine can tell that the holder is gone (kill -9) and
+   * take the lock over instead of waiting out the lease. Only local runs have one.
+   */
+  lockHolder?: LockHolder;
   /** Awaited after every Task, before the execution moves on: lets a test look at the world between steps. */
   afterTask?: (state: string, output: Json) => Promise<void>;
 }
 
 
-async function localHandler(logicalId: FunctionLogicalId) {
+async function localHandler(logicalId: FunctionLogicalId, lockHolder?: LockHolder) {
   const module = await LOCAL_HANDLERS[logicalId]();
-  return async (input: Json) => (await module.handler(input, lambdaContext(`kopsless-${logicalId}`))) as Json;
+  const invoke = async (input: Json) => (await module.handler(input, lambdaContext(`kopsless-${logicalId}`))) as Json;
+  if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
+  // The holder rides along with the acquireLock request only here: on AWS no process holds it.
+  return async (input: Json) =>
+    invoke(input && typeof input === 'object' && !Array.isArray(input) && input.action === 'acquireLock' ? { ...input, holder: lockHolder as unknown as Json } : input);
+}
+
+/** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
+export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
+  return `arn:aws:states:${region}:${ACCOUNT}:execution:kopsless-${name}:${executionName}`;
 }
 
 /** Runs one execution of a state machine to its end. */
@@ -84,7 +100,7 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
     if (state.Type === 'Task' && state.Resource) {
       const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource)?.[1] as FunctionLogicalId | undefined;
       if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-      const handler = await localHandler(logicalId);
+      const handler = await localHandler(logicalId, options.lockHolder);
       const afterTask = options.afterTask;
       taskResourceLocalHandlers[stateName] = afterTask
         ? async (input: Json) => {
@@ -98,7 +114,7 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
     if (state.Type === 'Wait') waitTimeOverrides[stateName] = options.waitMs ?? 100;
   }
   const executionName = options.executionName ?? `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:kopsless-${name}:${executionName}`;
+  const executionArn = localExecutionArn(name, executionName, region);
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
   const startedAt = new Date().toISOString();
   const execution = machine.run(options.input as never, {
