@@ -82,7 +82,8 @@ export async function takeOver(
   const pid = lease.holder?.pid ?? 0;
   if (!mayTakeOver(lease.operation, run.operation)) {
     io.err(`cluster "${cluster}" is held by the interrupted ${lease.operation} execution ${lease.owner} (its local runner, pid ${pid}, is gone)`);
-    io.err(`finish it first with: ${FINISH[lease.operation]?.(cluster) ?? 'the command that started it'}; or delete the cluster`);
+    const finish = FINISH[lease.operation]?.(cluster) ?? 'the command that started it';
+    io.err(`finish it first with: ${finish}${lease.operation === 'delete' ? '' : `, or delete the cluster with: ${FINISH.delete!(cluster)}`}`);
     return { exitCode: 1 };
   }
   const executionName = newExecutionName(run.machine);
