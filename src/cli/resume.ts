@@ -90,7 +90,7 @@ export async function takeOver(
   const owner = localExecutionArn(run.machine, executionName);
   try {
     // The execution's own AcquireLock then finds the lock already its own and refreshes it.
-    await ctx.store.takeOverLock(cluster, { etag: dead.etag }, owner, run.operation, DEFAULT_LEASE_SECONDS, processHolder());
+    await ctx.store.takeOverLock(cluster, dead, owner, run.operation, DEFAULT_LEASE_SECONDS, processHolder());
   } catch (error) {
     if (error instanceof ClusterLockedError) {
       io.err(`another command took over the lock of execution ${lease.owner} first: ${error.message}`);

@@ -37,6 +37,11 @@ export interface LockLease {
   expiresAt: string;
   /** The local process running the execution, when it runs locally (see src/local/holder.ts). */
   holder?: LockHolder;
+  /**
+   * When the operation first took the lock, kept across takeovers of its interrupted executions:
+   * a resumed `rolling-update --force` replaces only instances launched before it.
+   */
+  since?: string;
 }
 
 /** The default lease: long enough for a create on AWS, short enough to recover from a crash. */
@@ -181,8 +186,10 @@ export class ClusterStore {
     if (!current) return this.acquireLock(cluster, owner, operation, leaseSeconds, holder);
     const held = JSON.parse(current.body) as LockLease;
     if (held.owner !== owner && new Date(held.expiresAt) > now) throw new ClusterLockedError(cluster, held.owner, held.expiresAt);
+    // Our own lease (a retry, or a lock taken over for us) keeps when the operation began.
+    const renewed = held.owner === owner && held.since ? { ...lease, since: held.since } : lease;
     try {
-      await this.objects.put(key.lock(cluster), body, { ifMatch: current.etag });
+      await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), { ifMatch: current.etag });
     } catch (error) {
       if (error instanceof StateConflictError) {
         const winner = await this.readLock(cluster);
@@ -190,7 +197,7 @@ export class ClusterStore {
       }
       throw error;
     }
-    return lease;
+    return renewed;
   }
 
   /** The lock as stored, with the ETag a takeover must name. */
@@ -204,8 +211,10 @@ export class ClusterStore {
    * waiting for the lease to expire. The write names the ETag the caller read, so of two takers
    * that saw the same dead holder only one wins; the other gets ClusterLockedError naming it.
    */
-  async takeOverLock(cluster: string, from: { etag: string }, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
-    const lease = this.newLease(owner, operation, leaseSeconds, holder);
+  async takeOverLock(cluster: string, from: { etag: string; lease?: LockLease }, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
+    const fresh = this.newLease(owner, operation, leaseSeconds, holder);
+    // Resuming the same operation: it began when the interrupted one did.
+    const lease = from.lease?.operation === operation ? { ...fresh, since: from.lease.since ?? from.lease.acquiredAt } : fresh;
     try {
       await this.objects.put(key.lock(cluster), JSON.stringify(lease, null, 2), { ifMatch: from.etag });
     } catch (error) {

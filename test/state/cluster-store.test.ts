@@ -132,6 +132,27 @@ describe('taking over the lock of a dead local holder', () => {
   });
 });
 
+describe('when an interrupted operation began (since)', () => {
+  it('is carried to the execution that takes over the same operation, and kept when it acquires its lock', async () => {
+    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-a.example.com', 'killed', 'rolling-update', 600);
+    const later = storeAt('2026-01-01T00:03:00Z');
+    await later.takeOverLock('since-a.example.com', (await later.readLockVersion('since-a.example.com'))!, 'taker', 'rolling-update', 600);
+
+    const lease = await storeAt('2026-01-01T00:03:01Z').acquireLock('since-a.example.com', 'taker', 'rolling-update', 600);
+
+    expect(lease).toMatchObject({ owner: 'taker', acquiredAt: '2026-01-01T00:03:01.000Z', since: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('is not carried to another operation', async () => {
+    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-b.example.com', 'killed', 'rolling-update', 600);
+    const later = storeAt('2026-01-01T00:03:00Z');
+
+    const lease = await later.takeOverLock('since-b.example.com', (await later.readLockVersion('since-b.example.com'))!, 'taker', 'delete', 600);
+
+    expect(lease.since).toBeUndefined();
+  });
+});
+
 describe('cluster specs', () => {
   const check = checkManifest(readFixture('seed.yaml'));
 
