@@ -13,12 +13,20 @@ import type { StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
 import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/step-functions.js';
-import { runRemoteStateMachine } from './remote.js';
+import { processHolder } from '../local/holder.js';
+import { attachOrStart } from './remote.js';
 import { UsageError } from './format.js';
 import { backendUp, useBackend, type BackendRecord } from '../local/backend.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/faults.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
+
+/** The cluster a run is for, so that `--target aws` can find an execution already running on it. */
+export interface ClusterRun {
+  cluster?: string;
+  /** Where the CLI says that it attached to a running execution. */
+  log?: (line: string) => void;
+}
 
 export interface CliContext {
   target: 'local' | 'aws';
@@ -26,8 +34,11 @@ export interface CliContext {
   where: string;
   /** Only for the local backend. */
   backend: BackendRecord;
-  /** Runs a state machine to its end: in-process locally, through Step Functions on AWS. */
-  run: (name: StateMachineName, options: RunOptions) => Promise<LocalExecutionResult>;
+  /**
+   * Runs a state machine to its end: in-process locally (the lock records this process as its
+   * holder), through Step Functions on AWS (attached to the cluster's running execution, if any).
+   */
+  run: (name: StateMachineName, options: RunOptions & ClusterRun) => Promise<LocalExecutionResult>;
   objects: ObjectStore;
   store: ClusterStore;
   ec2: ReturnType<typeof ec2Api>;
@@ -64,7 +75,7 @@ export async function localContext(log: (line: string) => void = (l) => console.
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
-    run: (name, options) => runStateMachine(name, options),
+    run: (name, { cluster: _cluster, log: _log, ...options }) => runStateMachine(name, { lockHolder: processHolder(), ...options }),
     backend: record,
     ...clients(record.stateBucket),
     region: record.region,
@@ -107,17 +118,19 @@ export async function awsContext(stack: string): Promise<CliContext> {
   if (!stateBucket) throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
   process.env.STATE_BUCKET = stateBucket;
   const sfn = new SFNClient({});
+  const shared = clients(stateBucket);
+  const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
   return {
     target: 'aws',
     where: `stack ${stack}`,
-    run: (name, options) => {
+    run: (name, { cluster, log, ...options }) => {
       const arn = outputs[MACHINE_OUTPUTS[name]];
       if (!arn) throw new UsageError(`stack "${stack}" has no ${MACHINE_OUTPUTS[name]} output`);
-      return runRemoteStateMachine(sfn, arn, options);
+      return attachOrStart(sfn, arn, { ...options, ...(cluster ? { cluster, store } : {}), log: log ?? ((l) => console.error(l)) });
     },
     backend: { pid: 0, port: 0, endpoint: '', kubePid: 0, kubePort: 0, startedAt: '', stateBucket, region },
-    ...clients(stateBucket),
+    ...shared,
     region,
     stateBucket,
   };

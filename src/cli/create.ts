@@ -15,6 +15,8 @@ import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
 import { faultSummary } from '../local/faults.js';
+import { processHolder } from '../local/holder.js';
+import { findDeadLock, releaseIfOurs, takeOver } from './resume.js';
 
 export interface CreateOptions {
   filename?: string;
@@ -74,7 +76,7 @@ export async function runCreate(options: CreateOptions, context: () => Promise<C
 
 async function register(text: string, name: string, completed: NonNullable<ReturnType<typeof checkManifest>['completed']>, ctx: CliContext, io: Io): Promise<number> {
   const owner = `cli-register-${randomUUID()}`;
-  await writeState({ action: 'acquireLock', cluster: name, owner, operation: 'register' }, { store: ctx.store, lockLeaseSeconds: 60 });
+  await writeState({ action: 'acquireLock', cluster: name, owner, operation: 'register', holder: processHolder() }, { store: ctx.store, lockLeaseSeconds: 60 });
   try {
     await writeState({ action: 'register', manifest: text, owner, operation: 'register' }, { store: ctx.store, lockLeaseSeconds: 60 });
   } finally {
@@ -110,10 +112,14 @@ async function register(text: string, name: string, completed: NonNullable<Retur
 }
 
 async function create(text: string, name: string, ctx: CliContext, io: Io): Promise<number> {
+  const dead = await findDeadLock(ctx, name);
+  const claim = await takeOver(ctx, name, dead, { machine: 'create-cluster', operation: 'create' }, io);
+  if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out(`Creating cluster "${name}" (state machine create-cluster, ${ctx.where})`);
-  const result = await ctx.run('create-cluster', { input: { manifest: text }, onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('create-cluster', { input: { manifest: text }, cluster: name, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
+    await releaseIfOurs(ctx, name, result.executionArn);
     io.err(`create failed: ${result.error?.name}: ${result.error?.cause}`);
     io.err(`execution ${result.executionArn}`);
     return 1;

@@ -8,6 +8,7 @@ import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
 import { faultSummary } from '../local/faults.js';
+import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -16,22 +17,28 @@ export async function runDelete(cluster: string, options: { yes?: boolean }, ctx
   const inventory = inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) });
   const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
   const registered = await ctx.store.exists(cluster);
-  if (resources.length === 0 && !registered) {
+  // A delete killed after the state store went may have left only its lock: that is finished here.
+  const dead = await findDeadLock(ctx, cluster);
+  if (resources.length === 0 && !registered && !dead) {
     io.err(`cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`);
     return 1;
   }
   if (resources.length > 0) io.out(table(['TYPE', 'NAME', 'ID'], resources.map((r) => [r.type, r.name, r.id])));
   if (registered) io.out(`${resources.length > 0 ? '\n' : ''}and the state store s3://${ctx.stateBucket}/${cluster}/`);
+  if (dead) io.out(interruptedNote(dead));
   if (!options.yes) {
     io.out('');
     io.out('Must specify --yes to delete cluster');
     return 0;
   }
+  const claim = await takeOver(ctx, cluster, dead, { machine: 'delete-cluster', operation: 'delete' }, io);
+  if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
   io.out(`Deleting cluster "${cluster}" (state machine delete-cluster)`);
-  const result = await ctx.run('delete-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('delete-cluster', { input: { cluster }, cluster, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
+    await releaseIfOurs(ctx, cluster, result.executionArn);
     io.err(`delete failed: ${result.error?.name}: ${result.error?.cause}`);
     io.err('run the same command again to retry what is left');
     return 1;

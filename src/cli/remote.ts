@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalExecutionResult, ProgressEvent, RunOptions } from '../local/step-functions.js';
+import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
  * Runs a deployed state machine from the CLI (`--target aws`): starts the execution in Step
@@ -42,15 +43,24 @@ export function toProgress(event: HistoryEvent, current: { state?: string; type?
 export async function runRemoteStateMachine(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: RunOptions & { pollMs?: number }): Promise<LocalExecutionResult> {
   const name = options.executionName ?? `cli-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
   const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(options.input) }));
-  const executionArn = started.executionArn ?? '';
-  const startedAt = (started.startDate ?? new Date()).toISOString();
+  return followExecution(sfn, started.executionArn ?? '', started.startDate ?? new Date(), options);
+}
+
+/** Follows an execution's history to its end, reporting its states, and returns how it ended. */
+export async function followExecution(sfn: Pick<SFNClient, 'send'>, executionArn: string, startDate: Date, options: Pick<RunOptions, 'onProgress'> & { pollMs?: number }): Promise<LocalExecutionResult> {
+  const startedAt = startDate.toISOString();
   const current: { state?: string; type?: string } = {};
-  let token: string | undefined;
+  // Each turn reads the history from its start (its last page has no token to go on from), so
+  // events already reported are known by their ids and skipped.
+  let lastId = 0;
   for (;;) {
     // Read all history there is, then look at the status: no event is missed before the end.
+    let token: string | undefined;
     do {
       const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: token, maxResults: 200 }));
       for (const event of page.events ?? []) {
+        if (event.id !== undefined && event.id <= lastId) continue;
+        lastId = event.id ?? lastId;
         const progress = toProgress(event, current);
         if (progress) options.onProgress?.(progress);
       }
@@ -64,4 +74,41 @@ export async function runRemoteStateMachine(sfn: Pick<SFNClient, 'send'>, stateM
     }
     await sleep(options.pollMs ?? 2000);
   }
+}
+
+export interface AttachOptions extends RunOptions {
+  pollMs?: number;
+  /** The cluster the run is for; with `store`, its lock names any execution already running. */
+  cluster?: string;
+  store?: Pick<ClusterStore, 'readLock'>;
+  log: (line: string) => void;
+}
+
+/**
+ * `--target aws`: a command for a cluster whose lock is held by a RUNNING execution attaches to
+ * it (follows its history to the end, with the same progress lines) instead of starting a second
+ * one that would only fail on the lock. When that execution runs this same state machine (the
+ * user ran the command again, say after a closed terminal), its result is the command's. When it
+ * runs another one (a delete typed while a create runs), the command waits for it to end and
+ * then starts its own. A lock whose execution has ended (an expired lease, a crashed Lambda) is
+ * left to the execution's AcquireLock, as before.
+ */
+export async function attachOrStart(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: AttachOptions): Promise<LocalExecutionResult> {
+  const lease = options.cluster && options.store ? await options.store.readLock(options.cluster) : undefined;
+  if (lease && lease.owner.startsWith('arn:aws:states:')) {
+    let running: { stateMachineArn?: string; status?: string; startDate?: Date } | undefined;
+    try {
+      running = await sfn.send(new DescribeExecutionCommand({ executionArn: lease.owner }));
+    } catch (error) {
+      // An owner from another account or a deleted state machine: AcquireLock decides.
+      if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
+    }
+    if (running?.status === 'RUNNING') {
+      options.log(`cluster "${options.cluster}" is locked by running execution ${lease.owner} (${lease.operation}): attaching to it instead of starting another`);
+      const result = await followExecution(sfn, lease.owner, running.startDate ?? new Date(), options);
+      if (running.stateMachineArn === stateMachineArn) return result;
+      options.log(`execution ${lease.owner} ended ${result.status}; starting ${stateMachineArn.split(':').pop()}`);
+    }
+  }
+  return runRemoteStateMachine(sfn, stateMachineArn, options);
 }

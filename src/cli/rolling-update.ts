@@ -3,6 +3,7 @@ import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
 import { faultSummary } from '../local/faults.js';
+import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -37,24 +38,35 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
   }
   const display = options.force ? rows.map((r) => ({ ...r, status: 'NeedsUpdate' as const, needUpdate: r.target })) : rows;
   const needed = display.some((r) => r.needUpdate > 0);
-  if (!needed) {
+  // An interrupted roll whose last replacement was already made still holds the lock and the
+  // RollingUpdate phase: running the state machine again validates and records the end.
+  const dead = await findDeadLock(ctx, cluster);
+  if (!needed && !dead) {
     io.out('No rolling-update required.');
     return 0;
   }
-  io.out(table(['NAME', 'STATUS', 'NEEDUPDATE', 'READY', 'MIN', 'TARGET', 'MAX', 'NODES'], display.map((r) => [r.name, r.status, r.needUpdate, r.ready, r.min, r.target, r.max, r.nodes])));
+  if (needed) io.out(table(['NAME', 'STATUS', 'NEEDUPDATE', 'READY', 'MIN', 'TARGET', 'MAX', 'NODES'], display.map((r) => [r.name, r.status, r.needUpdate, r.ready, r.min, r.target, r.max, r.nodes])));
+  else io.out('No instance needs replacing.');
+  if (dead) io.out(interruptedNote(dead));
   if (!options.yes) {
     io.out('');
     io.out('Must specify --yes to rolling-update.');
     return 0;
   }
+  const claim = await takeOver(ctx, cluster, dead, { machine: 'rolling-update', operation: 'rolling-update' }, io);
+  if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
   io.out(`Rolling update of cluster "${cluster}" (state machine rolling-update)`);
   const result = await ctx.run('rolling-update', {
     input: { cluster, instanceGroups, force: !!options.force, cloudOnly: !!options.cloudonly },
+    cluster,
+    log: io.out,
+    ...(claim.executionName ? { executionName: claim.executionName } : {}),
     onProgress: progressPrinter(io.out, started),
   });
   if (result.status !== 'SUCCEEDED') {
+    await releaseIfOurs(ctx, cluster, result.executionArn);
     io.err(`rolling update failed: ${result.error?.name}: ${result.error?.cause}`);
     io.err(`the cluster was left consistent; run the same command again to continue`);
     return 1;

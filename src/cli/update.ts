@@ -8,6 +8,8 @@ import { seconds, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
 import { faultSummary } from '../local/faults.js';
+import { processHolder } from '../local/holder.js';
+import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -44,16 +46,23 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
   }
   const preview = await previewUpdate(cluster, { ...ctx, stateBucket: ctx.stateBucket, region: ctx.region });
   printPreview(preview, io);
+  // An interrupted update may have applied every change before it was killed: it still holds
+  // the lock and the Updating phase, so the state machine runs again to finish and record it.
+  const dead = await findDeadLock(ctx, cluster);
+  if (dead) io.out(interruptedNote(dead));
   if (!options.yes) {
-    if (preview.hasChanges) io.out('\nMust specify --yes to apply changes');
+    if (preview.hasChanges || dead) io.out('\nMust specify --yes to apply changes');
     return 0;
   }
-  if (!preview.hasChanges) return 0;
+  if (!preview.hasChanges && !dead) return 0;
+  const claim = await takeOver(ctx, cluster, dead, { machine: 'update-cluster', operation: 'update' }, io);
+  if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
   io.out(`Updating cluster "${cluster}" (state machine update-cluster)`);
-  const result = await ctx.run('update-cluster', { input: { cluster }, onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('update-cluster', { input: { cluster }, cluster, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
   if (result.status !== 'SUCCEEDED') {
+    await releaseIfOurs(ctx, cluster, result.executionArn);
     io.err(`update failed: ${result.error?.name}: ${result.error?.cause}`);
     return 1;
   }
@@ -77,7 +86,7 @@ async function writeSpec(manifest: ClusterManifest, ctx: CliContext, io: Io): Pr
   }
   const name = check.manifest.cluster.metadata.name;
   const owner = `cli-edit-${randomUUID()}`;
-  await ctx.store.acquireLock(name, owner, 'edit', 60);
+  await ctx.store.acquireLock(name, owner, 'edit', 60, processHolder());
   try {
     await ctx.store.writeSpecs(check.manifest, check.completed);
   } finally {

@@ -7,6 +7,7 @@ import { inFunction } from './aws-calls.js';
 import { faultsFromEnv, withinHandler } from './faults.js';
 import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
 import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
+import type { LockHolder } from './holder.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -73,6 +74,12 @@ export interface RunOptions {
   /** Milliseconds each Wait state lasts locally (moto needs no real waiting). */
   waitMs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The process running this execution, written into the cluster lock when the execution takes
+   * it, so that a later command on this machine can tell that the holder is gone (kill -9) and
+   * take the lock over instead of waiting out the lease. Only local runs have one.
+   */
+  lockHolder?: LockHolder;
   /** Awaited after every Task, before the execution moves on: lets a test look at the world between steps. */
   afterTask?: (state: string, output: Json) => Promise<void>;
 }
@@ -88,12 +95,21 @@ export interface DefinitionRunOptions extends RunOptions {
   historyEventLimit?: number;
 }
 
-async function localHandler(logicalId: FunctionLogicalId): Promise<TaskHandler> {
+/** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
+export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
+  return `arn:aws:states:${region}:${ACCOUNT}:execution:kopsless-${name}:${executionName}`;
+}
+
+async function localHandler(logicalId: FunctionLogicalId, lockHolder?: LockHolder): Promise<TaskHandler> {
   const module = await LOCAL_HANDLERS[logicalId]();
   // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
   // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
-  return async (input: Json) =>
+  const invoke = async (input: Json) =>
     (await inFunction(logicalId, () => withinHandler(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
+  if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
+  // The holder rides along with the acquireLock request only here: on AWS no process holds it.
+  return async (input: Json) =>
+    invoke(input && typeof input === 'object' && !Array.isArray(input) && input.action === 'acquireLock' ? { ...input, holder: lockHolder as unknown as Json } : input);
 }
 
 /** Every Task state of a definition, those inside Map iterations and Parallel branches included. */
@@ -221,7 +237,7 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
   for (const [stateName, state] of taskStates(definition)) {
     const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource ?? '')?.[1] as FunctionLogicalId | undefined;
     if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-    handlers[stateName] = await localHandler(logicalId);
+    handlers[stateName] = await localHandler(logicalId, options.lockHolder);
   }
   return runDefinition(definition, { ...options, region, handlers, stateMachineName: `kopsless-${name}` });
 }

@@ -36,6 +36,18 @@ export interface GroupMember {
   instanceId: string;
   specHash?: string;
   lifecycleState: string;
+  /** EC2's LaunchTime (ISO 8601), where EC2 reported the instance. */
+  launchedAt?: string;
+}
+
+/**
+ * The instances `--force` replaces: every member, or, for a roll that resumes an interrupted one
+ * (`since`, when that roll began), only the members launched before it, so that the replacements
+ * the interrupted roll made are not replaced again.
+ */
+export function forcedMembers(groups: RollGroup[], since?: string): string[] {
+  const cutoff = since ? Date.parse(since) : undefined;
+  return groups.flatMap((g) => g.members.filter((m) => cutoff === undefined || !m.launchedAt || Date.parse(m.launchedAt) < cutoff).map((m) => m.instanceId));
 }
 
 export interface RollGroup {

@@ -67,7 +67,13 @@ const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) =
 
 export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
   event('validateInput', { stateMachine, input: z.unknown() }),
-  event('acquireLock', { cluster: name, owner: name, operation: name }),
+  // `holder`: added by the local runner only (kill and resume); on AWS no process holds the lock.
+  event('acquireLock', {
+    cluster: name,
+    owner: name,
+    operation: name,
+    holder: z.object({ pid: z.number().int().positive(), host: z.string(), bootId: z.string().optional(), startTicks: z.string().optional() }).strict().optional(),
+  }),
   event('register', { manifest: z.string(), owner: name, operation: name }),
   event('finish', { cluster: name, owner: name, phase }),
   event('release', { cluster: name, owner: name }),

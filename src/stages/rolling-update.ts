@@ -6,7 +6,7 @@ import { ClusterNotValidError, DrainTimeoutError, WaitTimeoutError } from '../er
 import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
-import { nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
+import { forcedMembers, nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
 import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -55,13 +55,17 @@ export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDep
   // A group under our name but tagged for another cluster is not ours: the roll never sees it.
   const byName = new Map(asgs.filter((g) => isOwnedBy(g.tags, cluster)).map((g) => [g.name, g]));
   const tagsOf = new Map(instances.map((i) => [i.InstanceId ?? '', Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
+  const launchedAt = new Map(instances.map((i) => [i.InstanceId ?? '', i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined]));
   return manifest.instanceGroups.map((ig) => {
     const asg = byName.get(groupName(ig.metadata.name, cluster));
     const memberIds = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
     const detached = instances
       .filter((i) => tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.metadata.name && !memberIds.has(i.InstanceId ?? ''))
       .map((i) => i.InstanceId ?? '');
-    const members = (asg?.instances ?? []).map((i) => ({ instanceId: i.instanceId, lifecycleState: i.lifecycleState, specHash: tagsOf.get(i.instanceId)?.[SPEC_HASH_TAG] }));
+    const members = (asg?.instances ?? []).map((i) => {
+      const launched = launchedAt.get(i.instanceId);
+      return { instanceId: i.instanceId, lifecycleState: i.lifecycleState, specHash: tagsOf.get(i.instanceId)?.[SPEC_HASH_TAG], ...(launched ? { launchedAt: launched } : {}) };
+    });
     const size = asg?.desiredCapacity ?? ig.spec.minSize ?? 0;
     return {
       instanceGroup: ig.metadata.name,
@@ -222,8 +226,9 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       }
       const wanted = options.instanceGroups ? new Set(options.instanceGroups) : undefined;
       const selected = groups.filter((g) => !wanted || wanted.has(g.instanceGroup));
-      // --force: every instance that exists now, so replacements are not replaced again.
-      if (input.force) options.forceIds = selected.flatMap((g) => g.members.map((m) => m.instanceId));
+      // --force: every instance that exists now, so replacements are not replaced again; a roll
+      // resuming an interrupted one (its lock says since when) takes only those older than it.
+      if (input.force) options.forceIds = forcedMembers(selected, (await deps.store.readLock(input.cluster))?.since);
       const rows = rollStatus(selected, {}, options);
       return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }

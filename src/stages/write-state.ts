@@ -2,12 +2,15 @@ import { ClusterExistsError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
+import { toManifestYaml } from '../spec/yaml.js';
+import type { LockHolder } from '../local/holder.js';
 import type { ClusterPhase, ClusterStatus, ClusterStore, LockLease } from '../state/cluster-store.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */
 export type WriteStateInput =
   | { action: 'validateInput'; stateMachine: StateMachineName; input?: unknown }
-  | { action: 'acquireLock'; cluster: string; owner: string; operation: string }
+  /** `holder` is added by the local runner only: the process that runs the execution. */
+  | { action: 'acquireLock'; cluster: string; owner: string; operation: string; holder?: LockHolder }
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'release'; cluster: string; owner: string }
@@ -41,17 +44,28 @@ export async function writeState(
       // First state of every machine, before the lock: nothing is read or written.
       return validateExecutionInput(input.stateMachine, input.input);
     case 'acquireLock':
-      return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds);
+      return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
     case 'register': {
       const check = checkManifest(input.manifest);
       if (!check.valid || !check.manifest || !check.completed) throw new SpecInvalidError(check.errors);
       const name = check.manifest.cluster.metadata.name;
       const status = await store.readStatus(name);
       // A cluster registered by `create` without --yes, never launched, may be registered again.
-      if (status && status.phase !== 'Registered' && status.lastExecution !== input.owner) {
+      // So may one whose create was interrupted (phase Creating while this execution holds the
+      // lock, so the other create is over): registerCluster still requires the same manifest.
+      const resumable = status?.phase === 'Registered' || (status?.phase === 'Creating' && status.lastOperation === 'create' && input.operation === 'create');
+      if (status && !resumable && status.lastExecution !== input.owner) {
         throw new ClusterExistsError(`cluster "${name}" already exists (phase ${status.phase}); use update to change it`);
       }
-      if (status?.phase === 'Registered') await store.writeSpecs(check.manifest, check.completed);
+      if (status?.phase === 'Creating' && resumable && status.lastExecution !== input.owner) {
+        // The interrupted create may have written only part of the instance groups: the Cluster
+        // object decides whether this is the same cluster.
+        const existing = await store.readManifest(name);
+        if (toManifestYaml(existing.cluster) !== toManifestYaml(check.manifest.cluster)) {
+          throw new ClusterExistsError(`cluster "${name}" exists from an interrupted create of a different spec; delete it first`);
+        }
+        await store.writeSpecs(check.manifest, check.completed);
+      } else if (status?.phase === 'Registered') await store.writeSpecs(check.manifest, check.completed);
       else await store.registerCluster(check.manifest, check.completed);
       await store.ensureBootstrapToken(name);
       await store.updateStatus(name, { phase: input.operation === 'register' ? 'Registered' : 'Creating', lastExecution: input.owner, lastOperation: input.operation, lastError: null });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, StateConflictError } from '../errors.js';
+import type { LockHolder } from '../local/holder.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
 import { toManifestYaml } from '../spec/yaml.js';
 import type { ObjectStore } from './object-store.js';
@@ -34,6 +35,13 @@ export interface LockLease {
   operation: string;
   acquiredAt: string;
   expiresAt: string;
+  /** The local process running the execution, when it runs locally (see src/local/holder.ts). */
+  holder?: LockHolder;
+  /**
+   * When the operation first took the lock, kept across takeovers of its interrupted executions:
+   * a resumed `rolling-update --force` replaces only instances launched before it.
+   */
+  since?: string;
 }
 
 /** The default lease: long enough for a create on AWS, short enough to recover from a crash. */
@@ -170,9 +178,9 @@ export class ClusterStore {
    * (a Step Functions retry: refreshed), expired (taken over with If-Match on its ETag, so two
    * takers cannot both win) or live (ClusterLockedError naming the holder).
    */
-  async acquireLock(cluster: string, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
-    const now = this.now();
-    const lease: LockLease = { owner, operation, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString() };
+  async acquireLock(cluster: string, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
+    const lease = this.newLease(owner, operation, leaseSeconds, holder);
+    const now = new Date(lease.acquiredAt);
     const body = JSON.stringify(lease, null, 2);
     try {
       await this.objects.put(key.lock(cluster), body, { ifNoneMatch: '*' });
@@ -181,11 +189,13 @@ export class ClusterStore {
       if (!(error instanceof StateConflictError)) throw error;
     }
     const current = await this.objects.get(key.lock(cluster));
-    if (!current) return this.acquireLock(cluster, owner, operation, leaseSeconds);
+    if (!current) return this.acquireLock(cluster, owner, operation, leaseSeconds, holder);
     const held = JSON.parse(current.body) as LockLease;
     if (held.owner !== owner && new Date(held.expiresAt) > now) throw new ClusterLockedError(cluster, held.owner, held.expiresAt);
+    // Our own lease (a retry, or a lock taken over for us) keeps when the operation began.
+    const renewed = held.owner === owner && held.since ? { ...lease, since: held.since } : lease;
     try {
-      await this.objects.put(key.lock(cluster), body, { ifMatch: current.etag });
+      await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), { ifMatch: current.etag });
     } catch (error) {
       if (error instanceof StateConflictError) {
         const winner = await this.readLock(cluster);
@@ -193,7 +203,37 @@ export class ClusterStore {
       }
       throw error;
     }
+    return renewed;
+  }
+
+  /** The lock as stored, with the ETag a takeover must name. */
+  async readLockVersion(cluster: string): Promise<{ lease: LockLease; etag: string } | undefined> {
+    const obj = await this.objects.get(key.lock(cluster));
+    return obj ? { lease: JSON.parse(obj.body) as LockLease, etag: obj.etag } : undefined;
+  }
+
+  /**
+   * Takes a live lease from a holder known to be gone (its local process no longer runs), without
+   * waiting for the lease to expire. The write names the ETag the caller read, so of two takers
+   * that saw the same dead holder only one wins; the other gets ClusterLockedError naming it.
+   */
+  async takeOverLock(cluster: string, from: { etag: string; lease?: LockLease }, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
+    const fresh = this.newLease(owner, operation, leaseSeconds, holder);
+    // Resuming the same operation: it began when the interrupted one did.
+    const lease = from.lease?.operation === operation ? { ...fresh, since: from.lease.since ?? from.lease.acquiredAt } : fresh;
+    try {
+      await this.objects.put(key.lock(cluster), JSON.stringify(lease, null, 2), { ifMatch: from.etag });
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      const winner = await this.readLock(cluster);
+      throw new ClusterLockedError(cluster, winner?.owner ?? 'nobody (released)', winner?.expiresAt ?? 'unknown');
+    }
     return lease;
+  }
+
+  private newLease(owner: string, operation: string, leaseSeconds: number, holder?: LockHolder): LockLease {
+    const now = this.now();
+    return { owner, operation, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString(), ...(holder ? { holder } : {}) };
   }
 
   /** Releases the lock if `owner` holds it; releasing a lock one does not hold changes nothing. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextRollStep, orderGroups, resolveRollSettings, rollStatus, type RollGroup, type RollSettings } from '../../src/planning/rolling-update.js';
+import { forcedMembers, nextRollStep, orderGroups, resolveRollSettings, rollStatus, type RollGroup, type RollSettings } from '../../src/planning/rolling-update.js';
 import type { Cluster, InstanceGroup } from '../../src/spec/types.js';
 
 const cluster = (rollingUpdate?: Cluster['spec']['rollingUpdate']): Cluster => ({ apiVersion: 'kops.k8s.io/v1alpha2', kind: 'Cluster', metadata: { name: 'c.example.com' }, spec: { ...(rollingUpdate ? { rollingUpdate } : {}) } });
@@ -143,5 +143,30 @@ describe('status table', () => {
     const rows = rollStatus([group('nodes', 'Node', 3, 2, { maxSurge: 1, maxUnavailable: 0 })], { nodes: 3 });
 
     expect(rows).toEqual([{ name: 'nodes', status: 'NeedsUpdate', needUpdate: 2, ready: 1, min: 3, target: 3, max: 3, nodes: 3 }]);
+  });
+});
+
+describe('forcedMembers (--force)', () => {
+  const g = (members: Array<[string, string]>): RollGroup => ({
+    instanceGroup: 'nodes',
+    role: 'Node',
+    asgName: 'nodes.c.example.com',
+    min: members.length,
+    max: members.length,
+    desired: members.length,
+    specHash: 'h',
+    members: members.map(([instanceId, launchedAt]) => ({ instanceId, launchedAt, specHash: 'h', lifecycleState: 'InService' })),
+    detached: [],
+    settings: { maxSurge: 1, maxUnavailable: 0 },
+  });
+
+  it('takes every member of a fresh roll', () => {
+    expect(forcedMembers([g([['i-old', '2026-01-01T00:00:00Z'], ['i-older', '2025-01-01T00:00:00Z']])])).toEqual(['i-old', 'i-older']);
+  });
+
+  it('leaves out the replacements an interrupted roll launched after it began', () => {
+    const groups = [g([['i-not-yet-replaced', '2026-01-01T00:00:00Z'], ['i-replacement', '2026-01-01T00:10:05Z']])];
+
+    expect(forcedMembers(groups, '2026-01-01T00:10:00Z')).toEqual(['i-not-yet-replaced']);
   });
 });

@@ -85,6 +85,74 @@ describe('cluster lock', () => {
   });
 });
 
+describe('taking over the lock of a dead local holder', () => {
+  const holder = { pid: 4242, host: 'laptop', bootId: 'boot-1', startTicks: '1000' };
+
+  it('records the local holder of a lease', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+
+    await store.acquireLock('take-a.example.com', 'execution-1', 'create', 600, holder);
+
+    expect(await store.readLock('take-a.example.com')).toMatchObject({ owner: 'execution-1', holder });
+  });
+
+  it('replaces a live lease at once when the ETag still matches', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('take-b.example.com', 'killed', 'rolling-update', 600, holder);
+    const seen = (await store.readLockVersion('take-b.example.com'))!;
+
+    const lease = await store.takeOverLock('take-b.example.com', { etag: seen.etag }, 'execution-2', 'rolling-update', 600, { ...holder, pid: 5151 });
+
+    expect(lease).toMatchObject({ owner: 'execution-2', holder: { pid: 5151 } });
+    expect(await store.readLock('take-b.example.com')).toMatchObject({ owner: 'execution-2' });
+  });
+
+  it('lets exactly one of two takers that saw the same dead holder win', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('take-c.example.com', 'killed', 'delete', 600, holder);
+    const seen = (await store.readLockVersion('take-c.example.com'))!;
+
+    const results = await Promise.allSettled(['taker-1', 'taker-2'].map((owner) => store.takeOverLock('take-c.example.com', { etag: seen.etag }, owner, 'delete', 600)));
+
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ClusterLockedError);
+    const winner = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ owner: string }>).value.owner;
+    expect(refused.reason.message).toContain(`locked by execution ${winner}`);
+  });
+
+  it('lets the taker\'s own execution then acquire the lock it took (its retry path)', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.acquireLock('take-d.example.com', 'killed', 'create', 600, holder);
+    await store.takeOverLock('take-d.example.com', { etag: (await store.readLockVersion('take-d.example.com'))!.etag }, 'execution-2', 'create', 600);
+
+    const lease = await store.acquireLock('take-d.example.com', 'execution-2', 'create', 600, { ...holder, pid: 5151 });
+
+    expect(lease).toMatchObject({ owner: 'execution-2', holder: { pid: 5151 } });
+  });
+});
+
+describe('when an interrupted operation began (since)', () => {
+  it('is carried to the execution that takes over the same operation, and kept when it acquires its lock', async () => {
+    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-a.example.com', 'killed', 'rolling-update', 600);
+    const later = storeAt('2026-01-01T00:03:00Z');
+    await later.takeOverLock('since-a.example.com', (await later.readLockVersion('since-a.example.com'))!, 'taker', 'rolling-update', 600);
+
+    const lease = await storeAt('2026-01-01T00:03:01Z').acquireLock('since-a.example.com', 'taker', 'rolling-update', 600);
+
+    expect(lease).toMatchObject({ owner: 'taker', acquiredAt: '2026-01-01T00:03:01.000Z', since: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('is not carried to another operation', async () => {
+    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-b.example.com', 'killed', 'rolling-update', 600);
+    const later = storeAt('2026-01-01T00:03:00Z');
+
+    const lease = await later.takeOverLock('since-b.example.com', (await later.readLockVersion('since-b.example.com'))!, 'taker', 'delete', 600);
+
+    expect(lease.since).toBeUndefined();
+  });
+});
+
 describe('cluster specs', () => {
   const check = checkManifest(readFixture('seed.yaml'));
 
