@@ -250,7 +250,8 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       try {
         await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
       } catch (error) {
-        if (isAwsErrorCode(error, 'InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateId.Malformed')) return;
+        // By ID AWS answers InvalidLaunchTemplateId.NotFound; moto (and AWS by name) InvalidLaunchTemplateName.NotFoundException.
+        if (isAwsErrorCode(error, 'InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateId.Malformed', 'InvalidLaunchTemplateName.NotFoundException')) return;
         throw classifyAwsError(error);
       }
     },

@@ -9,6 +9,7 @@ import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
 import { installFaults, parseFaultSettings, removeFaults, type FaultPlan } from '../../src/local/faults.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
+import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';
@@ -29,7 +30,7 @@ const manifest = readFixture('seed.yaml')
   .join('---');
 
 async function groupInstances(name: string): Promise<string[]> {
-  const [group] = await autoScalingApi(new AutoScalingClient({})).describeGroups([`${name}.${cluster}`]);
+  const [group] = await autoScalingApi(new AutoScalingClient({})).describeGroups([groupName(name, cluster)]);
   return (group?.instances ?? []).map((i) => i.instanceId).sort();
 }
 
@@ -83,9 +84,11 @@ describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
     expect(await env.objects.list(`${cluster}/`)).toEqual([]);
   }, 120_000);
 
-  it('injected faults of every kind on the way, answers lost after creates included', () => {
+  // Which write loses its answer depends on the order of every call before it, so this run holds
+  // only that some did; test/aws/retried-writes.test.ts loses the answer of each create on purpose.
+  it('injected faults of every kind on the way, answers lost after writes included', () => {
     expect(plan.counts.throttles).toBeGreaterThan(0);
     expect(plan.counts.serverErrors).toBeGreaterThan(0);
-    expect(plan.log.filter((f) => f.fault === 'lost' && /:Create/.test(f.call)).length).toBeGreaterThan(0);
+    expect(plan.log.filter((f) => f.fault === 'lost').length).toBeGreaterThan(0);
   });
 });
