@@ -19,7 +19,7 @@ function world(members: Array<[string, string]>): Pick<RollingUpdateDeps, 'autos
   const groups: GroupState[] = check.completed!.instanceGroups.map((ig) => {
     const name = groupName(ig.metadata.name, CLUSTER);
     const own = name === NODES ? members : [];
-    return { name, minSize: own.length, maxSize: own.length, desiredCapacity: own.length, subnetIds: [], tags: {}, instances: own.map(([instanceId]) => ({ instanceId, lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' })) };
+    return { name, minSize: own.length, maxSize: own.length, desiredCapacity: own.length, subnetIds: [], tags: { KubernetesCluster: CLUSTER }, instances: own.map(([instanceId]) => ({ instanceId, lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' })) };
   });
   const instances: Instance[] = members.map(([InstanceId, at]) => ({ InstanceId, LaunchTime: new Date(at), Tags: [{ Key: 'kops.k8s.io/instancegroup', Value: 'nodes-us-east-1a' }] }));
   return {
