@@ -2,6 +2,7 @@ import type { FieldIssue } from '../errors.js';
 import { contains, formatIpNet, formatNet, ipNet, ipv4Net, netsOverlap, overlaps, parseCidr, type IpNet, type Ipv4Net } from './cidr.js';
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
+import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
@@ -236,7 +237,10 @@ function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {
   const chosen = Object.keys(spec.networking).filter((k) => NETWORKING_OPTIONS.includes(k));
   const issues: FieldIssue[] = [];
   if (chosen.length === 0) issues.push(field.required('spec.networking', `one networking option must be set (${NETWORKING_OPTIONS.join(', ')})`));
-  chosen.slice(1).forEach((k) => issues.push(field.forbidden(`spec.networking.${k}`, 'only one networking option permitted')));
+  if (chosen.length > 1) {
+    const found = [...chosen].sort().join(', ');
+    chosen.forEach((k) => issues.push(field.forbidden(`spec.networking.${k}`, `only one networking option permitted, found ${found}`)));
+  }
   if ('classic' in spec.networking) issues.push(field.invalid('spec.networking', 'classic', 'classic networking is not supported'));
   if ('romana' in spec.networking) issues.push(field.forbidden('spec.networking.romana', 'support for Romana has been removed'));
   if ('amazonvpc' in spec.networking && spec.cloudProvider !== 'aws') {
@@ -509,6 +513,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
   if (!(typeof spec.dnsZone === 'string' && HOSTED_ZONE_ID.test(spec.dnsZone))) issues.push(...validateDnsName(spec.dnsZone, 'spec.dnsZone', { trailingDot: true }));
   issues.push(...validateAmazonVpcEnv(spec.networking));
   issues.push(...validateCloudLabels(spec.cloudLabels, 'spec.cloudLabels'));
+  issues.push(...validateKopsClusterRules(manifest));
 
   const groups = new Map<string, InstanceGroup>();
   instanceGroups.forEach((ig, i) => {
@@ -523,6 +528,6 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(field.required('instanceGroups', 'must have at least one InstanceGroup with role Node'));
   }
   const subnetNames = new Set(asArray(spec.subnets).map((s) => (isObject(s) ? String(s.name ?? '') : '')));
-  for (const ig of instanceGroups) issues.push(...validateInstanceGroup(ig, manifest, subnetNames));
+  for (const ig of instanceGroups) issues.push(...validateInstanceGroup(ig, manifest, subnetNames), ...validateKopsInstanceGroupRules(ig, manifest));
   return issues;
 }

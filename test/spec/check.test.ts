@@ -129,7 +129,7 @@ describe('cluster rules', () => {
   it('rejects two networking options', () => {
     const text = editManifest(minimal, (c) => (c.spec.networking = { cni: {}, amazonvpc: {} }));
 
-    expect(errorsOf(text)).toContain('spec.networking.amazonvpc: Forbidden: only one networking option permitted');
+    expect(errorsOf(text)).toContain('spec.networking.amazonvpc: Forbidden: only one networking option permitted, found amazonvpc, cni');
   });
 
   it('requires a control-plane and a node instance group', () => {
