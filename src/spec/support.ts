@@ -202,7 +202,8 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
   for (const ig of manifest.instanceGroups) {
     checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
   }
-  (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
+  const subnets: unknown = manifest.cluster.spec.subnets;
+  (Array.isArray(subnets) ? subnets : []).forEach((subnet: unknown, i) => {
     // kOps carves a missing cidr out of the networkCIDR; kopsless builds the CIDRs written. A
     // shared subnet or an IPv6 subnet without one is reported for its id or ipv6CIDR already.
     if (isObject(subnet) && (subnet.cidr === undefined || subnet.cidr === '') && !subnet.id && !subnet.ipv6CIDR) {
