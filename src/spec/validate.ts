@@ -444,7 +444,9 @@ function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, sub
       const e = isObject(etcd) ? etcd : {};
       const members = asArray(e.etcdMembers).map((m) => (isObject(m) ? m.instanceGroup : undefined));
       if (!members.includes(name)) {
-        issues.push(field.forbidden(p('metadata.name'), `InstanceGroup "${name}" with role ControlPlane must have a member in etcd cluster "${String(e.name ?? i)}"`));
+        // kOps names the instance group of the cluster's last member, to show where they went.
+        const last = String(members[members.length - 1] ?? '');
+        issues.push(field.forbidden(p('metadata.name'), `InstanceGroup "${name}" with role ControlPlane must have a member in etcd (IG: "${last}") cluster "${String(e.name ?? i)}"`));
       }
     }
   }
