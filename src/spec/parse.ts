@@ -215,6 +215,41 @@ function readYaml(text: string, issues: FieldIssue[]): Entry[] {
   return values;
 }
 
+/** kOps reads `kops/v1alpha2` as `kops.k8s.io/v1alpha2` (the group's name before it was a CRD). */
+const LEGACY_API_VERSION = 'kops/v1alpha2';
+
+/** The API groups kOps decodes as its own types; any other group is an additional object. */
+const KOPS_GROUPS = ['kops.k8s.io', 'kops'];
+
+/**
+ * A document that is not of kOps's `v1alpha2` API. kOps's own groups in another version are
+ * refused, as kOps refuses them; a document of any other API group is one of kOps's additional
+ * objects (for example a `KubeSchedulerConfiguration` for the scheduler), which kOps stores and
+ * applies to the cluster. kopsless applies none of them: reported as not supported, never invalid.
+ */
+function otherDocument(value: Record<string, unknown>, where: string): { errors: FieldIssue[]; unsupported: FieldIssue[] } {
+  const apiVersion = value.apiVersion;
+  if (apiVersion === undefined || apiVersion === '') return { errors: [field.required(`${where}.apiVersion`)], unsupported: [] };
+  if (typeof apiVersion !== 'string') return { errors: [field.invalid(`${where}.apiVersion`, apiVersion, 'must be a string (<group>/<version>)')], unsupported: [] };
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
+  if (KOPS_GROUPS.includes(group)) return { errors: [field.notSupported(`${where}.apiVersion`, apiVersion, [API_VERSION])], unsupported: [] };
+  const kind = value.kind;
+  if (kind === undefined || kind === '') return { errors: [field.required(`${where}.kind`)], unsupported: [] };
+  const errors: FieldIssue[] = [];
+  // kOps's one rule on additional objects: the scheduler's kubeconfig is kOps's to set.
+  if (kind === 'KubeSchedulerConfiguration' && group === 'kubescheduler.config.k8s.io') {
+    const connection = isObject(value.clientConnection) ? value.clientConnection : {};
+    const kubeconfig = connection.kubeconfig;
+    if (kubeconfig !== undefined && kubeconfig !== '') {
+      errors.push(field.invalid(`${where}.clientConnection.kubeconfig`, kubeconfig, 'value is controlled by kOps and should not be set'));
+    }
+  }
+  const unsupported = [
+    field.unsupported(where, `additional object ${String(kind)} (${apiVersion}): kOps applies the documents of other APIs in its manifest to the cluster, kopsless does not`),
+  ];
+  return { errors, unsupported };
+}
+
 /**
  * Reads a kOps multi-document manifest: one `Cluster` and its `InstanceGroup`s, as YAML or JSON
  * documents, a JSON array of them or a `kind: List`. Structural problems (size, encoding, YAML
@@ -245,8 +280,10 @@ export function parseManifest(input: string | Uint8Array): ParseResult {
       issues.push(field.invalid(where, typeof value, 'each document must be a mapping with apiVersion, kind, metadata and spec'));
       continue;
     }
-    if (value.apiVersion !== API_VERSION) {
-      issues.push(field.notSupported(`${where}.apiVersion`, value.apiVersion ?? '', [API_VERSION]));
+    if (value.apiVersion !== API_VERSION && value.apiVersion !== LEGACY_API_VERSION) {
+      const other = otherDocument(value, where);
+      issues.push(...other.errors);
+      unsupported.push(...other.unsupported);
       continue;
     }
     const metadata = isObject(value.metadata) ? value.metadata : {};

@@ -74,7 +74,9 @@ const clusterRules: Record<string, Rule> = {
     if (typeof value === 'string' && HOSTED_ZONE_ID.test(value)) out.unsupported.push(field.unsupported(path, 'a hosted zone ID (kopsless creates and finds the zone by its name)'));
   },
   networkCIDR: true,
-  nonMasqueradeCIDR: true,
+  nonMasqueradeCIDR: (value, path, out) => {
+    if (typeof value === 'string' && value.includes(':')) out.unsupported.push(field.unsupported(path, 'IPv6 clusters (kopsless builds IPv4 clusters)'));
+  },
   serviceClusterIPRange: true,
   podCIDR: true,
   additionalNetworkCIDRs: 'secondary VPC CIDR blocks',
@@ -89,7 +91,10 @@ const clusterRules: Record<string, Rule> = {
           if (value === 'DualStack') out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
         id: 'existing subnets (kopsless creates the subnets)',
-        egress: 'custom egress (kopsless gives private subnets a NAT gateway per zone)',
+        egress: (value, path, out) => {
+          const what = typeof value === 'string' && value.startsWith('eipalloc-') ? 'a NAT gateway on an existing Elastic IP' : 'custom egress';
+          out.unsupported.push(field.unsupported(path, `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`));
+        },
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
         publicIP: 'bring-your-own NAT gateway addresses',
@@ -197,6 +202,14 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
   for (const ig of manifest.instanceGroups) {
     checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
   }
+  const subnets: unknown = manifest.cluster.spec.subnets;
+  (Array.isArray(subnets) ? subnets : []).forEach((subnet: unknown, i) => {
+    // kOps carves a missing cidr out of the networkCIDR; kopsless builds the CIDRs written. A
+    // shared subnet or an IPv6 subnet without one is reported for its id or ipv6CIDR already.
+    if (isObject(subnet) && (subnet.cidr === undefined || subnet.cidr === '') && !subnet.id && !subnet.ipv6CIDR) {
+      out.unsupported.push(field.unsupported(index('spec.subnets', i) + '.cidr', 'subnets without a cidr (kOps picks one from the networkCIDR; kopsless builds the CIDRs written)'));
+    }
+  });
   const controlPlanes = manifest.instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role));
   if (controlPlanes.length > 1) {
     // kubeadm's stacked etcd on one instance: no etcd-manager to keep a multi-member cluster

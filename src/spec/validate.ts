@@ -1,7 +1,8 @@
 import type { FieldIssue } from '../errors.js';
-import { contains, formatNet, ipv4Net, overlaps, parseCidr, type Ipv4Net } from './cidr.js';
+import { contains, formatIpNet, formatNet, ipNet, ipv4Net, netsOverlap, overlaps, parseCidr, type IpNet, type Ipv4Net } from './cidr.js';
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
+import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
@@ -100,10 +101,61 @@ function validateClusterName(name: string): FieldIssue[] {
   return [];
 }
 
+/** kOps's egress kinds, by the prefix of the ID (`nat-…`, `eipalloc-…`, `i-…`, `tgw-…`) or `External`. */
+const EGRESS_KINDS = ['nat', 'eipalloc', 'i', 'External', 'tgw'];
+const IPV6_SUBNET_NOTATION = /^\/(\d+)#([a-f0-9]+)$/;
+
+/** True for an IPv6 cluster, which kOps recognises by an IPv6 `nonMasqueradeCIDR`. */
+function isIPv6Only(spec: Record<string, unknown>): boolean {
+  return typeof spec.nonMasqueradeCIDR === 'string' && spec.nonMasqueradeCIDR.includes(':');
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** kOps's `validateIPv6CIDR`: a CIDR, or `/<size>#<hex index>` for "the Nth block of that size". */
+function validateIpv6Cidr(path: string, cidr: unknown, serviceRange: IpNet | undefined): FieldIssue[] {
+  if (typeof cidr !== 'string') return [field.invalid(path, cidr, 'Could not be parsed as a CIDR')];
+  if (cidr.startsWith('/')) {
+    const match = IPV6_SUBNET_NOTATION.exec(cidr);
+    if (!match) {
+      return [field.invalid(path, cidr, `IPv6 CIDR subnet is not parsable: unable to parse CIDR subnet string ${JSON.stringify(cidr)} using ${JSON.stringify(IPV6_SUBNET_NOTATION.source)}`)];
+    }
+    return Number(match[1]) > 128 ? [field.invalid(path, cidr, 'IPv6 CIDR subnet size must be a value between 0 and 128')] : [];
+  }
+  const issues = validateCidrField(cidr, path);
+  if (!cidr.includes(':')) issues.push(field.invalid(path, cidr, 'Network is not an IPv6 CIDR'));
+  const net = ipNet(cidr);
+  if (net && serviceRange && netsOverlap(net, serviceRange)) {
+    issues.push(field.forbidden(path, `ipv6CIDR ${JSON.stringify(cidr)} must not overlap serviceClusterIPRange ${JSON.stringify(formatIpNet(serviceRange))}`));
+  }
+  return issues;
+}
+
+/**
+ * A subnet's zone on AWS: kOps finds the zone of a shared subnet (`id`) from AWS, so only a subnet
+ * kOps creates must name one; the zones must all be of one region.
+ */
+function validateZone(raw: Record<string, unknown>, path: string, name: string, region: { value?: string }): FieldIssue[] {
+  const zone = raw.zone;
+  if (zone === undefined || zone === '') {
+    return raw.id ? [] : [field.required(`${path}.zone`, `subnet ${JSON.stringify(name)} must specify a zone or the ID of an existing subnet`)];
+  }
+  if (typeof zone !== 'string') return [field.invalid(`${path}.zone`, zone, 'must be a string')];
+  if (zone.length <= 2) return [field.invalid(`${path}.zone`, zone, `invalid AWS zone: ${JSON.stringify(zone)} in subnet ${JSON.stringify(name)}`)];
+  const zoneRegion = zone.slice(0, -1);
+  if (region.value === undefined) region.value = zoneRegion;
+  else if (zoneRegion !== region.value) {
+    return [field.forbidden(`${path}.zone`, `Clusters cannot span multiple regions (found zone ${JSON.stringify(zone)}, but region is ${JSON.stringify(region.value)})`)];
+  }
+  return [];
+}
+
 function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const subnets = asArray(spec.subnets);
-  if (subnets.length === 0) return [field.required('spec.subnets')];
+  if (subnets.length === 0) return [field.required('spec.subnets', 'must configure at least one subnet (use --zones)')];
   const networkCidrs: Array<{ text: string; net: Ipv4Net }> = [];
   const primary = ipv4Net(typeof spec.networkCIDR === 'string' ? spec.networkCIDR : undefined);
   if (primary) networkCidrs.push({ text: String(spec.networkCIDR), net: primary });
@@ -111,6 +163,13 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
     const net = ipv4Net(typeof extra === 'string' ? extra : undefined);
     if (net) networkCidrs.push({ text: String(extra), net });
   }
+  const podCidr = ipNet(stringOf(spec.podCIDR));
+  const serviceRange = ipNet(stringOf(spec.serviceClusterIPRange));
+  const usesVpcCni = isObject(spec.networking) && spec.networking.amazonvpc !== undefined;
+  const onAws = spec.cloudProvider === 'aws';
+  const ipv6Only = isIPv6Only(spec);
+  const region: { value?: string } = {};
+  const firstHasId = isObject(subnets[0]) && Boolean(subnets[0].id);
   const seenNames = new Set<string>();
   const placed: Array<{ name: string; cidr: string; net: Ipv4Net }> = [];
   subnets.forEach((raw, i) => {
@@ -123,30 +182,48 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
     if (!name) issues.push(field.required(`${path}.name`));
     else if (seenNames.has(name)) issues.push(field.duplicate(`${path}.name`, name));
     seenNames.add(name);
-    if (!raw.zone) issues.push(field.required(`${path}.zone`));
+    if (Boolean(raw.id) !== firstHasId) issues.push(field.forbidden(`${path}.id`, 'cannot mix subnets with specified ID and unspecified ID'));
+    if (onAws) issues.push(...validateZone(raw, path, name, region));
     if (raw.type === undefined) issues.push(field.required(`${path}.type`, `subnet type must be one of ${SUBNET_TYPES.join(', ')}`));
     else if (!SUBNET_TYPES.includes(raw.type as (typeof SUBNET_TYPES)[number])) issues.push(field.notSupported(`${path}.type`, raw.type, SUBNET_TYPES));
-    if (typeof raw.egress === 'string' && raw.egress !== '') {
-      if (!raw.egress.startsWith('nat-') && !raw.egress.startsWith('i-') && !raw.egress.startsWith('tgw-') && raw.egress !== 'External') {
-        issues.push(field.invalid(`${path}.egress`, raw.egress, "egress must be of type NAT Gateway, NAT EC2 Instance, Transit Gateway, or 'External'"));
+    else if (raw.type === 'DualStack' && !ipv6Only) issues.push(field.forbidden(`${path}.type`, 'subnet type DualStack may only be used in IPv6 clusters'));
+    const ipv6Cidr = stringOf(raw.ipv6CIDR);
+    if (raw.ipv6CIDR !== undefined && raw.ipv6CIDR !== '') issues.push(...validateIpv6Cidr(`${path}.ipv6CIDR`, raw.ipv6CIDR, serviceRange));
+    if (raw.egress !== undefined && raw.egress !== '') {
+      if (typeof raw.egress !== 'string' || !EGRESS_KINDS.includes(raw.egress.split('-')[0]!)) {
+        issues.push(field.invalid(`${path}.egress`, raw.egress, 'egress must be of type NAT Gateway, NAT Gateway with existing ElasticIP, NAT EC2 Instance, Transit Gateway, or External'));
       }
-      if (raw.egress !== 'External' && raw.type !== 'Private') issues.push(field.forbidden(`${path}.egress`, 'egress can only be specified for private subnets'));
+      if (raw.egress !== 'External' && raw.type !== 'DualStack' && raw.type !== 'Private' && !(ipv6Cidr && raw.type === 'Public')) {
+        issues.push(field.forbidden(`${path}.egress`, 'egress can only be specified for private or IPv6-capable public subnets'));
+      }
     }
-    if (raw.cidr === undefined) {
-      if (!raw.id) issues.push(field.required(`${path}.cidr`, `subnet "${name}" must have a CIDR`));
-      return;
+    if (raw.additionalRoutes !== undefined && onAws) {
+      if (raw.id) issues.push(field.forbidden(`${path}.additionalRoutes`, 'additional routes cannot be added if the subnet is shared'));
+      else if (raw.type !== 'Private') issues.push(field.forbidden(`${path}.additionalRoutes`, 'additional routes can only be added on private subnets'));
     }
+    // No cidr is valid kOps: a shared subnet has AWS's, an IPv6 subnet needs none, and kOps
+    // carves any other from the networkCIDR. The support check says which of these kopsless builds.
+    if (raw.cidr === undefined || raw.cidr === '') return;
     const cidrIssues = validateCidrField(raw.cidr, `${path}.cidr`);
     issues.push(...cidrIssues);
-    const net = cidrIssues.length === 0 ? ipv4Net(String(raw.cidr)) : undefined;
+    const cidr = String(raw.cidr);
+    const any = cidrIssues.length === 0 ? ipNet(cidr) : undefined;
+    if (any && podCidr && !usesVpcCni && netsOverlap(any, podCidr)) {
+      issues.push(field.forbidden(`${path}.cidr`, `subnet ${JSON.stringify(name)} cidr ${JSON.stringify(cidr)} must not overlap podCIDR ${JSON.stringify(formatIpNet(podCidr))}`));
+    }
+    if (any && serviceRange && netsOverlap(any, serviceRange)) {
+      issues.push(field.forbidden(`${path}.cidr`, `subnet ${JSON.stringify(name)} cidr ${JSON.stringify(cidr)} must not overlap serviceClusterIPRange ${JSON.stringify(formatIpNet(serviceRange))}`));
+    }
+    const net = cidrIssues.length === 0 ? ipv4Net(cidr) : undefined;
     if (!net) return;
     if (networkCidrs.length > 0 && !networkCidrs.some((n) => contains(n.net, net))) {
-      const within = networkCidrs.map((n) => `"${n.text}"`).join(' or ');
-      issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" is not a subnet of the networkCIDR ${within}`));
+      const extra = networkCidrs.length > 1 ? ' or an additionalNetworkCIDR' : '';
+      issues.push(field.forbidden(`${path}.cidr`, `subnet ${JSON.stringify(name)} cidr ${JSON.stringify(cidr)} is not a subnet of the networkCIDR ${JSON.stringify(String(spec.networkCIDR ?? ''))}${extra}`));
     }
+    // Not a kOps rule, but AWS refuses overlapping subnets in a VPC: say so before anything is made.
     for (const other of placed) {
       if (overlaps(other.net, net)) {
-        issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" overlaps subnet "${other.name}" cidr "${other.cidr}"`));
+        issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${cidr}" overlaps subnet "${other.name}" cidr "${other.cidr}"`));
       }
     }
     placed.push({ name, cidr: formatNet(net), net });
@@ -160,7 +237,10 @@ function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {
   const chosen = Object.keys(spec.networking).filter((k) => NETWORKING_OPTIONS.includes(k));
   const issues: FieldIssue[] = [];
   if (chosen.length === 0) issues.push(field.required('spec.networking', `one networking option must be set (${NETWORKING_OPTIONS.join(', ')})`));
-  chosen.slice(1).forEach((k) => issues.push(field.forbidden(`spec.networking.${k}`, 'only one networking option permitted')));
+  if (chosen.length > 1) {
+    const found = [...chosen].sort().join(', ');
+    chosen.forEach((k) => issues.push(field.forbidden(`spec.networking.${k}`, `only one networking option permitted, found ${found}`)));
+  }
   if ('classic' in spec.networking) issues.push(field.invalid('spec.networking', 'classic', 'classic networking is not supported'));
   if ('romana' in spec.networking) issues.push(field.forbidden('spec.networking.romana', 'support for Romana has been removed'));
   if ('amazonvpc' in spec.networking && spec.cloudProvider !== 'aws') {
@@ -364,7 +444,9 @@ function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, sub
       const e = isObject(etcd) ? etcd : {};
       const members = asArray(e.etcdMembers).map((m) => (isObject(m) ? m.instanceGroup : undefined));
       if (!members.includes(name)) {
-        issues.push(field.forbidden(p('metadata.name'), `InstanceGroup "${name}" with role ControlPlane must have a member in etcd cluster "${String(e.name ?? i)}"`));
+        // kOps names the instance group of the cluster's last member, to show where they went.
+        const last = String(members[members.length - 1] ?? '');
+        issues.push(field.forbidden(p('metadata.name'), `InstanceGroup "${name}" with role ControlPlane must have a member in etcd (IG: "${last}") cluster "${String(e.name ?? i)}"`));
       }
     }
   }
@@ -433,6 +515,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
   if (!(typeof spec.dnsZone === 'string' && HOSTED_ZONE_ID.test(spec.dnsZone))) issues.push(...validateDnsName(spec.dnsZone, 'spec.dnsZone', { trailingDot: true }));
   issues.push(...validateAmazonVpcEnv(spec.networking));
   issues.push(...validateCloudLabels(spec.cloudLabels, 'spec.cloudLabels'));
+  issues.push(...validateKopsClusterRules(manifest));
 
   const groups = new Map<string, InstanceGroup>();
   instanceGroups.forEach((ig, i) => {
@@ -447,6 +530,6 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(field.required('instanceGroups', 'must have at least one InstanceGroup with role Node'));
   }
   const subnetNames = new Set(asArray(spec.subnets).map((s) => (isObject(s) ? String(s.name ?? '') : '')));
-  for (const ig of instanceGroups) issues.push(...validateInstanceGroup(ig, manifest, subnetNames));
+  for (const ig of instanceGroups) issues.push(...validateInstanceGroup(ig, manifest, subnetNames), ...validateKopsInstanceGroupRules(ig, manifest));
   return issues;
 }

@@ -20,6 +20,13 @@ describe('kopsless check', () => {
     expect(result.stderr).toContain('instanceGroups[nodes].spec.mixedInstancesPolicy: not supported: ');
   });
 
+  it('exits 3, not 1, for valid kOps it does not build (an IPv6 cluster), naming each setting', async () => {
+    const result = await kopsless(['check', '-f', join(ROOT, 'test', 'fixtures', 'kops', 'ipv6-only.yaml')]);
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('spec.subnets[0].ipv6CIDR: not supported: IPv6 subnets');
+  });
+
   it('exits 1 with <field path>: <message> for an invalid manifest', async () => {
     const manifest = 'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: x.example.com\nspec:\n  cloudProvider: aws\n';
 

@@ -129,7 +129,7 @@ describe('cluster rules', () => {
   it('rejects two networking options', () => {
     const text = editManifest(minimal, (c) => (c.spec.networking = { cni: {}, amazonvpc: {} }));
 
-    expect(errorsOf(text)).toContain('spec.networking.amazonvpc: Forbidden: only one networking option permitted');
+    expect(errorsOf(text)).toContain('spec.networking.amazonvpc: Forbidden: only one networking option permitted, found amazonvpc, cni');
   });
 
   it('requires a control-plane and a node instance group', () => {
@@ -197,7 +197,7 @@ describe('instance group rules', () => {
     const text = editManifest(minimal, (c) => (c.spec.etcdClusters[1].etcdMembers[0].instanceGroup = 'nodes'));
 
     const errors = errorsOf(text);
-    expect(errors).toContain('instanceGroups[master-us-test-1a].metadata.name: Forbidden: InstanceGroup "master-us-test-1a" with role ControlPlane must have a member in etcd cluster "events"');
+    expect(errors).toContain('instanceGroups[master-us-test-1a].metadata.name: Forbidden: InstanceGroup "master-us-test-1a" with role ControlPlane must have a member in etcd (IG: "nodes") cluster "events"');
     expect(errors).toContain('spec.etcdClusters[1].etcdMembers[0].instanceGroup: Forbidden: InstanceGroup "nodes" must have role ControlPlane to hold an etcd member');
   });
 
