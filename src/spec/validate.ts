@@ -2,6 +2,7 @@ import type { FieldIssue } from '../errors.js';
 import { contains, formatNet, ipv4Net, overlaps, parseCidr, type Ipv4Net } from './cidr.js';
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
+import { kubernetesVersionRangeIssues } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
@@ -402,6 +403,8 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(field.required('spec.kubernetesVersion'));
   } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isVersionUrl(spec.kubernetesVersion))) {
     issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
+  } else {
+    issues.push(...kubernetesVersionRangeIssues(spec.kubernetesVersion));
   }
   if (!spec.cloudProvider) issues.push(field.required('spec.cloudProvider'));
   if (spec.networkCIDR === undefined || spec.networkCIDR === '') {
