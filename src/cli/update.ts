@@ -12,32 +12,32 @@ import { faultSummary } from '../local/faults.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
-function printPreview(preview: UpdatePreview, io: Io): void {
-  if (!preview.hasChanges) {
-    io.out('No changes need to be applied');
-    return;
-  }
-  io.out('Will modify resources:');
+/** The preview as `update cluster` prints it, kOps's "Will modify resources" layout. */
+export function previewLines(preview: UpdatePreview): string[] {
+  if (!preview.hasChanges) return ['No changes need to be applied'];
+  const lines = ['Will modify resources:'];
   if (preview.stack.changed) {
-    io.out(`  CloudFormation stack (network, security groups, IAM, DNS)`);
-    for (const id of preview.stack.added) io.out(`  \t+ ${id}`);
-    for (const id of preview.stack.removed) io.out(`  \t- ${id}`);
-    for (const id of preview.stack.modified) io.out(`  \t~ ${id}`);
+    lines.push(`  CloudFormation stack (network, security groups, IAM, DNS)`);
+    for (const id of preview.stack.added) lines.push(`  \t+ ${id}`);
+    for (const id of preview.stack.removed) lines.push(`  \t- ${id}`);
+    for (const id of preview.stack.modified) lines.push(`  \t~ ${id}`);
   }
   for (const g of preview.groups) {
-    if (g.create) io.out(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
+    if (g.create) lines.push(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
     if (g.launchTemplate.length > 0) {
-      io.out(`  LaunchTemplate/${g.name} (new version)`);
-      for (const c of g.launchTemplate.filter((c) => c.section !== 'UserData')) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      lines.push(`  LaunchTemplate/${g.name} (new version)`);
+      for (const c of g.launchTemplate.filter((c) => c.section !== 'UserData')) lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      // Settings inside the boot script, under it, as kOps's diff shows the lines of its userdata.
       const inScript = g.launchTemplate.filter((c) => c.section === 'UserData');
-      if (inScript.length > 0) io.out(`  \tUserData (bootstrap script)`);
-      for (const c of inScript) io.out(`  \t  ${`${c.field} `.padEnd(26)}${c.from} -> ${c.to}`);
+      if (inScript.length > 0) lines.push(`  \tUserData (bootstrap script)`);
+      for (const c of inScript) lines.push(`  \t  ${`${c.field} `.padEnd(26)}${c.from} -> ${c.to}`);
     }
     if (g.group.length > 0) {
-      io.out(`  AutoScalingGroup/${g.name}`);
-      for (const c of g.group) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      lines.push(`  AutoScalingGroup/${g.name}`);
+      for (const c of g.group) lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
     }
   }
+  return lines;
 }
 
 /** `kopsless update cluster NAME [--yes]`: preview, or apply with the update-cluster state machine. */
@@ -53,7 +53,7 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
     io.err(`the cluster was not changed: its control plane runs Kubernetes ${preview.runningVersion ?? 'unknown'}; set spec.kubernetesVersion to a version it can move to`);
     return 1;
   }
-  printPreview(preview, io);
+  for (const line of previewLines(preview)) io.out(line);
   if (!options.yes) {
     if (preview.hasChanges) io.out('\nMust specify --yes to apply changes');
     return 0;
