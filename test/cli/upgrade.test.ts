@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopMoto } from '../../src/local/moto.js';
 import { kopsless } from './run.js';
@@ -14,9 +15,19 @@ const kubeconfig = join(home, 'kubeconfig');
 const backendPid = () => (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
 let pid = 0;
 
-/** `kubectl get nodes` as a user reads it: node name -> VERSION column, and the role of each. */
-function kubectlNodeVersions(): Array<{ name: string; roles: string; version: string }> {
-  const table = execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '--no-headers'], { encoding: 'utf8' });
+type NodeRow = { name: string; roles: string; version: string };
+
+/** `kubectl get nodes` as a user reads it: each node's name, ROLES and VERSION columns. */
+function kubectlNodeVersions(): NodeRow[] {
+  return parseNodes(execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '--no-headers'], { encoding: 'utf8' }));
+}
+
+/** The same, without blocking the test while a roll runs beside it. */
+async function kubectlNodeVersionsAsync(): Promise<NodeRow[]> {
+  return parseNodes((await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '--no-headers'], { encoding: 'utf8' })).stdout);
+}
+
+function parseNodes(table: string): NodeRow[] {
   return table
     .trim()
     .split('\n')
@@ -86,9 +97,22 @@ describe('a Kubernetes upgrade on the local backend', () => {
     expect(kubectlNodeVersions().map((n) => n.version)).toEqual(['v1.32.0', 'v1.32.0', 'v1.32.0']);
   }, 120_000);
 
-  it('rolls the control plane first and ends with every node on the new version, and validates', async () => {
-    const roll = await kopsless(['rolling-update', 'cluster', name, '--yes'], env);
+  it('rolls the control plane first, node by node, and ends with every node on the new version, and validates', async () => {
+    const seen: NodeRow[][] = [];
+    let rolling = true;
+    const running = kopsless(['rolling-update', 'cluster', name, '--yes'], env).finally(() => (rolling = false));
+    while (rolling) {
+      seen.push(await kubectlNodeVersionsAsync().catch(() => []));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const roll = await running;
     expect(roll.code, roll.stderr + roll.stdout).toBe(0);
+
+    const behind = (rows: NodeRow[]) => rows.filter((n) => !n.roles.includes('control-plane') && n.version === 'v1.32.0').length;
+    const controlPlaneUpgraded = (rows: NodeRow[]) => rows.some((n) => n.roles.includes('control-plane') && n.version === 'v1.33.1');
+    // Seen mid-roll: the control plane on 1.33.1 while some nodes still run 1.32.0, and never the reverse.
+    expect(seen.some((rows) => controlPlaneUpgraded(rows) && behind(rows) > 0)).toBe(true);
+    expect(seen.filter((rows) => rows.some((n) => n.version === 'v1.33.1') && !controlPlaneUpgraded(rows) && rows.some((n) => n.roles.includes('control-plane')))).toEqual([]);
 
     const nodes = kubectlNodeVersions();
     const validate = await kopsless(['validate', 'cluster', name], env);
