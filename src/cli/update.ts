@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { checkExitCode, checkManifest } from '../spec/check.js';
-import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
+import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../spec/kubernetes-version.js';
 import type { ClusterManifest } from '../spec/types.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
 import type { CliContext } from './context.js';
@@ -52,6 +52,11 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
     for (const e of preview.versionIssues) io.err(`${e.path}: ${e.message}`);
     io.err(`the cluster was not changed: its control plane runs Kubernetes ${preview.runningVersion ?? 'unknown'}; set spec.kubernetesVersion to a version it can move to`);
     return 1;
+  }
+  if (preview.wantedVersion && isDeprecatedKubernetesVersion(preview.wantedVersion)) {
+    // kOps 1.37 prints this on every update of such a cluster; it still applies it.
+    const { major, minor } = OLDEST_RECOMMENDED_KUBERNETES_VERSION;
+    io.err(`Kops support for this Kubernetes version (${preview.wantedVersion}) is deprecated and will be removed in a future release. Upgrading Kubernetes is recommended (to ${major}.${minor} or later).`);
   }
   for (const line of previewLines(preview)) io.out(line);
   if (!options.yes) {

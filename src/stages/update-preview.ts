@@ -27,6 +27,8 @@ export interface UpdatePreview {
   hasChanges: boolean;
   /** The Kubernetes version the control plane's launch templates install now (the oldest, if they differ). */
   runningVersion?: string;
+  /** The Kubernetes version the spec asks for (normalized, no `v`). */
+  wantedVersion?: string;
   /** Why the spec's version cannot be applied to the running control plane (a skipped minor, a downgrade). */
   versionIssues: FieldIssue[];
 }
@@ -117,7 +119,7 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
   const hasChanges = stack.changed || groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);
   const wantedVersion = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
   const versionIssues = kubernetesVersionChangeIssues(runningVersion, wantedVersion);
-  return { cluster, stack, groups, hasChanges, ...(runningVersion ? { runningVersion } : {}), versionIssues };
+  return { cluster, stack, groups, hasChanges, ...(runningVersion ? { runningVersion } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
 }
 
 function oldest(a: string | undefined, b: string): string {

@@ -85,6 +85,7 @@ describe('a Kubernetes upgrade on the local backend', () => {
     expect(preview.stdout).toContain('UserData (bootstrap script)');
     expect(preview.stdout).toMatch(/^\s+KubernetesVersion\s+1\.32\.0 -> 1\.33\.1$/m);
     expect(preview.stdout).not.toContain('(changed bootstrap script)');
+    expect(preview.stderr).toContain('Kops support for this Kubernetes version (1.33.1) is deprecated and will be removed in a future release.');
   });
 
   it('reports the nodes that do not run their group\'s version after update, before the roll', async () => {
