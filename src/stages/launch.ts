@@ -4,7 +4,8 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, groupName, KUBERNETES_VERSION_TAG, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { kubernetesVersionFromUserData } from '../planning/user-data.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -163,7 +164,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     // a skipped minor version or a downgrade, so nothing is changed for one (whoever started the update).
     if (lt && isControlPlaneRole(plan.role)) {
       const current = await deps.ec2.latestLaunchTemplateData(lt.id);
-      const running = current?.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === KUBERNETES_VERSION_TAG)?.Value;
+      // From the boot script itself, so templates written before the version tag existed count too.
+      const running = current?.UserData ? kubernetesVersionFromUserData(Buffer.from(current.UserData, 'base64').toString('utf8')) : undefined;
       const issues = kubernetesVersionChangeIssues(running, plan.bootstrapSettings.KubernetesVersion);
       if (issues.length > 0) throw new SpecInvalidError(issues);
     }

@@ -122,6 +122,7 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
   return { cluster, stack, groups, hasChanges, ...(runningVersion ? { runningVersion } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
 }
 
+/** The older of two versions: the control plane is as old as its oldest template. */
 function oldest(a: string | undefined, b: string): string {
   const pa = a === undefined ? undefined : parseKubernetesVersion(a);
   const pb = parseKubernetesVersion(b);
