@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { checkExitCode, checkManifest } from '../spec/check.js';
+import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../spec/kubernetes-version.js';
 import type { ClusterManifest } from '../spec/types.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
 import type { CliContext } from './context.js';
@@ -13,29 +14,32 @@ import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
-function printPreview(preview: UpdatePreview, io: Io): void {
-  if (!preview.hasChanges) {
-    io.out('No changes need to be applied');
-    return;
-  }
-  io.out('Will modify resources:');
+/** The preview as `update cluster` prints it, kOps's "Will modify resources" layout. */
+export function previewLines(preview: UpdatePreview): string[] {
+  if (!preview.hasChanges) return ['No changes need to be applied'];
+  const lines = ['Will modify resources:'];
   if (preview.stack.changed) {
-    io.out(`  CloudFormation stack (network, security groups, IAM, DNS)`);
-    for (const id of preview.stack.added) io.out(`  \t+ ${id}`);
-    for (const id of preview.stack.removed) io.out(`  \t- ${id}`);
-    for (const id of preview.stack.modified) io.out(`  \t~ ${id}`);
+    lines.push(`  CloudFormation stack (network, security groups, IAM, DNS)`);
+    for (const id of preview.stack.added) lines.push(`  \t+ ${id}`);
+    for (const id of preview.stack.removed) lines.push(`  \t- ${id}`);
+    for (const id of preview.stack.modified) lines.push(`  \t~ ${id}`);
   }
   for (const g of preview.groups) {
-    if (g.create) io.out(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
+    if (g.create) lines.push(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
     if (g.launchTemplate.length > 0) {
-      io.out(`  LaunchTemplate/${g.name} (new version)`);
-      for (const c of g.launchTemplate) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      lines.push(`  LaunchTemplate/${g.name} (new version)`);
+      for (const c of g.launchTemplate.filter((c) => c.section !== 'UserData')) lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      // Settings inside the boot script, under it, as kOps's diff shows the lines of its userdata.
+      const inScript = g.launchTemplate.filter((c) => c.section === 'UserData');
+      if (inScript.length > 0) lines.push(`  \tUserData (bootstrap script)`);
+      for (const c of inScript) lines.push(`  \t  ${`${c.field} `.padEnd(26)}${c.from} -> ${c.to}`);
     }
     if (g.group.length > 0) {
-      io.out(`  AutoScalingGroup/${g.name}`);
-      for (const c of g.group) io.out(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      lines.push(`  AutoScalingGroup/${g.name}`);
+      for (const c of g.group) lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
     }
   }
+  return lines;
 }
 
 /** `kopsless update cluster NAME [--yes]`: preview, or apply with the update-cluster state machine. */
@@ -45,7 +49,18 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
     return 1;
   }
   const preview = await previewUpdate(cluster, { ...ctx, stateBucket: ctx.stateBucket, region: ctx.region });
-  printPreview(preview, io);
+  if (preview.versionIssues.length > 0) {
+    // The control plane runs runningVersion; kubeadm on a new instance would refuse the jump.
+    for (const e of preview.versionIssues) io.err(`${e.path}: ${e.message}`);
+    io.err(`the cluster was not changed: its control plane runs Kubernetes ${preview.runningVersion ?? 'unknown'}; set spec.kubernetesVersion to a version it can move to`);
+    return 1;
+  }
+  if (preview.wantedVersion && isDeprecatedKubernetesVersion(preview.wantedVersion)) {
+    // kOps 1.37 prints this on every update of such a cluster; it still applies it.
+    const { major, minor } = OLDEST_RECOMMENDED_KUBERNETES_VERSION;
+    io.err(`Kops support for this Kubernetes version (${preview.wantedVersion}) is deprecated and will be removed in a future release. Upgrading Kubernetes is recommended (to ${major}.${minor} or later).`);
+  }
+  for (const line of previewLines(preview)) io.out(line);
   // An interrupted update may have applied every change before it was killed: it still holds
   // the lock and the Updating phase, so the state machine runs again to finish and record it.
   const dead = await findDeadLock(ctx, cluster);
@@ -74,8 +89,11 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
   return 0;
 }
 
-/** Writes a changed spec with a short-lived lock, after validating it; refuses while an execution holds the cluster. */
-async function writeSpec(manifest: ClusterManifest, ctx: CliContext, io: Io): Promise<number> {
+/**
+ * Writes a changed spec with a short-lived lock, after validating it and the version change from
+ * the spec in the state store (`storedVersion`); refuses while an execution holds the cluster.
+ */
+async function writeSpec(manifest: ClusterManifest, storedVersion: string | undefined, ctx: CliContext, io: Io): Promise<number> {
   const text = [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n');
   const check = checkManifest(text);
   const code = checkExitCode(check);
@@ -83,6 +101,12 @@ async function writeSpec(manifest: ClusterManifest, ctx: CliContext, io: Io): Pr
     for (const e of [...check.errors, ...check.unsupported]) io.err(`${e.path}: ${e.message}`);
     io.err('the spec was not changed');
     return code;
+  }
+  const versionIssues = kubernetesVersionChangeIssues(storedVersion, check.manifest.cluster.spec.kubernetesVersion);
+  if (versionIssues.length > 0) {
+    for (const e of versionIssues) io.err(`${e.path}: ${e.message}`);
+    io.err('the spec was not changed');
+    return 1;
   }
   const name = check.manifest.cluster.metadata.name;
   const owner = `cli-edit-${randomUUID()}`;
@@ -108,7 +132,8 @@ export async function runReplace(filename: string | undefined, ctx: CliContext, 
     io.err(`cluster "${name}" not found: use create for a new cluster`);
     return 1;
   }
-  const code = await writeSpec(check.manifest, ctx, io);
+  const stored = await ctx.store.readManifest(name);
+  const code = await writeSpec(check.manifest, stored.cluster.spec.kubernetesVersion, ctx, io);
   if (code === 0) io.out(`Replaced the spec of cluster "${name}"; apply it with: kopsless update cluster ${name} --yes`);
   return code;
 }
@@ -153,6 +178,7 @@ export async function runSet(kind: 'cluster' | 'instancegroup', target: string |
     return 1;
   }
   const manifest = await ctx.store.readManifest(cluster);
+  const storedVersion = manifest.cluster.spec.kubernetesVersion;
   const object = kind === 'cluster' ? manifest.cluster : manifest.instanceGroups.find((ig) => ig.metadata.name === target);
   if (!object) {
     io.err(`instance group "${target}" not found in cluster "${cluster}"`);
@@ -165,7 +191,7 @@ export async function runSet(kind: 'cluster' | 'instancegroup', target: string |
     if (!path.startsWith('spec.')) throw new UsageError(`only spec fields can be set, not "${path}"`);
     setPath(object as Record<string, any>, path, assignment.slice(eq + 1));
   }
-  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, ctx, io);
+  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, storedVersion, ctx, io);
   if (code === 0) io.out(`Updated ${kind === 'cluster' ? `cluster "${cluster}"` : `instance group "${target}" of cluster "${cluster}"`}; apply it with: kopsless update cluster ${cluster} --yes`);
   return code;
 }

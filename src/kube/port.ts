@@ -27,6 +27,8 @@ export interface KubeNode {
   ready: boolean;
   unschedulable: boolean;
   allocatablePods: number;
+  /** `status.nodeInfo.kubeletVersion`, e.g. `v1.33.1`. */
+  kubeletVersion?: string;
 }
 
 export interface KubePod {
@@ -76,6 +78,7 @@ function toNode(n: V1Node): KubeNode {
     ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     unschedulable: n.spec?.unschedulable === true,
     allocatablePods: Number(n.status?.allocatable?.pods ?? 0),
+    ...(n.status?.nodeInfo?.kubeletVersion ? { kubeletVersion: n.status.nodeInfo.kubeletVersion } : {}),
   };
 }
 

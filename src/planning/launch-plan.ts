@@ -2,9 +2,9 @@ import { SpecInvalidError, type FieldIssue } from '../errors.js';
 import { igPath } from '../spec/parse.js';
 import { isControlPlaneRole, type Cluster, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
 import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
-import { clusterTags, groupName, INSTANCE_GROUP_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
+import { clusterTags, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
 import { subnetOutputKey, type StackOutputs } from './stack-template.js';
-import { renderUserData } from './user-data.js';
+import { bootstrapSettings, renderUserData, type UserDataInput } from './user-data.js';
 
 /**
  * What each instance group's launch template and Auto Scaling group must look like. Pure: all
@@ -42,6 +42,8 @@ export interface GroupPlan {
   /** Where maxPods came from: the manifest, or the calculator. */
   maxPodsSource: 'instanceGroup' | 'cluster' | 'calculated' | 'default';
   specHash: string;
+  /** What the boot script sets, field by field (user-data.ts `bootstrapSettings`), for the update preview. */
+  bootstrapSettings: Record<string, string>;
   launchTemplate: LaunchTemplateData;
   groupTags: Array<Tag & { PropagateAtLaunch: boolean }>;
 }
@@ -119,9 +121,11 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       nameTag(kopsName),
       { Key: INSTANCE_GROUP_TAG, Value: igName },
       { Key: roleTag(role), Value: '1' },
+      ...(role === 'Bastion' ? [] : [{ Key: KUBERNETES_VERSION_TAG, Value: String(cluster.spec.kubernetesVersion ?? '').replace(/^v/, '') }]),
       ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
     ];
-    const userData = renderUserData({ cluster, instanceGroup: ig, maxPods, stateBucket: input.stateBucket, region: input.region });
+    const userDataInput: UserDataInput = { cluster, instanceGroup: ig, maxPods, stateBucket: input.stateBucket, region: input.region };
+    const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
       ImageId: amiId,
       InstanceType: machineType,
@@ -163,6 +167,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       maxPodsSource: source,
       specHash,
+      bootstrapSettings: bootstrapSettings(userDataInput),
       launchTemplate,
       groupTags: [
         ...instanceTags.map((t) => ({ ...t, PropagateAtLaunch: true })),

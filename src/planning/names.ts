@@ -55,6 +55,8 @@ export const CLUSTER_TAG = 'KubernetesCluster';
 export const INSTANCE_GROUP_TAG = 'kops.k8s.io/instancegroup';
 /** Set on instances (through the launch template) and on their group: the group's spec hash. */
 export const SPEC_HASH_TAG = 'kopsless.io/spec-hash';
+/** The Kubernetes version an instance's boot script installs: the roll keeps nodes from getting ahead of the control plane by it. */
+export const KUBERNETES_VERSION_TAG = 'kopsless.io/kubernetes-version';
 /** AWS's limit on a tag value. */
 const TAG_VALUE_LIMIT = 256;
 

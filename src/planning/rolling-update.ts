@@ -1,4 +1,6 @@
-import { intOrPercent } from '../spec/validate.js';
+import { ClusterNotValidError } from '../errors.js';
+import { compareVersions } from '../spec/kubernetes-version.js';
+import { intOrPercent, parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
 
 /**
@@ -38,6 +40,8 @@ export interface GroupMember {
   lifecycleState: string;
   /** EC2's LaunchTime (ISO 8601), where EC2 reported the instance. */
   launchedAt?: string;
+  /** The Kubernetes version the instance was launched to install (its tag); unknown for older instances. */
+  kubernetesVersion?: string;
 }
 
 /**
@@ -60,6 +64,8 @@ export interface RollGroup {
   /** The group's current spec hash (its Auto Scaling group's tag, set by update). */
   specHash?: string;
   members: GroupMember[];
+  /** The Kubernetes version the group's current launch template installs (its Auto Scaling group's tag, set by update). */
+  kubernetesVersion?: string;
   /** Running instances of this group that were detached from it (surged) and not yet terminated. */
   detached: string[];
   settings: RollSettings;
@@ -101,6 +107,27 @@ export function concurrency(group: RollGroup, outdated: number): number {
 }
 
 /**
+ * Refuses to launch a group's instances at a Kubernetes version newer than a control-plane
+ * instance runs: a kubelet must never be newer than its API server. Rolling every group puts the
+ * control plane first, so this stops only a roll limited to node groups (`--instance-group`)
+ * while the control plane still runs the older version. Instances without a version tag (launched
+ * by an older kopsless) are not counted.
+ */
+function requireControlPlaneAtLeast(groups: RollGroup[], group: RollGroup): void {
+  const target = group.kubernetesVersion ? parseKubernetesVersion(group.kubernetesVersion) : undefined;
+  if (!target || group.role === 'Bastion') return;
+  for (const cp of groups.filter((g) => isControlPlaneRole(g.role))) {
+    for (const member of cp.members) {
+      const running = member.kubernetesVersion ? parseKubernetesVersion(member.kubernetesVersion) : undefined;
+      if (!running || compareVersions(target, running) <= 0) continue;
+      throw new ClusterNotValidError(
+        `cannot roll instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: control-plane instance ${member.instanceId} (instance group "${cp.instanceGroup}") runs ${member.kubernetesVersion}, and nodes must never be ahead of the control plane; roll the control plane first (rolling-update cluster --instance-group ${cp.instanceGroup})`,
+      );
+    }
+  }
+}
+
+/**
  * The next step of the roll. Per group, as kOps does: first detach up to maxSurge out-of-date
  * instances (the group launches their replacements while they keep serving), then drain and
  * terminate out-of-date instances, kept ones first and detached ones last, `concurrency` at a time.
@@ -112,6 +139,7 @@ export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): Ro
     const outdated = outdatedMembers(group, options);
     if (outdated.length === 0 && group.detached.length === 0) continue;
     const controlPlane = isControlPlaneRole(group.role);
+    if (!controlPlane) requireControlPlaneAtLeast(groups, group);
     // A roll that stopped after a surge: the detached instances' replacements come first.
     const inService = group.members.filter((m) => m.lifecycleState === 'InService').length;
     if (group.detached.length > 0 && inService < group.desired) {

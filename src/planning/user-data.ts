@@ -238,6 +238,54 @@ function controlPlaneState(cluster: string, instanceGroup: string): string[] {
   ];
 }
 
+/** The prefix of the user-data line that records the script's settings (see `bootstrapSettings`). */
+const SETTINGS_PREFIX = '# kopsless-bootstrap-settings: ';
+
+/**
+ * What the boot script installs and configures, field by field, taken from the renderer's inputs
+ * (not from the script's text): `update cluster` compares these between the launch template's
+ * current version and the new one, so a change reads `KubernetesVersion 1.32.0 -> 1.33.1`
+ * rather than "changed bootstrap script". A field the script does not set is absent. Bastions
+ * run no Kubernetes and have none.
+ */
+export function bootstrapSettings(input: UserDataInput): Record<string, string> {
+  const { cluster, instanceGroup: ig } = input;
+  if (ig.spec.role === 'Bastion') return {};
+  const settings: Array<[string, string]> = [
+    ['KubernetesVersion', String(cluster.spec.kubernetesVersion ?? '').replace(/^v/, '')],
+    ['maxPods', String(input.maxPods)],
+  ];
+  const labels = labelsOf(ig);
+  if (labels) settings.push(['nodeLabels', labels]);
+  const taints = (ig.spec.taints ?? []).map(String);
+  if (taints.length > 0) settings.push(['taints', taints.join(',')]);
+  if (cluster.spec.kubelet?.anonymousAuth === true) settings.push(['kubelet anonymousAuth', 'true']);
+  const amazonvpc = cluster.spec.networking?.amazonvpc;
+  // Only the control plane's script installs the CNI (and sets its env on the aws-node DaemonSet).
+  if (amazonvpc && isControlPlaneRole(ig.spec.role)) {
+    settings.push(['VPC CNI', input.vpcCniVersion ?? VPC_CNI_VERSION]);
+    for (const e of amazonvpc.env ?? []) settings.push([`aws-node env ${String(e.name)}`, String(e.value ?? '')]);
+  }
+  // fromEntries defines own properties: an env var named __proto__ stays a plain key.
+  return Object.fromEntries(settings);
+}
+
+/**
+ * The settings recorded in rendered user-data, or undefined for a script rendered before they
+ * were recorded (or not by kopsless).
+ */
+export function bootstrapSettingsFromUserData(userData: string): Record<string, string> | undefined {
+  const line = userData.split('\n').find((l) => l.startsWith(SETTINGS_PREFIX));
+  if (!line) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(line.slice(SETTINGS_PREFIX.length));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Renders the user-data script for one instance group. Pure: the spec hash is taken over it. */
 export function renderUserData(input: UserDataInput): string {
   const { cluster, instanceGroup: ig } = input;
@@ -251,6 +299,8 @@ export function renderUserData(input: UserDataInput): string {
     // JSON-quoted: a newline in a name could otherwise end the comment and start a command.
     `# kopsless bootstrap: cluster ${JSON.stringify(name)}, instance group ${JSON.stringify(ig.metadata.name)} (role ${JSON.stringify(role)}).`,
     '# Rendered by kopsless from the cluster spec; a change here is a change of the group\'s spec hash.',
+    // JSON on one comment line: data for `update cluster`'s preview, inert to bash (JSON escapes every newline).
+    `${SETTINGS_PREFIX}${JSON.stringify(bootstrapSettings(input))}`,
     'set -o errexit -o nounset -o pipefail',
     '',
     `readonly CLUSTER_NAME=${shellQuote(name)}`,
@@ -370,4 +420,13 @@ export function renderUserData(input: UserDataInput): string {
 export function maxPodsFromUserData(userData: string): number | undefined {
   const match = /^readonly MAX_PODS='(\d+)'$/m.exec(userData);
   return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Reads back the Kubernetes version the script installs (kubelet, kubeadm and kubectl are pinned
+ * to it), as the kubelet reports it: `v1.33.1`. What the simulated kubelet registers with.
+ */
+export function kubernetesVersionFromUserData(userData: string): string | undefined {
+  const match = /^readonly KUBERNETES_VERSION='([0-9A-Za-z.+-]+)'$/m.exec(userData);
+  return match ? `v${match[1]}` : undefined;
 }

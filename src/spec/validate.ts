@@ -3,6 +3,7 @@ import { contains, formatIpNet, formatNet, ipNet, ipv4Net, netsOverlap, overlaps
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
 import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
+import { kubernetesVersionRangeIssues } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
@@ -484,6 +485,8 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(field.required('spec.kubernetesVersion'));
   } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isVersionUrl(spec.kubernetesVersion))) {
     issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
+  } else {
+    issues.push(...kubernetesVersionRangeIssues(spec.kubernetesVersion));
   }
   if (!spec.cloudProvider) issues.push(field.required('spec.cloudProvider'));
   if (spec.networkCIDR === undefined || spec.networkCIDR === '') {

@@ -2,12 +2,15 @@ import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
-import { StackFailedError, WaitTimeoutError } from '../errors.js';
+import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
 import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { kubernetesVersionFromUserData } from '../planning/user-data.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
+import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
+import { isControlPlaneRole } from '../spec/types.js';
 import type { ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
@@ -157,6 +160,15 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
     if (lt) requireOwned(`launch template ${plan.name}`, lt.tags, input.cluster);
     templates.set(plan.name, lt);
+    // The control plane's current template says what it runs; kubeadm on a replacement would refuse
+    // a skipped minor version or a downgrade, so nothing is changed for one (whoever started the update).
+    if (lt && isControlPlaneRole(plan.role)) {
+      const current = await deps.ec2.latestLaunchTemplateData(lt.id);
+      // From the boot script itself, so templates written before the version tag existed count too.
+      const running = current?.UserData ? kubernetesVersionFromUserData(Buffer.from(current.UserData, 'base64').toString('utf8')) : undefined;
+      const issues = kubernetesVersionChangeIssues(running, plan.bootstrapSettings.KubernetesVersion);
+      if (issues.length > 0) throw new SpecInvalidError(issues);
+    }
   }
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;

@@ -4,7 +4,7 @@ import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { ClusterNotValidError, DrainTimeoutError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
-import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, SPEC_HASH_TAG } from '../planning/names.js';
+import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { forcedMembers, nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -64,7 +64,14 @@ export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDep
       .map((i) => i.InstanceId ?? '');
     const members = (asg?.instances ?? []).map((i) => {
       const launched = launchedAt.get(i.instanceId);
-      return { instanceId: i.instanceId, lifecycleState: i.lifecycleState, specHash: tagsOf.get(i.instanceId)?.[SPEC_HASH_TAG], ...(launched ? { launchedAt: launched } : {}) };
+      const version = tagsOf.get(i.instanceId)?.[KUBERNETES_VERSION_TAG];
+      return {
+        instanceId: i.instanceId,
+        lifecycleState: i.lifecycleState,
+        specHash: tagsOf.get(i.instanceId)?.[SPEC_HASH_TAG],
+        ...(launched ? { launchedAt: launched } : {}),
+        ...(version ? { kubernetesVersion: version } : {}),
+      };
     });
     const size = asg?.desiredCapacity ?? ig.spec.minSize ?? 0;
     return {
@@ -74,6 +81,8 @@ export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDep
       min: asg?.minSize ?? ig.spec.minSize ?? 0,
       max: asg?.maxSize ?? ig.spec.maxSize ?? 0,
       desired: size,
+      // The group's tags are its launch template's (set by update): what a replacement installs.
+      ...(asg?.tags[KUBERNETES_VERSION_TAG] ? { kubernetesVersion: asg.tags[KUBERNETES_VERSION_TAG] } : {}),
       ...(asg?.tags[SPEC_HASH_TAG] ? { specHash: asg.tags[SPEC_HASH_TAG] } : {}),
       members,
       detached,
@@ -203,7 +212,7 @@ async function awaitReplacements(input: { cluster: string; step: RollStep; deadl
 async function validate(input: { cluster: string; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
   const now = (deps.now ?? (() => new Date()))();
-  const result = await validateCluster(input.cluster, deps);
+  const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
       `error validating cluster: cluster "${input.cluster}" did not validate within a duration of "${deps.validationTimeoutSeconds}s": ${result.failures.map((f) => f.message).join('; ')}`,

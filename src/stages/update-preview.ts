@@ -1,5 +1,9 @@
-import { maxPodsFromUserData } from '../planning/user-data.js';
+import { bootstrapSettingsFromUserData, kubernetesVersionFromUserData, maxPodsFromUserData } from '../planning/user-data.js';
+import type { FieldIssue } from '../errors.js';
 import { stackName } from '../planning/names.js';
+import { compareVersions, kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
+import { isControlPlaneRole } from '../spec/types.js';
+import { parseKubernetesVersion } from '../spec/validate.js';
 import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG, type LaunchDeps } from './launch.js';
 
 /**
@@ -12,6 +16,8 @@ export interface FieldChange {
   field: string;
   from: string;
   to: string;
+  /** `UserData`: a setting inside the boot script, not a field of the launch template. */
+  section?: 'UserData';
 }
 
 export interface UpdatePreview {
@@ -19,6 +25,12 @@ export interface UpdatePreview {
   stack: { changed: boolean; added: string[]; removed: string[]; modified: string[] };
   groups: Array<{ instanceGroup: string; name: string; create: boolean; launchTemplate: FieldChange[]; group: FieldChange[] }>;
   hasChanges: boolean;
+  /** The Kubernetes version the control plane's launch templates install now (the oldest, if they differ). */
+  runningVersion?: string;
+  /** The Kubernetes version the spec asks for (normalized, no `v`). */
+  wantedVersion?: string;
+  /** Why the spec's version cannot be applied to the running control plane (a skipped minor, a downgrade). */
+  versionIssues: FieldIssue[];
 }
 
 export type PreviewDeps = Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'autoscaling' | 'stateBucket' | 'region'>;
@@ -33,6 +45,31 @@ function change(field: string, from: unknown, to: unknown): FieldChange[] {
   const a = from === undefined ? '<none>' : typeof from === 'string' ? from : JSON.stringify(from);
   const b = to === undefined ? '<none>' : typeof to === 'string' ? to : JSON.stringify(to);
   return a === b ? [] : [{ field, from: a, to: b }];
+}
+
+/**
+ * What changes inside the boot script, setting by setting: the settings the renderer recorded in
+ * the current script against the ones the new plan renders from. A script rendered before settings
+ * were recorded gives what can still be read back (version, maxPods). A script that differs in
+ * none of these settings (the API names, a newer kopsless) is one `UserData` line, so a change is
+ * never shown as none.
+ */
+export function userDataChanges(currentUserData: string | undefined, wantedUserData: string, wanted: Record<string, string>): FieldChange[] {
+  if (currentUserData === undefined || currentUserData === wantedUserData) return [];
+  const recorded = bootstrapSettingsFromUserData(currentUserData);
+  const legacy: Record<string, string> = {};
+  const version = kubernetesVersionFromUserData(currentUserData);
+  const maxPods = maxPodsFromUserData(currentUserData);
+  if (version) legacy.KubernetesVersion = version.replace(/^v/, '');
+  if (maxPods !== undefined) legacy.maxPods = String(maxPods);
+  const before = recorded ?? legacy;
+  // Without recorded settings only the fields read back can be compared.
+  const keys = recorded ? [...new Set([...Object.keys(wanted), ...Object.keys(before)])] : Object.keys(legacy);
+  const changes = keys
+    .map((key) => ({ field: key, from: Object.hasOwn(before, key) ? before[key]! : 'unset', to: Object.hasOwn(wanted, key) ? wanted[key]! : 'unset', section: 'UserData' as const }))
+    .filter((c) => c.from !== c.to);
+  if (changes.length > 0) return changes;
+  return [{ field: 'UserData', from: '(bootstrap script)', to: '(changed bootstrap script)' }];
 }
 
 export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise<UpdatePreview> {
@@ -50,18 +87,20 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
   const { plans } = await planClusterGroups(cluster, deps);
   const asgs = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const groups: UpdatePreview['groups'] = [];
+  let runningVersion: string | undefined;
   for (const plan of plans) {
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
     const data = lt ? await deps.ec2.latestLaunchTemplateData(lt.id) : undefined;
     const asg = asgs.get(plan.name);
     const wantedUserData = Buffer.from(plan.launchTemplate.UserData, 'base64').toString('utf8');
     const currentUserData = data?.UserData ? Buffer.from(data.UserData, 'base64').toString('utf8') : undefined;
+    const installed = currentUserData === undefined ? undefined : kubernetesVersionFromUserData(currentUserData);
+    if (isControlPlaneRole(plan.role) && installed) runningVersion = oldest(runningVersion, installed);
     const launchTemplate = data
       ? [
           ...change('InstanceType', data.InstanceType, plan.launchTemplate.InstanceType),
           ...change('ImageId', data.ImageId, plan.launchTemplate.ImageId),
-          ...change('UserData: kubelet maxPods', currentUserData && maxPodsFromUserData(currentUserData), maxPodsFromUserData(wantedUserData)),
-          ...(currentUserData !== wantedUserData && maxPodsFromUserData(currentUserData ?? '') === maxPodsFromUserData(wantedUserData) ? [{ field: 'UserData', from: '(bootstrap script)', to: '(changed bootstrap script)' }] : []),
+          ...userDataChanges(currentUserData ?? '', wantedUserData, plan.bootstrapSettings),
           ...change('BlockDeviceMappings', data.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize, plan.launchTemplate.BlockDeviceMappings[0]?.Ebs.VolumeSize),
           ...change('IamInstanceProfile', data.IamInstanceProfile?.Arn, plan.launchTemplate.IamInstanceProfile.Arn),
         ]
@@ -78,5 +117,15 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
     groups.push({ instanceGroup: plan.instanceGroup, name: plan.name, create: !asg || !lt, launchTemplate, group });
   }
   const hasChanges = stack.changed || groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);
-  return { cluster, stack, groups, hasChanges };
+  const wantedVersion = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
+  const versionIssues = kubernetesVersionChangeIssues(runningVersion, wantedVersion);
+  return { cluster, stack, groups, hasChanges, ...(runningVersion ? { runningVersion } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
+}
+
+/** The older of two versions: the control plane is as old as its oldest template. */
+function oldest(a: string | undefined, b: string): string {
+  const pa = a === undefined ? undefined : parseKubernetesVersion(a);
+  const pb = parseKubernetesVersion(b);
+  if (!pa || !pb) return a ?? b;
+  return compareVersions(pb, pa) < 0 ? b : a!;
 }

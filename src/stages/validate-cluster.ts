@@ -5,6 +5,8 @@ import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
+import { compareVersions, normalizeVersion } from '../spec/kubernetes-version.js';
+import { parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
@@ -47,9 +49,52 @@ export interface ValidationInputs {
   apiRecords: Record<string, string[]>;
   /** Skip everything Kubernetes (rolling-update --cloudonly). */
   cloudOnly?: boolean;
+  /**
+   * Validation between the steps of a roll: nodes not replaced yet still run the old version, so
+   * only a node ahead of the control plane fails it.
+   */
+  rolling?: boolean;
 }
 
 const CRITICAL = ['system-cluster-critical', 'system-node-critical'];
+
+/**
+ * Kubelet versions against the spec: a node newer than the oldest control-plane node is always a
+ * failure (the API server must never be older than a kubelet); outside a roll, so is any node
+ * whose version is not its instance group's (in kOps every group runs the cluster's version).
+ */
+function versionFailures(nodes: KubeNode[], manifest: ClusterManifest, rolling: boolean): ValidationFailure[] {
+  const failures: ValidationFailure[] = [];
+  const parsed = (n: KubeNode) => (n.kubeletVersion ? parseKubernetesVersion(n.kubeletVersion) : undefined);
+  let controlPlane: { node: KubeNode; version: NonNullable<ReturnType<typeof parsed>> } | undefined;
+  for (const node of nodes.filter((n) => n.role === 'control-plane')) {
+    const version = parsed(node);
+    if (version && (!controlPlane || compareVersions(version, controlPlane.version) < 0)) controlPlane = { node, version };
+  }
+  const groups = new Set(manifest.instanceGroups.map((ig) => ig.metadata.name));
+  const wanted = manifest.cluster.spec.kubernetesVersion ?? '';
+  const checkSpec = !rolling && parseKubernetesVersion(wanted) !== undefined;
+  for (const node of nodes) {
+    const version = parsed(node);
+    if (!version || !node.kubeletVersion) continue;
+    if (node.role === 'node' && controlPlane && compareVersions(version, controlPlane.version) > 0) {
+      failures.push({
+        type: 'Node',
+        name: node.name,
+        message: `node "${node.name}" of role "node" runs kubelet ${node.kubeletVersion}, newer than the control plane's ${controlPlane.node.kubeletVersion}: nodes must never be ahead of the control plane`,
+      });
+      continue;
+    }
+    if (checkSpec && node.instanceGroup && groups.has(node.instanceGroup) && normalizeVersion(node.kubeletVersion) !== normalizeVersion(wanted)) {
+      failures.push({
+        type: 'Node',
+        name: node.name,
+        message: `node "${node.name}" of role "${node.role}" runs kubelet ${node.kubeletVersion}, but instance group "${node.instanceGroup}" specifies Kubernetes ${wanted} (apply it: update cluster, then rolling-update cluster)`,
+      });
+    }
+  }
+  return failures;
+}
 
 /** The verdict from what was observed. Pure. */
 export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
@@ -95,6 +140,7 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
     for (const node of inputs.nodes ?? []) {
       if (!node.ready) failures.push({ type: 'Node', name: node.name, message: `node "${node.name}" of role "${node.role}" is not ready` });
     }
+    failures.push(...versionFailures(inputs.nodes ?? [], manifest, inputs.rolling === true));
     for (const pod of inputs.systemPods ?? []) {
       if (!pod.priorityClassName || !CRITICAL.includes(pod.priorityClassName)) continue;
       if (pod.phase === 'Pending') failures.push({ type: 'Pod', name: `${pod.namespace}/${pod.name}`, message: `${pod.priorityClassName} pod "${pod.name}" is pending` });
@@ -122,7 +168,7 @@ export interface ValidateDeps {
 }
 
 /** Observes the cluster and evaluates it. */
-export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean } = {}): Promise<ValidationResult> {
+export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean; rolling?: boolean } = {}): Promise<ValidationResult> {
   const manifest = completeManifest(await deps.store.readManifest(cluster));
   const groups = (await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)))).filter((g) => isOwnedBy(g.tags, cluster));
   const spec = manifest.cluster.spec;
@@ -136,7 +182,7 @@ export async function validateCluster(cluster: string, deps: ValidateDeps, optio
     const kube = await deps.kube(cluster);
     if (!kube) return evaluateValidation({ manifest, groups, apiRecords, kubeError: 'the control plane has not published a kubeconfig to the state store yet' });
     const [nodes, systemPods] = await Promise.all([kube.listNodes(), kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' })]);
-    return evaluateValidation({ manifest, groups, nodes, systemPods, apiRecords });
+    return evaluateValidation({ manifest, groups, nodes, systemPods, apiRecords, ...(options.rolling ? { rolling: true } : {}) });
   } catch (error) {
     return evaluateValidation({ manifest, groups, apiRecords, kubeError: (error as Error).message });
   }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # kopsless bootstrap: cluster "seed.example.com", instance group "nodes-us-east-1a" (role "Node").
 # Rendered by kopsless from the cluster spec; a change here is a change of the group's spec hash.
+# kopsless-bootstrap-settings: {"KubernetesVersion":"1.32.0","maxPods":"17","nodeLabels":"kops.k8s.io/instancegroup=nodes-us-east-1a"}
 set -o errexit -o nounset -o pipefail
 
 readonly CLUSTER_NAME='seed.example.com'

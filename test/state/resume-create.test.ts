@@ -26,7 +26,7 @@ describe('register after an interrupted create', () => {
 
   it('refuses a different Cluster spec under the same name', async () => {
     const { deps } = await interruptedCreate();
-    const other = editManifest(seed, (c) => (c.spec.kubernetesVersion = 'v1.31.0'));
+    const other = editManifest(seed, (c) => (c.spec.kubernetesVersion = 'v1.33.0'));
 
     await expect(writeState({ action: 'register', manifest: other, owner: 'taker', operation: 'create' }, deps)).rejects.toMatchObject({
       name: 'ClusterExistsError',

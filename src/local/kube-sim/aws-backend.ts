@@ -2,7 +2,7 @@ import { DescribeInstanceAttributeCommand, paginateDescribeInstances, type EC2Cl
 import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
-import { maxPodsFromUserData } from '../../planning/user-data.js';
+import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
 import { completeManifest } from '../../spec/defaults.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
@@ -47,7 +47,7 @@ const SYNC_INTERVAL_MS = 300;
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
   private readonly synced = new Map<string, number>();
-  private readonly maxPodsByInstance = new Map<string, number>();
+  private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
   constructor(
@@ -69,16 +69,20 @@ export class AwsSimBackend implements SimBackend {
     for (const name of await this.deps.store.listClusters()) await this.cluster(name);
   }
 
-  private async maxPods(instance: Instance): Promise<number> {
+  /** What the instance's kubelet runs with, read once from its user-data (which never changes). */
+  private async kubelet(instance: Instance): Promise<{ maxPods: number; kubeletVersion?: string }> {
     const id = instance.InstanceId ?? '';
-    const cached = this.maxPodsByInstance.get(id);
+    const cached = this.kubeletByInstance.get(id);
     if (cached !== undefined) return cached;
     const attribute = await this.deps.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
     const userData = Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8');
     // A kubelet without a maxPods setting runs with its default of 110.
     const maxPods = maxPodsFromUserData(userData) ?? 110;
-    this.maxPodsByInstance.set(id, maxPods);
-    return maxPods;
+    // The version its packages are pinned to; an instance launched another way reports the cluster's.
+    const kubeletVersion = kubernetesVersionFromUserData(userData);
+    const kubelet = { maxPods, ...(kubeletVersion ? { kubeletVersion } : {}) };
+    this.kubeletByInstance.set(id, kubelet);
+    return kubelet;
   }
 
   private async sync(name: string): Promise<SimCluster | undefined> {
@@ -109,7 +113,7 @@ export class AwsSimBackend implements SimBackend {
         instanceType: instance.InstanceType ?? '',
         instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
         controlPlane: tags['k8s.io/role/control-plane'] !== undefined,
-        maxPods: await this.maxPods(instance),
+        ...(await this.kubelet(instance)),
       });
     }
     cluster.syncInstances(views);

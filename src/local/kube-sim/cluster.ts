@@ -18,6 +18,8 @@ export interface InstanceView {
   instanceGroup: string;
   controlPlane: boolean;
   maxPods: number;
+  /** The kubelet's version (`v1.33.1`) from the instance's user-data; the cluster's when unknown. */
+  kubeletVersion?: string;
 }
 
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
@@ -336,7 +338,7 @@ export class SimCluster {
             { type: 'InternalIP', address: instance.privateIp },
             { type: 'Hostname', address: instance.privateDnsName },
           ],
-          nodeInfo: { kubeletVersion: this.kubernetesVersion, containerRuntimeVersion: 'containerd://1.7.24', osImage: 'Ubuntu 24.04 LTS', operatingSystem: 'linux', architecture: 'amd64' },
+          nodeInfo: { kubeletVersion: instance.kubeletVersion ?? this.kubernetesVersion, containerRuntimeVersion: 'containerd://1.7.24', osImage: 'Ubuntu 24.04 LTS', operatingSystem: 'linux', architecture: 'amd64' },
         },
       });
     }

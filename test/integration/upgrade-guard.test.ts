@@ -1,0 +1,39 @@
+import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStateMachine } from '../../src/local/step-functions.js';
+import { groupName } from '../../src/planning/names.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { readFixture } from '../helpers.js';
+import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+
+// The update-cluster state machine, started without the CLI (as the API starts it), keeps the version rules.
+const cluster = 'guard.example.com';
+let env: TestEnvironment;
+
+async function latestVersions(): Promise<Record<string, number>> {
+  const found = await new EC2Client({}).send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:KubernetesCluster', Values: [cluster] }] }));
+  return Object.fromEntries((found.LaunchTemplates ?? []).map((lt) => [lt.LaunchTemplateName ?? '', lt.LatestVersionNumber ?? 0]));
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment();
+  await createCluster(env, readFixture('seed.yaml').replaceAll('seed.example.com', cluster), cluster);
+}, 120_000);
+afterAll(async () => env?.stop());
+
+describe('update-cluster and Kubernetes versions', () => {
+  it('fails on a skipped minor version for the control plane, with the field path, and makes no new launch template version', async () => {
+    const current = await env.store.readManifest(cluster);
+    current.cluster.spec.kubernetesVersion = 'v1.34.0';
+    const check = checkManifest([current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
+    await env.store.writeSpecs(check.manifest!, check.completed!);
+    const before = await latestVersions();
+
+    const update = await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20 });
+
+    expect(update.status).toBe('FAILED');
+    expect(update.error).toMatchObject({ name: 'SpecInvalidError', cause: expect.stringContaining('spec.kubernetesVersion: Forbidden: cannot upgrade the control plane from 1.32.0 to 1.34.0') });
+    expect(await latestVersions()).toEqual(before);
+    expect(Object.keys(before)).toContain(groupName('control-plane-us-east-1a', cluster));
+  }, 60_000);
+});

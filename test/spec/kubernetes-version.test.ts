@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { checkExitCode, checkManifest } from '../../src/spec/check.js';
+import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, kubernetesVersionRangeIssues } from '../../src/spec/kubernetes-version.js';
+import { editManifest, readFixture } from '../helpers.js';
+
+const minimal = readFixture('minimal-aws.yaml');
+const messages = (issues: Array<{ path: string; message: string }>) => issues.map((i) => `${i.path}: ${i.message}`);
+
+describe("kOps 1.37's supported Kubernetes range", () => {
+  it.each(['1.32.0', 'v1.32.0', '1.33.1', '1.34.0-rc.1', 'v1.36.0-rc.1', '1.37.9', '1.32.0-alpha.1'])('accepts %s', (version) => {
+    expect(kubernetesVersionRangeIssues(version)).toEqual([]);
+  });
+
+  it.each(['1.20.0', 'v1.31.9', '1.0.0'])('refuses %s as no longer supported', (version) => {
+    expect(messages(kubernetesVersionRangeIssues(version))).toEqual([
+      `spec.kubernetesVersion: Invalid value: ${JSON.stringify(version)}: This version of Kubernetes is no longer supported; upgrading Kubernetes is required (kOps 1.37 supports Kubernetes 1.32.0 up to, not including, 1.38.0)`,
+    ]);
+  });
+
+  it.each(['1.38.0', '1.38.0-alpha.1', 'v2.0.0'])('refuses %s as too new for kOps 1.37', (version) => {
+    expect(messages(kubernetesVersionRangeIssues(version))).toEqual([
+      `spec.kubernetesVersion: Invalid value: ${JSON.stringify(version)}: This version of kubernetes is not yet supported; upgrading kops is required (kOps 1.37 supports Kubernetes 1.32.0 up to, not including, 1.38.0)`,
+    ]);
+  });
+
+  it('makes check exit 1 with the field path for a version below the range', () => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = 'v1.29.4')));
+
+    expect(checkExitCode(check)).toBe(1);
+    expect(messages(check.errors)).toEqual([expect.stringMatching(/^spec\.kubernetesVersion: Invalid value: "v1\.29\.4": This version of Kubernetes is no longer supported/)]);
+  });
+
+  it('leaves an unparseable version to its own error (one error, not two)', () => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = '1.20')));
+
+    expect(messages(check.errors)).toEqual(['spec.kubernetesVersion: Invalid value: "1.20": unable to parse kubernetes version']);
+  });
+
+  it('calls 1.32 and 1.33 deprecated, as kOps 1.37 does, and 1.34 not', () => {
+    expect([isDeprecatedKubernetesVersion('1.32.4'), isDeprecatedKubernetesVersion('v1.33.1'), isDeprecatedKubernetesVersion('1.34.0')]).toEqual([true, true, false]);
+  });
+});
+
+describe('version changes of a running cluster', () => {
+  it.each([
+    ['1.32.0', '1.33.1'],
+    ['v1.32.0', 'v1.33.0'],
+    ['1.33.1', '1.33.0'],
+    ['1.33.0', '1.33.5'],
+    ['1.33.1', '1.33.1'],
+  ])('allows %s -> %s (one minor up, or a patch change)', (from, to) => {
+    expect(kubernetesVersionChangeIssues(from, to)).toEqual([]);
+  });
+
+  it('refuses a skipped minor version for the control plane', () => {
+    expect(messages(kubernetesVersionChangeIssues('1.32.0', '1.34.0'))).toEqual([
+      'spec.kubernetesVersion: Forbidden: cannot upgrade the control plane from 1.32.0 to 1.34.0: Kubernetes upgrades one minor version at a time; upgrade to 1.33 first (set spec.kubernetesVersion to a 1.33.x version, update cluster, rolling-update cluster)',
+    ]);
+  });
+
+  it('refuses a minor downgrade', () => {
+    expect(messages(kubernetesVersionChangeIssues('v1.33.1', '1.32.0'))).toEqual([
+      'spec.kubernetesVersion: Forbidden: cannot downgrade a running cluster from 1.33.1 to 1.32.0: minor version downgrades are not supported (patch versions of 1.33 may go down)',
+    ]);
+  });
+
+  it('has nothing to say without a running version or with a version it cannot parse', () => {
+    expect([...kubernetesVersionChangeIssues(undefined, '1.35.0'), ...kubernetesVersionChangeIssues('1.32.0', 'https://example.com/k8s/v1.35.0/')]).toEqual([]);
+  });
+});
