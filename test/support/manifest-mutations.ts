@@ -67,10 +67,13 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 function apply(docs: Json[], m: Mutation): Json[] {
+  // Earlier mutations may have dropped every document: nothing is left to mutate.
+  if (docs.length === 0) return docs;
   if (m.op === 'dropDoc') return docs.filter((_, i) => i !== m.at % docs.length);
   if (m.op === 'repeatDoc') return [...docs, structuredClone(docs[m.at % docs.length])];
   const root = { docs };
   const all = paths(root).filter((p) => p.length >= 2);
+  if (all.length === 0) return docs;
   const target = parentOf(root, all[m.at % all.length]!);
   if (!target) return docs;
   const { parent, key } = target;
