@@ -62,6 +62,22 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Available', type: 'integer', cell: (o) => o.status.availableReplicas ?? 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
   ],
+  ReplicaSet: [
+    { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
+    { name: 'Desired', type: 'integer', cell: (o) => o.spec.replicas ?? 0 },
+    { name: 'Current', type: 'integer', cell: (o) => o.status.replicas ?? 0 },
+    { name: 'Ready', type: 'integer', cell: (o) => o.status.readyReplicas ?? 0 },
+    { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
+    { name: 'Containers', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.name).join(',') },
+    { name: 'Images', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.image).join(',') },
+  ],
+  Event: [
+    { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp ?? o.deprecatedLastTimestamp ?? o.eventTime) },
+    { name: 'Type', type: 'string', cell: (o) => o.type },
+    { name: 'Reason', type: 'string', cell: (o) => o.reason },
+    { name: 'Object', type: 'string', cell: (o) => { const i = o.involvedObject ?? o.regarding ?? {}; return `${String(i.kind ?? '').toLowerCase()}/${i.name}`; } },
+    { name: 'Message', type: 'string', cell: (o) => o.message ?? o.note },
+  ],
   PodDisruptionBudget: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
     { name: 'Min Available', type: 'string', cell: (o) => String(o.spec.minAvailable ?? 'N/A') },
