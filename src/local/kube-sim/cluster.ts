@@ -110,6 +110,8 @@ export class SimCluster {
       },
     });
     this.ensureDaemonSet('kube-proxy', 'registry.k8s.io/kube-proxy:' + kubernetesVersion, { 'k8s-app': 'kube-proxy' }, []);
+    // kOps installs the AWS EBS CSI driver by default: its node plugin takes a pod slot on every node too.
+    this.ensureDaemonSet('ebs-csi-node', 'public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1', { app: 'ebs-csi-node' }, []);
   }
 
   nextVersion(): string {

@@ -101,7 +101,8 @@ export function parseFieldSelector(text: string | null): (o: Obj) => boolean {
   if (!text) return () => true;
   // Commas escaped as `\,` belong to a value.
   const parts = text.split(/(?<!\\),/).map((t) => t.trim()).filter(Boolean);
-  const get = (o: Obj, path: string) => path.split('.').reduce<any>((acc, part) => acc?.[part], o) ?? '';
+  // An Event's `source` field is its source component.
+  const get = (o: Obj, path: string) => (path === 'source' ? 'source.component' : path).split('.').reduce<any>((acc, part) => acc?.[part], o) ?? '';
   const checks = parts.map((term) => {
     const m = /^([A-Za-z0-9_.]+)\s*(!=|==|=)(.*)$/.exec(term);
     if (!m) throw new BadSelectorError(`invalid field selector "${text}": "${term}" is not <field>=<value> or <field>!=<value>`);
