@@ -232,6 +232,9 @@ function applyPatch(target: Obj, req: Request): Obj {
     return out;
   }
   if (req.contentType?.startsWith('application/merge-patch+json')) return mergePatch(target, req.body);
+  if (req.contentType?.startsWith('application/apply-patch')) {
+    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server does not serve server-side apply (application/apply-patch+yaml): use client-side `kubectl apply -f`');
+  }
   const typed = schemaFor(target.apiVersion ?? '', target.kind ?? '');
   return typed ? strategicMerge(target, req.body, typed.schema, typed.resolve) : strategicMerge(target, req.body);
 }
@@ -278,13 +281,15 @@ function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req
   const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
   const { page, ...more } = paginate(selected, req);
   const metadata = { resourceVersion: c.nextVersion(), ...more };
-  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion), metadata };
+  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion, includeObject(req)), metadata };
   return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
+const includeObject = (req: Request) => (req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata');
+
 function one(o: Obj | undefined, kind: string, name: string, req: Request, resource = kind.toLowerCase() + 's'): Obj {
   if (!o) throw notFound(resource, name);
-  return wantsTable(req.accept) ? toTable(kind, [o], '1') : o;
+  return wantsTable(req.accept) ? toTable(kind, [o], '1', includeObject(req)) : o;
 }
 
 /** The API server's check that a Deployment's selector selects its own pod template. */
@@ -330,6 +335,7 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (unschedulable !== (node.spec.unschedulable === true)) c.recordEvent({ involved: node, type: 'Normal', reason: unschedulable ? 'NodeNotSchedulable' : 'NodeSchedulable', message: `Node ${node.metadata.name} status is now: ${unschedulable ? 'NodeNotSchedulable' : 'NodeSchedulable'}`, component: 'kubelet', host: node.metadata.name });
       node.spec.unschedulable = unschedulable || undefined;
       node.metadata.labels = patched.metadata?.labels ?? node.metadata.labels;
+      node.metadata.annotations = patched.metadata?.annotations ?? node.metadata.annotations;
       node.metadata.resourceVersion = c.nextVersion();
       c.reconcile();
       return node;
@@ -634,6 +640,8 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
       if (spec) return send(res, spec.code, spec.body);
     }
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') throw new HttpError(405, 'MethodNotAllowed', 'the simulated API server does not serve watches');
+    // A dry run must change nothing; rather than apply it for real, the double refuses it.
+    if (method !== 'GET' && url.searchParams.has('dryRun')) throw new HttpError(400, 'BadRequest', 'the simulated API server does not serve dry runs (dryRun=All): `kubectl diff` and `--dry-run=server` need a real API server');
     for (const [routeMethod, pattern, handler] of ROUTES) {
       const m = pattern.exec(path);
       if (!m || routeMethod !== method) continue;

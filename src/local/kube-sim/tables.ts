@@ -97,7 +97,11 @@ export function wantsTable(accept: string | undefined): boolean {
   return /as=Table/.test(accept ?? '');
 }
 
-export function toTable(kind: string, items: Obj[], resourceVersion: string): Obj {
+/**
+ * A Table of the items; each row carries the object's metadata, or the whole object when the
+ * client asks for it (`includeObject=Object`, as `kubectl get --sort-by` does).
+ */
+export function toTable(kind: string, items: Obj[], resourceVersion: string, includeObject: 'Metadata' | 'Object' = 'Metadata'): Obj {
   const columns = COLUMNS[kind] ?? COLUMNS.Namespace!;
   return {
     kind: 'Table',
@@ -106,7 +110,7 @@ export function toTable(kind: string, items: Obj[], resourceVersion: string): Ob
     columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.name === 'Name' ? 'name' : '', description: c.name, priority: c.priority ?? 0 })),
     rows: items.map((o) => ({
       cells: columns.map((c) => c.cell(o)),
-      object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      object: includeObject === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
     })),
   };
 }
