@@ -207,6 +207,28 @@ describe('OpenAPI and content types', () => {
     expect(doc.definitions.V1PodSpec!.properties.containers).toMatchObject({ 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' });
   });
 
+  it('refuses a server dry run (kubectl diff) instead of applying it', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect(await kubectlFails('diff', '-f', deployment(1, { image: 'nginx:1.28' }))).toContain('does not serve dry runs');
+    expect(cluster.deployments.get('default/web')!.spec.template.spec.containers[0].image).toBe('nginx:1.27');
+  });
+
+  it('refuses server-side apply instead of treating it as a strategic merge', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect(await kubectlFails('apply', '--server-side', '-f', deployment(1, { image: 'nginx:1.28' }))).toContain('does not serve server-side apply');
+    expect(cluster.deployments.get('default/web')!.spec.template.spec.containers[0].image).toBe('nginx:1.27');
+  });
+
+  it('serves whole objects in table rows when asked, for kubectl get --sort-by', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    const out = await kubectl('get', 'events', '--sort-by=.lastTimestamp');
+
+    expect(out).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-/);
+  });
+
   it('kubectl create deployment (protobuf) gets a 415 that says what to use instead', async () => {
     expect(await kubectlFails('create', 'deployment', 'x', '--image=nginx')).toContain('use `kubectl apply -f <manifest>`');
     expect(cluster.deployments.has('default/x')).toBe(false);

@@ -3,9 +3,11 @@ import { selectorMatches } from './selectors.js';
 
 /**
  * The state of one simulated cluster: nodes (from the EC2 instances that run), pods with a
- * slot-counting scheduler, DaemonSets, Deployments, PodDisruptionBudgets. A test double for the
- * local backend, nothing more: no containers run, no network exists, pods are Running the moment
- * they are scheduled. Objects are kept as the Kubernetes API shows them, so they are served as-is.
+ * slot-counting scheduler (taints, node affinity, priority and preemption), DaemonSets,
+ * Deployments and their ReplicaSets, PodDisruptionBudgets, Events. A test double for the local
+ * backend, nothing more: no containers run, no network exists, pods are Running the moment they
+ * are scheduled, a Deployment's new template replaces its pods at once (no surge). Objects are
+ * kept as the Kubernetes API shows them, so they are served as-is.
  */
 
 export type Obj = Record<string, any>;

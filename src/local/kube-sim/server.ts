@@ -9,8 +9,11 @@ import { toTable, wantsTable } from './tables.js';
  * The simulated Kubernetes API server of the local backend, on 127.0.0.1 only. Each cluster
  * lives under `/clusters/<name>`, so one server stands in for every local cluster and a
  * kubeconfig's `server:` picks the cluster. It speaks enough of the API for the lifecycle
- * stages (@kubernetes/client-node) and for kubectl: discovery, nodes, pods (create, list with
- * field and label selectors, delete, eviction), DaemonSets, Deployments, PodDisruptionBudgets.
+ * stages (@kubernetes/client-node) and for kubectl: discovery, OpenAPI v3 (v2 as JSON), nodes,
+ * pods (create, patch, list with field and set-based label selectors, delete, eviction),
+ * DaemonSets, Deployments (with their scale subresource) and the ReplicaSets they own,
+ * PodDisruptionBudgets, Events (core/v1 and events.k8s.io/v1), with `fieldValidation`.
+ * Not served: watches, dry runs, server-side apply, protobuf bodies (`kubectl create deployment`).
  */
 
 export interface SimBackend {
