@@ -83,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => env?.stop());
 
 describe('the prefix-delegation kubectl session on the local backend', () => {
-  it('kubectl apply -f creates the Deployment with client-side validation on', async () => {
+  it('kubectl apply -f creates the Deployment with validation on (no --validate=false)', async () => {
     const out = await kubectl('apply', '-f', manifestPath);
 
     expect(out.trim()).toBe('deployment.apps/nginx-deployment created');
@@ -106,7 +106,11 @@ describe('the prefix-delegation kubectl session on the local backend', () => {
     expect(out).toMatch(/Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 1 node\(s\) had untolerated taint \{node-role\.kubernetes\.io\/control-plane: \}, 2 Too many pods\. preemption: 0\/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod\./);
   });
 
-  it('two watch-eni runs switch aws-node to prefix delegation and roll the nodes; validate cluster --wait passes', async () => {
+  it('kubectl set env turns prefix delegation on in aws-node', async () => {
+    expect((await kubectl('set', 'env', 'daemonset', 'aws-node', '-n', 'kube-system', 'ENABLE_PREFIX_DELEGATION=true')).trim()).toBe('daemonset.apps/aws-node env updated');
+  });
+
+  it('two watch-eni runs raise maxPods and roll the nodes (WARM_PREFIX_TARGET=1 too); validate cluster --wait passes', async () => {
     await env.sim.backend.cluster(cluster, { fresh: true });
     expect(await runWatchEni(cluster, {}, ctx, io)).toBe(0);
     expect(lines.join('\n')).toContain('Decision: none');
@@ -118,10 +122,7 @@ describe('the prefix-delegation kubectl session on the local backend', () => {
     expect(await runValidate(cluster, { wait: '30s', interval: 500 }, ctx, io)).toBe(0);
   }, 90_000);
 
-  it('kubectl set env on aws-node and describe daemonset show ENABLE_PREFIX_DELEGATION=true, WARM_PREFIX_TARGET=1 and the watcher\'s event', async () => {
-    // The watcher set it already: kubectl finds nothing to change, and says nothing.
-    await kubectl('set', 'env', 'daemonset', 'aws-node', '-n', 'kube-system', 'ENABLE_PREFIX_DELEGATION=true');
-
+  it('kubectl describe daemonset shows ENABLE_PREFIX_DELEGATION=true, WARM_PREFIX_TARGET=1 and the watcher\'s event', async () => {
     const out = await kubectl('describe', 'daemonsets.apps', '-n', 'kube-system', 'aws-node');
 
     const envLines = out.split('\n').filter((l) => /^\s+(ENABLE_PREFIX_DELEGATION|WARM_PREFIX_TARGET):/.test(l)).map((l) => l.trim());
