@@ -34,6 +34,7 @@ export interface KubeNode {
 export interface KubePod {
   namespace: string;
   name: string;
+  uid?: string;
   nodeName?: string;
   phase: string;
   ready: boolean;
@@ -50,6 +51,20 @@ export interface KubePod {
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone';
 
+/** An Event the lifecycle writes on an object, shown by `kubectl describe` and `kubectl get events`. */
+export interface KubeEvent {
+  /** The object; without uid the port reads it (a node's uid in events is its name, as the kubelet writes it). */
+  regarding: { kind: 'Node' | 'Pod' | 'DaemonSet'; namespace?: string; name: string; uid?: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** What was done (`Cordon`, `Evict`, ...), events.k8s.io's `action`. */
+  action?: string;
+}
+
+/** The component that reports the lifecycle's events (`From` in `kubectl describe`). */
+export const EVENT_SOURCE = 'kopsless';
+
 export interface KubePort {
   listNodes(): Promise<KubeNode[]>;
   listPods(options?: { fieldSelector?: string; labelSelector?: string }): Promise<KubePod[]>;
@@ -60,6 +75,11 @@ export interface KubePort {
   getDaemonSetEnv(namespace: string, name: string, container: string): Promise<Record<string, string> | undefined>;
   /** Sets env vars on one container of a DaemonSet (strategic merge: other vars stay). */
   setDaemonSetEnv(namespace: string, name: string, container: string, env: Record<string, string>): Promise<void>;
+  /**
+   * Writes a core/v1 Event. Best effort, as client-go's event recorder: an event that cannot be
+   * written is dropped, never the reason a stage fails.
+   */
+  recordEvent(event: KubeEvent): Promise<void>;
 }
 
 export function instanceIdFromProviderId(providerId: string): string {
@@ -89,6 +109,7 @@ function toPod(p: V1Pod): KubePod {
   return {
     namespace: p.metadata?.namespace ?? 'default',
     name: p.metadata?.name ?? '',
+    ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
     ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
     phase: p.status?.phase ?? 'Unknown',
     ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -198,6 +219,36 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
         await apps.patchNamespacedDaemonSet({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
       } catch (error) {
         rethrow(error, `patch daemonset ${namespace}/${name}`);
+      }
+    },
+    async recordEvent(event) {
+      const { kind, name } = event.regarding;
+      const namespace = event.regarding.namespace ?? '';
+      try {
+        const uid =
+          event.regarding.uid ??
+          (kind === 'Node' ? name : kind === 'Pod' ? (await core.readNamespacedPod({ name, namespace })).metadata?.uid : (await apps.readNamespacedDaemonSet({ name, namespace })).metadata?.uid);
+        const at = new Date();
+        await core.createNamespacedEvent({
+          // Events about cluster-scoped objects (nodes) live in `default`, as the kubelet's do.
+          namespace: namespace || 'default',
+          body: {
+            metadata: { generateName: `${name}.` },
+            involvedObject: { kind, name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), apiVersion: kind === 'DaemonSet' ? 'apps/v1' : 'v1' },
+            reason: event.reason,
+            message: event.message,
+            type: event.type,
+            ...(event.action ? { action: event.action } : {}),
+            source: { component: EVENT_SOURCE },
+            reportingComponent: EVENT_SOURCE,
+            reportingInstance: EVENT_SOURCE,
+            firstTimestamp: at,
+            lastTimestamp: at,
+            count: 1,
+          },
+        });
+      } catch {
+        // Dropped, as the recorder drops events the API server refuses (see the interface).
       }
     },
   };

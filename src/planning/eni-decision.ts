@@ -126,7 +126,15 @@ export function decide(input: DecisionInput): { decision: Decision; state: Watch
     return keep('none', watching.length > 0 ? `full, watching: ${watching.join(', ')}` : `no group at ${pct} of its pod slots or with pods Pending for want of slots`);
   }
   const names = due.map((g) => g.instanceGroup).join(', ');
-  if (input.prefixDelegationOn) {
+  // Prefix delegation on in aws-node (the watcher's earlier run, or a user's `kubectl set env`)
+  // only helps once kubelet maxPods is raised: while a full group's nodes still run below the
+  // prefix-delegation value, raising it is the action; once they run at it, only more nodes help.
+  const raised = (g: GroupFigures) => {
+    const group = input.groups.find((o) => o.instanceGroup === g.instanceGroup)!;
+    const to = Math.min(...group.instanceTypes.map((t) => calculateMaxPods(t, { prefixDelegation: true, cniVersion: settings.cniVersion }).maxPods));
+    return group.userMaxPods !== undefined || group.nodes.every((n) => n.maxPods >= to);
+  };
+  if (input.prefixDelegationOn && due.every(raised)) {
     return keep('report', `prefix delegation is already on and ${names} ${due.length > 1 ? 'are' : 'is'} still full: add nodes (maxSize) or use bigger instances`);
   }
   if (input.state.lastActionAt) {

@@ -169,6 +169,13 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2));
   if (decision.action !== 'enable-prefix-delegation') return { decision, dryRun };
   await kube.setDaemonSetEnv('kube-system', 'aws-node', 'aws-node', PREFIX_DELEGATION_ENV);
+  await kube.recordEvent({
+    regarding: { kind: 'DaemonSet', namespace: 'kube-system', name: 'aws-node' },
+    type: 'Normal',
+    reason: 'PrefixDelegationEnabled',
+    action: 'SetEnv',
+    message: `ENI capacity watcher set ${Object.entries(PREFIX_DELEGATION_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}; rolling ${decision.raise.map((r) => `${r.instanceGroup} (maxPods ${r.from} -> ${r.to})`).join(', ')}`,
+  });
   const name = `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}-${decision.at.replace(/[^0-9]/g, '').slice(0, 14)}`.slice(0, 80);
   await writeSpec(cluster, decision.raise, deps, name);
   return { decision, dryRun, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };

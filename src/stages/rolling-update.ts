@@ -138,11 +138,25 @@ async function drain(input: { cluster: string; step: RollStep; deadline: string;
   const nodes = (await kube.listNodes()).filter((n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId));
   const blocked: string[] = [];
   for (const node of nodes) {
-    if (!node.unschedulable) await kube.cordon(node.name);
+    const firstPass = !node.unschedulable;
     const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter((p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase));
+    if (firstPass) {
+      await kube.cordon(node.name);
+      await kube.recordEvent({ regarding: { kind: 'Node', name: node.name }, type: 'Normal', reason: 'Drain', action: 'Cordon', message: `Cordoned and draining for rolling-update (instance ${node.instanceId}${node.instanceGroup ? `, instance group ${node.instanceGroup}` : ''}): ${pods.length} pod(s) to evict` });
+    }
     for (const pod of pods) {
       const result = await kube.evict(pod.namespace, pod.name);
       if (result === 'blocked') blocked.push(`${pod.namespace}/${pod.name}`);
+      // A pod a disruption budget holds is retried every pass: its event is written on the first only.
+      if (result === 'evicted' || (result === 'blocked' && firstPass)) {
+        await kube.recordEvent({
+          regarding: { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
+          type: result === 'evicted' ? 'Normal' : 'Warning',
+          reason: result === 'evicted' ? 'Evicted' : 'EvictionBlocked',
+          action: 'Evict',
+          message: result === 'evicted' ? `Evicted from node ${node.name} for rolling-update` : `Cannot evict pod as it would violate the pod's disruption budget (draining node ${node.name})`,
+        });
+      }
     }
   }
   const remaining: string[] = [];

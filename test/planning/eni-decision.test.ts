@@ -62,11 +62,20 @@ describe('ENI watcher decision', () => {
     expect(result.decision.reason).toContain('cooling down until 2026-11-22T12:20:00.000Z');
   });
 
-  it('reports, and does nothing, when prefix delegation is already on and the group is still full', () => {
-    const result = run([group()], { consecutive: { nodes: 1 } }, { prefixDelegationOn: true });
+  it('reports, and does nothing, when prefix delegation is already on and the full group runs at its prefix-delegation maxPods', () => {
+    const atMax = group({ nodes: [{ name: 'n1', instanceType: 't3.medium', usedPods: 110, maxPods: 110 }] });
+
+    const result = run([atMax], { consecutive: { nodes: 1 } }, { prefixDelegationOn: true });
 
     expect(result.decision.action).toBe('report');
     expect(result.decision.reason).toContain('add nodes (maxSize) or use bigger instances');
+  });
+
+  it('raises maxPods when prefix delegation was turned on by hand (kubectl set env) but the kubelet still runs 17', () => {
+    const result = run([group()], { consecutive: { nodes: 1 } }, { prefixDelegationOn: true });
+
+    expect(result.decision.action).toBe('enable-prefix-delegation');
+    expect(result.decision.raise).toEqual([{ instanceGroup: 'nodes', from: 17, to: 110 }]);
   });
 
   it('does not override a kubelet.maxPods the user set', () => {

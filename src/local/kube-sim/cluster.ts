@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { selectorMatches } from './selectors.js';
 
 /**
  * The state of one simulated cluster: nodes (from the EC2 instances that run), pods with a
- * slot-counting scheduler, DaemonSets, Deployments, PodDisruptionBudgets. A test double for the
- * local backend, nothing more: no containers run, no network exists, pods are Running the moment
- * they are scheduled. Objects are kept as the Kubernetes API shows them, so they are served as-is.
+ * slot-counting scheduler (taints, node affinity, priority and preemption), DaemonSets,
+ * Deployments and their ReplicaSets, PodDisruptionBudgets, Events. A test double for the local
+ * backend, nothing more: no containers run, no network exists, pods are Running the moment they
+ * are scheduled, a Deployment's new template replaces its pods at once (no surge). Objects are
+ * kept as the Kubernetes API shows them, so they are served as-is.
  */
 
 export type Obj = Record<string, any>;
@@ -24,6 +27,20 @@ export interface InstanceView {
 
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 const STATIC_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+/** The built-in PriorityClasses (scheduling.k8s.io), by name. */
+const PRIORITY_CLASSES: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
+/** What the DaemonSet controller adds to every pod it creates (network-unavailable: hostNetwork pods only). */
+const DAEMONSET_TOLERATIONS = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' },
+];
+const MAX_EVENTS = 5000;
 
 function suffix(n = 5): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -34,40 +51,34 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
+/** The pod-template-hash label of a template (stable: the same template, the same ReplicaSet). */
+function templateHash(template: Obj): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const digest = createHash('sha256').update(JSON.stringify(template)).digest();
+  return Array.from(digest.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** An Event's `involvedObject` for an object. */
+function involvedReference(o: Obj): Obj {
+  return {
+    kind: o.kind,
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    name: o.metadata.name,
+    // Node events name the node as their uid, as the kubelet does (and `kubectl describe node` looks up).
+    uid: o.kind === 'Node' ? o.metadata.name : o.metadata.uid,
+    apiVersion: o.apiVersion,
+    resourceVersion: o.metadata.resourceVersion,
+  };
+}
+
 function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-/** Equality-based label selector match (`matchLabels`, and `a=b,c!=d` query strings). */
-export function matchesLabels(labels: Record<string, string> | undefined, selector: Record<string, string> | undefined): boolean {
-  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
-}
+export { parseFieldSelector, parseLabelSelector } from './selectors.js';
 
-export function parseLabelSelector(text: string | null): (labels: Record<string, string> | undefined) => boolean {
-  if (!text) return () => true;
-  const terms = text.split(',').map((t) => t.trim()).filter(Boolean);
-  return (labels) =>
-    terms.every((t) => {
-      const neq = t.split('!=');
-      if (neq.length === 2) return labels?.[neq[0]!] !== neq[1];
-      const [k, v] = t.split(/==?/);
-      return v === undefined ? labels?.[k!] !== undefined : labels?.[k!] === v;
-    });
-}
-
-/** Field selectors kubectl sends: `spec.nodeName=x`, `status.phase!=Running`, `metadata.name=y`. */
-export function parseFieldSelector(text: string | null): (o: Obj) => boolean {
-  if (!text) return () => true;
-  const terms = text.split(',').map((t) => t.trim()).filter(Boolean);
-  const get = (o: Obj, path: string) => path.split('.').reduce<any>((acc, part) => acc?.[part], o) ?? '';
-  return (o) =>
-    terms.every((t) => {
-      const neq = t.split('!=');
-      if (neq.length === 2) return String(get(o, neq[0]!)) !== neq[1];
-      const [k, v] = t.split(/==?/);
-      return String(get(o, k!)) === (v ?? '');
-    });
-}
+/** A workload's selector, as the controllers and PodDisruptionBudgets read it. */
+export const matchesSelector = selectorMatches;
 
 function intOrPercent(value: number | string, total: number, roundUp: boolean): number {
   if (typeof value === 'number') return value;
@@ -80,7 +91,9 @@ export class SimCluster {
   readonly pods = new Map<string, Obj>();
   readonly daemonSets = new Map<string, Obj>();
   readonly deployments = new Map<string, Obj>();
+  readonly replicaSets = new Map<string, Obj>();
   readonly pdbs = new Map<string, Obj>();
+  readonly events = new Map<string, Obj>();
   private version = 1;
 
   constructor(
@@ -101,6 +114,8 @@ export class SimCluster {
       },
     });
     this.ensureDaemonSet('kube-proxy', 'registry.k8s.io/kube-proxy:' + kubernetesVersion, { 'k8s-app': 'kube-proxy' }, []);
+    // kOps installs the AWS EBS CSI driver by default: its node plugin takes a pod slot on every node too.
+    this.ensureDaemonSet('ebs-csi-node', 'public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1', { app: 'ebs-csi-node' }, []);
   }
 
   nextVersion(): string {
@@ -147,9 +162,22 @@ export class SimCluster {
       status: {},
     };
     stored.spec.replicas ??= 1;
-    stored.metadata.annotations = { ...(stored.metadata.annotations ?? {}), 'kopsless.io/replicaset': `${stored.metadata.name}-${suffix(10)}` };
+    stored.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+    stored.spec.revisionHistoryLimit ??= 10;
     this.deployments.set(key(namespace, stored.metadata.name), stored);
     return stored;
+  }
+
+  /** Deletes a Deployment with its ReplicaSets and their pods (foreground cascade, at once). */
+  deleteDeployment(namespace: string, name: string): Obj | undefined {
+    const d = this.deployments.get(key(namespace, name));
+    if (!d) return undefined;
+    this.deployments.delete(key(namespace, name));
+    for (const rs of this.ownedBy(this.replicaSets.values(), d)) {
+      this.replicaSets.delete(key(namespace, rs.metadata.name));
+      for (const pod of this.ownedBy(this.pods.values(), rs)) this.deletePod(namespace, pod.metadata.name);
+    }
+    return d;
   }
 
   createPod(pod: Obj): Obj {
@@ -163,9 +191,11 @@ export class SimCluster {
       spec: { restartPolicy: 'Always', ...(pod.spec ?? {}) },
       status: { phase: 'Pending', conditions: [] },
     };
+    // The Priority admission plugin resolves the class to its value.
+    stored.spec.priority ??= PRIORITY_CLASSES[stored.spec.priorityClassName] ?? 0;
     delete stored.metadata.generateName;
     this.pods.set(key(namespace, name), stored);
-    if (stored.spec.nodeName) this.bind(stored, stored.spec.nodeName);
+    if (stored.spec.nodeName) this.bind(stored, stored.spec.nodeName, false);
     return stored;
   }
 
@@ -180,7 +210,55 @@ export class SimCluster {
     return [...this.pods.values()].filter((p) => p.spec.nodeName === nodeName && !['Succeeded', 'Failed'].includes(p.status.phase));
   }
 
-  private bind(pod: Obj, nodeName: string): void {
+  private ownedBy<T extends Obj>(items: Iterable<T>, owner: Obj): T[] {
+    return [...items].filter((o) => o.metadata.ownerReferences?.some((r: Obj) => r.uid === owner.metadata.uid && r.controller));
+  }
+
+  /**
+   * Records a core/v1 Event about an object, as the component named would; the same event again
+   * (same object, reason and message) counts up instead of adding one, as client-go's recorder does.
+   */
+  recordEvent(e: { involved: Obj; type: 'Normal' | 'Warning'; reason: string; message: string; component: string; host?: string; action?: string }): Obj {
+    const involved = involvedReference(e.involved);
+    const existing = [...this.events.values()].find((ev) => ev.involvedObject.uid === involved.uid && ev.reason === e.reason && ev.message === e.message && ev.source?.component === e.component);
+    if (existing) {
+      existing.count = (existing.count ?? 1) + 1;
+      existing.lastTimestamp = now();
+      existing.metadata.resourceVersion = this.nextVersion();
+      return existing;
+    }
+    return this.storeEvent({
+      metadata: { name: `${involved.name}.${randomBytes(8).toString('hex')}`, namespace: involved.namespace || 'default' },
+      involvedObject: involved,
+      reason: e.reason,
+      message: e.message,
+      type: e.type,
+      source: { component: e.component, ...(e.host ? { host: e.host } : {}) },
+      reportingComponent: e.component,
+      reportingInstance: e.host ?? '',
+      ...(e.action ? { action: e.action } : {}),
+      firstTimestamp: now(),
+      lastTimestamp: now(),
+      count: 1,
+    });
+  }
+
+  /** Stores an Event as given (a client's POST), filling what the API server fills. */
+  storeEvent(event: Obj): Obj {
+    const namespace = event.metadata?.namespace ?? 'default';
+    const name = event.metadata?.name ?? `${event.metadata?.generateName ?? `${event.involvedObject?.name ?? 'event'}.`}${randomBytes(8).toString('hex')}`;
+    const stored: Obj = { ...event, apiVersion: 'v1', kind: 'Event', metadata: { ...event.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: now() } };
+    delete stored.metadata.generateName;
+    this.events.set(key(namespace, name), stored);
+    // The API server keeps events an hour; a bounded store stands in for that.
+    for (const old of this.events.keys()) {
+      if (this.events.size <= MAX_EVENTS) break;
+      this.events.delete(old);
+    }
+    return stored;
+  }
+
+  private bind(pod: Obj, nodeName: string, scheduled = true): void {
     const node = this.nodes.get(nodeName);
     pod.spec.nodeName = nodeName;
     pod.status = {
@@ -192,108 +270,265 @@ export class SimCluster {
       containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({ name: c.name, image: c.image, ready: true, restartCount: 0, started: true, state: { running: { startedAt: now() } } })),
     };
     pod.metadata.resourceVersion = this.nextVersion();
+    if (scheduled) this.recordEvent({ involved: pod, type: 'Normal', reason: 'Scheduled', message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`, component: 'default-scheduler' });
   }
 
-  private tolerates(pod: Obj, node: Obj): boolean {
-    const taints: Obj[] = node.spec.taints ?? [];
-    const tolerations: Obj[] = pod.spec.tolerations ?? [];
-    return taints.every((t) => tolerations.some((tol) => tol.operator === 'Exists' && !tol.key ? true : tol.key === t.key && (!tol.effect || tol.effect === t.effect)));
+  private tolerated(pod: Obj, taint: Obj): boolean {
+    return (pod.spec.tolerations ?? []).some((tol: Obj) => (tol.operator === 'Exists' && !tol.key) || (tol.key === taint.key && (!tol.effect || tol.effect === taint.effect) && (tol.operator === 'Exists' || (tol.value ?? '') === (taint.value ?? ''))));
   }
 
   private ready(node: Obj): boolean {
     return (node.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
   }
 
-  /** Binds every Pending pod it can, least-loaded node first; the rest stay Pending with the scheduler's message. */
-  schedule(): void {
-    const pending = [...this.pods.values()].filter((p) => !p.spec.nodeName && p.status.phase === 'Pending');
+  /** Node affinity and nodeSelector: what a DaemonSet pod uses to name its node. */
+  private affinityMatches(pod: Obj, node: Obj): boolean {
+    const bySelector = Object.entries(pod.spec.nodeSelector ?? {}).every(([k, v]) => node.metadata.labels?.[k] === v);
+    const terms: Obj[] = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    const fields = { 'metadata.name': node.metadata.name };
+    const byAffinity =
+      terms.length === 0 ||
+      terms.some((t) =>
+        [...(t.matchFields ?? []).map((e: Obj) => ({ ...e, value: fields[e.key as 'metadata.name'] })), ...(t.matchExpressions ?? []).map((e: Obj) => ({ ...e, value: node.metadata.labels?.[e.key] }))].every((e: Obj) =>
+          e.operator === 'In' ? (e.values ?? []).includes(e.value) : e.operator === 'NotIn' ? !(e.values ?? []).includes(e.value) : e.operator === 'Exists' ? e.value !== undefined : e.operator === 'DoesNotExist' ? e.value === undefined : false,
+        ),
+      );
+    return bySelector && byAffinity;
+  }
+
+  /** Why a node cannot take a pod (the scheduler's filter plugins, in their order), or undefined. */
+  private filter(pod: Obj, node: Obj): string | undefined {
+    if (!this.ready(node)) return 'node(s) were not ready';
+    if (node.spec.unschedulable && !this.tolerated(pod, UNSCHEDULABLE_TAINT)) return 'node(s) were unschedulable';
+    const untolerated = (node.spec.taints ?? []).find((t: Obj) => ['NoSchedule', 'NoExecute'].includes(t.effect) && !this.tolerated(pod, t));
+    if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
+    if (!this.affinityMatches(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
+    if (this.podsOn(node.metadata.name).length >= Number(node.status.allocatable.pods)) return 'Too many pods';
+    return undefined;
+  }
+
+  /**
+   * Preemption: on a node that is only full, the pods of lower priority that must go for this one
+   * to fit (lowest priority first), or undefined when there are not enough of them.
+   */
+  private victims(pod: Obj, node: Obj): Obj[] | undefined {
+    const on = this.podsOn(node.metadata.name);
+    const needed = on.length - Number(node.status.allocatable.pods) + 1;
+    const lower = on.filter((p) => (p.spec.priority ?? 0) < (pod.spec.priority ?? 0) && !p.metadata.annotations?.['kubernetes.io/config.mirror']).sort((a, b) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0));
+    return lower.length >= needed ? lower.slice(0, needed) : undefined;
+  }
+
+  /**
+   * Binds every Pending pod it can, highest priority first, least-loaded node first; a pod that
+   * fits nowhere preempts lower-priority pods where that makes room (as system-node-critical
+   * DaemonSet pods do on a full node), and otherwise stays Pending with the scheduler's message
+   * and a FailedScheduling event. Returns whether it preempted any pod.
+   */
+  schedule(): boolean {
+    let preempted = false;
+    const pending = [...this.pods.values()].filter((p) => !p.spec.nodeName && p.status.phase === 'Pending').sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0));
     const nodes = [...this.nodes.values()];
     for (const pod of pending) {
       const reasons = new Map<string, number>();
+      const why = new Map<string, string>();
       const fits = nodes.filter((node) => {
-        const why = !this.ready(node)
-          ? 'node(s) were not ready'
-          : node.spec.unschedulable
-            ? 'node(s) were unschedulable'
-            : !this.tolerates(pod, node)
-              ? `node(s) had untolerated taint {${(node.spec.taints ?? []).map((t: Obj) => `${t.key}: ${t.value ?? ''}`).join(', ')}}`
-              : this.podsOn(node.metadata.name).length >= Number(node.status.allocatable.pods)
-                ? 'Too many pods'
-                : undefined;
-        if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
-        return !why;
+        const reason = this.filter(pod, node);
+        if (reason) {
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+          why.set(node.metadata.name, reason);
+        }
+        return !reason;
       });
       if (fits.length > 0) {
         fits.sort((a, b) => this.podsOn(a.metadata.name).length - this.podsOn(b.metadata.name).length);
         this.bind(pod, fits[0]!.metadata.name);
         continue;
       }
-      const detail = [...reasons.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([why, n]) => (why === 'Too many pods' ? `${n} ${why}` : `${n} ${why}`))
-        .join(', ');
-      const message = `0/${nodes.length} nodes are available: ${detail || 'no nodes registered'}. preemption: 0/${nodes.length} nodes are available: ${nodes.length} Preemption is not helpful for scheduling.`;
+      const full = nodes.filter((n) => why.get(n.metadata.name) === 'Too many pods').map((node) => ({ node, victims: this.victims(pod, node) }));
+      const candidate = full.filter((c) => c.victims).sort((a, b) => a.victims!.length - b.victims!.length)[0];
+      if (candidate) {
+        for (const victim of candidate.victims!) {
+          this.recordEvent({ involved: victim, type: 'Normal', reason: 'Preempted', message: `Preempted by pod ${pod.metadata.uid} on node ${candidate.node.metadata.name}`, component: 'default-scheduler' });
+          this.deletePod(victim.metadata.namespace, victim.metadata.name);
+        }
+        this.bind(pod, candidate.node.metadata.name);
+        preempted = true;
+        continue;
+      }
+      const histogram = (m: Map<string, number>) => [...m.entries()].map(([reason, n]) => `${n} ${reason}`).sort().join(', ');
+      const postFilter = new Map<string, number>();
+      for (const node of nodes) {
+        const reason = why.get(node.metadata.name) === 'Too many pods' ? 'No preemption victims found for incoming pod' : 'Preemption is not helpful for scheduling';
+        postFilter.set(reason, (postFilter.get(reason) ?? 0) + 1);
+      }
+      const message =
+        nodes.length === 0
+          ? 'no nodes available to schedule pods'
+          : `0/${nodes.length} nodes are available: ${histogram(reasons)}. preemption: 0/${nodes.length} nodes are available: ${histogram(postFilter)}.`;
       const existing = pod.status.conditions?.[0];
       if (existing?.message !== message) {
         pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: now() }] };
         pod.metadata.resourceVersion = this.nextVersion();
+        this.recordEvent({ involved: pod, type: 'Warning', reason: 'FailedScheduling', message, component: 'default-scheduler' });
+      }
+    }
+    return preempted;
+  }
+
+  /** The node a DaemonSet pod is for: bound, or named by the node affinity its controller set. */
+  private daemonPodNode(pod: Obj): string | undefined {
+    return pod.spec.nodeName ?? pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0]?.values?.[0];
+  }
+
+  /** The DaemonSet controller: one pod per node, pinned by node affinity, placed by the scheduler. */
+  private reconcileDaemonSets(): void {
+    for (const ds of this.daemonSets.values()) {
+      const pods = this.ownedBy(this.pods.values(), ds);
+      for (const pod of pods) if (!this.nodes.has(this.daemonPodNode(pod) ?? '')) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      for (const node of this.nodes.values()) {
+        const nodeName = node.metadata.name;
+        if (pods.some((p) => this.daemonPodNode(p) === nodeName && this.pods.has(key(p.metadata.namespace, p.metadata.name)))) continue;
+        const spec = structuredClone(ds.spec.template.spec);
+        this.createPod({
+          metadata: { name: `${ds.metadata.name}-${suffix()}`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          spec: {
+            ...spec,
+            affinity: { ...spec.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } } },
+            tolerations: [...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS.filter((t) => spec.hostNetwork || t.key !== 'node.kubernetes.io/network-unavailable')],
+          },
+        });
       }
     }
   }
 
-  /** Keeps DaemonSet pods on every node, static control-plane pods on control-plane nodes, Deployment replicas. */
-  reconcile(): void {
-    for (const node of this.nodes.values()) {
-      const nodeName = node.metadata.name;
-      for (const ds of this.daemonSets.values()) {
-        const dsName = ds.metadata.name;
-        const has = this.podsOn(nodeName).some((p) => p.metadata.ownerReferences?.[0]?.name === dsName && p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet');
-        if (!has) {
-          this.createPod({
-            metadata: { name: `${dsName}-${suffix()}`, namespace: 'kube-system', labels: ds.spec.selector.matchLabels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: dsName, uid: ds.metadata.uid, controller: true }] },
-            spec: { ...structuredClone(ds.spec.template.spec), nodeName },
-          });
-        }
+  /** The Deployment controller: the ReplicaSet of the current pod template holds the replicas, older ones none. */
+  private reconcileDeployments(): void {
+    for (const d of this.deployments.values()) {
+      const hash = templateHash(d.spec.template);
+      const owned = this.ownedBy(this.replicaSets.values(), d);
+      let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+      const revision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
+      if (!current) {
+        const name = `${d.metadata.name}-${hash}`;
+        const template = structuredClone(d.spec.template);
+        template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
+        current = {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: {
+            name,
+            namespace: d.metadata.namespace,
+            uid: suffix(12),
+            generation: 1,
+            resourceVersion: this.nextVersion(),
+            creationTimestamp: now(),
+            labels: { ...template.metadata.labels },
+            annotations: { 'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/max-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/revision': String(revision + 1) },
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          },
+          spec: { replicas: d.spec.replicas, selector: { matchLabels: { ...d.spec.selector?.matchLabels, 'pod-template-hash': hash }, ...(d.spec.selector?.matchExpressions ? { matchExpressions: d.spec.selector.matchExpressions } : {}) }, template },
+          status: { replicas: 0 },
+        };
+        this.replicaSets.set(key(d.metadata.namespace, name), current);
+        this.recordEvent({ involved: d, type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled up replica set ${name} from 0 to ${d.spec.replicas}`, component: 'deployment-controller' });
       }
-      if ('node-role.kubernetes.io/control-plane' in (node.metadata.labels ?? {})) {
-        for (const component of STATIC_COMPONENTS) {
-          const podName = `${component}-${nodeName}`;
-          if (!this.pods.has(key('kube-system', podName))) {
-            this.createPod({
-              metadata: { name: podName, namespace: 'kube-system', labels: { component, tier: 'control-plane' }, annotations: { 'kubernetes.io/config.mirror': suffix(16) }, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid, controller: true }] },
-              spec: { hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: component, image: `registry.k8s.io/${component}:${this.kubernetesVersion}` }], nodeName, tolerations: [{ operator: 'Exists' }] },
-            });
-          }
-        }
+      // The simulated roll of a changed template is immediate (no surge): old sets go to 0 at once.
+      for (const rs of owned) {
+        const want = rs === current ? d.spec.replicas : 0;
+        if (rs.spec.replicas === want) continue;
+        this.recordEvent({ involved: d, type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled ${want > rs.spec.replicas ? 'up' : 'down'} replica set ${rs.metadata.name} from ${rs.spec.replicas} to ${want}`, component: 'deployment-controller' });
+        rs.spec.replicas = want;
+        rs.metadata.annotations['deployment.kubernetes.io/desired-replicas'] = String(d.spec.replicas);
+        rs.metadata.generation += 1;
+        rs.metadata.resourceVersion = this.nextVersion();
       }
+      // Sets beyond revisionHistoryLimit (of those scaled to 0) are garbage collected.
+      const old = owned.filter((rs) => rs !== current && rs.spec.replicas === 0).sort((a, b) => Number(a.metadata.annotations['deployment.kubernetes.io/revision']) - Number(b.metadata.annotations['deployment.kubernetes.io/revision']));
+      for (const rs of old.slice(0, Math.max(0, old.length - d.spec.revisionHistoryLimit))) this.replicaSets.delete(key(rs.metadata.namespace, rs.metadata.name));
     }
-    for (const deploy of this.deployments.values()) {
-      const rs = deploy.metadata.annotations['kopsless.io/replicaset'];
-      const owned = [...this.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.name === rs);
-      for (let i = owned.length; i < deploy.spec.replicas; i++) {
+  }
+
+  /** The ReplicaSet controller: creates or deletes pods to the count, deleting unscheduled ones first. */
+  private reconcileReplicaSets(): void {
+    for (const rs of this.replicaSets.values()) {
+      const pods = this.ownedBy(this.pods.values(), rs);
+      for (let i = pods.length; i < rs.spec.replicas; i++) {
         this.createPod({
-          metadata: { name: `${rs}-${suffix()}`, namespace: deploy.metadata.namespace, labels: { ...deploy.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs, uid: deploy.metadata.uid, controller: true }] },
-          spec: structuredClone(deploy.spec.template.spec),
+          metadata: { name: `${rs.metadata.name}-${suffix()}`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          spec: structuredClone(rs.spec.template.spec),
         });
       }
-      for (const extra of owned.slice(deploy.spec.replicas)) this.deletePod(extra.metadata.namespace, extra.metadata.name);
+      const surplus = pods.length - rs.spec.replicas;
+      if (surplus > 0) {
+        const order = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1));
+        for (const extra of order.slice(0, surplus)) this.deletePod(extra.metadata.namespace, extra.metadata.name);
+      }
     }
-    this.schedule();
+  }
+
+  /** Static control-plane pods (mirror pods) on control-plane nodes: the kubelet runs them from files. */
+  private reconcileStaticPods(): void {
+    for (const node of this.nodes.values()) {
+      const nodeName = node.metadata.name;
+      if (!('node-role.kubernetes.io/control-plane' in (node.metadata.labels ?? {}))) continue;
+      for (const component of STATIC_COMPONENTS) {
+        const podName = `${component}-${nodeName}`;
+        if (this.pods.has(key('kube-system', podName))) continue;
+        this.createPod({
+          metadata: { name: podName, namespace: 'kube-system', labels: { component, tier: 'control-plane' }, annotations: { 'kubernetes.io/config.mirror': suffix(16) }, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid, controller: true }] },
+          spec: { hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: component, image: `registry.k8s.io/${component}:${this.kubernetesVersion}` }], nodeName, tolerations: [{ operator: 'Exists' }] },
+        });
+      }
+    }
+  }
+
+  /**
+   * Runs the controllers and the scheduler until they settle: a preemption deletes pods that
+   * their ReplicaSet then replaces (Pending, when there is no room left).
+   */
+  reconcile(): void {
+    for (let round = 0; round < 5; round++) {
+      this.reconcileStaticPods();
+      this.reconcileDaemonSets();
+      this.reconcileDeployments();
+      this.reconcileReplicaSets();
+      if (!this.schedule()) break;
+    }
     this.updateStatuses();
   }
 
   private updateStatuses(): void {
     const nodeCount = this.nodes.size;
     for (const ds of this.daemonSets.values()) {
-      const pods = [...this.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet' && p.metadata.ownerReferences?.[0]?.name === ds.metadata.name);
+      const pods = this.ownedBy(this.pods.values(), ds);
+      const scheduled = pods.filter((p) => p.spec.nodeName);
       const ready = pods.filter((p) => p.status.phase === 'Running').length;
-      ds.status = { currentNumberScheduled: pods.length, desiredNumberScheduled: nodeCount, numberAvailable: ready, numberMisscheduled: 0, numberReady: ready, updatedNumberScheduled: pods.length, observedGeneration: ds.metadata.generation };
+      ds.status = { currentNumberScheduled: scheduled.length, desiredNumberScheduled: nodeCount, numberAvailable: ready, numberMisscheduled: 0, numberReady: ready, updatedNumberScheduled: pods.length, observedGeneration: ds.metadata.generation, ...(ready < nodeCount ? { numberUnavailable: nodeCount - ready } : {}) };
     }
-    for (const deploy of this.deployments.values()) {
-      const rs = deploy.metadata.annotations['kopsless.io/replicaset'];
-      const pods = [...this.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.name === rs);
+    for (const rs of this.replicaSets.values()) {
+      const pods = this.ownedBy(this.pods.values(), rs);
       const ready = pods.filter((p) => p.status.phase === 'Running').length;
-      deploy.status = { replicas: pods.length, readyReplicas: ready, availableReplicas: ready, updatedReplicas: pods.length, unavailableReplicas: pods.length - ready, observedGeneration: deploy.metadata.generation };
+      rs.status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
+    }
+    for (const d of this.deployments.values()) {
+      const sets = this.ownedBy(this.replicaSets.values(), d);
+      const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template));
+      const sum = (f: (rs: Obj) => number) => sets.reduce((n, rs) => n + f(rs), 0);
+      const replicas = sum((rs) => rs.status.replicas ?? 0);
+      const ready = sum((rs) => rs.status.readyReplicas ?? 0);
+      const available = ready >= d.spec.replicas - intOrPercent(d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', d.spec.replicas, false);
+      d.status = {
+        replicas,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: current?.status.replicas ?? 0,
+        ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
+        observedGeneration: d.metadata.generation,
+        conditions: [
+          { type: 'Available', status: available ? 'True' : 'False', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', lastUpdateTime: now(), lastTransitionTime: now() },
+          { type: 'Progressing', status: 'True', reason: ready === d.spec.replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current?.metadata.name ?? ''}" ${ready === d.spec.replicas ? 'has successfully progressed.' : 'is progressing.'}`, lastUpdateTime: now(), lastTransitionTime: now() },
+        ],
+      };
     }
   }
 
@@ -353,8 +588,8 @@ export class SimCluster {
     const pod = this.pods.get(key(namespace, name));
     if (!pod) return { status: 'gone' };
     for (const pdb of this.pdbs.values()) {
-      if (pdb.metadata.namespace !== namespace || !matchesLabels(pod.metadata.labels, pdb.spec.selector?.matchLabels)) continue;
-      const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === namespace && matchesLabels(p.metadata.labels, pdb.spec.selector?.matchLabels));
+      if (pdb.metadata.namespace !== namespace || !selectorMatches(pod.metadata.labels, pdb.spec.selector)) continue;
+      const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
       const healthy = covered.filter((p) => p.status.phase === 'Running').length;
       const desiredHealthy =
         pdb.spec.minAvailable !== undefined
@@ -371,7 +606,7 @@ export class SimCluster {
 
   /** PodDisruptionBudget status as `kubectl get pdb` shows it. */
   pdbStatus(pdb: Obj): Obj {
-    const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === pdb.metadata.namespace && matchesLabels(p.metadata.labels, pdb.spec.selector?.matchLabels));
+    const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === pdb.metadata.namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
     const healthy = covered.filter((p) => p.status.phase === 'Running').length;
     const desired = pdb.spec.minAvailable !== undefined ? intOrPercent(pdb.spec.minAvailable, covered.length, true) : covered.length - intOrPercent(pdb.spec.maxUnavailable ?? 0, covered.length, true);
     return { currentHealthy: healthy, desiredHealthy: desired, disruptionsAllowed: Math.max(0, healthy - desired), expectedPods: covered.length, observedGeneration: 1 };

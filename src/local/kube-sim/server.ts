@@ -1,14 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseFieldSelector, parseLabelSelector, type Obj, type SimCluster } from './cluster.js';
+import { fieldErrors, groupVersionDocument, openApiV2Document, openApiV3Index, schemaFor } from './openapi.js';
+import { BadSelectorError, selectorMatches } from './selectors.js';
 import { toTable, wantsTable } from './tables.js';
 
 /**
  * The simulated Kubernetes API server of the local backend, on 127.0.0.1 only. Each cluster
  * lives under `/clusters/<name>`, so one server stands in for every local cluster and a
  * kubeconfig's `server:` picks the cluster. It speaks enough of the API for the lifecycle
- * stages (@kubernetes/client-node) and for kubectl: discovery, nodes, pods (create, list with
- * field and label selectors, delete, eviction), DaemonSets, Deployments, PodDisruptionBudgets.
+ * stages (@kubernetes/client-node) and for kubectl: discovery, OpenAPI v3 (v2 as JSON), nodes,
+ * pods (create, patch, list with field and set-based label selectors, delete, eviction),
+ * DaemonSets, Deployments (with their scale subresource) and the ReplicaSets they own,
+ * PodDisruptionBudgets, Events (core/v1 and events.k8s.io/v1), with `fieldValidation`.
+ * Not served: watches, dry runs, server-side apply, protobuf bodies (`kubectl create deployment`).
  */
 
 export interface SimBackend {
@@ -28,6 +33,8 @@ interface Request {
   params: string[];
   /** At most this many items per page when the client asks for pages (`limit`). */
   maxPageItems: number;
+  /** `Warning:` headers for the response (field validation `Warn`). */
+  warnings: string[];
 }
 
 class HttpError extends Error {
@@ -43,45 +50,164 @@ class HttpError extends Error {
 const RESOURCES = {
   v1: [
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list', 'patch'], shortNames: ['no'] },
-    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['po'], categories: ['all'] },
+    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['po'], categories: ['all'] },
     { name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
     { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
+    { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['create', 'get', 'list'], shortNames: ['ev'] },
   ],
   'apps/v1': [
     { name: 'daemonsets', singularName: 'daemonset', namespaced: true, kind: 'DaemonSet', verbs: ['get', 'list', 'patch'], shortNames: ['ds'], categories: ['all'] },
     { name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['deploy'], categories: ['all'] },
     { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch'] },
+    { name: 'replicasets', singularName: 'replicaset', namespaced: true, kind: 'ReplicaSet', verbs: ['get', 'list'], shortNames: ['rs'], categories: ['all'] },
   ],
-  'policy/v1': [{ name: 'poddisruptionbudgets', singularName: 'poddisruptionbudget', namespaced: true, kind: 'PodDisruptionBudget', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['pdb'] }],
+  'policy/v1': [{ name: 'poddisruptionbudgets', singularName: 'poddisruptionbudget', namespaced: true, kind: 'PodDisruptionBudget', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['pdb'] }],
+  'events.k8s.io/v1': [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['create', 'get', 'list'], shortNames: ['ev'] }],
 };
+
+const GROUPS = ['apps', 'events.k8s.io', 'policy'];
+
+/**
+ * Field validation of a create or patch body (`fieldValidation=Strict|Warn|Ignore`, Strict
+ * being what kubectl sends by default once the OpenAPI document says the server checks).
+ * Directive keys of strategic merge patches (`$patch`, `$setElementOrder/...`) are not fields.
+ */
+function checkFields(req: Request, apiVersion: string, kind: string, body: Obj | undefined): void {
+  const mode = req.query.get('fieldValidation') ?? 'Ignore';
+  if (mode === 'Ignore' || !body || req.contentType?.startsWith('application/json-patch+json')) return;
+  const errors = fieldErrors(apiVersion, kind, body);
+  if (errors.length === 0) return;
+  if (mode === 'Strict') {
+    throw new HttpError(400, 'BadRequest', `${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: strict decoding error: ${errors.join(', ')}`);
+  }
+  req.warnings.push(...errors);
+}
+
+/** A core/v1 Event as events.k8s.io/v1 shows it. */
+function toEventsV1(e: Obj): Obj {
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: e.metadata,
+    eventTime: e.eventTime ?? null,
+    reportingController: e.reportingComponent || e.source?.component,
+    reportingInstance: e.reportingInstance ?? '',
+    ...(e.action ? { action: e.action } : {}),
+    reason: e.reason,
+    regarding: e.involvedObject,
+    note: e.message,
+    type: e.type,
+    deprecatedSource: e.source,
+    deprecatedFirstTimestamp: e.firstTimestamp,
+    deprecatedLastTimestamp: e.lastTimestamp,
+    deprecatedCount: e.count,
+  };
+}
+
+/** An events.k8s.io/v1 Event as the core/v1 Event the store keeps. */
+function fromEventsV1(e: Obj): Obj {
+  return {
+    metadata: e.metadata,
+    involvedObject: e.regarding,
+    reason: e.reason,
+    message: e.note,
+    type: e.type,
+    ...(e.action ? { action: e.action } : {}),
+    eventTime: e.eventTime,
+    source: { component: e.reportingController },
+    reportingComponent: e.reportingController,
+    reportingInstance: e.reportingInstance,
+    firstTimestamp: e.eventTime,
+    lastTimestamp: e.eventTime,
+    count: 1,
+  };
+}
+
+function createEvent(c: SimCluster, namespace: string, event: Obj | undefined): Obj {
+  if (!event?.involvedObject?.name) throw new HttpError(422, 'Invalid', 'Event is invalid: involvedObject.name: Required value');
+  if (!event.reason) throw new HttpError(422, 'Invalid', 'Event is invalid: reason: Required value');
+  if (event.involvedObject.namespace && event.involvedObject.namespace !== namespace) {
+    throw new HttpError(422, 'Invalid', `Event is invalid: involvedObject.namespace: Invalid value: "${event.involvedObject.namespace}": does not match event.namespace`);
+  }
+  if (event.metadata?.name && c.events.has(`${namespace}/${event.metadata.name}`)) throw new HttpError(409, 'AlreadyExists', `events "${event.metadata.name}" already exists`);
+  return c.storeEvent({ ...event, metadata: { ...event.metadata, namespace } });
+}
+
+/** What a PATCH may change on an object the server keeps: labels, annotations and spec. */
+function keepServerFields(stored: Obj, patched: Obj, c: SimCluster): Obj {
+  const specChanged = JSON.stringify(patched.spec) !== JSON.stringify(stored.spec);
+  return {
+    ...stored,
+    metadata: {
+      ...stored.metadata,
+      labels: patched.metadata?.labels,
+      annotations: patched.metadata?.annotations,
+      resourceVersion: c.nextVersion(),
+      ...(stored.metadata.generation !== undefined ? { generation: stored.metadata.generation + (specChanged ? 1 : 0) } : {}),
+    },
+    spec: patched.spec,
+  };
+}
+
 
 function notFound(kind: string, name: string): HttpError {
   return new HttpError(404, 'NotFound', `${kind} "${name}" not found`);
 }
 
-/** Strategic merge as kubectl sends it: objects merge, lists of named items merge by name. */
-export function strategicMerge(target: any, patch: any): any {
-  if (Array.isArray(patch)) {
-    if (!Array.isArray(target) || !patch.every((p) => p && typeof p === 'object' && 'name' in p)) return structuredClone(patch);
-    const out = structuredClone(target);
-    for (const item of patch) {
-      const i = out.findIndex((t: Obj) => t.name === item.name);
-      if (item.$patch === 'delete') {
-        if (i >= 0) out.splice(i, 1);
-      } else if (i >= 0) out[i] = strategicMerge(out[i], item);
-      else out.push(structuredClone(item));
+/**
+ * Strategic merge patch as the API server applies it: objects merge; a list merges by the patch
+ * merge key its schema gives (`containers` by name, `ports` by containerPort, ...) and is
+ * replaced when the schema gives none; the directives kubectl apply sends (`$patch`,
+ * `$setElementOrder/<list>`, `$retainKeys`, `$deleteFromPrimitiveList/<list>`) are honoured.
+ * Without a schema (kinds the server has none for), lists of named items merge by name.
+ */
+export function strategicMerge(target: any, patch: any, schema?: Obj, resolve: (s: Obj) => Obj = (s) => s): any {
+  if (patch && typeof patch === 'object' && !Array.isArray(patch)) {
+    if (patch.$patch === 'replace') {
+      const { $patch: _p, ...rest } = patch;
+      return structuredClone(rest);
     }
-    return out;
-  }
-  if (patch && typeof patch === 'object') {
-    const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+    if (patch.$patch === 'delete') return undefined;
+    const s = schema ? resolve(schema) : undefined;
+    let out: Obj = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+    if (Array.isArray(patch.$retainKeys)) out = Object.fromEntries(Object.entries(out).filter(([k]) => patch.$retainKeys.includes(k)));
     for (const [k, v] of Object.entries(patch)) {
+      if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue;
+      if (k.startsWith('$deleteFromPrimitiveList/')) {
+        const field = k.slice('$deleteFromPrimitiveList/'.length);
+        if (Array.isArray(out[field])) out[field] = out[field].filter((x: unknown) => !(v as unknown[]).includes(x));
+        continue;
+      }
+      const child = s?.properties?.[k] ?? s?.additionalProperties;
       if (v === null) delete out[k];
-      else out[k] = strategicMerge(out[k], v);
+      else {
+        const merged = strategicMergeField(out[k], v, child, resolve, !!schema);
+        if (merged === undefined) delete out[k];
+        else out[k] = merged;
+      }
     }
     return out;
   }
-  return patch;
+  return structuredClone(patch);
+}
+
+function strategicMergeField(target: any, patch: any, schema: Obj | undefined, resolve: (s: Obj) => Obj, typed: boolean): any {
+  if (!Array.isArray(patch)) return strategicMerge(target, patch, schema, resolve);
+  const strategy = String(schema?.['x-kubernetes-patch-strategy'] ?? '');
+  const mergeKey: string | undefined = typed ? schema?.['x-kubernetes-patch-merge-key'] : 'name';
+  const mergeable = typed ? strategy.split(',').includes('merge') : patch.every((p) => p && typeof p === 'object' && 'name' in p);
+  if (!mergeable || !Array.isArray(target)) return structuredClone(patch.filter((p) => !(p && typeof p === 'object' && p.$patch)));
+  if (!mergeKey) return [...target, ...patch.filter((p) => !target.includes(p))];
+  const out = structuredClone(target);
+  for (const item of patch) {
+    if (item?.$patch === 'replace') return structuredClone(patch.filter((p) => p?.$patch !== 'replace'));
+    const i = out.findIndex((t: Obj) => t?.[mergeKey] === item?.[mergeKey]);
+    if (item?.$patch === 'delete') {
+      if (i >= 0) out.splice(i, 1);
+    } else if (i >= 0) out[i] = strategicMerge(out[i], item, schema?.items, resolve);
+    else out.push(strategicMerge({}, item, schema?.items, resolve));
+  }
+  return out;
 }
 
 /** JSON merge patch (RFC 7386): like the above, but lists are replaced. */
@@ -108,7 +234,12 @@ function applyPatch(target: Obj, req: Request): Obj {
     }
     return out;
   }
-  return req.contentType?.startsWith('application/merge-patch+json') ? mergePatch(target, req.body) : strategicMerge(target, req.body);
+  if (req.contentType?.startsWith('application/merge-patch+json')) return mergePatch(target, req.body);
+  if (req.contentType?.startsWith('application/apply-patch')) {
+    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server does not serve server-side apply (application/apply-patch+yaml): use client-side `kubectl apply -f`');
+  }
+  const typed = schemaFor(target.apiVersion ?? '', target.kind ?? '');
+  return typed ? strategicMerge(target, req.body, typed.schema, typed.resolve) : strategicMerge(target, req.body);
 }
 
 /** Where an object sits in the store: lists are served in this order, as etcd keys are. */
@@ -153,13 +284,35 @@ function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req
   const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
   const { page, ...more } = paginate(selected, req);
   const metadata = { resourceVersion: c.nextVersion(), ...more };
-  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion), metadata };
+  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion, includeObject(req)), metadata };
   return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
-function one(o: Obj | undefined, kind: string, name: string, req: Request): Obj {
-  if (!o) throw notFound(kind.toLowerCase() + 's', name);
-  return wantsTable(req.accept) ? toTable(kind, [o], '1') : o;
+const includeObject = (req: Request) => (req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata');
+
+function one(o: Obj | undefined, kind: string, name: string, req: Request, resource = kind.toLowerCase() + 's'): Obj {
+  if (!o) throw notFound(resource, name);
+  return wantsTable(req.accept) ? toTable(kind, [o], '1', includeObject(req)) : o;
+}
+
+/** The API server's check that a Deployment's selector selects its own pod template. */
+function selectorMatchesTemplate(d: Obj): boolean {
+  const selector = d.spec?.selector;
+  if (!selector || (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length)) return false;
+  return selectorMatches(d.spec.template?.metadata?.labels, selector);
+}
+
+/** A Deployment's scale subresource (autoscaling/v1 Scale). */
+function scaleOf(d: Obj | undefined, name: string): Obj {
+  if (!d) throw notFound('deployments.apps', name);
+  const selector = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return {
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name: d.metadata.name, namespace: d.metadata.namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
+    spec: { replicas: d.spec.replicas },
+    status: { replicas: d.status.replicas ?? 0, selector },
+  };
 }
 
 function inNamespace(items: Iterable<Obj>, namespace: string | undefined): Obj[] {
@@ -180,8 +333,12 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!node) throw notFound('nodes', r.params[0]!);
       const patched = applyPatch(node, r);
       // Only what the stages and kubectl change: cordon / uncordon and labels.
-      node.spec.unschedulable = patched.spec?.unschedulable === true || undefined;
+      const unschedulable = patched.spec?.unschedulable === true;
+      // The kubelet reports the change as an event on its node.
+      if (unschedulable !== (node.spec.unschedulable === true)) c.recordEvent({ involved: node, type: 'Normal', reason: unschedulable ? 'NodeNotSchedulable' : 'NodeSchedulable', message: `Node ${node.metadata.name} status is now: ${unschedulable ? 'NodeNotSchedulable' : 'NodeSchedulable'}`, component: 'kubelet', host: node.metadata.name });
+      node.spec.unschedulable = unschedulable || undefined;
       node.metadata.labels = patched.metadata?.labels ?? node.metadata.labels;
+      node.metadata.annotations = patched.metadata?.annotations ?? node.metadata.annotations;
       node.metadata.resourceVersion = c.nextVersion();
       c.reconcile();
       return node;
@@ -196,6 +353,7 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     /^\/api\/v1\/namespaces\/([^/]+)\/pods$/,
     (c, r) => {
       const name = r.body?.metadata?.name;
+      checkFields(r, 'v1', 'Pod', r.body);
       if (name && c.pods.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `pods "${name}" already exists`);
       const pod = c.createPod({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
       c.reconcile();
@@ -203,6 +361,23 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     },
   ],
   ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/, (c, r) => one(c.pods.get(`${r.params[0]}/${r.params[1]}`), 'Pod', r.params[1]!, r)],
+  [
+    'PATCH',
+    /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/,
+    (c, r) => {
+      const k = `${r.params[0]}/${r.params[1]}`;
+      const pod = c.pods.get(k);
+      if (!pod) throw notFound('pods', r.params[1]!);
+      checkFields(r, 'v1', 'Pod', r.body);
+      const patched = applyPatch(pod, r);
+      // As the API server: a pod's spec is immutable but for container images and a few fields.
+      const images = (spec: Obj) => JSON.stringify({ ...spec, containers: (spec?.containers ?? []).map((x: Obj) => ({ ...x, image: undefined })), activeDeadlineSeconds: undefined, tolerations: undefined });
+      if (images(patched.spec) !== images(pod.spec)) throw new HttpError(422, 'Invalid', `Pod "${r.params[1]}" is invalid: spec: Forbidden: pod updates may not change fields other than \`spec.containers[*].image\`, \`spec.activeDeadlineSeconds\`, \`spec.tolerations\` (only additions to existing tolerations)`);
+      const updated = { ...pod, metadata: { ...pod.metadata, labels: patched.metadata?.labels, annotations: patched.metadata?.annotations, resourceVersion: c.nextVersion() }, spec: patched.spec };
+      c.pods.set(k, updated);
+      return updated;
+    },
+  ],
   [
     'DELETE',
     /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/,
@@ -233,6 +408,7 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       const k = `${r.params[0]}/${r.params[1]}`;
       const ds = c.daemonSets.get(k);
       if (!ds) throw notFound('daemonsets.apps', r.params[1]!);
+      checkFields(r, 'apps/v1', 'DaemonSet', r.body);
       const patched = applyPatch(ds, r);
       patched.metadata = { ...ds.metadata, generation: ds.metadata.generation + 1, resourceVersion: c.nextVersion() };
       c.daemonSets.set(k, patched);
@@ -253,7 +429,10 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/,
     (c, r) => {
       const name = r.body?.metadata?.name;
-      if (!name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value');
+      checkFields(r, 'apps/v1', 'Deployment', r.body);
+      if (!name) throw new HttpError(422, 'Invalid', 'Deployment.apps "" is invalid: metadata.name: Required value: name or generateName is required');
+      if (!r.body?.spec?.template?.spec?.containers?.length) throw new HttpError(422, 'Invalid', `Deployment.apps "${name}" is invalid: spec.template.spec.containers: Required value`);
+      if (!selectorMatchesTemplate(r.body)) throw new HttpError(422, 'Invalid', `Deployment.apps "${name}" is invalid: spec.template.metadata.labels: Invalid value: ${JSON.stringify(r.body.spec.template.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``);
       if (c.deployments.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
       const deployment = c.addDeployment({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
       c.reconcile();
@@ -263,26 +442,76 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
   ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/, (c, r) => one(c.deployments.get(`${r.params[0]}/${r.params[1]}`), 'Deployment', r.params[1]!, r)],
   [
     'PATCH',
-    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)(\/scale)?$/,
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/,
+    (c, r) => {
+      const k = `${r.params[0]}/${r.params[1]}`;
+      const d = c.deployments.get(k);
+      if (!d) throw notFound('deployments.apps', r.params[1]!);
+      checkFields(r, 'apps/v1', 'Deployment', r.body);
+      const patched = keepServerFields(d, applyPatch(d, r), c);
+      if (!Number.isInteger(patched.spec?.replicas) || patched.spec.replicas < 0) throw new HttpError(422, 'Invalid', `Deployment.apps "${r.params[1]}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(patched.spec?.replicas)}: must be greater than or equal to 0`);
+      c.deployments.set(k, patched);
+      c.reconcile();
+      return patched;
+    },
+  ],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/, (c, r) => scaleOf(c.deployments.get(`${r.params[0]}/${r.params[1]}`), r.params[1]!)],
+  [
+    'PATCH',
+    /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/,
     (c, r) => {
       const d = c.deployments.get(`${r.params[0]}/${r.params[1]}`);
-      if (!d) throw notFound('deployments.apps', r.params[1]!);
-      const patched = applyPatch(r.params[2] ? { spec: { replicas: d.spec.replicas } } : d, r);
-      d.spec.replicas = patched.spec?.replicas ?? d.spec.replicas;
-      d.metadata.resourceVersion = c.nextVersion();
+      const patched = applyPatch(scaleOf(d, r.params[1]!), r);
+      const replicas = patched.spec?.replicas;
+      if (!Number.isInteger(replicas) || replicas < 0) throw new HttpError(422, 'Invalid', `Scale.autoscaling "${r.params[1]}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      if (replicas !== d!.spec.replicas) {
+        d!.spec.replicas = replicas;
+        d!.metadata.generation += 1;
+      }
+      d!.metadata.resourceVersion = c.nextVersion();
       c.reconcile();
-      return r.params[2] ? { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: d.metadata.name, namespace: d.metadata.namespace }, spec: { replicas: d.spec.replicas }, status: { replicas: d.status.replicas } } : d;
+      return scaleOf(d, r.params[1]!);
+    },
+  ],
+  ['GET', /^\/apis\/apps\/v1\/replicasets$/, (c, r) => list('ReplicaSet', 'apps/v1', [...c.replicaSets.values()], c, r)],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/replicasets$/, (c, r) => list('ReplicaSet', 'apps/v1', inNamespace(c.replicaSets.values(), r.params[0]), c, r)],
+  ['GET', /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/replicasets\/([^/]+)$/, (c, r) => one(c.replicaSets.get(`${r.params[0]}/${r.params[1]}`), 'ReplicaSet', r.params[1]!, r, 'replicasets.apps')],
+  ['GET', /^\/api\/v1\/events$/, (c, r) => list('Event', 'v1', [...c.events.values()], c, r)],
+  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/events$/, (c, r) => list('Event', 'v1', inNamespace(c.events.values(), r.params[0]), c, r)],
+  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/, (c, r) => one(c.events.get(`${r.params[0]}/${r.params[1]}`), 'Event', r.params[1]!, r)],
+  [
+    'POST',
+    /^\/api\/v1\/namespaces\/([^/]+)\/events$/,
+    (c, r) => {
+      checkFields(r, 'v1', 'Event', r.body);
+      return createEvent(c, r.params[0]!, r.body);
+    },
+  ],
+  ['GET', /^\/apis\/events.k8s.io\/v1\/events$/, (c, r) => list('Event', 'events.k8s.io/v1', [...c.events.values()].map(toEventsV1), c, r)],
+  ['GET', /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events$/, (c, r) => list('Event', 'events.k8s.io/v1', inNamespace(c.events.values(), r.params[0]).map(toEventsV1), c, r)],
+  [
+    'GET',
+    /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/,
+    (c, r) => {
+      const e = c.events.get(`${r.params[0]}/${r.params[1]}`);
+      return one(e && toEventsV1(e), 'Event', r.params[1]!, r, 'events.events.k8s.io');
+    },
+  ],
+  [
+    'POST',
+    /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events$/,
+    (c, r) => {
+      checkFields(r, 'events.k8s.io/v1', 'Event', r.body);
+      if (!r.body?.regarding?.name) throw new HttpError(422, 'Invalid', 'Event.events.k8s.io is invalid: regarding.name: Required value');
+      if (!r.body.eventTime) throw new HttpError(422, 'Invalid', 'Event.events.k8s.io is invalid: eventTime: Required value');
+      return toEventsV1(createEvent(c, r.params[0]!, fromEventsV1(r.body)));
     },
   ],
   [
     'DELETE',
     /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/,
     (c, r) => {
-      const d = c.deployments.get(`${r.params[0]}/${r.params[1]}`);
-      if (!d) throw notFound('deployments.apps', r.params[1]!);
-      c.deployments.delete(`${r.params[0]}/${r.params[1]}`);
-      const rs = d.metadata.annotations['kopsless.io/replicaset'];
-      for (const pod of [...c.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.name === rs)) c.deletePod(pod.metadata.namespace, pod.metadata.name);
+      if (!c.deleteDeployment(r.params[0]!, r.params[1]!)) throw notFound('deployments.apps', r.params[1]!);
       c.reconcile();
       return { kind: 'Status', apiVersion: 'v1', status: 'Success' };
     },
@@ -298,10 +527,32 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets$/,
     (c, r) => {
       const name = r.body?.metadata?.name;
+      checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
       if (!name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value');
       const pdb = { ...r.body, apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { ...r.body?.metadata, namespace: r.params[0], creationTimestamp: new Date().toISOString(), resourceVersion: c.nextVersion() } };
       c.pdbs.set(`${r.params[0]}/${name}`, pdb);
       return { ...pdb, status: c.pdbStatus(pdb) };
+    },
+  ],
+  [
+    'GET',
+    /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets\/([^/]+)$/,
+    (c, r) => {
+      const pdb = c.pdbs.get(`${r.params[0]}/${r.params[1]}`);
+      return one(pdb && { ...pdb, status: c.pdbStatus(pdb) }, 'PodDisruptionBudget', r.params[1]!, r, 'poddisruptionbudgets.policy');
+    },
+  ],
+  [
+    'PATCH',
+    /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets\/([^/]+)$/,
+    (c, r) => {
+      const k = `${r.params[0]}/${r.params[1]}`;
+      const pdb = c.pdbs.get(k);
+      if (!pdb) throw notFound('poddisruptionbudgets.policy', r.params[1]!);
+      checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
+      const patched = keepServerFields(pdb, applyPatch(pdb, r), c);
+      c.pdbs.set(k, patched);
+      return { ...patched, status: c.pdbStatus(patched) };
     },
   ],
   [
@@ -324,7 +575,7 @@ function discovery(path: string, version: string): Obj | undefined {
     return {
       kind: 'APIGroupList',
       apiVersion: 'v1',
-      groups: ['apps', 'policy'].map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })),
+      groups: GROUPS.map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })),
     };
   }
   const group = path === '/api/v1' ? 'v1' : path.startsWith('/apis/') ? path.slice('/apis/'.length) : undefined;
@@ -333,9 +584,29 @@ function discovery(path: string, version: string): Obj | undefined {
   return undefined;
 }
 
+/** `/openapi/v2` and `/openapi/v3[/<group-version>]`, or undefined for other paths. */
+function openApi(path: string, prefix: string, accept: string | undefined): { code: number; body: Obj } | undefined {
+  if (path === '/openapi/v3') return { code: 200, body: openApiV3Index(prefix) };
+  if (path.startsWith('/openapi/v3/')) {
+    const doc = groupVersionDocument(path.slice('/openapi/v3/'.length));
+    return doc ? { code: 200, body: doc } : { code: 404, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `no OpenAPI v3 document for ${path}` } };
+  }
+  if (path === '/openapi/v2') {
+    // client-go asks for the protobuf encoding only; the real server answers 406 to an Accept it
+    // cannot serve, and the simulated one encodes JSON only.
+    const types = (accept ?? '*/*').split(',').map((t) => t.split(';')[0]!.trim());
+    if (!types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*')) {
+      return { code: 406, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotAcceptable', code: 406, message: `only application/json is served for /openapi/v2, not ${accept}` } };
+    }
+    return { code: 200, body: openApiV2Document() };
+  }
+  return undefined;
+}
+
 async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   if (/protobuf/.test(req.headers['content-type'] ?? '')) {
-    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server reads JSON only: use `kubectl run`, or `kubectl create --validate=false -f <manifest>`');
+    // Decoding needs a protobuf library and the k8s.io/api field numbers; not built yet.
+    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server reads JSON only, not protobuf: use `kubectl apply -f <manifest>` instead of `kubectl create deployment`');
   }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -348,8 +619,8 @@ async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   }
 }
 
-function send(res: ServerResponse, code: number, body: Obj): void {
-  res.writeHead(code, { 'Content-Type': 'application/json' });
+function send(res: ServerResponse, code: number, body: Obj, warnings: string[] = []): void {
+  res.writeHead(code, { 'Content-Type': 'application/json', ...(warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {}) });
   res.end(JSON.stringify(body));
 }
 
@@ -368,18 +639,22 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
     if (method === 'GET') {
       const doc = discovery(path, cluster.kubernetesVersion);
       if (doc) return send(res, 200, doc);
+      const spec = openApi(path, `/clusters/${match[1]}`, req.headers.accept);
+      if (spec) return send(res, spec.code, spec.body);
     }
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') throw new HttpError(405, 'MethodNotAllowed', 'the simulated API server does not serve watches');
+    // A dry run must change nothing; rather than apply it for real, the double refuses it.
+    if (method !== 'GET' && url.searchParams.has('dryRun')) throw new HttpError(400, 'BadRequest', 'the simulated API server does not serve dry runs (dryRun=All): `kubectl diff` and `--dry-run=server` need a real API server');
     for (const [routeMethod, pattern, handler] of ROUTES) {
       const m = pattern.exec(path);
       if (!m || routeMethod !== method) continue;
-      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1), maxPageItems };
+      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1), maxPageItems, warnings: [] };
       const result = await handler(cluster, request);
-      return send(res, method === 'POST' && result.kind !== 'Status' ? 201 : 200, result);
+      return send(res, method === 'POST' && result.kind !== 'Status' ? 201 : 200, result, request.warnings);
     }
     throw new HttpError(404, 'NotFound', `the simulated API server does not serve ${method} ${path}`);
   } catch (error) {
-    const e = error instanceof HttpError ? error : new HttpError(500, 'InternalError', (error as Error).message);
+    const e = error instanceof HttpError ? error : error instanceof BadSelectorError ? new HttpError(400, 'BadRequest', error.message) : new HttpError(500, 'InternalError', (error as Error).message);
     send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
   }
 }

@@ -62,6 +62,22 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Available', type: 'integer', cell: (o) => o.status.availableReplicas ?? 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
   ],
+  ReplicaSet: [
+    { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
+    { name: 'Desired', type: 'integer', cell: (o) => o.spec.replicas ?? 0 },
+    { name: 'Current', type: 'integer', cell: (o) => o.status.replicas ?? 0 },
+    { name: 'Ready', type: 'integer', cell: (o) => o.status.readyReplicas ?? 0 },
+    { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
+    { name: 'Containers', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.name).join(',') },
+    { name: 'Images', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.image).join(',') },
+  ],
+  Event: [
+    { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp ?? o.deprecatedLastTimestamp ?? o.eventTime) },
+    { name: 'Type', type: 'string', cell: (o) => o.type },
+    { name: 'Reason', type: 'string', cell: (o) => o.reason },
+    { name: 'Object', type: 'string', cell: (o) => { const i = o.involvedObject ?? o.regarding ?? {}; return `${String(i.kind ?? '').toLowerCase()}/${i.name}`; } },
+    { name: 'Message', type: 'string', cell: (o) => o.message ?? o.note },
+  ],
   PodDisruptionBudget: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
     { name: 'Min Available', type: 'string', cell: (o) => String(o.spec.minAvailable ?? 'N/A') },
@@ -81,7 +97,11 @@ export function wantsTable(accept: string | undefined): boolean {
   return /as=Table/.test(accept ?? '');
 }
 
-export function toTable(kind: string, items: Obj[], resourceVersion: string): Obj {
+/**
+ * A Table of the items; each row carries the object's metadata, or the whole object when the
+ * client asks for it (`includeObject=Object`, as `kubectl get --sort-by` does).
+ */
+export function toTable(kind: string, items: Obj[], resourceVersion: string, includeObject: 'Metadata' | 'Object' = 'Metadata'): Obj {
   const columns = COLUMNS[kind] ?? COLUMNS.Namespace!;
   return {
     kind: 'Table',
@@ -90,7 +110,7 @@ export function toTable(kind: string, items: Obj[], resourceVersion: string): Ob
     columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.name === 'Name' ? 'name' : '', description: c.name, priority: c.priority ?? 0 })),
     rows: items.map((o) => ({
       cells: columns.map((c) => c.cell(o)),
-      object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      object: includeObject === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
     })),
   };
 }

@@ -1,0 +1,236 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
+import { kubectlIn } from '../support/cluster.js';
+
+// The simulated API server on its own (no moto: nodes are given), as the real kubectl sees it.
+const name = 'api.example.com';
+const dir = mkdtempSync(join(tmpdir(), 'kopsless-kube-sim-'));
+const kubeconfig = join(dir, 'config');
+let cluster: SimCluster;
+let sim: RunningSim | undefined;
+
+const instance = (n: number, group: string, maxPods = 17): InstanceView => ({
+  instanceId: `i-0${n}`,
+  zone: 'us-east-1a',
+  privateIp: `10.0.0.${n}`,
+  privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
+  instanceType: 't3.medium',
+  instanceGroup: group,
+  controlPlane: group.startsWith('control-plane'),
+  maxPods,
+});
+const INSTANCES = [instance(1, 'control-plane-us-east-1a'), instance(2, 'nodes-us-east-1a'), instance(3, 'nodes-us-east-1b')];
+
+const kubectl = (...args: string[]) => kubectlIn(kubeconfig, args);
+const kubectlFails = (...args: string[]) => kubectlIn(kubeconfig, args).then(
+  () => '',
+  (error: Error) => error.message,
+);
+
+function deployment(replicas: number, options: { image?: string; env?: Array<{ name: string; value: string }>; extra?: Record<string, unknown> } = {}): string {
+  const manifest = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', labels: { app: 'web' } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: options.image ?? 'nginx:1.27', ports: [{ containerPort: 80 }], env: options.env ?? [] }] } },
+      ...options.extra,
+    },
+  };
+  const path = join(dir, `web-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(manifest));
+  return path;
+}
+
+beforeEach(async () => {
+  await sim?.close();
+  cluster = new SimCluster(name, 'v1.32.0');
+  cluster.ensureAwsNode([], 'amazon-k8s-cni:v1.23.1');
+  cluster.syncInstances(INSTANCES);
+  sim = await listen({ cluster: async () => cluster });
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${sim.urlFor(name)}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+});
+afterAll(async () => sim?.close());
+
+describe('kubectl apply', () => {
+  it('refuses an unknown field by server-side strict validation, naming it', async () => {
+    const error = await kubectlFails('apply', '-f', deployment(1, { extra: { replica: 3 } }));
+
+    expect(error).toContain('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replica"');
+    expect(cluster.deployments.size).toBe(1);
+  });
+
+  it('three-way merges a changed manifest: a removed env var goes, the new template gets a new ReplicaSet', async () => {
+    await kubectl('apply', '-f', deployment(2, { env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }));
+
+    await kubectl('apply', '-f', deployment(2, { image: 'nginx:1.28', env: [{ name: 'B', value: '3' }] }));
+
+    const d = JSON.parse(await kubectl('get', 'deployment', 'web', '-o', 'json'));
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ image: 'nginx:1.28', env: [{ name: 'B', value: '3' }], ports: [{ containerPort: 80 }] });
+    const sets = JSON.parse(await kubectl('get', 'replicasets', '-o', 'json')).items.map((rs: { spec: { replicas: number; template: { spec: { containers: Array<{ image: string }> } } } }) => [rs.spec.template.spec.containers[0]!.image, rs.spec.replicas]);
+    expect(sets.sort()).toEqual([
+      ['nginx:1.27', 0],
+      ['nginx:1.28', 2],
+    ]);
+  });
+
+  it('keeps a scale made since the last apply when the manifest does not change replicas', async () => {
+    await kubectl('apply', '-f', deployment(3));
+    await kubectl('scale', 'deployment', 'web', '--replicas=5');
+
+    await kubectl('apply', '-f', deployment(3, { image: 'nginx:1.28' }));
+
+    // kubectl's three-way merge sets replicas back to the manifest's 3, as against a real cluster.
+    expect(await kubectl('get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}')).toBe('3');
+  });
+});
+
+describe('kubectl scale and ReplicaSets', () => {
+  it('scales through the scale subresource; pods are named and owned by the ReplicaSet', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect((await kubectl('scale', 'deployment', 'web', '--replicas=4')).trim()).toBe('deployment.apps/web scaled');
+
+    const rs = JSON.parse(await kubectl('get', 'rs', '-o', 'json')).items[0];
+    expect(rs.metadata.ownerReferences[0]).toMatchObject({ kind: 'Deployment', name: 'web', controller: true });
+    const pods = JSON.parse(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'json')).items;
+    expect(pods).toHaveLength(4);
+    for (const pod of pods) {
+      expect(pod.metadata.name).toMatch(new RegExp(`^${rs.metadata.name}-[a-z0-9]{5}$`));
+      expect(pod.metadata.ownerReferences[0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid });
+    }
+  });
+
+  it('scaling down removes Pending pods before Running ones', async () => {
+    await kubectl('apply', '-f', deployment(40));
+
+    await kubectl('scale', 'deployment', 'web', '--replicas=20');
+
+    expect(await kubectl('get', 'pods', '-l', 'app=web', '--field-selector', 'status.phase=Pending', '-o', 'name')).toBe('');
+    expect(JSON.parse(await kubectl('get', 'deployment', 'web', '-o', 'json')).status.readyReplicas).toBe(20);
+  });
+
+  it('refuses a negative replica count', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect(await kubectlFails('scale', 'deployment', 'web', '--replicas=-1')).toMatch(/replicas|negative/);
+    expect(cluster.deployments.get('default/web')!.spec.replicas).toBe(1);
+  });
+});
+
+describe('selectors through kubectl', () => {
+  it('kubectl get nodes -l with set-based selectors', async () => {
+    expect(await kubectl('get', 'nodes', '-l', '!node-role.kubernetes.io/control-plane', '-o', 'name')).toBe('node/ip-10-0-0-2.ec2.internal\nnode/ip-10-0-0-3.ec2.internal\n');
+    expect(await kubectl('get', 'nodes', '-l', 'kops.k8s.io/instancegroup notin (nodes-us-east-1a,nodes-us-east-1b)', '-o', 'name')).toBe('node/ip-10-0-0-1.ec2.internal\n');
+  });
+
+  it('a malformed selector is a 400 that names it', async () => {
+    expect(await kubectlFails('get', 'pods', '--field-selector', 'status.phase')).toContain('not <field>=<value>');
+  });
+});
+
+describe('events', () => {
+  it('kubectl describe node shows the kubelet event of a cordon', async () => {
+    await kubectl('cordon', 'ip-10-0-0-2.ec2.internal');
+
+    expect(await kubectl('describe', 'node', 'ip-10-0-0-2.ec2.internal')).toMatch(/Normal\s+NodeNotSchedulable\s+\S+\s+kubelet\s+Node ip-10-0-0-2\.ec2\.internal status is now: NodeNotSchedulable/);
+  });
+
+  it('serves the same events as events.k8s.io/v1, regarding and note', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    const events = JSON.parse(await kubectl('get', 'events.v1.events.k8s.io', '-o', 'json')).items;
+
+    const scaled = events.find((e: { reason: string }) => e.reason === 'ScalingReplicaSet');
+    expect(scaled).toMatchObject({ apiVersion: 'events.k8s.io/v1', regarding: { kind: 'Deployment', name: 'web' }, reportingController: 'deployment-controller' });
+    expect(scaled.note).toMatch(/^Scaled up replica set web-[a-z0-9]{10} from 0 to 1$/);
+  });
+});
+
+describe('system DaemonSets on full nodes', () => {
+  const daemonPods = () => [...cluster.pods.values()].filter((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet');
+
+  it('a changed aws-node preempts workload pods on nodes full with 110 replicas, so it runs on every node', async () => {
+    await kubectl('apply', '-f', deployment(110));
+    await kubectl('set', 'env', 'daemonset', 'aws-node', '-n', 'kube-system', 'ENABLE_PREFIX_DELEGATION=true');
+
+    const awsNode = daemonPods().filter((p) => p.metadata.labels['k8s-app'] === 'aws-node');
+    expect(awsNode.map((p) => [p.spec.nodeName, p.status.phase, p.spec.priority]).sort()).toEqual(INSTANCES.map((i) => [i.privateDnsName, 'Running', 2000001000]));
+    expect(awsNode.every((p) => p.spec.containers[0].env.some((e: { name: string; value: string }) => e.name === 'ENABLE_PREFIX_DELEGATION' && e.value === 'true'))).toBe(true);
+    expect(await kubectl('get', 'pods', '-l', 'app=web', '--field-selector', 'status.phase=Pending', '-o', 'name')).not.toBe('');
+  });
+
+  it('a DaemonSet pod that finds its node full preempts the lowest-priority pod there, with a Preempted event', async () => {
+    const node = 'ip-10-0-0-2.ec2.internal';
+    const old = daemonPods().find((p) => p.spec.nodeName === node && p.metadata.labels['k8s-app'] === 'aws-node')!;
+    cluster.deletePod(old.metadata.namespace, old.metadata.name);
+    const free = 17 - cluster.podsOn(node).length;
+    // Pods bound by nodeName skip the scheduler, as on a real cluster: they take the freed slot.
+    for (let i = 0; i < free; i++) cluster.createPod({ metadata: { name: `bound-${i}`, namespace: 'default' }, spec: { nodeName: node, containers: [{ name: 'c', image: 'nginx' }] } });
+
+    cluster.reconcile();
+
+    const replacement = daemonPods().find((p) => p.metadata.labels['k8s-app'] === 'aws-node' && p.spec.nodeName === node);
+    expect(replacement?.status.phase).toBe('Running');
+    expect(cluster.podsOn(node)).toHaveLength(17);
+    expect(await kubectl('get', 'events', '--field-selector', 'reason=Preempted', '-o', 'jsonpath={.items[*].message}')).toMatch(new RegExp(`^Preempted by pod ${replacement!.metadata.uid} on node ${node.replaceAll('.', '\\.')}$`));
+  });
+
+  it('a node that joins while 110 replicas wait gets its DaemonSet pods first, and never more pods than maxPods', async () => {
+    await kubectl('apply', '-f', deployment(110));
+
+    cluster.syncInstances([...INSTANCES, instance(4, 'nodes-us-east-1a')]);
+
+    const onNew = cluster.podsOn('ip-10-0-0-4.ec2.internal');
+    expect(onNew).toHaveLength(17);
+    expect(onNew.filter((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet').map((p) => p.metadata.labels['k8s-app'] ?? p.metadata.labels.app).sort()).toEqual(['aws-node', 'ebs-csi-node', 'kube-proxy']);
+    for (const i of INSTANCES) expect(cluster.podsOn(i.privateDnsName).length).toBeLessThanOrEqual(17);
+  });
+});
+
+describe('OpenAPI and content types', () => {
+  it('answers 406 to a protobuf-only /openapi/v2 request and serves it as JSON', async () => {
+    const url = `${sim!.urlFor(name)}/openapi/v2`;
+
+    const protobuf = await fetch(url, { headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    const json = await fetch(url, { headers: { Accept: 'application/json' } });
+
+    expect(protobuf.status).toBe(406);
+    const doc = (await json.json()) as { swagger: string; definitions: Record<string, { properties: Record<string, Record<string, string>> }> };
+    expect(doc.swagger).toBe('2.0');
+    expect(doc.definitions.V1PodSpec!.properties.containers).toMatchObject({ 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' });
+  });
+
+  it('refuses a server dry run (kubectl diff) instead of applying it', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect(await kubectlFails('diff', '-f', deployment(1, { image: 'nginx:1.28' }))).toContain('does not serve dry runs');
+    expect(cluster.deployments.get('default/web')!.spec.template.spec.containers[0].image).toBe('nginx:1.27');
+  });
+
+  it('refuses server-side apply instead of treating it as a strategic merge', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    expect(await kubectlFails('apply', '--server-side', '-f', deployment(1, { image: 'nginx:1.28' }))).toContain('does not serve server-side apply');
+    expect(cluster.deployments.get('default/web')!.spec.template.spec.containers[0].image).toBe('nginx:1.27');
+  });
+
+  it('serves whole objects in table rows when asked, for kubectl get --sort-by', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    const out = await kubectl('get', 'events', '--sort-by=.lastTimestamp');
+
+    expect(out).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-/);
+  });
+
+  it('kubectl create deployment (protobuf) gets a 415 that says what to use instead', async () => {
+    expect(await kubectlFails('create', 'deployment', 'x', '--image=nginx')).toContain('use `kubectl apply -f <manifest>`');
+    expect(cluster.deployments.has('default/x')).toBe(false);
+  });
+});
