@@ -112,7 +112,12 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
     if (net) networkCidrs.push({ text: String(extra), net });
   }
   const seenNames = new Set<string>();
-  const placed: Array<{ name: string; cidr: string; net: Ipv4Net }> = [];
+  // The IPv4 network of each subnet whose CIDR is valid, for the overlap check.
+  const nets = subnets.map((raw, i) => {
+    if (!isObject(raw) || raw.cidr === undefined) return undefined;
+    return validateCidrField(raw.cidr, `${index('spec.subnets', i)}.cidr`).length === 0 ? ipv4Net(String(raw.cidr)) : undefined;
+  });
+  const earlierOverlaps = overlappingEarlier(nets);
   subnets.forEach((raw, i) => {
     const path = index('spec.subnets', i);
     if (!isObject(raw)) {
@@ -144,14 +149,68 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
       const within = networkCidrs.map((n) => `"${n.text}"`).join(' or ');
       issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" is not a subnet of the networkCIDR ${within}`));
     }
-    for (const other of placed) {
-      if (overlaps(other.net, net)) {
-        issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" overlaps subnet "${other.name}" cidr "${other.cidr}"`));
-      }
+    for (const j of earlierOverlaps.get(i) ?? []) {
+      const other = subnets[j] as Record<string, unknown>;
+      issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" overlaps subnet "${typeof other.name === 'string' ? other.name : ''}" cidr "${formatNet(nets[j]!)}"`));
     }
-    placed.push({ name, cidr: formatNet(net), net });
   });
   return issues;
+}
+
+/**
+ * For each subnet, the earlier subnets whose CIDR overlaps its own, in index order; of several
+ * earlier subnets with one same CIDR only the first is named. Two CIDRs overlap only when one
+ * holds the other, so a sweep in address order with a stack of the CIDRs that hold the current one
+ * finds every pair in O(n log n) (a stack is at most 33 distinct CIDRs deep): comparing every pair
+ * took seconds for the tens of thousands of subnets a 5 MB manifest can hold.
+ */
+function overlappingEarlier(nets: Array<Ipv4Net | undefined>): Map<number, number[]> {
+  // The first index of each distinct CIDR; later holders of one CIDR overlap that first one.
+  const firstOf = new Map<string, number>();
+  const found = new Map<number, number[]>();
+  const add = (later: number, earlier: number) => {
+    const list = found.get(later) ?? [];
+    if (!list.includes(earlier)) list.push(earlier);
+    found.set(later, list);
+  };
+  const distinct: number[] = [];
+  nets.forEach((net, i) => {
+    if (!net) return;
+    const key = formatNet(net);
+    const first = firstOf.get(key);
+    if (first === undefined) {
+      firstOf.set(key, i);
+      distinct.push(i);
+    }
+  });
+  // Pairs of distinct CIDRs where one holds the other, as (outer, inner) first indices.
+  const order = distinct.sort((a, b) => nets[a]!.base - nets[b]!.base || nets[a]!.prefix - nets[b]!.prefix);
+  const holders: number[] = [];
+  const pairs: Array<[number, number]> = [];
+  for (const i of order) {
+    while (holders.length > 0 && !overlaps(nets[holders.at(-1)!]!, nets[i]!)) holders.pop();
+    for (const outer of holders) pairs.push([outer, i]);
+    holders.push(i);
+  }
+  // Every holder of a CIDR overlaps every holder of a CIDR it is paired with.
+  const holdersOf = new Map<number, number[]>();
+  nets.forEach((net, i) => {
+    if (!net) return;
+    const first = firstOf.get(formatNet(net))!;
+    const list = holdersOf.get(first) ?? [];
+    list.push(i);
+    holdersOf.set(first, list);
+  });
+  for (const list of holdersOf.values()) list.slice(1).forEach((i) => add(i, list[0]!));
+  for (const [a, b] of pairs) {
+    const as = holdersOf.get(a)!;
+    const bs = holdersOf.get(b)!;
+    // The first holder of each CIDR stands for the others, so a CIDR repeated n times costs n.
+    for (const later of as) if (later > bs[0]!) add(later, bs[0]!);
+    for (const later of bs) if (later > as[0]!) add(later, as[0]!);
+  }
+  for (const list of found.values()) list.sort((x, y) => x - y);
+  return found;
 }
 
 function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {

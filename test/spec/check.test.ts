@@ -108,6 +108,36 @@ describe('cluster rules', () => {
     );
   });
 
+  it('names every earlier subnet an overlapping one overlaps, outer and inner', () => {
+    const text = editManifest(minimal, (c) => {
+      c.spec.subnets.push({ name: 'inner', zone: 'us-test-1a', type: 'Public', cidr: '172.20.40.0/24' });
+      c.spec.subnets.push({ name: 'middle', zone: 'us-test-1a', type: 'Public', cidr: '172.20.40.0/22' });
+      c.spec.subnets.push({ name: 'apart', zone: 'us-test-1a', type: 'Public', cidr: '172.20.0.0/24' });
+    });
+
+    expect(errorsOf(text).filter((e) => e.includes('overlaps'))).toEqual([
+      'spec.subnets[1].cidr: Forbidden: subnet "inner" cidr "172.20.40.0/24" overlaps subnet "us-test-1a" cidr "172.20.32.0/19"',
+      'spec.subnets[2].cidr: Forbidden: subnet "middle" cidr "172.20.40.0/22" overlaps subnet "us-test-1a" cidr "172.20.32.0/19"',
+      'spec.subnets[2].cidr: Forbidden: subnet "middle" cidr "172.20.40.0/22" overlaps subnet "inner" cidr "172.20.40.0/24"',
+    ]);
+  });
+
+  it('finds the one overlap among 60,000 subnets', () => {
+    const text = editManifest(minimal, (c) => {
+      c.spec.networkCIDR = '10.0.0.0/8';
+      c.spec.nonMasqueradeCIDR = '10.0.0.0/8';
+      c.spec.subnets = Array.from({ length: 60_000 }, (_, i) => ({ name: `s${i}`, zone: 'us-test-1a', type: 'Public', cidr: `10.${i >> 12}.${(i >> 4) & 255}.${(i & 15) * 16}/28` }));
+      c.spec.subnets.push({ name: 'last', zone: 'us-test-1a', type: 'Public', cidr: '10.0.0.0/27' });
+    });
+
+    const overlapsFound = errorsOf(text).filter((e) => e.includes('overlaps'));
+
+    expect(overlapsFound).toEqual([
+      'spec.subnets[60000].cidr: Forbidden: subnet "last" cidr "10.0.0.0/27" overlaps subnet "s0" cidr "10.0.0.0/28"',
+      'spec.subnets[60000].cidr: Forbidden: subnet "last" cidr "10.0.0.0/27" overlaps subnet "s1" cidr "10.0.0.16/28"',
+    ]);
+  });
+
   it('rejects a CIDR with host bits set, suggesting the network', () => {
     const text = editManifest(minimal, (c) => (c.spec.subnets[0].cidr = '172.20.33.0/19'));
 
