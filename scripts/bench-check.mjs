@@ -57,7 +57,9 @@ function manySubnets() {
   big.spec.subnets = [];
   let size = seed.length;
   for (let i = 0; size < TARGET; i++) {
-    const subnet = { cidr: `10.${(i >> 12) & 255}.${(i >> 4) & 255}.${(i & 15) * 16}/28`, name: `s${i}`, type: 'Public', zone: 'us-east-1a' };
+    // The first two keep the seed's names: its instance groups are placed in them.
+    const name = i < 2 ? `us-east-1${'ab'[i]}` : `s${i}`;
+    const subnet = { cidr: `10.${(i >> 12) & 255}.${(i >> 4) & 255}.${(i & 15) * 16}/28`, name, type: 'Public', zone: i === 1 ? 'us-east-1b' : 'us-east-1a' };
     big.spec.subnets.push(subnet);
     size += 80;
   }
