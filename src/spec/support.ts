@@ -1,6 +1,7 @@
 import type { FieldIssue } from '../errors.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
+import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
 import { HOSTED_ZONE_ID } from './validate.js';
 
@@ -192,10 +193,40 @@ const instanceGroupRules: Record<string, Rule> = {
   },
 };
 
+/**
+ * Subnet names kOps accepts (any distinct strings) that kopsless cannot give stack resources of
+ * their own: two names whose CloudFormation logical IDs are one (the second would replace the
+ * first's subnet or route table association), or a name making an ID over CloudFormation's limit.
+ */
+function checkSubnetNames(subnets: unknown, out: SupportReport): void {
+  if (!Array.isArray(subnets)) return;
+  const owners = new Map<string, string>();
+  subnets.forEach((subnet, i) => {
+    if (!isObject(subnet) || typeof subnet.name !== 'string' || subnet.name === '') return;
+    const name = subnet.name;
+    const path = `${index('spec.subnets', i)}.name`;
+    const ids = subnetLogicalIds(name);
+    if (ids.routeTableAssociation.length > LOGICAL_ID_LIMIT) {
+      out.unsupported.push(field.unsupported(path, `subnet name of ${name.length} characters: its CloudFormation logical ID ${ids.routeTableAssociation.slice(0, 40)}... would be over ${LOGICAL_ID_LIMIT} characters`));
+      return;
+    }
+    for (const id of [ids.subnet, ids.routeTableAssociation]) {
+      const owner = owners.get(id);
+      if (owner !== undefined && owner !== name) {
+        out.unsupported.push(field.unsupported(path, `subnet name "${name}" and subnet "${owner}" map to one CloudFormation logical ID ${id} (kopsless keeps letters and digits of a subnet name): rename one`));
+        return;
+      }
+    }
+    owners.set(ids.subnet, name);
+    owners.set(ids.routeTableAssociation, name);
+  });
+}
+
 /** Lists what a valid manifest asks for that kopsless does not build (and what it ignores). */
 export function checkSupport(manifest: ClusterManifest): SupportReport {
   const out: SupportReport = { unsupported: [], ignored: [] };
   checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
+  checkSubnetNames(manifest.cluster.spec.subnets, out);
   for (const ig of manifest.instanceGroups) {
     checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
   }

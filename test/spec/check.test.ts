@@ -242,6 +242,40 @@ describe('instance group rules', () => {
   });
 });
 
+describe('subnet names kopsless cannot give stack resources of their own', () => {
+  const withSubnets = (...names: string[]) =>
+    editManifest(minimal, (c) => {
+      c.spec.networkCIDR = '172.20.0.0/16';
+      for (const [i, name] of names.entries()) c.spec.subnets.push({ name, zone: 'us-test-1a', type: 'Public', cidr: `172.20.${i + 1}.0/24` });
+    });
+
+  it.each(['us.test.1a', 'usTest1a', 'us_test_1a'])('reports %s beside us-test-1a as unsupported, naming both and the ID', (name) => {
+    const check = checkManifest(withSubnets(name));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: 'spec.subnets[1].name', message: `not supported: subnet name "${name}" and subnet "us-test-1a" map to one CloudFormation logical ID SubnetUsTest1a (kopsless keeps letters and digits of a subnet name): rename one` }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it("reports a name that makes another subnet's route table association ID", () => {
+    const check = checkManifest(withSubnets('us-test-1a-route-table-association'));
+
+    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.subnets[1].name']);
+    expect(check.unsupported[0]!.message).toContain('logical ID SubnetUsTest1aRouteTableAssociation');
+  });
+
+  it('reports a name that makes a logical ID over 255 characters', () => {
+    const check = checkManifest(withSubnets('a'.repeat(300)));
+
+    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.subnets[1].name']);
+    expect(check.unsupported[0]!.message).toContain('over 255 characters');
+  });
+
+  it('accepts distinct names such as us-test-1a and us-test-1b', () => {
+    expect(checkExitCode(checkManifest(withSubnets('us-test-1b')))).toBe(0);
+  });
+});
+
 describe('keys named like Object.prototype members are unsupported settings like any other', () => {
   const KEYS = ['hasOwnProperty', 'valueOf', 'toString', 'constructor', '__proto__', 'isPrototypeOf'];
 
