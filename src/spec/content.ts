@@ -37,8 +37,13 @@ function regexError(message: string, regex: string, ...examples: string[]): stri
 export function dns1123SubdomainErrors(value: string): string[] {
   const errors: string[] = [];
   if (byteLength(value) > 253) errors.push(maxLenError(253));
-  // Kubernetes checks the subdomain as one regex; DNS also caps each label at 63, which Route 53 enforces.
-  if (!DNS1123_SUBDOMAIN.test(value) || !value.split('.').every((label) => DNS1123_LABEL.test(label) && label.length <= 63)) {
+  // Kubernetes checks the subdomain as one regex; DNS also caps each label at 63, which Route 53
+  // enforces: said in words, since the regex cannot show it.
+  const labels = value.split('.');
+  const long = labels.find((label) => label.length > 63);
+  if (DNS1123_SUBDOMAIN.test(value) && labels.every((label) => DNS1123_LABEL.test(label))) {
+    if (long) errors.push(`each dot-separated label must be no more than 63 characters ("${long.slice(0, 20)}..." has ${long.length})`);
+  } else {
     errors.push(
       regexError(
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",

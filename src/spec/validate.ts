@@ -3,6 +3,7 @@ import { contains, formatNet, ipv4Net, overlaps, parseCidr, type Ipv4Net } from 
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
+import { ownedTagKey } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
 /**
@@ -16,6 +17,9 @@ const DNS_TYPES = ['Public', 'Private', 'None'] as const;
 const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
 
 export { dns1123SubdomainErrors };
+
+/** AWS's limit on a tag key, in characters. */
+const TAG_KEY_LIMIT = 128;
 
 /** A Route 53 hosted zone ID, which kOps accepts in place of the zone's name. */
 export const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
@@ -97,6 +101,11 @@ function validateClusterName(name: string): FieldIssue[] {
     return [field.invalid('metadata.name', name, `Cluster Name must be a valid DNS name (e.g. --name=mycluster.myzone.com) errors: ${errors.join(', ')}`)];
   }
   if (!name.includes('.')) return [field.invalid('metadata.name', name, 'Cluster Name must be a fully-qualified DNS name (e.g. --name=mycluster.myzone.com)')];
+  // AWS allows 128 characters in a tag key, and every resource carries kubernetes.io/cluster/<name>:
+  // a longer name is a cluster that can never be created.
+  if (ownedTagKey(name).length > TAG_KEY_LIMIT) {
+    return [field.tooLong('metadata.name', TAG_KEY_LIMIT - ownedTagKey('').length, `the tag key ${ownedTagKey('<name>')} is limited to ${TAG_KEY_LIMIT} characters by AWS`)];
+  }
   return [];
 }
 

@@ -64,6 +64,27 @@ describe('cluster rules', () => {
     expect(errorsOf(text).some((e) => e.startsWith('metadata.name: Invalid value: "Bad_Name.example.com": Cluster Name must be a valid DNS name'))).toBe(true);
   });
 
+  it('refuses a cluster name over 106 characters, which no AWS tag key kubernetes.io/cluster/<name> can hold', () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(34)}.example.com`;
+    const text = minimal.replaceAll('minimal-aws.example.com', name);
+
+    expect(name).toHaveLength(107);
+    expect(errorsOf(text)).toEqual(['metadata.name: Too long: must have at most 106 bytes (the tag key kubernetes.io/cluster/<name> is limited to 128 characters by AWS)']);
+  });
+
+  it('accepts a cluster name of 106 characters', () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(33)}.example.com`;
+
+    expect(name).toHaveLength(106);
+    expect(errorsOf(minimal.replaceAll('minimal-aws.example.com', name))).toEqual([]);
+  });
+
+  it('says a DNS label over 63 characters is too long, rather than quoting a regex', () => {
+    const text = minimal.replaceAll('minimal-aws.example.com', `${'a'.repeat(64)}.example.com`);
+
+    expect(errorsOf(text)).toContain(`metadata.name: Invalid value: "${'a'.repeat(64)}.example.com": Cluster Name must be a valid DNS name (e.g. --name=mycluster.myzone.com) errors: each dot-separated label must be no more than 63 characters ("aaaaaaaaaaaaaaaaaaaa..." has 64)`);
+  });
+
   it('requires a fully-qualified cluster name', () => {
     const text = editManifest(minimal, (c) => (c.metadata.name = 'minimal'));
 
