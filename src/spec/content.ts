@@ -130,3 +130,40 @@ export function parseTaint(text: string): Taint | undefined {
   if (keyValue.length > 2) return undefined;
   return { key: keyValue[0]!, ...(keyValue.length === 2 ? { value: keyValue[1]! } : {}), effect: parts[1]! };
 }
+
+/** Labels outside kubelet's allowed namespaces that kubelet may still set on its own Node. */
+const KUBELET_LABELS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/arch',
+  'kubernetes.io/os',
+  'beta.kubernetes.io/arch',
+  'beta.kubernetes.io/os',
+  'beta.kubernetes.io/instance-type',
+  'node.kubernetes.io/instance-type',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+]);
+/** Namespaces (and their subdomains) whose labels kubelet may set on its own Node. */
+const KUBELET_LABEL_NAMESPACES = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
+
+function inNamespace(namespace: string, domain: string): boolean {
+  return namespace === domain || namespace.endsWith(`.${domain}`);
+}
+
+/**
+ * Whether kubelet refuses a label key given with `--node-labels` and so fails to start (its
+ * `ValidateKubeletFlags`, which follows the NodeRestriction admission rule): a key in the
+ * kubernetes.io or k8s.io namespaces (or a subdomain of them) that is neither one of the
+ * well-known keys kubelet sets nor in the kubelet.kubernetes.io or node.kubernetes.io namespaces.
+ * `node-role.kubernetes.io/<role>` and `kops.k8s.io/instancegroup` are refused.
+ */
+export function kubeletRefusesLabel(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const namespace = key.slice(0, slash);
+  if (!inNamespace(namespace, 'kubernetes.io') && !inNamespace(namespace, 'k8s.io')) return false;
+  if (KUBELET_LABELS.has(key)) return false;
+  return !KUBELET_LABEL_NAMESPACES.some((allowed) => inNamespace(namespace, allowed));
+}

@@ -1,9 +1,10 @@
 import type { FieldIssue } from '../errors.js';
+import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
-import { HOSTED_ZONE_ID } from './validate.js';
+import { entryPath, HOSTED_ZONE_ID } from './validate.js';
 
 /**
  * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
@@ -53,6 +54,11 @@ function each(rule: Rule): Rule {
     value.forEach((item, i) => rule(item, index(path, i), out));
   };
 }
+
+/** The label kOps gives every node of an instance group. */
+const INSTANCE_GROUP_LABEL = 'kops.k8s.io/instancegroup';
+const KUBELET_REFUSES =
+  'kubelet refuses labels in the kubernetes.io and k8s.io namespaces outside kubelet.kubernetes.io/*, node.kubernetes.io/* and the well-known keys (kubernetes.io/hostname, kubernetes.io/arch, kubernetes.io/os, topology.kubernetes.io/region|zone, ...) and would not start; kOps applies such labels with kops-controller, which kopsless does not run';
 
 const ETCD_MANAGER = { ignored: "kubeadm's stacked etcd runs without etcd-manager and its resource requests" };
 const ETCD_ON_ROOT = { ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)' };
@@ -179,7 +185,14 @@ const instanceGroupRules: Record<string, Rule> = {
   rootVolume: object({ size: true, type: true }, 'root volume'),
   associatePublicIp: true,
   kubelet: object(kubeletRules, 'kubelet'),
-  nodeLabels: true,
+  nodeLabels: (value, path, out) => {
+    if (!isObject(value)) return;
+    for (const key of Object.keys(value)) {
+      // kopsless sets this one itself (defaults) and keeps it off kubelet's flags (user-data).
+      if (key === INSTANCE_GROUP_LABEL || !kubeletRefusesLabel(key)) continue;
+      out.unsupported.push(field.unsupported(entryPath(path, key), KUBELET_REFUSES));
+    }
+  },
   cloudLabels: true,
   taints: true,
   rollingUpdate: true,

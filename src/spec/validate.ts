@@ -280,7 +280,7 @@ function validateEtcd(spec: Record<string, unknown>, groups: Map<string, Instanc
 }
 
 /** `path[key]`, with the key JSON-quoted when it holds more than a label key's characters. */
-function entryPath(path: string, key: string): string {
+export function entryPath(path: string, key: string): string {
   return /^[-A-Za-z0-9_./:]+$/.test(key) ? `${path}[${key}]` : `${path}[${JSON.stringify(key)}]`;
 }
 

@@ -77,7 +77,7 @@ nodeRegistration:
     effect: "NoSchedule"
   kubeletExtraArgs:
     - name: node-labels
-      value: "kops.k8s.io/instancegroup=control-plane-us-east-1a"
+      value: ""
 KUBEADM
     printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
     printf 'bootstrapTokens:\n- token: "%s"\n  ttl: "0s"\n  usages: [signing, authentication]\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\n' "${BOOTSTRAP_TOKEN}"

@@ -72,7 +72,7 @@ nodeRegistration:
   taints: []
   kubeletExtraArgs:
     - name: node-labels
-      value: "kops.k8s.io/instancegroup=nodes-us-east-1a"
+      value: ""
 KUBEADM
     printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
     printf 'discovery:\n  bootstrapToken:\n    token: "%s"\n    caCertHashes: ["%s"]\n' "${BOOTSTRAP_TOKEN}" "${CA_CERT_HASH}"

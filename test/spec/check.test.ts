@@ -297,6 +297,22 @@ describe('subnet names kopsless cannot give stack resources of their own', () =>
   });
 });
 
+describe('node labels kubelet refuses', () => {
+  const withLabel = (key: string) => seed.replace('    kops.k8s.io/instancegroup: nodes-us-east-1a\n', `    kops.k8s.io/instancegroup: nodes-us-east-1a\n    ${key}: "x"\n`);
+
+  it.each(['node-role.kubernetes.io/worker', 'app.kubernetes.io/name', 'kubernetes.io/role', 'k8s.io/team', 'example.k8s.io/tier'])('reports %s as unsupported on its path (exit 3)', (key) => {
+    const check = checkManifest(withLabel(key));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: `instanceGroups[nodes-us-east-1a].spec.nodeLabels[${key}]`, message: expect.stringMatching(/^not supported: kubelet refuses labels in the kubernetes\.io and k8s\.io namespaces /) }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it.each(['node.kubernetes.io/pool', 'kubelet.kubernetes.io/x', 'topology.kubernetes.io/zone', 'kubernetes.io/os', 'example.com/team', 'team'])('accepts %s, which kubelet sets', (key) => {
+    expect(checkExitCode(checkManifest(withLabel(key)))).toBe(0);
+  });
+});
+
 describe('keys named like Object.prototype members are unsupported settings like any other', () => {
   const KEYS = ['hasOwnProperty', 'valueOf', 'toString', 'constructor', '__proto__', 'isPrototypeOf'];
 
