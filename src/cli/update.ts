@@ -147,7 +147,9 @@ export function setPath(target: Record<string, any>, path: string, raw: string):
   let node: any = target;
   parts.slice(0, -1).forEach((part, i) => {
     const nextIsIndex = /^\d+$/.test(parts[i + 1]!);
-    node[part] ??= nextIsIndex ? [] : {};
+    // Own properties only: "hasOwnProperty" or "toString" must become a new (unsupported) field,
+    // not lead into Object.prototype's function of that name.
+    if (!Object.hasOwn(node, part) || node[part] === undefined || node[part] === null) node[part] = nextIsIndex ? [] : {};
     if (typeof node[part] !== 'object' || node[part] === null) {
       throw new UsageError(`cannot set "${path}": ${parts.slice(0, i + 1).join('.')} holds ${JSON.stringify(node[part])}, not a mapping or a list`);
     }

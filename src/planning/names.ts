@@ -159,6 +159,20 @@ export function logicalId(prefix: string, name: string): string {
   return prefix + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 }
 
+/** CloudFormation's limit on a logical ID. */
+export const LOGICAL_ID_LIMIT = 255;
+
+/**
+ * The logical IDs the stack template gives one subnet: the subnet itself (also the output key of
+ * its ID) and its route table association. Distinct subnet names can share them (`us-test-1a`,
+ * `us.test.1a` and `usTest1a` are all `SubnetUsTest1a`), so the support check refuses such names
+ * rather than let one subnet replace another; the IDs of valid clusters never change.
+ */
+export function subnetLogicalIds(subnetName: string): { subnet: string; routeTableAssociation: string } {
+  const subnet = logicalId('Subnet', subnetName);
+  return { subnet, routeTableAssociation: `${subnet}RouteTableAssociation` };
+}
+
 /** A stable short hash of JSON-able data (key order does not matter). */
 export function stableHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);

@@ -1,6 +1,6 @@
 import { isControlPlaneRole, type ClusterManifest, type ClusterSubnetSpec } from '../spec/types.js';
 import { SpecInvalidError } from '../errors.js';
-import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
+import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -33,7 +33,7 @@ export interface StackOutputs {
 
 /** The output key that carries a subnet's ID. */
 export function subnetOutputKey(subnetName: string): string {
-  return logicalId('Subnet', subnetName);
+  return subnetLogicalIds(subnetName).subnet;
 }
 
 function tags(cluster: string, extra: Record<string, string> = {}, cloudLabels: Record<string, string> = {}): Tag[] {
@@ -153,7 +153,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   if (natProblems.length > 0) throw new SpecInvalidError(natProblems);
   for (const subnet of subnets) {
     const table = isPublic(subnet) ? 'PublicRouteTable' : `PrivateRouteTable${logicalId('', subnet.zone)}`;
-    resources[`${subnetOutputKey(subnet.name)}RouteTableAssociation`] = {
+    resources[subnetLogicalIds(subnet.name).routeTableAssociation] = {
       Type: 'AWS::EC2::SubnetRouteTableAssociation',
       Properties: { SubnetId: { Ref: subnetOutputKey(subnet.name) }, RouteTableId: { Ref: table } },
     };

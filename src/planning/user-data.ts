@@ -1,4 +1,4 @@
-import { parseTaint } from '../spec/content.js';
+import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
 
@@ -58,9 +58,15 @@ function verbatimHeredoc(body: string, indent = '    '): string[] {
   return [`${indent}verbatim <<'${HEREDOC_END}'`, body, HEREDOC_END];
 }
 
-/** Labels the kubelet may set on itself (node-role.kubernetes.io/* is kubeadm's to set). */
+/**
+ * Labels the kubelet may set on itself. Kubelet refuses the others and would not start
+ * (node-role.kubernetes.io/* is kubeadm's to set; the support check reports any other a manifest
+ * asks for), so they are left out: that is only kops.k8s.io/instancegroup, which kOps has
+ * kops-controller set.
+ */
 function labelsOf(ig: InstanceGroup): string {
   return Object.entries(ig.spec.nodeLabels ?? {})
+    .filter(([k]) => !kubeletRefusesLabel(k))
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(',');
 }

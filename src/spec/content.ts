@@ -37,8 +37,13 @@ function regexError(message: string, regex: string, ...examples: string[]): stri
 export function dns1123SubdomainErrors(value: string): string[] {
   const errors: string[] = [];
   if (byteLength(value) > 253) errors.push(maxLenError(253));
-  // Kubernetes checks the subdomain as one regex; DNS also caps each label at 63, which Route 53 enforces.
-  if (!DNS1123_SUBDOMAIN.test(value) || !value.split('.').every((label) => DNS1123_LABEL.test(label) && label.length <= 63)) {
+  // Kubernetes checks the subdomain as one regex; DNS also caps each label at 63, which Route 53
+  // enforces: said in words, since the regex cannot show it.
+  const labels = value.split('.');
+  const long = labels.find((label) => label.length > 63);
+  if (DNS1123_SUBDOMAIN.test(value) && labels.every((label) => DNS1123_LABEL.test(label))) {
+    if (long) errors.push(`each dot-separated label must be no more than 63 characters ("${long.slice(0, 20)}..." has ${long.length})`);
+  } else {
     errors.push(
       regexError(
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
@@ -124,4 +129,41 @@ export function parseTaint(text: string): Taint | undefined {
   const keyValue = parts[0]!.split('=');
   if (keyValue.length > 2) return undefined;
   return { key: keyValue[0]!, ...(keyValue.length === 2 ? { value: keyValue[1]! } : {}), effect: parts[1]! };
+}
+
+/** Labels outside kubelet's allowed namespaces that kubelet may still set on its own Node. */
+const KUBELET_LABELS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/arch',
+  'kubernetes.io/os',
+  'beta.kubernetes.io/arch',
+  'beta.kubernetes.io/os',
+  'beta.kubernetes.io/instance-type',
+  'node.kubernetes.io/instance-type',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+]);
+/** Namespaces (and their subdomains) whose labels kubelet may set on its own Node. */
+const KUBELET_LABEL_NAMESPACES = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
+
+function inNamespace(namespace: string, domain: string): boolean {
+  return namespace === domain || namespace.endsWith(`.${domain}`);
+}
+
+/**
+ * Whether kubelet refuses a label key given with `--node-labels` and so fails to start (its
+ * `ValidateKubeletFlags`, which follows the NodeRestriction admission rule): a key in the
+ * kubernetes.io or k8s.io namespaces (or a subdomain of them) that is neither one of the
+ * well-known keys kubelet sets nor in the kubelet.kubernetes.io or node.kubernetes.io namespaces.
+ * `node-role.kubernetes.io/<role>` and `kops.k8s.io/instancegroup` are refused.
+ */
+export function kubeletRefusesLabel(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const namespace = key.slice(0, slash);
+  if (!inNamespace(namespace, 'kubernetes.io') && !inNamespace(namespace, 'k8s.io')) return false;
+  if (KUBELET_LABELS.has(key)) return false;
+  return !KUBELET_LABEL_NAMESPACES.some((allowed) => inNamespace(namespace, allowed));
 }

@@ -80,7 +80,7 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
   if (!flags.name) problems.push({ path: '--name', message: 'Required value: the cluster name (e.g. --name=mycluster.example.com)' });
   if (flags.zones.length === 0) problems.push({ path: '--zones', message: 'Required value: at least one availability zone (e.g. --zones=us-east-1a)' });
   const networkingKey = flags.networking ?? 'amazonvpc';
-  const networking = NETWORKING[networkingKey];
+  const networking = Object.hasOwn(NETWORKING, networkingKey) ? NETWORKING[networkingKey] : undefined;
   if (!networking) problems.push({ path: '--networking', message: `Unsupported value: ${JSON.stringify(networkingKey)}: supported values: ${Object.keys(NETWORKING).map((k) => `"${k}"`).join(', ')}` });
   const controlPlaneCount = flags.controlPlaneCount ?? 1;
   const controlPlaneZones = flags.controlPlaneZones ?? flags.zones.slice(0, Math.max(1, Math.min(controlPlaneCount, flags.zones.length)));

@@ -25,6 +25,10 @@ export const field = {
   duplicate(path: string, value: unknown): FieldIssue {
     return { path, message: `Duplicate value: ${render(value)}` };
   },
+  /** Kubernetes's `field.TooLong` (the value itself is left out: it is the long part). */
+  tooLong(path: string, limit: number, detail = ''): FieldIssue {
+    return { path, message: `Too long: must have at most ${limit} bytes${detail ? ` (${detail})` : ''}` };
+  },
   notFound(path: string, value: unknown): FieldIssue {
     return { path, message: `Not found: ${render(value)}` };
   },

@@ -1,4 +1,4 @@
-import { isCollection, isPair, parseAllDocuments, type Document } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { FieldIssue } from '../errors.js';
 import { field } from './field.js';
 import { API_VERSION, type Cluster, type ClusterManifest, type InstanceGroup } from './types.js';
@@ -73,12 +73,30 @@ function tooDeep(where: string): FieldIssue {
   return field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels of mappings and sequences`);
 }
 
+/** How a repeated mapping key is refused, in YAML and JSON alike (JSON is YAML). */
+function duplicateKey(where: string, key: string, line: number, column: number): FieldIssue {
+  return { path: where, message: `YAML syntax error at line ${line}: Map keys must be unique: ${JSON.stringify(key)} is repeated at line ${line}, column ${column}` };
+}
+
 /**
- * The first structural problem of a parsed YAML document that would make converting it costly
- * or unsafe: nesting over the limit, or a mapping key that is itself a mapping or a sequence.
- * Walks the syntax tree without recursion, so depth cannot overflow the stack here.
+ * The key a mapping entry gets once converted to a JavaScript object (every scalar becomes its
+ * string form, so `1` and `"1"` are one key there), or undefined for a key that is not a scalar.
  */
-function structureIssue(doc: Document.Parsed, where: string): FieldIssue | undefined {
+function scalarKey(key: unknown, doc: Document.Parsed): string | undefined {
+  const node = isAlias(key) ? key.resolve(doc) : key;
+  if (!isScalar(node)) return undefined;
+  return String(node.value);
+}
+
+/**
+ * The first structural problem of a parsed YAML document that would make converting it costly,
+ * unsafe or ambiguous: nesting over the limit, a mapping key that is itself a mapping or a
+ * sequence, or a key repeated in one mapping. Walks the syntax tree without recursion, so depth
+ * cannot overflow the stack here; keys are checked with one Set per mapping, so the walk stays
+ * linear (the parser's own `uniqueKeys` compares each key with every earlier one: 20,000 keys in
+ * one mapping took 20 s).
+ */
+function structureIssue(doc: Document.Parsed, where: string, lines: LineCounter): FieldIssue | undefined {
   const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
@@ -86,9 +104,19 @@ function structureIssue(doc: Document.Parsed, where: string): FieldIssue | undef
     if (depth + 1 > MANIFEST_LIMITS.maxDepth) {
       return tooDeep(where);
     }
+    const keys = isMap(node) ? new Set<string>() : undefined;
     for (const item of node.items as unknown[]) {
       if (isPair(item)) {
         if (isCollection(item.key)) return field.invalid(where, '<mapping key>', 'a mapping key must be a scalar, not a mapping or a sequence');
+        const key = keys ? scalarKey(item.key, doc) : undefined;
+        if (key !== undefined) {
+          if (keys!.has(key)) {
+            const offset = (item.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+            const { line, col } = lines.linePos(offset);
+            return duplicateKey(where, key, line, col);
+          }
+          keys!.add(key);
+        }
         stack.push({ node: item.value, depth: depth + 1 });
       } else {
         stack.push({ node: item, depth: depth + 1 });
@@ -151,6 +179,57 @@ function entries(value: unknown, where: string, issues: FieldIssue[]): Entry[] {
 }
 
 /**
+ * The first key repeated within one object of a JSON text that `JSON.parse` has accepted (it
+ * silently keeps the last of them), with its offset; one pass, one Set per open object. Keys are
+ * compared once unescaped, so `"a"` and `"\u0061"` are one key, as they are once parsed.
+ */
+function jsonDuplicateKey(text: string): { key: string; offset: number } | undefined {
+  // One frame per open container: the keys of an object (null for an array), and whether the
+  // next string in it is a key.
+  const frames: Array<{ keys: Set<string> | null; expectKey: boolean }> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      const frame = frames.at(-1);
+      if (frame?.keys && frame.expectKey) {
+        const raw = text.slice(start, i + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (frame.keys.has(key)) return { key, offset: start };
+        frame.keys.add(key);
+        frame.expectKey = false;
+      }
+    } else if (c === 0x7b /* { */) frames.push({ keys: new Set(), expectKey: true });
+    else if (c === 0x5b /* [ */) frames.push({ keys: null, expectKey: false });
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) frames.pop();
+    else if (c === 0x2c /* , */) {
+      const frame = frames.at(-1);
+      if (frame?.keys) frame.expectKey = true;
+    }
+  }
+  return undefined;
+}
+
+/** Line and column (both from 1) of an offset in a text. */
+function position(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
  * A text that is one JSON value, read with the JSON parser (many times faster than the YAML
  * parser on large input); undefined for anything else, which the YAML parser then reads (JSON is
  * YAML, so a JSON syntax error is reported there, with its line).
@@ -164,6 +243,12 @@ function readJson(text: string, issues: FieldIssue[]): Entry[] | undefined {
     return undefined;
   }
   const where = 'documents[0]';
+  const duplicate = jsonDuplicateKey(text);
+  if (duplicate) {
+    const { line, column } = position(text, duplicate.offset);
+    issues.push(duplicateKey(where, duplicate.key, line, column));
+    return [];
+  }
   // JSON has no aliases, but it can nest: the same depth limit as YAML.
   const expanded = expandedIssue(value, where, false);
   if (expanded) {
@@ -176,7 +261,9 @@ function readJson(text: string, issues: FieldIssue[]): Entry[] | undefined {
 /** The YAML documents of a text, each checked for the limits before and after aliases expand. */
 function readYaml(text: string, issues: FieldIssue[]): Entry[] {
   // resolveKnownTags off: !!binary, !!set, !!timestamp stay plain data instead of Buffers and Dates.
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, resolveKnownTags: false });
+  // uniqueKeys off: structureIssue refuses repeated keys in linear time (see there).
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, resolveKnownTags: false, lineCounter: lines });
   const values: Entry[] = [];
   if (!Array.isArray(docs)) return values;
   docs.forEach((doc, index) => {
@@ -191,7 +278,7 @@ function readYaml(text: string, issues: FieldIssue[]): Entry[] {
       issues.push({ path: where, message: `YAML syntax error${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0]}` });
     }
     if (doc.errors.length > 0) return;
-    const structure = structureIssue(doc, where);
+    const structure = structureIssue(doc, where, lines);
     if (structure) {
       issues.push(structure);
       return;

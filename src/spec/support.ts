@@ -1,8 +1,10 @@
 import type { FieldIssue } from '../errors.js';
+import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
+import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
-import { HOSTED_ZONE_ID } from './validate.js';
+import { entryPath, HOSTED_ZONE_ID } from './validate.js';
 
 /**
  * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
@@ -30,7 +32,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function checkObject(value: unknown, path: string, rules: Record<string, Rule>, out: SupportReport, what: string): void {
   if (!isObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
-    const rule = rules[key];
+    // Own properties only: a key such as "constructor" or "hasOwnProperty" must not find
+    // Object.prototype's member and be taken for a rule.
+    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
     const childPath = `${path}.${key}`;
     if (rule === true) continue;
     if (typeof rule === 'object') out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });
@@ -50,6 +54,11 @@ function each(rule: Rule): Rule {
     value.forEach((item, i) => rule(item, index(path, i), out));
   };
 }
+
+/** The label kOps gives every node of an instance group. */
+const INSTANCE_GROUP_LABEL = 'kops.k8s.io/instancegroup';
+const KUBELET_REFUSES =
+  'kubelet refuses labels in the kubernetes.io and k8s.io namespaces outside kubelet.kubernetes.io/*, node.kubernetes.io/* and the well-known keys (kubernetes.io/hostname, kubernetes.io/arch, kubernetes.io/os, topology.kubernetes.io/region|zone, ...) and would not start; kOps applies such labels with kops-controller, which kopsless does not run';
 
 const ETCD_MANAGER = { ignored: "kubeadm's stacked etcd runs without etcd-manager and its resource requests" };
 const ETCD_ON_ROOT = { ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)' };
@@ -181,7 +190,14 @@ const instanceGroupRules: Record<string, Rule> = {
   rootVolume: object({ size: true, type: true }, 'root volume'),
   associatePublicIp: true,
   kubelet: object(kubeletRules, 'kubelet'),
-  nodeLabels: true,
+  nodeLabels: (value, path, out) => {
+    if (!isObject(value)) return;
+    for (const key of Object.keys(value)) {
+      // kopsless sets this one itself (defaults) and keeps it off kubelet's flags (user-data).
+      if (key === INSTANCE_GROUP_LABEL || !kubeletRefusesLabel(key)) continue;
+      out.unsupported.push(field.unsupported(entryPath(path, key), KUBELET_REFUSES));
+    }
+  },
   cloudLabels: true,
   taints: true,
   rollingUpdate: true,
@@ -195,10 +211,40 @@ const instanceGroupRules: Record<string, Rule> = {
   },
 };
 
+/**
+ * Subnet names kOps accepts (any distinct strings) that kopsless cannot give stack resources of
+ * their own: two names whose CloudFormation logical IDs are one (the second would replace the
+ * first's subnet or route table association), or a name making an ID over CloudFormation's limit.
+ */
+function checkSubnetNames(subnets: unknown, out: SupportReport): void {
+  if (!Array.isArray(subnets)) return;
+  const owners = new Map<string, string>();
+  subnets.forEach((subnet, i) => {
+    if (!isObject(subnet) || typeof subnet.name !== 'string' || subnet.name === '') return;
+    const name = subnet.name;
+    const path = `${index('spec.subnets', i)}.name`;
+    const ids = subnetLogicalIds(name);
+    if (ids.routeTableAssociation.length > LOGICAL_ID_LIMIT) {
+      out.unsupported.push(field.unsupported(path, `subnet name of ${name.length} characters: its CloudFormation logical ID ${ids.routeTableAssociation.slice(0, 40)}... would be over ${LOGICAL_ID_LIMIT} characters`));
+      return;
+    }
+    for (const id of [ids.subnet, ids.routeTableAssociation]) {
+      const owner = owners.get(id);
+      if (owner !== undefined && owner !== name) {
+        out.unsupported.push(field.unsupported(path, `subnet name "${name}" and subnet "${owner}" map to one CloudFormation logical ID ${id} (kopsless keeps letters and digits of a subnet name): rename one`));
+        return;
+      }
+    }
+    owners.set(ids.subnet, name);
+    owners.set(ids.routeTableAssociation, name);
+  });
+}
+
 /** Lists what a valid manifest asks for that kopsless does not build (and what it ignores). */
 export function checkSupport(manifest: ClusterManifest): SupportReport {
   const out: SupportReport = { unsupported: [], ignored: [] };
   checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
+  checkSubnetNames(manifest.cluster.spec.subnets, out);
   for (const ig of manifest.instanceGroups) {
     checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
   }

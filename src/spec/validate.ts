@@ -5,6 +5,7 @@ import { field, index } from './field.js';
 import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
 import { kubernetesVersionRangeIssues } from './kubernetes-version.js';
 import { igPath } from './parse.js';
+import { ownedTagKey } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
 
 /**
@@ -18,6 +19,9 @@ const DNS_TYPES = ['Public', 'Private', 'None'] as const;
 const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
 
 export { dns1123SubdomainErrors };
+
+/** AWS's limit on a tag key, in characters. */
+const TAG_KEY_LIMIT = 128;
 
 /** A Route 53 hosted zone ID, which kOps accepts in place of the zone's name. */
 export const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
@@ -99,6 +103,11 @@ function validateClusterName(name: string): FieldIssue[] {
     return [field.invalid('metadata.name', name, `Cluster Name must be a valid DNS name (e.g. --name=mycluster.myzone.com) errors: ${errors.join(', ')}`)];
   }
   if (!name.includes('.')) return [field.invalid('metadata.name', name, 'Cluster Name must be a fully-qualified DNS name (e.g. --name=mycluster.myzone.com)')];
+  // AWS allows 128 characters in a tag key, and every resource carries kubernetes.io/cluster/<name>:
+  // a longer name is a cluster that can never be created.
+  if (ownedTagKey(name).length > TAG_KEY_LIMIT) {
+    return [field.tooLong('metadata.name', TAG_KEY_LIMIT - ownedTagKey('').length, `the tag key ${ownedTagKey('<name>')} is limited to ${TAG_KEY_LIMIT} characters by AWS`)];
+  }
   return [];
 }
 
@@ -172,7 +181,12 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
   const region: { value?: string } = {};
   const firstHasId = isObject(subnets[0]) && Boolean(subnets[0].id);
   const seenNames = new Set<string>();
-  const placed: Array<{ name: string; cidr: string; net: Ipv4Net }> = [];
+  // The IPv4 network of each subnet whose CIDR is valid, for the overlap check.
+  const nets = subnets.map((raw, i) => {
+    if (!isObject(raw) || raw.cidr === undefined) return undefined;
+    return validateCidrField(raw.cidr, `${index('spec.subnets', i)}.cidr`).length === 0 ? ipv4Net(String(raw.cidr)) : undefined;
+  });
+  const earlierOverlaps = overlappingEarlier(nets);
   subnets.forEach((raw, i) => {
     const path = index('spec.subnets', i);
     if (!isObject(raw)) {
@@ -222,14 +236,68 @@ function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
       issues.push(field.forbidden(`${path}.cidr`, `subnet ${JSON.stringify(name)} cidr ${JSON.stringify(cidr)} is not a subnet of the networkCIDR ${JSON.stringify(String(spec.networkCIDR ?? ''))}${extra}`));
     }
     // Not a kOps rule, but AWS refuses overlapping subnets in a VPC: say so before anything is made.
-    for (const other of placed) {
-      if (overlaps(other.net, net)) {
-        issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${cidr}" overlaps subnet "${other.name}" cidr "${other.cidr}"`));
-      }
+    for (const j of earlierOverlaps.get(i) ?? []) {
+      const other = subnets[j] as Record<string, unknown>;
+      issues.push(field.forbidden(`${path}.cidr`, `subnet "${name}" cidr "${String(raw.cidr)}" overlaps subnet "${typeof other.name === 'string' ? other.name : ''}" cidr "${formatNet(nets[j]!)}"`));
     }
-    placed.push({ name, cidr: formatNet(net), net });
   });
   return issues;
+}
+
+/**
+ * For each subnet, the earlier subnets whose CIDR overlaps its own, in index order; of several
+ * earlier subnets with one same CIDR only the first is named. Two CIDRs overlap only when one
+ * holds the other, so a sweep in address order with a stack of the CIDRs that hold the current one
+ * finds every pair in O(n log n) (a stack is at most 33 distinct CIDRs deep): comparing every pair
+ * took seconds for the tens of thousands of subnets a 5 MB manifest can hold.
+ */
+function overlappingEarlier(nets: Array<Ipv4Net | undefined>): Map<number, number[]> {
+  // The first index of each distinct CIDR; later holders of one CIDR overlap that first one.
+  const firstOf = new Map<string, number>();
+  const found = new Map<number, number[]>();
+  const add = (later: number, earlier: number) => {
+    const list = found.get(later) ?? [];
+    if (!list.includes(earlier)) list.push(earlier);
+    found.set(later, list);
+  };
+  const distinct: number[] = [];
+  nets.forEach((net, i) => {
+    if (!net) return;
+    const key = formatNet(net);
+    const first = firstOf.get(key);
+    if (first === undefined) {
+      firstOf.set(key, i);
+      distinct.push(i);
+    }
+  });
+  // Pairs of distinct CIDRs where one holds the other, as (outer, inner) first indices.
+  const order = distinct.sort((a, b) => nets[a]!.base - nets[b]!.base || nets[a]!.prefix - nets[b]!.prefix);
+  const holders: number[] = [];
+  const pairs: Array<[number, number]> = [];
+  for (const i of order) {
+    while (holders.length > 0 && !overlaps(nets[holders.at(-1)!]!, nets[i]!)) holders.pop();
+    for (const outer of holders) pairs.push([outer, i]);
+    holders.push(i);
+  }
+  // Every holder of a CIDR overlaps every holder of a CIDR it is paired with.
+  const holdersOf = new Map<number, number[]>();
+  nets.forEach((net, i) => {
+    if (!net) return;
+    const first = firstOf.get(formatNet(net))!;
+    const list = holdersOf.get(first) ?? [];
+    list.push(i);
+    holdersOf.set(first, list);
+  });
+  for (const list of holdersOf.values()) list.slice(1).forEach((i) => add(i, list[0]!));
+  for (const [a, b] of pairs) {
+    const as = holdersOf.get(a)!;
+    const bs = holdersOf.get(b)!;
+    // The first holder of each CIDR stands for the others, so a CIDR repeated n times costs n.
+    for (const later of as) if (later > bs[0]!) add(later, bs[0]!);
+    for (const later of bs) if (later > as[0]!) add(later, as[0]!);
+  }
+  for (const list of found.values()) list.sort((x, y) => x - y);
+  return found;
 }
 
 function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {
@@ -293,7 +361,7 @@ function validateEtcd(spec: Record<string, unknown>, groups: Map<string, Instanc
 }
 
 /** `path[key]`, with the key JSON-quoted when it holds more than a label key's characters. */
-function entryPath(path: string, key: string): string {
+export function entryPath(path: string, key: string): string {
   return /^[-A-Za-z0-9_./:]+$/.test(key) ? `${path}[${key}]` : `${path}[${JSON.stringify(key)}]`;
 }
 

@@ -199,6 +199,39 @@ const accepted = (cluster: string, operation: string, arn: string, name: string,
 });
 
 /**
+ * The execution this request already started, if any (see the module comment for when a request
+ * is a retry), without starting anything. Asked before the lock and the phase are checked: the
+ * first execution holds the lock, and its retry must get that execution back, not a 409.
+ */
+async function previousExecution(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse | undefined> {
+  const now = (deps.now ?? (() => new Date()))().getTime();
+  const machine = deps.stateMachines[operation];
+  const key = idempotencyKey(request);
+  if (key !== undefined) {
+    const name = executionName(operation, cluster, ['key', key]);
+    const arn = executionArn(machine, name);
+    const found = await deps.executions.describe(arn);
+    if (!found) return undefined;
+    if (JSON.stringify(found.input) !== JSON.stringify(input)) throw new HttpProblem(409, 'Idempotency-Key was used for a different request: use a new key', { execution: arn });
+    return accepted(cluster, operation, arn, name, true);
+  }
+  const body = request.body ?? '';
+  const minute = Math.floor(now / RETRY_WINDOW_MS);
+  for (const bucket of [minute - 1, minute]) {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const name = executionName(operation, cluster, ['request', body, version, String(bucket), String(attempt)]);
+      const arn = executionArn(machine, name);
+      const found = await deps.executions.describe(arn);
+      if (!found) break;
+      if (FAILED_STATUSES.includes(found.status)) continue;
+      const startedAt = found.startDate ? Date.parse(found.startDate) : now;
+      if (now - startedAt <= RETRY_WINDOW_MS) return accepted(cluster, operation, arn, name, true);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Starts the operation's state machine for a request, or returns the execution this request
  * already started (see the module comment for when that is).
  */
@@ -255,6 +288,8 @@ export const routes = {
       throw new HttpProblem(400, check.valid ? 'the manifest asks for settings kopsless does not build' : 'the manifest is invalid', { errors: check.errors, unsupported: check.unsupported });
     }
     const cluster = check.cluster!;
+    const previous = await previousExecution('create-cluster', cluster, { manifest }, request, '', deps);
+    if (previous) return previous;
     await refuseIfLocked(cluster, deps);
     const status = await deps.store.readStatus(cluster);
     if (status && status.phase !== 'Registered' && status.phase !== 'Failed') throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
@@ -280,8 +315,11 @@ export const routes = {
   async updateCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
     await requireCluster(cluster, deps);
+    const version = await specVersion(cluster, deps);
+    const previous = await previousExecution('update-cluster', cluster, { cluster }, request, version, deps);
+    if (previous) return previous;
     await refuseIfLocked(cluster, deps);
-    return start('update-cluster', cluster, { cluster }, request, await specVersion(cluster, deps), deps);
+    return start('update-cluster', cluster, { cluster }, request, version, deps);
   },
 
   async rollingUpdate(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -297,16 +335,22 @@ export const routes = {
     const known = manifest.instanceGroups.map((ig) => ig.metadata.name);
     const unknown = (instanceGroups as string[]).filter((g) => !known.includes(g));
     if (unknown.length > 0) throw new HttpProblem(400, `instanceGroups: not in cluster "${cluster}": ${unknown.join(', ')}`);
-    await refuseIfLocked(cluster, deps);
     const version = manifestVersion(manifest);
-    return start('rolling-update', cluster, { cluster, instanceGroups, force: options.force === true, cloudOnly: options.cloudOnly === true }, request, version, deps);
+    const input = { cluster, instanceGroups, force: options.force === true, cloudOnly: options.cloudOnly === true };
+    const previous = await previousExecution('rolling-update', cluster, input, request, version, deps);
+    if (previous) return previous;
+    await refuseIfLocked(cluster, deps);
+    return start('rolling-update', cluster, input, request, version, deps);
   },
 
   async deleteCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
     await requireCluster(cluster, deps);
+    const version = await specVersion(cluster, deps);
+    const previous = await previousExecution('delete-cluster', cluster, { cluster }, request, version, deps);
+    if (previous) return previous;
     await refuseIfLocked(cluster, deps);
-    return start('delete-cluster', cluster, { cluster }, request, await specVersion(cluster, deps), deps);
+    return start('delete-cluster', cluster, { cluster }, request, version, deps);
   },
 
   async getExecution(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {

@@ -62,6 +62,18 @@ describe('kopsless check -o json on hostile files', () => {
   }, 60_000);
 });
 
+describe('kopsless check -o json on keys named like Object.prototype members', () => {
+  it('exits 3 reporting spec.hasOwnProperty and spec.valueOf as unsupported', async () => {
+    const text = seed.replace('  channel: stable\n', '  channel: stable\n  hasOwnProperty: 1\n  valueOf: 2\n');
+
+    const result = await kopsless(['check', '-f', file('proto.yaml', text), '-o', 'json']);
+
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout).unsupported.map((u: { path: string }) => u.path)).toEqual(['spec.hasOwnProperty', 'spec.valueOf']);
+    expect(stackLines(result.stderr)).toEqual([]);
+  }, 60_000);
+});
+
 describe('kopsless check on a few fuzzed manifests', () => {
   it('exits 0, 1 or 3 with the JSON shape and no stack trace', async () => {
     const cases = fc.sample(mutatedManifest(), { numRuns: 4, seed: 20261125 });

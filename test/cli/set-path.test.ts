@@ -17,6 +17,15 @@ describe('setPath', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it.each(['hasOwnProperty', 'toString', 'valueOf'])('makes %s a field of its own, not a path into Object.prototype', (name) => {
+    const target: Record<string, any> = { spec: {} };
+
+    setPath(target, `spec.${name}.x`, '1');
+
+    expect(Object.hasOwn(target.spec, name)).toBe(true);
+    expect(target.spec[name]).toEqual({ x: 1 });
+  });
+
   it('refuses a path through a value that is not a mapping or a list', () => {
     expect(() => setPath({ spec: { machineType: 't3.medium' } }, 'spec.machineType.size', 'big')).toThrow('cannot set "spec.machineType.size": spec.machineType holds "t3.medium", not a mapping or a list');
   });

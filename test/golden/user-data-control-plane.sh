@@ -1,7 +1,7 @@
 #!/bin/bash
 # kopsless bootstrap: cluster "seed.example.com", instance group "control-plane-us-east-1a" (role "Master").
 # Rendered by kopsless from the cluster spec; a change here is a change of the group's spec hash.
-# kopsless-bootstrap-settings: {"KubernetesVersion":"1.32.0","maxPods":"17","nodeLabels":"kops.k8s.io/instancegroup=control-plane-us-east-1a","VPC CNI":"1.23.1"}
+# kopsless-bootstrap-settings: {"KubernetesVersion":"1.32.0","maxPods":"17","VPC CNI":"1.23.1"}
 set -o errexit -o nounset -o pipefail
 
 readonly CLUSTER_NAME='seed.example.com'
@@ -78,7 +78,7 @@ nodeRegistration:
     effect: "NoSchedule"
   kubeletExtraArgs:
     - name: node-labels
-      value: "kops.k8s.io/instancegroup=control-plane-us-east-1a"
+      value: ""
 KUBEADM
     printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
     printf 'bootstrapTokens:\n- token: "%s"\n  ttl: "0s"\n  usages: [signing, authentication]\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\n' "${BOOTSTRAP_TOKEN}"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # kopsless bootstrap: cluster "seed.example.com", instance group "nodes-us-east-1a" (role "Node").
 # Rendered by kopsless from the cluster spec; a change here is a change of the group's spec hash.
-# kopsless-bootstrap-settings: {"KubernetesVersion":"1.32.0","maxPods":"17","nodeLabels":"kops.k8s.io/instancegroup=nodes-us-east-1a"}
+# kopsless-bootstrap-settings: {"KubernetesVersion":"1.32.0","maxPods":"17"}
 set -o errexit -o nounset -o pipefail
 
 readonly CLUSTER_NAME='seed.example.com'
@@ -73,7 +73,7 @@ nodeRegistration:
   taints: []
   kubeletExtraArgs:
     - name: node-labels
-      value: "kops.k8s.io/instancegroup=nodes-us-east-1a"
+      value: ""
 KUBEADM
     printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
     printf 'discovery:\n  bootstrapToken:\n    token: "%s"\n    caCertHashes: ["%s"]\n' "${BOOTSTRAP_TOKEN}" "${CA_CERT_HASH}"

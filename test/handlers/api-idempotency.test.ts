@@ -154,6 +154,65 @@ describe('with an Idempotency-Key', () => {
   });
 });
 
+/** Serves the lock as the execution that answered `first` holds it once it runs. */
+function lockHeldBy(first: { body: string }, operation: string, cluster = 'seed.example.com'): void {
+  const owner = bodyOf(first).executionArn as string;
+  api.s3.on(GetObjectCommand, { Key: `${cluster}/lock` }).callsFake(async () => ({ Body: body(JSON.stringify({ owner, operation, acquiredAt: T0.toISOString(), expiresAt: '2999-01-01T00:00:00Z' })), ETag: '"l"' }));
+}
+
+describe('a retry once the first execution holds the lock', () => {
+  it.each([
+    ['update', () => call(handler, 'POST', '/clusters/seed.example.com/update', { headers: { 'Idempotency-Key': 'u-1' } })],
+    ['rolling update', () => call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{}', headers: { 'Idempotency-Key': 'r-1' } })],
+    ['delete', () => call(handler, 'DELETE', '/clusters/seed.example.com', { headers: { 'Idempotency-Key': 'd-1' } })],
+  ])('answers a keyed %s retry with the first execution (200), not 409', async (_what, send) => {
+    const first = await send();
+    lockHeldBy(first, 'update');
+    later(120);
+
+    const retry = await send();
+
+    expect(first.statusCode).toBe(202);
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(sfn.started()).toHaveLength(1);
+  });
+
+  it('answers a byte-identical keyless update retry within the minute with the first execution (200)', async () => {
+    const first = await update();
+    lockHeldBy(first, 'update');
+    later(20);
+
+    const retry = await update();
+
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+  });
+
+  it('answers a keyed create retry with the first execution though the cluster is now Creating and locked', async () => {
+    const manifest = seed.replaceAll('seed.example.com', 'fresh.example.com');
+    const send = () => call(handler, 'POST', '/clusters', { body: manifest, headers: { 'Idempotency-Key': 'c-1' } });
+    const first = await send();
+    lockHeldBy(first, 'create', 'fresh.example.com');
+    api.s3.on(GetObjectCommand, { Key: 'fresh.example.com/status.json' }).callsFake(async () => ({ Body: body(JSON.stringify({ phase: 'Creating', updatedAt: T0.toISOString() })), ETag: '"s"' }));
+
+    const retry = await send();
+
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+  });
+
+  it('still answers 409 to another request while the lock is held', async () => {
+    const first = await update({ 'Idempotency-Key': 'u-1' });
+    lockHeldBy(first, 'update');
+
+    const other = await update({ 'Idempotency-Key': 'u-2' });
+
+    expect(other.statusCode).toBe(409);
+    expect(bodyOf(other).message).toContain('is locked by execution');
+  });
+});
+
 describe('execution names', () => {
   it('stay within 80 characters for the longest cluster name', () => {
     const cluster = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;

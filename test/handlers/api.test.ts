@@ -93,6 +93,14 @@ describe('POST /clusters', () => {
     expect(bodyOf(response).unsupported.map((u: { path: string }) => u.path)).toContain('spec.api.loadBalancer');
   });
 
+  it('answers 400 listing spec.hasOwnProperty and spec.constructor as unsupported, and starts nothing', async () => {
+    const response = await request('POST', '/clusters', { body: seed.replace('  channel: stable\n', '  channel: stable\n  hasOwnProperty: 1\n  constructor: 2\n') });
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).unsupported.map((u: { path: string }) => u.path)).toEqual(['spec.hasOwnProperty', 'spec.constructor']);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('answers 400 for a body that is not JSON', async () => {
     const response = await request('POST', '/clusters', { body: '{"manifest": ', headers: { 'Content-Type': 'application/json' } });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
+import { subnetLogicalIds } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { manifestFromFlags } from '../../src/spec/create-cluster.js';
@@ -68,6 +69,23 @@ describe('cluster stack template', () => {
 
     expect(actions(amazonvpc)).toContain('ec2:AssignPrivateIpAddresses');
     expect(actions(byo)).not.toContain('ec2:AssignPrivateIpAddresses');
+  });
+});
+
+describe('subnet logical IDs', () => {
+  it('are the only logical IDs of the template that start with Subnet, so subnet names can only collide with each other', () => {
+    const template = render(readReference('create_cluster_private.yaml'));
+    const subnets = (checkManifest(readReference('create_cluster_private.yaml')).manifest!.cluster.spec.subnets ?? []).map((s) => s.name);
+    const subnetIds = new Set(subnets.flatMap((name) => Object.values(subnetLogicalIds(name))));
+
+    const others = Object.keys(template.Resources).filter((id) => id.startsWith('Subnet') && !subnetIds.has(id));
+
+    expect(subnets.length).toBeGreaterThan(1);
+    expect(others).toEqual([]);
+  });
+
+  it('keep the IDs the seed cluster was deployed with', () => {
+    expect(subnetLogicalIds('us-east-1a')).toEqual({ subnet: 'SubnetUsEast1a', routeTableAssociation: 'SubnetUsEast1aRouteTableAssociation' });
   });
 });
 

@@ -24,6 +24,16 @@ function shellcheck(script: string): { status: number | null; output: string } {
 }
 
 describe('user-data', () => {
+  it('gives kubelet only labels it accepts: kops.k8s.io/instancegroup is left out, others kept', () => {
+    const ig = group('nodes-us-east-1a');
+    const labelled = { ...ig, spec: { ...ig.spec, nodeLabels: { ...ig.spec.nodeLabels, 'node.kubernetes.io/pool': 'a', 'example.com/team': 'b' } } };
+
+    const script = renderUserData({ cluster: seed.cluster, instanceGroup: labelled, maxPods: 17, stateBucket: 'state-bucket', region: 'us-east-1' });
+
+    expect(script).toContain('    - name: node-labels\n      value: "node.kubernetes.io/pool=a,example.com/team=b"\n');
+    expect(script).not.toContain('kops.k8s.io/instancegroup=');
+  });
+
   it('matches the golden file for a control-plane instance', () => {
     expectGolden('user-data-control-plane.sh', render('control-plane-us-east-1a'));
   });

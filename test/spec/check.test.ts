@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { checkExitCode, checkManifest } from '../../src/spec/check.js';
 import { completeManifest } from '../../src/spec/defaults.js';
 import { editManifest, readFixture, readReference, referenceManifests } from '../helpers.js';
 
 const minimal = readFixture('minimal-aws.yaml');
+const seed = readFixture('seed.yaml');
 
 function errorsOf(text: string): string[] {
   return checkManifest(text).errors.map((e) => `${e.path}: ${e.message}`);
@@ -62,6 +64,27 @@ describe('cluster rules', () => {
     expect(errorsOf(text).some((e) => e.startsWith('metadata.name: Invalid value: "Bad_Name.example.com": Cluster Name must be a valid DNS name'))).toBe(true);
   });
 
+  it('refuses a cluster name over 106 characters, which no AWS tag key kubernetes.io/cluster/<name> can hold', () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(34)}.example.com`;
+    const text = minimal.replaceAll('minimal-aws.example.com', name);
+
+    expect(name).toHaveLength(107);
+    expect(errorsOf(text)).toEqual(['metadata.name: Too long: must have at most 106 bytes (the tag key kubernetes.io/cluster/<name> is limited to 128 characters by AWS)']);
+  });
+
+  it('accepts a cluster name of 106 characters', () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(33)}.example.com`;
+
+    expect(name).toHaveLength(106);
+    expect(errorsOf(minimal.replaceAll('minimal-aws.example.com', name))).toEqual([]);
+  });
+
+  it('says a DNS label over 63 characters is too long, rather than quoting a regex', () => {
+    const text = minimal.replaceAll('minimal-aws.example.com', `${'a'.repeat(64)}.example.com`);
+
+    expect(errorsOf(text)).toContain(`metadata.name: Invalid value: "${'a'.repeat(64)}.example.com": Cluster Name must be a valid DNS name (e.g. --name=mycluster.myzone.com) errors: each dot-separated label must be no more than 63 characters ("aaaaaaaaaaaaaaaaaaaa..." has 64)`);
+  });
+
   it('requires a fully-qualified cluster name', () => {
     const text = editManifest(minimal, (c) => (c.metadata.name = 'minimal'));
 
@@ -106,6 +129,20 @@ describe('cluster rules', () => {
     expect(errorsOf(text)).toContain(
       'spec.subnets[1].cidr: Forbidden: subnet "us-test-1b" cidr "172.20.48.0/20" overlaps subnet "us-test-1a" cidr "172.20.32.0/19"',
     );
+  });
+
+  it('names every earlier subnet an overlapping one overlaps, outer and inner', () => {
+    const text = editManifest(minimal, (c) => {
+      c.spec.subnets.push({ name: 'inner', zone: 'us-test-1a', type: 'Public', cidr: '172.20.40.0/24' });
+      c.spec.subnets.push({ name: 'middle', zone: 'us-test-1a', type: 'Public', cidr: '172.20.40.0/22' });
+      c.spec.subnets.push({ name: 'apart', zone: 'us-test-1a', type: 'Public', cidr: '172.20.0.0/24' });
+    });
+
+    expect(errorsOf(text).filter((e) => e.includes('overlaps'))).toEqual([
+      'spec.subnets[1].cidr: Forbidden: subnet "inner" cidr "172.20.40.0/24" overlaps subnet "us-test-1a" cidr "172.20.32.0/19"',
+      'spec.subnets[2].cidr: Forbidden: subnet "middle" cidr "172.20.40.0/22" overlaps subnet "us-test-1a" cidr "172.20.32.0/19"',
+      'spec.subnets[2].cidr: Forbidden: subnet "middle" cidr "172.20.40.0/22" overlaps subnet "inner" cidr "172.20.40.0/24"',
+    ]);
   });
 
   it('rejects a CIDR with host bits set, suggesting the network', () => {
@@ -223,6 +260,83 @@ describe('instance group rules', () => {
     const text = editManifest(minimal, (_c, g) => (g.get('nodes')!.spec.role = 'Worker'));
 
     expect(errorsOf(text)).toContain('instanceGroups[nodes].spec.role: Unsupported value: "Worker": supported values: "ControlPlane", "APIServer", "Node", "Bastion"');
+  });
+});
+
+describe('subnet names kopsless cannot give stack resources of their own', () => {
+  const withSubnets = (...names: string[]) =>
+    editManifest(minimal, (c) => {
+      c.spec.networkCIDR = '172.20.0.0/16';
+      for (const [i, name] of names.entries()) c.spec.subnets.push({ name, zone: 'us-test-1a', type: 'Public', cidr: `172.20.${i + 1}.0/24` });
+    });
+
+  it.each(['us.test.1a', 'usTest1a', 'us_test_1a'])('reports %s beside us-test-1a as unsupported, naming both and the ID', (name) => {
+    const check = checkManifest(withSubnets(name));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: 'spec.subnets[1].name', message: `not supported: subnet name "${name}" and subnet "us-test-1a" map to one CloudFormation logical ID SubnetUsTest1a (kopsless keeps letters and digits of a subnet name): rename one` }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it("reports a name that makes another subnet's route table association ID", () => {
+    const check = checkManifest(withSubnets('us-test-1a-route-table-association'));
+
+    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.subnets[1].name']);
+    expect(check.unsupported[0]!.message).toContain('logical ID SubnetUsTest1aRouteTableAssociation');
+  });
+
+  it('reports a name that makes a logical ID over 255 characters', () => {
+    const check = checkManifest(withSubnets('a'.repeat(300)));
+
+    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.subnets[1].name']);
+    expect(check.unsupported[0]!.message).toContain('over 255 characters');
+  });
+
+  it('accepts distinct names such as us-test-1a and us-test-1b', () => {
+    expect(checkExitCode(checkManifest(withSubnets('us-test-1b')))).toBe(0);
+  });
+});
+
+describe('node labels kubelet refuses', () => {
+  const withLabel = (key: string) => seed.replace('    kops.k8s.io/instancegroup: nodes-us-east-1a\n', `    kops.k8s.io/instancegroup: nodes-us-east-1a\n    ${key}: "x"\n`);
+
+  it.each(['node-role.kubernetes.io/worker', 'app.kubernetes.io/name', 'kubernetes.io/role', 'k8s.io/team', 'example.k8s.io/tier'])('reports %s as unsupported on its path (exit 3)', (key) => {
+    const check = checkManifest(withLabel(key));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: `instanceGroups[nodes-us-east-1a].spec.nodeLabels[${key}]`, message: expect.stringMatching(/^not supported: kubelet refuses labels in the kubernetes\.io and k8s\.io namespaces /) }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it.each(['node.kubernetes.io/pool', 'kubelet.kubernetes.io/x', 'topology.kubernetes.io/zone', 'kubernetes.io/os', 'example.com/team', 'team'])('accepts %s, which kubelet sets', (key) => {
+    expect(checkExitCode(checkManifest(withLabel(key)))).toBe(0);
+  });
+});
+
+describe('keys named like Object.prototype members are unsupported settings like any other', () => {
+  const KEYS = ['hasOwnProperty', 'valueOf', 'toString', 'constructor', '__proto__', 'isPrototypeOf'];
+
+  it.each(KEYS)('reports spec.%s as unsupported (exit 3)', (key) => {
+    const check = checkManifest(seed.replace('  channel: stable\n', `  channel: stable\n  ${key}: 1\n`));
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported).toEqual([{ path: `spec.${key}`, message: `not supported: cluster setting "${key}" is not built by kopsless` }]);
+    expect(checkExitCode(check)).toBe(3);
+  });
+
+  it.each(KEYS)('reports %s in a subnet and in an instance group spec as unsupported', (key) => {
+    const text = seed.replace('    name: us-east-1a\n', `    name: us-east-1a\n    ${key}: x\n`).replace('  machineType: t3.medium\n', `  machineType: t3.medium\n  ${key}: x\n`);
+
+    const paths = checkManifest(text).unsupported.map((u) => u.path);
+
+    expect(paths).toEqual([`spec.subnets[0].${key}`, `instanceGroups[control-plane-us-east-1a].spec.${key}`]);
+  });
+
+  it('reports a JSON "__proto__" key as unsupported', () => {
+    const docs = parseAllDocuments(seed).map((d) => d.toJS());
+    const json = JSON.stringify(docs).replace('"channel":"stable"', '"channel":"stable","__proto__":{"x":1}');
+
+    expect(checkManifest(json).unsupported).toEqual([{ path: 'spec.__proto__', message: 'not supported: cluster setting "__proto__" is not built by kopsless' }]);
   });
 });
 

@@ -124,3 +124,43 @@ describe('JSON arrays and Lists hold the same manifest as separate documents', (
     expect(messages('{"apiVersion": "v1", "kind": "List"}')).toContain('documents[0].items: Required value: a List holds its documents in items');
   });
 });
+
+describe('a key repeated in one mapping is refused, in YAML and JSON alike', () => {
+  const clusterWith = (extra: string) => seed.replace('  channel: stable\n', `  channel: stable\n${extra}`);
+
+  it('refuses a repeated YAML key, naming the key and its line', () => {
+    const text = clusterWith('  channel: alpha\n');
+    const line = text.split('\n').indexOf('  channel: alpha') + 1;
+
+    expect(messages(text)).toEqual([`documents[0]: YAML syntax error at line ${line}: Map keys must be unique: "channel" is repeated at line ${line}, column 3`]);
+  });
+
+  it('refuses the last of 20,000 labels when it repeats the first', () => {
+    const labels = Array.from({ length: 20_000 }, (_, i) => `    k${i}.example.com/lbl-${i}: v${i}\n`).join('');
+    const text = seed.replace('  nodeLabels:\n', `  nodeLabels:\n${labels}    k0.example.com/lbl-0: again\n`);
+
+    expect(messages(text)[0]).toMatch(/^documents\[1\]: YAML syntax error at line \d+: Map keys must be unique: "k0\.example\.com\/lbl-0" is repeated/);
+  });
+
+  it('refuses keys that become one key once read (1 and "1")', () => {
+    expect(messages(clusterWith('  x-a:\n    1: one\n    "1": again\n'))).toEqual([expect.stringMatching(/Map keys must be unique: "1" is repeated/)]);
+  });
+
+  it('refuses a repeated JSON key instead of keeping the last', () => {
+    const docs = seedDocs().map((d) => JSON.stringify(parseYaml(d)));
+    docs[0] = docs[0]!.replace('"channel":"stable"', '"channel":"stable",\n"channel":"alpha"');
+
+    expect(messages(`[${docs.join(',')}]`)).toEqual(['documents[0]: YAML syntax error at line 2: Map keys must be unique: "channel" is repeated at line 2, column 1']);
+  });
+
+  it('refuses a repeated JSON key written with an escape', () => {
+    expect(messages('{"kind": "Cluster", "\\u006bind": "List"}')).toEqual(['documents[0]: YAML syntax error at line 1: Map keys must be unique: "kind" is repeated at line 1, column 21']);
+  });
+
+  it('accepts one key in sibling JSON objects and strings that look like keys', () => {
+    const docs = seedDocs().map((d) => parseYaml(d));
+    docs[0].spec['x-note'] = '{"channel": 1, "channel": 2}';
+
+    expect(checkManifest(JSON.stringify(docs)).errors).toEqual([]);
+  });
+});
