@@ -89,6 +89,20 @@ describe('protobuf bodies kubectl sends', () => {
     expect(object.spec.minAvailable).toBeUndefined();
   });
 
+  it('decodes a Pod: the pod template kubectl encoded in a captured Deployment, which is wire-compatible with a Pod', async () => {
+    const { body } = await capture('create', 'deployment', 'web', '--image=nginx');
+    // Deployment.spec = 2, DeploymentSpec.template = 3; PodTemplateSpec and Pod share metadata = 1, spec = 2.
+    const outer = protobuf.parse('syntax = "proto2"; message D { optional S spec = 2; } message S { optional bytes template = 3; }').root.lookupType('D');
+    const pod = rewrap(body, (u) => {
+      u.typeMeta = { apiVersion: 'v1', kind: 'Pod' };
+      u.raw = (outer.decode(u.raw) as unknown as { spec: { template: Uint8Array } }).spec.template;
+    });
+
+    const object = decodeKubernetesProtobuf(pod);
+
+    expect(object).toEqual({ apiVersion: 'v1', kind: 'Pod', metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx', resources: {} }] } });
+  });
+
   it('refuses a kind it does not read from protobuf, saying to use kubectl apply -f', async () => {
     const { body } = await capture('create', 'deployment', 'web', '--image=nginx');
     const service = rewrap(body, (u) => (u.typeMeta = { apiVersion: 'v1', kind: 'Service' }));
@@ -98,10 +112,11 @@ describe('protobuf bodies kubectl sends', () => {
 
   it('refuses a field it does not declare instead of dropping it', async () => {
     const { body } = await capture('create', 'deployment', 'web', '--image=nginx');
-    // Field 99 (varint 1) appended to the Deployment message: protobuf merges concatenated messages.
-    const extra = rewrap(body, (u) => (u.raw = Buffer.concat([u.raw, Buffer.from([0x98, 0x06, 0x01])])));
+    // spec (2) { template (3) { spec (2) { field 99 = 1 } } } appended to the Deployment: protobuf
+    // merges a repeated embedded message into the one already there.
+    const extra = rewrap(body, (u) => (u.raw = Buffer.concat([u.raw, Buffer.from([0x12, 0x07, 0x1a, 0x05, 0x12, 0x03, 0x98, 0x06, 0x01])])));
 
-    expect(() => decodeKubernetesProtobuf(extra)).toThrow(/does not read \(Deployment#99;/);
+    expect(() => decodeKubernetesProtobuf(extra)).toThrow(/does not read \(Deployment\.spec\.template\.spec#99;/);
   });
 
   it('refuses a body without the Kubernetes magic as malformed', () => {

@@ -106,7 +106,8 @@ message PodDisruptionBudgetStatus {}
 message PodDisruptionBudget { optional ObjectMeta metadata = 1; optional PodDisruptionBudgetSpec spec = 2; optional PodDisruptionBudgetStatus status = 3; }
 `;
 
-const root = protobuf.parse(PROTO, { keepCase: true }).root;
+// Resolved up front: the undeclared-field walk reads nested types before any decode has resolved them.
+const root = protobuf.parse(PROTO, { keepCase: true }).root.resolveAll();
 const type = (name: string) => root.lookupType(`k8s.${name}`);
 
 /** The kinds read from protobuf, by `apiVersion/kind`. */
@@ -151,7 +152,9 @@ function undeclaredFields(t: protobuf.Type, bytes: Uint8Array, path: string, out
     if (!field) {
       const start = reader.pos;
       if (wire === 0) {
-        if (reader.uint64().toString() !== '0') out.push(`${path}#${id}`);
+        // Compare the two halves rather than rely on a Long implementation being loaded.
+        const v = reader.uint64() as unknown as { low: number; high: number };
+        if ((v.low | v.high) !== 0) out.push(`${path}#${id}`);
       } else if (wire === 2) {
         if (reader.uint32() > 0) out.push(`${path}#${id}`);
         reader.pos = start;
