@@ -229,8 +229,36 @@ describe('OpenAPI and content types', () => {
     expect(out).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/web\s+Scaled up replica set web-/);
   });
 
-  it('kubectl create deployment (protobuf) gets a 415 that says what to use instead', async () => {
-    expect(await kubectlFails('create', 'deployment', 'x', '--image=nginx')).toContain('use `kubectl apply -f <manifest>`');
-    expect(cluster.deployments.has('default/x')).toBe(false);
+  it('kubectl create deployment (a protobuf body) creates the Deployment and its pods get scheduled', async () => {
+    expect((await kubectl('create', 'deployment', 'web', '--image=nginx', '--replicas=3')).trim()).toBe('deployment.apps/web created');
+
+    const d = JSON.parse(await kubectl('get', 'deployment', 'web', '-o', 'json'));
+    expect(d.spec.replicas).toBe(3);
+    expect(d.spec.selector).toEqual({ matchLabels: { app: 'web' } });
+    expect(d.spec.template.spec.containers).toEqual([expect.objectContaining({ name: 'nginx', image: 'nginx' })]);
+    const pods = JSON.parse(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'json')).items;
+    expect(pods).toHaveLength(3);
+    for (const pod of pods) expect(pod.spec.nodeName).toMatch(/^ip-10-0-0-[23]\.ec2\.internal$/);
+  });
+
+  it('kubectl create deployment keeps the port and command it sends', async () => {
+    await kubectl('create', 'deployment', 'sleeper', '--image=busybox:1.36', '--port=8080', '--', 'sleep', '3600');
+
+    const container = JSON.parse(await kubectl('get', 'deployment', 'sleeper', '-o', 'json')).spec.template.spec.containers[0];
+    expect(container).toMatchObject({ image: 'busybox:1.36', command: ['sleep', '3600'], ports: [{ containerPort: 8080 }] });
+  });
+
+  it('kubectl create deployment --replicas=0 keeps the zero rather than defaulting to one', async () => {
+    await kubectl('create', 'deployment', 'idle', '--image=nginx', '--replicas=0');
+
+    expect(await kubectl('get', 'deployment', 'idle', '-o', 'jsonpath={.spec.replicas}')).toBe('0');
+    expect(await kubectl('get', 'pods', '-l', 'app=idle', '-o', 'name')).toBe('');
+  });
+
+  it('kubectl create pdb (a protobuf body) creates the PodDisruptionBudget', async () => {
+    await kubectl('create', 'pdb', 'web', '--selector=app=web', '--min-available=50%');
+
+    const pdb = JSON.parse(await kubectl('get', 'pdb', 'web', '-o', 'json'));
+    expect(pdb.spec).toEqual({ minAvailable: '50%', selector: { matchLabels: { app: 'web' } } });
   });
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseFieldSelector, parseLabelSelector, type Obj, type SimCluster } from './cluster.js';
 import { fieldErrors, groupVersionDocument, openApiV2Document, openApiV3Index, schemaFor } from './openapi.js';
+import { decodeKubernetesProtobuf, ProtobufBodyError } from './protobuf.js';
 import { BadSelectorError, selectorMatches } from './selectors.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -13,7 +14,9 @@ import { toTable, wantsTable } from './tables.js';
  * pods (create, patch, list with field and set-based label selectors, delete, eviction),
  * DaemonSets, Deployments (with their scale subresource) and the ReplicaSets they own,
  * PodDisruptionBudgets, Events (core/v1 and events.k8s.io/v1), with `fieldValidation`.
- * Not served: watches, dry runs, server-side apply, protobuf bodies (`kubectl create deployment`).
+ * Request bodies are JSON, or protobuf for the kinds kubectl's create generators send it for
+ * (Deployment, PodDisruptionBudget, Pod: see protobuf.ts); responses are JSON, which kubectl
+ * accepts alongside protobuf. Not served: watches, dry runs, server-side apply.
  */
 
 export interface SimBackend {
@@ -604,13 +607,21 @@ function openApi(path: string, prefix: string, accept: string | undefined): { co
 }
 
 async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
-  if (/protobuf/.test(req.headers['content-type'] ?? '')) {
-    // Decoding needs a protobuf library and the k8s.io/api field numbers; not built yet.
-    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server reads JSON only, not protobuf: use `kubectl apply -f <manifest>` instead of `kubectl create deployment`');
-  }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   if (chunks.length === 0) return undefined;
+  if (/^application\/vnd\.kubernetes\.protobuf\s*(;|$)/.test(req.headers['content-type'] ?? '')) {
+    // kubectl's create generators send protobuf; the object is then handled as a JSON body.
+    try {
+      return decodeKubernetesProtobuf(Buffer.concat(chunks));
+    } catch (error) {
+      if (error instanceof ProtobufBodyError) throw new HttpError(error.malformed ? 400 : 415, error.malformed ? 'BadRequest' : 'UnsupportedMediaType', error.message);
+      throw error;
+    }
+  }
+  if (/protobuf/.test(req.headers['content-type'] ?? '')) {
+    throw new HttpError(415, 'UnsupportedMediaType', `the simulated API server reads JSON and application/vnd.kubernetes.protobuf, not ${req.headers['content-type']}: use \`kubectl apply -f <manifest>\``);
+  }
   const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text) as Obj;
