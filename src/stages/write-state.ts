@@ -1,4 +1,4 @@
-import { ClusterExistsError, SpecInvalidError } from '../errors.js';
+import { ClusterExistsError, ClusterNotFoundError, InvalidInputError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
@@ -34,6 +34,33 @@ export function causeMessage(cause: string | undefined): string {
   }
 }
 
+/**
+ * An update or a roll of a cluster that is not in the store would fail after the lock and leave
+ * a status.json behind for a name nobody created; a roll of an instance group the cluster does
+ * not have would roll nothing. Both are refused here, before anything is taken or written.
+ */
+async function checkAgainstStore<M extends StateMachineName>(input: ExecutionInput<M>, machine: M, store: ClusterStore): Promise<ExecutionInput<M>> {
+  if (machine !== 'update-cluster' && machine !== 'rolling-update') return input;
+  const { cluster } = input as ExecutionInput<'update-cluster'>;
+  if (!(await store.exists(cluster))) throw new ClusterNotFoundError(cluster);
+  const wanted = (input as ExecutionInput<'rolling-update'>).instanceGroups ?? [];
+  if (wanted.length === 0) return input;
+  const known = new Set((await store.readManifest(cluster)).instanceGroups.map((ig) => ig.metadata.name));
+  const issues = wanted.flatMap((name, i) => (known.has(name) ? [] : [{ path: `instanceGroups[${i}]`, message: `InstanceGroup ${JSON.stringify(name)} not found` }]));
+  if (issues.length > 0) throw new InvalidInputError(issues);
+  return input;
+}
+
+/**
+ * status.json is written only for a cluster the store knows (its config, or a status.json from
+ * before): a failed execution for a name that was never created must leave no trace, or the name
+ * would look taken to create and missing to delete.
+ */
+async function recordStatus(store: ClusterStore, cluster: string, patch: Partial<ClusterStatus>): Promise<ClusterStatus | undefined> {
+  if (!(await store.readStatus(cluster)) && !(await store.exists(cluster))) return undefined;
+  return store.updateStatus(cluster, patch);
+}
+
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
@@ -41,8 +68,8 @@ export async function writeState(
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
-      // First state of every machine, before the lock: nothing is read or written.
-      return validateExecutionInput(input.stateMachine, input.input);
+      // First state of every machine, before the lock: nothing is written.
+      return checkAgainstStore(validateExecutionInput(input.stateMachine, input.input), input.stateMachine, store);
     case 'acquireLock':
       return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
     case 'register': {
@@ -72,17 +99,17 @@ export async function writeState(
       return { cluster: name };
     }
     case 'finish': {
-      await store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
       await store.releaseLock(input.cluster, input.owner);
       return { phase: input.phase };
     }
     case 'phase':
-      return store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      return (await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null })) ?? { phase: input.phase };
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'fail': {
       const now = (deps.now ?? (() => new Date()))();
-      await store.updateStatus(input.cluster, {
+      await recordStatus(store, input.cluster, {
         phase: 'Failed',
         lastExecution: input.owner,
         lastError: { error: input.error.Error ?? 'Error', cause: causeMessage(input.error.Cause), at: now.toISOString() },

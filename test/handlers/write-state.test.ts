@@ -65,11 +65,13 @@ describe('write-state handler', () => {
     expect(s3.calls().some((c) => c.args[0].constructor.name === 'DeleteObjectCommand')).toBe(true);
   });
 
-  it('completes a rolling-update input with its defaults, touching nothing in S3', async () => {
+  it('completes a rolling-update input with its defaults, reading the config and writing nothing to S3', async () => {
+    s3.on(GetObjectCommand, { Key: 'a.example.com/config' }).resolves({ Body: body('kind: Cluster\n') as never, ETag: '"c1"' });
+
     const completed = await handler({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'a.example.com' } }, lambdaContext);
 
     expect(completed).toEqual({ cluster: 'a.example.com', instanceGroups: [], force: false, cloudOnly: false, update: false });
-    expect(s3.calls()).toHaveLength(0);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   it('fails an execution input with a missing cluster with InvalidInputError naming it, touching nothing in S3', async () => {
