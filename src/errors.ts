@@ -61,6 +61,22 @@ export class ClusterLockedError extends KopslessError {
   }
 }
 
+/**
+ * The execution no longer holds the cluster lock (its lease ran out and another execution took
+ * it, or it was released): it must stop writing the cluster's state, or two executions run at once.
+ */
+export class LockLostError extends KopslessError {
+  override readonly name = 'LockLostError';
+  readonly transient = false;
+  constructor(
+    readonly cluster: string,
+    readonly owner: string,
+    readonly holder: string | undefined,
+  ) {
+    super(`execution ${owner} no longer holds the lock of cluster "${cluster}" (${holder ? `held by execution ${holder}` : 'released'}); it stops without writing state`);
+  }
+}
+
 /** The cluster exists in the state store already (create), or does not (every other verb). */
 export class ClusterExistsError extends KopslessError {
   override readonly name = 'ClusterExistsError';

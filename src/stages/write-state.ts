@@ -1,4 +1,4 @@
-import { ClusterExistsError, ClusterNotFoundError, InvalidInputError, SpecInvalidError } from '../errors.js';
+import { ClusterExistsError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
@@ -61,6 +61,19 @@ async function recordStatus(store: ClusterStore, cluster: string, patch: Partial
   return store.updateStatus(cluster, patch);
 }
 
+/**
+ * Before an execution writes the cluster's status it must still hold the lock; holding it, it
+ * renews the lease (progress proves it is alive). A lock already released is accepted only for a
+ * retried `finish` of the execution that last wrote the status (its first attempt released it).
+ */
+async function assertOwner(store: ClusterStore, cluster: string, owner: string, leaseSeconds: number, retryAfterRelease: boolean): Promise<void> {
+  if (await store.renewLock(cluster, owner, leaseSeconds)) return;
+  if (retryAfterRelease && (await store.readStatus(cluster))?.lastExecution === owner) return;
+  // A cluster the store does not know writes no status anyway (recordStatus).
+  if (!(await store.exists(cluster)) && !(await store.readStatus(cluster))) return;
+  throw new LockLostError(cluster, owner, undefined);
+}
+
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
@@ -99,15 +112,20 @@ export async function writeState(
       return { cluster: name };
     }
     case 'finish': {
+      await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, true);
       await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
       await store.releaseLock(input.cluster, input.owner);
       return { phase: input.phase };
     }
     case 'phase':
+      await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, false);
       return (await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null })) ?? { phase: input.phase };
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'fail': {
+      // A failure is recorded unless another execution holds the lock: its status is not ours.
+      const held = await store.readLock(input.cluster);
+      if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
       const now = (deps.now ?? (() => new Date()))();
       await recordStatus(store, input.cluster, {
         phase: 'Failed',

@@ -114,3 +114,61 @@ describe('status of a cluster the store does not know', () => {
     expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastError: { error: 'StackFailedError', cause: 'boom' } });
   });
 });
+
+describe('lock ownership while writing status', () => {
+  it('phase renews the lease of the execution that holds the lock', async () => {
+    const { deps, store, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:09:00Z');
+
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+
+    expect((await store.readLock(SEED))?.expiresAt).toBe('2026-01-01T00:19:00.000Z');
+  });
+
+  it('a renewed lease keeps a second execution out after the first lease would have run out', async () => {
+    const { deps, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:09:00Z');
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+    clock.now = new Date('2026-01-01T00:15:00Z');
+
+    await expect(writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps)).rejects.toMatchObject({ name: 'ClusterLockedError' });
+  });
+
+  it('phase, finish and fail refuse with LockLostError once another execution took the expired lock, and change nothing', async () => {
+    const { deps, store, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:11:00Z');
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps);
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-2', phase: 'RollingUpdate' }, deps);
+
+    for (const stale of [
+      { action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' },
+      { action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' },
+      { action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } },
+    ] as const) {
+      await expect(writeState(stale, deps), stale.action).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution exec-2') });
+    }
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'RollingUpdate', lastExecution: 'exec-2' });
+    expect((await store.readLock(SEED))?.owner).toBe('exec-2');
+  });
+
+  it('fail records the error when nobody holds the lock', async () => {
+    const { deps, store } = await registered();
+
+    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } }, deps);
+
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastExecution: 'exec-1' });
+  });
+
+  it('a retried finish after its lock was released succeeds', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'update' }, deps);
+    await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
+
+    await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
+
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Ready', lastExecution: 'exec-1' });
+  });
+});
