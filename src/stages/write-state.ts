@@ -1,4 +1,4 @@
-import { ClusterExistsError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
+import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
@@ -21,6 +21,40 @@ export interface WriteStateDeps {
   store: ClusterStore;
   lockLeaseSeconds: number;
   now?: () => Date;
+  /**
+   * The status of a Step Functions execution (`RUNNING`, `SUCCEEDED`, ...), undefined when it does
+   * not exist. Given on AWS only: there a lock's owner is an execution, which a console Stop or a
+   * timeout ends without releasing the lock.
+   */
+  executionStatus?: (executionArn: string) => Promise<string | undefined>;
+}
+
+/** An execution ARN, which DescribeExecution can answer for. */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+/** Statuses of an execution that still runs, or will again (a redrive is on its way). */
+const LIVE_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
+
+/**
+ * A live lease held by an execution that has ended (stopped, timed out, or failed where no Catch
+ * ran) is taken over at once, If-Match on the lock's ETag so two takers cannot both win. A lock
+ * with a local holder, or asked for by the local runner, is not judged here: the local runner
+ * checks its process (src/cli/resume.ts).
+ */
+async function acquireLock(input: Extract<WriteStateInput, { action: 'acquireLock' }>, deps: WriteStateDeps): Promise<LockLease> {
+  const { store } = deps;
+  try {
+    return await store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+  } catch (error) {
+    // A request with a holder comes from the local runner, whose executions Step Functions does not know.
+    if (!(error instanceof ClusterLockedError) || !deps.executionStatus || input.holder) throw error;
+    const current = await store.readLockVersion(input.cluster);
+    if (!current) return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+    const { lease } = current;
+    if (lease.holder || lease.owner === input.owner || !EXECUTION_ARN.test(lease.owner)) throw error;
+    const status = await deps.executionStatus(lease.owner);
+    if (status !== undefined && LIVE_STATUSES.has(status)) throw error;
+    return store.takeOverLock(input.cluster, current, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+  }
 }
 
 /** Step Functions wraps a Lambda error's cause as JSON; locally it is the bare message. */
@@ -84,7 +118,7 @@ export async function writeState(
       // First state of every machine, before the lock: nothing is written.
       return checkAgainstStore(validateExecutionInput(input.stateMachine, input.input), input.stateMachine, store);
     case 'acquireLock':
-      return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+      return acquireLock(input, deps);
     case 'register': {
       const check = checkManifest(input.manifest);
       if (!check.valid || !check.manifest || !check.completed) throw new SpecInvalidError(check.errors);
