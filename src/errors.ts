@@ -245,9 +245,14 @@ const TRANSIENT_AWS_CODES = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'EC2ThrottledException',
+  // Auto Scaling: another scaling activity on the group, or a transient quota on the API.
+  'ScalingActivityInProgress',
+  // EC2's bandwidth quota on its API, and Route 53's "a change to this zone is still in progress".
+  'BandwidthLimitExceeded',
+  'TransactionInProgressException',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'TimeoutError']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPROTO', 'TimeoutError']);
 
 /** True for an error the AWS SDK threw: a service answer or a network fault after its retries (both carry `$metadata`). */
 export function isAwsSdkError(error: unknown): boolean {

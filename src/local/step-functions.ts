@@ -218,6 +218,8 @@ export async function runDefinition(definition: Definition, options: DefinitionR
   try {
     const output = (await execution.result) as Json;
     await pump.catch(() => undefined);
+    // A Pass or Choice state's output over 256 KiB with no Task after it: the pump saw it, the engine did not.
+    if (history.failure) return { executionArn, status: 'FAILED', error: history.failure, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
     return { executionArn, status: 'SUCCEEDED', output, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
   } catch (error) {
     await pump.catch(() => undefined);
