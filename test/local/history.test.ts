@@ -172,6 +172,12 @@ describe('quotas of a local execution', () => {
     expect(result).toMatchObject({ status: 'FAILED', error: { name: 'States.DataLimitExceeded' } });
   });
 
+  it('refuses a null execution input with InvalidInputError, not States.Runtime', async () => {
+    const attempt = run({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, {}, null);
+
+    await expect(attempt).rejects.toThrow(new InvalidInputError([{ path: '(input)', message: 'expected object, got null' }]));
+  });
+
   it('refuses an execution input over 256 KiB before anything runs', async () => {
     const attempt = run({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, {}, { blob: 'x'.repeat(PAYLOAD_LIMIT_BYTES) });
 
