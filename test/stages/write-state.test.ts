@@ -1,10 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError, StateConflictError } from '../../src/errors.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
-import { ClusterStore } from '../../src/state/cluster-store.js';
+import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
 import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
-import { readFixture } from '../helpers.js';
+import { readFixture, ROOT } from '../helpers.js';
 
 /** An in-memory bucket with S3's conditional writes (ETags are version counters). */
 function memoryObjects(): ObjectStore & { keys(): string[] } {
@@ -170,5 +173,15 @@ describe('lock ownership while writing status', () => {
     await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
 
     expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Ready', lastExecution: 'exec-1' });
+  });
+});
+
+describe('lease length', () => {
+  it('outlasts the longest state machine TimeoutSeconds, by default and in the Lambda config', () => {
+    const dir = join(ROOT, 'statemachines');
+    const longest = Math.max(...readdirSync(dir).map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds));
+
+    expect(DEFAULT_LEASE_SECONDS).toBeGreaterThanOrEqual(longest);
+    expect(readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' }).lockLeaseSeconds).toBeGreaterThanOrEqual(longest);
   });
 });
