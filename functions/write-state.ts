@@ -11,12 +11,15 @@ import { WRITE_STATE_EVENT } from '../src/stages/inputs.js';
 const config = readConfig(process.env);
 const store = new ClusterStore(s3ObjectStore(new S3Client({}), config.stateBucket));
 const executions = executionsApi(new SFNClient({}));
+const onLambda = Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
 const logger = stageLogger('write-state');
 
 /** Write S3 state: the cluster lock, the spec in kOps's layout, status.json. */
 export const handler = stageHandler(logger, async (event: WriteStateInput) => writeState(event, {
     store,
     lockLeaseSeconds: config.lockLeaseSeconds,
-    // A lock held by an ended execution is taken over; a local lock carries its holder and is never looked up.
-    executionStatus: async (executionArn) => (await executions.describe(executionArn))?.status,
+    // A lock held by an ended execution is taken over. Only in a real Lambda (the runtime sets
+    // AWS_LAMBDA_FUNCTION_NAME): the local runner's executions are not Step Functions', and its
+    // locks are judged by their holder process instead.
+    ...(onLambda ? { executionStatus: async (executionArn: string) => (await executions.describe(executionArn))?.status } : {}),
   }), WRITE_STATE_EVENT);

@@ -10,6 +10,8 @@ let handler: (event: unknown, context: unknown) => Promise<unknown>;
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
+  // As the Lambda runtime sets it: only there are lock owners Step Functions executions.
+  vi.stubEnv('AWS_LAMBDA_FUNCTION_NAME', 'kopsless-WriteStateFunction');
   ({ handler } = (await import('../../functions/write-state.js')) as unknown as { handler: typeof handler });
 });
 beforeEach(() => {
