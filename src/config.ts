@@ -42,7 +42,8 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', 10 * 60),
-    lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', 2 * 60 * 60),
+    // As long as rolling-update's TimeoutSeconds: a live execution must not lose its lock.
+    lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', 24 * 60 * 60),
     // kOps's defaults: 15 minutes to drain a node and 15 to validate after each batch.
     drainTimeoutSeconds: seconds(env, 'DRAIN_TIMEOUT_SECONDS', 15 * 60),
     validationTimeoutSeconds: seconds(env, 'VALIDATION_TIMEOUT_SECONDS', 15 * 60),

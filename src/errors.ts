@@ -61,6 +61,22 @@ export class ClusterLockedError extends KopslessError {
   }
 }
 
+/**
+ * The execution no longer holds the cluster lock (its lease ran out and another execution took
+ * it, or it was released): it must stop writing the cluster's state, or two executions run at once.
+ */
+export class LockLostError extends KopslessError {
+  override readonly name = 'LockLostError';
+  readonly transient = false;
+  constructor(
+    readonly cluster: string,
+    readonly owner: string,
+    readonly holder: string | undefined,
+  ) {
+    super(`execution ${owner} no longer holds the lock of cluster "${cluster}" (${holder ? `held by execution ${holder}` : 'released'}); it stops without writing state`);
+  }
+}
+
 /** The cluster exists in the state store already (create), or does not (every other verb). */
 export class ClusterExistsError extends KopslessError {
   override readonly name = 'ClusterExistsError';
@@ -229,9 +245,14 @@ const TRANSIENT_AWS_CODES = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'EC2ThrottledException',
+  // Auto Scaling: another scaling activity on the group, or a transient quota on the API.
+  'ScalingActivityInProgress',
+  // EC2's bandwidth quota on its API, and Route 53's "a change to this zone is still in progress".
+  'BandwidthLimitExceeded',
+  'TransactionInProgressException',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'TimeoutError']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPROTO', 'TimeoutError']);
 
 /** True for an error the AWS SDK threw: a service answer or a network fault after its retries (both carry `$metadata`). */
 export function isAwsSdkError(error: unknown): boolean {

@@ -12,7 +12,7 @@ const { BUNDLE_OPTIONS } = (await import('../scripts/build.mjs')) as { BUNDLE_OP
 /** The AWS SDK clients each function calls; its bundle must hold those and no others. */
 const CLIENTS: Record<keyof typeof FUNCTIONS, string[]> = {
   ValidateSpecFunction: ['ec2'],
-  WriteStateFunction: ['s3'],
+  WriteStateFunction: ['s3', 'sfn'],
   LaunchClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 's3'],
   VerifyDnsFunction: ['cloudformation', 'ec2', 'route-53', 's3'],
   RollingUpdateFunction: ['auto-scaling', 'cloudformation', 'ec2', 'route-53', 's3'],

@@ -53,6 +53,20 @@ describe('namedError', () => {
 });
 
 describe('classifyAwsError', () => {
+  for (const code of ['ScalingActivityInProgress', 'BandwidthLimitExceeded', 'TransactionInProgressException']) {
+    it(`sorts the ${code} answer (a 400) into TransientAwsError, which the ASL retries`, () => {
+      expect(classifyAwsError(sdkError(code, 400))).toBeInstanceOf(TransientAwsError);
+    });
+  }
+
+  for (const code of ['EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EPROTO', 'ECONNRESET']) {
+    it(`sorts the network fault ${code} into TransientAwsError`, () => {
+      const fault = Object.assign(new Error(`connect ${code}`), { code, $metadata: { attempts: 3 } });
+
+      expect(classifyAwsError(fault)).toBeInstanceOf(TransientAwsError);
+    });
+  }
+
   it('returns a non-SDK error unchanged instead of calling it an AWS error', () => {
     const bug = new RangeError('Invalid array length');
 

@@ -208,7 +208,7 @@ export function buildProgram(): Command {
     .action(async (cluster: string | undefined) => done(await runLocalKubeconfig(cluster, await context(), io)));
   local
     .command('start-execution')
-    .description('run a state machine with a JSON input to its end, as the console or `aws stepfunctions start-execution` would (exit 0 SUCCEEDED, 1 FAILED)')
+    .description('run a state machine with a JSON input to its end, as the console or `aws stepfunctions start-execution` would (exit 0 SUCCEEDED, 1 FAILED, 2 not started)')
     .argument('<state-machine>', 'create-cluster, update-cluster, rolling-update or delete-cluster')
     .requiredOption('--input <json>', 'the execution input: JSON, or @FILE')
     .addOption(new Option('-o, --output <format>', 'the result as {executionArn, status, error, cause, historyEvents, transitions, output}').choices(['json']))

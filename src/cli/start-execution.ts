@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { InvalidInputError } from '../errors.js';
 import { STATE_MACHINES, type StateMachineName } from '../functions-registry.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
@@ -29,7 +30,8 @@ export function readExecutionInput(value: string, read: (path: string) => string
  * `kopsless local start-execution STATE_MACHINE --input JSON|@FILE [-o json]`: the local stand-in
  * for the console's "Start execution" and `aws stepfunctions start-execution`. The input goes to
  * the state machine as given, unchecked here: checking it is the state machine's first state,
- * as it is on AWS. Runs to the end; exit 0 when it succeeded, 1 when it failed.
+ * as it is on AWS. Runs to the end; exit 0 when it succeeded, 1 when it failed, 2 when no
+ * execution was started (an input Step Functions refuses).
  */
 export async function runStartExecution(machine: string, options: { input: string; output?: string }, ctx: CliContext, io: Io): Promise<number> {
   if (!MACHINES.includes(machine as StateMachineName)) throw new UsageError(`unknown state machine "${machine}": use one of ${MACHINES.join(', ')}`);
@@ -37,7 +39,17 @@ export async function runStartExecution(machine: string, options: { input: strin
   const json = options.output === 'json';
   const started = Date.now();
   if (!json) io.out(`Starting an execution of ${machine} (${ctx.where})`);
-  const result = await ctx.run(machine as StateMachineName, { input: input as never, ...(json ? {} : { onProgress: progressPrinter(io.out, started) }) });
+  let result: Awaited<ReturnType<CliContext['run']>>;
+  try {
+    result = await ctx.run(machine as StateMachineName, { input: input as never, ...(json ? {} : { onProgress: progressPrinter(io.out, started) }) });
+  } catch (error) {
+    // Refused before it started (an input over 256 KiB, as StartExecution refuses it): no
+    // execution exists, so this is a usage error, not a failed execution.
+    if (!(error instanceof InvalidInputError)) throw error;
+    if (json) io.out(JSON.stringify({ executionArn: null, status: null, error: error.name, cause: error.message, historyEvents: null, transitions: null, output: null }, null, 2));
+    else io.err(`${error.name}: ${error.message} (no execution was started)`);
+    return 2;
+  }
   if (json) {
     io.out(
       JSON.stringify(

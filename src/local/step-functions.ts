@@ -154,6 +154,11 @@ export async function runDefinition(definition: Definition, options: DefinitionR
     // StartExecution itself refuses such an input: there is no execution.
     throw new InvalidInputError([{ path: '(input)', message: `Too long: ${inputBytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions accepts` }]);
   }
+  if (options.input === null) {
+    // On AWS the first state, ValidateInput, would refuse it; the local engine cannot even pass
+    // `$` of a null input to it (States.Runtime), so the refusal comes before the execution.
+    throw new InvalidInputError([{ path: '(input)', message: 'expected object, got null' }]);
+  }
   const history = new ExecutionHistory(options.historyEventLimit);
   const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
@@ -218,6 +223,8 @@ export async function runDefinition(definition: Definition, options: DefinitionR
   try {
     const output = (await execution.result) as Json;
     await pump.catch(() => undefined);
+    // A Pass or Choice state's output over 256 KiB with no Task after it: the pump saw it, the engine did not.
+    if (history.failure) return { executionArn, status: 'FAILED', error: history.failure, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
     return { executionArn, status: 'SUCCEEDED', output, startedAt, stoppedAt: new Date().toISOString(), ...counts() };
   } catch (error) {
     await pump.catch(() => undefined);

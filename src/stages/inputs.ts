@@ -30,13 +30,32 @@ const clusterName = z
  * What each state machine reads from `$`, with the defaults a person may leave out. Unknown
  * fields are refused: a misspelt option (`instanceGroup`) must not be silently ignored.
  */
+/**
+ * Step Functions fails an execution whose state passes 256 KiB (`States.DataLimitExceeded`, which
+ * no Catch sees, so the lock stays held): what rides in the state for the whole run is capped
+ * here. The manifest is carried in every state of create, next to the spec's instance group
+ * names (each at most 253) and an error's cause (Step Functions keeps at most 32 KiB of it), so
+ * 64 KiB leaves the rest of the 256 KiB to the state's own growth. A real manifest is a few KiB.
+ */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+/** More groups than a roll can name usefully; each name is a Kubernetes object name (at most 253). */
+export const MAX_ROLL_GROUPS = 100;
+
+const manifestText = z
+  .string()
+  .min(1, 'Required value: the kOps manifest (YAML)')
+  .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_MANIFEST_BYTES, `Too long: may not be more than ${MAX_MANIFEST_BYTES} bytes`);
+
 export const EXECUTION_INPUTS = {
-  'create-cluster': z.object({ manifest: z.string().min(1, 'Required value: the kOps manifest (YAML)') }).strict(),
+  'create-cluster': z.object({ manifest: manifestText }).strict(),
   'update-cluster': z.object({ cluster: clusterName }).strict(),
   'rolling-update': z
     .object({
       cluster: clusterName,
-      instanceGroups: z.array(z.string().min(1)).default([]),
+      instanceGroups: z
+        .array(z.string().min(1, 'Required value: an instance group name').max(253, 'Too long: may not be more than 253 characters'))
+        .max(MAX_ROLL_GROUPS, `Too many: may not have more than ${MAX_ROLL_GROUPS} items`)
+        .default([]),
       force: z.boolean().default(false),
       cloudOnly: z.boolean().default(false),
       /** Apply the spec (stack and launch templates) before rolling: the ENI watcher's update + roll. */

@@ -1,4 +1,4 @@
-import { ClusterExistsError, SpecInvalidError } from '../errors.js';
+import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
@@ -21,6 +21,40 @@ export interface WriteStateDeps {
   store: ClusterStore;
   lockLeaseSeconds: number;
   now?: () => Date;
+  /**
+   * The status of a Step Functions execution (`RUNNING`, `SUCCEEDED`, ...), undefined when it does
+   * not exist. Given on AWS only: there a lock's owner is an execution, which a console Stop or a
+   * timeout ends without releasing the lock.
+   */
+  executionStatus?: (executionArn: string) => Promise<string | undefined>;
+}
+
+/** An execution ARN, which DescribeExecution can answer for. */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+/** Statuses of an execution that still runs, or will again (a redrive is on its way). */
+const LIVE_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
+
+/**
+ * A live lease held by an execution that has ended (stopped, timed out, or failed where no Catch
+ * ran) is taken over at once, If-Match on the lock's ETag so two takers cannot both win. A lock
+ * with a local holder, or asked for by the local runner, is not judged here: the local runner
+ * checks its process (src/cli/resume.ts).
+ */
+async function acquireLock(input: Extract<WriteStateInput, { action: 'acquireLock' }>, deps: WriteStateDeps): Promise<LockLease> {
+  const { store } = deps;
+  try {
+    return await store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+  } catch (error) {
+    // A request with a holder comes from the local runner, whose executions Step Functions does not know.
+    if (!(error instanceof ClusterLockedError) || !deps.executionStatus || input.holder) throw error;
+    const current = await store.readLockVersion(input.cluster);
+    if (!current) return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+    const { lease } = current;
+    if (lease.holder || lease.owner === input.owner || !EXECUTION_ARN.test(lease.owner)) throw error;
+    const status = await deps.executionStatus(lease.owner);
+    if (status !== undefined && LIVE_STATUSES.has(status)) throw error;
+    return store.takeOverLock(input.cluster, current, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+  }
 }
 
 /** Step Functions wraps a Lambda error's cause as JSON; locally it is the bare message. */
@@ -34,6 +68,46 @@ export function causeMessage(cause: string | undefined): string {
   }
 }
 
+/**
+ * An update or a roll of a cluster that is not in the store would fail after the lock and leave
+ * a status.json behind for a name nobody created; a roll of an instance group the cluster does
+ * not have would roll nothing. Both are refused here, before anything is taken or written.
+ */
+async function checkAgainstStore<M extends StateMachineName>(input: ExecutionInput<M>, machine: M, store: ClusterStore): Promise<ExecutionInput<M>> {
+  if (machine !== 'update-cluster' && machine !== 'rolling-update') return input;
+  const { cluster } = input as ExecutionInput<'update-cluster'>;
+  if (!(await store.exists(cluster))) throw new ClusterNotFoundError(cluster);
+  const wanted = (input as ExecutionInput<'rolling-update'>).instanceGroups ?? [];
+  if (wanted.length === 0) return input;
+  const known = new Set((await store.readManifest(cluster)).instanceGroups.map((ig) => ig.metadata.name));
+  const issues = wanted.flatMap((name, i) => (known.has(name) ? [] : [{ path: `instanceGroups[${i}]`, message: `InstanceGroup ${JSON.stringify(name)} not found` }]));
+  if (issues.length > 0) throw new InvalidInputError(issues);
+  return input;
+}
+
+/**
+ * status.json is written only for a cluster the store knows (its config, or a status.json from
+ * before): a failed execution for a name that was never created must leave no trace, or the name
+ * would look taken to create and missing to delete.
+ */
+async function recordStatus(store: ClusterStore, cluster: string, patch: Partial<ClusterStatus>): Promise<ClusterStatus | undefined> {
+  if (!(await store.readStatus(cluster)) && !(await store.exists(cluster))) return undefined;
+  return store.updateStatus(cluster, patch);
+}
+
+/**
+ * Before an execution writes the cluster's status it must still hold the lock; holding it, it
+ * renews the lease (progress proves it is alive). A lock already released is accepted only for a
+ * retried `finish` of the execution that last wrote the status (its first attempt released it).
+ */
+async function assertOwner(store: ClusterStore, cluster: string, owner: string, leaseSeconds: number, retryAfterRelease: boolean): Promise<void> {
+  if (await store.renewLock(cluster, owner, leaseSeconds)) return;
+  if (retryAfterRelease && (await store.readStatus(cluster))?.lastExecution === owner) return;
+  // A cluster the store does not know writes no status anyway (recordStatus).
+  if (!(await store.exists(cluster)) && !(await store.readStatus(cluster))) return;
+  throw new LockLostError(cluster, owner, undefined);
+}
+
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
@@ -41,10 +115,10 @@ export async function writeState(
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
-      // First state of every machine, before the lock: nothing is read or written.
-      return validateExecutionInput(input.stateMachine, input.input);
+      // First state of every machine, before the lock: nothing is written.
+      return checkAgainstStore(validateExecutionInput(input.stateMachine, input.input), input.stateMachine, store);
     case 'acquireLock':
-      return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+      return acquireLock(input, deps);
     case 'register': {
       const check = checkManifest(input.manifest);
       if (!check.valid || !check.manifest || !check.completed) throw new SpecInvalidError(check.errors);
@@ -72,17 +146,22 @@ export async function writeState(
       return { cluster: name };
     }
     case 'finish': {
-      await store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, true);
+      await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
       await store.releaseLock(input.cluster, input.owner);
       return { phase: input.phase };
     }
     case 'phase':
-      return store.updateStatus(input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, false);
+      return (await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null })) ?? { phase: input.phase };
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'fail': {
+      // A failure is recorded unless another execution holds the lock: its status is not ours.
+      const held = await store.readLock(input.cluster);
+      if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
       const now = (deps.now ?? (() => new Date()))();
-      await store.updateStatus(input.cluster, {
+      await recordStatus(store, input.cluster, {
         phase: 'Failed',
         lastExecution: input.owner,
         lastError: { error: input.error.Error ?? 'Error', cause: causeMessage(input.error.Cause), at: now.toISOString() },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, StateConflictError } from '../errors.js';
+import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, LockLostError, StateConflictError } from '../errors.js';
 import type { LockHolder } from '../local/holder.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
 import { toManifestYaml } from '../spec/yaml.js';
@@ -44,8 +44,12 @@ export interface LockLease {
   since?: string;
 }
 
-/** The default lease: long enough for a create on AWS, short enough to recover from a crash. */
-export const DEFAULT_LEASE_SECONDS = 2 * 60 * 60;
+/**
+ * The default lease: as long as the longest state machine may run (rolling-update's
+ * TimeoutSeconds, 24 h), so a slow but live execution never loses its lock. A holder that died
+ * does not keep it that long: locally its process is checked, on AWS its execution's status.
+ */
+export const DEFAULT_LEASE_SECONDS = 24 * 60 * 60;
 
 const key = {
   config: (c: string) => `${c}/config`,
@@ -234,6 +238,26 @@ export class ClusterStore {
   private newLease(owner: string, operation: string, leaseSeconds: number, holder?: LockHolder): LockLease {
     const now = this.now();
     return { owner, operation, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString(), ...(holder ? { holder } : {}) };
+  }
+
+  /**
+   * Extends `owner`'s lease by `leaseSeconds` from now (If-Match on the lock's ETag, so a takeover
+   * in between is not overwritten). Undefined when no lock is stored; LockLostError when another
+   * execution holds it.
+   */
+  async renewLock(cluster: string, owner: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.readLockVersion(cluster);
+      if (!current) return undefined;
+      if (current.lease.owner !== owner) throw new LockLostError(cluster, owner, current.lease.owner);
+      const renewed: LockLease = { ...current.lease, expiresAt: new Date(this.now().getTime() + leaseSeconds * 1000).toISOString() };
+      try {
+        await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), { ifMatch: current.etag });
+        return renewed;
+      } catch (error) {
+        if (!(error instanceof StateConflictError) || attempt >= 4) throw error;
+      }
+    }
   }
 
   /** Releases the lock if `owner` holds it; releasing a lock one does not hold changes nothing. */

@@ -163,6 +163,21 @@ describe('quotas of a local execution', () => {
     expect(result.status).toBe('SUCCEEDED');
   });
 
+  it('fails with States.DataLimitExceeded when the last state, a Pass, outputs more than 256 KiB', async () => {
+    const input = { blob: 'x'.repeat(130 * 1024) };
+    const definition: Definition = { StartAt: 'Double', States: { Double: { Type: 'Pass', Parameters: { 'a.$': '$.blob', 'b.$': '$.blob' }, End: true } } };
+
+    const result = await run(definition, {}, input);
+
+    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'States.DataLimitExceeded' } });
+  });
+
+  it('refuses a null execution input with InvalidInputError, not States.Runtime', async () => {
+    const attempt = run({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, {}, null);
+
+    await expect(attempt).rejects.toThrow(new InvalidInputError([{ path: '(input)', message: 'expected object, got null' }]));
+  });
+
   it('refuses an execution input over 256 KiB before anything runs', async () => {
     const attempt = run({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, {}, { blob: 'x'.repeat(PAYLOAD_LIMIT_BYTES) });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, UnknownActionError } from '../../src/errors.js';
 import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
-import { DELETE_EVENT, EXECUTION_INPUTS, LAUNCH_EVENT, parseEvent, ROLLING_UPDATE_EVENT, validateExecutionInput, VALIDATE_SPEC_EVENT, VERIFY_DNS_EVENT, WRITE_STATE_EVENT } from '../../src/stages/inputs.js';
+import { DELETE_EVENT, EXECUTION_INPUTS, MAX_MANIFEST_BYTES, MAX_ROLL_GROUPS, LAUNCH_EVENT, parseEvent, ROLLING_UPDATE_EVENT, validateExecutionInput, VALIDATE_SPEC_EVENT, VERIFY_DNS_EVENT, WRITE_STATE_EVENT } from '../../src/stages/inputs.js';
 import { ROOT } from '../helpers.js';
 
 function issuesOf(attempt: () => unknown): string {
@@ -61,6 +61,44 @@ describe('execution inputs', () => {
 
   it('has a schema for every state machine', () => {
     expect(Object.keys(EXECUTION_INPUTS).sort()).toEqual(Object.values(STATE_MACHINES).sort());
+  });
+});
+
+describe('execution input sizes (the state must stay under 256 KiB after the lock)', () => {
+  const STATE_LIMIT = 256 * 1024;
+
+  it('refuses a manifest over the cap, naming the field', () => {
+    expect(issuesOf(() => validateExecutionInput('create-cluster', { manifest: 'x'.repeat(MAX_MANIFEST_BYTES + 1) }))).toBe(`manifest: Too long: may not be more than ${MAX_MANIFEST_BYTES} bytes`);
+  });
+
+  it('counts the manifest in bytes, not characters', () => {
+    expect(issuesOf(() => validateExecutionInput('create-cluster', { manifest: 'é'.repeat(MAX_MANIFEST_BYTES / 2 + 1) }))).toContain('manifest: Too long');
+  });
+
+  it('accepts the largest manifest with room for a 32 KiB error cause and the instance group names it can hold', () => {
+    const largest = { manifest: 'x'.repeat(MAX_MANIFEST_BYTES) };
+
+    const state = JSON.stringify({ ...validateExecutionInput('create-cluster', largest), spec: { instanceGroups: ['x'.repeat(MAX_MANIFEST_BYTES)] }, error: { Error: 'E', Cause: 'x'.repeat(32768) } });
+
+    expect(Buffer.byteLength(state)).toBeLessThan(STATE_LIMIT);
+  });
+
+  it('refuses more instance groups than the cap', () => {
+    const instanceGroups = Array.from({ length: MAX_ROLL_GROUPS + 1 }, (_, i) => `g${i}`);
+
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', instanceGroups }))).toBe(`instanceGroups: Too many: may not have more than ${MAX_ROLL_GROUPS} items`);
+  });
+
+  it('refuses an instance group name longer than a Kubernetes object name, naming its index', () => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', instanceGroups: ['a', 'x'.repeat(254)] }))).toBe('instanceGroups[1]: Too long: may not be more than 253 characters');
+  });
+
+  it('accepts the largest roll input, which stays far under the state limit', () => {
+    const instanceGroups = Array.from({ length: MAX_ROLL_GROUPS }, (_, i) => `${i}`.padEnd(253, 'x'));
+
+    const completed = validateExecutionInput('rolling-update', { cluster: 'c', instanceGroups });
+
+    expect(Buffer.byteLength(JSON.stringify(completed)) * 2).toBeLessThan(STATE_LIMIT);
   });
 });
 

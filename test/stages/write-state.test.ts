@@ -1,0 +1,187 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
+import { ClusterNotFoundError, InvalidInputError, StateConflictError } from '../../src/errors.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
+import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
+import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
+import { readFixture, ROOT } from '../helpers.js';
+
+/** An in-memory bucket with S3's conditional writes (ETags are version counters). */
+function memoryObjects(): ObjectStore & { keys(): string[] } {
+  const objects = new Map<string, { body: string; etag: string }>();
+  let version = 0;
+  return {
+    keys: () => [...objects.keys()].sort(),
+    async get(key) {
+      return objects.get(key);
+    },
+    async put(key: string, body: string, condition?: WriteCondition) {
+      const current = objects.get(key);
+      if (condition?.ifNoneMatch && current) throw new StateConflictError(`${key} exists`);
+      if (condition?.ifMatch && current?.etag !== condition.ifMatch) throw new StateConflictError(`${key} changed`);
+      const etag = `"${++version}"`;
+      objects.set(key, { body, etag });
+      return { etag };
+    },
+    async delete(key) {
+      objects.delete(key);
+    },
+    async list(prefix) {
+      return [...objects.keys()].filter((k) => k.startsWith(prefix));
+    },
+    async listFolders() {
+      return [...new Set([...objects.keys()].map((k) => k.split('/')[0]!))];
+    },
+  };
+}
+
+function setup(time = '2026-01-01T00:00:00Z') {
+  const objects = memoryObjects();
+  const clock = { now: new Date(time) };
+  const store = new ClusterStore(objects, () => clock.now);
+  const deps: WriteStateDeps = { store, lockLeaseSeconds: 600, now: () => clock.now };
+  return { objects, store, deps, clock };
+}
+
+const seed = checkManifest(readFixture('seed.yaml'));
+const SEED = seed.manifest!.cluster.metadata.name;
+
+async function registered() {
+  const env = setup();
+  await env.store.registerCluster(seed.manifest!, seed.completed!);
+  return env;
+}
+
+describe('validateInput against the store', () => {
+  it('refuses an update of a cluster that is not in the store with ClusterNotFoundError naming it', async () => {
+    const { deps } = setup();
+
+    const attempt = writeState({ action: 'validateInput', stateMachine: 'update-cluster', input: { cluster: 'nothere.example.com' } }, deps);
+
+    await expect(attempt).rejects.toBeInstanceOf(ClusterNotFoundError);
+    await expect(attempt).rejects.toThrow(/"nothere.example.com"/);
+  });
+
+  it('refuses a roll of a cluster that is not in the store', async () => {
+    const { deps } = setup();
+
+    await expect(writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'nothere.example.com' } }, deps)).rejects.toBeInstanceOf(ClusterNotFoundError);
+  });
+
+  it('names an instance group the cluster does not have, with its index', async () => {
+    const { deps } = await registered();
+    const group = seed.manifest!.instanceGroups[0]!.metadata.name;
+
+    const attempt = writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: SEED, instanceGroups: [group, 'nope'] } }, deps);
+
+    await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(attempt).rejects.toThrow('instanceGroups[1]: InstanceGroup "nope" not found');
+  });
+
+  it('accepts a roll of instance groups the cluster has', async () => {
+    const { deps } = await registered();
+    const group = seed.manifest!.instanceGroups[0]!.metadata.name;
+
+    const input = await writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: SEED, instanceGroups: [group] } }, deps);
+
+    expect(input).toMatchObject({ cluster: SEED, instanceGroups: [group] });
+  });
+});
+
+describe('status of a cluster the store does not know', () => {
+  it('fail leaves no status.json behind', async () => {
+    const { deps, objects } = setup();
+
+    await writeState({ action: 'fail', cluster: 'nothere.example.com', owner: 'exec-1', error: { Error: 'ClusterNotFoundError', Cause: 'x' } }, deps);
+
+    expect(objects.keys()).toEqual([]);
+  });
+
+  it('phase and finish leave no status.json behind', async () => {
+    const { deps, objects } = setup();
+
+    await writeState({ action: 'phase', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Updating' }, deps);
+    await writeState({ action: 'finish', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Ready' }, deps);
+
+    expect(objects.keys()).toEqual([]);
+  });
+
+  it('fail still records the error of a registered cluster', async () => {
+    const { deps, store } = await registered();
+
+    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'StackFailedError', Cause: 'boom' } }, deps);
+
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastError: { error: 'StackFailedError', cause: 'boom' } });
+  });
+});
+
+describe('lock ownership while writing status', () => {
+  it('phase renews the lease of the execution that holds the lock', async () => {
+    const { deps, store, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:09:00Z');
+
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+
+    expect((await store.readLock(SEED))?.expiresAt).toBe('2026-01-01T00:19:00.000Z');
+  });
+
+  it('a renewed lease keeps a second execution out after the first lease would have run out', async () => {
+    const { deps, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:09:00Z');
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+    clock.now = new Date('2026-01-01T00:15:00Z');
+
+    await expect(writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps)).rejects.toMatchObject({ name: 'ClusterLockedError' });
+  });
+
+  it('phase, finish and fail refuse with LockLostError once another execution took the expired lock, and change nothing', async () => {
+    const { deps, store, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:11:00Z');
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps);
+    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-2', phase: 'RollingUpdate' }, deps);
+
+    for (const stale of [
+      { action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' },
+      { action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' },
+      { action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } },
+    ] as const) {
+      await expect(writeState(stale, deps), stale.action).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution exec-2') });
+    }
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'RollingUpdate', lastExecution: 'exec-2' });
+    expect((await store.readLock(SEED))?.owner).toBe('exec-2');
+  });
+
+  it('fail records the error when nobody holds the lock', async () => {
+    const { deps, store } = await registered();
+
+    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } }, deps);
+
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastExecution: 'exec-1' });
+  });
+
+  it('a retried finish after its lock was released succeeds', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'update' }, deps);
+    await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
+
+    await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
+
+    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Ready', lastExecution: 'exec-1' });
+  });
+});
+
+describe('lease length', () => {
+  it('outlasts the longest state machine TimeoutSeconds, by default and in the Lambda config', () => {
+    const dir = join(ROOT, 'statemachines');
+    const longest = Math.max(...readdirSync(dir).map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds));
+
+    expect(DEFAULT_LEASE_SECONDS).toBeGreaterThanOrEqual(longest);
+    expect(readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' }).lockLeaseSeconds).toBeGreaterThanOrEqual(longest);
+  });
+});
