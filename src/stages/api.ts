@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ExecutionsApi } from '../aws/sfn.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../spec/check.js';
+import { MAX_MANIFEST_BYTES } from './inputs.js';
 import { parseManifest } from '../spec/parse.js';
 import { dns1123SubdomainErrors } from '../spec/validate.js';
 import type { ClusterManifest } from '../spec/types.js';
@@ -283,6 +284,8 @@ async function start(operation: StateMachineName, cluster: string, input: Record
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const manifest = manifestFromBody(bodyText(request));
+    // The create state machine refuses more (its states would outgrow 256 KiB): say so before starting it.
+    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES) throw new HttpProblem(413, `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`);
     const check = checkManifest(manifest);
     if (!check.valid || check.unsupported.length > 0) {
       throw new HttpProblem(400, check.valid ? 'the manifest asks for settings kopsless does not build' : 'the manifest is invalid', { errors: check.errors, unsupported: check.unsupported });

@@ -24,6 +24,16 @@ beforeEach(() => {
 const BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n';
 
 describe('POST /clusters with a hostile manifest', () => {
+  it('answers 413 for a valid manifest larger than the create state machine takes, starting nothing', async () => {
+    const padded = `${seed}\n# ${'x'.repeat(70 * 1024)}\n`;
+
+    const response = await call(handler, 'POST', '/clusters', { body: padded });
+
+    expect(response.statusCode).toBe(413);
+    expect(bodyOf(response).message).toContain('65536 bytes');
+    expect(sfn.started()).toEqual([]);
+  });
+
   it('answers 400 for a YAML alias bomb, with the field errors', async () => {
     const response = await call(handler, 'POST', '/clusters', { body: BOMB });
 
