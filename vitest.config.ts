@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Integration tests share one moto server per file; files run in parallel on the two cores.
+    // Integration tests share one moto server per file. Most of their time is spent waiting on moto,
+    // the CLI's child processes and kubectl, so three files at a time on two cores finish sooner
+    // than vitest's default of one (cores - 1).
     pool: 'forks',
+    maxWorkers: 3,
+    minWorkers: 1,
     // The AWS SDK warns on every client that Node 20 support ends in 2027; it drowns the output.
     poolOptions: { forks: { execArgv: ['--no-warnings'] } },
     testTimeout: 30_000,

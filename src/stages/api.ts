@@ -244,14 +244,9 @@ async function start(operation: StateMachineName, cluster: string, input: Record
     throw new HttpProblem(413, `the request makes an execution input over Step Functions' limit of ${MAX_EXECUTION_INPUT_BYTES} bytes`);
   }
   if (key !== undefined) {
+    const previous = await previousExecution(operation, cluster, input, request, version, deps);
+    if (previous) return previous;
     const name = executionName(operation, cluster, ['key', key]);
-    const arn = executionArn(machine, name);
-    const sameRequest = (found: { input?: unknown }) => JSON.stringify(found.input) === JSON.stringify(input);
-    const before = await deps.executions.describe(arn);
-    if (before) {
-      if (!sameRequest(before)) throw new HttpProblem(409, 'Idempotency-Key was used for a different request: use a new key', { execution: arn });
-      return accepted(cluster, operation, arn, name, true);
-    }
     const started = await deps.executions.start(machine, name, input);
     return accepted(cluster, operation, started.executionArn, name, started.existing);
   }
