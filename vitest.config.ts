@@ -11,7 +11,8 @@ export default defineConfig({
     minWorkers: 1,
     // The AWS SDK warns on every client that Node 20 support ends in 2027; it drowns the output.
     poolOptions: { forks: { execArgv: ['--no-warnings'] } },
-    testTimeout: 30_000,
+    // CLI tests start node processes (about 2 s each when idle, several times that on a busy CI machine).
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/summary-reporter.ts'],
   },

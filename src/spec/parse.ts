@@ -33,6 +33,13 @@ export const MANIFEST_LIMITS = {
   maxAliasCount: 100,
   /** Values in a document once aliases expand (each alias counts its whole anchor again). */
   maxValues: 2_000_000,
+  /**
+   * Lines of YAML (JSON text takes the JSON parser, many times faster, and has no such bound).
+   * The YAML parser costs about 15 µs a line of small mappings: 50,000 lines stay under a second,
+   * while 5 MB of one-line subnets (325,000 lines) took 5 CPU seconds. A real manifest has a few
+   * hundred lines; long values (user data, comments) cost bytes, not lines.
+   */
+  maxYamlLines: 50_000,
 } as const;
 
 /** Where whole-text problems (size, encoding) are reported. */
@@ -259,7 +266,25 @@ function readJson(text: string, issues: FieldIssue[]): Entry[] | undefined {
 }
 
 /** The YAML documents of a text, each checked for the limits before and after aliases expand. */
+/** More lines that hold YAML than the limit allows? Blank and comment lines cost the parser next to nothing. */
+function yamlLinesOverLimit(text: string): boolean {
+  let count = 0;
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    let first = start;
+    while (first < end && (text.charCodeAt(first) === 32 || text.charCodeAt(first) === 9 || text.charCodeAt(first) === 13)) first++;
+    if (first < end && text.charCodeAt(first) !== 35 /* # */ && ++count > MANIFEST_LIMITS.maxYamlLines) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 function readYaml(text: string, issues: FieldIssue[]): Entry[] {
+  if (yamlLinesOverLimit(text)) {
+    issues.push(field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxYamlLines} lines of YAML (blank and comment lines aside; a kOps manifest has a few hundred, and JSON has no line limit)`));
+    return [];
+  }
   // resolveKnownTags off: !!binary, !!set, !!timestamp stay plain data instead of Buffers and Dates.
   // uniqueKeys off: structureIssue refuses repeated keys in linear time (see there).
   const lines = new LineCounter();

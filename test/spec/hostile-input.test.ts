@@ -66,6 +66,17 @@ describe('hostile manifests get an error, not a crash', () => {
     expect(messages('? [a, b]\n: 1\n')).toEqual(['documents[0]: Invalid value: "<mapping key>": a mapping key must be a scalar, not a mapping or a sequence']);
   });
 
+  it('refuses YAML over the line limit before parsing it, and takes the same values as JSON', () => {
+    const groups = Array.from({ length: MANIFEST_LIMITS.maxYamlLines / 5 }, (_, i) => `  group-${i}:\n    a: 1\n    b: 2\n    c: 3\n    d: 4`);
+    const yaml = `${seed}\n---\nbig:\n${groups.join('\n')}\n`;
+
+    const result = checkManifest(yaml);
+
+    expect(checkExitCode(result)).toBe(1);
+    expect(result.errors).toEqual([{ path: 'manifest', message: expect.stringContaining(`limit of ${MANIFEST_LIMITS.maxYamlLines} lines of YAML`) }]);
+    expect(checkManifest(JSON.stringify(parseYaml(`big:\n${groups.join('\n')}\n`), null, 2)).errors.some((e) => e.message.includes('lines of YAML'))).toBe(false);
+  });
+
   it('refuses text over the size limit before parsing it', () => {
     const huge = `${seed}\n# ${'x'.repeat(MANIFEST_LIMITS.maxBytes)}\n`;
 
