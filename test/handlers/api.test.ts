@@ -4,12 +4,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { editManifest, readFixture, readReference } from '../helpers.js';
 import { fakeStepFunctions } from '../support/fake-sfn.js';
+import { apiEvent, bodyOf, MACHINE, type ApiCall } from './api-harness.js';
 import { serveSeedState } from './state-fixture.js';
 import { awsError, body, HANDLER_ENV, lambdaContext } from './support.js';
 
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
-const MACHINE = (name: string) => `arn:aws:states:us-east-1:123456789012:stateMachine:kopsless-${name}`;
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
@@ -27,27 +27,10 @@ beforeEach(() => {
   fakeStepFunctions(sfn);
 });
 
-function request(method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) {
-  return handler(
-    {
-      httpMethod: method,
-      path,
-      resource: path,
-      pathParameters: null,
-      headers: { 'Content-Type': 'application/yaml', ...options.headers },
-      multiValueHeaders: {},
-      queryStringParameters: null,
-      multiValueQueryStringParameters: null,
-      body: options.body ?? null,
-      isBase64Encoded: false,
-      stageVariables: null,
-      requestContext: { httpMethod: method, path, resourcePath: path, requestId: 'req-1', identity: {} },
-    },
-    lambdaContext,
-  );
+function request(method: string, path: string, options: ApiCall = {}) {
+  return handler(apiEvent(method, path, options), lambdaContext);
 }
 
-const bodyOf = (response: { body: string }) => JSON.parse(response.body);
 const seed = readFixture('seed.yaml');
 const lockedBy = (owner: string) => s3.on(GetObjectCommand, { Key: 'seed.example.com/lock' }).callsFake(async () => ({ Body: body(JSON.stringify({ owner, operation: 'update', acquiredAt: '2026-01-01T00:00:00Z', expiresAt: '2999-01-01T00:00:00Z' })), ETag: '"l"' }));
 
