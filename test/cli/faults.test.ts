@@ -1,32 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopMoto } from '../../src/local/moto.js';
-import { kopsless } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { kopsless, localBackendForFile } from './run.js';
 
 // The CLI with KOPSLESS_FAULTS set, on its own local backend (stopped by PID at the end): the
 // commands still succeed and their summary line says how many faults the handlers' calls met.
-const home = mkdtempSync(join(tmpdir(), 'kopsless-home-'));
-const env = { KOPSLESS_HOME: home };
+const { env } = localBackendForFile();
 const faulty = { ...env, KOPSLESS_FAULTS: 'throttle=0.2,5xx=0.05,latency=50ms,seed=7' };
-const backendPid = () => (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
 const flags = ['create', 'cluster', '--name', 'faulty.example.com', '--zones', 'us-east-1a', '--networking', 'amazonvpc', '--node-count', '1', '--node-size', 't3.medium', '--master-size', 't3.medium', '--yes'];
-let pid = 0;
 
 const injected = (stdout: string) => Number(/; (\d+) faults injected/.exec(stdout)?.[1] ?? 0);
 
-beforeAll(async () => {
-  const up = await kopsless(['local', 'up'], env);
-  expect(up.code, up.stderr).toBe(0);
-  pid = backendPid();
-}, 60_000);
-
-afterAll(async () => {
-  await kopsless(['local', 'down'], env);
-  stopMoto(pid);
-  rmSync(home, { recursive: true, force: true });
-});
 
 describe('kopsless CLI under KOPSLESS_FAULTS', () => {
   it('creates the cluster and says how many faults were injected', async () => {

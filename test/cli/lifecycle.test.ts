@@ -1,28 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopMoto } from '../../src/local/moto.js';
-import { kopsless } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { kopsless, localBackendForFile } from './run.js';
 
 // The CLI as a user drives it: its own local backend (moto, detached), stopped by PID at the end.
-const home = mkdtempSync(join(tmpdir(), 'kopsless-home-'));
-const env = { KOPSLESS_HOME: home };
-const backendPid = () => (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
+const { home, env } = localBackendForFile();
 const seedFlags = ['create', 'cluster', '--name', 'cli.example.com', '--zones', 'us-east-1a,us-east-1b', '--networking', 'amazonvpc', '--node-count', '2', '--node-size', 't3.medium', '--master-size', 't3.medium', '--network-cidr', '172.30.0.0/16'];
-let pid = 0;
 
-beforeAll(async () => {
-  const up = await kopsless(['local', 'up'], env);
-  expect(up.code, up.stderr).toBe(0);
-  pid = backendPid();
-}, 60_000);
-
-afterAll(async () => {
-  await kopsless(['local', 'down'], env);
-  stopMoto(pid);
-  rmSync(home, { recursive: true, force: true });
-});
 
 describe('kopsless CLI on the local backend', () => {
   it('prints the environment the AWS CLI needs', async () => {

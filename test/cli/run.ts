@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { stopMoto } from '../../src/local/moto.js';
 import { ROOT } from '../helpers.js';
 
 export interface CliResult {
@@ -26,4 +30,26 @@ export function kopsless(args: string[], env: Record<string, string> = {}, input
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
+}
+
+/**
+ * A KOPSLESS_HOME of the calling test file's own, with the local backend brought up before its
+ * tests and brought down (moto stopped by its PID) after them. Call at the top level of the file;
+ * hooks the file adds afterwards run after the backend is up.
+ */
+export function localBackendForFile(prefix = 'kopsless-home-'): { home: string; env: { KOPSLESS_HOME: string } } {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const env = { KOPSLESS_HOME: home };
+  let pid = 0;
+  beforeAll(async () => {
+    const up = await kopsless(['local', 'up'], env);
+    expect(up.code, up.stderr).toBe(0);
+    pid = (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
+  }, 60_000);
+  afterAll(async () => {
+    await kopsless(['local', 'down'], env);
+    stopMoto(pid);
+    rmSync(home, { recursive: true, force: true });
+  });
+  return { home, env };
 }

@@ -1,19 +1,14 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopMoto } from '../../src/local/moto.js';
-import { kopsless } from './run.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kopsless, localBackendForFile } from './run.js';
 
 // A Kubernetes upgrade as a kOps user does it, on the CLI's own local backend (stopped by PID at the end).
-const home = mkdtempSync(join(tmpdir(), 'kopsless-upgrade-'));
-const env = { KOPSLESS_HOME: home };
+const { home, env } = localBackendForFile('kopsless-upgrade-');
 const name = 'upgrade.example.com';
 const kubeconfig = join(home, 'kubeconfig');
-const backendPid = () => (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
-let pid = 0;
 
 type NodeRow = { name: string; roles: string; version: string };
 
@@ -36,9 +31,6 @@ function parseNodes(table: string): NodeRow[] {
 }
 
 beforeAll(async () => {
-  const up = await kopsless(['local', 'up'], env);
-  expect(up.code, up.stderr).toBe(0);
-  pid = backendPid();
   const create = await kopsless(
     ['create', 'cluster', '--name', name, '--zones', 'us-east-1a', '--networking', 'amazonvpc', '--node-count', '2', '--node-size', 't3.medium', '--master-size', 't3.medium', '--kubernetes-version', 'v1.32.0', '--yes'],
     env,
@@ -47,11 +39,6 @@ beforeAll(async () => {
   writeFileSync(kubeconfig, (await kopsless(['local', 'kubeconfig', name], env)).stdout);
 }, 180_000);
 
-afterAll(async () => {
-  await kopsless(['local', 'down'], env);
-  stopMoto(pid);
-  rmSync(home, { recursive: true, force: true });
-});
 
 describe('a Kubernetes upgrade on the local backend', () => {
   it('starts with every node on the version it was created with', () => {
