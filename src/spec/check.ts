@@ -1,5 +1,6 @@
 import type { FieldIssue } from '../errors.js';
 import { completeManifest } from './defaults.js';
+import { canonicalKubernetesVersion } from './kubernetes-version.js';
 import { parseManifest } from './parse.js';
 import { checkSupport } from './support.js';
 import type { ClusterManifest } from './types.js';
@@ -32,10 +33,11 @@ export function checkManifest(input: string | Uint8Array): ManifestCheck {
   if (!parsed.manifest) {
     return { valid: false, cluster: null, instanceGroups: [], errors: parsed.errors, unsupported: parsed.unsupported, ignored: [] };
   }
-  const manifest = parsed.manifest;
-  const errors = [...parsed.errors, ...validateManifest(manifest)];
-  const support = checkSupport(manifest);
+  const errors = [...parsed.errors, ...validateManifest(parsed.manifest)];
   const valid = errors.length === 0;
+  // Errors quote the version as written; what is stored and rendered is its full form.
+  const manifest = valid ? withCanonicalVersion(parsed.manifest) : parsed.manifest;
+  const support = checkSupport(manifest);
   return {
     valid,
     cluster: manifest.cluster.metadata.name || null,
@@ -46,6 +48,16 @@ export function checkManifest(input: string | Uint8Array): ManifestCheck {
     manifest,
     ...(valid ? { completed: completeManifest(manifest) } : {}),
   };
+}
+
+/**
+ * The manifest with `spec.kubernetesVersion` in its full form (`1.34` as `1.34.0`), as kOps reads
+ * it: the boot script, the version tags and kubeadm need the full version.
+ */
+function withCanonicalVersion(manifest: ClusterManifest): ClusterManifest {
+  const version = manifest.cluster.spec.kubernetesVersion;
+  if (typeof version !== 'string' || canonicalKubernetesVersion(version) === version) return manifest;
+  return { ...manifest, cluster: { ...manifest.cluster, spec: { ...manifest.cluster.spec, kubernetesVersion: canonicalKubernetesVersion(version) } } };
 }
 
 /** The exit code for a check: invalid wins over unsupported. */

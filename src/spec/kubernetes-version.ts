@@ -1,6 +1,5 @@
 import type { FieldIssue } from '../errors.js';
 import { field } from './field.js';
-import { parseKubernetesVersion } from './validate.js';
 
 /**
  * Which Kubernetes versions a cluster may run, and which version changes a running cluster may
@@ -39,6 +38,92 @@ function show(v: KubernetesVersion): string {
 /** `v1.33.1` and `1.33.1` are the same version; this is the form without the `v`. */
 export function normalizeVersion(value: string): string {
   return value.replace(/^v/, '');
+}
+
+/** A version as kOps reads it, with its full text (`1.34` is `1.34.0`; no `v`, no spaces). */
+export interface ParsedKubernetesVersion extends KubernetesVersion {
+  text: string;
+}
+
+// Go's unicode.IsSpace, which strings.TrimSpace trims (JavaScript's trim differs: it trims U+FEFF, not U+0085).
+const GO_SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const GO_TRIM = new RegExp(`^[${GO_SPACE}]+|[${GO_SPACE}]+$`, 'g');
+const DIGITS = /^[0-9]+$/;
+const ALPHANUM = /^[0-9A-Za-z-]+$/;
+const UINT64_MAX = 18446744073709551615n;
+
+/** A semver number field: digits, no leading zero, within Go's uint64 (strconv.ParseUint). */
+function isNumberField(text: string): boolean {
+  return DIGITS.test(text) && !(text.length > 1 && text.startsWith('0')) && BigInt(text) <= UINT64_MAX;
+}
+
+/** Go's strings.SplitN(s, sep, n) for n > 0. */
+function splitN(text: string, sep: string, n: number): string[] {
+  const parts = text.split(sep);
+  return parts.length <= n ? parts : [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
+}
+
+/**
+ * Reads a Kubernetes version the way kOps does (`util.ParseKubernetesVersion`, which calls
+ * blang/semver v4's `ParseTolerant`): surrounding whitespace and one leading `v` are dropped,
+ * leading zeros are dropped from each dot-separated part, a missing minor or patch number is 0
+ * (but a shortened version cannot carry a pre-release or build suffix), then the result must be
+ * strict semantic versioning (numeric pre-release identifiers without leading zeros, identifiers
+ * of `[0-9A-Za-z-]`, numbers within uint64). `text` is the full version kopsless stores and renders.
+ */
+export function parseKubernetesVersion(value: string): ParsedKubernetesVersion | undefined {
+  let s = value.replace(GO_TRIM, '');
+  if (s.startsWith('v')) s = s.slice(1);
+  const parts = splitN(s, '.', 3).map((part) => {
+    if (part.length <= 1) return part;
+    const trimmed = part.replace(/^0+/, '');
+    return trimmed === '' || !/^[0-9]/.test(trimmed) ? `0${trimmed}` : trimmed;
+  });
+  if (parts.length < 3) {
+    if (/[+-]/.test(parts[parts.length - 1]!)) return undefined;
+    while (parts.length < 3) parts.push('0');
+  }
+  const [major, minor, rest] = parts as [string, string, string];
+  if (!isNumberField(major) || !isNumberField(minor)) return undefined;
+  let patch = rest;
+  let build: string[] = [];
+  let pre: string[] = [];
+  const plus = patch.indexOf('+');
+  if (plus !== -1) {
+    build = patch.slice(plus + 1).split('.');
+    patch = patch.slice(0, plus);
+  }
+  const dash = patch.indexOf('-');
+  if (dash !== -1) {
+    pre = patch.slice(dash + 1).split('.');
+    patch = patch.slice(0, dash);
+  }
+  if (!isNumberField(patch)) return undefined;
+  if (!pre.every((id) => (DIGITS.test(id) ? isNumberField(id) : ALPHANUM.test(id)))) return undefined;
+  if (!build.every((id) => ALPHANUM.test(id))) return undefined;
+  const text = `${major}.${minor}.${patch}${pre.length > 0 ? `-${pre.join('.')}` : ''}${build.length > 0 ? `+${build.join('.')}` : ''}`;
+  return { major: Number(major), minor: Number(minor), patch: Number(patch), text };
+}
+
+/**
+ * kOps's fallback for a version it cannot parse: a build location holding `/v1.<minor>.`
+ * (`https://example.com/k8s/v1.34.0/`) is Kubernetes 1.<minor>. Any text with it passes kOps's
+ * validation, URL or not.
+ */
+export function isKubernetesBuildLocation(value: string): boolean {
+  return parseKubernetesVersion(value) === undefined && /\/v1\.[0-9]+\./.test(value);
+}
+
+/**
+ * The version as kopsless stores and renders it: a version in strict form (`1.33.1`, `v1.33.1`)
+ * is kept as written, so nothing rendered from an existing spec changes; a form only kOps's
+ * tolerant parser reads (`1.34`, ` 1.34.0 `, `v1.34`, `1.034.0`) becomes its full version. Anything
+ * else (a build location, an invalid value) is returned unchanged for validation to judge.
+ */
+export function canonicalKubernetesVersion(value: string): string {
+  const parsed = parseKubernetesVersion(value);
+  if (!parsed || value === parsed.text || value === `v${parsed.text}`) return value;
+  return parsed.text;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FieldIssue } from '../errors.js';
 import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
+import { isKubernetesBuildLocation } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
@@ -75,7 +76,8 @@ const clusterRules: Record<string, Rule> = {
   },
   configBase: true,
   kubernetesVersion: (value, path, out) => {
-    if (typeof value === 'string' && /^https?:\/\//.test(value)) out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
+    // kOps takes any text holding `/v1.<minor>.` as a build location (a URL, a bucket path).
+    if (typeof value === 'string' && isKubernetesBuildLocation(value)) out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
   },
   masterPublicName: true,
   masterInternalName: true,

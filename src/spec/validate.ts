@@ -3,7 +3,7 @@ import { contains, formatIpNet, formatNet, ipNet, ipv4Net, netsOverlap, overlaps
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
 import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
-import { kubernetesVersionRangeIssues } from './kubernetes-version.js';
+import { isKubernetesBuildLocation, kubernetesVersionRangeIssues, parseKubernetesVersion } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { ownedTagKey } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type RollingUpdate } from './types.js';
@@ -26,24 +26,8 @@ const TAG_KEY_LIMIT = 128;
 /** A Route 53 hosted zone ID, which kOps accepts in place of the zone's name. */
 export const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
 
-const NUMBER = '(0|[1-9][0-9]*)';
-const IDENTIFIERS = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
-const SEMVER = new RegExp(`^v?${NUMBER}\\.${NUMBER}\\.${NUMBER}(?:-${IDENTIFIERS})?(?:\\+${IDENTIFIERS})?$`);
-
-/**
- * `v1.33.1` or `1.33.1`, strict semantic versioning (pre-release and build suffixes allowed): no
- * whitespace, no leading zeros, nothing after the version. The text is rendered into the boot script.
- */
-export function parseKubernetesVersion(value: string): { major: number; minor: number; patch: number } | undefined {
-  const match = SEMVER.exec(value);
-  if (!match) return undefined;
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
-}
-
-/** kOps also takes a URL to a Kubernetes build as the version (reported unsupported, but valid). */
-function isVersionUrl(value: string): boolean {
-  return /^https?:\/\/[!-~]+$/.test(value) && URL.canParse(value);
-}
+// kOps's tolerant parser: `1.34`, ` 1.34.0 ` and `v1.34.0` are all Kubernetes 1.34.0.
+export { parseKubernetesVersion };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -551,7 +535,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
 
   if (spec.kubernetesVersion === undefined || spec.kubernetesVersion === '') {
     issues.push(field.required('spec.kubernetesVersion'));
-  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isVersionUrl(spec.kubernetesVersion))) {
+  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isKubernetesBuildLocation(spec.kubernetesVersion))) {
     issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
   } else {
     issues.push(...kubernetesVersionRangeIssues(spec.kubernetesVersion));

@@ -231,7 +231,7 @@ describe('kubernetesVersion', () => {
     expect(errorsOf(editManifest(minimal, (c) => (c.spec.kubernetesVersion = version)))).toEqual([]);
   });
 
-  it.each(['v1.33.1\n', ' 1.33.1', '1.33', '1.033.1', 'v1.33.1; id', '1.33.1\nKUBEADM'])('rejects %j', (version) => {
+  it.each(['v1.33.1; id', '1.33.1\nKUBEADM', 'V1.33.1', 'vv1.33.1', '1.33-rc.1', '1.33.1-rc.01', '1..1', '1.33.1+', '1.33.x', '1.33.1 rc'])('rejects %j', (version) => {
     expect(errorsOf(editManifest(minimal, (c) => (c.spec.kubernetesVersion = version)))).toEqual([
       `spec.kubernetesVersion: Invalid value: ${JSON.stringify(version)}: unable to parse kubernetes version`,
     ]);
@@ -245,9 +245,29 @@ describe('kubernetesVersion', () => {
     expect(spaced).toEqual(['spec.kubernetesVersion: Invalid value: "https://example.com/x y": unable to parse kubernetes version']);
   });
 
-  it('parses the numbers of a strict version', () => {
-    expect(parseKubernetesVersion('v1.33.1')).toEqual({ major: 1, minor: 33, patch: 1 });
-    expect(parseKubernetesVersion('1.33.1 ')).toBeUndefined();
+  it.each([
+    ['v1.33.1\n', '1.33.1'],
+    [' 1.33.1', '1.33.1'],
+    ['1.33', '1.33.0'],
+    ['v1.34', '1.34.0'],
+    ['1.033.1', '1.33.1'],
+    ['\t1.34.0-rc.1 ', '1.34.0-rc.1'],
+  ])('accepts %j as kOps does and stores it as %s', (version, stored) => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = version)));
+
+    expect(check.errors).toEqual([]);
+    expect([check.manifest?.cluster.spec.kubernetesVersion, check.completed?.cluster.spec.kubernetesVersion]).toEqual([stored, stored]);
+  });
+
+  it('keeps a strict version as written, so nothing rendered from an existing spec changes', () => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = 'v1.33.1')));
+
+    expect(check.completed?.cluster.spec.kubernetesVersion).toBe('v1.33.1');
+  });
+
+  it('parses the numbers and the full text of a version', () => {
+    expect(parseKubernetesVersion('v1.33.1')).toEqual({ major: 1, minor: 33, patch: 1, text: '1.33.1' });
+    expect(parseKubernetesVersion(' 1.34 ')).toEqual({ major: 1, minor: 34, patch: 0, text: '1.34.0' });
   });
 });
 
