@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../spec/kubernetes-version.js';
 import type { ClusterManifest } from '../spec/types.js';
+import { describeRunningVersion, runningControlPlaneVersion, type RunningControlPlaneVersion } from '../stages/control-plane-version.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
@@ -52,7 +53,7 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
   if (preview.versionIssues.length > 0) {
     // The control plane runs runningVersion; kubeadm on a new instance would refuse the jump.
     for (const e of preview.versionIssues) io.err(`${e.path}: ${e.message}`);
-    io.err(`the cluster was not changed: its control plane runs Kubernetes ${preview.runningVersion ?? 'unknown'}; set spec.kubernetesVersion to a version it can move to`);
+    io.err(`the cluster was not changed: ${preview.running ? describeRunningVersion(preview.running) : 'the control plane runs an unknown version'}; set spec.kubernetesVersion to a version it can move to`);
     return 1;
   }
   if (preview.wantedVersion && isDeprecatedKubernetesVersion(preview.wantedVersion)) {
@@ -91,9 +92,10 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
 
 /**
  * Writes a changed spec with a short-lived lock, after validating it and the version change from
- * the spec in the state store (`storedVersion`); refuses while an execution holds the cluster.
+ * what the control plane runs (`running`: its oldest instance's version, else the last applied;
+ * never a spec that was only set); refuses while an execution holds the cluster.
  */
-async function writeSpec(manifest: ClusterManifest, storedVersion: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+async function writeSpec(manifest: ClusterManifest, running: RunningControlPlaneVersion | undefined, ctx: CliContext, io: Io): Promise<number> {
   const text = [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n');
   const check = checkManifest(text);
   const code = checkExitCode(check);
@@ -102,10 +104,10 @@ async function writeSpec(manifest: ClusterManifest, storedVersion: string | unde
     io.err('the spec was not changed');
     return code;
   }
-  const versionIssues = kubernetesVersionChangeIssues(storedVersion, check.manifest.cluster.spec.kubernetesVersion);
+  const versionIssues = kubernetesVersionChangeIssues(running?.version, check.manifest.cluster.spec.kubernetesVersion);
   if (versionIssues.length > 0) {
     for (const e of versionIssues) io.err(`${e.path}: ${e.message}`);
-    io.err('the spec was not changed');
+    io.err(`the spec was not changed: ${describeRunningVersion(running!)}`);
     return 1;
   }
   const name = check.manifest.cluster.metadata.name;
@@ -132,8 +134,8 @@ export async function runReplace(filename: string | undefined, ctx: CliContext, 
     io.err(`cluster "${name}" not found: use create for a new cluster`);
     return 1;
   }
-  const stored = await ctx.store.readManifest(name);
-  const code = await writeSpec(check.manifest, stored.cluster.spec.kubernetesVersion, ctx, io);
+  const running = await runningControlPlaneVersion(name, await ctx.store.readManifest(name), ctx);
+  const code = await writeSpec(check.manifest, running, ctx, io);
   if (code === 0) io.out(`Replaced the spec of cluster "${name}"; apply it with: kopsless update cluster ${name} --yes`);
   return code;
 }
@@ -155,8 +157,14 @@ export function setPath(target: Record<string, any>, path: string, raw: string):
     }
     node = node[part];
   });
-  node[parts[parts.length - 1]!] = raw === '' ? undefined : parseValue(path, raw);
+  node[parts[parts.length - 1]!] = raw === '' ? undefined : TEXT_FIELDS.has(path) ? raw : parseValue(path, raw);
 }
+
+/**
+ * Fields whose value is taken as the text given: kOps's `set` fills a string field with the text,
+ * and read as YAML `1.34` would become the number 1.34, not the version kOps reads as 1.34.0.
+ */
+const TEXT_FIELDS = new Set(['spec.kubernetesVersion']);
 
 /** A FIELD=VALUE value as YAML, one plain value: no aliases, no documents beyond the first. */
 function parseValue(path: string, raw: string): unknown {
@@ -180,7 +188,7 @@ export async function runSet(kind: 'cluster' | 'instancegroup', target: string |
     return 1;
   }
   const manifest = await ctx.store.readManifest(cluster);
-  const storedVersion = manifest.cluster.spec.kubernetesVersion;
+  const running = await runningControlPlaneVersion(cluster, manifest, ctx);
   const object = kind === 'cluster' ? manifest.cluster : manifest.instanceGroups.find((ig) => ig.metadata.name === target);
   if (!object) {
     io.err(`instance group "${target}" not found in cluster "${cluster}"`);
@@ -193,7 +201,7 @@ export async function runSet(kind: 'cluster' | 'instancegroup', target: string |
     if (!path.startsWith('spec.')) throw new UsageError(`only spec fields can be set, not "${path}"`);
     setPath(object as Record<string, any>, path, assignment.slice(eq + 1));
   }
-  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, storedVersion, ctx, io);
+  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, running, ctx, io);
   if (code === 0) io.out(`Updated ${kind === 'cluster' ? `cluster "${cluster}"` : `instance group "${target}" of cluster "${cluster}"`}; apply it with: kopsless update cluster ${cluster} --yes`);
   return code;
 }

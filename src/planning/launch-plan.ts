@@ -2,7 +2,7 @@ import { SpecInvalidError, type FieldIssue } from '../errors.js';
 import { igPath } from '../spec/parse.js';
 import { isControlPlaneRole, type Cluster, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
 import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
-import { clusterTags, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
+import { clusterTags, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
 import { subnetOutputKey, type StackOutputs } from './stack-template.js';
 import { bootstrapSettings, renderUserData, type UserDataInput } from './user-data.js';
 
@@ -86,7 +86,7 @@ export function resolveMaxPods(cluster: Cluster, ig: InstanceGroup, info: Instan
 }
 
 function roleTag(role: string): string {
-  if (isControlPlaneRole(role)) return 'k8s.io/role/control-plane';
+  if (isControlPlaneRole(role)) return CONTROL_PLANE_ROLE_TAG;
   return role === 'Bastion' ? 'k8s.io/role/bastion' : 'k8s.io/role/node';
 }
 

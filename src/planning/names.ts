@@ -57,6 +57,8 @@ export const INSTANCE_GROUP_TAG = 'kops.k8s.io/instancegroup';
 export const SPEC_HASH_TAG = 'kopsless.io/spec-hash';
 /** The Kubernetes version an instance's boot script installs: the roll keeps nodes from getting ahead of the control plane by it. */
 export const KUBERNETES_VERSION_TAG = 'kopsless.io/kubernetes-version';
+/** Set on control-plane instances (kOps's role tag): how a guard finds what the control plane runs. */
+export const CONTROL_PLANE_ROLE_TAG = 'k8s.io/role/control-plane';
 /** AWS's limit on a tag value. */
 const TAG_VALUE_LIMIT = 256;
 

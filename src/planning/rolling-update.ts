@@ -1,5 +1,5 @@
 import { ClusterNotValidError } from '../errors.js';
-import { compareVersions } from '../spec/kubernetes-version.js';
+import { compareVersions, type KubernetesVersion } from '../spec/kubernetes-version.js';
 import { intOrPercent, parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
 
@@ -128,6 +128,36 @@ function requireControlPlaneAtLeast(groups: RollGroup[], group: RollGroup): void
 }
 
 /**
+ * Refuses to roll a control-plane group to a Kubernetes version kubeadm would not move the running
+ * control plane to: more than one minor version above its oldest running control-plane member (of
+ * any control-plane group: a new member joins all of them), or a minor version below it. The
+ * guards on `set` and `update` stop this before; this holds when a launch template was changed
+ * past them (an update applied and not rolled, then another). Untagged members are not counted.
+ */
+function requireControlPlaneStep(groups: RollGroup[], group: RollGroup): void {
+  const target = group.kubernetesVersion ? parseKubernetesVersion(group.kubernetesVersion) : undefined;
+  if (!target) return;
+  let oldest: { member: GroupMember; cp: RollGroup; version: KubernetesVersion } | undefined;
+  for (const cp of groups.filter((g) => isControlPlaneRole(g.role))) {
+    for (const member of cp.members) {
+      const version = member.kubernetesVersion ? parseKubernetesVersion(member.kubernetesVersion) : undefined;
+      if (version && (!oldest || compareVersions(version, oldest.version) < 0)) oldest = { member, cp, version };
+    }
+  }
+  if (!oldest || target.major !== oldest.version.major) return;
+  const where = `control-plane instance ${oldest.member.instanceId} (instance group "${oldest.cp.instanceGroup}") runs ${oldest.member.kubernetesVersion}`;
+  if (target.minor > oldest.version.minor + 1) {
+    const next = `${oldest.version.major}.${oldest.version.minor + 1}`;
+    throw new ClusterNotValidError(
+      `cannot roll control-plane instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: ${where}, and Kubernetes upgrades the control plane one minor version at a time; set spec.kubernetesVersion to a ${next}.x version, update cluster, roll, then upgrade further`,
+    );
+  }
+  if (target.minor < oldest.version.minor) {
+    throw new ClusterNotValidError(`cannot roll control-plane instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: ${where}, and minor version downgrades are not supported`);
+  }
+}
+
+/**
  * The next step of the roll. Per group, as kOps does: first detach up to maxSurge out-of-date
  * instances (the group launches their replacements while they keep serving), then drain and
  * terminate out-of-date instances, kept ones first and detached ones last, `concurrency` at a time.
@@ -139,7 +169,8 @@ export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): Ro
     const outdated = outdatedMembers(group, options);
     if (outdated.length === 0 && group.detached.length === 0) continue;
     const controlPlane = isControlPlaneRole(group.role);
-    if (!controlPlane) requireControlPlaneAtLeast(groups, group);
+    if (controlPlane) requireControlPlaneStep(groups, group);
+    else requireControlPlaneAtLeast(groups, group);
     // A roll that stopped after a surge: the detached instances' replacements come first.
     const inService = group.members.filter((m) => m.lifecycleState === 'InService').length;
     if (group.detached.length > 0 && inService < group.desired) {

@@ -5,7 +5,6 @@ import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
 import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
-import { kubernetesVersionFromUserData } from '../planning/user-data.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -13,6 +12,7 @@ import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole } from '../spec/types.js';
 import type { ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -150,7 +150,7 @@ export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = (deps.now ?? (() => new Date()))();
-  const { plans } = await planClusterGroups(input.cluster, deps);
+  const { manifest, plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const summaries: GroupSummary[] = [];
   // Every group and template that exists under our names must be ours, before any is changed.
@@ -160,16 +160,14 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
     if (lt) requireOwned(`launch template ${plan.name}`, lt.tags, input.cluster);
     templates.set(plan.name, lt);
-    // The control plane's current template says what it runs; kubeadm on a replacement would refuse
-    // a skipped minor version or a downgrade, so nothing is changed for one (whoever started the update).
-    if (lt && isControlPlaneRole(plan.role)) {
-      const current = await deps.ec2.latestLaunchTemplateData(lt.id);
-      // From the boot script itself, so templates written before the version tag existed count too.
-      const running = current?.UserData ? kubernetesVersionFromUserData(Buffer.from(current.UserData, 'base64').toString('utf8')) : undefined;
-      const issues = kubernetesVersionChangeIssues(running, plan.bootstrapSettings.KubernetesVersion);
-      if (issues.length > 0) throw new SpecInvalidError(issues);
-    }
   }
+  // kubeadm on a replacement joins the control plane that runs now and would refuse a skipped
+  // minor version or a downgrade, so nothing is changed for one (whoever started the update). What
+  // runs, not the templates: an update applied and not rolled has already changed those.
+  const wanted = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
+  const running = await runningControlPlaneVersion(input.cluster, manifest, deps);
+  const issues = kubernetesVersionChangeIssues(running?.version, wanted);
+  if (issues.length > 0) throw new SpecInvalidError(issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })));
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);

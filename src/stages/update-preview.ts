@@ -1,9 +1,9 @@
 import { bootstrapSettingsFromUserData, kubernetesVersionFromUserData, maxPodsFromUserData } from '../planning/user-data.js';
 import type { FieldIssue } from '../errors.js';
 import { stackName } from '../planning/names.js';
-import { compareVersions, kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
+import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole } from '../spec/types.js';
-import { parseKubernetesVersion } from '../spec/validate.js';
+import { runningControlPlaneVersion, type RunningControlPlaneVersion } from './control-plane-version.js';
 import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG, type LaunchDeps } from './launch.js';
 
 /**
@@ -25,8 +25,10 @@ export interface UpdatePreview {
   stack: { changed: boolean; added: string[]; removed: string[]; modified: string[] };
   groups: Array<{ instanceGroup: string; name: string; create: boolean; launchTemplate: FieldChange[]; group: FieldChange[] }>;
   hasChanges: boolean;
-  /** The Kubernetes version the control plane's launch templates install now (the oldest, if they differ). */
+  /** The Kubernetes version the control plane runs: its oldest instance's, else the last applied (its launch templates'). */
   runningVersion?: string;
+  /** Where `runningVersion` was read, for the refusal's message. */
+  running?: RunningControlPlaneVersion;
   /** The Kubernetes version the spec asks for (normalized, no `v`). */
   wantedVersion?: string;
   /** Why the spec's version cannot be applied to the running control plane (a skipped minor, a downgrade). */
@@ -84,18 +86,15 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
     stack.modified = Object.keys(after).filter((id) => id in before && before[id] !== after[id]);
     stack.changed = stack.added.length + stack.removed.length + stack.modified.length > 0 || !current;
   }
-  const { plans } = await planClusterGroups(cluster, deps);
+  const { manifest, plans } = await planClusterGroups(cluster, deps);
   const asgs = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const groups: UpdatePreview['groups'] = [];
-  let runningVersion: string | undefined;
   for (const plan of plans) {
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
     const data = lt ? await deps.ec2.latestLaunchTemplateData(lt.id) : undefined;
     const asg = asgs.get(plan.name);
     const wantedUserData = Buffer.from(plan.launchTemplate.UserData, 'base64').toString('utf8');
     const currentUserData = data?.UserData ? Buffer.from(data.UserData, 'base64').toString('utf8') : undefined;
-    const installed = currentUserData === undefined ? undefined : kubernetesVersionFromUserData(currentUserData);
-    if (isControlPlaneRole(plan.role) && installed) runningVersion = oldest(runningVersion, installed);
     const launchTemplate = data
       ? [
           ...change('InstanceType', data.InstanceType, plan.launchTemplate.InstanceType),
@@ -118,14 +117,9 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
   }
   const hasChanges = stack.changed || groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);
   const wantedVersion = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
-  const versionIssues = kubernetesVersionChangeIssues(runningVersion, wantedVersion);
-  return { cluster, stack, groups, hasChanges, ...(runningVersion ? { runningVersion } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
-}
-
-/** The older of two versions: the control plane is as old as its oldest template. */
-function oldest(a: string | undefined, b: string): string {
-  const pa = a === undefined ? undefined : parseKubernetesVersion(a);
-  const pb = parseKubernetesVersion(b);
-  if (!pa || !pb) return a ?? b;
-  return compareVersions(pb, pa) < 0 ? b : a!;
+  // Judged against what runs, not the launch templates: an update applied but not rolled has
+  // changed them while the control plane still runs the version before.
+  const running = await runningControlPlaneVersion(cluster, manifest, deps);
+  const versionIssues = kubernetesVersionChangeIssues(running?.version, wantedVersion);
+  return { cluster, stack, groups, hasChanges, ...(running ? { runningVersion: running.version, running } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
 }
