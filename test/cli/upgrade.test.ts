@@ -63,6 +63,22 @@ describe('a Kubernetes upgrade on the local backend', () => {
     expect(result.stderr).toContain('spec.kubernetesVersion: Invalid value: "1.20.0": This version of Kubernetes is no longer supported; upgrading Kubernetes is required');
   });
 
+  it('reads 1.33 as kOps does, 1.33.0, and stores the full version', async () => {
+    const set = await kopsless(['set', 'cluster', 'spec.kubernetesVersion=1.33', '--name', name], env);
+
+    const stored = await kopsless(['get', 'clusters', name, '-o', 'yaml'], env);
+
+    expect(set.code, set.stderr).toBe(0);
+    expect(stored.stdout).toMatch(/^\s+kubernetesVersion: 1\.33\.0$/m);
+  });
+
+  it('takes the running version back after a set that was never applied (a pending spec is not what runs)', async () => {
+    const back = await kopsless(['set', 'cluster', 'spec.kubernetesVersion=v1.32.0', '--name', name], env);
+
+    expect(back.code, back.stderr).toBe(0);
+    expect((await kopsless(['update', 'cluster', name], env)).stdout).toContain('No changes need to be applied');
+  });
+
   it('previews the version change inside the bootstrap script, field by field', async () => {
     expect((await kopsless(['set', 'cluster', 'spec.kubernetesVersion=1.33.1', '--name', name], env)).code).toBe(0);
 
@@ -84,6 +100,24 @@ describe('a Kubernetes upgrade on the local backend', () => {
     expect(result.stdout + result.stderr).toMatch(/runs kubelet v1\.32\.0, but instance group "nodes-us-east-1a" specifies Kubernetes 1\.33\.1/);
     expect(kubectlNodeVersions().map((n) => n.version)).toEqual(['v1.32.0', 'v1.32.0', 'v1.32.0']);
   }, 120_000);
+
+  it('refuses a second minor step while the control plane still runs the first version (update applied, not rolled), naming the instance', async () => {
+    const skip = await kopsless(['set', 'cluster', 'spec.kubernetesVersion=1.34.0', '--name', name], env);
+    const replace = await kopsless(['update', 'cluster', name, '--yes'], env);
+
+    expect(skip.code).toBe(1);
+    expect(skip.stderr).toContain('spec.kubernetesVersion: Forbidden: cannot upgrade the control plane from 1.32.0 to 1.34.0');
+    expect(skip.stderr).toMatch(/the spec was not changed: control-plane instance i-[0-9a-f]+ \(instance group "control-plane-us-east-1a"\) runs Kubernetes 1\.32\.0/);
+    expect(replace.code, replace.stderr).toBe(0);
+    expect(replace.stdout).toContain('No changes need to be applied');
+  }, 60_000);
+
+  it('takes a tolerant form of the applied version (" v1.33.1") as the same version: nothing to apply', async () => {
+    const set = await kopsless(['set', 'cluster', 'spec.kubernetesVersion= v1.33.1', '--name', name], env);
+
+    expect(set.code, set.stderr).toBe(0);
+    expect((await kopsless(['update', 'cluster', name], env)).stdout).toContain('No changes need to be applied');
+  });
 
   it('rolls the control plane first, node by node, and ends with every node on the new version, and validates', async () => {
     const seen: NodeRow[][] = [];
