@@ -535,7 +535,10 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
 
   if (spec.kubernetesVersion === undefined || spec.kubernetesVersion === '') {
     issues.push(field.required('spec.kubernetesVersion'));
-  } else if (typeof spec.kubernetesVersion !== 'string' || (!parseKubernetesVersion(spec.kubernetesVersion) && !isKubernetesBuildLocation(spec.kubernetesVersion))) {
+  } else if (typeof spec.kubernetesVersion !== 'string') {
+    // kOps's decoder refuses a number for this string field too (YAML reads 1.34 as a number).
+    issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version: it must be a string; write the version in quotes ("1.34.0")'));
+  } else if (!parseKubernetesVersion(spec.kubernetesVersion) && !isKubernetesBuildLocation(spec.kubernetesVersion)) {
     issues.push(field.invalid('spec.kubernetesVersion', spec.kubernetesVersion, 'unable to parse kubernetes version'));
   } else {
     issues.push(...kubernetesVersionRangeIssues(spec.kubernetesVersion));

@@ -12,6 +12,14 @@ describe('setPath', () => {
     expect(spec.spec.kubelet.maxPods).toBe(110);
   });
 
+  it('takes spec.kubernetesVersion as the text given, as kOps does: 1.34 is a version, not a number', () => {
+    const cluster: Record<string, any> = { spec: { kubernetesVersion: '1.33.1' } };
+
+    setPath(cluster, 'spec.kubernetesVersion', '1.34');
+
+    expect(cluster.spec.kubernetesVersion).toBe('1.34');
+  });
+
   it.each(['spec.__proto__.polluted', 'spec.constructor.prototype.polluted'])('refuses %s, which would reach Object.prototype', (path) => {
     expect(() => setPath({ spec: {} }, path, 'yes')).toThrow(UsageError);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

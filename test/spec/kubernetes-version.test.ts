@@ -139,4 +139,11 @@ describe("kOps's tolerant reading of a version", () => {
     expect(checkExitCode(check)).toBe(1);
     expect(messages(check.errors)).toEqual(['spec.kubernetesVersion: Invalid value: "https://example.com/k8s/latest/": unable to parse kubernetes version']);
   });
+
+  it('refuses an unquoted 1.34 in a file with exit 1, as kOps does: YAML reads it as a number, and the field holds a string', () => {
+    const check = checkManifest(readFixture('minimal-aws.yaml').replace(/kubernetesVersion: .*/, 'kubernetesVersion: 1.34'));
+
+    expect(checkExitCode(check)).toBe(1);
+    expect(messages(check.errors)).toEqual(['spec.kubernetesVersion: Invalid value: 1.34: unable to parse kubernetes version: it must be a string; write the version in quotes ("1.34.0")']);
+  });
 });
