@@ -243,7 +243,9 @@ export class SimCluster {
 
   createPod(pod: Obj): Obj {
     const namespace = pod.metadata?.namespace ?? 'default';
-    const name = pod.metadata?.name ?? `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
+    let name = pod.metadata?.name;
+    // A generated name that is taken is generated again, as the API server's generateName retry does.
+    while (name === undefined || (!pod.metadata?.name && this.podStore.has(key(namespace, name)))) name = `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
     const stored: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -262,6 +264,7 @@ export class SimCluster {
 
   private storePod(pod: Obj): void {
     const k = key(pod.metadata.namespace, pod.metadata.name);
+    if (this.podStore.has(k)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
     this.podStore.set(k, pod);
     const owner = pod.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
     if (owner) addTo(this.podsByOwner, owner, k);
@@ -500,7 +503,7 @@ export class SimCluster {
         if (covered.has(nodeName)) continue;
         const spec = structuredClone(ds.spec.template.spec);
         this.createPod({
-          metadata: { name: `${ds.metadata.name}-${suffix()}`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: { generateName: `${ds.metadata.name}-`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
           spec: {
             ...spec,
             affinity: { ...spec.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } } },
@@ -564,7 +567,7 @@ export class SimCluster {
       const pods = this.podsOwnedBy(rs);
       for (let i = pods.length; i < rs.spec.replicas; i++) {
         this.createPod({
-          metadata: { name: `${rs.metadata.name}-${suffix()}`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: { generateName: `${rs.metadata.name}-`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
           spec: structuredClone(rs.spec.template.spec),
         });
       }
