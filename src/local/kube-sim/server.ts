@@ -564,14 +564,15 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!d) throw notFound('deployments.apps', r.params[1]!);
       checkFields(r, 'apps/v1', 'Deployment', r.body);
       const patched = keepServerFields(d, applyPatch(d, r), c);
+      // A patch that removes replicas leaves it to defaulting, which sets 1.
+      if (patched.spec && patched.spec.replicas === undefined) patched.spec.replicas = 1;
       const causes = [
-        ...(patched.spec?.replicas === undefined ? [] : replicasCauses(c, patched.spec.replicas, d.spec.replicas)),
+        ...replicasCauses(c, patched.spec?.replicas, d.spec.replicas),
         // apps/v1 made a Deployment's selector immutable.
         ...(canonical(patched.spec?.selector) === canonical(d.spec.selector) ? [] : [{ field: 'spec.selector', type: 'Invalid', value: goLabelSelector(patched.spec?.selector), detail: 'field is immutable' } as FieldCause]),
         ...(patched.spec?.selector === undefined || selectorMatchesTemplate(patched) ? [] : [{ field: 'spec.template.metadata.labels', type: 'Invalid', value: goStringMap(patched.spec?.template?.metadata?.labels), detail: '`selector` does not match template `labels`' } as FieldCause]),
       ];
       if (causes.length) throw invalid('Deployment', 'apps', r.params[1]!, causes);
-      patched.spec.replicas ??= d.spec.replicas;
       c.deployments.set(k, patched);
       c.reconcile();
       return patched;
