@@ -8,6 +8,11 @@ import { selectorMatches } from './selectors.js';
  * backend, nothing more: no containers run, no network exists, pods are Running the moment they
  * are scheduled, a Deployment's new template replaces its pods at once (no surge). Objects are
  * kept as the Kubernetes API shows them, so they are served as-is.
+ *
+ * Cost: pods are indexed by node, by controller and by whether they are bound, so a node's slot
+ * count, a controller's pods and the scheduler's queue are found without scanning every pod; the
+ * controllers and the scheduler run on writes (and when a timer of SimTiming falls due), never
+ * because something was read.
  */
 
 export type Obj = Record<string, any>;
@@ -308,6 +313,19 @@ export class SimCluster {
     return [...(this.podsByOwner.get(owner.metadata.uid) ?? [])].map((k) => this.podStore.get(k)!);
   }
 
+  /** ReplicaSets by their Deployment's uid, built once per pass (one pass over the sets, not one per Deployment). */
+  private replicaSetsByOwner(): Map<string, Obj[]> {
+    const out = new Map<string, Obj[]>();
+    for (const rs of this.replicaSets.values()) {
+      const owner = rs.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
+      if (!owner) continue;
+      const sets = out.get(owner);
+      if (sets) sets.push(rs);
+      else out.set(owner, [rs]);
+    }
+    return out;
+  }
+
   private ownedBy<T extends Obj>(items: Iterable<T>, owner: Obj): T[] {
     return [...items].filter((o) => o.metadata.ownerReferences?.some((r: Obj) => r.uid === owner.metadata.uid && r.controller));
   }
@@ -516,9 +534,10 @@ export class SimCluster {
 
   /** The Deployment controller: the ReplicaSet of the current pod template holds the replicas, older ones none. */
   private reconcileDeployments(): void {
+    const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
       const hash = templateHash(d.spec.template);
-      const owned = this.ownedBy(this.replicaSets.values(), d);
+      const owned = setsOf.get(d.metadata.uid) ?? [];
       let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
       const revision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
       if (!current) {
@@ -674,8 +693,9 @@ export class SimCluster {
       const ready = pods.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
       rs.status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
     }
+    const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
-      const sets = this.ownedBy(this.replicaSets.values(), d);
+      const sets = setsOf.get(d.metadata.uid) ?? [];
       const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template));
       const sum = (f: (rs: Obj) => number) => sets.reduce((n, rs) => n + f(rs), 0);
       const replicas = sum((rs) => rs.status.replicas ?? 0);

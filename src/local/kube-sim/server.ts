@@ -17,6 +17,12 @@ import { toTable, wantsTable } from './tables.js';
  * Request bodies are JSON, or protobuf for the kinds kubectl's create generators send it for
  * (Deployment, PodDisruptionBudget, Pod: see protobuf.ts); responses are JSON, which kubectl
  * accepts alongside protobuf. Not served: watches, dry runs, server-side apply.
+ *
+ * What the real server refuses is refused with its status and wording: 422 Invalid with
+ * `details.causes[].field` (names that are not DNS-1123 subdomains, negative replicas, a changed
+ * Deployment selector), 400 BadRequest for malformed label selectors and field labels a kind does
+ * not index. Beyond that, the double caps what a write may ask (MAX_REPLICAS_PER_DEPLOYMENT,
+ * MAX_PODS_PER_CLUSTER) so that no request's cost grows without bound; reads never reschedule.
  */
 
 export interface SimBackend {
