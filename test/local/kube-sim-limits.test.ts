@@ -129,6 +129,13 @@ describe("the simulated server's caps", () => {
     expect(message).toMatch(/spec\.replicas: Invalid value: 500: the cluster would hold \d+ pods, more than the 10000/);
     expect(cluster.deployments.has('default/web-3')).toBe(false);
   });
+
+  it('refuses a request body over 3 MiB with 413, as the API server does', async () => {
+    const res = await http('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'big', annotations: { a: 'x'.repeat(3 * 1024 * 1024) } } });
+
+    expect([res.status, res.body.message]).toEqual([413, 'Request entity too large: limit is 3145728']);
+    expect(cluster.pods.has('default/big')).toBe(false);
+  });
 });
 
 describe('selectors the API server refuses: 400 BadRequest', () => {

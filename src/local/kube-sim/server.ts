@@ -734,9 +734,17 @@ function openApi(path: string, prefix: string, accept: string | undefined): { co
   return undefined;
 }
 
+const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
 async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // The API server's own bound on a request body (3 MiB), which also bounds the work a body can cause.
+    if (size > MAX_REQUEST_BODY_BYTES) throw new HttpError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`);
+    chunks.push(chunk as Buffer);
+  }
   if (chunks.length === 0) return undefined;
   if (/^application\/vnd\.kubernetes\.protobuf\s*(;|$)/.test(req.headers['content-type'] ?? '')) {
     // kubectl's create generators send protobuf; the object is then handled as a JSON body.
