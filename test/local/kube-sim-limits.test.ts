@@ -138,6 +138,25 @@ describe("the simulated server's caps", () => {
   });
 });
 
+describe('lists stay linear', () => {
+  it('serves a long list in at most about eight pages whatever the small page cap, every pod once', async () => {
+    await kubectl('apply', '-f', manifest({ replicas: 400 }));
+    const names: string[] = [];
+    let token: string | undefined;
+    let requests = 0;
+
+    do {
+      const page = await http('GET', `/api/v1/namespaces/default/pods?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      requests++;
+      names.push(...page.body.items.map((p: any) => p.metadata.name));
+      token = page.body.metadata.continue;
+    } while (token);
+
+    expect(requests).toBeLessThanOrEqual(9);
+    expect([names.length, new Set(names).size]).toEqual([400, 400]);
+  });
+});
+
 describe('selectors the API server refuses: 400 BadRequest', () => {
   it('a label selector with a ( where a value belongs', async () => {
     const message = await kubectlFails('get', 'pods', '-l', 'app=(');
