@@ -32,7 +32,43 @@ describe('label selector queries', () => {
 
   it('refuses a key Kubernetes would refuse, naming it', () => {
     expect(() => parseLabelSelector('bad key=1')).toThrow(BadSelectorError);
-    expect(() => parseLabelSelector('in (a')).toThrow(/invalid label key/);
+    expect(() => parseLabelSelector('bad/key/x=1')).toThrow(/invalid label key "bad\/key\/x"/);
+  });
+});
+
+describe('label selectors apimachinery refuses, with its messages', () => {
+  it('a ( where a value belongs', () => {
+    expect(() => parseLabelSelector('app=(')).toThrow("unable to parse requirement: found '(', expected: identifier");
+  });
+
+  it('a set that is never closed', () => {
+    expect(() => parseLabelSelector('app in (a')).toThrow("unable to parse requirement: found '', expected: ',' or ')'");
+  });
+
+  it('in without a set', () => {
+    expect(() => parseLabelSelector('app in a')).toThrow("unable to parse requirement: found 'a' expected: '('");
+  });
+
+  it('a trailing comma', () => {
+    expect(() => parseLabelSelector('app=web,')).toThrow("found '', expected: identifier after ','");
+  });
+
+  it('two operators in one term', () => {
+    expect(() => parseLabelSelector('a=b=c')).toThrow("found '=', expected: ',' or 'end of string'");
+  });
+});
+
+describe('label selectors apimachinery accepts', () => {
+  it('notin () is the set holding the empty value: a label with a value passes, an empty one does not', () => {
+    const select = parseLabelSelector('app notin ()');
+
+    expect([select({ app: 'web' }), select({ app: '' }), select({})]).toEqual([true, false, true]);
+  });
+
+  it('an empty value after = selects the empty label', () => {
+    const select = parseLabelSelector('app=');
+
+    expect([select({ app: '' }), select({ app: 'web' })]).toEqual([true, false]);
   });
 });
 
@@ -57,7 +93,15 @@ describe('field selector queries', () => {
     expect(parseFieldSelector('involvedObject.kind=')(event)).toBe(true);
   });
 
+  it('refuses a field its kind does not index, when told which it does', () => {
+    expect(() => parseFieldSelector('spec.foo=bar', ['metadata.name', 'status.phase'])).toThrow('field label not supported: spec.foo');
+  });
+
+  it('reads an absent boolean field as its default', () => {
+    expect(parseFieldSelector('spec.hostNetwork=false', ['spec.hostNetwork'], { 'spec.hostNetwork': 'false' })({ spec: {} })).toBe(true);
+  });
+
   it('refuses a term that is not field=value', () => {
-    expect(() => parseFieldSelector('status.phase')).toThrow(/not <field>=<value>/);
+    expect(() => parseFieldSelector('status.phase')).toThrow("invalid selector: 'status.phase'; can't understand 'status.phase'");
   });
 });

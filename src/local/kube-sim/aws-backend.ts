@@ -6,7 +6,7 @@ import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planni
 import { completeManifest } from '../../spec/defaults.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
-import { SimCluster, type InstanceView } from './cluster.js';
+import { SimCluster, type InstanceView, type SimTiming } from './cluster.js';
 import type { SimBackend } from './server.js';
 
 /**
@@ -51,7 +51,7 @@ export class AwsSimBackend implements SimBackend {
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
   constructor(
-    private readonly deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string },
+    private readonly deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string; timing?: SimTiming },
   ) {}
 
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
@@ -94,7 +94,7 @@ export class AwsSimBackend implements SimBackend {
     const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
     let cluster = this.clusters.get(name);
     if (!cluster) {
-      cluster = new SimCluster(name, version.startsWith('v') ? version : `v${version}`);
+      cluster = new SimCluster(name, version.startsWith('v') ? version : `v${version}`, this.deps.timing);
       const amazonvpc = manifest.cluster.spec.networking?.amazonvpc;
       if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.23.1');
       this.clusters.set(name, cluster);

@@ -8,6 +8,11 @@ import { selectorMatches } from './selectors.js';
  * backend, nothing more: no containers run, no network exists, pods are Running the moment they
  * are scheduled, a Deployment's new template replaces its pods at once (no surge). Objects are
  * kept as the Kubernetes API shows them, so they are served as-is.
+ *
+ * Cost: pods are indexed by node, by controller and by whether they are bound, so a node's slot
+ * count, a controller's pods and the scheduler's queue are found without scanning every pod; the
+ * controllers and the scheduler run on writes (and when a timer of SimTiming falls due), never
+ * because something was read.
  */
 
 export type Obj = Record<string, any>;
@@ -41,6 +46,33 @@ const DAEMONSET_TOLERATIONS = [
   { key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' },
 ];
 const MAX_EVENTS = 5000;
+const NOT_READY_TAINT = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' };
+
+/** The most replicas one Deployment may ask for in the simulated API (a real one has no such cap). */
+export const MAX_REPLICAS_PER_DEPLOYMENT = 5000;
+/** The most pods one simulated cluster holds (Deployment replicas, DaemonSet, static and bare pods). */
+export const MAX_PODS_PER_CLUSTER = 10000;
+
+/**
+ * Optional timing of the simulated cluster, off by default (nodes are Ready and evicted pods gone
+ * the moment they are seen / evicted), for runs that measure time (the bench, in simulated time).
+ */
+export interface SimTiming {
+  /** The current time in milliseconds (default `Date.now`). */
+  now?: () => number;
+  /** A newly seen instance's node is NotReady until this long after the sim first saw it. */
+  bootSeconds?: number;
+  /** An evicted pod stays Terminating (listed, holding its slot) this long, then is gone and replaced. */
+  drainSeconds?: number;
+}
+
+/** Something due at a time: a booting node turns Ready, a Terminating pod is gone. */
+interface Timer {
+  at: number;
+  kind: 'boot' | 'drain';
+  key: string;
+  uid: string;
+}
 
 function suffix(n = 5): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
@@ -71,8 +103,9 @@ function involvedReference(o: Obj): Obj {
   };
 }
 
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** An API timestamp (RFC 3339, whole seconds) of a time in milliseconds. */
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -86,9 +119,34 @@ function intOrPercent(value: number | string, total: number, roundUp: boolean): 
   return roundUp ? Math.ceil((pct * total) / 100) : Math.floor((pct * total) / 100);
 }
 
+function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
+  let set = index.get(k);
+  if (!set) index.set(k, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom(index: Map<string, Set<string>>, k: string, value: string): void {
+  const set = index.get(k);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(k);
+}
+
 export class SimCluster {
   readonly nodes = new Map<string, Obj>();
-  readonly pods = new Map<string, Obj>();
+  /** Every pod by `namespace/name`; changed only through createPod/deletePod/replacePod, which keep the indices. */
+  readonly pods: ReadonlyMap<string, Obj>;
+  private readonly podStore = new Map<string, Obj>();
+  /** Pod keys by the node they are bound to: a node's slot count without scanning every pod. */
+  private readonly podsByNode = new Map<string, Set<string>>();
+  /** Pod keys by their controller's uid (ReplicaSet, DaemonSet, Node). */
+  private readonly podsByOwner = new Map<string, Set<string>>();
+  /** Keys of pods not bound to a node: what the scheduler works through. */
+  private readonly unbound = new Set<string>();
+  /** Event names by what makes an event "the same" (object, reason, message, component), for counting up. */
+  private readonly eventIndex = new Map<string, string>();
+  private readonly timers: Timer[] = [];
+  private readonly clock: () => number;
   readonly daemonSets = new Map<string, Obj>();
   readonly deployments = new Map<string, Obj>();
   readonly replicaSets = new Map<string, Obj>();
@@ -99,7 +157,10 @@ export class SimCluster {
   constructor(
     readonly name: string,
     readonly kubernetesVersion: string,
+    readonly timing: SimTiming = {},
   ) {
+    this.pods = this.podStore;
+    this.clock = timing.now ?? Date.now;
     this.addDeployment({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -116,6 +177,11 @@ export class SimCluster {
     this.ensureDaemonSet('kube-proxy', 'registry.k8s.io/kube-proxy:' + kubernetesVersion, { 'k8s-app': 'kube-proxy' }, []);
     // kOps installs the AWS EBS CSI driver by default: its node plugin takes a pod slot on every node too.
     this.ensureDaemonSet('ebs-csi-node', 'public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1', { app: 'ebs-csi-node' }, []);
+  }
+
+  /** The current time as an API timestamp, by the cluster's clock. */
+  stamp(): string {
+    return timestamp(this.clock());
   }
 
   nextVersion(): string {
@@ -139,7 +205,7 @@ export class SimCluster {
     this.daemonSets.set(key('kube-system', name), {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
-      metadata: { name, namespace: 'kube-system', labels, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: now() },
+      metadata: { name, namespace: 'kube-system', labels, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
       spec: {
         selector: { matchLabels: labels },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
@@ -158,7 +224,7 @@ export class SimCluster {
       ...deployment,
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { ...deployment.metadata, namespace, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: now() },
+      metadata: { ...deployment.metadata, namespace, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
       status: {},
     };
     stored.spec.replicas ??= 1;
@@ -175,39 +241,89 @@ export class SimCluster {
     this.deployments.delete(key(namespace, name));
     for (const rs of this.ownedBy(this.replicaSets.values(), d)) {
       this.replicaSets.delete(key(namespace, rs.metadata.name));
-      for (const pod of this.ownedBy(this.pods.values(), rs)) this.deletePod(namespace, pod.metadata.name);
+      for (const pod of this.podsOwnedBy(rs)) this.deletePod(namespace, pod.metadata.name);
     }
     return d;
   }
 
   createPod(pod: Obj): Obj {
     const namespace = pod.metadata?.namespace ?? 'default';
-    const name = pod.metadata?.name ?? `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
+    let name = pod.metadata?.name;
+    // A generated name that is taken is generated again, as the API server's generateName retry does.
+    while (name === undefined || (!pod.metadata?.name && this.podStore.has(key(namespace, name)))) name = `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
     const stored: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
       ...pod,
-      metadata: { ...pod.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: now() },
+      metadata: { ...pod.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
       spec: { restartPolicy: 'Always', ...(pod.spec ?? {}) },
       status: { phase: 'Pending', conditions: [] },
     };
     // The Priority admission plugin resolves the class to its value.
     stored.spec.priority ??= PRIORITY_CLASSES[stored.spec.priorityClassName] ?? 0;
     delete stored.metadata.generateName;
-    this.pods.set(key(namespace, name), stored);
+    this.storePod(stored);
     if (stored.spec.nodeName) this.bind(stored, stored.spec.nodeName, false);
     return stored;
   }
 
+  private storePod(pod: Obj): void {
+    const k = key(pod.metadata.namespace, pod.metadata.name);
+    if (this.podStore.has(k)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+    this.podStore.set(k, pod);
+    const owner = pod.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
+    if (owner) addTo(this.podsByOwner, owner, k);
+    if (pod.spec.nodeName) addTo(this.podsByNode, pod.spec.nodeName, k);
+    else this.unbound.add(k);
+  }
+
   deletePod(namespace: string, name: string): Obj | undefined {
-    const pod = this.pods.get(key(namespace, name));
-    this.pods.delete(key(namespace, name));
+    const k = key(namespace, name);
+    const pod = this.podStore.get(k);
+    if (!pod) return undefined;
+    this.podStore.delete(k);
+    const owner = pod.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
+    if (owner) removeFrom(this.podsByOwner, owner, k);
+    if (pod.spec.nodeName) removeFrom(this.podsByNode, pod.spec.nodeName, k);
+    this.unbound.delete(k);
     return pod;
   }
 
-  /** Pods that take a slot on a node: every pod bound to it that has not finished. */
+  /** Puts a changed copy of a stored pod in its place (a client's PATCH), keeping the indices. */
+  replacePod(updated: Obj): void {
+    this.deletePod(updated.metadata.namespace, updated.metadata.name);
+    this.storePod(updated);
+  }
+
+  /**
+   * Pods that take a slot on a node: every pod bound to it that has not finished (Terminating ones
+   * included, as on a real node until their containers stop).
+   */
   podsOn(nodeName: string): Obj[] {
-    return [...this.pods.values()].filter((p) => p.spec.nodeName === nodeName && !['Succeeded', 'Failed'].includes(p.status.phase));
+    return [...(this.podsByNode.get(nodeName) ?? [])].map((k) => this.podStore.get(k)!).filter((p) => !['Succeeded', 'Failed'].includes(p.status.phase));
+  }
+
+  /** How many slots of a node are taken (the simulated pods never finish, so every bound pod counts). */
+  private slotsUsed(nodeName: string): number {
+    return this.podsByNode.get(nodeName)?.size ?? 0;
+  }
+
+  /** The pods an object controls, from the owner index. */
+  podsOwnedBy(owner: Obj): Obj[] {
+    return [...(this.podsByOwner.get(owner.metadata.uid) ?? [])].map((k) => this.podStore.get(k)!);
+  }
+
+  /** ReplicaSets by their Deployment's uid, built once per pass (one pass over the sets, not one per Deployment). */
+  private replicaSetsByOwner(): Map<string, Obj[]> {
+    const out = new Map<string, Obj[]>();
+    for (const rs of this.replicaSets.values()) {
+      const owner = rs.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
+      if (!owner) continue;
+      const sets = out.get(owner);
+      if (sets) sets.push(rs);
+      else out.set(owner, [rs]);
+    }
+    return out;
   }
 
   private ownedBy<T extends Obj>(items: Iterable<T>, owner: Obj): T[] {
@@ -220,14 +336,16 @@ export class SimCluster {
    */
   recordEvent(e: { involved: Obj; type: 'Normal' | 'Warning'; reason: string; message: string; component: string; host?: string; action?: string }): Obj {
     const involved = involvedReference(e.involved);
-    const existing = [...this.events.values()].find((ev) => ev.involvedObject.uid === involved.uid && ev.reason === e.reason && ev.message === e.message && ev.source?.component === e.component);
+    const sameKey = JSON.stringify([involved.uid, e.reason, e.message, e.component]);
+    const existingName = this.eventIndex.get(sameKey);
+    const existing = existingName === undefined ? undefined : this.events.get(existingName);
     if (existing) {
       existing.count = (existing.count ?? 1) + 1;
-      existing.lastTimestamp = now();
+      existing.lastTimestamp = this.stamp();
       existing.metadata.resourceVersion = this.nextVersion();
       return existing;
     }
-    return this.storeEvent({
+    const stored = this.storeEvent({
       metadata: { name: `${involved.name}.${randomBytes(8).toString('hex')}`, namespace: involved.namespace || 'default' },
       involvedObject: involved,
       reason: e.reason,
@@ -237,37 +355,45 @@ export class SimCluster {
       reportingComponent: e.component,
       reportingInstance: e.host ?? '',
       ...(e.action ? { action: e.action } : {}),
-      firstTimestamp: now(),
-      lastTimestamp: now(),
+      firstTimestamp: this.stamp(),
+      lastTimestamp: this.stamp(),
       count: 1,
     });
+    this.eventIndex.set(sameKey, key(stored.metadata.namespace, stored.metadata.name));
+    return stored;
   }
 
   /** Stores an Event as given (a client's POST), filling what the API server fills. */
   storeEvent(event: Obj): Obj {
     const namespace = event.metadata?.namespace ?? 'default';
     const name = event.metadata?.name ?? `${event.metadata?.generateName ?? `${event.involvedObject?.name ?? 'event'}.`}${randomBytes(8).toString('hex')}`;
-    const stored: Obj = { ...event, apiVersion: 'v1', kind: 'Event', metadata: { ...event.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: now() } };
+    const stored: Obj = { ...event, apiVersion: 'v1', kind: 'Event', metadata: { ...event.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() } };
     delete stored.metadata.generateName;
     this.events.set(key(namespace, name), stored);
     // The API server keeps events an hour; a bounded store stands in for that.
-    for (const old of this.events.keys()) {
+    for (const [old, e] of this.events) {
       if (this.events.size <= MAX_EVENTS) break;
       this.events.delete(old);
+      this.eventIndex.delete(JSON.stringify([e.involvedObject?.uid, e.reason, e.message, e.source?.component]));
     }
     return stored;
   }
 
   private bind(pod: Obj, nodeName: string, scheduled = true): void {
     const node = this.nodes.get(nodeName);
+    const k = key(pod.metadata.namespace, pod.metadata.name);
+    if (this.podStore.get(k) === pod) {
+      this.unbound.delete(k);
+      addTo(this.podsByNode, nodeName, k);
+    }
     pod.spec.nodeName = nodeName;
     pod.status = {
       phase: 'Running',
       hostIP: node?.status.addresses?.[0]?.address,
       podIP: pod.spec.hostNetwork ? node?.status.addresses?.[0]?.address : `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
-      startTime: now(),
-      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now() })),
-      containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({ name: c.name, image: c.image, ready: true, restartCount: 0, started: true, state: { running: { startedAt: now() } } })),
+      startTime: this.stamp(),
+      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: this.stamp() })),
+      containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({ name: c.name, image: c.image, ready: true, restartCount: 0, started: true, state: { running: { startedAt: this.stamp() } } })),
     };
     pod.metadata.resourceVersion = this.nextVersion();
     if (scheduled) this.recordEvent({ involved: pod, type: 'Normal', reason: 'Scheduled', message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`, component: 'default-scheduler' });
@@ -298,12 +424,13 @@ export class SimCluster {
 
   /** Why a node cannot take a pod (the scheduler's filter plugins, in their order), or undefined. */
   private filter(pod: Obj, node: Obj): string | undefined {
-    if (!this.ready(node)) return 'node(s) were not ready';
+    // A NotReady node carries the not-ready taint (the node lifecycle controller's); a node without it that is not Ready still takes nothing.
+    if (!this.ready(node) && !(node.spec.taints ?? []).some((t: Obj) => t.key === NOT_READY_TAINT.key)) return 'node(s) were not ready';
     if (node.spec.unschedulable && !this.tolerated(pod, UNSCHEDULABLE_TAINT)) return 'node(s) were unschedulable';
     const untolerated = (node.spec.taints ?? []).find((t: Obj) => ['NoSchedule', 'NoExecute'].includes(t.effect) && !this.tolerated(pod, t));
     if (untolerated) return `node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`;
     if (!this.affinityMatches(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
-    if (this.podsOn(node.metadata.name).length >= Number(node.status.allocatable.pods)) return 'Too many pods';
+    if (this.slotsUsed(node.metadata.name) >= Number(node.status.allocatable.pods)) return 'Too many pods';
     return undefined;
   }
 
@@ -314,7 +441,7 @@ export class SimCluster {
   private victims(pod: Obj, node: Obj): Obj[] | undefined {
     const on = this.podsOn(node.metadata.name);
     const needed = on.length - Number(node.status.allocatable.pods) + 1;
-    const lower = on.filter((p) => (p.spec.priority ?? 0) < (pod.spec.priority ?? 0) && !p.metadata.annotations?.['kubernetes.io/config.mirror']).sort((a, b) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0));
+    const lower = on.filter((p) => (p.spec.priority ?? 0) < (pod.spec.priority ?? 0) && !p.metadata.annotations?.['kubernetes.io/config.mirror'] && !p.metadata.deletionTimestamp).sort((a, b) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0));
     return lower.length >= needed ? lower.slice(0, needed) : undefined;
   }
 
@@ -326,7 +453,7 @@ export class SimCluster {
    */
   schedule(): boolean {
     let preempted = false;
-    const pending = [...this.pods.values()].filter((p) => !p.spec.nodeName && p.status.phase === 'Pending').sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0));
+    const pending = [...this.unbound].map((k) => this.podStore.get(k)!).filter((p) => !p.spec.nodeName && p.status.phase === 'Pending').sort((a, b) => (b.spec.priority ?? 0) - (a.spec.priority ?? 0));
     const nodes = [...this.nodes.values()];
     for (const pod of pending) {
       const reasons = new Map<string, number>();
@@ -340,8 +467,8 @@ export class SimCluster {
         return !reason;
       });
       if (fits.length > 0) {
-        fits.sort((a, b) => this.podsOn(a.metadata.name).length - this.podsOn(b.metadata.name).length);
-        this.bind(pod, fits[0]!.metadata.name);
+        const least = fits.reduce((best, n) => (this.slotsUsed(n.metadata.name) < this.slotsUsed(best.metadata.name) ? n : best));
+        this.bind(pod, least.metadata.name);
         continue;
       }
       const full = nodes.filter((n) => why.get(n.metadata.name) === 'Too many pods').map((node) => ({ node, victims: this.victims(pod, node) }));
@@ -367,7 +494,7 @@ export class SimCluster {
           : `0/${nodes.length} nodes are available: ${histogram(reasons)}. preemption: 0/${nodes.length} nodes are available: ${histogram(postFilter)}.`;
       const existing = pod.status.conditions?.[0];
       if (existing?.message !== message) {
-        pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: now() }] };
+        pod.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: this.stamp() }] };
         pod.metadata.resourceVersion = this.nextVersion();
         this.recordEvent({ involved: pod, type: 'Warning', reason: 'FailedScheduling', message, component: 'default-scheduler' });
       }
@@ -383,14 +510,18 @@ export class SimCluster {
   /** The DaemonSet controller: one pod per node, pinned by node affinity, placed by the scheduler. */
   private reconcileDaemonSets(): void {
     for (const ds of this.daemonSets.values()) {
-      const pods = this.ownedBy(this.pods.values(), ds);
-      for (const pod of pods) if (!this.nodes.has(this.daemonPodNode(pod) ?? '')) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      const covered = new Set<string>();
+      for (const pod of this.podsOwnedBy(ds)) {
+        const on = this.daemonPodNode(pod) ?? '';
+        if (!this.nodes.has(on)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+        else covered.add(on);
+      }
       for (const node of this.nodes.values()) {
         const nodeName = node.metadata.name;
-        if (pods.some((p) => this.daemonPodNode(p) === nodeName && this.pods.has(key(p.metadata.namespace, p.metadata.name)))) continue;
+        if (covered.has(nodeName)) continue;
         const spec = structuredClone(ds.spec.template.spec);
         this.createPod({
-          metadata: { name: `${ds.metadata.name}-${suffix()}`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: { generateName: `${ds.metadata.name}-`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
           spec: {
             ...spec,
             affinity: { ...spec.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } } },
@@ -403,9 +534,10 @@ export class SimCluster {
 
   /** The Deployment controller: the ReplicaSet of the current pod template holds the replicas, older ones none. */
   private reconcileDeployments(): void {
+    const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
       const hash = templateHash(d.spec.template);
-      const owned = this.ownedBy(this.replicaSets.values(), d);
+      const owned = setsOf.get(d.metadata.uid) ?? [];
       let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
       const revision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
       if (!current) {
@@ -421,7 +553,7 @@ export class SimCluster {
             uid: suffix(12),
             generation: 1,
             resourceVersion: this.nextVersion(),
-            creationTimestamp: now(),
+            creationTimestamp: this.stamp(),
             labels: { ...template.metadata.labels },
             annotations: { 'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/max-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/revision': String(revision + 1) },
             ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
@@ -451,16 +583,17 @@ export class SimCluster {
   /** The ReplicaSet controller: creates or deletes pods to the count, deleting unscheduled ones first. */
   private reconcileReplicaSets(): void {
     for (const rs of this.replicaSets.values()) {
-      const pods = this.ownedBy(this.pods.values(), rs);
+      const pods = this.podsOwnedBy(rs);
       for (let i = pods.length; i < rs.spec.replicas; i++) {
         this.createPod({
-          metadata: { name: `${rs.metadata.name}-${suffix()}`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: { generateName: `${rs.metadata.name}-`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
           spec: structuredClone(rs.spec.template.spec),
         });
       }
       const surplus = pods.length - rs.spec.replicas;
       if (surplus > 0) {
-        const order = [...pods].sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1));
+        // A Terminating pod is already on its way out; the others go, unscheduled and newest first.
+        const order = pods.filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1));
         for (const extra of order.slice(0, surplus)) this.deletePod(extra.metadata.namespace, extra.metadata.name);
       }
     }
@@ -487,6 +620,7 @@ export class SimCluster {
    * their ReplicaSet then replaces (Pending, when there is no room left).
    */
   reconcile(): void {
+    this.expire();
     for (let round = 0; round < 5; round++) {
       this.reconcileStaticPods();
       this.reconcileDaemonSets();
@@ -497,21 +631,71 @@ export class SimCluster {
     this.updateStatuses();
   }
 
+  private addTimer(timer: Timer): void {
+    this.timers.push(timer);
+    // Deadlines are nearly always added in order; a clock that goes back is sorted in.
+    if (this.timers.length > 1 && this.timers.at(-2)!.at > timer.at) this.timers.sort((a, b) => a.at - b.at);
+  }
+
+  /** Applies what is due by the clock (booted nodes turn Ready, drained pods go); whether anything changed. */
+  private expire(): boolean {
+    const nowMs = this.clock();
+    let changed = false;
+    while (this.timers.length > 0 && this.timers[0]!.at <= nowMs) {
+      const timer = this.timers.shift()!;
+      if (timer.kind === 'boot') {
+        const node = this.nodes.get(timer.key);
+        if (!node || node.metadata.uid !== timer.uid) continue;
+        node.spec.taints = (node.spec.taints ?? []).filter((t: Obj) => t.key !== NOT_READY_TAINT.key);
+        if (node.spec.taints.length === 0) delete node.spec.taints;
+        node.status.conditions = [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() }];
+        node.metadata.resourceVersion = this.nextVersion();
+        this.recordEvent({ involved: node, type: 'Normal', reason: 'NodeReady', message: `Node ${node.metadata.name} status is now: NodeReady`, component: 'kubelet', host: node.metadata.name });
+      } else {
+        const pod = this.podStore.get(timer.key);
+        if (!pod || pod.metadata.uid !== timer.uid) continue;
+        this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      }
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Brings the cluster up to its clock (a request's first step): reconciles when a timer was due. */
+  tick(): void {
+    if (this.expire()) this.reconcile();
+  }
+
+  /**
+   * Why a Deployment may not hold `replicas` in this cluster (the simulated server's caps), or
+   * undefined. `current` is what the Deployment holds now (0 for a new one).
+   */
+  replicasRefusal(replicas: number, current: number): string | undefined {
+    if (replicas > MAX_REPLICAS_PER_DEPLOYMENT) return `must be less than or equal to ${MAX_REPLICAS_PER_DEPLOYMENT} (the simulated API server's limit per Deployment)`;
+    let total = 0;
+    for (const d of this.deployments.values()) total += d.spec.replicas ?? 0;
+    for (const p of this.podStore.values()) if (p.metadata.ownerReferences?.[0]?.kind !== 'ReplicaSet') total++;
+    const after = total - current + replicas;
+    if (replicas > current && after > MAX_PODS_PER_CLUSTER) return `the cluster would hold ${after} pods, more than the ${MAX_PODS_PER_CLUSTER} the simulated API server allows`;
+    return undefined;
+  }
+
   private updateStatuses(): void {
     const nodeCount = this.nodes.size;
     for (const ds of this.daemonSets.values()) {
-      const pods = this.ownedBy(this.pods.values(), ds);
+      const pods = this.podsOwnedBy(ds);
       const scheduled = pods.filter((p) => p.spec.nodeName);
       const ready = pods.filter((p) => p.status.phase === 'Running').length;
       ds.status = { currentNumberScheduled: scheduled.length, desiredNumberScheduled: nodeCount, numberAvailable: ready, numberMisscheduled: 0, numberReady: ready, updatedNumberScheduled: pods.length, observedGeneration: ds.metadata.generation, ...(ready < nodeCount ? { numberUnavailable: nodeCount - ready } : {}) };
     }
     for (const rs of this.replicaSets.values()) {
-      const pods = this.ownedBy(this.pods.values(), rs);
-      const ready = pods.filter((p) => p.status.phase === 'Running').length;
+      const pods = this.podsOwnedBy(rs);
+      const ready = pods.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
       rs.status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
     }
+    const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
-      const sets = this.ownedBy(this.replicaSets.values(), d);
+      const sets = setsOf.get(d.metadata.uid) ?? [];
       const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template));
       const sum = (f: (rs: Obj) => number) => sets.reduce((n, rs) => n + f(rs), 0);
       const replicas = sum((rs) => rs.status.replicas ?? 0);
@@ -525,8 +709,8 @@ export class SimCluster {
         ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
         observedGeneration: d.metadata.generation,
         conditions: [
-          { type: 'Available', status: available ? 'True' : 'False', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', lastUpdateTime: now(), lastTransitionTime: now() },
-          { type: 'Progressing', status: 'True', reason: ready === d.spec.replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current?.metadata.name ?? ''}" ${ready === d.spec.replicas ? 'has successfully progressed.' : 'is progressing.'}`, lastUpdateTime: now(), lastTransitionTime: now() },
+          { type: 'Available', status: available ? 'True' : 'False', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', lastUpdateTime: this.stamp(), lastTransitionTime: this.stamp() },
+          { type: 'Progressing', status: 'True', reason: ready === d.spec.replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current?.metadata.name ?? ''}" ${ready === d.spec.replicas ? 'has successfully progressed.' : 'is progressing.'}`, lastUpdateTime: this.stamp(), lastTransitionTime: this.stamp() },
         ],
       };
     }
@@ -538,13 +722,17 @@ export class SimCluster {
    */
   syncInstances(instances: InstanceView[]): void {
     const wanted = new Map(instances.map((i) => [i.privateDnsName, i]));
+    let changed = false;
     for (const [name, node] of this.nodes) {
       if (wanted.has(name)) continue;
       this.nodes.delete(name);
-      for (const pod of [...this.pods.values()].filter((p) => p.spec.nodeName === node.metadata.name)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      changed = true;
+      for (const pod of this.podsOn(node.metadata.name)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
     }
     for (const instance of instances) {
       if (this.nodes.has(instance.privateDnsName)) continue;
+      changed = true;
+      const booting = (this.timing.bootSeconds ?? 0) > 0;
       const role = instance.controlPlane ? 'control-plane' : 'node';
       this.nodes.set(instance.privateDnsName, {
         apiVersion: 'v1',
@@ -553,7 +741,7 @@ export class SimCluster {
           name: instance.privateDnsName,
           uid: suffix(12),
           resourceVersion: this.nextVersion(),
-          creationTimestamp: now(),
+          creationTimestamp: this.stamp(),
           labels: {
             'kubernetes.io/hostname': instance.privateDnsName,
             'kubernetes.io/os': 'linux',
@@ -564,11 +752,15 @@ export class SimCluster {
             [`node-role.kubernetes.io/${role}`]: '',
           },
         },
-        spec: { providerID: `aws:///${instance.zone}/${instance.instanceId}`, ...(instance.controlPlane ? { taints: [CONTROL_PLANE_TAINT] } : {}) },
+        spec: { providerID: `aws:///${instance.zone}/${instance.instanceId}`, ...(instance.controlPlane || booting ? { taints: [...(instance.controlPlane ? [CONTROL_PLANE_TAINT] : []), ...(booting ? [NOT_READY_TAINT] : [])] } : {}) },
         status: {
           capacity: { pods: String(instance.maxPods), cpu: '2', memory: '3986524Ki' },
           allocatable: { pods: String(instance.maxPods), cpu: '2', memory: '3884124Ki' },
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now(), lastTransitionTime: now() }],
+          conditions: [
+            booting
+              ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() }
+              : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() },
+          ],
           addresses: [
             { type: 'InternalIP', address: instance.privateIp },
             { type: 'Hostname', address: instance.privateDnsName },
@@ -576,8 +768,10 @@ export class SimCluster {
           nodeInfo: { kubeletVersion: instance.kubeletVersion ?? this.kubernetesVersion, containerRuntimeVersion: 'containerd://1.7.24', osImage: 'Ubuntu 24.04 LTS', operatingSystem: 'linux', architecture: 'amd64' },
         },
       });
+      if (booting) this.addTimer({ at: this.clock() + this.timing.bootSeconds! * 1000, kind: 'boot', key: instance.privateDnsName, uid: this.nodes.get(instance.privateDnsName)!.metadata.uid });
     }
-    this.reconcile();
+    // Reads sync often; with nothing new the controllers and the scheduler have nothing to do.
+    if (changed || this.expire()) this.reconcile();
   }
 
   /**
@@ -585,12 +779,15 @@ export class SimCluster {
    * disruption left, otherwise deletes the pod.
    */
   evict(namespace: string, name: string): { status: 'evicted' | 'blocked' | 'gone'; message?: string } {
+    this.tick();
     const pod = this.pods.get(key(namespace, name));
     if (!pod) return { status: 'gone' };
+    // A pod already Terminating is evicted already, as the API server answers.
+    if (pod.metadata.deletionTimestamp) return { status: 'evicted' };
     for (const pdb of this.pdbs.values()) {
       if (pdb.metadata.namespace !== namespace || !selectorMatches(pod.metadata.labels, pdb.spec.selector)) continue;
       const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
-      const healthy = covered.filter((p) => p.status.phase === 'Running').length;
+      const healthy = covered.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
       const desiredHealthy =
         pdb.spec.minAvailable !== undefined
           ? intOrPercent(pdb.spec.minAvailable, covered.length, true)
@@ -599,7 +796,14 @@ export class SimCluster {
         return { status: 'blocked', message: "Cannot evict pod as it would violate the pod's disruption budget." };
       }
     }
-    this.deletePod(namespace, name);
+    const drain = this.timing.drainSeconds ?? 0;
+    if (drain > 0) {
+      // Terminating: listed and holding its slot until its grace period ends; its ReplicaSet replaces it then.
+      pod.metadata.deletionTimestamp = timestamp(this.clock() + drain * 1000);
+      pod.metadata.deletionGracePeriodSeconds = drain;
+      pod.metadata.resourceVersion = this.nextVersion();
+      this.addTimer({ at: this.clock() + drain * 1000, kind: 'drain', key: key(namespace, name), uid: pod.metadata.uid });
+    } else this.deletePod(namespace, name);
     this.reconcile();
     return { status: 'evicted' };
   }
@@ -607,7 +811,7 @@ export class SimCluster {
   /** PodDisruptionBudget status as `kubectl get pdb` shows it. */
   pdbStatus(pdb: Obj): Obj {
     const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === pdb.metadata.namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
-    const healthy = covered.filter((p) => p.status.phase === 'Running').length;
+    const healthy = covered.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
     const desired = pdb.spec.minAvailable !== undefined ? intOrPercent(pdb.spec.minAvailable, covered.length, true) : covered.length - intOrPercent(pdb.spec.maxUnavailable ?? 0, covered.length, true);
     return { currentHealthy: healthy, desiredHealthy: desired, disruptionsAllowed: Math.max(0, healthy - desired), expectedPods: covered.length, observedGeneration: 1 };
   }

@@ -3,6 +3,7 @@ import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
 import { AwsSimBackend } from './aws-backend.js';
 import { listen } from './server.js';
+import type { SimTiming } from './cluster.js';
 
 export interface KubeSim {
   port: number;
@@ -15,7 +16,15 @@ export interface KubeSim {
  * Starts the simulated Kubernetes API server on 127.0.0.1, fed by the local AWS backend, with a
  * loop that keeps nodes in step with instances (and publishes kubeconfigs) once a second.
  */
-export async function startKubeSim(deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; port?: number; maxPageItems?: number }): Promise<KubeSim> {
+export async function startKubeSim(deps: {
+  ec2: EC2Client;
+  store: ClusterStore;
+  objects: ObjectStore;
+  port?: number;
+  maxPageItems?: number;
+  /** Simulated boot and drain times with their clock (off by default); see SimTiming. */
+  timing?: SimTiming;
+}): Promise<KubeSim> {
   let urlFor: (cluster: string) => string = () => '';
   const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
   const sim = await listen(backend, deps.port ?? 0, deps.maxPageItems === undefined ? {} : { maxPageItems: deps.maxPageItems });

@@ -17,6 +17,12 @@ import { toTable, wantsTable } from './tables.js';
  * Request bodies are JSON, or protobuf for the kinds kubectl's create generators send it for
  * (Deployment, PodDisruptionBudget, Pod: see protobuf.ts); responses are JSON, which kubectl
  * accepts alongside protobuf. Not served: watches, dry runs, server-side apply.
+ *
+ * What the real server refuses is refused with its status and wording: 422 Invalid with
+ * `details.causes[].field` (names that are not DNS-1123 subdomains, negative replicas, a changed
+ * Deployment selector), 400 BadRequest for malformed label selectors and field labels a kind does
+ * not index. Beyond that, the double caps what a write may ask (MAX_REPLICAS_PER_DEPLOYMENT,
+ * MAX_PODS_PER_CLUSTER) so that no request's cost grows without bound; reads never reschedule.
  */
 
 export interface SimBackend {
@@ -45,9 +51,92 @@ class HttpError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
+    /** The Status object's `details` (the causes of a 422 Invalid). */
+    readonly details?: Obj,
   ) {
     super(message);
   }
+}
+
+/** One field error of a 422 Invalid, as apimachinery's field.Error renders it. */
+interface FieldCause {
+  field: string;
+  type: 'Invalid' | 'Required' | 'Forbidden';
+  /** The offending value, rendered as the API server renders it (JSON for numbers and strings). */
+  value?: string;
+  detail: string;
+}
+
+const CAUSE_REASON = { Invalid: 'FieldValueInvalid', Required: 'FieldValueRequired', Forbidden: 'FieldValueForbidden' } as const;
+
+function causeBody(c: FieldCause): string {
+  if (c.type === 'Invalid') return `Invalid value: ${c.value}: ${c.detail}`;
+  if (c.type === 'Required') return `Required value${c.detail ? `: ${c.detail}` : ''}`;
+  return `Forbidden: ${c.detail}`;
+}
+
+/**
+ * 422 Invalid as the API server sends it (`errors.NewInvalid`): `<Kind>.<group> "<name>" is
+ * invalid: <field>: <error>` (several in brackets), with `details.causes[]` naming each field.
+ */
+function invalid(kind: string, group: string, name: string, causes: FieldCause[]): HttpError {
+  const rendered = causes.map((c) => `${c.field}: ${causeBody(c)}`);
+  const qualified = group ? `${kind}.${group}` : kind;
+  return new HttpError(422, 'Invalid', `${qualified} "${name}" is invalid: ${rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`}`, {
+    name,
+    ...(group ? { group } : {}),
+    kind,
+    causes: causes.map((c) => ({ reason: CAUSE_REASON[c.type], message: causeBody(c), field: c.field })),
+  });
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** metadata.name of a Pod, Deployment or PodDisruptionBudget: a DNS-1123 subdomain (apimachinery's wording). */
+function nameCauses(name: unknown): FieldCause[] {
+  if (typeof name !== 'string' || name === '') return [{ field: 'metadata.name', type: 'Required', detail: 'name or generateName is required' }];
+  const causes: FieldCause[] = [];
+  if (name.length > 253) causes.push({ field: 'metadata.name', type: 'Invalid', value: JSON.stringify(name), detail: 'must be no more than 253 characters' });
+  if (!DNS_SUBDOMAIN.test(name)) {
+    causes.push({
+      field: 'metadata.name',
+      type: 'Invalid',
+      value: JSON.stringify(name),
+      detail: "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    });
+  }
+  return causes;
+}
+
+/** spec.replicas: a non-negative integer, within the simulated server's caps (see SimCluster.replicasRefusal). */
+function replicasCauses(c: SimCluster, replicas: unknown, current: number): FieldCause[] {
+  if (replicas === undefined) return [];
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas)) return [{ field: 'spec.replicas', type: 'Invalid', value: JSON.stringify(replicas), detail: 'must be an integer' }];
+  if (replicas < 0) return [{ field: 'spec.replicas', type: 'Invalid', value: String(replicas), detail: 'must be greater than or equal to 0' }];
+  const refusal = c.replicasRefusal(replicas, current);
+  return refusal ? [{ field: 'spec.replicas', type: 'Invalid', value: String(replicas), detail: refusal }] : [];
+}
+
+/** JSON with object keys sorted: equal objects give equal text whatever order a patch left. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+/** A map[string]string as Go's `%#v` prints it (`map[string]string{"app":"web"}`), keys sorted. */
+function goStringMap(labels: Record<string, string> | undefined): string {
+  if (!labels) return 'map[string]string(nil)';
+  return `map[string]string{${Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}`;
+}
+
+/** A LabelSelector as `%#v` prints it in the API server's immutability message. */
+function goLabelSelector(selector: Obj | undefined): string {
+  // field.Invalid dereferences a pointer value before printing it; a nil one prints as null.
+  if (!selector) return 'null';
+  const matchLabels = goStringMap(selector.matchLabels);
+  const expressions = selector.matchExpressions
+    ? `[]v1.LabelSelectorRequirement{${(selector.matchExpressions as Obj[]).map((e) => `v1.LabelSelectorRequirement{Key:${JSON.stringify(e.key)}, Operator:${JSON.stringify(e.operator)}, Values:${e.values ? `[]string{${(e.values as string[]).map((v) => JSON.stringify(v)).join(', ')}}` : '[]string(nil)'}}`).join(', ')}}`
+    : '[]v1.LabelSelectorRequirement(nil)';
+  return `v1.LabelSelector{MatchLabels:${matchLabels}, MatchExpressions:${expressions}}`;
 }
 
 const RESOURCES = {
@@ -268,21 +357,40 @@ function decodeContinue(token: string): string {
  * later pages show the live objects after the last key, not a snapshot of the first page's time.
  */
 function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string; remainingItemCount?: number } {
-  const sorted = [...items].sort((a, b) => (storeKey(a) < storeKey(b) ? -1 : storeKey(a) > storeKey(b) ? 1 : 0));
-  const token = req.query.get('continue');
-  const after = token ? decodeContinue(token) : undefined;
-  const start = after === undefined ? 0 : sorted.filter((o) => storeKey(o) <= after).length;
   const limitText = req.query.get('limit');
   const limit = limitText === null ? 0 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'BadRequest', `limit: Invalid value: "${limitText}": must be a non-negative integer`);
-  if (limit === 0) return { page: sorted.slice(start) };
-  const page = sorted.slice(start, start + Math.min(limit, req.maxPageItems));
-  const remaining = sorted.length - start - page.length;
+  const token = req.query.get('continue');
+  const after = token ? decodeContinue(token) : undefined;
+  const keyed = items.map((o) => ({ k: storeKey(o), o }));
+  const rest = (after === undefined ? keyed : keyed.filter((x) => x.k > after)).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  if (limit === 0) return { page: rest.map((x) => x.o) };
+  // The cap keeps pages small but never below an eighth of the list: a whole list is at most
+  // about eight requests, each linear in the list, so listing stays linear however large it is.
+  const cap = Math.max(req.maxPageItems, Math.ceil(items.length / MAX_PAGES_PER_LIST));
+  const page = rest.slice(0, Math.min(limit, cap)).map((x) => x.o);
+  const remaining = rest.length - page.length;
   return remaining > 0 ? { page, continue: encodeContinue(storeKey(page.at(-1)!)), remainingItemCount: remaining } : { page };
 }
 
+/**
+ * The field labels each kind's list accepts in `fieldSelector` (the API server's field label
+ * conversions); every kind has `metadata.name` and `metadata.namespace`.
+ */
+const FIELD_LABELS: Record<string, string[]> = {
+  'v1/Pod': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  'v1/Node': ['spec.unschedulable'],
+  'v1/Namespace': ['status.phase'],
+  'v1/Event': ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  'events.k8s.io/v1/Event': ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reason', 'reportingController', 'type'],
+  'apps/v1/ReplicaSet': ['status.replicas'],
+};
+
+/** What an absent field reads as in a field selector (booleans are `false`, not empty). */
+const FIELD_DEFAULTS: Record<string, string> = { 'spec.hostNetwork': 'false', 'spec.unschedulable': 'false' };
+
 function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req: Request): Obj {
-  const byField = parseFieldSelector(req.query.get('fieldSelector'));
+  const byField = parseFieldSelector(req.query.get('fieldSelector'), ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[`${apiVersion}/${kind}`] ?? [])], FIELD_DEFAULTS);
   const byLabel = parseLabelSelector(req.query.get('labelSelector'));
   const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
   const { page, ...more } = paginate(selected, req);
@@ -357,6 +465,12 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     (c, r) => {
       const name = r.body?.metadata?.name;
       checkFields(r, 'v1', 'Pod', r.body);
+      if (name !== undefined || !r.body?.metadata?.generateName) {
+        const causes = nameCauses(name);
+        if (causes.length) throw invalid('Pod', '', name ?? '', causes);
+      }
+      const refusal = c.replicasRefusal(1, 0);
+      if (refusal) throw new HttpError(403, 'Forbidden', `pods "${name ?? ''}" is forbidden: ${refusal}`);
       if (name && c.pods.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `pods "${name}" already exists`);
       const pod = c.createPod({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
       c.reconcile();
@@ -377,7 +491,7 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       const images = (spec: Obj) => JSON.stringify({ ...spec, containers: (spec?.containers ?? []).map((x: Obj) => ({ ...x, image: undefined })), activeDeadlineSeconds: undefined, tolerations: undefined });
       if (images(patched.spec) !== images(pod.spec)) throw new HttpError(422, 'Invalid', `Pod "${r.params[1]}" is invalid: spec: Forbidden: pod updates may not change fields other than \`spec.containers[*].image\`, \`spec.activeDeadlineSeconds\`, \`spec.tolerations\` (only additions to existing tolerations)`);
       const updated = { ...pod, metadata: { ...pod.metadata, labels: patched.metadata?.labels, annotations: patched.metadata?.annotations, resourceVersion: c.nextVersion() }, spec: patched.spec };
-      c.pods.set(k, updated);
+      c.replacePod(updated);
       return updated;
     },
   ],
@@ -433,9 +547,13 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     (c, r) => {
       const name = r.body?.metadata?.name;
       checkFields(r, 'apps/v1', 'Deployment', r.body);
-      if (!name) throw new HttpError(422, 'Invalid', 'Deployment.apps "" is invalid: metadata.name: Required value: name or generateName is required');
-      if (!r.body?.spec?.template?.spec?.containers?.length) throw new HttpError(422, 'Invalid', `Deployment.apps "${name}" is invalid: spec.template.spec.containers: Required value`);
-      if (!selectorMatchesTemplate(r.body)) throw new HttpError(422, 'Invalid', `Deployment.apps "${name}" is invalid: spec.template.metadata.labels: Invalid value: ${JSON.stringify(r.body.spec.template.metadata?.labels ?? {})}: \`selector\` does not match template \`labels\``);
+      const causes = [
+        ...nameCauses(name),
+        ...replicasCauses(c, r.body?.spec?.replicas, 0),
+        ...(r.body?.spec?.template?.spec?.containers?.length ? [] : [{ field: 'spec.template.spec.containers', type: 'Required', detail: '' } as FieldCause]),
+        ...(selectorMatchesTemplate(r.body ?? {}) ? [] : [{ field: 'spec.template.metadata.labels', type: 'Invalid', value: goStringMap(r.body?.spec?.template?.metadata?.labels), detail: '`selector` does not match template `labels`' } as FieldCause]),
+      ];
+      if (causes.length) throw invalid('Deployment', 'apps', name ?? '', causes);
       if (c.deployments.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
       const deployment = c.addDeployment({ ...r.body, metadata: { ...r.body?.metadata, namespace: r.params[0] } });
       c.reconcile();
@@ -452,7 +570,15 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!d) throw notFound('deployments.apps', r.params[1]!);
       checkFields(r, 'apps/v1', 'Deployment', r.body);
       const patched = keepServerFields(d, applyPatch(d, r), c);
-      if (!Number.isInteger(patched.spec?.replicas) || patched.spec.replicas < 0) throw new HttpError(422, 'Invalid', `Deployment.apps "${r.params[1]}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(patched.spec?.replicas)}: must be greater than or equal to 0`);
+      // A patch that removes replicas leaves it to defaulting, which sets 1.
+      if (patched.spec && patched.spec.replicas === undefined) patched.spec.replicas = 1;
+      const causes = [
+        ...replicasCauses(c, patched.spec?.replicas, d.spec.replicas),
+        // apps/v1 made a Deployment's selector immutable.
+        ...(canonical(patched.spec?.selector) === canonical(d.spec.selector) ? [] : [{ field: 'spec.selector', type: 'Invalid', value: goLabelSelector(patched.spec?.selector), detail: 'field is immutable' } as FieldCause]),
+        ...(patched.spec?.selector === undefined || selectorMatchesTemplate(patched) ? [] : [{ field: 'spec.template.metadata.labels', type: 'Invalid', value: goStringMap(patched.spec?.template?.metadata?.labels), detail: '`selector` does not match template `labels`' } as FieldCause]),
+      ];
+      if (causes.length) throw invalid('Deployment', 'apps', r.params[1]!, causes);
       c.deployments.set(k, patched);
       c.reconcile();
       return patched;
@@ -466,7 +592,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       const d = c.deployments.get(`${r.params[0]}/${r.params[1]}`);
       const patched = applyPatch(scaleOf(d, r.params[1]!), r);
       const replicas = patched.spec?.replicas;
-      if (!Number.isInteger(replicas) || replicas < 0) throw new HttpError(422, 'Invalid', `Scale.autoscaling "${r.params[1]}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`);
+      const causes = replicasCauses(c, replicas ?? null, d!.spec.replicas);
+      if (causes.length) throw invalid('Scale', 'autoscaling', r.params[1]!, causes);
       if (replicas !== d!.spec.replicas) {
         d!.spec.replicas = replicas;
         d!.metadata.generation += 1;
@@ -531,7 +658,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     (c, r) => {
       const name = r.body?.metadata?.name;
       checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
-      if (!name) throw new HttpError(422, 'Invalid', 'metadata.name: Required value');
+      const causes = nameCauses(name);
+      if (causes.length) throw invalid('PodDisruptionBudget', 'policy', name ?? '', causes);
       const pdb = { ...r.body, apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { ...r.body?.metadata, namespace: r.params[0], creationTimestamp: new Date().toISOString(), resourceVersion: c.nextVersion() } };
       c.pdbs.set(`${r.params[0]}/${name}`, pdb);
       return { ...pdb, status: c.pdbStatus(pdb) };
@@ -606,9 +734,17 @@ function openApi(path: string, prefix: string, accept: string | undefined): { co
   return undefined;
 }
 
+const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
 async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    // The API server's own bound on a request body (3 MiB), which also bounds the work a body can cause.
+    if (size > MAX_REQUEST_BODY_BYTES) throw new HttpError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`);
+    chunks.push(chunk as Buffer);
+  }
   if (chunks.length === 0) return undefined;
   if (/^application\/vnd\.kubernetes\.protobuf\s*(;|$)/.test(req.headers['content-type'] ?? '')) {
     // kubectl's create generators send protobuf; the object is then handled as a JSON body.
@@ -635,8 +771,10 @@ function send(res: ServerResponse, code: number, body: Obj, warnings: string[] =
   res.end(JSON.stringify(body));
 }
 
-/** The most items a page holds when a client asks for pages (see `paginate`). */
+/** The most items a page holds when a client asks for pages (see `paginate`), unless the list is long. */
 export const DEFAULT_MAX_PAGE_ITEMS = 2;
+/** A long list is served in at most about this many pages, whatever the page cap (see `paginate`). */
+const MAX_PAGES_PER_LIST = 8;
 
 export async function handle(backend: SimBackend, req: IncomingMessage, res: ServerResponse, maxPageItems = DEFAULT_MAX_PAGE_ITEMS): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -645,6 +783,8 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
     if (!match) throw new HttpError(404, 'NotFound', 'paths are /clusters/<cluster>/...');
     const cluster = await backend.cluster(decodeURIComponent(match[1]!));
     if (!cluster) throw new HttpError(404, 'NotFound', `no running cluster "${match[1]}" on the local backend`);
+    // What became due by the cluster's clock (a node booted, a pod drained) shows in this answer.
+    cluster.tick();
     const path = (match[2] ?? '/').replace(/\/$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method === 'GET') {
@@ -666,7 +806,7 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
     throw new HttpError(404, 'NotFound', `the simulated API server does not serve ${method} ${path}`);
   } catch (error) {
     const e = error instanceof HttpError ? error : error instanceof BadSelectorError ? new HttpError(400, 'BadRequest', error.message) : new HttpError(500, 'InternalError', (error as Error).message);
-    send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, code: e.code });
+    send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code });
   }
 }
 

@@ -39,7 +39,8 @@ const COLUMNS: Record<string, Column[]> = {
   Pod: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
     { name: 'Ready', type: 'string', cell: (o) => `${(o.status.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec.containers ?? []).length}` },
-    { name: 'Status', type: 'string', cell: (o) => o.status.phase },
+    // As kubectl's printer: a pod being deleted reads Terminating whatever its phase.
+    { name: 'Status', type: 'string', cell: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status.phase) },
     { name: 'Restarts', type: 'integer', cell: () => 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
     { name: 'IP', type: 'string', priority: 1, cell: (o) => o.status.podIP ?? '<none>' },
