@@ -396,11 +396,12 @@ async function execute(
       tree,
       executionArn,
     );
-    submitted();
     if (mode === 'async') {
+      // A request-response integration: no TaskSubmitted, the Task succeeds once the child has started.
       tree.detached.push(run);
       return { ExecutionArn: childArn, StartDate: startDate };
     }
+    submitted();
     const result = await run;
     // What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings.
     const encode = (value: Json | undefined) => (mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null));
