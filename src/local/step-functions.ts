@@ -79,7 +79,8 @@ export interface ExecutionSummary {
   stateMachine: string;
   /** The execution whose Task started it; absent for the execution the caller started. */
   parentExecutionArn?: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped because the parent execution, or the Map or Parallel state that waited for it, ended first (as Step Functions stops a .sync child). */
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   /** History events of this execution alone (what its own 25,000 quota counts). */
   historyEvents: number;
   /** State transitions of this execution alone. */
@@ -219,6 +220,17 @@ function startExecutionMode(resource: string | undefined): StartMode | undefined
   return undefined;
 }
 
+/** The Task states inside each Map and Parallel state, however deep. */
+function tasksWithin(definition: Pick<Definition, 'States'>, into = new Map<string, Set<string>>()): Map<string, Set<string>> {
+  for (const [name, state] of Object.entries(definition.States)) {
+    const nested = nestedDefinitions(state);
+    if (nested.length === 0) continue;
+    into.set(name, new Set(nested.flatMap(taskStates).map(([task]) => task)));
+    for (const inner of nested) tasksWithin(inner, into);
+  }
+  return into;
+}
+
 /** Every Task state that starts a child execution. */
 function startExecutionStates(definition: Pick<Definition, 'States'>): string[] {
   return taskStates(definition)
@@ -342,6 +354,8 @@ async function execute(
   options: DefinitionRunOptions & { region: string; executionName: string },
   tree: RunTree,
   parentExecutionArn: string | undefined,
+  /** Aborts when the parent stops waiting for this child: the execution is then stopped (ABORTED). */
+  parentStop?: AbortSignal,
 ): Promise<LocalExecutionResult> {
   const { StateMachine } = await import('aws-local-stepfunctions');
   const { region, executionName, onProgress: report } = options;
@@ -364,6 +378,9 @@ async function execute(
   const hold = <T>(work: () => Promise<T>): Promise<T> => (clock ? clock.hold(work) : work());
   const progress = (event: ProgressEvent) => report?.(parentExecutionArn ? { ...event, execution: executionArn, stateMachine: options.stateMachineName } : event);
 
+  // Children a .sync Task waits for, by Task state: stopped when the Map/Parallel around it fails or the execution ends.
+  const waitingFor = new Set<{ state: string; stop: AbortController }>();
+  const containers = tasksWithin(definition);
   const children = startExecutionStates(definition);
   if (children.length > 0 && !options.stateMachines) throw new Error(`state ${children[0]}: no way to start child executions (options.stateMachines)`);
   const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
@@ -379,6 +396,8 @@ async function execute(
     const childArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${machine.stateMachineName}:${childName}`;
     if (tree.executions.some((e) => e.executionArn === childArn)) throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${childArn}'`);
     const startDate = at();
+    const child = { state: stateName, stop: new AbortController() };
+    if (mode !== 'async') waitingFor.add(child);
     const run = execute(
       machine.definition,
       {
@@ -395,6 +414,7 @@ async function execute(
       },
       tree,
       executionArn,
+      mode === 'async' ? undefined : child.stop.signal,
     );
     if (mode === 'async') {
       // A request-response integration: no TaskSubmitted, the Task succeeds once the child has started.
@@ -402,7 +422,7 @@ async function execute(
       return { ExecutionArn: childArn, StartDate: startDate };
     }
     submitted();
-    const result = await run;
+    const result = await run.finally(() => waitingFor.delete(child));
     // What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings.
     const encode = (value: Json | undefined) => (mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null));
     const described: Record<string, Json> = {
@@ -426,12 +446,15 @@ async function execute(
     if (!mode && !handler) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
     const resource = state.Resource ?? '';
     const attempt = async (input: Json): Promise<Json> => {
-      await settle();
-      if (history.failure) throw terminalError(history.failure);
-      const inBytes = payloadBytes(input);
-      if (inBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes));
-      else history.taskStarted(resource);
-      if (history.failure) throw terminalError(history.failure);
+      // Held from the start: the engine has reached this Task, the clock must wait for it.
+      await hold(async () => {
+        await settle();
+        if (history.failure) throw terminalError(history.failure);
+        const inBytes = payloadBytes(input);
+        if (inBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes));
+        else history.taskStarted(resource);
+        if (history.failure) throw terminalError(history.failure);
+      });
       let output: Json;
       try {
         output = mode ? await startChild(stateName, mode)(input, () => history.taskSubmitted()) : await hold(() => handler!(input));
@@ -537,6 +560,10 @@ async function execute(
       const failure = history.onEngineEvent(event as EngineEvent);
       if (failure) history.fail(failure);
       if (history.failure) abort();
+      // A failed Map or Parallel state stops its other iterations and branches, and with them the children they wait for.
+      if (event.type === 'StateFailed' && containers.has(event.state?.name)) {
+        for (const child of waitingFor) if (containers.get(event.state.name)!.has(child.state)) child.stop.abort();
+      }
       const state = event.state?.name as string | undefined;
       if (!state || !report) continue;
       const base = { state, stateType: (event.state?.type as string | undefined) ?? 'Unknown', at: clock ? at() : (event.timestamp as number) };
@@ -547,9 +574,18 @@ async function execute(
       else if (event.type === 'StateFailed') progress({ ...base, kind: 'failed', error: { name: String(event.Error), cause: String(event.Cause) } });
     }
   })();
+  let stopped = false;
+  const onParentStop = () => {
+    stopped = true;
+    abort();
+  };
+  if (parentStop?.aborted) onParentStop();
+  else parentStop?.addEventListener('abort', onParentStop, { once: true });
   const finish = (result: Omit<LocalExecutionResult, 'startedAt' | 'stoppedAt' | 'executionArn'>): LocalExecutionResult => {
     sleeps.abort();
-    Object.assign(summary, { status: result.status, historyEvents: history.events, transitions: history.transitions, lambdaInvocations: history.lambdaInvocations });
+    parentStop?.removeEventListener('abort', onParentStop);
+    for (const child of waitingFor) child.stop.abort();
+    Object.assign(summary, { status: stopped ? 'ABORTED' : result.status, historyEvents: history.events, transitions: history.transitions, lambdaInvocations: history.lambdaInvocations });
     return { executionArn, ...result, startedAt, stoppedAt: now().toISOString(), historyEvents: history.events, transitions: history.transitions };
   };
   try {
@@ -563,6 +599,7 @@ async function execute(
     const e = error as { name?: string; message?: string; cause?: unknown };
     // An ExecutionError wraps what the Fail state (or the last failed state) reported.
     const inner = (e.cause ?? e) as { name?: string; message?: string };
+    if (stopped) return finish({ status: 'FAILED', error: { name: 'States.Aborted', cause: 'The parent execution stopped waiting for this execution' } });
     return finish({ status: 'FAILED', error: history.failure ?? { name: inner.name ?? 'Error', cause: inner.message ?? String(error) } });
   }
 }

@@ -238,3 +238,37 @@ describe('local runs under a simulated clock', () => {
     expect(Math.abs(now().getTime() - Date.now())).toBeLessThan(1000);
   });
 });
+
+describe('children a failed Map was waiting for', () => {
+  it('stops them (ABORTED) when another iteration fails, as Step Functions stops .sync children', async () => {
+    const clock = new SimClock(START);
+    let lateWork = false;
+    const machines: Record<string, Definition> = {
+      fails: { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'GroupFailed', Cause: 'no' } } },
+      sleeps: { StartAt: 'Sleep', States: { Sleep: wait(100, 'Late'), Late: { Type: 'Task', Resource: FN, End: true } } },
+    };
+    const parent: Definition = {
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          Iterator: { StartAt: 'Start', States: { Start: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Parameters: { 'StateMachineArn.$': '$', Input: {} }, End: true } } },
+          End: true,
+        },
+      },
+    };
+    const stateMachines = (arn: string) => ({ definition: machines[arn]!, handlers: { Late: async () => ((lateWork = true), {}) }, stateMachineName: arn });
+
+    const result = await run(parent, clock, {}, { items: ['sleeps', 'fails'] }, { stateMachines });
+
+    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'States.TaskFailed' } });
+    expect(result.executions!.map((e) => [e.stateMachine, e.status])).toEqual([
+      ['test', 'FAILED'],
+      ['sleeps', 'ABORTED'],
+      ['fails', 'FAILED'],
+    ]);
+    expect(lateWork).toBe(false);
+    expect(clock.elapsedSeconds()).toBe(0);
+  });
+});
