@@ -51,12 +51,16 @@ export function definitionPath(name: StateMachineName): string {
  * `...:stateMachine:kopsless-rolling-update-group`, the name template.yaml gives it).
  */
 export function loadDefinition(name: StateMachineName, region: string): Definition {
-  const text = readFileSync(definitionPath(name), 'utf8').replace(/\$\{(\w+)Arn\}/g, (_, id: string) => {
+  return JSON.parse(substituteArns(readFileSync(definitionPath(name), 'utf8'), region)) as Definition;
+}
+
+/** ASL text with its `${XFunctionArn}` and `${XStateMachineArn}` substitutions replaced by local ARNs (see loadDefinition). */
+export function substituteArns(text: string, region: string): string {
+  return text.replace(/\$\{(\w+)Arn\}/g, (_, id: string) => {
     const machine = /^(\w+)StateMachine$/.exec(id)?.[1];
     if (machine) return `arn:aws:states:${region}:${ACCOUNT}:stateMachine:kopsless-${machine.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}`;
     return `arn:aws:lambda:${region}:${ACCOUNT}:function:kopsless-${id}`;
   });
-  return JSON.parse(text) as Definition;
 }
 
 export interface ProgressEvent {
@@ -87,6 +91,9 @@ export interface ExecutionSummary {
   transitions: number;
   /** Lambda invocations of this execution alone (every attempt). */
   lambdaInvocations: number;
+  /** When it started and stopped, on the run's clock (simulated time under `RunOptions.clock`). */
+  startedAt: string;
+  stoppedAt?: string;
 }
 
 export interface LocalExecutionResult {
@@ -357,9 +364,10 @@ async function execute(
   /** Aborts when the parent stops waiting for this child: the execution is then stopped (ABORTED). */
   parentStop?: AbortSignal,
 ): Promise<LocalExecutionResult> {
-  const { StateMachine } = await import('aws-local-stepfunctions');
-  const { region, executionName, onProgress: report } = options;
   const clock = tree.clock;
+  // Held: a child may start while its siblings sleep, and the clock must not move before it runs.
+  const { StateMachine } = await (clock ? clock.hold(() => import('aws-local-stepfunctions')) : import('aws-local-stepfunctions'));
+  const { region, executionName, onProgress: report } = options;
   const history = new ExecutionHistory(options.historyEventLimit);
   const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${options.stateMachineName}:${executionName}`;
   const summary: ExecutionSummary = {
@@ -370,6 +378,7 @@ async function execute(
     historyEvents: 0,
     transitions: 0,
     lambdaInvocations: 0,
+    startedAt: now().toISOString(),
   };
   tree.executions.push(summary);
   // Ends this execution's simulated sleeps (Waits, retry pauses, its timeout) when it ends.
@@ -534,7 +543,7 @@ async function execute(
   }
 
   const machine = new StateMachine(engineDefinition as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
-  const startedAt = now().toISOString();
+  const startedAt = summary.startedAt;
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides } as never,
     context: { Execution: { Id: executionArn, Name: executionName, Input: options.input, StartTime: startedAt }, StateMachine: { Id: options.stateMachineName, Name: options.stateMachineName } } as never,
@@ -585,8 +594,9 @@ async function execute(
     sleeps.abort();
     parentStop?.removeEventListener('abort', onParentStop);
     for (const child of waitingFor) child.stop.abort();
-    Object.assign(summary, { status: stopped ? 'ABORTED' : result.status, historyEvents: history.events, transitions: history.transitions, lambdaInvocations: history.lambdaInvocations });
-    return { executionArn, ...result, startedAt, stoppedAt: now().toISOString(), historyEvents: history.events, transitions: history.transitions };
+    const stoppedAt = now().toISOString();
+    Object.assign(summary, { status: stopped ? 'ABORTED' : result.status, historyEvents: history.events, transitions: history.transitions, lambdaInvocations: history.lambdaInvocations, stoppedAt });
+    return { executionArn, ...result, startedAt, stoppedAt, historyEvents: history.events, transitions: history.transitions };
   };
   try {
     const output = (await execution.result) as Json;

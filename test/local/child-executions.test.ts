@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runDefinition, type ChildStateMachine, type Definition, type ProgressEvent } from '../../src/local/step-functions.js';
+import { runDefinition, substituteArns, type ChildStateMachine, type Definition, type ProgressEvent } from '../../src/local/step-functions.js';
 
 // A parent definition whose Tasks start children through Step Functions' StartExecution
 // integration; the children are toy definitions the test resolves from their ARNs. Event counts
@@ -190,5 +190,18 @@ describe('child executions (states:startExecution) in a local run', () => {
     const attempt = runDefinition(mapOfChildren('child'), { input: { items: [] }, handlers: {}, stateMachineName: 'parent' });
 
     await expect(attempt).rejects.toThrow('state Start: no way to start child executions (options.stateMachines)');
+  });
+});
+
+describe('state machine ARNs in ASL files', () => {
+  it('replaces ${XStateMachineArn} with the kopsless state machine ARN and ${XFunctionArn} with the function ARN', () => {
+    const text = '{"a":"${RollingUpdateGroupStateMachineArn}","b":"${WriteStateFunctionArn}"}';
+
+    const replaced = JSON.parse(substituteArns(text, 'eu-west-1'));
+
+    expect(replaced).toEqual({
+      a: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kopsless-rolling-update-group',
+      b: 'arn:aws:lambda:eu-west-1:123456789012:function:kopsless-WriteStateFunction',
+    });
   });
 });

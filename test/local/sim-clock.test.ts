@@ -223,11 +223,17 @@ describe('local runs under a simulated clock', () => {
     const together = new SimClock(START);
     const oneByOne = new SimClock(START);
 
-    await run(parent(0), together, {}, { items: [1, 2, 3] }, { stateMachines });
-    await run(parent(1), oneByOne, {}, { items: [1, 2, 3] }, { stateMachines });
+    const side = await run(parent(0), together, {}, { items: [1, 2, 3] }, { stateMachines });
+    const serial = await run(parent(1), oneByOne, {}, { items: [1, 2, 3] }, { stateMachines });
 
     expect(together.elapsedSeconds()).toBe(100);
     expect(oneByOne.elapsedSeconds()).toBe(300);
+    expect(side.executions!.slice(1).map((e) => e.stoppedAt)).toEqual(Array(3).fill('2026-01-01T00:01:40.000Z'));
+    expect(serial.executions!.slice(1).map((e) => [e.startedAt, e.stoppedAt])).toEqual([
+      ['2026-01-01T00:00:00.000Z', '2026-01-01T00:01:40.000Z'],
+      ['2026-01-01T00:01:40.000Z', '2026-01-01T00:03:20.000Z'],
+      ['2026-01-01T00:03:20.000Z', '2026-01-01T00:05:00.000Z'],
+    ]);
   });
 
   it('puts the system clock back when the run ends', async () => {
