@@ -311,6 +311,8 @@ interface RunTree {
   region: string;
   clock?: SimClock;
   executions: ExecutionSummary[];
+  /** Execution ARNs taken (a name is unique per state machine). */
+  names: Set<string>;
   /** Fire-and-forget children still running: the run ends when they do. */
   detached: Array<Promise<unknown>>;
 }
@@ -337,7 +339,7 @@ export async function runDefinition(definition: Definition, options: DefinitionR
     // `$` of a null input to it (States.Runtime), so the refusal comes before the execution.
     throw new InvalidInputError([{ path: '(input)', message: 'expected object, got null' }]);
   }
-  const tree: RunTree = { region, executions: [], detached: [], ...(options.clock ? { clock: options.clock } : {}) };
+  const tree: RunTree = { region, executions: [], names: new Set(), detached: [], ...(options.clock ? { clock: options.clock } : {}) };
   const previousClock = options.clock ? useClock(options.clock) : undefined;
   try {
     const executionName = options.executionName ?? `${options.stateMachineName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -368,6 +370,8 @@ async function execute(
   // Held: a child may start while its siblings sleep, and the clock must not move before it runs.
   const { StateMachine } = await (clock ? clock.hold(() => import('aws-local-stepfunctions')) : import('aws-local-stepfunctions'));
   const { region, executionName, onProgress: report } = options;
+  const children = startExecutionStates(definition);
+  if (children.length > 0 && !options.stateMachines) throw new Error(`state ${children[0]}: no way to start child executions (options.stateMachines)`);
   const history = new ExecutionHistory(options.historyEventLimit);
   const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${options.stateMachineName}:${executionName}`;
   const summary: ExecutionSummary = {
@@ -381,6 +385,7 @@ async function execute(
     startedAt: now().toISOString(),
   };
   tree.executions.push(summary);
+  tree.names.add(executionArn);
   // Ends this execution's simulated sleeps (Waits, retry pauses, its timeout) when it ends.
   const sleeps = new AbortController();
   const at = () => (clock ? clock.now().getTime() : Date.now());
@@ -390,8 +395,6 @@ async function execute(
   // Children a .sync Task waits for, by Task state: stopped when the Map/Parallel around it fails or the execution ends.
   const waitingFor = new Set<{ state: string; stop: AbortController }>();
   const containers = tasksWithin(definition);
-  const children = startExecutionStates(definition);
-  if (children.length > 0 && !options.stateMachines) throw new Error(`state ${children[0]}: no way to start child executions (options.stateMachines)`);
   const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -400,10 +403,18 @@ async function execute(
     const arn = params.StateMachineArn;
     if (typeof arn !== 'string') throw namedError('States.Runtime', `state ${stateName}: the Parameters have no StateMachineArn string`);
     const machine = await hold(async () => options.stateMachines!(arn));
-    const childInput = typeof params.Input === 'string' ? (JSON.parse(params.Input) as Json) : (params.Input ?? {});
+    let childInput: Json = params.Input ?? {};
+    if (typeof childInput === 'string') {
+      try {
+        childInput = JSON.parse(childInput) as Json;
+      } catch (error) {
+        throw namedError('StepFunctions.InvalidExecutionInputException', `state ${stateName}: Input is not JSON: ${(error as Error).message}`);
+      }
+    }
     const childName = typeof params.Name === 'string' ? params.Name : randomUUID();
     const childArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${machine.stateMachineName}:${childName}`;
-    if (tree.executions.some((e) => e.executionArn === childArn)) throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${childArn}'`);
+    if (tree.names.has(childArn)) throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${childArn}'`);
+    tree.names.add(childArn);
     const startDate = at();
     const child = { state: stateName, stop: new AbortController() };
     if (mode !== 'async') waitingFor.add(child);
@@ -540,6 +551,11 @@ async function execute(
       return { ...rest, Type: 'Task', Resource: SIMULATED_WAIT, TimeoutSeconds: LONG_TASK_TIMEOUT_SECONDS, Parameters: { 'input.$': '$', ...(path ? { 'value.$': path } : {}) } };
     });
     delete engineDefinition.TimeoutSeconds;
+    // A Retry on a Map or Parallel state stays the engine's, which pauses in real time: no pause
+    // here rather than a real one the simulated clock cannot see (none of the kopsless machines has one).
+    const retriedContainers = (d: Pick<Definition, 'States'>): string[] =>
+      Object.entries(d.States).flatMap(([name, state]) => [...(state.Retry && state.Type !== 'Task' ? [name] : []), ...nestedDefinitions(state).flatMap(retriedContainers)]);
+    for (const name of retriedContainers(definition)) retryIntervalOverrides[name] = 0;
   }
 
   const machine = new StateMachine(engineDefinition as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
