@@ -45,47 +45,62 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   ReleaseLock: () => 'lock released',
 };
 
-/** Prints each state of an execution as it runs: name, elapsed time, what it did. */
+/**
+ * Prints each state of an execution as it runs: name, elapsed time, what it did. A child
+ * execution's states (a rolling update's group executions) carry a label, `<machine>#<n>`, so that
+ * groups rolling side by side stay apart.
+ */
 export function progressPrinter(write: (line: string) => void, started = Date.now()) {
   const entered = new Map<string, number>();
   const waits = new Map<string, number>();
   // Polling states (CheckReplacements, Drain, ValidateCluster) print only when what they report changes.
   const lastDetail = new Map<string, string>();
   const failed = new Map<string, { name: string; cause: string }>();
+  const labels = new Map<string, string>();
+  const labelOf = (event: ProgressEvent) => {
+    if (!event.execution) return '';
+    let label = labels.get(event.execution);
+    if (!label) labels.set(event.execution, (label = `${(event.stateMachine ?? 'child').replace(/^kopsless-/, '')}#${labels.size + 1}`));
+    return label;
+  };
   return (event: ProgressEvent) => {
     const at = `[${seconds(event.at - started).padStart(6)}]`;
+    const scope = event.execution ?? '';
+    const key = `${scope}\u0000${event.state}`;
+    const label = labelOf(event);
+    const name = label ? `${label} ${event.state}` : event.state;
     if (event.stateType === 'Wait' && event.kind === 'entered') {
-      const n = (waits.get(event.state) ?? 0) + 1;
-      waits.set(event.state, n);
-      if (n === 1) write(`${at}   ${event.state} ...`);
+      const n = (waits.get(key) ?? 0) + 1;
+      waits.set(key, n);
+      if (n === 1) write(`${at}   ${name} ...`);
       return;
     }
     if (event.stateType === 'Task' && event.kind === 'entered' && /^(NextStep|PlanRollingUpdate)$/.test(event.state)) {
-      // A new step: its polling states may report the same text again and should.
-      lastDetail.clear();
+      // A new step: its polling states (in this execution) may report the same text again and should.
+      for (const k of lastDetail.keys()) if (k.startsWith(`${scope}\u0000`)) lastDetail.delete(k);
     }
     if (event.stateType !== 'Task') return;
-    if (event.kind === 'entered') entered.set(event.state, event.at);
-    else if (event.kind === 'failed') failed.set(event.state, event.error ?? { name: 'Error', cause: '' });
+    if (event.kind === 'entered') entered.set(key, event.at);
+    else if (event.kind === 'failed') failed.set(key, event.error ?? { name: 'Error', cause: '' });
     else if (event.kind === 'retried') {
-      const error = failed.get(event.state);
-      failed.delete(event.state);
-      write(`${at} ↻ ${event.state} retrying after ${error ? `${error.name}: ${error.cause.split('\n')[0]}` : 'a transient error'}`);
-    } else if (event.kind === 'exited' && failed.has(event.state)) {
-      const error = failed.get(event.state)!;
-      failed.delete(event.state);
-      write(`${at} ✗ ${event.state}: ${error.name}: ${error.cause}`);
+      const error = failed.get(key);
+      failed.delete(key);
+      write(`${at} ↻ ${name} retrying after ${error ? `${error.name}: ${error.cause.split('\n')[0]}` : 'a transient error'}`);
+    } else if (event.kind === 'exited' && failed.has(key)) {
+      const error = failed.get(key)!;
+      failed.delete(key);
+      write(`${at} ✗ ${name}: ${error.name}: ${error.cause}`);
     } else if (event.kind === 'exited') {
-      const took = seconds(event.at - (entered.get(event.state) ?? event.at));
+      const took = seconds(event.at - (entered.get(key) ?? event.at));
       let detail = '';
       try {
         detail = DESCRIBE[event.state]?.(event.output) ?? '';
       } catch {
         detail = '';
       }
-      if (lastDetail.get(event.state) === detail && detail !== '') return;
-      lastDetail.set(event.state, detail);
-      write(`${at} ✓ ${event.state.padEnd(22)} ${took.padStart(6)}  ${detail}`);
+      if (lastDetail.get(key) === detail && detail !== '') return;
+      lastDetail.set(key, detail);
+      write(`${at} ✓ ${name.padEnd(22)} ${took.padStart(6)}  ${detail}`);
     }
   };
 }

@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import {
   ApiException,
   AppsV1Api,
@@ -228,7 +229,7 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
         const uid =
           event.regarding.uid ??
           (kind === 'Node' ? name : kind === 'Pod' ? (await core.readNamespacedPod({ name, namespace })).metadata?.uid : (await apps.readNamespacedDaemonSet({ name, namespace })).metadata?.uid);
-        const at = new Date();
+        const at = clockNow();
         await core.createNamespacedEvent({
           // Events about cluster-scoped objects (nodes) live in `default`, as the kubelet's do.
           namespace: namespace || 'default',

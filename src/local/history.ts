@@ -10,6 +10,11 @@
  * - Task (a Lambda function ARN as Resource): TaskStateEntered; per attempt LambdaFunctionScheduled,
  *   LambdaFunctionStarted, LambdaFunctionSucceeded or LambdaFunctionFailed; TaskStateExited unless
  *   the error ends the execution (an optimized `arn:aws:states:::` integration reports Task* instead of LambdaFunction*)
+ * - Task running a child execution and waiting for it (`states:startExecution.sync` and `.sync:2`):
+ *   TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted (the child has started), then
+ *   TaskSucceeded or TaskFailed when the child ends, TaskStateExited; the child's own events are in
+ *   its own history. Fire-and-forget `states:startExecution`: TaskScheduled, TaskStarted,
+ *   TaskSucceeded. (A .sync task whose start call itself fails reports TaskFailed without TaskSubmitted.)
  * - Pass, Wait, Choice, Succeed: <Kind>StateEntered, <Kind>StateExited
  * - Fail: FailStateEntered (no exit event: ExecutionFailed follows)
  * - Map: MapStateEntered, MapStateStarted, per iteration MapIterationStarted ... MapIterationSucceeded/Failed,
@@ -81,12 +86,12 @@ export class ExecutionHistory {
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
   }
 
-  /** Ends the history with ExecutionFailed for a quota; returns false when it had already ended. */
-  fail(failure: HistoryFailure): boolean {
+  /** Ends the history with ExecutionFailed (or `type`) for a quota; returns false when it had already ended. */
+  fail(failure: HistoryFailure, type: 'ExecutionFailed' | 'ExecutionTimedOut' = 'ExecutionFailed'): boolean {
     if (this.failure || this.ended) return false;
     this.failure = failure;
     this.ended = true;
-    this.count('ExecutionFailed');
+    this.count(type);
     return true;
   }
 
@@ -94,6 +99,21 @@ export class ExecutionHistory {
   taskStarted(resource: string): void {
     const prefix = taskPrefix(resource);
     this.record(`${prefix}Scheduled`, `${prefix}Started`);
+  }
+
+  /** A `.sync` integration's request was accepted (the child execution started); the Task now waits for it. */
+  taskSubmitted(): void {
+    this.record('TaskSubmitted');
+  }
+
+  /** A retry of a failed state, counted by the runner when it retries (simulated clock): a billed transition. */
+  retried(): void {
+    if (!this.failure) this.transitions += 1;
+  }
+
+  /** Lambda invocations made (every attempt, retries included). */
+  get lambdaInvocations(): number {
+    return this.byType.get('LambdaFunctionStarted') ?? 0;
   }
 
   /** A Task invocation ended. */

@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -93,7 +94,7 @@ async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resou
 }
 
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   switch (input.action) {
     case 'exists': {
       // Before the lock: deleting a cluster that does not exist says so and writes nothing.

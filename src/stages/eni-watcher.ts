@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import { paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
@@ -147,7 +148,7 @@ async function writeSpec(cluster: string, raise: Decision['raise'], deps: Watche
 
 /** One run of the watcher for one cluster. */
 export async function watchCluster(cluster: string, deps: WatcherDeps, options: { dryRun?: boolean } = {}): Promise<WatcherResult> {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   const dryRun = options.dryRun === true;
   const manifest = completeManifest(await deps.store.readManifest(cluster));
   const nothing = (reason: string): WatcherResult => ({ decision: { cluster, at: now.toISOString(), action: 'none', reason, prefixDelegationOn: false, groups: [], raise: [] }, dryRun });

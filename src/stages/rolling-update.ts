@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -133,7 +134,7 @@ async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<Kub
 
 async function drain(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   if (input.cloudOnly || input.step.kind !== 'replace') return { drained: true, remaining: [] };
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   const kube = await kubeOrFail(input.cluster, deps);
   const nodes = (await kube.listNodes()).filter((n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId));
   const blocked: string[] = [];
@@ -175,7 +176,7 @@ async function drain(input: { cluster: string; step: RollStep; deadline: string;
 }
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   if (input.step.kind !== 'replace') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
   const asg = await ownedGroup(step.asgName, input.cluster, deps);
@@ -189,7 +190,7 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   if (input.step.kind !== 'surge') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
@@ -203,7 +204,7 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
 }
 
 async function awaitReplacements(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   if (input.step.kind === 'done') return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
@@ -225,7 +226,7 @@ async function awaitReplacements(input: { cluster: string; step: RollStep; deadl
 
 async function validate(input: { cluster: string; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
@@ -236,7 +237,7 @@ async function validate(input: { cluster: string; deadline: string; cloudOnly?: 
 }
 
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? (() => new Date()))();
+  const now = (deps.now ?? clockNow)();
   switch (input.action) {
     case 'plan': {
       const options: RollOptions = { ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}), ...(input.cloudOnly ? { cloudOnly: true } : {}) };

@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
@@ -160,7 +161,7 @@ export async function writeState(
       // A failure is recorded unless another execution holds the lock: its status is not ours.
       const held = await store.readLock(input.cluster);
       if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
-      const now = (deps.now ?? (() => new Date()))();
+      const now = (deps.now ?? clockNow)();
       await recordStatus(store, input.cluster, {
         phase: 'Failed',
         lastExecution: input.owner,

@@ -1,3 +1,4 @@
+import { now as clockNow } from '../clock.js';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, LockLostError, StateConflictError } from '../errors.js';
@@ -74,7 +75,7 @@ export function newBootstrapToken(): string {
 export class ClusterStore {
   constructor(
     private readonly objects: ObjectStore,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: () => Date = clockNow,
   ) {}
 
   /** Cluster names with a `config` object (a folder holding only a lock or leftovers is no cluster). */

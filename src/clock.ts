@@ -1,0 +1,31 @@
+/**
+ * The one place the code asks what time it is. Stages and planning call `now()` instead of
+ * `new Date()`, so that a local run can substitute a simulated clock (src/local/sim-clock.ts):
+ * the bench runs a 1,000-node roll through hours of simulated Wait states in minutes, and every
+ * lock lease, timestamp and "launched N seconds ago" the handlers compute follows that clock.
+ * In Lambda nothing calls `useClock`, so `now()` is the system clock.
+ */
+
+/** A source of the current time. */
+export interface Clock {
+  now(): Date;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => new Date() };
+
+let current: Clock = SYSTEM_CLOCK;
+
+/** The current time on the clock in use (the system clock unless `useClock` set another). */
+export function now(): Date {
+  return current.now();
+}
+
+/**
+ * Makes `clock` the clock `now()` reads, or the system clock again when `undefined`.
+ * Returns the clock in use before, so a caller can put it back.
+ */
+export function useClock(clock: Clock | undefined): Clock {
+  const previous = current;
+  current = clock ?? SYSTEM_CLOCK;
+  return previous;
+}
