@@ -38,7 +38,7 @@ export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync
  */
 export const CHILD_RETRY = [
   {
-    ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException', 'StepFunctions.ThrottlingException'],
+    ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
     IntervalSeconds: 2,
     MaxAttempts: 6,
     BackoffRate: 2,
@@ -158,6 +158,8 @@ export interface PollOptions {
   /** The loop ends (to `next`) when any of these holds; otherwise it waits again. */
   until: Condition | Condition[];
   next: string;
+  /** The check's Catch (default catchAll(); `false` in a machine whose failures end the execution). */
+  catch?: State[] | false;
 }
 
 /**
@@ -172,7 +174,7 @@ export function pollUntil(options: PollOptions): States {
   const until = Array.isArray(options.until) ? options.until : [options.until];
   return {
     [options.wait]: wait(options.seconds, options.check),
-    [options.check]: lambdaTask(options.fn, options.parameters, { comment: options.checkComment, resultPath: options.resultPath, next: options.choice }),
+    [options.check]: lambdaTask(options.fn, options.parameters, { comment: options.checkComment, resultPath: options.resultPath, next: options.choice, catch: options.catch }),
     [options.choice]: choice(
       until.map((c) => [c, options.next]),
       options.wait,
@@ -243,9 +245,9 @@ export function updateFlow(cluster: string, names: UpdateFlowNames, next: string
 }
 
 /** The API's DNS records follow the control plane's addresses: upsert, then poll the change. */
-export function upsertApiRecords(cluster: string, next: string): States {
+export function upsertApiRecords(cluster: string, next: string, caught?: State[] | false): States {
   return {
-    UpsertApiRecords: lambdaTask('VerifyDnsFunction', { action: 'upsert', 'cluster.$': cluster }, { resultPath: '$.dns', next: 'WaitForDns' }),
+    UpsertApiRecords: lambdaTask('VerifyDnsFunction', { action: 'upsert', 'cluster.$': cluster }, { resultPath: '$.dns', next: 'WaitForDns', catch: caught }),
     ...pollUntil({
       wait: 'WaitForDns',
       check: 'CheckDns',
@@ -256,6 +258,7 @@ export function upsertApiRecords(cluster: string, next: string): States {
       resultPath: '$.dns',
       until: isTrue('$.dns.ready'),
       next,
+      catch: caught,
     }),
   };
 }

@@ -1,15 +1,17 @@
-import type { StateMachineName } from '../functions-registry.js';
+import type { AnyStateMachineName } from '../functions-registry.js';
 import { render, type Machine } from './asl.js';
 import { createCluster } from './machines/create-cluster.js';
 import { deleteCluster } from './machines/delete-cluster.js';
 import { rollingUpdate } from './machines/rolling-update.js';
+import { rollingUpdateGroup } from './machines/rolling-update-group.js';
 import { updateCluster } from './machines/update-cluster.js';
 
 /** Every state machine, built: statemachines/<name>.asl.json is `render(MACHINES[name]())`. */
-export const MACHINES: Record<StateMachineName, () => Machine> = {
+export const MACHINES: Record<AnyStateMachineName, () => Machine> = {
   'create-cluster': createCluster,
   'update-cluster': updateCluster,
   'rolling-update': rollingUpdate,
+  'rolling-update-group': rollingUpdateGroup,
   'delete-cluster': deleteCluster,
 };
 
