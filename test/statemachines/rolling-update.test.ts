@@ -101,14 +101,53 @@ describe('the rolling update machines, as files', () => {
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
-  it('bound the child: every way back to NextStep passes CountBatch, which ends the execution at batchLimit', () => {
-    const afterNext = [child.States.NextStep!.Next as string];
-    const withoutCount = reachable(child.States, afterNext[0]!, 'CountBatch');
-
-    expect(withoutCount.has('NextStep')).toBe(false);
+  it('bound the child: the only way back to NextStep is through BatchLimitReached, and every terminated batch is counted before it', () => {
+    expect(reachable(child.States, 'StepKind', 'BatchLimitReached').has('NextStep')).toBe(false);
+    expect(reachable(child.States, 'Terminate', 'CountBatch').has('BatchLimitReached')).toBe(false);
     expect(child.States.BatchLimitReached!.Choices).toEqual([{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit', Next: 'ContinueAsNew' }]);
     expect(child.States.ContinueAsNew).toEqual({ Type: 'Pass', Parameters: { continue: true }, End: true });
     expect(child.States.GroupDone).toEqual({ Type: 'Pass', Parameters: { continue: false }, End: true });
+  });
+});
+
+/**
+ * History events on AWS (Standard) per state entered: a Lambda Task 5 (entered, scheduled,
+ * started, succeeded, exited), a .sync child start 6 (entered, scheduled, started, submitted,
+ * succeeded, exited), any other state 2. A transition is a state entered.
+ */
+function pathCost(states: Record<string, State>, path: string[]): { events: number; transitions: number } {
+  path.slice(1).forEach((to, i) => {
+    const s = states[path[i]!]!;
+    const next = [s.Next, s.Default, ...(s.Choices ?? []).map((c: State) => c.Next)];
+    expect(next, `${path[i]} -> ${to}`).toContain(to);
+  });
+  const events = path.reduce((sum, name) => {
+    const s = states[name]!;
+    return sum + (s.Type === 'Task' ? (s.Resource === START_EXECUTION_SYNC ? 6 : 5) : 2);
+  }, 0);
+  return { events, transitions: path.length };
+}
+
+describe('history of the child, counted from the machine', () => {
+  const surge = ['NextStep', 'StepKind', 'Surge', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
+  const replace = ['NextStep', 'StepKind', 'Drain', 'Drained', 'Terminate', 'CountBatch', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
+
+  it('costs 34 events (11 transitions) for a surge step and 43 (14) for a replace step that never waits twice', () => {
+    expect(pathCost(child.States, surge)).toEqual({ events: 34, transitions: 11 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 43, transitions: 14 });
+  });
+
+  it('costs 9 events (3 transitions) per further turn of each poll', () => {
+    expect(pathCost(child.States, ['ReplacementsReady', 'WaitForReplacements', 'CheckReplacements'])).toEqual({ events: 9, transitions: 3 });
+    expect(pathCost(child.States, ['Drained', 'WaitForDrain', 'Drain'])).toEqual({ events: 9, transitions: 3 });
+    expect(pathCost(child.States, ['ClusterValid', 'WaitForValidation', 'ValidateCluster'])).toEqual({ events: 9, transitions: 3 });
+  });
+
+  it('costs at most 18 events per execution besides its batches (start, lock check, counter, the last next, the end)', () => {
+    const start = pathCost(child.States, ['RequireLock', 'StartBatches']).events;
+    const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
+
+    expect(2 + start + done).toBe(18);
   });
 });
 

@@ -29,7 +29,10 @@ function rollStep(next: string): States {
     ),
     Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
     WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
-    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step' }, { resultPath: '$.replace', next: 'WaitForReplacements' }),
+    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step' }, { resultPath: '$.replace', next: 'CountBatch' }),
+    // A batch is replaced once its instances are terminated; a surge step (always followed by the
+    // replace step of the same batch) is not counted twice.
+    CountBatch: pass({ 'count.$': 'States.MathAdd($.batches.count, 1)' }, '$.batches', 'WaitForReplacements'),
     ...pollUntil({
       wait: 'WaitForReplacements',
       check: 'CheckReplacements',
@@ -97,12 +100,11 @@ export function rollingUpdateGroup(): Machine {
         ],
         'Drain',
       ),
-      ...rollStep('CountBatch'),
-      CountBatch: pass({ 'count.$': 'States.MathAdd($.batches.count, 1)' }, '$.batches', 'BatchLimitReached'),
+      ...rollStep('BatchLimitReached'),
       BatchLimitReached: choice(
         [[{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' }, 'ContinueAsNew']],
         'NextStep',
-        'Bounded history: after batchLimit batches this execution ends and the parent starts a fresh one.',
+        'Bounded history: after batchLimit replaced batches, validated, this execution ends and the parent starts a fresh one.',
       ),
       // Pass with Parameters and no ResultPath: the output is exactly the object (never "ResultPath": "$").
       ContinueAsNew: { Type: 'Pass', Parameters: { continue: true }, End: true },
