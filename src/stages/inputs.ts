@@ -60,6 +60,8 @@ export const EXECUTION_INPUTS = {
       cloudOnly: z.boolean().default(false),
       /** Apply the spec (stack and launch templates) before rolling: the ENI watcher's update + roll. */
       update: z.boolean().default(false),
+      /** Node groups rolled at once (in different zones); 1 is kOps's order. */
+      parallelGroups: z.number().int().min(1, 'Invalid value: must be at least 1').max(20, 'Invalid value: may not be more than 20').default(1),
     })
     .strict(),
   'delete-cluster': z.object({ cluster: clusterName }).strict(),
@@ -96,6 +98,8 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
   event('register', { manifest: z.string(), owner: name, operation: name }),
   event('finish', { cluster: name, owner: name, phase }),
   event('release', { cluster: name, owner: name }),
+  // A child execution (rolling-update-group) checks that its parent, `owner`, holds the lock.
+  event('requireLock', { cluster: name, owner: name }),
   event('phase', { cluster: name, owner: name, phase }),
   // Step Functions' error output from a Catch: {Error, Cause}.
   event('fail', { cluster: name, owner: name, error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }) }),

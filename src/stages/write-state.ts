@@ -15,6 +15,8 @@ export type WriteStateInput =
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'release'; cluster: string; owner: string }
+  /** A child execution's first step: the lock must be held by `owner` (the parent execution). */
+  | { action: 'requireLock'; cluster: string; owner: string }
   | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
@@ -70,6 +72,36 @@ export function causeMessage(cause: string | undefined): string {
 }
 
 /**
+ * A child execution that failed (`startExecution.sync:2`) fails its parent's Task with
+ * `States.TaskFailed` and, as the cause, the child's description as JSON, whose `Error` and
+ * `Cause` are the child's own error (kOps's message): those are what the roll failed with.
+ */
+export function childFailure(error: { Error?: string; Cause?: string }): { Error?: string; Cause?: string } {
+  if (error.Error !== 'States.TaskFailed' || !error.Cause) return error;
+  try {
+    const parsed = JSON.parse(error.Cause) as { ExecutionArn?: unknown; Status?: unknown; Error?: unknown; Cause?: unknown };
+    if (typeof parsed.ExecutionArn !== 'string' || parsed.Status !== 'FAILED' || typeof parsed.Error !== 'string') return error;
+    return { Error: parsed.Error, Cause: typeof parsed.Cause === 'string' ? parsed.Cause : undefined };
+  } catch {
+    return error;
+  }
+}
+
+/**
+ * A child of a roll works only under its parent's lock, so a child started by hand from the
+ * console while no roll holds the cluster (or another execution does) changes nothing. Holding
+ * it renews the lease: each child start is progress of the roll.
+ */
+async function requireLock(input: Extract<WriteStateInput, { action: 'requireLock' }>, deps: WriteStateDeps): Promise<{ owner: string }> {
+  const held = await deps.store.readLock(input.cluster);
+  if (!held || held.owner !== input.owner) {
+    throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
+  }
+  await deps.store.renewLock(input.cluster, input.owner, deps.lockLeaseSeconds);
+  return { owner: input.owner };
+}
+
+/**
  * An update or a roll of a cluster that is not in the store would fail after the lock and leave
  * a status.json behind for a name nobody created; a roll of an instance group the cluster does
  * not have would roll nothing. Both are refused here, before anything is taken or written.
@@ -112,7 +144,7 @@ async function assertOwner(store: ClusterStore, cluster: string, owner: string, 
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | ClusterStatus | ExecutionInput<StateMachineName>> {
+): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
@@ -157,15 +189,18 @@ export async function writeState(
       return (await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null })) ?? { phase: input.phase };
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
+    case 'requireLock':
+      return requireLock(input, deps);
     case 'fail': {
       // A failure is recorded unless another execution holds the lock: its status is not ours.
       const held = await store.readLock(input.cluster);
       if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
       const now = (deps.now ?? clockNow)();
+      const error = childFailure(input.error);
       await recordStatus(store, input.cluster, {
         phase: 'Failed',
         lastExecution: input.owner,
-        lastError: { error: input.error.Error ?? 'Error', cause: causeMessage(input.error.Cause), at: now.toISOString() },
+        lastError: { error: error.Error ?? 'Error', cause: causeMessage(error.Cause), at: now.toISOString() },
       });
       await store.releaseLock(input.cluster, input.owner);
       return { phase: 'Failed' };

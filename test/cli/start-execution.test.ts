@@ -72,7 +72,7 @@ describe('kopsless local start-execution', () => {
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(Object.keys(out)).toEqual(KEYS);
-    expect(out).toMatchObject({ status: 'SUCCEEDED', error: null, cause: null, output: { cluster: CLUSTER, instanceGroups: [], force: false, cloudOnly: false, update: false } });
+    expect(out).toMatchObject({ status: 'SUCCEEDED', error: null, cause: null, output: { cluster: CLUSTER, instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1 } });
     expect(out.executionArn).toMatch(/^arn:aws:states:us-east-1:\d{12}:execution:kopsless-rolling-update:/);
     expect(out.historyEvents).toBeGreaterThan(out.transitions);
     expect(await lockExists()).toBe(false);

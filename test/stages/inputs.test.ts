@@ -18,11 +18,11 @@ function issuesOf(attempt: () => unknown): string {
 
 describe('execution inputs', () => {
   it('completes {"cluster":"c"} into a whole rolling-update input', () => {
-    expect(validateExecutionInput('rolling-update', { cluster: 'c' })).toEqual({ cluster: 'c', instanceGroups: [], force: false, cloudOnly: false, update: false });
+    expect(validateExecutionInput('rolling-update', { cluster: 'c' })).toEqual({ cluster: 'c', instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1 });
   });
 
   it('keeps what the caller gave', () => {
-    const input = { cluster: 'a.example.com', instanceGroups: ['nodes'], force: true, cloudOnly: true, update: true };
+    const input = { cluster: 'a.example.com', instanceGroups: ['nodes'], force: true, cloudOnly: true, update: true, parallelGroups: 3 };
 
     expect(validateExecutionInput('rolling-update', input)).toEqual(input);
   });

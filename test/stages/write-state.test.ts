@@ -185,3 +185,59 @@ describe('lease length', () => {
     expect(readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' }).lockLeaseSeconds).toBeGreaterThanOrEqual(longest);
   });
 });
+
+describe('requireLock (a child execution of a roll)', () => {
+  const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
+
+  it('passes when the parent holds the lock, and renews its lease', async () => {
+    const { deps, store, clock } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    clock.now = new Date('2026-01-01T00:09:00Z');
+
+    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps);
+
+    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, expiresAt: '2026-01-01T00:19:00.000Z' });
+  });
+
+  it('fails with ClusterLockedError naming the holder when another execution holds the lock, and changes nothing', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'update' }, deps);
+    const before = await store.readLock(SEED);
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps);
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', holder: 'other-exec', message: expect.stringContaining('locked by execution other-exec') });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('fails with ClusterLockedError when nobody holds the lock (a child started by hand), writing no lock', async () => {
+    const { deps, store } = await registered();
+
+    await expect(writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps)).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`parent ${PARENT} does not hold it`) });
+    expect(await store.readLock(SEED)).toBeUndefined();
+  });
+});
+
+describe('fail after a child execution failed', () => {
+  it("records the child's error and kOps's message, not States.TaskFailed", async () => {
+    const { deps, store } = await registered();
+    const child = {
+      ExecutionArn: 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:abc',
+      Status: 'FAILED',
+      Error: 'DrainTimeoutError',
+      Cause: JSON.stringify({ errorType: 'DrainTimeoutError', errorMessage: 'error draining node(s) "n1": drain did not complete' }),
+    };
+
+    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'States.TaskFailed', Cause: JSON.stringify(child) } }, deps);
+
+    expect((await store.readStatus(SEED))?.lastError).toMatchObject({ error: 'DrainTimeoutError', cause: 'error draining node(s) "n1": drain did not complete' });
+  });
+
+  it('keeps a States.TaskFailed whose cause is not a failed execution as it is', async () => {
+    const { deps, store } = await registered();
+
+    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'States.TaskFailed', Cause: 'not json' } }, deps);
+
+    expect((await store.readStatus(SEED))?.lastError).toMatchObject({ error: 'States.TaskFailed', cause: 'not json' });
+  });
+});

@@ -2,22 +2,67 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TASK_RETRY, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
-import { FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { ALL_STATE_MACHINES, CHILD_STATE_MACHINES, FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { CHILD_RETRY, START_EXECUTION_SYNC, STEP_FUNCTIONS_SERVICE_ERROR_NAMES } from '../../src/statemachines/asl.js';
 import { EXECUTION_INPUTS, HANDLER_ACTIONS } from '../../src/stages/inputs.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 
-type State = { Type: string; Next?: string; Default?: string; Resource?: string; Parameters?: Record<string, unknown>; ResultPath?: string | null; OutputPath?: string | null; Retry?: Array<{ ErrorEquals: string[] }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }>; Choices?: Array<{ Next: string }> };
+type State = {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+  ItemSelector?: Record<string, unknown>;
+  ItemProcessor?: Asl;
+  ResultPath?: string | null;
+  OutputPath?: string | null;
+  Retry?: Array<{ ErrorEquals: string[] }>;
+  Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
+  Choices?: Array<{ Next: string }>;
+};
 type Asl = { StartAt: string; States: Record<string, State> };
+
+/** Every state, nested Map processors included, with the name of the scope it is in. */
+function allStates(asl: Asl): Array<[string, State]> {
+  return Object.entries(asl.States).flatMap(([name, s]): Array<[string, State]> => [[name, s], ...(s.ItemProcessor ? allStates(s.ItemProcessor) : [])]);
+}
+/** A Task of one of kopsless's Lambdas (the others start a child state machine). */
+const isLambdaTask = (s: State) => s.Type === 'Task' && s.Resource !== START_EXECUTION_SYNC;
+const childMachines = new Set<string>(Object.values(CHILD_STATE_MACHINES));
 
 const aslFiles = readdirSync(join(ROOT, 'statemachines')).filter((f) => f.endsWith('.asl.json'));
 const readAsl = (file: string) => ({ text: readFileSync(join(ROOT, 'statemachines', file), 'utf8'), asl: JSON.parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')) as Asl });
 const template = readTemplate();
-const KNOWN_ERRORS = new Set<string>([...TRANSIENT_ERROR_NAMES, ...PERMANENT_ERROR_NAMES, ...LAMBDA_SERVICE_ERROR_NAMES]);
+const KNOWN_ERRORS = new Set<string>([...TRANSIENT_ERROR_NAMES, ...PERMANENT_ERROR_NAMES, ...LAMBDA_SERVICE_ERROR_NAMES, ...STEP_FUNCTIONS_SERVICE_ERROR_NAMES]);
+
+/** The top-level fields of a machine's input: the completed execution input, or for a child what its parent passes. */
+function inputFields(machine: string): string[] {
+  if (machine in EXECUTION_INPUTS) {
+    const name = machine as keyof typeof EXECUTION_INPUTS;
+    return Object.keys(EXECUTION_INPUTS[name].parse(name === 'create-cluster' ? { manifest: 'kind: Cluster' } : { cluster: 'c' }));
+  }
+  const id = Object.entries(CHILD_STATE_MACHINES).find(([, n]) => n === machine)?.[0];
+  const starts = aslFiles.flatMap((f) => allStates(readAsl(f).asl)).filter(([, s]) => s.Resource === START_EXECUTION_SYNC && s.Parameters?.StateMachineArn === `\${${id}Arn}`);
+  expect(starts.length, `nothing starts ${machine}`).toBeGreaterThan(0);
+  const keys = starts.map(([, s]) => Object.keys(s.Parameters!.Input as object).map((k) => k.replace(/\.\$$/, '')).sort());
+  // Every start passes the same fields, or the child reads one some parent left out.
+  keys.forEach((k) => expect(k).toEqual(keys[0]));
+  return keys[0]!;
+}
+
+/** The machine and each Map's processor, with the fields its input has (a processor's: its ItemSelector's keys). */
+function scopes(asl: Asl, fields: string[]): Array<{ definition: Asl; states: Array<[string, State]>; fields: string[] }> {
+  return [
+    { definition: asl, states: Object.entries(asl.States), fields },
+    ...Object.values(asl.States).flatMap((s) => (s.ItemProcessor ? scopes(s.ItemProcessor, Object.keys(s.ItemSelector ?? {}).map((k) => k.replace(/\.\$$/, ''))) : [])),
+  ];
+}
 
 describe.each(aslFiles)('%s', (file) => {
   const { text, asl } = readAsl(file);
-  const states = Object.entries(asl.States);
+  const states = allStates(asl);
 
   it('names every error it retries or catches after an error the code throws (or States.ALL in a Catch)', () => {
     const unknown = states.flatMap(([name, s]) => [
@@ -27,8 +72,8 @@ describe.each(aslFiles)('%s', (file) => {
     expect(unknown).toEqual([]);
   });
 
-  it('retries the Lambda service errors and transient AWS errors on every Task, never everything', () => {
-    for (const [name, s] of states.filter(([, s]) => s.Type === 'Task')) {
+  it('retries the Lambda service errors and transient AWS errors on every Lambda Task, never everything', () => {
+    for (const [name, s] of states.filter(([, s]) => isLambdaTask(s))) {
       const retried = (s.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect(retried, name).toEqual(expect.arrayContaining([...LAMBDA_SERVICE_ERROR_NAMES, ...TRANSIENT_ERROR_NAMES]));
       expect(retried, name).not.toContain('States.ALL');
@@ -36,15 +81,21 @@ describe.each(aslFiles)('%s', (file) => {
     }
   });
 
-  it('gives every Task exactly the Retry policy the code exports (TASK_RETRY in src/errors.ts)', () => {
-    const differing = states.filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY)).map(([name]) => name);
+  it('gives every Lambda Task exactly the Retry policy the code exports (TASK_RETRY in src/errors.ts), every child start CHILD_RETRY', () => {
+    const differing = states.filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Retry) !== JSON.stringify(isLambdaTask(s) ? TASK_RETRY : CHILD_RETRY)).map(([name]) => name);
 
     expect(differing).toEqual([]);
   });
 
+  it('starts only child state machines, through their ${<LogicalId>Arn} substitution', () => {
+    const starts = states.filter(([, s]) => s.Resource === START_EXECUTION_SYNC).map(([, s]) => /^\$\{(\w+)Arn\}$/.exec(String(s.Parameters?.StateMachineArn))?.[1]);
+
+    expect(starts.filter((id) => !id || !(id in CHILD_STATE_MACHINES))).toEqual([]);
+  });
+
   it('sends every Task an action its handler has (and none to a handler without actions)', () => {
     const wrong = states
-      .filter(([, s]) => s.Type === 'Task')
+      .filter(([, s]) => isLambdaTask(s))
       .flatMap(([name, s]) => {
         const id = /^\$\{(\w+)Arn\}$/.exec(s.Resource ?? '')?.[1] as keyof typeof HANDLER_ACTIONS;
         const actions: string[] = HANDLER_ACTIONS[id] ?? [];
@@ -56,7 +107,7 @@ describe.each(aslFiles)('%s', (file) => {
     expect(wrong).toEqual([]);
   });
 
-  it('validates its input in its first state, before the lock, with no Catch to record a failure', () => {
+  it.skipIf(childMachines.has(file.replace('.asl.json', '')))('validates its input in its first state, before the lock, with no Catch to record a failure', () => {
     const machine = file.replace('.asl.json', '');
     const first = asl.States[asl.StartAt]!;
 
@@ -69,28 +120,37 @@ describe.each(aslFiles)('%s', (file) => {
     expect(first.Catch).toBeUndefined();
   });
 
-  it('reads from $ only fields the validated input always has or an earlier state writes', () => {
-    const machine = file.replace('.asl.json', '') as keyof typeof EXECUTION_INPUTS;
-    const minimal = machine === 'create-cluster' ? { manifest: 'kind: Cluster' } : { cluster: 'c' };
-    const completed = Object.keys(EXECUTION_INPUTS[machine].parse(minimal));
+  it('reads from $ only fields its input always has or an earlier state of the same scope writes', () => {
+    const machine = file.replace('.asl.json', '');
     const top = (path: string) => /^\$\.([A-Za-z0-9_]+)/.exec(path)?.[1];
-    const written = new Set(states.flatMap(([, s]) => [s.ResultPath, ...(s.Catch ?? []).map((c) => (c as { ResultPath?: string }).ResultPath)].map((p) => (typeof p === 'string' ? top(p) : undefined)).filter(Boolean)));
-    const paths: string[] = [];
-    const walk = (node: unknown, key = ''): void => {
-      if (typeof node === 'string' && (key.endsWith('.$') || key === 'Variable' || key.endsWith('Path')) && key !== 'ResultPath') paths.push(node);
-      else if (Array.isArray(node)) node.forEach((n) => walk(n));
-      else if (node && typeof node === 'object') Object.entries(node).forEach(([k, v]) => walk(v, k));
-    };
-    walk(asl.States);
+    const unsure = scopes(asl, inputFields(machine)).flatMap(({ states: own, fields }) => {
+      const written = new Set(own.flatMap(([, s]) => [s.ResultPath, ...(s.Catch ?? []).map((c) => (c as { ResultPath?: string }).ResultPath)].map((p) => (typeof p === 'string' ? top(p) : undefined)).filter(Boolean)));
+      const paths: string[] = [];
+      const walk = (node: unknown, key = ''): void => {
+        // A nested processor reads its own input; a ResultSelector reads the Task's result.
+        if (key === 'ItemProcessor' || key === 'ResultSelector') return;
+        if (typeof node === 'string' && (key.endsWith('.$') || key === 'Variable' || key.endsWith('Path')) && key !== 'ResultPath') paths.push(node);
+        else if (Array.isArray(node)) node.forEach((n) => walk(n));
+        else if (node && typeof node === 'object') Object.entries(node).forEach(([k, v]) => walk(v, k));
+      };
+      own.forEach(([, s]) => walk(s));
+      return [...new Set(paths.map(top).filter((f): f is string => !!f && !written.has(f) && !fields.includes(f)))];
+    });
 
-    const unsure = [...new Set(paths.map(top).filter((f): f is string => !!f && !written.has(f) && !completed.includes(f)))];
     expect(unsure).toEqual([]);
   });
 
-  it('uses PascalCase state names and only transitions to states that exist', () => {
-    const targets = states.flatMap(([, s]) => [s.Next, s.Default, ...(s.Catch ?? []).map((c) => c.Next), ...(s.Choices ?? []).map((c) => c.Next)]).filter(Boolean);
-    expect(states.map(([n]) => n).filter((n) => !/^[A-Z][A-Za-z0-9]*$/.test(n))).toEqual([]);
-    expect(targets.filter((t) => !(t! in asl.States))).toEqual([]);
+  it('uses PascalCase state names, each once in the whole machine, and only transitions to states of the same scope', () => {
+    const names = states.map(([n]) => n);
+    const wrong = scopes(asl, []).flatMap(({ definition }) =>
+      Object.values(definition.States)
+        .flatMap((s) => [s.Next, s.Default, ...(s.Catch ?? []).map((c) => c.Next), ...(s.Choices ?? []).map((c) => c.Next)])
+        .filter((t): t is string => !!t && !(t in definition.States)),
+    );
+
+    expect(names.filter((n) => !/^[A-Z][A-Za-z0-9]*$/.test(n))).toEqual([]);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
+    expect(wrong).toEqual([]);
     expect(asl.States[asl.StartAt]).toBeDefined();
   });
 
@@ -103,8 +163,8 @@ describe.each(aslFiles)('%s', (file) => {
     expect([...used].sort()).toEqual([...given].sort());
   });
 
-  it('binds every Task to a known function by ${<LogicalId>Arn}', () => {
-    const resources = states.filter(([, s]) => s.Type === 'Task').map(([, s]) => s.Resource);
+  it('binds every Lambda Task to a known function by ${<LogicalId>Arn}', () => {
+    const resources = states.filter(([, s]) => isLambdaTask(s)).map(([, s]) => s.Resource);
     expect(resources.filter((r) => !Object.keys(FUNCTIONS).some((id) => r === `\${${id}Arn}`))).toEqual([]);
   });
 });
@@ -125,7 +185,7 @@ describe('template.yaml', () => {
 
   it('has a state machine resource for every ASL file', () => {
     const uris = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Serverless::StateMachine').map((r) => r.Properties?.DefinitionUri);
-    expect(uris.sort()).toEqual(Object.values(STATE_MACHINES).map((n) => `statemachines/${n}.asl.json`).sort());
+    expect(uris.sort()).toEqual(Object.values(ALL_STATE_MACHINES).map((n) => `statemachines/${n}.asl.json`).sort());
   });
 
   it('keeps the state bucket versioned, encrypted, private and TLS-only', () => {

@@ -1,0 +1,114 @@
+import { choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, type Machine, type State, type States, type TaskOptions } from '../asl.js';
+import type { FunctionLogicalId } from '../../functions-registry.js';
+
+const CLUSTER = '$.cluster';
+
+/**
+ * No Catch in the child: nothing here holds or releases the lock, so a failure ends the child
+ * with its own error and cause, the parent's RollGroup Task fails with it, and the parent's
+ * RecordFailure records it and releases the lock.
+ */
+const task = (fn: FunctionLogicalId, parameters: Record<string, unknown>, options: TaskOptions): State => lambdaTask(fn, parameters, { ...options, catch: false });
+
+/**
+ * The poll loops of one roll step, as today's rolling-update ran them: surge or drain and
+ * terminate, wait for the replacements to join, follow a new control-plane address in DNS,
+ * validate; then `next`.
+ */
+function rollStep(next: string): States {
+  return {
+    Surge: task(
+      'RollingUpdateFunction',
+      { action: 'surge', 'cluster.$': CLUSTER, 'step.$': '$.next.step' },
+      { comment: 'Detach without lowering desired capacity: the group launches replacements while the old instances still serve.', resultPath: '$.replace', next: 'WaitForReplacements' },
+    ),
+    Drain: task(
+      'RollingUpdateFunction',
+      { action: 'drain', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.next.drainDeadline', 'cloudOnly.$': '$.cloudOnly' },
+      { comment: 'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.', resultPath: '$.drain', next: 'Drained' },
+    ),
+    Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
+    WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
+    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step' }, { resultPath: '$.replace', next: 'CountBatch' }),
+    // A batch is replaced once its instances are terminated; a surge step (always followed by the
+    // replace step of the same batch) is not counted twice.
+    CountBatch: pass({ 'count.$': 'States.MathAdd($.batches.count, 1)' }, '$.batches', 'WaitForReplacements'),
+    ...pollUntil({
+      wait: 'WaitForReplacements',
+      check: 'CheckReplacements',
+      choice: 'ReplacementsReady',
+      seconds: 20,
+      fn: 'RollingUpdateFunction',
+      parameters: { action: 'awaitReplacements', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.replace.deadline', 'cloudOnly.$': '$.cloudOnly' },
+      resultPath: '$.replacements',
+      until: isTrue('$.replacements.ready'),
+      next: 'ControlPlaneReplaced',
+      catch: false,
+    }),
+    ControlPlaneReplaced: choice([[isPresentAndTrue('$.next.step.controlPlane'), 'UpsertApiRecords']], 'ValidateAfterStep', 'A new control-plane instance has a new address: the API records follow it before validation.'),
+    ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
+    ValidateAfterStep: pass({ 'deadline.$': '$.replacements.validationDeadline' }, '$.validation', 'ValidateCluster', 'Validate before the next batch, with a fresh deadline.'),
+    ...pollUntil({
+      wait: 'WaitForValidation',
+      check: 'ValidateCluster',
+      choice: 'ClusterValid',
+      seconds: 15,
+      fn: 'RollingUpdateFunction',
+      parameters: { action: 'validate', 'cluster.$': CLUSTER, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+      resultPath: '$.validation',
+      until: isTrue('$.validation.valid'),
+      next,
+      catch: false,
+    }),
+  };
+}
+
+/**
+ * `rolling-update-group`: the roll of one instance group, started by `rolling-update` (RollGroup)
+ * with `{cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}`. It runs at most
+ * `batchLimit` steps and then succeeds with `{continue: true}`; the parent starts a fresh
+ * execution, which picks up where this one stopped (`next` works from what AWS reports). So no
+ * execution's history grows with the group's size (continue-as-new).
+ */
+export function rollingUpdateGroup(): Machine {
+  return {
+    Comment:
+      'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at most batchLimit batches per execution, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
+    StartAt: 'RequireLock',
+    // As long as the parent may run: one group of many batches never outlives the roll.
+    TimeoutSeconds: 86400,
+    States: {
+      RequireLock: task(
+        'WriteStateFunction',
+        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner' },
+        {
+          comment: "The parent's lock, or nothing: a child started by hand (the console) while no roll holds the cluster fails with ClusterLockedError and changes nothing.",
+          resultPath: null,
+          next: 'StartBatches',
+        },
+      ),
+      StartBatches: pass({ count: 0 }, '$.batches', 'NextStep'),
+      NextStep: task(
+        'RollingUpdateFunction',
+        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options' },
+        { comment: 'Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was.', resultPath: '$.next', next: 'StepKind' },
+      ),
+      StepKind: choice(
+        [
+          [{ Variable: '$.next.step.kind', StringEquals: 'done' }, 'GroupDone'],
+          [{ Variable: '$.next.step.kind', StringEquals: 'surge' }, 'Surge'],
+        ],
+        'Drain',
+      ),
+      ...rollStep('BatchLimitReached'),
+      BatchLimitReached: choice(
+        [[{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' }, 'ContinueAsNew']],
+        'NextStep',
+        'Bounded history: after batchLimit replaced batches, validated, this execution ends and the parent starts a fresh one.',
+      ),
+      // Pass with Parameters and no ResultPath: the output is exactly the object (never "ResultPath": "$").
+      ContinueAsNew: { Type: 'Pass', Parameters: { continue: true }, End: true },
+      GroupDone: { Type: 'Pass', Parameters: { continue: false }, End: true },
+    },
+  };
+}

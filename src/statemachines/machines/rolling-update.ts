@@ -1,0 +1,181 @@
+import {
+  acquireLock,
+  catchAll,
+  choice,
+  failWithError,
+  isPresentAndTrue,
+  isTrue,
+  lambdaTask,
+  markPhase,
+  pass,
+  pollUntil,
+  recordFailure,
+  recordSuccess,
+  startChild,
+  updateFlow,
+  validateInput,
+  type Machine,
+  type State,
+} from '../asl.js';
+
+const CLUSTER = '$.cluster';
+
+/** `${RollingUpdateGroupStateMachineArn}`: the child, substituted by template.yaml. */
+export const CHILD_ARN = '${RollingUpdateGroupStateMachineArn}';
+
+/**
+ * One wave: its groups side by side (MaxConcurrency 0: the plan already capped a wave at
+ * parallelGroups and kept zones apart), each a loop of child executions until one reports
+ * `continue: false`; then the whole cluster validated. No Catch in here: a failure ends the
+ * wave's Map, and RollWaves' Catch records it.
+ */
+function wave(): Machine {
+  return {
+    StartAt: 'RollGroups',
+    States: {
+      RollGroups: {
+        Type: 'Map',
+        ItemsPath: '$.groups',
+        ItemSelector: {
+          'cluster.$': '$.cluster',
+          'instanceGroup.$': '$$.Map.Item.Value',
+          'options.$': '$.options',
+          'cloudOnly.$': '$.cloudOnly',
+          'lockOwner.$': '$.lockOwner',
+          'batchLimit.$': '$.batchLimit',
+        },
+        MaxConcurrency: 0,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'RollGroup',
+          States: {
+            RollGroup: startChild(
+              CHILD_ARN,
+              { 'cluster.$': '$.cluster', 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'lockOwner.$': '$.lockOwner', 'batchLimit.$': '$.batchLimit' },
+              {
+                comment: 'At most batchLimit batches per child execution; the child ends with {continue: true} while the group has more (continue-as-new).',
+                resultSelector: { 'continue.$': '$.Output.continue' },
+                resultPath: '$.child',
+                next: 'GroupContinues',
+                catch: false,
+              },
+            ),
+            GroupContinues: choice([[isTrue('$.child.continue'), 'RollGroup']], 'GroupRolled'),
+            GroupRolled: { Type: 'Succeed' },
+          },
+        },
+        ResultPath: null,
+        Next: 'StartWaveValidation',
+      },
+      StartWaveValidation: lambdaTask(
+        'RollingUpdateFunction',
+        { action: 'awaitReplacements', 'cluster.$': '$.cluster', step: { kind: 'done' }, 'deadline.$': '$.validationDeadline', 'cloudOnly.$': '$.cloudOnly' },
+        {
+          comment: "A fresh validation deadline: a step of kind done is already replaced, so awaitReplacements only answers now + the validation timeout (the plan's deadline is long past after a wave).",
+          resultSelector: { 'deadline.$': '$.validationDeadline' },
+          resultPath: '$.validation',
+          next: 'ValidateWave',
+          catch: false,
+        },
+      ),
+      ...pollUntil({
+        wait: 'WaitForWaveValidation',
+        check: 'ValidateWave',
+        choice: 'WaveValid',
+        seconds: 15,
+        fn: 'RollingUpdateFunction',
+        parameters: { action: 'validate', 'cluster.$': '$.cluster', 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+        checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
+        resultPath: '$.validation',
+        until: isTrue('$.validation.valid'),
+        next: 'WaveRolled',
+        catch: false,
+      }),
+      WaveRolled: { Type: 'Succeed' },
+    },
+  };
+}
+
+/** The waves, one after another (bastions, then each control-plane group alone, then the nodes). */
+function rollWaves(): State {
+  return {
+    Type: 'Map',
+    Comment: 'The plan\'s waves one at a time; the lock holder (this execution) is passed to every child, which checks it first.',
+    ItemsPath: '$.plan.waves',
+    ItemSelector: {
+      'groups.$': '$$.Map.Item.Value',
+      'cluster.$': CLUSTER,
+      'cloudOnly.$': '$.cloudOnly',
+      'options.$': '$.plan.options',
+      'batchLimit.$': '$.plan.batchLimit',
+      'validationDeadline.$': '$.plan.validationDeadline',
+      'lockOwner.$': '$$.Execution.Id',
+    },
+    MaxConcurrency: 1,
+    ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, ...wave() },
+    ResultPath: null,
+    Catch: catchAll(),
+    Next: 'RecordSuccess',
+  };
+}
+
+/**
+ * `rolling-update`: the parent. It holds the lock, applies the spec when asked, plans, validates,
+ * and rolls the plan's waves through child executions of `rolling-update-group`; its own history
+ * grows with the number of groups and child restarts, not with the number of instances.
+ */
+export function rollingUpdate(): Machine {
+  return {
+    Comment:
+      'kopsless rolling-update cluster: replace out-of-date instances group by group (bastions, control plane one at a time, nodes in batches of maxSurge + maxUnavailable, up to parallelGroups node groups at once in different zones), draining and validating as kOps does; each group runs as child executions of rolling-update-group. Input: {cluster, instanceGroups: [], force, cloudOnly, parallelGroups} and, to apply the spec first (update + roll), update: true.',
+    StartAt: 'ValidateInput',
+    TimeoutSeconds: 86400,
+    States: {
+      ValidateInput: validateInput('rolling-update', 'AcquireLock'),
+      AcquireLock: acquireLock(CLUSTER, 'rolling-update', 'MarkRolling'),
+      MarkRolling: markPhase(CLUSTER, 'RollingUpdate', 'UpdateFirst'),
+      UpdateFirst: choice([[isPresentAndTrue('$.update'), 'ApplyStack']], 'PlanRollingUpdate', 'The ENI watcher asks for update + rolling update in one execution ({update: true}).'),
+      ...updateFlow(
+        CLUSTER,
+        {
+          applyStack: 'ApplyStack',
+          waitForStack: 'WaitForStack',
+          checkStack: 'CheckStack',
+          stackReady: 'StackReady',
+          applyGroups: 'ApplyInstanceGroups',
+          applyGroupsComment: 'New launch template versions (the new maxPods in the user-data); the roll below replaces the instances.',
+          waitForGroups: 'WaitForGroups',
+          checkGroups: 'CheckGroups',
+          groupsReady: 'GroupsReady',
+        },
+        'PlanRollingUpdate',
+      ),
+      PlanRollingUpdate: lambdaTask(
+        'RollingUpdateFunction',
+        { action: 'plan', 'cluster.$': CLUSTER, 'instanceGroups.$': '$.instanceGroups', 'force.$': '$.force', 'cloudOnly.$': '$.cloudOnly', 'parallelGroups.$': '$.parallelGroups' },
+        { resultPath: '$.plan', next: 'StartValidation' },
+      ),
+      StartValidation: pass({ 'deadline.$': '$.plan.validationDeadline' }, '$.validation', 'ValidateCluster', 'kOps validates the cluster before it touches anything.'),
+      ...pollUntil({
+        wait: 'WaitForValidation',
+        check: 'ValidateCluster',
+        choice: 'ClusterValid',
+        seconds: 15,
+        fn: 'RollingUpdateFunction',
+        parameters: { action: 'validate', 'cluster.$': CLUSTER, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+        resultPath: '$.validation',
+        until: isTrue('$.validation.valid'),
+        next: 'RollWaves',
+      }),
+      RollWaves: rollWaves(),
+      RecordSuccess: recordSuccess(CLUSTER, 'RollingUpdateDone'),
+      RollingUpdateDone: { Type: 'Succeed' },
+      RecordFailure: recordFailure(
+        CLUSTER,
+        'RollingUpdateFailed',
+        "Record kOps's message in status.json (a child's failure unwrapped from the Task's cause) and release the lock; nothing half-done is left (a failed drain uncordons), so running the roll again continues.",
+      ),
+      RollingUpdateFailed: failWithError(),
+    },
+  };
+}

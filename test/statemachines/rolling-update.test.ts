@@ -1,0 +1,290 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import { TASK_RETRY } from '../../src/errors.js';
+// For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
+import '../../src/local/step-functions.js';
+import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
+import { ROOT } from '../helpers.js';
+
+/**
+ * The shape of the parent/child rolling update, checked on the files, and run through
+ * aws-local-stepfunctions with a fake per Task (by state name): the real handlers and the
+ * local runner's child executions arrive from other branches, so here every Lambda answers as
+ * its contract says and RollGroup runs the child machine itself, as `.sync:2` would.
+ */
+
+type State = Record<string, any>;
+type Asl = { StartAt: string; States: Record<string, State>; TimeoutSeconds?: number };
+
+const ACCOUNT = '123456789012';
+const CHILD_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:kopsless-rolling-update-group`;
+const PARENT_ID = `arn:aws:states:us-east-1:${ACCOUNT}:execution:kopsless-rolling-update:roll-1`;
+
+/** The file with its substitutions made, as SAM (and the local runner) would. */
+function load(name: string): Asl {
+  const text = readFileSync(join(ROOT, 'statemachines', `${name}.asl.json`), 'utf8')
+    .replace(/\$\{RollingUpdateGroupStateMachineArn\}/g, CHILD_ARN)
+    .replace(/\$\{(\w+)Arn\}/g, (_, id: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:kopsless-${id}`);
+  return JSON.parse(text) as Asl;
+}
+const parent = load('rolling-update');
+const child = load('rolling-update-group');
+const VALIDATION = { validationOptions: { checkPaths: true, checkArn: false } } as const;
+
+/** Every Map's processor, depth first. */
+function processors(asl: Asl): Asl[] {
+  return Object.values(asl.States).flatMap((s) => (s.ItemProcessor ? [s.ItemProcessor as Asl, ...processors(s.ItemProcessor as Asl)] : []));
+}
+/** State names reachable from `from` without leaving `states` and without passing `blocked`. */
+function reachable(states: Record<string, State>, from: string, blocked: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [from];
+  while (todo.length) {
+    const name = todo.pop()!;
+    if (seen.has(name) || name === blocked) continue;
+    seen.add(name);
+    const s = states[name]!;
+    todo.push(...[s.Next, s.Default, ...(s.Choices ?? []).map((c: State) => c.Next), ...(s.Catch ?? []).map((c: State) => c.Next)].filter(Boolean));
+  }
+  return seen;
+}
+
+describe('the rolling update machines, as files', () => {
+  it('are valid for aws-local-stepfunctions with path checks, each Map processor too', () => {
+    const definitions = [parent, child, ...processors(parent)].map(({ ProcessorConfig: _, ...d }: State) => d);
+
+    // structuredClone: the constructor adds QueryLanguage to the definition it is given.
+    for (const d of definitions) expect(() => new StateMachine(structuredClone(d) as never, VALIDATION as never)).not.toThrow();
+  });
+
+  it('use nothing the local runner cannot run: no Assign, no JSONata, no distributed Map, no "ResultPath": "$"', () => {
+    const text = JSON.stringify([parent, child]);
+
+    expect(text).not.toMatch(/"Assign"|"QueryLanguage"|\{%|"DISTRIBUTED"|"ResultPath":"\$"/);
+  });
+
+  it('route every failure after the lock to RecordFailure: each top-level Task and Map catches States.ALL, nested states leave it to their Map', () => {
+    const locked = Object.entries(parent.States).filter(([name, s]) => ['Task', 'Map'].includes(s.Type) && !['ValidateInput', 'AcquireLock', 'RecordFailure'].includes(name));
+    const nested = processors(parent).flatMap((p) => Object.entries(p.States));
+
+    expect(locked.filter(([, s]) => !(s.Catch ?? []).some((c: State) => c.ErrorEquals.includes('States.ALL') && c.Next === 'RecordFailure')).map(([n]) => n)).toEqual([]);
+    expect(nested.filter(([, s]) => s.Catch).map(([n]) => n)).toEqual([]);
+    expect(parent.States.RecordFailure!.Next).toBe('RollingUpdateFailed');
+  });
+
+  it('roll the waves one at a time and the groups of a wave side by side', () => {
+    const waves = parent.States.RollWaves!;
+    const groups = waves.ItemProcessor.States.RollGroups;
+
+    expect(waves).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.waves', MaxConcurrency: 1 });
+    expect(groups).toMatchObject({ Type: 'Map', ItemsPath: '$.groups', MaxConcurrency: 0 });
+    expect(waves.ItemSelector['lockOwner.$']).toBe('$$.Execution.Id');
+  });
+
+  it('start the child again while it reports continue, and end the group when it does not', () => {
+    const loop = parent.States.RollWaves!.ItemProcessor.States.RollGroups.ItemProcessor.States;
+
+    expect(loop.RollGroup).toMatchObject({ Resource: START_EXECUTION_SYNC, ResultSelector: { 'continue.$': '$.Output.continue' }, Retry: CHILD_RETRY });
+    expect(loop.RollGroup.Parameters).toMatchObject({ StateMachineArn: CHILD_ARN, Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id', 'lockOwner.$': '$.lockOwner' } });
+    expect(loop.RollGroup.Parameters.Name).toBeUndefined();
+    expect(loop.GroupContinues).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'RollGroup' }], Default: 'GroupRolled' });
+    expect(loop.GroupRolled.Type).toBe('Succeed');
+  });
+
+  it('check the lock before anything else in the child, and give every child Task the one retry policy', () => {
+    const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
+
+    expect(child.StartAt).toBe('RequireLock');
+    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner' });
+    expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
+  });
+
+  it('bound the child: the only way back to NextStep is through BatchLimitReached, and every terminated batch is counted before it', () => {
+    expect(reachable(child.States, 'StepKind', 'BatchLimitReached').has('NextStep')).toBe(false);
+    expect(reachable(child.States, 'Terminate', 'CountBatch').has('BatchLimitReached')).toBe(false);
+    expect(child.States.BatchLimitReached!.Choices).toEqual([{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit', Next: 'ContinueAsNew' }]);
+    expect(child.States.ContinueAsNew).toEqual({ Type: 'Pass', Parameters: { continue: true }, End: true });
+    expect(child.States.GroupDone).toEqual({ Type: 'Pass', Parameters: { continue: false }, End: true });
+  });
+});
+
+/**
+ * History events on AWS (Standard) per state entered: a Lambda Task 5 (entered, scheduled,
+ * started, succeeded, exited), a .sync child start 6 (entered, scheduled, started, submitted,
+ * succeeded, exited), any other state 2. A transition is a state entered.
+ */
+function pathCost(states: Record<string, State>, path: string[]): { events: number; transitions: number } {
+  path.slice(1).forEach((to, i) => {
+    const s = states[path[i]!]!;
+    const next = [s.Next, s.Default, ...(s.Choices ?? []).map((c: State) => c.Next)];
+    expect(next, `${path[i]} -> ${to}`).toContain(to);
+  });
+  const events = path.reduce((sum, name) => {
+    const s = states[name]!;
+    return sum + (s.Type === 'Task' ? (s.Resource === START_EXECUTION_SYNC ? 6 : 5) : 2);
+  }, 0);
+  return { events, transitions: path.length };
+}
+
+describe('history of the child, counted from the machine', () => {
+  const surge = ['NextStep', 'StepKind', 'Surge', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
+  const replace = ['NextStep', 'StepKind', 'Drain', 'Drained', 'Terminate', 'CountBatch', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
+
+  it('costs 34 events (11 transitions) for a surge step and 43 (14) for a replace step that never waits twice', () => {
+    expect(pathCost(child.States, surge)).toEqual({ events: 34, transitions: 11 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 43, transitions: 14 });
+  });
+
+  it('costs 9 events (3 transitions) per further turn of each poll', () => {
+    expect(pathCost(child.States, ['ReplacementsReady', 'WaitForReplacements', 'CheckReplacements'])).toEqual({ events: 9, transitions: 3 });
+    expect(pathCost(child.States, ['Drained', 'WaitForDrain', 'Drain'])).toEqual({ events: 9, transitions: 3 });
+    expect(pathCost(child.States, ['ClusterValid', 'WaitForValidation', 'ValidateCluster'])).toEqual({ events: 9, transitions: 3 });
+  });
+
+  it('costs at most 18 events per execution besides its batches (start, lock check, counter, the last next, the end)', () => {
+    const start = pathCost(child.States, ['RequireLock', 'StartBatches']).events;
+    const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
+
+    expect(2 + start + done).toBe(18);
+  });
+});
+
+/** A cluster as the fakes see it: replace steps left per group, and what each Task was asked. */
+function world(pending: Record<string, number>, options: { failDrainOf?: string; lockOwner?: string } = {}) {
+  const calls: Array<{ state: string; input: any }> = [];
+  const childRuns: Array<{ instanceGroup: string; output?: unknown; error?: string }> = [];
+  const deadline = '2030-01-01T00:00:00.000Z';
+  const lockOwner = options.lockOwner ?? PARENT_ID;
+  const record = (state: string, answer: (input: any) => unknown) => (input: any) => {
+    calls.push({ state, input });
+    return answer(input) as never;
+  };
+  const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  const childHandlers = {
+    RequireLock: record('RequireLock', (i) => {
+      if (i.owner !== lockOwner) throw failure('ClusterLockedError', `cluster "${i.cluster}" is locked by execution ${lockOwner}`);
+      return { owner: i.owner };
+    }),
+    NextStep: record('NextStep', (i) => ({ step: pending[i.instanceGroup]! > 0 ? { kind: 'replace', instanceGroup: i.instanceGroup, asgName: i.instanceGroup, instanceIds: ['i-1'], detachedIds: [], controlPlane: false } : { kind: 'done' }, drainDeadline: deadline })),
+    Drain: record('Drain', (i) => {
+      if (i.step.instanceGroup === options.failDrainOf) throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
+      return { drained: true };
+    }),
+    Terminate: record('Terminate', (i) => {
+      pending[i.step.instanceGroup]! -= 1;
+      return { deadline, terminated: i.step.instanceIds };
+    }),
+    CheckReplacements: record('CheckReplacements', () => ({ ready: true, validationDeadline: deadline })),
+    ValidateCluster: record('ValidateCluster', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+  };
+  const waits = Object.fromEntries([...Object.entries(child.States), ...Object.entries(parent.States), ...processors(parent).flatMap((p) => Object.entries(p.States))].filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0]));
+
+  /** `.sync:2`: the child runs to its end; its output comes back parsed, a failure as States.TaskFailed with the description. */
+  async function runChild(parameters: { StateMachineArn: string; Input: any }) {
+    calls.push({ state: 'RollGroup', input: parameters });
+    const input = parameters.Input;
+    if (parameters.StateMachineArn !== CHILD_ARN) throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
+    const run = { instanceGroup: input.instanceGroup } as (typeof childRuns)[number];
+    childRuns.push(run);
+    const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
+    try {
+      const output = await machine.run(input, { overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits } }).result;
+      run.output = output;
+      return { ExecutionArn: `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`, Status: 'SUCCEEDED', Output: output };
+    } catch (error) {
+      const cause = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
+      run.error = cause.name;
+      throw failure('States.TaskFailed', JSON.stringify({ ExecutionArn: 'arn:child', Status: 'FAILED', Error: cause.name, Cause: cause.message }));
+    }
+  }
+
+  const parentHandlers = {
+    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, ...i.input })),
+    AcquireLock: record('AcquireLock', (i) => ({ owner: i.owner })),
+    MarkRolling: record('MarkRolling', () => ({})),
+    PlanRollingUpdate: record('PlanRollingUpdate', () => ({ options: { forceIds: [] }, waves: [['bastions'], ['nodes-a', 'nodes-b']], batchLimit: 2, validationDeadline: deadline })),
+    ValidateCluster: record('ValidateCluster', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    RollGroup: runChild,
+    StartWaveValidation: record('StartWaveValidation', () => ({ ready: true, validationDeadline: deadline })),
+    ValidateWave: record('ValidateWave', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    RecordSuccess: record('RecordSuccess', () => ({ phase: 'Ready' })),
+    RecordFailure: record('RecordFailure', () => ({ phase: 'Failed' })),
+  };
+
+  async function roll() {
+    const machine = new StateMachine(structuredClone(parent) as never, VALIDATION as never);
+    const execution = machine.run({ cluster: 'c.example.com' }, { overrides: { taskResourceLocalHandlers: parentHandlers as never, waitTimeOverrides: waits }, context: { Execution: { Id: PARENT_ID } } as never });
+    try {
+      return { output: await execution.result, error: undefined };
+    } catch (error) {
+      return { output: undefined, error: error as Error & { cause?: Error } };
+    }
+  }
+  return { calls, childRuns, pending, roll, of: (state: string) => calls.filter((c) => c.state === state) };
+}
+
+describe('the rolling update machines, run with fake Tasks', () => {
+  it('rolls every group, restarting a child after batchLimit batches until it reports the group done', async () => {
+    const w = world({ bastions: 1, 'nodes-a': 3, 'nodes-b': 2 });
+
+    const { error } = await w.roll();
+
+    expect(error).toBeUndefined();
+    expect(w.pending).toEqual({ bastions: 0, 'nodes-a': 0, 'nodes-b': 0 });
+    // batchLimit 2: nodes-a (3 batches) needs 2 children, nodes-b (2) one that stops at the limit and one that finds it done.
+    expect(w.childRuns.map((r) => [r.instanceGroup, (r.output as { continue: boolean }).continue])).toEqual([
+      ['bastions', false],
+      ['nodes-a', true],
+      ['nodes-b', true],
+      ['nodes-a', false],
+      ['nodes-b', false],
+    ]);
+    expect(w.of('RecordSuccess')).toHaveLength(1);
+    expect(w.of('RecordFailure')).toHaveLength(0);
+  });
+
+  it('hands each child the group, the options, the limit and the lock owner, and asks next for that group only', async () => {
+    const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 });
+
+    await w.roll();
+
+    expect(w.of('RollGroup')[0]!.input.Input).toEqual({ cluster: 'c.example.com', instanceGroup: 'bastions', options: { forceIds: [] }, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 2, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ID });
+    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID });
+    expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual(['bastions', 'bastions', 'nodes-a', 'nodes-b']);
+  });
+
+  it('validates the cluster after each wave, with a fresh deadline', async () => {
+    const w = world({ bastions: 1, 'nodes-a': 1, 'nodes-b': 1 });
+
+    await w.roll();
+
+    expect(w.of('StartWaveValidation')).toHaveLength(2);
+    expect(w.of('ValidateWave')).toHaveLength(2);
+  });
+
+  it("records a child's failure through RecordFailure with the child's error, and fails the roll", async () => {
+    const w = world({ bastions: 0, 'nodes-a': 2, 'nodes-b': 1 }, { failDrainOf: 'nodes-b' });
+
+    const { error } = await w.roll();
+
+    expect(error).toBeDefined();
+    const recorded = w.of('RecordFailure');
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]!.input.error.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(recorded[0]!.input.error.Cause)).toMatchObject({ Status: 'FAILED', Error: 'DrainTimeoutError' });
+    expect(w.of('RecordSuccess')).toHaveLength(0);
+  });
+
+  it('does nothing in a child whose parent does not hold the lock', async () => {
+    const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 }, { lockOwner: 'someone-else' });
+
+    await w.roll();
+
+    expect(w.childRuns[0]).toMatchObject({ instanceGroup: 'bastions', error: 'ClusterLockedError' });
+    expect(w.of('NextStep')).toHaveLength(0);
+    expect(w.of('RecordFailure')).toHaveLength(1);
+  });
+});
