@@ -37,7 +37,7 @@ describe('ENI watcher decision', () => {
 
     expect(second.decision.action).toBe('enable-prefix-delegation');
     expect(second.decision.raise).toEqual([{ instanceGroup: 'nodes', from: 17, to: 110 }]);
-    expect(second.state).toEqual({ consecutive: { nodes: 0 }, lastActionAt: NOW.toISOString() });
+    expect(second.state).toEqual({ consecutive: { nodes: 0 }, lastActionAt: NOW.toISOString(), lastCountedAt: NOW.toISOString() });
   });
 
   it('counts a group at 90% of its slots as full even with nothing Pending', () => {
