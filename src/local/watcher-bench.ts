@@ -401,3 +401,33 @@ export async function simulateWatcherBurst(options: WatcherBurstOptions = {}): P
   result.s3Requests = objects.requests.get + objects.requests.put;
   return result;
 }
+
+export interface WatcherObservationResult {
+  nodes: number;
+  pods: number;
+  seconds: number;
+  kubeRequests: number;
+  /** The most items one page of the generated API carried. */
+  largestPage: number;
+}
+
+/**
+ * One scheduled run of the watcher (watchCluster, decision and state write included) over a
+ * generated cluster of `nodes` nodes with `podsPerNode` pods each, served in pages of
+ * `pageSize`. Peak memory is the caller's to sample (e.g. `process.memoryUsage().rss` on an
+ * interval, in a fresh process): nothing here holds the pods, so it grows with the nodes.
+ */
+export async function runWatcherOnce(options: { nodes: number; podsPerNode: number; pageSize?: number }): Promise<WatcherObservationResult> {
+  const objects = countingObjectStore();
+  const store = new ClusterStore(objects);
+  const name = 'observe.example.com';
+  const manifest = manifestFromFlags({ name, zones: ['us-east-1a'], nodeCount: 1, nodeSize: 't3.medium', controlPlaneSize: 't3.medium' });
+  await store.registerCluster(manifest, completeManifest(structuredClone(manifest)));
+  const group = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.metadata.name;
+  const kube = syntheticKubePort({ groups: [{ instanceGroup: group, nodes: options.nodes, maxPods: options.podsPerNode, podsPerNode: options.podsPerNode }] }, { pageSize: options.pageSize ?? 500 });
+  const noEc2 = { send: () => Promise.reject(new Error('no EC2 call expected: the generated cluster has no subnets')) } as unknown as EC2Client;
+  const started = performance.now();
+  const result = await watchCluster(name, { store, objects, stacks: { describe: async () => undefined }, ec2: { describeInstanceTypes: async () => [INSTANCE_TYPE] }, ec2Client: noEc2, kube: async () => kube.port, settings: DEFAULT_WATCHER_SETTINGS });
+  if (!result.observed) throw new Error(`the watcher did not observe the generated cluster: ${result.decision.reason}`);
+  return { nodes: options.nodes, pods: options.nodes * options.podsPerNode, seconds: (performance.now() - started) / 1000, kubeRequests: kube.stats.requests, largestPage: kube.stats.largestPage };
+}

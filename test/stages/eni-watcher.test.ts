@@ -1,7 +1,7 @@
 import type { EC2Client, InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
-import { countingObjectStore, simulateWatcherBurst, syntheticInstanceId, syntheticKubePort, WATCHER_QUEUE, type SyntheticCluster } from '../../src/local/watcher-bench.js';
+import { countingObjectStore, runWatcherOnce, simulateWatcherBurst, syntheticInstanceId, syntheticKubePort, WATCHER_QUEUE, type SyntheticCluster } from '../../src/local/watcher-bench.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 import { manifestFromFlags } from '../../src/spec/create-cluster.js';
 import { completeManifest } from '../../src/spec/defaults.js';
@@ -330,6 +330,14 @@ describe('ENI watcher: a burst of 2,000 EC2 events in a minute (queue model)', (
 
     expect(Math.max(...overlapping)).toBeLessThanOrEqual(WATCHER_QUEUE.maximumConcurrency);
     expect(burst.observationsPerCluster['burst-0.example.com']).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('ENI watcher: one run over a generated cluster (the bench\'s watcher row)', () => {
+  it('lists 30 nodes of 110 pods in pages of 100: one node page, 33 pod pages, one DaemonSet read', async () => {
+    const run = await runWatcherOnce({ nodes: 30, podsPerNode: 110, pageSize: 100 });
+
+    expect(run).toMatchObject({ nodes: 30, pods: 3300, kubeRequests: 1 + 33 + 1, largestPage: 100 });
   });
 });
 
