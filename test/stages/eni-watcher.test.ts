@@ -1,5 +1,6 @@
 import type { EC2Client, InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
 import { countingObjectStore, runWatcherOnce, simulateWatcherBurst, syntheticInstanceId, syntheticKubePort, WATCHER_QUEUE, type SyntheticCluster } from '../../src/local/watcher-bench.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
@@ -365,5 +366,23 @@ describe('template.yaml: the watcher\'s queue', () => {
     expect(allow).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': 'WatchEniInstanceStateChangeRule.Arn' } } } })]);
     expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': 'WatchEniDeadLetterQueue.Arn' });
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (template.Resources.WatchEniFunction!.Properties!.Timeout as number));
+  });
+});
+
+describe('ENI watcher configuration', () => {
+  const env = { STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' };
+
+  it('counts observations 240 s apart and debounces EC2-event runs for 60 s unless told otherwise', () => {
+    expect(readConfig(env).watcher).toMatchObject({ minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 });
+  });
+
+  it('takes 0 to turn the interval and the debounce off', () => {
+    const config = readConfig({ ...env, WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '0', WATCHER_EVENT_DEBOUNCE_SECONDS: '0' });
+
+    expect(config.watcher).toMatchObject({ minObservationIntervalSeconds: 0, eventDebounceSeconds: 0 });
+  });
+
+  it('refuses a negative interval, naming the variable', () => {
+    expect(() => readConfig({ ...env, WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '-5' })).toThrow(/^WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS must be a whole number of seconds \(0 or more\), got "-5"/);
   });
 });
