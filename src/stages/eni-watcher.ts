@@ -18,8 +18,14 @@ import type { ObjectStore } from '../state/object-store.js';
  * The ENI capacity watcher: observes a cluster's pod slots, decides (planning/eni-decision.ts),
  * and when it decides to act, switches the VPC CNI to prefix delegation (aws-node env), writes
  * that and the higher kubelet maxPods into the spec (so a later update keeps them) and asks for
- * an update + rolling update of the groups concerned. Every run leaves its decision as JSON in
- * the state store.
+ * an update + rolling update of the groups concerned. Every run that observes leaves its
+ * decision as JSON in the state store.
+ *
+ * Every EC2 state change in the account can wake it (a roll of N instances makes about 2N), so
+ * a run is cheap when it has nothing to do: events reach it in SQS batches reduced to their
+ * clusters (handleWatcherEvent), a locked cluster costs one S3 GET, an EC2-event run right after
+ * an observation is skipped, pods and nodes are folded page by page into per-node counts, and
+ * only observations the schedule's interval apart count towards acting.
  */
 
 export const PREFIX_DELEGATION_ENV: Record<string, string> = { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' };
@@ -47,7 +53,7 @@ export interface ExecutionRequest {
 export interface WatcherResult {
   decision: Decision;
   dryRun: boolean;
-  /** False when the run stopped before looking at the cluster (locked, not amazonvpc, no kubeconfig). */
+  /** False when the run stopped before looking at the cluster (locked, debounced, not amazonvpc, no kubeconfig). */
   observed: boolean;
   start?: ExecutionRequest;
 }
@@ -242,10 +248,11 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
     return { decision: out.decision, state: { ...out.state, lastObservedAt: now.toISOString() } };
   };
   let { decision, state: next } = decideOn(version.state);
+  let written: string | undefined;
   if (!dryRun) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2), version.etag ? { ifMatch: version.etag } : { ifNoneMatch: '*' });
+        written = (await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2), version.etag ? { ifMatch: version.etag } : { ifNoneMatch: '*' })).etag;
         break;
       } catch (error) {
         if (!(error instanceof StateConflictError)) throw error;
@@ -266,7 +273,20 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   if (decision.action !== 'none') await deps.objects.put(decisionKey(cluster, decision.at), record);
   if (dryRun || decision.action !== 'enable-prefix-delegation') return { decision, dryRun, observed: true };
   const name = `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}-${decision.at.replace(/[^0-9]/g, '').slice(0, 14)}`.slice(0, 80);
-  await act(cluster, decision, kube, deps, name);
+  try {
+    await act(cluster, decision, kube, deps, name);
+  } catch (error) {
+    // The state already says "acted" (winning its write is what let this run act): unless it is
+    // put back, the cooldown would keep the next run from trying again. Only if nobody wrote since.
+    const before = version.state;
+    const undo: WatcherState = {
+      consecutive: Object.fromEntries(decision.groups.map((g) => [g.instanceGroup, g.consecutive])),
+      ...(before.lastActionAt ? { lastActionAt: before.lastActionAt } : {}),
+      ...(next.lastCountedAt ? { lastCountedAt: next.lastCountedAt } : {}),
+    };
+    await deps.objects.put(stateKey(cluster), JSON.stringify(undo, null, 2), written ? { ifMatch: written } : {}).catch(() => undefined);
+    throw error;
+  }
   return { decision, dryRun, observed: true, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };
 }
 

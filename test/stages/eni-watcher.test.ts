@@ -1,9 +1,10 @@
-import type { EC2Client, InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
+import { DescribeSubnetsCommand, EC2Client as EC2ClientClass, type EC2Client, type InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
 import { countingObjectStore, runWatcherOnce, simulateWatcherBurst, syntheticInstanceId, syntheticKubePort, WATCHER_QUEUE, type SyntheticCluster } from '../../src/local/watcher-bench.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
+import { subnetOutputKey } from '../../src/planning/stack-template.js';
 import { manifestFromFlags } from '../../src/spec/create-cluster.js';
 import { completeManifest } from '../../src/spec/defaults.js';
 import { handleWatcherEvent, observe, STATE_WRITE_ATTEMPTS, watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
@@ -222,6 +223,32 @@ describe('ENI watcher: conditional writes of its state', () => {
     expect(result.decision.reason).toContain('changed under this run');
     expect(result.start).toBeUndefined();
     expect(kube.stats.requests).toBeGreaterThan(0);
+  });
+});
+
+describe('ENI watcher: when acting fails', () => {
+  it('puts its state back, so the next run acts instead of cooling down', async () => {
+    const { deps, kube, objects } = await setup();
+    const ec2Client = new EC2ClientClass({ region: 'us-east-1' });
+    // A /18 with nothing in use: room for every prefix the nodes need.
+    ec2Client.send = (async (command: object) => (command instanceof DescribeSubnetsCommand ? { Subnets: [{ SubnetId: 'subnet-a', CidrBlock: '172.20.32.0/19' }] } : { NetworkInterfaces: [] })) as never;
+    const subnets = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.spec.subnets ?? [];
+    const stack = { stackId: 'arn:stack', status: 'CREATE_COMPLETE', outputs: Object.fromEntries(subnets.map((s) => [subnetOutputKey(s), 'subnet-a'])), tags: { KubernetesCluster: CLUSTER } };
+    const acting = (now: Date): WatcherDeps => ({ ...deps(now), ec2Client, stacks: { describe: async () => stack } });
+    const setEnv = kube.port.setDaemonSetEnv;
+    let refusals = 1;
+    kube.port.setDaemonSetEnv = async (...args) => {
+      if (refusals-- > 0) throw new Error('API server unavailable');
+      return setEnv(...args);
+    };
+    await watchCluster(CLUSTER, acting(T0));
+
+    await expect(watchCluster(CLUSTER, acting(at(300)))).rejects.toThrow('API server unavailable');
+    const retried = await watchCluster(CLUSTER, acting(at(310)));
+
+    expect((await stateOf(objects)).consecutive).toEqual({ [NODE_GROUP]: 0 });
+    expect(retried.decision.action).toBe('enable-prefix-delegation');
+    expect(retried.start?.input.instanceGroups).toEqual([NODE_GROUP]);
   });
 });
 
