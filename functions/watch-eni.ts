@@ -1,4 +1,4 @@
-import { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -9,8 +9,7 @@ import { isAwsErrorCode } from '../src/errors.js';
 import { kubeForCluster } from '../src/kube/from-store.js';
 import { stageHandler, stageLogger } from '../src/lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../src/planning/eni-decision.js';
-import { CLUSTER_TAG } from '../src/planning/names.js';
-import { clustersForEvent, watchCluster, type WatcherResult } from '../src/stages/eni-watcher.js';
+import { clustersOfInstances, handleWatcherEvent, watchCluster, type WatcherResult } from '../src/stages/eni-watcher.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
 
@@ -25,14 +24,9 @@ const deps = {
   ec2: ec2Api(ec2Client),
   ec2Client,
   kube: (cluster: string) => kubeForCluster(objects, cluster),
-  settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds },
+  settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds, minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds, eventDebounceSeconds: config.watcher.eventDebounceSeconds },
 };
 const logger = stageLogger('watch-eni');
-
-async function clusterOfInstance(instanceId: string): Promise<string | undefined> {
-  const out = await ec2Client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
-  return out.Reservations?.[0]?.Instances?.[0]?.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
-}
 
 /** Starts the update + rolling update the watcher asked for; the execution name makes a retry start nothing twice. */
 async function start(result: WatcherResult): Promise<string | undefined> {
@@ -46,15 +40,28 @@ async function start(result: WatcherResult): Promise<string | undefined> {
   }
 }
 
-/** ENI capacity watcher: on a schedule and on EC2 instance state changes, per cluster. */
+/**
+ * ENI capacity watcher: on the schedule, on EC2 instance state changes (an SQS batch gathered over
+ * the queue's batching window, or one event delivered directly) and on a direct `{ cluster }`.
+ * An SQS batch answers with the messages to deliver again (ReportBatchItemFailures); any other
+ * event fails when a cluster failed, after every cluster was tried.
+ */
 export const handler = stageHandler(logger, async (event: unknown) => {
-  const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean }).dryRun === true;
-  const results = [];
-  for (const cluster of await clustersForEvent(event, { store: deps.store, clusterOfInstance })) {
-    const result = await watchCluster(cluster, deps, { dryRun });
-    const execution = await start(result);
-    logger.info('eni watcher decision', { decision: result.decision, dryRun, execution });
-    results.push({ ...result, ...(execution ? { execution } : {}) });
-  }
-  return { results };
+  const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean } | null)?.dryRun === true;
+  const outcome = await handleWatcherEvent(event, {
+    listClusters: () => deps.store.listClusters(),
+    clustersOfInstances: (ids) => clustersOfInstances(ec2Client, ids),
+    async watch(cluster, { fromEvents }) {
+      const result = await watchCluster(cluster, deps, { dryRun, fromEvents });
+      const execution = await start(result);
+      logger.info('eni watcher decision', { decision: result.decision, observed: result.observed, dryRun, execution });
+      return { ...result, ...(execution ? { execution } : {}) };
+    },
+  });
+  // A burst can hold thousands of events of no cluster: their count and a few of them are enough.
+  if (outcome.skipped.length > 0) logger.info('eni watcher skipped', { count: outcome.skipped.length, first: outcome.skipped.slice(0, 10) });
+  for (const f of outcome.failures) logger.error('eni watcher failed', { cluster: f.cluster, error: f.error });
+  if (outcome.sqs) return { batchItemFailures: outcome.batchItemFailures };
+  if (outcome.failures[0]) throw outcome.failures[0].error;
+  return { results: outcome.results.map((r) => r.result) };
 });

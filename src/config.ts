@@ -11,7 +11,7 @@ export interface Config {
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
-  watcher: { threshold: number; cooldownSeconds: number; dryRun: boolean; rollingUpdateStateMachineArn?: string };
+  watcher: { threshold: number; cooldownSeconds: number; minObservationIntervalSeconds: number; eventDebounceSeconds: number; dryRun: boolean; rollingUpdateStateMachineArn?: string };
 }
 
 function seconds(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -19,6 +19,15 @@ function seconds(env: Record<string, string | undefined>, name: string, fallback
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
+  return value;
+}
+
+/** As `seconds`, but 0 is allowed (a setting that 0 turns off). */
+function secondsOrZero(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${name} must be a whole number of seconds (0 or more), got "${raw}"`);
   return value;
 }
 
@@ -51,6 +60,10 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     watcher: {
       threshold: fraction(env, 'WATCHER_THRESHOLD', 0.9),
       cooldownSeconds: seconds(env, 'WATCHER_COOLDOWN_SECONDS', 30 * 60),
+      // A little under the 5-minute schedule: EC2 events seconds apart never count twice.
+      minObservationIntervalSeconds: secondsOrZero(env, 'WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS', 240),
+      // As the queue's batching window: one observation per cluster per window of EC2 events.
+      eventDebounceSeconds: secondsOrZero(env, 'WATCHER_EVENT_DEBOUNCE_SECONDS', 60),
       dryRun: env.WATCHER_DRY_RUN === 'true',
       ...(env.ROLLING_UPDATE_STATE_MACHINE_ARN ? { rollingUpdateStateMachineArn: env.ROLLING_UPDATE_STATE_MACHINE_ARN } : {}),
     },

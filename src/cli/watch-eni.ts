@@ -9,8 +9,12 @@ import { progressPrinter } from './progress.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
+/**
+ * A run asked for by hand is a deliberate observation: it counts however soon after the last one
+ * (minObservationIntervalSeconds guards the Lambda against bursts of EC2 events, not a user).
+ */
 export function watcherDeps(ctx: CliContext): WatcherDeps {
-  return { store: ctx.store, objects: ctx.objects, stacks: ctx.stacks, ec2: ctx.ec2, ec2Client: new EC2Client({}), kube: ctx.kube, settings: DEFAULT_WATCHER_SETTINGS };
+  return { store: ctx.store, objects: ctx.objects, stacks: ctx.stacks, ec2: ctx.ec2, ec2Client: new EC2Client({}), kube: ctx.kube, settings: { ...DEFAULT_WATCHER_SETTINGS, minObservationIntervalSeconds: 0 } };
 }
 
 export function printFigures(decision: Decision, io: Io): void {

@@ -66,9 +66,30 @@ export interface KubeEvent {
 /** The component that reports the lifecycle's events (`From` in `kubectl describe`). */
 export const EVENT_SOURCE = 'kopsless';
 
+/** Label and field selectors of a pod list, as `kubectl get pods -l ... --field-selector ...`. */
+export interface PodSelectors {
+  fieldSelector?: string;
+  labelSelector?: string;
+}
+
+/**
+ * Folds one page of a list into what the caller keeps. The page is the caller's only while the
+ * call runs: keep counts or the few fields needed, never the page, so a list of any length is
+ * held one page at a time.
+ */
+export type PageStep<T, A> = (acc: A, page: T[]) => A;
+
 export interface KubePort {
   listNodes(): Promise<KubeNode[]>;
-  listPods(options?: { fieldSelector?: string; labelSelector?: string }): Promise<KubePod[]>;
+  listPods(options?: PodSelectors): Promise<KubePod[]>;
+  /**
+   * Nodes page by page (`limit` + `continue`), each folded into `initial()`'s accumulator. When
+   * the API server has compacted the continue token away (410 Gone) the list starts over from a
+   * fresh accumulator, so the result always describes one consistent pass.
+   */
+  foldNodes<A>(initial: () => A, step: PageStep<KubeNode, A>): Promise<A>;
+  /** Pods page by page, as foldNodes. */
+  foldPods<A>(selectors: PodSelectors, initial: () => A, step: PageStep<KubePod, A>): Promise<A>;
   cordon(node: string): Promise<void>;
   uncordon(node: string): Promise<void>;
   /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
@@ -136,25 +157,86 @@ interface ListPage<T> {
   metadata?: { _continue?: string };
 }
 
+/** Passes over a list that a 410 Gone may restart before the fold gives up with the error. */
+const MAX_LIST_PASSES = 3;
+
 /**
- * Every item of a list, page by page (`limit` + `continue`). A continue token the API server has
- * compacted away answers 410 Gone; as client-go's pager does, the list then starts over whole.
+ * Folds a list page by page (`limit` + `continue`), converting each item as its page arrives.
+ * A continue token the API server has compacted away answers 410 Gone; client-go's pager then
+ * lists everything in one unpaged request, which would hold the whole list at once: here the
+ * paged pass starts over from a fresh accumulator instead.
  */
-async function listAll<T>(page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<T>>, pageSize: number): Promise<T[]> {
+async function foldPages<R, T, A>(
+  page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>,
+  pageSize: number,
+  convert: (item: R) => T,
+  initial: () => A,
+  step: PageStep<T, A>,
+): Promise<A> {
+  for (let pass = 1; ; pass++) {
+    let acc = initial();
+    let token: string | undefined;
+    try {
+      do {
+        const out = await page({ limit: pageSize, ...(token ? { _continue: token } : {}) });
+        acc = step(acc, out.items.map(convert));
+        token = out.metadata?._continue || undefined;
+      } while (token);
+      return acc;
+    } catch (error) {
+      if (token && error instanceof ApiException && error.code === 410 && pass < MAX_LIST_PASSES) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Every item of a list, page by page, for the callers that need the items themselves. A 410
+ * Gone starts the list over whole in one request, as client-go's pager does: these callers
+ * hold every item anyway.
+ */
+async function listAll<R, T>(page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>, pageSize: number, convert: (item: R) => T): Promise<T[]> {
   const items: T[] = [];
   let token: string | undefined;
   do {
-    let out: ListPage<T>;
+    let out: ListPage<R>;
     try {
       out = await page({ limit: pageSize, ...(token ? { _continue: token } : {}) });
     } catch (error) {
-      if (token && error instanceof ApiException && error.code === 410) return (await page({})).items;
+      if (token && error instanceof ApiException && error.code === 410) return (await page({})).items.map(convert);
       throw error;
     }
-    items.push(...out.items);
+    for (const item of out.items) items.push(convert(item));
     token = out.metadata?._continue || undefined;
   } while (token);
   return items;
+}
+
+/** Per node, the pods that hold one of its slots; and the pods Pending because no node had a slot left. */
+export interface PodSlotCounts {
+  byNode: Map<string, number>;
+  pendingTooManyPods: number;
+}
+
+/**
+ * Counts the pods that hold a pod slot, node by node, from non-terminated pods listed page by
+ * page: the counts grow with the nodes, never with the pods. A pod Pending with the scheduler's
+ * "Too many pods" counts as waiting for a slot.
+ */
+export function countPodSlots(kube: Pick<KubePort, 'foldPods'>, fieldSelector: string): Promise<PodSlotCounts> {
+  return kube.foldPods(
+    { fieldSelector },
+    () => ({ byNode: new Map<string, number>(), pendingTooManyPods: 0 }),
+    (acc, pods) => {
+      for (const pod of pods) {
+        // The selector already leaves finished pods out; a server that ignored it must not inflate the counts.
+        if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+        if (pod.nodeName) acc.byNode.set(pod.nodeName, (acc.byNode.get(pod.nodeName) ?? 0) + 1);
+        else if (pod.phase === 'Pending' && pod.unschedulableMessage?.includes('Too many pods')) acc.pendingTooManyPods++;
+      }
+      return acc;
+    },
+  );
 }
 
 /** A KubePort over a kubeconfig (as kept in the state store, or `kopsless local kubeconfig`). */
@@ -167,14 +249,28 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
   return {
     async listNodes() {
       try {
-        return (await listAll((page) => core.listNode(page), pageSize)).map(toNode);
+        return await listAll((page) => core.listNode(page), pageSize, toNode);
       } catch (error) {
         return rethrow(error, 'list nodes');
       }
     },
     async listPods(selectors = {}) {
       try {
-        return (await listAll((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize)).map(toPod);
+        return await listAll((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize, toPod);
+      } catch (error) {
+        return rethrow(error, 'list pods');
+      }
+    },
+    async foldNodes(initial, step) {
+      try {
+        return await foldPages((page) => core.listNode(page), pageSize, toNode, initial, step);
+      } catch (error) {
+        return rethrow(error, 'list nodes');
+      }
+    },
+    async foldPods(selectors, initial, step) {
+      try {
+        return await foldPages((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize, toPod, initial, step);
       } catch (error) {
         return rethrow(error, 'list pods');
       }

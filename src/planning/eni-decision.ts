@@ -16,9 +16,22 @@ export interface WatcherSettings {
   observationsNeeded: number;
   cooldownSeconds: number;
   cniVersion: string;
+  /**
+   * Seconds that must pass after an observation that counted before the next one counts towards
+   * `observationsNeeded`. EC2 events run the watcher seconds apart; without this, two of them
+   * would be "two observations in a row" and defeat the hysteresis. A little under the schedule's
+   * 5 minutes, so that the scheduled runs always count.
+   */
+  minObservationIntervalSeconds: number;
+  /**
+   * A run that only EC2 state-change events asked for is skipped when the cluster was observed
+   * less than this many seconds ago (the schedule and runs by hand never are): concurrent batches
+   * of one burst then cost one observation, not one each. Undefined or 0: never skipped.
+   */
+  eventDebounceSeconds?: number;
 }
 
-export const DEFAULT_WATCHER_SETTINGS: WatcherSettings = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: '1.23.1' };
+export const DEFAULT_WATCHER_SETTINGS: WatcherSettings = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: '1.23.1', minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 };
 
 export interface SubnetView {
   subnetId: string;
@@ -41,6 +54,8 @@ export interface GroupObservation {
 export interface WatcherState {
   consecutive: Record<string, number>;
   lastActionAt?: string;
+  /** When the last observation that counted towards `consecutive` was made. */
+  lastCountedAt?: string;
 }
 
 export interface GroupFigures {
@@ -65,6 +80,8 @@ export interface Decision {
   groups: GroupFigures[];
   /** Groups acted on, with the kubelet maxPods they get. */
   raise: Array<{ instanceGroup: string; from: number; to: number }>;
+  /** False when this observation came too soon after the last one that counted (see minObservationIntervalSeconds). */
+  counted: boolean;
 }
 
 export interface DecisionInput {
@@ -105,25 +122,36 @@ export function freePrefixes(subnet: SubnetView): { freeAddresses: number; freeB
   return { freeAddresses, freeBlocks };
 }
 
-function figures(group: GroupObservation, threshold: number, previous: number): GroupFigures {
+/**
+ * A group's figures. A full group adds to its streak only on an observation that counts; a group
+ * with room ends its streak on any observation, since room seen in between means the fullness
+ * was not continuous.
+ */
+function figures(group: GroupObservation, threshold: number, previous: number, counts: boolean): GroupFigures {
   const usedPods = group.nodes.reduce((n, node) => n + node.usedPods, 0);
   const maxPods = group.nodes.reduce((n, node) => n + node.maxPods, 0);
   const utilization = maxPods === 0 ? 0 : usedPods / maxPods;
   const full = group.nodes.length > 0 && (utilization >= threshold || group.pendingTooManyPods > 0);
-  return { instanceGroup: group.instanceGroup, nodes: group.nodes.length, usedPods, maxPods, utilization: Math.round(utilization * 1000) / 1000, pendingTooManyPods: group.pendingTooManyPods, full, consecutive: full ? previous + 1 : 0 };
+  return { instanceGroup: group.instanceGroup, nodes: group.nodes.length, usedPods, maxPods, utilization: Math.round(utilization * 1000) / 1000, pendingTooManyPods: group.pendingTooManyPods, full, consecutive: full ? previous + (counts ? 1 : 0) : 0 };
 }
 
 export function decide(input: DecisionInput): { decision: Decision; state: WatcherState } {
   const { settings, now } = input;
-  const groups = input.groups.map((g) => figures(g, settings.threshold, input.state.consecutive[g.instanceGroup] ?? 0));
+  const sinceCounted = input.state.lastCountedAt ? (now.getTime() - new Date(input.state.lastCountedAt).getTime()) / 1000 : Infinity;
+  // A clock that went backwards (or a state written by a later run) does not make a run count.
+  const counts = sinceCounted >= settings.minObservationIntervalSeconds;
+  const groups = input.groups.map((g) => figures(g, settings.threshold, input.state.consecutive[g.instanceGroup] ?? 0, counts));
   const consecutive = Object.fromEntries(groups.map((g) => [g.instanceGroup, g.consecutive]));
-  const base = { cluster: input.cluster, at: now.toISOString(), prefixDelegationOn: input.prefixDelegationOn, groups, raise: [] };
-  const keep = (action: WatcherAction, reason: string, state: WatcherState = { ...input.state, consecutive }) => ({ decision: { ...base, action, reason }, state });
+  const base = { cluster: input.cluster, at: now.toISOString(), prefixDelegationOn: input.prefixDelegationOn, groups, raise: [], counted: counts };
+  const lastCountedAt = counts ? now.toISOString() : input.state.lastCountedAt;
+  const kept: WatcherState = { ...input.state, consecutive, ...(lastCountedAt ? { lastCountedAt } : {}) };
+  const keep = (action: WatcherAction, reason: string, state: WatcherState = kept) => ({ decision: { ...base, action, reason }, state });
   const due = groups.filter((g) => g.consecutive >= settings.observationsNeeded);
   const pct = `${Math.round(settings.threshold * 100)}%`;
   if (due.length === 0) {
     const watching = groups.filter((g) => g.full).map((g) => `${g.instanceGroup} (${g.consecutive}/${settings.observationsNeeded})`);
-    return keep('none', watching.length > 0 ? `full, watching: ${watching.join(', ')}` : `no group at ${pct} of its pod slots or with pods Pending for want of slots`);
+    const early = counts ? '' : ` (this observation does not count: ${Math.round(sinceCounted)} s after the last one that did, ${settings.minObservationIntervalSeconds} s needed)`;
+    return keep('none', (watching.length > 0 ? `full, watching: ${watching.join(', ')}` : `no group at ${pct} of its pod slots or with pods Pending for want of slots`) + early);
   }
   const names = due.map((g) => g.instanceGroup).join(', ');
   // Prefix delegation on in aws-node (the watcher's earlier run, or a user's `kubectl set env`)
@@ -175,6 +203,6 @@ export function decide(input: DecisionInput): { decision: Decision; state: Watch
   const reset = Object.fromEntries(groups.map((g) => [g.instanceGroup, 0]));
   return {
     decision: { ...base, action: 'enable-prefix-delegation', raise, reason: `${names} full for ${settings.observationsNeeded} observations: enabling prefix delegation, maxPods ${raise.map((r) => `${r.instanceGroup} ${r.from} -> ${r.to}`).join(', ')}` },
-    state: { consecutive: reset, lastActionAt: now.toISOString() },
+    state: { consecutive: reset, lastActionAt: now.toISOString(), ...(lastCountedAt ? { lastCountedAt } : {}) },
   };
 }

@@ -1,13 +1,12 @@
 import { now as clockNow } from '../clock.js';
-import { paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeInstances, paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
-import { allItems } from '../aws/pages.js';
-import { classifyAwsError } from '../errors.js';
-import type { KubePort } from '../kube/port.js';
-import { decide, type Decision, type GroupObservation, type SubnetView, type WatcherSettings, type WatcherState } from '../planning/eni-decision.js';
+import { classifyAwsError, ClusterNotFoundError, InvalidInputError, StateConflictError } from '../errors.js';
+import { countPodSlots, type KubePort } from '../kube/port.js';
+import { decide, type Decision, type GroupObservation, type SubnetView, type WatcherSettings, type WatcherState as DecisionState } from '../planning/eni-decision.js';
 import { prefixDelegationEnabled } from '../planning/max-pods.js';
-import { stackName } from '../planning/names.js';
+import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
 import { checkManifest } from '../spec/check.js';
@@ -20,8 +19,14 @@ import type { ObjectStore } from '../state/object-store.js';
  * The ENI capacity watcher: observes a cluster's pod slots, decides (planning/eni-decision.ts),
  * and when it decides to act, switches the VPC CNI to prefix delegation (aws-node env), writes
  * that and the higher kubelet maxPods into the spec (so a later update keeps them) and asks for
- * an update + rolling update of the groups concerned. Every run leaves its decision as JSON in
- * the state store.
+ * an update + rolling update of the groups concerned. Every run that observes leaves its
+ * decision as JSON in the state store.
+ *
+ * Every EC2 state change in the account can wake it (a roll of N instances makes about 2N), so
+ * a run is cheap when it has nothing to do: events reach it in SQS batches reduced to their
+ * clusters (handleWatcherEvent), a locked cluster costs one S3 GET, an EC2-event run right after
+ * an observation is skipped, pods and nodes are folded page by page into per-node counts, and
+ * only observations the schedule's interval apart count towards acting.
  */
 
 export const PREFIX_DELEGATION_ENV: Record<string, string> = { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' };
@@ -49,6 +54,8 @@ export interface ExecutionRequest {
 export interface WatcherResult {
   decision: Decision;
   dryRun: boolean;
+  /** False when the run stopped before looking at the cluster (locked, debounced, not amazonvpc, no kubeconfig). */
+  observed: boolean;
   start?: ExecutionRequest;
 }
 
@@ -59,61 +66,93 @@ const stateKey = (cluster: string) => `${cluster}/eni-watcher/state.json`;
 const lastKey = (cluster: string) => `${cluster}/eni-watcher/last-decision.json`;
 const decisionKey = (cluster: string, at: string) => `${cluster}/eni-watcher/decisions/${at}.json`;
 
-async function subnetViews(subnetIds: string[], client: EC2Client): Promise<SubnetView[]> {
-  if (subnetIds.length === 0) return [];
+/**
+ * The subnets' CIDRs and the addresses in use in them, read page by page: only the addresses are
+ * kept, never the network interfaces (a busy subnet holds far more than a page of them).
+ */
+async function subnetViews(subnetIds: string[], client: EC2Client): Promise<Map<string, SubnetView>> {
+  const views = new Map<string, SubnetView>();
+  if (subnetIds.length === 0) return views;
   try {
-    const [subnets, interfaces] = await Promise.all([
-      allItems(paginateDescribeSubnets({ client }, { SubnetIds: subnetIds }), (p) => p.Subnets),
-      // A busy subnet holds hundreds of ENIs: far more than a page.
-      allItems(paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] }), (p) => p.NetworkInterfaces),
-    ]);
-    return subnets.map((s) => ({
-      subnetId: s.SubnetId ?? '',
-      cidr: s.CidrBlock ?? '',
-      usedIps: interfaces
-        .filter((n) => n.SubnetId === s.SubnetId)
-        .flatMap((n) => (n.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress ?? '').concat((n.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix?.split('/')[0] ?? '')))
-        .filter(Boolean),
-    }));
+    for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
+      for (const s of page.Subnets ?? []) if (s.SubnetId) views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
+    }
+    for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] })) {
+      for (const n of page.NetworkInterfaces ?? []) {
+        const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
+        if (!view) continue;
+        for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
+        for (const p of n.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
+      }
+    }
   } catch (error) {
     throw classifyAwsError(error);
   }
+  return views;
 }
 
-/** What one run sees: per node group, slots used and free, pending pods, types, subnets. */
+/** What the decision needs of a node, and nothing more. */
+interface NodeSlots {
+  name: string;
+  maxPods: number;
+  schedulable: boolean;
+}
+
+/**
+ * The cluster's node-group nodes, read page by page and grouped by instance group; control-plane
+ * nodes and nodes of no watched group are dropped as their page arrives.
+ */
+function nodesByGroup(kube: KubePort, groups: Set<string>): Promise<Map<string, NodeSlots[]>> {
+  return kube.foldNodes(
+    () => new Map<string, NodeSlots[]>(),
+    (acc, nodes) => {
+      for (const n of nodes) {
+        if (n.role !== 'node' || !n.instanceGroup || !groups.has(n.instanceGroup)) continue;
+        const list = acc.get(n.instanceGroup) ?? [];
+        list.push({ name: n.name, maxPods: n.allocatablePods, schedulable: n.ready && !n.unschedulable });
+        acc.set(n.instanceGroup, list);
+      }
+      return acc;
+    },
+  );
+}
+
+/**
+ * What one run sees: per node group, slots used and free, pending pods, types, subnets. Nodes and
+ * pods are listed in pages and folded into per-node figures as they arrive, so a run holds
+ * memory in proportion to the nodes, never to the pods.
+ */
 export async function observe(cluster: string, manifest: ClusterManifest, kube: KubePort, deps: WatcherDeps) {
+  const nodeGroups = manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node');
   const [nodes, pods, awsNodeEnv, found] = await Promise.all([
-    kube.listNodes(),
+    nodesByGroup(kube, new Set(nodeGroups.map((ig) => ig.metadata.name))),
     // Only pods that hold a slot: the API server leaves finished ones out, page by page.
-    kube.listPods({ fieldSelector: NON_TERMINATED_PODS }),
+    countPodSlots(kube, NON_TERMINATED_PODS),
     kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node'),
     deps.stacks.describe(stackName(cluster)),
   ]);
   // Subnets are read from the cluster's own stack only, never from one that merely has its name.
   const stack = found && isOwnedBy(found.tags, cluster) ? found : undefined;
-  const used = new Map<string, number>();
-  for (const pod of pods) if (pod.nodeName && !['Succeeded', 'Failed'].includes(pod.phase)) used.set(pod.nodeName, (used.get(pod.nodeName) ?? 0) + 1);
-  const pendingTooMany = pods.filter((p) => p.phase === 'Pending' && p.unschedulableMessage?.includes('Too many pods')).length;
-  const nodeGroups = manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node');
+  const pendingTooMany = pods.pendingTooManyPods;
   const types = await lookupInstanceTypes(deps.ec2, nodeGroups.map((ig) => ig.spec.machineType ?? ''));
   const userKubelet = manifest.cluster.spec.kubelet?.maxPods;
+  const subnetsOf = (ig: (typeof nodeGroups)[number]) => (ig.spec.subnets ?? []).map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
+  // Groups share subnets: each is read once per run.
+  const subnets = await subnetViews([...new Set(nodeGroups.flatMap(subnetsOf))], deps.ec2Client);
   const groups: GroupObservation[] = [];
   for (const ig of nodeGroups) {
-    const groupNodes = nodes
-      .filter((n) => n.instanceGroup === ig.metadata.name && n.role === 'node')
-      .map((n) => ({ name: n.name, instanceType: ig.spec.machineType ?? '', usedPods: used.get(n.name) ?? 0, maxPods: n.allocatablePods, schedulable: n.ready && !n.unschedulable }));
+    const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({ name: n.name, instanceType: ig.spec.machineType ?? '', usedPods: pods.byNode.get(n.name) ?? 0, maxPods: n.maxPods, schedulable: n.schedulable }));
     // Pods wait for slots on whichever group is full: they count against every group with none left.
     const noRoom = groupNodes.length > 0 && groupNodes.every((n) => !n.schedulable || n.usedPods >= n.maxPods);
     const setByWatcher = ig.metadata.annotations && (ig.metadata.annotations as Record<string, string>)[MAX_PODS_SET_BY] === 'eni-watcher';
     const userMaxPods = setByWatcher ? undefined : (ig.spec.kubelet?.maxPods ?? userKubelet);
     const info = types.get(ig.spec.machineType ?? '');
-    const subnetIds = (ig.spec.subnets ?? []).map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
     groups.push({
       instanceGroup: ig.metadata.name,
       nodes: groupNodes.map(({ schedulable: _s, ...n }) => n),
       pendingTooManyPods: noRoom ? pendingTooMany : 0,
       instanceTypes: info ? [info] : [],
-      subnets: await subnetViews(subnetIds, deps.ec2Client),
+      subnets: subnetsOf(ig).flatMap((id) => subnets.get(id) ?? []),
       ...(userMaxPods !== undefined ? { userMaxPods } : {}),
     });
   }
@@ -126,12 +165,17 @@ function mergeEnv(env: EnvVar[] | undefined, wanted: Record<string, string>): En
   return [...kept, ...Object.entries(wanted).map(([name, value]) => ({ name, value }))];
 }
 
-/** Writes prefix delegation and the new maxPods into the spec, as a user would with `kops edit`. */
-async function writeSpec(cluster: string, raise: Decision['raise'], deps: WatcherDeps, owner: string): Promise<void> {
+/**
+ * Acts on a decision under the cluster lock: prefix delegation in aws-node, then the same and the
+ * new maxPods in the spec (as a user would with `kops edit`), so a later update keeps them. The
+ * lock is taken before anything changes: a roll that started since the run read the lock makes
+ * this fail with ClusterLockedError before aws-node is touched.
+ */
+async function act(cluster: string, decision: Decision, kube: KubePort, deps: WatcherDeps, owner: string): Promise<void> {
   const manifest = await deps.store.readManifest(cluster);
   const amazonvpc = manifest.cluster.spec.networking?.amazonvpc ?? {};
   manifest.cluster.spec.networking = { ...manifest.cluster.spec.networking, amazonvpc: { ...amazonvpc, env: mergeEnv(amazonvpc.env, PREFIX_DELEGATION_ENV) } };
-  for (const r of raise) {
+  for (const r of decision.raise) {
     const ig = manifest.instanceGroups.find((g) => g.metadata.name === r.instanceGroup)!;
     ig.spec.kubelet = { ...(ig.spec.kubelet ?? {}), maxPods: r.to };
     ig.metadata.annotations = { ...((ig.metadata.annotations as Record<string, string>) ?? {}), [MAX_PODS_SET_BY]: 'eni-watcher' };
@@ -140,56 +184,265 @@ async function writeSpec(cluster: string, raise: Decision['raise'], deps: Watche
   if (!check.valid || !check.manifest || !check.completed) throw new Error(`the watcher's spec change does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   await deps.store.acquireLock(cluster, owner, 'eni-watcher', 60);
   try {
+    await kube.setDaemonSetEnv('kube-system', 'aws-node', 'aws-node', PREFIX_DELEGATION_ENV);
+    await kube.recordEvent({
+      regarding: { kind: 'DaemonSet', namespace: 'kube-system', name: 'aws-node' },
+      type: 'Normal',
+      reason: 'PrefixDelegationEnabled',
+      action: 'SetEnv',
+      message: `ENI capacity watcher set ${Object.entries(PREFIX_DELEGATION_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}; rolling ${decision.raise.map((r) => `${r.instanceGroup} (maxPods ${r.from} -> ${r.to})`).join(', ')}`,
+    });
     await deps.store.writeSpecs(check.manifest, check.completed);
   } finally {
     await deps.store.releaseLock(cluster, owner);
   }
 }
 
-/** One run of the watcher for one cluster. */
-export async function watchCluster(cluster: string, deps: WatcherDeps, options: { dryRun?: boolean } = {}): Promise<WatcherResult> {
+export interface WatchOptions {
+  dryRun?: boolean;
+  /** The run was asked for only by EC2 state-change events (not the schedule, not by hand): it may be debounced. */
+  fromEvents?: boolean;
+}
+
+/** Tries of the state write before a run gives up to the concurrent runs that keep winning it. */
+export const STATE_WRITE_ATTEMPTS = 3;
+
+/** The stored state: the decision's, and when the cluster was last observed (for the debounce). */
+type WatcherState = DecisionState & { lastObservedAt?: string };
+
+interface StateVersion {
+  state: WatcherState;
+  /** The ETag the next write must name; undefined when there is no state yet (create-only write). */
+  etag?: string;
+}
+
+async function readState(cluster: string, objects: ObjectStore): Promise<StateVersion> {
+  const stored = await objects.get(stateKey(cluster));
+  return stored ? { state: JSON.parse(stored.body) as WatcherState, etag: stored.etag } : { state: { consecutive: {} } };
+}
+
+/**
+ * One run of the watcher for one cluster. A locked cluster is skipped before anything else is
+ * read (one S3 GET): a roll changes the nodes anyway, and the roll's own EC2 events must not
+ * each observe the whole cluster. Otherwise it observes once and decides against the state it
+ * read; the new state is written only if nobody wrote it since (If-Match on its ETag, or
+ * If-None-Match for the first), and on a conflict it re-reads and decides again on the same
+ * observation, so two concurrent runs never both count or both act.
+ */
+export async function watchCluster(cluster: string, deps: WatcherDeps, options: WatchOptions = {}): Promise<WatcherResult> {
   const now = (deps.now ?? clockNow)();
   const dryRun = options.dryRun === true;
+  const nothing = (reason: string): WatcherResult => ({ decision: { cluster, at: now.toISOString(), action: 'none', reason, prefixDelegationOn: false, groups: [], raise: [], counted: false }, dryRun, observed: false });
+  const lock = await deps.store.readLock(cluster);
+  if (lock && new Date(lock.expiresAt) > now) return nothing(`cluster is locked by ${lock.owner} (${lock.operation}) until ${lock.expiresAt}: not observed`);
+  let version = await readState(cluster, deps.objects);
+  const debounce = deps.settings.eventDebounceSeconds ?? 0;
+  const since = version.state.lastObservedAt ? (now.getTime() - new Date(version.state.lastObservedAt).getTime()) / 1000 : Infinity;
+  if (options.fromEvents && since >= 0 && since < debounce) return nothing(`observed ${Math.round(since)} s ago: EC2 events within ${debounce} s of an observation wait for the next batch or the schedule`);
   const manifest = completeManifest(await deps.store.readManifest(cluster));
-  const nothing = (reason: string): WatcherResult => ({ decision: { cluster, at: now.toISOString(), action: 'none', reason, prefixDelegationOn: false, groups: [], raise: [] }, dryRun });
   if (!manifest.cluster.spec.networking?.amazonvpc) return nothing('networking is not amazonvpc: pod capacity is not bound to ENIs');
   const kube = await deps.kube(cluster);
   if (!kube) return nothing('the Kubernetes API is not reachable yet (no kubeconfig in the state store)');
   const observed = await observe(cluster, manifest, kube, deps);
-  const stored = await deps.objects.get(stateKey(cluster));
-  const state = stored ? (JSON.parse(stored.body) as WatcherState) : { consecutive: {} };
-  const lock = await deps.store.readLock(cluster);
-  const lockHolder = lock && new Date(lock.expiresAt) > now ? lock.owner : undefined;
-  const { decision, state: next } = decide({ cluster, now, groups: observed.groups, prefixDelegationOn: observed.prefixDelegationOn, state, settings: deps.settings, ...(lockHolder ? { lockHolder } : {}) });
+  const decideOn = (state: WatcherState) => {
+    const out = decide({ cluster, now, groups: observed.groups, prefixDelegationOn: observed.prefixDelegationOn, state, settings: deps.settings });
+    return { decision: out.decision, state: { ...out.state, lastObservedAt: now.toISOString() } };
+  };
+  let { decision, state: next } = decideOn(version.state);
+  let written: string | undefined;
+  if (!dryRun) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        written = (await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2), version.etag ? { ifMatch: version.etag } : { ifNoneMatch: '*' })).etag;
+        break;
+      } catch (error) {
+        if (!(error instanceof StateConflictError)) throw error;
+        if (attempt >= STATE_WRITE_ATTEMPTS) {
+          decision = { ...decision, action: 'none', raise: [], counted: false, reason: `the watcher state changed under this run ${attempt} times (concurrent runs): this observation is not counted and nothing is done` };
+          await deps.objects.put(lastKey(cluster), JSON.stringify({ ...decision, dryRun }, null, 2));
+          return { decision, dryRun, observed: true };
+        }
+        version = await readState(cluster, deps.objects);
+        ({ decision, state: next } = decideOn(version.state));
+      }
+    }
+  }
   const record = JSON.stringify({ ...decision, dryRun }, null, 2);
   // Every run replaces last-decision.json (the versioned bucket keeps the earlier ones); runs that
   // did more than watch also get a file of their own, so the history of actions stays easy to read.
   await deps.objects.put(lastKey(cluster), record);
   if (decision.action !== 'none') await deps.objects.put(decisionKey(cluster, decision.at), record);
-  if (dryRun) return { decision, dryRun };
-  await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2));
-  if (decision.action !== 'enable-prefix-delegation') return { decision, dryRun };
-  await kube.setDaemonSetEnv('kube-system', 'aws-node', 'aws-node', PREFIX_DELEGATION_ENV);
-  await kube.recordEvent({
-    regarding: { kind: 'DaemonSet', namespace: 'kube-system', name: 'aws-node' },
-    type: 'Normal',
-    reason: 'PrefixDelegationEnabled',
-    action: 'SetEnv',
-    message: `ENI capacity watcher set ${Object.entries(PREFIX_DELEGATION_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}; rolling ${decision.raise.map((r) => `${r.instanceGroup} (maxPods ${r.from} -> ${r.to})`).join(', ')}`,
-  });
+  if (dryRun || decision.action !== 'enable-prefix-delegation') return { decision, dryRun, observed: true };
   const name = `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}-${decision.at.replace(/[^0-9]/g, '').slice(0, 14)}`.slice(0, 80);
-  await writeSpec(cluster, decision.raise, deps, name);
-  return { decision, dryRun, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };
-}
-
-/** Which clusters a watcher event concerns: the one an EC2 state-change names, or all (schedule). */
-export async function clustersForEvent(event: unknown, deps: { store: ClusterStore; clusterOfInstance: (id: string) => Promise<string | undefined> }): Promise<string[]> {
-  const e = event as { cluster?: string; source?: string; detail?: { 'instance-id'?: string } };
-  if (e.cluster) return [e.cluster];
-  if (e.source === 'aws.ec2' && e.detail?.['instance-id']) {
-    const cluster = await deps.clusterOfInstance(e.detail['instance-id']);
-    return cluster ? [cluster] : [];
+  try {
+    await act(cluster, decision, kube, deps, name);
+  } catch (error) {
+    // The state already says "acted" (winning its write is what let this run act): unless it is
+    // put back, the cooldown would keep the next run from trying again. Only if nobody wrote since.
+    const before = version.state;
+    const undo: WatcherState = {
+      consecutive: Object.fromEntries(decision.groups.map((g) => [g.instanceGroup, g.consecutive])),
+      ...(before.lastActionAt ? { lastActionAt: before.lastActionAt } : {}),
+      ...(next.lastCountedAt ? { lastCountedAt: next.lastCountedAt } : {}),
+    };
+    await deps.objects.put(stateKey(cluster), JSON.stringify(undo, null, 2), written ? { ifMatch: written } : {}).catch(() => undefined);
+    throw error;
   }
-  return deps.store.listClusters();
+  return { decision, dryRun, observed: true, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };
 }
 
+/** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */
+export const INSTANCE_IDS_PER_DESCRIBE = 200;
+
+/**
+ * The cluster of each instance, from its `KubernetesCluster` tag, for a whole batch of events in
+ * as few DescribeInstances calls as the IDs need, page by page. A filter rather than InstanceIds:
+ * an ID EC2 no longer knows is simply absent, instead of failing the whole call.
+ */
+export async function clustersOfInstances(client: EC2Client, instanceIds: string[]): Promise<Map<string, string>> {
+  const clusters = new Map<string, string>();
+  try {
+    for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
+      const ids = instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE);
+      for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [{ Name: 'instance-id', Values: ids }] })) {
+        for (const reservation of page.Reservations ?? []) {
+          for (const instance of reservation.Instances ?? []) {
+            const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
+            if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
+          }
+        }
+      }
+    }
+  } catch (error) {
+    throw classifyAwsError(error);
+  }
+  return clusters;
+}
+
+/** What an event asks the watcher to look at. */
+type Target = { kind: 'cluster'; cluster: string } | { kind: 'instance'; instanceId: string } | { kind: 'all' };
+
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+/**
+ * The target of one event: `{ cluster }` (the CLI, a console test), an EC2 state-change event
+ * (`detail.instance-id`), the schedule (`aws.events`) or an empty console event (every cluster).
+ */
+function targetOf(event: unknown, at: string): Target {
+  if (!event || typeof event !== 'object' || Array.isArray(event)) throw new InvalidInputError([{ path: at || '(event)', message: 'is not an object' }]);
+  const e = event as { cluster?: unknown; source?: unknown; detail?: { 'instance-id'?: unknown } };
+  const path = (field: string) => (at ? `${at}.${field}` : field);
+  if (e.cluster !== undefined) {
+    if (typeof e.cluster !== 'string' || e.cluster === '') throw new InvalidInputError([{ path: path('cluster'), message: 'must be a cluster name' }]);
+    return { kind: 'cluster', cluster: e.cluster };
+  }
+  if (e.source === 'aws.ec2') {
+    const id = e.detail?.['instance-id'];
+    if (typeof id !== 'string' || !INSTANCE_ID.test(id)) throw new InvalidInputError([{ path: path('detail.instance-id'), message: `must be an EC2 instance ID (i-...), got ${JSON.stringify(id)}` }]);
+    return { kind: 'instance', instanceId: id };
+  }
+  if (e.source === 'aws.events' || e.source === undefined) return { kind: 'all' };
+  throw new InvalidInputError([{ path: path('source'), message: `${JSON.stringify(e.source)} is not an event the watcher takes (aws.ec2 state changes, aws.events schedules)` }]);
+}
+
+/** An SQS batch as Lambda's event source mapping delivers it. */
+interface SqsBatch {
+  Records: Array<{ messageId: string; body: string; eventSource?: string }>;
+}
+
+function isSqsBatch(event: unknown): event is SqsBatch {
+  const records = (event as { Records?: unknown } | null)?.Records;
+  return Array.isArray(records) && records.every((r) => r && typeof r === 'object' && (r as { eventSource?: unknown }).eventSource === 'aws:sqs');
+}
+
+/** What one invocation needs besides the event: where clusters come from, and one cluster's run. */
+export interface WatcherEventDeps<R> {
+  listClusters(): Promise<string[]>;
+  clustersOfInstances(instanceIds: string[]): Promise<Map<string, string>>;
+  /** `fromEvents`: only EC2 state-change events named this cluster (see WatchOptions). */
+  watch(cluster: string, options: { fromEvents: boolean }): Promise<R>;
+}
+
+export interface WatcherEventOutcome<R> {
+  results: Array<{ cluster: string; result: R }>;
+  /** Events that needed no observation: instances of no cluster, clusters not in this state store. */
+  skipped: Array<{ instanceId?: string; cluster?: string; reason: string }>;
+  failures: Array<{ cluster?: string; error: Error }>;
+  /** For an SQS batch: the messages to deliver again (Lambda's ReportBatchItemFailures). */
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+  sqs: boolean;
+}
+
+/**
+ * One watcher invocation, whatever brought it: the schedule, one EC2 state-change event, a direct
+ * `{ cluster }`, or an SQS batch of EC2 events gathered over the queue's batching window. A batch
+ * is reduced to its clusters first (one DescribeInstances lookup for all its instances), so a
+ * burst of events about one cluster costs one observation of it. A cluster that fails marks only
+ * the messages that named it as failed; the others are done.
+ */
+export async function handleWatcherEvent<R>(event: unknown, deps: WatcherEventDeps<R>): Promise<WatcherEventOutcome<R>> {
+  const sqs = isSqsBatch(event);
+  const outcome: WatcherEventOutcome<R> = { results: [], skipped: [], failures: [], batchItemFailures: [], sqs };
+  const failed = new Set<string>();
+  const items: Array<{ messageId?: string; target: Target }> = [];
+  if (sqs) {
+    event.Records.forEach((record, i) => {
+      try {
+        let body: unknown;
+        try {
+          body = JSON.parse(record.body);
+        } catch {
+          throw new InvalidInputError([{ path: `Records[${i}].body`, message: 'is not JSON' }]);
+        }
+        items.push({ messageId: record.messageId, target: targetOf(body, `Records[${i}].body`) });
+      } catch (error) {
+        // Never right on a retry: it goes to the dead-letter queue after maxReceiveCount.
+        outcome.failures.push({ error: error as Error });
+        failed.add(record.messageId);
+      }
+    });
+  } else {
+    items.push({ target: targetOf(event, '') });
+  }
+  const byCluster = new Map<string, { messageIds: string[]; fromTagOnly: boolean }>();
+  const add = (cluster: string, messageId: string | undefined, fromTag: boolean) => {
+    const entry = byCluster.get(cluster) ?? { messageIds: [], fromTagOnly: true };
+    if (messageId) entry.messageIds.push(messageId);
+    entry.fromTagOnly &&= fromTag;
+    byCluster.set(cluster, entry);
+  };
+  const instanceItems = items.filter((i): i is { messageId?: string; target: { kind: 'instance'; instanceId: string } } => i.target.kind === 'instance');
+  if (instanceItems.length > 0) {
+    try {
+      const owners = await deps.clustersOfInstances([...new Set(instanceItems.map((i) => i.target.instanceId))]);
+      for (const item of instanceItems) {
+        const cluster = owners.get(item.target.instanceId);
+        if (cluster) add(cluster, item.messageId, true);
+        else outcome.skipped.push({ instanceId: item.target.instanceId, reason: 'the instance is no cluster\'s (no KubernetesCluster tag)' });
+      }
+    } catch (error) {
+      outcome.failures.push({ error: error as Error });
+      for (const item of instanceItems) if (item.messageId) failed.add(item.messageId);
+    }
+  }
+  for (const item of items) if (item.target.kind === 'cluster') add(item.target.cluster, item.messageId, false);
+  // A message that asked for every cluster is done only when every cluster is.
+  const everyCluster = items.filter((i) => i.target.kind === 'all');
+  if (everyCluster.length > 0) for (const cluster of await deps.listClusters()) add(cluster, undefined, false);
+  for (const [cluster, { messageIds, fromTagOnly }] of [...byCluster].sort(([a], [b]) => a.localeCompare(b))) {
+    try {
+      outcome.results.push({ cluster, result: await deps.watch(cluster, { fromEvents: fromTagOnly }) });
+    } catch (error) {
+      // A tag can name a cluster this state store does not hold (another deployment, kOps itself).
+      if (fromTagOnly && error instanceof ClusterNotFoundError) {
+        outcome.skipped.push({ cluster, reason: 'not a cluster of this state store' });
+        continue;
+      }
+      outcome.failures.push({ cluster, error: error as Error });
+      for (const id of messageIds) failed.add(id);
+      for (const item of everyCluster) if (item.messageId) failed.add(item.messageId);
+    }
+  }
+  outcome.batchItemFailures = [...failed].map((itemIdentifier) => ({ itemIdentifier }));
+  return outcome;
+}

@@ -57,7 +57,8 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
         return { etag: out.ETag ?? '' };
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 412 || isAwsErrorCode(error, 'PreconditionFailed', 'ConditionalRequestConflict')) {
+        // If-Match on an object deleted since it was read answers 404 NoSuchKey: changed under us too.
+        if (status === 412 || isAwsErrorCode(error, 'PreconditionFailed', 'ConditionalRequestConflict') || (condition.ifMatch && isAwsErrorCode(error, 'NoSuchKey'))) {
           throw new StateConflictError(`s3://${bucket}/${key} changed under us (conditional write refused)`, { cause: error });
         }
         throw classifyAwsError(error);

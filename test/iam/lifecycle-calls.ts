@@ -76,6 +76,9 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       process.env[`${logicalId.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_ARN`] = out.stateMachineArn!;
     }
     process.env.AWS_REGION = REGION;
+    // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
+    process.env.WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS = '0';
+    process.env.WATCHER_EVENT_DEBOUNCE_SECONDS = '0';
     const stop = observeAwsCalls(observer);
     try {
       // Two t3.medium nodes, more pods than their slots: the watcher will act.

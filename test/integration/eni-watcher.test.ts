@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateConflictError } from '../../src/errors.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import type { KubePort } from '../../src/kube/port.js';
 import { LOCAL_HANDLERS, lambdaContext } from '../../src/local/handlers.js';
@@ -6,6 +7,12 @@ import { runStateMachine } from '../../src/local/step-functions.js';
 import type { WatcherResult } from '../../src/stages/eni-watcher.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+
+// These runs come seconds apart and stand in for scheduled runs five minutes apart: with the
+// defaults (240 s between counted observations, 60 s debounce) the second would not count. Set
+// before the handler module is first imported, which reads its configuration once.
+process.env.WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS = '0';
+process.env.WATCHER_EVENT_DEBOUNCE_SECONDS = '0';
 
 // The seed scenario of the ENI watcher: two t3.medium nodes, more pods than their 2 x 17 slots
 // hold (32: wherever the scheduler put coredns, some stay Pending for want of slots).
@@ -85,5 +92,30 @@ describe('ENI capacity watcher', () => {
 
     expect(result!.decision.action).toBe('none');
     expect(result!.start).toBeUndefined();
+  });
+
+  it('takes an SQS batch of EC2 events (its instances looked up in moto) and answers with no failed message', async () => {
+    const { handler } = await LOCAL_HANDLERS.WatchEniFunction();
+    const nodes = (await kube.listNodes()).filter((n) => n.role === 'node');
+    const event = (id: string) => JSON.stringify({ version: '0', source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': id, state: 'running' } });
+    const ids = [...nodes.map((n) => n.instanceId), 'i-0000000000000dead'];
+    const records = ids.map((id, i) => ({ messageId: `m-${i}`, receiptHandle: `r-${i}`, body: event(id), attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q', awsRegion: 'us-east-1' }));
+    const before = (await env.objects.get(`${cluster}/eni-watcher/last-decision.json`))!.etag;
+
+    const response = await handler({ Records: records }, lambdaContext('kopsless-WatchEniFunction'));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await env.objects.get(`${cluster}/eni-watcher/last-decision.json`))!.etag).not.toBe(before);
+  });
+
+  it('is refused by moto when it writes its state on an ETag that is no longer current (412)', async () => {
+    const key = `${cluster}/eni-watcher/state.json`;
+    const stale = (await env.objects.get(key))!.etag;
+    // S3's ETag is the content's MD5: another run's write changes it only if it changes the state.
+    await env.objects.put(key, JSON.stringify({ consecutive: {}, lastCountedAt: new Date().toISOString() }), { ifMatch: stale });
+
+    const write = env.objects.put(key, '{}', { ifMatch: stale });
+
+    await expect(write).rejects.toThrow(StateConflictError);
   });
 });

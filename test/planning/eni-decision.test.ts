@@ -37,7 +37,7 @@ describe('ENI watcher decision', () => {
 
     expect(second.decision.action).toBe('enable-prefix-delegation');
     expect(second.decision.raise).toEqual([{ instanceGroup: 'nodes', from: 17, to: 110 }]);
-    expect(second.state).toEqual({ consecutive: { nodes: 0 }, lastActionAt: NOW.toISOString() });
+    expect(second.state).toEqual({ consecutive: { nodes: 0 }, lastActionAt: NOW.toISOString(), lastCountedAt: NOW.toISOString() });
   });
 
   it('counts a group at 90% of its slots as full even with nothing Pending', () => {
@@ -106,6 +106,29 @@ describe('ENI watcher decision', () => {
     const small = { subnetId: 'subnet-s', cidr: '10.0.0.0/26', usedIps: [] };
 
     expect(run([group({ subnets: [small] })], { consecutive: { nodes: 1 } }).decision.reason).toContain('are too small for prefix delegation');
+  });
+
+  it('does not count a full observation made sooner than the interval after the last counted one', () => {
+    const result = run([group()], { consecutive: { nodes: 1 }, lastCountedAt: '2026-11-22T11:59:30.000Z' });
+
+    expect(result.decision).toMatchObject({ action: 'none', counted: false });
+    expect(result.decision.reason).toContain('does not count: 30 s after the last one that did, 240 s needed');
+    expect(result.state).toEqual({ consecutive: { nodes: 1 }, lastCountedAt: '2026-11-22T11:59:30.000Z' });
+  });
+
+  it('counts it once the interval has passed, and acts on that second observation', () => {
+    const result = run([group()], { consecutive: { nodes: 1 }, lastCountedAt: '2026-11-22T11:56:00.000Z' });
+
+    expect(result.decision).toMatchObject({ action: 'enable-prefix-delegation', counted: true });
+    expect(result.state.lastCountedAt).toBe(NOW.toISOString());
+  });
+
+  it('ends the streak when a group has room, even on an observation that does not count', () => {
+    const calm = group({ pendingTooManyPods: 0, nodes: [{ name: 'n1', instanceType: 't3.medium', usedPods: 5, maxPods: 17 }] });
+
+    const result = run([calm], { consecutive: { nodes: 1 }, lastCountedAt: '2026-11-22T11:59:50.000Z' });
+
+    expect(result.state.consecutive).toEqual({ nodes: 0 });
   });
 
   it('defers while another execution holds the cluster lock, keeping its count', () => {

@@ -227,12 +227,12 @@ describe('template.yaml and cfn-lint', () => {
     expect(result.status).toBe(0);
   }, 60_000);
 
-  it('runs the ENI watcher every 5 minutes and on EC2 instance state changes', () => {
+  it('runs the ENI watcher every 5 minutes and on EC2 instance state changes (through its queue)', () => {
     const events = template.Resources.WatchEniFunction!.Properties!.Events as Record<string, { Type: string; Properties: Record<string, any> }>;
 
-    expect(Object.values(events).map((e) => e.Type).sort()).toEqual(['EventBridgeRule', 'Schedule']);
+    expect(Object.values(events).map((e) => e.Type).sort()).toEqual(['SQS', 'Schedule']);
     expect(Object.values(events).find((e) => e.Type === 'Schedule')!.Properties.Schedule).toBe('rate(5 minutes)');
-    expect(Object.values(events).find((e) => e.Type === 'EventBridgeRule')!.Properties.Pattern['detail-type']).toEqual(['EC2 Instance State-change Notification']);
+    expect(template.Resources.WatchEniInstanceStateChangeRule!.Properties!.EventPattern['detail-type']).toEqual(['EC2 Instance State-change Notification']);
   });
 
   it('serves every API route through IAM-authorized API Gateway', () => {

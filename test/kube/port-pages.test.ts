@@ -1,0 +1,77 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
+import { countPodSlots, kubePort } from '../../src/kube/port.js';
+import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
+
+// The port's page folds against a tiny API server on 127.0.0.1 that serves pods in pages of
+// `limit` and can expire a continue token once (410 Gone), as an API server does after compaction.
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+const pod = (i: number, node?: string, phase = 'Running') => ({ metadata: { name: `p${i}`, namespace: 'default' }, spec: node ? { nodeName: node } : {}, status: { phase, ...(node ? {} : { conditions: [{ type: 'PodScheduled', status: 'False', message: '0/2 nodes are available: 2 Too many pods.' }] }) } });
+const PODS = [...Array.from({ length: 7 }, (_, i) => pod(i, `n${i % 2}`)), pod(7, undefined, 'Pending'), pod(8, undefined, 'Pending')];
+
+async function serve(expireOnce: boolean): Promise<{ url: string; requests: URLSearchParams[] }> {
+  const requests: URLSearchParams[] = [];
+  let expired = false;
+  server = createServer((req, res) => {
+    const query = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
+    requests.push(query);
+    res.setHeader('Content-Type', 'application/json');
+    const from = Number(query.get('continue') ?? 0);
+    if (expireOnce && from > 0 && !expired) {
+      expired = true;
+      res.writeHead(410);
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'The provided continue parameter is too old' }));
+      return;
+    }
+    const limit = Number(query.get('limit') ?? PODS.length);
+    const items = PODS.slice(from, from + limit);
+    const next = from + limit < PODS.length ? String(from + limit) : undefined;
+    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: next ? { continue: next } : {}, items }));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, requests };
+}
+
+describe('Kubernetes port: page folds', () => {
+  it('hands the fold one page at a time, each no larger than the page size', async () => {
+    const { url, requests } = await serve(false);
+    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 2 });
+    const sizes: number[] = [];
+
+    const total = await kube.foldPods({}, () => 0, (n, page) => (sizes.push(page.length), n + page.length));
+
+    expect(total).toBe(PODS.length);
+    expect(sizes).toEqual([2, 2, 2, 2, 1]);
+    expect(requests.every((q) => q.get('limit') === '2')).toBe(true);
+  });
+
+  it('counts pods per node and the pods Pending for want of slots, with the non-terminated selector', async () => {
+    const { url, requests } = await serve(false);
+    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 3 });
+
+    const counts = await countPodSlots(kube, NON_TERMINATED_PODS);
+
+    expect(Object.fromEntries(counts.byNode)).toEqual({ n0: 4, n1: 3 });
+    expect(counts.pendingTooManyPods).toBe(2);
+    expect(requests[0]!.get('fieldSelector')).toBe(NON_TERMINATED_PODS);
+  });
+
+  it('starts over in pages with a fresh accumulator when a continue token expires (410), never unpaged', async () => {
+    const { url, requests } = await serve(true);
+    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 4 });
+    let fresh = 0;
+
+    const counts = await kube.foldPods({}, () => (fresh++, { seen: 0 }), (acc, page) => ({ seen: acc.seen + page.length }));
+
+    expect(fresh).toBe(2);
+    expect(counts.seen).toBe(PODS.length);
+    expect(requests.every((q) => q.get('limit') === '4')).toBe(true);
+  });
+});
