@@ -104,6 +104,8 @@ export async function lifecycleSection(
     // The control-plane group is created and deleted too; the roll forces the node groups only.
     if (withLifecycle) out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
     diagnostics[`create.${nodes}`] = describeRun(measured.create);
+    // Progress on stderr: a full run takes a while, and the figures of a size are worth having at once.
+    process.stderr.write(`bench: ${nodes} nodes: create ${describeRun(measured.create)}; roll ${measured.roll ? describeRun(measured.roll) : '-'}; delete ${measured.delete ? describeRun(measured.delete) : '-'}\n`);
     if (measured.roll) {
       const minimal = minimalRollAwsCalls(groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })));
       out.roll.push({ ...row(measured.roll, minimal), kopsModelSeconds: kopsModelSeconds(request) } as RollRow);
@@ -202,6 +204,10 @@ export interface BenchOptions {
   mode: 'quick' | 'full';
   sections: Section[];
   lifecycle?: LifecycleRunner;
+  /** Roll sizes instead of the mode's (`--sizes 30,300`): to measure one size alone. */
+  sizes?: number[];
+  /** Called after each section with the results so far (the entry point writes them, so a long run leaves its figures). */
+  onSection?: (results: BenchResults) => void;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
@@ -223,7 +229,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   if (want('roll') || want('create') || want('delete')) {
     const runner: { run: LifecycleRunner; stop?: () => Promise<void> } = options.lifecycle ? { run: options.lifecycle } : await defaultLifecycleRunner(diagnostics);
-    const sizes = want('roll') ? plan.roll : plan.lifecycle;
+    const sizes = options.sizes ?? (want('roll') ? plan.roll : plan.lifecycle);
     let measured;
     try {
       measured = await lifecycleSection(sizes, want('create') || want('delete') ? plan.lifecycle : [], runner.run, diagnostics);
@@ -234,8 +240,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     if (want('create')) results.create = measured.create;
     if (want('delete')) results.delete = measured.delete;
     if (results.roll.some((r) => r.modelSeconds === null)) diagnostics.modelSeconds = 'null: the runner has no simulated clock yet, so a roll has no simulated duration (wired after the merge)';
+    options.onSection?.(results);
   }
-  if (want('watcher')) results.watcher = await watcherSection(plan.watcher, diagnostics);
+  if (want('watcher')) {
+    results.watcher = await watcherSection(plan.watcher, diagnostics);
+    options.onSection?.(results);
+  }
   if (want('watcherBurst')) results.watcherBurst = await watcherBurstSection(diagnostics);
   if (want('coldStart')) results.coldStart = await coldStartSection(options.mode === 'quick' ? 1 : COLD_START_RUNS, diagnostics);
   return results;
@@ -256,16 +266,24 @@ function parseArgs(argv: string[]): BenchOptions & { out: string } {
   };
   const only = value('--only')?.split(',').filter(Boolean);
   for (const s of only ?? []) if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section ${JSON.stringify(s)}; sections: ${SECTIONS.join(', ')}`);
-  return { mode: argv.includes('--quick') ? 'quick' : 'full', sections: (only as Section[] | undefined) ?? SECTIONS, out: value('--out') ?? join(ROOT, 'bench') };
+  const sizes = value('--sizes')?.split(',').map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 3) throw new Error(`--sizes: expected node counts of at least 3, got ${JSON.stringify(v)}`);
+    return n;
+  });
+  return { mode: argv.includes('--quick') ? 'quick' : 'full', sections: (only as Section[] | undefined) ?? SECTIONS, out: value('--out') ?? join(ROOT, 'bench'), ...(sizes ? { sizes } : {}) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const results = await runBench(options);
   mkdirSync(options.out, { recursive: true });
-  writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(options.out, 'roll-time.svg'), rollTimeSvg(results.roll));
+  const write = (results: BenchResults) => {
+    writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(options.out, 'roll-time.svg'), rollTimeSvg(results.roll));
+  };
+  const results = await runBench({ ...options, onSection: write });
+  write(results);
   console.log(renderTables(results));
   console.log(`\nwrote ${join(options.out, 'results.json')} and roll-time.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
