@@ -76,6 +76,7 @@ export async function lifecycleSection(
   lifecycleSizes: readonly number[],
   run: LifecycleRunner,
   diagnostics: Diagnostics,
+  onSize?: (rows: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => void,
 ): Promise<{ roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }> {
   const memory = memorySizes();
   const out = { roll: [] as RollRow[], create: [] as LifecycleRow[], delete: [] as LifecycleRow[] };
@@ -115,6 +116,7 @@ export async function lifecycleSection(
       if (withLifecycle) out.delete.push(row(measured.delete, minimalDeleteAwsCalls(request.groups + 1, nodes + 1)));
       diagnostics[`delete.${nodes}`] = describeRun(measured.delete);
     }
+    onSize?.(out);
   }
   return out;
 }
@@ -227,27 +229,33 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     coldStart: [],
     diagnostics,
   };
-  if (want('roll') || want('create') || want('delete')) {
-    const runner: { run: LifecycleRunner; stop?: () => Promise<void> } = options.lifecycle ? { run: options.lifecycle } : await defaultLifecycleRunner(diagnostics);
-    const sizes = options.sizes ?? (want('roll') ? plan.roll : plan.lifecycle);
-    let measured;
-    try {
-      measured = await lifecycleSection(sizes, want('create') || want('delete') ? plan.lifecycle : [], runner.run, diagnostics);
-    } finally {
-      await runner.stop?.();
-    }
-    if (want('roll')) results.roll = measured.roll;
-    if (want('create')) results.create = measured.create;
-    if (want('delete')) results.delete = measured.delete;
-    if (results.roll.some((r) => r.modelSeconds === null)) diagnostics.modelSeconds = 'null: the runner has no simulated clock yet, so a roll has no simulated duration (wired after the merge)';
-    options.onSection?.(results);
-  }
+  // The quick sections first: a long lifecycle run stopped by hand still leaves their figures.
   if (want('watcher')) {
     results.watcher = await watcherSection(plan.watcher, diagnostics);
     options.onSection?.(results);
   }
   if (want('watcherBurst')) results.watcherBurst = await watcherBurstSection(diagnostics);
-  if (want('coldStart')) results.coldStart = await coldStartSection(options.mode === 'quick' ? 1 : COLD_START_RUNS, diagnostics);
+  if (want('coldStart')) {
+    results.coldStart = await coldStartSection(options.mode === 'quick' ? 1 : COLD_START_RUNS, diagnostics);
+    options.onSection?.(results);
+  }
+  if (want('roll') || want('create') || want('delete')) {
+    const runner: { run: LifecycleRunner; stop?: () => Promise<void> } = options.lifecycle ? { run: options.lifecycle } : await defaultLifecycleRunner(diagnostics);
+    const sizes = options.sizes ?? (want('roll') ? plan.roll : plan.lifecycle);
+    const publish = (measured: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => {
+      if (want('roll')) results.roll = measured.roll;
+      if (want('create')) results.create = measured.create;
+      if (want('delete')) results.delete = measured.delete;
+      if (results.roll.some((r) => r.modelSeconds === null)) diagnostics.modelSeconds = 'null: the runner has no simulated clock yet, so a roll has no simulated duration (wired after the merge)';
+      // Written after each size: at hundreds of instances a size takes many minutes.
+      options.onSection?.(results);
+    };
+    try {
+      publish(await lifecycleSection(sizes, want('create') || want('delete') ? plan.lifecycle : [], runner.run, diagnostics, publish));
+    } finally {
+      await runner.stop?.();
+    }
+  }
   return results;
 }
 
@@ -255,8 +263,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 async function defaultLifecycleRunner(diagnostics: Diagnostics): Promise<{ run: LifecycleRunner; stop: () => Promise<void> }> {
   const { startBenchBackend, localLifecycle } = await import('./bench/local-runs.js');
   const backend = await startBenchBackend();
+  // A run stopped by hand (Ctrl-C, kill) still stops the moto it started.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void backend.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   diagnostics.lifecycle = `today's runner: real clock, Wait states of 20 ms, nodes Ready as soon as the simulated API registers them (bootSeconds ${BOOT_SECONDS} and drainSeconds ${DRAIN_SECONDS} are used by the kOps model only until the merge)`;
-  return { run: (request) => localLifecycle(request, backend), stop: () => backend.stop() };
+  return {
+    run: (request) => localLifecycle(request, backend),
+    stop: async () => {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      await backend.stop();
+    },
+  };
 }
 
 function parseArgs(argv: string[]): BenchOptions & { out: string } {
