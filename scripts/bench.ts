@@ -16,7 +16,7 @@
  * - coldStart: scripts/bench-bundles.mjs's rows (median of fresh processes: real timing).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { costUsd, lambdaMemoryMb, minimalCreateAwsCalls, minimalDeleteAwsCalls, minimalRollAwsCalls } from './bench/cost.js';
 import { kopsModelSeconds, kopsSettings, nodeGroups } from './bench/kops-model.js';
 import type { RollRequest, RunMeasurement } from './bench/local-runs.js';
-import { renderTables, rollTimeSvg, type BenchResults, type ColdStartRow, type Diagnostics, type LifecycleRow, type RollRow, type WatcherBurstRow, type WatcherRow } from './bench/report.js';
+import { mergeResults, renderTables, rollTimeSvg, type BenchResults, type ColdStartRow, type Diagnostics, type LifecycleRow, type RollRow, type WatcherBurstRow, type WatcherRow } from './bench/report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -121,10 +121,10 @@ export async function lifecycleSection(
   return out;
 }
 
-/** Starts a node/tsx child and resolves with its first stdout line (parsed) and the child. */
-function startChild(args: string[]): Promise<{ child: ReturnType<typeof spawn>; first: unknown }> {
+/** Starts a node child (under tsx unless `plain`) and resolves with its first stdout line (parsed) and the child. */
+function startChild(args: string[], plain = false): Promise<{ child: ReturnType<typeof spawn>; first: unknown }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--no-warnings', ...(plain ? [] : ['--import', 'tsx']), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const lines = createInterface({ input: child.stdout! });
@@ -146,20 +146,44 @@ function stopChild(child: ReturnType<typeof spawn>): void {
 }
 
 /**
+ * The observation child as one esbuild bundle run by plain node, as Lambda runs the watcher (the
+ * same options as scripts/build.mjs): under tsx the compiler and the unbundled modules alone
+ * take some 280 MiB, which is not the watcher's.
+ */
+async function bundleObserver(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(ROOT, 'dist', 'bench', 'watcher-observe.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'scripts', 'bench', 'watcher-observe.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    legalComments: 'none',
+    banner: { js: "import { createRequire as __kopslessRequire } from 'node:module'; const require = __kopslessRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/**
  * One watcher observation per size, against the generator: its wall seconds, its process's peak
  * RSS, and the API requests the generator counted.
  */
 export async function watcherSection(sizes: readonly number[], diagnostics: Diagnostics, podsPerNode = PODS_PER_NODE): Promise<WatcherRow[]> {
   const { seedNodeGroups } = await import('./bench/watcher-observe.js');
+  const observer = await bundleObserver();
   const rows: WatcherRow[] = [];
   for (const nodes of sizes) {
     const generator = await startChild(['scripts/bench/kube-generator.ts', '--nodes', String(nodes), '--pods-per-node', String(podsPerNode), '--groups', seedNodeGroups().join(',')]);
     try {
       const { port } = generator.first as { port: number };
       const server = `http://127.0.0.1:${port}`;
-      const observer = await startChild(['scripts/bench/watcher-observe.ts', '--server', server]);
-      const seen = observer.first as { seconds: number; peakMiB: number; nodes: number; pods: number };
-      stopChild(observer.child);
+      const observed = await startChild([observer, '--server', server], true);
+      const seen = observed.first as { seconds: number; peakMiB: number; nodes: number; pods: number };
+      stopChild(observed.child);
       const { requests } = (await (await fetch(`${server}/_bench/requests`)).json()) as { requests: number };
       if (seen.nodes !== nodes || seen.pods !== nodes * podsPerNode) diagnostics[`watcher.${nodes}`] = `observed ${seen.nodes} nodes and ${seen.pods} pods, expected ${nodes} and ${nodes * podsPerNode}`;
       rows.push({ nodes, pods: nodes * podsPerNode, seconds: seen.seconds, peakMiB: seen.peakMiB, kubeRequests: requests });
@@ -218,6 +242,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const want = (s: Section) => options.sections.includes(s);
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
+    measuredAt: Object.fromEntries(options.sections.map((section) => [section, new Date().toISOString()])),
     mode: options.mode,
     machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
     settings: { bootSeconds: BOOT_SECONDS, drainSeconds: DRAIN_SECONDS, podsPerNode: PODS_PER_NODE, coldStartRuns: COLD_START_RUNS },
@@ -299,12 +324,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
   mkdirSync(options.out, { recursive: true });
+  const file = join(options.out, 'results.json');
+  // `--only` re-measures some sections of an existing results.json and keeps the others.
+  const previous = options.sections.length < SECTIONS.length && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
   const write = (results: BenchResults) => {
-    writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(options.out, 'roll-time.svg'), rollTimeSvg(results.roll));
+    const merged = previous ? mergeResults(previous, results, options.sections) : results;
+    writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+    writeFileSync(join(options.out, 'roll-time.svg'), rollTimeSvg(merged.roll));
+    return merged;
   };
   const results = await runBench({ ...options, onSection: write });
-  write(results);
-  console.log(renderTables(results));
+  console.log(renderTables(write(results)));
   console.log(`\nwrote ${join(options.out, 'results.json')} and roll-time.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -132,6 +132,7 @@ export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes
 export async function measureRun(name: StateMachineName, options: RunOptions): Promise<{ result: LocalExecutionResult; measurement: RunMeasurement }> {
   const functionOf = new Map(taskStates(loadDefinition(name, process.env.AWS_REGION ?? 'us-east-1')).map(([state, s]) => [state, /function:kopsless-(\w+)$/.exec(s.Resource ?? '')?.[1] ?? 'unknown']));
   let awsCalls = 0;
+  let failedState: string | undefined;
   const started = new Map<string, number[]>();
   const invocations: Invocation[] = [];
   const stopObserving = observeAwsCalls({ before: () => void (awsCalls += 1) });
@@ -146,6 +147,7 @@ export async function measureRun(name: StateMachineName, options: RunOptions): P
       ...options,
       onProgress: (event) => {
         options.onProgress?.(event);
+        if (event.kind === 'failed' || event.kind === 'caught') failedState ??= event.state;
         if (!functionOf.has(event.state)) return;
         if (event.kind === 'entered') started.set(event.state, [...(started.get(event.state) ?? []), event.at]);
         else if (event.kind === 'retried') {
@@ -163,7 +165,8 @@ export async function measureRun(name: StateMachineName, options: RunOptions): P
     result,
     measurement: {
       status: result.status,
-      ...(result.error ? { error: result.error } : {}),
+      // The state that failed first names where a run stopped (a States.Timeout says only what).
+      ...(result.error ? { error: { name: result.error.name, cause: `${failedState ? `in state ${failedState}: ` : ''}${result.error.cause}` } } : {}),
       // Filled in by the simulated clock after the merge (see scripts/bench.ts).
       modelSeconds: null,
       transitions: result.transitions ?? 0,

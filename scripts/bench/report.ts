@@ -54,6 +54,8 @@ export type Diagnostics = Record<string, string>;
 
 export interface BenchResults {
   generatedAt: string;
+  /** When each section was last measured (`--only` re-measures some and keeps the others). */
+  measuredAt: Record<string, string>;
   mode: 'quick' | 'full';
   machine: { node: string; cpus: number; loadAverage: number[] };
   settings: { bootSeconds: number; drainSeconds: number; podsPerNode: number; coldStartRuns: number };
@@ -101,6 +103,29 @@ export function renderTables(results: BenchResults): string {
   const notes = Object.entries(results.diagnostics);
   if (notes.length) parts.push(['notes', ...notes.map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
   return parts.join('\n\n');
+}
+
+/** Which section a diagnostics key belongs to (`roll.300` → roll; the lifecycle notes → roll). */
+function sectionOfNote(key: string): string {
+  const head = key.split('.')[0]!;
+  return head === 'lifecycle' || head === 'modelSeconds' ? 'roll' : head;
+}
+
+/**
+ * `previous` with the sections in `sections` replaced by `next`'s (their notes too): what
+ * `npm run bench -- --only watcher` writes over an existing results.json.
+ */
+export function mergeResults(previous: BenchResults, next: BenchResults, sections: readonly string[]): BenchResults {
+  const merged = { ...previous, generatedAt: next.generatedAt, mode: next.mode, machine: next.machine, settings: next.settings } as BenchResults & Record<string, unknown>;
+  const lifecycle = ['roll', 'create', 'delete'];
+  for (const section of sections) merged[section] = (next as unknown as Record<string, unknown>)[section];
+  merged.measuredAt = { ...previous.measuredAt, ...next.measuredAt };
+  const replaced = (key: string) => {
+    const section = sectionOfNote(key);
+    return sections.includes(section) || (lifecycle.includes(section) && sections.some((s) => lifecycle.includes(s)));
+  };
+  merged.diagnostics = { ...Object.fromEntries(Object.entries(previous.diagnostics).filter(([key]) => !replaced(key))), ...next.diagnostics };
+  return merged;
 }
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
