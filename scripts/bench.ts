@@ -103,17 +103,18 @@ export async function lifecycleSection(
     }
     const withLifecycle = lifecycleSizes.includes(nodes);
     // The control-plane group is created and deleted too; the roll forces the node groups only.
-    if (withLifecycle) out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
+    // A failed run is no row (its counts stop where it failed); diagnostics say what happened.
+    if (withLifecycle && measured.create.status === 'SUCCEEDED') out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
     diagnostics[`create.${nodes}`] = describeRun(measured.create);
     // Progress on stderr: a full run takes a while, and the figures of a size are worth having at once.
     process.stderr.write(`bench: ${nodes} nodes: create ${describeRun(measured.create)}; roll ${measured.roll ? describeRun(measured.roll) : '-'}; delete ${measured.delete ? describeRun(measured.delete) : '-'}\n`);
-    if (measured.roll) {
+    if (measured.roll?.status === 'SUCCEEDED') {
       const minimal = minimalRollAwsCalls(groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })));
       out.roll.push({ ...row(measured.roll, minimal), kopsModelSeconds: kopsModelSeconds(request) } as RollRow);
-      diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
     }
+    if (measured.roll) diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
     if (measured.delete) {
-      if (withLifecycle) out.delete.push(row(measured.delete, minimalDeleteAwsCalls(request.groups + 1, nodes + 1)));
+      if (withLifecycle && measured.delete.status === 'SUCCEEDED') out.delete.push(row(measured.delete, minimalDeleteAwsCalls(request.groups + 1, nodes + 1)));
       diagnostics[`delete.${nodes}`] = describeRun(measured.delete);
     }
     onSize?.(out);
