@@ -82,3 +82,5 @@ for (const r of rows) {
     `${r.name.padEnd(16)}${pad(r.size.toFixed(0), 7)}${pad(r.baseSize.toFixed(0), 10)}${pad((r.size / r.baseSize).toFixed(2), 6)}${pad(r.ms.toFixed(0), 11)}${pad(r.baseMs.toFixed(0), 9)}${pad((r.ms / r.baseMs).toFixed(2), 6)}${pad(r.rss.toFixed(0), 10)}${pad(r.baseRss.toFixed(0), 10)}${pad((r.rss / r.baseRss).toFixed(2), 6)}  ${r.clients}`,
   );
 }
+// scripts/bench.ts reads the rows (its coldStart section) from this last line.
+if (process.env.BENCH_JSON) console.log(JSON.stringify(rows));

@@ -1,0 +1,191 @@
+/**
+ * The bench's results (bench/results.json), the table it prints and the SVG plot of roll time
+ * against nodes. Pure: strings in, strings out; the entry point writes the files.
+ */
+
+/** One roll, as issue 12 lists its fields. `null`: not measurable yet (see `diagnostics`). */
+export interface RollRow {
+  nodes: number;
+  groups: number;
+  maxSurge: number | string;
+  parallelGroups: number;
+  modelSeconds: number | null;
+  kopsModelSeconds: number;
+  transitions: number;
+  maxHistoryEvents: number;
+  lambdaInvocations: number;
+  awsCalls: number;
+  minimalAwsCalls: number;
+  costUsd: number;
+}
+
+/** create and delete: a roll row without the kOps column. */
+export type LifecycleRow = Omit<RollRow, 'kopsModelSeconds'>;
+
+export interface WatcherRow {
+  nodes: number;
+  pods: number;
+  seconds: number;
+  peakMiB: number;
+  kubeRequests: number;
+}
+
+export interface WatcherBurstRow {
+  events: number;
+  invocations: number;
+  observations: number;
+  kubeRequests: number;
+}
+
+/** scripts/bench-bundles.mjs's rows: per bundle, size, import time and peak RSS against its SDK-only baseline. */
+export interface ColdStartRow {
+  name: string;
+  clients: string;
+  size: number;
+  baseSize: number;
+  ms: number;
+  rss: number;
+  baseMs: number;
+  baseRss: number;
+}
+
+/** What a section could not measure, or what stopped a run, in words; keyed by section and size. */
+export type Diagnostics = Record<string, string>;
+
+export interface BenchResults {
+  generatedAt: string;
+  /** When each section was last measured (`--only` re-measures some and keeps the others). */
+  measuredAt: Record<string, string>;
+  mode: 'quick' | 'full';
+  machine: { node: string; cpus: number; loadAverage: number[] };
+  settings: { bootSeconds: number; drainSeconds: number; podsPerNode: number; coldStartRuns: number };
+  roll: RollRow[];
+  create: LifecycleRow[];
+  delete: LifecycleRow[];
+  watcher: WatcherRow[];
+  watcherBurst: WatcherBurstRow[];
+  coldStart: ColdStartRow[];
+  diagnostics: Diagnostics;
+}
+
+export const ROLL_FIELDS = ['nodes', 'groups', 'maxSurge', 'parallelGroups', 'modelSeconds', 'kopsModelSeconds', 'transitions', 'maxHistoryEvents', 'lambdaInvocations', 'awsCalls', 'minimalAwsCalls', 'costUsd'] as const;
+export const LIFECYCLE_FIELDS = ROLL_FIELDS.filter((f) => f !== 'kopsModelSeconds');
+export const WATCHER_FIELDS = ['nodes', 'pods', 'seconds', 'peakMiB', 'kubeRequests'] as const;
+export const WATCHER_BURST_FIELDS = ['events', 'invocations', 'observations', 'kubeRequests'] as const;
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return value.toLocaleString('en-US');
+    return Math.abs(value) < 0.01 ? value.toPrecision(3) : value.toFixed(2);
+  }
+  return String(value);
+}
+
+/** A plain text table: a header row, then one row per object, numbers right-aligned. */
+export function table(title: string, fields: readonly string[], rows: Array<Record<string, unknown>>): string {
+  const cells = rows.map((row) => fields.map((f) => cell(row[f])));
+  const widths = fields.map((f, i) => Math.max(f.length, ...cells.map((c) => c[i]!.length)));
+  const line = (values: string[], header: boolean) => values.map((v, i) => (header ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [title, line([...fields], true), ...(cells.length ? cells.map((c) => line(c, false)) : ['(no rows)'])].join('\n');
+}
+
+/** Every section as tables, then the diagnostics, as the bench prints them. */
+export function renderTables(results: BenchResults): string {
+  const parts = [
+    table('roll (simulated seconds; kOps model: kOps 1.37 schedule with the same surge and timings)', ROLL_FIELDS, results.roll as never),
+    table('create', LIFECYCLE_FIELDS, results.create as never),
+    table('delete', LIFECYCLE_FIELDS, results.delete as never),
+    table(`watcher (${results.settings.podsPerNode} pods per node, one observation)`, WATCHER_FIELDS, results.watcher as never),
+    table('watcherBurst', WATCHER_BURST_FIELDS, results.watcherBurst as never),
+    table('coldStart (median of fresh processes)', ['name', 'size', 'baseSize', 'ms', 'baseMs', 'rss', 'baseRss', 'clients'], results.coldStart as never),
+  ];
+  const notes = Object.entries(results.diagnostics);
+  if (notes.length) parts.push(['notes', ...notes.map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
+  return parts.join('\n\n');
+}
+
+/** Which section a diagnostics key belongs to (`roll.300` → roll; the lifecycle notes → roll). */
+function sectionOfNote(key: string): string {
+  const head = key.split('.')[0]!;
+  return head === 'lifecycle' || head === 'modelSeconds' ? 'roll' : head;
+}
+
+/**
+ * `previous` with the sections in `sections` replaced by `next`'s (their notes too): what
+ * `npm run bench -- --only watcher` writes over an existing results.json.
+ */
+export function mergeResults(previous: BenchResults, next: BenchResults, sections: readonly string[]): BenchResults {
+  const merged = { ...previous, generatedAt: next.generatedAt, mode: next.mode, machine: next.machine, settings: next.settings } as BenchResults & Record<string, unknown>;
+  const lifecycle = ['roll', 'create', 'delete'];
+  for (const section of sections) merged[section] = (next as unknown as Record<string, unknown>)[section];
+  merged.measuredAt = { ...previous.measuredAt, ...next.measuredAt };
+  const replaced = (key: string) => {
+    const section = sectionOfNote(key);
+    return sections.includes(section) || (lifecycle.includes(section) && sections.some((s) => lifecycle.includes(s)));
+  };
+  merged.diagnostics = { ...Object.fromEntries(Object.entries(previous.diagnostics).filter(([key]) => !replaced(key))), ...next.diagnostics };
+  return merged;
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Ticks at 1, 2, 5 × 10^k covering [0, max]. */
+function niceStep(max: number, ticks: number): number {
+  const raw = max / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const fraction = raw / power;
+  return (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * power;
+}
+
+/**
+ * Roll time (hours) against nodes, one line per series, as a self-contained SVG. Series without
+ * any measured point are named in the legend as not measured, never drawn as zero.
+ */
+export function rollTimeSvg(rows: RollRow[]): string {
+  const width = 640;
+  const height = 400;
+  const margin = { left: 70, right: 20, top: 40, bottom: 60 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const sorted = [...rows].sort((a, b) => a.nodes - b.nodes);
+  const series = [
+    { name: 'kOps 1.37 (model)', colour: '#d62728', points: sorted.map((r) => [r.nodes, r.kopsModelSeconds / 3600] as const) },
+    { name: 'kopsless (state machines, simulated clock)', colour: '#1f77b4', points: sorted.filter((r) => r.modelSeconds !== null).map((r) => [r.nodes, (r.modelSeconds as number) / 3600] as const) },
+  ];
+  const maxX = Math.max(1, ...sorted.map((r) => r.nodes));
+  const maxY = Math.max(0.1, ...series.flatMap((s) => s.points.map((p) => p[1])));
+  const xStep = niceStep(maxX, 5);
+  const yStep = niceStep(maxY, 5);
+  const xMax = Math.ceil(maxX / xStep) * xStep;
+  const yMax = Math.ceil(maxY / yStep) * yStep;
+  const x = (v: number) => margin.left + (v / xMax) * plotW;
+  const y = (v: number) => margin.top + plotH - (v / yMax) * plotH;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">Rolling update time vs nodes (maxSurge per group; npm run bench)</text>`);
+  for (let v = 0; v <= xMax + 1e-9; v += xStep) {
+    out.push(`<line x1="${x(v)}" y1="${margin.top}" x2="${x(v)}" y2="${margin.top + plotH}" stroke="#eee"/>`);
+    out.push(`<text x="${x(v)}" y="${margin.top + plotH + 16}" text-anchor="middle">${cell(v)}</text>`);
+  }
+  for (let v = 0; v <= yMax + 1e-9; v += yStep) {
+    out.push(`<line x1="${margin.left}" y1="${y(v)}" x2="${margin.left + plotW}" y2="${y(v)}" stroke="#eee"/>`);
+    out.push(`<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toFixed(3))}</text>`);
+  }
+  out.push(`<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="black"/>`);
+  out.push(`<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="black"/>`);
+  out.push(`<text x="${margin.left + plotW / 2}" y="${height - 20}" text-anchor="middle">nodes rolled</text>`);
+  out.push(`<text transform="translate(18 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">hours</text>`);
+  series.forEach((s, i) => {
+    const ly = margin.top + 14 + i * 18;
+    const measured = s.points.length > 0;
+    out.push(`<line x1="${margin.left + 12}" y1="${ly - 4}" x2="${margin.left + 36}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2"${measured ? '' : ' stroke-dasharray="3 3"'}/>`);
+    out.push(`<text x="${margin.left + 42}" y="${ly}">${escapeXml(s.name + (measured ? '' : ': not measured yet'))}</text>`);
+    if (!measured) return;
+    out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`);
+    for (const [px, py] of s.points) out.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="3" fill="${s.colour}"><title>${px} nodes: ${(py * 60).toFixed(1)} min</title></circle>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kubePort, type KubePort } from '../../src/kube/port.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { completeManifest } from '../../src/spec/defaults.js';
+import type { ClusterManifest } from '../../src/spec/types.js';
+import { observe, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+
+/**
+ * One watcher observation of a cluster against the Kubernetes API at `--server`, in a process of
+ * its own so that its peak RSS is the watcher's alone. Prints
+ * `{"seconds":…,"peakMiB":…,"nodes":…,"pods":…}` on stdout.
+ *
+ * Usage: tsx watcher-observe.ts --server http://127.0.0.1:PORT
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The seed cluster (its node groups are the ones the generator labels nodes with). */
+export function seedManifest(): ClusterManifest {
+  const check = checkManifest(readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8'));
+  if (!check.manifest) throw new Error(`seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  return completeManifest(check.manifest);
+}
+
+/** The node group names of the seed cluster. */
+export function seedNodeGroups(): string[] {
+  return seedManifest().instanceGroups.filter((ig) => ig.spec.role === 'Node').map((ig) => ig.metadata.name);
+}
+
+export function kubeconfigFor(server: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user: { token: 't' } }],
+    contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'c',
+  });
+}
+
+/**
+ * The seam: the watcher's observation of one cluster. Today `observe` from
+ * src/stages/eni-watcher.ts; after the watcher's rework, whatever it calls per cluster.
+ * AWS is not part of this measurement: the stack is not found (no subnets) and instance types
+ * come from a fixed table.
+ */
+export async function observeOnce(kube: KubePort, manifest: ClusterManifest): Promise<{ nodes: number; pods: number }> {
+  const deps: WatcherDeps = {
+    store: undefined as never,
+    objects: undefined as never,
+    stacks: { describe: async () => undefined },
+    ec2: { describeInstanceTypes: async (types) => types.map((t) => ({ InstanceType: t as never, VCpuInfo: { DefaultVCpus: 2 }, NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 }, Hypervisor: 'nitro' })) },
+    ec2Client: undefined as never,
+    kube: async () => kube,
+    settings: undefined as never,
+  };
+  const observed = await observe(manifest.cluster.metadata.name, manifest, kube, deps);
+  const nodes = observed.groups.reduce((sum, g) => sum + g.nodes.length, 0);
+  const pods = observed.groups.reduce((sum, g) => sum + g.nodes.reduce((s, n) => s + n.usedPods, 0), 0);
+  return { nodes, pods };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const i = process.argv.indexOf('--server');
+  const server = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!server) throw new Error('--server: expected the API server URL (http://127.0.0.1:PORT)');
+  const manifest = seedManifest();
+  const started = performance.now();
+  const seen = await observeOnce(kubePort(kubeconfigFor(server)), manifest);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, peakMiB: process.resourceUsage().maxRSS / 1024, ...seen })}\n`);
+}
