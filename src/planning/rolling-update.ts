@@ -186,3 +186,55 @@ export function rollStatus(groups: RollGroup[], nodesPerGroup: Record<string, nu
     };
   });
 }
+
+/** A group that needs updating, as the wave planner sees it. */
+export interface WaveGroup {
+  instanceGroup: string;
+  role: string;
+  /** The availability zones of the group's subnets; empty when unknown. */
+  zones: string[];
+}
+
+export interface WaveOptions {
+  /** How many node groups may roll at once (1 to 20; 1 is kOps's order). */
+  parallelGroups?: number;
+  /** Let two groups of one wave share an availability zone. */
+  allowSameZone?: boolean;
+}
+
+/**
+ * The roll's waves: which groups roll together, in order. Each bastion group alone, then each
+ * control-plane group alone (as kOps: the control plane is never rolled beside anything), then
+ * node groups, at most `parallelGroups` per wave. Two groups sharing an availability zone never
+ * roll together unless `allowSameZone`: a zone losing capacity in two groups at once could take
+ * every replica of a zone-spread workload down. A group whose zones are unknown rolls alone then.
+ * Greedy in kOps's order, so with `parallelGroups` 1 the waves are exactly kOps's sequence.
+ */
+export function planWaves(groups: WaveGroup[], options: WaveOptions = {}): string[][] {
+  const width = Math.max(1, Math.floor(options.parallelGroups ?? 1));
+  const ordered = orderGroups(groups);
+  const waves: string[][] = [];
+  const nodes: WaveGroup[] = [];
+  for (const g of ordered) {
+    if (ROLE_ORDER(g.role) < 2) waves.push([g.instanceGroup]);
+    else nodes.push(g);
+  }
+  const left = [...nodes];
+  while (left.length > 0) {
+    const wave: WaveGroup[] = [];
+    const used = new Set<string>();
+    for (let i = 0; i < left.length && wave.length < width; ) {
+      const g = left[i]!;
+      const fits = options.allowSameZone || wave.length === 0 || (g.zones.length > 0 && wave.every((w) => w.zones.length > 0) && !g.zones.some((z) => used.has(z)));
+      if (!fits) {
+        i += 1;
+        continue;
+      }
+      wave.push(g);
+      for (const z of g.zones) used.add(z);
+      left.splice(i, 1);
+    }
+    waves.push(wave.map((g) => g.instanceGroup));
+  }
+  return waves;
+}
