@@ -20,10 +20,22 @@ export interface RollSettings {
  * is 0); percentages are of the group's size, surge rounded up, unavailability down but at least 1.
  */
 export function resolveRollSettings(cluster: Cluster, ig: InstanceGroup, numInstances: number): RollSettings {
+  return resolveSettingsOf(effectiveRollingUpdate(cluster, ig), numInstances);
+}
+
+/** A group's own rollingUpdate settings, each falling back to the cluster's. */
+export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): RollingUpdate {
   const own: RollingUpdate = ig.spec.rollingUpdate ?? {};
   const defaults: RollingUpdate = cluster.spec.rollingUpdate ?? {};
-  const surgeSetting = own.maxSurge ?? defaults.maxSurge ?? 1;
-  const unavailableSetting = own.maxUnavailable ?? defaults.maxUnavailable;
+  const maxSurge = own.maxSurge ?? defaults.maxSurge;
+  const maxUnavailable = own.maxUnavailable ?? defaults.maxUnavailable;
+  return { ...(maxSurge !== undefined ? { maxSurge } : {}), ...(maxUnavailable !== undefined ? { maxUnavailable } : {}) };
+}
+
+/** `resolveRollSettings` from the settings `effectiveRollingUpdate` gives, for a group of this size. */
+export function resolveSettingsOf(settings: RollingUpdate, numInstances: number): RollSettings {
+  const surgeSetting = settings.maxSurge ?? 1;
+  const unavailableSetting = settings.maxUnavailable;
   const maxSurge = Number(intOrPercent(surgeSetting, numInstances, true)) || 0;
   let maxUnavailable: number;
   if (unavailableSetting === undefined) maxUnavailable = maxSurge === 0 ? 1 : 0;
@@ -71,11 +83,30 @@ export interface RollGroup {
   settings: RollSettings;
 }
 
+/**
+ * What the plan read from the spec about one instance group, passed on to every step so that no
+ * step reads the state store again (the lock holds the spec still for the whole roll).
+ */
+export interface RosterEntry {
+  instanceGroup: string;
+  role: string;
+  asgName: string;
+  /** The spec's sizes, shown while the Auto Scaling group does not exist. */
+  minSize: number;
+  maxSize: number;
+  /** The availability zones of the group's subnets. */
+  zones: string[];
+  /** The group's rollingUpdate settings, the cluster's filling in (see `effectiveRollingUpdate`). */
+  rollingUpdate: RollingUpdate;
+}
+
 export interface RollOptions {
   /** Replace every instance that existed when the roll was planned (`--force`). */
   forceIds?: string[];
   instanceGroups?: string[];
   cloudOnly?: boolean;
+  /** Every instance group of the spec as the plan read it; without it a step reads the spec. */
+  roster?: RosterEntry[];
 }
 
 export type RollStep =
