@@ -204,7 +204,7 @@ describe('the warm container cache (RollCache)', () => {
       },
     } as unknown as KubePort;
     const cache = new RollCache();
-    const deps = { ...w.deps, kube: async () => (kubeconfigReads++, port) };
+    const deps = { ...w.deps, kube: async (_cluster: string) => (kubeconfigReads++, port) };
 
     const first = await cache.bind(deps, CLUSTER).kube(CLUSTER);
     await first!.listNodes();
