@@ -58,6 +58,13 @@ export interface RollingUpdateDeps {
 /** Replaced batches per child execution before it continues as a new one (issue 12's contract). */
 export const BATCH_LIMIT = 25;
 
+/** What the cache keeps for a cluster while one lock holds it. */
+interface CacheEntry {
+  key: string;
+  manifest?: Promise<ClusterManifest>;
+  stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
+}
+
 /**
  * What a warm Lambda container keeps between the steps of one roll, so that a step asks AWS only
  * about what it acts on (a step re-reading the spec and the kubeconfig made a forced roll ask S3
@@ -72,12 +79,6 @@ export const BATCH_LIMIT = 25;
  *   control plane publishes names the same API server and is signed by the same CA (restored
  *   from the state store), so the one read first stays good for the whole roll.
  */
-interface CacheEntry {
-  key: string;
-  manifest?: Promise<ClusterManifest>;
-  stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
-}
-
 export class RollCache {
   private locked = new Map<string, CacheEntry>();
   private kubes = new Map<string, Promise<KubePort | undefined>>();
