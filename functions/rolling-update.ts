@@ -10,7 +10,7 @@ import { route53Api } from '../src/aws/route53.js';
 import { readConfig } from '../src/config.js';
 import { kubeForCluster } from '../src/kube/from-store.js';
 import { stageHandler, stageLogger } from '../src/lambda.js';
-import { rollingUpdate, type RollingUpdateInput } from '../src/stages/rolling-update.js';
+import { RollCache, rollingUpdate, type RollingUpdateInput } from '../src/stages/rolling-update.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
 import { ROLLING_UPDATE_EVENT } from '../src/stages/inputs.js';
@@ -27,6 +27,8 @@ const deps = {
   drainTimeoutSeconds: config.drainTimeoutSeconds,
   validationTimeoutSeconds: config.validationTimeoutSeconds,
   replacementTimeoutSeconds: config.replacementTimeoutSeconds,
+  // Kept while the container is warm: one roll's steps read the spec and the kubeconfig once.
+  cache: new RollCache(),
 };
 const logger = stageLogger('rolling-update');
 

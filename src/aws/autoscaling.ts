@@ -47,6 +47,9 @@ export interface AutoScalingApi {
 }
 
 
+/** The most instances one DetachInstances takes (the API's limit). */
+export const DETACH_LIMIT = 20;
+
 /** The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share. */
 function groupParameters(s: GroupSettings, desiredCapacity: number) {
   return {
@@ -111,12 +114,15 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       }
     },
     async detachInstances(group, instanceIds) {
-      if (instanceIds.length === 0) return;
-      try {
-        await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: instanceIds, ShouldDecrementDesiredCapacity: false }));
-      } catch (error) {
-        if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, instanceIds))) return;
-        rethrowAws(error);
+      // DetachInstances takes at most 20 instances: a surge of more (maxSurge 10% of 300) goes in several.
+      for (let i = 0; i < instanceIds.length; i += DETACH_LIMIT) {
+        const chunk = instanceIds.slice(i, i + DETACH_LIMIT);
+        try {
+          await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: chunk, ShouldDecrementDesiredCapacity: false }));
+        } catch (error) {
+          if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, chunk))) continue;
+          rethrowAws(error);
+        }
       }
     },
     async setDesiredCapacity(group, desired) {

@@ -9,7 +9,7 @@ import { UsageError } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runReplace, runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
-import { runRollingUpdate } from './rolling-update.js';
+import { parseParallelGroups, runRollingUpdate } from './rolling-update.js';
 import { runDelete } from './delete.js';
 import { runMaxPods } from './max-pods.js';
 import { runWatchEni, runWatchLoop } from './watch-eni.js';
@@ -152,8 +152,16 @@ export function buildProgram(): Command {
     .option('--instance-group <names>', 'only these instance groups (comma separated, repeatable)', (v: string, prev: string[] = []) => [...prev, ...list(v)])
     .option('--force', 'replace every instance, up to date or not')
     .option('--cloudonly', 'do not drain or validate through Kubernetes')
+    .option('--parallel-groups <n>', 'roll up to N node groups at once (1 to 20; default 1, kOps\'s order), never two in one availability zone')
+    .option('--parallel-groups-same-zone', 'with --parallel-groups: let groups rolled at once share an availability zone')
     .action(async (resource: string, name: string, o) => {
       if (resource !== 'cluster') throw new UsageError(`unknown resource "${resource}": use "rolling-update cluster NAME"`);
+      // Checked before the backend is reached: a wrong number changes nothing.
+      const parallel = parseParallelGroups(o.parallelGroups);
+      if ('error' in parallel) {
+        io.err(parallel.error);
+        return done(1);
+      }
       done(await runRollingUpdate(name, o, await context(), io));
     });
 

@@ -12,6 +12,21 @@ export interface RollingUpdateOptions {
   instanceGroup?: string[];
   force?: boolean;
   cloudonly?: boolean;
+  /** `--parallel-groups N` as typed (checked by `parseParallelGroups`). */
+  parallelGroups?: string | number;
+  parallelGroupsSameZone?: boolean;
+}
+
+/**
+ * `--parallel-groups N`: an integer from 1 to 20 (1 when not given, kOps's order). Returns the
+ * number, or the message naming the flag for a value that is not one.
+ */
+export function parseParallelGroups(raw: string | number | undefined): { value: number } | { error: string } {
+  if (raw === undefined) return { value: 1 };
+  const text = String(raw).trim();
+  const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(value) || value < 1 || value > 20) return { error: `--parallel-groups: must be an integer from 1 to 20 (got "${String(raw)}")` };
+  return { value };
 }
 
 function rollDeps(ctx: CliContext) {
@@ -25,6 +40,11 @@ function rollDeps(ctx: CliContext) {
 
 /** `kopsless rolling-update cluster NAME`: kOps's table, and with --yes the rolling-update state machine. */
 export async function runRollingUpdate(cluster: string, options: RollingUpdateOptions, ctx: CliContext, io: Io): Promise<number> {
+  const parallel = parseParallelGroups(options.parallelGroups);
+  if ('error' in parallel) {
+    io.err(parallel.error);
+    return 1;
+  }
   if (!(await ctx.store.exists(cluster))) {
     io.err(`cluster "${cluster}" not found`);
     return 1;
@@ -59,7 +79,15 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
   io.out('');
   io.out(`Rolling update of cluster "${cluster}" (state machine rolling-update)`);
   const result = await ctx.run('rolling-update', {
-    input: { cluster, instanceGroups, force: !!options.force, cloudOnly: !!options.cloudonly },
+    input: {
+      cluster,
+      instanceGroups,
+      force: !!options.force,
+      cloudOnly: !!options.cloudonly,
+      // Given only when asked for: the input of a plain roll stays what it always was.
+      ...(options.parallelGroups !== undefined ? { parallelGroups: parallel.value } : {}),
+      ...(options.parallelGroupsSameZone ? { allowSameZone: true } : {}),
+    },
     cluster,
     log: io.out,
     ...(claim.executionName ? { executionName: claim.executionName } : {}),

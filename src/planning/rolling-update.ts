@@ -20,10 +20,22 @@ export interface RollSettings {
  * is 0); percentages are of the group's size, surge rounded up, unavailability down but at least 1.
  */
 export function resolveRollSettings(cluster: Cluster, ig: InstanceGroup, numInstances: number): RollSettings {
+  return resolveSettingsOf(effectiveRollingUpdate(cluster, ig), numInstances);
+}
+
+/** A group's own rollingUpdate settings, each falling back to the cluster's. */
+export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): RollingUpdate {
   const own: RollingUpdate = ig.spec.rollingUpdate ?? {};
   const defaults: RollingUpdate = cluster.spec.rollingUpdate ?? {};
-  const surgeSetting = own.maxSurge ?? defaults.maxSurge ?? 1;
-  const unavailableSetting = own.maxUnavailable ?? defaults.maxUnavailable;
+  const maxSurge = own.maxSurge ?? defaults.maxSurge;
+  const maxUnavailable = own.maxUnavailable ?? defaults.maxUnavailable;
+  return { ...(maxSurge !== undefined ? { maxSurge } : {}), ...(maxUnavailable !== undefined ? { maxUnavailable } : {}) };
+}
+
+/** `resolveRollSettings` from the settings `effectiveRollingUpdate` gives, for a group of this size. */
+export function resolveSettingsOf(settings: RollingUpdate, numInstances: number): RollSettings {
+  const surgeSetting = settings.maxSurge ?? 1;
+  const unavailableSetting = settings.maxUnavailable;
   const maxSurge = Number(intOrPercent(surgeSetting, numInstances, true)) || 0;
   let maxUnavailable: number;
   if (unavailableSetting === undefined) maxUnavailable = maxSurge === 0 ? 1 : 0;
@@ -71,11 +83,30 @@ export interface RollGroup {
   settings: RollSettings;
 }
 
+/**
+ * What the plan read from the spec about one instance group, passed on to every step so that no
+ * step reads the state store again (the lock holds the spec still for the whole roll).
+ */
+export interface RosterEntry {
+  instanceGroup: string;
+  role: string;
+  asgName: string;
+  /** The spec's sizes, shown while the Auto Scaling group does not exist. */
+  minSize: number;
+  maxSize: number;
+  /** The availability zones of the group's subnets. */
+  zones: string[];
+  /** The group's rollingUpdate settings, the cluster's filling in (see `effectiveRollingUpdate`). */
+  rollingUpdate: RollingUpdate;
+}
+
 export interface RollOptions {
   /** Replace every instance that existed when the roll was planned (`--force`). */
   forceIds?: string[];
   instanceGroups?: string[];
   cloudOnly?: boolean;
+  /** Every instance group of the spec as the plan read it; without it a step reads the spec. */
+  roster?: RosterEntry[];
 }
 
 export type RollStep =
@@ -216,4 +247,56 @@ export function rollStatus(groups: RollGroup[], nodesPerGroup: Record<string, nu
       nodes: nodesPerGroup[g.instanceGroup] ?? 0,
     };
   });
+}
+
+/** A group that needs updating, as the wave planner sees it. */
+export interface WaveGroup {
+  instanceGroup: string;
+  role: string;
+  /** The availability zones of the group's subnets; empty when unknown. */
+  zones: string[];
+}
+
+export interface WaveOptions {
+  /** How many node groups may roll at once (1 to 20; 1 is kOps's order). */
+  parallelGroups?: number;
+  /** Let two groups of one wave share an availability zone. */
+  allowSameZone?: boolean;
+}
+
+/**
+ * The roll's waves: which groups roll together, in order. Each bastion group alone, then each
+ * control-plane group alone (as kOps: the control plane is never rolled beside anything), then
+ * node groups, at most `parallelGroups` per wave. Two groups sharing an availability zone never
+ * roll together unless `allowSameZone`: a zone losing capacity in two groups at once could take
+ * every replica of a zone-spread workload down. A group whose zones are unknown rolls alone then.
+ * Greedy in kOps's order, so with `parallelGroups` 1 the waves are exactly kOps's sequence.
+ */
+export function planWaves(groups: WaveGroup[], options: WaveOptions = {}): string[][] {
+  const width = Math.max(1, Math.floor(options.parallelGroups ?? 1));
+  const ordered = orderGroups(groups);
+  const waves: string[][] = [];
+  const nodes: WaveGroup[] = [];
+  for (const g of ordered) {
+    if (ROLE_ORDER(g.role) < 2) waves.push([g.instanceGroup]);
+    else nodes.push(g);
+  }
+  const left = [...nodes];
+  while (left.length > 0) {
+    const wave: WaveGroup[] = [];
+    const used = new Set<string>();
+    for (let i = 0; i < left.length && wave.length < width; ) {
+      const g = left[i]!;
+      const fits = options.allowSameZone || wave.length === 0 || (g.zones.length > 0 && wave.every((w) => w.zones.length > 0) && !g.zones.some((z) => used.has(z)));
+      if (!fits) {
+        i += 1;
+        continue;
+      }
+      wave.push(g);
+      for (const z of g.zones) used.add(z);
+      left.splice(i, 1);
+    }
+    waves.push(wave.map((g) => g.instanceGroup));
+  }
+  return waves;
 }

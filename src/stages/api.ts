@@ -326,8 +326,12 @@ export const routes = {
     const options = jsonObjectBody(bodyText(request));
     const instanceGroups = options.instanceGroups ?? [];
     if (!Array.isArray(instanceGroups) || !instanceGroups.every((g) => typeof g === 'string')) throw new HttpProblem(400, 'instanceGroups: must be a list of instance group names');
-    for (const flag of ['force', 'cloudOnly'] as const) {
+    for (const flag of ['force', 'cloudOnly', 'allowSameZone'] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new HttpProblem(400, `${flag}: must be true or false`);
+    }
+    const parallelGroups = options.parallelGroups;
+    if (parallelGroups !== undefined && (typeof parallelGroups !== 'number' || !Number.isInteger(parallelGroups) || parallelGroups < 1 || parallelGroups > 20)) {
+      throw new HttpProblem(400, 'parallelGroups: must be an integer from 1 to 20');
     }
     await requireCluster(cluster, deps);
     const manifest = await deps.store.readManifest(cluster);
@@ -335,7 +339,15 @@ export const routes = {
     const unknown = (instanceGroups as string[]).filter((g) => !known.includes(g));
     if (unknown.length > 0) throw new HttpProblem(400, `instanceGroups: not in cluster "${cluster}": ${unknown.join(', ')}`);
     const version = manifestVersion(manifest);
-    const input = { cluster, instanceGroups, force: options.force === true, cloudOnly: options.cloudOnly === true };
+    const input = {
+      cluster,
+      instanceGroups,
+      force: options.force === true,
+      cloudOnly: options.cloudOnly === true,
+      // Only when given, so a keyed retry of a request from before these options finds its execution.
+      ...(parallelGroups !== undefined ? { parallelGroups } : {}),
+      ...(options.allowSameZone === true ? { allowSameZone: true } : {}),
+    };
     const previous = await previousExecution('rolling-update', cluster, input, request, version, deps);
     if (previous) return previous;
     await refuseIfLocked(cluster, deps);

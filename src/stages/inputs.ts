@@ -46,6 +46,14 @@ const manifestText = z
   .min(1, 'Required value: the kOps manifest (YAML)')
   .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_MANIFEST_BYTES, `Too long: may not be more than ${MAX_MANIFEST_BYTES} bytes`);
 
+/** How many node groups roll at once: 1 (kOps's order, the default) to 20. */
+export const MAX_PARALLEL_GROUPS = 20;
+const parallelGroups = z
+  .number({ invalid_type_error: 'Invalid value: must be an integer from 1 to 20' })
+  .int('Invalid value: must be an integer from 1 to 20')
+  .min(1, 'Invalid value: must be an integer from 1 to 20')
+  .max(MAX_PARALLEL_GROUPS, 'Invalid value: must be an integer from 1 to 20');
+
 export const EXECUTION_INPUTS = {
   'create-cluster': z.object({ manifest: manifestText }).strict(),
   'update-cluster': z.object({ cluster: clusterName }).strict(),
@@ -60,8 +68,9 @@ export const EXECUTION_INPUTS = {
       cloudOnly: z.boolean().default(false),
       /** Apply the spec (stack and launch templates) before rolling: the ENI watcher's update + roll. */
       update: z.boolean().default(false),
-      /** Node groups rolled at once (in different zones); 1 is kOps's order. */
-      parallelGroups: z.number().int().min(1, 'Invalid value: must be at least 1').max(20, 'Invalid value: may not be more than 20').default(1),
+      /** Node groups rolled at once (1 is kOps's order), never two sharing a zone unless `allowSameZone`. */
+      parallelGroups: parallelGroups.default(1),
+      allowSameZone: z.boolean().default(false),
     })
     .strict(),
   'delete-cluster': z.object({ cluster: clusterName }).strict(),
@@ -82,7 +91,23 @@ const rollStep = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('replace'), instanceGroup: name, asgName: name, instanceIds: z.array(z.string()), detachedIds: z.array(z.string()), controlPlane: z.boolean() }),
   z.object({ kind: z.literal('done') }),
 ]);
-const rollOptions = z.object({ forceIds: z.array(z.string()).optional(), instanceGroups: z.array(z.string()).optional(), cloudOnly: z.boolean().optional() });
+const intOrPercent = z.union([z.number(), z.string()]);
+/** The plan's roster of instance groups (see `RosterEntry`), passed back unchanged by the ASL. */
+const rosterEntry = z.object({
+  instanceGroup: name,
+  role: name,
+  asgName: name,
+  minSize: z.number().int().nonnegative(),
+  maxSize: z.number().int().nonnegative(),
+  zones: z.array(z.string()),
+  rollingUpdate: z.object({ maxSurge: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }),
+});
+const rollOptions = z.object({
+  forceIds: z.array(z.string()).optional(),
+  instanceGroups: z.array(z.string()).optional(),
+  cloudOnly: z.boolean().optional(),
+  roster: z.array(rosterEntry).optional(),
+});
 
 const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) => z.object({ action: z.literal(action), ...shape }).strict();
 
@@ -115,8 +140,15 @@ export const LAUNCH_EVENT = z.discriminatedUnion('action', [
 export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [event('upsert', { cluster: name }), event('check', { cluster: name, changeId: name, deadline })]);
 
 export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
-  event('plan', { cluster: name, instanceGroups: z.array(z.string()).optional(), force: z.boolean().optional(), cloudOnly: z.boolean().optional() }),
-  event('next', { cluster: name, options: rollOptions }),
+  event('plan', {
+    cluster: name,
+    instanceGroups: z.array(z.string()).optional(),
+    force: z.boolean().optional(),
+    cloudOnly: z.boolean().optional(),
+    parallelGroups: parallelGroups.optional(),
+    allowSameZone: z.boolean().optional(),
+  }),
+  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional() }),
   event('surge', { cluster: name, step: rollStep }),
   event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
   event('terminate', { cluster: name, step: rollStep }),

@@ -3,12 +3,25 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { ClusterNotValidError, DrainTimeoutError, WaitTimeoutError } from '../errors.js';
+import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
-import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG } from '../planning/names.js';
+import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
-import { forcedMembers, nextRollStep, resolveRollSettings, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RollStep } from '../planning/rolling-update.js';
+import {
+  effectiveRollingUpdate,
+  forcedMembers,
+  nextRollStep,
+  planWaves,
+  resolveSettingsOf,
+  rollStatus,
+  type RollGroup,
+  type RollOptions,
+  type RollStatusRow,
+  type RollStep,
+  type RosterEntry,
+} from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
+import { isControlPlaneRole, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
 import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
@@ -20,8 +33,8 @@ import { validateCluster } from './validate-cluster.js';
  */
 
 export type RollingUpdateInput =
-  | { action: 'plan'; cluster: string; instanceGroups?: string[]; force?: boolean; cloudOnly?: boolean }
-  | { action: 'next'; cluster: string; options: RollOptions }
+  | { action: 'plan'; cluster: string; instanceGroups?: string[]; force?: boolean; cloudOnly?: boolean; parallelGroups?: number; allowSameZone?: boolean }
+  | { action: 'next'; cluster: string; options: RollOptions; instanceGroup?: string }
   | { action: 'surge'; cluster: string; step: RollStep }
   | { action: 'drain'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
   | { action: 'terminate'; cluster: string; step: RollStep }
@@ -39,29 +52,171 @@ export interface RollingUpdateDeps {
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
   now?: () => Date;
+  /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
+  cache?: RollCache;
 }
 
+/** Replaced batches per child execution before it continues as a new one (issue 12's contract). */
+export const BATCH_LIMIT = 25;
 
-/** Every instance group as the planner sees it: members with their spec hash, detached instances. */
-export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDeps, 'store' | 'autoscaling' | 'ec2'>): Promise<RollGroup[]> {
-  const manifest = completeManifest(await deps.store.readManifest(cluster));
-  const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster));
+/** What the cache keeps for a cluster while one lock holds it. */
+interface CacheEntry {
+  key: string;
+  manifest?: Promise<ClusterManifest>;
+  stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
+}
+
+/**
+ * What a warm Lambda container keeps between the steps of one roll, so that a step asks AWS only
+ * about what it acts on (a step re-reading the spec and the kubeconfig made a forced roll ask S3
+ * some 30 times per replaced node):
+ * - the spec and the stack's description, keyed by the cluster's lock (owner, and since when the
+ *   operation holds it). Nothing changes the spec while the lock is held: every spec write
+ *   (`replace`/`set` from the CLI, the ENI watcher) takes the lock first, and register refuses an
+ *   existing cluster outside create; the stack's hosted zone never changes. A new roll, a resumed
+ *   one or a recreated cluster holds another lock. Without a lock nothing is cached.
+ * - the Kubernetes port, per cluster, read again from the state store when a call through it
+ *   fails (a cluster recreated under the same name has another CA): the kubeconfig a replaced
+ *   control plane publishes names the same API server and is signed by the same CA (restored
+ *   from the state store), so the one read first stays good for the whole roll.
+ */
+export class RollCache {
+  private locked = new Map<string, CacheEntry>();
+  private kubes = new Map<string, Promise<KubePort | undefined>>();
+
+  /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
+  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(deps: D, forCluster: string): D {
+    let entry: Promise<CacheEntry | undefined> | undefined;
+    const locked = this.locked;
+    const current = (cluster: string) =>
+      cluster !== forCluster
+        ? Promise.resolve(undefined)
+        : (entry ??= deps.store.readLock(cluster).then((lock) => {
+        if (!lock) return undefined;
+        const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
+        const found = locked.get(cluster);
+        if (found?.key === key) return found;
+        const fresh: CacheEntry = { key };
+        locked.set(cluster, fresh);
+        return fresh;
+      }));
+    const store = Object.create(deps.store) as ClusterStore;
+    store.readManifest = async (cluster: string) => {
+      const e = await current(cluster);
+      if (!e) return deps.store.readManifest(cluster);
+      e.manifest ??= deps.store.readManifest(cluster);
+      // A failed read is not kept: the next step reads again.
+      return e.manifest.catch((error: unknown) => {
+        delete e.manifest;
+        throw error;
+      });
+    };
+    const stacks: D['stacks'] = {
+      describe: async (name: string) => {
+        const e = name === stackName(forCluster) ? await current(forCluster) : undefined;
+        if (!e) return deps.stacks.describe(name);
+        // Only a stack that exists is kept (validation reads its hosted zone, which never changes).
+        e.stack ??= await deps.stacks.describe(name);
+        return e.stack;
+      },
+    };
+    const kubes = this.kubes;
+    const kube = async (cluster: string): Promise<KubePort | undefined> => {
+      let port = kubes.get(cluster);
+      if (!port) {
+        port = deps.kube(cluster);
+        kubes.set(cluster, port);
+      }
+      const got = await port.catch((error: unknown) => {
+        kubes.delete(cluster);
+        throw error;
+      });
+      // No kubeconfig yet is not kept: the control plane may publish it any moment.
+      if (!got) {
+        kubes.delete(cluster);
+        return undefined;
+      }
+      return retryingWithFreshKubeconfig(got, async () => {
+        kubes.delete(cluster);
+        const fresh = await deps.kube(cluster);
+        if (fresh) kubes.set(cluster, Promise.resolve(fresh));
+        return fresh;
+      });
+    };
+    return { ...deps, store, stacks, kube };
+  }
+}
+
+/** A port whose calls, when one fails, read the kubeconfig again and try once more with it. */
+function retryingWithFreshKubeconfig(port: KubePort, reread: () => Promise<KubePort | undefined>): KubePort {
+  let currentPort = port;
+  return new Proxy(port, {
+    get(_target, property) {
+      const member = (currentPort as unknown as Record<PropertyKey, unknown>)[property];
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]) => {
+        const call = (p: KubePort) => ((p as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property] as (...a: unknown[]) => Promise<unknown>).apply(p, args);
+        try {
+          return await call(currentPort);
+        } catch (error) {
+          const fresh = await reread();
+          if (!fresh) throw error;
+          currentPort = fresh;
+          return call(fresh);
+        }
+      };
+    },
+  });
+}
+
+/** The availability zones of a group's subnets (the completed spec names them). */
+function zonesOf(completed: ClusterManifest, ig: InstanceGroup): string[] {
+  const subnets = new Map((completed.cluster.spec.subnets ?? []).map((s) => [s.name, s.zone]));
+  return [...new Set((ig.spec.subnets ?? []).map((name) => subnets.get(name)).filter((z): z is string => !!z))];
+}
+
+/** The roster of a cluster's instance groups, from its spec. */
+export function rosterOf(manifest: ClusterManifest, cluster: string): RosterEntry[] {
+  const completed = completeManifest(manifest);
+  return completed.instanceGroups.map((ig) => ({
+    instanceGroup: ig.metadata.name, role: ig.spec.role, asgName: groupName(ig.metadata.name, cluster),
+    minSize: ig.spec.minSize ?? 0,
+    maxSize: ig.spec.maxSize ?? 0,
+    zones: zonesOf(completed, ig),
+    rollingUpdate: effectiveRollingUpdate(completed.cluster, ig),
+  }));
+}
+
+/**
+ * Every instance group as the planner sees it: members with their spec hash, detached instances.
+ * With a `roster` (the plan's), the spec is not read again; with `only`, just those groups are
+ * observed (one DescribeAutoScalingGroups, and only their instances).
+ */
+export async function observeGroups(
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'store' | 'autoscaling' | 'ec2'>,
+  scope: { roster?: RosterEntry[]; only?: string[] } = {},
+): Promise<RollGroup[]> {
+  const roster = scope.roster ?? rosterOf(await deps.store.readManifest(cluster), cluster);
+  const only = scope.only ? new Set(scope.only) : undefined;
+  const observed = only ? roster.filter((g) => only.has(g.instanceGroup)) : roster;
   const [asgs, instances] = await Promise.all([
-    deps.autoscaling.describeGroups(names),
+    deps.autoscaling.describeGroups(observed.map((g) => g.asgName)),
     deps.ec2.describeInstances([
       { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
       { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ...(only ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: observed.map((g) => g.instanceGroup) }] : []),
     ]),
   ]);
   // A group under our name but tagged for another cluster is not ours: the roll never sees it.
   const byName = new Map(asgs.filter((g) => isOwnedBy(g.tags, cluster)).map((g) => [g.name, g]));
   const tagsOf = new Map(instances.map((i) => [i.InstanceId ?? '', Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
   const launchedAt = new Map(instances.map((i) => [i.InstanceId ?? '', i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined]));
-  return manifest.instanceGroups.map((ig) => {
-    const asg = byName.get(groupName(ig.metadata.name, cluster));
+  return observed.map((ig) => {
+    const asg = byName.get(ig.asgName);
     const memberIds = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
     const detached = instances
-      .filter((i) => tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.metadata.name && !memberIds.has(i.InstanceId ?? ''))
+      .filter((i) => tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.instanceGroup && !memberIds.has(i.InstanceId ?? ''))
       .map((i) => i.InstanceId ?? '');
     const members = (asg?.instances ?? []).map((i) => {
       const launched = launchedAt.get(i.instanceId);
@@ -74,20 +229,20 @@ export async function observeGroups(cluster: string, deps: Pick<RollingUpdateDep
         ...(version ? { kubernetesVersion: version } : {}),
       };
     });
-    const size = asg?.desiredCapacity ?? ig.spec.minSize ?? 0;
+    const size = asg?.desiredCapacity ?? ig.minSize;
     return {
-      instanceGroup: ig.metadata.name,
-      role: ig.spec.role,
-      asgName: groupName(ig.metadata.name, cluster),
-      min: asg?.minSize ?? ig.spec.minSize ?? 0,
-      max: asg?.maxSize ?? ig.spec.maxSize ?? 0,
+      instanceGroup: ig.instanceGroup,
+      role: ig.role,
+      asgName: ig.asgName,
+      min: asg?.minSize ?? ig.minSize,
+      max: asg?.maxSize ?? ig.maxSize,
       desired: size,
       // The group's tags are its launch template's (set by update): what a replacement installs.
       ...(asg?.tags[KUBERNETES_VERSION_TAG] ? { kubernetesVersion: asg.tags[KUBERNETES_VERSION_TAG] } : {}),
       ...(asg?.tags[SPEC_HASH_TAG] ? { specHash: asg.tags[SPEC_HASH_TAG] } : {}),
       members,
       detached,
-      settings: resolveRollSettings(manifest.cluster, ig, size),
+      settings: resolveSettingsOf(ig.rollingUpdate, size),
     };
   });
 }
@@ -236,12 +391,29 @@ async function validate(input: { cluster: string; deadline: string; cloudOnly?: 
   return { valid: result.valid, deadline: input.deadline, failures: result.failures.map((f) => f.message) };
 }
 
+/**
+ * The next step of one instance group (a child execution rolls one group): only that group is
+ * observed, and the control-plane groups when it is a node group (a node must never be ahead
+ * of the control plane).
+ */
+async function nextStepOfGroup(cluster: string, instanceGroup: string, options: RollOptions, deps: RollingUpdateDeps): Promise<RollStep> {
+  const roster = options.roster ?? rosterOf(await deps.store.readManifest(cluster), cluster);
+  const entry = roster.find((g) => g.instanceGroup === instanceGroup);
+  if (!entry) throw new InvalidInputError([{ path: 'instanceGroup', message: `Not found: instance group "${instanceGroup}" is not in cluster "${cluster}"` }]);
+  if (options.instanceGroups?.length && !options.instanceGroups.includes(instanceGroup)) return { kind: 'done' };
+  const only = [instanceGroup, ...(isControlPlaneRole(entry.role) ? [] : roster.filter((g) => isControlPlaneRole(g.role)).map((g) => g.instanceGroup))];
+  const groups = await observeGroups(cluster, deps, { roster, only });
+  return nextRollStep(groups, { ...options, instanceGroups: [instanceGroup] });
+}
+
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
+  if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
   const now = (deps.now ?? clockNow)();
   switch (input.action) {
     case 'plan': {
-      const options: RollOptions = { ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}), ...(input.cloudOnly ? { cloudOnly: true } : {}) };
-      const groups = await observeGroups(input.cluster, deps);
+      const roster = rosterOf(await deps.store.readManifest(input.cluster), input.cluster);
+      const options: RollOptions = { ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}), ...(input.cloudOnly ? { cloudOnly: true } : {}), roster };
+      const groups = await observeGroups(input.cluster, deps, { roster });
       // A roll that stopped right after a surge left a group short of instances: ask for them
       // again now, so the validation that opens the roll sees the replacements.
       for (const g of groups) {
@@ -254,11 +426,19 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       // resuming an interrupted one (its lock says since when) takes only those older than it.
       if (input.force) options.forceIds = forcedMembers(selected, (await deps.store.readLock(input.cluster))?.since);
       const rows = rollStatus(selected, {}, options);
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+      const needing = new Set(rows.filter((r) => r.needUpdate > 0).map((r) => r.name));
+      const waves = planWaves(
+        roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
+        { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
+      );
+      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit: BATCH_LIMIT, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {
-      const step = nextRollStep(await observeGroups(input.cluster, deps), input.options);
-      return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
+      if (input.instanceGroup === undefined) {
+        const step = nextRollStep(await observeGroups(input.cluster, deps, input.options.roster ? { roster: input.options.roster } : {}), input.options);
+        return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
+      }
+      return { step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps), drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
     }
     case 'surge':
       return surge(input, deps);

@@ -157,6 +157,25 @@ describe('cluster routes', () => {
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toEqual({ cluster: 'seed.example.com', instanceGroups: ['nodes-us-east-1a'], force: true, cloudOnly: false });
   });
 
+  it('starts a rolling update with parallelGroups and allowSameZone from the body', async () => {
+    serveSeedState(s3);
+
+    const response = await request('POST', '/clusters/seed.example.com/rolling-update', { body: JSON.stringify({ parallelGroups: 4, allowSameZone: true }), headers: { 'Content-Type': 'application/json' } });
+
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toEqual({ cluster: 'seed.example.com', instanceGroups: [], force: false, cloudOnly: false, parallelGroups: 4, allowSameZone: true });
+  });
+
+  it.each([0, 21, 1.5, '2', null])('answers 400 naming parallelGroups for %j, starting nothing', async (value) => {
+    serveSeedState(s3);
+
+    const response = await request('POST', '/clusters/seed.example.com/rolling-update', { body: JSON.stringify({ parallelGroups: value }) });
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toBe('parallelGroups: must be an integer from 1 to 20');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('answers 400 for rolling-update options that are wrong', async () => {
     serveSeedState(s3);
 

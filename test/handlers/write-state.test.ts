@@ -77,7 +77,7 @@ describe('write-state handler', () => {
 
     const completed = await handler({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'a.example.com' } }, lambdaContext);
 
-    expect(completed).toEqual({ cluster: 'a.example.com', instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1 });
+    expect(completed).toEqual({ cluster: 'a.example.com', instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1, allowSameZone: false });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 

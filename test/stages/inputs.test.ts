@@ -18,13 +18,28 @@ function issuesOf(attempt: () => unknown): string {
 
 describe('execution inputs', () => {
   it('completes {"cluster":"c"} into a whole rolling-update input', () => {
-    expect(validateExecutionInput('rolling-update', { cluster: 'c' })).toEqual({ cluster: 'c', instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1 });
+    expect(validateExecutionInput('rolling-update', { cluster: 'c' })).toEqual({ cluster: 'c', instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 1, allowSameZone: false });
   });
 
   it('keeps what the caller gave', () => {
-    const input = { cluster: 'a.example.com', instanceGroups: ['nodes'], force: true, cloudOnly: true, update: true, parallelGroups: 3 };
+    const input = { cluster: 'a.example.com', instanceGroups: ['nodes'], force: true, cloudOnly: true, update: true, parallelGroups: 4, allowSameZone: true };
 
     expect(validateExecutionInput('rolling-update', input)).toEqual(input);
+  });
+
+  it.each([0, 21, -1])('refuses parallelGroups %j, naming the field and the range', (value) => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', parallelGroups: value }))).toBe('parallelGroups: Invalid value: must be an integer from 1 to 20');
+  });
+
+  it.each([
+    [2.5, 'parallelGroups: expected integer, got float'],
+    ['3', 'parallelGroups: expected number, got string'],
+  ])('refuses parallelGroups %j that is not an integer, naming the field', (value, message) => {
+    expect(issuesOf(() => validateExecutionInput('rolling-update', { cluster: 'c', parallelGroups: value }))).toBe(message);
+  });
+
+  it.each([1, 20])('accepts parallelGroups %j', (value) => {
+    expect(validateExecutionInput('rolling-update', { cluster: 'c', parallelGroups: value }).parallelGroups).toBe(value);
   });
 
   it('names a missing cluster', () => {
@@ -103,6 +118,20 @@ describe('execution input sizes (the state must stay under 256 KiB after the loc
 });
 
 describe('handler events', () => {
+  it('passes the plan its parallelGroups and allowSameZone', () => {
+    expect(parseEvent(ROLLING_UPDATE_EVENT, { action: 'plan', cluster: 'c', parallelGroups: 3, allowSameZone: true })).toEqual({ action: 'plan', cluster: 'c', parallelGroups: 3, allowSameZone: true });
+  });
+
+  it('refuses a plan with parallelGroups out of range, naming the field', () => {
+    expect(issuesOf(() => parseEvent(ROLLING_UPDATE_EVENT, { action: 'plan', cluster: 'c', parallelGroups: 21 }))).toMatch(/^parallelGroups: /);
+  });
+
+  it('keeps the instance group and the roster of a next step (zod would drop an unknown key)', () => {
+    const roster = [{ instanceGroup: 'nodes', role: 'Node', asgName: 'nodes.c', minSize: 1, maxSize: 2, zones: ['us-east-1a'], rollingUpdate: { maxSurge: '10%' } }];
+
+    expect(parseEvent(ROLLING_UPDATE_EVENT, { action: 'next', cluster: 'c', instanceGroup: 'nodes', options: { roster } })).toEqual({ action: 'next', cluster: 'c', instanceGroup: 'nodes', options: { roster } });
+  });
+
   it('refuses an unknown action with UnknownActionError listing the ones there are', () => {
     const attempt = () => parseEvent(WRITE_STATE_EVENT, { action: 'aquireLock', cluster: 'c', owner: 'o', operation: 'create' });
 

@@ -127,7 +127,7 @@ function rollWaves(): State {
 export function rollingUpdate(): Machine {
   return {
     Comment:
-      'kopsless rolling-update cluster: replace out-of-date instances group by group (bastions, control plane one at a time, nodes in batches of maxSurge + maxUnavailable, up to parallelGroups node groups at once in different zones), draining and validating as kOps does; each group runs as child executions of rolling-update-group. Input: {cluster, instanceGroups: [], force, cloudOnly, parallelGroups} and, to apply the spec first (update + roll), update: true.',
+      'kopsless rolling-update cluster: replace out-of-date instances group by group (bastions, control plane one at a time, nodes in batches of maxSurge + maxUnavailable, up to parallelGroups node groups at once in different zones), draining and validating as kOps does; each group runs as child executions of rolling-update-group. Input: {cluster, instanceGroups: [], force, cloudOnly, parallelGroups, allowSameZone} and, to apply the spec first (update + roll), update: true.',
     StartAt: 'ValidateInput',
     TimeoutSeconds: 86400,
     States: {
@@ -152,7 +152,7 @@ export function rollingUpdate(): Machine {
       ),
       PlanRollingUpdate: lambdaTask(
         'RollingUpdateFunction',
-        { action: 'plan', 'cluster.$': CLUSTER, 'instanceGroups.$': '$.instanceGroups', 'force.$': '$.force', 'cloudOnly.$': '$.cloudOnly', 'parallelGroups.$': '$.parallelGroups' },
+        { action: 'plan', 'cluster.$': CLUSTER, 'instanceGroups.$': '$.instanceGroups', 'force.$': '$.force', 'cloudOnly.$': '$.cloudOnly', 'parallelGroups.$': '$.parallelGroups', 'allowSameZone.$': '$.allowSameZone' },
         { resultPath: '$.plan', next: 'StartValidation' },
       ),
       StartValidation: pass({ 'deadline.$': '$.plan.validationDeadline' }, '$.validation', 'ValidateCluster', 'kOps validates the cluster before it touches anything.'),

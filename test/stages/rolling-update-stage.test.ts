@@ -1,0 +1,218 @@
+import type { Filter, Instance } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
+import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
+import { InvalidInputError } from '../../src/errors.js';
+import type { KubePort } from '../../src/kube/port.js';
+import { groupName } from '../../src/planning/names.js';
+import type { RollOptions } from '../../src/planning/rolling-update.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { BATCH_LIMIT, RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import type { ObjectStore } from '../../src/state/object-store.js';
+import { readFixture } from '../helpers.js';
+import { memoryObjects } from '../support/memory-objects.js';
+
+// The seed cluster: control-plane-us-east-1a, nodes-us-east-1a and nodes-us-east-1b, one
+// instance each, every one out of date (the groups' spec hash is "new", theirs "old").
+const CLUSTER = 'seed.example.com';
+const check = checkManifest(readFixture('seed.yaml'));
+const IG_NAMES = check.completed!.instanceGroups.map((ig) => ig.metadata.name);
+
+interface World {
+  deps: RollingUpdateDeps;
+  /** The names each DescribeAutoScalingGroups asked for. */
+  describedGroups: string[][];
+  /** The filters of each DescribeInstances. */
+  instanceFilters: Filter[][];
+  /** Every state store read (get and list), by key. */
+  reads: string[];
+}
+
+async function world(): Promise<World> {
+  const objects = memoryObjects();
+  const reads: string[] = [];
+  const counted: ObjectStore = { ...objects, get: async (key) => (reads.push(key), objects.get(key)), list: async (prefix) => (reads.push(`list ${prefix}`), objects.list(prefix)) };
+  const store = new ClusterStore(counted);
+  await store.registerCluster(check.manifest!, check.completed!);
+  const groups: GroupState[] = IG_NAMES.map((ig) => ({
+    name: groupName(ig, CLUSTER),
+    minSize: 1,
+    maxSize: 1,
+    desiredCapacity: 1,
+    subnetIds: [],
+    tags: { KubernetesCluster: CLUSTER, 'kopsless.io/spec-hash': 'new' },
+    instances: [{ instanceId: `i-${ig}`, lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' }],
+  }));
+  const instances: Instance[] = IG_NAMES.map((ig) => ({ InstanceId: `i-${ig}`, Tags: [{ Key: 'kops.k8s.io/instancegroup', Value: ig }, { Key: 'kopsless.io/spec-hash', Value: 'old' }] }));
+  const describedGroups: string[][] = [];
+  const instanceFilters: Filter[][] = [];
+  const deps = {
+    store,
+    autoscaling: { describeGroups: async (names: string[]) => (describedGroups.push(names), groups.filter((g) => names.includes(g.name))), setDesiredCapacity: async () => undefined } as unknown as AutoScalingApi,
+    ec2: {
+      describeInstances: async (filters: Filter[]) => {
+        instanceFilters.push(filters);
+        const only = filters.find((f) => f.Name === 'tag:kops.k8s.io/instancegroup')?.Values;
+        return instances.filter((i) => !only || only.includes(i.Tags![0]!.Value!));
+      },
+      terminateInstances: async () => undefined,
+    },
+    stacks: { describe: async () => undefined },
+    dns: { listRecords: async () => [] },
+    kube: async () => undefined,
+    drainTimeoutSeconds: 60,
+    validationTimeoutSeconds: 60,
+    replacementTimeoutSeconds: 60,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  } as RollingUpdateDeps;
+  reads.length = 0;
+  return { deps, describedGroups, instanceFilters, reads };
+}
+
+type Plan = { options: RollOptions; waves: string[][]; batchLimit: number };
+type Next = { step: { kind: string; instanceGroup?: string; instanceIds?: string[] } };
+
+describe('rolling-update plan', () => {
+  it('puts node groups of different zones in one wave with parallelGroups 2, after the control plane alone', async () => {
+    const { deps } = await world();
+
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, parallelGroups: 2 }, deps)) as Plan;
+
+    expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a', 'nodes-us-east-1b']]);
+  });
+
+  it("rolls one group per wave in kOps's order by default, and says how many batches a child execution runs", async () => {
+    const { deps } = await world();
+
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, deps)) as Plan;
+
+    expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a'], ['nodes-us-east-1b']]);
+    expect(plan.batchLimit).toBe(BATCH_LIMIT);
+  });
+
+  it('leaves groups that need no update out of the waves', async () => {
+    const { deps } = await world();
+
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, instanceGroups: ['nodes-us-east-1b'] }, deps)) as Plan;
+
+    expect(plan.waves).toEqual([['nodes-us-east-1b']]);
+  });
+});
+
+describe('rolling-update next', () => {
+  it('observes only the named group and the control plane (for the version guard) when given an instance group', async () => {
+    const w = await world();
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    w.describedGroups.length = 0;
+    w.instanceFilters.length = 0;
+
+    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1b', options: plan.options }, w.deps)) as Next;
+
+    expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1b', instanceIds: ['i-nodes-us-east-1b'] });
+    expect(w.describedGroups).toEqual([[groupName('control-plane-us-east-1a', CLUSTER), groupName('nodes-us-east-1b', CLUSTER)]]);
+    expect(w.instanceFilters).toHaveLength(1);
+    expect(w.instanceFilters[0]).toContainEqual({ Name: 'tag:kops.k8s.io/instancegroup', Values: ['control-plane-us-east-1a', 'nodes-us-east-1b'] });
+  });
+
+  it("reads nothing from the state store when given the plan's roster", async () => {
+    const w = await world();
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    w.reads.length = 0;
+
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options }, w.deps);
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: plan.options }, w.deps);
+
+    expect(w.reads).toEqual([]);
+  });
+
+  it('is done for a group the roll was not asked to roll', async () => {
+    const { deps } = await world();
+
+    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: { instanceGroups: ['nodes-us-east-1b'] } }, deps)) as Next;
+
+    expect(next.step).toEqual({ kind: 'done' });
+  });
+
+  it('refuses an instance group the cluster does not have, naming it', async () => {
+    const { deps } = await world();
+
+    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-nowhere', options: {} }, deps);
+
+    await expect(attempt).rejects.toThrow(InvalidInputError);
+    await expect(attempt).rejects.toThrow('instanceGroup: Not found: instance group "nodes-nowhere" is not in cluster "seed.example.com"');
+  });
+
+  it('without an instance group, observes every group and steps through them in kOps order (control plane first)', async () => {
+    const w = await world();
+
+    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, w.deps)) as Next;
+
+    expect(next.step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-us-east-1a' });
+    expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
+  });
+});
+
+describe('the warm container cache (RollCache)', () => {
+  const manifestReads = (reads: string[]) => reads.filter((k) => k === `${CLUSTER}/config`).length;
+
+  it('reads the spec once for all steps under one lock', async () => {
+    const w = await world();
+    await w.deps.store.acquireLock(CLUSTER, 'roll-1', 'rolling-update');
+    const deps = { ...w.deps, cache: new RollCache() };
+
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+
+    expect(manifestReads(w.reads)).toBe(1);
+  });
+
+  it('reads the spec again under another lock (another roll may follow a spec change)', async () => {
+    const w = await world();
+    const deps = { ...w.deps, cache: new RollCache() };
+    await w.deps.store.acquireLock(CLUSTER, 'roll-1', 'rolling-update');
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+    await w.deps.store.releaseLock(CLUSTER, 'roll-1');
+    await w.deps.store.acquireLock(CLUSTER, 'roll-2', 'rolling-update');
+
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+
+    expect(manifestReads(w.reads)).toBe(2);
+  });
+
+  it('keeps nothing when the cluster is not locked', async () => {
+    const w = await world();
+    const deps = { ...w.deps, cache: new RollCache() };
+
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+    await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, deps);
+
+    expect(manifestReads(w.reads)).toBe(2);
+  });
+
+  it('reads the kubeconfig once, and again only when a call through it fails, retrying that call once', async () => {
+    const w = await world();
+    let kubeconfigReads = 0;
+    let failNext = false;
+    const port = {
+      listNodes: async () => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('x509: certificate signed by unknown authority');
+        }
+        return [];
+      },
+    } as unknown as KubePort;
+    const cache = new RollCache();
+    const deps = { ...w.deps, kube: async (_cluster: string) => (kubeconfigReads++, port) };
+
+    const first = await cache.bind(deps, CLUSTER).kube(CLUSTER);
+    await first!.listNodes();
+    const second = await cache.bind(deps, CLUSTER).kube(CLUSTER);
+    failNext = true;
+    const nodes = await second!.listNodes();
+
+    expect(nodes).toEqual([]);
+    expect(kubeconfigReads).toBe(2);
+  });
+});
