@@ -9,7 +9,8 @@ import type { StateMachineName } from '../../src/functions-registry.js';
 import { observeAwsCalls } from '../../src/local/aws-calls.js';
 import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
 import { startMoto, stopMoto } from '../../src/local/moto.js';
-import { loadDefinition, runStateMachine, taskStates, type LocalExecutionResult, type RunOptions } from '../../src/local/step-functions.js';
+import { SimClock } from '../../src/local/sim-clock.js';
+import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../../src/local/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import type { Invocation } from './cost.js';
@@ -37,14 +38,18 @@ export interface RollRequest {
 export interface RunMeasurement {
   status: 'SUCCEEDED' | 'FAILED';
   error?: { name: string; cause: string };
-  /** Simulated seconds from start to end; null without a simulated clock (today's runner). */
+  /** Simulated seconds from the execution's start to its end (the bench's SimClock). */
   modelSeconds: number | null;
   transitions: number;
   maxHistoryEvents: number;
   lambdaInvocations: number;
   awsCalls: number;
-  /** Per invocation, the function and its handler's wall time here (the Task state's entered to exited). */
+  /** Per Lambda attempt (children's included), the function and its handler's real time here (the runner's onInvocation). */
   invocations: Invocation[];
+  /** AWS calls by `function service:operation`, most first: where the calls go. */
+  awsCallsBy: Record<string, number>;
+  /** Executions of the run (the one started and every child). */
+  executions: number;
   /** Real seconds the run took on this machine. */
   wallSeconds: number;
 }
@@ -53,10 +58,17 @@ export interface RunMeasurement {
 export interface BenchBackend {
   sim: KubeSim;
   store: ClusterStore;
+  /** The simulated clock every run on this backend and the simulated cluster's timers read. */
+  clock: SimClock;
   stop(): Promise<void>;
 }
 
-export async function startBenchBackend(): Promise<BenchBackend> {
+/**
+ * Starts moto, the state bucket and the simulated Kubernetes API with nodes that boot in
+ * `bootSeconds` and pods that drain in `drainSeconds` of the one SimClock the runs use.
+ */
+export async function startBenchBackend(timing: { bootSeconds: number; drainSeconds: number }): Promise<BenchBackend> {
+  const clock = new SimClock();
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
   const moto = await startMoto({ dir, detached: false });
   const bucket = 'kopsless-bench-state';
@@ -67,7 +79,7 @@ export async function startBenchBackend(): Promise<BenchBackend> {
     AWS_SECRET_ACCESS_KEY: 'bench',
     STATE_BUCKET: bucket,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    // Real-time deadlines: generous, since moto at hundreds of instances is slow, not stuck.
+    // The stages' deadlines, read on the SimClock: generous, so that only a roll that is stuck hits one.
     STACK_TIMEOUT_SECONDS: '3600',
     GROUPS_TIMEOUT_SECONDS: '3600',
     DNS_TIMEOUT_SECONDS: '600',
@@ -83,7 +95,7 @@ export async function startBenchBackend(): Promise<BenchBackend> {
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {
-    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
+    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing } });
   } catch (error) {
     stopMoto(moto.pid);
     throw error;
@@ -91,6 +103,7 @@ export async function startBenchBackend(): Promise<BenchBackend> {
   return {
     sim,
     store,
+    clock,
     stop: async () => {
       await sim.close();
       stopMoto(moto.pid);
@@ -102,22 +115,26 @@ export async function startBenchBackend(): Promise<BenchBackend> {
 /** Node group names of a bench cluster: `nodes-00`, `nodes-01`, ... */
 export const benchGroupName = (i: number) => `nodes-${String(i).padStart(2, '0')}`;
 
+/** Zones of a bench cluster: five, so that five node groups can roll at once, none sharing a zone. */
+export const BENCH_ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e'];
+
 /**
- * The seed cluster (one control-plane instance, two zones) with `groups` node groups holding
- * `nodes` instances between them (the first groups one larger), alternating zones, each with
- * the roll's maxSurge.
+ * The seed cluster (one control-plane instance) spread over BENCH_ZONES (one /19 subnet each in
+ * its /16), with `groups` node groups holding `nodes` instances between them (the first groups
+ * one larger), group i in zone i mod 5, each with the roll's maxSurge.
  */
 export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes' | 'groups' | 'maxSurge'>): string {
   const seed = readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8').replaceAll('seed.example.com', cluster);
   const docs = parseAllDocuments(seed).map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec: Record<string, unknown> });
-  const clusterDoc = docs.find((d) => d.kind === 'Cluster')!;
+  const seedCluster = docs.find((d) => d.kind === 'Cluster')!;
+  const clusterDoc = { ...seedCluster, spec: { ...seedCluster.spec, subnets: BENCH_ZONES.map((zone, i) => ({ cidr: `172.30.${i * 32}.0/19`, name: zone, type: 'Public', zone })) } };
   const controlPlane = docs.filter((d) => d.kind === 'InstanceGroup' && d.spec.role !== 'Node');
   const template = docs.find((d) => d.kind === 'InstanceGroup' && d.spec.role === 'Node')!;
   const base = Math.floor(request.nodes / request.groups);
   const extra = request.nodes % request.groups;
   const nodeGroups = Array.from({ length: request.groups }, (_, i) => {
     const size = base + (i < extra ? 1 : 0);
-    const zone = i % 2 === 0 ? 'us-east-1a' : 'us-east-1b';
+    const zone = BENCH_ZONES[i % BENCH_ZONES.length]!;
     const name = benchGroupName(i);
     return {
       ...template,
@@ -128,74 +145,90 @@ export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes
   return [clusterDoc, ...controlPlane, ...nodeGroups].map((d) => stringify(d)).join('---\n');
 }
 
-/** Counts `name`'s AWS calls, invocations and handler times while it runs. */
-export async function measureRun(name: StateMachineName, options: RunOptions): Promise<{ result: LocalExecutionResult; measurement: RunMeasurement }> {
-  const functionOf = new Map(taskStates(loadDefinition(name, process.env.AWS_REGION ?? 'us-east-1')).map(([state, s]) => [state, /function:kopsless-(\w+)$/.exec(s.Resource ?? '')?.[1] ?? 'unknown']));
+/**
+ * Runs `name` on the bench's SimClock and counts what it did: simulated seconds, the runner's
+ * transitions (summed over every execution), largest history of any execution and Lambda
+ * invocations; the AWS calls the handlers made (at the SDK, S3 included; the simulated API's own
+ * reads of moto are not a handler's and are not counted), by function and operation; and each
+ * Lambda attempt's real handler time (for GB-seconds).
+ */
+export async function measureRun(name: StateMachineName, options: Omit<RunOptions, 'clock'> & { clock: SimClock }): Promise<{ result: LocalExecutionResult; measurement: RunMeasurement }> {
   let awsCalls = 0;
+  const awsCallsBy = new Map<string, number>();
   let failedState: string | undefined;
-  const started = new Map<string, number[]>();
   const invocations: Invocation[] = [];
-  const stopObserving = observeAwsCalls({ before: () => void (awsCalls += 1) });
+  const stopObserving = observeAwsCalls({
+    before: (call) => {
+      awsCalls += 1;
+      const key = `${call.functionId} ${call.service}:${call.operation}`;
+      awsCallsBy.set(key, (awsCallsBy.get(key) ?? 0) + 1);
+    },
+  });
   const began = performance.now();
-  const end = (state: string, at: number) => {
-    const t = started.get(state)?.shift();
-    if (t !== undefined) invocations.push({ functionId: functionOf.get(state)!, ms: Math.max(0, at - t) });
-  };
+  const simulatedStart = options.clock.elapsedSeconds();
   let result: LocalExecutionResult;
   try {
     result = await runStateMachine(name, {
       ...options,
       onProgress: (event) => {
         options.onProgress?.(event);
-        if (event.kind === 'failed' || event.kind === 'caught') failedState ??= event.state;
-        if (!functionOf.has(event.state)) return;
-        if (event.kind === 'entered') started.set(event.state, [...(started.get(event.state) ?? []), event.at]);
-        else if (event.kind === 'retried') {
-          // The attempt ended; the next one starts now.
-          end(event.state, event.at);
-          started.set(event.state, [...(started.get(event.state) ?? []), event.at]);
-        } else end(event.state, event.at);
+        if (event.kind === 'failed' || event.kind === 'caught') failedState ??= `${event.state}${event.stateMachine ? ` of ${event.stateMachine}` : ''}`;
+      },
+      onInvocation: (invocation) => {
+        options.onInvocation?.(invocation);
+        invocations.push({ functionId: invocation.functionId, ms: invocation.ms });
       },
     });
   } finally {
     stopObserving();
   }
-  const counted = result as LocalExecutionResult & { maxHistoryEvents?: number; lambdaInvocations?: number };
+  if (result.maxHistoryEvents === undefined || result.transitions === undefined || result.lambdaInvocations === undefined || !result.executions) throw new Error(`${name}: the local runner returned no counts`);
   return {
     result,
     measurement: {
       status: result.status,
       // The state that failed first names where a run stopped (a States.Timeout says only what).
       ...(result.error ? { error: { name: result.error.name, cause: `${failedState ? `in state ${failedState}: ` : ''}${result.error.cause}` } } : {}),
-      // Filled in by the simulated clock after the merge (see scripts/bench.ts).
-      modelSeconds: null,
-      transitions: result.transitions ?? 0,
-      maxHistoryEvents: counted.maxHistoryEvents ?? result.historyEvents ?? 0,
-      lambdaInvocations: counted.lambdaInvocations ?? invocations.length,
+      modelSeconds: options.clock.elapsedSeconds() - simulatedStart,
+      transitions: result.transitions,
+      maxHistoryEvents: result.maxHistoryEvents,
+      lambdaInvocations: result.lambdaInvocations,
       awsCalls,
+      awsCallsBy: Object.fromEntries([...awsCallsBy].sort((a, b) => b[1] - a[1])),
       invocations,
+      executions: result.executions.length,
       wallSeconds: (performance.now() - began) / 1000,
     },
   };
 }
 
-/** How long a local Wait state lasts (real milliseconds) until the simulated clock replaces it. */
-export const LOCAL_WAIT_MS = 20;
+/** Pods per node the bench's workload Deployment runs: enough that every drain evicts something. */
+export const WORKLOAD_PODS_PER_NODE = 2;
 
 /**
- * Today's runs: create the cluster, force-roll every node group, delete; each measured. The roll
- * is the real rolling-update state machine; without the simulated clock its polls last
- * LOCAL_WAIT_MS and nodes join as soon as the simulated API registers them (bootSeconds and
- * drainSeconds are not yet applied; see scripts/bench.ts for what the merge wires in).
+ * The lifecycle of one cluster on the bench's SimClock: create it, let its nodes boot (so that
+ * the roll starts from a healthy cluster, as the kOps model does), run a Deployment of
+ * WORKLOAD_PODS_PER_NODE pods per node (so that drains evict and wait drainSeconds), force-roll
+ * every node group with the request's parallelGroups, delete it; each run measured.
  */
 export async function localLifecycle(request: RollRequest, backend: BenchBackend): Promise<{ create: RunMeasurement; roll?: RunMeasurement; delete?: RunMeasurement }> {
+  const { clock } = backend;
   const cluster = `bench${request.nodes}.example.com`;
   const manifest = benchManifest(cluster, request);
-  const { measurement: create } = await measureRun('create-cluster', { input: { manifest }, waitMs: LOCAL_WAIT_MS });
+  const { measurement: create } = await measureRun('create-cluster', { input: { manifest }, clock });
   if (create.status !== 'SUCCEEDED') return { create };
   await backend.sim.backend.cluster(cluster, { fresh: true });
+  await clock.sleep(request.bootSeconds);
+  const sim = await backend.sim.backend.cluster(cluster, { fresh: true });
+  if (!sim) throw new Error(`${cluster}: the simulated API has no such cluster after create`);
+  sim.addDeployment({
+    metadata: { name: 'bench-workload', namespace: 'default' },
+    spec: { replicas: request.nodes * WORKLOAD_PODS_PER_NODE, selector: { matchLabels: { app: 'bench-workload' } }, template: { metadata: { labels: { app: 'bench-workload' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } } },
+  });
+  sim.tick();
+  sim.reconcile();
   const instanceGroups = Array.from({ length: request.groups }, (_, i) => benchGroupName(i));
-  const { measurement: roll } = await measureRun('rolling-update', { input: { cluster, instanceGroups, force: true, cloudOnly: false }, waitMs: LOCAL_WAIT_MS });
-  const { measurement: deleted } = await measureRun('delete-cluster', { input: { cluster }, waitMs: LOCAL_WAIT_MS });
+  const { measurement: roll } = await measureRun('rolling-update', { input: { cluster, instanceGroups, force: true, cloudOnly: false, parallelGroups: request.parallelGroups }, clock });
+  const { measurement: deleted } = await measureRun('delete-cluster', { input: { cluster }, clock });
   return { create, roll, delete: deleted };
 }

@@ -66,6 +66,47 @@ export interface BenchResults {
   watcherBurst: WatcherBurstRow[];
   coldStart: ColdStartRow[];
   diagnostics: Diagnostics;
+  /** Issue 12's targets against the rows above (those whose rows this run has). */
+  targets?: TargetCheck[];
+  /** Real seconds the whole `npm run bench` took (the issue's bound: 20 minutes on 2 cores). */
+  benchSeconds?: number;
+}
+
+/** One of issue 12's targets, checked against a row: the figure, the bound, whether it holds. */
+export interface TargetCheck {
+  target: string;
+  value: number;
+  bound: number;
+  met: boolean;
+}
+
+/** The largest roll the issue sets targets for, the watcher size and the most observations per cluster of a burst. */
+export const TARGET_ROLL_NODES = 1000;
+export const TARGET_WATCHER_NODES = 5000;
+export const TARGET_BENCH_SECONDS = 20 * 60;
+
+/**
+ * Issue 12's targets, each checked where the results have its row: at 1,000 nodes a history
+ * under 25,000 events in every execution, at most a third of the kOps model's time, at most 40
+ * transitions and 10 AWS calls per replaced node; the watcher at 5,000 nodes under 256 MiB; at
+ * most 5 observations per cluster in a burst (one cluster); the bench under 20 minutes.
+ */
+export function checkTargets(results: Pick<BenchResults, 'roll' | 'watcher' | 'watcherBurst' | 'benchSeconds'>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const check = (target: string, value: number, bound: number, strict = false) => out.push({ target, value: Number(value.toFixed(3)), bound: Number(bound.toFixed(3)), met: strict ? value < bound : value <= bound });
+  const roll = results.roll.find((r) => r.nodes === TARGET_ROLL_NODES);
+  if (roll) {
+    check('roll 1,000: maxHistoryEvents < 25,000 (every execution)', roll.maxHistoryEvents, 25000, true);
+    if (roll.modelSeconds !== null) check('roll 1,000: modelSeconds <= kopsModelSeconds / 3', roll.modelSeconds, roll.kopsModelSeconds / 3);
+    check('roll 1,000: transitions per replaced node <= 40', roll.transitions / roll.nodes, 40);
+    check('roll 1,000: AWS calls per replaced node <= 10', roll.awsCalls / roll.nodes, 10);
+  }
+  const watcher = results.watcher.find((w) => w.nodes === TARGET_WATCHER_NODES);
+  if (watcher) check('watcher 5,000 nodes: peakMiB < 256', watcher.peakMiB, 256, true);
+  const burst = results.watcherBurst[0];
+  if (burst) check('watcherBurst: observations per cluster <= 5 (one cluster)', burst.observations, 5);
+  if (results.benchSeconds !== undefined) check('bench: seconds < 1,200', results.benchSeconds, TARGET_BENCH_SECONDS, true);
+  return out;
 }
 
 export const ROLL_FIELDS = ['nodes', 'groups', 'maxSurge', 'parallelGroups', 'modelSeconds', 'kopsModelSeconds', 'transitions', 'maxHistoryEvents', 'lambdaInvocations', 'awsCalls', 'minimalAwsCalls', 'costUsd'] as const;
@@ -100,6 +141,7 @@ export function renderTables(results: BenchResults): string {
     table('watcherBurst', WATCHER_BURST_FIELDS, results.watcherBurst as never),
     table('coldStart (median of fresh processes)', ['name', 'size', 'baseSize', 'ms', 'baseMs', 'rss', 'baseRss', 'clients'], results.coldStart as never),
   ];
+  if (results.targets?.length) parts.push(['targets', ...results.targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${cell(t.value)}`)].join('\n'));
   const notes = Object.entries(results.diagnostics);
   if (notes.length) parts.push(['notes', ...notes.map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
   return parts.join('\n\n');

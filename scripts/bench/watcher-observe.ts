@@ -5,7 +5,10 @@ import { kubePort, type KubePort } from '../../src/kube/port.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { completeManifest } from '../../src/spec/defaults.js';
 import type { ClusterManifest } from '../../src/spec/types.js';
-import { observe, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+import { watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+import { countingObjectStore } from '../../src/local/watcher-bench.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 
 /**
  * One watcher observation of a cluster against the Kubernetes API at `--server`, in a process of
@@ -41,34 +44,40 @@ export function kubeconfigFor(server: string): string {
 }
 
 /**
- * The seam: the watcher's observation of one cluster. Today `observe` from
- * src/stages/eni-watcher.ts; after the watcher's rework, whatever it calls per cluster.
+ * One scheduled run of the reworked watcher for the seed cluster: `watchCluster` (the lock read,
+ * the state read, the observation that folds node and pod pages into per-node counts, the
+ * decision and its conditional state write) against `kube`, with the state store in memory.
  * AWS is not part of this measurement: the stack is not found (no subnets) and instance types
  * come from a fixed table.
  */
-export async function observeOnce(kube: KubePort, manifest: ClusterManifest): Promise<{ nodes: number; pods: number }> {
+export async function observeOnce(kube: KubePort, server: string): Promise<{ nodes: number; pods: number }> {
+  const check = checkManifest(readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8'));
+  if (!check.manifest || !check.completed) throw new Error(`seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const objects = countingObjectStore();
+  const store = new ClusterStore(objects);
+  const cluster = check.manifest.cluster.metadata.name;
+  await store.registerCluster(check.manifest, check.completed);
   const deps: WatcherDeps = {
-    store: undefined as never,
-    objects: undefined as never,
+    store,
+    objects,
     stacks: { describe: async () => undefined },
     ec2: { describeInstanceTypes: async (types) => types.map((t) => ({ InstanceType: t as never, VCpuInfo: { DefaultVCpus: 2 }, NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 }, Hypervisor: 'nitro' })) },
-    ec2Client: undefined as never,
+    ec2Client: { send: () => Promise.reject(new Error('no EC2 call expected: the seed cluster has no stack here')) } as never,
     kube: async () => kube,
-    settings: undefined as never,
+    settings: DEFAULT_WATCHER_SETTINGS,
   };
-  const observed = await observe(manifest.cluster.metadata.name, manifest, kube, deps);
-  const nodes = observed.groups.reduce((sum, g) => sum + g.nodes.length, 0);
-  const pods = observed.groups.reduce((sum, g) => sum + g.nodes.reduce((s, n) => s + n.usedPods, 0), 0);
-  return { nodes, pods };
+  const result = await watchCluster(cluster, deps);
+  if (!result.observed) throw new Error(`the watcher did not observe ${cluster} at ${server}: ${result.decision.reason}`);
+  const { groups } = result.decision;
+  return { nodes: groups.reduce((sum, g) => sum + g.nodes, 0), pods: groups.reduce((sum, g) => sum + g.usedPods, 0) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const i = process.argv.indexOf('--server');
   const server = i >= 0 ? process.argv[i + 1] : undefined;
   if (!server) throw new Error('--server: expected the API server URL (http://127.0.0.1:PORT)');
-  const manifest = seedManifest();
   const started = performance.now();
-  const seen = await observeOnce(kubePort(kubeconfigFor(server)), manifest);
+  const seen = await observeOnce(kubePort(kubeconfigFor(server)), server);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify({ seconds, peakMiB: process.resourceUsage().maxRSS / 1024, ...seen })}\n`);
 }

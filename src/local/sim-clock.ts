@@ -63,20 +63,25 @@ export class SimClock implements Clock {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`SimClock.sleep: ${seconds} is not a number of seconds >= 0`);
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const sleeper: Sleeper = { at: this.time + Math.round(seconds * 1000), seq: this.seq++, wake: resolve };
+      const onAbort = () => {
+        const i = this.sleepers.indexOf(sleeper);
+        if (i !== -1) this.sleepers.splice(i, 1);
+        this.touch();
+        resolve();
+      };
+      // A sleeper that wakes takes its abort listener off: an execution's signal would otherwise collect one per Wait.
+      const sleeper: Sleeper = {
+        at: this.time + Math.round(seconds * 1000),
+        seq: this.seq++,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       // Sorted by wake-up time, then by when the sleep began: equal times wake in order.
       const index = this.sleepers.findIndex((s) => s.at > sleeper.at);
       this.sleepers.splice(index === -1 ? this.sleepers.length : index, 0, sleeper);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.sleepers.indexOf(sleeper);
-          if (i !== -1) this.sleepers.splice(i, 1);
-          this.touch();
-          resolve();
-        },
-        { once: true },
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.touch();
     });
   }

@@ -131,11 +131,28 @@ export interface RunOptions {
   /** Awaited after every Task, before the execution moves on: lets a test look at the world between steps. */
   afterTask?: (state: string, output: Json) => Promise<void>;
   /**
+   * Called after every Lambda attempt (children's included) with the real milliseconds its
+   * handler ran here: what the bench prices as Lambda GB-seconds. Under a simulated clock a
+   * handler takes no simulated time, so progress events cannot tell this.
+   */
+  onInvocation?: (invocation: LambdaInvocation) => void;
+  /**
    * Runs the execution in simulated time: Wait states, retry intervals and the execution's
    * TimeoutSeconds elapse on this clock (see sim-clock.ts), and `now()` (src/clock.ts) reads it
    * while the run lasts. Without it, Waits last `waitMs` and retries 20 ms of real time.
    */
   clock?: SimClock;
+}
+
+/** One Lambda attempt of a local run, as `RunOptions.onInvocation` reports it. */
+export interface LambdaInvocation {
+  /** The function's logical ID (from `function:kopsless-<id>`), or the Resource when it names none. */
+  functionId: string;
+  state: string;
+  /** The state machine of the execution that ran it (kopsless-<name>). */
+  stateMachine: string;
+  /** Real milliseconds the handler ran (failed attempts included, as Lambda bills them). */
+  ms: number;
 }
 
 type TaskHandler = (input: Json) => Promise<Json>;
@@ -431,6 +448,7 @@ async function execute(
         ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
         ...(report ? { onProgress: report } : {}),
         ...(options.afterTask ? { afterTask: options.afterTask } : {}),
+        ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
       },
       tree,
       executionArn,
@@ -465,6 +483,15 @@ async function execute(
     const handler = mode ? undefined : options.handlers[stateName];
     if (!mode && !handler) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
     const resource = state.Resource ?? '';
+    const functionId = /function:kopsless-(\w+)$/.exec(resource)?.[1] ?? resource;
+    const timed = async (input: Json): Promise<Json> => {
+      const began = performance.now();
+      try {
+        return await handler!(input);
+      } finally {
+        options.onInvocation?.({ functionId, state: stateName, stateMachine: options.stateMachineName, ms: performance.now() - began });
+      }
+    };
     const attempt = async (input: Json): Promise<Json> => {
       // Held from the start: the engine has reached this Task, the clock must wait for it.
       await hold(async () => {
@@ -477,7 +504,7 @@ async function execute(
       });
       let output: Json;
       try {
-        output = mode ? await startChild(stateName, mode)(input, () => history.taskSubmitted()) : await hold(() => handler!(input));
+        output = mode ? await startChild(stateName, mode)(input, () => history.taskSubmitted()) : await hold(() => timed(input));
       } catch (error) {
         history.taskEnded(resource, false);
         throw error;

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runBench } from '../../scripts/bench.js';
+import { BOOT_SECONDS, runBench } from '../../scripts/bench.js';
 import { LIFECYCLE_FIELDS, ROLL_FIELDS, WATCHER_FIELDS, type BenchResults } from '../../scripts/bench/report.js';
 import { HISTORY_EVENT_LIMIT } from '../../src/local/history.js';
 
-// The bench's quick mode (30 nodes; the watcher at 50 nodes of 110 pods): the sections that run
-// today, on a local backend this file starts and stops. No assertion is on time: only on what
+// The bench's quick mode (30 nodes on the simulated clock; the watcher at 50 nodes of 110 pods;
+// the watcher burst), on a local backend this file starts and stops. No assertion is on time: only on what
 // the runs counted and on the shape of bench/results.json.
 let results: BenchResults;
 
@@ -27,26 +27,40 @@ describe('bench --quick: results.json', () => {
 });
 
 describe('bench --quick: the roll', () => {
-  it('succeeds within the history quota', () => {
+  it('succeeds within the history quota in every execution', () => {
     const roll = results.roll[0]!;
 
     expect(results.diagnostics['roll.30']).toMatch(/^SUCCEEDED/);
     expect(roll.maxHistoryEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
   });
 
-  it('makes at most 40 transitions per replaced node', () => {
-    const roll = results.roll[0]!;
-
-    expect(roll.transitions / roll.nodes).toBeLessThanOrEqual(40);
+  it('runs one child execution per node group (the parent and three children)', () => {
+    expect(results.diagnostics['roll.30']).toMatch(/; 4 executions,/);
   });
 
-  // Issue 12's target: at most 10 AWS calls per replaced node. Today's roll re-reads the state
-  // store and every group at each step (about 27 per node at 30 nodes); the fix lands with the
-  // merge of the roll rework, which then drops `.fails`.
-  it.fails('makes at most 10 AWS calls per replaced node', () => {
+  it('takes simulated time: at least a boot per batch of one (30 batches, one group at a time)', () => {
     const roll = results.roll[0]!;
 
-    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(10);
+    expect(roll.modelSeconds).toBeGreaterThanOrEqual(30 * BOOT_SECONDS);
+  });
+
+  // At 30 nodes a 10% surge replaces one node per batch, so each node pays a whole boot poll
+  // loop (8 polls of 3 states) and a drain loop: about 69 transitions each, measured. Issue 12's
+  // 40 is for 1,000 nodes (10 per batch), checked in the full bench's `targets`; this bound
+  // catches a loop that polls more or a step that repeats.
+  it('makes at most 80 transitions per replaced node at a surge of one', () => {
+    const roll = results.roll[0]!;
+
+    expect(roll.transitions / roll.nodes).toBeLessThanOrEqual(80);
+  });
+
+  // Likewise the 10 AWS calls per node are for 1,000 nodes; at a surge of one the group's polls
+  // are paid per node (measured about 22). A step that re-reads the state store or every group
+  // again would go well past this.
+  it('makes at most 26 AWS calls per replaced node at a surge of one', () => {
+    const roll = results.roll[0]!;
+
+    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(26);
   });
 
   it('never counts fewer AWS calls than the fewest the roll needs, and prices the run', () => {
@@ -58,6 +72,15 @@ describe('bench --quick: the roll', () => {
 
   it('puts kOps model time in every row', () => {
     expect(results.roll[0]!.kopsModelSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('bench --quick: the watcher burst', () => {
+  it('observes the cluster at most 5 times for 2,000 events in a minute', () => {
+    const burst = results.watcherBurst[0]!;
+
+    expect(burst.events).toBe(2000);
+    expect(burst.observations).toBeLessThanOrEqual(5);
   });
 });
 

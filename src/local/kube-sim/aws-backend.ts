@@ -46,7 +46,7 @@ const SYNC_INTERVAL_MS = 300;
 
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
-  private readonly synced = new Map<string, number>();
+  private readonly synced = new Map<string, { real: number; simulated?: number }>();
   private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
@@ -57,11 +57,23 @@ export class AwsSimBackend implements SimBackend {
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
   async cluster(name: string, options: { fresh?: boolean } = {}): Promise<SimCluster | undefined> {
     const existing = this.clusters.get(name);
-    if (!options.fresh && existing && Date.now() - (this.synced.get(name) ?? 0) < SYNC_INTERVAL_MS) return existing;
+    if (!options.fresh && existing && this.recent(name)) return existing;
     // Concurrent requests share one sync.
     const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, running);
     return running;
+  }
+
+  /**
+   * Whether the cluster was synced a moment ago. Under simulated timing, only at this same
+   * simulated instant: simulated time may jump minutes in a real millisecond, and an instance
+   * launched since must be seen (and start booting) at the first request after its launch, not
+   * whenever the real-time interval ends.
+   */
+  private recent(name: string): boolean {
+    const last = this.synced.get(name);
+    if (!last || Date.now() - last.real >= SYNC_INTERVAL_MS) return false;
+    return !this.deps.timing?.now || this.deps.timing.now() === last.simulated;
   }
 
   /** Syncs every cluster of the state store (the periodic loop, so kubeconfigs appear unasked). */
@@ -117,7 +129,7 @@ export class AwsSimBackend implements SimBackend {
       });
     }
     cluster.syncInstances(views);
-    this.synced.set(name, Date.now());
+    this.synced.set(name, { real: Date.now(), ...(this.deps.timing?.now ? { simulated: this.deps.timing.now() } : {}) });
     if (views.some((v) => v.controlPlane)) {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));
