@@ -317,7 +317,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   return results;
 }
 
-/** Today's lifecycle runner: one local backend for the whole section, a cluster per size. */
+/**
+ * The lifecycle runner: one local backend (moto, the simulated API, a SimClock) for the section,
+ * moto emptied before each size after the first, so that a size's calls do not pay for the
+ * instances earlier sizes left (moto keeps terminated ones and filters every describe through them).
+ */
 async function defaultLifecycleRunner(diagnostics: Diagnostics): Promise<{ run: LifecycleRunner; stop: () => Promise<void> }> {
   const { startBenchBackend, localLifecycle } = await import('./bench/local-runs.js');
   const backend = await startBenchBackend({ bootSeconds: BOOT_SECONDS, drainSeconds: DRAIN_SECONDS });
@@ -327,9 +331,14 @@ async function defaultLifecycleRunner(diagnostics: Diagnostics): Promise<{ run: 
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  diagnostics.lifecycle = `the local runner on one SimClock (Waits and retry pauses in simulated time, handlers take none); a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; a Deployment of 2 pods per node; parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; a Deployment of 2 pods per node; parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  let first = true;
   return {
-    run: (request) => localLifecycle(request, backend),
+    run: async (request) => {
+      if (!first) await backend.resetAws();
+      first = false;
+      return localLifecycle(request, backend);
+    },
     stop: async () => {
       process.off('SIGINT', interrupted);
       process.off('SIGTERM', interrupted);

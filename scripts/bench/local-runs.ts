@@ -60,6 +60,11 @@ export interface BenchBackend {
   store: ClusterStore;
   /** The simulated clock every run on this backend and the simulated cluster's timers read. */
   clock: SimClock;
+  /**
+   * Empties moto (and makes the state bucket again): moto keeps terminated instances and filters
+   * every describe through them, so a size after another would pay for the instances before it.
+   */
+  resetAws(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +74,10 @@ export interface BenchBackend {
  */
 export async function startBenchBackend(timing: { bootSeconds: number; drainSeconds: number }): Promise<BenchBackend> {
   const clock = new SimClock();
+  // Every call that can change instances is a handler's (the bench sees them at the SDK): the
+  // simulated API re-reads moto only after one, not on every poll.
+  let changes = 0;
+  const stopCounting = observeAwsCalls({ after: (call) => void (/^(Describe|List|Get|Head)/.test(call.operation) ? undefined : (changes += 1)) });
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
   const moto = await startMoto({ dir, detached: false });
   const bucket = 'kopsless-bench-state';
@@ -87,16 +96,20 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
     VALIDATION_TIMEOUT_SECONDS: '3600',
     REPLACEMENT_TIMEOUT_SECONDS: '3600',
   });
-  const s3 = new S3Client({});
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-  s3.destroy();
+  const createBucket = async () => {
+    const s3 = new S3Client({});
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    s3.destroy();
+  };
+  await createBucket();
   const objects = s3ObjectStore(new S3Client({}), bucket);
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {
-    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing } });
+    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing }, changes: () => changes });
   } catch (error) {
+    stopCounting();
     stopMoto(moto.pid);
     throw error;
   }
@@ -104,7 +117,14 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
     sim,
     store,
     clock,
+    resetAws: async () => {
+      // moto's own reset: every backend anew (the AMIs it was started with are kept).
+      const response = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`moto reset: HTTP ${response.status}`);
+      await createBucket();
+    },
     stop: async () => {
+      stopCounting();
       await sim.close();
       stopMoto(moto.pid);
       rmSync(dir, { recursive: true, force: true });
@@ -176,6 +196,8 @@ export async function measureRun(name: StateMachineName, options: Omit<RunOption
       },
       onInvocation: (invocation) => {
         options.onInvocation?.(invocation);
+        // BENCH_TRACE=1: every handler as it ends, to see where a long run's real time goes.
+        if (process.env.BENCH_TRACE) process.stderr.write(`trace ${((performance.now() - began) / 1000).toFixed(1)}s sim+${(options.clock.elapsedSeconds() - simulatedStart).toFixed(0)}s ${invocation.stateMachine} ${invocation.state} ${invocation.ms.toFixed(0)}ms\n`);
         invocations.push({ functionId: invocation.functionId, ms: invocation.ms });
       },
     });

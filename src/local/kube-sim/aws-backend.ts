@@ -46,12 +46,25 @@ const SYNC_INTERVAL_MS = 300;
 
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
-  private readonly synced = new Map<string, { real: number; simulated?: number }>();
+  private readonly synced = new Map<string, { real: number; simulated?: number; changes?: number }>();
   private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
   constructor(
-    private readonly deps: { ec2: EC2Client; store: ClusterStore; objects: ObjectStore; urlFor: (cluster: string) => string; timing?: SimTiming },
+    private readonly deps: {
+      ec2: EC2Client;
+      store: ClusterStore;
+      objects: ObjectStore;
+      urlFor: (cluster: string) => string;
+      timing?: SimTiming;
+      /**
+       * A count of the changing AWS calls made so far (everything but Describe/List/Get), when
+       * the caller sees every call that can change instances (the bench, at the SDK): a cluster
+       * synced since the count last moved is current, however much time passed, so the sim does
+       * not describe every instance again on each poll (moto takes seconds for hundreds).
+       */
+      changes?: () => number;
+    },
   ) {}
 
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
@@ -72,7 +85,9 @@ export class AwsSimBackend implements SimBackend {
    */
   private recent(name: string): boolean {
     const last = this.synced.get(name);
-    if (!last || Date.now() - last.real >= SYNC_INTERVAL_MS) return false;
+    if (!last) return false;
+    if (this.deps.changes) return this.deps.changes() === last.changes;
+    if (Date.now() - last.real >= SYNC_INTERVAL_MS) return false;
     return !this.deps.timing?.now || this.deps.timing.now() === last.simulated;
   }
 
@@ -98,6 +113,8 @@ export class AwsSimBackend implements SimBackend {
   }
 
   private async sync(name: string): Promise<SimCluster | undefined> {
+    // Read first: a change made while this sync describes the instances must be seen by the next.
+    const changes = this.deps.changes?.();
     if (!(await this.deps.store.exists(name))) {
       this.clusters.delete(name);
       return undefined;
@@ -129,7 +146,7 @@ export class AwsSimBackend implements SimBackend {
       });
     }
     cluster.syncInstances(views);
-    this.synced.set(name, { real: Date.now(), ...(this.deps.timing?.now ? { simulated: this.deps.timing.now() } : {}) });
+    this.synced.set(name, { real: Date.now(), ...(this.deps.timing?.now ? { simulated: this.deps.timing.now() } : {}), ...(changes !== undefined ? { changes } : {}) });
     if (views.some((v) => v.controlPlane)) {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));

@@ -24,6 +24,8 @@ export async function startKubeSim(deps: {
   maxPageItems?: number;
   /** Simulated boot and drain times with their clock (off by default); see SimTiming. */
   timing?: SimTiming;
+  /** A count of changing AWS calls, when the caller observes them all (see AwsSimBackend). */
+  changes?: () => number;
 }): Promise<KubeSim> {
   let urlFor: (cluster: string) => string = () => '';
   const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
