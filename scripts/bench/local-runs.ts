@@ -8,7 +8,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { observeAwsCalls } from '../../src/local/aws-calls.js';
 import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
-import { startMoto, stopMoto } from '../../src/local/moto.js';
+import { isAlive, startMoto, stopMoto } from '../../src/local/moto.js';
 import { SimClock } from '../../src/local/sim-clock.js';
 import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../../src/local/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
@@ -79,7 +79,7 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
   let changes = 0;
   const stopCounting = observeAwsCalls({ after: (call) => void (/^(Describe|List|Get|Head)/.test(call.operation) ? undefined : (changes += 1)) });
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
-  const moto = await startMoto({ dir, detached: false });
+  let moto = await startMoto({ dir, detached: false });
   const bucket = 'kopsless-bench-state';
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: moto.endpoint,
@@ -118,9 +118,11 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
     store,
     clock,
     resetAws: async () => {
-      // moto's own reset: every backend anew (the AMIs it was started with are kept).
-      const response = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
-      if (!response.ok) throw new Error(`moto reset: HTTP ${response.status}`);
+      // A new moto on the same port (the clients' endpoint): moto's own /moto-api/reset answers
+      // 500 once a cluster has been created and deleted in it.
+      stopMoto(moto.pid);
+      for (let i = 0; i < 100 && isAlive(moto.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      moto = await startMoto({ dir, port: moto.port, detached: false });
       await createBucket();
     },
     stop: async () => {
