@@ -144,7 +144,7 @@ async function assertOwner(store: ClusterStore, cluster: string, owner: string, 
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
+): Promise<LockLease | { phase: ClusterPhase } | { phase: 'Failed'; error: { Error: string; Cause: string } } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
@@ -203,7 +203,8 @@ export async function writeState(
         lastError: { error: error.Error ?? 'Error', cause: causeMessage(error.Cause), at: now.toISOString() },
       });
       await store.releaseLock(input.cluster, input.owner);
-      return { phase: 'Failed' };
+      // The error as recorded (a child's unwrapped): the machine's Fail state reports it.
+      return { phase: 'Failed', error: { Error: error.Error ?? 'Error', Cause: error.Cause ?? '' } };
     }
   }
 }

@@ -290,12 +290,17 @@ export function recordSuccess(cluster: string, next: string): State {
   return lambdaTask('WriteStateFunction', { action: 'finish', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase: 'Ready' }, { resultPath: '$.status', next });
 }
 
-/** The failure path: the error in status.json, the lock released; then `next` (a Fail). */
+/**
+ * The failure path: the error in status.json, the lock released; then `next` (a Fail). The
+ * error it records replaces `$.error`: a child execution's failure arrives as States.TaskFailed
+ * with the child's error inside its cause, and the Fail reports the child's own (e.g.
+ * DrainTimeoutError), as the execution did before the roll had children.
+ */
 export function recordFailure(cluster: string, next: string, comment: string): State {
   return lambdaTask(
     'WriteStateFunction',
     { action: 'fail', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', 'error.$': '$.error' },
-    { comment, resultPath: null, next, catch: false },
+    { comment, resultSelector: { 'Error.$': '$.error.Error', 'Cause.$': '$.error.Cause' }, resultPath: '$.error', next, catch: false },
   );
 }
 

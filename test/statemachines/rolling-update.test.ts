@@ -202,7 +202,7 @@ function world(pending: Record<string, number>, options: { failDrainOf?: string;
   }
 
   const parentHandlers = {
-    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, ...i.input })),
+    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, allowSameZone: false, ...i.input })),
     AcquireLock: record('AcquireLock', (i) => ({ owner: i.owner })),
     MarkRolling: record('MarkRolling', () => ({})),
     PlanRollingUpdate: record('PlanRollingUpdate', () => ({ options: { forceIds: [] }, waves: [['bastions'], ['nodes-a', 'nodes-b']], batchLimit: 2, validationDeadline: deadline })),

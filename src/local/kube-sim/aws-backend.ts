@@ -46,7 +46,8 @@ const SYNC_INTERVAL_MS = 300;
 
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
-  private readonly synced = new Map<string, number>();
+  /** When each cluster was last synced, by the wall clock and by the timing clock (a simulated one jumps). */
+  private readonly synced = new Map<string, { real: number; timed: number }>();
   private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
@@ -57,11 +58,25 @@ export class AwsSimBackend implements SimBackend {
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
   async cluster(name: string, options: { fresh?: boolean } = {}): Promise<SimCluster | undefined> {
     const existing = this.clusters.get(name);
-    if (!options.fresh && existing && Date.now() - (this.synced.get(name) ?? 0) < SYNC_INTERVAL_MS) return existing;
+    if (!options.fresh && existing && !this.syncDue(name)) return existing;
     // Concurrent requests share one sync.
     const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, running);
     return running;
+  }
+
+  private timedNow(): number {
+    return this.deps.timing?.now?.() ?? Date.now();
+  }
+
+  /**
+   * A sync is due once either clock has moved on by the interval: under a simulated clock a Wait
+   * passes minutes in no real time, and a poll after it must see the instances launched since.
+   */
+  private syncDue(name: string): boolean {
+    const last = this.synced.get(name);
+    if (!last) return true;
+    return Date.now() - last.real >= SYNC_INTERVAL_MS || this.timedNow() - last.timed >= SYNC_INTERVAL_MS;
   }
 
   /** Syncs every cluster of the state store (the periodic loop, so kubeconfigs appear unasked). */
@@ -117,7 +132,7 @@ export class AwsSimBackend implements SimBackend {
       });
     }
     cluster.syncInstances(views);
-    this.synced.set(name, Date.now());
+    this.synced.set(name, { real: Date.now(), timed: this.timedNow() });
     if (views.some((v) => v.controlPlane)) {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));
