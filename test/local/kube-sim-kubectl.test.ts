@@ -302,3 +302,18 @@ describe('writes the API server refuses or keeps', () => {
     expect(JSON.parse(await kubectl('get', 'pdb', 'web', '-o', 'json')).spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
   });
 });
+
+describe('ReplicaSets of a Deployment', () => {
+  it('kubectl rollout undo scales the original ReplicaSet back up instead of making a third', async () => {
+    await kubectl('apply', '-f', deployment(2));
+    const original = JSON.parse(await kubectl('get', 'replicasets', '-o', 'json')).items[0].metadata.name;
+    await kubectl('set', 'image', 'deployment/web', 'web=nginx:1.28');
+
+    await kubectl('rollout', 'undo', 'deployment/web');
+
+    const sets = JSON.parse(await kubectl('get', 'replicasets', '-o', 'json')).items.map((rs: { metadata: { name: string }; spec: { replicas: number } }) => [rs.metadata.name, rs.spec.replicas]);
+    expect(sets).toHaveLength(2);
+    expect(sets).toContainEqual([original, 2]);
+  });
+});
+
