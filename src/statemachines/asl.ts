@@ -182,6 +182,24 @@ export function pollUntil(options: PollOptions): States {
   };
 }
 
+/**
+ * The roll's cluster validation as a poll: `validate` every 15 s until the cluster is valid or
+ * its deadline (at `$.validation.deadline`) passes. The cluster name is at `cluster`.
+ */
+export function validateClusterPoll(names: { wait: string; check: string; choice: string }, cluster: string, next: string, options: { catch?: boolean; checkComment?: string } = {}): States {
+  return pollUntil({
+    ...names,
+    seconds: 15,
+    fn: 'RollingUpdateFunction',
+    parameters: { action: 'validate', 'cluster.$': cluster, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+    ...(options.checkComment ? { checkComment: options.checkComment } : {}),
+    resultPath: '$.validation',
+    until: isTrue('$.validation.valid'),
+    next,
+    ...(options.catch === false ? { catch: false } : {}),
+  });
+}
+
 /** A Pass that sets `resultPath` to `parameters` (a fresh deadline, a counter). */
 export function pass(parameters: Record<string, unknown>, resultPath: string | null, next: string, comment?: string): State {
   const state: State = { Type: 'Pass' };

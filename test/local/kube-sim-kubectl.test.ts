@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { kubectlIn } from '../support/cluster.js';
+import { simInstance } from '../support/sim-instances.js';
 
 // The simulated API server on its own (no moto: nodes are given), as the real kubectl sees it.
 const name = 'api.example.com';
@@ -13,16 +14,7 @@ const kubeconfig = join(dir, 'config');
 let cluster: SimCluster;
 let sim: RunningSim | undefined;
 
-const instance = (n: number, group: string, maxPods = 17): InstanceView => ({
-  instanceId: `i-0${n}`,
-  zone: 'us-east-1a',
-  privateIp: `10.0.0.${n}`,
-  privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
-  instanceType: 't3.medium',
-  instanceGroup: group,
-  controlPlane: group.startsWith('control-plane'),
-  maxPods,
-});
+const instance = simInstance;
 const INSTANCES = [instance(1, 'control-plane-us-east-1a'), instance(2, 'nodes-us-east-1a'), instance(3, 'nodes-us-east-1b')];
 
 const kubectl = (...args: string[]) => kubectlIn(kubeconfig, args);
