@@ -300,3 +300,32 @@ export function planWaves(groups: WaveGroup[], options: WaveOptions = {}): strin
   }
   return waves;
 }
+
+/** Step Functions Standard: history events per execution (a hard quota). */
+export const HISTORY_EVENT_LIMIT = 25_000;
+
+/**
+ * History events of the rolling-update-group machine (counted from it in
+ * test/statemachines/rolling-update.test.ts, which fails if these drift from the machine): a
+ * surge step, a replace step, a control-plane step's DNS upsert and first check, one more turn of
+ * a poll loop (Wait 2, Lambda Task 5, Choice 2), and an execution's own besides its batches.
+ */
+export const CHILD_HISTORY = { surgeStep: 34, replaceStep: 43, controlPlaneDns: 14, pollTurn: 9, perExecution: 18 } as const;
+
+/** The fraction of the quota a child plans to use at worst: the rest is for Task retries, which no plan can count. */
+const HISTORY_HEADROOM = 0.8;
+
+/**
+ * Replaced batches one child execution may take so that its history stays under Step Functions'
+ * quota even when every poll of every batch runs to its deadline: each batch is a surge step
+ * and a replace step, each waiting out the replacement timeout (20 s polls) and validating to
+ * its timeout (15 s polls), a drain to its timeout (10 s polls), and a control plane's DNS (10 s
+ * polls). With kOps's 15-minute timeouts that is 10 batches; at least 1.
+ */
+export function childBatchLimit(timeouts: { replacementTimeoutSeconds: number; drainTimeoutSeconds: number; validationTimeoutSeconds: number; dnsTimeoutSeconds: number }): number {
+  const turns = (timeoutSeconds: number, pollSeconds: number) => Math.ceil(timeoutSeconds / pollSeconds) + 1;
+  const pollTurns =
+    2 * turns(timeouts.replacementTimeoutSeconds, 20) + turns(timeouts.drainTimeoutSeconds, 10) + 2 * turns(timeouts.validationTimeoutSeconds, 15) + turns(timeouts.dnsTimeoutSeconds, 10);
+  const worstBatch = CHILD_HISTORY.surgeStep + CHILD_HISTORY.replaceStep + CHILD_HISTORY.controlPlaneDns + CHILD_HISTORY.pollTurn * pollTurns;
+  return Math.max(1, Math.floor((HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch));
+}

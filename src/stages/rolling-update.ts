@@ -8,6 +8,7 @@ import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import {
+  childBatchLimit,
   effectiveRollingUpdate,
   forcedMembers,
   nextRollStep,
@@ -51,12 +52,17 @@ export interface RollingUpdateDeps {
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
+  /** How long the control plane's DNS records may take (VerifyDns's setting; its default otherwise): it bounds the child's history. */
+  dnsTimeoutSeconds?: number;
   now?: () => Date;
   /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
   cache?: RollCache;
 }
 
-/** Replaced batches per child execution before it continues as a new one (issue 12's contract). */
+/** VerifyDns's default DNS_TIMEOUT_SECONDS (src/config.ts). */
+const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
+
+/** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
 export const BATCH_LIMIT = 25;
 
 /** What the cache keeps for a cluster while one lock holds it. */
@@ -431,7 +437,8 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
         { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
       );
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit: BATCH_LIMIT, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+      const batchLimit = Math.min(BATCH_LIMIT, childBatchLimit({ ...deps, dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS }));
+      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {
       if (input.instanceGroup === undefined) {

@@ -6,6 +6,7 @@ import type { KubePort } from '../../src/kube/port.js';
 import { groupName } from '../../src/planning/names.js';
 import type { RollOptions } from '../../src/planning/rolling-update.js';
 import { checkManifest } from '../../src/spec/check.js';
+import { childBatchLimit } from '../../src/planning/rolling-update.js';
 import { BATCH_LIMIT, RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
@@ -87,7 +88,17 @@ describe('rolling-update plan', () => {
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, deps)) as Plan;
 
     expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a'], ['nodes-us-east-1b']]);
-    expect(plan.batchLimit).toBe(BATCH_LIMIT);
+    // 60 s timeouts and VerifyDns's default 10 minutes: fewer than BATCH_LIMIT batches fit.
+    expect(plan.batchLimit).toBe(childBatchLimit({ replacementTimeoutSeconds: 60, drainTimeoutSeconds: 60, validationTimeoutSeconds: 60, dnsTimeoutSeconds: 600 }));
+    expect(plan.batchLimit).toBeLessThan(BATCH_LIMIT);
+  });
+
+  it('takes fewer batches per child execution when the timeouts are long, so a child whose every poll runs to its deadline still fits the history quota', async () => {
+    const { deps } = await world();
+
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, { ...deps, replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900 })) as Plan;
+
+    expect(plan.batchLimit).toBe(5);
   });
 
   it('leaves groups that need no update out of the waves', async () => {

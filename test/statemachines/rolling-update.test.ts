@@ -6,6 +6,7 @@ import { TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/step-functions.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
+import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT } from '../../src/planning/rolling-update.js';
 import { ROOT } from '../helpers.js';
 
 /**
@@ -148,6 +149,33 @@ describe('history of the child, counted from the machine', () => {
     const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
 
     expect(2 + start + done).toBe(18);
+  });
+
+  it('is what the planner counts when it bounds a child: CHILD_HISTORY matches the machine', () => {
+    const dns = pathCost(child.States, ['UpsertApiRecords', 'WaitForDns', 'CheckDns', 'DnsReady']).events;
+    const start = pathCost(child.States, ['RequireLock', 'StartBatches']).events;
+    const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
+
+    expect(CHILD_HISTORY).toEqual({
+      surgeStep: pathCost(child.States, surge).events,
+      replaceStep: pathCost(child.States, replace).events,
+      controlPlaneDns: dns,
+      pollTurn: pathCost(child.States, ['DnsReady', 'WaitForDns', 'CheckDns']).events,
+      perExecution: 2 + start + done,
+    });
+  });
+
+  it("stays under the quota with kOps's 15-minute timeouts when every poll of every batch runs to its deadline", () => {
+    const timeouts = { replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900, dnsTimeoutSeconds: 600 };
+    const limit = childBatchLimit(timeouts);
+    // A batch at worst: both steps wait out the replacement timeout (20 s turns) and validate to
+    // the validation timeout (15 s turns); the drain runs to its timeout (10 s), the DNS to its (10 s).
+    const turns = 2 * (45 + 1) + (90 + 1) + 2 * (60 + 1) + (60 + 1);
+    const worstBatch = 34 + 43 + 14 + 9 * turns;
+
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(18 + limit * worstBatch).toBeLessThan(HISTORY_EVENT_LIMIT);
+    expect(18 + (limit + 1) * worstBatch).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.8);
   });
 });
 
