@@ -59,6 +59,25 @@ export interface RollingUpdateDeps {
 /** Replaced batches per child execution before it continues as a new one (issue 12's contract). */
 export const BATCH_LIMIT = 25;
 
+/** Seconds of the child machine's poll Waits (rolling-update-group.asl.json), checked against the file by a test. */
+export const CHILD_POLL_SECONDS = { replacements: 20, validation: 15, drain: 10 } as const;
+/** Of Step Functions' 25,000 history events per execution, what a child's batches may spend (the rest: its start, end and Lambda retries). */
+export const CHILD_EVENT_BUDGET = 22_000;
+
+/**
+ * Replaced batches per child execution such that the child's history stays under 25,000 events
+ * even when every poll runs to its deadline (a drain a PodDisruptionBudget holds for 14 minutes,
+ * slow boots), not only at typical timings: 25 batches of 15-minute polls make some 70,000 events.
+ * A Task is 5 events, a Wait, Choice or Pass 2, a poll (Wait, Task, Choice) 9. A batch in surge
+ * mode is the worst: surge, await and validate, then drain, terminate, await and validate again.
+ */
+export function batchLimitFor(timeouts: Pick<RollingUpdateDeps, 'drainTimeoutSeconds' | 'validationTimeoutSeconds' | 'replacementTimeoutSeconds'>): number {
+  const polls = (seconds: number, every: number) => Math.ceil(seconds / every) + 1;
+  const awaitAndValidate = 9 * polls(timeouts.replacementTimeoutSeconds, CHILD_POLL_SECONDS.replacements) + 2 + 2 + 7 + 9 * polls(timeouts.validationTimeoutSeconds, CHILD_POLL_SECONDS.validation) + 2;
+  const batch = 2 * 7 + 5 + 7 + 9 * polls(timeouts.drainTimeoutSeconds, CHILD_POLL_SECONDS.drain) + 5 + 2 + 2 * awaitAndValidate;
+  return Math.max(1, Math.min(BATCH_LIMIT, Math.floor(CHILD_EVENT_BUDGET / batch)));
+}
+
 /** What the cache keeps for a cluster while one lock holds it. */
 interface CacheEntry {
   key: string;
@@ -431,7 +450,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
         { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
       );
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit: BATCH_LIMIT, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit: batchLimitFor(deps), validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {
       if (input.instanceGroup === undefined) {
