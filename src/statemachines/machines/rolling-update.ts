@@ -61,7 +61,9 @@ function wave(): Machine {
               },
             ),
             GroupContinues: choice([[isTrue('$.child.continue'), 'RollGroup']], 'GroupRolled'),
-            GroupRolled: { Type: 'Succeed' },
+            // An iteration's output is what the Map collects (ResultPath null drops it only afterwards):
+            // the input, roster and forced ids included, times every group, would pass 256 KiB.
+            GroupRolled: { Type: 'Succeed', OutputPath: '$.child' },
           },
         },
         ResultPath: null,
@@ -91,7 +93,7 @@ function wave(): Machine {
         next: 'WaveRolled',
         catch: false,
       }),
-      WaveRolled: { Type: 'Succeed' },
+      WaveRolled: { Type: 'Succeed', OutputPath: '$.validation.valid' },
     },
   };
 }
