@@ -222,6 +222,18 @@ describe('requireLock (a child execution of a roll)', () => {
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
+  it('fails with ClusterLockedError when the holder is a running execution of another operation (a delete\'s ARN given as lockOwner), leaving the lease as it was', async () => {
+    const { deps, store } = await registered();
+    const DELETE = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-delete-cluster:delete-1';
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' }, deps);
+    const before = await store.readLock(SEED);
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: DELETE }, { ...deps, executionStatus: async () => 'RUNNING' });
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('for delete, not a rolling update') });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
   it('passes on AWS when the holder execution is still running', async () => {
     const { deps, store } = await registered();
     await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
