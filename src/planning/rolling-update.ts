@@ -312,6 +312,12 @@ export const HISTORY_EVENT_LIMIT = 25_000;
  */
 export const CHILD_HISTORY = { surgeStep: 34, replaceStep: 43, controlPlaneDns: 14, pollTurn: 9, perExecution: 18 } as const;
 
+/** Seconds of the child machine's poll Waits (rolling-update-group.asl.json; a test checks them against the file). */
+export const CHILD_POLL_SECONDS = { replacements: 20, validation: 15, drain: 10, dns: 10 } as const;
+
+/** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
+export const BATCH_LIMIT = 25;
+
 /** The fraction of the quota a child plans to use at worst: the rest is for Task retries, which no plan can count. */
 const HISTORY_HEADROOM = 0.8;
 
@@ -320,12 +326,16 @@ const HISTORY_HEADROOM = 0.8;
  * quota even when every poll of every batch runs to its deadline: each batch is a surge step
  * and a replace step, each waiting out the replacement timeout (20 s polls) and validating to
  * its timeout (15 s polls), a drain to its timeout (10 s polls), and a control plane's DNS (10 s
- * polls). With kOps's 15-minute timeouts that is 10 batches; at least 1.
+ * polls). With kOps's 15-minute timeouts that is 5 batches; at least 1, at most BATCH_LIMIT.
  */
 export function childBatchLimit(timeouts: { replacementTimeoutSeconds: number; drainTimeoutSeconds: number; validationTimeoutSeconds: number; dnsTimeoutSeconds: number }): number {
   const turns = (timeoutSeconds: number, pollSeconds: number) => Math.ceil(timeoutSeconds / pollSeconds) + 1;
+  const poll = CHILD_POLL_SECONDS;
   const pollTurns =
-    2 * turns(timeouts.replacementTimeoutSeconds, 20) + turns(timeouts.drainTimeoutSeconds, 10) + 2 * turns(timeouts.validationTimeoutSeconds, 15) + turns(timeouts.dnsTimeoutSeconds, 10);
+    2 * turns(timeouts.replacementTimeoutSeconds, poll.replacements) +
+    turns(timeouts.drainTimeoutSeconds, poll.drain) +
+    2 * turns(timeouts.validationTimeoutSeconds, poll.validation) +
+    turns(timeouts.dnsTimeoutSeconds, poll.dns);
   const worstBatch = CHILD_HISTORY.surgeStep + CHILD_HISTORY.replaceStep + CHILD_HISTORY.controlPlaneDns + CHILD_HISTORY.pollTurn * pollTurns;
-  return Math.max(1, Math.floor((HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch));
+  return Math.max(1, Math.min(BATCH_LIMIT, Math.floor((HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch)));
 }

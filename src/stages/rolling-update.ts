@@ -62,9 +62,6 @@ export interface RollingUpdateDeps {
 /** VerifyDns's default DNS_TIMEOUT_SECONDS (src/config.ts). */
 const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
 
-/** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
-export const BATCH_LIMIT = 25;
-
 /** What the cache keeps for a cluster while one lock holds it. */
 interface CacheEntry {
   key: string;
@@ -437,7 +434,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
         { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
       );
-      const batchLimit = Math.min(BATCH_LIMIT, childBatchLimit({ ...deps, dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS }));
+      const batchLimit = (childBatchLimit({ ...deps, dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS }));
       return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {

@@ -97,6 +97,15 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
   if (!held || held.owner !== input.owner) {
     throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
   }
+  // Only a roll has children: the ARN of a running create, update or delete copied into a child's
+  // input would otherwise let it replace instances under that operation.
+  if (held.operation !== 'rolling-update') throw new ClusterLockedError(input.cluster, `${held.owner} (for ${held.operation}, not a rolling update)`, held.expiresAt);
+  // A parent stopped from the console or timed out keeps its lease (no Catch runs): a child
+  // started by hand with its ARN, copied from status.json, would roll with no parent behind it.
+  if (deps.executionStatus && !held.holder && EXECUTION_ARN.test(input.owner)) {
+    const status = await deps.executionStatus(input.owner);
+    if (status === undefined || !LIVE_STATUSES.has(status)) throw new ClusterLockedError(input.cluster, `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`, held.expiresAt);
+  }
   await deps.store.renewLock(input.cluster, input.owner, deps.lockLeaseSeconds);
   return { owner: input.owner };
 }

@@ -183,6 +183,40 @@ describe('requireLock (a child execution of a roll)', () => {
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
+  it('fails with ClusterLockedError when the holder execution has ended (a child started by hand with a stopped parent\'s ARN), leaving the lease as it was', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const before = await store.readLock(SEED);
+    const stopped: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'ABORTED' : undefined) };
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, stopped);
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`${PARENT} (ABORTED: it no longer runs`) });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('fails with ClusterLockedError when the holder is a running execution of another operation (a delete\'s ARN given as lockOwner), leaving the lease as it was', async () => {
+    const { deps, store } = await registered();
+    const DELETE = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-delete-cluster:delete-1';
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' }, deps);
+    const before = await store.readLock(SEED);
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: DELETE }, { ...deps, executionStatus: async () => 'RUNNING' });
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('for delete, not a rolling update') });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('passes on AWS when the holder execution is still running', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const running: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'RUNNING' : undefined) };
+
+    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, running);
+
+    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT });
+  });
+
   it('fails with ClusterLockedError when nobody holds the lock (a child started by hand), writing no lock', async () => {
     const { deps, store } = await registered();
 

@@ -94,6 +94,31 @@ describe('the rolling update machines, as files', () => {
     expect(loop.GroupRolled.Type).toBe('Succeed');
   });
 
+  it('end every wave and group iteration with a few bytes, whatever options it carries: the Maps collect iteration outputs before ResultPath null drops them', async () => {
+    const machineOf = (processor: Asl) => {
+      const { ProcessorConfig: _mode, ...definition } = structuredClone(processor) as Asl & { ProcessorConfig?: unknown };
+      return new StateMachine(definition as never, VALIDATION as never);
+    };
+    const wave = parent.States.RollWaves!.ItemProcessor as Asl;
+    const roster = Array.from({ length: 100 }, (_, i) => ({ instanceGroup: `nodes-${i}`, role: 'Node', asgName: `kopsless-nodes-${i}.c.example.com-0123456789abcdef`, minSize: 10, maxSize: 10, zones: [`us-east-1${'abc'[i % 3]}`], rollingUpdate: {} }));
+    const options = { roster, forceIds: Array.from({ length: 1000 }, (_, i) => `i-${String(i).padStart(17, '0')}`) };
+    const input = { groups: ['nodes-0', 'nodes-1', 'nodes-2'], cluster: 'c.example.com', cloudOnly: false, options, batchLimit: 7, validationDeadline: '2030-01-01T00:00:00Z', lockOwner: PARENT_ID };
+    const seen: unknown[] = [];
+    const handlers = {
+      RollGroup: async () => ({ Output: { continue: false } }),
+      StartWaveValidation: async () => ({ ready: true, validationDeadline: '2030-01-01T00:00:00Z' }),
+      ValidateWave: async (i: { deadline: string }) => ({ valid: true, deadline: i.deadline, failures: [] }),
+    };
+    const groupMachine = machineOf(wave.States.RollGroups!.ItemProcessor as Asl);
+
+    const groupOutput = await groupMachine.run({ cluster: 'c.example.com', instanceGroup: 'nodes-0', options, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 7 }, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
+    const waveOutput = await machineOf(wave).run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
+    seen.push(groupOutput, waveOutput);
+
+    expect(JSON.stringify(input).length).toBeGreaterThan(35_000);
+    for (const output of seen) expect(JSON.stringify(output).length).toBeLessThan(100);
+  });
+
   it('check the lock before anything else in the child, and give every child Task the one retry policy', () => {
     const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
 

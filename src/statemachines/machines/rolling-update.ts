@@ -61,7 +61,9 @@ function wave(): Machine {
               },
             ),
             GroupContinues: choice([[isTrue('$.child.continue'), 'RollGroup']], 'GroupRolled'),
-            GroupRolled: { Type: 'Succeed' },
+            // An iteration's output is what the Map collects (ResultPath null drops it only afterwards):
+            // the input, roster and forced ids included, times every group, would pass 256 KiB.
+            GroupRolled: { Type: 'Succeed', OutputPath: '$.child' },
           },
         },
         ResultPath: null,
@@ -82,7 +84,7 @@ function wave(): Machine {
         catch: false,
         checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
       }),
-      WaveRolled: { Type: 'Succeed' },
+      WaveRolled: { Type: 'Succeed', OutputPath: '$.validation.valid' },
     },
   };
 }
