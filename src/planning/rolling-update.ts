@@ -315,6 +315,39 @@ export const CHILD_HISTORY = { surgeStep: 34, replaceStep: 43, controlPlaneDns: 
 /** Seconds of the child machine's poll Waits (rolling-update-group.asl.json; a test checks them against the file). */
 export const CHILD_POLL_SECONDS = { replacements: 20, validation: 15, drain: 10, dns: 10 } as const;
 
+/** Seconds between the parent's validations after a wave (rolling-update.asl.json): its history must not grow with waves. */
+export const WAVE_VALIDATION_POLL_SECONDS = 60;
+
+/**
+ * History events of the rolling-update parent (test/statemachines/rolling-update.test.ts checks
+ * them against the machine): a wave (its Map iteration, the groups' Map, the validation's first
+ * check and the end) besides its poll turns, a group's Map iteration and its end, one child start
+ * and its Choice; the parent's own states outside its polls (lock, update flow, plan, first
+ * validation, record), and the update flow's poll turns at the launch function's default
+ * timeouts (the stack 30 minutes at 15 s, the groups 15 minutes at 20 s).
+ */
+export const PARENT_HISTORY = { perWave: 20, perGroup: 4, perChild: 8, outsidePolls: 70, updateFlowTurns: 121 + 46 } as const;
+
+/**
+ * The most history events a roll's parent execution can record: every wave validating to its
+ * deadline, every group's child executions (one per `batchLimit` batches, and the one that finds
+ * the group done).
+ */
+export function parentHistoryBound(plan: { waves: string[][]; batchesOf: (instanceGroup: string) => number; batchLimit: number; validationTimeoutSeconds: number }): number {
+  const waveTurns = Math.ceil(plan.validationTimeoutSeconds / WAVE_VALIDATION_POLL_SECONDS) + 1;
+  const firstValidationTurns = Math.ceil(plan.validationTimeoutSeconds / CHILD_POLL_SECONDS.validation) + 1;
+  const groups = plan.waves.flat();
+  const children = groups.reduce((n, g) => n + Math.floor(plan.batchesOf(g) / plan.batchLimit) + 1, 0);
+  const own = PARENT_HISTORY.outsidePolls + CHILD_HISTORY.pollTurn * (PARENT_HISTORY.updateFlowTurns + firstValidationTurns);
+  return own + plan.waves.length * (PARENT_HISTORY.perWave + CHILD_HISTORY.pollTurn * waveTurns) + groups.length * PARENT_HISTORY.perGroup + children * PARENT_HISTORY.perChild;
+}
+
+/** Batches a group's roll takes: its out-of-date instances, `concurrency` at a time. */
+export function batchesOf(group: RollGroup, options: RollOptions = {}): number {
+  const outdated = outdatedMembers(group, options).length + group.detached.length;
+  return outdated === 0 ? 0 : Math.ceil(outdated / concurrency(group, outdated));
+}
+
 /** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
 export const BATCH_LIMIT = 25;
 

@@ -186,10 +186,15 @@ export function pollUntil(options: PollOptions): States {
  * The roll's cluster validation as a poll: `validate` every 15 s until the cluster is valid or
  * its deadline (at `$.validation.deadline`) passes. The cluster name is at `cluster`.
  */
-export function validateClusterPoll(names: { wait: string; check: string; choice: string }, cluster: string, next: string, options: { catch?: boolean; checkComment?: string } = {}): States {
+export function validateClusterPoll(
+  names: { wait: string; check: string; choice: string },
+  cluster: string,
+  next: string,
+  options: { catch?: boolean; checkComment?: string; seconds?: number } = {},
+): States {
   return pollUntil({
     ...names,
-    seconds: 15,
+    seconds: options.seconds ?? 15,
     fn: 'RollingUpdateFunction',
     parameters: { action: 'validate', 'cluster.$': cluster, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
     ...(options.checkComment ? { checkComment: options.checkComment } : {}),

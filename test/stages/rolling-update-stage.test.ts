@@ -95,6 +95,14 @@ describe('rolling-update plan', () => {
     expect(plan.batchLimit).toBeLessThan(BATCH_LIMIT);
   });
 
+  it('refuses, before anything is replaced, a roll whose parent execution could pass the history quota', async () => {
+    const { deps } = await world();
+    // A validation deadline of two days: each wave's validation alone could take 2,881 polls.
+    const slow = { ...deps, validationTimeoutSeconds: 2 * 24 * 3600 };
+
+    await expect(rollingUpdate({ action: 'plan', cluster: CLUSTER }, slow)).rejects.toMatchObject({ name: 'RollTooLargeError', message: expect.stringContaining('--parallel-groups') });
+  });
+
   it('takes fewer batches per child execution when the timeouts are long, so a child whose every poll runs to its deadline still fits the history quota', async () => {
     const { deps } = await world();
 

@@ -6,7 +6,7 @@ import { TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/step-functions.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
-import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT } from '../../src/planning/rolling-update.js';
+import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT, PARENT_HISTORY, parentHistoryBound, WAVE_VALIDATION_POLL_SECONDS } from '../../src/planning/rolling-update.js';
 import { ROOT } from '../helpers.js';
 
 /**
@@ -201,6 +201,33 @@ describe('history of the child, counted from the machine', () => {
     expect(limit).toBeGreaterThanOrEqual(1);
     expect(18 + limit * worstBatch).toBeLessThan(HISTORY_EVENT_LIMIT);
     expect(18 + (limit + 1) * worstBatch).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.8);
+  });
+});
+
+describe('history of the parent, counted from the machine', () => {
+  const waveStates = (parent.States.RollWaves as State).ItemProcessor.States as Record<string, State>;
+  const groupStates = (waveStates.RollGroups as State).ItemProcessor.States as Record<string, State>;
+
+  it('is what the planner counts when it refuses a roll too large for one parent: PARENT_HISTORY matches the machine', () => {
+    const mapIteration = 2; // MapIterationStarted, MapIterationSucceeded
+    const mapState = 4; // MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
+    const wave = mapIteration + mapState + pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events + 2;
+    const group = mapIteration + 2;
+
+    expect({ perWave: wave, perGroup: group, perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events }).toEqual({
+      perWave: PARENT_HISTORY.perWave,
+      perGroup: PARENT_HISTORY.perGroup,
+      perChild: PARENT_HISTORY.perChild,
+    });
+    expect(waveStates.WaitForWaveValidation!.Seconds).toBe(WAVE_VALIDATION_POLL_SECONDS);
+  });
+
+  it("fits 1,000 nodes in 10 groups rolled one at a time at kOps's surge of 1, and not 100 groups of 100", () => {
+    const waves = (n: number) => Array.from({ length: n }, (_, i) => [`nodes-${i}`]);
+    const bound = (groups: number, batches: number) => parentHistoryBound({ waves: waves(groups), batchesOf: () => batches, batchLimit: 5, validationTimeoutSeconds: 900 });
+
+    expect(bound(10, 100)).toBeLessThan(HISTORY_EVENT_LIMIT * 0.9);
+    expect(bound(100, 100)).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.9);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   type Machine,
   type State,
 } from '../asl.js';
+import { WAVE_VALIDATION_POLL_SECONDS } from '../../planning/rolling-update.js';
 
 const CLUSTER = '$.cluster';
 
@@ -82,6 +83,9 @@ function wave(): Machine {
       ),
       ...validateClusterPoll({ wait: 'WaitForWaveValidation', check: 'ValidateWave', choice: 'WaveValid' }, '$.cluster', 'WaveRolled', {
         catch: false,
+        // Once a minute: the parent validates once per wave, and its history must not grow with
+        // the waves (100 waves validating to a 15-minute deadline: 100 × 16 turns × 9 events).
+        seconds: WAVE_VALIDATION_POLL_SECONDS,
         checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
       }),
       WaveRolled: { Type: 'Succeed', OutputPath: '$.validation.valid' },
