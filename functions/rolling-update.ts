@@ -27,6 +27,7 @@ const deps = {
   drainTimeoutSeconds: config.drainTimeoutSeconds,
   validationTimeoutSeconds: config.validationTimeoutSeconds,
   replacementTimeoutSeconds: config.replacementTimeoutSeconds,
+  dnsTimeoutSeconds: config.dnsTimeoutSeconds,
   // Kept while the container is warm: one roll's steps read the spec and the kubeconfig once.
   cache: new RollCache(),
 };

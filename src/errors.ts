@@ -128,6 +128,15 @@ export class ClusterNotValidError extends KopslessError {
   readonly transient = false;
 }
 
+/**
+ * A roll whose parent execution could not fit Step Functions' history quota (too many waves and
+ * child executions): refused at the plan, before anything is replaced.
+ */
+export class RollTooLargeError extends KopslessError {
+  override readonly name = 'RollTooLargeError';
+  readonly transient = false;
+}
+
 /** Delete made no progress: resources still exist that depend on each other or on something outside. */
 export class DeleteStuckError extends KopslessError {
   override readonly name = 'DeleteStuckError';
@@ -203,6 +212,7 @@ export const PERMANENT_ERROR_NAMES = [
   'ConfigError',
   'DrainTimeoutError',
   'ClusterNotValidError',
+  'RollTooLargeError',
   'DeleteStuckError',
   'ResourceOwnedError',
   'KubernetesApiError',

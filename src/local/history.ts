@@ -1,3 +1,5 @@
+import { HISTORY_EVENT_LIMIT } from '../planning/rolling-update.js';
+
 /**
  * The execution history Step Functions Standard would record for a local run, counted from
  * the events aws-local-stepfunctions emits and the Task invocations the runner makes, and the
@@ -26,8 +28,8 @@
  * branches too) and one per retry.
  */
 
-/** Step Functions Standard: history events per execution (a hard quota). */
-export const HISTORY_EVENT_LIMIT = 25_000;
+/** Step Functions Standard: history events per execution (a hard quota; the roll's planner bounds its children by it). */
+export { HISTORY_EVENT_LIMIT };
 /** Step Functions: bytes of a state's input or output, and of an execution's input, as UTF-8 JSON. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
 

@@ -300,3 +300,75 @@ export function planWaves(groups: WaveGroup[], options: WaveOptions = {}): strin
   }
   return waves;
 }
+
+/** Step Functions Standard: history events per execution (a hard quota). */
+export const HISTORY_EVENT_LIMIT = 25_000;
+
+/**
+ * History events of the rolling-update-group machine (counted from it in
+ * test/statemachines/rolling-update.test.ts, which fails if these drift from the machine): a
+ * surge step, a replace step, a control-plane step's DNS upsert and first check, one more turn of
+ * a poll loop (Wait 2, Lambda Task 5, Choice 2), and an execution's own besides its batches.
+ */
+export const CHILD_HISTORY = { surgeStep: 34, replaceStep: 43, controlPlaneDns: 14, pollTurn: 9, perExecution: 18 } as const;
+
+/** Seconds of the child machine's poll Waits (rolling-update-group.asl.json; a test checks them against the file). */
+export const CHILD_POLL_SECONDS = { replacements: 20, validation: 15, drain: 10, dns: 10 } as const;
+
+/** Seconds between the parent's validations after a wave (rolling-update.asl.json): its history must not grow with waves. */
+export const WAVE_VALIDATION_POLL_SECONDS = 60;
+
+/**
+ * History events of the rolling-update parent (test/statemachines/rolling-update.test.ts checks
+ * them against the machine): a wave (its Map iteration, the groups' Map, the validation's first
+ * check and the end) besides its poll turns, a group's Map iteration and its end, one child start
+ * and its Choice; the parent's own states outside its polls (lock, update flow, plan, first
+ * validation, record), and the update flow's poll turns at the launch function's default
+ * timeouts (the stack 30 minutes at 15 s, the groups 15 minutes at 20 s).
+ */
+export const PARENT_HISTORY = { perWave: 20, perGroup: 4, perChild: 8, outsidePolls: 70, updateFlowTurns: 121 + 46 } as const;
+
+/**
+ * The most history events a roll's parent execution can record: every wave validating to its
+ * deadline, every group's child executions (one per `batchLimit` batches, and the one that finds
+ * the group done).
+ */
+export function parentHistoryBound(plan: { waves: string[][]; batchesOf: (instanceGroup: string) => number; batchLimit: number; validationTimeoutSeconds: number }): number {
+  const waveTurns = Math.ceil(plan.validationTimeoutSeconds / WAVE_VALIDATION_POLL_SECONDS) + 1;
+  const firstValidationTurns = Math.ceil(plan.validationTimeoutSeconds / CHILD_POLL_SECONDS.validation) + 1;
+  const groups = plan.waves.flat();
+  const children = groups.reduce((n, g) => n + Math.floor(plan.batchesOf(g) / plan.batchLimit) + 1, 0);
+  const own = PARENT_HISTORY.outsidePolls + CHILD_HISTORY.pollTurn * (PARENT_HISTORY.updateFlowTurns + firstValidationTurns);
+  return own + plan.waves.length * (PARENT_HISTORY.perWave + CHILD_HISTORY.pollTurn * waveTurns) + groups.length * PARENT_HISTORY.perGroup + children * PARENT_HISTORY.perChild;
+}
+
+/** Batches a group's roll takes: its out-of-date instances, `concurrency` at a time. */
+export function batchesOf(group: RollGroup, options: RollOptions = {}): number {
+  const outdated = outdatedMembers(group, options).length + group.detached.length;
+  return outdated === 0 ? 0 : Math.ceil(outdated / concurrency(group, outdated));
+}
+
+/** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
+export const BATCH_LIMIT = 25;
+
+/** The fraction of the quota a child plans to use at worst: the rest is for Task retries, which no plan can count. */
+const HISTORY_HEADROOM = 0.8;
+
+/**
+ * Replaced batches one child execution may take so that its history stays under Step Functions'
+ * quota even when every poll of every batch runs to its deadline: each batch is a surge step
+ * and a replace step, each waiting out the replacement timeout (20 s polls) and validating to
+ * its timeout (15 s polls), a drain to its timeout (10 s polls), and a control plane's DNS (10 s
+ * polls). With kOps's 15-minute timeouts that is 5 batches; at least 1, at most BATCH_LIMIT.
+ */
+export function childBatchLimit(timeouts: { replacementTimeoutSeconds: number; drainTimeoutSeconds: number; validationTimeoutSeconds: number; dnsTimeoutSeconds: number }): number {
+  const turns = (timeoutSeconds: number, pollSeconds: number) => Math.ceil(timeoutSeconds / pollSeconds) + 1;
+  const poll = CHILD_POLL_SECONDS;
+  const pollTurns =
+    2 * turns(timeouts.replacementTimeoutSeconds, poll.replacements) +
+    turns(timeouts.drainTimeoutSeconds, poll.drain) +
+    2 * turns(timeouts.validationTimeoutSeconds, poll.validation) +
+    turns(timeouts.dnsTimeoutSeconds, poll.dns);
+  const worstBatch = CHILD_HISTORY.surgeStep + CHILD_HISTORY.replaceStep + CHILD_HISTORY.controlPlaneDns + CHILD_HISTORY.pollTurn * pollTurns;
+  return Math.max(1, Math.min(BATCH_LIMIT, Math.floor((HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch)));
+}

@@ -1,7 +1,7 @@
 import type { FieldIssue } from '../errors.js';
 import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
-import { isKubernetesBuildLocation } from './kubernetes-version.js';
+import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
@@ -78,6 +78,13 @@ const clusterRules: Record<string, Rule> = {
   kubernetesVersion: (value, path, out) => {
     // kOps takes any text holding `/v1.<minor>.` as a build location (a URL, a bucket path).
     if (typeof value === 'string' && isKubernetesBuildLocation(value)) out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
+    // Valid for kOps (it downloads any release's binaries), but the boot script installs kubelet and
+    // kubeadm as `<version>-*` from pkgs.k8s.io's stable repository, which holds releases only: a
+    // pre-release or build version would leave every instance unable to install them.
+    const parsed = typeof value === 'string' ? parseKubernetesVersion(value) : undefined;
+    if (parsed && /[-+]/.test(parsed.text)) {
+      out.unsupported.push(field.unsupported(path, `pre-release and build Kubernetes versions (${JSON.stringify(parsed.text)}): kopsless installs kubelet and kubeadm from the stable packages of pkgs.k8s.io, which hold releases only`));
+    }
   },
   masterPublicName: true,
   masterInternalName: true,

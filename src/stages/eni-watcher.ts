@@ -273,7 +273,7 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   await deps.objects.put(lastKey(cluster), record);
   if (decision.action !== 'none') await deps.objects.put(decisionKey(cluster, decision.at), record);
   if (dryRun || decision.action !== 'enable-prefix-delegation') return { decision, dryRun, observed: true };
-  const name = `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}-${decision.at.replace(/[^0-9]/g, '').slice(0, 14)}`.slice(0, 80);
+  const name = watcherExecutionName(cluster, decision.at);
   try {
     await act(cluster, decision, kube, deps, name);
   } catch (error) {
@@ -289,6 +289,17 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
     throw error;
   }
   return { decision, dryRun, observed: true, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };
+}
+
+/**
+ * The name of the update + roll the watcher starts: `eni-<cluster>-<YYYYMMDDhhmmss>`, at most 80
+ * characters of [A-Za-z0-9-] (StartExecution's rule). The cluster part is shortened, never the time:
+ * a name reused within 90 days is ExecutionAlreadyExists, which a retry takes as "started already",
+ * so with the time cut off a long-named cluster would get its first roll and never another.
+ */
+export function watcherExecutionName(cluster: string, decidedAt: string): string {
+  const time = decidedAt.replace(/[^0-9]/g, '').slice(0, 14);
+  return `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 80 - 'eni-'.length - 1 - time.length)}-${time}`;
 }
 
 /** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */

@@ -3,11 +3,15 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, WaitTimeoutError } from '../errors.js';
+import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, RollTooLargeError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import {
+  batchesOf,
+  childBatchLimit,
+  HISTORY_EVENT_LIMIT,
+  parentHistoryBound,
   effectiveRollingUpdate,
   forcedMembers,
   nextRollStep,
@@ -51,13 +55,15 @@ export interface RollingUpdateDeps {
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
+  /** How long the control plane's DNS records may take (VerifyDns's setting; its default otherwise): it bounds the child's history. */
+  dnsTimeoutSeconds?: number;
   now?: () => Date;
   /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
   cache?: RollCache;
 }
 
-/** Replaced batches per child execution before it continues as a new one (issue 12's contract). */
-export const BATCH_LIMIT = 25;
+/** VerifyDns's default DNS_TIMEOUT_SECONDS (src/config.ts). */
+const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
 
 /** What the cache keeps for a cluster while one lock holds it. */
 interface CacheEntry {
@@ -431,7 +437,16 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
         { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
       );
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit: BATCH_LIMIT, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+      const batchLimit = childBatchLimit({ ...deps, dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS });
+      const byName = new Map(selected.map((g) => [g.instanceGroup, g]));
+      const parentEvents = parentHistoryBound({ waves, batchLimit, validationTimeoutSeconds: deps.validationTimeoutSeconds, batchesOf: (g) => (byName.has(g) ? batchesOf(byName.get(g)!, options) : 0) });
+      if (parentEvents > HISTORY_EVENT_LIMIT * 0.9) {
+        // Refused before anything is replaced: the parent would stop with States.Runtime part-way.
+        throw new RollTooLargeError(
+          `the roll of ${input.cluster} could record up to ${parentEvents} history events in its parent execution (${waves.length} waves), more than 90% of the ${HISTORY_EVENT_LIMIT} Step Functions allows: roll fewer instance groups at once (--instance-group), more groups side by side (--parallel-groups), or raise maxSurge`,
+        );
+      }
+      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
     }
     case 'next': {
       if (input.instanceGroup === undefined) {

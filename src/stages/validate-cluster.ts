@@ -77,7 +77,10 @@ function versionFailures(nodes: KubeNode[], manifest: ClusterManifest, rolling: 
   for (const node of nodes) {
     const version = parsed(node);
     if (!version || !node.kubeletVersion) continue;
-    if (node.role === 'node' && controlPlane && compareVersions(version, controlPlane.version) > 0) {
+    // A minor version ahead: the skew a kubelet must never have. A newer patch of the same minor is
+    // what a patch downgrade (which set and update allow) leaves on the nodes between the control
+    // plane's step and theirs; failing it would stop that roll half done.
+    if (node.role === 'node' && controlPlane && compareVersions({ ...version, patch: 0 }, { ...controlPlane.version, patch: 0 }) > 0) {
       failures.push({
         type: 'Node',
         name: node.name,

@@ -97,6 +97,15 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
   if (!held || held.owner !== input.owner) {
     throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
   }
+  // Only a roll has children: the ARN of a running create, update or delete copied into a child's
+  // input would otherwise let it replace instances under that operation.
+  if (held.operation !== 'rolling-update') throw new ClusterLockedError(input.cluster, `${held.owner} (for ${held.operation}, not a rolling update)`, held.expiresAt);
+  // A parent stopped from the console or timed out keeps its lease (no Catch runs): a child
+  // started by hand with its ARN, copied from status.json, would roll with no parent behind it.
+  if (deps.executionStatus && !held.holder && EXECUTION_ARN.test(input.owner)) {
+    const status = await deps.executionStatus(input.owner);
+    if (status === undefined || !LIVE_STATUSES.has(status)) throw new ClusterLockedError(input.cluster, `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`, held.expiresAt);
+  }
   await deps.store.renewLock(input.cluster, input.owner, deps.lockLeaseSeconds);
   return { owner: input.owner };
 }
@@ -144,7 +153,7 @@ async function assertOwner(store: ClusterStore, cluster: string, owner: string, 
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
+): Promise<LockLease | { phase: ClusterPhase } | { phase: 'Failed'; error: { Error: string; Cause: string } } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
@@ -203,7 +212,8 @@ export async function writeState(
         lastError: { error: error.Error ?? 'Error', cause: causeMessage(error.Cause), at: now.toISOString() },
       });
       await store.releaseLock(input.cluster, input.owner);
-      return { phase: 'Failed' };
+      // The error as recorded (a child's unwrapped): the machine's Fail state reports it.
+      return { phase: 'Failed', error: { Error: error.Error ?? 'Error', Cause: error.Cause ?? '' } };
     }
   }
 }

@@ -182,6 +182,29 @@ export function pollUntil(options: PollOptions): States {
   };
 }
 
+/**
+ * The roll's cluster validation as a poll: `validate` every 15 s until the cluster is valid or
+ * its deadline (at `$.validation.deadline`) passes. The cluster name is at `cluster`.
+ */
+export function validateClusterPoll(
+  names: { wait: string; check: string; choice: string },
+  cluster: string,
+  next: string,
+  options: { catch?: boolean; checkComment?: string; seconds?: number } = {},
+): States {
+  return pollUntil({
+    ...names,
+    seconds: options.seconds ?? 15,
+    fn: 'RollingUpdateFunction',
+    parameters: { action: 'validate', 'cluster.$': cluster, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+    ...(options.checkComment ? { checkComment: options.checkComment } : {}),
+    resultPath: '$.validation',
+    until: isTrue('$.validation.valid'),
+    next,
+    ...(options.catch === false ? { catch: false } : {}),
+  });
+}
+
 /** A Pass that sets `resultPath` to `parameters` (a fresh deadline, a counter). */
 export function pass(parameters: Record<string, unknown>, resultPath: string | null, next: string, comment?: string): State {
   const state: State = { Type: 'Pass' };
@@ -290,12 +313,17 @@ export function recordSuccess(cluster: string, next: string): State {
   return lambdaTask('WriteStateFunction', { action: 'finish', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase: 'Ready' }, { resultPath: '$.status', next });
 }
 
-/** The failure path: the error in status.json, the lock released; then `next` (a Fail). */
+/**
+ * The failure path: the error in status.json, the lock released; then `next` (a Fail). The
+ * error it records replaces `$.error`: a child execution's failure arrives as States.TaskFailed
+ * with the child's error inside its cause, and the Fail reports the child's own (e.g.
+ * DrainTimeoutError), as the execution did before the roll had children.
+ */
 export function recordFailure(cluster: string, next: string, comment: string): State {
   return lambdaTask(
     'WriteStateFunction',
     { action: 'fail', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', 'error.$': '$.error' },
-    { comment, resultPath: null, next, catch: false },
+    { comment, resultSelector: { 'Error.$': '$.error.Error', 'Cause.$': '$.error.Cause' }, resultPath: '$.error', next, catch: false },
   );
 }
 

@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { kubectlIn } from '../support/cluster.js';
+import { simInstance } from '../support/sim-instances.js';
 
 // The simulated API server on its own (no moto: nodes are given), as the real kubectl sees it.
 const name = 'api.example.com';
@@ -13,16 +14,7 @@ const kubeconfig = join(dir, 'config');
 let cluster: SimCluster;
 let sim: RunningSim | undefined;
 
-const instance = (n: number, group: string, maxPods = 17): InstanceView => ({
-  instanceId: `i-0${n}`,
-  zone: 'us-east-1a',
-  privateIp: `10.0.0.${n}`,
-  privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
-  instanceType: 't3.medium',
-  instanceGroup: group,
-  controlPlane: group.startsWith('control-plane'),
-  maxPods,
-});
+const instance = simInstance;
 const INSTANCES = [instance(1, 'control-plane-us-east-1a'), instance(2, 'nodes-us-east-1a'), instance(3, 'nodes-us-east-1b')];
 
 const kubectl = (...args: string[]) => kubectlIn(kubeconfig, args);
@@ -262,3 +254,58 @@ describe('OpenAPI and content types', () => {
     expect(pdb.spec).toEqual({ minAvailable: '50%', selector: { matchLabels: { app: 'web' } } });
   });
 });
+
+describe('writes the API server refuses or keeps', () => {
+  it('refuses a label key that is not a qualified name with a 422 naming metadata.labels, and keeps the labels', async () => {
+    await kubectl('apply', '-f', deployment(1));
+
+    const error = await kubectlFails('label', 'deployment', 'web', 'bad key!=v');
+
+    expect(error).toContain('The Deployment "web" is invalid: metadata.labels: Invalid value: "bad key!": name part must consist of alphanumeric characters');
+    expect(cluster.deployments.get('default/web')!.metadata.labels).toEqual({ app: 'web' });
+  });
+
+  it('refuses a bad label key on a node', async () => {
+    const error = await kubectlFails('label', 'node', 'ip-10-0-0-2.ec2.internal', 'a b=c');
+
+    expect(error).toContain('The Node "ip-10-0-0-2.ec2.internal" is invalid: metadata.labels: Invalid value: "a b"');
+    expect(cluster.nodes.get('ip-10-0-0-2.ec2.internal')!.metadata.labels).not.toHaveProperty('a b');
+  });
+
+  it('keeps a label kubectl label puts on the aws-node DaemonSet', async () => {
+    await kubectl('label', 'daemonset', 'aws-node', '-n', 'kube-system', 'team=net');
+
+    expect(JSON.parse(await kubectl('get', 'daemonset', 'aws-node', '-n', 'kube-system', '-o', 'json')).metadata.labels).toMatchObject({ team: 'net' });
+  });
+
+  it("refuses a change of a DaemonSet's selector as immutable", async () => {
+    const error = await kubectlFails('patch', 'daemonset', 'aws-node', '-n', 'kube-system', '--type=merge', '-p', '{"spec":{"selector":{"matchLabels":{"x":"y"}}}}');
+
+    expect(error).toContain('spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"k8s-app":"aws-node", "x":"y"}');
+    expect(error).toContain('field is immutable');
+  });
+
+  it('refuses a second PodDisruptionBudget of the same name with 409 AlreadyExists and keeps the first', async () => {
+    await kubectl('create', 'pdb', 'web', '--selector=app=web', '--min-available=1');
+
+    const error = await kubectlFails('create', 'pdb', 'web', '--selector=app=other', '--min-available=2');
+
+    expect(error).toContain('poddisruptionbudgets.policy "web" already exists');
+    expect(JSON.parse(await kubectl('get', 'pdb', 'web', '-o', 'json')).spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
+  });
+});
+
+describe('ReplicaSets of a Deployment', () => {
+  it('kubectl rollout undo scales the original ReplicaSet back up instead of making a third', async () => {
+    await kubectl('apply', '-f', deployment(2));
+    const original = JSON.parse(await kubectl('get', 'replicasets', '-o', 'json')).items[0].metadata.name;
+    await kubectl('set', 'image', 'deployment/web', 'web=nginx:1.28');
+
+    await kubectl('rollout', 'undo', 'deployment/web');
+
+    const sets = JSON.parse(await kubectl('get', 'replicasets', '-o', 'json')).items.map((rs: { metadata: { name: string }; spec: { replicas: number } }) => [rs.metadata.name, rs.spec.replicas]);
+    expect(sets).toHaveLength(2);
+    expect(sets).toContainEqual([original, 2]);
+  });
+});
+

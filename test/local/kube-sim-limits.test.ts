@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_REPLICAS_PER_DEPLOYMENT, SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { MAX_REPLICAS_PER_DEPLOYMENT, SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { kubectlIn } from '../support/cluster.js';
+import { simInstance } from '../support/sim-instances.js';
 
 // What the simulated API refuses, with the real API server's status and wording, through the real
 // kubectl and through plain HTTP (the Status object kubectl reads its message from).
@@ -14,16 +15,7 @@ const kubeconfig = join(dir, 'config');
 let cluster: SimCluster;
 let sim: RunningSim | undefined;
 
-const instance = (n: number, group: string): InstanceView => ({
-  instanceId: `i-0${n}`,
-  zone: 'us-east-1a',
-  privateIp: `10.0.0.${n}`,
-  privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
-  instanceType: 't3.medium',
-  instanceGroup: group,
-  controlPlane: group.startsWith('control-plane'),
-  maxPods: 17,
-});
+const instance = simInstance;
 
 const kubectl = (...args: string[]) => kubectlIn(kubeconfig, args);
 const kubectlFails = (...args: string[]) => kubectlIn(kubeconfig, args).then(

@@ -2,22 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster, type InstanceView, type Obj } from '../../src/local/kube-sim/cluster.js';
+import { SimCluster, type Obj } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { kubectlIn } from '../support/cluster.js';
+import { simInstance } from '../support/sim-instances.js';
 
 // The optional timing of the simulated cluster (for the bench): nodes boot for bootSeconds,
 // evicted pods drain for drainSeconds, both by an injected clock. Off, both are immediate.
-const instance = (n: number, group: string): InstanceView => ({
-  instanceId: `i-0${n}`,
-  zone: 'us-east-1a',
-  privateIp: `10.0.0.${n}`,
-  privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
-  instanceType: 't3.medium',
-  instanceGroup: group,
-  controlPlane: group.startsWith('control-plane'),
-  maxPods: 17,
-});
+const instance = simInstance;
 const CONTROL_PLANE = instance(1, 'control-plane-us-east-1a');
 const WORKER = instance(2, 'nodes-us-east-1a');
 

@@ -237,6 +237,25 @@ describe('kubernetesVersion', () => {
     ]);
   });
 
+  it.each([
+    ['v1.34.0-rc.1', '1.34.0-rc.1'],
+    ['1.32.0+build.5', '1.32.0+build.5'],
+  ])('reports %s valid but not supported (exit 3): the stable packages the boot script installs hold releases only', (version, text) => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = version)));
+
+    expect(check.errors).toEqual([]);
+    expect(checkExitCode(check)).toBe(3);
+    expect(check.unsupported.map((u) => `${u.path}: ${u.message}`)).toContain(
+      `spec.kubernetesVersion: not supported: pre-release and build Kubernetes versions (${JSON.stringify(text)}): kopsless installs kubelet and kubeadm from the stable packages of pkgs.k8s.io, which hold releases only`,
+    );
+  });
+
+  it('reports a release version supported', () => {
+    const check = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = 'v1.34.1')));
+
+    expect(check.unsupported.filter((u) => u.path === 'spec.kubernetesVersion')).toEqual([]);
+  });
+
   it('accepts a build URL (reported unsupported) only without whitespace', () => {
     const url = checkManifest(editManifest(minimal, (c) => (c.spec.kubernetesVersion = 'https://example.com/k8s/v1.33.1/')));
     const spaced = errorsOf(editManifest(minimal, (c) => (c.spec.kubernetesVersion = 'https://example.com/x y')));

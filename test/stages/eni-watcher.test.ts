@@ -7,7 +7,7 @@ import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 import { subnetOutputKey } from '../../src/planning/stack-template.js';
 import { manifestFromFlags } from '../../src/spec/create-cluster.js';
 import { completeManifest } from '../../src/spec/defaults.js';
-import { handleWatcherEvent, observe, STATE_WRITE_ATTEMPTS, watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+import { handleWatcherEvent, observe, STATE_WRITE_ATTEMPTS, watchCluster, watcherExecutionName, type WatcherDeps } from '../../src/stages/eni-watcher.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
 import { readTemplate } from '../support/template.js';
@@ -249,6 +249,19 @@ describe('ENI watcher: when acting fails', () => {
     expect((await stateOf(objects)).consecutive).toEqual({ [NODE_GROUP]: 0 });
     expect(retried.decision.action).toBe('enable-prefix-delegation');
     expect(retried.start?.input.instanceGroups).toEqual([NODE_GROUP]);
+  });
+});
+
+describe('ENI watcher: the name of the roll it starts', () => {
+  it('keeps the decision time for a cluster name of 253 characters, within StartExecution\'s 80 characters', () => {
+    const cluster = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example.com`.slice(0, 253);
+
+    const first = watcherExecutionName(cluster, '2026-11-25T12:00:00.000Z');
+    const later = watcherExecutionName(cluster, '2026-11-26T08:30:05.000Z');
+
+    expect(first).toMatch(/^[A-Za-z0-9-]{1,80}$/);
+    expect(first.endsWith('-20261125120000')).toBe(true);
+    expect(later).not.toBe(first);
   });
 });
 

@@ -1,15 +1,18 @@
 import type { Filter, Instance } from '@aws-sdk/client-ec2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../src/config.js';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { KubePort } from '../../src/kube/port.js';
 import { groupName } from '../../src/planning/names.js';
-import type { RollOptions } from '../../src/planning/rolling-update.js';
 import { checkManifest } from '../../src/spec/check.js';
-import { BATCH_LIMIT, RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
+import { BATCH_LIMIT, CHILD_POLL_SECONDS, childBatchLimit, type RollOptions } from '../../src/planning/rolling-update.js';
+import { RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
-import { readFixture } from '../helpers.js';
+import { readFixture, ROOT } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // The seed cluster: control-plane-us-east-1a, nodes-us-east-1a and nodes-us-east-1b, one
@@ -87,7 +90,25 @@ describe('rolling-update plan', () => {
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, deps)) as Plan;
 
     expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a'], ['nodes-us-east-1b']]);
-    expect(plan.batchLimit).toBe(BATCH_LIMIT);
+    // 60 s timeouts and VerifyDns's default 10 minutes: fewer than BATCH_LIMIT batches fit.
+    expect(plan.batchLimit).toBe(childBatchLimit({ replacementTimeoutSeconds: 60, drainTimeoutSeconds: 60, validationTimeoutSeconds: 60, dnsTimeoutSeconds: 600 }));
+    expect(plan.batchLimit).toBeLessThan(BATCH_LIMIT);
+  });
+
+  it('refuses, before anything is replaced, a roll whose parent execution could pass the history quota', async () => {
+    const { deps } = await world();
+    // A validation deadline of two days: each wave's validation alone could take 2,881 polls.
+    const slow = { ...deps, validationTimeoutSeconds: 2 * 24 * 3600 };
+
+    await expect(rollingUpdate({ action: 'plan', cluster: CLUSTER }, slow)).rejects.toMatchObject({ name: 'RollTooLargeError', message: expect.stringContaining('--parallel-groups') });
+  });
+
+  it('takes fewer batches per child execution when the timeouts are long, so a child whose every poll runs to its deadline still fits the history quota', async () => {
+    const { deps } = await world();
+
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, { ...deps, replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900 })) as Plan;
+
+    expect(plan.batchLimit).toBe(5);
   });
 
   it('leaves groups that need no update out of the waves', async () => {
@@ -214,5 +235,71 @@ describe('the warm container cache (RollCache)', () => {
 
     expect(nodes).toEqual([]);
     expect(kubeconfigReads).toBe(2);
+  });
+});
+
+describe('batchLimit: a child execution fits in 25,000 history events', () => {
+  type AslState = { Type: string; Next?: string; Seconds?: number; Default?: string };
+  const child = JSON.parse(readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8')) as { States: Record<string, AslState> };
+
+  /**
+   * History events of one replaced batch in surge mode, walked through the child machine: every
+   * poll fails until its deadline is almost up (`failures` per loop), then passes. A Task is 5
+   * events, any other state 2.
+   */
+  function worstBatchEvents(failures: { replacements: number; validation: number; drain: number }): number {
+    const seen = new Map<string, number>();
+    // Where each poll loop began: its check's visit count when the loop was entered.
+    const began = { replacements: 0, validation: 0, drain: 0 };
+    let events = 0;
+    let name = 'NextStep';
+    let batchEnds = 0;
+    for (;;) {
+      const state = child.States[name]!;
+      const visit = (seen.get(name) ?? 0) + 1;
+      seen.set(name, visit);
+      events += state.Type === 'Task' ? 5 : 2;
+      if (name === 'Surge' || name === 'Terminate') began.replacements = seen.get('ReplacementsReady') ?? 0;
+      if (name === 'ValidateAfterStep') began.validation = seen.get('ClusterValid') ?? 0;
+      const passes = (loop: keyof typeof began) => visit - began[loop] > failures[loop];
+      if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
+      else if (name === 'ReplacementsReady') name = passes('replacements') ? 'ControlPlaneReplaced' : 'WaitForReplacements';
+      else if (name === 'ClusterValid') name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
+      else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
+      else if (name === 'BatchLimitReached') {
+        if (++batchEnds === 2) return events;
+        name = state.Default!;
+      } else name = state.Next ?? state.Default!;
+    }
+  }
+
+  it('polls at the intervals childBatchLimit counts with', () => {
+    expect(child.States.WaitForReplacements!.Seconds).toBe(CHILD_POLL_SECONDS.replacements);
+    expect(child.States.WaitForValidation!.Seconds).toBe(CHILD_POLL_SECONDS.validation);
+    expect(child.States.WaitForDrain!.Seconds).toBe(CHILD_POLL_SECONDS.drain);
+    expect(child.States.WaitForDns!.Seconds).toBe(CHILD_POLL_SECONDS.dns);
+  });
+
+  it("stays under 25,000 events with kOps's 15-minute deadlines when every drain, boot and validation takes almost all of its deadline", () => {
+    const config = readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' });
+    const batch = worstBatchEvents({
+      replacements: Math.floor(config.replacementTimeoutSeconds / CHILD_POLL_SECONDS.replacements),
+      validation: Math.floor(config.validationTimeoutSeconds / CHILD_POLL_SECONDS.validation),
+      drain: Math.floor(config.drainTimeoutSeconds / CHILD_POLL_SECONDS.drain),
+    });
+    const startAndEnd = 1 + 5 + 2 + 2 + 1;
+
+    const limit = childBatchLimit(config);
+
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(startAndEnd + limit * batch).toBeLessThan(25_000);
+  });
+
+  it('rolls fewer batches per child when the deadlines are raised, and at least one', () => {
+    const base = { drainTimeoutSeconds: 900, validationTimeoutSeconds: 900, replacementTimeoutSeconds: 900, dnsTimeoutSeconds: 600 };
+
+    expect(childBatchLimit({ ...base, drainTimeoutSeconds: 3600 })).toBeLessThan(childBatchLimit(base));
+    expect(childBatchLimit({ ...base, drainTimeoutSeconds: 10 * 3600 })).toBe(1);
+    expect(childBatchLimit({ drainTimeoutSeconds: 10, validationTimeoutSeconds: 10, replacementTimeoutSeconds: 10, dnsTimeoutSeconds: 10 })).toBe(BATCH_LIMIT);
   });
 });

@@ -68,4 +68,10 @@ describe('validate cluster: kubelet versions', () => {
     expect(result.valid).toBe(false);
     expect(result.failures[0]?.message).toMatch(/^node "node-i-nodes-[^"]+" of role "node" runs kubelet v1\.33\.1, newer than the control plane's v1\.32\.0: nodes must never be ahead of the control plane$/);
   });
+
+  it('lets nodes on a newer patch of the same minor wait for their step in a patch downgrade (control plane rolled to 1.33.0 first)', () => {
+    const result = evaluateValidation({ manifest: withVersion('1.33.0'), ...observed((g) => (isControlPlane(g) ? 'v1.33.0' : 'v1.33.1')), rolling: true });
+
+    expect(result.failures).toEqual([]);
+  });
 });

@@ -1,42 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { memoryObjects } from '../support/memory-objects.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { ClusterNotFoundError, InvalidInputError, StateConflictError } from '../../src/errors.js';
+import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
 import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
-import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
 import { readFixture, ROOT } from '../helpers.js';
 
 /** An in-memory bucket with S3's conditional writes (ETags are version counters). */
-function memoryObjects(): ObjectStore & { keys(): string[] } {
-  const objects = new Map<string, { body: string; etag: string }>();
-  let version = 0;
-  return {
-    keys: () => [...objects.keys()].sort(),
-    async get(key) {
-      return objects.get(key);
-    },
-    async put(key: string, body: string, condition?: WriteCondition) {
-      const current = objects.get(key);
-      if (condition?.ifNoneMatch && current) throw new StateConflictError(`${key} exists`);
-      if (condition?.ifMatch && current?.etag !== condition.ifMatch) throw new StateConflictError(`${key} changed`);
-      const etag = `"${++version}"`;
-      objects.set(key, { body, etag });
-      return { etag };
-    },
-    async delete(key) {
-      objects.delete(key);
-    },
-    async list(prefix) {
-      return [...objects.keys()].filter((k) => k.startsWith(prefix));
-    },
-    async listFolders() {
-      return [...new Set([...objects.keys()].map((k) => k.split('/')[0]!))];
-    },
-  };
-}
 
 function setup(time = '2026-01-01T00:00:00Z') {
   const objects = memoryObjects();
@@ -97,7 +70,7 @@ describe('status of a cluster the store does not know', () => {
 
     await writeState({ action: 'fail', cluster: 'nothere.example.com', owner: 'exec-1', error: { Error: 'ClusterNotFoundError', Cause: 'x' } }, deps);
 
-    expect(objects.keys()).toEqual([]);
+    expect(await objects.list('')).toEqual([]);
   });
 
   it('phase and finish leave no status.json behind', async () => {
@@ -106,7 +79,7 @@ describe('status of a cluster the store does not know', () => {
     await writeState({ action: 'phase', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Updating' }, deps);
     await writeState({ action: 'finish', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Ready' }, deps);
 
-    expect(objects.keys()).toEqual([]);
+    expect(await objects.list('')).toEqual([]);
   });
 
   it('fail still records the error of a registered cluster', async () => {
@@ -208,6 +181,40 @@ describe('requireLock (a child execution of a roll)', () => {
 
     await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', holder: 'other-exec', message: expect.stringContaining('locked by execution other-exec') });
     expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('fails with ClusterLockedError when the holder execution has ended (a child started by hand with a stopped parent\'s ARN), leaving the lease as it was', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const before = await store.readLock(SEED);
+    const stopped: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'ABORTED' : undefined) };
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, stopped);
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`${PARENT} (ABORTED: it no longer runs`) });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('fails with ClusterLockedError when the holder is a running execution of another operation (a delete\'s ARN given as lockOwner), leaving the lease as it was', async () => {
+    const { deps, store } = await registered();
+    const DELETE = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-delete-cluster:delete-1';
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' }, deps);
+    const before = await store.readLock(SEED);
+
+    const result = writeState({ action: 'requireLock', cluster: SEED, owner: DELETE }, { ...deps, executionStatus: async () => 'RUNNING' });
+
+    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('for delete, not a rolling update') });
+    expect(await store.readLock(SEED)).toEqual(before);
+  });
+
+  it('passes on AWS when the holder execution is still running', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const running: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'RUNNING' : undefined) };
+
+    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, running);
+
+    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT });
   });
 
   it('fails with ClusterLockedError when nobody holds the lock (a child started by hand), writing no lock', async () => {

@@ -6,6 +6,7 @@ import { TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/step-functions.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
+import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT, PARENT_HISTORY, parentHistoryBound, WAVE_VALIDATION_POLL_SECONDS } from '../../src/planning/rolling-update.js';
 import { ROOT } from '../helpers.js';
 
 /**
@@ -93,6 +94,31 @@ describe('the rolling update machines, as files', () => {
     expect(loop.GroupRolled.Type).toBe('Succeed');
   });
 
+  it('end every wave and group iteration with a few bytes, whatever options it carries: the Maps collect iteration outputs before ResultPath null drops them', async () => {
+    const machineOf = (processor: Asl) => {
+      const { ProcessorConfig: _mode, ...definition } = structuredClone(processor) as Asl & { ProcessorConfig?: unknown };
+      return new StateMachine(definition as never, VALIDATION as never);
+    };
+    const wave = parent.States.RollWaves!.ItemProcessor as Asl;
+    const roster = Array.from({ length: 100 }, (_, i) => ({ instanceGroup: `nodes-${i}`, role: 'Node', asgName: `kopsless-nodes-${i}.c.example.com-0123456789abcdef`, minSize: 10, maxSize: 10, zones: [`us-east-1${'abc'[i % 3]}`], rollingUpdate: {} }));
+    const options = { roster, forceIds: Array.from({ length: 1000 }, (_, i) => `i-${String(i).padStart(17, '0')}`) };
+    const input = { groups: ['nodes-0', 'nodes-1', 'nodes-2'], cluster: 'c.example.com', cloudOnly: false, options, batchLimit: 7, validationDeadline: '2030-01-01T00:00:00Z', lockOwner: PARENT_ID };
+    const seen: unknown[] = [];
+    const handlers = {
+      RollGroup: async () => ({ Output: { continue: false } }),
+      StartWaveValidation: async () => ({ ready: true, validationDeadline: '2030-01-01T00:00:00Z' }),
+      ValidateWave: async (i: { deadline: string }) => ({ valid: true, deadline: i.deadline, failures: [] }),
+    };
+    const groupMachine = machineOf(wave.States.RollGroups!.ItemProcessor as Asl);
+
+    const groupOutput = await groupMachine.run({ cluster: 'c.example.com', instanceGroup: 'nodes-0', options, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 7 }, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
+    const waveOutput = await machineOf(wave).run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
+    seen.push(groupOutput, waveOutput);
+
+    expect(JSON.stringify(input).length).toBeGreaterThan(35_000);
+    for (const output of seen) expect(JSON.stringify(output).length).toBeLessThan(100);
+  });
+
   it('check the lock before anything else in the child, and give every child Task the one retry policy', () => {
     const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
 
@@ -149,6 +175,60 @@ describe('history of the child, counted from the machine', () => {
 
     expect(2 + start + done).toBe(18);
   });
+
+  it('is what the planner counts when it bounds a child: CHILD_HISTORY matches the machine', () => {
+    const dns = pathCost(child.States, ['UpsertApiRecords', 'WaitForDns', 'CheckDns', 'DnsReady']).events;
+    const start = pathCost(child.States, ['RequireLock', 'StartBatches']).events;
+    const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
+
+    expect(CHILD_HISTORY).toEqual({
+      surgeStep: pathCost(child.States, surge).events,
+      replaceStep: pathCost(child.States, replace).events,
+      controlPlaneDns: dns,
+      pollTurn: pathCost(child.States, ['DnsReady', 'WaitForDns', 'CheckDns']).events,
+      perExecution: 2 + start + done,
+    });
+  });
+
+  it("stays under the quota with kOps's 15-minute timeouts when every poll of every batch runs to its deadline", () => {
+    const timeouts = { replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900, dnsTimeoutSeconds: 600 };
+    const limit = childBatchLimit(timeouts);
+    // A batch at worst: both steps wait out the replacement timeout (20 s turns) and validate to
+    // the validation timeout (15 s turns); the drain runs to its timeout (10 s), the DNS to its (10 s).
+    const turns = 2 * (45 + 1) + (90 + 1) + 2 * (60 + 1) + (60 + 1);
+    const worstBatch = 34 + 43 + 14 + 9 * turns;
+
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(18 + limit * worstBatch).toBeLessThan(HISTORY_EVENT_LIMIT);
+    expect(18 + (limit + 1) * worstBatch).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.8);
+  });
+});
+
+describe('history of the parent, counted from the machine', () => {
+  const waveStates = (parent.States.RollWaves as State).ItemProcessor.States as Record<string, State>;
+  const groupStates = (waveStates.RollGroups as State).ItemProcessor.States as Record<string, State>;
+
+  it('is what the planner counts when it refuses a roll too large for one parent: PARENT_HISTORY matches the machine', () => {
+    const mapIteration = 2; // MapIterationStarted, MapIterationSucceeded
+    const mapState = 4; // MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
+    const wave = mapIteration + mapState + pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events + 2;
+    const group = mapIteration + 2;
+
+    expect({ perWave: wave, perGroup: group, perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events }).toEqual({
+      perWave: PARENT_HISTORY.perWave,
+      perGroup: PARENT_HISTORY.perGroup,
+      perChild: PARENT_HISTORY.perChild,
+    });
+    expect(waveStates.WaitForWaveValidation!.Seconds).toBe(WAVE_VALIDATION_POLL_SECONDS);
+  });
+
+  it("fits 1,000 nodes in 10 groups rolled one at a time at kOps's surge of 1, and not 100 groups of 100", () => {
+    const waves = (n: number) => Array.from({ length: n }, (_, i) => [`nodes-${i}`]);
+    const bound = (groups: number, batches: number) => parentHistoryBound({ waves: waves(groups), batchesOf: () => batches, batchLimit: 5, validationTimeoutSeconds: 900 });
+
+    expect(bound(10, 100)).toBeLessThan(HISTORY_EVENT_LIMIT * 0.9);
+    expect(bound(100, 100)).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.9);
+  });
 });
 
 /** A cluster as the fakes see it: replace steps left per group, and what each Task was asked. */
@@ -202,7 +282,7 @@ function world(pending: Record<string, number>, options: { failDrainOf?: string;
   }
 
   const parentHandlers = {
-    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, ...i.input })),
+    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, allowSameZone: false, ...i.input })),
     AcquireLock: record('AcquireLock', (i) => ({ owner: i.owner })),
     MarkRolling: record('MarkRolling', () => ({})),
     PlanRollingUpdate: record('PlanRollingUpdate', () => ({ options: { forceIds: [] }, waves: [['bastions'], ['nodes-a', 'nodes-b']], batchLimit: 2, validationDeadline: deadline })),

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
+import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
@@ -18,11 +19,12 @@ export interface TestEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startTestEnvironment(): Promise<TestEnvironment> {
+/** `timing`: the simulated API's boot and drain delays (see SimTiming); off unless given. */
+export async function startTestEnvironment(options: { timing?: SimTiming } = {}): Promise<TestEnvironment> {
   const backend = await startTestBackend();
   const objects = s3ObjectStore(new S3Client({}), backend.bucket);
   const store = new ClusterStore(objects);
-  const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
+  const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, ...(options.timing ? { timing: options.timing } : {}) });
   return {
     backend,
     sim,

@@ -46,7 +46,8 @@ const SYNC_INTERVAL_MS = 300;
 
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
-  private readonly synced = new Map<string, { real: number; simulated?: number; changes?: number }>();
+  /** When each cluster was last synced, by the wall clock and by the timing clock (a simulated one jumps), and at which count of changes. */
+  private readonly synced = new Map<string, { real: number; timed: number; changes?: number }>();
   private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
 
@@ -70,25 +71,27 @@ export class AwsSimBackend implements SimBackend {
   /** The cluster, synced with moto unless it was a moment ago (`fresh` syncs regardless). */
   async cluster(name: string, options: { fresh?: boolean } = {}): Promise<SimCluster | undefined> {
     const existing = this.clusters.get(name);
-    if (!options.fresh && existing && this.recent(name)) return existing;
+    if (!options.fresh && existing && !this.syncDue(name)) return existing;
     // Concurrent requests share one sync.
     const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, running);
     return running;
   }
 
+  private timedNow(): number {
+    return this.deps.timing?.now?.() ?? Date.now();
+  }
+
   /**
-   * Whether the cluster was synced a moment ago. Under simulated timing, only at this same
-   * simulated instant: simulated time may jump minutes in a real millisecond, and an instance
-   * launched since must be seen (and start booting) at the first request after its launch, not
-   * whenever the real-time interval ends.
+   * A sync is due once either clock has moved on by the interval: under a simulated clock a Wait
+   * passes minutes in no real time, and a poll after it must see the instances launched since.
    */
-  private recent(name: string): boolean {
+  private syncDue(name: string): boolean {
     const last = this.synced.get(name);
-    if (!last) return false;
-    if (this.deps.changes) return this.deps.changes() === last.changes;
-    if (Date.now() - last.real >= SYNC_INTERVAL_MS) return false;
-    return !this.deps.timing?.now || this.deps.timing.now() === last.simulated;
+    if (!last) return true;
+    // Every change is seen (the bench counts them): sync after one, at the first request after it, and only then.
+    if (this.deps.changes) return this.deps.changes() !== last.changes;
+    return Date.now() - last.real >= SYNC_INTERVAL_MS || this.timedNow() - last.timed >= SYNC_INTERVAL_MS;
   }
 
   /** Syncs every cluster of the state store (the periodic loop, so kubeconfigs appear unasked). */
@@ -146,7 +149,7 @@ export class AwsSimBackend implements SimBackend {
       });
     }
     cluster.syncInstances(views);
-    this.synced.set(name, { real: Date.now(), ...(this.deps.timing?.now ? { simulated: this.deps.timing.now() } : {}), ...(changes !== undefined ? { changes } : {}) });
+    this.synced.set(name, { real: Date.now(), timed: this.timedNow(), ...(changes !== undefined ? { changes } : {}) });
     if (views.some((v) => v.controlPlane)) {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));

@@ -83,10 +83,33 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
+/**
+ * A template as the API server's Go types hold it, for hashing: keys sorted, and null, empty
+ * mappings and empty lists dropped (`creationTimestamp: null`, `resources: {}`, `env: []` decode to
+ * the same struct as their absence), so the same template written another way (by `kubectl rollout
+ * undo`, a patch that reorders keys, an env var set then removed) is the same ReplicaSet.
+ */
+function canonicalTemplate(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(canonicalTemplate).filter((v) => v !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object') return value;
+  const entries = Object.entries(value as Obj)
+    .map(([k, v]) => [k, canonicalTemplate(v)] as const)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
+
 /** The pod-template-hash label of a template (stable: the same template, the same ReplicaSet). */
 function templateHash(template: Obj): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  const digest = createHash('sha256').update(JSON.stringify(template)).digest();
+  // The hash label itself is not part of the template (kubectl rollout undo strips it, as the controller does).
+  const labels = { ...template?.metadata?.labels };
+  delete labels['pod-template-hash'];
+  const digest = createHash('sha256').update(JSON.stringify(canonicalTemplate({ ...template, metadata: { ...template?.metadata, labels } }) ?? {})).digest();
   return Array.from(digest.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('');
 }
 

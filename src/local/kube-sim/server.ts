@@ -108,6 +108,68 @@ function nameCauses(name: unknown): FieldCause[] {
   return causes;
 }
 
+const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const NAME_PART_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+
+/** Why a label or annotation key is not a qualified name (`[prefix/]name`), in apimachinery's words. */
+function qualifiedNameErrors(key: string): string[] {
+  const parts = key.split('/');
+  if (parts.length > 2) {
+    return [
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+    ];
+  }
+  const [prefix, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
+  const errors: string[] = [];
+  if (prefix !== undefined) {
+    if (prefix === '') errors.push('prefix part must be non-empty');
+    else {
+      if (prefix.length > 253) errors.push('prefix part must be no more than 253 characters');
+      if (!DNS_SUBDOMAIN.test(prefix)) {
+        errors.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+      }
+    }
+  }
+  if (name === '') errors.push('name part must be non-empty');
+  else if (name.length > 63) errors.push('name part must be no more than 63 characters');
+  if (name !== '' && !QUALIFIED_NAME_PART.test(name)) errors.push(NAME_PART_RULE);
+  return errors;
+}
+
+/**
+ * The labels and annotation keys of an object's metadata (at `at`, e.g. `spec.template.`), as the
+ * API server validates them (ValidateLabels, ValidateAnnotations): keys are qualified names,
+ * label values at most 63 characters of the label alphabet. A write with a bad one is a 422.
+ */
+function metadataCauses(metadata: Obj | undefined, at = ''): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const labels = metadata?.labels;
+  if (labels && typeof labels === 'object') {
+    for (const [key, value] of Object.entries(labels as Obj)) {
+      for (const detail of qualifiedNameErrors(key)) causes.push({ field: `${at}metadata.labels`, type: 'Invalid', value: JSON.stringify(key), detail });
+      if (typeof value !== 'string') continue;
+      if (value.length > 63) causes.push({ field: `${at}metadata.labels`, type: 'Invalid', value: JSON.stringify(value), detail: 'must be no more than 63 characters' });
+      if (!LABEL_VALUE.test(value)) {
+        causes.push({
+          field: `${at}metadata.labels`,
+          type: 'Invalid',
+          value: JSON.stringify(value),
+          detail: "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+        });
+      }
+    }
+  }
+  const annotations = metadata?.annotations;
+  if (annotations && typeof annotations === 'object') {
+    // The API server checks annotation keys lower-cased: `Example.com/Key` is a valid annotation.
+    for (const key of Object.keys(annotations as Obj)) {
+      for (const detail of qualifiedNameErrors(key.toLowerCase())) causes.push({ field: `${at}metadata.annotations`, type: 'Invalid', value: JSON.stringify(key), detail });
+    }
+  }
+  return causes;
+}
+
 /** spec.replicas: a non-negative integer, within the simulated server's caps (see SimCluster.replicasRefusal). */
 function replicasCauses(c: SimCluster, replicas: unknown, current: number): FieldCause[] {
   if (replicas === undefined) return [];
@@ -443,6 +505,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       const node = c.nodes.get(r.params[0]!);
       if (!node) throw notFound('nodes', r.params[0]!);
       const patched = applyPatch(node, r);
+      const labelCauses = metadataCauses(patched.metadata);
+      if (labelCauses.length) throw invalid('Node', '', r.params[0]!, labelCauses);
       // Only what the stages and kubectl change: cordon / uncordon and labels.
       const unschedulable = patched.spec?.unschedulable === true;
       // The kubelet reports the change as an event on its node.
@@ -469,6 +533,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
         const causes = nameCauses(name);
         if (causes.length) throw invalid('Pod', '', name ?? '', causes);
       }
+      const labelCauses = metadataCauses(r.body?.metadata);
+      if (labelCauses.length) throw invalid('Pod', '', name ?? '', labelCauses);
       const refusal = c.replicasRefusal(1, 0);
       if (refusal) throw new HttpError(403, 'Forbidden', `pods "${name ?? ''}" is forbidden: ${refusal}`);
       if (name && c.pods.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `pods "${name}" already exists`);
@@ -487,6 +553,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!pod) throw notFound('pods', r.params[1]!);
       checkFields(r, 'v1', 'Pod', r.body);
       const patched = applyPatch(pod, r);
+      const labelCauses = metadataCauses(patched.metadata);
+      if (labelCauses.length) throw invalid('Pod', '', r.params[1]!, labelCauses);
       // As the API server: a pod's spec is immutable but for container images and a few fields.
       const images = (spec: Obj) => JSON.stringify({ ...spec, containers: (spec?.containers ?? []).map((x: Obj) => ({ ...x, image: undefined })), activeDeadlineSeconds: undefined, tolerations: undefined });
       if (images(patched.spec) !== images(pod.spec)) throw new HttpError(422, 'Invalid', `Pod "${r.params[1]}" is invalid: spec: Forbidden: pod updates may not change fields other than \`spec.containers[*].image\`, \`spec.activeDeadlineSeconds\`, \`spec.tolerations\` (only additions to existing tolerations)`);
@@ -527,7 +595,15 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!ds) throw notFound('daemonsets.apps', r.params[1]!);
       checkFields(r, 'apps/v1', 'DaemonSet', r.body);
       const patched = applyPatch(ds, r);
-      patched.metadata = { ...ds.metadata, generation: ds.metadata.generation + 1, resourceVersion: c.nextVersion() };
+      const causes = [
+        ...metadataCauses(patched.metadata),
+        ...metadataCauses(patched.spec?.template?.metadata, 'spec.template.'),
+        // apps/v1 made a DaemonSet's selector immutable, as a Deployment's.
+        ...(canonical(patched.spec?.selector) === canonical(ds.spec.selector) ? [] : [{ field: 'spec.selector', type: 'Invalid', value: goLabelSelector(patched.spec?.selector), detail: 'field is immutable' } as FieldCause]),
+      ];
+      if (causes.length) throw invalid('DaemonSet', 'apps', r.params[1]!, causes);
+      // Labels and annotations change as kubectl label / annotate ask; the rest of metadata is the server's.
+      patched.metadata = { ...ds.metadata, labels: patched.metadata?.labels, annotations: patched.metadata?.annotations, generation: ds.metadata.generation + 1, resourceVersion: c.nextVersion() };
       c.daemonSets.set(k, patched);
       // A changed pod template rolls the DaemonSet: its pods are replaced with the new template.
       if (JSON.stringify(patched.spec.template) !== JSON.stringify(ds.spec.template)) {
@@ -549,6 +625,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       checkFields(r, 'apps/v1', 'Deployment', r.body);
       const causes = [
         ...nameCauses(name),
+        ...metadataCauses(r.body?.metadata),
+        ...metadataCauses(r.body?.spec?.template?.metadata, 'spec.template.'),
         ...replicasCauses(c, r.body?.spec?.replicas, 0),
         ...(r.body?.spec?.template?.spec?.containers?.length ? [] : [{ field: 'spec.template.spec.containers', type: 'Required', detail: '' } as FieldCause]),
         ...(selectorMatchesTemplate(r.body ?? {}) ? [] : [{ field: 'spec.template.metadata.labels', type: 'Invalid', value: goStringMap(r.body?.spec?.template?.metadata?.labels), detail: '`selector` does not match template `labels`' } as FieldCause]),
@@ -573,6 +651,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       // A patch that removes replicas leaves it to defaulting, which sets 1.
       if (patched.spec && patched.spec.replicas === undefined) patched.spec.replicas = 1;
       const causes = [
+        ...metadataCauses(patched.metadata),
+        ...metadataCauses(patched.spec?.template?.metadata, 'spec.template.'),
         ...replicasCauses(c, patched.spec?.replicas, d.spec.replicas),
         // apps/v1 made a Deployment's selector immutable.
         ...(canonical(patched.spec?.selector) === canonical(d.spec.selector) ? [] : [{ field: 'spec.selector', type: 'Invalid', value: goLabelSelector(patched.spec?.selector), detail: 'field is immutable' } as FieldCause]),
@@ -658,8 +738,9 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
     (c, r) => {
       const name = r.body?.metadata?.name;
       checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
-      const causes = nameCauses(name);
+      const causes = [...nameCauses(name), ...metadataCauses(r.body?.metadata)];
       if (causes.length) throw invalid('PodDisruptionBudget', 'policy', name ?? '', causes);
+      if (c.pdbs.has(`${r.params[0]}/${name}`)) throw new HttpError(409, 'AlreadyExists', `poddisruptionbudgets.policy "${name}" already exists`);
       const pdb = { ...r.body, apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { ...r.body?.metadata, namespace: r.params[0], creationTimestamp: new Date().toISOString(), resourceVersion: c.nextVersion() } };
       c.pdbs.set(`${r.params[0]}/${name}`, pdb);
       return { ...pdb, status: c.pdbStatus(pdb) };
@@ -682,6 +763,8 @@ const ROUTES: Array<[string, RegExp, Handler]> = [
       if (!pdb) throw notFound('poddisruptionbudgets.policy', r.params[1]!);
       checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
       const patched = keepServerFields(pdb, applyPatch(pdb, r), c);
+      const causes = metadataCauses(patched.metadata);
+      if (causes.length) throw invalid('PodDisruptionBudget', 'policy', r.params[1]!, causes);
       c.pdbs.set(k, patched);
       return { ...patched, status: c.pdbStatus(patched) };
     },

@@ -1,4 +1,4 @@
-import { choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, type Machine, type State, type States, type TaskOptions } from '../asl.js';
+import { choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, validateClusterPoll, type Machine, type State, type States, type TaskOptions } from '../asl.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 
 const CLUSTER = '$.cluster';
@@ -48,18 +48,7 @@ function rollStep(next: string): States {
     ControlPlaneReplaced: choice([[isPresentAndTrue('$.next.step.controlPlane'), 'UpsertApiRecords']], 'ValidateAfterStep', 'A new control-plane instance has a new address: the API records follow it before validation.'),
     ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
     ValidateAfterStep: pass({ 'deadline.$': '$.replacements.validationDeadline' }, '$.validation', 'ValidateCluster', 'Validate before the next batch, with a fresh deadline.'),
-    ...pollUntil({
-      wait: 'WaitForValidation',
-      check: 'ValidateCluster',
-      choice: 'ClusterValid',
-      seconds: 15,
-      fn: 'RollingUpdateFunction',
-      parameters: { action: 'validate', 'cluster.$': CLUSTER, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
-      resultPath: '$.validation',
-      until: isTrue('$.validation.valid'),
-      next,
-      catch: false,
-    }),
+    ...validateClusterPoll({ wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' }, CLUSTER, next, { catch: false }),
   };
 }
 

@@ -8,15 +8,16 @@ import {
   lambdaTask,
   markPhase,
   pass,
-  pollUntil,
   recordFailure,
   recordSuccess,
   startChild,
   updateFlow,
+  validateClusterPoll,
   validateInput,
   type Machine,
   type State,
 } from '../asl.js';
+import { WAVE_VALIDATION_POLL_SECONDS } from '../../planning/rolling-update.js';
 
 const CLUSTER = '$.cluster';
 
@@ -61,7 +62,9 @@ function wave(): Machine {
               },
             ),
             GroupContinues: choice([[isTrue('$.child.continue'), 'RollGroup']], 'GroupRolled'),
-            GroupRolled: { Type: 'Succeed' },
+            // An iteration's output is what the Map collects (ResultPath null drops it only afterwards):
+            // the input, roster and forced ids included, times every group, would pass 256 KiB.
+            GroupRolled: { Type: 'Succeed', OutputPath: '$.child' },
           },
         },
         ResultPath: null,
@@ -78,20 +81,14 @@ function wave(): Machine {
           catch: false,
         },
       ),
-      ...pollUntil({
-        wait: 'WaitForWaveValidation',
-        check: 'ValidateWave',
-        choice: 'WaveValid',
-        seconds: 15,
-        fn: 'RollingUpdateFunction',
-        parameters: { action: 'validate', 'cluster.$': '$.cluster', 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
-        checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
-        resultPath: '$.validation',
-        until: isTrue('$.validation.valid'),
-        next: 'WaveRolled',
+      ...validateClusterPoll({ wait: 'WaitForWaveValidation', check: 'ValidateWave', choice: 'WaveValid' }, '$.cluster', 'WaveRolled', {
         catch: false,
+        // Once a minute: the parent validates once per wave, and its history must not grow with
+        // the waves (100 waves validating to a 15-minute deadline: 100 × 16 turns × 9 events).
+        seconds: WAVE_VALIDATION_POLL_SECONDS,
+        checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
       }),
-      WaveRolled: { Type: 'Succeed' },
+      WaveRolled: { Type: 'Succeed', OutputPath: '$.validation.valid' },
     },
   };
 }
@@ -156,17 +153,7 @@ export function rollingUpdate(): Machine {
         { resultPath: '$.plan', next: 'StartValidation' },
       ),
       StartValidation: pass({ 'deadline.$': '$.plan.validationDeadline' }, '$.validation', 'ValidateCluster', 'kOps validates the cluster before it touches anything.'),
-      ...pollUntil({
-        wait: 'WaitForValidation',
-        check: 'ValidateCluster',
-        choice: 'ClusterValid',
-        seconds: 15,
-        fn: 'RollingUpdateFunction',
-        parameters: { action: 'validate', 'cluster.$': CLUSTER, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
-        resultPath: '$.validation',
-        until: isTrue('$.validation.valid'),
-        next: 'RollWaves',
-      }),
+      ...validateClusterPoll({ wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' }, CLUSTER, 'RollWaves'),
       RollWaves: rollWaves(),
       RecordSuccess: recordSuccess(CLUSTER, 'RollingUpdateDone'),
       RollingUpdateDone: { Type: 'Succeed' },
