@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REFERENCE_DIR } from '../helpers.js';
 import { kopsless, localBackendForFile } from './run.js';
 
 // The CLI as a user drives it: its own local backend (moto, detached), stopped by PID at the end.
@@ -124,7 +125,7 @@ describe('kopsless CLI on the local backend', () => {
   }, 120_000);
 
   it('refuses an unsupported manifest with exit 3 and creates nothing', async () => {
-    const result = await kopsless(['create', '-f', join(__dirname, '..', '..', '..', 'shared', 'reference', 'kops-manifests', 'update_cluster_mixed_instances.yaml'), '--yes'], env);
+    const result = await kopsless(['create', '-f', join(REFERENCE_DIR, 'kops-manifests', 'update_cluster_mixed_instances.yaml'), '--yes'], env);
 
     expect(result.code).toBe(3);
     expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain('mixedinstances');
