@@ -1,5 +1,6 @@
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -107,7 +108,7 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {
-    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing }, changes: () => changes });
+    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing }, changes: () => changes, autoscaling: new AutoScalingClient({}) });
   } catch (error) {
     stopCounting();
     stopMoto(moto.pid);
@@ -124,6 +125,7 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
       for (let i = 0; i < 100 && isAlive(moto.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       moto = await startMoto({ dir, port: moto.port, detached: false });
       await createBucket();
+      sim.backend.forgetInstances();
     },
     stop: async () => {
       stopCounting();

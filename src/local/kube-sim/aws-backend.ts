@@ -1,4 +1,5 @@
-import { DescribeInstanceAttributeCommand, paginateDescribeInstances, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { paginateDescribeAutoScalingGroups, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstanceAttributeCommand, paginateDescribeInstances, type EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
@@ -43,6 +44,14 @@ export function simKubeconfig(cluster: string, server: string): string {
 }
 
 const SYNC_INTERVAL_MS = 300;
+/**
+ * With an Auto Scaling client, a sync after a change describes only the instances the change
+ * concerns; every instance is re-read at most this long (real time) after the last full read, so
+ * an instance launched outside any Auto Scaling group still shows up.
+ */
+const FULL_SYNC_INTERVAL_MS = 120_000;
+/** Instance IDs per DescribeInstances `instance-id` filter (EC2 accepts up to 200 values per filter). */
+const ID_CHUNK = 200;
 
 export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
@@ -50,6 +59,8 @@ export class AwsSimBackend implements SimBackend {
   private readonly synced = new Map<string, { real: number; timed: number; changes?: number }>();
   private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
+  /** Per cluster, the running instances the last sync saw (as nodes) and when every instance was last read. */
+  private readonly known = new Map<string, { views: Map<string, InstanceView>; fullAt: number }>();
 
   constructor(
     private readonly deps: {
@@ -65,6 +76,12 @@ export class AwsSimBackend implements SimBackend {
        * not describe every instance again on each poll (moto takes seconds for hundreds).
        */
       changes?: () => number;
+      /**
+       * Lets a sync read only what changed: new instances are the cluster's Auto Scaling group
+       * members it has not seen (moto lists groups fast, but 1,000 instances in some 10 s), gone
+       * ones the seen instances no longer running. Without it every sync re-reads every instance.
+       */
+      autoscaling?: AutoScalingClient;
     },
   ) {}
 
@@ -94,6 +111,14 @@ export class AwsSimBackend implements SimBackend {
     return Date.now() - last.real >= SYNC_INTERVAL_MS || this.timedNow() - last.timed >= SYNC_INTERVAL_MS;
   }
 
+  /**
+   * Makes the next sync of every cluster read every instance again: for a caller that replaced
+   * the AWS backend under it (the seen instances are no longer there to be asked about).
+   */
+  forgetInstances(): void {
+    this.known.clear();
+  }
+
   /** Syncs every cluster of the state store (the periodic loop, so kubeconfigs appear unasked). */
   async syncAll(): Promise<void> {
     for (const name of await this.deps.store.listClusters()) await this.cluster(name);
@@ -120,6 +145,7 @@ export class AwsSimBackend implements SimBackend {
     const changes = this.deps.changes?.();
     if (!(await this.deps.store.exists(name))) {
       this.clusters.delete(name);
+      this.known.delete(name);
       return undefined;
     }
     const manifest = completeManifest(await this.deps.store.readManifest(name));
@@ -131,23 +157,7 @@ export class AwsSimBackend implements SimBackend {
       if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.23.1');
       this.clusters.set(name, cluster);
     }
-    const filters = [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }, { Name: 'instance-state-name', Values: ['running'] }];
-    const instances = await allItems(paginateDescribeInstances({ client: this.deps.ec2 }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
-    const views: InstanceView[] = [];
-    for (const instance of instances) {
-      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      if (tags['k8s.io/role/bastion']) continue;
-      views.push({
-        instanceId: instance.InstanceId ?? '',
-        zone: instance.Placement?.AvailabilityZone ?? '',
-        privateIp: instance.PrivateIpAddress ?? '',
-        privateDnsName: instance.PrivateDnsName || `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
-        instanceType: instance.InstanceType ?? '',
-        instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
-        controlPlane: tags['k8s.io/role/control-plane'] !== undefined,
-        ...(await this.kubelet(instance)),
-      });
-    }
+    const views = [...(await this.runningInstances(name)).values()];
     cluster.syncInstances(views);
     this.synced.set(name, { real: Date.now(), timed: this.timedNow(), ...(changes !== undefined ? { changes } : {}) });
     if (views.some((v) => v.controlPlane)) {
@@ -157,4 +167,65 @@ export class AwsSimBackend implements SimBackend {
     }
     return cluster;
   }
+
+  /** The cluster's running instances (bastions excepted) by ID: all read again, or the last set updated by what changed. */
+  private async runningInstances(name: string): Promise<Map<string, InstanceView>> {
+    const clusterFilter: Filter = { Name: `tag:${CLUSTER_TAG}`, Values: [name] };
+    const running: Filter = { Name: 'instance-state-name', Values: ['running'] };
+    const previous = this.known.get(name);
+    const autoscaling = this.deps.autoscaling;
+    if (!autoscaling || !previous || Date.now() - previous.fullAt >= FULL_SYNC_INTERVAL_MS) {
+      // Read the clock first: what changes during the read is caught by the next incremental sync.
+      const fullAt = Date.now();
+      const views = await this.views(await this.describe([clusterFilter, running]));
+      this.known.set(name, { views, fullAt });
+      return views;
+    }
+    const views = new Map(previous.views);
+    const groups = await allItems(paginateDescribeAutoScalingGroups({ client: autoscaling }, { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }] }), (p) => p.AutoScalingGroups);
+    const members = groups.flatMap((g) => (g.Instances ?? []).map((i) => i.InstanceId ?? '')).filter((id) => id !== '');
+    // Members not yet running stay unseen, and are asked about again at the next sync.
+    const unseen = members.filter((id) => !views.has(id));
+    for (const chunk of chunks(unseen)) {
+      for (const [id, view] of await this.views(await this.describe([clusterFilter, running, { Name: 'instance-id', Values: chunk }]))) views.set(id, view);
+    }
+    // Seen instances that stopped running, however they were ended (in a group or not).
+    const notRunning: Filter = { Name: 'instance-state-name', Values: ['pending', 'shutting-down', 'terminated', 'stopping', 'stopped'] };
+    for (const chunk of chunks([...previous.views.keys()])) {
+      for (const instance of await this.describe([{ Name: 'instance-id', Values: chunk }, notRunning])) views.delete(instance.InstanceId ?? '');
+    }
+    this.known.set(name, { views, fullAt: previous.fullAt });
+    return views;
+  }
+
+  private describe(filters: Filter[]): Promise<Instance[]> {
+    return allItems(paginateDescribeInstances({ client: this.deps.ec2 }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+  }
+
+  /** The nodes the instances become, by instance ID; bastions are no nodes. */
+  private async views(instances: Instance[]): Promise<Map<string, InstanceView>> {
+    const views = new Map<string, InstanceView>();
+    for (const instance of instances) {
+      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      if (tags['k8s.io/role/bastion']) continue;
+      const instanceId = instance.InstanceId ?? '';
+      views.set(instanceId, {
+        instanceId,
+        zone: instance.Placement?.AvailabilityZone ?? '',
+        privateIp: instance.PrivateIpAddress ?? '',
+        privateDnsName: instance.PrivateDnsName || `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
+        instanceType: instance.InstanceType ?? '',
+        instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
+        controlPlane: tags['k8s.io/role/control-plane'] !== undefined,
+        ...(await this.kubelet(instance)),
+      });
+    }
+    return views;
+  }
+}
+
+function chunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += ID_CHUNK) out.push(ids.slice(i, i + ID_CHUNK));
+  return out;
 }

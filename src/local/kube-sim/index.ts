@@ -1,3 +1,4 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
@@ -26,6 +27,8 @@ export async function startKubeSim(deps: {
   timing?: SimTiming;
   /** A count of changing AWS calls, when the caller observes them all (see AwsSimBackend). */
   changes?: () => number;
+  /** Lets syncs read only the instances a change concerns (see AwsSimBackend). */
+  autoscaling?: AutoScalingClient;
 }): Promise<KubeSim> {
   let urlFor: (cluster: string) => string = () => '';
   const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
