@@ -149,3 +149,32 @@ describe('Kubernetes port when a continue token has expired', () => {
     }
   });
 });
+
+describe('simulated API server lists the pods of one node from its index', () => {
+  const namesOf = (body: any) => body.items.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+
+  it('answers spec.nodeName=<node> with the pods a filter over every pod finds, in both routes', async () => {
+    const all = (await get('/api/v1/pods')).body.items as any[];
+    const node = all.find((p) => p.spec.nodeName)!.spec.nodeName as string;
+    const expected = all.filter((p) => p.spec.nodeName === node).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+
+    const everywhere = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`);
+    const inDefault = await get(`/api/v1/namespaces/default/pods?fieldSelector=${encodeURIComponent(`spec.nodeName==${node}`)}`);
+
+    expect(expected.length).toBeGreaterThan(0);
+    expect(namesOf(everywhere.body)).toEqual(expected);
+    expect(namesOf(inDefault.body)).toEqual(expected.filter((n) => n.startsWith('default/')));
+  });
+
+  it('still applies the rest of the selector to that node\'s pods', async () => {
+    const node = (await get('/api/v1/pods')).body.items.find((p: any) => p.spec.nodeName).spec.nodeName as string;
+
+    const systemOnly = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node},metadata.namespace=kube-system`)}`);
+    const notThisNode = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName!=${node}`)}`);
+
+    expect(systemOnly.body.items.length).toBeGreaterThan(0);
+    expect(systemOnly.body.items.every((p: any) => p.metadata.namespace === 'kube-system' && p.spec.nodeName === node)).toBe(true);
+    expect(notThisNode.body.items.every((p: any) => p.spec.nodeName !== node)).toBe(true);
+    expect(notThisNode.body.items.length).toBeGreaterThan(0);
+  });
+});

@@ -326,6 +326,11 @@ export class SimCluster {
     return [...(this.podsByNode.get(nodeName) ?? [])].map((k) => this.podStore.get(k)!).filter((p) => !['Succeeded', 'Failed'].includes(p.status.phase));
   }
 
+  /** Every pod whose `spec.nodeName` is the node, finished ones included (what a list by that field selects from). */
+  podsBoundTo(nodeName: string): Obj[] {
+    return [...(this.podsByNode.get(nodeName) ?? [])].map((k) => this.podStore.get(k)!);
+  }
+
   /** How many slots of a node are taken (the simulated pods never finish, so every bound pod counts). */
   private slotsUsed(nodeName: string): number {
     return this.podsByNode.get(nodeName)?.size ?? 0;
