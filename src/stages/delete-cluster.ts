@@ -2,7 +2,7 @@ import { now as clockNow } from '../clock.js';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
-import { ClusterNotFoundError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
+import { AwsRequestError, ClusterNotFoundError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -128,7 +128,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
-          if ((error as Error).name !== 'AwsRequestError') throw error;
+          if (!(error instanceof AwsRequestError)) throw error;
           refused = (error as Error).message;
         }
       }
