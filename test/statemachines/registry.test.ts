@@ -31,6 +31,12 @@ describe('state machine names: the registry and template.yaml agree', () => {
 
     for (const [logicalId, file] of Object.entries(STATE_MACHINES)) expect(variables[stateMachineArnVariable(file)]).toEqual({ Ref: logicalId });
   });
+
+  it('gives the ENI watcher the rolling-update ARN under the registry\'s variable', () => {
+    const variables = template.Resources.WatchEniFunction!.Properties!.Environment.Variables as Record<string, unknown>;
+
+    expect(variables[stateMachineArnVariable('rolling-update')]).toEqual({ Ref: 'RollingUpdateStateMachine' });
+  });
 });
 
 describe('state machine names: derived from the registry', () => {
