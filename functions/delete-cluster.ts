@@ -20,7 +20,6 @@ const deps = {
   store: new ClusterStore(s3ObjectStore(new S3Client({}), config.stateBucket)),
   stacks: cloudFormationStackApi(new CloudFormationClient({})),
   ec2: ec2Api(ec2Client),
-  ec2Client,
   inventory: inventoryApi({ ec2: ec2Client, autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) }),
   stackTimeoutSeconds: config.stackTimeoutSeconds,
   groupsTimeoutSeconds: config.groupsTimeoutSeconds,

@@ -1,28 +1,26 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { cloudFormationStackApi } from '../src/aws/cloudformation.js';
 import { ec2Api } from '../src/aws/ec2.js';
+import { executionsApi } from '../src/aws/sfn.js';
 import { readConfig } from '../src/config.js';
-import { isAwsErrorCode } from '../src/errors.js';
 import { kubeForCluster } from '../src/kube/from-store.js';
 import { stageHandler, stageLogger } from '../src/lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../src/planning/eni-decision.js';
-import { clustersOfInstances, handleWatcherEvent, watchCluster, type WatcherResult } from '../src/stages/eni-watcher.js';
+import { handleWatcherEvent, watchCluster, type WatcherResult } from '../src/stages/eni-watcher.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { s3ObjectStore } from '../src/state/object-store.js';
 
 const config = readConfig(process.env);
 const objects = s3ObjectStore(new S3Client({}), config.stateBucket);
-const ec2Client = new EC2Client({});
-const sfn = new SFNClient({});
+const executions = executionsApi(new SFNClient({}));
 const deps = {
   store: new ClusterStore(objects),
   objects,
   stacks: cloudFormationStackApi(new CloudFormationClient({})),
-  ec2: ec2Api(ec2Client),
-  ec2Client,
+  ec2: ec2Api(new EC2Client({})),
   kube: (cluster: string) => kubeForCluster(objects, cluster),
   settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds, minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds, eventDebounceSeconds: config.watcher.eventDebounceSeconds },
 };
@@ -31,13 +29,7 @@ const logger = stageLogger('watch-eni');
 /** Starts the update + rolling update the watcher asked for; the execution name makes a retry start nothing twice. */
 async function start(result: WatcherResult): Promise<string | undefined> {
   if (!result.start || !config.watcher.rollingUpdateStateMachineArn) return undefined;
-  try {
-    const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: config.watcher.rollingUpdateStateMachineArn, name: result.start.name, input: JSON.stringify(result.start.input) }));
-    return out.executionArn;
-  } catch (error) {
-    if (isAwsErrorCode(error, 'ExecutionAlreadyExists')) return `${config.watcher.rollingUpdateStateMachineArn.replace(':stateMachine:', ':execution:')}:${result.start.name}`;
-    throw error;
-  }
+  return (await executions.start(config.watcher.rollingUpdateStateMachineArn, result.start.name, result.start.input)).executionArn;
 }
 
 /**
@@ -50,7 +42,7 @@ export const handler = stageHandler(logger, async (event: unknown) => {
   const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean } | null)?.dryRun === true;
   const outcome = await handleWatcherEvent(event, {
     listClusters: () => deps.store.listClusters(),
-    clustersOfInstances: (ids) => clustersOfInstances(ec2Client, ids),
+    clustersOfInstances: (ids) => deps.ec2.clustersOfInstances(ids),
     async watch(cluster, { fromEvents }) {
       const result = await watchCluster(cluster, deps, { dryRun, fromEvents });
       const execution = await start(result);

@@ -61,8 +61,7 @@ export async function observeOnce(kube: KubePort, server: string): Promise<{ nod
     store,
     objects,
     stacks: { describe: async () => undefined },
-    ec2: { describeInstanceTypes: async (types) => types.map((t) => ({ InstanceType: t as never, VCpuInfo: { DefaultVCpus: 2 }, NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 }, Hypervisor: 'nitro' })) },
-    ec2Client: { send: () => Promise.reject(new Error('no EC2 call expected: the seed cluster has no stack here')) } as never,
+    ec2: { describeInstanceTypes: async (types) => types.map((t) => ({ InstanceType: t as never, VCpuInfo: { DefaultVCpus: 2 }, NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 }, Hypervisor: 'nitro' })), subnetUsage: async () => new Map() },
     kube: async () => kube,
     settings: DEFAULT_WATCHER_SETTINGS,
   };

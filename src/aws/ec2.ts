@@ -8,6 +8,8 @@ import {
   paginateDescribeImages,
   paginateDescribeInstances,
   paginateDescribeInstanceTypes,
+  paginateDescribeNetworkInterfaces,
+  paginateDescribeSubnets,
   TerminateInstancesCommand,
   type EC2Client,
   type Filter,
@@ -16,7 +18,9 @@ import {
   type RequestLaunchTemplateData,
 } from '@aws-sdk/client-ec2';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
+import type { SubnetView } from '../planning/eni-decision.js';
 import type { InstanceTypeInfo } from '../planning/max-pods.js';
+import { CLUSTER_TAG } from '../planning/names.js';
 import { allItems } from './pages.js';
 
 /** The EC2 calls of the launch stage. */
@@ -33,8 +37,19 @@ export interface Ec2Api {
   terminateInstances(instanceIds: string[]): Promise<void>;
   /** Names of the region's availability zones. */
   availabilityZones(): Promise<string[]>;
+  /**
+   * The cluster of each instance, from its `KubernetesCluster` tag; instances of no cluster, and
+   * IDs EC2 no longer knows, are absent.
+   */
+  clustersOfInstances(instanceIds: string[]): Promise<Map<string, string>>;
+  /** Each subnet's CIDR and the addresses in use in it (private IPs and the first address of each prefix). */
+  subnetUsage(subnetIds: string[]): Promise<Map<string, SubnetView>>;
+  /** The network interfaces in these VPCs attached to nothing (status `available`). */
+  detachedNetworkInterfaces(vpcIds: string[]): Promise<string[]>;
 }
 
+/** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */
+export const INSTANCE_IDS_PER_DESCRIBE = 200;
 
 /** Max 100 instance types per DescribeInstanceTypes call. */
 const INSTANCE_TYPES_PER_CALL = 100;
@@ -146,6 +161,55 @@ export function ec2Api(client: EC2Client): Ec2Api {
     async describeInstances(filters): Promise<Instance[]> {
       try {
         return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+      } catch (error) {
+        return rethrowAws(error);
+      }
+    },
+    async clustersOfInstances(instanceIds) {
+      // As few calls as the IDs need, page by page. A filter rather than InstanceIds: an ID EC2 no
+      // longer knows is simply absent, instead of failing the whole call.
+      const clusters = new Map<string, string>();
+      try {
+        for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
+          const filters = [{ Name: 'instance-id', Values: instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE) }];
+          for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: filters })) {
+            for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+              const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
+              if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
+            }
+          }
+        }
+      } catch (error) {
+        rethrowAws(error);
+      }
+      return clusters;
+    },
+    async subnetUsage(subnetIds) {
+      // Only the addresses are kept, never the network interfaces: a busy subnet holds far more than a page of them.
+      const views = new Map<string, SubnetView>();
+      if (subnetIds.length === 0) return views;
+      try {
+        for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
+          for (const s of page.Subnets ?? []) if (s.SubnetId) views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
+        }
+        for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] })) {
+          for (const n of page.NetworkInterfaces ?? []) {
+            const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
+            if (!view) continue;
+            for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
+            for (const p of n.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
+          }
+        }
+      } catch (error) {
+        rethrowAws(error);
+      }
+      return views;
+    },
+    async detachedNetworkInterfaces(vpcIds) {
+      if (vpcIds.length === 0) return [];
+      try {
+        const filters = [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }];
+        return (await allItems(paginateDescribeNetworkInterfaces({ client }, { Filters: filters }), (p) => p.NetworkInterfaces)).map((n) => n.NetworkInterfaceId ?? '');
       } catch (error) {
         return rethrowAws(error);
       }

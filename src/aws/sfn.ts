@@ -15,9 +15,32 @@ export interface ExecutionView {
 
 /** The Step Functions calls of the API: start an execution (idempotent by name) and look at one. */
 export interface ExecutionsApi {
-  /** Starts, or finds the running execution of the same name and input; `existing` when it was started before. */
+  /**
+   * Starts the execution `name`; when that name is taken (ExecutionAlreadyExists: started before, by
+   * this request's first try or another), answers the existing execution's ARN with `existing`.
+   */
   start(stateMachineArn: string, name: string, input: unknown): Promise<{ executionArn: string; existing: boolean }>;
   describe(executionArn: string): Promise<ExecutionView | undefined>;
+}
+
+/** The ARN of the state machine `name` deployed in that region and account (`arn:aws:states:...:stateMachine:<name>`). */
+export function stateMachineArn(region: string, account: string, name: string): string {
+  return `arn:aws:states:${region}:${account}:stateMachine:${name}`;
+}
+
+/** The name an ARN from stateMachineArn gives the state machine, if it is one of that region and account. */
+export function stateMachineNameOf(arn: string, region: string, account: string): string | undefined {
+  const prefix = stateMachineArn(region, account, '');
+  const name = arn.startsWith(prefix) ? arn.slice(prefix.length) : '';
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : undefined;
+}
+
+/**
+ * The ARN Step Functions gives the execution `name` of a state machine: known before it starts, so a
+ * start that finds the name taken (ExecutionAlreadyExists) and a look-up by name both answer it.
+ */
+export function executionArn(machineArn: string, name: string): string {
+  return `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 function parse(text: string | undefined): unknown {
@@ -29,15 +52,16 @@ function parse(text: string | undefined): unknown {
   }
 }
 
+/** `client` needs only `send`: neither call pages. */
 export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
   return {
     async start(stateMachineArn, name, input) {
       try {
         const out = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-        return { executionArn: out.executionArn ?? '', existing: false };
+        return { executionArn: out.executionArn ?? executionArn(stateMachineArn, name), existing: false };
       } catch (error) {
         // Same name, execution closed or input different: it was started before; report that one.
-        if (isAwsErrorCode(error, 'ExecutionAlreadyExists')) return { executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`, existing: true };
+        if (isAwsErrorCode(error, 'ExecutionAlreadyExists')) return { executionArn: executionArn(stateMachineArn, name), existing: true };
         throw classifyAwsError(error);
       }
     },

@@ -9,7 +9,7 @@ import { ec2Api } from '../aws/ec2.js';
 import { route53Api } from '../aws/route53.js';
 import { CloudFormationClient as StackClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { StateMachineName } from '../functions-registry.js';
+import { stateMachineOutputKey, type StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
 import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/step-functions.js';
@@ -97,14 +97,6 @@ function clients(stateBucket: string) {
   };
 }
 
-/** Output keys of the deployed stack that name each state machine. */
-const MACHINE_OUTPUTS: Record<StateMachineName, string> = {
-  'create-cluster': 'CreateClusterStateMachineArn',
-  'update-cluster': 'UpdateClusterStateMachineArn',
-  'rolling-update': 'RollingUpdateStateMachineArn',
-  'delete-cluster': 'DeleteClusterStateMachineArn',
-};
-
 /**
  * A deployed kopsless stack (`--target aws --stack NAME`): its state bucket and state machines
  * from the stack outputs; credentials and region as the AWS SDK finds them.
@@ -125,8 +117,8 @@ export async function awsContext(stack: string): Promise<CliContext> {
     target: 'aws',
     where: `stack ${stack}`,
     run: (name, { cluster, log, ...options }) => {
-      const arn = outputs[MACHINE_OUTPUTS[name]];
-      if (!arn) throw new UsageError(`stack "${stack}" has no ${MACHINE_OUTPUTS[name]} output`);
+      const arn = outputs[stateMachineOutputKey(name)];
+      if (!arn) throw new UsageError(`stack "${stack}" has no ${stateMachineOutputKey(name)} output`);
       return attachOrStart(sfn, arn, { ...options, ...(cluster ? { cluster, store } : {}), log: log ?? ((l) => console.error(l)) });
     },
     backend: { pid: 0, port: 0, endpoint: '', kubePid: 0, kubePort: 0, startedAt: '', stateBucket, region },

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FUNCTIONS, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../aws/sfn.js';
+import { ALL_STATE_MACHINES, deployedStateMachineName, FUNCTIONS, stateMachineOfDeployedName, type AnyStateMachineName, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
 import { InvalidInputError } from '../errors.js';
 import { inFunction } from './aws-calls.js';
 import { faultsFromEnv, withinHandler } from './faults.js';
@@ -41,7 +42,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = { Type: string; Resource?: string; [key: string]: unknown };
 export type Definition = { StartAt: string; States: Record<string, State>; [key: string]: unknown };
 
-export function definitionPath(name: StateMachineName): string {
+export function definitionPath(name: AnyStateMachineName): string {
   return join(ROOT, 'statemachines', `${name}.asl.json`);
 }
 
@@ -50,15 +51,16 @@ export function definitionPath(name: StateMachineName): string {
  * function's (`${XFunctionArn}`) or a state machine's (`${RollingUpdateGroupStateMachineArn}` →
  * `...:stateMachine:kopsless-rolling-update-group`, the name template.yaml gives it).
  */
-export function loadDefinition(name: StateMachineName, region: string): Definition {
+export function loadDefinition(name: AnyStateMachineName, region: string): Definition {
   return JSON.parse(substituteArns(readFileSync(definitionPath(name), 'utf8'), region)) as Definition;
 }
 
 /** ASL text with its `${XFunctionArn}` and `${XStateMachineArn}` substitutions replaced by local ARNs (see loadDefinition). */
 export function substituteArns(text: string, region: string): string {
   return text.replace(/\$\{(\w+)Arn\}/g, (_, id: string) => {
-    const machine = /^(\w+)StateMachine$/.exec(id)?.[1];
-    if (machine) return `arn:aws:states:${region}:${ACCOUNT}:stateMachine:kopsless-${machine.replace(/(?<!^)([A-Z])/g, '-$1').toLowerCase()}`;
+    const machine = ALL_STATE_MACHINES[id as keyof typeof ALL_STATE_MACHINES];
+    if (machine) return stateMachineArn(region, ACCOUNT, deployedStateMachineName(machine));
+    if (id.endsWith('StateMachine')) throw new Error(`\${${id}Arn}: ${id} is no state machine of src/functions-registry.ts`);
     return `arn:aws:lambda:${region}:${ACCOUNT}:function:kopsless-${id}`;
   });
 }
@@ -185,7 +187,7 @@ export interface DefinitionRunOptions extends RunOptions {
 
 /** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
 export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
-  return `arn:aws:states:${region}:${ACCOUNT}:execution:kopsless-${name}:${executionName}`;
+  return executionArnOf(stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)), executionName);
 }
 
 async function localHandler(logicalId: FunctionLogicalId, lockHolder?: LockHolder): Promise<TaskHandler> {
@@ -390,7 +392,7 @@ async function execute(
   const children = startExecutionStates(definition);
   if (children.length > 0 && !options.stateMachines) throw new Error(`state ${children[0]}: no way to start child executions (options.stateMachines)`);
   const history = new ExecutionHistory(options.historyEventLimit);
-  const executionArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${options.stateMachineName}:${executionName}`;
+  const executionArn = executionArnOf(stateMachineArn(region, ACCOUNT, options.stateMachineName), executionName);
   const summary: ExecutionSummary = {
     executionArn,
     stateMachine: options.stateMachineName,
@@ -429,7 +431,7 @@ async function execute(
       }
     }
     const childName = typeof params.Name === 'string' ? params.Name : randomUUID();
-    const childArn = `arn:aws:states:${region}:${ACCOUNT}:execution:${machine.stateMachineName}:${childName}`;
+    const childArn = executionArnOf(stateMachineArn(region, ACCOUNT, machine.stateMachineName), childName);
     if (tree.names.has(childArn)) throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${childArn}'`);
     tree.names.add(childArn);
     const startDate = at();
@@ -676,10 +678,10 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
   const handlers = await boundHandlers(definition, options.lockHolder);
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
-    const child = new RegExp(`^arn:aws:states:${region}:${ACCOUNT}:stateMachine:kopsless-([a-z0-9-]+)$`).exec(arn)?.[1] as StateMachineName | undefined;
+    const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
     if (!child || !existsSync(definitionPath(child))) throw namedError('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${arn}'`);
     const childDefinition = loadDefinition(child, region);
-    return { definition: childDefinition, handlers: await boundHandlers(childDefinition, options.lockHolder), stateMachineName: `kopsless-${child}` };
+    return { definition: childDefinition, handlers: await boundHandlers(childDefinition, options.lockHolder), stateMachineName: deployedStateMachineName(child) };
   };
-  return runDefinition(definition, { ...options, region, handlers, stateMachineName: `kopsless-${name}`, stateMachines });
+  return runDefinition(definition, { ...options, region, handlers, stateMachineName: deployedStateMachineName(name), stateMachines });
 }

@@ -1,4 +1,4 @@
-import type { EC2Client, InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
+import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { StateConflictError } from '../errors.js';
 import type { KubeNode, KubePod, KubePort, PageStep, PodSelectors } from '../kube/port.js';
 import { DEFAULT_WATCHER_SETTINGS, type WatcherSettings } from '../planning/eni-decision.js';
@@ -239,6 +239,15 @@ const INSTANCE_TYPE: SdkInstanceTypeInfo = {
   NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6, DefaultNetworkCardIndex: 0, NetworkCards: [{ NetworkCardIndex: 0, MaximumNetworkInterfaces: 3 }] },
 };
 
+/** The EC2 the benches' watcher sees: one fixed instance type; generated clusters have no stack, so no subnet is ever asked for. */
+const noSubnets: WatcherDeps['ec2'] = {
+  describeInstanceTypes: async () => [INSTANCE_TYPE],
+  subnetUsage: async (ids) => {
+    if (ids.length > 0) throw new Error(`no subnet expected: the generated clusters have no stack (asked for ${ids.join(', ')})`);
+    return new Map();
+  },
+};
+
 /**
  * Feeds a burst of EC2 state-change events through a model of the watcher's queue and event
  * source mapping, each batch handled by the watcher's real event handling (handleWatcherEvent,
@@ -282,14 +291,12 @@ export async function simulateWatcherBurst(options: WatcherBurstOptions = {}): P
     clusters.push(name);
   }
   const settings: WatcherSettings = { ...DEFAULT_WATCHER_SETTINGS, ...options.settings };
-  const noEc2 = { send: () => Promise.reject(new Error('the burst bench makes no EC2 call but DescribeInstances')) } as unknown as EC2Client;
   let describeCalls = 0;
   const depsAt = (now: Date): WatcherDeps => ({
     store,
     objects,
     stacks: { describe: async () => undefined },
-    ec2: { describeInstanceTypes: async () => [INSTANCE_TYPE] },
-    ec2Client: noEc2,
+    ec2: noSubnets,
     kube: async (cluster) => ports.get(cluster)?.port,
     settings,
     now: () => now,
@@ -425,9 +432,8 @@ export async function runWatcherOnce(options: { nodes: number; podsPerNode: numb
   await store.registerCluster(manifest, completeManifest(structuredClone(manifest)));
   const group = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.metadata.name;
   const kube = syntheticKubePort({ groups: [{ instanceGroup: group, nodes: options.nodes, maxPods: options.podsPerNode, podsPerNode: options.podsPerNode }] }, { pageSize: options.pageSize ?? 500 });
-  const noEc2 = { send: () => Promise.reject(new Error('no EC2 call expected: the generated cluster has no subnets')) } as unknown as EC2Client;
   const started = performance.now();
-  const result = await watchCluster(name, { store, objects, stacks: { describe: async () => undefined }, ec2: { describeInstanceTypes: async () => [INSTANCE_TYPE] }, ec2Client: noEc2, kube: async () => kube.port, settings: DEFAULT_WATCHER_SETTINGS });
+  const result = await watchCluster(name, { store, objects, stacks: { describe: async () => undefined }, ec2: noSubnets, kube: async () => kube.port, settings: DEFAULT_WATCHER_SETTINGS });
   if (!result.observed) throw new Error(`the watcher did not observe the generated cluster: ${result.decision.reason}`);
   return { nodes: options.nodes, pods: options.nodes * options.podsPerNode, seconds: (performance.now() - started) / 1000, kubeRequests: kube.stats.requests, largestPage: kube.stats.largestPage };
 }

@@ -1,6 +1,6 @@
 import { now as clockNow } from '../clock.js';
 import { createHash } from 'node:crypto';
-import type { ExecutionsApi } from '../aws/sfn.js';
+import { executionArn, type ExecutionsApi } from '../aws/sfn.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../spec/check.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
@@ -160,10 +160,6 @@ const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 export function executionName(operation: string, cluster: string, identity: string[]): string {
   const hash = createHash('sha256').update([operation, cluster, ...identity].join('\n')).digest('hex').slice(0, 16);
   return `${`${operation}-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
-}
-
-function executionArn(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** An Idempotency-Key as clients send them (UUIDs and the like); anything else is a 400. */
@@ -369,7 +365,7 @@ export const routes = {
     const id = pathParameter(request, 'id');
     const candidates = id.startsWith('arn:')
       ? [id]
-      : Object.values(deps.stateMachines).map((machine) => `${machine.replace(':stateMachine:', ':execution:')}:${id}`);
+      : Object.values(deps.stateMachines).map((machine) => executionArn(machine, id));
     for (const arn of candidates) {
       const execution = await deps.executions.describe(arn);
       if (execution) {

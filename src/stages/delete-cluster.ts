@@ -1,10 +1,8 @@
 import { now as clockNow } from '../clock.js';
-import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
-import { allItems } from '../aws/pages.js';
-import { ClusterNotFoundError, classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
+import { AwsRequestError, ClusterNotFoundError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -31,8 +29,7 @@ export type DeleteInput =
 export interface DeleteDeps {
   store: ClusterStore;
   stacks: StackApi;
-  ec2: Pick<Ec2Api, 'terminateInstances'>;
-  ec2Client: EC2Client;
+  ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
@@ -77,17 +74,8 @@ function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
 
-
-async function deleteLeftoverInterfaces(cluster: string, deps: DeleteDeps, resources: CloudResource[]): Promise<string[]> {
-  const vpcIds = resources.filter((r) => r.type === 'vpc').map((r) => r.id);
-  if (vpcIds.length === 0) return [];
-  let available: string[];
-  try {
-    const filters = [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }];
-    available = (await allItems(paginateDescribeNetworkInterfaces({ client: deps.ec2Client }, { Filters: filters }), (p) => p.NetworkInterfaces)).map((n) => n.NetworkInterfaceId ?? '');
-  } catch (error) {
-    throw classifyAwsError(error);
-  }
+async function deleteLeftoverInterfaces(deps: DeleteDeps, resources: CloudResource[]): Promise<string[]> {
+  const available = await deps.ec2.detachedNetworkInterfaces(resources.filter((r) => r.type === 'vpc').map((r) => r.id));
   // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
   for (const id of available) await deps.inventory.deleteNetworkInterface(id);
   return available;
@@ -128,7 +116,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(`delete of cluster ${input.cluster} made no progress after ${attempt} attempt(s); still there: ${describeRemaining(resources)}`);
       }
       if (attempt >= MAX_STACK_ATTEMPTS) throw new DeleteStuckError(`delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`);
-      const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
+      const interfaces = await deleteLeftoverInterfaces(deps, resources);
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
       if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
@@ -140,7 +128,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
-          if ((error as Error).name !== 'AwsRequestError') throw error;
+          if (!(error instanceof AwsRequestError)) throw error;
           refused = (error as Error).message;
         }
       }

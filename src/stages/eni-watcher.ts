@@ -1,12 +1,11 @@
 import { now as clockNow } from '../clock.js';
-import { paginateDescribeInstances, paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
-import { classifyAwsError, ClusterNotFoundError, InvalidInputError, StateConflictError } from '../errors.js';
+import { ClusterNotFoundError, InvalidInputError, StateConflictError } from '../errors.js';
 import { countPodSlots, type KubePort } from '../kube/port.js';
-import { decide, type Decision, type GroupObservation, type SubnetView, type WatcherSettings, type WatcherState as DecisionState } from '../planning/eni-decision.js';
+import { decide, type Decision, type GroupObservation, type WatcherSettings, type WatcherState as DecisionState } from '../planning/eni-decision.js';
 import { prefixDelegationEnabled } from '../planning/max-pods.js';
-import { CLUSTER_TAG, stackName } from '../planning/names.js';
+import { stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
 import { checkManifest } from '../spec/check.js';
@@ -37,8 +36,7 @@ export interface WatcherDeps {
   store: ClusterStore;
   objects: ObjectStore;
   stacks: Pick<StackApi, 'describe'>;
-  ec2: Pick<Ec2Api, 'describeInstanceTypes'>;
-  ec2Client: EC2Client;
+  ec2: Pick<Ec2Api, 'describeInstanceTypes' | 'subnetUsage'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
   settings: WatcherSettings;
   now?: () => Date;
@@ -65,31 +63,6 @@ export const NON_TERMINATED_PODS = 'status.phase!=Succeeded,status.phase!=Failed
 const stateKey = (cluster: string) => `${cluster}/eni-watcher/state.json`;
 const lastKey = (cluster: string) => `${cluster}/eni-watcher/last-decision.json`;
 const decisionKey = (cluster: string, at: string) => `${cluster}/eni-watcher/decisions/${at}.json`;
-
-/**
- * The subnets' CIDRs and the addresses in use in them, read page by page: only the addresses are
- * kept, never the network interfaces (a busy subnet holds far more than a page of them).
- */
-async function subnetViews(subnetIds: string[], client: EC2Client): Promise<Map<string, SubnetView>> {
-  const views = new Map<string, SubnetView>();
-  if (subnetIds.length === 0) return views;
-  try {
-    for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
-      for (const s of page.Subnets ?? []) if (s.SubnetId) views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
-    }
-    for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] })) {
-      for (const n of page.NetworkInterfaces ?? []) {
-        const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
-        if (!view) continue;
-        for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
-        for (const p of n.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
-      }
-    }
-  } catch (error) {
-    throw classifyAwsError(error);
-  }
-  return views;
-}
 
 /** What the decision needs of a node, and nothing more. */
 interface NodeSlots {
@@ -138,7 +111,7 @@ export async function observe(cluster: string, manifest: ClusterManifest, kube: 
   const userKubelet = manifest.cluster.spec.kubelet?.maxPods;
   const subnetsOf = (ig: (typeof nodeGroups)[number]) => (ig.spec.subnets ?? []).map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
   // Groups share subnets: each is read once per run.
-  const subnets = await subnetViews([...new Set(nodeGroups.flatMap(subnetsOf))], deps.ec2Client);
+  const subnets = await deps.ec2.subnetUsage([...new Set(nodeGroups.flatMap(subnetsOf))]);
   const groups: GroupObservation[] = [];
   for (const ig of nodeGroups) {
     const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({ name: n.name, instanceType: ig.spec.machineType ?? '', usedPods: pods.byNode.get(n.name) ?? 0, maxPods: n.maxPods, schedulable: n.schedulable }));
@@ -300,34 +273,6 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
 export function watcherExecutionName(cluster: string, decidedAt: string): string {
   const time = decidedAt.replace(/[^0-9]/g, '').slice(0, 14);
   return `eni-${cluster.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 80 - 'eni-'.length - 1 - time.length)}-${time}`;
-}
-
-/** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */
-export const INSTANCE_IDS_PER_DESCRIBE = 200;
-
-/**
- * The cluster of each instance, from its `KubernetesCluster` tag, for a whole batch of events in
- * as few DescribeInstances calls as the IDs need, page by page. A filter rather than InstanceIds:
- * an ID EC2 no longer knows is simply absent, instead of failing the whole call.
- */
-export async function clustersOfInstances(client: EC2Client, instanceIds: string[]): Promise<Map<string, string>> {
-  const clusters = new Map<string, string>();
-  try {
-    for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
-      const ids = instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE);
-      for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [{ Name: 'instance-id', Values: ids }] })) {
-        for (const reservation of page.Reservations ?? []) {
-          for (const instance of reservation.Instances ?? []) {
-            const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
-            if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
-          }
-        }
-      }
-    }
-  } catch (error) {
-    throw classifyAwsError(error);
-  }
-  return clusters;
 }
 
 /** What an event asks the watcher to look at. */

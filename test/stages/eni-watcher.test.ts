@@ -1,4 +1,4 @@
-import { DescribeSubnetsCommand, EC2Client as EC2ClientClass, type EC2Client, type InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
+import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
@@ -26,7 +26,11 @@ const T3_MEDIUM: SdkInstanceTypeInfo = {
 const manifest = manifestFromFlags({ name: CLUSTER, zones: ['us-east-1a'], nodeCount: 2, nodeSize: 't3.medium', controlPlaneSize: 't3.medium' });
 const NODE_GROUP = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.metadata.name;
 const FULL: SyntheticCluster = { groups: [{ instanceGroup: NODE_GROUP, nodes: 2, maxPods: 17, podsPerNode: 17 }], pendingTooManyPods: 3 };
-const noEc2 = { send: () => Promise.reject(new Error('no EC2 call expected')) } as unknown as EC2Client;
+/** No subnet is asked for: the cluster has no stack unless a test gives it one. */
+const noSubnets = async (ids: string[]) => {
+  if (ids.length > 0) throw new Error(`no subnet expected, asked for ${ids.join(', ')}`);
+  return new Map();
+};
 
 async function setup(options: { objects?: ObjectStore; cluster?: SyntheticCluster; pageSize?: number } = {}) {
   const objects = options.objects ?? countingObjectStore();
@@ -38,8 +42,7 @@ async function setup(options: { objects?: ObjectStore; cluster?: SyntheticCluste
     store,
     objects,
     stacks: { describe: async () => undefined },
-    ec2: { describeInstanceTypes: async () => [T3_MEDIUM] },
-    ec2Client: noEc2,
+    ec2: { describeInstanceTypes: async () => [T3_MEDIUM], subnetUsage: noSubnets },
     kube: async (cluster) => {
       kubeAsked.push(cluster);
       return kube.port;
@@ -229,12 +232,11 @@ describe('ENI watcher: conditional writes of its state', () => {
 describe('ENI watcher: when acting fails', () => {
   it('puts its state back, so the next run acts instead of cooling down', async () => {
     const { deps, kube, objects } = await setup();
-    const ec2Client = new EC2ClientClass({ region: 'us-east-1' });
-    // A /18 with nothing in use: room for every prefix the nodes need.
-    ec2Client.send = (async (command: object) => (command instanceof DescribeSubnetsCommand ? { Subnets: [{ SubnetId: 'subnet-a', CidrBlock: '172.20.32.0/19' }] } : { NetworkInterfaces: [] })) as never;
+    // A /19 with nothing in use: room for every prefix the nodes need.
+    const ec2 = { describeInstanceTypes: async () => [T3_MEDIUM], subnetUsage: async () => new Map([['subnet-a', { subnetId: 'subnet-a', cidr: '172.20.32.0/19', usedIps: [] }]]) };
     const subnets = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.spec.subnets ?? [];
     const stack = { stackId: 'arn:stack', status: 'CREATE_COMPLETE', outputs: Object.fromEntries(subnets.map((s) => [subnetOutputKey(s), 'subnet-a'])), tags: { KubernetesCluster: CLUSTER } };
-    const acting = (now: Date): WatcherDeps => ({ ...deps(now), ec2Client, stacks: { describe: async () => stack } });
+    const acting = (now: Date): WatcherDeps => ({ ...deps(now), ec2, stacks: { describe: async () => stack } });
     const setEnv = kube.port.setDaemonSetEnv;
     let refusals = 1;
     kube.port.setDaemonSetEnv = async (...args) => {

@@ -44,7 +44,7 @@ function fakeInventory(resources: CloudResource[] = []): InventoryApi {
 const noState = { exists: async () => false } as unknown as ClusterStore;
 
 function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
-  return { store: noState, stacks, inventory, ec2: { terminateInstances: vi.fn() }, ec2Client: { send: vi.fn() } as never, stackTimeoutSeconds: 60, groupsTimeoutSeconds: 60 };
+  return { store: noState, stacks, inventory, ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) }, stackTimeoutSeconds: 60, groupsTimeoutSeconds: 60 };
 }
 
 describe('delete acts only on what the cluster owns', () => {
