@@ -100,7 +100,8 @@ export function childFailure(error: { Error?: string; Cause?: string }): { Error
  * Claiming renews the lease: each child start is progress of the roll.
  */
 async function requireLock(input: Extract<WriteStateInput, { action: 'requireLock' }>, deps: WriteStateDeps): Promise<{ owner: string; instanceGroup: string }> {
-  const held = await deps.store.readLock(input.cluster);
+  const read = await deps.store.readLockVersion(input.cluster);
+  const held = read?.lease;
   if (!held || held.owner !== input.owner) {
     throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
   }
@@ -123,7 +124,7 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
     const status = await deps.executionStatus!(holder);
     return status === undefined || !LIVE_STATUSES.has(status);
   };
-  await deps.store.claimGroup(input.cluster, input.owner, input.instanceGroup, input.execution, mayTakeOver, deps.lockLeaseSeconds);
+  await deps.store.claimGroup(input.cluster, input.owner, input.instanceGroup, input.execution, mayTakeOver, deps.lockLeaseSeconds, read);
   return { owner: input.owner, instanceGroup: input.instanceGroup };
 }
 

@@ -277,7 +277,7 @@ export class ClusterStore {
    * lock's ETag; LockLostError when another execution holds the lock, or nobody does.
    */
   async beginWave(cluster: string, owner: string, instanceGroups: string[], leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
-    return this.rewriteLock(cluster, (lease) => {
+    return this.rewriteLock(cluster, undefined, (lease) => {
       if (lease?.owner !== owner) throw new LockLostError(cluster, owner, lease?.owner);
       return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), wave: [...instanceGroups], claims: {} };
     });
@@ -287,7 +287,8 @@ export class ClusterStore {
    * Claims `instanceGroup` of the current wave for `claimant` (a child execution of `owner`) and
    * renews the lease. Refused with InstanceGroupClaimError when the group is not in the wave, or
    * when another execution holds its claim and `mayTakeOver(holder)` says no (it still runs).
-   * A claim already `claimant`'s (a retried step) is kept. The write names the lock's ETag: of
+   * A claim already `claimant`'s (a retried step) is kept. `read`: the lock as the caller just
+   * read it (saves a GET; a lost race reads again). The write names the lock's ETag: of
    * two children claiming at once one writes first, the other reads the lock again and is
    * judged against the winner (also when they claim different groups: then both get theirs).
    */
@@ -298,8 +299,9 @@ export class ClusterStore {
     claimant: string,
     mayTakeOver: (holder: string) => Promise<boolean>,
     leaseSeconds = DEFAULT_LEASE_SECONDS,
+    read?: { lease: LockLease; etag: string },
   ): Promise<LockLease> {
-    return this.rewriteLock(cluster, async (lease) => {
+    return this.rewriteLock(cluster, read, async (lease) => {
       if (!lease || lease.owner !== owner) throw new ClusterLockedError(cluster, lease ? lease.owner : `nobody (this child's parent ${owner} does not hold it)`, lease?.expiresAt ?? 'unknown');
       if (!lease.wave?.includes(instanceGroup)) {
         const wave = lease.wave?.length ? `its current wave is ${lease.wave.join(', ')}` : 'it records no wave';
@@ -318,10 +320,14 @@ export class ClusterStore {
    * race reads again and recomputes (`change` judges the winner's lock). The children of a wave
    * claim their groups at about the same time, so a few rounds are normal: one writer wins each.
    */
-  private async rewriteLock(cluster: string, change: (lease: LockLease | undefined) => LockLease | Promise<LockLease>): Promise<LockLease> {
+  private async rewriteLock(
+    cluster: string,
+    read: { lease: LockLease; etag: string } | undefined,
+    change: (lease: LockLease | undefined) => LockLease | Promise<LockLease>,
+  ): Promise<LockLease> {
     const MAX_ATTEMPTS = 25; // more than the most groups a wave may hold (parallelGroups ≤ 20)
     for (let attempt = 1; ; attempt++) {
-      const current = await this.readLockVersion(cluster);
+      const current = attempt === 1 && read ? read : await this.readLockVersion(cluster);
       const next = await change(current?.lease);
       // No lock stored: `change` has thrown (only a holder may rewrite it).
       if (!current) throw new LockLostError(cluster, next.owner, undefined);
