@@ -57,6 +57,28 @@ describe('update-cluster', () => {
   }, 60_000);
 });
 
+describe('a child of a roll started by hand (the console) with the running roll\'s ARN as lockOwner', () => {
+  it('fails with InstanceGroupClaimError for an out-of-date group outside the wave, and touches no instance', async () => {
+    const parent = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:running-roll';
+    const before = await groupInstances('nodes-us-east-1a');
+    await env.store.acquireLock(cluster, parent, 'rolling-update');
+    await env.store.beginWave(cluster, parent, ['control-plane-us-east-1a']);
+    let result;
+    try {
+      result = await runStateMachine('rolling-update-group', {
+        input: { cluster, instanceGroup: 'nodes-us-east-1a', options: { forceIds: before }, cloudOnly: false, lockOwner: parent, batchLimit: 5 },
+        waitMs: 20,
+      });
+    } finally {
+      await env.store.releaseLock(cluster, parent);
+    }
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatchObject({ name: 'InstanceGroupClaimError', cause: expect.stringContaining('instance group "nodes-us-east-1a"') });
+    expect(await groupInstances('nodes-us-east-1a')).toEqual(before);
+  }, 60_000);
+});
+
 describe('rolling-update', () => {
   it('replaces exactly the out-of-date instances, keeping desired - maxUnavailable nodes schedulable at every step', async () => {
     const outdated = await groupInstances('nodes-us-east-1a');
