@@ -8,6 +8,7 @@ import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { kubeForCluster } from '../../src/kube/from-store.js';
+import type { StateMachineName } from '../../src/functions-registry.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
@@ -65,7 +66,8 @@ describe('a child of a roll started by hand (the console) with the running roll\
     await env.store.beginWave(cluster, parent, ['control-plane-us-east-1a']);
     let result;
     try {
-      result = await runStateMachine('rolling-update-group', {
+      // Started directly, as from the console: the runner runs any machine of statemachines/ by name.
+      result = await runStateMachine('rolling-update-group' as StateMachineName, {
         input: { cluster, instanceGroup: 'nodes-us-east-1a', options: { forceIds: before }, cloudOnly: false, lockOwner: parent, batchLimit: 5 },
         waitMs: 20,
       });
