@@ -77,6 +77,25 @@ export class LockLostError extends KopslessError {
   }
 }
 
+/**
+ * A child execution of a roll may not roll its instance group: the group is not in the wave its
+ * parent is rolling now, or another live execution has claimed it (two rolls of one group would
+ * surge and terminate twice). Refused before anything is touched.
+ */
+export class InstanceGroupClaimError extends KopslessError {
+  override readonly name = 'InstanceGroupClaimError';
+  readonly transient = false;
+  constructor(
+    readonly cluster: string,
+    readonly instanceGroup: string,
+    /** The execution that holds the group's claim, or the parent whose wave does not include the group. */
+    readonly holder: string,
+    reason: string,
+  ) {
+    super(`instance group "${instanceGroup}" of cluster "${cluster}" may not be rolled by this execution: ${reason}`);
+  }
+}
+
 /** The cluster exists in the state store already (create), or does not (every other verb). */
 export class ClusterExistsError extends KopslessError {
   override readonly name = 'ClusterExistsError';
@@ -203,6 +222,7 @@ export const PERMANENT_ERROR_NAMES = [
   'SpecInvalidError',
   'SpecUnsupportedError',
   'ClusterLockedError',
+  'InstanceGroupClaimError',
   'ClusterExistsError',
   'ClusterNotFoundError',
   'StateConflictError',

@@ -20,6 +20,8 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   UpsertApiRecords: (s) => Object.entries(s.dns.records).map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`).join('; '),
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
+  BeginWave: (s) => `wave ${s.groups.join(', ')} recorded in the lock`,
+  RequireLock: (s) => `parent holds the lock; instance group ${s.instanceGroup} claimed`,
   ApplyStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   ApplyInstanceGroups: (s) =>
     s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
@@ -47,8 +49,10 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
 
 /**
  * Prints each state of an execution as it runs: name, elapsed time, what it did. A child
- * execution's states (a rolling update's group executions) carry a label, `<machine>#<n>`, so that
- * groups rolling side by side stay apart.
+ * execution's states carry a label so that groups rolling side by side stay apart: a rolling
+ * update's group execution is `rolling-update-group <instance group>#<n>`, its n-th execution
+ * of that group (continue-as-new starts a fresh one every batchLimit batches); a child whose
+ * output names no instance group (yet) is `<machine>#<n>`, the n-th child seen.
  */
 export function progressPrinter(write: (line: string) => void, started = Date.now()) {
   const entered = new Map<string, number>();
@@ -56,12 +60,29 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
   // Polling states (CheckReplacements, Drain, ValidateCluster) print only when what they report changes.
   const lastDetail = new Map<string, string>();
   const failed = new Map<string, { name: string; cause: string }>();
+  // Per child execution: its label once its instance group is known, else its sequence number.
   const labels = new Map<string, string>();
+  const sequence = new Map<string, number>();
+  const runsOfGroup = new Map<string, number>();
   const labelOf = (event: ProgressEvent) => {
     if (!event.execution) return '';
-    let label = labels.get(event.execution);
-    if (!label) labels.set(event.execution, (label = `${(event.stateMachine ?? 'child').replace(/^kopsless-/, '')}#${labels.size + 1}`));
-    return label;
+    const known = labels.get(event.execution);
+    if (known) return known;
+    const machine = (event.stateMachine ?? 'child').replace(/^kopsless-/, '');
+    // Every state's output carries the child's input fields (ResultPaths keep them): the first
+    // exited state (RequireLock) names the group.
+    const group = event.output && typeof event.output === 'object' ? (event.output as { instanceGroup?: unknown }).instanceGroup : undefined;
+    if (typeof group === 'string') {
+      const base = `${machine} ${group}`;
+      const n = (runsOfGroup.get(base) ?? 0) + 1;
+      runsOfGroup.set(base, n);
+      const label = `${base}#${n}`;
+      labels.set(event.execution, label);
+      return label;
+    }
+    let n = sequence.get(event.execution);
+    if (n === undefined) sequence.set(event.execution, (n = sequence.size + 1));
+    return `${machine}#${n}`;
   };
   return (event: ProgressEvent) => {
     const at = `[${seconds(event.at - started).padStart(6)}]`;

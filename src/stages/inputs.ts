@@ -123,8 +123,11 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
   event('register', { manifest: z.string(), owner: name, operation: name }),
   event('finish', { cluster: name, owner: name, phase }),
   event('release', { cluster: name, owner: name }),
-  // A child execution (rolling-update-group) checks that its parent, `owner`, holds the lock.
-  event('requireLock', { cluster: name, owner: name }),
+  // A child execution (rolling-update-group) checks that its parent, `owner`, holds the lock, and
+  // claims its instance group for itself, `execution` (its own ARN).
+  event('requireLock', { cluster: name, owner: name, instanceGroup: name, execution: name }),
+  // A roll's parent records the wave it rolls next: the groups its children may claim.
+  event('beginWave', { cluster: name, owner: name, instanceGroups: z.array(name).min(1) }),
   event('phase', { cluster: name, owner: name, phase }),
   // Step Functions' error output from a Catch: {Error, Cause}.
   event('fail', { cluster: name, owner: name, error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }) }),
@@ -148,7 +151,8 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     parallelGroups: parallelGroups.optional(),
     allowSameZone: z.boolean().optional(),
   }),
-  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional() }),
+  // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
+  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional(), claim: z.object({ owner: name, execution: name }).strict().optional() }),
   event('surge', { cluster: name, step: rollStep }),
   event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
   event('terminate', { cluster: name, step: rollStep }),

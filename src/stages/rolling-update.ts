@@ -3,7 +3,7 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, RollTooLargeError, WaitTimeoutError } from '../errors.js';
+import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, LockLostError, RollTooLargeError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
@@ -38,12 +38,19 @@ import { validateCluster } from './validate-cluster.js';
 
 export type RollingUpdateInput =
   | { action: 'plan'; cluster: string; instanceGroups?: string[]; force?: boolean; cloudOnly?: boolean; parallelGroups?: number; allowSameZone?: boolean }
-  | { action: 'next'; cluster: string; options: RollOptions; instanceGroup?: string }
+  /** `claim`: a child execution's (rolling-update-group): its parent, and itself as the group's claimant. */
+  | { action: 'next'; cluster: string; options: RollOptions; instanceGroup?: string; claim?: GroupClaim }
   | { action: 'surge'; cluster: string; step: RollStep }
   | { action: 'drain'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
   | { action: 'terminate'; cluster: string; step: RollStep }
   | { action: 'awaitReplacements'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
   | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
+
+/** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
+export interface GroupClaim {
+  owner: string;
+  execution: string;
+}
 
 export interface RollingUpdateDeps {
   store: ClusterStore;
@@ -398,6 +405,20 @@ async function validate(input: { cluster: string; deadline: string; cloudOnly?: 
 }
 
 /**
+ * Before each batch a child checks that its parent still holds the lock and it still holds its
+ * group's claim (one S3 GET): a roll that failed and released the lock, or a newer execution of
+ * the group, stops this one here, before it touches another instance.
+ */
+async function assertClaim(cluster: string, instanceGroup: string, claim: GroupClaim, store: ClusterStore): Promise<void> {
+  const lock = await store.readLock(cluster);
+  if (!lock || lock.owner !== claim.owner) throw new LockLostError(cluster, claim.owner, lock?.owner);
+  const holder = lock.claims?.[instanceGroup];
+  if (holder !== claim.execution) {
+    throw new LockLostError(cluster, claim.execution, holder ? `${holder}, which now claims instance group "${instanceGroup}"` : `${claim.owner}, under which nobody claims instance group "${instanceGroup}" now`);
+  }
+}
+
+/**
  * The next step of one instance group (a child execution rolls one group): only that group is
  * observed, and the control-plane groups when it is a node group (a node must never be ahead
  * of the control plane).
@@ -453,6 +474,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         const step = nextRollStep(await observeGroups(input.cluster, deps, input.options.roster ? { roster: input.options.roster } : {}), input.options);
         return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
       }
+      if (input.claim) await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
       return { step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps), drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
     }
     case 'surge':

@@ -15,8 +15,13 @@ export type WriteStateInput =
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'release'; cluster: string; owner: string }
-  /** A child execution's first step: the lock must be held by `owner` (the parent execution). */
-  | { action: 'requireLock'; cluster: string; owner: string }
+  /**
+   * A child execution's first step: the lock must be held by `owner` (the parent execution), and
+   * `execution` (the child itself) claims `instanceGroup` of the parent's current wave.
+   */
+  | { action: 'requireLock'; cluster: string; owner: string; instanceGroup: string; execution: string }
+  /** A roll's parent, before each wave: the groups its children may claim now. */
+  | { action: 'beginWave'; cluster: string; owner: string; instanceGroups: string[] }
   | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
@@ -89,11 +94,14 @@ export function childFailure(error: { Error?: string; Cause?: string }): { Error
 
 /**
  * A child of a roll works only under its parent's lock, so a child started by hand from the
- * console while no roll holds the cluster (or another execution does) changes nothing. Holding
- * it renews the lease: each child start is progress of the roll.
+ * console while no roll holds the cluster (or another execution does) changes nothing. With the
+ * parent's ARN it still may roll only a group of the parent's current wave, and only while no
+ * other live execution rolls that group: it claims the group (see ClusterStore.claimGroup).
+ * Claiming renews the lease: each child start is progress of the roll.
  */
-async function requireLock(input: Extract<WriteStateInput, { action: 'requireLock' }>, deps: WriteStateDeps): Promise<{ owner: string }> {
-  const held = await deps.store.readLock(input.cluster);
+async function requireLock(input: Extract<WriteStateInput, { action: 'requireLock' }>, deps: WriteStateDeps): Promise<{ owner: string; instanceGroup: string }> {
+  const read = await deps.store.readLockVersion(input.cluster);
+  const held = read?.lease;
   if (!held || held.owner !== input.owner) {
     throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
   }
@@ -102,12 +110,22 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
   if (held.operation !== 'rolling-update') throw new ClusterLockedError(input.cluster, `${held.owner} (for ${held.operation}, not a rolling update)`, held.expiresAt);
   // A parent stopped from the console or timed out keeps its lease (no Catch runs): a child
   // started by hand with its ARN, copied from status.json, would roll with no parent behind it.
-  if (deps.executionStatus && !held.holder && EXECUTION_ARN.test(input.owner)) {
-    const status = await deps.executionStatus(input.owner);
+  const onAws = deps.executionStatus && !held.holder;
+  if (onAws && EXECUTION_ARN.test(input.owner)) {
+    const status = await deps.executionStatus!(input.owner);
     if (status === undefined || !LIVE_STATUSES.has(status)) throw new ClusterLockedError(input.cluster, `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`, held.expiresAt);
   }
-  await deps.store.renewLock(input.cluster, input.owner, deps.lockLeaseSeconds);
-  return { owner: input.owner };
+  // Another execution's claim is taken over only once it has ended: a continued child's
+  // predecessor has succeeded before the parent starts it. Locally (no executionStatus, or a lock
+  // with a local holder) only the runner starts children, and it starts the next of a group only
+  // after the last one ended, so a different claim is always a predecessor's and is taken over.
+  const mayTakeOver = async (holder: string) => {
+    if (!onAws) return true;
+    const status = await deps.executionStatus!(holder);
+    return status === undefined || !LIVE_STATUSES.has(status);
+  };
+  await deps.store.claimGroup(input.cluster, input.owner, input.instanceGroup, input.execution, mayTakeOver, deps.lockLeaseSeconds, read);
+  return { owner: input.owner, instanceGroup: input.instanceGroup };
 }
 
 /**
@@ -153,7 +171,7 @@ async function assertOwner(store: ClusterStore, cluster: string, owner: string, 
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { phase: 'Failed'; error: { Error: string; Cause: string } } | { cluster: string } | { released: boolean } | { owner: string } | ClusterStatus | ExecutionInput<StateMachineName>> {
+): Promise<LockLease | { phase: ClusterPhase } | { phase: 'Failed'; error: { Error: string; Cause: string } } | { cluster: string } | { released: boolean } | { owner: string } | { owner: string; wave: string[] } | ClusterStatus | ExecutionInput<StateMachineName>> {
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
@@ -200,6 +218,9 @@ export async function writeState(
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'requireLock':
       return requireLock(input, deps);
+    case 'beginWave':
+      await store.beginWave(input.cluster, input.owner, input.instanceGroups, deps.lockLeaseSeconds);
+      return { owner: input.owner, wave: input.instanceGroups };
     case 'fail': {
       // A failure is recorded unless another execution holds the lock: its status is not ours.
       const held = await store.readLock(input.cluster);

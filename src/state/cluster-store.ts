@@ -1,7 +1,7 @@
 import { now as clockNow } from '../clock.js';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, LockLostError, StateConflictError } from '../errors.js';
+import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InstanceGroupClaimError, LockLostError, StateConflictError } from '../errors.js';
 import type { LockHolder } from '../local/holder.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
 import { toManifestYaml } from '../spec/yaml.js';
@@ -43,6 +43,16 @@ export interface LockLease {
    * a resumed `rolling-update --force` replaces only instances launched before it.
    */
   since?: string;
+  /**
+   * A rolling update's current wave: the instance groups its child executions may roll now,
+   * recorded by the parent before the wave starts (`beginWave`).
+   */
+  wave?: string[];
+  /**
+   * Which execution rolls each group of the wave (`claimGroup`): one at a time per group, so a
+   * child started by hand with the parent's ARN cannot roll a group beside the parent's own.
+   */
+  claims?: Record<string, string>;
 }
 
 /**
@@ -259,6 +269,81 @@ export class ClusterStore {
         if (!(error instanceof StateConflictError) || attempt >= 4) throw error;
       }
     }
+  }
+
+  /**
+   * Records the wave `owner` (a roll's parent) rolls next: the groups its children may claim, and
+   * no claims yet (the last wave's children have all ended). Renews the lease. If-Match on the
+   * lock's ETag; LockLostError when another execution holds the lock, or nobody does.
+   */
+  async beginWave(cluster: string, owner: string, instanceGroups: string[], leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
+    return this.rewriteLock(cluster, undefined, (lease) => {
+      if (lease?.owner !== owner) throw new LockLostError(cluster, owner, lease?.owner);
+      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), wave: [...instanceGroups], claims: {} };
+    });
+  }
+
+  /**
+   * Claims `instanceGroup` of the current wave for `claimant` (a child execution of `owner`) and
+   * renews the lease. Refused with InstanceGroupClaimError when the group is not in the wave, or
+   * when another execution holds its claim and `mayTakeOver(holder)` says no (it still runs).
+   * A claim already `claimant`'s (a retried step) is kept. `read`: the lock as the caller just
+   * read it (saves a GET; a lost race reads again). The write names the lock's ETag: of
+   * two children claiming at once one writes first, the other reads the lock again and is
+   * judged against the winner (also when they claim different groups: then both get theirs).
+   */
+  async claimGroup(
+    cluster: string,
+    owner: string,
+    instanceGroup: string,
+    claimant: string,
+    mayTakeOver: (holder: string) => Promise<boolean>,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+    read?: { lease: LockLease; etag: string },
+  ): Promise<LockLease> {
+    return this.rewriteLock(cluster, read, async (lease) => {
+      if (!lease || lease.owner !== owner) throw new ClusterLockedError(cluster, lease ? lease.owner : `nobody (this child's parent ${owner} does not hold it)`, lease?.expiresAt ?? 'unknown');
+      if (!lease.wave?.includes(instanceGroup)) {
+        const wave = lease.wave?.length ? `its current wave is ${lease.wave.join(', ')}` : 'it records no wave';
+        throw new InstanceGroupClaimError(cluster, instanceGroup, owner, `it is not in the wave execution ${owner} is rolling (${wave})`);
+      }
+      const holder = lease.claims?.[instanceGroup];
+      if (holder !== undefined && holder !== claimant && !(await mayTakeOver(holder))) {
+        throw new InstanceGroupClaimError(cluster, instanceGroup, holder, `execution ${holder} is rolling it and still runs`);
+      }
+      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), claims: { ...lease.claims, [instanceGroup]: claimant } };
+    });
+  }
+
+  /**
+   * Reads the lock, computes its next version and writes it If-Match on the ETag read; on a lost
+   * race reads again and recomputes (`change` judges the winner's lock). The children of a wave
+   * claim their groups at about the same time, so a few rounds are normal: one writer wins each.
+   */
+  private async rewriteLock(
+    cluster: string,
+    read: { lease: LockLease; etag: string } | undefined,
+    change: (lease: LockLease | undefined) => LockLease | Promise<LockLease>,
+  ): Promise<LockLease> {
+    const MAX_ATTEMPTS = 25; // more than the most groups a wave may hold (parallelGroups ≤ 20)
+    for (let attempt = 1; ; attempt++) {
+      const current = attempt === 1 && read ? read : await this.readLockVersion(cluster);
+      const next = await change(current?.lease);
+      // No lock stored: `change` has thrown (only a holder may rewrite it).
+      if (!current) throw new LockLostError(cluster, next.owner, undefined);
+      try {
+        await this.objects.put(key.lock(cluster), JSON.stringify(next, null, 2), { ifMatch: current.etag });
+        return next;
+      } catch (error) {
+        if (!(error instanceof StateConflictError) || attempt >= MAX_ATTEMPTS) throw error;
+        // A short random pause, so writers that collided do not collide again in step.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private leaseEnd(leaseSeconds: number): string {
+    return new Date(this.now().getTime() + leaseSeconds * 1000).toISOString();
   }
 
   /** Releases the lock if `owner` holds it; releasing a lock one does not hold changes nothing. */

@@ -58,11 +58,13 @@ describe('bench --quick: the roll', () => {
 
   // Likewise the 10 AWS calls per node are for 1,000 nodes; at a surge of one the group's polls
   // are paid per node (measured 19.0 to 20.5; 380 of 569 were the boot polls' DescribeAutoScalingGroups).
+  // Group claims added one lock read (an S3 GET) per NextStep, two per node at a surge of one, and
+  // a lock write per wave: measured 21.3 (638 calls) on 2026-11-26, so the bound moved from 22 to 23.
   // A step that re-reads the state store or every group again goes past this.
-  it('makes at most 22 AWS calls per replaced node at a surge of one', () => {
+  it('makes at most 23 AWS calls per replaced node at a surge of one', () => {
     const roll = results.roll[0]!;
 
-    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(22);
+    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(23);
   });
 
   it('never counts fewer AWS calls than the fewest the roll needs, and prices the run', () => {

@@ -165,8 +165,8 @@ describe('a killed local command is taken over by the next one', () => {
     const outdated = ids((await live()).filter((i) => i.InstanceType === 't3.medium' && !i.Tags?.some((t) => t.Key === 'kops.k8s.io/instancegroup' && t.Value?.startsWith('control-plane'))));
     expect(outdated).toHaveLength(2);
     const roll = ['rolling-update', 'cluster', CLUSTER, '--yes'];
-    await killWhen(roll, /✓ (?:rolling-update-group#\d+ )?Surge\b/);
-    await killWhen(roll, /✓ (?:rolling-update-group#\d+ )?Terminate\b/);
+    await killWhen(roll, /✓ (?:rolling-update-group [\w.-]+#\d+ )?Surge\b/);
+    await killWhen(roll, /✓ (?:rolling-update-group [\w.-]+#\d+ )?Terminate\b/);
     const expiry = await lockExpiry();
 
     const result = await resume(roll);

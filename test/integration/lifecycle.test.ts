@@ -8,6 +8,7 @@ import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { kubeForCluster } from '../../src/kube/from-store.js';
+import type { StateMachineName } from '../../src/functions-registry.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
@@ -54,6 +55,29 @@ describe('update-cluster', () => {
     expect(await groupInstances('nodes-us-east-1a')).toEqual(before);
     const groups = (again.output as { groups: { groups: Array<{ instanceGroup: string; changed: boolean; launchTemplateVersion: number }> } }).groups.groups;
     expect(groups.find((g) => g.instanceGroup === 'nodes-us-east-1a')).toMatchObject({ changed: false, launchTemplateVersion: 2 });
+  }, 60_000);
+});
+
+describe('a child of a roll started by hand (the console) with the running roll\'s ARN as lockOwner', () => {
+  it('fails with InstanceGroupClaimError for an out-of-date group outside the wave, and touches no instance', async () => {
+    const parent = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:running-roll';
+    const before = await groupInstances('nodes-us-east-1a');
+    await env.store.acquireLock(cluster, parent, 'rolling-update');
+    await env.store.beginWave(cluster, parent, ['control-plane-us-east-1a']);
+    let result;
+    try {
+      // Started directly, as from the console: the runner runs any machine of statemachines/ by name.
+      result = await runStateMachine('rolling-update-group' as StateMachineName, {
+        input: { cluster, instanceGroup: 'nodes-us-east-1a', options: { forceIds: before }, cloudOnly: false, lockOwner: parent, batchLimit: 5 },
+        waitMs: 20,
+      });
+    } finally {
+      await env.store.releaseLock(cluster, parent);
+    }
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatchObject({ name: 'InstanceGroupClaimError', cause: expect.stringContaining('instance group "nodes-us-east-1a"') });
+    expect(await groupInstances('nodes-us-east-1a')).toEqual(before);
   }, 60_000);
 });
 

@@ -132,6 +132,20 @@ describe('handler events', () => {
     expect(parseEvent(ROLLING_UPDATE_EVENT, { action: 'next', cluster: 'c', instanceGroup: 'nodes', options: { roster } })).toEqual({ action: 'next', cluster: 'c', instanceGroup: 'nodes', options: { roster } });
   });
 
+  it("keeps a child's claim on its next step", () => {
+    const event = { action: 'next', cluster: 'c', instanceGroup: 'nodes', options: {}, claim: { owner: 'arn:parent', execution: 'arn:child' } };
+
+    expect(parseEvent(ROLLING_UPDATE_EVENT, event)).toEqual(event);
+  });
+
+  it("refuses a child's requireLock that names no instance group or no execution, naming the fields", () => {
+    expect(issuesOf(() => parseEvent(WRITE_STATE_EVENT, { action: 'requireLock', cluster: 'c', owner: 'arn:parent' }))).toMatch(/instanceGroup: .*; execution: /);
+  });
+
+  it('refuses a beginWave with no instance groups, naming the field', () => {
+    expect(issuesOf(() => parseEvent(WRITE_STATE_EVENT, { action: 'beginWave', cluster: 'c', owner: 'arn:parent', instanceGroups: [] }))).toMatch(/^instanceGroups: /);
+  });
+
   it('refuses an unknown action with UnknownActionError listing the ones there are', () => {
     const attempt = () => parseEvent(WRITE_STATE_EVENT, { action: 'aquireLock', cluster: 'c', owner: 'o', operation: 'create' });
 

@@ -21,9 +21,16 @@ const NODES_PER_GROUP = 4;
  * time so that every machine makes the same polls: 18.8 at surge 1 (169) and 12.7 at surge 4
  * (114, of which some 40 are the roll's fixed cost: lock, plan, each child's lock check, the
  * control plane's DNS). A step that reads the spec again costs 5 calls a step and fails these.
+ *
+ * Measured 2026-11-26, after group claims (a child started by hand must not roll a group beside
+ * the parent's own child, nor one outside the wave): 20.7 at surge 1 (186 calls) and 13.9 at
+ * surge 4 (125). The extra calls are real and deliberate: every NextStep reads the lock once (an
+ * S3 GET: is the parent still the holder and this execution still the group's claimant?), 14 at
+ * surge 1 and 8 at surge 4; and the parent writes each wave into the lock (BeginWave, a GET and a
+ * conditional PUT per wave, 3 waves), while a child's claim reads the lock once instead of twice.
  */
-const MAX_CALLS_PER_REPLACED_NODE = 19;
-const MAX_CALLS_PER_REPLACED_NODE_BATCHED = 13;
+const MAX_CALLS_PER_REPLACED_NODE = 21;
+const MAX_CALLS_PER_REPLACED_NODE_BATCHED = 14;
 const BOOT_SECONDS = 10;
 
 let env: TestEnvironment;

@@ -73,6 +73,17 @@ async function world(): Promise<World> {
 }
 
 type Plan = { options: RollOptions; waves: string[][]; batchLimit: number };
+
+const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
+const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
+
+/** PARENT holds the lock for a roll, its wave is `instanceGroup` alone, and `execution` claims it. */
+async function claimed(store: ClusterStore, instanceGroup: string, execution: string): Promise<void> {
+  await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
+  await store.beginWave(CLUSTER, PARENT, [instanceGroup]);
+  await store.claimGroup(CLUSTER, PARENT, instanceGroup, execution, async () => true);
+}
+
 type Next = { step: { kind: string; instanceGroup?: string; instanceIds?: string[] } };
 
 describe('rolling-update plan', () => {
@@ -161,6 +172,46 @@ describe('rolling-update next', () => {
 
     await expect(attempt).rejects.toThrow(InvalidInputError);
     await expect(attempt).rejects.toThrow('instanceGroup: Not found: instance group "nodes-nowhere" is not in cluster "seed.example.com"');
+  });
+
+  it("with a child's claim it still holds, reads only the lock from the state store and returns the group's step", async () => {
+    const w = await world();
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    w.reads.length = 0;
+
+    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps)) as Next;
+
+    expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
+    expect(w.reads).toEqual([`${CLUSTER}/lock`]);
+  });
+
+  it('fails with LockLostError naming the new claimant, observing nothing, once another execution claims the group', async () => {
+    const w = await world();
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.claimGroup(CLUSTER, PARENT, 'nodes-us-east-1a', `${CHILD}-later`, async () => true);
+    w.describedGroups.length = 0;
+    w.instanceFilters.length = 0;
+
+    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining(`${CHILD}-later, which now claims instance group "nodes-us-east-1a"`) });
+    expect(w.describedGroups).toEqual([]);
+    expect(w.instanceFilters).toEqual([]);
+  });
+
+  it('fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
+    const w = await world();
+    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.releaseLock(CLUSTER, PARENT);
+    w.describedGroups.length = 0;
+
+    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining(`execution ${PARENT} no longer holds the lock of cluster "${CLUSTER}" (released)`) });
+    expect(w.describedGroups).toEqual([]);
   });
 
   it('without an instance group, observes every group and steps through them in kOps order (control plane first)', async () => {

@@ -161,15 +161,33 @@ describe('lease length', () => {
 
 describe('requireLock (a child execution of a roll)', () => {
   const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
+  const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
+  const NODES = 'nodes-us-east-1a';
+  const require = (owner = PARENT, instanceGroup = NODES, execution = CHILD) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution });
+
+  /** The parent holds the lock for a roll and has begun a wave of `groups`. */
+  async function rolling(groups = [NODES]) {
+    const env = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, env.deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups }, env.deps);
+    return env;
+  }
 
   it('passes when the parent holds the lock, and renews its lease', async () => {
-    const { deps, store, clock } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const { deps, store, clock } = await rolling();
     clock.now = new Date('2026-01-01T00:09:00Z');
 
-    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps);
+    await writeState(require(), deps);
 
     expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, expiresAt: '2026-01-01T00:19:00.000Z' });
+  });
+
+  it('claims its instance group of the current wave for this child execution', async () => {
+    const { deps, store } = await rolling();
+
+    await writeState(require(), deps);
+
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES]: CHILD });
   });
 
   it('fails with ClusterLockedError naming the holder when another execution holds the lock, and changes nothing', async () => {
@@ -177,19 +195,18 @@ describe('requireLock (a child execution of a roll)', () => {
     await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'update' }, deps);
     const before = await store.readLock(SEED);
 
-    const result = writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps);
+    const result = writeState(require(), deps);
 
     await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', holder: 'other-exec', message: expect.stringContaining('locked by execution other-exec') });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
   it('fails with ClusterLockedError when the holder execution has ended (a child started by hand with a stopped parent\'s ARN), leaving the lease as it was', async () => {
-    const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const { deps, store } = await rolling();
     const before = await store.readLock(SEED);
     const stopped: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'ABORTED' : undefined) };
 
-    const result = writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, stopped);
+    const result = writeState(require(), stopped);
 
     await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`${PARENT} (ABORTED: it no longer runs`) });
     expect(await store.readLock(SEED)).toEqual(before);
@@ -201,27 +218,52 @@ describe('requireLock (a child execution of a roll)', () => {
     await writeState({ action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' }, deps);
     const before = await store.readLock(SEED);
 
-    const result = writeState({ action: 'requireLock', cluster: SEED, owner: DELETE }, { ...deps, executionStatus: async () => 'RUNNING' });
+    const result = writeState(require(DELETE), { ...deps, executionStatus: async () => 'RUNNING' });
 
     await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('for delete, not a rolling update') });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
   it('passes on AWS when the holder execution is still running', async () => {
-    const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    const { deps, store } = await rolling();
     const running: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'RUNNING' : undefined) };
 
-    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, running);
+    await writeState(require(), running);
 
-    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT });
+    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, claims: { [NODES]: CHILD } });
   });
 
   it('fails with ClusterLockedError when nobody holds the lock (a child started by hand), writing no lock', async () => {
     const { deps, store } = await registered();
 
-    await expect(writeState({ action: 'requireLock', cluster: SEED, owner: PARENT }, deps)).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`parent ${PARENT} does not hold it`) });
+    await expect(writeState(require(), deps)).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`parent ${PARENT} does not hold it`) });
     expect(await store.readLock(SEED)).toBeUndefined();
+  });
+});
+
+describe('beginWave (a roll\'s parent, before each wave)', () => {
+  const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
+
+  it('records the wave in the lock with no claims, dropping the last wave\'s', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['control-plane-us-east-1a'] }, deps);
+    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT, instanceGroup: 'control-plane-us-east-1a', execution: `${PARENT}-child` }, deps);
+
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'] }, deps);
+
+    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, wave: ['nodes-us-east-1a', 'nodes-us-east-1b'], claims: {} });
+  });
+
+  it('fails with LockLostError when another execution holds the lock, and changes nothing', async () => {
+    const { deps, store } = await registered();
+    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'rolling-update' }, deps);
+    const before = await store.readLock(SEED);
+
+    const attempt = writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a'] }, deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution other-exec') });
+    expect(await store.readLock(SEED)).toEqual(before);
   });
 });
 

@@ -21,6 +21,7 @@ type Asl = { StartAt: string; States: Record<string, State>; TimeoutSeconds?: nu
 
 const ACCOUNT = '123456789012';
 const CHILD_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:kopsless-rolling-update-group`;
+const CHILD_EXECUTION = CHILD_ARN.replace(':stateMachine:', ':execution:');
 const PARENT_ID = `arn:aws:states:us-east-1:${ACCOUNT}:execution:kopsless-rolling-update:roll-1`;
 
 /** The file with its substitutions made, as SAM (and the local runner) would. */
@@ -105,6 +106,7 @@ describe('the rolling update machines, as files', () => {
     const input = { groups: ['nodes-0', 'nodes-1', 'nodes-2'], cluster: 'c.example.com', cloudOnly: false, options, batchLimit: 7, validationDeadline: '2030-01-01T00:00:00Z', lockOwner: PARENT_ID };
     const seen: unknown[] = [];
     const handlers = {
+      BeginWave: async () => ({ owner: PARENT_ID, wave: input.groups }),
       RollGroup: async () => ({ Output: { continue: false } }),
       StartWaveValidation: async () => ({ ready: true, validationDeadline: '2030-01-01T00:00:00Z' }),
       ValidateWave: async (i: { deadline: string }) => ({ valid: true, deadline: i.deadline, failures: [] }),
@@ -123,7 +125,7 @@ describe('the rolling update machines, as files', () => {
     const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
 
     expect(child.StartAt).toBe('RequireLock');
-    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner' });
+    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id' });
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
@@ -211,7 +213,7 @@ describe('history of the parent, counted from the machine', () => {
   it('is what the planner counts when it refuses a roll too large for one parent: PARENT_HISTORY matches the machine', () => {
     const mapIteration = 2; // MapIterationStarted, MapIterationSucceeded
     const mapState = 4; // MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
-    const wave = mapIteration + mapState + pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events + 2;
+    const wave = mapIteration + mapState + pathCost(waveStates, ['BeginWave']).events + pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events + 2;
     const group = mapIteration + 2;
 
     expect({ perWave: wave, perGroup: group, perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events }).toEqual({
@@ -269,11 +271,12 @@ function world(pending: Record<string, number>, options: { failDrainOf?: string;
     if (parameters.StateMachineArn !== CHILD_ARN) throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
     const run = { instanceGroup: input.instanceGroup } as (typeof childRuns)[number];
     childRuns.push(run);
+    const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`;
     const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
     try {
-      const output = await machine.run(input, { overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits } }).result;
+      const output = await machine.run(input, { overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits }, context: { Execution: { Id: executionArn } } as never }).result;
       run.output = output;
-      return { ExecutionArn: `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`, Status: 'SUCCEEDED', Output: output };
+      return { ExecutionArn: executionArn, Status: 'SUCCEEDED', Output: output };
     } catch (error) {
       const cause = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
       run.error = cause.name;
@@ -287,6 +290,7 @@ function world(pending: Record<string, number>, options: { failDrainOf?: string;
     MarkRolling: record('MarkRolling', () => ({})),
     PlanRollingUpdate: record('PlanRollingUpdate', () => ({ options: { forceIds: [] }, waves: [['bastions'], ['nodes-a', 'nodes-b']], batchLimit: 2, validationDeadline: deadline })),
     ValidateCluster: record('ValidateCluster', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    BeginWave: record('BeginWave', (i) => ({ owner: i.owner, wave: i.instanceGroups })),
     RollGroup: runChild,
     StartWaveValidation: record('StartWaveValidation', () => ({ ready: true, validationDeadline: deadline })),
     ValidateWave: record('ValidateWave', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
@@ -332,8 +336,34 @@ describe('the rolling update machines, run with fake Tasks', () => {
     await w.roll();
 
     expect(w.of('RollGroup')[0]!.input.Input).toEqual({ cluster: 'c.example.com', instanceGroup: 'bastions', options: { forceIds: [] }, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 2, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ID });
-    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID });
+    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID, instanceGroup: 'bastions', execution: `${CHILD_EXECUTION}:1` });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual(['bastions', 'bastions', 'nodes-a', 'nodes-b']);
+  });
+
+  it("has every child's NextStep name the parent and the child itself, whose claim it must still hold", async () => {
+    const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 });
+
+    await w.roll();
+
+    expect(w.of('NextStep').map((c) => c.input.claim)).toEqual([
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:2` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:3` },
+    ]);
+  });
+
+  it("records each wave's groups in the lock before the wave's children start", async () => {
+    const w = world({ bastions: 1, 'nodes-a': 1, 'nodes-b': 1 });
+
+    await w.roll();
+
+    const order = w.calls.filter((c) => c.state === 'BeginWave' || c.state === 'RollGroup').map((c) => (c.state === 'BeginWave' ? `wave ${c.input.instanceGroups.join(',')}` : `child ${c.input.Input.instanceGroup}`));
+    expect(order.slice(0, 4)).toEqual(['wave bastions', 'child bastions', 'wave nodes-a,nodes-b', expect.stringMatching(/^child nodes-/)]);
+    expect(w.of('BeginWave').map((c) => c.input)).toEqual([
+      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['bastions'] },
+      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['nodes-a', 'nodes-b'] },
+    ]);
   });
 
   it('validates the cluster after each wave, with a fresh deadline', async () => {

@@ -69,9 +69,10 @@ export function rollingUpdateGroup(): Machine {
     States: {
       RequireLock: task(
         'WriteStateFunction',
-        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner' },
+        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id' },
         {
-          comment: "The parent's lock, or nothing: a child started by hand (the console) while no roll holds the cluster fails with ClusterLockedError and changes nothing.",
+          comment:
+            "The parent's lock and this group's claim, or nothing: a child started by hand (the console) fails and changes nothing when no roll holds the cluster (ClusterLockedError), or when its group is not in the parent's current wave or another live execution rolls it (InstanceGroupClaimError).",
           resultPath: null,
           next: 'StartBatches',
         },
@@ -79,8 +80,13 @@ export function rollingUpdateGroup(): Machine {
       StartBatches: pass({ count: 0 }, '$.batches', 'NextStep'),
       NextStep: task(
         'RollingUpdateFunction',
-        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options' },
-        { comment: 'Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was.', resultPath: '$.next', next: 'StepKind' },
+        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', claim: { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' } },
+        {
+          comment:
+            'Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group\'s claim (LockLostError otherwise).',
+          resultPath: '$.next',
+          next: 'StepKind',
+        },
       ),
       StepKind: choice(
         [

@@ -27,13 +27,24 @@ export const CHILD_ARN = '${RollingUpdateGroupStateMachineArn}';
 /**
  * One wave: its groups side by side (MaxConcurrency 0: the plan already capped a wave at
  * parallelGroups and kept zones apart), each a loop of child executions until one reports
- * `continue: false`; then the whole cluster validated. No Catch in here: a failure ends the
+ * `continue: false`; then the whole cluster validated. The wave's groups are recorded in the lock
+ * first (BeginWave), and each child claims its group there. No Catch in here: a failure ends the
  * wave's Map, and RollWaves' Catch records it.
  */
 function wave(): Machine {
   return {
-    StartAt: 'RollGroups',
+    StartAt: 'BeginWave',
     States: {
+      BeginWave: lambdaTask(
+        'WriteStateFunction',
+        { action: 'beginWave', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroups.$': '$.groups' },
+        {
+          comment: "The wave's groups, recorded in the lock: a child claims its group there first, so one started by hand cannot roll a group outside the wave or beside the parent's own child.",
+          resultPath: null,
+          next: 'RollGroups',
+          catch: false,
+        },
+      ),
       RollGroups: {
         Type: 'Map',
         ItemsPath: '$.groups',

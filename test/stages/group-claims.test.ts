@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+// For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
+import '../../src/local/step-functions.js';
+import { InstanceGroupClaimError } from '../../src/errors.js';
+import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import type { ObjectStore } from '../../src/state/object-store.js';
+import { checkManifest } from '../../src/spec/check.js';
+import { readFixture, ROOT } from '../helpers.js';
+import { memoryObjects } from '../support/memory-objects.js';
+
+/**
+ * Who may roll an instance group while a roll runs: the parent records each wave in the lock, and
+ * a child claims its group there (requireLock). The attacks are those of a hostile tester with
+ * states:StartExecution on the child machine and the running parent's ARN from status.json.
+ */
+const seed = checkManifest(readFixture('seed.yaml'));
+const SEED = seed.manifest!.cluster.metadata.name;
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution';
+const PARENT = `${EXECUTION}:kopsless-rolling-update:roll-1`;
+const child = (name: string) => `${EXECUTION}:kopsless-rolling-update-group:${name}`;
+const OWN_CHILD = child('parents-own');
+const CONSOLE_CHILD = child('started-by-hand');
+const NODES_A = 'nodes-us-east-1a';
+const NODES_B = 'nodes-us-east-1b';
+
+/**
+ * The seed cluster in an in-memory store, a roll (PARENT) holding its lock on "AWS" (executions
+ * have a status), and the wave `wave` begun. `statuses`: each execution's status (RUNNING unless
+ * said). `objects`: a bucket to use instead of a fresh one.
+ */
+async function rolling(options: { wave?: string[]; statuses?: Record<string, string>; objects?: ObjectStore } = {}) {
+  const objects = options.objects ?? memoryObjects();
+  const store = new ClusterStore(objects, () => new Date('2026-01-01T00:00:00Z'));
+  await store.registerCluster(seed.manifest!, seed.completed!);
+  const statuses = options.statuses ?? {};
+  const deps: WriteStateDeps = { store, lockLeaseSeconds: 600, executionStatus: async (arn) => statuses[arn] ?? 'RUNNING' };
+  await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
+  await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: options.wave ?? [NODES_A] }, deps);
+  return { store, deps, statuses, objects };
+}
+
+const claim = (instanceGroup: string, execution: string) => ({ action: 'requireLock' as const, cluster: SEED, owner: PARENT, instanceGroup, execution });
+
+describe('a child started by hand with the running parent\'s ARN', () => {
+  it('is refused, naming the group and the holder, when the parent\'s own child is rolling that group, and changes nothing', async () => {
+    const { store, deps } = await rolling();
+    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    const before = await store.readLockVersion(SEED);
+
+    const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
+
+    await expect(attempt).rejects.toBeInstanceOf(InstanceGroupClaimError);
+    await expect(attempt).rejects.toThrow(`instance group "${NODES_A}" of cluster "${SEED}" may not be rolled by this execution: execution ${OWN_CHILD} is rolling it and still runs`);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('is refused, naming the group and the parent\'s wave, for a group not in the current wave, and changes nothing', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
+
+    const attempt = writeState(claim(NODES_B, CONSOLE_CHILD), deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'InstanceGroupClaimError', instanceGroup: NODES_B, holder: PARENT });
+    await expect(attempt).rejects.toThrow(`it is not in the wave execution ${PARENT} is rolling (its current wave is ${NODES_A})`);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('is refused for a group no wave has begun for (a lock that records no wave), and changes nothing', async () => {
+    const { store, deps, objects } = await rolling();
+    const held = await store.readLockVersion(SEED);
+    const { wave: _wave, claims: _claims, ...noWave } = held!.lease;
+    await objects.put(`${SEED}/lock`, JSON.stringify(noWave), { ifMatch: held!.etag });
+    const before = await store.readLockVersion(SEED);
+
+    const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
+
+    await expect(attempt).rejects.toThrow('(it records no wave)');
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+});
+
+/**
+ * The child machine as built (statemachines/rolling-update-group.asl.json), with the real
+ * requireLock behind RequireLock and every other Task a recorder of what would have been touched.
+ */
+async function runChildByHand(input: { instanceGroup: string }, deps: WriteStateDeps) {
+  const asl = JSON.parse(readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8').replace(/\$\{(\w+)Arn\}/g, (_, id: string) => `arn:aws:lambda:us-east-1:123456789012:function:kopsless-${id}`)) as {
+    States: Record<string, { Type: string }>;
+  };
+  const touched: string[] = [];
+  const handlers: Record<string, (i: unknown) => Promise<unknown>> = {};
+  for (const [name, state] of Object.entries(asl.States)) {
+    if (state.Type === 'Task') handlers[name] = async () => (touched.push(name), {});
+  }
+  handlers.RequireLock = async (i) => writeState(i as Parameters<typeof writeState>[0], deps);
+  const machine = new StateMachine(asl as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
+  const execution = machine.run(
+    { cluster: SEED, instanceGroup: input.instanceGroup, options: {}, cloudOnly: false, lockOwner: PARENT, batchLimit: 5 },
+    { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: CONSOLE_CHILD } } as never },
+  );
+  const error = await execution.result.then(
+    () => undefined,
+    (e: Error & { cause?: Error }) => e.cause ?? e,
+  );
+  return { error, touched };
+}
+
+describe('the child machine started by hand from the console with the running parent\'s ARN', () => {
+  it('fails at RequireLock and runs no other Task when the parent\'s own child is rolling the same group', async () => {
+    const { store, deps } = await rolling();
+    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    const before = await store.readLockVersion(SEED);
+
+    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
+
+    expect(error).toMatchObject({ name: 'InstanceGroupClaimError' });
+    expect(touched).toEqual([]);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('fails at RequireLock and runs no other Task for a group outside the current wave', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
+
+    const { error, touched } = await runChildByHand({ instanceGroup: NODES_B }, deps);
+
+    expect(error).toMatchObject({ name: 'InstanceGroupClaimError' });
+    expect(touched).toEqual([]);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+});
+
+describe('the claim of a group', () => {
+  it('is taken over by a continued child once its predecessor has succeeded', async () => {
+    const { store, deps, statuses } = await rolling();
+    await writeState(claim(NODES_A, child('first')), deps);
+    statuses[child('first')] = 'SUCCEEDED';
+
+    await writeState(claim(NODES_A, child('continued')), deps);
+
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('continued') });
+  });
+
+  it('is kept by a retried claim of the same child', async () => {
+    const { store, deps } = await rolling();
+    await writeState(claim(NODES_A, OWN_CHILD), deps);
+
+    await writeState(claim(NODES_A, OWN_CHILD), deps);
+
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: OWN_CHILD });
+  });
+
+  it('is taken over locally (no execution status: only the runner starts children, one after another)', async () => {
+    const { store, deps } = await rolling();
+    await writeState(claim(NODES_A, child('first')), deps);
+    const { executionStatus: _onAwsOnly, ...local } = deps;
+
+    await writeState(claim(NODES_A, child('continued')), local);
+
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('continued') });
+  });
+
+  it('goes to one of two children claiming the same group at the same moment; the other is refused naming the winner', async () => {
+    const objects = lockWritesMeetingAt(2);
+    const { store, deps } = await rolling({ objects: objects.store });
+    objects.arm();
+
+    const results = await Promise.allSettled([writeState(claim(NODES_A, child('one')), deps), writeState(claim(NODES_A, child('two')), deps)]);
+
+    const winner = (await store.readLock(SEED))?.claims?.[NODES_A];
+    expect([child('one'), child('two')]).toContain(winner);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ name: 'InstanceGroupClaimError', holder: winner });
+    expect(objects.conflicts).toBe(1);
+  });
+
+  it('of each group of a wave goes to its child when the children claim at the same moment (a lost write is tried again)', async () => {
+    const objects = lockWritesMeetingAt(2);
+    const { store, deps } = await rolling({ wave: [NODES_A, NODES_B], objects: objects.store });
+    objects.arm();
+
+    await Promise.all([writeState(claim(NODES_A, child('a')), deps), writeState(claim(NODES_B, child('b')), deps)]);
+
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('a'), [NODES_B]: child('b') });
+    expect(objects.conflicts).toBe(1);
+  });
+
+  it('is dropped when the parent begins the next wave', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    await writeState(claim(NODES_A, OWN_CHILD), deps);
+
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B] }, deps);
+
+    expect(await store.readLock(SEED)).toMatchObject({ wave: [NODES_B], claims: {} });
+  });
+});
+
+/**
+ * An in-memory bucket whose next `n` writes of a lock, once armed, all wait until the n-th has
+ * arrived: so every claimant has read the same lock version before any of them writes.
+ */
+function lockWritesMeetingAt(n: number) {
+  const objects = memoryObjects();
+  let waiting: Array<() => void> | undefined;
+  const store: ObjectStore = {
+    ...objects,
+    put: async (key, body, condition) => {
+      if (waiting && key.endsWith('/lock')) {
+        const arrived = waiting;
+        await new Promise<void>((resolve) => {
+          arrived.push(resolve);
+          if (arrived.length === n) {
+            waiting = undefined;
+            for (const release of arrived) release();
+          }
+        });
+      }
+      try {
+        return await objects.put(key, body, condition);
+      } catch (error) {
+        result.conflicts++;
+        throw error;
+      }
+    },
+  };
+  const result = { store, conflicts: 0, arm: () => void (waiting = []) };
+  return result;
+}
