@@ -109,6 +109,9 @@ const rollOptions = z.object({
   roster: z.array(rosterEntry).optional(),
 });
 
+/** What a roll's parent gives each child besides its group (options, cloudOnly, batchLimit): compared by digest. */
+const childPlan = z.record(z.unknown());
+
 const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) => z.object({ action: z.literal(action), ...shape }).strict();
 
 export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
@@ -124,10 +127,10 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
   event('finish', { cluster: name, owner: name, phase }),
   event('release', { cluster: name, owner: name }),
   // A child execution (rolling-update-group) checks that its parent, `owner`, holds the lock, and
-  // claims its instance group for itself, `execution` (its own ARN).
-  event('requireLock', { cluster: name, owner: name, instanceGroup: name, execution: name }),
-  // A roll's parent records the wave it rolls next: the groups its children may claim.
-  event('beginWave', { cluster: name, owner: name, instanceGroups: z.array(name).min(1) }),
+  // claims its instance group for itself, `execution` (its own ARN), with the plan it was given.
+  event('requireLock', { cluster: name, owner: name, instanceGroup: name, execution: name, plan: childPlan }),
+  // A roll's parent records the wave it rolls next: the groups its children may claim, and the plan they get.
+  event('beginWave', { cluster: name, owner: name, instanceGroups: z.array(name).min(1), plan: childPlan }),
   event('phase', { cluster: name, owner: name, phase }),
   // Step Functions' error output from a Catch: {Error, Cause}.
   event('fail', { cluster: name, owner: name, error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }) }),

@@ -1,5 +1,6 @@
 import { now as clockNow } from '../clock.js';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
+import { stableHash } from '../planning/names.js';
 import { checkManifest } from '../spec/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
@@ -19,9 +20,9 @@ export type WriteStateInput =
    * A child execution's first step: the lock must be held by `owner` (the parent execution), and
    * `execution` (the child itself) claims `instanceGroup` of the parent's current wave.
    */
-  | { action: 'requireLock'; cluster: string; owner: string; instanceGroup: string; execution: string }
+  | { action: 'requireLock'; cluster: string; owner: string; instanceGroup: string; execution: string; plan: Record<string, unknown> }
   /** A roll's parent, before each wave: the groups its children may claim now. */
-  | { action: 'beginWave'; cluster: string; owner: string; instanceGroups: string[] }
+  | { action: 'beginWave'; cluster: string; owner: string; instanceGroups: string[]; plan: Record<string, unknown> }
   | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
@@ -124,7 +125,8 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
     const status = await deps.executionStatus!(holder);
     return status === undefined || !LIVE_STATUSES.has(status);
   };
-  await deps.store.claimGroup(input.cluster, input.owner, input.instanceGroup, input.execution, mayTakeOver, deps.lockLeaseSeconds, read);
+  const claim = { instanceGroup: input.instanceGroup, claimant: input.execution, planDigest: stableHash(input.plan) };
+  await deps.store.claimGroup(input.cluster, input.owner, claim, mayTakeOver, deps.lockLeaseSeconds, read);
   return { owner: input.owner, instanceGroup: input.instanceGroup };
 }
 
@@ -219,7 +221,7 @@ export async function writeState(
     case 'requireLock':
       return requireLock(input, deps);
     case 'beginWave':
-      await store.beginWave(input.cluster, input.owner, input.instanceGroups, deps.lockLeaseSeconds);
+      await store.beginWave(input.cluster, input.owner, input.instanceGroups, stableHash(input.plan), deps.lockLeaseSeconds);
       return { owner: input.owner, wave: input.instanceGroups };
     case 'fail': {
       // A failure is recorded unless another execution holds the lock: its status is not ours.

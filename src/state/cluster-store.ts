@@ -53,6 +53,12 @@ export interface LockLease {
    * child started by hand with the parent's ARN cannot roll a group beside the parent's own.
    */
   claims?: Record<string, string>;
+  /**
+   * A digest of what the parent's plan gives every child (options, cloudOnly, batchLimit): a child
+   * started by hand with options of its own (another roster, forced instances, --cloudonly) is
+   * refused, though its group is in the wave.
+   */
+  planDigest?: string;
 }
 
 /**
@@ -276,17 +282,18 @@ export class ClusterStore {
    * no claims yet (the last wave's children have all ended). Renews the lease. If-Match on the
    * lock's ETag; LockLostError when another execution holds the lock, or nobody does.
    */
-  async beginWave(cluster: string, owner: string, instanceGroups: string[], leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
+  async beginWave(cluster: string, owner: string, instanceGroups: string[], planDigest: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
     return this.rewriteLock(cluster, undefined, (lease) => {
       if (lease?.owner !== owner) throw new LockLostError(cluster, owner, lease?.owner);
-      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), wave: [...instanceGroups], claims: {} };
+      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), wave: [...instanceGroups], claims: {}, planDigest };
     });
   }
 
   /**
    * Claims `instanceGroup` of the current wave for `claimant` (a child execution of `owner`) and
-   * renews the lease. Refused with InstanceGroupClaimError when the group is not in the wave, or
-   * when another execution holds its claim and `mayTakeOver(holder)` says no (it still runs).
+   * renews the lease. Refused with InstanceGroupClaimError when the group is not in the wave, when
+   * the child's plan is not the one the parent recorded (`planDigest`), or when another execution
+   * holds its claim and `mayTakeOver(holder)` says no (it still runs).
    * A claim already `claimant`'s (a retried step) is kept. `read`: the lock as the caller just
    * read it (saves a GET; a lost race reads again). The write names the lock's ETag: of
    * two children claiming at once one writes first, the other reads the lock again and is
@@ -295,8 +302,7 @@ export class ClusterStore {
   async claimGroup(
     cluster: string,
     owner: string,
-    instanceGroup: string,
-    claimant: string,
+    { instanceGroup, claimant, planDigest }: { instanceGroup: string; claimant: string; planDigest: string },
     mayTakeOver: (holder: string) => Promise<boolean>,
     leaseSeconds = DEFAULT_LEASE_SECONDS,
     read?: { lease: LockLease; etag: string },
@@ -306,6 +312,9 @@ export class ClusterStore {
       if (!lease.wave?.includes(instanceGroup)) {
         const wave = lease.wave?.length ? `its current wave is ${lease.wave.join(', ')}` : 'it records no wave';
         throw new InstanceGroupClaimError(cluster, instanceGroup, owner, `it is not in the wave execution ${owner} is rolling (${wave})`);
+      }
+      if (lease.planDigest !== planDigest) {
+        throw new InstanceGroupClaimError(cluster, instanceGroup, owner, `its options, cloudOnly or batchLimit are not those execution ${owner} planned for its children`);
       }
       const holder = lease.claims?.[instanceGroup];
       if (holder !== undefined && holder !== claimant && !(await mayTakeOver(holder))) {

@@ -30,6 +30,13 @@ export type Condition = Record<string, unknown>;
 export const RECORD_FAILURE = 'RecordFailure';
 
 /** The Resource of a Task that starts a child execution and waits for it, output as parsed JSON. */
+/**
+ * What a roll's parent gives each child besides its group, at the same paths in the wave's state
+ * and in the child's input: BeginWave records its digest in the lock, and a child's RequireLock
+ * must present the same (see ClusterStore.claimGroup).
+ */
+export const CHILD_PLAN = { 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'batchLimit.$': '$.batchLimit' } as const;
+
 export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
 /**

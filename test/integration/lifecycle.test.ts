@@ -10,7 +10,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
-import { groupName } from '../../src/planning/names.js';
+import { groupName, stableHash } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';
@@ -63,7 +63,7 @@ describe('a child of a roll started by hand (the console) with the running roll\
     const parent = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:running-roll';
     const before = await groupInstances('nodes-us-east-1a');
     await env.store.acquireLock(cluster, parent, 'rolling-update');
-    await env.store.beginWave(cluster, parent, ['control-plane-us-east-1a']);
+    await env.store.beginWave(cluster, parent, ['control-plane-us-east-1a'], stableHash({ options: {}, cloudOnly: false, batchLimit: 5 }));
     let result;
     try {
       // Started directly, as from the console: the runner runs any machine of statemachines/ by name.

@@ -26,6 +26,8 @@ const OWN_CHILD = child('parents-own');
 const CONSOLE_CHILD = child('started-by-hand');
 const NODES_A = 'nodes-us-east-1a';
 const NODES_B = 'nodes-us-east-1b';
+/** What the parent planned for its children (options, cloudOnly, batchLimit). */
+const PLAN = { options: { roster: [{ instanceGroup: NODES_A }, { instanceGroup: NODES_B }] }, cloudOnly: false, batchLimit: 5 };
 
 /**
  * The seed cluster in an in-memory store, a roll (PARENT) holding its lock on "AWS" (executions
@@ -39,11 +41,11 @@ async function rolling(options: { wave?: string[]; statuses?: Record<string, str
   const statuses = options.statuses ?? {};
   const deps: WriteStateDeps = { store, lockLeaseSeconds: 600, executionStatus: async (arn) => statuses[arn] ?? 'RUNNING' };
   await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
-  await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: options.wave ?? [NODES_A] }, deps);
+  await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: options.wave ?? [NODES_A], plan: PLAN }, deps);
   return { store, deps, statuses, objects };
 }
 
-const claim = (instanceGroup: string, execution: string) => ({ action: 'requireLock' as const, cluster: SEED, owner: PARENT, instanceGroup, execution });
+const claim = (instanceGroup: string, execution: string, plan: Record<string, unknown> = PLAN) => ({ action: 'requireLock' as const, cluster: SEED, owner: PARENT, instanceGroup, execution, plan });
 
 describe('a child started by hand with the running parent\'s ARN', () => {
   it('is refused, naming the group and the holder, when the parent\'s own child is rolling that group, and changes nothing', async () => {
@@ -87,7 +89,7 @@ describe('a child started by hand with the running parent\'s ARN', () => {
  * The child machine as built (statemachines/rolling-update-group.asl.json), with the real
  * requireLock behind RequireLock and every other Task a recorder of what would have been touched.
  */
-async function runChildByHand(input: { instanceGroup: string }, deps: WriteStateDeps) {
+async function runChildByHand(input: { instanceGroup: string; options?: Record<string, unknown>; cloudOnly?: boolean }, deps: WriteStateDeps) {
   const asl = JSON.parse(readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8').replace(/\$\{(\w+)Arn\}/g, (_, id: string) => `arn:aws:lambda:us-east-1:123456789012:function:kopsless-${id}`)) as {
     States: Record<string, { Type: string }>;
   };
@@ -99,7 +101,7 @@ async function runChildByHand(input: { instanceGroup: string }, deps: WriteState
   handlers.RequireLock = async (i) => writeState(i as Parameters<typeof writeState>[0], deps);
   const machine = new StateMachine(asl as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
   const execution = machine.run(
-    { cluster: SEED, instanceGroup: input.instanceGroup, options: {}, cloudOnly: false, lockOwner: PARENT, batchLimit: 5 },
+    { cluster: SEED, lockOwner: PARENT, ...PLAN, ...input } as never,
     { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: CONSOLE_CHILD } } as never },
   );
   const error = await execution.result.then(
@@ -131,6 +133,37 @@ describe('the child machine started by hand from the console with the running pa
     expect(error).toMatchObject({ name: 'InstanceGroupClaimError' });
     expect(touched).toEqual([]);
     expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('fails at RequireLock, naming the plan, when it brings options of its own (instances to force) for an unclaimed group of the wave', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
+
+    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A, options: { ...PLAN.options, forceIds: ['i-0123456789abcdef0'] } }, deps);
+
+    expect(error).toMatchObject({ name: 'InstanceGroupClaimError', message: expect.stringContaining(`its options, cloudOnly or batchLimit are not those execution ${PARENT} planned`) });
+    expect(touched).toEqual([]);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('fails at RequireLock when it asks to skip the drain (cloudOnly) the parent planned', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
+
+    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A, cloudOnly: true }, deps);
+
+    expect(error).toMatchObject({ name: 'InstanceGroupClaimError' });
+    expect(touched).toEqual([]);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('with the parent\'s own plan, claims an unclaimed group of the wave and goes on to NextStep', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+
+    const { touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
+
+    expect(touched[0]).toBe('NextStep');
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: CONSOLE_CHILD });
   });
 });
 
@@ -194,7 +227,7 @@ describe('the claim of a group', () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
     await writeState(claim(NODES_A, OWN_CHILD), deps);
 
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B] }, deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B], plan: PLAN }, deps);
 
     expect(await store.readLock(SEED)).toMatchObject({ wave: [NODES_B], claims: {} });
   });

@@ -80,8 +80,8 @@ const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-
 /** PARENT holds the lock for a roll, its wave is `instanceGroup` alone, and `execution` claims it. */
 async function claimed(store: ClusterStore, instanceGroup: string, execution: string): Promise<void> {
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
-  await store.beginWave(CLUSTER, PARENT, [instanceGroup]);
-  await store.claimGroup(CLUSTER, PARENT, instanceGroup, execution, async () => true);
+  await store.beginWave(CLUSTER, PARENT, [instanceGroup], 'plan-digest');
+  await store.claimGroup(CLUSTER, PARENT, { instanceGroup, claimant: execution, planDigest: 'plan-digest' }, async () => true);
 }
 
 type Next = { step: { kind: string; instanceGroup?: string; instanceIds?: string[] } };
@@ -190,7 +190,7 @@ describe('rolling-update next', () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
-    await w.deps.store.claimGroup(CLUSTER, PARENT, 'nodes-us-east-1a', `${CHILD}-later`, async () => true);
+    await w.deps.store.claimGroup(CLUSTER, PARENT, { instanceGroup: 'nodes-us-east-1a', claimant: `${CHILD}-later`, planDigest: 'plan-digest' }, async () => true);
     w.describedGroups.length = 0;
     w.instanceFilters.length = 0;
 

@@ -159,17 +159,20 @@ describe('lease length', () => {
   });
 });
 
+/** What a roll's parent planned for its children (options, cloudOnly, batchLimit). */
+const PLAN = { options: {}, cloudOnly: false, batchLimit: 5 };
+
 describe('requireLock (a child execution of a roll)', () => {
   const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
   const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
   const NODES = 'nodes-us-east-1a';
-  const require = (owner = PARENT, instanceGroup = NODES, execution = CHILD) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution });
+  const require = (owner = PARENT, instanceGroup = NODES, execution = CHILD, plan: Record<string, unknown> = PLAN) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution, plan });
 
   /** The parent holds the lock for a roll and has begun a wave of `groups`. */
   async function rolling(groups = [NODES]) {
     const env = await registered();
     await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, env.deps);
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups }, env.deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups, plan: PLAN }, env.deps);
     return env;
   }
 
@@ -247,10 +250,10 @@ describe('beginWave (a roll\'s parent, before each wave)', () => {
   it('records the wave in the lock with no claims, dropping the last wave\'s', async () => {
     const { deps, store } = await registered();
     await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['control-plane-us-east-1a'] }, deps);
-    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT, instanceGroup: 'control-plane-us-east-1a', execution: `${PARENT}-child` }, deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['control-plane-us-east-1a'], plan: PLAN }, deps);
+    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT, instanceGroup: 'control-plane-us-east-1a', execution: `${PARENT}-child`, plan: PLAN }, deps);
 
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'] }, deps);
+    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'], plan: PLAN }, deps);
 
     expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, wave: ['nodes-us-east-1a', 'nodes-us-east-1b'], claims: {} });
   });
@@ -260,7 +263,7 @@ describe('beginWave (a roll\'s parent, before each wave)', () => {
     await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'rolling-update' }, deps);
     const before = await store.readLock(SEED);
 
-    const attempt = writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a'] }, deps);
+    const attempt = writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a'], plan: PLAN }, deps);
 
     await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution other-exec') });
     expect(await store.readLock(SEED)).toEqual(before);

@@ -125,7 +125,7 @@ describe('the rolling update machines, as files', () => {
     const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
 
     expect(child.StartAt).toBe('RequireLock');
-    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id' });
+    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id', plan: { 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'batchLimit.$': '$.batchLimit' } });
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
@@ -336,7 +336,7 @@ describe('the rolling update machines, run with fake Tasks', () => {
     await w.roll();
 
     expect(w.of('RollGroup')[0]!.input.Input).toEqual({ cluster: 'c.example.com', instanceGroup: 'bastions', options: { forceIds: [] }, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 2, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ID });
-    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID, instanceGroup: 'bastions', execution: `${CHILD_EXECUTION}:1` });
+    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID, instanceGroup: 'bastions', execution: `${CHILD_EXECUTION}:1`, plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual(['bastions', 'bastions', 'nodes-a', 'nodes-b']);
   });
 
@@ -353,7 +353,7 @@ describe('the rolling update machines, run with fake Tasks', () => {
     ]);
   });
 
-  it("records each wave's groups in the lock before the wave's children start", async () => {
+  it("records each wave's groups in the lock, with the plan its children get, before the wave's children start", async () => {
     const w = world({ bastions: 1, 'nodes-a': 1, 'nodes-b': 1 });
 
     await w.roll();
@@ -361,8 +361,8 @@ describe('the rolling update machines, run with fake Tasks', () => {
     const order = w.calls.filter((c) => c.state === 'BeginWave' || c.state === 'RollGroup').map((c) => (c.state === 'BeginWave' ? `wave ${c.input.instanceGroups.join(',')}` : `child ${c.input.Input.instanceGroup}`));
     expect(order.slice(0, 4)).toEqual(['wave bastions', 'child bastions', 'wave nodes-a,nodes-b', expect.stringMatching(/^child nodes-/)]);
     expect(w.of('BeginWave').map((c) => c.input)).toEqual([
-      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['bastions'] },
-      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['nodes-a', 'nodes-b'] },
+      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['bastions'], plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } },
+      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['nodes-a', 'nodes-b'], plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, validateClusterPoll, type Machine, type State, type States, type TaskOptions } from '../asl.js';
+import { CHILD_PLAN, choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, validateClusterPoll, type Machine, type State, type States, type TaskOptions } from '../asl.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 
 const CLUSTER = '$.cluster';
@@ -69,7 +69,7 @@ export function rollingUpdateGroup(): Machine {
     States: {
       RequireLock: task(
         'WriteStateFunction',
-        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id' },
+        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id', plan: CHILD_PLAN },
         {
           comment:
             "The parent's lock and this group's claim, or nothing: a child started by hand (the console) fails and changes nothing when no roll holds the cluster (ClusterLockedError), or when its group is not in the parent's current wave or another live execution rolls it (InstanceGroupClaimError).",

@@ -1,4 +1,5 @@
 import {
+  CHILD_PLAN,
   acquireLock,
   catchAll,
   choice,
@@ -37,7 +38,7 @@ function wave(): Machine {
     States: {
       BeginWave: lambdaTask(
         'WriteStateFunction',
-        { action: 'beginWave', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroups.$': '$.groups' },
+        { action: 'beginWave', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroups.$': '$.groups', plan: CHILD_PLAN },
         {
           comment: "The wave's groups, recorded in the lock: a child claims its group there first, so one started by hand cannot roll a group outside the wave or beside the parent's own child.",
           resultPath: null,
