@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/client-ec2';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -8,7 +8,6 @@ import { ClusterNotFoundError, classifyAwsError, DeleteStuckError, WaitTimeoutEr
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { completeManifest } from '../spec/defaults.js';
-import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**

@@ -1,11 +1,11 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { clusterTags, groupName, legacyStackName, nameTag, SPEC_HASH_TAG, stableHash, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { completeManifest } from '../spec/defaults.js';
@@ -68,11 +68,6 @@ async function completedManifest(store: ClusterStore, cluster: string): Promise<
   return completeManifest(await store.readManifest(cluster));
 }
 
-/** The ISO time `seconds` after `now`: the deadline a polling step carries through the state machine. */
-export function deadlineAfter(now: Date, seconds: number): string {
-  return new Date(now.getTime() + seconds * 1000).toISOString();
-}
-
 /** Idempotency token for a create: the same execution always sends the same one. */
 function clientToken(...parts: string[]): string {
   return stableHash(parts).slice(0, 32);
@@ -130,7 +125,7 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
 function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, wanted: GroupPlan['launchTemplate']): boolean {
   if (!current) return false;
   const specHashOf = (data: RequestLaunchTemplateData | GroupPlan['launchTemplate']) =>
-    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === 'kopsless.io/spec-hash')?.Value;
+    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === SPEC_HASH_TAG)?.Value;
   return specHashOf(current) === specHashOf(wanted);
 }
 
@@ -210,7 +205,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
         group.desiredCapacity !== desired ||
         group.launchTemplateVersion !== String(version) ||
         group.subnetIds.slice().sort().join() !== plan.subnetIds.slice().sort().join() ||
-        group.tags['kopsless.io/spec-hash'] !== plan.specHash;
+        group.tags[SPEC_HASH_TAG] !== plan.specHash;
       if (differs) {
         await deps.autoscaling.updateGroup(settings, desired);
         changed = true;

@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -26,7 +26,6 @@ import {
 } from '../planning/rolling-update.js';
 import { completeManifest } from '../spec/defaults.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
-import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
 
