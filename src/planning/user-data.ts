@@ -1,6 +1,7 @@
 import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
 
 /**
  * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
@@ -20,7 +21,6 @@ export interface UserDataInput {
   vpcCniVersion?: string;
 }
 
-export const VPC_CNI_VERSION = '1.23.1';
 /** Size of the control plane's etcd volume. */
 export const ETCD_VOLUME_GB = 20;
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
@@ -166,7 +166,7 @@ function cniSteps(input: UserDataInput): string[] {
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
-    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(`https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${version}/config/master/aws-k8s-cni.yaml`)}`,
+    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
     // After `--` no pair can be read as a kubectl option, whatever its name.
     ...(env ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`] : []),
     '}',
