@@ -1,5 +1,6 @@
 import { isControlPlaneRole, type ClusterManifest, type ClusterSubnetSpec } from '../spec/types.js';
 import { SpecInvalidError } from '../errors.js';
+import { CLUSTER_OBJECTS as STORE, clusterFolder, clusterKey } from '../state/layout.js';
 import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
 
 /**
@@ -202,7 +203,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   // IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
   // two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
-  const clusterObjects = `${bucketArn}/${name}`;
+  const clusterObjects = `${bucketArn}/${clusterFolder(name)}`;
   const usesVpcCni = spec.networking?.amazonvpc !== undefined;
   const roles: Array<[string, InstanceRoleKind, Json[]]> = [
     [
@@ -211,9 +212,9 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       [
         // The control plane reads the join token and its own keys back (a replacement keeps the
         // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': `${name}/secrets/control-plane-pki.tar.gz` } } },
-        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.controlPlanePki}`] },
+        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } } },
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}${STORE.pki}*`, `${clusterObjects}${STORE.kubeconfig}`, `${clusterObjects}${STORE.controlPlanePki}`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'ec2:DescribeVolumes', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
         // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
         { Effect: 'Allow', Action: ['ec2:CreateVolume'], Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } } },
@@ -227,7 +228,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       'nodes',
       [
         // Nodes read what joining takes, and nothing of the control plane's keys.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/pki/ca-cert-hash`] },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.caCertHash}`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],

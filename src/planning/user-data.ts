@@ -1,6 +1,7 @@
 import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
 
 /**
@@ -231,15 +232,15 @@ function controlPlaneState(cluster: string, instanceGroup: string): string[] {
     '',
     'restore_control_plane_pki() {',
     '  install -d -m 0700 /etc/kubernetes/pki',
-    '  if aws --region="${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then',
+    `  if aws --region="\${AWS_REGION}" s3 ls "\${STATE_STORE}/${STORE.controlPlanePki}" >/dev/null 2>&1; then`,
     '    log "restoring the cluster CA and service-account keys from the state store"',
-    '    aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki',
+    `    aws --region="\${AWS_REGION}" s3 cp "\${STATE_STORE}/${STORE.controlPlanePki}" - | tar -xz -C /etc/kubernetes/pki`,
     '  fi',
     '}',
     '',
     'save_control_plane_pki() {',
     '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
-    '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"',
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.controlPlanePki}"`,
     '}',
   ];
 }
@@ -385,7 +386,7 @@ export function renderUserData(input: UserDataInput): string {
     '  configure_containerd',
     '  INSTANCE_ID="$(imds instance-id)"',
     '  ZONE="$(imds placement/availability-zone)"',
-    '  BOOTSTRAP_TOKEN="$(state_store_read secrets/bootstrap-token)"',
+    `  BOOTSTRAP_TOKEN="$(state_store_read ${STORE.bootstrapToken})"`,
     ...(controlPlane
       ? [
           '  attach_etcd_volume',
@@ -398,15 +399,15 @@ export function renderUserData(input: UserDataInput): string {
           '  save_control_plane_pki',
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
           '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
           // awk takes the server from its arguments (read as they are), never from its program text.
           `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"',
+          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
           ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
         ]
       : [
-          '  until CA_CERT_HASH="$(state_store_read pki/ca-cert-hash)"; do',
+          `  until CA_CERT_HASH="$(state_store_read ${STORE.caCertHash})"; do`,
           '    log "waiting for the control plane to publish its CA hash"',
           '    sleep 10',
           '  done',

@@ -13,6 +13,7 @@ import { checkManifest } from '../spec/check.js';
 import { completeManifest } from '../spec/defaults.js';
 import type { ClusterManifest, EnvVar } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { storeKey } from '../state/layout.js';
 import type { ObjectStore } from '../state/object-store.js';
 
 /**
@@ -62,9 +63,9 @@ export interface WatcherResult {
 /** The field selector kubectl describe node uses for the pods a node carries. */
 export const NON_TERMINATED_PODS = 'status.phase!=Succeeded,status.phase!=Failed';
 
-const stateKey = (cluster: string) => `${cluster}/eni-watcher/state.json`;
-const lastKey = (cluster: string) => `${cluster}/eni-watcher/last-decision.json`;
-const decisionKey = (cluster: string, at: string) => `${cluster}/eni-watcher/decisions/${at}.json`;
+const stateKey = storeKey.eniWatcherState;
+const lastKey = storeKey.eniWatcherLastDecision;
+const decisionKey = storeKey.eniWatcherDecision;
 
 /**
  * The subnets' CIDRs and the addresses in use in them, read page by page: only the addresses are
