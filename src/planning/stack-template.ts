@@ -1,4 +1,5 @@
-import { isControlPlaneRole, type ClusterManifest, type ClusterSubnetSpec } from '../spec/types.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import { isControlPlaneRole, type ClusterSubnetSpec } from '../spec/types.js';
 import { SpecInvalidError } from '../errors.js';
 import { CLUSTER_OBJECTS as STORE, clusterFolder, clusterKey } from '../state/layout.js';
 import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
@@ -13,7 +14,7 @@ type Json = Record<string, unknown>;
 type Tag = { Key: string; Value: string };
 
 export interface StackTemplateInput {
-  manifest: ClusterManifest;
+  manifest: CompletedManifest;
   stateBucket: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
@@ -185,13 +186,13 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   ingress('MastersFromNodes', 'MastersSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
   ingress('NodesFromMasters', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] } });
   ingress('NodesFromNodes', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
-  (spec.kubernetesApiAccess ?? []).forEach((source, i) => {
+  spec.kubernetesApiAccess.forEach((source, i) => {
     ingress(`ApiAccess${i}`, 'MastersSecurityGroup', { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, ...ingressFrom(source, 'Kubernetes API') });
   });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
   const sshTargets = hasBastion ? ['BastionSecurityGroup'] : ['MastersSecurityGroup', 'NodesSecurityGroup'];
   for (const target of sshTargets) {
-    (spec.sshAccess ?? []).forEach((source, i) => {
+    spec.sshAccess.forEach((source, i) => {
       ingress(`${target.replace('SecurityGroup', '')}SshAccess${i}`, target, { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...ingressFrom(source, 'SSH') });
     });
   }
@@ -251,11 +252,11 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   }
 
   // DNS: the cluster's zone with kOps's placeholder records; verify-dns points them at the control plane.
-  const privateZone = spec.topology?.dns?.type === 'Private';
+  const privateZone = spec.topology.dns.type === 'Private';
   resources.HostedZone = {
     Type: 'AWS::Route53::HostedZone',
     Properties: {
-      Name: fqdn(spec.dnsZone ?? name),
+      Name: fqdn(spec.dnsZone),
       HostedZoneConfig: { Comment: `kopsless cluster ${name}` },
       HostedZoneTags: tags(name, {}, cloudLabels),
       ...(privateZone ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] } : {}),
@@ -263,8 +264,8 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   };
   output('HostedZoneId', { Ref: 'HostedZone' });
   const records = [
-    ['ApiRecord', spec.masterPublicName ?? `api.${name}`],
-    ['ApiInternalRecord', spec.masterInternalName ?? `api.internal.${name}`],
+    ['ApiRecord', spec.masterPublicName],
+    ['ApiInternalRecord', spec.masterInternalName],
   ] as const;
   for (const [id, recordName] of records) {
     resources[id] = {

@@ -1,6 +1,7 @@
 import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+import type { CompletedCluster, CompletedInstanceGroup } from '../spec/completed.js';
+import { isControlPlaneRole, type InstanceGroup } from '../spec/types.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
 
@@ -13,8 +14,8 @@ import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
  */
 
 export interface UserDataInput {
-  cluster: Cluster;
-  instanceGroup: InstanceGroup;
+  cluster: CompletedCluster;
+  instanceGroup: CompletedInstanceGroup;
   maxPods: number;
   stateBucket: string;
   region: string;
@@ -65,8 +66,8 @@ function verbatimHeredoc(body: string, indent = '    '): string[] {
  * asks for), so they are left out: that is only kops.k8s.io/instancegroup, which kOps has
  * kops-controller set.
  */
-function labelsOf(ig: InstanceGroup): string {
-  return Object.entries(ig.spec.nodeLabels ?? {})
+function labelsOf(ig: CompletedInstanceGroup): string {
+  return Object.entries(ig.spec.nodeLabels)
     .filter(([k]) => !kubeletRefusesLabel(k))
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(',');
@@ -115,10 +116,10 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     'kind: KubeletConfiguration',
     'cgroupDriver: systemd',
     `maxPods: ${yamlNumber(maxPods)}`,
-    `authentication:\n  anonymous:\n    enabled: ${spec.kubelet?.anonymousAuth === true}`,
+    `authentication:\n  anonymous:\n    enabled: ${spec.kubelet.anonymousAuth === true}`,
   ].join('\n');
-  const apiInternal = spec.masterInternalName ?? `api.internal.${cluster.metadata.name}`;
-  const apiPublic = spec.masterPublicName ?? `api.${cluster.metadata.name}`;
+  const apiInternal = spec.masterInternalName;
+  const apiPublic = spec.masterPublicName;
   const head = [`apiVersion: ${apiVersion}`, `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`];
   const lines = controlPlane
     ? [
@@ -134,7 +135,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
             `kubernetesVersion: ${yamlString(spec.kubernetesVersion ?? '')}`,
             `controlPlaneEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
             'networking:',
-            `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange ?? '100.64.0.0/13')}`,
+            `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange)}`,
             ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
             'apiServer:',
             `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
@@ -266,7 +267,7 @@ export function bootstrapSettings(input: UserDataInput): Record<string, string> 
   if (labels) settings.push(['nodeLabels', labels]);
   const taints = (ig.spec.taints ?? []).map(String);
   if (taints.length > 0) settings.push(['taints', taints.join(',')]);
-  if (cluster.spec.kubelet?.anonymousAuth === true) settings.push(['kubelet anonymousAuth', 'true']);
+  if (cluster.spec.kubelet.anonymousAuth === true) settings.push(['kubelet anonymousAuth', 'true']);
   const amazonvpc = cluster.spec.networking?.amazonvpc;
   // Only the control plane's script installs the CNI (and sets its env on the aws-node DaemonSet).
   if (amazonvpc && isControlPlaneRole(ig.spec.role)) {
@@ -326,7 +327,7 @@ export function renderUserData(input: UserDataInput): string {
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
-    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName ?? `api.${name}`}:${API_PORT}`))}`] : []),
+    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`] : []),
     '',
     'install_packages() {',
     '  export DEBIAN_FRONTEND=noninteractive',

@@ -7,7 +7,6 @@ import { allItems } from '../aws/pages.js';
 import { ClusterNotFoundError, classifyAwsError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
-import { completeManifest } from '../spec/defaults.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -43,7 +42,7 @@ const MAX_STACK_ATTEMPTS = 4;
 
 async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
   if (!(await store.exists(cluster))) return cluster;
-  return completeManifest(await store.readManifest(cluster)).cluster.spec.dnsZone ?? cluster;
+  return (await store.readCompletedManifest(cluster)).cluster.spec.dnsZone;
 }
 
 /**

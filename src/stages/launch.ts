@@ -8,10 +8,8 @@ import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
 import { clusterTags, groupName, legacyStackName, nameTag, SPEC_HASH_TAG, stableHash, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
-import { completeManifest } from '../spec/defaults.js';
 import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole } from '../spec/types.js';
-import type { ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
@@ -64,10 +62,6 @@ export interface GroupsStatus {
   groups: Array<{ name: string; desired: number; inService: number }>;
 }
 
-async function completedManifest(store: ClusterStore, cluster: string): Promise<ClusterManifest> {
-  return completeManifest(await store.readManifest(cluster));
-}
-
 /** Idempotency token for a create: the same execution always sends the same one. */
 function clientToken(...parts: string[]): string {
   return stableHash(parts).slice(0, 32);
@@ -75,7 +69,7 @@ function clientToken(...parts: string[]): string {
 
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stateBucket'>) {
-  const manifest = await completedManifest(deps.store, cluster);
+  const manifest = await deps.store.readCompletedManifest(cluster);
   const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
   return { template, templateHash: stableHash(template) };
 }
@@ -131,14 +125,14 @@ function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, want
 
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>) {
-  const manifest = await completedManifest(deps.store, cluster);
+  const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
   if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`);
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType ?? '')),
-    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image ?? '')),
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType)),
+    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image)),
   ]);
   const plans = planGroups({ manifest, outputs: stack.outputs as StackOutputs, images, instanceTypes, stateBucket: deps.stateBucket, region: deps.region });
   return { manifest, plans };

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, LockLostError, StateConflictError } from '../errors.js';
 import type { LockHolder } from '../local/holder.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import { completeManifest } from '../spec/defaults.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
 import { toManifestYaml } from '../spec/yaml.js';
 import { clusterFolder, storeKey } from './layout.js';
@@ -90,10 +92,19 @@ export class ClusterStore {
   }
 
   /**
+   * The manifest with kOps's defaults filled in, what the stages plan and render from. Completed
+   * from what the user wrote (not read from `cluster-completed.spec`, which holds no instance
+   * groups), so it is the same wherever it is read.
+   */
+  async readCompletedManifest(cluster: string): Promise<CompletedManifest> {
+    return completeManifest(await this.readManifest(cluster));
+  }
+
+  /**
    * Registers a new cluster. The `config` object is written create-only, so two creates of one
    * name cannot both win; a retry by the same execution that already wrote the same spec passes.
    */
-  async registerCluster(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+  async registerCluster(manifest: ClusterManifest, completed: CompletedManifest): Promise<void> {
     const name = manifest.cluster.metadata.name;
     const body = toYaml(manifest.cluster);
     try {
@@ -114,7 +125,7 @@ export class ClusterStore {
   }
 
   /** Replaces the spec of an existing cluster (instance groups no longer listed are removed). */
-  async writeSpecs(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+  async writeSpecs(manifest: ClusterManifest, completed: CompletedManifest): Promise<void> {
     const name = manifest.cluster.metadata.name;
     await this.objects.put(key.config(name), toYaml(manifest.cluster));
     const wanted = new Set<string>();

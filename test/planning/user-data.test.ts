@@ -11,7 +11,7 @@ import { expectGolden } from '../support/golden.js';
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 const group = (name: string) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!;
 const render = (name: string, maxPods = 17) => renderUserData({ cluster: seed.cluster, instanceGroup: group(name), maxPods, stateBucket: 'state-bucket', region: 'us-east-1' });
-const bastion = { ...group('nodes-us-east-1a'), metadata: { name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
+const bastion = { ...group('nodes-us-east-1a'), metadata: { ...group('nodes-us-east-1a').metadata, name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
 
 function shellcheck(script: string): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-userdata-'));
