@@ -10,15 +10,20 @@ import type { Cluster, ClusterManifest, ClusterSpec, InstanceGroup, InstanceGrou
 
 declare const COMPLETED: unique symbol;
 
-/** A Cluster spec with the fields `completeManifest` sets. */
+/** The Cluster spec fields `completeManifest` always sets (a test holds it to this list). */
+export const COMPLETED_CLUSTER_FIELDS = ['channel', 'masterPublicName', 'masterInternalName', 'dnsZone', 'containerRuntime', 'topology', 'nonMasqueradeCIDR', 'serviceClusterIPRange', 'kubernetesApiAccess', 'sshAccess', 'kubelet'] as const;
+
+/** The InstanceGroup spec fields `completeManifest` always sets. */
+export const COMPLETED_INSTANCE_GROUP_FIELDS = ['machineType', 'image', 'minSize', 'maxSize', 'rootVolumeSize', 'rootVolumeType', 'subnets', 'nodeLabels'] as const;
+
+/** A Cluster spec with the fields `completeManifest` sets (the DNS topology's type among them). */
 export type CompletedClusterSpec = ClusterSpec &
-  Required<Pick<ClusterSpec, 'channel' | 'masterPublicName' | 'masterInternalName' | 'dnsZone' | 'containerRuntime' | 'nonMasqueradeCIDR' | 'serviceClusterIPRange' | 'kubernetesApiAccess' | 'sshAccess' | 'kubelet'>> & {
+  Required<Pick<ClusterSpec, (typeof COMPLETED_CLUSTER_FIELDS)[number]>> & {
     topology: NonNullable<ClusterSpec['topology']> & { dns: { type: string } };
   };
 
 /** An InstanceGroup spec with the fields `completeManifest` sets. */
-export type CompletedInstanceGroupSpec = InstanceGroupSpec &
-  Required<Pick<InstanceGroupSpec, 'machineType' | 'image' | 'minSize' | 'maxSize' | 'rootVolumeSize' | 'rootVolumeType' | 'subnets' | 'nodeLabels'>>;
+export type CompletedInstanceGroupSpec = InstanceGroupSpec & Required<Pick<InstanceGroupSpec, (typeof COMPLETED_INSTANCE_GROUP_FIELDS)[number]>>;
 
 /** A Cluster with its defaults filled in. */
 export interface CompletedCluster extends Cluster {
