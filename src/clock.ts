@@ -29,3 +29,8 @@ export function useClock(clock: Clock | undefined): Clock {
   current = clock ?? SYSTEM_CLOCK;
   return previous;
 }
+
+/** The ISO time `seconds` after `now`: the deadline a polling step carries through the state machine. */
+export function deadlineAfter(now: Date, seconds: number): string {
+  return new Date(now.getTime() + seconds * 1000).toISOString();
+}

@@ -6,6 +6,7 @@ import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
 import { checkExitCode, checkManifest } from '../spec/check.js';
 import { decodeManifest } from '../spec/parse.js';
+import type { CompletedManifest } from '../spec/completed.js';
 import { manifestFromFlags, type CreateClusterFlags } from '../spec/create-cluster.js';
 import { isControlPlaneRole } from '../spec/types.js';
 import { preflight } from '../stages/validate-spec.js';
@@ -74,7 +75,7 @@ export async function runCreate(options: CreateOptions, context: () => Promise<C
   return create(text, name, ctx, io);
 }
 
-async function register(text: string, name: string, completed: NonNullable<ReturnType<typeof checkManifest>['completed']>, ctx: CliContext, io: Io): Promise<number> {
+async function register(text: string, name: string, completed: CompletedManifest, ctx: CliContext, io: Io): Promise<number> {
   const owner = `cli-register-${randomUUID()}`;
   await writeState({ action: 'acquireLock', cluster: name, owner, operation: 'register', holder: processHolder() }, { store: ctx.store, lockLeaseSeconds: 60 });
   try {
@@ -85,7 +86,7 @@ async function register(text: string, name: string, completed: NonNullable<Retur
   const template = renderStackTemplate({ manifest: completed, stateBucket: ctx.stateBucket }) as { Resources: Record<string, { Type: string }> };
   const counts = new Map<string, number>();
   for (const r of Object.values(template.Resources)) counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
-  const types = await lookupInstanceTypes(ctx.ec2, completed.instanceGroups.map((ig) => ig.spec.machineType ?? ''));
+  const types = await lookupInstanceTypes(ctx.ec2, completed.instanceGroups.map((ig) => ig.spec.machineType));
   io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
   io.out('');
   io.out(`Will create CloudFormation stack ${stackName(name)}:`);
@@ -98,11 +99,11 @@ async function register(text: string, name: string, completed: NonNullable<Retur
       completed.instanceGroups.map((ig) => [
         kopsGroupName(ig.metadata.name, name),
         isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role,
-        ig.spec.machineType ?? '',
-        ig.spec.minSize ?? 0,
-        ig.spec.maxSize ?? 0,
-        ig.spec.role === 'Bastion' ? '-' : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType ?? '')).maxPods,
-        (ig.spec.subnets ?? []).join(','),
+        ig.spec.machineType,
+        ig.spec.minSize,
+        ig.spec.maxSize,
+        ig.spec.role === 'Bastion' ? '-' : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType)).maxPods,
+        ig.spec.subnets.join(','),
       ]),
     ),
   );

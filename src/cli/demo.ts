@@ -1,6 +1,7 @@
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigKey } from '../kube/from-store.js';
 import type { CreateClusterFlags } from '../spec/create-cluster.js';
+import { clusterFolder } from '../state/layout.js';
 import type { CliContext } from './context.js';
 import { runCreate } from './create.js';
 import { runDelete } from './delete.js';
@@ -125,7 +126,7 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   const { IAMClient } = await import('@aws-sdk/client-iam');
   const { Route53Client } = await import('@aws-sdk/client-route-53');
   const left = await discover(name, { store: ctx.store, stacks: ctx.stacks, inventory: inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) }) });
-  const state = await ctx.objects.list(`${name}/`);
+  const state = await ctx.objects.list(clusterFolder(name));
   banner(io, 'Left behind');
   io.out(`${left.length} AWS resource(s) tagged for ${name}, ${state.length} state store object(s)`);
   io.out('');

@@ -1,4 +1,3 @@
-import { completeManifest } from '../spec/defaults.js';
 import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
 import type { CliContext } from './context.js';
 import { parseOutputFormat, table, toYaml, UsageError } from './format.js';
@@ -45,7 +44,7 @@ export async function runGetInstanceGroups(groups: string[], options: { name?: s
     io.err(`cluster "${options.name}" not found`);
     return 1;
   }
-  const manifest = completeManifest(await ctx.store.readManifest(options.name));
+  const manifest = await ctx.store.readCompletedManifest(options.name);
   const selected = groups.length > 0 ? manifest.instanceGroups.filter((ig) => groups.includes(ig.metadata.name)) : manifest.instanceGroups;
   const missing = groups.filter((g) => !manifest.instanceGroups.some((ig) => ig.metadata.name === g));
   if (missing.length > 0) {
@@ -59,9 +58,9 @@ export async function runGetInstanceGroups(groups: string[], options: { name?: s
         selected.map((ig) => [
           ig.metadata.name,
           isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role,
-          ig.spec.machineType ?? '',
-          ig.spec.minSize ?? 0,
-          ig.spec.maxSize ?? 0,
+          ig.spec.machineType,
+          ig.spec.minSize,
+          ig.spec.maxSize,
           zonesOf(manifest, ig.spec.subnets).join(','),
         ]),
       ),

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { KopslessError, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
+import { VPC_CNI_VERSION } from '../planning/vpc-cni.js';
 import { KOPSLESS_VERSION } from '../state/cluster-store.js';
 import { runCheck } from './check.js';
 import { awsContext, localContext } from './context.js';
@@ -234,7 +235,7 @@ export function buildProgram(): Command {
     .command('max-pods')
     .description('max pods per node under the Amazon VPC CNI (the EKS max-pods calculator), from DescribeInstanceTypes')
     .argument('<types...>', 'instance types')
-    .option('--cni-version <version>', 'VPC CNI version (prefix delegation needs 1.9.0+)', '1.23.1')
+    .option('--cni-version <version>', 'VPC CNI version (prefix delegation needs 1.9.0+)', VPC_CNI_VERSION)
     .option('--prefix-delegation', 'with prefix delegation (Nitro and bare metal only)')
     .option('--custom-networking', 'with custom networking (one ENI fewer)')
     .option('--cni-max-eni <n>', "the CNI's MAX_ENI")

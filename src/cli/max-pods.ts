@@ -1,5 +1,6 @@
 import { lookupInstanceTypes } from '../aws/ec2.js';
-import { calculateMaxPods, DEFAULT_CNI_VERSION, type MaxPodsOptions } from '../planning/max-pods.js';
+import { calculateMaxPods, type MaxPodsOptions } from '../planning/max-pods.js';
+import { VPC_CNI_VERSION } from '../planning/vpc-cni.js';
 import type { CliContext } from './context.js';
 import { parseOutputFormat, table, UsageError } from './format.js';
 
@@ -34,11 +35,11 @@ export async function runMaxPods(types: string[], options: MaxPodsCliOptions, ct
   if (types.length === 0) throw new UsageError('name at least one instance type (e.g. kopsless max-pods t3.medium)');
   const cniMaxEni = options.cniMaxEni === undefined ? undefined : Number(options.cniMaxEni);
   if (cniMaxEni !== undefined && !(Number.isInteger(cniMaxEni) && cniMaxEni > 0)) throw new UsageError(`--cni-max-eni takes a whole number above zero, not "${options.cniMaxEni}"`);
-  if (options.cniVersion !== undefined && !/^v?\d+\.\d+(\.\d+)?/.test(options.cniVersion)) throw new UsageError(`--cni-version takes a version such as 1.23.1, not "${options.cniVersion}"`);
+  if (options.cniVersion !== undefined && !/^v?\d+\.\d+(\.\d+)?/.test(options.cniVersion)) throw new UsageError(`--cni-version takes a version such as ${VPC_CNI_VERSION}, not "${options.cniVersion}"`);
   const entries = await maxPodsFor(
     types,
     {
-      cniVersion: options.cniVersion ?? DEFAULT_CNI_VERSION,
+      cniVersion: options.cniVersion ?? VPC_CNI_VERSION,
       ...(options.prefixDelegation ? { prefixDelegation: true } : {}),
       ...(options.customNetworking ? { customNetworking: true } : {}),
       ...(cniMaxEni !== undefined ? { cniMaxEni } : {}),

@@ -1,10 +1,9 @@
+import { storeKey } from '../state/layout.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { kubePort, type KubePort } from './port.js';
 
 /** Where a cluster's admin kubeconfig is kept (the control plane's bootstrap writes it there). */
-export function kubeconfigKey(cluster: string): string {
-  return `${cluster}/secrets/kubeconfig`;
-}
+export const kubeconfigKey = storeKey.kubeconfig;
 
 /**
  * The Kubernetes port of a cluster, from the kubeconfig in the state store; undefined while the

@@ -1,5 +1,6 @@
 import { formatNet, ipv4Net, type Ipv4Net } from '../spec/cidr.js';
 import { calculateMaxPods, prefixDelegationSupport, type InstanceTypeInfo } from './max-pods.js';
+import { VPC_CNI_VERSION } from './vpc-cni.js';
 
 /**
  * The ENI capacity watcher's decision, pure: from what one run observed (pod slots per node
@@ -31,7 +32,7 @@ export interface WatcherSettings {
   eventDebounceSeconds?: number;
 }
 
-export const DEFAULT_WATCHER_SETTINGS: WatcherSettings = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: '1.23.1', minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 };
+export const DEFAULT_WATCHER_SETTINGS: WatcherSettings = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: VPC_CNI_VERSION, minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 };
 
 export interface SubnetView {
   subnetId: string;

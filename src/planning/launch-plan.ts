@@ -1,6 +1,7 @@
 import { SpecInvalidError, type FieldIssue } from '../errors.js';
 import { igPath } from '../spec/parse.js';
-import { isControlPlaneRole, type Cluster, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
 import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
 import { clusterTags, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
 import { subnetOutputKey, type StackOutputs } from './stack-template.js';
@@ -49,7 +50,7 @@ export interface GroupPlan {
 }
 
 export interface LaunchPlanInput {
-  manifest: ClusterManifest;
+  manifest: CompletedManifest;
   outputs: StackOutputs;
   /** image as written in the manifest -> AMI ID */
   images: ReadonlyMap<string, string>;
@@ -100,12 +101,12 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
   for (const ig of manifest.instanceGroups) {
     const igName = ig.metadata.name;
     const spec = ig.spec;
-    const machineType = spec.machineType ?? '';
+    const machineType = spec.machineType;
     const info = input.instanceTypes.get(machineType);
-    const amiId = input.images.get(spec.image ?? '');
+    const amiId = input.images.get(spec.image);
     if (!info) problems.push({ path: igPath(igName, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(machineType)}: instance type not offered in ${input.region}` });
     if (!amiId) problems.push({ path: igPath(igName, 'spec.image'), message: `Invalid value: ${JSON.stringify(spec.image)}: image not found in ${input.region}` });
-    const subnetIds = (spec.subnets ?? []).map((s) => outputs[subnetOutputKey(s)]);
+    const subnetIds = spec.subnets.map((s) => outputs[subnetOutputKey(s)]);
     if (subnetIds.some((s) => !s)) problems.push({ path: igPath(igName, 'spec.subnets'), message: 'Not found: a subnet of this group is not in the cluster stack' });
     if (!info || !amiId || subnetIds.some((s) => !s)) continue;
 
@@ -135,7 +136,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
         ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: spec.associatePublicIp, Groups: [securityGroup], DeleteOnTermination: true }] }
         : { SecurityGroupIds: [securityGroup] }),
       BlockDeviceMappings: [
-        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: spec.rootVolumeSize ?? 128, VolumeType: spec.rootVolumeType ?? 'gp3', Encrypted: true, DeleteOnTermination: true } },
+        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: spec.rootVolumeSize, VolumeType: spec.rootVolumeType, Encrypted: true, DeleteOnTermination: true } },
       ],
       MetadataOptions: {
         HttpEndpoint: 'enabled',
@@ -160,8 +161,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       role,
       name: groupName(igName, name),
       kopsName,
-      minSize: spec.minSize ?? 1,
-      maxSize: spec.maxSize ?? spec.minSize ?? 1,
+      minSize: spec.minSize,
+      maxSize: spec.maxSize,
       subnetIds: subnetIds as string[],
       ...(lifetime ? { maxInstanceLifetimeSeconds: lifetime } : {}),
       maxPods,

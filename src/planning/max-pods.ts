@@ -1,3 +1,5 @@
+import { VPC_CNI_VERSION } from './vpc-cni.js';
+
 /**
  * How many pods a node can run under the Amazon VPC CNI: the formula of the EKS max-pods
  * calculator. Pure; instance data comes from EC2 DescribeInstanceTypes (see aws/instance-types).
@@ -36,9 +38,6 @@ export interface MaxPodsResult {
   notes: string[];
 }
 
-/** The CNI version kopsless assumes when none is given (the reference table's version). */
-export const DEFAULT_CNI_VERSION = '1.23.1';
-
 /** Pods per /28 prefix: prefix delegation gives each secondary IP slot 16 addresses. */
 const ADDRESSES_PER_PREFIX = 16;
 
@@ -50,7 +49,7 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 }
 
 /** Whether the CNI can hand this instance /28 prefixes: Nitro or bare metal, CNI 1.9 or later. */
-export function prefixDelegationSupport(info: InstanceTypeInfo, cniVersion = DEFAULT_CNI_VERSION): { supported: boolean; reason?: string } {
+export function prefixDelegationSupport(info: InstanceTypeInfo, cniVersion = VPC_CNI_VERSION): { supported: boolean; reason?: string } {
   if (!versionAtLeast(cniVersion, 1, 9)) return { supported: false, reason: `VPC CNI ${cniVersion} is older than 1.9.0, which introduced prefix delegation` };
   if (info.hypervisor !== 'nitro' && !info.bareMetal) {
     return { supported: false, reason: `${info.instanceType} is not a Nitro or bare-metal instance (hypervisor ${info.hypervisor ?? 'unknown'})` };

@@ -1,6 +1,6 @@
 import { ClusterNotValidError } from '../errors.js';
-import { compareVersions, type KubernetesVersion } from '../spec/kubernetes-version.js';
-import { intOrPercent, parseKubernetesVersion } from '../spec/validate.js';
+import { intOrPercent } from '../spec/int-or-percent.js';
+import { compareVersions, parseKubernetesVersion, type KubernetesVersion } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
 
 /**
@@ -32,15 +32,26 @@ export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): Rol
   return { ...(maxSurge !== undefined ? { maxSurge } : {}), ...(maxUnavailable !== undefined ? { maxUnavailable } : {}) };
 }
 
+/**
+ * A setting scaled to the group's size. The spec is validated before a roll is planned (kOps's
+ * validateRollingUpdate refuses what intOrPercent cannot parse), so an Error here means a value
+ * that skipped validation: it deliberately counts as 0 (no surge; for maxUnavailable the
+ * at-least-one rule of the caller) rather than failing a roll already under way.
+ */
+function scaledOrZero(setting: number | string, numInstances: number, roundUp: boolean): number {
+  const scaled = intOrPercent(setting, numInstances, roundUp);
+  return scaled instanceof Error ? 0 : scaled || 0;
+}
+
 /** `resolveRollSettings` from the settings `effectiveRollingUpdate` gives, for a group of this size. */
 export function resolveSettingsOf(settings: RollingUpdate, numInstances: number): RollSettings {
   const surgeSetting = settings.maxSurge ?? 1;
   const unavailableSetting = settings.maxUnavailable;
-  const maxSurge = Number(intOrPercent(surgeSetting, numInstances, true)) || 0;
+  const maxSurge = scaledOrZero(surgeSetting, numInstances, true);
   let maxUnavailable: number;
   if (unavailableSetting === undefined) maxUnavailable = maxSurge === 0 ? 1 : 0;
   else {
-    maxUnavailable = Number(intOrPercent(unavailableSetting, numInstances, false)) || 0;
+    maxUnavailable = scaledOrZero(unavailableSetting, numInstances, false);
     if (typeof unavailableSetting === 'string' && maxUnavailable <= 0) maxUnavailable = 1;
   }
   return { maxSurge, maxUnavailable };

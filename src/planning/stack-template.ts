@@ -1,5 +1,7 @@
-import { isControlPlaneRole, type ClusterManifest, type ClusterSubnetSpec } from '../spec/types.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import { isControlPlaneRole, type ClusterSubnetSpec } from '../spec/types.js';
 import { SpecInvalidError } from '../errors.js';
+import { CLUSTER_OBJECTS as STORE, clusterFolder, clusterKey } from '../state/layout.js';
 import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
 
 /**
@@ -12,7 +14,7 @@ type Json = Record<string, unknown>;
 type Tag = { Key: string; Value: string };
 
 export interface StackTemplateInput {
-  manifest: ClusterManifest;
+  manifest: CompletedManifest;
   stateBucket: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
@@ -184,13 +186,13 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   ingress('MastersFromNodes', 'MastersSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
   ingress('NodesFromMasters', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] } });
   ingress('NodesFromNodes', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
-  (spec.kubernetesApiAccess ?? []).forEach((source, i) => {
+  spec.kubernetesApiAccess.forEach((source, i) => {
     ingress(`ApiAccess${i}`, 'MastersSecurityGroup', { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, ...ingressFrom(source, 'Kubernetes API') });
   });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
   const sshTargets = hasBastion ? ['BastionSecurityGroup'] : ['MastersSecurityGroup', 'NodesSecurityGroup'];
   for (const target of sshTargets) {
-    (spec.sshAccess ?? []).forEach((source, i) => {
+    spec.sshAccess.forEach((source, i) => {
       ingress(`${target.replace('SecurityGroup', '')}SshAccess${i}`, target, { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...ingressFrom(source, 'SSH') });
     });
   }
@@ -202,7 +204,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   // IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
   // two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
-  const clusterObjects = `${bucketArn}/${name}`;
+  const clusterObjects = `${bucketArn}/${clusterFolder(name)}`;
   const usesVpcCni = spec.networking?.amazonvpc !== undefined;
   const roles: Array<[string, InstanceRoleKind, Json[]]> = [
     [
@@ -211,9 +213,9 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       [
         // The control plane reads the join token and its own keys back (a replacement keeps the
         // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': `${name}/secrets/control-plane-pki.tar.gz` } } },
-        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}/pki/*`, `${clusterObjects}/secrets/kubeconfig`, `${clusterObjects}/secrets/control-plane-pki.tar.gz`] },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.controlPlanePki}`] },
+        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } } },
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}${STORE.pki}*`, `${clusterObjects}${STORE.kubeconfig}`, `${clusterObjects}${STORE.controlPlanePki}`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'ec2:DescribeVolumes', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
         // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
         { Effect: 'Allow', Action: ['ec2:CreateVolume'], Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } } },
@@ -227,7 +229,7 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       'nodes',
       [
         // Nodes read what joining takes, and nothing of the control plane's keys.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}/secrets/bootstrap-token`, `${clusterObjects}/pki/ca-cert-hash`] },
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.caCertHash}`] },
         { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],
@@ -250,11 +252,11 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   }
 
   // DNS: the cluster's zone with kOps's placeholder records; verify-dns points them at the control plane.
-  const privateZone = spec.topology?.dns?.type === 'Private';
+  const privateZone = spec.topology.dns.type === 'Private';
   resources.HostedZone = {
     Type: 'AWS::Route53::HostedZone',
     Properties: {
-      Name: fqdn(spec.dnsZone ?? name),
+      Name: fqdn(spec.dnsZone),
       HostedZoneConfig: { Comment: `kopsless cluster ${name}` },
       HostedZoneTags: tags(name, {}, cloudLabels),
       ...(privateZone ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] } : {}),
@@ -262,8 +264,8 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   };
   output('HostedZoneId', { Ref: 'HostedZone' });
   const records = [
-    ['ApiRecord', spec.masterPublicName ?? `api.${name}`],
-    ['ApiInternalRecord', spec.masterInternalName ?? `api.internal.${name}`],
+    ['ApiRecord', spec.masterPublicName],
+    ['ApiInternalRecord', spec.masterInternalName],
   ] as const;
   for (const [id, recordName] of records) {
     resources[id] = {

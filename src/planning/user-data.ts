@@ -1,6 +1,11 @@
 import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+import type { CompletedCluster, CompletedInstanceGroup } from '../spec/completed.js';
+import { isControlPlaneRole, type InstanceGroup } from '../spec/types.js';
+import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { controlPlaneState } from './control-plane-state.js';
+import { shellQuote } from './shell.js';
+import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
 
 /**
  * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
@@ -11,8 +16,8 @@ import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/ty
  */
 
 export interface UserDataInput {
-  cluster: Cluster;
-  instanceGroup: InstanceGroup;
+  cluster: CompletedCluster;
+  instanceGroup: CompletedInstanceGroup;
   maxPods: number;
   stateBucket: string;
   region: string;
@@ -20,22 +25,8 @@ export interface UserDataInput {
   vpcCniVersion?: string;
 }
 
-export const VPC_CNI_VERSION = '1.23.1';
-/** Size of the control plane's etcd volume. */
-export const ETCD_VOLUME_GB = 20;
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
 export const API_PORT = 443;
-
-/**
- * Quotes a value for bash: single quotes, with embedded ones closed and escaped. Inside single
- * quotes bash interprets nothing (newlines included), so any text comes out as the same data.
- */
-export function shellQuote(value: string | number): string {
-  const text = String(value);
-  // Bash strings cannot hold a NUL; validation refuses one in every field that gets here.
-  if (text.includes('\0')) throw new TypeError('a NUL character cannot be passed to the boot script');
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 /** A YAML double-quoted scalar. JSON escapes every control character, so it never spans lines. */
 function yamlString(value: unknown): string {
@@ -64,8 +55,8 @@ function verbatimHeredoc(body: string, indent = '    '): string[] {
  * asks for), so they are left out: that is only kops.k8s.io/instancegroup, which kOps has
  * kops-controller set.
  */
-function labelsOf(ig: InstanceGroup): string {
-  return Object.entries(ig.spec.nodeLabels ?? {})
+function labelsOf(ig: CompletedInstanceGroup): string {
+  return Object.entries(ig.spec.nodeLabels)
     .filter(([k]) => !kubeletRefusesLabel(k))
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(',');
@@ -114,10 +105,10 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     'kind: KubeletConfiguration',
     'cgroupDriver: systemd',
     `maxPods: ${yamlNumber(maxPods)}`,
-    `authentication:\n  anonymous:\n    enabled: ${spec.kubelet?.anonymousAuth === true}`,
+    `authentication:\n  anonymous:\n    enabled: ${spec.kubelet.anonymousAuth === true}`,
   ].join('\n');
-  const apiInternal = spec.masterInternalName ?? `api.internal.${cluster.metadata.name}`;
-  const apiPublic = spec.masterPublicName ?? `api.${cluster.metadata.name}`;
+  const apiInternal = spec.masterInternalName;
+  const apiPublic = spec.masterPublicName;
   const head = [`apiVersion: ${apiVersion}`, `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`];
   const lines = controlPlane
     ? [
@@ -133,7 +124,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
             `kubernetesVersion: ${yamlString(spec.kubernetesVersion ?? '')}`,
             `controlPlaneEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`,
             'networking:',
-            `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange ?? '100.64.0.0/13')}`,
+            `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange)}`,
             ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
             'apiServer:',
             `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
@@ -166,80 +157,9 @@ function cniSteps(input: UserDataInput): string[] {
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
-    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(`https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${version}/config/master/aws-k8s-cni.yaml`)}`,
+    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
     // After `--` no pair can be read as a kubectl option, whatever its name.
     ...(env ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`] : []),
-    '}',
-  ];
-}
-
-/**
- * What lets a replacement control-plane instance serve the same cluster: etcd's data on an EBS
- * volume of its own (found again by its tags in the zone), and the cluster CA and service-account
- * keys in the state store (readable by the control plane's role only).
- */
-function controlPlaneState(cluster: string, instanceGroup: string): string[] {
-  // JSON rather than the AWS CLI's shorthand, in which a comma or bracket in a value would be syntax.
-  const tagFilters = [
-    { Name: 'tag:KubernetesCluster', Values: [cluster] },
-    { Name: 'tag:kopsless.io/etcd', Values: [instanceGroup] },
-  ]
-    .map((f) => JSON.stringify(f))
-    .join(',');
-  const tagSpecifications = JSON.stringify([
-    {
-      ResourceType: 'volume',
-      Tags: [
-        { Key: 'KubernetesCluster', Value: cluster },
-        { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
-        { Key: 'kopsless.io/etcd', Value: instanceGroup },
-      ],
-    },
-  ]);
-  return [
-    '',
-    `readonly ETCD_VOLUME_GB=${shellQuote(ETCD_VOLUME_GB)}`,
-    `readonly ETCD_VOLUME_TAG_FILTERS=${shellQuote(tagFilters)}`,
-    `readonly ETCD_VOLUME_TAG_SPECIFICATIONS=${shellQuote(tagSpecifications)}`,
-    '',
-    'attach_etcd_volume() {',
-    '  local volume disk="" filters',
-    '  printf -v filters \'[%s,{"Name":"availability-zone","Values":["%s"]}]\' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"',
-    '  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \\',
-    "    --query 'Volumes[0].VolumeId' --output text)\"",
-    '  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then',
-    '    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
-    '      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"',
-    '    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
-    '  fi',
-    '  # The instance being replaced may still hold the volume; it frees up when that one terminates.',
-    '  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
-    '    log "waiting to attach etcd volume ${volume}"',
-    '    sleep 10',
-    '  done',
-    '  # Nitro instances show EBS volumes as NVMe disks whose serial is the volume ID without its dash.',
-    '  until [ -n "${disk}" ]; do',
-    '    disk="$(lsblk -dno NAME,SERIAL | awk -v id="${volume/-/}" \'$2 == id {print "/dev/" $1}\')"',
-    '    if [ -z "${disk}" ] && [ -b /dev/xvdf ]; then disk=/dev/xvdf; fi',
-    '    if [ -z "${disk}" ]; then sleep 2; fi',
-    '  done',
-    '  blkid "${disk}" >/dev/null || mkfs.ext4 -q -L etcd "${disk}"',
-    '  install -d -m 0700 /var/lib/etcd',
-    '  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" | tee -a /etc/fstab >/dev/null',
-    '  mount /var/lib/etcd',
-    '}',
-    '',
-    'restore_control_plane_pki() {',
-    '  install -d -m 0700 /etc/kubernetes/pki',
-    '  if aws --region="${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then',
-    '    log "restoring the cluster CA and service-account keys from the state store"',
-    '    aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki',
-    '  fi',
-    '}',
-    '',
-    'save_control_plane_pki() {',
-    '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
-    '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"',
     '}',
   ];
 }
@@ -265,7 +185,7 @@ export function bootstrapSettings(input: UserDataInput): Record<string, string> 
   if (labels) settings.push(['nodeLabels', labels]);
   const taints = (ig.spec.taints ?? []).map(String);
   if (taints.length > 0) settings.push(['taints', taints.join(',')]);
-  if (cluster.spec.kubelet?.anonymousAuth === true) settings.push(['kubelet anonymousAuth', 'true']);
+  if (cluster.spec.kubelet.anonymousAuth === true) settings.push(['kubelet anonymousAuth', 'true']);
   const amazonvpc = cluster.spec.networking?.amazonvpc;
   // Only the control plane's script installs the CNI (and sets its env on the aws-node DaemonSet).
   if (amazonvpc && isControlPlaneRole(ig.spec.role)) {
@@ -325,7 +245,7 @@ export function renderUserData(input: UserDataInput): string {
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
-    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName ?? `api.${name}`}:${API_PORT}`))}`] : []),
+    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`] : []),
     '',
     'install_packages() {',
     '  export DEBIAN_FRONTEND=noninteractive',
@@ -385,7 +305,7 @@ export function renderUserData(input: UserDataInput): string {
     '  configure_containerd',
     '  INSTANCE_ID="$(imds instance-id)"',
     '  ZONE="$(imds placement/availability-zone)"',
-    '  BOOTSTRAP_TOKEN="$(state_store_read secrets/bootstrap-token)"',
+    `  BOOTSTRAP_TOKEN="$(state_store_read ${STORE.bootstrapToken})"`,
     ...(controlPlane
       ? [
           '  attach_etcd_volume',
@@ -398,15 +318,15 @@ export function renderUserData(input: UserDataInput): string {
           '  save_control_plane_pki',
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
           '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
           // awk takes the server from its arguments (read as they are), never from its program text.
           `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-          '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"',
+          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
           ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
         ]
       : [
-          '  until CA_CERT_HASH="$(state_store_read pki/ca-cert-hash)"; do',
+          `  until CA_CERT_HASH="$(state_store_read ${STORE.caCertHash})"; do`,
           '    log "waiting for the control plane to publish its CA hash"',
           '    sleep 10',
           '  done',

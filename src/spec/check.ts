@@ -3,6 +3,7 @@ import { completeManifest } from './defaults.js';
 import { canonicalKubernetesVersion } from './kubernetes-version.js';
 import { parseManifest } from './parse.js';
 import { checkSupport } from './support.js';
+import type { CompletedManifest } from './completed.js';
 import type { ClusterManifest } from './types.js';
 import { validateManifest } from './validate.js';
 
@@ -18,7 +19,7 @@ export interface ManifestCheck {
   /** The manifest as written, when it could be read. */
   manifest?: ClusterManifest;
   /** The manifest with kOps defaults filled in, when valid. */
-  completed?: ClusterManifest;
+  completed?: CompletedManifest;
 }
 
 /** Exit codes of `kopsless check`, fixed by the CLI contract. */

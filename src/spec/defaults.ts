@@ -1,4 +1,5 @@
 import { formatNet, ipv4Net } from './cidr.js';
+import type { CompletedCluster, CompletedInstanceGroup, CompletedInstanceGroupSpec, CompletedManifest } from './completed.js';
 import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type InstanceGroupSpec } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ function roleKey(role: string): 'ControlPlane' | 'Node' | 'Bastion' {
   return role === 'Bastion' ? 'Bastion' : 'Node';
 }
 
-function completeInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest): InstanceGroup {
+function completeInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest): CompletedInstanceGroup {
   const spec: InstanceGroupSpec = structuredClone(ig.spec);
   const key = roleKey(spec.role);
   spec.machineType ??= DEFAULT_MACHINE_TYPE[key];
@@ -37,12 +38,16 @@ function completeInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest): In
   return {
     ...ig,
     metadata: { ...ig.metadata, labels: { ...(ig.metadata.labels ?? {}), 'kops.k8s.io/cluster': manifest.cluster.metadata.name } },
-    spec,
+    // Every field CompletedInstanceGroupSpec requires was set above.
+    spec: spec as CompletedInstanceGroupSpec,
   };
 }
 
-/** Fills kOps defaults into a valid manifest. */
-export function completeManifest(manifest: ClusterManifest): ClusterManifest {
+/**
+ * Fills kOps defaults into a valid manifest: the one maker of a `CompletedManifest`. A manifest
+ * read from the state store is completed by `ClusterStore.readCompletedManifest`.
+ */
+export function completeManifest(manifest: ClusterManifest): CompletedManifest {
   const cluster = structuredClone(manifest.cluster);
   const spec = cluster.spec;
   const name = cluster.metadata.name;
@@ -64,5 +69,6 @@ export function completeManifest(manifest: ClusterManifest): ClusterManifest {
   spec.sshAccess ??= ['0.0.0.0/0', '::/0'];
   spec.kubelet = { anonymousAuth: false, ...(spec.kubelet ?? {}) };
   const instanceGroups = manifest.instanceGroups.map((ig) => completeInstanceGroup(ig, { cluster, instanceGroups: manifest.instanceGroups }));
-  return { cluster, instanceGroups };
+  // Every field CompletedClusterSpec requires was set above; the brand is given here and nowhere else.
+  return { cluster: cluster as CompletedCluster, instanceGroups } as CompletedManifest;
 }

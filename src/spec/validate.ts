@@ -2,6 +2,7 @@ import type { FieldIssue } from '../errors.js';
 import { contains, formatIpNet, formatNet, ipNet, ipv4Net, netsOverlap, overlaps, parseCidr, type IpNet, type Ipv4Net } from './cidr.js';
 import { cIdentifierErrors, dns1123SubdomainErrors, labelKeyErrors, labelValueErrors, parseTaint, TAINT_EFFECTS } from './content.js';
 import { field, index } from './field.js';
+import { intOrPercent } from './int-or-percent.js';
 import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
 import { isKubernetesBuildLocation, kubernetesVersionRangeIssues, parseKubernetesVersion } from './kubernetes-version.js';
 import { igPath } from './parse.js';
@@ -42,17 +43,6 @@ function validateCidrField(cidr: unknown, path: string, { allowPrefixList = fals
   if (allowPrefixList && /^pl-[0-9a-f]+$/.test(cidr)) return [];
   const parsed = parseCidr(cidr);
   return parsed.ok ? [] : [field.invalid(path, cidr, parsed.detail)];
-}
-
-/** Parses an int-or-percent as Kubernetes' intstr does; percentages of `total`, rounded up or down. */
-export function intOrPercent(value: number | string, total: number, roundUp: boolean): number | Error {
-  if (typeof value === 'number') return Number.isInteger(value) ? value : new Error(`invalid value for IntOrString: ${value}`);
-  const match = /^(-?\d+)%$/.exec(value);
-  if (!match) {
-    return /^-?\d+$/.test(value) ? Number(value) : new Error(`invalid value for IntOrString: invalid type: string is not a percentage`);
-  }
-  const scaled = (Number(match[1]) * total) / 100;
-  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
 }
 
 /** kOps's `validateRollingUpdate`: no surge on the control plane, not both zero, no negatives. */

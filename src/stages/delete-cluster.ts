@@ -1,12 +1,10 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
 import { AwsRequestError, ClusterNotFoundError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
-import { completeManifest } from '../spec/defaults.js';
-import { deadlineAfter } from './launch.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -41,7 +39,7 @@ const MAX_STACK_ATTEMPTS = 4;
 
 async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
   if (!(await store.exists(cluster))) return cluster;
-  return completeManifest(await store.readManifest(cluster)).cluster.spec.dnsZone ?? cluster;
+  return (await store.readCompletedManifest(cluster)).cluster.spec.dnsZone;
 }
 
 /**

@@ -9,9 +9,10 @@ import { stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
 import { checkManifest } from '../spec/check.js';
-import { completeManifest } from '../spec/defaults.js';
-import type { ClusterManifest, EnvVar } from '../spec/types.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import type { EnvVar } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { storeKey } from '../state/layout.js';
 import type { ObjectStore } from '../state/object-store.js';
 
 /**
@@ -60,9 +61,9 @@ export interface WatcherResult {
 /** The field selector kubectl describe node uses for the pods a node carries. */
 export const NON_TERMINATED_PODS = 'status.phase!=Succeeded,status.phase!=Failed';
 
-const stateKey = (cluster: string) => `${cluster}/eni-watcher/state.json`;
-const lastKey = (cluster: string) => `${cluster}/eni-watcher/last-decision.json`;
-const decisionKey = (cluster: string, at: string) => `${cluster}/eni-watcher/decisions/${at}.json`;
+const stateKey = storeKey.eniWatcherState;
+const lastKey = storeKey.eniWatcherLastDecision;
+const decisionKey = storeKey.eniWatcherDecision;
 
 /** What the decision needs of a node, and nothing more. */
 interface NodeSlots {
@@ -95,7 +96,7 @@ function nodesByGroup(kube: KubePort, groups: Set<string>): Promise<Map<string, 
  * pods are listed in pages and folded into per-node figures as they arrive, so a run holds
  * memory in proportion to the nodes, never to the pods.
  */
-export async function observe(cluster: string, manifest: ClusterManifest, kube: KubePort, deps: WatcherDeps) {
+export async function observe(cluster: string, manifest: CompletedManifest, kube: KubePort, deps: WatcherDeps) {
   const nodeGroups = manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node');
   const [nodes, pods, awsNodeEnv, found] = await Promise.all([
     nodesByGroup(kube, new Set(nodeGroups.map((ig) => ig.metadata.name))),
@@ -107,19 +108,19 @@ export async function observe(cluster: string, manifest: ClusterManifest, kube: 
   // Subnets are read from the cluster's own stack only, never from one that merely has its name.
   const stack = found && isOwnedBy(found.tags, cluster) ? found : undefined;
   const pendingTooMany = pods.pendingTooManyPods;
-  const types = await lookupInstanceTypes(deps.ec2, nodeGroups.map((ig) => ig.spec.machineType ?? ''));
+  const types = await lookupInstanceTypes(deps.ec2, nodeGroups.map((ig) => ig.spec.machineType));
   const userKubelet = manifest.cluster.spec.kubelet?.maxPods;
-  const subnetsOf = (ig: (typeof nodeGroups)[number]) => (ig.spec.subnets ?? []).map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
+  const subnetsOf = (ig: (typeof nodeGroups)[number]) => ig.spec.subnets.map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
   // Groups share subnets: each is read once per run.
   const subnets = await deps.ec2.subnetUsage([...new Set(nodeGroups.flatMap(subnetsOf))]);
   const groups: GroupObservation[] = [];
   for (const ig of nodeGroups) {
-    const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({ name: n.name, instanceType: ig.spec.machineType ?? '', usedPods: pods.byNode.get(n.name) ?? 0, maxPods: n.maxPods, schedulable: n.schedulable }));
+    const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({ name: n.name, instanceType: ig.spec.machineType, usedPods: pods.byNode.get(n.name) ?? 0, maxPods: n.maxPods, schedulable: n.schedulable }));
     // Pods wait for slots on whichever group is full: they count against every group with none left.
     const noRoom = groupNodes.length > 0 && groupNodes.every((n) => !n.schedulable || n.usedPods >= n.maxPods);
     const setByWatcher = ig.metadata.annotations && (ig.metadata.annotations as Record<string, string>)[MAX_PODS_SET_BY] === 'eni-watcher';
     const userMaxPods = setByWatcher ? undefined : (ig.spec.kubelet?.maxPods ?? userKubelet);
-    const info = types.get(ig.spec.machineType ?? '');
+    const info = types.get(ig.spec.machineType);
     groups.push({
       instanceGroup: ig.metadata.name,
       nodes: groupNodes.map(({ schedulable: _s, ...n }) => n),
@@ -212,7 +213,7 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   const debounce = deps.settings.eventDebounceSeconds ?? 0;
   const since = version.state.lastObservedAt ? (now.getTime() - new Date(version.state.lastObservedAt).getTime()) / 1000 : Infinity;
   if (options.fromEvents && since >= 0 && since < debounce) return nothing(`observed ${Math.round(since)} s ago: EC2 events within ${debounce} s of an observation wait for the next batch or the schedule`);
-  const manifest = completeManifest(await deps.store.readManifest(cluster));
+  const manifest = await deps.store.readCompletedManifest(cluster);
   if (!manifest.cluster.spec.networking?.amazonvpc) return nothing('networking is not amazonvpc: pod capacity is not bound to ENIs');
   const kube = await deps.kube(cluster);
   if (!kube) return nothing('the Kubernetes API is not reachable yet (no kubeconfig in the state store)');

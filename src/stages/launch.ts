@@ -1,17 +1,15 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, groupName, legacyStackName, nameTag, stableHash, stackName } from '../planning/names.js';
+import { clusterTags, groupName, legacyStackName, nameTag, SPEC_HASH_TAG, stableHash, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
-import { completeManifest } from '../spec/defaults.js';
 import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole } from '../spec/types.js';
-import type { ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
@@ -64,15 +62,6 @@ export interface GroupsStatus {
   groups: Array<{ name: string; desired: number; inService: number }>;
 }
 
-async function completedManifest(store: ClusterStore, cluster: string): Promise<ClusterManifest> {
-  return completeManifest(await store.readManifest(cluster));
-}
-
-/** The ISO time `seconds` after `now`: the deadline a polling step carries through the state machine. */
-export function deadlineAfter(now: Date, seconds: number): string {
-  return new Date(now.getTime() + seconds * 1000).toISOString();
-}
-
 /** Idempotency token for a create: the same execution always sends the same one. */
 function clientToken(...parts: string[]): string {
   return stableHash(parts).slice(0, 32);
@@ -80,7 +69,7 @@ function clientToken(...parts: string[]): string {
 
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stateBucket'>) {
-  const manifest = await completedManifest(deps.store, cluster);
+  const manifest = await deps.store.readCompletedManifest(cluster);
   const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
   return { template, templateHash: stableHash(template) };
 }
@@ -130,20 +119,20 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
 function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, wanted: GroupPlan['launchTemplate']): boolean {
   if (!current) return false;
   const specHashOf = (data: RequestLaunchTemplateData | GroupPlan['launchTemplate']) =>
-    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === 'kopsless.io/spec-hash')?.Value;
+    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === SPEC_HASH_TAG)?.Value;
   return specHashOf(current) === specHashOf(wanted);
 }
 
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>) {
-  const manifest = await completedManifest(deps.store, cluster);
+  const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
   if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`);
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType ?? '')),
-    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image ?? '')),
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType)),
+    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image)),
   ]);
   const plans = planGroups({ manifest, outputs: stack.outputs as StackOutputs, images, instanceTypes, stateBucket: deps.stateBucket, region: deps.region });
   return { manifest, plans };
@@ -210,7 +199,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
         group.desiredCapacity !== desired ||
         group.launchTemplateVersion !== String(version) ||
         group.subnetIds.slice().sort().join() !== plan.subnetIds.slice().sort().join() ||
-        group.tags['kopsless.io/spec-hash'] !== plan.specHash;
+        group.tags[SPEC_HASH_TAG] !== plan.specHash;
       if (differs) {
         await deps.autoscaling.updateGroup(settings, desired);
         changed = true;

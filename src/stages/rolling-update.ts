@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -24,9 +24,8 @@ import {
   type RollStep,
   type RosterEntry,
 } from '../planning/rolling-update.js';
-import { completeManifest } from '../spec/defaults.js';
-import { isControlPlaneRole, type ClusterManifest, type InstanceGroup } from '../spec/types.js';
-import { deadlineAfter } from './launch.js';
+import type { CompletedInstanceGroup, CompletedManifest } from '../spec/completed.js';
+import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
 
@@ -183,18 +182,17 @@ function retryingWithFreshKubeconfig(port: KubePort, reread: () => Promise<KubeP
 }
 
 /** The availability zones of a group's subnets (the completed spec names them). */
-function zonesOf(completed: ClusterManifest, ig: InstanceGroup): string[] {
+function zonesOf(completed: CompletedManifest, ig: CompletedInstanceGroup): string[] {
   const subnets = new Map((completed.cluster.spec.subnets ?? []).map((s) => [s.name, s.zone]));
-  return [...new Set((ig.spec.subnets ?? []).map((name) => subnets.get(name)).filter((z): z is string => !!z))];
+  return [...new Set(ig.spec.subnets.map((name) => subnets.get(name)).filter((z): z is string => !!z))];
 }
 
 /** The roster of a cluster's instance groups, from its spec. */
-export function rosterOf(manifest: ClusterManifest, cluster: string): RosterEntry[] {
-  const completed = completeManifest(manifest);
+export function rosterOf(completed: CompletedManifest, cluster: string): RosterEntry[] {
   return completed.instanceGroups.map((ig) => ({
     instanceGroup: ig.metadata.name, role: ig.spec.role, asgName: groupName(ig.metadata.name, cluster),
-    minSize: ig.spec.minSize ?? 0,
-    maxSize: ig.spec.maxSize ?? 0,
+    minSize: ig.spec.minSize,
+    maxSize: ig.spec.maxSize,
     zones: zonesOf(completed, ig),
     rollingUpdate: effectiveRollingUpdate(completed.cluster, ig),
   }));
@@ -210,7 +208,7 @@ export async function observeGroups(
   deps: Pick<RollingUpdateDeps, 'store' | 'autoscaling' | 'ec2'>,
   scope: { roster?: RosterEntry[]; only?: string[] } = {},
 ): Promise<RollGroup[]> {
-  const roster = scope.roster ?? rosterOf(await deps.store.readManifest(cluster), cluster);
+  const roster = scope.roster ?? rosterOf(await deps.store.readCompletedManifest(cluster), cluster);
   const only = scope.only ? new Set(scope.only) : undefined;
   const observed = only ? roster.filter((g) => only.has(g.instanceGroup)) : roster;
   const [asgs, instances] = await Promise.all([
@@ -424,7 +422,7 @@ async function assertClaim(cluster: string, instanceGroup: string, claim: GroupC
  * of the control plane).
  */
 async function nextStepOfGroup(cluster: string, instanceGroup: string, options: RollOptions, deps: RollingUpdateDeps): Promise<RollStep> {
-  const roster = options.roster ?? rosterOf(await deps.store.readManifest(cluster), cluster);
+  const roster = options.roster ?? rosterOf(await deps.store.readCompletedManifest(cluster), cluster);
   const entry = roster.find((g) => g.instanceGroup === instanceGroup);
   if (!entry) throw new InvalidInputError([{ path: 'instanceGroup', message: `Not found: instance group "${instanceGroup}" is not in cluster "${cluster}"` }]);
   if (options.instanceGroups?.length && !options.instanceGroups.includes(instanceGroup)) return { kind: 'done' };
@@ -438,7 +436,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
   const now = (deps.now ?? clockNow)();
   switch (input.action) {
     case 'plan': {
-      const roster = rosterOf(await deps.store.readManifest(input.cluster), input.cluster);
+      const roster = rosterOf(await deps.store.readCompletedManifest(input.cluster), input.cluster);
       const options: RollOptions = { ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}), ...(input.cloudOnly ? { cloudOnly: true } : {}), roster };
       const groups = await observeGroups(input.cluster, deps, { roster });
       // A roll that stopped right after a surge left a group short of instances: ask for them

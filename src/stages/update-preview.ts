@@ -1,6 +1,6 @@
 import { bootstrapSettingsFromUserData, kubernetesVersionFromUserData, maxPodsFromUserData } from '../planning/user-data.js';
 import type { FieldIssue } from '../errors.js';
-import { stackName } from '../planning/names.js';
+import { SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole } from '../spec/types.js';
 import { runningControlPlaneVersion, type RunningControlPlaneVersion } from './control-plane-version.js';
@@ -112,7 +112,7 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
         ]
       : [];
     // Anything else that changes the spec hash (tags, metadata options) still needs a new version.
-    if (data && launchTemplate.length === 0 && asg && asg.tags['kopsless.io/spec-hash'] !== plan.specHash) launchTemplate.push({ field: 'spec hash', from: asg.tags['kopsless.io/spec-hash'] ?? '<none>', to: plan.specHash });
+    if (data && launchTemplate.length === 0 && asg && asg.tags[SPEC_HASH_TAG] !== plan.specHash) launchTemplate.push({ field: 'spec hash', from: asg.tags[SPEC_HASH_TAG] ?? '<none>', to: plan.specHash });
     groups.push({ instanceGroup: plan.instanceGroup, name: plan.name, create: !asg || !lt, launchTemplate, group });
   }
   const hasChanges = stack.changed || groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);

@@ -4,10 +4,10 @@ import type { DnsApi } from '../aws/route53.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
-import { completeManifest } from '../spec/defaults.js';
+import type { CompletedManifest } from '../spec/completed.js';
 import { compareVersions, normalizeVersion } from '../spec/kubernetes-version.js';
 import { parseKubernetesVersion } from '../spec/validate.js';
-import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
+import { isControlPlaneRole } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -40,7 +40,7 @@ export interface ValidationResult {
 }
 
 export interface ValidationInputs {
-  manifest: ClusterManifest;
+  manifest: CompletedManifest;
   groups: GroupState[];
   /** Undefined when the Kubernetes API could not be reached (with `kubeError` saying why). */
   nodes?: KubeNode[];
@@ -63,7 +63,7 @@ const CRITICAL = ['system-cluster-critical', 'system-node-critical'];
  * failure (the API server must never be older than a kubelet); outside a roll, so is any node
  * whose version is not its instance group's (in kOps every group runs the cluster's version).
  */
-function versionFailures(nodes: KubeNode[], manifest: ClusterManifest, rolling: boolean): ValidationFailure[] {
+function versionFailures(nodes: KubeNode[], manifest: CompletedManifest, rolling: boolean): ValidationFailure[] {
   const failures: ValidationFailure[] = [];
   const parsed = (n: KubeNode) => (n.kubeletVersion ? parseKubernetesVersion(n.kubeletVersion) : undefined);
   let controlPlane: { node: KubeNode; version: NonNullable<ReturnType<typeof parsed>> } | undefined;
@@ -120,8 +120,8 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
     const name = ig.metadata.name;
     const group = byName.get(groupName(name, cluster));
     const inService = group?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
-    const desired = group?.desiredCapacity ?? ig.spec.minSize ?? 0;
-    groups.push({ name, role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role, machineType: ig.spec.machineType ?? '', min: ig.spec.minSize ?? 0, max: ig.spec.maxSize ?? 0, subnets: ig.spec.subnets ?? [], desired, inService: inService.length });
+    const desired = group?.desiredCapacity ?? ig.spec.minSize;
+    groups.push({ name, role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role, machineType: ig.spec.machineType, min: ig.spec.minSize, max: ig.spec.maxSize, subnets: ig.spec.subnets, desired, inService: inService.length });
     if (!group) {
       failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)} tagged for the cluster` });
       continue;
@@ -172,10 +172,10 @@ export interface ValidateDeps {
 
 /** Observes the cluster and evaluates it. */
 export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean; rolling?: boolean } = {}): Promise<ValidationResult> {
-  const manifest = completeManifest(await deps.store.readManifest(cluster));
+  const manifest = await deps.store.readCompletedManifest(cluster);
   const groups = (await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)))).filter((g) => isOwnedBy(g.tags, cluster));
   const spec = manifest.cluster.spec;
-  const names = [fqdn(spec.masterPublicName ?? `api.${cluster}`), fqdn(spec.masterInternalName ?? `api.internal.${cluster}`)];
+  const names = [fqdn(spec.masterPublicName), fqdn(spec.masterInternalName)];
   const stack = await deps.stacks.describe(stackName(cluster));
   const zoneId = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
   const records = zoneId ? await deps.dns.listRecords(zoneId) : [];

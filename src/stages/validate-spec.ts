@@ -2,7 +2,7 @@ import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, SpecUnsupportedError, type FieldIssue } from '../errors.js';
 import { checkManifest } from '../spec/check.js';
 import { igPath } from '../spec/parse.js';
-import type { ClusterManifest } from '../spec/types.js';
+import type { CompletedManifest } from '../spec/completed.js';
 
 export interface ValidateSpecInput {
   manifest: string;
@@ -23,13 +23,13 @@ export interface ValidateSpecDeps {
  * What only the cloud can tell: zones of the region, instance types offered, images found.
  * Checked before anything is written, so a typo in a machine type leaves nothing behind.
  */
-export async function preflight(manifest: ClusterManifest, deps: ValidateSpecDeps): Promise<FieldIssue[]> {
+export async function preflight(manifest: CompletedManifest, deps: ValidateSpecDeps): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
   const [zones, types, images] = await Promise.all([
     deps.ec2.availabilityZones(),
-    lookupInstanceTypes(deps.ec2, groups.map((ig) => ig.spec.machineType ?? '')),
-    resolveImages(deps.ec2, groups.map((ig) => ig.spec.image ?? '')),
+    lookupInstanceTypes(deps.ec2, groups.map((ig) => ig.spec.machineType)),
+    resolveImages(deps.ec2, groups.map((ig) => ig.spec.image)),
   ]);
   (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
     if (!zones.includes(subnet.zone)) {
@@ -37,10 +37,10 @@ export async function preflight(manifest: ClusterManifest, deps: ValidateSpecDep
     }
   });
   for (const ig of groups) {
-    if (!types.has(ig.spec.machineType ?? '')) {
+    if (!types.has(ig.spec.machineType)) {
       issues.push({ path: igPath(ig.metadata.name, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}` });
     }
-    if (!images.has(ig.spec.image ?? '')) {
+    if (!images.has(ig.spec.image)) {
       issues.push({ path: igPath(ig.metadata.name, 'spec.image'), message: `Invalid value: ${JSON.stringify(ig.spec.image)}: image not found in ${deps.region}` });
     }
   }

@@ -5,7 +5,6 @@ import type { DnsApi } from '../aws/route53.js';
 import { StackFailedError, WaitTimeoutError } from '../errors.js';
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
-import { completeManifest } from '../spec/defaults.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -31,8 +30,8 @@ export interface VerifyDnsDeps {
 const TTL_SECONDS = 60;
 
 async function recordNames(store: ClusterStore, cluster: string) {
-  const spec = completeManifest(await store.readManifest(cluster)).cluster.spec;
-  return { api: fqdn(spec.masterPublicName ?? `api.${cluster}`), internal: fqdn(spec.masterInternalName ?? `api.internal.${cluster}`) };
+  const spec = (await store.readCompletedManifest(cluster)).cluster.spec;
+  return { api: fqdn(spec.masterPublicName), internal: fqdn(spec.masterInternalName) };
 }
 
 async function hostedZoneId(stacks: StackApi, cluster: string): Promise<string> {

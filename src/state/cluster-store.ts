@@ -3,20 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InstanceGroupClaimError, LockLostError, StateConflictError } from '../errors.js';
 import type { LockHolder } from '../local/holder.js';
+import type { CompletedManifest } from '../spec/completed.js';
+import { completeManifest } from '../spec/defaults.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
 import { toManifestYaml } from '../spec/yaml.js';
+import { clusterFolder, storeKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
 /**
- * The state store, in kOps's layout so kOps users find their way around it:
- *
- *   <cluster>/config                   the Cluster as written
- *   <cluster>/instancegroup/<name>     each InstanceGroup as written
- *   <cluster>/cluster-completed.spec   the Cluster with defaults filled in
- *   <cluster>/kops-version.txt         the version that last wrote the cluster
- *
- * plus what kOps does not have: `status.json` (phase, last execution, last error), `lock`
- * (a lease held by one execution) and `secrets/bootstrap-token` (how nodes join).
+ * The state store: a cluster's spec, status and lock, read and written with the conditional
+ * writes that keep two executions from racing. Where each object lives is src/state/layout.ts.
  */
 
 export const KOPSLESS_VERSION = '0.1.0';
@@ -68,16 +64,7 @@ export interface LockLease {
  */
 export const DEFAULT_LEASE_SECONDS = 24 * 60 * 60;
 
-const key = {
-  config: (c: string) => `${c}/config`,
-  instanceGroup: (c: string, ig: string) => `${c}/instancegroup/${ig}`,
-  instanceGroups: (c: string) => `${c}/instancegroup/`,
-  completed: (c: string) => `${c}/cluster-completed.spec`,
-  version: (c: string) => `${c}/kops-version.txt`,
-  status: (c: string) => `${c}/status.json`,
-  lock: (c: string) => `${c}/lock`,
-  bootstrapToken: (c: string) => `${c}/secrets/bootstrap-token`,
-};
+const key = storeKey;
 
 const toYaml = toManifestYaml;
 
@@ -121,10 +108,19 @@ export class ClusterStore {
   }
 
   /**
+   * The manifest with kOps's defaults filled in, what the stages plan and render from. Completed
+   * from what the user wrote (not read from `cluster-completed.spec`, which holds no instance
+   * groups), so it is the same wherever it is read.
+   */
+  async readCompletedManifest(cluster: string): Promise<CompletedManifest> {
+    return completeManifest(await this.readManifest(cluster));
+  }
+
+  /**
    * Registers a new cluster. The `config` object is written create-only, so two creates of one
    * name cannot both win; a retry by the same execution that already wrote the same spec passes.
    */
-  async registerCluster(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+  async registerCluster(manifest: ClusterManifest, completed: CompletedManifest): Promise<void> {
     const name = manifest.cluster.metadata.name;
     const body = toYaml(manifest.cluster);
     try {
@@ -145,7 +141,7 @@ export class ClusterStore {
   }
 
   /** Replaces the spec of an existing cluster (instance groups no longer listed are removed). */
-  async writeSpecs(manifest: ClusterManifest, completed: ClusterManifest): Promise<void> {
+  async writeSpecs(manifest: ClusterManifest, completed: CompletedManifest): Promise<void> {
     const name = manifest.cluster.metadata.name;
     await this.objects.put(key.config(name), toYaml(manifest.cluster));
     const wanted = new Set<string>();
@@ -365,7 +361,7 @@ export class ClusterStore {
 
   /** Deletes every object of the cluster (the last step of delete). */
   async deleteCluster(cluster: string): Promise<number> {
-    const keys = await this.objects.list(`${cluster}/`);
+    const keys = await this.objects.list(clusterFolder(cluster));
     for (const k of keys) await this.objects.delete(k);
     return keys.length;
   }

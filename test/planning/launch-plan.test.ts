@@ -3,13 +3,13 @@ import { SpecInvalidError } from '../../src/errors.js';
 import { parseGoDuration, planGroups, resolveMaxPods } from '../../src/planning/launch-plan.js';
 import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/spec/check.js';
-import type { ClusterManifest } from '../../src/spec/types.js';
+import type { CompletedManifest } from '../../src/spec/completed.js';
 import { readFixture } from '../helpers.js';
 import { INSTANCE_TYPES, SEED_IMAGE, SEED_OUTPUTS } from './fixtures.js';
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 
-function plan(manifest: ClusterManifest = seed) {
+function plan(manifest: CompletedManifest = seed) {
   return planGroups({
     manifest,
     outputs: SEED_OUTPUTS,
@@ -20,7 +20,7 @@ function plan(manifest: ClusterManifest = seed) {
   });
 }
 
-function edited(edit: (m: ClusterManifest) => void): ClusterManifest {
+function edited(edit: (m: CompletedManifest) => void): CompletedManifest {
   const copy = structuredClone(seed);
   edit(copy);
   return copy;

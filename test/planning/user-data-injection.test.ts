@@ -2,7 +2,8 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
 import { checkManifest } from '../../src/spec/check.js';
-import type { InstanceGroup, InstanceGroupRole } from '../../src/spec/types.js';
+import type { CompletedInstanceGroup } from '../../src/spec/completed.js';
+import type { InstanceGroupRole } from '../../src/spec/types.js';
 import { readFixture } from '../helpers.js';
 import { runSandboxed, type RecordedCall, type SandboxRun } from '../support/script-sandbox.js';
 
@@ -40,7 +41,7 @@ const PAYLOADS: Array<[string, (marker: string) => string]> = [
 ];
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
-const groupNamed = (name: string): InstanceGroup => structuredClone(seed.instanceGroups.find((ig) => ig.metadata.name === name)!);
+const groupNamed = (name: string): CompletedInstanceGroup => structuredClone(seed.instanceGroups.find((ig) => ig.metadata.name === name)!);
 
 type Role = 'control plane' | 'node' | 'bastion';
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maxPodsFromUserData, renderUserData, shellQuote } from '../../src/planning/user-data.js';
+import { shellQuote } from '../../src/planning/shell.js';
+import { maxPodsFromUserData, renderUserData } from '../../src/planning/user-data.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { readFixture } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
@@ -11,7 +12,7 @@ import { expectGolden } from '../support/golden.js';
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 const group = (name: string) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!;
 const render = (name: string, maxPods = 17) => renderUserData({ cluster: seed.cluster, instanceGroup: group(name), maxPods, stateBucket: 'state-bucket', region: 'us-east-1' });
-const bastion = { ...group('nodes-us-east-1a'), metadata: { name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
+const bastion = { ...group('nodes-us-east-1a'), metadata: { ...group('nodes-us-east-1a').metadata, name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
 
 function shellcheck(script: string): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-userdata-'));

@@ -62,7 +62,7 @@ describe('ENI watcher: memory holds counts per node, never the pods', () => {
     const big: SyntheticCluster = { groups: [{ instanceGroup: NODE_GROUP, nodes: 50, maxPods: 110, podsPerNode: 110 }], succeededPods: 400 };
     const { kube, deps, store } = await setup({ cluster: big, pageSize: 100 });
 
-    const observed = await observe(CLUSTER, completeManifest(await store.readManifest(CLUSTER)), kube.port, deps(T0));
+    const observed = await observe(CLUSTER, await store.readCompletedManifest(CLUSTER), kube.port, deps(T0));
 
     expect(kube.stats.wholeLists).toBe(0);
     expect(kube.stats.podPages).toBe(Math.ceil((50 * 110) / 100));
@@ -74,7 +74,7 @@ describe('ENI watcher: memory holds counts per node, never the pods', () => {
   it('keeps only per-node figures in what it returns (name, type, used and max pods)', async () => {
     const { kube, deps, store } = await setup();
 
-    const observed = await observe(CLUSTER, completeManifest(await store.readManifest(CLUSTER)), kube.port, deps(T0));
+    const observed = await observe(CLUSTER, await store.readCompletedManifest(CLUSTER), kube.port, deps(T0));
 
     expect(observed.groups[0]!.nodes.map((n) => Object.keys(n).sort())).toEqual([
       ['instanceType', 'maxPods', 'name', 'usedPods'],

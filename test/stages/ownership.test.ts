@@ -106,7 +106,7 @@ describe('rolling update acts only on groups the cluster owns', () => {
       terminateInstance: vi.fn(),
     };
     const ec2 = { describeInstances: vi.fn(async () => []), terminateInstances: vi.fn() };
-    const store = { readManifest: async () => manifest, readLock: async () => undefined } as unknown as ClusterStore;
+    const store = { readManifest: async () => manifest, readCompletedManifest: async () => manifest, readLock: async () => undefined } as unknown as ClusterStore;
     return { autoscaling, ec2, all: { store, autoscaling, ec2, stacks: { describe: vi.fn() }, dns: { listRecords: vi.fn() }, kube: async () => undefined, drainTimeoutSeconds: 1, validationTimeoutSeconds: 1, replacementTimeoutSeconds: 1 } as unknown as RollingUpdateDeps };
   }
 

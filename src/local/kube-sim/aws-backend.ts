@@ -4,6 +4,7 @@ import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
+import { vpcCniImage } from '../../planning/vpc-cni.js';
 import { completeManifest } from '../../spec/defaults.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
@@ -154,7 +155,7 @@ export class AwsSimBackend implements SimBackend {
     if (!cluster) {
       cluster = new SimCluster(name, version.startsWith('v') ? version : `v${version}`, this.deps.timing);
       const amazonvpc = manifest.cluster.spec.networking?.amazonvpc;
-      if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.23.1');
+      if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? vpcCniImage());
       this.clusters.set(name, cluster);
     }
     const views = [...(await this.runningInstances(name)).values()];

@@ -1,0 +1,77 @@
+import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { shellQuote } from './shell.js';
+
+/** Size of the control plane's etcd volume. */
+export const ETCD_VOLUME_GB = 20;
+
+/**
+ * What lets a replacement control-plane instance serve the same cluster: etcd's data on an EBS
+ * volume of its own (found again by its tags in the zone), and the cluster CA and service-account
+ * keys in the state store (readable by the control plane's role only). The bash functions the
+ * control plane's boot script (user-data.ts) defines and calls.
+ */
+export function controlPlaneState(cluster: string, instanceGroup: string): string[] {
+  // JSON rather than the AWS CLI's shorthand, in which a comma or bracket in a value would be syntax.
+  const tagFilters = [
+    { Name: 'tag:KubernetesCluster', Values: [cluster] },
+    { Name: 'tag:kopsless.io/etcd', Values: [instanceGroup] },
+  ]
+    .map((f) => JSON.stringify(f))
+    .join(',');
+  const tagSpecifications = JSON.stringify([
+    {
+      ResourceType: 'volume',
+      Tags: [
+        { Key: 'KubernetesCluster', Value: cluster },
+        { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+        { Key: 'kopsless.io/etcd', Value: instanceGroup },
+      ],
+    },
+  ]);
+  return [
+    '',
+    `readonly ETCD_VOLUME_GB=${shellQuote(ETCD_VOLUME_GB)}`,
+    `readonly ETCD_VOLUME_TAG_FILTERS=${shellQuote(tagFilters)}`,
+    `readonly ETCD_VOLUME_TAG_SPECIFICATIONS=${shellQuote(tagSpecifications)}`,
+    '',
+    'attach_etcd_volume() {',
+    '  local volume disk="" filters',
+    '  printf -v filters \'[%s,{"Name":"availability-zone","Values":["%s"]}]\' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"',
+    '  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \\',
+    "    --query 'Volumes[0].VolumeId' --output text)\"",
+    '  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then',
+    '    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
+    '      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"',
+    '    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
+    '  fi',
+    '  # The instance being replaced may still hold the volume; it frees up when that one terminates.',
+    '  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
+    '    log "waiting to attach etcd volume ${volume}"',
+    '    sleep 10',
+    '  done',
+    '  # Nitro instances show EBS volumes as NVMe disks whose serial is the volume ID without its dash.',
+    '  until [ -n "${disk}" ]; do',
+    '    disk="$(lsblk -dno NAME,SERIAL | awk -v id="${volume/-/}" \'$2 == id {print "/dev/" $1}\')"',
+    '    if [ -z "${disk}" ] && [ -b /dev/xvdf ]; then disk=/dev/xvdf; fi',
+    '    if [ -z "${disk}" ]; then sleep 2; fi',
+    '  done',
+    '  blkid "${disk}" >/dev/null || mkfs.ext4 -q -L etcd "${disk}"',
+    '  install -d -m 0700 /var/lib/etcd',
+    '  grep -q "LABEL=etcd" /etc/fstab || echo "LABEL=etcd /var/lib/etcd ext4 defaults,nofail 0 2" | tee -a /etc/fstab >/dev/null',
+    '  mount /var/lib/etcd',
+    '}',
+    '',
+    'restore_control_plane_pki() {',
+    '  install -d -m 0700 /etc/kubernetes/pki',
+    `  if aws --region="\${AWS_REGION}" s3 ls "\${STATE_STORE}/${STORE.controlPlanePki}" >/dev/null 2>&1; then`,
+    '    log "restoring the cluster CA and service-account keys from the state store"',
+    `    aws --region="\${AWS_REGION}" s3 cp "\${STATE_STORE}/${STORE.controlPlanePki}" - | tar -xz -C /etc/kubernetes/pki`,
+    '  fi',
+    '}',
+    '',
+    'save_control_plane_pki() {',
+    '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.controlPlanePki}"`,
+    '}',
+  ];
+}
