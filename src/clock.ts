@@ -34,3 +34,8 @@ export function useClock(clock: Clock | undefined): Clock {
 export function deadlineAfter(now: Date, seconds: number): string {
   return new Date(now.getTime() + seconds * 1000).toISOString();
 }
+
+/** The time a stage reads: the clock its deps were given (a test's fixed time), else `now()`. */
+export function nowFor(deps: { now?: () => Date }): Date {
+  return (deps.now ?? now)();
+}

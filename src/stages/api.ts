@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { nowFor } from '../clock.js';
 import { createHash } from 'node:crypto';
 import { executionArn, type ExecutionsApi } from '../aws/sfn.js';
 import type { StateMachineName } from '../functions-registry.js';
@@ -172,7 +172,7 @@ function idempotencyKey(request: ApiRequest): string | undefined {
 
 async function refuseIfLocked(cluster: string, deps: ApiDeps): Promise<void> {
   const lock = await deps.store.readLock(cluster);
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   if (lock && new Date(lock.expiresAt) > now) {
     throw new HttpProblem(409, `cluster "${cluster}" is locked by execution ${lock.owner} (${lock.operation}) until ${lock.expiresAt}`, { execution: lock.owner });
   }
@@ -202,7 +202,7 @@ const accepted = (cluster: string, operation: string, arn: string, name: string,
  * first execution holds the lock, and its retry must get that execution back, not a 409.
  */
 async function previousExecution(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse | undefined> {
-  const now = (deps.now ?? clockNow)().getTime();
+  const now = nowFor(deps).getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
   if (key !== undefined) {
@@ -234,7 +234,7 @@ async function previousExecution(operation: StateMachineName, cluster: string, i
  * already started (see the module comment for when that is).
  */
 async function start(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse> {
-  const now = (deps.now ?? clockNow)().getTime();
+  const now = nowFor(deps).getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
   if (Buffer.byteLength(JSON.stringify(input)) > MAX_EXECUTION_INPUT_BYTES) {

@@ -1,4 +1,4 @@
-import { now as clockNow, deadlineAfter } from '../clock.js';
+import { nowFor, deadlineAfter } from '../clock.js';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
@@ -80,7 +80,7 @@ async function deleteLeftoverInterfaces(deps: DeleteDeps, resources: CloudResour
 }
 
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   switch (input.action) {
     case 'exists': {
       // Before the lock: deleting a cluster that does not exist says so and writes nothing.

@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { nowFor } from '../clock.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
 import { ClusterNotFoundError, InvalidInputError, StateConflictError } from '../errors.js';
@@ -204,7 +204,7 @@ async function readState(cluster: string, objects: ObjectStore): Promise<StateVe
  * observation, so two concurrent runs never both count or both act.
  */
 export async function watchCluster(cluster: string, deps: WatcherDeps, options: WatchOptions = {}): Promise<WatcherResult> {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const dryRun = options.dryRun === true;
   const nothing = (reason: string): WatcherResult => ({ decision: { cluster, at: now.toISOString(), action: 'none', reason, prefixDelegationOn: false, groups: [], raise: [], counted: false }, dryRun, observed: false });
   const lock = await deps.store.readLock(cluster);

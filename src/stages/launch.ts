@@ -1,4 +1,4 @@
-import { now as clockNow, deadlineAfter } from '../clock.js';
+import { nowFor, deadlineAfter } from '../clock.js';
 import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
@@ -75,7 +75,7 @@ export async function renderClusterStack(cluster: string, deps: Pick<LaunchDeps,
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const { template, templateHash } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
@@ -101,7 +101,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
 }
 
 async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
   if (!stack) throw new StackFailedError(`stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`);
@@ -139,7 +139,7 @@ export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 
 }
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const { manifest, plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
   const summaries: GroupSummary[] = [];
@@ -222,7 +222,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
 }
 
 async function describeGroups(input: { cluster: string; deadline: string }, deps: LaunchDeps): Promise<GroupsStatus> {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const manifest = await deps.store.readManifest(input.cluster);
   const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, input.cluster));
   const groups = (await deps.autoscaling.describeGroups(names)).filter((g) => isOwnedBy(g.tags, input.cluster));

@@ -1,4 +1,4 @@
-import { now as clockNow, deadlineAfter } from '../clock.js';
+import { nowFor, deadlineAfter } from '../clock.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -300,7 +300,7 @@ async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<Kub
 
 async function drain(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   if (input.cloudOnly || input.step.kind !== 'replace') return { drained: true, remaining: [] };
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const kube = await kubeOrFail(input.cluster, deps);
   const nodes = (await kube.listNodes()).filter((n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId));
   const blocked: string[] = [];
@@ -342,7 +342,7 @@ async function drain(input: { cluster: string; step: RollStep; deadline: string;
 }
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   if (input.step.kind !== 'replace') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
   const asg = await ownedGroup(step.asgName, input.cluster, deps);
@@ -356,7 +356,7 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   if (input.step.kind !== 'surge') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
@@ -370,7 +370,7 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
 }
 
 async function awaitReplacements(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   if (input.step.kind === 'done') return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
@@ -392,7 +392,7 @@ async function awaitReplacements(input: { cluster: string; step: RollStep; deadl
 
 async function validate(input: { cluster: string; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
@@ -433,7 +433,7 @@ async function nextStepOfGroup(cluster: string, instanceGroup: string, options: 
 
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
   if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   switch (input.action) {
     case 'plan': {
       const roster = rosterOf(await deps.store.readCompletedManifest(input.cluster), input.cluster);

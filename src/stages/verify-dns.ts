@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { nowFor } from '../clock.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
@@ -44,7 +44,7 @@ async function hostedZoneId(stacks: StackApi, cluster: string): Promise<string> 
 }
 
 async function upsert(input: { cluster: string }, deps: VerifyDnsDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const instances = await deps.ec2.describeInstances([
     { Name: `tag:${CLUSTER_TAG}`, Values: [input.cluster] },
     { Name: 'tag-key', Values: ['k8s.io/role/control-plane'] },
@@ -69,7 +69,7 @@ async function upsert(input: { cluster: string }, deps: VerifyDnsDeps) {
 }
 
 async function check(input: { cluster: string; changeId: string; deadline: string }, deps: VerifyDnsDeps) {
-  const now = (deps.now ?? clockNow)();
+  const now = nowFor(deps);
   const names = await recordNames(deps.store, input.cluster);
   const zoneId = await hostedZoneId(deps.stacks, input.cluster);
   const [status, records] = await Promise.all([deps.dns.changeStatus(input.changeId), deps.dns.listRecords(zoneId)]);

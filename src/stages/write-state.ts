@@ -1,4 +1,4 @@
-import { now as clockNow } from '../clock.js';
+import { nowFor } from '../clock.js';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { stableHash } from '../planning/names.js';
 import { checkManifest } from '../spec/check.js';
@@ -227,7 +227,7 @@ export async function writeState(
       // A failure is recorded unless another execution holds the lock: its status is not ours.
       const held = await store.readLock(input.cluster);
       if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
-      const now = (deps.now ?? clockNow)();
+      const now = nowFor(deps);
       const error = childFailure(input.error);
       await recordStatus(store, input.cluster, {
         phase: 'Failed',

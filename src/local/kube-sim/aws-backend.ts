@@ -5,7 +5,6 @@ import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
 import { vpcCniImage } from '../../planning/vpc-cni.js';
-import { completeManifest } from '../../spec/defaults.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
 import { SimCluster, type InstanceView, type SimTiming } from './cluster.js';
@@ -149,7 +148,7 @@ export class AwsSimBackend implements SimBackend {
       this.known.delete(name);
       return undefined;
     }
-    const manifest = completeManifest(await this.deps.store.readManifest(name));
+    const manifest = await this.deps.store.readCompletedManifest(name);
     const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
     let cluster = this.clusters.get(name);
     if (!cluster) {
