@@ -125,11 +125,14 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
     resetAws: async () => {
       // A new moto on the same port (the clients' endpoint): moto's own /moto-api/reset answers
       // 500 once a cluster has been created and deleted in it.
+      // The sim's own sync loop would fail against the stopped moto (and say so) meanwhile.
+      sim.pauseSync(true);
       stopMoto(moto.pid);
       for (let i = 0; i < 100 && isAlive(moto.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
       moto = await startMoto({ dir, port: moto.port, detached: false });
       await createBucket();
       sim.backend.forgetInstances();
+      sim.pauseSync(false);
     },
     stop: async () => {
       stopCounting();

@@ -10,6 +10,8 @@ export interface KubeSim {
   port: number;
   urlFor(cluster: string): string;
   backend: AwsSimBackend;
+  /** Stops (true) or restarts (false) the once-a-second sync loop: for a caller that restarts moto under it. */
+  pauseSync(paused: boolean): void;
   close(): Promise<void>;
 }
 
@@ -35,8 +37,9 @@ export async function startKubeSim(deps: {
   const sim = await listen(backend, deps.port ?? 0, deps.maxPageItems === undefined ? {} : { maxPageItems: deps.maxPageItems });
   urlFor = sim.urlFor;
   let syncing = false;
+  let paused = false;
   const timer = setInterval(() => {
-    if (syncing) return;
+    if (syncing || paused) return;
     syncing = true;
     backend
       .syncAll()
@@ -48,6 +51,9 @@ export async function startKubeSim(deps: {
     port: sim.port,
     urlFor: sim.urlFor,
     backend,
+    pauseSync: (value) => {
+      paused = value;
+    },
     close: async () => {
       clearInterval(timer);
       await sim.close();
