@@ -5,29 +5,28 @@ import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, LockLostError, RollTooLargeError, WaitTimeoutError } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
-import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG, stackName } from '../planning/names.js';
-import { isOwnedBy, requireOwned } from '../planning/ownership.js';
+import { CLUSTER_TAG } from '../planning/names.js';
+import { requireOwned } from '../planning/ownership.js';
 import {
   batchesOf,
   childBatchLimit,
   HISTORY_EVENT_LIMIT,
   parentHistoryBound,
-  effectiveRollingUpdate,
   forcedMembers,
   nextRollStep,
   planWaves,
-  resolveSettingsOf,
   rollStatus,
-  type RollGroup,
   type RollOptions,
-  type RollStatusRow,
   type RollStep,
-  type RosterEntry,
 } from '../planning/rolling-update.js';
-import type { CompletedInstanceGroup, CompletedManifest } from '../spec/completed.js';
-import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
+import { isControlPlaneRole } from '../spec/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
+import type { RollCache } from './roll-cache.js';
+import { observeGroups, rosterOf } from './roll-observe.js';
+
+export { RollCache } from './roll-cache.js';
+export { observeGroups, rollingUpdateStatus, rosterOf } from './roll-observe.js';
 
 /**
  * The rolling-update stage. Each action is one small step of the state machine; `next` works
@@ -70,210 +69,6 @@ export interface RollingUpdateDeps {
 
 /** VerifyDns's default DNS_TIMEOUT_SECONDS (src/config.ts). */
 const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
-
-/** What the cache keeps for a cluster while one lock holds it. */
-interface CacheEntry {
-  key: string;
-  manifest?: Promise<ClusterManifest>;
-  stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
-}
-
-/**
- * What a warm Lambda container keeps between the steps of one roll, so that a step asks AWS only
- * about what it acts on (a step re-reading the spec and the kubeconfig made a forced roll ask S3
- * some 30 times per replaced node):
- * - the spec and the stack's description, keyed by the cluster's lock (owner, and since when the
- *   operation holds it). Nothing changes the spec while the lock is held: every spec write
- *   (`replace`/`set` from the CLI, the ENI watcher) takes the lock first, and register refuses an
- *   existing cluster outside create; the stack's hosted zone never changes. A new roll, a resumed
- *   one or a recreated cluster holds another lock. Without a lock nothing is cached.
- * - the Kubernetes port, per cluster, read again from the state store when a call through it
- *   fails (a cluster recreated under the same name has another CA): the kubeconfig a replaced
- *   control plane publishes names the same API server and is signed by the same CA (restored
- *   from the state store), so the one read first stays good for the whole roll.
- */
-export class RollCache {
-  private locked = new Map<string, CacheEntry>();
-  private kubes = new Map<string, Promise<KubePort | undefined>>();
-
-  /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
-  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(deps: D, forCluster: string): D {
-    let entry: Promise<CacheEntry | undefined> | undefined;
-    const locked = this.locked;
-    const current = (cluster: string) =>
-      cluster !== forCluster
-        ? Promise.resolve(undefined)
-        : (entry ??= deps.store.readLock(cluster).then((lock) => {
-        if (!lock) return undefined;
-        const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
-        const found = locked.get(cluster);
-        if (found?.key === key) return found;
-        const fresh: CacheEntry = { key };
-        locked.set(cluster, fresh);
-        return fresh;
-      }));
-    const store = Object.create(deps.store) as ClusterStore;
-    store.readManifest = async (cluster: string) => {
-      const e = await current(cluster);
-      if (!e) return deps.store.readManifest(cluster);
-      e.manifest ??= deps.store.readManifest(cluster);
-      // A failed read is not kept: the next step reads again.
-      return e.manifest.catch((error: unknown) => {
-        delete e.manifest;
-        throw error;
-      });
-    };
-    const stacks: D['stacks'] = {
-      describe: async (name: string) => {
-        const e = name === stackName(forCluster) ? await current(forCluster) : undefined;
-        if (!e) return deps.stacks.describe(name);
-        // Only a stack that exists is kept (validation reads its hosted zone, which never changes).
-        e.stack ??= await deps.stacks.describe(name);
-        return e.stack;
-      },
-    };
-    const kubes = this.kubes;
-    const kube = async (cluster: string): Promise<KubePort | undefined> => {
-      let port = kubes.get(cluster);
-      if (!port) {
-        port = deps.kube(cluster);
-        kubes.set(cluster, port);
-      }
-      const got = await port.catch((error: unknown) => {
-        kubes.delete(cluster);
-        throw error;
-      });
-      // No kubeconfig yet is not kept: the control plane may publish it any moment.
-      if (!got) {
-        kubes.delete(cluster);
-        return undefined;
-      }
-      return retryingWithFreshKubeconfig(got, async () => {
-        kubes.delete(cluster);
-        const fresh = await deps.kube(cluster);
-        if (fresh) kubes.set(cluster, Promise.resolve(fresh));
-        return fresh;
-      });
-    };
-    return { ...deps, store, stacks, kube };
-  }
-}
-
-/** A port whose calls, when one fails, read the kubeconfig again and try once more with it. */
-function retryingWithFreshKubeconfig(port: KubePort, reread: () => Promise<KubePort | undefined>): KubePort {
-  let currentPort = port;
-  return new Proxy(port, {
-    get(_target, property) {
-      const member = (currentPort as unknown as Record<PropertyKey, unknown>)[property];
-      if (typeof member !== 'function') return member;
-      return async (...args: unknown[]) => {
-        const call = (p: KubePort) => ((p as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property] as (...a: unknown[]) => Promise<unknown>).apply(p, args);
-        try {
-          return await call(currentPort);
-        } catch (error) {
-          const fresh = await reread();
-          if (!fresh) throw error;
-          currentPort = fresh;
-          return call(fresh);
-        }
-      };
-    },
-  });
-}
-
-/** The availability zones of a group's subnets (the completed spec names them). */
-function zonesOf(completed: CompletedManifest, ig: CompletedInstanceGroup): string[] {
-  const subnets = new Map((completed.cluster.spec.subnets ?? []).map((s) => [s.name, s.zone]));
-  return [...new Set(ig.spec.subnets.map((name) => subnets.get(name)).filter((z): z is string => !!z))];
-}
-
-/** The roster of a cluster's instance groups, from its spec. */
-export function rosterOf(completed: CompletedManifest, cluster: string): RosterEntry[] {
-  return completed.instanceGroups.map((ig) => ({
-    instanceGroup: ig.metadata.name, role: ig.spec.role, asgName: groupName(ig.metadata.name, cluster),
-    minSize: ig.spec.minSize,
-    maxSize: ig.spec.maxSize,
-    zones: zonesOf(completed, ig),
-    rollingUpdate: effectiveRollingUpdate(completed.cluster, ig),
-  }));
-}
-
-/**
- * Every instance group as the planner sees it: members with their spec hash, detached instances.
- * With a `roster` (the plan's), the spec is not read again; with `only`, just those groups are
- * observed (one DescribeAutoScalingGroups, and only their instances).
- */
-export async function observeGroups(
-  cluster: string,
-  deps: Pick<RollingUpdateDeps, 'store' | 'autoscaling' | 'ec2'>,
-  scope: { roster?: RosterEntry[]; only?: string[] } = {},
-): Promise<RollGroup[]> {
-  const roster = scope.roster ?? rosterOf(await deps.store.readCompletedManifest(cluster), cluster);
-  const only = scope.only ? new Set(scope.only) : undefined;
-  const observed = only ? roster.filter((g) => only.has(g.instanceGroup)) : roster;
-  const [asgs, instances] = await Promise.all([
-    deps.autoscaling.describeGroups(observed.map((g) => g.asgName)),
-    deps.ec2.describeInstances([
-      { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
-      { Name: 'instance-state-name', Values: ['pending', 'running'] },
-      ...(only ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: observed.map((g) => g.instanceGroup) }] : []),
-    ]),
-  ]);
-  // A group under our name but tagged for another cluster is not ours: the roll never sees it.
-  const byName = new Map(asgs.filter((g) => isOwnedBy(g.tags, cluster)).map((g) => [g.name, g]));
-  const tagsOf = new Map(instances.map((i) => [i.InstanceId ?? '', Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
-  const launchedAt = new Map(instances.map((i) => [i.InstanceId ?? '', i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined]));
-  return observed.map((ig) => {
-    const asg = byName.get(ig.asgName);
-    const memberIds = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
-    const detached = instances
-      .filter((i) => tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.instanceGroup && !memberIds.has(i.InstanceId ?? ''))
-      .map((i) => i.InstanceId ?? '');
-    const members = (asg?.instances ?? []).map((i) => {
-      const launched = launchedAt.get(i.instanceId);
-      const version = tagsOf.get(i.instanceId)?.[KUBERNETES_VERSION_TAG];
-      return {
-        instanceId: i.instanceId,
-        lifecycleState: i.lifecycleState,
-        specHash: tagsOf.get(i.instanceId)?.[SPEC_HASH_TAG],
-        ...(launched ? { launchedAt: launched } : {}),
-        ...(version ? { kubernetesVersion: version } : {}),
-      };
-    });
-    const size = asg?.desiredCapacity ?? ig.minSize;
-    return {
-      instanceGroup: ig.instanceGroup,
-      role: ig.role,
-      asgName: ig.asgName,
-      min: asg?.minSize ?? ig.minSize,
-      max: asg?.maxSize ?? ig.maxSize,
-      desired: size,
-      // The group's tags are its launch template's (set by update): what a replacement installs.
-      ...(asg?.tags[KUBERNETES_VERSION_TAG] ? { kubernetesVersion: asg.tags[KUBERNETES_VERSION_TAG] } : {}),
-      ...(asg?.tags[SPEC_HASH_TAG] ? { specHash: asg.tags[SPEC_HASH_TAG] } : {}),
-      members,
-      detached,
-      settings: resolveSettingsOf(ig.rollingUpdate, size),
-    };
-  });
-}
-
-/** The status table, with Kubernetes node counts where the API answers. */
-export async function rollingUpdateStatus(cluster: string, deps: RollingUpdateDeps, options: RollOptions = {}): Promise<{ rows: RollStatusRow[]; groups: RollGroup[] }> {
-  const groups = await observeGroups(cluster, deps);
-  const nodes: Record<string, number> = {};
-  if (!options.cloudOnly) {
-    try {
-      for (const node of (await (await deps.kube(cluster))?.listNodes()) ?? []) {
-        if (node.instanceGroup) nodes[node.instanceGroup] = (nodes[node.instanceGroup] ?? 0) + 1;
-      }
-    } catch {
-      // The table still shows the cloud's view; validation reports an unreachable API.
-    }
-  }
-  const wanted = options.instanceGroups?.length ? new Set(options.instanceGroups) : undefined;
-  return { rows: rollStatus(groups, nodes, options).filter((r) => !wanted || wanted.has(r.name)), groups };
-}
 
 /** The Auto Scaling group a step acts on, refused unless it is tagged for the cluster. */
 async function ownedGroup(name: string, cluster: string, deps: Pick<RollingUpdateDeps, 'autoscaling'>) {

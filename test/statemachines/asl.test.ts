@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_SERVICE_ERROR_NAMES, PERMANENT_ERROR_NAMES, TASK_RETRY, TRANSIENT_ERROR_NAMES } from '../../src/errors.js';
-import { ALL_STATE_MACHINES, CHILD_STATE_MACHINES, FUNCTIONS, STATE_MACHINES } from '../../src/functions-registry.js';
+import { ALL_STATE_MACHINES, CHILD_STATE_MACHINES, FUNCTIONS } from '../../src/functions-registry.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC, STEP_FUNCTIONS_SERVICE_ERROR_NAMES } from '../../src/statemachines/asl.js';
 import { EXECUTION_INPUTS, HANDLER_ACTIONS } from '../../src/stages/inputs.js';
 import { ROOT } from '../helpers.js';

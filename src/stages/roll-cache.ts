@@ -1,0 +1,116 @@
+import type { StackApi } from '../aws/cloudformation.js';
+import type { KubePort } from '../kube/port.js';
+import { stackName } from '../planning/names.js';
+import type { ClusterManifest } from '../spec/types.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+import type { RollingUpdateDeps } from './rolling-update.js';
+
+/** What the cache keeps for a cluster while one lock holds it. */
+interface CacheEntry {
+  key: string;
+  manifest?: Promise<ClusterManifest>;
+  stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
+}
+
+/**
+ * What a warm Lambda container keeps between the steps of one roll, so that a step asks AWS only
+ * about what it acts on (a step re-reading the spec and the kubeconfig made a forced roll ask S3
+ * some 30 times per replaced node):
+ * - the spec and the stack's description, keyed by the cluster's lock (owner, and since when the
+ *   operation holds it). Nothing changes the spec while the lock is held: every spec write
+ *   (`replace`/`set` from the CLI, the ENI watcher) takes the lock first, and register refuses an
+ *   existing cluster outside create; the stack's hosted zone never changes. A new roll, a resumed
+ *   one or a recreated cluster holds another lock. Without a lock nothing is cached.
+ * - the Kubernetes port, per cluster, read again from the state store when a call through it
+ *   fails (a cluster recreated under the same name has another CA): the kubeconfig a replaced
+ *   control plane publishes names the same API server and is signed by the same CA (restored
+ *   from the state store), so the one read first stays good for the whole roll.
+ */
+export class RollCache {
+  private locked = new Map<string, CacheEntry>();
+  private kubes = new Map<string, Promise<KubePort | undefined>>();
+
+  /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
+  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(deps: D, forCluster: string): D {
+    let entry: Promise<CacheEntry | undefined> | undefined;
+    const locked = this.locked;
+    const current = (cluster: string) =>
+      cluster !== forCluster
+        ? Promise.resolve(undefined)
+        : (entry ??= deps.store.readLock(cluster).then((lock) => {
+        if (!lock) return undefined;
+        const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
+        const found = locked.get(cluster);
+        if (found?.key === key) return found;
+        const fresh: CacheEntry = { key };
+        locked.set(cluster, fresh);
+        return fresh;
+      }));
+    const store = Object.create(deps.store) as ClusterStore;
+    store.readManifest = async (cluster: string) => {
+      const e = await current(cluster);
+      if (!e) return deps.store.readManifest(cluster);
+      e.manifest ??= deps.store.readManifest(cluster);
+      // A failed read is not kept: the next step reads again.
+      return e.manifest.catch((error: unknown) => {
+        delete e.manifest;
+        throw error;
+      });
+    };
+    const stacks: D['stacks'] = {
+      describe: async (name: string) => {
+        const e = name === stackName(forCluster) ? await current(forCluster) : undefined;
+        if (!e) return deps.stacks.describe(name);
+        // Only a stack that exists is kept (validation reads its hosted zone, which never changes).
+        e.stack ??= await deps.stacks.describe(name);
+        return e.stack;
+      },
+    };
+    const kubes = this.kubes;
+    const kube = async (cluster: string): Promise<KubePort | undefined> => {
+      let port = kubes.get(cluster);
+      if (!port) {
+        port = deps.kube(cluster);
+        kubes.set(cluster, port);
+      }
+      const got = await port.catch((error: unknown) => {
+        kubes.delete(cluster);
+        throw error;
+      });
+      // No kubeconfig yet is not kept: the control plane may publish it any moment.
+      if (!got) {
+        kubes.delete(cluster);
+        return undefined;
+      }
+      return retryingWithFreshKubeconfig(got, async () => {
+        kubes.delete(cluster);
+        const fresh = await deps.kube(cluster);
+        if (fresh) kubes.set(cluster, Promise.resolve(fresh));
+        return fresh;
+      });
+    };
+    return { ...deps, store, stacks, kube };
+  }
+}
+
+/** A port whose calls, when one fails, read the kubeconfig again and try once more with it. */
+function retryingWithFreshKubeconfig(port: KubePort, reread: () => Promise<KubePort | undefined>): KubePort {
+  let currentPort = port;
+  return new Proxy(port, {
+    get(_target, property) {
+      const member = (currentPort as unknown as Record<PropertyKey, unknown>)[property];
+      if (typeof member !== 'function') return member;
+      return async (...args: unknown[]) => {
+        const call = (p: KubePort) => ((p as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property] as (...a: unknown[]) => Promise<unknown>).apply(p, args);
+        try {
+          return await call(currentPort);
+        } catch (error) {
+          const fresh = await reread();
+          if (!fresh) throw error;
+          currentPort = fresh;
+          return call(fresh);
+        }
+      };
+    },
+  });
+}
