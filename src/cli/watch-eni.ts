@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { clientConfig } from '../aws/clients.js';
 import { DEFAULT_WATCHER_SETTINGS, type Decision } from '../planning/eni-decision.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
 import { watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
@@ -14,7 +15,7 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
  * (minObservationIntervalSeconds guards the Lambda against bursts of EC2 events, not a user).
  */
 export function watcherDeps(ctx: CliContext): WatcherDeps {
-  return { store: ctx.store, objects: ctx.objects, stacks: ctx.stacks, ec2: ctx.ec2, ec2Client: new EC2Client({}), kube: ctx.kube, settings: { ...DEFAULT_WATCHER_SETTINGS, minObservationIntervalSeconds: 0 } };
+  return { store: ctx.store, objects: ctx.objects, stacks: ctx.stacks, ec2: ctx.ec2, ec2Client: new EC2Client(clientConfig(ctx.aws)), kube: ctx.kube, settings: { ...DEFAULT_WATCHER_SETTINGS, minObservationIntervalSeconds: 0 } };
 }
 
 export function printFigures(decision: Decision, io: Io): void {

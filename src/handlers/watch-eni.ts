@@ -1,0 +1,71 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { clientConfig } from '../aws/clients.js';
+import { cloudFormationStackApi } from '../aws/cloudformation.js';
+import { ec2Api } from '../aws/ec2.js';
+import type { Config } from '../config.js';
+import { isAwsErrorCode } from '../errors.js';
+import { kubeForCluster } from '../kube/from-store.js';
+import { stageHandler, stageLogger } from '../lambda.js';
+import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
+import { clustersOfInstances, handleWatcherEvent, watchCluster, type WatcherResult } from '../stages/eni-watcher.js';
+import { ClusterStore } from '../state/cluster-store.js';
+import { s3ObjectStore } from '../state/object-store.js';
+import type { HandlerRuntime } from './runtime.js';
+
+/** Starts the update + rolling update the watcher asked for; the execution name makes a retry start nothing twice. */
+async function start(sfn: SFNClient, config: Config, result: WatcherResult): Promise<string | undefined> {
+  if (!result.start || !config.watcher.rollingUpdateStateMachineArn) return undefined;
+  try {
+    const out = await sfn.send(new StartExecutionCommand({ stateMachineArn: config.watcher.rollingUpdateStateMachineArn, name: result.start.name, input: JSON.stringify(result.start.input) }));
+    return out.executionArn;
+  } catch (error) {
+    if (isAwsErrorCode(error, 'ExecutionAlreadyExists')) return `${config.watcher.rollingUpdateStateMachineArn.replace(':stateMachine:', ':execution:')}:${result.start.name}`;
+    throw error;
+  }
+}
+
+/**
+ * ENI capacity watcher: on the schedule, on EC2 instance state changes (an SQS batch gathered over
+ * the queue's batching window, or one event delivered directly) and on a direct `{ cluster }`.
+ * An SQS batch answers with the messages to deliver again (ReportBatchItemFailures); any other
+ * event fails when a cluster failed, after every cluster was tried.
+ */
+export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = {}) {
+  const aws = clientConfig(runtime.aws);
+  const objects = s3ObjectStore(new S3Client(aws), config.stateBucket);
+  const ec2Client = new EC2Client(aws);
+  const sfn = new SFNClient(aws);
+  const deps = {
+    store: new ClusterStore(objects),
+    objects,
+    stacks: cloudFormationStackApi(new CloudFormationClient(aws)),
+    ec2: ec2Api(ec2Client),
+    ec2Client,
+    kube: (cluster: string) => kubeForCluster(objects, cluster),
+    settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds, minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds, eventDebounceSeconds: config.watcher.eventDebounceSeconds },
+  };
+  const logger = stageLogger('watch-eni', runtime.logLevel);
+
+  return stageHandler(logger, async (event: unknown) => {
+    const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean } | null)?.dryRun === true;
+    const outcome = await handleWatcherEvent(event, {
+      listClusters: () => deps.store.listClusters(),
+      clustersOfInstances: (ids) => clustersOfInstances(ec2Client, ids),
+      async watch(cluster, { fromEvents }) {
+        const result = await watchCluster(cluster, deps, { dryRun, fromEvents });
+        const execution = await start(sfn, config, result);
+        logger.info('eni watcher decision', { decision: result.decision, observed: result.observed, dryRun, execution });
+        return { ...result, ...(execution ? { execution } : {}) };
+      },
+    });
+    // A burst can hold thousands of events of no cluster: their count and a few of them are enough.
+    if (outcome.skipped.length > 0) logger.info('eni watcher skipped', { count: outcome.skipped.length, first: outcome.skipped.slice(0, 10) });
+    for (const f of outcome.failures) logger.error('eni watcher failed', { cluster: f.cluster, error: f.error });
+    if (outcome.sqs) return { batchItemFailures: outcome.batchItemFailures };
+    if (outcome.failures[0]) throw outcome.failures[0].error;
+    return { results: outcome.results.map((r) => r.result) };
+  });
+}
