@@ -1,6 +1,4 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
@@ -12,6 +10,7 @@ import { route53Api } from '../aws/route53.js';
 import { CloudFormationClient as StackClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { readConfig } from '../config.js';
+import { clusterAdapters } from '../handlers/adapters.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
@@ -22,8 +21,8 @@ import { UsageError } from './format.js';
 import { backendClientSettings, backendUp, type BackendRecord } from '../local/backend.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/handlers.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/faults.js';
-import { ClusterStore } from '../state/cluster-store.js';
-import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
 
 /** The cluster a run is for, so that `--target aws` can find an execution already running on it. */
 export interface ClusterRun {
@@ -118,13 +117,13 @@ export async function localContext(log: (line: string) => void = (l) => console.
 /** The state store and AWS adapters every command uses, whichever the target. */
 function clients(stateBucket: string, settings: AwsClientSettings) {
   const aws = clientConfig(settings);
-  const objects = s3ObjectStore(new S3Client(aws), stateBucket);
+  const { objects, store, ec2, stacks } = clusterAdapters(stateBucket, aws);
   return {
     objects,
-    store: new ClusterStore(objects),
-    ec2: ec2Api(new EC2Client(aws)),
+    store,
+    ec2,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    stacks: cloudFormationStackApi(new CloudFormationClient(aws)),
+    stacks,
     dns: route53Api(new Route53Client(aws)),
     kube: (cluster: string) => kubeForCluster(objects, cluster),
   };

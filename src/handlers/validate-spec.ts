@@ -10,6 +10,5 @@ import type { HandlerRuntime } from './runtime.js';
 /** Validate spec: parse, default and validate a kOps manifest, and check it against the region; nothing is written. */
 export function createValidateSpecHandler(config: Config, runtime: HandlerRuntime = {}) {
   const deps = { ec2: ec2Api(new EC2Client(clientConfig(runtime.aws))), region: config.region };
-  const logger = stageLogger('validate-spec', runtime.logLevel);
-  return stageHandler(logger, async (event: ValidateSpecInput) => validateSpec(event, deps), VALIDATE_SPEC_EVENT);
+  return stageHandler(stageLogger('validate-spec', runtime.logLevel), async (event: ValidateSpecInput) => validateSpec(event, deps), VALIDATE_SPEC_EVENT);
 }

@@ -1,18 +1,12 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
-import { cloudFormationStackApi } from '../aws/cloudformation.js';
-import { ec2Api } from '../aws/ec2.js';
 import type { Config } from '../config.js';
 import { isAwsErrorCode } from '../errors.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
 import { clustersOfInstances, handleWatcherEvent, watchCluster, type WatcherResult } from '../stages/eni-watcher.js';
-import { ClusterStore } from '../state/cluster-store.js';
-import { s3ObjectStore } from '../state/object-store.js';
+import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Starts the update + rolling update the watcher asked for; the execution name makes a retry start nothing twice. */
@@ -35,16 +29,12 @@ async function start(sfn: SFNClient, config: Config, result: WatcherResult): Pro
  */
 export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const objects = s3ObjectStore(new S3Client(aws), config.stateBucket);
-  const ec2Client = new EC2Client(aws);
+  const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
   const sfn = new SFNClient(aws);
   const deps = {
-    store: new ClusterStore(objects),
-    objects,
-    stacks: cloudFormationStackApi(new CloudFormationClient(aws)),
-    ec2: ec2Api(ec2Client),
+    ...adapters,
     ec2Client,
-    kube: (cluster: string) => kubeForCluster(objects, cluster),
+    kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
     settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds, minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds, eventDebounceSeconds: config.watcher.eventDebounceSeconds },
   };
   const logger = stageLogger('watch-eni', runtime.logLevel);

@@ -15,8 +15,7 @@ export function createWriteStateHandler(config: Config, runtime: HandlerRuntime 
   const aws = clientConfig(runtime.aws);
   const store = new ClusterStore(s3ObjectStore(new S3Client(aws), config.stateBucket));
   const executions = executionsApi(new SFNClient(aws));
-  const logger = stageLogger('write-state', runtime.logLevel);
-  return stageHandler(logger, async (event: WriteStateInput) => writeState(event, {
+  return stageHandler(stageLogger('write-state', runtime.logLevel), async (event: WriteStateInput) => writeState(event, {
       store,
       lockLeaseSeconds: config.lockLeaseSeconds,
       // A lock held by an ended execution is taken over. Only in a real Lambda: the local
