@@ -14,11 +14,11 @@ import { now, useClock } from '../clock.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
- * handler (built by the factory its functions/ entry calls, from `RunOptions.settings`; invoked in-process, not over the network), Waits and retry pauses
- * shortened (or, with `RunOptions.clock`, slept in simulated time). A Task that starts another
- * state machine (`arn:aws:states:::states:startExecution[.sync[:2]]`) runs it as a child
- * execution with its own history. Everything else about the execution is what Step Functions
- * would do.
+ * handler (built by the factory its functions/ entry calls, from `RunOptions.settings`; invoked,
+ * not over the network), Waits and retry pauses shortened (or, with `RunOptions.clock`, slept in
+ * simulated time). A Task that starts another state machine
+ * (`arn:aws:states:::states:startExecution[.sync[:2]]`) runs it as a child execution with its
+ * own history. Everything else about the execution is what Step Functions would do.
  */
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node 22); Node 20 needs this stand-in.
