@@ -2,7 +2,13 @@ import { ConfigError } from './errors.js';
 import { STATE_MACHINES, stateMachineArnVariable, type StateMachineName } from './functions-registry.js';
 
 /** The API function's settings: the state bucket and each state machine's ARN. */
-export function readApiConfig(env: Record<string, string | undefined>): { stateBucket: string; stateMachines: Record<StateMachineName, string> } {
+export interface ApiConfig {
+  stateBucket: string;
+  stateMachines: Record<StateMachineName, string>;
+}
+
+/** Reads the API function's settings; a missing one fails the cold start with its name. */
+export function readApiConfig(env: Record<string, string | undefined>): ApiConfig {
   const stateBucket = env.STATE_BUCKET;
   if (!stateBucket) throw new ConfigError('STATE_BUCKET is not set: the name of the S3 bucket that holds the state store');
   const stateMachines = {} as Record<StateMachineName, string>;

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -6,9 +7,12 @@ import type { ZodType, ZodTypeDef } from 'zod';
 import { KopslessError, namedError } from './errors.js';
 import { parseEvent } from './stages/inputs.js';
 
-/** One structured logger per function, named after it (Powertools JSON logs on AWS). */
-export function stageLogger(serviceName: string): Logger {
-  return new Logger({ serviceName });
+/**
+ * One structured logger per function, named after it (Powertools JSON logs on AWS). Without
+ * `logLevel`, Powertools reads POWERTOOLS_LOG_LEVEL (Lambda's setting); the local runner passes one.
+ */
+export function stageLogger(serviceName: string, logLevel?: LogLevel): Logger {
+  return new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) });
 }
 
 /**

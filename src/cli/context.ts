@@ -1,14 +1,16 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { autoScalingApi } from '../aws/autoscaling.js';
+import { clientConfig, type AwsClientSettings } from '../aws/clients.js';
 import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
 import { route53Api } from '../aws/route53.js';
 import { CloudFormationClient as StackClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { readConfig } from '../config.js';
+import { clusterAdapters } from '../handlers/adapters.js';
 import { stateMachineOutputKey, type StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
@@ -16,10 +18,11 @@ import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../
 import { processHolder } from '../local/holder.js';
 import { attachOrStart } from './remote.js';
 import { UsageError } from './format.js';
-import { backendUp, useBackend, type BackendRecord } from '../local/backend.js';
+import { backendClientSettings, backendUp, type BackendRecord } from '../local/backend.js';
+import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/handlers.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/faults.js';
-import { ClusterStore } from '../state/cluster-store.js';
-import { s3ObjectStore, type ObjectStore } from '../state/object-store.js';
+import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
 
 /** The cluster a run is for, so that `--target aws` can find an execution already running on it. */
 export interface ClusterRun {
@@ -48,16 +51,48 @@ export interface CliContext {
   kube: (cluster: string) => Promise<KubePort | undefined>;
   region: string;
   stateBucket: string;
+  /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
+  aws: AwsClientSettings;
+}
+
+/**
+ * The stages' deadlines on the local backend, shorter than on AWS (moto answers at once): a run
+ * that is stuck ends in minutes. A variable of the same name in the environment still wins.
+ */
+const LOCAL_TIMEOUTS: Record<string, string> = {
+  STACK_TIMEOUT_SECONDS: '120',
+  GROUPS_TIMEOUT_SECONDS: '120',
+  DNS_TIMEOUT_SECONDS: '60',
+  DRAIN_TIMEOUT_SECONDS: '20',
+  VALIDATION_TIMEOUT_SECONDS: '30',
+  REPLACEMENT_TIMEOUT_SECONDS: '60',
+};
+
+/**
+ * What the local runner builds the handlers from for one backend: the configuration a Lambda
+ * would read (the local deadlines, then `env`'s settings, then the backend's bucket and region)
+ * and the backend's endpoint and credentials. `env` is only read: two backends in one process
+ * each keep their own settings.
+ */
+export function localSettings(record: BackendRecord, env: Record<string, string | undefined> = process.env): LocalSettings {
+  return {
+    config: readConfig({ ...LOCAL_TIMEOUTS, ...env, STATE_BUCKET: record.stateBucket, AWS_REGION: record.region }),
+    runtime: {
+      // As template.yaml's Globals set AWS_MAX_ATTEMPTS for the Lambdas.
+      aws: { ...backendClientSettings(record), maxAttempts: HANDLER_MAX_ATTEMPTS },
+      // The handlers' JSON logs would bury the CLI's progress lines.
+      logLevel: (env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as LogLevel,
+    },
+  };
 }
 
 /**
  * The local backend for a command that needs AWS: started when it is not running (and said so
- * on stderr), then this process's SDK clients and the handlers it imports point at it.
+ * on stderr); the context's SDK clients and the handlers its runs build are given its endpoint.
  */
 export async function localContext(log: (line: string) => void = (l) => console.error(l)): Promise<CliContext> {
   const { record, started } = await backendUp(log);
   if (started) log(`started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`);
-  useBackend(record);
   // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
   try {
     faultsFromEnv();
@@ -65,34 +100,31 @@ export async function localContext(log: (line: string) => void = (l) => console.
     if (error instanceof FaultSettingsError) throw new UsageError(error.message);
     throw error;
   }
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  process.env.STACK_TIMEOUT_SECONDS ??= '120';
-  process.env.GROUPS_TIMEOUT_SECONDS ??= '120';
-  process.env.DNS_TIMEOUT_SECONDS ??= '60';
-  process.env.DRAIN_TIMEOUT_SECONDS ??= '20';
-  process.env.VALIDATION_TIMEOUT_SECONDS ??= '30';
-  process.env.REPLACEMENT_TIMEOUT_SECONDS ??= '60';
+  const settings = localSettings(record);
+  const aws = backendClientSettings(record);
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
-    run: (name, { cluster: _cluster, log: _log, ...options }) => runStateMachine(name, { lockHolder: processHolder(), ...options }),
+    run: (name, { cluster: _cluster, log: _log, ...options }) => runStateMachine(name, { lockHolder: processHolder(), settings, ...options }),
     backend: record,
-    ...clients(record.stateBucket),
+    ...clients(record.stateBucket, aws),
     region: record.region,
     stateBucket: record.stateBucket,
+    aws,
   };
 }
 
 /** The state store and AWS adapters every command uses, whichever the target. */
-function clients(stateBucket: string) {
-  const objects = s3ObjectStore(new S3Client({}), stateBucket);
+function clients(stateBucket: string, settings: AwsClientSettings) {
+  const aws = clientConfig(settings);
+  const { objects, store, ec2, stacks } = clusterAdapters(stateBucket, aws);
   return {
     objects,
-    store: new ClusterStore(objects),
-    ec2: ec2Api(new EC2Client({})),
-    autoscaling: autoScalingApi(new AutoScalingClient({})),
-    stacks: cloudFormationStackApi(new CloudFormationClient({})),
-    dns: route53Api(new Route53Client({})),
+    store,
+    ec2,
+    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
+    stacks,
+    dns: route53Api(new Route53Client(aws)),
     kube: (cluster: string) => kubeForCluster(objects, cluster),
   };
 }
@@ -108,9 +140,8 @@ export async function awsContext(stack: string): Promise<CliContext> {
   const outputs = Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   const stateBucket = outputs.StateBucketName;
   if (!stateBucket) throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
-  process.env.STATE_BUCKET = stateBucket;
   const sfn = new SFNClient({});
-  const shared = clients(stateBucket);
+  const shared = clients(stateBucket, {});
   const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
   return {
@@ -125,5 +156,6 @@ export async function awsContext(stack: string): Promise<CliContext> {
     ...shared,
     region,
     stateBucket,
+    aws: {},
   };
 }

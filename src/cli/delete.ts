@@ -2,6 +2,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
@@ -14,7 +15,8 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 
 /** `kopsless delete cluster NAME [--yes]`: kOps's TYPE NAME ID list, or the delete-cluster state machine. */
 export async function runDelete(cluster: string, options: { yes?: boolean }, ctx: CliContext, io: Io): Promise<number> {
-  const inventory = inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) });
+  const aws = clientConfig(ctx.aws);
+  const inventory = inventoryApi({ ec2: new EC2Client(aws), autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) });
   const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
   const registered = await ctx.store.exists(cluster);
   // A delete killed after the state store went may have left only its lock: that is finished here.

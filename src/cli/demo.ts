@@ -125,7 +125,9 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
   const { IAMClient } = await import('@aws-sdk/client-iam');
   const { Route53Client } = await import('@aws-sdk/client-route-53');
-  const left = await discover(name, { store: ctx.store, stacks: ctx.stacks, inventory: inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) }) });
+  const { clientConfig } = await import('../aws/clients.js');
+  const aws = clientConfig(ctx.aws);
+  const left = await discover(name, { store: ctx.store, stacks: ctx.stacks, inventory: inventoryApi({ ec2: new EC2Client(aws), autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) }) });
   const state = await ctx.objects.list(clusterFolder(name));
   banner(io, 'Left behind');
   io.out(`${left.length} AWS resource(s) tagged for ${name}, ${state.length} state store object(s)`);

@@ -71,7 +71,7 @@ export interface Claim {
  * not take it over; nothing when there is no dead lock.
  */
 export async function takeOver(
-  ctx: Pick<CliContext, 'store'>,
+  ctx: Pick<CliContext, 'store'> & Partial<Pick<CliContext, 'region'>>,
   cluster: string,
   dead: DeadLock | undefined,
   run: { machine: StateMachineName; operation: string },
@@ -87,7 +87,7 @@ export async function takeOver(
     return { exitCode: 1 };
   }
   const executionName = newExecutionName(run.machine);
-  const owner = localExecutionArn(run.machine, executionName);
+  const owner = localExecutionArn(run.machine, executionName, ctx.region);
   try {
     // The execution's own AcquireLock then finds the lock already its own and refreshes it.
     await ctx.store.takeOverLock(cluster, dead, owner, run.operation, DEFAULT_LEASE_SECONDS, processHolder());

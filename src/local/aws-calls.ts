@@ -3,8 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
  * Sees every AWS call a handler makes on the local backend, as SDK middleware: the handlers build
- * their clients as on AWS (`new XClient({})`) and stay unchanged; only the local backend installs
- * this. Calls are attributed to the Lambda function whose invocation they happen in (see
+ * their clients as on AWS (the same factories, given only the backend's endpoint and credentials)
+ * and stay unchanged; only the local backend installs this. Calls are attributed to the Lambda function whose invocation they happen in (see
  * `inFunction`), so `npm run check:iam` can evaluate each against that function's role.
  */
 

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { AwsClientSettings } from '../aws/clients.js';
 import { ensureMotoPython, freePort, isAlive, isAnswering, LocalBackendError, startMoto, stopMoto } from './moto.js';
 
 /**
@@ -50,14 +51,22 @@ export function readBackendRecord(): BackendRecord | undefined {
   }
 }
 
-/** The environment the AWS SDK (and the AWS CLI) needs to talk to the local backend. */
+/** moto takes any credentials; these name where a call came from in its logs. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'kopsless-local', secretAccessKey: 'kopsless-local' };
+
+/** What an SDK client in this process is given to talk to the local backend (nothing goes through process.env). */
+export function backendClientSettings(record: BackendRecord): AwsClientSettings {
+  return { endpoint: record.endpoint, region: record.region, credentials: { ...LOCAL_CREDENTIALS } };
+}
+
+/** The environment another process (the AWS CLI, the simulated Kubernetes API) needs to talk to the local backend. */
 export function backendEnv(record: BackendRecord): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: record.endpoint,
     AWS_REGION: record.region,
     AWS_DEFAULT_REGION: record.region,
-    AWS_ACCESS_KEY_ID: 'kopsless-local',
-    AWS_SECRET_ACCESS_KEY: 'kopsless-local',
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     KOPSLESS_STATE_BUCKET: record.stateBucket,
     // The simulated Kubernetes API; each cluster is under /clusters/<name> (see `kopsless local kubeconfig`).
     KOPSLESS_KUBE_API: `http://127.0.0.1:${record.kubePort}`,
@@ -102,12 +111,7 @@ async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kube
 
 async function createStateBucket(record: BackendRecord): Promise<void> {
   // The bucket is made before the simulated API server starts; it needs only the endpoint.
-  const env = backendEnv(record);
-  const s3 = new S3Client({
-    endpoint: record.endpoint,
-    region: record.region,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
-  });
+  const s3 = new S3Client(backendClientSettings(record));
   try {
     await s3.send(new CreateBucketCommand({ Bucket: record.stateBucket }));
   } catch (error) {
@@ -148,9 +152,4 @@ export function backendDown(): boolean {
   stopBackendProcesses(record);
   rmSync(recordPath(), { force: true });
   return true;
-}
-
-/** Points this process's AWS SDK clients (and the handlers it imports) at the backend. */
-export function useBackend(record: BackendRecord): void {
-  Object.assign(process.env, backendEnv(record), { STATE_BUCKET: record.stateBucket });
 }

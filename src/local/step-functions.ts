@@ -8,18 +8,18 @@ import { InvalidInputError } from '../errors.js';
 import { inFunction } from './aws-calls.js';
 import { faultsFromEnv, withinHandler } from './faults.js';
 import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
-import { LOCAL_HANDLERS, lambdaContext } from './handlers.js';
+import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from './handlers.js';
 import type { LockHolder } from './holder.js';
 import type { SimClock } from './sim-clock.js';
 import { now, useClock } from '../clock.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
- * handler in functions/ (imported, not invoked over the network), Waits and retry pauses
- * shortened (or, with `RunOptions.clock`, slept in simulated time). A Task that starts another
- * state machine (`arn:aws:states:::states:startExecution[.sync[:2]]`) runs it as a child
- * execution with its own history. Everything else about the execution is what Step Functions
- * would do.
+ * handler (built by the factory its functions/ entry calls, from `RunOptions.settings`; invoked,
+ * not over the network), Waits and retry pauses shortened (or, with `RunOptions.clock`, slept in
+ * simulated time). A Task that starts another state machine
+ * (`arn:aws:states:::states:startExecution[.sync[:2]]`) runs it as a child execution with its
+ * own history. Everything else about the execution is what Step Functions would do.
  */
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node 22); Node 20 needs this stand-in.
@@ -34,8 +34,6 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The SDK's attempts per call in the handlers, as template.yaml's Globals set AWS_MAX_ATTEMPTS. */
-export const HANDLER_MAX_ATTEMPTS = 5;
 const ACCOUNT = '123456789012';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -144,6 +142,11 @@ export interface RunOptions {
    * while the run lasts. Without it, Waits last `waitMs` and retries 20 ms of real time.
    */
   clock?: SimClock;
+  /**
+   * What the handlers are built from (configuration, endpoint, credentials). Without it, they
+   * are built from process.env as it is when the run starts, as a Lambda's are from its environment.
+   */
+  settings?: LocalSettings;
 }
 
 /** One Lambda attempt of a local run, as `RunOptions.onInvocation` reports it. */
@@ -190,12 +193,12 @@ export function localExecutionArn(name: StateMachineName, executionName: string,
   return executionArnOf(stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)), executionName);
 }
 
-async function localHandler(logicalId: FunctionLogicalId, lockHolder?: LockHolder): Promise<TaskHandler> {
-  const module = await LOCAL_HANDLERS[logicalId]();
+async function boundHandler(logicalId: FunctionLogicalId, settings: LocalSettings, lockHolder?: LockHolder): Promise<TaskHandler> {
+  const handler = await localHandler(logicalId, settings);
   // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
   // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
   const invoke = async (input: Json) =>
-    (await inFunction(logicalId, () => withinHandler(logicalId, () => module.handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
+    (await inFunction(logicalId, () => withinHandler(logicalId, () => handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
   if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
   // The holder rides along with the acquireLock request only here: on AWS no process holds it.
   return async (input: Json) =>
@@ -345,8 +348,6 @@ interface RunTree {
  */
 export async function runDefinition(definition: Definition, options: DefinitionRunOptions): Promise<LocalExecutionResult> {
   faultsFromEnv();
-  // Before the handlers are imported: their module-scope clients read it when first used.
-  process.env.AWS_MAX_ATTEMPTS ??= String(HANDLER_MAX_ATTEMPTS);
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const inputBytes = payloadBytes(options.input);
   if (inputBytes > PAYLOAD_LIMIT_BYTES) {
@@ -660,28 +661,30 @@ async function execute(
 }
 
 /** The function each Task of a kopsless definition runs: its real handler (startExecution Tasks excepted). */
-async function boundHandlers(definition: Definition, lockHolder: LockHolder | undefined): Promise<Record<string, TaskHandler>> {
+async function boundHandlers(definition: Definition, settings: LocalSettings, lockHolder: LockHolder | undefined): Promise<Record<string, TaskHandler>> {
   const handlers: Record<string, TaskHandler> = {};
   for (const [stateName, state] of taskStates(definition)) {
     if (startExecutionMode(state.Resource)) continue;
     const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource ?? '')?.[1] as FunctionLogicalId | undefined;
     if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-    handlers[stateName] = await localHandler(logicalId, lockHolder);
+    handlers[stateName] = await boundHandler(logicalId, settings, lockHolder);
   }
   return handlers;
 }
 
 /** Runs one execution of a kopsless state machine to its end, each Task bound to its real handler, children included. */
 export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
-  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  // One settings object for the run and its children: one warm handler per function.
+  const settings = options.settings ?? localSettingsFromEnv(process.env);
+  const region = options.region ?? settings.config.region;
   const definition = loadDefinition(name, region);
-  const handlers = await boundHandlers(definition, options.lockHolder);
+  const handlers = await boundHandlers(definition, settings, options.lockHolder);
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
     const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
     if (!child || !existsSync(definitionPath(child))) throw namedError('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${arn}'`);
     const childDefinition = loadDefinition(child, region);
-    return { definition: childDefinition, handlers: await boundHandlers(childDefinition, options.lockHolder), stateMachineName: deployedStateMachineName(child) };
+    return { definition: childDefinition, handlers: await boundHandlers(childDefinition, settings, options.lockHolder), stateMachineName: deployedStateMachineName(child) };
   };
-  return runDefinition(definition, { ...options, region, handlers, stateMachineName: deployedStateMachineName(name), stateMachines });
+  return runDefinition(definition, { ...options, settings, region, handlers, stateMachineName: deployedStateMachineName(name), stateMachines });
 }

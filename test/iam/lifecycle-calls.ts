@@ -2,10 +2,10 @@ import { CreateNetworkInterfaceCommand, CreateVolumeCommand, DescribeSubnetsComm
 import { S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { kubeForCluster } from '../../src/kube/from-store.js';
-import { STATE_MACHINES, type FunctionLogicalId } from '../../src/functions-registry.js';
+import { STATE_MACHINES, type FunctionLogicalId, type StateMachineName } from '../../src/functions-registry.js';
 import { inFunction, observeAwsCalls, type AwsCallObserver } from '../../src/local/aws-calls.js';
 import { startKubeSim } from '../../src/local/kube-sim/index.js';
-import { LOCAL_HANDLERS, lambdaContext } from '../../src/local/handlers.js';
+import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { checkManifest } from '../../src/spec/check.js';
 import { manifestFromFlags } from '../../src/spec/create-cluster.js';
@@ -47,14 +47,14 @@ function apiEvent(method: string, resource: string, params: Record<string, strin
   };
 }
 
-async function invoke(functionId: FunctionLogicalId, event: unknown): Promise<unknown> {
-  const { handler } = await LOCAL_HANDLERS[functionId]();
+async function invoke(functionId: FunctionLogicalId, event: unknown, settings: LocalSettings): Promise<unknown> {
+  const handler = await localHandler(functionId, settings);
   return inFunction(functionId, () => handler(event, lambdaContext(`kopsless-${functionId}`)));
 }
 
 /** One API request; anything but a 2xx means the lifecycle did not go as planned. */
-async function api(method: string, resource: string, params: Record<string, string>, body?: string): Promise<Record<string, unknown>> {
-  const response = (await invoke('ApiFunction', apiEvent(method, resource, params, body))) as { statusCode: number; body: string };
+async function api(settings: LocalSettings, method: string, resource: string, params: Record<string, string>, body?: string): Promise<Record<string, unknown>> {
+  const response = (await invoke('ApiFunction', apiEvent(method, resource, params, body), settings)) as { statusCode: number; body: string };
   if (response.statusCode >= 300) throw new Error(`API ${method} ${resource} answered ${response.statusCode}: ${response.body}`);
   return JSON.parse(response.body) as Record<string, unknown>;
 }
@@ -69,24 +69,28 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
   try {
     // The state machines exist in moto for the API and the watcher to start (moto does not run them).
     const sfn = new SFNClient({});
+    const stateMachines = {} as Record<StateMachineName, string>;
     for (const [logicalId, name] of Object.entries(STATE_MACHINES)) {
       const out = await sfn.send(
         new CreateStateMachineCommand({ name: `${STACK_NAME}-${name}`, roleArn: `arn:aws:iam::${ACCOUNT}:role/${STACK_NAME}-${logicalId}Role`, definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }) }),
       );
-      process.env[`${logicalId.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_ARN`] = out.stateMachineArn!;
+      stateMachines[name] = out.stateMachineArn!;
     }
-    process.env.AWS_REGION = REGION;
-    // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
-    process.env.WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS = '0';
-    process.env.WATCHER_EVENT_DEBOUNCE_SECONDS = '0';
+    const backendSettings = localSettingsFromEnv(process.env);
+    const settings: LocalSettings = {
+      ...backendSettings,
+      // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
+      config: { ...backendSettings.config, region: REGION, watcher: { ...backendSettings.config.watcher, minObservationIntervalSeconds: 0, eventDebounceSeconds: 0, rollingUpdateStateMachineArn: stateMachines['rolling-update'] } },
+      api: { stateBucket: backend.bucket, stateMachines },
+    };
     const stop = observeAwsCalls(observer);
     try {
       // Two t3.medium nodes, more pods than their slots: the watcher will act.
       const manifest = readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
       log('api: create');
-      await api('POST', '/clusters', {}, manifest);
+      await api(settings, 'POST', '/clusters', {}, manifest);
       log('create-cluster');
-      step('create-cluster', await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20 }));
+      step('create-cluster', await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20, settings }));
       await sim.backend.cluster(cluster);
 
       log('update-cluster');
@@ -98,31 +102,31 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
       current.cluster.spec.sshAccess = ['198.51.100.0/24'];
       const check = checkManifest([current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
       await store.writeSpecs(check.manifest!, check.completed!);
-      await api('POST', '/clusters/{name}/update', { name: cluster });
-      step('update-cluster', await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20 }));
+      await api(settings, 'POST', '/clusters/{name}/update', { name: cluster });
+      step('update-cluster', await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20, settings }));
       log('rolling-update');
-      await api('POST', '/clusters/{name}/rolling-update', { name: cluster }, '{}');
-      step('rolling-update', await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20 }));
+      await api(settings, 'POST', '/clusters/{name}/rolling-update', { name: cluster }, '{}');
+      step('rolling-update', await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20, settings }));
 
       log('eni watcher');
       await sim.backend.cluster(cluster, { fresh: true });
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 40, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } };
       await kubectlIn(kubeconfigFile({ sim } as TestEnvironment, cluster), ['create', '--validate=false', '-f', '-'], JSON.stringify(deployment));
-      await invoke('WatchEniFunction', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+      await invoke('WatchEniFunction', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, settings);
       await sim.backend.cluster(cluster);
       const instanceId = (await (await kubeForCluster(objects, cluster))!.listNodes())[0]!.instanceId;
-      const watched = (await invoke('WatchEniFunction', { source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instanceId, state: 'running' } })) as {
+      const watched = (await invoke('WatchEniFunction', { source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instanceId, state: 'running' } }, settings)) as {
         results: Array<{ start?: { input: Record<string, unknown> } }>;
       };
       const start = watched.results[0]?.start;
       if (!start) throw new Error('the ENI watcher did not act: the lifecycle cannot show its calls');
-      step('rolling-update (watcher)', await runStateMachine('rolling-update', { input: start.input as never, waitMs: 20 }));
+      step('rolling-update (watcher)', await runStateMachine('rolling-update', { input: start.input as never, waitMs: 20, settings }));
 
       log('api: reads');
-      await api('GET', '/clusters', {});
-      await api('GET', '/clusters/{name}', { name: cluster });
-      const { executionId } = await api('DELETE', '/clusters/{name}', { name: cluster });
-      await api('GET', '/clusters/{name}/executions/{id}', { name: cluster, id: String(executionId) });
+      await api(settings, 'GET', '/clusters', {});
+      await api(settings, 'GET', '/clusters/{name}', { name: cluster });
+      const { executionId } = await api(settings, 'DELETE', '/clusters/{name}', { name: cluster });
+      await api(settings, 'GET', '/clusters/{name}/executions/{id}', { name: cluster, id: String(executionId) });
 
       // What delete must also find: the control plane's etcd volume (its boot script creates it on
       // AWS) and a network interface the VPC CNI left behind (made here, outside any function).
@@ -143,13 +147,13 @@ export async function runLifecycle(observer: AwsCallObserver, log: (line: string
         }),
       );
       log('delete-cluster');
-      step('delete-cluster', await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 }));
+      step('delete-cluster', await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20, settings }));
 
       // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion.
       log('private topology: create, delete');
       const privateManifest = [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups].map((d) => toManifestYaml(d)).join('---\n');
-      step('create-cluster (private)', await runStateMachine('create-cluster', { input: { manifest: privateManifest }, waitMs: 20 }));
-      step('delete-cluster (private)', await runStateMachine('delete-cluster', { input: { cluster: PRIVATE_CLUSTER.cluster.metadata.name }, waitMs: 20 }));
+      step('create-cluster (private)', await runStateMachine('create-cluster', { input: { manifest: privateManifest }, waitMs: 20, settings }));
+      step('delete-cluster (private)', await runStateMachine('delete-cluster', { input: { cluster: PRIVATE_CLUSTER.cluster.metadata.name }, waitMs: 20, settings }));
     } finally {
       stop();
     }

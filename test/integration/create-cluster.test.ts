@@ -4,7 +4,7 @@ import { DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, Describe
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_HANDLERS } from '../../src/local/handlers.js';
+import { localHandler, localSettingsFromEnv } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import { groupName, iamRoleName, stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
@@ -129,7 +129,7 @@ describe('create-cluster state machine on the local backend', () => {
   });
 
   it('is idempotent: running the launch steps again creates and changes nothing', async () => {
-    const { handler } = await LOCAL_HANDLERS.LaunchClusterFunction();
+    const handler = await localHandler('LaunchClusterFunction', localSettingsFromEnv(process.env));
     const context = {} as never;
 
     const stackAgain = (await handler({ action: 'ensureStack', cluster, owner: result.executionArn }, context)) as { action: string };

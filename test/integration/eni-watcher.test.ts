@@ -2,32 +2,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateConflictError } from '../../src/errors.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import type { KubePort } from '../../src/kube/port.js';
-import { LOCAL_HANDLERS, lambdaContext } from '../../src/local/handlers.js';
+import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from '../../src/local/handlers.js';
 import { runStateMachine } from '../../src/local/step-functions.js';
 import type { WatcherResult } from '../../src/stages/eni-watcher.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
-
-// These runs come seconds apart and stand in for scheduled runs five minutes apart: with the
-// defaults (240 s between counted observations, 60 s debounce) the second would not count. Set
-// before the handler module is first imported, which reads its configuration once.
-process.env.WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS = '0';
-process.env.WATCHER_EVENT_DEBOUNCE_SECONDS = '0';
 
 // The seed scenario of the ENI watcher: two t3.medium nodes, more pods than their 2 x 17 slots
 // hold (32: wherever the scheduler put coredns, some stay Pending for want of slots).
 const cluster = 'eni.example.com';
 let env: TestEnvironment;
 let kube: KubePort;
+let settings: LocalSettings;
+
+/**
+ * The test backend's settings, but for the watcher's spacing: these runs come seconds apart and
+ * stand in for scheduled runs five minutes apart; with the defaults (240 s between counted
+ * observations, 60 s debounce) the second would not count.
+ */
+function watcherSettings(): LocalSettings {
+  const base = localSettingsFromEnv(process.env);
+  return { ...base, config: { ...base.config, watcher: { ...base.config.watcher, minObservationIntervalSeconds: 0, eventDebounceSeconds: 0 } } };
+}
 
 async function watch(event: unknown): Promise<WatcherResult[]> {
-  const { handler } = await LOCAL_HANDLERS.WatchEniFunction();
+  const handler = await localHandler('WatchEniFunction', settings);
   await env.sim.backend.cluster(cluster);
   return ((await handler(event, lambdaContext('kopsless-WatchEniFunction'))) as { results: WatcherResult[] }).results;
 }
 
 beforeAll(async () => {
   env = await startTestEnvironment();
+  settings = watcherSettings();
   await createCluster(env, readFixture('seed.yaml').replaceAll('seed.example.com', cluster), cluster);
   kube = (await kubeForCluster(env.objects, cluster))!;
   const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 32, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } };
@@ -95,7 +101,7 @@ describe('ENI capacity watcher', () => {
   });
 
   it('takes an SQS batch of EC2 events (its instances looked up in moto) and answers with no failed message', async () => {
-    const { handler } = await LOCAL_HANDLERS.WatchEniFunction();
+    const handler = await localHandler('WatchEniFunction', settings);
     const nodes = (await kube.listNodes()).filter((n) => n.role === 'node');
     const event = (id: string) => JSON.stringify({ version: '0', source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': id, state: 'running' } });
     const ids = [...nodes.map((n) => n.instanceId), 'i-0000000000000dead'];

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAwsError } from '../../src/errors.js';
-import { HANDLER_MAX_ATTEMPTS } from '../../src/local/step-functions.js';
+import { HANDLER_MAX_ATTEMPTS } from '../../src/local/handlers.js';
 import { readTemplate } from '../support/template.js';
 import { FaultPlan, FaultSettingsError, installFaults, isWrite, parseFaultSettings, removeFaults, withinHandler } from '../../src/local/faults.js';
 

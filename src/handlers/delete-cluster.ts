@@ -1,0 +1,24 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { clientConfig } from '../aws/clients.js';
+import { inventoryApi } from '../aws/inventory.js';
+import type { Config } from '../config.js';
+import { stageHandler, stageLogger } from '../lambda.js';
+import { deleteCluster, type DeleteInput } from '../stages/delete-cluster.js';
+import { DELETE_EVENT } from '../stages/inputs.js';
+import { clusterAdapters } from './adapters.js';
+import type { HandlerRuntime } from './runtime.js';
+
+/** Delete stack: groups and instances, leftover ENIs, the stack, DNS, then the state store. */
+export function createDeleteClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
+  const aws = clientConfig(runtime.aws);
+  const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
+  const deps = {
+    ...adapters,
+    inventory: inventoryApi({ ec2: ec2Client, autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) }),
+    stackTimeoutSeconds: config.stackTimeoutSeconds,
+    groupsTimeoutSeconds: config.groupsTimeoutSeconds,
+  };
+  return stageHandler(stageLogger('delete-cluster', runtime.logLevel), async (event: DeleteInput) => deleteCluster(event, deps), DELETE_EVENT);
+}

@@ -1,0 +1,31 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { autoScalingApi } from '../aws/autoscaling.js';
+import { clientConfig } from '../aws/clients.js';
+import { route53Api } from '../aws/route53.js';
+import type { Config } from '../config.js';
+import { kubeForCluster } from '../kube/from-store.js';
+import { stageHandler, stageLogger } from '../lambda.js';
+import { RollCache, rollingUpdate, type RollingUpdateInput } from '../stages/rolling-update.js';
+import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
+import { clusterAdapters } from './adapters.js';
+import type { HandlerRuntime } from './runtime.js';
+
+/** Rolling update: plan, surge, drain (PDBs honoured), terminate, wait for replacements, validate. */
+export function createRollingUpdateHandler(config: Config, runtime: HandlerRuntime = {}) {
+  const aws = clientConfig(runtime.aws);
+  const adapters = clusterAdapters(config.stateBucket, aws);
+  const deps = {
+    ...adapters,
+    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
+    dns: route53Api(new Route53Client(aws)),
+    kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
+    drainTimeoutSeconds: config.drainTimeoutSeconds,
+    validationTimeoutSeconds: config.validationTimeoutSeconds,
+    replacementTimeoutSeconds: config.replacementTimeoutSeconds,
+    dnsTimeoutSeconds: config.dnsTimeoutSeconds,
+    // Kept as long as the handler (a warm container): one roll's steps read the spec and the kubeconfig once.
+    cache: new RollCache(),
+  };
+  return stageHandler(stageLogger('rolling-update', runtime.logLevel), async (event: RollingUpdateInput) => rollingUpdate(event, deps), ROLLING_UPDATE_EVENT);
+}

@@ -1,0 +1,16 @@
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import type { AwsClientSettings } from '../aws/clients.js';
+
+/**
+ * What a handler factory takes besides its configuration: how its SDK clients reach AWS and how
+ * it logs. The Lambda entries in functions/ pass only what the runtime tells them; the local
+ * runner and the CLI pass the local backend's endpoint and credentials, and a quiet log level.
+ */
+export interface HandlerRuntime {
+  /** Given to every SDK client the handler builds; empty on Lambda. */
+  aws?: AwsClientSettings;
+  /** Powertools log level; unset, Powertools reads POWERTOOLS_LOG_LEVEL. */
+  logLevel?: LogLevel;
+  /** True in a real Lambda (whose executions are Step Functions'), false in the local runner. */
+  onLambda?: boolean;
+}
