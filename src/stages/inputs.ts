@@ -145,6 +145,9 @@ export const LAUNCH_EVENT = z.discriminatedUnion('action', [
 
 export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [event('upsert', { cluster: name }), event('check', { cluster: name, changeId: name, deadline })]);
 
+/** A roll child's claim (its parent, itself): each step that changes instances checks it first. */
+const groupClaim = z.object({ owner: name, execution: name }).strict();
+
 export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
   event('plan', {
     cluster: name,
@@ -155,10 +158,10 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     allowSameZone: z.boolean().optional(),
   }),
   // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
-  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional(), claim: z.object({ owner: name, execution: name }).strict().optional() }),
-  event('surge', { cluster: name, step: rollStep }),
-  event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
-  event('terminate', { cluster: name, step: rollStep }),
+  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional(), claim: groupClaim.optional() }),
+  event('surge', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional(), claim: groupClaim.optional() }),
+  event('terminate', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
   event('awaitReplacements', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
   event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
 ]);

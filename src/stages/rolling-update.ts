@@ -38,9 +38,9 @@ export type RollingUpdateInput =
   | { action: 'plan'; cluster: string; instanceGroups?: string[]; force?: boolean; cloudOnly?: boolean; parallelGroups?: number; allowSameZone?: boolean }
   /** `claim`: a child execution's (rolling-update-group): its parent, and itself as the group's claimant. */
   | { action: 'next'; cluster: string; options: RollOptions; instanceGroup?: string; claim?: GroupClaim }
-  | { action: 'surge'; cluster: string; step: RollStep }
-  | { action: 'drain'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
-  | { action: 'terminate'; cluster: string; step: RollStep }
+  | { action: 'surge'; cluster: string; step: RollStep; claim?: GroupClaim }
+  | { action: 'drain'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean; claim?: GroupClaim }
+  | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
   | { action: 'awaitReplacements'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
   | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
 
@@ -212,6 +212,17 @@ async function assertClaim(cluster: string, instanceGroup: string, claim: GroupC
 }
 
 /**
+ * Before a step that changes instances (surge, each drain pass, terminate): a child whose parent
+ * failed, was stopped, or lost the group's claim stops here. Step Functions stops a failed Map's
+ * other children asynchronously and never cancels a Lambda invocation already running, so
+ * checking only once per batch (at `next`) left a drain or terminate to land after the lock was
+ * released.
+ */
+async function assertStepClaim(input: { cluster: string; step: RollStep; claim?: GroupClaim }, store: ClusterStore): Promise<void> {
+  if (input.claim && input.step.kind !== 'done') await assertClaim(input.cluster, input.step.instanceGroup, input.claim, store);
+}
+
+/**
  * The next step of one instance group (a child execution rolls one group): only that group is
  * observed, and the control-plane groups when it is a node group (a node must never be ahead
  * of the control plane).
@@ -271,10 +282,13 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       return { step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps), drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
     }
     case 'surge':
+      await assertStepClaim(input, deps.store);
       return surge(input, deps);
     case 'drain':
+      await assertStepClaim(input, deps.store);
       return drain(input, deps);
     case 'terminate':
+      await assertStepClaim(input, deps.store);
       return terminate(input, deps);
     case 'awaitReplacements':
       return awaitReplacements(input, deps);

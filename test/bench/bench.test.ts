@@ -60,11 +60,15 @@ describe('bench --quick: the roll', () => {
   // are paid per node (measured 19.0 to 20.5; 380 of 569 were the boot polls' DescribeAutoScalingGroups).
   // Group claims added one lock read (an S3 GET) per NextStep, two per node at a surge of one, and
   // a lock write per wave: measured 21.3 (638 calls) on 2026-11-26, so the bound moved from 22 to 23.
+  // Then every step that changes instances (surge, each 10 s drain pass, terminate) checked the
+  // claim too, so that a child whose parent failed cannot land one after the lock is released:
+  // some 8 lock reads per node at a surge of one, measured 29.4 (881 calls), bound 31. At 1,000
+  // nodes in batches of 10 the same checks cost under one call per node.
   // A step that re-reads the state store or every group again goes past this.
-  it('makes at most 23 AWS calls per replaced node at a surge of one', () => {
+  it('makes at most 31 AWS calls per replaced node at a surge of one', () => {
     const roll = results.roll[0]!;
 
-    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(23);
+    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(31);
   });
 
   it('never counts fewer AWS calls than the fewest the roll needs, and prices the run', () => {

@@ -201,6 +201,25 @@ describe('rolling-update next', () => {
     expect(w.instanceFilters).toEqual([]);
   });
 
+  it.each(['surge', 'drain', 'terminate'] as const)('%s of a child whose parent released the lock fails with LockLostError before it touches anything', async (action) => {
+    const w = await world();
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.releaseLock(CLUSTER, PARENT);
+    w.describedGroups.length = 0;
+    w.instanceFilters.length = 0;
+    const step = { kind: 'replace' as const, instanceGroup: 'nodes-us-east-1a', asgName: groupName('nodes-us-east-1a', CLUSTER), instanceIds: ['i-1'], detachedIds: [], controlPlane: false };
+    const kube = w.deps.kube;
+    let kubeAsked = false;
+    w.deps.kube = async (c) => ((kubeAsked = true), kube(c));
+
+    const attempt = rollingUpdate({ action, cluster: CLUSTER, step, deadline: '2030-01-01T00:00:00Z', claim: { owner: PARENT, execution: CHILD } } as Parameters<typeof rollingUpdate>[0], w.deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError' });
+    expect(w.describedGroups).toEqual([]);
+    expect(w.instanceFilters).toEqual([]);
+    expect(kubeAsked).toBe(false);
+  });
+
   it('fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;

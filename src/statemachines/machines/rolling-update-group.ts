@@ -2,6 +2,8 @@ import { CHILD_PLAN, choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUnt
 import type { FunctionLogicalId } from '../../functions-registry.js';
 
 const CLUSTER = '$.cluster';
+/** This child's claim: its parent (the lock owner) and itself. Every step that changes instances checks it. */
+const CLAIM = { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' };
 
 /**
  * No Catch in the child: nothing here holds or releases the lock, so a failure ends the child
@@ -19,17 +21,17 @@ function rollStep(next: string): States {
   return {
     Surge: task(
       'RollingUpdateFunction',
-      { action: 'surge', 'cluster.$': CLUSTER, 'step.$': '$.next.step' },
+      { action: 'surge', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
       { comment: 'Detach without lowering desired capacity: the group launches replacements while the old instances still serve.', resultPath: '$.replace', next: 'WaitForReplacements' },
     ),
     Drain: task(
       'RollingUpdateFunction',
-      { action: 'drain', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.next.drainDeadline', 'cloudOnly.$': '$.cloudOnly' },
+      { action: 'drain', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.next.drainDeadline', 'cloudOnly.$': '$.cloudOnly', claim: CLAIM },
       { comment: 'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.', resultPath: '$.drain', next: 'Drained' },
     ),
     Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
     WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
-    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step' }, { resultPath: '$.replace', next: 'CountBatch' }),
+    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM }, { resultPath: '$.replace', next: 'CountBatch' }),
     // A batch is replaced once its instances are terminated; a surge step (always followed by the
     // replace step of the same batch) is not counted twice.
     CountBatch: pass({ 'count.$': 'States.MathAdd($.batches.count, 1)' }, '$.batches', 'WaitForReplacements'),
@@ -80,7 +82,7 @@ export function rollingUpdateGroup(): Machine {
       StartBatches: pass({ count: 0 }, '$.batches', 'NextStep'),
       NextStep: task(
         'RollingUpdateFunction',
-        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', claim: { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' } },
+        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', claim: CLAIM },
         {
           comment:
             'Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group\'s claim (LockLostError otherwise).',
