@@ -2,8 +2,9 @@
 /**
  * `npm run bench`: measures kopsless on the local backend and writes bench/results.json,
  * bench/roll-time.svg and a table on stdout (issue 12, point 5). `--quick` is the 30-node
- * version the test suite runs; `--only roll,watcher,...` runs some sections; `--out DIR` writes
- * elsewhere (default bench/).
+ * version the test suite runs (written to a temporary folder unless `--out` says where);
+ * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes, keeping the rest
+ * of an existing results.json; `--out DIR` writes elsewhere (default bench/).
  *
  * Sections:
  * - roll/create/delete: the real create-cluster, rolling-update (forced, every node group) and
@@ -17,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -359,7 +360,10 @@ function parseArgs(argv: string[]): BenchOptions & { out: string } {
     if (!Number.isInteger(n) || n < 3) throw new Error(`--sizes: expected node counts of at least 3, got ${JSON.stringify(v)}`);
     return n;
   });
-  return { mode: argv.includes('--quick') ? 'quick' : 'full', sections: (only as Section[] | undefined) ?? SECTIONS, out: value('--out') ?? join(ROOT, 'bench'), ...(sizes ? { sizes } : {}) };
+  const mode = argv.includes('--quick') ? 'quick' : 'full';
+  // The quick version never writes over the committed full figures unless told where to write.
+  const out = value('--out') ?? (mode === 'quick' ? join(tmpdir(), 'kopsless-bench-quick') : join(ROOT, 'bench'));
+  return { mode, sections: (only as Section[] | undefined) ?? SECTIONS, out, ...(sizes ? { sizes } : {}) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -367,10 +371,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   mkdirSync(options.out, { recursive: true });
   const file = join(options.out, 'results.json');
-  // `--only` re-measures some sections of an existing results.json and keeps the others.
-  const previous = options.sections.length < SECTIONS.length && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
+  // `--only` re-measures some sections of an existing results.json and keeps the others;
+  // `--sizes` some roll sizes, keeping the other sizes' rows.
+  const partial = options.sections.length < SECTIONS.length || options.sizes !== undefined;
+  const previous = partial && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
   const write = (results: BenchResults, benchSeconds?: number) => {
-    const merged = previous ? mergeResults(previous, results, options.sections) : results;
+    const merged = previous ? mergeResults(previous, results, options.sections, options.sizes) : results;
     // Only a run of every section times the bench; `--only` keeps the time of the last full run.
     if (benchSeconds !== undefined && !previous) merged.benchSeconds = Number(benchSeconds.toFixed(0));
     merged.targets = checkTargets(merged);

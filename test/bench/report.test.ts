@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rollTimeSvg, table, type RollRow } from '../../scripts/bench/report.js';
+import { checkTargets, mergeResults, rollTimeSvg, table, type BenchResults, type RollRow } from '../../scripts/bench/report.js';
 
 const row = (nodes: number, modelSeconds: number | null, kopsModelSeconds: number): RollRow => ({
   nodes,
@@ -38,5 +38,48 @@ describe('rollTimeSvg', () => {
 
     expect(svg.match(/<polyline/g)).toHaveLength(1);
     expect(svg).toContain('kopsless (state machines, simulated clock): not measured yet');
+  });
+});
+
+/** A results.json with these roll rows and a note per row. */
+const results = (rows: RollRow[], mode: BenchResults['mode'] = 'full'): BenchResults =>
+  ({
+    generatedAt: 'g',
+    measuredAt: {},
+    mode,
+    machine: {},
+    settings: {},
+    roll: rows,
+    create: [],
+    delete: [],
+    watcher: [],
+    watcherBurst: [],
+    coldStart: [],
+    diagnostics: Object.fromEntries(rows.map((r) => [`roll.${r.nodes}`, `run of ${r.modelSeconds}`])),
+  }) as unknown as BenchResults;
+
+describe('mergeResults with --sizes', () => {
+  it('replaces the rows and notes of the sizes measured and keeps the others', () => {
+    const previous = results([row(30, 100, 6000), row(300, 200, 7000), row(1000, 300, 24000)]);
+    const next = results([row(300, 250, 7000)]);
+
+    const merged = mergeResults(previous, next, ['roll', 'create', 'delete'], [300]);
+
+    expect(merged.roll.map((r) => [r.nodes, r.modelSeconds])).toEqual([[30, 100], [300, 250], [1000, 300]]);
+    expect(merged.diagnostics).toEqual({ 'roll.30': 'run of 100', 'roll.300': 'run of 250', 'roll.1000': 'run of 300' });
+  });
+});
+
+describe('checkTargets', () => {
+  it('counts a full bench without the 1,000-node roll row as a missed target', () => {
+    const targets = checkTargets(results([row(30, 100, 6000), row(300, 200, 7000)]));
+
+    expect(targets).toContainEqual(expect.objectContaining({ target: expect.stringContaining('roll 1,000: measured'), met: false }));
+  });
+
+  it('does not ask the quick bench for the 1,000-node row', () => {
+    const targets = checkTargets(results([row(30, 100, 6000)], 'quick'));
+
+    expect(targets.filter((t) => t.target.startsWith('roll 1,000'))).toEqual([]);
   });
 });
