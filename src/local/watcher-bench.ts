@@ -3,7 +3,8 @@ import { countingObjectStore } from './counting-object-store.js';
 import { DEFAULT_WATCHER_SETTINGS, type WatcherSettings } from '../planning/eni-decision.js';
 import { manifestFromFlags } from '../spec/create-cluster.js';
 import { completeManifest } from '../spec/defaults.js';
-import { handleWatcherEvent, watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
+import { watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
+import { handleWatcherEvent } from '../stages/eni-watcher-events.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { syntheticInstanceId, syntheticKubePort } from './synthetic-cluster.js';
 
