@@ -1,6 +1,7 @@
 import type { Obj, SimCluster } from './cluster.js';
-import { HttpError, type Request } from './http.js';
+import { HttpError, notFound, type Request } from './http.js';
 import { schemaFor } from './openapi.js';
+import { checkFields } from './validation.js';
 
 /** PATCH as the API server applies it: JSON patch, JSON merge patch and strategic merge patch. */
 
@@ -106,4 +107,17 @@ export function applyPatch(target: Obj, req: Request): Obj {
   }
   const typed = schemaFor(target.apiVersion ?? '', target.kind ?? '');
   return typed ? strategicMerge(target, req.body, typed.schema, typed.resolve) : strategicMerge(target, req.body);
+}
+
+/**
+ * The first steps of a PATCH of a stored object at `<namespace>/<name>` (the route's two
+ * parameters): the object (404 naming `resource` when absent), the body's field validation, then
+ * the patch applied to a copy. The caller decides what of the result the server keeps.
+ */
+export function patchStored(objects: ReadonlyMap<string, Obj>, resource: string, apiVersion: string, kind: string, r: Request): { key: string; stored: Obj; patched: Obj } {
+  const key = `${r.params[0]}/${r.params[1]}`;
+  const stored = objects.get(key);
+  if (!stored) throw notFound(resource, r.params[1]!);
+  checkFields(r, apiVersion, kind, r.body);
+  return { key, stored, patched: applyPatch(stored, r) };
 }

@@ -1,7 +1,7 @@
 import type { Obj } from '../cluster.js';
 import { HttpError, notFound, type Route } from '../http.js';
 import { inNamespace, list, one } from '../list.js';
-import { applyPatch, keepServerFields } from '../patch.js';
+import { applyPatch, keepServerFields, patchStored } from '../patch.js';
 import { selectorMatches } from '../selectors.js';
 import { canonical, checkFields, goLabelSelector, goStringMap, invalid, metadataCauses, nameCauses, replicasCauses, type FieldCause } from '../validation.js';
 
@@ -34,11 +34,7 @@ export const APPS_ROUTES: Route[] = [
     'PATCH',
     /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/,
     (c, r) => {
-      const k = `${r.params[0]}/${r.params[1]}`;
-      const ds = c.daemonSets.get(k);
-      if (!ds) throw notFound('daemonsets.apps', r.params[1]!);
-      checkFields(r, 'apps/v1', 'DaemonSet', r.body);
-      const patched = applyPatch(ds, r);
+      const { key: k, stored: ds, patched } = patchStored(c.daemonSets, 'daemonsets.apps', 'apps/v1', 'DaemonSet', r);
       const causes = [
         ...metadataCauses(patched.metadata),
         ...metadataCauses(patched.spec?.template?.metadata, 'spec.template.'),
@@ -87,11 +83,8 @@ export const APPS_ROUTES: Route[] = [
     'PATCH',
     /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/,
     (c, r) => {
-      const k = `${r.params[0]}/${r.params[1]}`;
-      const d = c.deployments.get(k);
-      if (!d) throw notFound('deployments.apps', r.params[1]!);
-      checkFields(r, 'apps/v1', 'Deployment', r.body);
-      const patched = keepServerFields(d, applyPatch(d, r), c);
+      const { key: k, stored: d, patched: applied } = patchStored(c.deployments, 'deployments.apps', 'apps/v1', 'Deployment', r);
+      const patched = keepServerFields(d, applied, c);
       // A patch that removes replicas leaves it to defaulting, which sets 1.
       if (patched.spec && patched.spec.replicas === undefined) patched.spec.replicas = 1;
       const causes = [

@@ -1,7 +1,7 @@
 import type { Obj, SimCluster } from '../cluster.js';
 import { HttpError, notFound, type Request, type Route } from '../http.js';
 import { inNamespace, list, one } from '../list.js';
-import { applyPatch } from '../patch.js';
+import { applyPatch, patchStored } from '../patch.js';
 import { checkFields, invalid, metadataCauses, nameCauses } from '../validation.js';
 
 /**
@@ -71,11 +71,7 @@ export const CORE_ROUTES: Route[] = [
     'PATCH',
     /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/,
     (c, r) => {
-      const k = `${r.params[0]}/${r.params[1]}`;
-      const pod = c.pods.get(k);
-      if (!pod) throw notFound('pods', r.params[1]!);
-      checkFields(r, 'v1', 'Pod', r.body);
-      const patched = applyPatch(pod, r);
+      const { stored: pod, patched } = patchStored(c.pods, 'pods', 'v1', 'Pod', r);
       const labelCauses = metadataCauses(patched.metadata);
       if (labelCauses.length) throw invalid('Pod', '', r.params[1]!, labelCauses);
       // As the API server: a pod's spec is immutable but for container images and a few fields.

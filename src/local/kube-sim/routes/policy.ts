@@ -1,6 +1,6 @@
 import { HttpError, notFound, type Route } from '../http.js';
 import { inNamespace, list, one } from '../list.js';
-import { applyPatch, keepServerFields } from '../patch.js';
+import { keepServerFields, patchStored } from '../patch.js';
 import { checkFields, invalid, metadataCauses, nameCauses } from '../validation.js';
 
 /** Routes of policy/v1 PodDisruptionBudgets (status computed on read). */
@@ -37,11 +37,8 @@ export const POLICY_ROUTES: Route[] = [
     'PATCH',
     /^\/apis\/policy\/v1\/namespaces\/([^/]+)\/poddisruptionbudgets\/([^/]+)$/,
     (c, r) => {
-      const k = `${r.params[0]}/${r.params[1]}`;
-      const pdb = c.pdbs.get(k);
-      if (!pdb) throw notFound('poddisruptionbudgets.policy', r.params[1]!);
-      checkFields(r, 'policy/v1', 'PodDisruptionBudget', r.body);
-      const patched = keepServerFields(pdb, applyPatch(pdb, r), c);
+      const { key: k, stored: pdb, patched: applied } = patchStored(c.pdbs, 'poddisruptionbudgets.policy', 'policy/v1', 'PodDisruptionBudget', r);
+      const patched = keepServerFields(pdb, applied, c);
       const causes = metadataCauses(patched.metadata);
       if (causes.length) throw invalid('PodDisruptionBudget', 'policy', r.params[1]!, causes);
       c.pdbs.set(k, patched);
