@@ -8,7 +8,7 @@ import { duplicateKey, entries, expandedIssue, type Entry } from './manifest-tex
  * silently keeps the last of them), with its offset; one pass, one Set per open object. Keys are
  * compared once unescaped, so `"a"` and `"\u0061"` are one key, as they are once parsed.
  */
-export function jsonDuplicateKey(text: string): { key: string; offset: number } | undefined {
+function jsonDuplicateKey(text: string): { key: string; offset: number } | undefined {
   // One frame per open container: the keys of an object (null for an array), and whether the
   // next string in it is a key.
   const frames: Array<{ keys: Set<string> | null; expectKey: boolean }> = [];
@@ -44,7 +44,7 @@ export function jsonDuplicateKey(text: string): { key: string; offset: number } 
 }
 
 /** Line and column (both from 1) of an offset in a text. */
-export function position(text: string, offset: number): { line: number; column: number } {
+function position(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {

@@ -43,7 +43,7 @@ export function decodeManifest(bytes: Uint8Array): { text: string } | { error: F
   }
 }
 
-export function tooLarge(): FieldIssue {
+function tooLarge(): FieldIssue {
   return field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxBytes} bytes (${MANIFEST_LIMITS.maxBytes / 1024 / 1024} MiB)`);
 }
 
@@ -61,6 +61,7 @@ export function textIssue(text: string): FieldIssue | undefined {
   return undefined;
 }
 
+/** How nesting beyond MANIFEST_LIMITS.maxDepth is refused. */
 export function tooDeep(where: string): FieldIssue {
   return field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels of mappings and sequences`);
 }

@@ -9,7 +9,7 @@ import { duplicateKey, entries, expandedIssue, MANIFEST_LIMITS, TEXT_PATH, tooDe
  * The key a mapping entry gets once converted to a JavaScript object (every scalar becomes its
  * string form, so `1` and `"1"` are one key there), or undefined for a key that is not a scalar.
  */
-export function scalarKey(key: unknown, doc: Document.Parsed): string | undefined {
+function scalarKey(key: unknown, doc: Document.Parsed): string | undefined {
   const node = isAlias(key) ? key.resolve(doc) : key;
   if (!isScalar(node)) return undefined;
   return String(node.value);
@@ -23,7 +23,7 @@ export function scalarKey(key: unknown, doc: Document.Parsed): string | undefine
  * linear (the parser's own `uniqueKeys` compares each key with every earlier one: 20,000 keys in
  * one mapping took 20 s).
  */
-export function structureIssue(doc: Document.Parsed, where: string, lines: LineCounter): FieldIssue | undefined {
+function structureIssue(doc: Document.Parsed, where: string, lines: LineCounter): FieldIssue | undefined {
   const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
@@ -54,7 +54,7 @@ export function structureIssue(doc: Document.Parsed, where: string, lines: LineC
 }
 
 /** More lines that hold YAML than the limit allows? Blank and comment lines cost the parser next to nothing. */
-export function yamlLinesOverLimit(text: string): boolean {
+function yamlLinesOverLimit(text: string): boolean {
   let count = 0;
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf('\n', start);

@@ -9,7 +9,7 @@ import { validateCloudLabels, validateNodeLabels, validateTaints } from './valid
 
 /** kOps's rules for an instance group: role, sizes, subnets, machine type, rolling update, kubelet, labels and taints. */
 
-export const ROLES = ['ControlPlane', 'APIServer', 'Node', 'Bastion'] as const;
+const ROLES = ['ControlPlane', 'APIServer', 'Node', 'Bastion'] as const;
 
 /** kOps's `validateRollingUpdate`: no surge on the control plane, not both zero, no negatives. */
 export function validateRollingUpdate(rollingUpdate: RollingUpdate, path: string, onControlPlane: boolean): FieldIssue[] {
@@ -36,12 +36,14 @@ export function validateRollingUpdate(rollingUpdate: RollingUpdate, path: string
   return issues;
 }
 
+/** A kubelet's `maxPods`, when set: a whole number above zero. */
 export function validateMaxPods(kubelet: unknown, path: string): FieldIssue[] {
   if (!isObject(kubelet) || kubelet.maxPods === undefined) return [];
   if (Number.isInteger(kubelet.maxPods) && (kubelet.maxPods as number) > 0) return [];
   return [field.invalid(`${path}.maxPods`, kubelet.maxPods, 'must be a whole number greater than zero')];
 }
 
+/** Every kOps rule on one instance group, with its fields reported under `instanceGroups[<name>]`. */
 export function validateInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest, subnetNames: Set<string>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const name = ig.metadata.name;

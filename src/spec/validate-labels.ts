@@ -62,9 +62,9 @@ export function validateTaints(taints: unknown, path: string): FieldIssue[] {
   return issues;
 }
 
-export const RESERVED_CLOUD_LABELS = ['Name', 'KubernetesCluster'];
+const RESERVED_CLOUD_LABELS = ['Name', 'KubernetesCluster'];
 /** kOps's reserved prefixes, and kopsless's own (the spec-hash tag). */
-export const RESERVED_CLOUD_LABEL_PREFIXES = ['kubernetes.io/cluster/', 'k8s.io/role/', 'kops.k8s.io/', 'kopsless.io/'];
+const RESERVED_CLOUD_LABEL_PREFIXES = ['kubernetes.io/cluster/', 'k8s.io/role/', 'kops.k8s.io/', 'kopsless.io/'];
 
 /**
  * Cloud labels become tags on every instance and volume; the tags kOps and kopsless find a

@@ -6,10 +6,11 @@ import { asArray, isObject, stringOf } from './shapes.js';
 
 /** kOps's rules for the cluster's network: CIDRs, subnets (zones, types, overlaps, egress), the networking option and the VPC CNI's env. */
 
-export const SUBNET_TYPES = ['Public', 'Private', 'Utility', 'DualStack'] as const;
+const SUBNET_TYPES = ['Public', 'Private', 'Utility', 'DualStack'] as const;
 
-export const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
+const NETWORKING_OPTIONS = ['classic', 'kubenet', 'external', 'cni', 'kopeio', 'weave', 'flannel', 'calico', 'canal', 'kuberouter', 'romana', 'amazonvpc', 'cilium', 'lyftvpc', 'gce', 'kindnet'];
 
+/** A CIDR field (or, where allowed, a managed prefix list ID `pl-…`). */
 export function validateCidrField(cidr: unknown, path: string, { allowPrefixList = false } = {}): FieldIssue[] {
   if (typeof cidr !== 'string') return [field.invalid(path, cidr, 'Could not be parsed as a CIDR')];
   if (allowPrefixList && /^pl-[0-9a-f]+$/.test(cidr)) return [];
@@ -18,17 +19,17 @@ export function validateCidrField(cidr: unknown, path: string, { allowPrefixList
 }
 
 /** kOps's egress kinds, by the prefix of the ID (`nat-…`, `eipalloc-…`, `i-…`, `tgw-…`) or `External`. */
-export const EGRESS_KINDS = ['nat', 'eipalloc', 'i', 'External', 'tgw'];
-export const IPV6_SUBNET_NOTATION = /^\/(\d+)#([a-f0-9]+)$/;
+const EGRESS_KINDS = ['nat', 'eipalloc', 'i', 'External', 'tgw'];
+const IPV6_SUBNET_NOTATION = /^\/(\d+)#([a-f0-9]+)$/;
 
 /** True for an IPv6 cluster, which kOps recognises by an IPv6 `nonMasqueradeCIDR`. */
-export function isIPv6Only(spec: Record<string, unknown>): boolean {
+function isIPv6Only(spec: Record<string, unknown>): boolean {
   return typeof spec.nonMasqueradeCIDR === 'string' && spec.nonMasqueradeCIDR.includes(':');
 }
 
 
 /** kOps's `validateIPv6CIDR`: a CIDR, or `/<size>#<hex index>` for "the Nth block of that size". */
-export function validateIpv6Cidr(path: string, cidr: unknown, serviceRange: IpNet | undefined): FieldIssue[] {
+function validateIpv6Cidr(path: string, cidr: unknown, serviceRange: IpNet | undefined): FieldIssue[] {
   if (typeof cidr !== 'string') return [field.invalid(path, cidr, 'Could not be parsed as a CIDR')];
   if (cidr.startsWith('/')) {
     const match = IPV6_SUBNET_NOTATION.exec(cidr);
@@ -50,7 +51,7 @@ export function validateIpv6Cidr(path: string, cidr: unknown, serviceRange: IpNe
  * A subnet's zone on AWS: kOps finds the zone of a shared subnet (`id`) from AWS, so only a subnet
  * kOps creates must name one; the zones must all be of one region.
  */
-export function validateZone(raw: Record<string, unknown>, path: string, name: string, region: { value?: string }): FieldIssue[] {
+function validateZone(raw: Record<string, unknown>, path: string, name: string, region: { value?: string }): FieldIssue[] {
   const zone = raw.zone;
   if (zone === undefined || zone === '') {
     return raw.id ? [] : [field.required(`${path}.zone`, `subnet ${JSON.stringify(name)} must specify a zone or the ID of an existing subnet`)];
@@ -65,6 +66,7 @@ export function validateZone(raw: Record<string, unknown>, path: string, name: s
   return [];
 }
 
+/** kOps's subnet rules: names, zones, types, CIDRs within the network and not overlapping, egress. */
 export function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const subnets = asArray(spec.subnets);
@@ -154,7 +156,7 @@ export function validateSubnets(spec: Record<string, unknown>): FieldIssue[] {
  * finds every pair in O(n log n) (a stack is at most 33 distinct CIDRs deep): comparing every pair
  * took seconds for the tens of thousands of subnets a 5 MB manifest can hold.
  */
-export function overlappingEarlier(nets: Array<Ipv4Net | undefined>): Map<number, number[]> {
+function overlappingEarlier(nets: Array<Ipv4Net | undefined>): Map<number, number[]> {
   // The first index of each distinct CIDR; later holders of one CIDR overlap that first one.
   const firstOf = new Map<string, number>();
   const found = new Map<number, number[]>();
@@ -203,6 +205,7 @@ export function overlappingEarlier(nets: Array<Ipv4Net | undefined>): Map<number
   return found;
 }
 
+/** Exactly one networking option, and one kopsless can build on AWS. */
 export function validateNetworking(spec: Record<string, unknown>): FieldIssue[] {
   if (spec.networking === undefined) return [field.required('spec.networking', 'a networking option must be set (e.g. amazonvpc: {})')];
   if (!isObject(spec.networking)) return [field.invalid('spec.networking', spec.networking, 'must be a mapping')];

@@ -3,7 +3,7 @@ import { groupVersionDocument, openApiV2Document, openApiV3Index } from './opena
 
 /** Discovery (`/version`, `/api`, `/apis`, API resource lists) and the OpenAPI documents' paths. */
 
-export const RESOURCES = {
+const RESOURCES = {
   v1: [
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list', 'patch'], shortNames: ['no'] },
     { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['po'], categories: ['all'] },
@@ -21,8 +21,9 @@ export const RESOURCES = {
   'events.k8s.io/v1': [{ name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['create', 'get', 'list'], shortNames: ['ev'] }],
 };
 
-export const GROUPS = ['apps', 'events.k8s.io', 'policy'];
+const GROUPS = ['apps', 'events.k8s.io', 'policy'];
 
+/** The discovery documents (`/version`, `/api`, `/apis`, `/api/v1`, `/apis/<group>/v1`), or undefined for other paths. */
 export function discovery(path: string, version: string): Obj | undefined {
   if (path === '/version') {
     const [major, minor] = version.replace(/^v/, '').split('.');

@@ -4,8 +4,9 @@ import { decodeKubernetesProtobuf, ProtobufBodyError } from './protobuf.js';
 
 /** The simulated API server's requests, routes and replies: what every route module shares. */
 
-export type Handler = (c: SimCluster, req: Request) => Obj | Promise<Obj>;
+type Handler = (c: SimCluster, req: Request) => Obj | Promise<Obj>;
 
+/** One request as a route handler sees it. */
 export interface Request {
   method: string;
   path: string;
@@ -20,6 +21,7 @@ export interface Request {
   warnings: string[];
 }
 
+/** An answer other than success: the Status object the API server sends, with its code and reason. */
 export class HttpError extends Error {
   constructor(
     readonly code: number,
@@ -32,12 +34,14 @@ export class HttpError extends Error {
   }
 }
 
+/** 404 NotFound as the API server words it: `<resource> "<name>" not found`. */
 export function notFound(kind: string, name: string): HttpError {
   return new HttpError(404, 'NotFound', `${kind} "${name}" not found`);
 }
 
-export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
 
+/** The request body as an object: JSON, or protobuf for the kinds kubectl sends it for; undefined when empty. */
 export async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -68,6 +72,7 @@ export async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   }
 }
 
+/** Writes a JSON answer, with field validation warnings as `Warning:` headers. */
 export function send(res: ServerResponse, code: number, body: Obj, warnings: string[] = []): void {
   res.writeHead(code, { 'Content-Type': 'application/json', ...(warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {}) });
   res.end(JSON.stringify(body));

@@ -5,14 +5,14 @@ import { toTable, wantsTable } from './tables.js';
 /** Reads: one object or a list, filtered by field and label selectors, paginated, as a Table when asked. */
 
 /** A long list is served in at most about this many pages, whatever the page cap (see `paginate`). */
-export const MAX_PAGES_PER_LIST = 8;
+const MAX_PAGES_PER_LIST = 8;
 
 /** Where an object sits in the store: lists are served in this order, as etcd keys are. */
-export const storeKey = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const storeKey = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
-export const encodeContinue = (after: string) => Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
+const encodeContinue = (after: string) => Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
 
-export function decodeContinue(token: string): string {
+function decodeContinue(token: string): string {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; after?: unknown };
     if (parsed.v === 1 && typeof parsed.after === 'string') return parsed.after;
@@ -29,7 +29,7 @@ export function decodeContinue(token: string): string {
  * backend caps them small so every list in a local run takes the continue path. Unlike etcd,
  * later pages show the live objects after the last key, not a snapshot of the first page's time.
  */
-export function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string; remainingItemCount?: number } {
+function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string; remainingItemCount?: number } {
   const limitText = req.query.get('limit');
   const limit = limitText === null ? 0 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'BadRequest', `limit: Invalid value: "${limitText}": must be a non-negative integer`);
@@ -50,7 +50,7 @@ export function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: 
  * The field labels each kind's list accepts in `fieldSelector` (the API server's field label
  * conversions); every kind has `metadata.name` and `metadata.namespace`.
  */
-export const FIELD_LABELS: Record<string, string[]> = {
+const FIELD_LABELS: Record<string, string[]> = {
   'v1/Pod': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
   'v1/Node': ['spec.unschedulable'],
   'v1/Namespace': ['status.phase'],
@@ -60,8 +60,9 @@ export const FIELD_LABELS: Record<string, string[]> = {
 };
 
 /** What an absent field reads as in a field selector (booleans are `false`, not empty). */
-export const FIELD_DEFAULTS: Record<string, string> = { 'spec.hostNetwork': 'false', 'spec.unschedulable': 'false' };
+const FIELD_DEFAULTS: Record<string, string> = { 'spec.hostNetwork': 'false', 'spec.unschedulable': 'false' };
 
+/** A `<Kind>List` (or a Table) of the items that pass the request's field and label selectors, one page of them. */
 export function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req: Request): Obj {
   const byField = parseFieldSelector(req.query.get('fieldSelector'), ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[`${apiVersion}/${kind}`] ?? [])], FIELD_DEFAULTS);
   const byLabel = parseLabelSelector(req.query.get('labelSelector'));
@@ -72,13 +73,15 @@ export function list(kind: string, apiVersion: string, items: Obj[], c: SimClust
   return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
-export const includeObject = (req: Request) => (req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata');
+const includeObject = (req: Request) => (req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata');
 
+/** One object (or a one-row Table), or 404 when it is absent. */
 export function one(o: Obj | undefined, kind: string, name: string, req: Request, resource = kind.toLowerCase() + 's'): Obj {
   if (!o) throw notFound(resource, name);
   return wantsTable(req.accept) ? toTable(kind, [o], '1', includeObject(req)) : o;
 }
 
+/** The items of one namespace, or all of them when no namespace is given. */
 export function inNamespace(items: Iterable<Obj>, namespace: string | undefined): Obj[] {
   return [...items].filter((o) => namespace === undefined || o.metadata.namespace === namespace);
 }

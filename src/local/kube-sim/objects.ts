@@ -4,8 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 
 export type Obj = Record<string, any>;
 
+/** The taint kOps puts on control-plane nodes. */
 export const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+/** The static pods the kubelet runs on a control-plane node. */
 export const STATIC_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+/** The taint a cordoned node carries (what the scheduler checks for `spec.unschedulable`). */
 export const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 /** The built-in PriorityClasses (scheduling.k8s.io), by name. */
 export const PRIORITY_CLASSES: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
@@ -19,7 +22,9 @@ export const DAEMONSET_TOLERATIONS = [
   { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
   { key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' },
 ];
+/** The most Events one simulated cluster keeps (the oldest go first). */
 export const MAX_EVENTS = 5000;
+/** The taint of a node that is not Ready yet. */
 export const NOT_READY_TAINT = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' };
 
 /**
@@ -43,11 +48,13 @@ export interface Timer {
   uid: string;
 }
 
+/** A random name suffix from the API server's alphabet (no vowels, no confusable digits). */
 export function suffix(n = 5): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
 }
 
+/** Where a namespaced object is kept: `namespace/name`. */
 export function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
@@ -58,7 +65,7 @@ export function key(namespace: string, name: string): string {
  * the same struct as their absence), so the same template written another way (by `kubectl rollout
  * undo`, a patch that reorders keys, an env var set then removed) is the same ReplicaSet.
  */
-export function canonicalTemplate(value: unknown): unknown {
+function canonicalTemplate(value: unknown): unknown {
   if (Array.isArray(value)) {
     const items = value.map(canonicalTemplate).filter((v) => v !== undefined);
     return items.length > 0 ? items : undefined;
@@ -100,18 +107,21 @@ export function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** An IntOrString of a budget or strategy (`1`, `25%`) against a total, rounded as asked. */
 export function intOrPercent(value: number | string, total: number, roundUp: boolean): number {
   if (typeof value === 'number') return value;
   const pct = Number(value.replace('%', ''));
   return roundUp ? Math.ceil((pct * total) / 100) : Math.floor((pct * total) / 100);
 }
 
+/** Adds a value to an index entry, creating the entry. */
 export function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
   let set = index.get(k);
   if (!set) index.set(k, (set = new Set()));
   set.add(value);
 }
 
+/** Removes a value from an index entry, dropping the entry once empty. */
 export function removeFrom(index: Map<string, Set<string>>, k: string, value: string): void {
   const set = index.get(k);
   if (!set) return;

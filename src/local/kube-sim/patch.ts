@@ -58,7 +58,7 @@ export function strategicMerge(target: any, patch: any, schema?: Obj, resolve: (
   return structuredClone(patch);
 }
 
-export function strategicMergeField(target: any, patch: any, schema: Obj | undefined, resolve: (s: Obj) => Obj, typed: boolean): any {
+function strategicMergeField(target: any, patch: any, schema: Obj | undefined, resolve: (s: Obj) => Obj, typed: boolean): any {
   if (!Array.isArray(patch)) return strategicMerge(target, patch, schema, resolve);
   const strategy = String(schema?.['x-kubernetes-patch-strategy'] ?? '');
   const mergeKey: string | undefined = typed ? schema?.['x-kubernetes-patch-merge-key'] : 'name';
@@ -78,7 +78,7 @@ export function strategicMergeField(target: any, patch: any, schema: Obj | undef
 }
 
 /** JSON merge patch (RFC 7386): like the above, but lists are replaced. */
-export function mergePatch(target: any, patch: any): any {
+function mergePatch(target: any, patch: any): any {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return structuredClone(patch);
   const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
@@ -88,6 +88,7 @@ export function mergePatch(target: any, patch: any): any {
   return out;
 }
 
+/** Applies a PATCH body to a copy of an object, by its content type (JSON patch, merge patch, strategic merge patch). */
 export function applyPatch(target: Obj, req: Request): Obj {
   if (!req.body) throw new HttpError(400, 'BadRequest', 'patch body required');
   if (req.contentType?.startsWith('application/json-patch+json')) {

@@ -13,9 +13,9 @@ export interface FieldCause {
   detail: string;
 }
 
-export const CAUSE_REASON = { Invalid: 'FieldValueInvalid', Required: 'FieldValueRequired', Forbidden: 'FieldValueForbidden' } as const;
+const CAUSE_REASON = { Invalid: 'FieldValueInvalid', Required: 'FieldValueRequired', Forbidden: 'FieldValueForbidden' } as const;
 
-export function causeBody(c: FieldCause): string {
+function causeBody(c: FieldCause): string {
   if (c.type === 'Invalid') return `Invalid value: ${c.value}: ${c.detail}`;
   if (c.type === 'Required') return `Required value${c.detail ? `: ${c.detail}` : ''}`;
   return `Forbidden: ${c.detail}`;
@@ -36,7 +36,7 @@ export function invalid(kind: string, group: string, name: string, causes: Field
   });
 }
 
-export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** metadata.name of a Pod, Deployment or PodDisruptionBudget: a DNS-1123 subdomain (apimachinery's wording). */
 export function nameCauses(name: unknown): FieldCause[] {
@@ -54,12 +54,12 @@ export function nameCauses(name: unknown): FieldCause[] {
   return causes;
 }
 
-export const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-export const NAME_PART_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const NAME_PART_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
 /** Why a label or annotation key is not a qualified name (`[prefix/]name`), in apimachinery's words. */
-export function qualifiedNameErrors(key: string): string[] {
+function qualifiedNameErrors(key: string): string[] {
   const parts = key.split('/');
   if (parts.length > 2) {
     return [

@@ -6,14 +6,14 @@ import { selectorMatches } from '../selectors.js';
 import { canonical, checkFields, goLabelSelector, goStringMap, invalid, metadataCauses, nameCauses, replicasCauses, type FieldCause } from '../validation.js';
 
 /** The API server's check that a Deployment's selector selects its own pod template. */
-export function selectorMatchesTemplate(d: Obj): boolean {
+function selectorMatchesTemplate(d: Obj): boolean {
   const selector = d.spec?.selector;
   if (!selector || (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length)) return false;
   return selectorMatches(d.spec.template?.metadata?.labels, selector);
 }
 
 /** A Deployment's scale subresource (autoscaling/v1 Scale). */
-export function scaleOf(d: Obj | undefined, name: string): Obj {
+function scaleOf(d: Obj | undefined, name: string): Obj {
   if (!d) throw notFound('deployments.apps', name);
   const selector = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   return {

@@ -10,12 +10,12 @@ import { checkFields, invalid, metadataCauses, nameCauses } from '../validation.
  * filter over every pod was most of a roll's time); otherwise every pod. The selector is still
  * applied to them in full, so the answer is the same.
  */
-export function podCandidates(c: SimCluster, req: Request): Obj[] {
+function podCandidates(c: SimCluster, req: Request): Obj[] {
   const node = /(?:^|,)spec\.nodeName==?([A-Za-z0-9._:-]+)(?=,|$)/.exec(req.query.get('fieldSelector') ?? '')?.[1];
   return node === undefined ? [...c.pods.values()] : c.podsBoundTo(node);
 }
 
-export const NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 /** Routes of core/v1 nodes, namespaces and pods (with eviction). */
 export const CORE_ROUTES: Route[] = [

@@ -4,7 +4,7 @@ import { inNamespace, list, one } from '../list.js';
 import { checkFields } from '../validation.js';
 
 /** A core/v1 Event as events.k8s.io/v1 shows it. */
-export function toEventsV1(e: Obj): Obj {
+function toEventsV1(e: Obj): Obj {
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
@@ -25,7 +25,7 @@ export function toEventsV1(e: Obj): Obj {
 }
 
 /** An events.k8s.io/v1 Event as the core/v1 Event the store keeps. */
-export function fromEventsV1(e: Obj): Obj {
+function fromEventsV1(e: Obj): Obj {
   return {
     metadata: e.metadata,
     involvedObject: e.regarding,
@@ -43,7 +43,7 @@ export function fromEventsV1(e: Obj): Obj {
   };
 }
 
-export function createEvent(c: SimCluster, namespace: string, event: Obj | undefined): Obj {
+function createEvent(c: SimCluster, namespace: string, event: Obj | undefined): Obj {
   if (!event?.involvedObject?.name) throw new HttpError(422, 'Invalid', 'Event is invalid: involvedObject.name: Required value');
   if (!event.reason) throw new HttpError(422, 'Invalid', 'Event is invalid: reason: Required value');
   if (event.involvedObject.namespace && event.involvedObject.namespace !== namespace) {
