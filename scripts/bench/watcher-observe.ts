@@ -6,7 +6,7 @@ import { checkManifest } from '../../src/spec/check.js';
 import { completeManifest } from '../../src/spec/defaults.js';
 import type { ClusterManifest } from '../../src/spec/types.js';
 import { watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
-import { countingObjectStore } from '../../src/local/watcher-bench.js';
+import { countingObjectStore } from '../../src/local/counting-object-store.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 

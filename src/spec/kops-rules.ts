@@ -2,6 +2,7 @@ import type { FieldIssue } from '../errors.js';
 import { formatIpNet, ipNet, netsOverlap, type IpNet } from './cidr.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
+import { asArray, isObject, stringOf } from './shapes.js';
 import type { ClusterManifest, InstanceGroup } from './types.js';
 
 /**
@@ -11,18 +12,6 @@ import type { ClusterManifest, InstanceGroup } from './types.js';
  * those of the v1alpha2 manifest the user wrote (`spec.podCIDR`, not kOps's internal
  * `spec.networking.podCIDR`). Pure.
  */
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
 
 /** kOps's `IsValidValue`: a set value must be one of these (an unset one is not checked). */
 function oneOf(value: unknown, path: string, valid: readonly string[]): FieldIssue[] {

@@ -4,8 +4,10 @@ import { field, index } from './field.js';
 import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-version.js';
 import { igPath } from './parse.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
+import { isObject } from './shapes.js';
 import { isControlPlaneRole, type ClusterManifest } from './types.js';
-import { entryPath, HOSTED_ZONE_ID } from './validate.js';
+import { HOSTED_ZONE_ID } from './validate.js';
+import { entryPath } from './validate-labels.js';
 
 /**
  * Which kOps settings kopsless builds. A valid kOps manifest may ask for far more than kopsless
@@ -24,10 +26,6 @@ type Rule = true | { ignored: string } | string | ((value: unknown, path: string
 export interface SupportReport {
   unsupported: FieldIssue[];
   ignored: FieldIssue[];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkObject(value: unknown, path: string, rules: Record<string, Rule>, out: SupportReport, what: string): void {

@@ -26,7 +26,7 @@ interface KindDef {
   verbs: string[];
 }
 
-/** The kinds served, with the verbs the routes in server.ts answer. */
+/** The kinds served, with the verbs the routes (routes/*.ts) answer. */
 export const KINDS: KindDef[] = [
   { group: '', version: 'v1', kind: 'Node', model: 'V1Node', resource: 'nodes', namespaced: false, verbs: ['get', 'list', 'patch'] },
   { group: '', version: 'v1', kind: 'Pod', model: 'V1Pod', resource: 'pods', namespaced: true, verbs: ['create', 'get', 'list', 'patch', 'delete'] },
