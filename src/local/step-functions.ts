@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../aws/sfn.js';
-import { ALL_STATE_MACHINES, deployedStateMachineName, FUNCTIONS, stateMachineOfDeployedName, type AnyStateMachineName, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { deployedStateMachineName, FUNCTIONS, stateMachineOfDeployedName, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
 import { InvalidInputError } from '../errors.js';
 import { inFunction } from './aws-calls.js';
 import { faultsFromEnv, withinHandler } from './faults.js';
@@ -12,6 +10,27 @@ import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings }
 import type { LockHolder } from './holder.js';
 import type { SimClock } from './sim-clock.js';
 import { now, useClock } from '../clock.js';
+import { ACCOUNT, definitionPath, loadDefinition, mapStates, nestedDefinitions, startExecutionMode, startExecutionStates, taskStates, tasksWithin, waitStates, type Definition, type Json, type StartMode, type State } from './asl-definition.js';
+import {
+  LONG_TASK_TIMEOUT_SECONDS,
+  namedError,
+  retryDelay,
+  settle,
+  SIMULATED_WAIT,
+  terminalError,
+  waitSeconds,
+  type ChildStateMachine,
+  type DefinitionRunOptions,
+  type ExecutionSummary,
+  type LocalExecutionResult,
+  type ProgressEvent,
+  type Retrier,
+  type RunOptions,
+  type TaskHandler,
+} from './execution-model.js';
+
+export { definitionPath, loadDefinition, substituteArns, taskStates, type Definition } from './asl-definition.js';
+export type { ChildStateMachine, DefinitionRunOptions, ExecutionSummary, LambdaInvocation, LocalExecutionResult, ProgressEvent, RunOptions } from './execution-model.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -32,162 +51,6 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   };
 }
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const ACCOUNT = '123456789012';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type State = { Type: string; Resource?: string; [key: string]: unknown };
-export type Definition = { StartAt: string; States: Record<string, State>; [key: string]: unknown };
-
-export function definitionPath(name: AnyStateMachineName): string {
-  return join(ROOT, 'statemachines', `${name}.asl.json`);
-}
-
-/**
- * The ASL text with every `${...Arn}` substitution replaced as SAM would, with local ARNs: a
- * function's (`${XFunctionArn}`) or a state machine's (`${RollingUpdateGroupStateMachineArn}` →
- * `...:stateMachine:kopsless-rolling-update-group`, the name template.yaml gives it).
- */
-export function loadDefinition(name: AnyStateMachineName, region: string): Definition {
-  return JSON.parse(substituteArns(readFileSync(definitionPath(name), 'utf8'), region)) as Definition;
-}
-
-/** ASL text with its `${XFunctionArn}` and `${XStateMachineArn}` substitutions replaced by local ARNs (see loadDefinition). */
-export function substituteArns(text: string, region: string): string {
-  return text.replace(/\$\{(\w+)Arn\}/g, (_, id: string) => {
-    const machine = ALL_STATE_MACHINES[id as keyof typeof ALL_STATE_MACHINES];
-    if (machine) return stateMachineArn(region, ACCOUNT, deployedStateMachineName(machine));
-    if (id.endsWith('StateMachine')) throw new Error(`\${${id}Arn}: ${id} is no state machine of src/functions-registry.ts`);
-    return `arn:aws:lambda:${region}:${ACCOUNT}:function:kopsless-${id}`;
-  });
-}
-
-export interface ProgressEvent {
-  kind: 'entered' | 'exited' | 'retried' | 'caught' | 'failed';
-  state: string;
-  stateType: string;
-  at: number;
-  output?: Json;
-  error?: { name: string; cause: string };
-  /** The child execution's ARN when the state is a child's (absent for the execution the caller started). */
-  execution?: string;
-  /** The child execution's state machine name (e.g. kopsless-rolling-update-group), with `execution`. */
-  stateMachine?: string;
-}
-
-/** One execution of a local run: the one the caller started, or a child it (or a child) started. */
-export interface ExecutionSummary {
-  executionArn: string;
-  /** The state machine's name (kopsless-<name> for the real ones). */
-  stateMachine: string;
-  /** The execution whose Task started it; absent for the execution the caller started. */
-  parentExecutionArn?: string;
-  /** ABORTED: stopped because the parent execution, or the Map or Parallel state that waited for it, ended first (as Step Functions stops a .sync child). */
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-  /** History events of this execution alone (what its own 25,000 quota counts). */
-  historyEvents: number;
-  /** State transitions of this execution alone. */
-  transitions: number;
-  /** Lambda invocations of this execution alone (every attempt). */
-  lambdaInvocations: number;
-  /** When it started and stopped, on the run's clock (simulated time under `RunOptions.clock`). */
-  startedAt: string;
-  stoppedAt?: string;
-}
-
-export interface LocalExecutionResult {
-  executionArn: string;
-  status: 'SUCCEEDED' | 'FAILED';
-  output?: Json;
-  error?: { name: string; cause: string };
-  startedAt: string;
-  stoppedAt: string;
-  /** History events Step Functions Standard would have recorded for this execution (local runs only). */
-  historyEvents?: number;
-  /** State transitions as Step Functions bills them, this execution's and every child's (local runs only). */
-  transitions?: number;
-  /** The execution and every child execution it started, recursively, in the order they started (local runs only). */
-  executions?: ExecutionSummary[];
-  /** The largest history of any execution of the run: the figure the 25,000-event quota limits (local runs only). */
-  maxHistoryEvents?: number;
-  /** Lambda invocations of the execution and its children (local runs only). */
-  lambdaInvocations?: number;
-}
-
-export interface RunOptions {
-  input: Json;
-  executionName?: string;
-  region?: string;
-  /** Milliseconds each Wait state lasts locally (moto needs no real waiting). Ignored with `clock`. */
-  waitMs?: number;
-  onProgress?: (event: ProgressEvent) => void;
-  /**
-   * The process running this execution, written into the cluster lock when the execution takes
-   * it, so that a later command on this machine can tell that the holder is gone (kill -9) and
-   * take the lock over instead of waiting out the lease. Only local runs have one.
-   */
-  lockHolder?: LockHolder;
-  /** Awaited after every Task, before the execution moves on: lets a test look at the world between steps. */
-  afterTask?: (state: string, output: Json) => Promise<void>;
-  /**
-   * Called after every Lambda attempt (children's included) with the real milliseconds its
-   * handler ran here: what the bench prices as Lambda GB-seconds. Under a simulated clock a
-   * handler takes no simulated time, so progress events cannot tell this.
-   */
-  onInvocation?: (invocation: LambdaInvocation) => void;
-  /**
-   * Runs the execution in simulated time: Wait states, retry intervals and the execution's
-   * TimeoutSeconds elapse on this clock (see sim-clock.ts), and `now()` (src/clock.ts) reads it
-   * while the run lasts. Without it, Waits last `waitMs` and retries 20 ms of real time.
-   */
-  clock?: SimClock;
-  /**
-   * What the handlers are built from (configuration, endpoint, credentials). Without it, they
-   * are built from process.env as it is when the run starts, as a Lambda's are from its environment.
-   */
-  settings?: LocalSettings;
-}
-
-/** One Lambda attempt of a local run, as `RunOptions.onInvocation` reports it. */
-export interface LambdaInvocation {
-  /** The function's logical ID (from `function:kopsless-<id>`), or the Resource when it names none. */
-  functionId: string;
-  state: string;
-  /** The state machine of the execution that ran it (kopsless-<name>). */
-  stateMachine: string;
-  /** Real milliseconds the handler ran (failed attempts included, as Lambda bills them). */
-  ms: number;
-}
-
-type TaskHandler = (input: Json) => Promise<Json>;
-
-/** A state machine a startExecution Task may start, as the run resolves it from its ARN. */
-export interface ChildStateMachine {
-  definition: Definition;
-  /** The function each of its Task states runs (startExecution Tasks excepted). */
-  handlers: Record<string, TaskHandler>;
-  /** Its name in ARNs. */
-  stateMachineName: string;
-  /** History events allowed in each of its executions (Step Functions' quota by default). */
-  historyEventLimit?: number;
-}
-
-export interface DefinitionRunOptions extends RunOptions {
-  /** The function each Task state runs, by state name (Tasks inside Map and Parallel included; not startExecution Tasks). */
-  handlers: Record<string, TaskHandler>;
-  /** The state machine's name in ARNs (kopsless-<name> for the real ones). */
-  stateMachineName: string;
-  /** History events allowed (Step Functions' quota unless a test asks for fewer). */
-  historyEventLimit?: number;
-  /**
-   * The state machine a startExecution Task's `StateMachineArn` names; throw (e.g. an error
-   * named `StepFunctions.StateMachineDoesNotExistException`) for one that does not exist.
-   * Required when the definition has startExecution Tasks.
-   */
-  stateMachines?: (stateMachineArn: string) => ChildStateMachine | Promise<ChildStateMachine>;
-}
-
 /** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
 export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
   return executionArnOf(stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)), executionName);
@@ -203,129 +66,6 @@ async function boundHandler(logicalId: FunctionLogicalId, settings: LocalSetting
   // The holder rides along with the acquireLock request only here: on AWS no process holds it.
   return async (input: Json) =>
     invoke(input && typeof input === 'object' && !Array.isArray(input) && input.action === 'acquireLock' ? { ...input, holder: lockHolder as unknown as Json } : input);
-}
-
-function nestedDefinitions(state: State): Array<Pick<Definition, 'States'>> {
-  return [state.Iterator, state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])].filter(Boolean) as Array<Pick<Definition, 'States'>>;
-}
-
-/** Every Task state of a definition, those inside Map iterations and Parallel branches included. */
-export function taskStates(definition: Pick<Definition, 'States'>): Array<[string, State]> {
-  return Object.entries(definition.States).flatMap(([name, state]): Array<[string, State]> => {
-    if (state.Type === 'Task') return [[name, state]];
-    return nestedDefinitions(state).flatMap(taskStates);
-  });
-}
-
-/** Every Wait state, nested ones included. */
-function waitStates(definition: Pick<Definition, 'States'>): Array<[string, State]> {
-  return Object.entries(definition.States).flatMap(([name, state]): Array<[string, State]> => {
-    if (state.Type === 'Wait') return [[name, state]];
-    return nestedDefinitions(state).flatMap(waitStates);
-  });
-}
-
-/** The definition with `transform` applied to every state, nested ones included (a copy; the original is untouched). */
-function mapStates<D extends Pick<Definition, 'States'>>(definition: D, transform: (name: string, state: State) => State): D {
-  const States: Record<string, State> = {};
-  for (const [name, state] of Object.entries(definition.States)) {
-    const copy: State = { ...state };
-    if (state.Iterator) copy.Iterator = mapStates(state.Iterator as Definition, transform);
-    if (state.ItemProcessor) copy.ItemProcessor = mapStates(state.ItemProcessor as Definition, transform);
-    if (Array.isArray(state.Branches)) copy.Branches = (state.Branches as Definition[]).map((branch) => mapStates(branch, transform));
-    States[name] = transform(name, copy);
-  }
-  return { ...definition, States };
-}
-
-const START_EXECUTION = 'arn:aws:states:::states:startExecution';
-type StartMode = 'async' | 'sync' | 'sync:2';
-
-/** How a Task starts a child execution, when its Resource is Step Functions' StartExecution integration. */
-function startExecutionMode(resource: string | undefined): StartMode | undefined {
-  if (resource === START_EXECUTION) return 'async';
-  if (resource === `${START_EXECUTION}.sync`) return 'sync';
-  if (resource === `${START_EXECUTION}.sync:2`) return 'sync:2';
-  return undefined;
-}
-
-/** The Task states inside each Map and Parallel state, however deep. */
-function tasksWithin(definition: Pick<Definition, 'States'>, into = new Map<string, Set<string>>()): Map<string, Set<string>> {
-  for (const [name, state] of Object.entries(definition.States)) {
-    const nested = nestedDefinitions(state);
-    if (nested.length === 0) continue;
-    into.set(name, new Set(nested.flatMap(taskStates).map(([task]) => task)));
-    for (const inner of nested) tasksWithin(inner, into);
-  }
-  return into;
-}
-
-/** Every Task state that starts a child execution. */
-function startExecutionStates(definition: Pick<Definition, 'States'>): string[] {
-  return taskStates(definition)
-    .filter(([, state]) => startExecutionMode(state.Resource))
-    .map(([name]) => name);
-}
-
-/**
- * The engine's own timeout for a Task without TimeoutSeconds is 60 s of real time; Step
- * Functions' is 99,999,999 s. A child execution, or a Task that sleeps in simulated time, may
- * well take longer than a minute for real, so such Tasks get this instead: as long as a Node
- * timer can be (2^31 ms is 24.8 days).
- */
-const LONG_TASK_TIMEOUT_SECONDS = 2_000_000;
-/** Resource of the Task a Wait state becomes under a simulated clock (never invoked on AWS). */
-const SIMULATED_WAIT = 'arn:aws:states:::kopsless:simulatedWait';
-
-/** An error Step Functions ends the execution with: no Retry or Catch matches it (aws-local-stepfunctions reads these two flags). */
-function terminalError(failure: { name: string; cause: string }): Error {
-  return Object.assign(new Error(failure.cause), { name: failure.name, isRetryable: false, isCatchable: false });
-}
-
-function namedError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
-}
-
-/** Lets the event pump read every event emitted so far (it runs on promise jobs only). */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-type Retrier = { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string };
-
-/**
- * Seconds before the next attempt if a retrier of `retriers` takes `error` (counting the attempt
- * in `attempts`), or undefined when none does: as Step Functions decides, the first retrier whose
- * ErrorEquals matches decides alone; IntervalSeconds × BackoffRate^(retries so far), capped at
- * MaxDelaySeconds, FULL jitter drawing from [0, that).
- */
-function retryDelay(retriers: Retrier[], attempts: number[], error: unknown, random: () => number): number | undefined {
-  const e = error as { name?: string; isRetryable?: boolean };
-  if (e?.isRetryable === false) return undefined;
-  const name = e?.name ?? 'Error';
-  for (const [i, retrier] of retriers.entries()) {
-    const matches = retrier.ErrorEquals.some((want) => want === name || want === 'States.ALL' || (want === 'States.TaskFailed' && name !== 'States.Timeout'));
-    if (!matches) continue;
-    const done = attempts[i] ?? 0;
-    if (done >= (retrier.MaxAttempts ?? 3)) return undefined;
-    attempts[i] = done + 1;
-    let delay = (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** done;
-    if (retrier.MaxDelaySeconds !== undefined) delay = Math.min(delay, retrier.MaxDelaySeconds);
-    return retrier.JitterStrategy === 'FULL' ? delay * random() : delay;
-  }
-  return undefined;
-}
-
-/** Seconds a Wait state waits, read from its definition and (for the *Path fields) its input's value. */
-function waitSeconds(stateName: string, state: State, value: Json | undefined, at: Date): number {
-  if (typeof state.Seconds === 'number') return state.Seconds;
-  if (state.SecondsPath !== undefined) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-      throw namedError('States.Runtime', `Wait state ${stateName}: SecondsPath ${String(state.SecondsPath)} is ${JSON.stringify(value)}, not an integer >= 0`);
-    return value;
-  }
-  const timestamp = state.Timestamp ?? value;
-  const time = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-  if (Number.isNaN(time)) throw namedError('States.Runtime', `Wait state ${stateName}: ${state.Timestamp !== undefined ? 'Timestamp' : `TimestampPath ${String(state.TimestampPath)}`} is ${JSON.stringify(timestamp)}, not an RFC 3339 timestamp`);
-  return Math.max(0, (time - at.getTime()) / 1000);
 }
 
 /** What one local run (an execution and its children) shares. */
