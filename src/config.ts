@@ -1,4 +1,14 @@
 import { ConfigError } from './errors.js';
+import { stateMachineArnVariable } from './functions-registry.js';
+import { DEFAULT_WATCHER_SETTINGS } from './planning/eni-decision.js';
+
+/**
+ * The longest a kopsless execution may run (rolling-update's TimeoutSeconds, and its children's):
+ * the lock's default lease is as long, so a slow but live execution never loses its lock.
+ */
+export const LONGEST_EXECUTION_SECONDS = 24 * 60 * 60;
+/** How long the control plane's DNS records may take to follow a new instance (VerifyDns). */
+export const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
 
 /** Settings every handler reads from its environment, once, at cold start. */
 export interface Config {
@@ -39,6 +49,9 @@ function fraction(env: Record<string, string | undefined>, name: string, fallbac
   return value;
 }
 
+/** The variable template.yaml gives the watcher: the rolling-update state machine it starts. */
+const ROLL_ARN_VARIABLE = stateMachineArnVariable('rolling-update');
+
 /** Reads the configuration; a missing or malformed setting fails the cold start with its name. */
 export function readConfig(env: Record<string, string | undefined>): Config {
   const stateBucket = env.STATE_BUCKET;
@@ -50,22 +63,21 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     region,
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
-    dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', 10 * 60),
-    // As long as rolling-update's TimeoutSeconds: a live execution must not lose its lock.
-    lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', 24 * 60 * 60),
+    dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),
+    lockLeaseSeconds: seconds(env, 'LOCK_LEASE_SECONDS', LONGEST_EXECUTION_SECONDS),
     // kOps's defaults: 15 minutes to drain a node and 15 to validate after each batch.
     drainTimeoutSeconds: seconds(env, 'DRAIN_TIMEOUT_SECONDS', 15 * 60),
     validationTimeoutSeconds: seconds(env, 'VALIDATION_TIMEOUT_SECONDS', 15 * 60),
     replacementTimeoutSeconds: seconds(env, 'REPLACEMENT_TIMEOUT_SECONDS', 15 * 60),
     watcher: {
-      threshold: fraction(env, 'WATCHER_THRESHOLD', 0.9),
-      cooldownSeconds: seconds(env, 'WATCHER_COOLDOWN_SECONDS', 30 * 60),
+      threshold: fraction(env, 'WATCHER_THRESHOLD', DEFAULT_WATCHER_SETTINGS.threshold),
+      cooldownSeconds: seconds(env, 'WATCHER_COOLDOWN_SECONDS', DEFAULT_WATCHER_SETTINGS.cooldownSeconds),
       // A little under the 5-minute schedule: EC2 events seconds apart never count twice.
-      minObservationIntervalSeconds: secondsOrZero(env, 'WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS', 240),
+      minObservationIntervalSeconds: secondsOrZero(env, 'WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS', DEFAULT_WATCHER_SETTINGS.minObservationIntervalSeconds),
       // As the queue's batching window: one observation per cluster per window of EC2 events.
-      eventDebounceSeconds: secondsOrZero(env, 'WATCHER_EVENT_DEBOUNCE_SECONDS', 60),
+      eventDebounceSeconds: secondsOrZero(env, 'WATCHER_EVENT_DEBOUNCE_SECONDS', DEFAULT_WATCHER_SETTINGS.eventDebounceSeconds),
       dryRun: env.WATCHER_DRY_RUN === 'true',
-      ...(env.ROLLING_UPDATE_STATE_MACHINE_ARN ? { rollingUpdateStateMachineArn: env.ROLLING_UPDATE_STATE_MACHINE_ARN } : {}),
+      ...(env[ROLL_ARN_VARIABLE] ? { rollingUpdateStateMachineArn: env[ROLL_ARN_VARIABLE] } : {}),
     },
   };
 }

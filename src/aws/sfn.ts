@@ -1,8 +1,10 @@
-import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
 
 export interface ExecutionView {
   executionArn: string;
+  /** The state machine it is an execution of. */
+  stateMachineArn?: string;
   name: string;
   status: string;
   startDate?: string;
@@ -21,6 +23,13 @@ export interface ExecutionsApi {
    */
   start(stateMachineArn: string, name: string, input: unknown): Promise<{ executionArn: string; existing: boolean }>;
   describe(executionArn: string): Promise<ExecutionView | undefined>;
+  /** Every history event recorded so far, page by page (maxResults 200), oldest first. */
+  history(executionArn: string): Promise<HistoryEvent[]>;
+}
+
+/** An execution ARN, of any partition (`arn:aws:`, `arn:aws-cn:`, `arn:aws-us-gov:`). */
+export function isExecutionArn(text: string): boolean {
+  return /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(text);
 }
 
 /** The ARN of the state machine `name` deployed in that region and account (`arn:aws:states:...:stateMachine:<name>`). */
@@ -52,7 +61,7 @@ function parse(text: string | undefined): unknown {
   }
 }
 
-/** `client` needs only `send`: neither call pages. */
+/** `client` needs only `send`. */
 export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
   return {
     async start(stateMachineArn, name, input) {
@@ -70,6 +79,7 @@ export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
         const out = await client.send(new DescribeExecutionCommand({ executionArn }));
         return {
           executionArn: out.executionArn ?? executionArn,
+          ...(out.stateMachineArn ? { stateMachineArn: out.stateMachineArn } : {}),
           name: out.name ?? '',
           status: out.status ?? 'UNKNOWN',
           ...(out.startDate ? { startDate: out.startDate.toISOString() } : {}),
@@ -83,6 +93,20 @@ export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
         if (isAwsErrorCode(error, 'ExecutionDoesNotExist', 'InvalidArn')) return undefined;
         throw classifyAwsError(error);
       }
+    },
+    async history(executionArn) {
+      const events: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      try {
+        do {
+          const page = await client.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 200 }));
+          events.push(...(page.events ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+      } catch (error) {
+        throw classifyAwsError(error);
+      }
+      return events;
     },
   };
 }

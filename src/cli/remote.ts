@@ -1,5 +1,6 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { executionsApi, isExecutionArn } from '../aws/sfn.js';
 import type { LocalExecutionResult, ProgressEvent, RunOptions } from '../local/step-functions.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
@@ -42,34 +43,32 @@ export function toProgress(event: HistoryEvent, current: { state?: string; type?
 
 export async function runRemoteStateMachine(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: RunOptions & { pollMs?: number }): Promise<LocalExecutionResult> {
   const name = options.executionName ?? `cli-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(options.input) }));
-  return followExecution(sfn, started.executionArn ?? '', started.startDate ?? new Date(), options);
+  // A name already taken (a retried command with --name) follows the execution that has it.
+  const started = await executionsApi(sfn).start(stateMachineArn, name, options.input);
+  return followExecution(sfn, started.executionArn, new Date(), options);
 }
 
 /** Follows an execution's history to its end, reporting its states, and returns how it ended. */
 export async function followExecution(sfn: Pick<SFNClient, 'send'>, executionArn: string, startDate: Date, options: Pick<RunOptions, 'onProgress'> & { pollMs?: number }): Promise<LocalExecutionResult> {
-  const startedAt = startDate.toISOString();
+  const executions = executionsApi(sfn);
   const current: { state?: string; type?: string } = {};
-  // Each turn reads the history from its start (its last page has no token to go on from), so
-  // events already reported are known by their ids and skipped.
+  // Each turn reads the history from its start, so events already reported are known by their
+  // ids and skipped.
   let lastId = 0;
   for (;;) {
     // Read all history there is, then look at the status: no event is missed before the end.
-    let token: string | undefined;
-    do {
-      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken: token, maxResults: 200 }));
-      for (const event of page.events ?? []) {
-        if (event.id !== undefined && event.id <= lastId) continue;
-        lastId = event.id ?? lastId;
-        const progress = toProgress(event, current);
-        if (progress) options.onProgress?.(progress);
-      }
-      token = page.nextToken;
-    } while (token);
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (execution.status && execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      const stoppedAt = (execution.stopDate ?? new Date()).toISOString();
-      if (execution.status === 'SUCCEEDED') return { executionArn, status: 'SUCCEEDED', output: JSON.parse(execution.output ?? 'null') as Json, startedAt, stoppedAt };
+    for (const event of await executions.history(executionArn)) {
+      if (event.id !== undefined && event.id <= lastId) continue;
+      lastId = event.id ?? lastId;
+      const progress = toProgress(event, current);
+      if (progress) options.onProgress?.(progress);
+    }
+    const execution = await executions.describe(executionArn);
+    if (!execution) throw new Error(`execution ${executionArn} does not exist`);
+    const startedAt = execution.startDate ?? startDate.toISOString();
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      const stoppedAt = execution.stopDate ?? new Date().toISOString();
+      if (execution.status === 'SUCCEEDED') return { executionArn, status: 'SUCCEEDED', output: (execution.output ?? null) as Json, startedAt, stoppedAt };
       return { executionArn, status: 'FAILED', error: { name: execution.error ?? execution.status, cause: execution.cause ?? '' }, startedAt, stoppedAt };
     }
     await sleep(options.pollMs ?? 2000);
@@ -95,17 +94,12 @@ export interface AttachOptions extends RunOptions {
  */
 export async function attachOrStart(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: AttachOptions): Promise<LocalExecutionResult> {
   const lease = options.cluster && options.store ? await options.store.readLock(options.cluster) : undefined;
-  if (lease && lease.owner.startsWith('arn:aws:states:')) {
-    let running: { stateMachineArn?: string; status?: string; startDate?: Date } | undefined;
-    try {
-      running = await sfn.send(new DescribeExecutionCommand({ executionArn: lease.owner }));
-    } catch (error) {
-      // An owner from another account or a deleted state machine: AcquireLock decides.
-      if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
-    }
+  if (lease && isExecutionArn(lease.owner)) {
+    // An owner from another account or a deleted state machine is not found: AcquireLock decides.
+    const running = await executionsApi(sfn).describe(lease.owner);
     if (running?.status === 'RUNNING') {
       options.log(`cluster "${options.cluster}" is locked by running execution ${lease.owner} (${lease.operation}): attaching to it instead of starting another`);
-      const result = await followExecution(sfn, lease.owner, running.startDate ?? new Date(), options);
+      const result = await followExecution(sfn, lease.owner, running.startDate ? new Date(running.startDate) : new Date(), options);
       if (running.stateMachineArn === stateMachineArn) return result;
       options.log(`execution ${lease.owner} ended ${result.status}; starting ${stateMachineArn.split(':').pop()}`);
     }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../aws/sfn.js';
-import { deployedStateMachineName, FUNCTIONS, stateMachineOfDeployedName, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { deployedStateMachineName, stateMachineOfDeployedName, type StateMachineName } from '../functions-registry.js';
 import { InvalidInputError } from '../errors.js';
-import { inFunction } from './aws-calls.js';
-import { faultsFromEnv, withinHandler } from './faults.js';
+import { faultsFromEnv } from './faults.js';
 import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
-import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from './handlers.js';
-import type { LockHolder } from './holder.js';
+import { localSettingsFromEnv } from './handlers.js';
+import { boundHandlers } from './bound-handlers.js';
 import type { SimClock } from './sim-clock.js';
 import { now, useClock } from '../clock.js';
 import { ACCOUNT, definitionPath, loadDefinition, mapStates, nestedDefinitions, startExecutionMode, startExecutionStates, taskStates, tasksWithin, waitStates, type Definition, type Json, type StartMode, type State } from './asl-definition.js';
@@ -54,18 +53,6 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 /** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
 export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
   return executionArnOf(stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)), executionName);
-}
-
-async function boundHandler(logicalId: FunctionLogicalId, settings: LocalSettings, lockHolder?: LockHolder): Promise<TaskHandler> {
-  const handler = await localHandler(logicalId, settings);
-  // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
-  // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
-  const invoke = async (input: Json) =>
-    (await inFunction(logicalId, () => withinHandler(logicalId, () => handler(input, lambdaContext(`kopsless-${logicalId}`))))) as Json;
-  if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
-  // The holder rides along with the acquireLock request only here: on AWS no process holds it.
-  return async (input: Json) =>
-    invoke(input && typeof input === 'object' && !Array.isArray(input) && input.action === 'acquireLock' ? { ...input, holder: lockHolder as unknown as Json } : input);
 }
 
 /** What one local run (an execution and its children) shares. */
@@ -401,17 +388,6 @@ async function execute(
 }
 
 /** The function each Task of a kopsless definition runs: its real handler (startExecution Tasks excepted). */
-async function boundHandlers(definition: Definition, settings: LocalSettings, lockHolder: LockHolder | undefined): Promise<Record<string, TaskHandler>> {
-  const handlers: Record<string, TaskHandler> = {};
-  for (const [stateName, state] of taskStates(definition)) {
-    if (startExecutionMode(state.Resource)) continue;
-    const logicalId = /function:kopsless-(\w+)$/.exec(state.Resource ?? '')?.[1] as FunctionLogicalId | undefined;
-    if (!logicalId || !(logicalId in FUNCTIONS)) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-    handlers[stateName] = await boundHandler(logicalId, settings, lockHolder);
-  }
-  return handlers;
-}
-
 /** Runs one execution of a kopsless state machine to its end, each Task bound to its real handler, children included. */
 export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
   // One settings object for the run and its children: one warm handler per function.

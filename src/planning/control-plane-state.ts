@@ -1,5 +1,6 @@
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { shellQuote } from './shell.js';
+import { CLUSTER_TAG, clusterTags, ETCD_VOLUME_TAG } from './names.js';
 
 /** Size of the control plane's etcd volume. */
 export const ETCD_VOLUME_GB = 20;
@@ -13,19 +14,15 @@ export const ETCD_VOLUME_GB = 20;
 export function controlPlaneState(cluster: string, instanceGroup: string): string[] {
   // JSON rather than the AWS CLI's shorthand, in which a comma or bracket in a value would be syntax.
   const tagFilters = [
-    { Name: 'tag:KubernetesCluster', Values: [cluster] },
-    { Name: 'tag:kopsless.io/etcd', Values: [instanceGroup] },
+    { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
+    { Name: `tag:${ETCD_VOLUME_TAG}`, Values: [instanceGroup] },
   ]
     .map((f) => JSON.stringify(f))
     .join(',');
   const tagSpecifications = JSON.stringify([
     {
       ResourceType: 'volume',
-      Tags: [
-        { Key: 'KubernetesCluster', Value: cluster },
-        { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
-        { Key: 'kopsless.io/etcd', Value: instanceGroup },
-      ],
+      Tags: [...clusterTags(cluster), { Key: ETCD_VOLUME_TAG, Value: instanceGroup }],
     },
   ]);
   return [

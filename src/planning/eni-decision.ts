@@ -32,7 +32,7 @@ export interface WatcherSettings {
   eventDebounceSeconds?: number;
 }
 
-export const DEFAULT_WATCHER_SETTINGS: WatcherSettings = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: VPC_CNI_VERSION, minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 };
+export const DEFAULT_WATCHER_SETTINGS = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: VPC_CNI_VERSION, minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 } satisfies WatcherSettings;
 
 export interface SubnetView {
   subnetId: string;

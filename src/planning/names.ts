@@ -55,6 +55,8 @@ export const CLUSTER_TAG = 'KubernetesCluster';
 export const INSTANCE_GROUP_TAG = 'kops.k8s.io/instancegroup';
 /** Set on instances (through the launch template) and on their group: the group's spec hash. */
 export const SPEC_HASH_TAG = 'kopsless.io/spec-hash';
+/** The control-plane instance group an etcd volume belongs to (the boot script finds and tags it). */
+export const ETCD_VOLUME_TAG = 'kopsless.io/etcd';
 /** The Kubernetes version an instance's boot script installs: the roll keeps nodes from getting ahead of the control plane by it. */
 export const KUBERNETES_VERSION_TAG = 'kopsless.io/kubernetes-version';
 /** Set on control-plane instances (kOps's role tag): how a guard finds what the control plane runs. */

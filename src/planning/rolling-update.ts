@@ -1,4 +1,4 @@
-import { ClusterNotValidError } from '../errors.js';
+import { ClusterNotValidError, InvalidInputError } from '../errors.js';
 import { intOrPercent } from '../spec/int-or-percent.js';
 import { compareVersions, parseKubernetesVersion, type KubernetesVersion } from '../spec/kubernetes-version.js';
 import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
@@ -33,25 +33,25 @@ export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): Rol
 }
 
 /**
- * A setting scaled to the group's size. The spec is validated before a roll is planned (kOps's
- * validateRollingUpdate refuses what intOrPercent cannot parse), so an Error here means a value
- * that skipped validation: it deliberately counts as 0 (no surge; for maxUnavailable the
- * at-least-one rule of the caller) rather than failing a roll already under way.
+ * A setting scaled to the group's size. The spec is validated before it is stored (kOps's
+ * validateRollingUpdate refuses what intOrPercent cannot parse), so a value that does not parse
+ * here skipped that check: refused, naming the field, rather than read as 0.
  */
-function scaledOrZero(setting: number | string, numInstances: number, roundUp: boolean): number {
-  const scaled = intOrPercent(setting, numInstances, roundUp);
-  return scaled instanceof Error ? 0 : scaled || 0;
+function scaled(field: 'maxSurge' | 'maxUnavailable', setting: number | string, numInstances: number, roundUp: boolean): number {
+  const value = intOrPercent(setting, numInstances, roundUp);
+  if (value instanceof Error) throw new InvalidInputError([{ path: `spec.rollingUpdate.${field}`, message: value.message }]);
+  return value;
 }
 
 /** `resolveRollSettings` from the settings `effectiveRollingUpdate` gives, for a group of this size. */
 export function resolveSettingsOf(settings: RollingUpdate, numInstances: number): RollSettings {
   const surgeSetting = settings.maxSurge ?? 1;
   const unavailableSetting = settings.maxUnavailable;
-  const maxSurge = scaledOrZero(surgeSetting, numInstances, true);
+  const maxSurge = scaled('maxSurge', surgeSetting, numInstances, true);
   let maxUnavailable: number;
   if (unavailableSetting === undefined) maxUnavailable = maxSurge === 0 ? 1 : 0;
   else {
-    maxUnavailable = scaledOrZero(unavailableSetting, numInstances, false);
+    maxUnavailable = scaled('maxUnavailable', unavailableSetting, numInstances, false);
     if (typeof unavailableSetting === 'string' && maxUnavailable <= 0) maxUnavailable = 1;
   }
   return { maxSurge, maxUnavailable };

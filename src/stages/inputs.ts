@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, UnknownActionError, type FieldIssue } from '../errors.js';
-import type { FunctionLogicalId, StateMachineName } from '../functions-registry.js';
+import { STATE_MACHINES, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { CLUSTER_PHASES } from '../state/cluster-store.js';
 import type { DeleteInput } from './delete-cluster.js';
 import type { LaunchInput } from './launch.js';
 import type { RollingUpdateInput } from './rolling-update.js';
@@ -82,8 +83,8 @@ export type ExecutionInput<M extends StateMachineName> = z.output<(typeof EXECUT
 
 const name = z.string().min(1);
 const deadline = z.string().datetime({ message: 'Invalid value: expected an ISO 8601 time (a deadline)' });
-const phase = z.enum(['Registered', 'Creating', 'Ready', 'Updating', 'RollingUpdate', 'Deleting', 'Failed']);
-const stateMachine = z.enum(['create-cluster', 'update-cluster', 'rolling-update', 'delete-cluster']);
+const phase = z.enum(CLUSTER_PHASES);
+const stateMachine = z.enum(Object.values(STATE_MACHINES) as [StateMachineName, ...StateMachineName[]]);
 
 /** A roll step as `next` plans it; passed back unchanged by the ASL to surge/drain/terminate. */
 const rollStep = z.discriminatedUnion('kind', [

@@ -1,4 +1,5 @@
 import { nowFor, deadlineAfter } from '../clock.js';
+import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
@@ -67,8 +68,6 @@ export interface RollingUpdateDeps {
   cache?: RollCache;
 }
 
-/** VerifyDns's default DNS_TIMEOUT_SECONDS (src/config.ts). */
-const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
 
 /** The Auto Scaling group a step acts on, refused unless it is tagged for the cluster. */
 async function ownedGroup(name: string, cluster: string, deps: Pick<RollingUpdateDeps, 'autoscaling'>) {

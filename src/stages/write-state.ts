@@ -1,3 +1,4 @@
+import { isExecutionArn } from '../aws/sfn.js';
 import { nowFor } from '../clock.js';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { stableHash } from '../planning/names.js';
@@ -38,8 +39,6 @@ export interface WriteStateDeps {
   executionStatus?: (executionArn: string) => Promise<string | undefined>;
 }
 
-/** An execution ARN, which DescribeExecution can answer for. */
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 /** Statuses of an execution that still runs, or will again (a redrive is on its way). */
 const LIVE_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
 
@@ -59,7 +58,7 @@ async function acquireLock(input: Extract<WriteStateInput, { action: 'acquireLoc
     const current = await store.readLockVersion(input.cluster);
     if (!current) return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
     const { lease } = current;
-    if (lease.holder || lease.owner === input.owner || !EXECUTION_ARN.test(lease.owner)) throw error;
+    if (lease.holder || lease.owner === input.owner || !isExecutionArn(lease.owner)) throw error;
     const status = await deps.executionStatus(lease.owner);
     if (status !== undefined && LIVE_STATUSES.has(status)) throw error;
     return store.takeOverLock(input.cluster, current, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
@@ -112,7 +111,7 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
   // A parent stopped from the console or timed out keeps its lease (no Catch runs): a child
   // started by hand with its ARN, copied from status.json, would roll with no parent behind it.
   const onAws = deps.executionStatus && !held.holder;
-  if (onAws && EXECUTION_ARN.test(input.owner)) {
+  if (onAws && isExecutionArn(input.owner)) {
     const status = await deps.executionStatus!(input.owner);
     if (status === undefined || !LIVE_STATUSES.has(status)) throw new ClusterLockedError(input.cluster, `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`, held.expiresAt);
   }

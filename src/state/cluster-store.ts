@@ -1,4 +1,5 @@
 import { now as clockNow } from '../clock.js';
+import { LONGEST_EXECUTION_SECONDS } from '../config.js';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InstanceGroupClaimError, LockLostError, StateConflictError } from '../errors.js';
@@ -17,7 +18,10 @@ import type { ObjectStore } from './object-store.js';
 
 export const KOPSLESS_VERSION = '0.1.0';
 
-export type ClusterPhase = 'Registered' | 'Creating' | 'Ready' | 'Updating' | 'RollingUpdate' | 'Deleting' | 'Failed';
+/** The phases status.json records (the input schemas take them from here). */
+export const CLUSTER_PHASES = ['Registered', 'Creating', 'Ready', 'Updating', 'RollingUpdate', 'Deleting', 'Failed'] as const;
+
+export type ClusterPhase = (typeof CLUSTER_PHASES)[number];
 
 export interface ClusterStatus {
   phase: ClusterPhase;
@@ -62,7 +66,7 @@ export interface LockLease {
  * TimeoutSeconds, 24 h), so a slow but live execution never loses its lock. A holder that died
  * does not keep it that long: locally its process is checked, on AWS its execution's status.
  */
-export const DEFAULT_LEASE_SECONDS = 24 * 60 * 60;
+export const DEFAULT_LEASE_SECONDS = LONGEST_EXECUTION_SECONDS;
 
 const key = storeKey;
 

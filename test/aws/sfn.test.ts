@@ -1,7 +1,7 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { executionArn, executionsApi, stateMachineArn, stateMachineNameOf } from '../../src/aws/sfn.js';
+import { executionArn, executionsApi, isExecutionArn, stateMachineArn, stateMachineNameOf } from '../../src/aws/sfn.js';
 import { AwsRequestError, TransientAwsError } from '../../src/errors.js';
 import { awsError } from '../handlers/support.js';
 
@@ -48,5 +48,23 @@ describe('Step Functions adapter: start', () => {
 
     await expect(api().start(MACHINE, 'run-1', {})).rejects.toBeInstanceOf(AwsRequestError);
     await expect(api().start(MACHINE, 'run-1', {})).rejects.toBeInstanceOf(TransientAwsError);
+  });
+});
+
+describe('execution ARNs and histories', () => {
+  it('knows an execution ARN of any partition, and not a state machine ARN', () => {
+    expect(isExecutionArn(executionArn(MACHINE, 'run-1'))).toBe(true);
+    expect(isExecutionArn('arn:aws-cn:states:cn-north-1:123456789012:execution:kopsless-rolling-update:run-1')).toBe(true);
+    expect(isExecutionArn(MACHINE)).toBe(false);
+    expect(isExecutionArn('local-pid-123')).toBe(false);
+  });
+
+  it('reads a history of several pages, oldest first', async () => {
+    sfn.on(GetExecutionHistoryCommand, { nextToken: undefined }).resolves({ events: [{ id: 1 }, { id: 2 }] as never, nextToken: 't' });
+    sfn.on(GetExecutionHistoryCommand, { nextToken: 't' }).resolves({ events: [{ id: 3 }] as never });
+
+    const events = await api().history(executionArn(MACHINE, 'run-1'));
+
+    expect(events.map((e) => e.id)).toEqual([1, 2, 3]);
   });
 });

@@ -17,6 +17,12 @@ describe('rolling update settings (kOps resolveSettings on AWS)', () => {
   ] as const)('%s', (_name, group, clusterDefault, size, expected) => {
     expect(resolveRollSettings(cluster(clusterDefault as never), ig('Node', group as never), size)).toEqual(expected);
   });
+
+  it('refuses a setting that skipped validation, naming the field, instead of reading it as 0', () => {
+    const attempt = () => resolveRollSettings(cluster(undefined as never), ig('Node', { maxSurge: 'a lot' } as never), 3);
+
+    expect(attempt).toThrow(expect.objectContaining({ name: 'InvalidInputError', message: expect.stringContaining('spec.rollingUpdate.maxSurge') }));
+  });
 });
 
 function group(name: string, role: string, size: number, outdated: number, settings: RollSettings, detached: string[] = []): RollGroup {

@@ -1,5 +1,6 @@
 import { CHILD_PLAN, choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, validateClusterPoll, type Machine, type State, type States, type TaskOptions } from '../asl.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
+import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
 
 const CLUSTER = '$.cluster';
 /** This child's claim: its parent (the lock owner) and itself. Every step that changes instances checks it. */
@@ -67,7 +68,7 @@ export function rollingUpdateGroup(): Machine {
       'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at most batchLimit batches per execution, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
     StartAt: 'RequireLock',
     // As long as the parent may run: one group of many batches never outlives the roll.
-    TimeoutSeconds: 86400,
+    TimeoutSeconds: LONGEST_EXECUTION_SECONDS,
     States: {
       RequireLock: task(
         'WriteStateFunction',

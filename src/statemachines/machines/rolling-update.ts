@@ -19,11 +19,13 @@ import {
   type State,
 } from '../asl.js';
 import { WAVE_VALIDATION_POLL_SECONDS } from '../../planning/rolling-update.js';
+import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
+import { stateMachineLogicalId } from '../../functions-registry.js';
 
 const CLUSTER = '$.cluster';
 
 /** `${RollingUpdateGroupStateMachineArn}`: the child, substituted by template.yaml. */
-export const CHILD_ARN = '${RollingUpdateGroupStateMachineArn}';
+export const CHILD_ARN = `\${${stateMachineLogicalId('rolling-update-group')}Arn}`;
 
 /**
  * One wave: its groups side by side (MaxConcurrency 0: the plan already capped a wave at
@@ -138,7 +140,7 @@ export function rollingUpdate(): Machine {
     Comment:
       'kopsless rolling-update cluster: replace out-of-date instances group by group (bastions, control plane one at a time, nodes in batches of maxSurge + maxUnavailable, up to parallelGroups node groups at once in different zones), draining and validating as kOps does; each group runs as child executions of rolling-update-group. Input: {cluster, instanceGroups: [], force, cloudOnly, parallelGroups, allowSameZone} and, to apply the spec first (update + roll), update: true.',
     StartAt: 'ValidateInput',
-    TimeoutSeconds: 86400,
+    TimeoutSeconds: LONGEST_EXECUTION_SECONDS,
     States: {
       ValidateInput: validateInput('rolling-update', 'AcquireLock'),
       AcquireLock: acquireLock(CLUSTER, 'rolling-update', 'MarkRolling'),
