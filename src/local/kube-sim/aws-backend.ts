@@ -142,7 +142,10 @@ export class AwsSimBackend implements SimBackend {
 
   private async sync(name: string): Promise<SimCluster | undefined> {
     // Read first: a change made while this sync describes the instances must be seen by the next.
+    // The clocks too: under a simulated clock other executions' Waits move it while the describe
+    // runs, and a sync stamped with the later time would make the next poll skip its own sync.
     const changes = this.deps.changes?.();
+    const startedAt = { real: Date.now(), timed: this.timedNow() };
     if (!(await this.deps.store.exists(name))) {
       this.clusters.delete(name);
       this.known.delete(name);
@@ -159,7 +162,7 @@ export class AwsSimBackend implements SimBackend {
     }
     const views = [...(await this.runningInstances(name)).values()];
     cluster.syncInstances(views);
-    this.synced.set(name, { real: Date.now(), timed: this.timedNow(), ...(changes !== undefined ? { changes } : {}) });
+    this.synced.set(name, { ...startedAt, ...(changes !== undefined ? { changes } : {}) });
     if (views.some((v) => v.controlPlane)) {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));
