@@ -225,11 +225,11 @@ export const BURST_EVENTS = 2000;
 
 /**
  * 2,000 EC2 state-change events within one simulated minute against the watcher's real event
- * handling behind a model of its SQS queue and event source mapping (src/local/watcher-bench.ts),
+ * handling behind a model of its SQS queue and event source mapping (scripts/bench/watcher-bench.ts),
  * on a cluster of 1,000 nodes that is not locked (the worst case: a locked one skips every run).
  */
 export async function watcherBurstSection(diagnostics: Diagnostics): Promise<WatcherBurstRow[]> {
-  const { simulateWatcherBurst } = await import('../src/local/watcher-bench.js');
+  const { simulateWatcherBurst } = await import('./bench/watcher-bench.js');
   try {
     const burst = await simulateWatcherBurst({ events: BURST_EVENTS, spreadSeconds: 60, clusters: 1, nodesPerCluster: 1000 });
     diagnostics.watcherBurst = `one cluster of 1,000 nodes, not locked; observations per cluster ${JSON.stringify(burst.observationsPerCluster)}, ${burst.countedObservations} counted; ${burst.ec2DescribeInstancesCalls} DescribeInstances, ${burst.s3Requests} S3 requests; batches ${burst.batches.map((b) => b.records).join('+')} records`;

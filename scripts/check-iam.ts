@@ -10,7 +10,7 @@
  * calls for the cluster stack (made with the function's credentials) count as uses of the
  * function's grants, from test/iam/cloudformation.ts.
  */
-import type { AwsCall } from '../src/local/aws-calls.js';
+import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
 import { evaluate, functionRoles, grants, type Role } from '../test/iam/policies.js';

@@ -1,6 +1,6 @@
 /**
  * The one place the code asks what time it is. Stages and planning call `now()` instead of
- * `new Date()`, so that a local run can substitute a simulated clock (src/local/sim-clock.ts):
+ * `new Date()`, so that a local run can substitute a simulated clock (src/local/sfn/sim-clock.ts):
  * the bench runs a 1,000-node roll through hours of simulated Wait states in minutes, and every
  * lock lease, timestamp and "launched N seconds ago" the handlers compute follows that clock.
  * In Lambda nothing calls `useClock`, so `now()` is the system clock.

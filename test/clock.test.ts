@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { now, useClock } from '../src/clock.js';
-import { SimClock } from '../src/local/sim-clock.js';
+import { SimClock } from '../src/local/sfn/sim-clock.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { memoryObjects } from './support/memory-objects.js';
 

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubePort, type KubePort } from '../../src/kube/port.js';
-import { checkManifest } from '../../src/spec/check.js';
-import { completeManifest } from '../../src/spec/defaults.js';
-import type { ClusterManifest } from '../../src/spec/types.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
+import type { ClusterManifest } from '../../src/manifest/types.js';
 import { watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
-import { countingObjectStore } from '../../src/local/counting-object-store.js';
+import { countingObjectStore } from './counting-object-store.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 

@@ -1,4 +1,4 @@
-import { checkExitCode, checkManifest } from '../spec/check.js';
+import { checkExitCode, checkManifest } from '../manifest/check.js';
 import { parseOutputFormat, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 

@@ -14,13 +14,13 @@ import { clusterAdapters } from '../handlers/adapters.js';
 import { stateMachineOutputKey, type StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
-import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/step-functions.js';
-import { processHolder } from '../local/holder.js';
+import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/sfn/step-functions.js';
+import { processHolder } from '../state/holder.js';
 import { attachOrStart } from './remote.js';
 import { UsageError } from './format.js';
-import { backendClientSettings, backendUp, type BackendRecord } from '../local/backend.js';
-import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/handlers.js';
-import { FaultSettingsError, faultsFromEnv } from '../local/faults.js';
+import { backendClientSettings, backendUp, type BackendRecord } from '../local/moto/backend.js';
+import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
+import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 

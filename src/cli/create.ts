@@ -4,19 +4,19 @@ import { SpecInvalidError } from '../errors.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
-import { checkExitCode, checkManifest } from '../spec/check.js';
-import { decodeManifest } from '../spec/parse.js';
-import type { CompletedManifest } from '../spec/completed.js';
-import { manifestFromFlags, type CreateClusterFlags } from '../spec/create-cluster.js';
-import { isControlPlaneRole } from '../spec/types.js';
+import { checkExitCode, checkManifest } from '../manifest/check.js';
+import { decodeManifest } from '../manifest/parse.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { manifestFromFlags, type CreateClusterFlags } from '../manifest/create-cluster.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { preflight } from '../stages/validate-spec.js';
 import { writeState } from '../stages/write-state.js';
 import type { CliContext } from './context.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/faults.js';
-import { processHolder } from '../local/holder.js';
+import { faultSummary } from '../local/instrument/faults.js';
+import { processHolder } from '../state/holder.js';
 import { findDeadLock, releaseIfOurs, takeOver } from './resume.js';
 
 export interface CreateOptions {

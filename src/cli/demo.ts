@@ -1,6 +1,6 @@
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigKey } from '../kube/from-store.js';
-import type { CreateClusterFlags } from '../spec/create-cluster.js';
+import type { CreateClusterFlags } from '../manifest/create-cluster.js';
 import { clusterFolder } from '../state/layout.js';
 import type { CliContext } from './context.js';
 import { runCreate } from './create.js';

@@ -1,4 +1,4 @@
-import { toManifestYaml } from '../spec/yaml.js';
+import { toManifestYaml } from '../manifest/yaml.js';
 
 /** Columns separated by at least two spaces, as kOps's tables read. */
 export function table(headers: string[], rows: Array<Array<string | number>>): string {

@@ -1,4 +1,4 @@
-import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
+import { isControlPlaneRole, type ClusterManifest } from '../manifest/types.js';
 import type { CliContext } from './context.js';
 import { parseOutputFormat, table, toYaml, UsageError } from './format.js';
 

@@ -1,6 +1,6 @@
 import { simKubeconfig } from '../local/kube-sim/aws-backend.js';
 import type { CliContext } from './context.js';
-import { backendDown, backendEnv, backendRunning, backendUp, readBackendRecord } from '../local/backend.js';
+import { backendDown, backendEnv, backendRunning, backendUp, readBackendRecord } from '../local/moto/backend.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 

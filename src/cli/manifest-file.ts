@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { MANIFEST_LIMITS } from '../spec/parse.js';
+import { MANIFEST_LIMITS } from '../manifest/parse.js';
 import { UsageError } from './format.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../local/step-functions.js';
+import type { ProgressEvent } from '../local/sfn/step-functions.js';
 import { seconds } from './format.js';
 
 type Json = any;

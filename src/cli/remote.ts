@@ -1,7 +1,7 @@
 import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { executionsApi, isExecutionArn } from '../aws/sfn.js';
-import type { LocalExecutionResult, ProgressEvent, RunOptions } from '../local/step-functions.js';
+import type { LocalExecutionResult, ProgressEvent, RunOptions } from '../local/sfn/step-functions.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StateMachineName } from '../functions-registry.js';
-import { holderState, processHolder, type HolderProbe, defaultProbe } from '../local/holder.js';
-import { localExecutionArn } from '../local/step-functions.js';
+import { holderState, processHolder, type HolderProbe, defaultProbe } from '../state/holder.js';
+import { localExecutionArn } from '../local/sfn/step-functions.js';
 import { ClusterLockedError } from '../errors.js';
 import { DEFAULT_LEASE_SECONDS, type LockLease } from '../state/cluster-store.js';
 import type { CliContext } from './context.js';

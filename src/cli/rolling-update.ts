@@ -2,7 +2,7 @@ import { rollingUpdateStatus } from '../stages/rolling-update.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/faults.js';
+import { faultSummary } from '../local/instrument/faults.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };

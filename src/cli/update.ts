@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
-import { checkExitCode, checkManifest } from '../spec/check.js';
-import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../spec/kubernetes-version.js';
-import type { ClusterManifest } from '../spec/types.js';
+import { checkExitCode, checkManifest } from '../manifest/check.js';
+import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../manifest/kubernetes-version.js';
+import type { ClusterManifest } from '../manifest/types.js';
 import { describeRunningVersion, runningControlPlaneVersion, type RunningControlPlaneVersion } from '../stages/control-plane-version.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/faults.js';
-import { processHolder } from '../local/holder.js';
+import { faultSummary } from '../local/instrument/faults.js';
+import { processHolder } from '../state/holder.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };

@@ -1,4 +1,4 @@
-import { formatNet, ipv4Net, type Ipv4Net } from '../spec/cidr.js';
+import { formatNet, ipv4Net, type Ipv4Net } from '../manifest/cidr.js';
 import { calculateMaxPods, prefixDelegationSupport, type InstanceTypeInfo } from './max-pods.js';
 import { VPC_CNI_VERSION } from './vpc-cni.js';
 

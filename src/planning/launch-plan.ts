@@ -1,7 +1,7 @@
 import { SpecInvalidError, type FieldIssue } from '../errors.js';
-import { igPath } from '../spec/parse.js';
-import type { CompletedManifest } from '../spec/completed.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../spec/types.js';
+import { igPath } from '../manifest/parse.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../manifest/types.js';
 import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
 import { clusterTags, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
 import { subnetOutputKey, type StackOutputs } from './stack-template.js';

@@ -1,7 +1,7 @@
 import { ClusterNotValidError, InvalidInputError } from '../errors.js';
-import { intOrPercent } from '../spec/int-or-percent.js';
-import { compareVersions, parseKubernetesVersion, type KubernetesVersion } from '../spec/kubernetes-version.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../spec/types.js';
+import { intOrPercent } from '../manifest/int-or-percent.js';
+import { compareVersions, parseKubernetesVersion, type KubernetesVersion } from '../manifest/kubernetes-version.js';
+import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../manifest/types.js';
 
 /**
  * The rolling update, planned the way kOps plans it (pkg/instancegroups): which instances are

@@ -1,5 +1,5 @@
-import type { CompletedManifest } from '../spec/completed.js';
-import { isControlPlaneRole, type ClusterSubnetSpec } from '../spec/types.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { isControlPlaneRole, type ClusterSubnetSpec } from '../manifest/types.js';
 import { SpecInvalidError } from '../errors.js';
 import { CLUSTER_OBJECTS as STORE, clusterFolder, clusterKey } from '../state/layout.js';
 import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';

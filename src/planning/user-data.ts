@@ -1,7 +1,7 @@
-import { kubeletRefusesLabel, parseTaint } from '../spec/content.js';
-import { parseKubernetesVersion } from '../spec/validate.js';
-import type { CompletedCluster, CompletedInstanceGroup } from '../spec/completed.js';
-import { isControlPlaneRole, type InstanceGroup } from '../spec/types.js';
+import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
+import { parseKubernetesVersion } from '../manifest/validate.js';
+import type { CompletedCluster, CompletedInstanceGroup } from '../manifest/completed.js';
+import { isControlPlaneRole, type InstanceGroup } from '../manifest/types.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';

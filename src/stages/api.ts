@@ -2,11 +2,11 @@ import { nowFor } from '../clock.js';
 import { createHash } from 'node:crypto';
 import { executionArn, type ExecutionsApi } from '../aws/sfn.js';
 import type { StateMachineName } from '../functions-registry.js';
-import { checkManifest } from '../spec/check.js';
+import { checkManifest } from '../manifest/check.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
-import { parseManifest } from '../spec/parse.js';
-import { dns1123SubdomainErrors } from '../spec/validate.js';
-import type { ClusterManifest } from '../spec/types.js';
+import { parseManifest } from '../manifest/parse.js';
+import { dns1123SubdomainErrors } from '../manifest/validate.js';
+import type { ClusterManifest } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**

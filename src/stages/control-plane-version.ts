@@ -2,8 +2,8 @@ import type { Ec2Api } from '../aws/ec2.js';
 import { CLUSTER_TAG, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { kubernetesVersionFromUserData } from '../planning/user-data.js';
-import { compareVersions, parseKubernetesVersion } from '../spec/kubernetes-version.js';
-import { isControlPlaneRole, type ClusterManifest } from '../spec/types.js';
+import { compareVersions, parseKubernetesVersion } from '../manifest/kubernetes-version.js';
+import { isControlPlaneRole, type ClusterManifest } from '../manifest/types.js';
 
 /**
  * The Kubernetes version a cluster's control plane runs, which every version change is judged

@@ -8,8 +8,8 @@ import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
 import { clusterTags, groupName, legacyStackName, nameTag, SPEC_HASH_TAG, stableHash, stackName } from '../planning/names.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
-import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
-import { isControlPlaneRole } from '../spec/types.js';
+import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 

@@ -1,7 +1,7 @@
 import type { StackApi } from '../aws/cloudformation.js';
 import type { KubePort } from '../kube/port.js';
 import { stackName } from '../planning/names.js';
-import type { ClusterManifest } from '../spec/types.js';
+import type { ClusterManifest } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { RollingUpdateDeps } from './rolling-update.js';
 

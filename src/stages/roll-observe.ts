@@ -1,7 +1,7 @@
 import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { effectiveRollingUpdate, resolveSettingsOf, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RosterEntry } from '../planning/rolling-update.js';
-import type { CompletedInstanceGroup, CompletedManifest } from '../spec/completed.js';
+import type { CompletedInstanceGroup, CompletedManifest } from '../manifest/completed.js';
 import type { RollingUpdateDeps } from './rolling-update.js';
 
 /** What the roll knows of a cluster's instance groups: the roster from the spec, the groups as AWS reports them. */

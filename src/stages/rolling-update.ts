@@ -20,7 +20,7 @@ import {
   type RollOptions,
   type RollStep,
 } from '../planning/rolling-update.js';
-import { isControlPlaneRole } from '../spec/types.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { validateCluster } from './validate-cluster.js';
 import type { RollCache } from './roll-cache.js';

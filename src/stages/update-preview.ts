@@ -1,8 +1,8 @@
 import { bootstrapSettingsFromUserData, kubernetesVersionFromUserData, maxPodsFromUserData } from '../planning/user-data.js';
 import type { FieldIssue } from '../errors.js';
 import { SPEC_HASH_TAG, stackName } from '../planning/names.js';
-import { kubernetesVersionChangeIssues } from '../spec/kubernetes-version.js';
-import { isControlPlaneRole } from '../spec/types.js';
+import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { runningControlPlaneVersion, type RunningControlPlaneVersion } from './control-plane-version.js';
 import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG, type LaunchDeps } from './launch.js';
 

@@ -4,10 +4,10 @@ import type { DnsApi } from '../aws/route53.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
-import type { CompletedManifest } from '../spec/completed.js';
-import { compareVersions, normalizeVersion } from '../spec/kubernetes-version.js';
-import { parseKubernetesVersion } from '../spec/validate.js';
-import { isControlPlaneRole } from '../spec/types.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { compareVersions, normalizeVersion } from '../manifest/kubernetes-version.js';
+import { parseKubernetesVersion } from '../manifest/validate.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**

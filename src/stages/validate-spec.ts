@@ -1,8 +1,8 @@
 import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
 import { SpecInvalidError, SpecUnsupportedError, type FieldIssue } from '../errors.js';
-import { checkManifest } from '../spec/check.js';
-import { igPath } from '../spec/parse.js';
-import type { CompletedManifest } from '../spec/completed.js';
+import { checkManifest } from '../manifest/check.js';
+import { igPath } from '../manifest/parse.js';
+import type { CompletedManifest } from '../manifest/completed.js';
 
 export interface ValidateSpecInput {
   manifest: string;

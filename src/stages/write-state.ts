@@ -2,11 +2,11 @@ import { isExecutionArn } from '../aws/sfn.js';
 import { nowFor } from '../clock.js';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
 import { stableHash } from '../planning/names.js';
-import { checkManifest } from '../spec/check.js';
+import { checkManifest } from '../manifest/check.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { validateExecutionInput, type ExecutionInput } from './inputs.js';
-import { toManifestYaml } from '../spec/yaml.js';
-import type { LockHolder } from '../local/holder.js';
+import { toManifestYaml } from '../manifest/yaml.js';
+import type { LockHolder } from '../state/holder.js';
 import type { ClusterPhase, ClusterStatus, ClusterStore, LockLease } from '../state/cluster-store.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */

@@ -3,11 +3,11 @@ import { LONGEST_EXECUTION_SECONDS } from '../config.js';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InstanceGroupClaimError, LockLostError, StateConflictError } from '../errors.js';
-import type { LockHolder } from '../local/holder.js';
-import type { CompletedManifest } from '../spec/completed.js';
-import { completeManifest } from '../spec/defaults.js';
-import type { Cluster, ClusterManifest, InstanceGroup } from '../spec/types.js';
-import { toManifestYaml } from '../spec/yaml.js';
+import type { LockHolder } from './holder.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { completeManifest } from '../manifest/defaults.js';
+import type { Cluster, ClusterManifest, InstanceGroup } from '../manifest/types.js';
+import { toManifestYaml } from '../manifest/yaml.js';
 import { clusterFolder, storeKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -36,7 +36,7 @@ export interface LockLease {
   operation: string;
   acquiredAt: string;
   expiresAt: string;
-  /** The local process running the execution, when it runs locally (see src/local/holder.ts). */
+  /** The local process running the execution, when it runs locally (see src/state/holder.ts). */
   holder?: LockHolder;
   /**
    * When the operation first took the lock, kept across takeovers of its interrupted executions:

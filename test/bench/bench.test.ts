@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOOT_SECONDS, runBench } from '../../scripts/bench.js';
 import { LIFECYCLE_FIELDS, ROLL_FIELDS, WATCHER_FIELDS, type BenchResults } from '../../scripts/bench/report.js';
-import { HISTORY_EVENT_LIMIT } from '../../src/local/history.js';
+import { HISTORY_EVENT_LIMIT } from '../../src/local/sfn/history.js';
 
 // The bench's quick mode (30 nodes on the simulated clock; the watcher at 50 nodes of 110 pods;
 // the watcher burst), on a local backend this file starts and stops. No assertion is on time: only on what

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { localSettings } from '../../src/cli/context.js';
-import type { BackendRecord } from '../../src/local/backend.js';
+import type { BackendRecord } from '../../src/local/moto/backend.js';
 
 function record(port: number, stateBucket: string): BackendRecord {
   return { pid: 1, port, endpoint: `http://127.0.0.1:${port}`, kubePid: 2, kubePort: port + 1, startedAt: '2026-01-01T00:00:00.000Z', stateBucket, region: 'us-east-1' };

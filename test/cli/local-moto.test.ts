@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { motoVenv } from '../../src/local/moto.js';
+import { motoVenv } from '../../src/local/moto/moto.js';
 import { writeFakePython } from '../support/fake-python.js';
 import { kopsless } from './run.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AutoScalingApi } from '../../src/aws/autoscaling.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { parseParallelGroups, runRollingUpdate } from '../../src/cli/rolling-update.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';

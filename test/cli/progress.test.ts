@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { progressPrinter } from '../../src/cli/progress.js';
-import type { ProgressEvent } from '../../src/local/step-functions.js';
+import type { ProgressEvent } from '../../src/local/sfn/step-functions.js';
 
 const task = (kind: ProgressEvent['kind'], state: string, at: number, execution?: string): ProgressEvent => ({
   kind,

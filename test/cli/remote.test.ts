@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { attachOrStart, runRemoteStateMachine } from '../../src/cli/remote.js';
 import type { LockLease } from '../../src/state/cluster-store.js';
-import type { ProgressEvent } from '../../src/local/step-functions.js';
+import type { ProgressEvent } from '../../src/local/sfn/step-functions.js';
 
 // `--target aws`: the same state machine followed through Step Functions' execution history.
 const sfn = mockClient(SFNClient);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findDeadLock, mayTakeOver, takeOver } from '../../src/cli/resume.js';
-import { processHolder, type HolderProbe } from '../../src/local/holder.js';
+import { processHolder, type HolderProbe } from '../../src/state/holder.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { memoryObjects } from '../support/memory-objects.js';
 

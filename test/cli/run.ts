@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { stopMoto } from '../../src/local/moto.js';
+import { stopMoto } from '../../src/local/moto/moto.js';
 import { ROOT } from '../helpers.js';
 
 export interface CliResult {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopMoto } from '../../src/local/moto.js';
+import { stopMoto } from '../../src/local/moto/moto.js';
 import { ROOT } from '../helpers.js';
 import { kopsless } from './run.js';
 

@@ -1,8 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { executionName, MAX_EXECUTION_NAME } from '../../src/stages/api.js';
-import { toManifestYaml } from '../../src/spec/yaml.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import type { fakeStepFunctions } from '../support/fake-sfn.js';
 import { bodyOf, call, loadApi, resetMocks, type ApiHandler } from './api-harness.js';

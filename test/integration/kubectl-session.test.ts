@@ -14,7 +14,7 @@ import type { CliContext } from '../../src/cli/context.js';
 import { runValidate } from '../../src/cli/validate.js';
 import { runWatchEni } from '../../src/cli/watch-eni.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
 

@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAYLOAD_LIMIT_BYTES } from '../../src/local/history.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { PAYLOAD_LIMIT_BYTES } from '../../src/local/sfn/history.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { MAX_MANIFEST_BYTES } from '../../src/stages/inputs.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';

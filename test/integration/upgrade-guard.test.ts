@@ -1,8 +1,8 @@
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
 

@@ -1,6 +1,6 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { inFunction, observeAwsCalls, type AwsCall } from '../../src/local/aws-calls.js';
+import { inFunction, observeAwsCalls, type AwsCall } from '../../src/local/instrument/aws-calls.js';
 
 // An S3 client that never leaves the process: every request gets an empty 200.
 function offlineS3(): S3Client {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runDefinition, substituteArns, type ChildStateMachine, type Definition, type ProgressEvent } from '../../src/local/step-functions.js';
+import { runDefinition, substituteArns, type ChildStateMachine, type Definition, type ProgressEvent } from '../../src/local/sfn/step-functions.js';
 
 // A parent definition whose Tasks start children through Step Functions' StartExecution
 // integration; the children are toy definitions the test resolves from their ARNs. Event counts
-// are spelled out per AWS event (see the list in src/local/history.ts).
+// are spelled out per AWS event (see the list in src/local/sfn/history.ts).
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:f';
 const SYNC2 = 'arn:aws:states:::states:startExecution.sync:2';
 const machineArn = (name: string) => `arn:aws:states:us-east-1:123456789012:stateMachine:${name}`;

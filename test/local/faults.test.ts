@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAwsError } from '../../src/errors.js';
-import { HANDLER_MAX_ATTEMPTS } from '../../src/local/handlers.js';
+import { HANDLER_MAX_ATTEMPTS } from '../../src/local/sfn/handlers.js';
 import { readTemplate } from '../support/template.js';
-import { FaultPlan, FaultSettingsError, installFaults, isWrite, parseFaultSettings, removeFaults, withinHandler } from '../../src/local/faults.js';
+import { FaultPlan, FaultSettingsError, installFaults, isWrite, parseFaultSettings, removeFaults, withinHandler } from '../../src/local/instrument/faults.js';
 
 // Fault injection under the real SDK: its deserializer reads the injected answers and its retry
 // sees each one; a server on 127.0.0.1 counts what actually reached the "service".

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig, type AwsClientSettings } from '../../src/aws/clients.js';
 import { readConfig } from '../../src/config.js';
-import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from '../../src/local/handlers.js';
-import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto.js';
+import { lambdaContext, localHandler, localSettingsFromEnv, type LocalSettings } from '../../src/local/sfn/handlers.js';
+import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto/moto.js';
 import type { LockLease } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
-import { ExecutionHistory, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../src/local/history.js';
-import { runDefinition, type Definition } from '../../src/local/step-functions.js';
+import { ExecutionHistory, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../src/local/sfn/history.js';
+import { runDefinition, type Definition } from '../../src/local/sfn/step-functions.js';
 
 // Small definitions whose Step Functions Standard history is known event by event (see the
-// list in src/local/history.ts); each test spells the AWS events out in its expectation.
+// list in src/local/sfn/history.ts); each test spells the AWS events out in its expectation.
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:f';
 type Handler = (input: any) => Promise<any>;
 const ok: Handler = async (input) => input;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { holderState, procStat, processHolder, type HolderProbe, type LockHolder } from '../../src/local/holder.js';
+import { holderState, procStat, processHolder, type HolderProbe, type LockHolder } from '../../src/state/holder.js';
 
 // A stat line as Linux writes it; the command name may hold spaces and parentheses.
 const stat = (pid: number, state: string, startTicks: string, comm = 'node') =>

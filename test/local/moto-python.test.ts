@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureMotoPython, LocalBackendError, motoVenv, type CommandResult } from '../../src/local/moto.js';
+import { ensureMotoPython, LocalBackendError, motoVenv, type CommandResult } from '../../src/local/moto/moto.js';
 
 /**
  * A recording stand-in for running commands: each call is answered by `answer`, never run. Which

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
 /**
- * src/local/moto_server.py reads an EC2 resource's own tags directly instead of through
+ * src/local/moto/moto_server.py reads an EC2 resource's own tags directly instead of through
  * DescribeTags's walk over every tag of every resource: the answers must stay what moto gave.
  */
 let backend: TestBackend;

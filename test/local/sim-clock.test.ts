@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { now, useClock } from '../../src/clock.js';
-import { SimClock } from '../../src/local/sim-clock.js';
-import { runDefinition, type ChildStateMachine, type Definition } from '../../src/local/step-functions.js';
+import { SimClock } from '../../src/local/sfn/sim-clock.js';
+import { runDefinition, type ChildStateMachine, type Definition } from '../../src/local/sfn/step-functions.js';
 
 // Executions under a simulated clock: Waits and retry pauses take simulated time only, which
 // moves when nothing else can run. Each test reads the clock (or now() in a handler) afterwards.

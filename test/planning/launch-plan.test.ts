@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
 import { parseGoDuration, planGroups, resolveMaxPods } from '../../src/planning/launch-plan.js';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
-import type { CompletedManifest } from '../../src/spec/completed.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import type { CompletedManifest } from '../../src/manifest/completed.js';
 import { readFixture } from '../helpers.js';
 import { INSTANCE_TYPES, SEED_IMAGE, SEED_OUTPUTS } from './fixtures.js';
 

@@ -12,7 +12,7 @@ import {
   type InstanceRoleKind,
   type SecurityGroupKind,
 } from '../../src/planning/names.js';
-import { dns1123SubdomainErrors } from '../../src/spec/validate.js';
+import { dns1123SubdomainErrors } from '../../src/manifest/validate.js';
 
 // Every name AWS scopes per account or region must differ for any two valid clusters (or
 // (instance group, cluster) pairs), and fit AWS's limits even for 253-character names.

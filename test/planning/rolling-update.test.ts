@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forcedMembers, nextRollStep, orderGroups, resolveRollSettings, rollStatus, type RollGroup, type RollSettings } from '../../src/planning/rolling-update.js';
-import type { Cluster, InstanceGroup } from '../../src/spec/types.js';
+import type { Cluster, InstanceGroup } from '../../src/manifest/types.js';
 
 const cluster = (rollingUpdate?: Cluster['spec']['rollingUpdate']): Cluster => ({ apiVersion: 'kops.k8s.io/v1alpha2', kind: 'Cluster', metadata: { name: 'c.example.com' }, spec: { ...(rollingUpdate ? { rollingUpdate } : {}) } });
 const ig = (role: InstanceGroup['spec']['role'], rollingUpdate?: InstanceGroup['spec']['rollingUpdate']): InstanceGroup => ({ apiVersion: 'kops.k8s.io/v1alpha2', kind: 'InstanceGroup', metadata: { name: 'g' }, spec: { role, ...(rollingUpdate ? { rollingUpdate } : {}) } });

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
 import { subnetLogicalIds } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
-import { checkManifest } from '../../src/spec/check.js';
-import { manifestFromFlags } from '../../src/spec/create-cluster.js';
-import { completeManifest } from '../../src/spec/defaults.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
 import { editManifest, readFixture, readReference } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 

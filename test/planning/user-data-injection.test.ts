@@ -1,9 +1,9 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
-import type { CompletedInstanceGroup } from '../../src/spec/completed.js';
-import type { InstanceGroupRole } from '../../src/spec/types.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import type { CompletedInstanceGroup } from '../../src/manifest/completed.js';
+import type { InstanceGroupRole } from '../../src/manifest/types.js';
 import { readFixture } from '../helpers.js';
 import { runSandboxed, type RecordedCall, type SandboxRun } from '../support/script-sandbox.js';
 

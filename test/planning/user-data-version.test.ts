@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrapSettings, bootstrapSettingsFromUserData, kubernetesVersionFromUserData, renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/planning/shell.js';
 import { maxPodsFromUserData, renderUserData } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 

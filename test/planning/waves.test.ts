@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderGroups, planWaves, type WaveGroup } from '../../src/planning/rolling-update.js';
-import { isControlPlaneRole } from '../../src/spec/types.js';
+import { isControlPlaneRole } from '../../src/manifest/types.js';
 
 const ZONES = ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => `eu-west-1${z}`);
 

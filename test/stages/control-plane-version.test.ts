@@ -1,7 +1,7 @@
 import type { Instance, RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { runningControlPlaneVersion, type ControlPlaneVersionDeps } from '../../src/stages/control-plane-version.js';
 import { readFixture } from '../helpers.js';
 

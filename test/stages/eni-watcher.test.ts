@@ -2,13 +2,13 @@ import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
-import { countingObjectStore } from '../../src/local/counting-object-store.js';
-import { syntheticInstanceId, syntheticKubePort, type SyntheticCluster } from '../../src/local/synthetic-cluster.js';
-import { runWatcherOnce, simulateWatcherBurst, WATCHER_QUEUE } from '../../src/local/watcher-bench.js';
+import { countingObjectStore } from '../../scripts/bench/counting-object-store.js';
+import { syntheticInstanceId, syntheticKubePort, type SyntheticCluster } from '../../scripts/bench/synthetic-cluster.js';
+import { runWatcherOnce, simulateWatcherBurst, WATCHER_QUEUE } from '../../scripts/bench/watcher-bench.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
 import { subnetOutputKey } from '../../src/planning/stack-template.js';
-import { manifestFromFlags } from '../../src/spec/create-cluster.js';
-import { completeManifest } from '../../src/spec/defaults.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
 import { observe, STATE_WRITE_ATTEMPTS, watchCluster, watcherExecutionName, type WatcherDeps } from '../../src/stages/eni-watcher.js';
 import { handleWatcherEvent } from '../../src/stages/eni-watcher-events.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
-import '../../src/local/step-functions.js';
+import '../../src/local/sfn/step-functions.js';
 import { InstanceGroupClaimError } from '../../src/errors.js';
 import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture, ROOT } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';
 

@@ -6,7 +6,7 @@ import { groupName, legacyStackName, stackName } from '../../src/planning/names.
 import { deleteCluster, discover, type DeleteDeps } from '../../src/stages/delete-cluster.js';
 import { rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
 import type { ClusterStore } from '../../src/state/cluster-store.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 
 // Update, roll and delete act only on resources whose KubernetesCluster tag is the cluster's own.

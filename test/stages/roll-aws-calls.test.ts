@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { now } from '../../src/clock.js';
-import { observeAwsCalls, type AwsCall } from '../../src/local/aws-calls.js';
-import { SimClock } from '../../src/local/sim-clock.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { observeAwsCalls, type AwsCall } from '../../src/local/instrument/aws-calls.js';
+import { SimClock } from '../../src/local/sfn/sim-clock.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
 

@@ -7,7 +7,7 @@ import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { KubePort } from '../../src/kube/port.js';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { BATCH_LIMIT, CHILD_POLL_SECONDS, childBatchLimit, type RollOptions } from '../../src/planning/rolling-update.js';
 import { RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { previewLines } from '../../src/cli/update.js';
 import { bootstrapSettings, renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { userDataChanges, type UpdatePreview } from '../../src/stages/update-preview.js';
 import { readFixture } from '../helpers.js';
 

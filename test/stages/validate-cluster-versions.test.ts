@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GroupState } from '../../src/aws/autoscaling.js';
 import type { KubeNode } from '../../src/kube/port.js';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { evaluateValidation } from '../../src/stages/validate-cluster.js';
 import { readFixture } from '../helpers.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
 import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
 import { readFixture, ROOT } from '../helpers.js';

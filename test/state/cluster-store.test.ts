@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterExistsError, ClusterLockedError, StateConflictError } from '../../src/errors.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
@@ -185,7 +185,7 @@ describe('cluster specs', () => {
   it('lets a retry finish a registration that stopped half-way (config written, groups not yet)', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
     const half = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'half.example.com'));
-    await objects.put('half.example.com/config', (await import('../../src/spec/yaml.js')).toManifestYaml(half.manifest!.cluster), { ifNoneMatch: '*' });
+    await objects.put('half.example.com/config', (await import('../../src/manifest/yaml.js')).toManifestYaml(half.manifest!.cluster), { ifNoneMatch: '*' });
 
     await store.registerCluster(half.manifest!, half.completed!);
 
@@ -196,7 +196,7 @@ describe('cluster specs', () => {
     const store = storeAt('2026-01-01T00:00:00Z');
     const first = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com'));
     const other = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com').replace('machineType: t3.medium', 'machineType: t3.large'));
-    const { toManifestYaml } = await import('../../src/spec/yaml.js');
+    const { toManifestYaml } = await import('../../src/manifest/yaml.js');
     await objects.put('race.example.com/config', toManifestYaml(first.manifest!.cluster), { ifNoneMatch: '*' });
     await objects.put(`race.example.com/instancegroup/${first.manifest!.instanceGroups[0]!.metadata.name}`, toManifestYaml(first.manifest!.instanceGroups[0]!));
 

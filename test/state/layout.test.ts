@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderUserData } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { CLUSTER_OBJECTS, clusterFolder, storeKey } from '../../src/state/layout.js';
 import { readFixture } from '../helpers.js';
 

@@ -2,7 +2,7 @@ import type { Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
 import { groupName } from '../../src/planning/names.js';
-import { checkManifest } from '../../src/spec/check.js';
+import { checkManifest } from '../../src/manifest/check.js';
 import { rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';

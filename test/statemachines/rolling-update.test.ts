@@ -4,7 +4,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
-import '../../src/local/step-functions.js';
+import '../../src/local/sfn/step-functions.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
 import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT, PARENT_HISTORY, parentHistoryBound, WAVE_VALIDATION_POLL_SECONDS } from '../../src/planning/rolling-update.js';
 import { ROOT } from '../helpers.js';

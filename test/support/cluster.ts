@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
 import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
-import { runStateMachine } from '../../src/local/step-functions.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
 import { startTestBackend, type TestBackend } from './moto.js';

@@ -1,4 +1,4 @@
-import { countingObjectStore } from '../../src/local/counting-object-store.js';
+import { countingObjectStore } from '../../scripts/bench/counting-object-store.js';
 
 /**
  * An in-memory state store with S3's conditional writes (ETags change on every write): the

@@ -2,7 +2,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto.js';
+import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto/moto.js';
 
 /**
  * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpNet, ipNet, netsOverlap, parseCidr } from '../../src/spec/cidr.js';
+import { formatIpNet, ipNet, netsOverlap, parseCidr } from '../../src/manifest/cidr.js';
 
 describe('CIDRs of both families', () => {
   it('prints an IPv6 network compressed as Go does: the longest run of zero groups', () => {

@@ -1,10 +1,10 @@
-import { FUNCTIONS, type FunctionLogicalId } from '../functions-registry.js';
+import { FUNCTIONS, type FunctionLogicalId } from '../../functions-registry.js';
 import { startExecutionMode, taskStates, type Definition, type Json } from './asl-definition.js';
-import { inFunction } from './aws-calls.js';
+import { inFunction } from '../instrument/aws-calls.js';
 import type { TaskHandler } from './execution-model.js';
-import { withinHandler } from './faults.js';
+import { withinHandler } from '../instrument/faults.js';
 import { lambdaContext, localHandler, type LocalSettings } from './handlers.js';
-import type { LockHolder } from './holder.js';
+import type { LockHolder } from '../../state/holder.js';
 
 /** The Task states of a definition bound to the handlers a local run invokes in-process. */
 

@@ -1,5 +1,5 @@
-import { StateConflictError } from '../errors.js';
-import type { ObjectStore } from '../state/object-store.js';
+import { StateConflictError } from '../../src/errors.js';
+import type { ObjectStore } from '../../src/state/object-store.js';
 
 /** An in-memory bucket with S3's conditional writes (a new ETag on every write), counting requests. */
 export function countingObjectStore(): ObjectStore & { requests: { get: number; put: number } } {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stateMachineArn } from '../aws/sfn.js';
-import { ALL_STATE_MACHINES, deployedStateMachineName, type AnyStateMachineName } from '../functions-registry.js';
+import { stateMachineArn } from '../../aws/sfn.js';
+import { ALL_STATE_MACHINES, deployedStateMachineName, type AnyStateMachineName } from '../../functions-registry.js';
 
 /**
  * The ASL definitions a local run executes: read from statemachines/ with SAM's substitutions

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
-import { MANIFEST_LIMITS } from '../../src/spec/parse.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
+import { MANIFEST_LIMITS } from '../../src/manifest/parse.js';
 import { readFixture } from '../helpers.js';
 
 const seed = readFixture('seed.yaml');

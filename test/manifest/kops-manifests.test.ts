@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
 import { editManifest, readFixture, readReference, referenceManifests } from '../helpers.js';
 
 /**

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KopslessError } from '../errors.js';
+import { KopslessError } from '../../errors.js';
 import { LOCAL_IMAGES } from './images.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { LockHolder } from './holder.js';
+import type { LockHolder } from '../../state/holder.js';
 import type { LocalSettings } from './handlers.js';
 import type { SimClock } from './sim-clock.js';
 import type { Definition, Json, State } from './asl-definition.js';

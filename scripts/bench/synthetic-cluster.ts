@@ -1,5 +1,5 @@
-import type { KubeNode, KubePod, KubePort, PageStep, PodSelectors } from '../kube/port.js';
-import { NON_TERMINATED_PODS } from '../stages/eni-watcher.js';
+import type { KubeNode, KubePod, KubePort, PageStep, PodSelectors } from '../../src/kube/port.js';
+import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 
 /**
  * A Kubernetes port over a generated cluster of any size, served page by page (never holding its

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
 import { editManifest, readFixture } from '../helpers.js';
 
 /** kOps's validation rules that kopsless checks, each worded as kOps words it, at its v1alpha2 path. */

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../aws/sfn.js';
-import { deployedStateMachineName, stateMachineOfDeployedName, type StateMachineName } from '../functions-registry.js';
-import { InvalidInputError } from '../errors.js';
-import { faultsFromEnv } from './faults.js';
+import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../../aws/sfn.js';
+import { deployedStateMachineName, stateMachineOfDeployedName, type StateMachineName } from '../../functions-registry.js';
+import { InvalidInputError } from '../../errors.js';
+import { faultsFromEnv } from '../instrument/faults.js';
 import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
 import { localSettingsFromEnv } from './handlers.js';
 import { boundHandlers } from './bound-handlers.js';
 import type { SimClock } from './sim-clock.js';
-import { now, useClock } from '../clock.js';
+import { now, useClock } from '../../clock.js';
 import { ACCOUNT, definitionPath, loadDefinition, mapStates, nestedDefinitions, startExecutionMode, startExecutionStates, taskStates, tasksWithin, waitStates, type Definition, type Json, type StartMode, type State } from './asl-definition.js';
 import {
   LONG_TASK_TIMEOUT_SECONDS,

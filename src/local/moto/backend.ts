@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { AwsClientSettings } from '../aws/clients.js';
+import type { AwsClientSettings } from '../../aws/clients.js';
 import { ensureMotoPython, freePort, isAlive, isAnswering, LocalBackendError, startMoto, stopMoto } from './moto.js';
 
 /**

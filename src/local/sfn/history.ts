@@ -1,4 +1,4 @@
-import { HISTORY_EVENT_LIMIT } from '../planning/rolling-update.js';
+import { HISTORY_EVENT_LIMIT } from '../../planning/rolling-update.js';
 
 /**
  * The execution history Step Functions Standard would record for a local run, counted from

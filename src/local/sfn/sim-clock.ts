@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 
 /**
  * A discrete-event simulated clock for local runs (`RunOptions.clock`). Wait states and retry

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
-import { cIdentifierErrors, labelKeyErrors, labelValueErrors, parseTaint } from '../../src/spec/content.js';
-import { parseKubernetesVersion } from '../../src/spec/validate.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
+import { cIdentifierErrors, labelKeyErrors, labelValueErrors, parseTaint } from '../../src/manifest/content.js';
+import { parseKubernetesVersion } from '../../src/manifest/validate.js';
 import { editManifest, readFixture } from '../helpers.js';
 
 /**

@@ -1,11 +1,11 @@
 import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { countingObjectStore } from './counting-object-store.js';
-import { DEFAULT_WATCHER_SETTINGS, type WatcherSettings } from '../planning/eni-decision.js';
-import { manifestFromFlags } from '../spec/create-cluster.js';
-import { completeManifest } from '../spec/defaults.js';
-import { watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
-import { handleWatcherEvent } from '../stages/eni-watcher-events.js';
-import { ClusterStore } from '../state/cluster-store.js';
+import { DEFAULT_WATCHER_SETTINGS, type WatcherSettings } from '../../src/planning/eni-decision.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
+import { watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+import { handleWatcherEvent } from '../../src/stages/eni-watcher-events.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
 import { syntheticInstanceId, syntheticKubePort } from './synthetic-cluster.js';
 
 /**

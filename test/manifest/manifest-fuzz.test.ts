@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
 import { mutatedManifest } from '../support/manifest-mutations.js';
 
 // Fuzzing the manifest check over mutations of real manifests: it answers, never throws.

@@ -1,9 +1,9 @@
-import type { ApiConfig } from '../api-config.js';
-import type { AwsClientSettings } from '../aws/clients.js';
-import { readConfig, type Config } from '../config.js';
-import { ConfigError } from '../errors.js';
-import type { FunctionLogicalId } from '../functions-registry.js';
-import type { HandlerRuntime } from '../handlers/runtime.js';
+import type { ApiConfig } from '../../api-config.js';
+import type { AwsClientSettings } from '../../aws/clients.js';
+import { readConfig, type Config } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import type { FunctionLogicalId } from '../../functions-registry.js';
+import type { HandlerRuntime } from '../../handlers/runtime.js';
 
 export type LocalHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -28,16 +28,16 @@ export interface LocalSettings {
  * functions/ call, imported lazily (a command that runs no state machine loads none of them).
  */
 const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<LocalHandler>> = {
-  ValidateSpecFunction: async (s) => (await import('../handlers/validate-spec.js')).createValidateSpecHandler(s.config, s.runtime) as LocalHandler,
-  WriteStateFunction: async (s) => (await import('../handlers/write-state.js')).createWriteStateHandler(s.config, s.runtime) as LocalHandler,
-  LaunchClusterFunction: async (s) => (await import('../handlers/launch-cluster.js')).createLaunchClusterHandler(s.config, s.runtime) as LocalHandler,
-  VerifyDnsFunction: async (s) => (await import('../handlers/verify-dns.js')).createVerifyDnsHandler(s.config, s.runtime) as LocalHandler,
-  RollingUpdateFunction: async (s) => (await import('../handlers/rolling-update.js')).createRollingUpdateHandler(s.config, s.runtime) as LocalHandler,
-  DeleteClusterFunction: async (s) => (await import('../handlers/delete-cluster.js')).createDeleteClusterHandler(s.config, s.runtime) as LocalHandler,
-  WatchEniFunction: async (s) => (await import('../handlers/watch-eni.js')).createWatchEniHandler(s.config, s.runtime) as LocalHandler,
+  ValidateSpecFunction: async (s) => (await import('../../handlers/validate-spec.js')).createValidateSpecHandler(s.config, s.runtime) as LocalHandler,
+  WriteStateFunction: async (s) => (await import('../../handlers/write-state.js')).createWriteStateHandler(s.config, s.runtime) as LocalHandler,
+  LaunchClusterFunction: async (s) => (await import('../../handlers/launch-cluster.js')).createLaunchClusterHandler(s.config, s.runtime) as LocalHandler,
+  VerifyDnsFunction: async (s) => (await import('../../handlers/verify-dns.js')).createVerifyDnsHandler(s.config, s.runtime) as LocalHandler,
+  RollingUpdateFunction: async (s) => (await import('../../handlers/rolling-update.js')).createRollingUpdateHandler(s.config, s.runtime) as LocalHandler,
+  DeleteClusterFunction: async (s) => (await import('../../handlers/delete-cluster.js')).createDeleteClusterHandler(s.config, s.runtime) as LocalHandler,
+  WatchEniFunction: async (s) => (await import('../../handlers/watch-eni.js')).createWatchEniHandler(s.config, s.runtime) as LocalHandler,
   ApiFunction: async (s) => {
     if (!s.api) throw new ConfigError('ApiFunction: the local settings have no api (the state bucket and state machine ARNs the API starts)');
-    return (await import('../handlers/api.js')).createApiHandler(s.api, s.runtime) as LocalHandler;
+    return (await import('../../handlers/api.js')).createApiHandler(s.api, s.runtime) as LocalHandler;
   },
 };
 

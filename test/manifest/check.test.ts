@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
-import { completeManifest } from '../../src/spec/defaults.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
 import { editManifest, readFixture, readReference, referenceManifests } from '../helpers.js';
 
 const minimal = readFixture('minimal-aws.yaml');

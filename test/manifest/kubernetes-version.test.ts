@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkExitCode, checkManifest } from '../../src/spec/check.js';
-import { canonicalKubernetesVersion, isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, kubernetesVersionRangeIssues, parseKubernetesVersion } from '../../src/spec/kubernetes-version.js';
+import { checkExitCode, checkManifest } from '../../src/manifest/check.js';
+import { canonicalKubernetesVersion, isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, kubernetesVersionRangeIssues, parseKubernetesVersion } from '../../src/manifest/kubernetes-version.js';
 import { editManifest, readFixture } from '../helpers.js';
 
 const minimal = readFixture('minimal-aws.yaml');

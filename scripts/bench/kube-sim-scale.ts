@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimCluster, type InstanceView } from '../src/local/kube-sim/cluster.js';
-import { listen } from '../src/local/kube-sim/server.js';
+import { SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { listen } from '../../src/local/kube-sim/server.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const NODES = 50;

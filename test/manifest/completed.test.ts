@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkManifest } from '../../src/spec/check.js';
-import { COMPLETED_CLUSTER_FIELDS, COMPLETED_INSTANCE_GROUP_FIELDS, type CompletedManifest } from '../../src/spec/completed.js';
-import { completeManifest } from '../../src/spec/defaults.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { COMPLETED_CLUSTER_FIELDS, COMPLETED_INSTANCE_GROUP_FIELDS, type CompletedManifest } from '../../src/manifest/completed.js';
+import { completeManifest } from '../../src/manifest/defaults.js';
 import { readFixture, readReference, referenceManifests } from '../helpers.js';
 
 /** The fields CompletedManifest's type promises that a completed manifest lacks, by path. */
