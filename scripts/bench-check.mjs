@@ -27,7 +27,11 @@ function manyGroups() {
   for (let i = 0; size < TARGET; i++) {
     const copy = structuredClone(node);
     copy.metadata.name = `nodes-${i}`;
-    copy.spec.nodeLabels = { ...copy.spec.nodeLabels, 'example.com/team': `team-${i % 97}`, 'example.com/tier': 'batch' };
+    copy.spec.nodeLabels = {
+      ...copy.spec.nodeLabels,
+      'example.com/team': `team-${i % 97}`,
+      'example.com/tier': 'batch',
+    };
     groups.push(copy);
     size += stringify(copy).length + 4;
   }
@@ -59,7 +63,12 @@ function manySubnets() {
   for (let i = 0; size < TARGET; i++) {
     // The first two keep the seed's names: its instance groups are placed in them.
     const name = i < 2 ? `us-east-1${'ab'[i]}` : `s${i}`;
-    const subnet = { cidr: `10.${(i >> 12) & 255}.${(i >> 4) & 255}.${(i & 15) * 16}/28`, name, type: 'Public', zone: i === 1 ? 'us-east-1b' : 'us-east-1a' };
+    const subnet = {
+      cidr: `10.${(i >> 12) & 255}.${(i >> 4) & 255}.${(i & 15) * 16}/28`,
+      name,
+      type: 'Public',
+      zone: i === 1 ? 'us-east-1b' : 'us-east-1a',
+    };
     big.spec.subnets.push(subnet);
     size += 80;
   }
@@ -81,20 +90,53 @@ const inputs = {
 // The seed itself first: the CLI's start-up (tsx compiling the sources) is in every row.
 inputs['seed.yaml'] = seed;
 const only = process.env.BENCH_ONLY?.split(',');
-const order = ['seed.yaml', 'many-groups.yaml', 'many-groups.json', 'many-labels.yaml', 'many-labels.json', 'many-subnets.yaml', 'long-comment.yaml'].filter((name) => !only || only.includes(name));
+const order = [
+  'seed.yaml',
+  'many-groups.yaml',
+  'many-groups.json',
+  'many-labels.yaml',
+  'many-labels.json',
+  'many-subnets.yaml',
+  'long-comment.yaml',
+].filter((name) => !only || only.includes(name));
 // On a shared machine the wall times stretch with the load; the CPU seconds much less so.
-console.log('INPUT              BYTES     EXIT  CLI_WALL_S  CLI_CPU_S  CLI_PEAK_RSS_MB  CHECK_WALL_S  CHECK_CPU_S');
+console.log(
+  'INPUT              BYTES     EXIT  CLI_WALL_S  CLI_CPU_S  CLI_PEAK_RSS_MB  CHECK_WALL_S  CHECK_CPU_S',
+);
 try {
   for (const name of order) {
     const file = join(dir, name);
     writeFileSync(file, inputs[name]);
     const started = process.hrtime.bigint();
     // GNU time's %U/%S/%M: the child's user and system CPU seconds and peak resident set in KiB.
-    const run = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, '--no-warnings', join(root, 'bin', 'kopsless.mjs'), 'check', '-f', file, '-o', 'json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(
+      '/usr/bin/time',
+      [
+        '-f',
+        '%U %S %M',
+        process.execPath,
+        '--no-warnings',
+        join(root, 'bin', 'kopsless.mjs'),
+        'check',
+        '-f',
+        file,
+        '-o',
+        'json',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     const [user, sys, rssKiB] = run.stderr.trim().split('\n').at(-1).split(' ').map(Number);
     // The check alone, in one process: checkManifest on the file's bytes, without the CLI's start-up.
-    const alone = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', `
+    const alone = spawnSync(
+      process.execPath,
+      [
+        '--no-warnings',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
       import { readFileSync } from 'node:fs';
       import { checkManifest } from ${JSON.stringify(join(root, 'src', 'spec', 'check.ts'))};
       const bytes = readFileSync(${JSON.stringify(file)});
@@ -103,7 +145,10 @@ try {
       checkManifest(bytes);
       const used = process.cpuUsage(cpu);
       console.log(JSON.stringify({ wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 }));
-    `], { encoding: 'utf8', cwd: root });
+    `,
+      ],
+      { encoding: 'utf8', cwd: root },
+    );
     const check = JSON.parse(alone.stdout || '{"wall":NaN,"cpu":NaN}');
     console.log(
       `${name.padEnd(19)}${String(statSync(file).size).padEnd(10)}${String(run.status).padEnd(6)}${wall.toFixed(2).padEnd(12)}${(user + sys).toFixed(2).padEnd(11)}${(rssKiB / 1024).toFixed(0).padEnd(17)}${check.wall.toFixed(2).padEnd(14)}${check.cpu.toFixed(2)}`,

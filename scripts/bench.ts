@@ -22,10 +22,28 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { costUsd, lambdaMemoryMb, minimalCreateAwsCalls, minimalDeleteAwsCalls, minimalRollAwsCalls } from './bench/cost.js';
+import {
+  costUsd,
+  lambdaMemoryMb,
+  minimalCreateAwsCalls,
+  minimalDeleteAwsCalls,
+  minimalRollAwsCalls,
+} from './bench/cost.js';
 import { kopsModelSeconds, kopsSettings, nodeGroups } from './bench/kops-model.js';
 import type { RollRequest, RunMeasurement } from './bench/local-runs.js';
-import { checkTargets, mergeResults, renderTables, rollTimeSvg, type BenchResults, type ColdStartRow, type Diagnostics, type LifecycleRow, type RollRow, type WatcherBurstRow, type WatcherRow } from './bench/report.js';
+import {
+  type BenchResults,
+  type ColdStartRow,
+  checkTargets,
+  type Diagnostics,
+  type LifecycleRow,
+  mergeResults,
+  type RollRow,
+  renderTables,
+  rollTimeSvg,
+  type WatcherBurstRow,
+  type WatcherRow,
+} from './bench/report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,7 +55,14 @@ export const PODS_PER_NODE = 110;
 export const COLD_START_RUNS = 5;
 
 export type Section = 'roll' | 'create' | 'delete' | 'watcher' | 'watcherBurst' | 'coldStart';
-export const SECTIONS: Section[] = ['roll', 'create', 'delete', 'watcher', 'watcherBurst', 'coldStart'];
+export const SECTIONS: Section[] = [
+  'roll',
+  'create',
+  'delete',
+  'watcher',
+  'watcherBurst',
+  'coldStart',
+];
 
 /** The sizes each mode runs. A roll at 1,000 nodes is 10 groups of 100; smaller ones keep 100 per group, at least 3 groups. */
 export const PLAN = {
@@ -57,7 +82,14 @@ export function parallelGroupsFor(nodes: number, groups: number): number {
 
 export function rollRequest(nodes: number): RollRequest {
   const groups = Math.max(3, Math.round(nodes / 100));
-  return { nodes, groups, maxSurge: '10%', parallelGroups: parallelGroupsFor(nodes, groups), bootSeconds: BOOT_SECONDS, drainSeconds: DRAIN_SECONDS };
+  return {
+    nodes,
+    groups,
+    maxSurge: '10%',
+    parallelGroups: parallelGroupsFor(nodes, groups),
+    bootSeconds: BOOT_SECONDS,
+    drainSeconds: DRAIN_SECONDS,
+  };
 }
 
 /** What one size's create, roll and delete measured (the roll and delete are missing when create failed). */
@@ -103,7 +135,12 @@ export async function lifecycleSection(
   for (const nodes of sizes) {
     const request = rollRequest(nodes);
     const groups = nodeGroups(request);
-    const base = { nodes, groups: request.groups, maxSurge: request.maxSurge, parallelGroups: request.parallelGroups };
+    const base = {
+      nodes,
+      groups: request.groups,
+      maxSurge: request.maxSurge,
+      parallelGroups: request.parallelGroups,
+    };
     const row = (m: RunMeasurement, minimalAwsCalls: number): LifecycleRow => ({
       ...base,
       modelSeconds: m.modelSeconds,
@@ -124,20 +161,29 @@ export async function lifecycleSection(
     const withLifecycle = lifecycleSizes.includes(nodes);
     // The control-plane group is created and deleted too; the roll forces the node groups only.
     // A failed run is no row (its counts stop where it failed); diagnostics say what happened.
-    if (withLifecycle && measured.create.status === 'SUCCEEDED') out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
+    if (withLifecycle && measured.create.status === 'SUCCEEDED')
+      out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
     diagnostics[`create.${nodes}`] = describeRun(measured.create);
     // Progress on stderr: a full run takes a while, and the figures of a size are worth having at once.
-    process.stderr.write(`bench: ${nodes} nodes: create ${describeRun(measured.create)}; roll ${measured.roll ? describeRun(measured.roll) : '-'}; delete ${measured.delete ? describeRun(measured.delete) : '-'}\n`);
+    process.stderr.write(
+      `bench: ${nodes} nodes: create ${describeRun(measured.create)}; roll ${measured.roll ? describeRun(measured.roll) : '-'}; delete ${measured.delete ? describeRun(measured.delete) : '-'}\n`,
+    );
     if (measured.roll?.status === 'SUCCEEDED') {
-      const minimal = minimalRollAwsCalls(groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })));
-      out.roll.push({ ...row(measured.roll, minimal), kopsModelSeconds: kopsModelSeconds(request) } as RollRow);
+      const minimal = minimalRollAwsCalls(
+        groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })),
+      );
+      out.roll.push({
+        ...row(measured.roll, minimal),
+        kopsModelSeconds: kopsModelSeconds(request),
+      } as RollRow);
     }
     if (measured.roll) {
       diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
       diagnostics[`roll.${nodes}.awsCalls`] = describeCalls(measured.roll);
     }
     if (measured.delete) {
-      if (withLifecycle && measured.delete.status === 'SUCCEEDED') out.delete.push(row(measured.delete, minimalDeleteAwsCalls(request.groups + 1, nodes + 1)));
+      if (withLifecycle && measured.delete.status === 'SUCCEEDED')
+        out.delete.push(row(measured.delete, minimalDeleteAwsCalls(request.groups + 1, nodes + 1)));
       diagnostics[`delete.${nodes}`] = describeRun(measured.delete);
     }
     onSize?.(out);
@@ -146,9 +192,16 @@ export async function lifecycleSection(
 }
 
 /** Starts a node child (under tsx unless `plain`) and resolves with its first stdout line (parsed) and the child. */
-function startChild(args: string[], plain = false): Promise<{ child: ReturnType<typeof spawn>; first: unknown }> {
+function startChild(
+  args: string[],
+  plain = false,
+): Promise<{ child: ReturnType<typeof spawn>; first: unknown }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', ...(plain ? [] : ['--import', 'tsx']), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', ...(plain ? [] : ['--import', 'tsx']), ...args],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const lines = createInterface({ input: child.stdout! });
@@ -159,7 +212,13 @@ function startChild(args: string[], plain = false): Promise<{ child: ReturnType<
         reject(new Error(`${args[0]}: unexpected output ${line.slice(0, 200)}`));
       }
     });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `${args[0]} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        ),
+      ),
+    );
     child.once('error', reject);
   });
 }
@@ -186,7 +245,9 @@ async function bundleObserver(): Promise<string> {
     format: 'esm',
     minify: true,
     legalComments: 'none',
-    banner: { js: "import { createRequire as __kopslessRequire } from 'node:module'; const require = __kopslessRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __kopslessRequire } from 'node:module'; const require = __kopslessRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
   return outfile;
@@ -196,21 +257,48 @@ async function bundleObserver(): Promise<string> {
  * One watcher observation per size, against the generator: its wall seconds, its process's peak
  * RSS, and the API requests the generator counted.
  */
-export async function watcherSection(sizes: readonly number[], diagnostics: Diagnostics, podsPerNode = PODS_PER_NODE): Promise<WatcherRow[]> {
+export async function watcherSection(
+  sizes: readonly number[],
+  diagnostics: Diagnostics,
+  podsPerNode = PODS_PER_NODE,
+): Promise<WatcherRow[]> {
   const { seedNodeGroups } = await import('./bench/watcher-observe.js');
   const observer = await bundleObserver();
   const rows: WatcherRow[] = [];
   for (const nodes of sizes) {
-    const generator = await startChild(['scripts/bench/kube-generator.ts', '--nodes', String(nodes), '--pods-per-node', String(podsPerNode), '--groups', seedNodeGroups().join(',')]);
+    const generator = await startChild([
+      'scripts/bench/kube-generator.ts',
+      '--nodes',
+      String(nodes),
+      '--pods-per-node',
+      String(podsPerNode),
+      '--groups',
+      seedNodeGroups().join(','),
+    ]);
     try {
       const { port } = generator.first as { port: number };
       const server = `http://127.0.0.1:${port}`;
       const observed = await startChild([observer, '--server', server], true);
-      const seen = observed.first as { seconds: number; peakMiB: number; nodes: number; pods: number };
+      const seen = observed.first as {
+        seconds: number;
+        peakMiB: number;
+        nodes: number;
+        pods: number;
+      };
       stopChild(observed.child);
-      const { requests } = (await (await fetch(`${server}/_bench/requests`)).json()) as { requests: number };
-      if (seen.nodes !== nodes || seen.pods !== nodes * podsPerNode) diagnostics[`watcher.${nodes}`] = `observed ${seen.nodes} nodes and ${seen.pods} pods, expected ${nodes} and ${nodes * podsPerNode}`;
-      rows.push({ nodes, pods: nodes * podsPerNode, seconds: seen.seconds, peakMiB: seen.peakMiB, kubeRequests: requests });
+      const { requests } = (await (await fetch(`${server}/_bench/requests`)).json()) as {
+        requests: number;
+      };
+      if (seen.nodes !== nodes || seen.pods !== nodes * podsPerNode)
+        diagnostics[`watcher.${nodes}`] =
+          `observed ${seen.nodes} nodes and ${seen.pods} pods, expected ${nodes} and ${nodes * podsPerNode}`;
+      rows.push({
+        nodes,
+        pods: nodes * podsPerNode,
+        seconds: seen.seconds,
+        peakMiB: seen.peakMiB,
+        kubeRequests: requests,
+      });
     } catch (error) {
       diagnostics[`watcher.${nodes}`] = `the observation failed: ${(error as Error).message}`;
     } finally {
@@ -231,9 +319,21 @@ export const BURST_EVENTS = 2000;
 export async function watcherBurstSection(diagnostics: Diagnostics): Promise<WatcherBurstRow[]> {
   const { simulateWatcherBurst } = await import('./bench/watcher-bench.js');
   try {
-    const burst = await simulateWatcherBurst({ events: BURST_EVENTS, spreadSeconds: 60, clusters: 1, nodesPerCluster: 1000 });
+    const burst = await simulateWatcherBurst({
+      events: BURST_EVENTS,
+      spreadSeconds: 60,
+      clusters: 1,
+      nodesPerCluster: 1000,
+    });
     diagnostics.watcherBurst = `one cluster of 1,000 nodes, not locked; observations per cluster ${JSON.stringify(burst.observationsPerCluster)}, ${burst.countedObservations} counted; ${burst.ec2DescribeInstancesCalls} DescribeInstances, ${burst.s3Requests} S3 requests; batches ${burst.batches.map((b) => b.records).join('+')} records`;
-    return [{ events: burst.events, invocations: burst.invocations, observations: burst.observations, kubeRequests: burst.kubeRequests }];
+    return [
+      {
+        events: burst.events,
+        invocations: burst.invocations,
+        observations: burst.observations,
+        kubeRequests: burst.kubeRequests,
+      },
+    ];
   } catch (error) {
     diagnostics.watcherBurst = `the burst failed: ${(error as Error).message}`;
     return [];
@@ -241,9 +341,20 @@ export async function watcherBurstSection(diagnostics: Diagnostics): Promise<Wat
 }
 
 /** scripts/bench-bundles.mjs in a child process, its rows as JSON. */
-export async function coldStartSection(runs: number, diagnostics: Diagnostics): Promise<ColdStartRow[]> {
+export async function coldStartSection(
+  runs: number,
+  diagnostics: Diagnostics,
+): Promise<ColdStartRow[]> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--no-warnings', join(ROOT, 'scripts', 'bench-bundles.mjs')], { cwd: ROOT, env: { ...process.env, BENCH_RUNS: String(runs), BENCH_JSON: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', join(ROOT, 'scripts', 'bench-bundles.mjs')],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_RUNS: String(runs), BENCH_JSON: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -277,10 +388,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const want = (s: Section) => options.sections.includes(s);
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
-    measuredAt: Object.fromEntries(options.sections.map((section) => [section, new Date().toISOString()])),
+    measuredAt: Object.fromEntries(
+      options.sections.map((section) => [section, new Date().toISOString()]),
+    ),
     mode: options.mode,
-    machine: { node: process.version, cpus: cpus().length, loadAverage: loadavg().map((l) => Number(l.toFixed(2))) },
-    settings: { bootSeconds: BOOT_SECONDS, drainSeconds: DRAIN_SECONDS, podsPerNode: PODS_PER_NODE, coldStartRuns: COLD_START_RUNS },
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
+    },
+    settings: {
+      bootSeconds: BOOT_SECONDS,
+      drainSeconds: DRAIN_SECONDS,
+      podsPerNode: PODS_PER_NODE,
+      coldStartRuns: COLD_START_RUNS,
+    },
     roll: [],
     create: [],
     delete: [],
@@ -296,13 +418,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
   if (want('watcherBurst')) results.watcherBurst = await watcherBurstSection(diagnostics);
   if (want('coldStart')) {
-    results.coldStart = await coldStartSection(options.mode === 'quick' ? 1 : COLD_START_RUNS, diagnostics);
+    results.coldStart = await coldStartSection(
+      options.mode === 'quick' ? 1 : COLD_START_RUNS,
+      diagnostics,
+    );
     options.onSection?.(results);
   }
   if (want('roll') || want('create') || want('delete')) {
-    const runner: { run: LifecycleRunner; stop?: () => Promise<void> } = options.lifecycle ? { run: options.lifecycle } : await defaultLifecycleRunner(diagnostics);
+    const runner: { run: LifecycleRunner; stop?: () => Promise<void> } = options.lifecycle
+      ? { run: options.lifecycle }
+      : await defaultLifecycleRunner(diagnostics);
     const sizes = options.sizes ?? (want('roll') ? plan.roll : plan.lifecycle);
-    const publish = (measured: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => {
+    const publish = (measured: {
+      roll: RollRow[];
+      create: LifecycleRow[];
+      delete: LifecycleRow[];
+    }) => {
       if (want('roll')) results.roll = measured.roll;
       if (want('create')) results.create = measured.create;
       if (want('delete')) results.delete = measured.delete;
@@ -310,7 +441,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       options.onSection?.(results);
     };
     try {
-      publish(await lifecycleSection(sizes, want('create') || want('delete') ? plan.lifecycle : [], runner.run, diagnostics, publish));
+      publish(
+        await lifecycleSection(
+          sizes,
+          want('create') || want('delete') ? plan.lifecycle : [],
+          runner.run,
+          diagnostics,
+          publish,
+        ),
+      );
     } finally {
       await runner.stop?.();
     }
@@ -323,9 +462,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
  * moto emptied before each size after the first, so that a size's calls do not pay for the
  * instances earlier sizes left (moto keeps terminated ones and filters every describe through them).
  */
-async function defaultLifecycleRunner(diagnostics: Diagnostics): Promise<{ run: LifecycleRunner; stop: () => Promise<void> }> {
+async function defaultLifecycleRunner(
+  diagnostics: Diagnostics,
+): Promise<{ run: LifecycleRunner; stop: () => Promise<void> }> {
   const { startBenchBackend, localLifecycle } = await import('./bench/local-runs.js');
-  const backend = await startBenchBackend({ bootSeconds: BOOT_SECONDS, drainSeconds: DRAIN_SECONDS });
+  const backend = await startBenchBackend({
+    bootSeconds: BOOT_SECONDS,
+    drainSeconds: DRAIN_SECONDS,
+  });
   // A run stopped by hand (Ctrl-C, kill) still stops the moto it started.
   const interrupted = (signal: NodeJS.Signals) => {
     void backend.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -354,16 +498,30 @@ function parseArgs(argv: string[]): BenchOptions & { out: string } {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const only = value('--only')?.split(',').filter(Boolean);
-  for (const s of only ?? []) if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section ${JSON.stringify(s)}; sections: ${SECTIONS.join(', ')}`);
-  const sizes = value('--sizes')?.split(',').map((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 3) throw new Error(`--sizes: expected node counts of at least 3, got ${JSON.stringify(v)}`);
-    return n;
-  });
+  for (const s of only ?? [])
+    if (!SECTIONS.includes(s as Section))
+      throw new Error(
+        `--only: unknown section ${JSON.stringify(s)}; sections: ${SECTIONS.join(', ')}`,
+      );
+  const sizes = value('--sizes')
+    ?.split(',')
+    .map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 3)
+        throw new Error(`--sizes: expected node counts of at least 3, got ${JSON.stringify(v)}`);
+      return n;
+    });
   const mode = argv.includes('--quick') ? 'quick' : 'full';
   // The quick version never writes over the committed full figures unless told where to write.
-  const out = value('--out') ?? (mode === 'quick' ? join(tmpdir(), 'kopsless-bench-quick') : join(ROOT, 'bench'));
-  return { mode, sections: (only as Section[] | undefined) ?? SECTIONS, out, ...(sizes ? { sizes } : {}) };
+  const out =
+    value('--out') ??
+    (mode === 'quick' ? join(tmpdir(), 'kopsless-bench-quick') : join(ROOT, 'bench'));
+  return {
+    mode,
+    sections: (only as Section[] | undefined) ?? SECTIONS,
+    out,
+    ...(sizes ? { sizes } : {}),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -374,11 +532,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // `--only` re-measures some sections of an existing results.json and keeps the others;
   // `--sizes` some roll sizes, keeping the other sizes' rows.
   const partial = options.sections.length < SECTIONS.length || options.sizes !== undefined;
-  const previous = partial && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
+  const previous =
+    partial && existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults)
+      : undefined;
   const write = (results: BenchResults, benchSeconds?: number) => {
-    const merged = previous ? mergeResults(previous, results, options.sections, options.sizes) : results;
+    const merged = previous
+      ? mergeResults(previous, results, options.sections, options.sizes)
+      : results;
     // Only a run of every section times the bench; `--only` keeps the time of the last full run.
-    if (benchSeconds !== undefined && !previous) merged.benchSeconds = Number(benchSeconds.toFixed(0));
+    if (benchSeconds !== undefined && !previous)
+      merged.benchSeconds = Number(benchSeconds.toFixed(0));
     merged.targets = checkTargets(merged);
     writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
     writeFileSync(join(options.out, 'roll-time.svg'), rollTimeSvg(merged.roll));
@@ -386,5 +550,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const results = await runBench({ ...options, onSection: write });
   console.log(renderTables(write(results, (performance.now() - started) / 1000)));
-  console.log(`\nwrote ${join(options.out, 'results.json')} and roll-time.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\nwrote ${join(options.out, 'results.json')} and roll-time.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
 }

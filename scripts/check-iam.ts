@@ -14,7 +14,7 @@ import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
 import { evaluate, functionRoles, grants, type Role } from '../test/iam/policies.js';
-import { iamRequests, Lookups, type IamRequest } from '../test/iam/requests.js';
+import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
 import { readTemplate } from '../test/support/template.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -25,9 +25,14 @@ const failures: string[] = [];
 const lookups = new Lookups();
 
 async function cloudFormationUse(call: AwsCall): Promise<void> {
-  if (call.service !== 'CloudFormation' || !['CreateStack', 'UpdateStack', 'DeleteStack'].includes(call.operation)) return;
+  if (
+    call.service !== 'CloudFormation' ||
+    !['CreateStack', 'UpdateStack', 'DeleteStack'].includes(call.operation)
+  )
+    return;
   const input = call.input as { StackName: string; TemplateBody?: string };
-  const before = call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
+  const before =
+    call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
   const after = call.operation === 'DeleteStack' ? undefined : input.TemplateBody;
   const set = byCloudFormation.get(call.functionId) ?? new Set<string>();
   for (const action of cloudFormationActions(before, after)) set.add(action);
@@ -42,7 +47,9 @@ try {
           recorded.push({ call, requests: await iamRequests(call, lookups) });
           await cloudFormationUse(call);
         } catch (error) {
-          failures.push(`${call.functionId} ${call.service}:${call.operation}: ${(error as Error).message}`);
+          failures.push(
+            `${call.functionId} ${call.service}:${call.operation}: ${(error as Error).message}`,
+          );
         }
       },
     },
@@ -66,28 +73,41 @@ for (const { call, requests } of recorded) {
   }
   let refused = false;
   for (const request of requests) {
-    const key = JSON.stringify([call.functionId, request.action, request.resource, request.context]);
+    const key = JSON.stringify([
+      call.functionId,
+      request.action,
+      request.resource,
+      request.context,
+    ]);
     let result = decisions.get(key);
     if (!result) decisions.set(key, (result = await evaluate(role, request)));
-    for (const statement of result.allowedBy) used.add(`${call.functionId} ${statement} ${request.action.toLowerCase()}`);
+    for (const statement of result.allowedBy)
+      used.add(`${call.functionId} ${statement} ${request.action.toLowerCase()}`);
     if (result.decision === 'Allowed') continue;
     refused = true;
-    const tags = Object.entries(request.context).filter(([k]) => k.startsWith('aws:')).map(([k, v]) => `${k}=${String(v)}`);
-    denied.push(`  ${call.functionId} ${call.service}:${call.operation}: ${request.action} on ${request.resource}${request.because ? ` (${request.because})` : ''}${tags.length ? ` [${tags.join(', ')}]` : ''}: ${result.decision}`);
+    const tags = Object.entries(request.context)
+      .filter(([k]) => k.startsWith('aws:'))
+      .map(([k, v]) => `${k}=${String(v)}`);
+    denied.push(
+      `  ${call.functionId} ${call.service}:${call.operation}: ${request.action} on ${request.resource}${request.because ? ` (${request.because})` : ''}${tags.length ? ` [${tags.join(', ')}]` : ''}: ${result.decision}`,
+    );
   }
   if (refused) deniedCalls++;
 }
 
 /** The Allow statements of a role that list an action at all (any resource, any condition). */
 function grantsOf(role: Role, action: string): string[] {
-  return [...grants(role)].filter(([, actions]) => actions.some((a) => a.toLowerCase() === action.toLowerCase())).map(([statement]) => statement);
+  return [...grants(role)]
+    .filter(([, actions]) => actions.some((a) => a.toLowerCase() === action.toLowerCase()))
+    .map(([statement]) => statement);
 }
 
 for (const [functionId, actions] of byCloudFormation) {
   const role = roles.get(functionId as never)!;
   for (const action of actions) {
     const statements = grantsOf(role, action);
-    for (const statement of statements) used.add(`${functionId} ${statement} ${action.toLowerCase()}`);
+    for (const statement of statements)
+      used.add(`${functionId} ${statement} ${action.toLowerCase()}`);
     if (statements.length === 0) {
       deniedCalls++;
       denied.push(`  ${functionId} (CloudFormation, the cluster stack): ${action}: not granted`);
@@ -98,14 +118,19 @@ for (const [functionId, actions] of byCloudFormation) {
 const unused: string[] = [];
 for (const [functionId, role] of roles) {
   for (const [statement, actions] of grants(role)) {
-    for (const action of actions) if (!used.has(`${functionId} ${statement} ${action.toLowerCase()}`)) unused.push(`  ${functionId} ${statement.replace(/^.*?#/, 'statement ')}: ${action}`);
+    for (const action of actions)
+      if (!used.has(`${functionId} ${statement} ${action.toLowerCase()}`))
+        unused.push(`  ${functionId} ${statement.replace(/^.*?#/, 'statement ')}: ${action}`);
   }
 }
 
 const uniqueDenied = [...new Set(denied)];
-console.log(`iam: ${recorded.length} calls by ${new Set(recorded.map((r) => r.call.functionId)).size} functions, ${deniedCalls} denied, ${unused.length} grants never used`);
+console.log(
+  `iam: ${recorded.length} calls by ${new Set(recorded.map((r) => r.call.functionId)).size} functions, ${deniedCalls} denied, ${unused.length} grants never used`,
+);
 if (uniqueDenied.length > 0) console.log(`denied:\n${uniqueDenied.join('\n')}`);
 if (unused.length > 0) console.log(`grants never used:\n${unused.join('\n')}`);
-if (failures.length > 0) console.log(`calls the check could not evaluate:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+if (failures.length > 0)
+  console.log(`calls the check could not evaluate:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 if (verbose) console.error(`${((Date.now() - started) / 1000).toFixed(1)}s in all`);
 process.exit(deniedCalls > 0 || failures.length > 0 ? 1 : 0);

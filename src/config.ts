@@ -21,23 +21,36 @@ export interface Config {
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
-  watcher: { threshold: number; cooldownSeconds: number; minObservationIntervalSeconds: number; eventDebounceSeconds: number; dryRun: boolean; rollingUpdateStateMachineArn?: string };
+  watcher: {
+    threshold: number;
+    cooldownSeconds: number;
+    minObservationIntervalSeconds: number;
+    eventDebounceSeconds: number;
+    dryRun: boolean;
+    rollingUpdateStateMachineArn?: string;
+  };
 }
 
 function seconds(env: Record<string, string | undefined>, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new ConfigError(`${name} must be a whole number of seconds, got "${raw}"`);
   return value;
 }
 
 /** As `seconds`, but 0 is allowed (a setting that 0 turns off). */
-function secondsOrZero(env: Record<string, string | undefined>, name: string, fallback: number): number {
+function secondsOrZero(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${name} must be a whole number of seconds (0 or more), got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new ConfigError(`${name} must be a whole number of seconds (0 or more), got "${raw}"`);
   return value;
 }
 
@@ -45,7 +58,8 @@ function fraction(env: Record<string, string | undefined>, name: string, fallbac
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!(value > 0 && value <= 1)) throw new ConfigError(`${name} must be a fraction above 0 and at most 1, got "${raw}"`);
+  if (!(value > 0 && value <= 1))
+    throw new ConfigError(`${name} must be a fraction above 0 and at most 1, got "${raw}"`);
   return value;
 }
 
@@ -55,7 +69,10 @@ const ROLL_ARN_VARIABLE = stateMachineArnVariable('rolling-update');
 /** Reads the configuration; a missing or malformed setting fails the cold start with its name. */
 export function readConfig(env: Record<string, string | undefined>): Config {
   const stateBucket = env.STATE_BUCKET;
-  if (!stateBucket) throw new ConfigError('STATE_BUCKET is not set: the name of the S3 bucket that holds the state store');
+  if (!stateBucket)
+    throw new ConfigError(
+      'STATE_BUCKET is not set: the name of the S3 bucket that holds the state store',
+    );
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigError('AWS_REGION is not set');
   return {
@@ -71,11 +88,23 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     replacementTimeoutSeconds: seconds(env, 'REPLACEMENT_TIMEOUT_SECONDS', 15 * 60),
     watcher: {
       threshold: fraction(env, 'WATCHER_THRESHOLD', DEFAULT_WATCHER_SETTINGS.threshold),
-      cooldownSeconds: seconds(env, 'WATCHER_COOLDOWN_SECONDS', DEFAULT_WATCHER_SETTINGS.cooldownSeconds),
+      cooldownSeconds: seconds(
+        env,
+        'WATCHER_COOLDOWN_SECONDS',
+        DEFAULT_WATCHER_SETTINGS.cooldownSeconds,
+      ),
       // A little under the 5-minute schedule: EC2 events seconds apart never count twice.
-      minObservationIntervalSeconds: secondsOrZero(env, 'WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS', DEFAULT_WATCHER_SETTINGS.minObservationIntervalSeconds),
+      minObservationIntervalSeconds: secondsOrZero(
+        env,
+        'WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS',
+        DEFAULT_WATCHER_SETTINGS.minObservationIntervalSeconds,
+      ),
       // As the queue's batching window: one observation per cluster per window of EC2 events.
-      eventDebounceSeconds: secondsOrZero(env, 'WATCHER_EVENT_DEBOUNCE_SECONDS', DEFAULT_WATCHER_SETTINGS.eventDebounceSeconds),
+      eventDebounceSeconds: secondsOrZero(
+        env,
+        'WATCHER_EVENT_DEBOUNCE_SECONDS',
+        DEFAULT_WATCHER_SETTINGS.eventDebounceSeconds,
+      ),
       dryRun: env.WATCHER_DRY_RUN === 'true',
       ...(env[ROLL_ARN_VARIABLE] ? { rollingUpdateStateMachineArn: env[ROLL_ARN_VARIABLE] } : {}),
     },

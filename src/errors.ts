@@ -73,7 +73,9 @@ export class LockLostError extends KopslessError {
     readonly owner: string,
     readonly holder: string | undefined,
   ) {
-    super(`execution ${owner} no longer holds the lock of cluster "${cluster}" (${holder ? `held by execution ${holder}` : 'released'}); it stops without writing state`);
+    super(
+      `execution ${owner} no longer holds the lock of cluster "${cluster}" (${holder ? `held by execution ${holder}` : 'released'}); it stops without writing state`,
+    );
   }
 }
 
@@ -92,7 +94,9 @@ export class InstanceGroupClaimError extends KopslessError {
     readonly holder: string,
     reason: string,
   ) {
-    super(`instance group "${instanceGroup}" of cluster "${cluster}" may not be rolled by this execution: ${reason}`);
+    super(
+      `instance group "${instanceGroup}" of cluster "${cluster}" may not be rolled by this execution: ${reason}`,
+    );
   }
 }
 
@@ -106,7 +110,10 @@ export class ClusterNotFoundError extends KopslessError {
   override readonly name = 'ClusterNotFoundError';
   readonly transient = false;
   /** `detail` says where it was looked for (default: in the state store). */
-  constructor(readonly cluster: string, detail = ' in the state store') {
+  constructor(
+    readonly cluster: string,
+    detail = ' in the state store',
+  ) {
     super(`cluster "${cluster}" not found${detail}`);
   }
 }
@@ -255,8 +262,21 @@ export const LAMBDA_SERVICE_ERROR_NAMES = [
  * `States.ALL` or `States.TaskFailed`: a permanent error must reach the Catch at once.
  */
 export const TASK_RETRY = [
-  { ErrorEquals: [...LAMBDA_SERVICE_ERROR_NAMES], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: 'FULL' },
-  { ErrorEquals: [...TRANSIENT_ERROR_NAMES], IntervalSeconds: 5, MaxAttempts: 5, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+  {
+    ErrorEquals: [...LAMBDA_SERVICE_ERROR_NAMES],
+    IntervalSeconds: 2,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+  },
+  {
+    ErrorEquals: [...TRANSIENT_ERROR_NAMES],
+    IntervalSeconds: 5,
+    MaxAttempts: 5,
+    BackoffRate: 2,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
 ] as const;
 
 const TRANSIENT_AWS_CODES = new Set([
@@ -282,7 +302,18 @@ const TRANSIENT_AWS_CODES = new Set([
   'TransactionInProgressException',
 ]);
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPROTO', 'TimeoutError']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROTO',
+  'TimeoutError',
+]);
 
 /** True for an error the AWS SDK threw: a service answer or a network fault after its retries (both carry `$metadata`). */
 export function isAwsSdkError(error: unknown): boolean {
@@ -299,11 +330,22 @@ export function isAwsSdkError(error: unknown): boolean {
 export function classifyAwsError(error: unknown): Error {
   if (error instanceof KopslessError) return error;
   if (!isAwsSdkError(error)) return error instanceof Error ? error : new Error(String(error));
-  const e = error as { name?: string; code?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
   const message = `${name}: ${e.message ?? String(error)}`;
-  if (TRANSIENT_AWS_CODES.has(name) || (status !== undefined && status >= 500) || e.$fault === 'server' || NETWORK_CODES.has(e.code ?? name)) {
+  if (
+    TRANSIENT_AWS_CODES.has(name) ||
+    (status !== undefined && status >= 500) ||
+    e.$fault === 'server' ||
+    NETWORK_CODES.has(e.code ?? name)
+  ) {
     return new TransientAwsError(message, { cause: error });
   }
   return new AwsRequestError(message, { cause: error });
@@ -316,7 +358,12 @@ export function rethrowAws(error: unknown): never {
 
 /** True for an HTTP error from `@kubernetes/client-node` (its ApiException: a numeric `code`, the response `body` and `headers`). */
 export function isKubernetesApiError(error: unknown): error is Error & { code: number } {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error && 'headers' in error;
+  return (
+    error instanceof Error &&
+    typeof (error as { code?: unknown }).code === 'number' &&
+    'body' in error &&
+    'headers' in error
+  );
 }
 
 /**
@@ -327,7 +374,8 @@ export function classifyKubeError(error: unknown, what: string): Error {
   if (error instanceof KopslessError) return error;
   const status = isKubernetesApiError(error) ? error.code : undefined;
   const message = `Kubernetes API ${what}: ${(error as Error)?.message ?? String(error)}`;
-  if (status === undefined || status >= 500 || status === 429) return new TransientKubeError(message, { cause: error });
+  if (status === undefined || status >= 500 || status === 429)
+    return new TransientKubeError(message, { cause: error });
   return new KubernetesApiError(message, status, { cause: error });
 }
 

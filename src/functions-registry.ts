@@ -39,7 +39,8 @@ export const CHILD_STATE_MACHINES = {
   RollingUpdateGroupStateMachine: 'rolling-update-group',
 } as const;
 
-export type ChildStateMachineName = (typeof CHILD_STATE_MACHINES)[keyof typeof CHILD_STATE_MACHINES];
+export type ChildStateMachineName =
+  (typeof CHILD_STATE_MACHINES)[keyof typeof CHILD_STATE_MACHINES];
 
 /** Every state machine template.yaml deploys: logical ID -> file in statemachines/. */
 export const ALL_STATE_MACHINES = { ...STATE_MACHINES, ...CHILD_STATE_MACHINES } as const;
@@ -51,17 +52,27 @@ export const LOCAL_STACK_NAME = 'kopsless';
 
 /** Logical ID in template.yaml of the state machine in statemachines/<file>.asl.json. */
 export function stateMachineLogicalId(file: AnyStateMachineName): keyof typeof ALL_STATE_MACHINES {
-  return (Object.keys(ALL_STATE_MACHINES) as Array<keyof typeof ALL_STATE_MACHINES>).find((id) => ALL_STATE_MACHINES[id] === file)!;
+  return (Object.keys(ALL_STATE_MACHINES) as Array<keyof typeof ALL_STATE_MACHINES>).find(
+    (id) => ALL_STATE_MACHINES[id] === file,
+  )!;
 }
 
 /** The name template.yaml gives the state machine: `!Sub '${AWS::StackName}-<file>'`. */
-export function deployedStateMachineName(file: AnyStateMachineName, stack: string = LOCAL_STACK_NAME): string {
+export function deployedStateMachineName(
+  file: AnyStateMachineName,
+  stack: string = LOCAL_STACK_NAME,
+): string {
   return `${stack}-${file}`;
 }
 
 /** The state machine deployed as `name` in that stack (see deployedStateMachineName), if any. */
-export function stateMachineOfDeployedName(name: string, stack: string = LOCAL_STACK_NAME): AnyStateMachineName | undefined {
-  return (Object.values(ALL_STATE_MACHINES) as AnyStateMachineName[]).find((file) => deployedStateMachineName(file, stack) === name);
+export function stateMachineOfDeployedName(
+  name: string,
+  stack: string = LOCAL_STACK_NAME,
+): AnyStateMachineName | undefined {
+  return (Object.values(ALL_STATE_MACHINES) as AnyStateMachineName[]).find(
+    (file) => deployedStateMachineName(file, stack) === name,
+  );
 }
 
 /** The stack output that holds the ARN of a state machine people start: `<LogicalId>Arn`. */
@@ -71,5 +82,7 @@ export function stateMachineOutputKey(file: StateMachineName): string {
 
 /** The environment variable that gives a function the ARN of a state machine: `CREATE_CLUSTER_STATE_MACHINE_ARN`. */
 export function stateMachineArnVariable(file: StateMachineName): string {
-  return `${stateMachineLogicalId(file).replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_ARN`;
+  return `${stateMachineLogicalId(file)
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase()}_ARN`;
 }

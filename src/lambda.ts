@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { ZodType, ZodTypeDef } from 'zod';
@@ -36,8 +36,14 @@ export function namedErrors(logger: Logger): MiddlewareObj {
  * action or a wrong field is a named error before the core runs), context in the logs, errors
  * named.
  */
-export function stageHandler<I, O>(logger: Logger, core: (input: I) => Promise<O>, schema?: ZodType<I, ZodTypeDef, unknown>) {
-  return middy<I, O, Error, Context>(async (event: I) => core(schema ? parseEvent(schema, event) : event))
+export function stageHandler<I, O>(
+  logger: Logger,
+  core: (input: I) => Promise<O>,
+  schema?: ZodType<I, ZodTypeDef, unknown>,
+) {
+  return middy<I, O, Error, Context>(async (event: I) =>
+    core(schema ? parseEvent(schema, event) : event),
+  )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(namedErrors(logger));
 }

@@ -35,6 +35,9 @@ describe('clock', () => {
 
     const lease = await store.acquireLock('c.example.com', 'owner', 'update', 600);
 
-    expect(lease).toMatchObject({ acquiredAt: '2030-05-01T12:00:00.000Z', expiresAt: '2030-05-01T12:10:00.000Z' });
+    expect(lease).toMatchObject({
+      acquiredAt: '2030-05-01T12:00:00.000Z',
+      expiresAt: '2030-05-01T12:10:00.000Z',
+    });
   });
 });

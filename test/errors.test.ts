@@ -1,10 +1,23 @@
-import { describe, expect, it } from 'vitest';
 import { ApiException } from '@kubernetes/client-node';
-import { AwsRequestError, ClusterLockedError, classifyAwsError, KubernetesApiError, LAMBDA_SERVICE_ERROR_NAMES, namedError, TransientAwsError, TransientKubeError } from '../src/errors.js';
+import { describe, expect, it } from 'vitest';
+import {
+  AwsRequestError,
+  ClusterLockedError,
+  classifyAwsError,
+  KubernetesApiError,
+  LAMBDA_SERVICE_ERROR_NAMES,
+  namedError,
+  TransientAwsError,
+  TransientKubeError,
+} from '../src/errors.js';
 
 /** An error shaped as the AWS SDK throws it: a service code as `name`, `$metadata`, `$fault`. */
 function sdkError(name: string, status: number): Error {
-  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status, attempts: 3 }, $fault: status >= 500 ? 'server' : 'client' });
+  return Object.assign(new Error(name), {
+    name,
+    $metadata: { httpStatusCode: status, attempts: 3 },
+    $fault: status >= 500 ? 'server' : 'client',
+  });
 }
 
 describe('namedError', () => {
@@ -38,7 +51,9 @@ describe('namedError', () => {
   });
 
   it('names a Kubernetes 503 TransientKubeError, which the ASL retries', () => {
-    expect(namedError(new ApiException(503, 'unavailable', {}, {}))).toBeInstanceOf(TransientKubeError);
+    expect(namedError(new ApiException(503, 'unavailable', {}, {}))).toBeInstanceOf(
+      TransientKubeError,
+    );
   });
 
   it('leaves a kopsless error as it is', () => {
@@ -53,7 +68,11 @@ describe('namedError', () => {
 });
 
 describe('classifyAwsError', () => {
-  for (const code of ['ScalingActivityInProgress', 'BandwidthLimitExceeded', 'TransactionInProgressException']) {
+  for (const code of [
+    'ScalingActivityInProgress',
+    'BandwidthLimitExceeded',
+    'TransactionInProgressException',
+  ]) {
     it(`sorts the ${code} answer (a 400) into TransientAwsError, which the ASL retries`, () => {
       expect(classifyAwsError(sdkError(code, 400))).toBeInstanceOf(TransientAwsError);
     });
@@ -61,7 +80,10 @@ describe('classifyAwsError', () => {
 
   for (const code of ['EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EPROTO', 'ECONNRESET']) {
     it(`sorts the network fault ${code} into TransientAwsError`, () => {
-      const fault = Object.assign(new Error(`connect ${code}`), { code, $metadata: { attempts: 3 } });
+      const fault = Object.assign(new Error(`connect ${code}`), {
+        code,
+        $metadata: { attempts: 3 },
+      });
 
       expect(classifyAwsError(fault)).toBeInstanceOf(TransientAwsError);
     });

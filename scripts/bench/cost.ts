@@ -23,7 +23,8 @@ export function lambdaMemoryMb(templateText: string): Record<string, number> {
   const fallback = doc.Globals?.Function?.MemorySize ?? 128;
   const out: Record<string, number> = {};
   for (const [id, resource] of Object.entries(doc.Resources ?? {})) {
-    if (resource.Type === 'AWS::Serverless::Function' || resource.Type === 'AWS::Lambda::Function') out[id] = resource.Properties?.MemorySize ?? fallback;
+    if (resource.Type === 'AWS::Serverless::Function' || resource.Type === 'AWS::Lambda::Function')
+      out[id] = resource.Properties?.MemorySize ?? fallback;
   }
   return out;
 }
@@ -38,11 +39,18 @@ export interface Invocation {
  * Transitions at the Standard price plus, per invocation, GB-seconds at the function's memory
  * size. Lambda bills each invocation's duration rounded up to the millisecond; so does this.
  */
-export function costUsd(transitions: number, invocations: Invocation[], memoryMb: Record<string, number>): number {
+export function costUsd(
+  transitions: number,
+  invocations: Invocation[],
+  memoryMb: Record<string, number>,
+): number {
   let gbSeconds = 0;
   for (const invocation of invocations) {
     const mb = memoryMb[invocation.functionId];
-    if (mb === undefined) throw new Error(`costUsd: no MemorySize for function ${invocation.functionId} in template.yaml`);
+    if (mb === undefined)
+      throw new Error(
+        `costUsd: no MemorySize for function ${invocation.functionId} in template.yaml`,
+      );
     gbSeconds += (mb / 1024) * (Math.ceil(invocation.ms) / 1000);
   }
   return transitions * USD_PER_TRANSITION + gbSeconds * USD_PER_GB_SECOND;
@@ -90,12 +98,16 @@ export const STATE_STORE_CALLS = 5;
  */
 export function minimalRollAwsCalls(groups: MinimalGroup[]): number {
   const instances = groups.reduce((sum, g) => sum + g.instances, 0);
-  let calls = STATE_STORE_CALLS + Math.ceil(groups.length / PER_CALL.describeGroups) + Math.ceil(instances / PER_CALL.describeInstances);
+  let calls =
+    STATE_STORE_CALLS +
+    Math.ceil(groups.length / PER_CALL.describeGroups) +
+    Math.ceil(instances / PER_CALL.describeInstances);
   for (const [i, group] of groups.entries()) {
     if (group.instances === 0) continue;
     const surge = Math.min(group.maxSurge, group.instances);
     const concurrency = surge + group.maxUnavailable;
-    if (concurrency < 1) throw new RangeError(`groups[${i}]: maxSurge and maxUnavailable are both 0`);
+    if (concurrency < 1)
+      throw new RangeError(`groups[${i}]: maxSurge and maxUnavailable are both 0`);
     if (surge > 0) calls += Math.ceil(surge / PER_CALL.detach) + 1;
     const inGroup = group.instances - surge;
     for (let first = 0; first < group.instances; first += concurrency) {
@@ -119,7 +131,15 @@ export function minimalRollAwsCalls(groups: MinimalGroup[]): number {
  * - DNS: 1 ChangeResourceRecordSets (api and api.internal in one change) and 1 GetChange.
  */
 export function minimalCreateAwsCalls(groups: number): number {
-  return STATE_STORE_CALLS + 3 + groups + 2 + 2 * groups + Math.ceil(groups / PER_CALL.describeGroups) + 2;
+  return (
+    STATE_STORE_CALLS +
+    3 +
+    groups +
+    2 +
+    2 * groups +
+    Math.ceil(groups / PER_CALL.describeGroups) +
+    2
+  );
 }
 
 /**
@@ -136,6 +156,15 @@ export function minimalCreateAwsCalls(groups: number): number {
 export function minimalDeleteAwsCalls(groups: number, instances: number): number {
   const keys = 3 + groups;
   return (
-    STATE_STORE_CALLS + 1 + Math.ceil(keys / 1000) + Math.ceil(groups / PER_CALL.describeGroups) + 1 + 2 * groups + Math.ceil(instances / PER_CALL.describeInstances) + 1 + 2 + 1
+    STATE_STORE_CALLS +
+    1 +
+    Math.ceil(keys / 1000) +
+    Math.ceil(groups / PER_CALL.describeGroups) +
+    1 +
+    2 * groups +
+    Math.ceil(instances / PER_CALL.describeInstances) +
+    1 +
+    2 +
+    1
   );
 }

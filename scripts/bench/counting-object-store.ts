@@ -15,7 +15,11 @@ export function countingObjectStore(): ObjectStore & { requests: { get: number; 
     async put(key, body, condition = {}) {
       requests.put++;
       const current = objects.get(key);
-      if ((condition.ifNoneMatch && current) || (condition.ifMatch && current?.etag !== condition.ifMatch)) throw new StateConflictError(`${key} changed (conditional write refused)`);
+      if (
+        (condition.ifNoneMatch && current) ||
+        (condition.ifMatch && current?.etag !== condition.ifMatch)
+      )
+        throw new StateConflictError(`${key} changed (conditional write refused)`);
       const etag = `"${++version}"`;
       objects.set(key, { body, etag });
       return { etag };

@@ -88,14 +88,25 @@ export interface KopsSchedule {
   groups: KopsGroupSchedule[];
 }
 
-function scaled(value: number | string | undefined, total: number, roundUp: boolean, what: string): number | undefined {
+function scaled(
+  value: number | string | undefined,
+  total: number,
+  roundUp: boolean,
+  what: string,
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${what}: expected a non-negative integer or a percentage, got ${value}`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new RangeError(
+        `${what}: expected a non-negative integer or a percentage, got ${value}`,
+      );
     return value;
   }
   const match = /^(\d+)%$/.exec(value);
-  if (!match) throw new RangeError(`${what}: expected a non-negative integer or a percentage, got ${JSON.stringify(value)}`);
+  if (!match)
+    throw new RangeError(
+      `${what}: expected a non-negative integer or a percentage, got ${JSON.stringify(value)}`,
+    );
   const exact = (Number(match[1]) * total) / 100;
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
@@ -103,8 +114,14 @@ function scaled(value: number | string | undefined, total: number, roundUp: bool
 /** maxSurge and maxUnavailable as kOps's resolveSettings makes them on AWS. */
 export function kopsSettings(group: KopsGroup): { maxSurge: number; maxUnavailable: number } {
   const surge = scaled(group.maxSurge, group.instances, true, `${group.name}.maxSurge`) ?? 1;
-  let unavailable = scaled(group.maxUnavailable, group.instances, false, `${group.name}.maxUnavailable`);
-  if (typeof group.maxUnavailable === 'string' && unavailable !== undefined && unavailable <= 0) unavailable = 1;
+  let unavailable = scaled(
+    group.maxUnavailable,
+    group.instances,
+    false,
+    `${group.name}.maxUnavailable`,
+  );
+  if (typeof group.maxUnavailable === 'string' && unavailable !== undefined && unavailable <= 0)
+    unavailable = 1;
   return { maxSurge: surge, maxUnavailable: unavailable ?? (surge === 0 ? 1 : 0) };
 }
 
@@ -126,14 +143,24 @@ function validate(start: number, readyAt: number, t: Required<KopsTimings>, grou
       now += t.validateTickSeconds;
     }
   }
-  throw new KopsValidationTimeoutError(`${group}: kOps's validation would time out after ${t.validationTimeoutSeconds} s (a node Ready at ${readyAt - start} s after it began)`);
+  throw new KopsValidationTimeoutError(
+    `${group}: kOps's validation would time out after ${t.validationTimeoutSeconds} s (a node Ready at ${readyAt - start} s after it began)`,
+  );
 }
 
 function rollGroup(group: KopsGroup, start: number, t: Required<KopsTimings>): KopsGroupSchedule {
-  if (!Number.isInteger(group.instances) || group.instances < 0) throw new RangeError(`${group.name}.instances: expected a non-negative integer, got ${group.instances}`);
-  if (group.instances === 0) return { name: group.name, startSeconds: start, endSeconds: start, batches: 0 };
+  if (!Number.isInteger(group.instances) || group.instances < 0)
+    throw new RangeError(
+      `${group.name}.instances: expected a non-negative integer, got ${group.instances}`,
+    );
+  if (group.instances === 0)
+    return { name: group.name, startSeconds: start, endSeconds: start, batches: 0 };
   const bastion = group.role === 'Bastion';
-  const interval = bastion ? t.bastionIntervalSeconds : group.role === 'ControlPlane' ? t.controlPlaneIntervalSeconds : t.nodeIntervalSeconds;
+  const interval = bastion
+    ? t.bastionIntervalSeconds
+    : group.role === 'ControlPlane'
+      ? t.controlPlaneIntervalSeconds
+      : t.nodeIntervalSeconds;
   const settings = kopsSettings(group);
   let surge = Math.min(settings.maxSurge, group.instances);
   let concurrency = surge + settings.maxUnavailable;
@@ -141,7 +168,10 @@ function rollGroup(group: KopsGroup, start: number, t: Required<KopsTimings>): K
     surge = 0;
     concurrency = settings.maxUnavailable || 1;
   }
-  if (concurrency < 1) throw new RangeError(`${group.name}: maxSurge and maxUnavailable are both 0: nothing can be replaced`);
+  if (concurrency < 1)
+    throw new RangeError(
+      `${group.name}: maxSurge and maxUnavailable are both 0: nothing can be replaced`,
+    );
   let now = start;
   let readyAt = start;
   // The validation before anything changes (count 1; bastions skip it): the cluster is healthy.
@@ -169,13 +199,18 @@ const ROLE_ORDER: KopsRole[] = ['Bastion', 'ControlPlane', 'APIServer', 'Node'];
 /** kOps's whole roll: bastions together, then every other group one after another. */
 export function kopsSchedule(groups: KopsGroup[], timings: KopsTimings): KopsSchedule {
   for (const [field, value] of Object.entries(timings)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`timings.${field}: expected a non-negative number of seconds, got ${value}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new RangeError(
+        `timings.${field}: expected a non-negative number of seconds, got ${value}`,
+      );
   }
   const t: Required<KopsTimings> = { ...KOPS_DEFAULTS, ...timings };
   const out: KopsGroupSchedule[] = [];
   let now = 0;
   for (const role of ROLE_ORDER) {
-    const ofRole = groups.filter((g) => g.role === role).sort((a, b) => a.name.localeCompare(b.name));
+    const ofRole = groups
+      .filter((g) => g.role === role)
+      .sort((a, b) => a.name.localeCompare(b.name));
     if (role === 'Bastion') {
       const rolled = ofRole.map((g) => rollGroup(g, now, t));
       out.push(...rolled);
@@ -203,14 +238,26 @@ export interface RollShape {
 
 /** The node groups of a bench roll: `nodes` split over `groups`, the first ones one larger. */
 export function nodeGroups(shape: Pick<RollShape, 'nodes' | 'groups' | 'maxSurge'>): KopsGroup[] {
-  if (!Number.isInteger(shape.groups) || shape.groups < 1) throw new RangeError(`groups: expected a positive integer, got ${shape.groups}`);
-  if (!Number.isInteger(shape.nodes) || shape.nodes < shape.groups) throw new RangeError(`nodes: expected an integer of at least groups (${shape.groups}), got ${shape.nodes}`);
+  if (!Number.isInteger(shape.groups) || shape.groups < 1)
+    throw new RangeError(`groups: expected a positive integer, got ${shape.groups}`);
+  if (!Number.isInteger(shape.nodes) || shape.nodes < shape.groups)
+    throw new RangeError(
+      `nodes: expected an integer of at least groups (${shape.groups}), got ${shape.nodes}`,
+    );
   const base = Math.floor(shape.nodes / shape.groups);
   const extra = shape.nodes % shape.groups;
-  return Array.from({ length: shape.groups }, (_, i) => ({ name: `nodes-${String(i).padStart(2, '0')}`, role: 'Node' as const, instances: base + (i < extra ? 1 : 0), maxSurge: shape.maxSurge }));
+  return Array.from({ length: shape.groups }, (_, i) => ({
+    name: `nodes-${String(i).padStart(2, '0')}`,
+    role: 'Node' as const,
+    instances: base + (i < extra ? 1 : 0),
+    maxSurge: shape.maxSurge,
+  }));
 }
 
 /** Seconds kOps 1.37 would take to roll every node of the bench's cluster with the same surge and timings. */
 export function kopsModelSeconds(shape: RollShape): number {
-  return kopsSchedule(nodeGroups(shape), { bootSeconds: shape.bootSeconds, drainSeconds: shape.drainSeconds }).seconds;
+  return kopsSchedule(nodeGroups(shape), {
+    bootSeconds: shape.bootSeconds,
+    drainSeconds: shape.drainSeconds,
+  }).seconds;
 }

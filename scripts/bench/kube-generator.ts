@@ -20,7 +20,10 @@ export interface GeneratorShape {
 }
 
 /** The field selectors the watcher sends; finished pods are never generated, so they select every pod. */
-const NON_TERMINATED = new Set(['status.phase!=Succeeded,status.phase!=Failed', 'status.phase!=Failed,status.phase!=Succeeded']);
+const NON_TERMINATED = new Set([
+  'status.phase!=Succeeded,status.phase!=Failed',
+  'status.phase!=Failed,status.phase!=Succeeded',
+]);
 
 const nodeName = (i: number) => `i-${(0x1000000 + i).toString(16).padStart(17, '0')}`;
 
@@ -28,7 +31,16 @@ function node(i: number, shape: GeneratorShape): object {
   const name = nodeName(i);
   const group = shape.groups[i % shape.groups.length] ?? 'nodes';
   return {
-    metadata: { name, uid: `node-${i}`, resourceVersion: '1', labels: { 'kops.k8s.io/instancegroup': group, 'node-role.kubernetes.io/node': '', 'kubernetes.io/hostname': name } },
+    metadata: {
+      name,
+      uid: `node-${i}`,
+      resourceVersion: '1',
+      labels: {
+        'kops.k8s.io/instancegroup': group,
+        'node-role.kubernetes.io/node': '',
+        'kubernetes.io/hostname': name,
+      },
+    },
     spec: { providerID: `aws:///us-east-1a/${name}` },
     status: {
       allocatable: { pods: String(shape.podsPerNode), cpu: '2', memory: '4Gi' },
@@ -41,9 +53,23 @@ function node(i: number, shape: GeneratorShape): object {
 function pod(i: number, shape: GeneratorShape): object {
   const onNode = Math.floor(i / shape.podsPerNode);
   return {
-    metadata: { name: `web-${i}`, namespace: 'default', uid: `pod-${i}`, resourceVersion: '1', labels: { app: 'web' }, ownerReferences: [{ kind: 'ReplicaSet', name: 'web-1', uid: 'rs', apiVersion: 'apps/v1' }] },
+    metadata: {
+      name: `web-${i}`,
+      namespace: 'default',
+      uid: `pod-${i}`,
+      resourceVersion: '1',
+      labels: { app: 'web' },
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'web-1', uid: 'rs', apiVersion: 'apps/v1' }],
+    },
     spec: { nodeName: nodeName(onNode), containers: [{ name: 'web', image: 'nginx:1.27' }] },
-    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }], containerStatuses: [{ name: 'web', ready: true }] },
+    status: {
+      phase: 'Running',
+      conditions: [
+        { type: 'Ready', status: 'True' },
+        { type: 'PodScheduled', status: 'True' },
+      ],
+      containerStatuses: [{ name: 'web', ready: true }],
+    },
   };
 }
 
@@ -56,16 +82,32 @@ function pageOf(url: URL, total: number): { start: number; end: number } | strin
   let start = 0;
   if (token) {
     const decoded = Number(Buffer.from(token, 'base64url').toString('utf8'));
-    if (!Number.isInteger(decoded) || decoded < 0 || decoded > total) return `invalid continue token: ${token}`;
+    if (!Number.isInteger(decoded) || decoded < 0 || decoded > total)
+      return `invalid continue token: ${token}`;
     start = decoded;
   }
   return { start, end: Math.min(total, start + limit) };
 }
 
 /** Writes a list page item by item, so that no page is ever built whole in memory. */
-async function writeList(res: ServerResponse, kind: string, start: number, end: number, total: number, item: (i: number) => object): Promise<void> {
+async function writeList(
+  res: ServerResponse,
+  kind: string,
+  start: number,
+  end: number,
+  total: number,
+  item: (i: number) => object,
+): Promise<void> {
   const more = end < total;
-  const metadata = { resourceVersion: '1', ...(more ? { continue: Buffer.from(String(end)).toString('base64url'), remainingItemCount: total - end } : {}) };
+  const metadata = {
+    resourceVersion: '1',
+    ...(more
+      ? {
+          continue: Buffer.from(String(end)).toString('base64url'),
+          remainingItemCount: total - end,
+        }
+      : {}),
+  };
   res.writeHead(200, { 'content-type': 'application/json' });
   res.write(`{"kind":"${kind}","apiVersion":"v1","metadata":${JSON.stringify(metadata)},"items":[`);
   for (let i = start; i < end; i++) {
@@ -82,7 +124,10 @@ function status(res: ServerResponse, code: number, message: string): void {
 }
 
 /** Starts the generator on 127.0.0.1 (port 0: any free one); returns its port and a stop function. */
-export async function startGenerator(shape: GeneratorShape, port = 0): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
+export async function startGenerator(
+  shape: GeneratorShape,
+  port = 0,
+): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
   let requests = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -92,7 +137,8 @@ export async function startGenerator(shape: GeneratorShape, port = 0): Promise<{
       return;
     }
     requests += 1;
-    if (req.method !== 'GET') return status(res, 405, `${req.method} is not served by the bench's generator`);
+    if (req.method !== 'GET')
+      return status(res, 405, `${req.method} is not served by the bench's generator`);
     if (url.pathname === '/api/v1/nodes') {
       const page = pageOf(url, shape.nodes);
       if (typeof page === 'string') return status(res, 400, page);
@@ -100,7 +146,8 @@ export async function startGenerator(shape: GeneratorShape, port = 0): Promise<{
     }
     if (url.pathname === '/api/v1/pods') {
       const selector = url.searchParams.get('fieldSelector');
-      if (selector && !NON_TERMINATED.has(selector)) return status(res, 400, `field selector not served by the bench's generator: ${selector}`);
+      if (selector && !NON_TERMINATED.has(selector))
+        return status(res, 400, `field selector not served by the bench's generator: ${selector}`);
       const total = shape.nodes * shape.podsPerNode;
       const page = pageOf(url, total);
       if (typeof page === 'string') return status(res, 400, page);
@@ -108,7 +155,22 @@ export async function startGenerator(shape: GeneratorShape, port = 0): Promise<{
     }
     if (url.pathname === '/apis/apps/v1/namespaces/kube-system/daemonsets/aws-node') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'DaemonSet', apiVersion: 'apps/v1', metadata: { name: 'aws-node', namespace: 'kube-system' }, spec: { template: { spec: { containers: [{ name: 'aws-node', env: [{ name: 'ENABLE_PREFIX_DELEGATION', value: 'false' }] }] } } } }));
+      res.end(
+        JSON.stringify({
+          kind: 'DaemonSet',
+          apiVersion: 'apps/v1',
+          metadata: { name: 'aws-node', namespace: 'kube-system' },
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  { name: 'aws-node', env: [{ name: 'ENABLE_PREFIX_DELEGATION', value: 'false' }] },
+                ],
+              },
+            },
+          },
+        }),
+      );
       return;
     }
     return status(res, 404, `${url.pathname} is not served by the bench's generator`);
@@ -137,8 +199,12 @@ export function parseGeneratorArgs(argv: string[]): GeneratorShape {
   const nodes = Number(value('--nodes'));
   const podsPerNode = Number(value('--pods-per-node') ?? 110);
   const groups = (value('--groups') ?? 'nodes').split(',').filter(Boolean);
-  if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`--nodes: expected a positive integer, got ${value('--nodes')}`);
-  if (!Number.isInteger(podsPerNode) || podsPerNode < 0) throw new Error(`--pods-per-node: expected a non-negative integer, got ${value('--pods-per-node')}`);
+  if (!Number.isInteger(nodes) || nodes < 1)
+    throw new Error(`--nodes: expected a positive integer, got ${value('--nodes')}`);
+  if (!Number.isInteger(podsPerNode) || podsPerNode < 0)
+    throw new Error(
+      `--pods-per-node: expected a non-negative integer, got ${value('--pods-per-node')}`,
+    );
   if (groups.length === 0) throw new Error('--groups: expected at least one instance group name');
   return { nodes, podsPerNode, groups };
 }

@@ -1,17 +1,21 @@
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
-import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
+import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { isAlive, startMoto, stopMoto } from '../../src/local/moto/moto.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
-import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../../src/local/sfn/step-functions.js';
+import {
+  type LocalExecutionResult,
+  type RunOptions,
+  runStateMachine,
+} from '../../src/local/sfn/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import type { Invocation } from './cost.js';
@@ -76,13 +80,21 @@ const INSTANCE_SERVICES = new Set(['EC2', 'Auto Scaling', 'CloudFormation']);
  * Starts moto, the state bucket and the simulated Kubernetes API with nodes that boot in
  * `bootSeconds` and pods that drain in `drainSeconds` of the one SimClock the runs use.
  */
-export async function startBenchBackend(timing: { bootSeconds: number; drainSeconds: number }): Promise<BenchBackend> {
+export async function startBenchBackend(timing: {
+  bootSeconds: number;
+  drainSeconds: number;
+}): Promise<BenchBackend> {
   const clock = new SimClock();
   // Every call that can change instances is a handler's (the bench sees them at the SDK): the
   // simulated API re-reads moto only after one, not on every poll. Only EC2, Auto Scaling and
   // CloudFormation writes change instances: a lock renewal or a DNS record does not.
   let changes = 0;
-  const stopCounting = observeAwsCalls({ after: (call) => void (INSTANCE_SERVICES.has(call.service) && !/^(Describe|List|Get|Head)/.test(call.operation) ? (changes += 1) : undefined) });
+  const stopCounting = observeAwsCalls({
+    after: (call) =>
+      void (INSTANCE_SERVICES.has(call.service) && !/^(Describe|List|Get|Head)/.test(call.operation)
+        ? (changes += 1)
+        : undefined),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
   let moto = await startMoto({ dir, detached: false });
   const bucket = 'kopsless-bench-state';
@@ -104,7 +116,12 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
   const createBucket = async () => {
     const s3 = new S3Client({});
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
     s3.destroy();
   };
   await createBucket();
@@ -112,7 +129,14 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {
-    sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, timing: { now: () => clock.now().getTime(), ...timing }, changes: () => changes, autoscaling: new AutoScalingClient({}) });
+    sim = await startKubeSim({
+      ec2: new EC2Client({}),
+      store,
+      objects,
+      timing: { now: () => clock.now().getTime(), ...timing },
+      changes: () => changes,
+      autoscaling: new AutoScalingClient({}),
+    });
   } catch (error) {
     stopCounting();
     stopMoto(moto.pid);
@@ -128,7 +152,8 @@ export async function startBenchBackend(timing: { bootSeconds: number; drainSeco
       // The sim's own sync loop would fail against the stopped moto (and say so) meanwhile.
       sim.pauseSync(true);
       stopMoto(moto.pid);
-      for (let i = 0; i < 100 && isAlive(moto.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 100 && isAlive(moto.pid); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       moto = await startMoto({ dir, port: moto.port, detached: false });
       await createBucket();
       sim.backend.forgetInstances();
@@ -154,11 +179,35 @@ export const BENCH_ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1
  * its /16), with `groups` node groups holding `nodes` instances between them (the first groups
  * one larger), group i in zone i mod 5, each with the roll's maxSurge.
  */
-export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes' | 'groups' | 'maxSurge'>): string {
-  const seed = readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8').replaceAll('seed.example.com', cluster);
-  const docs = parseAllDocuments(seed).map((d) => d.toJS() as { kind: string; metadata: { name: string; labels?: Record<string, string> }; spec: Record<string, unknown> });
+export function benchManifest(
+  cluster: string,
+  request: Pick<RollRequest, 'nodes' | 'groups' | 'maxSurge'>,
+): string {
+  const seed = readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8').replaceAll(
+    'seed.example.com',
+    cluster,
+  );
+  const docs = parseAllDocuments(seed).map(
+    (d) =>
+      d.toJS() as {
+        kind: string;
+        metadata: { name: string; labels?: Record<string, string> };
+        spec: Record<string, unknown>;
+      },
+  );
   const seedCluster = docs.find((d) => d.kind === 'Cluster')!;
-  const clusterDoc = { ...seedCluster, spec: { ...seedCluster.spec, subnets: BENCH_ZONES.map((zone, i) => ({ cidr: `172.30.${i * 32}.0/19`, name: zone, type: 'Public', zone })) } };
+  const clusterDoc = {
+    ...seedCluster,
+    spec: {
+      ...seedCluster.spec,
+      subnets: BENCH_ZONES.map((zone, i) => ({
+        cidr: `172.30.${i * 32}.0/19`,
+        name: zone,
+        type: 'Public',
+        zone,
+      })),
+    },
+  };
   const controlPlane = docs.filter((d) => d.kind === 'InstanceGroup' && d.spec.role !== 'Node');
   const template = docs.find((d) => d.kind === 'InstanceGroup' && d.spec.role === 'Node')!;
   const base = Math.floor(request.nodes / request.groups);
@@ -170,7 +219,14 @@ export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes
     return {
       ...template,
       metadata: { ...template.metadata, name },
-      spec: { ...template.spec, minSize: size, maxSize: size, subnets: [zone], nodeLabels: { 'kops.k8s.io/instancegroup': name }, rollingUpdate: { maxSurge: request.maxSurge } },
+      spec: {
+        ...template.spec,
+        minSize: size,
+        maxSize: size,
+        subnets: [zone],
+        nodeLabels: { 'kops.k8s.io/instancegroup': name },
+        rollingUpdate: { maxSurge: request.maxSurge },
+      },
     };
   });
   return [clusterDoc, ...controlPlane, ...nodeGroups].map((d) => stringify(d)).join('---\n');
@@ -183,7 +239,10 @@ export function benchManifest(cluster: string, request: Pick<RollRequest, 'nodes
  * reads of moto are not a handler's and are not counted), by function and operation; and each
  * Lambda attempt's real handler time (for GB-seconds).
  */
-export async function measureRun(name: StateMachineName, options: Omit<RunOptions, 'clock'> & { clock: SimClock }): Promise<{ result: LocalExecutionResult; measurement: RunMeasurement }> {
+export async function measureRun(
+  name: StateMachineName,
+  options: Omit<RunOptions, 'clock'> & { clock: SimClock },
+): Promise<{ result: LocalExecutionResult; measurement: RunMeasurement }> {
   let awsCalls = 0;
   const awsCallsBy = new Map<string, number>();
   let failedState: string | undefined;
@@ -203,25 +262,42 @@ export async function measureRun(name: StateMachineName, options: Omit<RunOption
       ...options,
       onProgress: (event) => {
         options.onProgress?.(event);
-        if (event.kind === 'failed' || event.kind === 'caught') failedState ??= `${event.state}${event.stateMachine ? ` of ${event.stateMachine}` : ''}`;
+        if (event.kind === 'failed' || event.kind === 'caught')
+          failedState ??= `${event.state}${event.stateMachine ? ` of ${event.stateMachine}` : ''}`;
       },
       onInvocation: (invocation) => {
         options.onInvocation?.(invocation);
         // BENCH_TRACE=1: every handler as it ends, to see where a long run's real time goes.
-        if (process.env.BENCH_TRACE) process.stderr.write(`trace ${((performance.now() - began) / 1000).toFixed(1)}s sim+${(options.clock.elapsedSeconds() - simulatedStart).toFixed(0)}s ${invocation.stateMachine} ${invocation.state} ${invocation.ms.toFixed(0)}ms\n`);
+        if (process.env.BENCH_TRACE)
+          process.stderr.write(
+            `trace ${((performance.now() - began) / 1000).toFixed(1)}s sim+${(options.clock.elapsedSeconds() - simulatedStart).toFixed(0)}s ${invocation.stateMachine} ${invocation.state} ${invocation.ms.toFixed(0)}ms\n`,
+          );
         invocations.push({ functionId: invocation.functionId, ms: invocation.ms });
       },
     });
   } finally {
     stopObserving();
   }
-  if (result.maxHistoryEvents === undefined || result.transitions === undefined || result.lambdaInvocations === undefined || !result.executions) throw new Error(`${name}: the local runner returned no counts`);
+  if (
+    result.maxHistoryEvents === undefined ||
+    result.transitions === undefined ||
+    result.lambdaInvocations === undefined ||
+    !result.executions
+  )
+    throw new Error(`${name}: the local runner returned no counts`);
   return {
     result,
     measurement: {
       status: result.status,
       // The state that failed first names where a run stopped (a States.Timeout says only what).
-      ...(result.error ? { error: { name: result.error.name, cause: `${failedState ? `in state ${failedState}: ` : ''}${result.error.cause}` } } : {}),
+      ...(result.error
+        ? {
+            error: {
+              name: result.error.name,
+              cause: `${failedState ? `in state ${failedState}: ` : ''}${result.error.cause}`,
+            },
+          }
+        : {}),
       modelSeconds: options.clock.elapsedSeconds() - simulatedStart,
       transitions: result.transitions,
       maxHistoryEvents: result.maxHistoryEvents,
@@ -244,11 +320,17 @@ export const WORKLOAD_PODS_PER_NODE = 2;
  * WORKLOAD_PODS_PER_NODE pods per node (so that drains evict and wait drainSeconds), force-roll
  * every node group with the request's parallelGroups, delete it; each run measured.
  */
-export async function localLifecycle(request: RollRequest, backend: BenchBackend): Promise<{ create: RunMeasurement; roll?: RunMeasurement; delete?: RunMeasurement }> {
+export async function localLifecycle(
+  request: RollRequest,
+  backend: BenchBackend,
+): Promise<{ create: RunMeasurement; roll?: RunMeasurement; delete?: RunMeasurement }> {
   const { clock } = backend;
   const cluster = `bench${request.nodes}.example.com`;
   const manifest = benchManifest(cluster, request);
-  const { measurement: create } = await measureRun('create-cluster', { input: { manifest }, clock });
+  const { measurement: create } = await measureRun('create-cluster', {
+    input: { manifest },
+    clock,
+  });
   if (create.status !== 'SUCCEEDED') return { create };
   await backend.sim.backend.cluster(cluster, { fresh: true });
   await clock.sleep(request.bootSeconds);
@@ -256,12 +338,31 @@ export async function localLifecycle(request: RollRequest, backend: BenchBackend
   if (!sim) throw new Error(`${cluster}: the simulated API has no such cluster after create`);
   sim.addDeployment({
     metadata: { name: 'bench-workload', namespace: 'default' },
-    spec: { replicas: request.nodes * WORKLOAD_PODS_PER_NODE, selector: { matchLabels: { app: 'bench-workload' } }, template: { metadata: { labels: { app: 'bench-workload' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } } },
+    spec: {
+      replicas: request.nodes * WORKLOAD_PODS_PER_NODE,
+      selector: { matchLabels: { app: 'bench-workload' } },
+      template: {
+        metadata: { labels: { app: 'bench-workload' } },
+        spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+      },
+    },
   });
   sim.tick();
   sim.reconcile();
   const instanceGroups = Array.from({ length: request.groups }, (_, i) => benchGroupName(i));
-  const { measurement: roll } = await measureRun('rolling-update', { input: { cluster, instanceGroups, force: true, cloudOnly: false, parallelGroups: request.parallelGroups }, clock });
-  const { measurement: deleted } = await measureRun('delete-cluster', { input: { cluster }, clock });
+  const { measurement: roll } = await measureRun('rolling-update', {
+    input: {
+      cluster,
+      instanceGroups,
+      force: true,
+      cloudOnly: false,
+      parallelGroups: request.parallelGroups,
+    },
+    clock,
+  });
+  const { measurement: deleted } = await measureRun('delete-cluster', {
+    input: { cluster },
+    clock,
+  });
   return { create, roll, delete: deleted };
 }

@@ -58,7 +58,12 @@ export interface BenchResults {
   measuredAt: Record<string, string>;
   mode: 'quick' | 'full';
   machine: { node: string; cpus: number; loadAverage: number[] };
-  settings: { bootSeconds: number; drainSeconds: number; podsPerNode: number; coldStartRuns: number };
+  settings: {
+    bootSeconds: number;
+    drainSeconds: number;
+    podsPerNode: number;
+    coldStartRuns: number;
+  };
   roll: RollRow[];
   create: LifecycleRow[];
   delete: LifecycleRow[];
@@ -91,30 +96,76 @@ export const TARGET_BENCH_SECONDS = 20 * 60;
  * transitions and 10 AWS calls per replaced node; the watcher at 5,000 nodes under 256 MiB; at
  * most 5 observations per cluster in a burst (one cluster); the bench under 20 minutes.
  */
-export function checkTargets(results: Pick<BenchResults, 'roll' | 'watcher' | 'watcherBurst' | 'benchSeconds'> & { mode?: BenchResults['mode'] }): TargetCheck[] {
+export function checkTargets(
+  results: Pick<BenchResults, 'roll' | 'watcher' | 'watcherBurst' | 'benchSeconds'> & {
+    mode?: BenchResults['mode'];
+  },
+): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const check = (target: string, value: number, bound: number, strict = false) => out.push({ target, value: Number(value.toFixed(3)), bound: Number(bound.toFixed(3)), met: strict ? value < bound : value <= bound });
+  const check = (target: string, value: number, bound: number, strict = false) =>
+    out.push({
+      target,
+      value: Number(value.toFixed(3)),
+      bound: Number(bound.toFixed(3)),
+      met: strict ? value < bound : value <= bound,
+    });
   const roll = results.roll.find((r) => r.nodes === TARGET_ROLL_NODES);
   // A full bench without the 1,000-node row has not shown its targets: that is a miss, not a pass.
-  if (!roll && results.mode === 'full') out.push({ target: 'roll 1,000: measured (the row is in results.json)', value: 0, bound: 1, met: false });
+  if (!roll && results.mode === 'full')
+    out.push({
+      target: 'roll 1,000: measured (the row is in results.json)',
+      value: 0,
+      bound: 1,
+      met: false,
+    });
   if (roll) {
-    check('roll 1,000: maxHistoryEvents < 25,000 (every execution)', roll.maxHistoryEvents, 25000, true);
-    if (roll.modelSeconds !== null) check('roll 1,000: modelSeconds <= kopsModelSeconds / 3', roll.modelSeconds, roll.kopsModelSeconds / 3);
+    check(
+      'roll 1,000: maxHistoryEvents < 25,000 (every execution)',
+      roll.maxHistoryEvents,
+      25000,
+      true,
+    );
+    if (roll.modelSeconds !== null)
+      check(
+        'roll 1,000: modelSeconds <= kopsModelSeconds / 3',
+        roll.modelSeconds,
+        roll.kopsModelSeconds / 3,
+      );
     check('roll 1,000: transitions per replaced node <= 40', roll.transitions / roll.nodes, 40);
     check('roll 1,000: AWS calls per replaced node <= 10', roll.awsCalls / roll.nodes, 10);
   }
   const watcher = results.watcher.find((w) => w.nodes === TARGET_WATCHER_NODES);
   if (watcher) check('watcher 5,000 nodes: peakMiB < 256', watcher.peakMiB, 256, true);
   const burst = results.watcherBurst[0];
-  if (burst) check('watcherBurst: observations per cluster <= 5 (one cluster)', burst.observations, 5);
-  if (results.benchSeconds !== undefined) check('bench: seconds < 1,200', results.benchSeconds, TARGET_BENCH_SECONDS, true);
+  if (burst)
+    check('watcherBurst: observations per cluster <= 5 (one cluster)', burst.observations, 5);
+  if (results.benchSeconds !== undefined)
+    check('bench: seconds < 1,200', results.benchSeconds, TARGET_BENCH_SECONDS, true);
   return out;
 }
 
-export const ROLL_FIELDS = ['nodes', 'groups', 'maxSurge', 'parallelGroups', 'modelSeconds', 'kopsModelSeconds', 'transitions', 'maxHistoryEvents', 'lambdaInvocations', 'awsCalls', 'minimalAwsCalls', 'costUsd'] as const;
+export const ROLL_FIELDS = [
+  'nodes',
+  'groups',
+  'maxSurge',
+  'parallelGroups',
+  'modelSeconds',
+  'kopsModelSeconds',
+  'transitions',
+  'maxHistoryEvents',
+  'lambdaInvocations',
+  'awsCalls',
+  'minimalAwsCalls',
+  'costUsd',
+] as const;
 export const LIFECYCLE_FIELDS = ROLL_FIELDS.filter((f) => f !== 'kopsModelSeconds');
 export const WATCHER_FIELDS = ['nodes', 'pods', 'seconds', 'peakMiB', 'kubeRequests'] as const;
-export const WATCHER_BURST_FIELDS = ['events', 'invocations', 'observations', 'kubeRequests'] as const;
+export const WATCHER_BURST_FIELDS = [
+  'events',
+  'invocations',
+  'observations',
+  'kubeRequests',
+] as const;
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-';
@@ -126,24 +177,53 @@ function cell(value: unknown): string {
 }
 
 /** A plain text table: a header row, then one row per object, numbers right-aligned. */
-export function table(title: string, fields: readonly string[], rows: Array<Record<string, unknown>>): string {
+export function table(
+  title: string,
+  fields: readonly string[],
+  rows: Array<Record<string, unknown>>,
+): string {
   const cells = rows.map((row) => fields.map((f) => cell(row[f])));
   const widths = fields.map((f, i) => Math.max(f.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[], header: boolean) => values.map((v, i) => (header ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
-  return [title, line([...fields], true), ...(cells.length ? cells.map((c) => line(c, false)) : ['(no rows)'])].join('\n');
+  const line = (values: string[], header: boolean) =>
+    values.map((v, i) => (header ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [
+    title,
+    line([...fields], true),
+    ...(cells.length ? cells.map((c) => line(c, false)) : ['(no rows)']),
+  ].join('\n');
 }
 
 /** Every section as tables, then the diagnostics, as the bench prints them. */
 export function renderTables(results: BenchResults): string {
   const parts = [
-    table('roll (simulated seconds; kOps model: kOps 1.37 schedule with the same surge and timings)', ROLL_FIELDS, results.roll as never),
+    table(
+      'roll (simulated seconds; kOps model: kOps 1.37 schedule with the same surge and timings)',
+      ROLL_FIELDS,
+      results.roll as never,
+    ),
     table('create', LIFECYCLE_FIELDS, results.create as never),
     table('delete', LIFECYCLE_FIELDS, results.delete as never),
-    table(`watcher (${results.settings.podsPerNode} pods per node, one observation)`, WATCHER_FIELDS, results.watcher as never),
+    table(
+      `watcher (${results.settings.podsPerNode} pods per node, one observation)`,
+      WATCHER_FIELDS,
+      results.watcher as never,
+    ),
     table('watcherBurst', WATCHER_BURST_FIELDS, results.watcherBurst as never),
-    table('coldStart (median of fresh processes)', ['name', 'size', 'baseSize', 'ms', 'baseMs', 'rss', 'baseRss', 'clients'], results.coldStart as never),
+    table(
+      'coldStart (median of fresh processes)',
+      ['name', 'size', 'baseSize', 'ms', 'baseMs', 'rss', 'baseRss', 'clients'],
+      results.coldStart as never,
+    ),
   ];
-  if (results.targets?.length) parts.push(['targets', ...results.targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${cell(t.value)}`)].join('\n'));
+  if (results.targets?.length)
+    parts.push(
+      [
+        'targets',
+        ...results.targets.map(
+          (t) => `  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${cell(t.value)}`,
+        ),
+      ].join('\n'),
+    );
   const notes = Object.entries(results.diagnostics);
   if (notes.length) parts.push(['notes', ...notes.map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
   return parts.join('\n\n');
@@ -160,15 +240,32 @@ function sectionOfNote(key: string): string {
  * `npm run bench -- --only watcher` writes over an existing results.json. With `sizes` (`--sizes
  * 300`), the roll, create and delete rows of other sizes, and their notes, are kept.
  */
-export function mergeResults(previous: BenchResults, next: BenchResults, sections: readonly string[], sizes?: readonly number[]): BenchResults {
-  const merged = { ...previous, generatedAt: next.generatedAt, mode: next.mode, machine: next.machine, settings: next.settings } as BenchResults & Record<string, unknown>;
+export function mergeResults(
+  previous: BenchResults,
+  next: BenchResults,
+  sections: readonly string[],
+  sizes?: readonly number[],
+): BenchResults {
+  const merged = {
+    ...previous,
+    generatedAt: next.generatedAt,
+    mode: next.mode,
+    machine: next.machine,
+    settings: next.settings,
+  } as BenchResults & Record<string, unknown>;
   const lifecycle = ['roll', 'create', 'delete'];
-  const rowsOf = (results: BenchResults, section: string) => ((results as unknown as Record<string, Array<{ nodes: number }>>)[section] ?? []);
+  const rowsOf = (results: BenchResults, section: string) =>
+    (results as unknown as Record<string, Array<{ nodes: number }>>)[section] ?? [];
   for (const section of sections) {
     const fresh = rowsOf(next, section);
     merged[section] =
       sizes && lifecycle.includes(section)
-        ? [...rowsOf(previous, section).filter((row) => !sizes.includes(row.nodes) && !fresh.some((f) => f.nodes === row.nodes)), ...fresh].sort((a, b) => a.nodes - b.nodes)
+        ? [
+            ...rowsOf(previous, section).filter(
+              (row) => !sizes.includes(row.nodes) && !fresh.some((f) => f.nodes === row.nodes),
+            ),
+            ...fresh,
+          ].sort((a, b) => a.nodes - b.nodes)
         : fresh;
   }
   merged.measuredAt = { ...previous.measuredAt, ...next.measuredAt };
@@ -178,13 +275,20 @@ export function mergeResults(previous: BenchResults, next: BenchResults, section
       const size = Number(key.split('.')[1]);
       return Number.isInteger(size) ? sizes.includes(size) : true;
     }
-    return sections.includes(section) || (lifecycle.includes(section) && sections.some((s) => lifecycle.includes(s)));
+    return (
+      sections.includes(section) ||
+      (lifecycle.includes(section) && sections.some((s) => lifecycle.includes(s)))
+    );
   };
-  merged.diagnostics = { ...Object.fromEntries(Object.entries(previous.diagnostics).filter(([key]) => !replaced(key))), ...next.diagnostics };
+  merged.diagnostics = {
+    ...Object.fromEntries(Object.entries(previous.diagnostics).filter(([key]) => !replaced(key))),
+    ...next.diagnostics,
+  };
   return merged;
 }
 
-const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Ticks at 1, 2, 5 × 10^k covering [0, max]. */
 function niceStep(max: number, ticks: number): number {
@@ -206,8 +310,18 @@ export function rollTimeSvg(rows: RollRow[]): string {
   const plotH = height - margin.top - margin.bottom;
   const sorted = [...rows].sort((a, b) => a.nodes - b.nodes);
   const series = [
-    { name: 'kOps 1.37 (model)', colour: '#d62728', points: sorted.map((r) => [r.nodes, r.kopsModelSeconds / 3600] as const) },
-    { name: 'kopsless (state machines, simulated clock)', colour: '#1f77b4', points: sorted.filter((r) => r.modelSeconds !== null).map((r) => [r.nodes, (r.modelSeconds as number) / 3600] as const) },
+    {
+      name: 'kOps 1.37 (model)',
+      colour: '#d62728',
+      points: sorted.map((r) => [r.nodes, r.kopsModelSeconds / 3600] as const),
+    },
+    {
+      name: 'kopsless (state machines, simulated clock)',
+      colour: '#1f77b4',
+      points: sorted
+        .filter((r) => r.modelSeconds !== null)
+        .map((r) => [r.nodes, (r.modelSeconds as number) / 3600] as const),
+    },
   ];
   const maxX = Math.max(1, ...sorted.map((r) => r.nodes));
   const maxY = Math.max(0.1, ...series.flatMap((s) => s.points.map((p) => p[1])));
@@ -218,29 +332,58 @@ export function rollTimeSvg(rows: RollRow[]): string {
   const x = (v: number) => margin.left + (v / xMax) * plotW;
   const y = (v: number) => margin.top + plotH - (v / yMax) * plotH;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">Rolling update time vs nodes (maxSurge per group; npm run bench)</text>`);
+  out.push(
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">Rolling update time vs nodes (maxSurge per group; npm run bench)</text>`,
+  );
   for (let v = 0; v <= xMax + 1e-9; v += xStep) {
-    out.push(`<line x1="${x(v)}" y1="${margin.top}" x2="${x(v)}" y2="${margin.top + plotH}" stroke="#eee"/>`);
-    out.push(`<text x="${x(v)}" y="${margin.top + plotH + 16}" text-anchor="middle">${cell(v)}</text>`);
+    out.push(
+      `<line x1="${x(v)}" y1="${margin.top}" x2="${x(v)}" y2="${margin.top + plotH}" stroke="#eee"/>`,
+    );
+    out.push(
+      `<text x="${x(v)}" y="${margin.top + plotH + 16}" text-anchor="middle">${cell(v)}</text>`,
+    );
   }
   for (let v = 0; v <= yMax + 1e-9; v += yStep) {
-    out.push(`<line x1="${margin.left}" y1="${y(v)}" x2="${margin.left + plotW}" y2="${y(v)}" stroke="#eee"/>`);
-    out.push(`<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toFixed(3))}</text>`);
+    out.push(
+      `<line x1="${margin.left}" y1="${y(v)}" x2="${margin.left + plotW}" y2="${y(v)}" stroke="#eee"/>`,
+    );
+    out.push(
+      `<text x="${margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toFixed(3))}</text>`,
+    );
   }
-  out.push(`<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="black"/>`);
-  out.push(`<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="black"/>`);
-  out.push(`<text x="${margin.left + plotW / 2}" y="${height - 20}" text-anchor="middle">nodes rolled</text>`);
-  out.push(`<text transform="translate(18 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">hours</text>`);
+  out.push(
+    `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="black"/>`,
+  );
+  out.push(
+    `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="black"/>`,
+  );
+  out.push(
+    `<text x="${margin.left + plotW / 2}" y="${height - 20}" text-anchor="middle">nodes rolled</text>`,
+  );
+  out.push(
+    `<text transform="translate(18 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">hours</text>`,
+  );
   series.forEach((s, i) => {
     const ly = margin.top + 14 + i * 18;
     const measured = s.points.length > 0;
-    out.push(`<line x1="${margin.left + 12}" y1="${ly - 4}" x2="${margin.left + 36}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2"${measured ? '' : ' stroke-dasharray="3 3"'}/>`);
-    out.push(`<text x="${margin.left + 42}" y="${ly}">${escapeXml(s.name + (measured ? '' : ': not measured yet'))}</text>`);
+    out.push(
+      `<line x1="${margin.left + 12}" y1="${ly - 4}" x2="${margin.left + 36}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="2"${measured ? '' : ' stroke-dasharray="3 3"'}/>`,
+    );
+    out.push(
+      `<text x="${margin.left + 42}" y="${ly}">${escapeXml(s.name + (measured ? '' : ': not measured yet'))}</text>`,
+    );
     if (!measured) return;
-    out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`);
-    for (const [px, py] of s.points) out.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="3" fill="${s.colour}"><title>${px} nodes: ${(py * 60).toFixed(1)} min</title></circle>`);
+    out.push(
+      `<polyline fill="none" stroke="${s.colour}" stroke-width="2" points="${s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const [px, py] of s.points)
+      out.push(
+        `<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="3" fill="${s.colour}"><title>${px} nodes: ${(py * 60).toFixed(1)} min</title></circle>`,
+      );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -51,9 +51,18 @@ function nodeName(group: number, node: number): string {
  * for, as an API server with `limit`/`continue` serves them, so the port itself holds nothing
  * in proportion to the pods and a memory measurement sees only what its caller keeps.
  */
-export function syntheticKubePort(cluster: SyntheticCluster, options: { pageSize?: number } = {}): { port: KubePort; stats: SyntheticKubeStats } {
+export function syntheticKubePort(
+  cluster: SyntheticCluster,
+  options: { pageSize?: number } = {},
+): { port: KubePort; stats: SyntheticKubeStats } {
   const pageSize = options.pageSize ?? 500;
-  const stats: SyntheticKubeStats = { requests: 0, nodePages: 0, podPages: 0, largestPage: 0, wholeLists: 0 };
+  const stats: SyntheticKubeStats = {
+    requests: 0,
+    nodePages: 0,
+    podPages: 0,
+    largestPage: 0,
+    wholeLists: 0,
+  };
   const offsets: number[] = [];
   let totalNodes = 0;
   for (const g of cluster.groups) {
@@ -68,26 +77,61 @@ export function syntheticKubePort(cluster: SyntheticCluster, options: { pageSize
   const node = (index: number): KubeNode => {
     const { g, i } = locate(index);
     const group = cluster.groups[g]!;
-    return { name: nodeName(g, i), providerId: `aws:///us-east-1a/${syntheticInstanceId(g, i)}`, instanceId: syntheticInstanceId(g, i), instanceGroup: group.instanceGroup, role: 'node', ready: true, unschedulable: false, allocatablePods: group.maxPods };
+    return {
+      name: nodeName(g, i),
+      providerId: `aws:///us-east-1a/${syntheticInstanceId(g, i)}`,
+      instanceId: syntheticInstanceId(g, i),
+      instanceGroup: group.instanceGroup,
+      role: 'node',
+      ready: true,
+      unschedulable: false,
+      allocatablePods: group.maxPods,
+    };
   };
   const bound = cluster.groups.reduce((n, g) => n + g.nodes * g.podsPerNode, 0);
   const pending = cluster.pendingTooManyPods ?? 0;
   const succeeded = cluster.succeededPods ?? 0;
   const pod = (index: number): KubePod => {
-    const base = { namespace: 'default', name: `pod-${index}`, labels: { app: 'load' }, drainSkips: false, notReadyContainers: [] };
-    if (index >= bound + pending) return { ...base, phase: 'Succeeded', ready: false, nodeName: node(0).name };
-    if (index >= bound) return { ...base, phase: 'Pending', ready: false, unschedulableMessage: `0/${totalNodes} nodes are available: ${totalNodes} Too many pods.` };
+    const base = {
+      namespace: 'default',
+      name: `pod-${index}`,
+      labels: { app: 'load' },
+      drainSkips: false,
+      notReadyContainers: [],
+    };
+    if (index >= bound + pending)
+      return { ...base, phase: 'Succeeded', ready: false, nodeName: node(0).name };
+    if (index >= bound)
+      return {
+        ...base,
+        phase: 'Pending',
+        ready: false,
+        unschedulableMessage: `0/${totalNodes} nodes are available: ${totalNodes} Too many pods.`,
+      };
     let rest = index;
     for (let g = 0; g < cluster.groups.length; g++) {
       const group = cluster.groups[g]!;
       const here = group.nodes * group.podsPerNode;
-      if (rest < here) return { ...base, phase: 'Running', ready: true, nodeName: nodeName(g, Math.floor(rest / group.podsPerNode)) };
+      if (rest < here)
+        return {
+          ...base,
+          phase: 'Running',
+          ready: true,
+          nodeName: nodeName(g, Math.floor(rest / group.podsPerNode)),
+        };
       rest -= here;
     }
     throw new Error(`pod ${index} is out of range`);
   };
-  const podCount = (selectors: PodSelectors) => bound + pending + (selectors.fieldSelector === NON_TERMINATED_PODS ? 0 : succeeded);
-  const fold = async <T, A>(count: number, make: (i: number) => T, initial: () => A, step: PageStep<T, A>, pages: 'nodePages' | 'podPages'): Promise<A> => {
+  const podCount = (selectors: PodSelectors) =>
+    bound + pending + (selectors.fieldSelector === NON_TERMINATED_PODS ? 0 : succeeded);
+  const fold = async <T, A>(
+    count: number,
+    make: (i: number) => T,
+    initial: () => A,
+    step: PageStep<T, A>,
+    pages: 'nodePages' | 'podPages',
+  ): Promise<A> => {
     let acc = initial();
     for (let start = 0; start < count || (start === 0 && count === 0); start += pageSize) {
       stats.requests++;
@@ -105,14 +149,27 @@ export function syntheticKubePort(cluster: SyntheticCluster, options: { pageSize
   const port: KubePort = {
     async listNodes() {
       stats.wholeLists++;
-      return fold(totalNodes, node, () => [] as KubeNode[], (all, page) => all.concat(page), 'nodePages');
+      return fold(
+        totalNodes,
+        node,
+        () => [] as KubeNode[],
+        (all, page) => all.concat(page),
+        'nodePages',
+      );
     },
     async listPods(selectors = {}) {
       stats.wholeLists++;
-      return fold(podCount(selectors), pod, () => [] as KubePod[], (all, page) => all.concat(page), 'podPages');
+      return fold(
+        podCount(selectors),
+        pod,
+        () => [] as KubePod[],
+        (all, page) => all.concat(page),
+        'podPages',
+      );
     },
     foldNodes: (initial, step) => fold(totalNodes, node, initial, step, 'nodePages'),
-    foldPods: (selectors, initial, step) => fold(podCount(selectors), pod, initial, step, 'podPages'),
+    foldPods: (selectors, initial, step) =>
+      fold(podCount(selectors), pod, initial, step, 'podPages'),
     async cordon() {
       stats.requests++;
     },

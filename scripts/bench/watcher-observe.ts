@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kubePort, type KubePort } from '../../src/kube/port.js';
+import { type KubePort, kubePort } from '../../src/kube/port.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { completeManifest } from '../../src/manifest/defaults.js';
 import type { ClusterManifest } from '../../src/manifest/types.js';
-import { watchCluster, type WatcherDeps } from '../../src/stages/eni-watcher.js';
-import { countingObjectStore } from './counting-object-store.js';
-import { ClusterStore } from '../../src/state/cluster-store.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
+import { type WatcherDeps, watchCluster } from '../../src/stages/eni-watcher.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import { countingObjectStore } from './counting-object-store.js';
 
 /**
  * One watcher observation of a cluster against the Kubernetes API at `--server`, in a process of
@@ -23,13 +23,18 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The seed cluster (its node groups are the ones the generator labels nodes with). */
 export function seedManifest(): ClusterManifest {
   const check = checkManifest(readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8'));
-  if (!check.manifest) throw new Error(`seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!check.manifest)
+    throw new Error(
+      `seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   return completeManifest(check.manifest);
 }
 
 /** The node group names of the seed cluster. */
 export function seedNodeGroups(): string[] {
-  return seedManifest().instanceGroups.filter((ig) => ig.spec.role === 'Node').map((ig) => ig.metadata.name);
+  return seedManifest()
+    .instanceGroups.filter((ig) => ig.spec.role === 'Node')
+    .map((ig) => ig.metadata.name);
 }
 
 export function kubeconfigFor(server: string): string {
@@ -50,9 +55,15 @@ export function kubeconfigFor(server: string): string {
  * AWS is not part of this measurement: the stack is not found (no subnets) and instance types
  * come from a fixed table.
  */
-export async function observeOnce(kube: KubePort, server: string): Promise<{ nodes: number; pods: number }> {
+export async function observeOnce(
+  kube: KubePort,
+  server: string,
+): Promise<{ nodes: number; pods: number }> {
   const check = checkManifest(readFileSync(join(ROOT, 'test', 'fixtures', 'seed.yaml'), 'utf8'));
-  if (!check.manifest || !check.completed) throw new Error(`seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!check.manifest || !check.completed)
+    throw new Error(
+      `seed.yaml does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   const objects = countingObjectStore();
   const store = new ClusterStore(objects);
   const cluster = check.manifest.cluster.metadata.name;
@@ -61,14 +72,29 @@ export async function observeOnce(kube: KubePort, server: string): Promise<{ nod
     store,
     objects,
     stacks: { describe: async () => undefined },
-    ec2: { describeInstanceTypes: async (types) => types.map((t) => ({ InstanceType: t as never, VCpuInfo: { DefaultVCpus: 2 }, NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 }, Hypervisor: 'nitro' })), subnetUsage: async () => new Map() },
+    ec2: {
+      describeInstanceTypes: async (types) =>
+        types.map((t) => ({
+          InstanceType: t as never,
+          VCpuInfo: { DefaultVCpus: 2 },
+          NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6 },
+          Hypervisor: 'nitro',
+        })),
+      subnetUsage: async () => new Map(),
+    },
     kube: async () => kube,
     settings: DEFAULT_WATCHER_SETTINGS,
   };
   const result = await watchCluster(cluster, deps);
-  if (!result.observed) throw new Error(`the watcher did not observe ${cluster} at ${server}: ${result.decision.reason}`);
+  if (!result.observed)
+    throw new Error(
+      `the watcher did not observe ${cluster} at ${server}: ${result.decision.reason}`,
+    );
   const { groups } = result.decision;
-  return { nodes: groups.reduce((sum, g) => sum + g.nodes, 0), pods: groups.reduce((sum, g) => sum + g.usedPods, 0) };
+  return {
+    nodes: groups.reduce((sum, g) => sum + g.nodes, 0),
+    pods: groups.reduce((sum, g) => sum + g.usedPods, 0),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -78,5 +104,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   const seen = await observeOnce(kubePort(kubeconfigFor(server)), server);
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, peakMiB: process.resourceUsage().maxRSS / 1024, ...seen })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, peakMiB: process.resourceUsage().maxRSS / 1024, ...seen })}\n`,
+  );
 }

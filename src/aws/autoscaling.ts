@@ -1,4 +1,5 @@
 import {
+  type AutoScalingClient,
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
   DetachInstancesCommand,
@@ -6,7 +7,6 @@ import {
   SetDesiredCapacityCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
-  type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import { allItems } from './pages.js';
@@ -19,7 +19,12 @@ export interface GroupState {
   launchTemplateVersion?: string;
   subnetIds: string[];
   tags: Record<string, string>;
-  instances: Array<{ instanceId: string; lifecycleState: string; healthStatus: string; zone: string }>;
+  instances: Array<{
+    instanceId: string;
+    lifecycleState: string;
+    healthStatus: string;
+    zone: string;
+  }>;
 }
 
 export interface GroupSettings {
@@ -46,7 +51,6 @@ export interface AutoScalingApi {
   terminateInstance(instanceId: string): Promise<void>;
 }
 
-
 /** The most instances one DetachInstances takes (the API's limit). */
 export const DETACH_LIMIT = 20;
 
@@ -54,7 +58,10 @@ export const DETACH_LIMIT = 20;
 function groupParameters(s: GroupSettings, desiredCapacity: number) {
   return {
     AutoScalingGroupName: s.name,
-    LaunchTemplate: { LaunchTemplateId: s.launchTemplateId, Version: String(s.launchTemplateVersion) },
+    LaunchTemplate: {
+      LaunchTemplateId: s.launchTemplateId,
+      Version: String(s.launchTemplateVersion),
+    },
     MinSize: s.minSize,
     MaxSize: s.maxSize,
     DesiredCapacity: desiredCapacity,
@@ -74,8 +81,16 @@ export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
    * attempt went through (only its answer was lost) is refused, and has nothing left to do.
    */
   const notMembers = async (group: string, instanceIds: string[]) => {
-    const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: [group] }), (p) => p.AutoScalingGroups);
-    const members = new Set(found.flatMap((g) => g.Instances ?? []).filter((i) => i.LifecycleState !== 'Detached').map((i) => i.InstanceId));
+    const found = await allItems(
+      paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: [group] }),
+      (p) => p.AutoScalingGroups,
+    );
+    const members = new Set(
+      found
+        .flatMap((g) => g.Instances ?? [])
+        .filter((i) => i.LifecycleState !== 'Detached')
+        .map((i) => i.InstanceId),
+    );
     return instanceIds.every((id) => !members.has(id));
   };
   return {
@@ -83,7 +98,10 @@ export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
       if (names.length === 0) return [];
       try {
         // Named groups still come in pages (NextToken), 50 to a page by default.
-        const found = await allItems(paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: names }), (p) => p.AutoScalingGroups);
+        const found = await allItems(
+          paginateDescribeAutoScalingGroups({ client }, { AutoScalingGroupNames: names }),
+          (p) => p.AutoScalingGroups,
+        );
         return found.map((g) => ({
           name: g.AutoScalingGroupName ?? '',
           minSize: g.MinSize ?? 0,
@@ -106,7 +124,11 @@ export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
     async createGroup(s) {
       try {
         await client.send(
-new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: groupTags(s) }));
+          new CreateAutoScalingGroupCommand({
+            ...groupParameters(s, s.minSize),
+            Tags: groupTags(s),
+          }),
+        );
       } catch (error) {
         // A retried create whose first attempt went through.
         if (isAwsErrorCode(error, 'AlreadyExists', 'AlreadyExistsFault')) return;
@@ -118,26 +140,48 @@ new CreateAutoScalingGroupCommand({ ...groupParameters(s, s.minSize), Tags: grou
       for (let i = 0; i < instanceIds.length; i += DETACH_LIMIT) {
         const chunk = instanceIds.slice(i, i + DETACH_LIMIT);
         try {
-          await client.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: chunk, ShouldDecrementDesiredCapacity: false }));
+          await client.send(
+            new DetachInstancesCommand({
+              AutoScalingGroupName: group,
+              InstanceIds: chunk,
+              ShouldDecrementDesiredCapacity: false,
+            }),
+          );
         } catch (error) {
-          if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, chunk))) continue;
+          if (isAwsErrorCode(error, 'ValidationError') && (await notMembers(group, chunk)))
+            continue;
           rethrowAws(error);
         }
       }
     },
     async setDesiredCapacity(group, desired) {
       try {
-        await client.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: desired, HonorCooldown: false }));
+        await client.send(
+          new SetDesiredCapacityCommand({
+            AutoScalingGroupName: group,
+            DesiredCapacity: desired,
+            HonorCooldown: false,
+          }),
+        );
       } catch (error) {
         rethrowAws(error);
       }
     },
     async terminateInstance(instanceId) {
       try {
-        await client.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }));
+        await client.send(
+          new TerminateInstanceInAutoScalingGroupCommand({
+            InstanceId: instanceId,
+            ShouldDecrementDesiredCapacity: false,
+          }),
+        );
       } catch (error) {
         // A retried terminate whose first attempt went through: the instance is no group's any more.
-        if (isAwsErrorCode(error, 'ValidationError') && /not found|not part of/i.test((error as Error).message)) return;
+        if (
+          isAwsErrorCode(error, 'ValidationError') &&
+          /not found|not part of/i.test((error as Error).message)
+        )
+          return;
         rethrowAws(error);
       }
     },

@@ -1,21 +1,30 @@
 import {
+  type CloudFormationClient,
   CreateStackCommand,
   DeleteStackCommand,
   DescribeStacksCommand,
+  GetTemplateCommand,
   paginateDescribeStackEvents,
   type StackEvent,
-  GetTemplateCommand,
   UpdateStackCommand,
-  type CloudFormationClient,
 } from '@aws-sdk/client-cloudformation';
 import { rethrowAws } from '../errors.js';
 
 /** The calls kopsless makes on CloudFormation, and nothing else. */
 export interface StackApi {
   describe(stackName: string): Promise<StackState | undefined>;
-  create(input: { stackName: string; templateBody: string; tags: Array<{ Key: string; Value: string }>; clientRequestToken: string }): Promise<void>;
+  create(input: {
+    stackName: string;
+    templateBody: string;
+    tags: Array<{ Key: string; Value: string }>;
+    clientRequestToken: string;
+  }): Promise<void>;
   /** 'unchanged' when CloudFormation says there is nothing to update. */
-  update(input: { stackName: string; templateBody: string; tags: Array<{ Key: string; Value: string }> }): Promise<'updating' | 'unchanged'>;
+  update(input: {
+    stackName: string;
+    templateBody: string;
+    tags: Array<{ Key: string; Value: string }>;
+  }): Promise<'updating' | 'unchanged'>;
   delete(stackName: string): Promise<void>;
   /** The template body the stack was last given (JSON text). */
   template(stackName: string): Promise<string | undefined>;
@@ -31,11 +40,16 @@ export interface StackState {
   tags: Record<string, string>;
 }
 
-
 /** The stack status that opens an operation (a rollback belongs to the operation before it). */
-const OPERATION_STARTS = new Set(['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'IMPORT_IN_PROGRESS']);
+const OPERATION_STARTS = new Set([
+  'CREATE_IN_PROGRESS',
+  'UPDATE_IN_PROGRESS',
+  'DELETE_IN_PROGRESS',
+  'IMPORT_IN_PROGRESS',
+]);
 
-const describeFailure = (e: StackEvent | undefined) => (e ? `${e.LogicalResourceId}: ${e.ResourceStatusReason}` : undefined);
+const describeFailure = (e: StackEvent | undefined) =>
+  e ? `${e.LogicalResourceId}: ${e.ResourceStatusReason}` : undefined;
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
 export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
@@ -49,11 +63,17 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
           stackId: stack.StackId ?? stackName,
           status: stack.StackStatus ?? 'UNKNOWN',
           ...(stack.StackStatusReason ? { statusReason: stack.StackStatusReason } : {}),
-          outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? ''])),
+          outputs: Object.fromEntries(
+            (stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+          ),
           tags: Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
         };
       } catch (error) {
-        if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
+        if (
+          (error as Error).name === 'ValidationError' &&
+          /does not exist/.test((error as Error).message)
+        )
+          return undefined;
         return rethrowAws(error);
       }
     },
@@ -77,12 +97,23 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
     },
     async update({ stackName, templateBody, tags }) {
       try {
-        await client.send(new UpdateStackCommand({ StackName: stackName, TemplateBody: templateBody, Capabilities: ['CAPABILITY_NAMED_IAM'], Tags: tags }));
+        await client.send(
+          new UpdateStackCommand({
+            StackName: stackName,
+            TemplateBody: templateBody,
+            Capabilities: ['CAPABILITY_NAMED_IAM'],
+            Tags: tags,
+          }),
+        );
         return 'updating';
       } catch (error) {
         if (/No updates are to be performed/.test((error as Error).message)) return 'unchanged';
         // A retried update whose first attempt went through (its answer lost): the update runs.
-        if ((error as Error).name === 'ValidationError' && /UPDATE_IN_PROGRESS state and can ?not be updated/.test((error as Error).message)) return 'updating';
+        if (
+          (error as Error).name === 'ValidationError' &&
+          /UPDATE_IN_PROGRESS state and can ?not be updated/.test((error as Error).message)
+        )
+          return 'updating';
         return rethrowAws(error);
       }
     },
@@ -107,10 +138,18 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         // Events come newest first, in pages; the latest operation starts at the stack's own
         // *_IN_PROGRESS event. Its first failure is the oldest one seen before that.
         const failures: StackEvent[] = [];
-        for await (const page of paginateDescribeStackEvents({ client }, { StackName: stackName })) {
+        for await (const page of paginateDescribeStackEvents(
+          { client },
+          { StackName: stackName },
+        )) {
           for (const e of page.StackEvents ?? []) {
             if (/FAILED$/.test(e.ResourceStatus ?? '') && e.ResourceStatusReason) failures.push(e);
-            if (e.ResourceType === 'AWS::CloudFormation::Stack' && e.PhysicalResourceId === e.StackId && OPERATION_STARTS.has(e.ResourceStatus ?? '')) return describeFailure(failures.at(-1));
+            if (
+              e.ResourceType === 'AWS::CloudFormation::Stack' &&
+              e.PhysicalResourceId === e.StackId &&
+              OPERATION_STARTS.has(e.ResourceStatus ?? '')
+            )
+              return describeFailure(failures.at(-1));
           }
         }
         return describeFailure(failures.at(-1));

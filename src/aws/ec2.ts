@@ -4,18 +4,18 @@ import {
   DescribeAvailabilityZonesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  type EC2Client,
+  type Filter,
+  type Instance,
   ModifyLaunchTemplateCommand,
   paginateDescribeImages,
   paginateDescribeInstances,
   paginateDescribeInstanceTypes,
   paginateDescribeNetworkInterfaces,
   paginateDescribeSubnets,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type Filter,
-  type Instance,
-  type InstanceTypeInfo as SdkInstanceTypeInfo,
   type RequestLaunchTemplateData,
+  type InstanceTypeInfo as SdkInstanceTypeInfo,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import type { SubnetView } from '../planning/eni-decision.js';
@@ -28,10 +28,24 @@ export interface Ec2Api {
   describeInstanceTypes(types: string[]): Promise<SdkInstanceTypeInfo[]>;
   findImage(owner: string | undefined, name: string): Promise<string | undefined>;
   /** The launch template of that name, with its tags (whose `KubernetesCluster` says who owns it). */
-  describeLaunchTemplate(name: string): Promise<{ id: string; latestVersion: number; defaultVersion: number; tags: Record<string, string> } | undefined>;
+  describeLaunchTemplate(
+    name: string,
+  ): Promise<
+    | { id: string; latestVersion: number; defaultVersion: number; tags: Record<string, string> }
+    | undefined
+  >;
   latestLaunchTemplateData(id: string): Promise<RequestLaunchTemplateData | undefined>;
-  createLaunchTemplate(name: string, data: RequestLaunchTemplateData, tags: Array<{ Key: string; Value: string }>, clientToken: string): Promise<{ id: string; version: number }>;
-  createLaunchTemplateVersion(id: string, data: RequestLaunchTemplateData, clientToken: string): Promise<number>;
+  createLaunchTemplate(
+    name: string,
+    data: RequestLaunchTemplateData,
+    tags: Array<{ Key: string; Value: string }>,
+    clientToken: string,
+  ): Promise<{ id: string; version: number }>;
+  createLaunchTemplateVersion(
+    id: string,
+    data: RequestLaunchTemplateData,
+    clientToken: string,
+  ): Promise<number>;
   setDefaultLaunchTemplateVersion(id: string, version: number): Promise<void>;
   describeInstances(filters: Filter[]): Promise<Instance[]>;
   terminateInstances(instanceIds: string[]): Promise<void>;
@@ -56,7 +70,11 @@ const INSTANCE_TYPES_PER_CALL = 100;
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
 export function ec2Api(client: EC2Client): Ec2Api {
-  const describeTypes = (types: string[]) => allItems(paginateDescribeInstanceTypes({ client }, { InstanceTypes: types as never }), (p) => p.InstanceTypes);
+  const describeTypes = (types: string[]) =>
+    allItems(
+      paginateDescribeInstanceTypes({ client }, { InstanceTypes: types as never }),
+      (p) => p.InstanceTypes,
+    );
   return {
     async describeInstanceTypes(types) {
       const result: SdkInstanceTypeInfo[] = [];
@@ -80,8 +98,16 @@ export function ec2Api(client: EC2Client): Ec2Api {
     },
     async findImage(owner, name) {
       try {
-        const images = await allItems(paginateDescribeImages({ client }, { ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] }), (p) => p.Images);
-        const newest = images.sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+        const images = await allItems(
+          paginateDescribeImages(
+            { client },
+            { ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] },
+          ),
+          (p) => p.Images,
+        );
+        const newest = images.sort((a, b) =>
+          (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
+        )[0];
         return newest?.ImageId;
       } catch (error) {
         return rethrowAws(error);
@@ -89,20 +115,41 @@ export function ec2Api(client: EC2Client): Ec2Api {
     },
     async describeLaunchTemplate(name) {
       try {
-        const out = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }));
+        const out = await client.send(
+          new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }),
+        );
         const lt = out.LaunchTemplates?.[0];
         if (!lt) return undefined;
         const tags = Object.fromEntries((lt.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-        return { id: lt.LaunchTemplateId ?? '', latestVersion: lt.LatestVersionNumber ?? 1, defaultVersion: lt.DefaultVersionNumber ?? 1, tags };
+        return {
+          id: lt.LaunchTemplateId ?? '',
+          latestVersion: lt.LatestVersionNumber ?? 1,
+          defaultVersion: lt.DefaultVersionNumber ?? 1,
+          tags,
+        };
       } catch (error) {
-        if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFound')) return undefined;
+        if (
+          isAwsErrorCode(
+            error,
+            'InvalidLaunchTemplateName.NotFoundException',
+            'InvalidLaunchTemplateId.NotFound',
+          )
+        )
+          return undefined;
         return rethrowAws(error);
       }
     },
     async latestLaunchTemplateData(id) {
       try {
-        const out = await client.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, Versions: ['$Latest'] }));
-        return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as RequestLaunchTemplateData | undefined;
+        const out = await client.send(
+          new DescribeLaunchTemplateVersionsCommand({
+            LaunchTemplateId: id,
+            Versions: ['$Latest'],
+          }),
+        );
+        return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as
+          | RequestLaunchTemplateData
+          | undefined;
       } catch (error) {
         return rethrowAws(error);
       }
@@ -110,16 +157,27 @@ export function ec2Api(client: EC2Client): Ec2Api {
     async createLaunchTemplate(name, data, tags, clientToken) {
       try {
         const out = await client.send(
-          new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: data, ClientToken: clientToken, TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }] }),
+          new CreateLaunchTemplateCommand({
+            LaunchTemplateName: name,
+            LaunchTemplateData: data,
+            ClientToken: clientToken,
+            TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }],
+          }),
         );
-        return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 };
+        return {
+          id: out.LaunchTemplate?.LaunchTemplateId ?? '',
+          version: out.LaunchTemplate?.LatestVersionNumber ?? 1,
+        };
       } catch (error) {
         if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.AlreadyExistsException')) {
           // A retried create whose first attempt went through (EC2 answers the same ClientToken
           // with the first result; moto does not): it is ours when it carries the tags we gave it.
-          const existing = await client.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })).catch(() => undefined);
+          const existing = await client
+            .send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }))
+            .catch(() => undefined);
           const lt = existing?.LaunchTemplates?.[0];
-          const ours = lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
+          const ours =
+            lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
           if (ours) return { id: lt.LaunchTemplateId ?? '', version: lt.LatestVersionNumber ?? 1 };
         }
         return rethrowAws(error);
@@ -127,7 +185,13 @@ export function ec2Api(client: EC2Client): Ec2Api {
     },
     async createLaunchTemplateVersion(id, data, clientToken) {
       try {
-        const out = await client.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: id, LaunchTemplateData: data, ClientToken: clientToken }));
+        const out = await client.send(
+          new CreateLaunchTemplateVersionCommand({
+            LaunchTemplateId: id,
+            LaunchTemplateData: data,
+            ClientToken: clientToken,
+          }),
+        );
         return out.LaunchTemplateVersion?.VersionNumber ?? 1;
       } catch (error) {
         return rethrowAws(error);
@@ -135,7 +199,12 @@ export function ec2Api(client: EC2Client): Ec2Api {
     },
     async setDefaultLaunchTemplateVersion(id, version) {
       try {
-        await client.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: id, DefaultVersion: String(version) }));
+        await client.send(
+          new ModifyLaunchTemplateCommand({
+            LaunchTemplateId: id,
+            DefaultVersion: String(version),
+          }),
+        );
       } catch (error) {
         rethrowAws(error);
       }
@@ -160,7 +229,9 @@ export function ec2Api(client: EC2Client): Ec2Api {
     },
     async describeInstances(filters): Promise<Instance[]> {
       try {
-        return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+        return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) =>
+          (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+        );
       } catch (error) {
         return rethrowAws(error);
       }
@@ -171,8 +242,13 @@ export function ec2Api(client: EC2Client): Ec2Api {
       const clusters = new Map<string, string>();
       try {
         for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
-          const filters = [{ Name: 'instance-id', Values: instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE) }];
-          for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: filters })) {
+          const filters = [
+            { Name: 'instance-id', Values: instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE) },
+          ];
+          for await (const page of paginateDescribeInstances(
+            { client, pageSize: 1000 },
+            { Filters: filters },
+          )) {
             for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
               const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
               if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
@@ -190,14 +266,21 @@ export function ec2Api(client: EC2Client): Ec2Api {
       if (subnetIds.length === 0) return views;
       try {
         for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
-          for (const s of page.Subnets ?? []) if (s.SubnetId) views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
+          for (const s of page.Subnets ?? [])
+            if (s.SubnetId)
+              views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
         }
-        for await (const page of paginateDescribeNetworkInterfaces({ client }, { Filters: [{ Name: 'subnet-id', Values: subnetIds }] })) {
+        for await (const page of paginateDescribeNetworkInterfaces(
+          { client },
+          { Filters: [{ Name: 'subnet-id', Values: subnetIds }] },
+        )) {
           for (const n of page.NetworkInterfaces ?? []) {
             const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
             if (!view) continue;
-            for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
-            for (const p of n.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
+            for (const a of n.PrivateIpAddresses ?? [])
+              if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
+            for (const p of n.Ipv4Prefixes ?? [])
+              if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
           }
         }
       } catch (error) {
@@ -208,8 +291,16 @@ export function ec2Api(client: EC2Client): Ec2Api {
     async detachedNetworkInterfaces(vpcIds) {
       if (vpcIds.length === 0) return [];
       try {
-        const filters = [{ Name: 'vpc-id', Values: vpcIds }, { Name: 'status', Values: ['available'] }];
-        return (await allItems(paginateDescribeNetworkInterfaces({ client }, { Filters: filters }), (p) => p.NetworkInterfaces)).map((n) => n.NetworkInterfaceId ?? '');
+        const filters = [
+          { Name: 'vpc-id', Values: vpcIds },
+          { Name: 'status', Values: ['available'] },
+        ];
+        return (
+          await allItems(
+            paginateDescribeNetworkInterfaces({ client }, { Filters: filters }),
+            (p) => p.NetworkInterfaces,
+          )
+        ).map((n) => n.NetworkInterfaceId ?? '');
       } catch (error) {
         return rethrowAws(error);
       }
@@ -220,7 +311,9 @@ export function ec2Api(client: EC2Client): Ec2Api {
 /** The calculator's view of an EC2 instance type: ENIs of the default network card only. */
 export function toInstanceTypeInfo(t: SdkInstanceTypeInfo): InstanceTypeInfo {
   const net = t.NetworkInfo;
-  const defaultCard = net?.NetworkCards?.find((c) => c.NetworkCardIndex === (net.DefaultNetworkCardIndex ?? 0));
+  const defaultCard = net?.NetworkCards?.find(
+    (c) => c.NetworkCardIndex === (net.DefaultNetworkCardIndex ?? 0),
+  );
   return {
     instanceType: t.InstanceType ?? '',
     vcpus: t.VCpuInfo?.DefaultVCpus ?? 0,
@@ -232,17 +325,28 @@ export function toInstanceTypeInfo(t: SdkInstanceTypeInfo): InstanceTypeInfo {
 }
 
 /** Looks up instance types in batches; returns what EC2 knows, keyed by type. */
-export async function lookupInstanceTypes(ec2: Pick<Ec2Api, 'describeInstanceTypes'>, types: Iterable<string>): Promise<Map<string, InstanceTypeInfo>> {
+export async function lookupInstanceTypes(
+  ec2: Pick<Ec2Api, 'describeInstanceTypes'>,
+  types: Iterable<string>,
+): Promise<Map<string, InstanceTypeInfo>> {
   const unique = [...new Set(types)].sort();
   const infos = unique.length > 0 ? await ec2.describeInstanceTypes(unique) : [];
   return new Map(infos.map((t) => [t.InstanceType ?? '', toInstanceTypeInfo(t)]));
 }
 
 /** Well-known image owner aliases kOps accepts in `image: <alias>/<name>`. */
-const OWNER_ALIASES: Record<string, string> = { ubuntu: '099720109477', canonical: '099720109477', debian: '136693071363', amazon: 'amazon', redhat: '309956199498' };
+const OWNER_ALIASES: Record<string, string> = {
+  ubuntu: '099720109477',
+  canonical: '099720109477',
+  debian: '136693071363',
+  amazon: 'amazon',
+  redhat: '309956199498',
+};
 
 /** Splits a kOps image reference into the owner and name to search for (or an AMI ID). */
-export function parseImageReference(image: string): { amiId: string } | { owner?: string; name: string } {
+export function parseImageReference(
+  image: string,
+): { amiId: string } | { owner?: string; name: string } {
   if (/^ami-[0-9a-f]+$/.test(image)) return { amiId: image };
   const slash = image.indexOf('/');
   if (slash > 0) {
@@ -256,7 +360,10 @@ export function parseImageReference(image: string): { amiId: string } | { owner?
 }
 
 /** Resolves each distinct image reference to an AMI ID; unresolved ones are left out. */
-export async function resolveImages(ec2: Pick<Ec2Api, 'findImage'>, images: Iterable<string>): Promise<Map<string, string>> {
+export async function resolveImages(
+  ec2: Pick<Ec2Api, 'findImage'>,
+  images: Iterable<string>,
+): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
   for (const image of new Set(images)) {
     const ref = parseImageReference(image);

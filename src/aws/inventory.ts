@@ -1,4 +1,8 @@
-import { DeleteAutoScalingGroupCommand, paginateDescribeAutoScalingGroups, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  type AutoScalingClient,
+  DeleteAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups,
+} from '@aws-sdk/client-auto-scaling';
 import {
   DeleteInternetGatewayCommand,
   DeleteLaunchTemplateCommand,
@@ -7,16 +11,16 @@ import {
   DeleteRouteTableCommand,
   DeleteSecurityGroupCommand,
   DeleteSubnetCommand,
+  DeleteVolumeCommand,
   DeleteVpcCommand,
-  DetachInternetGatewayCommand,
-  DisassociateRouteTableCommand,
-  ReleaseAddressCommand,
-  RevokeSecurityGroupIngressCommand,
   DescribeAddressesCommand,
   DescribeInternetGatewaysCommand,
   DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
-  DeleteVolumeCommand,
+  DetachInternetGatewayCommand,
+  DisassociateRouteTableCommand,
+  type EC2Client,
+  type Filter,
   paginateDescribeInstances,
   paginateDescribeInternetGateways,
   paginateDescribeLaunchTemplates,
@@ -27,8 +31,8 @@ import {
   paginateDescribeSubnets,
   paginateDescribeVolumes,
   paginateDescribeVpcs,
-  type EC2Client,
-  type Filter,
+  ReleaseAddressCommand,
+  RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import {
   DeleteInstanceProfileCommand,
@@ -36,19 +40,25 @@ import {
   DeleteRolePolicyCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
+  type IAMClient,
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
-  type IAMClient,
 } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
-  DeleteHostedZoneCommand,
   ChangeTagsForResourceCommand,
+  DeleteHostedZoneCommand,
   ListTagsForResourceCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
-import { CLUSTER_TAG, clusterTags, fqdn, iamRoleName, type InstanceRoleKind } from '../planning/names.js';
+import {
+  CLUSTER_TAG,
+  clusterTags,
+  fqdn,
+  type InstanceRoleKind,
+  iamRoleName,
+} from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { allItems } from './pages.js';
 import { hostedZonesNamed, recordSets } from './route53.js';
@@ -104,8 +114,31 @@ export const DELETE_ORDER = [
   'hosted-zone',
 ];
 
-const BLOCKED_CODES = ['VolumeInUse', 'IncorrectState', 'DependencyViolation', 'DeleteConflict', 'DeleteConflictException', 'InvalidParameterValue', 'ResourceInUse', 'HostedZoneNotEmpty', 'AuthFailure'];
-const GONE_CODES = ['InvalidVolume.NotFound', 'InvalidVpcID.NotFound', 'InvalidSubnetID.NotFound', 'InvalidGroup.NotFound', 'InvalidRouteTableID.NotFound', 'InvalidInternetGatewayID.NotFound', 'InvalidAllocationID.NotFound', 'NatGatewayNotFound', 'NoSuchEntity', 'NoSuchEntityException', 'InvalidNetworkInterfaceID.NotFound', 'NoSuchHostedZone'];
+const BLOCKED_CODES = [
+  'VolumeInUse',
+  'IncorrectState',
+  'DependencyViolation',
+  'DeleteConflict',
+  'DeleteConflictException',
+  'InvalidParameterValue',
+  'ResourceInUse',
+  'HostedZoneNotEmpty',
+  'AuthFailure',
+];
+const GONE_CODES = [
+  'InvalidVolume.NotFound',
+  'InvalidVpcID.NotFound',
+  'InvalidSubnetID.NotFound',
+  'InvalidGroup.NotFound',
+  'InvalidRouteTableID.NotFound',
+  'InvalidInternetGatewayID.NotFound',
+  'InvalidAllocationID.NotFound',
+  'NatGatewayNotFound',
+  'NoSuchEntity',
+  'NoSuchEntityException',
+  'InvalidNetworkInterfaceID.NotFound',
+  'NoSuchHostedZone',
+];
 
 /** Whole SDK clients, not just `send`: the SDK's paginators insist on them. */
 const CHANGES_PER_BATCH = 500;
@@ -130,65 +163,164 @@ async function done(call: Promise<unknown>, ...alreadyDone: string[]): Promise<v
   }
 }
 
-const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) => tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
+const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) =>
+  tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
 
 export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
   async function ec2List(cluster: string): Promise<CloudResource[]> {
     const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
     const client = { client: ec2 };
     // Every Describe here pages (NextToken); DescribeAddresses alone has no pages in the EC2 API.
-    const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates, volumes] = await Promise.all([
+    const [
+      vpcs,
+      subnets,
+      groups,
+      gateways,
+      tables,
+      nats,
+      addresses,
+      instances,
+      templates,
+      volumes,
+    ] = await Promise.all([
       allItems(paginateDescribeVpcs(client, { Filters: byTag }), (p) => p.Vpcs),
       allItems(paginateDescribeSubnets(client, { Filters: byTag }), (p) => p.Subnets),
       allItems(paginateDescribeSecurityGroups(client, { Filters: byTag }), (p) => p.SecurityGroups),
-      allItems(paginateDescribeInternetGateways(client, { Filters: byTag }), (p) => p.InternetGateways),
+      allItems(
+        paginateDescribeInternetGateways(client, { Filters: byTag }),
+        (p) => p.InternetGateways,
+      ),
       allItems(paginateDescribeRouteTables(client, { Filters: byTag }), (p) => p.RouteTables),
       allItems(paginateDescribeNatGateways(client, { Filter: byTag }), (p) => p.NatGateways),
       ec2.send(new DescribeAddressesCommand({ Filters: byTag })).then((o) => o.Addresses ?? []),
-      allItems(paginateDescribeInstances(client, { Filters: [...byTag, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] }] }), (p) =>
-        (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+      allItems(
+        paginateDescribeInstances(client, {
+          Filters: [
+            ...byTag,
+            {
+              Name: 'instance-state-name',
+              Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
+            },
+          ],
+        }),
+        (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
       ),
-      allItems(paginateDescribeLaunchTemplates(client, { Filters: byTag }), (p) => p.LaunchTemplates),
+      allItems(
+        paginateDescribeLaunchTemplates(client, { Filters: byTag }),
+        (p) => p.LaunchTemplates,
+      ),
       allItems(paginateDescribeVolumes(client, { Filters: byTag }), (p) => p.Volumes),
     ]);
     const vpcIds = vpcs.map((v) => v.VpcId ?? '');
     // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
-    const enis = vpcIds.length > 0 ? await allItems(paginateDescribeNetworkInterfaces(client, { Filters: [{ Name: 'vpc-id', Values: vpcIds }] }), (p) => p.NetworkInterfaces) : [];
+    const enis =
+      vpcIds.length > 0
+        ? await allItems(
+            paginateDescribeNetworkInterfaces(client, {
+              Filters: [{ Name: 'vpc-id', Values: vpcIds }],
+            }),
+            (p) => p.NetworkInterfaces,
+          )
+        : [];
     return [
       // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
-      ...templates.map((t) => ({ type: 'autoscaling-config', name: nameTag(t.Tags, t.LaunchTemplateName ?? ''), id: t.LaunchTemplateId ?? '' })),
-      ...instances.map((i) => ({ type: 'instance', name: nameTag(i.Tags, i.InstanceId ?? ''), id: i.InstanceId ?? '' })),
+      ...templates.map((t) => ({
+        type: 'autoscaling-config',
+        name: nameTag(t.Tags, t.LaunchTemplateName ?? ''),
+        id: t.LaunchTemplateId ?? '',
+      })),
+      ...instances.map((i) => ({
+        type: 'instance',
+        name: nameTag(i.Tags, i.InstanceId ?? ''),
+        id: i.InstanceId ?? '',
+      })),
       ...enis
         // An instance's primary ENI goes with the instance.
         .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
-        .map((n) => ({ type: 'network-interface', name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''), id: n.NetworkInterfaceId ?? '' })),
+        .map((n) => ({
+          type: 'network-interface',
+          name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''),
+          id: n.NetworkInterfaceId ?? '',
+        })),
       // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
-      ...volumes.filter((v) => v.State !== 'deleting' && v.State !== 'deleted').map((v) => ({ type: 'volume', name: nameTag(v.Tags, v.VolumeId ?? ''), id: v.VolumeId ?? '' })),
-      ...nats.filter((n) => n.State !== 'deleted').map((n) => ({ type: 'nat-gateway', name: nameTag(n.Tags, n.NatGatewayId ?? ''), id: n.NatGatewayId ?? '' })),
-      ...addresses.map((a) => ({ type: 'elastic-ip', name: nameTag(a.Tags, a.PublicIp ?? ''), id: a.AllocationId ?? '' })),
-      ...gateways.map((g) => ({ type: 'internet-gateway', name: nameTag(g.Tags, g.InternetGatewayId ?? ''), id: g.InternetGatewayId ?? '' })),
-      ...tables.map((t) => ({ type: 'route-table', name: nameTag(t.Tags, t.RouteTableId ?? ''), id: t.RouteTableId ?? '' })),
-      ...groups.map((g) => ({ type: 'security-group', name: nameTag(g.Tags, g.GroupName ?? ''), id: g.GroupId ?? '' })),
-      ...subnets.map((s) => ({ type: 'subnet', name: nameTag(s.Tags, s.SubnetId ?? ''), id: s.SubnetId ?? '' })),
-      ...vpcs.map((v) => ({ type: 'vpc', name: nameTag(v.Tags, v.VpcId ?? ''), id: v.VpcId ?? '' })),
+      ...volumes
+        .filter((v) => v.State !== 'deleting' && v.State !== 'deleted')
+        .map((v) => ({
+          type: 'volume',
+          name: nameTag(v.Tags, v.VolumeId ?? ''),
+          id: v.VolumeId ?? '',
+        })),
+      ...nats
+        .filter((n) => n.State !== 'deleted')
+        .map((n) => ({
+          type: 'nat-gateway',
+          name: nameTag(n.Tags, n.NatGatewayId ?? ''),
+          id: n.NatGatewayId ?? '',
+        })),
+      ...addresses.map((a) => ({
+        type: 'elastic-ip',
+        name: nameTag(a.Tags, a.PublicIp ?? ''),
+        id: a.AllocationId ?? '',
+      })),
+      ...gateways.map((g) => ({
+        type: 'internet-gateway',
+        name: nameTag(g.Tags, g.InternetGatewayId ?? ''),
+        id: g.InternetGatewayId ?? '',
+      })),
+      ...tables.map((t) => ({
+        type: 'route-table',
+        name: nameTag(t.Tags, t.RouteTableId ?? ''),
+        id: t.RouteTableId ?? '',
+      })),
+      ...groups.map((g) => ({
+        type: 'security-group',
+        name: nameTag(g.Tags, g.GroupName ?? ''),
+        id: g.GroupId ?? '',
+      })),
+      ...subnets.map((s) => ({
+        type: 'subnet',
+        name: nameTag(s.Tags, s.SubnetId ?? ''),
+        id: s.SubnetId ?? '',
+      })),
+      ...vpcs.map((v) => ({
+        type: 'vpc',
+        name: nameTag(v.Tags, v.VpcId ?? ''),
+        id: v.VpcId ?? '',
+      })),
     ];
   }
 
   async function autoscalingList(cluster: string): Promise<CloudResource[]> {
-    const groups = await allItems(paginateDescribeAutoScalingGroups({ client: autoscaling }, { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] }), (p) => p.AutoScalingGroups);
-    return groups.map((g) => ({ type: 'autoscaling-group', name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''), id: g.AutoScalingGroupName ?? '' }));
+    const groups = await allItems(
+      paginateDescribeAutoScalingGroups(
+        { client: autoscaling },
+        { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] },
+      ),
+      (p) => p.AutoScalingGroups,
+    );
+    return groups.map((g) => ({
+      type: 'autoscaling-group',
+      name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''),
+      id: g.AutoScalingGroupName ?? '',
+    }));
   }
 
   /** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */
   const iamNames = (cluster: string) =>
-    (['masters', 'nodes', 'bastions'] as InstanceRoleKind[]).flatMap((kind) => [iamRoleName(kind, cluster), `${kind}.${cluster}`]);
+    (['masters', 'nodes', 'bastions'] as InstanceRoleKind[]).flatMap((kind) => [
+      iamRoleName(kind, cluster),
+      `${kind}.${cluster}`,
+    ]);
 
   async function ownedRole(name: string, cluster: string): Promise<{ id: string } | undefined> {
     try {
       const role = await iam.send(new GetRoleCommand({ RoleName: name }));
-      return role.Role && isOwnedBy(role.Role.Tags, cluster) ? { id: role.Role.RoleId ?? name } : undefined;
+      return role.Role && isOwnedBy(role.Role.Tags, cluster)
+        ? { id: role.Role.RoleId ?? name }
+        : undefined;
     } catch (error) {
-      if (isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError')) return undefined;
+      if (isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError'))
+        return undefined;
       throw error;
     }
   }
@@ -199,16 +331,25 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       const role = await ownedRole(name, cluster);
       if (role) found.push({ type: 'iam-role', name, id: role.id });
       try {
-        const profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile;
+        const profile = (
+          await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
+        ).InstanceProfile;
         if (!profile) continue;
         // Instance profiles carry no tags (CloudFormation cannot tag them): one is the cluster's
         // when the roles it holds are, or, emptied by a delete that stopped, when its role of the
         // same name is. A profile holding a role of another cluster is never taken.
         const roles = profile.Roles ?? [];
-        const owned = roles.length > 0 ? (await Promise.all(roles.map((r) => ownedRole(r.RoleName ?? '', cluster)))).every(Boolean) : !!role;
-        if (owned) found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfileId ?? name });
+        const owned =
+          roles.length > 0
+            ? (await Promise.all(roles.map((r) => ownedRole(r.RoleName ?? '', cluster)))).every(
+                Boolean,
+              )
+            : !!role;
+        if (owned)
+          found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfileId ?? name });
       } catch (error) {
-        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError')) throw error;
+        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError'))
+          throw error;
       }
     }
     return found;
@@ -218,8 +359,11 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     const found: CloudResource[] = [];
     for (const zone of await hostedZonesNamed(route53, dnsZone)) {
       const id = (zone.Id ?? '').replace('/hostedzone/', '');
-      const tags = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
-      if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster)) continue;
+      const tags = await route53.send(
+        new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }),
+      );
+      if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster))
+        continue;
       for (const r of await recordSets(route53, id)) {
         if (r.Type === 'NS' || r.Type === 'SOA') continue;
         found.push({ type: 'dns-record', name: fqdn(r.Name ?? ''), id: `${id}/${r.Type}` });
@@ -232,7 +376,12 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
   return {
     async list(cluster, dnsZone) {
       try {
-        const [a, b, c, d] = await Promise.all([autoscalingList(cluster), ec2List(cluster), iamList(cluster), dnsList(cluster, dnsZone)]);
+        const [a, b, c, d] = await Promise.all([
+          autoscalingList(cluster),
+          ec2List(cluster),
+          iamList(cluster),
+          dnsList(cluster, dnsZone),
+        ]);
         return [...a, ...b, ...c, ...d];
       } catch (error) {
         throw classifyAwsError(error);
@@ -240,9 +389,12 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     },
     async deleteAutoScalingGroup(name) {
       try {
-        await autoscaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+        await autoscaling.send(
+          new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
+        );
       } catch (error) {
-        if (isAwsErrorCode(error, 'ValidationError') && /not found/i.test((error as Error).message)) return;
+        if (isAwsErrorCode(error, 'ValidationError') && /not found/i.test((error as Error).message))
+          return;
         throw classifyAwsError(error);
       }
     },
@@ -251,7 +403,15 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
         await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
       } catch (error) {
         // By ID AWS answers InvalidLaunchTemplateId.NotFound; moto (and AWS by name) InvalidLaunchTemplateName.NotFoundException.
-        if (isAwsErrorCode(error, 'InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateId.Malformed', 'InvalidLaunchTemplateName.NotFoundException')) return;
+        if (
+          isAwsErrorCode(
+            error,
+            'InvalidLaunchTemplateId.NotFound',
+            'InvalidLaunchTemplateId.Malformed',
+            'InvalidLaunchTemplateName.NotFoundException',
+          )
+        )
+          return;
         throw classifyAwsError(error);
       }
     },
@@ -279,25 +439,56 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: resource.id }));
             break;
           case 'internet-gateway': {
-            const out = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }));
-            for (const a of out.InternetGateways?.[0]?.Attachments ?? []) await done(ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: resource.id, VpcId: a.VpcId })), 'Gateway.NotAttached');
+            const out = await ec2.send(
+              new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }),
+            );
+            for (const a of out.InternetGateways?.[0]?.Attachments ?? [])
+              await done(
+                ec2.send(
+                  new DetachInternetGatewayCommand({
+                    InternetGatewayId: resource.id,
+                    VpcId: a.VpcId,
+                  }),
+                ),
+                'Gateway.NotAttached',
+              );
             await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: resource.id }));
             break;
           }
           case 'route-table': {
-            const out = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [resource.id] }));
+            const out = await ec2.send(
+              new DescribeRouteTablesCommand({ RouteTableIds: [resource.id] }),
+            );
             const associations = out.RouteTables?.[0]?.Associations ?? [];
             // A VPC's main route table goes with the VPC.
             if (associations.some((a) => a.Main)) return 'deleted';
-            for (const a of associations) if (a.RouteTableAssociationId) await done(ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })), 'InvalidAssociationID.NotFound');
+            for (const a of associations)
+              if (a.RouteTableAssociationId)
+                await done(
+                  ec2.send(
+                    new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }),
+                  ),
+                  'InvalidAssociationID.NotFound',
+                );
             await ec2.send(new DeleteRouteTableCommand({ RouteTableId: resource.id }));
             break;
           }
           case 'security-group': {
-            const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }));
+            const out = await ec2.send(
+              new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }),
+            );
             const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
             // The masters and nodes groups allow each other: the rules go first, or neither can.
-            if (rules.length > 0) await done(ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: resource.id, IpPermissions: rules })), 'InvalidPermission.NotFound');
+            if (rules.length > 0)
+              await done(
+                ec2.send(
+                  new RevokeSecurityGroupIngressCommand({
+                    GroupId: resource.id,
+                    IpPermissions: rules,
+                  }),
+                ),
+                'InvalidPermission.NotFound',
+              );
             await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
             break;
           }
@@ -308,14 +499,38 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             await ec2.send(new DeleteVpcCommand({ VpcId: resource.id }));
             break;
           case 'iam-instance-profile': {
-            const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: resource.name }));
-            for (const role of out.InstanceProfile?.Roles ?? []) await done(iam.send(new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: resource.name, RoleName: role.RoleName })), 'NoSuchEntity', 'NoSuchEntityException');
-            await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }));
+            const out = await iam.send(
+              new GetInstanceProfileCommand({ InstanceProfileName: resource.name }),
+            );
+            for (const role of out.InstanceProfile?.Roles ?? [])
+              await done(
+                iam.send(
+                  new RemoveRoleFromInstanceProfileCommand({
+                    InstanceProfileName: resource.name,
+                    RoleName: role.RoleName,
+                  }),
+                ),
+                'NoSuchEntity',
+                'NoSuchEntityException',
+              );
+            await iam.send(
+              new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }),
+            );
             break;
           }
           case 'iam-role': {
-            const policies = await allItems(paginateListRolePolicies({ client: iam }, { RoleName: resource.name }), (p) => p.PolicyNames);
-            for (const policy of policies) await done(iam.send(new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy })), 'NoSuchEntity', 'NoSuchEntityException');
+            const policies = await allItems(
+              paginateListRolePolicies({ client: iam }, { RoleName: resource.name }),
+              (p) => p.PolicyNames,
+            );
+            for (const policy of policies)
+              await done(
+                iam.send(
+                  new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy }),
+                ),
+                'NoSuchEntity',
+                'NoSuchEntityException',
+              );
             await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
             break;
           }
@@ -342,12 +557,20 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     async tagHostedZone(zoneId, cluster) {
       const id = zoneId.replace('/hostedzone/', '');
       try {
-        const current = await route53.send(new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }));
+        const current = await route53.send(
+          new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }),
+        );
         const owner = current.ResourceTagSet?.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
         if (owner === cluster) return;
         // A zone tagged for another cluster is never re-tagged.
         if (owner !== undefined) return;
-        await route53.send(new ChangeTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id, AddTags: clusterTags(cluster) }));
+        await route53.send(
+          new ChangeTagsForResourceCommand({
+            ResourceType: 'hostedzone',
+            ResourceId: id,
+            AddTags: clusterTags(cluster),
+          }),
+        );
       } catch (error) {
         if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;
         throw classifyAwsError(error);
@@ -355,19 +578,40 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     },
     async deleteHostedZone(zoneId) {
       try {
-        const changes = (await recordSets(route53, zoneId)).filter((r) => r.Type !== 'NS' && r.Type !== 'SOA').map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
+        const changes = (await recordSets(route53, zoneId))
+          .filter((r) => r.Type !== 'NS' && r.Type !== 'SOA')
+          .map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
         // One change batch holds at most 1,000 changes.
         for (let i = 0; i < changes.length; i += CHANGES_PER_BATCH) {
           const batch = changes.slice(i, i + CHANGES_PER_BATCH);
           try {
-            await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: batch } }));
+            await route53.send(
+              new ChangeResourceRecordSetsCommand({
+                HostedZoneId: zoneId,
+                ChangeBatch: { Changes: batch },
+              }),
+            );
           } catch (error) {
             if (!isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
             // A retried batch whose first attempt went through (its answer lost) names records that
             // are gone: delete what of it is still there.
-            const left = new Set((await recordSets(route53, zoneId)).map((r) => `${r.Name} ${r.Type} ${r.SetIdentifier ?? ''}`));
-            const rest = batch.filter((c) => left.has(`${c.ResourceRecordSet.Name} ${c.ResourceRecordSet.Type} ${c.ResourceRecordSet.SetIdentifier ?? ''}`));
-            if (rest.length > 0) await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: rest } }));
+            const left = new Set(
+              (await recordSets(route53, zoneId)).map(
+                (r) => `${r.Name} ${r.Type} ${r.SetIdentifier ?? ''}`,
+              ),
+            );
+            const rest = batch.filter((c) =>
+              left.has(
+                `${c.ResourceRecordSet.Name} ${c.ResourceRecordSet.Type} ${c.ResourceRecordSet.SetIdentifier ?? ''}`,
+              ),
+            );
+            if (rest.length > 0)
+              await route53.send(
+                new ChangeResourceRecordSetsCommand({
+                  HostedZoneId: zoneId,
+                  ChangeBatch: { Changes: rest },
+                }),
+              );
           }
         }
         await route53.send(new DeleteHostedZoneCommand({ Id: zoneId }));

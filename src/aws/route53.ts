@@ -1,9 +1,9 @@
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
+  type HostedZone,
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
-  type HostedZone,
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
@@ -19,11 +19,14 @@ export interface RecordState {
 /** The Route53 calls of the verify-DNS stage. */
 export interface DnsApi {
   /** UPSERT A records (never CREATE: on moto a CREATE of an existing name duplicates it). */
-  upsertA(zoneId: string, records: Array<{ name: string; values: string[] }>, ttl: number): Promise<string>;
+  upsertA(
+    zoneId: string,
+    records: Array<{ name: string; values: string[] }>,
+    ttl: number,
+  ): Promise<string>;
   changeStatus(changeId: string): Promise<string>;
   listRecords(zoneId: string): Promise<RecordState[]>;
 }
-
 
 export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
   return {
@@ -36,7 +39,12 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
               Comment: 'kopsless verify-dns',
               Changes: records.map((r) => ({
                 Action: 'UPSERT',
-                ResourceRecordSet: { Name: fqdn(r.name), Type: 'A', TTL: ttl, ResourceRecords: r.values.map((Value) => ({ Value })) },
+                ResourceRecordSet: {
+                  Name: fqdn(r.name),
+                  Type: 'A',
+                  TTL: ttl,
+                  ResourceRecords: r.values.map((Value) => ({ Value })),
+                },
               })),
             },
           }),
@@ -56,7 +64,11 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
     },
     async listRecords(zoneId) {
       try {
-        return (await recordSets(client, zoneId)).map((r) => ({ name: fqdn(r.Name ?? ''), type: r.Type ?? '', values: (r.ResourceRecords ?? []).map((v) => v.Value ?? '') }));
+        return (await recordSets(client, zoneId)).map((r) => ({
+          name: fqdn(r.Name ?? ''),
+          type: r.Type ?? '',
+          values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
+        }));
       } catch (error) {
         return rethrowAws(error);
       }
@@ -69,11 +81,20 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
  * the record to start the next one from (name, type and, for weighted or latency records, the
  * set identifier). Errors are left to the caller.
  */
-export async function recordSets(client: Pick<Route53Client, 'send'>, zoneId: string): Promise<ResourceRecordSet[]> {
+export async function recordSets(
+  client: Pick<Route53Client, 'send'>,
+  zoneId: string,
+): Promise<ResourceRecordSet[]> {
   const records: ResourceRecordSet[] = [];
-  let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
+  let start: {
+    StartRecordName?: string;
+    StartRecordType?: ResourceRecordSet['Type'];
+    StartRecordIdentifier?: string;
+  } = {};
   for (;;) {
-    const out = await client.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }));
+    const out = await client.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }),
+    );
     records.push(...(out.ResourceRecordSets ?? []));
     if (!out.IsTruncated) return records;
     start = {
@@ -89,7 +110,10 @@ export async function recordSets(client: Pick<Route53Client, 'send'>, zoneId: st
  * private). ListHostedZonesByName pages in name order from `DNSName`: the pages go on while
  * they are truncated and the next zone still has this name. Errors are left to the caller.
  */
-export async function hostedZonesNamed(client: Pick<Route53Client, 'send'>, name: string): Promise<HostedZone[]> {
+export async function hostedZonesNamed(
+  client: Pick<Route53Client, 'send'>,
+  name: string,
+): Promise<HostedZone[]> {
   const wanted = fqdn(name);
   const zones: HostedZone[] = [];
   let next: { DNSName: string; HostedZoneId?: string } = { DNSName: wanted };
@@ -97,6 +121,9 @@ export async function hostedZonesNamed(client: Pick<Route53Client, 'send'>, name
     const out = await client.send(new ListHostedZonesByNameCommand(next));
     zones.push(...(out.HostedZones ?? []).filter((z) => fqdn(z.Name ?? '') === wanted));
     if (!out.IsTruncated || !out.NextDNSName || fqdn(out.NextDNSName) !== wanted) return zones;
-    next = { DNSName: out.NextDNSName, ...(out.NextHostedZoneId ? { HostedZoneId: out.NextHostedZoneId } : {}) };
+    next = {
+      DNSName: out.NextDNSName,
+      ...(out.NextHostedZoneId ? { HostedZoneId: out.NextHostedZoneId } : {}),
+    };
   }
 }

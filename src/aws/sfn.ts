@@ -1,4 +1,10 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
 
 export interface ExecutionView {
@@ -21,7 +27,11 @@ export interface ExecutionsApi {
    * Starts the execution `name`; when that name is taken (ExecutionAlreadyExists: started before, by
    * this request's first try or another), answers the existing execution's ARN with `existing`.
    */
-  start(stateMachineArn: string, name: string, input: unknown): Promise<{ executionArn: string; existing: boolean }>;
+  start(
+    stateMachineArn: string,
+    name: string,
+    input: unknown,
+  ): Promise<{ executionArn: string; existing: boolean }>;
   describe(executionArn: string): Promise<ExecutionView | undefined>;
   /** Every history event recorded so far, page by page (maxResults 200), oldest first. */
   history(executionArn: string): Promise<HistoryEvent[]>;
@@ -38,7 +48,11 @@ export function stateMachineArn(region: string, account: string, name: string): 
 }
 
 /** The name an ARN from stateMachineArn gives the state machine, if it is one of that region and account. */
-export function stateMachineNameOf(arn: string, region: string, account: string): string | undefined {
+export function stateMachineNameOf(
+  arn: string,
+  region: string,
+  account: string,
+): string | undefined {
   const prefix = stateMachineArn(region, account, '');
   const name = arn.startsWith(prefix) ? arn.slice(prefix.length) : '';
   return /^[A-Za-z0-9_-]+$/.test(name) ? name : undefined;
@@ -66,11 +80,17 @@ export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
   return {
     async start(stateMachineArn, name, input) {
       try {
-        const out = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-        return { executionArn: out.executionArn ?? executionArn(stateMachineArn, name), existing: false };
+        const out = await client.send(
+          new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+        );
+        return {
+          executionArn: out.executionArn ?? executionArn(stateMachineArn, name),
+          existing: false,
+        };
       } catch (error) {
         // Same name, execution closed or input different: it was started before; report that one.
-        if (isAwsErrorCode(error, 'ExecutionAlreadyExists')) return { executionArn: executionArn(stateMachineArn, name), existing: true };
+        if (isAwsErrorCode(error, 'ExecutionAlreadyExists'))
+          return { executionArn: executionArn(stateMachineArn, name), existing: true };
         throw classifyAwsError(error);
       }
     },
@@ -99,7 +119,9 @@ export function executionsApi(client: Pick<SFNClient, 'send'>): ExecutionsApi {
       let nextToken: string | undefined;
       try {
         do {
-          const page = await client.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 200 }));
+          const page = await client.send(
+            new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 200 }),
+          );
           events.push(...(page.events ?? []));
           nextToken = page.nextToken;
         } while (nextToken);

@@ -1,28 +1,35 @@
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeStacksCommand,
+  CloudFormationClient as StackClient,
+} from '@aws-sdk/client-cloudformation';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { autoScalingApi } from '../aws/autoscaling.js';
-import { clientConfig, type AwsClientSettings } from '../aws/clients.js';
-import { cloudFormationStackApi } from '../aws/cloudformation.js';
-import { ec2Api } from '../aws/ec2.js';
-import { route53Api } from '../aws/route53.js';
-import { CloudFormationClient as StackClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { autoScalingApi } from '../aws/autoscaling.js';
+import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
+import type { cloudFormationStackApi } from '../aws/cloudformation.js';
+import type { ec2Api } from '../aws/ec2.js';
+import { route53Api } from '../aws/route53.js';
 import { readConfig } from '../config.js';
+import { type StateMachineName, stateMachineOutputKey } from '../functions-registry.js';
 import { clusterAdapters } from '../handlers/adapters.js';
-import { stateMachineOutputKey, type StateMachineName } from '../functions-registry.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
-import { runStateMachine, type LocalExecutionResult, type RunOptions } from '../local/sfn/step-functions.js';
-import { processHolder } from '../state/holder.js';
-import { attachOrStart } from './remote.js';
-import { UsageError } from './format.js';
-import { backendClientSettings, backendUp, type BackendRecord } from '../local/moto/backend.js';
-import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
+import { type BackendRecord, backendClientSettings, backendUp } from '../local/moto/backend.js';
+import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
+import {
+  type LocalExecutionResult,
+  type RunOptions,
+  runStateMachine,
+} from '../local/sfn/step-functions.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { processHolder } from '../state/holder.js';
 import type { ObjectStore } from '../state/object-store.js';
+import { UsageError } from './format.js';
+import { attachOrStart } from './remote.js';
 
 /** The cluster a run is for, so that `--target aws` can find an execution already running on it. */
 export interface ClusterRun {
@@ -74,9 +81,17 @@ const LOCAL_TIMEOUTS: Record<string, string> = {
  * and the backend's endpoint and credentials. `env` is only read: two backends in one process
  * each keep their own settings.
  */
-export function localSettings(record: BackendRecord, env: Record<string, string | undefined> = process.env): LocalSettings {
+export function localSettings(
+  record: BackendRecord,
+  env: Record<string, string | undefined> = process.env,
+): LocalSettings {
   return {
-    config: readConfig({ ...LOCAL_TIMEOUTS, ...env, STATE_BUCKET: record.stateBucket, AWS_REGION: record.region }),
+    config: readConfig({
+      ...LOCAL_TIMEOUTS,
+      ...env,
+      STATE_BUCKET: record.stateBucket,
+      AWS_REGION: record.region,
+    }),
     runtime: {
       // As template.yaml's Globals set AWS_MAX_ATTEMPTS for the Lambdas.
       aws: { ...backendClientSettings(record), maxAttempts: HANDLER_MAX_ATTEMPTS },
@@ -90,9 +105,14 @@ export function localSettings(record: BackendRecord, env: Record<string, string 
  * The local backend for a command that needs AWS: started when it is not running (and said so
  * on stderr); the context's SDK clients and the handlers its runs build are given its endpoint.
  */
-export async function localContext(log: (line: string) => void = (l) => console.error(l)): Promise<CliContext> {
+export async function localContext(
+  log: (line: string) => void = (l) => console.error(l),
+): Promise<CliContext> {
   const { record, started } = await backendUp(log);
-  if (started) log(`started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`);
+  if (started)
+    log(
+      `started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`,
+    );
   // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
   try {
     faultsFromEnv();
@@ -105,7 +125,8 @@ export async function localContext(log: (line: string) => void = (l) => console.
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
-    run: (name, { cluster: _cluster, log: _log, ...options }) => runStateMachine(name, { lockHolder: processHolder(), settings, ...options }),
+    run: (name, { cluster: _cluster, log: _log, ...options }) =>
+      runStateMachine(name, { lockHolder: processHolder(), settings, ...options }),
     backend: record,
     ...clients(record.stateBucket, aws),
     region: record.region,
@@ -134,12 +155,17 @@ function clients(stateBucket: string, settings: AwsClientSettings) {
  * from the stack outputs; credentials and region as the AWS SDK finds them.
  */
 export async function awsContext(stack: string): Promise<CliContext> {
-  const out = await new StackClient({}).send(new DescribeStacksCommand({ StackName: stack })).catch((error: Error) => {
-    throw new UsageError(`cannot read the kopsless stack "${stack}": ${error.message}`);
-  });
-  const outputs = Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  const out = await new StackClient({})
+    .send(new DescribeStacksCommand({ StackName: stack }))
+    .catch((error: Error) => {
+      throw new UsageError(`cannot read the kopsless stack "${stack}": ${error.message}`);
+    });
+  const outputs = Object.fromEntries(
+    (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+  );
   const stateBucket = outputs.StateBucketName;
-  if (!stateBucket) throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
+  if (!stateBucket)
+    throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
   const sfn = new SFNClient({});
   const shared = clients(stateBucket, {});
   const store = shared.store;
@@ -149,10 +175,24 @@ export async function awsContext(stack: string): Promise<CliContext> {
     where: `stack ${stack}`,
     run: (name, { cluster, log, ...options }) => {
       const arn = outputs[stateMachineOutputKey(name)];
-      if (!arn) throw new UsageError(`stack "${stack}" has no ${stateMachineOutputKey(name)} output`);
-      return attachOrStart(sfn, arn, { ...options, ...(cluster ? { cluster, store } : {}), log: log ?? ((l) => console.error(l)) });
+      if (!arn)
+        throw new UsageError(`stack "${stack}" has no ${stateMachineOutputKey(name)} output`);
+      return attachOrStart(sfn, arn, {
+        ...options,
+        ...(cluster ? { cluster, store } : {}),
+        log: log ?? ((l) => console.error(l)),
+      });
     },
-    backend: { pid: 0, port: 0, endpoint: '', kubePid: 0, kubePort: 0, startedAt: '', stateBucket, region },
+    backend: {
+      pid: 0,
+      port: 0,
+      endpoint: '',
+      kubePid: 0,
+      kubePort: 0,
+      startedAt: '',
+      stateBucket,
+      region,
+    },
     ...shared,
     region,
     stateBucket,

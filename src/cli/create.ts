@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { SpecInvalidError } from '../errors.js';
+import { faultSummary } from '../local/instrument/faults.js';
+import { checkExitCode, checkManifest } from '../manifest/check.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
+import { decodeManifest } from '../manifest/parse.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
-import { checkExitCode, checkManifest } from '../manifest/check.js';
-import { decodeManifest } from '../manifest/parse.js';
-import type { CompletedManifest } from '../manifest/completed.js';
-import { manifestFromFlags, type CreateClusterFlags } from '../manifest/create-cluster.js';
-import { isControlPlaneRole } from '../manifest/types.js';
 import { preflight } from '../stages/validate-spec.js';
 import { writeState } from '../stages/write-state.js';
+import { processHolder } from '../state/holder.js';
 import type { CliContext } from './context.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/instrument/faults.js';
-import { processHolder } from '../state/holder.js';
 import { findDeadLock, releaseIfOurs, takeOver } from './resume.js';
 
 export interface CreateOptions {
@@ -36,13 +36,20 @@ function manifestText(options: CreateOptions): string {
     if ('error' in decoded) throw new SpecInvalidError([decoded.error]);
     return decoded.text;
   }
-  if (!options.flags) throw new UsageError('give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`');
+  if (!options.flags)
+    throw new UsageError(
+      'give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`',
+    );
   const manifest = manifestFromFlags(options.flags);
   return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
 }
 
 /** Exit code of create: 0 done (or registered), 1 invalid or failed, 3 unsupported. */
-export async function runCreate(options: CreateOptions, context: () => Promise<CliContext>, io: Io): Promise<number> {
+export async function runCreate(
+  options: CreateOptions,
+  context: () => Promise<CliContext>,
+  io: Io,
+): Promise<number> {
   let text: string;
   try {
     text = manifestText(options);
@@ -61,7 +68,11 @@ export async function runCreate(options: CreateOptions, context: () => Promise<C
   const code = checkExitCode(check);
   if (code !== 0 || !check.completed) {
     for (const e of [...check.errors, ...check.unsupported]) io.err(`${e.path}: ${e.message}`);
-    io.err(code === 3 ? 'refusing to create: the manifest asks for settings kopsless does not build' : 'refusing to create: the manifest is invalid');
+    io.err(
+      code === 3
+        ? 'refusing to create: the manifest asks for settings kopsless does not build'
+        : 'refusing to create: the manifest is invalid',
+    );
     return code;
   }
   const ctx = await context();
@@ -75,22 +86,48 @@ export async function runCreate(options: CreateOptions, context: () => Promise<C
   return create(text, name, ctx, io);
 }
 
-async function register(text: string, name: string, completed: CompletedManifest, ctx: CliContext, io: Io): Promise<number> {
+async function register(
+  text: string,
+  name: string,
+  completed: CompletedManifest,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const owner = `cli-register-${randomUUID()}`;
-  await writeState({ action: 'acquireLock', cluster: name, owner, operation: 'register', holder: processHolder() }, { store: ctx.store, lockLeaseSeconds: 60 });
+  await writeState(
+    { action: 'acquireLock', cluster: name, owner, operation: 'register', holder: processHolder() },
+    { store: ctx.store, lockLeaseSeconds: 60 },
+  );
   try {
-    await writeState({ action: 'register', manifest: text, owner, operation: 'register' }, { store: ctx.store, lockLeaseSeconds: 60 });
+    await writeState(
+      { action: 'register', manifest: text, owner, operation: 'register' },
+      { store: ctx.store, lockLeaseSeconds: 60 },
+    );
   } finally {
-    await writeState({ action: 'release', cluster: name, owner }, { store: ctx.store, lockLeaseSeconds: 60 });
+    await writeState(
+      { action: 'release', cluster: name, owner },
+      { store: ctx.store, lockLeaseSeconds: 60 },
+    );
   }
-  const template = renderStackTemplate({ manifest: completed, stateBucket: ctx.stateBucket }) as { Resources: Record<string, { Type: string }> };
+  const template = renderStackTemplate({ manifest: completed, stateBucket: ctx.stateBucket }) as {
+    Resources: Record<string, { Type: string }>;
+  };
   const counts = new Map<string, number>();
-  for (const r of Object.values(template.Resources)) counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
-  const types = await lookupInstanceTypes(ctx.ec2, completed.instanceGroups.map((ig) => ig.spec.machineType));
+  for (const r of Object.values(template.Resources))
+    counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
+  const types = await lookupInstanceTypes(
+    ctx.ec2,
+    completed.instanceGroups.map((ig) => ig.spec.machineType),
+  );
   io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
   io.out('');
   io.out(`Will create CloudFormation stack ${stackName(name)}:`);
-  io.out(table(['TYPE', 'COUNT'], [...counts.entries()].sort().map(([t, c]) => [t, c])));
+  io.out(
+    table(
+      ['TYPE', 'COUNT'],
+      [...counts.entries()].sort().map(([t, c]) => [t, c]),
+    ),
+  );
   io.out('');
   io.out('Will create launch templates and Auto Scaling groups:');
   io.out(
@@ -102,7 +139,9 @@ async function register(text: string, name: string, completed: CompletedManifest
         ig.spec.machineType,
         ig.spec.minSize,
         ig.spec.maxSize,
-        ig.spec.role === 'Bastion' ? '-' : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType)).maxPods,
+        ig.spec.role === 'Bastion'
+          ? '-'
+          : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType)).maxPods,
         ig.spec.subnets.join(','),
       ]),
     ),
@@ -114,11 +153,23 @@ async function register(text: string, name: string, completed: CompletedManifest
 
 async function create(text: string, name: string, ctx: CliContext, io: Io): Promise<number> {
   const dead = await findDeadLock(ctx, name);
-  const claim = await takeOver(ctx, name, dead, { machine: 'create-cluster', operation: 'create' }, io);
+  const claim = await takeOver(
+    ctx,
+    name,
+    dead,
+    { machine: 'create-cluster', operation: 'create' },
+    io,
+  );
   if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out(`Creating cluster "${name}" (state machine create-cluster, ${ctx.where})`);
-  const result = await ctx.run('create-cluster', { input: { manifest: text }, cluster: name, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('create-cluster', {
+    input: { manifest: text },
+    cluster: name,
+    log: io.out,
+    ...(claim.executionName ? { executionName: claim.executionName } : {}),
+    onProgress: progressPrinter(io.out, started),
+  });
   if (result.status !== 'SUCCEEDED') {
     await releaseIfOurs(ctx, name, result.executionArn);
     io.err(`create failed: ${result.error?.name}: ${result.error?.cause}`);
@@ -133,11 +184,18 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
       ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],
       output.groups.groups.map((g: any) => {
         const status = output.instances.groups.find((s: any) => s.name === g.name);
-        return [g.instanceGroup, g.name, `${status?.inService ?? 0}/${status?.desired ?? 0}`, `v${g.launchTemplateVersion}`, `${g.maxPods} (${g.maxPodsSource})`];
+        return [
+          g.instanceGroup,
+          g.name,
+          `${status?.inService ?? 0}/${status?.desired ?? 0}`,
+          `v${g.launchTemplateVersion}`,
+          `${g.maxPods} (${g.maxPodsSource})`,
+        ];
       }),
     ),
   );
-  for (const [record, values] of Object.entries(output.dns.records as Record<string, string[]>)) io.out(`DNS  ${record} -> ${values.join(', ')}`);
+  for (const [record, values] of Object.entries(output.dns.records as Record<string, string[]>))
+    io.out(`DNS  ${record} -> ${values.join(', ')}`);
   io.out(`State store  s3://${ctx.stateBucket}/${name}/`);
   io.out(`Stack        ${output.stack.stackName}`);
   return 0;

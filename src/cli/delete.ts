@@ -1,44 +1,77 @@
-import { IAMClient } from '@aws-sdk/client-iam';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
+import { faultSummary } from '../local/instrument/faults.js';
 import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/instrument/faults.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
 /** `kopsless delete cluster NAME [--yes]`: kOps's TYPE NAME ID list, or the delete-cluster state machine. */
-export async function runDelete(cluster: string, options: { yes?: boolean }, ctx: CliContext, io: Io): Promise<number> {
+export async function runDelete(
+  cluster: string,
+  options: { yes?: boolean },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const aws = clientConfig(ctx.aws);
-  const inventory = inventoryApi({ ec2: new EC2Client(aws), autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) });
+  const inventory = inventoryApi({
+    ec2: new EC2Client(aws),
+    autoscaling: new AutoScalingClient(aws),
+    iam: new IAMClient(aws),
+    route53: new Route53Client(aws),
+  });
   const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
   const registered = await ctx.store.exists(cluster);
   // A delete killed after the state store went may have left only its lock: that is finished here.
   const dead = await findDeadLock(ctx, cluster);
   if (resources.length === 0 && !registered && !dead) {
-    io.err(`cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`);
+    io.err(
+      `cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`,
+    );
     return 1;
   }
-  if (resources.length > 0) io.out(table(['TYPE', 'NAME', 'ID'], resources.map((r) => [r.type, r.name, r.id])));
-  if (registered) io.out(`${resources.length > 0 ? '\n' : ''}and the state store s3://${ctx.stateBucket}/${cluster}/`);
+  if (resources.length > 0)
+    io.out(
+      table(
+        ['TYPE', 'NAME', 'ID'],
+        resources.map((r) => [r.type, r.name, r.id]),
+      ),
+    );
+  if (registered)
+    io.out(
+      `${resources.length > 0 ? '\n' : ''}and the state store s3://${ctx.stateBucket}/${cluster}/`,
+    );
   if (dead) io.out(interruptedNote(dead));
   if (!options.yes) {
     io.out('');
     io.out('Must specify --yes to delete cluster');
     return 0;
   }
-  const claim = await takeOver(ctx, cluster, dead, { machine: 'delete-cluster', operation: 'delete' }, io);
+  const claim = await takeOver(
+    ctx,
+    cluster,
+    dead,
+    { machine: 'delete-cluster', operation: 'delete' },
+    io,
+  );
   if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
   io.out(`Deleting cluster "${cluster}" (state machine delete-cluster)`);
-  const result = await ctx.run('delete-cluster', { input: { cluster }, cluster, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('delete-cluster', {
+    input: { cluster },
+    cluster,
+    log: io.out,
+    ...(claim.executionName ? { executionName: claim.executionName } : {}),
+    onProgress: progressPrinter(io.out, started),
+  });
   if (result.status !== 'SUCCEEDED') {
     await releaseIfOurs(ctx, cluster, result.executionArn);
     io.err(`delete failed: ${result.error?.name}: ${result.error?.cause}`);

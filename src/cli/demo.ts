@@ -5,12 +5,12 @@ import { clusterFolder } from '../state/layout.js';
 import type { CliContext } from './context.js';
 import { runCreate } from './create.js';
 import { runDelete } from './delete.js';
+import { table } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runRollingUpdate } from './rolling-update.js';
 import { runSet, runUpdate } from './update.js';
 import { runValidate } from './validate.js';
 import { runWatchEni } from './watch-eni.js';
-import { table } from './format.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -41,7 +41,17 @@ async function deployPods(ctx: CliContext, cluster: string, replicas: number): P
   const labels = { app: 'web' };
   await config.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace: 'default',
-    body: { metadata: { name: 'web', labels }, spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } } },
+    body: {
+      metadata: { name: 'web', labels },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+        },
+      },
+    },
   });
   return 0;
 }
@@ -52,18 +62,29 @@ async function showPods(ctx: CliContext, cluster: string, io: Io): Promise<numbe
   if (!kube) return 1;
   const pods = await kube.listPods({ labelSelector: 'app=web' });
   const pending = pods.filter((p) => p.phase === 'Pending');
-  io.out(`pods app=web: ${pods.length}, Running ${pods.filter((p) => p.phase === 'Running').length}, Pending ${pending.length}`);
-  if (pending[0]?.unschedulableMessage) io.out(`  Pending because: ${pending[0].unschedulableMessage}`);
+  io.out(
+    `pods app=web: ${pods.length}, Running ${pods.filter((p) => p.phase === 'Running').length}, Pending ${pending.length}`,
+  );
+  if (pending[0]?.unschedulableMessage)
+    io.out(`  Pending because: ${pending[0].unschedulableMessage}`);
   const nodes = await kube.listNodes();
-  io.out(table(['NODE', 'INSTANCE GROUP', 'ALLOCATABLE PODS'], nodes.map((n) => [n.name, n.instanceGroup ?? '', n.allocatablePods])));
+  io.out(
+    table(
+      ['NODE', 'INSTANCE GROUP', 'ALLOCATABLE PODS'],
+      nodes.map((n) => [n.name, n.instanceGroup ?? '', n.allocatablePods]),
+    ),
+  );
   return 0;
 }
 
 async function showMaxPods(ctx: CliContext, cluster: string, io: Io): Promise<number> {
   const manifest = await ctx.store.readManifest(cluster);
   const env = manifest.cluster.spec.networking?.amazonvpc?.env ?? [];
-  io.out(`networking.amazonvpc.env: ${env.map((e) => `${e.name}=${e.value}`).join(' ') || '(none)'}`);
-  for (const ig of manifest.instanceGroups) io.out(`${ig.metadata.name}: kubelet.maxPods ${ig.spec.kubelet?.maxPods ?? '(calculated)'}`);
+  io.out(
+    `networking.amazonvpc.env: ${env.map((e) => `${e.name}=${e.value}`).join(' ') || '(none)'}`,
+  );
+  for (const ig of manifest.instanceGroups)
+    io.out(`${ig.metadata.name}: kubelet.maxPods ${ig.spec.kubelet?.maxPods ?? '(calculated)'}`);
   return 0;
 }
 
@@ -89,8 +110,15 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   if (await ctx.store.exists(name)) {
     const status = await ctx.store.readStatus(name);
     if (status && status.phase !== 'Registered') {
-      io.out(`cluster "${name}" exists already (phase ${status.phase}) from an earlier run: deleting it first`);
-      if ((await step(`kopsless delete cluster ${name} --yes`, () => runDelete(name, { yes: true }, ctx, io))) !== 0) return 1;
+      io.out(
+        `cluster "${name}" exists already (phase ${status.phase}) from an earlier run: deleting it first`,
+      );
+      if (
+        (await step(`kopsless delete cluster ${name} --yes`, () =>
+          runDelete(name, { yes: true }, ctx, io),
+        )) !== 0
+      )
+        return 1;
     }
   }
   const nodeGroups = SEED_FLAGS.zones.map((z) => `nodes-${z}`);
@@ -100,19 +128,41 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
       () => runCreate({ flags: SEED_FLAGS, yes: true }, async () => ctx, io),
     ],
     ['kopsless get clusters', () => runGetClusters([], {}, ctx, io)],
-    [`kopsless validate cluster ${name} --wait 2m`, () => runValidate(name, { wait: '2m', interval: 1000 }, ctx, io)],
-    [`kubectl create deployment web --image=nginx:1.27 --replicas=${DEMO_PODS}   (through the Kubernetes API)`, () => deployPods(ctx, name, DEMO_PODS)],
+    [
+      `kopsless validate cluster ${name} --wait 2m`,
+      () => runValidate(name, { wait: '2m', interval: 1000 }, ctx, io),
+    ],
+    [
+      `kubectl create deployment web --image=nginx:1.27 --replicas=${DEMO_PODS}   (through the Kubernetes API)`,
+      () => deployPods(ctx, name, DEMO_PODS),
+    ],
     ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
     [`kopsless watch-eni ${name}   (first observation)`, () => runWatchEni(name, {}, ctx, io)],
-    [`kopsless watch-eni ${name}   (second observation: acts)`, () => runWatchEni(name, {}, ctx, io)],
+    [
+      `kopsless watch-eni ${name}   (second observation: acts)`,
+      () => runWatchEni(name, {}, ctx, io),
+    ],
     ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
-    [`kopsless get cluster,ig ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`, () => showMaxPods(ctx, name, io)],
+    [
+      `kopsless get cluster,ig ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`,
+      () => showMaxPods(ctx, name, io),
+    ],
     ...nodeGroups.map(
-      (ig) => [`kopsless set instancegroup ${ig} spec.machineType=${NEW_NODE_SIZE} --name ${name}`, () => runSet('instancegroup', ig, [`spec.machineType=${NEW_NODE_SIZE}`], name, ctx, io)] as [string, () => Promise<number>],
+      (ig) =>
+        [
+          `kopsless set instancegroup ${ig} spec.machineType=${NEW_NODE_SIZE} --name ${name}`,
+          () => runSet('instancegroup', ig, [`spec.machineType=${NEW_NODE_SIZE}`], name, ctx, io),
+        ] as [string, () => Promise<number>],
     ),
     [`kopsless update cluster ${name} --yes`, () => runUpdate(name, { yes: true }, ctx, io)],
-    [`kopsless rolling-update cluster ${name} --yes`, () => runRollingUpdate(name, { yes: true }, ctx, io)],
-    [`kopsless validate cluster ${name} --wait 2m`, () => runValidate(name, { wait: '2m', interval: 1000 }, ctx, io)],
+    [
+      `kopsless rolling-update cluster ${name} --yes`,
+      () => runRollingUpdate(name, { yes: true }, ctx, io),
+    ],
+    [
+      `kopsless validate cluster ${name} --wait 2m`,
+      () => runValidate(name, { wait: '2m', interval: 1000 }, ctx, io),
+    ],
     [`kopsless get ig --name ${name}`, () => runGetInstanceGroups([], { name }, ctx, io)],
     [`kopsless delete cluster ${name} --yes`, () => runDelete(name, { yes: true }, ctx, io)],
   ];
@@ -127,11 +177,24 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   const { Route53Client } = await import('@aws-sdk/client-route-53');
   const { clientConfig } = await import('../aws/clients.js');
   const aws = clientConfig(ctx.aws);
-  const left = await discover(name, { store: ctx.store, stacks: ctx.stacks, inventory: inventoryApi({ ec2: new EC2Client(aws), autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) }) });
+  const left = await discover(name, {
+    store: ctx.store,
+    stacks: ctx.stacks,
+    inventory: inventoryApi({
+      ec2: new EC2Client(aws),
+      autoscaling: new AutoScalingClient(aws),
+      iam: new IAMClient(aws),
+      route53: new Route53Client(aws),
+    }),
+  });
   const state = await ctx.objects.list(clusterFolder(name));
   banner(io, 'Left behind');
-  io.out(`${left.length} AWS resource(s) tagged for ${name}, ${state.length} state store object(s)`);
+  io.out(
+    `${left.length} AWS resource(s) tagged for ${name}, ${state.length} state store object(s)`,
+  );
   io.out('');
-  io.out(`The local backend keeps running (kopsless local down stops it). Look around: eval "$(kopsless local env)"`);
+  io.out(
+    `The local backend keeps running (kopsless local down stops it). Look around: eval "$(kopsless local env)"`,
+  );
   return left.length === 0 && state.length === 0 ? 0 : 1;
 }

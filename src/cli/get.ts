@@ -1,4 +1,4 @@
-import { isControlPlaneRole, type ClusterManifest } from '../manifest/types.js';
+import { type ClusterManifest, isControlPlaneRole } from '../manifest/types.js';
 import type { CliContext } from './context.js';
 import { parseOutputFormat, table, toYaml, UsageError } from './format.js';
 
@@ -11,7 +11,12 @@ function zonesOf(manifest: ClusterManifest, subnets?: string[]): string[] {
 }
 
 /** `kopsless get clusters [NAME...]`: kOps's NAME CLOUD ZONES, or the objects with their status. */
-export async function runGetClusters(names: string[], options: { output?: string }, ctx: CliContext, io: Io): Promise<number> {
+export async function runGetClusters(
+  names: string[],
+  options: { output?: string },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const format = parseOutputFormat(options.output);
   const wanted = names.length > 0 ? names : await ctx.store.listClusters();
   const clusters = [];
@@ -20,33 +25,64 @@ export async function runGetClusters(names: string[], options: { output?: string
       io.err(`cluster "${name}" not found`);
       return 1;
     }
-    clusters.push({ manifest: await ctx.store.readManifest(name), status: (await ctx.store.readStatus(name)) ?? null, lock: (await ctx.store.readLock(name)) ?? null });
+    clusters.push({
+      manifest: await ctx.store.readManifest(name),
+      status: (await ctx.store.readStatus(name)) ?? null,
+      lock: (await ctx.store.readLock(name)) ?? null,
+    });
   }
   if (format === 'table') {
     if (clusters.length === 0) {
       io.err('No clusters found');
       return 0;
     }
-    io.out(table(['NAME', 'CLOUD', 'ZONES'], clusters.map((c) => [c.manifest.cluster.metadata.name, c.manifest.cluster.spec.cloudProvider ?? 'aws', zonesOf(c.manifest).join(',')])));
+    io.out(
+      table(
+        ['NAME', 'CLOUD', 'ZONES'],
+        clusters.map((c) => [
+          c.manifest.cluster.metadata.name,
+          c.manifest.cluster.spec.cloudProvider ?? 'aws',
+          zonesOf(c.manifest).join(','),
+        ]),
+      ),
+    );
     return 0;
   }
-  const objects = clusters.map((c) => ({ ...c.manifest.cluster, status: { ...(c.status ?? { phase: 'Unknown' }), lock: c.lock } }));
+  const objects = clusters.map((c) => ({
+    ...c.manifest.cluster,
+    status: { ...(c.status ?? { phase: 'Unknown' }), lock: c.lock },
+  }));
   const value = names.length === 1 ? objects[0] : objects;
-  io.out(format === 'json' ? JSON.stringify(value, null, 2) : objects.map(toYaml).join('---\n').trimEnd());
+  io.out(
+    format === 'json'
+      ? JSON.stringify(value, null, 2)
+      : objects.map(toYaml).join('---\n').trimEnd(),
+  );
   return 0;
 }
 
 /** `kopsless get ig --name CLUSTER [IG...]`: kOps's NAME ROLE MACHINETYPE MIN MAX ZONES. */
-export async function runGetInstanceGroups(groups: string[], options: { name?: string; output?: string }, ctx: CliContext, io: Io): Promise<number> {
+export async function runGetInstanceGroups(
+  groups: string[],
+  options: { name?: string; output?: string },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const format = parseOutputFormat(options.output);
-  if (!options.name) throw new UsageError('--name is required: the cluster whose instance groups to list');
+  if (!options.name)
+    throw new UsageError('--name is required: the cluster whose instance groups to list');
   if (!(await ctx.store.exists(options.name))) {
     io.err(`cluster "${options.name}" not found`);
     return 1;
   }
   const manifest = await ctx.store.readCompletedManifest(options.name);
-  const selected = groups.length > 0 ? manifest.instanceGroups.filter((ig) => groups.includes(ig.metadata.name)) : manifest.instanceGroups;
-  const missing = groups.filter((g) => !manifest.instanceGroups.some((ig) => ig.metadata.name === g));
+  const selected =
+    groups.length > 0
+      ? manifest.instanceGroups.filter((ig) => groups.includes(ig.metadata.name))
+      : manifest.instanceGroups;
+  const missing = groups.filter(
+    (g) => !manifest.instanceGroups.some((ig) => ig.metadata.name === g),
+  );
   if (missing.length > 0) {
     io.err(`instance group(s) not found in cluster "${options.name}": ${missing.join(', ')}`);
     return 1;
@@ -68,7 +104,13 @@ export async function runGetInstanceGroups(groups: string[], options: { name?: s
     return 0;
   }
   const raw = await ctx.store.readManifest(options.name);
-  const objects = raw.instanceGroups.filter((ig) => selected.some((s) => s.metadata.name === ig.metadata.name));
-  io.out(format === 'json' ? JSON.stringify(objects.length === 1 && groups.length === 1 ? objects[0] : objects, null, 2) : objects.map(toYaml).join('---\n').trimEnd());
+  const objects = raw.instanceGroups.filter((ig) =>
+    selected.some((s) => s.metadata.name === ig.metadata.name),
+  );
+  io.out(
+    format === 'json'
+      ? JSON.stringify(objects.length === 1 && groups.length === 1 ? objects[0] : objects, null, 2)
+      : objects.map(toYaml).join('---\n').trimEnd(),
+  );
   return 0;
 }

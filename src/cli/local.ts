@@ -1,13 +1,21 @@
 import { simKubeconfig } from '../local/kube-sim/aws-backend.js';
+import {
+  backendDown,
+  backendEnv,
+  backendRunning,
+  backendUp,
+  readBackendRecord,
+} from '../local/moto/backend.js';
 import type { CliContext } from './context.js';
-import { backendDown, backendEnv, backendRunning, backendUp, readBackendRecord } from '../local/moto/backend.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
 /** `kopsless local up`: start the backend (or find it running). */
 export async function runLocalUp(io: Io): Promise<number> {
   const { record, started } = await backendUp(io.err);
-  io.out(`${started ? 'started' : 'already running'}: moto (pid ${record.pid}) at ${record.endpoint}, state bucket s3://${record.stateBucket}`);
+  io.out(
+    `${started ? 'started' : 'already running'}: moto (pid ${record.pid}) at ${record.endpoint}, state bucket s3://${record.stateBucket}`,
+  );
   io.out('use it from the AWS CLI with: eval "$(kopsless local env)"');
   return 0;
 }
@@ -35,7 +43,11 @@ export async function runLocalEnv(io: Io): Promise<number> {
 }
 
 /** `kopsless local kubeconfig [CLUSTER]`: a kubeconfig for the simulated API server (for kubectl). */
-export async function runLocalKubeconfig(cluster: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+export async function runLocalKubeconfig(
+  cluster: string | undefined,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const names = cluster ? [cluster] : await ctx.store.listClusters();
   if (names.length === 0) {
     io.err('no clusters in the local state store: create one first');
@@ -50,6 +62,8 @@ export async function runLocalKubeconfig(cluster: string | undefined, ctx: CliCo
     io.err(`cluster "${name}" not found`);
     return 1;
   }
-  io.out(simKubeconfig(name, `http://127.0.0.1:${ctx.backend.kubePort}/clusters/${name}`).trimEnd());
+  io.out(
+    simKubeconfig(name, `http://127.0.0.1:${ctx.backend.kubePort}/clusters/${name}`).trimEnd(),
+  );
   return 0;
 }

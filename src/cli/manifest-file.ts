@@ -24,7 +24,6 @@ export function readManifestBytes(filename: string): Uint8Array {
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
         continue;
-        throw error;
       }
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));

@@ -6,40 +6,88 @@ type Json = any;
 /** One line of what a finished Task did, from its result in the execution state. */
 const DESCRIBE: Record<string, (state: Json) => string> = {
   ValidateInput: () => 'input valid',
-  ValidateSpec: (s) => `manifest valid: cluster ${s.spec.cluster}, ${s.spec.instanceGroups.length} instance groups`,
+  ValidateSpec: (s) =>
+    `manifest valid: cluster ${s.spec.cluster}, ${s.spec.instanceGroups.length} instance groups`,
   AcquireLock: (s) => `cluster lock taken until ${s.lock.expiresAt}`,
-  RegisterCluster: () => 'spec written to the state store (config, instancegroup/*, cluster-completed.spec)',
+  RegisterCluster: () =>
+    'spec written to the state store (config, instancegroup/*, cluster-completed.spec)',
   CreateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
-  CheckStack: (s) => (s.stack.status ? `stack ${s.stack.status}` : s.stack.done ? 'stack deleted' : s.stack.failed ? `stack DELETE_FAILED: ${s.stack.reason}` : 'stack deleting'),
+  CheckStack: (s) =>
+    s.stack.status
+      ? `stack ${s.stack.status}`
+      : s.stack.done
+        ? 'stack deleted'
+        : s.stack.failed
+          ? `stack DELETE_FAILED: ${s.stack.reason}`
+          : 'stack deleting',
   UpdateStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   MarkUpdating: () => 'status Updating',
   UpdateInstanceGroups: (s) =>
-    s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
+    s.groups.groups
+      .map(
+        (g: Json) =>
+          `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`,
+      )
+      .join('; '),
   EnsureInstanceGroups: (s) =>
-    s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.created ? ', created' : g.changed ? ', updated' : ''})`).join('; '),
-  UpsertApiRecords: (s) => Object.entries(s.dns.records).map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`).join('; '),
+    s.groups.groups
+      .map(
+        (g: Json) =>
+          `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.created ? ', created' : g.changed ? ', updated' : ''})`,
+      )
+      .join('; '),
+  UpsertApiRecords: (s) =>
+    Object.entries(s.dns.records)
+      .map(([n, v]) => `${n} -> ${(v as string[]).join(',')}`)
+      .join('; '),
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
   BeginWave: (s) => `wave ${s.groups.join(', ')} recorded in the lock`,
   RequireLock: (s) => `parent holds the lock; instance group ${s.instanceGroup} claimed`,
   ApplyStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   ApplyInstanceGroups: (s) =>
-    s.groups.groups.map((g: Json) => `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`).join('; '),
-  CheckGroups: (s) => `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,
-  PlanRollingUpdate: (s) => `${s.plan.needUpdate} instance(s) to replace: ${s.plan.groups.filter((g: Json) => g.needUpdate > 0).map((g: Json) => `${g.name} ${g.needUpdate}`).join(', ') || 'none'}`,
-  ValidateCluster: (s) => (s.validation.valid ? 'cluster valid' : `not valid yet: ${s.validation.failures[0] ?? ''}`),
-  NextStep: (s) => (s.next.step.kind === 'done' ? 'nothing left to replace' : `${s.next.step.kind} ${s.next.step.instanceGroup}: ${s.next.step.instanceIds.join(', ')}`),
+    s.groups.groups
+      .map(
+        (g: Json) =>
+          `${g.instanceGroup} (launch template v${g.launchTemplateVersion}, maxPods ${g.maxPods}${g.changed ? ', updated' : ', unchanged'})`,
+      )
+      .join('; '),
+  CheckGroups: (s) =>
+    `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`,
+  PlanRollingUpdate: (s) =>
+    `${s.plan.needUpdate} instance(s) to replace: ${
+      s.plan.groups
+        .filter((g: Json) => g.needUpdate > 0)
+        .map((g: Json) => `${g.name} ${g.needUpdate}`)
+        .join(', ') || 'none'
+    }`,
+  ValidateCluster: (s) =>
+    s.validation.valid ? 'cluster valid' : `not valid yet: ${s.validation.failures[0] ?? ''}`,
+  NextStep: (s) =>
+    s.next.step.kind === 'done'
+      ? 'nothing left to replace'
+      : `${s.next.step.kind} ${s.next.step.instanceGroup}: ${s.next.step.instanceIds.join(', ')}`,
   Surge: (s) => `detached ${s.replace.detached.join(', ')}; the group launches replacements`,
-  Drain: (s) => (s.drain.drained ? 'cordoned and drained' : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`),
+  Drain: (s) =>
+    s.drain.drained
+      ? 'cordoned and drained'
+      : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`,
   Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
-  CheckReplacements: (s) => `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,
+  CheckReplacements: (s) =>
+    `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,
   MarkDeleting: () => 'status Deleting',
-  DeleteInstanceGroups: (s) => `deleted ${s.groups.deleted} group(s), instance(s) and launch template(s)`,
+  DeleteInstanceGroups: (s) =>
+    `deleted ${s.groups.deleted} group(s), instance(s) and launch template(s)`,
   CheckInstances: (s) =>
-    s.instances.groups ? `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}` : s.instances.ready ? 'all instances terminated' : `${s.instances.remaining} instance(s) still terminating`,
+    s.instances.groups
+      ? `in service: ${s.instances.groups.map((g: Json) => `${g.name.split('.')[0]} ${g.inService}/${g.desired}`).join(', ')}`
+      : s.instances.ready
+        ? 'all instances terminated'
+        : `${s.instances.remaining} instance(s) still terminating`,
   DeleteStack: (s) =>
     `attempt ${s.stack.attempt}: ${s.stack.networkInterfacesDeleted.length} leftover network interface(s) deleted, ${s.stack.refused ? `stack delete refused (${s.stack.refused.split(':')[0]})` : 'stack delete started'}`,
-  DeleteLeftovers: (s) => `${s.leftovers.deleted.length} deleted directly${s.leftovers.blocked.length ? `, ${s.leftovers.blocked.length} still blocked` : ''}; ${s.leftovers.remaining} left`,
+  DeleteLeftovers: (s) =>
+    `${s.leftovers.deleted.length} deleted directly${s.leftovers.blocked.length ? `, ${s.leftovers.blocked.length} still blocked` : ''}; ${s.leftovers.remaining} left`,
   VerifyDeleted: () => 'no resource tagged for the cluster remains',
   DeleteState: (s) => `${s.state.objectsDeleted} state store object(s) deleted`,
   RecordSuccess: (s) => `status ${s.status.phase}, lock released`,
@@ -71,7 +119,10 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
     const machine = (event.stateMachine ?? 'child').replace(/^kopsless-/, '');
     // Every state's output carries the child's input fields (ResultPaths keep them): the first
     // exited state (RequireLock) names the group.
-    const group = event.output && typeof event.output === 'object' ? (event.output as { instanceGroup?: unknown }).instanceGroup : undefined;
+    const group =
+      event.output && typeof event.output === 'object'
+        ? (event.output as { instanceGroup?: unknown }).instanceGroup
+        : undefined;
     if (typeof group === 'string') {
       const base = `${machine} ${group}`;
       const n = (runsOfGroup.get(base) ?? 0) + 1;
@@ -96,7 +147,11 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
       if (n === 1) write(`${at}   ${name} ...`);
       return;
     }
-    if (event.stateType === 'Task' && event.kind === 'entered' && /^(NextStep|PlanRollingUpdate)$/.test(event.state)) {
+    if (
+      event.stateType === 'Task' &&
+      event.kind === 'entered' &&
+      /^(NextStep|PlanRollingUpdate)$/.test(event.state)
+    ) {
       // A new step: its polling states (in this execution) may report the same text again and should.
       for (const k of lastDetail.keys()) if (k.startsWith(`${scope}\u0000`)) lastDetail.delete(k);
     }
@@ -106,7 +161,9 @@ export function progressPrinter(write: (line: string) => void, started = Date.no
     else if (event.kind === 'retried') {
       const error = failed.get(key);
       failed.delete(key);
-      write(`${at} ↻ ${name} retrying after ${error ? `${error.name}: ${error.cause.split('\n')[0]}` : 'a transient error'}`);
+      write(
+        `${at} ↻ ${name} retrying after ${error ? `${error.name}: ${error.cause.split('\n')[0]}` : 'a transient error'}`,
+      );
     } else if (event.kind === 'exited' && failed.has(key)) {
       const error = failed.get(key)!;
       failed.delete(key);

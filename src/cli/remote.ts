@@ -1,7 +1,11 @@
-import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { executionsApi, isExecutionArn } from '../aws/sfn.js';
-import type { LocalExecutionResult, ProgressEvent, RunOptions } from '../local/sfn/step-functions.js';
+import type {
+  LocalExecutionResult,
+  ProgressEvent,
+  RunOptions,
+} from '../local/sfn/step-functions.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -12,10 +16,22 @@ import type { ClusterStore } from '../state/cluster-store.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const STATE_TYPES: Record<string, string> = { Task: 'Task', Choice: 'Choice', Wait: 'Wait', Pass: 'Pass', Succeed: 'Succeed', Fail: 'Fail', Map: 'Map', Parallel: 'Parallel' };
+const STATE_TYPES: Record<string, string> = {
+  Task: 'Task',
+  Choice: 'Choice',
+  Wait: 'Wait',
+  Pass: 'Pass',
+  Succeed: 'Succeed',
+  Fail: 'Fail',
+  Map: 'Map',
+  Parallel: 'Parallel',
+};
 
 /** Maps one Step Functions history event to the runner's progress event, where there is one. */
-export function toProgress(event: HistoryEvent, current: { state?: string; type?: string }): ProgressEvent | undefined {
+export function toProgress(
+  event: HistoryEvent,
+  current: { state?: string; type?: string },
+): ProgressEvent | undefined {
   const at = event.timestamp?.getTime() ?? Date.now();
   const type = event.type ?? '';
   const entered = /^(\w+?)StateEntered$/.exec(type);
@@ -32,24 +48,50 @@ export function toProgress(event: HistoryEvent, current: { state?: string; type?
     } catch {
       output = null;
     }
-    return { kind: 'exited', state: event.stateExitedEventDetails.name, stateType: STATE_TYPES[exited[1]!] ?? exited[1]!, at, output };
+    return {
+      kind: 'exited',
+      state: event.stateExitedEventDetails.name,
+      stateType: STATE_TYPES[exited[1]!] ?? exited[1]!,
+      at,
+      output,
+    };
   }
   if ((type === 'LambdaFunctionFailed' || type === 'TaskFailed') && current.state) {
     const details = event.lambdaFunctionFailedEventDetails ?? event.taskFailedEventDetails;
-    return { kind: 'failed', state: current.state, stateType: current.type ?? 'Task', at, error: { name: details?.error ?? 'Error', cause: details?.cause ?? '' } };
+    return {
+      kind: 'failed',
+      state: current.state,
+      stateType: current.type ?? 'Task',
+      at,
+      error: { name: details?.error ?? 'Error', cause: details?.cause ?? '' },
+    };
   }
   return undefined;
 }
 
-export async function runRemoteStateMachine(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: RunOptions & { pollMs?: number }): Promise<LocalExecutionResult> {
-  const name = options.executionName ?? `cli-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
+export async function runRemoteStateMachine(
+  sfn: Pick<SFNClient, 'send'>,
+  stateMachineArn: string,
+  options: RunOptions & { pollMs?: number },
+): Promise<LocalExecutionResult> {
+  const name =
+    options.executionName ??
+    `cli-${new Date()
+      .toISOString()
+      .replace(/[^0-9]/g, '')
+      .slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
   // A name already taken (a retried command with --name) follows the execution that has it.
   const started = await executionsApi(sfn).start(stateMachineArn, name, options.input);
   return followExecution(sfn, started.executionArn, new Date(), options);
 }
 
 /** Follows an execution's history to its end, reporting its states, and returns how it ended. */
-export async function followExecution(sfn: Pick<SFNClient, 'send'>, executionArn: string, startDate: Date, options: Pick<RunOptions, 'onProgress'> & { pollMs?: number }): Promise<LocalExecutionResult> {
+export async function followExecution(
+  sfn: Pick<SFNClient, 'send'>,
+  executionArn: string,
+  startDate: Date,
+  options: Pick<RunOptions, 'onProgress'> & { pollMs?: number },
+): Promise<LocalExecutionResult> {
   const executions = executionsApi(sfn);
   const current: { state?: string; type?: string } = {};
   // Each turn reads the history from its start, so events already reported are known by their
@@ -68,8 +110,21 @@ export async function followExecution(sfn: Pick<SFNClient, 'send'>, executionArn
     const startedAt = execution.startDate ?? startDate.toISOString();
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
       const stoppedAt = execution.stopDate ?? new Date().toISOString();
-      if (execution.status === 'SUCCEEDED') return { executionArn, status: 'SUCCEEDED', output: (execution.output ?? null) as Json, startedAt, stoppedAt };
-      return { executionArn, status: 'FAILED', error: { name: execution.error ?? execution.status, cause: execution.cause ?? '' }, startedAt, stoppedAt };
+      if (execution.status === 'SUCCEEDED')
+        return {
+          executionArn,
+          status: 'SUCCEEDED',
+          output: (execution.output ?? null) as Json,
+          startedAt,
+          stoppedAt,
+        };
+      return {
+        executionArn,
+        status: 'FAILED',
+        error: { name: execution.error ?? execution.status, cause: execution.cause ?? '' },
+        startedAt,
+        stoppedAt,
+      };
     }
     await sleep(options.pollMs ?? 2000);
   }
@@ -92,16 +147,30 @@ export interface AttachOptions extends RunOptions {
  * then starts its own. A lock whose execution has ended (an expired lease, a crashed Lambda) is
  * left to the execution's AcquireLock, as before.
  */
-export async function attachOrStart(sfn: Pick<SFNClient, 'send'>, stateMachineArn: string, options: AttachOptions): Promise<LocalExecutionResult> {
-  const lease = options.cluster && options.store ? await options.store.readLock(options.cluster) : undefined;
+export async function attachOrStart(
+  sfn: Pick<SFNClient, 'send'>,
+  stateMachineArn: string,
+  options: AttachOptions,
+): Promise<LocalExecutionResult> {
+  const lease =
+    options.cluster && options.store ? await options.store.readLock(options.cluster) : undefined;
   if (lease && isExecutionArn(lease.owner)) {
     // An owner from another account or a deleted state machine is not found: AcquireLock decides.
     const running = await executionsApi(sfn).describe(lease.owner);
     if (running?.status === 'RUNNING') {
-      options.log(`cluster "${options.cluster}" is locked by running execution ${lease.owner} (${lease.operation}): attaching to it instead of starting another`);
-      const result = await followExecution(sfn, lease.owner, running.startDate ? new Date(running.startDate) : new Date(), options);
+      options.log(
+        `cluster "${options.cluster}" is locked by running execution ${lease.owner} (${lease.operation}): attaching to it instead of starting another`,
+      );
+      const result = await followExecution(
+        sfn,
+        lease.owner,
+        running.startDate ? new Date(running.startDate) : new Date(),
+        options,
+      );
       if (running.stateMachineArn === stateMachineArn) return result;
-      options.log(`execution ${lease.owner} ended ${result.status}; starting ${stateMachineArn.split(':').pop()}`);
+      options.log(
+        `execution ${lease.owner} ended ${result.status}; starting ${stateMachineArn.split(':').pop()}`,
+      );
     }
   }
   return runRemoteStateMachine(sfn, stateMachineArn, options);

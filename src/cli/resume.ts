@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { StateMachineName } from '../functions-registry.js';
-import { holderState, processHolder, type HolderProbe, defaultProbe } from '../state/holder.js';
-import { localExecutionArn } from '../local/sfn/step-functions.js';
 import { ClusterLockedError } from '../errors.js';
+import type { StateMachineName } from '../functions-registry.js';
+import { localExecutionArn } from '../local/sfn/step-functions.js';
 import { DEFAULT_LEASE_SECONDS, type LockLease } from '../state/cluster-store.js';
+import { defaultProbe, type HolderProbe, holderState, processHolder } from '../state/holder.js';
 import type { CliContext } from './context.js';
 
 /**
@@ -46,7 +46,11 @@ export function mayTakeOver(interrupted: string, operation: string): boolean {
 }
 
 /** The lock of `cluster` when it is held by a local process of this machine that is gone. */
-export async function findDeadLock(ctx: Pick<CliContext, 'target' | 'store'>, cluster: string, probe: HolderProbe = defaultProbe()): Promise<DeadLock | undefined> {
+export async function findDeadLock(
+  ctx: Pick<CliContext, 'target' | 'store'>,
+  cluster: string,
+  probe: HolderProbe = defaultProbe(),
+): Promise<DeadLock | undefined> {
   // On AWS the holder is a Step Functions execution, which this process cannot judge by PID.
   if (ctx.target !== 'local') return undefined;
   const current = await ctx.store.readLockVersion(cluster);
@@ -81,25 +85,41 @@ export async function takeOver(
   const { lease } = dead;
   const pid = lease.holder?.pid ?? 0;
   if (!mayTakeOver(lease.operation, run.operation)) {
-    io.err(`cluster "${cluster}" is held by the interrupted ${lease.operation} execution ${lease.owner} (its local runner, pid ${pid}, is gone)`);
+    io.err(
+      `cluster "${cluster}" is held by the interrupted ${lease.operation} execution ${lease.owner} (its local runner, pid ${pid}, is gone)`,
+    );
     const finish = FINISH[lease.operation]?.(cluster) ?? 'the command that started it';
-    io.err(`finish it first with: ${finish}${lease.operation === 'delete' ? '' : `, or delete the cluster with: ${FINISH.delete!(cluster)}`}`);
+    io.err(
+      `finish it first with: ${finish}${lease.operation === 'delete' ? '' : `, or delete the cluster with: ${FINISH.delete!(cluster)}`}`,
+    );
     return { exitCode: 1 };
   }
   const executionName = newExecutionName(run.machine);
   const owner = localExecutionArn(run.machine, executionName, ctx.region);
   try {
     // The execution's own AcquireLock then finds the lock already its own and refreshes it.
-    await ctx.store.takeOverLock(cluster, dead, owner, run.operation, DEFAULT_LEASE_SECONDS, processHolder());
+    await ctx.store.takeOverLock(
+      cluster,
+      dead,
+      owner,
+      run.operation,
+      DEFAULT_LEASE_SECONDS,
+      processHolder(),
+    );
   } catch (error) {
     if (error instanceof ClusterLockedError) {
-      io.err(`another command took over the lock of execution ${lease.owner} first: ${error.message}`);
+      io.err(
+        `another command took over the lock of execution ${lease.owner} first: ${error.message}`,
+      );
       return { exitCode: 1 };
     }
     throw error;
   }
   io.out(`taking over the lock of execution ${lease.owner}: its local runner (pid ${pid}) is gone`);
-  if (lease.operation === run.operation) io.out(`resuming the interrupted ${lease.operation}: every step picks up from what AWS reports now`);
+  if (lease.operation === run.operation)
+    io.out(
+      `resuming the interrupted ${lease.operation}: every step picks up from what AWS reports now`,
+    );
   return { executionName };
 }
 
@@ -113,7 +133,11 @@ export function interruptedNote(dead: DeadLock): string {
  * release it themselves when they record a failure; this covers an execution that failed before
  * its AcquireLock (a taken-over lock is already its own then). On AWS the CLI does not own it.
  */
-export async function releaseIfOurs(ctx: Pick<CliContext, 'target' | 'store'>, cluster: string, executionArn: string): Promise<void> {
+export async function releaseIfOurs(
+  ctx: Pick<CliContext, 'target' | 'store'>,
+  cluster: string,
+  executionArn: string,
+): Promise<void> {
   if (ctx.target !== 'local') return;
   await ctx.store.releaseLock(cluster, executionArn);
 }

@@ -1,8 +1,8 @@
+import { faultSummary } from '../local/instrument/faults.js';
 import { rollingUpdateStatus } from '../stages/rolling-update.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/instrument/faults.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -21,11 +21,14 @@ export interface RollingUpdateOptions {
  * `--parallel-groups N`: an integer from 1 to 20 (1 when not given, kOps's order). Returns the
  * number, or the message naming the flag for a value that is not one.
  */
-export function parseParallelGroups(raw: string | number | undefined): { value: number } | { error: string } {
+export function parseParallelGroups(
+  raw: string | number | undefined,
+): { value: number } | { error: string } {
   if (raw === undefined) return { value: 1 };
   const text = String(raw).trim();
   const value = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(value) || value < 1 || value > 20) return { error: `--parallel-groups: must be an integer from 1 to 20 (got "${String(raw)}")` };
+  if (!Number.isInteger(value) || value < 1 || value > 20)
+    return { error: `--parallel-groups: must be an integer from 1 to 20 (got "${String(raw)}")` };
   return { value };
 }
 
@@ -39,7 +42,12 @@ function rollDeps(ctx: CliContext) {
 }
 
 /** `kopsless rolling-update cluster NAME`: kOps's table, and with --yes the rolling-update state machine. */
-export async function runRollingUpdate(cluster: string, options: RollingUpdateOptions, ctx: CliContext, io: Io): Promise<number> {
+export async function runRollingUpdate(
+  cluster: string,
+  options: RollingUpdateOptions,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const parallel = parseParallelGroups(options.parallelGroups);
   if ('error' in parallel) {
     io.err(parallel.error);
@@ -50,13 +58,18 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
     return 1;
   }
   const instanceGroups = options.instanceGroup ?? [];
-  const { rows, groups } = await rollingUpdateStatus(cluster, rollDeps(ctx), { instanceGroups, ...(options.cloudonly ? { cloudOnly: true } : {}) });
+  const { rows, groups } = await rollingUpdateStatus(cluster, rollDeps(ctx), {
+    instanceGroups,
+    ...(options.cloudonly ? { cloudOnly: true } : {}),
+  });
   const unknown = instanceGroups.filter((g) => !groups.some((x) => x.instanceGroup === g));
   if (unknown.length > 0) {
     io.err(`instance group(s) not found in cluster "${cluster}": ${unknown.join(', ')}`);
     return 1;
   }
-  const display = options.force ? rows.map((r) => ({ ...r, status: 'NeedsUpdate' as const, needUpdate: r.target })) : rows;
+  const display = options.force
+    ? rows.map((r) => ({ ...r, status: 'NeedsUpdate' as const, needUpdate: r.target }))
+    : rows;
   const needed = display.some((r) => r.needUpdate > 0);
   // An interrupted roll whose last replacement was already made still holds the lock and the
   // RollingUpdate phase: running the state machine again validates and records the end.
@@ -65,7 +78,22 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
     io.out('No rolling-update required.');
     return 0;
   }
-  if (needed) io.out(table(['NAME', 'STATUS', 'NEEDUPDATE', 'READY', 'MIN', 'TARGET', 'MAX', 'NODES'], display.map((r) => [r.name, r.status, r.needUpdate, r.ready, r.min, r.target, r.max, r.nodes])));
+  if (needed)
+    io.out(
+      table(
+        ['NAME', 'STATUS', 'NEEDUPDATE', 'READY', 'MIN', 'TARGET', 'MAX', 'NODES'],
+        display.map((r) => [
+          r.name,
+          r.status,
+          r.needUpdate,
+          r.ready,
+          r.min,
+          r.target,
+          r.max,
+          r.nodes,
+        ]),
+      ),
+    );
   else io.out('No instance needs replacing.');
   if (dead) io.out(interruptedNote(dead));
   if (!options.yes) {
@@ -73,7 +101,13 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
     io.out('Must specify --yes to rolling-update.');
     return 0;
   }
-  const claim = await takeOver(ctx, cluster, dead, { machine: 'rolling-update', operation: 'rolling-update' }, io);
+  const claim = await takeOver(
+    ctx,
+    cluster,
+    dead,
+    { machine: 'rolling-update', operation: 'rolling-update' },
+    io,
+  );
   if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
@@ -100,6 +134,8 @@ export async function runRollingUpdate(cluster: string, options: RollingUpdateOp
     return 1;
   }
   io.out('');
-  io.out(`Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}).`);
+  io.out(
+    `Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}).`,
+  );
   return 0;
 }

@@ -10,7 +10,10 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 const MACHINES = Object.values(STATE_MACHINES) as StateMachineName[];
 
 /** `--input`: JSON text, or `@FILE` holding it (as the AWS CLI reads `file://`). */
-export function readExecutionInput(value: string, read: (path: string) => string = (path) => readFileSync(path, 'utf8')): unknown {
+export function readExecutionInput(
+  value: string,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): unknown {
   let text = value;
   if (value.startsWith('@')) {
     try {
@@ -22,7 +25,9 @@ export function readExecutionInput(value: string, read: (path: string) => string
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new UsageError(`--input${value.startsWith('@') ? ` ${value}` : ''}: not JSON: ${(error as Error).message}`);
+    throw new UsageError(
+      `--input${value.startsWith('@') ? ` ${value}` : ''}: not JSON: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -33,20 +38,44 @@ export function readExecutionInput(value: string, read: (path: string) => string
  * as it is on AWS. Runs to the end; exit 0 when it succeeded, 1 when it failed, 2 when no
  * execution was started (an input Step Functions refuses).
  */
-export async function runStartExecution(machine: string, options: { input: string; output?: string }, ctx: CliContext, io: Io): Promise<number> {
-  if (!MACHINES.includes(machine as StateMachineName)) throw new UsageError(`unknown state machine "${machine}": use one of ${MACHINES.join(', ')}`);
+export async function runStartExecution(
+  machine: string,
+  options: { input: string; output?: string },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
+  if (!MACHINES.includes(machine as StateMachineName))
+    throw new UsageError(`unknown state machine "${machine}": use one of ${MACHINES.join(', ')}`);
   const input = readExecutionInput(options.input);
   const json = options.output === 'json';
   const started = Date.now();
   if (!json) io.out(`Starting an execution of ${machine} (${ctx.where})`);
   let result: Awaited<ReturnType<CliContext['run']>>;
   try {
-    result = await ctx.run(machine as StateMachineName, { input: input as never, ...(json ? {} : { onProgress: progressPrinter(io.out, started) }) });
+    result = await ctx.run(machine as StateMachineName, {
+      input: input as never,
+      ...(json ? {} : { onProgress: progressPrinter(io.out, started) }),
+    });
   } catch (error) {
     // Refused before it started (an input over 256 KiB, as StartExecution refuses it): no
     // execution exists, so this is a usage error, not a failed execution.
     if (!(error instanceof InvalidInputError)) throw error;
-    if (json) io.out(JSON.stringify({ executionArn: null, status: null, error: error.name, cause: error.message, historyEvents: null, transitions: null, output: null }, null, 2));
+    if (json)
+      io.out(
+        JSON.stringify(
+          {
+            executionArn: null,
+            status: null,
+            error: error.name,
+            cause: error.message,
+            historyEvents: null,
+            transitions: null,
+            output: null,
+          },
+          null,
+          2,
+        ),
+      );
     else io.err(`${error.name}: ${error.message} (no execution was started)`);
     return 2;
   }
@@ -67,7 +96,10 @@ export async function runStartExecution(machine: string, options: { input: strin
       ),
     );
   } else {
-    const counts = result.historyEvents === undefined ? '' : `: ${result.historyEvents} history events, ${result.transitions} state transitions`;
+    const counts =
+      result.historyEvents === undefined
+        ? ''
+        : `: ${result.historyEvents} history events, ${result.transitions} state transitions`;
     io.out(`${result.status} in ${seconds(Date.now() - started)}${counts}`);
     io.out(`execution ${result.executionArn}`);
     if (result.status !== 'SUCCEEDED') io.err(`${result.error?.name}: ${result.error?.cause}`);

@@ -1,16 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
+import { faultSummary } from '../local/instrument/faults.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
-import { isDeprecatedKubernetesVersion, kubernetesVersionChangeIssues, OLDEST_RECOMMENDED_KUBERNETES_VERSION } from '../manifest/kubernetes-version.js';
+import {
+  isDeprecatedKubernetesVersion,
+  kubernetesVersionChangeIssues,
+  OLDEST_RECOMMENDED_KUBERNETES_VERSION,
+} from '../manifest/kubernetes-version.js';
 import type { ClusterManifest } from '../manifest/types.js';
-import { describeRunningVersion, runningControlPlaneVersion, type RunningControlPlaneVersion } from '../stages/control-plane-version.js';
+import {
+  describeRunningVersion,
+  type RunningControlPlaneVersion,
+  runningControlPlaneVersion,
+} from '../stages/control-plane-version.js';
 import { previewUpdate, type UpdatePreview } from '../stages/update-preview.js';
+import { processHolder } from '../state/holder.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
-import { faultSummary } from '../local/instrument/faults.js';
-import { processHolder } from '../state/holder.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -26,10 +34,12 @@ export function previewLines(preview: UpdatePreview): string[] {
     for (const id of preview.stack.modified) lines.push(`  \t~ ${id}`);
   }
   for (const g of preview.groups) {
-    if (g.create) lines.push(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
+    if (g.create)
+      lines.push(`  LaunchTemplate/${g.name} and AutoScalingGroup/${g.name}: will be created`);
     if (g.launchTemplate.length > 0) {
       lines.push(`  LaunchTemplate/${g.name} (new version)`);
-      for (const c of g.launchTemplate.filter((c) => c.section !== 'UserData')) lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
+      for (const c of g.launchTemplate.filter((c) => c.section !== 'UserData'))
+        lines.push(`  \t${c.field.padEnd(28)}${c.from} -> ${c.to}`);
       // Settings inside the boot script, under it, as kOps's diff shows the lines of its userdata.
       const inScript = g.launchTemplate.filter((c) => c.section === 'UserData');
       if (inScript.length > 0) lines.push(`  \tUserData (bootstrap script)`);
@@ -44,22 +54,35 @@ export function previewLines(preview: UpdatePreview): string[] {
 }
 
 /** `kopsless update cluster NAME [--yes]`: preview, or apply with the update-cluster state machine. */
-export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx: CliContext, io: Io): Promise<number> {
+export async function runUpdate(
+  cluster: string,
+  options: { yes?: boolean },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   if (!(await ctx.store.exists(cluster))) {
     io.err(`cluster "${cluster}" not found`);
     return 1;
   }
-  const preview = await previewUpdate(cluster, { ...ctx, stateBucket: ctx.stateBucket, region: ctx.region });
+  const preview = await previewUpdate(cluster, {
+    ...ctx,
+    stateBucket: ctx.stateBucket,
+    region: ctx.region,
+  });
   if (preview.versionIssues.length > 0) {
     // The control plane runs runningVersion; kubeadm on a new instance would refuse the jump.
     for (const e of preview.versionIssues) io.err(`${e.path}: ${e.message}`);
-    io.err(`the cluster was not changed: ${preview.running ? describeRunningVersion(preview.running) : 'the control plane runs an unknown version'}; set spec.kubernetesVersion to a version it can move to`);
+    io.err(
+      `the cluster was not changed: ${preview.running ? describeRunningVersion(preview.running) : 'the control plane runs an unknown version'}; set spec.kubernetesVersion to a version it can move to`,
+    );
     return 1;
   }
   if (preview.wantedVersion && isDeprecatedKubernetesVersion(preview.wantedVersion)) {
     // kOps 1.37 prints this on every update of such a cluster; it still applies it.
     const { major, minor } = OLDEST_RECOMMENDED_KUBERNETES_VERSION;
-    io.err(`Kops support for this Kubernetes version (${preview.wantedVersion}) is deprecated and will be removed in a future release. Upgrading Kubernetes is recommended (to ${major}.${minor} or later).`);
+    io.err(
+      `Kops support for this Kubernetes version (${preview.wantedVersion}) is deprecated and will be removed in a future release. Upgrading Kubernetes is recommended (to ${major}.${minor} or later).`,
+    );
   }
   for (const line of previewLines(preview)) io.out(line);
   // An interrupted update may have applied every change before it was killed: it still holds
@@ -71,19 +94,33 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
     return 0;
   }
   if (!preview.hasChanges && !dead) return 0;
-  const claim = await takeOver(ctx, cluster, dead, { machine: 'update-cluster', operation: 'update' }, io);
+  const claim = await takeOver(
+    ctx,
+    cluster,
+    dead,
+    { machine: 'update-cluster', operation: 'update' },
+    io,
+  );
   if (claim.exitCode !== undefined) return claim.exitCode;
   const started = Date.now();
   io.out('');
   io.out(`Updating cluster "${cluster}" (state machine update-cluster)`);
-  const result = await ctx.run('update-cluster', { input: { cluster }, cluster, log: io.out, ...(claim.executionName ? { executionName: claim.executionName } : {}), onProgress: progressPrinter(io.out, started) });
+  const result = await ctx.run('update-cluster', {
+    input: { cluster },
+    cluster,
+    log: io.out,
+    ...(claim.executionName ? { executionName: claim.executionName } : {}),
+    onProgress: progressPrinter(io.out, started),
+  });
   if (result.status !== 'SUCCEEDED') {
     await releaseIfOurs(ctx, cluster, result.executionArn);
     io.err(`update failed: ${result.error?.name}: ${result.error?.cause}`);
     return 1;
   }
   io.out('');
-  io.out(`Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}).`);
+  io.out(
+    `Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}).`,
+  );
   if (preview.groups.some((g) => g.launchTemplate.length > 0)) {
     io.out(`Changes may require instances to restart: kopsless rolling-update cluster ${cluster}`);
   }
@@ -95,8 +132,15 @@ export async function runUpdate(cluster: string, options: { yes?: boolean }, ctx
  * what the control plane runs (`running`: its oldest instance's version, else the last applied;
  * never a spec that was only set); refuses while an execution holds the cluster.
  */
-async function writeSpec(manifest: ClusterManifest, running: RunningControlPlaneVersion | undefined, ctx: CliContext, io: Io): Promise<number> {
-  const text = [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n');
+async function writeSpec(
+  manifest: ClusterManifest,
+  running: RunningControlPlaneVersion | undefined,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
+  const text = [manifest.cluster, ...manifest.instanceGroups]
+    .map((d) => JSON.stringify(d))
+    .join('\n---\n');
   const check = checkManifest(text);
   const code = checkExitCode(check);
   if (code !== 0 || !check.manifest || !check.completed) {
@@ -104,7 +148,10 @@ async function writeSpec(manifest: ClusterManifest, running: RunningControlPlane
     io.err('the spec was not changed');
     return code;
   }
-  const versionIssues = kubernetesVersionChangeIssues(running?.version, check.manifest.cluster.spec.kubernetesVersion);
+  const versionIssues = kubernetesVersionChangeIssues(
+    running?.version,
+    check.manifest.cluster.spec.kubernetesVersion,
+  );
   if (versionIssues.length > 0) {
     for (const e of versionIssues) io.err(`${e.path}: ${e.message}`);
     io.err(`the spec was not changed: ${describeRunningVersion(running!)}`);
@@ -122,7 +169,11 @@ async function writeSpec(manifest: ClusterManifest, running: RunningControlPlane
 }
 
 /** `kopsless replace -f cluster.yaml`: replace the spec of an existing cluster. */
-export async function runReplace(filename: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+export async function runReplace(
+  filename: string | undefined,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   if (!filename) throw new UsageError('-f, --filename is required');
   const check = checkManifest(readManifestBytes(filename));
   if (!check.manifest) {
@@ -136,7 +187,10 @@ export async function runReplace(filename: string | undefined, ctx: CliContext, 
   }
   const running = await runningControlPlaneVersion(name, await ctx.store.readManifest(name), ctx);
   const code = await writeSpec(check.manifest, running, ctx, io);
-  if (code === 0) io.out(`Replaced the spec of cluster "${name}"; apply it with: kopsless update cluster ${name} --yes`);
+  if (code === 0)
+    io.out(
+      `Replaced the spec of cluster "${name}"; apply it with: kopsless update cluster ${name} --yes`,
+    );
   return code;
 }
 
@@ -145,19 +199,24 @@ export function setPath(target: Record<string, any>, path: string, raw: string):
   const parts = path.match(/[^.[\]]+/g);
   if (!parts || parts.length === 0) throw new UsageError(`"${path}" is not a field path`);
   // These names reach Object.prototype instead of a field of the spec.
-  if (parts.some((part) => ['__proto__', 'constructor', 'prototype'].includes(part))) throw new UsageError(`"${path}" is not a field path`);
+  if (parts.some((part) => ['__proto__', 'constructor', 'prototype'].includes(part)))
+    throw new UsageError(`"${path}" is not a field path`);
   let node: any = target;
   parts.slice(0, -1).forEach((part, i) => {
     const nextIsIndex = /^\d+$/.test(parts[i + 1]!);
     // Own properties only: "hasOwnProperty" or "toString" must become a new (unsupported) field,
     // not lead into Object.prototype's function of that name.
-    if (!Object.hasOwn(node, part) || node[part] === undefined || node[part] === null) node[part] = nextIsIndex ? [] : {};
+    if (!Object.hasOwn(node, part) || node[part] === undefined || node[part] === null)
+      node[part] = nextIsIndex ? [] : {};
     if (typeof node[part] !== 'object' || node[part] === null) {
-      throw new UsageError(`cannot set "${path}": ${parts.slice(0, i + 1).join('.')} holds ${JSON.stringify(node[part])}, not a mapping or a list`);
+      throw new UsageError(
+        `cannot set "${path}": ${parts.slice(0, i + 1).join('.')} holds ${JSON.stringify(node[part])}, not a mapping or a list`,
+      );
     }
     node = node[part];
   });
-  node[parts[parts.length - 1]!] = raw === '' ? undefined : TEXT_FIELDS.has(path) ? raw : parseValue(path, raw);
+  node[parts[parts.length - 1]!] =
+    raw === '' ? undefined : TEXT_FIELDS.has(path) ? raw : parseValue(path, raw);
 }
 
 /**
@@ -170,26 +229,40 @@ const TEXT_FIELDS = new Set(['spec.kubernetesVersion']);
 function parseValue(path: string, raw: string): unknown {
   const doc = parseDocument(raw, { uniqueKeys: true, resolveKnownTags: false });
   const error = doc.errors[0];
-  if (error) throw new UsageError(`the value of ${path} is not valid YAML: ${error.message.split('\n')[0]}`);
+  if (error)
+    throw new UsageError(`the value of ${path} is not valid YAML: ${error.message.split('\n')[0]}`);
   try {
     return doc.toJS({ maxAliasCount: 0 });
   } catch (error) {
     // maxAliasCount 0: a value on the command line has no use for aliases, and no bomb gets through.
-    throw new UsageError(`the value of ${path} cannot hold YAML aliases (${(error as Error).message})`);
+    throw new UsageError(
+      `the value of ${path} cannot hold YAML aliases (${(error as Error).message})`,
+    );
   }
 }
 
 /** `kopsless set instancegroup IG spec.machineType=m5.large --name CLUSTER` (and `set cluster`). */
-export async function runSet(kind: 'cluster' | 'instancegroup', target: string | undefined, assignments: string[], cluster: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+export async function runSet(
+  kind: 'cluster' | 'instancegroup',
+  target: string | undefined,
+  assignments: string[],
+  cluster: string | undefined,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   if (!cluster) throw new UsageError('--name is required: the cluster to change');
-  if (assignments.length === 0) throw new UsageError('give at least one FIELD=VALUE (for example spec.machineType=m5.large)');
+  if (assignments.length === 0)
+    throw new UsageError('give at least one FIELD=VALUE (for example spec.machineType=m5.large)');
   if (!(await ctx.store.exists(cluster))) {
     io.err(`cluster "${cluster}" not found`);
     return 1;
   }
   const manifest = await ctx.store.readManifest(cluster);
   const running = await runningControlPlaneVersion(cluster, manifest, ctx);
-  const object = kind === 'cluster' ? manifest.cluster : manifest.instanceGroups.find((ig) => ig.metadata.name === target);
+  const object =
+    kind === 'cluster'
+      ? manifest.cluster
+      : manifest.instanceGroups.find((ig) => ig.metadata.name === target);
   if (!object) {
     io.err(`instance group "${target}" not found in cluster "${cluster}"`);
     return 1;
@@ -198,10 +271,19 @@ export async function runSet(kind: 'cluster' | 'instancegroup', target: string |
     const eq = assignment.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${assignment}" is not FIELD=VALUE`);
     const path = assignment.slice(0, eq);
-    if (!path.startsWith('spec.')) throw new UsageError(`only spec fields can be set, not "${path}"`);
+    if (!path.startsWith('spec.'))
+      throw new UsageError(`only spec fields can be set, not "${path}"`);
     setPath(object as Record<string, any>, path, assignment.slice(eq + 1));
   }
-  const code = await writeSpec(JSON.parse(JSON.stringify(manifest)) as ClusterManifest, running, ctx, io);
-  if (code === 0) io.out(`Updated ${kind === 'cluster' ? `cluster "${cluster}"` : `instance group "${target}" of cluster "${cluster}"`}; apply it with: kopsless update cluster ${cluster} --yes`);
+  const code = await writeSpec(
+    JSON.parse(JSON.stringify(manifest)) as ClusterManifest,
+    running,
+    ctx,
+    io,
+  );
+  if (code === 0)
+    io.out(
+      `Updated ${kind === 'cluster' ? `cluster "${cluster}"` : `instance group "${target}" of cluster "${cluster}"`}; apply it with: kopsless update cluster ${cluster} --yes`,
+    );
   return code;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_WATCHER_SETTINGS, type Decision } from '../planning/eni-decision.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
-import { watchCluster, type WatcherDeps } from '../stages/eni-watcher.js';
+import { type WatcherDeps, watchCluster } from '../stages/eni-watcher.js';
 import type { CliContext } from './context.js';
 import { parseOutputFormat, seconds, table, UsageError } from './format.js';
 import { progressPrinter } from './progress.js';
@@ -13,20 +13,46 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
  * (minObservationIntervalSeconds guards the Lambda against bursts of EC2 events, not a user).
  */
 export function watcherDeps(ctx: CliContext): WatcherDeps {
-  return { store: ctx.store, objects: ctx.objects, stacks: ctx.stacks, ec2: ctx.ec2, kube: ctx.kube, settings: { ...DEFAULT_WATCHER_SETTINGS, minObservationIntervalSeconds: 0 } };
+  return {
+    store: ctx.store,
+    objects: ctx.objects,
+    stacks: ctx.stacks,
+    ec2: ctx.ec2,
+    kube: ctx.kube,
+    settings: { ...DEFAULT_WATCHER_SETTINGS, minObservationIntervalSeconds: 0 },
+  };
 }
 
 export function printFigures(decision: Decision, io: Io): void {
   io.out(
     table(
-      ['INSTANCE GROUP', 'NODES', 'PODS USED/MAX', 'UTILIZATION', 'PENDING (TOO MANY PODS)', 'FULL'],
-      decision.groups.map((g) => [g.instanceGroup, g.nodes, `${g.usedPods}/${g.maxPods}`, `${Math.round(g.utilization * 100)}%`, g.pendingTooManyPods, g.full ? `yes (${g.consecutive} in a row)` : 'no']),
+      [
+        'INSTANCE GROUP',
+        'NODES',
+        'PODS USED/MAX',
+        'UTILIZATION',
+        'PENDING (TOO MANY PODS)',
+        'FULL',
+      ],
+      decision.groups.map((g) => [
+        g.instanceGroup,
+        g.nodes,
+        `${g.usedPods}/${g.maxPods}`,
+        `${Math.round(g.utilization * 100)}%`,
+        g.pendingTooManyPods,
+        g.full ? `yes (${g.consecutive} in a row)` : 'no',
+      ]),
     ),
   );
 }
 
 /** `kopsless watch-eni CLUSTER [--dry-run] [-o json]`: one run of the ENI capacity watcher, locally. */
-export async function runWatchEni(cluster: string, options: { dryRun?: boolean; output?: string }, ctx: CliContext, io: Io): Promise<number> {
+export async function runWatchEni(
+  cluster: string,
+  options: { dryRun?: boolean; output?: string },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const format = parseOutputFormat(options.output, ['table', 'json']);
   if (!(await ctx.store.exists(cluster))) {
     io.err(`cluster "${cluster}" not found`);
@@ -36,16 +62,26 @@ export async function runWatchEni(cluster: string, options: { dryRun?: boolean; 
   if (format === 'json') io.out(JSON.stringify(result, null, 2));
   else {
     printFigures(result.decision, io);
-    io.out(`Decision${result.dryRun ? ' (dry run)' : ''}: ${result.decision.action}: ${result.decision.reason}`);
+    io.out(
+      `Decision${result.dryRun ? ' (dry run)' : ''}: ${result.decision.action}: ${result.decision.reason}`,
+    );
   }
   if (!result.start) return 0;
   const started = Date.now();
   if (format !== 'json') {
-    io.out('aws-node: ENABLE_PREFIX_DELEGATION=true WARM_PREFIX_TARGET=1 set; networking.amazonvpc.env and kubelet.maxPods written to the spec');
+    io.out(
+      'aws-node: ENABLE_PREFIX_DELEGATION=true WARM_PREFIX_TARGET=1 set; networking.amazonvpc.env and kubelet.maxPods written to the spec',
+    );
     io.out('');
-    io.out(`Update + rolling update of ${result.start.input.instanceGroups.join(', ')} (state machine rolling-update)`);
+    io.out(
+      `Update + rolling update of ${result.start.input.instanceGroups.join(', ')} (state machine rolling-update)`,
+    );
   }
-  const execution = await ctx.run('rolling-update', { input: result.start.input, executionName: result.start.name, onProgress: format === 'json' ? () => undefined : progressPrinter(io.out, started) });
+  const execution = await ctx.run('rolling-update', {
+    input: result.start.input,
+    executionName: result.start.name,
+    onProgress: format === 'json' ? () => undefined : progressPrinter(io.out, started),
+  });
   if (execution.status !== 'SUCCEEDED') {
     io.err(`rolling update failed: ${execution.error?.name}: ${execution.error?.cause}`);
     return 1;
@@ -60,10 +96,17 @@ export async function runWatchEni(cluster: string, options: { dryRun?: boolean; 
 }
 
 /** `kopsless local up --watch`: the watcher over every local cluster on an interval, until interrupted. */
-export async function runWatchLoop(interval: string | undefined, ctx: CliContext, io: Io): Promise<number> {
+export async function runWatchLoop(
+  interval: string | undefined,
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
   const everySeconds = parseGoDuration(interval ?? '60s');
-  if (!everySeconds) throw new UsageError(`--interval takes a duration such as 60s, not "${interval}"`);
-  io.out(`ENI watcher: every ${everySeconds}s over the clusters of the local backend (Ctrl-C stops it)`);
+  if (!everySeconds)
+    throw new UsageError(`--interval takes a duration such as 60s, not "${interval}"`);
+  io.out(
+    `ENI watcher: every ${everySeconds}s over the clusters of the local backend (Ctrl-C stops it)`,
+  );
   for (;;) {
     for (const cluster of await ctx.store.listClusters()) {
       io.out(`[${new Date().toISOString()}] ${cluster}`);

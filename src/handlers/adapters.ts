@@ -1,7 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, type AwsClientSettings } from '../aws/clients.js';
+import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
 import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
 import { ClusterStore } from '../state/cluster-store.js';
@@ -17,5 +17,11 @@ export function clusterAdapters(stateBucket: string, settings: AwsClientSettings
   const aws = clientConfig(settings);
   const objects = s3ObjectStore(new S3Client(aws), stateBucket);
   const ec2Client = new EC2Client(aws);
-  return { objects, store: new ClusterStore(objects), stacks: cloudFormationStackApi(new CloudFormationClient(aws)), ec2: ec2Api(ec2Client), ec2Client };
+  return {
+    objects,
+    store: new ClusterStore(objects),
+    stacks: cloudFormationStackApi(new CloudFormationClient(aws)),
+    ec2: ec2Api(ec2Client),
+    ec2Client,
+  };
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
@@ -6,19 +7,22 @@ import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler, { type Method } from '@middy/http-router';
 import httpSecurityHeaders from '@middy/http-security-headers';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiConfig } from '../api-config.js';
 import { clientConfig } from '../aws/clients.js';
 import { executionsApi } from '../aws/sfn.js';
 import { stageLogger } from '../lambda.js';
-import { HttpProblem, routes, type ApiDeps } from '../stages/api.js';
+import { type ApiDeps, HttpProblem, routes } from '../stages/api.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore } from '../state/object-store.js';
 import type { HandlerRuntime } from './runtime.js';
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
-  return { statusCode, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  };
 }
 
 /** Runs one route; the client's mistakes come back as 4xx with what was wrong, anything else as 500. */
@@ -26,12 +30,20 @@ function routeHandler(fn: (typeof routes)[keyof typeof routes], deps: ApiDeps, l
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const response = await fn(
-        { method: event.httpMethod, path: event.path, pathParameters: event.pathParameters ?? {}, headers: event.headers ?? {}, body: event.body, isBase64Encoded: event.isBase64Encoded },
+        {
+          method: event.httpMethod,
+          path: event.path,
+          pathParameters: event.pathParameters ?? {},
+          headers: event.headers ?? {},
+          body: event.body,
+          isBase64Encoded: event.isBase64Encoded,
+        },
         deps,
       );
       return json(response.statusCode, response.body);
     } catch (error) {
-      if (error instanceof HttpProblem) return json(error.statusCode, { message: error.message, ...error.details });
+      if (error instanceof HttpProblem)
+        return json(error.statusCode, { message: error.message, ...error.details });
       logger.error('request failed', { error: error as Error, path: event.path });
       throw error;
     }
@@ -53,17 +65,33 @@ export function createApiHandler(config: ApiConfig, runtime: HandlerRuntime = {}
     { method: 'GET', path: '/clusters', handler: route(routes.listClusters) },
     { method: 'GET', path: '/clusters/{name}', handler: route(routes.getCluster) },
     { method: 'POST', path: '/clusters/{name}/update', handler: route(routes.updateCluster) },
-    { method: 'POST', path: '/clusters/{name}/rolling-update', handler: route(routes.rollingUpdate) },
+    {
+      method: 'POST',
+      path: '/clusters/{name}/rolling-update',
+      handler: route(routes.rollingUpdate),
+    },
     { method: 'DELETE', path: '/clusters/{name}', handler: route(routes.deleteCluster) },
-    { method: 'GET', path: '/clusters/{name}/executions/{id}', handler: route(routes.getExecution) },
+    {
+      method: 'GET',
+      path: '/clusters/{name}/executions/{id}',
+      handler: route(routes.getExecution),
+    },
   ];
-  return middy(httpRouterHandler({
-    routes: table,
-    // JSON like every other answer, naming what was asked for (the router's default is plain text).
-    notFoundResponse: ({ method, path }: { method: string; path: string }) => json(404, { message: `no route for ${method} ${path.slice(0, 200)}` }),
-  } as never) as unknown as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>)
+  return middy(
+    httpRouterHandler({
+      routes: table,
+      // JSON like every other answer, naming what was asked for (the router's default is plain text).
+      notFoundResponse: ({ method, path }: { method: string; path: string }) =>
+        json(404, { message: `no route for ${method} ${path.slice(0, 200)}` }),
+    } as never) as unknown as (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
+  )
     .use(httpHeaderNormalizer())
     .use(httpEventNormalizer())
     .use(httpSecurityHeaders())
-    .use(httpErrorHandler({ fallbackMessage: 'internal error', logger: (error: unknown) => logger.warn('request refused', { error: error as Error }) }));
+    .use(
+      httpErrorHandler({
+        fallbackMessage: 'internal error',
+        logger: (error: unknown) => logger.warn('request refused', { error: error as Error }),
+      }),
+    );
 }

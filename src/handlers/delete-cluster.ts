@@ -5,7 +5,7 @@ import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { deleteCluster, type DeleteInput } from '../stages/delete-cluster.js';
+import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
 import { DELETE_EVENT } from '../stages/inputs.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
@@ -16,9 +16,18 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
   const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
   const deps = {
     ...adapters,
-    inventory: inventoryApi({ ec2: ec2Client, autoscaling: new AutoScalingClient(aws), iam: new IAMClient(aws), route53: new Route53Client(aws) }),
+    inventory: inventoryApi({
+      ec2: ec2Client,
+      autoscaling: new AutoScalingClient(aws),
+      iam: new IAMClient(aws),
+      route53: new Route53Client(aws),
+    }),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };
-  return stageHandler(stageLogger('delete-cluster', runtime.logLevel), async (event: DeleteInput) => deleteCluster(event, deps), DELETE_EVENT);
+  return stageHandler(
+    stageLogger('delete-cluster', runtime.logLevel),
+    async (event: DeleteInput) => deleteCluster(event, deps),
+    DELETE_EVENT,
+  );
 }

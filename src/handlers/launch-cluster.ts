@@ -3,8 +3,8 @@ import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { launch, type LaunchInput } from '../stages/launch.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
+import { type LaunchInput, launch } from '../stages/launch.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -19,5 +19,9 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };
-  return stageHandler(stageLogger('launch-cluster', runtime.logLevel), async (event: LaunchInput) => launch(event, deps), LAUNCH_EVENT);
+  return stageHandler(
+    stageLogger('launch-cluster', runtime.logLevel),
+    async (event: LaunchInput) => launch(event, deps),
+    LAUNCH_EVENT,
+  );
 }

@@ -6,8 +6,8 @@ import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { RollCache, rollingUpdate, type RollingUpdateInput } from '../stages/rolling-update.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
+import { RollCache, type RollingUpdateInput, rollingUpdate } from '../stages/rolling-update.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -27,5 +27,9 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
     // Kept as long as the handler (a warm container): one roll's steps read the spec and the kubeconfig once.
     cache: new RollCache(),
   };
-  return stageHandler(stageLogger('rolling-update', runtime.logLevel), async (event: RollingUpdateInput) => rollingUpdate(event, deps), ROLLING_UPDATE_EVENT);
+  return stageHandler(
+    stageLogger('rolling-update', runtime.logLevel),
+    async (event: RollingUpdateInput) => rollingUpdate(event, deps),
+    ROLLING_UPDATE_EVENT,
+  );
 }

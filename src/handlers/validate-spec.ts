@@ -3,12 +3,16 @@ import { clientConfig } from '../aws/clients.js';
 import { ec2Api } from '../aws/ec2.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { validateSpec, type ValidateSpecInput } from '../stages/validate-spec.js';
 import { VALIDATE_SPEC_EVENT } from '../stages/inputs.js';
+import { type ValidateSpecInput, validateSpec } from '../stages/validate-spec.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Validate spec: parse, default and validate a kOps manifest, and check it against the region; nothing is written. */
 export function createValidateSpecHandler(config: Config, runtime: HandlerRuntime = {}) {
   const deps = { ec2: ec2Api(new EC2Client(clientConfig(runtime.aws))), region: config.region };
-  return stageHandler(stageLogger('validate-spec', runtime.logLevel), async (event: ValidateSpecInput) => validateSpec(event, deps), VALIDATE_SPEC_EVENT);
+  return stageHandler(
+    stageLogger('validate-spec', runtime.logLevel),
+    async (event: ValidateSpecInput) => validateSpec(event, deps),
+    VALIDATE_SPEC_EVENT,
+  );
 }

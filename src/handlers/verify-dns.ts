@@ -3,8 +3,8 @@ import { clientConfig } from '../aws/clients.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { verifyDns, type VerifyDnsInput } from '../stages/verify-dns.js';
 import { VERIFY_DNS_EVENT } from '../stages/inputs.js';
+import { type VerifyDnsInput, verifyDns } from '../stages/verify-dns.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -16,5 +16,9 @@ export function createVerifyDnsHandler(config: Config, runtime: HandlerRuntime =
     dns: route53Api(new Route53Client(aws)),
     dnsTimeoutSeconds: config.dnsTimeoutSeconds,
   };
-  return stageHandler(stageLogger('verify-dns', runtime.logLevel), async (event: VerifyDnsInput) => verifyDns(event, deps), VERIFY_DNS_EVENT);
+  return stageHandler(
+    stageLogger('verify-dns', runtime.logLevel),
+    async (event: VerifyDnsInput) => verifyDns(event, deps),
+    VERIFY_DNS_EVENT,
+  );
 }

@@ -1,18 +1,28 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
-import { executionsApi, type ExecutionsApi } from '../aws/sfn.js';
+import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
-import { handleWatcherEvent, watchCluster, type WatcherResult } from '../stages/eni-watcher.js';
+import { handleWatcherEvent, type WatcherResult, watchCluster } from '../stages/eni-watcher.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Starts the update + rolling update the watcher asked for; the execution name makes a retry start nothing twice. */
-async function start(executions: ExecutionsApi, config: Config, result: WatcherResult): Promise<string | undefined> {
+async function start(
+  executions: ExecutionsApi,
+  config: Config,
+  result: WatcherResult,
+): Promise<string | undefined> {
   if (!result.start || !config.watcher.rollingUpdateStateMachineArn) return undefined;
-  return (await executions.start(config.watcher.rollingUpdateStateMachineArn, result.start.name, result.start.input)).executionArn;
+  return (
+    await executions.start(
+      config.watcher.rollingUpdateStateMachineArn,
+      result.start.name,
+      result.start.input,
+    )
+  ).executionArn;
 }
 
 /**
@@ -28,7 +38,13 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
   const deps = {
     ...adapters,
     kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
-    settings: { ...DEFAULT_WATCHER_SETTINGS, threshold: config.watcher.threshold, cooldownSeconds: config.watcher.cooldownSeconds, minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds, eventDebounceSeconds: config.watcher.eventDebounceSeconds },
+    settings: {
+      ...DEFAULT_WATCHER_SETTINGS,
+      threshold: config.watcher.threshold,
+      cooldownSeconds: config.watcher.cooldownSeconds,
+      minObservationIntervalSeconds: config.watcher.minObservationIntervalSeconds,
+      eventDebounceSeconds: config.watcher.eventDebounceSeconds,
+    },
   };
   const logger = stageLogger('watch-eni', runtime.logLevel);
 
@@ -40,13 +56,23 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
       async watch(cluster, { fromEvents }) {
         const result = await watchCluster(cluster, deps, { dryRun, fromEvents });
         const execution = await start(executions, config, result);
-        logger.info('eni watcher decision', { decision: result.decision, observed: result.observed, dryRun, execution });
+        logger.info('eni watcher decision', {
+          decision: result.decision,
+          observed: result.observed,
+          dryRun,
+          execution,
+        });
         return { ...result, ...(execution ? { execution } : {}) };
       },
     });
     // A burst can hold thousands of events of no cluster: their count and a few of them are enough.
-    if (outcome.skipped.length > 0) logger.info('eni watcher skipped', { count: outcome.skipped.length, first: outcome.skipped.slice(0, 10) });
-    for (const f of outcome.failures) logger.error('eni watcher failed', { cluster: f.cluster, error: f.error });
+    if (outcome.skipped.length > 0)
+      logger.info('eni watcher skipped', {
+        count: outcome.skipped.length,
+        first: outcome.skipped.slice(0, 10),
+      });
+    for (const f of outcome.failures)
+      logger.error('eni watcher failed', { cluster: f.cluster, error: f.error });
     if (outcome.sqs) return { batchItemFailures: outcome.batchItemFailures };
     if (outcome.failures[0]) throw outcome.failures[0].error;
     return { results: outcome.results.map((r) => r.result) };

@@ -4,10 +4,10 @@ import { clientConfig } from '../aws/clients.js';
 import { executionsApi } from '../aws/sfn.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { writeState, type WriteStateInput } from '../stages/write-state.js';
+import { WRITE_STATE_EVENT } from '../stages/inputs.js';
+import { type WriteStateInput, writeState } from '../stages/write-state.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore } from '../state/object-store.js';
-import { WRITE_STATE_EVENT } from '../stages/inputs.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Write S3 state: the cluster lock, the spec in kOps's layout, status.json. */
@@ -15,12 +15,22 @@ export function createWriteStateHandler(config: Config, runtime: HandlerRuntime 
   const aws = clientConfig(runtime.aws);
   const store = new ClusterStore(s3ObjectStore(new S3Client(aws), config.stateBucket));
   const executions = executionsApi(new SFNClient(aws));
-  return stageHandler(stageLogger('write-state', runtime.logLevel), async (event: WriteStateInput) => writeState(event, {
-      store,
-      lockLeaseSeconds: config.lockLeaseSeconds,
-      // A lock held by an ended execution is taken over. Only in a real Lambda: the local
-      // runner's executions are not Step Functions', and its locks are judged by their holder
-      // process instead.
-      ...(runtime.onLambda ? { executionStatus: async (executionArn: string) => (await executions.describe(executionArn))?.status } : {}),
-    }), WRITE_STATE_EVENT);
+  return stageHandler(
+    stageLogger('write-state', runtime.logLevel),
+    async (event: WriteStateInput) =>
+      writeState(event, {
+        store,
+        lockLeaseSeconds: config.lockLeaseSeconds,
+        // A lock held by an ended execution is taken over. Only in a real Lambda: the local
+        // runner's executions are not Step Functions', and its locks are judged by their holder
+        // process instead.
+        ...(runtime.onLambda
+          ? {
+              executionStatus: async (executionArn: string) =>
+                (await executions.describe(executionArn))?.status,
+            }
+          : {}),
+      }),
+    WRITE_STATE_EVENT,
+  );
 }

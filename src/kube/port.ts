@@ -1,4 +1,3 @@
-import { now as clockNow } from '../clock.js';
 import {
   ApiException,
   AppsV1Api,
@@ -10,6 +9,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { now as clockNow } from '../clock.js';
 import { classifyKubeError } from '../errors.js';
 
 /**
@@ -94,9 +94,18 @@ export interface KubePort {
   uncordon(node: string): Promise<void>;
   /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
   evict(namespace: string, name: string): Promise<EvictionResult>;
-  getDaemonSetEnv(namespace: string, name: string, container: string): Promise<Record<string, string> | undefined>;
+  getDaemonSetEnv(
+    namespace: string,
+    name: string,
+    container: string,
+  ): Promise<Record<string, string> | undefined>;
   /** Sets env vars on one container of a DaemonSet (strategic merge: other vars stay). */
-  setDaemonSetEnv(namespace: string, name: string, container: string, env: Record<string, string>): Promise<void>;
+  setDaemonSetEnv(
+    namespace: string,
+    name: string,
+    container: string,
+    env: Record<string, string>,
+  ): Promise<void>;
   /**
    * Writes a core/v1 Event. Best effort, as client-go's event recorder: an event that cannot be
    * written is dropped, never the reason a stage fails.
@@ -115,12 +124,16 @@ function toNode(n: V1Node): KubeNode {
     name: n.metadata?.name ?? '',
     providerId,
     instanceId: instanceIdFromProviderId(providerId),
-    ...(labels['kops.k8s.io/instancegroup'] ? { instanceGroup: labels['kops.k8s.io/instancegroup'] } : {}),
+    ...(labels['kops.k8s.io/instancegroup']
+      ? { instanceGroup: labels['kops.k8s.io/instancegroup'] }
+      : {}),
     role: 'node-role.kubernetes.io/control-plane' in labels ? 'control-plane' : 'node',
     ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     unschedulable: n.spec?.unschedulable === true,
     allocatablePods: Number(n.status?.allocatable?.pods ?? 0),
-    ...(n.status?.nodeInfo?.kubeletVersion ? { kubeletVersion: n.status.nodeInfo.kubeletVersion } : {}),
+    ...(n.status?.nodeInfo?.kubeletVersion
+      ? { kubeletVersion: n.status.nodeInfo.kubeletVersion }
+      : {}),
   };
 }
 
@@ -138,9 +151,13 @@ function toPod(p: V1Pod): KubePod {
     labels: p.metadata?.labels ?? {},
     ...(owner ? { ownerKind: owner } : {}),
     drainSkips: owner === 'DaemonSet' || mirror,
-    ...(scheduled?.status === 'False' && scheduled.message ? { unschedulableMessage: scheduled.message } : {}),
+    ...(scheduled?.status === 'False' && scheduled.message
+      ? { unschedulableMessage: scheduled.message }
+      : {}),
     ...(p.spec?.priorityClassName ? { priorityClassName: p.spec.priorityClassName } : {}),
-    notReadyContainers: (p.status?.containerStatuses ?? []).filter((c) => !c.ready).map((c) => c.name),
+    notReadyContainers: (p.status?.containerStatuses ?? [])
+      .filter((c) => !c.ready)
+      .map((c) => c.name),
   };
 }
 
@@ -184,7 +201,8 @@ async function foldPages<R, T, A>(
       } while (token);
       return acc;
     } catch (error) {
-      if (token && error instanceof ApiException && error.code === 410 && pass < MAX_LIST_PASSES) continue;
+      if (token && error instanceof ApiException && error.code === 410 && pass < MAX_LIST_PASSES)
+        continue;
       throw error;
     }
   }
@@ -195,7 +213,11 @@ async function foldPages<R, T, A>(
  * Gone starts the list over whole in one request, as client-go's pager does: these callers
  * hold every item anyway.
  */
-async function listAll<R, T>(page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>, pageSize: number, convert: (item: R) => T): Promise<T[]> {
+async function listAll<R, T>(
+  page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>,
+  pageSize: number,
+  convert: (item: R) => T,
+): Promise<T[]> {
   const items: T[] = [];
   let token: string | undefined;
   do {
@@ -203,7 +225,8 @@ async function listAll<R, T>(page: (request: { limit?: number; _continue?: strin
     try {
       out = await page({ limit: pageSize, ...(token ? { _continue: token } : {}) });
     } catch (error) {
-      if (token && error instanceof ApiException && error.code === 410) return (await page({})).items.map(convert);
+      if (token && error instanceof ApiException && error.code === 410)
+        return (await page({})).items.map(convert);
       throw error;
     }
     for (const item of out.items) items.push(convert(item));
@@ -223,7 +246,10 @@ export interface PodSlotCounts {
  * page: the counts grow with the nodes, never with the pods. A pod Pending with the scheduler's
  * "Too many pods" counts as waiting for a slot.
  */
-export function countPodSlots(kube: Pick<KubePort, 'foldPods'>, fieldSelector: string): Promise<PodSlotCounts> {
+export function countPodSlots(
+  kube: Pick<KubePort, 'foldPods'>,
+  fieldSelector: string,
+): Promise<PodSlotCounts> {
   return kube.foldPods(
     { fieldSelector },
     () => ({ byNode: new Map<string, number>(), pendingTooManyPods: 0 }),
@@ -232,7 +258,8 @@ export function countPodSlots(kube: Pick<KubePort, 'foldPods'>, fieldSelector: s
         // The selector already leaves finished pods out; a server that ignored it must not inflate the counts.
         if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
         if (pod.nodeName) acc.byNode.set(pod.nodeName, (acc.byNode.get(pod.nodeName) ?? 0) + 1);
-        else if (pod.phase === 'Pending' && pod.unschedulableMessage?.includes('Too many pods')) acc.pendingTooManyPods++;
+        else if (pod.phase === 'Pending' && pod.unschedulableMessage?.includes('Too many pods'))
+          acc.pendingTooManyPods++;
       }
       return acc;
     },
@@ -256,7 +283,11 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
     },
     async listPods(selectors = {}) {
       try {
-        return await listAll((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize, toPod);
+        return await listAll(
+          (page) => core.listPodForAllNamespaces({ ...selectors, ...page }),
+          pageSize,
+          toPod,
+        );
       } catch (error) {
         return rethrow(error, 'list pods');
       }
@@ -270,28 +301,44 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
     },
     async foldPods(selectors, initial, step) {
       try {
-        return await foldPages((page) => core.listPodForAllNamespaces({ ...selectors, ...page }), pageSize, toPod, initial, step);
+        return await foldPages(
+          (page) => core.listPodForAllNamespaces({ ...selectors, ...page }),
+          pageSize,
+          toPod,
+          initial,
+          step,
+        );
       } catch (error) {
         return rethrow(error, 'list pods');
       }
     },
     async cordon(node) {
       try {
-        await core.patchNode({ name: node, body: { spec: { unschedulable: true } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+        await core.patchNode(
+          { name: node, body: { spec: { unschedulable: true } } },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
       } catch (error) {
         rethrow(error, `cordon ${node}`);
       }
     },
     async uncordon(node) {
       try {
-        await core.patchNode({ name: node, body: { spec: { unschedulable: null } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+        await core.patchNode(
+          { name: node, body: { spec: { unschedulable: null } } },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
       } catch (error) {
         rethrow(error, `uncordon ${node}`);
       }
     },
     async evict(namespace, name) {
       try {
-        await core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+        await core.createNamespacedPodEviction({
+          name,
+          namespace,
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+        });
         return 'evicted';
       } catch (error) {
         if (error instanceof ApiException && error.code === 429) return 'blocked';
@@ -311,9 +358,25 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
       return Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? '']));
     },
     async setDaemonSetEnv(namespace, name, container, env) {
-      const body = { spec: { template: { spec: { containers: [{ name: container, env: Object.entries(env).map(([n, value]) => ({ name: n, value })) }] } } } };
+      const body = {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: container,
+                  env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+                },
+              ],
+            },
+          },
+        },
+      };
       try {
-        await apps.patchNamespacedDaemonSet({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+        await apps.patchNamespacedDaemonSet(
+          { name, namespace, body },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        );
       } catch (error) {
         rethrow(error, `patch daemonset ${namespace}/${name}`);
       }
@@ -324,14 +387,24 @@ export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}
       try {
         const uid =
           event.regarding.uid ??
-          (kind === 'Node' ? name : kind === 'Pod' ? (await core.readNamespacedPod({ name, namespace })).metadata?.uid : (await apps.readNamespacedDaemonSet({ name, namespace })).metadata?.uid);
+          (kind === 'Node'
+            ? name
+            : kind === 'Pod'
+              ? (await core.readNamespacedPod({ name, namespace })).metadata?.uid
+              : (await apps.readNamespacedDaemonSet({ name, namespace })).metadata?.uid);
         const at = clockNow();
         await core.createNamespacedEvent({
           // Events about cluster-scoped objects (nodes) live in `default`, as the kubelet's do.
           namespace: namespace || 'default',
           body: {
             metadata: { generateName: `${name}.` },
-            involvedObject: { kind, name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}), apiVersion: kind === 'DaemonSet' ? 'apps/v1' : 'v1' },
+            involvedObject: {
+              kind,
+              name,
+              ...(namespace ? { namespace } : {}),
+              ...(uid ? { uid } : {}),
+              apiVersion: kind === 'DaemonSet' ? 'apps/v1' : 'v1',
+            },
             reason: event.reason,
             message: event.message,
             type: event.type,

@@ -1,9 +1,9 @@
 import type { FieldIssue } from '../errors.js';
+import type { CompletedManifest } from './completed.js';
 import { completeManifest } from './defaults.js';
 import { canonicalKubernetesVersion } from './kubernetes-version.js';
 import { parseManifest } from './parse.js';
 import { checkSupport } from './support.js';
-import type { CompletedManifest } from './completed.js';
 import type { ClusterManifest } from './types.js';
 import { validateManifest } from './validate.js';
 
@@ -32,7 +32,14 @@ export const CHECK_EXIT = { valid: 0, invalid: 1, usage: 2, unsupported: 3 } as 
 export function checkManifest(input: string | Uint8Array): ManifestCheck {
   const parsed = parseManifest(input);
   if (!parsed.manifest) {
-    return { valid: false, cluster: null, instanceGroups: [], errors: parsed.errors, unsupported: parsed.unsupported, ignored: [] };
+    return {
+      valid: false,
+      cluster: null,
+      instanceGroups: [],
+      errors: parsed.errors,
+      unsupported: parsed.unsupported,
+      ignored: [],
+    };
   }
   const errors = [...parsed.errors, ...validateManifest(parsed.manifest)];
   const valid = errors.length === 0;
@@ -57,8 +64,15 @@ export function checkManifest(input: string | Uint8Array): ManifestCheck {
  */
 function withCanonicalVersion(manifest: ClusterManifest): ClusterManifest {
   const version = manifest.cluster.spec.kubernetesVersion;
-  if (typeof version !== 'string' || canonicalKubernetesVersion(version) === version) return manifest;
-  return { ...manifest, cluster: { ...manifest.cluster, spec: { ...manifest.cluster.spec, kubernetesVersion: canonicalKubernetesVersion(version) } } };
+  if (typeof version !== 'string' || canonicalKubernetesVersion(version) === version)
+    return manifest;
+  return {
+    ...manifest,
+    cluster: {
+      ...manifest.cluster,
+      spec: { ...manifest.cluster.spec, kubernetesVersion: canonicalKubernetesVersion(version) },
+    },
+  };
 }
 
 /** The exit code for a check: invalid wins over unsupported. */

@@ -41,11 +41,14 @@ function ipv6ToBigInt(ip: string): bigint {
           return [Math.floor(v4 / 65536), v4 % 65536];
         });
   const gap = ip.indexOf('::');
-  const all = gap < 0 ? groups(ip) : (() => {
-    const head = groups(ip.slice(0, gap));
-    const tail = groups(ip.slice(gap + 2));
-    return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  })();
+  const all =
+    gap < 0
+      ? groups(ip)
+      : (() => {
+          const head = groups(ip.slice(0, gap));
+          const tail = groups(ip.slice(gap + 2));
+          return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+        })();
   return all.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
 
@@ -75,25 +78,35 @@ const IPV6_BITS = 128n;
 export function parseCidr(cidr: string): CidrParse {
   const slash = cidr.indexOf('/');
   if (slash < 0) {
-    const hint = isIPv4(cidr) || isIPv6(cidr) ? ` (did you mean "${cidr}/${isIPv4(cidr) ? 32 : 64}")` : '';
+    const hint =
+      isIPv4(cidr) || isIPv6(cidr) ? ` (did you mean "${cidr}/${isIPv4(cidr) ? 32 : 64}")` : '';
     return { ok: false, detail: `Could not be parsed as a CIDR${hint}` };
   }
   const ip = cidr.slice(0, slash);
   const prefixText = cidr.slice(slash + 1);
   const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (isIPv6(ip)) {
-    if (!(prefix >= 0 && prefix <= 128)) return { ok: false, detail: 'Could not be parsed as a CIDR' };
+    if (!(prefix >= 0 && prefix <= 128))
+      return { ok: false, detail: 'Could not be parsed as a CIDR' };
     const address = ipv6ToBigInt(ip);
     const hostBits = IPV6_BITS - BigInt(prefix);
     const base = (address >> hostBits) << hostBits;
-    if (base !== address) return { ok: false, detail: `Network contains bits outside prefix (did you mean "${formatIpv6(base)}/${prefix}")` };
+    if (base !== address)
+      return {
+        ok: false,
+        detail: `Network contains bits outside prefix (did you mean "${formatIpv6(base)}/${prefix}")`,
+      };
     return { ok: true, family: 6, net: { family: 6, base, prefix } };
   }
-  if (!isIPv4(ip) || !(prefix >= 0 && prefix <= 32)) return { ok: false, detail: 'Could not be parsed as a CIDR' };
+  if (!isIPv4(ip) || !(prefix >= 0 && prefix <= 32))
+    return { ok: false, detail: 'Could not be parsed as a CIDR' };
   const address = ipv4ToNumber(ip);
   const base = address - (address % size(prefix));
   if (base !== address) {
-    return { ok: false, detail: `Network contains bits outside prefix (did you mean "${numberToIpv4(base)}/${prefix}")` };
+    return {
+      ok: false,
+      detail: `Network contains bits outside prefix (did you mean "${numberToIpv4(base)}/${prefix}")`,
+    };
   }
   return { ok: true, family: 4, net: { base, prefix } };
 }
@@ -106,7 +119,11 @@ export function ipv4Net(cidr: string | undefined): Ipv4Net | undefined {
 }
 
 export function contains(outer: Ipv4Net, inner: Ipv4Net): boolean {
-  return inner.prefix >= outer.prefix && inner.base >= outer.base && inner.base + size(inner.prefix) <= outer.base + size(outer.prefix);
+  return (
+    inner.prefix >= outer.prefix &&
+    inner.base >= outer.base &&
+    inner.base + size(inner.prefix) <= outer.base + size(outer.prefix)
+  );
 }
 
 export function overlaps(a: Ipv4Net, b: Ipv4Net): boolean {
@@ -127,7 +144,9 @@ export function ipNet(cidr: string | undefined): IpNet | undefined {
   if (!cidr) return undefined;
   const parsed = parseCidr(cidr);
   if (!parsed.ok) return undefined;
-  return parsed.family === 6 ? parsed.net : { family: 4, base: BigInt(parsed.net.base), prefix: parsed.net.prefix };
+  return parsed.family === 6
+    ? parsed.net
+    : { family: 4, base: BigInt(parsed.net.base), prefix: parsed.net.prefix };
 }
 
 /** True when two networks of the same family share an address (networks of two families never do). */
@@ -140,5 +159,7 @@ export function netsOverlap(a: IpNet, b: IpNet): boolean {
 
 /** A network as Go's `net.IPNet` prints it (kOps quotes networks so in its messages). */
 export function formatIpNet(n: IpNet): string {
-  return n.family === 4 ? `${numberToIpv4(Number(n.base))}/${n.prefix}` : `${formatIpv6(n.base)}/${n.prefix}`;
+  return n.family === 4
+    ? `${numberToIpv4(Number(n.base))}/${n.prefix}`
+    : `${formatIpv6(n.base)}/${n.prefix}`;
 }

@@ -1,4 +1,11 @@
-import type { Cluster, ClusterManifest, ClusterSpec, InstanceGroup, InstanceGroupSpec, ObjectMeta } from './types.js';
+import type {
+  Cluster,
+  ClusterManifest,
+  ClusterSpec,
+  InstanceGroup,
+  InstanceGroupSpec,
+  ObjectMeta,
+} from './types.js';
 
 /**
  * The manifest with kOps's defaults filled in (what `cluster-completed.spec` shows), as its own
@@ -11,10 +18,31 @@ import type { Cluster, ClusterManifest, ClusterSpec, InstanceGroup, InstanceGrou
 declare const COMPLETED: unique symbol;
 
 /** The Cluster spec fields `completeManifest` always sets (a test holds it to this list). */
-export const COMPLETED_CLUSTER_FIELDS = ['channel', 'masterPublicName', 'masterInternalName', 'dnsZone', 'containerRuntime', 'topology', 'nonMasqueradeCIDR', 'serviceClusterIPRange', 'kubernetesApiAccess', 'sshAccess', 'kubelet'] as const;
+export const COMPLETED_CLUSTER_FIELDS = [
+  'channel',
+  'masterPublicName',
+  'masterInternalName',
+  'dnsZone',
+  'containerRuntime',
+  'topology',
+  'nonMasqueradeCIDR',
+  'serviceClusterIPRange',
+  'kubernetesApiAccess',
+  'sshAccess',
+  'kubelet',
+] as const;
 
 /** The InstanceGroup spec fields `completeManifest` always sets. */
-export const COMPLETED_INSTANCE_GROUP_FIELDS = ['machineType', 'image', 'minSize', 'maxSize', 'rootVolumeSize', 'rootVolumeType', 'subnets', 'nodeLabels'] as const;
+export const COMPLETED_INSTANCE_GROUP_FIELDS = [
+  'machineType',
+  'image',
+  'minSize',
+  'maxSize',
+  'rootVolumeSize',
+  'rootVolumeType',
+  'subnets',
+  'nodeLabels',
+] as const;
 
 /** A Cluster spec with the fields `completeManifest` sets (the DNS topology's type among them). */
 export type CompletedClusterSpec = ClusterSpec &
@@ -23,7 +51,8 @@ export type CompletedClusterSpec = ClusterSpec &
   };
 
 /** An InstanceGroup spec with the fields `completeManifest` sets. */
-export type CompletedInstanceGroupSpec = InstanceGroupSpec & Required<Pick<InstanceGroupSpec, (typeof COMPLETED_INSTANCE_GROUP_FIELDS)[number]>>;
+export type CompletedInstanceGroupSpec = InstanceGroupSpec &
+  Required<Pick<InstanceGroupSpec, (typeof COMPLETED_INSTANCE_GROUP_FIELDS)[number]>>;
 
 /** A Cluster with its defaults filled in. */
 export interface CompletedCluster extends Cluster {

@@ -13,7 +13,8 @@ const LABEL_KEY_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const LABEL_KEY = new RegExp(`^${LABEL_KEY_FMT}$`);
 const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
 const LABEL_VALUE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const LABEL_KEY_MESSAGE = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_KEY_MESSAGE =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 const C_IDENTIFIER_FMT = '[A-Za-z_][A-Za-z0-9_]*';
 const C_IDENTIFIER = new RegExp(`^${C_IDENTIFIER_FMT}$`);
@@ -42,7 +43,10 @@ export function dns1123SubdomainErrors(value: string): string[] {
   const labels = value.split('.');
   const long = labels.find((label) => label.length > 63);
   if (DNS1123_SUBDOMAIN.test(value) && labels.every((label) => DNS1123_LABEL.test(label))) {
-    if (long) errors.push(`each dot-separated label must be no more than 63 characters ("${long.slice(0, 20)}..." has ${long.length})`);
+    if (long)
+      errors.push(
+        `each dot-separated label must be no more than 63 characters ("${long.slice(0, 20)}..." has ${long.length})`,
+      );
   } else {
     errors.push(
       regexError(
@@ -74,7 +78,10 @@ export function labelKeyErrors(value: string): string[] {
   }
   if (name.length === 0) errors.push('name part must be non-empty');
   else if (byteLength(name) > 63) errors.push(`name part ${maxLenError(63)}`);
-  if (!LABEL_KEY.test(name)) errors.push(`name part ${regexError(LABEL_KEY_MESSAGE, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`);
+  if (!LABEL_KEY.test(name))
+    errors.push(
+      `name part ${regexError(LABEL_KEY_MESSAGE, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`,
+    );
   return errors;
 }
 
@@ -128,7 +135,11 @@ export function parseTaint(text: string): Taint | undefined {
   if (parts.length !== 2) return undefined;
   const keyValue = parts[0]!.split('=');
   if (keyValue.length > 2) return undefined;
-  return { key: keyValue[0]!, ...(keyValue.length === 2 ? { value: keyValue[1]! } : {}), effect: parts[1]! };
+  return {
+    key: keyValue[0]!,
+    ...(keyValue.length === 2 ? { value: keyValue[1]! } : {}),
+    effect: parts[1]!,
+  };
 }
 
 /** Labels outside kubelet's allowed namespaces that kubelet may still set on its own Node. */

@@ -1,7 +1,12 @@
-import { SpecInvalidError, type FieldIssue } from '../errors.js';
+import { type FieldIssue, SpecInvalidError } from '../errors.js';
 import { formatNet, ipv4Net, subdivide } from './cidr.js';
 import { DEFAULT_IMAGE } from './defaults.js';
-import { API_VERSION, type ClusterManifest, type ClusterSubnetSpec, type InstanceGroup } from './types.js';
+import {
+  API_VERSION,
+  type ClusterManifest,
+  type ClusterSubnetSpec,
+  type InstanceGroup,
+} from './types.js';
 
 /**
  * `kopsless create cluster --name ... --zones ...`: the manifest `kops create cluster` writes for
@@ -49,19 +54,44 @@ function nextPowerOfTwo(n: number): number {
 }
 
 /** kOps's subnet layout: public subnets split the VPC; private ones leave the first block to utility /8ths. */
-function layoutSubnets(networkCidr: string, zones: string[], topology: 'public' | 'private'): ClusterSubnetSpec[] {
+function layoutSubnets(
+  networkCidr: string,
+  zones: string[],
+  topology: 'public' | 'private',
+): ClusterSubnetSpec[] {
   const network = ipv4Net(networkCidr);
-  if (!network) throw new SpecInvalidError([{ path: '--network-cidr', message: `Invalid value: ${JSON.stringify(networkCidr)}: not an IPv4 CIDR` }]);
+  if (!network)
+    throw new SpecInvalidError([
+      {
+        path: '--network-cidr',
+        message: `Invalid value: ${JSON.stringify(networkCidr)}: not an IPv4 CIDR`,
+      },
+    ]);
   if (topology === 'public') {
     const pieces = Math.max(4, nextPowerOfTwo(zones.length));
     const prefix = network.prefix + Math.log2(pieces);
-    return zones.map((zone, i) => ({ cidr: formatNet(subdivide(network, prefix, i)), name: zone, type: 'Public', zone }));
+    return zones.map((zone, i) => ({
+      cidr: formatNet(subdivide(network, prefix, i)),
+      name: zone,
+      type: 'Public',
+      zone,
+    }));
   }
   const pieces = nextPowerOfTwo(zones.length + 1);
   const prefix = network.prefix + Math.log2(pieces);
   const utilityBlock = subdivide(network, prefix, 0);
-  const privateSubnets: ClusterSubnetSpec[] = zones.map((zone, i) => ({ cidr: formatNet(subdivide(network, prefix, i + 1)), name: zone, type: 'Private', zone }));
-  const utility: ClusterSubnetSpec[] = zones.map((zone, i) => ({ cidr: formatNet(subdivide(utilityBlock, prefix + 3, i)), name: `utility-${zone}`, type: 'Utility', zone }));
+  const privateSubnets: ClusterSubnetSpec[] = zones.map((zone, i) => ({
+    cidr: formatNet(subdivide(network, prefix, i + 1)),
+    name: zone,
+    type: 'Private',
+    zone,
+  }));
+  const utility: ClusterSubnetSpec[] = zones.map((zone, i) => ({
+    cidr: formatNet(subdivide(utilityBlock, prefix + 3, i)),
+    name: `utility-${zone}`,
+    type: 'Utility',
+    zone,
+  }));
   return [...privateSubnets, ...utility];
 }
 
@@ -77,14 +107,38 @@ function instanceGroup(cluster: string, name: string, spec: InstanceGroup['spec'
 /** Builds the manifest for the flags; bad flags are reported by flag name. */
 export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
   const problems: FieldIssue[] = [];
-  if (!flags.name) problems.push({ path: '--name', message: 'Required value: the cluster name (e.g. --name=mycluster.example.com)' });
-  if (flags.zones.length === 0) problems.push({ path: '--zones', message: 'Required value: at least one availability zone (e.g. --zones=us-east-1a)' });
+  if (!flags.name)
+    problems.push({
+      path: '--name',
+      message: 'Required value: the cluster name (e.g. --name=mycluster.example.com)',
+    });
+  if (flags.zones.length === 0)
+    problems.push({
+      path: '--zones',
+      message: 'Required value: at least one availability zone (e.g. --zones=us-east-1a)',
+    });
   const networkingKey = flags.networking ?? 'amazonvpc';
-  const networking = Object.hasOwn(NETWORKING, networkingKey) ? NETWORKING[networkingKey] : undefined;
-  if (!networking) problems.push({ path: '--networking', message: `Unsupported value: ${JSON.stringify(networkingKey)}: supported values: ${Object.keys(NETWORKING).map((k) => `"${k}"`).join(', ')}` });
+  const networking = Object.hasOwn(NETWORKING, networkingKey)
+    ? NETWORKING[networkingKey]
+    : undefined;
+  if (!networking)
+    problems.push({
+      path: '--networking',
+      message: `Unsupported value: ${JSON.stringify(networkingKey)}: supported values: ${Object.keys(
+        NETWORKING,
+      )
+        .map((k) => `"${k}"`)
+        .join(', ')}`,
+    });
   const controlPlaneCount = flags.controlPlaneCount ?? 1;
-  const controlPlaneZones = flags.controlPlaneZones ?? flags.zones.slice(0, Math.max(1, Math.min(controlPlaneCount, flags.zones.length)));
-  if (controlPlaneCount % 2 === 0) problems.push({ path: '--control-plane-count', message: `Invalid value: ${controlPlaneCount}: must be odd for etcd quorum` });
+  const controlPlaneZones =
+    flags.controlPlaneZones ??
+    flags.zones.slice(0, Math.max(1, Math.min(controlPlaneCount, flags.zones.length)));
+  if (controlPlaneCount % 2 === 0)
+    problems.push({
+      path: '--control-plane-count',
+      message: `Invalid value: ${controlPlaneCount}: must be odd for etcd quorum`,
+    });
   if (problems.length > 0) throw new SpecInvalidError(problems);
 
   const name = flags.name;
@@ -94,11 +148,24 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
   const usesVpcCni = 'amazonvpc' in networking!;
   const controlPlaneGroups = Array.from({ length: controlPlaneCount }, (_, i) => {
     const zone = controlPlaneZones[i % controlPlaneZones.length]!;
-    const suffix = controlPlaneCount > controlPlaneZones.length ? `-${Math.floor(i / controlPlaneZones.length) + 1}` : '';
+    const suffix =
+      controlPlaneCount > controlPlaneZones.length
+        ? `-${Math.floor(i / controlPlaneZones.length) + 1}`
+        : '';
     return { zone, name: `control-plane-${zone}${suffix}` };
   });
-  const etcdMembers = controlPlaneGroups.map((g, i) => ({ encryptedVolume: true, instanceGroup: g.name, name: String.fromCharCode(97 + i) }));
-  const etcd = (clusterName: string, cpu: string) => ({ cpuRequest: cpu, etcdMembers, manager: { backupRetentionDays: 90 }, memoryRequest: '100Mi', name: clusterName });
+  const etcdMembers = controlPlaneGroups.map((g, i) => ({
+    encryptedVolume: true,
+    instanceGroup: g.name,
+    name: String.fromCharCode(97 + i),
+  }));
+  const etcd = (clusterName: string, cpu: string) => ({
+    cpuRequest: cpu,
+    etcdMembers,
+    manager: { backupRetentionDays: 90 },
+    memoryRequest: '100Mi',
+    name: clusterName,
+  });
 
   const cluster = {
     apiVersion: API_VERSION,
@@ -109,7 +176,9 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
       authorization: { rbac: {} },
       channel: 'stable',
       cloudProvider: 'aws',
-      ...(flags.cloudLabels && Object.keys(flags.cloudLabels).length > 0 ? { cloudLabels: flags.cloudLabels } : {}),
+      ...(flags.cloudLabels && Object.keys(flags.cloudLabels).length > 0
+        ? { cloudLabels: flags.cloudLabels }
+        : {}),
       etcdClusters: [etcd('main', '200m'), etcd('events', '100m')],
       iam: { allowContainerRegistry: true, legacy: false },
       kubelet: { anonymousAuth: false },
@@ -124,17 +193,43 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
     },
   };
   const groups: InstanceGroup[] = controlPlaneGroups.map((g) =>
-    instanceGroup(name, g.name, { image, machineType: flags.controlPlaneSize ?? 't3.medium', maxSize: 1, minSize: 1, role: 'Master', subnets: [g.zone] }),
+    instanceGroup(name, g.name, {
+      image,
+      machineType: flags.controlPlaneSize ?? 't3.medium',
+      maxSize: 1,
+      minSize: 1,
+      role: 'Master',
+      subnets: [g.zone],
+    }),
   );
   if (flags.bastion || topology === 'private') {
-    groups.unshift(instanceGroup(name, 'bastions', { image, machineType: 't3.micro', maxSize: 1, minSize: 1, role: 'Bastion', subnets: topology === 'private' ? flags.zones.map((z) => `utility-${z}`) : flags.zones }));
+    groups.unshift(
+      instanceGroup(name, 'bastions', {
+        image,
+        machineType: 't3.micro',
+        maxSize: 1,
+        minSize: 1,
+        role: 'Bastion',
+        subnets: topology === 'private' ? flags.zones.map((z) => `utility-${z}`) : flags.zones,
+      }),
+    );
   }
   // Nodes spread over the zones as evenly as counts allow, the first zones taking the remainder.
   const nodeCount = flags.nodeCount ?? flags.zones.length;
   flags.zones.forEach((zone, i) => {
-    const size = Math.floor(nodeCount / flags.zones.length) + (i < nodeCount % flags.zones.length ? 1 : 0);
+    const size =
+      Math.floor(nodeCount / flags.zones.length) + (i < nodeCount % flags.zones.length ? 1 : 0);
     if (size === 0) return;
-    groups.push(instanceGroup(name, `nodes-${zone}`, { image, machineType: flags.nodeSize ?? 't3.medium', maxSize: size, minSize: size, role: 'Node', subnets: [zone] }));
+    groups.push(
+      instanceGroup(name, `nodes-${zone}`, {
+        image,
+        machineType: flags.nodeSize ?? 't3.medium',
+        maxSize: size,
+        minSize: size,
+        role: 'Node',
+        subnets: [zone],
+      }),
+    );
   });
   return { cluster, instanceGroups: groups };
 }

@@ -1,6 +1,16 @@
 import { formatNet, ipv4Net } from './cidr.js';
-import type { CompletedCluster, CompletedInstanceGroup, CompletedInstanceGroupSpec, CompletedManifest } from './completed.js';
-import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type InstanceGroupSpec } from './types.js';
+import type {
+  CompletedCluster,
+  CompletedInstanceGroup,
+  CompletedInstanceGroupSpec,
+  CompletedManifest,
+} from './completed.js';
+import {
+  type ClusterManifest,
+  type InstanceGroup,
+  type InstanceGroupSpec,
+  isControlPlaneRole,
+} from './types.js';
 
 /**
  * kOps's defaults, filled in the way `cluster-completed.spec` shows them. Pure and idempotent:
@@ -8,24 +18,37 @@ import { isControlPlaneRole, type ClusterManifest, type InstanceGroup, type Inst
  */
 
 /** Ubuntu 24.04 LTS by Canonical's owner alias, as `kops create cluster` writes it. */
-export const DEFAULT_IMAGE = '099720109477/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610';
+export const DEFAULT_IMAGE =
+  '099720109477/ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610';
 
-const DEFAULT_MACHINE_TYPE: Record<string, string> = { ControlPlane: 't3.medium', Node: 't3.medium', Bastion: 't3.micro' };
-const DEFAULT_ROOT_VOLUME_SIZE: Record<string, number> = { ControlPlane: 64, Node: 128, Bastion: 32 };
+const DEFAULT_MACHINE_TYPE: Record<string, string> = {
+  ControlPlane: 't3.medium',
+  Node: 't3.medium',
+  Bastion: 't3.micro',
+};
+const DEFAULT_ROOT_VOLUME_SIZE: Record<string, number> = {
+  ControlPlane: 64,
+  Node: 128,
+  Bastion: 32,
+};
 
 function roleKey(role: string): 'ControlPlane' | 'Node' | 'Bastion' {
   if (isControlPlaneRole(role)) return 'ControlPlane';
   return role === 'Bastion' ? 'Bastion' : 'Node';
 }
 
-function completeInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest): CompletedInstanceGroup {
+function completeInstanceGroup(
+  ig: InstanceGroup,
+  manifest: ClusterManifest,
+): CompletedInstanceGroup {
   const spec: InstanceGroupSpec = structuredClone(ig.spec);
   const key = roleKey(spec.role);
   spec.machineType ??= DEFAULT_MACHINE_TYPE[key];
   spec.image ??= DEFAULT_IMAGE;
   spec.minSize ??= key === 'Node' ? 2 : 1;
   spec.maxSize ??= Math.max(spec.minSize, key === 'Node' ? 2 : 1);
-  spec.rootVolumeSize ??= (spec.rootVolume as { size?: number } | undefined)?.size ?? DEFAULT_ROOT_VOLUME_SIZE[key];
+  spec.rootVolumeSize ??=
+    (spec.rootVolume as { size?: number } | undefined)?.size ?? DEFAULT_ROOT_VOLUME_SIZE[key];
   spec.rootVolumeType ??= (spec.rootVolume as { type?: string } | undefined)?.type ?? 'gp3';
   if (!spec.subnets || spec.subnets.length === 0) {
     // kOps places bastions in utility subnets and everything else where the workloads live.
@@ -37,7 +60,13 @@ function completeInstanceGroup(ig: InstanceGroup, manifest: ClusterManifest): Co
   spec.nodeLabels = { 'kops.k8s.io/instancegroup': ig.metadata.name, ...(spec.nodeLabels ?? {}) };
   return {
     ...ig,
-    metadata: { ...ig.metadata, labels: { ...(ig.metadata.labels ?? {}), 'kops.k8s.io/cluster': manifest.cluster.metadata.name } },
+    metadata: {
+      ...ig.metadata,
+      labels: {
+        ...(ig.metadata.labels ?? {}),
+        'kops.k8s.io/cluster': manifest.cluster.metadata.name,
+      },
+    },
     // Every field CompletedInstanceGroupSpec requires was set above.
     spec: spec as CompletedInstanceGroupSpec,
   };
@@ -63,12 +92,17 @@ export function completeManifest(manifest: ClusterManifest): CompletedManifest {
   if (!spec.serviceClusterIPRange) {
     const nonMasq = ipv4Net(spec.nonMasqueradeCIDR);
     // kOps carves the service range as the first /13 of a /10 non-masquerade range.
-    spec.serviceClusterIPRange = nonMasq && nonMasq.prefix <= 13 && !usesVpcCni ? formatNet({ base: nonMasq.base, prefix: 13 }) : '100.64.0.0/13';
+    spec.serviceClusterIPRange =
+      nonMasq && nonMasq.prefix <= 13 && !usesVpcCni
+        ? formatNet({ base: nonMasq.base, prefix: 13 })
+        : '100.64.0.0/13';
   }
   spec.kubernetesApiAccess ??= ['0.0.0.0/0', '::/0'];
   spec.sshAccess ??= ['0.0.0.0/0', '::/0'];
   spec.kubelet = { anonymousAuth: false, ...(spec.kubelet ?? {}) };
-  const instanceGroups = manifest.instanceGroups.map((ig) => completeInstanceGroup(ig, { cluster, instanceGroups: manifest.instanceGroups }));
+  const instanceGroups = manifest.instanceGroups.map((ig) =>
+    completeInstanceGroup(ig, { cluster, instanceGroups: manifest.instanceGroups }),
+  );
   // Every field CompletedClusterSpec requires was set above; the brand is given here and nowhere else.
   return { cluster: cluster as CompletedCluster, instanceGroups } as CompletedManifest;
 }

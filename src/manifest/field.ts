@@ -20,14 +20,20 @@ export const field = {
     return { path, message: `Forbidden: ${detail}` };
   },
   notSupported(path: string, value: unknown, supported: readonly string[]): FieldIssue {
-    return { path, message: `Unsupported value: ${render(value)}: supported values: ${supported.map((s) => `"${s}"`).join(', ')}` };
+    return {
+      path,
+      message: `Unsupported value: ${render(value)}: supported values: ${supported.map((s) => `"${s}"`).join(', ')}`,
+    };
   },
   duplicate(path: string, value: unknown): FieldIssue {
     return { path, message: `Duplicate value: ${render(value)}` };
   },
   /** Kubernetes's `field.TooLong` (the value itself is left out: it is the long part). */
   tooLong(path: string, limit: number, detail = ''): FieldIssue {
-    return { path, message: `Too long: must have at most ${limit} bytes${detail ? ` (${detail})` : ''}` };
+    return {
+      path,
+      message: `Too long: must have at most ${limit} bytes${detail ? ` (${detail})` : ''}`,
+    };
   },
   notFound(path: string, value: unknown): FieldIssue {
     return { path, message: `Not found: ${render(value)}` };

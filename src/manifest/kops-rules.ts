@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../errors.js';
-import { formatIpNet, ipNet, netsOverlap, type IpNet } from './cidr.js';
+import { formatIpNet, type IpNet, ipNet, netsOverlap } from './cidr.js';
 import { field, index } from './field.js';
 import { igPath } from './parse.js';
 import { asArray, isObject, stringOf } from './shapes.js';
@@ -16,17 +16,22 @@ import type { ClusterManifest, InstanceGroup } from './types.js';
 /** kOps's `IsValidValue`: a set value must be one of these (an unset one is not checked). */
 function oneOf(value: unknown, path: string, valid: readonly string[]): FieldIssue[] {
   if (value === undefined) return [];
-  return typeof value === 'string' && valid.includes(value) ? [] : [field.notSupported(path, value, valid)];
+  return typeof value === 'string' && valid.includes(value)
+    ? []
+    : [field.notSupported(path, value, valid)];
 }
 
 function sysctlParameters(value: unknown, path: string): FieldIssue[] {
   return asArray(value).flatMap((parameter, i) =>
-    typeof parameter === 'string' && parameter.includes('=') ? [] : [field.invalid(index(path, i), parameter, 'must contain a "=" character')],
+    typeof parameter === 'string' && parameter.includes('=')
+      ? []
+      : [field.invalid(index(path, i), parameter, 'must contain a "=" character')],
   );
 }
 
 const UPDATE_POLICIES = ['Automatic', 'External'];
-const DOCKER_REMOVED = 'Docker CRI support was removed in Kubernetes 1.24: https://kubernetes.io/blog/2020/12/02/dockershim-faq';
+const DOCKER_REMOVED =
+  'Docker CRI support was removed in Kubernetes 1.24: https://kubernetes.io/blog/2020/12/02/dockershim-faq';
 const GOSSIP_REMOVED = 'gossip DNS support was removed in kOps 1.37';
 
 function isIPv6Only(spec: Record<string, unknown>): boolean {
@@ -45,7 +50,12 @@ function networkRanges(spec: Record<string, unknown>): FieldIssue[] {
   const nonMasquerade = stringOf(spec.nonMasqueradeCIDR);
   if (nonMasquerade === undefined) return issues;
   if (nonMasquerade.includes(':') && nonMasquerade !== '::/0') {
-    issues.push(field.forbidden('spec.nonMasqueradeCIDR', 'IPv6 clusters must have a nonMasqueradeCIDR of "::/0"'));
+    issues.push(
+      field.forbidden(
+        'spec.nonMasqueradeCIDR',
+        'IPv6 clusters must have a nonMasqueradeCIDR of "::/0"',
+      ),
+    );
   }
   const nonMasqueradeNet = ipNet(nonMasquerade);
   if (!nonMasqueradeNet) return issues;
@@ -56,18 +66,33 @@ function networkRanges(spec: Record<string, unknown>): FieldIssue[] {
   if (!podsInVpc) {
     const network = ipNet(stringOf(spec.networkCIDR));
     if (network && netsOverlap(nonMasqueradeNet, network)) {
-      issues.push(field.forbidden('spec.nonMasqueradeCIDR', `nonMasqueradeCIDR ${JSON.stringify(nonMasquerade)} cannot overlap with networkCIDR ${JSON.stringify(String(spec.networkCIDR))}`));
+      issues.push(
+        field.forbidden(
+          'spec.nonMasqueradeCIDR',
+          `nonMasqueradeCIDR ${JSON.stringify(nonMasquerade)} cannot overlap with networkCIDR ${JSON.stringify(String(spec.networkCIDR))}`,
+        ),
+      );
     }
     asArray(spec.additionalNetworkCIDRs).forEach((extra, i) => {
       const net = ipNet(stringOf(extra));
       if (net && netsOverlap(nonMasqueradeNet, net)) {
-        issues.push(field.forbidden('spec.nonMasqueradeCIDR', `nonMasqueradeCIDR ${JSON.stringify(nonMasquerade)} cannot overlap with additionalNetworkCIDRs[${i}] ${JSON.stringify(formatIpNet(net))}`));
+        issues.push(
+          field.forbidden(
+            'spec.nonMasqueradeCIDR',
+            `nonMasqueradeCIDR ${JSON.stringify(nonMasquerade)} cannot overlap with additionalNetworkCIDRs[${i}] ${JSON.stringify(formatIpNet(net))}`,
+          ),
+        );
       }
     });
   }
   const pod = ipNet(stringOf(spec.podCIDR));
   if (pod && !within(nonMasqueradeNet, pod)) {
-    issues.push(field.forbidden('spec.podCIDR', `podCIDR ${JSON.stringify(formatIpNet(pod))} must be a subnet of nonMasqueradeCIDR ${JSON.stringify(formatIpNet(nonMasqueradeNet))}`));
+    issues.push(
+      field.forbidden(
+        'spec.podCIDR',
+        `podCIDR ${JSON.stringify(formatIpNet(pod))} must be a subnet of nonMasqueradeCIDR ${JSON.stringify(formatIpNet(nonMasqueradeNet))}`,
+      ),
+    );
   }
   return issues;
 }
@@ -112,25 +137,46 @@ function etcdClusters(spec: Record<string, unknown>): FieldIssue[] {
   const names = new Set<string>();
   clusters.forEach((etcd, i) => {
     const path = index('spec.etcdClusters', i);
-    if (etcd.name !== undefined && etcd.name !== '') issues.push(...oneOf(etcd.name, `${path}.name`, ['cilium', 'main', 'events', 'leases']));
-    if (etcd.provider !== undefined && etcd.provider !== '') issues.push(...oneOf(etcd.provider, `${path}.provider`, ['Manager']));
-    if (stringOf(etcd.image) && !stringOf(etcd.version)) issues.push(field.required(`${path}.version`, 'version must be set when image is set'));
+    if (etcd.name !== undefined && etcd.name !== '')
+      issues.push(...oneOf(etcd.name, `${path}.name`, ['cilium', 'main', 'events', 'leases']));
+    if (etcd.provider !== undefined && etcd.provider !== '')
+      issues.push(...oneOf(etcd.provider, `${path}.provider`, ['Manager']));
+    if (stringOf(etcd.image) && !stringOf(etcd.version))
+      issues.push(field.required(`${path}.version`, 'version must be set when image is set'));
     const version = stringOf(etcd.version);
     if (version !== undefined) {
       const match = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]*)?$/.exec(version);
-      if (!match) issues.push(field.invalid(`${path}.version`, version, 'the storage version is invalid'));
-      else if (match[1] !== '3') issues.push(field.invalid(`${path}.version`, version, 'unsupported storage version, we only support major version 3'));
+      if (!match)
+        issues.push(field.invalid(`${path}.version`, version, 'the storage version is invalid'));
+      else if (match[1] !== '3')
+        issues.push(
+          field.invalid(
+            `${path}.version`,
+            version,
+            'unsupported storage version, we only support major version 3',
+          ),
+        );
     }
     // kOps keys each cluster's backups by its name, and words a repeated name so.
     if (typeof etcd.name === 'string' && names.has(etcd.name)) {
-      issues.push(field.forbidden('spec.etcdClusters[0].backupStore', 'the backup store must be unique for each etcd cluster'));
+      issues.push(
+        field.forbidden(
+          'spec.etcdClusters[0].backupStore',
+          'the backup store must be unique for each etcd cluster',
+        ),
+      );
     }
     names.add(String(etcd.name ?? ''));
   });
   const first = clusters[0]?.version;
   clusters.forEach((etcd, i) => {
     if (stringOf(etcd.version) && etcd.version !== first) {
-      issues.push(field.forbidden(`${index('spec.etcdClusters', i)}.version`, `cluster: ${JSON.stringify(String(etcd.name ?? ''))}, has a different storage version: ${JSON.stringify(etcd.version)}, both must be the same`));
+      issues.push(
+        field.forbidden(
+          `${index('spec.etcdClusters', i)}.version`,
+          `cluster: ${JSON.stringify(String(etcd.name ?? ''))}, has a different storage version: ${JSON.stringify(etcd.version)}, both must be the same`,
+        ),
+      );
     }
   });
   return issues;
@@ -142,7 +188,13 @@ export function validateKopsClusterRules(manifest: ClusterManifest): FieldIssue[
   const name = manifest.cluster.metadata.name;
   const issues: FieldIssue[] = [];
   for (const key of ['gossipConfig', 'dnsControllerGossipConfig']) {
-    if (spec[key] !== undefined) issues.push(field.forbidden(`spec.${key}`, `${GOSSIP_REMOVED}; remove this field from the cluster spec`));
+    if (spec[key] !== undefined)
+      issues.push(
+        field.forbidden(
+          `spec.${key}`,
+          `${GOSSIP_REMOVED}; remove this field from the cluster spec`,
+        ),
+      );
   }
   if (dnsType(spec) !== 'None' && name.replace(/\.$/, '').endsWith('.k8s.local')) {
     issues.push(
@@ -154,16 +206,25 @@ export function validateKopsClusterRules(manifest: ClusterManifest): FieldIssue[
   }
   issues.push(...oneOf(spec.updatePolicy, 'spec.updatePolicy', UPDATE_POLICIES));
   if (spec.nodeAuthorization !== undefined) {
-    issues.push(field.forbidden('spec.nodeAuthorization', 'NodeAuthorization must be empty. The functionality has been reimplemented and is enabled on kubernetes >= 1.19.0.'));
+    issues.push(
+      field.forbidden(
+        'spec.nodeAuthorization',
+        'NodeAuthorization must be empty. The functionality has been reimplemented and is enabled on kubernetes >= 1.19.0.',
+      ),
+    );
   }
   issues.push(...sysctlParameters(spec.sysctlParameters, 'spec.sysctlParameters'));
   if (spec.containerRuntime !== undefined && spec.containerRuntime !== '') {
     issues.push(...oneOf(spec.containerRuntime, 'spec.containerRuntime', ['containerd', 'docker']));
-    if (spec.containerRuntime === 'docker') issues.push(field.forbidden('spec.containerRuntime', DOCKER_REMOVED));
+    if (spec.containerRuntime === 'docker')
+      issues.push(field.forbidden('spec.containerRuntime', DOCKER_REMOVED));
   }
   if (spec.docker !== undefined) issues.push(field.forbidden('spec.docker', DOCKER_REMOVED));
   const iam = isObject(spec.iam) ? spec.iam : {};
-  if (iam.legacy === true) issues.push(field.forbidden('spec.iam.legacy', 'legacy IAM permissions are no longer supported'));
+  if (iam.legacy === true)
+    issues.push(
+      field.forbidden('spec.iam.legacy', 'legacy IAM permissions are no longer supported'),
+    );
   const api = isObject(spec.api) ? spec.api : {};
   const loadBalancer = isObject(api.loadBalancer) ? api.loadBalancer : undefined;
   if (loadBalancer) {
@@ -174,9 +235,18 @@ export function validateKopsClusterRules(manifest: ClusterManifest): FieldIssue[
           'AWS Classic Load Balancer for API is no longer supported; migrate to a Network Load Balancer using kOps 1.36 or earlier. See https://github.com/kubernetes/kops/blob/master/permalinks/acm_nlb.md',
         ),
       );
-    } else if (loadBalancer.class !== undefined && loadBalancer.class !== '') issues.push(...oneOf(loadBalancer.class, 'spec.api.loadBalancer.class', ['Network']));
-    if (loadBalancer.type === 'Internal' && !asArray(spec.subnets).some((s) => isObject(s) && s.type === 'Private')) {
-      issues.push(field.forbidden('spec.api.loadBalancer.type', 'Internal LoadBalancers must have at least one subnet of type Private'));
+    } else if (loadBalancer.class !== undefined && loadBalancer.class !== '')
+      issues.push(...oneOf(loadBalancer.class, 'spec.api.loadBalancer.class', ['Network']));
+    if (
+      loadBalancer.type === 'Internal' &&
+      !asArray(spec.subnets).some((s) => isObject(s) && s.type === 'Private')
+    ) {
+      issues.push(
+        field.forbidden(
+          'spec.api.loadBalancer.type',
+          'Internal LoadBalancers must have at least one subnet of type Private',
+        ),
+      );
     }
   }
   issues.push(...networkRanges(spec));
@@ -203,15 +273,29 @@ function warmPoolSizes(warmPool: unknown, path: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const minSize = typeof warmPool.minSize === 'number' ? warmPool.minSize : 0;
   if (typeof warmPool.maxSize === 'number') {
-    if (warmPool.maxSize < 0) issues.push(field.invalid(`${path}.maxSize`, warmPool.maxSize, 'warm pool maxSize cannot be negative'));
-    else if (minSize > warmPool.maxSize) issues.push(field.invalid(`${path}.maxSize`, warmPool.maxSize, 'warm pool maxSize cannot be set to lower than minSize'));
+    if (warmPool.maxSize < 0)
+      issues.push(
+        field.invalid(`${path}.maxSize`, warmPool.maxSize, 'warm pool maxSize cannot be negative'),
+      );
+    else if (minSize > warmPool.maxSize)
+      issues.push(
+        field.invalid(
+          `${path}.maxSize`,
+          warmPool.maxSize,
+          'warm pool maxSize cannot be set to lower than minSize',
+        ),
+      );
   }
-  if (minSize < 0) issues.push(field.invalid(`${path}.minSize`, minSize, 'warm pool minSize cannot be negative'));
+  if (minSize < 0)
+    issues.push(field.invalid(`${path}.minSize`, minSize, 'warm pool minSize cannot be negative'));
   return issues;
 }
 
 /** Instance-group kOps rules kopsless had not checked. */
-export function validateKopsInstanceGroupRules(ig: InstanceGroup, manifest: ClusterManifest): FieldIssue[] {
+export function validateKopsInstanceGroupRules(
+  ig: InstanceGroup,
+  manifest: ClusterManifest,
+): FieldIssue[] {
   const spec = ig.spec as unknown as Record<string, unknown>;
   const p = (rest: string) => igPath(ig.metadata.name || '?', rest);
   const issues: FieldIssue[] = [];
@@ -219,29 +303,58 @@ export function validateKopsInstanceGroupRules(ig: InstanceGroup, manifest: Clus
   issues.push(...oneOf(spec.updatePolicy, p('spec.updatePolicy'), UPDATE_POLICIES));
   issues.push(...sysctlParameters(spec.sysctlParameters, p('spec.sysctlParameters')));
   const rootVolume = isObject(spec.rootVolume) ? spec.rootVolume : {};
-  if (typeof rootVolume.iops === 'number' && rootVolume.iops < 0) issues.push(field.invalid(p('spec.rootVolume.iops'), rootVolume.iops, 'IOPS must be greater than 0'));
+  if (typeof rootVolume.iops === 'number' && rootVolume.iops < 0)
+    issues.push(
+      field.invalid(p('spec.rootVolume.iops'), rootVolume.iops, 'IOPS must be greater than 0'),
+    );
   if (typeof rootVolume.throughput === 'number' && rootVolume.throughput < 0) {
-    issues.push(field.invalid(p('spec.rootVolume.throughput'), rootVolume.throughput, 'Throughput must be greater than 0'));
+    issues.push(
+      field.invalid(
+        p('spec.rootVolume.throughput'),
+        rootVolume.throughput,
+        'Throughput must be greater than 0',
+      ),
+    );
   }
   if (manifest.cluster.spec.cloudProvider === 'aws') {
     issues.push(...oneOf(rootVolume.type, p('spec.rootVolume.type'), ROOT_VOLUME_TYPES));
     issues.push(...oneOf(spec.rootVolumeType, p('spec.rootVolumeType'), ROOT_VOLUME_TYPES));
   }
-  if (spec.role === 'APIServer' && dnsType(manifest.cluster.spec as Record<string, unknown>) === 'None') {
-    issues.push(field.forbidden(p('spec.role'), 'APIServer cannot be used with topology.dns.type=None'));
+  if (
+    spec.role === 'APIServer' &&
+    dnsType(manifest.cluster.spec as Record<string, unknown>) === 'None'
+  ) {
+    issues.push(
+      field.forbidden(p('spec.role'), 'APIServer cannot be used with topology.dns.type=None'),
+    );
   }
   const iam = isObject(spec.iam) ? spec.iam : {};
-  if (iam.profile !== undefined && !(typeof iam.profile === 'string' && /^arn:[^:]*:[^:]*:[^:]*:[^:]*:instance-profile\//.test(iam.profile))) {
+  if (
+    iam.profile !== undefined &&
+    !(
+      typeof iam.profile === 'string' &&
+      /^arn:[^:]*:[^:]*:[^:]*:[^:]*:instance-profile\//.test(iam.profile)
+    )
+  ) {
     issues.push(
-      field.invalid(p('spec.iam.profile'), iam.profile, 'Instance Group IAM Instance Profile must be a valid aws arn such as arn:aws:iam::123456789012:instance-profile/KopsExampleRole'),
+      field.invalid(
+        p('spec.iam.profile'),
+        iam.profile,
+        'Instance Group IAM Instance Profile must be a valid aws arn such as arn:aws:iam::123456789012:instance-profile/KopsExampleRole',
+      ),
     );
   }
   asArray(spec.additionalUserData).forEach((raw) => {
     const userData = isObject(raw) ? raw : {};
     // kOps names these fields without the list index; so do we, under the instance group.
-    if (!stringOf(userData.name)) issues.push(field.required(p('additionalUserData.name'), 'field must be set'));
-    if (!stringOf(userData.content)) issues.push(field.required(p('additionalUserData.content'), 'field must be set'));
-    if (!USER_DATA_TYPES.includes(String(userData.type ?? ''))) issues.push(field.notSupported(p('additionalUserData.type'), userData.type ?? '', USER_DATA_TYPES));
+    if (!stringOf(userData.name))
+      issues.push(field.required(p('additionalUserData.name'), 'field must be set'));
+    if (!stringOf(userData.content))
+      issues.push(field.required(p('additionalUserData.content'), 'field must be set'));
+    if (!USER_DATA_TYPES.includes(String(userData.type ?? '')))
+      issues.push(
+        field.notSupported(p('additionalUserData.type'), userData.type ?? '', USER_DATA_TYPES),
+      );
   });
   issues.push(...warmPoolSizes(spec.warmPool, p('spec.warmPool')));
   return issues;

@@ -18,9 +18,17 @@ export interface KubernetesVersion {
 /** The kOps release whose rules these are. */
 export const KOPS_RELEASE = '1.37';
 /** kOps 1.37's `OldestSupportedKubernetesVersion`. */
-export const OLDEST_SUPPORTED_KUBERNETES_VERSION: KubernetesVersion = { major: 1, minor: 32, patch: 0 };
+export const OLDEST_SUPPORTED_KUBERNETES_VERSION: KubernetesVersion = {
+  major: 1,
+  minor: 32,
+  patch: 0,
+};
 /** kOps 1.37's `OldestRecommendedKubernetesVersion`: older supported versions are deprecated. */
-export const OLDEST_RECOMMENDED_KUBERNETES_VERSION: KubernetesVersion = { major: 1, minor: 34, patch: 0 };
+export const OLDEST_RECOMMENDED_KUBERNETES_VERSION: KubernetesVersion = {
+  major: 1,
+  minor: 34,
+  patch: 0,
+};
 /** The first version kOps 1.37 calls too new: its own minor release plus one. */
 export const TOO_NEW_KUBERNETES_VERSION: KubernetesVersion = { major: 1, minor: 38, patch: 0 };
 
@@ -46,7 +54,8 @@ export interface ParsedKubernetesVersion extends KubernetesVersion {
 }
 
 // Go's unicode.IsSpace, which strings.TrimSpace trims (JavaScript's trim differs: it trims U+FEFF, not U+0085).
-const GO_SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const GO_SPACE =
+  '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const GO_TRIM = new RegExp(`^[${GO_SPACE}]+|[${GO_SPACE}]+$`, 'g');
 const DIGITS = /^[0-9]+$/;
 const ALPHANUM = /^[0-9A-Za-z-]+$/;
@@ -54,7 +63,9 @@ const UINT64_MAX = 18446744073709551615n;
 
 /** A semver number field: digits, no leading zero, within Go's uint64 (strconv.ParseUint). */
 function isNumberField(text: string): boolean {
-  return DIGITS.test(text) && !(text.length > 1 && text.startsWith('0')) && BigInt(text) <= UINT64_MAX;
+  return (
+    DIGITS.test(text) && !(text.length > 1 && text.startsWith('0')) && BigInt(text) <= UINT64_MAX
+  );
 }
 
 /** Go's strings.SplitN(s, sep, n) for n > 0. */
@@ -99,7 +110,8 @@ export function parseKubernetesVersion(value: string): ParsedKubernetesVersion |
     patch = patch.slice(0, dash);
   }
   if (!isNumberField(patch)) return undefined;
-  if (!pre.every((id) => (DIGITS.test(id) ? isNumberField(id) : ALPHANUM.test(id)))) return undefined;
+  if (!pre.every((id) => (DIGITS.test(id) ? isNumberField(id) : ALPHANUM.test(id))))
+    return undefined;
   if (!build.every((id) => ALPHANUM.test(id))) return undefined;
   const text = `${major}.${minor}.${patch}${pre.length > 0 ? `-${pre.join('.')}` : ''}${build.length > 0 ? `+${build.join('.')}` : ''}`;
   return { major: Number(major), minor: Number(minor), patch: Number(patch), text };
@@ -136,10 +148,22 @@ export function kubernetesVersionRangeIssues(value: unknown): FieldIssue[] {
   if (!version) return [];
   const range = `kOps ${KOPS_RELEASE} supports Kubernetes ${show(OLDEST_SUPPORTED_KUBERNETES_VERSION)} up to, not including, ${show(TOO_NEW_KUBERNETES_VERSION)}`;
   if (compareVersions(version, OLDEST_SUPPORTED_KUBERNETES_VERSION) < 0) {
-    return [field.invalid(FIELD, value, `This version of Kubernetes is no longer supported; upgrading Kubernetes is required (${range})`)];
+    return [
+      field.invalid(
+        FIELD,
+        value,
+        `This version of Kubernetes is no longer supported; upgrading Kubernetes is required (${range})`,
+      ),
+    ];
   }
   if (compareVersions(version, TOO_NEW_KUBERNETES_VERSION) >= 0) {
-    return [field.invalid(FIELD, value, `This version of kubernetes is not yet supported; upgrading kops is required (${range})`)];
+    return [
+      field.invalid(
+        FIELD,
+        value,
+        `This version of kubernetes is not yet supported; upgrading kops is required (${range})`,
+      ),
+    ];
   }
   return [];
 }
@@ -147,7 +171,11 @@ export function kubernetesVersionRangeIssues(value: unknown): FieldIssue[] {
 /** True for a supported version that kOps 1.37 prints its deprecation notice for. */
 export function isDeprecatedKubernetesVersion(value: string): boolean {
   const version = parseKubernetesVersion(value);
-  return !!version && compareVersions(version, OLDEST_RECOMMENDED_KUBERNETES_VERSION) < 0 && kubernetesVersionRangeIssues(value).length === 0;
+  return (
+    !!version &&
+    compareVersions(version, OLDEST_RECOMMENDED_KUBERNETES_VERSION) < 0 &&
+    kubernetesVersionRangeIssues(value).length === 0
+  );
 }
 
 /**
@@ -155,13 +183,21 @@ export function isDeprecatedKubernetesVersion(value: string): boolean {
  * asked for (`wanted`): patch changes either way, one minor version up at a time, never a minor
  * version down. Versions that cannot be parsed (a build URL) are left to the other checks.
  */
-export function kubernetesVersionChangeIssues(running: string | undefined, wanted: unknown): FieldIssue[] {
+export function kubernetesVersionChangeIssues(
+  running: string | undefined,
+  wanted: unknown,
+): FieldIssue[] {
   if (running === undefined || typeof wanted !== 'string') return [];
   const from = parseKubernetesVersion(running);
   const to = parseKubernetesVersion(wanted);
   if (!from || !to) return [];
   if (to.major !== from.major) {
-    return [field.forbidden(FIELD, `cannot change the major version of a running cluster from ${show(from)} to ${show(to)}`)];
+    return [
+      field.forbidden(
+        FIELD,
+        `cannot change the major version of a running cluster from ${show(from)} to ${show(to)}`,
+      ),
+    ];
   }
   if (to.minor > from.minor + 1) {
     const next = `${from.major}.${from.minor + 1}`;
@@ -173,7 +209,12 @@ export function kubernetesVersionChangeIssues(running: string | undefined, wante
     ];
   }
   if (to.minor < from.minor) {
-    return [field.forbidden(FIELD, `cannot downgrade a running cluster from ${show(from)} to ${show(to)}: minor version downgrades are not supported (patch versions of ${from.major}.${from.minor} may go down)`)];
+    return [
+      field.forbidden(
+        FIELD,
+        `cannot downgrade a running cluster from ${show(from)} to ${show(to)}: minor version downgrades are not supported (patch versions of ${from.major}.${from.minor} may go down)`,
+      ),
+    ];
   }
   return [];
 }

@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../errors.js';
-import { duplicateKey, entries, expandedIssue, type Entry } from './manifest-text.js';
+import { duplicateKey, type Entry, entries, expandedIssue } from './manifest-text.js';
 
 /** Reading a manifest written as JSON (JSON is YAML, but JSON.parse is linear and exact about repeated keys). */
 

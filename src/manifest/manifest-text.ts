@@ -39,12 +39,21 @@ export function decodeManifest(bytes: Uint8Array): { text: string } | { error: F
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
   } catch {
-    return { error: field.invalid(TEXT_PATH, '<bytes>', 'the manifest is not UTF-8 text (binary data?): give a kOps manifest in YAML or JSON') };
+    return {
+      error: field.invalid(
+        TEXT_PATH,
+        '<bytes>',
+        'the manifest is not UTF-8 text (binary data?): give a kOps manifest in YAML or JSON',
+      ),
+    };
   }
 }
 
 function tooLarge(): FieldIssue {
-  return field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxBytes} bytes (${MANIFEST_LIMITS.maxBytes / 1024 / 1024} MiB)`);
+  return field.forbidden(
+    TEXT_PATH,
+    `the manifest is over the limit of ${MANIFEST_LIMITS.maxBytes} bytes (${MANIFEST_LIMITS.maxBytes / 1024 / 1024} MiB)`,
+  );
 }
 
 /** Whole-text checks before the YAML parser sees it: size, and NUL (binary data, never YAML). */
@@ -56,19 +65,29 @@ export function textIssue(text: string): FieldIssue | undefined {
   const nul = text.indexOf('\0');
   if (nul >= 0) {
     const line = text.slice(0, nul).split('\n').length;
-    return field.invalid(TEXT_PATH, '<binary>', `a NUL character at line ${line}: the manifest must be YAML or JSON text`);
+    return field.invalid(
+      TEXT_PATH,
+      '<binary>',
+      `a NUL character at line ${line}: the manifest must be YAML or JSON text`,
+    );
   }
   return undefined;
 }
 
 /** How nesting beyond MANIFEST_LIMITS.maxDepth is refused. */
 export function tooDeep(where: string): FieldIssue {
-  return field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels of mappings and sequences`);
+  return field.forbidden(
+    where,
+    `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels of mappings and sequences`,
+  );
 }
 
 /** How a repeated mapping key is refused, in YAML and JSON alike (JSON is YAML). */
 export function duplicateKey(where: string, key: string, line: number, column: number): FieldIssue {
-  return { path: where, message: `YAML syntax error at line ${line}: Map keys must be unique: ${JSON.stringify(key)} is repeated at line ${line}, column ${column}` };
+  return {
+    path: where,
+    message: `YAML syntax error at line ${line}: Map keys must be unique: ${JSON.stringify(key)} is repeated at line ${line}, column ${column}`,
+  };
 }
 
 /**
@@ -76,7 +95,11 @@ export function duplicateKey(where: string, key: string, line: number, column: n
  * contains it (`a: &x [*x]`, an infinite document), or nesting over the limit (an alias placed
  * deep inside can carry a deep anchor deeper still). Either would overflow every later walk.
  */
-export function expandedIssue(value: unknown, where: string, afterAliases: boolean): FieldIssue | undefined {
+export function expandedIssue(
+  value: unknown,
+  where: string,
+  afterAliases: boolean,
+): FieldIssue | undefined {
   // Depth-first with an explicit stack; `exit` entries take a node off the current path.
   const onPath = new Set<object>();
   const stack: Array<{ value: unknown; exit?: boolean }> = [{ value }];
@@ -88,13 +111,27 @@ export function expandedIssue(value: unknown, where: string, afterAliases: boole
       onPath.delete(top.value);
       continue;
     }
-    if (onPath.has(top.value)) return field.forbidden(where, 'a YAML alias refers to a node that contains it (the document would be infinite)');
-    if (onPath.size >= MANIFEST_LIMITS.maxDepth) return afterAliases ? field.forbidden(where, `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels once YAML aliases expand`) : tooDeep(where);
+    if (onPath.has(top.value))
+      return field.forbidden(
+        where,
+        'a YAML alias refers to a node that contains it (the document would be infinite)',
+      );
+    if (onPath.size >= MANIFEST_LIMITS.maxDepth)
+      return afterAliases
+        ? field.forbidden(
+            where,
+            `nesting deeper than ${MANIFEST_LIMITS.maxDepth} levels once YAML aliases expand`,
+          )
+        : tooDeep(where);
     onPath.add(top.value);
     stack.push({ value: top.value, exit: true });
     const children = Object.values(top.value);
     values += children.length;
-    if (values > MANIFEST_LIMITS.maxValues) return field.forbidden(where, `more than ${MANIFEST_LIMITS.maxValues} values once YAML aliases expand`);
+    if (values > MANIFEST_LIMITS.maxValues)
+      return field.forbidden(
+        where,
+        `more than ${MANIFEST_LIMITS.maxValues} values once YAML aliases expand`,
+      );
     for (const child of children) stack.push({ value: child });
   }
   return undefined;
@@ -112,7 +149,8 @@ export interface Entry {
  * way it was written.
  */
 export function entries(value: unknown, where: string, issues: FieldIssue[]): Entry[] {
-  if (Array.isArray(value)) return value.map((item, i) => ({ value: item, where: `${where}[${i}]` }));
+  if (Array.isArray(value))
+    return value.map((item, i) => ({ value: item, where: `${where}[${i}]` }));
   if (isObject(value) && value.kind === 'List') {
     if (!Array.isArray(value.items)) {
       issues.push(field.required(`${where}.items`, 'a List holds its documents in items'));

@@ -1,7 +1,24 @@
-import { isAlias, isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseAllDocuments,
+} from 'yaml';
 import type { FieldIssue } from '../errors.js';
 import { field } from './field.js';
-import { duplicateKey, entries, expandedIssue, MANIFEST_LIMITS, TEXT_PATH, tooDeep, type Entry } from './manifest-text.js';
+import {
+  duplicateKey,
+  type Entry,
+  entries,
+  expandedIssue,
+  MANIFEST_LIMITS,
+  TEXT_PATH,
+  tooDeep,
+} from './manifest-text.js';
 
 /** Reading a manifest's YAML documents within the limits, before and after aliases expand. */
 
@@ -23,7 +40,11 @@ function scalarKey(key: unknown, doc: Document.Parsed): string | undefined {
  * linear (the parser's own `uniqueKeys` compares each key with every earlier one: 20,000 keys in
  * one mapping took 20 s).
  */
-function structureIssue(doc: Document.Parsed, where: string, lines: LineCounter): FieldIssue | undefined {
+function structureIssue(
+  doc: Document.Parsed,
+  where: string,
+  lines: LineCounter,
+): FieldIssue | undefined {
   const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
@@ -34,7 +55,12 @@ function structureIssue(doc: Document.Parsed, where: string, lines: LineCounter)
     const keys = isMap(node) ? new Set<string>() : undefined;
     for (const item of node.items as unknown[]) {
       if (isPair(item)) {
-        if (isCollection(item.key)) return field.invalid(where, '<mapping key>', 'a mapping key must be a scalar, not a mapping or a sequence');
+        if (isCollection(item.key))
+          return field.invalid(
+            where,
+            '<mapping key>',
+            'a mapping key must be a scalar, not a mapping or a sequence',
+          );
         const key = keys ? scalarKey(item.key, doc) : undefined;
         if (key !== undefined) {
           if (keys!.has(key)) {
@@ -60,8 +86,19 @@ function yamlLinesOverLimit(text: string): boolean {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     let first = start;
-    while (first < end && (text.charCodeAt(first) === 32 || text.charCodeAt(first) === 9 || text.charCodeAt(first) === 13)) first++;
-    if (first < end && text.charCodeAt(first) !== 35 /* # */ && ++count > MANIFEST_LIMITS.maxYamlLines) return true;
+    while (
+      first < end &&
+      (text.charCodeAt(first) === 32 ||
+        text.charCodeAt(first) === 9 ||
+        text.charCodeAt(first) === 13)
+    )
+      first++;
+    if (
+      first < end &&
+      text.charCodeAt(first) !== 35 /* # */ &&
+      ++count > MANIFEST_LIMITS.maxYamlLines
+    )
+      return true;
     start = end + 1;
   }
   return false;
@@ -71,13 +108,23 @@ function yamlLinesOverLimit(text: string): boolean {
 
 export function readYaml(text: string, issues: FieldIssue[]): Entry[] {
   if (yamlLinesOverLimit(text)) {
-    issues.push(field.forbidden(TEXT_PATH, `the manifest is over the limit of ${MANIFEST_LIMITS.maxYamlLines} lines of YAML (blank and comment lines aside; a kOps manifest has a few hundred, and JSON has no line limit)`));
+    issues.push(
+      field.forbidden(
+        TEXT_PATH,
+        `the manifest is over the limit of ${MANIFEST_LIMITS.maxYamlLines} lines of YAML (blank and comment lines aside; a kOps manifest has a few hundred, and JSON has no line limit)`,
+      ),
+    );
     return [];
   }
   // resolveKnownTags off: !!binary, !!set, !!timestamp stay plain data instead of Buffers and Dates.
   // uniqueKeys off: structureIssue refuses repeated keys in linear time (see there).
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, resolveKnownTags: false, lineCounter: lines });
+  const docs = parseAllDocuments(text, {
+    prettyErrors: true,
+    uniqueKeys: false,
+    resolveKnownTags: false,
+    lineCounter: lines,
+  });
   const values: Entry[] = [];
   if (!Array.isArray(docs)) return values;
   docs.forEach((doc, index) => {
@@ -89,7 +136,10 @@ export function readYaml(text: string, issues: FieldIssue[]): Entry[] {
         break;
       }
       const line = error.linePos?.[0]?.line;
-      issues.push({ path: where, message: `YAML syntax error${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0]}` });
+      issues.push({
+        path: where,
+        message: `YAML syntax error${line ? ` at line ${line}` : ''}: ${error.message.split('\n')[0]}`,
+      });
     }
     if (doc.errors.length > 0) return;
     const structure = structureIssue(doc, where, lines);

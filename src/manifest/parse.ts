@@ -33,25 +33,49 @@ const KOPS_GROUPS = ['kops.k8s.io', 'kops'];
  * objects (for example a `KubeSchedulerConfiguration` for the scheduler), which kOps stores and
  * applies to the cluster. kopsless applies none of them: reported as not supported, never invalid.
  */
-function otherDocument(value: Record<string, unknown>, where: string): { errors: FieldIssue[]; unsupported: FieldIssue[] } {
+function otherDocument(
+  value: Record<string, unknown>,
+  where: string,
+): { errors: FieldIssue[]; unsupported: FieldIssue[] } {
   const apiVersion = value.apiVersion;
-  if (apiVersion === undefined || apiVersion === '') return { errors: [field.required(`${where}.apiVersion`)], unsupported: [] };
-  if (typeof apiVersion !== 'string') return { errors: [field.invalid(`${where}.apiVersion`, apiVersion, 'must be a string (<group>/<version>)')], unsupported: [] };
+  if (apiVersion === undefined || apiVersion === '')
+    return { errors: [field.required(`${where}.apiVersion`)], unsupported: [] };
+  if (typeof apiVersion !== 'string')
+    return {
+      errors: [
+        field.invalid(`${where}.apiVersion`, apiVersion, 'must be a string (<group>/<version>)'),
+      ],
+      unsupported: [],
+    };
   const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-  if (KOPS_GROUPS.includes(group)) return { errors: [field.notSupported(`${where}.apiVersion`, apiVersion, [API_VERSION])], unsupported: [] };
+  if (KOPS_GROUPS.includes(group))
+    return {
+      errors: [field.notSupported(`${where}.apiVersion`, apiVersion, [API_VERSION])],
+      unsupported: [],
+    };
   const kind = value.kind;
-  if (kind === undefined || kind === '') return { errors: [field.required(`${where}.kind`)], unsupported: [] };
+  if (kind === undefined || kind === '')
+    return { errors: [field.required(`${where}.kind`)], unsupported: [] };
   const errors: FieldIssue[] = [];
   // kOps's one rule on additional objects: the scheduler's kubeconfig is kOps's to set.
   if (kind === 'KubeSchedulerConfiguration' && group === 'kubescheduler.config.k8s.io') {
     const connection = isObject(value.clientConnection) ? value.clientConnection : {};
     const kubeconfig = connection.kubeconfig;
     if (kubeconfig !== undefined && kubeconfig !== '') {
-      errors.push(field.invalid(`${where}.clientConnection.kubeconfig`, kubeconfig, 'value is controlled by kOps and should not be set'));
+      errors.push(
+        field.invalid(
+          `${where}.clientConnection.kubeconfig`,
+          kubeconfig,
+          'value is controlled by kOps and should not be set',
+        ),
+      );
     }
   }
   const unsupported = [
-    field.unsupported(where, `additional object ${String(kind)} (${apiVersion}): kOps applies the documents of other APIs in its manifest to the cluster, kopsless does not`),
+    field.unsupported(
+      where,
+      `additional object ${String(kind)} (${apiVersion}): kOps applies the documents of other APIs in its manifest to the cluster, kopsless does not`,
+    ),
   ];
   return { errors, unsupported };
 }
@@ -83,7 +107,13 @@ export function parseManifest(input: string | Uint8Array): ParseResult {
   for (const { value, where } of values) {
     if (value === null || value === undefined) continue;
     if (!isObject(value)) {
-      issues.push(field.invalid(where, typeof value, 'each document must be a mapping with apiVersion, kind, metadata and spec'));
+      issues.push(
+        field.invalid(
+          where,
+          typeof value,
+          'each document must be a mapping with apiVersion, kind, metadata and spec',
+        ),
+      );
       continue;
     }
     if (value.apiVersion !== API_VERSION && value.apiVersion !== LEGACY_API_VERSION) {
@@ -96,10 +126,20 @@ export function parseManifest(input: string | Uint8Array): ParseResult {
     const spec = isObject(value.spec) ? value.spec : {};
     if (value.kind === 'Cluster') {
       if (cluster) {
-        issues.push(field.forbidden(`${where}.kind`, `only one Cluster per file (found "${String(metadata.name)}" after "${cluster.metadata.name}")`));
+        issues.push(
+          field.forbidden(
+            `${where}.kind`,
+            `only one Cluster per file (found "${String(metadata.name)}" after "${cluster.metadata.name}")`,
+          ),
+        );
         continue;
       }
-      cluster = { apiVersion: API_VERSION, kind: 'Cluster', metadata: { ...metadata, name: String(metadata.name ?? '') }, spec };
+      cluster = {
+        apiVersion: API_VERSION,
+        kind: 'Cluster',
+        metadata: { ...metadata, name: String(metadata.name ?? '') },
+        spec,
+      };
     } else if (value.kind === 'InstanceGroup') {
       instanceGroups.push({
         apiVersion: API_VERSION,
@@ -113,17 +153,30 @@ export function parseManifest(input: string | Uint8Array): ParseResult {
   }
   for (const other of others) {
     if (other.kind === '') issues.push(field.required(`${other.where}.kind`));
-    else unsupported.push(field.unsupported(`${other.where}.kind`, `kind "${other.kind}" is not read by kopsless (only Cluster and InstanceGroup)`));
+    else
+      unsupported.push(
+        field.unsupported(
+          `${other.where}.kind`,
+          `kind "${other.kind}" is not read by kopsless (only Cluster and InstanceGroup)`,
+        ),
+      );
   }
   if (!cluster) {
-    if (issues.length === 0) issues.push(field.required('kind', 'the file must hold one document of kind Cluster'));
+    if (issues.length === 0)
+      issues.push(field.required('kind', 'the file must hold one document of kind Cluster'));
     return { errors: issues, unsupported };
   }
   const clusterName = cluster.metadata.name;
   instanceGroups.forEach((ig) => {
     const owner = ig.metadata.labels?.['kops.k8s.io/cluster'];
     if (owner !== undefined && owner !== clusterName) {
-      issues.push(field.invalid(igPath(ig.metadata.name, 'metadata.labels[kops.k8s.io/cluster]'), owner, `InstanceGroup belongs to another cluster than "${clusterName}"`));
+      issues.push(
+        field.invalid(
+          igPath(ig.metadata.name, 'metadata.labels[kops.k8s.io/cluster]'),
+          owner,
+          `InstanceGroup belongs to another cluster than "${clusterName}"`,
+        ),
+      );
     }
   });
   return { manifest: { cluster, instanceGroups }, errors: issues, unsupported };

@@ -1,11 +1,11 @@
 import type { FieldIssue } from '../errors.js';
+import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
 import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-version.js';
 import { igPath } from './parse.js';
-import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
 import { isObject } from './shapes.js';
-import { isControlPlaneRole, type ClusterManifest } from './types.js';
+import { type ClusterManifest, isControlPlaneRole } from './types.js';
 import { HOSTED_ZONE_ID } from './validate.js';
 import { entryPath } from './validate-labels.js';
 
@@ -21,14 +21,24 @@ import { entryPath } from './validate-labels.js';
  * - a string: not supported, the string says why;
  * - a function: checks the value itself (nested settings, values we build only some of).
  */
-type Rule = true | { ignored: string } | string | ((value: unknown, path: string, out: SupportReport) => void);
+type Rule =
+  | true
+  | { ignored: string }
+  | string
+  | ((value: unknown, path: string, out: SupportReport) => void);
 
 export interface SupportReport {
   unsupported: FieldIssue[];
   ignored: FieldIssue[];
 }
 
-function checkObject(value: unknown, path: string, rules: Record<string, Rule>, out: SupportReport, what: string): void {
+function checkObject(
+  value: unknown,
+  path: string,
+  rules: Record<string, Rule>,
+  out: SupportReport,
+  what: string,
+): void {
   if (!isObject(value)) return;
   for (const [key, child] of Object.entries(value)) {
     // Own properties only: a key such as "constructor" or "hasOwnProperty" must not find
@@ -36,10 +46,14 @@ function checkObject(value: unknown, path: string, rules: Record<string, Rule>, 
     const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
     const childPath = `${path}.${key}`;
     if (rule === true) continue;
-    if (typeof rule === 'object') out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });
+    if (typeof rule === 'object')
+      out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });
     else if (typeof rule === 'string') out.unsupported.push(field.unsupported(childPath, rule));
     else if (typeof rule === 'function') rule(child, childPath, out);
-    else out.unsupported.push(field.unsupported(childPath, `${what} setting "${key}" is not built by kopsless`));
+    else
+      out.unsupported.push(
+        field.unsupported(childPath, `${what} setting "${key}" is not built by kopsless`),
+      );
   }
 }
 
@@ -59,8 +73,12 @@ const INSTANCE_GROUP_LABEL = 'kops.k8s.io/instancegroup';
 const KUBELET_REFUSES =
   'kubelet refuses labels in the kubernetes.io and k8s.io namespaces outside kubelet.kubernetes.io/*, node.kubernetes.io/* and the well-known keys (kubernetes.io/hostname, kubernetes.io/arch, kubernetes.io/os, topology.kubernetes.io/region|zone, ...) and would not start; kOps applies such labels with kops-controller, which kopsless does not run';
 
-const ETCD_MANAGER = { ignored: "kubeadm's stacked etcd runs without etcd-manager and its resource requests" };
-const ETCD_ON_ROOT = { ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)' };
+const ETCD_MANAGER = {
+  ignored: "kubeadm's stacked etcd runs without etcd-manager and its resource requests",
+};
+const ETCD_ON_ROOT = {
+  ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)',
+};
 
 const kubeletRules: Record<string, Rule> = {
   maxPods: true,
@@ -70,28 +88,49 @@ const kubeletRules: Record<string, Rule> = {
 const clusterRules: Record<string, Rule> = {
   channel: true,
   cloudProvider: (value, path, out) => {
-    if (value !== 'aws') out.unsupported.push(field.unsupported(path, `cloud provider "${String(value)}": kopsless runs clusters on AWS only`));
+    if (value !== 'aws')
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          `cloud provider "${String(value)}": kopsless runs clusters on AWS only`,
+        ),
+      );
   },
   configBase: true,
   kubernetesVersion: (value, path, out) => {
     // kOps takes any text holding `/v1.<minor>.` as a build location (a URL, a bucket path).
-    if (typeof value === 'string' && isKubernetesBuildLocation(value)) out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
+    if (typeof value === 'string' && isKubernetesBuildLocation(value))
+      out.unsupported.push(field.unsupported(path, 'custom Kubernetes builds by URL'));
     // Valid for kOps (it downloads any release's binaries), but the boot script installs kubelet and
     // kubeadm as `<version>-*` from pkgs.k8s.io's stable repository, which holds releases only: a
     // pre-release or build version would leave every instance unable to install them.
     const parsed = typeof value === 'string' ? parseKubernetesVersion(value) : undefined;
     if (parsed && /[-+]/.test(parsed.text)) {
-      out.unsupported.push(field.unsupported(path, `pre-release and build Kubernetes versions (${JSON.stringify(parsed.text)}): kopsless installs kubelet and kubeadm from the stable packages of pkgs.k8s.io, which hold releases only`));
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          `pre-release and build Kubernetes versions (${JSON.stringify(parsed.text)}): kopsless installs kubelet and kubeadm from the stable packages of pkgs.k8s.io, which hold releases only`,
+        ),
+      );
     }
   },
   masterPublicName: true,
   masterInternalName: true,
   dnsZone: (value, path, out) => {
-    if (typeof value === 'string' && HOSTED_ZONE_ID.test(value)) out.unsupported.push(field.unsupported(path, 'a hosted zone ID (kopsless creates and finds the zone by its name)'));
+    if (typeof value === 'string' && HOSTED_ZONE_ID.test(value))
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          'a hosted zone ID (kopsless creates and finds the zone by its name)',
+        ),
+      );
   },
   networkCIDR: true,
   nonMasqueradeCIDR: (value, path, out) => {
-    if (typeof value === 'string' && value.includes(':')) out.unsupported.push(field.unsupported(path, 'IPv6 clusters (kopsless builds IPv4 clusters)'));
+    if (typeof value === 'string' && value.includes(':'))
+      out.unsupported.push(
+        field.unsupported(path, 'IPv6 clusters (kopsless builds IPv4 clusters)'),
+      );
   },
   serviceClusterIPRange: true,
   podCIDR: true,
@@ -104,12 +143,21 @@ const clusterRules: Record<string, Rule> = {
         zone: true,
         cidr: true,
         type: (value, path, out) => {
-          if (value === 'DualStack') out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
+          if (value === 'DualStack')
+            out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
         id: 'existing subnets (kopsless creates the subnets)',
         egress: (value, path, out) => {
-          const what = typeof value === 'string' && value.startsWith('eipalloc-') ? 'a NAT gateway on an existing Elastic IP' : 'custom egress';
-          out.unsupported.push(field.unsupported(path, `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`));
+          const what =
+            typeof value === 'string' && value.startsWith('eipalloc-')
+              ? 'a NAT gateway on an existing Elastic IP'
+              : 'custom egress';
+          out.unsupported.push(
+            field.unsupported(
+              path,
+              `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`,
+            ),
+          );
         },
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
@@ -122,7 +170,18 @@ const clusterRules: Record<string, Rule> = {
     object(
       {
         name: true,
-        etcdMembers: each(object({ name: true, instanceGroup: true, encryptedVolume: ETCD_ON_ROOT, volumeSize: ETCD_ON_ROOT, volumeType: ETCD_ON_ROOT }, 'etcd member')),
+        etcdMembers: each(
+          object(
+            {
+              name: true,
+              instanceGroup: true,
+              encryptedVolume: ETCD_ON_ROOT,
+              volumeSize: ETCD_ON_ROOT,
+              volumeType: ETCD_ON_ROOT,
+            },
+            'etcd member',
+          ),
+        ),
         cpuRequest: ETCD_MANAGER,
         memoryRequest: ETCD_MANAGER,
         manager: ETCD_MANAGER,
@@ -135,7 +194,10 @@ const clusterRules: Record<string, Rule> = {
   ),
   networking: object(
     {
-      amazonvpc: object({ env: true, image: true, initImage: true, networkPolicyAgentImage: true }, 'amazonvpc'),
+      amazonvpc: object(
+        { env: true, image: true, initImage: true, networkPolicyAgentImage: true },
+        'amazonvpc',
+      ),
       cni: true,
     },
     'networking',
@@ -155,12 +217,19 @@ const clusterRules: Record<string, Rule> = {
       dns: object(
         {
           type: (value, path, out) => {
-            if (value === 'None') out.unsupported.push(field.unsupported(path, 'clusters without DNS (kopsless publishes api.<cluster> in Route53)'));
+            if (value === 'None')
+              out.unsupported.push(
+                field.unsupported(
+                  path,
+                  'clusters without DNS (kopsless publishes api.<cluster> in Route53)',
+                ),
+              );
           },
         },
         'dns',
       ),
-      bastion: 'bastion load balancers and bastion DNS names (Bastion instance groups are supported)',
+      bastion:
+        'bastion load balancers and bastion DNS names (Bastion instance groups are supported)',
     },
     'topology',
   ),
@@ -178,13 +247,20 @@ const clusterRules: Record<string, Rule> = {
   cloudLabels: true,
   rollingUpdate: true,
   containerRuntime: (value, path, out) => {
-    if (value !== 'containerd') out.unsupported.push(field.unsupported(path, `container runtime "${String(value)}" (kopsless installs containerd)`));
+    if (value !== 'containerd')
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          `container runtime "${String(value)}" (kopsless installs containerd)`,
+        ),
+      );
   },
 };
 
 const instanceGroupRules: Record<string, Rule> = {
   role: (value, path, out) => {
-    if (value === 'APIServer') out.unsupported.push(field.unsupported(path, 'APIServer instance groups'));
+    if (value === 'APIServer')
+      out.unsupported.push(field.unsupported(path, 'APIServer instance groups'));
   },
   image: true,
   machineType: true,
@@ -210,11 +286,20 @@ const instanceGroupRules: Record<string, Rule> = {
   rollingUpdate: true,
   maxInstanceLifetime: true,
   detailedInstanceMonitoring: true,
-  instanceMetadata: object({ httpTokens: true, httpPutResponseHopLimit: true }, 'instance metadata'),
+  instanceMetadata: object(
+    { httpTokens: true, httpPutResponseHopLimit: true },
+    'instance metadata',
+  ),
   mixedInstancesPolicy: 'mixed instances policies (one machineType per instance group)',
   warmPool: 'warm pools',
   manager: (value, path, out) => {
-    if (value !== 'CloudGroup') out.unsupported.push(field.unsupported(path, `instance manager "${String(value)}" (kopsless manages Auto Scaling groups)`));
+    if (value !== 'CloudGroup')
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          `instance manager "${String(value)}" (kopsless manages Auto Scaling groups)`,
+        ),
+      );
   },
 };
 
@@ -232,13 +317,23 @@ function checkSubnetNames(subnets: unknown, out: SupportReport): void {
     const path = `${index('spec.subnets', i)}.name`;
     const ids = subnetLogicalIds(name);
     if (ids.routeTableAssociation.length > LOGICAL_ID_LIMIT) {
-      out.unsupported.push(field.unsupported(path, `subnet name of ${name.length} characters: its CloudFormation logical ID ${ids.routeTableAssociation.slice(0, 40)}... would be over ${LOGICAL_ID_LIMIT} characters`));
+      out.unsupported.push(
+        field.unsupported(
+          path,
+          `subnet name of ${name.length} characters: its CloudFormation logical ID ${ids.routeTableAssociation.slice(0, 40)}... would be over ${LOGICAL_ID_LIMIT} characters`,
+        ),
+      );
       return;
     }
     for (const id of [ids.subnet, ids.routeTableAssociation]) {
       const owner = owners.get(id);
       if (owner !== undefined && owner !== name) {
-        out.unsupported.push(field.unsupported(path, `subnet name "${name}" and subnet "${owner}" map to one CloudFormation logical ID ${id} (kopsless keeps letters and digits of a subnet name): rename one`));
+        out.unsupported.push(
+          field.unsupported(
+            path,
+            `subnet name "${name}" and subnet "${owner}" map to one CloudFormation logical ID ${id} (kopsless keeps letters and digits of a subnet name): rename one`,
+          ),
+        );
         return;
       }
     }
@@ -253,14 +348,30 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
   checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
   checkSubnetNames(manifest.cluster.spec.subnets, out);
   for (const ig of manifest.instanceGroups) {
-    checkObject(ig.spec, igPath(ig.metadata.name, 'spec'), instanceGroupRules, out, 'instance group');
+    checkObject(
+      ig.spec,
+      igPath(ig.metadata.name, 'spec'),
+      instanceGroupRules,
+      out,
+      'instance group',
+    );
   }
   const subnets: unknown = manifest.cluster.spec.subnets;
   (Array.isArray(subnets) ? subnets : []).forEach((subnet: unknown, i) => {
     // kOps carves a missing cidr out of the networkCIDR; kopsless builds the CIDRs written. A
     // shared subnet or an IPv6 subnet without one is reported for its id or ipv6CIDR already.
-    if (isObject(subnet) && (subnet.cidr === undefined || subnet.cidr === '') && !subnet.id && !subnet.ipv6CIDR) {
-      out.unsupported.push(field.unsupported(index('spec.subnets', i) + '.cidr', 'subnets without a cidr (kOps picks one from the networkCIDR; kopsless builds the CIDRs written)'));
+    if (
+      isObject(subnet) &&
+      (subnet.cidr === undefined || subnet.cidr === '') &&
+      !subnet.id &&
+      !subnet.ipv6CIDR
+    ) {
+      out.unsupported.push(
+        field.unsupported(
+          `${index('spec.subnets', i)}.cidr`,
+          'subnets without a cidr (kOps picks one from the networkCIDR; kopsless builds the CIDRs written)',
+        ),
+      );
     }
   });
   const controlPlanes = manifest.instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role));
@@ -268,7 +379,12 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
     // kubeadm's stacked etcd on one instance: no etcd-manager to keep a multi-member cluster
     // through replacements, so an HA control plane would not survive a rolling update.
     for (const ig of controlPlanes.slice(1)) {
-      out.unsupported.push(field.unsupported(igPath(ig.metadata.name, 'spec.role'), `a second control-plane instance group (kopsless runs one kubeadm control plane; ${controlPlanes[0]!.metadata.name} is it)`));
+      out.unsupported.push(
+        field.unsupported(
+          igPath(ig.metadata.name, 'spec.role'),
+          `a second control-plane instance group (kopsless runs one kubeadm control plane; ${controlPlanes[0]!.metadata.name} is it)`,
+        ),
+      );
     }
   }
   return out;

@@ -89,7 +89,11 @@ export interface ClusterSpec {
   sshAccess?: string[];
   sshKeyName?: string;
   topology?: { dns?: { type?: string }; [key: string]: unknown };
-  api?: { dns?: Record<string, unknown>; loadBalancer?: Record<string, unknown>; [key: string]: unknown };
+  api?: {
+    dns?: Record<string, unknown>;
+    loadBalancer?: Record<string, unknown>;
+    [key: string]: unknown;
+  };
   cloudLabels?: Record<string, string>;
   rollingUpdate?: RollingUpdate;
   [key: string]: unknown;

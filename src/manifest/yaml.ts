@@ -5,5 +5,10 @@ import { stringify } from 'yaml';
  * as the etcd member list of both etcd clusters, is written out in full each time).
  */
 export function toManifestYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false, sortMapEntries: true });
+  return stringify(value, {
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+    indentSeq: false,
+    sortMapEntries: true,
+  });
 }

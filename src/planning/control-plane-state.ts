@@ -1,6 +1,6 @@
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
-import { shellQuote } from './shell.js';
 import { CLUSTER_TAG, clusterTags, ETCD_VOLUME_TAG } from './names.js';
+import { shellQuote } from './shell.js';
 
 /** Size of the control plane's etcd volume. */
 export const ETCD_VOLUME_GB = 20;

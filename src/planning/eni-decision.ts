@@ -1,5 +1,5 @@
-import { formatNet, ipv4Net, type Ipv4Net } from '../manifest/cidr.js';
-import { calculateMaxPods, prefixDelegationSupport, type InstanceTypeInfo } from './max-pods.js';
+import { formatNet, type Ipv4Net, ipv4Net } from '../manifest/cidr.js';
+import { calculateMaxPods, type InstanceTypeInfo, prefixDelegationSupport } from './max-pods.js';
 import { VPC_CNI_VERSION } from './vpc-cni.js';
 
 /**
@@ -32,7 +32,14 @@ export interface WatcherSettings {
   eventDebounceSeconds?: number;
 }
 
-export const DEFAULT_WATCHER_SETTINGS = { threshold: 0.9, observationsNeeded: 2, cooldownSeconds: 30 * 60, cniVersion: VPC_CNI_VERSION, minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 } satisfies WatcherSettings;
+export const DEFAULT_WATCHER_SETTINGS = {
+  threshold: 0.9,
+  observationsNeeded: 2,
+  cooldownSeconds: 30 * 60,
+  cniVersion: VPC_CNI_VERSION,
+  minObservationIntervalSeconds: 240,
+  eventDebounceSeconds: 60,
+} satisfies WatcherSettings;
 
 export interface SubnetView {
   subnetId: string;
@@ -116,7 +123,8 @@ export function freePrefixes(subnet: SubnetView): { freeAddresses: number; freeB
   let freeBlocks = 0;
   for (let block = net.base; block < net.base + size; block += ADDRESSES_PER_PREFIX) {
     let free = 0;
-    for (let a = block; a < block + ADDRESSES_PER_PREFIX && a < net.base + size; a++) if (!used.has(a)) free++;
+    for (let a = block; a < block + ADDRESSES_PER_PREFIX && a < net.base + size; a++)
+      if (!used.has(a)) free++;
     freeAddresses += free;
     if (free === ADDRESSES_PER_PREFIX) freeBlocks++;
   }
@@ -128,31 +136,72 @@ export function freePrefixes(subnet: SubnetView): { freeAddresses: number; freeB
  * with room ends its streak on any observation, since room seen in between means the fullness
  * was not continuous.
  */
-function figures(group: GroupObservation, threshold: number, previous: number, counts: boolean): GroupFigures {
+function figures(
+  group: GroupObservation,
+  threshold: number,
+  previous: number,
+  counts: boolean,
+): GroupFigures {
   const usedPods = group.nodes.reduce((n, node) => n + node.usedPods, 0);
   const maxPods = group.nodes.reduce((n, node) => n + node.maxPods, 0);
   const utilization = maxPods === 0 ? 0 : usedPods / maxPods;
   const full = group.nodes.length > 0 && (utilization >= threshold || group.pendingTooManyPods > 0);
-  return { instanceGroup: group.instanceGroup, nodes: group.nodes.length, usedPods, maxPods, utilization: Math.round(utilization * 1000) / 1000, pendingTooManyPods: group.pendingTooManyPods, full, consecutive: full ? previous + (counts ? 1 : 0) : 0 };
+  return {
+    instanceGroup: group.instanceGroup,
+    nodes: group.nodes.length,
+    usedPods,
+    maxPods,
+    utilization: Math.round(utilization * 1000) / 1000,
+    pendingTooManyPods: group.pendingTooManyPods,
+    full,
+    consecutive: full ? previous + (counts ? 1 : 0) : 0,
+  };
 }
 
 export function decide(input: DecisionInput): { decision: Decision; state: WatcherState } {
   const { settings, now } = input;
-  const sinceCounted = input.state.lastCountedAt ? (now.getTime() - new Date(input.state.lastCountedAt).getTime()) / 1000 : Infinity;
+  const sinceCounted = input.state.lastCountedAt
+    ? (now.getTime() - new Date(input.state.lastCountedAt).getTime()) / 1000
+    : Infinity;
   // A clock that went backwards (or a state written by a later run) does not make a run count.
   const counts = sinceCounted >= settings.minObservationIntervalSeconds;
-  const groups = input.groups.map((g) => figures(g, settings.threshold, input.state.consecutive[g.instanceGroup] ?? 0, counts));
+  const groups = input.groups.map((g) =>
+    figures(g, settings.threshold, input.state.consecutive[g.instanceGroup] ?? 0, counts),
+  );
   const consecutive = Object.fromEntries(groups.map((g) => [g.instanceGroup, g.consecutive]));
-  const base = { cluster: input.cluster, at: now.toISOString(), prefixDelegationOn: input.prefixDelegationOn, groups, raise: [], counted: counts };
+  const base = {
+    cluster: input.cluster,
+    at: now.toISOString(),
+    prefixDelegationOn: input.prefixDelegationOn,
+    groups,
+    raise: [],
+    counted: counts,
+  };
   const lastCountedAt = counts ? now.toISOString() : input.state.lastCountedAt;
-  const kept: WatcherState = { ...input.state, consecutive, ...(lastCountedAt ? { lastCountedAt } : {}) };
-  const keep = (action: WatcherAction, reason: string, state: WatcherState = kept) => ({ decision: { ...base, action, reason }, state });
+  const kept: WatcherState = {
+    ...input.state,
+    consecutive,
+    ...(lastCountedAt ? { lastCountedAt } : {}),
+  };
+  const keep = (action: WatcherAction, reason: string, state: WatcherState = kept) => ({
+    decision: { ...base, action, reason },
+    state,
+  });
   const due = groups.filter((g) => g.consecutive >= settings.observationsNeeded);
   const pct = `${Math.round(settings.threshold * 100)}%`;
   if (due.length === 0) {
-    const watching = groups.filter((g) => g.full).map((g) => `${g.instanceGroup} (${g.consecutive}/${settings.observationsNeeded})`);
-    const early = counts ? '' : ` (this observation does not count: ${Math.round(sinceCounted)} s after the last one that did, ${settings.minObservationIntervalSeconds} s needed)`;
-    return keep('none', (watching.length > 0 ? `full, watching: ${watching.join(', ')}` : `no group at ${pct} of its pod slots or with pods Pending for want of slots`) + early);
+    const watching = groups
+      .filter((g) => g.full)
+      .map((g) => `${g.instanceGroup} (${g.consecutive}/${settings.observationsNeeded})`);
+    const early = counts
+      ? ''
+      : ` (this observation does not count: ${Math.round(sinceCounted)} s after the last one that did, ${settings.minObservationIntervalSeconds} s needed)`;
+    return keep(
+      'none',
+      (watching.length > 0
+        ? `full, watching: ${watching.join(', ')}`
+        : `no group at ${pct} of its pod slots or with pods Pending for want of slots`) + early,
+    );
   }
   const names = due.map((g) => g.instanceGroup).join(', ');
   // Prefix delegation on in aws-node (the watcher's earlier run, or a user's `kubectl set env`)
@@ -160,31 +209,58 @@ export function decide(input: DecisionInput): { decision: Decision; state: Watch
   // prefix-delegation value, raising it is the action; once they run at it, only more nodes help.
   const raised = (g: GroupFigures) => {
     const group = input.groups.find((o) => o.instanceGroup === g.instanceGroup)!;
-    const to = Math.min(...group.instanceTypes.map((t) => calculateMaxPods(t, { prefixDelegation: true, cniVersion: settings.cniVersion }).maxPods));
+    const to = Math.min(
+      ...group.instanceTypes.map(
+        (t) =>
+          calculateMaxPods(t, { prefixDelegation: true, cniVersion: settings.cniVersion }).maxPods,
+      ),
+    );
     return group.userMaxPods !== undefined || group.nodes.every((n) => n.maxPods >= to);
   };
   if (input.prefixDelegationOn && due.every(raised)) {
-    return keep('report', `prefix delegation is already on and ${names} ${due.length > 1 ? 'are' : 'is'} still full: add nodes (maxSize) or use bigger instances`);
+    return keep(
+      'report',
+      `prefix delegation is already on and ${names} ${due.length > 1 ? 'are' : 'is'} still full: add nodes (maxSize) or use bigger instances`,
+    );
   }
   if (input.state.lastActionAt) {
-    const until = new Date(new Date(input.state.lastActionAt).getTime() + settings.cooldownSeconds * 1000);
-    if (until > now) return keep('none', `acted at ${input.state.lastActionAt}; cooling down until ${until.toISOString()}`);
+    const until = new Date(
+      new Date(input.state.lastActionAt).getTime() + settings.cooldownSeconds * 1000,
+    );
+    if (until > now)
+      return keep(
+        'none',
+        `acted at ${input.state.lastActionAt}; cooling down until ${until.toISOString()}`,
+      );
   }
   const observed = new Map(input.groups.map((g) => [g.instanceGroup, g]));
   for (const g of due) {
     const group = observed.get(g.instanceGroup)!;
     if (group.userMaxPods !== undefined) {
-      return keep('refused', `kubelet.maxPods is set to ${group.userMaxPods} in the manifest for ${g.instanceGroup}; kopsless does not override a maxPods the user set`);
+      return keep(
+        'refused',
+        `kubelet.maxPods is set to ${group.userMaxPods} in the manifest for ${g.instanceGroup}; kopsless does not override a maxPods the user set`,
+      );
     }
-    const unsupported = group.instanceTypes.map((t) => [t.instanceType, prefixDelegationSupport(t, settings.cniVersion)] as const).filter(([, s]) => !s.supported);
+    const unsupported = group.instanceTypes
+      .map((t) => [t.instanceType, prefixDelegationSupport(t, settings.cniVersion)] as const)
+      .filter(([, s]) => !s.supported);
     if (unsupported.length > 0) {
-      return keep('refused', `prefix delegation is not possible for ${g.instanceGroup}: ${unsupported.map(([, s]) => s.reason).join('; ')}`);
+      return keep(
+        'refused',
+        `prefix delegation is not possible for ${g.instanceGroup}: ${unsupported.map(([, s]) => s.reason).join('; ')}`,
+      );
     }
   }
   const raise: Decision['raise'] = [];
   for (const g of due) {
     const group = observed.get(g.instanceGroup)!;
-    const to = Math.min(...group.instanceTypes.map((t) => calculateMaxPods(t, { prefixDelegation: true, cniVersion: settings.cniVersion }).maxPods));
+    const to = Math.min(
+      ...group.instanceTypes.map(
+        (t) =>
+          calculateMaxPods(t, { prefixDelegation: true, cniVersion: settings.cniVersion }).maxPods,
+      ),
+    );
     const from = Math.max(...group.nodes.map((n) => n.maxPods));
     // Each node holds a /28 per 16 pods, plus the one WARM_PREFIX_TARGET=1 keeps spare.
     const needed = group.nodes.length * (Math.ceil(to / ADDRESSES_PER_PREFIX) + 1);
@@ -192,18 +268,38 @@ export function decide(input: DecisionInput): { decision: Decision; state: Watch
     const blocks = room.reduce((n, r) => n + r.freeBlocks, 0);
     const addresses = room.reduce((n, r) => n + r.freeAddresses, 0);
     if (blocks < needed) {
-      const where = room.map((r) => `${r.subnet.subnetId} (${formatNet(ipv4Net(r.subnet.cidr)!)}): ${r.freeAddresses} free addresses, ${r.freeBlocks} free /28 blocks`).join('; ');
+      const where = room
+        .map(
+          (r) =>
+            `${r.subnet.subnetId} (${formatNet(ipv4Net(r.subnet.cidr)!)}): ${r.freeAddresses} free addresses, ${r.freeBlocks} free /28 blocks`,
+        )
+        .join('; ');
       const why = addresses >= needed * ADDRESSES_PER_PREFIX ? 'fragmented' : 'too small';
-      return keep('refused', `the subnets of ${g.instanceGroup} are ${why} for prefix delegation: ${needed} free /28 blocks needed, ${blocks} found (${where})`);
+      return keep(
+        'refused',
+        `the subnets of ${g.instanceGroup} are ${why} for prefix delegation: ${needed} free /28 blocks needed, ${blocks} found (${where})`,
+      );
     }
     raise.push({ instanceGroup: g.instanceGroup, from, to });
   }
   if (input.lockHolder) {
-    return keep('deferred', `cluster is locked by ${input.lockHolder}; trying again at the next run`);
+    return keep(
+      'deferred',
+      `cluster is locked by ${input.lockHolder}; trying again at the next run`,
+    );
   }
   const reset = Object.fromEntries(groups.map((g) => [g.instanceGroup, 0]));
   return {
-    decision: { ...base, action: 'enable-prefix-delegation', raise, reason: `${names} full for ${settings.observationsNeeded} observations: enabling prefix delegation, maxPods ${raise.map((r) => `${r.instanceGroup} ${r.from} -> ${r.to}`).join(', ')}` },
-    state: { consecutive: reset, lastActionAt: now.toISOString(), ...(lastCountedAt ? { lastCountedAt } : {}) },
+    decision: {
+      ...base,
+      action: 'enable-prefix-delegation',
+      raise,
+      reason: `${names} full for ${settings.observationsNeeded} observations: enabling prefix delegation, maxPods ${raise.map((r) => `${r.instanceGroup} ${r.from} -> ${r.to}`).join(', ')}`,
+    },
+    state: {
+      consecutive: reset,
+      lastActionAt: now.toISOString(),
+      ...(lastCountedAt ? { lastCountedAt } : {}),
+    },
   };
 }

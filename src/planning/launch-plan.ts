@@ -1,10 +1,20 @@
-import { SpecInvalidError, type FieldIssue } from '../errors.js';
-import { igPath } from '../manifest/parse.js';
+import { type FieldIssue, SpecInvalidError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup } from '../manifest/types.js';
-import { calculateMaxPods, prefixDelegationEnabled, type InstanceTypeInfo } from './max-pods.js';
-import { clusterTags, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, kopsGroupName, nameTag, SPEC_HASH_TAG, stableHash } from './names.js';
-import { subnetOutputKey, type StackOutputs } from './stack-template.js';
+import { igPath } from '../manifest/parse.js';
+import { type Cluster, type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
+import { calculateMaxPods, type InstanceTypeInfo, prefixDelegationEnabled } from './max-pods.js';
+import {
+  CONTROL_PLANE_ROLE_TAG,
+  clusterTags,
+  groupName,
+  INSTANCE_GROUP_TAG,
+  KUBERNETES_VERSION_TAG,
+  kopsGroupName,
+  nameTag,
+  SPEC_HASH_TAG,
+  stableHash,
+} from './names.js';
+import { type StackOutputs, subnetOutputKey } from './stack-template.js';
 import { bootstrapSettings, renderUserData, type UserDataInput } from './user-data.js';
 
 /**
@@ -20,8 +30,21 @@ export interface LaunchTemplateData {
   UserData: string;
   IamInstanceProfile: { Arn: string };
   SecurityGroupIds?: string[];
-  NetworkInterfaces?: Array<{ DeviceIndex: number; AssociatePublicIpAddress: boolean; Groups: string[]; DeleteOnTermination: boolean }>;
-  BlockDeviceMappings: Array<{ DeviceName: string; Ebs: { VolumeSize: number; VolumeType: string; Encrypted: boolean; DeleteOnTermination: boolean } }>;
+  NetworkInterfaces?: Array<{
+    DeviceIndex: number;
+    AssociatePublicIpAddress: boolean;
+    Groups: string[];
+    DeleteOnTermination: boolean;
+  }>;
+  BlockDeviceMappings: Array<{
+    DeviceName: string;
+    Ebs: {
+      VolumeSize: number;
+      VolumeType: string;
+      Encrypted: boolean;
+      DeleteOnTermination: boolean;
+    };
+  }>;
   MetadataOptions: { HttpTokens: string; HttpPutResponseHopLimit: number; HttpEndpoint: string };
   Monitoring: { Enabled: boolean };
   KeyName?: string;
@@ -67,21 +90,40 @@ export function parseGoDuration(text: string): number | undefined {
   let consumed = 0;
   for (const match of text.matchAll(re)) {
     const value = Number(match[1]);
-    total += match[2] === 'h' ? value * 3600 : match[2] === 'm' ? value * 60 : match[2] === 's' ? value : value / 1000;
+    total +=
+      match[2] === 'h'
+        ? value * 3600
+        : match[2] === 'm'
+          ? value * 60
+          : match[2] === 's'
+            ? value
+            : value / 1000;
     consumed += match[0].length;
   }
   return consumed === text.length && consumed > 0 ? Math.round(total) : undefined;
 }
 
 /** kubelet `maxPods` for a group: the manifest always wins (group, then cluster), then the VPC CNI formula. */
-export function resolveMaxPods(cluster: Cluster, ig: InstanceGroup, info: InstanceTypeInfo | undefined): { maxPods: number; source: GroupPlan['maxPodsSource'] } {
-  if (ig.spec.kubelet?.maxPods) return { maxPods: ig.spec.kubelet.maxPods, source: 'instanceGroup' };
+export function resolveMaxPods(
+  cluster: Cluster,
+  ig: InstanceGroup,
+  info: InstanceTypeInfo | undefined,
+): { maxPods: number; source: GroupPlan['maxPodsSource'] } {
+  if (ig.spec.kubelet?.maxPods)
+    return { maxPods: ig.spec.kubelet.maxPods, source: 'instanceGroup' };
   const controlPlane = isControlPlaneRole(ig.spec.role);
-  const clusterValue = (controlPlane ? (cluster.spec.controlPlaneKubelet?.maxPods ?? cluster.spec.masterKubelet?.maxPods) : undefined) ?? cluster.spec.kubelet?.maxPods;
+  const clusterValue =
+    (controlPlane
+      ? (cluster.spec.controlPlaneKubelet?.maxPods ?? cluster.spec.masterKubelet?.maxPods)
+      : undefined) ?? cluster.spec.kubelet?.maxPods;
   if (clusterValue) return { maxPods: clusterValue, source: 'cluster' };
   const amazonvpc = cluster.spec.networking?.amazonvpc;
   if (amazonvpc && info) {
-    return { maxPods: calculateMaxPods(info, { prefixDelegation: prefixDelegationEnabled(amazonvpc.env) }).maxPods, source: 'calculated' };
+    return {
+      maxPods: calculateMaxPods(info, { prefixDelegation: prefixDelegationEnabled(amazonvpc.env) })
+        .maxPods,
+      source: 'calculated',
+    };
   }
   return { maxPods: 110, source: 'default' };
 }
@@ -104,16 +146,38 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
     const machineType = spec.machineType;
     const info = input.instanceTypes.get(machineType);
     const amiId = input.images.get(spec.image);
-    if (!info) problems.push({ path: igPath(igName, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(machineType)}: instance type not offered in ${input.region}` });
-    if (!amiId) problems.push({ path: igPath(igName, 'spec.image'), message: `Invalid value: ${JSON.stringify(spec.image)}: image not found in ${input.region}` });
+    if (!info)
+      problems.push({
+        path: igPath(igName, 'spec.machineType'),
+        message: `Invalid value: ${JSON.stringify(machineType)}: instance type not offered in ${input.region}`,
+      });
+    if (!amiId)
+      problems.push({
+        path: igPath(igName, 'spec.image'),
+        message: `Invalid value: ${JSON.stringify(spec.image)}: image not found in ${input.region}`,
+      });
     const subnetIds = spec.subnets.map((s) => outputs[subnetOutputKey(s)]);
-    if (subnetIds.some((s) => !s)) problems.push({ path: igPath(igName, 'spec.subnets'), message: 'Not found: a subnet of this group is not in the cluster stack' });
+    if (subnetIds.some((s) => !s))
+      problems.push({
+        path: igPath(igName, 'spec.subnets'),
+        message: 'Not found: a subnet of this group is not in the cluster stack',
+      });
     if (!info || !amiId || subnetIds.some((s) => !s)) continue;
 
     const role = spec.role;
     const kind = isControlPlaneRole(role) ? 'Masters' : role === 'Bastion' ? 'Bastions' : 'Nodes';
-    const securityGroup = (kind === 'Masters' ? outputs.MastersSecurityGroupId : kind === 'Bastions' ? outputs.BastionSecurityGroupId : outputs.NodesSecurityGroupId) ?? '';
-    const profileArn = (kind === 'Masters' ? outputs.MastersInstanceProfileArn : kind === 'Bastions' ? outputs.BastionsInstanceProfileArn : outputs.NodesInstanceProfileArn) ?? '';
+    const securityGroup =
+      (kind === 'Masters'
+        ? outputs.MastersSecurityGroupId
+        : kind === 'Bastions'
+          ? outputs.BastionSecurityGroupId
+          : outputs.NodesSecurityGroupId) ?? '';
+    const profileArn =
+      (kind === 'Masters'
+        ? outputs.MastersInstanceProfileArn
+        : kind === 'Bastions'
+          ? outputs.BastionsInstanceProfileArn
+          : outputs.NodesInstanceProfileArn) ?? '';
     const { maxPods, source } = resolveMaxPods(cluster, ig, info);
     const cloudLabels = { ...(cluster.spec.cloudLabels ?? {}), ...(spec.cloudLabels ?? {}) };
     const kopsName = kopsGroupName(igName, name);
@@ -122,10 +186,23 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       nameTag(kopsName),
       { Key: INSTANCE_GROUP_TAG, Value: igName },
       { Key: roleTag(role), Value: '1' },
-      ...(role === 'Bastion' ? [] : [{ Key: KUBERNETES_VERSION_TAG, Value: String(cluster.spec.kubernetesVersion ?? '').replace(/^v/, '') }]),
+      ...(role === 'Bastion'
+        ? []
+        : [
+            {
+              Key: KUBERNETES_VERSION_TAG,
+              Value: String(cluster.spec.kubernetesVersion ?? '').replace(/^v/, ''),
+            },
+          ]),
       ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
     ];
-    const userDataInput: UserDataInput = { cluster, instanceGroup: ig, maxPods, stateBucket: input.stateBucket, region: input.region };
+    const userDataInput: UserDataInput = {
+      cluster,
+      instanceGroup: ig,
+      maxPods,
+      stateBucket: input.stateBucket,
+      region: input.region,
+    };
     const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
       ImageId: amiId,
@@ -133,15 +210,35 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       UserData: Buffer.from(userData, 'utf8').toString('base64'),
       IamInstanceProfile: { Arn: profileArn },
       ...(spec.associatePublicIp !== undefined
-        ? { NetworkInterfaces: [{ DeviceIndex: 0, AssociatePublicIpAddress: spec.associatePublicIp, Groups: [securityGroup], DeleteOnTermination: true }] }
+        ? {
+            NetworkInterfaces: [
+              {
+                DeviceIndex: 0,
+                AssociatePublicIpAddress: spec.associatePublicIp,
+                Groups: [securityGroup],
+                DeleteOnTermination: true,
+              },
+            ],
+          }
         : { SecurityGroupIds: [securityGroup] }),
       BlockDeviceMappings: [
-        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: spec.rootVolumeSize, VolumeType: spec.rootVolumeType, Encrypted: true, DeleteOnTermination: true } },
+        {
+          DeviceName: '/dev/sda1',
+          Ebs: {
+            VolumeSize: spec.rootVolumeSize,
+            VolumeType: spec.rootVolumeType,
+            Encrypted: true,
+            DeleteOnTermination: true,
+          },
+        },
       ],
       MetadataOptions: {
         HttpEndpoint: 'enabled',
-        HttpTokens: (spec.instanceMetadata as { httpTokens?: string } | undefined)?.httpTokens ?? 'required',
-        HttpPutResponseHopLimit: (spec.instanceMetadata as { httpPutResponseHopLimit?: number } | undefined)?.httpPutResponseHopLimit ?? 1,
+        HttpTokens:
+          (spec.instanceMetadata as { httpTokens?: string } | undefined)?.httpTokens ?? 'required',
+        HttpPutResponseHopLimit:
+          (spec.instanceMetadata as { httpPutResponseHopLimit?: number } | undefined)
+            ?.httpPutResponseHopLimit ?? 1,
       },
       Monitoring: { Enabled: spec.detailedInstanceMonitoring === true },
       ...(cluster.spec.sshKeyName ? { KeyName: cluster.spec.sshKeyName } : {}),
@@ -151,11 +248,17 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
     const launchTemplate: LaunchTemplateData = {
       ...launchTemplateBase,
       TagSpecifications: [
-        { ResourceType: 'instance', Tags: [...instanceTags, { Key: SPEC_HASH_TAG, Value: specHash }] },
+        {
+          ResourceType: 'instance',
+          Tags: [...instanceTags, { Key: SPEC_HASH_TAG, Value: specHash }],
+        },
         { ResourceType: 'volume', Tags: instanceTags },
       ],
     };
-    const lifetime = typeof spec.maxInstanceLifetime === 'string' ? parseGoDuration(spec.maxInstanceLifetime) : undefined;
+    const lifetime =
+      typeof spec.maxInstanceLifetime === 'string'
+        ? parseGoDuration(spec.maxInstanceLifetime)
+        : undefined;
     plans.push({
       instanceGroup: igName,
       role,

@@ -49,16 +49,29 @@ function versionAtLeast(version: string, major: number, minor: number): boolean 
 }
 
 /** Whether the CNI can hand this instance /28 prefixes: Nitro or bare metal, CNI 1.9 or later. */
-export function prefixDelegationSupport(info: InstanceTypeInfo, cniVersion = VPC_CNI_VERSION): { supported: boolean; reason?: string } {
-  if (!versionAtLeast(cniVersion, 1, 9)) return { supported: false, reason: `VPC CNI ${cniVersion} is older than 1.9.0, which introduced prefix delegation` };
+export function prefixDelegationSupport(
+  info: InstanceTypeInfo,
+  cniVersion = VPC_CNI_VERSION,
+): { supported: boolean; reason?: string } {
+  if (!versionAtLeast(cniVersion, 1, 9))
+    return {
+      supported: false,
+      reason: `VPC CNI ${cniVersion} is older than 1.9.0, which introduced prefix delegation`,
+    };
   if (info.hypervisor !== 'nitro' && !info.bareMetal) {
-    return { supported: false, reason: `${info.instanceType} is not a Nitro or bare-metal instance (hypervisor ${info.hypervisor ?? 'unknown'})` };
+    return {
+      supported: false,
+      reason: `${info.instanceType} is not a Nitro or bare-metal instance (hypervisor ${info.hypervisor ?? 'unknown'})`,
+    };
   }
   return { supported: true };
 }
 
 /** Max pods for one instance type under the given CNI settings. */
-export function calculateMaxPods(info: InstanceTypeInfo, options: MaxPodsOptions = {}): MaxPodsResult {
+export function calculateMaxPods(
+  info: InstanceTypeInfo,
+  options: MaxPodsOptions = {},
+): MaxPodsResult {
   const notes: string[] = [];
   let enis = info.maxEnis;
   if (options.cniMaxEni !== undefined && options.cniMaxEni < enis) {
@@ -87,10 +100,22 @@ export function calculateMaxPods(info: InstanceTypeInfo, options: MaxPodsOptions
       maxPods = cap;
     }
   }
-  return { instanceType: info.instanceType, maxPods, enis, ipv4PerEni: info.ipv4PerEni, vcpus: info.vcpus, prefixDelegation, notes };
+  return {
+    instanceType: info.instanceType,
+    maxPods,
+    enis,
+    ipv4PerEni: info.ipv4PerEni,
+    vcpus: info.vcpus,
+    prefixDelegation,
+    notes,
+  };
 }
 
 /** True when the amazonvpc env turns prefix delegation on (the CNI reads the string "true"). */
-export function prefixDelegationEnabled(env: ReadonlyArray<{ name: string; value?: string }> | undefined): boolean {
-  return (env ?? []).some((e) => e.name === 'ENABLE_PREFIX_DELEGATION' && e.value?.toLowerCase() === 'true');
+export function prefixDelegationEnabled(
+  env: ReadonlyArray<{ name: string; value?: string }> | undefined,
+): boolean {
+  return (env ?? []).some(
+    (e) => e.name === 'ENABLE_PREFIX_DELEGATION' && e.value?.toLowerCase() === 'true',
+  );
 }

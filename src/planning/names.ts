@@ -99,16 +99,25 @@ export function groupHash(instanceGroup: string, cluster: string): string {
  * `kopsless-<kind->?<readable>-<hash>` within `limit` characters: characters outside `allowed`
  * become `-`, and the readable part is cut (never the hash, which is what keeps names apart).
  */
-function composeName(kind: string, readable: string, hash: string, limit: number, allowed: RegExp): string {
+function composeName(
+  kind: string,
+  readable: string,
+  hash: string,
+  limit: number,
+  allowed: RegExp,
+): string {
   const head = `${NAME_PREFIX}${kind ? `${kind}-` : ''}`;
   const room = limit - head.length - 1 - hash.length;
-  const cleaned = [...readable].map((c) => (allowed.test(c) ? c : '-')).join('').slice(0, Math.max(room, 0));
+  const cleaned = [...readable]
+    .map((c) => (allowed.test(c) ? c : '-'))
+    .join('')
+    .slice(0, Math.max(room, 0));
   return `${head}${cleaned}-${hash}`;
 }
 
 const STACK_CHARS = /^[A-Za-z0-9-]$/;
 const IAM_CHARS = /^[A-Za-z0-9+=,.@_-]$/;
-const LAUNCH_TEMPLATE_CHARS = /^[A-Za-z0-9().\/_-]$/;
+const LAUNCH_TEMPLATE_CHARS = /^[A-Za-z0-9()./_-]$/;
 /** Security group names allow more, but a dash for anything unusual keeps them plain. */
 const SECURITY_GROUP_CHARS = /^[A-Za-z0-9._-]$/;
 
@@ -139,7 +148,13 @@ export type SecurityGroupKind = 'masters' | 'nodes' | 'bastion';
 
 /** A security group's name (unique per VPC only, but a cluster's VPC may be shared one day). */
 export function securityGroupName(kind: SecurityGroupKind, cluster: string): string {
-  return composeName(kind, cluster, clusterHash(cluster), NAME_LIMITS.securityGroup, SECURITY_GROUP_CHARS);
+  return composeName(
+    kind,
+    cluster,
+    clusterHash(cluster),
+    NAME_LIMITS.securityGroup,
+    SECURITY_GROUP_CHARS,
+  );
 }
 
 /** kOps's name of an instance group's Auto Scaling group and launch template: their `Name` tag. */
@@ -149,7 +164,13 @@ export function kopsGroupName(instanceGroup: string, cluster: string): string {
 
 /** An instance group's Auto Scaling group and launch template (one name fits both). */
 export function groupName(instanceGroup: string, cluster: string): string {
-  return composeName('', kopsGroupName(instanceGroup, cluster), groupHash(instanceGroup, cluster), NAME_LIMITS.launchTemplate, LAUNCH_TEMPLATE_CHARS);
+  return composeName(
+    '',
+    kopsGroupName(instanceGroup, cluster),
+    groupHash(instanceGroup, cluster),
+    NAME_LIMITS.launchTemplate,
+    LAUNCH_TEMPLATE_CHARS,
+  );
 }
 
 /** The stack name kopsless gave before names carried a hash: looked up only to delete what it owns. */
@@ -172,7 +193,10 @@ export const LOGICAL_ID_LIMIT = 255;
  * `us.test.1a` and `usTest1a` are all `SubnetUsTest1a`), so the support check refuses such names
  * rather than let one subnet replace another; the IDs of valid clusters never change.
  */
-export function subnetLogicalIds(subnetName: string): { subnet: string; routeTableAssociation: string } {
+export function subnetLogicalIds(subnetName: string): {
+  subnet: string;
+  routeTableAssociation: string;
+} {
   const subnet = logicalId('Subnet', subnetName);
   return { subnet, routeTableAssociation: `${subnet}RouteTableAssociation` };
 }

@@ -30,7 +30,11 @@ export function requireOwned(resource: string, tags: Tags, cluster: string): voi
   const owner = ownerOf(tags);
   if (owner === cluster) return;
   if (owner !== undefined) {
-    throw new ResourceOwnedError(`${resource} is owned by cluster ${owner}, not ${cluster}: kopsless changes only resources tagged ${CLUSTER_TAG}=${cluster}`);
+    throw new ResourceOwnedError(
+      `${resource} is owned by cluster ${owner}, not ${cluster}: kopsless changes only resources tagged ${CLUSTER_TAG}=${cluster}`,
+    );
   }
-  throw new ResourceOwnedError(`${resource} exists but is not tagged ${CLUSTER_TAG}=${cluster}: kopsless leaves resources it does not own alone`);
+  throw new ResourceOwnedError(
+    `${resource} exists but is not tagged ${CLUSTER_TAG}=${cluster}: kopsless leaves resources it does not own alone`,
+  );
 }

@@ -1,7 +1,16 @@
 import { ClusterNotValidError, InvalidInputError } from '../errors.js';
 import { intOrPercent } from '../manifest/int-or-percent.js';
-import { compareVersions, parseKubernetesVersion, type KubernetesVersion } from '../manifest/kubernetes-version.js';
-import { isControlPlaneRole, type Cluster, type InstanceGroup, type RollingUpdate } from '../manifest/types.js';
+import {
+  compareVersions,
+  type KubernetesVersion,
+  parseKubernetesVersion,
+} from '../manifest/kubernetes-version.js';
+import {
+  type Cluster,
+  type InstanceGroup,
+  isControlPlaneRole,
+  type RollingUpdate,
+} from '../manifest/types.js';
 
 /**
  * The rolling update, planned the way kOps plans it (pkg/instancegroups): which instances are
@@ -19,7 +28,11 @@ export interface RollSettings {
  * kOps's `resolveSettings` on AWS: maxSurge defaults to 1, maxUnavailable to 0 (1 when maxSurge
  * is 0); percentages are of the group's size, surge rounded up, unavailability down but at least 1.
  */
-export function resolveRollSettings(cluster: Cluster, ig: InstanceGroup, numInstances: number): RollSettings {
+export function resolveRollSettings(
+  cluster: Cluster,
+  ig: InstanceGroup,
+  numInstances: number,
+): RollSettings {
   return resolveSettingsOf(effectiveRollingUpdate(cluster, ig), numInstances);
 }
 
@@ -29,7 +42,10 @@ export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): Rol
   const defaults: RollingUpdate = cluster.spec.rollingUpdate ?? {};
   const maxSurge = own.maxSurge ?? defaults.maxSurge;
   const maxUnavailable = own.maxUnavailable ?? defaults.maxUnavailable;
-  return { ...(maxSurge !== undefined ? { maxSurge } : {}), ...(maxUnavailable !== undefined ? { maxUnavailable } : {}) };
+  return {
+    ...(maxSurge !== undefined ? { maxSurge } : {}),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+  };
 }
 
 /**
@@ -37,9 +53,15 @@ export function effectiveRollingUpdate(cluster: Cluster, ig: InstanceGroup): Rol
  * validateRollingUpdate refuses what intOrPercent cannot parse), so a value that does not parse
  * here skipped that check: refused, naming the field, rather than read as 0.
  */
-function scaled(field: 'maxSurge' | 'maxUnavailable', setting: number | string, numInstances: number, roundUp: boolean): number {
+function scaled(
+  field: 'maxSurge' | 'maxUnavailable',
+  setting: number | string,
+  numInstances: number,
+  roundUp: boolean,
+): number {
   const value = intOrPercent(setting, numInstances, roundUp);
-  if (value instanceof Error) throw new InvalidInputError([{ path: `spec.rollingUpdate.${field}`, message: value.message }]);
+  if (value instanceof Error)
+    throw new InvalidInputError([{ path: `spec.rollingUpdate.${field}`, message: value.message }]);
   return value;
 }
 
@@ -74,7 +96,11 @@ export interface GroupMember {
  */
 export function forcedMembers(groups: RollGroup[], since?: string): string[] {
   const cutoff = since ? Date.parse(since) : undefined;
-  return groups.flatMap((g) => g.members.filter((m) => cutoff === undefined || !m.launchedAt || Date.parse(m.launchedAt) < cutoff).map((m) => m.instanceId));
+  return groups.flatMap((g) =>
+    g.members
+      .filter((m) => cutoff === undefined || !m.launchedAt || Date.parse(m.launchedAt) < cutoff)
+      .map((m) => m.instanceId),
+  );
 }
 
 export interface RollGroup {
@@ -122,14 +148,24 @@ export interface RollOptions {
 
 export type RollStep =
   | { kind: 'surge'; instanceGroup: string; asgName: string; instanceIds: string[] }
-  | { kind: 'replace'; instanceGroup: string; asgName: string; instanceIds: string[]; detachedIds: string[]; controlPlane: boolean }
+  | {
+      kind: 'replace';
+      instanceGroup: string;
+      asgName: string;
+      instanceIds: string[];
+      detachedIds: string[];
+      controlPlane: boolean;
+    }
   | { kind: 'done' };
 
 const ROLE_ORDER = (role: string) => (role === 'Bastion' ? 0 : isControlPlaneRole(role) ? 1 : 2);
 
 /** Bastions first, then control-plane groups, then node groups, each by name. */
 export function orderGroups<T extends { role: string; instanceGroup: string }>(groups: T[]): T[] {
-  return [...groups].sort((a, b) => ROLE_ORDER(a.role) - ROLE_ORDER(b.role) || a.instanceGroup.localeCompare(b.instanceGroup));
+  return [...groups].sort(
+    (a, b) =>
+      ROLE_ORDER(a.role) - ROLE_ORDER(b.role) || a.instanceGroup.localeCompare(b.instanceGroup),
+  );
 }
 
 /** In-service members whose spec hash differs from the group's (or that `--force` named). */
@@ -156,11 +192,15 @@ export function concurrency(group: RollGroup, outdated: number): number {
  * by an older kopsless) are not counted.
  */
 function requireControlPlaneAtLeast(groups: RollGroup[], group: RollGroup): void {
-  const target = group.kubernetesVersion ? parseKubernetesVersion(group.kubernetesVersion) : undefined;
+  const target = group.kubernetesVersion
+    ? parseKubernetesVersion(group.kubernetesVersion)
+    : undefined;
   if (!target || group.role === 'Bastion') return;
   for (const cp of groups.filter((g) => isControlPlaneRole(g.role))) {
     for (const member of cp.members) {
-      const running = member.kubernetesVersion ? parseKubernetesVersion(member.kubernetesVersion) : undefined;
+      const running = member.kubernetesVersion
+        ? parseKubernetesVersion(member.kubernetesVersion)
+        : undefined;
       if (!running || compareVersions(target, running) <= 0) continue;
       throw new ClusterNotValidError(
         `cannot roll instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: control-plane instance ${member.instanceId} (instance group "${cp.instanceGroup}") runs ${member.kubernetesVersion}, and nodes must never be ahead of the control plane; roll the control plane first (rolling-update cluster --instance-group ${cp.instanceGroup})`,
@@ -177,13 +217,18 @@ function requireControlPlaneAtLeast(groups: RollGroup[], group: RollGroup): void
  * past them (an update applied and not rolled, then another). Untagged members are not counted.
  */
 function requireControlPlaneStep(groups: RollGroup[], group: RollGroup): void {
-  const target = group.kubernetesVersion ? parseKubernetesVersion(group.kubernetesVersion) : undefined;
+  const target = group.kubernetesVersion
+    ? parseKubernetesVersion(group.kubernetesVersion)
+    : undefined;
   if (!target) return;
   let oldest: { member: GroupMember; cp: RollGroup; version: KubernetesVersion } | undefined;
   for (const cp of groups.filter((g) => isControlPlaneRole(g.role))) {
     for (const member of cp.members) {
-      const version = member.kubernetesVersion ? parseKubernetesVersion(member.kubernetesVersion) : undefined;
-      if (version && (!oldest || compareVersions(version, oldest.version) < 0)) oldest = { member, cp, version };
+      const version = member.kubernetesVersion
+        ? parseKubernetesVersion(member.kubernetesVersion)
+        : undefined;
+      if (version && (!oldest || compareVersions(version, oldest.version) < 0))
+        oldest = { member, cp, version };
     }
   }
   if (!oldest || target.major !== oldest.version.major) return;
@@ -195,7 +240,9 @@ function requireControlPlaneStep(groups: RollGroup[], group: RollGroup): void {
     );
   }
   if (target.minor < oldest.version.minor) {
-    throw new ClusterNotValidError(`cannot roll control-plane instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: ${where}, and minor version downgrades are not supported`);
+    throw new ClusterNotValidError(
+      `cannot roll control-plane instance group "${group.instanceGroup}" to Kubernetes ${group.kubernetesVersion}: ${where}, and minor version downgrades are not supported`,
+    );
   }
 }
 
@@ -205,7 +252,10 @@ function requireControlPlaneStep(groups: RollGroup[], group: RollGroup): void {
  * terminate out-of-date instances, kept ones first and detached ones last, `concurrency` at a time.
  */
 export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): RollStep {
-  const wanted = options.instanceGroups && options.instanceGroups.length > 0 ? new Set(options.instanceGroups) : undefined;
+  const wanted =
+    options.instanceGroups && options.instanceGroups.length > 0
+      ? new Set(options.instanceGroups)
+      : undefined;
   for (const group of orderGroups(groups)) {
     if (wanted && !wanted.has(group.instanceGroup)) continue;
     const outdated = outdatedMembers(group, options);
@@ -216,17 +266,37 @@ export function nextRollStep(groups: RollGroup[], options: RollOptions = {}): Ro
     // A roll that stopped after a surge: the detached instances' replacements come first.
     const inService = group.members.filter((m) => m.lifecycleState === 'InService').length;
     if (group.detached.length > 0 && inService < group.desired) {
-      return { kind: 'surge', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: [] };
+      return {
+        kind: 'surge',
+        instanceGroup: group.instanceGroup,
+        asgName: group.asgName,
+        instanceIds: [],
+      };
     }
-    const surgeTarget = controlPlane || options.cloudOnly ? 0 : Math.min(group.settings.maxSurge, outdated.length + group.detached.length);
+    const surgeTarget =
+      controlPlane || options.cloudOnly
+        ? 0
+        : Math.min(group.settings.maxSurge, outdated.length + group.detached.length);
     if (group.detached.length < surgeTarget && outdated.length > 0) {
       const count = Math.min(surgeTarget - group.detached.length, outdated.length);
-      return { kind: 'surge', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: outdated.slice(outdated.length - count) };
+      return {
+        kind: 'surge',
+        instanceGroup: group.instanceGroup,
+        asgName: group.asgName,
+        instanceIds: outdated.slice(outdated.length - count),
+      };
     }
     const batchSize = concurrency(group, outdated.length + group.detached.length);
     const queue = [...outdated, ...group.detached];
     const batch = queue.slice(0, batchSize);
-    return { kind: 'replace', instanceGroup: group.instanceGroup, asgName: group.asgName, instanceIds: batch, detachedIds: batch.filter((id) => group.detached.includes(id)), controlPlane };
+    return {
+      kind: 'replace',
+      instanceGroup: group.instanceGroup,
+      asgName: group.asgName,
+      instanceIds: batch,
+      detachedIds: batch.filter((id) => group.detached.includes(id)),
+      controlPlane,
+    };
   }
   return { kind: 'done' };
 }
@@ -243,7 +313,11 @@ export interface RollStatusRow {
 }
 
 /** kOps's `rolling-update cluster` table: NAME STATUS NEEDUPDATE READY MIN TARGET MAX NODES. */
-export function rollStatus(groups: RollGroup[], nodesPerGroup: Record<string, number>, options: RollOptions = {}): RollStatusRow[] {
+export function rollStatus(
+  groups: RollGroup[],
+  nodesPerGroup: Record<string, number>,
+  options: RollOptions = {},
+): RollStatusRow[] {
   return orderGroups(groups).map((g) => {
     const needUpdate = outdatedMembers(g, options).length + g.detached.length;
     const inService = g.members.filter((m) => m.lifecycleState === 'InService').length;
@@ -298,7 +372,12 @@ export function planWaves(groups: WaveGroup[], options: WaveOptions = {}): strin
     const used = new Set<string>();
     for (let i = 0; i < left.length && wave.length < width; ) {
       const g = left[i]!;
-      const fits = options.allowSameZone || wave.length === 0 || (g.zones.length > 0 && wave.every((w) => w.zones.length > 0) && !g.zones.some((z) => used.has(z)));
+      const fits =
+        options.allowSameZone ||
+        wave.length === 0 ||
+        (g.zones.length > 0 &&
+          wave.every((w) => w.zones.length > 0) &&
+          !g.zones.some((z) => used.has(z)));
       if (!fits) {
         i += 1;
         continue;
@@ -321,7 +400,13 @@ export const HISTORY_EVENT_LIMIT = 25_000;
  * surge step, a replace step, a control-plane step's DNS upsert and first check, one more turn of
  * a poll loop (Wait 2, Lambda Task 5, Choice 2), and an execution's own besides its batches.
  */
-export const CHILD_HISTORY = { surgeStep: 34, replaceStep: 43, controlPlaneDns: 14, pollTurn: 9, perExecution: 18 } as const;
+export const CHILD_HISTORY = {
+  surgeStep: 34,
+  replaceStep: 43,
+  controlPlaneDns: 14,
+  pollTurn: 9,
+  perExecution: 18,
+} as const;
 
 /** Seconds of the child machine's poll Waits (rolling-update-group.asl.json; a test checks them against the file). */
 export const CHILD_POLL_SECONDS = { replacements: 20, validation: 15, drain: 10, dns: 10 } as const;
@@ -337,20 +422,42 @@ export const WAVE_VALIDATION_POLL_SECONDS = 60;
  * validation, record), and the update flow's poll turns at the launch function's default
  * timeouts (the stack 30 minutes at 15 s, the groups 15 minutes at 20 s).
  */
-export const PARENT_HISTORY = { perWave: 25, perGroup: 4, perChild: 8, outsidePolls: 70, updateFlowTurns: 121 + 46 } as const;
+export const PARENT_HISTORY = {
+  perWave: 25,
+  perGroup: 4,
+  perChild: 8,
+  outsidePolls: 70,
+  updateFlowTurns: 121 + 46,
+} as const;
 
 /**
  * The most history events a roll's parent execution can record: every wave validating to its
  * deadline, every group's child executions (one per `batchLimit` batches, and the one that finds
  * the group done).
  */
-export function parentHistoryBound(plan: { waves: string[][]; batchesOf: (instanceGroup: string) => number; batchLimit: number; validationTimeoutSeconds: number }): number {
+export function parentHistoryBound(plan: {
+  waves: string[][];
+  batchesOf: (instanceGroup: string) => number;
+  batchLimit: number;
+  validationTimeoutSeconds: number;
+}): number {
   const waveTurns = Math.ceil(plan.validationTimeoutSeconds / WAVE_VALIDATION_POLL_SECONDS) + 1;
-  const firstValidationTurns = Math.ceil(plan.validationTimeoutSeconds / CHILD_POLL_SECONDS.validation) + 1;
+  const firstValidationTurns =
+    Math.ceil(plan.validationTimeoutSeconds / CHILD_POLL_SECONDS.validation) + 1;
   const groups = plan.waves.flat();
-  const children = groups.reduce((n, g) => n + Math.floor(plan.batchesOf(g) / plan.batchLimit) + 1, 0);
-  const own = PARENT_HISTORY.outsidePolls + CHILD_HISTORY.pollTurn * (PARENT_HISTORY.updateFlowTurns + firstValidationTurns);
-  return own + plan.waves.length * (PARENT_HISTORY.perWave + CHILD_HISTORY.pollTurn * waveTurns) + groups.length * PARENT_HISTORY.perGroup + children * PARENT_HISTORY.perChild;
+  const children = groups.reduce(
+    (n, g) => n + Math.floor(plan.batchesOf(g) / plan.batchLimit) + 1,
+    0,
+  );
+  const own =
+    PARENT_HISTORY.outsidePolls +
+    CHILD_HISTORY.pollTurn * (PARENT_HISTORY.updateFlowTurns + firstValidationTurns);
+  return (
+    own +
+    plan.waves.length * (PARENT_HISTORY.perWave + CHILD_HISTORY.pollTurn * waveTurns) +
+    groups.length * PARENT_HISTORY.perGroup +
+    children * PARENT_HISTORY.perChild
+  );
 }
 
 /** Batches a group's roll takes: its out-of-date instances, `concurrency` at a time. */
@@ -372,14 +479,32 @@ const HISTORY_HEADROOM = 0.8;
  * its timeout (15 s polls), a drain to its timeout (10 s polls), and a control plane's DNS (10 s
  * polls). With kOps's 15-minute timeouts that is 5 batches; at least 1, at most BATCH_LIMIT.
  */
-export function childBatchLimit(timeouts: { replacementTimeoutSeconds: number; drainTimeoutSeconds: number; validationTimeoutSeconds: number; dnsTimeoutSeconds: number }): number {
-  const turns = (timeoutSeconds: number, pollSeconds: number) => Math.ceil(timeoutSeconds / pollSeconds) + 1;
+export function childBatchLimit(timeouts: {
+  replacementTimeoutSeconds: number;
+  drainTimeoutSeconds: number;
+  validationTimeoutSeconds: number;
+  dnsTimeoutSeconds: number;
+}): number {
+  const turns = (timeoutSeconds: number, pollSeconds: number) =>
+    Math.ceil(timeoutSeconds / pollSeconds) + 1;
   const poll = CHILD_POLL_SECONDS;
   const pollTurns =
     2 * turns(timeouts.replacementTimeoutSeconds, poll.replacements) +
     turns(timeouts.drainTimeoutSeconds, poll.drain) +
     2 * turns(timeouts.validationTimeoutSeconds, poll.validation) +
     turns(timeouts.dnsTimeoutSeconds, poll.dns);
-  const worstBatch = CHILD_HISTORY.surgeStep + CHILD_HISTORY.replaceStep + CHILD_HISTORY.controlPlaneDns + CHILD_HISTORY.pollTurn * pollTurns;
-  return Math.max(1, Math.min(BATCH_LIMIT, Math.floor((HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch)));
+  const worstBatch =
+    CHILD_HISTORY.surgeStep +
+    CHILD_HISTORY.replaceStep +
+    CHILD_HISTORY.controlPlaneDns +
+    CHILD_HISTORY.pollTurn * pollTurns;
+  return Math.max(
+    1,
+    Math.min(
+      BATCH_LIMIT,
+      Math.floor(
+        (HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch,
+      ),
+    ),
+  );
 }

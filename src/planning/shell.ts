@@ -5,6 +5,7 @@
 export function shellQuote(value: string | number): string {
   const text = String(value);
   // Bash strings cannot hold a NUL; validation refuses one in every field that gets here.
-  if (text.includes('\0')) throw new TypeError('a NUL character cannot be passed to the boot script');
+  if (text.includes('\0'))
+    throw new TypeError('a NUL character cannot be passed to the boot script');
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,8 +1,21 @@
-import type { CompletedManifest } from '../manifest/completed.js';
-import { isControlPlaneRole, type ClusterSubnetSpec } from '../manifest/types.js';
 import { SpecInvalidError } from '../errors.js';
-import { CLUSTER_OBJECTS as STORE, clusterFolder, clusterKey } from '../state/layout.js';
-import { clusterTags, fqdn, iamRoleName, instanceProfileName, kopsRoleName, logicalId, nameTag, PLACEHOLDER_IP, securityGroupName, subnetLogicalIds, type InstanceRoleKind, type SecurityGroupKind } from './names.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import { type ClusterSubnetSpec, isControlPlaneRole } from '../manifest/types.js';
+import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import {
+  clusterTags,
+  fqdn,
+  type InstanceRoleKind,
+  iamRoleName,
+  instanceProfileName,
+  kopsRoleName,
+  logicalId,
+  nameTag,
+  PLACEHOLDER_IP,
+  type SecurityGroupKind,
+  securityGroupName,
+  subnetLogicalIds,
+} from './names.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -38,8 +51,15 @@ export function subnetOutputKey(subnetName: string): string {
   return subnetLogicalIds(subnetName).subnet;
 }
 
-function tags(cluster: string, extra: Record<string, string> = {}, cloudLabels: Record<string, string> = {}): Tag[] {
-  const all = [...clusterTags(cluster), ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value }))];
+function tags(
+  cluster: string,
+  extra: Record<string, string> = {},
+  cloudLabels: Record<string, string> = {},
+): Tag[] {
+  const all = [
+    ...clusterTags(cluster),
+    ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
+  ];
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
   return all;
 }
@@ -53,7 +73,9 @@ function ingressFrom(source: string, description: string): Json {
 function assumeRole(): Json {
   return {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
   };
 }
 
@@ -73,7 +95,11 @@ const VPC_CNI_ACTIONS = [
 ];
 
 /** Renders the stack template for a completed manifest. Pure: the same input gives the same JSON. */
-export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }: StackTemplateInput): Json {
+export function renderStackTemplate({
+  manifest,
+  stateBucket,
+  partition = 'aws',
+}: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
   const spec = cluster.spec;
@@ -85,18 +111,36 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
 
   resources.Vpc = {
     Type: 'AWS::EC2::VPC',
-    Properties: { CidrBlock: spec.networkCIDR, EnableDnsHostnames: true, EnableDnsSupport: true, Tags: tags(name, { Name: name }, cloudLabels) },
+    Properties: {
+      CidrBlock: spec.networkCIDR,
+      EnableDnsHostnames: true,
+      EnableDnsSupport: true,
+      Tags: tags(name, { Name: name }, cloudLabels),
+    },
   };
-  resources.InternetGateway = { Type: 'AWS::EC2::InternetGateway', Properties: { Tags: tags(name, { Name: name }, cloudLabels) } };
+  resources.InternetGateway = {
+    Type: 'AWS::EC2::InternetGateway',
+    Properties: { Tags: tags(name, { Name: name }, cloudLabels) },
+  };
   resources.InternetGatewayAttachment = {
     Type: 'AWS::EC2::VPCGatewayAttachment',
     Properties: { VpcId: { Ref: 'Vpc' }, InternetGatewayId: { Ref: 'InternetGateway' } },
   };
-  resources.PublicRouteTable = { Type: 'AWS::EC2::RouteTable', Properties: { VpcId: { Ref: 'Vpc' }, Tags: tags(name, { Name: name, 'kubernetes.io/kops/role': 'public' }, cloudLabels) } };
+  resources.PublicRouteTable = {
+    Type: 'AWS::EC2::RouteTable',
+    Properties: {
+      VpcId: { Ref: 'Vpc' },
+      Tags: tags(name, { Name: name, 'kubernetes.io/kops/role': 'public' }, cloudLabels),
+    },
+  };
   resources.PublicDefaultRoute = {
     Type: 'AWS::EC2::Route',
     DependsOn: 'InternetGatewayAttachment',
-    Properties: { RouteTableId: { Ref: 'PublicRouteTable' }, DestinationCidrBlock: '0.0.0.0/0', GatewayId: { Ref: 'InternetGateway' } },
+    Properties: {
+      RouteTableId: { Ref: 'PublicRouteTable' },
+      DestinationCidrBlock: '0.0.0.0/0',
+      GatewayId: { Ref: 'InternetGateway' },
+    },
   };
   output('VpcId', { Ref: 'Vpc' });
 
@@ -128,13 +172,22 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   const privateZones = [...new Set(subnets.filter((s) => s.type === 'Private').map((s) => s.zone))];
   const natProblems = [];
   for (const zone of privateZones) {
-    const egressSubnet = subnets.find((s) => s.zone === zone && s.type === 'Utility') ?? subnets.find((s) => s.zone === zone && s.type === 'Public');
+    const egressSubnet =
+      subnets.find((s) => s.zone === zone && s.type === 'Utility') ??
+      subnets.find((s) => s.zone === zone && s.type === 'Public');
     if (!egressSubnet) {
-      natProblems.push({ path: 'spec.subnets', message: `Forbidden: Private subnets in zone "${zone}" need a Utility subnet in the same zone for their NAT gateway` });
+      natProblems.push({
+        path: 'spec.subnets',
+        message: `Forbidden: Private subnets in zone "${zone}" need a Utility subnet in the same zone for their NAT gateway`,
+      });
       continue;
     }
     const z = logicalId('', zone);
-    resources[`NatEip${z}`] = { Type: 'AWS::EC2::EIP', DependsOn: 'InternetGatewayAttachment', Properties: { Domain: 'vpc', Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels) } };
+    resources[`NatEip${z}`] = {
+      Type: 'AWS::EC2::EIP',
+      DependsOn: 'InternetGatewayAttachment',
+      Properties: { Domain: 'vpc', Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels) },
+    };
     resources[`NatGateway${z}`] = {
       Type: 'AWS::EC2::NatGateway',
       Properties: {
@@ -145,16 +198,29 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
     };
     resources[`PrivateRouteTable${z}`] = {
       Type: 'AWS::EC2::RouteTable',
-      Properties: { VpcId: { Ref: 'Vpc' }, Tags: tags(name, { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` }, cloudLabels) },
+      Properties: {
+        VpcId: { Ref: 'Vpc' },
+        Tags: tags(
+          name,
+          { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` },
+          cloudLabels,
+        ),
+      },
     };
     resources[`PrivateDefaultRoute${z}`] = {
       Type: 'AWS::EC2::Route',
-      Properties: { RouteTableId: { Ref: `PrivateRouteTable${z}` }, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: `NatGateway${z}` } },
+      Properties: {
+        RouteTableId: { Ref: `PrivateRouteTable${z}` },
+        DestinationCidrBlock: '0.0.0.0/0',
+        NatGatewayId: { Ref: `NatGateway${z}` },
+      },
     };
   }
   if (natProblems.length > 0) throw new SpecInvalidError(natProblems);
   for (const subnet of subnets) {
-    const table = isPublic(subnet) ? 'PublicRouteTable' : `PrivateRouteTable${logicalId('', subnet.zone)}`;
+    const table = isPublic(subnet)
+      ? 'PublicRouteTable'
+      : `PrivateRouteTable${logicalId('', subnet.zone)}`;
     resources[subnetLogicalIds(subnet.name).routeTableAssociation] = {
       Type: 'AWS::EC2::SubnetRouteTableAssociation',
       Properties: { SubnetId: { Ref: subnetOutputKey(subnet.name) }, RouteTableId: { Ref: table } },
@@ -167,7 +233,15 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   const groups: Array<[string, SecurityGroupKind, string]> = [
     ['MastersSecurityGroup', 'masters', 'Security group for the control plane'],
     ['NodesSecurityGroup', 'nodes', 'Security group for nodes'],
-    ...(hasBastion ? [['BastionSecurityGroup', 'bastion', 'Security group for bastions'] as [string, SecurityGroupKind, string]] : []),
+    ...(hasBastion
+      ? [
+          ['BastionSecurityGroup', 'bastion', 'Security group for bastions'] as [
+            string,
+            SecurityGroupKind,
+            string,
+          ],
+        ]
+      : []),
   ];
   for (const [id, kind, description] of groups) {
     resources[id] = {
@@ -181,24 +255,62 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
     };
     output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
   }
-  const ingress = (id: string, group: string, rule: Json) => (resources[id] = { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { GroupId: { 'Fn::GetAtt': [group, 'GroupId'] }, ...rule } });
-  ingress('MastersFromMasters', 'MastersSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] } });
-  ingress('MastersFromNodes', 'MastersSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
-  ingress('NodesFromMasters', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] } });
-  ingress('NodesFromNodes', 'NodesSecurityGroup', { IpProtocol: '-1', SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] } });
+  const ingress = (id: string, group: string, rule: Json) =>
+    (resources[id] = {
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: { GroupId: { 'Fn::GetAtt': [group, 'GroupId'] }, ...rule },
+    });
+  ingress('MastersFromMasters', 'MastersSecurityGroup', {
+    IpProtocol: '-1',
+    SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+  });
+  ingress('MastersFromNodes', 'MastersSecurityGroup', {
+    IpProtocol: '-1',
+    SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] },
+  });
+  ingress('NodesFromMasters', 'NodesSecurityGroup', {
+    IpProtocol: '-1',
+    SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+  });
+  ingress('NodesFromNodes', 'NodesSecurityGroup', {
+    IpProtocol: '-1',
+    SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] },
+  });
   spec.kubernetesApiAccess.forEach((source, i) => {
-    ingress(`ApiAccess${i}`, 'MastersSecurityGroup', { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, ...ingressFrom(source, 'Kubernetes API') });
+    ingress(`ApiAccess${i}`, 'MastersSecurityGroup', {
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      ...ingressFrom(source, 'Kubernetes API'),
+    });
   });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
-  const sshTargets = hasBastion ? ['BastionSecurityGroup'] : ['MastersSecurityGroup', 'NodesSecurityGroup'];
+  const sshTargets = hasBastion
+    ? ['BastionSecurityGroup']
+    : ['MastersSecurityGroup', 'NodesSecurityGroup'];
   for (const target of sshTargets) {
     spec.sshAccess.forEach((source, i) => {
-      ingress(`${target.replace('SecurityGroup', '')}SshAccess${i}`, target, { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, ...ingressFrom(source, 'SSH') });
+      ingress(`${target.replace('SecurityGroup', '')}SshAccess${i}`, target, {
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        ...ingressFrom(source, 'SSH'),
+      });
     });
   }
   if (hasBastion) {
-    ingress('MastersSshFromBastion', 'MastersSecurityGroup', { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] } });
-    ingress('NodesSshFromBastion', 'NodesSecurityGroup', { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] } });
+    ingress('MastersSshFromBastion', 'MastersSecurityGroup', {
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] },
+    });
+    ingress('NodesSshFromBastion', 'NodesSecurityGroup', {
+      IpProtocol: 'tcp',
+      FromPort: 22,
+      ToPort: 22,
+      SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] },
+    });
   }
 
   // IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
@@ -213,14 +325,59 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       [
         // The control plane reads the join token and its own keys back (a replacement keeps the
         // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.controlPlanePki}`] },
-        { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } } },
-        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${clusterObjects}${STORE.pki}*`, `${clusterObjects}${STORE.kubeconfig}`, `${clusterObjects}${STORE.controlPlanePki}`] },
-        { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions', 'ec2:DescribeTags', 'ec2:DescribeVolumes', 'autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject'],
+          Resource: [
+            `${clusterObjects}${STORE.bootstrapToken}`,
+            `${clusterObjects}${STORE.controlPlanePki}`,
+          ],
+        },
+        {
+          Effect: 'Allow',
+          Action: ['s3:ListBucket'],
+          Resource: [bucketArn],
+          Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['s3:PutObject'],
+          Resource: [
+            `${clusterObjects}${STORE.pki}*`,
+            `${clusterObjects}${STORE.kubeconfig}`,
+            `${clusterObjects}${STORE.controlPlanePki}`,
+          ],
+        },
+        {
+          Effect: 'Allow',
+          Action: [
+            'ec2:DescribeInstances',
+            'ec2:DescribeRegions',
+            'ec2:DescribeTags',
+            'ec2:DescribeVolumes',
+            'autoscaling:DescribeAutoScalingGroups',
+          ],
+          Resource: '*',
+        },
         // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
-        { Effect: 'Allow', Action: ['ec2:CreateVolume'], Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } } },
-        { Effect: 'Allow', Action: ['ec2:CreateTags'], Resource: '*', Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } } },
-        { Effect: 'Allow', Action: ['ec2:AttachVolume'], Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } } },
+        {
+          Effect: 'Allow',
+          Action: ['ec2:CreateVolume'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['ec2:CreateTags'],
+          Resource: '*',
+          Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
+        },
+        {
+          Effect: 'Allow',
+          Action: ['ec2:AttachVolume'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } },
+        },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],
     ],
@@ -229,12 +386,31 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       'nodes',
       [
         // Nodes read what joining takes, and nothing of the control plane's keys.
-        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${clusterObjects}${STORE.bootstrapToken}`, `${clusterObjects}${STORE.caCertHash}`] },
-        { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject'],
+          Resource: [
+            `${clusterObjects}${STORE.bootstrapToken}`,
+            `${clusterObjects}${STORE.caCertHash}`,
+          ],
+        },
+        {
+          Effect: 'Allow',
+          Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
+          Resource: '*',
+        },
         ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
       ],
     ],
-    ...(hasBastion ? ([['Bastions', 'bastions', [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }]]] as Array<[string, InstanceRoleKind, Json[]]>) : []),
+    ...(hasBastion
+      ? ([
+          [
+            'Bastions',
+            'bastions',
+            [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }],
+          ],
+        ] as Array<[string, InstanceRoleKind, Json[]]>)
+      : []),
   ];
   for (const [kind, roleKind, statements] of roles) {
     const kopsName = kopsRoleName(roleKind, name);
@@ -243,11 +419,22 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       Properties: {
         RoleName: iamRoleName(roleKind, name),
         AssumeRolePolicyDocument: assumeRole(),
-        Policies: [{ PolicyName: kopsName.slice(0, 128), PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+        Policies: [
+          {
+            PolicyName: kopsName.slice(0, 128),
+            PolicyDocument: { Version: '2012-10-17', Statement: statements },
+          },
+        ],
         Tags: tags(name, { Name: nameTag(kopsName).Value }, cloudLabels),
       },
     };
-    resources[`${kind}InstanceProfile`] = { Type: 'AWS::IAM::InstanceProfile', Properties: { InstanceProfileName: instanceProfileName(roleKind, name), Roles: [{ Ref: `${kind}Role` }] } };
+    resources[`${kind}InstanceProfile`] = {
+      Type: 'AWS::IAM::InstanceProfile',
+      Properties: {
+        InstanceProfileName: instanceProfileName(roleKind, name),
+        Roles: [{ Ref: `${kind}Role` }],
+      },
+    };
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
 
@@ -259,7 +446,9 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
       Name: fqdn(spec.dnsZone),
       HostedZoneConfig: { Comment: `kopsless cluster ${name}` },
       HostedZoneTags: tags(name, {}, cloudLabels),
-      ...(privateZone ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] } : {}),
+      ...(privateZone
+        ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] }
+        : {}),
     },
   };
   output('HostedZoneId', { Ref: 'HostedZone' });
@@ -270,11 +459,19 @@ export function renderStackTemplate({ manifest, stateBucket, partition = 'aws' }
   for (const [id, recordName] of records) {
     resources[id] = {
       Type: 'AWS::Route53::RecordSet',
-      Properties: { HostedZoneId: { Ref: 'HostedZone' }, Name: fqdn(recordName), Type: 'A', TTL: '60', ResourceRecords: [PLACEHOLDER_IP] },
+      Properties: {
+        HostedZoneId: { Ref: 'HostedZone' },
+        Name: fqdn(recordName),
+        Type: 'A',
+        TTL: '60',
+        ResourceRecords: [PLACEHOLDER_IP],
+      },
     };
   }
 
-  const controlPlaneGroups = instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role)).map((ig) => ig.metadata.name);
+  const controlPlaneGroups = instanceGroups
+    .filter((ig) => isControlPlaneRole(ig.spec.role))
+    .map((ig) => ig.metadata.name);
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `kopsless cluster ${name}: network, security groups, IAM and DNS (control plane: ${controlPlaneGroups.join(', ')})`,

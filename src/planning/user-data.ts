@@ -1,7 +1,7 @@
-import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
-import { parseKubernetesVersion } from '../manifest/validate.js';
 import type { CompletedCluster, CompletedInstanceGroup } from '../manifest/completed.js';
-import { isControlPlaneRole, type InstanceGroup } from '../manifest/types.js';
+import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
+import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
+import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
@@ -45,7 +45,8 @@ const HEREDOC_END = 'KUBEADM';
  * body is a JSON-quoted scalar, so no body line can be the terminator; checked all the same.
  */
 function verbatimHeredoc(body: string, indent = '    '): string[] {
-  if (body.split('\n').includes(HEREDOC_END)) throw new TypeError(`a line of the kubeadm config is its heredoc terminator ${HEREDOC_END}`);
+  if (body.split('\n').includes(HEREDOC_END))
+    throw new TypeError(`a line of the kubeadm config is its heredoc terminator ${HEREDOC_END}`);
   return [`${indent}verbatim <<'${HEREDOC_END}'`, body, HEREDOC_END];
 }
 
@@ -81,20 +82,27 @@ function taintsOf(ig: InstanceGroup): string[] {
 function kubeadmConfigCommands(input: UserDataInput): string[] {
   const { cluster, instanceGroup: ig, maxPods } = input;
   const spec = cluster.spec;
-  const version = parseKubernetesVersion(spec.kubernetesVersion ?? '') ?? { major: 1, minor: 32, patch: 0 };
+  const version = parseKubernetesVersion(spec.kubernetesVersion ?? '') ?? {
+    major: 1,
+    minor: 32,
+    patch: 0,
+  };
   // kubeadm's v1beta4 (Kubernetes 1.31+) lists extra args as name/value pairs; v1beta3 as a map.
   const beta4 = version.major > 1 || version.minor >= 31;
   const apiVersion = beta4 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
   const controlPlane = isControlPlaneRole(ig.spec.role);
   const taints = taintsOf(ig);
-  if (controlPlane) taints.push('  - key: "node-role.kubernetes.io/control-plane"\n    effect: "NoSchedule"');
+  if (controlPlane)
+    taints.push('  - key: "node-role.kubernetes.io/control-plane"\n    effect: "NoSchedule"');
   // No cloud controller manager runs here, so the kubelet states its provider ID itself (last, from printf).
   const nodeRegistration = [
     'nodeRegistration:',
     '  criSocket: unix:///run/containerd/containerd.sock',
     taints.length > 0 ? `  taints:\n${taints.join('\n')}` : '  taints: []',
     '  kubeletExtraArgs:',
-    beta4 ? `    - name: node-labels\n      value: ${yamlString(labelsOf(ig))}` : `    node-labels: ${yamlString(labelsOf(ig))}`,
+    beta4
+      ? `    - name: node-labels\n      value: ${yamlString(labelsOf(ig))}`
+      : `    node-labels: ${yamlString(labelsOf(ig))}`,
   ].join('\n');
   const providerId = beta4
     ? `    printf '    - name: provider-id\\n      value: "aws:///%s/%s"\\n' "\${ZONE}" "\${INSTANCE_ID}"`
@@ -109,10 +117,15 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
   ].join('\n');
   const apiInternal = spec.masterInternalName;
   const apiPublic = spec.masterPublicName;
-  const head = [`apiVersion: ${apiVersion}`, `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`];
+  const head = [
+    `apiVersion: ${apiVersion}`,
+    `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`,
+  ];
   const lines = controlPlane
     ? [
-        ...verbatimHeredoc([...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n')),
+        ...verbatimHeredoc(
+          [...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n'),
+        ),
         providerId,
         `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "0s"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
         ...verbatimHeredoc(
@@ -136,7 +149,11 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
         ...verbatimHeredoc([...head, nodeRegistration].join('\n')),
         providerId,
         `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
-        ...verbatimHeredoc([`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join('\n')),
+        ...verbatimHeredoc(
+          [`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join(
+            '\n',
+          ),
+        ),
       ];
   return [
     'write_kubeadm_config() {',
@@ -152,14 +169,20 @@ function cniSteps(input: UserDataInput): string[] {
   const amazonvpc = input.cluster.spec.networking?.amazonvpc;
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
-  const env = (amazonvpc.env ?? []).map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`)).join(' ');
+  const env = (amazonvpc.env ?? [])
+    .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
+    .join(' ');
   return [
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
     `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
     // After `--` no pair can be read as a kubectl option, whatever its name.
-    ...(env ? [`  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`] : []),
+    ...(env
+      ? [
+          `  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`,
+        ]
+      : []),
     '}',
   ];
 }
@@ -190,7 +213,8 @@ export function bootstrapSettings(input: UserDataInput): Record<string, string> 
   // Only the control plane's script installs the CNI (and sets its env on the aws-node DaemonSet).
   if (amazonvpc && isControlPlaneRole(ig.spec.role)) {
     settings.push(['VPC CNI', input.vpcCniVersion ?? VPC_CNI_VERSION]);
-    for (const e of amazonvpc.env ?? []) settings.push([`aws-node env ${String(e.name)}`, String(e.value ?? '')]);
+    for (const e of amazonvpc.env ?? [])
+      settings.push([`aws-node env ${String(e.name)}`, String(e.value ?? '')]);
   }
   // fromEntries defines own properties: an env var named __proto__ stays a plain key.
   return Object.fromEntries(settings);
@@ -200,13 +224,19 @@ export function bootstrapSettings(input: UserDataInput): Record<string, string> 
  * The settings recorded in rendered user-data, or undefined for a script rendered before they
  * were recorded (or not by kopsless).
  */
-export function bootstrapSettingsFromUserData(userData: string): Record<string, string> | undefined {
+export function bootstrapSettingsFromUserData(
+  userData: string,
+): Record<string, string> | undefined {
   const line = userData.split('\n').find((l) => l.startsWith(SETTINGS_PREFIX));
   if (!line) return undefined;
   try {
     const parsed: unknown = JSON.parse(line.slice(SETTINGS_PREFIX.length));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    return Object.fromEntries(
+      Object.entries(parsed).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
+    );
   } catch {
     return undefined;
   }
@@ -224,7 +254,7 @@ export function renderUserData(input: UserDataInput): string {
     '#!/bin/bash',
     // JSON-quoted: a newline in a name could otherwise end the comment and start a command.
     `# kopsless bootstrap: cluster ${JSON.stringify(name)}, instance group ${JSON.stringify(ig.metadata.name)} (role ${JSON.stringify(role)}).`,
-    '# Rendered by kopsless from the cluster spec; a change here is a change of the group\'s spec hash.',
+    "# Rendered by kopsless from the cluster spec; a change here is a change of the group's spec hash.",
     // JSON on one comment line: data for `update cluster`'s preview, inert to bash (JSON escapes every newline).
     `${SETTINGS_PREFIX}${JSON.stringify(bootstrapSettings(input))}`,
     'set -o errexit -o nounset -o pipefail',
@@ -236,7 +266,13 @@ export function renderUserData(input: UserDataInput): string {
     'log() { printf \'kopsless-bootstrap[%s.%s]: %s\\n\' "${INSTANCE_GROUP}" "${CLUSTER_NAME}" "$*" >&2; }',
   ];
   if (role === 'Bastion') {
-    return [...header, '', 'log "bastion: SSH only, no Kubernetes components"', 'export AWS_REGION', ''].join('\n');
+    return [
+      ...header,
+      '',
+      'log "bastion: SSH only, no Kubernetes components"',
+      'export AWS_REGION',
+      '',
+    ].join('\n');
   }
   const controlPlane = isControlPlaneRole(role);
   const body = [
@@ -245,7 +281,11 @@ export function renderUserData(input: UserDataInput): string {
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
-    ...(controlPlane ? [`readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`] : []),
+    ...(controlPlane
+      ? [
+          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`,
+        ]
+      : []),
     '',
     'install_packages() {',
     '  export DEBIAN_FRONTEND=noninteractive',

@@ -1,13 +1,13 @@
-import { nowFor } from '../clock.js';
 import { createHash } from 'node:crypto';
-import { executionArn, type ExecutionsApi } from '../aws/sfn.js';
+import { type ExecutionsApi, executionArn } from '../aws/sfn.js';
+import { nowFor } from '../clock.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
-import { MAX_MANIFEST_BYTES } from './inputs.js';
 import { parseManifest } from '../manifest/parse.js';
-import { dns1123SubdomainErrors } from '../manifest/validate.js';
 import type { ClusterManifest } from '../manifest/types.js';
+import { dns1123SubdomainErrors } from '../manifest/validate.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { MAX_MANIFEST_BYTES } from './inputs.js';
 
 /**
  * The HTTP API's routes over the state store and Step Functions. Bad input is a 400 with the
@@ -59,7 +59,8 @@ function bodyBytes(request: ApiRequest): Buffer {
   const raw = request.body ?? '';
   if (typeof raw !== 'string') throw new HttpProblem(400, 'the body must be text');
   const bytes = request.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > MAX_BODY_BYTES) throw new HttpProblem(413, `request body over ${MAX_BODY_BYTES} bytes`);
+  if (bytes.byteLength > MAX_BODY_BYTES)
+    throw new HttpProblem(413, `request body over ${MAX_BODY_BYTES} bytes`);
   return bytes;
 }
 
@@ -83,7 +84,8 @@ function jsonDepthOver(value: unknown, limit: number): boolean {
     const top = stack.pop()!;
     if (typeof top.value !== 'object' || top.value === null) continue;
     if (top.depth + 1 > limit) return true;
-    for (const child of Object.values(top.value)) stack.push({ value: child, depth: top.depth + 1 });
+    for (const child of Object.values(top.value))
+      stack.push({ value: child, depth: top.depth + 1 });
   }
   return false;
 }
@@ -98,9 +100,13 @@ function jsonObjectBody(text: string): Record<string, unknown> {
     throw new HttpProblem(400, `body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpProblem(400, `the body must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new HttpProblem(
+      400,
+      `the body must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
-  if (jsonDepthOver(value, MAX_JSON_DEPTH)) throw new HttpProblem(400, `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  if (jsonDepthOver(value, MAX_JSON_DEPTH))
+    throw new HttpProblem(400, `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
   return value as Record<string, unknown>;
 }
 
@@ -109,7 +115,8 @@ function jsonObjectBody(text: string): Record<string, unknown> {
  * by the same check as the CLI's), or `{"manifest": "<YAML>"}`.
  */
 function manifestFromBody(text: string): string {
-  if (text.trim() === '') throw new HttpProblem(400, 'the body must be the kOps manifest (YAML or JSON)');
+  if (text.trim() === '')
+    throw new HttpProblem(400, 'the body must be the kOps manifest (YAML or JSON)');
   if (/^\s*\{/.test(text)) {
     let value: unknown;
     try {
@@ -130,7 +137,10 @@ function pathParameter(request: ApiRequest, param: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new HttpProblem(400, `the path holds a malformed percent-encoding in {${param}}: "${raw.slice(0, 100)}"`);
+    throw new HttpProblem(
+      400,
+      `the path holds a malformed percent-encoding in {${param}}: "${raw.slice(0, 100)}"`,
+    );
   }
 }
 
@@ -138,7 +148,11 @@ function pathParameter(request: ApiRequest, param: string): string {
 function clusterName(request: ApiRequest): string {
   const cluster = pathParameter(request, 'name');
   const problems = dns1123SubdomainErrors(cluster);
-  if (cluster === '' || problems.length > 0) throw new HttpProblem(400, `"${cluster.slice(0, 100)}" is not a cluster name: ${problems[0] ?? 'empty'}`);
+  if (cluster === '' || problems.length > 0)
+    throw new HttpProblem(
+      400,
+      `"${cluster.slice(0, 100)}" is not a cluster name: ${problems[0] ?? 'empty'}`,
+    );
   return cluster;
 }
 
@@ -158,7 +172,10 @@ const FAILED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /** `<operation>-<cluster>-<hash>`: readable, unique per request identity, at most 80 characters. */
 export function executionName(operation: string, cluster: string, identity: string[]): string {
-  const hash = createHash('sha256').update([operation, cluster, ...identity].join('\n')).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update([operation, cluster, ...identity].join('\n'))
+    .digest('hex')
+    .slice(0, 16);
   return `${`${operation}-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`.slice(0, MAX_EXECUTION_NAME - hash.length - 1)}-${hash}`;
 }
 
@@ -166,7 +183,11 @@ export function executionName(operation: string, cluster: string, identity: stri
 function idempotencyKey(request: ApiRequest): string | undefined {
   const key = request.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new HttpProblem(400, 'Idempotency-Key: 1 to 255 printable ASCII characters without spaces');
+  if (!/^[\x21-\x7e]{1,255}$/.test(key))
+    throw new HttpProblem(
+      400,
+      'Idempotency-Key: 1 to 255 printable ASCII characters without spaces',
+    );
   return key;
 }
 
@@ -174,12 +195,17 @@ async function refuseIfLocked(cluster: string, deps: ApiDeps): Promise<void> {
   const lock = await deps.store.readLock(cluster);
   const now = nowFor(deps);
   if (lock && new Date(lock.expiresAt) > now) {
-    throw new HttpProblem(409, `cluster "${cluster}" is locked by execution ${lock.owner} (${lock.operation}) until ${lock.expiresAt}`, { execution: lock.owner });
+    throw new HttpProblem(
+      409,
+      `cluster "${cluster}" is locked by execution ${lock.owner} (${lock.operation}) until ${lock.expiresAt}`,
+      { execution: lock.owner },
+    );
   }
 }
 
 async function requireCluster(cluster: string, deps: ApiDeps): Promise<void> {
-  if (!(await deps.store.exists(cluster))) throw new HttpProblem(404, `cluster "${cluster}" not found`);
+  if (!(await deps.store.exists(cluster)))
+    throw new HttpProblem(404, `cluster "${cluster}" not found`);
 }
 
 /** The version of a cluster's spec in the state store: a hash of the manifest as stored. */
@@ -191,7 +217,13 @@ function manifestVersion(manifest: ClusterManifest): string {
   return createHash('sha256').update(JSON.stringify(manifest)).digest('hex');
 }
 
-const accepted = (cluster: string, operation: string, arn: string, name: string, existing: boolean): ApiResponse => ({
+const accepted = (
+  cluster: string,
+  operation: string,
+  arn: string,
+  name: string,
+  existing: boolean,
+): ApiResponse => ({
   statusCode: existing ? 200 : 202,
   body: { cluster, operation, executionArn: arn, executionId: name, existing },
 });
@@ -201,7 +233,14 @@ const accepted = (cluster: string, operation: string, arn: string, name: string,
  * is a retry), without starting anything. Asked before the lock and the phase are checked: the
  * first execution holds the lock, and its retry must get that execution back, not a 409.
  */
-async function previousExecution(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse | undefined> {
+async function previousExecution(
+  operation: StateMachineName,
+  cluster: string,
+  input: Record<string, unknown>,
+  request: ApiRequest,
+  version: string,
+  deps: ApiDeps,
+): Promise<ApiResponse | undefined> {
   const now = nowFor(deps).getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
@@ -210,14 +249,25 @@ async function previousExecution(operation: StateMachineName, cluster: string, i
     const arn = executionArn(machine, name);
     const found = await deps.executions.describe(arn);
     if (!found) return undefined;
-    if (JSON.stringify(found.input) !== JSON.stringify(input)) throw new HttpProblem(409, 'Idempotency-Key was used for a different request: use a new key', { execution: arn });
+    if (JSON.stringify(found.input) !== JSON.stringify(input))
+      throw new HttpProblem(
+        409,
+        'Idempotency-Key was used for a different request: use a new key',
+        { execution: arn },
+      );
     return accepted(cluster, operation, arn, name, true);
   }
   const body = request.body ?? '';
   const minute = Math.floor(now / RETRY_WINDOW_MS);
   for (const bucket of [minute - 1, minute]) {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const name = executionName(operation, cluster, ['request', body, version, String(bucket), String(attempt)]);
+      const name = executionName(operation, cluster, [
+        'request',
+        body,
+        version,
+        String(bucket),
+        String(attempt),
+      ]);
       const arn = executionArn(machine, name);
       const found = await deps.executions.describe(arn);
       if (!found) break;
@@ -233,12 +283,22 @@ async function previousExecution(operation: StateMachineName, cluster: string, i
  * Starts the operation's state machine for a request, or returns the execution this request
  * already started (see the module comment for when that is).
  */
-async function start(operation: StateMachineName, cluster: string, input: Record<string, unknown>, request: ApiRequest, version: string, deps: ApiDeps): Promise<ApiResponse> {
+async function start(
+  operation: StateMachineName,
+  cluster: string,
+  input: Record<string, unknown>,
+  request: ApiRequest,
+  version: string,
+  deps: ApiDeps,
+): Promise<ApiResponse> {
   const now = nowFor(deps).getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
   if (Buffer.byteLength(JSON.stringify(input)) > MAX_EXECUTION_INPUT_BYTES) {
-    throw new HttpProblem(413, `the request makes an execution input over Step Functions' limit of ${MAX_EXECUTION_INPUT_BYTES} bytes`);
+    throw new HttpProblem(
+      413,
+      `the request makes an execution input over Step Functions' limit of ${MAX_EXECUTION_INPUT_BYTES} bytes`,
+    );
   }
   if (key !== undefined) {
     const previous = await previousExecution(operation, cluster, input, request, version, deps);
@@ -253,13 +313,20 @@ async function start(operation: StateMachineName, cluster: string, input: Record
   const minute = Math.floor(now / RETRY_WINDOW_MS);
   for (const bucket of [minute - 1, minute]) {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const name = executionName(operation, cluster, ['request', body, version, String(bucket), String(attempt)]);
+      const name = executionName(operation, cluster, [
+        'request',
+        body,
+        version,
+        String(bucket),
+        String(attempt),
+      ]);
       const arn = executionArn(machine, name);
       let found = await deps.executions.describe(arn);
       if (!found) {
         if (bucket < minute) break;
         const started = await deps.executions.start(machine, name, input);
-        if (!started.existing) return accepted(cluster, operation, started.executionArn, name, false);
+        if (!started.existing)
+          return accepted(cluster, operation, started.executionArn, name, false);
         // An identical request started it between our look and our start: judge it as found.
         found = await deps.executions.describe(arn);
         if (!found) continue;
@@ -270,24 +337,45 @@ async function start(operation: StateMachineName, cluster: string, input: Record
       if (bucket < minute) break;
     }
   }
-  throw new HttpProblem(409, `this request failed ${MAX_ATTEMPTS} times in the last minute: wait a minute, or send an Idempotency-Key`);
+  throw new HttpProblem(
+    409,
+    `this request failed ${MAX_ATTEMPTS} times in the last minute: wait a minute, or send an Idempotency-Key`,
+  );
 }
 
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const manifest = manifestFromBody(bodyText(request));
     // The create state machine refuses more (its states would outgrow 256 KiB): say so before starting it.
-    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES) throw new HttpProblem(413, `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`);
+    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
+      throw new HttpProblem(
+        413,
+        `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`,
+      );
     const check = checkManifest(manifest);
     if (!check.valid || check.unsupported.length > 0) {
-      throw new HttpProblem(400, check.valid ? 'the manifest asks for settings kopsless does not build' : 'the manifest is invalid', { errors: check.errors, unsupported: check.unsupported });
+      throw new HttpProblem(
+        400,
+        check.valid
+          ? 'the manifest asks for settings kopsless does not build'
+          : 'the manifest is invalid',
+        { errors: check.errors, unsupported: check.unsupported },
+      );
     }
     const cluster = check.cluster!;
-    const previous = await previousExecution('create-cluster', cluster, { manifest }, request, '', deps);
+    const previous = await previousExecution(
+      'create-cluster',
+      cluster,
+      { manifest },
+      request,
+      '',
+      deps,
+    );
     if (previous) return previous;
     await refuseIfLocked(cluster, deps);
     const status = await deps.store.readStatus(cluster);
-    if (status && status.phase !== 'Registered' && status.phase !== 'Failed') throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
+    if (status && status.phase !== 'Registered' && status.phase !== 'Failed')
+      throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
     return start('create-cluster', cluster, { manifest }, request, '', deps);
   },
 
@@ -295,7 +383,11 @@ export const routes = {
     const clusters = [];
     for (const cluster of await deps.store.listClusters()) {
       const status = await deps.store.readStatus(cluster);
-      clusters.push({ name: cluster, phase: status?.phase ?? 'Unknown', lastExecution: status?.lastExecution ?? null });
+      clusters.push({
+        name: cluster,
+        phase: status?.phase ?? 'Unknown',
+        lastExecution: status?.lastExecution ?? null,
+      });
     }
     return { statusCode: 200, body: { clusters } };
   },
@@ -304,14 +396,28 @@ export const routes = {
     const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     const manifest = await deps.store.readManifest(cluster);
-    return { statusCode: 200, body: { ...manifest, status: (await deps.store.readStatus(cluster)) ?? null, lock: (await deps.store.readLock(cluster)) ?? null } };
+    return {
+      statusCode: 200,
+      body: {
+        ...manifest,
+        status: (await deps.store.readStatus(cluster)) ?? null,
+        lock: (await deps.store.readLock(cluster)) ?? null,
+      },
+    };
   },
 
   async updateCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     const version = await specVersion(cluster, deps);
-    const previous = await previousExecution('update-cluster', cluster, { cluster }, request, version, deps);
+    const previous = await previousExecution(
+      'update-cluster',
+      cluster,
+      { cluster },
+      request,
+      version,
+      deps,
+    );
     if (previous) return previous;
     await refuseIfLocked(cluster, deps);
     return start('update-cluster', cluster, { cluster }, request, version, deps);
@@ -321,19 +427,31 @@ export const routes = {
     const cluster = clusterName(request);
     const options = jsonObjectBody(bodyText(request));
     const instanceGroups = options.instanceGroups ?? [];
-    if (!Array.isArray(instanceGroups) || !instanceGroups.every((g) => typeof g === 'string')) throw new HttpProblem(400, 'instanceGroups: must be a list of instance group names');
+    if (!Array.isArray(instanceGroups) || !instanceGroups.every((g) => typeof g === 'string'))
+      throw new HttpProblem(400, 'instanceGroups: must be a list of instance group names');
     for (const flag of ['force', 'cloudOnly', 'allowSameZone'] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new HttpProblem(400, `${flag}: must be true or false`);
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean')
+        throw new HttpProblem(400, `${flag}: must be true or false`);
     }
     const parallelGroups = options.parallelGroups;
-    if (parallelGroups !== undefined && (typeof parallelGroups !== 'number' || !Number.isInteger(parallelGroups) || parallelGroups < 1 || parallelGroups > 20)) {
+    if (
+      parallelGroups !== undefined &&
+      (typeof parallelGroups !== 'number' ||
+        !Number.isInteger(parallelGroups) ||
+        parallelGroups < 1 ||
+        parallelGroups > 20)
+    ) {
       throw new HttpProblem(400, 'parallelGroups: must be an integer from 1 to 20');
     }
     await requireCluster(cluster, deps);
     const manifest = await deps.store.readManifest(cluster);
     const known = manifest.instanceGroups.map((ig) => ig.metadata.name);
     const unknown = (instanceGroups as string[]).filter((g) => !known.includes(g));
-    if (unknown.length > 0) throw new HttpProblem(400, `instanceGroups: not in cluster "${cluster}": ${unknown.join(', ')}`);
+    if (unknown.length > 0)
+      throw new HttpProblem(
+        400,
+        `instanceGroups: not in cluster "${cluster}": ${unknown.join(', ')}`,
+      );
     const version = manifestVersion(manifest);
     const input = {
       cluster,
@@ -344,7 +462,14 @@ export const routes = {
       ...(parallelGroups !== undefined ? { parallelGroups } : {}),
       ...(options.allowSameZone === true ? { allowSameZone: true } : {}),
     };
-    const previous = await previousExecution('rolling-update', cluster, input, request, version, deps);
+    const previous = await previousExecution(
+      'rolling-update',
+      cluster,
+      input,
+      request,
+      version,
+      deps,
+    );
     if (previous) return previous;
     await refuseIfLocked(cluster, deps);
     return start('rolling-update', cluster, input, request, version, deps);
@@ -354,7 +479,14 @@ export const routes = {
     const cluster = clusterName(request);
     await requireCluster(cluster, deps);
     const version = await specVersion(cluster, deps);
-    const previous = await previousExecution('delete-cluster', cluster, { cluster }, request, version, deps);
+    const previous = await previousExecution(
+      'delete-cluster',
+      cluster,
+      { cluster },
+      request,
+      version,
+      deps,
+    );
     if (previous) return previous;
     await refuseIfLocked(cluster, deps);
     return start('delete-cluster', cluster, { cluster }, request, version, deps);
@@ -370,7 +502,11 @@ export const routes = {
       const execution = await deps.executions.describe(arn);
       if (execution) {
         const input = execution.input as { cluster?: string; manifest?: string } | undefined;
-        const about = input?.cluster ?? (typeof input?.manifest === 'string' ? parseManifest(input.manifest).manifest?.cluster.metadata.name : undefined);
+        const about =
+          input?.cluster ??
+          (typeof input?.manifest === 'string'
+            ? parseManifest(input.manifest).manifest?.cluster.metadata.name
+            : undefined);
         if (about !== cluster) continue;
         return { statusCode: 200, body: execution };
       }

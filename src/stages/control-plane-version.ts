@@ -1,9 +1,15 @@
 import type { Ec2Api } from '../aws/ec2.js';
-import { CLUSTER_TAG, CONTROL_PLANE_ROLE_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG } from '../planning/names.js';
+import { compareVersions, parseKubernetesVersion } from '../manifest/kubernetes-version.js';
+import { type ClusterManifest, isControlPlaneRole } from '../manifest/types.js';
+import {
+  CLUSTER_TAG,
+  CONTROL_PLANE_ROLE_TAG,
+  groupName,
+  INSTANCE_GROUP_TAG,
+  KUBERNETES_VERSION_TAG,
+} from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { kubernetesVersionFromUserData } from '../planning/user-data.js';
-import { compareVersions, parseKubernetesVersion } from '../manifest/kubernetes-version.js';
-import { isControlPlaneRole, type ClusterManifest } from '../manifest/types.js';
 
 /**
  * The Kubernetes version a cluster's control plane runs, which every version change is judged
@@ -23,9 +29,14 @@ export interface RunningControlPlaneVersion {
   source: 'instance' | 'applied';
 }
 
-export type ControlPlaneVersionDeps = { ec2: Pick<Ec2Api, 'describeInstances' | 'describeLaunchTemplate' | 'latestLaunchTemplateData'> };
+export type ControlPlaneVersionDeps = {
+  ec2: Pick<Ec2Api, 'describeInstances' | 'describeLaunchTemplate' | 'latestLaunchTemplateData'>;
+};
 
-function older(a: RunningControlPlaneVersion | undefined, b: RunningControlPlaneVersion): RunningControlPlaneVersion {
+function older(
+  a: RunningControlPlaneVersion | undefined,
+  b: RunningControlPlaneVersion,
+): RunningControlPlaneVersion {
   const pa = a ? parseKubernetesVersion(a.version) : undefined;
   const pb = parseKubernetesVersion(b.version);
   if (!pb) return a ?? b;
@@ -39,7 +50,11 @@ function older(a: RunningControlPlaneVersion | undefined, b: RunningControlPlane
  * plane's launch templates install: what was last applied. Undefined for a cluster never applied,
  * whose spec is not running anywhere and may take any supported version.
  */
-export async function runningControlPlaneVersion(cluster: string, manifest: ClusterManifest, deps: ControlPlaneVersionDeps): Promise<RunningControlPlaneVersion | undefined> {
+export async function runningControlPlaneVersion(
+  cluster: string,
+  manifest: ClusterManifest,
+  deps: ControlPlaneVersionDeps,
+): Promise<RunningControlPlaneVersion | undefined> {
   const instances = await deps.ec2.describeInstances([
     { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
     { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
@@ -49,7 +64,12 @@ export async function runningControlPlaneVersion(cluster: string, manifest: Clus
     const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     const version = tags[KUBERNETES_VERSION_TAG];
     if (!(CONTROL_PLANE_ROLE_TAG in tags) || !version || !parseKubernetesVersion(version)) continue;
-    found = older(found, { version: version.replace(/^v/, ''), instanceId: instance.InstanceId ?? '', instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '', source: 'instance' });
+    found = older(found, {
+      version: version.replace(/^v/, ''),
+      instanceId: instance.InstanceId ?? '',
+      instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
+      source: 'instance',
+    });
   }
   if (found) return found;
   for (const ig of manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))) {
@@ -58,8 +78,15 @@ export async function runningControlPlaneVersion(cluster: string, manifest: Clus
     if (!lt || !isOwnedBy(lt.tags, cluster)) continue;
     const data = await deps.ec2.latestLaunchTemplateData(lt.id);
     // From the boot script itself, so templates written before the version tag existed count too.
-    const installed = data?.UserData ? kubernetesVersionFromUserData(Buffer.from(data.UserData, 'base64').toString('utf8')) : undefined;
-    if (installed) found = older(found, { version: installed.replace(/^v/, ''), instanceGroup: ig.metadata.name, source: 'applied' });
+    const installed = data?.UserData
+      ? kubernetesVersionFromUserData(Buffer.from(data.UserData, 'base64').toString('utf8'))
+      : undefined;
+    if (installed)
+      found = older(found, {
+        version: installed.replace(/^v/, ''),
+        instanceGroup: ig.metadata.name,
+        source: 'applied',
+      });
   }
   return found;
 }

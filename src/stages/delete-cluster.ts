@@ -1,8 +1,13 @@
-import { nowFor, deadlineAfter } from '../clock.js';
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
-import { DELETE_ORDER, type CloudResource, type InventoryApi } from '../aws/inventory.js';
-import { AwsRequestError, ClusterNotFoundError, DeleteStuckError, WaitTimeoutError } from '../errors.js';
+import { type CloudResource, DELETE_ORDER, type InventoryApi } from '../aws/inventory.js';
+import { deadlineAfter, nowFor } from '../clock.js';
+import {
+  AwsRequestError,
+  ClusterNotFoundError,
+  DeleteStuckError,
+  WaitTimeoutError,
+} from '../errors.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -47,7 +52,10 @@ async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
  * of the unhashed name kopsless gave before (names.ts) with that tag. A stack that merely has
  * the name is not the cluster's and is never touched.
  */
-export async function ownedStack(cluster: string, stacks: Pick<StackApi, 'describe'>): Promise<{ name: string; stack: StackState } | undefined> {
+export async function ownedStack(
+  cluster: string,
+  stacks: Pick<StackApi, 'describe'>,
+): Promise<{ name: string; stack: StackState } | undefined> {
   for (const name of [stackName(cluster), legacyStackName(cluster)]) {
     const stack = await stacks.describe(name);
     if (stack && isOwnedBy(stack.tags, cluster)) return { name, stack };
@@ -56,14 +64,22 @@ export async function ownedStack(cluster: string, stacks: Pick<StackApi, 'descri
 }
 
 /** Everything that exists for the cluster, the stack included, in kOps's TYPE NAME ID form. */
-export async function discover(cluster: string, deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory'>): Promise<CloudResource[]> {
+export async function discover(
+  cluster: string,
+  deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory'>,
+): Promise<CloudResource[]> {
   const resources = await deps.inventory.list(cluster, await dnsZone(cluster, deps.store));
   const owned = await ownedStack(cluster, deps.stacks);
   if (owned) {
     resources.push({ type: 'cloudformation-stack', name: owned.name, id: owned.stack.stackId });
     // The stack's zone is the cluster's even where it lacks the tags (moto does not apply them).
     const zoneId = owned.stack.outputs.HostedZoneId?.replace('/hostedzone/', '');
-    if (zoneId && !resources.some((r) => r.type === 'hosted-zone' && r.id === zoneId)) resources.push({ type: 'hosted-zone', name: fqdn(await dnsZone(cluster, deps.store)), id: zoneId });
+    if (zoneId && !resources.some((r) => r.type === 'hosted-zone' && r.id === zoneId))
+      resources.push({
+        type: 'hosted-zone',
+        name: fqdn(await dnsZone(cluster, deps.store)),
+        id: zoneId,
+      });
   }
   return resources;
 }
@@ -72,8 +88,13 @@ function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
 
-async function deleteLeftoverInterfaces(deps: DeleteDeps, resources: CloudResource[]): Promise<string[]> {
-  const available = await deps.ec2.detachedNetworkInterfaces(resources.filter((r) => r.type === 'vpc').map((r) => r.id));
+async function deleteLeftoverInterfaces(
+  deps: DeleteDeps,
+  resources: CloudResource[],
+): Promise<string[]> {
+  const available = await deps.ec2.detachedNetworkInterfaces(
+    resources.filter((r) => r.type === 'vpc').map((r) => r.id),
+  );
   // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
   for (const id of available) await deps.inventory.deleteNetworkInterface(id);
   return available;
@@ -86,7 +107,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       // Before the lock: deleting a cluster that does not exist says so and writes nothing.
       const registered = await deps.store.exists(input.cluster);
       const resources = registered ? [] : await discover(input.cluster, deps);
-      if (!registered && resources.length === 0) throw new ClusterNotFoundError(input.cluster, ': nothing in the state store and no resource tagged for it');
+      if (!registered && resources.length === 0)
+        throw new ClusterNotFoundError(
+          input.cluster,
+          ': nothing in the state store and no resource tagged for it',
+        );
       return { registered, resources: resources.length };
     }
     case 'discover': {
@@ -94,26 +119,51 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       return { resources, count: resources.length };
     }
     case 'deleteGroups': {
-      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
-      for (const g of resources.filter((r) => r.type === 'autoscaling-group')) await deps.inventory.deleteAutoScalingGroup(g.id);
+      const resources = await deps.inventory.list(
+        input.cluster,
+        await dnsZone(input.cluster, deps.store),
+      );
+      for (const g of resources.filter((r) => r.type === 'autoscaling-group'))
+        await deps.inventory.deleteAutoScalingGroup(g.id);
       // Instances outside any group (detached during a surge) go too.
-      await deps.ec2.terminateInstances(resources.filter((r) => r.type === 'instance').map((r) => r.id));
-      for (const t of resources.filter((r) => r.type === 'autoscaling-config')) await deps.inventory.deleteLaunchTemplate(t.id);
-      return { deleted: resources.filter((r) => ['autoscaling-group', 'instance', 'autoscaling-config'].includes(r.type)).length, deadline: deadlineAfter(now, deps.groupsTimeoutSeconds) };
+      await deps.ec2.terminateInstances(
+        resources.filter((r) => r.type === 'instance').map((r) => r.id),
+      );
+      for (const t of resources.filter((r) => r.type === 'autoscaling-config'))
+        await deps.inventory.deleteLaunchTemplate(t.id);
+      return {
+        deleted: resources.filter((r) =>
+          ['autoscaling-group', 'instance', 'autoscaling-config'].includes(r.type),
+        ).length,
+        deadline: deadlineAfter(now, deps.groupsTimeoutSeconds),
+      };
     }
     case 'awaitInstances': {
-      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
-      const remaining = resources.filter((r) => r.type === 'instance' || r.type === 'autoscaling-group');
-      if (remaining.length > 0 && now > new Date(input.deadline)) throw new WaitTimeoutError(`instances still running at the deadline ${input.deadline}: ${describeRemaining(remaining)}`);
+      const resources = await deps.inventory.list(
+        input.cluster,
+        await dnsZone(input.cluster, deps.store),
+      );
+      const remaining = resources.filter(
+        (r) => r.type === 'instance' || r.type === 'autoscaling-group',
+      );
+      if (remaining.length > 0 && now > new Date(input.deadline))
+        throw new WaitTimeoutError(
+          `instances still running at the deadline ${input.deadline}: ${describeRemaining(remaining)}`,
+        );
       return { ready: remaining.length === 0, remaining: remaining.length };
     }
     case 'deleteStack': {
       const attempt = input.attempt ?? 0;
       const resources = await discover(input.cluster, deps);
       if (attempt > 0 && input.remaining !== undefined && resources.length >= input.remaining) {
-        throw new DeleteStuckError(`delete of cluster ${input.cluster} made no progress after ${attempt} attempt(s); still there: ${describeRemaining(resources)}`);
+        throw new DeleteStuckError(
+          `delete of cluster ${input.cluster} made no progress after ${attempt} attempt(s); still there: ${describeRemaining(resources)}`,
+        );
       }
-      if (attempt >= MAX_STACK_ATTEMPTS) throw new DeleteStuckError(`delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`);
+      if (attempt >= MAX_STACK_ATTEMPTS)
+        throw new DeleteStuckError(
+          `delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`,
+        );
       const interfaces = await deleteLeftoverInterfaces(deps, resources);
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
@@ -130,23 +180,55 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           refused = (error as Error).message;
         }
       }
-      return { attempt: attempt + 1, remaining: resources.length, networkInterfacesDeleted: interfaces, ...(refused ? { refused } : {}), deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
+      return {
+        attempt: attempt + 1,
+        remaining: resources.length,
+        networkInterfacesDeleted: interfaces,
+        ...(refused ? { refused } : {}),
+        deadline: deadlineAfter(now, deps.stackTimeoutSeconds),
+      };
     }
     case 'awaitStack': {
       const owned = await ownedStack(input.cluster, deps.stacks);
-      if (!owned) return { done: true, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      if (!owned)
+        return {
+          done: true,
+          failed: false,
+          attempt: input.attempt,
+          remaining: input.remaining,
+          deadline: input.deadline,
+        };
       const { name, stack } = owned;
       if (stack.status === 'DELETE_FAILED') {
         const reason = (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? '';
-        return { done: false, failed: true, reason, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+        return {
+          done: false,
+          failed: true,
+          reason,
+          attempt: input.attempt,
+          remaining: input.remaining,
+          deadline: input.deadline,
+        };
       }
-      if (now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${name} still ${stack.status} at the deadline ${input.deadline}`);
-      return { done: false, failed: false, attempt: input.attempt, remaining: input.remaining, deadline: input.deadline };
+      if (now > new Date(input.deadline))
+        throw new WaitTimeoutError(
+          `stack ${name} still ${stack.status} at the deadline ${input.deadline}`,
+        );
+      return {
+        done: false,
+        failed: false,
+        attempt: input.attempt,
+        remaining: input.remaining,
+        deadline: input.deadline,
+      };
     }
     case 'deleteLeftovers': {
       // What the stack delete left (a zone outlives its stack on moto; a DELETE_FAILED stack
       // keeps what it could not delete): deleted directly, dependents first, as kOps does.
-      const resources = await deps.inventory.list(input.cluster, await dnsZone(input.cluster, deps.store));
+      const resources = await deps.inventory.list(
+        input.cluster,
+        await dnsZone(input.cluster, deps.store),
+      );
       const deleted: string[] = [];
       const blocked: string[] = [];
       for (const type of DELETE_ORDER) {
@@ -156,11 +238,19 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         }
       }
       const left = await discover(input.cluster, deps);
-      return { deleted, blocked, remaining: left.length, stackExists: left.some((r) => r.type === 'cloudformation-stack') };
+      return {
+        deleted,
+        blocked,
+        remaining: left.length,
+        stackExists: left.some((r) => r.type === 'cloudformation-stack'),
+      };
     }
     case 'verify': {
       const resources = await discover(input.cluster, deps);
-      if (resources.length > 0) throw new DeleteStuckError(`resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`);
+      if (resources.length > 0)
+        throw new DeleteStuckError(
+          `resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`,
+        );
       return { remaining: 0 };
     }
     case 'deleteState':

@@ -1,22 +1,32 @@
-import { nowFor } from '../clock.js';
 import type { StackApi } from '../aws/cloudformation.js';
-import { lookupInstanceTypes, type Ec2Api } from '../aws/ec2.js';
+import { type Ec2Api, lookupInstanceTypes } from '../aws/ec2.js';
+import { nowFor } from '../clock.js';
 import { StateConflictError } from '../errors.js';
 import { countPodSlots, type KubePort } from '../kube/port.js';
-import { decide, type Decision, type GroupObservation, type WatcherSettings, type WatcherState as DecisionState } from '../planning/eni-decision.js';
+import { checkManifest } from '../manifest/check.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import type { EnvVar } from '../manifest/types.js';
+import {
+  type Decision,
+  type WatcherState as DecisionState,
+  decide,
+  type GroupObservation,
+  type WatcherSettings,
+} from '../planning/eni-decision.js';
 import { prefixDelegationEnabled } from '../planning/max-pods.js';
 import { stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
-import { checkManifest } from '../manifest/check.js';
-import type { CompletedManifest } from '../manifest/completed.js';
-import type { EnvVar } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { storeKey } from '../state/layout.js';
 import type { ObjectStore } from '../state/object-store.js';
 
 // The Lambda entry reads the event handling from here, beside the run it drives.
-export { handleWatcherEvent, type WatcherEventDeps, type WatcherEventOutcome } from './eni-watcher-events.js';
+export {
+  handleWatcherEvent,
+  type WatcherEventDeps,
+  type WatcherEventOutcome,
+} from './eni-watcher-events.js';
 
 /**
  * The ENI capacity watcher: observes a cluster's pod slots, decides (planning/eni-decision.ts),
@@ -32,7 +42,10 @@ export { handleWatcherEvent, type WatcherEventDeps, type WatcherEventOutcome } f
  * only observations the schedule's interval apart count towards acting.
  */
 
-export const PREFIX_DELEGATION_ENV: Record<string, string> = { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' };
+export const PREFIX_DELEGATION_ENV: Record<string, string> = {
+  ENABLE_PREFIX_DELEGATION: 'true',
+  WARM_PREFIX_TARGET: '1',
+};
 /** Marks a maxPods the watcher wrote, so it is not mistaken for one the user set. */
 export const MAX_PODS_SET_BY = 'kopsless.io/max-pods-set-by';
 
@@ -50,7 +63,13 @@ export interface ExecutionRequest {
   stateMachine: 'rolling-update';
   /** Deterministic, so a retried watcher run does not start two executions. */
   name: string;
-  input: { cluster: string; instanceGroups: string[]; force: boolean; cloudOnly: boolean; update: boolean };
+  input: {
+    cluster: string;
+    instanceGroups: string[];
+    force: boolean;
+    cloudOnly: boolean;
+    update: boolean;
+  };
 }
 
 export interface WatcherResult {
@@ -86,7 +105,11 @@ function nodesByGroup(kube: KubePort, groups: Set<string>): Promise<Map<string, 
       for (const n of nodes) {
         if (n.role !== 'node' || !n.instanceGroup || !groups.has(n.instanceGroup)) continue;
         const list = acc.get(n.instanceGroup) ?? [];
-        list.push({ name: n.name, maxPods: n.allocatablePods, schedulable: n.ready && !n.unschedulable });
+        list.push({
+          name: n.name,
+          maxPods: n.allocatablePods,
+          schedulable: n.ready && !n.unschedulable,
+        });
         acc.set(n.instanceGroup, list);
       }
       return acc;
@@ -99,7 +122,12 @@ function nodesByGroup(kube: KubePort, groups: Set<string>): Promise<Map<string, 
  * pods are listed in pages and folded into per-node figures as they arrive, so a run holds
  * memory in proportion to the nodes, never to the pods.
  */
-export async function observe(cluster: string, manifest: CompletedManifest, kube: KubePort, deps: WatcherDeps) {
+export async function observe(
+  cluster: string,
+  manifest: CompletedManifest,
+  kube: KubePort,
+  deps: WatcherDeps,
+) {
   const nodeGroups = manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node');
   const [nodes, pods, awsNodeEnv, found] = await Promise.all([
     nodesByGroup(kube, new Set(nodeGroups.map((ig) => ig.metadata.name))),
@@ -111,17 +139,30 @@ export async function observe(cluster: string, manifest: CompletedManifest, kube
   // Subnets are read from the cluster's own stack only, never from one that merely has its name.
   const stack = found && isOwnedBy(found.tags, cluster) ? found : undefined;
   const pendingTooMany = pods.pendingTooManyPods;
-  const types = await lookupInstanceTypes(deps.ec2, nodeGroups.map((ig) => ig.spec.machineType));
+  const types = await lookupInstanceTypes(
+    deps.ec2,
+    nodeGroups.map((ig) => ig.spec.machineType),
+  );
   const userKubelet = manifest.cluster.spec.kubelet?.maxPods;
-  const subnetsOf = (ig: (typeof nodeGroups)[number]) => ig.spec.subnets.map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
+  const subnetsOf = (ig: (typeof nodeGroups)[number]) =>
+    ig.spec.subnets.map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
   // Groups share subnets: each is read once per run.
   const subnets = await deps.ec2.subnetUsage([...new Set(nodeGroups.flatMap(subnetsOf))]);
   const groups: GroupObservation[] = [];
   for (const ig of nodeGroups) {
-    const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({ name: n.name, instanceType: ig.spec.machineType, usedPods: pods.byNode.get(n.name) ?? 0, maxPods: n.maxPods, schedulable: n.schedulable }));
+    const groupNodes = (nodes.get(ig.metadata.name) ?? []).map((n) => ({
+      name: n.name,
+      instanceType: ig.spec.machineType,
+      usedPods: pods.byNode.get(n.name) ?? 0,
+      maxPods: n.maxPods,
+      schedulable: n.schedulable,
+    }));
     // Pods wait for slots on whichever group is full: they count against every group with none left.
-    const noRoom = groupNodes.length > 0 && groupNodes.every((n) => !n.schedulable || n.usedPods >= n.maxPods);
-    const setByWatcher = ig.metadata.annotations && (ig.metadata.annotations as Record<string, string>)[MAX_PODS_SET_BY] === 'eni-watcher';
+    const noRoom =
+      groupNodes.length > 0 && groupNodes.every((n) => !n.schedulable || n.usedPods >= n.maxPods);
+    const setByWatcher =
+      ig.metadata.annotations &&
+      (ig.metadata.annotations as Record<string, string>)[MAX_PODS_SET_BY] === 'eni-watcher';
     const userMaxPods = setByWatcher ? undefined : (ig.spec.kubelet?.maxPods ?? userKubelet);
     const info = types.get(ig.spec.machineType);
     groups.push({
@@ -133,7 +174,9 @@ export async function observe(cluster: string, manifest: CompletedManifest, kube
       ...(userMaxPods !== undefined ? { userMaxPods } : {}),
     });
   }
-  const prefixDelegationOn = prefixDelegationEnabled(Object.entries(awsNodeEnv ?? {}).map(([name, value]) => ({ name, value })));
+  const prefixDelegationOn = prefixDelegationEnabled(
+    Object.entries(awsNodeEnv ?? {}).map(([name, value]) => ({ name, value })),
+  );
   return { groups, prefixDelegationOn, pendingTooMany };
 }
 
@@ -148,17 +191,34 @@ function mergeEnv(env: EnvVar[] | undefined, wanted: Record<string, string>): En
  * lock is taken before anything changes: a roll that started since the run read the lock makes
  * this fail with ClusterLockedError before aws-node is touched.
  */
-async function act(cluster: string, decision: Decision, kube: KubePort, deps: WatcherDeps, owner: string): Promise<void> {
+async function act(
+  cluster: string,
+  decision: Decision,
+  kube: KubePort,
+  deps: WatcherDeps,
+  owner: string,
+): Promise<void> {
   const manifest = await deps.store.readManifest(cluster);
   const amazonvpc = manifest.cluster.spec.networking?.amazonvpc ?? {};
-  manifest.cluster.spec.networking = { ...manifest.cluster.spec.networking, amazonvpc: { ...amazonvpc, env: mergeEnv(amazonvpc.env, PREFIX_DELEGATION_ENV) } };
+  manifest.cluster.spec.networking = {
+    ...manifest.cluster.spec.networking,
+    amazonvpc: { ...amazonvpc, env: mergeEnv(amazonvpc.env, PREFIX_DELEGATION_ENV) },
+  };
   for (const r of decision.raise) {
     const ig = manifest.instanceGroups.find((g) => g.metadata.name === r.instanceGroup)!;
     ig.spec.kubelet = { ...(ig.spec.kubelet ?? {}), maxPods: r.to };
-    ig.metadata.annotations = { ...((ig.metadata.annotations as Record<string, string>) ?? {}), [MAX_PODS_SET_BY]: 'eni-watcher' };
+    ig.metadata.annotations = {
+      ...((ig.metadata.annotations as Record<string, string>) ?? {}),
+      [MAX_PODS_SET_BY]: 'eni-watcher',
+    };
   }
-  const check = checkManifest([manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
-  if (!check.valid || !check.manifest || !check.completed) throw new Error(`the watcher's spec change does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const check = checkManifest(
+    [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'),
+  );
+  if (!check.valid || !check.manifest || !check.completed)
+    throw new Error(
+      `the watcher's spec change does not validate: ${check.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
   await deps.store.acquireLock(cluster, owner, 'eni-watcher', 60);
   try {
     await kube.setDaemonSetEnv('kube-system', 'aws-node', 'aws-node', PREFIX_DELEGATION_ENV);
@@ -167,7 +227,11 @@ async function act(cluster: string, decision: Decision, kube: KubePort, deps: Wa
       type: 'Normal',
       reason: 'PrefixDelegationEnabled',
       action: 'SetEnv',
-      message: `ENI capacity watcher set ${Object.entries(PREFIX_DELEGATION_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}; rolling ${decision.raise.map((r) => `${r.instanceGroup} (maxPods ${r.from} -> ${r.to})`).join(', ')}`,
+      message: `ENI capacity watcher set ${Object.entries(PREFIX_DELEGATION_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(
+          ', ',
+        )}; rolling ${decision.raise.map((r) => `${r.instanceGroup} (maxPods ${r.from} -> ${r.to})`).join(', ')}`,
     });
     await deps.store.writeSpecs(check.manifest, check.completed);
   } finally {
@@ -195,7 +259,9 @@ interface StateVersion {
 
 async function readState(cluster: string, objects: ObjectStore): Promise<StateVersion> {
   const stored = await objects.get(stateKey(cluster));
-  return stored ? { state: JSON.parse(stored.body) as WatcherState, etag: stored.etag } : { state: { consecutive: {} } };
+  return stored
+    ? { state: JSON.parse(stored.body) as WatcherState, etag: stored.etag }
+    : { state: { consecutive: {} } };
 }
 
 /**
@@ -206,23 +272,57 @@ async function readState(cluster: string, objects: ObjectStore): Promise<StateVe
  * If-None-Match for the first), and on a conflict it re-reads and decides again on the same
  * observation, so two concurrent runs never both count or both act.
  */
-export async function watchCluster(cluster: string, deps: WatcherDeps, options: WatchOptions = {}): Promise<WatcherResult> {
+export async function watchCluster(
+  cluster: string,
+  deps: WatcherDeps,
+  options: WatchOptions = {},
+): Promise<WatcherResult> {
   const now = nowFor(deps);
   const dryRun = options.dryRun === true;
-  const nothing = (reason: string): WatcherResult => ({ decision: { cluster, at: now.toISOString(), action: 'none', reason, prefixDelegationOn: false, groups: [], raise: [], counted: false }, dryRun, observed: false });
+  const nothing = (reason: string): WatcherResult => ({
+    decision: {
+      cluster,
+      at: now.toISOString(),
+      action: 'none',
+      reason,
+      prefixDelegationOn: false,
+      groups: [],
+      raise: [],
+      counted: false,
+    },
+    dryRun,
+    observed: false,
+  });
   const lock = await deps.store.readLock(cluster);
-  if (lock && new Date(lock.expiresAt) > now) return nothing(`cluster is locked by ${lock.owner} (${lock.operation}) until ${lock.expiresAt}: not observed`);
+  if (lock && new Date(lock.expiresAt) > now)
+    return nothing(
+      `cluster is locked by ${lock.owner} (${lock.operation}) until ${lock.expiresAt}: not observed`,
+    );
   let version = await readState(cluster, deps.objects);
   const debounce = deps.settings.eventDebounceSeconds ?? 0;
-  const since = version.state.lastObservedAt ? (now.getTime() - new Date(version.state.lastObservedAt).getTime()) / 1000 : Infinity;
-  if (options.fromEvents && since >= 0 && since < debounce) return nothing(`observed ${Math.round(since)} s ago: EC2 events within ${debounce} s of an observation wait for the next batch or the schedule`);
+  const since = version.state.lastObservedAt
+    ? (now.getTime() - new Date(version.state.lastObservedAt).getTime()) / 1000
+    : Infinity;
+  if (options.fromEvents && since >= 0 && since < debounce)
+    return nothing(
+      `observed ${Math.round(since)} s ago: EC2 events within ${debounce} s of an observation wait for the next batch or the schedule`,
+    );
   const manifest = await deps.store.readCompletedManifest(cluster);
-  if (!manifest.cluster.spec.networking?.amazonvpc) return nothing('networking is not amazonvpc: pod capacity is not bound to ENIs');
+  if (!manifest.cluster.spec.networking?.amazonvpc)
+    return nothing('networking is not amazonvpc: pod capacity is not bound to ENIs');
   const kube = await deps.kube(cluster);
-  if (!kube) return nothing('the Kubernetes API is not reachable yet (no kubeconfig in the state store)');
+  if (!kube)
+    return nothing('the Kubernetes API is not reachable yet (no kubeconfig in the state store)');
   const observed = await observe(cluster, manifest, kube, deps);
   const decideOn = (state: WatcherState) => {
-    const out = decide({ cluster, now, groups: observed.groups, prefixDelegationOn: observed.prefixDelegationOn, state, settings: deps.settings });
+    const out = decide({
+      cluster,
+      now,
+      groups: observed.groups,
+      prefixDelegationOn: observed.prefixDelegationOn,
+      state,
+      settings: deps.settings,
+    });
     return { decision: out.decision, state: { ...out.state, lastObservedAt: now.toISOString() } };
   };
   let { decision, state: next } = decideOn(version.state);
@@ -230,13 +330,28 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   if (!dryRun) {
     for (let attempt = 1; ; attempt++) {
       try {
-        written = (await deps.objects.put(stateKey(cluster), JSON.stringify(next, null, 2), version.etag ? { ifMatch: version.etag } : { ifNoneMatch: '*' })).etag;
+        written = (
+          await deps.objects.put(
+            stateKey(cluster),
+            JSON.stringify(next, null, 2),
+            version.etag ? { ifMatch: version.etag } : { ifNoneMatch: '*' },
+          )
+        ).etag;
         break;
       } catch (error) {
         if (!(error instanceof StateConflictError)) throw error;
         if (attempt >= STATE_WRITE_ATTEMPTS) {
-          decision = { ...decision, action: 'none', raise: [], counted: false, reason: `the watcher state changed under this run ${attempt} times (concurrent runs): this observation is not counted and nothing is done` };
-          await deps.objects.put(lastKey(cluster), JSON.stringify({ ...decision, dryRun }, null, 2));
+          decision = {
+            ...decision,
+            action: 'none',
+            raise: [],
+            counted: false,
+            reason: `the watcher state changed under this run ${attempt} times (concurrent runs): this observation is not counted and nothing is done`,
+          };
+          await deps.objects.put(
+            lastKey(cluster),
+            JSON.stringify({ ...decision, dryRun }, null, 2),
+          );
           return { decision, dryRun, observed: true };
         }
         version = await readState(cluster, deps.objects);
@@ -249,7 +364,8 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
   // did more than watch also get a file of their own, so the history of actions stays easy to read.
   await deps.objects.put(lastKey(cluster), record);
   if (decision.action !== 'none') await deps.objects.put(decisionKey(cluster, decision.at), record);
-  if (dryRun || decision.action !== 'enable-prefix-delegation') return { decision, dryRun, observed: true };
+  if (dryRun || decision.action !== 'enable-prefix-delegation')
+    return { decision, dryRun, observed: true };
   const name = watcherExecutionName(cluster, decision.at);
   try {
     await act(cluster, decision, kube, deps, name);
@@ -262,10 +378,27 @@ export async function watchCluster(cluster: string, deps: WatcherDeps, options: 
       ...(before.lastActionAt ? { lastActionAt: before.lastActionAt } : {}),
       ...(next.lastCountedAt ? { lastCountedAt: next.lastCountedAt } : {}),
     };
-    await deps.objects.put(stateKey(cluster), JSON.stringify(undo, null, 2), written ? { ifMatch: written } : {}).catch(() => undefined);
+    await deps.objects
+      .put(stateKey(cluster), JSON.stringify(undo, null, 2), written ? { ifMatch: written } : {})
+      .catch(() => undefined);
     throw error;
   }
-  return { decision, dryRun, observed: true, start: { stateMachine: 'rolling-update', name, input: { cluster, instanceGroups: decision.raise.map((r) => r.instanceGroup), force: false, cloudOnly: false, update: true } } };
+  return {
+    decision,
+    dryRun,
+    observed: true,
+    start: {
+      stateMachine: 'rolling-update',
+      name,
+      input: {
+        cluster,
+        instanceGroups: decision.raise.map((r) => r.instanceGroup),
+        force: false,
+        cloudOnly: false,
+        update: true,
+      },
+    },
+  };
 }
 
 /**

@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { InvalidInputError, UnknownActionError, type FieldIssue } from '../errors.js';
-import { STATE_MACHINES, type FunctionLogicalId, type StateMachineName } from '../functions-registry.js';
+import { type FieldIssue, InvalidInputError, UnknownActionError } from '../errors.js';
+import {
+  type FunctionLogicalId,
+  STATE_MACHINES,
+  type StateMachineName,
+} from '../functions-registry.js';
 import { CLUSTER_PHASES } from '../state/cluster-store.js';
 import type { DeleteInput } from './delete-cluster.js';
 import type { LaunchInput } from './launch.js';
@@ -25,7 +29,10 @@ const clusterName = z
   .string()
   .min(1, 'Required value: the cluster name')
   .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'Invalid value: must be a DNS name (lower case letters, digits, "-" and ".")');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'Invalid value: must be a DNS name (lower case letters, digits, "-" and ".")',
+  );
 
 /**
  * What each state machine reads from `$`, with the defaults a person may leave out. Unknown
@@ -45,7 +52,10 @@ export const MAX_ROLL_GROUPS = 100;
 const manifestText = z
   .string()
   .min(1, 'Required value: the kOps manifest (YAML)')
-  .refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_MANIFEST_BYTES, `Too long: may not be more than ${MAX_MANIFEST_BYTES} bytes`);
+  .refine(
+    (text) => Buffer.byteLength(text, 'utf8') <= MAX_MANIFEST_BYTES,
+    `Too long: may not be more than ${MAX_MANIFEST_BYTES} bytes`,
+  );
 
 /** How many node groups roll at once: 1 (kOps's order, the default) to 20. */
 export const MAX_PARALLEL_GROUPS = 20;
@@ -62,7 +72,12 @@ export const EXECUTION_INPUTS = {
     .object({
       cluster: clusterName,
       instanceGroups: z
-        .array(z.string().min(1, 'Required value: an instance group name').max(253, 'Too long: may not be more than 253 characters'))
+        .array(
+          z
+            .string()
+            .min(1, 'Required value: an instance group name')
+            .max(253, 'Too long: may not be more than 253 characters'),
+        )
         .max(MAX_ROLL_GROUPS, `Too many: may not have more than ${MAX_ROLL_GROUPS} items`)
         .default([]),
       force: z.boolean().default(false),
@@ -82,14 +97,30 @@ export type ExecutionInput<M extends StateMachineName> = z.output<(typeof EXECUT
 // ---- Handler events ---------------------------------------------------------------------
 
 const name = z.string().min(1);
-const deadline = z.string().datetime({ message: 'Invalid value: expected an ISO 8601 time (a deadline)' });
+const deadline = z
+  .string()
+  .datetime({ message: 'Invalid value: expected an ISO 8601 time (a deadline)' });
 const phase = z.enum(CLUSTER_PHASES);
-const stateMachine = z.enum(Object.values(STATE_MACHINES) as [StateMachineName, ...StateMachineName[]]);
+const stateMachine = z.enum(
+  Object.values(STATE_MACHINES) as [StateMachineName, ...StateMachineName[]],
+);
 
 /** A roll step as `next` plans it; passed back unchanged by the ASL to surge/drain/terminate. */
 const rollStep = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('surge'), instanceGroup: name, asgName: name, instanceIds: z.array(z.string()) }),
-  z.object({ kind: z.literal('replace'), instanceGroup: name, asgName: name, instanceIds: z.array(z.string()), detachedIds: z.array(z.string()), controlPlane: z.boolean() }),
+  z.object({
+    kind: z.literal('surge'),
+    instanceGroup: name,
+    asgName: name,
+    instanceIds: z.array(z.string()),
+  }),
+  z.object({
+    kind: z.literal('replace'),
+    instanceGroup: name,
+    asgName: name,
+    instanceIds: z.array(z.string()),
+    detachedIds: z.array(z.string()),
+    controlPlane: z.boolean(),
+  }),
   z.object({ kind: z.literal('done') }),
 ]);
 const intOrPercent = z.union([z.number(), z.string()]);
@@ -101,7 +132,10 @@ const rosterEntry = z.object({
   minSize: z.number().int().nonnegative(),
   maxSize: z.number().int().nonnegative(),
   zones: z.array(z.string()),
-  rollingUpdate: z.object({ maxSurge: intOrPercent.optional(), maxUnavailable: intOrPercent.optional() }),
+  rollingUpdate: z.object({
+    maxSurge: intOrPercent.optional(),
+    maxUnavailable: intOrPercent.optional(),
+  }),
 });
 const rollOptions = z.object({
   forceIds: z.array(z.string()).optional(),
@@ -113,7 +147,8 @@ const rollOptions = z.object({
 /** What a roll's parent gives each child besides its group (options, cloudOnly, batchLimit): compared by digest. */
 const childPlan = z.record(z.unknown());
 
-const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) => z.object({ action: z.literal(action), ...shape }).strict();
+const event = <A extends string, S extends z.ZodRawShape>(action: A, shape: S) =>
+  z.object({ action: z.literal(action), ...shape }).strict();
 
 export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
   event('validateInput', { stateMachine, input: z.unknown() }),
@@ -122,19 +157,42 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
     cluster: name,
     owner: name,
     operation: name,
-    holder: z.object({ pid: z.number().int().positive(), host: z.string(), bootId: z.string().optional(), startTicks: z.string().optional() }).strict().optional(),
+    holder: z
+      .object({
+        pid: z.number().int().positive(),
+        host: z.string(),
+        bootId: z.string().optional(),
+        startTicks: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   }),
   event('register', { manifest: z.string(), owner: name, operation: name }),
   event('finish', { cluster: name, owner: name, phase }),
   event('release', { cluster: name, owner: name }),
   // A child execution (rolling-update-group) checks that its parent, `owner`, holds the lock, and
   // claims its instance group for itself, `execution` (its own ARN), with the plan it was given.
-  event('requireLock', { cluster: name, owner: name, instanceGroup: name, execution: name, plan: childPlan }),
+  event('requireLock', {
+    cluster: name,
+    owner: name,
+    instanceGroup: name,
+    execution: name,
+    plan: childPlan,
+  }),
   // A roll's parent records the wave it rolls next: the groups its children may claim, and the plan they get.
-  event('beginWave', { cluster: name, owner: name, instanceGroups: z.array(name).min(1), plan: childPlan }),
+  event('beginWave', {
+    cluster: name,
+    owner: name,
+    instanceGroups: z.array(name).min(1),
+    plan: childPlan,
+  }),
   event('phase', { cluster: name, owner: name, phase }),
   // Step Functions' error output from a Catch: {Error, Cause}.
-  event('fail', { cluster: name, owner: name, error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }) }),
+  event('fail', {
+    cluster: name,
+    owner: name,
+    error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }),
+  }),
 ]);
 
 export const LAUNCH_EVENT = z.discriminatedUnion('action', [
@@ -144,7 +202,10 @@ export const LAUNCH_EVENT = z.discriminatedUnion('action', [
   event('describeGroups', { cluster: name, deadline }),
 ]);
 
-export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [event('upsert', { cluster: name }), event('check', { cluster: name, changeId: name, deadline })]);
+export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [
+  event('upsert', { cluster: name }),
+  event('check', { cluster: name, changeId: name, deadline }),
+]);
 
 /** A roll child's claim (its parent, itself): each step that changes instances checks it first. */
 const groupClaim = z.object({ owner: name, execution: name }).strict();
@@ -159,11 +220,27 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     allowSameZone: z.boolean().optional(),
   }),
   // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
-  event('next', { cluster: name, options: rollOptions, instanceGroup: name.optional(), claim: groupClaim.optional() }),
+  event('next', {
+    cluster: name,
+    options: rollOptions,
+    instanceGroup: name.optional(),
+    claim: groupClaim.optional(),
+  }),
   event('surge', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
-  event('drain', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional(), claim: groupClaim.optional() }),
+  event('drain', {
+    cluster: name,
+    step: rollStep,
+    deadline,
+    cloudOnly: z.boolean().optional(),
+    claim: groupClaim.optional(),
+  }),
   event('terminate', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
-  event('awaitReplacements', { cluster: name, step: rollStep, deadline, cloudOnly: z.boolean().optional() }),
+  event('awaitReplacements', {
+    cluster: name,
+    step: rollStep,
+    deadline,
+    cloudOnly: z.boolean().optional(),
+  }),
   event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
 ]);
 
@@ -183,8 +260,9 @@ export const DELETE_EVENT = z.discriminatedUnion('action', [
 /** validate-spec has one job and no `action`. */
 export const VALIDATE_SPEC_EVENT = z.object({ manifest: z.string() }).strict();
 
-const actionsOf = (schema: z.ZodDiscriminatedUnion<'action', z.ZodDiscriminatedUnionOption<'action'>[]>) =>
-  schema.options.map((o) => (o.shape.action as z.ZodLiteral<string>).value);
+const actionsOf = (
+  schema: z.ZodDiscriminatedUnion<'action', z.ZodDiscriminatedUnionOption<'action'>[]>,
+) => schema.options.map((o) => (o.shape.action as z.ZodLiteral<string>).value);
 
 /** The `action`s each function's handler accepts; the ASL test holds every Task to these. */
 export const HANDLER_ACTIONS = {
@@ -209,14 +287,19 @@ export type SchemaChecks = [
 ];
 
 // And the other way: every action a stage takes has a schema, or the handler would refuse it.
-type Covers<Stage extends { action: string }, Parsed extends { action: string }> = Exclude<Stage['action'], Parsed['action']> extends never ? true : Exclude<Stage['action'], Parsed['action']>;
+type Covers<Stage extends { action: string }, Parsed extends { action: string }> =
+  Exclude<Stage['action'], Parsed['action']> extends never
+    ? true
+    : Exclude<Stage['action'], Parsed['action']>;
 export type ActionChecks = [
   Covers<WriteStateInput, z.output<typeof WRITE_STATE_EVENT>>,
   Covers<LaunchInput, z.output<typeof LAUNCH_EVENT>>,
   Covers<VerifyDnsInput, z.output<typeof VERIFY_DNS_EVENT>>,
   Covers<RollingUpdateInput, z.output<typeof ROLLING_UPDATE_EVENT>>,
   Covers<DeleteInput, z.output<typeof DELETE_EVENT>>,
-] extends true[] ? true : never;
+] extends true[]
+  ? true
+  : never;
 const actionsCovered: ActionChecks = true;
 void actionsCovered;
 
@@ -224,15 +307,32 @@ void actionsCovered;
 
 /** `instanceGroups[1]`, `step.kind`: the field path as kOps and the CLI print it. */
 function pathOf(path: Array<string | number>): string {
-  return path.reduce<string>((out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${p}` : p), '') || '(input)';
+  return (
+    path.reduce<string>(
+      (out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${p}` : p),
+      '',
+    ) || '(input)'
+  );
 }
 
 /** zod's issues as field issues, in the words the rest of kopsless uses. */
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
   return error.issues.flatMap((issue): FieldIssue[] => {
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: 'Forbidden: unknown field' }));
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({
+        path: pathOf([...issue.path, key]),
+        message: 'Forbidden: unknown field',
+      }));
     if (issue.code === 'invalid_type') {
-      return [{ path: pathOf(issue.path), message: issue.received === 'undefined' ? `Required value: expected ${issue.expected}` : `expected ${issue.expected}, got ${issue.received}` }];
+      return [
+        {
+          path: pathOf(issue.path),
+          message:
+            issue.received === 'undefined'
+              ? `Required value: expected ${issue.expected}`
+              : `expected ${issue.expected}, got ${issue.received}`,
+        },
+      ];
     }
     return [{ path: pathOf(issue.path), message: issue.message }];
   });
@@ -254,13 +354,18 @@ export function parseEvent<S extends z.ZodTypeAny>(schema: S, event: unknown): z
     const actions = actionsOf(schema as never);
     const action = (event as { action?: unknown } | null)?.action;
     if (typeof action !== 'string' || !actions.includes(action)) {
-      throw new UnknownActionError(`unknown action ${JSON.stringify(action)}: this handler takes ${actions.join(', ')}`);
+      throw new UnknownActionError(
+        `unknown action ${JSON.stringify(action)}: this handler takes ${actions.join(', ')}`,
+      );
     }
   }
   return parseInput(schema, event);
 }
 
 /** The `validateInput` step of every state machine: the completed input, or InvalidInputError. */
-export function validateExecutionInput<M extends StateMachineName>(machine: M, input: unknown): ExecutionInput<M> {
+export function validateExecutionInput<M extends StateMachineName>(
+  machine: M,
+  input: unknown,
+): ExecutionInput<M> {
   return parseInput(EXECUTION_INPUTS[machine], input);
 }

@@ -1,15 +1,23 @@
-import { nowFor, deadlineAfter } from '../clock.js';
 import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
-import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
+import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
-import { planGroups, type GroupPlan } from '../planning/launch-plan.js';
-import { clusterTags, groupName, legacyStackName, nameTag, SPEC_HASH_TAG, stableHash, stackName } from '../planning/names.js';
-import { isOwnedBy, requireOwned } from '../planning/ownership.js';
-import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
+import {
+  clusterTags,
+  groupName,
+  legacyStackName,
+  nameTag,
+  SPEC_HASH_TAG,
+  stableHash,
+  stackName,
+} from '../planning/names.js';
+import { isOwnedBy, requireOwned } from '../planning/ownership.js';
+import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
@@ -68,7 +76,10 @@ function clientToken(...parts: string[]): string {
 }
 
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
-export async function renderClusterStack(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stateBucket'>) {
+export async function renderClusterStack(
+  cluster: string,
+  deps: Pick<LaunchDeps, 'store' | 'stateBucket'>,
+) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
   return { template, templateHash: stableHash(template) };
@@ -88,14 +99,29 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     // a second network beside it would be worse than stopping. Another cluster's is no concern.
     const legacy = await deps.stacks.describe(legacyStackName(input.cluster));
     if (legacy && isOwnedBy(legacy.tags, input.cluster)) {
-      throw new StackFailedError(`cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`);
+      throw new StackFailedError(
+        `cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`,
+      );
     }
-    await deps.stacks.create({ stackName: name, templateBody: template, tags, clientRequestToken: clientToken(input.owner, name) });
+    await deps.stacks.create({
+      stackName: name,
+      templateBody: template,
+      tags,
+      clientRequestToken: clientToken(input.owner, name),
+    });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
-    throw new StackFailedError(`stack ${name} is ${existing.status}; delete the cluster and create it again`);
-  } else if (STABLE_STACK.test(existing.status) && existing.tags[TEMPLATE_HASH_TAG] !== templateHash) {
-    action = (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating' ? 'updated' : 'unchanged';
+    throw new StackFailedError(
+      `stack ${name} is ${existing.status}; delete the cluster and create it again`,
+    );
+  } else if (
+    STABLE_STACK.test(existing.status) &&
+    existing.tags[TEMPLATE_HASH_TAG] !== templateHash
+  ) {
+    action =
+      (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating'
+        ? 'updated'
+        : 'unchanged';
   }
   return { stackName: name, action, deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
 }
@@ -104,47 +130,81 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
   const now = nowFor(deps);
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
-  if (!stack) throw new StackFailedError(`stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`);
+  if (!stack)
+    throw new StackFailedError(
+      `stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`,
+    );
   requireOwned(`CloudFormation stack ${name}`, stack.tags, input.cluster);
   if (FAILED_STACK.test(stack.status)) {
-    const reason = (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded';
+    const reason =
+      (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded';
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
   }
   const ready = STABLE_STACK.test(stack.status);
-  if (!ready && now > new Date(input.deadline)) throw new WaitTimeoutError(`stack ${name} still ${stack.status} at the deadline ${input.deadline}`);
+  if (!ready && now > new Date(input.deadline))
+    throw new WaitTimeoutError(
+      `stack ${name} still ${stack.status} at the deadline ${input.deadline}`,
+    );
   return { stackName: name, status: stack.status, ready, deadline: input.deadline };
 }
 
 /** Compares launch template data as AWS returns it with what we would send. */
-function sameLaunchTemplate(current: RequestLaunchTemplateData | undefined, wanted: GroupPlan['launchTemplate']): boolean {
+function sameLaunchTemplate(
+  current: RequestLaunchTemplateData | undefined,
+  wanted: GroupPlan['launchTemplate'],
+): boolean {
   if (!current) return false;
   const specHashOf = (data: RequestLaunchTemplateData | GroupPlan['launchTemplate']) =>
-    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find((t) => t.Key === SPEC_HASH_TAG)?.Value;
+    data.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags?.find(
+      (t) => t.Key === SPEC_HASH_TAG,
+    )?.Value;
   return specHashOf(current) === specHashOf(wanted);
 }
 
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
-export async function planClusterGroups(cluster: string, deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>) {
+export async function planClusterGroups(
+  cluster: string,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>,
+) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
-  if (!stack || !STABLE_STACK.test(stack.status)) throw new StackFailedError(`stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`);
+  if (!stack || !STABLE_STACK.test(stack.status))
+    throw new StackFailedError(
+      `stack ${stackName(cluster)} is not ready (${stack?.status ?? 'missing'})`,
+    );
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.machineType)),
-    resolveImages(deps.ec2, manifest.instanceGroups.map((ig) => ig.spec.image)),
+    lookupInstanceTypes(
+      deps.ec2,
+      manifest.instanceGroups.map((ig) => ig.spec.machineType),
+    ),
+    resolveImages(
+      deps.ec2,
+      manifest.instanceGroups.map((ig) => ig.spec.image),
+    ),
   ]);
-  const plans = planGroups({ manifest, outputs: stack.outputs as StackOutputs, images, instanceTypes, stateBucket: deps.stateBucket, region: deps.region });
+  const plans = planGroups({
+    manifest,
+    outputs: stack.outputs as StackOutputs,
+    images,
+    instanceTypes,
+    stateBucket: deps.stateBucket,
+    region: deps.region,
+  });
   return { manifest, plans };
 }
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = nowFor(deps);
   const { manifest, plans } = await planClusterGroups(input.cluster, deps);
-  const existingGroups = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
+  const existingGroups = new Map(
+    (await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]),
+  );
   const summaries: GroupSummary[] = [];
   // Every group and template that exists under our names must be ours, before any is changed.
-  for (const group of existingGroups.values()) requireOwned(`Auto Scaling group ${group.name}`, group.tags, input.cluster);
+  for (const group of existingGroups.values())
+    requireOwned(`Auto Scaling group ${group.name}`, group.tags, input.cluster);
   const templates = new Map<string, Awaited<ReturnType<Ec2Api['describeLaunchTemplate']>>>();
   for (const plan of plans) {
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
@@ -157,7 +217,10 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
   const wanted = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
   const running = await runningControlPlaneVersion(input.cluster, manifest, deps);
   const issues = kubernetesVersionChangeIssues(running?.version, wanted);
-  if (issues.length > 0) throw new SpecInvalidError(issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })));
+  if (issues.length > 0)
+    throw new SpecInvalidError(
+      issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
+    );
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);
@@ -165,17 +228,29 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     let version: number;
     let changed = false;
     if (!lt) {
-      const created = await deps.ec2.createLaunchTemplate(plan.name, data, [...clusterTags(input.cluster), nameTag(plan.kopsName)], clientToken(input.owner, plan.name, plan.specHash));
+      const created = await deps.ec2.createLaunchTemplate(
+        plan.name,
+        data,
+        [...clusterTags(input.cluster), nameTag(plan.kopsName)],
+        clientToken(input.owner, plan.name, plan.specHash),
+      );
       ({ id: ltId, version } = created);
       changed = true;
-    } else if (sameLaunchTemplate(await deps.ec2.latestLaunchTemplateData(lt.id), plan.launchTemplate)) {
+    } else if (
+      sameLaunchTemplate(await deps.ec2.latestLaunchTemplateData(lt.id), plan.launchTemplate)
+    ) {
       ({ id: ltId, latestVersion: version } = lt);
     } else {
       ltId = lt.id;
-      version = await deps.ec2.createLaunchTemplateVersion(lt.id, data, clientToken(input.owner, plan.name, plan.specHash));
+      version = await deps.ec2.createLaunchTemplateVersion(
+        lt.id,
+        data,
+        clientToken(input.owner, plan.name, plan.specHash),
+      );
       changed = true;
     }
-    if (changed || lt?.defaultVersion !== version) await deps.ec2.setDefaultLaunchTemplateVersion(ltId, version);
+    if (changed || lt?.defaultVersion !== version)
+      await deps.ec2.setDefaultLaunchTemplateVersion(ltId, version);
     const settings = {
       name: plan.name,
       launchTemplateId: ltId,
@@ -183,7 +258,9 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       minSize: plan.minSize,
       maxSize: plan.maxSize,
       subnetIds: plan.subnetIds,
-      ...(plan.maxInstanceLifetimeSeconds ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds } : {}),
+      ...(plan.maxInstanceLifetimeSeconds
+        ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
+        : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);
@@ -221,20 +298,33 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
   return { groups: summaries, deadline: deadlineAfter(now, deps.groupsTimeoutSeconds) };
 }
 
-async function describeGroups(input: { cluster: string; deadline: string }, deps: LaunchDeps): Promise<GroupsStatus> {
+async function describeGroups(
+  input: { cluster: string; deadline: string },
+  deps: LaunchDeps,
+): Promise<GroupsStatus> {
   const now = nowFor(deps);
   const manifest = await deps.store.readManifest(input.cluster);
   const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, input.cluster));
-  const groups = (await deps.autoscaling.describeGroups(names)).filter((g) => isOwnedBy(g.tags, input.cluster));
+  const groups = (await deps.autoscaling.describeGroups(names)).filter((g) =>
+    isOwnedBy(g.tags, input.cluster),
+  );
   const byName = new Map(groups.map((g) => [g.name, g]));
   const status = names.map((name) => {
     const g = byName.get(name);
-    return { name, desired: g?.desiredCapacity ?? 0, inService: g?.instances.filter((i) => i.lifecycleState === 'InService').length ?? 0 };
+    return {
+      name,
+      desired: g?.desiredCapacity ?? 0,
+      inService: g?.instances.filter((i) => i.lifecycleState === 'InService').length ?? 0,
+    };
   });
   const ready = status.every((s) => s.inService >= s.desired) && groups.length === names.length;
   if (!ready && now > new Date(input.deadline)) {
-    const short = status.filter((s) => s.inService < s.desired).map((s) => `${s.name} ${s.inService}/${s.desired}`);
-    throw new WaitTimeoutError(`instance groups not in service at the deadline ${input.deadline}: ${short.join(', ')}`);
+    const short = status
+      .filter((s) => s.inService < s.desired)
+      .map((s) => `${s.name} ${s.inService}/${s.desired}`);
+    throw new WaitTimeoutError(
+      `instance groups not in service at the deadline ${input.deadline}: ${short.join(', ')}`,
+    );
   }
   return { ready, deadline: input.deadline, groups: status };
 }

@@ -1,7 +1,7 @@
 import type { StackApi } from '../aws/cloudformation.js';
 import type { KubePort } from '../kube/port.js';
-import { stackName } from '../planning/names.js';
 import type { ClusterManifest } from '../manifest/types.js';
+import { stackName } from '../planning/names.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { RollingUpdateDeps } from './rolling-update.js';
 
@@ -31,21 +31,24 @@ export class RollCache {
   private kubes = new Map<string, Promise<KubePort | undefined>>();
 
   /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
-  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(deps: D, forCluster: string): D {
+  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(
+    deps: D,
+    forCluster: string,
+  ): D {
     let entry: Promise<CacheEntry | undefined> | undefined;
     const locked = this.locked;
     const current = (cluster: string) =>
       cluster !== forCluster
         ? Promise.resolve(undefined)
         : (entry ??= deps.store.readLock(cluster).then((lock) => {
-        if (!lock) return undefined;
-        const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
-        const found = locked.get(cluster);
-        if (found?.key === key) return found;
-        const fresh: CacheEntry = { key };
-        locked.set(cluster, fresh);
-        return fresh;
-      }));
+            if (!lock) return undefined;
+            const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
+            const found = locked.get(cluster);
+            if (found?.key === key) return found;
+            const fresh: CacheEntry = { key };
+            locked.set(cluster, fresh);
+            return fresh;
+          }));
     const store = Object.create(deps.store) as ClusterStore;
     store.readManifest = async (cluster: string) => {
       const e = await current(cluster);
@@ -94,14 +97,22 @@ export class RollCache {
 }
 
 /** A port whose calls, when one fails, read the kubeconfig again and try once more with it. */
-function retryingWithFreshKubeconfig(port: KubePort, reread: () => Promise<KubePort | undefined>): KubePort {
+function retryingWithFreshKubeconfig(
+  port: KubePort,
+  reread: () => Promise<KubePort | undefined>,
+): KubePort {
   let currentPort = port;
   return new Proxy(port, {
     get(_target, property) {
       const member = (currentPort as unknown as Record<PropertyKey, unknown>)[property];
       if (typeof member !== 'function') return member;
       return async (...args: unknown[]) => {
-        const call = (p: KubePort) => ((p as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property] as (...a: unknown[]) => Promise<unknown>).apply(p, args);
+        const call = (p: KubePort) =>
+          (
+            (p as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[
+              property
+            ] as (...a: unknown[]) => Promise<unknown>
+          ).apply(p, args);
         try {
           return await call(currentPort);
         } catch (error) {

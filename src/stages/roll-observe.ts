@@ -1,7 +1,21 @@
-import { CLUSTER_TAG, groupName, INSTANCE_GROUP_TAG, KUBERNETES_VERSION_TAG, SPEC_HASH_TAG } from '../planning/names.js';
-import { isOwnedBy } from '../planning/ownership.js';
-import { effectiveRollingUpdate, resolveSettingsOf, rollStatus, type RollGroup, type RollOptions, type RollStatusRow, type RosterEntry } from '../planning/rolling-update.js';
 import type { CompletedInstanceGroup, CompletedManifest } from '../manifest/completed.js';
+import {
+  CLUSTER_TAG,
+  groupName,
+  INSTANCE_GROUP_TAG,
+  KUBERNETES_VERSION_TAG,
+  SPEC_HASH_TAG,
+} from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
+import {
+  effectiveRollingUpdate,
+  type RollGroup,
+  type RollOptions,
+  type RollStatusRow,
+  type RosterEntry,
+  resolveSettingsOf,
+  rollStatus,
+} from '../planning/rolling-update.js';
 import type { RollingUpdateDeps } from './rolling-update.js';
 
 /** What the roll knows of a cluster's instance groups: the roster from the spec, the groups as AWS reports them. */
@@ -9,13 +23,17 @@ import type { RollingUpdateDeps } from './rolling-update.js';
 /** The availability zones of a group's subnets (the completed spec names them). */
 function zonesOf(completed: CompletedManifest, ig: CompletedInstanceGroup): string[] {
   const subnets = new Map((completed.cluster.spec.subnets ?? []).map((s) => [s.name, s.zone]));
-  return [...new Set(ig.spec.subnets.map((name) => subnets.get(name)).filter((z): z is string => !!z))];
+  return [
+    ...new Set(ig.spec.subnets.map((name) => subnets.get(name)).filter((z): z is string => !!z)),
+  ];
 }
 
 /** The roster of a cluster's instance groups, from its spec. */
 export function rosterOf(completed: CompletedManifest, cluster: string): RosterEntry[] {
   return completed.instanceGroups.map((ig) => ({
-    instanceGroup: ig.metadata.name, role: ig.spec.role, asgName: groupName(ig.metadata.name, cluster),
+    instanceGroup: ig.metadata.name,
+    role: ig.spec.role,
+    asgName: groupName(ig.metadata.name, cluster),
     minSize: ig.spec.minSize,
     maxSize: ig.spec.maxSize,
     zones: zonesOf(completed, ig),
@@ -41,18 +59,34 @@ export async function observeGroups(
     deps.ec2.describeInstances([
       { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
       { Name: 'instance-state-name', Values: ['pending', 'running'] },
-      ...(only ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: observed.map((g) => g.instanceGroup) }] : []),
+      ...(only
+        ? [{ Name: `tag:${INSTANCE_GROUP_TAG}`, Values: observed.map((g) => g.instanceGroup) }]
+        : []),
     ]),
   ]);
   // A group under our name but tagged for another cluster is not ours: the roll never sees it.
   const byName = new Map(asgs.filter((g) => isOwnedBy(g.tags, cluster)).map((g) => [g.name, g]));
-  const tagsOf = new Map(instances.map((i) => [i.InstanceId ?? '', Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
-  const launchedAt = new Map(instances.map((i) => [i.InstanceId ?? '', i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined]));
+  const tagsOf = new Map(
+    instances.map((i) => [
+      i.InstanceId ?? '',
+      Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    ]),
+  );
+  const launchedAt = new Map(
+    instances.map((i) => [
+      i.InstanceId ?? '',
+      i.LaunchTime ? new Date(i.LaunchTime).toISOString() : undefined,
+    ]),
+  );
   return observed.map((ig) => {
     const asg = byName.get(ig.asgName);
     const memberIds = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
     const detached = instances
-      .filter((i) => tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.instanceGroup && !memberIds.has(i.InstanceId ?? ''))
+      .filter(
+        (i) =>
+          tagsOf.get(i.InstanceId ?? '')?.[INSTANCE_GROUP_TAG] === ig.instanceGroup &&
+          !memberIds.has(i.InstanceId ?? ''),
+      )
       .map((i) => i.InstanceId ?? '');
     const members = (asg?.instances ?? []).map((i) => {
       const launched = launchedAt.get(i.instanceId);
@@ -74,7 +108,9 @@ export async function observeGroups(
       max: asg?.maxSize ?? ig.maxSize,
       desired: size,
       // The group's tags are its launch template's (set by update): what a replacement installs.
-      ...(asg?.tags[KUBERNETES_VERSION_TAG] ? { kubernetesVersion: asg.tags[KUBERNETES_VERSION_TAG] } : {}),
+      ...(asg?.tags[KUBERNETES_VERSION_TAG]
+        ? { kubernetesVersion: asg.tags[KUBERNETES_VERSION_TAG] }
+        : {}),
       ...(asg?.tags[SPEC_HASH_TAG] ? { specHash: asg.tags[SPEC_HASH_TAG] } : {}),
       members,
       detached,
@@ -84,7 +120,11 @@ export async function observeGroups(
 }
 
 /** The status table, with Kubernetes node counts where the API answers. */
-export async function rollingUpdateStatus(cluster: string, deps: RollingUpdateDeps, options: RollOptions = {}): Promise<{ rows: RollStatusRow[]; groups: RollGroup[] }> {
+export async function rollingUpdateStatus(
+  cluster: string,
+  deps: RollingUpdateDeps,
+  options: RollOptions = {},
+): Promise<{ rows: RollStatusRow[]; groups: RollGroup[] }> {
   const groups = await observeGroups(cluster, deps);
   const nodes: Record<string, number> = {};
   if (!options.cloudOnly) {
@@ -97,5 +137,8 @@ export async function rollingUpdateStatus(cluster: string, deps: RollingUpdateDe
     }
   }
   const wanted = options.instanceGroups?.length ? new Set(options.instanceGroups) : undefined;
-  return { rows: rollStatus(groups, nodes, options).filter((r) => !wanted || wanted.has(r.name)), groups };
+  return {
+    rows: rollStatus(groups, nodes, options).filter((r) => !wanted || wanted.has(r.name)),
+    groups,
+  };
 }

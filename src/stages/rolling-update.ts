@@ -1,30 +1,37 @@
-import { nowFor, deadlineAfter } from '../clock.js';
-import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { ClusterNotValidError, DrainTimeoutError, InvalidInputError, LockLostError, RollTooLargeError, WaitTimeoutError } from '../errors.js';
+import { deadlineAfter, nowFor } from '../clock.js';
+import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
+import {
+  ClusterNotValidError,
+  DrainTimeoutError,
+  InvalidInputError,
+  LockLostError,
+  RollTooLargeError,
+  WaitTimeoutError,
+} from '../errors.js';
 import type { KubePort } from '../kube/port.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { CLUSTER_TAG } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
   batchesOf,
   childBatchLimit,
-  HISTORY_EVENT_LIMIT,
-  parentHistoryBound,
   forcedMembers,
+  HISTORY_EVENT_LIMIT,
   nextRollStep,
+  parentHistoryBound,
   planWaves,
-  rollStatus,
   type RollOptions,
   type RollStep,
+  rollStatus,
 } from '../planning/rolling-update.js';
-import { isControlPlaneRole } from '../manifest/types.js';
 import type { ClusterStore } from '../state/cluster-store.js';
-import { validateCluster } from './validate-cluster.js';
 import type { RollCache } from './roll-cache.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
+import { validateCluster } from './validate-cluster.js';
 
 export { RollCache } from './roll-cache.js';
 export { observeGroups, rollingUpdateStatus, rosterOf } from './roll-observe.js';
@@ -36,13 +43,40 @@ export { observeGroups, rollingUpdateStatus, rosterOf } from './roll-observe.js'
  */
 
 export type RollingUpdateInput =
-  | { action: 'plan'; cluster: string; instanceGroups?: string[]; force?: boolean; cloudOnly?: boolean; parallelGroups?: number; allowSameZone?: boolean }
+  | {
+      action: 'plan';
+      cluster: string;
+      instanceGroups?: string[];
+      force?: boolean;
+      cloudOnly?: boolean;
+      parallelGroups?: number;
+      allowSameZone?: boolean;
+    }
   /** `claim`: a child execution's (rolling-update-group): its parent, and itself as the group's claimant. */
-  | { action: 'next'; cluster: string; options: RollOptions; instanceGroup?: string; claim?: GroupClaim }
+  | {
+      action: 'next';
+      cluster: string;
+      options: RollOptions;
+      instanceGroup?: string;
+      claim?: GroupClaim;
+    }
   | { action: 'surge'; cluster: string; step: RollStep; claim?: GroupClaim }
-  | { action: 'drain'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean; claim?: GroupClaim }
+  | {
+      action: 'drain';
+      cluster: string;
+      step: RollStep;
+      deadline: string;
+      cloudOnly?: boolean;
+      claim?: GroupClaim;
+    }
   | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
-  | { action: 'awaitReplacements'; cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }
+  | {
+      action: 'awaitReplacements';
+      cluster: string;
+      step: RollStep;
+      deadline: string;
+      cloudOnly?: boolean;
+    }
   | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
 
 /** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
@@ -68,16 +102,23 @@ export interface RollingUpdateDeps {
   cache?: RollCache;
 }
 
-
 /** The Auto Scaling group a step acts on, refused unless it is tagged for the cluster. */
-async function ownedGroup(name: string, cluster: string, deps: Pick<RollingUpdateDeps, 'autoscaling'>) {
+async function ownedGroup(
+  name: string,
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'autoscaling'>,
+) {
   const [asg] = await deps.autoscaling.describeGroups([name]);
   if (asg) requireOwned(`Auto Scaling group ${name}`, asg.tags, cluster);
   return asg;
 }
 
 /** Of these instances, the ones tagged for the cluster: the only ones a roll may terminate. */
-async function ownedInstances(ids: string[], cluster: string, deps: Pick<RollingUpdateDeps, 'ec2'>): Promise<string[]> {
+async function ownedInstances(
+  ids: string[],
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'ec2'>,
+): Promise<string[]> {
   if (ids.length === 0) return [];
   const found = await deps.ec2.describeInstances([
     { Name: 'instance-id', Values: ids },
@@ -88,22 +129,38 @@ async function ownedInstances(ids: string[], cluster: string, deps: Pick<Rolling
 
 async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<KubePort> {
   const kube = await deps.kube(cluster);
-  if (!kube) throw new ClusterNotValidError(`cannot reach the Kubernetes API of ${cluster}: no kubeconfig in the state store (use --cloudonly to roll without Kubernetes)`);
+  if (!kube)
+    throw new ClusterNotValidError(
+      `cannot reach the Kubernetes API of ${cluster}: no kubeconfig in the state store (use --cloudonly to roll without Kubernetes)`,
+    );
   return kube;
 }
 
-async function drain(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
+async function drain(
+  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  deps: RollingUpdateDeps,
+) {
   if (input.cloudOnly || input.step.kind !== 'replace') return { drained: true, remaining: [] };
   const now = nowFor(deps);
   const kube = await kubeOrFail(input.cluster, deps);
-  const nodes = (await kube.listNodes()).filter((n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId));
+  const nodes = (await kube.listNodes()).filter(
+    (n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId),
+  );
   const blocked: string[] = [];
   for (const node of nodes) {
     const firstPass = !node.unschedulable;
-    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter((p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase));
+    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter(
+      (p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase),
+    );
     if (firstPass) {
       await kube.cordon(node.name);
-      await kube.recordEvent({ regarding: { kind: 'Node', name: node.name }, type: 'Normal', reason: 'Drain', action: 'Cordon', message: `Cordoned and draining for rolling-update (instance ${node.instanceId}${node.instanceGroup ? `, instance group ${node.instanceGroup}` : ''}): ${pods.length} pod(s) to evict` });
+      await kube.recordEvent({
+        regarding: { kind: 'Node', name: node.name },
+        type: 'Normal',
+        reason: 'Drain',
+        action: 'Cordon',
+        message: `Cordoned and draining for rolling-update (instance ${node.instanceId}${node.instanceGroup ? `, instance group ${node.instanceGroup}` : ''}): ${pods.length} pod(s) to evict`,
+      });
     }
     for (const pod of pods) {
       const result = await kube.evict(pod.namespace, pod.name);
@@ -111,47 +168,71 @@ async function drain(input: { cluster: string; step: RollStep; deadline: string;
       // A pod a disruption budget holds is retried every pass: its event is written on the first only.
       if (result === 'evicted' || (result === 'blocked' && firstPass)) {
         await kube.recordEvent({
-          regarding: { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
+          regarding: {
+            kind: 'Pod',
+            namespace: pod.namespace,
+            name: pod.name,
+            ...(pod.uid ? { uid: pod.uid } : {}),
+          },
           type: result === 'evicted' ? 'Normal' : 'Warning',
           reason: result === 'evicted' ? 'Evicted' : 'EvictionBlocked',
           action: 'Evict',
-          message: result === 'evicted' ? `Evicted from node ${node.name} for rolling-update` : `Cannot evict pod as it would violate the pod's disruption budget (draining node ${node.name})`,
+          message:
+            result === 'evicted'
+              ? `Evicted from node ${node.name} for rolling-update`
+              : `Cannot evict pod as it would violate the pod's disruption budget (draining node ${node.name})`,
         });
       }
     }
   }
   const remaining: string[] = [];
   for (const node of nodes) {
-    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter((p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase));
+    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter(
+      (p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase),
+    );
     remaining.push(...pods.map((p) => `${p.namespace}/${p.name}`));
   }
   if (remaining.length === 0) return { drained: true, remaining };
   if (now > new Date(input.deadline)) {
     // Leave the cluster as it was: the nodes take pods again, nothing was terminated.
     for (const node of nodes) await kube.uncordon(node.name);
-    const why = blocked.length > 0 ? `Cannot evict pod as it would violate the pod's disruption budget: ${blocked.join(', ')}` : `pods still running: ${remaining.join(', ')}`;
-    throw new DrainTimeoutError(`error draining node(s) ${nodes.map((n) => `"${n.name}"`).join(', ')}: drain did not complete before the deadline ${input.deadline}: ${why}`);
+    const why =
+      blocked.length > 0
+        ? `Cannot evict pod as it would violate the pod's disruption budget: ${blocked.join(', ')}`
+        : `pods still running: ${remaining.join(', ')}`;
+    throw new DrainTimeoutError(
+      `error draining node(s) ${nodes.map((n) => `"${n.name}"`).join(', ')}: drain did not complete before the deadline ${input.deadline}: ${why}`,
+    );
   }
   return { drained: false, remaining, blocked };
 }
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
   const now = nowFor(deps);
-  if (input.step.kind !== 'replace') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
+  if (input.step.kind !== 'replace')
+    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
   const asg = await ownedGroup(step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   const inGroup = step.instanceIds.filter((id) => members.has(id));
   // Detached (surged) instances have their replacement already; they just go, if they are ours.
-  const outside = await ownedInstances(step.instanceIds.filter((id) => !members.has(id)), input.cluster, deps);
+  const outside = await ownedInstances(
+    step.instanceIds.filter((id) => !members.has(id)),
+    input.cluster,
+    deps,
+  );
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
   await deps.ec2.terminateInstances(outside);
-  return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: step.instanceIds };
+  return {
+    deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+    terminated: step.instanceIds,
+  };
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
   const now = nowFor(deps);
-  if (input.step.kind !== 'surge') return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
+  if (input.step.kind !== 'surge')
+    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   // A retried surge finds its instances detached already.
@@ -160,31 +241,55 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
   // AWS launches the replacements by itself; moto does not until the desired capacity is set
   // again. Setting it to the value it has is a no-op on AWS, so the same call serves both.
   if (asg) await deps.autoscaling.setDesiredCapacity(input.step.asgName, asg.desiredCapacity);
-  return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: input.step.instanceIds };
+  return {
+    deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+    detached: input.step.instanceIds,
+  };
 }
 
-async function awaitReplacements(input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
+async function awaitReplacements(
+  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  deps: RollingUpdateDeps,
+) {
   const now = nowFor(deps);
-  if (input.step.kind === 'done') return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+  if (input.step.kind === 'done')
+    return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
-  const stillThere = (asg?.instances ?? []).filter((i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId));
+  const stillThere = (asg?.instances ?? []).filter(
+    (i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId),
+  );
   let notJoined: string[] = [];
   if (!input.cloudOnly) {
     const kube = await kubeOrFail(input.cluster, deps);
-    const readyNodes = new Set((await kube.listNodes()).filter((n) => n.ready).map((n) => n.instanceId));
+    const readyNodes = new Set(
+      (await kube.listNodes()).filter((n) => n.ready).map((n) => n.instanceId),
+    );
     notJoined = inService.map((i) => i.instanceId).filter((id) => !readyNodes.has(id));
   }
-  const ready = !!asg && inService.length >= asg.desiredCapacity && stillThere.length === 0 && notJoined.length === 0;
+  const ready =
+    !!asg &&
+    inService.length >= asg.desiredCapacity &&
+    stillThere.length === 0 &&
+    notJoined.length === 0;
   if (!ready && now > new Date(input.deadline)) {
     throw new WaitTimeoutError(
       `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${notJoined.join(', ')}` : ''}`,
     );
   }
-  return { ready, inService: inService.length, desired: asg?.desiredCapacity ?? 0, notJoined, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+  return {
+    ready,
+    inService: inService.length,
+    desired: asg?.desiredCapacity ?? 0,
+    notJoined,
+    validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+  };
 }
 
-async function validate(input: { cluster: string; deadline: string; cloudOnly?: boolean }, deps: RollingUpdateDeps) {
+async function validate(
+  input: { cluster: string; deadline: string; cloudOnly?: boolean },
+  deps: RollingUpdateDeps,
+) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
   const now = nowFor(deps);
   const result = await validateCluster(input.cluster, deps, { rolling: true });
@@ -193,7 +298,11 @@ async function validate(input: { cluster: string; deadline: string; cloudOnly?: 
       `error validating cluster: cluster "${input.cluster}" did not validate within a duration of "${deps.validationTimeoutSeconds}s": ${result.failures.map((f) => f.message).join('; ')}`,
     );
   }
-  return { valid: result.valid, deadline: input.deadline, failures: result.failures.map((f) => f.message) };
+  return {
+    valid: result.valid,
+    deadline: input.deadline,
+    failures: result.failures.map((f) => f.message),
+  };
 }
 
 /**
@@ -201,12 +310,24 @@ async function validate(input: { cluster: string; deadline: string; cloudOnly?: 
  * group's claim (one S3 GET): a roll that failed and released the lock, or a newer execution of
  * the group, stops this one here, before it touches another instance.
  */
-async function assertClaim(cluster: string, instanceGroup: string, claim: GroupClaim, store: ClusterStore): Promise<void> {
+async function assertClaim(
+  cluster: string,
+  instanceGroup: string,
+  claim: GroupClaim,
+  store: ClusterStore,
+): Promise<void> {
   const lock = await store.readLock(cluster);
-  if (!lock || lock.owner !== claim.owner) throw new LockLostError(cluster, claim.owner, lock?.owner);
+  if (!lock || lock.owner !== claim.owner)
+    throw new LockLostError(cluster, claim.owner, lock?.owner);
   const holder = lock.claims?.[instanceGroup];
   if (holder !== claim.execution) {
-    throw new LockLostError(cluster, claim.execution, holder ? `${holder}, which now claims instance group "${instanceGroup}"` : `${claim.owner}, under which nobody claims instance group "${instanceGroup}" now`);
+    throw new LockLostError(
+      cluster,
+      claim.execution,
+      holder
+        ? `${holder}, which now claims instance group "${instanceGroup}"`
+        : `${claim.owner}, under which nobody claims instance group "${instanceGroup}" now`,
+    );
   }
 }
 
@@ -217,8 +338,12 @@ async function assertClaim(cluster: string, instanceGroup: string, claim: GroupC
  * checking only once per batch (at `next`) left a drain or terminate to land after the lock was
  * released.
  */
-async function assertStepClaim(input: { cluster: string; step: RollStep; claim?: GroupClaim }, store: ClusterStore): Promise<void> {
-  if (input.claim && input.step.kind !== 'done') await assertClaim(input.cluster, input.step.instanceGroup, input.claim, store);
+async function assertStepClaim(
+  input: { cluster: string; step: RollStep; claim?: GroupClaim },
+  store: ClusterStore,
+): Promise<void> {
+  if (input.claim && input.step.kind !== 'done')
+    await assertClaim(input.cluster, input.step.instanceGroup, input.claim, store);
 }
 
 /**
@@ -226,12 +351,30 @@ async function assertStepClaim(input: { cluster: string; step: RollStep; claim?:
  * observed, and the control-plane groups when it is a node group (a node must never be ahead
  * of the control plane).
  */
-async function nextStepOfGroup(cluster: string, instanceGroup: string, options: RollOptions, deps: RollingUpdateDeps): Promise<RollStep> {
-  const roster = options.roster ?? rosterOf(await deps.store.readCompletedManifest(cluster), cluster);
+async function nextStepOfGroup(
+  cluster: string,
+  instanceGroup: string,
+  options: RollOptions,
+  deps: RollingUpdateDeps,
+): Promise<RollStep> {
+  const roster =
+    options.roster ?? rosterOf(await deps.store.readCompletedManifest(cluster), cluster);
   const entry = roster.find((g) => g.instanceGroup === instanceGroup);
-  if (!entry) throw new InvalidInputError([{ path: 'instanceGroup', message: `Not found: instance group "${instanceGroup}" is not in cluster "${cluster}"` }]);
-  if (options.instanceGroups?.length && !options.instanceGroups.includes(instanceGroup)) return { kind: 'done' };
-  const only = [instanceGroup, ...(isControlPlaneRole(entry.role) ? [] : roster.filter((g) => isControlPlaneRole(g.role)).map((g) => g.instanceGroup))];
+  if (!entry)
+    throw new InvalidInputError([
+      {
+        path: 'instanceGroup',
+        message: `Not found: instance group "${instanceGroup}" is not in cluster "${cluster}"`,
+      },
+    ]);
+  if (options.instanceGroups?.length && !options.instanceGroups.includes(instanceGroup))
+    return { kind: 'done' };
+  const only = [
+    instanceGroup,
+    ...(isControlPlaneRole(entry.role)
+      ? []
+      : roster.filter((g) => isControlPlaneRole(g.role)).map((g) => g.instanceGroup)),
+  ];
   const groups = await observeGroups(cluster, deps, { roster, only });
   return nextRollStep(groups, { ...options, instanceGroups: [instanceGroup] });
 }
@@ -242,43 +385,87 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
   switch (input.action) {
     case 'plan': {
       const roster = rosterOf(await deps.store.readCompletedManifest(input.cluster), input.cluster);
-      const options: RollOptions = { ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}), ...(input.cloudOnly ? { cloudOnly: true } : {}), roster };
+      const options: RollOptions = {
+        ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}),
+        ...(input.cloudOnly ? { cloudOnly: true } : {}),
+        roster,
+      };
       const groups = await observeGroups(input.cluster, deps, { roster });
       // A roll that stopped right after a surge left a group short of instances: ask for them
       // again now, so the validation that opens the roll sees the replacements.
       for (const g of groups) {
         const inService = g.members.filter((m) => m.lifecycleState === 'InService').length;
-        if (g.detached.length > 0 && inService < g.desired && (await ownedGroup(g.asgName, input.cluster, deps))) await deps.autoscaling.setDesiredCapacity(g.asgName, g.desired);
+        if (
+          g.detached.length > 0 &&
+          inService < g.desired &&
+          (await ownedGroup(g.asgName, input.cluster, deps))
+        )
+          await deps.autoscaling.setDesiredCapacity(g.asgName, g.desired);
       }
       const wanted = options.instanceGroups ? new Set(options.instanceGroups) : undefined;
       const selected = groups.filter((g) => !wanted || wanted.has(g.instanceGroup));
       // --force: every instance that exists now, so replacements are not replaced again; a roll
       // resuming an interrupted one (its lock says since when) takes only those older than it.
-      if (input.force) options.forceIds = forcedMembers(selected, (await deps.store.readLock(input.cluster))?.since);
+      if (input.force)
+        options.forceIds = forcedMembers(
+          selected,
+          (await deps.store.readLock(input.cluster))?.since,
+        );
       const rows = rollStatus(selected, {}, options);
       const needing = new Set(rows.filter((r) => r.needUpdate > 0).map((r) => r.name));
       const waves = planWaves(
-        roster.filter((g) => needing.has(g.instanceGroup)).map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
-        { parallelGroups: input.parallelGroups ?? 1, ...(input.allowSameZone ? { allowSameZone: true } : {}) },
+        roster
+          .filter((g) => needing.has(g.instanceGroup))
+          .map((g) => ({ instanceGroup: g.instanceGroup, role: g.role, zones: g.zones })),
+        {
+          parallelGroups: input.parallelGroups ?? 1,
+          ...(input.allowSameZone ? { allowSameZone: true } : {}),
+        },
       );
-      const batchLimit = childBatchLimit({ ...deps, dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS });
+      const batchLimit = childBatchLimit({
+        ...deps,
+        dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS,
+      });
       const byName = new Map(selected.map((g) => [g.instanceGroup, g]));
-      const parentEvents = parentHistoryBound({ waves, batchLimit, validationTimeoutSeconds: deps.validationTimeoutSeconds, batchesOf: (g) => (byName.has(g) ? batchesOf(byName.get(g)!, options) : 0) });
+      const parentEvents = parentHistoryBound({
+        waves,
+        batchLimit,
+        validationTimeoutSeconds: deps.validationTimeoutSeconds,
+        batchesOf: (g) => (byName.has(g) ? batchesOf(byName.get(g)!, options) : 0),
+      });
       if (parentEvents > HISTORY_EVENT_LIMIT * 0.9) {
         // Refused before anything is replaced: the parent would stop with States.Runtime part-way.
         throw new RollTooLargeError(
           `the roll of ${input.cluster} could record up to ${parentEvents} history events in its parent execution (${waves.length} waves), more than 90% of the ${HISTORY_EVENT_LIMIT} Step Functions allows: roll fewer instance groups at once (--instance-group), more groups side by side (--parallel-groups), or raise maxSurge`,
         );
       }
-      return { options, groups: rows, needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0), waves, batchLimit, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+      return {
+        options,
+        groups: rows,
+        needUpdate: rows.reduce((n, r) => n + r.needUpdate, 0),
+        waves,
+        batchLimit,
+        validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+      };
     }
     case 'next': {
       if (input.instanceGroup === undefined) {
-        const step = nextRollStep(await observeGroups(input.cluster, deps, input.options.roster ? { roster: input.options.roster } : {}), input.options);
+        const step = nextRollStep(
+          await observeGroups(
+            input.cluster,
+            deps,
+            input.options.roster ? { roster: input.options.roster } : {},
+          ),
+          input.options,
+        );
         return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
       }
-      if (input.claim) await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
-      return { step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps), drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
+      if (input.claim)
+        await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
+      return {
+        step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps),
+        drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
+      };
     }
     case 'surge':
       await assertStepClaim(input, deps.store);

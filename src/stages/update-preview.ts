@@ -1,10 +1,22 @@
-import { bootstrapSettingsFromUserData, kubernetesVersionFromUserData, maxPodsFromUserData } from '../planning/user-data.js';
 import type { FieldIssue } from '../errors.js';
-import { SPEC_HASH_TAG, stackName } from '../planning/names.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
-import { runningControlPlaneVersion, type RunningControlPlaneVersion } from './control-plane-version.js';
-import { planClusterGroups, renderClusterStack, TEMPLATE_HASH_TAG, type LaunchDeps } from './launch.js';
+import { SPEC_HASH_TAG, stackName } from '../planning/names.js';
+import {
+  bootstrapSettingsFromUserData,
+  kubernetesVersionFromUserData,
+  maxPodsFromUserData,
+} from '../planning/user-data.js';
+import {
+  type RunningControlPlaneVersion,
+  runningControlPlaneVersion,
+} from './control-plane-version.js';
+import {
+  type LaunchDeps,
+  planClusterGroups,
+  renderClusterStack,
+  TEMPLATE_HASH_TAG,
+} from './launch.js';
 
 /**
  * What `update cluster` would change, without changing it: the stack's resources, each launch
@@ -23,7 +35,13 @@ export interface FieldChange {
 export interface UpdatePreview {
   cluster: string;
   stack: { changed: boolean; added: string[]; removed: string[]; modified: string[] };
-  groups: Array<{ instanceGroup: string; name: string; create: boolean; launchTemplate: FieldChange[]; group: FieldChange[] }>;
+  groups: Array<{
+    instanceGroup: string;
+    name: string;
+    create: boolean;
+    launchTemplate: FieldChange[];
+    group: FieldChange[];
+  }>;
   hasChanges: boolean;
   /** The Kubernetes version the control plane runs: its oldest instance's, else the last applied (its launch templates'). */
   runningVersion?: string;
@@ -35,12 +53,17 @@ export interface UpdatePreview {
   versionIssues: FieldIssue[];
 }
 
-export type PreviewDeps = Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'autoscaling' | 'stateBucket' | 'region'>;
+export type PreviewDeps = Pick<
+  LaunchDeps,
+  'store' | 'stacks' | 'ec2' | 'autoscaling' | 'stateBucket' | 'region'
+>;
 
 function resources(template: string | undefined): Record<string, string> {
   if (!template) return {};
   const parsed = JSON.parse(template) as { Resources?: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(parsed.Resources ?? {}).map(([id, r]) => [id, JSON.stringify(r)]));
+  return Object.fromEntries(
+    Object.entries(parsed.Resources ?? {}).map(([id, r]) => [id, JSON.stringify(r)]),
+  );
 }
 
 function change(field: string, from: unknown, to: unknown): FieldChange[] {
@@ -56,7 +79,11 @@ function change(field: string, from: unknown, to: unknown): FieldChange[] {
  * none of these settings (the API names, a newer kopsless) is one `UserData` line, so a change is
  * never shown as none.
  */
-export function userDataChanges(currentUserData: string | undefined, wantedUserData: string, wanted: Record<string, string>): FieldChange[] {
+export function userDataChanges(
+  currentUserData: string | undefined,
+  wantedUserData: string,
+  wanted: Record<string, string>,
+): FieldChange[] {
   if (currentUserData === undefined || currentUserData === wantedUserData) return [];
   const recorded = bootstrapSettingsFromUserData(currentUserData);
   const legacy: Record<string, string> = {};
@@ -66,9 +93,16 @@ export function userDataChanges(currentUserData: string | undefined, wantedUserD
   if (maxPods !== undefined) legacy.maxPods = String(maxPods);
   const before = recorded ?? legacy;
   // Without recorded settings only the fields read back can be compared.
-  const keys = recorded ? [...new Set([...Object.keys(wanted), ...Object.keys(before)])] : Object.keys(legacy);
+  const keys = recorded
+    ? [...new Set([...Object.keys(wanted), ...Object.keys(before)])]
+    : Object.keys(legacy);
   const changes = keys
-    .map((key) => ({ field: key, from: Object.hasOwn(before, key) ? before[key]! : 'unset', to: Object.hasOwn(wanted, key) ? wanted[key]! : 'unset', section: 'UserData' as const }))
+    .map((key) => ({
+      field: key,
+      from: Object.hasOwn(before, key) ? before[key]! : 'unset',
+      to: Object.hasOwn(wanted, key) ? wanted[key]! : 'unset',
+      section: 'UserData' as const,
+    }))
     .filter((c) => c.from !== c.to);
   if (changes.length > 0) return changes;
   return [{ field: 'UserData', from: '(bootstrap script)', to: '(changed bootstrap script)' }];
@@ -76,7 +110,10 @@ export function userDataChanges(currentUserData: string | undefined, wantedUserD
 
 export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise<UpdatePreview> {
   const name = stackName(cluster);
-  const [{ template, templateHash }, current] = await Promise.all([renderClusterStack(cluster, deps), deps.stacks.describe(name)]);
+  const [{ template, templateHash }, current] = await Promise.all([
+    renderClusterStack(cluster, deps),
+    deps.stacks.describe(name),
+  ]);
   const stack: UpdatePreview['stack'] = { changed: false, added: [], removed: [], modified: [] };
   if (current?.tags[TEMPLATE_HASH_TAG] !== templateHash) {
     const before = resources(await deps.stacks.template(name));
@@ -84,42 +121,81 @@ export async function previewUpdate(cluster: string, deps: PreviewDeps): Promise
     stack.added = Object.keys(after).filter((id) => !(id in before));
     stack.removed = Object.keys(before).filter((id) => !(id in after));
     stack.modified = Object.keys(after).filter((id) => id in before && before[id] !== after[id]);
-    stack.changed = stack.added.length + stack.removed.length + stack.modified.length > 0 || !current;
+    stack.changed =
+      stack.added.length + stack.removed.length + stack.modified.length > 0 || !current;
   }
   const { manifest, plans } = await planClusterGroups(cluster, deps);
-  const asgs = new Map((await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]));
+  const asgs = new Map(
+    (await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]),
+  );
   const groups: UpdatePreview['groups'] = [];
   for (const plan of plans) {
     const lt = await deps.ec2.describeLaunchTemplate(plan.name);
     const data = lt ? await deps.ec2.latestLaunchTemplateData(lt.id) : undefined;
     const asg = asgs.get(plan.name);
     const wantedUserData = Buffer.from(plan.launchTemplate.UserData, 'base64').toString('utf8');
-    const currentUserData = data?.UserData ? Buffer.from(data.UserData, 'base64').toString('utf8') : undefined;
+    const currentUserData = data?.UserData
+      ? Buffer.from(data.UserData, 'base64').toString('utf8')
+      : undefined;
     const launchTemplate = data
       ? [
           ...change('InstanceType', data.InstanceType, plan.launchTemplate.InstanceType),
           ...change('ImageId', data.ImageId, plan.launchTemplate.ImageId),
           ...userDataChanges(currentUserData ?? '', wantedUserData, plan.bootstrapSettings),
-          ...change('BlockDeviceMappings', data.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize, plan.launchTemplate.BlockDeviceMappings[0]?.Ebs.VolumeSize),
-          ...change('IamInstanceProfile', data.IamInstanceProfile?.Arn, plan.launchTemplate.IamInstanceProfile.Arn),
+          ...change(
+            'BlockDeviceMappings',
+            data.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize,
+            plan.launchTemplate.BlockDeviceMappings[0]?.Ebs.VolumeSize,
+          ),
+          ...change(
+            'IamInstanceProfile',
+            data.IamInstanceProfile?.Arn,
+            plan.launchTemplate.IamInstanceProfile.Arn,
+          ),
         ]
       : [];
     const group = asg
       ? [
           ...change('MinSize', asg.minSize, plan.minSize),
           ...change('MaxSize', asg.maxSize, plan.maxSize),
-          ...change('Subnets', asg.subnetIds.slice().sort().join(','), plan.subnetIds.slice().sort().join(',')),
+          ...change(
+            'Subnets',
+            asg.subnetIds.slice().sort().join(','),
+            plan.subnetIds.slice().sort().join(','),
+          ),
         ]
       : [];
     // Anything else that changes the spec hash (tags, metadata options) still needs a new version.
-    if (data && launchTemplate.length === 0 && asg && asg.tags[SPEC_HASH_TAG] !== plan.specHash) launchTemplate.push({ field: 'spec hash', from: asg.tags[SPEC_HASH_TAG] ?? '<none>', to: plan.specHash });
-    groups.push({ instanceGroup: plan.instanceGroup, name: plan.name, create: !asg || !lt, launchTemplate, group });
+    if (data && launchTemplate.length === 0 && asg && asg.tags[SPEC_HASH_TAG] !== plan.specHash)
+      launchTemplate.push({
+        field: 'spec hash',
+        from: asg.tags[SPEC_HASH_TAG] ?? '<none>',
+        to: plan.specHash,
+      });
+    groups.push({
+      instanceGroup: plan.instanceGroup,
+      name: plan.name,
+      create: !asg || !lt,
+      launchTemplate,
+      group,
+    });
   }
-  const hasChanges = stack.changed || groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);
-  const wantedVersion = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings.KubernetesVersion;
+  const hasChanges =
+    stack.changed ||
+    groups.some((g) => g.create || g.launchTemplate.length > 0 || g.group.length > 0);
+  const wantedVersion = plans.find((p) => isControlPlaneRole(p.role))?.bootstrapSettings
+    .KubernetesVersion;
   // Judged against what runs, not the launch templates: an update applied but not rolled has
   // changed them while the control plane still runs the version before.
   const running = await runningControlPlaneVersion(cluster, manifest, deps);
   const versionIssues = kubernetesVersionChangeIssues(running?.version, wantedVersion);
-  return { cluster, stack, groups, hasChanges, ...(running ? { runningVersion: running.version, running } : {}), ...(wantedVersion ? { wantedVersion } : {}), versionIssues };
+  return {
+    cluster,
+    stack,
+    groups,
+    hasChanges,
+    ...(running ? { runningVersion: running.version, running } : {}),
+    ...(wantedVersion ? { wantedVersion } : {}),
+    versionIssues,
+  };
 }

@@ -2,12 +2,12 @@ import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
-import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
-import { isOwnedBy } from '../planning/ownership.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { compareVersions, normalizeVersion } from '../manifest/kubernetes-version.js';
-import { parseKubernetesVersion } from '../manifest/validate.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import { parseKubernetesVersion } from '../manifest/validate.js';
+import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 
 /**
@@ -36,7 +36,16 @@ export interface ValidationResult {
   valid: boolean;
   failures: ValidationFailure[];
   nodes: ValidationNode[];
-  groups: Array<{ name: string; role: string; machineType: string; min: number; max: number; subnets: string[]; desired: number; inService: number }>;
+  groups: Array<{
+    name: string;
+    role: string;
+    machineType: string;
+    min: number;
+    max: number;
+    subnets: string[];
+    desired: number;
+    inService: number;
+  }>;
 }
 
 export interface ValidationInputs {
@@ -63,13 +72,19 @@ const CRITICAL = ['system-cluster-critical', 'system-node-critical'];
  * failure (the API server must never be older than a kubelet); outside a roll, so is any node
  * whose version is not its instance group's (in kOps every group runs the cluster's version).
  */
-function versionFailures(nodes: KubeNode[], manifest: CompletedManifest, rolling: boolean): ValidationFailure[] {
+function versionFailures(
+  nodes: KubeNode[],
+  manifest: CompletedManifest,
+  rolling: boolean,
+): ValidationFailure[] {
   const failures: ValidationFailure[] = [];
-  const parsed = (n: KubeNode) => (n.kubeletVersion ? parseKubernetesVersion(n.kubeletVersion) : undefined);
+  const parsed = (n: KubeNode) =>
+    n.kubeletVersion ? parseKubernetesVersion(n.kubeletVersion) : undefined;
   let controlPlane: { node: KubeNode; version: NonNullable<ReturnType<typeof parsed>> } | undefined;
   for (const node of nodes.filter((n) => n.role === 'control-plane')) {
     const version = parsed(node);
-    if (version && (!controlPlane || compareVersions(version, controlPlane.version) < 0)) controlPlane = { node, version };
+    if (version && (!controlPlane || compareVersions(version, controlPlane.version) < 0))
+      controlPlane = { node, version };
   }
   const groups = new Set(manifest.instanceGroups.map((ig) => ig.metadata.name));
   const wanted = manifest.cluster.spec.kubernetesVersion ?? '';
@@ -80,7 +95,11 @@ function versionFailures(nodes: KubeNode[], manifest: CompletedManifest, rolling
     // A minor version ahead: the skew a kubelet must never have. A newer patch of the same minor is
     // what a patch downgrade (which set and update allow) leaves on the nodes between the control
     // plane's step and theirs; failing it would stop that roll half done.
-    if (node.role === 'node' && controlPlane && compareVersions({ ...version, patch: 0 }, { ...controlPlane.version, patch: 0 }) > 0) {
+    if (
+      node.role === 'node' &&
+      controlPlane &&
+      compareVersions({ ...version, patch: 0 }, { ...controlPlane.version, patch: 0 }) > 0
+    ) {
       failures.push({
         type: 'Node',
         name: node.name,
@@ -88,7 +107,12 @@ function versionFailures(nodes: KubeNode[], manifest: CompletedManifest, rolling
       });
       continue;
     }
-    if (checkSpec && node.instanceGroup && groups.has(node.instanceGroup) && normalizeVersion(node.kubeletVersion) !== normalizeVersion(wanted)) {
+    if (
+      checkSpec &&
+      node.instanceGroup &&
+      groups.has(node.instanceGroup) &&
+      normalizeVersion(node.kubeletVersion) !== normalizeVersion(wanted)
+    ) {
       failures.push({
         type: 'Node',
         name: node.name,
@@ -121,34 +145,73 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
     const group = byName.get(groupName(name, cluster));
     const inService = group?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
     const desired = group?.desiredCapacity ?? ig.spec.minSize;
-    groups.push({ name, role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role, machineType: ig.spec.machineType, min: ig.spec.minSize, max: ig.spec.maxSize, subnets: ig.spec.subnets, desired, inService: inService.length });
+    groups.push({
+      name,
+      role: isControlPlaneRole(ig.spec.role) ? 'ControlPlane' : ig.spec.role,
+      machineType: ig.spec.machineType,
+      min: ig.spec.minSize,
+      max: ig.spec.maxSize,
+      subnets: ig.spec.subnets,
+      desired,
+      inService: inService.length,
+    });
     if (!group) {
-      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)} tagged for the cluster` });
+      failures.push({
+        type: 'InstanceGroup',
+        name,
+        message: `InstanceGroup "${name}" has no Auto Scaling group ${groupName(name, cluster)} tagged for the cluster`,
+      });
       continue;
     }
     if (inService.length < desired) {
-      failures.push({ type: 'InstanceGroup', name, message: `InstanceGroup "${name}" did not have enough nodes ${inService.length} vs ${desired}` });
+      failures.push({
+        type: 'InstanceGroup',
+        name,
+        message: `InstanceGroup "${name}" did not have enough nodes ${inService.length} vs ${desired}`,
+      });
     }
     if (inputs.cloudOnly || inputs.nodes === undefined || ig.spec.role === 'Bastion') continue;
     for (const instance of inService) {
       if (!nodesByInstance.has(instance.instanceId)) {
-        failures.push({ type: 'Machine', name: instance.instanceId, message: `machine "${instance.instanceId}" has not yet joined cluster` });
+        failures.push({
+          type: 'Machine',
+          name: instance.instanceId,
+          message: `machine "${instance.instanceId}" has not yet joined cluster`,
+        });
       }
     }
   }
   if (!inputs.cloudOnly) {
     if (inputs.nodes === undefined) {
-      failures.push({ type: 'cluster', name: 'api', message: `cannot reach the Kubernetes API of ${cluster}: ${inputs.kubeError ?? 'no kubeconfig in the state store yet'}` });
+      failures.push({
+        type: 'cluster',
+        name: 'api',
+        message: `cannot reach the Kubernetes API of ${cluster}: ${inputs.kubeError ?? 'no kubeconfig in the state store yet'}`,
+      });
     }
     for (const node of inputs.nodes ?? []) {
-      if (!node.ready) failures.push({ type: 'Node', name: node.name, message: `node "${node.name}" of role "${node.role}" is not ready` });
+      if (!node.ready)
+        failures.push({
+          type: 'Node',
+          name: node.name,
+          message: `node "${node.name}" of role "${node.role}" is not ready`,
+        });
     }
     failures.push(...versionFailures(inputs.nodes ?? [], manifest, inputs.rolling === true));
     for (const pod of inputs.systemPods ?? []) {
       if (!pod.priorityClassName || !CRITICAL.includes(pod.priorityClassName)) continue;
-      if (pod.phase === 'Pending') failures.push({ type: 'Pod', name: `${pod.namespace}/${pod.name}`, message: `${pod.priorityClassName} pod "${pod.name}" is pending` });
+      if (pod.phase === 'Pending')
+        failures.push({
+          type: 'Pod',
+          name: `${pod.namespace}/${pod.name}`,
+          message: `${pod.priorityClassName} pod "${pod.name}" is pending`,
+        });
       else if (pod.phase !== 'Succeeded' && !pod.ready) {
-        failures.push({ type: 'Pod', name: `${pod.namespace}/${pod.name}`, message: `${pod.priorityClassName} pod "${pod.name}" is not ready (${pod.notReadyContainers.join(',')})` });
+        failures.push({
+          type: 'Pod',
+          name: `${pod.namespace}/${pod.name}`,
+          message: `${pod.priorityClassName} pod "${pod.name}" is not ready (${pod.notReadyContainers.join(',')})`,
+        });
       }
     }
   }
@@ -158,7 +221,13 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
     valid: failures.length === 0,
     failures,
     groups,
-    nodes: (inputs.nodes ?? []).map((n) => ({ name: n.name, instanceId: n.instanceId, instanceGroup: groupOf(n), role: n.role, ready: n.ready })),
+    nodes: (inputs.nodes ?? []).map((n) => ({
+      name: n.name,
+      instanceId: n.instanceId,
+      instanceGroup: groupOf(n),
+      role: n.role,
+      ready: n.ready,
+    })),
   };
 }
 
@@ -171,22 +240,57 @@ export interface ValidateDeps {
 }
 
 /** Observes the cluster and evaluates it. */
-export async function validateCluster(cluster: string, deps: ValidateDeps, options: { cloudOnly?: boolean; rolling?: boolean } = {}): Promise<ValidationResult> {
+export async function validateCluster(
+  cluster: string,
+  deps: ValidateDeps,
+  options: { cloudOnly?: boolean; rolling?: boolean } = {},
+): Promise<ValidationResult> {
   const manifest = await deps.store.readCompletedManifest(cluster);
-  const groups = (await deps.autoscaling.describeGroups(manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)))).filter((g) => isOwnedBy(g.tags, cluster));
+  const groups = (
+    await deps.autoscaling.describeGroups(
+      manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, cluster)),
+    )
+  ).filter((g) => isOwnedBy(g.tags, cluster));
   const spec = manifest.cluster.spec;
   const names = [fqdn(spec.masterPublicName), fqdn(spec.masterInternalName)];
   const stack = await deps.stacks.describe(stackName(cluster));
   const zoneId = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
   const records = zoneId ? await deps.dns.listRecords(zoneId) : [];
-  const apiRecords = Object.fromEntries(names.map((n) => [n, records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values)]));
-  if (options.cloudOnly) return evaluateValidation({ manifest, groups, apiRecords, cloudOnly: true });
+  const apiRecords = Object.fromEntries(
+    names.map((n) => [
+      n,
+      records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values),
+    ]),
+  );
+  if (options.cloudOnly)
+    return evaluateValidation({ manifest, groups, apiRecords, cloudOnly: true });
   try {
     const kube = await deps.kube(cluster);
-    if (!kube) return evaluateValidation({ manifest, groups, apiRecords, kubeError: 'the control plane has not published a kubeconfig to the state store yet' });
-    const [nodes, systemPods] = await Promise.all([kube.listNodes(), kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' })]);
-    return evaluateValidation({ manifest, groups, nodes, systemPods, apiRecords, ...(options.rolling ? { rolling: true } : {}) });
+    if (!kube)
+      return evaluateValidation({
+        manifest,
+        groups,
+        apiRecords,
+        kubeError: 'the control plane has not published a kubeconfig to the state store yet',
+      });
+    const [nodes, systemPods] = await Promise.all([
+      kube.listNodes(),
+      kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
+    ]);
+    return evaluateValidation({
+      manifest,
+      groups,
+      nodes,
+      systemPods,
+      apiRecords,
+      ...(options.rolling ? { rolling: true } : {}),
+    });
   } catch (error) {
-    return evaluateValidation({ manifest, groups, apiRecords, kubeError: (error as Error).message });
+    return evaluateValidation({
+      manifest,
+      groups,
+      apiRecords,
+      kubeError: (error as Error).message,
+    });
   }
 }

@@ -1,8 +1,8 @@
-import { lookupInstanceTypes, resolveImages, type Ec2Api } from '../aws/ec2.js';
-import { SpecInvalidError, SpecUnsupportedError, type FieldIssue } from '../errors.js';
+import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { checkManifest } from '../manifest/check.js';
-import { igPath } from '../manifest/parse.js';
 import type { CompletedManifest } from '../manifest/completed.js';
+import { igPath } from '../manifest/parse.js';
 
 export interface ValidateSpecInput {
   manifest: string;
@@ -23,25 +23,43 @@ export interface ValidateSpecDeps {
  * What only the cloud can tell: zones of the region, instance types offered, images found.
  * Checked before anything is written, so a typo in a machine type leaves nothing behind.
  */
-export async function preflight(manifest: CompletedManifest, deps: ValidateSpecDeps): Promise<FieldIssue[]> {
+export async function preflight(
+  manifest: CompletedManifest,
+  deps: ValidateSpecDeps,
+): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
   const [zones, types, images] = await Promise.all([
     deps.ec2.availabilityZones(),
-    lookupInstanceTypes(deps.ec2, groups.map((ig) => ig.spec.machineType)),
-    resolveImages(deps.ec2, groups.map((ig) => ig.spec.image)),
+    lookupInstanceTypes(
+      deps.ec2,
+      groups.map((ig) => ig.spec.machineType),
+    ),
+    resolveImages(
+      deps.ec2,
+      groups.map((ig) => ig.spec.image),
+    ),
   ]);
   (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
     if (!zones.includes(subnet.zone)) {
-      issues.push({ path: `spec.subnets[${i}].zone`, message: `Invalid value: ${JSON.stringify(subnet.zone)}: not an availability zone of ${deps.region} (${zones.join(', ')})` });
+      issues.push({
+        path: `spec.subnets[${i}].zone`,
+        message: `Invalid value: ${JSON.stringify(subnet.zone)}: not an availability zone of ${deps.region} (${zones.join(', ')})`,
+      });
     }
   });
   for (const ig of groups) {
     if (!types.has(ig.spec.machineType)) {
-      issues.push({ path: igPath(ig.metadata.name, 'spec.machineType'), message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}` });
+      issues.push({
+        path: igPath(ig.metadata.name, 'spec.machineType'),
+        message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}`,
+      });
     }
     if (!images.has(ig.spec.image)) {
-      issues.push({ path: igPath(ig.metadata.name, 'spec.image'), message: `Invalid value: ${JSON.stringify(ig.spec.image)}: image not found in ${deps.region}` });
+      issues.push({
+        path: igPath(ig.metadata.name, 'spec.image'),
+        message: `Invalid value: ${JSON.stringify(ig.spec.image)}: image not found in ${deps.region}`,
+      });
     }
   }
   return issues;
@@ -52,9 +70,14 @@ export async function preflight(manifest: CompletedManifest, deps: ValidateSpecD
  * what kopsless does not build are both refused: building a cluster that silently drops a
  * setting is worse than not building it.
  */
-export async function validateSpec(input: ValidateSpecInput, deps: ValidateSpecDeps): Promise<ValidateSpecOutput> {
+export async function validateSpec(
+  input: ValidateSpecInput,
+  deps: ValidateSpecDeps,
+): Promise<ValidateSpecOutput> {
   if (typeof input.manifest !== 'string' || input.manifest.trim() === '') {
-    throw new SpecInvalidError([{ path: 'manifest', message: 'Required value: the kOps manifest (YAML) to create' }]);
+    throw new SpecInvalidError([
+      { path: 'manifest', message: 'Required value: the kOps manifest (YAML) to create' },
+    ]);
   }
   const check = checkManifest(input.manifest);
   if (!check.valid || !check.completed) throw new SpecInvalidError(check.errors);

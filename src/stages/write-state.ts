@@ -1,19 +1,37 @@
 import { isExecutionArn } from '../aws/sfn.js';
 import { nowFor } from '../clock.js';
-import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InvalidInputError, LockLostError, SpecInvalidError } from '../errors.js';
-import { stableHash } from '../planning/names.js';
-import { checkManifest } from '../manifest/check.js';
+import {
+  ClusterExistsError,
+  ClusterLockedError,
+  ClusterNotFoundError,
+  InvalidInputError,
+  LockLostError,
+  SpecInvalidError,
+} from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
-import { validateExecutionInput, type ExecutionInput } from './inputs.js';
+import { checkManifest } from '../manifest/check.js';
 import { toManifestYaml } from '../manifest/yaml.js';
+import { stableHash } from '../planning/names.js';
+import type {
+  ClusterPhase,
+  ClusterStatus,
+  ClusterStore,
+  LockLease,
+} from '../state/cluster-store.js';
 import type { LockHolder } from '../state/holder.js';
-import type { ClusterPhase, ClusterStatus, ClusterStore, LockLease } from '../state/cluster-store.js';
+import { type ExecutionInput, validateExecutionInput } from './inputs.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */
 export type WriteStateInput =
   | { action: 'validateInput'; stateMachine: StateMachineName; input?: unknown }
   /** `holder` is added by the local runner only: the process that runs the execution. */
-  | { action: 'acquireLock'; cluster: string; owner: string; operation: string; holder?: LockHolder }
+  | {
+      action: 'acquireLock';
+      cluster: string;
+      owner: string;
+      operation: string;
+      holder?: LockHolder;
+    }
   | { action: 'register'; manifest: string; owner: string; operation: string }
   | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'release'; cluster: string; owner: string }
@@ -21,9 +39,22 @@ export type WriteStateInput =
    * A child execution's first step: the lock must be held by `owner` (the parent execution), and
    * `execution` (the child itself) claims `instanceGroup` of the parent's current wave.
    */
-  | { action: 'requireLock'; cluster: string; owner: string; instanceGroup: string; execution: string; plan: Record<string, unknown> }
+  | {
+      action: 'requireLock';
+      cluster: string;
+      owner: string;
+      instanceGroup: string;
+      execution: string;
+      plan: Record<string, unknown>;
+    }
   /** A roll's parent, before each wave: the groups its children may claim now. */
-  | { action: 'beginWave'; cluster: string; owner: string; instanceGroups: string[]; plan: Record<string, unknown> }
+  | {
+      action: 'beginWave';
+      cluster: string;
+      owner: string;
+      instanceGroups: string[];
+      plan: Record<string, unknown>;
+    }
   | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
@@ -48,20 +79,44 @@ const LIVE_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
  * with a local holder, or asked for by the local runner, is not judged here: the local runner
  * checks its process (src/cli/resume.ts).
  */
-async function acquireLock(input: Extract<WriteStateInput, { action: 'acquireLock' }>, deps: WriteStateDeps): Promise<LockLease> {
+async function acquireLock(
+  input: Extract<WriteStateInput, { action: 'acquireLock' }>,
+  deps: WriteStateDeps,
+): Promise<LockLease> {
   const { store } = deps;
   try {
-    return await store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+    return await store.acquireLock(
+      input.cluster,
+      input.owner,
+      input.operation,
+      deps.lockLeaseSeconds,
+      input.holder,
+    );
   } catch (error) {
     // A request with a holder comes from the local runner, whose executions Step Functions does not know.
-    if (!(error instanceof ClusterLockedError) || !deps.executionStatus || input.holder) throw error;
+    if (!(error instanceof ClusterLockedError) || !deps.executionStatus || input.holder)
+      throw error;
     const current = await store.readLockVersion(input.cluster);
-    if (!current) return store.acquireLock(input.cluster, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+    if (!current)
+      return store.acquireLock(
+        input.cluster,
+        input.owner,
+        input.operation,
+        deps.lockLeaseSeconds,
+        input.holder,
+      );
     const { lease } = current;
     if (lease.holder || lease.owner === input.owner || !isExecutionArn(lease.owner)) throw error;
     const status = await deps.executionStatus(lease.owner);
     if (status !== undefined && LIVE_STATUSES.has(status)) throw error;
-    return store.takeOverLock(input.cluster, current, input.owner, input.operation, deps.lockLeaseSeconds, input.holder);
+    return store.takeOverLock(
+      input.cluster,
+      current,
+      input.owner,
+      input.operation,
+      deps.lockLeaseSeconds,
+      input.holder,
+    );
   }
 }
 
@@ -81,12 +136,28 @@ export function causeMessage(cause: string | undefined): string {
  * `States.TaskFailed` and, as the cause, the child's description as JSON, whose `Error` and
  * `Cause` are the child's own error (kOps's message): those are what the roll failed with.
  */
-export function childFailure(error: { Error?: string; Cause?: string }): { Error?: string; Cause?: string } {
+export function childFailure(error: { Error?: string; Cause?: string }): {
+  Error?: string;
+  Cause?: string;
+} {
   if (error.Error !== 'States.TaskFailed' || !error.Cause) return error;
   try {
-    const parsed = JSON.parse(error.Cause) as { ExecutionArn?: unknown; Status?: unknown; Error?: unknown; Cause?: unknown };
-    if (typeof parsed.ExecutionArn !== 'string' || parsed.Status !== 'FAILED' || typeof parsed.Error !== 'string') return error;
-    return { Error: parsed.Error, Cause: typeof parsed.Cause === 'string' ? parsed.Cause : undefined };
+    const parsed = JSON.parse(error.Cause) as {
+      ExecutionArn?: unknown;
+      Status?: unknown;
+      Error?: unknown;
+      Cause?: unknown;
+    };
+    if (
+      typeof parsed.ExecutionArn !== 'string' ||
+      parsed.Status !== 'FAILED' ||
+      typeof parsed.Error !== 'string'
+    )
+      return error;
+    return {
+      Error: parsed.Error,
+      Cause: typeof parsed.Cause === 'string' ? parsed.Cause : undefined,
+    };
   } catch {
     return error;
   }
@@ -99,21 +170,38 @@ export function childFailure(error: { Error?: string; Cause?: string }): { Error
  * other live execution rolls that group: it claims the group (see ClusterStore.claimGroup).
  * Claiming renews the lease: each child start is progress of the roll.
  */
-async function requireLock(input: Extract<WriteStateInput, { action: 'requireLock' }>, deps: WriteStateDeps): Promise<{ owner: string; instanceGroup: string }> {
+async function requireLock(
+  input: Extract<WriteStateInput, { action: 'requireLock' }>,
+  deps: WriteStateDeps,
+): Promise<{ owner: string; instanceGroup: string }> {
   const read = await deps.store.readLockVersion(input.cluster);
   const held = read?.lease;
   if (!held || held.owner !== input.owner) {
-    throw new ClusterLockedError(input.cluster, held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`, held?.expiresAt ?? 'unknown');
+    throw new ClusterLockedError(
+      input.cluster,
+      held ? held.owner : `nobody (this child's parent ${input.owner} does not hold it)`,
+      held?.expiresAt ?? 'unknown',
+    );
   }
   // Only a roll has children: the ARN of a running create, update or delete copied into a child's
   // input would otherwise let it replace instances under that operation.
-  if (held.operation !== 'rolling-update') throw new ClusterLockedError(input.cluster, `${held.owner} (for ${held.operation}, not a rolling update)`, held.expiresAt);
+  if (held.operation !== 'rolling-update')
+    throw new ClusterLockedError(
+      input.cluster,
+      `${held.owner} (for ${held.operation}, not a rolling update)`,
+      held.expiresAt,
+    );
   // A parent stopped from the console or timed out keeps its lease (no Catch runs): a child
   // started by hand with its ARN, copied from status.json, would roll with no parent behind it.
   const onAws = deps.executionStatus && !held.holder;
   if (onAws && isExecutionArn(input.owner)) {
     const status = await deps.executionStatus!(input.owner);
-    if (status === undefined || !LIVE_STATUSES.has(status)) throw new ClusterLockedError(input.cluster, `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`, held.expiresAt);
+    if (status === undefined || !LIVE_STATUSES.has(status))
+      throw new ClusterLockedError(
+        input.cluster,
+        `${input.owner} (${status ?? 'not found'}: it no longer runs, so no child of it may roll)`,
+        held.expiresAt,
+      );
   }
   // Another execution's claim is taken over only once it has ended: a continued child's
   // predecessor has succeeded before the parent starts it. Locally (no executionStatus, or a lock
@@ -124,8 +212,19 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
     const status = await deps.executionStatus!(holder);
     return status === undefined || !LIVE_STATUSES.has(status);
   };
-  const claim = { instanceGroup: input.instanceGroup, claimant: input.execution, planDigest: stableHash(input.plan) };
-  await deps.store.claimGroup(input.cluster, input.owner, claim, mayTakeOver, deps.lockLeaseSeconds, read);
+  const claim = {
+    instanceGroup: input.instanceGroup,
+    claimant: input.execution,
+    planDigest: stableHash(input.plan),
+  };
+  await deps.store.claimGroup(
+    input.cluster,
+    input.owner,
+    claim,
+    mayTakeOver,
+    deps.lockLeaseSeconds,
+    read,
+  );
   return { owner: input.owner, instanceGroup: input.instanceGroup };
 }
 
@@ -134,14 +233,29 @@ async function requireLock(input: Extract<WriteStateInput, { action: 'requireLoc
  * a status.json behind for a name nobody created; a roll of an instance group the cluster does
  * not have would roll nothing. Both are refused here, before anything is taken or written.
  */
-async function checkAgainstStore<M extends StateMachineName>(input: ExecutionInput<M>, machine: M, store: ClusterStore): Promise<ExecutionInput<M>> {
+async function checkAgainstStore<M extends StateMachineName>(
+  input: ExecutionInput<M>,
+  machine: M,
+  store: ClusterStore,
+): Promise<ExecutionInput<M>> {
   if (machine !== 'update-cluster' && machine !== 'rolling-update') return input;
   const { cluster } = input as ExecutionInput<'update-cluster'>;
   if (!(await store.exists(cluster))) throw new ClusterNotFoundError(cluster);
   const wanted = (input as ExecutionInput<'rolling-update'>).instanceGroups ?? [];
   if (wanted.length === 0) return input;
-  const known = new Set((await store.readManifest(cluster)).instanceGroups.map((ig) => ig.metadata.name));
-  const issues = wanted.flatMap((name, i) => (known.has(name) ? [] : [{ path: `instanceGroups[${i}]`, message: `InstanceGroup ${JSON.stringify(name)} not found` }]));
+  const known = new Set(
+    (await store.readManifest(cluster)).instanceGroups.map((ig) => ig.metadata.name),
+  );
+  const issues = wanted.flatMap((name, i) =>
+    known.has(name)
+      ? []
+      : [
+          {
+            path: `instanceGroups[${i}]`,
+            message: `InstanceGroup ${JSON.stringify(name)} not found`,
+          },
+        ],
+  );
   if (issues.length > 0) throw new InvalidInputError(issues);
   return input;
 }
@@ -151,7 +265,11 @@ async function checkAgainstStore<M extends StateMachineName>(input: ExecutionInp
  * before): a failed execution for a name that was never created must leave no trace, or the name
  * would look taken to create and missing to delete.
  */
-async function recordStatus(store: ClusterStore, cluster: string, patch: Partial<ClusterStatus>): Promise<ClusterStatus | undefined> {
+async function recordStatus(
+  store: ClusterStore,
+  cluster: string,
+  patch: Partial<ClusterStatus>,
+): Promise<ClusterStatus | undefined> {
   if (!(await store.readStatus(cluster)) && !(await store.exists(cluster))) return undefined;
   return store.updateStatus(cluster, patch);
 }
@@ -161,7 +279,13 @@ async function recordStatus(store: ClusterStore, cluster: string, patch: Partial
  * renews the lease (progress proves it is alive). A lock already released is accepted only for a
  * retried `finish` of the execution that last wrote the status (its first attempt released it).
  */
-async function assertOwner(store: ClusterStore, cluster: string, owner: string, leaseSeconds: number, retryAfterRelease: boolean): Promise<void> {
+async function assertOwner(
+  store: ClusterStore,
+  cluster: string,
+  owner: string,
+  leaseSeconds: number,
+  retryAfterRelease: boolean,
+): Promise<void> {
   if (await store.renewLock(cluster, owner, leaseSeconds)) return;
   if (retryAfterRelease && (await store.readStatus(cluster))?.lastExecution === owner) return;
   // A cluster the store does not know writes no status anyway (recordStatus).
@@ -172,70 +296,123 @@ async function assertOwner(store: ClusterStore, cluster: string, owner: string, 
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
-): Promise<LockLease | { phase: ClusterPhase } | { phase: 'Failed'; error: { Error: string; Cause: string } } | { cluster: string } | { released: boolean } | { owner: string } | { owner: string; wave: string[] } | ClusterStatus | ExecutionInput<StateMachineName>> {
+): Promise<
+  | LockLease
+  | { phase: ClusterPhase }
+  | { phase: 'Failed'; error: { Error: string; Cause: string } }
+  | { cluster: string }
+  | { released: boolean }
+  | { owner: string }
+  | { owner: string; wave: string[] }
+  | ClusterStatus
+  | ExecutionInput<StateMachineName>
+> {
   const { store } = deps;
   switch (input.action) {
     case 'validateInput':
       // First state of every machine, before the lock: nothing is written.
-      return checkAgainstStore(validateExecutionInput(input.stateMachine, input.input), input.stateMachine, store);
+      return checkAgainstStore(
+        validateExecutionInput(input.stateMachine, input.input),
+        input.stateMachine,
+        store,
+      );
     case 'acquireLock':
       return acquireLock(input, deps);
     case 'register': {
       const check = checkManifest(input.manifest);
-      if (!check.valid || !check.manifest || !check.completed) throw new SpecInvalidError(check.errors);
+      if (!check.valid || !check.manifest || !check.completed)
+        throw new SpecInvalidError(check.errors);
       const name = check.manifest.cluster.metadata.name;
       const status = await store.readStatus(name);
       // A cluster registered by `create` without --yes, never launched, may be registered again.
       // So may one whose create was interrupted (phase Creating while this execution holds the
       // lock, so the other create is over): registerCluster still requires the same manifest.
-      const resumable = status?.phase === 'Registered' || (status?.phase === 'Creating' && status.lastOperation === 'create' && input.operation === 'create');
+      const resumable =
+        status?.phase === 'Registered' ||
+        (status?.phase === 'Creating' &&
+          status.lastOperation === 'create' &&
+          input.operation === 'create');
       if (status && !resumable && status.lastExecution !== input.owner) {
-        throw new ClusterExistsError(`cluster "${name}" already exists (phase ${status.phase}); use update to change it`);
+        throw new ClusterExistsError(
+          `cluster "${name}" already exists (phase ${status.phase}); use update to change it`,
+        );
       }
       if (status?.phase === 'Creating' && resumable && status.lastExecution !== input.owner) {
         // The interrupted create may have written only part of the instance groups: the Cluster
         // object decides whether this is the same cluster.
         const existing = await store.readManifest(name);
         if (toManifestYaml(existing.cluster) !== toManifestYaml(check.manifest.cluster)) {
-          throw new ClusterExistsError(`cluster "${name}" exists from an interrupted create of a different spec; delete it first`);
+          throw new ClusterExistsError(
+            `cluster "${name}" exists from an interrupted create of a different spec; delete it first`,
+          );
         }
         await store.writeSpecs(check.manifest, check.completed);
-      } else if (status?.phase === 'Registered') await store.writeSpecs(check.manifest, check.completed);
+      } else if (status?.phase === 'Registered')
+        await store.writeSpecs(check.manifest, check.completed);
       else await store.registerCluster(check.manifest, check.completed);
       await store.ensureBootstrapToken(name);
-      await store.updateStatus(name, { phase: input.operation === 'register' ? 'Registered' : 'Creating', lastExecution: input.owner, lastOperation: input.operation, lastError: null });
+      await store.updateStatus(name, {
+        phase: input.operation === 'register' ? 'Registered' : 'Creating',
+        lastExecution: input.owner,
+        lastOperation: input.operation,
+        lastError: null,
+      });
       return { cluster: name };
     }
     case 'finish': {
       await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, true);
-      await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null });
+      await recordStatus(store, input.cluster, {
+        phase: input.phase,
+        lastExecution: input.owner,
+        lastError: null,
+      });
       await store.releaseLock(input.cluster, input.owner);
       return { phase: input.phase };
     }
     case 'phase':
       await assertOwner(store, input.cluster, input.owner, deps.lockLeaseSeconds, false);
-      return (await recordStatus(store, input.cluster, { phase: input.phase, lastExecution: input.owner, lastError: null })) ?? { phase: input.phase };
+      return (
+        (await recordStatus(store, input.cluster, {
+          phase: input.phase,
+          lastExecution: input.owner,
+          lastError: null,
+        })) ?? { phase: input.phase }
+      );
     case 'release':
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'requireLock':
       return requireLock(input, deps);
     case 'beginWave':
-      await store.beginWave(input.cluster, input.owner, input.instanceGroups, stableHash(input.plan), deps.lockLeaseSeconds);
+      await store.beginWave(
+        input.cluster,
+        input.owner,
+        input.instanceGroups,
+        stableHash(input.plan),
+        deps.lockLeaseSeconds,
+      );
       return { owner: input.owner, wave: input.instanceGroups };
     case 'fail': {
       // A failure is recorded unless another execution holds the lock: its status is not ours.
       const held = await store.readLock(input.cluster);
-      if (held && held.owner !== input.owner) throw new LockLostError(input.cluster, input.owner, held.owner);
+      if (held && held.owner !== input.owner)
+        throw new LockLostError(input.cluster, input.owner, held.owner);
       const now = nowFor(deps);
       const error = childFailure(input.error);
       await recordStatus(store, input.cluster, {
         phase: 'Failed',
         lastExecution: input.owner,
-        lastError: { error: error.Error ?? 'Error', cause: causeMessage(error.Cause), at: now.toISOString() },
+        lastError: {
+          error: error.Error ?? 'Error',
+          cause: causeMessage(error.Cause),
+          at: now.toISOString(),
+        },
       });
       await store.releaseLock(input.cluster, input.owner);
       // The error as recorded (a child's unwrapped): the machine's Fail state reports it.
-      return { phase: 'Failed', error: { Error: error.Error ?? 'Error', Cause: error.Cause ?? '' } };
+      return {
+        phase: 'Failed',
+        error: { Error: error.Error ?? 'Error', Cause: error.Cause ?? '' },
+      };
     }
   }
 }

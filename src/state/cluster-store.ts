@@ -1,13 +1,20 @@
-import { now as clockNow } from '../clock.js';
-import { LONGEST_EXECUTION_SECONDS } from '../config.js';
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { ClusterExistsError, ClusterLockedError, ClusterNotFoundError, InstanceGroupClaimError, LockLostError, StateConflictError } from '../errors.js';
-import type { LockHolder } from './holder.js';
+import { now as clockNow } from '../clock.js';
+import { LONGEST_EXECUTION_SECONDS } from '../config.js';
+import {
+  ClusterExistsError,
+  ClusterLockedError,
+  ClusterNotFoundError,
+  InstanceGroupClaimError,
+  LockLostError,
+  StateConflictError,
+} from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { completeManifest } from '../manifest/defaults.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../manifest/types.js';
 import { toManifestYaml } from '../manifest/yaml.js';
+import type { LockHolder } from './holder.js';
 import { clusterFolder, storeKey } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -19,7 +26,15 @@ import type { ObjectStore } from './object-store.js';
 export const KOPSLESS_VERSION = '0.1.0';
 
 /** The phases status.json records (the input schemas take them from here). */
-export const CLUSTER_PHASES = ['Registered', 'Creating', 'Ready', 'Updating', 'RollingUpdate', 'Deleting', 'Failed'] as const;
+export const CLUSTER_PHASES = [
+  'Registered',
+  'Creating',
+  'Ready',
+  'Updating',
+  'RollingUpdate',
+  'Deleting',
+  'Failed',
+] as const;
 
 export type ClusterPhase = (typeof CLUSTER_PHASES)[number];
 
@@ -75,7 +90,8 @@ const toYaml = toManifestYaml;
 /** A kubeadm bootstrap token: `[a-z0-9]{6}.[a-z0-9]{16}`. */
 export function newBootstrapToken(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const pick = (n: number) => Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
+  const pick = (n: number) =>
+    Array.from(randomBytes(n), (b) => alphabet[b % alphabet.length]).join('');
   return `${pick(6)}.${pick(16)}`;
 }
 
@@ -138,8 +154,12 @@ export class ClusterStore {
       const wanted = new Map(manifest.instanceGroups.map((ig) => [ig.metadata.name, toYaml(ig)]));
       const same = complete
         ? toYaml(existing) === toYaml(manifest)
-        : toYaml(existing.cluster) === toYaml(manifest.cluster) && existing.instanceGroups.every((ig) => wanted.get(ig.metadata.name) === toYaml(ig));
-      if (!same) throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, { cause: error });
+        : toYaml(existing.cluster) === toYaml(manifest.cluster) &&
+          existing.instanceGroups.every((ig) => wanted.get(ig.metadata.name) === toYaml(ig));
+      if (!same)
+        throw new ClusterExistsError(`cluster "${name}" already exists in the state store`, {
+          cause: error,
+        });
     }
     await this.writeSpecs(manifest, completed);
   }
@@ -163,7 +183,9 @@ export class ClusterStore {
   /** The bootstrap token nodes join with; made once per cluster and kept. */
   async ensureBootstrapToken(cluster: string): Promise<void> {
     try {
-      await this.objects.put(key.bootstrapToken(cluster), newBootstrapToken(), { ifNoneMatch: '*' });
+      await this.objects.put(key.bootstrapToken(cluster), newBootstrapToken(), {
+        ifNoneMatch: '*',
+      });
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
     }
@@ -178,10 +200,16 @@ export class ClusterStore {
   async updateStatus(cluster: string, patch: Partial<ClusterStatus>): Promise<ClusterStatus> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.objects.get(key.status(cluster));
-      const base: ClusterStatus = current ? (JSON.parse(current.body) as ClusterStatus) : { phase: 'Registered', updatedAt: '' };
+      const base: ClusterStatus = current
+        ? (JSON.parse(current.body) as ClusterStatus)
+        : { phase: 'Registered', updatedAt: '' };
       const next: ClusterStatus = { ...base, ...patch, updatedAt: this.now().toISOString() };
       try {
-        await this.objects.put(key.status(cluster), JSON.stringify(next, null, 2), current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        await this.objects.put(
+          key.status(cluster),
+          JSON.stringify(next, null, 2),
+          current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+        );
         return next;
       } catch (error) {
         if (!(error instanceof StateConflictError) || attempt >= 4) throw error;
@@ -199,7 +227,13 @@ export class ClusterStore {
    * (a Step Functions retry: refreshed), expired (taken over with If-Match on its ETag, so two
    * takers cannot both win) or live (ClusterLockedError naming the holder).
    */
-  async acquireLock(cluster: string, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
+  async acquireLock(
+    cluster: string,
+    owner: string,
+    operation: string,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+    holder?: LockHolder,
+  ): Promise<LockLease> {
     const lease = this.newLease(owner, operation, leaseSeconds, holder);
     const now = new Date(lease.acquiredAt);
     const body = JSON.stringify(lease, null, 2);
@@ -212,15 +246,22 @@ export class ClusterStore {
     const current = await this.objects.get(key.lock(cluster));
     if (!current) return this.acquireLock(cluster, owner, operation, leaseSeconds, holder);
     const held = JSON.parse(current.body) as LockLease;
-    if (held.owner !== owner && new Date(held.expiresAt) > now) throw new ClusterLockedError(cluster, held.owner, held.expiresAt);
+    if (held.owner !== owner && new Date(held.expiresAt) > now)
+      throw new ClusterLockedError(cluster, held.owner, held.expiresAt);
     // Our own lease (a retry, or a lock taken over for us) keeps when the operation began.
     const renewed = held.owner === owner && held.since ? { ...lease, since: held.since } : lease;
     try {
-      await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), { ifMatch: current.etag });
+      await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), {
+        ifMatch: current.etag,
+      });
     } catch (error) {
       if (error instanceof StateConflictError) {
         const winner = await this.readLock(cluster);
-        throw new ClusterLockedError(cluster, winner?.owner ?? 'unknown', winner?.expiresAt ?? 'unknown');
+        throw new ClusterLockedError(
+          cluster,
+          winner?.owner ?? 'unknown',
+          winner?.expiresAt ?? 'unknown',
+        );
       }
       throw error;
     }
@@ -238,23 +279,50 @@ export class ClusterStore {
    * waiting for the lease to expire. The write names the ETag the caller read, so of two takers
    * that saw the same dead holder only one wins; the other gets ClusterLockedError naming it.
    */
-  async takeOverLock(cluster: string, from: { etag: string; lease?: LockLease }, owner: string, operation: string, leaseSeconds = DEFAULT_LEASE_SECONDS, holder?: LockHolder): Promise<LockLease> {
+  async takeOverLock(
+    cluster: string,
+    from: { etag: string; lease?: LockLease },
+    owner: string,
+    operation: string,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+    holder?: LockHolder,
+  ): Promise<LockLease> {
     const fresh = this.newLease(owner, operation, leaseSeconds, holder);
     // Resuming the same operation: it began when the interrupted one did.
-    const lease = from.lease?.operation === operation ? { ...fresh, since: from.lease.since ?? from.lease.acquiredAt } : fresh;
+    const lease =
+      from.lease?.operation === operation
+        ? { ...fresh, since: from.lease.since ?? from.lease.acquiredAt }
+        : fresh;
     try {
-      await this.objects.put(key.lock(cluster), JSON.stringify(lease, null, 2), { ifMatch: from.etag });
+      await this.objects.put(key.lock(cluster), JSON.stringify(lease, null, 2), {
+        ifMatch: from.etag,
+      });
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
       const winner = await this.readLock(cluster);
-      throw new ClusterLockedError(cluster, winner?.owner ?? 'nobody (released)', winner?.expiresAt ?? 'unknown');
+      throw new ClusterLockedError(
+        cluster,
+        winner?.owner ?? 'nobody (released)',
+        winner?.expiresAt ?? 'unknown',
+      );
     }
     return lease;
   }
 
-  private newLease(owner: string, operation: string, leaseSeconds: number, holder?: LockHolder): LockLease {
+  private newLease(
+    owner: string,
+    operation: string,
+    leaseSeconds: number,
+    holder?: LockHolder,
+  ): LockLease {
     const now = this.now();
-    return { owner, operation, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString(), ...(holder ? { holder } : {}) };
+    return {
+      owner,
+      operation,
+      acquiredAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+      ...(holder ? { holder } : {}),
+    };
   }
 
   /**
@@ -262,14 +330,24 @@ export class ClusterStore {
    * in between is not overwritten). Undefined when no lock is stored; LockLostError when another
    * execution holds it.
    */
-  async renewLock(cluster: string, owner: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease | undefined> {
+  async renewLock(
+    cluster: string,
+    owner: string,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+  ): Promise<LockLease | undefined> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.readLockVersion(cluster);
       if (!current) return undefined;
-      if (current.lease.owner !== owner) throw new LockLostError(cluster, owner, current.lease.owner);
-      const renewed: LockLease = { ...current.lease, expiresAt: new Date(this.now().getTime() + leaseSeconds * 1000).toISOString() };
+      if (current.lease.owner !== owner)
+        throw new LockLostError(cluster, owner, current.lease.owner);
+      const renewed: LockLease = {
+        ...current.lease,
+        expiresAt: new Date(this.now().getTime() + leaseSeconds * 1000).toISOString(),
+      };
       try {
-        await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), { ifMatch: current.etag });
+        await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), {
+          ifMatch: current.etag,
+        });
         return renewed;
       } catch (error) {
         if (!(error instanceof StateConflictError) || attempt >= 4) throw error;
@@ -282,10 +360,22 @@ export class ClusterStore {
    * no claims yet (the last wave's children have all ended). Renews the lease. If-Match on the
    * lock's ETag; LockLostError when another execution holds the lock, or nobody does.
    */
-  async beginWave(cluster: string, owner: string, instanceGroups: string[], planDigest: string, leaseSeconds = DEFAULT_LEASE_SECONDS): Promise<LockLease> {
+  async beginWave(
+    cluster: string,
+    owner: string,
+    instanceGroups: string[],
+    planDigest: string,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+  ): Promise<LockLease> {
     return this.rewriteLock(cluster, undefined, (lease) => {
       if (lease?.owner !== owner) throw new LockLostError(cluster, owner, lease?.owner);
-      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), wave: [...instanceGroups], claims: {}, planDigest };
+      return {
+        ...lease,
+        expiresAt: this.leaseEnd(leaseSeconds),
+        wave: [...instanceGroups],
+        claims: {},
+        planDigest,
+      };
     });
   }
 
@@ -302,25 +392,55 @@ export class ClusterStore {
   async claimGroup(
     cluster: string,
     owner: string,
-    { instanceGroup, claimant, planDigest }: { instanceGroup: string; claimant: string; planDigest: string },
+    {
+      instanceGroup,
+      claimant,
+      planDigest,
+    }: { instanceGroup: string; claimant: string; planDigest: string },
     mayTakeOver: (holder: string) => Promise<boolean>,
     leaseSeconds = DEFAULT_LEASE_SECONDS,
     read?: { lease: LockLease; etag: string },
   ): Promise<LockLease> {
     return this.rewriteLock(cluster, read, async (lease) => {
-      if (!lease || lease.owner !== owner) throw new ClusterLockedError(cluster, lease ? lease.owner : `nobody (this child's parent ${owner} does not hold it)`, lease?.expiresAt ?? 'unknown');
+      if (!lease || lease.owner !== owner)
+        throw new ClusterLockedError(
+          cluster,
+          lease ? lease.owner : `nobody (this child's parent ${owner} does not hold it)`,
+          lease?.expiresAt ?? 'unknown',
+        );
       if (!lease.wave?.includes(instanceGroup)) {
-        const wave = lease.wave?.length ? `its current wave is ${lease.wave.join(', ')}` : 'it records no wave';
-        throw new InstanceGroupClaimError(cluster, instanceGroup, owner, `it is not in the wave execution ${owner} is rolling (${wave})`);
+        const wave = lease.wave?.length
+          ? `its current wave is ${lease.wave.join(', ')}`
+          : 'it records no wave';
+        throw new InstanceGroupClaimError(
+          cluster,
+          instanceGroup,
+          owner,
+          `it is not in the wave execution ${owner} is rolling (${wave})`,
+        );
       }
       if (lease.planDigest !== planDigest) {
-        throw new InstanceGroupClaimError(cluster, instanceGroup, owner, `its options, cloudOnly or batchLimit are not those execution ${owner} planned for its children`);
+        throw new InstanceGroupClaimError(
+          cluster,
+          instanceGroup,
+          owner,
+          `its options, cloudOnly or batchLimit are not those execution ${owner} planned for its children`,
+        );
       }
       const holder = lease.claims?.[instanceGroup];
       if (holder !== undefined && holder !== claimant && !(await mayTakeOver(holder))) {
-        throw new InstanceGroupClaimError(cluster, instanceGroup, holder, `execution ${holder} is rolling it and still runs`);
+        throw new InstanceGroupClaimError(
+          cluster,
+          instanceGroup,
+          holder,
+          `execution ${holder} is rolling it and still runs`,
+        );
       }
-      return { ...lease, expiresAt: this.leaseEnd(leaseSeconds), claims: { ...lease.claims, [instanceGroup]: claimant } };
+      return {
+        ...lease,
+        expiresAt: this.leaseEnd(leaseSeconds),
+        claims: { ...lease.claims, [instanceGroup]: claimant },
+      };
     });
   }
 
@@ -341,7 +461,9 @@ export class ClusterStore {
       // No lock stored: `change` has thrown (only a holder may rewrite it).
       if (!current) throw new LockLostError(cluster, next.owner, undefined);
       try {
-        await this.objects.put(key.lock(cluster), JSON.stringify(next, null, 2), { ifMatch: current.etag });
+        await this.objects.put(key.lock(cluster), JSON.stringify(next, null, 2), {
+          ifMatch: current.etag,
+        });
         return next;
       } catch (error) {
         if (!(error instanceof StateConflictError) || attempt >= MAX_ATTEMPTS) throw error;

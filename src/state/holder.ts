@@ -28,11 +28,17 @@ function readText(path: string): string | undefined {
 }
 
 /** State letter and start time of a process from /proc/<pid>/stat, when /proc has it. */
-export function procStat(pid: number, read: (path: string) => string | undefined = readText): { state: string; startTicks: string } | undefined {
+export function procStat(
+  pid: number,
+  read: (path: string) => string | undefined = readText,
+): { state: string; startTicks: string } | undefined {
   const text = read(`/proc/${pid}/stat`);
   if (!text) return undefined;
   // The command name (field 2) is in parentheses and may hold spaces or ')': split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
   const state = fields[0];
   const startTicks = fields[19];
@@ -40,10 +46,18 @@ export function procStat(pid: number, read: (path: string) => string | undefined
 }
 
 /** The identity of a process on this machine (this process by default). */
-export function processHolder(pid = process.pid, read: (path: string) => string | undefined = readText): LockHolder {
+export function processHolder(
+  pid = process.pid,
+  read: (path: string) => string | undefined = readText,
+): LockHolder {
   const bootId = read('/proc/sys/kernel/random/boot_id')?.trim();
   const startTicks = procStat(pid, read)?.startTicks;
-  return { pid, host: hostname(), ...(bootId ? { bootId } : {}), ...(startTicks ? { startTicks } : {}) };
+  return {
+    pid,
+    host: hostname(),
+    ...(bootId ? { bootId } : {}),
+    ...(startTicks ? { startTicks } : {}),
+  };
 }
 
 export interface HolderProbe {

@@ -39,7 +39,10 @@ export function clusterFolder(cluster: string): string {
 }
 
 /** The full key of one of a cluster's objects, as `CLUSTER_OBJECTS` names them. */
-export function clusterKey(cluster: string, object: (typeof CLUSTER_OBJECTS)[keyof typeof CLUSTER_OBJECTS]): string {
+export function clusterKey(
+  cluster: string,
+  object: (typeof CLUSTER_OBJECTS)[keyof typeof CLUSTER_OBJECTS],
+): string {
   return `${clusterFolder(cluster)}${object}`;
 }
 
@@ -47,14 +50,18 @@ export function clusterKey(cluster: string, object: (typeof CLUSTER_OBJECTS)[key
 export const storeKey = {
   config: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.config),
   instanceGroups: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.instanceGroups),
-  instanceGroup: (cluster: string, ig: string) => `${clusterKey(cluster, CLUSTER_OBJECTS.instanceGroups)}${ig}`,
+  instanceGroup: (cluster: string, ig: string) =>
+    `${clusterKey(cluster, CLUSTER_OBJECTS.instanceGroups)}${ig}`,
   completed: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.completed),
   version: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.version),
   status: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.status),
   lock: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.lock),
   bootstrapToken: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.bootstrapToken),
   kubeconfig: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.kubeconfig),
-  eniWatcherState: (cluster: string) => `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}state.json`,
-  eniWatcherLastDecision: (cluster: string) => `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}last-decision.json`,
-  eniWatcherDecision: (cluster: string, at: string) => `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}decisions/${at}.json`,
+  eniWatcherState: (cluster: string) =>
+    `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}state.json`,
+  eniWatcherLastDecision: (cluster: string) =>
+    `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}last-decision.json`,
+  eniWatcherDecision: (cluster: string, at: string) =>
+    `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}decisions/${at}.json`,
 };

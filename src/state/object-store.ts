@@ -56,10 +56,18 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
         );
         return { etag: out.ETag ?? '' };
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
         // If-Match on an object deleted since it was read answers 404 NoSuchKey: changed under us too.
-        if (status === 412 || isAwsErrorCode(error, 'PreconditionFailed', 'ConditionalRequestConflict') || (condition.ifMatch && isAwsErrorCode(error, 'NoSuchKey'))) {
-          throw new StateConflictError(`s3://${bucket}/${key} changed under us (conditional write refused)`, { cause: error });
+        if (
+          status === 412 ||
+          isAwsErrorCode(error, 'PreconditionFailed', 'ConditionalRequestConflict') ||
+          (condition.ifMatch && isAwsErrorCode(error, 'NoSuchKey'))
+        ) {
+          throw new StateConflictError(
+            `s3://${bucket}/${key} changed under us (conditional write refused)`,
+            { cause: error },
+          );
         }
         throw classifyAwsError(error);
       }
@@ -76,8 +84,11 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
       let token: string | undefined;
       try {
         do {
-          const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/', ContinuationToken: token }));
-          for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.replace(/\/$/, ''));
+          const out = await s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/', ContinuationToken: token }),
+          );
+          for (const p of out.CommonPrefixes ?? [])
+            if (p.Prefix) folders.push(p.Prefix.replace(/\/$/, ''));
           token = out.IsTruncated ? out.NextContinuationToken : undefined;
         } while (token);
       } catch (error) {
@@ -90,7 +101,9 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
       let token: string | undefined;
       try {
         do {
-          const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+          const out = await s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          );
           for (const item of out.Contents ?? []) if (item.Key) keys.push(item.Key);
           token = out.IsTruncated ? out.NextContinuationToken : undefined;
         } while (token);

@@ -35,7 +35,11 @@ export const RECORD_FAILURE = 'RecordFailure';
  * and in the child's input: BeginWave records its digest in the lock, and a child's RequireLock
  * must present the same (see ClusterStore.claimGroup).
  */
-export const CHILD_PLAN = { 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'batchLimit.$': '$.batchLimit' } as const;
+export const CHILD_PLAN = {
+  'options.$': '$.options',
+  'cloudOnly.$': '$.cloudOnly',
+  'batchLimit.$': '$.batchLimit',
+} as const;
 
 export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
@@ -45,7 +49,11 @@ export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync
  */
 export const CHILD_RETRY = [
   {
-    ErrorEquals: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
+    ErrorEquals: [
+      'StepFunctions.ExecutionLimitExceededException',
+      'StepFunctions.SdkClientException',
+      'StepFunctions.AWSStepFunctionsException',
+    ],
     IntervalSeconds: 2,
     MaxAttempts: 6,
     BackoffRate: 2,
@@ -54,7 +62,9 @@ export const CHILD_RETRY = [
 ] as const;
 
 /** The error names CHILD_RETRY retries: the ASL test accepts them besides the code's own. */
-export const STEP_FUNCTIONS_SERVICE_ERROR_NAMES: readonly string[] = CHILD_RETRY.flatMap((r) => r.ErrorEquals);
+export const STEP_FUNCTIONS_SERVICE_ERROR_NAMES: readonly string[] = CHILD_RETRY.flatMap(
+  (r) => r.ErrorEquals,
+);
 
 /** A fresh, mutable copy (JSON.stringify would share nothing anyway; the copy keeps callers honest). */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -102,7 +112,11 @@ function finish(state: State, options: TaskOptions): State {
 }
 
 /** A Task that invokes one of kopsless's Lambdas with the retry policy and (unless told) the catch. */
-export function lambdaTask(fn: FunctionLogicalId, parameters: Record<string, unknown>, options: TaskOptions): State {
+export function lambdaTask(
+  fn: FunctionLogicalId,
+  parameters: Record<string, unknown>,
+  options: TaskOptions,
+): State {
   const state: State = { Type: 'Task', Resource: functionArn(fn), Parameters: parameters };
   if (options.comment) state.Comment = options.comment;
   flow(state, options);
@@ -116,11 +130,18 @@ export function lambdaTask(fn: FunctionLogicalId, parameters: Record<string, unk
  * `AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID`, as AWS recommends for nested executions (the
  * console links the two). No execution name: AWS makes a unique one for every start.
  */
-export function startChild(stateMachineArn: string, input: Record<string, unknown>, options: TaskOptions): State {
+export function startChild(
+  stateMachineArn: string,
+  input: Record<string, unknown>,
+  options: TaskOptions,
+): State {
   const state: State = {
     Type: 'Task',
     Resource: START_EXECUTION_SYNC,
-    Parameters: { StateMachineArn: stateMachineArn, Input: { ...input, 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' } },
+    Parameters: {
+      StateMachineArn: stateMachineArn,
+      Input: { ...input, 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+    },
   };
   if (options.comment) state.Comment = options.comment;
   flow(state, options);
@@ -135,11 +156,20 @@ export function isTrue(path: string): Condition {
 
 /** True only when the field is there and true (an optional flag: a missing path would be States.Runtime). */
 export function isPresentAndTrue(path: string): Condition {
-  return { And: [{ Variable: path, IsPresent: true }, { Variable: path, BooleanEquals: true }] };
+  return {
+    And: [
+      { Variable: path, IsPresent: true },
+      { Variable: path, BooleanEquals: true },
+    ],
+  };
 }
 
 /** A Choice: each condition goes to its state, anything else to `otherwise`. */
-export function choice(rules: Array<[Condition, string]>, otherwise: string, comment?: string): State {
+export function choice(
+  rules: Array<[Condition, string]>,
+  otherwise: string,
+  comment?: string,
+): State {
   const state: State = { Type: 'Choice' };
   if (comment) state.Comment = comment;
   state.Choices = rules.map(([condition, next]) => ({ ...condition, Next: next }));
@@ -175,13 +205,21 @@ export interface PollOptions {
  * already). Each turn costs 9 history events on AWS (Wait 2, Task 5, Choice 2).
  */
 export function pollUntil(options: PollOptions): States {
-  if (!Object.values(options.parameters).length || !JSON.stringify(options.parameters).includes('deadline')) {
+  if (
+    !Object.values(options.parameters).length ||
+    !JSON.stringify(options.parameters).includes('deadline')
+  ) {
     throw new Error(`poll ${options.check}: its check must be given a deadline`);
   }
   const until = Array.isArray(options.until) ? options.until : [options.until];
   return {
     [options.wait]: wait(options.seconds, options.check),
-    [options.check]: lambdaTask(options.fn, options.parameters, { comment: options.checkComment, resultPath: options.resultPath, next: options.choice, catch: options.catch }),
+    [options.check]: lambdaTask(options.fn, options.parameters, {
+      comment: options.checkComment,
+      resultPath: options.resultPath,
+      next: options.choice,
+      catch: options.catch,
+    }),
     [options.choice]: choice(
       until.map((c) => [c, options.next]),
       options.wait,
@@ -203,7 +241,12 @@ export function validateClusterPoll(
     ...names,
     seconds: options.seconds ?? 15,
     fn: 'RollingUpdateFunction',
-    parameters: { action: 'validate', 'cluster.$': cluster, 'deadline.$': '$.validation.deadline', 'cloudOnly.$': '$.cloudOnly' },
+    parameters: {
+      action: 'validate',
+      'cluster.$': cluster,
+      'deadline.$': '$.validation.deadline',
+      'cloudOnly.$': '$.cloudOnly',
+    },
     ...(options.checkComment ? { checkComment: options.checkComment } : {}),
     resultPath: '$.validation',
     until: isTrue('$.validation.valid'),
@@ -213,7 +256,12 @@ export function validateClusterPoll(
 }
 
 /** A Pass that sets `resultPath` to `parameters` (a fresh deadline, a counter). */
-export function pass(parameters: Record<string, unknown>, resultPath: string | null, next: string, comment?: string): State {
+export function pass(
+  parameters: Record<string, unknown>,
+  resultPath: string | null,
+  next: string,
+  comment?: string,
+): State {
   const state: State = { Type: 'Pass' };
   if (comment) state.Comment = comment;
   state.Parameters = parameters;
@@ -247,26 +295,42 @@ export interface UpdateFlowNames {
  */
 export function updateFlow(cluster: string, names: UpdateFlowNames, next: string): States {
   return {
-    [names.applyStack]: lambdaTask('LaunchClusterFunction', { action: 'ensureStack', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id' }, { comment: names.applyStackComment, resultPath: '$.stack', next: names.waitForStack }),
+    [names.applyStack]: lambdaTask(
+      'LaunchClusterFunction',
+      { action: 'ensureStack', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id' },
+      { comment: names.applyStackComment, resultPath: '$.stack', next: names.waitForStack },
+    ),
     ...pollUntil({
       wait: names.waitForStack,
       check: names.checkStack,
       choice: names.stackReady,
       seconds: 15,
       fn: 'LaunchClusterFunction',
-      parameters: { action: 'describeStack', 'cluster.$': cluster, 'deadline.$': '$.stack.deadline' },
+      parameters: {
+        action: 'describeStack',
+        'cluster.$': cluster,
+        'deadline.$': '$.stack.deadline',
+      },
       resultPath: '$.stack',
       until: isTrue('$.stack.ready'),
       next: names.applyGroups,
     }),
-    [names.applyGroups]: lambdaTask('LaunchClusterFunction', { action: 'ensureGroups', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id' }, { comment: names.applyGroupsComment, resultPath: '$.groups', next: names.waitForGroups }),
+    [names.applyGroups]: lambdaTask(
+      'LaunchClusterFunction',
+      { action: 'ensureGroups', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id' },
+      { comment: names.applyGroupsComment, resultPath: '$.groups', next: names.waitForGroups },
+    ),
     ...pollUntil({
       wait: names.waitForGroups,
       check: names.checkGroups,
       choice: names.groupsReady,
       seconds: 20,
       fn: 'LaunchClusterFunction',
-      parameters: { action: 'describeGroups', 'cluster.$': cluster, 'deadline.$': '$.groups.deadline' },
+      parameters: {
+        action: 'describeGroups',
+        'cluster.$': cluster,
+        'deadline.$': '$.groups.deadline',
+      },
       resultPath: '$.instances',
       until: isTrue('$.instances.ready'),
       next,
@@ -277,14 +341,23 @@ export function updateFlow(cluster: string, names: UpdateFlowNames, next: string
 /** The API's DNS records follow the control plane's addresses: upsert, then poll the change. */
 export function upsertApiRecords(cluster: string, next: string, caught?: State[] | false): States {
   return {
-    UpsertApiRecords: lambdaTask('VerifyDnsFunction', { action: 'upsert', 'cluster.$': cluster }, { resultPath: '$.dns', next: 'WaitForDns', catch: caught }),
+    UpsertApiRecords: lambdaTask(
+      'VerifyDnsFunction',
+      { action: 'upsert', 'cluster.$': cluster },
+      { resultPath: '$.dns', next: 'WaitForDns', catch: caught },
+    ),
     ...pollUntil({
       wait: 'WaitForDns',
       check: 'CheckDns',
       choice: 'DnsReady',
       seconds: 10,
       fn: 'VerifyDnsFunction',
-      parameters: { action: 'check', 'cluster.$': cluster, 'changeId.$': '$.dns.changeId', 'deadline.$': '$.dns.deadline' },
+      parameters: {
+        action: 'check',
+        'cluster.$': cluster,
+        'changeId.$': '$.dns.changeId',
+        'deadline.$': '$.dns.deadline',
+      },
       resultPath: '$.dns',
       until: isTrue('$.dns.ready'),
       next,
@@ -298,7 +371,11 @@ const VALIDATE_INPUT_COMMENT =
 
 /** First state of every machine a person starts: the input checked and completed, no Catch (no lock yet). */
 export function validateInput(stateMachine: string, next: string): State {
-  return lambdaTask('WriteStateFunction', { action: 'validateInput', stateMachine, 'input.$': '$' }, { comment: VALIDATE_INPUT_COMMENT, next, catch: false });
+  return lambdaTask(
+    'WriteStateFunction',
+    { action: 'validateInput', stateMachine, 'input.$': '$' },
+    { comment: VALIDATE_INPUT_COMMENT, next, catch: false },
+  );
 }
 
 /** Takes the lock for this execution; no Catch: a lock held by another execution must not be released by this one. */
@@ -306,18 +383,31 @@ export function acquireLock(cluster: string, operation: string, next: string): S
   return lambdaTask(
     'WriteStateFunction',
     { action: 'acquireLock', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', operation },
-    { comment: 'No Catch: a lock held by another execution must not be released by this one.', resultPath: '$.lock', next, catch: false },
+    {
+      comment: 'No Catch: a lock held by another execution must not be released by this one.',
+      resultPath: '$.lock',
+      next,
+      catch: false,
+    },
   );
 }
 
 /** Records the phase in status.json (and renews the lease). */
 export function markPhase(cluster: string, phase: string, next: string): State {
-  return lambdaTask('WriteStateFunction', { action: 'phase', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase }, { resultPath: null, next });
+  return lambdaTask(
+    'WriteStateFunction',
+    { action: 'phase', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase },
+    { resultPath: null, next },
+  );
 }
 
 /** Success: status Ready, lock released. */
 export function recordSuccess(cluster: string, next: string): State {
-  return lambdaTask('WriteStateFunction', { action: 'finish', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase: 'Ready' }, { resultPath: '$.status', next });
+  return lambdaTask(
+    'WriteStateFunction',
+    { action: 'finish', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', phase: 'Ready' },
+    { resultPath: '$.status', next },
+  );
 }
 
 /**
@@ -330,7 +420,13 @@ export function recordFailure(cluster: string, next: string, comment: string): S
   return lambdaTask(
     'WriteStateFunction',
     { action: 'fail', 'cluster.$': cluster, 'owner.$': '$$.Execution.Id', 'error.$': '$.error' },
-    { comment, resultSelector: { 'Error.$': '$.error.Error', 'Cause.$': '$.error.Cause' }, resultPath: '$.error', next, catch: false },
+    {
+      comment,
+      resultSelector: { 'Error.$': '$.error.Error', 'Cause.$': '$.error.Cause' },
+      resultPath: '$.error',
+      next,
+      catch: false,
+    },
   );
 }
 
@@ -370,14 +466,17 @@ const rank = (key: string) => {
 
 /** Orders the ASL keys of a machine and each state (Parameters and rules keep the builder's order). */
 function ordered(machine: Machine): Machine {
-  const sortKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => rank(a) - rank(b)));
+  const sortKeys = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => rank(a) - rank(b)));
   const orderState = (state: State): State => {
     const out = sortKeys(state);
     if (out.ItemProcessor) out.ItemProcessor = ordered(out.ItemProcessor as Machine);
     return out;
   };
   const top = sortKeys(machine as unknown as Record<string, unknown>) as unknown as Machine;
-  top.States = Object.fromEntries(Object.entries(machine.States).map(([name, s]) => [name, orderState(s)]));
+  top.States = Object.fromEntries(
+    Object.entries(machine.States).map(([name, s]) => [name, orderState(s)]),
+  );
   return top;
 }
 

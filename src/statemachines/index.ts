@@ -1,5 +1,5 @@
 import type { AnyStateMachineName } from '../functions-registry.js';
-import { render, type Machine } from './asl.js';
+import { type Machine, render } from './asl.js';
 import { createCluster } from './machines/create-cluster.js';
 import { deleteCluster } from './machines/delete-cluster.js';
 import { rollingUpdate } from './machines/rolling-update.js';
@@ -17,5 +17,8 @@ export const MACHINES: Record<AnyStateMachineName, () => Machine> = {
 
 /** The file name and text of every machine, as `npm run build:asl` writes them. */
 export function renderAll(): Array<{ file: string; text: string }> {
-  return Object.entries(MACHINES).map(([name, build]) => ({ file: `${name}.asl.json`, text: render(build()) }));
+  return Object.entries(MACHINES).map(([name, build]) => ({
+    file: `${name}.asl.json`,
+    text: render(build()),
+  }));
 }

@@ -4,7 +4,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { autoScalingApi, DETACH_LIMIT } from '../../src/aws/autoscaling.js';
 
 const asg = mockClient(AutoScalingClient);
-const api = () => autoScalingApi(new AutoScalingClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+const api = () =>
+  autoScalingApi(
+    new AutoScalingClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+  );
 
 beforeEach(() => asg.reset());
 
@@ -18,7 +24,11 @@ describe('DetachInstances (at most 20 instances a call)', () => {
     const calls = asg.commandCalls(DetachInstancesCommand).map((c) => c.args[0].input);
     expect(calls.map((c) => c.InstanceIds!.length)).toEqual([DETACH_LIMIT, DETACH_LIMIT, 5]);
     expect(calls.flatMap((c) => c.InstanceIds)).toEqual(ids);
-    expect(calls.every((c) => c.ShouldDecrementDesiredCapacity === false && c.AutoScalingGroupName === 'g')).toBe(true);
+    expect(
+      calls.every(
+        (c) => c.ShouldDecrementDesiredCapacity === false && c.AutoScalingGroupName === 'g',
+      ),
+    ).toBe(true);
   });
 
   it('makes no call for no instances', async () => {

@@ -1,6 +1,15 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, DescribeStackEventsCommand, type StackEvent } from '@aws-sdk/client-cloudformation';
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeInstanceTypesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CloudFormationClient,
+  DescribeStackEventsCommand,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -31,9 +40,18 @@ beforeEach(() => {
 
 describe('EC2 adapter at page size 1', () => {
   it('returns the instance types on every page', async () => {
-    ec2.on(DescribeInstanceTypesCommand).callsFake(onePerPage(['m5.large', 't3.medium', 't3.small'], (p, NextToken) => ({ InstanceTypes: p.map((InstanceType) => ({ InstanceType })), NextToken })));
+    ec2.on(DescribeInstanceTypesCommand).callsFake(
+      onePerPage(['m5.large', 't3.medium', 't3.small'], (p, NextToken) => ({
+        InstanceTypes: p.map((InstanceType) => ({ InstanceType })),
+        NextToken,
+      })),
+    );
 
-    const types = await ec2Api(client(EC2Client)).describeInstanceTypes(['m5.large', 't3.medium', 't3.small']);
+    const types = await ec2Api(client(EC2Client)).describeInstanceTypes([
+      'm5.large',
+      't3.medium',
+      't3.small',
+    ]);
 
     expect(types.map((t) => t.InstanceType)).toEqual(['m5.large', 't3.medium', 't3.small']);
   });
@@ -44,15 +62,24 @@ describe('EC2 adapter at page size 1', () => {
       { ImageId: 'ami-mid', CreationDate: '2025-01-01T00:00:00Z' },
       { ImageId: 'ami-new', CreationDate: '2026-01-01T00:00:00Z' },
     ];
-    ec2.on(DescribeImagesCommand).callsFake(onePerPage(images, (Images, NextToken) => ({ Images, NextToken })));
+    ec2
+      .on(DescribeImagesCommand)
+      .callsFake(onePerPage(images, (Images, NextToken) => ({ Images, NextToken })));
 
     expect(await ec2Api(client(EC2Client)).findImage('099720109477', 'ubuntu/*')).toBe('ami-new');
   });
 
   it('returns the instances of every page', async () => {
-    ec2.on(DescribeInstancesCommand).callsFake(onePerPage(['i-1', 'i-2', 'i-3'], (p, NextToken) => ({ Reservations: p.map((InstanceId) => ({ Instances: [{ InstanceId }] })), NextToken })));
+    ec2.on(DescribeInstancesCommand).callsFake(
+      onePerPage(['i-1', 'i-2', 'i-3'], (p, NextToken) => ({
+        Reservations: p.map((InstanceId) => ({ Instances: [{ InstanceId }] })),
+        NextToken,
+      })),
+    );
 
-    const instances = await ec2Api(client(EC2Client)).describeInstances([{ Name: 'tag:KubernetesCluster', Values: ['c'] }]);
+    const instances = await ec2Api(client(EC2Client)).describeInstances([
+      { Name: 'tag:KubernetesCluster', Values: ['c'] },
+    ]);
 
     expect(instances.map((i) => i.InstanceId)).toEqual(['i-1', 'i-2', 'i-3']);
   });
@@ -60,7 +87,12 @@ describe('EC2 adapter at page size 1', () => {
 
 describe('Auto Scaling adapter at page size 1', () => {
   it('describes the named groups on every page', async () => {
-    asg.on(DescribeAutoScalingGroupsCommand).callsFake(onePerPage(['a', 'b', 'c'], (p, NextToken) => ({ AutoScalingGroups: p.map((AutoScalingGroupName) => ({ AutoScalingGroupName })), NextToken })));
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(
+      onePerPage(['a', 'b', 'c'], (p, NextToken) => ({
+        AutoScalingGroups: p.map((AutoScalingGroupName) => ({ AutoScalingGroupName })),
+        NextToken,
+      })),
+    );
 
     const groups = await autoScalingApi(client(AutoScalingClient)).describeGroups(['a', 'b', 'c']);
 
@@ -69,35 +101,100 @@ describe('Auto Scaling adapter at page size 1', () => {
 });
 
 describe('CloudFormation adapter at page size 1', () => {
-  const event = (e: Partial<StackEvent>): StackEvent => ({ StackId: 'arn:stack/s/1', StackName: 's', EventId: String(Math.random()), Timestamp: new Date(), ...e });
+  const event = (e: Partial<StackEvent>): StackEvent => ({
+    StackId: 'arn:stack/s/1',
+    StackName: 's',
+    EventId: String(Math.random()),
+    Timestamp: new Date(),
+    ...e,
+  });
 
   it("reports the latest operation's first failure, found on page 3, and not an older operation's", async () => {
     // Newest first: the delete failed because a subnet failed (page 3), after an older create failed.
     const events = [
-      event({ LogicalResourceId: 's', PhysicalResourceId: 'arn:stack/s/1', ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'The following resource(s) failed to delete: [Vpc]' }),
-      event({ LogicalResourceId: 'Vpc', ResourceType: 'AWS::EC2::VPC', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'vpc has dependencies' }),
-      event({ LogicalResourceId: 'Subnet', ResourceType: 'AWS::EC2::Subnet', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'subnet has dependencies' }),
-      event({ LogicalResourceId: 's', PhysicalResourceId: 'arn:stack/s/1', ResourceType: 'AWS::CloudFormation::Stack', ResourceStatus: 'DELETE_IN_PROGRESS', ResourceStatusReason: 'User Initiated' }),
-      event({ LogicalResourceId: 'Old', ResourceType: 'AWS::EC2::Subnet', ResourceStatus: 'CREATE_FAILED', ResourceStatusReason: 'an older failure' }),
+      event({
+        LogicalResourceId: 's',
+        PhysicalResourceId: 'arn:stack/s/1',
+        ResourceType: 'AWS::CloudFormation::Stack',
+        ResourceStatus: 'DELETE_FAILED',
+        ResourceStatusReason: 'The following resource(s) failed to delete: [Vpc]',
+      }),
+      event({
+        LogicalResourceId: 'Vpc',
+        ResourceType: 'AWS::EC2::VPC',
+        ResourceStatus: 'DELETE_FAILED',
+        ResourceStatusReason: 'vpc has dependencies',
+      }),
+      event({
+        LogicalResourceId: 'Subnet',
+        ResourceType: 'AWS::EC2::Subnet',
+        ResourceStatus: 'DELETE_FAILED',
+        ResourceStatusReason: 'subnet has dependencies',
+      }),
+      event({
+        LogicalResourceId: 's',
+        PhysicalResourceId: 'arn:stack/s/1',
+        ResourceType: 'AWS::CloudFormation::Stack',
+        ResourceStatus: 'DELETE_IN_PROGRESS',
+        ResourceStatusReason: 'User Initiated',
+      }),
+      event({
+        LogicalResourceId: 'Old',
+        ResourceType: 'AWS::EC2::Subnet',
+        ResourceStatus: 'CREATE_FAILED',
+        ResourceStatusReason: 'an older failure',
+      }),
     ];
-    cfn.on(DescribeStackEventsCommand).callsFake(onePerPage(events, (StackEvents, NextToken) => ({ StackEvents, NextToken })));
+    cfn
+      .on(DescribeStackEventsCommand)
+      .callsFake(onePerPage(events, (StackEvents, NextToken) => ({ StackEvents, NextToken })));
 
-    expect(await cloudFormationStackApi(client(CloudFormationClient)).firstFailure('s')).toBe('Subnet: subnet has dependencies');
+    expect(await cloudFormationStackApi(client(CloudFormationClient)).firstFailure('s')).toBe(
+      'Subnet: subnet has dependencies',
+    );
   });
 });
 
 describe('Route53 adapter at page size 1', () => {
   it('lists the records of every page, resuming at the name, type and set identifier given', async () => {
     const records = [
-      { Name: 'a.example.com.', Type: 'A' as const, SetIdentifier: 'one', ResourceRecords: [{ Value: '10.0.0.1' }] },
-      { Name: 'a.example.com.', Type: 'A' as const, SetIdentifier: 'two', ResourceRecords: [{ Value: '10.0.0.2' }] },
+      {
+        Name: 'a.example.com.',
+        Type: 'A' as const,
+        SetIdentifier: 'one',
+        ResourceRecords: [{ Value: '10.0.0.1' }],
+      },
+      {
+        Name: 'a.example.com.',
+        Type: 'A' as const,
+        SetIdentifier: 'two',
+        ResourceRecords: [{ Value: '10.0.0.2' }],
+      },
       { Name: 'b.example.com.', Type: 'A' as const, ResourceRecords: [{ Value: '10.0.0.3' }] },
     ];
-    r53.on(ListResourceRecordSetsCommand).callsFake(async (input: { StartRecordName?: string; StartRecordIdentifier?: string }) => {
-      const at = input.StartRecordName ? records.findIndex((r) => r.Name === input.StartRecordName && r.SetIdentifier === input.StartRecordIdentifier) : 0;
-      const next = records[at + 1];
-      return { ResourceRecordSets: [records[at]], IsTruncated: !!next, ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type, ...(next.SetIdentifier ? { NextRecordIdentifier: next.SetIdentifier } : {}) } : {}), MaxItems: 1 };
-    });
+    r53
+      .on(ListResourceRecordSetsCommand)
+      .callsFake(async (input: { StartRecordName?: string; StartRecordIdentifier?: string }) => {
+        const at = input.StartRecordName
+          ? records.findIndex(
+              (r) =>
+                r.Name === input.StartRecordName && r.SetIdentifier === input.StartRecordIdentifier,
+            )
+          : 0;
+        const next = records[at + 1];
+        return {
+          ResourceRecordSets: [records[at]],
+          IsTruncated: !!next,
+          ...(next
+            ? {
+                NextRecordName: next.Name,
+                NextRecordType: next.Type,
+                ...(next.SetIdentifier ? { NextRecordIdentifier: next.SetIdentifier } : {}),
+              }
+            : {}),
+          MaxItems: 1,
+        };
+      });
 
     const listed = await route53Api(client(Route53Client)).listRecords('Z1');
 

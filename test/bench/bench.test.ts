@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BenchResults,
+  LIFECYCLE_FIELDS,
+  ROLL_FIELDS,
+  WATCHER_FIELDS,
+} from '../../scripts/bench/report.js';
 import { BOOT_SECONDS, runBench } from '../../scripts/bench.js';
-import { LIFECYCLE_FIELDS, ROLL_FIELDS, WATCHER_FIELDS, type BenchResults } from '../../scripts/bench/report.js';
 import { HISTORY_EVENT_LIMIT } from '../../src/local/sfn/history.js';
 
 // The bench's quick mode (30 nodes on the simulated clock; the watcher at 50 nodes of 110 pods;
@@ -9,15 +14,27 @@ import { HISTORY_EVENT_LIMIT } from '../../src/local/sfn/history.js';
 let results: BenchResults;
 
 beforeAll(async () => {
-  results = await runBench({ mode: 'quick', sections: ['roll', 'create', 'delete', 'watcher', 'watcherBurst'] });
+  results = await runBench({
+    mode: 'quick',
+    sections: ['roll', 'create', 'delete', 'watcher', 'watcherBurst'],
+  });
 }, 1_200_000);
 
 describe('bench --quick: results.json', () => {
   it('has one roll, one create and one delete row of 30 nodes with exactly the fields issue 12 lists', () => {
     expect(results.roll.map((r) => Object.keys(r).sort())).toEqual([[...ROLL_FIELDS].sort()]);
-    expect(results.create.map((r) => Object.keys(r).sort())).toEqual([[...LIFECYCLE_FIELDS].sort()]);
-    expect(results.delete.map((r) => Object.keys(r).sort())).toEqual([[...LIFECYCLE_FIELDS].sort()]);
-    expect(results.roll[0]).toMatchObject({ nodes: 30, groups: 3, maxSurge: '10%', parallelGroups: 1 });
+    expect(results.create.map((r) => Object.keys(r).sort())).toEqual([
+      [...LIFECYCLE_FIELDS].sort(),
+    ]);
+    expect(results.delete.map((r) => Object.keys(r).sort())).toEqual([
+      [...LIFECYCLE_FIELDS].sort(),
+    ]);
+    expect(results.roll[0]).toMatchObject({
+      nodes: 30,
+      groups: 3,
+      maxSurge: '10%',
+      parallelGroups: 1,
+    });
   });
 
   it('has a watcher row with exactly the fields issue 12 lists', () => {
@@ -35,7 +52,9 @@ describe('bench --quick: the roll', () => {
   });
 
   it('runs the groups as child executions (the parent and at least one child per node group)', () => {
-    const executions = Number(/; (\d+) executions,/.exec(results.diagnostics['roll.30'] ?? '')?.[1]);
+    const executions = Number(
+      /; (\d+) executions,/.exec(results.diagnostics['roll.30'] ?? '')?.[1],
+    );
 
     expect(executions).toBeGreaterThanOrEqual(1 + results.roll[0]!.groups);
   });

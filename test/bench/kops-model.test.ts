@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { kopsModelSeconds, kopsSchedule, kopsSettings, KopsValidationTimeoutError, nodeGroups } from '../../scripts/bench/kops-model.js';
+import {
+  KopsValidationTimeoutError,
+  kopsModelSeconds,
+  kopsSchedule,
+  kopsSettings,
+  nodeGroups,
+} from '../../scripts/bench/kops-model.js';
 
 // Hand-computed schedules (boot 120 s, drain 60 s, kOps's defaults: 15 s interval, 5 s post-drain
 // delay, validation every 30 s until 2 successes 10 s apart).
@@ -7,19 +13,35 @@ const timings = { bootSeconds: 120, drainSeconds: 60 };
 
 describe('kopsSettings', () => {
   it('defaults to maxSurge 1 and maxUnavailable 0 on AWS', () => {
-    expect(kopsSettings({ name: 'n', role: 'Node', instances: 5 })).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+    expect(kopsSettings({ name: 'n', role: 'Node', instances: 5 })).toEqual({
+      maxSurge: 1,
+      maxUnavailable: 0,
+    });
   });
 
   it('rounds a percentage maxSurge up and a percentage maxUnavailable down to at least 1', () => {
-    expect(kopsSettings({ name: 'n', role: 'Node', instances: 15, maxSurge: '10%', maxUnavailable: '5%' })).toEqual({ maxSurge: 2, maxUnavailable: 1 });
+    expect(
+      kopsSettings({
+        name: 'n',
+        role: 'Node',
+        instances: 15,
+        maxSurge: '10%',
+        maxUnavailable: '5%',
+      }),
+    ).toEqual({ maxSurge: 2, maxUnavailable: 1 });
   });
 
   it('makes maxUnavailable 1 when maxSurge is 0', () => {
-    expect(kopsSettings({ name: 'n', role: 'Node', instances: 5, maxSurge: 0 })).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+    expect(kopsSettings({ name: 'n', role: 'Node', instances: 5, maxSurge: 0 })).toEqual({
+      maxSurge: 0,
+      maxUnavailable: 1,
+    });
   });
 
   it('refuses a malformed surge, naming the group', () => {
-    expect(() => kopsSettings({ name: 'nodes-a', role: 'Node', instances: 5, maxSurge: '10 percent' })).toThrow(/nodes-a\.maxSurge/);
+    expect(() =>
+      kopsSettings({ name: 'nodes-a', role: 'Node', instances: 5, maxSurge: '10 percent' }),
+    ).toThrow(/nodes-a\.maxSurge/);
   });
 });
 
@@ -38,7 +60,10 @@ describe('kopsSchedule', () => {
 
   it('replaces a control-plane instance without a surge in 210 s', () => {
     // drained 65 (Ready 185), interval to 80; validate 80, 110, 140, 170 fail, 200 and 210 pass.
-    expect(kopsSchedule([{ name: 'cp', role: 'ControlPlane', instances: 1, maxSurge: 1 }], timings).seconds).toBe(210);
+    expect(
+      kopsSchedule([{ name: 'cp', role: 'ControlPlane', instances: 1, maxSurge: 1 }], timings)
+        .seconds,
+    ).toBe(210);
   });
 
   it('rolls bastions first, then the control plane, then nodes, one group after another', () => {
@@ -61,11 +86,21 @@ describe('kopsSchedule', () => {
   });
 
   it('stops where kOps would when a node never becomes Ready within the validation timeout', () => {
-    expect(() => kopsSchedule([{ name: 'n', role: 'Node', instances: 1 }], { bootSeconds: 3600, drainSeconds: 60 })).toThrow(KopsValidationTimeoutError);
+    expect(() =>
+      kopsSchedule([{ name: 'n', role: 'Node', instances: 1 }], {
+        bootSeconds: 3600,
+        drainSeconds: 60,
+      }),
+    ).toThrow(KopsValidationTimeoutError);
   });
 
   it('refuses a negative timing, naming it', () => {
-    expect(() => kopsSchedule([{ name: 'n', role: 'Node', instances: 1 }], { bootSeconds: -1, drainSeconds: 60 })).toThrow(/timings\.bootSeconds/);
+    expect(() =>
+      kopsSchedule([{ name: 'n', role: 'Node', instances: 1 }], {
+        bootSeconds: -1,
+        drainSeconds: 60,
+      }),
+    ).toThrow(/timings\.bootSeconds/);
   });
 });
 
@@ -75,7 +110,9 @@ describe('kopsModelSeconds', () => {
   });
 
   it('splits nodes over groups as evenly as possible', () => {
-    expect(nodeGroups({ nodes: 32, groups: 3, maxSurge: 1 }).map((g) => g.instances)).toEqual([11, 11, 10]);
+    expect(nodeGroups({ nodes: 32, groups: 3, maxSurge: 1 }).map((g) => g.instances)).toEqual([
+      11, 11, 10,
+    ]);
   });
 
   it('takes as long for 300 nodes as for 30 at a percentage surge: the batches per group stay 10', () => {

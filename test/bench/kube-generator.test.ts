@@ -11,7 +11,13 @@ beforeAll(async () => {
 });
 afterAll(async () => generator?.close());
 
-async function list(path: string): Promise<{ items: Array<{ metadata: { name: string; labels: Record<string, string> }; spec: { nodeName?: string } }>; metadata: { continue?: string } }> {
+async function list(path: string): Promise<{
+  items: Array<{
+    metadata: { name: string; labels: Record<string, string> };
+    spec: { nodeName?: string };
+  }>;
+  metadata: { continue?: string };
+}> {
   const response = await fetch(`${base}${path}`);
   expect(response.status).toBe(200);
   return (await response.json()) as never;
@@ -32,10 +38,18 @@ describe('kube-generator', () => {
 
   it('puts podsPerNode pods on each node and labels nodes with their groups in turn', async () => {
     const nodes = await list('/api/v1/nodes');
-    const pods = await list('/api/v1/pods?fieldSelector=status.phase!%3DSucceeded,status.phase!%3DFailed');
+    const pods = await list(
+      '/api/v1/pods?fieldSelector=status.phase!%3DSucceeded,status.phase!%3DFailed',
+    );
 
-    expect(nodes.items.map((n) => n.metadata.labels['kops.k8s.io/instancegroup'])).toEqual(['a', 'b', 'a']);
-    expect(pods.items.filter((p) => p.spec.nodeName === nodes.items[1]!.metadata.name)).toHaveLength(4);
+    expect(nodes.items.map((n) => n.metadata.labels['kops.k8s.io/instancegroup'])).toEqual([
+      'a',
+      'b',
+      'a',
+    ]);
+    expect(
+      pods.items.filter((p) => p.spec.nodeName === nodes.items[1]!.metadata.name),
+    ).toHaveLength(4);
   });
 
   it('refuses a field selector it does not serve and a forged continue token with 400', async () => {

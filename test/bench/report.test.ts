@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkTargets, mergeResults, rollTimeSvg, table, type BenchResults, type RollRow } from '../../scripts/bench/report.js';
+import {
+  type BenchResults,
+  checkTargets,
+  mergeResults,
+  type RollRow,
+  rollTimeSvg,
+  table,
+} from '../../scripts/bench/report.js';
 
 const row = (nodes: number, modelSeconds: number | null, kopsModelSeconds: number): RollRow => ({
   nodes,
@@ -55,7 +62,9 @@ const results = (rows: RollRow[], mode: BenchResults['mode'] = 'full'): BenchRes
     watcher: [],
     watcherBurst: [],
     coldStart: [],
-    diagnostics: Object.fromEntries(rows.map((r) => [`roll.${r.nodes}`, `run of ${r.modelSeconds}`])),
+    diagnostics: Object.fromEntries(
+      rows.map((r) => [`roll.${r.nodes}`, `run of ${r.modelSeconds}`]),
+    ),
   }) as unknown as BenchResults;
 
 describe('mergeResults with --sizes', () => {
@@ -65,8 +74,16 @@ describe('mergeResults with --sizes', () => {
 
     const merged = mergeResults(previous, next, ['roll', 'create', 'delete'], [300]);
 
-    expect(merged.roll.map((r) => [r.nodes, r.modelSeconds])).toEqual([[30, 100], [300, 250], [1000, 300]]);
-    expect(merged.diagnostics).toEqual({ 'roll.30': 'run of 100', 'roll.300': 'run of 250', 'roll.1000': 'run of 300' });
+    expect(merged.roll.map((r) => [r.nodes, r.modelSeconds])).toEqual([
+      [30, 100],
+      [300, 250],
+      [1000, 300],
+    ]);
+    expect(merged.diagnostics).toEqual({
+      'roll.30': 'run of 100',
+      'roll.300': 'run of 250',
+      'roll.1000': 'run of 300',
+    });
   });
 });
 
@@ -74,7 +91,12 @@ describe('checkTargets', () => {
   it('counts a full bench without the 1,000-node roll row as a missed target', () => {
     const targets = checkTargets(results([row(30, 100, 6000), row(300, 200, 7000)]));
 
-    expect(targets).toContainEqual(expect.objectContaining({ target: expect.stringContaining('roll 1,000: measured'), met: false }));
+    expect(targets).toContainEqual(
+      expect.objectContaining({
+        target: expect.stringContaining('roll 1,000: measured'),
+        met: false,
+      }),
+    );
   });
 
   it('does not ask the quick bench for the 1,000-node row', () => {

@@ -14,21 +14,32 @@ describe('kopsless check', () => {
   });
 
   it('exits 3 and lists unsupported settings by path', async () => {
-    const result = await kopsless(['check', '-f', reference('update_cluster_mixed_instances.yaml')]);
+    const result = await kopsless([
+      'check',
+      '-f',
+      reference('update_cluster_mixed_instances.yaml'),
+    ]);
 
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('instanceGroups[nodes].spec.mixedInstancesPolicy: not supported: ');
+    expect(result.stderr).toContain(
+      'instanceGroups[nodes].spec.mixedInstancesPolicy: not supported: ',
+    );
   });
 
   it('exits 3, not 1, for valid kOps it does not build (an IPv6 cluster), naming each setting', async () => {
-    const result = await kopsless(['check', '-f', join(ROOT, 'test', 'fixtures', 'kops', 'ipv6-only.yaml')]);
+    const result = await kopsless([
+      'check',
+      '-f',
+      join(ROOT, 'test', 'fixtures', 'kops', 'ipv6-only.yaml'),
+    ]);
 
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('spec.subnets[0].ipv6CIDR: not supported: IPv6 subnets');
   });
 
   it('exits 1 with <field path>: <message> for an invalid manifest', async () => {
-    const manifest = 'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: x.example.com\nspec:\n  cloudProvider: aws\n';
+    const manifest =
+      'apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: x.example.com\nspec:\n  cloudProvider: aws\n';
 
     const result = await kopsless(['check', '-f', '-'], {}, manifest);
 
@@ -37,13 +48,28 @@ describe('kopsless check', () => {
   });
 
   it('prints the JSON shape scripts depend on', async () => {
-    const result = await kopsless(['check', '-f', reference('create_cluster_ha.yaml'), '-o', 'json']);
+    const result = await kopsless([
+      'check',
+      '-f',
+      reference('create_cluster_ha.yaml'),
+      '-o',
+      'json',
+    ]);
 
     expect(result.code).toBe(3);
     const json = JSON.parse(result.stdout);
-    expect(Object.keys(json)).toEqual(['valid', 'cluster', 'instanceGroups', 'errors', 'unsupported']);
+    expect(Object.keys(json)).toEqual([
+      'valid',
+      'cluster',
+      'instanceGroups',
+      'errors',
+      'unsupported',
+    ]);
     expect(json).toMatchObject({ valid: true, cluster: 'ha.example.com', errors: [] });
-    expect(json.unsupported[0]).toEqual({ path: 'spec.api.loadBalancer', message: expect.stringMatching(/^not supported: /) });
+    expect(json.unsupported[0]).toEqual({
+      path: 'spec.api.loadBalancer',
+      message: expect.stringMatching(/^not supported: /),
+    });
   });
 
   it('exits 2 for usage errors', async () => {

@@ -5,8 +5,24 @@ import { kopsless, localBackendForFile } from './run.js';
 
 // The CLI as a user drives it: its own local backend (moto, detached), stopped by PID at the end.
 const { home, env } = localBackendForFile();
-const seedFlags = ['create', 'cluster', '--name', 'cli.example.com', '--zones', 'us-east-1a,us-east-1b', '--networking', 'amazonvpc', '--node-count', '2', '--node-size', 't3.medium', '--master-size', 't3.medium', '--network-cidr', '172.30.0.0/16'];
-
+const seedFlags = [
+  'create',
+  'cluster',
+  '--name',
+  'cli.example.com',
+  '--zones',
+  'us-east-1a,us-east-1b',
+  '--networking',
+  'amazonvpc',
+  '--node-count',
+  '2',
+  '--node-size',
+  't3.medium',
+  '--master-size',
+  't3.medium',
+  '--network-cidr',
+  '172.30.0.0/16',
+];
 
 describe('kopsless CLI on the local backend', () => {
   it('prints the environment the AWS CLI needs', async () => {
@@ -22,9 +38,13 @@ describe('kopsless CLI on the local backend', () => {
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Registered cluster "cli.example.com"');
-    expect(result.stdout).toMatch(/nodes-us-east-1a\.cli\.example\.com\s+Node\s+t3\.medium\s+1\s+1\s+17/);
+    expect(result.stdout).toMatch(
+      /nodes-us-east-1a\.cli\.example\.com\s+Node\s+t3\.medium\s+1\s+1\s+17/,
+    );
     expect(result.stdout).toContain('Must specify --yes to apply changes');
-    const status = JSON.parse((await kopsless(['get', 'cluster', 'cli.example.com', '-o', 'json'], env)).stdout);
+    const status = JSON.parse(
+      (await kopsless(['get', 'cluster', 'cli.example.com', '-o', 'json'], env)).stdout,
+    );
     expect(status.status.phase).toBe('Registered');
   }, 60_000);
 
@@ -32,7 +52,17 @@ describe('kopsless CLI on the local backend', () => {
     const result = await kopsless([...seedFlags, '--yes'], env);
 
     expect(result.code, result.stderr).toBe(0);
-    for (const state of ['ValidateSpec', 'AcquireLock', 'RegisterCluster', 'CreateStack', 'EnsureInstanceGroups', 'CheckInstances', 'UpsertApiRecords', 'CheckDns', 'RecordSuccess']) {
+    for (const state of [
+      'ValidateSpec',
+      'AcquireLock',
+      'RegisterCluster',
+      'CreateStack',
+      'EnsureInstanceGroups',
+      'CheckInstances',
+      'UpsertApiRecords',
+      'CheckDns',
+      'RecordSuccess',
+    ]) {
       expect(result.stdout).toMatch(new RegExp(`✓ ${state}\\s`));
     }
     expect(result.stdout).toContain('Cluster "cli.example.com" is ready');
@@ -45,15 +75,23 @@ describe('kopsless CLI on the local backend', () => {
     expect(clusters.stdout.split('\n')[0]).toMatch(/^NAME\s+CLOUD\s+ZONES$/);
     expect(clusters.stdout).toMatch(/^cli\.example\.com\s+aws\s+us-east-1a,us-east-1b$/m);
     expect(groups.stdout.split('\n')[0]).toMatch(/^NAME\s+ROLE\s+MACHINETYPE\s+MIN\s+MAX\s+ZONES$/);
-    expect(groups.stdout).toMatch(/^control-plane-us-east-1a\s+ControlPlane\s+t3\.medium\s+1\s+1\s+us-east-1a$/m);
+    expect(groups.stdout).toMatch(
+      /^control-plane-us-east-1a\s+ControlPlane\s+t3\.medium\s+1\s+1\s+us-east-1a$/m,
+    );
   });
 
   it('shows the status, with the last execution, in get cluster -o json', async () => {
     const result = await kopsless(['get', 'cluster', 'cli.example.com', '-o', 'json'], env);
 
     const cluster = JSON.parse(result.stdout);
-    expect(cluster).toMatchObject({ kind: 'Cluster', metadata: { name: 'cli.example.com' }, status: { phase: 'Ready', lastError: null, lock: null } });
-    expect(cluster.status.lastExecution).toMatch(/^arn:aws:states:us-east-1:\d+:execution:kopsless-create-cluster:/);
+    expect(cluster).toMatchObject({
+      kind: 'Cluster',
+      metadata: { name: 'cli.example.com' },
+      status: { phase: 'Ready', lastError: null, lock: null },
+    });
+    expect(cluster.status.lastExecution).toMatch(
+      /^arn:aws:states:us-east-1:\d+:execution:kopsless-create-cluster:/,
+    );
   });
 
   it('prints instance groups as YAML', async () => {
@@ -76,27 +114,54 @@ describe('kopsless CLI on the local backend', () => {
     const { writeFileSync } = await import('node:fs');
     const { execFileSync } = await import('node:child_process');
     const kubeconfig = join(home, 'kubeconfig');
-    writeFileSync(kubeconfig, (await kopsless(['local', 'kubeconfig', 'cli.example.com'], env)).stdout);
+    writeFileSync(
+      kubeconfig,
+      (await kopsless(['local', 'kubeconfig', 'cli.example.com'], env)).stdout,
+    );
 
-    const nodes = execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name'], { encoding: 'utf8' });
+    const nodes = execFileSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name'],
+      { encoding: 'utf8' },
+    );
 
     expect(nodes.trim().split('\n')).toHaveLength(3);
   });
 
   it('has nothing to update or roll right after create', async () => {
-    expect((await kopsless(['update', 'cluster', 'cli.example.com'], env)).stdout).toContain('No changes need to be applied');
-    expect((await kopsless(['rolling-update', 'cluster', 'cli.example.com'], env)).stdout).toContain('No rolling-update required.');
+    expect((await kopsless(['update', 'cluster', 'cli.example.com'], env)).stdout).toContain(
+      'No changes need to be applied',
+    );
+    expect(
+      (await kopsless(['rolling-update', 'cluster', 'cli.example.com'], env)).stdout,
+    ).toContain('No rolling-update required.');
   });
 
   it('previews a machine type change, applies it, and rolls only the changed group', async () => {
-    expect((await kopsless(['set', 'ig', 'nodes-us-east-1b', 'spec.machineType=m5.large', '--name', 'cli.example.com'], env)).code).toBe(0);
+    expect(
+      (
+        await kopsless(
+          [
+            'set',
+            'ig',
+            'nodes-us-east-1b',
+            'spec.machineType=m5.large',
+            '--name',
+            'cli.example.com',
+          ],
+          env,
+        )
+      ).code,
+    ).toBe(0);
 
     const preview = await kopsless(['update', 'cluster', 'cli.example.com'], env);
     expect(preview.stdout).toMatch(/InstanceType\s+t3\.medium -> m5\.large/);
     expect((await kopsless(['update', 'cluster', 'cli.example.com', '--yes'], env)).code).toBe(0);
 
     const table = (await kopsless(['rolling-update', 'cluster', 'cli.example.com'], env)).stdout;
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+STATUS\s+NEEDUPDATE\s+READY\s+MIN\s+TARGET\s+MAX\s+NODES$/);
+    expect(table.split('\n')[0]).toMatch(
+      /^NAME\s+STATUS\s+NEEDUPDATE\s+READY\s+MIN\s+TARGET\s+MAX\s+NODES$/,
+    );
     expect(table).toMatch(/^nodes-us-east-1b\s+NeedsUpdate\s+1\s+0\s+1\s+1\s+1\s+1$/m);
     expect(table).toMatch(/^nodes-us-east-1a\s+Ready\s+0/m);
 
@@ -106,10 +171,15 @@ describe('kopsless CLI on the local backend', () => {
   }, 120_000);
 
   it('refuses a bad set with the field path and changes nothing', async () => {
-    const result = await kopsless(['set', 'ig', 'nodes-us-east-1b', 'spec.maxSize=0', '--name', 'cli.example.com'], env);
+    const result = await kopsless(
+      ['set', 'ig', 'nodes-us-east-1b', 'spec.maxSize=0', '--name', 'cli.example.com'],
+      env,
+    );
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('instanceGroups[nodes-us-east-1b].spec.maxSize: Forbidden: maxSize must be greater than or equal to minSize.');
+    expect(result.stderr).toContain(
+      'instanceGroups[nodes-us-east-1b].spec.maxSize: Forbidden: maxSize must be greater than or equal to minSize.',
+    );
   });
 
   it('lists what delete would remove (TYPE NAME ID), then deletes it all', async () => {
@@ -125,9 +195,19 @@ describe('kopsless CLI on the local backend', () => {
   }, 120_000);
 
   it('refuses an unsupported manifest with exit 3 and creates nothing', async () => {
-    const result = await kopsless(['create', '-f', join(REFERENCE_DIR, 'kops-manifests', 'update_cluster_mixed_instances.yaml'), '--yes'], env);
+    const result = await kopsless(
+      [
+        'create',
+        '-f',
+        join(REFERENCE_DIR, 'kops-manifests', 'update_cluster_mixed_instances.yaml'),
+        '--yes',
+      ],
+      env,
+    );
 
     expect(result.code).toBe(3);
-    expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain('mixedinstances');
+    expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
+      'mixedinstances',
+    );
   });
 });

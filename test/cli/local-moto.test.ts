@@ -1,7 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { motoVenv } from '../../src/local/moto/moto.js';
 import { writeFakePython } from '../support/fake-python.js';
@@ -20,7 +20,11 @@ afterEach(() => {
   rmSync(bin, { recursive: true, force: true });
 });
 
-const env = () => ({ KOPSLESS_HOME: home, PATH: `${bin}${delimiter}${process.env.PATH}`, KOPSLESS_PYTHON: '' });
+const env = () => ({
+  KOPSLESS_HOME: home,
+  PATH: `${bin}${delimiter}${process.env.PATH}`,
+  KOPSLESS_PYTHON: '',
+});
 const stackLines = (text: string) => text.split('\n').filter((l) => /^\s+at /.test(l));
 
 describe('kopsless local up without moto', () => {
@@ -30,13 +34,17 @@ describe('kopsless local up without moto', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`making a virtualenv for it in ${motoVenv(home).dir}`);
     const last = result.stderr.trim().split('\n').at(-1)!;
-    expect(last).toBe(`LocalBackendError: python3 cannot import moto and installing moto[server] into ${motoVenv(home).dir} failed (ERROR: No matching distribution found for moto[server]); install it with: python3 -m pip install 'moto[server]'`);
+    expect(last).toBe(
+      `LocalBackendError: python3 cannot import moto and installing moto[server] into ${motoVenv(home).dir} failed (ERROR: No matching distribution found for moto[server]); install it with: python3 -m pip install 'moto[server]'`,
+    );
     expect(stackLines(result.stderr)).toEqual([]);
   }, 60_000);
 
   it('runs moto from an existing virtualenv under KOPSLESS_HOME that has it', async () => {
     // The machine's own python (it has moto) stands in for a virtualenv's interpreter.
-    const real = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+    const real = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+    }).stdout.trim();
     const venv = motoVenv(home);
     mkdirSync(join(venv.python, '..'), { recursive: true });
     symlinkSync(real, venv.python);

@@ -19,11 +19,16 @@ describe('--parallel-groups', () => {
   });
 
   it.each(['0', '21', '2.5', 'two', '-1', '', '1e1'])('refuses %j, naming the flag', (raw) => {
-    expect(parseParallelGroups(raw)).toEqual({ error: `--parallel-groups: must be an integer from 1 to 20 (got "${raw}")` });
+    expect(parseParallelGroups(raw)).toEqual({
+      error: `--parallel-groups: must be an integer from 1 to 20 (got "${raw}")`,
+    });
   });
 
   it('makes the command exit 1 naming the flag, before it reaches any backend', async () => {
-    const result = await kopsless(['rolling-update', 'cluster', 'c.example.com', '--parallel-groups', '0', '--yes'], { KOPSLESS_HOME: '/nonexistent-kopsless-home' });
+    const result = await kopsless(
+      ['rolling-update', 'cluster', 'c.example.com', '--parallel-groups', '0', '--yes'],
+      { KOPSLESS_HOME: '/nonexistent-kopsless-home' },
+    );
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--parallel-groups: must be an integer from 1 to 20 (got "0")');
@@ -45,7 +50,10 @@ describe('rolling-update cluster --yes with --parallel-groups', () => {
       kube: async () => undefined,
       run: async (_machine: string, options: { input: Record<string, unknown> }) => {
         started.push(options.input);
-        return { status: 'SUCCEEDED', executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y' };
+        return {
+          status: 'SUCCEEDED',
+          executionArn: 'arn:aws:states:us-east-1:123456789012:execution:x:y',
+        };
       },
     } as unknown as CliContext;
   }
@@ -54,10 +62,24 @@ describe('rolling-update cluster --yes with --parallel-groups', () => {
   it('starts the state machine with parallelGroups and allowSameZone', async () => {
     const started: Array<Record<string, unknown>> = [];
 
-    const code = await runRollingUpdate(CLUSTER, { yes: true, force: true, parallelGroups: '3', parallelGroupsSameZone: true }, await context(started), io());
+    const code = await runRollingUpdate(
+      CLUSTER,
+      { yes: true, force: true, parallelGroups: '3', parallelGroupsSameZone: true },
+      await context(started),
+      io(),
+    );
 
     expect(code).toBe(0);
-    expect(started).toEqual([{ cluster: CLUSTER, instanceGroups: [], force: true, cloudOnly: false, parallelGroups: 3, allowSameZone: true }]);
+    expect(started).toEqual([
+      {
+        cluster: CLUSTER,
+        instanceGroups: [],
+        force: true,
+        cloudOnly: false,
+        parallelGroups: 3,
+        allowSameZone: true,
+      },
+    ]);
   });
 
   it('leaves both out of the input when not asked for (the execution input defaults them)', async () => {
@@ -65,14 +87,21 @@ describe('rolling-update cluster --yes with --parallel-groups', () => {
 
     await runRollingUpdate(CLUSTER, { yes: true, force: true }, await context(started), io());
 
-    expect(started).toEqual([{ cluster: CLUSTER, instanceGroups: [], force: true, cloudOnly: false }]);
+    expect(started).toEqual([
+      { cluster: CLUSTER, instanceGroups: [], force: true, cloudOnly: false },
+    ]);
   });
 
   it('exits 1 without starting anything for a bad value', async () => {
     const started: Array<Record<string, unknown>> = [];
     const err: string[] = [];
 
-    const code = await runRollingUpdate(CLUSTER, { yes: true, parallelGroups: '50' }, await context(started), { out: () => undefined, err: (l) => err.push(l) });
+    const code = await runRollingUpdate(
+      CLUSTER,
+      { yes: true, parallelGroups: '50' },
+      await context(started),
+      { out: () => undefined, err: (l) => err.push(l) },
+    );
 
     expect(code).toBe(1);
     expect(err).toEqual(['--parallel-groups: must be an integer from 1 to 20 (got "50")']);

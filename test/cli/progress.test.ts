@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { progressPrinter } from '../../src/cli/progress.js';
 import type { ProgressEvent } from '../../src/local/sfn/step-functions.js';
 
-const task = (kind: ProgressEvent['kind'], state: string, at: number, execution?: string): ProgressEvent => ({
+const task = (
+  kind: ProgressEvent['kind'],
+  state: string,
+  at: number,
+  execution?: string,
+): ProgressEvent => ({
   kind,
   state,
   stateType: 'Task',
@@ -29,7 +34,13 @@ describe('progress of an execution with child executions', () => {
   it("names a group execution's instance group once its first state reports it, numbering each group's executions (continue-as-new)", () => {
     const lines: string[] = [];
     const print = progressPrinter((line) => lines.push(line), 0);
-    const child = (kind: ProgressEvent['kind'], state: string, at: number, execution: string, instanceGroup: string): ProgressEvent => ({
+    const child = (
+      kind: ProgressEvent['kind'],
+      state: string,
+      at: number,
+      execution: string,
+      instanceGroup: string,
+    ): ProgressEvent => ({
       ...task(kind, state, at, execution),
       ...(kind === 'exited' ? { output: { instanceGroup } } : {}),
     });

@@ -16,12 +16,20 @@ export interface CliResult {
  * Runs the real `kopsless` binary, as a user would, with its own KOPSLESS_HOME. Asynchronous, so
  * the test worker stays responsive while a command runs for seconds.
  */
-export function kopsless(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+export function kopsless(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-warnings', join(ROOT, 'bin', 'kopsless.mjs'), ...args], {
-      env: { ...process.env, AWS_ENDPOINT_URL: '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', join(ROOT, 'bin', 'kopsless.mjs'), ...args],
+      {
+        env: { ...process.env, AWS_ENDPOINT_URL: '', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -37,14 +45,18 @@ export function kopsless(args: string[], env: Record<string, string> = {}, input
  * tests and brought down (moto stopped by its PID) after them. Call at the top level of the file;
  * hooks the file adds afterwards run after the backend is up.
  */
-export function localBackendForFile(prefix = 'kopsless-home-'): { home: string; env: { KOPSLESS_HOME: string } } {
+export function localBackendForFile(prefix = 'kopsless-home-'): {
+  home: string;
+  env: { KOPSLESS_HOME: string };
+} {
   const home = mkdtempSync(join(tmpdir(), prefix));
   const env = { KOPSLESS_HOME: home };
   let pid = 0;
   beforeAll(async () => {
     const up = await kopsless(['local', 'up'], env);
     expect(up.code, up.stderr).toBe(0);
-    pid = (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number }).pid;
+    pid = (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number })
+      .pid;
   }, 60_000);
   afterAll(async () => {
     await kopsless(['local', 'down'], env);

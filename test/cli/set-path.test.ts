@@ -20,22 +20,32 @@ describe('setPath', () => {
     expect(cluster.spec.kubernetesVersion).toBe('1.34');
   });
 
-  it.each(['spec.__proto__.polluted', 'spec.constructor.prototype.polluted'])('refuses %s, which would reach Object.prototype', (path) => {
-    expect(() => setPath({ spec: {} }, path, 'yes')).toThrow(UsageError);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+  it.each(['spec.__proto__.polluted', 'spec.constructor.prototype.polluted'])(
+    'refuses %s, which would reach Object.prototype',
+    (path) => {
+      expect(() => setPath({ spec: {} }, path, 'yes')).toThrow(UsageError);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    },
+  );
 
-  it.each(['hasOwnProperty', 'toString', 'valueOf'])('makes %s a field of its own, not a path into Object.prototype', (name) => {
-    const target: Record<string, any> = { spec: {} };
+  it.each(['hasOwnProperty', 'toString', 'valueOf'])(
+    'makes %s a field of its own, not a path into Object.prototype',
+    (name) => {
+      const target: Record<string, any> = { spec: {} };
 
-    setPath(target, `spec.${name}.x`, '1');
+      setPath(target, `spec.${name}.x`, '1');
 
-    expect(Object.hasOwn(target.spec, name)).toBe(true);
-    expect(target.spec[name]).toEqual({ x: 1 });
-  });
+      expect(Object.hasOwn(target.spec, name)).toBe(true);
+      expect(target.spec[name]).toEqual({ x: 1 });
+    },
+  );
 
   it('refuses a path through a value that is not a mapping or a list', () => {
-    expect(() => setPath({ spec: { machineType: 't3.medium' } }, 'spec.machineType.size', 'big')).toThrow('cannot set "spec.machineType.size": spec.machineType holds "t3.medium", not a mapping or a list');
+    expect(() =>
+      setPath({ spec: { machineType: 't3.medium' } }, 'spec.machineType.size', 'big'),
+    ).toThrow(
+      'cannot set "spec.machineType.size": spec.machineType holds "t3.medium", not a mapping or a list',
+    );
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/format.js';
 import type { CliContext } from '../../src/cli/context.js';
+import { UsageError } from '../../src/cli/format.js';
 import { readExecutionInput, runStartExecution } from '../../src/cli/start-execution.js';
 import { InvalidInputError } from '../../src/errors.js';
 
@@ -20,7 +20,11 @@ describe('start-execution --input', () => {
       throw new Error('ENOENT: no such file or directory');
     };
 
-    expect(() => readExecutionInput('@missing.json', read)).toThrow(new UsageError('--input @missing.json: cannot read the file: ENOENT: no such file or directory'));
+    expect(() => readExecutionInput('@missing.json', read)).toThrow(
+      new UsageError(
+        '--input @missing.json: cannot read the file: ENOENT: no such file or directory',
+      ),
+    );
   });
 
   it('refuses text that is not JSON as a usage error', () => {
@@ -32,7 +36,13 @@ describe('start-execution refused before it starts', () => {
   const refusing = {
     where: 'local',
     run: async () => {
-      throw new InvalidInputError([{ path: '(input)', message: 'Too long: 300000 bytes, more than the 262144 bytes (256 KiB) Step Functions accepts' }]);
+      throw new InvalidInputError([
+        {
+          path: '(input)',
+          message:
+            'Too long: 300000 bytes, more than the 262144 bytes (256 KiB) Step Functions accepts',
+        },
+      ]);
     },
   } as unknown as CliContext;
   const capture = () => {
@@ -44,18 +54,36 @@ describe('start-execution refused before it starts', () => {
   it('exits 2 (no execution exists) and prints a JSON error object with -o json', async () => {
     const { out, io } = capture();
 
-    const code = await runStartExecution('create-cluster', { input: '{"manifest":"x"}', output: 'json' }, refusing, io);
+    const code = await runStartExecution(
+      'create-cluster',
+      { input: '{"manifest":"x"}', output: 'json' },
+      refusing,
+      io,
+    );
 
     expect(code).toBe(2);
-    expect(JSON.parse(out.join('\n'))).toMatchObject({ executionArn: null, status: null, error: 'InvalidInputError', cause: expect.stringContaining('Too long'), output: null });
+    expect(JSON.parse(out.join('\n'))).toMatchObject({
+      executionArn: null,
+      status: null,
+      error: 'InvalidInputError',
+      cause: expect.stringContaining('Too long'),
+      output: null,
+    });
   });
 
   it('exits 2 and names the error on stderr in text mode', async () => {
     const { err, io } = capture();
 
-    const code = await runStartExecution('create-cluster', { input: '{"manifest":"x"}' }, refusing, io);
+    const code = await runStartExecution(
+      'create-cluster',
+      { input: '{"manifest":"x"}' },
+      refusing,
+      io,
+    );
 
     expect(code).toBe(2);
-    expect(err).toEqual([expect.stringMatching(/^InvalidInputError: \(input\): Too long.*no execution was started/)]);
+    expect(err).toEqual([
+      expect.stringMatching(/^InvalidInputError: \(input\): Too long.*no execution was started/),
+    ]);
   });
 });

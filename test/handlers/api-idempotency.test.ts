@@ -1,11 +1,11 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { executionName, MAX_EXECUTION_NAME } from '../../src/stages/api.js';
-import { toManifestYaml } from '../../src/manifest/yaml.js';
 import { checkManifest } from '../../src/manifest/check.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { executionName, MAX_EXECUTION_NAME } from '../../src/stages/api.js';
 import { readFixture } from '../helpers.js';
 import type { fakeStepFunctions } from '../support/fake-sfn.js';
-import { bodyOf, call, loadApi, resetMocks, type ApiHandler } from './api-harness.js';
+import { type ApiHandler, bodyOf, call, loadApi, resetMocks } from './api-harness.js';
 import { serveSeedState } from './state-fixture.js';
 import { body } from './support.js';
 
@@ -28,14 +28,17 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 const later = (seconds: number) => vi.setSystemTime(new Date(T0.getTime() + seconds * 1000));
-const update = (headers: Record<string, string> = {}) => call(handler, 'POST', '/clusters/seed.example.com/update', { headers });
+const update = (headers: Record<string, string> = {}) =>
+  call(handler, 'POST', '/clusters/seed.example.com/update', { headers });
 const del = () => call(handler, 'DELETE', '/clusters/seed.example.com');
 
 /** Serves a changed cluster spec (a new Kubernetes version) from the state store. */
 function changeSpec(): void {
   const manifest = checkManifest(seed).manifest!;
   manifest.cluster.spec.kubernetesVersion = 'v1.32.1';
-  api.s3.on(GetObjectCommand, { Key: 'seed.example.com/config' }).callsFake(async () => ({ Body: body(toManifestYaml(manifest.cluster)), ETag: '"c2"' }));
+  api.s3
+    .on(GetObjectCommand, { Key: 'seed.example.com/config' })
+    .callsFake(async () => ({ Body: body(toManifestYaml(manifest.cluster)), ETag: '"c2"' }));
 }
 
 describe('without an Idempotency-Key', () => {
@@ -47,7 +50,10 @@ describe('without an Idempotency-Key', () => {
 
     expect(first.statusCode).toBe(202);
     expect(retry.statusCode).toBe(200);
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
     expect(sfn.started()).toHaveLength(1);
   });
 
@@ -58,7 +64,10 @@ describe('without an Idempotency-Key', () => {
 
     const retry = await update();
 
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
   });
 
   it('starts a new execution for the same request more than a minute later', async () => {
@@ -108,9 +117,13 @@ describe('without an Idempotency-Key', () => {
   });
 
   it('starts a new rolling update for a different body', async () => {
-    const all = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{}' });
+    const all = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', {
+      body: '{}',
+    });
 
-    const one = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{"instanceGroups":["nodes-us-east-1a"]}' });
+    const one = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', {
+      body: '{"instanceGroups":["nodes-us-east-1a"]}',
+    });
 
     expect(one.statusCode).toBe(202);
     expect(bodyOf(one).executionArn).not.toBe(bodyOf(all).executionArn);
@@ -127,7 +140,10 @@ describe('with an Idempotency-Key', () => {
     const retry = await update({ 'Idempotency-Key': 'a3f1c2' });
 
     expect(retry.statusCode).toBe(200);
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
     expect(sfn.started()).toHaveLength(1);
   });
 
@@ -141,9 +157,15 @@ describe('with an Idempotency-Key', () => {
   });
 
   it('answers 409 when the key was used for a different request', async () => {
-    await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{}', headers: { 'Idempotency-Key': 'k-1' } });
+    await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', {
+      body: '{}',
+      headers: { 'Idempotency-Key': 'k-1' },
+    });
 
-    const reused = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{"force":true}', headers: { 'Idempotency-Key': 'k-1' } });
+    const reused = await call(handler, 'POST', '/clusters/seed.example.com/rolling-update', {
+      body: '{"force":true}',
+      headers: { 'Idempotency-Key': 'k-1' },
+    });
 
     expect(reused.statusCode).toBe(409);
     expect(bodyOf(reused).message).toContain('Idempotency-Key was used for a different request');
@@ -155,16 +177,49 @@ describe('with an Idempotency-Key', () => {
 });
 
 /** Serves the lock as the execution that answered `first` holds it once it runs. */
-function lockHeldBy(first: { body: string }, operation: string, cluster = 'seed.example.com'): void {
+function lockHeldBy(
+  first: { body: string },
+  operation: string,
+  cluster = 'seed.example.com',
+): void {
   const owner = bodyOf(first).executionArn as string;
-  api.s3.on(GetObjectCommand, { Key: `${cluster}/lock` }).callsFake(async () => ({ Body: body(JSON.stringify({ owner, operation, acquiredAt: T0.toISOString(), expiresAt: '2999-01-01T00:00:00Z' })), ETag: '"l"' }));
+  api.s3.on(GetObjectCommand, { Key: `${cluster}/lock` }).callsFake(async () => ({
+    Body: body(
+      JSON.stringify({
+        owner,
+        operation,
+        acquiredAt: T0.toISOString(),
+        expiresAt: '2999-01-01T00:00:00Z',
+      }),
+    ),
+    ETag: '"l"',
+  }));
 }
 
 describe('a retry once the first execution holds the lock', () => {
   it.each([
-    ['update', () => call(handler, 'POST', '/clusters/seed.example.com/update', { headers: { 'Idempotency-Key': 'u-1' } })],
-    ['rolling update', () => call(handler, 'POST', '/clusters/seed.example.com/rolling-update', { body: '{}', headers: { 'Idempotency-Key': 'r-1' } })],
-    ['delete', () => call(handler, 'DELETE', '/clusters/seed.example.com', { headers: { 'Idempotency-Key': 'd-1' } })],
+    [
+      'update',
+      () =>
+        call(handler, 'POST', '/clusters/seed.example.com/update', {
+          headers: { 'Idempotency-Key': 'u-1' },
+        }),
+    ],
+    [
+      'rolling update',
+      () =>
+        call(handler, 'POST', '/clusters/seed.example.com/rolling-update', {
+          body: '{}',
+          headers: { 'Idempotency-Key': 'r-1' },
+        }),
+    ],
+    [
+      'delete',
+      () =>
+        call(handler, 'DELETE', '/clusters/seed.example.com', {
+          headers: { 'Idempotency-Key': 'd-1' },
+        }),
+    ],
   ])('answers a keyed %s retry with the first execution (200), not 409', async (_what, send) => {
     const first = await send();
     lockHeldBy(first, 'update');
@@ -174,7 +229,10 @@ describe('a retry once the first execution holds the lock', () => {
 
     expect(first.statusCode).toBe(202);
     expect(retry.statusCode).toBe(200);
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
     expect(sfn.started()).toHaveLength(1);
   });
 
@@ -186,20 +244,30 @@ describe('a retry once the first execution holds the lock', () => {
     const retry = await update();
 
     expect(retry.statusCode).toBe(200);
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
   });
 
   it('answers a keyed create retry with the first execution though the cluster is now Creating and locked', async () => {
     const manifest = seed.replaceAll('seed.example.com', 'fresh.example.com');
-    const send = () => call(handler, 'POST', '/clusters', { body: manifest, headers: { 'Idempotency-Key': 'c-1' } });
+    const send = () =>
+      call(handler, 'POST', '/clusters', { body: manifest, headers: { 'Idempotency-Key': 'c-1' } });
     const first = await send();
     lockHeldBy(first, 'create', 'fresh.example.com');
-    api.s3.on(GetObjectCommand, { Key: 'fresh.example.com/status.json' }).callsFake(async () => ({ Body: body(JSON.stringify({ phase: 'Creating', updatedAt: T0.toISOString() })), ETag: '"s"' }));
+    api.s3.on(GetObjectCommand, { Key: 'fresh.example.com/status.json' }).callsFake(async () => ({
+      Body: body(JSON.stringify({ phase: 'Creating', updatedAt: T0.toISOString() })),
+      ETag: '"s"',
+    }));
 
     const retry = await send();
 
     expect(retry.statusCode).toBe(200);
-    expect(bodyOf(retry)).toMatchObject({ executionArn: bodyOf(first).executionArn, existing: true });
+    expect(bodyOf(retry)).toMatchObject({
+      executionArn: bodyOf(first).executionArn,
+      existing: true,
+    });
   });
 
   it('still answers 409 to another request while the lock is held', async () => {

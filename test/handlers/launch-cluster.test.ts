@@ -1,10 +1,17 @@
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, UpdateStackCommand, type DescribeStacksCommandOutput, type StackStatus } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+  type StackStatus,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { checkManifest } from '../../src/manifest/check.js';
 import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
-import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { serveSeedState } from './state-fixture.js';
 import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
@@ -15,7 +22,9 @@ let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
   for (const [k, v] of Object.entries(HANDLER_ENV)) vi.stubEnv(k, v);
-  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as { handler: typeof handler });
+  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as {
+    handler: typeof handler;
+  });
 });
 beforeEach(() => {
   s3.reset();
@@ -23,27 +32,69 @@ beforeEach(() => {
   serveSeedState(s3);
 });
 
-const templateHash = () => stableHash(JSON.stringify(renderStackTemplate({ manifest: checkManifest(readFixture('seed.yaml')).completed!, stateBucket: 'state-bucket' })));
-const stack = (status: string, hash = templateHash(), owner = 'seed.example.com'): DescribeStacksCommandOutput => ({
+const templateHash = () =>
+  stableHash(
+    JSON.stringify(
+      renderStackTemplate({
+        manifest: checkManifest(readFixture('seed.yaml')).completed!,
+        stateBucket: 'state-bucket',
+      }),
+    ),
+  );
+const stack = (
+  status: string,
+  hash = templateHash(),
+  owner = 'seed.example.com',
+): DescribeStacksCommandOutput => ({
   $metadata: {},
-  Stacks: [{ StackName: stackName('seed.example.com'), StackId: 'id', StackStatus: status as StackStatus, CreationTime: new Date(), Outputs: [], Tags: [{ Key: 'KubernetesCluster', Value: owner }, { Key: 'kopsless.io/template-hash', Value: hash }] }],
+  Stacks: [
+    {
+      StackName: stackName('seed.example.com'),
+      StackId: 'id',
+      StackStatus: status as StackStatus,
+      CreationTime: new Date(),
+      Outputs: [],
+      Tags: [
+        { Key: 'KubernetesCluster', Value: owner },
+        { Key: 'kopsless.io/template-hash', Value: hash },
+      ],
+    },
+  ],
 });
 
 describe('launch-cluster handler: ensureStack', () => {
   it('creates the stack with an idempotency token when there is none', async () => {
-    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, `Stack with id ${stackName('seed.example.com')} does not exist`));
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(
+        awsError(
+          'ValidationError',
+          400,
+          `Stack with id ${stackName('seed.example.com')} does not exist`,
+        ),
+      );
     cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
 
-    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const out = await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
     expect(out.action).toBe('created');
-    expect(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input).toMatchObject({ StackName: stackName('seed.example.com'), Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: expect.any(String) });
+    expect(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input).toMatchObject({
+      StackName: stackName('seed.example.com'),
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      ClientRequestToken: expect.any(String),
+    });
   });
 
   it('changes nothing when the stack already has this template (a retry)', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE'));
 
-    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const out = await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
     expect(out.action).toBe('unchanged');
     expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
@@ -54,7 +105,10 @@ describe('launch-cluster handler: ensureStack', () => {
     cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE', 'old-hash'));
     cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
 
-    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const out = await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
     expect(out.action).toBe('updated');
   });
@@ -62,43 +116,86 @@ describe('launch-cluster handler: ensureStack', () => {
   it('refuses to build on a rolled-back stack', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('ROLLBACK_COMPLETE'));
 
-    await expect(handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'StackFailedError' });
+    await expect(
+      handler(
+        { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+        lambdaContext,
+      ),
+    ).rejects.toMatchObject({ name: 'StackFailedError' });
   });
 
   it('refuses to update a stack of its name that another cluster owns, naming the owner', async () => {
-    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_COMPLETE', 'old-hash', 'other.example.com'));
+    cfn
+      .on(DescribeStacksCommand)
+      .resolves(stack('CREATE_COMPLETE', 'old-hash', 'other.example.com'));
 
-    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const attempt = handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining('is owned by cluster other.example.com') });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'ResourceOwnedError',
+      message: expect.stringContaining('is owned by cluster other.example.com'),
+    });
     expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
   });
 
   it('refuses to adopt a stack of its name that carries no cluster tag', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ $metadata: {}, Stacks: [{ StackName: stackName('seed.example.com'), StackId: 'id', StackStatus: 'CREATE_COMPLETE', CreationTime: new Date(), Tags: [] }] });
+    cfn.on(DescribeStacksCommand).resolves({
+      $metadata: {},
+      Stacks: [
+        {
+          StackName: stackName('seed.example.com'),
+          StackId: 'id',
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Tags: [],
+        },
+      ],
+    });
 
-    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const attempt = handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining('is not tagged KubernetesCluster=seed.example.com') });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'ResourceOwnedError',
+      message: expect.stringContaining('is not tagged KubernetesCluster=seed.example.com'),
+    });
     expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
   });
 
   it('refuses to create a second stack for a cluster whose stack has the old, unhashed name', async () => {
     cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
-    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE'));
+    cfn
+      .on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') })
+      .resolves(stack('CREATE_COMPLETE'));
 
-    const attempt = handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const attempt = handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'StackFailedError', message: expect.stringContaining(`runs on stack ${legacyStackName('seed.example.com')}`) });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'StackFailedError',
+      message: expect.stringContaining(`runs on stack ${legacyStackName('seed.example.com')}`),
+    });
     expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
   });
 
   it('creates its stack when the old, unhashed name belongs to another cluster', async () => {
     cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
-    cfn.on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') }).resolves(stack('CREATE_COMPLETE', templateHash(), 'seed-example.com'));
+    cfn
+      .on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') })
+      .resolves(stack('CREATE_COMPLETE', templateHash(), 'seed-example.com'));
     cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
 
-    const out = await handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext);
+    const out = await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
 
     expect(out.action).toBe('created');
   });
@@ -106,7 +203,12 @@ describe('launch-cluster handler: ensureStack', () => {
   it('hands CloudFormation throttling to Step Functions as TransientAwsError', async () => {
     cfn.on(DescribeStacksCommand).rejects(awsError('Throttling', 400, 'Rate exceeded'));
 
-    await expect(handler({ action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' }, lambdaContext)).rejects.toMatchObject({ name: 'TransientAwsError' });
+    await expect(
+      handler(
+        { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+        lambdaContext,
+      ),
+    ).rejects.toMatchObject({ name: 'TransientAwsError' });
   });
 });
 
@@ -114,7 +216,10 @@ describe('launch-cluster handler: describeStack', () => {
   it('reports not ready while in progress before the deadline', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
 
-    const out = await handler({ action: 'describeStack', cluster: 'seed.example.com', deadline: '2999-01-01T00:00:00Z' }, lambdaContext);
+    const out = await handler(
+      { action: 'describeStack', cluster: 'seed.example.com', deadline: '2999-01-01T00:00:00Z' },
+      lambdaContext,
+    );
 
     expect(out).toMatchObject({ ready: false, status: 'CREATE_IN_PROGRESS' });
   });
@@ -122,6 +227,11 @@ describe('launch-cluster handler: describeStack', () => {
   it('times out past the deadline with WaitTimeoutError', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
 
-    await expect(handler({ action: 'describeStack', cluster: 'seed.example.com', deadline: '2000-01-01T00:00:00Z' }, lambdaContext)).rejects.toMatchObject({ name: 'WaitTimeoutError' });
+    await expect(
+      handler(
+        { action: 'describeStack', cluster: 'seed.example.com', deadline: '2000-01-01T00:00:00Z' },
+        lambdaContext,
+      ),
+    ).rejects.toMatchObject({ name: 'WaitTimeoutError' });
   });
 });

@@ -1,6 +1,5 @@
 import { lambdaContext as localLambdaContext } from '../../src/local/sfn/handlers.js';
 
-
 /** Environment every handler reads at cold start. */
 export const HANDLER_ENV = {
   STATE_BUCKET: 'state-bucket',
@@ -20,5 +19,9 @@ export function body(text: string) {
 
 /** An error shaped as the SDK throws it for an HTTP status and error code. */
 export function awsError(name: string, status: number, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
+  return Object.assign(new Error(message), {
+    name,
+    $metadata: { httpStatusCode: status },
+    $fault: status >= 500 ? 'server' : 'client',
+  });
 }

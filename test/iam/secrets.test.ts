@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { completeManifest } from '../../src/manifest/defaults.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
-import { decide, functionRoles, stackRoles, type Role } from './policies.js';
+import { decide, functionRoles, type Role, stackRoles } from './policies.js';
 
 // Who may read each object under <cluster>/secrets/ in the state store, evaluated as AWS does over
 // template.yaml's function roles and the cluster stack's instance roles.
@@ -38,7 +38,11 @@ function secretKeysInSource(): string[] {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/secrets\/([A-Za-z0-9][A-Za-z0-9._-]*)/g)) keys.add(m[1]!);
+      else if (entry.name.endsWith('.ts'))
+        for (const m of readFileSync(path, 'utf8').matchAll(
+          /secrets\/([A-Za-z0-9][A-Za-z0-9._-]*)/g,
+        ))
+          keys.add(m[1]!);
     }
   };
   walk(join(ROOT, 'src'));
@@ -51,11 +55,21 @@ let instanceRoles: Map<string, Role>;
 
 beforeAll(() => {
   const stack = renderStackTemplate({
-    manifest: completeManifest(manifestFromFlags({ name: CLUSTER, zones: ['us-east-1a', 'us-east-1b'], topology: 'private', controlPlaneCount: 1 })),
+    manifest: completeManifest(
+      manifestFromFlags({
+        name: CLUSTER,
+        zones: ['us-east-1a', 'us-east-1b'],
+        topology: 'private',
+        controlPlaneCount: 1,
+      }),
+    ),
     stateBucket: BUCKET,
   }) as Parameters<typeof stackRoles>[0];
   instanceRoles = stackRoles(stack);
-  roles = [...functionRoles(readTemplate(), { stateBucket: BUCKET }).values(), ...instanceRoles.values()];
+  roles = [
+    ...functionRoles(readTemplate(), { stateBucket: BUCKET }).values(),
+    ...instanceRoles.values(),
+  ];
 });
 
 describe('secrets in the state store', () => {
@@ -69,35 +83,72 @@ describe('secrets in the state store', () => {
 
   it('evaluates every function role and the masters, nodes and bastions roles', () => {
     expect(roles.map((r) => r.name).sort()).toEqual(
-      ['ApiFunction', 'DeleteClusterFunction', 'LaunchClusterFunction', 'RollingUpdateFunction', 'ValidateSpecFunction', 'VerifyDnsFunction', 'WatchEniFunction', 'WriteStateFunction', 'BastionsRole', 'MastersRole', 'NodesRole'].sort(),
+      [
+        'ApiFunction',
+        'DeleteClusterFunction',
+        'LaunchClusterFunction',
+        'RollingUpdateFunction',
+        'ValidateSpecFunction',
+        'VerifyDnsFunction',
+        'WatchEniFunction',
+        'WriteStateFunction',
+        'BastionsRole',
+        'MastersRole',
+        'NodesRole',
+      ].sort(),
     );
   });
 
-  it.each(Object.entries(READERS))('lets only the roles that need it read secrets/%s', async (key, readers) => {
-    const allowed: string[] = [];
+  it.each(Object.entries(READERS))(
+    'lets only the roles that need it read secrets/%s',
+    async (key, readers) => {
+      const allowed: string[] = [];
 
-    for (const role of roles) {
-      if ((await decide(role, { action: 's3:GetObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.push(role.name);
-    }
+      for (const role of roles) {
+        if (
+          (await decide(role, {
+            action: 's3:GetObject',
+            resource: objectArn(CLUSTER, `secrets/${key}`),
+          })) === 'Allowed'
+        )
+          allowed.push(role.name);
+      }
 
-    expect(allowed.sort()).toEqual([...readers].sort());
-  });
+      expect(allowed.sort()).toEqual([...readers].sort());
+    },
+  );
 
-  it.each(Object.entries(WRITERS))('lets only the roles that make it write secrets/%s', async (key, writers) => {
-    const allowed: string[] = [];
+  it.each(Object.entries(WRITERS))(
+    'lets only the roles that make it write secrets/%s',
+    async (key, writers) => {
+      const allowed: string[] = [];
 
-    for (const role of roles) {
-      if ((await decide(role, { action: 's3:PutObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.push(role.name);
-    }
+      for (const role of roles) {
+        if (
+          (await decide(role, {
+            action: 's3:PutObject',
+            resource: objectArn(CLUSTER, `secrets/${key}`),
+          })) === 'Allowed'
+        )
+          allowed.push(role.name);
+      }
 
-    expect(allowed.sort()).toEqual([...writers].sort());
-  });
+      expect(allowed.sort()).toEqual([...writers].sort());
+    },
+  );
 
   it('lets only the delete stage remove secrets (with the rest of the cluster state)', async () => {
     const allowed = new Set<string>();
 
     for (const role of roles) {
-      for (const key of Object.keys(READERS)) if ((await decide(role, { action: 's3:DeleteObject', resource: objectArn(CLUSTER, `secrets/${key}`) })) === 'Allowed') allowed.add(role.name);
+      for (const key of Object.keys(READERS))
+        if (
+          (await decide(role, {
+            action: 's3:DeleteObject',
+            resource: objectArn(CLUSTER, `secrets/${key}`),
+          })) === 'Allowed'
+        )
+          allowed.add(role.name);
     }
 
     expect([...allowed]).toEqual(['DeleteClusterFunction']);
@@ -107,19 +158,35 @@ describe('secrets in the state store', () => {
     const decisions: string[] = [];
 
     for (const role of instanceRoles.values()) {
-      for (const key of Object.keys(READERS)) decisions.push(await decide(role, { action: 's3:GetObject', resource: objectArn(OTHER_CLUSTER, `secrets/${key}`) }));
+      for (const key of Object.keys(READERS))
+        decisions.push(
+          await decide(role, {
+            action: 's3:GetObject',
+            resource: objectArn(OTHER_CLUSTER, `secrets/${key}`),
+          }),
+        );
     }
 
     expect(new Set(decisions)).toEqual(new Set(['ImplicitlyDenied']));
   });
 
   it('keeps the spec and status readable by every function that reads the state store', async () => {
-    const readers = roles.filter((r) => r.name.endsWith('Function') && r.name !== 'ValidateSpecFunction');
+    const readers = roles.filter(
+      (r) => r.name.endsWith('Function') && r.name !== 'ValidateSpecFunction',
+    );
     const decisions: string[] = [];
 
     for (const role of readers) {
-      for (const key of ['config', 'instancegroup/nodes-us-east-1a', 'cluster-completed.spec', 'status.json', 'lock']) {
-        decisions.push(`${role.name} ${key} ${await decide(role, { action: 's3:GetObject', resource: objectArn(CLUSTER, key) })}`);
+      for (const key of [
+        'config',
+        'instancegroup/nodes-us-east-1a',
+        'cluster-completed.spec',
+        'status.json',
+        'lock',
+      ]) {
+        decisions.push(
+          `${role.name} ${key} ${await decide(role, { action: 's3:GetObject', resource: objectArn(CLUSTER, key) })}`,
+        );
       }
     }
 
@@ -128,9 +195,18 @@ describe('secrets in the state store', () => {
 
   it('lets the control plane list only the key of its own stored keys (how its boot script tells a replacement)', async () => {
     const masters = instanceRoles.get('MastersRole')!;
-    const list = (prefix: string) => decide(masters, { action: 's3:ListBucket', resource: `arn:aws:s3:::${BUCKET}`, context: { 's3:prefix': prefix } });
+    const list = (prefix: string) =>
+      decide(masters, {
+        action: 's3:ListBucket',
+        resource: `arn:aws:s3:::${BUCKET}`,
+        context: { 's3:prefix': prefix },
+      });
 
-    const decisions = [await list(`${CLUSTER}/secrets/control-plane-pki.tar.gz`), await list(`${CLUSTER}/secrets/`), await list(`${OTHER_CLUSTER}/secrets/control-plane-pki.tar.gz`)];
+    const decisions = [
+      await list(`${CLUSTER}/secrets/control-plane-pki.tar.gz`),
+      await list(`${CLUSTER}/secrets/`),
+      await list(`${OTHER_CLUSTER}/secrets/control-plane-pki.tar.gz`),
+    ];
 
     expect(decisions).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
   });

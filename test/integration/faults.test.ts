@@ -7,10 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
-import { installFaults, parseFaultSettings, removeFaults, type FaultPlan } from '../../src/local/instrument/faults.js';
+import {
+  type FaultPlan,
+  installFaults,
+  parseFaultSettings,
+  removeFaults,
+} from '../../src/local/instrument/faults.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/manifest/check.js';
+import { groupName } from '../../src/planning/names.js';
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';
 import { startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
@@ -30,7 +35,9 @@ const manifest = readFixture('seed.yaml')
   .join('---');
 
 async function groupInstances(name: string): Promise<string[]> {
-  const [group] = await autoScalingApi(new AutoScalingClient({})).describeGroups([groupName(name, cluster)]);
+  const [group] = await autoScalingApi(new AutoScalingClient({})).describeGroups([
+    groupName(name, cluster),
+  ]);
   return (group?.instances ?? []).map((i) => i.instanceId).sort();
 }
 
@@ -38,7 +45,12 @@ const leftovers = () =>
   discover(cluster, {
     store: env.store,
     stacks: cloudFormationStackApi(new CloudFormationClient({})),
-    inventory: inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) }),
+    inventory: inventoryApi({
+      ec2: new EC2Client({}),
+      autoscaling: new AutoScalingClient({}),
+      iam: new IAMClient({}),
+      route53: new Route53Client({}),
+    }),
   });
 
 beforeAll(async () => {
@@ -61,12 +73,18 @@ describe(`lifecycle under KOPSLESS_FAULTS="${FAULTS}"`, () => {
   it('updates a group and rolls exactly its instance once', async () => {
     const before = await groupInstances('nodes-us-east-1b');
     const current = await env.store.readManifest(cluster);
-    current.instanceGroups.find((ig) => ig.metadata.name === 'nodes-us-east-1b')!.spec.machineType = 'm5.large';
-    const check = checkManifest([current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
+    current.instanceGroups.find((ig) => ig.metadata.name === 'nodes-us-east-1b')!.spec.machineType =
+      'm5.large';
+    const check = checkManifest(
+      [current.cluster, ...current.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'),
+    );
     await env.store.writeSpecs(check.manifest!, check.completed!);
 
     const update = await runStateMachine('update-cluster', { input: { cluster }, waitMs: 20 });
-    const roll = await runStateMachine('rolling-update', { input: { cluster, instanceGroups: [], force: false, cloudOnly: false }, waitMs: 20 });
+    const roll = await runStateMachine('rolling-update', {
+      input: { cluster, instanceGroups: [], force: false, cloudOnly: false },
+      waitMs: 20,
+    });
 
     expect(update.error).toBeUndefined();
     expect(roll.error).toBeUndefined();

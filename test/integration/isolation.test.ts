@@ -1,6 +1,10 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CreateLaunchTemplateCommand, DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { ListHostedZonesByNameCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,11 +26,22 @@ const seed = readFixture('seed.yaml');
 const named = (cluster: string, text = seed) => text.replaceAll('seed.example.com', cluster);
 /** The seed cluster with its group `nodes-us-east-1a` renamed. */
 const withNodeGroup = (cluster: string, group: string) =>
-  named(cluster).replace('  name: nodes-us-east-1a\n', `  name: ${group}\n`).replace('kops.k8s.io/instancegroup: nodes-us-east-1a', `kops.k8s.io/instancegroup: ${group}`);
+  named(cluster)
+    .replace('  name: nodes-us-east-1a\n', `  name: ${group}\n`)
+    .replace('kops.k8s.io/instancegroup: nodes-us-east-1a', `kops.k8s.io/instancegroup: ${group}`);
 
 const stacks = () => cloudFormationStackApi(new CloudFormationClient({}));
-const inventory = () => inventoryApi({ ec2: new EC2Client({}), autoscaling: new AutoScalingClient({}), iam: new IAMClient({}), route53: new Route53Client({}) });
-const everything = async (cluster: string) => (await discover(cluster, { store: env.store, stacks: stacks(), inventory: inventory() })).map((r) => `${r.type} ${r.id}`).sort();
+const inventory = () =>
+  inventoryApi({
+    ec2: new EC2Client({}),
+    autoscaling: new AutoScalingClient({}),
+    iam: new IAMClient({}),
+    route53: new Route53Client({}),
+  });
+const everything = async (cluster: string) =>
+  (await discover(cluster, { store: env.store, stacks: stacks(), inventory: inventory() }))
+    .map((r) => `${r.type} ${r.id}`)
+    .sort();
 
 async function zonesNamed(name: string): Promise<string[]> {
   const out = await new Route53Client({}).send(new ListHostedZonesByNameCommand({ DNSName: name }));
@@ -34,7 +49,9 @@ async function zonesNamed(name: string): Promise<string[]> {
 }
 
 async function group(name: string) {
-  const out = await new AutoScalingClient({}).send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  const out = await new AutoScalingClient({}).send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
+  );
   return out.AutoScalingGroups?.[0];
 }
 
@@ -53,7 +70,10 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
   }, 240_000);
 
   it('get a stack each, tagged for its own cluster', async () => {
-    const [a, b] = await Promise.all([stacks().describe(stackName(first)), stacks().describe(stackName(second))]);
+    const [a, b] = await Promise.all([
+      stacks().describe(stackName(first)),
+      stacks().describe(stackName(second)),
+    ]);
 
     expect(legacyStackName(first)).toBe(legacyStackName(second));
     expect(stackName(first)).not.toBe(stackName(second));
@@ -65,7 +85,10 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
     const before = await everything(first);
     await env.store.deleteCluster(second);
 
-    const result = await runStateMachine('delete-cluster', { input: { cluster: second }, waitMs: 20 });
+    const result = await runStateMachine('delete-cluster', {
+      input: { cluster: second },
+      waitMs: 20,
+    });
 
     expect(result.error).toBeUndefined();
     expect(await everything(second)).toEqual([]);
@@ -79,14 +102,28 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
     const never = 'x-y-z.example.com';
     const before = await everything(first);
     const err: string[] = [];
-    const ctx = { store: env.store, stacks: stacks(), stateBucket: env.backend.bucket, run: (name: never, options: never) => runStateMachine(name, options) } as unknown as CliContext;
+    const ctx = {
+      store: env.store,
+      stacks: stacks(),
+      stateBucket: env.backend.bucket,
+      run: (name: never, options: never) => runStateMachine(name, options),
+    } as unknown as CliContext;
 
-    const code = await runDelete(never, { yes: true }, ctx, { out: () => undefined, err: (line) => err.push(line) });
-    const execution = await runStateMachine('delete-cluster', { input: { cluster: never }, waitMs: 20 });
+    const code = await runDelete(never, { yes: true }, ctx, {
+      out: () => undefined,
+      err: (line) => err.push(line),
+    });
+    const execution = await runStateMachine('delete-cluster', {
+      input: { cluster: never },
+      waitMs: 20,
+    });
 
     expect(code).toBe(1);
     expect(err.join('\n')).toContain(`cluster "${never}" not found`);
-    expect(execution.error).toMatchObject({ name: 'ClusterNotFoundError', cause: expect.stringContaining(`cluster "${never}" not found`) });
+    expect(execution.error).toMatchObject({
+      name: 'ClusterNotFoundError',
+      cause: expect.stringContaining(`cluster "${never}" not found`),
+    });
     expect(await env.objects.list(`${never}/`)).toEqual([]);
     expect(await everything(first)).toEqual(before);
   }, 60_000);
@@ -104,27 +141,45 @@ describe('instance groups whose names collided (nodes-us-east-1a.q of p / nodes-
   it('get an Auto Scaling group and a launch template each, tagged for their own cluster only', async () => {
     const a = await group(groupName('nodes-us-east-1a.q', outer));
     const b = await group(groupName('nodes-us-east-1a', inner));
-    const templates = await new EC2Client({}).send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [a!.LaunchTemplate!.LaunchTemplateId!, b!.LaunchTemplate!.LaunchTemplateId!] }));
-    const owner = (tags: Array<{ Key?: string; Value?: string }> | undefined) => tags?.filter((t) => t.Key === 'KubernetesCluster').map((t) => t.Value);
+    const templates = await new EC2Client({}).send(
+      new DescribeLaunchTemplatesCommand({
+        LaunchTemplateIds: [
+          a!.LaunchTemplate!.LaunchTemplateId!,
+          b!.LaunchTemplate!.LaunchTemplateId!,
+        ],
+      }),
+    );
+    const owner = (tags: Array<{ Key?: string; Value?: string }> | undefined) =>
+      tags?.filter((t) => t.Key === 'KubernetesCluster').map((t) => t.Value);
 
     expect(a?.AutoScalingGroupName).not.toBe(b?.AutoScalingGroupName);
     expect(owner(a?.Tags)).toEqual([outer]);
     expect(owner(b?.Tags)).toEqual([inner]);
     expect(a?.Tags?.find((t) => t.Key === 'Name')?.Value).toBe('nodes-us-east-1a.q.p.example.com');
     expect(b?.Tags?.find((t) => t.Key === 'Name')?.Value).toBe('nodes-us-east-1a.q.p.example.com');
-    expect(new Set(templates.LaunchTemplates?.map((t) => t.LaunchTemplateId))).toHaveProperty('size', 2);
-    expect(templates.LaunchTemplates?.map((t) => owner(t.Tags)).sort()).toEqual([[outer], [inner]].sort());
+    expect(new Set(templates.LaunchTemplates?.map((t) => t.LaunchTemplateId))).toHaveProperty(
+      'size',
+      2,
+    );
+    expect(templates.LaunchTemplates?.map((t) => owner(t.Tags)).sort()).toEqual(
+      [[outer], [inner]].sort(),
+    );
   });
 
   it('deleting one leaves the other group running', async () => {
     const name = groupName('nodes-us-east-1a.q', outer);
     const instancesBefore = (await group(name))?.Instances?.map((i) => i.InstanceId).sort();
 
-    const result = await runStateMachine('delete-cluster', { input: { cluster: inner }, waitMs: 20 });
+    const result = await runStateMachine('delete-cluster', {
+      input: { cluster: inner },
+      waitMs: 20,
+    });
 
     expect(result.error).toBeUndefined();
     expect(await everything(inner)).toEqual([]);
-    expect((await group(name))?.Instances?.map((i) => i.InstanceId).sort()).toEqual(instancesBefore);
+    expect((await group(name))?.Instances?.map((i) => i.InstanceId).sort()).toEqual(
+      instancesBefore,
+    );
   }, 180_000);
 });
 
@@ -137,14 +192,29 @@ describe('create refuses what another cluster owns', () => {
       new CreateLaunchTemplateCommand({
         LaunchTemplateName: name,
         LaunchTemplateData: { InstanceType: 't3.micro' },
-        TagSpecifications: [{ ResourceType: 'launch-template', Tags: [{ Key: 'KubernetesCluster', Value: 'other.example.com' }] }],
+        TagSpecifications: [
+          {
+            ResourceType: 'launch-template',
+            Tags: [{ Key: 'KubernetesCluster', Value: 'other.example.com' }],
+          },
+        ],
       }),
     );
 
-    const result = await runStateMachine('create-cluster', { input: { manifest: named(cluster) }, waitMs: 20 });
+    const result = await runStateMachine('create-cluster', {
+      input: { manifest: named(cluster) },
+      waitMs: 20,
+    });
 
-    expect(result.error).toMatchObject({ name: 'ResourceOwnedError', cause: expect.stringContaining(`launch template ${name} is owned by cluster other.example.com`) });
-    const [template] = (await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }))).LaunchTemplates ?? [];
+    expect(result.error).toMatchObject({
+      name: 'ResourceOwnedError',
+      cause: expect.stringContaining(
+        `launch template ${name} is owned by cluster other.example.com`,
+      ),
+    });
+    const [template] =
+      (await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })))
+        .LaunchTemplates ?? [];
     expect(template?.LatestVersionNumber).toBe(1);
     expect(await group(name)).toBeUndefined();
   }, 120_000);

@@ -36,7 +36,8 @@ async function runMeasured(machine: Parameters<typeof runStateMachine>[0], input
     input: input as never,
     waitMs: 20,
     onProgress: (p) => {
-      if (p.kind === 'exited') largest = Math.max(largest, Buffer.byteLength(JSON.stringify(p.output ?? null)));
+      if (p.kind === 'exited')
+        largest = Math.max(largest, Buffer.byteLength(JSON.stringify(p.output ?? null)));
     },
   });
   return { result, largest };
@@ -56,16 +57,28 @@ describe('the largest accepted inputs stay under 256 KiB in every state', () => 
   }, 240_000);
 
   it('create-cluster refuses one byte more at ValidateInput, before the lock', async () => {
-    const { result } = await runMeasured('create-cluster', { manifest: paddedManifest(MAX_MANIFEST_BYTES + 1) });
+    const { result } = await runMeasured('create-cluster', {
+      manifest: paddedManifest(MAX_MANIFEST_BYTES + 1),
+    });
 
-    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'InvalidInputError', cause: expect.stringContaining('manifest: Too long') } });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'InvalidInputError', cause: expect.stringContaining('manifest: Too long') },
+    });
     expect(await store.readLock(CLUSTER)).toBeUndefined();
   }, 60_000);
 
   it('rolling-update naming every instance group of the cluster succeeds', async () => {
-    const instanceGroups = (await store.readManifest(CLUSTER)).instanceGroups.map((ig) => ig.metadata.name);
+    const instanceGroups = (await store.readManifest(CLUSTER)).instanceGroups.map(
+      (ig) => ig.metadata.name,
+    );
 
-    const { result } = await runMeasured('rolling-update', { cluster: CLUSTER, instanceGroups, cloudOnly: true, update: true });
+    const { result } = await runMeasured('rolling-update', {
+      cluster: CLUSTER,
+      instanceGroups,
+      cloudOnly: true,
+      update: true,
+    });
 
     expect(result.error, JSON.stringify(result.error)).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');

@@ -1,9 +1,14 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
-import { loadDefinition, runStateMachine, type LocalExecutionResult, type ProgressEvent } from '../../src/local/sfn/step-functions.js';
+import {
+  type LocalExecutionResult,
+  loadDefinition,
+  type ProgressEvent,
+  runStateMachine,
+} from '../../src/local/sfn/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { ROOT } from '../helpers.js';
@@ -20,8 +25,15 @@ let result: LocalExecutionResult;
 
 beforeAll(async () => {
   backend = await startTestBackend();
-  const input = JSON.parse(readFileSync(join(ROOT, 'events', 'create-cluster.execution-input.json'), 'utf8'));
-  result = await runStateMachine('create-cluster', { input, clock, onProgress: (e: ProgressEvent) => void (e.stateType === 'Wait' && e.kind === 'entered' && waits.push(e.state)) });
+  const input = JSON.parse(
+    readFileSync(join(ROOT, 'events', 'create-cluster.execution-input.json'), 'utf8'),
+  );
+  result = await runStateMachine('create-cluster', {
+    input,
+    clock,
+    onProgress: (e: ProgressEvent) =>
+      void (e.stateType === 'Wait' && e.kind === 'entered' && waits.push(e.state)),
+  });
 }, 180_000);
 afterAll(() => backend?.stop());
 
@@ -37,7 +49,10 @@ describe('create-cluster under a simulated clock', () => {
   });
 
   it('stamps the cluster status in simulated time', async () => {
-    const store = new ClusterStore(s3ObjectStore(new S3Client({}), backend.bucket), () => new Date());
+    const store = new ClusterStore(
+      s3ObjectStore(new S3Client({}), backend.bucket),
+      () => new Date(),
+    );
 
     const status = await store.readStatus('seed.example.com');
 

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
 import { countPodSlots, kubePort } from '../../src/kube/port.js';
+import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 
 // The port's page folds against a tiny API server on 127.0.0.1 that serves pods in pages of
@@ -13,8 +13,29 @@ afterEach(async () => {
   server = undefined;
 });
 
-const pod = (i: number, node?: string, phase = 'Running') => ({ metadata: { name: `p${i}`, namespace: 'default' }, spec: node ? { nodeName: node } : {}, status: { phase, ...(node ? {} : { conditions: [{ type: 'PodScheduled', status: 'False', message: '0/2 nodes are available: 2 Too many pods.' }] }) } });
-const PODS = [...Array.from({ length: 7 }, (_, i) => pod(i, `n${i % 2}`)), pod(7, undefined, 'Pending'), pod(8, undefined, 'Pending')];
+const pod = (i: number, node?: string, phase = 'Running') => ({
+  metadata: { name: `p${i}`, namespace: 'default' },
+  spec: node ? { nodeName: node } : {},
+  status: {
+    phase,
+    ...(node
+      ? {}
+      : {
+          conditions: [
+            {
+              type: 'PodScheduled',
+              status: 'False',
+              message: '0/2 nodes are available: 2 Too many pods.',
+            },
+          ],
+        }),
+  },
+});
+const PODS = [
+  ...Array.from({ length: 7 }, (_, i) => pod(i, `n${i % 2}`)),
+  pod(7, undefined, 'Pending'),
+  pod(8, undefined, 'Pending'),
+];
 
 async function serve(expireOnce: boolean): Promise<{ url: string; requests: URLSearchParams[] }> {
   const requests: URLSearchParams[] = [];
@@ -27,13 +48,29 @@ async function serve(expireOnce: boolean): Promise<{ url: string; requests: URLS
     if (expireOnce && from > 0 && !expired) {
       expired = true;
       res.writeHead(410);
-      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'The provided continue parameter is too old' }));
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          reason: 'Expired',
+          code: 410,
+          message: 'The provided continue parameter is too old',
+        }),
+      );
       return;
     }
     const limit = Number(query.get('limit') ?? PODS.length);
     const items = PODS.slice(from, from + limit);
     const next = from + limit < PODS.length ? String(from + limit) : undefined;
-    res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: next ? { continue: next } : {}, items }));
+    res.end(
+      JSON.stringify({
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: next ? { continue: next } : {},
+        items,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, requests };
@@ -45,7 +82,11 @@ describe('Kubernetes port: page folds', () => {
     const kube = kubePort(simKubeconfig('fold', url), { pageSize: 2 });
     const sizes: number[] = [];
 
-    const total = await kube.foldPods({}, () => 0, (n, page) => (sizes.push(page.length), n + page.length));
+    const total = await kube.foldPods(
+      {},
+      () => 0,
+      (n, page) => (sizes.push(page.length), n + page.length),
+    );
 
     expect(total).toBe(PODS.length);
     expect(sizes).toEqual([2, 2, 2, 2, 1]);
@@ -68,7 +109,11 @@ describe('Kubernetes port: page folds', () => {
     const kube = kubePort(simKubeconfig('fold', url), { pageSize: 4 });
     let fresh = 0;
 
-    const counts = await kube.foldPods({}, () => (fresh++, { seen: 0 }), (acc, page) => ({ seen: acc.seen + page.length }));
+    const counts = await kube.foldPods(
+      {},
+      () => (fresh++, { seen: 0 }),
+      (acc, page) => ({ seen: acc.seen + page.length }),
+    );
 
     expect(fresh).toBe(2);
     expect(counts.seen).toBe(PODS.length);

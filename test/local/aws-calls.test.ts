@@ -1,13 +1,21 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { inFunction, observeAwsCalls, type AwsCall } from '../../src/local/instrument/aws-calls.js';
+import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 
 // An S3 client that never leaves the process: every request gets an empty 200.
 function offlineS3(): S3Client {
   return new S3Client({
     region: 'us-east-1',
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    requestHandler: { handle: async () => ({ response: { statusCode: 200, headers: {}, body: (await import('node:stream')).Readable.from([]) } as never }) },
+    requestHandler: {
+      handle: async () => ({
+        response: {
+          statusCode: 200,
+          headers: {},
+          body: (await import('node:stream')).Readable.from([]),
+        } as never,
+      }),
+    },
   });
 }
 
@@ -20,9 +28,19 @@ describe('AWS call recording on the local backend', () => {
     stop = observeAwsCalls({ before: (call) => void seen.push(call) });
     const s3 = offlineS3();
 
-    await inFunction('WriteStateFunction', () => s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' })));
+    await inFunction('WriteStateFunction', () =>
+      s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' })),
+    );
 
-    expect(seen).toEqual([{ functionId: 'WriteStateFunction', service: 'S3', operation: 'GetObject', input: { Bucket: 'b', Key: 'c/config' }, region: 'us-east-1' }]);
+    expect(seen).toEqual([
+      {
+        functionId: 'WriteStateFunction',
+        service: 'S3',
+        operation: 'GetObject',
+        input: { Bucket: 'b', Key: 'c/config' },
+        region: 'us-east-1',
+      },
+    ]);
   });
 
   it('does not record calls made outside any function (tests, the simulated API server)', async () => {

@@ -1,15 +1,23 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAwsError } from '../../src/errors.js';
+import {
+  FaultPlan,
+  FaultSettingsError,
+  installFaults,
+  isWrite,
+  parseFaultSettings,
+  removeFaults,
+  withinHandler,
+} from '../../src/local/instrument/faults.js';
 import { HANDLER_MAX_ATTEMPTS } from '../../src/local/sfn/handlers.js';
 import { readTemplate } from '../support/template.js';
-import { FaultPlan, FaultSettingsError, installFaults, isWrite, parseFaultSettings, removeFaults, withinHandler } from '../../src/local/instrument/faults.js';
 
 // Fault injection under the real SDK: its deserializer reads the injected answers and its retry
 // sees each one; a server on 127.0.0.1 counts what actually reached the "service".
@@ -35,20 +43,42 @@ afterEach(() => {
   received = 0;
 });
 
-const config = () => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 2, forcePathStyle: true });
-const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }) => e);
+const config = () => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  maxAttempts: 2,
+  forcePathStyle: true,
+});
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }) => e,
+  );
 
 describe('KOPSLESS_FAULTS settings', () => {
   it('reads every knob', () => {
-    expect(parseFaultSettings('throttle=0.2,5xx=0.05,latency=50ms,seed=7')).toEqual({ throttle: 0.2, serverError: 0.05, lost: 0.05, latencyMs: 50, seed: 7 });
+    expect(parseFaultSettings('throttle=0.2,5xx=0.05,latency=50ms,seed=7')).toEqual({
+      throttle: 0.2,
+      serverError: 0.05,
+      lost: 0.05,
+      latencyMs: 50,
+      seed: 7,
+    });
   });
 
   it('names an unknown knob', () => {
-    expect(() => parseFaultSettings('throttle=0.2,errors=0.1')).toThrow(new FaultSettingsError('KOPSLESS_FAULTS: unknown knob "errors" (knobs: throttle=SHARE, 5xx=SHARE, lost=SHARE, latency=MS[ms], seed=INT)'));
+    expect(() => parseFaultSettings('throttle=0.2,errors=0.1')).toThrow(
+      new FaultSettingsError(
+        'KOPSLESS_FAULTS: unknown knob "errors" (knobs: throttle=SHARE, 5xx=SHARE, lost=SHARE, latency=MS[ms], seed=INT)',
+      ),
+    );
   });
 
   it('names a share out of range', () => {
-    expect(() => parseFaultSettings('5xx=1.5')).toThrow('KOPSLESS_FAULTS: 5xx=1.5: must be a share between 0 and 1');
+    expect(() => parseFaultSettings('5xx=1.5')).toThrow(
+      'KOPSLESS_FAULTS: 5xx=1.5: must be a share between 0 and 1',
+    );
   });
 });
 
@@ -69,24 +99,37 @@ describe('fault plan', () => {
 
 describe('which calls can lose their answer', () => {
   it('counts creates, puts and deletes as writes, describes, lists and gets not', () => {
-    expect(['EC2:CreateLaunchTemplate', 'S3:PutObject', 'AutoScaling:DetachInstances', 'EC2:DeleteVpc'].map(isWrite)).toEqual([true, true, true, true]);
-    expect(['EC2:DescribeVpcs', 'S3:ListObjectsV2', 'S3:GetObject', 'S3:HeadObject'].map(isWrite)).toEqual([false, false, false, false]);
+    expect(
+      [
+        'EC2:CreateLaunchTemplate',
+        'S3:PutObject',
+        'AutoScaling:DetachInstances',
+        'EC2:DeleteVpc',
+      ].map(isWrite),
+    ).toEqual([true, true, true, true]);
+    expect(
+      ['EC2:DescribeVpcs', 'S3:ListObjectsV2', 'S3:GetObject', 'S3:HeadObject'].map(isWrite),
+    ).toEqual([false, false, false, false]);
   });
 
   it('never loses the answer of a read', async () => {
     const plan = installFaults(parseFaultSettings('lost=1'));
 
-    await withinHandler('test', () => new EC2Client(config()).send(new DescribeVpcsCommand({}))).catch(() => undefined);
+    await withinHandler('test', () =>
+      new EC2Client(config()).send(new DescribeVpcsCommand({})),
+    ).catch(() => undefined);
 
     expect(plan.counts.lostResponses).toBe(0);
   });
 });
 
 describe('injected answers as the SDK reads them', () => {
-  it("throttles EC2 with its RequestLimitExceeded, retried by the SDK, never reaching the service", async () => {
+  it('throttles EC2 with its RequestLimitExceeded, retried by the SDK, never reaching the service', async () => {
     const plan = installFaults(parseFaultSettings('throttle=1'));
 
-    const error = await errorOf(withinHandler('test', () => new EC2Client(config()).send(new DescribeVpcsCommand({}))));
+    const error = await errorOf(
+      withinHandler('test', () => new EC2Client(config()).send(new DescribeVpcsCommand({}))),
+    );
 
     expect(error?.name).toBe('RequestLimitExceeded');
     expect(error?.$metadata?.attempts).toBe(2);
@@ -99,10 +142,26 @@ describe('injected answers as the SDK reads them', () => {
     installFaults(parseFaultSettings('throttle=1'));
 
     const names = await withinHandler('test', async () => [
-      (await errorOf(new AutoScalingClient(config()).send(new DescribeAutoScalingGroupsCommand({}))))?.name,
+      (
+        await errorOf(
+          new AutoScalingClient(config()).send(new DescribeAutoScalingGroupsCommand({})),
+        )
+      )?.name,
       (await errorOf(new Route53Client(config()).send(new ListHostedZonesCommand({}))))?.name,
-      (await errorOf(new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))))?.name,
-      (await errorOf(new SFNClient(config()).send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:e' }))))?.name,
+      (
+        await errorOf(
+          new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' })),
+        )
+      )?.name,
+      (
+        await errorOf(
+          new SFNClient(config()).send(
+            new DescribeExecutionCommand({
+              executionArn: 'arn:aws:states:us-east-1:123456789012:execution:m:e',
+            }),
+          ),
+        )
+      )?.name,
     ]);
 
     expect(names).toEqual(['Throttling', 'Throttling', 'SlowDown', 'ThrottlingException']);
@@ -111,7 +170,11 @@ describe('injected answers as the SDK reads them', () => {
   it('answers 503 before the call reaches the service', async () => {
     installFaults(parseFaultSettings('5xx=1,lost=0'));
 
-    const error = await errorOf(withinHandler('test', () => new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))));
+    const error = await errorOf(
+      withinHandler('test', () =>
+        new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' })),
+      ),
+    );
 
     expect(error?.$metadata?.httpStatusCode).toBe(503);
     expect(received).toBe(0);
@@ -120,7 +183,11 @@ describe('injected answers as the SDK reads them', () => {
   it('loses the answer of a write that took effect: the service got every attempt, the caller saw 503s', async () => {
     const plan = installFaults(parseFaultSettings('lost=1'));
 
-    const error = await errorOf(withinHandler('test', () => new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))));
+    const error = await errorOf(
+      withinHandler('test', () =>
+        new S3Client(config()).send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' })),
+      ),
+    );
 
     expect(error?.$metadata?.httpStatusCode).toBe(503);
     expect(received).toBe(2);
@@ -139,8 +206,14 @@ describe('injected answers as the SDK reads them', () => {
 
 describe("the SDK's own retries", () => {
   it('are as many in the local runner as template.yaml gives the deployed functions', () => {
-    const globals = (readTemplate() as unknown as { Globals: { Function: { Environment: { Variables: Record<string, string> } } } }).Globals;
+    const globals = (
+      readTemplate() as unknown as {
+        Globals: { Function: { Environment: { Variables: Record<string, string> } } };
+      }
+    ).Globals;
 
-    expect(globals.Function.Environment.Variables.AWS_MAX_ATTEMPTS).toBe(String(HANDLER_MAX_ATTEMPTS));
+    expect(globals.Function.Environment.Variables.AWS_MAX_ATTEMPTS).toBe(
+      String(HANDLER_MAX_ATTEMPTS),
+    );
   });
 });

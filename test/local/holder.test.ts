@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { holderState, procStat, processHolder, type HolderProbe, type LockHolder } from '../../src/state/holder.js';
+import {
+  type HolderProbe,
+  holderState,
+  type LockHolder,
+  processHolder,
+  procStat,
+} from '../../src/state/holder.js';
 
 // A stat line as Linux writes it; the command name may hold spaces and parentheses.
 const stat = (pid: number, state: string, startTicks: string, comm = 'node') =>
@@ -9,12 +15,19 @@ const self: LockHolder = { pid: 1, host: 'laptop', bootId: 'boot-1', startTicks:
 
 /** A machine where the given processes run (pid -> stat line). */
 function probe(processes: Record<number, string>): HolderProbe {
-  return { self, read: (path) => processes[Number(/^\/proc\/(\d+)\/stat$/.exec(path)?.[1])], exists: (pid) => pid in processes };
+  return {
+    self,
+    read: (path) => processes[Number(/^\/proc\/(\d+)\/stat$/.exec(path)?.[1])],
+    exists: (pid) => pid in processes,
+  };
 }
 
 describe('procStat', () => {
   it('reads state and start time after a command name holding ") ("', () => {
-    expect(procStat(7, () => stat(7, 'S', '98765', 'a) (b c'))).toEqual({ state: 'S', startTicks: '98765' });
+    expect(procStat(7, () => stat(7, 'S', '98765', 'a) (b c'))).toEqual({
+      state: 'S',
+      startTicks: '98765',
+    });
   });
 
   it('reads this process from /proc', () => {
@@ -46,7 +59,9 @@ describe('holderState', () => {
   });
 
   it('is gone when the machine has booted since', () => {
-    expect(holderState({ ...holder, bootId: 'boot-0' }, probe({ 300: stat(300, 'S', '5000') }))).toBe('gone');
+    expect(
+      holderState({ ...holder, bootId: 'boot-0' }, probe({ 300: stat(300, 'S', '5000') })),
+    ).toBe('gone');
   });
 
   it('is unknown for a holder on another machine, even with a free PID here', () => {
@@ -58,7 +73,9 @@ describe('holderState', () => {
   });
 
   it('tells a real killed child process from a running one', async () => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {
+      stdio: 'ignore',
+    });
     await new Promise((resolve) => child.once('spawn', resolve));
     const recorded = processHolder(child.pid!);
     expect(holderState(recorded)).toBe('alive');

@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePort } from '../../src/kube/port.js';
-import { SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
+import { SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 
@@ -13,15 +13,37 @@ const name = 'pages.example.com';
 const cluster = new SimCluster(name, 'v1.32.0');
 let sim: RunningSim;
 
-const nodeNames = ['ip-10-0-0-1.ec2.internal', 'ip-10-0-0-2.ec2.internal', 'ip-10-0-0-3.ec2.internal', 'ip-10-0-0-4.ec2.internal'];
+const nodeNames = [
+  'ip-10-0-0-1.ec2.internal',
+  'ip-10-0-0-2.ec2.internal',
+  'ip-10-0-0-3.ec2.internal',
+  'ip-10-0-0-4.ec2.internal',
+];
 
 beforeAll(async () => {
   cluster.syncInstances(
-    nodeNames.map((privateDnsName, i) => ({ instanceId: `i-${i}`, zone: 'us-east-1a', privateIp: `10.0.0.${i + 1}`, privateDnsName, instanceType: 't3.medium', instanceGroup: 'nodes', controlPlane: false, maxPods: 17 })),
+    nodeNames.map((privateDnsName, i) => ({
+      instanceId: `i-${i}`,
+      zone: 'us-east-1a',
+      privateIp: `10.0.0.${i + 1}`,
+      privateDnsName,
+      instanceType: 't3.medium',
+      instanceGroup: 'nodes',
+      controlPlane: false,
+      maxPods: 17,
+    })),
   );
-  for (let i = 0; i < 5; i++) cluster.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `web-${i}`, namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+  for (let i = 0; i < 5; i++)
+    cluster.createPod({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `web-${i}`, namespace: 'default', labels: { app: 'web' } },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+    });
   cluster.reconcile();
-  sim = await listen({ cluster: async (n) => (n === name ? cluster : undefined) }, 0, { maxPageItems: 2 });
+  sim = await listen({ cluster: async (n) => (n === name ? cluster : undefined) }, 0, {
+    maxPageItems: 2,
+  });
 });
 afterAll(async () => sim?.close());
 
@@ -36,7 +58,9 @@ describe('simulated API server lists in pages', () => {
     let token = '';
     let requests = 0;
     do {
-      const page = await get(`/api/v1/nodes?limit=1${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      const page = await get(
+        `/api/v1/nodes?limit=1${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+      );
       expect(page.body.items).toHaveLength(1);
       seen.push(...page.body.items.map((n: any) => n.metadata.name));
       token = page.body.metadata.continue ?? '';
@@ -71,7 +95,9 @@ describe('simulated API server lists in pages', () => {
     const seen: string[] = [];
     let token = '';
     do {
-      const page = await get(`/api/v1/pods?limit=1&labelSelector=app%3Dweb${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+      const page = await get(
+        `/api/v1/pods?limit=1&labelSelector=app%3Dweb${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+      );
       seen.push(...page.body.items.map((p: any) => p.metadata.name));
       token = page.body.metadata.continue ?? '';
     } while (token);
@@ -107,7 +133,12 @@ describe('Kubernetes port follows continue', () => {
   });
 
   it('counts only pods that hold a slot with the non-terminated field selector', async () => {
-    const finished = cluster.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'job-done', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const finished = cluster.createPod({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'job-done', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
     cluster.reconcile();
     finished.status.phase = 'Succeeded';
     const kube = kubePort(simKubeconfig(name, sim.urlFor(name)), { pageSize: 1 });
@@ -129,16 +160,42 @@ describe('Kubernetes port when a continue token has expired', () => {
       res.setHeader('Content-Type', 'application/json');
       if (url.searchParams.get('continue')) {
         res.writeHead(410);
-        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'The provided continue parameter is too old' }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'Expired',
+            code: 410,
+            message: 'The provided continue parameter is too old',
+          }),
+        );
       } else if (url.searchParams.get('limit')) {
-        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: { continue: 'old' }, items: [node('a')] }));
+        res.end(
+          JSON.stringify({
+            kind: 'NodeList',
+            apiVersion: 'v1',
+            metadata: { continue: 'old' },
+            items: [node('a')],
+          }),
+        );
       } else {
-        res.end(JSON.stringify({ kind: 'NodeList', apiVersion: 'v1', metadata: {}, items: [node('a'), node('b')] }));
+        res.end(
+          JSON.stringify({
+            kind: 'NodeList',
+            apiVersion: 'v1',
+            metadata: {},
+            items: [node('a'), node('b')],
+          }),
+        );
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const kube = kubePort(simKubeconfig('expired', `http://127.0.0.1:${(server.address() as AddressInfo).port}`), { pageSize: 1 });
+      const kube = kubePort(
+        simKubeconfig('expired', `http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        { pageSize: 1 },
+      );
 
       const nodes = await kube.listNodes();
 
@@ -151,29 +208,46 @@ describe('Kubernetes port when a continue token has expired', () => {
 });
 
 describe('simulated API server lists the pods of one node from its index', () => {
-  const namesOf = (body: any) => body.items.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+  const namesOf = (body: any) =>
+    body.items.map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
 
   it('answers spec.nodeName=<node> with the pods a filter over every pod finds, in both routes', async () => {
     const all = (await get('/api/v1/pods')).body.items as any[];
     const node = all.find((p) => p.spec.nodeName)!.spec.nodeName as string;
-    const expected = all.filter((p) => p.spec.nodeName === node).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+    const expected = all
+      .filter((p) => p.spec.nodeName === node)
+      .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+      .sort();
 
-    const everywhere = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`);
-    const inDefault = await get(`/api/v1/namespaces/default/pods?fieldSelector=${encodeURIComponent(`spec.nodeName==${node}`)}`);
+    const everywhere = await get(
+      `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`,
+    );
+    const inDefault = await get(
+      `/api/v1/namespaces/default/pods?fieldSelector=${encodeURIComponent(`spec.nodeName==${node}`)}`,
+    );
 
     expect(expected.length).toBeGreaterThan(0);
     expect(namesOf(everywhere.body)).toEqual(expected);
     expect(namesOf(inDefault.body)).toEqual(expected.filter((n) => n.startsWith('default/')));
   });
 
-  it('still applies the rest of the selector to that node\'s pods', async () => {
-    const node = (await get('/api/v1/pods')).body.items.find((p: any) => p.spec.nodeName).spec.nodeName as string;
+  it("still applies the rest of the selector to that node's pods", async () => {
+    const node = (await get('/api/v1/pods')).body.items.find((p: any) => p.spec.nodeName).spec
+      .nodeName as string;
 
-    const systemOnly = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node},metadata.namespace=kube-system`)}`);
-    const notThisNode = await get(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName!=${node}`)}`);
+    const systemOnly = await get(
+      `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node},metadata.namespace=kube-system`)}`,
+    );
+    const notThisNode = await get(
+      `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName!=${node}`)}`,
+    );
 
     expect(systemOnly.body.items.length).toBeGreaterThan(0);
-    expect(systemOnly.body.items.every((p: any) => p.metadata.namespace === 'kube-system' && p.spec.nodeName === node)).toBe(true);
+    expect(
+      systemOnly.body.items.every(
+        (p: any) => p.metadata.namespace === 'kube-system' && p.spec.nodeName === node,
+      ),
+    ).toBe(true);
     expect(notThisNode.body.items.every((p: any) => p.spec.nodeName !== node)).toBe(true);
     expect(notThisNode.body.items.length).toBeGreaterThan(0);
   });

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { BadSelectorError, parseFieldSelector, parseLabelSelector, selectorMatches } from '../../src/local/kube-sim/selectors.js';
+import {
+  BadSelectorError,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorMatches,
+} from '../../src/local/kube-sim/selectors.js';
 
-const worker = { 'kops.k8s.io/instancegroup': 'nodes-us-east-1a', 'node-role.kubernetes.io/node': '' };
-const controlPlane = { 'kops.k8s.io/instancegroup': 'control-plane-us-east-1a', 'node-role.kubernetes.io/control-plane': '' };
+const worker = {
+  'kops.k8s.io/instancegroup': 'nodes-us-east-1a',
+  'node-role.kubernetes.io/node': '',
+};
+const controlPlane = {
+  'kops.k8s.io/instancegroup': 'control-plane-us-east-1a',
+  'node-role.kubernetes.io/control-plane': '',
+};
 
 describe('label selector queries', () => {
   it('!key selects objects without the label', () => {
@@ -18,14 +29,24 @@ describe('label selector queries', () => {
   });
 
   it('key in (a,b) and key notin (a) compare the value with a set', () => {
-    const inSet = parseLabelSelector('kops.k8s.io/instancegroup in (nodes-us-east-1a, nodes-us-east-1b)');
+    const inSet = parseLabelSelector(
+      'kops.k8s.io/instancegroup in (nodes-us-east-1a, nodes-us-east-1b)',
+    );
     const notIn = parseLabelSelector('kops.k8s.io/instancegroup notin (nodes-us-east-1a)');
 
-    expect([inSet(worker), inSet(controlPlane), notIn(worker), notIn(controlPlane), notIn(undefined)]).toEqual([true, false, false, true, true]);
+    expect([
+      inSet(worker),
+      inSet(controlPlane),
+      notIn(worker),
+      notIn(controlPlane),
+      notIn(undefined),
+    ]).toEqual([true, false, false, true, true]);
   });
 
   it('combines equality and set-based terms, commas inside parentheses included', () => {
-    const select = parseLabelSelector('kops.k8s.io/instancegroup in (nodes-us-east-1a,x),!node-role.kubernetes.io/control-plane,kops.k8s.io/instancegroup!=y');
+    const select = parseLabelSelector(
+      'kops.k8s.io/instancegroup in (nodes-us-east-1a,x),!node-role.kubernetes.io/control-plane,kops.k8s.io/instancegroup!=y',
+    );
 
     expect([select(worker), select(controlPlane)]).toEqual([true, false]);
   });
@@ -38,23 +59,33 @@ describe('label selector queries', () => {
 
 describe('label selectors apimachinery refuses, with its messages', () => {
   it('a ( where a value belongs', () => {
-    expect(() => parseLabelSelector('app=(')).toThrow("unable to parse requirement: found '(', expected: identifier");
+    expect(() => parseLabelSelector('app=(')).toThrow(
+      "unable to parse requirement: found '(', expected: identifier",
+    );
   });
 
   it('a set that is never closed', () => {
-    expect(() => parseLabelSelector('app in (a')).toThrow("unable to parse requirement: found '', expected: ',' or ')'");
+    expect(() => parseLabelSelector('app in (a')).toThrow(
+      "unable to parse requirement: found '', expected: ',' or ')'",
+    );
   });
 
   it('in without a set', () => {
-    expect(() => parseLabelSelector('app in a')).toThrow("unable to parse requirement: found 'a' expected: '('");
+    expect(() => parseLabelSelector('app in a')).toThrow(
+      "unable to parse requirement: found 'a' expected: '('",
+    );
   });
 
   it('a trailing comma', () => {
-    expect(() => parseLabelSelector('app=web,')).toThrow("found '', expected: identifier after ','");
+    expect(() => parseLabelSelector('app=web,')).toThrow(
+      "found '', expected: identifier after ','",
+    );
   });
 
   it('two operators in one term', () => {
-    expect(() => parseLabelSelector('a=b=c')).toThrow("found '=', expected: ',' or 'end of string'");
+    expect(() => parseLabelSelector('a=b=c')).toThrow(
+      "found '=', expected: ',' or 'end of string'",
+    );
   });
 });
 
@@ -74,17 +105,30 @@ describe('label selectors apimachinery accepts', () => {
 
 describe('workload selectors', () => {
   it('matchExpressions narrow matchLabels', () => {
-    const selector = { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['canary'] }] };
+    const selector = {
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['canary'] }],
+    };
 
-    expect([selectorMatches({ app: 'web', tier: 'main' }, selector), selectorMatches({ app: 'web', tier: 'canary' }, selector)]).toEqual([true, false]);
+    expect([
+      selectorMatches({ app: 'web', tier: 'main' }, selector),
+      selectorMatches({ app: 'web', tier: 'canary' }, selector),
+    ]).toEqual([true, false]);
   });
 });
 
 describe('field selector queries', () => {
-  const event = { involvedObject: { name: 'web-1', namespace: 'default', uid: 'u1' }, source: { component: 'kopsless' } };
+  const event = {
+    involvedObject: { name: 'web-1', namespace: 'default', uid: 'u1' },
+    source: { component: 'kopsless' },
+  };
 
   it('matches the involvedObject fields kubectl describe sends, and an event source', () => {
-    expect(parseFieldSelector('involvedObject.name=web-1,involvedObject.namespace=default,involvedObject.uid=u1')(event)).toBe(true);
+    expect(
+      parseFieldSelector(
+        'involvedObject.name=web-1,involvedObject.namespace=default,involvedObject.uid=u1',
+      )(event),
+    ).toBe(true);
     expect(parseFieldSelector('involvedObject.uid=u2')(event)).toBe(false);
     expect(parseFieldSelector('source=kopsless')(event)).toBe(true);
   });
@@ -94,14 +138,22 @@ describe('field selector queries', () => {
   });
 
   it('refuses a field its kind does not index, when told which it does', () => {
-    expect(() => parseFieldSelector('spec.foo=bar', ['metadata.name', 'status.phase'])).toThrow('field label not supported: spec.foo');
+    expect(() => parseFieldSelector('spec.foo=bar', ['metadata.name', 'status.phase'])).toThrow(
+      'field label not supported: spec.foo',
+    );
   });
 
   it('reads an absent boolean field as its default', () => {
-    expect(parseFieldSelector('spec.hostNetwork=false', ['spec.hostNetwork'], { 'spec.hostNetwork': 'false' })({ spec: {} })).toBe(true);
+    expect(
+      parseFieldSelector('spec.hostNetwork=false', ['spec.hostNetwork'], {
+        'spec.hostNetwork': 'false',
+      })({ spec: {} }),
+    ).toBe(true);
   });
 
   it('refuses a term that is not field=value', () => {
-    expect(() => parseFieldSelector('status.phase')).toThrow("invalid selector: 'status.phase'; can't understand 'status.phase'");
+    expect(() => parseFieldSelector('status.phase')).toThrow(
+      "invalid selector: 'status.phase'; can't understand 'status.phase'",
+    );
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster, type Obj } from '../../src/local/kube-sim/cluster.js';
+import { type Obj, SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { kubectlIn } from '../support/cluster.js';
 import { simInstance } from '../support/sim-instances.js';
@@ -19,11 +19,23 @@ function fakeClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   return { now: () => t, advance: (seconds: number) => (t += seconds * 1000) };
 }
 
-const ready = (node: Obj | undefined) => node?.status.conditions.find((c: Obj) => c.type === 'Ready')?.status;
-const webPods = (c: SimCluster) => [...c.pods.values()].filter((p) => p.metadata.labels?.app === 'web');
+const ready = (node: Obj | undefined) =>
+  node?.status.conditions.find((c: Obj) => c.type === 'Ready')?.status;
+const webPods = (c: SimCluster) =>
+  [...c.pods.values()].filter((p) => p.metadata.labels?.app === 'web');
 
 function addWeb(c: SimCluster, replicas: number): void {
-  c.addDeployment({ metadata: { name: 'web' }, spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } });
+  c.addDeployment({
+    metadata: { name: 'web' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
+    },
+  });
   c.reconcile();
 }
 
@@ -40,7 +52,11 @@ describe('bootSeconds', () => {
     clock.advance(1);
     c.tick();
 
-    expect([atFirstSight, justBefore, ready(c.nodes.get(WORKER.privateDnsName))]).toEqual(['False', 'False', 'True']);
+    expect([atFirstSight, justBefore, ready(c.nodes.get(WORKER.privateDnsName))]).toEqual([
+      'False',
+      'False',
+      'True',
+    ]);
     expect(c.nodes.get(WORKER.privateDnsName)!.spec.taints).toBeUndefined();
   });
 
@@ -97,7 +113,9 @@ describe('drainSeconds', () => {
 
     expect(webPods(c)).toHaveLength(2);
     expect(webPods(c).filter((p) => p.status.phase === 'Running')).toHaveLength(2);
-    expect(c.pods.get(`default/${victim!.metadata.name}`)?.metadata.deletionTimestamp).toBe('2026-01-01T00:00:30Z');
+    expect(c.pods.get(`default/${victim!.metadata.name}`)?.metadata.deletionTimestamp).toBe(
+      '2026-01-01T00:00:30Z',
+    );
   });
 
   it('removes the pod once drainSeconds have passed and its ReplicaSet schedules a replacement', () => {
@@ -144,9 +162,23 @@ describe('timing through the server', () => {
     addWeb(c, 1);
     sim = await listen({ cluster: async () => c });
     const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kopsless-kube-sim-timing-')), 'config');
-    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${sim.urlFor('c')}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${sim.urlFor('c')}"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+    );
     const [victim] = webPods(c);
-    const evicted = await fetch(`${sim.urlFor('c')}/api/v1/namespaces/default/pods/${victim!.metadata.name}/eviction`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: victim!.metadata.name, namespace: 'default' } }) });
+    const evicted = await fetch(
+      `${sim.urlFor('c')}/api/v1/namespaces/default/pods/${victim!.metadata.name}/eviction`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: victim!.metadata.name, namespace: 'default' },
+        }),
+      },
+    );
 
     const during = await kubectlIn(kubeconfig, ['get', 'pods', '--no-headers']);
     clock.advance(30);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimCluster, type InstanceView } from '../../src/local/kube-sim/cluster.js';
+import { type InstanceView, SimCluster } from '../../src/local/kube-sim/cluster.js';
 
 const instance = (id: string, kubeletVersion?: string): InstanceView => ({
   instanceId: id,
@@ -19,7 +19,12 @@ describe('simulated kubelet versions', () => {
 
     cluster.syncInstances([instance('i-old'), instance('i-new', 'v1.33.1')]);
 
-    const versions = Object.fromEntries([...cluster.nodes.values()].map((n) => [n.metadata.name, n.status.nodeInfo.kubeletVersion]));
-    expect(versions).toEqual({ 'ip-i-old.ec2.internal': 'v1.32.0', 'ip-i-new.ec2.internal': 'v1.33.1' });
+    const versions = Object.fromEntries(
+      [...cluster.nodes.values()].map((n) => [n.metadata.name, n.status.nodeInfo.kubeletVersion]),
+    );
+    expect(versions).toEqual({
+      'ip-i-old.ec2.internal': 'v1.32.0',
+      'ip-i-new.ec2.internal': 'v1.33.1',
+    });
   });
 });

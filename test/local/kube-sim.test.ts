@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import type { KubePort } from '../../src/kube/port.js';
 import { readFixture } from '../helpers.js';
-import { createCluster, kubeconfigFile, kubectlIn, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import {
+  createCluster,
+  kubeconfigFile,
+  kubectlIn,
+  startTestEnvironment,
+  type TestEnvironment,
+} from '../support/cluster.js';
 
 // The simulated API server as the stages (client-node) and as a user (the real kubectl) see it.
 const cluster = 'sim.example.com';
@@ -14,7 +20,11 @@ const kubectl = (...args: string[]) => kubectlIn(kubeconfig, args);
 
 beforeAll(async () => {
   env = await startTestEnvironment();
-  await createCluster(env, readFixture('seed.yaml').replaceAll('seed.example.com', cluster), cluster);
+  await createCluster(
+    env,
+    readFixture('seed.yaml').replaceAll('seed.example.com', cluster),
+    cluster,
+  );
   kube = (await kubeForCluster(env.objects, cluster))!;
   kubeconfig = kubeconfigFile(env, cluster);
 }, 120_000);
@@ -29,7 +39,9 @@ describe('simulated Kubernetes API through the Kubernetes port', () => {
     const nodes = await kube.listNodes();
 
     expect(nodes).toHaveLength(3);
-    expect(nodes.every((n) => n.ready && /^aws:\/\/\/us-east-1[ab]\/i-[0-9a-f]+$/.test(n.providerId))).toBe(true);
+    expect(
+      nodes.every((n) => n.ready && /^aws:\/\/\/us-east-1[ab]\/i-[0-9a-f]+$/.test(n.providerId)),
+    ).toBe(true);
     expect(nodes.map((n) => [n.instanceGroup, n.role, n.allocatablePods]).sort()).toEqual([
       ['control-plane-us-east-1a', 'control-plane', 17],
       ['nodes-us-east-1a', 'node', 17],
@@ -42,8 +54,19 @@ describe('simulated Kubernetes API through the Kubernetes port', () => {
     const names = pods.map((p) => p.name);
 
     expect(pods.every((p) => p.phase === 'Running')).toBe(true);
-    for (const prefix of ['etcd-', 'kube-apiserver-', 'kube-controller-manager-', 'kube-scheduler-', 'kube-proxy-', 'aws-node-', 'coredns-']) {
-      expect(names.some((n) => n.startsWith(prefix)), prefix).toBe(true);
+    for (const prefix of [
+      'etcd-',
+      'kube-apiserver-',
+      'kube-controller-manager-',
+      'kube-scheduler-',
+      'kube-proxy-',
+      'aws-node-',
+      'coredns-',
+    ]) {
+      expect(
+        names.some((n) => n.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
     }
   });
 
@@ -67,26 +90,42 @@ describe('simulated Kubernetes API through kubectl', () => {
   it('runs a pod and lists pods with field selectors', async () => {
     expect(await kubectl('run', 'hello', '--image=nginx')).toContain('pod/hello created');
 
-    expect(await kubectl('get', 'pods', '--field-selector', 'status.phase=Running', '-o', 'name')).toContain('pod/hello');
-    expect(await kubectl('get', 'pods', '--field-selector', 'status.phase=Pending', '-o', 'name')).toBe('');
+    expect(
+      await kubectl('get', 'pods', '--field-selector', 'status.phase=Running', '-o', 'name'),
+    ).toContain('pod/hello');
+    expect(
+      await kubectl('get', 'pods', '--field-selector', 'status.phase=Pending', '-o', 'name'),
+    ).toBe('');
   });
 
   it('gets the aws-node DaemonSet as JSON', async () => {
-    const ds = JSON.parse(await kubectl('get', 'ds', 'aws-node', '-n', 'kube-system', '-o', 'json'));
+    const ds = JSON.parse(
+      await kubectl('get', 'ds', 'aws-node', '-n', 'kube-system', '-o', 'json'),
+    );
 
     expect(ds.kind).toBe('DaemonSet');
-    expect(ds.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'ENABLE_PREFIX_DELEGATION', value: 'false' }]));
+    expect(ds.spec.template.spec.containers[0].env).toEqual(
+      expect.arrayContaining([{ name: 'ENABLE_PREFIX_DELEGATION', value: 'false' }]),
+    );
   });
 
   it('leaves pods Pending with "Too many pods" once every slot is taken', async () => {
     // 3 nodes of 17 slots; the control plane is tainted, so 34 slots, some taken by system pods.
     for (let i = 0; i < 30; i++) await kubectl('run', `filler-${i}`, '--image=nginx');
 
-    const pending = JSON.parse(await kubectl('get', 'pods', '--field-selector', 'status.phase=Pending', '-o', 'json')).items;
+    const pending = JSON.parse(
+      await kubectl('get', 'pods', '--field-selector', 'status.phase=Pending', '-o', 'json'),
+    ).items;
 
     expect(pending.length).toBeGreaterThan(0);
-    expect(pending[0].status.conditions[0]).toMatchObject({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' });
-    expect(pending[0].status.conditions[0].message).toMatch(/^0\/3 nodes are available: .*2 Too many pods/);
+    expect(pending[0].status.conditions[0]).toMatchObject({
+      type: 'PodScheduled',
+      status: 'False',
+      reason: 'Unschedulable',
+    });
+    expect(pending[0].status.conditions[0].message).toMatch(
+      /^0\/3 nodes are available: .*2 Too many pods/,
+    );
   });
 
   it('cordons a node', async () => {
@@ -104,8 +143,25 @@ describe('eviction', () => {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'guarded', namespace: 'default' }, spec: { replicas: 1, selector: { matchLabels: { app: 'guarded' } }, template: { metadata: { labels: { app: 'guarded' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } },
-        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'guarded', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } } },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'guarded', namespace: 'default' },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: 'guarded' } },
+            template: {
+              metadata: { labels: { app: 'guarded' } },
+              spec: { containers: [{ name: 'c', image: 'nginx' }] },
+            },
+          },
+        },
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'guarded', namespace: 'default' },
+          spec: { minAvailable: 1, selector: { matchLabels: { app: 'guarded' } } },
+        },
       ],
     });
     await kubectl('delete', 'pods', '--all', '--wait=false');

@@ -2,7 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureMotoPython, LocalBackendError, motoVenv, type CommandResult } from '../../src/local/moto/moto.js';
+import {
+  type CommandResult,
+  ensureMotoPython,
+  LocalBackendError,
+  motoVenv,
+} from '../../src/local/moto/moto.js';
 
 /**
  * A recording stand-in for running commands: each call is answered by `answer`, never run. Which
@@ -47,10 +52,17 @@ describe('the Python that runs moto', () => {
 
   it('is an existing virtualenv under KOPSLESS_HOME that imports moto, with no install', async () => {
     const venvPython = makeVenvPython();
-    const { run, calls } = fakeRun((command, args) => (command === venvPython && importsMoto(args) ? ok : noMoto));
+    const { run, calls } = fakeRun((command, args) =>
+      command === venvPython && importsMoto(args) ? ok : noMoto,
+    );
     const log: string[] = [];
 
-    const python = await ensureMotoPython({ home, python: 'python3', log: (l) => log.push(l), run });
+    const python = await ensureMotoPython({
+      home,
+      python: 'python3',
+      log: (l) => log.push(l),
+      run,
+    });
 
     expect(python).toBe(venvPython);
     expect(calls).toEqual(['python3 -c import moto.server', `${venvPython} -c import moto.server`]);
@@ -61,13 +73,18 @@ describe('the Python that runs moto', () => {
     const { python: venvPython, dir } = motoVenv(home);
     let installed = false;
     const { run, calls } = fakeRun((command, args) => {
-      if (args[0] === '-m' && args[1] === 'venv') return makeVenvPython(), ok;
-      if (args.includes('pip')) return (installed = true), ok;
+      if (args[0] === '-m' && args[1] === 'venv') return (makeVenvPython(), ok);
+      if (args.includes('pip')) return ((installed = true), ok);
       return command === venvPython && installed ? ok : noMoto;
     });
     const log: string[] = [];
 
-    const python = await ensureMotoPython({ home, python: 'python3', log: (l) => log.push(l), run });
+    const python = await ensureMotoPython({
+      home,
+      python: 'python3',
+      log: (l) => log.push(l),
+      run,
+    });
 
     expect(python).toBe(venvPython);
     expect(calls).toEqual([
@@ -82,33 +99,57 @@ describe('the Python that runs moto', () => {
 
   it('fails with one line naming what pip said and how to install moto when pip cannot install it', async () => {
     const { run } = fakeRun((_command, args) => {
-      if (args[1] === 'venv') return makeVenvPython(), ok;
-      if (args.includes('pip')) return { code: 1, output: 'WARNING: Retrying...\nERROR: No matching distribution found for moto[server]\n' };
+      if (args[1] === 'venv') return (makeVenvPython(), ok);
+      if (args.includes('pip'))
+        return {
+          code: 1,
+          output: 'WARNING: Retrying...\nERROR: No matching distribution found for moto[server]\n',
+        };
       return noMoto;
     });
 
-    const failure = await ensureMotoPython({ home, python: 'python3', log: () => {}, run }).catch((e: unknown) => e);
+    const failure = await ensureMotoPython({ home, python: 'python3', log: () => {}, run }).catch(
+      (e: unknown) => e,
+    );
 
     expect(failure).toBeInstanceOf(LocalBackendError);
-    expect((failure as Error).message).toBe(`python3 cannot import moto and installing moto[server] into ${motoVenv(home).dir} failed (ERROR: No matching distribution found for moto[server]); install it with: python3 -m pip install 'moto[server]'`);
+    expect((failure as Error).message).toBe(
+      `python3 cannot import moto and installing moto[server] into ${motoVenv(home).dir} failed (ERROR: No matching distribution found for moto[server]); install it with: python3 -m pip install 'moto[server]'`,
+    );
   });
 
   it('fails with one line when the virtualenv cannot be made', async () => {
-    const { run } = fakeRun((_command, args) => (args[1] === 'venv' ? { code: 1, output: 'The virtual environment was not created successfully because ensurepip is not available.\n' } : noMoto));
+    const { run } = fakeRun((_command, args) =>
+      args[1] === 'venv'
+        ? {
+            code: 1,
+            output:
+              'The virtual environment was not created successfully because ensurepip is not available.\n',
+          }
+        : noMoto,
+    );
 
-    const failure = await ensureMotoPython({ home, python: 'python3', log: () => {}, run }).catch((e: unknown) => e);
+    const failure = await ensureMotoPython({ home, python: 'python3', log: () => {}, run }).catch(
+      (e: unknown) => e,
+    );
 
-    expect((failure as Error).message).toMatch(/^python3 cannot import moto and making a virtualenv in .* failed \(The virtual environment was not created successfully because ensurepip is not available\.\); install it with: python3 -m pip install 'moto\[server\]'$/);
+    expect((failure as Error).message).toMatch(
+      /^python3 cannot import moto and making a virtualenv in .* failed \(The virtual environment was not created successfully because ensurepip is not available\.\); install it with: python3 -m pip install 'moto\[server\]'$/,
+    );
     expect((failure as Error).message).not.toContain('\n');
   });
 
   it('fails with one line when no python3 can be run at all', async () => {
     const missing = join(home, 'no-such-python');
 
-    const failure = await ensureMotoPython({ home, python: missing, log: () => {} }).catch((e: unknown) => e);
+    const failure = await ensureMotoPython({ home, python: missing, log: () => {} }).catch(
+      (e: unknown) => e,
+    );
 
     expect(failure).toBeInstanceOf(LocalBackendError);
-    expect((failure as Error).message).toContain(`${missing} cannot import moto and making a virtualenv`);
+    expect((failure as Error).message).toContain(
+      `${missing} cannot import moto and making a virtualenv`,
+    );
     expect((failure as Error).message).not.toContain('\n');
   });
 });

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { now, useClock } from '../../src/clock.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
-import { runDefinition, type ChildStateMachine, type Definition } from '../../src/local/sfn/step-functions.js';
+import {
+  type ChildStateMachine,
+  type Definition,
+  runDefinition,
+} from '../../src/local/sfn/step-functions.js';
 
 // Executions under a simulated clock: Waits and retry pauses take simulated time only, which
 // moves when nothing else can run. Each test reads the clock (or now() in a handler) afterwards.
@@ -9,16 +13,34 @@ const FN = 'arn:aws:lambda:us-east-1:123456789012:function:f';
 const START = '2026-01-01T00:00:00.000Z';
 type Handler = (input: any) => Promise<any>;
 
-const run = (definition: Definition, clock: SimClock, handlers: Record<string, Handler> = {}, input: unknown = {}, extra: { stateMachines?: (arn: string) => ChildStateMachine } = {}) =>
-  runDefinition(definition, { input: input as never, handlers, stateMachineName: 'test', clock, ...extra });
+const run = (
+  definition: Definition,
+  clock: SimClock,
+  handlers: Record<string, Handler> = {},
+  input: unknown = {},
+  extra: { stateMachines?: (arn: string) => ChildStateMachine } = {},
+) =>
+  runDefinition(definition, {
+    input: input as never,
+    handlers,
+    stateMachineName: 'test',
+    clock,
+    ...extra,
+  });
 
 /** A handler that records the simulated time it runs at, in seconds after START. */
-const stamper = (seen: number[]): Handler => async (input) => {
-  seen.push((now().getTime() - Date.parse(START)) / 1000);
-  return input;
-};
+const stamper =
+  (seen: number[]): Handler =>
+  async (input) => {
+    seen.push((now().getTime() - Date.parse(START)) / 1000);
+    return input;
+  };
 
-const wait = (seconds: number, next?: string) => ({ Type: 'Wait', Seconds: seconds, ...(next ? { Next: next } : { End: true }) });
+const wait = (seconds: number, next?: string) => ({
+  Type: 'Wait',
+  Seconds: seconds,
+  ...(next ? { Next: next } : { End: true }),
+});
 
 afterEach(() => {
   useClock(undefined);
@@ -69,7 +91,14 @@ describe('local runs under a simulated clock', () => {
     const definition: Definition = {
       StartAt: 'Both',
       States: {
-        Both: { Type: 'Parallel', Branches: [{ StartAt: 'WaitA', States: { WaitA: wait(100) } }, { StartAt: 'WaitB', States: { WaitB: wait(100) } }], Next: 'After' },
+        Both: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'WaitA', States: { WaitA: wait(100) } },
+            { StartAt: 'WaitB', States: { WaitB: wait(100) } },
+          ],
+          Next: 'After',
+        },
         After: { Type: 'Task', Resource: FN, End: true },
       },
     };
@@ -84,7 +113,15 @@ describe('local runs under a simulated clock', () => {
   it('adds up sequential waits', async () => {
     const clock = new SimClock(START);
     const seen: number[] = [];
-    const definition: Definition = { StartAt: 'First', States: { First: wait(30, 'Mark'), Mark: { Type: 'Task', Resource: FN, Next: 'Second' }, Second: wait(70, 'End'), End: { Type: 'Task', Resource: FN, End: true } } };
+    const definition: Definition = {
+      StartAt: 'First',
+      States: {
+        First: wait(30, 'Mark'),
+        Mark: { Type: 'Task', Resource: FN, Next: 'Second' },
+        Second: wait(70, 'End'),
+        End: { Type: 'Task', Resource: FN, End: true },
+      },
+    };
 
     await run(definition, clock, { Mark: stamper(seen), End: stamper(seen) });
 
@@ -104,8 +141,18 @@ describe('local runs under a simulated clock', () => {
         Both: {
           Type: 'Parallel',
           Branches: [
-            { StartAt: 'Slow', States: { Slow: { Type: 'Task', Resource: FN, Next: 'Short' }, Short: wait(5, 'MarkA'), MarkA: { Type: 'Task', Resource: FN, End: true } } },
-            { StartAt: 'Long', States: { Long: wait(10, 'MarkB'), MarkB: { Type: 'Task', Resource: FN, End: true } } },
+            {
+              StartAt: 'Slow',
+              States: {
+                Slow: { Type: 'Task', Resource: FN, Next: 'Short' },
+                Short: wait(5, 'MarkA'),
+                MarkA: { Type: 'Task', Resource: FN, End: true },
+              },
+            },
+            {
+              StartAt: 'Long',
+              States: { Long: wait(10, 'MarkB'), MarkB: { Type: 'Task', Resource: FN, End: true } },
+            },
           ],
           End: true,
         },
@@ -130,7 +177,12 @@ describe('local runs under a simulated clock', () => {
       },
     };
 
-    await run(definition, clock, { Mark: stamper(seen), End: stamper(seen) }, { seconds: 12, until: '2026-01-01T01:00:00Z' });
+    await run(
+      definition,
+      clock,
+      { Mark: stamper(seen), End: stamper(seen) },
+      { seconds: 12, until: '2026-01-01T01:00:00Z' },
+    );
 
     expect(seen).toEqual([12, 3600]);
   });
@@ -142,10 +194,29 @@ describe('local runs under a simulated clock', () => {
     const flaky: Handler = async (input) => {
       await stamper(seen)(input);
       calls += 1;
-      if (calls < 4) throw Object.assign(new Error(`attempt ${calls}`), { name: 'TransientAwsError' });
+      if (calls < 4)
+        throw Object.assign(new Error(`attempt ${calls}`), { name: 'TransientAwsError' });
       return input;
     };
-    const definition: Definition = { StartAt: 'T', States: { T: { Type: 'Task', Resource: FN, Retry: [{ ErrorEquals: ['TransientAwsError'], IntervalSeconds: 2, BackoffRate: 3, MaxDelaySeconds: 10, MaxAttempts: 5 }], End: true } } };
+    const definition: Definition = {
+      StartAt: 'T',
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: FN,
+          Retry: [
+            {
+              ErrorEquals: ['TransientAwsError'],
+              IntervalSeconds: 2,
+              BackoffRate: 3,
+              MaxDelaySeconds: 10,
+              MaxAttempts: 5,
+            },
+          ],
+          End: true,
+        },
+      },
+    };
 
     const result = await run(definition, clock, { T: flaky });
 
@@ -156,21 +227,51 @@ describe('local runs under a simulated clock', () => {
 
   it('counts a retried Task as Step Functions does: three events per attempt and a transition per retry', async () => {
     let calls = 0;
-    const definition: Definition = { StartAt: 'T', States: { T: { Type: 'Task', Resource: FN, Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }], End: true } } };
+    const definition: Definition = {
+      StartAt: 'T',
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: FN,
+          Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 3 }],
+          End: true,
+        },
+      },
+    };
 
-    const result = await run(definition, new SimClock(START), { T: async (i) => ((calls += 1), calls <= 2 ? Promise.reject(Object.assign(new Error('no'), { name: 'Flaky' })) : i) });
+    const result = await run(definition, new SimClock(START), {
+      T: async (i) => (
+        (calls += 1),
+        calls <= 2 ? Promise.reject(Object.assign(new Error('no'), { name: 'Flaky' })) : i
+      ),
+    });
 
-    expect(result).toMatchObject({ status: 'SUCCEEDED', historyEvents: 1 + 1 + 3 * 3 + 1 + 1, transitions: 3 });
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      historyEvents: 1 + 1 + 3 * 3 + 1 + 1,
+      transitions: 3,
+    });
   });
 
   it('fails after the retries run out and lets a Catch take the error', async () => {
     const clock = new SimClock(START);
     const definition: Definition = {
       StartAt: 'T',
-      States: { T: { Type: 'Task', Resource: FN, Retry: [{ ErrorEquals: ['Flaky'], IntervalSeconds: 1, MaxAttempts: 2 }], Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }], End: true }, Caught: { Type: 'Pass', End: true } },
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: FN,
+          Retry: [{ ErrorEquals: ['Flaky'], IntervalSeconds: 1, MaxAttempts: 2 }],
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+          End: true,
+        },
+        Caught: { Type: 'Pass', End: true },
+      },
     };
 
-    const result = await run(definition, clock, { T: async () => Promise.reject(Object.assign(new Error('no'), { name: 'Flaky' })) });
+    const result = await run(definition, clock, {
+      T: async () => Promise.reject(Object.assign(new Error('no'), { name: 'Flaky' })),
+    });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ Error: 'Flaky' });
@@ -183,7 +284,11 @@ describe('local runs under a simulated clock', () => {
       States: {
         Count: { Type: 'Pass', Parameters: { 'n.$': 'States.MathAdd($.n, 1)' }, Next: 'Pause' },
         Pause: { Type: 'Wait', Seconds: 20, Next: 'Enough' },
-        Enough: { Type: 'Choice', Choices: [{ Variable: '$.n', NumericLessThan: 3, Next: 'Count' }], Default: 'Done' },
+        Enough: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.n', NumericLessThan: 3, Next: 'Count' }],
+          Default: 'Done',
+        },
         Done: { Type: 'Succeed' },
       },
     };
@@ -191,13 +296,21 @@ describe('local runs under a simulated clock', () => {
 
     const result = await run(definition, clock, {}, { n: 0 });
 
-    expect(result).toMatchObject({ status: 'SUCCEEDED', historyEvents: 1 + 3 * 6 + 2 + 1, transitions: 3 * 3 + 1 });
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      historyEvents: 1 + 3 * 6 + 2 + 1,
+      transitions: 3 * 3 + 1,
+    });
     expect(clock.elapsedSeconds()).toBe(60);
   });
 
   it('times the execution out at its TimeoutSeconds of simulated time', async () => {
     const clock = new SimClock(START);
-    const definition: Definition = { TimeoutSeconds: 50, StartAt: 'Long', States: { Long: wait(100) } };
+    const definition: Definition = {
+      TimeoutSeconds: 50,
+      StartAt: 'Long',
+      States: { Long: wait(100) },
+    };
 
     const result = await run(definition, clock);
 
@@ -214,7 +327,20 @@ describe('local runs under a simulated clock', () => {
           Type: 'Map',
           ItemsPath: '$.items',
           MaxConcurrency: maxConcurrency,
-          Iterator: { StartAt: 'Start', States: { Start: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Parameters: { StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:child', Input: {} }, End: true } } },
+          Iterator: {
+            StartAt: 'Start',
+            States: {
+              Start: {
+                Type: 'Task',
+                Resource: 'arn:aws:states:::states:startExecution.sync:2',
+                Parameters: {
+                  StateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:child',
+                  Input: {},
+                },
+                End: true,
+              },
+            },
+          },
           End: true,
         },
       },
@@ -228,7 +354,9 @@ describe('local runs under a simulated clock', () => {
 
     expect(together.elapsedSeconds()).toBe(100);
     expect(oneByOne.elapsedSeconds()).toBe(300);
-    expect(side.executions!.slice(1).map((e) => e.stoppedAt)).toEqual(Array(3).fill('2026-01-01T00:01:40.000Z'));
+    expect(side.executions!.slice(1).map((e) => e.stoppedAt)).toEqual(
+      Array(3).fill('2026-01-01T00:01:40.000Z'),
+    );
     expect(serial.executions!.slice(1).map((e) => [e.startedAt, e.stoppedAt])).toEqual([
       ['2026-01-01T00:00:00.000Z', '2026-01-01T00:01:40.000Z'],
       ['2026-01-01T00:01:40.000Z', '2026-01-01T00:03:20.000Z'],
@@ -250,8 +378,14 @@ describe('children a failed Map was waiting for', () => {
     const clock = new SimClock(START);
     let lateWork = false;
     const machines: Record<string, Definition> = {
-      fails: { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'GroupFailed', Cause: 'no' } } },
-      sleeps: { StartAt: 'Sleep', States: { Sleep: wait(100, 'Late'), Late: { Type: 'Task', Resource: FN, End: true } } },
+      fails: {
+        StartAt: 'Boom',
+        States: { Boom: { Type: 'Fail', Error: 'GroupFailed', Cause: 'no' } },
+      },
+      sleeps: {
+        StartAt: 'Sleep',
+        States: { Sleep: wait(100, 'Late'), Late: { Type: 'Task', Resource: FN, End: true } },
+      },
     };
     const parent: Definition = {
       StartAt: 'Each',
@@ -259,12 +393,26 @@ describe('children a failed Map was waiting for', () => {
         Each: {
           Type: 'Map',
           ItemsPath: '$.items',
-          Iterator: { StartAt: 'Start', States: { Start: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Parameters: { 'StateMachineArn.$': '$', Input: {} }, End: true } } },
+          Iterator: {
+            StartAt: 'Start',
+            States: {
+              Start: {
+                Type: 'Task',
+                Resource: 'arn:aws:states:::states:startExecution.sync:2',
+                Parameters: { 'StateMachineArn.$': '$', Input: {} },
+                End: true,
+              },
+            },
+          },
           End: true,
         },
       },
     };
-    const stateMachines = (arn: string) => ({ definition: machines[arn]!, handlers: { Late: async () => ((lateWork = true), {}) }, stateMachineName: arn });
+    const stateMachines = (arn: string) => ({
+      definition: machines[arn]!,
+      handlers: { Late: async () => ((lateWork = true), {}) },
+      stateMachineName: arn,
+    });
 
     const result = await run(parent, clock, {}, { items: ['sleeps', 'fails'] }, { stateMachines });
 

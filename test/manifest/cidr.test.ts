@@ -3,7 +3,9 @@ import { formatIpNet, ipNet, netsOverlap, parseCidr } from '../../src/manifest/c
 
 describe('CIDRs of both families', () => {
   it('prints an IPv6 network compressed as Go does: the longest run of zero groups', () => {
-    expect(formatIpNet(ipNet('2001:0db8:0000:0000:0001:0000:0000:0000/128')!)).toBe('2001:db8:0:0:1::/128');
+    expect(formatIpNet(ipNet('2001:0db8:0000:0000:0001:0000:0000:0000/128')!)).toBe(
+      '2001:db8:0:0:1::/128',
+    );
   });
 
   it('compresses the first of two equal runs of zero groups', () => {
@@ -11,11 +13,17 @@ describe('CIDRs of both families', () => {
   });
 
   it('suggests the IPv6 network when host bits are set', () => {
-    expect(parseCidr('fd00:10::5/64')).toEqual({ ok: false, detail: 'Network contains bits outside prefix (did you mean "fd00:10::/64")' });
+    expect(parseCidr('fd00:10::5/64')).toEqual({
+      ok: false,
+      detail: 'Network contains bits outside prefix (did you mean "fd00:10::/64")',
+    });
   });
 
   it('suggests /64 for an IPv6 address given without a prefix, as kOps does', () => {
-    expect(parseCidr('2001:db8::')).toEqual({ ok: false, detail: 'Could not be parsed as a CIDR (did you mean "2001:db8::/64")' });
+    expect(parseCidr('2001:db8::')).toEqual({
+      ok: false,
+      detail: 'Could not be parsed as a CIDR (did you mean "2001:db8::/64")',
+    });
   });
 
   it('reads an IPv4 tail in an IPv6 address', () => {

@@ -23,7 +23,9 @@ function unsupportedOf(text: string): string[] {
 
 /** kOps's integration manifests for AWS under `dir` (a kOps checkout or its tests/integration). */
 function integrationManifests(dir: string): string[] {
-  const root = existsSync(join(dir, 'tests', 'integration')) ? join(dir, 'tests', 'integration') : dir;
+  const root = existsSync(join(dir, 'tests', 'integration'))
+    ? join(dir, 'tests', 'integration')
+    : dir;
   const walk = (d: string): string[] =>
     readdirSync(d).flatMap((name) => {
       const path = join(d, name);
@@ -42,7 +44,10 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
     expect(check.errors).toEqual([]);
     expect(checkExitCode(check)).toBe(3);
     expect(unsupportedOf(fixture('ipv6-only.yaml'))).toEqual(
-      expect.arrayContaining(['spec.nonMasqueradeCIDR: not supported: IPv6 clusters (kopsless builds IPv4 clusters)', 'spec.subnets[0].ipv6CIDR: not supported: IPv6 subnets']),
+      expect.arrayContaining([
+        'spec.nonMasqueradeCIDR: not supported: IPv6 clusters (kopsless builds IPv4 clusters)',
+        'spec.subnets[0].ipv6CIDR: not supported: IPv6 subnets',
+      ]),
     );
   });
 
@@ -52,7 +57,9 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
     expect(check.errors).toEqual([]);
     expect(checkExitCode(check)).toBe(3);
     expect(check.unsupported.map((u) => u.path)).toEqual(['documents[3]']);
-    expect(check.unsupported[0]!.message).toMatch(/^not supported: additional object KubeSchedulerConfiguration \(kubescheduler\.config\.k8s\.io\/v1\)/);
+    expect(check.unsupported[0]!.message).toMatch(
+      /^not supported: additional object KubeSchedulerConfiguration \(kubescheduler\.config\.k8s\.io\/v1\)/,
+    );
   });
 
   it('still reads the cluster and its instance groups beside an additional object', () => {
@@ -80,14 +87,22 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
   });
 
   it('takes a subnet without a cidr (kOps picks one) as not supported', () => {
-    const text = editManifest(readFixture('minimal-aws.yaml'), (c) => delete c.spec.subnets[0].cidr);
+    const text = editManifest(
+      readFixture('minimal-aws.yaml'),
+      (c) => delete c.spec.subnets[0].cidr,
+    );
 
     expect(errorsOf(text)).toEqual([]);
-    expect(unsupportedOf(text)).toEqual([expect.stringMatching(/^spec\.subnets\[0\]\.cidr: not supported: subnets without a cidr/)]);
+    expect(unsupportedOf(text)).toEqual([
+      expect.stringMatching(/^spec\.subnets\[0\]\.cidr: not supported: subnets without a cidr/),
+    ]);
   });
 
   it('reads kops/v1alpha2, the older name of the API group, as kOps does', () => {
-    const text = readFixture('minimal-aws.yaml').replaceAll('apiVersion: kops.k8s.io/v1alpha2', 'apiVersion: kops/v1alpha2');
+    const text = readFixture('minimal-aws.yaml').replaceAll(
+      'apiVersion: kops.k8s.io/v1alpha2',
+      'apiVersion: kops/v1alpha2',
+    );
 
     expect(checkExitCode(checkManifest(text))).toBe(0);
   });
@@ -95,13 +110,21 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
 
 describe('the invalid variants of those classes: exit 1 with the field path', () => {
   it('requires the zone of a subnet kOps would create, in kOps words', () => {
-    const text = editManifest(fixture('egress-elastic-ip.yaml'), (c) => delete c.spec.subnets[1].zone);
+    const text = editManifest(
+      fixture('egress-elastic-ip.yaml'),
+      (c) => delete c.spec.subnets[1].zone,
+    );
 
-    expect(errorsOf(text)).toEqual(['spec.subnets[1].zone: Required value: subnet "utility-sa-east-1a" must specify a zone or the ID of an existing subnet']);
+    expect(errorsOf(text)).toEqual([
+      'spec.subnets[1].zone: Required value: subnet "utility-sa-east-1a" must specify a zone or the ID of an existing subnet',
+    ]);
   });
 
   it('rejects an egress that is none of kOps kinds', () => {
-    const text = editManifest(fixture('egress-elastic-ip.yaml'), (c) => (c.spec.subnets[0].egress = 'igw-0a1b2c3d'));
+    const text = editManifest(
+      fixture('egress-elastic-ip.yaml'),
+      (c) => (c.spec.subnets[0].egress = 'igw-0a1b2c3d'),
+    );
 
     expect(errorsOf(text)).toEqual([
       'spec.subnets[0].egress: Invalid value: "igw-0a1b2c3d": egress must be of type NAT Gateway, NAT Gateway with existing ElasticIP, NAT EC2 Instance, Transit Gateway, or External',
@@ -109,39 +132,69 @@ describe('the invalid variants of those classes: exit 1 with the field path', ()
   });
 
   it('forbids an Elastic IP egress on a subnet that is not private', () => {
-    const text = editManifest(fixture('egress-elastic-ip.yaml'), (c) => (c.spec.subnets[0].type = 'Public'));
+    const text = editManifest(
+      fixture('egress-elastic-ip.yaml'),
+      (c) => (c.spec.subnets[0].type = 'Public'),
+    );
 
-    expect(errorsOf(text)).toEqual(['spec.subnets[0].egress: Forbidden: egress can only be specified for private or IPv6-capable public subnets']);
+    expect(errorsOf(text)).toEqual([
+      'spec.subnets[0].egress: Forbidden: egress can only be specified for private or IPv6-capable public subnets',
+    ]);
   });
 
   it('rejects an ipv6CIDR that is an IPv4 network', () => {
-    const text = editManifest(fixture('ipv6-only.yaml'), (c) => (c.spec.subnets[1].ipv6CIDR = '10.10.64.0/24'));
+    const text = editManifest(
+      fixture('ipv6-only.yaml'),
+      (c) => (c.spec.subnets[1].ipv6CIDR = '10.10.64.0/24'),
+    );
 
-    expect(errorsOf(text)).toEqual(['spec.subnets[1].ipv6CIDR: Invalid value: "10.10.64.0/24": Network is not an IPv6 CIDR']);
+    expect(errorsOf(text)).toEqual([
+      'spec.subnets[1].ipv6CIDR: Invalid value: "10.10.64.0/24": Network is not an IPv6 CIDR',
+    ]);
   });
 
   it('rejects an ipv6CIDR in neither CIDR nor /size#index notation', () => {
-    const text = editManifest(fixture('ipv6-only.yaml'), (c) => (c.spec.subnets[0].ipv6CIDR = '/64#x'));
+    const text = editManifest(
+      fixture('ipv6-only.yaml'),
+      (c) => (c.spec.subnets[0].ipv6CIDR = '/64#x'),
+    );
 
-    expect(errorsOf(text)[0]).toMatch(/^spec\.subnets\[0\]\.ipv6CIDR: Invalid value: "\/64#x": IPv6 CIDR subnet is not parsable/);
+    expect(errorsOf(text)[0]).toMatch(
+      /^spec\.subnets\[0\]\.ipv6CIDR: Invalid value: "\/64#x": IPv6 CIDR subnet is not parsable/,
+    );
   });
 
   it('rejects an ipv6CIDR with host bits set, suggesting the network', () => {
-    const text = editManifest(fixture('ipv6-only.yaml'), (c) => (c.spec.subnets[1].ipv6CIDR = '2001:db8:0:2::1/64'));
+    const text = editManifest(
+      fixture('ipv6-only.yaml'),
+      (c) => (c.spec.subnets[1].ipv6CIDR = '2001:db8:0:2::1/64'),
+    );
 
-    expect(errorsOf(text)).toEqual(['spec.subnets[1].ipv6CIDR: Invalid value: "2001:db8:0:2::1/64": Network contains bits outside prefix (did you mean "2001:db8:0:2::/64")']);
+    expect(errorsOf(text)).toEqual([
+      'spec.subnets[1].ipv6CIDR: Invalid value: "2001:db8:0:2::1/64": Network contains bits outside prefix (did you mean "2001:db8:0:2::/64")',
+    ]);
   });
 
   it('forbids a DualStack subnet outside an IPv6 cluster', () => {
-    const text = editManifest(fixture('egress-elastic-ip.yaml'), (c) => (c.spec.subnets[1].type = 'DualStack'));
+    const text = editManifest(
+      fixture('egress-elastic-ip.yaml'),
+      (c) => (c.spec.subnets[1].type = 'DualStack'),
+    );
 
-    expect(errorsOf(text)).toContain('spec.subnets[1].type: Forbidden: subnet type DualStack may only be used in IPv6 clusters');
+    expect(errorsOf(text)).toContain(
+      'spec.subnets[1].type: Forbidden: subnet type DualStack may only be used in IPv6 clusters',
+    );
   });
 
   it('keeps kOps rule on additional objects: the scheduler kubeconfig is kOps to set', () => {
-    const text = fixture('additional-objects.yaml').replace('  qps: 50\n', '  qps: 50\n  kubeconfig: /etc/mine\n');
+    const text = fixture('additional-objects.yaml').replace(
+      '  qps: 50\n',
+      '  qps: 50\n  kubeconfig: /etc/mine\n',
+    );
 
-    expect(errorsOf(text)).toEqual(['documents[3].clientConnection.kubeconfig: Invalid value: "/etc/mine": value is controlled by kOps and should not be set']);
+    expect(errorsOf(text)).toEqual([
+      'documents[3].clientConnection.kubeconfig: Invalid value: "/etc/mine": value is controlled by kOps and should not be set',
+    ]);
   });
 
   it('requires a kind on a document of another API', () => {
@@ -158,12 +211,15 @@ describe('the invalid variants of those classes: exit 1 with the field path', ()
 });
 
 describe('kOps reference manifests', () => {
-  it.each(referenceManifests())('%s: exit 0 or 3, every unsupported setting worded "not supported"', (name) => {
-    const check = checkManifest(readReference(name));
+  it.each(referenceManifests())(
+    '%s: exit 0 or 3, every unsupported setting worded "not supported"',
+    (name) => {
+      const check = checkManifest(readReference(name));
 
-    expect(check.errors).toEqual([]);
-    expect(check.unsupported.every((u) => u.message.startsWith('not supported: '))).toBe(true);
-  });
+      expect(check.errors).toEqual([]);
+      expect(check.unsupported.every((u) => u.message.startsWith('not supported: '))).toBe(true);
+    },
+  );
 });
 
 const integrationDir = process.env.KOPS_INTEGRATION_DIR;
@@ -175,11 +231,14 @@ describe.skipIf(!integrationDir)('kOps integration manifests (KOPS_INTEGRATION_D
     expect(files.length).toBeGreaterThan(0);
   });
 
-  it.each(files.map((path) => [relative(integrationDir ?? '', path), path]))('%s: exit 0 or 3, never 1', (_name, path) => {
-    const check = checkManifest(readFileSync(path, 'utf8'));
+  it.each(files.map((path) => [relative(integrationDir ?? '', path), path]))(
+    '%s: exit 0 or 3, never 1',
+    (_name, path) => {
+      const check = checkManifest(readFileSync(path, 'utf8'));
 
-    expect(check.errors).toEqual([]);
-    expect([0, 3]).toContain(checkExitCode(check));
-    expect(check.unsupported.every((u) => u.message.startsWith('not supported: '))).toBe(true);
-  });
+      expect(check.errors).toEqual([]);
+      expect([0, 3]).toContain(checkExitCode(check));
+      expect(check.unsupported.every((u) => u.message.startsWith('not supported: '))).toBe(true);
+    },
+  );
 });

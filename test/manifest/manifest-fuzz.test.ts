@@ -24,12 +24,21 @@ describe('the manifest check over mutated manifests', () => {
 
   it('always returns exit 0, 1 or 3 for the same manifests given as bytes', () => {
     fc.assert(
-      fc.property(mutatedManifest(), fc.uint8Array({ maxLength: 16 }), fc.nat(), ({ text }, junk, at) => {
-        const bytes = Buffer.from(text);
-        const damaged = Buffer.concat([bytes.subarray(0, at % (bytes.length + 1)), junk, bytes.subarray(at % (bytes.length + 1))]);
+      fc.property(
+        mutatedManifest(),
+        fc.uint8Array({ maxLength: 16 }),
+        fc.nat(),
+        ({ text }, junk, at) => {
+          const bytes = Buffer.from(text);
+          const damaged = Buffer.concat([
+            bytes.subarray(0, at % (bytes.length + 1)),
+            junk,
+            bytes.subarray(at % (bytes.length + 1)),
+          ]);
 
-        expect([0, 1, 3]).toContain(checkExitCode(checkManifest(damaged)));
-      }),
+          expect([0, 1, 3]).toContain(checkExitCode(checkManifest(damaged)));
+        },
+      ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 150) },
     );
   }, 180_000);

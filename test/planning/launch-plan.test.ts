@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
-import { parseGoDuration, planGroups, resolveMaxPods } from '../../src/planning/launch-plan.js';
-import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import type { CompletedManifest } from '../../src/manifest/completed.js';
+import { parseGoDuration, planGroups, resolveMaxPods } from '../../src/planning/launch-plan.js';
+import { groupName } from '../../src/planning/names.js';
 import { readFixture } from '../helpers.js';
 import { INSTANCE_TYPES, SEED_IMAGE, SEED_OUTPUTS } from './fixtures.js';
 
@@ -29,7 +29,9 @@ function edited(edit: (m: CompletedManifest) => void): CompletedManifest {
 describe('launch plan', () => {
   it('names groups and templates with a hash of (group, cluster), keeps <ig>.<cluster> as the Name tag and tags instances for the cluster', () => {
     const nodes = plan().find((p) => p.instanceGroup === 'nodes-us-east-1a')!;
-    const instanceTags = nodes.launchTemplate.TagSpecifications.find((t) => t.ResourceType === 'instance')!.Tags;
+    const instanceTags = nodes.launchTemplate.TagSpecifications.find(
+      (t) => t.ResourceType === 'instance',
+    )!.Tags;
 
     expect(nodes.name).toBe(groupName('nodes-us-east-1a', 'seed.example.com'));
     expect(nodes.name).toMatch(/^kopsless-nodes-us-east-1a\.seed\.example\.com-[0-9a-f]{16}$/);
@@ -60,20 +62,33 @@ describe('launch plan', () => {
       m.instanceGroups[1]!.spec.kubelet = { maxPods: 80 };
     });
 
-    expect(resolveMaxPods(manifest.cluster, manifest.instanceGroups[1]!, INSTANCE_TYPES['t3.medium'])).toEqual({ maxPods: 80, source: 'instanceGroup' });
-    expect(resolveMaxPods(manifest.cluster, manifest.instanceGroups[2]!, INSTANCE_TYPES['t3.medium'])).toEqual({ maxPods: 50, source: 'cluster' });
+    expect(
+      resolveMaxPods(manifest.cluster, manifest.instanceGroups[1]!, INSTANCE_TYPES['t3.medium']),
+    ).toEqual({ maxPods: 80, source: 'instanceGroup' });
+    expect(
+      resolveMaxPods(manifest.cluster, manifest.instanceGroups[2]!, INSTANCE_TYPES['t3.medium']),
+    ).toEqual({ maxPods: 50, source: 'cluster' });
   });
 
   it('uses the prefix delegation formula when the amazonvpc env enables it', () => {
-    const manifest = edited((m) => (m.cluster.spec.networking = { amazonvpc: { env: [{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }] } }));
+    const manifest = edited(
+      (m) =>
+        (m.cluster.spec.networking = {
+          amazonvpc: { env: [{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }] },
+        }),
+    );
 
-    expect(resolveMaxPods(manifest.cluster, manifest.instanceGroups[1]!, INSTANCE_TYPES['t3.medium']).maxPods).toBe(110);
+    expect(
+      resolveMaxPods(manifest.cluster, manifest.instanceGroups[1]!, INSTANCE_TYPES['t3.medium'])
+        .maxPods,
+    ).toBe(110);
   });
 
   it('changes the spec hash when the machine type changes', () => {
     const before = plan()[1]!.specHash;
 
-    const after = plan(edited((m) => (m.instanceGroups[1]!.spec.machineType = 'm5.large')))[1]!.specHash;
+    const after = plan(edited((m) => (m.instanceGroups[1]!.spec.machineType = 'm5.large')))[1]!
+      .specHash;
 
     expect(after).not.toBe(before);
   });
@@ -81,7 +96,9 @@ describe('launch plan', () => {
   it('keeps the spec hash when only the group size changes', () => {
     const before = plan()[1]!.specHash;
 
-    const after = plan(edited((m) => Object.assign(m.instanceGroups[1]!.spec, { minSize: 3, maxSize: 5 })))[1]!.specHash;
+    const after = plan(
+      edited((m) => Object.assign(m.instanceGroups[1]!.spec, { minSize: 3, maxSize: 5 })),
+    )[1]!.specHash;
 
     expect(after).toBe(before);
   });
@@ -90,7 +107,9 @@ describe('launch plan', () => {
     const manifest = edited((m) => (m.instanceGroups[1]!.spec.machineType = 't9.huge'));
 
     expect(() => plan(manifest)).toThrow(SpecInvalidError);
-    expect(() => plan(manifest)).toThrow(/instanceGroups\[nodes-us-east-1a\]\.spec\.machineType: Invalid value: "t9.huge"/);
+    expect(() => plan(manifest)).toThrow(
+      /instanceGroups\[nodes-us-east-1a\]\.spec\.machineType: Invalid value: "t9.huge"/,
+    );
   });
 
   it('parses Go durations for maxInstanceLifetime', () => {

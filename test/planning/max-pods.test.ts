@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { calculateMaxPods, prefixDelegationEnabled, prefixDelegationSupport } from '../../src/planning/max-pods.js';
+import {
+  calculateMaxPods,
+  prefixDelegationEnabled,
+  prefixDelegationSupport,
+} from '../../src/planning/max-pods.js';
 import { INSTANCE_TYPES } from './fixtures.js';
 
 const type = (name: string) => INSTANCE_TYPES[name]!;
@@ -23,7 +27,9 @@ describe('max pods, plain VPC CNI formula ENIs*(IPs-1)+2', () => {
   });
 
   it('counts only the default network card of a multi-card type', () => {
-    expect(calculateMaxPods(type('p4d.24xlarge'), { showMaxAllowed: true }).maxPods).toBe(15 * 49 + 2);
+    expect(calculateMaxPods(type('p4d.24xlarge'), { showMaxAllowed: true }).maxPods).toBe(
+      15 * 49 + 2,
+    );
   });
 
   it('uses one ENI fewer with custom networking', () => {
@@ -31,18 +37,24 @@ describe('max pods, plain VPC CNI formula ENIs*(IPs-1)+2', () => {
   });
 
   it('honours a lower MAX_ENI', () => {
-    expect(calculateMaxPods(type('m5.large'), { cniMaxEni: 1, showMaxAllowed: true }).maxPods).toBe(11);
+    expect(calculateMaxPods(type('m5.large'), { cniMaxEni: 1, showMaxAllowed: true }).maxPods).toBe(
+      11,
+    );
   });
 });
 
 describe('max pods with prefix delegation ENIs*((IPs-1)*16)+2', () => {
   it('gives a Nitro t3.medium 110 (capped from 242)', () => {
-    expect(calculateMaxPods(type('t3.medium'), { prefixDelegation: true, showMaxAllowed: true }).maxPods).toBe(242);
+    expect(
+      calculateMaxPods(type('t3.medium'), { prefixDelegation: true, showMaxAllowed: true }).maxPods,
+    ).toBe(242);
     expect(calculateMaxPods(type('t3.medium'), { prefixDelegation: true }).maxPods).toBe(110);
   });
 
   it('applies to bare metal', () => {
-    expect(calculateMaxPods(type('m5.metal'), { prefixDelegation: true }).prefixDelegation).toBe(true);
+    expect(calculateMaxPods(type('m5.metal'), { prefixDelegation: true }).prefixDelegation).toBe(
+      true,
+    );
   });
 
   it('does not apply to a Xen instance, and says why', () => {
@@ -58,7 +70,9 @@ describe('max pods with prefix delegation ENIs*((IPs-1)*16)+2', () => {
   });
 
   it('reads ENABLE_PREFIX_DELEGATION from the amazonvpc env', () => {
-    expect(prefixDelegationEnabled([{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }])).toBe(true);
+    expect(prefixDelegationEnabled([{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }])).toBe(
+      true,
+    );
     expect(prefixDelegationEnabled([{ name: 'WARM_PREFIX_TARGET', value: '1' }])).toBe(false);
   });
 });

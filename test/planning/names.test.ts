@@ -1,18 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { dns1123SubdomainErrors } from '../../src/manifest/validate.js';
 import {
   groupName,
+  type InstanceRoleKind,
   iamRoleName,
   instanceProfileName,
   kopsGroupName,
   NAME_LIMITS,
   NAME_PREFIX,
+  type SecurityGroupKind,
   securityGroupName,
   stackName,
-  type InstanceRoleKind,
-  type SecurityGroupKind,
 } from '../../src/planning/names.js';
-import { dns1123SubdomainErrors } from '../../src/manifest/validate.js';
 
 // Every name AWS scopes per account or region must differ for any two valid clusters (or
 // (instance group, cluster) pairs), and fit AWS's limits even for 253-character names.
@@ -22,19 +22,34 @@ const SG_KINDS: SecurityGroupKind[] = ['masters', 'nodes', 'bastion'];
 
 /** One DNS-1123 label: the building block of cluster and instance group names. */
 const label = fc
-  .tuple(fc.stringMatching(/^[a-z0-9]$/), fc.stringMatching(/^[-a-z0-9]{0,61}$/), fc.stringMatching(/^[a-z0-9]$/), fc.boolean())
+  .tuple(
+    fc.stringMatching(/^[a-z0-9]$/),
+    fc.stringMatching(/^[-a-z0-9]{0,61}$/),
+    fc.stringMatching(/^[a-z0-9]$/),
+    fc.boolean(),
+  )
   .map(([first, middle, last, short]) => (short ? first : `${first}${middle}${last}`));
 
 /** A valid DNS-1123 subdomain of 1-8 labels, at most 253 characters. */
-const subdomain = fc.array(label, { minLength: 1, maxLength: 8 }).map((labels) => labels.join('.').slice(0, 253).replace(/[-.]+$/, ''));
-const clusterName = subdomain.filter((n) => n.includes('.') && dns1123SubdomainErrors(n).length === 0);
-const groupNameArb = subdomain.filter((n) => n.length > 0 && dns1123SubdomainErrors(n).length === 0);
+const subdomain = fc.array(label, { minLength: 1, maxLength: 8 }).map((labels) =>
+  labels
+    .join('.')
+    .slice(0, 253)
+    .replace(/[-.]+$/, ''),
+);
+const clusterName = subdomain.filter(
+  (n) => n.includes('.') && dns1123SubdomainErrors(n).length === 0,
+);
+const groupNameArb = subdomain.filter(
+  (n) => n.length > 0 && dns1123SubdomainErrors(n).length === 0,
+);
 
 /** Names that look alike: a `.` and a `-` swapped, the collision the old flattening made. */
 const swapped = (name: string): string[] => {
   const out: string[] = [];
   for (let i = 1; i < name.length - 1; i++) {
-    if (name[i] === '.' || name[i] === '-') out.push(name.slice(0, i) + (name[i] === '.' ? '-' : '.') + name.slice(i + 1));
+    if (name[i] === '.' || name[i] === '-')
+      out.push(name.slice(0, i) + (name[i] === '.' ? '-' : '.') + name.slice(i + 1));
   }
   return out.filter((n) => n.includes('.') && dns1123SubdomainErrors(n).length === 0);
 };
@@ -65,18 +80,33 @@ describe('AWS names', () => {
   });
 
   it('gives the two instance groups of the issue different group and launch template names', () => {
-    expect(groupName('nodes-us-east-1a.q', 'p.example.com')).not.toBe(groupName('nodes-us-east-1a', 'q.p.example.com'));
+    expect(groupName('nodes-us-east-1a.q', 'p.example.com')).not.toBe(
+      groupName('nodes-us-east-1a', 'q.p.example.com'),
+    );
   });
 
   it('keeps the kOps name readable in the AWS name and exact in the Name tag value', () => {
     expect(stackName('seed.example.com')).toMatch(/^kopsless-seed-example-com-[0-9a-f]{16}$/);
-    expect(iamRoleName('masters', 'seed.example.com')).toMatch(/^kopsless-masters-seed\.example\.com-[0-9a-f]{16}$/);
-    expect(groupName('nodes-us-east-1a', 'seed.example.com')).toMatch(/^kopsless-nodes-us-east-1a\.seed\.example\.com-[0-9a-f]{16}$/);
-    expect(kopsGroupName('nodes-us-east-1a', 'seed.example.com')).toBe('nodes-us-east-1a.seed.example.com');
+    expect(iamRoleName('masters', 'seed.example.com')).toMatch(
+      /^kopsless-masters-seed\.example\.com-[0-9a-f]{16}$/,
+    );
+    expect(groupName('nodes-us-east-1a', 'seed.example.com')).toMatch(
+      /^kopsless-nodes-us-east-1a\.seed\.example\.com-[0-9a-f]{16}$/,
+    );
+    expect(kopsGroupName('nodes-us-east-1a', 'seed.example.com')).toBe(
+      'nodes-us-east-1a.seed.example.com',
+    );
   });
 
   it('starts stack, IAM role, instance profile and group names with kopsless- (the IAM policies rely on it)', () => {
-    const names = [stackName(LONGEST_CLUSTER), ...ROLE_KINDS.flatMap((k) => [iamRoleName(k, LONGEST_CLUSTER), instanceProfileName(k, LONGEST_CLUSTER)]), groupName(LONGEST_GROUP, LONGEST_CLUSTER)];
+    const names = [
+      stackName(LONGEST_CLUSTER),
+      ...ROLE_KINDS.flatMap((k) => [
+        iamRoleName(k, LONGEST_CLUSTER),
+        instanceProfileName(k, LONGEST_CLUSTER),
+      ]),
+      groupName(LONGEST_GROUP, LONGEST_CLUSTER),
+    ];
 
     for (const name of names) expect(name.startsWith(NAME_PREFIX)).toBe(true);
   });
@@ -86,15 +116,25 @@ describe('AWS names', () => {
     expect(LONGEST_CLUSTER).toHaveLength(253);
 
     expect(stackName(LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.stack);
-    for (const k of ROLE_KINDS) expect(iamRoleName(k, LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.iamRole);
-    for (const k of SG_KINDS) expect(securityGroupName(k, LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.securityGroup);
-    expect(groupName(LONGEST_GROUP, LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.launchTemplate);
+    for (const k of ROLE_KINDS)
+      expect(iamRoleName(k, LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.iamRole);
+    for (const k of SG_KINDS)
+      expect(securityGroupName(k, LONGEST_CLUSTER).length).toBeLessThanOrEqual(
+        NAME_LIMITS.securityGroup,
+      );
+    expect(groupName(LONGEST_GROUP, LONGEST_CLUSTER).length).toBeLessThanOrEqual(
+      NAME_LIMITS.launchTemplate,
+    );
   });
 
   it('never maps two valid clusters to one name of any kind, look-alikes included', () => {
     const distinctPair = fc.oneof(
       fc.tuple(clusterName, clusterName).filter(([a, b]) => a !== b),
-      clusterName.chain((a) => (swapped(a).length > 0 ? fc.constantFrom(...swapped(a)).map((b) => [a, b] as [string, string]) : fc.constant([a, `${a}.x`] as [string, string]))),
+      clusterName.chain((a) =>
+        swapped(a).length > 0
+          ? fc.constantFrom(...swapped(a)).map((b) => [a, b] as [string, string])
+          : fc.constant([a, `${a}.x`] as [string, string]),
+      ),
     );
 
     fc.assert(
@@ -114,7 +154,10 @@ describe('AWS names', () => {
         .filter(([, c]) => c.split('.').length > 2)
         .map(([g, c]) => {
           const [first, ...rest] = c.split('.');
-          return [[`${g}.${first}`, rest.join('.')], [g, c]] as [[string, string], [string, string]];
+          return [
+            [`${g}.${first}`, rest.join('.')],
+            [g, c],
+          ] as [[string, string], [string, string]];
         })
         .filter(([[g1]]) => g1.length <= 253),
     );
@@ -135,7 +178,9 @@ describe('AWS names', () => {
         expect(stack.length).toBeLessThanOrEqual(NAME_LIMITS.stack);
         for (const k of ROLE_KINDS) {
           expect(iamRoleName(k, cluster)).toMatch(/^[\w+=,.@-]{1,64}$/);
-          expect(instanceProfileName(k, cluster).length).toBeLessThanOrEqual(NAME_LIMITS.instanceProfile);
+          expect(instanceProfileName(k, cluster).length).toBeLessThanOrEqual(
+            NAME_LIMITS.instanceProfile,
+          );
         }
         for (const k of SG_KINDS) {
           const sg = securityGroupName(k, cluster);
@@ -144,7 +189,9 @@ describe('AWS names', () => {
         }
         const asg = groupName(group, cluster);
         expect(asg).toMatch(/^[a-zA-Z0-9().\-/_]{3,128}$/);
-        expect(asg.length).toBeLessThanOrEqual(Math.min(NAME_LIMITS.launchTemplate, NAME_LIMITS.autoScalingGroup));
+        expect(asg.length).toBeLessThanOrEqual(
+          Math.min(NAME_LIMITS.launchTemplate, NAME_LIMITS.autoScalingGroup),
+        );
       }),
       { numRuns: 2000 },
     );

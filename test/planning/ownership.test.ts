@@ -3,7 +3,12 @@ import { isOwnedBy, ownerOf, requireOwned } from '../../src/planning/ownership.j
 
 describe('ownership by the KubernetesCluster tag', () => {
   it('reads the owner from a tag list and from a tag map', () => {
-    expect(ownerOf([{ Key: 'Name', Value: 'x' }, { Key: 'KubernetesCluster', Value: 'a.example.com' }])).toBe('a.example.com');
+    expect(
+      ownerOf([
+        { Key: 'Name', Value: 'x' },
+        { Key: 'KubernetesCluster', Value: 'a.example.com' },
+      ]),
+    ).toBe('a.example.com');
     expect(ownerOf({ KubernetesCluster: 'b.example.com' })).toBe('b.example.com');
     expect(ownerOf(undefined)).toBeUndefined();
   });
@@ -14,12 +19,28 @@ describe('ownership by the KubernetesCluster tag', () => {
   });
 
   it('refuses a resource of another cluster, naming the owner', () => {
-    expect(() => requireOwned('Auto Scaling group g', { KubernetesCluster: 'other.example.com' }, 'mine.example.com')).toThrow(
-      expect.objectContaining({ name: 'ResourceOwnedError', message: expect.stringContaining('Auto Scaling group g is owned by cluster other.example.com') }),
+    expect(() =>
+      requireOwned(
+        'Auto Scaling group g',
+        { KubernetesCluster: 'other.example.com' },
+        'mine.example.com',
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ResourceOwnedError',
+        message: expect.stringContaining(
+          'Auto Scaling group g is owned by cluster other.example.com',
+        ),
+      }),
     );
   });
 
   it('refuses a resource with no cluster tag', () => {
-    expect(() => requireOwned('launch template t', [], 'mine.example.com')).toThrow(expect.objectContaining({ name: 'ResourceOwnedError', message: expect.stringContaining('is not tagged KubernetesCluster=mine.example.com') }));
+    expect(() => requireOwned('launch template t', [], 'mine.example.com')).toThrow(
+      expect.objectContaining({
+        name: 'ResourceOwnedError',
+        message: expect.stringContaining('is not tagged KubernetesCluster=mine.example.com'),
+      }),
+    );
   });
 });

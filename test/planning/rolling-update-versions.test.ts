@@ -3,7 +3,12 @@ import { ClusterNotValidError } from '../../src/errors.js';
 import { nextRollStep, type RollGroup } from '../../src/planning/rolling-update.js';
 
 /** A group of `size` instances running `running`, whose launch template now installs `wanted`. */
-function group(name: string, role: string, wanted: string, running: Array<string | undefined>): RollGroup {
+function group(
+  name: string,
+  role: string,
+  wanted: string,
+  running: Array<string | undefined>,
+): RollGroup {
   return {
     instanceGroup: name,
     role,
@@ -26,15 +31,25 @@ function group(name: string, role: string, wanted: string, running: Array<string
 
 describe('nodes never ahead of the control plane during a roll', () => {
   it('replaces the control plane first in an upgrade of every group', () => {
-    const groups = [group('nodes-a', 'Node', '1.33.1', ['1.32.0']), group('control-plane-a', 'ControlPlane', '1.33.1', ['1.32.0'])];
+    const groups = [
+      group('nodes-a', 'Node', '1.33.1', ['1.32.0']),
+      group('control-plane-a', 'ControlPlane', '1.33.1', ['1.32.0']),
+    ];
 
     const step = nextRollStep(groups);
 
-    expect(step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-a', controlPlane: true });
+    expect(step).toMatchObject({
+      kind: 'replace',
+      instanceGroup: 'control-plane-a',
+      controlPlane: true,
+    });
   });
 
   it('rolls the nodes once the control plane runs the new version', () => {
-    const groups = [group('nodes-a', 'Node', '1.33.1', ['1.32.0']), group('control-plane-a', 'ControlPlane', '1.33.1', ['1.33.1'])];
+    const groups = [
+      group('nodes-a', 'Node', '1.33.1', ['1.32.0']),
+      group('control-plane-a', 'ControlPlane', '1.33.1', ['1.33.1']),
+    ];
 
     const step = nextRollStep(groups);
 
@@ -42,12 +57,17 @@ describe('nodes never ahead of the control plane during a roll', () => {
   });
 
   it('refuses a roll of node groups alone while the control plane runs the older version', () => {
-    const groups = [group('nodes-a', 'Node', '1.33.1', ['1.32.0']), group('control-plane-a', 'ControlPlane', '1.33.1', ['1.32.0'])];
+    const groups = [
+      group('nodes-a', 'Node', '1.33.1', ['1.32.0']),
+      group('control-plane-a', 'ControlPlane', '1.33.1', ['1.32.0']),
+    ];
 
     const roll = () => nextRollStep(groups, { instanceGroups: ['nodes-a'] });
 
     expect(roll).toThrow(ClusterNotValidError);
-    expect(roll).toThrow(/cannot roll instance group "nodes-a" to Kubernetes 1\.33\.1: control-plane instance control-plane-a-0 \(instance group "control-plane-a"\) runs 1\.32\.0/);
+    expect(roll).toThrow(
+      /cannot roll instance group "nodes-a" to Kubernetes 1\.33\.1: control-plane instance control-plane-a-0 \(instance group "control-plane-a"\) runs 1\.32\.0/,
+    );
   });
 
   it('rolls node groups alone for a change that keeps their version (a maxPods change)', () => {
@@ -61,7 +81,10 @@ describe('nodes never ahead of the control plane during a roll', () => {
   });
 
   it('does not count control-plane instances without a version tag (launched before it was set)', () => {
-    const groups = [group('nodes-a', 'Node', '1.33.1', ['1.32.0']), group('control-plane-a', 'ControlPlane', '1.33.1', [undefined])];
+    const groups = [
+      group('nodes-a', 'Node', '1.33.1', ['1.32.0']),
+      group('control-plane-a', 'ControlPlane', '1.33.1', [undefined]),
+    ];
 
     const step = nextRollStep(groups, { instanceGroups: ['nodes-a'] });
 
@@ -72,7 +95,10 @@ describe('nodes never ahead of the control plane during a roll', () => {
 describe('the control plane one minor version at a time during a roll', () => {
   it('refuses to roll the control plane two minor versions above its oldest member, naming group, instance and versions', () => {
     // An update to 1.33 applied and not rolled, then an update to 1.34: the template says 1.34, the instance runs 1.32.
-    const groups = [group('control-plane-a', 'ControlPlane', '1.34.0', ['1.32.0']), group('nodes-a', 'Node', '1.34.0', ['1.32.0'])];
+    const groups = [
+      group('control-plane-a', 'ControlPlane', '1.34.0', ['1.32.0']),
+      group('nodes-a', 'Node', '1.34.0', ['1.32.0']),
+    ];
 
     const roll = () => nextRollStep(groups);
 
@@ -83,19 +109,30 @@ describe('the control plane one minor version at a time during a roll', () => {
   });
 
   it('counts the oldest member of every control-plane group, even one whose own group is current', () => {
-    const groups = [group('control-plane-a', 'ControlPlane', '1.34.0', ['1.33.1']), group('control-plane-b', 'ControlPlane', '1.34.0', ['1.32.0'])];
+    const groups = [
+      group('control-plane-a', 'ControlPlane', '1.34.0', ['1.33.1']),
+      group('control-plane-b', 'ControlPlane', '1.34.0', ['1.32.0']),
+    ];
 
     const roll = () => nextRollStep(groups);
 
-    expect(roll).toThrow(/cannot roll control-plane instance group "control-plane-a" to Kubernetes 1\.34\.0: control-plane instance control-plane-b-0 \(instance group "control-plane-b"\) runs 1\.32\.0/);
+    expect(roll).toThrow(
+      /cannot roll control-plane instance group "control-plane-a" to Kubernetes 1\.34\.0: control-plane instance control-plane-b-0 \(instance group "control-plane-b"\) runs 1\.32\.0/,
+    );
   });
 
   it('rolls the control plane one minor version up while some members still run the older one', () => {
-    const groups = [group('control-plane-a', 'ControlPlane', '1.33.1', ['1.33.1', '1.32.0', '1.32.0'])];
+    const groups = [
+      group('control-plane-a', 'ControlPlane', '1.33.1', ['1.33.1', '1.32.0', '1.32.0']),
+    ];
 
     const step = nextRollStep(groups);
 
-    expect(step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-a', instanceIds: ['control-plane-a-1'] });
+    expect(step).toMatchObject({
+      kind: 'replace',
+      instanceGroup: 'control-plane-a',
+      instanceIds: ['control-plane-a-1'],
+    });
   });
 
   it('refuses to roll the control plane a minor version down', () => {
@@ -103,7 +140,9 @@ describe('the control plane one minor version at a time during a roll', () => {
 
     const roll = () => nextRollStep(groups);
 
-    expect(roll).toThrow(/cannot roll control-plane instance group "control-plane-a" to Kubernetes 1\.32\.9: control-plane instance control-plane-a-0 \(instance group "control-plane-a"\) runs 1\.33\.1, and minor version downgrades are not supported/);
+    expect(roll).toThrow(
+      /cannot roll control-plane instance group "control-plane-a" to Kubernetes 1\.32\.9: control-plane instance control-plane-a-0 \(instance group "control-plane-a"\) runs 1\.33\.1, and minor version downgrades are not supported/,
+    );
   });
 
   it('rolls the control plane to a lower patch version of the same minor', () => {
@@ -111,7 +150,11 @@ describe('the control plane one minor version at a time during a roll', () => {
 
     const step = nextRollStep(groups);
 
-    expect(step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-a', controlPlane: true });
+    expect(step).toMatchObject({
+      kind: 'replace',
+      instanceGroup: 'control-plane-a',
+      controlPlane: true,
+    });
   });
 
   it('does not judge a control plane whose members carry no version tag', () => {

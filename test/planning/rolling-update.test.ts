@@ -1,31 +1,107 @@
 import { describe, expect, it } from 'vitest';
-import { forcedMembers, nextRollStep, orderGroups, resolveRollSettings, rollStatus, type RollGroup, type RollSettings } from '../../src/planning/rolling-update.js';
 import type { Cluster, InstanceGroup } from '../../src/manifest/types.js';
+import {
+  forcedMembers,
+  nextRollStep,
+  orderGroups,
+  type RollGroup,
+  type RollSettings,
+  resolveRollSettings,
+  rollStatus,
+} from '../../src/planning/rolling-update.js';
 
-const cluster = (rollingUpdate?: Cluster['spec']['rollingUpdate']): Cluster => ({ apiVersion: 'kops.k8s.io/v1alpha2', kind: 'Cluster', metadata: { name: 'c.example.com' }, spec: { ...(rollingUpdate ? { rollingUpdate } : {}) } });
-const ig = (role: InstanceGroup['spec']['role'], rollingUpdate?: InstanceGroup['spec']['rollingUpdate']): InstanceGroup => ({ apiVersion: 'kops.k8s.io/v1alpha2', kind: 'InstanceGroup', metadata: { name: 'g' }, spec: { role, ...(rollingUpdate ? { rollingUpdate } : {}) } });
+const cluster = (rollingUpdate?: Cluster['spec']['rollingUpdate']): Cluster => ({
+  apiVersion: 'kops.k8s.io/v1alpha2',
+  kind: 'Cluster',
+  metadata: { name: 'c.example.com' },
+  spec: { ...(rollingUpdate ? { rollingUpdate } : {}) },
+});
+const ig = (
+  role: InstanceGroup['spec']['role'],
+  rollingUpdate?: InstanceGroup['spec']['rollingUpdate'],
+): InstanceGroup => ({
+  apiVersion: 'kops.k8s.io/v1alpha2',
+  kind: 'InstanceGroup',
+  metadata: { name: 'g' },
+  spec: { role, ...(rollingUpdate ? { rollingUpdate } : {}) },
+});
 
 describe('rolling update settings (kOps resolveSettings on AWS)', () => {
   it.each([
     ['defaults', undefined, undefined, 3, { maxSurge: 1, maxUnavailable: 0 }],
-    ['surge 0 makes unavailable 1', { maxSurge: 0 }, undefined, 3, { maxSurge: 0, maxUnavailable: 1 }],
-    ['group surge percentage rounds up', { maxSurge: '25%' }, undefined, 6, { maxSurge: 2, maxUnavailable: 0 }],
-    ['unavailable percentage rounds down', { maxSurge: 0, maxUnavailable: '50%' }, undefined, 5, { maxSurge: 0, maxUnavailable: 2 }],
-    ['unavailable percentage is at least 1', { maxSurge: 0, maxUnavailable: '10%' }, undefined, 3, { maxSurge: 0, maxUnavailable: 1 }],
-    ['cluster default applies when the group has none', undefined, { maxSurge: 2, maxUnavailable: 1 }, 4, { maxSurge: 2, maxUnavailable: 1 }],
-    ['group setting wins over the cluster default', { maxSurge: 3 }, { maxSurge: 2 }, 4, { maxSurge: 3, maxUnavailable: 0 }],
+    [
+      'surge 0 makes unavailable 1',
+      { maxSurge: 0 },
+      undefined,
+      3,
+      { maxSurge: 0, maxUnavailable: 1 },
+    ],
+    [
+      'group surge percentage rounds up',
+      { maxSurge: '25%' },
+      undefined,
+      6,
+      { maxSurge: 2, maxUnavailable: 0 },
+    ],
+    [
+      'unavailable percentage rounds down',
+      { maxSurge: 0, maxUnavailable: '50%' },
+      undefined,
+      5,
+      { maxSurge: 0, maxUnavailable: 2 },
+    ],
+    [
+      'unavailable percentage is at least 1',
+      { maxSurge: 0, maxUnavailable: '10%' },
+      undefined,
+      3,
+      { maxSurge: 0, maxUnavailable: 1 },
+    ],
+    [
+      'cluster default applies when the group has none',
+      undefined,
+      { maxSurge: 2, maxUnavailable: 1 },
+      4,
+      { maxSurge: 2, maxUnavailable: 1 },
+    ],
+    [
+      'group setting wins over the cluster default',
+      { maxSurge: 3 },
+      { maxSurge: 2 },
+      4,
+      { maxSurge: 3, maxUnavailable: 0 },
+    ],
   ] as const)('%s', (_name, group, clusterDefault, size, expected) => {
-    expect(resolveRollSettings(cluster(clusterDefault as never), ig('Node', group as never), size)).toEqual(expected);
+    expect(
+      resolveRollSettings(cluster(clusterDefault as never), ig('Node', group as never), size),
+    ).toEqual(expected);
   });
 
   it('refuses a setting that skipped validation, naming the field, instead of reading it as 0', () => {
-    const attempt = () => resolveRollSettings(cluster(undefined as never), ig('Node', { maxSurge: 'a lot' } as never), 3);
+    const attempt = () =>
+      resolveRollSettings(
+        cluster(undefined as never),
+        ig('Node', { maxSurge: 'a lot' } as never),
+        3,
+      );
 
-    expect(attempt).toThrow(expect.objectContaining({ name: 'InvalidInputError', message: expect.stringContaining('spec.rollingUpdate.maxSurge') }));
+    expect(attempt).toThrow(
+      expect.objectContaining({
+        name: 'InvalidInputError',
+        message: expect.stringContaining('spec.rollingUpdate.maxSurge'),
+      }),
+    );
   });
 });
 
-function group(name: string, role: string, size: number, outdated: number, settings: RollSettings, detached: string[] = []): RollGroup {
+function group(
+  name: string,
+  role: string,
+  size: number,
+  outdated: number,
+  settings: RollSettings,
+  detached: string[] = [],
+): RollGroup {
   return {
     instanceGroup: name,
     role,
@@ -34,7 +110,11 @@ function group(name: string, role: string, size: number, outdated: number, setti
     max: size,
     desired: size,
     specHash: 'new',
-    members: Array.from({ length: size }, (_, i) => ({ instanceId: `${name}-${i}`, specHash: i < outdated ? 'old' : 'new', lifecycleState: 'InService' })),
+    members: Array.from({ length: size }, (_, i) => ({
+      instanceId: `${name}-${i}`,
+      specHash: i < outdated ? 'old' : 'new',
+      lifecycleState: 'InService',
+    })),
     detached,
     settings,
   };
@@ -42,29 +122,55 @@ function group(name: string, role: string, size: number, outdated: number, setti
 
 describe('ordering', () => {
   it('rolls bastions, then control-plane groups, then node groups', () => {
-    const groups = [group('nodes-b', 'Node', 1, 1, { maxSurge: 1, maxUnavailable: 0 }), group('control-plane-a', 'Master', 1, 1, { maxSurge: 0, maxUnavailable: 1 }), group('bastions', 'Bastion', 1, 1, { maxSurge: 1, maxUnavailable: 0 }), group('nodes-a', 'Node', 1, 1, { maxSurge: 1, maxUnavailable: 0 })];
+    const groups = [
+      group('nodes-b', 'Node', 1, 1, { maxSurge: 1, maxUnavailable: 0 }),
+      group('control-plane-a', 'Master', 1, 1, { maxSurge: 0, maxUnavailable: 1 }),
+      group('bastions', 'Bastion', 1, 1, { maxSurge: 1, maxUnavailable: 0 }),
+      group('nodes-a', 'Node', 1, 1, { maxSurge: 1, maxUnavailable: 0 }),
+    ];
 
-    expect(orderGroups(groups).map((g) => g.instanceGroup)).toEqual(['bastions', 'control-plane-a', 'nodes-a', 'nodes-b']);
+    expect(orderGroups(groups).map((g) => g.instanceGroup)).toEqual([
+      'bastions',
+      'control-plane-a',
+      'nodes-a',
+      'nodes-b',
+    ]);
   });
 
   it('starts with the first group that needs an update and skips up-to-date ones', () => {
-    const step = nextRollStep([group('control-plane-a', 'Master', 1, 0, { maxSurge: 0, maxUnavailable: 1 }), group('nodes', 'Node', 2, 2, { maxSurge: 0, maxUnavailable: 1 })]);
+    const step = nextRollStep([
+      group('control-plane-a', 'Master', 1, 0, { maxSurge: 0, maxUnavailable: 1 }),
+      group('nodes', 'Node', 2, 2, { maxSurge: 0, maxUnavailable: 1 }),
+    ]);
 
-    expect(step).toMatchObject({ kind: 'replace', instanceGroup: 'nodes', instanceIds: ['nodes-0'] });
+    expect(step).toMatchObject({
+      kind: 'replace',
+      instanceGroup: 'nodes',
+      instanceIds: ['nodes-0'],
+    });
   });
 
   it('says done when nothing is out of date', () => {
-    expect(nextRollStep([group('nodes', 'Node', 2, 0, { maxSurge: 1, maxUnavailable: 0 })])).toEqual({ kind: 'done' });
+    expect(
+      nextRollStep([group('nodes', 'Node', 2, 0, { maxSurge: 1, maxUnavailable: 0 })]),
+    ).toEqual({ kind: 'done' });
   });
 
   it('only rolls the instance groups asked for', () => {
-    const groups = [group('nodes-a', 'Node', 1, 1, { maxSurge: 0, maxUnavailable: 1 }), group('nodes-b', 'Node', 1, 1, { maxSurge: 0, maxUnavailable: 1 })];
+    const groups = [
+      group('nodes-a', 'Node', 1, 1, { maxSurge: 0, maxUnavailable: 1 }),
+      group('nodes-b', 'Node', 1, 1, { maxSurge: 0, maxUnavailable: 1 }),
+    ];
 
-    expect(nextRollStep(groups, { instanceGroups: ['nodes-b'] })).toMatchObject({ instanceGroup: 'nodes-b' });
+    expect(nextRollStep(groups, { instanceGroups: ['nodes-b'] })).toMatchObject({
+      instanceGroup: 'nodes-b',
+    });
   });
 
   it('replaces everything with --force, even up-to-date instances', () => {
-    const step = nextRollStep([group('nodes', 'Node', 2, 0, { maxSurge: 0, maxUnavailable: 1 })], { forceIds: ['nodes-0', 'nodes-1'] });
+    const step = nextRollStep([group('nodes', 'Node', 2, 0, { maxSurge: 0, maxUnavailable: 1 })], {
+      forceIds: ['nodes-0', 'nodes-1'],
+    });
 
     expect(step).toMatchObject({ kind: 'replace', instanceIds: ['nodes-0'] });
   });
@@ -72,23 +178,42 @@ describe('ordering', () => {
 
 describe('batches', () => {
   it('never surges a control-plane group and replaces it one instance at a time', () => {
-    const step = nextRollStep([group('control-plane-a', 'Master', 1, 1, { maxSurge: 1, maxUnavailable: 2 })]);
+    const step = nextRollStep([
+      group('control-plane-a', 'Master', 1, 1, { maxSurge: 1, maxUnavailable: 2 }),
+    ]);
 
-    expect(step).toEqual({ kind: 'replace', instanceGroup: 'control-plane-a', asgName: 'control-plane-a.c.example.com', instanceIds: ['control-plane-a-0'], detachedIds: [], controlPlane: true });
+    expect(step).toEqual({
+      kind: 'replace',
+      instanceGroup: 'control-plane-a',
+      asgName: 'control-plane-a.c.example.com',
+      instanceIds: ['control-plane-a-0'],
+      detachedIds: [],
+      controlPlane: true,
+    });
   });
 
   it('surges first: detaches maxSurge instances from the end of the list', () => {
-    expect(nextRollStep([group('nodes', 'Node', 3, 3, { maxSurge: 1, maxUnavailable: 0 })])).toMatchObject({ kind: 'surge', instanceIds: ['nodes-2'] });
+    expect(
+      nextRollStep([group('nodes', 'Node', 3, 3, { maxSurge: 1, maxUnavailable: 0 })]),
+    ).toMatchObject({ kind: 'surge', instanceIds: ['nodes-2'] });
   });
 
   it('then replaces kept instances before detached ones, maxSurge+maxUnavailable at a time', () => {
     const g = group('nodes', 'Node', 3, 2, { maxSurge: 1, maxUnavailable: 1 }, ['old-detached']);
 
-    expect(nextRollStep([g])).toMatchObject({ kind: 'replace', instanceIds: ['nodes-0', 'nodes-1'], detachedIds: [] });
+    expect(nextRollStep([g])).toMatchObject({
+      kind: 'replace',
+      instanceIds: ['nodes-0', 'nodes-1'],
+      detachedIds: [],
+    });
   });
 
   it('does not surge with --cloudonly', () => {
-    expect(nextRollStep([group('nodes', 'Node', 3, 3, { maxSurge: 1, maxUnavailable: 0 })], { cloudOnly: true })).toMatchObject({ kind: 'replace' });
+    expect(
+      nextRollStep([group('nodes', 'Node', 3, 3, { maxSurge: 1, maxUnavailable: 0 })], {
+        cloudOnly: true,
+      }),
+    ).toMatchObject({ kind: 'replace' });
   });
 });
 
@@ -106,12 +231,26 @@ function simulate(size: number, outdated: number, settings: RollSettings) {
     const step = nextRollStep([g]);
     if (step.kind === 'done') break;
     if (step.kind === 'surge') {
-      g = { ...g, members: g.members.filter((m) => !step.instanceIds.includes(m.instanceId)).concat(step.instanceIds.map(() => ({ instanceId: `new-${next++}`, specHash: 'new', lifecycleState: 'InService' }))), detached: [...g.detached, ...step.instanceIds] };
+      g = {
+        ...g,
+        members: g.members
+          .filter((m) => !step.instanceIds.includes(m.instanceId))
+          .concat(
+            step.instanceIds.map(() => ({
+              instanceId: `new-${next++}`,
+              specHash: 'new',
+              lifecycleState: 'InService',
+            })),
+          ),
+        detached: [...g.detached, ...step.instanceIds],
+      };
     } else {
       const kept = g.members.filter((m) => !step.instanceIds.includes(m.instanceId));
       const detached = g.detached.filter((id) => !step.instanceIds.includes(id));
       fewest = Math.min(fewest, kept.length + detached.length);
-      const replacements = step.instanceIds.filter((id) => !step.detachedIds.includes(id)).map(() => ({ instanceId: `new-${next++}`, specHash: 'new', lifecycleState: 'InService' }));
+      const replacements = step.instanceIds
+        .filter((id) => !step.detachedIds.includes(id))
+        .map(() => ({ instanceId: `new-${next++}`, specHash: 'new', lifecycleState: 'InService' }));
       g = { ...g, members: [...kept, ...replacements], detached };
     }
     steps.push(`${step.kind}:${step.instanceIds.length}`);
@@ -146,9 +285,22 @@ describe('a whole roll keeps at least desired - maxUnavailable serving', () => {
 
 describe('status table', () => {
   it('counts what needs an update per group', () => {
-    const rows = rollStatus([group('nodes', 'Node', 3, 2, { maxSurge: 1, maxUnavailable: 0 })], { nodes: 3 });
+    const rows = rollStatus([group('nodes', 'Node', 3, 2, { maxSurge: 1, maxUnavailable: 0 })], {
+      nodes: 3,
+    });
 
-    expect(rows).toEqual([{ name: 'nodes', status: 'NeedsUpdate', needUpdate: 2, ready: 1, min: 3, target: 3, max: 3, nodes: 3 }]);
+    expect(rows).toEqual([
+      {
+        name: 'nodes',
+        status: 'NeedsUpdate',
+        needUpdate: 2,
+        ready: 1,
+        min: 3,
+        target: 3,
+        max: 3,
+        nodes: 3,
+      },
+    ]);
   });
 });
 
@@ -161,17 +313,34 @@ describe('forcedMembers (--force)', () => {
     max: members.length,
     desired: members.length,
     specHash: 'h',
-    members: members.map(([instanceId, launchedAt]) => ({ instanceId, launchedAt, specHash: 'h', lifecycleState: 'InService' })),
+    members: members.map(([instanceId, launchedAt]) => ({
+      instanceId,
+      launchedAt,
+      specHash: 'h',
+      lifecycleState: 'InService',
+    })),
     detached: [],
     settings: { maxSurge: 1, maxUnavailable: 0 },
   });
 
   it('takes every member of a fresh roll', () => {
-    expect(forcedMembers([g([['i-old', '2026-01-01T00:00:00Z'], ['i-older', '2025-01-01T00:00:00Z']])])).toEqual(['i-old', 'i-older']);
+    expect(
+      forcedMembers([
+        g([
+          ['i-old', '2026-01-01T00:00:00Z'],
+          ['i-older', '2025-01-01T00:00:00Z'],
+        ]),
+      ]),
+    ).toEqual(['i-old', 'i-older']);
   });
 
   it('leaves out the replacements an interrupted roll launched after it began', () => {
-    const groups = [g([['i-not-yet-replaced', '2026-01-01T00:00:00Z'], ['i-replacement', '2026-01-01T00:10:05Z']])];
+    const groups = [
+      g([
+        ['i-not-yet-replaced', '2026-01-01T00:00:00Z'],
+        ['i-replacement', '2026-01-01T00:10:05Z'],
+      ]),
+    ];
 
     expect(forcedMembers(groups, '2026-01-01T00:10:00Z')).toEqual(['i-not-yet-replaced']);
   });

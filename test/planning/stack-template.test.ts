@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SpecInvalidError } from '../../src/errors.js';
-import { subnetLogicalIds } from '../../src/planning/names.js';
-import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { completeManifest } from '../../src/manifest/defaults.js';
+import { subnetLogicalIds } from '../../src/planning/names.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { editManifest, readFixture, readReference } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 
@@ -12,16 +12,29 @@ type Resource = { Type: string; Properties: Record<string, any> };
 
 function render(text: string) {
   const check = checkManifest(text);
-  return renderStackTemplate({ manifest: check.completed!, stateBucket: 'state-bucket' }) as { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
+  return renderStackTemplate({ manifest: check.completed!, stateBucket: 'state-bucket' }) as {
+    Resources: Record<string, Resource>;
+    Outputs: Record<string, unknown>;
+  };
 }
 
 describe('cluster stack template', () => {
   it('matches the golden file for the seed cluster', () => {
-    expectGolden('stack-seed.json', `${JSON.stringify(render(readFixture('seed.yaml')), null, 2)}\n`);
+    expectGolden(
+      'stack-seed.json',
+      `${JSON.stringify(render(readFixture('seed.yaml')), null, 2)}\n`,
+    );
   });
 
   it('matches the golden file for a private topology with a bastion', () => {
-    const manifest = completeManifest(manifestFromFlags({ name: 'private.example.com', zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'], topology: 'private', controlPlaneCount: 3 }));
+    const manifest = completeManifest(
+      manifestFromFlags({
+        name: 'private.example.com',
+        zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+        topology: 'private',
+        controlPlaneCount: 3,
+      }),
+    );
     const template = renderStackTemplate({ manifest, stateBucket: 'state-bucket' });
 
     expectGolden('stack-private.json', `${JSON.stringify(template, null, 2)}\n`);
@@ -33,8 +46,14 @@ describe('cluster stack template', () => {
     const untagged = Object.entries(template.Resources)
       .filter(([, r]) => r.Properties.Tags || r.Properties.HostedZoneTags)
       .filter(([, r]) => {
-        const tags: Array<{ Key: string; Value: string }> = r.Properties.Tags ?? r.Properties.HostedZoneTags;
-        return !tags.some((t) => t.Key === 'KubernetesCluster' && t.Value === 'seed.example.com') || !tags.some((t) => t.Key === 'kubernetes.io/cluster/seed.example.com' && t.Value === 'owned');
+        const tags: Array<{ Key: string; Value: string }> =
+          r.Properties.Tags ?? r.Properties.HostedZoneTags;
+        return (
+          !tags.some((t) => t.Key === 'KubernetesCluster' && t.Value === 'seed.example.com') ||
+          !tags.some(
+            (t) => t.Key === 'kubernetes.io/cluster/seed.example.com' && t.Value === 'owned',
+          )
+        );
       });
     expect(untagged.map(([id]) => id)).toEqual([]);
   });
@@ -42,15 +61,30 @@ describe('cluster stack template', () => {
   it('publishes the API records with the kOps placeholder address', () => {
     const template = render(readFixture('seed.yaml'));
 
-    expect(template.Resources.ApiRecord?.Properties).toMatchObject({ Name: 'api.seed.example.com.', ResourceRecords: ['203.0.113.123'] });
-    expect(template.Resources.ApiInternalRecord?.Properties).toMatchObject({ Name: 'api.internal.seed.example.com.', ResourceRecords: ['203.0.113.123'] });
+    expect(template.Resources.ApiRecord?.Properties).toMatchObject({
+      Name: 'api.seed.example.com.',
+      ResourceRecords: ['203.0.113.123'],
+    });
+    expect(template.Resources.ApiInternalRecord?.Properties).toMatchObject({
+      Name: 'api.internal.seed.example.com.',
+      ResourceRecords: ['203.0.113.123'],
+    });
   });
 
   it('routes private subnets through a NAT gateway in their zone', () => {
-    const template = render(readReference('create_cluster_private.yaml').replace(/api:\n\s+loadBalancer:\n\s+class: Network\n\s+type: Public/, 'api:\n    dns: {}'));
+    const template = render(
+      readReference('create_cluster_private.yaml').replace(
+        /api:\n\s+loadBalancer:\n\s+class: Network\n\s+type: Public/,
+        'api:\n    dns: {}',
+      ),
+    );
 
-    expect(template.Resources.NatGatewayUsTest1a?.Properties.SubnetId).toEqual({ Ref: 'SubnetUtilityUsTest1a' });
-    expect(template.Resources.SubnetUsTest1aRouteTableAssociation?.Properties.RouteTableId).toEqual({ Ref: 'PrivateRouteTableUsTest1a' });
+    expect(template.Resources.NatGatewayUsTest1a?.Properties.SubnetId).toEqual({
+      Ref: 'SubnetUtilityUsTest1a',
+    });
+    expect(template.Resources.SubnetUsTest1aRouteTableAssociation?.Properties.RouteTableId).toEqual(
+      { Ref: 'PrivateRouteTableUsTest1a' },
+    );
   });
 
   it('refuses private subnets without a utility subnet in their zone', () => {
@@ -59,13 +93,16 @@ describe('cluster stack template', () => {
     });
     const check = checkManifest(text);
 
-    expect(() => renderStackTemplate({ manifest: check.completed!, stateBucket: 'b' })).toThrow(SpecInvalidError);
+    expect(() => renderStackTemplate({ manifest: check.completed!, stateBucket: 'b' })).toThrow(
+      SpecInvalidError,
+    );
   });
 
   it('gives nodes the VPC CNI permissions only with amazonvpc networking', () => {
     const amazonvpc = render(readFixture('seed.yaml'));
     const byo = render(readReference('update_cluster_minimal-aws.yaml'));
-    const actions = (t: typeof amazonvpc) => JSON.stringify(t.Resources.NodesRole?.Properties.Policies);
+    const actions = (t: typeof amazonvpc) =>
+      JSON.stringify(t.Resources.NodesRole?.Properties.Policies);
 
     expect(actions(amazonvpc)).toContain('ec2:AssignPrivateIpAddresses');
     expect(actions(byo)).not.toContain('ec2:AssignPrivateIpAddresses');
@@ -75,27 +112,39 @@ describe('cluster stack template', () => {
 describe('subnet logical IDs', () => {
   it('are the only logical IDs of the template that start with Subnet, so subnet names can only collide with each other', () => {
     const template = render(readReference('create_cluster_private.yaml'));
-    const subnets = (checkManifest(readReference('create_cluster_private.yaml')).manifest!.cluster.spec.subnets ?? []).map((s) => s.name);
+    const subnets = (
+      checkManifest(readReference('create_cluster_private.yaml')).manifest!.cluster.spec.subnets ??
+      []
+    ).map((s) => s.name);
     const subnetIds = new Set(subnets.flatMap((name) => Object.values(subnetLogicalIds(name))));
 
-    const others = Object.keys(template.Resources).filter((id) => id.startsWith('Subnet') && !subnetIds.has(id));
+    const others = Object.keys(template.Resources).filter(
+      (id) => id.startsWith('Subnet') && !subnetIds.has(id),
+    );
 
     expect(subnets.length).toBeGreaterThan(1);
     expect(others).toEqual([]);
   });
 
   it('keep the IDs the seed cluster was deployed with', () => {
-    expect(subnetLogicalIds('us-east-1a')).toEqual({ subnet: 'SubnetUsEast1a', routeTableAssociation: 'SubnetUsEast1aRouteTableAssociation' });
+    expect(subnetLogicalIds('us-east-1a')).toEqual({
+      subnet: 'SubnetUsEast1a',
+      routeTableAssociation: 'SubnetUsEast1aRouteTableAssociation',
+    });
   });
 });
 
 describe('cluster stack template and cfn-lint', () => {
-  it('passes cfn-lint (zones are the manifest\'s own, so W3010 is expected)', async () => {
+  it("passes cfn-lint (zones are the manifest's own, so W3010 is expected)", async () => {
     const { spawnSync } = await import('node:child_process');
     const { join } = await import('node:path');
-    const golden = ['stack-seed.json', 'stack-private.json'].map((f) => join(__dirname, '..', 'golden', f));
+    const golden = ['stack-seed.json', 'stack-private.json'].map((f) =>
+      join(__dirname, '..', 'golden', f),
+    );
 
-    const result = spawnSync('cfn-lint', ['--ignore-checks', 'W3010', '--', ...golden], { encoding: 'utf8' });
+    const result = spawnSync('cfn-lint', ['--ignore-checks', 'W3010', '--', ...golden], {
+      encoding: 'utf8',
+    });
 
     if (result.error) throw new Error(`cfn-lint is needed for this test: ${result.error.message}`);
     expect(result.stdout + result.stderr).toBe('');

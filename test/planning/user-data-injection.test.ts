@@ -1,11 +1,11 @@
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
+import { parseAllDocuments } from 'yaml';
 import { checkManifest } from '../../src/manifest/check.js';
 import type { CompletedInstanceGroup } from '../../src/manifest/completed.js';
 import type { InstanceGroupRole } from '../../src/manifest/types.js';
+import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
 import { readFixture } from '../helpers.js';
-import { runSandboxed, type RecordedCall, type SandboxRun } from '../support/script-sandbox.js';
+import { type RecordedCall, runSandboxed, type SandboxRun } from '../support/script-sandbox.js';
 
 /**
  * Nothing from the manifest is code: the boot script is rendered with hostile text in every string
@@ -16,8 +16,33 @@ import { runSandboxed, type RecordedCall, type SandboxRun } from '../support/scr
 
 /** Every external command the scripts call; a missing one fails the run (exit 127). */
 const SCRIPT_COMMANDS = [
-  'apt-get', 'apt-mark', 'awk', 'aws', 'blkid', 'containerd', 'curl', 'gpg', 'grep', 'install', 'kubeadm', 'kubectl', 'ls',
-  'lsblk', 'mkfs.ext4', 'modprobe', 'mount', 'openssl', 'sed', 'sh', 'sleep', 'sysctl', 'systemctl', 'tar', 'tee', 'uname', 'unzip',
+  'apt-get',
+  'apt-mark',
+  'awk',
+  'aws',
+  'blkid',
+  'containerd',
+  'curl',
+  'gpg',
+  'grep',
+  'install',
+  'kubeadm',
+  'kubectl',
+  'ls',
+  'lsblk',
+  'mkfs.ext4',
+  'modprobe',
+  'mount',
+  'openssl',
+  'sed',
+  'sh',
+  'sleep',
+  'sysctl',
+  'systemctl',
+  'tar',
+  'tee',
+  'uname',
+  'unzip',
 ];
 /** Never called by the scripts: stubbed so that an injected call is recorded rather than failing. */
 const DECOYS = ['touch', 'id', 'rm', 'cat'];
@@ -41,7 +66,8 @@ const PAYLOADS: Array<[string, (marker: string) => string]> = [
 ];
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
-const groupNamed = (name: string): CompletedInstanceGroup => structuredClone(seed.instanceGroups.find((ig) => ig.metadata.name === name)!);
+const groupNamed = (name: string): CompletedInstanceGroup =>
+  structuredClone(seed.instanceGroups.find((ig) => ig.metadata.name === name)!);
 
 type Role = 'control plane' | 'node' | 'bastion';
 
@@ -55,11 +81,23 @@ function hostileInput(role: Role, payload: (marker: string) => string): UserData
   cluster.spec.masterInternalName = p('masterInternalName');
   cluster.spec.serviceClusterIPRange = p('serviceClusterIPRange');
   cluster.spec.podCIDR = p('podCIDR');
-  cluster.spec.networking = { amazonvpc: { env: [{ name: p('envName'), value: '1' }, { name: 'WARM_IP_TARGET', value: p('envValue') }] } };
+  cluster.spec.networking = {
+    amazonvpc: {
+      env: [
+        { name: p('envName'), value: '1' },
+        { name: 'WARM_IP_TARGET', value: p('envValue') },
+      ],
+    },
+  };
   const ig = groupNamed(role === 'control plane' ? 'control-plane-us-east-1a' : 'nodes-us-east-1a');
   ig.metadata.name = p('instanceGroupName');
   ig.spec.nodeLabels = { [p('labelKey')]: 'v', team: p('labelValue') };
-  ig.spec.taints = [`${p('taintKey')}=v:NoSchedule`, `k=${p('taintValue')}:NoSchedule`, `k2=v:${p('taintEffect')}`, p('taint')];
+  ig.spec.taints = [
+    `${p('taintKey')}=v:NoSchedule`,
+    `k=${p('taintValue')}:NoSchedule`,
+    `k2=v:${p('taintEffect')}`,
+    p('taint'),
+  ];
   // Any role other than the control plane's and Bastion boots a node: the role itself is a payload.
   if (role === 'node') ig.spec.role = p('role') as InstanceGroupRole;
   if (role === 'bastion') ig.spec.role = 'Bastion';
@@ -82,7 +120,14 @@ function optionLikePayloads(calls: RecordedCall[]): string[] {
     const endOfOptions = call.argv.indexOf('--');
     return call.argv
       .map((arg, i) => ({ arg, i }))
-      .filter(({ arg, i }) => i > 0 && arg.includes('pwned') && arg.startsWith('-') && !ATTACHED_VALUE.test(arg) && (endOfOptions < 0 || i < endOfOptions))
+      .filter(
+        ({ arg, i }) =>
+          i > 0 &&
+          arg.includes('pwned') &&
+          arg.startsWith('-') &&
+          !ATTACHED_VALUE.test(arg) &&
+          (endOfOptions < 0 || i < endOfOptions),
+      )
       .map(({ arg }) => `${call.argv[0]}: ${arg}`);
   });
 }
@@ -98,12 +143,16 @@ function expectNothingRan(run: SandboxRun): void {
 
 function callOf(run: SandboxRun, match: (argv: string[]) => boolean): RecordedCall {
   const call = run.calls.find((c) => match(c.argv));
-  if (!call) throw new Error(`no such call among:\n${run.calls.map((c) => c.argv.join(' ')).join('\n')}`);
+  if (!call)
+    throw new Error(`no such call among:\n${run.calls.map((c) => c.argv.join(' ')).join('\n')}`);
   return call;
 }
 
 function kubeadmDocuments(run: SandboxRun): Map<string, any> {
-  const written = callOf(run, (argv) => argv[0] === 'tee' && argv[1] === '/etc/kubernetes/kubeadm.yaml').stdin;
+  const written = callOf(
+    run,
+    (argv) => argv[0] === 'tee' && argv[1] === '/etc/kubernetes/kubeadm.yaml',
+  ).stdin;
   const docs = parseAllDocuments(written).map((d) => {
     expect(d.errors).toEqual([]);
     return d.toJS() as Record<string, any>;
@@ -128,30 +177,62 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     const docs = kubeadmDocuments(run);
     const init = docs.get('InitConfiguration');
     const config = docs.get('ClusterConfiguration');
-    expect(init.nodeRegistration.kubeletExtraArgs[0]).toEqual({ name: 'node-labels', value: Object.entries(ig.spec.nodeLabels!).map(([k, v]) => `${k}=${v}`).join(',') });
-    const rendered = (init.nodeRegistration.taints as Array<{ key: string; value?: string; effect: string }>).flatMap(taintText);
+    expect(init.nodeRegistration.kubeletExtraArgs[0]).toEqual({
+      name: 'node-labels',
+      value: Object.entries(ig.spec.nodeLabels!)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    });
+    const rendered = (
+      init.nodeRegistration.taints as Array<{ key: string; value?: string; effect: string }>
+    ).flatMap(taintText);
     for (const taint of ig.spec.taints!) expect(rendered).toContain(taint);
     expect(config.clusterName).toBe(cluster.metadata.name);
     expect(config.kubernetesVersion).toBe(spec.kubernetesVersion);
     expect(config.controlPlaneEndpoint).toBe(`${spec.masterInternalName}:443`);
     expect(config.apiServer.certSANs).toEqual([spec.masterPublicName, spec.masterInternalName]);
-    expect(config.networking).toEqual({ serviceSubnet: spec.serviceClusterIPRange, podSubnet: spec.podCIDR });
+    expect(config.networking).toEqual({
+      serviceSubnet: spec.serviceClusterIPRange,
+      podSubnet: spec.podCIDR,
+    });
     expect(docs.get('KubeletConfiguration').maxPods).toBe(input.maxPods);
     const setEnv = callOf(run, (argv) => argv[0] === 'kubectl' && argv.includes('set'));
-    expect(setEnv.argv.slice(setEnv.argv.indexOf('--') + 1)).toEqual(spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`));
+    expect(setEnv.argv.slice(setEnv.argv.indexOf('--') + 1)).toEqual(
+      spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`),
+    );
     const kubeconfig = callOf(run, (argv) => argv[0] === 'awk' && argv[1] === '--');
     expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterPublicName}:443`);
     const volumes = callOf(run, (argv) => argv[0] === 'aws' && argv.includes('describe-volumes'));
-    const filters = JSON.parse(volumes.argv[volumes.argv.indexOf('--filters') + 1]!) as Array<{ Name: string; Values: string[] }>;
+    const filters = JSON.parse(volumes.argv[volumes.argv.indexOf('--filters') + 1]!) as Array<{
+      Name: string;
+      Values: string[];
+    }>;
     expect(filters.slice(0, 2)).toEqual([
       { Name: 'tag:KubernetesCluster', Values: [cluster.metadata.name] },
       { Name: 'tag:kopsless.io/etcd', Values: [ig.metadata.name] },
     ]);
     expect(volumes.argv[1]).toBe(`--region=${input.region}`);
-    callOf(run, (argv) => argv[0] === 'kubectl' && argv.includes(`https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${input.vpcCniVersion}/config/master/aws-k8s-cni.yaml`));
-    callOf(run, (argv) => argv[0] === 'aws' && argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/secrets/bootstrap-token`));
-    callOf(run, (argv) => argv[0] === 'apt-get' && argv.includes(`kubelet=${spec.kubernetesVersion}-*`));
-    expect(run.stderr).toContain(`kopsless-bootstrap[${ig.metadata.name}.${cluster.metadata.name}]: bootstrapping Kubernetes ${spec.kubernetesVersion} with maxPods ${String(input.maxPods)}`);
+    callOf(
+      run,
+      (argv) =>
+        argv[0] === 'kubectl' &&
+        argv.includes(
+          `https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${input.vpcCniVersion}/config/master/aws-k8s-cni.yaml`,
+        ),
+    );
+    callOf(
+      run,
+      (argv) =>
+        argv[0] === 'aws' &&
+        argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/secrets/bootstrap-token`),
+    );
+    callOf(
+      run,
+      (argv) => argv[0] === 'apt-get' && argv.includes(`kubelet=${spec.kubernetesVersion}-*`),
+    );
+    expect(run.stderr).toContain(
+      `kopsless-bootstrap[${ig.metadata.name}.${cluster.metadata.name}]: bootstrapping Kubernetes ${spec.kubernetesVersion} with maxPods ${String(input.maxPods)}`,
+    );
   });
 
   it('node: no payload runs, and every value arrives as data', () => {
@@ -163,13 +244,28 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     expectNothingRan(run);
     const docs = kubeadmDocuments(run);
     const join = docs.get('JoinConfiguration');
-    expect(join.nodeRegistration.kubeletExtraArgs[0].value).toBe(Object.entries(ig.spec.nodeLabels!).map(([k, v]) => `${k}=${v}`).join(','));
-    const rendered = (join.nodeRegistration.taints as Array<{ key: string; value?: string; effect: string }>).flatMap(taintText);
+    expect(join.nodeRegistration.kubeletExtraArgs[0].value).toBe(
+      Object.entries(ig.spec.nodeLabels!)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    );
+    const rendered = (
+      join.nodeRegistration.taints as Array<{ key: string; value?: string; effect: string }>
+    ).flatMap(taintText);
     for (const taint of ig.spec.taints!) expect(rendered).toContain(taint);
-    expect(join.discovery.bootstrapToken.apiServerEndpoint).toBe(`${cluster.spec.masterInternalName}:443`);
+    expect(join.discovery.bootstrapToken.apiServerEndpoint).toBe(
+      `${cluster.spec.masterInternalName}:443`,
+    );
     expect(docs.get('KubeletConfiguration').maxPods).toBe(input.maxPods);
-    callOf(run, (argv) => argv[0] === 'aws' && argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/pki/ca-cert-hash`));
-    expect(run.stderr).toContain(`kopsless-bootstrap[${ig.metadata.name}.${cluster.metadata.name}]: done`);
+    callOf(
+      run,
+      (argv) =>
+        argv[0] === 'aws' &&
+        argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/pki/ca-cert-hash`),
+    );
+    expect(run.stderr).toContain(
+      `kopsless-bootstrap[${ig.metadata.name}.${cluster.metadata.name}]: done`,
+    );
   });
 
   it('bastion: no payload runs', () => {
@@ -178,7 +274,9 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     const run = runSandboxed(renderUserData(input), COMMANDS);
 
     expectNothingRan(run);
-    expect(run.stderr).toContain(`kopsless-bootstrap[${input.instanceGroup.metadata.name}.${input.cluster.metadata.name}]: bastion`);
+    expect(run.stderr).toContain(
+      `kopsless-bootstrap[${input.instanceGroup.metadata.name}.${input.cluster.metadata.name}]: bastion`,
+    );
   });
 });
 
@@ -214,13 +312,21 @@ describe('user-data of a valid manifest in the sandbox', () => {
     ['control plane', 'control-plane-us-east-1a', 'kubeadm init'],
     ['node', 'nodes-us-east-1a', 'kubeadm join'],
   ])('%s: runs to the end, calling only the expected commands by name', (_role, name, kubeadm) => {
-    const script = renderUserData({ cluster: seed.cluster, instanceGroup: groupNamed(name), maxPods: 17, stateBucket: 'state-bucket', region: 'us-east-1' });
+    const script = renderUserData({
+      cluster: seed.cluster,
+      instanceGroup: groupNamed(name),
+      maxPods: 17,
+      stateBucket: 'state-bucket',
+      region: 'us-east-1',
+    });
 
     const run = runSandboxed(script, COMMANDS);
 
     expect(run.blocked).toEqual([]);
     expect(run.status).toBe(0);
-    expect(run.calls.map((c) => c.argv[0]).filter((c) => !SCRIPT_COMMANDS.includes(c!))).toEqual([]);
+    expect(run.calls.map((c) => c.argv[0]).filter((c) => !SCRIPT_COMMANDS.includes(c!))).toEqual(
+      [],
+    );
     expect(run.calls.some((c) => c.argv.slice(0, 2).join(' ') === kubeadm)).toBe(true);
     expect(run.files).toEqual([]);
   });

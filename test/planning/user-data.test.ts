@@ -3,35 +3,69 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkManifest } from '../../src/manifest/check.js';
 import { shellQuote } from '../../src/planning/shell.js';
 import { maxPodsFromUserData, renderUserData } from '../../src/planning/user-data.js';
-import { checkManifest } from '../../src/manifest/check.js';
 import { readFixture } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 const group = (name: string) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!;
-const render = (name: string, maxPods = 17) => renderUserData({ cluster: seed.cluster, instanceGroup: group(name), maxPods, stateBucket: 'state-bucket', region: 'us-east-1' });
-const bastion = { ...group('nodes-us-east-1a'), metadata: { ...group('nodes-us-east-1a').metadata, name: 'bastions' }, spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const } };
+const render = (name: string, maxPods = 17) =>
+  renderUserData({
+    cluster: seed.cluster,
+    instanceGroup: group(name),
+    maxPods,
+    stateBucket: 'state-bucket',
+    region: 'us-east-1',
+  });
+const bastion = {
+  ...group('nodes-us-east-1a'),
+  metadata: { ...group('nodes-us-east-1a').metadata, name: 'bastions' },
+  spec: { ...group('nodes-us-east-1a').spec, role: 'Bastion' as const },
+};
 
 function shellcheck(script: string): { status: number | null; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-userdata-'));
   const file = join(dir, 'user-data.sh');
   writeFileSync(file, script);
-  const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], { encoding: 'utf8' });
+  const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], {
+    encoding: 'utf8',
+  });
   rmSync(dir, { recursive: true, force: true });
-  if (result.error) throw new Error(`shellcheck is needed for this test (apt-get install shellcheck): ${result.error.message}`);
+  if (result.error)
+    throw new Error(
+      `shellcheck is needed for this test (apt-get install shellcheck): ${result.error.message}`,
+    );
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
 describe('user-data', () => {
   it('gives kubelet only labels it accepts: kops.k8s.io/instancegroup is left out, others kept', () => {
     const ig = group('nodes-us-east-1a');
-    const labelled = { ...ig, spec: { ...ig.spec, nodeLabels: { ...ig.spec.nodeLabels, 'node.kubernetes.io/pool': 'a', 'example.com/team': 'b' } } };
+    const labelled = {
+      ...ig,
+      spec: {
+        ...ig.spec,
+        nodeLabels: {
+          ...ig.spec.nodeLabels,
+          'node.kubernetes.io/pool': 'a',
+          'example.com/team': 'b',
+        },
+      },
+    };
 
-    const script = renderUserData({ cluster: seed.cluster, instanceGroup: labelled, maxPods: 17, stateBucket: 'state-bucket', region: 'us-east-1' });
+    const script = renderUserData({
+      cluster: seed.cluster,
+      instanceGroup: labelled,
+      maxPods: 17,
+      stateBucket: 'state-bucket',
+      region: 'us-east-1',
+    });
 
-    expect(script).toContain('    - name: node-labels\n      value: "node.kubernetes.io/pool=a,example.com/team=b"\n');
+    expect(script).toContain(
+      '    - name: node-labels\n      value: "node.kubernetes.io/pool=a,example.com/team=b"\n',
+    );
     expect(script).not.toContain('kops.k8s.io/instancegroup=');
   });
 
@@ -46,7 +80,17 @@ describe('user-data', () => {
   it.each([
     ['control plane', () => render('control-plane-us-east-1a')],
     ['node', () => render('nodes-us-east-1a')],
-    ['bastion', () => renderUserData({ cluster: seed.cluster, instanceGroup: bastion, maxPods: 0, stateBucket: 'b', region: 'us-east-1' })],
+    [
+      'bastion',
+      () =>
+        renderUserData({
+          cluster: seed.cluster,
+          instanceGroup: bastion,
+          maxPods: 0,
+          stateBucket: 'b',
+          region: 'us-east-1',
+        }),
+    ],
   ])('passes shellcheck for a %s', (_role, script) => {
     const result = shellcheck(script());
 
@@ -76,15 +120,27 @@ describe('user-data', () => {
   });
 
   it('runs kubeadm init on the control plane and kubeadm join on nodes', () => {
-    expect(render('control-plane-us-east-1a')).toContain('kubeadm init --config /etc/kubernetes/kubeadm.yaml');
-    expect(render('nodes-us-east-1a')).toContain('kubeadm join --config /etc/kubernetes/kubeadm.yaml');
+    expect(render('control-plane-us-east-1a')).toContain(
+      'kubeadm init --config /etc/kubernetes/kubeadm.yaml',
+    );
+    expect(render('nodes-us-east-1a')).toContain(
+      'kubeadm join --config /etc/kubernetes/kubeadm.yaml',
+    );
   });
 
   it('installs the VPC CNI with the manifest env on the control plane', () => {
     const withEnv = structuredClone(seed);
-    withEnv.cluster.spec.networking = { amazonvpc: { env: [{ name: 'WARM_IP_TARGET', value: '3' }] } };
+    withEnv.cluster.spec.networking = {
+      amazonvpc: { env: [{ name: 'WARM_IP_TARGET', value: '3' }] },
+    };
 
-    const script = renderUserData({ cluster: withEnv.cluster, instanceGroup: group('control-plane-us-east-1a'), maxPods: 17, stateBucket: 'b', region: 'us-east-1' });
+    const script = renderUserData({
+      cluster: withEnv.cluster,
+      instanceGroup: group('control-plane-us-east-1a'),
+      maxPods: 17,
+      stateBucket: 'b',
+      region: 'us-east-1',
+    });
 
     expect(script).toContain("set env daemonset/aws-node -- 'WARM_IP_TARGET=3'");
   });

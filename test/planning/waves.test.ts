@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { orderGroups, planWaves, type WaveGroup } from '../../src/planning/rolling-update.js';
 import { isControlPlaneRole } from '../../src/manifest/types.js';
+import { orderGroups, planWaves, type WaveGroup } from '../../src/planning/rolling-update.js';
 
 const ZONES = ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => `eu-west-1${z}`);
 
@@ -10,13 +10,24 @@ const groupsArb = fc
   .uniqueArray(
     fc.record({
       instanceGroup: fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/),
-      role: fc.constantFrom('Node', 'Node', 'Node', 'Master', 'ControlPlane', 'Bastion', 'APIServer'),
+      role: fc.constantFrom(
+        'Node',
+        'Node',
+        'Node',
+        'Master',
+        'ControlPlane',
+        'Bastion',
+        'APIServer',
+      ),
       zones: fc.uniqueArray(fc.constantFrom(...ZONES), { maxLength: 3 }),
     }),
     { selector: (g) => g.instanceGroup, maxLength: 25 },
   )
   .map((gs) => gs as WaveGroup[]);
-const optionsArb = fc.record({ parallelGroups: fc.integer({ min: 1, max: 20 }), allowSameZone: fc.boolean() });
+const optionsArb = fc.record({
+  parallelGroups: fc.integer({ min: 1, max: 20 }),
+  allowSameZone: fc.boolean(),
+});
 
 describe('planWaves (which groups roll together)', () => {
   it('puts every group in exactly one wave', () => {
@@ -31,7 +42,9 @@ describe('planWaves (which groups roll together)', () => {
   it('is kOps order, one group per wave, with parallelGroups 1', () => {
     fc.assert(
       fc.property(groupsArb, fc.boolean(), (groups, allowSameZone) => {
-        expect(planWaves(groups, { parallelGroups: 1, allowSameZone })).toEqual(orderGroups(groups).map((g) => [g.instanceGroup]));
+        expect(planWaves(groups, { parallelGroups: 1, allowSameZone })).toEqual(
+          orderGroups(groups).map((g) => [g.instanceGroup]),
+        );
       }),
     );
   });
@@ -43,7 +56,8 @@ describe('planWaves (which groups roll together)', () => {
         for (const wave of planWaves(groups, { parallelGroups })) {
           const zones = wave.flatMap((n) => byName.get(n)!.zones);
           expect(new Set(zones).size).toBe(zones.length);
-          if (wave.length > 1) expect(wave.every((n) => byName.get(n)!.zones.length > 0)).toBe(true);
+          if (wave.length > 1)
+            expect(wave.every((n) => byName.get(n)!.zones.length > 0)).toBe(true);
         }
       }),
     );
@@ -54,7 +68,8 @@ describe('planWaves (which groups roll together)', () => {
       fc.property(groupsArb, optionsArb, (groups, options) => {
         const byName = new Map(groups.map((g) => [g.instanceGroup, g]));
         const waves = planWaves(groups, options);
-        const rank = (n: string) => (byName.get(n)!.role === 'Bastion' ? 0 : isControlPlaneRole(byName.get(n)!.role) ? 1 : 2);
+        const rank = (n: string) =>
+          byName.get(n)!.role === 'Bastion' ? 0 : isControlPlaneRole(byName.get(n)!.role) ? 1 : 2;
         for (const wave of waves) {
           expect(wave.length).toBeLessThanOrEqual(options.parallelGroups);
           if (wave.some((n) => rank(n) < 2)) expect(wave).toHaveLength(1);
@@ -85,7 +100,9 @@ describe('planWaves (which groups roll together)', () => {
       { instanceGroup: 'nodes-2', role: 'Node', zones: ['eu-west-1a'] },
     ];
 
-    expect(planWaves(groups, { parallelGroups: 2, allowSameZone: true })).toEqual([['nodes-1', 'nodes-2']]);
+    expect(planWaves(groups, { parallelGroups: 2, allowSameZone: true })).toEqual([
+      ['nodes-1', 'nodes-2'],
+    ]);
     expect(planWaves(groups, { parallelGroups: 2 })).toEqual([['nodes-1'], ['nodes-2']]);
   });
 });

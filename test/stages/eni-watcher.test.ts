@@ -1,15 +1,29 @@
 import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
+import { countingObjectStore } from '../../scripts/bench/counting-object-store.js';
+import {
+  type SyntheticCluster,
+  syntheticInstanceId,
+  syntheticKubePort,
+} from '../../scripts/bench/synthetic-cluster.js';
+import {
+  runWatcherOnce,
+  simulateWatcherBurst,
+  WATCHER_QUEUE,
+} from '../../scripts/bench/watcher-bench.js';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
-import { countingObjectStore } from '../../scripts/bench/counting-object-store.js';
-import { syntheticInstanceId, syntheticKubePort, type SyntheticCluster } from '../../scripts/bench/synthetic-cluster.js';
-import { runWatcherOnce, simulateWatcherBurst, WATCHER_QUEUE } from '../../scripts/bench/watcher-bench.js';
-import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
-import { subnetOutputKey } from '../../src/planning/stack-template.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { completeManifest } from '../../src/manifest/defaults.js';
-import { observe, STATE_WRITE_ATTEMPTS, watchCluster, watcherExecutionName, type WatcherDeps } from '../../src/stages/eni-watcher.js';
+import { DEFAULT_WATCHER_SETTINGS } from '../../src/planning/eni-decision.js';
+import { subnetOutputKey } from '../../src/planning/stack-template.js';
+import {
+  observe,
+  STATE_WRITE_ATTEMPTS,
+  type WatcherDeps,
+  watchCluster,
+  watcherExecutionName,
+} from '../../src/stages/eni-watcher.js';
 import { handleWatcherEvent } from '../../src/stages/eni-watcher-events.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
@@ -24,21 +38,40 @@ const T3_MEDIUM: SdkInstanceTypeInfo = {
   InstanceType: 't3.medium',
   VCpuInfo: { DefaultVCpus: 2 },
   Hypervisor: 'nitro',
-  NetworkInfo: { MaximumNetworkInterfaces: 3, Ipv4AddressesPerInterface: 6, DefaultNetworkCardIndex: 0, NetworkCards: [{ NetworkCardIndex: 0, MaximumNetworkInterfaces: 3 }] },
+  NetworkInfo: {
+    MaximumNetworkInterfaces: 3,
+    Ipv4AddressesPerInterface: 6,
+    DefaultNetworkCardIndex: 0,
+    NetworkCards: [{ NetworkCardIndex: 0, MaximumNetworkInterfaces: 3 }],
+  },
 };
-const manifest = manifestFromFlags({ name: CLUSTER, zones: ['us-east-1a'], nodeCount: 2, nodeSize: 't3.medium', controlPlaneSize: 't3.medium' });
+const manifest = manifestFromFlags({
+  name: CLUSTER,
+  zones: ['us-east-1a'],
+  nodeCount: 2,
+  nodeSize: 't3.medium',
+  controlPlaneSize: 't3.medium',
+});
 const NODE_GROUP = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.metadata.name;
-const FULL: SyntheticCluster = { groups: [{ instanceGroup: NODE_GROUP, nodes: 2, maxPods: 17, podsPerNode: 17 }], pendingTooManyPods: 3 };
+const FULL: SyntheticCluster = {
+  groups: [{ instanceGroup: NODE_GROUP, nodes: 2, maxPods: 17, podsPerNode: 17 }],
+  pendingTooManyPods: 3,
+};
 /** No subnet is asked for: the cluster has no stack unless a test gives it one. */
 const noSubnets = async (ids: string[]) => {
   if (ids.length > 0) throw new Error(`no subnet expected, asked for ${ids.join(', ')}`);
   return new Map();
 };
 
-async function setup(options: { objects?: ObjectStore; cluster?: SyntheticCluster; pageSize?: number } = {}) {
+async function setup(
+  options: { objects?: ObjectStore; cluster?: SyntheticCluster; pageSize?: number } = {},
+) {
   const objects = options.objects ?? countingObjectStore();
   const store = new ClusterStore(objects, () => T0);
-  await store.registerCluster(structuredClone(manifest), completeManifest(structuredClone(manifest)));
+  await store.registerCluster(
+    structuredClone(manifest),
+    completeManifest(structuredClone(manifest)),
+  );
   const kube = syntheticKubePort(options.cluster ?? FULL, { pageSize: options.pageSize ?? 500 });
   const kubeAsked: string[] = [];
   const deps = (now: Date): WatcherDeps => ({
@@ -56,28 +89,64 @@ async function setup(options: { objects?: ObjectStore; cluster?: SyntheticCluste
   return { objects, store, kube, kubeAsked, deps };
 }
 
-const ec2Event = (instanceId: string) => ({ version: '0', source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': instanceId, state: 'running' } });
-const sqsBatch = (bodies: unknown[]) => ({ Records: bodies.map((b, i) => ({ messageId: `m-${i}`, receiptHandle: `r-${i}`, body: typeof b === 'string' ? b : JSON.stringify(b), attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q', awsRegion: 'us-east-1' })) });
-const stateOf = async (objects: ObjectStore) => JSON.parse((await objects.get(`${CLUSTER}/eni-watcher/state.json`))!.body) as { consecutive: Record<string, number>; lastCountedAt?: string };
+const ec2Event = (instanceId: string) => ({
+  version: '0',
+  source: 'aws.ec2',
+  'detail-type': 'EC2 Instance State-change Notification',
+  detail: { 'instance-id': instanceId, state: 'running' },
+});
+const sqsBatch = (bodies: unknown[]) => ({
+  Records: bodies.map((b, i) => ({
+    messageId: `m-${i}`,
+    receiptHandle: `r-${i}`,
+    body: typeof b === 'string' ? b : JSON.stringify(b),
+    attributes: {},
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
+    awsRegion: 'us-east-1',
+  })),
+});
+const stateOf = async (objects: ObjectStore) =>
+  JSON.parse((await objects.get(`${CLUSTER}/eni-watcher/state.json`))!.body) as {
+    consecutive: Record<string, number>;
+    lastCountedAt?: string;
+  };
 
 describe('ENI watcher: memory holds counts per node, never the pods', () => {
   it('folds pods page by page and never asks for a whole list', async () => {
-    const big: SyntheticCluster = { groups: [{ instanceGroup: NODE_GROUP, nodes: 50, maxPods: 110, podsPerNode: 110 }], succeededPods: 400 };
+    const big: SyntheticCluster = {
+      groups: [{ instanceGroup: NODE_GROUP, nodes: 50, maxPods: 110, podsPerNode: 110 }],
+      succeededPods: 400,
+    };
     const { kube, deps, store } = await setup({ cluster: big, pageSize: 100 });
 
-    const observed = await observe(CLUSTER, await store.readCompletedManifest(CLUSTER), kube.port, deps(T0));
+    const observed = await observe(
+      CLUSTER,
+      await store.readCompletedManifest(CLUSTER),
+      kube.port,
+      deps(T0),
+    );
 
     expect(kube.stats.wholeLists).toBe(0);
     expect(kube.stats.podPages).toBe(Math.ceil((50 * 110) / 100));
     expect(kube.stats.largestPage).toBeLessThanOrEqual(100);
     expect(observed.groups[0]!.nodes).toHaveLength(50);
-    expect(observed.groups[0]!.nodes.every((n) => n.usedPods === 110 && n.maxPods === 110)).toBe(true);
+    expect(observed.groups[0]!.nodes.every((n) => n.usedPods === 110 && n.maxPods === 110)).toBe(
+      true,
+    );
   });
 
   it('keeps only per-node figures in what it returns (name, type, used and max pods)', async () => {
     const { kube, deps, store } = await setup();
 
-    const observed = await observe(CLUSTER, await store.readCompletedManifest(CLUSTER), kube.port, deps(T0));
+    const observed = await observe(
+      CLUSTER,
+      await store.readCompletedManifest(CLUSTER),
+      kube.port,
+      deps(T0),
+    );
 
     expect(observed.groups[0]!.nodes.map((n) => Object.keys(n).sort())).toEqual([
       ['instanceType', 'maxPods', 'name', 'usedPods'],
@@ -112,10 +181,16 @@ describe('ENI watcher: skips before observing', () => {
   it('skips an instance of no cluster without looking at any cluster', async () => {
     const watched: string[] = [];
 
-    const outcome = await handleWatcherEvent(ec2Event('i-0123456789abcdef0'), { listClusters: async () => [CLUSTER], clustersOfInstances: async () => new Map(), watch: async (c) => watched.push(c) });
+    const outcome = await handleWatcherEvent(ec2Event('i-0123456789abcdef0'), {
+      listClusters: async () => [CLUSTER],
+      clustersOfInstances: async () => new Map(),
+      watch: async (c) => watched.push(c),
+    });
 
     expect(watched).toEqual([]);
-    expect(outcome.skipped).toEqual([{ instanceId: 'i-0123456789abcdef0', reason: expect.stringContaining('no cluster') }]);
+    expect(outcome.skipped).toEqual([
+      { instanceId: 'i-0123456789abcdef0', reason: expect.stringContaining('no cluster') },
+    ]);
   });
 
   it('skips an instance tagged for a cluster this state store does not hold', async () => {
@@ -128,7 +203,9 @@ describe('ENI watcher: skips before observing', () => {
     });
 
     expect(outcome.failures).toEqual([]);
-    expect(outcome.skipped).toEqual([{ cluster: 'kops-only.example.com', reason: 'not a cluster of this state store' }]);
+    expect(outcome.skipped).toEqual([
+      { cluster: 'kops-only.example.com', reason: 'not a cluster of this state store' },
+    ]);
   });
 
   it('skips an EC2-event run within the debounce of the last observation, but not a scheduled one', async () => {
@@ -162,7 +239,10 @@ describe('ENI watcher: hysteresis counts observations at least the schedule apar
     await watchCluster(CLUSTER, deps(T0));
     await watchCluster(CLUSTER, deps(at(10)));
 
-    const later = await watchCluster(CLUSTER, deps(at(DEFAULT_WATCHER_SETTINGS.minObservationIntervalSeconds)));
+    const later = await watchCluster(
+      CLUSTER,
+      deps(at(DEFAULT_WATCHER_SETTINGS.minObservationIntervalSeconds)),
+    );
 
     expect(later.decision.counted).toBe(true);
     expect(later.decision.groups[0]!.consecutive).toBe(2);
@@ -185,7 +265,14 @@ function racedObjects(races: number) {
           const current = await inner.get(key);
           const theirs = current ? JSON.parse(current.body) : { consecutive: {} };
           // The other run counted an observation of its own at the same moment.
-          await inner.put(key, JSON.stringify({ ...theirs, consecutive: { [NODE_GROUP]: 1 }, lastCountedAt: JSON.parse(body).lastCountedAt }));
+          await inner.put(
+            key,
+            JSON.stringify({
+              ...theirs,
+              consecutive: { [NODE_GROUP]: 1 },
+              lastCountedAt: JSON.parse(body).lastCountedAt,
+            }),
+          );
         }
       }
       return inner.put(key, body, condition);
@@ -206,7 +293,7 @@ describe('ENI watcher: conditional writes of its state', () => {
     expect(conditions[1]).toEqual({ ifMatch: expect.stringMatching(/^".+"$/) });
   });
 
-  it('re-reads and re-decides on a conflict (412), so a concurrent run\'s observation is not counted twice', async () => {
+  it("re-reads and re-decides on a conflict (412), so a concurrent run's observation is not counted twice", async () => {
     const { store, conditions } = racedObjects(1);
     const { deps } = await setup({ objects: store });
 
@@ -236,10 +323,24 @@ describe('ENI watcher: when acting fails', () => {
   it('puts its state back, so the next run acts instead of cooling down', async () => {
     const { deps, kube, objects } = await setup();
     // A /19 with nothing in use: room for every prefix the nodes need.
-    const ec2 = { describeInstanceTypes: async () => [T3_MEDIUM], subnetUsage: async () => new Map([['subnet-a', { subnetId: 'subnet-a', cidr: '172.20.32.0/19', usedIps: [] }]]) };
-    const subnets = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.spec.subnets ?? [];
-    const stack = { stackId: 'arn:stack', status: 'CREATE_COMPLETE', outputs: Object.fromEntries(subnets.map((s) => [subnetOutputKey(s), 'subnet-a'])), tags: { KubernetesCluster: CLUSTER } };
-    const acting = (now: Date): WatcherDeps => ({ ...deps(now), ec2, stacks: { describe: async () => stack } });
+    const ec2 = {
+      describeInstanceTypes: async () => [T3_MEDIUM],
+      subnetUsage: async () =>
+        new Map([['subnet-a', { subnetId: 'subnet-a', cidr: '172.20.32.0/19', usedIps: [] }]]),
+    };
+    const subnets =
+      manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.spec.subnets ?? [];
+    const stack = {
+      stackId: 'arn:stack',
+      status: 'CREATE_COMPLETE',
+      outputs: Object.fromEntries(subnets.map((s) => [subnetOutputKey(s), 'subnet-a'])),
+      tags: { KubernetesCluster: CLUSTER },
+    };
+    const acting = (now: Date): WatcherDeps => ({
+      ...deps(now),
+      ec2,
+      stacks: { describe: async () => stack },
+    });
     const setEnv = kube.port.setDaemonSetEnv;
     let refusals = 1;
     kube.port.setDaemonSetEnv = async (...args) => {
@@ -258,8 +359,12 @@ describe('ENI watcher: when acting fails', () => {
 });
 
 describe('ENI watcher: the name of the roll it starts', () => {
-  it('keeps the decision time for a cluster name of 253 characters, within StartExecution\'s 80 characters', () => {
-    const cluster = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example.com`.slice(0, 253);
+  it("keeps the decision time for a cluster name of 253 characters, within StartExecution's 80 characters", () => {
+    const cluster =
+      `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example.com`.slice(
+        0,
+        253,
+      );
 
     const first = watcherExecutionName(cluster, '2026-11-25T12:00:00.000Z');
     const later = watcherExecutionName(cluster, '2026-11-26T08:30:05.000Z');
@@ -296,34 +401,57 @@ describe('ENI watcher: events and SQS batches', () => {
       ['i-0000000000000000b', 'b.example.com'],
     ]);
 
-    const outcome = await handleWatcherEvent(sqsBatch([ec2Event('i-0000000000000000a'), ec2Event('i-0000000000000000b'), ec2Event('i-0000000000000000a')]), {
-      listClusters: async () => [],
-      clustersOfInstances: async () => owners,
-      watch: async (c) => {
-        if (c === 'b.example.com') throw new Error('API server down');
-        return c;
+    const outcome = await handleWatcherEvent(
+      sqsBatch([
+        ec2Event('i-0000000000000000a'),
+        ec2Event('i-0000000000000000b'),
+        ec2Event('i-0000000000000000a'),
+      ]),
+      {
+        listClusters: async () => [],
+        clustersOfInstances: async () => owners,
+        watch: async (c) => {
+          if (c === 'b.example.com') throw new Error('API server down');
+          return c;
+        },
       },
-    });
+    );
 
     expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(outcome.results.map((r) => r.cluster)).toEqual(['a.example.com']);
   });
 
   it('reports a message whose body is not an event as failed, naming the field', async () => {
-    const outcome = await handleWatcherEvent(sqsBatch(['not json', { source: 'aws.ec2', detail: { 'instance-id': 'nope' } }]), { listClusters: async () => [], clustersOfInstances: async () => new Map(), watch: async () => 0 });
+    const outcome = await handleWatcherEvent(
+      sqsBatch(['not json', { source: 'aws.ec2', detail: { 'instance-id': 'nope' } }]),
+      {
+        listClusters: async () => [],
+        clustersOfInstances: async () => new Map(),
+        watch: async () => 0,
+      },
+    );
 
-    expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }]);
-    expect(outcome.failures.map((f) => f.error.message)).toEqual(['Records[0].body: is not JSON', expect.stringContaining('Records[1].body.detail.instance-id: must be an EC2 instance ID')]);
+    expect(outcome.batchItemFailures).toEqual([
+      { itemIdentifier: 'm-0' },
+      { itemIdentifier: 'm-1' },
+    ]);
+    expect(outcome.failures.map((f) => f.error.message)).toEqual([
+      'Records[0].body: is not JSON',
+      expect.stringContaining('Records[1].body.detail.instance-id: must be an EC2 instance ID'),
+    ]);
   });
 
   it('fails every EC2 message of the batch when the instance lookup fails', async () => {
-    const outcome = await handleWatcherEvent(sqsBatch([ec2Event('i-0000000000000000a'), { cluster: CLUSTER }]), {
-      listClusters: async () => [],
-      clustersOfInstances: async () => {
-        throw new Error('throttled');
+    const outcome = await handleWatcherEvent(
+      sqsBatch([ec2Event('i-0000000000000000a'), { cluster: CLUSTER }]),
+      {
+        listClusters: async () => [],
+        clustersOfInstances: async () => {
+          throw new Error('throttled');
+        },
+        watch: async (c) => c,
       },
-      watch: async (c) => c,
-    });
+    );
 
     expect(outcome.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
     expect(outcome.results.map((r) => r.cluster)).toEqual([CLUSTER]);
@@ -331,9 +459,16 @@ describe('ENI watcher: events and SQS batches', () => {
 
   it('takes the scheduled event (every cluster) and a direct EventBridge EC2 event (its cluster)', async () => {
     const watched: Array<[string, boolean]> = [];
-    const deps = { listClusters: async () => ['a.example.com', 'b.example.com'], clustersOfInstances: async (ids: string[]) => new Map(ids.map((id) => [id, 'b.example.com'])), watch: async (c: string, o: { fromEvents: boolean }) => watched.push([c, o.fromEvents]) };
+    const deps = {
+      listClusters: async () => ['a.example.com', 'b.example.com'],
+      clustersOfInstances: async (ids: string[]) => new Map(ids.map((id) => [id, 'b.example.com'])),
+      watch: async (c: string, o: { fromEvents: boolean }) => watched.push([c, o.fromEvents]),
+    };
 
-    await handleWatcherEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, deps);
+    await handleWatcherEvent(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+      deps,
+    );
     await handleWatcherEvent(ec2Event('i-0000000000000000b'), deps);
 
     expect(watched).toEqual([
@@ -344,7 +479,14 @@ describe('ENI watcher: events and SQS batches', () => {
   });
 
   it('refuses an event from another source with an error naming the field', async () => {
-    const run = handleWatcherEvent({ source: 'aws.s3', detail: {} }, { listClusters: async () => [], clustersOfInstances: async () => new Map(), watch: async () => 0 });
+    const run = handleWatcherEvent(
+      { source: 'aws.s3', detail: {} },
+      {
+        listClusters: async () => [],
+        clustersOfInstances: async () => new Map(),
+        watch: async () => 0,
+      },
+    );
 
     await expect(run).rejects.toThrow(InvalidInputError);
     await expect(run).rejects.toThrow(/^source: "aws.s3" is not an event the watcher takes/);
@@ -353,12 +495,22 @@ describe('ENI watcher: events and SQS batches', () => {
 
 describe('ENI watcher: a burst of 2,000 EC2 events in a minute (queue model)', () => {
   it('costs at most 5 observations of the cluster, in batches the mapping allows', async () => {
-    const burst = await simulateWatcherBurst({ events: 2000, spreadSeconds: 60, nodesPerCluster: 200 });
+    const burst = await simulateWatcherBurst({
+      events: 2000,
+      spreadSeconds: 60,
+      nodesPerCluster: 200,
+    });
 
     expect(burst.observationsPerCluster['burst-0.example.com']).toBeGreaterThan(0);
     expect(burst.observationsPerCluster['burst-0.example.com']).toBeLessThanOrEqual(5);
     expect(burst.countedObservations).toBe(1);
-    expect(burst.batches.every((b) => b.records <= WATCHER_QUEUE.batchSize && b.closedAt - b.openedAt <= WATCHER_QUEUE.batchingWindowSeconds)).toBe(true);
+    expect(
+      burst.batches.every(
+        (b) =>
+          b.records <= WATCHER_QUEUE.batchSize &&
+          b.closedAt - b.openedAt <= WATCHER_QUEUE.batchingWindowSeconds,
+      ),
+    ).toBe(true);
     expect(burst.batches.reduce((n, b) => n + b.records, 0)).toBe(2000);
   });
 
@@ -370,28 +522,45 @@ describe('ENI watcher: a burst of 2,000 EC2 events in a minute (queue model)', (
     expect(burst.kubeRequests).toBe(0);
   });
 
-  it('never runs more invocations at once than the mapping\'s maximum concurrency, even with 5 pollers', async () => {
-    const burst = await simulateWatcherBurst({ events: 2000, nodesPerCluster: 200, pollers: 5, invocationSeconds: 30 });
-    const overlapping = burst.batches.map((b) => burst.batches.filter((o) => o.startedAt <= b.startedAt && b.startedAt < o.startedAt + 30).length);
+  it("never runs more invocations at once than the mapping's maximum concurrency, even with 5 pollers", async () => {
+    const burst = await simulateWatcherBurst({
+      events: 2000,
+      nodesPerCluster: 200,
+      pollers: 5,
+      invocationSeconds: 30,
+    });
+    const overlapping = burst.batches.map(
+      (b) =>
+        burst.batches.filter((o) => o.startedAt <= b.startedAt && b.startedAt < o.startedAt + 30)
+          .length,
+    );
 
     expect(Math.max(...overlapping)).toBeLessThanOrEqual(WATCHER_QUEUE.maximumConcurrency);
     expect(burst.observationsPerCluster['burst-0.example.com']).toBeLessThanOrEqual(5);
   });
 });
 
-describe('ENI watcher: one run over a generated cluster (the bench\'s watcher row)', () => {
+describe("ENI watcher: one run over a generated cluster (the bench's watcher row)", () => {
   it('lists 30 nodes of 110 pods in pages of 100: one node page, 33 pod pages, one DaemonSet read', async () => {
     const run = await runWatcherOnce({ nodes: 30, podsPerNode: 110, pageSize: 100 });
 
-    expect(run).toMatchObject({ nodes: 30, pods: 3300, kubeRequests: 1 + 33 + 1, largestPage: 100 });
+    expect(run).toMatchObject({
+      nodes: 30,
+      pods: 3300,
+      kubeRequests: 1 + 33 + 1,
+      largestPage: 100,
+    });
   });
 });
 
-describe('template.yaml: the watcher\'s queue', () => {
+describe("template.yaml: the watcher's queue", () => {
   const template = readTemplate();
 
   it('maps the queue as the burst model assumes (batch size, window, concurrency, partial failures)', () => {
-    const events = template.Resources.WatchEniFunction!.Properties!.Events as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const events = template.Resources.WatchEniFunction!.Properties!.Events as Record<
+      string,
+      { Type: string; Properties: Record<string, any> }
+    >;
     const sqs = Object.values(events).find((e) => e.Type === 'SQS')!.Properties;
 
     expect(sqs).toMatchObject({
@@ -403,14 +572,27 @@ describe('template.yaml: the watcher\'s queue', () => {
     });
   });
 
-  it('lets only the watcher\'s EventBridge rule send to the queue, which has a dead-letter queue', () => {
-    const policy = template.Resources.WatchEniQueuePolicy!.Properties!.PolicyDocument.Statement as Array<Record<string, any>>;
+  it("lets only the watcher's EventBridge rule send to the queue, which has a dead-letter queue", () => {
+    const policy = template.Resources.WatchEniQueuePolicy!.Properties!.PolicyDocument
+      .Statement as Array<Record<string, any>>;
     const allow = policy.filter((s) => s.Effect === 'Allow');
     const queue = template.Resources.WatchEniQueue!.Properties!;
 
-    expect(allow).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': 'WatchEniInstanceStateChangeRule.Arn' } } } })]);
-    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': 'WatchEniDeadLetterQueue.Arn' });
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (template.Resources.WatchEniFunction!.Properties!.Timeout as number));
+    expect(allow).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': 'WatchEniInstanceStateChangeRule.Arn' } },
+        },
+      }),
+    ]);
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({
+      'Fn::GetAtt': 'WatchEniDeadLetterQueue.Arn',
+    });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * (template.Resources.WatchEniFunction!.Properties!.Timeout as number),
+    );
   });
 });
 
@@ -418,16 +600,28 @@ describe('ENI watcher configuration', () => {
   const env = { STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' };
 
   it('counts observations 240 s apart and debounces EC2-event runs for 60 s unless told otherwise', () => {
-    expect(readConfig(env).watcher).toMatchObject({ minObservationIntervalSeconds: 240, eventDebounceSeconds: 60 });
+    expect(readConfig(env).watcher).toMatchObject({
+      minObservationIntervalSeconds: 240,
+      eventDebounceSeconds: 60,
+    });
   });
 
   it('takes 0 to turn the interval and the debounce off', () => {
-    const config = readConfig({ ...env, WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '0', WATCHER_EVENT_DEBOUNCE_SECONDS: '0' });
+    const config = readConfig({
+      ...env,
+      WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '0',
+      WATCHER_EVENT_DEBOUNCE_SECONDS: '0',
+    });
 
-    expect(config.watcher).toMatchObject({ minObservationIntervalSeconds: 0, eventDebounceSeconds: 0 });
+    expect(config.watcher).toMatchObject({
+      minObservationIntervalSeconds: 0,
+      eventDebounceSeconds: 0,
+    });
   });
 
   it('refuses a negative interval, naming the variable', () => {
-    expect(() => readConfig({ ...env, WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '-5' })).toThrow(/^WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS must be a whole number of seconds \(0 or more\), got "-5"/);
+    expect(() => readConfig({ ...env, WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS: '-5' })).toThrow(
+      /^WATCHER_MIN_OBSERVATION_INTERVAL_SECONDS must be a whole number of seconds \(0 or more\), got "-5"/,
+    );
   });
 });

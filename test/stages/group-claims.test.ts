@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/sfn/step-functions.js';
 import { InstanceGroupClaimError } from '../../src/errors.js';
-import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { type WriteStateDeps, writeState } from '../../src/stages/write-state.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
-import { checkManifest } from '../../src/manifest/check.js';
-import { readFixture, ROOT } from '../helpers.js';
+import { ROOT, readFixture } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 /**
@@ -27,28 +27,57 @@ const CONSOLE_CHILD = child('started-by-hand');
 const NODES_A = 'nodes-us-east-1a';
 const NODES_B = 'nodes-us-east-1b';
 /** What the parent planned for its children (options, cloudOnly, batchLimit). */
-const PLAN = { options: { roster: [{ instanceGroup: NODES_A }, { instanceGroup: NODES_B }] }, cloudOnly: false, batchLimit: 5 };
+const PLAN = {
+  options: { roster: [{ instanceGroup: NODES_A }, { instanceGroup: NODES_B }] },
+  cloudOnly: false,
+  batchLimit: 5,
+};
 
 /**
  * The seed cluster in an in-memory store, a roll (PARENT) holding its lock on "AWS" (executions
  * have a status), and the wave `wave` begun. `statuses`: each execution's status (RUNNING unless
  * said). `objects`: a bucket to use instead of a fresh one.
  */
-async function rolling(options: { wave?: string[]; statuses?: Record<string, string>; objects?: ObjectStore } = {}) {
+async function rolling(
+  options: { wave?: string[]; statuses?: Record<string, string>; objects?: ObjectStore } = {},
+) {
   const objects = options.objects ?? memoryObjects();
   const store = new ClusterStore(objects, () => new Date('2026-01-01T00:00:00Z'));
   await store.registerCluster(seed.manifest!, seed.completed!);
   const statuses = options.statuses ?? {};
-  const deps: WriteStateDeps = { store, lockLeaseSeconds: 600, executionStatus: async (arn) => statuses[arn] ?? 'RUNNING' };
-  await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
-  await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: options.wave ?? [NODES_A], plan: PLAN }, deps);
+  const deps: WriteStateDeps = {
+    store,
+    lockLeaseSeconds: 600,
+    executionStatus: async (arn) => statuses[arn] ?? 'RUNNING',
+  };
+  await writeState(
+    { action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' },
+    deps,
+  );
+  await writeState(
+    {
+      action: 'beginWave',
+      cluster: SEED,
+      owner: PARENT,
+      instanceGroups: options.wave ?? [NODES_A],
+      plan: PLAN,
+    },
+    deps,
+  );
   return { store, deps, statuses, objects };
 }
 
-const claim = (instanceGroup: string, execution: string, plan: Record<string, unknown> = PLAN) => ({ action: 'requireLock' as const, cluster: SEED, owner: PARENT, instanceGroup, execution, plan });
+const claim = (instanceGroup: string, execution: string, plan: Record<string, unknown> = PLAN) => ({
+  action: 'requireLock' as const,
+  cluster: SEED,
+  owner: PARENT,
+  instanceGroup,
+  execution,
+  plan,
+});
 
-describe('a child started by hand with the running parent\'s ARN', () => {
-  it('is refused, naming the group and the holder, when the parent\'s own child is rolling that group, and changes nothing', async () => {
+describe("a child started by hand with the running parent's ARN", () => {
+  it("is refused, naming the group and the holder, when the parent's own child is rolling that group, and changes nothing", async () => {
     const { store, deps } = await rolling();
     await writeState(claim(NODES_A, OWN_CHILD), deps);
     const before = await store.readLockVersion(SEED);
@@ -56,18 +85,26 @@ describe('a child started by hand with the running parent\'s ARN', () => {
     const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
 
     await expect(attempt).rejects.toBeInstanceOf(InstanceGroupClaimError);
-    await expect(attempt).rejects.toThrow(`instance group "${NODES_A}" of cluster "${SEED}" may not be rolled by this execution: execution ${OWN_CHILD} is rolling it and still runs`);
+    await expect(attempt).rejects.toThrow(
+      `instance group "${NODES_A}" of cluster "${SEED}" may not be rolled by this execution: execution ${OWN_CHILD} is rolling it and still runs`,
+    );
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
 
-  it('is refused, naming the group and the parent\'s wave, for a group not in the current wave, and changes nothing', async () => {
+  it("is refused, naming the group and the parent's wave, for a group not in the current wave, and changes nothing", async () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
     const before = await store.readLockVersion(SEED);
 
     const attempt = writeState(claim(NODES_B, CONSOLE_CHILD), deps);
 
-    await expect(attempt).rejects.toMatchObject({ name: 'InstanceGroupClaimError', instanceGroup: NODES_B, holder: PARENT });
-    await expect(attempt).rejects.toThrow(`it is not in the wave execution ${PARENT} is rolling (its current wave is ${NODES_A})`);
+    await expect(attempt).rejects.toMatchObject({
+      name: 'InstanceGroupClaimError',
+      instanceGroup: NODES_B,
+      holder: PARENT,
+    });
+    await expect(attempt).rejects.toThrow(
+      `it is not in the wave execution ${PARENT} is rolling (its current wave is ${NODES_A})`,
+    );
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
 
@@ -89,8 +126,16 @@ describe('a child started by hand with the running parent\'s ARN', () => {
  * The child machine as built (statemachines/rolling-update-group.asl.json), with the real
  * requireLock behind RequireLock and every other Task a recorder of what would have been touched.
  */
-async function runChildByHand(input: { instanceGroup: string; options?: Record<string, unknown>; cloudOnly?: boolean }, deps: WriteStateDeps) {
-  const asl = JSON.parse(readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8').replace(/\$\{(\w+)Arn\}/g, (_, id: string) => `arn:aws:lambda:us-east-1:123456789012:function:kopsless-${id}`)) as {
+async function runChildByHand(
+  input: { instanceGroup: string; options?: Record<string, unknown>; cloudOnly?: boolean },
+  deps: WriteStateDeps,
+) {
+  const asl = JSON.parse(
+    readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8').replace(
+      /\$\{(\w+)Arn\}/g,
+      (_, id: string) => `arn:aws:lambda:us-east-1:123456789012:function:kopsless-${id}`,
+    ),
+  ) as {
     States: Record<string, { Type: string }>;
   };
   const touched: string[] = [];
@@ -99,11 +144,14 @@ async function runChildByHand(input: { instanceGroup: string; options?: Record<s
     if (state.Type === 'Task') handlers[name] = async () => (touched.push(name), {});
   }
   handlers.RequireLock = async (i) => writeState(i as Parameters<typeof writeState>[0], deps);
-  const machine = new StateMachine(asl as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
-  const execution = machine.run(
-    { cluster: SEED, lockOwner: PARENT, ...PLAN, ...input } as never,
-    { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: CONSOLE_CHILD } } as never },
+  const machine = new StateMachine(
+    asl as never,
+    { validationOptions: { checkPaths: true, checkArn: false } } as never,
   );
+  const execution = machine.run({ cluster: SEED, lockOwner: PARENT, ...PLAN, ...input } as never, {
+    overrides: { taskResourceLocalHandlers: handlers as never },
+    context: { Execution: { Id: CONSOLE_CHILD } } as never,
+  });
   const error = await execution.result.then(
     () => undefined,
     (e: Error & { cause?: Error }) => e.cause ?? e,
@@ -111,8 +159,8 @@ async function runChildByHand(input: { instanceGroup: string; options?: Record<s
   return { error, touched };
 }
 
-describe('the child machine started by hand from the console with the running parent\'s ARN', () => {
-  it('fails at RequireLock and runs no other Task when the parent\'s own child is rolling the same group', async () => {
+describe("the child machine started by hand from the console with the running parent's ARN", () => {
+  it("fails at RequireLock and runs no other Task when the parent's own child is rolling the same group", async () => {
     const { store, deps } = await rolling();
     await writeState(claim(NODES_A, OWN_CHILD), deps);
     const before = await store.readLockVersion(SEED);
@@ -139,9 +187,17 @@ describe('the child machine started by hand from the console with the running pa
     const { store, deps } = await rolling({ wave: [NODES_A] });
     const before = await store.readLockVersion(SEED);
 
-    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A, options: { ...PLAN.options, forceIds: ['i-0123456789abcdef0'] } }, deps);
+    const { error, touched } = await runChildByHand(
+      { instanceGroup: NODES_A, options: { ...PLAN.options, forceIds: ['i-0123456789abcdef0'] } },
+      deps,
+    );
 
-    expect(error).toMatchObject({ name: 'InstanceGroupClaimError', message: expect.stringContaining(`its options, cloudOnly or batchLimit are not those execution ${PARENT} planned`) });
+    expect(error).toMatchObject({
+      name: 'InstanceGroupClaimError',
+      message: expect.stringContaining(
+        `its options, cloudOnly or batchLimit are not those execution ${PARENT} planned`,
+      ),
+    });
     expect(touched).toEqual([]);
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
@@ -150,14 +206,17 @@ describe('the child machine started by hand from the console with the running pa
     const { store, deps } = await rolling({ wave: [NODES_A] });
     const before = await store.readLockVersion(SEED);
 
-    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A, cloudOnly: true }, deps);
+    const { error, touched } = await runChildByHand(
+      { instanceGroup: NODES_A, cloudOnly: true },
+      deps,
+    );
 
     expect(error).toMatchObject({ name: 'InstanceGroupClaimError' });
     expect(touched).toEqual([]);
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
 
-  it('with the parent\'s own plan, claims an unclaimed group of the wave and goes on to NextStep', async () => {
+  it("with the parent's own plan, claims an unclaimed group of the wave and goes on to NextStep", async () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
 
     const { touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
@@ -202,7 +261,10 @@ describe('the claim of a group', () => {
     const { store, deps } = await rolling({ objects: objects.store });
     objects.arm();
 
-    const results = await Promise.allSettled([writeState(claim(NODES_A, child('one')), deps), writeState(claim(NODES_A, child('two')), deps)]);
+    const results = await Promise.allSettled([
+      writeState(claim(NODES_A, child('one')), deps),
+      writeState(claim(NODES_A, child('two')), deps),
+    ]);
 
     const winner = (await store.readLock(SEED))?.claims?.[NODES_A];
     expect([child('one'), child('two')]).toContain(winner);
@@ -217,9 +279,15 @@ describe('the claim of a group', () => {
     const { store, deps } = await rolling({ wave: [NODES_A, NODES_B], objects: objects.store });
     objects.arm();
 
-    await Promise.all([writeState(claim(NODES_A, child('a')), deps), writeState(claim(NODES_B, child('b')), deps)]);
+    await Promise.all([
+      writeState(claim(NODES_A, child('a')), deps),
+      writeState(claim(NODES_B, child('b')), deps),
+    ]);
 
-    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('a'), [NODES_B]: child('b') });
+    expect((await store.readLock(SEED))?.claims).toEqual({
+      [NODES_A]: child('a'),
+      [NODES_B]: child('b'),
+    });
     expect(objects.conflicts).toBe(1);
   });
 
@@ -227,7 +295,10 @@ describe('the claim of a group', () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
     await writeState(claim(NODES_A, OWN_CHILD), deps);
 
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B], plan: PLAN }, deps);
+    await writeState(
+      { action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B], plan: PLAN },
+      deps,
+    );
 
     expect(await store.readLock(SEED)).toMatchObject({ wave: [NODES_B], claims: {} });
   });

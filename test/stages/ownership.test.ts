@@ -2,11 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
 import type { StackApi, StackState } from '../../src/aws/cloudformation.js';
 import type { CloudResource, InventoryApi } from '../../src/aws/inventory.js';
-import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
-import { deleteCluster, discover, type DeleteDeps } from '../../src/stages/delete-cluster.js';
-import { rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
-import type { ClusterStore } from '../../src/state/cluster-store.js';
 import { checkManifest } from '../../src/manifest/check.js';
+import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
+import { type DeleteDeps, deleteCluster, discover } from '../../src/stages/delete-cluster.js';
+import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
+import type { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
 
 // Update, roll and delete act only on resources whose KubernetesCluster tag is the cluster's own.
@@ -15,7 +15,12 @@ const cluster = 'x-y.z.example.com';
 const other = 'x.y-z.example.com';
 
 function stackState(owner: string): StackState {
-  return { stackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/${owner}/1`, status: 'CREATE_COMPLETE', outputs: { HostedZoneId: 'Z1' }, tags: { KubernetesCluster: owner } };
+  return {
+    stackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/${owner}/1`,
+    status: 'CREATE_COMPLETE',
+    outputs: { HostedZoneId: 'Z1' },
+    tags: { KubernetesCluster: owner },
+  };
 }
 
 function fakeStacks(byName: Record<string, StackState>): StackApi {
@@ -44,7 +49,14 @@ function fakeInventory(resources: CloudResource[] = []): InventoryApi {
 const noState = { exists: async () => false } as unknown as ClusterStore;
 
 function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
-  return { store: noState, stacks, inventory, ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) }, stackTimeoutSeconds: 60, groupsTimeoutSeconds: 60 };
+  return {
+    store: noState,
+    stacks,
+    inventory,
+    ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
+    stackTimeoutSeconds: 60,
+    groupsTimeoutSeconds: 60,
+  };
 }
 
 describe('delete acts only on what the cluster owns', () => {
@@ -52,11 +64,16 @@ describe('delete acts only on what the cluster owns', () => {
     // Under the old scheme both clusters' stacks were kopsless-x-y-z-example-com.
     const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(other) });
 
-    expect(await discover(cluster, { store: noState, stacks, inventory: fakeInventory() })).toEqual([]);
+    expect(await discover(cluster, { store: noState, stacks, inventory: fakeInventory() })).toEqual(
+      [],
+    );
   });
 
   it('never deletes a stack of its name tagged for another cluster', async () => {
-    const stacks = fakeStacks({ [stackName(cluster)]: stackState(other), [legacyStackName(cluster)]: stackState(other) });
+    const stacks = fakeStacks({
+      [stackName(cluster)]: stackState(other),
+      [legacyStackName(cluster)]: stackState(other),
+    });
     const inventory = fakeInventory();
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
@@ -76,29 +93,55 @@ describe('delete acts only on what the cluster owns', () => {
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {
-    const attempt = deleteCluster({ action: 'exists', cluster }, deleteDeps(fakeStacks({ [legacyStackName(cluster)]: stackState(other) }), fakeInventory()));
+    const attempt = deleteCluster(
+      { action: 'exists', cluster },
+      deleteDeps(fakeStacks({ [legacyStackName(cluster)]: stackState(other) }), fakeInventory()),
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'ClusterNotFoundError', message: `cluster "${cluster}" not found: nothing in the state store and no resource tagged for it` });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'ClusterNotFoundError',
+      message: `cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`,
+    });
   });
 
   it('lets a half-created cluster (tagged resources, no state) through', async () => {
     const inventory = fakeInventory([{ type: 'vpc', name: cluster, id: 'vpc-1' }]);
 
-    expect(await deleteCluster({ action: 'exists', cluster }, deleteDeps(fakeStacks({}), inventory))).toEqual({ registered: false, resources: 1 });
+    expect(
+      await deleteCluster({ action: 'exists', cluster }, deleteDeps(fakeStacks({}), inventory)),
+    ).toEqual({ registered: false, resources: 1 });
   });
 });
 
 describe('rolling update acts only on groups the cluster owns', () => {
-  const manifest = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', cluster)).completed!;
+  const manifest = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', cluster))
+    .completed!;
   const asgName = groupName('nodes-us-east-1a', cluster);
 
   function group(owner: string): GroupState {
-    return { name: asgName, minSize: 1, maxSize: 1, desiredCapacity: 1, subnetIds: [], tags: { KubernetesCluster: owner }, instances: [{ instanceId: 'i-foreign', lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' }] };
+    return {
+      name: asgName,
+      minSize: 1,
+      maxSize: 1,
+      desiredCapacity: 1,
+      subnetIds: [],
+      tags: { KubernetesCluster: owner },
+      instances: [
+        {
+          instanceId: 'i-foreign',
+          lifecycleState: 'InService',
+          healthStatus: 'Healthy',
+          zone: 'us-east-1a',
+        },
+      ],
+    };
   }
 
   function deps(owner: string) {
     const autoscaling: AutoScalingApi = {
-      describeGroups: vi.fn(async (names: string[]) => (names.includes(asgName) ? [group(owner)] : [])),
+      describeGroups: vi.fn(async (names: string[]) =>
+        names.includes(asgName) ? [group(owner)] : [],
+      ),
       createGroup: vi.fn(),
       updateGroup: vi.fn(),
       detachInstances: vi.fn(),
@@ -106,39 +149,84 @@ describe('rolling update acts only on groups the cluster owns', () => {
       terminateInstance: vi.fn(),
     };
     const ec2 = { describeInstances: vi.fn(async () => []), terminateInstances: vi.fn() };
-    const store = { readManifest: async () => manifest, readCompletedManifest: async () => manifest, readLock: async () => undefined } as unknown as ClusterStore;
-    return { autoscaling, ec2, all: { store, autoscaling, ec2, stacks: { describe: vi.fn() }, dns: { listRecords: vi.fn() }, kube: async () => undefined, drainTimeoutSeconds: 1, validationTimeoutSeconds: 1, replacementTimeoutSeconds: 1 } as unknown as RollingUpdateDeps };
+    const store = {
+      readManifest: async () => manifest,
+      readCompletedManifest: async () => manifest,
+      readLock: async () => undefined,
+    } as unknown as ClusterStore;
+    return {
+      autoscaling,
+      ec2,
+      all: {
+        store,
+        autoscaling,
+        ec2,
+        stacks: { describe: vi.fn() },
+        dns: { listRecords: vi.fn() },
+        kube: async () => undefined,
+        drainTimeoutSeconds: 1,
+        validationTimeoutSeconds: 1,
+        replacementTimeoutSeconds: 1,
+      } as unknown as RollingUpdateDeps,
+    };
   }
 
   it('does not count the members of a group of its name tagged for another cluster', async () => {
     const { all } = deps(other);
 
-    const out = (await rollingUpdate({ action: 'plan', cluster, force: true, cloudOnly: true }, all)) as { options: { forceIds?: string[] } };
+    const out = (await rollingUpdate(
+      { action: 'plan', cluster, force: true, cloudOnly: true },
+      all,
+    )) as { options: { forceIds?: string[] } };
 
     expect(out.options.forceIds).not.toContain('i-foreign');
   });
 
   it('refuses to terminate in a group tagged for another cluster, naming the owner', async () => {
     const { all, autoscaling, ec2 } = deps(other);
-    const step = { kind: 'replace' as const, instanceGroup: 'nodes-us-east-1a', asgName, instanceIds: ['i-foreign'], detachedIds: [], controlPlane: false };
+    const step = {
+      kind: 'replace' as const,
+      instanceGroup: 'nodes-us-east-1a',
+      asgName,
+      instanceIds: ['i-foreign'],
+      detachedIds: [],
+      controlPlane: false,
+    };
 
-    await expect(rollingUpdate({ action: 'terminate', cluster, step }, all)).rejects.toMatchObject({ name: 'ResourceOwnedError', message: expect.stringContaining(`is owned by cluster ${other}`) });
+    await expect(rollingUpdate({ action: 'terminate', cluster, step }, all)).rejects.toMatchObject({
+      name: 'ResourceOwnedError',
+      message: expect.stringContaining(`is owned by cluster ${other}`),
+    });
     expect(autoscaling.terminateInstance).not.toHaveBeenCalled();
     expect(ec2.terminateInstances).not.toHaveBeenCalled();
   });
 
   it('refuses to surge a group tagged for another cluster', async () => {
     const { all, autoscaling } = deps(other);
-    const step = { kind: 'surge' as const, instanceGroup: 'nodes-us-east-1a', asgName, instanceIds: ['i-foreign'] };
+    const step = {
+      kind: 'surge' as const,
+      instanceGroup: 'nodes-us-east-1a',
+      asgName,
+      instanceIds: ['i-foreign'],
+    };
 
-    await expect(rollingUpdate({ action: 'surge', cluster, step }, all)).rejects.toMatchObject({ name: 'ResourceOwnedError' });
+    await expect(rollingUpdate({ action: 'surge', cluster, step }, all)).rejects.toMatchObject({
+      name: 'ResourceOwnedError',
+    });
     expect(autoscaling.detachInstances).not.toHaveBeenCalled();
     expect(autoscaling.setDesiredCapacity).not.toHaveBeenCalled();
   });
 
   it('terminates in its own group', async () => {
     const { all, autoscaling } = deps(cluster);
-    const step = { kind: 'replace' as const, instanceGroup: 'nodes-us-east-1a', asgName, instanceIds: ['i-foreign'], detachedIds: [], controlPlane: false };
+    const step = {
+      kind: 'replace' as const,
+      instanceGroup: 'nodes-us-east-1a',
+      asgName,
+      instanceIds: ['i-foreign'],
+      detachedIds: [],
+      controlPlane: false,
+    };
 
     await rollingUpdate({ action: 'terminate', cluster, step }, all);
 

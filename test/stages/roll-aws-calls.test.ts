@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { now } from '../../src/clock.js';
-import { observeAwsCalls, type AwsCall } from '../../src/local/instrument/aws-calls.js';
+import { type AwsCall, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { checkManifest } from '../../src/manifest/check.js';
@@ -43,10 +43,15 @@ let env: TestEnvironment;
 beforeAll(async () => {
   // Nodes boot in 10 s of simulated time (within the test timeouts) (the roll's Waits pass in it): the polls a batch makes
   // are then the same on any machine, so the count is exact rather than machine-paced.
-  env = await startTestEnvironment({ timing: { now: () => now().getTime(), bootSeconds: BOOT_SECONDS } });
+  env = await startTestEnvironment({
+    timing: { now: () => now().getTime(), bootSeconds: BOOT_SECONDS },
+  });
   const manifest = readFixture('seed.yaml')
     .replaceAll('seed.example.com', CLUSTER)
-    .replace(/(name: nodes-us-east-1[ab]\nspec:\n(?:  .*\n)*?)  maxSize: 1\n  minSize: 1\n/g, `$1  maxSize: ${NODES_PER_GROUP}\n  minSize: ${NODES_PER_GROUP}\n`);
+    .replace(
+      /(name: nodes-us-east-1[ab]\nspec:\n(?: {2}.*\n)*?) {2}maxSize: 1\n {2}minSize: 1\n/g,
+      `$1  maxSize: ${NODES_PER_GROUP}\n  minSize: ${NODES_PER_GROUP}\n`,
+    );
   await createCluster(env, manifest, CLUSTER);
 }, 240_000);
 
@@ -56,19 +61,28 @@ afterAll(async () => env?.stop());
 async function forcedRoll(): Promise<number> {
   const calls: AwsCall[] = [];
   const stop = observeAwsCalls({ before: (call) => void calls.push(call) });
-  let result;
+  let result: Awaited<ReturnType<typeof runStateMachine>> | undefined;
   try {
     // Started a boot after the real time, so the nodes the sim saw before the roll have booted.
     const clock = new SimClock(new Date(Date.now() + BOOT_SECONDS * 1000));
-    result = await runStateMachine('rolling-update', { input: { cluster: CLUSTER, instanceGroups: [], force: true, cloudOnly: false }, clock });
+    result = await runStateMachine('rolling-update', {
+      input: { cluster: CLUSTER, instanceGroups: [], force: true, cloudOnly: false },
+      clock,
+    });
   } finally {
     stop();
   }
-  if (result.status !== 'SUCCEEDED') throw new Error(`the roll failed: ${result.error?.name}: ${result.error?.cause}`);
+  if (result.status !== 'SUCCEEDED')
+    throw new Error(`the roll failed: ${result.error?.name}: ${result.error?.cause}`);
   const replaced = 1 + 2 * NODES_PER_GROUP;
   const byOperation: Record<string, number> = {};
-  for (const c of calls) byOperation[`${c.functionId} ${c.service}:${c.operation}`] = (byOperation[`${c.functionId} ${c.service}:${c.operation}`] ?? 0) + 1;
-  console.log(`forced roll: ${calls.length} AWS calls for ${replaced} replaced instances (${(calls.length / replaced).toFixed(1)} per instance)`, byOperation);
+  for (const c of calls)
+    byOperation[`${c.functionId} ${c.service}:${c.operation}`] =
+      (byOperation[`${c.functionId} ${c.service}:${c.operation}`] ?? 0) + 1;
+  console.log(
+    `forced roll: ${calls.length} AWS calls for ${replaced} replaced instances (${(calls.length / replaced).toFixed(1)} per instance)`,
+    byOperation,
+  );
   return calls.length / replaced;
 }
 
@@ -80,7 +94,9 @@ describe('AWS calls of a forced rolling update', () => {
   it(`stays within ${MAX_CALLS_PER_REPLACED_NODE_BATCHED} calls per replaced instance when node groups surge ${NODES_PER_GROUP} at once`, async () => {
     const manifest = await env.store.readManifest(CLUSTER);
     manifest.cluster.spec.rollingUpdate = { maxSurge: '100%' };
-    const check = checkManifest([manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'));
+    const check = checkManifest(
+      [manifest.cluster, ...manifest.instanceGroups].map((d) => JSON.stringify(d)).join('\n---\n'),
+    );
     await env.store.writeSpecs(check.manifest!, check.completed!);
 
     expect(await forcedRoll()).toBeLessThanOrEqual(MAX_CALLS_PER_REPLACED_NODE_BATCHED);

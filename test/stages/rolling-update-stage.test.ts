@@ -1,18 +1,27 @@
-import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/config.js';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
+import { readConfig } from '../../src/config.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { KubePort } from '../../src/kube/port.js';
-import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import { BATCH_LIMIT, CHILD_POLL_SECONDS, childBatchLimit, type RollOptions } from '../../src/planning/rolling-update.js';
-import { RollCache, rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
+import { groupName } from '../../src/planning/names.js';
+import {
+  BATCH_LIMIT,
+  CHILD_POLL_SECONDS,
+  childBatchLimit,
+  type RollOptions,
+} from '../../src/planning/rolling-update.js';
+import {
+  RollCache,
+  type RollingUpdateDeps,
+  rollingUpdate,
+} from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
-import { readFixture, ROOT } from '../helpers.js';
+import { ROOT, readFixture } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // The seed cluster: control-plane-us-east-1a, nodes-us-east-1a and nodes-us-east-1b, one
@@ -34,7 +43,11 @@ interface World {
 async function world(): Promise<World> {
   const objects = memoryObjects();
   const reads: string[] = [];
-  const counted: ObjectStore = { ...objects, get: async (key) => (reads.push(key), objects.get(key)), list: async (prefix) => (reads.push(`list ${prefix}`), objects.list(prefix)) };
+  const counted: ObjectStore = {
+    ...objects,
+    get: async (key) => (reads.push(key), objects.get(key)),
+    list: async (prefix) => (reads.push(`list ${prefix}`), objects.list(prefix)),
+  };
   const store = new ClusterStore(counted);
   await store.registerCluster(check.manifest!, check.completed!);
   const groups: GroupState[] = IG_NAMES.map((ig) => ({
@@ -44,14 +57,32 @@ async function world(): Promise<World> {
     desiredCapacity: 1,
     subnetIds: [],
     tags: { KubernetesCluster: CLUSTER, 'kopsless.io/spec-hash': 'new' },
-    instances: [{ instanceId: `i-${ig}`, lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' }],
+    instances: [
+      {
+        instanceId: `i-${ig}`,
+        lifecycleState: 'InService',
+        healthStatus: 'Healthy',
+        zone: 'us-east-1a',
+      },
+    ],
   }));
-  const instances: Instance[] = IG_NAMES.map((ig) => ({ InstanceId: `i-${ig}`, Tags: [{ Key: 'kops.k8s.io/instancegroup', Value: ig }, { Key: 'kopsless.io/spec-hash', Value: 'old' }] }));
+  const instances: Instance[] = IG_NAMES.map((ig) => ({
+    InstanceId: `i-${ig}`,
+    Tags: [
+      { Key: 'kops.k8s.io/instancegroup', Value: ig },
+      { Key: 'kopsless.io/spec-hash', Value: 'old' },
+    ],
+  }));
   const describedGroups: string[][] = [];
   const instanceFilters: Filter[][] = [];
   const deps = {
     store,
-    autoscaling: { describeGroups: async (names: string[]) => (describedGroups.push(names), groups.filter((g) => names.includes(g.name))), setDesiredCapacity: async () => undefined } as unknown as AutoScalingApi,
+    autoscaling: {
+      describeGroups: async (names: string[]) => (
+        describedGroups.push(names), groups.filter((g) => names.includes(g.name))
+      ),
+      setDesiredCapacity: async () => undefined,
+    } as unknown as AutoScalingApi,
     ec2: {
       describeInstances: async (filters: Filter[]) => {
         instanceFilters.push(filters);
@@ -75,13 +106,23 @@ async function world(): Promise<World> {
 type Plan = { options: RollOptions; waves: string[][]; batchLimit: number };
 
 const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
-const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
+const CHILD =
+  'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
 
 /** PARENT holds the lock for a roll, its wave is `instanceGroup` alone, and `execution` claims it. */
-async function claimed(store: ClusterStore, instanceGroup: string, execution: string): Promise<void> {
+async function claimed(
+  store: ClusterStore,
+  instanceGroup: string,
+  execution: string,
+): Promise<void> {
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
   await store.beginWave(CLUSTER, PARENT, [instanceGroup], 'plan-digest');
-  await store.claimGroup(CLUSTER, PARENT, { instanceGroup, claimant: execution, planDigest: 'plan-digest' }, async () => true);
+  await store.claimGroup(
+    CLUSTER,
+    PARENT,
+    { instanceGroup, claimant: execution, planDigest: 'plan-digest' },
+    async () => true,
+  );
 }
 
 type Next = { step: { kind: string; instanceGroup?: string; instanceIds?: string[] } };
@@ -90,9 +131,15 @@ describe('rolling-update plan', () => {
   it('puts node groups of different zones in one wave with parallelGroups 2, after the control plane alone', async () => {
     const { deps } = await world();
 
-    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, parallelGroups: 2 }, deps)) as Plan;
+    const plan = (await rollingUpdate(
+      { action: 'plan', cluster: CLUSTER, parallelGroups: 2 },
+      deps,
+    )) as Plan;
 
-    expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a', 'nodes-us-east-1b']]);
+    expect(plan.waves).toEqual([
+      ['control-plane-us-east-1a'],
+      ['nodes-us-east-1a', 'nodes-us-east-1b'],
+    ]);
   });
 
   it("rolls one group per wave in kOps's order by default, and says how many batches a child execution runs", async () => {
@@ -100,9 +147,20 @@ describe('rolling-update plan', () => {
 
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, deps)) as Plan;
 
-    expect(plan.waves).toEqual([['control-plane-us-east-1a'], ['nodes-us-east-1a'], ['nodes-us-east-1b']]);
+    expect(plan.waves).toEqual([
+      ['control-plane-us-east-1a'],
+      ['nodes-us-east-1a'],
+      ['nodes-us-east-1b'],
+    ]);
     // 60 s timeouts and VerifyDns's default 10 minutes: fewer than BATCH_LIMIT batches fit.
-    expect(plan.batchLimit).toBe(childBatchLimit({ replacementTimeoutSeconds: 60, drainTimeoutSeconds: 60, validationTimeoutSeconds: 60, dnsTimeoutSeconds: 600 }));
+    expect(plan.batchLimit).toBe(
+      childBatchLimit({
+        replacementTimeoutSeconds: 60,
+        drainTimeoutSeconds: 60,
+        validationTimeoutSeconds: 60,
+        dnsTimeoutSeconds: 600,
+      }),
+    );
     expect(plan.batchLimit).toBeLessThan(BATCH_LIMIT);
   });
 
@@ -111,13 +169,24 @@ describe('rolling-update plan', () => {
     // A validation deadline of two days: each wave's validation alone could take 2,881 polls.
     const slow = { ...deps, validationTimeoutSeconds: 2 * 24 * 3600 };
 
-    await expect(rollingUpdate({ action: 'plan', cluster: CLUSTER }, slow)).rejects.toMatchObject({ name: 'RollTooLargeError', message: expect.stringContaining('--parallel-groups') });
+    await expect(rollingUpdate({ action: 'plan', cluster: CLUSTER }, slow)).rejects.toMatchObject({
+      name: 'RollTooLargeError',
+      message: expect.stringContaining('--parallel-groups'),
+    });
   });
 
   it('takes fewer batches per child execution when the timeouts are long, so a child whose every poll runs to its deadline still fits the history quota', async () => {
     const { deps } = await world();
 
-    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, { ...deps, replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900 })) as Plan;
+    const plan = (await rollingUpdate(
+      { action: 'plan', cluster: CLUSTER },
+      {
+        ...deps,
+        replacementTimeoutSeconds: 900,
+        drainTimeoutSeconds: 900,
+        validationTimeoutSeconds: 900,
+      },
+    )) as Plan;
 
     expect(plan.batchLimit).toBe(5);
   });
@@ -125,7 +194,10 @@ describe('rolling-update plan', () => {
   it('leaves groups that need no update out of the waves', async () => {
     const { deps } = await world();
 
-    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, instanceGroups: ['nodes-us-east-1b'] }, deps)) as Plan;
+    const plan = (await rollingUpdate(
+      { action: 'plan', cluster: CLUSTER, instanceGroups: ['nodes-us-east-1b'] },
+      deps,
+    )) as Plan;
 
     expect(plan.waves).toEqual([['nodes-us-east-1b']]);
   });
@@ -138,12 +210,29 @@ describe('rolling-update next', () => {
     w.describedGroups.length = 0;
     w.instanceFilters.length = 0;
 
-    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1b', options: plan.options }, w.deps)) as Next;
+    const next = (await rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1b',
+        options: plan.options,
+      },
+      w.deps,
+    )) as Next;
 
-    expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1b', instanceIds: ['i-nodes-us-east-1b'] });
-    expect(w.describedGroups).toEqual([[groupName('control-plane-us-east-1a', CLUSTER), groupName('nodes-us-east-1b', CLUSTER)]]);
+    expect(next.step).toMatchObject({
+      kind: 'surge',
+      instanceGroup: 'nodes-us-east-1b',
+      instanceIds: ['i-nodes-us-east-1b'],
+    });
+    expect(w.describedGroups).toEqual([
+      [groupName('control-plane-us-east-1a', CLUSTER), groupName('nodes-us-east-1b', CLUSTER)],
+    ]);
     expect(w.instanceFilters).toHaveLength(1);
-    expect(w.instanceFilters[0]).toContainEqual({ Name: 'tag:kops.k8s.io/instancegroup', Values: ['control-plane-us-east-1a', 'nodes-us-east-1b'] });
+    expect(w.instanceFilters[0]).toContainEqual({
+      Name: 'tag:kops.k8s.io/instancegroup',
+      Values: ['control-plane-us-east-1a', 'nodes-us-east-1b'],
+    });
   });
 
   it("reads nothing from the state store when given the plan's roster", async () => {
@@ -151,7 +240,15 @@ describe('rolling-update next', () => {
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     w.reads.length = 0;
 
-    await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options }, w.deps);
+    await rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1a',
+        options: plan.options,
+      },
+      w.deps,
+    );
     await rollingUpdate({ action: 'next', cluster: CLUSTER, options: plan.options }, w.deps);
 
     expect(w.reads).toEqual([]);
@@ -160,7 +257,15 @@ describe('rolling-update next', () => {
   it('is done for a group the roll was not asked to roll', async () => {
     const { deps } = await world();
 
-    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: { instanceGroups: ['nodes-us-east-1b'] } }, deps)) as Next;
+    const next = (await rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1a',
+        options: { instanceGroups: ['nodes-us-east-1b'] },
+      },
+      deps,
+    )) as Next;
 
     expect(next.step).toEqual({ kind: 'done' });
   });
@@ -168,10 +273,15 @@ describe('rolling-update next', () => {
   it('refuses an instance group the cluster does not have, naming it', async () => {
     const { deps } = await world();
 
-    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-nowhere', options: {} }, deps);
+    const attempt = rollingUpdate(
+      { action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-nowhere', options: {} },
+      deps,
+    );
 
     await expect(attempt).rejects.toThrow(InvalidInputError);
-    await expect(attempt).rejects.toThrow('instanceGroup: Not found: instance group "nodes-nowhere" is not in cluster "seed.example.com"');
+    await expect(attempt).rejects.toThrow(
+      'instanceGroup: Not found: instance group "nodes-nowhere" is not in cluster "seed.example.com"',
+    );
   });
 
   it("with a child's claim it still holds, reads only the lock from the state store and returns the group's step", async () => {
@@ -180,7 +290,16 @@ describe('rolling-update next', () => {
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
     w.reads.length = 0;
 
-    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps)) as Next;
+    const next = (await rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1a',
+        options: plan.options,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      w.deps,
+    )) as Next;
 
     expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
     expect(w.reads).toEqual([`${CLUSTER}/lock`]);
@@ -190,35 +309,73 @@ describe('rolling-update next', () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
-    await w.deps.store.claimGroup(CLUSTER, PARENT, { instanceGroup: 'nodes-us-east-1a', claimant: `${CHILD}-later`, planDigest: 'plan-digest' }, async () => true);
+    await w.deps.store.claimGroup(
+      CLUSTER,
+      PARENT,
+      { instanceGroup: 'nodes-us-east-1a', claimant: `${CHILD}-later`, planDigest: 'plan-digest' },
+      async () => true,
+    );
     w.describedGroups.length = 0;
     w.instanceFilters.length = 0;
 
-    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps);
+    const attempt = rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1a',
+        options: plan.options,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      w.deps,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining(`${CHILD}-later, which now claims instance group "nodes-us-east-1a"`) });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'LockLostError',
+      message: expect.stringContaining(
+        `${CHILD}-later, which now claims instance group "nodes-us-east-1a"`,
+      ),
+    });
     expect(w.describedGroups).toEqual([]);
     expect(w.instanceFilters).toEqual([]);
   });
 
-  it.each(['surge', 'drain', 'terminate'] as const)('%s of a child whose parent released the lock fails with LockLostError before it touches anything', async (action) => {
-    const w = await world();
-    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
-    await w.deps.store.releaseLock(CLUSTER, PARENT);
-    w.describedGroups.length = 0;
-    w.instanceFilters.length = 0;
-    const step = { kind: 'replace' as const, instanceGroup: 'nodes-us-east-1a', asgName: groupName('nodes-us-east-1a', CLUSTER), instanceIds: ['i-1'], detachedIds: [], controlPlane: false };
-    const kube = w.deps.kube;
-    let kubeAsked = false;
-    w.deps.kube = async (c) => ((kubeAsked = true), kube(c));
+  it.each(['surge', 'drain', 'terminate'] as const)(
+    '%s of a child whose parent released the lock fails with LockLostError before it touches anything',
+    async (action) => {
+      const w = await world();
+      await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+      await w.deps.store.releaseLock(CLUSTER, PARENT);
+      w.describedGroups.length = 0;
+      w.instanceFilters.length = 0;
+      const step = {
+        kind: 'replace' as const,
+        instanceGroup: 'nodes-us-east-1a',
+        asgName: groupName('nodes-us-east-1a', CLUSTER),
+        instanceIds: ['i-1'],
+        detachedIds: [],
+        controlPlane: false,
+      };
+      const kube = w.deps.kube;
+      let kubeAsked = false;
+      w.deps.kube = async (c) => ((kubeAsked = true), kube(c));
 
-    const attempt = rollingUpdate({ action, cluster: CLUSTER, step, deadline: '2030-01-01T00:00:00Z', claim: { owner: PARENT, execution: CHILD } } as Parameters<typeof rollingUpdate>[0], w.deps);
+      const attempt = rollingUpdate(
+        {
+          action,
+          cluster: CLUSTER,
+          step,
+          deadline: '2030-01-01T00:00:00Z',
+          claim: { owner: PARENT, execution: CHILD },
+        } as Parameters<typeof rollingUpdate>[0],
+        w.deps,
+      );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError' });
-    expect(w.describedGroups).toEqual([]);
-    expect(w.instanceFilters).toEqual([]);
-    expect(kubeAsked).toBe(false);
-  });
+      await expect(attempt).rejects.toMatchObject({ name: 'LockLostError' });
+      expect(w.describedGroups).toEqual([]);
+      expect(w.instanceFilters).toEqual([]);
+      expect(kubeAsked).toBe(false);
+    },
+  );
 
   it('fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
     const w = await world();
@@ -227,16 +384,33 @@ describe('rolling-update next', () => {
     await w.deps.store.releaseLock(CLUSTER, PARENT);
     w.describedGroups.length = 0;
 
-    const attempt = rollingUpdate({ action: 'next', cluster: CLUSTER, instanceGroup: 'nodes-us-east-1a', options: plan.options, claim: { owner: PARENT, execution: CHILD } }, w.deps);
+    const attempt = rollingUpdate(
+      {
+        action: 'next',
+        cluster: CLUSTER,
+        instanceGroup: 'nodes-us-east-1a',
+        options: plan.options,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      w.deps,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining(`execution ${PARENT} no longer holds the lock of cluster "${CLUSTER}" (released)`) });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'LockLostError',
+      message: expect.stringContaining(
+        `execution ${PARENT} no longer holds the lock of cluster "${CLUSTER}" (released)`,
+      ),
+    });
     expect(w.describedGroups).toEqual([]);
   });
 
   it('without an instance group, observes every group and steps through them in kOps order (control plane first)', async () => {
     const w = await world();
 
-    const next = (await rollingUpdate({ action: 'next', cluster: CLUSTER, options: {} }, w.deps)) as Next;
+    const next = (await rollingUpdate(
+      { action: 'next', cluster: CLUSTER, options: {} },
+      w.deps,
+    )) as Next;
 
     expect(next.step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-us-east-1a' });
     expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
@@ -310,14 +484,20 @@ describe('the warm container cache (RollCache)', () => {
 
 describe('batchLimit: a child execution fits in 25,000 history events', () => {
   type AslState = { Type: string; Next?: string; Seconds?: number; Default?: string };
-  const child = JSON.parse(readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8')) as { States: Record<string, AslState> };
+  const child = JSON.parse(
+    readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8'),
+  ) as { States: Record<string, AslState> };
 
   /**
    * History events of one replaced batch in surge mode, walked through the child machine: every
    * poll fails until its deadline is almost up (`failures` per loop), then passes. A Task is 5
    * events, any other state 2.
    */
-  function worstBatchEvents(failures: { replacements: number; validation: number; drain: number }): number {
+  function worstBatchEvents(failures: {
+    replacements: number;
+    validation: number;
+    drain: number;
+  }): number {
     const seen = new Map<string, number>();
     // Where each poll loop began: its check's visit count when the loop was entered.
     const began = { replacements: 0, validation: 0, drain: 0 };
@@ -329,12 +509,15 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
       const visit = (seen.get(name) ?? 0) + 1;
       seen.set(name, visit);
       events += state.Type === 'Task' ? 5 : 2;
-      if (name === 'Surge' || name === 'Terminate') began.replacements = seen.get('ReplacementsReady') ?? 0;
+      if (name === 'Surge' || name === 'Terminate')
+        began.replacements = seen.get('ReplacementsReady') ?? 0;
       if (name === 'ValidateAfterStep') began.validation = seen.get('ClusterValid') ?? 0;
       const passes = (loop: keyof typeof began) => visit - began[loop] > failures[loop];
       if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
-      else if (name === 'ReplacementsReady') name = passes('replacements') ? 'ControlPlaneReplaced' : 'WaitForReplacements';
-      else if (name === 'ClusterValid') name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
+      else if (name === 'ReplacementsReady')
+        name = passes('replacements') ? 'ControlPlaneReplaced' : 'WaitForReplacements';
+      else if (name === 'ClusterValid')
+        name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
       else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
       else if (name === 'BatchLimitReached') {
         if (++batchEnds === 2) return events;
@@ -366,10 +549,24 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
   });
 
   it('rolls fewer batches per child when the deadlines are raised, and at least one', () => {
-    const base = { drainTimeoutSeconds: 900, validationTimeoutSeconds: 900, replacementTimeoutSeconds: 900, dnsTimeoutSeconds: 600 };
+    const base = {
+      drainTimeoutSeconds: 900,
+      validationTimeoutSeconds: 900,
+      replacementTimeoutSeconds: 900,
+      dnsTimeoutSeconds: 600,
+    };
 
-    expect(childBatchLimit({ ...base, drainTimeoutSeconds: 3600 })).toBeLessThan(childBatchLimit(base));
+    expect(childBatchLimit({ ...base, drainTimeoutSeconds: 3600 })).toBeLessThan(
+      childBatchLimit(base),
+    );
     expect(childBatchLimit({ ...base, drainTimeoutSeconds: 10 * 3600 })).toBe(1);
-    expect(childBatchLimit({ drainTimeoutSeconds: 10, validationTimeoutSeconds: 10, replacementTimeoutSeconds: 10, dnsTimeoutSeconds: 10 })).toBe(BATCH_LIMIT);
+    expect(
+      childBatchLimit({
+        drainTimeoutSeconds: 10,
+        validationTimeoutSeconds: 10,
+        replacementTimeoutSeconds: 10,
+        dnsTimeoutSeconds: 10,
+      }),
+    ).toBe(BATCH_LIMIT);
   });
 });

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { memoryObjects } from '../support/memory-objects.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
 import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import { writeState, type WriteStateDeps } from '../../src/stages/write-state.js';
+import { type WriteStateDeps, writeState } from '../../src/stages/write-state.js';
 import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
-import { readFixture, ROOT } from '../helpers.js';
+import { ROOT, readFixture } from '../helpers.js';
+import { memoryObjects } from '../support/memory-objects.js';
 
 /** An in-memory bucket with S3's conditional writes (ETags are version counters). */
 
@@ -32,7 +32,14 @@ describe('validateInput against the store', () => {
   it('refuses an update of a cluster that is not in the store with ClusterNotFoundError naming it', async () => {
     const { deps } = setup();
 
-    const attempt = writeState({ action: 'validateInput', stateMachine: 'update-cluster', input: { cluster: 'nothere.example.com' } }, deps);
+    const attempt = writeState(
+      {
+        action: 'validateInput',
+        stateMachine: 'update-cluster',
+        input: { cluster: 'nothere.example.com' },
+      },
+      deps,
+    );
 
     await expect(attempt).rejects.toBeInstanceOf(ClusterNotFoundError);
     await expect(attempt).rejects.toThrow(/"nothere.example.com"/);
@@ -41,14 +48,30 @@ describe('validateInput against the store', () => {
   it('refuses a roll of a cluster that is not in the store', async () => {
     const { deps } = setup();
 
-    await expect(writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: 'nothere.example.com' } }, deps)).rejects.toBeInstanceOf(ClusterNotFoundError);
+    await expect(
+      writeState(
+        {
+          action: 'validateInput',
+          stateMachine: 'rolling-update',
+          input: { cluster: 'nothere.example.com' },
+        },
+        deps,
+      ),
+    ).rejects.toBeInstanceOf(ClusterNotFoundError);
   });
 
   it('names an instance group the cluster does not have, with its index', async () => {
     const { deps } = await registered();
     const group = seed.manifest!.instanceGroups[0]!.metadata.name;
 
-    const attempt = writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: SEED, instanceGroups: [group, 'nope'] } }, deps);
+    const attempt = writeState(
+      {
+        action: 'validateInput',
+        stateMachine: 'rolling-update',
+        input: { cluster: SEED, instanceGroups: [group, 'nope'] },
+      },
+      deps,
+    );
 
     await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
     await expect(attempt).rejects.toThrow('instanceGroups[1]: InstanceGroup "nope" not found');
@@ -58,7 +81,14 @@ describe('validateInput against the store', () => {
     const { deps } = await registered();
     const group = seed.manifest!.instanceGroups[0]!.metadata.name;
 
-    const input = await writeState({ action: 'validateInput', stateMachine: 'rolling-update', input: { cluster: SEED, instanceGroups: [group] } }, deps);
+    const input = await writeState(
+      {
+        action: 'validateInput',
+        stateMachine: 'rolling-update',
+        input: { cluster: SEED, instanceGroups: [group] },
+      },
+      deps,
+    );
 
     expect(input).toMatchObject({ cluster: SEED, instanceGroups: [group] });
   });
@@ -68,7 +98,15 @@ describe('status of a cluster the store does not know', () => {
   it('fail leaves no status.json behind', async () => {
     const { deps, objects } = setup();
 
-    await writeState({ action: 'fail', cluster: 'nothere.example.com', owner: 'exec-1', error: { Error: 'ClusterNotFoundError', Cause: 'x' } }, deps);
+    await writeState(
+      {
+        action: 'fail',
+        cluster: 'nothere.example.com',
+        owner: 'exec-1',
+        error: { Error: 'ClusterNotFoundError', Cause: 'x' },
+      },
+      deps,
+    );
 
     expect(await objects.list('')).toEqual([]);
   });
@@ -76,8 +114,14 @@ describe('status of a cluster the store does not know', () => {
   it('phase and finish leave no status.json behind', async () => {
     const { deps, objects } = setup();
 
-    await writeState({ action: 'phase', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Updating' }, deps);
-    await writeState({ action: 'finish', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Ready' }, deps);
+    await writeState(
+      { action: 'phase', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Updating' },
+      deps,
+    );
+    await writeState(
+      { action: 'finish', cluster: 'nothere.example.com', owner: 'exec-1', phase: 'Ready' },
+      deps,
+    );
 
     expect(await objects.list('')).toEqual([]);
   });
@@ -85,62 +129,114 @@ describe('status of a cluster the store does not know', () => {
   it('fail still records the error of a registered cluster', async () => {
     const { deps, store } = await registered();
 
-    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'StackFailedError', Cause: 'boom' } }, deps);
+    await writeState(
+      {
+        action: 'fail',
+        cluster: SEED,
+        owner: 'exec-1',
+        error: { Error: 'StackFailedError', Cause: 'boom' },
+      },
+      deps,
+    );
 
-    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastError: { error: 'StackFailedError', cause: 'boom' } });
+    expect(await store.readStatus(SEED)).toMatchObject({
+      phase: 'Failed',
+      lastError: { error: 'StackFailedError', cause: 'boom' },
+    });
   });
 });
 
 describe('lock ownership while writing status', () => {
   it('phase renews the lease of the execution that holds the lock', async () => {
     const { deps, store, clock } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' },
+      deps,
+    );
     clock.now = new Date('2026-01-01T00:09:00Z');
 
-    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+    await writeState(
+      { action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' },
+      deps,
+    );
 
     expect((await store.readLock(SEED))?.expiresAt).toBe('2026-01-01T00:19:00.000Z');
   });
 
   it('a renewed lease keeps a second execution out after the first lease would have run out', async () => {
     const { deps, clock } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' },
+      deps,
+    );
     clock.now = new Date('2026-01-01T00:09:00Z');
-    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' }, deps);
+    await writeState(
+      { action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' },
+      deps,
+    );
     clock.now = new Date('2026-01-01T00:15:00Z');
 
-    await expect(writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps)).rejects.toMatchObject({ name: 'ClusterLockedError' });
+    await expect(
+      writeState(
+        { action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' },
+        deps,
+      ),
+    ).rejects.toMatchObject({ name: 'ClusterLockedError' });
   });
 
   it('phase, finish and fail refuse with LockLostError once another execution took the expired lock, and change nothing', async () => {
     const { deps, store, clock } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'rolling-update' },
+      deps,
+    );
     clock.now = new Date('2026-01-01T00:11:00Z');
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' }, deps);
-    await writeState({ action: 'phase', cluster: SEED, owner: 'exec-2', phase: 'RollingUpdate' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'exec-2', operation: 'rolling-update' },
+      deps,
+    );
+    await writeState(
+      { action: 'phase', cluster: SEED, owner: 'exec-2', phase: 'RollingUpdate' },
+      deps,
+    );
 
     for (const stale of [
       { action: 'phase', cluster: SEED, owner: 'exec-1', phase: 'RollingUpdate' },
       { action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' },
       { action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } },
     ] as const) {
-      await expect(writeState(stale, deps), stale.action).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution exec-2') });
+      await expect(writeState(stale, deps), stale.action).rejects.toMatchObject({
+        name: 'LockLostError',
+        message: expect.stringContaining('held by execution exec-2'),
+      });
     }
-    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'RollingUpdate', lastExecution: 'exec-2' });
+    expect(await store.readStatus(SEED)).toMatchObject({
+      phase: 'RollingUpdate',
+      lastExecution: 'exec-2',
+    });
     expect((await store.readLock(SEED))?.owner).toBe('exec-2');
   });
 
   it('fail records the error when nobody holds the lock', async () => {
     const { deps, store } = await registered();
 
-    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } }, deps);
+    await writeState(
+      { action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'E', Cause: 'c' } },
+      deps,
+    );
 
-    expect(await store.readStatus(SEED)).toMatchObject({ phase: 'Failed', lastExecution: 'exec-1' });
+    expect(await store.readStatus(SEED)).toMatchObject({
+      phase: 'Failed',
+      lastExecution: 'exec-1',
+    });
   });
 
   it('a retried finish after its lock was released succeeds', async () => {
     const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'exec-1', operation: 'update' },
+      deps,
+    );
     await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
 
     await writeState({ action: 'finish', cluster: SEED, owner: 'exec-1', phase: 'Ready' }, deps);
@@ -152,10 +248,18 @@ describe('lock ownership while writing status', () => {
 describe('lease length', () => {
   it('outlasts the longest state machine TimeoutSeconds, by default and in the Lambda config', () => {
     const dir = join(ROOT, 'statemachines');
-    const longest = Math.max(...readdirSync(dir).map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds));
+    const longest = Math.max(
+      ...readdirSync(dir).map(
+        (f) =>
+          (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { TimeoutSeconds: number })
+            .TimeoutSeconds,
+      ),
+    );
 
     expect(DEFAULT_LEASE_SECONDS).toBeGreaterThanOrEqual(longest);
-    expect(readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' }).lockLeaseSeconds).toBeGreaterThanOrEqual(longest);
+    expect(
+      readConfig({ STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' }).lockLeaseSeconds,
+    ).toBeGreaterThanOrEqual(longest);
   });
 });
 
@@ -164,15 +268,27 @@ const PLAN = { options: {}, cloudOnly: false, batchLimit: 5 };
 
 describe('requireLock (a child execution of a roll)', () => {
   const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
-  const CHILD = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
+  const CHILD =
+    'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
   const NODES = 'nodes-us-east-1a';
-  const require = (owner = PARENT, instanceGroup = NODES, execution = CHILD, plan: Record<string, unknown> = PLAN) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution, plan });
+  const require = (
+    owner = PARENT,
+    instanceGroup = NODES,
+    execution = CHILD,
+    plan: Record<string, unknown> = PLAN,
+  ) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution, plan });
 
   /** The parent holds the lock for a roll and has begun a wave of `groups`. */
   async function rolling(groups = [NODES]) {
     const env = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, env.deps);
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups, plan: PLAN }, env.deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' },
+      env.deps,
+    );
+    await writeState(
+      { action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups, plan: PLAN },
+      env.deps,
+    );
     return env;
   }
 
@@ -182,7 +298,10 @@ describe('requireLock (a child execution of a roll)', () => {
 
     await writeState(require(), deps);
 
-    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, expiresAt: '2026-01-01T00:19:00.000Z' });
+    expect(await store.readLock(SEED)).toMatchObject({
+      owner: PARENT,
+      expiresAt: '2026-01-01T00:19:00.000Z',
+    });
   });
 
   it('claims its instance group of the current wave for this child execution', async () => {
@@ -195,41 +314,64 @@ describe('requireLock (a child execution of a roll)', () => {
 
   it('fails with ClusterLockedError naming the holder when another execution holds the lock, and changes nothing', async () => {
     const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'update' },
+      deps,
+    );
     const before = await store.readLock(SEED);
 
     const result = writeState(require(), deps);
 
-    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', holder: 'other-exec', message: expect.stringContaining('locked by execution other-exec') });
+    await expect(result).rejects.toMatchObject({
+      name: 'ClusterLockedError',
+      holder: 'other-exec',
+      message: expect.stringContaining('locked by execution other-exec'),
+    });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
-  it('fails with ClusterLockedError when the holder execution has ended (a child started by hand with a stopped parent\'s ARN), leaving the lease as it was', async () => {
+  it("fails with ClusterLockedError when the holder execution has ended (a child started by hand with a stopped parent's ARN), leaving the lease as it was", async () => {
     const { deps, store } = await rolling();
     const before = await store.readLock(SEED);
-    const stopped: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'ABORTED' : undefined) };
+    const stopped: WriteStateDeps = {
+      ...deps,
+      executionStatus: async (arn) => (arn === PARENT ? 'ABORTED' : undefined),
+    };
 
     const result = writeState(require(), stopped);
 
-    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`${PARENT} (ABORTED: it no longer runs`) });
+    await expect(result).rejects.toMatchObject({
+      name: 'ClusterLockedError',
+      message: expect.stringContaining(`${PARENT} (ABORTED: it no longer runs`),
+    });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
-  it('fails with ClusterLockedError when the holder is a running execution of another operation (a delete\'s ARN given as lockOwner), leaving the lease as it was', async () => {
+  it("fails with ClusterLockedError when the holder is a running execution of another operation (a delete's ARN given as lockOwner), leaving the lease as it was", async () => {
     const { deps, store } = await registered();
-    const DELETE = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-delete-cluster:delete-1';
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' }, deps);
+    const DELETE =
+      'arn:aws:states:us-east-1:123456789012:execution:kopsless-delete-cluster:delete-1';
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: DELETE, operation: 'delete' },
+      deps,
+    );
     const before = await store.readLock(SEED);
 
     const result = writeState(require(DELETE), { ...deps, executionStatus: async () => 'RUNNING' });
 
-    await expect(result).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining('for delete, not a rolling update') });
+    await expect(result).rejects.toMatchObject({
+      name: 'ClusterLockedError',
+      message: expect.stringContaining('for delete, not a rolling update'),
+    });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 
   it('passes on AWS when the holder execution is still running', async () => {
     const { deps, store } = await rolling();
-    const running: WriteStateDeps = { ...deps, executionStatus: async (arn) => (arn === PARENT ? 'RUNNING' : undefined) };
+    const running: WriteStateDeps = {
+      ...deps,
+      executionStatus: async (arn) => (arn === PARENT ? 'RUNNING' : undefined),
+    };
 
     await writeState(require(), running);
 
@@ -239,33 +381,86 @@ describe('requireLock (a child execution of a roll)', () => {
   it('fails with ClusterLockedError when nobody holds the lock (a child started by hand), writing no lock', async () => {
     const { deps, store } = await registered();
 
-    await expect(writeState(require(), deps)).rejects.toMatchObject({ name: 'ClusterLockedError', message: expect.stringContaining(`parent ${PARENT} does not hold it`) });
+    await expect(writeState(require(), deps)).rejects.toMatchObject({
+      name: 'ClusterLockedError',
+      message: expect.stringContaining(`parent ${PARENT} does not hold it`),
+    });
     expect(await store.readLock(SEED)).toBeUndefined();
   });
 });
 
-describe('beginWave (a roll\'s parent, before each wave)', () => {
+describe("beginWave (a roll's parent, before each wave)", () => {
   const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
 
-  it('records the wave in the lock with no claims, dropping the last wave\'s', async () => {
+  it("records the wave in the lock with no claims, dropping the last wave's", async () => {
     const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' }, deps);
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['control-plane-us-east-1a'], plan: PLAN }, deps);
-    await writeState({ action: 'requireLock', cluster: SEED, owner: PARENT, instanceGroup: 'control-plane-us-east-1a', execution: `${PARENT}-child`, plan: PLAN }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: PARENT, operation: 'rolling-update' },
+      deps,
+    );
+    await writeState(
+      {
+        action: 'beginWave',
+        cluster: SEED,
+        owner: PARENT,
+        instanceGroups: ['control-plane-us-east-1a'],
+        plan: PLAN,
+      },
+      deps,
+    );
+    await writeState(
+      {
+        action: 'requireLock',
+        cluster: SEED,
+        owner: PARENT,
+        instanceGroup: 'control-plane-us-east-1a',
+        execution: `${PARENT}-child`,
+        plan: PLAN,
+      },
+      deps,
+    );
 
-    await writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'], plan: PLAN }, deps);
+    await writeState(
+      {
+        action: 'beginWave',
+        cluster: SEED,
+        owner: PARENT,
+        instanceGroups: ['nodes-us-east-1a', 'nodes-us-east-1b'],
+        plan: PLAN,
+      },
+      deps,
+    );
 
-    expect(await store.readLock(SEED)).toMatchObject({ owner: PARENT, wave: ['nodes-us-east-1a', 'nodes-us-east-1b'], claims: {} });
+    expect(await store.readLock(SEED)).toMatchObject({
+      owner: PARENT,
+      wave: ['nodes-us-east-1a', 'nodes-us-east-1b'],
+      claims: {},
+    });
   });
 
   it('fails with LockLostError when another execution holds the lock, and changes nothing', async () => {
     const { deps, store } = await registered();
-    await writeState({ action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'rolling-update' }, deps);
+    await writeState(
+      { action: 'acquireLock', cluster: SEED, owner: 'other-exec', operation: 'rolling-update' },
+      deps,
+    );
     const before = await store.readLock(SEED);
 
-    const attempt = writeState({ action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: ['nodes-us-east-1a'], plan: PLAN }, deps);
+    const attempt = writeState(
+      {
+        action: 'beginWave',
+        cluster: SEED,
+        owner: PARENT,
+        instanceGroups: ['nodes-us-east-1a'],
+        plan: PLAN,
+      },
+      deps,
+    );
 
-    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError', message: expect.stringContaining('held by execution other-exec') });
+    await expect(attempt).rejects.toMatchObject({
+      name: 'LockLostError',
+      message: expect.stringContaining('held by execution other-exec'),
+    });
     expect(await store.readLock(SEED)).toEqual(before);
   });
 });
@@ -274,22 +469,48 @@ describe('fail after a child execution failed', () => {
   it("records the child's error and kOps's message, not States.TaskFailed", async () => {
     const { deps, store } = await registered();
     const child = {
-      ExecutionArn: 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:abc',
+      ExecutionArn:
+        'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:abc',
       Status: 'FAILED',
       Error: 'DrainTimeoutError',
-      Cause: JSON.stringify({ errorType: 'DrainTimeoutError', errorMessage: 'error draining node(s) "n1": drain did not complete' }),
+      Cause: JSON.stringify({
+        errorType: 'DrainTimeoutError',
+        errorMessage: 'error draining node(s) "n1": drain did not complete',
+      }),
     };
 
-    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'States.TaskFailed', Cause: JSON.stringify(child) } }, deps);
+    await writeState(
+      {
+        action: 'fail',
+        cluster: SEED,
+        owner: 'exec-1',
+        error: { Error: 'States.TaskFailed', Cause: JSON.stringify(child) },
+      },
+      deps,
+    );
 
-    expect((await store.readStatus(SEED))?.lastError).toMatchObject({ error: 'DrainTimeoutError', cause: 'error draining node(s) "n1": drain did not complete' });
+    expect((await store.readStatus(SEED))?.lastError).toMatchObject({
+      error: 'DrainTimeoutError',
+      cause: 'error draining node(s) "n1": drain did not complete',
+    });
   });
 
   it('keeps a States.TaskFailed whose cause is not a failed execution as it is', async () => {
     const { deps, store } = await registered();
 
-    await writeState({ action: 'fail', cluster: SEED, owner: 'exec-1', error: { Error: 'States.TaskFailed', Cause: 'not json' } }, deps);
+    await writeState(
+      {
+        action: 'fail',
+        cluster: SEED,
+        owner: 'exec-1',
+        error: { Error: 'States.TaskFailed', Cause: 'not json' },
+      },
+      deps,
+    );
 
-    expect((await store.readStatus(SEED))?.lastError).toMatchObject({ error: 'States.TaskFailed', cause: 'not json' });
+    expect((await store.readStatus(SEED))?.lastError).toMatchObject({
+      error: 'States.TaskFailed',
+      cause: 'not json',
+    });
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterExistsError, ClusterLockedError, StateConflictError } from '../../src/errors.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
-import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
+import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
@@ -25,7 +25,9 @@ describe('object store conditional writes', () => {
   it('refuses a create-only write over an existing object', async () => {
     await objects.put('t1/obj', 'first', { ifNoneMatch: '*' });
 
-    await expect(objects.put('t1/obj', 'second', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(StateConflictError);
+    await expect(objects.put('t1/obj', 'second', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(
+      StateConflictError,
+    );
     expect((await objects.get('t1/obj'))?.body).toBe('first');
   });
 
@@ -33,7 +35,9 @@ describe('object store conditional writes', () => {
     const { etag } = await objects.put('t2/obj', 'v1');
     await objects.put('t2/obj', 'v2');
 
-    await expect(objects.put('t2/obj', 'v3', { ifMatch: etag })).rejects.toBeInstanceOf(StateConflictError);
+    await expect(objects.put('t2/obj', 'v3', { ifMatch: etag })).rejects.toBeInstanceOf(
+      StateConflictError,
+    );
     expect((await objects.get('t2/obj'))?.body).toBe('v2');
   });
 });
@@ -59,9 +63,19 @@ describe('cluster lock', () => {
   });
 
   it('takes over an expired lease', async () => {
-    await storeAt('2026-01-01T00:00:00Z').acquireLock('lock-c.example.com', 'crashed', 'create', 60);
+    await storeAt('2026-01-01T00:00:00Z').acquireLock(
+      'lock-c.example.com',
+      'crashed',
+      'create',
+      60,
+    );
 
-    const lease = await storeAt('2026-01-01T00:05:00Z').acquireLock('lock-c.example.com', 'execution-2', 'update', 60);
+    const lease = await storeAt('2026-01-01T00:05:00Z').acquireLock(
+      'lock-c.example.com',
+      'execution-2',
+      'update',
+      60,
+    );
 
     expect(lease.owner).toBe('execution-2');
   });
@@ -79,7 +93,11 @@ describe('cluster lock', () => {
   it('lets exactly one of several racing executions win', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
 
-    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => store.acquireLock('lock-e.example.com', `execution-${i}`, 'create', 600)));
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4].map((i) =>
+        store.acquireLock('lock-e.example.com', `execution-${i}`, 'create', 600),
+      ),
+    );
 
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
@@ -93,7 +111,10 @@ describe('taking over the lock of a dead local holder', () => {
 
     await store.acquireLock('take-a.example.com', 'execution-1', 'create', 600, holder);
 
-    expect(await store.readLock('take-a.example.com')).toMatchObject({ owner: 'execution-1', holder });
+    expect(await store.readLock('take-a.example.com')).toMatchObject({
+      owner: 'execution-1',
+      holder,
+    });
   });
 
   it('replaces a live lease at once when the ETag still matches', async () => {
@@ -101,7 +122,14 @@ describe('taking over the lock of a dead local holder', () => {
     await store.acquireLock('take-b.example.com', 'killed', 'rolling-update', 600, holder);
     const seen = (await store.readLockVersion('take-b.example.com'))!;
 
-    const lease = await store.takeOverLock('take-b.example.com', { etag: seen.etag }, 'execution-2', 'rolling-update', 600, { ...holder, pid: 5151 });
+    const lease = await store.takeOverLock(
+      'take-b.example.com',
+      { etag: seen.etag },
+      'execution-2',
+      'rolling-update',
+      600,
+      { ...holder, pid: 5151 },
+    );
 
     expect(lease).toMatchObject({ owner: 'execution-2', holder: { pid: 5151 } });
     expect(await store.readLock('take-b.example.com')).toMatchObject({ owner: 'execution-2' });
@@ -112,21 +140,36 @@ describe('taking over the lock of a dead local holder', () => {
     await store.acquireLock('take-c.example.com', 'killed', 'delete', 600, holder);
     const seen = (await store.readLockVersion('take-c.example.com'))!;
 
-    const results = await Promise.allSettled(['taker-1', 'taker-2'].map((owner) => store.takeOverLock('take-c.example.com', { etag: seen.etag }, owner, 'delete', 600)));
+    const results = await Promise.allSettled(
+      ['taker-1', 'taker-2'].map((owner) =>
+        store.takeOverLock('take-c.example.com', { etag: seen.etag }, owner, 'delete', 600),
+      ),
+    );
 
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(ClusterLockedError);
-    const winner = (results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ owner: string }>).value.owner;
+    const winner = (
+      results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ owner: string }>
+    ).value.owner;
     expect(refused.reason.message).toContain(`locked by execution ${winner}`);
   });
 
-  it('lets the taker\'s own execution then acquire the lock it took (its retry path)', async () => {
+  it("lets the taker's own execution then acquire the lock it took (its retry path)", async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
     await store.acquireLock('take-d.example.com', 'killed', 'create', 600, holder);
-    await store.takeOverLock('take-d.example.com', { etag: (await store.readLockVersion('take-d.example.com'))!.etag }, 'execution-2', 'create', 600);
+    await store.takeOverLock(
+      'take-d.example.com',
+      { etag: (await store.readLockVersion('take-d.example.com'))!.etag },
+      'execution-2',
+      'create',
+      600,
+    );
 
-    const lease = await store.acquireLock('take-d.example.com', 'execution-2', 'create', 600, { ...holder, pid: 5151 });
+    const lease = await store.acquireLock('take-d.example.com', 'execution-2', 'create', 600, {
+      ...holder,
+      pid: 5151,
+    });
 
     expect(lease).toMatchObject({ owner: 'execution-2', holder: { pid: 5151 } });
   });
@@ -134,20 +177,51 @@ describe('taking over the lock of a dead local holder', () => {
 
 describe('when an interrupted operation began (since)', () => {
   it('is carried to the execution that takes over the same operation, and kept when it acquires its lock', async () => {
-    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-a.example.com', 'killed', 'rolling-update', 600);
+    await storeAt('2026-01-01T00:00:00Z').acquireLock(
+      'since-a.example.com',
+      'killed',
+      'rolling-update',
+      600,
+    );
     const later = storeAt('2026-01-01T00:03:00Z');
-    await later.takeOverLock('since-a.example.com', (await later.readLockVersion('since-a.example.com'))!, 'taker', 'rolling-update', 600);
+    await later.takeOverLock(
+      'since-a.example.com',
+      (await later.readLockVersion('since-a.example.com'))!,
+      'taker',
+      'rolling-update',
+      600,
+    );
 
-    const lease = await storeAt('2026-01-01T00:03:01Z').acquireLock('since-a.example.com', 'taker', 'rolling-update', 600);
+    const lease = await storeAt('2026-01-01T00:03:01Z').acquireLock(
+      'since-a.example.com',
+      'taker',
+      'rolling-update',
+      600,
+    );
 
-    expect(lease).toMatchObject({ owner: 'taker', acquiredAt: '2026-01-01T00:03:01.000Z', since: '2026-01-01T00:00:00.000Z' });
+    expect(lease).toMatchObject({
+      owner: 'taker',
+      acquiredAt: '2026-01-01T00:03:01.000Z',
+      since: '2026-01-01T00:00:00.000Z',
+    });
   });
 
   it('is not carried to another operation', async () => {
-    await storeAt('2026-01-01T00:00:00Z').acquireLock('since-b.example.com', 'killed', 'rolling-update', 600);
+    await storeAt('2026-01-01T00:00:00Z').acquireLock(
+      'since-b.example.com',
+      'killed',
+      'rolling-update',
+      600,
+    );
     const later = storeAt('2026-01-01T00:03:00Z');
 
-    const lease = await later.takeOverLock('since-b.example.com', (await later.readLockVersion('since-b.example.com'))!, 'taker', 'delete', 600);
+    const lease = await later.takeOverLock(
+      'since-b.example.com',
+      (await later.readLockVersion('since-b.example.com'))!,
+      'taker',
+      'delete',
+      600,
+    );
 
     expect(lease.since).toBeUndefined();
   });
@@ -177,15 +251,25 @@ describe('cluster specs', () => {
 
   it('refuses to register a different spec under an existing name', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
-    const other = checkManifest(readFixture('seed.yaml').replace('machineType: t3.medium', 'machineType: t3.large'));
+    const other = checkManifest(
+      readFixture('seed.yaml').replace('machineType: t3.medium', 'machineType: t3.large'),
+    );
 
-    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(ClusterExistsError);
+    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(
+      ClusterExistsError,
+    );
   });
 
   it('lets a retry finish a registration that stopped half-way (config written, groups not yet)', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
-    const half = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'half.example.com'));
-    await objects.put('half.example.com/config', (await import('../../src/manifest/yaml.js')).toManifestYaml(half.manifest!.cluster), { ifNoneMatch: '*' });
+    const half = checkManifest(
+      readFixture('seed.yaml').replaceAll('seed.example.com', 'half.example.com'),
+    );
+    await objects.put(
+      'half.example.com/config',
+      (await import('../../src/manifest/yaml.js')).toManifestYaml(half.manifest!.cluster),
+      { ifNoneMatch: '*' },
+    );
 
     await store.registerCluster(half.manifest!, half.completed!);
 
@@ -194,13 +278,26 @@ describe('cluster specs', () => {
 
   it('still refuses a half-done registration of a different spec', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
-    const first = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com'));
-    const other = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com').replace('machineType: t3.medium', 'machineType: t3.large'));
+    const first = checkManifest(
+      readFixture('seed.yaml').replaceAll('seed.example.com', 'race.example.com'),
+    );
+    const other = checkManifest(
+      readFixture('seed.yaml')
+        .replaceAll('seed.example.com', 'race.example.com')
+        .replace('machineType: t3.medium', 'machineType: t3.large'),
+    );
     const { toManifestYaml } = await import('../../src/manifest/yaml.js');
-    await objects.put('race.example.com/config', toManifestYaml(first.manifest!.cluster), { ifNoneMatch: '*' });
-    await objects.put(`race.example.com/instancegroup/${first.manifest!.instanceGroups[0]!.metadata.name}`, toManifestYaml(first.manifest!.instanceGroups[0]!));
+    await objects.put('race.example.com/config', toManifestYaml(first.manifest!.cluster), {
+      ifNoneMatch: '*',
+    });
+    await objects.put(
+      `race.example.com/instancegroup/${first.manifest!.instanceGroups[0]!.metadata.name}`,
+      toManifestYaml(first.manifest!.instanceGroups[0]!),
+    );
 
-    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(ClusterExistsError);
+    await expect(store.registerCluster(other.manifest!, other.completed!)).rejects.toBeInstanceOf(
+      ClusterExistsError,
+    );
   });
 
   it('merges status updates', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderUserData } from '../../src/planning/user-data.js';
 import { checkManifest } from '../../src/manifest/check.js';
+import { renderUserData } from '../../src/planning/user-data.js';
 import { CLUSTER_OBJECTS, clusterFolder, storeKey } from '../../src/state/layout.js';
 import { readFixture } from '../helpers.js';
 
@@ -8,20 +8,35 @@ const seed = checkManifest(readFixture('seed.yaml')).completed!;
 
 /** The keys a boot script names after `${STATE_STORE}/` or passes to `state_store_read`. */
 function keysReadOrWritten(script: string): string[] {
-  const named = [...script.matchAll(/\$\{STATE_STORE\}\/([^"\s]+)/g), ...script.matchAll(/state_store_read ([^\s)"]+)/g)];
+  const named = [
+    ...script.matchAll(/\$\{STATE_STORE\}\/([^"\s]+)/g),
+    ...script.matchAll(/state_store_read ([^\s)"]+)/g),
+  ];
   return [...new Set(named.map((m) => m[1]!))].filter((k) => k !== '$1').sort();
 }
 
 describe('state store layout', () => {
   it("keeps kOps's keys for the spec a user wrote and its completed form", () => {
-    const keys = [storeKey.config('a.example.com'), storeKey.instanceGroup('a.example.com', 'nodes'), storeKey.completed('a.example.com'), storeKey.version('a.example.com')];
+    const keys = [
+      storeKey.config('a.example.com'),
+      storeKey.instanceGroup('a.example.com', 'nodes'),
+      storeKey.completed('a.example.com'),
+      storeKey.version('a.example.com'),
+    ];
 
-    expect(keys).toEqual(['a.example.com/config', 'a.example.com/instancegroup/nodes', 'a.example.com/cluster-completed.spec', 'a.example.com/kops-version.txt']);
+    expect(keys).toEqual([
+      'a.example.com/config',
+      'a.example.com/instancegroup/nodes',
+      'a.example.com/cluster-completed.spec',
+      'a.example.com/kops-version.txt',
+    ]);
   });
 
   it('puts every key of a cluster inside that cluster’s folder', () => {
     const keys = [
-      ...Object.values(CLUSTER_OBJECTS).map((object) => `${clusterFolder('a.example.com')}${object}`),
+      ...Object.values(CLUSTER_OBJECTS).map(
+        (object) => `${clusterFolder('a.example.com')}${object}`,
+      ),
       storeKey.status('a.example.com'),
       storeKey.lock('a.example.com'),
       storeKey.eniWatcherDecision('a.example.com', '2026-01-01T00:00:00Z'),
@@ -31,10 +46,29 @@ describe('state store layout', () => {
   });
 
   it('gives the boot scripts only keys the layout names', () => {
-    const groups = ['control-plane-us-east-1a', 'nodes-us-east-1a'].map((name) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!);
+    const groups = ['control-plane-us-east-1a', 'nodes-us-east-1a'].map(
+      (name) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!,
+    );
 
-    const used = groups.flatMap((ig) => keysReadOrWritten(renderUserData({ cluster: seed.cluster, instanceGroup: ig, maxPods: 17, stateBucket: 'state-bucket', region: 'us-east-1' })));
+    const used = groups.flatMap((ig) =>
+      keysReadOrWritten(
+        renderUserData({
+          cluster: seed.cluster,
+          instanceGroup: ig,
+          maxPods: 17,
+          stateBucket: 'state-bucket',
+          region: 'us-east-1',
+        }),
+      ),
+    );
 
-    expect([...new Set(used)].sort()).toEqual([CLUSTER_OBJECTS.caCertHash, CLUSTER_OBJECTS.bootstrapToken, CLUSTER_OBJECTS.controlPlanePki, CLUSTER_OBJECTS.kubeconfig].sort());
+    expect([...new Set(used)].sort()).toEqual(
+      [
+        CLUSTER_OBJECTS.caCertHash,
+        CLUSTER_OBJECTS.bootstrapToken,
+        CLUSTER_OBJECTS.controlPlanePki,
+        CLUSTER_OBJECTS.kubeconfig,
+      ].sort(),
+    );
   });
 });

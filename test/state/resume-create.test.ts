@@ -11,7 +11,12 @@ const seed = readFixture('seed.yaml');
 async function interruptedCreate() {
   const store = new ClusterStore(memoryObjects());
   const deps = { store, lockLeaseSeconds: 600 };
-  const cluster = ((await writeState({ action: 'register', manifest: seed, owner: 'killed', operation: 'create' }, deps)) as { cluster: string }).cluster;
+  const cluster = (
+    (await writeState(
+      { action: 'register', manifest: seed, owner: 'killed', operation: 'create' },
+      deps,
+    )) as { cluster: string }
+  ).cluster;
   return { store, deps, cluster };
 }
 
@@ -19,16 +24,27 @@ describe('register after an interrupted create', () => {
   it('accepts the same manifest from the create that took over, which becomes the last execution', async () => {
     const { store, deps, cluster } = await interruptedCreate();
 
-    await writeState({ action: 'register', manifest: seed, owner: 'taker', operation: 'create' }, deps);
+    await writeState(
+      { action: 'register', manifest: seed, owner: 'taker', operation: 'create' },
+      deps,
+    );
 
-    expect(await store.readStatus(cluster)).toMatchObject({ phase: 'Creating', lastExecution: 'taker' });
+    expect(await store.readStatus(cluster)).toMatchObject({
+      phase: 'Creating',
+      lastExecution: 'taker',
+    });
   });
 
   it('refuses a different Cluster spec under the same name', async () => {
     const { deps } = await interruptedCreate();
     const other = editManifest(seed, (c) => (c.spec.kubernetesVersion = 'v1.33.0'));
 
-    await expect(writeState({ action: 'register', manifest: other, owner: 'taker', operation: 'create' }, deps)).rejects.toMatchObject({
+    await expect(
+      writeState(
+        { action: 'register', manifest: other, owner: 'taker', operation: 'create' },
+        deps,
+      ),
+    ).rejects.toMatchObject({
       name: 'ClusterExistsError',
       message: expect.stringContaining('interrupted create of a different spec'),
     });
@@ -38,6 +54,8 @@ describe('register after an interrupted create', () => {
     const { store, deps, cluster } = await interruptedCreate();
     await store.updateStatus(cluster, { phase: 'Ready' });
 
-    await expect(writeState({ action: 'register', manifest: seed, owner: 'taker', operation: 'create' }, deps)).rejects.toMatchObject({ name: 'ClusterExistsError' });
+    await expect(
+      writeState({ action: 'register', manifest: seed, owner: 'taker', operation: 'create' }, deps),
+    ).rejects.toMatchObject({ name: 'ClusterExistsError' });
   });
 });

@@ -1,9 +1,9 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
-import { groupName } from '../../src/planning/names.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import { rollingUpdate, type RollingUpdateDeps } from '../../src/stages/rolling-update.js';
+import { groupName } from '../../src/planning/names.js';
+import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
 import { memoryObjects } from '../support/memory-objects.js';
@@ -19,17 +19,41 @@ function world(members: Array<[string, string]>): Pick<RollingUpdateDeps, 'autos
   const groups: GroupState[] = check.completed!.instanceGroups.map((ig) => {
     const name = groupName(ig.metadata.name, CLUSTER);
     const own = name === NODES ? members : [];
-    return { name, minSize: own.length, maxSize: own.length, desiredCapacity: own.length, subnetIds: [], tags: { KubernetesCluster: CLUSTER }, instances: own.map(([instanceId]) => ({ instanceId, lifecycleState: 'InService', healthStatus: 'Healthy', zone: 'us-east-1a' })) };
+    return {
+      name,
+      minSize: own.length,
+      maxSize: own.length,
+      desiredCapacity: own.length,
+      subnetIds: [],
+      tags: { KubernetesCluster: CLUSTER },
+      instances: own.map(([instanceId]) => ({
+        instanceId,
+        lifecycleState: 'InService',
+        healthStatus: 'Healthy',
+        zone: 'us-east-1a',
+      })),
+    };
   });
-  const instances: Instance[] = members.map(([InstanceId, at]) => ({ InstanceId, LaunchTime: new Date(at), Tags: [{ Key: 'kops.k8s.io/instancegroup', Value: 'nodes-us-east-1a' }] }));
+  const instances: Instance[] = members.map(([InstanceId, at]) => ({
+    InstanceId,
+    LaunchTime: new Date(at),
+    Tags: [{ Key: 'kops.k8s.io/instancegroup', Value: 'nodes-us-east-1a' }],
+  }));
   return {
-    autoscaling: { describeGroups: async (names: string[]) => groups.filter((g) => names.includes(g.name)) } as unknown as AutoScalingApi,
+    autoscaling: {
+      describeGroups: async (names: string[]) => groups.filter((g) => names.includes(g.name)),
+    } as unknown as AutoScalingApi,
     ec2: { describeInstances: async () => instances, terminateInstances: async () => undefined },
   };
 }
 
 async function plan(store: ClusterStore, deps: Pick<RollingUpdateDeps, 'autoscaling' | 'ec2'>) {
-  const out = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, force: true }, { ...deps, store, validationTimeoutSeconds: 30, now: () => new Date('2026-01-01T00:20:00Z') } as RollingUpdateDeps)) as { options: { forceIds: string[] } };
+  const out = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, force: true }, {
+    ...deps,
+    store,
+    validationTimeoutSeconds: 30,
+    now: () => new Date('2026-01-01T00:20:00Z'),
+  } as RollingUpdateDeps)) as { options: { forceIds: string[] } };
   return out.options.forceIds;
 }
 
@@ -40,12 +64,21 @@ async function registered(time: string): Promise<ClusterStore> {
 }
 
 describe('a forced roll that resumes an interrupted one', () => {
-  const members: Array<[string, string]> = [['i-left', '2025-12-01T00:00:00Z'], ['i-replacement', '2026-01-01T00:05:00Z']];
+  const members: Array<[string, string]> = [
+    ['i-left', '2025-12-01T00:00:00Z'],
+    ['i-replacement', '2026-01-01T00:05:00Z'],
+  ];
 
   it('forces only the instances launched before the interrupted roll began', async () => {
     const store = await registered('2026-01-01T00:00:00Z');
     await store.acquireLock(CLUSTER, 'killed', 'rolling-update', 600);
-    await store.takeOverLock(CLUSTER, (await store.readLockVersion(CLUSTER))!, 'taker', 'rolling-update', 600);
+    await store.takeOverLock(
+      CLUSTER,
+      (await store.readLockVersion(CLUSTER))!,
+      'taker',
+      'rolling-update',
+      600,
+    );
 
     expect(await plan(store, world(members))).toEqual(['i-left']);
   });

@@ -5,8 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/sfn/step-functions.js';
+import {
+  CHILD_HISTORY,
+  childBatchLimit,
+  HISTORY_EVENT_LIMIT,
+  PARENT_HISTORY,
+  parentHistoryBound,
+  WAVE_VALIDATION_POLL_SECONDS,
+} from '../../src/planning/rolling-update.js';
 import { CHILD_RETRY, START_EXECUTION_SYNC } from '../../src/statemachines/asl.js';
-import { CHILD_HISTORY, childBatchLimit, HISTORY_EVENT_LIMIT, PARENT_HISTORY, parentHistoryBound, WAVE_VALIDATION_POLL_SECONDS } from '../../src/planning/rolling-update.js';
 import { ROOT } from '../helpers.js';
 
 /**
@@ -28,7 +35,10 @@ const PARENT_ID = `arn:aws:states:us-east-1:${ACCOUNT}:execution:kopsless-rollin
 function load(name: string): Asl {
   const text = readFileSync(join(ROOT, 'statemachines', `${name}.asl.json`), 'utf8')
     .replace(/\$\{RollingUpdateGroupStateMachineArn\}/g, CHILD_ARN)
-    .replace(/\$\{(\w+)Arn\}/g, (_, id: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:kopsless-${id}`);
+    .replace(
+      /\$\{(\w+)Arn\}/g,
+      (_, id: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:kopsless-${id}`,
+    );
   return JSON.parse(text) as Asl;
 }
 const parent = load('rolling-update');
@@ -37,7 +47,9 @@ const VALIDATION = { validationOptions: { checkPaths: true, checkArn: false } } 
 
 /** Every Map's processor, depth first. */
 function processors(asl: Asl): Asl[] {
-  return Object.values(asl.States).flatMap((s) => (s.ItemProcessor ? [s.ItemProcessor as Asl, ...processors(s.ItemProcessor as Asl)] : []));
+  return Object.values(asl.States).flatMap((s) =>
+    s.ItemProcessor ? [s.ItemProcessor as Asl, ...processors(s.ItemProcessor as Asl)] : [],
+  );
 }
 /** State names reachable from `from` without leaving `states` and without passing `blocked`. */
 function reachable(states: Record<string, State>, from: string, blocked: string): Set<string> {
@@ -48,17 +60,29 @@ function reachable(states: Record<string, State>, from: string, blocked: string)
     if (seen.has(name) || name === blocked) continue;
     seen.add(name);
     const s = states[name]!;
-    todo.push(...[s.Next, s.Default, ...(s.Choices ?? []).map((c: State) => c.Next), ...(s.Catch ?? []).map((c: State) => c.Next)].filter(Boolean));
+    todo.push(
+      ...[
+        s.Next,
+        s.Default,
+        ...(s.Choices ?? []).map((c: State) => c.Next),
+        ...(s.Catch ?? []).map((c: State) => c.Next),
+      ].filter(Boolean),
+    );
   }
   return seen;
 }
 
 describe('the rolling update machines, as files', () => {
   it('are valid for aws-local-stepfunctions with path checks, each Map processor too', () => {
-    const definitions = [parent, child, ...processors(parent)].map(({ ProcessorConfig: _, ...d }: State) => d);
+    const definitions = [parent, child, ...processors(parent)].map(
+      ({ ProcessorConfig: _, ...d }: State) => d,
+    );
 
     // structuredClone: the constructor adds QueryLanguage to the definition it is given.
-    for (const d of definitions) expect(() => new StateMachine(structuredClone(d) as never, VALIDATION as never)).not.toThrow();
+    for (const d of definitions)
+      expect(
+        () => new StateMachine(structuredClone(d) as never, VALIDATION as never),
+      ).not.toThrow();
   });
 
   it('use nothing the local runner cannot run: no Assign, no JSONata, no distributed Map, no "ResultPath": "$"', () => {
@@ -68,10 +92,23 @@ describe('the rolling update machines, as files', () => {
   });
 
   it('route every failure after the lock to RecordFailure: each top-level Task and Map catches States.ALL, nested states leave it to their Map', () => {
-    const locked = Object.entries(parent.States).filter(([name, s]) => ['Task', 'Map'].includes(s.Type) && !['ValidateInput', 'AcquireLock', 'RecordFailure'].includes(name));
+    const locked = Object.entries(parent.States).filter(
+      ([name, s]) =>
+        ['Task', 'Map'].includes(s.Type) &&
+        !['ValidateInput', 'AcquireLock', 'RecordFailure'].includes(name),
+    );
     const nested = processors(parent).flatMap((p) => Object.entries(p.States));
 
-    expect(locked.filter(([, s]) => !(s.Catch ?? []).some((c: State) => c.ErrorEquals.includes('States.ALL') && c.Next === 'RecordFailure')).map(([n]) => n)).toEqual([]);
+    expect(
+      locked
+        .filter(
+          ([, s]) =>
+            !(s.Catch ?? []).some(
+              (c: State) => c.ErrorEquals.includes('States.ALL') && c.Next === 'RecordFailure',
+            ),
+        )
+        .map(([n]) => n),
+    ).toEqual([]);
     expect(nested.filter(([, s]) => s.Catch).map(([n]) => n)).toEqual([]);
     expect(parent.States.RecordFailure!.Next).toBe('RollingUpdateFailed');
   });
@@ -88,33 +125,91 @@ describe('the rolling update machines, as files', () => {
   it('start the child again while it reports continue, and end the group when it does not', () => {
     const loop = parent.States.RollWaves!.ItemProcessor.States.RollGroups.ItemProcessor.States;
 
-    expect(loop.RollGroup).toMatchObject({ Resource: START_EXECUTION_SYNC, ResultSelector: { 'continue.$': '$.Output.continue' }, Retry: CHILD_RETRY });
-    expect(loop.RollGroup.Parameters).toMatchObject({ StateMachineArn: CHILD_ARN, Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id', 'lockOwner.$': '$.lockOwner' } });
+    expect(loop.RollGroup).toMatchObject({
+      Resource: START_EXECUTION_SYNC,
+      ResultSelector: { 'continue.$': '$.Output.continue' },
+      Retry: CHILD_RETRY,
+    });
+    expect(loop.RollGroup.Parameters).toMatchObject({
+      StateMachineArn: CHILD_ARN,
+      Input: {
+        'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+        'lockOwner.$': '$.lockOwner',
+      },
+    });
     expect(loop.RollGroup.Parameters.Name).toBeUndefined();
-    expect(loop.GroupContinues).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'RollGroup' }], Default: 'GroupRolled' });
+    expect(loop.GroupContinues).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'RollGroup' }],
+      Default: 'GroupRolled',
+    });
     expect(loop.GroupRolled.Type).toBe('Succeed');
   });
 
   it('end every wave and group iteration with a few bytes, whatever options it carries: the Maps collect iteration outputs before ResultPath null drops them', async () => {
     const machineOf = (processor: Asl) => {
-      const { ProcessorConfig: _mode, ...definition } = structuredClone(processor) as Asl & { ProcessorConfig?: unknown };
+      const { ProcessorConfig: _mode, ...definition } = structuredClone(processor) as Asl & {
+        ProcessorConfig?: unknown;
+      };
       return new StateMachine(definition as never, VALIDATION as never);
     };
     const wave = parent.States.RollWaves!.ItemProcessor as Asl;
-    const roster = Array.from({ length: 100 }, (_, i) => ({ instanceGroup: `nodes-${i}`, role: 'Node', asgName: `kopsless-nodes-${i}.c.example.com-0123456789abcdef`, minSize: 10, maxSize: 10, zones: [`us-east-1${'abc'[i % 3]}`], rollingUpdate: {} }));
-    const options = { roster, forceIds: Array.from({ length: 1000 }, (_, i) => `i-${String(i).padStart(17, '0')}`) };
-    const input = { groups: ['nodes-0', 'nodes-1', 'nodes-2'], cluster: 'c.example.com', cloudOnly: false, options, batchLimit: 7, validationDeadline: '2030-01-01T00:00:00Z', lockOwner: PARENT_ID };
+    const roster = Array.from({ length: 100 }, (_, i) => ({
+      instanceGroup: `nodes-${i}`,
+      role: 'Node',
+      asgName: `kopsless-nodes-${i}.c.example.com-0123456789abcdef`,
+      minSize: 10,
+      maxSize: 10,
+      zones: [`us-east-1${'abc'[i % 3]}`],
+      rollingUpdate: {},
+    }));
+    const options = {
+      roster,
+      forceIds: Array.from({ length: 1000 }, (_, i) => `i-${String(i).padStart(17, '0')}`),
+    };
+    const input = {
+      groups: ['nodes-0', 'nodes-1', 'nodes-2'],
+      cluster: 'c.example.com',
+      cloudOnly: false,
+      options,
+      batchLimit: 7,
+      validationDeadline: '2030-01-01T00:00:00Z',
+      lockOwner: PARENT_ID,
+    };
     const seen: unknown[] = [];
     const handlers = {
       BeginWave: async () => ({ owner: PARENT_ID, wave: input.groups }),
       RollGroup: async () => ({ Output: { continue: false } }),
-      StartWaveValidation: async () => ({ ready: true, validationDeadline: '2030-01-01T00:00:00Z' }),
-      ValidateWave: async (i: { deadline: string }) => ({ valid: true, deadline: i.deadline, failures: [] }),
+      StartWaveValidation: async () => ({
+        ready: true,
+        validationDeadline: '2030-01-01T00:00:00Z',
+      }),
+      ValidateWave: async (i: { deadline: string }) => ({
+        valid: true,
+        deadline: i.deadline,
+        failures: [],
+      }),
     };
     const groupMachine = machineOf(wave.States.RollGroups!.ItemProcessor as Asl);
 
-    const groupOutput = await groupMachine.run({ cluster: 'c.example.com', instanceGroup: 'nodes-0', options, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 7 }, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
-    const waveOutput = await machineOf(wave).run(input, { overrides: { taskResourceLocalHandlers: handlers as never }, context: { Execution: { Id: PARENT_ID } } as never }).result;
+    const groupOutput = await groupMachine.run(
+      {
+        cluster: 'c.example.com',
+        instanceGroup: 'nodes-0',
+        options,
+        cloudOnly: false,
+        lockOwner: PARENT_ID,
+        batchLimit: 7,
+      },
+      {
+        overrides: { taskResourceLocalHandlers: handlers as never },
+        context: { Execution: { Id: PARENT_ID } } as never,
+      },
+    ).result;
+    const waveOutput = await machineOf(wave).run(input, {
+      overrides: { taskResourceLocalHandlers: handlers as never },
+      context: { Execution: { Id: PARENT_ID } } as never,
+    }).result;
     seen.push(groupOutput, waveOutput);
 
     expect(JSON.stringify(input).length).toBeGreaterThan(35_000);
@@ -125,16 +220,41 @@ describe('the rolling update machines, as files', () => {
     const tasks = Object.values(child.States).filter((s) => s.Type === 'Task');
 
     expect(child.StartAt).toBe('RequireLock');
-    expect(child.States.RequireLock!.Parameters).toEqual({ action: 'requireLock', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id', plan: { 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'batchLimit.$': '$.batchLimit' } });
+    expect(child.States.RequireLock!.Parameters).toEqual({
+      action: 'requireLock',
+      'cluster.$': '$.cluster',
+      'owner.$': '$.lockOwner',
+      'instanceGroup.$': '$.instanceGroup',
+      'execution.$': '$$.Execution.Id',
+      plan: {
+        'options.$': '$.options',
+        'cloudOnly.$': '$.cloudOnly',
+        'batchLimit.$': '$.batchLimit',
+      },
+    });
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
   it('bound the child: the only way back to NextStep is through BatchLimitReached, and every terminated batch is counted before it', () => {
     expect(reachable(child.States, 'StepKind', 'BatchLimitReached').has('NextStep')).toBe(false);
     expect(reachable(child.States, 'Terminate', 'CountBatch').has('BatchLimitReached')).toBe(false);
-    expect(child.States.BatchLimitReached!.Choices).toEqual([{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit', Next: 'ContinueAsNew' }]);
-    expect(child.States.ContinueAsNew).toEqual({ Type: 'Pass', Parameters: { continue: true }, End: true });
-    expect(child.States.GroupDone).toEqual({ Type: 'Pass', Parameters: { continue: false }, End: true });
+    expect(child.States.BatchLimitReached!.Choices).toEqual([
+      {
+        Variable: '$.batches.count',
+        NumericGreaterThanEqualsPath: '$.batchLimit',
+        Next: 'ContinueAsNew',
+      },
+    ]);
+    expect(child.States.ContinueAsNew).toEqual({
+      Type: 'Pass',
+      Parameters: { continue: true },
+      End: true,
+    });
+    expect(child.States.GroupDone).toEqual({
+      Type: 'Pass',
+      Parameters: { continue: false },
+      End: true,
+    });
   });
 });
 
@@ -143,7 +263,10 @@ describe('the rolling update machines, as files', () => {
  * started, succeeded, exited), a .sync child start 6 (entered, scheduled, started, submitted,
  * succeeded, exited), any other state 2. A transition is a state entered.
  */
-function pathCost(states: Record<string, State>, path: string[]): { events: number; transitions: number } {
+function pathCost(
+  states: Record<string, State>,
+  path: string[],
+): { events: number; transitions: number } {
   path.slice(1).forEach((to, i) => {
     const s = states[path[i]!]!;
     const next = [s.Next, s.Default, ...(s.Choices ?? []).map((c: State) => c.Next)];
@@ -157,8 +280,35 @@ function pathCost(states: Record<string, State>, path: string[]): { events: numb
 }
 
 describe('history of the child, counted from the machine', () => {
-  const surge = ['NextStep', 'StepKind', 'Surge', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
-  const replace = ['NextStep', 'StepKind', 'Drain', 'Drained', 'Terminate', 'CountBatch', 'WaitForReplacements', 'CheckReplacements', 'ReplacementsReady', 'ControlPlaneReplaced', 'ValidateAfterStep', 'ValidateCluster', 'ClusterValid', 'BatchLimitReached'];
+  const surge = [
+    'NextStep',
+    'StepKind',
+    'Surge',
+    'WaitForReplacements',
+    'CheckReplacements',
+    'ReplacementsReady',
+    'ControlPlaneReplaced',
+    'ValidateAfterStep',
+    'ValidateCluster',
+    'ClusterValid',
+    'BatchLimitReached',
+  ];
+  const replace = [
+    'NextStep',
+    'StepKind',
+    'Drain',
+    'Drained',
+    'Terminate',
+    'CountBatch',
+    'WaitForReplacements',
+    'CheckReplacements',
+    'ReplacementsReady',
+    'ControlPlaneReplaced',
+    'ValidateAfterStep',
+    'ValidateCluster',
+    'ClusterValid',
+    'BatchLimitReached',
+  ];
 
   it('costs 34 events (11 transitions) for a surge step and 43 (14) for a replace step that never waits twice', () => {
     expect(pathCost(child.States, surge)).toEqual({ events: 34, transitions: 11 });
@@ -166,9 +316,16 @@ describe('history of the child, counted from the machine', () => {
   });
 
   it('costs 9 events (3 transitions) per further turn of each poll', () => {
-    expect(pathCost(child.States, ['ReplacementsReady', 'WaitForReplacements', 'CheckReplacements'])).toEqual({ events: 9, transitions: 3 });
-    expect(pathCost(child.States, ['Drained', 'WaitForDrain', 'Drain'])).toEqual({ events: 9, transitions: 3 });
-    expect(pathCost(child.States, ['ClusterValid', 'WaitForValidation', 'ValidateCluster'])).toEqual({ events: 9, transitions: 3 });
+    expect(
+      pathCost(child.States, ['ReplacementsReady', 'WaitForReplacements', 'CheckReplacements']),
+    ).toEqual({ events: 9, transitions: 3 });
+    expect(pathCost(child.States, ['Drained', 'WaitForDrain', 'Drain'])).toEqual({
+      events: 9,
+      transitions: 3,
+    });
+    expect(
+      pathCost(child.States, ['ClusterValid', 'WaitForValidation', 'ValidateCluster']),
+    ).toEqual({ events: 9, transitions: 3 });
   });
 
   it('costs at most 18 events per execution besides its batches (start, lock check, counter, the last next, the end)', () => {
@@ -179,7 +336,12 @@ describe('history of the child, counted from the machine', () => {
   });
 
   it('is what the planner counts when it bounds a child: CHILD_HISTORY matches the machine', () => {
-    const dns = pathCost(child.States, ['UpsertApiRecords', 'WaitForDns', 'CheckDns', 'DnsReady']).events;
+    const dns = pathCost(child.States, [
+      'UpsertApiRecords',
+      'WaitForDns',
+      'CheckDns',
+      'DnsReady',
+    ]).events;
     const start = pathCost(child.States, ['RequireLock', 'StartBatches']).events;
     const done = pathCost(child.States, ['NextStep', 'StepKind', 'GroupDone']).events;
 
@@ -193,7 +355,12 @@ describe('history of the child, counted from the machine', () => {
   });
 
   it("stays under the quota with kOps's 15-minute timeouts when every poll of every batch runs to its deadline", () => {
-    const timeouts = { replacementTimeoutSeconds: 900, drainTimeoutSeconds: 900, validationTimeoutSeconds: 900, dnsTimeoutSeconds: 600 };
+    const timeouts = {
+      replacementTimeoutSeconds: 900,
+      drainTimeoutSeconds: 900,
+      validationTimeoutSeconds: 900,
+      dnsTimeoutSeconds: 600,
+    };
     const limit = childBatchLimit(timeouts);
     // A batch at worst: both steps wait out the replacement timeout (20 s turns) and validate to
     // the validation timeout (15 s turns); the drain runs to its timeout (10 s), the DNS to its (10 s).
@@ -207,16 +374,31 @@ describe('history of the child, counted from the machine', () => {
 });
 
 describe('history of the parent, counted from the machine', () => {
-  const waveStates = (parent.States.RollWaves as State).ItemProcessor.States as Record<string, State>;
-  const groupStates = (waveStates.RollGroups as State).ItemProcessor.States as Record<string, State>;
+  const waveStates = (parent.States.RollWaves as State).ItemProcessor.States as Record<
+    string,
+    State
+  >;
+  const groupStates = (waveStates.RollGroups as State).ItemProcessor.States as Record<
+    string,
+    State
+  >;
 
   it('is what the planner counts when it refuses a roll too large for one parent: PARENT_HISTORY matches the machine', () => {
     const mapIteration = 2; // MapIterationStarted, MapIterationSucceeded
     const mapState = 4; // MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
-    const wave = mapIteration + mapState + pathCost(waveStates, ['BeginWave']).events + pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events + 2;
+    const wave =
+      mapIteration +
+      mapState +
+      pathCost(waveStates, ['BeginWave']).events +
+      pathCost(waveStates, ['StartWaveValidation', 'ValidateWave', 'WaveValid']).events +
+      2;
     const group = mapIteration + 2;
 
-    expect({ perWave: wave, perGroup: group, perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events }).toEqual({
+    expect({
+      perWave: wave,
+      perGroup: group,
+      perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events,
+    }).toEqual({
       perWave: PARENT_HISTORY.perWave,
       perGroup: PARENT_HISTORY.perGroup,
       perChild: PARENT_HISTORY.perChild,
@@ -226,7 +408,13 @@ describe('history of the parent, counted from the machine', () => {
 
   it("fits 1,000 nodes in 10 groups rolled one at a time at kOps's surge of 1, and not 100 groups of 100", () => {
     const waves = (n: number) => Array.from({ length: n }, (_, i) => [`nodes-${i}`]);
-    const bound = (groups: number, batches: number) => parentHistoryBound({ waves: waves(groups), batchesOf: () => batches, batchLimit: 5, validationTimeoutSeconds: 900 });
+    const bound = (groups: number, batches: number) =>
+      parentHistoryBound({
+        waves: waves(groups),
+        batchesOf: () => batches,
+        batchLimit: 5,
+        validationTimeoutSeconds: 900,
+      });
 
     expect(bound(10, 100)).toBeLessThan(HISTORY_EVENT_LIMIT * 0.9);
     expect(bound(100, 100)).toBeGreaterThan(HISTORY_EVENT_LIMIT * 0.9);
@@ -234,7 +422,10 @@ describe('history of the parent, counted from the machine', () => {
 });
 
 /** A cluster as the fakes see it: replace steps left per group, and what each Task was asked. */
-function world(pending: Record<string, number>, options: { failDrainOf?: string; lockOwner?: string } = {}) {
+function world(
+  pending: Record<string, number>,
+  options: { failDrainOf?: string; lockOwner?: string } = {},
+) {
   const calls: Array<{ state: string; input: any }> = [];
   const childRuns: Array<{ instanceGroup: string; output?: unknown; error?: string }> = [];
   const deadline = '2030-01-01T00:00:00.000Z';
@@ -247,67 +438,149 @@ function world(pending: Record<string, number>, options: { failDrainOf?: string;
 
   const childHandlers = {
     RequireLock: record('RequireLock', (i) => {
-      if (i.owner !== lockOwner) throw failure('ClusterLockedError', `cluster "${i.cluster}" is locked by execution ${lockOwner}`);
+      if (i.owner !== lockOwner)
+        throw failure(
+          'ClusterLockedError',
+          `cluster "${i.cluster}" is locked by execution ${lockOwner}`,
+        );
       return { owner: i.owner };
     }),
-    NextStep: record('NextStep', (i) => ({ step: pending[i.instanceGroup]! > 0 ? { kind: 'replace', instanceGroup: i.instanceGroup, asgName: i.instanceGroup, instanceIds: ['i-1'], detachedIds: [], controlPlane: false } : { kind: 'done' }, drainDeadline: deadline })),
+    NextStep: record('NextStep', (i) => ({
+      step:
+        pending[i.instanceGroup]! > 0
+          ? {
+              kind: 'replace',
+              instanceGroup: i.instanceGroup,
+              asgName: i.instanceGroup,
+              instanceIds: ['i-1'],
+              detachedIds: [],
+              controlPlane: false,
+            }
+          : { kind: 'done' },
+      drainDeadline: deadline,
+    })),
     Drain: record('Drain', (i) => {
-      if (i.step.instanceGroup === options.failDrainOf) throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
+      if (i.step.instanceGroup === options.failDrainOf)
+        throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
       return { drained: true };
     }),
     Terminate: record('Terminate', (i) => {
       pending[i.step.instanceGroup]! -= 1;
       return { deadline, terminated: i.step.instanceIds };
     }),
-    CheckReplacements: record('CheckReplacements', () => ({ ready: true, validationDeadline: deadline })),
-    ValidateCluster: record('ValidateCluster', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    CheckReplacements: record('CheckReplacements', () => ({
+      ready: true,
+      validationDeadline: deadline,
+    })),
+    ValidateCluster: record('ValidateCluster', (i) => ({
+      valid: true,
+      deadline: i.deadline,
+      failures: [],
+    })),
   };
-  const waits = Object.fromEntries([...Object.entries(child.States), ...Object.entries(parent.States), ...processors(parent).flatMap((p) => Object.entries(p.States))].filter(([, s]) => s.Type === 'Wait').map(([n]) => [n, 0]));
+  const waits = Object.fromEntries(
+    [
+      ...Object.entries(child.States),
+      ...Object.entries(parent.States),
+      ...processors(parent).flatMap((p) => Object.entries(p.States)),
+    ]
+      .filter(([, s]) => s.Type === 'Wait')
+      .map(([n]) => [n, 0]),
+  );
 
   /** `.sync:2`: the child runs to its end; its output comes back parsed, a failure as States.TaskFailed with the description. */
   async function runChild(parameters: { StateMachineArn: string; Input: any }) {
     calls.push({ state: 'RollGroup', input: parameters });
     const input = parameters.Input;
-    if (parameters.StateMachineArn !== CHILD_ARN) throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
+    if (parameters.StateMachineArn !== CHILD_ARN)
+      throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
     const run = { instanceGroup: input.instanceGroup } as (typeof childRuns)[number];
     childRuns.push(run);
     const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`;
     const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
     try {
-      const output = await machine.run(input, { overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits }, context: { Execution: { Id: executionArn } } as never }).result;
+      const output = await machine.run(input, {
+        overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits },
+        context: { Execution: { Id: executionArn } } as never,
+      }).result;
       run.output = output;
       return { ExecutionArn: executionArn, Status: 'SUCCEEDED', Output: output };
     } catch (error) {
-      const cause = (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
+      const cause =
+        (error as { cause?: { name?: string; message?: string } }).cause ?? (error as Error);
       run.error = cause.name;
-      throw failure('States.TaskFailed', JSON.stringify({ ExecutionArn: 'arn:child', Status: 'FAILED', Error: cause.name, Cause: cause.message }));
+      throw failure(
+        'States.TaskFailed',
+        JSON.stringify({
+          ExecutionArn: 'arn:child',
+          Status: 'FAILED',
+          Error: cause.name,
+          Cause: cause.message,
+        }),
+      );
     }
   }
 
   const parentHandlers = {
-    ValidateInput: record('ValidateInput', (i) => ({ instanceGroups: [], force: false, cloudOnly: false, update: false, parallelGroups: 2, allowSameZone: false, ...i.input })),
+    ValidateInput: record('ValidateInput', (i) => ({
+      instanceGroups: [],
+      force: false,
+      cloudOnly: false,
+      update: false,
+      parallelGroups: 2,
+      allowSameZone: false,
+      ...i.input,
+    })),
     AcquireLock: record('AcquireLock', (i) => ({ owner: i.owner })),
     MarkRolling: record('MarkRolling', () => ({})),
-    PlanRollingUpdate: record('PlanRollingUpdate', () => ({ options: { forceIds: [] }, waves: [['bastions'], ['nodes-a', 'nodes-b']], batchLimit: 2, validationDeadline: deadline })),
-    ValidateCluster: record('ValidateCluster', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    PlanRollingUpdate: record('PlanRollingUpdate', () => ({
+      options: { forceIds: [] },
+      waves: [['bastions'], ['nodes-a', 'nodes-b']],
+      batchLimit: 2,
+      validationDeadline: deadline,
+    })),
+    ValidateCluster: record('ValidateCluster', (i) => ({
+      valid: true,
+      deadline: i.deadline,
+      failures: [],
+    })),
     BeginWave: record('BeginWave', (i) => ({ owner: i.owner, wave: i.instanceGroups })),
     RollGroup: runChild,
-    StartWaveValidation: record('StartWaveValidation', () => ({ ready: true, validationDeadline: deadline })),
-    ValidateWave: record('ValidateWave', (i) => ({ valid: true, deadline: i.deadline, failures: [] })),
+    StartWaveValidation: record('StartWaveValidation', () => ({
+      ready: true,
+      validationDeadline: deadline,
+    })),
+    ValidateWave: record('ValidateWave', (i) => ({
+      valid: true,
+      deadline: i.deadline,
+      failures: [],
+    })),
     RecordSuccess: record('RecordSuccess', () => ({ phase: 'Ready' })),
     RecordFailure: record('RecordFailure', () => ({ phase: 'Failed' })),
   };
 
   async function roll() {
     const machine = new StateMachine(structuredClone(parent) as never, VALIDATION as never);
-    const execution = machine.run({ cluster: 'c.example.com' }, { overrides: { taskResourceLocalHandlers: parentHandlers as never, waitTimeOverrides: waits }, context: { Execution: { Id: PARENT_ID } } as never });
+    const execution = machine.run(
+      { cluster: 'c.example.com' },
+      {
+        overrides: { taskResourceLocalHandlers: parentHandlers as never, waitTimeOverrides: waits },
+        context: { Execution: { Id: PARENT_ID } } as never,
+      },
+    );
     try {
       return { output: await execution.result, error: undefined };
     } catch (error) {
       return { output: undefined, error: error as Error & { cause?: Error } };
     }
   }
-  return { calls, childRuns, pending, roll, of: (state: string) => calls.filter((c) => c.state === state) };
+  return {
+    calls,
+    childRuns,
+    pending,
+    roll,
+    of: (state: string) => calls.filter((c) => c.state === state),
+  };
 }
 
 describe('the rolling update machines, run with fake Tasks', () => {
@@ -319,7 +592,9 @@ describe('the rolling update machines, run with fake Tasks', () => {
     expect(error).toBeUndefined();
     expect(w.pending).toEqual({ bastions: 0, 'nodes-a': 0, 'nodes-b': 0 });
     // batchLimit 2: nodes-a (3 batches) needs 2 children, nodes-b (2) one that stops at the limit and one that finds it done.
-    expect(w.childRuns.map((r) => [r.instanceGroup, (r.output as { continue: boolean }).continue])).toEqual([
+    expect(
+      w.childRuns.map((r) => [r.instanceGroup, (r.output as { continue: boolean }).continue]),
+    ).toEqual([
       ['bastions', false],
       ['nodes-a', true],
       ['nodes-b', true],
@@ -335,9 +610,29 @@ describe('the rolling update machines, run with fake Tasks', () => {
 
     await w.roll();
 
-    expect(w.of('RollGroup')[0]!.input.Input).toEqual({ cluster: 'c.example.com', instanceGroup: 'bastions', options: { forceIds: [] }, cloudOnly: false, lockOwner: PARENT_ID, batchLimit: 2, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ID });
-    expect(w.of('RequireLock')[0]!.input).toEqual({ action: 'requireLock', cluster: 'c.example.com', owner: PARENT_ID, instanceGroup: 'bastions', execution: `${CHILD_EXECUTION}:1`, plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } });
-    expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual(['bastions', 'bastions', 'nodes-a', 'nodes-b']);
+    expect(w.of('RollGroup')[0]!.input.Input).toEqual({
+      cluster: 'c.example.com',
+      instanceGroup: 'bastions',
+      options: { forceIds: [] },
+      cloudOnly: false,
+      lockOwner: PARENT_ID,
+      batchLimit: 2,
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: PARENT_ID,
+    });
+    expect(w.of('RequireLock')[0]!.input).toEqual({
+      action: 'requireLock',
+      cluster: 'c.example.com',
+      owner: PARENT_ID,
+      instanceGroup: 'bastions',
+      execution: `${CHILD_EXECUTION}:1`,
+      plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 },
+    });
+    expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual([
+      'bastions',
+      'bastions',
+      'nodes-a',
+      'nodes-b',
+    ]);
   });
 
   it("has every child's NextStep name the parent and the child itself, whose claim it must still hold", async () => {
@@ -358,11 +653,34 @@ describe('the rolling update machines, run with fake Tasks', () => {
 
     await w.roll();
 
-    const order = w.calls.filter((c) => c.state === 'BeginWave' || c.state === 'RollGroup').map((c) => (c.state === 'BeginWave' ? `wave ${c.input.instanceGroups.join(',')}` : `child ${c.input.Input.instanceGroup}`));
-    expect(order.slice(0, 4)).toEqual(['wave bastions', 'child bastions', 'wave nodes-a,nodes-b', expect.stringMatching(/^child nodes-/)]);
+    const order = w.calls
+      .filter((c) => c.state === 'BeginWave' || c.state === 'RollGroup')
+      .map((c) =>
+        c.state === 'BeginWave'
+          ? `wave ${c.input.instanceGroups.join(',')}`
+          : `child ${c.input.Input.instanceGroup}`,
+      );
+    expect(order.slice(0, 4)).toEqual([
+      'wave bastions',
+      'child bastions',
+      'wave nodes-a,nodes-b',
+      expect.stringMatching(/^child nodes-/),
+    ]);
     expect(w.of('BeginWave').map((c) => c.input)).toEqual([
-      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['bastions'], plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } },
-      { action: 'beginWave', cluster: 'c.example.com', owner: PARENT_ID, instanceGroups: ['nodes-a', 'nodes-b'], plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 } },
+      {
+        action: 'beginWave',
+        cluster: 'c.example.com',
+        owner: PARENT_ID,
+        instanceGroups: ['bastions'],
+        plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 },
+      },
+      {
+        action: 'beginWave',
+        cluster: 'c.example.com',
+        owner: PARENT_ID,
+        instanceGroups: ['nodes-a', 'nodes-b'],
+        plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 },
+      },
     ]);
   });
 
@@ -384,7 +702,10 @@ describe('the rolling update machines, run with fake Tasks', () => {
     const recorded = w.of('RecordFailure');
     expect(recorded).toHaveLength(1);
     expect(recorded[0]!.input.error.Error).toBe('States.TaskFailed');
-    expect(JSON.parse(recorded[0]!.input.error.Cause)).toMatchObject({ Status: 'FAILED', Error: 'DrainTimeoutError' });
+    expect(JSON.parse(recorded[0]!.input.error.Cause)).toMatchObject({
+      Status: 'FAILED',
+      Error: 'DrainTimeoutError',
+    });
     expect(w.of('RecordSuccess')).toHaveLength(0);
   });
 
@@ -393,7 +714,10 @@ describe('the rolling update machines, run with fake Tasks', () => {
 
     await w.roll();
 
-    expect(w.childRuns[0]).toMatchObject({ instanceGroup: 'bastions', error: 'ClusterLockedError' });
+    expect(w.childRuns[0]).toMatchObject({
+      instanceGroup: 'bastions',
+      error: 'ClusterLockedError',
+    });
     expect(w.of('NextStep')).toHaveLength(0);
     expect(w.of('RecordFailure')).toHaveLength(1);
   });

@@ -1,13 +1,13 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKubeSim, type KubeSim } from '../../src/local/kube-sim/index.js';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
+import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
-import { s3ObjectStore, type ObjectStore } from '../../src/state/object-store.js';
+import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import { startTestBackend, type TestBackend } from './moto.js';
 
 /** moto, the simulated API server (in this process) and a state store: a whole local backend for one test file. */
@@ -20,11 +20,18 @@ export interface TestEnvironment {
 }
 
 /** `timing`: the simulated API's boot and drain delays (see SimTiming); off unless given. */
-export async function startTestEnvironment(options: { timing?: SimTiming } = {}): Promise<TestEnvironment> {
+export async function startTestEnvironment(
+  options: { timing?: SimTiming } = {},
+): Promise<TestEnvironment> {
   const backend = await startTestBackend();
   const objects = s3ObjectStore(new S3Client({}), backend.bucket);
   const store = new ClusterStore(objects);
-  const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects, ...(options.timing ? { timing: options.timing } : {}) });
+  const sim = await startKubeSim({
+    ec2: new EC2Client({}),
+    store,
+    objects,
+    ...(options.timing ? { timing: options.timing } : {}),
+  });
   return {
     backend,
     sim,
@@ -38,9 +45,14 @@ export async function startTestEnvironment(options: { timing?: SimTiming } = {})
 }
 
 /** Runs the create state machine for a manifest and waits for the cluster's kubeconfig. */
-export async function createCluster(env: TestEnvironment, manifest: string, cluster: string): Promise<void> {
+export async function createCluster(
+  env: TestEnvironment,
+  manifest: string,
+  cluster: string,
+): Promise<void> {
   const result = await runStateMachine('create-cluster', { input: { manifest }, waitMs: 20 });
-  if (result.status !== 'SUCCEEDED') throw new Error(`create failed: ${result.error?.name}: ${result.error?.cause}`);
+  if (result.status !== 'SUCCEEDED')
+    throw new Error(`create failed: ${result.error?.name}: ${result.error?.cause}`);
   await env.sim.backend.cluster(cluster);
 }
 
@@ -50,7 +62,15 @@ export function kubeconfigFile(env: TestEnvironment, cluster: string): string {
   const path = join(dir, 'config');
   writeFileSync(
     path,
-    ['apiVersion: v1', 'kind: Config', `clusters: [{name: c, cluster: {server: "${env.sim.urlFor(cluster)}", insecure-skip-tls-verify: true}}]`, 'users: [{name: u, user: {token: t}}]', 'contexts: [{name: c, context: {cluster: c, user: u}}]', 'current-context: c', ''].join('\n'),
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: c, cluster: {server: "${env.sim.urlFor(cluster)}", insecure-skip-tls-verify: true}}]`,
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: c, context: {cluster: c, user: u}}]',
+      'current-context: c',
+      '',
+    ].join('\n'),
   );
   return path;
 }
@@ -59,16 +79,26 @@ export function kubeconfigFile(env: TestEnvironment, cluster: string): string {
  * Runs the real kubectl without blocking this process: the simulated API server it talks to
  * runs in the same event loop.
  */
-export async function kubectlIn(kubeconfig: string, args: string[], input?: string): Promise<string> {
+export async function kubectlIn(
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<string> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`kubectl ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new Error(`kubectl ${args.join(' ')} exited ${code}: ${stderr}`)),
+    );
     child.stdin.end(input ?? '');
   });
 }

@@ -12,7 +12,11 @@ export interface FakeExecution {
 }
 
 function sdkError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 }, $fault: 'client' });
+  return Object.assign(new Error(message), {
+    name,
+    $metadata: { httpStatusCode: 400 },
+    $fault: 'client',
+  });
 }
 
 /**
@@ -23,20 +27,42 @@ function sdkError(name: string, message: string): Error {
  */
 export function fakeStepFunctions(sfn: AwsStub<any, any, any>, now: () => Date = () => new Date()) {
   const executions = new Map<string, FakeExecution>();
-  sfn.on(StartExecutionCommand).callsFake(async ({ stateMachineArn, name, input }: { stateMachineArn: string; name?: string; input?: string }) => {
-    if (!name || name.length > 80 || !/^[A-Za-z0-9_-]+$/.test(name)) throw sdkError('InvalidName', `invalid execution name: ${name}`);
-    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    const existing = executions.get(executionArn);
-    if (existing) {
-      if (existing.status === 'RUNNING' && existing.input === input) return { executionArn, startDate: existing.startDate };
-      throw sdkError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
-    }
-    executions.set(executionArn, { executionArn, name, stateMachineArn, input: input ?? '{}', status: 'RUNNING', startDate: now() });
-    return { executionArn, startDate: now() };
-  });
+  sfn
+    .on(StartExecutionCommand)
+    .callsFake(
+      async ({
+        stateMachineArn,
+        name,
+        input,
+      }: {
+        stateMachineArn: string;
+        name?: string;
+        input?: string;
+      }) => {
+        if (!name || name.length > 80 || !/^[A-Za-z0-9_-]+$/.test(name))
+          throw sdkError('InvalidName', `invalid execution name: ${name}`);
+        const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+        const existing = executions.get(executionArn);
+        if (existing) {
+          if (existing.status === 'RUNNING' && existing.input === input)
+            return { executionArn, startDate: existing.startDate };
+          throw sdkError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+        }
+        executions.set(executionArn, {
+          executionArn,
+          name,
+          stateMachineArn,
+          input: input ?? '{}',
+          status: 'RUNNING',
+          startDate: now(),
+        });
+        return { executionArn, startDate: now() };
+      },
+    );
   sfn.on(DescribeExecutionCommand).callsFake(async ({ executionArn }: { executionArn: string }) => {
     const found = executions.get(executionArn);
-    if (!found) throw sdkError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (!found)
+      throw sdkError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return { ...found };
   });
   return {

@@ -18,13 +18,51 @@ export function baseManifests(): Array<{ name: string; docs: Json[] }> {
     ['minimal-aws.yaml', readFixture('minimal-aws.yaml')],
     ...referenceManifests().map((name): [string, string] => [name, readReference(name)]),
   ];
-  return texts.map(([name, text]) => ({ name, docs: parseAllDocuments(text).map((d) => d.toJS() as Json).filter((d) => d !== null) }));
+  return texts.map(([name, text]) => ({
+    name,
+    docs: parseAllDocuments(text)
+      .map((d) => d.toJS() as Json)
+      .filter((d) => d !== null),
+  }));
 }
 
 /** Scalars that YAML, JSON and kOps read in surprising ways. */
 const oddScalar = fc.constantFrom<Json>(
-  '', ' ', '~', 'null', 'yes', 'no', 'on', 'NO', '0x1F', '0o17', '.nan', '-.inf', '1e400', '-0', '08', '1_000', '2001-12-14',
-  '${HOME}', '$(touch /tmp/p)', '`id`', "a'b\"c", 'a\nb', '\t', '\u0000', '\u202e', '🙂', 'x'.repeat(300), -1, 0, 2 ** 53 + 1, 1.5, -0.0, true, false, null,
+  '',
+  ' ',
+  '~',
+  'null',
+  'yes',
+  'no',
+  'on',
+  'NO',
+  '0x1F',
+  '0o17',
+  '.nan',
+  '-.inf',
+  '1e400',
+  '-0',
+  '08',
+  '1_000',
+  '2001-12-14',
+  '${HOME}',
+  '$(touch /tmp/p)',
+  '`id`',
+  'a\'b"c',
+  'a\nb',
+  '\t',
+  '\u0000',
+  '\u202e',
+  '🙂',
+  'x'.repeat(300),
+  -1,
+  0,
+  2 ** 53 + 1,
+  1.5,
+  -0.0,
+  true,
+  false,
+  null,
 );
 
 /** Any value a mutation may write: odd scalars, arbitrary JSON, or a container of either. */
@@ -37,18 +75,28 @@ const anyValue: fc.Arbitrary<Json> = fc.oneof(
 );
 
 /** The paths of every value in a value (as key lists), the root included. */
-function paths(value: Json, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+function paths(
+  value: Json,
+  prefix: Array<string | number> = [],
+  out: Array<Array<string | number>> = [],
+): Array<Array<string | number>> {
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;
 }
 
-function parentOf(root: Json, path: Array<string | number>): { parent: any; key: string | number } | undefined {
+function parentOf(
+  root: Json,
+  path: Array<string | number>,
+): { parent: any; key: string | number } | undefined {
   if (path.length === 0) return undefined;
   let node: any = root;
   for (const part of path.slice(0, -1)) node = node?.[part];
-  return node && typeof node === 'object' ? { parent: node, key: path[path.length - 1]! } : undefined;
+  return node && typeof node === 'object'
+    ? { parent: node, key: path[path.length - 1]! }
+    : undefined;
 }
 
 type Mutation =
@@ -59,9 +107,19 @@ type Mutation =
   | { op: 'repeatDoc'; at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: anyValue }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: anyValue }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('wrap' as const), at: fc.nat(), how: fc.constantFrom('array' as const, 'string' as const, 'object' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('wrap' as const),
+      at: fc.nat(),
+      how: fc.constantFrom('array' as const, 'string' as const, 'object' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('dropDoc' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('repeatDoc' as const), at: fc.nat() }) },
 );
@@ -102,10 +160,42 @@ const textDamage: fc.Arbitrary<TextDamage> = fc.oneof(
   fc.record({ op: fc.constant('deleteLine' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('anchorAlias' as const), at: fc.nat(), to: fc.nat() }),
   fc.constant({ op: 'aliasBomb' as const }),
-  fc.record({ op: fc.constant('deepNesting' as const), depth: fc.integer({ min: 50, max: 3000 }), flow: fc.boolean() }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom('\u0000', '\uFEFF', '\t', '%', '&a ', '*a ', '!!binary ', '<<: ', '---\n', '...\n', '? ', '{', ']', '"', "'", '\r\n', '#'), fc.string({ unit: 'binary', maxLength: 8 })) }),
+  fc.record({
+    op: fc.constant('deepNesting' as const),
+    depth: fc.integer({ min: 50, max: 3000 }),
+    flow: fc.boolean(),
+  }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(
+      fc.constantFrom(
+        '\u0000',
+        '\uFEFF',
+        '\t',
+        '%',
+        '&a ',
+        '*a ',
+        '!!binary ',
+        '<<: ',
+        '---\n',
+        '...\n',
+        '? ',
+        '{',
+        ']',
+        '"',
+        "'",
+        '\r\n',
+        '#',
+      ),
+      fc.string({ unit: 'binary', maxLength: 8 }),
+    ),
+  }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('asJson' as const), form: fc.constantFrom('array' as const, 'list' as const, 'documents' as const) }),
+  fc.record({
+    op: fc.constant('asJson' as const),
+    form: fc.constantFrom('array' as const, 'list' as const, 'documents' as const),
+  }),
 );
 
 function damage(docs: Json[], text: string, d: TextDamage): string {
@@ -120,7 +210,9 @@ function damage(docs: Json[], text: string, d: TextDamage): string {
       return lines.join('\n');
     case 'anchorAlias': {
       // An anchor on one mapping value and an alias to it on another (possibly inside it).
-      const values = lines.map((l, i) => [l, i] as const).filter(([l]) => /^\s*[\w.-]+:\s*\S/.test(l));
+      const values = lines
+        .map((l, i) => [l, i] as const)
+        .filter(([l]) => /^\s*[\w.-]+:\s*\S/.test(l));
       if (values.length === 0) return text;
       const [from, i] = values[d.at % values.length]!;
       const [to, j] = values[d.to % values.length]!;
@@ -166,6 +258,9 @@ export function mutatedManifest(): fc.Arbitrary<MutatedManifest> {
       for (const m of mutations) docs = apply(docs, m);
       let text = docs.map((doc) => stringify(doc, { lineWidth: 0 })).join('---\n');
       for (const d of damages) text = damage(docs, text, d);
-      return { text, label: `${bases[base]!.name} ${JSON.stringify(mutations).slice(0, 300)} ${JSON.stringify(damages).slice(0, 200)}` };
+      return {
+        text,
+        label: `${bases[base]!.name} ${JSON.stringify(mutations).slice(0, 300)} ${JSON.stringify(damages).slice(0, 200)}`,
+      };
     });
 }

@@ -1,8 +1,8 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMoto, stopMoto, type MotoProcess } from '../../src/local/moto/moto.js';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type MotoProcess, startMoto, stopMoto } from '../../src/local/moto/moto.js';
 
 /**
  * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in

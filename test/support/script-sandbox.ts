@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,12 +59,18 @@ export function realBash(): string {
 
 function listFiles(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(dir, entry.name), `${prefix}${entry.name}/`) : [`${prefix}${entry.name}`],
+    entry.isDirectory()
+      ? listFiles(join(dir, entry.name), `${prefix}${entry.name}/`)
+      : [`${prefix}${entry.name}`],
   );
 }
 
 /** Runs `script` in a fresh sandbox with stubs for `commands`; the directory is removed unless `keep`. */
-export function runSandboxed(script: string, commands: readonly string[], { keep = false } = {}): SandboxRun {
+export function runSandboxed(
+  script: string,
+  commands: readonly string[],
+  { keep = false } = {},
+): SandboxRun {
   const bash = realBash();
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-sandbox-'));
   const bin = join(dir, '.stubs');
@@ -72,19 +87,47 @@ export function runSandboxed(script: string, commands: readonly string[], { keep
   try {
     const result = spawnSync(bash, ['.harness.sh'], {
       cwd: dir,
-      env: { PATH: bin, HOME: dir, TMPDIR: dir, STUB_RECORDS: records, SANDBOX_BLOCKED: blockedLog, LC_ALL: 'C' },
+      env: {
+        PATH: bin,
+        HOME: dir,
+        TMPDIR: dir,
+        STUB_RECORDS: records,
+        SANDBOX_BLOCKED: blockedLog,
+        LC_ALL: 'C',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
       timeout: 20_000,
     });
-    const ids = [...new Set(readdirSync(records).map((f) => f.replace(/\.(argv|stdin)$/, '')))].sort();
+    const ids = [
+      ...new Set(readdirSync(records).map((f) => f.replace(/\.(argv|stdin)$/, ''))),
+    ].sort();
     const calls = ids.map((id) => ({
-      argv: readFileSync(join(records, `${id}.argv`), 'utf8').split('\0').slice(0, -1),
-      stdin: existsSync(join(records, `${id}.stdin`)) ? readFileSync(join(records, `${id}.stdin`), 'utf8') : '',
+      argv: readFileSync(join(records, `${id}.argv`), 'utf8')
+        .split('\0')
+        .slice(0, -1),
+      stdin: existsSync(join(records, `${id}.stdin`))
+        ? readFileSync(join(records, `${id}.stdin`), 'utf8')
+        : '',
     }));
-    const blocked = existsSync(blockedLog) ? readFileSync(blockedLog, 'utf8').split('\n').filter(Boolean) : [];
-    const files = listFiles(dir).filter((f) => !f.startsWith('.stubs/') && !f.startsWith('.records/') && !['.harness.sh', '.blocked', 'user-data.sh'].includes(f));
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, blocked, files, dir };
+    const blocked = existsSync(blockedLog)
+      ? readFileSync(blockedLog, 'utf8').split('\n').filter(Boolean)
+      : [];
+    const files = listFiles(dir).filter(
+      (f) =>
+        !f.startsWith('.stubs/') &&
+        !f.startsWith('.records/') &&
+        !['.harness.sh', '.blocked', 'user-data.sh'].includes(f),
+    );
+    return {
+      status: result.status,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      calls,
+      blocked,
+      files,
+      dir,
+    };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }

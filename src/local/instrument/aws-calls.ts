@@ -1,5 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /**
  * Sees every AWS call a handler makes on the local backend, as SDK middleware: the handlers build
@@ -40,28 +40,53 @@ export function outsideFunctions<T>(fn: () => Promise<T>): Promise<T> {
   return scope.exit(fn);
 }
 
-type Stack = { add: (middleware: unknown, options: { step: string; name: string; priority?: string }) => void };
-type SdkClient = { middlewareStack: Stack; config: { serviceId?: string; region?: () => Promise<string> | string } };
+type Stack = {
+  add: (middleware: unknown, options: { step: string; name: string; priority?: string }) => void;
+};
+type SdkClient = {
+  middlewareStack: Stack;
+  config: { serviceId?: string; region?: () => Promise<string> | string };
+};
 
 function instrument(client: SdkClient): void {
   if (instrumented.has(client)) return;
   instrumented.add(client);
-  const middleware = (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
-    const store = scope.getStore();
-    if (!store || observers.size === 0) return next(args);
-    const region = typeof client.config.region === 'function' ? await client.config.region() : String(client.config.region ?? '');
-    const call: AwsCall = { functionId: store.functionId, service: client.config.serviceId ?? 'unknown', operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''), input: args.input, region };
-    for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
-    try {
-      const output = await next(args);
-      for (const observer of observers) await outsideFunctions(async () => observer.after?.(call, { output }));
-      return output;
-    } catch (error) {
-      for (const observer of observers) await outsideFunctions(async () => observer.after?.(call, { error }));
-      throw error;
-    }
-  };
-  client.middlewareStack.add(middleware, { step: 'initialize', name: 'kopslessAwsCalls', priority: 'high' });
+  const middleware =
+    (
+      next: (args: { input: Record<string, unknown> }) => Promise<unknown>,
+      context: { commandName?: string },
+    ) =>
+    async (args: { input: Record<string, unknown> }) => {
+      const store = scope.getStore();
+      if (!store || observers.size === 0) return next(args);
+      const region =
+        typeof client.config.region === 'function'
+          ? await client.config.region()
+          : String(client.config.region ?? '');
+      const call: AwsCall = {
+        functionId: store.functionId,
+        service: client.config.serviceId ?? 'unknown',
+        operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''),
+        input: args.input,
+        region,
+      };
+      for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
+      try {
+        const output = await next(args);
+        for (const observer of observers)
+          await outsideFunctions(async () => observer.after?.(call, { output }));
+        return output;
+      } catch (error) {
+        for (const observer of observers)
+          await outsideFunctions(async () => observer.after?.(call, { error }));
+        throw error;
+      }
+    };
+  client.middlewareStack.add(middleware, {
+    step: 'initialize',
+    name: 'kopslessAwsCalls',
+    priority: 'high',
+  });
 }
 
 let installed = false;
@@ -74,7 +99,9 @@ let installed = false;
 export function observeAwsCalls(observer: AwsCallObserver): () => void {
   if (!installed) {
     installed = true;
-    const base = Object.getPrototypeOf(S3Client.prototype) as { send: (this: SdkClient, ...args: unknown[]) => unknown };
+    const base = Object.getPrototypeOf(S3Client.prototype) as {
+      send: (this: SdkClient, ...args: unknown[]) => unknown;
+    };
     const send = base.send;
     base.send = function patchedSend(this: SdkClient, ...args: unknown[]) {
       instrument(this);

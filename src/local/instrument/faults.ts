@@ -48,7 +48,10 @@ const KNOBS = 'throttle=SHARE, 5xx=SHARE, lost=SHARE, latency=MS[ms], seed=INT';
 
 function share(knob: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new FaultSettingsError(`KOPSLESS_FAULTS: ${knob}=${value}: must be a share between 0 and 1`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new FaultSettingsError(
+      `KOPSLESS_FAULTS: ${knob}=${value}: must be a share between 0 and 1`,
+    );
   return n;
 }
 
@@ -57,8 +60,17 @@ function share(knob: string, value: string): number {
  * share unless given.
  */
 export function parseFaultSettings(text: string): FaultSettings {
-  const settings: FaultSettings = { throttle: 0, serverError: 0, lost: Number.NaN, latencyMs: 0, seed: 1 };
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  const settings: FaultSettings = {
+    throttle: 0,
+    serverError: 0,
+    lost: Number.NaN,
+    latencyMs: 0,
+    seed: 1,
+  };
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     const knob = eq < 0 ? part : part.slice(0, eq).trim();
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();
@@ -74,12 +86,18 @@ export function parseFaultSettings(text: string): FaultSettings {
         break;
       case 'latency': {
         const m = /^(\d+)(ms)?$/.exec(value);
-        if (!m) throw new FaultSettingsError(`KOPSLESS_FAULTS: latency=${value}: must be milliseconds, e.g. latency=50ms`);
+        if (!m)
+          throw new FaultSettingsError(
+            `KOPSLESS_FAULTS: latency=${value}: must be milliseconds, e.g. latency=50ms`,
+          );
         settings.latencyMs = Number(m[1]);
         break;
       }
       case 'seed':
-        if (!/^\d+$/.test(value)) throw new FaultSettingsError(`KOPSLESS_FAULTS: seed=${value}: must be a non-negative integer`);
+        if (!/^\d+$/.test(value))
+          throw new FaultSettingsError(
+            `KOPSLESS_FAULTS: seed=${value}: must be a non-negative integer`,
+          );
         settings.seed = Number(value);
         break;
       default:
@@ -87,7 +105,10 @@ export function parseFaultSettings(text: string): FaultSettings {
     }
   }
   if (Number.isNaN(settings.lost)) settings.lost = settings.serverError;
-  if (settings.throttle + settings.serverError > 1) throw new FaultSettingsError(`KOPSLESS_FAULTS: throttle + 5xx = ${settings.throttle + settings.serverError}: the shares add up to more than 1`);
+  if (settings.throttle + settings.serverError > 1)
+    throw new FaultSettingsError(
+      `KOPSLESS_FAULTS: throttle + 5xx = ${settings.throttle + settings.serverError}: the shares add up to more than 1`,
+    );
   return settings;
 }
 
@@ -107,7 +128,9 @@ type Fault = 'none' | 'throttle' | '503' | 'lost';
 
 /** Calls that change something; losing a read's answer is no different from a 503 before it. */
 export function isWrite(call: string): boolean {
-  return !/^(Describe|List|Get|Head|Test|Lookup|Search|Select|Check|Validate|Estimate|Preview)/.test(call.split(':').pop() ?? '');
+  return !/^(Describe|List|Get|Head|Test|Lookup|Search|Select|Check|Validate|Estimate|Preview)/.test(
+    call.split(':').pop() ?? '',
+  );
 }
 
 /** Decides each call's fate from the seed: the same settings give the same sequence of faults. */
@@ -157,7 +180,8 @@ interface WireResponse {
   body: Uint8Array;
 }
 
-const xml = (text: string) => new TextEncoder().encode(`<?xml version="1.0" encoding="UTF-8"?>\n${text}`);
+const xml = (text: string) =>
+  new TextEncoder().encode(`<?xml version="1.0" encoding="UTF-8"?>\n${text}`);
 
 /**
  * The answer AWS gives, in each service's own protocol, so that the SDK's own deserializer reads
@@ -171,21 +195,49 @@ export function faultResponse(clientName: string, fault: 'throttle' | '503'): Wi
   const headers = { 'x-amzn-requestid': requestId, 'x-amz-request-id': requestId };
   if (service === 'EC2') {
     // EC2 answers its throttle with 503 too.
-    const [code, message] = throttle ? ['RequestLimitExceeded', 'Request limit exceeded.'] : ['Unavailable', 'The server is overloaded and can\'t handle the request.'];
-    return { statusCode: 503, headers: { ...headers, 'content-type': 'text/xml;charset=UTF-8' }, body: xml(`<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`) };
+    const [code, message] = throttle
+      ? ['RequestLimitExceeded', 'Request limit exceeded.']
+      : ['Unavailable', "The server is overloaded and can't handle the request."];
+    return {
+      statusCode: 503,
+      headers: { ...headers, 'content-type': 'text/xml;charset=UTF-8' },
+      body: xml(
+        `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+      ),
+    };
   }
   if (service === 'S3') {
-    const [code, message] = throttle ? ['SlowDown', 'Please reduce your request rate.'] : ['ServiceUnavailable', 'Service is unable to handle request.'];
-    return { statusCode: 503, headers: { ...headers, 'content-type': 'application/xml' }, body: xml(`<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`) };
+    const [code, message] = throttle
+      ? ['SlowDown', 'Please reduce your request rate.']
+      : ['ServiceUnavailable', 'Service is unable to handle request.'];
+    return {
+      statusCode: 503,
+      headers: { ...headers, 'content-type': 'application/xml' },
+      body: xml(
+        `<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`,
+      ),
+    };
   }
-  const [status, code, message] = throttle ? [400, 'Throttling', 'Rate exceeded'] : [503, 'ServiceUnavailable', 'Service Unavailable'];
+  const [status, code, message] = throttle
+    ? [400, 'Throttling', 'Rate exceeded']
+    : [503, 'ServiceUnavailable', 'Service Unavailable'];
   if (['AutoScaling', 'CloudFormation', 'IAM', 'STS', 'Route53'].includes(service)) {
-    return { statusCode: status, headers: { ...headers, 'content-type': 'text/xml' }, body: xml(`<ErrorResponse><Error><Type>${throttle ? 'Sender' : 'Receiver'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`) };
+    return {
+      statusCode: status,
+      headers: { ...headers, 'content-type': 'text/xml' },
+      body: xml(
+        `<ErrorResponse><Error><Type>${throttle ? 'Sender' : 'Receiver'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      ),
+    };
   }
   const jsonCode = throttle ? 'ThrottlingException' : code;
   return {
     statusCode: status,
-    headers: { ...headers, 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': jsonCode },
+    headers: {
+      ...headers,
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-errortype': jsonCode,
+    },
     body: new TextEncoder().encode(JSON.stringify({ __type: jsonCode, message })),
   };
 }
@@ -204,7 +256,9 @@ const equipped = new WeakSet<object>();
 type Next = (args: { request: unknown }) => Promise<{ response: unknown; output?: unknown }>;
 
 async function discard(body: unknown): Promise<void> {
-  const stream = body as { resume?: () => void; once?: (e: string, f: () => void) => void; readableEnded?: boolean } | undefined;
+  const stream = body as
+    | { resume?: () => void; once?: (e: string, f: () => void) => void; readableEnded?: boolean }
+    | undefined;
   if (!stream?.resume || !stream.once || stream.readableEnded) return;
   await new Promise<void>((resolve) => {
     stream.once!('end', resolve);
@@ -218,18 +272,22 @@ async function discard(body: unknown): Promise<void> {
  * Innermost in the SDK's stack (after retries, signing and the deserializer): it sees each HTTP
  * attempt and answers some of them itself.
  */
-const faultMiddleware = (next: Next, context: { clientName?: string; commandName?: string }) => async (args: { request: unknown }) => {
-  if (!plan || !handlerScope.getStore()) return next(args);
-  const fault = plan.next(`${(context.clientName ?? '').replace(/Client$/, '')}:${(context.commandName ?? '').replace(/Command$/, '')}`);
-  if (plan.settings.latencyMs > 0) await sleep(plan.settings.latencyMs);
-  if (fault === 'none') return next(args);
-  if (fault === 'lost') {
-    const out = await next(args);
-    await discard((out.response as { body?: unknown }).body);
-    return { response: faultResponse(context.clientName ?? '', '503') };
-  }
-  return { response: faultResponse(context.clientName ?? '', fault) };
-};
+const faultMiddleware =
+  (next: Next, context: { clientName?: string; commandName?: string }) =>
+  async (args: { request: unknown }) => {
+    if (!plan || !handlerScope.getStore()) return next(args);
+    const fault = plan.next(
+      `${(context.clientName ?? '').replace(/Client$/, '')}:${(context.commandName ?? '').replace(/Command$/, '')}`,
+    );
+    if (plan.settings.latencyMs > 0) await sleep(plan.settings.latencyMs);
+    if (fault === 'none') return next(args);
+    if (fault === 'lost') {
+      const out = await next(args);
+      await discard((out.response as { body?: unknown }).body);
+      return { response: faultResponse(context.clientName ?? '', '503') };
+    }
+    return { response: faultResponse(context.clientName ?? '', fault) };
+  };
 
 /** How much shorter the SDK's pauses between attempts are locally (1 s after a throttle becomes 50 ms). */
 export const SDK_PAUSE_DIVISOR = 20;
@@ -244,7 +302,9 @@ let pausesShortened = false;
 function shortenSdkRetryPauses(): void {
   if (pausesShortened) return;
   try {
-    const { Retry } = createRequire(import.meta.url)('@smithy/core/retry') as { Retry?: { delay?: () => number; throttlingDelay?: () => number } };
+    const { Retry } = createRequire(import.meta.url)('@smithy/core/retry') as {
+      Retry?: { delay?: () => number; throttlingDelay?: () => number };
+    };
     if (!Retry?.delay || !Retry.throttlingDelay) return;
     const delay = Retry.delay();
     const throttling = Retry.throttlingDelay();
@@ -264,13 +324,23 @@ function shortenSdkRetryPauses(): void {
 export function installFaults(settings: FaultSettings): FaultPlan {
   plan = new FaultPlan(settings);
   shortenSdkRetryPauses();
-  const base = Object.getPrototypeOf(S3Client.prototype) as { send: (...args: unknown[]) => unknown; __kopslessFaults?: boolean };
+  const base = Object.getPrototypeOf(S3Client.prototype) as {
+    send: (...args: unknown[]) => unknown;
+    __kopslessFaults?: boolean;
+  };
   if (!base.__kopslessFaults) {
     const send = base.send;
-    base.send = function (this: { middlewareStack: { add: (mw: unknown, options: object) => void } }, ...args: unknown[]) {
+    base.send = function (
+      this: { middlewareStack: { add: (mw: unknown, options: object) => void } },
+      ...args: unknown[]
+    ) {
       if (!equipped.has(this)) {
         equipped.add(this);
-        this.middlewareStack.add(faultMiddleware, { step: 'deserialize', priority: 'low', name: 'kopslessFaultMiddleware' });
+        this.middlewareStack.add(faultMiddleware, {
+          step: 'deserialize',
+          priority: 'low',
+          name: 'kopslessFaultMiddleware',
+        });
       }
       return send.apply(this, args);
     };
@@ -290,7 +360,9 @@ export function activeFaults(): FaultPlan | undefined {
 }
 
 /** Installs faults from `KOPSLESS_FAULTS` when it is set and no plan is in force yet. */
-export function faultsFromEnv(env: Record<string, string | undefined> = process.env): FaultPlan | undefined {
+export function faultsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): FaultPlan | undefined {
   if (plan) return plan;
   const text = env.KOPSLESS_FAULTS?.trim();
   return text ? installFaults(parseFaultSettings(text)) : undefined;

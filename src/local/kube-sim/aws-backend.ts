@@ -1,5 +1,14 @@
-import { paginateDescribeAutoScalingGroups, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstanceAttributeCommand, paginateDescribeInstances, type EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
+import {
+  type AutoScalingClient,
+  paginateDescribeAutoScalingGroups,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeInstanceAttributeCommand,
+  type EC2Client,
+  type Filter,
+  type Instance,
+  paginateDescribeInstances,
+} from '@aws-sdk/client-ec2';
 import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
@@ -7,7 +16,7 @@ import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planni
 import { vpcCniImage } from '../../planning/vpc-cni.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
-import { SimCluster, type InstanceView, type SimTiming } from './cluster.js';
+import { type InstanceView, SimCluster, type SimTiming } from './cluster.js';
 import type { SimBackend } from './server.js';
 
 /**
@@ -16,7 +25,6 @@ import type { SimBackend } from './server.js';
  * its user-data sets. Once a control-plane instance runs, the cluster's kubeconfig is written to
  * the state store, where on AWS the control plane's bootstrap puts it.
  */
-
 
 /** A kubeconfig for one simulated cluster; the token is a placeholder the double does not check. */
 export function simKubeconfig(cluster: string, server: string): string {
@@ -57,7 +65,10 @@ export class AwsSimBackend implements SimBackend {
   private readonly clusters = new Map<string, SimCluster>();
   /** When each cluster was last synced, by the wall clock and by the timing clock (a simulated one jumps), and at which count of changes. */
   private readonly synced = new Map<string, { real: number; timed: number; changes?: number }>();
-  private readonly kubeletByInstance = new Map<string, { maxPods: number; kubeletVersion?: string }>();
+  private readonly kubeletByInstance = new Map<
+    string,
+    { maxPods: number; kubeletVersion?: string }
+  >();
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
   /** Per cluster, the running instances the last sync saw (as nodes) and when every instance was last read. */
   private readonly known = new Map<string, { views: Map<string, InstanceView>; fullAt: number }>();
@@ -90,7 +101,8 @@ export class AwsSimBackend implements SimBackend {
     const existing = this.clusters.get(name);
     if (!options.fresh && existing && !this.syncDue(name)) return existing;
     // Concurrent requests share one sync.
-    const running = this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
+    const running =
+      this.inFlight.get(name) ?? this.sync(name).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, running);
     return running;
   }
@@ -108,7 +120,9 @@ export class AwsSimBackend implements SimBackend {
     if (!last) return true;
     // Every change is seen (the bench counts them): sync after one, at the first request after it, and only then.
     if (this.deps.changes) return this.deps.changes() !== last.changes;
-    return Date.now() - last.real >= SYNC_INTERVAL_MS || this.timedNow() - last.timed >= SYNC_INTERVAL_MS;
+    return (
+      Date.now() - last.real >= SYNC_INTERVAL_MS || this.timedNow() - last.timed >= SYNC_INTERVAL_MS
+    );
   }
 
   /**
@@ -129,7 +143,9 @@ export class AwsSimBackend implements SimBackend {
     const id = instance.InstanceId ?? '';
     const cached = this.kubeletByInstance.get(id);
     if (cached !== undefined) return cached;
-    const attribute = await this.deps.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
+    const attribute = await this.deps.ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }),
+    );
     const userData = Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8');
     // A kubelet without a maxPods setting runs with its default of 110.
     const maxPods = maxPodsFromUserData(userData) ?? 110;
@@ -155,7 +171,11 @@ export class AwsSimBackend implements SimBackend {
     const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
     let cluster = this.clusters.get(name);
     if (!cluster) {
-      cluster = new SimCluster(name, version.startsWith('v') ? version : `v${version}`, this.deps.timing);
+      cluster = new SimCluster(
+        name,
+        version.startsWith('v') ? version : `v${version}`,
+        this.deps.timing,
+      );
       const amazonvpc = manifest.cluster.spec.networking?.amazonvpc;
       if (amazonvpc) cluster.ensureAwsNode(amazonvpc.env ?? [], amazonvpc.image ?? vpcCniImage());
       this.clusters.set(name, cluster);
@@ -185,42 +205,67 @@ export class AwsSimBackend implements SimBackend {
       return views;
     }
     const views = new Map(previous.views);
-    const groups = await allItems(paginateDescribeAutoScalingGroups({ client: autoscaling }, { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }] }), (p) => p.AutoScalingGroups);
-    const members = groups.flatMap((g) => (g.Instances ?? []).map((i) => i.InstanceId ?? '')).filter((id) => id !== '');
+    const groups = await allItems(
+      paginateDescribeAutoScalingGroups(
+        { client: autoscaling },
+        { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [name] }] },
+      ),
+      (p) => p.AutoScalingGroups,
+    );
+    const members = groups
+      .flatMap((g) => (g.Instances ?? []).map((i) => i.InstanceId ?? ''))
+      .filter((id) => id !== '');
     // Members not yet running stay unseen, and are asked about again at the next sync.
     const unseen = members.filter((id) => !views.has(id));
     for (const chunk of chunks(unseen)) {
-      for (const [id, view] of await this.views(await this.describe([clusterFilter, running, { Name: 'instance-id', Values: chunk }]))) views.set(id, view);
+      for (const [id, view] of await this.views(
+        await this.describe([clusterFilter, running, { Name: 'instance-id', Values: chunk }]),
+      ))
+        views.set(id, view);
     }
     // Seen instances that stopped running: those no longer in a group (detached, terminated
     // through the group, or their group deleted) are asked about; a member ended from EC2 while
     // its group still lists it is caught by the next full read. At 1,000 nodes asking about every
     // seen instance took five describes of 200 IDs on every sync.
-    const notRunning: Filter = { Name: 'instance-state-name', Values: ['pending', 'shutting-down', 'terminated', 'stopping', 'stopped'] };
+    const notRunning: Filter = {
+      Name: 'instance-state-name',
+      Values: ['pending', 'shutting-down', 'terminated', 'stopping', 'stopped'],
+    };
     const memberIds = new Set(members);
     for (const chunk of chunks([...previous.views.keys()].filter((id) => !memberIds.has(id)))) {
-      for (const instance of await this.describe([{ Name: 'instance-id', Values: chunk }, notRunning])) views.delete(instance.InstanceId ?? '');
+      for (const instance of await this.describe([
+        { Name: 'instance-id', Values: chunk },
+        notRunning,
+      ]))
+        views.delete(instance.InstanceId ?? '');
     }
     this.known.set(name, { views, fullAt: previous.fullAt });
     return views;
   }
 
   private describe(filters: Filter[]): Promise<Instance[]> {
-    return allItems(paginateDescribeInstances({ client: this.deps.ec2 }, { Filters: filters }), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+    return allItems(
+      paginateDescribeInstances({ client: this.deps.ec2 }, { Filters: filters }),
+      (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+    );
   }
 
   /** The nodes the instances become, by instance ID; bastions are no nodes. */
   private async views(instances: Instance[]): Promise<Map<string, InstanceView>> {
     const views = new Map<string, InstanceView>();
     for (const instance of instances) {
-      const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      const tags = Object.fromEntries(
+        (instance.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']),
+      );
       if (tags['k8s.io/role/bastion']) continue;
       const instanceId = instance.InstanceId ?? '';
       views.set(instanceId, {
         instanceId,
         zone: instance.Placement?.AvailabilityZone ?? '',
         privateIp: instance.PrivateIpAddress ?? '',
-        privateDnsName: instance.PrivateDnsName || `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
+        privateDnsName:
+          instance.PrivateDnsName ||
+          `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
         instanceType: instance.InstanceType ?? '',
         instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
         controlPlane: tags['k8s.io/role/control-plane'] !== undefined,

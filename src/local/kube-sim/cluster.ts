@@ -1,5 +1,14 @@
 import { Controllers } from './controllers.js';
-import { CONTROL_PLANE_TAINT, intOrPercent, key, NOT_READY_TAINT, suffix, timestamp, type Obj, type SimTiming } from './objects.js';
+import {
+  CONTROL_PLANE_TAINT,
+  intOrPercent,
+  key,
+  NOT_READY_TAINT,
+  type Obj,
+  type SimTiming,
+  suffix,
+  timestamp,
+} from './objects.js';
 import { selectorMatches } from './selectors.js';
 
 /**
@@ -53,13 +62,27 @@ export class SimCluster extends Controllers {
         selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
         template: {
           metadata: { labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true' } },
-          spec: { containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }], priorityClassName: 'system-cluster-critical', tolerations: [CONTROL_PLANE_TAINT] },
+          spec: {
+            containers: [{ name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3' }],
+            priorityClassName: 'system-cluster-critical',
+            tolerations: [CONTROL_PLANE_TAINT],
+          },
         },
       },
     });
-    this.ensureDaemonSet('kube-proxy', 'registry.k8s.io/kube-proxy:' + kubernetesVersion, { 'k8s-app': 'kube-proxy' }, []);
+    this.ensureDaemonSet(
+      'kube-proxy',
+      `registry.k8s.io/kube-proxy:${kubernetesVersion}`,
+      { 'k8s-app': 'kube-proxy' },
+      [],
+    );
     // kOps installs the AWS EBS CSI driver by default: its node plugin takes a pod slot on every node too.
-    this.ensureDaemonSet('ebs-csi-node', 'public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1', { app: 'ebs-csi-node' }, []);
+    this.ensureDaemonSet(
+      'ebs-csi-node',
+      'public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1',
+      { app: 'ebs-csi-node' },
+      [],
+    );
   }
 
   /**
@@ -87,11 +110,29 @@ export class SimCluster extends Controllers {
       if (timer.kind === 'boot') {
         const node = this.nodes.get(timer.key);
         if (!node || node.metadata.uid !== timer.uid) continue;
-        node.spec.taints = (node.spec.taints ?? []).filter((t: Obj) => t.key !== NOT_READY_TAINT.key);
+        node.spec.taints = (node.spec.taints ?? []).filter(
+          (t: Obj) => t.key !== NOT_READY_TAINT.key,
+        );
         if (node.spec.taints.length === 0) delete node.spec.taints;
-        node.status.conditions = [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() }];
+        node.status.conditions = [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: this.stamp(),
+            lastTransitionTime: this.stamp(),
+          },
+        ];
         node.metadata.resourceVersion = this.nextVersion();
-        this.recordEvent({ involved: node, type: 'Normal', reason: 'NodeReady', message: `Node ${node.metadata.name} status is now: NodeReady`, component: 'kubelet', host: node.metadata.name });
+        this.recordEvent({
+          involved: node,
+          type: 'Normal',
+          reason: 'NodeReady',
+          message: `Node ${node.metadata.name} status is now: NodeReady`,
+          component: 'kubelet',
+          host: node.metadata.name,
+        });
       } else {
         const pod = this.podStore.get(timer.key);
         if (!pod || pod.metadata.uid !== timer.uid) continue;
@@ -112,12 +153,15 @@ export class SimCluster extends Controllers {
    * undefined. `current` is what the Deployment holds now (0 for a new one).
    */
   replicasRefusal(replicas: number, current: number): string | undefined {
-    if (replicas > MAX_REPLICAS_PER_DEPLOYMENT) return `must be less than or equal to ${MAX_REPLICAS_PER_DEPLOYMENT} (the simulated API server's limit per Deployment)`;
+    if (replicas > MAX_REPLICAS_PER_DEPLOYMENT)
+      return `must be less than or equal to ${MAX_REPLICAS_PER_DEPLOYMENT} (the simulated API server's limit per Deployment)`;
     let total = 0;
     for (const d of this.deployments.values()) total += d.spec.replicas ?? 0;
-    for (const p of this.podStore.values()) if (p.metadata.ownerReferences?.[0]?.kind !== 'ReplicaSet') total++;
+    for (const p of this.podStore.values())
+      if (p.metadata.ownerReferences?.[0]?.kind !== 'ReplicaSet') total++;
     const after = total - current + replicas;
-    if (replicas > current && after > MAX_PODS_PER_CLUSTER) return `the cluster would hold ${after} pods, more than the ${MAX_PODS_PER_CLUSTER} the simulated API server allows`;
+    if (replicas > current && after > MAX_PODS_PER_CLUSTER)
+      return `the cluster would hold ${after} pods, more than the ${MAX_PODS_PER_CLUSTER} the simulated API server allows`;
     return undefined;
   }
 
@@ -132,7 +176,8 @@ export class SimCluster extends Controllers {
       if (wanted.has(name)) continue;
       this.nodes.delete(name);
       changed = true;
-      for (const pod of this.podsOn(node.metadata.name)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      for (const pod of this.podsOn(node.metadata.name))
+        this.deletePod(pod.metadata.namespace, pod.metadata.name);
     }
     for (const instance of instances) {
       if (this.nodes.has(instance.privateDnsName)) continue;
@@ -157,23 +202,60 @@ export class SimCluster extends Controllers {
             [`node-role.kubernetes.io/${role}`]: '',
           },
         },
-        spec: { providerID: `aws:///${instance.zone}/${instance.instanceId}`, ...(instance.controlPlane || booting ? { taints: [...(instance.controlPlane ? [CONTROL_PLANE_TAINT] : []), ...(booting ? [NOT_READY_TAINT] : [])] } : {}) },
+        spec: {
+          providerID: `aws:///${instance.zone}/${instance.instanceId}`,
+          ...(instance.controlPlane || booting
+            ? {
+                taints: [
+                  ...(instance.controlPlane ? [CONTROL_PLANE_TAINT] : []),
+                  ...(booting ? [NOT_READY_TAINT] : []),
+                ],
+              }
+            : {}),
+        },
         status: {
           capacity: { pods: String(instance.maxPods), cpu: '2', memory: '3986524Ki' },
           allocatable: { pods: String(instance.maxPods), cpu: '2', memory: '3884124Ki' },
           conditions: [
             booting
-              ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() }
-              : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: this.stamp(), lastTransitionTime: this.stamp() },
+              ? {
+                  type: 'Ready',
+                  status: 'False',
+                  reason: 'KubeletNotReady',
+                  message:
+                    'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+                  lastHeartbeatTime: this.stamp(),
+                  lastTransitionTime: this.stamp(),
+                }
+              : {
+                  type: 'Ready',
+                  status: 'True',
+                  reason: 'KubeletReady',
+                  message: 'kubelet is posting ready status',
+                  lastHeartbeatTime: this.stamp(),
+                  lastTransitionTime: this.stamp(),
+                },
           ],
           addresses: [
             { type: 'InternalIP', address: instance.privateIp },
             { type: 'Hostname', address: instance.privateDnsName },
           ],
-          nodeInfo: { kubeletVersion: instance.kubeletVersion ?? this.kubernetesVersion, containerRuntimeVersion: 'containerd://1.7.24', osImage: 'Ubuntu 24.04 LTS', operatingSystem: 'linux', architecture: 'amd64' },
+          nodeInfo: {
+            kubeletVersion: instance.kubeletVersion ?? this.kubernetesVersion,
+            containerRuntimeVersion: 'containerd://1.7.24',
+            osImage: 'Ubuntu 24.04 LTS',
+            operatingSystem: 'linux',
+            architecture: 'amd64',
+          },
         },
       });
-      if (booting) this.addTimer({ at: this.clock() + this.timing.bootSeconds! * 1000, kind: 'boot', key: instance.privateDnsName, uid: this.nodes.get(instance.privateDnsName)!.metadata.uid });
+      if (booting)
+        this.addTimer({
+          at: this.clock() + this.timing.bootSeconds! * 1000,
+          kind: 'boot',
+          key: instance.privateDnsName,
+          uid: this.nodes.get(instance.privateDnsName)!.metadata.uid,
+        });
     }
     // Reads sync often; with nothing new the controllers and the scheduler have nothing to do.
     if (changed || this.expire()) this.reconcile();
@@ -183,22 +265,38 @@ export class SimCluster extends Controllers {
    * The eviction API: refuses (429) when a PodDisruptionBudget covering the pod has no
    * disruption left, otherwise deletes the pod.
    */
-  evict(namespace: string, name: string): { status: 'evicted' | 'blocked' | 'gone'; message?: string } {
+  evict(
+    namespace: string,
+    name: string,
+  ): { status: 'evicted' | 'blocked' | 'gone'; message?: string } {
     this.tick();
     const pod = this.pods.get(key(namespace, name));
     if (!pod) return { status: 'gone' };
     // A pod already Terminating is evicted already, as the API server answers.
     if (pod.metadata.deletionTimestamp) return { status: 'evicted' };
     for (const pdb of this.pdbs.values()) {
-      if (pdb.metadata.namespace !== namespace || !selectorMatches(pod.metadata.labels, pdb.spec.selector)) continue;
-      const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
-      const healthy = covered.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
+      if (
+        pdb.metadata.namespace !== namespace ||
+        !selectorMatches(pod.metadata.labels, pdb.spec.selector)
+      )
+        continue;
+      const covered = [...this.pods.values()].filter(
+        (p) =>
+          p.metadata.namespace === namespace &&
+          selectorMatches(p.metadata.labels, pdb.spec.selector),
+      );
+      const healthy = covered.filter(
+        (p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp,
+      ).length;
       const desiredHealthy =
         pdb.spec.minAvailable !== undefined
           ? intOrPercent(pdb.spec.minAvailable, covered.length, true)
           : covered.length - intOrPercent(pdb.spec.maxUnavailable ?? 0, covered.length, true);
       if (healthy - desiredHealthy < 1 || pod.status.phase !== 'Running') {
-        return { status: 'blocked', message: "Cannot evict pod as it would violate the pod's disruption budget." };
+        return {
+          status: 'blocked',
+          message: "Cannot evict pod as it would violate the pod's disruption budget.",
+        };
       }
     }
     const drain = this.timing.drainSeconds ?? 0;
@@ -207,7 +305,12 @@ export class SimCluster extends Controllers {
       pod.metadata.deletionTimestamp = timestamp(this.clock() + drain * 1000);
       pod.metadata.deletionGracePeriodSeconds = drain;
       pod.metadata.resourceVersion = this.nextVersion();
-      this.addTimer({ at: this.clock() + drain * 1000, kind: 'drain', key: key(namespace, name), uid: pod.metadata.uid });
+      this.addTimer({
+        at: this.clock() + drain * 1000,
+        kind: 'drain',
+        key: key(namespace, name),
+        uid: pod.metadata.uid,
+      });
     } else this.deletePod(namespace, name);
     this.reconcile();
     return { status: 'evicted' };
@@ -215,9 +318,24 @@ export class SimCluster extends Controllers {
 
   /** PodDisruptionBudget status as `kubectl get pdb` shows it. */
   pdbStatus(pdb: Obj): Obj {
-    const covered = [...this.pods.values()].filter((p) => p.metadata.namespace === pdb.metadata.namespace && selectorMatches(p.metadata.labels, pdb.spec.selector));
-    const healthy = covered.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
-    const desired = pdb.spec.minAvailable !== undefined ? intOrPercent(pdb.spec.minAvailable, covered.length, true) : covered.length - intOrPercent(pdb.spec.maxUnavailable ?? 0, covered.length, true);
-    return { currentHealthy: healthy, desiredHealthy: desired, disruptionsAllowed: Math.max(0, healthy - desired), expectedPods: covered.length, observedGeneration: 1 };
+    const covered = [...this.pods.values()].filter(
+      (p) =>
+        p.metadata.namespace === pdb.metadata.namespace &&
+        selectorMatches(p.metadata.labels, pdb.spec.selector),
+    );
+    const healthy = covered.filter(
+      (p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp,
+    ).length;
+    const desired =
+      pdb.spec.minAvailable !== undefined
+        ? intOrPercent(pdb.spec.minAvailable, covered.length, true)
+        : covered.length - intOrPercent(pdb.spec.maxUnavailable ?? 0, covered.length, true);
+    return {
+      currentHealthy: healthy,
+      desiredHealthy: desired,
+      disruptionsAllowed: Math.max(0, healthy - desired),
+      expectedPods: covered.length,
+      observedGeneration: 1,
+    };
   }
 }

@@ -1,4 +1,12 @@
-import { DAEMONSET_TOLERATIONS, intOrPercent, key, STATIC_COMPONENTS, suffix, templateHash, type Obj } from './objects.js';
+import {
+  DAEMONSET_TOLERATIONS,
+  intOrPercent,
+  key,
+  type Obj,
+  STATIC_COMPONENTS,
+  suffix,
+  templateHash,
+} from './objects.js';
 import { Scheduler } from './scheduler.js';
 
 /**
@@ -15,21 +23,42 @@ export abstract class Controllers extends Scheduler {
       { name: 'ENABLE_PREFIX_DELEGATION', value: 'false' },
       { name: 'WARM_ENI_TARGET', value: '1' },
     ];
-    const merged = [...defaults.filter((d) => !env.some((e) => e.name === d.name)), ...env.map((e) => ({ name: e.name, value: e.value ?? '' }))];
+    const merged = [
+      ...defaults.filter((d) => !env.some((e) => e.name === d.name)),
+      ...env.map((e) => ({ name: e.name, value: e.value ?? '' })),
+    ];
     this.ensureDaemonSet('aws-node', image, { 'k8s-app': 'aws-node' }, merged);
   }
 
-  protected ensureDaemonSet(name: string, image: string, labels: Record<string, string>, env: Array<{ name: string; value: string }>): void {
+  protected ensureDaemonSet(
+    name: string,
+    image: string,
+    labels: Record<string, string>,
+    env: Array<{ name: string; value: string }>,
+  ): void {
     this.daemonSets.set(key('kube-system', name), {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
-      metadata: { name, namespace: 'kube-system', labels, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
+      metadata: {
+        name,
+        namespace: 'kube-system',
+        labels,
+        uid: suffix(12),
+        generation: 1,
+        resourceVersion: this.nextVersion(),
+        creationTimestamp: this.stamp(),
+      },
       spec: {
         selector: { matchLabels: labels },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
         template: {
           metadata: { labels },
-          spec: { hostNetwork: true, priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }], containers: [{ name, image, env }] },
+          spec: {
+            hostNetwork: true,
+            priorityClassName: 'system-node-critical',
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name, image, env }],
+          },
         },
       },
       status: {},
@@ -42,11 +71,21 @@ export abstract class Controllers extends Scheduler {
       ...deployment,
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { ...deployment.metadata, namespace, uid: suffix(12), generation: 1, resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
+      metadata: {
+        ...deployment.metadata,
+        namespace,
+        uid: suffix(12),
+        generation: 1,
+        resourceVersion: this.nextVersion(),
+        creationTimestamp: this.stamp(),
+      },
       status: {},
     };
     stored.spec.replicas ??= 1;
-    stored.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+    stored.spec.strategy ??= {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+    };
     stored.spec.revisionHistoryLimit ??= 10;
     this.deployments.set(key(namespace, stored.metadata.name), stored);
     return stored;
@@ -66,7 +105,11 @@ export abstract class Controllers extends Scheduler {
 
   /** The node a DaemonSet pod is for: bound, or named by the node affinity its controller set. */
   private daemonPodNode(pod: Obj): string | undefined {
-    return pod.spec.nodeName ?? pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0]?.values?.[0];
+    return (
+      pod.spec.nodeName ??
+      pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+        ?.nodeSelectorTerms?.[0]?.matchFields?.[0]?.values?.[0]
+    );
   }
 
   /** The DaemonSet controller: one pod per node, pinned by node affinity, placed by the scheduler. */
@@ -83,11 +126,39 @@ export abstract class Controllers extends Scheduler {
         if (covered.has(nodeName)) continue;
         const spec = structuredClone(ds.spec.template.spec);
         this.createPod({
-          metadata: { generateName: `${ds.metadata.name}-`, namespace: ds.metadata.namespace, labels: { ...ds.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: {
+            generateName: `${ds.metadata.name}-`,
+            namespace: ds.metadata.namespace,
+            labels: { ...ds.spec.template.metadata?.labels },
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'DaemonSet',
+                name: ds.metadata.name,
+                uid: ds.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
           spec: {
             ...spec,
-            affinity: { ...spec.affinity, nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } } },
-            tolerations: [...(spec.tolerations ?? []), ...DAEMONSET_TOLERATIONS.filter((t) => spec.hostNetwork || t.key !== 'node.kubernetes.io/network-unavailable')],
+            affinity: {
+              ...spec.affinity,
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] },
+                  ],
+                },
+              },
+            },
+            tolerations: [
+              ...(spec.tolerations ?? []),
+              ...DAEMONSET_TOLERATIONS.filter(
+                (t) => spec.hostNetwork || t.key !== 'node.kubernetes.io/network-unavailable',
+              ),
+            ],
           },
         });
       }
@@ -101,11 +172,19 @@ export abstract class Controllers extends Scheduler {
       const hash = templateHash(d.spec.template);
       const owned = setsOf.get(d.metadata.uid) ?? [];
       let current = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
-      const revision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)));
+      const revision = Math.max(
+        0,
+        ...owned.map((rs) =>
+          Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0),
+        ),
+      );
       if (!current) {
         const name = `${d.metadata.name}-${hash}`;
         const template = structuredClone(d.spec.template);
-        template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } };
+        template.metadata = {
+          ...template.metadata,
+          labels: { ...template.metadata?.labels, 'pod-template-hash': hash },
+        };
         current = {
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
@@ -117,28 +196,71 @@ export abstract class Controllers extends Scheduler {
             resourceVersion: this.nextVersion(),
             creationTimestamp: this.stamp(),
             labels: { ...template.metadata.labels },
-            annotations: { 'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/max-replicas': String(d.spec.replicas), 'deployment.kubernetes.io/revision': String(revision + 1) },
-            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
+            annotations: {
+              'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas),
+              'deployment.kubernetes.io/max-replicas': String(d.spec.replicas),
+              'deployment.kubernetes.io/revision': String(revision + 1),
+            },
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                name: d.metadata.name,
+                uid: d.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
-          spec: { replicas: d.spec.replicas, selector: { matchLabels: { ...d.spec.selector?.matchLabels, 'pod-template-hash': hash }, ...(d.spec.selector?.matchExpressions ? { matchExpressions: d.spec.selector.matchExpressions } : {}) }, template },
+          spec: {
+            replicas: d.spec.replicas,
+            selector: {
+              matchLabels: { ...d.spec.selector?.matchLabels, 'pod-template-hash': hash },
+              ...(d.spec.selector?.matchExpressions
+                ? { matchExpressions: d.spec.selector.matchExpressions }
+                : {}),
+            },
+            template,
+          },
           status: { replicas: 0 },
         };
         this.replicaSets.set(key(d.metadata.namespace, name), current);
-        this.recordEvent({ involved: d, type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled up replica set ${name} from 0 to ${d.spec.replicas}`, component: 'deployment-controller' });
+        this.recordEvent({
+          involved: d,
+          type: 'Normal',
+          reason: 'ScalingReplicaSet',
+          message: `Scaled up replica set ${name} from 0 to ${d.spec.replicas}`,
+          component: 'deployment-controller',
+        });
       }
       // The simulated roll of a changed template is immediate (no surge): old sets go to 0 at once.
       for (const rs of owned) {
         const want = rs === current ? d.spec.replicas : 0;
         if (rs.spec.replicas === want) continue;
-        this.recordEvent({ involved: d, type: 'Normal', reason: 'ScalingReplicaSet', message: `Scaled ${want > rs.spec.replicas ? 'up' : 'down'} replica set ${rs.metadata.name} from ${rs.spec.replicas} to ${want}`, component: 'deployment-controller' });
+        this.recordEvent({
+          involved: d,
+          type: 'Normal',
+          reason: 'ScalingReplicaSet',
+          message: `Scaled ${want > rs.spec.replicas ? 'up' : 'down'} replica set ${rs.metadata.name} from ${rs.spec.replicas} to ${want}`,
+          component: 'deployment-controller',
+        });
         rs.spec.replicas = want;
-        rs.metadata.annotations['deployment.kubernetes.io/desired-replicas'] = String(d.spec.replicas);
+        rs.metadata.annotations['deployment.kubernetes.io/desired-replicas'] = String(
+          d.spec.replicas,
+        );
         rs.metadata.generation += 1;
         rs.metadata.resourceVersion = this.nextVersion();
       }
       // Sets beyond revisionHistoryLimit (of those scaled to 0) are garbage collected.
-      const old = owned.filter((rs) => rs !== current && rs.spec.replicas === 0).sort((a, b) => Number(a.metadata.annotations['deployment.kubernetes.io/revision']) - Number(b.metadata.annotations['deployment.kubernetes.io/revision']));
-      for (const rs of old.slice(0, Math.max(0, old.length - d.spec.revisionHistoryLimit))) this.replicaSets.delete(key(rs.metadata.namespace, rs.metadata.name));
+      const old = owned
+        .filter((rs) => rs !== current && rs.spec.replicas === 0)
+        .sort(
+          (a, b) =>
+            Number(a.metadata.annotations['deployment.kubernetes.io/revision']) -
+            Number(b.metadata.annotations['deployment.kubernetes.io/revision']),
+        );
+      for (const rs of old.slice(0, Math.max(0, old.length - d.spec.revisionHistoryLimit)))
+        this.replicaSets.delete(key(rs.metadata.namespace, rs.metadata.name));
     }
   }
 
@@ -148,15 +270,36 @@ export abstract class Controllers extends Scheduler {
       const pods = this.podsOwnedBy(rs);
       for (let i = pods.length; i < rs.spec.replicas; i++) {
         this.createPod({
-          metadata: { generateName: `${rs.metadata.name}-`, namespace: rs.metadata.namespace, labels: { ...rs.spec.template.metadata?.labels }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: {
+            generateName: `${rs.metadata.name}-`,
+            namespace: rs.metadata.namespace,
+            labels: { ...rs.spec.template.metadata?.labels },
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: rs.metadata.name,
+                uid: rs.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
+          },
           spec: structuredClone(rs.spec.template.spec),
         });
       }
       const surplus = pods.length - rs.spec.replicas;
       if (surplus > 0) {
         // A Terminating pod is already on its way out; the others go, unscheduled and newest first.
-        const order = pods.filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) || (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1));
-        for (const extra of order.slice(0, surplus)) this.deletePod(extra.metadata.namespace, extra.metadata.name);
+        const order = pods
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .sort(
+            (a, b) =>
+              Number(!!a.spec.nodeName) - Number(!!b.spec.nodeName) ||
+              (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? 1 : -1),
+          );
+        for (const extra of order.slice(0, surplus))
+          this.deletePod(extra.metadata.namespace, extra.metadata.name);
       }
     }
   }
@@ -170,8 +313,30 @@ export abstract class Controllers extends Scheduler {
         const podName = `${component}-${nodeName}`;
         if (this.pods.has(key('kube-system', podName))) continue;
         this.createPod({
-          metadata: { name: podName, namespace: 'kube-system', labels: { component, tier: 'control-plane' }, annotations: { 'kubernetes.io/config.mirror': suffix(16) }, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid, controller: true }] },
-          spec: { hostNetwork: true, priorityClassName: 'system-node-critical', containers: [{ name: component, image: `registry.k8s.io/${component}:${this.kubernetesVersion}` }], nodeName, tolerations: [{ operator: 'Exists' }] },
+          metadata: {
+            name: podName,
+            namespace: 'kube-system',
+            labels: { component, tier: 'control-plane' },
+            annotations: { 'kubernetes.io/config.mirror': suffix(16) },
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'Node',
+                name: nodeName,
+                uid: node.metadata.uid,
+                controller: true,
+              },
+            ],
+          },
+          spec: {
+            hostNetwork: true,
+            priorityClassName: 'system-node-critical',
+            containers: [
+              { name: component, image: `registry.k8s.io/${component}:${this.kubernetesVersion}` },
+            ],
+            nodeName,
+            tolerations: [{ operator: 'Exists' }],
+          },
         });
       }
     }
@@ -183,21 +348,47 @@ export abstract class Controllers extends Scheduler {
       const pods = this.podsOwnedBy(ds);
       const scheduled = pods.filter((p) => p.spec.nodeName);
       const ready = pods.filter((p) => p.status.phase === 'Running').length;
-      ds.status = { currentNumberScheduled: scheduled.length, desiredNumberScheduled: nodeCount, numberAvailable: ready, numberMisscheduled: 0, numberReady: ready, updatedNumberScheduled: pods.length, observedGeneration: ds.metadata.generation, ...(ready < nodeCount ? { numberUnavailable: nodeCount - ready } : {}) };
+      ds.status = {
+        currentNumberScheduled: scheduled.length,
+        desiredNumberScheduled: nodeCount,
+        numberAvailable: ready,
+        numberMisscheduled: 0,
+        numberReady: ready,
+        updatedNumberScheduled: pods.length,
+        observedGeneration: ds.metadata.generation,
+        ...(ready < nodeCount ? { numberUnavailable: nodeCount - ready } : {}),
+      };
     }
     for (const rs of this.replicaSets.values()) {
       const pods = this.podsOwnedBy(rs);
-      const ready = pods.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).length;
-      rs.status = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation };
+      const ready = pods.filter(
+        (p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp,
+      ).length;
+      rs.status = {
+        replicas: pods.length,
+        fullyLabeledReplicas: pods.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        observedGeneration: rs.metadata.generation,
+      };
     }
     const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
       const sets = setsOf.get(d.metadata.uid) ?? [];
-      const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template));
+      const current = sets.find(
+        (rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template),
+      );
       const sum = (f: (rs: Obj) => number) => sets.reduce((n, rs) => n + f(rs), 0);
       const replicas = sum((rs) => rs.status.replicas ?? 0);
       const ready = sum((rs) => rs.status.readyReplicas ?? 0);
-      const available = ready >= d.spec.replicas - intOrPercent(d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', d.spec.replicas, false);
+      const available =
+        ready >=
+        d.spec.replicas -
+          intOrPercent(
+            d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%',
+            d.spec.replicas,
+            false,
+          );
       d.status = {
         replicas,
         readyReplicas: ready,
@@ -206,8 +397,24 @@ export abstract class Controllers extends Scheduler {
         ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
         observedGeneration: d.metadata.generation,
         conditions: [
-          { type: 'Available', status: available ? 'True' : 'False', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', lastUpdateTime: this.stamp(), lastTransitionTime: this.stamp() },
-          { type: 'Progressing', status: 'True', reason: ready === d.spec.replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${current?.metadata.name ?? ''}" ${ready === d.spec.replicas ? 'has successfully progressed.' : 'is progressing.'}`, lastUpdateTime: this.stamp(), lastTransitionTime: this.stamp() },
+          {
+            type: 'Available',
+            status: available ? 'True' : 'False',
+            reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+            message: available
+              ? 'Deployment has minimum availability.'
+              : 'Deployment does not have minimum availability.',
+            lastUpdateTime: this.stamp(),
+            lastTransitionTime: this.stamp(),
+          },
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: ready === d.spec.replicas ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+            message: `ReplicaSet "${current?.metadata.name ?? ''}" ${ready === d.spec.replicas ? 'has successfully progressed.' : 'is progressing.'}`,
+            lastUpdateTime: this.stamp(),
+            lastTransitionTime: this.stamp(),
+          },
         ],
       };
     }

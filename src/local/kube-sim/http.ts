@@ -48,7 +48,12 @@ export async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     // The API server's own bound on a request body (3 MiB), which also bounds the work a body can cause.
-    if (size > MAX_REQUEST_BODY_BYTES) throw new HttpError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`);
+    if (size > MAX_REQUEST_BODY_BYTES)
+      throw new HttpError(
+        413,
+        'RequestEntityTooLarge',
+        `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`,
+      );
     chunks.push(chunk as Buffer);
   }
   if (chunks.length === 0) return undefined;
@@ -57,24 +62,42 @@ export async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
     try {
       return decodeKubernetesProtobuf(Buffer.concat(chunks));
     } catch (error) {
-      if (error instanceof ProtobufBodyError) throw new HttpError(error.malformed ? 400 : 415, error.malformed ? 'BadRequest' : 'UnsupportedMediaType', error.message);
+      if (error instanceof ProtobufBodyError)
+        throw new HttpError(
+          error.malformed ? 400 : 415,
+          error.malformed ? 'BadRequest' : 'UnsupportedMediaType',
+          error.message,
+        );
       throw error;
     }
   }
   if (/protobuf/.test(req.headers['content-type'] ?? '')) {
-    throw new HttpError(415, 'UnsupportedMediaType', `the simulated API server reads JSON and application/vnd.kubernetes.protobuf, not ${req.headers['content-type']}: use \`kubectl apply -f <manifest>\``);
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `the simulated API server reads JSON and application/vnd.kubernetes.protobuf, not ${req.headers['content-type']}: use \`kubectl apply -f <manifest>\``,
+    );
   }
   const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text) as Obj;
   } catch {
-    throw new HttpError(400, 'BadRequest', 'request body is not JSON (the simulated API server reads JSON only)');
+    throw new HttpError(
+      400,
+      'BadRequest',
+      'request body is not JSON (the simulated API server reads JSON only)',
+    );
   }
 }
 
 /** Writes a JSON answer, with field validation warnings as `Warning:` headers. */
 export function send(res: ServerResponse, code: number, body: Obj, warnings: string[] = []): void {
-  res.writeHead(code, { 'Content-Type': 'application/json', ...(warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {}) });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    ...(warnings.length
+      ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') }
+      : {}),
+  });
   res.end(JSON.stringify(body));
 }
 

@@ -3,8 +3,8 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ClusterStore } from '../../state/cluster-store.js';
 import type { ObjectStore } from '../../state/object-store.js';
 import { AwsSimBackend } from './aws-backend.js';
-import { listen } from './server.js';
 import type { SimTiming } from './cluster.js';
+import { listen } from './server.js';
 
 export interface KubeSim {
   port: number;
@@ -34,7 +34,11 @@ export async function startKubeSim(deps: {
 }): Promise<KubeSim> {
   let urlFor: (cluster: string) => string = () => '';
   const backend = new AwsSimBackend({ ...deps, urlFor: (cluster) => urlFor(cluster) });
-  const sim = await listen(backend, deps.port ?? 0, deps.maxPageItems === undefined ? {} : { maxPageItems: deps.maxPageItems });
+  const sim = await listen(
+    backend,
+    deps.port ?? 0,
+    deps.maxPageItems === undefined ? {} : { maxPageItems: deps.maxPageItems },
+  );
   urlFor = sim.urlFor;
   let syncing = false;
   let paused = false;
@@ -43,7 +47,9 @@ export async function startKubeSim(deps: {
     syncing = true;
     backend
       .syncAll()
-      .catch((error: unknown) => process.stderr.write(`kube-sim: sync failed: ${(error as Error).message}\n`))
+      .catch((error: unknown) =>
+        process.stderr.write(`kube-sim: sync failed: ${(error as Error).message}\n`),
+      )
       .finally(() => (syncing = false));
   }, 1000);
   timer.unref();

@@ -1,4 +1,4 @@
-import { parseFieldSelector, parseLabelSelector, type Obj, type SimCluster } from './cluster.js';
+import { type Obj, parseFieldSelector, parseLabelSelector, type SimCluster } from './cluster.js';
 import { HttpError, notFound, type Request } from './http.js';
 import { toTable, wantsTable } from './tables.js';
 
@@ -10,16 +10,24 @@ const MAX_PAGES_PER_LIST = 8;
 /** Where an object sits in the store: lists are served in this order, as etcd keys are. */
 const storeKey = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
-const encodeContinue = (after: string) => Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
+const encodeContinue = (after: string) =>
+  Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
 
 function decodeContinue(token: string): string {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; after?: unknown };
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      v?: number;
+      after?: unknown;
+    };
     if (parsed.v === 1 && typeof parsed.after === 'string') return parsed.after;
   } catch {
     // falls through to the error below
   }
-  throw new HttpError(400, 'BadRequest', 'continue key is not valid: it was not issued by this server');
+  throw new HttpError(
+    400,
+    'BadRequest',
+    'continue key is not valid: it was not issued by this server',
+  );
 }
 
 /**
@@ -29,21 +37,33 @@ function decodeContinue(token: string): string {
  * backend caps them small so every list in a local run takes the continue path. Unlike etcd,
  * later pages show the live objects after the last key, not a snapshot of the first page's time.
  */
-function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string; remainingItemCount?: number } {
+function paginate(
+  items: Obj[],
+  req: Request,
+): { page: Obj[]; continue?: string; remainingItemCount?: number } {
   const limitText = req.query.get('limit');
   const limit = limitText === null ? 0 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'BadRequest', `limit: Invalid value: "${limitText}": must be a non-negative integer`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new HttpError(
+      400,
+      'BadRequest',
+      `limit: Invalid value: "${limitText}": must be a non-negative integer`,
+    );
   const token = req.query.get('continue');
   const after = token ? decodeContinue(token) : undefined;
   const keyed = items.map((o) => ({ k: storeKey(o), o }));
-  const rest = (after === undefined ? keyed : keyed.filter((x) => x.k > after)).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const rest = (after === undefined ? keyed : keyed.filter((x) => x.k > after)).sort((a, b) =>
+    a.k < b.k ? -1 : a.k > b.k ? 1 : 0,
+  );
   if (limit === 0) return { page: rest.map((x) => x.o) };
   // The cap keeps pages small but never below an eighth of the list: a whole list is at most
   // about eight requests, each linear in the list, so listing stays linear however large it is.
   const cap = Math.max(req.maxPageItems, Math.ceil(items.length / MAX_PAGES_PER_LIST));
   const page = rest.slice(0, Math.min(limit, cap)).map((x) => x.o);
   const remaining = rest.length - page.length;
-  return remaining > 0 ? { page, continue: encodeContinue(storeKey(page.at(-1)!)), remainingItemCount: remaining } : { page };
+  return remaining > 0
+    ? { page, continue: encodeContinue(storeKey(page.at(-1)!)), remainingItemCount: remaining }
+    : { page };
 }
 
 /**
@@ -51,32 +71,86 @@ function paginate(items: Obj[], req: Request): { page: Obj[]; continue?: string;
  * conversions); every kind has `metadata.name` and `metadata.namespace`.
  */
 const FIELD_LABELS: Record<string, string[]> = {
-  'v1/Pod': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  'v1/Pod': [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.podIPs',
+    'status.nominatedNodeName',
+  ],
   'v1/Node': ['spec.unschedulable'],
   'v1/Namespace': ['status.phase'],
-  'v1/Event': ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
-  'events.k8s.io/v1/Event': ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reason', 'reportingController', 'type'],
+  'v1/Event': [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
+  'events.k8s.io/v1/Event': [
+    'regarding.kind',
+    'regarding.namespace',
+    'regarding.name',
+    'regarding.uid',
+    'regarding.apiVersion',
+    'regarding.resourceVersion',
+    'regarding.fieldPath',
+    'reason',
+    'reportingController',
+    'type',
+  ],
   'apps/v1/ReplicaSet': ['status.replicas'],
 };
 
 /** What an absent field reads as in a field selector (booleans are `false`, not empty). */
-const FIELD_DEFAULTS: Record<string, string> = { 'spec.hostNetwork': 'false', 'spec.unschedulable': 'false' };
+const FIELD_DEFAULTS: Record<string, string> = {
+  'spec.hostNetwork': 'false',
+  'spec.unschedulable': 'false',
+};
 
 /** A `<Kind>List` (or a Table) of the items that pass the request's field and label selectors, one page of them. */
-export function list(kind: string, apiVersion: string, items: Obj[], c: SimCluster, req: Request): Obj {
-  const byField = parseFieldSelector(req.query.get('fieldSelector'), ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[`${apiVersion}/${kind}`] ?? [])], FIELD_DEFAULTS);
+export function list(
+  kind: string,
+  apiVersion: string,
+  items: Obj[],
+  c: SimCluster,
+  req: Request,
+): Obj {
+  const byField = parseFieldSelector(
+    req.query.get('fieldSelector'),
+    ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[`${apiVersion}/${kind}`] ?? [])],
+    FIELD_DEFAULTS,
+  );
   const byLabel = parseLabelSelector(req.query.get('labelSelector'));
   const selected = items.filter((o) => byField(o) && byLabel(o.metadata.labels));
   const { page, ...more } = paginate(selected, req);
   const metadata = { resourceVersion: c.nextVersion(), ...more };
-  if (wantsTable(req.accept)) return { ...toTable(kind, page, metadata.resourceVersion, includeObject(req)), metadata };
+  if (wantsTable(req.accept))
+    return { ...toTable(kind, page, metadata.resourceVersion, includeObject(req)), metadata };
   return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
-const includeObject = (req: Request) => (req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata');
+const includeObject = (req: Request) =>
+  req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata';
 
 /** One object (or a one-row Table), or 404 when it is absent. */
-export function one(o: Obj | undefined, kind: string, name: string, req: Request, resource = kind.toLowerCase() + 's'): Obj {
+export function one(
+  o: Obj | undefined,
+  kind: string,
+  name: string,
+  req: Request,
+  resource = `${kind.toLowerCase()}s`,
+): Obj {
   if (!o) throw notFound(resource, name);
   return wantsTable(req.accept) ? toTable(kind, [o], '1', includeObject(req)) : o;
 }

@@ -10,7 +10,12 @@ const port = Number(process.env.KOPSLESS_KUBE_PORT ?? '0');
 const bucket = process.env.STATE_BUCKET;
 if (!bucket) throw new Error('STATE_BUCKET is not set');
 const objects = s3ObjectStore(new S3Client({}), bucket);
-const sim = await startKubeSim({ ec2: new EC2Client({}), store: new ClusterStore(objects), objects, port });
+const sim = await startKubeSim({
+  ec2: new EC2Client({}),
+  store: new ClusterStore(objects),
+  objects,
+  port,
+});
 process.stdout.write(`kube-sim listening on 127.0.0.1:${sim.port}\n`);
 // The periodic sync timer is unref'd; the server keeps the process alive until it is stopped.
 process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));

@@ -5,13 +5,27 @@ import { createHash, randomBytes } from 'node:crypto';
 export type Obj = Record<string, any>;
 
 /** The taint kOps puts on control-plane nodes. */
-export const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+export const CONTROL_PLANE_TAINT = {
+  key: 'node-role.kubernetes.io/control-plane',
+  effect: 'NoSchedule',
+};
 /** The static pods the kubelet runs on a control-plane node. */
-export const STATIC_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+export const STATIC_COMPONENTS = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+];
 /** The taint a cordoned node carries (what the scheduler checks for `spec.unschedulable`). */
-export const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
+export const UNSCHEDULABLE_TAINT = {
+  key: 'node.kubernetes.io/unschedulable',
+  effect: 'NoSchedule',
+};
 /** The built-in PriorityClasses (scheduling.k8s.io), by name. */
-export const PRIORITY_CLASSES: Record<string, number> = { 'system-node-critical': 2000001000, 'system-cluster-critical': 2000000000 };
+export const PRIORITY_CLASSES: Record<string, number> = {
+  'system-node-critical': 2000001000,
+  'system-cluster-critical': 2000000000,
+};
 /** What the DaemonSet controller adds to every pod it creates (network-unavailable: hostNetwork pods only). */
 export const DAEMONSET_TOLERATIONS = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
@@ -85,7 +99,13 @@ export function templateHash(template: Obj): string {
   // The hash label itself is not part of the template (kubectl rollout undo strips it, as the controller does).
   const labels = { ...template?.metadata?.labels };
   delete labels['pod-template-hash'];
-  const digest = createHash('sha256').update(JSON.stringify(canonicalTemplate({ ...template, metadata: { ...template?.metadata, labels } }) ?? {})).digest();
+  const digest = createHash('sha256')
+    .update(
+      JSON.stringify(
+        canonicalTemplate({ ...template, metadata: { ...template?.metadata, labels } }) ?? {},
+      ),
+    )
+    .digest();
   return Array.from(digest.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('');
 }
 

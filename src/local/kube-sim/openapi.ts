@@ -28,15 +28,87 @@ interface KindDef {
 
 /** The kinds served, with the verbs the routes (routes/*.ts) answer. */
 export const KINDS: KindDef[] = [
-  { group: '', version: 'v1', kind: 'Node', model: 'V1Node', resource: 'nodes', namespaced: false, verbs: ['get', 'list', 'patch'] },
-  { group: '', version: 'v1', kind: 'Pod', model: 'V1Pod', resource: 'pods', namespaced: true, verbs: ['create', 'get', 'list', 'patch', 'delete'] },
-  { group: '', version: 'v1', kind: 'Namespace', model: 'V1Namespace', resource: 'namespaces', namespaced: false, verbs: ['get', 'list'] },
-  { group: '', version: 'v1', kind: 'Event', model: 'CoreV1Event', resource: 'events', namespaced: true, verbs: ['create', 'get', 'list'] },
-  { group: 'apps', version: 'v1', kind: 'DaemonSet', model: 'V1DaemonSet', resource: 'daemonsets', namespaced: true, verbs: ['get', 'list', 'patch'] },
-  { group: 'apps', version: 'v1', kind: 'Deployment', model: 'V1Deployment', resource: 'deployments', namespaced: true, verbs: ['create', 'get', 'list', 'patch', 'delete'] },
-  { group: 'apps', version: 'v1', kind: 'ReplicaSet', model: 'V1ReplicaSet', resource: 'replicasets', namespaced: true, verbs: ['get', 'list'] },
-  { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', model: 'V1PodDisruptionBudget', resource: 'poddisruptionbudgets', namespaced: true, verbs: ['create', 'get', 'list', 'patch', 'delete'] },
-  { group: 'events.k8s.io', version: 'v1', kind: 'Event', model: 'EventsV1Event', resource: 'events', namespaced: true, verbs: ['create', 'get', 'list'] },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    model: 'V1Node',
+    resource: 'nodes',
+    namespaced: false,
+    verbs: ['get', 'list', 'patch'],
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    model: 'V1Pod',
+    resource: 'pods',
+    namespaced: true,
+    verbs: ['create', 'get', 'list', 'patch', 'delete'],
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+    model: 'V1Namespace',
+    resource: 'namespaces',
+    namespaced: false,
+    verbs: ['get', 'list'],
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Event',
+    model: 'CoreV1Event',
+    resource: 'events',
+    namespaced: true,
+    verbs: ['create', 'get', 'list'],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'DaemonSet',
+    model: 'V1DaemonSet',
+    resource: 'daemonsets',
+    namespaced: true,
+    verbs: ['get', 'list', 'patch'],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'Deployment',
+    model: 'V1Deployment',
+    resource: 'deployments',
+    namespaced: true,
+    verbs: ['create', 'get', 'list', 'patch', 'delete'],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'ReplicaSet',
+    model: 'V1ReplicaSet',
+    resource: 'replicasets',
+    namespaced: true,
+    verbs: ['get', 'list'],
+  },
+  {
+    group: 'policy',
+    version: 'v1',
+    kind: 'PodDisruptionBudget',
+    model: 'V1PodDisruptionBudget',
+    resource: 'poddisruptionbudgets',
+    namespaced: true,
+    verbs: ['create', 'get', 'list', 'patch', 'delete'],
+  },
+  {
+    group: 'events.k8s.io',
+    version: 'v1',
+    kind: 'Event',
+    model: 'EventsV1Event',
+    resource: 'events',
+    namespaced: true,
+    verbs: ['create', 'get', 'list'],
+  },
 ];
 
 /** `patchStrategy` / `patchMergeKey` of the k8s.io/api fields of the types served. */
@@ -71,7 +143,9 @@ interface Attribute {
 }
 
 function attributesOf(model: string): Attribute[] | undefined {
-  const m = (models as unknown as Record<string, { getAttributeTypeMap?: () => Attribute[] }>)[model];
+  const m = (models as unknown as Record<string, { getAttributeTypeMap?: () => Attribute[] }>)[
+    model
+  ];
   return m?.getAttributeTypeMap?.();
 }
 
@@ -98,7 +172,9 @@ function typeSchema(type: string, format: string, into: Map<string, Schema>): Sc
       return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     default:
       collect(type, into);
-      return into.has(type) ? ref(type) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      return into.has(type)
+        ? ref(type)
+        : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   }
 }
 
@@ -120,7 +196,8 @@ function collect(model: string, into: Map<string, Schema>): void {
   }
 }
 
-const gvKey = (group: string, version: string) => (group ? `apis/${group}/${version}` : `api/${version}`);
+const gvKey = (group: string, version: string) =>
+  group ? `apis/${group}/${version}` : `api/${version}`;
 
 /** The group-versions with a document: `api/v1`, `apis/apps/v1`, ... */
 export function groupVersions(): string[] {
@@ -130,11 +207,22 @@ export function groupVersions(): string[] {
 const cache = new Map<string, Schema>();
 
 function gvkExtension(k: KindDef): Obj {
-  return { 'x-kubernetes-group-version-kind': { group: k.group, version: k.version, kind: k.kind } };
+  return {
+    'x-kubernetes-group-version-kind': { group: k.group, version: k.version, kind: k.kind },
+  };
 }
 
-const FIELD_VALIDATION = { name: 'fieldValidation', in: 'query', description: 'Ignore, Warn or Strict: what the server does with unknown or duplicate fields', schema: { type: 'string', uniqueItems: true } };
-const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const FIELD_VALIDATION = {
+  name: 'fieldValidation',
+  in: 'query',
+  description: 'Ignore, Warn or Strict: what the server does with unknown or duplicate fields',
+  schema: { type: 'string', uniqueItems: true },
+};
+const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
 
 /** The OpenAPI v3 document of one group-version (`api/v1`, `apis/apps/v1`), or undefined. */
 export function groupVersionDocument(gv: string): Schema | undefined {
@@ -146,45 +234,113 @@ export function groupVersionDocument(gv: string): Schema | undefined {
   const paths: Obj = {};
   for (const k of kinds) {
     collect(k.model, schemas);
-    schemas.get(k.model)!['x-kubernetes-group-version-kind'] = [{ group: k.group, version: k.version, kind: k.kind }];
+    schemas.get(k.model)!['x-kubernetes-group-version-kind'] = [
+      { group: k.group, version: k.version, kind: k.kind },
+    ];
     const base = `/${gv}${k.namespaced ? '/namespaces/{namespace}' : ''}/${k.resource}`;
-    const body = (types: string[]) => ({ required: true, content: Object.fromEntries(types.map((t) => [t, { schema: ref(k.model) }])) });
-    const ok = { responses: { '200': { description: 'OK', content: { 'application/json': { schema: ref(k.model) } } } } };
+    const body = (types: string[]) => ({
+      required: true,
+      content: Object.fromEntries(types.map((t) => [t, { schema: ref(k.model) }])),
+    });
+    const ok = {
+      responses: {
+        '200': { description: 'OK', content: { 'application/json': { schema: ref(k.model) } } },
+      },
+    };
     const collection: Obj = {};
     const item: Obj = {};
-    if (k.verbs.includes('list')) collection.get = { operationId: `list${k.kind}`, ...gvkExtension(k), 'x-kubernetes-action': 'list', responses: { '200': { description: 'OK' } } };
-    if (k.verbs.includes('create')) collection.post = { operationId: `create${k.kind}`, ...gvkExtension(k), 'x-kubernetes-action': 'post', parameters: [FIELD_VALIDATION], requestBody: body(['*/*']), ...ok };
-    if (k.verbs.includes('get')) item.get = { operationId: `read${k.kind}`, ...gvkExtension(k), 'x-kubernetes-action': 'get', ...ok };
-    if (k.verbs.includes('patch')) item.patch = { operationId: `patch${k.kind}`, ...gvkExtension(k), 'x-kubernetes-action': 'patch', parameters: [FIELD_VALIDATION], requestBody: body(PATCH_TYPES), ...ok };
-    if (k.verbs.includes('delete')) item.delete = { operationId: `delete${k.kind}`, ...gvkExtension(k), 'x-kubernetes-action': 'delete', responses: { '200': { description: 'OK' } } };
+    if (k.verbs.includes('list'))
+      collection.get = {
+        operationId: `list${k.kind}`,
+        ...gvkExtension(k),
+        'x-kubernetes-action': 'list',
+        responses: { '200': { description: 'OK' } },
+      };
+    if (k.verbs.includes('create'))
+      collection.post = {
+        operationId: `create${k.kind}`,
+        ...gvkExtension(k),
+        'x-kubernetes-action': 'post',
+        parameters: [FIELD_VALIDATION],
+        requestBody: body(['*/*']),
+        ...ok,
+      };
+    if (k.verbs.includes('get'))
+      item.get = {
+        operationId: `read${k.kind}`,
+        ...gvkExtension(k),
+        'x-kubernetes-action': 'get',
+        ...ok,
+      };
+    if (k.verbs.includes('patch'))
+      item.patch = {
+        operationId: `patch${k.kind}`,
+        ...gvkExtension(k),
+        'x-kubernetes-action': 'patch',
+        parameters: [FIELD_VALIDATION],
+        requestBody: body(PATCH_TYPES),
+        ...ok,
+      };
+    if (k.verbs.includes('delete'))
+      item.delete = {
+        operationId: `delete${k.kind}`,
+        ...gvkExtension(k),
+        'x-kubernetes-action': 'delete',
+        responses: { '200': { description: 'OK' } },
+      };
     paths[base] = collection;
     paths[`${base}/{name}`] = item;
   }
-  const doc = { openapi: '3.0.0', info: { title: 'Kubernetes (kopsless simulated API server)', version: 'v1.32.0' }, paths, components: { schemas: Object.fromEntries(schemas) } };
+  const doc = {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes (kopsless simulated API server)', version: 'v1.32.0' },
+    paths,
+    components: { schemas: Object.fromEntries(schemas) },
+  };
   cache.set(gv, doc);
   return doc;
 }
 
 /** `/openapi/v3`: where each group-version's document is, relative to the server root. */
 export function openApiV3Index(prefix: string): Schema {
-  return { paths: Object.fromEntries(groupVersions().map((gv) => [gv, { serverRelativeURL: `${prefix}/openapi/v3/${gv}?hash=kopsless-1` }])) };
+  return {
+    paths: Object.fromEntries(
+      groupVersions().map((gv) => [
+        gv,
+        { serverRelativeURL: `${prefix}/openapi/v3/${gv}?hash=kopsless-1` },
+      ]),
+    ),
+  };
 }
 
 /** `/openapi/v2` as JSON (Swagger 2.0): definitions with the same schemas, `#/definitions/` refs. */
 export function openApiV2Document(): Schema {
   const definitions: Obj = {};
-  for (const gv of groupVersions()) Object.assign(definitions, groupVersionDocument(gv)!.components.schemas);
+  for (const gv of groupVersions())
+    Object.assign(definitions, groupVersionDocument(gv)!.components.schemas);
   const text = JSON.stringify(definitions).replaceAll('#/components/schemas/', '#/definitions/');
-  return { swagger: '2.0', info: { title: 'Kubernetes (kopsless simulated API server)', version: 'v1.32.0' }, paths: {}, definitions: JSON.parse(text) };
+  return {
+    swagger: '2.0',
+    info: { title: 'Kubernetes (kopsless simulated API server)', version: 'v1.32.0' },
+    paths: {},
+    definitions: JSON.parse(text),
+  };
 }
 
 /** The schema of a served kind, and the lookup of the schemas it refers to. */
-export function schemaFor(apiVersion: string, kind: string): { schema: Schema; resolve: (s: Schema) => Schema } | undefined {
+export function schemaFor(
+  apiVersion: string,
+  kind: string,
+): { schema: Schema; resolve: (s: Schema) => Schema } | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   const k = KINDS.find((d) => d.group === group && d.version === version && d.kind === kind);
   if (!k) return undefined;
-  const schemas = groupVersionDocument(gvKey(k.group, k.version))!.components.schemas as Record<string, Schema>;
-  const resolve = (s: Schema): Schema => (s?.$ref ? schemas[String(s.$ref).replace('#/components/schemas/', '')] ?? {} : s ?? {});
+  const schemas = groupVersionDocument(gvKey(k.group, k.version))!.components.schemas as Record<
+    string,
+    Schema
+  >;
+  const resolve = (s: Schema): Schema =>
+    s?.$ref ? (schemas[String(s.$ref).replace('#/components/schemas/', '')] ?? {}) : (s ?? {});
   return { schema: schemas[k.model]!, resolve };
 }
 
@@ -198,10 +354,17 @@ export function fieldErrors(apiVersion: string, kind: string, body: Obj): string
   const errors: string[] = [];
   const visit = (value: unknown, raw: Schema, path: string) => {
     const schema = found.resolve(raw);
-    if (value === null || value === undefined || schema['x-kubernetes-preserve-unknown-fields'] || schema['x-kubernetes-int-or-string']) return;
+    if (
+      value === null ||
+      value === undefined ||
+      schema['x-kubernetes-preserve-unknown-fields'] ||
+      schema['x-kubernetes-int-or-string']
+    )
+      return;
     const type = schema.type as string | undefined;
     if (type === 'object' && schema.properties) {
-      if (typeof value !== 'object' || Array.isArray(value)) return void errors.push(`${path}: expected object`);
+      if (typeof value !== 'object' || Array.isArray(value))
+        return void errors.push(`${path}: expected object`);
       for (const [k, v] of Object.entries(value as Obj)) {
         // Strategic merge patch directives (`$patch`, `$setElementOrder/containers`, ...).
         if (k.startsWith('$')) continue;
@@ -211,16 +374,22 @@ export function fieldErrors(apiVersion: string, kind: string, body: Obj): string
         else visit(v, child, at);
       }
     } else if (type === 'object' && schema.additionalProperties) {
-      if (typeof value !== 'object' || Array.isArray(value)) return void errors.push(`${path}: expected map`);
-      for (const [k, v] of Object.entries(value as Obj)) visit(v, schema.additionalProperties, `${path}[${k}]`);
+      if (typeof value !== 'object' || Array.isArray(value))
+        return void errors.push(`${path}: expected map`);
+      for (const [k, v] of Object.entries(value as Obj))
+        visit(v, schema.additionalProperties, `${path}[${k}]`);
     } else if (type === 'array') {
       if (!Array.isArray(value)) return void errors.push(`${path}: expected array`);
       value.forEach((v, i) => {
-        if (!(v && typeof v === 'object' && '$patch' in v && Object.keys(v).length === 1)) visit(v, schema.items, `${path}[${i}]`);
+        if (!(v && typeof v === 'object' && '$patch' in v && Object.keys(v).length === 1))
+          visit(v, schema.items, `${path}[${i}]`);
       });
-    } else if (type === 'string' && typeof value !== 'string') errors.push(`${path}: expected string, got ${typeof value}`);
-    else if (type === 'integer' && !Number.isInteger(value)) errors.push(`${path}: expected integer, got ${JSON.stringify(value)}`);
-    else if (type === 'boolean' && typeof value !== 'boolean') errors.push(`${path}: expected boolean, got ${typeof value}`);
+    } else if (type === 'string' && typeof value !== 'string')
+      errors.push(`${path}: expected string, got ${typeof value}`);
+    else if (type === 'integer' && !Number.isInteger(value))
+      errors.push(`${path}: expected integer, got ${JSON.stringify(value)}`);
+    else if (type === 'boolean' && typeof value !== 'boolean')
+      errors.push(`${path}: expected boolean, got ${typeof value}`);
   };
   visit(body, found.schema, '');
   return errors;

@@ -15,7 +15,9 @@ export function keepServerFields(stored: Obj, patched: Obj, c: SimCluster): Obj 
       labels: patched.metadata?.labels,
       annotations: patched.metadata?.annotations,
       resourceVersion: c.nextVersion(),
-      ...(stored.metadata.generation !== undefined ? { generation: stored.metadata.generation + (specChanged ? 1 : 0) } : {}),
+      ...(stored.metadata.generation !== undefined
+        ? { generation: stored.metadata.generation + (specChanged ? 1 : 0) }
+        : {}),
     },
     spec: patched.spec,
   };
@@ -28,7 +30,12 @@ export function keepServerFields(stored: Obj, patched: Obj, c: SimCluster): Obj 
  * `$setElementOrder/<list>`, `$retainKeys`, `$deleteFromPrimitiveList/<list>`) are honoured.
  * Without a schema (kinds the server has none for), lists of named items merge by name.
  */
-export function strategicMerge(target: any, patch: any, schema?: Obj, resolve: (s: Obj) => Obj = (s) => s): any {
+export function strategicMerge(
+  target: any,
+  patch: any,
+  schema?: Obj,
+  resolve: (s: Obj) => Obj = (s) => s,
+): any {
   if (patch && typeof patch === 'object' && !Array.isArray(patch)) {
     if (patch.$patch === 'replace') {
       const { $patch: _p, ...rest } = patch;
@@ -36,13 +43,16 @@ export function strategicMerge(target: any, patch: any, schema?: Obj, resolve: (
     }
     if (patch.$patch === 'delete') return undefined;
     const s = schema ? resolve(schema) : undefined;
-    let out: Obj = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-    if (Array.isArray(patch.$retainKeys)) out = Object.fromEntries(Object.entries(out).filter(([k]) => patch.$retainKeys.includes(k)));
+    let out: Obj =
+      target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+    if (Array.isArray(patch.$retainKeys))
+      out = Object.fromEntries(Object.entries(out).filter(([k]) => patch.$retainKeys.includes(k)));
     for (const [k, v] of Object.entries(patch)) {
       if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue;
       if (k.startsWith('$deleteFromPrimitiveList/')) {
         const field = k.slice('$deleteFromPrimitiveList/'.length);
-        if (Array.isArray(out[field])) out[field] = out[field].filter((x: unknown) => !(v as unknown[]).includes(x));
+        if (Array.isArray(out[field]))
+          out[field] = out[field].filter((x: unknown) => !(v as unknown[]).includes(x));
         continue;
       }
       const child = s?.properties?.[k] ?? s?.additionalProperties;
@@ -58,16 +68,26 @@ export function strategicMerge(target: any, patch: any, schema?: Obj, resolve: (
   return structuredClone(patch);
 }
 
-function strategicMergeField(target: any, patch: any, schema: Obj | undefined, resolve: (s: Obj) => Obj, typed: boolean): any {
+function strategicMergeField(
+  target: any,
+  patch: any,
+  schema: Obj | undefined,
+  resolve: (s: Obj) => Obj,
+  typed: boolean,
+): any {
   if (!Array.isArray(patch)) return strategicMerge(target, patch, schema, resolve);
   const strategy = String(schema?.['x-kubernetes-patch-strategy'] ?? '');
   const mergeKey: string | undefined = typed ? schema?.['x-kubernetes-patch-merge-key'] : 'name';
-  const mergeable = typed ? strategy.split(',').includes('merge') : patch.every((p) => p && typeof p === 'object' && 'name' in p);
-  if (!mergeable || !Array.isArray(target)) return structuredClone(patch.filter((p) => !(p && typeof p === 'object' && p.$patch)));
+  const mergeable = typed
+    ? strategy.split(',').includes('merge')
+    : patch.every((p) => p && typeof p === 'object' && 'name' in p);
+  if (!mergeable || !Array.isArray(target))
+    return structuredClone(patch.filter((p) => !(p && typeof p === 'object' && p.$patch)));
   if (!mergeKey) return [...target, ...patch.filter((p) => !target.includes(p))];
   const out = structuredClone(target);
   for (const item of patch) {
-    if (item?.$patch === 'replace') return structuredClone(patch.filter((p) => p?.$patch !== 'replace'));
+    if (item?.$patch === 'replace')
+      return structuredClone(patch.filter((p) => p?.$patch !== 'replace'));
     const i = out.findIndex((t: Obj) => t?.[mergeKey] === item?.[mergeKey]);
     if (item?.$patch === 'delete') {
       if (i >= 0) out.splice(i, 1);
@@ -94,7 +114,10 @@ export function applyPatch(target: Obj, req: Request): Obj {
   if (req.contentType?.startsWith('application/json-patch+json')) {
     const out = structuredClone(target);
     for (const op of req.body as unknown as Array<{ op: string; path: string; value?: unknown }>) {
-      const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+      const parts = op.path
+        .split('/')
+        .slice(1)
+        .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
       const last = parts.pop()!;
       const parent = parts.reduce<any>((acc, p) => (acc[p] ??= {}), out);
       if (op.op === 'remove') delete parent[last];
@@ -102,12 +125,19 @@ export function applyPatch(target: Obj, req: Request): Obj {
     }
     return out;
   }
-  if (req.contentType?.startsWith('application/merge-patch+json')) return mergePatch(target, req.body);
+  if (req.contentType?.startsWith('application/merge-patch+json'))
+    return mergePatch(target, req.body);
   if (req.contentType?.startsWith('application/apply-patch')) {
-    throw new HttpError(415, 'UnsupportedMediaType', 'the simulated API server does not serve server-side apply (application/apply-patch+yaml): use client-side `kubectl apply -f`');
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      'the simulated API server does not serve server-side apply (application/apply-patch+yaml): use client-side `kubectl apply -f`',
+    );
   }
   const typed = schemaFor(target.apiVersion ?? '', target.kind ?? '');
-  return typed ? strategicMerge(target, req.body, typed.schema, typed.resolve) : strategicMerge(target, req.body);
+  return typed
+    ? strategicMerge(target, req.body, typed.schema, typed.resolve)
+    : strategicMerge(target, req.body);
 }
 
 /**
@@ -115,7 +145,13 @@ export function applyPatch(target: Obj, req: Request): Obj {
  * parameters): the object (404 naming `resource` when absent), the body's field validation, then
  * the patch applied to a copy. The caller decides what of the result the server keeps.
  */
-export function patchStored(objects: ReadonlyMap<string, Obj>, resource: string, apiVersion: string, kind: string, r: Request): { key: string; stored: Obj; patched: Obj } {
+export function patchStored(
+  objects: ReadonlyMap<string, Obj>,
+  resource: string,
+  apiVersion: string,
+  kind: string,
+  r: Request,
+): { key: string; stored: Obj; patched: Obj } {
   const key = `${r.params[0]}/${r.params[1]}`;
   const stored = objects.get(key);
   if (!stored) throw notFound(resource, r.params[1]!);

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { addTo, involvedReference, key, MAX_EVENTS, PRIORITY_CLASSES, removeFrom, suffix, timestamp, type Obj, type SimTiming, type Timer } from './objects.js';
+import {
+  addTo,
+  involvedReference,
+  key,
+  MAX_EVENTS,
+  type Obj,
+  PRIORITY_CLASSES,
+  removeFrom,
+  type SimTiming,
+  suffix,
+  type Timer,
+  timestamp,
+} from './objects.js';
 
 /**
  * The simulated cluster's object store: every kind's map, the pod indexes (by node, by
@@ -51,12 +63,20 @@ export abstract class PodStore {
     const namespace = pod.metadata?.namespace ?? 'default';
     let name = pod.metadata?.name;
     // A generated name that is taken is generated again, as the API server's generateName retry does.
-    while (name === undefined || (!pod.metadata?.name && this.podStore.has(key(namespace, name)))) name = `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
+    while (name === undefined || (!pod.metadata?.name && this.podStore.has(key(namespace, name))))
+      name = `${pod.metadata?.generateName ?? 'pod-'}${suffix()}`;
     const stored: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
       ...pod,
-      metadata: { ...pod.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() },
+      metadata: {
+        ...pod.metadata,
+        name,
+        namespace,
+        uid: suffix(12),
+        resourceVersion: this.nextVersion(),
+        creationTimestamp: this.stamp(),
+      },
       spec: { restartPolicy: 'Always', ...(pod.spec ?? {}) },
       status: { phase: 'Pending', conditions: [] },
     };
@@ -101,7 +121,9 @@ export abstract class PodStore {
    * included, as on a real node until their containers stop).
    */
   podsOn(nodeName: string): Obj[] {
-    return [...(this.podsByNode.get(nodeName) ?? [])].map((k) => this.podStore.get(k)!).filter((p) => !['Succeeded', 'Failed'].includes(p.status.phase));
+    return [...(this.podsByNode.get(nodeName) ?? [])]
+      .map((k) => this.podStore.get(k)!)
+      .filter((p) => !['Succeeded', 'Failed'].includes(p.status.phase));
   }
 
   /** Every pod whose `spec.nodeName` is the node, finished ones included (what a list by that field selects from). */
@@ -133,14 +155,24 @@ export abstract class PodStore {
   }
 
   protected ownedBy<T extends Obj>(items: Iterable<T>, owner: Obj): T[] {
-    return [...items].filter((o) => o.metadata.ownerReferences?.some((r: Obj) => r.uid === owner.metadata.uid && r.controller));
+    return [...items].filter((o) =>
+      o.metadata.ownerReferences?.some((r: Obj) => r.uid === owner.metadata.uid && r.controller),
+    );
   }
 
   /**
    * Records a core/v1 Event about an object, as the component named would; the same event again
    * (same object, reason and message) counts up instead of adding one, as client-go's recorder does.
    */
-  recordEvent(e: { involved: Obj; type: 'Normal' | 'Warning'; reason: string; message: string; component: string; host?: string; action?: string }): Obj {
+  recordEvent(e: {
+    involved: Obj;
+    type: 'Normal' | 'Warning';
+    reason: string;
+    message: string;
+    component: string;
+    host?: string;
+    action?: string;
+  }): Obj {
     const involved = involvedReference(e.involved);
     const sameKey = JSON.stringify([involved.uid, e.reason, e.message, e.component]);
     const existingName = this.eventIndex.get(sameKey);
@@ -152,7 +184,10 @@ export abstract class PodStore {
       return existing;
     }
     const stored = this.storeEvent({
-      metadata: { name: `${involved.name}.${randomBytes(8).toString('hex')}`, namespace: involved.namespace || 'default' },
+      metadata: {
+        name: `${involved.name}.${randomBytes(8).toString('hex')}`,
+        namespace: involved.namespace || 'default',
+      },
       involvedObject: involved,
       reason: e.reason,
       message: e.message,
@@ -172,15 +207,31 @@ export abstract class PodStore {
   /** Stores an Event as given (a client's POST), filling what the API server fills. */
   storeEvent(event: Obj): Obj {
     const namespace = event.metadata?.namespace ?? 'default';
-    const name = event.metadata?.name ?? `${event.metadata?.generateName ?? `${event.involvedObject?.name ?? 'event'}.`}${randomBytes(8).toString('hex')}`;
-    const stored: Obj = { ...event, apiVersion: 'v1', kind: 'Event', metadata: { ...event.metadata, name, namespace, uid: suffix(12), resourceVersion: this.nextVersion(), creationTimestamp: this.stamp() } };
+    const name =
+      event.metadata?.name ??
+      `${event.metadata?.generateName ?? `${event.involvedObject?.name ?? 'event'}.`}${randomBytes(8).toString('hex')}`;
+    const stored: Obj = {
+      ...event,
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        ...event.metadata,
+        name,
+        namespace,
+        uid: suffix(12),
+        resourceVersion: this.nextVersion(),
+        creationTimestamp: this.stamp(),
+      },
+    };
     delete stored.metadata.generateName;
     this.events.set(key(namespace, name), stored);
     // The API server keeps events an hour; a bounded store stands in for that.
     for (const [old, e] of this.events) {
       if (this.events.size <= MAX_EVENTS) break;
       this.events.delete(old);
-      this.eventIndex.delete(JSON.stringify([e.involvedObject?.uid, e.reason, e.message, e.source?.component]));
+      this.eventIndex.delete(
+        JSON.stringify([e.involvedObject?.uid, e.reason, e.message, e.source?.component]),
+      );
     }
     return stored;
   }
@@ -196,18 +247,39 @@ export abstract class PodStore {
     pod.status = {
       phase: 'Running',
       hostIP: node?.status.addresses?.[0]?.address,
-      podIP: pod.spec.hostNetwork ? node?.status.addresses?.[0]?.address : `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      podIP: pod.spec.hostNetwork
+        ? node?.status.addresses?.[0]?.address
+        : `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
       startTime: this.stamp(),
-      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: this.stamp() })),
-      containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({ name: c.name, image: c.image, ready: true, restartCount: 0, started: true, state: { running: { startedAt: this.stamp() } } })),
+      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+        type,
+        status: 'True',
+        lastTransitionTime: this.stamp(),
+      })),
+      containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({
+        name: c.name,
+        image: c.image,
+        ready: true,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: this.stamp() } },
+      })),
     };
     pod.metadata.resourceVersion = this.nextVersion();
-    if (scheduled) this.recordEvent({ involved: pod, type: 'Normal', reason: 'Scheduled', message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`, component: 'default-scheduler' });
+    if (scheduled)
+      this.recordEvent({
+        involved: pod,
+        type: 'Normal',
+        reason: 'Scheduled',
+        message: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
+        component: 'default-scheduler',
+      });
   }
 
   protected addTimer(timer: Timer): void {
     this.timers.push(timer);
     // Deadlines are nearly always added in order; a clock that goes back is sorted in.
-    if (this.timers.length > 1 && this.timers.at(-2)!.at > timer.at) this.timers.sort((a, b) => a.at - b.at);
+    if (this.timers.length > 1 && this.timers.at(-2)!.at > timer.at)
+      this.timers.sort((a, b) => a.at - b.at);
   }
 }

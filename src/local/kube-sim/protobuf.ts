@@ -124,7 +124,12 @@ const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
  * Go fields that are pointers: their zero value is sent on purpose (`--replicas=0`) and must be
  * kept. Every other zero value on the wire is Go's non-pointer default, which JSON omits.
  */
-const POINTERS = new Set(['replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'terminationGracePeriodSeconds']);
+const POINTERS = new Set([
+  'replicas',
+  'revisionHistoryLimit',
+  'progressDeadlineSeconds',
+  'terminationGracePeriodSeconds',
+]);
 
 /** A protobuf body the simulated API server cannot read; the server answers 415 (or 400 when malformed). */
 export class ProtobufBodyError extends Error {
@@ -166,13 +171,18 @@ function undeclaredFields(t: protobuf.Type, bytes: Uint8Array, path: string, out
       continue;
     }
     const child = `${path}.${field.name}`;
-    if (wire === 2 && field instanceof protobuf.MapField && field.resolvedType instanceof protobuf.Type) {
+    if (
+      wire === 2 &&
+      field instanceof protobuf.MapField &&
+      field.resolvedType instanceof protobuf.Type
+    ) {
       // A map entry is a message {key = 1; value = 2}; only message values can hide fields.
       const entry = reader.bytes();
       const r = protobuf.Reader.create(entry);
       while (r.pos < r.len) {
         const t2 = r.uint32();
-        if (t2 >>> 3 === 2 && (t2 & 7) === 2) undeclaredFields(field.resolvedType, r.bytes(), `${child}[]`, out);
+        if (t2 >>> 3 === 2 && (t2 & 7) === 2)
+          undeclaredFields(field.resolvedType, r.bytes(), `${child}[]`, out);
         else r.skipType(t2 & 7);
       }
     } else if (wire === 2 && field.resolvedType instanceof protobuf.Type) {
@@ -181,7 +191,8 @@ function undeclaredFields(t: protobuf.Type, bytes: Uint8Array, path: string, out
   }
 }
 
-const isMessage = (f: protobuf.Field, name: string) => f.resolvedType instanceof protobuf.Type && f.resolvedType.name === name;
+const isMessage = (f: protobuf.Field, name: string) =>
+  f.resolvedType instanceof protobuf.Type && f.resolvedType.name === name;
 
 /** The JSON form of a decoded message: special types converted, Go's zero defaults dropped. */
 function toJson(t: protobuf.Type, value: Record<string, unknown>): Obj {
@@ -192,11 +203,19 @@ function toJson(t: protobuf.Type, value: Record<string, unknown>): Obj {
     if (field instanceof protobuf.MapField) {
       const entries = Object.entries(v as Record<string, unknown>);
       if (entries.length === 0) continue;
-      out[key] = Object.fromEntries(entries.map(([k, item]) => [k, isMessage(field, 'Quantity') ? (item as { string?: string }).string ?? '' : item]));
+      out[key] = Object.fromEntries(
+        entries.map(([k, item]) => [
+          k,
+          isMessage(field, 'Quantity') ? ((item as { string?: string }).string ?? '') : item,
+        ]),
+      );
     } else if (field.repeated) {
       const items = v as unknown[];
       if (items.length === 0) continue;
-      out[key] = field.resolvedType instanceof protobuf.Type ? items.map((item) => convert(field, item)) : items;
+      out[key] =
+        field.resolvedType instanceof protobuf.Type
+          ? items.map((item) => convert(field, item))
+          : items;
     } else if (field.resolvedType instanceof protobuf.Type) out[key] = convert(field, v);
     else if (POINTERS.has(key) || (v !== '' && v !== 0 && v !== false)) out[key] = v;
   }
@@ -222,20 +241,37 @@ function convert(field: protobuf.Field, v: unknown): unknown {
 export function decodeKubernetesProtobuf(body: Uint8Array): Obj {
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length < MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new ProtobufBodyError('protobuf body does not start with the Kubernetes magic "k8s\\0"', true);
+    throw new ProtobufBodyError(
+      'protobuf body does not start with the Kubernetes magic "k8s\\0"',
+      true,
+    );
   }
-  let unknown: { typeMeta?: { apiVersion?: string; kind?: string }; raw?: Uint8Array; contentEncoding?: string };
+  let unknown: {
+    typeMeta?: { apiVersion?: string; kind?: string };
+    raw?: Uint8Array;
+    contentEncoding?: string;
+  };
   try {
-    unknown = type('Unknown').toObject(type('Unknown').decode(bytes.subarray(MAGIC.length)), { longs: Number }) as typeof unknown;
+    unknown = type('Unknown').toObject(type('Unknown').decode(bytes.subarray(MAGIC.length)), {
+      longs: Number,
+    }) as typeof unknown;
   } catch (error) {
-    throw new ProtobufBodyError(`protobuf body is not a runtime.Unknown envelope: ${(error as Error).message}`, true);
+    throw new ProtobufBodyError(
+      `protobuf body is not a runtime.Unknown envelope: ${(error as Error).message}`,
+      true,
+    );
   }
   const apiVersion = unknown.typeMeta?.apiVersion ?? '';
   const kind = unknown.typeMeta?.kind ?? '';
-  if (unknown.contentEncoding) throw new ProtobufBodyError(`protobuf body has contentEncoding "${unknown.contentEncoding}"; the simulated API server reads unencoded bodies only`);
+  if (unknown.contentEncoding)
+    throw new ProtobufBodyError(
+      `protobuf body has contentEncoding "${unknown.contentEncoding}"; the simulated API server reads unencoded bodies only`,
+    );
   const t = KINDS[`${apiVersion}/${kind}`];
   if (!t) {
-    throw new ProtobufBodyError(`the simulated API server reads ${apiVersion}/${kind || '(no kind)'} as JSON only, not protobuf: write it to a manifest and use \`kubectl apply -f\``);
+    throw new ProtobufBodyError(
+      `the simulated API server reads ${apiVersion}/${kind || '(no kind)'} as JSON only, not protobuf: write it to a manifest and use \`kubectl apply -f\``,
+    );
   }
   const raw = unknown.raw ?? new Uint8Array();
   const undeclared: string[] = [];
@@ -244,10 +280,15 @@ export function decodeKubernetesProtobuf(body: Uint8Array): Obj {
     undeclaredFields(t, raw, kind, undeclared);
     message = t.toObject(t.decode(raw), { longs: Number, bytes: Array }) as Record<string, unknown>;
   } catch (error) {
-    throw new ProtobufBodyError(`protobuf body's ${kind} does not decode: ${(error as Error).message}`, true);
+    throw new ProtobufBodyError(
+      `protobuf body's ${kind} does not decode: ${(error as Error).message}`,
+      true,
+    );
   }
   if (undeclared.length) {
-    throw new ProtobufBodyError(`the protobuf ${kind} sets field(s) the simulated API server does not read (${undeclared.join(', ')}; numbers from generated.proto): use \`kubectl apply -f\` with a manifest`);
+    throw new ProtobufBodyError(
+      `the protobuf ${kind} sets field(s) the simulated API server does not read (${undeclared.join(', ')}; numbers from generated.proto): use \`kubectl apply -f\` with a manifest`,
+    );
   }
   return { apiVersion, kind, ...toJson(t, message) };
 }

@@ -12,7 +12,24 @@ export class BadSelectorError extends Error {
   override readonly name = 'BadSelectorError';
 }
 
-type Token = { kind: 'id' | 'in' | 'notin' | '!' | '=' | '==' | '!=' | '>' | '<' | '(' | ')' | ',' | 'end' | 'error'; text: string };
+type Token = {
+  kind:
+    | 'id'
+    | 'in'
+    | 'notin'
+    | '!'
+    | '='
+    | '=='
+    | '!='
+    | '>'
+    | '<'
+    | '('
+    | ')'
+    | ','
+    | 'end'
+    | 'error';
+  text: string;
+};
 
 const SPECIAL = new Set(['!', '=', '(', ')', ',', '>', '<']);
 const SYMBOLS = ['!=', '==', '=', '!', '>', '<', '(', ')', ','];
@@ -52,7 +69,12 @@ function checkKey(key: string): void {
   const slash = key.lastIndexOf('/');
   const name = slash < 0 ? key : key.slice(slash + 1);
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
-  const ok = name.length > 0 && name.length <= 63 && QUALIFIED_NAME.test(name) && (prefix === undefined || (prefix.length > 0 && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
+  const ok =
+    name.length > 0 &&
+    name.length <= 63 &&
+    QUALIFIED_NAME.test(name) &&
+    (prefix === undefined ||
+      (prefix.length > 0 && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
   if (!ok) {
     throw new BadSelectorError(
       `unable to parse requirement: invalid label key "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
@@ -92,13 +114,18 @@ class LabelParser {
     for (;;) {
       const t = this.peek();
       if (t.kind === 'end') return checks;
-      if (t.kind !== 'id' && t.kind !== '!') throw new BadSelectorError(`found '${t.text}', expected: !, identifier, or 'end of string'`);
+      if (t.kind !== 'id' && t.kind !== '!')
+        throw new BadSelectorError(
+          `found '${t.text}', expected: !, identifier, or 'end of string'`,
+        );
       checks.push(this.requirement());
       const after = this.next();
       if (after.kind === 'end') return checks;
-      if (after.kind !== ',') throw new BadSelectorError(`found '${after.text}', expected: ',' or 'end of string'`);
+      if (after.kind !== ',')
+        throw new BadSelectorError(`found '${after.text}', expected: ',' or 'end of string'`);
       const following = this.peek();
-      if (following.kind !== 'id' && following.kind !== '!') throw new BadSelectorError(`found '${following.text}', expected: identifier after ','`);
+      if (following.kind !== 'id' && following.kind !== '!')
+        throw new BadSelectorError(`found '${following.text}', expected: identifier after ','`);
     }
   }
 
@@ -124,7 +151,9 @@ class LabelParser {
         const values = this.values();
         checkKey(key);
         for (const v of values) checkValue(key, v);
-        return op.kind === 'in' ? (l) => l?.[key] !== undefined && values.includes(l[key]!) : (l) => l?.[key] === undefined || !values.includes(l[key]!);
+        return op.kind === 'in'
+          ? (l) => l?.[key] !== undefined && values.includes(l[key]!)
+          : (l) => l?.[key] === undefined || !values.includes(l[key]!);
       }
       case '=':
       case '==':
@@ -139,8 +168,12 @@ class LabelParser {
         const value = this.exactValue();
         checkKey(key);
         const bound = Number(value);
-        if (!/^-?\d+$/.test(value)) this.fail(`for 'Gt', 'Lt' operators, the value must be an integer`);
-        return (l) => l?.[key] !== undefined && /^-?\d+$/.test(l[key]!) && (op.kind === '>' ? Number(l[key]) > bound : Number(l[key]) < bound);
+        if (!/^-?\d+$/.test(value))
+          this.fail(`for 'Gt', 'Lt' operators, the value must be an integer`);
+        return (l) =>
+          l?.[key] !== undefined &&
+          /^-?\d+$/.test(l[key]!) &&
+          (op.kind === '>' ? Number(l[key]) > bound : Number(l[key]) < bound);
       }
       default:
         return this.fail(`found '${op.text}', expected: in, !=, =, ==, >, <, notin`);
@@ -156,7 +189,8 @@ class LabelParser {
       this.next();
       return [''];
     }
-    if (first.kind !== 'id' && first.kind !== ',') this.fail(`found '${first.text}', expected: ',', ')' or identifier`);
+    if (first.kind !== 'id' && first.kind !== ',')
+      this.fail(`found '${first.text}', expected: ',', ')' or identifier`);
     const out: string[] = [];
     let expectValue = true;
     for (;;) {
@@ -165,7 +199,8 @@ class LabelParser {
         out.push(t.text);
         expectValue = false;
         const ahead = this.peek();
-        if (ahead.kind !== ',' && ahead.kind !== ')') this.fail(`found '${ahead.text}', expected: ',' or ')'`);
+        if (ahead.kind !== ',' && ahead.kind !== ')')
+          this.fail(`found '${ahead.text}', expected: ',' or ')'`);
       } else if (t.kind === ',') {
         // An empty item between commas is the empty value.
         if (expectValue) out.push('');
@@ -200,7 +235,15 @@ export function parseLabelSelector(text: string | null): (labels: Labels) => boo
 }
 
 /** A workload's `spec.selector` (`matchLabels` and `matchExpressions`); an empty one matches all. */
-export function selectorMatches(labels: Labels, selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined): boolean {
+export function selectorMatches(
+  labels: Labels,
+  selector:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+      }
+    | undefined,
+): boolean {
   const byLabels = Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v);
   return (
     byLabels &&
@@ -223,7 +266,7 @@ export function selectorMatches(labels: Labels, selector: { matchLabels?: Record
 }
 
 /** Un-escapes a field selector value (`\,` `\=` `\\`), as `fields.UnescapeValue` does. */
-function unescape(value: string): string {
+function unescapeSelectorValue(value: string): string {
   return value.replace(/\\(.)/g, '$1');
 }
 
@@ -233,19 +276,34 @@ function unescape(value: string): string {
  * a path outside it is refused as the API server refuses a field label its kind does not index.
  * `defaults` gives what an absent field reads as (`spec.hostNetwork` is `false`, not empty).
  */
-export function parseFieldSelector(text: string | null, supported?: readonly string[], defaults: Record<string, string> = {}): (o: Obj) => boolean {
+export function parseFieldSelector(
+  text: string | null,
+  supported?: readonly string[],
+  defaults: Record<string, string> = {},
+): (o: Obj) => boolean {
   if (!text) return () => true;
   // Commas escaped as `\,` belong to a value.
-  const parts = text.split(/(?<!\\),/).map((t) => t.trim()).filter(Boolean);
+  const parts = text
+    .split(/(?<!\\),/)
+    .map((t) => t.trim())
+    .filter(Boolean);
   // An Event's `source` field is its source component.
-  const get = (o: Obj, path: string) => (path === 'source' ? 'source.component' : path).split('.').reduce<any>((acc, part) => acc?.[part], o) ?? defaults[path] ?? '';
+  const get = (o: Obj, path: string) =>
+    (path === 'source' ? 'source.component' : path)
+      .split('.')
+      .reduce<any>((acc, part) => acc?.[part], o) ??
+    defaults[path] ??
+    '';
   const checks = parts.map((term) => {
     const m = /^([^!=]+?)\s*(!=|==|=)(.*)$/.exec(term);
     if (!m) throw new BadSelectorError(`invalid selector: '${text}'; can't understand '${term}'`);
     const [, path, op, raw] = m;
-    if (supported && !supported.includes(path!)) throw new BadSelectorError(`field label not supported: ${path}`);
-    const value = unescape(raw!);
-    return op === '!=' ? (o: Obj) => String(get(o, path!)) !== value : (o: Obj) => String(get(o, path!)) === value;
+    if (supported && !supported.includes(path!))
+      throw new BadSelectorError(`field label not supported: ${path}`);
+    const value = unescapeSelectorValue(raw!);
+    return op === '!='
+      ? (o: Obj) => String(get(o, path!)) !== value
+      : (o: Obj) => String(get(o, path!)) === value;
   });
   return (o) => checks.every((check) => check(o));
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { SimCluster } from './cluster.js';
 import { discovery, openApi } from './discovery.js';
-import { HttpError, readBody, send, type Request, type Route } from './http.js';
+import { HttpError, type Request, type Route, readBody, send } from './http.js';
 import { APPS_ROUTES } from './routes/apps.js';
 import { CORE_ROUTES } from './routes/core.js';
 import { EVENTS_ROUTES } from './routes/events.js';
@@ -39,13 +39,19 @@ const ROUTES: Route[] = [...CORE_ROUTES, ...APPS_ROUTES, ...EVENTS_ROUTES, ...PO
 /** The most items a page holds when a client asks for pages (see `paginate`), unless the list is long. */
 export const DEFAULT_MAX_PAGE_ITEMS = 2;
 
-export async function handle(backend: SimBackend, req: IncomingMessage, res: ServerResponse, maxPageItems = DEFAULT_MAX_PAGE_ITEMS): Promise<void> {
+export async function handle(
+  backend: SimBackend,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxPageItems = DEFAULT_MAX_PAGE_ITEMS,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const match = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
   try {
     if (!match) throw new HttpError(404, 'NotFound', 'paths are /clusters/<cluster>/...');
     const cluster = await backend.cluster(decodeURIComponent(match[1]!));
-    if (!cluster) throw new HttpError(404, 'NotFound', `no running cluster "${match[1]}" on the local backend`);
+    if (!cluster)
+      throw new HttpError(404, 'NotFound', `no running cluster "${match[1]}" on the local backend`);
     // What became due by the cluster's clock (a node booted, a pod drained) shows in this answer.
     cluster.tick();
     const path = (match[2] ?? '/').replace(/\/$/, '') || '/';
@@ -56,20 +62,63 @@ export async function handle(backend: SimBackend, req: IncomingMessage, res: Ser
       const spec = openApi(path, `/clusters/${match[1]}`, req.headers.accept);
       if (spec) return send(res, spec.code, spec.body);
     }
-    if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') throw new HttpError(405, 'MethodNotAllowed', 'the simulated API server does not serve watches');
+    if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')
+      throw new HttpError(
+        405,
+        'MethodNotAllowed',
+        'the simulated API server does not serve watches',
+      );
     // A dry run must change nothing; rather than apply it for real, the double refuses it.
-    if (method !== 'GET' && url.searchParams.has('dryRun')) throw new HttpError(400, 'BadRequest', 'the simulated API server does not serve dry runs (dryRun=All): `kubectl diff` and `--dry-run=server` need a real API server');
+    if (method !== 'GET' && url.searchParams.has('dryRun'))
+      throw new HttpError(
+        400,
+        'BadRequest',
+        'the simulated API server does not serve dry runs (dryRun=All): `kubectl diff` and `--dry-run=server` need a real API server',
+      );
     for (const [routeMethod, pattern, handler] of ROUTES) {
       const m = pattern.exec(path);
       if (!m || routeMethod !== method) continue;
-      const request: Request = { method, path, query: url.searchParams, accept: req.headers.accept, contentType: req.headers['content-type'], body: await readBody(req), params: m.slice(1), maxPageItems, warnings: [] };
+      const request: Request = {
+        method,
+        path,
+        query: url.searchParams,
+        accept: req.headers.accept,
+        contentType: req.headers['content-type'],
+        body: await readBody(req),
+        params: m.slice(1),
+        maxPageItems,
+        warnings: [],
+      };
       const result = await handler(cluster, request);
-      return send(res, method === 'POST' && result.kind !== 'Status' ? 201 : 200, result, request.warnings);
+      return send(
+        res,
+        method === 'POST' && result.kind !== 'Status' ? 201 : 200,
+        result,
+        request.warnings,
+      );
     }
-    throw new HttpError(404, 'NotFound', `the simulated API server does not serve ${method} ${path}`);
+    throw new HttpError(
+      404,
+      'NotFound',
+      `the simulated API server does not serve ${method} ${path}`,
+    );
   } catch (error) {
-    const e = error instanceof HttpError ? error : error instanceof BadSelectorError ? new HttpError(400, 'BadRequest', error.message) : new HttpError(500, 'InternalError', (error as Error).message);
-    send(res, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code });
+    const e =
+      error instanceof HttpError
+        ? error
+        : error instanceof BadSelectorError
+          ? new HttpError(400, 'BadRequest', error.message)
+          : new HttpError(500, 'InternalError', (error as Error).message);
+    send(res, e.code, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: e.message,
+      reason: e.reason,
+      ...(e.details ? { details: e.details } : {}),
+      code: e.code,
+    });
   }
 }
 
@@ -82,7 +131,11 @@ export interface RunningSim {
 }
 
 /** Listens on 127.0.0.1 (a free port unless one is given). */
-export async function listen(backend: SimBackend, port = 0, options: { maxPageItems?: number } = {}): Promise<RunningSim> {
+export async function listen(
+  backend: SimBackend,
+  port = 0,
+  options: { maxPageItems?: number } = {},
+): Promise<RunningSim> {
   const server = createServer((req, res) => void handle(backend, req, res, options.maxPageItems));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -21,7 +21,8 @@ const COLUMNS: Record<string, Column[]> = {
     {
       name: 'Status',
       type: 'string',
-      cell: (o) => `${(o.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady'}${o.spec.unschedulable ? ',SchedulingDisabled' : ''}`,
+      cell: (o) =>
+        `${(o.status.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady'}${o.spec.unschedulable ? ',SchedulingDisabled' : ''}`,
     },
     {
       name: 'Roles',
@@ -34,13 +35,27 @@ const COLUMNS: Record<string, Column[]> = {
     },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
     { name: 'Version', type: 'string', cell: (o) => o.status.nodeInfo?.kubeletVersion ?? '' },
-    { name: 'Internal-IP', type: 'string', priority: 1, cell: (o) => o.status.addresses?.[0]?.address ?? '<none>' },
+    {
+      name: 'Internal-IP',
+      type: 'string',
+      priority: 1,
+      cell: (o) => o.status.addresses?.[0]?.address ?? '<none>',
+    },
   ],
   Pod: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
-    { name: 'Ready', type: 'string', cell: (o) => `${(o.status.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec.containers ?? []).length}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) =>
+        `${(o.status.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec.containers ?? []).length}`,
+    },
     // As kubectl's printer: a pod being deleted reads Terminating whatever its phase.
-    { name: 'Status', type: 'string', cell: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status.phase) },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status.phase),
+    },
     { name: 'Restarts', type: 'integer', cell: () => 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
     { name: 'IP', type: 'string', priority: 1, cell: (o) => o.status.podIP ?? '<none>' },
@@ -58,7 +73,11 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   Deployment: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
-    { name: 'Ready', type: 'string', cell: (o) => `${o.status.readyReplicas ?? 0}/${o.spec.replicas}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${o.status.readyReplicas ?? 0}/${o.spec.replicas}`,
+    },
     { name: 'Up-to-date', type: 'integer', cell: (o) => o.status.updatedReplicas ?? 0 },
     { name: 'Available', type: 'integer', cell: (o) => o.status.availableReplicas ?? 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
@@ -69,21 +88,50 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Current', type: 'integer', cell: (o) => o.status.replicas ?? 0 },
     { name: 'Ready', type: 'integer', cell: (o) => o.status.readyReplicas ?? 0 },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
-    { name: 'Containers', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.image).join(',') },
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.name).join(','),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      cell: (o) => (o.spec.template.spec.containers ?? []).map((c: Obj) => c.image).join(','),
+    },
   ],
   Event: [
-    { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp ?? o.deprecatedLastTimestamp ?? o.eventTime) },
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o) => age(o.lastTimestamp ?? o.deprecatedLastTimestamp ?? o.eventTime),
+    },
     { name: 'Type', type: 'string', cell: (o) => o.type },
     { name: 'Reason', type: 'string', cell: (o) => o.reason },
-    { name: 'Object', type: 'string', cell: (o) => { const i = o.involvedObject ?? o.regarding ?? {}; return `${String(i.kind ?? '').toLowerCase()}/${i.name}`; } },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: (o) => {
+        const i = o.involvedObject ?? o.regarding ?? {};
+        return `${String(i.kind ?? '').toLowerCase()}/${i.name}`;
+      },
+    },
     { name: 'Message', type: 'string', cell: (o) => o.message ?? o.note },
   ],
   PodDisruptionBudget: [
     { name: 'Name', type: 'string', cell: (o) => o.metadata.name },
     { name: 'Min Available', type: 'string', cell: (o) => String(o.spec.minAvailable ?? 'N/A') },
-    { name: 'Max Unavailable', type: 'string', cell: (o) => String(o.spec.maxUnavailable ?? 'N/A') },
-    { name: 'Allowed Disruptions', type: 'integer', cell: (o) => o.status?.disruptionsAllowed ?? 0 },
+    {
+      name: 'Max Unavailable',
+      type: 'string',
+      cell: (o) => String(o.spec.maxUnavailable ?? 'N/A'),
+    },
+    {
+      name: 'Allowed Disruptions',
+      type: 'integer',
+      cell: (o) => o.status?.disruptionsAllowed ?? 0,
+    },
     { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) },
   ],
   Namespace: [
@@ -102,16 +150,30 @@ export function wantsTable(accept: string | undefined): boolean {
  * A Table of the items; each row carries the object's metadata, or the whole object when the
  * client asks for it (`includeObject=Object`, as `kubectl get --sort-by` does).
  */
-export function toTable(kind: string, items: Obj[], resourceVersion: string, includeObject: 'Metadata' | 'Object' = 'Metadata'): Obj {
+export function toTable(
+  kind: string,
+  items: Obj[],
+  resourceVersion: string,
+  includeObject: 'Metadata' | 'Object' = 'Metadata',
+): Obj {
   const columns = COLUMNS[kind] ?? COLUMNS.Namespace!;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion },
-    columnDefinitions: columns.map((c) => ({ name: c.name, type: c.type, format: c.name === 'Name' ? 'name' : '', description: c.name, priority: c.priority ?? 0 })),
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.name === 'Name' ? 'name' : '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
     rows: items.map((o) => ({
       cells: columns.map((c) => c.cell(o)),
-      object: includeObject === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      object:
+        includeObject === 'Object'
+          ? o
+          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
     })),
   };
 }

@@ -13,7 +13,11 @@ export interface FieldCause {
   detail: string;
 }
 
-const CAUSE_REASON = { Invalid: 'FieldValueInvalid', Required: 'FieldValueRequired', Forbidden: 'FieldValueForbidden' } as const;
+const CAUSE_REASON = {
+  Invalid: 'FieldValueInvalid',
+  Required: 'FieldValueRequired',
+  Forbidden: 'FieldValueForbidden',
+} as const;
 
 function causeBody(c: FieldCause): string {
   if (c.type === 'Invalid') return `Invalid value: ${c.value}: ${c.detail}`;
@@ -25,30 +29,54 @@ function causeBody(c: FieldCause): string {
  * 422 Invalid as the API server sends it (`errors.NewInvalid`): `<Kind>.<group> "<name>" is
  * invalid: <field>: <error>` (several in brackets), with `details.causes[]` naming each field.
  */
-export function invalid(kind: string, group: string, name: string, causes: FieldCause[]): HttpError {
+export function invalid(
+  kind: string,
+  group: string,
+  name: string,
+  causes: FieldCause[],
+): HttpError {
   const rendered = causes.map((c) => `${c.field}: ${causeBody(c)}`);
   const qualified = group ? `${kind}.${group}` : kind;
-  return new HttpError(422, 'Invalid', `${qualified} "${name}" is invalid: ${rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`}`, {
-    name,
-    ...(group ? { group } : {}),
-    kind,
-    causes: causes.map((c) => ({ reason: CAUSE_REASON[c.type], message: causeBody(c), field: c.field })),
-  });
+  return new HttpError(
+    422,
+    'Invalid',
+    `${qualified} "${name}" is invalid: ${rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`}`,
+    {
+      name,
+      ...(group ? { group } : {}),
+      kind,
+      causes: causes.map((c) => ({
+        reason: CAUSE_REASON[c.type],
+        message: causeBody(c),
+        field: c.field,
+      })),
+    },
+  );
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** metadata.name of a Pod, Deployment or PodDisruptionBudget: a DNS-1123 subdomain (apimachinery's wording). */
 export function nameCauses(name: unknown): FieldCause[] {
-  if (typeof name !== 'string' || name === '') return [{ field: 'metadata.name', type: 'Required', detail: 'name or generateName is required' }];
+  if (typeof name !== 'string' || name === '')
+    return [
+      { field: 'metadata.name', type: 'Required', detail: 'name or generateName is required' },
+    ];
   const causes: FieldCause[] = [];
-  if (name.length > 253) causes.push({ field: 'metadata.name', type: 'Invalid', value: JSON.stringify(name), detail: 'must be no more than 253 characters' });
+  if (name.length > 253)
+    causes.push({
+      field: 'metadata.name',
+      type: 'Invalid',
+      value: JSON.stringify(name),
+      detail: 'must be no more than 253 characters',
+    });
   if (!DNS_SUBDOMAIN.test(name)) {
     causes.push({
       field: 'metadata.name',
       type: 'Invalid',
       value: JSON.stringify(name),
-      detail: "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+      detail:
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
     });
   }
   return causes;
@@ -56,7 +84,8 @@ export function nameCauses(name: unknown): FieldCause[] {
 
 const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const NAME_PART_RULE = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const NAME_PART_RULE =
+  "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
 /** Why a label or annotation key is not a qualified name (`[prefix/]name`), in apimachinery's words. */
 function qualifiedNameErrors(key: string): string[] {
@@ -73,7 +102,9 @@ function qualifiedNameErrors(key: string): string[] {
     else {
       if (prefix.length > 253) errors.push('prefix part must be no more than 253 characters');
       if (!DNS_SUBDOMAIN.test(prefix)) {
-        errors.push("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+        errors.push(
+          "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        );
       }
     }
   }
@@ -93,15 +124,28 @@ export function metadataCauses(metadata: Obj | undefined, at = ''): FieldCause[]
   const labels = metadata?.labels;
   if (labels && typeof labels === 'object') {
     for (const [key, value] of Object.entries(labels as Obj)) {
-      for (const detail of qualifiedNameErrors(key)) causes.push({ field: `${at}metadata.labels`, type: 'Invalid', value: JSON.stringify(key), detail });
+      for (const detail of qualifiedNameErrors(key))
+        causes.push({
+          field: `${at}metadata.labels`,
+          type: 'Invalid',
+          value: JSON.stringify(key),
+          detail,
+        });
       if (typeof value !== 'string') continue;
-      if (value.length > 63) causes.push({ field: `${at}metadata.labels`, type: 'Invalid', value: JSON.stringify(value), detail: 'must be no more than 63 characters' });
+      if (value.length > 63)
+        causes.push({
+          field: `${at}metadata.labels`,
+          type: 'Invalid',
+          value: JSON.stringify(value),
+          detail: 'must be no more than 63 characters',
+        });
       if (!LABEL_VALUE.test(value)) {
         causes.push({
           field: `${at}metadata.labels`,
           type: 'Invalid',
           value: JSON.stringify(value),
-          detail: "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+          detail:
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
         });
       }
     }
@@ -110,7 +154,13 @@ export function metadataCauses(metadata: Obj | undefined, at = ''): FieldCause[]
   if (annotations && typeof annotations === 'object') {
     // The API server checks annotation keys lower-cased: `Example.com/Key` is a valid annotation.
     for (const key of Object.keys(annotations as Obj)) {
-      for (const detail of qualifiedNameErrors(key.toLowerCase())) causes.push({ field: `${at}metadata.annotations`, type: 'Invalid', value: JSON.stringify(key), detail });
+      for (const detail of qualifiedNameErrors(key.toLowerCase()))
+        causes.push({
+          field: `${at}metadata.annotations`,
+          type: 'Invalid',
+          value: JSON.stringify(key),
+          detail,
+        });
     }
   }
   return causes;
@@ -119,21 +169,46 @@ export function metadataCauses(metadata: Obj | undefined, at = ''): FieldCause[]
 /** spec.replicas: a non-negative integer, within the simulated server's caps (see SimCluster.replicasRefusal). */
 export function replicasCauses(c: SimCluster, replicas: unknown, current: number): FieldCause[] {
   if (replicas === undefined) return [];
-  if (typeof replicas !== 'number' || !Number.isInteger(replicas)) return [{ field: 'spec.replicas', type: 'Invalid', value: JSON.stringify(replicas), detail: 'must be an integer' }];
-  if (replicas < 0) return [{ field: 'spec.replicas', type: 'Invalid', value: String(replicas), detail: 'must be greater than or equal to 0' }];
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas))
+    return [
+      {
+        field: 'spec.replicas',
+        type: 'Invalid',
+        value: JSON.stringify(replicas),
+        detail: 'must be an integer',
+      },
+    ];
+  if (replicas < 0)
+    return [
+      {
+        field: 'spec.replicas',
+        type: 'Invalid',
+        value: String(replicas),
+        detail: 'must be greater than or equal to 0',
+      },
+    ];
   const refusal = c.replicasRefusal(replicas, current);
-  return refusal ? [{ field: 'spec.replicas', type: 'Invalid', value: String(replicas), detail: refusal }] : [];
+  return refusal
+    ? [{ field: 'spec.replicas', type: 'Invalid', value: String(replicas), detail: refusal }]
+    : [];
 }
 
 /** JSON with object keys sorted: equal objects give equal text whatever order a patch left. */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
 
 /** A map[string]string as Go's `%#v` prints it (`map[string]string{"app":"web"}`), keys sorted. */
 export function goStringMap(labels: Record<string, string> | undefined): string {
   if (!labels) return 'map[string]string(nil)';
-  return `map[string]string{${Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}`;
+  return `map[string]string{${Object.entries(labels)
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+    .join(', ')}}`;
 }
 
 /** A LabelSelector as `%#v` prints it in the API server's immutability message. */
@@ -152,13 +227,23 @@ export function goLabelSelector(selector: Obj | undefined): string {
  * being what kubectl sends by default once the OpenAPI document says the server checks).
  * Directive keys of strategic merge patches (`$patch`, `$setElementOrder/...`) are not fields.
  */
-export function checkFields(req: Request, apiVersion: string, kind: string, body: Obj | undefined): void {
+export function checkFields(
+  req: Request,
+  apiVersion: string,
+  kind: string,
+  body: Obj | undefined,
+): void {
   const mode = req.query.get('fieldValidation') ?? 'Ignore';
-  if (mode === 'Ignore' || !body || req.contentType?.startsWith('application/json-patch+json')) return;
+  if (mode === 'Ignore' || !body || req.contentType?.startsWith('application/json-patch+json'))
+    return;
   const errors = fieldErrors(apiVersion, kind, body);
   if (errors.length === 0) return;
   if (mode === 'Strict') {
-    throw new HttpError(400, 'BadRequest', `${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: strict decoding error: ${errors.join(', ')}`);
+    throw new HttpError(
+      400,
+      'BadRequest',
+      `${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: strict decoding error: ${errors.join(', ')}`,
+    );
   }
   req.warnings.push(...errors);
 }

@@ -1,12 +1,20 @@
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientSettings } from '../../aws/clients.js';
-import { ensureMotoPython, freePort, isAlive, isAnswering, LocalBackendError, startMoto, stopMoto } from './moto.js';
+import {
+  ensureMotoPython,
+  freePort,
+  isAlive,
+  isAnswering,
+  LocalBackendError,
+  startMoto,
+  stopMoto,
+} from './moto.js';
 
 /**
  * The local backend: one moto_server and one simulated Kubernetes API server on 127.0.0.1 that
@@ -56,7 +64,11 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'kopsless-local', secretAccessKey: 'kop
 
 /** What an SDK client in this process is given to talk to the local backend (nothing goes through process.env). */
 export function backendClientSettings(record: BackendRecord): AwsClientSettings {
-  return { endpoint: record.endpoint, region: record.region, credentials: { ...LOCAL_CREDENTIALS } };
+  return {
+    endpoint: record.endpoint,
+    region: record.region,
+    credentials: { ...LOCAL_CREDENTIALS },
+  };
 }
 
 /** The environment another process (the AWS CLI, the simulated Kubernetes API) needs to talk to the local backend. */
@@ -75,14 +87,21 @@ export function backendEnv(record: BackendRecord): Record<string, string> {
 
 /** True when the recorded backend is still running and answering. */
 export async function backendRunning(record = readBackendRecord()): Promise<boolean> {
-  return !!record && isAlive(record.pid) && isAlive(record.kubePid) && (await isAnswering(record.endpoint));
+  return (
+    !!record &&
+    isAlive(record.pid) &&
+    isAlive(record.kubePid) &&
+    (await isAnswering(record.endpoint))
+  );
 }
 
 /**
  * Starts the simulated Kubernetes API server as a detached process of its own (it outlives the
  * CLI command, as moto does), pointed at the backend, and waits until it answers.
  */
-async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kubePort'>): Promise<{ pid: number; port: number }> {
+async function startKubeSimProcess(
+  record: Omit<BackendRecord, 'kubePid' | 'kubePort'>,
+): Promise<{ pid: number; port: number }> {
   const port = await freePort();
   const log = openSync(join(localDir(), 'kube-sim.log'), 'a');
   const main = join(dirname(fileURLToPath(import.meta.url)), 'kube-sim', 'main.ts');
@@ -90,14 +109,21 @@ async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kube
     detached: true,
     stdio: ['ignore', log, log],
     cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..'),
-    env: { ...process.env, ...backendEnv({ ...record, kubePid: 0, kubePort: port }), STATE_BUCKET: record.stateBucket, KOPSLESS_KUBE_PORT: String(port) },
+    env: {
+      ...process.env,
+      ...backendEnv({ ...record, kubePid: 0, kubePort: port }),
+      STATE_BUCKET: record.stateBucket,
+      KOPSLESS_KUBE_PORT: String(port),
+    },
   });
   closeSync(log);
   child.unref();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/clusters/-/version`, { signal: AbortSignal.timeout(1000) });
+      const response = await fetch(`http://127.0.0.1:${port}/clusters/-/version`, {
+        signal: AbortSignal.timeout(1000),
+      });
       if (response.status === 404) return { pid: child.pid ?? 0, port };
     } catch {
       // not listening yet
@@ -106,7 +132,9 @@ async function startKubeSimProcess(record: Omit<BackendRecord, 'kubePid' | 'kube
     await sleep(200);
   }
   stopMoto(child.pid ?? 0);
-  throw new LocalBackendError(`the simulated Kubernetes API server did not start (see ${join(localDir(), 'kube-sim.log')})`);
+  throw new LocalBackendError(
+    `the simulated Kubernetes API server did not start (see ${join(localDir(), 'kube-sim.log')})`,
+  );
 }
 
 async function createStateBucket(record: BackendRecord): Promise<void> {
@@ -115,9 +143,15 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
   try {
     await s3.send(new CreateBucketCommand({ Bucket: record.stateBucket }));
   } catch (error) {
-    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((error as Error).name)) throw error;
+    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((error as Error).name))
+      throw error;
   }
-  await s3.send(new PutBucketVersioningCommand({ Bucket: record.stateBucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: record.stateBucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
   s3.destroy();
 }
 
@@ -126,13 +160,26 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
  * on `KOPSLESS_PYTHON` (default python3) or, when that cannot import moto, on a virtualenv made
  * under KOPSLESS_HOME; `log` says so (stderr).
  */
-export async function backendUp(log: (line: string) => void = (l) => console.error(l)): Promise<{ record: BackendRecord; started: boolean }> {
+export async function backendUp(
+  log: (line: string) => void = (l) => console.error(l),
+): Promise<{ record: BackendRecord; started: boolean }> {
   const existing = readBackendRecord();
   if (existing && (await backendRunning(existing))) return { record: existing, started: false };
   if (existing) stopBackendProcesses(existing);
-  const python = await ensureMotoPython({ home: kopslessHome(), python: process.env.KOPSLESS_PYTHON || undefined, log });
+  const python = await ensureMotoPython({
+    home: kopslessHome(),
+    python: process.env.KOPSLESS_PYTHON || undefined,
+    log,
+  });
   const moto = await startMoto({ dir: localDir(), python });
-  const base = { pid: moto.pid, port: moto.port, endpoint: moto.endpoint, startedAt: new Date().toISOString(), stateBucket: LOCAL_STATE_BUCKET, region: LOCAL_REGION };
+  const base = {
+    pid: moto.pid,
+    port: moto.port,
+    endpoint: moto.endpoint,
+    startedAt: new Date().toISOString(),
+    stateBucket: LOCAL_STATE_BUCKET,
+    region: LOCAL_REGION,
+  };
   await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
   const kube = await startKubeSimProcess(base);
   const record: BackendRecord = { ...base, kubePid: kube.pid, kubePort: kube.port };

@@ -24,7 +24,19 @@ function ubuntu(amiId: string, name: string, created: string) {
 }
 
 export const LOCAL_IMAGES = [
-  ubuntu('ami-0a1b2c3d4e5f60001', 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610', '2025-06-10T00:00:00.000Z'),
-  ubuntu('ami-0a1b2c3d4e5f60002', 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260714', '2026-07-14T00:00:00.000Z'),
-  ubuntu('ami-0a1b2c3d4e5f60003', 'ubuntu/images/hvm-ssd-gp3/ubuntu-resolute-26.04-amd64-server-20220404', '2022-04-04T00:00:00.000Z'),
+  ubuntu(
+    'ami-0a1b2c3d4e5f60001',
+    'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610',
+    '2025-06-10T00:00:00.000Z',
+  ),
+  ubuntu(
+    'ami-0a1b2c3d4e5f60002',
+    'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20260714',
+    '2026-07-14T00:00:00.000Z',
+  ),
+  ubuntu(
+    'ami-0a1b2c3d4e5f60003',
+    'ubuntu/images/hvm-ssd-gp3/ubuntu-resolute-26.04-amd64-server-20220404',
+    '2022-04-04T00:00:00.000Z',
+  ),
 ];

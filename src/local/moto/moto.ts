@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { KopslessError } from '../../errors.js';
 import { LOCAL_IMAGES } from './images.js';
 
@@ -30,10 +30,19 @@ export interface CommandResult {
 }
 
 /** Runs a command to completion with a time limit, collecting stdout and stderr. */
-export function runCommand(command: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     let output = '';
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, timeout: timeoutMs });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      timeout: timeoutMs,
+    });
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.once('error', (error) => resolve({ code: null, output: `${output}${error.message}` }));
@@ -59,12 +68,20 @@ export interface MotoPythonOptions {
 /** The virtualenv kopsless makes for moto when the interpreter has none. */
 export function motoVenv(home: string): { dir: string; python: string } {
   const dir = join(home, 'venv');
-  return { dir, python: join(dir, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python') };
+  return {
+    dir,
+    python: join(dir, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python'),
+  };
 }
 
 /** The last non-empty line of a command's output: what pip or venv said went wrong. */
 function lastLine(output: string): string | undefined {
-  return output.trim().split('\n').filter((l) => l.trim() !== '').at(-1)?.trim();
+  return output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .at(-1)
+    ?.trim();
 }
 
 /**
@@ -81,7 +98,9 @@ export async function ensureMotoPython(options: MotoPythonOptions): Promise<stri
   if (existsSync(venv.python) && (await importsMoto(venv.python, run))) return venv.python;
   const fail = (what: string, output: string): never => {
     const said = lastLine(output);
-    throw new LocalBackendError(`${python} cannot import moto and ${what}${said ? ` (${said})` : ''}; ${MOTO_INSTALL_HINT}`);
+    throw new LocalBackendError(
+      `${python} cannot import moto and ${what}${said ? ` (${said})` : ''}; ${MOTO_INSTALL_HINT}`,
+    );
   };
   if (!existsSync(venv.python)) {
     options.log(`${python} cannot import moto: making a virtualenv for it in ${venv.dir}`);
@@ -89,9 +108,25 @@ export async function ensureMotoPython(options: MotoPythonOptions): Promise<stri
     if (made.code !== 0) fail(`making a virtualenv in ${venv.dir} failed`, made.output);
   }
   options.log(`installing moto[server] into ${venv.dir} (once; this takes a minute)`);
-  const pip = await run(venv.python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--retries', '1', '--timeout', '20', 'moto[server]'], 600_000);
+  const pip = await run(
+    venv.python,
+    [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      '--retries',
+      '1',
+      '--timeout',
+      '20',
+      'moto[server]',
+    ],
+    600_000,
+  );
   if (pip.code !== 0) fail(`installing moto[server] into ${venv.dir} failed`, pip.output);
-  if (!(await importsMoto(venv.python, run))) fail(`the virtualenv in ${venv.dir} still cannot import it`, '');
+  if (!(await importsMoto(venv.python, run)))
+    fail(`the virtualenv in ${venv.dir} still cannot import it`, '');
   options.log(`moto installed in ${venv.dir}`);
   return venv.python;
 }
@@ -110,7 +145,11 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -129,7 +168,12 @@ export async function isAnswering(endpoint: string): Promise<boolean> {
  * Starts moto_server detached (it outlives the CLI invocation that started it, which is how
  * the local backend keeps its state between commands) and waits until it answers.
  */
-export async function startMoto(options: { dir: string; port?: number; detached?: boolean; python?: string }): Promise<MotoProcess> {
+export async function startMoto(options: {
+  dir: string;
+  port?: number;
+  detached?: boolean;
+  python?: string;
+}): Promise<MotoProcess> {
   const port = options.port ?? (await freePort());
   const amisPath = join(options.dir, 'amis.json');
   // moto knows a few 2017 AMIs only; give it the images kOps manifests name, so lookups by owner and name work.
@@ -137,24 +181,39 @@ export async function startMoto(options: { dir: string; port?: number; detached?
   const log = openSync(join(options.dir, 'moto.log'), 'a');
   // moto_server through our wrapper (moto_server.py: one moto bug fixed); the python must import moto.
   const wrapper = join(dirname(fileURLToPath(import.meta.url)), 'moto_server.py');
-  const child = spawn(options.python ?? 'python3', [wrapper, '-H', '127.0.0.1', '-p', String(port)], {
-    detached: options.detached ?? true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, MOTO_AMIS_PATH: amisPath },
-  });
+  const child = spawn(
+    options.python ?? 'python3',
+    [wrapper, '-H', '127.0.0.1', '-p', String(port)],
+    {
+      detached: options.detached ?? true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, MOTO_AMIS_PATH: amisPath },
+    },
+  );
   closeSync(log);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
   if (options.detached ?? true) child.unref();
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const early = await Promise.race([exited.then((c) => `moto_server exited with code ${c}`), spawnFailed.then((e) => `moto_server could not start: ${e.message}`), sleep(200).then(() => undefined)]);
-    if (early) throw new LocalBackendError(`${early} (see ${join(options.dir, 'moto.log')}); does ${options.python ?? 'python3'} import moto? ${MOTO_INSTALL_HINT}`);
+    const early = await Promise.race([
+      exited.then((c) => `moto_server exited with code ${c}`),
+      spawnFailed.then((e) => `moto_server could not start: ${e.message}`),
+      sleep(200).then(() => undefined),
+    ]);
+    if (early)
+      throw new LocalBackendError(
+        `${early} (see ${join(options.dir, 'moto.log')}); does ${options.python ?? 'python3'} import moto? ${MOTO_INSTALL_HINT}`,
+      );
     if (await isAnswering(endpoint)) return { pid: child.pid ?? 0, port, endpoint };
   }
   stopMoto(child.pid ?? 0);
-  throw new LocalBackendError(`moto_server did not answer on ${endpoint} within 30 s (see ${join(options.dir, 'moto.log')})`);
+  throw new LocalBackendError(
+    `moto_server did not answer on ${endpoint} within 30 s (see ${join(options.dir, 'moto.log')})`,
+  );
 }
 
 /** Stops moto by PID (its whole process group: moto_server may run through a shim). */

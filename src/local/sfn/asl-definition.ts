@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stateMachineArn } from '../../aws/sfn.js';
-import { ALL_STATE_MACHINES, deployedStateMachineName, type AnyStateMachineName } from '../../functions-registry.js';
+import {
+  ALL_STATE_MACHINES,
+  type AnyStateMachineName,
+  deployedStateMachineName,
+} from '../../functions-registry.js';
 
 /**
  * The ASL definitions a local run executes: read from statemachines/ with SAM's substitutions
@@ -27,7 +31,9 @@ export function definitionPath(name: AnyStateMachineName): string {
  * `...:stateMachine:kopsless-rolling-update-group`, the name template.yaml gives it).
  */
 export function loadDefinition(name: AnyStateMachineName, region: string): Definition {
-  return JSON.parse(substituteArns(readFileSync(definitionPath(name), 'utf8'), region)) as Definition;
+  return JSON.parse(
+    substituteArns(readFileSync(definitionPath(name), 'utf8'), region),
+  ) as Definition;
 }
 
 /** ASL text with its `${XFunctionArn}` and `${XStateMachineArn}` substitutions replaced by local ARNs (see loadDefinition). */
@@ -35,13 +41,16 @@ export function substituteArns(text: string, region: string): string {
   return text.replace(/\$\{(\w+)Arn\}/g, (_, id: string) => {
     const machine = ALL_STATE_MACHINES[id as keyof typeof ALL_STATE_MACHINES];
     if (machine) return stateMachineArn(region, ACCOUNT, deployedStateMachineName(machine));
-    if (id.endsWith('StateMachine')) throw new Error(`\${${id}Arn}: ${id} is no state machine of src/functions-registry.ts`);
+    if (id.endsWith('StateMachine'))
+      throw new Error(`\${${id}Arn}: ${id} is no state machine of src/functions-registry.ts`);
     return `arn:aws:lambda:${region}:${ACCOUNT}:function:kopsless-${id}`;
   });
 }
 
 export function nestedDefinitions(state: State): Array<Pick<Definition, 'States'>> {
-  return [state.Iterator, state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])].filter(Boolean) as Array<Pick<Definition, 'States'>>;
+  return [state.Iterator, state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])].filter(
+    Boolean,
+  ) as Array<Pick<Definition, 'States'>>;
 }
 
 /** Every Task state of a definition, those inside Map iterations and Parallel branches included. */
@@ -61,13 +70,20 @@ export function waitStates(definition: Pick<Definition, 'States'>): Array<[strin
 }
 
 /** The definition with `transform` applied to every state, nested ones included (a copy; the original is untouched). */
-export function mapStates<D extends Pick<Definition, 'States'>>(definition: D, transform: (name: string, state: State) => State): D {
+export function mapStates<D extends Pick<Definition, 'States'>>(
+  definition: D,
+  transform: (name: string, state: State) => State,
+): D {
   const States: Record<string, State> = {};
   for (const [name, state] of Object.entries(definition.States)) {
     const copy: State = { ...state };
     if (state.Iterator) copy.Iterator = mapStates(state.Iterator as Definition, transform);
-    if (state.ItemProcessor) copy.ItemProcessor = mapStates(state.ItemProcessor as Definition, transform);
-    if (Array.isArray(state.Branches)) copy.Branches = (state.Branches as Definition[]).map((branch) => mapStates(branch, transform));
+    if (state.ItemProcessor)
+      copy.ItemProcessor = mapStates(state.ItemProcessor as Definition, transform);
+    if (Array.isArray(state.Branches))
+      copy.Branches = (state.Branches as Definition[]).map((branch) =>
+        mapStates(branch, transform),
+      );
     States[name] = transform(name, copy);
   }
   return { ...definition, States };
@@ -85,7 +101,10 @@ export function startExecutionMode(resource: string | undefined): StartMode | un
 }
 
 /** The Task states inside each Map and Parallel state, however deep. */
-export function tasksWithin(definition: Pick<Definition, 'States'>, into = new Map<string, Set<string>>()): Map<string, Set<string>> {
+export function tasksWithin(
+  definition: Pick<Definition, 'States'>,
+  into = new Map<string, Set<string>>(),
+): Map<string, Set<string>> {
   for (const [name, state] of Object.entries(definition.States)) {
     const nested = nestedDefinitions(state);
     if (nested.length === 0) continue;

@@ -1,7 +1,7 @@
 import type { LockHolder } from '../../state/holder.js';
+import type { Definition, Json, State } from './asl-definition.js';
 import type { LocalSettings } from './handlers.js';
 import type { SimClock } from './sim-clock.js';
-import type { Definition, Json, State } from './asl-definition.js';
 
 /**
  * What a local run takes and reports (options, progress, results), and the rules of Step
@@ -133,7 +133,6 @@ export interface DefinitionRunOptions extends RunOptions {
   stateMachines?: (stateMachineArn: string) => ChildStateMachine | Promise<ChildStateMachine>;
 }
 
-
 /**
  * The engine's own timeout for a Task without TimeoutSeconds is 60 s of real time; Step
  * Functions' is 99,999,999 s. A child execution, or a Task that sleeps in simulated time, may
@@ -146,7 +145,11 @@ export const SIMULATED_WAIT = 'arn:aws:states:::kopsless:simulatedWait';
 
 /** An error Step Functions ends the execution with: no Retry or Catch matches it (aws-local-stepfunctions reads these two flags). */
 export function terminalError(failure: { name: string; cause: string }): Error {
-  return Object.assign(new Error(failure.cause), { name: failure.name, isRetryable: false, isCatchable: false });
+  return Object.assign(new Error(failure.cause), {
+    name: failure.name,
+    isRetryable: false,
+    isCatchable: false,
+  });
 }
 
 export function namedError(name: string, message: string): Error {
@@ -156,7 +159,14 @@ export function namedError(name: string, message: string): Error {
 /** Lets the event pump read every event emitted so far (it runs on promise jobs only). */
 export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export type Retrier = { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string };
+export type Retrier = {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: string;
+};
 
 /**
  * Seconds before the next attempt if a retrier of `retriers` takes `error` (counting the attempt
@@ -164,12 +174,22 @@ export type Retrier = { ErrorEquals: string[]; IntervalSeconds?: number; MaxAtte
  * ErrorEquals matches decides alone; IntervalSeconds × BackoffRate^(retries so far), capped at
  * MaxDelaySeconds, FULL jitter drawing from [0, that).
  */
-export function retryDelay(retriers: Retrier[], attempts: number[], error: unknown, random: () => number): number | undefined {
+export function retryDelay(
+  retriers: Retrier[],
+  attempts: number[],
+  error: unknown,
+  random: () => number,
+): number | undefined {
   const e = error as { name?: string; isRetryable?: boolean };
   if (e?.isRetryable === false) return undefined;
   const name = e?.name ?? 'Error';
   for (const [i, retrier] of retriers.entries()) {
-    const matches = retrier.ErrorEquals.some((want) => want === name || want === 'States.ALL' || (want === 'States.TaskFailed' && name !== 'States.Timeout'));
+    const matches = retrier.ErrorEquals.some(
+      (want) =>
+        want === name ||
+        want === 'States.ALL' ||
+        (want === 'States.TaskFailed' && name !== 'States.Timeout'),
+    );
     if (!matches) continue;
     const done = attempts[i] ?? 0;
     if (done >= (retrier.MaxAttempts ?? 3)) return undefined;
@@ -182,15 +202,27 @@ export function retryDelay(retriers: Retrier[], attempts: number[], error: unkno
 }
 
 /** Seconds a Wait state waits, read from its definition and (for the *Path fields) its input's value. */
-export function waitSeconds(stateName: string, state: State, value: Json | undefined, at: Date): number {
+export function waitSeconds(
+  stateName: string,
+  state: State,
+  value: Json | undefined,
+  at: Date,
+): number {
   if (typeof state.Seconds === 'number') return state.Seconds;
   if (state.SecondsPath !== undefined) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-      throw namedError('States.Runtime', `Wait state ${stateName}: SecondsPath ${String(state.SecondsPath)} is ${JSON.stringify(value)}, not an integer >= 0`);
+      throw namedError(
+        'States.Runtime',
+        `Wait state ${stateName}: SecondsPath ${String(state.SecondsPath)} is ${JSON.stringify(value)}, not an integer >= 0`,
+      );
     return value;
   }
   const timestamp = state.Timestamp ?? value;
   const time = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
-  if (Number.isNaN(time)) throw namedError('States.Runtime', `Wait state ${stateName}: ${state.Timestamp !== undefined ? 'Timestamp' : `TimestampPath ${String(state.TimestampPath)}`} is ${JSON.stringify(timestamp)}, not an RFC 3339 timestamp`);
+  if (Number.isNaN(time))
+    throw namedError(
+      'States.Runtime',
+      `Wait state ${stateName}: ${state.Timestamp !== undefined ? 'Timestamp' : `TimestampPath ${String(state.TimestampPath)}`} is ${JSON.stringify(timestamp)}, not an RFC 3339 timestamp`,
+    );
   return Math.max(0, (time - at.getTime()) / 1000);
 }

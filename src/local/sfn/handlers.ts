@@ -1,6 +1,6 @@
 import type { ApiConfig } from '../../api-config.js';
 import type { AwsClientSettings } from '../../aws/clients.js';
-import { readConfig, type Config } from '../../config.js';
+import { type Config, readConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 import type { HandlerRuntime } from '../../handlers/runtime.js';
@@ -28,16 +28,50 @@ export interface LocalSettings {
  * functions/ call, imported lazily (a command that runs no state machine loads none of them).
  */
 const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<LocalHandler>> = {
-  ValidateSpecFunction: async (s) => (await import('../../handlers/validate-spec.js')).createValidateSpecHandler(s.config, s.runtime) as LocalHandler,
-  WriteStateFunction: async (s) => (await import('../../handlers/write-state.js')).createWriteStateHandler(s.config, s.runtime) as LocalHandler,
-  LaunchClusterFunction: async (s) => (await import('../../handlers/launch-cluster.js')).createLaunchClusterHandler(s.config, s.runtime) as LocalHandler,
-  VerifyDnsFunction: async (s) => (await import('../../handlers/verify-dns.js')).createVerifyDnsHandler(s.config, s.runtime) as LocalHandler,
-  RollingUpdateFunction: async (s) => (await import('../../handlers/rolling-update.js')).createRollingUpdateHandler(s.config, s.runtime) as LocalHandler,
-  DeleteClusterFunction: async (s) => (await import('../../handlers/delete-cluster.js')).createDeleteClusterHandler(s.config, s.runtime) as LocalHandler,
-  WatchEniFunction: async (s) => (await import('../../handlers/watch-eni.js')).createWatchEniHandler(s.config, s.runtime) as LocalHandler,
+  ValidateSpecFunction: async (s) =>
+    (await import('../../handlers/validate-spec.js')).createValidateSpecHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  WriteStateFunction: async (s) =>
+    (await import('../../handlers/write-state.js')).createWriteStateHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  LaunchClusterFunction: async (s) =>
+    (await import('../../handlers/launch-cluster.js')).createLaunchClusterHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  VerifyDnsFunction: async (s) =>
+    (await import('../../handlers/verify-dns.js')).createVerifyDnsHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  RollingUpdateFunction: async (s) =>
+    (await import('../../handlers/rolling-update.js')).createRollingUpdateHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  DeleteClusterFunction: async (s) =>
+    (await import('../../handlers/delete-cluster.js')).createDeleteClusterHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
+  WatchEniFunction: async (s) =>
+    (await import('../../handlers/watch-eni.js')).createWatchEniHandler(
+      s.config,
+      s.runtime,
+    ) as LocalHandler,
   ApiFunction: async (s) => {
-    if (!s.api) throw new ConfigError('ApiFunction: the local settings have no api (the state bucket and state machine ARNs the API starts)');
-    return (await import('../../handlers/api.js')).createApiHandler(s.api, s.runtime) as LocalHandler;
+    if (!s.api)
+      throw new ConfigError(
+        'ApiFunction: the local settings have no api (the state bucket and state machine ARNs the API starts)',
+      );
+    return (await import('../../handlers/api.js')).createApiHandler(
+      s.api,
+      s.runtime,
+    ) as LocalHandler;
   },
 };
 
@@ -45,7 +79,10 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
 const built = new WeakMap<LocalSettings, Map<FunctionLogicalId, Promise<LocalHandler>>>();
 
 /** One function's handler for these settings, built on first use and reused for the same settings object. */
-export function localHandler(logicalId: FunctionLogicalId, settings: LocalSettings): Promise<LocalHandler> {
+export function localHandler(
+  logicalId: FunctionLogicalId,
+  settings: LocalSettings,
+): Promise<LocalHandler> {
   let handlers = built.get(settings);
   if (!handlers) built.set(settings, (handlers = new Map()));
   let handler = handlers.get(logicalId);
@@ -71,7 +108,14 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
   const aws: AwsClientSettings = {
     ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
     region: config.region,
-    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          },
+        }
+      : {}),
     maxAttempts: env.AWS_MAX_ATTEMPTS ? Number(env.AWS_MAX_ATTEMPTS) : HANDLER_MAX_ATTEMPTS,
   };
   const settings: LocalSettings = { config, runtime: { aws } };

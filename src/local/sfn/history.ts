@@ -51,7 +51,10 @@ export function payloadBytes(value: unknown): number {
 
 /** The error Step Functions ends the execution with when a payload is over the quota; no Catch sees it. */
 export function dataLimitFailure(what: string, bytes: number): HistoryFailure {
-  return { name: 'States.DataLimitExceeded', cause: `${what} is ${bytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions allows` };
+  return {
+    name: 'States.DataLimitExceeded',
+    cause: `${what} is ${bytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions allows`,
+  };
 }
 
 export class ExecutionHistory {
@@ -75,7 +78,10 @@ export class ExecutionHistory {
       const ends = type.startsWith('Execution') && type !== 'ExecutionStarted';
       // The last event of a full history is the ExecutionFailed that the quota causes.
       if (!ends && this.events + 1 >= this.limit) {
-        this.fail({ name: 'States.Runtime', cause: `The execution reached the maximum number of history events (${this.limit}) that Step Functions allows` });
+        this.fail({
+          name: 'States.Runtime',
+          cause: `The execution reached the maximum number of history events (${this.limit}) that Step Functions allows`,
+        });
         return;
       }
       this.count(type);
@@ -89,7 +95,10 @@ export class ExecutionHistory {
   }
 
   /** Ends the history with ExecutionFailed (or `type`) for a quota; returns false when it had already ended. */
-  fail(failure: HistoryFailure, type: 'ExecutionFailed' | 'ExecutionTimedOut' = 'ExecutionFailed'): boolean {
+  fail(
+    failure: HistoryFailure,
+    type: 'ExecutionFailed' | 'ExecutionTimedOut' = 'ExecutionFailed',
+  ): boolean {
     if (this.failure || this.ended) return false;
     this.failure = failure;
     this.ended = true;
@@ -147,16 +156,26 @@ export class ExecutionHistory {
         if (this.failure) return undefined;
         this.transitions += 1;
         this.caught.delete(name);
-        this.record(`${kind}StateEntered`, ...(kind === 'Map' || kind === 'Parallel' ? [`${kind}StateStarted`] : []));
+        this.record(
+          `${kind}StateEntered`,
+          ...(kind === 'Map' || kind === 'Parallel' ? [`${kind}StateStarted`] : []),
+        );
         const bytes = payloadBytes(event.state?.input);
-        return bytes > PAYLOAD_LIMIT_BYTES ? dataLimitFailure(`the input of state ${name}`, bytes) : undefined;
+        return bytes > PAYLOAD_LIMIT_BYTES
+          ? dataLimitFailure(`the input of state ${name}`, bytes)
+          : undefined;
       }
       case 'StateExited': {
         if (this.failure) return undefined;
-        const containers = (kind === 'Map' || kind === 'Parallel') && !this.caught.has(name) ? [`${kind}StateSucceeded`] : [];
+        const containers =
+          (kind === 'Map' || kind === 'Parallel') && !this.caught.has(name)
+            ? [`${kind}StateSucceeded`]
+            : [];
         this.record(...containers, `${kind}StateExited`);
         const bytes = payloadBytes(event.state?.output);
-        return bytes > PAYLOAD_LIMIT_BYTES ? dataLimitFailure(`the output of state ${name}`, bytes) : undefined;
+        return bytes > PAYLOAD_LIMIT_BYTES
+          ? dataLimitFailure(`the output of state ${name}`, bytes)
+          : undefined;
       }
       case 'StateFailed':
         // A Task's failure is its LambdaFunctionFailed, counted where the handler ran.

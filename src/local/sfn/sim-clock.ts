@@ -37,7 +37,8 @@ export class SimClock implements Clock {
   /** @param start the simulated time at the beginning (a fixed instant by default, so runs repeat). */
   constructor(start: Date | string = '2026-01-01T00:00:00.000Z') {
     this.time = new Date(start).getTime();
-    if (Number.isNaN(this.time)) throw new TypeError(`SimClock: start ${String(start)} is not a date`);
+    if (Number.isNaN(this.time))
+      throw new TypeError(`SimClock: start ${String(start)} is not a date`);
     this.startTime = this.time;
   }
 
@@ -60,7 +61,8 @@ export class SimClock implements Clock {
    * sleeper out (it resolves at once and no longer holds the clock back or pulls it forward).
    */
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`SimClock.sleep: ${seconds} is not a number of seconds >= 0`);
+    if (!Number.isFinite(seconds) || seconds < 0)
+      throw new RangeError(`SimClock.sleep: ${seconds} is not a number of seconds >= 0`);
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const onAbort = () => {

@@ -1,35 +1,78 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { executionArn as executionArnOf, stateMachineArn, stateMachineNameOf } from '../../aws/sfn.js';
-import { deployedStateMachineName, stateMachineOfDeployedName, type StateMachineName } from '../../functions-registry.js';
-import { InvalidInputError } from '../../errors.js';
-import { faultsFromEnv } from '../instrument/faults.js';
-import { dataLimitFailure, ExecutionHistory, PAYLOAD_LIMIT_BYTES, payloadBytes, type EngineEvent } from './history.js';
-import { localSettingsFromEnv } from './handlers.js';
-import { boundHandlers } from './bound-handlers.js';
-import type { SimClock } from './sim-clock.js';
-import { now, useClock } from '../../clock.js';
-import { ACCOUNT, definitionPath, loadDefinition, mapStates, nestedDefinitions, startExecutionMode, startExecutionStates, taskStates, tasksWithin, waitStates, type Definition, type Json, type StartMode, type State } from './asl-definition.js';
 import {
-  LONG_TASK_TIMEOUT_SECONDS,
-  namedError,
-  retryDelay,
-  settle,
-  SIMULATED_WAIT,
-  terminalError,
-  waitSeconds,
+  executionArn as executionArnOf,
+  stateMachineArn,
+  stateMachineNameOf,
+} from '../../aws/sfn.js';
+import { now, useClock } from '../../clock.js';
+import { InvalidInputError } from '../../errors.js';
+import {
+  deployedStateMachineName,
+  type StateMachineName,
+  stateMachineOfDeployedName,
+} from '../../functions-registry.js';
+import { faultsFromEnv } from '../instrument/faults.js';
+import {
+  ACCOUNT,
+  type Definition,
+  definitionPath,
+  type Json,
+  loadDefinition,
+  mapStates,
+  nestedDefinitions,
+  type StartMode,
+  type State,
+  startExecutionMode,
+  startExecutionStates,
+  taskStates,
+  tasksWithin,
+  waitStates,
+} from './asl-definition.js';
+import { boundHandlers } from './bound-handlers.js';
+import {
   type ChildStateMachine,
   type DefinitionRunOptions,
   type ExecutionSummary,
+  LONG_TASK_TIMEOUT_SECONDS,
   type LocalExecutionResult,
+  namedError,
   type ProgressEvent,
   type Retrier,
   type RunOptions,
+  retryDelay,
+  SIMULATED_WAIT,
+  settle,
   type TaskHandler,
+  terminalError,
+  waitSeconds,
 } from './execution-model.js';
+import { localSettingsFromEnv } from './handlers.js';
+import {
+  dataLimitFailure,
+  type EngineEvent,
+  ExecutionHistory,
+  PAYLOAD_LIMIT_BYTES,
+  payloadBytes,
+} from './history.js';
+import type { SimClock } from './sim-clock.js';
 
-export { definitionPath, loadDefinition, substituteArns, taskStates, type Definition } from './asl-definition.js';
-export type { ChildStateMachine, DefinitionRunOptions, ExecutionSummary, LambdaInvocation, LocalExecutionResult, ProgressEvent, RunOptions } from './execution-model.js';
+export {
+  type Definition,
+  definitionPath,
+  loadDefinition,
+  substituteArns,
+  taskStates,
+} from './asl-definition.js';
+export type {
+  ChildStateMachine,
+  DefinitionRunOptions,
+  ExecutionSummary,
+  LambdaInvocation,
+  LocalExecutionResult,
+  ProgressEvent,
+  RunOptions,
+} from './execution-model.js';
 
 /**
  * Runs the real ASL files in-process with aws-local-stepfunctions, each Task bound to the real
@@ -42,7 +85,9 @@ export type { ChildStateMachine, DefinitionRunOptions, ExecutionSummary, LambdaI
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node 22); Node 20 needs this stand-in.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
+  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<
+    T,
+  >() {
     let resolve!: (value: T) => void;
     let reject!: (reason: unknown) => void;
     const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
@@ -51,8 +96,15 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 }
 
 /** The execution ARN a local run of `name` named `executionName` has (the lock's owner). */
-export function localExecutionArn(name: StateMachineName, executionName: string, region = process.env.AWS_REGION ?? 'us-east-1'): string {
-  return executionArnOf(stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)), executionName);
+export function localExecutionArn(
+  name: StateMachineName,
+  executionName: string,
+  region = process.env.AWS_REGION ?? 'us-east-1',
+): string {
+  return executionArnOf(
+    stateMachineArn(region, ACCOUNT, deployedStateMachineName(name)),
+    executionName,
+  );
 }
 
 /** What one local run (an execution and its children) shares. */
@@ -73,24 +125,45 @@ interface RunTree {
  * startExecution Tasks start run too, each with its own history and quotas; the result lists
  * them all in `executions`.
  */
-export async function runDefinition(definition: Definition, options: DefinitionRunOptions): Promise<LocalExecutionResult> {
+export async function runDefinition(
+  definition: Definition,
+  options: DefinitionRunOptions,
+): Promise<LocalExecutionResult> {
   faultsFromEnv();
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const inputBytes = payloadBytes(options.input);
   if (inputBytes > PAYLOAD_LIMIT_BYTES) {
     // StartExecution itself refuses such an input: there is no execution.
-    throw new InvalidInputError([{ path: '(input)', message: `Too long: ${inputBytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions accepts` }]);
+    throw new InvalidInputError([
+      {
+        path: '(input)',
+        message: `Too long: ${inputBytes} bytes, more than the ${PAYLOAD_LIMIT_BYTES} bytes (256 KiB) Step Functions accepts`,
+      },
+    ]);
   }
   if (options.input === null) {
     // On AWS the first state, ValidateInput, would refuse it; the local engine cannot even pass
     // `$` of a null input to it (States.Runtime), so the refusal comes before the execution.
     throw new InvalidInputError([{ path: '(input)', message: 'expected object, got null' }]);
   }
-  const tree: RunTree = { region, executions: [], names: new Set(), detached: [], ...(options.clock ? { clock: options.clock } : {}) };
+  const tree: RunTree = {
+    region,
+    executions: [],
+    names: new Set(),
+    detached: [],
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   const previousClock = options.clock ? useClock(options.clock) : undefined;
   try {
-    const executionName = options.executionName ?? `${options.stateMachineName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const result = await execute(definition, { ...options, region, executionName }, tree, undefined);
+    const executionName =
+      options.executionName ??
+      `${options.stateMachineName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const result = await execute(
+      definition,
+      { ...options, region, executionName },
+      tree,
+      undefined,
+    );
     while (tree.detached.length > 0) await Promise.allSettled(tree.detached.splice(0));
     return {
       ...result,
@@ -115,12 +188,20 @@ async function execute(
 ): Promise<LocalExecutionResult> {
   const clock = tree.clock;
   // Held: a child may start while its siblings sleep, and the clock must not move before it runs.
-  const { StateMachine } = await (clock ? clock.hold(() => import('aws-local-stepfunctions')) : import('aws-local-stepfunctions'));
+  const { StateMachine } = await (clock
+    ? clock.hold(() => import('aws-local-stepfunctions'))
+    : import('aws-local-stepfunctions'));
   const { region, executionName, onProgress: report } = options;
   const children = startExecutionStates(definition);
-  if (children.length > 0 && !options.stateMachines) throw new Error(`state ${children[0]}: no way to start child executions (options.stateMachines)`);
+  if (children.length > 0 && !options.stateMachines)
+    throw new Error(
+      `state ${children[0]}: no way to start child executions (options.stateMachines)`,
+    );
   const history = new ExecutionHistory(options.historyEventLimit);
-  const executionArn = executionArnOf(stateMachineArn(region, ACCOUNT, options.stateMachineName), executionName);
+  const executionArn = executionArnOf(
+    stateMachineArn(region, ACCOUNT, options.stateMachineName),
+    executionName,
+  );
   const summary: ExecutionSummary = {
     executionArn,
     stateMachine: options.stateMachineName,
@@ -137,7 +218,12 @@ async function execute(
   const sleeps = new AbortController();
   const at = () => (clock ? clock.now().getTime() : Date.now());
   const hold = <T>(work: () => Promise<T>): Promise<T> => (clock ? clock.hold(work) : work());
-  const progress = (event: ProgressEvent) => report?.(parentExecutionArn ? { ...event, execution: executionArn, stateMachine: options.stateMachineName } : event);
+  const progress = (event: ProgressEvent) =>
+    report?.(
+      parentExecutionArn
+        ? { ...event, execution: executionArn, stateMachine: options.stateMachineName }
+        : event,
+    );
 
   // Children a .sync Task waits for, by Task state: stopped when the Map/Parallel around it fails or the execution ends.
   const waitingFor = new Set<{ state: string; stop: AbortController }>();
@@ -145,73 +231,101 @@ async function execute(
   const taskResourceLocalHandlers: Record<string, TaskHandler> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  const startChild = (stateName: string, mode: StartMode) => async (input: Json, submitted: () => void): Promise<Json> => {
-    const params = (input && typeof input === 'object' && !Array.isArray(input) ? input : {}) as Record<string, Json>;
-    const arn = params.StateMachineArn;
-    if (typeof arn !== 'string') throw namedError('States.Runtime', `state ${stateName}: the Parameters have no StateMachineArn string`);
-    const machine = await hold(async () => options.stateMachines!(arn));
-    let childInput: Json = params.Input ?? {};
-    if (typeof childInput === 'string') {
-      try {
-        childInput = JSON.parse(childInput) as Json;
-      } catch (error) {
-        throw namedError('StepFunctions.InvalidExecutionInputException', `state ${stateName}: Input is not JSON: ${(error as Error).message}`);
+  const startChild =
+    (stateName: string, mode: StartMode) =>
+    async (input: Json, submitted: () => void): Promise<Json> => {
+      const params = (
+        input && typeof input === 'object' && !Array.isArray(input) ? input : {}
+      ) as Record<string, Json>;
+      const arn = params.StateMachineArn;
+      if (typeof arn !== 'string')
+        throw namedError(
+          'States.Runtime',
+          `state ${stateName}: the Parameters have no StateMachineArn string`,
+        );
+      const machine = await hold(async () => options.stateMachines!(arn));
+      let childInput: Json = params.Input ?? {};
+      if (typeof childInput === 'string') {
+        try {
+          childInput = JSON.parse(childInput) as Json;
+        } catch (error) {
+          throw namedError(
+            'StepFunctions.InvalidExecutionInputException',
+            `state ${stateName}: Input is not JSON: ${(error as Error).message}`,
+          );
+        }
       }
-    }
-    const childName = typeof params.Name === 'string' ? params.Name : randomUUID();
-    const childArn = executionArnOf(stateMachineArn(region, ACCOUNT, machine.stateMachineName), childName);
-    if (tree.names.has(childArn)) throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${childArn}'`);
-    tree.names.add(childArn);
-    const startDate = at();
-    const child = { state: stateName, stop: new AbortController() };
-    if (mode !== 'async') waitingFor.add(child);
-    const run = execute(
-      machine.definition,
-      {
-        input: childInput,
-        executionName: childName,
-        region,
-        handlers: machine.handlers,
-        stateMachineName: machine.stateMachineName,
-        ...(machine.historyEventLimit ? { historyEventLimit: machine.historyEventLimit } : {}),
-        ...(options.stateMachines ? { stateMachines: options.stateMachines } : {}),
-        ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
-        ...(report ? { onProgress: report } : {}),
-        ...(options.afterTask ? { afterTask: options.afterTask } : {}),
-        ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
-      },
-      tree,
-      executionArn,
-      mode === 'async' ? undefined : child.stop.signal,
-    );
-    if (mode === 'async') {
-      // A request-response integration: no TaskSubmitted, the Task succeeds once the child has started.
-      tree.detached.push(run);
-      return { ExecutionArn: childArn, StartDate: startDate };
-    }
-    submitted();
-    const result = await run.finally(() => waitingFor.delete(child));
-    // What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings.
-    const encode = (value: Json | undefined) => (mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null));
-    const described: Record<string, Json> = {
-      ExecutionArn: childArn,
-      StateMachineArn: arn,
-      Name: childName,
-      Status: result.status,
-      StartDate: startDate,
-      StopDate: at(),
-      Input: encode(childInput),
-      InputDetails: { Included: true },
+      const childName = typeof params.Name === 'string' ? params.Name : randomUUID();
+      const childArn = executionArnOf(
+        stateMachineArn(region, ACCOUNT, machine.stateMachineName),
+        childName,
+      );
+      if (tree.names.has(childArn))
+        throw namedError(
+          'StepFunctions.ExecutionAlreadyExistsException',
+          `Execution Already Exists: '${childArn}'`,
+        );
+      tree.names.add(childArn);
+      const startDate = at();
+      const child = { state: stateName, stop: new AbortController() };
+      if (mode !== 'async') waitingFor.add(child);
+      const run = execute(
+        machine.definition,
+        {
+          input: childInput,
+          executionName: childName,
+          region,
+          handlers: machine.handlers,
+          stateMachineName: machine.stateMachineName,
+          ...(machine.historyEventLimit ? { historyEventLimit: machine.historyEventLimit } : {}),
+          ...(options.stateMachines ? { stateMachines: options.stateMachines } : {}),
+          ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+          ...(report ? { onProgress: report } : {}),
+          ...(options.afterTask ? { afterTask: options.afterTask } : {}),
+          ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+        },
+        tree,
+        executionArn,
+        mode === 'async' ? undefined : child.stop.signal,
+      );
+      if (mode === 'async') {
+        // A request-response integration: no TaskSubmitted, the Task succeeds once the child has started.
+        tree.detached.push(run);
+        return { ExecutionArn: childArn, StartDate: startDate };
+      }
+      submitted();
+      const result = await run.finally(() => waitingFor.delete(child));
+      // What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings.
+      const encode = (value: Json | undefined) =>
+        mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null);
+      const described: Record<string, Json> = {
+        ExecutionArn: childArn,
+        StateMachineArn: arn,
+        Name: childName,
+        Status: result.status,
+        StartDate: startDate,
+        StopDate: at(),
+        Input: encode(childInput),
+        InputDetails: { Included: true },
+      };
+      if (result.status === 'SUCCEEDED')
+        return { ...described, Output: encode(result.output), OutputDetails: { Included: true } };
+      // As Step Functions reports a failed child: States.TaskFailed, the DescribeExecution response as the cause.
+      throw namedError(
+        'States.TaskFailed',
+        JSON.stringify({
+          ...described,
+          Error: result.error?.name ?? 'Error',
+          Cause: result.error?.cause ?? '',
+        }),
+      );
     };
-    if (result.status === 'SUCCEEDED') return { ...described, Output: encode(result.output), OutputDetails: { Included: true } };
-    // As Step Functions reports a failed child: States.TaskFailed, the DescribeExecution response as the cause.
-    throw namedError('States.TaskFailed', JSON.stringify({ ...described, Error: result.error?.name ?? 'Error', Cause: result.error?.cause ?? '' }));
-  };
 
   for (const [stateName, state] of taskStates(definition)) {
     const mode = startExecutionMode(state.Resource);
     const handler = mode ? undefined : options.handlers[stateName];
-    if (!mode && !handler) throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
+    if (!mode && !handler)
+      throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
     const resource = state.Resource ?? '';
     const functionId = /function:kopsless-(\w+)$/.exec(resource)?.[1] ?? resource;
     const timed = async (input: Json): Promise<Json> => {
@@ -219,7 +333,12 @@ async function execute(
       try {
         return await handler!(input);
       } finally {
-        options.onInvocation?.({ functionId, state: stateName, stateMachine: options.stateMachineName, ms: performance.now() - began });
+        options.onInvocation?.({
+          functionId,
+          state: stateName,
+          stateMachine: options.stateMachineName,
+          ms: performance.now() - began,
+        });
       }
     };
     const attempt = async (input: Json): Promise<Json> => {
@@ -228,20 +347,26 @@ async function execute(
         await settle();
         if (history.failure) throw terminalError(history.failure);
         const inBytes = payloadBytes(input);
-        if (inBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes));
+        if (inBytes > PAYLOAD_LIMIT_BYTES)
+          history.fail(
+            dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes),
+          );
         else history.taskStarted(resource);
         if (history.failure) throw terminalError(history.failure);
       });
       let output: Json;
       try {
-        output = mode ? await startChild(stateName, mode)(input, () => history.taskSubmitted()) : await hold(() => timed(input));
+        output = mode
+          ? await startChild(stateName, mode)(input, () => history.taskSubmitted())
+          : await hold(() => timed(input));
       } catch (error) {
         history.taskEnded(resource, false);
         throw error;
       }
       history.taskEnded(resource, true);
       const outBytes = payloadBytes(output);
-      if (outBytes > PAYLOAD_LIMIT_BYTES) history.fail(dataLimitFailure(`the result of state ${stateName}`, outBytes));
+      if (outBytes > PAYLOAD_LIMIT_BYTES)
+        history.fail(dataLimitFailure(`the result of state ${stateName}`, outBytes));
       if (history.failure) throw terminalError(history.failure);
       if (options.afterTask) await hold(() => options.afterTask!(stateName, output));
       return output;
@@ -264,7 +389,13 @@ async function execute(
           const delay = retryDelay(retriers, attempts, error, () => clock.random());
           if (delay === undefined) throw error;
           const e = error as { name?: string; message?: string };
-          progress({ kind: 'failed', state: stateName, stateType: 'Task', at: at(), error: { name: e.name ?? 'Error', cause: e.message ?? String(error) } });
+          progress({
+            kind: 'failed',
+            state: stateName,
+            stateType: 'Task',
+            at: at(),
+            error: { name: e.name ?? 'Error', cause: e.message ?? String(error) },
+          });
           await clock.sleep(delay, sleeps.signal);
           if (history.failure) throw terminalError(history.failure);
           history.retried();
@@ -292,34 +423,65 @@ async function execute(
   // Under a simulated clock the engine runs a rewritten definition: each Wait a Task the runner
   // sleeps in (the history still counts it as a Wait), Task retries left to the runner, and the
   // execution's TimeoutSeconds kept by the runner in simulated time.
-  let engineDefinition: Definition = mapStates(definition, (stateName, state) => {
-    const longTimeout = state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined && (clock || startExecutionMode(state.Resource));
+  let engineDefinition: Definition = mapStates(definition, (_stateName, state) => {
+    const longTimeout =
+      state.Type === 'Task' &&
+      state.TimeoutSeconds === undefined &&
+      state.TimeoutSecondsPath === undefined &&
+      (clock || startExecutionMode(state.Resource));
     return longTimeout ? { ...state, TimeoutSeconds: LONG_TASK_TIMEOUT_SECONDS } : state;
   });
   if (clock) {
-    engineDefinition = mapStates(engineDefinition, (stateName, state) => {
+    engineDefinition = mapStates(engineDefinition, (_stateName, state) => {
       if (state.Type === 'Task') {
         const { Retry: _retry, ...rest } = state;
         return rest as State;
       }
       if (state.Type !== 'Wait') return state;
-      const { Type: _type, Seconds: _s, SecondsPath, Timestamp: _t, TimestampPath, ...rest } = state;
+      const {
+        Type: _type,
+        Seconds: _s,
+        SecondsPath,
+        Timestamp: _t,
+        TimestampPath,
+        ...rest
+      } = state;
       const path = (SecondsPath ?? TimestampPath) as string | undefined;
-      return { ...rest, Type: 'Task', Resource: SIMULATED_WAIT, TimeoutSeconds: LONG_TASK_TIMEOUT_SECONDS, Parameters: { 'input.$': '$', ...(path ? { 'value.$': path } : {}) } };
+      return {
+        ...rest,
+        Type: 'Task',
+        Resource: SIMULATED_WAIT,
+        TimeoutSeconds: LONG_TASK_TIMEOUT_SECONDS,
+        Parameters: { 'input.$': '$', ...(path ? { 'value.$': path } : {}) },
+      };
     });
     delete engineDefinition.TimeoutSeconds;
     // A Retry on a Map or Parallel state stays the engine's, which pauses in real time: no pause
     // here rather than a real one the simulated clock cannot see (none of the kopsless machines has one).
     const retriedContainers = (d: Pick<Definition, 'States'>): string[] =>
-      Object.entries(d.States).flatMap(([name, state]) => [...(state.Retry && state.Type !== 'Task' ? [name] : []), ...nestedDefinitions(state).flatMap(retriedContainers)]);
+      Object.entries(d.States).flatMap(([name, state]) => [
+        ...(state.Retry && state.Type !== 'Task' ? [name] : []),
+        ...nestedDefinitions(state).flatMap(retriedContainers),
+      ]);
     for (const name of retriedContainers(definition)) retryIntervalOverrides[name] = 0;
   }
 
-  const machine = new StateMachine(engineDefinition as never, { validationOptions: { checkPaths: true, checkArn: false } } as never);
+  const machine = new StateMachine(
+    engineDefinition as never,
+    { validationOptions: { checkPaths: true, checkArn: false } } as never,
+  );
   const startedAt = summary.startedAt;
   const execution = machine.run(options.input as never, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides } as never,
-    context: { Execution: { Id: executionArn, Name: executionName, Input: options.input, StartTime: startedAt }, StateMachine: { Id: options.stateMachineName, Name: options.stateMachineName } } as never,
+    context: {
+      Execution: {
+        Id: executionArn,
+        Name: executionName,
+        Input: options.input,
+        StartTime: startedAt,
+      },
+      StateMachine: { Id: options.stateMachineName, Name: options.stateMachineName },
+    } as never,
   });
   let aborted = false;
   const abort = () => {
@@ -331,29 +493,52 @@ async function execute(
   if (clock && typeof timeout === 'number') {
     void clock.sleep(timeout, sleeps.signal).then(() => {
       if (sleeps.signal.aborted) return;
-      if (history.fail({ name: 'States.Timeout', cause: `The execution ran longer than its TimeoutSeconds (${timeout} s)` }, 'ExecutionTimedOut')) abort();
+      if (
+        history.fail(
+          {
+            name: 'States.Timeout',
+            cause: `The execution ran longer than its TimeoutSeconds (${timeout} s)`,
+          },
+          'ExecutionTimedOut',
+        )
+      )
+        abort();
     });
   }
   const pump = (async () => {
     for await (const raw of execution.eventLogs as AsyncIterable<Record<string, any>>) {
       // A Wait the engine runs as a Task (simulated clock) is a Wait in the history and the progress.
-      const event = raw.state && waitNames.has(raw.state.name) ? { ...raw, state: { ...raw.state, type: 'Wait' } } : raw;
+      const event =
+        raw.state && waitNames.has(raw.state.name)
+          ? { ...raw, state: { ...raw.state, type: 'Wait' } }
+          : raw;
       // A quota that a Pass, Choice or Wait state breaks ends the execution here; a Task's is thrown from its handler above.
       const failure = history.onEngineEvent(event as EngineEvent);
       if (failure) history.fail(failure);
       if (history.failure) abort();
       // A failed Map or Parallel state stops its other iterations and branches, and with them the children they wait for.
       if (event.type === 'StateFailed' && containers.has(event.state?.name)) {
-        for (const child of waitingFor) if (containers.get(event.state.name)!.has(child.state)) child.stop.abort();
+        for (const child of waitingFor)
+          if (containers.get(event.state.name)!.has(child.state)) child.stop.abort();
       }
       const state = event.state?.name as string | undefined;
       if (!state || !report) continue;
-      const base = { state, stateType: (event.state?.type as string | undefined) ?? 'Unknown', at: clock ? at() : (event.timestamp as number) };
+      const base = {
+        state,
+        stateType: (event.state?.type as string | undefined) ?? 'Unknown',
+        at: clock ? at() : (event.timestamp as number),
+      };
       if (event.type === 'StateEntered') progress({ ...base, kind: 'entered' });
-      else if (event.type === 'StateExited') progress({ ...base, kind: 'exited', output: event.state.output as Json });
+      else if (event.type === 'StateExited')
+        progress({ ...base, kind: 'exited', output: event.state.output as Json });
       else if (event.type === 'StateRetried') progress({ ...base, kind: 'retried' });
       else if (event.type === 'StateCaught') progress({ ...base, kind: 'caught' });
-      else if (event.type === 'StateFailed') progress({ ...base, kind: 'failed', error: { name: String(event.Error), cause: String(event.Cause) } });
+      else if (event.type === 'StateFailed')
+        progress({
+          ...base,
+          kind: 'failed',
+          error: { name: String(event.Error), cause: String(event.Cause) },
+        });
     }
   })();
   let stopped = false;
@@ -363,13 +548,28 @@ async function execute(
   };
   if (parentStop?.aborted) onParentStop();
   else parentStop?.addEventListener('abort', onParentStop, { once: true });
-  const finish = (result: Omit<LocalExecutionResult, 'startedAt' | 'stoppedAt' | 'executionArn'>): LocalExecutionResult => {
+  const finish = (
+    result: Omit<LocalExecutionResult, 'startedAt' | 'stoppedAt' | 'executionArn'>,
+  ): LocalExecutionResult => {
     sleeps.abort();
     parentStop?.removeEventListener('abort', onParentStop);
     for (const child of waitingFor) child.stop.abort();
     const stoppedAt = now().toISOString();
-    Object.assign(summary, { status: stopped ? 'ABORTED' : result.status, historyEvents: history.events, transitions: history.transitions, lambdaInvocations: history.lambdaInvocations, stoppedAt });
-    return { executionArn, ...result, startedAt, stoppedAt, historyEvents: history.events, transitions: history.transitions };
+    Object.assign(summary, {
+      status: stopped ? 'ABORTED' : result.status,
+      historyEvents: history.events,
+      transitions: history.transitions,
+      lambdaInvocations: history.lambdaInvocations,
+      stoppedAt,
+    });
+    return {
+      executionArn,
+      ...result,
+      startedAt,
+      stoppedAt,
+      historyEvents: history.events,
+      transitions: history.transitions,
+    };
   };
   try {
     const output = (await execution.result) as Json;
@@ -382,14 +582,30 @@ async function execute(
     const e = error as { name?: string; message?: string; cause?: unknown };
     // An ExecutionError wraps what the Fail state (or the last failed state) reported.
     const inner = (e.cause ?? e) as { name?: string; message?: string };
-    if (stopped) return finish({ status: 'FAILED', error: { name: 'States.Aborted', cause: 'The parent execution stopped waiting for this execution' } });
-    return finish({ status: 'FAILED', error: history.failure ?? { name: inner.name ?? 'Error', cause: inner.message ?? String(error) } });
+    if (stopped)
+      return finish({
+        status: 'FAILED',
+        error: {
+          name: 'States.Aborted',
+          cause: 'The parent execution stopped waiting for this execution',
+        },
+      });
+    return finish({
+      status: 'FAILED',
+      error: history.failure ?? {
+        name: inner.name ?? 'Error',
+        cause: inner.message ?? String(error),
+      },
+    });
   }
 }
 
 /** The function each Task of a kopsless definition runs: its real handler (startExecution Tasks excepted). */
 /** Runs one execution of a kopsless state machine to its end, each Task bound to its real handler, children included. */
-export async function runStateMachine(name: StateMachineName, options: RunOptions): Promise<LocalExecutionResult> {
+export async function runStateMachine(
+  name: StateMachineName,
+  options: RunOptions,
+): Promise<LocalExecutionResult> {
   // One settings object for the run and its children: one warm handler per function.
   const settings = options.settings ?? localSettingsFromEnv(process.env);
   const region = options.region ?? settings.config.region;
@@ -398,9 +614,24 @@ export async function runStateMachine(name: StateMachineName, options: RunOption
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
     const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
-    if (!child || !existsSync(definitionPath(child))) throw namedError('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${arn}'`);
+    if (!child || !existsSync(definitionPath(child)))
+      throw namedError(
+        'StepFunctions.StateMachineDoesNotExistException',
+        `State Machine Does Not Exist: '${arn}'`,
+      );
     const childDefinition = loadDefinition(child, region);
-    return { definition: childDefinition, handlers: await boundHandlers(childDefinition, settings, options.lockHolder), stateMachineName: deployedStateMachineName(child) };
+    return {
+      definition: childDefinition,
+      handlers: await boundHandlers(childDefinition, settings, options.lockHolder),
+      stateMachineName: deployedStateMachineName(child),
+    };
   };
-  return runDefinition(definition, { ...options, settings, region, handlers, stateMachineName: deployedStateMachineName(name), stateMachines });
+  return runDefinition(definition, {
+    ...options,
+    settings,
+    region,
+    handlers,
+    stateMachineName: deployedStateMachineName(name),
+    stateMachines,
+  });
 }

@@ -1,6 +1,20 @@
-import { CHILD_PLAN, choice, isPresentAndTrue, isTrue, lambdaTask, pass, pollUntil, upsertApiRecords, validateClusterPoll, type Machine, type State, type States, type TaskOptions } from '../asl.js';
-import type { FunctionLogicalId } from '../../functions-registry.js';
 import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
+import type { FunctionLogicalId } from '../../functions-registry.js';
+import {
+  CHILD_PLAN,
+  choice,
+  isPresentAndTrue,
+  isTrue,
+  lambdaTask,
+  type Machine,
+  pass,
+  pollUntil,
+  type State,
+  type States,
+  type TaskOptions,
+  upsertApiRecords,
+  validateClusterPoll,
+} from '../asl.js';
 
 const CLUSTER = '$.cluster';
 /** This child's claim: its parent (the lock owner) and itself. Every step that changes instances checks it. */
@@ -11,7 +25,11 @@ const CLAIM = { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' };
  * with its own error and cause, the parent's RollGroup Task fails with it, and the parent's
  * RecordFailure records it and releases the lock.
  */
-const task = (fn: FunctionLogicalId, parameters: Record<string, unknown>, options: TaskOptions): State => lambdaTask(fn, parameters, { ...options, catch: false });
+const task = (
+  fn: FunctionLogicalId,
+  parameters: Record<string, unknown>,
+  options: TaskOptions,
+): State => lambdaTask(fn, parameters, { ...options, catch: false });
 
 /**
  * The poll loops of one roll step, as today's rolling-update ran them: surge or drain and
@@ -23,35 +41,80 @@ function rollStep(next: string): States {
     Surge: task(
       'RollingUpdateFunction',
       { action: 'surge', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
-      { comment: 'Detach without lowering desired capacity: the group launches replacements while the old instances still serve.', resultPath: '$.replace', next: 'WaitForReplacements' },
+      {
+        comment:
+          'Detach without lowering desired capacity: the group launches replacements while the old instances still serve.',
+        resultPath: '$.replace',
+        next: 'WaitForReplacements',
+      },
     ),
     Drain: task(
       'RollingUpdateFunction',
-      { action: 'drain', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.next.drainDeadline', 'cloudOnly.$': '$.cloudOnly', claim: CLAIM },
-      { comment: 'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.', resultPath: '$.drain', next: 'Drained' },
+      {
+        action: 'drain',
+        'cluster.$': CLUSTER,
+        'step.$': '$.next.step',
+        'deadline.$': '$.next.drainDeadline',
+        'cloudOnly.$': '$.cloudOnly',
+        claim: CLAIM,
+      },
+      {
+        comment:
+          'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.',
+        resultPath: '$.drain',
+        next: 'Drained',
+      },
     ),
     Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
     WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
-    Terminate: task('RollingUpdateFunction', { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM }, { resultPath: '$.replace', next: 'CountBatch' }),
+    Terminate: task(
+      'RollingUpdateFunction',
+      { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
+      { resultPath: '$.replace', next: 'CountBatch' },
+    ),
     // A batch is replaced once its instances are terminated; a surge step (always followed by the
     // replace step of the same batch) is not counted twice.
-    CountBatch: pass({ 'count.$': 'States.MathAdd($.batches.count, 1)' }, '$.batches', 'WaitForReplacements'),
+    CountBatch: pass(
+      { 'count.$': 'States.MathAdd($.batches.count, 1)' },
+      '$.batches',
+      'WaitForReplacements',
+    ),
     ...pollUntil({
       wait: 'WaitForReplacements',
       check: 'CheckReplacements',
       choice: 'ReplacementsReady',
       seconds: 20,
       fn: 'RollingUpdateFunction',
-      parameters: { action: 'awaitReplacements', 'cluster.$': CLUSTER, 'step.$': '$.next.step', 'deadline.$': '$.replace.deadline', 'cloudOnly.$': '$.cloudOnly' },
+      parameters: {
+        action: 'awaitReplacements',
+        'cluster.$': CLUSTER,
+        'step.$': '$.next.step',
+        'deadline.$': '$.replace.deadline',
+        'cloudOnly.$': '$.cloudOnly',
+      },
       resultPath: '$.replacements',
       until: isTrue('$.replacements.ready'),
       next: 'ControlPlaneReplaced',
       catch: false,
     }),
-    ControlPlaneReplaced: choice([[isPresentAndTrue('$.next.step.controlPlane'), 'UpsertApiRecords']], 'ValidateAfterStep', 'A new control-plane instance has a new address: the API records follow it before validation.'),
+    ControlPlaneReplaced: choice(
+      [[isPresentAndTrue('$.next.step.controlPlane'), 'UpsertApiRecords']],
+      'ValidateAfterStep',
+      'A new control-plane instance has a new address: the API records follow it before validation.',
+    ),
     ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
-    ValidateAfterStep: pass({ 'deadline.$': '$.replacements.validationDeadline' }, '$.validation', 'ValidateCluster', 'Validate before the next batch, with a fresh deadline.'),
-    ...validateClusterPoll({ wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' }, CLUSTER, next, { catch: false }),
+    ValidateAfterStep: pass(
+      { 'deadline.$': '$.replacements.validationDeadline' },
+      '$.validation',
+      'ValidateCluster',
+      'Validate before the next batch, with a fresh deadline.',
+    ),
+    ...validateClusterPoll(
+      { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
+      CLUSTER,
+      next,
+      { catch: false },
+    ),
   };
 }
 
@@ -72,7 +135,14 @@ export function rollingUpdateGroup(): Machine {
     States: {
       RequireLock: task(
         'WriteStateFunction',
-        { action: 'requireLock', 'cluster.$': CLUSTER, 'owner.$': '$.lockOwner', 'instanceGroup.$': '$.instanceGroup', 'execution.$': '$$.Execution.Id', plan: CHILD_PLAN },
+        {
+          action: 'requireLock',
+          'cluster.$': CLUSTER,
+          'owner.$': '$.lockOwner',
+          'instanceGroup.$': '$.instanceGroup',
+          'execution.$': '$$.Execution.Id',
+          plan: CHILD_PLAN,
+        },
         {
           comment:
             "The parent's lock and this group's claim, or nothing: a child started by hand (the console) fails and changes nothing when no roll holds the cluster (ClusterLockedError), or when its group is not in the parent's current wave or another live execution rolls it (InstanceGroupClaimError).",
@@ -83,10 +153,16 @@ export function rollingUpdateGroup(): Machine {
       StartBatches: pass({ count: 0 }, '$.batches', 'NextStep'),
       NextStep: task(
         'RollingUpdateFunction',
-        { action: 'next', 'cluster.$': CLUSTER, 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', claim: CLAIM },
+        {
+          action: 'next',
+          'cluster.$': CLUSTER,
+          'instanceGroup.$': '$.instanceGroup',
+          'options.$': '$.options',
+          claim: CLAIM,
+        },
         {
           comment:
-            'Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group\'s claim (LockLostError otherwise).',
+            "Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group's claim (LockLostError otherwise).",
           resultPath: '$.next',
           next: 'StepKind',
         },
@@ -100,7 +176,12 @@ export function rollingUpdateGroup(): Machine {
       ),
       ...rollStep('BatchLimitReached'),
       BatchLimitReached: choice(
-        [[{ Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' }, 'ContinueAsNew']],
+        [
+          [
+            { Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' },
+            'ContinueAsNew',
+          ],
+        ],
         'NextStep',
         'Bounded history: after batchLimit replaced batches, validated, this execution ends and the parent starts a fresh one.',
       ),

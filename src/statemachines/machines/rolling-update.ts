@@ -1,26 +1,26 @@
+import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
+import { stateMachineLogicalId } from '../../functions-registry.js';
+import { WAVE_VALIDATION_POLL_SECONDS } from '../../planning/rolling-update.js';
 import {
-  CHILD_PLAN,
   acquireLock,
+  CHILD_PLAN,
   catchAll,
   choice,
   failWithError,
   isPresentAndTrue,
   isTrue,
   lambdaTask,
+  type Machine,
   markPhase,
   pass,
   recordFailure,
   recordSuccess,
+  type State,
   startChild,
   updateFlow,
   validateClusterPoll,
   validateInput,
-  type Machine,
-  type State,
 } from '../asl.js';
-import { WAVE_VALIDATION_POLL_SECONDS } from '../../planning/rolling-update.js';
-import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
-import { stateMachineLogicalId } from '../../functions-registry.js';
 
 const CLUSTER = '$.cluster';
 
@@ -40,9 +40,16 @@ function wave(): Machine {
     States: {
       BeginWave: lambdaTask(
         'WriteStateFunction',
-        { action: 'beginWave', 'cluster.$': '$.cluster', 'owner.$': '$.lockOwner', 'instanceGroups.$': '$.groups', plan: CHILD_PLAN },
         {
-          comment: "The wave's groups, recorded in the lock: a child claims its group there first, so one started by hand cannot roll a group outside the wave or beside the parent's own child.",
+          action: 'beginWave',
+          'cluster.$': '$.cluster',
+          'owner.$': '$.lockOwner',
+          'instanceGroups.$': '$.groups',
+          plan: CHILD_PLAN,
+        },
+        {
+          comment:
+            "The wave's groups, recorded in the lock: a child claims its group there first, so one started by hand cannot roll a group outside the wave or beside the parent's own child.",
           resultPath: null,
           next: 'RollGroups',
           catch: false,
@@ -66,9 +73,17 @@ function wave(): Machine {
           States: {
             RollGroup: startChild(
               CHILD_ARN,
-              { 'cluster.$': '$.cluster', 'instanceGroup.$': '$.instanceGroup', 'options.$': '$.options', 'cloudOnly.$': '$.cloudOnly', 'lockOwner.$': '$.lockOwner', 'batchLimit.$': '$.batchLimit' },
               {
-                comment: 'At most batchLimit batches per child execution; the child ends with {continue: true} while the group has more (continue-as-new).',
+                'cluster.$': '$.cluster',
+                'instanceGroup.$': '$.instanceGroup',
+                'options.$': '$.options',
+                'cloudOnly.$': '$.cloudOnly',
+                'lockOwner.$': '$.lockOwner',
+                'batchLimit.$': '$.batchLimit',
+              },
+              {
+                comment:
+                  'At most batchLimit batches per child execution; the child ends with {continue: true} while the group has more (continue-as-new).',
                 resultSelector: { 'continue.$': '$.Output.continue' },
                 resultPath: '$.child',
                 next: 'GroupContinues',
@@ -86,22 +101,35 @@ function wave(): Machine {
       },
       StartWaveValidation: lambdaTask(
         'RollingUpdateFunction',
-        { action: 'awaitReplacements', 'cluster.$': '$.cluster', step: { kind: 'done' }, 'deadline.$': '$.validationDeadline', 'cloudOnly.$': '$.cloudOnly' },
         {
-          comment: "A fresh validation deadline: a step of kind done is already replaced, so awaitReplacements only answers now + the validation timeout (the plan's deadline is long past after a wave).",
+          action: 'awaitReplacements',
+          'cluster.$': '$.cluster',
+          step: { kind: 'done' },
+          'deadline.$': '$.validationDeadline',
+          'cloudOnly.$': '$.cloudOnly',
+        },
+        {
+          comment:
+            "A fresh validation deadline: a step of kind done is already replaced, so awaitReplacements only answers now + the validation timeout (the plan's deadline is long past after a wave).",
           resultSelector: { 'deadline.$': '$.validationDeadline' },
           resultPath: '$.validation',
           next: 'ValidateWave',
           catch: false,
         },
       ),
-      ...validateClusterPoll({ wait: 'WaitForWaveValidation', check: 'ValidateWave', choice: 'WaveValid' }, '$.cluster', 'WaveRolled', {
-        catch: false,
-        // Once a minute: the parent validates once per wave, and its history must not grow with
-        // the waves (100 waves validating to a 15-minute deadline: 100 × 16 turns × 9 events).
-        seconds: WAVE_VALIDATION_POLL_SECONDS,
-        checkComment: 'kOps validates after each group; groups of one wave rolled side by side are validated together.',
-      }),
+      ...validateClusterPoll(
+        { wait: 'WaitForWaveValidation', check: 'ValidateWave', choice: 'WaveValid' },
+        '$.cluster',
+        'WaveRolled',
+        {
+          catch: false,
+          // Once a minute: the parent validates once per wave, and its history must not grow with
+          // the waves (100 waves validating to a 15-minute deadline: 100 × 16 turns × 9 events).
+          seconds: WAVE_VALIDATION_POLL_SECONDS,
+          checkComment:
+            'kOps validates after each group; groups of one wave rolled side by side are validated together.',
+        },
+      ),
       WaveRolled: { Type: 'Succeed', OutputPath: '$.validation.valid' },
     },
   };
@@ -111,7 +139,8 @@ function wave(): Machine {
 function rollWaves(): State {
   return {
     Type: 'Map',
-    Comment: 'The plan\'s waves one at a time; the lock holder (this execution) is passed to every child, which checks it first.',
+    Comment:
+      "The plan's waves one at a time; the lock holder (this execution) is passed to every child, which checks it first.",
     ItemsPath: '$.plan.waves',
     ItemSelector: {
       'groups.$': '$$.Map.Item.Value',
@@ -145,7 +174,11 @@ export function rollingUpdate(): Machine {
       ValidateInput: validateInput('rolling-update', 'AcquireLock'),
       AcquireLock: acquireLock(CLUSTER, 'rolling-update', 'MarkRolling'),
       MarkRolling: markPhase(CLUSTER, 'RollingUpdate', 'UpdateFirst'),
-      UpdateFirst: choice([[isPresentAndTrue('$.update'), 'ApplyStack']], 'PlanRollingUpdate', 'The ENI watcher asks for update + rolling update in one execution ({update: true}).'),
+      UpdateFirst: choice(
+        [[isPresentAndTrue('$.update'), 'ApplyStack']],
+        'PlanRollingUpdate',
+        'The ENI watcher asks for update + rolling update in one execution ({update: true}).',
+      ),
       ...updateFlow(
         CLUSTER,
         {
@@ -154,7 +187,8 @@ export function rollingUpdate(): Machine {
           checkStack: 'CheckStack',
           stackReady: 'StackReady',
           applyGroups: 'ApplyInstanceGroups',
-          applyGroupsComment: 'New launch template versions (the new maxPods in the user-data); the roll below replaces the instances.',
+          applyGroupsComment:
+            'New launch template versions (the new maxPods in the user-data); the roll below replaces the instances.',
           waitForGroups: 'WaitForGroups',
           checkGroups: 'CheckGroups',
           groupsReady: 'GroupsReady',
@@ -163,11 +197,28 @@ export function rollingUpdate(): Machine {
       ),
       PlanRollingUpdate: lambdaTask(
         'RollingUpdateFunction',
-        { action: 'plan', 'cluster.$': CLUSTER, 'instanceGroups.$': '$.instanceGroups', 'force.$': '$.force', 'cloudOnly.$': '$.cloudOnly', 'parallelGroups.$': '$.parallelGroups', 'allowSameZone.$': '$.allowSameZone' },
+        {
+          action: 'plan',
+          'cluster.$': CLUSTER,
+          'instanceGroups.$': '$.instanceGroups',
+          'force.$': '$.force',
+          'cloudOnly.$': '$.cloudOnly',
+          'parallelGroups.$': '$.parallelGroups',
+          'allowSameZone.$': '$.allowSameZone',
+        },
         { resultPath: '$.plan', next: 'StartValidation' },
       ),
-      StartValidation: pass({ 'deadline.$': '$.plan.validationDeadline' }, '$.validation', 'ValidateCluster', 'kOps validates the cluster before it touches anything.'),
-      ...validateClusterPoll({ wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' }, CLUSTER, 'RollWaves'),
+      StartValidation: pass(
+        { 'deadline.$': '$.plan.validationDeadline' },
+        '$.validation',
+        'ValidateCluster',
+        'kOps validates the cluster before it touches anything.',
+      ),
+      ...validateClusterPoll(
+        { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
+        CLUSTER,
+        'RollWaves',
+      ),
       RollWaves: rollWaves(),
       RecordSuccess: recordSuccess(CLUSTER, 'RollingUpdateDone'),
       RollingUpdateDone: { Type: 'Succeed' },

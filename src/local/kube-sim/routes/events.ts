@@ -44,20 +44,35 @@ function fromEventsV1(e: Obj): Obj {
 }
 
 function createEvent(c: SimCluster, namespace: string, event: Obj | undefined): Obj {
-  if (!event?.involvedObject?.name) throw new HttpError(422, 'Invalid', 'Event is invalid: involvedObject.name: Required value');
-  if (!event.reason) throw new HttpError(422, 'Invalid', 'Event is invalid: reason: Required value');
+  if (!event?.involvedObject?.name)
+    throw new HttpError(422, 'Invalid', 'Event is invalid: involvedObject.name: Required value');
+  if (!event.reason)
+    throw new HttpError(422, 'Invalid', 'Event is invalid: reason: Required value');
   if (event.involvedObject.namespace && event.involvedObject.namespace !== namespace) {
-    throw new HttpError(422, 'Invalid', `Event is invalid: involvedObject.namespace: Invalid value: "${event.involvedObject.namespace}": does not match event.namespace`);
+    throw new HttpError(
+      422,
+      'Invalid',
+      `Event is invalid: involvedObject.namespace: Invalid value: "${event.involvedObject.namespace}": does not match event.namespace`,
+    );
   }
-  if (event.metadata?.name && c.events.has(`${namespace}/${event.metadata.name}`)) throw new HttpError(409, 'AlreadyExists', `events "${event.metadata.name}" already exists`);
+  if (event.metadata?.name && c.events.has(`${namespace}/${event.metadata.name}`))
+    throw new HttpError(409, 'AlreadyExists', `events "${event.metadata.name}" already exists`);
   return c.storeEvent({ ...event, metadata: { ...event.metadata, namespace } });
 }
 
 /** Routes of Events, core/v1 and events.k8s.io/v1 (one store, two shapes). */
 export const EVENTS_ROUTES: Route[] = [
   ['GET', /^\/api\/v1\/events$/, (c, r) => list('Event', 'v1', [...c.events.values()], c, r)],
-  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/events$/, (c, r) => list('Event', 'v1', inNamespace(c.events.values(), r.params[0]), c, r)],
-  ['GET', /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/, (c, r) => one(c.events.get(`${r.params[0]}/${r.params[1]}`), 'Event', r.params[1]!, r)],
+  [
+    'GET',
+    /^\/api\/v1\/namespaces\/([^/]+)\/events$/,
+    (c, r) => list('Event', 'v1', inNamespace(c.events.values(), r.params[0]), c, r),
+  ],
+  [
+    'GET',
+    /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/,
+    (c, r) => one(c.events.get(`${r.params[0]}/${r.params[1]}`), 'Event', r.params[1]!, r),
+  ],
   [
     'POST',
     /^\/api\/v1\/namespaces\/([^/]+)\/events$/,
@@ -66,8 +81,23 @@ export const EVENTS_ROUTES: Route[] = [
       return createEvent(c, r.params[0]!, r.body);
     },
   ],
-  ['GET', /^\/apis\/events.k8s.io\/v1\/events$/, (c, r) => list('Event', 'events.k8s.io/v1', [...c.events.values()].map(toEventsV1), c, r)],
-  ['GET', /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events$/, (c, r) => list('Event', 'events.k8s.io/v1', inNamespace(c.events.values(), r.params[0]).map(toEventsV1), c, r)],
+  [
+    'GET',
+    /^\/apis\/events.k8s.io\/v1\/events$/,
+    (c, r) => list('Event', 'events.k8s.io/v1', [...c.events.values()].map(toEventsV1), c, r),
+  ],
+  [
+    'GET',
+    /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events$/,
+    (c, r) =>
+      list(
+        'Event',
+        'events.k8s.io/v1',
+        inNamespace(c.events.values(), r.params[0]).map(toEventsV1),
+        c,
+        r,
+      ),
+  ],
   [
     'GET',
     /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/,
@@ -81,8 +111,18 @@ export const EVENTS_ROUTES: Route[] = [
     /^\/apis\/events.k8s.io\/v1\/namespaces\/([^/]+)\/events$/,
     (c, r) => {
       checkFields(r, 'events.k8s.io/v1', 'Event', r.body);
-      if (!r.body?.regarding?.name) throw new HttpError(422, 'Invalid', 'Event.events.k8s.io is invalid: regarding.name: Required value');
-      if (!r.body.eventTime) throw new HttpError(422, 'Invalid', 'Event.events.k8s.io is invalid: eventTime: Required value');
+      if (!r.body?.regarding?.name)
+        throw new HttpError(
+          422,
+          'Invalid',
+          'Event.events.k8s.io is invalid: regarding.name: Required value',
+        );
+      if (!r.body.eventTime)
+        throw new HttpError(
+          422,
+          'Invalid',
+          'Event.events.k8s.io is invalid: eventTime: Required value',
+        );
       return toEventsV1(createEvent(c, r.params[0]!, fromEventsV1(r.body)));
     },
   ],
