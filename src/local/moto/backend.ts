@@ -104,11 +104,11 @@ async function startKubeSimProcess(
 ): Promise<{ pid: number; port: number }> {
   const port = await freePort();
   const log = openSync(join(localDir(), 'kube-sim.log'), 'a');
-  const main = join(dirname(fileURLToPath(import.meta.url)), 'kube-sim', 'main.ts');
+  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'kube-sim', 'main.ts');
   const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', main], {
     detached: true,
     stdio: ['ignore', log, log],
-    cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..'),
+    cwd: join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
     env: {
       ...process.env,
       ...backendEnv({ ...record, kubePid: 0, kubePort: port }),

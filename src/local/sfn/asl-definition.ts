@@ -13,7 +13,7 @@ import {
  * made with local ARNs, and walked (Task, Wait and startExecution states, nested ones included).
  */
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export const ACCOUNT = '123456789012';
 
