@@ -332,6 +332,16 @@ export function buildProgram(): Command {
     .action(async (machine: string, o) =>
       done(await runStartExecution(machine, o, await context(), io)),
     );
+  local
+    .command('api')
+    .description(
+      'serve the REST API on 127.0.0.1 as API Gateway does (SigV4-checked); its executions run here',
+    )
+    .option('--port <port>', 'the port (default: any free one)')
+    .action(async (o) => {
+      const { runLocalApi } = await import('./local-api.js');
+      done(await runLocalApi(o, await context(), io));
+    });
 
   program
     .command('watch-eni')
