@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -160,6 +160,13 @@ export async function verifySigV4(
     if (value === undefined) return refuse(SIGNATURE_MISMATCH, 'signature');
     headers[name] = value;
   }
+  // A signer that sent x-amz-content-sha256 signed that value, not the body: hold it to the body.
+  const declaredHash = headers['x-amz-content-sha256'];
+  if (
+    declaredHash !== undefined &&
+    declaredHash !== createHash('sha256').update(request.body).digest('hex')
+  )
+    return refuse(SIGNATURE_MISMATCH, 'signature');
   const signer = new SignatureV4({
     credentials: expected.credentials,
     region: parts.region,
