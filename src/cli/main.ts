@@ -342,6 +342,17 @@ export function buildProgram(): Command {
       const { runLocalApi } = await import('./local-api.js');
       done(await runLocalApi(o, await context(), io));
     });
+  local
+    .command('events')
+    .description(
+      'print the status changes of local executions and the notifications a deployed stack would send',
+    )
+    .option('--follow', 'keep printing new events until interrupted')
+    .addOption(new Option('-o, --output <format>', 'one JSON entry per line').choices(['json']))
+    .action(async (o) => {
+      const { runLocalEvents } = await import('./local-events.js');
+      done(await runLocalEvents(o, io));
+    });
 
   program
     .command('watch-eni')
