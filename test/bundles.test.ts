@@ -21,6 +21,7 @@ const CLIENTS: Record<keyof typeof FUNCTIONS, string[]> = {
   DeleteClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'iam', 'route-53', 's3'],
   WatchEniFunction: ['cloudformation', 'ec2', 's3', 'sfn'],
   ApiFunction: ['s3', 'sfn'],
+  NotifyFunction: ['sns'],
 };
 
 describe('Lambda bundles', () => {

@@ -332,6 +332,27 @@ export function buildProgram(): Command {
     .action(async (machine: string, o) =>
       done(await runStartExecution(machine, o, await context(), io)),
     );
+  local
+    .command('api')
+    .description(
+      'serve the REST API on 127.0.0.1 as API Gateway does (SigV4-checked); its executions run here',
+    )
+    .option('--port <port>', 'the port (default: any free one)')
+    .action(async (o) => {
+      const { runLocalApi } = await import('./local-api.js');
+      done(await runLocalApi(o, await context(), io));
+    });
+  local
+    .command('events')
+    .description(
+      'print the status changes of local executions and the notifications a deployed stack would send',
+    )
+    .option('--follow', 'keep printing new events until interrupted')
+    .addOption(new Option('-o, --output <format>', 'one JSON entry per line').choices(['json']))
+    .action(async (o) => {
+      const { runLocalEvents } = await import('./local-events.js');
+      done(await runLocalEvents(o, io));
+    });
 
   program
     .command('watch-eni')

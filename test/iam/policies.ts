@@ -58,6 +58,8 @@ function reference(deployment: Deployment, name: string): string {
   if (name in pseudo) return pseudo[name]!;
   if (name === 'StateBucket') return deployment.stateBucket;
   if (name in STATE_MACHINES) return stateMachineArn(name);
+  if (name === 'NotificationTopic')
+    return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );

@@ -56,6 +56,7 @@ import {
   payloadBytes,
 } from './history.js';
 import type { SimClock } from './sim-clock.js';
+import { emitExecutionStatusChange } from './status-events.js';
 
 export {
   type Definition,
@@ -214,6 +215,16 @@ async function execute(
   };
   tree.executions.push(summary);
   tree.names.add(executionArn);
+  const machineArn = stateMachineArn(region, ACCOUNT, options.stateMachineName);
+  emitExecutionStatusChange({
+    executionArn,
+    stateMachineArn: machineArn,
+    name: executionName,
+    status: 'RUNNING',
+    startedAt: summary.startedAt,
+    input: options.input,
+    region,
+  });
   // Ends this execution's simulated sleeps (Waits, retry pauses, its timeout) when it ends.
   const sleeps = new AbortController();
   const at = () => (clock ? clock.now().getTime() : Date.now());
@@ -484,6 +495,7 @@ async function execute(
     } as never,
   });
   let aborted = false;
+  let timedOut = false;
   const abort = () => {
     if (aborted) return;
     aborted = true;
@@ -501,8 +513,10 @@ async function execute(
           },
           'ExecutionTimedOut',
         )
-      )
+      ) {
+        timedOut = true;
         abort();
+      }
     });
   }
   const pump = (async () => {
@@ -561,6 +575,18 @@ async function execute(
       transitions: history.transitions,
       lambdaInvocations: history.lambdaInvocations,
       stoppedAt,
+    });
+    emitExecutionStatusChange({
+      executionArn,
+      stateMachineArn: machineArn,
+      name: executionName,
+      status: stopped ? 'ABORTED' : timedOut ? 'TIMED_OUT' : result.status,
+      startedAt,
+      stoppedAt,
+      input: options.input,
+      ...(result.output !== undefined ? { output: result.output } : {}),
+      ...(result.error ? { error: result.error } : {}),
+      region,
     });
     return {
       executionArn,
