@@ -116,7 +116,21 @@ async function buildOnce(digest: string): Promise<Record<FunctionLogicalId, Buil
     // Another process finished the same build first: keep its directory, drop this one.
     rmSync(scratch, { recursive: true, force: true });
   }
+  pruneBuilds(dir);
   return builtIn(dir, functions);
+}
+
+/** How long a build of sources that have changed since is kept (a run may still be using it). */
+const STALE_BUILD_MS = 60 * 60 * 1000;
+
+/** Removes the builds of earlier sources once they are an hour old. */
+function pruneBuilds(current: string): void {
+  for (const entry of readdirSync(CACHE_ROOT, { withFileTypes: true })) {
+    const path = join(CACHE_ROOT, entry.name);
+    if (path === current || !entry.isDirectory()) continue;
+    if (Date.now() - statSync(path).mtimeMs > STALE_BUILD_MS)
+      rmSync(path, { recursive: true, force: true });
+  }
 }
 
 const builds = new Map<string, Promise<Record<FunctionLogicalId, BuiltBundle>>>();
@@ -233,10 +247,17 @@ interface Instance {
 /** Invocations and functions run from bundles in this process, for the CLI's summary line. */
 const tally = { invocations: 0, functions: new Set<string>() };
 
-/** For the CLI's summary line: `; N invocations of F functions from their bundles`, or nothing. */
+/**
+ * For a command's summary line: `; N invocations of F functions from their bundles` since the
+ * last summary line (each command of `kopsless demo` prints its own), or nothing when no bundle
+ * ran. Reading it starts the count afresh.
+ */
 export function bundleSummary(): string {
   if (tally.functions.size === 0) return '';
-  return `; ${tally.invocations} invocations of ${tally.functions.size} functions from their bundles`;
+  const line = `; ${tally.invocations} invocations of ${tally.functions.size} functions from their bundles`;
+  tally.invocations = 0;
+  tally.functions.clear();
+  return line;
 }
 
 /** The warm function processes of one local run; stop() ends every one of them. */
@@ -297,12 +318,12 @@ export class BundlePool {
         () =>
           finish(() => {
             this.kill(instance);
-            reject(
-              namedError(
-                LAMBDA_TIMEOUT_ERROR,
-                `RequestId: ${requestId} Error: Task timed out after ${fn.timeout.toFixed(2)} seconds`,
-              ),
+            const error = namedError(
+              LAMBDA_TIMEOUT_ERROR,
+              `RequestId: ${requestId} Error: Task timed out after ${fn.timeout.toFixed(2)} seconds`,
             );
+            // Reported once the process is gone, as Lambda reports it once the environment is.
+            void instance.closed.then(() => reject(error));
           }),
         timeoutMs,
       );
