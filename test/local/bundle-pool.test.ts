@@ -9,7 +9,7 @@ import {
   LAMBDA_TIMEOUT_ERROR,
 } from '../../src/errors.js';
 import type { FunctionLogicalId } from '../../src/functions-registry.js';
-import { BundlePool, bundleMode } from '../../src/local/sfn/bundles.js';
+import { BundlePool, BundleSettingsError, bundleMode } from '../../src/local/sfn/bundles.js';
 import type { BuiltBundle } from '../../src/local/sfn/sam-build.js';
 import type { TemplateFunction } from '../../src/local/sfn/sam-template.js';
 import { runDefinition } from '../../src/local/sfn/step-functions.js';
@@ -85,6 +85,12 @@ describe('KOPSLESS_BUNDLES', () => {
     expect(bundleMode({})).toBe(false);
     expect(bundleMode({ KOPSLESS_BUNDLES: '0' })).toBe(false);
     expect(() => bundleMode({ KOPSLESS_BUNDLES: 'yes' })).toThrow(/KOPSLESS_BUNDLES must be 1/);
+  });
+
+  it('is refused beside KOPSLESS_FAULTS, whose faults only the sources in this process would see', () => {
+    expect(() => bundleMode({ KOPSLESS_BUNDLES: '1', KOPSLESS_FAULTS: 'throttle=0.1' })).toThrow(
+      BundleSettingsError,
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -41,12 +42,28 @@ import {
 /** The environment variable that turns bundle mode on for every local run of the process. */
 export const BUNDLES_VARIABLE = 'KOPSLESS_BUNDLES';
 
-/** True when KOPSLESS_BUNDLES asks for bundles; a value other than 1, 0 or empty is refused. */
+/** KOPSLESS_BUNDLES has a value it does not take, or asks for what cannot be combined with it. */
+export class BundleSettingsError extends Error {
+  override readonly name = 'BundleSettingsError';
+}
+
+/**
+ * True when KOPSLESS_BUNDLES=1 asks for bundles (0 or unset: the sources, in-process). Refused:
+ * another value, and KOPSLESS_FAULTS beside it (faults are injected into the SDK clients of the
+ * runner's own process, and a bundle's process has its own).
+ */
 export function bundleMode(env: Record<string, string | undefined> = process.env): boolean {
   const value = env[BUNDLES_VARIABLE];
   if (value === undefined || value === '' || value === '0') return false;
-  if (value === '1') return true;
-  throw new Error(`${BUNDLES_VARIABLE} must be 1 (run the bundles) or 0, got "${value}"`);
+  if (value !== '1')
+    throw new BundleSettingsError(
+      `${BUNDLES_VARIABLE} must be 1 (run the bundles) or 0, got "${value}"`,
+    );
+  if (env.KOPSLESS_FAULTS)
+    throw new BundleSettingsError(
+      `${BUNDLES_VARIABLE}=1 and KOPSLESS_FAULTS cannot be combined: faults are injected into the SDK clients of the runner's process, and a bundle has its own`,
+    );
+  return true;
 }
 
 const RUNTIME_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'bundle-runtime.mjs');
@@ -102,28 +119,60 @@ function builtIn(root: string, functions: Record<FunctionLogicalId, TemplateFunc
   return Object.fromEntries(entries) as Record<FunctionLogicalId, BuiltBundle>;
 }
 
+/** A build lock older than this was left by a process that died while building. */
+const STALE_LOCK_MS = 5 * 60 * 1000;
+/** How often a process that waits for another's build looks whether it is done. */
+const LOCK_POLL_MS = 500;
+
+/**
+ * Takes the build lock of `dir` (a directory made next to it: mkdir either makes it or fails),
+ * or returns false once another process has finished the same build.
+ */
+async function takeBuildLock(dir: string): Promise<boolean> {
+  const lock = `${dir}.lock`;
+  for (;;) {
+    if (existsSync(join(dir, MODULES_FILE))) return false;
+    try {
+      mkdirSync(lock);
+      return true;
+    } catch {
+      // Another process builds the same sources: wait for it, unless it died at it.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS)
+          rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // The lock went while we looked: try again at once.
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+}
+
 async function buildOnce(digest: string): Promise<Record<FunctionLogicalId, BuiltBundle>> {
   const functions = templateFunctions();
   const dir = join(CACHE_ROOT, digest);
-  if (existsSync(join(dir, MODULES_FILE))) return builtIn(dir, functions);
-  const scratch = `${dir}.${process.pid}-${randomUUID().slice(0, 8)}`;
-  const built = await buildAllBundles(scratch, functions);
-  const modules = Object.values(built).map((b) => [b.logicalId, b.module.slice(b.dir.length + 1)]);
-  writeFileSync(join(scratch, MODULES_FILE), JSON.stringify(Object.fromEntries(modules)));
+  mkdirSync(CACHE_ROOT, { recursive: true });
+  if (!(await takeBuildLock(dir))) return builtIn(dir, functions);
   try {
+    const scratch = `${dir}.${process.pid}-${randomUUID().slice(0, 8)}`;
+    const built = await buildAllBundles(scratch, functions);
+    const modules = Object.values(built).map((b) => [
+      b.logicalId,
+      b.module.slice(b.dir.length + 1),
+    ]);
+    writeFileSync(join(scratch, MODULES_FILE), JSON.stringify(Object.fromEntries(modules)));
     renameSync(scratch, dir);
-  } catch {
-    // Another process finished the same build first: keep its directory, drop this one.
-    rmSync(scratch, { recursive: true, force: true });
+  } finally {
+    rmSync(`${dir}.lock`, { recursive: true, force: true });
   }
   pruneBuilds(dir);
   return builtIn(dir, functions);
 }
 
 /** How long a build of sources that have changed since is kept (a run may still be using it). */
-const STALE_BUILD_MS = 60 * 60 * 1000;
+const STALE_BUILD_MS = 24 * 60 * 60 * 1000;
 
-/** Removes the builds of earlier sources once they are an hour old. */
+/** Removes the builds of earlier sources once they are a day old. */
 function pruneBuilds(current: string): void {
   for (const entry of readdirSync(CACHE_ROOT, { withFileTypes: true })) {
     const path = join(CACHE_ROOT, entry.name);
@@ -137,8 +186,8 @@ const builds = new Map<string, Promise<Record<FunctionLogicalId, BuiltBundle>>>(
 
 /**
  * Every function's bundle for the sources as they are now: built once into dist/bundle-cache/,
- * then reused by every run and every process until a source changes. Processes that build at
- * the same time each build into a directory of their own; the first to finish is kept.
+ * then reused by every run and every process until a source changes. One process builds while
+ * the others that need the same build wait for it.
  */
 export function currentBundles(): Promise<Record<FunctionLogicalId, BuiltBundle>> {
   const digest = sourcesDigest();
@@ -438,22 +487,14 @@ export class BundlePool {
   }
 }
 
-/**
- * The bundles of a local run: refused for a run in simulated time (a bundle's process reads the
- * real clock) and under KOPSLESS_FAULTS (faults are injected into the runner's own SDK
- * clients, which no bundle uses).
- */
+/** The bundles of a local run; refused for a run in simulated time (a bundle's process reads the real clock). */
 export async function startBundlePool(
   settings: LocalSettings,
   options: { simulatedClock?: boolean } = {},
 ): Promise<BundlePool> {
   if (options.simulatedClock)
-    throw new Error(
+    throw new BundleSettingsError(
       `${BUNDLES_VARIABLE}=1: a run in simulated time cannot invoke bundles (each runs on the real clock in its own process)`,
-    );
-  if (process.env.KOPSLESS_FAULTS)
-    throw new Error(
-      `${BUNDLES_VARIABLE}=1 and KOPSLESS_FAULTS cannot be combined: faults are injected into the SDK clients of the runner's process, and a bundle has its own`,
     );
   return new BundlePool(templateFunctions(template()), await currentBundles(), settings);
 }
