@@ -25,6 +25,7 @@ import {
   kopslessHome,
 } from '../local/moto/backend.js';
 import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
+import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import { statusEventsDelivered } from '../local/sfn/status-events.js';
 import {
@@ -136,11 +137,13 @@ export async function localContext(
     log(
       `started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`,
     );
-  // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
+  // A KOPSLESS_FAULTS or KOPSLESS_BUNDLES the runner cannot take stops the command before anything runs.
   try {
     faultsFromEnv();
+    bundleMode();
   } catch (error) {
-    if (error instanceof FaultSettingsError) throw new UsageError(error.message);
+    if (error instanceof FaultSettingsError || error instanceof BundleSettingsError)
+      throw new UsageError(error.message);
     throw error;
   }
   const settings = localSettings(record);

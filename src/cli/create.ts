@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
@@ -178,7 +179,9 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   }
   const output = result.output as any;
   io.out('');
-  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}).`);
+  io.out(
+    `Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+  );
   io.out(
     table(
       ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],

@@ -5,6 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
@@ -79,6 +80,8 @@ export async function runDelete(
     return 1;
   }
   io.out('');
-  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()})`);
+  io.out(
+    `Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()})`,
+  );
   return 0;
 }

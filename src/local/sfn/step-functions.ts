@@ -30,6 +30,7 @@ import {
   waitStates,
 } from './asl-definition.js';
 import { boundHandlers } from './bound-handlers.js';
+import { type BundlePool, bundleMode, startBundlePool } from './bundles.js';
 import {
   type ChildStateMachine,
   type DefinitionRunOptions,
@@ -47,7 +48,7 @@ import {
   terminalError,
   waitSeconds,
 } from './execution-model.js';
-import { localSettingsFromEnv } from './handlers.js';
+import { type LocalSettings, localSettingsFromEnv } from './handlers.js';
 import {
   dataLimitFailure,
   type EngineEvent,
@@ -636,7 +637,25 @@ export async function runStateMachine(
   const settings = options.settings ?? localSettingsFromEnv(process.env);
   const region = options.region ?? settings.config.region;
   const definition = loadDefinition(name, region);
-  const handlers = await boundHandlers(definition, settings, options.lockHolder);
+  const bundles = bundleMode()
+    ? await startBundlePool(settings, { simulatedClock: Boolean(options.clock) })
+    : undefined;
+  try {
+    return await runWithHandlers(name, options, settings, region, definition, bundles);
+  } finally {
+    await bundles?.stop();
+  }
+}
+
+async function runWithHandlers(
+  name: StateMachineName,
+  options: RunOptions,
+  settings: LocalSettings,
+  region: string,
+  definition: Definition,
+  bundles: BundlePool | undefined,
+): Promise<LocalExecutionResult> {
+  const handlers = await boundHandlers(definition, settings, options.lockHolder, bundles);
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
     const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
@@ -648,7 +667,7 @@ export async function runStateMachine(
     const childDefinition = loadDefinition(child, region);
     return {
       definition: childDefinition,
-      handlers: await boundHandlers(childDefinition, settings, options.lockHolder),
+      handlers: await boundHandlers(childDefinition, settings, options.lockHolder, bundles),
       stateMachineName: deployedStateMachineName(child),
     };
   };
