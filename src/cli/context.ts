@@ -24,8 +24,8 @@ import {
   backendUp,
   kopslessHome,
 } from '../local/moto/backend.js';
-import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
 import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
+import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import { statusEventsDelivered } from '../local/sfn/status-events.js';
 import {
