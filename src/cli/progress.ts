@@ -71,7 +71,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   Drain: (s) =>
     s.drain.drained
       ? 'cordoned and drained'
-      : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`,
+      : `waiting for ${s.drain.remaining} pod(s) to leave${s.drain.blocked ? ` (a PodDisruptionBudget blocks ${s.drain.blocked})` : ''}`,
   Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
   CheckReplacements: (s) =>
     `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,

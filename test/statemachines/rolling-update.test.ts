@@ -462,7 +462,7 @@ function world(
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
-      return { drained: true };
+      return { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
     }),
     Terminate: record('Terminate', (i) => {
       pending[i.step.instanceGroup]! -= 1;

@@ -60,7 +60,12 @@ function rollStep(next: string): States {
       },
       {
         comment:
-          'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.',
+          'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured, several pods at once); DaemonSet and static pods stay. One pass returns before the invocation runs out of time, with what is left counted: Drained polls again. Only counts are kept, never pod names.',
+        resultSelector: {
+          'drained.$': '$.drained',
+          'remaining.$': '$.remaining',
+          'blocked.$': '$.blocked',
+        },
         resultPath: '$.drain',
         next: 'Drained',
       },
