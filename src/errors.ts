@@ -257,8 +257,15 @@ export const LAMBDA_SERVICE_ERROR_NAMES = [
 ] as const;
 
 /**
+ * The error Step Functions reports for a Lambda invocation that ran past its function's Timeout
+ * (Lambda ended it). Not a Lambda service error: `LAMBDA_SERVICE_ERROR_NAMES` does not cover it.
+ */
+export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
+
+/**
  * The one Retry policy of every Task in every ASL file (a test holds each file to it): the Lambda
- * service's errors quickly, our transient errors with a longer, capped backoff. Never
+ * service's errors quickly, our transient errors with a longer, capped backoff, a Lambda timeout
+ * a few times. Never
  * `States.ALL` or `States.TaskFailed`: a permanent error must reach the Catch at once.
  */
 export const TASK_RETRY = [
@@ -275,6 +282,15 @@ export const TASK_RETRY = [
     MaxAttempts: 5,
     BackoffRate: 2,
     MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+  // Every Task is idempotent (a poll observes; an action finds its own work done), and a long one
+  // (a drain) returns before its Timeout with what is left: a timed-out attempt is run again.
+  {
+    ErrorEquals: [LAMBDA_TIMEOUT_ERROR],
+    IntervalSeconds: 2,
+    MaxAttempts: 3,
+    BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
 ] as const;

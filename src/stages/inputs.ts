@@ -235,6 +235,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     claim: groupClaim.optional(),
   }),
   event('terminate', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('uncordon', {
+    cluster: name,
+    step: rollStep,
+    cloudOnly: z.boolean().optional(),
+    claim: groupClaim.optional(),
+  }),
   event('awaitReplacements', {
     cluster: name,
     step: rollStep,

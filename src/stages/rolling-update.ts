@@ -71,6 +71,14 @@ export type RollingUpdateInput =
       claim?: GroupClaim;
     }
   | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
+  /** A child's compensation after a failed drain or terminate: its step's nodes take pods again. */
+  | {
+      action: 'uncordon';
+      cluster: string;
+      step: RollStep;
+      cloudOnly?: boolean;
+      claim?: GroupClaim;
+    }
   | {
       action: 'awaitReplacements';
       cluster: string;
@@ -308,6 +316,53 @@ async function assertStepClaim(
 }
 
 /**
+ * After a child's drain or terminate failed (a permanent error, or retries of a Lambda timeout
+ * exhausted): the step's nodes whose instances still run are uncordoned, so the cluster is as
+ * it was before the step and nothing is left unschedulable. Skipped when another execution now
+ * holds the lock or the group's claim: those nodes are that execution's to drain.
+ */
+async function uncordonStep(
+  input: { cluster: string; step: RollStep; cloudOnly?: boolean; claim?: GroupClaim },
+  deps: RollingUpdateDeps,
+): Promise<{ uncordoned: string[]; skipped?: string }> {
+  const step = input.step;
+  if (input.cloudOnly || step.kind !== 'replace') return { uncordoned: [] };
+  if (input.claim) {
+    const lock = await deps.store.readLock(input.cluster);
+    const holder = lock?.claims?.[step.instanceGroup];
+    if (lock && (lock.owner !== input.claim.owner || holder !== input.claim.execution))
+      return {
+        uncordoned: [],
+        skipped: `execution ${holder ?? lock.owner} now holds instance group "${step.instanceGroup}"`,
+      };
+  }
+  const running = new Set(
+    (
+      await deps.ec2.describeInstances([
+        { Name: 'instance-id', Values: step.instanceIds },
+        { Name: `tag:${CLUSTER_TAG}`, Values: [input.cluster] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ])
+    ).map((i) => i.InstanceId ?? ''),
+  );
+  const kube = await kubeOrFail(input.cluster, deps);
+  const nodes = (await kube.listNodes()).filter(
+    (n) => n.unschedulable && step.instanceIds.includes(n.instanceId) && running.has(n.instanceId),
+  );
+  for (const node of nodes) {
+    await kube.uncordon(node.name);
+    await kube.recordEvent({
+      regarding: { kind: 'Node', name: node.name },
+      type: 'Warning',
+      reason: 'RollingUpdateFailed',
+      action: 'Uncordon',
+      message: `Uncordoned: the rolling-update of instance ${node.instanceId} failed before it was replaced`,
+    });
+  }
+  return { uncordoned: nodes.map((n) => n.name) };
+}
+
+/**
  * The next step of one instance group (a child execution rolls one group): only that group is
  * observed, and the control-plane groups when it is a node group (a node must never be ahead
  * of the control plane).
@@ -437,6 +492,8 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
     case 'terminate':
       await assertStepClaim(input, deps.store);
       return terminate(input, deps);
+    case 'uncordon':
+      return uncordonStep(input, deps);
     case 'awaitReplacements':
       return awaitReplacements(input, deps);
     case 'validate':

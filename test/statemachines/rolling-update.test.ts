@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { TASK_RETRY } from '../../src/errors.js';
+import { LAMBDA_TIMEOUT_ERROR, TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/sfn/step-functions.js';
 import {
@@ -424,8 +424,14 @@ describe('history of the parent, counted from the machine', () => {
 /** A cluster as the fakes see it: replace steps left per group, and what each Task was asked. */
 function world(
   pending: Record<string, number>,
-  options: { failDrainOf?: string; lockOwner?: string } = {},
+  options: {
+    failDrainOf?: string;
+    lockOwner?: string;
+    /** Every Drain of this group fails with this error, its first `times` attempts (every attempt by default). */
+    drainError?: { group: string; name: string; times?: number };
+  } = {},
 ) {
+  let drainErrors = 0;
   const calls: Array<{ state: string; input: any }> = [];
   const childRuns: Array<{ instanceGroup: string; output?: unknown; error?: string }> = [];
   const deadline = '2030-01-01T00:00:00.000Z';
@@ -462,8 +468,20 @@ function world(
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
+      const { drainError } = options;
+      if (
+        drainError &&
+        drainError.group === i.step.instanceGroup &&
+        drainErrors < (drainError.times ?? Number.POSITIVE_INFINITY)
+      ) {
+        drainErrors += 1;
+        throw failure(drainError.name, 'Task timed out after 120.00 seconds');
+      }
       return { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
     }),
+    UncordonAfterFailure: record('UncordonAfterFailure', (i) => ({
+      uncordoned: i.step.instanceIds,
+    })),
     Terminate: record('Terminate', (i) => {
       pending[i.step.instanceGroup]! -= 1;
       return { deadline, terminated: i.step.instanceIds };
@@ -500,7 +518,11 @@ function world(
     const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
     try {
       const output = await machine.run(input, {
-        overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits },
+        overrides: {
+          taskResourceLocalHandlers: childHandlers as never,
+          waitTimeOverrides: waits,
+          retryIntervalOverrides: { Drain: 0, Terminate: 0 },
+        },
         context: { Execution: { Id: executionArn } } as never,
       }).result;
       run.output = output;
@@ -707,6 +729,50 @@ describe('the rolling update machines, run with fake Tasks', () => {
       Error: 'DrainTimeoutError',
     });
     expect(w.of('RecordSuccess')).toHaveLength(0);
+  });
+
+  it('runs a drain again after a Lambda timeout, and the roll goes on', async () => {
+    const w = world(
+      { bastions: 0, 'nodes-a': 1, 'nodes-b': 0 },
+      { drainError: { group: 'nodes-a', name: LAMBDA_TIMEOUT_ERROR, times: 2 } },
+    );
+
+    const { error } = await w.roll();
+
+    expect(error).toBeUndefined();
+    expect(w.of('Drain').filter((c) => c.input.step.instanceGroup === 'nodes-a')).toHaveLength(3);
+    expect(w.of('UncordonAfterFailure')).toHaveLength(0);
+    expect(w.of('RecordSuccess')).toHaveLength(1);
+  });
+
+  it("uncordons the step's nodes when a drain keeps timing out, then fails the child with the timeout", async () => {
+    const w = world(
+      { bastions: 0, 'nodes-a': 1, 'nodes-b': 0 },
+      { drainError: { group: 'nodes-a', name: LAMBDA_TIMEOUT_ERROR } },
+    );
+
+    const { error } = await w.roll();
+
+    expect(error).toBeDefined();
+    const retries = TASK_RETRY.find((r) =>
+      (r.ErrorEquals as readonly string[]).includes(LAMBDA_TIMEOUT_ERROR),
+    )!;
+    expect(w.of('Drain')).toHaveLength(1 + retries.MaxAttempts);
+    const uncordon = w.of('UncordonAfterFailure');
+    expect(uncordon).toHaveLength(1);
+    expect(uncordon[0]!.input).toMatchObject({
+      action: 'uncordon',
+      step: { instanceGroup: 'nodes-a', instanceIds: ['i-1'] },
+      claim: { owner: PARENT_ID },
+    });
+    expect(w.of('Terminate')).toHaveLength(0);
+    expect(w.childRuns.find((r) => r.instanceGroup === 'nodes-a')?.error).toBe(
+      LAMBDA_TIMEOUT_ERROR,
+    );
+    const recorded = w.of('RecordFailure');
+    expect(JSON.parse(recorded[0]!.input.error.Cause)).toMatchObject({
+      Error: LAMBDA_TIMEOUT_ERROR,
+    });
   });
 
   it('does nothing in a child whose parent does not hold the lock', async () => {
