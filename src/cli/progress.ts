@@ -43,6 +43,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
   BeginWave: (s) => `wave ${s.groups.join(', ')} recorded in the lock`,
+  ReserveChild: (s) => `child ${s.reservation.name} of ${s.instanceGroup} named in the lock`,
   RequireLock: (s) => `parent holds the lock; instance group ${s.instanceGroup} claimed`,
   ApplyStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   ApplyInstanceGroups: (s) =>

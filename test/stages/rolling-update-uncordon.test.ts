@@ -25,6 +25,7 @@ async function world() {
   const store = new ClusterStore(memoryObjects());
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
   await store.beginWave(CLUSTER, PARENT, ['nodes-us-east-1a'], 'digest');
+  await store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1');
   await store.claimGroup(
     CLUSTER,
     PARENT,
@@ -96,6 +97,7 @@ describe('uncordon after a failed roll step', () => {
   it('leaves the nodes alone when another execution now holds the group', async () => {
     const { store, deps, nodes } = await world();
     const other = `${CHILD}-other`;
+    await store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1-other');
     await store.claimGroup(
       CLUSTER,
       PARENT,

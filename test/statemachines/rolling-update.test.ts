@@ -137,13 +137,32 @@ describe('the rolling update machines, as files', () => {
         'lockOwner.$': '$.lockOwner',
       },
     });
-    expect(loop.RollGroup.Parameters.Name).toBeUndefined();
+    expect(loop.RollGroup.Parameters['Name.$']).toBe('$.reservation.name');
     expect(loop.GroupContinues).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'RollGroup' }],
+      Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'NextChild' }],
       Default: 'GroupRolled',
     });
+    expect(loop.NextChild).toMatchObject({ ResultPath: '$.turn', Next: 'ReserveChild' });
     expect(loop.GroupRolled.Type).toBe('Succeed');
+  });
+
+  it('reserves each child name in the lock before it starts the child', () => {
+    const rollGroups = parent.States.RollWaves!.ItemProcessor.States.RollGroups;
+    const loop = rollGroups.ItemProcessor.States;
+
+    expect(rollGroups.ItemSelector.turn).toEqual({ sequence: 1 });
+    expect(rollGroups.ItemProcessor.StartAt).toBe('ReserveChild');
+    expect(loop.ReserveChild).toMatchObject({
+      Parameters: {
+        action: 'reserveChild',
+        'owner.$': '$.lockOwner',
+        'instanceGroup.$': '$.instanceGroup',
+        'sequence.$': '$.turn.sequence',
+      },
+      ResultPath: '$.reservation',
+      Next: 'RollGroup',
+    });
   });
 
   it('end every wave and group iteration with a few bytes, whatever options it carries: the Maps collect iteration outputs before ResultPath null drops them', async () => {
@@ -179,6 +198,7 @@ describe('the rolling update machines, as files', () => {
     const seen: unknown[] = [];
     const handlers = {
       BeginWave: async () => ({ owner: PARENT_ID, wave: input.groups }),
+      ReserveChild: async () => ({ name: 'nodes-0-1-0123456789abcdef' }),
       RollGroup: async () => ({ Output: { continue: false } }),
       StartWaveValidation: async () => ({
         ready: true,
@@ -200,6 +220,7 @@ describe('the rolling update machines, as files', () => {
         cloudOnly: false,
         lockOwner: PARENT_ID,
         batchLimit: 7,
+        turn: { sequence: 1 },
       },
       {
         overrides: { taskResourceLocalHandlers: handlers as never },
@@ -397,7 +418,9 @@ describe('history of the parent, counted from the machine', () => {
     expect({
       perWave: wave,
       perGroup: group,
-      perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events,
+      // Its name reserved, the child run, the Choice, and the sequence counted (the last child's turn counted too: a bound).
+      perChild: pathCost(groupStates, ['ReserveChild', 'RollGroup', 'GroupContinues', 'NextChild'])
+        .events,
     }).toEqual({
       perWave: PARENT_HISTORY.perWave,
       perGroup: PARENT_HISTORY.perGroup,
@@ -507,14 +530,14 @@ function world(
   );
 
   /** `.sync:2`: the child runs to its end; its output comes back parsed, a failure as States.TaskFailed with the description. */
-  async function runChild(parameters: { StateMachineArn: string; Input: any }) {
+  async function runChild(parameters: { StateMachineArn: string; Name: string; Input: any }) {
     calls.push({ state: 'RollGroup', input: parameters });
     const input = parameters.Input;
     if (parameters.StateMachineArn !== CHILD_ARN)
       throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
     const run = { instanceGroup: input.instanceGroup } as (typeof childRuns)[number];
     childRuns.push(run);
-    const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`;
+    const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${parameters.Name}`;
     const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
     try {
       const output = await machine.run(input, {
@@ -567,6 +590,9 @@ function world(
       failures: [],
     })),
     BeginWave: record('BeginWave', (i) => ({ owner: i.owner, wave: i.instanceGroups })),
+    ReserveChild: record('ReserveChild', (i) => ({
+      name: `${i.instanceGroup}-${i.sequence}`,
+    })),
     RollGroup: runChild,
     StartWaveValidation: record('StartWaveValidation', () => ({
       ready: true,
@@ -623,6 +649,17 @@ describe('the rolling update machines, run with fake Tasks', () => {
       ['nodes-a', false],
       ['nodes-b', false],
     ]);
+    // Each child started under the name reserved for it just before: the group's 1st, 2nd, ...
+    expect(w.of('ReserveChild').map((c) => `${c.input.instanceGroup} ${c.input.sequence}`)).toEqual(
+      ['bastions 1', 'nodes-a 1', 'nodes-b 1', 'nodes-a 2', 'nodes-b 2'],
+    );
+    expect(w.of('RollGroup').map((c) => c.input.Name)).toEqual([
+      'bastions-1',
+      'nodes-a-1',
+      'nodes-b-1',
+      'nodes-a-2',
+      'nodes-b-2',
+    ]);
     expect(w.of('RecordSuccess')).toHaveLength(1);
     expect(w.of('RecordFailure')).toHaveLength(0);
   });
@@ -646,7 +683,7 @@ describe('the rolling update machines, run with fake Tasks', () => {
       cluster: 'c.example.com',
       owner: PARENT_ID,
       instanceGroup: 'bastions',
-      execution: `${CHILD_EXECUTION}:1`,
+      execution: `${CHILD_EXECUTION}:bastions-1`,
       plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 },
     });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual([
@@ -663,10 +700,10 @@ describe('the rolling update machines, run with fake Tasks', () => {
     await w.roll();
 
     expect(w.of('NextStep').map((c) => c.input.claim)).toEqual([
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:2` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:3` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-a-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-b-1` },
     ]);
   });
 
