@@ -287,7 +287,8 @@ export const LAMBDA_RUNTIME_ERROR_NAMES = [
 
 /**
  * The one Retry policy of every Task in every ASL file (a test holds each file to it): the Lambda
- * service's errors quickly, our transient errors with a longer, capped backoff. Never
+ * service's errors quickly, our transient errors with a longer, capped backoff, a Lambda timeout
+ * a few times. Never
  * `States.ALL` or `States.TaskFailed`: a permanent error must reach the Catch at once.
  */
 export const TASK_RETRY = [
@@ -304,6 +305,15 @@ export const TASK_RETRY = [
     MaxAttempts: 5,
     BackoffRate: 2,
     MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+  // Every Task is idempotent (a poll observes; an action finds its own work done), and a long one
+  // (a drain) returns before its Timeout with what is left: a timed-out attempt is run again.
+  {
+    ErrorEquals: [LAMBDA_TIMEOUT_ERROR, LAMBDA_UNKNOWN_ERROR],
+    IntervalSeconds: 2,
+    MaxAttempts: 3,
+    BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
 ] as const;

@@ -5,6 +5,7 @@ import { withinHandler } from '../instrument/faults.js';
 import { type Definition, type Json, startExecutionMode, taskStates } from './asl-definition.js';
 import type { BundlePool } from './bundles.js';
 import type { TaskHandler } from './execution-model.js';
+import { functionTimeoutSeconds } from './function-timeouts.js';
 import { type LocalSettings, lambdaContext, localHandler } from './handlers.js';
 
 /** The Task states of a definition bound to the handlers a local run invokes in-process. */
@@ -18,11 +19,14 @@ async function boundHandler(
 ): Promise<TaskHandler> {
   // KOPSLESS_BUNDLES=1: the function's bundle in a process of its own, not its sources here.
   const handler = bundles ? bundles.handler(logicalId) : await localHandler(logicalId, settings);
+  const timeoutSeconds = functionTimeoutSeconds(logicalId);
   // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
   // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
   const invoke = async (input: Json) =>
     (await inFunction(logicalId, () =>
-      withinHandler(logicalId, () => handler(input, lambdaContext(`kopsless-${logicalId}`))),
+      withinHandler(logicalId, () =>
+        handler(input, lambdaContext(`kopsless-${logicalId}`, timeoutSeconds)),
+      ),
     )) as Json;
   if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
   // The holder rides along with the acquireLock request only here: on AWS no process holds it.

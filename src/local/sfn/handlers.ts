@@ -137,8 +137,13 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
   return settings;
 }
 
-/** The context object the Lambda runtime passes, as far as the handlers and Powertools read it. */
-export function lambdaContext(functionName: string) {
+/**
+ * The context object the Lambda runtime passes, as far as the handlers and Powertools read it.
+ * Made when the invocation starts: its remaining time counts down from `timeoutSeconds` (the
+ * function's Timeout), as Lambda's does.
+ */
+export function lambdaContext(functionName: string, timeoutSeconds = 900) {
+  const end = performance.now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -148,7 +153,7 @@ export function lambdaContext(functionName: string) {
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 900_000,
+    getRemainingTimeInMillis: () => Math.max(0, Math.round(end - performance.now())),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
