@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   LAMBDA_RUNTIME_ERROR_NAMES,
-  LAMBDA_TIMEOUT_ERROR,
   LAMBDA_SERVICE_ERROR_NAMES,
+  LAMBDA_TIMEOUT_ERROR,
   PERMANENT_ERROR_NAMES,
   TASK_RETRY,
   TRANSIENT_ERROR_NAMES,
