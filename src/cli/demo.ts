@@ -180,6 +180,7 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   const left = await discover(name, {
     store: ctx.store,
     stacks: ctx.stacks,
+    dns: ctx.dns,
     inventory: inventoryApi({
       ec2: new EC2Client(aws),
       autoscaling: new AutoScalingClient(aws),

@@ -230,7 +230,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(...validateMaxPods(spec[key], `spec.${key}`));
   issues.push(...validateDnsName(spec.masterPublicName, 'spec.masterPublicName'));
   issues.push(...validateDnsName(spec.masterInternalName, 'spec.masterInternalName'));
-  // A Route 53 zone ID is valid for kOps; the support check reports it as not built here.
+  // A Route 53 zone ID is valid, as for kOps: the zone is then found by its ID.
   if (!(typeof spec.dnsZone === 'string' && HOSTED_ZONE_ID.test(spec.dnsZone)))
     issues.push(...validateDnsName(spec.dnsZone, 'spec.dnsZone', { trailingDot: true }));
   issues.push(...validateAmazonVpcEnv(spec.networking));
