@@ -28,6 +28,8 @@ export async function createPublicZone(name: string): Promise<string> {
 export interface TestBackend {
   moto: MotoProcess;
   bucket: string;
+  /** The ID of TEST_ZONE, the account's public zone. */
+  zoneId: string;
   stop: () => void;
 }
 
@@ -51,10 +53,11 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
   const s3 = new S3Client({});
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
-  await createPublicZone(TEST_ZONE);
+  const zoneId = await createPublicZone(TEST_ZONE);
   return {
     moto,
     bucket,
+    zoneId,
     stop: () => {
       stopMoto(moto.pid);
       rmSync(dir, { recursive: true, force: true });
