@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkManifest } from '../../src/manifest/check.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import {
   chooseHostedZone,
   type HostedZoneSummary,
@@ -139,5 +140,16 @@ describe('zone requests from a manifest', () => {
     expect(isInZone('api.a.example.com.', 'example.com')).toBe(true);
     expect(isInZone('api.a.badexample.com', 'example.com.')).toBe(false);
     expect(isInZone('example.com', 'example.com.')).toBe(true);
+  });
+});
+
+describe('create cluster --dns-zone', () => {
+  it('writes the zone into spec.dnsZone, and nothing without the flag', () => {
+    const flags = { name: 'f.example.com', zones: ['us-east-1a'] };
+
+    expect(manifestFromFlags({ ...flags, dnsZone: 'Z0123456789ABC' }).cluster.spec.dnsZone).toBe(
+      'Z0123456789ABC',
+    );
+    expect(manifestFromFlags(flags).cluster.spec.dnsZone).toBeUndefined();
   });
 });
