@@ -28,7 +28,12 @@ export async function runDelete(
     iam: new IAMClient(aws),
     route53: new Route53Client(aws),
   });
-  const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
+  const resources = await discover(cluster, {
+    store: ctx.store,
+    stacks: ctx.stacks,
+    dns: ctx.dns,
+    inventory,
+  });
   const registered = await ctx.store.exists(cluster);
   // A delete killed after the state store went may have left only its lock: that is finished here.
   const dead = await findDeadLock(ctx, cluster);

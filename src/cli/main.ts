@@ -111,6 +111,10 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--dns <type>', 'public or private hosted zone').choices(['public', 'private']),
     )
+    .option(
+      '--dns-zone <zone>',
+      'existing hosted zone (name or ID) for the API records; default: the longest zone matching the name',
+    )
     .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
     .option('--admin-access <cidrs>', 'CIDRs allowed to reach the API', list)
     .option('--image <image>', 'AMI ID or owner/name')
@@ -139,6 +143,7 @@ export function buildProgram(): Command {
               kubernetesVersion: o.kubernetesVersion,
               topology: o.topology,
               dns: o.dns,
+              dnsZone: o.dnsZone,
               sshAccess: o.sshAccess,
               adminAccess: o.adminAccess,
               image: o.image,
