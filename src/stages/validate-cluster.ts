@@ -1,6 +1,7 @@
 import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
+import type { EtcdMember } from '../kube/etcd.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { compareVersions, normalizeVersion } from '../manifest/kubernetes-version.js';
@@ -9,6 +10,7 @@ import { parseKubernetesVersion } from '../manifest/validate.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { type EtcdOf, etcdFailures } from './etcd-membership.js';
 
 /**
  * `validate cluster` with kOps's semantics and wording: the API DNS record is off the
@@ -55,6 +57,10 @@ export interface ValidationInputs {
   nodes?: KubeNode[];
   systemPods?: KubePod[];
   kubeError?: string;
+  /** The etcd members, when the control plane published access to the member API. */
+  etcdMembers?: EtcdMember[];
+  /** Why the member API could not be read. */
+  etcdError?: string;
   apiRecords: Record<string, string[]>;
   /** Skip everything Kubernetes (rolling-update --cloudonly). */
   cloudOnly?: boolean;
@@ -198,6 +204,24 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
         });
     }
     failures.push(...versionFailures(inputs.nodes ?? [], manifest, inputs.rolling === true));
+    if (inputs.etcdError)
+      failures.push({
+        type: 'etcd',
+        name: 'etcd',
+        message: `cannot read the etcd members: ${inputs.etcdError}`,
+      });
+    if (inputs.etcdMembers && inputs.nodes) {
+      const expected = manifest.instanceGroups
+        .filter((ig) => isControlPlaneRole(ig.spec.role))
+        .reduce((n, ig) => n + ig.spec.minSize, 0);
+      for (const f of etcdFailures(
+        inputs.etcdMembers,
+        expected,
+        inputs.nodes,
+        inputs.systemPods ?? [],
+      ))
+        failures.push({ type: 'etcd', ...f });
+    }
     for (const pod of inputs.systemPods ?? []) {
       if (!pod.priorityClassName || !CRITICAL.includes(pod.priorityClassName)) continue;
       if (pod.phase === 'Pending')
@@ -237,6 +261,8 @@ export interface ValidateDeps {
   stacks: Pick<StackApi, 'describe'>;
   dns: Pick<DnsApi, 'listRecords'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The etcd member API: with it, validation checks that etcd has a healthy member per control-plane instance. */
+  etcd?: EtcdOf;
 }
 
 /** Observes the cluster and evaluates it. */
@@ -277,11 +303,13 @@ export async function validateCluster(
       kube.listNodes(),
       kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
     ]);
+    const etcd = await readEtcd(cluster, deps.etcd);
     return evaluateValidation({
       manifest,
       groups,
       nodes,
       systemPods,
+      ...etcd,
       apiRecords,
       ...(options.rolling ? { rolling: true } : {}),
     });
@@ -292,5 +320,18 @@ export async function validateCluster(
       apiRecords,
       kubeError: (error as Error).message,
     });
+  }
+}
+
+/** The members, the reason they could not be read, or nothing when the member API is not published. */
+async function readEtcd(
+  cluster: string,
+  etcdOf: EtcdOf | undefined,
+): Promise<{ etcdMembers?: EtcdMember[]; etcdError?: string }> {
+  try {
+    const etcd = etcdOf ? await etcdOf(cluster) : undefined;
+    return etcd ? { etcdMembers: await etcd.listMembers() } : {};
+  } catch (error) {
+    return { etcdError: (error as Error).message };
   }
 }
