@@ -43,6 +43,9 @@ export interface EtcdAccess {
   endpoints?: string[];
 }
 
+/** How long an endpoint may take to answer: outside the VPC, 2379 never answers at all. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /** etcd's client port on every control-plane instance. */
 export const ETCD_CLIENT_PORT = 2379;
 
@@ -97,7 +100,7 @@ function post(
   const options = {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-    timeout: 10_000,
+    timeout: CONNECT_TIMEOUT_MS,
   };
   return new Promise((resolve, reject) => {
     const req =
@@ -109,7 +112,9 @@ function post(
             ...(access.key ? { key: access.key } : {}),
           })
         : httpRequest(url, options);
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url.host} in 10 s`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${url.host} in ${CONNECT_TIMEOUT_MS / 1000} s`)),
+    );
     req.on('error', reject);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];

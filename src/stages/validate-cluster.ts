@@ -1,6 +1,7 @@
 import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
+import { TransientKubeError } from '../errors.js';
 import type { EtcdMember } from '../kube/etcd.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import type { CompletedManifest } from '../manifest/completed.js';
@@ -61,6 +62,8 @@ export interface ValidationInputs {
   etcdMembers?: EtcdMember[];
   /** Why the member API could not be read. */
   etcdError?: string;
+  /** The member API is out of reach from here: judge etcd by its static pods. */
+  etcdFromPods?: boolean;
   apiRecords: Record<string, string[]>;
   /** Skip everything Kubernetes (rolling-update --cloudonly). */
   cloudOnly?: boolean;
@@ -210,16 +213,14 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
         name: 'etcd',
         message: `cannot read the etcd members: ${inputs.etcdError}`,
       });
-    if (inputs.etcdMembers && inputs.nodes) {
+    const members =
+      inputs.etcdMembers ??
+      (inputs.etcdFromPods ? membersFromPods(inputs.systemPods ?? []) : undefined);
+    if (members && inputs.nodes) {
       const expected = manifest.instanceGroups
         .filter((ig) => isControlPlaneRole(ig.spec.role))
         .reduce((n, ig) => n + ig.spec.minSize, 0);
-      for (const f of etcdFailures(
-        inputs.etcdMembers,
-        expected,
-        inputs.nodes,
-        inputs.systemPods ?? [],
-      ))
+      for (const f of etcdFailures(members, expected, inputs.nodes, inputs.systemPods ?? []))
         failures.push({ type: 'etcd', ...f });
     }
     for (const pod of inputs.systemPods ?? []) {
@@ -327,11 +328,27 @@ export async function validateCluster(
 async function readEtcd(
   cluster: string,
   etcdOf: EtcdOf | undefined,
-): Promise<{ etcdMembers?: EtcdMember[]; etcdError?: string }> {
+): Promise<{ etcdMembers?: EtcdMember[]; etcdError?: string; etcdFromPods?: boolean }> {
   try {
     const etcd = etcdOf ? await etcdOf(cluster) : undefined;
     return etcd ? { etcdMembers: await etcd.listMembers() } : {};
   } catch (error) {
+    // Out of reach (port 2379 answers only inside the VPC, e.g. from a laptop): the static pods
+    // stand in for the member list, one etcd pod per member, as kubeadm runs them.
+    if (error instanceof TransientKubeError) return { etcdFromPods: true };
     return { etcdError: (error as Error).message };
   }
+}
+
+/** kubeadm's etcd static pods as members (named after their nodes), for when the member API is out of reach. */
+function membersFromPods(systemPods: KubePod[]): EtcdMember[] {
+  return systemPods
+    .filter((p) => p.labels.component === 'etcd' && p.nodeName)
+    .map((p) => ({
+      id: `pod ${p.name}`,
+      name: p.nodeName!,
+      peerURLs: [],
+      clientURLs: [],
+      isLearner: false,
+    }));
 }
