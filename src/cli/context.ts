@@ -33,6 +33,7 @@ import {
   type RunOptions,
   runStateMachine,
 } from '../local/sfn/step-functions.js';
+import { type EtcdOf, etcdFromStore } from '../stages/etcd-membership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { processHolder } from '../state/holder.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -64,6 +65,7 @@ export interface CliContext {
   stacks: ReturnType<typeof cloudFormationStackApi>;
   dns: ReturnType<typeof route53Api>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  etcd: EtcdOf;
   region: string;
   stateBucket: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
@@ -180,6 +182,7 @@ function clients(stateBucket: string, settings: AwsClientSettings) {
     stacks,
     dns: route53Api(new Route53Client(aws)),
     kube: (cluster: string) => kubeForCluster(objects, cluster),
+    etcd: etcdFromStore(objects, ec2),
   };
 }
 

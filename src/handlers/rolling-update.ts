@@ -6,6 +6,7 @@ import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import { etcdFromStore } from '../stages/etcd-membership.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
 import { RollCache, type RollingUpdateInput, rollingUpdate } from '../stages/rolling-update.js';
 import { clusterAdapters } from './adapters.js';
@@ -20,6 +21,7 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(new Route53Client(aws)),
     kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
+    etcd: etcdFromStore(adapters.objects, adapters.ec2),
     drainTimeoutSeconds: config.drainTimeoutSeconds,
     validationTimeoutSeconds: config.validationTimeoutSeconds,
     replacementTimeoutSeconds: config.replacementTimeoutSeconds,

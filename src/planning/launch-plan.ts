@@ -202,6 +202,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       stateBucket: input.stateBucket,
       region: input.region,
+      controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
+        .length,
     };
     const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {

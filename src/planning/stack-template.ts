@@ -337,6 +337,9 @@ export function renderStackTemplate({
           Resource: [
             `${clusterObjects}${STORE.bootstrapToken}`,
             `${clusterObjects}${STORE.controlPlanePki}`,
+            // A highly available control plane: who initialises, and the CA hash its joiners check.
+            `${clusterObjects}${STORE.controlPlaneInitializer}`,
+            `${clusterObjects}${STORE.caCertHash}`,
           ],
         },
         {
@@ -352,6 +355,8 @@ export function renderStackTemplate({
             `${clusterObjects}${STORE.pki}*`,
             `${clusterObjects}${STORE.kubeconfig}`,
             `${clusterObjects}${STORE.controlPlanePki}`,
+            `${clusterObjects}${STORE.etcdClient}`,
+            `${clusterObjects}${STORE.controlPlaneInitializer}`,
           ],
         },
         {

@@ -3,7 +3,7 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
-import { controlPlaneState } from './control-plane-state.js';
+import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
 import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
 
@@ -23,6 +23,16 @@ export interface UserDataInput {
   region: string;
   /** Version of the Amazon VPC CNI manifest to apply. */
   vpcCniVersion?: string;
+  /**
+   * How many control-plane instance groups the cluster has. With more than one, the control plane
+   * is highly available: one instance runs `kubeadm init`, every other `kubeadm join --control-plane`.
+   */
+  controlPlaneCount?: number;
+}
+
+/** Whether the boot script renders the highly available control plane's init-or-join. */
+export function isHighlyAvailable(input: UserDataInput): boolean {
+  return (input.controlPlaneCount ?? 1) > 1;
 }
 
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
@@ -121,6 +131,13 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     `apiVersion: ${apiVersion}`,
     `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`,
   ];
+  const discovery = [
+    providerId,
+    `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
+    ...verbatimHeredoc(
+      [`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join('\n'),
+    ),
+  ];
   const lines = controlPlane
     ? [
         ...verbatimHeredoc(
@@ -145,23 +162,31 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
           ].join('\n'),
         ),
       ]
-    : [
-        ...verbatimHeredoc([...head, nodeRegistration].join('\n')),
-        providerId,
-        `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
-        ...verbatimHeredoc(
-          [`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join(
-            '\n',
-          ),
-        ),
-      ];
-  return [
-    'write_kubeadm_config() {',
+    : [...verbatimHeredoc([...head, nodeRegistration].join('\n')), ...discovery];
+  const writer = (name: string, body: string[]) => [
+    `${name}() {`,
     '  install -d -m 0700 /etc/kubernetes',
     '  {',
-    ...lines,
+    ...body,
     '  } | tee /etc/kubernetes/kubeadm.yaml >/dev/null',
     '}',
+  ];
+  if (!controlPlane || !isHighlyAvailable(input)) return writer('write_kubeadm_config', lines);
+  // A member that joins serves the API on the same port, and its etcd joins the cluster's.
+  const joinHead = [
+    `apiVersion: ${apiVersion}`,
+    'kind: JoinConfiguration',
+    'controlPlane:',
+    '  localAPIEndpoint:',
+    `    bindPort: ${API_PORT}`,
+  ];
+  return [
+    ...writer('write_kubeadm_config', lines),
+    '',
+    ...writer('write_kubeadm_join_config', [
+      ...verbatimHeredoc([...joinHead, nodeRegistration].join('\n')),
+      ...discovery,
+    ]),
   ];
 }
 
@@ -240,6 +265,39 @@ export function bootstrapSettingsFromUserData(
   } catch {
     return undefined;
   }
+}
+
+/** The control plane's part of `main`: init (the one instance of a highly available plane that claims it), or join. */
+function controlPlaneBoot(input: UserDataInput): string[] {
+  const init = [
+    '  attach_etcd_volume',
+    '  restore_control_plane_pki',
+    '  write_kubeadm_config',
+    '  local preflight=()',
+    '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
+    '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
+    '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
+    '  save_control_plane_pki',
+    '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
+    '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
+    '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
+    // awk takes the server from its arguments (read as they are), never from its program text.
+    `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
+    ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
+  ];
+  if (!isHighlyAvailable(input)) return init;
+  return [
+    '  if claim_control_plane_init; then',
+    '    log "initialising the control plane (kubeadm init)"',
+    ...init.map((line) => `  ${line}`),
+    '    publish_etcd_client',
+    '  else',
+    '    log "joining the control plane (kubeadm join --control-plane)"',
+    '    join_control_plane',
+    '  fi',
+  ];
 }
 
 /** Renders the user-data script for one instance group. Pure: the spec hash is taken over it. */
@@ -336,6 +394,9 @@ export function renderUserData(input: UserDataInput): string {
     '',
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
+    ...(controlPlane && isHighlyAvailable(input)
+      ? controlPlaneJoinState(name, input.stateBucket)
+      : []),
     ...cniSteps(input),
     '',
     'main() {',
@@ -347,24 +408,7 @@ export function renderUserData(input: UserDataInput): string {
     '  ZONE="$(imds placement/availability-zone)"',
     `  BOOTSTRAP_TOKEN="$(state_store_read ${STORE.bootstrapToken})"`,
     ...(controlPlane
-      ? [
-          '  attach_etcd_volume',
-          '  restore_control_plane_pki',
-          '  write_kubeadm_config',
-          '  local preflight=()',
-          '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
-          '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
-          '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
-          '  save_control_plane_pki',
-          '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
-          '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
-          '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
-          // awk takes the server from its arguments (read as they are), never from its program text.
-          `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
-          ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
-        ]
+      ? controlPlaneBoot(input)
       : [
           `  until CA_CERT_HASH="$(state_store_read ${STORE.caCertHash})"; do`,
           '    log "waiting for the control plane to publish its CA hash"',

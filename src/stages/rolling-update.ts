@@ -29,6 +29,7 @@ import {
   rollStatus,
 } from '../planning/rolling-update.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { type EtcdOf, etcdNotReady, removeOutgoingMembers } from './etcd-membership.js';
 import type { RollCache } from './roll-cache.js';
 import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
@@ -101,6 +102,8 @@ export interface RollingUpdateDeps {
   stacks: Pick<StackApi, 'describe'>;
   dns: Pick<DnsApi, 'listRecords'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The cluster's etcd member API; without it control-plane instances are replaced as single members. */
+  etcd?: EtcdOf;
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
@@ -181,6 +184,10 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
     input.cluster,
     deps,
   );
+  // Out of etcd first: a terminated member that stays a member costs the quorum a vote.
+  const kube = step.controlPlane && deps.etcd ? await deps.kube(input.cluster) : undefined;
+  if (kube && deps.etcd)
+    await removeOutgoingMembers(input.cluster, step.instanceIds, { kube, etcd: deps.etcd });
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
   await deps.ec2.terminateInstances(outside);
   return {
@@ -220,21 +227,35 @@ async function awaitReplacements(
     (i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId),
   );
   let notJoined: string[] = [];
+  let etcdPending: string[] = [];
   if (!input.cloudOnly) {
     const kube = await kubeOrFail(input.cluster, deps);
     const readyNodes = new Set(
       (await kube.listNodes()).filter((n) => n.ready).map((n) => n.instanceId),
     );
     notJoined = inService.map((i) => i.instanceId).filter((id) => !readyNodes.has(id));
+    if (
+      input.step.kind === 'replace' &&
+      input.step.controlPlane &&
+      deps.etcd &&
+      !notJoined.length
+    ) {
+      const manifest = await deps.store.readCompletedManifest(input.cluster);
+      const expected = manifest.instanceGroups
+        .filter((ig) => isControlPlaneRole(ig.spec.role))
+        .reduce((n, ig) => n + ig.spec.minSize, 0);
+      etcdPending = await etcdNotReady(input.cluster, expected, { kube, etcd: deps.etcd });
+    }
   }
   const ready =
     !!asg &&
     inService.length >= asg.desiredCapacity &&
     stillThere.length === 0 &&
-    notJoined.length === 0;
+    notJoined.length === 0 &&
+    etcdPending.length === 0;
   if (!ready && now > new Date(input.deadline)) {
     throw new WaitTimeoutError(
-      `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${namesWithin(notJoined)}` : ''}`,
+      `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${namesWithin(notJoined)}` : ''}${etcdPending.length ? `, etcd: ${namesWithin(etcdPending)}` : ''}`,
     );
   }
   return {
@@ -242,6 +263,7 @@ async function awaitReplacements(
     inService: inService.length,
     desired: asg?.desiredCapacity ?? 0,
     notJoined,
+    ...(etcdPending.length ? { etcdPending } : {}),
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
   };
 }

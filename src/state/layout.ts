@@ -27,6 +27,10 @@ export const CLUSTER_OBJECTS = {
   bootstrapToken: 'secrets/bootstrap-token',
   kubeconfig: 'secrets/kubeconfig',
   controlPlanePki: 'secrets/control-plane-pki.tar.gz',
+  /** A client certificate of the etcd CA (JSON: ca, cert, key) for the member API; see kube/etcd.ts. */
+  etcdClient: 'secrets/etcd-client.json',
+  /** Holds the ID of the control-plane instance that runs `kubeadm init`; written once, If-None-Match. */
+  controlPlaneInitializer: 'secrets/control-plane-initializer',
   /** The control plane writes under this folder; nodes read the CA hash from it. */
   pki: 'pki/',
   caCertHash: 'pki/ca-cert-hash',
@@ -58,6 +62,7 @@ export const storeKey = {
   lock: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.lock),
   bootstrapToken: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.bootstrapToken),
   kubeconfig: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.kubeconfig),
+  etcdClient: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.etcdClient),
   eniWatcherState: (cluster: string) =>
     `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}state.json`,
   eniWatcherLastDecision: (cluster: string) =>

@@ -17,6 +17,10 @@ const READERS: Record<string, string[]> = {
   kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
+  // A client certificate of the etcd CA: the roll removes members through etcd's member API.
+  'etcd-client.json': ['RollingUpdateFunction'],
+  // Which control-plane instance ran kubeadm init: the others read it and join.
+  'control-plane-initializer': ['MastersRole'],
 };
 
 // Who may write (or replace) each of them: a forged kubeconfig would point the lifecycle at
@@ -25,6 +29,8 @@ const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
   'bootstrap-token': ['WriteStateFunction'],
+  'etcd-client.json': ['MastersRole'],
+  'control-plane-initializer': ['MastersRole'],
 };
 
 const BUCKET = 'kopsless-state-example';
