@@ -13,7 +13,7 @@
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
-import { evaluate, functionRoles, grants, type Role } from '../test/iam/policies.js';
+import { evaluate, functionRoles, grants, type Role, templateRoles } from '../test/iam/policies.js';
 import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
 import { readTemplate } from '../test/support/template.js';
 
@@ -34,9 +34,13 @@ async function cloudFormationUse(call: AwsCall): Promise<void> {
   const before =
     call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
   const after = call.operation === 'DeleteStack' ? undefined : input.TemplateBody;
-  const set = byCloudFormation.get(call.functionId) ?? new Set<string>();
+  // With a service role CloudFormation acts as that role, not as the caller.
+  const actor = (call.input as { RoleARN?: string }).RoleARN
+    ? 'CloudFormationServiceRole'
+    : call.functionId;
+  const set = byCloudFormation.get(actor) ?? new Set<string>();
   for (const action of cloudFormationActions(before, after)) set.add(action);
-  byCloudFormation.set(call.functionId, set);
+  byCloudFormation.set(actor, set);
 }
 
 try {
@@ -60,13 +64,17 @@ try {
   process.exit(1);
 }
 
-const roles = functionRoles(readTemplate(), { stateBucket: process.env.STATE_BUCKET! });
+const deployment = { stateBucket: process.env.STATE_BUCKET! };
+const roles = new Map<string, Role>([
+  ...functionRoles(readTemplate(), deployment),
+  ...templateRoles(readTemplate(), deployment),
+]);
 const used = new Set<string>();
 const denied: string[] = [];
 const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
 let deniedCalls = 0;
 for (const { call, requests } of recorded) {
-  const role = roles.get(call.functionId as never);
+  const role = roles.get(call.functionId);
   if (!role) {
     failures.push(`${call.functionId}: no such function in template.yaml`);
     continue;
@@ -103,7 +111,7 @@ function grantsOf(role: Role, action: string): string[] {
 }
 
 for (const [functionId, actions] of byCloudFormation) {
-  const role = roles.get(functionId as never)!;
+  const role = roles.get(functionId)!;
   for (const action of actions) {
     const statements = grantsOf(role, action);
     for (const statement of statements)

@@ -22,6 +22,9 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
       iam: new IAMClient(aws),
       route53: new Route53Client(aws),
     }),
+    ...(config.cloudFormationRoleArn
+      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
+      : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

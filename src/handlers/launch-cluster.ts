@@ -16,6 +16,10 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     stateBucket: config.stateBucket,
     region: config.region,
+    deployment: config.deployment,
+    ...(config.cloudFormationRoleArn
+      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
+      : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

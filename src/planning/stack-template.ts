@@ -4,6 +4,7 @@ import { type ClusterSubnetSpec, isControlPlaneRole } from '../manifest/types.js
 import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import {
   clusterTags,
+  DEFAULT_DEPLOYMENT,
   fqdn,
   type InstanceRoleKind,
   iamRoleName,
@@ -11,11 +12,18 @@ import {
   kopsRoleName,
   logicalId,
   nameTag,
+  ownerTag,
   PLACEHOLDER_IP,
   type SecurityGroupKind,
   securityGroupName,
   subnetLogicalIds,
 } from './names.js';
+import {
+  boundaryArn,
+  CLUSTER_ROLE_PATH,
+  etcdVolumeStatements,
+  vpcCniStatements,
+} from './stack-iam.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -31,6 +39,8 @@ export interface StackTemplateInput {
   stateBucket: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
+  /** The kopsless deployment that owns the stack: its owner tag and its roles' boundary. */
+  deployment?: string;
 }
 
 export interface StackOutputs {
@@ -53,11 +63,13 @@ export function subnetOutputKey(subnetName: string): string {
 
 function tags(
   cluster: string,
+  deployment: string,
   extra: Record<string, string> = {},
   cloudLabels: Record<string, string> = {},
 ): Tag[] {
   const all = [
     ...clusterTags(cluster),
+    ownerTag(deployment),
     ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
   ];
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
@@ -79,26 +91,12 @@ function assumeRole(): Json {
   };
 }
 
-/** What the VPC CNI calls on a node (AmazonEKS_CNI_Policy, written out so it needs no EKS). */
-const VPC_CNI_ACTIONS = [
-  'ec2:AssignPrivateIpAddresses',
-  'ec2:AttachNetworkInterface',
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeInstances',
-  'ec2:DescribeInstanceTypes',
-  'ec2:DescribeTags',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DetachNetworkInterface',
-  'ec2:ModifyNetworkInterfaceAttribute',
-  'ec2:UnassignPrivateIpAddresses',
-];
-
 /** Renders the stack template for a completed manifest. Pure: the same input gives the same JSON. */
 export function renderStackTemplate({
   manifest,
   stateBucket,
   partition = 'aws',
+  deployment = DEFAULT_DEPLOYMENT,
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
@@ -115,12 +113,12 @@ export function renderStackTemplate({
       CidrBlock: spec.networkCIDR,
       EnableDnsHostnames: true,
       EnableDnsSupport: true,
-      Tags: tags(name, { Name: name }, cloudLabels),
+      Tags: tags(name, deployment, { Name: name }, cloudLabels),
     },
   };
   resources.InternetGateway = {
     Type: 'AWS::EC2::InternetGateway',
-    Properties: { Tags: tags(name, { Name: name }, cloudLabels) },
+    Properties: { Tags: tags(name, deployment, { Name: name }, cloudLabels) },
   };
   resources.InternetGatewayAttachment = {
     Type: 'AWS::EC2::VPCGatewayAttachment',
@@ -130,7 +128,12 @@ export function renderStackTemplate({
     Type: 'AWS::EC2::RouteTable',
     Properties: {
       VpcId: { Ref: 'Vpc' },
-      Tags: tags(name, { Name: name, 'kubernetes.io/kops/role': 'public' }, cloudLabels),
+      Tags: tags(
+        name,
+        deployment,
+        { Name: name, 'kubernetes.io/kops/role': 'public' },
+        cloudLabels,
+      ),
     },
   };
   resources.PublicDefaultRoute = {
@@ -156,6 +159,7 @@ export function renderStackTemplate({
         MapPublicIpOnLaunch: isPublic(subnet),
         Tags: tags(
           name,
+          deployment,
           {
             Name: `${subnet.name}.${name}`,
             SubnetType: subnet.type,
@@ -186,14 +190,17 @@ export function renderStackTemplate({
     resources[`NatEip${z}`] = {
       Type: 'AWS::EC2::EIP',
       DependsOn: 'InternetGatewayAttachment',
-      Properties: { Domain: 'vpc', Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels) },
+      Properties: {
+        Domain: 'vpc',
+        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
+      },
     };
     resources[`NatGateway${z}`] = {
       Type: 'AWS::EC2::NatGateway',
       Properties: {
         AllocationId: { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
         SubnetId: { Ref: subnetOutputKey(egressSubnet.name) },
-        Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels),
+        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
       },
     };
     resources[`PrivateRouteTable${z}`] = {
@@ -202,6 +209,7 @@ export function renderStackTemplate({
         VpcId: { Ref: 'Vpc' },
         Tags: tags(
           name,
+          deployment,
           { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` },
           cloudLabels,
         ),
@@ -250,7 +258,7 @@ export function renderStackTemplate({
         GroupName: securityGroupName(kind, name),
         GroupDescription: description,
         VpcId: { Ref: 'Vpc' },
-        Tags: tags(name, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
+        Tags: tags(name, deployment, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
       },
     };
     output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
@@ -359,26 +367,8 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
-        // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateTags'],
-          Resource: '*',
-          Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:AttachVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } },
-        },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...etcdVolumeStatements(name),
+        ...(usesVpcCni ? vpcCniStatements(name) : []),
       ],
     ],
     [
@@ -399,7 +389,7 @@ export function renderStackTemplate({
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
           Resource: '*',
         },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...(usesVpcCni ? vpcCniStatements(name) : []),
       ],
     ],
     ...(hasBastion
@@ -418,6 +408,8 @@ export function renderStackTemplate({
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: iamRoleName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
+        PermissionsBoundary: boundaryArn(deployment),
         AssumeRolePolicyDocument: assumeRole(),
         Policies: [
           {
@@ -425,13 +417,14 @@ export function renderStackTemplate({
             PolicyDocument: { Version: '2012-10-17', Statement: statements },
           },
         ],
-        Tags: tags(name, { Name: nameTag(kopsName).Value }, cloudLabels),
+        Tags: tags(name, deployment, { Name: nameTag(kopsName).Value }, cloudLabels),
       },
     };
     resources[`${kind}InstanceProfile`] = {
       Type: 'AWS::IAM::InstanceProfile',
       Properties: {
         InstanceProfileName: instanceProfileName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
         Roles: [{ Ref: `${kind}Role` }],
       },
     };
@@ -445,7 +438,7 @@ export function renderStackTemplate({
     Properties: {
       Name: fqdn(spec.dnsZone),
       HostedZoneConfig: { Comment: `kopsless cluster ${name}` },
-      HostedZoneTags: tags(name, {}, cloudLabels),
+      HostedZoneTags: tags(name, deployment, {}, cloudLabels),
       ...(privateZone
         ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] }
         : {}),

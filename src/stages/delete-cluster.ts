@@ -34,6 +34,8 @@ export interface DeleteDeps {
   stacks: StackApi;
   ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
+  /** The service role CloudFormation deletes the stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   now?: () => Date;
@@ -84,6 +86,13 @@ export async function discover(
   return resources;
 }
 
+/** Why a cluster the state store does not hold is not deleted, as `kopsless delete` says it. */
+export function unregisteredDetail(taggedResources: number): string {
+  return taggedResources === 0
+    ? ': nothing in the state store and no resource tagged for it'
+    : ` in the state store: ${taggedResources} resource(s) carry its tag, but kopsless deletes only clusters it holds`;
+}
+
 function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
@@ -104,15 +113,14 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
   const now = nowFor(deps);
   switch (input.action) {
     case 'exists': {
-      // Before the lock: deleting a cluster that does not exist says so and writes nothing.
-      const registered = await deps.store.exists(input.cluster);
-      const resources = registered ? [] : await discover(input.cluster, deps);
-      if (!registered && resources.length === 0)
+      // Before the lock: deleting a cluster the state store does not hold says so and changes
+      // nothing, even when resources carry its name in their tags (a kOps cluster's do).
+      if (!(await deps.store.exists(input.cluster)))
         throw new ClusterNotFoundError(
           input.cluster,
-          ': nothing in the state store and no resource tagged for it',
+          unregisteredDetail((await discover(input.cluster, deps)).length),
         );
-      return { registered, resources: resources.length };
+      return { registered: true };
     }
     case 'discover': {
       const resources = await discover(input.cluster, deps);
@@ -172,7 +180,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         const zoneId = owned.stack.outputs.HostedZoneId;
         if (zoneId) await deps.inventory.tagHostedZone(zoneId, input.cluster);
         try {
-          await deps.stacks.delete(owned.name);
+          await deps.stacks.delete(owned.name, deps.cloudFormationRoleArn);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.

@@ -12,10 +12,12 @@ import {
   groupName,
   legacyStackName,
   nameTag,
+  ownerTag,
   SPEC_HASH_TAG,
   stableHash,
   stackName,
 } from '../planning/names.js';
+import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -40,6 +42,10 @@ export interface LaunchDeps {
   autoscaling: AutoScalingApi;
   stateBucket: string;
   region: string;
+  /** This deployment's name: the owner tag of everything launched (default: the local backend's). */
+  deployment?: string;
+  /** The service role CloudFormation makes the cluster stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   now?: () => Date;
@@ -78,10 +84,16 @@ function clientToken(...parts: string[]): string {
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stateBucket'>,
+  deps: Pick<LaunchDeps, 'store' | 'stateBucket' | 'deployment'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
-  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
+  const template = JSON.stringify(
+    renderStackTemplate({
+      manifest,
+      stateBucket: deps.stateBucket,
+      deployment: deploymentOf(deps),
+    }),
+  );
   return { template, templateHash: stableHash(template) };
 }
 
@@ -89,7 +101,12 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const now = nowFor(deps);
   const { template, templateHash } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
-  const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
+  const tags = [
+    ...clusterTags(input.cluster),
+    ownerTag(deploymentOf(deps)),
+    { Key: TEMPLATE_HASH_TAG, Value: templateHash },
+  ];
+  const roleArn = deps.cloudFormationRoleArn ? { roleArn: deps.cloudFormationRoleArn } : {};
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
@@ -108,6 +125,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
       templateBody: template,
       tags,
       clientRequestToken: clientToken(input.owner, name),
+      ...roleArn,
     });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
@@ -119,7 +137,8 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =
-      (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating'
+      (await deps.stacks.update({ stackName: name, templateBody: template, tags, ...roleArn })) ===
+      'updating'
         ? 'updated'
         : 'unchanged';
   }
@@ -164,7 +183,7 @@ function sameLaunchTemplate(
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
@@ -191,7 +210,7 @@ export async function planClusterGroups(
     instanceTypes,
     stateBucket: deps.stateBucket,
     region: deps.region,
-  });
+  }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }
 
@@ -231,7 +250,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       const created = await deps.ec2.createLaunchTemplate(
         plan.name,
         data,
-        [...clusterTags(input.cluster), nameTag(plan.kopsName)],
+        [...clusterTags(input.cluster), ownerTag(deploymentOf(deps)), nameTag(plan.kopsName)],
         clientToken(input.owner, plan.name, plan.specHash),
       );
       ({ id: ltId, version } = created);
