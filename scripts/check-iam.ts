@@ -10,12 +10,43 @@
  * calls for the cluster stack (made with the function's credentials) count as uses of the
  * function's grants, from test/iam/cloudformation.ts.
  */
+import { readFileSync } from 'node:fs';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
 import { evaluate, functionRoles, grants, type Role, templateRoles } from '../test/iam/policies.js';
+import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from '../test/iam/probes.js';
 import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
 import { readTemplate } from '../test/support/template.js';
+
+/**
+ * `--probes FILE`: evaluates the probes in FILE (test/iam/probes.ts) instead of running the
+ * lifecycle. Prints `ALLOWED|DENIED <logical id> <action> <resource>` per role and probe; 0, or 2
+ * when the file cannot be read as probes.
+ */
+async function checkProbes(file: string | undefined): Promise<number> {
+  if (!file) {
+    console.error('check:iam: --probes needs a file: --probes FILE');
+    return 2;
+  }
+  try {
+    const probes = parseProbes(readFileSync(file, 'utf8'), file);
+    const results = await runProbes(probes, readTemplate(), {
+      stateBucket: process.env.STATE_BUCKET ?? 'kopsless-state-example',
+    });
+    for (const result of results) console.log(formatProbeResult(result));
+    return 0;
+  } catch (error) {
+    if (error instanceof ProbeFileError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`check:iam: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+const probesAt = process.argv.indexOf('--probes');
+if (probesAt >= 0) process.exit(await checkProbes(process.argv[probesAt + 1]));
 
 const verbose = process.argv.includes('--verbose');
 const started = Date.now();

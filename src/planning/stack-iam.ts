@@ -89,8 +89,8 @@ export function vpcCniStatements(cluster: string): Json[] {
 }
 
 /**
- * etcd's volume: created empty (a snapshot resource is never granted, so a volume from anyone's
- * snapshot is refused), encrypted, tagged for the cluster at creation, and attached only to the
+ * etcd's volume: created empty (no parent snapshot, and a snapshot resource is never granted, so
+ * a volume from anyone's snapshot is refused), encrypted, tagged for the cluster at creation, and attached only to the
  * cluster's instances.
  */
 export function etcdVolumeStatements(cluster: string): Json[] {
@@ -102,6 +102,7 @@ export function etcdVolumeStatements(cluster: string): Json[] {
       Resource: ec2Arn('volume'),
       Condition: {
         Bool: { 'ec2:Encrypted': 'true' },
+        Null: { 'ec2:ParentSnapshot': 'true' },
         StringEquals: { [`aws:RequestTag/${CLUSTER_TAG}`]: cluster },
       },
     },

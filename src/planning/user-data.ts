@@ -5,7 +5,7 @@ import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
-import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
+import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
 /**
  * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
@@ -169,6 +169,7 @@ function cniSteps(input: UserDataInput): string[] {
   const amazonvpc = input.cluster.spec.networking?.amazonvpc;
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
+  const manifest = vpcCniManifest(version);
   const env = (amazonvpc.env ?? [])
     .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
     .join(' ');
@@ -176,7 +177,10 @@ function cniSteps(input: UserDataInput): string[] {
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
-    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
+    // Applied only once its SHA-256 matches the pinned one: sha256sum -c fails, and with it the script.
+    `  curl -fsSL ${shellQuote(manifest.url)} -o /tmp/aws-k8s-cni.yaml`,
+    `  echo ${shellQuote(`${manifest.sha256}  /tmp/aws-k8s-cni.yaml`)} | sha256sum -c --quiet -`,
+    '  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml',
     // After `--` no pair can be read as a kubectl option, whatever its name.
     ...(env
       ? [
