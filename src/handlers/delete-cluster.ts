@@ -1,12 +1,14 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
 import { DELETE_EVENT } from '../stages/inputs.js';
+import { s3SecretVersions } from '../state/secret-versions.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -25,6 +27,7 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),
+    secretVersions: s3SecretVersions(new S3Client(aws), config.stateBucket),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

@@ -3,6 +3,7 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
 import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
@@ -127,7 +128,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
           [...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n'),
         ),
         providerId,
-        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "0s"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
+        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "${BOOTSTRAP_TOKEN_TTL}"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
         ...verbatimHeredoc(
           [
             '---',
@@ -340,6 +341,7 @@ export function renderUserData(input: UserDataInput): string {
     '',
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
+    ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
     '',
     'main() {',
@@ -360,6 +362,7 @@ export function renderUserData(input: UserDataInput): string {
           '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
           '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
           '  save_control_plane_pki',
+          '  install_bootstrap_token_sync',
           '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
           '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
           `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,

@@ -11,6 +11,7 @@ import {
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { SecretVersionsApi } from '../state/secret-versions.js';
 
 /**
  * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
@@ -34,6 +35,8 @@ export interface DeleteDeps {
   stacks: StackApi;
   ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
+  /** Every earlier version of the cluster's secrets (the bucket is versioned). */
+  secretVersions?: SecretVersionsApi;
   /** The service role CloudFormation deletes the stack under. */
   cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
@@ -261,7 +264,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         );
       return { remaining: 0 };
     }
-    case 'deleteState':
-      return { objectsDeleted: await deps.store.deleteCluster(input.cluster) };
+    case 'deleteState': {
+      const objectsDeleted = await deps.store.deleteCluster(input.cluster);
+      // After the current objects: their delete markers and every earlier version of a secret go too.
+      const secretVersionsDeleted = (await deps.secretVersions?.deleteAll(input.cluster)) ?? 0;
+      return { objectsDeleted, secretVersionsDeleted };
+    }
   }
 }

@@ -21,6 +21,8 @@ import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
+import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
 /**
@@ -37,6 +39,8 @@ export type LaunchInput =
 
 export interface LaunchDeps {
   store: ClusterStore;
+  /** The state store's objects: the bootstrap token is renewed there before instances launch. */
+  objects: Pick<ObjectStore, 'get' | 'put'>;
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
@@ -240,6 +244,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
+  // Before anything can launch: a new instance must find a token the API server accepts.
+  await renewBootstrapToken(input.cluster, deps.objects, now);
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);

@@ -25,6 +25,8 @@ export const CLUSTER_OBJECTS = {
   status: 'status.json',
   lock: 'lock',
   bootstrapToken: 'secrets/bootstrap-token',
+  /** When the launch stage last wrote the bootstrap token (ISO time): not a secret. */
+  bootstrapTokenIssued: 'bootstrap-token-issued',
   kubeconfig: 'secrets/kubeconfig',
   controlPlanePki: 'secrets/control-plane-pki.tar.gz',
   /** The control plane writes under this folder; nodes read the CA hash from it. */
@@ -57,6 +59,8 @@ export const storeKey = {
   status: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.status),
   lock: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.lock),
   bootstrapToken: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.bootstrapToken),
+  bootstrapTokenIssued: (cluster: string) =>
+    clusterKey(cluster, CLUSTER_OBJECTS.bootstrapTokenIssued),
   kubeconfig: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.kubeconfig),
   eniWatcherState: (cluster: string) =>
     `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}state.json`,

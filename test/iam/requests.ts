@@ -346,12 +346,17 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
 
   if (prefix === 's3') {
     const bucket = `arn:${PARTITION}:s3:::${input.Bucket}`;
-    if (name === 'ListBucket')
+    if (name === 'ListBucket' || name === 'ListBucketVersions')
       return [
         own(bucket, {
           ...(input.Prefix !== undefined ? { 's3:prefix': input.Prefix } : {}),
           ...(input.Delimiter !== undefined ? { 's3:delimiter': input.Delimiter } : {}),
         }),
+      ];
+    // A delete that names a version is authorized as its own action.
+    if (name === 'DeleteObject' && input.VersionId)
+      return [
+        { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
     return [own(`${bucket}/${input.Key}`)];
   }

@@ -24,7 +24,8 @@ const READERS: Record<string, string[]> = {
 const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
-  'bootstrap-token': ['WriteStateFunction'],
+  // Made once by write-state; renewed by the launch stage before instances launch.
+  'bootstrap-token': ['WriteStateFunction', 'LaunchClusterFunction'],
 };
 
 const BUCKET = 'kopsless-state-example';

@@ -22,6 +22,7 @@ const SCRIPT_COMMANDS = [
   'awk',
   'aws',
   'blkid',
+  'chmod',
   'containerd',
   'curl',
   'gpg',
