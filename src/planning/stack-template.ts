@@ -5,16 +5,24 @@ import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/la
 import { apiRecords } from './dns-records.js';
 import {
   clusterTags,
+  DEFAULT_DEPLOYMENT,
   type InstanceRoleKind,
   iamRoleName,
   instanceProfileName,
   kopsRoleName,
   logicalId,
   nameTag,
+  ownerTag,
   type SecurityGroupKind,
   securityGroupName,
   subnetLogicalIds,
 } from './names.js';
+import {
+  boundaryArn,
+  CLUSTER_ROLE_PATH,
+  etcdVolumeStatements,
+  vpcCniStatements,
+} from './stack-iam.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -35,6 +43,8 @@ export interface StackTemplateInput {
   hostedZoneId?: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
+  /** The kopsless deployment that owns the stack: its owner tag and its roles' boundary. */
+  deployment?: string;
 }
 
 export interface StackOutputs {
@@ -58,11 +68,13 @@ export function subnetOutputKey(subnetName: string): string {
 
 function tags(
   cluster: string,
+  deployment: string,
   extra: Record<string, string> = {},
   cloudLabels: Record<string, string> = {},
 ): Tag[] {
   const all = [
     ...clusterTags(cluster),
+    ownerTag(deployment),
     ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
   ];
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
@@ -84,27 +96,13 @@ function assumeRole(): Json {
   };
 }
 
-/** What the VPC CNI calls on a node (AmazonEKS_CNI_Policy, written out so it needs no EKS). */
-const VPC_CNI_ACTIONS = [
-  'ec2:AssignPrivateIpAddresses',
-  'ec2:AttachNetworkInterface',
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeInstances',
-  'ec2:DescribeInstanceTypes',
-  'ec2:DescribeTags',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DetachNetworkInterface',
-  'ec2:ModifyNetworkInterfaceAttribute',
-  'ec2:UnassignPrivateIpAddresses',
-];
-
 /** Renders the stack template for a completed manifest. Pure: the same input gives the same JSON. */
 export function renderStackTemplate({
   manifest,
   stateBucket,
   hostedZoneId,
   partition = 'aws',
+  deployment = DEFAULT_DEPLOYMENT,
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
@@ -121,12 +119,12 @@ export function renderStackTemplate({
       CidrBlock: spec.networkCIDR,
       EnableDnsHostnames: true,
       EnableDnsSupport: true,
-      Tags: tags(name, { Name: name }, cloudLabels),
+      Tags: tags(name, deployment, { Name: name }, cloudLabels),
     },
   };
   resources.InternetGateway = {
     Type: 'AWS::EC2::InternetGateway',
-    Properties: { Tags: tags(name, { Name: name }, cloudLabels) },
+    Properties: { Tags: tags(name, deployment, { Name: name }, cloudLabels) },
   };
   resources.InternetGatewayAttachment = {
     Type: 'AWS::EC2::VPCGatewayAttachment',
@@ -136,7 +134,12 @@ export function renderStackTemplate({
     Type: 'AWS::EC2::RouteTable',
     Properties: {
       VpcId: { Ref: 'Vpc' },
-      Tags: tags(name, { Name: name, 'kubernetes.io/kops/role': 'public' }, cloudLabels),
+      Tags: tags(
+        name,
+        deployment,
+        { Name: name, 'kubernetes.io/kops/role': 'public' },
+        cloudLabels,
+      ),
     },
   };
   resources.PublicDefaultRoute = {
@@ -162,6 +165,7 @@ export function renderStackTemplate({
         MapPublicIpOnLaunch: isPublic(subnet),
         Tags: tags(
           name,
+          deployment,
           {
             Name: `${subnet.name}.${name}`,
             SubnetType: subnet.type,
@@ -192,14 +196,17 @@ export function renderStackTemplate({
     resources[`NatEip${z}`] = {
       Type: 'AWS::EC2::EIP',
       DependsOn: 'InternetGatewayAttachment',
-      Properties: { Domain: 'vpc', Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels) },
+      Properties: {
+        Domain: 'vpc',
+        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
+      },
     };
     resources[`NatGateway${z}`] = {
       Type: 'AWS::EC2::NatGateway',
       Properties: {
         AllocationId: { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
         SubnetId: { Ref: subnetOutputKey(egressSubnet.name) },
-        Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels),
+        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
       },
     };
     resources[`PrivateRouteTable${z}`] = {
@@ -208,6 +215,7 @@ export function renderStackTemplate({
         VpcId: { Ref: 'Vpc' },
         Tags: tags(
           name,
+          deployment,
           { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` },
           cloudLabels,
         ),
@@ -256,7 +264,7 @@ export function renderStackTemplate({
         GroupName: securityGroupName(kind, name),
         GroupDescription: description,
         VpcId: { Ref: 'Vpc' },
-        Tags: tags(name, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
+        Tags: tags(name, deployment, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
       },
     };
     output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
@@ -370,26 +378,8 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
-        // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateTags'],
-          Resource: '*',
-          Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:AttachVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } },
-        },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...etcdVolumeStatements(name),
+        ...(usesVpcCni ? vpcCniStatements(name) : []),
       ],
     ],
     [
@@ -410,7 +400,7 @@ export function renderStackTemplate({
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
           Resource: '*',
         },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...(usesVpcCni ? vpcCniStatements(name) : []),
       ],
     ],
     ...(hasBastion
@@ -429,6 +419,8 @@ export function renderStackTemplate({
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: iamRoleName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
+        PermissionsBoundary: boundaryArn(deployment),
         AssumeRolePolicyDocument: assumeRole(),
         Policies: [
           {
@@ -436,13 +428,14 @@ export function renderStackTemplate({
             PolicyDocument: { Version: '2012-10-17', Statement: statements },
           },
         ],
-        Tags: tags(name, { Name: nameTag(kopsName).Value }, cloudLabels),
+        Tags: tags(name, deployment, { Name: nameTag(kopsName).Value }, cloudLabels),
       },
     };
     resources[`${kind}InstanceProfile`] = {
       Type: 'AWS::IAM::InstanceProfile',
       Properties: {
         InstanceProfileName: instanceProfileName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
         Roles: [{ Ref: `${kind}Role` }],
       },
     };

@@ -3,9 +3,10 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
-import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
+import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
 /**
  * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
@@ -144,7 +145,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
           [...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n'),
         ),
         providerId,
-        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "0s"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
+        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "${BOOTSTRAP_TOKEN_TTL}"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
         ...verbatimHeredoc(
           [
             '---',
@@ -194,6 +195,7 @@ function cniSteps(input: UserDataInput): string[] {
   const amazonvpc = input.cluster.spec.networking?.amazonvpc;
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
+  const manifest = vpcCniManifest(version);
   const env = (amazonvpc.env ?? [])
     .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
     .join(' ');
@@ -201,7 +203,10 @@ function cniSteps(input: UserDataInput): string[] {
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
-    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
+    // Applied only once its SHA-256 matches the pinned one: sha256sum -c fails, and with it the script.
+    `  curl -fsSL ${shellQuote(manifest.url)} -o /tmp/aws-k8s-cni.yaml`,
+    `  echo ${shellQuote(`${manifest.sha256}  /tmp/aws-k8s-cni.yaml`)} | sha256sum -c --quiet -`,
+    '  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml',
     // After `--` no pair can be read as a kubectl option, whatever its name.
     ...(env
       ? [
@@ -278,6 +283,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
     '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
     '  save_control_plane_pki',
+    '  install_bootstrap_token_sync',
     '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
     '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
     `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
@@ -296,6 +302,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  else',
     '    log "joining the control plane (kubeadm join --control-plane)"',
     '    join_control_plane',
+    '    install_bootstrap_token_sync',
     '  fi',
   ];
 }
@@ -397,6 +404,7 @@ export function renderUserData(input: UserDataInput): string {
     ...(controlPlane && isHighlyAvailable(input)
       ? controlPlaneJoinState(name, input.stateBucket)
       : []),
+    ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
     '',
     'main() {',

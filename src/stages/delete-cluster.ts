@@ -18,6 +18,7 @@ import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { SecretVersionsApi } from '../state/secret-versions.js';
 
 /**
  * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
@@ -42,6 +43,10 @@ export interface DeleteDeps {
   ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
   dns: Pick<DnsApi, 'listHostedZones'>;
+  /** Every earlier version of the cluster's secrets (the bucket is versioned). */
+  secretVersions?: SecretVersionsApi;
+  /** The service role CloudFormation deletes the stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   now?: () => Date;
@@ -100,6 +105,13 @@ export async function discover(
   return resources;
 }
 
+/** Why a cluster the state store does not hold is not deleted, as `kopsless delete` says it. */
+export function unregisteredDetail(taggedResources: number): string {
+  return taggedResources === 0
+    ? ': nothing in the state store and no resource tagged for it'
+    : ` in the state store: ${taggedResources} resource(s) carry its tag, but kopsless deletes only clusters it holds`;
+}
+
 function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
@@ -120,15 +132,14 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
   const now = nowFor(deps);
   switch (input.action) {
     case 'exists': {
-      // Before the lock: deleting a cluster that does not exist says so and writes nothing.
-      const registered = await deps.store.exists(input.cluster);
-      const resources = registered ? [] : await discover(input.cluster, deps);
-      if (!registered && resources.length === 0)
+      // Before the lock: deleting a cluster the state store does not hold says so and changes
+      // nothing, even when resources carry its name in their tags (a kOps cluster's do).
+      if (!(await deps.store.exists(input.cluster)))
         throw new ClusterNotFoundError(
           input.cluster,
-          ': nothing in the state store and no resource tagged for it',
+          unregisteredDetail((await discover(input.cluster, deps)).length),
         );
-      return { registered, resources: resources.length };
+      return { registered: true };
     }
     case 'discover': {
       const resources = await discover(input.cluster, deps);
@@ -184,7 +195,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         for (const record of resources.filter((r) => r.type === 'dns-record'))
           await deps.inventory.deleteResource(record);
         try {
-          await deps.stacks.delete(owned.name);
+          await deps.stacks.delete(owned.name, deps.cloudFormationRoleArn);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
@@ -265,7 +276,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         );
       return { remaining: 0 };
     }
-    case 'deleteState':
-      return { objectsDeleted: await deps.store.deleteCluster(input.cluster) };
+    case 'deleteState': {
+      const objectsDeleted = await deps.store.deleteCluster(input.cluster);
+      // After the current objects: their delete markers and every earlier version of a secret go too.
+      const secretVersionsDeleted = (await deps.secretVersions?.deleteAll(input.cluster)) ?? 0;
+      return { objectsDeleted, secretVersionsDeleted };
+    }
   }
 }

@@ -14,13 +14,17 @@ import {
   groupName,
   legacyStackName,
   nameTag,
+  ownerTag,
   SPEC_HASH_TAG,
   stableHash,
   stackName,
 } from '../planning/names.js';
+import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
+import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 
 /**
@@ -37,12 +41,18 @@ export type LaunchInput =
 
 export interface LaunchDeps {
   store: ClusterStore;
+  /** The state store's objects: the bootstrap token is renewed there before instances launch. */
+  objects: Pick<ObjectStore, 'get' | 'put'>;
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
   dns: Pick<DnsApi, 'listHostedZones'>;
   stateBucket: string;
   region: string;
+  /** This deployment's name: the owner tag of everything launched (default: the local backend's). */
+  deployment?: string;
+  /** The service role CloudFormation makes the cluster stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   now?: () => Date;
@@ -108,7 +118,7 @@ async function recordsZoneId(
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);
@@ -117,6 +127,7 @@ export async function renderClusterStack(
       manifest,
       stateBucket: deps.stateBucket,
       ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
+      deployment: deploymentOf(deps),
     }),
   );
   return { template, templateHash: stableHash(template) };
@@ -126,7 +137,12 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const now = nowFor(deps);
   const { template, templateHash } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
-  const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
+  const tags = [
+    ...clusterTags(input.cluster),
+    ownerTag(deploymentOf(deps)),
+    { Key: TEMPLATE_HASH_TAG, Value: templateHash },
+  ];
+  const roleArn = deps.cloudFormationRoleArn ? { roleArn: deps.cloudFormationRoleArn } : {};
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
@@ -145,6 +161,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
       templateBody: template,
       tags,
       clientRequestToken: clientToken(input.owner, name),
+      ...roleArn,
     });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
@@ -156,7 +173,8 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =
-      (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating'
+      (await deps.stacks.update({ stackName: name, templateBody: template, tags, ...roleArn })) ===
+      'updating'
         ? 'updated'
         : 'unchanged';
   }
@@ -201,7 +219,7 @@ function sameLaunchTemplate(
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
@@ -228,7 +246,7 @@ export async function planClusterGroups(
     instanceTypes,
     stateBucket: deps.stateBucket,
     region: deps.region,
-  });
+  }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }
 
@@ -258,6 +276,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
+  // Before anything can launch: a new instance must find a token the API server accepts.
+  await renewBootstrapToken(input.cluster, deps.objects, now);
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);
@@ -268,7 +288,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       const created = await deps.ec2.createLaunchTemplate(
         plan.name,
         data,
-        [...clusterTags(input.cluster), nameTag(plan.kopsName)],
+        [...clusterTags(input.cluster), ownerTag(deploymentOf(deps)), nameTag(plan.kopsName)],
         clientToken(input.owner, plan.name, plan.specHash),
       );
       ({ id: ltId, version } = created);

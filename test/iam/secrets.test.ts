@@ -28,7 +28,8 @@ const READERS: Record<string, string[]> = {
 const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
-  'bootstrap-token': ['WriteStateFunction'],
+  // Made once by write-state; renewed by the launch stage before instances launch.
+  'bootstrap-token': ['WriteStateFunction', 'LaunchClusterFunction'],
   'etcd-client.json': ['MastersRole'],
   'control-plane-initializer': ['MastersRole'],
 };
