@@ -414,6 +414,25 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         own(`arn:${PARTITION}:route53:::change/${String(input.Id).replace(/^\/?change\//, '')}`),
       ];
     const zone = String(input.HostedZoneId ?? input.ResourceId).replace(/^\/?hostedzone\//, '');
+    if (name === 'ChangeResourceRecordSets') {
+      // The multivalued keys Route 53 gives a change batch, so a grant can name what it may change.
+      const changes = (input.ChangeBatch?.Changes ?? []) as Array<{
+        Action: string;
+        ResourceRecordSet: { Name: string; Type: string };
+      }>;
+      const distinct = (values: string[]) => [...new Set(values)];
+      return [
+        own(`arn:${PARTITION}:route53:::hostedzone/${zone}`, {
+          'route53:ChangeResourceRecordSetsActions': distinct(changes.map((c) => c.Action)),
+          'route53:ChangeResourceRecordSetsRecordTypes': distinct(
+            changes.map((c) => c.ResourceRecordSet.Type),
+          ),
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': distinct(
+            changes.map((c) => c.ResourceRecordSet.Name.toLowerCase().replace(/\.$/, '')),
+          ),
+        }),
+      ];
+    }
     return [own(`arn:${PARTITION}:route53:::hostedzone/${zone}`)];
   }
   if (prefix === 'iam') {
