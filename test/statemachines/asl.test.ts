@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  LAMBDA_RUNTIME_ERROR_NAMES,
   LAMBDA_SERVICE_ERROR_NAMES,
   LAMBDA_TIMEOUT_ERROR,
   PERMANENT_ERROR_NAMES,
@@ -61,7 +62,7 @@ const KNOWN_ERRORS = new Set<string>([
   ...TRANSIENT_ERROR_NAMES,
   ...PERMANENT_ERROR_NAMES,
   ...LAMBDA_SERVICE_ERROR_NAMES,
-  LAMBDA_TIMEOUT_ERROR,
+  ...LAMBDA_RUNTIME_ERROR_NAMES,
   ...STEP_FUNCTIONS_SERVICE_ERROR_NAMES,
 ]);
 

@@ -4,6 +4,7 @@ import { type Config, readConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 import type { HandlerRuntime } from '../../handlers/runtime.js';
+import type { NotifyConfig } from '../../notify-config.js';
 
 export type LocalHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -20,6 +21,8 @@ export interface LocalSettings {
   config: Config;
   /** The API function's settings; only a run that invokes ApiFunction needs them. */
   api?: ApiConfig;
+  /** The notification function's settings; only a run that delivers status changes needs them. */
+  notify?: NotifyConfig;
   runtime?: HandlerRuntime;
 }
 
@@ -70,6 +73,14 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
       );
     return (await import('../../handlers/api.js')).createApiHandler(
       s.api,
+      s.runtime,
+    ) as LocalHandler;
+  },
+  NotifyFunction: async (s) => {
+    if (!s.notify)
+      throw new ConfigError('NotifyFunction: the local settings have no notify (the topic ARN)');
+    return (await import('../../handlers/notify.js')).createNotifyHandler(
+      s.notify,
       s.runtime,
     ) as LocalHandler;
   },

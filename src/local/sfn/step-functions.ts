@@ -31,6 +31,7 @@ import {
   waitStates,
 } from './asl-definition.js';
 import { boundHandlers } from './bound-handlers.js';
+import { type BundlePool, bundleMode, startBundlePool } from './bundles.js';
 import {
   type ChildStateMachine,
   type DefinitionRunOptions,
@@ -48,7 +49,7 @@ import {
   terminalError,
   waitSeconds,
 } from './execution-model.js';
-import { localSettingsFromEnv } from './handlers.js';
+import { type LocalSettings, localSettingsFromEnv } from './handlers.js';
 import {
   dataLimitFailure,
   type EngineEvent,
@@ -57,6 +58,7 @@ import {
   payloadBytes,
 } from './history.js';
 import type { SimClock } from './sim-clock.js';
+import { emitExecutionStatusChange } from './status-events.js';
 
 export {
   type Definition,
@@ -255,6 +257,16 @@ async function execute(
       startDate: Date.parse(summary.startedAt),
       closed: false,
     });
+  const machineArn = stateMachineArn(region, ACCOUNT, options.stateMachineName);
+  emitExecutionStatusChange({
+    executionArn,
+    stateMachineArn: machineArn,
+    name: executionName,
+    status: 'RUNNING',
+    startedAt: summary.startedAt,
+    input: options.input,
+    region,
+  });
   // Ends this execution's simulated sleeps (Waits, retry pauses, its timeout) when it ends.
   const sleeps = new AbortController();
   const at = () => (clock ? clock.now().getTime() : Date.now());
@@ -537,6 +549,7 @@ async function execute(
     } as never,
   });
   let aborted = false;
+  let timedOut = false;
   const abort = () => {
     if (aborted) return;
     aborted = true;
@@ -554,8 +567,10 @@ async function execute(
           },
           'ExecutionTimedOut',
         )
-      )
+      ) {
+        timedOut = true;
         abort();
+      }
     });
   }
   const pump = (async () => {
@@ -617,6 +632,18 @@ async function execute(
       lambdaInvocations: history.lambdaInvocations,
       stoppedAt,
     });
+    emitExecutionStatusChange({
+      executionArn,
+      stateMachineArn: machineArn,
+      name: executionName,
+      status: stopped ? 'ABORTED' : timedOut ? 'TIMED_OUT' : result.status,
+      startedAt,
+      stoppedAt,
+      input: options.input,
+      ...(result.output !== undefined ? { output: result.output } : {}),
+      ...(result.error ? { error: result.error } : {}),
+      region,
+    });
     return {
       executionArn,
       ...result,
@@ -665,7 +692,25 @@ export async function runStateMachine(
   const settings = options.settings ?? localSettingsFromEnv(process.env);
   const region = options.region ?? settings.config.region;
   const definition = loadDefinition(name, region);
-  const handlers = await boundHandlers(definition, settings, options.lockHolder);
+  const bundles = bundleMode()
+    ? await startBundlePool(settings, { simulatedClock: Boolean(options.clock) })
+    : undefined;
+  try {
+    return await runWithHandlers(name, options, settings, region, definition, bundles);
+  } finally {
+    await bundles?.stop();
+  }
+}
+
+async function runWithHandlers(
+  name: StateMachineName,
+  options: RunOptions,
+  settings: LocalSettings,
+  region: string,
+  definition: Definition,
+  bundles: BundlePool | undefined,
+): Promise<LocalExecutionResult> {
+  const handlers = await boundHandlers(definition, settings, options.lockHolder, bundles);
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
     const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
@@ -677,7 +722,7 @@ export async function runStateMachine(
     const childDefinition = loadDefinition(child, region);
     return {
       definition: childDefinition,
-      handlers: await boundHandlers(childDefinition, settings, options.lockHolder),
+      handlers: await boundHandlers(childDefinition, settings, options.lockHolder, bundles),
       stateMachineName: deployedStateMachineName(child),
     };
   };
