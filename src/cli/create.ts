@@ -77,7 +77,11 @@ export async function runCreate(
   }
   const ctx = await context();
   const name = check.cluster!;
-  const cloudIssues = await preflight(check.completed, { ec2: ctx.ec2, region: ctx.region });
+  const cloudIssues = await preflight(check.completed, {
+    ec2: ctx.ec2,
+    network: ctx.network,
+    region: ctx.region,
+  });
   if (cloudIssues.length > 0) {
     for (const e of cloudIssues) io.err(`${e.path}: ${e.message}`);
     return 1;

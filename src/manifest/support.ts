@@ -1,5 +1,6 @@
 import type { FieldIssue } from '../errors.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
+import { isBuiltEgress } from '../planning/stack-network.js';
 import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
 import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-version.js';
@@ -80,6 +81,24 @@ const ETCD_ON_ROOT = {
   ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)',
 };
 
+/** kOps's egress kinds: an existing NAT gateway and `External` are built (stack-network.ts). */
+function checkEgress(value: unknown, path: string, out: SupportReport): void {
+  if (typeof value !== 'string' || isBuiltEgress(value)) return;
+  const what = value.startsWith('eipalloc-')
+    ? 'a NAT gateway on an existing Elastic IP'
+    : value.startsWith('i-')
+      ? 'a NAT instance'
+      : value.startsWith('tgw-')
+        ? 'a transit gateway'
+        : 'this egress';
+  out.unsupported.push(
+    field.unsupported(
+      path,
+      `${what} (kopsless builds a NAT gateway per zone, an existing NAT gateway "nat-...", or "External")`,
+    ),
+  );
+}
+
 const kubeletRules: Record<string, Rule> = {
   maxPods: true,
   anonymousAuth: true,
@@ -135,7 +154,7 @@ const clusterRules: Record<string, Rule> = {
   serviceClusterIPRange: true,
   podCIDR: true,
   additionalNetworkCIDRs: 'secondary VPC CIDR blocks',
-  networkID: 'existing VPCs (kopsless creates the VPC)',
+  networkID: true,
   subnets: each(
     object(
       {
@@ -146,19 +165,8 @@ const clusterRules: Record<string, Rule> = {
           if (value === 'DualStack')
             out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
-        id: 'existing subnets (kopsless creates the subnets)',
-        egress: (value, path, out) => {
-          const what =
-            typeof value === 'string' && value.startsWith('eipalloc-')
-              ? 'a NAT gateway on an existing Elastic IP'
-              : 'custom egress';
-          out.unsupported.push(
-            field.unsupported(
-              path,
-              `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`,
-            ),
-          );
-        },
+        id: true,
+        egress: checkEgress,
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
         publicIP: 'bring-your-own NAT gateway addresses',

@@ -1,6 +1,7 @@
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import { type CloudResource, DELETE_ORDER, type InventoryApi } from '../aws/inventory.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import {
   AwsRequestError,
@@ -36,6 +37,8 @@ export interface DeleteDeps {
   inventory: InventoryApi;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
+  network?: Pick<SharedNetworkApi, 'untagShared'>;
   now?: () => Date;
 }
 
@@ -251,7 +254,9 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(
           `resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`,
         );
-      return { remaining: 0 };
+      // Only now: a delete that stopped early leaves the VPC marked as still in use, which it is.
+      const untagged = (await deps.network?.untagShared(input.cluster)) ?? [];
+      return { remaining: 0, ...(untagged.length > 0 ? { untagged } : {}) };
     }
     case 'deleteState':
       return { objectsDeleted: await deps.store.deleteCluster(input.cluster) };

@@ -2,6 +2,7 @@ import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
@@ -20,6 +21,7 @@ import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import { inspectSharedNetwork } from './shared-network.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -42,6 +44,8 @@ export interface LaunchDeps {
   region: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
+  network?: SharedNetworkApi;
   now?: () => Date;
 }
 
@@ -78,21 +82,32 @@ function clientToken(...parts: string[]): string {
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stateBucket'>,
+  deps: Pick<LaunchDeps, 'store' | 'stateBucket' | 'network'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
-  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
-  return { template, templateHash: stableHash(template) };
+  // What is shared is read again each time: a VPC or subnet changed since create is refused here.
+  const shared = await inspectSharedNetwork(manifest.cluster.spec, deps.network);
+  if (shared.issues.length > 0) throw new SpecInvalidError(shared.issues);
+  const template = JSON.stringify(
+    renderStackTemplate({
+      manifest,
+      stateBucket: deps.stateBucket,
+      existingNetwork: shared.existing,
+    }),
+  );
+  return { template, templateHash: stableHash(template), sharedIds: shared.sharedIds };
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = nowFor(deps);
-  const { template, templateHash } = await renderClusterStack(input.cluster, deps);
+  const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
+  // kOps's mark on what the cluster uses and does not own; delete removes it again.
+  if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
     // A cluster made before names carried a hash has its stack (and groups) under the old names:

@@ -1,8 +1,10 @@
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { igPath } from '../manifest/parse.js';
+import { inspectSharedNetwork } from './shared-network.js';
 
 export interface ValidateSpecInput {
   manifest: string;
@@ -17,6 +19,8 @@ export interface ValidateSpecOutput {
 export interface ValidateSpecDeps {
   ec2: Pick<Ec2Api, 'availabilityZones' | 'describeInstanceTypes' | 'findImage'>;
   region: string;
+  /** Reads a shared VPC and subnets; needed only for a manifest that names them. */
+  network?: SharedNetworkApi;
 }
 
 /**
@@ -29,7 +33,7 @@ export async function preflight(
 ): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
-  const [zones, types, images] = await Promise.all([
+  const [zones, types, images, shared] = await Promise.all([
     deps.ec2.availabilityZones(),
     lookupInstanceTypes(
       deps.ec2,
@@ -39,8 +43,12 @@ export async function preflight(
       deps.ec2,
       groups.map((ig) => ig.spec.image),
     ),
+    inspectSharedNetwork(manifest.cluster.spec, deps.network),
   ]);
+  issues.push(...shared.issues);
   (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
+    // A shared subnet may leave its zone to AWS (kOps looks it up); the shared check compared it.
+    if (subnet.id && !subnet.zone) return;
     if (!zones.includes(subnet.zone)) {
       issues.push({
         path: `spec.subnets[${i}].zone`,

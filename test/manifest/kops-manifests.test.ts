@@ -78,12 +78,12 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
     expect(check.unsupported[0]!.message).toContain('a NAT gateway on an existing Elastic IP');
   });
 
-  it('lets a shared subnet (id set) omit its zone', () => {
+  it('lets a shared subnet (id set) omit its zone, and builds it', () => {
     const check = checkManifest(fixture('shared-subnets.yaml'));
 
     expect(check.errors).toEqual([]);
-    expect(checkExitCode(check)).toBe(3);
-    expect(check.unsupported.map((u) => u.path)).toContain('spec.subnets[1].id');
+    expect(check.unsupported).toEqual([]);
+    expect(checkExitCode(check)).toBe(0);
   });
 
   it('takes a subnet without a cidr (kOps picks one) as not supported', () => {
