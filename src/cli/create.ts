@@ -8,6 +8,8 @@ import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-c
 import { decodeManifest } from '../manifest/parse.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
+import { prefixDelegationEnabled } from '../planning/max-pods.js';
+import { groupInstanceTypes, smallestInstanceType } from '../planning/mixed-instances.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
 import { preflight } from '../stages/validate-spec.js';
@@ -121,8 +123,14 @@ async function register(
     counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
   const types = await lookupInstanceTypes(
     ctx.ec2,
-    completed.instanceGroups.map((ig) => ig.spec.machineType),
+    completed.instanceGroups.flatMap(groupInstanceTypes),
   );
+  // A mixed-instances group's maxPods fits the smallest type it may launch (launch-plan.ts).
+  const sizing = (ig: (typeof completed.instanceGroups)[number]) =>
+    smallestInstanceType(
+      groupInstanceTypes(ig).flatMap((t) => types.get(t) ?? []),
+      prefixDelegationEnabled(completed.cluster.spec.networking?.amazonvpc?.env),
+    );
   io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
   io.out('');
   io.out(`Will create CloudFormation stack ${stackName(name)}:`);
@@ -145,7 +153,7 @@ async function register(
         ig.spec.maxSize,
         ig.spec.role === 'Bastion'
           ? '-'
-          : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType)).maxPods,
+          : resolveMaxPods(completed.cluster, ig, sizing(ig)).maxPods,
         ig.spec.subnets.join(','),
       ]),
     ),

@@ -298,7 +298,21 @@ const instanceGroupRules: Record<string, Rule> = {
     { httpTokens: true, httpPutResponseHopLimit: true },
     'instance metadata',
   ),
-  mixedInstancesPolicy: 'mixed instances policies (one machineType per instance group)',
+  mixedInstancesPolicy: object(
+    {
+      instances: true,
+      instanceRequirements: object(
+        { cpu: true, memory: true, excludedInstanceTypes: true },
+        'instance requirements',
+      ),
+      onDemandAllocationStrategy: true,
+      onDemandBase: true,
+      onDemandAboveBase: true,
+      spotAllocationStrategy: true,
+      spotInstancePools: true,
+    },
+    'mixed instances policy',
+  ),
   warmPool: 'warm pools',
   manager: (value, path, out) => {
     if (value !== 'CloudGroup')

@@ -8,6 +8,7 @@ import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
+import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import {
   clusterTags,
   groupName,
@@ -190,10 +191,7 @@ export async function planClusterGroups(
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(
-      deps.ec2,
-      manifest.instanceGroups.map((ig) => ig.spec.machineType),
-    ),
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.flatMap(groupInstanceTypes)),
     resolveImages(
       deps.ec2,
       manifest.instanceGroups.map((ig) => ig.spec.image),
@@ -276,6 +274,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       ...(plan.maxInstanceLifetimeSeconds
         ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
         : {}),
+      ...(plan.mixedInstancesPolicy ? { mixedInstancesPolicy: plan.mixedInstancesPolicy } : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);

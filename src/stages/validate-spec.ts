@@ -4,6 +4,7 @@ import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../erro
 import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { igPath } from '../manifest/parse.js';
+import { groupInstanceTypes, listedInstanceTypes } from '../planning/mixed-instances.js';
 import { inspectSharedNetwork } from './shared-network.js';
 
 export interface ValidateSpecInput {
@@ -35,10 +36,7 @@ export async function preflight(
   const groups = manifest.instanceGroups;
   const [zones, types, images, shared] = await Promise.all([
     deps.ec2.availabilityZones(),
-    lookupInstanceTypes(
-      deps.ec2,
-      groups.map((ig) => ig.spec.machineType),
-    ),
+    lookupInstanceTypes(deps.ec2, groups.flatMap(groupInstanceTypes)),
     resolveImages(
       deps.ec2,
       groups.map((ig) => ig.spec.image),
@@ -62,6 +60,14 @@ export async function preflight(
         path: igPath(ig.metadata.name, 'spec.machineType'),
         message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}`,
       });
+    }
+    for (const type of listedInstanceTypes(ig)) {
+      if (!types.has(type)) {
+        issues.push({
+          path: igPath(ig.metadata.name, 'spec.mixedInstancesPolicy.instances'),
+          message: `Invalid value: ${JSON.stringify(type)}: instance type not offered in ${deps.region}`,
+        });
+      }
     }
     if (!images.has(ig.spec.image)) {
       issues.push({
