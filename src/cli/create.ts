@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
+import { flagsVpcId, needsNetworkLookup } from '../manifest/create-cluster-network.js';
 import { decodeManifest } from '../manifest/parse.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
@@ -32,7 +34,10 @@ export interface CreateOptions {
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
-function manifestText(options: CreateOptions): string {
+async function manifestText(
+  options: CreateOptions,
+  context: () => Promise<CliContext>,
+): Promise<string> {
   if (options.filename) {
     const decoded = decodeManifest(readManifestBytes(options.filename));
     if ('error' in decoded) throw new SpecInvalidError([decoded.error]);
@@ -42,8 +47,24 @@ function manifestText(options: CreateOptions): string {
     throw new UsageError(
       'give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`',
     );
-  const manifest = manifestFromFlags(options.flags);
+  // kOps reads the VPC and subnets the flags name before it writes the manifest; so does this.
+  const network = needsNetworkLookup(options.flags)
+    ? await lookupNetwork(options.flags, (await context()).network)
+    : undefined;
+  const manifest = manifestFromFlags(options.flags, network);
   return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
+}
+
+/** What AWS says of the VPC and subnets the flags name. */
+async function lookupNetwork(flags: CreateClusterFlags, api: SharedNetworkApi) {
+  const subnets = await api.describeSubnets([
+    ...(flags.subnets ?? []),
+    ...(flags.utilitySubnets ?? []),
+  ]);
+  const lookup = { subnets };
+  const vpcId = flagsVpcId(flags, lookup);
+  const vpc = vpcId ? await api.describeVpc(vpcId) : undefined;
+  return { subnets, ...(vpc ? { vpc } : {}) };
 }
 
 /** Exit code of create: 0 done (or registered), 1 invalid or failed, 3 unsupported. */
@@ -54,7 +75,7 @@ export async function runCreate(
 ): Promise<number> {
   let text: string;
   try {
-    text = manifestText(options);
+    text = await manifestText(options, context);
   } catch (error) {
     if (error instanceof SpecInvalidError) {
       for (const i of error.issues) io.err(`${i.path}: ${i.message}`);
