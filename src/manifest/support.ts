@@ -1,6 +1,5 @@
 import type { FieldIssue } from '../errors.js';
 import { LOGICAL_ID_LIMIT, subnetLogicalIds } from '../planning/names.js';
-import { isBuiltEgress } from '../planning/stack-network.js';
 import { kubeletRefusesLabel } from './content.js';
 import { field, index } from './field.js';
 import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-version.js';
@@ -81,24 +80,6 @@ const ETCD_ON_ROOT = {
   ignored: 'stacked etcd keeps its data on the control plane root volume (encrypted)',
 };
 
-/** kOps's egress kinds: an existing NAT gateway and `External` are built (stack-network.ts). */
-function checkEgress(value: unknown, path: string, out: SupportReport): void {
-  if (typeof value !== 'string' || isBuiltEgress(value)) return;
-  const what = value.startsWith('eipalloc-')
-    ? 'a NAT gateway on an existing Elastic IP'
-    : value.startsWith('i-')
-      ? 'a NAT instance'
-      : value.startsWith('tgw-')
-        ? 'a transit gateway'
-        : 'this egress';
-  out.unsupported.push(
-    field.unsupported(
-      path,
-      `${what} (kopsless builds a NAT gateway per zone, an existing NAT gateway "nat-...", or "External")`,
-    ),
-  );
-}
-
 const kubeletRules: Record<string, Rule> = {
   maxPods: true,
   anonymousAuth: true,
@@ -166,7 +147,8 @@ const clusterRules: Record<string, Rule> = {
             out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
         id: true,
-        egress: checkEgress,
+        // Every kind kOps accepts (validate-network.ts), built in stack-network.ts.
+        egress: true,
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
         publicIP: 'bring-your-own NAT gateway addresses',

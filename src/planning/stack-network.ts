@@ -24,10 +24,16 @@ export interface ExistingNetwork {
 /** The `egress` that leaves a subnet's routing to its owner (kOps's `External`). */
 export const EXTERNAL_EGRESS = 'External';
 
-/** The egress kinds kopsless builds: an existing NAT gateway, or routing managed outside. */
-export function isBuiltEgress(egress: string): boolean {
-  return egress === EXTERNAL_EGRESS || egress.startsWith('nat-');
-}
+/**
+ * Where a private subnet's default route goes for each of kOps's egress kinds that names an
+ * existing resource: a NAT gateway, a NAT instance, a transit gateway. (`eipalloc-` is a NAT
+ * gateway the stack creates on an existing Elastic IP; `External` is no route of ours at all.)
+ */
+const ROUTE_TARGETS: Array<[prefix: string, property: string]> = [
+  ['nat-', 'NatGatewayId'],
+  ['i-', 'InstanceId'],
+  ['tgw-', 'TransitGatewayId'],
+];
 
 /** True when the subnet exists already (kOps: a shared subnet) and the stack only refers to it. */
 export function isSharedSubnet(subnet: Pick<ClusterSubnetSpec, 'id'>): boolean {
@@ -152,13 +158,16 @@ export function renderNetwork(
   }
 
   // Private subnets leave through a NAT gateway in a public subnet of their own zone, as in kOps,
-  // or through the NAT gateway their egress names.
+  // or through what their egress names.
   const privateZones = [...new Set(routed.filter((s) => s.type === 'Private').map((s) => s.zone))];
   for (const zone of privateZones) {
     const z = logicalId('', zone);
     const egress = routed.find((s) => s.zone === zone && s.type === 'Private')?.egress;
-    let natGateway: unknown = egress;
-    if (!egress) {
+    const existingTarget = egress
+      ? ROUTE_TARGETS.find(([prefix]) => egress.startsWith(prefix))
+      : undefined;
+    let route: Json = existingTarget ? { [existingTarget[1]]: egress } : {};
+    if (!existingTarget) {
       const egressSubnet =
         subnets.find((s) => s.zone === zone && s.type === 'Utility') ??
         subnets.find((s) => s.zone === zone && s.type === 'Public');
@@ -169,22 +178,25 @@ export function renderNetwork(
         });
         continue;
       }
-      resources[`NatEip${z}`] = {
-        Type: 'AWS::EC2::EIP',
-        ...(gatewayAttachment ? { DependsOn: gatewayAttachment } : {}),
-        Properties: { Domain: 'vpc', Tags: tags({ Name: `${zone}.${name}` }) },
-      };
+      // An `eipalloc-` egress gives the NAT gateway that address instead of a new one.
+      const address = egress?.startsWith('eipalloc-') ? egress : undefined;
+      if (!address)
+        resources[`NatEip${z}`] = {
+          Type: 'AWS::EC2::EIP',
+          ...(gatewayAttachment ? { DependsOn: gatewayAttachment } : {}),
+          Properties: { Domain: 'vpc', Tags: tags({ Name: `${zone}.${name}` }) },
+        };
       resources[`NatGateway${z}`] = {
         Type: 'AWS::EC2::NatGateway',
         Properties: {
-          AllocationId: { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
+          AllocationId: address ?? { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
           SubnetId: isSharedSubnet(egressSubnet)
             ? egressSubnet.id
             : { Ref: subnetOutputKey(egressSubnet.name) },
           Tags: tags({ Name: `${zone}.${name}` }),
         },
       };
-      natGateway = { Ref: `NatGateway${z}` };
+      route = { NatGatewayId: { Ref: `NatGateway${z}` } };
     }
     resources[`PrivateRouteTable${z}`] = {
       Type: 'AWS::EC2::RouteTable',
@@ -201,7 +213,7 @@ export function renderNetwork(
       Properties: {
         RouteTableId: { Ref: `PrivateRouteTable${z}` },
         DestinationCidrBlock: '0.0.0.0/0',
-        NatGatewayId: natGateway,
+        ...route,
       },
     };
   }

@@ -96,6 +96,31 @@ describe('private subnet egress', () => {
     );
   });
 
+  it('gives the NAT gateway the Elastic IP an eipalloc- egress names, and allocates none', () => {
+    const text = editManifest(privateSeed, (c) => (c.spec.subnets[0].egress = 'eipalloc-0123'));
+
+    const template = render(text);
+
+    expect(types(template)).not.toContain('AWS::EC2::EIP');
+    expect(template.Resources.NatGatewayUsEast1a!.Properties.AllocationId).toBe('eipalloc-0123');
+  });
+
+  it.each([
+    ['i-0123', 'InstanceId'],
+    ['tgw-0123', 'TransitGatewayId'],
+  ])('routes an egress %s through it (%s) and creates no NAT gateway', (egress, property) => {
+    const text = editManifest(privateSeed, (c) => (c.spec.subnets[0].egress = egress));
+
+    const template = render(text);
+
+    expect(types(template)).not.toContain('AWS::EC2::NatGateway');
+    expect(template.Resources.PrivateDefaultRouteUsEast1a!.Properties).toEqual({
+      RouteTableId: { Ref: 'PrivateRouteTableUsEast1a' },
+      DestinationCidrBlock: '0.0.0.0/0',
+      [property]: egress,
+    });
+  });
+
   it('leaves an External subnet without a route table of ours', () => {
     const text = editManifest(privateSeed, (c) => (c.spec.subnets[0].egress = 'External'));
 
