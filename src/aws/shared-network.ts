@@ -4,6 +4,7 @@ import {
   DescribeVpcAttributeCommand,
   type EC2Client,
   paginateDescribeInternetGateways,
+  paginateDescribeNetworkInterfaces,
   paginateDescribeSubnets,
   paginateDescribeVpcs,
 } from '@aws-sdk/client-ec2';
@@ -52,6 +53,11 @@ export interface SharedNetworkApi {
    * Returns the IDs untagged.
    */
   untagShared(cluster: string): Promise<string[]>;
+  /**
+   * Detached network interfaces (status `available`) that hold one of these security groups: in
+   * a shared VPC, the ones the VPC CNI left behind for the cluster, and no one else's.
+   */
+  detachedInterfacesOfGroups(securityGroupIds: string[]): Promise<string[]>;
 }
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
@@ -129,6 +135,23 @@ export function sharedNetworkApi(client: EC2Client): SharedNetworkApi {
             Tags: [{ Key: ownedTagKey(cluster), Value: SHARED_TAG_VALUE }],
           }),
         );
+      } catch (error) {
+        rethrowAws(error);
+      }
+    },
+    async detachedInterfacesOfGroups(securityGroupIds) {
+      if (securityGroupIds.length === 0) return [];
+      try {
+        const found = await allItems(
+          paginateDescribeNetworkInterfaces(pages, {
+            Filters: [
+              { Name: 'group-id', Values: securityGroupIds },
+              { Name: 'status', Values: ['available'] },
+            ],
+          }),
+          (p) => p.NetworkInterfaces,
+        );
+        return found.map((n) => n.NetworkInterfaceId ?? '').filter(Boolean);
       } catch (error) {
         rethrowAws(error);
       }

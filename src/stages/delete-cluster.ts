@@ -38,7 +38,7 @@ export interface DeleteDeps {
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
-  network?: Pick<SharedNetworkApi, 'untagShared'>;
+  network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
   now?: () => Date;
 }
 
@@ -95,9 +95,15 @@ async function deleteLeftoverInterfaces(
   deps: DeleteDeps,
   resources: CloudResource[],
 ): Promise<string[]> {
-  const available = await deps.ec2.detachedNetworkInterfaces(
+  const inOwnVpcs = await deps.ec2.detachedNetworkInterfaces(
     resources.filter((r) => r.type === 'vpc').map((r) => r.id),
   );
+  // In a shared VPC only those holding the cluster's security groups are the cluster's.
+  const ofGroups =
+    (await deps.network?.detachedInterfacesOfGroups(
+      resources.filter((r) => r.type === 'security-group').map((r) => r.id),
+    )) ?? [];
+  const available = [...new Set([...inOwnVpcs, ...ofGroups])];
   // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
   for (const id of available) await deps.inventory.deleteNetworkInterface(id);
   return available;

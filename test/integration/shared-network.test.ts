@@ -3,8 +3,11 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import {
   AttachInternetGatewayCommand,
   CreateInternetGatewayCommand,
+  CreateNetworkInterfaceCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
@@ -141,10 +144,44 @@ describe('a cluster in an existing VPC and subnets', () => {
 
   describe('then deleted', () => {
     let deleted: Awaited<ReturnType<typeof runStateMachine>>;
+    let leftByCni: string;
+    let someoneElses: string;
 
     beforeAll(async () => {
+      // What the VPC CNI leaves when nodes go: a detached interface holding the nodes' group,
+      // beside one of the VPC owner's that the cluster never made.
+      const client = ec2();
+      const groups = await client.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [{ Name: 'tag:KubernetesCluster', Values: [cluster] }],
+        }),
+      );
+      const nodesGroup = groups.SecurityGroups!.find((g) => g.GroupName?.includes('nodes'))!;
+      leftByCni = (
+        await client.send(
+          new CreateNetworkInterfaceCommand({
+            SubnetId: network.subnetA,
+            Groups: [nodesGroup.GroupId!],
+          }),
+        )
+      ).NetworkInterface!.NetworkInterfaceId!;
+      someoneElses = (
+        await client.send(new CreateNetworkInterfaceCommand({ SubnetId: network.subnetA }))
+      ).NetworkInterface!.NetworkInterfaceId!;
       deleted = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 });
     }, 120_000);
+
+    it("removes the interface the VPC CNI left with the cluster's group, and no other", async () => {
+      const left = await ec2().send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [{ Name: 'subnet-id', Values: [network.subnetA] }],
+        }),
+      );
+
+      const ids = (left.NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId);
+      expect(ids).toContain(someoneElses);
+      expect(ids).not.toContain(leftByCni);
+    });
 
     it('is deleted', async () => {
       expect(deleted.error).toBeUndefined();
