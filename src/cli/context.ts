@@ -12,6 +12,7 @@ import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
 import type { cloudFormationStackApi } from '../aws/cloudformation.js';
 import type { ec2Api } from '../aws/ec2.js';
 import { route53Api } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
 import { type StateMachineName, stateMachineOutputKey } from '../functions-registry.js';
 import { clusterAdapters } from '../handlers/adapters.js';
@@ -61,6 +62,8 @@ export interface CliContext {
   objects: ObjectStore;
   store: ClusterStore;
   ec2: ReturnType<typeof ec2Api>;
+  /** A shared VPC and subnets (spec.networkID, a subnet's id). */
+  network: SharedNetworkApi;
   autoscaling: ReturnType<typeof autoScalingApi>;
   stacks: ReturnType<typeof cloudFormationStackApi>;
   dns: ReturnType<typeof route53Api>;
@@ -173,11 +176,12 @@ export async function localContext(
 /** The state store and AWS adapters every command uses, whichever the target. */
 function clients(stateBucket: string, settings: AwsClientSettings) {
   const aws = clientConfig(settings);
-  const { objects, store, ec2, stacks } = clusterAdapters(stateBucket, aws);
+  const { objects, store, ec2, stacks, network } = clusterAdapters(stateBucket, aws);
   return {
     objects,
     store,
     ec2,
+    network,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     stacks,
     dns: route53Api(new Route53Client(aws)),

@@ -109,12 +109,25 @@ export function buildProgram(): Command {
       ]),
     )
     .addOption(
-      new Option('--dns <type>', 'public or private hosted zone').choices(['public', 'private']),
+      new Option('--dns <type>', 'public or private hosted zone, or none').choices([
+        'public',
+        'private',
+        'none',
+      ]),
     )
     .option(
       '--dns-zone <zone>',
       'existing hosted zone (name or ID) for the API records; default: the longest zone matching the name',
     )
+    .addOption(
+      new Option('--api-loadbalancer-type <type>', 'a Network Load Balancer for the API').choices([
+        'public',
+        'internal',
+      ]),
+    )
+    .option('--network-id <vpc>', 'an existing VPC to create the cluster in')
+    .option('--subnets <ids>', 'existing subnets, one per zone, comma separated', list)
+    .option('--utility-subnets <ids>', 'existing utility subnets, one per zone', list)
     .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
     .option('--admin-access <cidrs>', 'CIDRs allowed to reach the API', list)
     .option('--image <image>', 'AMI ID or owner/name')
@@ -148,6 +161,10 @@ export function buildProgram(): Command {
               adminAccess: o.adminAccess,
               image: o.image,
               bastion: o.bastion,
+              apiLoadBalancerType: o.apiLoadbalancerType,
+              networkId: o.networkId,
+              subnets: o.subnets,
+              utilitySubnets: o.utilitySubnets,
             }
           : undefined;
       done(

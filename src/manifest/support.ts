@@ -126,7 +126,7 @@ const clusterRules: Record<string, Rule> = {
   serviceClusterIPRange: true,
   podCIDR: true,
   additionalNetworkCIDRs: 'secondary VPC CIDR blocks',
-  networkID: 'existing VPCs (kopsless creates the VPC)',
+  networkID: true,
   subnets: each(
     object(
       {
@@ -137,19 +137,9 @@ const clusterRules: Record<string, Rule> = {
           if (value === 'DualStack')
             out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
-        id: 'existing subnets (kopsless creates the subnets)',
-        egress: (value, path, out) => {
-          const what =
-            typeof value === 'string' && value.startsWith('eipalloc-')
-              ? 'a NAT gateway on an existing Elastic IP'
-              : 'custom egress';
-          out.unsupported.push(
-            field.unsupported(
-              path,
-              `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`,
-            ),
-          );
-        },
+        id: true,
+        // Every kind kOps accepts (validate-network.ts), built in stack-network.ts.
+        egress: true,
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
         publicIP: 'bring-your-own NAT gateway addresses',
@@ -281,7 +271,21 @@ const instanceGroupRules: Record<string, Rule> = {
     { httpTokens: true, httpPutResponseHopLimit: true },
     'instance metadata',
   ),
-  mixedInstancesPolicy: 'mixed instances policies (one machineType per instance group)',
+  mixedInstancesPolicy: object(
+    {
+      instances: true,
+      instanceRequirements: object(
+        { cpu: true, memory: true, excludedInstanceTypes: true },
+        'instance requirements',
+      ),
+      onDemandAllocationStrategy: true,
+      onDemandBase: true,
+      onDemandAboveBase: true,
+      spotAllocationStrategy: true,
+      spotInstancePools: true,
+    },
+    'mixed instances policy',
+  ),
   warmPool: 'warm pools',
   manager: (value, path, out) => {
     if (value !== 'CloudGroup')

@@ -27,10 +27,18 @@ export function boundaryArn(deployment: string): Json {
   };
 }
 
-/** The ARN of the stack's own VPC (the `Vpc` resource), as the `ec2:Vpc` condition key holds it. */
-export const OWN_VPC_ARN: Json = {
-  'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}',
-};
+/**
+ * The ARN of the cluster's VPC, as the `ec2:Vpc` condition key holds it: the stack's own `Vpc`
+ * resource, or the ID of a VPC the manifest shares (`spec.networkID`).
+ */
+export function clusterVpcArn(vpcId: unknown): Json {
+  return {
+    'Fn::Sub':
+      typeof vpcId === 'string'
+        ? `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:vpc/${vpcId}`
+        : 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${Vpc}',
+  };
+}
 
 const ec2Arn = (type: string): Json => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${type}/*`,
@@ -41,8 +49,8 @@ const ec2Arn = (type: string): Json => ({
  * cluster's VPC: network interfaces, subnets and security groups by `ec2:Vpc`, instances by the
  * cluster tag. A node of one cluster cannot make, attach, change or delete another's interfaces.
  */
-export function vpcCniStatements(cluster: string): Json[] {
-  const inOwnVpc = { ArnEquals: { 'ec2:Vpc': OWN_VPC_ARN } };
+export function vpcCniStatements(cluster: string, vpcId: unknown): Json[] {
+  const inOwnVpc = { ArnEquals: { 'ec2:Vpc': clusterVpcArn(vpcId) } };
   return [
     {
       Sid: 'VpcCniDescribe',

@@ -1,6 +1,5 @@
-import { SpecInvalidError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
-import { type ClusterSubnetSpec, isControlPlaneRole } from '../manifest/types.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { apiRecords } from './dns-records.js';
 import {
@@ -10,12 +9,10 @@ import {
   iamRoleName,
   instanceProfileName,
   kopsRoleName,
-  logicalId,
   nameTag,
   ownerTag,
   type SecurityGroupKind,
   securityGroupName,
-  subnetLogicalIds,
 } from './names.js';
 import {
   boundaryArn,
@@ -23,6 +20,7 @@ import {
   etcdVolumeStatements,
   vpcCniStatements,
 } from './stack-iam.js';
+import { type ExistingNetwork, renderNetwork } from './stack-network.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -45,6 +43,8 @@ export interface StackTemplateInput {
   partition?: string;
   /** The kopsless deployment that owns the stack: its owner tag and its roles' boundary. */
   deployment?: string;
+  /** What the launch stage found of a VPC the manifest shares (`spec.networkID`). */
+  existingNetwork?: ExistingNetwork;
 }
 
 export interface StackOutputs {
@@ -61,10 +61,7 @@ export interface StackOutputs {
   [subnetOutput: string]: string | undefined;
 }
 
-/** The output key that carries a subnet's ID. */
-export function subnetOutputKey(subnetName: string): string {
-  return subnetLogicalIds(subnetName).subnet;
-}
+export { subnetOutputKey } from './stack-network.js';
 
 function tags(
   cluster: string,
@@ -103,143 +100,24 @@ export function renderStackTemplate({
   hostedZoneId,
   partition = 'aws',
   deployment = DEFAULT_DEPLOYMENT,
+  existingNetwork,
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
   const spec = cluster.spec;
   const cloudLabels = spec.cloudLabels ?? {};
-  const subnets = spec.subnets ?? [];
   const resources: Json = {};
   const outputs: Json = {};
   const output = (key: string, value: unknown) => (outputs[key] = { Value: value });
 
-  resources.Vpc = {
-    Type: 'AWS::EC2::VPC',
-    Properties: {
-      CidrBlock: spec.networkCIDR,
-      EnableDnsHostnames: true,
-      EnableDnsSupport: true,
-      Tags: tags(name, deployment, { Name: name }, cloudLabels),
-    },
-  };
-  resources.InternetGateway = {
-    Type: 'AWS::EC2::InternetGateway',
-    Properties: { Tags: tags(name, deployment, { Name: name }, cloudLabels) },
-  };
-  resources.InternetGatewayAttachment = {
-    Type: 'AWS::EC2::VPCGatewayAttachment',
-    Properties: { VpcId: { Ref: 'Vpc' }, InternetGatewayId: { Ref: 'InternetGateway' } },
-  };
-  resources.PublicRouteTable = {
-    Type: 'AWS::EC2::RouteTable',
-    Properties: {
-      VpcId: { Ref: 'Vpc' },
-      Tags: tags(
-        name,
-        deployment,
-        { Name: name, 'kubernetes.io/kops/role': 'public' },
-        cloudLabels,
-      ),
-    },
-  };
-  resources.PublicDefaultRoute = {
-    Type: 'AWS::EC2::Route',
-    DependsOn: 'InternetGatewayAttachment',
-    Properties: {
-      RouteTableId: { Ref: 'PublicRouteTable' },
-      DestinationCidrBlock: '0.0.0.0/0',
-      GatewayId: { Ref: 'InternetGateway' },
-    },
-  };
-  output('VpcId', { Ref: 'Vpc' });
-
-  const isPublic = (s: ClusterSubnetSpec) => s.type === 'Public' || s.type === 'Utility';
-  for (const subnet of subnets) {
-    const id = subnetOutputKey(subnet.name);
-    resources[id] = {
-      Type: 'AWS::EC2::Subnet',
-      Properties: {
-        VpcId: { Ref: 'Vpc' },
-        CidrBlock: subnet.cidr,
-        AvailabilityZone: subnet.zone,
-        MapPublicIpOnLaunch: isPublic(subnet),
-        Tags: tags(
-          name,
-          deployment,
-          {
-            Name: `${subnet.name}.${name}`,
-            SubnetType: subnet.type,
-            [isPublic(subnet) ? 'kubernetes.io/role/elb' : 'kubernetes.io/role/internal-elb']: '1',
-          },
-          cloudLabels,
-        ),
-      },
-    };
-    output(id, { Ref: id });
-  }
-
-  // Private subnets leave through a NAT gateway in a public subnet of their own zone, as in kOps.
-  const privateZones = [...new Set(subnets.filter((s) => s.type === 'Private').map((s) => s.zone))];
-  const natProblems = [];
-  for (const zone of privateZones) {
-    const egressSubnet =
-      subnets.find((s) => s.zone === zone && s.type === 'Utility') ??
-      subnets.find((s) => s.zone === zone && s.type === 'Public');
-    if (!egressSubnet) {
-      natProblems.push({
-        path: 'spec.subnets',
-        message: `Forbidden: Private subnets in zone "${zone}" need a Utility subnet in the same zone for their NAT gateway`,
-      });
-      continue;
-    }
-    const z = logicalId('', zone);
-    resources[`NatEip${z}`] = {
-      Type: 'AWS::EC2::EIP',
-      DependsOn: 'InternetGatewayAttachment',
-      Properties: {
-        Domain: 'vpc',
-        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
-      },
-    };
-    resources[`NatGateway${z}`] = {
-      Type: 'AWS::EC2::NatGateway',
-      Properties: {
-        AllocationId: { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
-        SubnetId: { Ref: subnetOutputKey(egressSubnet.name) },
-        Tags: tags(name, deployment, { Name: `${zone}.${name}` }, cloudLabels),
-      },
-    };
-    resources[`PrivateRouteTable${z}`] = {
-      Type: 'AWS::EC2::RouteTable',
-      Properties: {
-        VpcId: { Ref: 'Vpc' },
-        Tags: tags(
-          name,
-          deployment,
-          { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` },
-          cloudLabels,
-        ),
-      },
-    };
-    resources[`PrivateDefaultRoute${z}`] = {
-      Type: 'AWS::EC2::Route',
-      Properties: {
-        RouteTableId: { Ref: `PrivateRouteTable${z}` },
-        DestinationCidrBlock: '0.0.0.0/0',
-        NatGatewayId: { Ref: `NatGateway${z}` },
-      },
-    };
-  }
-  if (natProblems.length > 0) throw new SpecInvalidError(natProblems);
-  for (const subnet of subnets) {
-    const table = isPublic(subnet)
-      ? 'PublicRouteTable'
-      : `PrivateRouteTable${logicalId('', subnet.zone)}`;
-    resources[subnetLogicalIds(subnet.name).routeTableAssociation] = {
-      Type: 'AWS::EC2::SubnetRouteTableAssociation',
-      Properties: { SubnetId: { Ref: subnetOutputKey(subnet.name) }, RouteTableId: { Ref: table } },
-    };
-  }
+  const network = renderNetwork(
+    manifest,
+    (extra = {}) => tags(name, deployment, extra, cloudLabels),
+    existingNetwork,
+  );
+  Object.assign(resources, network.resources);
+  Object.assign(outputs, network.outputs);
+  const vpcId = network.vpcId;
 
   // Security groups: kOps's masters / nodes / bastion split, all traffic inside the cluster.
   const hasBastion = instanceGroups.some((ig) => ig.spec.role === 'Bastion');
@@ -263,7 +141,7 @@ export function renderStackTemplate({
       Properties: {
         GroupName: securityGroupName(kind, name),
         GroupDescription: description,
-        VpcId: { Ref: 'Vpc' },
+        VpcId: vpcId,
         Tags: tags(name, deployment, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
       },
     };
@@ -379,7 +257,7 @@ export function renderStackTemplate({
           Resource: '*',
         },
         ...etcdVolumeStatements(name),
-        ...(usesVpcCni ? vpcCniStatements(name) : []),
+        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
     ],
     [
@@ -400,7 +278,7 @@ export function renderStackTemplate({
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
           Resource: '*',
         },
-        ...(usesVpcCni ? vpcCniStatements(name) : []),
+        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
     ],
     ...(hasBastion

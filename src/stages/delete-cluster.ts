@@ -7,6 +7,7 @@ import {
   type InventoryApi,
 } from '../aws/inventory.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import {
   AwsRequestError,
@@ -49,6 +50,8 @@ export interface DeleteDeps {
   cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
+  network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
   now?: () => Date;
 }
 
@@ -120,9 +123,15 @@ async function deleteLeftoverInterfaces(
   deps: DeleteDeps,
   resources: CloudResource[],
 ): Promise<string[]> {
-  const available = await deps.ec2.detachedNetworkInterfaces(
+  const inOwnVpcs = await deps.ec2.detachedNetworkInterfaces(
     resources.filter((r) => r.type === 'vpc').map((r) => r.id),
   );
+  // In a shared VPC only those holding the cluster's security groups are the cluster's.
+  const ofGroups =
+    (await deps.network?.detachedInterfacesOfGroups(
+      resources.filter((r) => r.type === 'security-group').map((r) => r.id),
+    )) ?? [];
+  const available = [...new Set([...inOwnVpcs, ...ofGroups])];
   // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
   for (const id of available) await deps.inventory.deleteNetworkInterface(id);
   return available;
@@ -274,7 +283,9 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(
           `resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`,
         );
-      return { remaining: 0 };
+      // Only now: a delete that stopped early leaves the VPC marked as still in use, which it is.
+      const untagged = (await deps.network?.untagShared(input.cluster)) ?? [];
+      return { remaining: 0, ...(untagged.length > 0 ? { untagged } : {}) };
     }
     case 'deleteState': {
       const objectsDeleted = await deps.store.deleteCluster(input.cluster);

@@ -3,12 +3,14 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
+import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import {
   clusterTags,
   groupName,
@@ -26,6 +28,7 @@ import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import { inspectSharedNetwork } from './shared-network.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -55,6 +58,8 @@ export interface LaunchDeps {
   cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
+  network?: SharedNetworkApi;
   now?: () => Date;
 }
 
@@ -118,24 +123,28 @@ async function recordsZoneId(
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);
+  // What is shared is read again each time: a VPC or subnet changed since create is refused here.
+  const shared = await inspectSharedNetwork(manifest.cluster.spec, deps.network);
+  if (shared.issues.length > 0) throw new SpecInvalidError(shared.issues);
   const template = JSON.stringify(
     renderStackTemplate({
       manifest,
       stateBucket: deps.stateBucket,
       ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
       deployment: deploymentOf(deps),
+      existingNetwork: shared.existing,
     }),
   );
-  return { template, templateHash: stableHash(template) };
+  return { template, templateHash: stableHash(template), sharedIds: shared.sharedIds };
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = nowFor(deps);
-  const { template, templateHash } = await renderClusterStack(input.cluster, deps);
+  const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [
     ...clusterTags(input.cluster),
@@ -146,6 +155,8 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
+  // kOps's mark on what the cluster uses and does not own; delete removes it again.
+  if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
     // A cluster made before names carried a hash has its stack (and groups) under the old names:
@@ -230,10 +241,7 @@ export async function planClusterGroups(
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(
-      deps.ec2,
-      manifest.instanceGroups.map((ig) => ig.spec.machineType),
-    ),
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.flatMap(groupInstanceTypes)),
     resolveImages(
       deps.ec2,
       manifest.instanceGroups.map((ig) => ig.spec.image),
@@ -318,6 +326,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       ...(plan.maxInstanceLifetimeSeconds
         ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
         : {}),
+      ...(plan.mixedInstancesPolicy ? { mixedInstancesPolicy: plan.mixedInstancesPolicy } : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);
