@@ -197,6 +197,16 @@ export class KubernetesApiError extends KopslessError {
   }
 }
 
+/**
+ * A cluster's kubeconfig in the state store holds something other than inline credentials and
+ * the cluster's own API server (a command, a file path, a proxy, a foreign server): refused
+ * before any request is made with it.
+ */
+export class StoredKubeconfigError extends KopslessError {
+  override readonly name = 'StoredKubeconfigError';
+  readonly transient = false;
+}
+
 /** An execution's input is missing a field or has one of the wrong type; nothing was touched. */
 export class InvalidInputError extends KopslessError {
   override readonly name = 'InvalidInputError';
@@ -243,6 +253,7 @@ export const PERMANENT_ERROR_NAMES = [
   'DeleteStuckError',
   'ResourceOwnedError',
   'KubernetesApiError',
+  'StoredKubeconfigError',
   'InvalidInputError',
   'UnknownActionError',
 ] as const;

@@ -22,6 +22,7 @@ import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js
 import {
   type BackendRecord,
   backendClientSettings,
+  backendEnv,
   backendUp,
   kopslessHome,
 } from '../local/moto/backend.js';
@@ -110,6 +111,7 @@ export function localSettings(
       aws: { ...backendClientSettings(record), maxAttempts: HANDLER_MAX_ATTEMPTS },
       // The handlers' JSON logs would bury the CLI's progress lines.
       logLevel: (env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as LogLevel,
+      localKubeApi: backendEnv(record).KOPSLESS_KUBE_API,
     },
   };
 }
@@ -166,7 +168,7 @@ export async function localContext(
       }
     },
     backend: record,
-    ...clients(record.stateBucket, aws),
+    ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
     region: record.region,
     stateBucket: record.stateBucket,
     aws,
@@ -174,7 +176,7 @@ export async function localContext(
 }
 
 /** The state store and AWS adapters every command uses, whichever the target. */
-function clients(stateBucket: string, settings: AwsClientSettings) {
+function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?: string) {
   const aws = clientConfig(settings);
   const { objects, store, ec2, stacks, network } = clusterAdapters(stateBucket, aws);
   return {
@@ -185,7 +187,8 @@ function clients(stateBucket: string, settings: AwsClientSettings) {
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     stacks,
     dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) => kubeForCluster(objects, cluster),
+    kube: (cluster: string) =>
+      kubeForCluster(objects, cluster, localKubeApi ? { localKubeApi } : {}),
     etcd: etcdFromStore(objects, ec2),
   };
 }

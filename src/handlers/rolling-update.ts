@@ -20,7 +20,10 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
     ...adapters,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
+    kube: (cluster: string) =>
+      kubeForCluster(adapters.objects, cluster, {
+        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
+      }),
     etcd: etcdFromStore(adapters.objects, adapters.ec2),
     drainTimeoutSeconds: config.drainTimeoutSeconds,
     validationTimeoutSeconds: config.validationTimeoutSeconds,

@@ -287,7 +287,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
     '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
     `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
-    '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
+    '  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.',
     // awk takes the server from its arguments (read as they are), never from its program text.
     `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
     `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
@@ -348,7 +348,8 @@ export function renderUserData(input: UserDataInput): string {
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
     ...(controlPlane
       ? [
-          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`,
+          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md).
+          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterInternalName}:${API_PORT}`))}`,
         ]
       : []),
     '',

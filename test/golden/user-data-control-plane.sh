@@ -14,7 +14,7 @@ readonly STATE_STORE='s3://state-bucket/seed.example.com'
 readonly KUBERNETES_VERSION='1.32.0'
 readonly KUBERNETES_MINOR='v1.32'
 readonly MAX_PODS='17'
-readonly KUBECONFIG_SERVER='"https://api.seed.example.com:443"'
+readonly KUBECONFIG_SERVER='"https://api.internal.seed.example.com:443"'
 
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
@@ -211,7 +211,7 @@ main() {
   # Nodes verify the API server against this hash before trusting the bootstrap token.
   openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
-  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).
+  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.
   awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
   install_vpc_cni

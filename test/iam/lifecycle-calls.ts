@@ -123,6 +123,7 @@ export async function runLifecycle(
   const store = new ClusterStore(objects);
   // The simulated API server's own EC2 calls happen outside any function: they are not recorded.
   const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
+  const localKubeApi = `http://127.0.0.1:${sim.port}`;
   try {
     // The state machines exist in moto for the API and the watcher to start (moto does not run them).
     const sfn = new SFNClient({});
@@ -140,6 +141,7 @@ export async function runLifecycle(
     const backendSettings = localSettingsFromEnv(process.env);
     const settings: LocalSettings = {
       ...backendSettings,
+      runtime: { ...backendSettings.runtime, localKubeApi },
       // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
       config: {
         ...backendSettings.config,
@@ -226,8 +228,9 @@ export async function runLifecycle(
         settings,
       );
       await sim.backend.cluster(cluster);
-      const instanceId = (await (await kubeForCluster(objects, cluster))!.listNodes())[0]!
-        .instanceId;
+      const instanceId = (
+        await (await kubeForCluster(objects, cluster, { localKubeApi }))!.listNodes()
+      )[0]!.instanceId;
       const watched = (await invoke(
         'WatchEniFunction',
         {

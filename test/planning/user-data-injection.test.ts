@@ -205,7 +205,7 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
       spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`),
     );
     const kubeconfig = callOf(run, (argv) => argv[0] === 'awk' && argv[1] === '--');
-    expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterPublicName}:443`);
+    expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterInternalName}:443`);
     const volumes = callOf(run, (argv) => argv[0] === 'aws' && argv.includes('describe-volumes'));
     const filters = JSON.parse(volumes.argv[volumes.argv.indexOf('--filters') + 1]!) as Array<{
       Name: string;

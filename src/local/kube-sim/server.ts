@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localClusterApiUrl } from '../../kube/from-store.js';
 import type { SimCluster } from './cluster.js';
 import { discovery, openApi } from './discovery.js';
 import { etcdGateway } from './etcd.js';
@@ -169,7 +170,7 @@ export async function listen(
   return {
     server,
     port: actual,
-    urlFor: (cluster) => `http://127.0.0.1:${actual}/clusters/${cluster}`,
+    urlFor: (cluster) => localClusterApiUrl(`http://127.0.0.1:${actual}`, cluster),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -129,7 +129,10 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
       : {}),
     maxAttempts: env.AWS_MAX_ATTEMPTS ? Number(env.AWS_MAX_ATTEMPTS) : HANDLER_MAX_ATTEMPTS,
   };
-  const settings: LocalSettings = { config, runtime: { aws } };
+  const settings: LocalSettings = {
+    config,
+    runtime: { aws, ...(env.KOPSLESS_KUBE_API ? { localKubeApi: env.KOPSLESS_KUBE_API } : {}) },
+  };
   const key = JSON.stringify(settings);
   const known = fromEnv.get(key);
   if (known) return known;
