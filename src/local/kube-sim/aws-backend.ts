@@ -15,6 +15,7 @@ import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
 import { vpcCniImage } from '../../planning/vpc-cni.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
+import { storeKey } from '../../state/layout.js';
 import type { ObjectStore } from '../../state/object-store.js';
 import { type InstanceView, SimCluster, type SimTiming } from './cluster.js';
 import type { SimBackend } from './server.js';
@@ -72,6 +73,11 @@ export class AwsSimBackend implements SimBackend {
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
   /** Per cluster, the running instances the last sync saw (as nodes) and when every instance was last read. */
   private readonly known = new Map<string, { views: Map<string, InstanceView>; fullAt: number }>();
+  /**
+   * Which registration of a cluster each simulated cluster stands for (its bootstrap token, made
+   * anew for each): a cluster deleted and created again under the same name starts empty.
+   */
+  private readonly incarnations = new Map<string, string>();
 
   constructor(
     private readonly deps: {
@@ -165,7 +171,14 @@ export class AwsSimBackend implements SimBackend {
     if (!(await this.deps.store.exists(name))) {
       this.clusters.delete(name);
       this.known.delete(name);
+      this.incarnations.delete(name);
       return undefined;
+    }
+    const incarnation = (await this.deps.objects.get(storeKey.bootstrapToken(name)))?.body ?? '';
+    if (this.incarnations.get(name) !== incarnation) {
+      this.clusters.delete(name);
+      this.known.delete(name);
+      this.incarnations.set(name, incarnation);
     }
     const manifest = await this.deps.store.readCompletedManifest(name);
     const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
