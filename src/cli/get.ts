@@ -57,18 +57,24 @@ export async function runGetClusters(
 ): Promise<number> {
   const format = parseOutputFormat(options.output);
   const wanted = names.length > 0 ? names : await ctx.store.listClusters();
-  const clusters = [];
-  for (const name of wanted) {
-    if (!(await ctx.store.exists(name))) {
-      io.err(`cluster "${name}" not found`);
-      return 1;
-    }
-    clusters.push({
-      manifest: await ctx.store.readManifest(name),
-      status: (await ctx.store.readStatus(name)) ?? null,
-      lock: (await ctx.store.readLock(name)) ?? null,
-    });
+  // Each cluster's objects read at once: the list answers in one round trip, not one per object.
+  const missing = (await Promise.all(wanted.map((name) => ctx.store.exists(name)))).findIndex(
+    (exists) => !exists,
+  );
+  if (missing >= 0) {
+    io.err(`cluster "${wanted[missing]}" not found`);
+    return 1;
   }
+  const clusters = await Promise.all(
+    wanted.map(async (name) => {
+      const [manifest, status, lock] = await Promise.all([
+        ctx.store.readManifest(name),
+        ctx.store.readStatus(name),
+        ctx.store.readLock(name),
+      ]);
+      return { manifest, status: status ?? null, lock: lock ?? null };
+    }),
+  );
   if (format === 'table') {
     if (clusters.length === 0) {
       io.err('No clusters found');
