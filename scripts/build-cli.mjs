@@ -3,10 +3,11 @@
 // one chunk per command module so that a command loads only what it uses, minified, with the
 // packages bundled in (Node resolves and reads one file instead of hundreds). bin/kopsless.mjs runs it, or the TypeScript sources when it is missing or older
 // than them (dist/cli/inputs.json lists the sources it was built from).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { buildProblem } from '../bin/cli-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_OUTDIR = join(root, 'dist', 'cli');
@@ -35,8 +36,10 @@ const sourceUrls = {
   },
 };
 
+/** Files of earlier builds are removed once no command started before could still import them. */
+const STALE_AFTER_MS = 60 * 60 * 1000;
+
 export async function buildCli() {
-  rmSync(CLI_OUTDIR, { recursive: true, force: true });
   mkdirSync(CLI_OUTDIR, { recursive: true });
   const result = await build({
     entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
@@ -64,10 +67,21 @@ export async function buildCli() {
     .map((p) => relative(root, join(root, p)))
     .filter((p) => !p.startsWith('node_modules'));
   writeFileSync(join(CLI_OUTDIR, 'inputs.json'), `${JSON.stringify(inputs)}\n`);
+  // A command running while the CLI is built again imports its chunks later: the old build's
+  // files stay until it can no longer be running.
+  const current = new Set(Object.keys(result.metafile.outputs).map((p) => join(root, p)));
+  current.add(join(CLI_OUTDIR, 'inputs.json'));
+  for (const name of readdirSync(CLI_OUTDIR)) {
+    const file = join(CLI_OUTDIR, name);
+    if (!current.has(file) && Date.now() - statSync(file).mtimeMs > STALE_AFTER_MS)
+      rmSync(file, { force: true });
+  }
   return { files: Object.keys(result.metafile.outputs).length, inputs: inputs.length };
 }
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  // --if-stale: only when bin/kopsless.mjs would not run the build as it is.
+  if (process.argv.includes('--if-stale') && buildProblem(root) === undefined) process.exit(0);
   const { files, inputs } = await buildCli();
   console.log(
     `kopsless CLI: ${inputs} sources -> ${files} files in ${relative(root, CLI_OUTDIR)}/`,

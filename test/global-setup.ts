@@ -7,5 +7,7 @@ import { ROOT } from './helpers.js';
  * current sources once, before any test file starts.
  */
 export default function setup(): void {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { stdio: 'ignore' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs'), '--if-stale'], {
+    stdio: 'ignore',
+  });
 }
