@@ -23,7 +23,6 @@ export const SEED_FLAGS: CreateClusterFlags = {
   nodeSize: 't3.medium',
   controlPlaneSize: 't3.medium',
   networkCidr: '172.30.0.0/16',
-  kubernetesVersion: 'v1.32.0',
 };
 
 /** The machine type the demo moves the nodes to. */
@@ -144,7 +143,7 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
     ],
     ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
     [
-      `kopsless get cluster,ig ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`,
+      `kopsless get ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`,
       () => showMaxPods(ctx, name, io),
     ],
     ...nodeGroups.map(

@@ -119,7 +119,7 @@ function addCreate(program: Command, context: Context): void {
     .option('--control-plane-count <n>', 'control-plane instances (odd)', Number)
     .option('--master-count <n>', 'alias of --control-plane-count', Number)
     .option('--network-cidr <cidr>', 'VPC CIDR (default 172.20.0.0/16)')
-    .option('--kubernetes-version <version>', 'Kubernetes version')
+    .option('--kubernetes-version <version>', 'Kubernetes version (default v1.34.0)')
     .addOption(
       new Option('--topology <topology>', 'public or private subnets').choices([
         'public',
