@@ -39,8 +39,9 @@ async function cloudFormationUse(call: AwsCall): Promise<void> {
   byCloudFormation.set(call.functionId, set);
 }
 
+let hostedZoneId = '';
 try {
-  await runLifecycle(
+  ({ hostedZoneId } = await runLifecycle(
     {
       before: async (call) => {
         try {
@@ -54,13 +55,17 @@ try {
       },
     },
     (line) => verbose && console.error(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`),
-  );
+  ));
 } catch (error) {
   console.error(`iam: the lifecycle failed, nothing was evaluated: ${(error as Error).message}`);
   process.exit(1);
 }
 
-const roles = functionRoles(readTemplate(), { stateBucket: process.env.STATE_BUCKET! });
+// Deployed with HostedZoneId set to the zone the lifecycle's cluster uses: the narrowest grant.
+const roles = functionRoles(readTemplate(), {
+  stateBucket: process.env.STATE_BUCKET!,
+  hostedZoneId,
+});
 const used = new Set<string>();
 const denied: string[] = [];
 const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();

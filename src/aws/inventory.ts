@@ -44,24 +44,12 @@ import {
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import {
-  ChangeResourceRecordSetsCommand,
-  ChangeTagsForResourceCommand,
-  DeleteHostedZoneCommand,
-  ListTagsForResourceCommand,
-  type Route53Client,
-} from '@aws-sdk/client-route-53';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
-import {
-  CLUSTER_TAG,
-  clusterTags,
-  fqdn,
-  type InstanceRoleKind,
-  iamRoleName,
-} from '../planning/names.js';
+import { CLUSTER_TAG, fqdn, type InstanceRoleKind, iamRoleName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { allItems } from './pages.js';
-import { hostedZonesNamed, recordSets } from './route53.js';
+import { deleteRecordSet, recordSets } from './route53.js';
 
 /**
  * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
@@ -74,19 +62,25 @@ export interface CloudResource {
   id: string;
 }
 
+/**
+ * The cluster's records in the user's hosted zone: these names, in this zone, and nothing else
+ * of the zone (other clusters' records, the user's own) is ever listed or deleted.
+ */
+export interface ClusterRecords {
+  zoneId: string;
+  /** Absolute names (api.<cluster>., api.internal.<cluster>.). */
+  names: string[];
+}
+
 export interface InventoryApi {
-  /** Everything tagged for the cluster (and the IAM and DNS it owns by name), the stack aside. */
-  list(cluster: string, dnsZone: string): Promise<CloudResource[]>;
+  /**
+   * Everything tagged for the cluster (and the IAM it owns by name), the stack aside, and, given
+   * `records`, the record sets of those names in that zone.
+   */
+  list(cluster: string, records?: ClusterRecords): Promise<CloudResource[]>;
   deleteAutoScalingGroup(name: string): Promise<void>;
   deleteLaunchTemplate(id: string): Promise<void>;
   deleteNetworkInterface(id: string): Promise<void>;
-  /** Deletes every record but NS and SOA, then the zone. */
-  deleteHostedZone(zoneId: string): Promise<void>;
-  /**
-   * Gives the cluster's tags to a zone its own stack made (CloudFormation tags it on AWS; moto
-   * does not, and leaves the zone behind when the stack goes), so delete still finds it by tag.
-   */
-  tagHostedZone(zoneId: string, cluster: string): Promise<void>;
   /**
    * Deletes one resource directly (what a stack delete left behind): `blocked` when something
    * still depends on it, to be tried again after its dependents go.
@@ -111,7 +105,6 @@ export const DELETE_ORDER = [
   'iam-instance-profile',
   'iam-role',
   'dns-record',
-  'hosted-zone',
 ];
 
 const BLOCKED_CODES = [
@@ -122,7 +115,6 @@ const BLOCKED_CODES = [
   'DeleteConflictException',
   'InvalidParameterValue',
   'ResourceInUse',
-  'HostedZoneNotEmpty',
   'AuthFailure',
 ];
 const GONE_CODES = [
@@ -141,7 +133,6 @@ const GONE_CODES = [
 ];
 
 /** Whole SDK clients, not just `send`: the SDK's paginators insist on them. */
-const CHANGES_PER_BATCH = 500;
 
 export interface InventoryClients {
   ec2: EC2Client;
@@ -355,32 +346,27 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
     return found;
   }
 
-  async function dnsList(cluster: string, dnsZone: string): Promise<CloudResource[]> {
-    const found: CloudResource[] = [];
-    for (const zone of await hostedZonesNamed(route53, dnsZone)) {
-      const id = (zone.Id ?? '').replace('/hostedzone/', '');
-      const tags = await route53.send(
-        new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }),
-      );
-      if (!tags.ResourceTagSet?.Tags?.some((t) => t.Key === CLUSTER_TAG && t.Value === cluster))
-        continue;
-      for (const r of await recordSets(route53, id)) {
-        if (r.Type === 'NS' || r.Type === 'SOA') continue;
-        found.push({ type: 'dns-record', name: fqdn(r.Name ?? ''), id: `${id}/${r.Type}` });
-      }
-      found.push({ type: 'hosted-zone', name: fqdn(zone.Name ?? ''), id });
-    }
-    return found;
+  async function dnsList(records: ClusterRecords | undefined): Promise<CloudResource[]> {
+    if (!records) return [];
+    const names = new Set(records.names.map((n) => fqdn(n).toLowerCase()));
+    return (await recordSets(route53, records.zoneId))
+      .filter((r) => names.has(fqdn(r.Name ?? '').toLowerCase()))
+      .filter((r) => r.Type !== 'NS' && r.Type !== 'SOA')
+      .map((r) => ({
+        type: 'dns-record',
+        name: fqdn(r.Name ?? ''),
+        id: `${records.zoneId}/${r.Type}`,
+      }));
   }
 
   return {
-    async list(cluster, dnsZone) {
+    async list(cluster, records) {
       try {
         const [a, b, c, d] = await Promise.all([
           autoscalingList(cluster),
           ec2List(cluster),
           iamList(cluster),
-          dnsList(cluster, dnsZone),
+          dnsList(records),
         ]);
         return [...a, ...b, ...c, ...d];
       } catch (error) {
@@ -534,9 +520,17 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
             break;
           }
-          case 'hosted-zone':
-            await this.deleteHostedZone(resource.id);
+          case 'dns-record': {
+            // The record set as it is now: Route53 deletes only on an exact match of its values.
+            const slash = resource.id.lastIndexOf('/');
+            await deleteRecordSet(
+              route53,
+              resource.id.slice(0, slash),
+              resource.name,
+              resource.id.slice(slash + 1),
+            );
             break;
+          }
           case 'autoscaling-group':
             await this.deleteAutoScalingGroup(resource.id);
             break;
@@ -544,79 +538,13 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
             await this.deleteLaunchTemplate(resource.id);
             break;
           default:
-            // Instances are terminated by the groups step; DNS records go with their zone.
+            // Instances are terminated by the groups step.
             break;
         }
         return 'deleted';
       } catch (error) {
         if (isAwsErrorCode(error, ...GONE_CODES)) return 'deleted';
         if (isAwsErrorCode(error, ...BLOCKED_CODES)) return 'blocked';
-        throw classifyAwsError(error);
-      }
-    },
-    async tagHostedZone(zoneId, cluster) {
-      const id = zoneId.replace('/hostedzone/', '');
-      try {
-        const current = await route53.send(
-          new ListTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: id }),
-        );
-        const owner = current.ResourceTagSet?.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
-        if (owner === cluster) return;
-        // A zone tagged for another cluster is never re-tagged.
-        if (owner !== undefined) return;
-        await route53.send(
-          new ChangeTagsForResourceCommand({
-            ResourceType: 'hostedzone',
-            ResourceId: id,
-            AddTags: clusterTags(cluster),
-          }),
-        );
-      } catch (error) {
-        if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;
-        throw classifyAwsError(error);
-      }
-    },
-    async deleteHostedZone(zoneId) {
-      try {
-        const changes = (await recordSets(route53, zoneId))
-          .filter((r) => r.Type !== 'NS' && r.Type !== 'SOA')
-          .map((r) => ({ Action: 'DELETE' as const, ResourceRecordSet: r }));
-        // One change batch holds at most 1,000 changes.
-        for (let i = 0; i < changes.length; i += CHANGES_PER_BATCH) {
-          const batch = changes.slice(i, i + CHANGES_PER_BATCH);
-          try {
-            await route53.send(
-              new ChangeResourceRecordSetsCommand({
-                HostedZoneId: zoneId,
-                ChangeBatch: { Changes: batch },
-              }),
-            );
-          } catch (error) {
-            if (!isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
-            // A retried batch whose first attempt went through (its answer lost) names records that
-            // are gone: delete what of it is still there.
-            const left = new Set(
-              (await recordSets(route53, zoneId)).map(
-                (r) => `${r.Name} ${r.Type} ${r.SetIdentifier ?? ''}`,
-              ),
-            );
-            const rest = batch.filter((c) =>
-              left.has(
-                `${c.ResourceRecordSet.Name} ${c.ResourceRecordSet.Type} ${c.ResourceRecordSet.SetIdentifier ?? ''}`,
-              ),
-            );
-            if (rest.length > 0)
-              await route53.send(
-                new ChangeResourceRecordSetsCommand({
-                  HostedZoneId: zoneId,
-                  ChangeBatch: { Changes: rest },
-                }),
-              );
-          }
-        }
-        await route53.send(new DeleteHostedZoneCommand({ Id: zoneId }));
-      } catch (error) {
-        if (isAwsErrorCode(error, 'NoSuchHostedZone')) return;
         throw classifyAwsError(error);
       }
     },

@@ -1,13 +1,23 @@
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
+  GetHostedZoneCommand,
   type HostedZone,
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
+  paginateListHostedZones,
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { rethrowAws } from '../errors.js';
+import { isAwsErrorCode, rethrowAws } from '../errors.js';
+import type { CompletedManifest } from '../manifest/completed.js';
+import {
+  bareZoneId,
+  chooseHostedZone,
+  type HostedZoneSummary,
+  type ZoneChoice,
+  zoneRequest,
+} from '../planning/dns.js';
 import { fqdn } from '../planning/names.js';
 
 export interface RecordState {
@@ -26,6 +36,18 @@ export interface DnsApi {
   ): Promise<string>;
   changeStatus(changeId: string): Promise<string>;
   listRecords(zoneId: string): Promise<RecordState[]>;
+  /** Every hosted zone of the account (the choice of a cluster's zone needs them all, as kOps's does). */
+  listHostedZones(): Promise<HostedZoneSummary[]>;
+  /** One zone and the name servers Route53 serves it from; undefined when the account has no such zone. */
+  hostedZone(zoneId: string): Promise<(HostedZoneSummary & { nameServers: string[] }) | undefined>;
+}
+
+function summary(zone: HostedZone): HostedZoneSummary {
+  return {
+    id: bareZoneId(zone.Id ?? ''),
+    name: fqdn(zone.Name ?? ''),
+    private: zone.Config?.PrivateZone === true,
+  };
 }
 
 export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
@@ -70,6 +92,26 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
           values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
         }));
       } catch (error) {
+        return rethrowAws(error);
+      }
+    },
+    async listHostedZones() {
+      try {
+        const zones: HostedZoneSummary[] = [];
+        for await (const page of paginateListHostedZones({ client: client as Route53Client }, {}))
+          zones.push(...(page.HostedZones ?? []).map(summary));
+        return zones;
+      } catch (error) {
+        return rethrowAws(error);
+      }
+    },
+    async hostedZone(zoneId) {
+      try {
+        const out = await client.send(new GetHostedZoneCommand({ Id: bareZoneId(zoneId) }));
+        if (!out.HostedZone) return undefined;
+        return { ...summary(out.HostedZone), nameServers: out.DelegationSet?.NameServers ?? [] };
+      } catch (error) {
+        if (isAwsErrorCode(error, 'NoSuchHostedZone')) return undefined;
         return rethrowAws(error);
       }
     },
@@ -125,5 +167,52 @@ export async function hostedZonesNamed(
       DNSName: out.NextDNSName,
       ...(out.NextHostedZoneId ? { HostedZoneId: out.NextHostedZoneId } : {}),
     };
+  }
+}
+
+/**
+ * The hosted zone of a cluster's records among the account's zones (see planning/dns.ts), or
+ * undefined for a cluster that publishes no records.
+ */
+export async function clusterZone(
+  dns: Pick<DnsApi, 'listHostedZones'>,
+  manifest: CompletedManifest,
+): Promise<ZoneChoice | undefined> {
+  const request = zoneRequest(manifest);
+  if (!request) return undefined;
+  return chooseHostedZone(await dns.listHostedZones(), request);
+}
+
+/**
+ * Deletes one record set (name and type) with the values it holds now: Route53 deletes only on
+ * an exact match, and verify-dns rewrites the values after the stack made them. A record set
+ * already gone is done; one changed between the read and the delete is read again, once.
+ * Errors are left to the caller.
+ */
+export async function deleteRecordSet(
+  client: Pick<Route53Client, 'send'>,
+  zoneId: string,
+  name: string,
+  type: string,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = (await recordSets(client, zoneId)).filter(
+      (r) => fqdn(r.Name ?? '').toLowerCase() === fqdn(name).toLowerCase() && r.Type === type,
+    );
+    if (current.length === 0) return;
+    try {
+      await client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: {
+            Comment: 'kopsless delete cluster',
+            Changes: current.map((r) => ({ Action: 'DELETE', ResourceRecordSet: r })),
+          },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (attempt > 0 || !isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
+    }
   }
 }

@@ -9,7 +9,14 @@ import { readConfig } from '../config.js';
 import type { StateMachineName } from '../functions-registry.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
-import { type BackendRecord, backendClientSettings, backendUp } from '../local/moto/backend.js';
+import {
+  type BackendRecord,
+  backendClientSettings,
+  backendUp,
+  kopslessHome,
+} from '../local/moto/backend.js';
+import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
+import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import type { LocalExecutionResult, RunOptions } from '../local/sfn/step-functions.js';
 import { ClusterStore } from '../state/cluster-store.js';
@@ -90,6 +97,22 @@ export function localSettings(
   };
 }
 
+let delivering = false;
+
+/**
+ * Status changes of the executions this process runs go to the local event log and, as the
+ * deployed rule sends them, to NotifyFunction (`kopsless local events` shows both).
+ * KOPSLESS_NOTIFY_ON_SUCCESS=true stands for the template's NotifyOnSuccess parameter.
+ */
+function deliverStatusEventsOnce(settings: LocalSettings): void {
+  if (delivering) return;
+  delivering = true;
+  deliverStatusEvents(settings, {
+    logPath: eventLogPath(kopslessHome()),
+    notifyOnSuccess: process.env.KOPSLESS_NOTIFY_ON_SUCCESS === 'true',
+  });
+}
+
 /**
  * The local backend for a command that needs AWS: started when it is not running (and said so
  * on stderr); the context's SDK clients and the handlers its runs build are given its endpoint.
@@ -102,24 +125,35 @@ export async function localContext(
     log(
       `started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`,
     );
-  // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
+  // A KOPSLESS_FAULTS or KOPSLESS_BUNDLES the runner cannot take stops the command before anything runs.
   try {
     faultsFromEnv();
+    bundleMode();
   } catch (error) {
-    if (error instanceof FaultSettingsError) throw new UsageError(error.message);
+    if (error instanceof FaultSettingsError || error instanceof BundleSettingsError)
+      throw new UsageError(error.message);
     throw error;
   }
   const settings = localSettings(record);
   const aws = backendClientSettings(record);
+  deliverStatusEventsOnce(settings);
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
     run: async (name, { cluster: _cluster, log: _log, ...options }) => {
-      const [{ runStateMachine }, { processHolder }] = await Promise.all([
-        import('../local/sfn/step-functions.js'),
-        import('../state/holder.js'),
-      ]);
-      return runStateMachine(name, { lockHolder: processHolder(), settings, ...options });
+      const [{ runStateMachine }, { processHolder }, { statusEventsDelivered }] = await Promise.all(
+        [
+          import('../local/sfn/step-functions.js'),
+          import('../state/holder.js'),
+          import('../local/sfn/status-events.js'),
+        ],
+      );
+      try {
+        return await runStateMachine(name, { lockHolder: processHolder(), settings, ...options });
+      } finally {
+        // The notification of a failure is sent before the command that saw it exits.
+        await statusEventsDelivered();
+      }
     },
     backend: record,
     ...clients(record.stateBucket, aws),

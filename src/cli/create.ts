@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
+import { clusterZone } from '../aws/route53.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
 import { decodeManifest } from '../manifest/parse.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import { clusterRecordNames } from '../planning/dns.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
@@ -82,7 +85,11 @@ export async function runCreate(
   const name = check.cluster!;
   const sshKey = options.extraFlags?.sshPublicKey;
   if (sshKey) await importSshKey(ctx, name, sshKey);
-  const cloudIssues = await preflight(check.completed, { ec2: ctx.ec2, region: ctx.region });
+  const cloudIssues = await preflight(check.completed, {
+    ec2: ctx.ec2,
+    dns: ctx.dns,
+    region: ctx.region,
+  });
   if (cloudIssues.length > 0) {
     for (const e of cloudIssues) io.err(`${e.path}: ${e.message}`);
     return 1;
@@ -145,7 +152,13 @@ async function printPlan(
   ctx: CliContext,
   io: Io,
 ): Promise<void> {
-  const template = renderStackTemplate({ manifest: completed, stateBucket: ctx.stateBucket }) as {
+  const zone = await clusterZone(ctx.dns, completed);
+  const hostedZone = zone && 'zone' in zone ? zone.zone : undefined;
+  const template = renderStackTemplate({
+    manifest: completed,
+    stateBucket: ctx.stateBucket,
+    ...(hostedZone ? { hostedZoneId: hostedZone.id } : {}),
+  }) as {
     Resources: Record<string, { Type: string }>;
   };
   const counts = new Map<string, number>();
@@ -162,6 +175,10 @@ async function printPlan(
       [...counts.entries()].sort().map(([t, c]) => [t, c]),
     ),
   );
+  if (hostedZone)
+    io.out(
+      `Will write ${clusterRecordNames(completed).join(' and ')} in hosted zone ${hostedZone.name} (${hostedZone.id}, ${hostedZone.private ? 'private' : 'public'})`,
+    );
   io.out('');
   io.out('Will create launch templates and Auto Scaling groups:');
   io.out(
@@ -211,7 +228,9 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   }
   const output = result.output as any;
   io.out('');
-  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}).`);
+  io.out(
+    `Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+  );
   io.out(
     table(
       ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],

@@ -5,6 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { parseManifest } from '../manifest/parse.js';
 import { discover } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
@@ -42,7 +43,12 @@ export async function runDelete(
     iam: new IAMClient(aws),
     route53: new Route53Client(aws),
   });
-  const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
+  const resources = await discover(cluster, {
+    store: ctx.store,
+    stacks: ctx.stacks,
+    dns: ctx.dns,
+    inventory,
+  });
   const registered = await ctx.store.exists(cluster);
   // A delete killed after the state store went may have left only its lock: that is finished here.
   const dead = await findDeadLock(ctx, cluster);
@@ -94,6 +100,8 @@ export async function runDelete(
     return 1;
   }
   io.out('');
-  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()})`);
+  io.out(
+    `Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()})`,
+  );
   return 0;
 }

@@ -5,6 +5,7 @@ import { clusterFolder } from '../state/layout.js';
 import type { CliContext } from './context.js';
 import { runCreate } from './create.js';
 import { runDelete } from './delete.js';
+import { createZoneCommand, ensureDemoZone } from './demo-zone.js';
 import { table } from './format.js';
 import { runGetClusters, runGetInstanceGroups } from './get.js';
 import { runRollingUpdate } from './rolling-update.js';
@@ -24,6 +25,9 @@ export const SEED_FLAGS: CreateClusterFlags = {
   controlPlaneSize: 't3.medium',
   networkCidr: '172.30.0.0/16',
 };
+
+/** The user's hosted zone the demo's cluster records go into (the longest match of its name). */
+export const DEMO_ZONE = 'example.com';
 
 /** The machine type the demo moves the nodes to. */
 const NEW_NODE_SIZE = 'm5.large';
@@ -121,7 +125,13 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
     }
   }
   const nodeGroups = SEED_FLAGS.zones.map((z) => `nodes-${z}`);
+  const { Route53Client } = await import('@aws-sdk/client-route-53');
+  const { clientConfig } = await import('../aws/clients.js');
   const steps: Array<[string, () => Promise<number>]> = [
+    [
+      `${createZoneCommand(DEMO_ZONE)}   (the zone for the cluster's API records)`,
+      () => ensureDemoZone(new Route53Client(clientConfig(ctx.aws)), DEMO_ZONE, io),
+    ],
     [
       `kopsless create cluster --name ${name} --zones ${SEED_FLAGS.zones.join(',')} --networking amazonvpc --node-count 2 --node-size t3.medium --master-size t3.medium --network-cidr 172.30.0.0/16 --yes`,
       () => runCreate({ flags: SEED_FLAGS, yes: true }, async () => ctx, io),
@@ -173,12 +183,11 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
   const { IAMClient } = await import('@aws-sdk/client-iam');
-  const { Route53Client } = await import('@aws-sdk/client-route-53');
-  const { clientConfig } = await import('../aws/clients.js');
   const aws = clientConfig(ctx.aws);
   const left = await discover(name, {
     store: ctx.store,
     stacks: ctx.stacks,
+    dns: ctx.dns,
     inventory: inventoryApi({
       ec2: new EC2Client(aws),
       autoscaling: new AutoScalingClient(aws),

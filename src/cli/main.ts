@@ -129,6 +129,10 @@ function addCreate(program: Command, context: Context): void {
     .addOption(
       new Option('--dns <type>', 'public or private hosted zone').choices(['public', 'private']),
     )
+    .option(
+      '--dns-zone <zone>',
+      'existing hosted zone (name or ID) for the API records; default: the longest zone matching the name',
+    )
     .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
     .option(
       '--ssh-public-key <file>',
@@ -164,6 +168,7 @@ function addCreate(program: Command, context: Context): void {
               kubernetesVersion: o.kubernetesVersion,
               topology: o.topology,
               dns: o.dns,
+              dnsZone: o.dnsZone,
               sshAccess: o.sshAccess,
               adminAccess: o.adminAccess,
               image: o.image,
@@ -503,6 +508,27 @@ function addLocal(program: Command, context: Context, localOnly: (what: string) 
     .action(async (machine: string, o) => {
       const { runStartExecution } = await import('./start-execution.js');
       done(await runStartExecution(machine, o, await context(), io));
+    });
+  local
+    .command('api')
+    .description(
+      'serve the REST API on 127.0.0.1 as API Gateway does (SigV4-checked); its executions run here',
+    )
+    .option('--port <port>', 'the port (default: any free one)')
+    .action(async (o) => {
+      const { runLocalApi } = await import('./local-api.js');
+      done(await runLocalApi(o, await context(), io));
+    });
+  local
+    .command('events')
+    .description(
+      'print the status changes of local executions and the notifications a deployed stack would send',
+    )
+    .option('--follow', 'keep printing new events until interrupted')
+    .addOption(new Option('-o, --output <format>', 'one JSON entry per line').choices(['json']))
+    .action(async (o) => {
+      const { runLocalEvents } = await import('./local-events.js');
+      done(await runLocalEvents(o, io));
     });
 }
 

@@ -33,7 +33,12 @@ export async function runToolboxDump(
     iam: new IAMClient(aws),
     route53: new Route53Client(aws),
   });
-  const resources = await discover(cluster, { store: ctx.store, stacks: ctx.stacks, inventory });
+  const resources = await discover(cluster, {
+    store: ctx.store,
+    stacks: ctx.stacks,
+    inventory,
+    dns: ctx.dns,
+  });
   const instances = await listInstances(cluster, ctx);
   let nodes: KubeNode[] | { error: string } = [];
   try {

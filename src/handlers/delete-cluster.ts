@@ -3,6 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
+import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
@@ -14,14 +15,16 @@ import type { HandlerRuntime } from './runtime.js';
 export function createDeleteClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
   const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
+  const route53 = new Route53Client(aws);
   const deps = {
     ...adapters,
     inventory: inventoryApi({
       ec2: ec2Client,
       autoscaling: new AutoScalingClient(aws),
       iam: new IAMClient(aws),
-      route53: new Route53Client(aws),
+      route53,
     }),
+    dns: route53Api(route53),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

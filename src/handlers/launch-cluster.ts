@@ -1,6 +1,8 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
@@ -14,6 +16,7 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
   const deps = {
     ...clusterAdapters(config.stateBucket, aws),
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
+    dns: route53Api(new Route53Client(aws)),
     stateBucket: config.stateBucket,
     region: config.region,
     stackTimeoutSeconds: config.stackTimeoutSeconds,

@@ -29,7 +29,14 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
   };
   return stageHandler(
     stageLogger('rolling-update', runtime.logLevel),
-    async (event: RollingUpdateInput) => rollingUpdate(event, deps),
+    // The time left is the invocation's: a drain pass returns before Lambda would end it.
+    async (event: RollingUpdateInput, context) =>
+      rollingUpdate(
+        event,
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() }
+          : deps,
+      ),
     ROLLING_UPDATE_EVENT,
   );
 }

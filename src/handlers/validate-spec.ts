@@ -1,6 +1,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { ec2Api } from '../aws/ec2.js';
+import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { VALIDATE_SPEC_EVENT } from '../stages/inputs.js';
@@ -9,7 +11,12 @@ import type { HandlerRuntime } from './runtime.js';
 
 /** Validate spec: parse, default and validate a kOps manifest, and check it against the region; nothing is written. */
 export function createValidateSpecHandler(config: Config, runtime: HandlerRuntime = {}) {
-  const deps = { ec2: ec2Api(new EC2Client(clientConfig(runtime.aws))), region: config.region };
+  const aws = clientConfig(runtime.aws);
+  const deps = {
+    ec2: ec2Api(new EC2Client(aws)),
+    dns: route53Api(new Route53Client(aws)),
+    region: config.region,
+  };
   return stageHandler(
     stageLogger('validate-spec', runtime.logLevel),
     async (event: ValidateSpecInput) => validateSpec(event, deps),

@@ -1,19 +1,49 @@
+import { Resolver } from 'node:dns/promises';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { VERIFY_DNS_EVENT } from '../stages/inputs.js';
-import { type VerifyDnsInput, verifyDns } from '../stages/verify-dns.js';
+import { type PublicResolver, type VerifyDnsInput, verifyDns } from '../stages/verify-dns.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
-/** Verify DNS: point api.<cluster> and api.internal.<cluster> at the control plane and wait for sync. */
-export function createVerifyDnsHandler(config: Config, runtime: HandlerRuntime = {}) {
+/** Public DNS through the system's resolver (in Lambda, the VPC's or AWS's public resolver). */
+export function systemResolver(): PublicResolver {
+  const resolver = new Resolver({ timeout: 5_000, tries: 2 });
+  return {
+    resolve4: (name) => resolver.resolve4(name),
+    resolveNs: (name) => resolver.resolveNs(name),
+  };
+}
+
+/**
+ * The public resolver for a function that runs in Lambda against AWS itself, else none: an
+ * endpoint override (the local backend) means zones that no public DNS knows, so the check is
+ * skipped there.
+ */
+export function publicResolverFor(
+  env: Record<string, string | undefined>,
+): PublicResolver | undefined {
+  const onAws = Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.AWS_ENDPOINT_URL;
+  return onAws ? systemResolver() : undefined;
+}
+
+/**
+ * Verify DNS: point api.<cluster> and api.internal.<cluster> at the control plane and wait for
+ * sync and, given `publicDns`, for the public name to resolve.
+ */
+export function createVerifyDnsHandler(
+  config: Config,
+  runtime: HandlerRuntime = {},
+  publicDns?: PublicResolver,
+) {
   const aws = clientConfig(runtime.aws);
   const deps = {
     ...clusterAdapters(config.stateBucket, aws),
     dns: route53Api(new Route53Client(aws)),
+    ...(publicDns ? { publicDns } : {}),
     dnsTimeoutSeconds: config.dnsTimeoutSeconds,
   };
   return stageHandler(

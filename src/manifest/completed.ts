@@ -22,7 +22,6 @@ export const COMPLETED_CLUSTER_FIELDS = [
   'channel',
   'masterPublicName',
   'masterInternalName',
-  'dnsZone',
   'containerRuntime',
   'topology',
   'nonMasqueradeCIDR',

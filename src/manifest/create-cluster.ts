@@ -27,6 +27,8 @@ export interface CreateClusterFlags {
   kubernetesVersion?: string;
   topology?: 'public' | 'private';
   dns?: 'public' | 'private';
+  /** `--dns-zone`: the hosted zone (name or ID) for the records; unset, kOps's longest match. */
+  dnsZone?: string;
   sshAccess?: string[];
   adminAccess?: string[];
   image?: string;
@@ -176,6 +178,7 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
       authorization: { rbac: {} },
       channel: 'stable',
       cloudProvider: 'aws',
+      ...(flags.dnsZone ? { dnsZone: flags.dnsZone } : {}),
       ...(flags.cloudLabels && Object.keys(flags.cloudLabels).length > 0
         ? { cloudLabels: flags.cloudLabels }
         : {}),

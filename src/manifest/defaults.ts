@@ -83,7 +83,7 @@ export function completeManifest(manifest: ClusterManifest): CompletedManifest {
   spec.channel ??= 'stable';
   spec.masterPublicName ??= `api.${name}`;
   spec.masterInternalName ??= `api.internal.${name}`;
-  spec.dnsZone ??= name;
+  // No dnsZone default here: kOps finds the zone among the account's (planning/dns.ts).
   spec.containerRuntime ??= 'containerd';
   spec.topology = { ...(spec.topology ?? {}), dns: { type: spec.topology?.dns?.type ?? 'Public' } };
   // With the VPC CNI pods take VPC addresses, so kOps sets the non-masquerade range to the VPC.

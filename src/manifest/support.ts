@@ -7,7 +7,6 @@ import { igPath } from './parse.js';
 import { isObject } from './shapes.js';
 import { type ClusterManifest, isControlPlaneRole } from './types.js';
 import { isKopsFieldName, unknownField } from './unknown-field.js';
-import { HOSTED_ZONE_ID } from './validate.js';
 import { entryPath } from './validate-labels.js';
 
 /**
@@ -121,15 +120,7 @@ const clusterRules: Record<string, Rule> = {
   },
   masterPublicName: true,
   masterInternalName: true,
-  dnsZone: (value, path, out) => {
-    if (typeof value === 'string' && HOSTED_ZONE_ID.test(value))
-      out.unsupported.push(
-        field.unsupported(
-          path,
-          'a hosted zone ID (kopsless creates and finds the zone by its name)',
-        ),
-      );
-  },
+  dnsZone: true,
   networkCIDR: true,
   nonMasqueradeCIDR: (value, path, out) => {
     if (typeof value === 'string' && value.includes(':'))

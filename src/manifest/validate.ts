@@ -37,8 +37,12 @@ const DNS_TYPES = ['Public', 'Private', 'None'] as const;
 
 export { dns1123SubdomainErrors };
 
-/** A Route 53 hosted zone ID, which kOps accepts in place of the zone's name. */
-export const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
+/**
+ * A Route 53 hosted zone ID, which kOps accepts in place of the zone's name: upper-case letters
+ * and digits (AWS's begin with Z, moto's need not), never a valid lower-case DNS name, so the two
+ * readings of spec.dnsZone cannot collide.
+ */
+export const HOSTED_ZONE_ID = /^[0-9A-Z]{1,32}$/;
 
 // kOps's tolerant parser: `1.34`, ` 1.34.0 ` and `v1.34.0` are all Kubernetes 1.34.0.
 export { parseKubernetesVersion };
@@ -230,7 +234,7 @@ export function validateManifest(manifest: ClusterManifest): FieldIssue[] {
     issues.push(...validateMaxPods(spec[key], `spec.${key}`));
   issues.push(...validateDnsName(spec.masterPublicName, 'spec.masterPublicName'));
   issues.push(...validateDnsName(spec.masterInternalName, 'spec.masterInternalName'));
-  // A Route 53 zone ID is valid for kOps; the support check reports it as not built here.
+  // A Route 53 zone ID is valid, as for kOps: the zone is then found by its ID.
   if (!(typeof spec.dnsZone === 'string' && HOSTED_ZONE_ID.test(spec.dnsZone)))
     issues.push(...validateDnsName(spec.dnsZone, 'spec.dnsZone', { trailingDot: true }));
   issues.push(...validateAmazonVpcEnv(spec.networking));

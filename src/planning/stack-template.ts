@@ -2,16 +2,15 @@ import { SpecInvalidError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { type ClusterSubnetSpec, isControlPlaneRole } from '../manifest/types.js';
 import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { apiRecords } from './dns-records.js';
 import {
   clusterTags,
-  fqdn,
   type InstanceRoleKind,
   iamRoleName,
   instanceProfileName,
   kopsRoleName,
   logicalId,
   nameTag,
-  PLACEHOLDER_IP,
   type SecurityGroupKind,
   securityGroupName,
   subnetLogicalIds,
@@ -29,13 +28,19 @@ type Tag = { Key: string; Value: string };
 export interface StackTemplateInput {
   manifest: CompletedManifest;
   stateBucket: string;
+  /**
+   * The ID of the user's hosted zone that takes the cluster's records (planning/dns.ts chooses
+   * it); unset for a cluster that publishes no records.
+   */
+  hostedZoneId?: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
 }
 
 export interface StackOutputs {
   VpcId: string;
-  HostedZoneId: string;
+  /** The user's zone that holds the cluster's records (absent when it publishes none). */
+  HostedZoneId?: string;
   MastersSecurityGroupId: string;
   NodesSecurityGroupId: string;
   BastionSecurityGroupId?: string;
@@ -98,6 +103,7 @@ const VPC_CNI_ACTIONS = [
 export function renderStackTemplate({
   manifest,
   stateBucket,
+  hostedZoneId,
   partition = 'aws',
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
@@ -438,35 +444,10 @@ export function renderStackTemplate({
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
 
-  // DNS: the cluster's zone with kOps's placeholder records; verify-dns points them at the control plane.
-  const privateZone = spec.topology.dns.type === 'Private';
-  resources.HostedZone = {
-    Type: 'AWS::Route53::HostedZone',
-    Properties: {
-      Name: fqdn(spec.dnsZone),
-      HostedZoneConfig: { Comment: `kopsless cluster ${name}` },
-      HostedZoneTags: tags(name, {}, cloudLabels),
-      ...(privateZone
-        ? { VPCs: [{ VPCId: { Ref: 'Vpc' }, VPCRegion: { Ref: 'AWS::Region' } }] }
-        : {}),
-    },
-  };
-  output('HostedZoneId', { Ref: 'HostedZone' });
-  const records = [
-    ['ApiRecord', spec.masterPublicName],
-    ['ApiInternalRecord', spec.masterInternalName],
-  ] as const;
-  for (const [id, recordName] of records) {
-    resources[id] = {
-      Type: 'AWS::Route53::RecordSet',
-      Properties: {
-        HostedZoneId: { Ref: 'HostedZone' },
-        Name: fqdn(recordName),
-        Type: 'A',
-        TTL: '60',
-        ResourceRecords: [PLACEHOLDER_IP],
-      },
-    };
+  // DNS: kOps's placeholder records in the user's zone; verify-dns points them at the control plane.
+  if (hostedZoneId !== undefined) {
+    Object.assign(resources, apiRecords(manifest, hostedZoneId));
+    output('HostedZoneId', hostedZoneId);
   }
 
   const controlPlaneGroups = instanceGroups

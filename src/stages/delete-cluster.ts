@@ -1,6 +1,12 @@
 import type { StackApi, StackState } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
-import { type CloudResource, DELETE_ORDER, type InventoryApi } from '../aws/inventory.js';
+import {
+  type CloudResource,
+  type ClusterRecords,
+  DELETE_ORDER,
+  type InventoryApi,
+} from '../aws/inventory.js';
+import { clusterZone, type DnsApi } from '../aws/route53.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import {
   AwsRequestError,
@@ -8,6 +14,7 @@ import {
   DeleteStuckError,
   WaitTimeoutError,
 } from '../errors.js';
+import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -34,6 +41,7 @@ export interface DeleteDeps {
   stacks: StackApi;
   ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
+  dns: Pick<DnsApi, 'listHostedZones'>;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   now?: () => Date;
@@ -42,9 +50,26 @@ export interface DeleteDeps {
 /** After this many stack deletes that freed nothing, delete stops and lists what is left. */
 const MAX_STACK_ATTEMPTS = 4;
 
-async function dnsZone(cluster: string, store: ClusterStore): Promise<string> {
-  if (!(await store.exists(cluster))) return cluster;
-  return (await store.readCompletedManifest(cluster)).cluster.spec.dnsZone;
+/**
+ * The cluster's records: its API names in the zone its stack wrote them to, else (the stack gone)
+ * in the zone its spec finds. Without the stack and the spec nothing says which zone holds this
+ * cluster's records, and none is touched. The zone itself is the user's and is never deleted.
+ */
+async function clusterRecords(
+  cluster: string,
+  deps: Pick<DeleteDeps, 'store' | 'stacks' | 'dns'>,
+): Promise<ClusterRecords | undefined> {
+  const manifest = (await deps.store.exists(cluster))
+    ? await deps.store.readCompletedManifest(cluster)
+    : undefined;
+  const names = manifest
+    ? clusterRecordNames(manifest)
+    : [fqdn(`api.${cluster}`), fqdn(`api.internal.${cluster}`)];
+  const stackZone = (await ownedStack(cluster, deps.stacks))?.stack.outputs.HostedZoneId;
+  if (stackZone) return { zoneId: bareZoneId(stackZone), names };
+  if (!manifest) return undefined;
+  const choice = await clusterZone(deps.dns, manifest);
+  return choice && 'zone' in choice ? { zoneId: choice.zone.id, names } : undefined;
 }
 
 /**
@@ -66,21 +91,12 @@ export async function ownedStack(
 /** Everything that exists for the cluster, the stack included, in kOps's TYPE NAME ID form. */
 export async function discover(
   cluster: string,
-  deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory'>,
+  deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory' | 'dns'>,
 ): Promise<CloudResource[]> {
-  const resources = await deps.inventory.list(cluster, await dnsZone(cluster, deps.store));
+  const resources = await deps.inventory.list(cluster, await clusterRecords(cluster, deps));
   const owned = await ownedStack(cluster, deps.stacks);
-  if (owned) {
+  if (owned)
     resources.push({ type: 'cloudformation-stack', name: owned.name, id: owned.stack.stackId });
-    // The stack's zone is the cluster's even where it lacks the tags (moto does not apply them).
-    const zoneId = owned.stack.outputs.HostedZoneId?.replace('/hostedzone/', '');
-    if (zoneId && !resources.some((r) => r.type === 'hosted-zone' && r.id === zoneId))
-      resources.push({
-        type: 'hosted-zone',
-        name: fqdn(await dnsZone(cluster, deps.store)),
-        id: zoneId,
-      });
-  }
   return resources;
 }
 
@@ -119,10 +135,8 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       return { resources, count: resources.length };
     }
     case 'deleteGroups': {
-      const resources = await deps.inventory.list(
-        input.cluster,
-        await dnsZone(input.cluster, deps.store),
-      );
+      // Groups and instances only: the records wait until the stack is gone.
+      const resources = await deps.inventory.list(input.cluster);
       for (const g of resources.filter((r) => r.type === 'autoscaling-group'))
         await deps.inventory.deleteAutoScalingGroup(g.id);
       // Instances outside any group (detached during a surge) go too.
@@ -139,10 +153,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       };
     }
     case 'awaitInstances': {
-      const resources = await deps.inventory.list(
-        input.cluster,
-        await dnsZone(input.cluster, deps.store),
-      );
+      const resources = await deps.inventory.list(input.cluster);
       const remaining = resources.filter(
         (r) => r.type === 'instance' || r.type === 'autoscaling-group',
       );
@@ -168,9 +179,10 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
       if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
-        // The zone may outlive the stack (moto keeps it): tagged now, the later steps still find it.
-        const zoneId = owned.stack.outputs.HostedZoneId;
-        if (zoneId) await deps.inventory.tagHostedZone(zoneId, input.cluster);
+        // The stack retains the API records and is what says which zone holds them (the state
+        // may already be gone): they go now, while it is there to say so.
+        for (const record of resources.filter((r) => r.type === 'dns-record'))
+          await deps.inventory.deleteResource(record);
         try {
           await deps.stacks.delete(owned.name);
         } catch (error) {
@@ -223,11 +235,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       };
     }
     case 'deleteLeftovers': {
-      // What the stack delete left (a zone outlives its stack on moto; a DELETE_FAILED stack
-      // keeps what it could not delete): deleted directly, dependents first, as kOps does.
+      // What the stack delete left (the API records, which it retains; what a DELETE_FAILED
+      // stack could not delete): deleted directly, dependents first, as kOps does.
       const resources = await deps.inventory.list(
         input.cluster,
-        await dnsZone(input.cluster, deps.store),
+        await clusterRecords(input.cluster, deps),
       );
       const deleted: string[] = [];
       const blocked: string[] = [];

@@ -2,8 +2,10 @@ import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import { clusterZone, type DnsApi } from '../aws/route53.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
+import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
@@ -38,6 +40,7 @@ export interface LaunchDeps {
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
+  dns: Pick<DnsApi, 'listHostedZones'>;
   stateBucket: string;
   region: string;
   stackTimeoutSeconds: number;
@@ -75,13 +78,47 @@ function clientToken(...parts: string[]): string {
   return stableHash(parts).slice(0, 32);
 }
 
+/**
+ * The user's hosted zone for the cluster's records: the one the spec names or kOps's default
+ * (planning/dns.ts). Once the stack has written records into a zone they stay there: a spec
+ * that now finds another zone (a longer one made since, a new dnsZone) is refused, naming both,
+ * rather than leaving the old records behind.
+ */
+async function recordsZoneId(
+  manifest: CompletedManifest,
+  deps: Pick<LaunchDeps, 'stacks' | 'dns'>,
+): Promise<string | undefined> {
+  const choice = await clusterZone(deps.dns, manifest);
+  if (!choice) return undefined;
+  if ('error' in choice)
+    throw new SpecInvalidError([{ path: 'spec.dnsZone', message: choice.error }]);
+  const cluster = manifest.cluster.metadata.name;
+  const stack = await deps.stacks.describe(stackName(cluster));
+  const current = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
+  if (current !== undefined && current !== choice.zone.id)
+    throw new SpecInvalidError([
+      {
+        path: 'spec.dnsZone',
+        message: `Invalid value: the records of cluster ${cluster} are in hosted zone ${current}, but the spec now finds ${choice.zone.name} (${choice.zone.id}); set spec.dnsZone to ${current} to keep them where they are`,
+      },
+    ]);
+  return choice.zone.id;
+}
+
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stateBucket'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
-  const template = JSON.stringify(renderStackTemplate({ manifest, stateBucket: deps.stateBucket }));
+  const hostedZoneId = await recordsZoneId(manifest, deps);
+  const template = JSON.stringify(
+    renderStackTemplate({
+      manifest,
+      stateBucket: deps.stateBucket,
+      ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
+    }),
+  );
   return { template, templateHash: stableHash(template) };
 }
 

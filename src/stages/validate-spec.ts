@@ -1,4 +1,5 @@
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import { clusterZone, type DnsApi } from '../aws/route53.js';
 import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
@@ -16,12 +17,14 @@ export interface ValidateSpecOutput {
 
 export interface ValidateSpecDeps {
   ec2: Pick<Ec2Api, 'availabilityZones' | 'describeInstanceTypes' | 'findImage'>;
+  dns: Pick<DnsApi, 'listHostedZones'>;
   region: string;
 }
 
 /**
- * What only the cloud can tell: zones of the region, instance types offered, images found.
- * Checked before anything is written, so a typo in a machine type leaves nothing behind.
+ * What only the cloud can tell: zones of the region, instance types offered, images found, the
+ * hosted zone for the cluster's records. Checked before anything is written, so a typo in a
+ * machine type or a zone the account lacks leaves nothing behind.
  */
 export async function preflight(
   manifest: CompletedManifest,
@@ -29,7 +32,7 @@ export async function preflight(
 ): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
-  const [zones, types, images] = await Promise.all([
+  const [zones, types, images, hostedZone] = await Promise.all([
     deps.ec2.availabilityZones(),
     lookupInstanceTypes(
       deps.ec2,
@@ -39,7 +42,10 @@ export async function preflight(
       deps.ec2,
       groups.map((ig) => ig.spec.image),
     ),
+    clusterZone(deps.dns, manifest),
   ]);
+  if (hostedZone && 'error' in hostedZone)
+    issues.push({ path: 'spec.dnsZone', message: hostedZone.error });
   (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
     if (!zones.includes(subnet.zone)) {
       issues.push({

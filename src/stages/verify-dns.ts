@@ -2,7 +2,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { nowFor } from '../clock.js';
-import { StackFailedError, WaitTimeoutError } from '../errors.js';
+import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -11,8 +11,16 @@ import type { ClusterStore } from '../state/cluster-store.js';
  * The verify-DNS stage: point `api.<cluster>` (public addresses, or private ones where the
  * control plane has none) and `api.internal.<cluster>` (private addresses) at the running
  * control plane, then wait until Route53 reports the change in sync and neither record is
- * still kOps's placeholder.
+ * still kOps's placeholder. Given a public resolver (on AWS), a public zone's `api.<cluster>`
+ * must also resolve through public DNS: records in a zone its parent does not delegate to
+ * resolve for nobody, and that is refused naming the zone.
  */
+
+/** Public DNS as the system resolver answers it (node:dns); only the lookups the check makes. */
+export interface PublicResolver {
+  resolve4(name: string): Promise<string[]>;
+  resolveNs(name: string): Promise<string[]>;
+}
 
 export type VerifyDnsInput =
   | { action: 'upsert'; cluster: string }
@@ -23,6 +31,8 @@ export interface VerifyDnsDeps {
   stacks: StackApi;
   ec2: Pick<Ec2Api, 'describeInstances'>;
   dns: DnsApi;
+  /** Absent, the public-resolution check is skipped (the local backend: its zones are nobody's). */
+  publicDns?: PublicResolver;
   dnsTimeoutSeconds: number;
   now?: () => Date;
 }
@@ -96,12 +106,18 @@ async function check(
   const placeholders = [names.api, names.internal].filter(
     (n) => current(n).length === 0 || current(n).includes(PLACEHOLDER_IP),
   );
-  const ready = status === 'INSYNC' && placeholders.length === 0;
+  const inSync = status === 'INSYNC' && placeholders.length === 0;
+  const publicDns = inSync
+    ? await publicResolution(names.api, zoneId, deps)
+    : { state: 'waiting' as const };
+  const ready = inSync && publicDns.state !== 'waiting';
   if (!ready && now > new Date(input.deadline)) {
     const why =
       placeholders.length > 0
         ? `${placeholders.join(' and ')} still point at the placeholder ${PLACEHOLDER_IP}`
-        : `change ${input.changeId} is still ${status}`;
+        : inSync
+          ? `${names.api} does not resolve through public DNS yet`
+          : `change ${input.changeId} is still ${status}`;
     throw new WaitTimeoutError(
       `DNS for cluster ${input.cluster} not ready at the deadline ${input.deadline}: ${why}`,
     );
@@ -111,8 +127,54 @@ async function check(
     status,
     changeId: input.changeId,
     deadline: input.deadline,
+    publicDns: publicDns.state,
     records: { [names.api]: current(names.api), [names.internal]: current(names.internal) },
   };
+}
+
+function bare(name: string): string {
+  return name.replace(/\.$/, '').toLowerCase();
+}
+
+/**
+ * Whether the public API name resolves through public DNS to something other than kOps's
+ * placeholder. When it does not, the zone's delegation decides: a zone whose name public DNS
+ * does not answer with Route53's name servers for it is not delegated, and waiting cannot help.
+ */
+async function publicResolution(
+  apiName: string,
+  zoneId: string,
+  deps: VerifyDnsDeps,
+): Promise<{ state: 'resolved' | 'waiting' | 'skipped' }> {
+  if (!deps.publicDns) return { state: 'skipped' };
+  const zone = await deps.dns.hostedZone(zoneId);
+  if (!zone)
+    throw new SpecInvalidError([
+      {
+        path: 'spec.dnsZone',
+        message: `hosted zone ${zoneId}, which holds the records of ${bare(apiName)}, no longer exists`,
+      },
+    ]);
+  // Public DNS cannot see a private zone: Route53 in sync is all there is to wait for.
+  if (zone.private) return { state: 'skipped' };
+  const addresses = await deps.publicDns.resolve4(bare(apiName)).catch(() => [] as string[]);
+  if (addresses.length > 0 && !addresses.includes(PLACEHOLDER_IP)) return { state: 'resolved' };
+  const servedBy = new Set(zone.nameServers.map(bare));
+  const answered = await deps.publicDns.resolveNs(bare(zone.name)).catch((error: Error) => error);
+  const delegated = Array.isArray(answered) && answered.some((ns) => servedBy.has(bare(ns)));
+  if (!delegated) {
+    const heard = Array.isArray(answered)
+      ? `public DNS names ${answered.map(bare).join(', ') || 'no name servers'} for it`
+      : `public DNS does not know it (${(answered as NodeJS.ErrnoException).code ?? answered.message})`;
+    throw new SpecInvalidError([
+      {
+        path: 'spec.dnsZone',
+        message: `hosted zone ${bare(zone.name)} (${zone.id}) is not delegated: ${heard}, not its Route53 name servers ${[...servedBy].join(', ')}; add NS records for ${bare(zone.name)} at its parent (the registrar or the parent zone) naming them, so that ${bare(apiName)} resolves`,
+      },
+    ]);
+  }
+  // Delegated, but the answer is not out yet (or a resolver still holds the placeholder).
+  return { state: 'waiting' };
 }
 
 export async function verifyDns(input: VerifyDnsInput, deps: VerifyDnsDeps) {

@@ -21,7 +21,6 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
-  DeleteHostedZoneCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
@@ -214,29 +213,42 @@ describe('retried steps of a delete', () => {
     expect(iam.commandCalls(DeleteRoleCommand)).toHaveLength(1);
   });
 
-  it('deletes what is left of a record batch the lost attempt carried out, then the zone', async () => {
-    const records = [
-      { Name: 'api.c.example.com.', Type: 'A' as const, ResourceRecords: [{ Value: '1.2.3.4' }] },
-      { Name: 'c.example.com.', Type: 'NS' as const, ResourceRecords: [{ Value: 'ns' }] },
-    ];
+  it('deletes a record whose values changed since they were read, and never the zone', async () => {
+    const placeholder = {
+      Name: 'api.c.example.com.',
+      Type: 'A' as const,
+      TTL: 60,
+      ResourceRecords: [{ Value: '203.0.113.123' }],
+    };
+    const pointed = { ...placeholder, ResourceRecords: [{ Value: '10.0.0.5' }] };
+    const ns = { Name: 'example.com.', Type: 'NS' as const, ResourceRecords: [{ Value: 'ns' }] };
     r53
       .on(ListResourceRecordSetsCommand)
-      .resolvesOnce({ ResourceRecordSets: records, IsTruncated: false, MaxItems: 100 })
-      .resolves({ ResourceRecordSets: [records[1]!], IsTruncated: false, MaxItems: 100 });
+      .resolvesOnce({ ResourceRecordSets: [ns, placeholder], IsTruncated: false, MaxItems: 100 })
+      .resolves({ ResourceRecordSets: [ns, pointed], IsTruncated: false, MaxItems: 100 });
     r53
       .on(ChangeResourceRecordSetsCommand)
-      .rejects(
+      .rejectsOnce(
         awsError(
           'InvalidChangeBatch',
           400,
-          'Tried to delete resource record set api.c.example.com. type A, but it was not found',
+          "Tried to delete resource record set [name='api.c.example.com.', type='A'] but the values provided do not match the current values",
         ),
-      );
-    r53.on(DeleteHostedZoneCommand).resolves({});
+      )
+      .resolves({});
 
-    await inventory().deleteHostedZone('Z1');
+    const outcome = await inventory().deleteResource({
+      type: 'dns-record',
+      name: 'api.c.example.com.',
+      id: 'Z1/A',
+    });
 
-    expect(r53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
-    expect(r53.commandCalls(DeleteHostedZoneCommand)).toHaveLength(1);
+    expect(outcome).toBe('deleted');
+    const sent = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]?.HostedZoneId).toBe('Z1');
+    expect(sent[1]?.ChangeBatch?.Changes).toEqual([
+      { Action: 'DELETE', ResourceRecordSet: pointed },
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
+import { route53Api } from '../../src/aws/route53.js';
 import { stopMoto } from '../../src/local/moto/moto.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
@@ -147,7 +148,14 @@ beforeAll(async () => {
   });
   const stacks = cloudFormationStackApi(new CloudFormationClient(config));
   leftovers = async () =>
-    (await discover(CLUSTER, { store, stacks, inventory })).map((r) => `${r.type} ${r.id}`);
+    (
+      await discover(CLUSTER, {
+        store,
+        stacks,
+        dns: route53Api(new Route53Client(config)),
+        inventory,
+      })
+    ).map((r) => `${r.type} ${r.id}`);
   writeFileSync(
     manifestFile,
     [manifest.cluster, ...manifest.instanceGroups].map(toManifestYaml).join('---\n'),

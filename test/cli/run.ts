@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { stopMoto } from '../../src/local/moto/moto.js';
 import { ROOT } from '../helpers.js';
+import { TEST_ZONE } from '../support/moto.js';
 
 export interface CliResult {
   code: number | null;
@@ -40,9 +42,31 @@ export function kopsless(
   });
 }
 
+/** Makes a public hosted zone in the local backend at `endpoint`, as a user makes their domain's. */
+export async function createZoneIn(
+  endpoint: string,
+  region: string,
+  name: string,
+): Promise<string> {
+  const route53 = new Route53Client({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    const out = await route53.send(
+      new CreateHostedZoneCommand({ Name: name, CallerReference: `test-${name}-${Date.now()}` }),
+    );
+    return (out.HostedZone?.Id ?? '').replace('/hostedzone/', '');
+  } finally {
+    route53.destroy();
+  }
+}
+
 /**
- * A KOPSLESS_HOME of the calling test file's own, with the local backend brought up before its
- * tests and brought down (moto stopped by its PID) after them. Call at the top level of the file;
+ * A KOPSLESS_HOME of the calling test file's own, with the local backend brought up (the account's
+ * public zone TEST_ZONE made in it) before its tests and brought down (moto stopped by its PID)
+ * after them. Call at the top level of the file;
  * hooks the file adds afterwards run after the backend is up.
  */
 export function localBackendForFile(prefix = 'kopsless-home-'): {
@@ -55,8 +79,13 @@ export function localBackendForFile(prefix = 'kopsless-home-'): {
   beforeAll(async () => {
     const up = await kopsless(['local', 'up'], env);
     expect(up.code, up.stderr).toBe(0);
-    pid = (JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as { pid: number })
-      .pid;
+    const record = JSON.parse(readFileSync(join(home, 'local', 'backend.json'), 'utf8')) as {
+      pid: number;
+      endpoint: string;
+      region: string;
+    };
+    pid = record.pid;
+    await createZoneIn(record.endpoint, record.region, TEST_ZONE);
   }, 60_000);
   afterAll(async () => {
     await kopsless(['local', 'down'], env);

@@ -116,7 +116,7 @@ async function api(
 export async function runLifecycle(
   observer: AwsCallObserver,
   log: (line: string) => void = () => undefined,
-): Promise<void> {
+): Promise<{ hostedZoneId: string }> {
   const cluster = LIFECYCLE_CLUSTER;
   const backend = await startTestBackend();
   const objects = s3ObjectStore(new S3Client({}), backend.bucket);
@@ -327,4 +327,5 @@ export async function runLifecycle(
     await sim.close();
     backend.stop();
   }
+  return { hostedZoneId: backend.zoneId };
 }

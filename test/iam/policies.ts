@@ -28,6 +28,8 @@ export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 /** The values `!Ref`, `!GetAtt` and `!Sub` take in a deployment of template.yaml. */
 export interface Deployment {
   stateBucket: string;
+  /** The HostedZoneId parameter: the zone the clusters' records go into; unset, its default `*`. */
+  hostedZoneId?: string;
 }
 
 function stateMachineArn(logicalId: string): string {
@@ -57,7 +59,10 @@ function reference(deployment: Deployment, name: string): string {
   };
   if (name in pseudo) return pseudo[name]!;
   if (name === 'StateBucket') return deployment.stateBucket;
+  if (name === 'HostedZoneId') return deployment.hostedZoneId ?? '*';
   if (name in STATE_MACHINES) return stateMachineArn(name);
+  if (name === 'NotificationTopic')
+    return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );

@@ -21,7 +21,7 @@ import { groupName, iamRoleName, stackName } from '../../src/planning/names.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { editManifest, ROOT, readFixture } from '../helpers.js';
-import { startTestBackend, type TestBackend } from '../support/moto.js';
+import { startTestBackend, TEST_ZONE, type TestBackend } from '../support/moto.js';
 
 // The create state machine, run with its real handlers against moto: then moto is asked what exists.
 let backend: TestBackend;
@@ -145,10 +145,11 @@ describe('create-cluster state machine on the local backend', () => {
     expect(userData).toContain('kubeadm join');
   });
 
-  it('points the API records at the control plane, not the placeholder', async () => {
+  it("points the API records in the account's own zone at the control plane, not the placeholder", async () => {
     const { r53 } = clients();
-    const zones = await r53.send(new ListHostedZonesByNameCommand({ DNSName: `${cluster}.` }));
-    const zoneId = zones.HostedZones?.find((z) => z.Name === `${cluster}.`)?.Id;
+    const zones = await r53.send(new ListHostedZonesByNameCommand({}));
+    expect(zones.HostedZones?.map((z) => z.Name)).toEqual([`${TEST_ZONE}.`]);
+    const zoneId = zones.HostedZones?.[0]?.Id;
     const records = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     const a = (name: string) =>
       (records.ResourceRecordSets ?? [])

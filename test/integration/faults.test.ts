@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
+import { route53Api } from '../../src/aws/route53.js';
 import {
   type FaultPlan,
   installFaults,
@@ -45,6 +46,7 @@ const leftovers = () =>
   discover(cluster, {
     store: env.store,
     stacks: cloudFormationStackApi(new CloudFormationClient({})),
+    dns: route53Api(new Route53Client({})),
     inventory: inventoryApi({
       ec2: new EC2Client({}),
       autoscaling: new AutoScalingClient({}),

@@ -6,10 +6,15 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { ListHostedZonesByNameCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
+import { route53Api } from '../../src/aws/route53.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runDelete } from '../../src/cli/delete.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
@@ -17,6 +22,7 @@ import { groupName, legacyStackName, stackName } from '../../src/planning/names.
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import { TEST_ZONE } from '../support/moto.js';
 
 // Clusters whose names collided under the old naming (dots flattened to dashes, groups named
 // `<ig>.<cluster>`) side by side on one local backend: each keeps its own resources.
@@ -39,13 +45,34 @@ const inventory = () =>
     route53: new Route53Client({}),
   });
 const everything = async (cluster: string) =>
-  (await discover(cluster, { store: env.store, stacks: stacks(), inventory: inventory() }))
+  (
+    await discover(cluster, {
+      store: env.store,
+      stacks: stacks(),
+      dns: route53Api(new Route53Client({})),
+      inventory: inventory(),
+    })
+  )
     .map((r) => `${r.type} ${r.id}`)
     .sort();
 
-async function zonesNamed(name: string): Promise<string[]> {
-  const out = await new Route53Client({}).send(new ListHostedZonesByNameCommand({ DNSName: name }));
-  return (out.HostedZones ?? []).filter((z) => z.Name === `${name}.`).map((z) => z.Id ?? '');
+/** The account's zones, by name. */
+async function zoneNames(): Promise<string[]> {
+  const out = await new Route53Client({}).send(new ListHostedZonesByNameCommand({}));
+  return (out.HostedZones ?? []).map((z) => z.Name ?? '');
+}
+
+/** The names of the cluster's API records in the account's zone. */
+async function apiRecordNames(cluster: string): Promise<string[]> {
+  const zones = await new Route53Client({}).send(new ListHostedZonesByNameCommand({}));
+  const zoneId = zones.HostedZones?.find((z) => z.Name === `${TEST_ZONE}.`)?.Id;
+  const records = await new Route53Client({}).send(
+    new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }),
+  );
+  return (records.ResourceRecordSets ?? [])
+    .map((r) => r.Name ?? '')
+    .filter((n) => n === `api.${cluster}.` || n === `api.internal.${cluster}.`)
+    .sort();
 }
 
 async function group(name: string) {
@@ -81,8 +108,9 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
     expect(b?.tags.KubernetesCluster).toBe(second);
   });
 
-  it('deleting one, even half-created (its state gone), leaves the other intact and removes its hosted zone', async () => {
+  it('deleting one, even half-created (its state gone), removes its records and leaves the zone and the other cluster', async () => {
     const before = await everything(first);
+    expect(await apiRecordNames(second)).toEqual([`api.internal.${second}.`, `api.${second}.`]);
     await env.store.deleteCluster(second);
 
     const result = await runStateMachine('delete-cluster', {
@@ -92,9 +120,10 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
 
     expect(result.error).toBeUndefined();
     expect(await everything(second)).toEqual([]);
-    expect(await zonesNamed(second)).toEqual([]);
+    expect(await apiRecordNames(second)).toEqual([]);
     expect(await everything(first)).toEqual(before);
-    expect(await zonesNamed(first)).toHaveLength(1);
+    expect(await apiRecordNames(first)).toEqual([`api.internal.${first}.`, `api.${first}.`]);
+    expect(await zoneNames()).toEqual([`${TEST_ZONE}.`]);
     expect((await stacks().describe(stackName(first)))?.status).toBe('CREATE_COMPLETE');
   }, 180_000);
 
@@ -105,6 +134,7 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
     const ctx = {
       store: env.store,
       stacks: stacks(),
+      dns: route53Api(new Route53Client({})),
       stateBucket: env.backend.bucket,
       run: (name: never, options: never) => runStateMachine(name, options),
     } as unknown as CliContext;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { inventoryApi } from '../../src/aws/inventory.js';
+import { route53Api } from '../../src/aws/route53.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
@@ -286,6 +287,7 @@ describe('delete-cluster', () => {
     const before = await discover(cluster, {
       store: env.store,
       stacks: cloudFormationStackApi(new CloudFormationClient({})),
+      dns: route53Api(new Route53Client({})),
       inventory,
     });
     expect(before.map((r) => r.type)).toEqual(
@@ -299,6 +301,7 @@ describe('delete-cluster', () => {
       await discover(cluster, {
         store: env.store,
         stacks: cloudFormationStackApi(new CloudFormationClient({})),
+        dns: route53Api(new Route53Client({})),
         inventory,
       }),
     ).toEqual([]);

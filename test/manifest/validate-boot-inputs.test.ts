@@ -321,12 +321,12 @@ describe('DNS names', () => {
     ]);
   });
 
-  it('reports a hosted zone ID as dnsZone as unsupported, not invalid', () => {
+  it('accepts a hosted zone ID as dnsZone, as kOps does', () => {
     const check = checkManifest(editManifest(minimal, (c) => (c.spec.dnsZone = 'Z0123456789ABC')));
 
     expect(check.errors).toEqual([]);
-    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.dnsZone']);
-    expect(checkExitCode(check)).toBe(3);
+    expect(check.unsupported).toEqual([]);
+    expect(checkExitCode(check)).toBe(0);
   });
 });
 

@@ -8,11 +8,18 @@ import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { editManifest, readFixture, readReference } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+/** The user's existing hosted zone the records go into. */
+const USER_ZONE_ID = 'Z0123456789USERZONE';
 
 function render(text: string) {
   const check = checkManifest(text);
-  return renderStackTemplate({ manifest: check.completed!, stateBucket: 'state-bucket' }) as {
+  return renderStackTemplate({
+    manifest: check.completed!,
+    stateBucket: 'state-bucket',
+    hostedZoneId: USER_ZONE_ID,
+  }) as {
     Resources: Record<string, Resource>;
     Outputs: Record<string, unknown>;
   };
@@ -35,19 +42,51 @@ describe('cluster stack template', () => {
         controlPlaneCount: 3,
       }),
     );
-    const template = renderStackTemplate({ manifest, stateBucket: 'state-bucket' });
+    const template = renderStackTemplate({
+      manifest,
+      stateBucket: 'state-bucket',
+      hostedZoneId: 'Z0123456789PRIVATE',
+    });
 
     expectGolden('stack-private.json', `${JSON.stringify(template, null, 2)}\n`);
+  });
+
+  it("creates no hosted zone: the API records go into the user's zone and outlive the stack", () => {
+    const template = render(readFixture('seed.yaml'));
+
+    const types = Object.values(template.Resources).map((r) => r.Type);
+    const records = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Route53::RecordSet',
+    );
+    expect(types).not.toContain('AWS::Route53::HostedZone');
+    expect(records.map((r) => [r.Properties.HostedZoneId, r.Properties.Name])).toEqual([
+      [USER_ZONE_ID, 'api.seed.example.com.'],
+      [USER_ZONE_ID, 'api.internal.seed.example.com.'],
+    ]);
+    expect(records.map((r) => r.DeletionPolicy)).toEqual(['Retain', 'Retain']);
+    expect(template.Outputs.HostedZoneId).toEqual({ Value: USER_ZONE_ID });
+  });
+
+  it('writes no records for a cluster given no zone', () => {
+    const check = checkManifest(readFixture('seed.yaml'));
+    const template = renderStackTemplate({ manifest: check.completed!, stateBucket: 'b' }) as {
+      Resources: Record<string, Resource>;
+      Outputs: Record<string, unknown>;
+    };
+
+    expect(Object.values(template.Resources).map((r) => r.Type)).not.toContain(
+      'AWS::Route53::RecordSet',
+    );
+    expect(template.Outputs.HostedZoneId).toBeUndefined();
   });
 
   it('tags every taggable resource with both kOps cluster tags', () => {
     const template = render(readFixture('seed.yaml'));
 
     const untagged = Object.entries(template.Resources)
-      .filter(([, r]) => r.Properties.Tags || r.Properties.HostedZoneTags)
+      .filter(([, r]) => r.Properties.Tags)
       .filter(([, r]) => {
-        const tags: Array<{ Key: string; Value: string }> =
-          r.Properties.Tags ?? r.Properties.HostedZoneTags;
+        const tags: Array<{ Key: string; Value: string }> = r.Properties.Tags;
         return (
           !tags.some((t) => t.Key === 'KubernetesCluster' && t.Value === 'seed.example.com') ||
           !tags.some(

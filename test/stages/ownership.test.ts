@@ -40,19 +40,19 @@ function fakeInventory(resources: CloudResource[] = []): InventoryApi {
     deleteAutoScalingGroup: vi.fn(),
     deleteLaunchTemplate: vi.fn(),
     deleteNetworkInterface: vi.fn(),
-    deleteHostedZone: vi.fn(),
-    tagHostedZone: vi.fn(),
     deleteResource: vi.fn(async () => 'deleted' as const),
   };
 }
 
 const noState = { exists: async () => false } as unknown as ClusterStore;
+const noZones = { listHostedZones: vi.fn(async () => []) };
 
 function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
   return {
     store: noState,
     stacks,
     inventory,
+    dns: noZones,
     ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,
@@ -64,9 +64,9 @@ describe('delete acts only on what the cluster owns', () => {
     // Under the old scheme both clusters' stacks were kopsless-x-y-z-example-com.
     const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(other) });
 
-    expect(await discover(cluster, { store: noState, stacks, inventory: fakeInventory() })).toEqual(
-      [],
-    );
+    expect(
+      await discover(cluster, { store: noState, stacks, dns: noZones, inventory: fakeInventory() }),
+    ).toEqual([]);
   });
 
   it('never deletes a stack of its name tagged for another cluster', async () => {
@@ -79,16 +79,14 @@ describe('delete acts only on what the cluster owns', () => {
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
     expect(stacks.delete).not.toHaveBeenCalled();
-    expect(inventory.tagHostedZone).not.toHaveBeenCalled();
   });
 
-  it('deletes its own stack (found under the old name too) after tagging the zone the stack made', async () => {
+  it('deletes its own stack (found under the old name too)', async () => {
     const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(cluster) });
     const inventory = fakeInventory();
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(inventory.tagHostedZone).toHaveBeenCalledWith('Z1', cluster);
     expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster));
   });
 

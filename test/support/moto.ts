@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MotoProcess, startMoto, stopMoto } from '../../src/local/moto/moto.js';
 
@@ -8,9 +9,27 @@ import { type MotoProcess, startMoto, stopMoto } from '../../src/local/moto/moto
  * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in
  * the same file's afterAll. Points this process's AWS SDK at it.
  */
+
+/** The public hosted zone every test account has, as a user's account has its domain's zone. */
+export const TEST_ZONE = 'example.com';
+
+/** Makes the public hosted zone `name` in the backend the SDK points at; returns its ID. */
+export async function createPublicZone(name: string): Promise<string> {
+  const route53 = new Route53Client({});
+  try {
+    const out = await route53.send(
+      new CreateHostedZoneCommand({ Name: name, CallerReference: `test-${name}-${Date.now()}` }),
+    );
+    return (out.HostedZone?.Id ?? '').replace('/hostedzone/', '');
+  } finally {
+    route53.destroy();
+  }
+}
 export interface TestBackend {
   moto: MotoProcess;
   bucket: string;
+  /** The ID of TEST_ZONE, the account's public zone. */
+  zoneId: string;
   stop: () => void;
 }
 
@@ -34,9 +53,11 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
   const s3 = new S3Client({});
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
+  const zoneId = await createPublicZone(TEST_ZONE);
   return {
     moto,
     bucket,
+    zoneId,
     stop: () => {
       stopMoto(moto.pid);
       rmSync(dir, { recursive: true, force: true });
