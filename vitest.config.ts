@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Integration tests share one moto server per file. Most of their time is spent waiting on moto,
     // the CLI's child processes and kubectl, so three files at a time on two cores finish sooner
     // than vitest's default of one (cores - 1).

@@ -4,7 +4,7 @@
 // thousands of instance groups (valid), the same as one JSON array, one instance group with a
 // single huge nodeLabels mapping (YAML and JSON: the shape where a per-key duplicate check that
 // compares against every earlier key goes quadratic), a cluster with tens of thousands of subnets,
-// and the seed followed by a long comment. The issue's bound: under 3 s each. Prints one row per
+// and the seed followed by a long comment. The bound: under 3 s each. Prints one row per
 // input; `BENCH_ONLY=name,name` runs only those.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: measures kopsless on the local backend and writes bench/results.json,
- * bench/roll-time.svg and a table on stdout (issue 12, point 5). `--quick` is the 30-node
+ * bench/roll-time.svg and a table on stdout. `--quick` is the 30-node
  * version the test suite runs (written to a temporary folder unless `--out` says where);
  * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes, keeping the rest
  * of an existing results.json; `--out DIR` writes elsewhere (default bench/).
@@ -47,7 +47,7 @@ import {
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Simulated timings of the bench's cluster: the issue's 2-3 minutes for a node to boot and join, a minute's drain. */
+/** Simulated timings of the bench's cluster: 2-3 minutes for a node to boot and join, a minute's drain. */
 export const BOOT_SECONDS = 150;
 export const DRAIN_SECONDS = 60;
 export const PODS_PER_NODE = 110;

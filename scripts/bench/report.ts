@@ -3,7 +3,7 @@
  * against nodes. Pure: strings in, strings out; the entry point writes the files.
  */
 
-/** One roll, as issue 12 lists its fields. `null`: not measurable yet (see `diagnostics`). */
+/** One roll, with the fields the bench reports. `null`: not measurable yet (see `diagnostics`). */
 export interface RollRow {
   nodes: number;
   groups: number;
@@ -71,13 +71,13 @@ export interface BenchResults {
   watcherBurst: WatcherBurstRow[];
   coldStart: ColdStartRow[];
   diagnostics: Diagnostics;
-  /** Issue 12's targets against the rows above (those whose rows this run has). */
+  /** The targets against the rows above (those whose rows this run has). */
   targets?: TargetCheck[];
-  /** Real seconds the whole `npm run bench` took (the issue's bound: 20 minutes on 2 cores). */
+  /** Real seconds the whole `npm run bench` took (bound: 20 minutes on 2 cores). */
   benchSeconds?: number;
 }
 
-/** One of issue 12's targets, checked against a row: the figure, the bound, whether it holds. */
+/** One of the targets, checked against a row: the figure, the bound, whether it holds. */
 export interface TargetCheck {
   target: string;
   value: number;
@@ -91,7 +91,7 @@ export const TARGET_WATCHER_NODES = 5000;
 export const TARGET_BENCH_SECONDS = 20 * 60;
 
 /**
- * Issue 12's targets, each checked where the results have its row: at 1,000 nodes a history
+ * The targets, each checked where the results have its row: at 1,000 nodes a history
  * under 25,000 events in every execution, at most a third of the kOps model's time, at most 40
  * transitions and 10 AWS calls per replaced node; the watcher at 5,000 nodes under 256 MiB; at
  * most 5 observations per cluster in a burst (one cluster); the bench under 20 minutes.

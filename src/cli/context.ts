@@ -1,22 +1,13 @@
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import {
-  DescribeStacksCommand,
-  CloudFormationClient as StackClient,
-} from '@aws-sdk/client-cloudformation';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { autoScalingApi } from '../aws/autoscaling.js';
+import type { autoScalingApi } from '../aws/autoscaling.js';
 import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
 import type { cloudFormationStackApi } from '../aws/cloudformation.js';
 import type { ec2Api } from '../aws/ec2.js';
-import { route53Api } from '../aws/route53.js';
+import type { route53Api } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
-import { type StateMachineName, stateMachineOutputKey } from '../functions-registry.js';
-import { clusterAdapters } from '../handlers/adapters.js';
-import { kubeForCluster } from '../kube/from-store.js';
+import type { StateMachineName } from '../functions-registry.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
 import {
@@ -27,20 +18,16 @@ import {
   kopslessHome,
 } from '../local/moto/backend.js';
 import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
-import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
-import { statusEventsDelivered } from '../local/sfn/status-events.js';
-import {
-  type LocalExecutionResult,
-  type RunOptions,
-  runStateMachine,
-} from '../local/sfn/step-functions.js';
-import { type EtcdOf, etcdFromStore } from '../stages/etcd-membership.js';
-import type { ClusterStore } from '../state/cluster-store.js';
-import { processHolder } from '../state/holder.js';
-import type { ObjectStore } from '../state/object-store.js';
-import { UsageError } from './format.js';
-import { attachOrStart } from './remote.js';
+import type { LocalExecutionResult, RunOptions } from '../local/sfn/step-functions.js';
+import type { EtcdOf } from '../stages/etcd-membership.js';
+import { ClusterStore } from '../state/cluster-store.js';
+import { type ObjectStore, s3ObjectStore } from '../state/object-store.js';
+import { UsageError } from './usage-error.js';
+
+// Only the state store's client is loaded with the context: every other port, the Step Functions
+// runner and the Kubernetes client are imported at their first call, so a command that reads the
+// state store (get, edit, export) starts without the EC2, CloudFormation or Kubernetes clients.
 
 /** The cluster a run is for, so that `--target aws` can find an execution already running on it. */
 export interface ClusterRun {
@@ -123,9 +110,11 @@ let delivering = false;
  * deployed rule sends them, to NotifyFunction (`kopsless local events` shows both).
  * KOPSLESS_NOTIFY_ON_SUCCESS=true stands for the template's NotifyOnSuccess parameter.
  */
-function deliverStatusEventsOnce(settings: LocalSettings): void {
+async function deliverStatusEventsOnce(settings: LocalSettings): Promise<void> {
   if (delivering) return;
   delivering = true;
+  // Loaded with the first execution: a command that runs none never loads the SNS client.
+  const { deliverStatusEvents, eventLogPath } = await import('../local/sfn/event-log.js');
   deliverStatusEvents(settings, {
     logPath: eventLogPath(kopslessHome()),
     notifyOnSuccess: process.env.KOPSLESS_NOTIFY_ON_SUCCESS === 'true',
@@ -160,6 +149,13 @@ export async function localContext(
     target: 'local',
     where: `local backend ${record.endpoint}`,
     run: async (name, { cluster: _cluster, log: _log, ...options }) => {
+      const [{ runStateMachine }, { processHolder }, { statusEventsDelivered }] = await Promise.all(
+        [
+          import('../local/sfn/step-functions.js'),
+          import('../state/holder.js'),
+          import('../local/sfn/status-events.js'),
+        ],
+      );
       try {
         return await runStateMachine(name, { lockHolder: processHolder(), settings, ...options });
       } finally {
@@ -175,21 +171,78 @@ export async function localContext(
   };
 }
 
+/**
+ * A port whose module is imported at its first call. Every port method returns a promise, so
+ * the caller cannot tell it from the port itself.
+ */
+function lazyPort<T extends object>(load: () => Promise<T>): T {
+  let loaded: Promise<T> | undefined;
+  return new Proxy({} as T, {
+    get: (_target, method) => {
+      if (typeof method !== 'string' || method === 'then') return undefined;
+      return async (...args: unknown[]) => {
+        loaded ??= load();
+        const port = (await loaded) as Record<string, (...a: unknown[]) => unknown>;
+        return port[method]!(...args);
+      };
+    },
+  });
+}
+
 /** The state store and AWS adapters every command uses, whichever the target. */
 function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?: string) {
   const aws = clientConfig(settings);
-  const { objects, store, ec2, stacks, network } = clusterAdapters(stateBucket, aws);
+  const objects = s3ObjectStore(new S3Client(aws), stateBucket);
+  const ec2Port = lazyPort(async () => {
+    const [{ EC2Client }, { ec2Api }] = await Promise.all([
+      import('@aws-sdk/client-ec2'),
+      import('../aws/ec2.js'),
+    ]);
+    return ec2Api(new EC2Client(aws));
+  });
   return {
     objects,
-    store,
-    ec2,
-    network,
-    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    stacks,
-    dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) =>
-      kubeForCluster(objects, cluster, localKubeApi ? { localKubeApi } : {}),
-    etcd: etcdFromStore(objects, ec2),
+    store: new ClusterStore(objects),
+    ec2: ec2Port,
+    autoscaling: lazyPort(async () => {
+      const [{ AutoScalingClient }, { autoScalingApi }] = await Promise.all([
+        import('@aws-sdk/client-auto-scaling'),
+        import('../aws/autoscaling.js'),
+      ]);
+      return autoScalingApi(new AutoScalingClient(aws));
+    }),
+    stacks: lazyPort(async () => {
+      const [{ CloudFormationClient }, { cloudFormationStackApi }] = await Promise.all([
+        import('@aws-sdk/client-cloudformation'),
+        import('../aws/cloudformation.js'),
+      ]);
+      return cloudFormationStackApi(new CloudFormationClient(aws));
+    }),
+    dns: lazyPort(async () => {
+      const [{ Route53Client }, { route53Api }] = await Promise.all([
+        import('@aws-sdk/client-route-53'),
+        import('../aws/route53.js'),
+      ]);
+      return route53Api(new Route53Client(aws));
+    }),
+    network: lazyPort(async () => {
+      const [{ EC2Client }, { sharedNetworkApi }] = await Promise.all([
+        import('@aws-sdk/client-ec2'),
+        import('../aws/shared-network.js'),
+      ]);
+      return sharedNetworkApi(new EC2Client(aws));
+    }) as SharedNetworkApi,
+    kube: async (cluster: string) =>
+      (await import('../kube/from-store.js')).kubeForCluster(
+        objects,
+        cluster,
+        localKubeApi ? { localKubeApi } : {},
+      ),
+    etcd: (async (cluster: string, avoid?: string[]) =>
+      (await import('../stages/etcd-membership.js')).etcdFromStore(objects, ec2Port)(
+        cluster,
+        avoid,
+      )) as EtcdOf,
   };
 }
 
@@ -198,7 +251,10 @@ function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?
  * from the stack outputs; credentials and region as the AWS SDK finds them.
  */
 export async function awsContext(stack: string): Promise<CliContext> {
-  const out = await new StackClient({})
+  const { CloudFormationClient, DescribeStacksCommand } = await import(
+    '@aws-sdk/client-cloudformation'
+  );
+  const out = await new CloudFormationClient({})
     .send(new DescribeStacksCommand({ StackName: stack }))
     .catch((error: Error) => {
       throw new UsageError(`cannot read the kopsless stack "${stack}": ${error.message}`);
@@ -209,6 +265,11 @@ export async function awsContext(stack: string): Promise<CliContext> {
   const stateBucket = outputs.StateBucketName;
   if (!stateBucket)
     throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
+  const [{ SFNClient }, { attachOrStart }, { stateMachineOutputKey }] = await Promise.all([
+    import('@aws-sdk/client-sfn'),
+    import('./remote.js'),
+    import('../functions-registry.js'),
+  ]);
   const sfn = new SFNClient({});
   const shared = clients(stateBucket, {});
   const store = shared.store;

@@ -21,6 +21,7 @@ import { preflight } from '../stages/validate-spec.js';
 import { writeState } from '../stages/write-state.js';
 import { processHolder } from '../state/holder.js';
 import type { CliContext } from './context.js';
+import { type CreateClusterExtras, importSshKey, withCreateExtras } from './create-extras.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
@@ -33,6 +34,8 @@ export interface CreateOptions {
   flags?: CreateClusterFlags;
   /** Print the manifest the flags produce and stop (`--dry-run -o yaml` in kOps). */
   printManifest?: boolean;
+  /** kOps `create cluster` flags applied to the manifest the flags make. */
+  extraFlags?: CreateClusterExtras;
 }
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -54,7 +57,10 @@ async function manifestText(
   const network = needsNetworkLookup(options.flags)
     ? await lookupNetwork(options.flags, (await context()).network)
     : undefined;
-  const manifest = manifestFromFlags(options.flags, network);
+  const manifest = withCreateExtras(
+    manifestFromFlags(options.flags, network),
+    options.extraFlags ?? {},
+  );
   return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
 }
 
@@ -103,6 +109,8 @@ export async function runCreate(
   }
   const ctx = await context();
   const name = check.cluster!;
+  const sshKey = options.extraFlags?.sshPublicKey;
+  if (sshKey) await importSshKey(ctx, name, sshKey);
   const cloudIssues = await preflight(check.completed, {
     ec2: ctx.ec2,
     dns: ctx.dns,
@@ -115,6 +123,23 @@ export async function runCreate(
   }
   if (!options.yes) return register(text, name, check.completed, ctx, io);
   return create(text, name, ctx, io);
+}
+
+/**
+ * `update cluster` of a cluster that `create` registered and never built: the plan, or (with
+ * --yes) the create state machine on the spec in the state store, as kOps's first update builds.
+ */
+export async function firstBuild(
+  name: string,
+  options: { yes?: boolean },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
+  const manifest = await ctx.store.readManifest(name);
+  const text = [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
+  if (options.yes) return create(text, name, ctx, io);
+  await printPlan(name, await ctx.store.readCompletedManifest(name), ctx, io);
+  return 0;
 }
 
 async function register(
@@ -140,6 +165,20 @@ async function register(
       { store: ctx.store, lockLeaseSeconds: 60 },
     );
   }
+  io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
+  io.out('');
+  await printPlan(name, completed, ctx, io);
+  io.out(`Build it with: kopsless update cluster --name ${name} --yes`);
+  return 0;
+}
+
+/** What the create state machine will build, kOps's plan layout. */
+async function printPlan(
+  name: string,
+  completed: CompletedManifest,
+  ctx: CliContext,
+  io: Io,
+): Promise<void> {
   const zone = await clusterZone(ctx.dns, completed);
   const hostedZone = zone && 'zone' in zone ? zone.zone : undefined;
   const template = renderStackTemplate({
@@ -162,8 +201,6 @@ async function register(
       groupInstanceTypes(ig).flatMap((t) => types.get(t) ?? []),
       prefixDelegationEnabled(completed.cluster.spec.networking?.amazonvpc?.env),
     );
-  io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
-  io.out('');
   io.out(`Will create CloudFormation stack ${stackName(name)}:`);
   io.out(
     table(
@@ -195,7 +232,6 @@ async function register(
   );
   io.out('');
   io.out('Must specify --yes to apply changes');
-  return 0;
 }
 
 async function create(text: string, name: string, ctx: CliContext, io: Io): Promise<number> {

@@ -6,13 +6,28 @@ import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
+import { parseManifest } from '../manifest/parse.js';
 import { discover, unregisteredDetail } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
-import { seconds, table } from './format.js';
+import { seconds, table, UsageError } from './format.js';
+import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
 import { findDeadLock, interruptedNote, releaseIfOurs, takeOver } from './resume.js';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
+
+/** The cluster a manifest describes, for `delete -f FILE` (its Cluster's metadata.name). */
+export function clusterOfManifest(filename: string): string {
+  const parsed = parseManifest(readManifestBytes(filename));
+  const name = parsed.manifest?.cluster.metadata.name;
+  if (!name) {
+    const problem = parsed.errors[0];
+    throw new UsageError(
+      `${filename} names no cluster${problem ? ` (${problem.path}: ${problem.message})` : ''}`,
+    );
+  }
+  return name;
+}
 
 /** `kopsless delete cluster NAME [--yes]`: kOps's TYPE NAME ID list, or the delete-cluster state machine. */
 export async function runDelete(

@@ -26,7 +26,6 @@ export const SEED_FLAGS: CreateClusterFlags = {
   nodeSize: 't3.medium',
   controlPlaneSize: 't3.medium',
   networkCidr: '172.30.0.0/16',
-  kubernetesVersion: 'v1.32.0',
 };
 
 /** The user's hosted zone the demo's cluster records go into (the longest match of its name). */
@@ -160,7 +159,7 @@ export async function runDemo(context: () => Promise<CliContext>, io: Io): Promi
     ],
     ['kubectl get pods,nodes', () => showPods(ctx, name, io)],
     [
-      `kopsless get cluster,ig ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`,
+      `kopsless get ${name} -o yaml   (excerpt: what the watcher wrote into the spec)`,
       () => showMaxPods(ctx, name, io),
     ],
     ...nodeGroups.map(

@@ -30,10 +30,9 @@ export function parseOutputFormat(
 
 export const toYaml = toManifestYaml;
 
-/** Bad flags or arguments: exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;

@@ -10,6 +10,44 @@ function zonesOf(manifest: ClusterManifest, subnets?: string[]): string[] {
   return [...new Set(picked.map((s) => s.zone))];
 }
 
+/**
+ * `kopsless get NAME` and `get all NAME`: the cluster and its instance groups (and, for `all`,
+ * its instances) as kOps prints them; `-o yaml|json` gives the manifest, ready for `create -f`.
+ */
+export async function runGetAll(
+  cluster: string,
+  options: { output?: string; instances?: boolean },
+  ctx: CliContext,
+  io: Io,
+): Promise<number> {
+  const format = parseOutputFormat(options.output);
+  if (!(await ctx.store.exists(cluster))) {
+    io.err(`cluster "${cluster}" not found`);
+    return 1;
+  }
+  if (format !== 'table') {
+    const manifest = await ctx.store.readManifest(cluster);
+    const docs = [manifest.cluster, ...manifest.instanceGroups];
+    io.out(
+      format === 'json' ? JSON.stringify(docs, null, 2) : docs.map(toYaml).join('---\n').trimEnd(),
+    );
+    return 0;
+  }
+  io.out('Cluster');
+  await runGetClusters([cluster], {}, ctx, io);
+  io.out('');
+  io.out('Instance Groups');
+  await runGetInstanceGroups([], { name: cluster }, ctx, io);
+  if (options.instances) {
+    const { instancesTable, listInstances } = await import('./get-instances.js');
+    const rows = await listInstances(cluster, ctx);
+    io.out('');
+    io.out('Instances');
+    io.out(rows.length > 0 ? instancesTable(rows) : 'none');
+  }
+  return 0;
+}
+
 /** `kopsless get clusters [NAME...]`: kOps's NAME CLOUD ZONES, or the objects with their status. */
 export async function runGetClusters(
   names: string[],
@@ -19,18 +57,24 @@ export async function runGetClusters(
 ): Promise<number> {
   const format = parseOutputFormat(options.output);
   const wanted = names.length > 0 ? names : await ctx.store.listClusters();
-  const clusters = [];
-  for (const name of wanted) {
-    if (!(await ctx.store.exists(name))) {
-      io.err(`cluster "${name}" not found`);
-      return 1;
-    }
-    clusters.push({
-      manifest: await ctx.store.readManifest(name),
-      status: (await ctx.store.readStatus(name)) ?? null,
-      lock: (await ctx.store.readLock(name)) ?? null,
-    });
+  // Each cluster's objects read at once: the list answers in one round trip, not one per object.
+  const missing = (await Promise.all(wanted.map((name) => ctx.store.exists(name)))).findIndex(
+    (exists) => !exists,
+  );
+  if (missing >= 0) {
+    io.err(`cluster "${wanted[missing]}" not found`);
+    return 1;
   }
+  const clusters = await Promise.all(
+    wanted.map(async (name) => {
+      const [manifest, status, lock] = await Promise.all([
+        ctx.store.readManifest(name),
+        ctx.store.readStatus(name),
+        ctx.store.readLock(name),
+      ]);
+      return { manifest, status: status ?? null, lock: lock ?? null };
+    }),
+  );
   if (format === 'table') {
     if (clusters.length === 0) {
       io.err('No clusters found');

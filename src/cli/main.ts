@@ -1,43 +1,53 @@
 import { Command, CommanderError, Option } from 'commander';
 import { KopslessError, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { VPC_CNI_VERSION } from '../planning/vpc-cni.js';
-import { KOPSLESS_VERSION } from '../state/cluster-store.js';
-import { runCheck } from './check.js';
-import { awsContext, localContext } from './context.js';
-import { runCreate } from './create.js';
-import { runDelete } from './delete.js';
-import { runDemo } from './demo.js';
-import { UsageError } from './format.js';
-import { runGetClusters, runGetInstanceGroups } from './get.js';
-import { runLocalDown, runLocalEnv, runLocalKubeconfig, runLocalUp } from './local.js';
-import { runMaxPods } from './max-pods.js';
-import { parseParallelGroups, runRollingUpdate } from './rolling-update.js';
-import { runStartExecution } from './start-execution.js';
-import { runReplace, runSet, runUpdate } from './update.js';
-import { runValidate } from './validate.js';
-import { runWatchEni, runWatchLoop } from './watch-eni.js';
+import { KOPSLESS_VERSION } from '../version.js';
+import { clusterName } from './cluster-name.js';
+import type { CliContext } from './context.js';
+import { type Io, UsageError } from './usage-error.js';
 
-const io = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
+// Every command module is imported when its command runs, not before: `kopsless version` loads
+// commander and nothing else, and `get clusters` never loads the Step Functions emulator.
+
+const io: Io = { out: (line) => console.log(line), err: (line) => console.error(line) };
 const list = (value: string) =>
   value
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean);
+const nameOption = () =>
+  new Option('--name <cluster>', 'the cluster (default: $KOPS_CLUSTER_NAME)');
+const outputOption = (...formats: string[]) =>
+  new Option('-o, --output <format>', 'output format').choices(formats);
 
 /** Exit codes: 0 ok, 1 failed or invalid, 2 usage, 3 valid for kOps but unsupported here. */
 let exitCode = 0;
 const done = (code: number) => {
   exitCode = code;
 };
+/** The command being run, for the `see 'kopsless X --help'` of a usage error. */
+let current: Command | undefined;
 
-export function buildProgram(): Command {
+/** Requires the resource word kOps users type (`update cluster`), naming the right form when wrong. */
+function resource(word: string | undefined, expected: string[], usage: string): void {
+  if (word !== undefined && !expected.includes(word))
+    throw new UsageError(`unknown resource "${word}": use "${usage}"`);
+}
+
+type Context = () => Promise<CliContext>;
+
+/** The global options, and a context of the chosen target built only when a command needs AWS. */
+function programWithTarget(): {
+  program: Command;
+  context: Context;
+  localOnly: (what: string) => void;
+} {
   const program = new Command('kopsless')
     .description(
       'kOps-style Kubernetes cluster lifecycle on AWS, run by Step Functions and Lambda (locally: moto)',
     )
     .version(KOPSLESS_VERSION)
     .exitOverride()
-    .showHelpAfterError()
     .addOption(
       new Option(
         '--target <target>',
@@ -51,17 +61,19 @@ export function buildProgram(): Command {
       'with --target aws: the kopsless stack (sam deploy --stack-name)',
       process.env.KOPSLESS_STACK ?? 'kopsless',
     );
-
-  /** The context of the chosen target, built when a command needs AWS. */
-  const context = () => {
+  const context: Context = async () => {
     const { target, stack } = program.opts<{ target: string; stack: string }>();
+    const { awsContext, localContext } = await import('./context.js');
     return target === 'aws' ? awsContext(stack) : localContext();
   };
   const localOnly = (what: string) => {
     if (program.opts<{ target: string }>().target !== 'local')
       throw new UsageError(`${what} works on the local backend only (drop --target aws)`);
   };
+  return { program, context, localOnly };
+}
 
+function addCheck(program: Command): void {
   program
     .command('check')
     .description(
@@ -71,21 +83,24 @@ export function buildProgram(): Command {
       '-f, --filename <file>',
       'kOps manifest: one Cluster and its InstanceGroups ("-" for stdin)',
     )
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['json']))
-    .action((options) => done(runCheck(options, io)));
+    .addOption(outputOption('json'))
+    .action(async (options) => done((await import('./check.js')).runCheck(options, io)));
+}
 
+function addCreate(program: Command, context: Context): void {
   program
     .command('create')
     .description(
-      'create a cluster from a manifest (-f) or from kOps `create cluster` flags; --yes runs it',
+      'register a cluster from a manifest (-f) or from kOps `create cluster` flags; --yes also builds it',
     )
     .argument('[resource]', '"cluster" when creating from flags')
     .option('-f, --filename <file>', 'kOps manifest ("-" for stdin)')
     .option(
       '-y, --yes',
-      'run the create state machine (without it: register the spec and show the plan)',
+      'build it now (without it: register the spec, show the plan; build with update cluster --yes)',
     )
-    .option('--name <name>', 'cluster name (a DNS name)')
+    .option('--name <name>', 'cluster name (a DNS name; default: $KOPS_CLUSTER_NAME)')
+    .option('--cloud <cloud>', 'cloud provider: aws (the only one kopsless runs)')
     .option('--zones <zones>', 'availability zones, comma separated', list)
     .option(
       '--control-plane-zones <zones>',
@@ -96,12 +111,15 @@ export function buildProgram(): Command {
     .option('--networking <cni>', 'amazonvpc (default), cni, ...')
     .option('--node-count <n>', 'total nodes, spread over the zones', Number)
     .option('--node-size <type>', 'node instance type')
+    .option('--node-volume-size <GiB>', 'root volume size of the nodes', Number)
     .option('--control-plane-size <type>', 'control-plane instance type')
     .option('--master-size <type>', 'alias of --control-plane-size')
+    .option('--control-plane-volume-size <GiB>', 'root volume size of the control plane', Number)
+    .option('--master-volume-size <GiB>', 'alias of --control-plane-volume-size', Number)
     .option('--control-plane-count <n>', 'control-plane instances (odd)', Number)
     .option('--master-count <n>', 'alias of --control-plane-count', Number)
     .option('--network-cidr <cidr>', 'VPC CIDR (default 172.20.0.0/16)')
-    .option('--kubernetes-version <version>', 'Kubernetes version (default v1.32.0)')
+    .option('--kubernetes-version <version>', 'Kubernetes version (default v1.34.0)')
     .addOption(
       new Option('--topology <topology>', 'public or private subnets').choices([
         'public',
@@ -129,22 +147,29 @@ export function buildProgram(): Command {
     .option('--subnets <ids>', 'existing subnets, one per zone, comma separated', list)
     .option('--utility-subnets <ids>', 'existing utility subnets, one per zone', list)
     .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
+    .option(
+      '--ssh-public-key <file>',
+      'SSH public key for the instances (an EC2 key pair is imported from it)',
+    )
     .option('--admin-access <cidrs>', 'CIDRs allowed to reach the API', list)
     .option('--image <image>', 'AMI ID or owner/name')
     .option('--bastion', 'add a bastion instance group')
     .option('--dry-run', 'print the manifest the flags make and stop (with -o yaml)')
     .addOption(new Option('-o, --output <format>', 'with --dry-run').choices(['yaml']))
-    .action(async (resource: string | undefined, o) => {
-      if (resource !== undefined && resource !== 'cluster')
-        throw new UsageError(
-          `unknown resource "${resource}": use "create cluster" or "create -f FILE"`,
-        );
+    .action(async (word: string | undefined, o) => {
+      resource(word, ['cluster'], 'create cluster" or "create -f FILE');
+      const name = o.name || (word === 'cluster' ? process.env.KOPS_CLUSTER_NAME : undefined);
       if (o.filename && o.name)
         throw new UsageError('give either -f FILE or --name with create cluster flags, not both');
+      if (o.cloud !== undefined && o.cloud !== 'aws')
+        throw new UsageError(
+          `--cloud ${o.cloud}: kopsless runs clusters on AWS only (--cloud aws)`,
+        );
+      const { runCreate } = await import('./create.js');
       const flags =
-        o.name || resource === 'cluster'
+        name || word === 'cluster'
           ? {
-              name: o.name ?? '',
+              name: name ?? '',
               zones: o.zones ?? [],
               controlPlaneZones: o.controlPlaneZones ?? o.masterZones,
               networking: o.networking,
@@ -167,23 +192,44 @@ export function buildProgram(): Command {
               utilitySubnets: o.utilitySubnets,
             }
           : undefined;
+      const volumes = {
+        nodeVolumeSize: o.nodeVolumeSize,
+        controlPlaneVolumeSize: o.controlPlaneVolumeSize ?? o.masterVolumeSize,
+        sshPublicKey: o.sshPublicKey,
+      };
       done(
         await runCreate(
           {
             filename: o.filename,
             yes: o.yes,
-            ...(flags ? { flags } : {}),
+            ...(flags ? { flags, extraFlags: volumes } : {}),
             printManifest: !!o.dryRun,
           },
-          () => context(),
+          context,
           io,
         ),
       );
     });
+}
 
+/**
+ * `get` takes --name and -o itself (`get NAME`) and so do its subcommands; commander gives an
+ * option to the first command that declares it, so a subcommand reads its own and get's.
+ */
+function addGet(program: Command, context: Context): void {
   const get = program
     .command('get')
-    .description('list clusters and instance groups from the state store');
+    .description(
+      'list clusters, instance groups and instances; `get NAME`: a cluster and its groups',
+    )
+    .argument('[cluster]', 'a cluster: the cluster and its instance groups')
+    .addOption(nameOption())
+    .addOption(outputOption('json', 'yaml'))
+    .action(async (cluster: string | undefined, _o, command: Command) => {
+      const o = command.optsWithGlobals();
+      const { runGetAll } = await import('./get.js');
+      done(await runGetAll(clusterName(cluster, o.name), o, await context(), io));
+    });
   get
     .command('clusters')
     .alias('cluster')
@@ -191,55 +237,96 @@ export function buildProgram(): Command {
       'NAME CLOUD ZONES; -o json|yaml includes the status (phase, last execution, last error)',
     )
     .argument('[names...]')
-    .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
-    .action(async (names: string[], o) =>
-      done(await runGetClusters(names, o, await context(), io)),
-    );
+    .addOption(outputOption('json', 'yaml'))
+    .action(async (names: string[], _o, command: Command) => {
+      const o = command.optsWithGlobals();
+      const { runGetClusters } = await import('./get.js');
+      done(await runGetClusters(names, o, await context(), io));
+    });
   get
     .command('instancegroups')
     .aliases(['ig', 'instancegroup'])
     .description('NAME ROLE MACHINETYPE MIN MAX ZONES')
     .argument('[groups...]')
-    .option('--name <cluster>', 'the cluster')
-    .addOption(new Option('-o, --output <format>').choices(['json', 'yaml']))
-    .action(async (groups: string[], o) =>
-      done(await runGetInstanceGroups(groups, o, await context(), io)),
-    );
+    .addOption(nameOption())
+    .addOption(outputOption('json', 'yaml'))
+    .action(async (groups: string[], _o, command: Command) => {
+      const o = command.optsWithGlobals();
+      const { runGetInstanceGroups } = await import('./get.js');
+      const name = clusterName(undefined, o.name);
+      done(await runGetInstanceGroups(groups, { ...o, name }, await context(), io));
+    });
+  get
+    .command('instances')
+    .alias('instance')
+    .description('ID NODE-NAME STATUS ROLES STATE INTERNAL-IP INSTANCE-GROUP MACHINE-TYPE')
+    .argument('[cluster]')
+    .addOption(nameOption())
+    .addOption(outputOption('json', 'yaml'))
+    .action(async (cluster: string | undefined, _o, command: Command) => {
+      const o = command.optsWithGlobals();
+      const { runGetInstances } = await import('./get-instances.js');
+      done(await runGetInstances(clusterName(cluster, o.name), o, await context(), io));
+    });
+  get
+    .command('all')
+    .description('the cluster, its instance groups and its instances')
+    .argument('[cluster]')
+    .addOption(nameOption())
+    .addOption(outputOption('json', 'yaml'))
+    .action(async (cluster: string | undefined, _o, command: Command) => {
+      const o = command.optsWithGlobals();
+      const { runGetAll } = await import('./get.js');
+      done(
+        await runGetAll(
+          clusterName(cluster, o.name),
+          { ...o, instances: true },
+          await context(),
+          io,
+        ),
+      );
+    });
+}
 
-  program
-    .command('validate')
-    .description('validate a cluster as kOps does (exit 0 healthy, 1 not)')
-    .argument('<resource>', '"cluster"')
-    .argument('<name>', 'the cluster')
+/** `validate|update|rolling-update|delete cluster [NAME]`: the name as argument, --name or $KOPS_CLUSTER_NAME. */
+function clusterCommand(program: Command, verb: string, description: string): Command {
+  return program
+    .command(verb)
+    .description(description)
+    .argument('[resource]', '"cluster"')
+    .argument('[name]', 'the cluster (or --name, or $KOPS_CLUSTER_NAME)')
+    .addOption(nameOption());
+}
+
+function addLifecycle(program: Command, context: Context): void {
+  clusterCommand(program, 'validate', 'validate a cluster as kOps does (exit 0 healthy, 1 not)')
     .option('--wait <duration>', 'retry until healthy or the duration (10m, 30s) passes')
-    .addOption(new Option('-o, --output <format>').choices(['json']))
-    .action(async (resource: string, name: string, o) => {
-      if (resource !== 'cluster')
-        throw new UsageError(`unknown resource "${resource}": use "validate cluster NAME"`);
+    .addOption(outputOption('json'))
+    .action(async (word: string | undefined, arg: string | undefined, o) => {
+      resource(word, ['cluster'], 'validate cluster NAME');
+      const name = clusterName(arg, o.name);
+      const { runValidate } = await import('./validate.js');
       done(await runValidate(name, o, await context(), io));
     });
 
-  program
-    .command('update')
-    .description(
-      'apply the spec in the state store: new launch template versions and group settings; --yes applies',
-    )
-    .argument('<resource>', '"cluster"')
-    .argument('<name>', 'the cluster')
+  clusterCommand(
+    program,
+    'update',
+    'build or apply the spec in the state store (stack, launch templates, groups); --yes applies',
+  )
     .option('-y, --yes', 'apply (without it: print what would change)')
-    .action(async (resource: string, name: string, o) => {
-      if (resource !== 'cluster')
-        throw new UsageError(`unknown resource "${resource}": use "update cluster NAME"`);
+    .action(async (word: string | undefined, arg: string | undefined, o) => {
+      resource(word, ['cluster'], 'update cluster NAME');
+      const name = clusterName(arg, o.name);
+      const { runUpdate } = await import('./update.js');
       done(await runUpdate(name, o, await context(), io));
     });
 
-  program
-    .command('rolling-update')
-    .description(
-      'replace out-of-date instances (kOps rules); --yes runs the rolling-update state machine',
-    )
-    .argument('<resource>', '"cluster"')
-    .argument('<name>', 'the cluster')
+  clusterCommand(
+    program,
+    'rolling-update',
+    'replace out-of-date instances (kOps rules); --yes runs the rolling-update state machine',
+  )
     .option('-y, --yes', 'roll (without it: show what needs an update)')
     .option(
       '--instance-group <names>',
@@ -256,9 +343,10 @@ export function buildProgram(): Command {
       '--parallel-groups-same-zone',
       'with --parallel-groups: let groups rolled at once share an availability zone',
     )
-    .action(async (resource: string, name: string, o) => {
-      if (resource !== 'cluster')
-        throw new UsageError(`unknown resource "${resource}": use "rolling-update cluster NAME"`);
+    .action(async (word: string | undefined, arg: string | undefined, o) => {
+      resource(word, ['cluster'], 'rolling-update cluster NAME');
+      const name = clusterName(arg, o.name);
+      const { parseParallelGroups, runRollingUpdate } = await import('./rolling-update.js');
       // Checked before the backend is reached: a wrong number changes nothing.
       const parallel = parseParallelGroups(o.parallelGroups);
       if ('error' in parallel) {
@@ -268,25 +356,66 @@ export function buildProgram(): Command {
       done(await runRollingUpdate(name, o, await context(), io));
     });
 
-  program
-    .command('delete')
-    .description('delete a cluster: every resource tagged for it, then its state; --yes deletes')
-    .argument('<resource>', '"cluster"')
-    .argument('<name>', 'the cluster')
+  clusterCommand(
+    program,
+    'delete',
+    'delete a cluster (or the cluster of a manifest, -f): every resource tagged for it, then its state; --yes deletes',
+  )
+    .option('-f, --filename <file>', 'kOps manifest: delete the cluster it describes')
     .option('-y, --yes', 'delete (without it: list what would be deleted)')
-    .action(async (resource: string, name: string, o) => {
-      if (resource !== 'cluster')
-        throw new UsageError(`unknown resource "${resource}": use "delete cluster NAME"`);
-      done(await runDelete(name, o, await context(), io));
+    .action(async (word: string | undefined, arg: string | undefined, o) => {
+      const { runDelete, clusterOfManifest } = await import('./delete.js');
+      if (o.filename) {
+        if (word !== undefined || o.name)
+          throw new UsageError('give either -f FILE or "delete cluster NAME", not both');
+        done(await runDelete(clusterOfManifest(o.filename), o, await context(), io));
+        return;
+      }
+      resource(word, ['cluster'], 'delete cluster NAME" or "delete -f FILE');
+      done(await runDelete(clusterName(arg, o.name), o, await context(), io));
     });
+}
 
+function addSpecCommands(program: Command, context: Context): void {
   program
     .command('replace')
     .description(
       'replace the spec of an existing cluster with a manifest (apply it with update cluster)',
     )
     .option('-f, --filename <file>', 'kOps manifest ("-" for stdin)')
-    .action(async (o) => done(await runReplace(o.filename, await context(), io)));
+    .action(async (o) => {
+      const { runReplace } = await import('./update.js');
+      done(await runReplace(o.filename, await context(), io));
+    });
+
+  const edit = program
+    .command('edit')
+    .description('edit the spec in $KUBE_EDITOR or $EDITOR (apply it with update cluster)');
+  edit
+    .command('cluster')
+    .argument('[cluster]')
+    .addOption(nameOption())
+    .description('edit the Cluster object')
+    .action(async (cluster: string | undefined, o) => {
+      const { runEdit } = await import('./edit.js');
+      done(await runEdit({ cluster: clusterName(cluster, o.name) }, await context(), io));
+    });
+  edit
+    .command('instancegroup')
+    .aliases(['ig', 'instancegroups'])
+    .argument('<ig>', 'the instance group')
+    .addOption(nameOption())
+    .description('edit an InstanceGroup object')
+    .action(async (ig: string, o) => {
+      const { runEdit } = await import('./edit.js');
+      done(
+        await runEdit(
+          { cluster: clusterName(undefined, o.name), instanceGroup: ig },
+          await context(),
+          io,
+        ),
+      );
+    });
 
   const set = program
     .command('set')
@@ -296,18 +425,56 @@ export function buildProgram(): Command {
     .aliases(['ig', 'instancegroups'])
     .argument('<ig>', 'the instance group')
     .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.machineType=m5.large')
-    .requiredOption('--name <cluster>', 'the cluster')
-    .action(async (ig: string, assignments: string[], o) =>
-      done(await runSet('instancegroup', ig, assignments, o.name, await context(), io)),
-    );
+    .addOption(nameOption())
+    .action(async (ig: string, assignments: string[], o) => {
+      const name = clusterName(undefined, o.name);
+      const { runSet } = await import('./update.js');
+      done(await runSet('instancegroup', ig, assignments, name, await context(), io));
+    });
   set
     .command('cluster')
     .argument('<assignments...>', 'FIELD=VALUE, e.g. spec.kubelet.maxPods=110')
-    .requiredOption('--name <cluster>', 'the cluster')
-    .action(async (assignments: string[], o) =>
-      done(await runSet('cluster', undefined, assignments, o.name, await context(), io)),
-    );
+    .addOption(nameOption())
+    .action(async (assignments: string[], o) => {
+      const name = clusterName(undefined, o.name);
+      const { runSet } = await import('./update.js');
+      done(await runSet('cluster', undefined, assignments, name, await context(), io));
+    });
+}
 
+function addExportAndToolbox(program: Command, context: Context): void {
+  program
+    .command('export')
+    .description('export configuration')
+    .command('kubeconfig')
+    .alias('kubecfg')
+    .description(
+      'merge the cluster into $KUBECONFIG (or ~/.kube/config) and make it the current context',
+    )
+    .argument('[cluster]')
+    .addOption(nameOption())
+    .option('--admin', "with the cluster's admin credentials (without: no user credentials)")
+    .option('--kubeconfig <file>', 'the file to merge into')
+    .action(async (cluster: string | undefined, o) => {
+      const { runExportKubeconfig } = await import('./export-kubeconfig.js');
+      done(await runExportKubeconfig(clusterName(cluster, o.name), o, await context(), io));
+    });
+
+  program
+    .command('toolbox')
+    .description('tools for operators')
+    .command('dump')
+    .description("the cluster's cloud resources, instances and Kubernetes nodes")
+    .argument('[cluster]')
+    .addOption(nameOption())
+    .addOption(outputOption('yaml', 'json').default('yaml'))
+    .action(async (cluster: string | undefined, o) => {
+      const { runToolboxDump } = await import('./toolbox-dump.js');
+      done(await runToolboxDump(clusterName(cluster, o.name), o, await context(), io));
+    });
+}
+
+function addLocal(program: Command, context: Context, localOnly: (what: string) => void): void {
   const local = program
     .command('local')
     .description('the local backend: moto on 127.0.0.1, kept running between commands');
@@ -318,26 +485,30 @@ export function buildProgram(): Command {
     .option('--watch', 'then run the ENI capacity watcher over every local cluster on an interval')
     .option('--interval <duration>', 'with --watch: how often (default 60s)')
     .action(async (o) => {
+      const { runLocalUp } = await import('./local.js');
       const code = await runLocalUp(io);
-      done(o.watch && code === 0 ? await runWatchLoop(o.interval, await context(), io) : code);
+      if (!o.watch || code !== 0) return done(code);
+      const { runWatchLoop } = await import('./watch-eni.js');
+      done(await runWatchLoop(o.interval, await context(), io));
     });
   local
     .command('down')
     .description('stop it (its state is gone)')
-    .action(() => done(runLocalDown(io)));
+    .action(async () => done((await import('./local.js')).runLocalDown(io)));
   local
     .command('env')
     .description('print AWS_ENDPOINT_URL, region and credentials for the AWS CLI')
-    .action(async () => done(await runLocalEnv(io)));
+    .action(async () => done(await (await import('./local.js')).runLocalEnv(io)));
   local
     .command('kubeconfig')
     .description(
       'print a kubeconfig for the simulated Kubernetes API of a local cluster (for kubectl)',
     )
     .argument('[cluster]')
-    .action(async (cluster: string | undefined) =>
-      done(await runLocalKubeconfig(cluster, await context(), io)),
-    );
+    .action(async (cluster: string | undefined) => {
+      const { runLocalKubeconfig } = await import('./local.js');
+      done(await runLocalKubeconfig(cluster, await context(), io));
+    });
   local
     .command('start-execution')
     .description(
@@ -351,9 +522,10 @@ export function buildProgram(): Command {
         'the result as {executionArn, status, error, cause, historyEvents, transitions, output}',
       ).choices(['json']),
     )
-    .action(async (machine: string, o) =>
-      done(await runStartExecution(machine, o, await context(), io)),
-    );
+    .action(async (machine: string, o) => {
+      const { runStartExecution } = await import('./start-execution.js');
+      done(await runStartExecution(machine, o, await context(), io));
+    });
   local
     .command('api')
     .description(
@@ -375,16 +547,22 @@ export function buildProgram(): Command {
       const { runLocalEvents } = await import('./local-events.js');
       done(await runLocalEvents(o, io));
     });
+}
 
+function addTools(program: Command, context: Context, localOnly: (what: string) => void): void {
   program
     .command('watch-eni')
     .description(
       'run the ENI capacity watcher once for a cluster: pod slots, decision, and (unless --dry-run) its action',
     )
-    .argument('<cluster>')
+    .argument('[cluster]')
+    .addOption(nameOption())
     .option('--dry-run', 'decide and record, change nothing')
-    .addOption(new Option('-o, --output <format>').choices(['json']))
-    .action(async (cluster: string, o) => done(await runWatchEni(cluster, o, await context(), io)));
+    .addOption(outputOption('json'))
+    .action(async (cluster: string | undefined, o) => {
+      const { runWatchEni } = await import('./watch-eni.js');
+      done(await runWatchEni(clusterName(cluster, o.name), o, await context(), io));
+    });
 
   program
     .command('max-pods')
@@ -401,17 +579,75 @@ export function buildProgram(): Command {
     .option('--custom-networking', 'with custom networking (one ENI fewer)')
     .option('--cni-max-eni <n>', "the CNI's MAX_ENI")
     .option('--show-max-allowed', 'the uncapped value (no 110/250 cap)')
-    .addOption(new Option('-o, --output <format>').choices(['json']))
-    .action(async (types: string[], o) => done(await runMaxPods(types, o, await context(), io)));
+    .addOption(outputOption('json'))
+    .action(async (types: string[], o) => {
+      const { runMaxPods } = await import('./max-pods.js');
+      done(await runMaxPods(types, o, await context(), io));
+    });
 
   program
     .command('demo')
     .description('the seed scenario on the local backend: create a cluster, showing each stage')
     .action(async () => {
       localOnly('kopsless demo');
-      done(await runDemo(() => context(), io));
+      const { runDemo } = await import('./demo.js');
+      done(await runDemo(context, io));
     });
+
+  program
+    .command('version')
+    .description('print the kopsless version')
+    .option('--short', 'the version only')
+    .action((o) => {
+      io.out(o.short ? KOPSLESS_VERSION : `Client version: ${KOPSLESS_VERSION}`);
+      done(0);
+    });
+
+  program
+    .command('completion')
+    .description('shell completion: source <(kopsless completion bash)')
+    .argument('<shell>', 'bash or zsh')
+    .action(async (shell: string) => {
+      const { completionScript } = await import('./completion.js');
+      io.out(completionScript(program, shell));
+      done(0);
+    });
+}
+
+/**
+ * The `kopsless` program. A usage error prints one line, the problem and where the help is, as
+ * kOps does, never the whole help.
+ */
+export function buildProgram(): Command {
+  const { program, context, localOnly } = programWithTarget();
+  addCheck(program);
+  addCreate(program, context);
+  addGet(program, context);
+  addLifecycle(program, context);
+  addSpecCommands(program, context);
+  addExportAndToolbox(program, context);
+  addLocal(program, context, localOnly);
+  addTools(program, context, localOnly);
+  program.hook('preAction', (_program, command) => {
+    current = command;
+  });
+  oneLineUsageErrors(program);
   return program;
+}
+
+/** Every command reports its usage errors in one line that names its own help. */
+function oneLineUsageErrors(command: Command): void {
+  command.configureOutput({
+    outputError: (message, write) =>
+      write(`${message.trim()}; see '${commandPath(command)} --help'\n`),
+  });
+  for (const sub of command.commands) oneLineUsageErrors(sub);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function report(error: unknown): number {
@@ -421,7 +657,9 @@ function report(error: unknown): number {
     return 2;
   }
   if (error instanceof UsageError) {
-    io.err(`error: ${error.message}`);
+    io.err(
+      `error: ${error.message}; see '${commandPath(current ?? new Command('kopsless'))} --help'`,
+    );
     return 2;
   }
   if (error instanceof SpecInvalidError || error instanceof SpecUnsupportedError) {
@@ -450,6 +688,7 @@ function oneLine(message: string): string {
   );
 }
 
+/** Runs the CLI on `argv` (without `node` and the script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });

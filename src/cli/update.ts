@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
+import type { FieldIssue } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
-import { checkExitCode, checkManifest } from '../manifest/check.js';
+import { checkExitCode, checkManifest, type ManifestCheck } from '../manifest/check.js';
+import type { CompletedManifest } from '../manifest/completed.js';
 import {
   isDeprecatedKubernetesVersion,
   kubernetesVersionChangeIssues,
@@ -64,6 +66,11 @@ export async function runUpdate(
   if (!(await ctx.store.exists(cluster))) {
     io.err(`cluster "${cluster}" not found`);
     return 1;
+  }
+  // Registered by `create` without --yes and never built: kOps's first update builds it.
+  if ((await ctx.store.readStatus(cluster))?.phase === 'Registered') {
+    const { firstBuild } = await import('./create.js');
+    return firstBuild(cluster, options, ctx, io);
   }
   const preview = await previewUpdate(cluster, {
     ...ctx,
@@ -128,44 +135,74 @@ export async function runUpdate(
   return 0;
 }
 
+/** Why a changed spec cannot be written: its problems and the exit code, or the checked spec. */
+export type SpecVerdict =
+  | { code: 0; check: ManifestCheck & { manifest: ClusterManifest; completed: CompletedManifest } }
+  | { code: number; issues: FieldIssue[]; summary: string };
+
 /**
- * Writes a changed spec with a short-lived lock, after validating it and the version change from
- * what the control plane runs (`running`: its oldest instance's version, else the last applied;
- * never a spec that was only set); refuses while an execution holds the cluster.
+ * Checks a changed spec: valid, built by kopsless, and a version change the control plane can make
+ * from what it runs (`running`: its oldest instance's version, else the last applied; never a
+ * spec that was only set).
  */
+export function checkChangedSpec(
+  manifest: ClusterManifest,
+  running: RunningControlPlaneVersion | undefined,
+): SpecVerdict {
+  const text = [manifest.cluster, ...manifest.instanceGroups]
+    .map((d) => JSON.stringify(d))
+    .join('\n---\n');
+  const check = checkManifest(text);
+  const code = checkExitCode(check);
+  if (code !== 0 || !check.manifest || !check.completed)
+    return {
+      code,
+      issues: [...check.errors, ...check.unsupported],
+      summary: 'the spec was not changed',
+    };
+  const versionIssues = kubernetesVersionChangeIssues(
+    running?.version,
+    check.manifest.cluster.spec.kubernetesVersion,
+  );
+  if (versionIssues.length > 0)
+    return {
+      code: 1,
+      issues: versionIssues,
+      summary: `the spec was not changed: ${describeRunningVersion(running!)}`,
+    };
+  return { code: 0, check: { ...check, manifest: check.manifest, completed: check.completed } };
+}
+
+/** Writes a checked spec with a short-lived lock; refuses while an execution holds the cluster. */
+export async function writeCheckedSpec(
+  manifest: ClusterManifest,
+  completed: CompletedManifest,
+  ctx: CliContext,
+): Promise<void> {
+  const name = manifest.cluster.metadata.name;
+  const owner = `cli-edit-${randomUUID()}`;
+  await ctx.store.acquireLock(name, owner, 'edit', 60, processHolder());
+  try {
+    await ctx.store.writeSpecs(manifest, completed);
+  } finally {
+    await ctx.store.releaseLock(name, owner);
+  }
+}
+
+/** Checks a changed spec and writes it, or prints why not (then nothing is written). */
 async function writeSpec(
   manifest: ClusterManifest,
   running: RunningControlPlaneVersion | undefined,
   ctx: CliContext,
   io: Io,
 ): Promise<number> {
-  const text = [manifest.cluster, ...manifest.instanceGroups]
-    .map((d) => JSON.stringify(d))
-    .join('\n---\n');
-  const check = checkManifest(text);
-  const code = checkExitCode(check);
-  if (code !== 0 || !check.manifest || !check.completed) {
-    for (const e of [...check.errors, ...check.unsupported]) io.err(`${e.path}: ${e.message}`);
-    io.err('the spec was not changed');
-    return code;
+  const verdict = checkChangedSpec(manifest, running);
+  if (!('check' in verdict)) {
+    for (const e of verdict.issues) io.err(`${e.path}: ${e.message}`);
+    io.err(verdict.summary);
+    return verdict.code;
   }
-  const versionIssues = kubernetesVersionChangeIssues(
-    running?.version,
-    check.manifest.cluster.spec.kubernetesVersion,
-  );
-  if (versionIssues.length > 0) {
-    for (const e of versionIssues) io.err(`${e.path}: ${e.message}`);
-    io.err(`the spec was not changed: ${describeRunningVersion(running!)}`);
-    return 1;
-  }
-  const name = check.manifest.cluster.metadata.name;
-  const owner = `cli-edit-${randomUUID()}`;
-  await ctx.store.acquireLock(name, owner, 'edit', 60, processHolder());
-  try {
-    await ctx.store.writeSpecs(check.manifest, check.completed);
-  } finally {
-    await ctx.store.releaseLock(name, owner);
-  }
+  await writeCheckedSpec(verdict.check.manifest, verdict.check.completed, ctx);
   return 0;
 }
 

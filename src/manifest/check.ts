@@ -41,7 +41,9 @@ export function checkManifest(input: string | Uint8Array): ManifestCheck {
       ignored: [],
     };
   }
-  const errors = [...parsed.errors, ...validateManifest(parsed.manifest)];
+  // A field kOps does not know either is a typo: invalid, as kOps's strict parsing reports it.
+  const { unknown } = checkSupport(parsed.manifest);
+  const errors = [...parsed.errors, ...unknown, ...validateManifest(parsed.manifest)];
   const valid = errors.length === 0;
   // Errors quote the version as written; what is stored and rendered is its full form.
   const manifest = valid ? withCanonicalVersion(parsed.manifest) : parsed.manifest;

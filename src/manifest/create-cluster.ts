@@ -50,7 +50,7 @@ export interface CreateClusterFlags {
   utilitySubnets?: string[];
 }
 
-export const DEFAULT_KUBERNETES_VERSION = 'v1.32.0';
+export const DEFAULT_KUBERNETES_VERSION = 'v1.34.0';
 export const DEFAULT_NETWORK_CIDR = '172.20.0.0/16';
 
 const NETWORKING: Record<string, Record<string, unknown>> = {

@@ -6,6 +6,7 @@ import { isKubernetesBuildLocation, parseKubernetesVersion } from './kubernetes-
 import { igPath } from './parse.js';
 import { isObject } from './shapes.js';
 import { type ClusterManifest, isControlPlaneRole } from './types.js';
+import { isKopsFieldName, unknownField } from './unknown-field.js';
 import { entryPath } from './validate-labels.js';
 
 /**
@@ -29,6 +30,8 @@ type Rule =
 export interface SupportReport {
   unsupported: FieldIssue[];
   ignored: FieldIssue[];
+  /** Fields kOps does not have either (typos): invalid, not unsupported. */
+  unknown: FieldIssue[];
 }
 
 function checkObject(
@@ -49,6 +52,8 @@ function checkObject(
       out.ignored.push({ path: childPath, message: `ignored: ${rule.ignored}` });
     else if (typeof rule === 'string') out.unsupported.push(field.unsupported(childPath, rule));
     else if (typeof rule === 'function') rule(child, childPath, out);
+    else if (!isKopsFieldName(key))
+      out.unknown.push(unknownField(childPath, key, Object.keys(rules)));
     else
       out.unsupported.push(
         field.unsupported(childPath, `${what} setting "${key}" is not built by kopsless`),
@@ -367,7 +372,7 @@ function controlPlaneShapeIssues(manifest: ClusterManifest): FieldIssue[] {
 
 /** Lists what a valid manifest asks for that kopsless does not build (and what it ignores). */
 export function checkSupport(manifest: ClusterManifest): SupportReport {
-  const out: SupportReport = { unsupported: [], ignored: [] };
+  const out: SupportReport = { unsupported: [], ignored: [], unknown: [] };
   checkObject(manifest.cluster.spec, 'spec', clusterRules, out, 'cluster');
   checkSubnetNames(manifest.cluster.spec.subnets, out);
   for (const ig of manifest.instanceGroups) {

@@ -466,7 +466,7 @@ export function batchesOf(group: RollGroup, options: RollOptions = {}): number {
   return outdated === 0 ? 0 : Math.ceil(outdated / concurrency(group, outdated));
 }
 
-/** Replaced batches per child execution before it continues as a new one, at most (issue 12's contract). */
+/** Replaced batches per child execution before it continues as a new one, at most (the bench's target). */
 export const BATCH_LIMIT = 25;
 
 /** The fraction of the quota a child plans to use at worst: the rest is for Task retries, which no plan can count. */

@@ -23,7 +23,9 @@ import type { ObjectStore } from './object-store.js';
  * writes that keep two executions from racing. Where each object lives is src/state/layout.ts.
  */
 
-export const KOPSLESS_VERSION = '0.1.0';
+import { KOPSLESS_VERSION } from '../version.js';
+
+export { KOPSLESS_VERSION };
 
 /** The phases status.json records (the input schemas take them from here). */
 export const CLUSTER_PHASES = [

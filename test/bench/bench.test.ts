@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 1_200_000);
 
 describe('bench --quick: results.json', () => {
-  it('has one roll, one create and one delete row of 30 nodes with exactly the fields issue 12 lists', () => {
+  it('has one roll, one create and one delete row of 30 nodes with exactly the fields the bench reports', () => {
     expect(results.roll.map((r) => Object.keys(r).sort())).toEqual([[...ROLL_FIELDS].sort()]);
     expect(results.create.map((r) => Object.keys(r).sort())).toEqual([
       [...LIFECYCLE_FIELDS].sort(),
@@ -37,7 +37,7 @@ describe('bench --quick: results.json', () => {
     });
   });
 
-  it('has a watcher row with exactly the fields issue 12 lists', () => {
+  it('has a watcher row with exactly the fields the bench reports', () => {
     expect(results.watcher.map((r) => Object.keys(r).sort())).toEqual([[...WATCHER_FIELDS].sort()]);
     expect(results.watcher[0]).toMatchObject({ nodes: 50, pods: 5500 });
   });
@@ -67,7 +67,7 @@ describe('bench --quick: the roll', () => {
 
   // At 30 nodes a 10% surge replaces one node per batch, so each node pays a whole boot poll
   // loop (8 polls of 3 states) and a drain loop: 58.8 to 61.3 transitions each, measured (the
-  // run is deterministic; the second with children that continue as new more often). Issue 12's 40 is for 1,000 nodes (10 per batch), checked in the full bench's
+  // run is deterministic; the second with children that continue as new more often). The target of 40 is for 1,000 nodes (10 per batch), checked in the full bench's
   // `targets`; this bound catches a loop that polls more or a step that repeats.
   it('makes at most 65 transitions per replaced node at a surge of one', () => {
     const roll = results.roll[0]!;

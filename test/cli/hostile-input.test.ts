@@ -94,7 +94,7 @@ describe('kopsless check -o json on hostile files', () => {
 });
 
 describe('kopsless check -o json on keys named like Object.prototype members', () => {
-  it('exits 3 reporting spec.hasOwnProperty and spec.valueOf as unsupported', async () => {
+  it('exits 1 reporting spec.hasOwnProperty and spec.valueOf as unknown fields', async () => {
     const text = seed.replace(
       '  channel: stable\n',
       '  channel: stable\n  hasOwnProperty: 1\n  valueOf: 2\n',
@@ -102,8 +102,8 @@ describe('kopsless check -o json on keys named like Object.prototype members', (
 
     const result = await kopsless(['check', '-f', file('proto.yaml', text), '-o', 'json']);
 
-    expect(result.code).toBe(3);
-    expect(JSON.parse(result.stdout).unsupported.map((u: { path: string }) => u.path)).toEqual([
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).errors.map((u: { path: string }) => u.path)).toEqual([
       'spec.hasOwnProperty',
       'spec.valueOf',
     ]);

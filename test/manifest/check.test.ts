@@ -448,7 +448,7 @@ describe('node labels kubelet refuses', () => {
   });
 });
 
-describe('keys named like Object.prototype members are unsupported settings like any other', () => {
+describe('keys named like Object.prototype members are unknown fields like any other', () => {
   const KEYS = [
     'hasOwnProperty',
     'valueOf',
@@ -458,27 +458,24 @@ describe('keys named like Object.prototype members are unsupported settings like
     'isPrototypeOf',
   ];
 
-  it.each(KEYS)('reports spec.%s as unsupported (exit 3)', (key) => {
+  it.each(KEYS)('reports spec.%s as an unknown field (exit 1)', (key) => {
     const check = checkManifest(
       seed.replace('  channel: stable\n', `  channel: stable\n  ${key}: 1\n`),
     );
 
-    expect(check.errors).toEqual([]);
-    expect(check.unsupported).toEqual([
-      {
-        path: `spec.${key}`,
-        message: `not supported: cluster setting "${key}" is not built by kopsless`,
-      },
+    expect(check.errors).toEqual([
+      { path: `spec.${key}`, message: expect.stringMatching(`^unknown field "${key}"`) },
     ]);
-    expect(checkExitCode(check)).toBe(3);
+    expect(check.unsupported).toEqual([]);
+    expect(checkExitCode(check)).toBe(1);
   });
 
-  it.each(KEYS)('reports %s in a subnet and in an instance group spec as unsupported', (key) => {
+  it.each(KEYS)('reports %s in a subnet and in an instance group spec as unknown', (key) => {
     const text = seed
       .replace('    name: us-east-1a\n', `    name: us-east-1a\n    ${key}: x\n`)
       .replace('  machineType: t3.medium\n', `  machineType: t3.medium\n  ${key}: x\n`);
 
-    const paths = checkManifest(text).unsupported.map((u) => u.path);
+    const paths = checkManifest(text).errors.map((u) => u.path);
 
     expect(paths).toEqual([
       `spec.subnets[0].${key}`,
@@ -486,19 +483,39 @@ describe('keys named like Object.prototype members are unsupported settings like
     ]);
   });
 
-  it('reports a JSON "__proto__" key as unsupported', () => {
+  it('reports a JSON "__proto__" key as unknown', () => {
     const docs = parseAllDocuments(seed).map((d) => d.toJS());
     const json = JSON.stringify(docs).replace(
       '"channel":"stable"',
       '"channel":"stable","__proto__":{"x":1}',
     );
 
-    expect(checkManifest(json).unsupported).toEqual([
+    expect(checkManifest(json).errors).toEqual([
+      { path: 'spec.__proto__', message: 'unknown field "__proto__"' },
+    ]);
+  });
+});
+
+describe('a field kOps does not have either', () => {
+  it('is invalid, with the nearest name of its object', () => {
+    const check = checkManifest(seed.replace('  kubelet:\n', '  kubelet:\n    maxPodz: 110\n'));
+
+    expect(check.errors).toEqual([
       {
-        path: 'spec.__proto__',
-        message: 'not supported: cluster setting "__proto__" is not built by kopsless',
+        path: 'spec.kubelet.maxPodz',
+        message: 'unknown field "maxPodz" (did you mean "maxPods"?)',
       },
     ]);
+    expect(checkExitCode(check)).toBe(1);
+  });
+
+  it('is told apart from a kOps setting kopsless does not build', () => {
+    const check = checkManifest(
+      seed.replace('  kubelet:\n', '  kubelet:\n    cpuCFSQuota: false\n'),
+    );
+
+    expect(check.errors).toEqual([]);
+    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.kubelet.cpuCFSQuota']);
   });
 });
 

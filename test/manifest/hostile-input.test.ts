@@ -50,11 +50,11 @@ describe('hostile manifests get an error, not a crash', () => {
   it('accepts a few aliases in a real manifest', () => {
     const withAlias = seed.replace(
       'kubernetesVersion:',
-      'x-note: &note shared\n  x-again: *note\n  x-and-again: *note\n  kubernetesVersion:',
+      'cloudLabels:\n    note: &note shared\n    again: *note\n    and-again: *note\n  kubernetesVersion:',
     );
 
     expect(checkManifest(withAlias).errors).toEqual([]);
-    expect(checkManifest(withAlias).manifest?.cluster.spec['x-again']).toBe('shared');
+    expect(checkManifest(withAlias).manifest?.cluster.spec.cloudLabels?.again).toBe('shared');
   });
 
   it('refuses YAML nested deeper than the limit, in block style', () => {
@@ -144,7 +144,7 @@ describe('hostile manifests get an error, not a crash', () => {
   it('keeps !!binary and !!timestamp values as plain data', () => {
     const text = seed.replace(
       'kubernetesVersion:',
-      'x-blob: !!binary aGVsbG8=\n  x-when: !!timestamp 2001-12-14\n  kubernetesVersion:',
+      'cloudLabels:\n    blob: !!binary aGVsbG8=\n    when: !!timestamp 2001-12-14\n  kubernetesVersion:',
     );
 
     expect(checkManifest(text).errors).toEqual([]);
@@ -236,7 +236,7 @@ describe('a key repeated in one mapping is refused, in YAML and JSON alike', () 
 
   it('accepts one key in sibling JSON objects and strings that look like keys', () => {
     const docs = seedDocs().map((d) => parseYaml(d));
-    docs[0].spec['x-note'] = '{"channel": 1, "channel": 2}';
+    docs[0].spec.cloudLabels = { note: '{"channel": 1, "channel": 2}' };
 
     expect(checkManifest(JSON.stringify(docs)).errors).toEqual([]);
   });

@@ -73,6 +73,11 @@ export class AwsSimBackend implements SimBackend {
   private readonly inFlight = new Map<string, Promise<SimCluster | undefined>>();
   /** Per cluster, the running instances the last sync saw (as nodes) and when every instance was last read. */
   private readonly known = new Map<string, { views: Map<string, InstanceView>; fullAt: number }>();
+  /**
+   * Which registration of a cluster each simulated cluster stands for (its bootstrap token, made
+   * anew for each): a cluster deleted and created again under the same name starts empty.
+   */
+  private readonly incarnations = new Map<string, string>();
 
   constructor(
     private readonly deps: {
@@ -166,7 +171,14 @@ export class AwsSimBackend implements SimBackend {
     if (!(await this.deps.store.exists(name))) {
       this.clusters.delete(name);
       this.known.delete(name);
+      this.incarnations.delete(name);
       return undefined;
+    }
+    const incarnation = (await this.deps.objects.get(storeKey.bootstrapToken(name)))?.body ?? '';
+    if (this.incarnations.get(name) !== incarnation) {
+      this.clusters.delete(name);
+      this.known.delete(name);
+      this.incarnations.set(name, incarnation);
     }
     const manifest = await this.deps.store.readCompletedManifest(name);
     const version = manifest.cluster.spec.kubernetesVersion ?? 'v1.32.0';
