@@ -162,6 +162,12 @@ export function toPod(p: V1Pod): KubePod {
 }
 
 /** API errors a retry can fix (server busy or down, 5xx, throttled) become TransientKubeError; any other HTTP refusal KubernetesApiError. */
+/** Whether a 429 from the eviction API is a PodDisruptionBudget's refusal (not throttling). */
+function refusedByBudget(error: ApiException<unknown>): boolean {
+  const body = typeof error.body === 'string' ? error.body : JSON.stringify(error.body ?? '');
+  return /disruption ?budget/i.test(body);
+}
+
 function rethrow(error: unknown, what: string): never {
   throw classifyKubeError(error, what);
 }
@@ -342,7 +348,9 @@ export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}
         });
         return 'evicted';
       } catch (error) {
-        if (error instanceof ApiException && error.code === 429) return 'blocked';
+        // 429 is also the API server's own throttling: only a disruption budget's refusal is a block.
+        if (error instanceof ApiException && error.code === 429 && refusedByBudget(error))
+          return 'blocked';
         if (error instanceof ApiException && error.code === 404) return 'gone';
         return rethrow(error, `evict ${namespace}/${name}`);
       }

@@ -58,14 +58,18 @@ export function clusterOfInput(input: string): string | undefined {
   const { cluster, manifest } = parsed as { cluster?: unknown; manifest?: unknown };
   if (typeof cluster === 'string') return cluster;
   if (typeof manifest !== 'string') return undefined;
-  for (const doc of parseAllDocuments(manifest)) {
-    if (!('toJS' in doc)) continue;
-    const value = doc.toJS({ maxAliasCount: 0 }) as {
-      kind?: unknown;
-      metadata?: { name?: unknown };
-    };
-    if (value?.kind === 'Cluster' && typeof value.metadata?.name === 'string')
-      return value.metadata.name;
+  try {
+    for (const doc of parseAllDocuments(manifest)) {
+      if (!('toJS' in doc)) continue;
+      const value = doc.toJS({ maxAliasCount: 100 }) as {
+        kind?: unknown;
+        metadata?: { name?: unknown };
+      };
+      if (value?.kind === 'Cluster' && typeof value.metadata?.name === 'string')
+        return value.metadata.name;
+    }
+  } catch {
+    // A manifest the create refused may not even parse: the notification goes out without a name.
   }
   return undefined;
 }
@@ -97,10 +101,11 @@ export function notificationFor(event: ExecutionStatusChange): Notification {
   const d = event.detail;
   const cluster = clusterOfInput(d.input);
   const machine = machineName(d.stateMachineArn);
-  const subject = `kopsless: ${machine} ${d.status}${cluster ? ` for ${cluster}` : ''}`.slice(
-    0,
-    SUBJECT_LIMIT,
-  );
+  // SNS refuses a subject with a line break or a control character, or of 100 characters or
+  // more; the name comes from the user's manifest, so it is made printable ASCII and cut.
+  const subject = `kopsless: ${machine} ${d.status}${cluster ? ` for ${cluster}` : ''}`
+    .replace(/[^\x20-\x7E]/g, '?')
+    .slice(0, SUBJECT_LIMIT - 1);
   const cause = d.cause ?? '';
   const lines = [
     `Cluster:       ${cluster ?? '(not in the input)'}`,

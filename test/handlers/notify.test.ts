@@ -79,6 +79,27 @@ describe('notify handler', () => {
     expect(input.Message).toContain('(40000 characters)');
   });
 
+  it('keeps the subject one printable line under 100 characters, and survives a manifest it cannot read', async () => {
+    const event = sample();
+    event.detail.input = JSON.stringify({
+      cluster: `a.example.com\nInjected: yes${'x'.repeat(200)}`,
+    });
+    const aliased = sample();
+    aliased.detail.input = JSON.stringify({ manifest: 'a: &x [1]\nb: *x\nkind: [' });
+    const handler = createNotifyHandler(
+      { topicArn: TOPIC, notifyOnSuccess: false },
+      { logLevel: 'SILENT' },
+    );
+
+    await handler(event, lambdaContext);
+    await handler(aliased, lambdaContext);
+
+    const [first, second] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(first!.Subject).toMatch(/^[\x20-\x7E]{1,99}$/);
+    expect(first!.Subject).toContain('a.example.com?Injected');
+    expect(second!.Subject).toBe('kopsless: rolling-update FAILED');
+  });
+
   it('lets a throttled publish fail the invocation so that EventBridge retries it', async () => {
     sns.on(PublishCommand).rejects(awsError('Throttled', 400));
     const handler = createNotifyHandler(

@@ -104,6 +104,12 @@ describe('the local API endpoint', () => {
     });
   });
 
+  it('answers a path with a malformed escape as a path it has no resource for', async () => {
+    const response = await fetch(`${api.url}/clusters/%E0%A4%A`);
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ message: 'Missing Authentication Token' });
+  });
+
   it('refuses a signature made with another secret key in API Gateway words', async () => {
     const answer = await signedFetch({
       path: '/clusters',

@@ -54,9 +54,14 @@ export function matchRoute(
     resourceFound = true;
     if (route.method !== method) continue;
     const pathParameters: Record<string, string> = {};
-    names.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(m[i + 1]!);
-    });
+    try {
+      names.forEach((name, i) => {
+        pathParameters[name] = decodeURIComponent(m[i + 1]!);
+      });
+    } catch {
+      // A malformed escape (%E0%A4%A) names no resource, as API Gateway answers it.
+      return 'no-resource';
+    }
     return { route, pathParameters };
   }
   return resourceFound ? 'no-method' : 'no-resource';

@@ -186,7 +186,12 @@ export async function verifySigV4(
       body: request.body.length > 0 ? request.body : undefined,
     },
     // The signer adds what it must sign itself (x-amz-date, host); keep those it was sent.
-    { signingDate: signedAt, unsignableHeaders: new Set(), signableHeaders: new Set() },
+    // Exactly the headers the client signed, even those the SDK's signer would skip (user-agent).
+    {
+      signingDate: signedAt,
+      unsignableHeaders: new Set(),
+      signableHeaders: new Set(parts.signedHeaders),
+    },
   );
   const recomputed = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization))?.[1];
   const given = Buffer.from(parts.signature);
