@@ -1,43 +1,33 @@
 #!/usr/bin/env node
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// `npm run build`: every function's bundle exactly as `sam build` makes it, from the
+// BuildProperties in template.yaml (the only place build settings live), into
+// dist/functions/<LogicalId>/. Prints each bundle's size.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// One esbuild bundle per Lambda (what `sam build` makes from template.yaml's BuildProperties):
-// dist/<function>/index.mjs, ESM, minified, with a source map. Prints each bundle's size.
-import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const functions = readdirSync(join(root, 'functions'))
-  .filter((f) => f.endsWith('.ts'))
-  .map((f) => f.replace(/\.ts$/, ''));
+const { buildAllBundles, esbuildApiOptions } = await tsImport(
+  '../src/local/sfn/sam-build.ts',
+  import.meta.url,
+);
+const { PROJECT_ROOT, templateFunctions } = await tsImport(
+  '../src/local/sfn/sam-template.ts',
+  import.meta.url,
+);
 
-/** Shared esbuild settings; the benchmark builds its baselines with the same ones. */
-export const BUNDLE_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  minify: true,
-  sourcemap: true,
-  legalComments: 'none',
-  // Some dependencies are CommonJS and call require(); ESM bundles need one.
-  banner: {
-    js: "import { createRequire as __kopslessRequire } from 'node:module'; const require = __kopslessRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-};
-
-export async function buildFunction(name, outdir = join(root, 'dist')) {
-  const outfile = join(outdir, name, 'index.mjs');
-  await build({ ...BUNDLE_OPTIONS, entryPoints: [join(root, 'functions', `${name}.ts`)], outfile });
-  return outfile;
-}
+/**
+ * The template's build settings as esbuild API options, for builds that are not a function's
+ * (the benchmark's baselines). Every function has the same BuildProperties but its entry point.
+ */
+export const BUNDLE_OPTIONS = esbuildApiOptions(
+  templateFunctions().ValidateSpecFunction.buildProperties,
+);
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const name of functions) {
-    const file = await buildFunction(name);
+  const built = await buildAllBundles(join(PROJECT_ROOT, 'dist', 'functions'));
+  for (const bundle of Object.values(built).sort((a, b) => a.logicalId.localeCompare(b.logicalId)))
     console.log(
-      `${name.padEnd(16)} ${(statSync(file).size / 1024).toFixed(0).padStart(6)} KiB  ${file.slice(root.length + 1)}`,
+      `${bundle.logicalId.padEnd(22)} ${(statSync(bundle.module).size / 1024).toFixed(0).padStart(6)} KiB  ${bundle.module.slice(PROJECT_ROOT.length + 1)}`,
     );
-  }
 }

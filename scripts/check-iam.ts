@@ -10,12 +10,43 @@
  * calls for the cluster stack (made with the function's credentials) count as uses of the
  * function's grants, from test/iam/cloudformation.ts.
  */
+import { readFileSync } from 'node:fs';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
-import { evaluate, functionRoles, grants, type Role } from '../test/iam/policies.js';
+import { evaluate, functionRoles, grants, type Role, templateRoles } from '../test/iam/policies.js';
+import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from '../test/iam/probes.js';
 import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
 import { readTemplate } from '../test/support/template.js';
+
+/**
+ * `--probes FILE`: evaluates the probes in FILE (test/iam/probes.ts) instead of running the
+ * lifecycle. Prints `ALLOWED|DENIED <logical id> <action> <resource>` per role and probe; 0, or 2
+ * when the file cannot be read as probes.
+ */
+async function checkProbes(file: string | undefined): Promise<number> {
+  if (!file) {
+    console.error('check:iam: --probes needs a file: --probes FILE');
+    return 2;
+  }
+  try {
+    const probes = parseProbes(readFileSync(file, 'utf8'), file);
+    const results = await runProbes(probes, readTemplate(), {
+      stateBucket: process.env.STATE_BUCKET ?? 'kopsless-state-example',
+    });
+    for (const result of results) console.log(formatProbeResult(result));
+    return 0;
+  } catch (error) {
+    if (error instanceof ProbeFileError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`check:iam: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+const probesAt = process.argv.indexOf('--probes');
+if (probesAt >= 0) process.exit(await checkProbes(process.argv[probesAt + 1]));
 
 const verbose = process.argv.includes('--verbose');
 const started = Date.now();
@@ -34,9 +65,13 @@ async function cloudFormationUse(call: AwsCall): Promise<void> {
   const before =
     call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
   const after = call.operation === 'DeleteStack' ? undefined : input.TemplateBody;
-  const set = byCloudFormation.get(call.functionId) ?? new Set<string>();
+  // With a service role CloudFormation acts as that role, not as the caller.
+  const actor = (call.input as { RoleARN?: string }).RoleARN
+    ? 'CloudFormationServiceRole'
+    : call.functionId;
+  const set = byCloudFormation.get(actor) ?? new Set<string>();
   for (const action of cloudFormationActions(before, after)) set.add(action);
-  byCloudFormation.set(call.functionId, set);
+  byCloudFormation.set(actor, set);
 }
 
 let hostedZoneId = '';
@@ -62,16 +97,17 @@ try {
 }
 
 // Deployed with HostedZoneId set to the zone the lifecycle's cluster uses: the narrowest grant.
-const roles = functionRoles(readTemplate(), {
-  stateBucket: process.env.STATE_BUCKET!,
-  hostedZoneId,
-});
+const deployment = { stateBucket: process.env.STATE_BUCKET!, hostedZoneId };
+const roles = new Map<string, Role>([
+  ...functionRoles(readTemplate(), deployment),
+  ...templateRoles(readTemplate(), deployment),
+]);
 const used = new Set<string>();
 const denied: string[] = [];
 const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
 let deniedCalls = 0;
 for (const { call, requests } of recorded) {
-  const role = roles.get(call.functionId as never);
+  const role = roles.get(call.functionId);
   if (!role) {
     failures.push(`${call.functionId}: no such function in template.yaml`);
     continue;
@@ -108,7 +144,7 @@ function grantsOf(role: Role, action: string): string[] {
 }
 
 for (const [functionId, actions] of byCloudFormation) {
-  const role = roles.get(functionId as never)!;
+  const role = roles.get(functionId)!;
   for (const action of actions) {
     const statements = grantsOf(role, action);
     for (const statement of statements)

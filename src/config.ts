@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js';
 import { stateMachineArnVariable } from './functions-registry.js';
 import { DEFAULT_WATCHER_SETTINGS } from './planning/eni-decision.js';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME } from './planning/names.js';
 
 /**
  * The longest a kopsless execution may run (rolling-update's TimeoutSeconds, and its children's):
@@ -14,6 +15,13 @@ export const DEFAULT_DNS_TIMEOUT_SECONDS = 10 * 60;
 export interface Config {
   stateBucket: string;
   region: string;
+  /** This deployment's name (its SAM stack): the owner tag on everything it creates. */
+  deployment: string;
+  /**
+   * The role CloudFormation runs the cluster stacks under (template.yaml's service role). Unset,
+   * CloudFormation uses the caller's credentials, which the deployed functions' policies refuse.
+   */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -75,9 +83,24 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     );
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigError('AWS_REGION is not set');
+  const deployment = env.KOPSLESS_DEPLOYMENT || DEFAULT_DEPLOYMENT;
+  if (!DEPLOYMENT_NAME.test(deployment))
+    throw new ConfigError(
+      `KOPSLESS_DEPLOYMENT must be a stack name (a letter, then letters, digits and dashes, at most 128), got "${deployment}"`,
+    );
+  const cloudFormationRoleArn = env.CLOUDFORMATION_ROLE_ARN;
+  if (
+    cloudFormationRoleArn &&
+    !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(cloudFormationRoleArn)
+  )
+    throw new ConfigError(
+      `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
+    );
   return {
     stateBucket,
     region,
+    deployment,
+    ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),

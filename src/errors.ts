@@ -197,6 +197,16 @@ export class KubernetesApiError extends KopslessError {
   }
 }
 
+/**
+ * A cluster's kubeconfig in the state store holds something other than inline credentials and
+ * the cluster's own API server (a command, a file path, a proxy, a foreign server): refused
+ * before any request is made with it.
+ */
+export class StoredKubeconfigError extends KopslessError {
+  override readonly name = 'StoredKubeconfigError';
+  readonly transient = false;
+}
+
 /** An execution's input is missing a field or has one of the wrong type; nothing was touched. */
 export class InvalidInputError extends KopslessError {
   override readonly name = 'InvalidInputError';
@@ -243,6 +253,7 @@ export const PERMANENT_ERROR_NAMES = [
   'DeleteStuckError',
   'ResourceOwnedError',
   'KubernetesApiError',
+  'StoredKubeconfigError',
   'InvalidInputError',
   'UnknownActionError',
 ] as const;
@@ -257,8 +268,38 @@ export const LAMBDA_SERVICE_ERROR_NAMES = [
 ] as const;
 
 /**
+ * What Step Functions sees when Lambda stops an invocation at the function's Timeout: the
+ * `errorType` Lambda returns, with the cause `RequestId: <id> Error: Task timed out after
+ * <Timeout>.00 seconds` (AWS Lambda Developer Guide, "Troubleshoot invocation issues in Lambda").
+ * Not a Lambda service error: none of LAMBDA_SERVICE_ERROR_NAMES covers it.
+ */
+export const LAMBDA_TIMEOUT_ERROR = 'Sandbox.Timedout';
+
+/** What Step Functions sees when the function's process runs out of its MemorySize. */
+export const LAMBDA_OUT_OF_MEMORY_ERROR = 'Runtime.OutOfMemory';
+
+/** The function's process exited during an invocation (a crash, `process.exit`). */
+export const LAMBDA_EXIT_ERROR = 'Runtime.ExitError';
+
+/**
+ * What Step Functions reports for an unhandled Lambda failure that carries no error type; its
+ * guide ("Handle Lambda service exceptions") lists time-outs and out-of-memory among them, so
+ * a Retry meant for a time-out names this one as well as LAMBDA_TIMEOUT_ERROR.
+ */
+export const LAMBDA_UNKNOWN_ERROR = 'Lambda.Unknown';
+
+/** Failures of the function's runtime rather than of its code or of the Lambda service. */
+export const LAMBDA_RUNTIME_ERROR_NAMES = [
+  LAMBDA_TIMEOUT_ERROR,
+  LAMBDA_OUT_OF_MEMORY_ERROR,
+  LAMBDA_EXIT_ERROR,
+  LAMBDA_UNKNOWN_ERROR,
+] as const;
+
+/**
  * The one Retry policy of every Task in every ASL file (a test holds each file to it): the Lambda
- * service's errors quickly, our transient errors with a longer, capped backoff. Never
+ * service's errors quickly, our transient errors with a longer, capped backoff, a Lambda timeout
+ * a few times. Never
  * `States.ALL` or `States.TaskFailed`: a permanent error must reach the Catch at once.
  */
 export const TASK_RETRY = [
@@ -275,6 +316,15 @@ export const TASK_RETRY = [
     MaxAttempts: 5,
     BackoffRate: 2,
     MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+  // Every Task is idempotent (a poll observes; an action finds its own work done), and a long one
+  // (a drain) returns before its Timeout with what is left: a timed-out attempt is run again.
+  {
+    ErrorEquals: [LAMBDA_TIMEOUT_ERROR, LAMBDA_UNKNOWN_ERROR],
+    IntervalSeconds: 2,
+    MaxAttempts: 3,
+    BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
 ] as const;

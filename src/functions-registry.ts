@@ -11,6 +11,7 @@ export const FUNCTIONS = {
   DeleteClusterFunction: 'delete-cluster',
   WatchEniFunction: 'watch-eni',
   ApiFunction: 'api',
+  NotifyFunction: 'notify',
 } as const;
 
 export type FunctionLogicalId = keyof typeof FUNCTIONS;

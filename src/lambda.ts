@@ -4,6 +4,7 @@ import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { ZodType, ZodTypeDef } from 'zod';
+import { boundError } from './causes.js';
 import { KopslessError, namedError } from './errors.js';
 import { parseEvent } from './stages/inputs.js';
 
@@ -23,7 +24,8 @@ export function stageLogger(serviceName: string, logLevel?: LogLevel): Logger {
 export function namedErrors(logger: Logger): MiddlewareObj {
   return {
     onError: async (request) => {
-      const named = namedError(request.error);
+      // Bounded: Step Functions keeps 32,768 characters of a cause, and cuts the rest mid-word.
+      const named = boundError(namedError(request.error));
       const transient = named instanceof KopslessError ? named.transient : false;
       logger.error('stage failed', { errorName: named.name, transient, error: named });
       request.error = named;
@@ -34,15 +36,15 @@ export function namedErrors(logger: Logger): MiddlewareObj {
 /**
  * Wraps a stage's core as a Lambda handler: the event parsed with its schema (an unknown
  * action or a wrong field is a named error before the core runs), context in the logs, errors
- * named.
+ * named. The core gets the Lambda context too (the time left in the invocation).
  */
 export function stageHandler<I, O>(
   logger: Logger,
-  core: (input: I) => Promise<O>,
+  core: (input: I, context: Context) => Promise<O>,
   schema?: ZodType<I, ZodTypeDef, unknown>,
 ) {
-  return middy<I, O, Error, Context>(async (event: I) =>
-    core(schema ? parseEvent(schema, event) : event),
+  return middy<I, O, Error, Context>(async (event: I, context: Context) =>
+    core(schema ? parseEvent(schema, event) : event, context),
   )
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(namedErrors(logger));

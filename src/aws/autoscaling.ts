@@ -1,5 +1,6 @@
 import {
   type AutoScalingClient,
+  type AutoScalingGroup,
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
   DetachInstancesCommand,
@@ -9,6 +10,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
+import type { MixedInstancesPolicy } from '../planning/mixed-instances.js';
 import { allItems } from './pages.js';
 
 export interface GroupState {
@@ -35,6 +37,8 @@ export interface GroupSettings {
   maxSize: number;
   subnetIds: string[];
   maxInstanceLifetimeSeconds?: number;
+  /** Spot and several instance types: the launch template goes inside it (mixed-instances.ts). */
+  mixedInstancesPolicy?: MixedInstancesPolicy;
   tags: Array<{ Key: string; Value: string; PropagateAtLaunch: boolean }>;
 }
 
@@ -56,18 +60,38 @@ export const DETACH_LIMIT = 20;
 
 /** The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share. */
 function groupParameters(s: GroupSettings, desiredCapacity: number) {
+  const launchTemplate = {
+    LaunchTemplateId: s.launchTemplateId,
+    Version: String(s.launchTemplateVersion),
+  };
+  const { Overrides, InstancesDistribution } = s.mixedInstancesPolicy ?? {};
   return {
     AutoScalingGroupName: s.name,
-    LaunchTemplate: {
-      LaunchTemplateId: s.launchTemplateId,
-      Version: String(s.launchTemplateVersion),
-    },
+    ...(s.mixedInstancesPolicy
+      ? {
+          MixedInstancesPolicy: {
+            LaunchTemplate: {
+              LaunchTemplateSpecification: launchTemplate,
+              ...(Overrides ? { Overrides } : {}),
+            },
+            InstancesDistribution,
+          },
+        }
+      : { LaunchTemplate: launchTemplate }),
     MinSize: s.minSize,
     MaxSize: s.maxSize,
     DesiredCapacity: desiredCapacity,
     VPCZoneIdentifier: s.subnetIds.join(','),
     ...(s.maxInstanceLifetimeSeconds ? { MaxInstanceLifetime: s.maxInstanceLifetimeSeconds } : {}),
   };
+}
+
+/** The version a group launches: from its launch template, or its mixed instances policy's. */
+function launchTemplateVersionOf(g: AutoScalingGroup): { launchTemplateVersion?: string } {
+  const version =
+    g.LaunchTemplate?.Version ??
+    g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification?.Version;
+  return version ? { launchTemplateVersion: version } : {};
 }
 
 function groupTags(s: GroupSettings) {
@@ -107,7 +131,7 @@ export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
           minSize: g.MinSize ?? 0,
           maxSize: g.MaxSize ?? 0,
           desiredCapacity: g.DesiredCapacity ?? 0,
-          ...(g.LaunchTemplate?.Version ? { launchTemplateVersion: g.LaunchTemplate.Version } : {}),
+          ...launchTemplateVersionOf(g),
           subnetIds: (g.VPCZoneIdentifier ?? '').split(',').filter(Boolean),
           tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
           instances: (g.Instances ?? []).map((i) => ({

@@ -18,14 +18,17 @@ export interface StackApi {
     templateBody: string;
     tags: Array<{ Key: string; Value: string }>;
     clientRequestToken: string;
+    /** The service role CloudFormation acts with (unset: the caller's credentials). */
+    roleArn?: string;
   }): Promise<void>;
   /** 'unchanged' when CloudFormation says there is nothing to update. */
   update(input: {
     stackName: string;
     templateBody: string;
     tags: Array<{ Key: string; Value: string }>;
+    roleArn?: string;
   }): Promise<'updating' | 'unchanged'>;
-  delete(stackName: string): Promise<void>;
+  delete(stackName: string, roleArn?: string): Promise<void>;
   /** The template body the stack was last given (JSON text). */
   template(stackName: string): Promise<string | undefined>;
   /** The first failure reason of the stack's latest operation, for error messages. */
@@ -77,7 +80,7 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         return rethrowAws(error);
       }
     },
-    async create({ stackName, templateBody, tags, clientRequestToken }) {
+    async create({ stackName, templateBody, tags, clientRequestToken, roleArn }) {
       try {
         await client.send(
           new CreateStackCommand({
@@ -87,6 +90,7 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
             Tags: tags,
             OnFailure: 'DELETE',
             ClientRequestToken: clientRequestToken,
+            ...(roleArn ? { RoleARN: roleArn } : {}),
           }),
         );
       } catch (error) {
@@ -95,7 +99,7 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         rethrowAws(error);
       }
     },
-    async update({ stackName, templateBody, tags }) {
+    async update({ stackName, templateBody, tags, roleArn }) {
       try {
         await client.send(
           new UpdateStackCommand({
@@ -103,6 +107,7 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
             TemplateBody: templateBody,
             Capabilities: ['CAPABILITY_NAMED_IAM'],
             Tags: tags,
+            ...(roleArn ? { RoleARN: roleArn } : {}),
           }),
         );
         return 'updating';
@@ -117,9 +122,14 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         return rethrowAws(error);
       }
     },
-    async delete(stackName) {
+    async delete(stackName, roleArn) {
       try {
-        await client.send(new DeleteStackCommand({ StackName: stackName }));
+        await client.send(
+          new DeleteStackCommand({
+            StackName: stackName,
+            ...(roleArn ? { RoleARN: roleArn } : {}),
+          }),
+        );
       } catch (error) {
         rethrowAws(error);
       }

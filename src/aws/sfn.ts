@@ -37,6 +37,28 @@ export interface ExecutionsApi {
   history(executionArn: string): Promise<HistoryEvent[]>;
 }
 
+/** The longest execution name Step Functions accepts. */
+export const EXECUTION_NAME_MAX_CHARS = 80;
+
+/**
+ * Why Step Functions would refuse `name` as an execution name (InvalidName), or undefined: 1 to
+ * 80 characters, none of them whitespace, `< > { } [ ] ? * " # % \ ^ | ~ \` $ & , ; : /` or a
+ * control character.
+ */
+export function executionNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > EXECUTION_NAME_MAX_CHARS)
+    return `it has ${name.length} characters, more than ${EXECUTION_NAME_MAX_CHARS}`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  const bad = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u.exec(name);
+  return bad ? `it contains ${JSON.stringify(bad[0])}, which execution names may not` : undefined;
+}
+
+/** The name in an execution ARN (its last field). */
+export function executionNameOf(executionArn: string): string {
+  return executionArn.slice(executionArn.lastIndexOf(':') + 1);
+}
+
 /** An execution ARN, of any partition (`arn:aws:`, `arn:aws-cn:`, `arn:aws-us-gov:`). */
 export function isExecutionArn(text: string): boolean {
   return /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(text);

@@ -12,19 +12,30 @@ import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
 import type { cloudFormationStackApi } from '../aws/cloudformation.js';
 import type { ec2Api } from '../aws/ec2.js';
 import { route53Api } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
 import { type StateMachineName, stateMachineOutputKey } from '../functions-registry.js';
 import { clusterAdapters } from '../handlers/adapters.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
-import { type BackendRecord, backendClientSettings, backendUp } from '../local/moto/backend.js';
+import {
+  type BackendRecord,
+  backendClientSettings,
+  backendEnv,
+  backendUp,
+  kopslessHome,
+} from '../local/moto/backend.js';
+import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
+import { deliverStatusEvents, eventLogPath } from '../local/sfn/event-log.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
+import { statusEventsDelivered } from '../local/sfn/status-events.js';
 import {
   type LocalExecutionResult,
   type RunOptions,
   runStateMachine,
 } from '../local/sfn/step-functions.js';
+import { type EtcdOf, etcdFromStore } from '../stages/etcd-membership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { processHolder } from '../state/holder.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -52,10 +63,13 @@ export interface CliContext {
   objects: ObjectStore;
   store: ClusterStore;
   ec2: ReturnType<typeof ec2Api>;
+  /** A shared VPC and subnets (spec.networkID, a subnet's id). */
+  network: SharedNetworkApi;
   autoscaling: ReturnType<typeof autoScalingApi>;
   stacks: ReturnType<typeof cloudFormationStackApi>;
   dns: ReturnType<typeof route53Api>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  etcd: EtcdOf;
   region: string;
   stateBucket: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
@@ -97,8 +111,25 @@ export function localSettings(
       aws: { ...backendClientSettings(record), maxAttempts: HANDLER_MAX_ATTEMPTS },
       // The handlers' JSON logs would bury the CLI's progress lines.
       logLevel: (env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as LogLevel,
+      localKubeApi: backendEnv(record).KOPSLESS_KUBE_API,
     },
   };
+}
+
+let delivering = false;
+
+/**
+ * Status changes of the executions this process runs go to the local event log and, as the
+ * deployed rule sends them, to NotifyFunction (`kopsless local events` shows both).
+ * KOPSLESS_NOTIFY_ON_SUCCESS=true stands for the template's NotifyOnSuccess parameter.
+ */
+function deliverStatusEventsOnce(settings: LocalSettings): void {
+  if (delivering) return;
+  delivering = true;
+  deliverStatusEvents(settings, {
+    logPath: eventLogPath(kopslessHome()),
+    notifyOnSuccess: process.env.KOPSLESS_NOTIFY_ON_SUCCESS === 'true',
+  });
 }
 
 /**
@@ -113,22 +144,31 @@ export async function localContext(
     log(
       `started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`,
     );
-  // A KOPSLESS_FAULTS the runner cannot read stops the command before anything runs.
+  // A KOPSLESS_FAULTS or KOPSLESS_BUNDLES the runner cannot take stops the command before anything runs.
   try {
     faultsFromEnv();
+    bundleMode();
   } catch (error) {
-    if (error instanceof FaultSettingsError) throw new UsageError(error.message);
+    if (error instanceof FaultSettingsError || error instanceof BundleSettingsError)
+      throw new UsageError(error.message);
     throw error;
   }
   const settings = localSettings(record);
   const aws = backendClientSettings(record);
+  deliverStatusEventsOnce(settings);
   return {
     target: 'local',
     where: `local backend ${record.endpoint}`,
-    run: (name, { cluster: _cluster, log: _log, ...options }) =>
-      runStateMachine(name, { lockHolder: processHolder(), settings, ...options }),
+    run: async (name, { cluster: _cluster, log: _log, ...options }) => {
+      try {
+        return await runStateMachine(name, { lockHolder: processHolder(), settings, ...options });
+      } finally {
+        // The notification of a failure is sent before the command that saw it exits.
+        await statusEventsDelivered();
+      }
+    },
     backend: record,
-    ...clients(record.stateBucket, aws),
+    ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
     region: record.region,
     stateBucket: record.stateBucket,
     aws,
@@ -136,17 +176,20 @@ export async function localContext(
 }
 
 /** The state store and AWS adapters every command uses, whichever the target. */
-function clients(stateBucket: string, settings: AwsClientSettings) {
+function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?: string) {
   const aws = clientConfig(settings);
-  const { objects, store, ec2, stacks } = clusterAdapters(stateBucket, aws);
+  const { objects, store, ec2, stacks, network } = clusterAdapters(stateBucket, aws);
   return {
     objects,
     store,
     ec2,
+    network,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     stacks,
     dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) => kubeForCluster(objects, cluster),
+    kube: (cluster: string) =>
+      kubeForCluster(objects, cluster, localKubeApi ? { localKubeApi } : {}),
+    etcd: etcdFromStore(objects, ec2),
   };
 }
 

@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { clusterZone } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
+import { flagsVpcId, needsNetworkLookup } from '../manifest/create-cluster-network.js';
 import { decodeManifest } from '../manifest/parse.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { clusterRecordNames } from '../planning/dns.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
+import { prefixDelegationEnabled } from '../planning/max-pods.js';
+import { groupInstanceTypes, smallestInstanceType } from '../planning/mixed-instances.js';
 import { kopsGroupName, stackName } from '../planning/names.js';
 import { renderStackTemplate } from '../planning/stack-template.js';
 import { preflight } from '../stages/validate-spec.js';
@@ -32,7 +37,10 @@ export interface CreateOptions {
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
-function manifestText(options: CreateOptions): string {
+async function manifestText(
+  options: CreateOptions,
+  context: () => Promise<CliContext>,
+): Promise<string> {
   if (options.filename) {
     const decoded = decodeManifest(readManifestBytes(options.filename));
     if ('error' in decoded) throw new SpecInvalidError([decoded.error]);
@@ -42,8 +50,24 @@ function manifestText(options: CreateOptions): string {
     throw new UsageError(
       'give a manifest with -f FILE, or `create cluster --name NAME --zones ZONES ...`',
     );
-  const manifest = manifestFromFlags(options.flags);
+  // kOps reads the VPC and subnets the flags name before it writes the manifest; so does this.
+  const network = needsNetworkLookup(options.flags)
+    ? await lookupNetwork(options.flags, (await context()).network)
+    : undefined;
+  const manifest = manifestFromFlags(options.flags, network);
   return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
+}
+
+/** What AWS says of the VPC and subnets the flags name. */
+async function lookupNetwork(flags: CreateClusterFlags, api: SharedNetworkApi) {
+  const subnets = await api.describeSubnets([
+    ...(flags.subnets ?? []),
+    ...(flags.utilitySubnets ?? []),
+  ]);
+  const lookup = { subnets };
+  const vpcId = flagsVpcId(flags, lookup);
+  const vpc = vpcId ? await api.describeVpc(vpcId) : undefined;
+  return { subnets, ...(vpc ? { vpc } : {}) };
 }
 
 /** Exit code of create: 0 done (or registered), 1 invalid or failed, 3 unsupported. */
@@ -54,7 +78,7 @@ export async function runCreate(
 ): Promise<number> {
   let text: string;
   try {
-    text = manifestText(options);
+    text = await manifestText(options, context);
   } catch (error) {
     if (error instanceof SpecInvalidError) {
       for (const i of error.issues) io.err(`${i.path}: ${i.message}`);
@@ -82,6 +106,7 @@ export async function runCreate(
   const cloudIssues = await preflight(check.completed, {
     ec2: ctx.ec2,
     dns: ctx.dns,
+    network: ctx.network,
     region: ctx.region,
   });
   if (cloudIssues.length > 0) {
@@ -129,8 +154,14 @@ async function register(
     counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
   const types = await lookupInstanceTypes(
     ctx.ec2,
-    completed.instanceGroups.map((ig) => ig.spec.machineType),
+    completed.instanceGroups.flatMap(groupInstanceTypes),
   );
+  // A mixed-instances group's maxPods fits the smallest type it may launch (launch-plan.ts).
+  const sizing = (ig: (typeof completed.instanceGroups)[number]) =>
+    smallestInstanceType(
+      groupInstanceTypes(ig).flatMap((t) => types.get(t) ?? []),
+      prefixDelegationEnabled(completed.cluster.spec.networking?.amazonvpc?.env),
+    );
   io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
   io.out('');
   io.out(`Will create CloudFormation stack ${stackName(name)}:`);
@@ -157,7 +188,7 @@ async function register(
         ig.spec.maxSize,
         ig.spec.role === 'Bastion'
           ? '-'
-          : resolveMaxPods(completed.cluster, ig, types.get(ig.spec.machineType)).maxPods,
+          : resolveMaxPods(completed.cluster, ig, sizing(ig)).maxPods,
         ig.spec.subnets.join(','),
       ]),
     ),
@@ -194,7 +225,9 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   }
   const output = result.output as any;
   io.out('');
-  io.out(`Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}).`);
+  io.out(
+    `Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+  );
   io.out(
     table(
       ['INSTANCE GROUP', 'AUTO SCALING GROUP', 'IN SERVICE', 'LAUNCH TEMPLATE', 'MAXPODS'],

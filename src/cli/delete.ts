@@ -5,7 +5,8 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { faultSummary } from '../local/instrument/faults.js';
-import { discover } from '../stages/delete-cluster.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
+import { discover, unregisteredDetail } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
 import { progressPrinter } from './progress.js';
@@ -36,10 +37,8 @@ export async function runDelete(
   const registered = await ctx.store.exists(cluster);
   // A delete killed after the state store went may have left only its lock: that is finished here.
   const dead = await findDeadLock(ctx, cluster);
-  if (resources.length === 0 && !registered && !dead) {
-    io.err(
-      `cluster "${cluster}" not found: nothing in the state store and no resource tagged for it`,
-    );
+  if (!registered && !dead) {
+    io.err(`cluster "${cluster}" not found${unregisteredDetail(resources.length)}`);
     return 1;
   }
   if (resources.length > 0)
@@ -84,6 +83,8 @@ export async function runDelete(
     return 1;
   }
   io.out('');
-  io.out(`Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()})`);
+  io.out(
+    `Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()})`,
+  );
   return 0;
 }

@@ -1,5 +1,7 @@
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
-import { kubeconfigKey } from '../kube/from-store.js';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { kubeconfigKey, trustedServers } from '../kube/from-store.js';
+import { storedKubeConfig } from '../kube/stored-kubeconfig.js';
+import { backendEnv } from '../local/moto/backend.js';
 import type { CreateClusterFlags } from '../manifest/create-cluster.js';
 import { clusterFolder } from '../state/layout.js';
 import type { CliContext } from './context.js';
@@ -40,8 +42,12 @@ const DEMO_PODS = 30;
 async function deployPods(ctx: CliContext, cluster: string, replicas: number): Promise<number> {
   const kubeconfig = await ctx.objects.get(kubeconfigKey(cluster));
   if (!kubeconfig) return 1;
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfig.body);
+  const localKubeApi = ctx.backend ? backendEnv(ctx.backend).KOPSLESS_KUBE_API : undefined;
+  const config = storedKubeConfig(
+    cluster,
+    kubeconfig.body,
+    trustedServers(cluster, localKubeApi ? { localKubeApi } : {}),
+  );
   const labels = { app: 'web' };
   await config.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace: 'default',

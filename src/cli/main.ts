@@ -109,12 +109,25 @@ export function buildProgram(): Command {
       ]),
     )
     .addOption(
-      new Option('--dns <type>', 'public or private hosted zone').choices(['public', 'private']),
+      new Option('--dns <type>', 'public or private hosted zone, or none').choices([
+        'public',
+        'private',
+        'none',
+      ]),
     )
     .option(
       '--dns-zone <zone>',
       'existing hosted zone (name or ID) for the API records; default: the longest zone matching the name',
     )
+    .addOption(
+      new Option('--api-loadbalancer-type <type>', 'a Network Load Balancer for the API').choices([
+        'public',
+        'internal',
+      ]),
+    )
+    .option('--network-id <vpc>', 'an existing VPC to create the cluster in')
+    .option('--subnets <ids>', 'existing subnets, one per zone, comma separated', list)
+    .option('--utility-subnets <ids>', 'existing utility subnets, one per zone', list)
     .option('--ssh-access <cidrs>', 'CIDRs allowed to SSH', list)
     .option('--admin-access <cidrs>', 'CIDRs allowed to reach the API', list)
     .option('--image <image>', 'AMI ID or owner/name')
@@ -148,6 +161,10 @@ export function buildProgram(): Command {
               adminAccess: o.adminAccess,
               image: o.image,
               bastion: o.bastion,
+              apiLoadBalancerType: o.apiLoadbalancerType,
+              networkId: o.networkId,
+              subnets: o.subnets,
+              utilitySubnets: o.utilitySubnets,
             }
           : undefined;
       done(
@@ -337,6 +354,27 @@ export function buildProgram(): Command {
     .action(async (machine: string, o) =>
       done(await runStartExecution(machine, o, await context(), io)),
     );
+  local
+    .command('api')
+    .description(
+      'serve the REST API on 127.0.0.1 as API Gateway does (SigV4-checked); its executions run here',
+    )
+    .option('--port <port>', 'the port (default: any free one)')
+    .action(async (o) => {
+      const { runLocalApi } = await import('./local-api.js');
+      done(await runLocalApi(o, await context(), io));
+    });
+  local
+    .command('events')
+    .description(
+      'print the status changes of local executions and the notifications a deployed stack would send',
+    )
+    .option('--follow', 'keep printing new events until interrupted')
+    .addOption(new Option('-o, --output <format>', 'one JSON entry per line').choices(['json']))
+    .action(async (o) => {
+      const { runLocalEvents } = await import('./local-events.js');
+      done(await runLocalEvents(o, io));
+    });
 
   program
     .command('watch-eni')

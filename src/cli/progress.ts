@@ -43,6 +43,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   CheckDns: (s) => `Route53 ${s.dns.status}${s.dns.ready ? ', placeholders replaced' : ''}`,
   MarkRolling: () => 'status RollingUpdate',
   BeginWave: (s) => `wave ${s.groups.join(', ')} recorded in the lock`,
+  ReserveChild: (s) => `child ${s.reservation.name} of ${s.instanceGroup} named in the lock`,
   RequireLock: (s) => `parent holds the lock; instance group ${s.instanceGroup} claimed`,
   ApplyStack: (s) => `stack ${s.stack.stackName} ${s.stack.action}`,
   ApplyInstanceGroups: (s) =>
@@ -71,7 +72,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   Drain: (s) =>
     s.drain.drained
       ? 'cordoned and drained'
-      : `waiting for ${s.drain.remaining.length} pod(s) to leave${s.drain.blocked?.length ? ` (PDB blocks ${s.drain.blocked.join(', ')})` : ''}`,
+      : `waiting for ${s.drain.remaining} pod(s) to leave${s.drain.blocked ? ` (a PodDisruptionBudget blocks ${s.drain.blocked})` : ''}`,
   Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
   CheckReplacements: (s) =>
     `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,

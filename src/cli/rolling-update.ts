@@ -1,4 +1,5 @@
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { rollingUpdateStatus } from '../stages/rolling-update.js';
 import type { CliContext } from './context.js';
 import { seconds, table } from './format.js';
@@ -135,7 +136,7 @@ export async function runRollingUpdate(
   }
   io.out('');
   io.out(
-    `Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}).`,
+    `Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   return 0;
 }

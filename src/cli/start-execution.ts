@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import { STATE_MACHINES, type StateMachineName } from '../functions-registry.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import type { CliContext } from './context.js';
 import { seconds, UsageError } from './format.js';
 import { progressPrinter } from './progress.js';
@@ -100,7 +101,7 @@ export async function runStartExecution(
       result.historyEvents === undefined
         ? ''
         : `: ${result.historyEvents} history events, ${result.transitions} state transitions`;
-    io.out(`${result.status} in ${seconds(Date.now() - started)}${counts}`);
+    io.out(`${result.status} in ${seconds(Date.now() - started)}${counts}${bundleSummary()}`);
     io.out(`execution ${result.executionArn}`);
     if (result.status !== 'SUCCEEDED') io.err(`${result.error?.name}: ${result.error?.cause}`);
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { faultSummary } from '../local/instrument/faults.js';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { checkExitCode, checkManifest } from '../manifest/check.js';
 import {
   isDeprecatedKubernetesVersion,
@@ -119,7 +120,7 @@ export async function runUpdate(
   }
   io.out('');
   io.out(
-    `Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}).`,
+    `Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   if (preview.groups.some((g) => g.launchTemplate.length > 0)) {
     io.out(`Changes may require instances to restart: kopsless rolling-update cluster ${cluster}`);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { bundleSummary } from '../local/sfn/bundles.js';
 import { DEFAULT_WATCHER_SETTINGS, type Decision } from '../planning/eni-decision.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
 import { type WatcherDeps, watchCluster } from '../stages/eni-watcher.js';
@@ -89,7 +90,7 @@ export async function runWatchEni(
   if (format !== 'json') {
     const after = await watchCluster(cluster, watcherDeps(ctx), { dryRun: true });
     io.out('');
-    io.out(`After the roll (${seconds(Date.now() - started)}):`);
+    io.out(`After the roll (${seconds(Date.now() - started)}${bundleSummary()}):`);
     printFigures(after.decision, io);
   }
   return 0;

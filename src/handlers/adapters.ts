@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { type AwsClientSettings, clientConfig } from '../aws/clients.js';
 import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
+import { sharedNetworkApi } from '../aws/shared-network.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore } from '../state/object-store.js';
 
@@ -22,6 +23,7 @@ export function clusterAdapters(stateBucket: string, settings: AwsClientSettings
     store: new ClusterStore(objects),
     stacks: cloudFormationStackApi(new CloudFormationClient(aws)),
     ec2: ec2Api(ec2Client),
+    network: sharedNetworkApi(ec2Client),
     ec2Client,
   };
 }

@@ -10,7 +10,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiConfig } from '../api-config.js';
 import { clientConfig } from '../aws/clients.js';
-import { executionsApi } from '../aws/sfn.js';
+import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import { stageLogger } from '../lambda.js';
 import { type ApiDeps, HttpProblem, routes } from '../stages/api.js';
 import { ClusterStore } from '../state/cluster-store.js';
@@ -50,12 +50,19 @@ function routeHandler(fn: (typeof routes)[keyof typeof routes], deps: ApiDeps, l
   };
 }
 
-/** The kopsless API (API Gateway REST, IAM-authorized). */
-export function createApiHandler(config: ApiConfig, runtime: HandlerRuntime = {}) {
+/**
+ * The kopsless API (API Gateway REST, IAM-authorized). `executions` replaces Step Functions
+ * where no Step Functions runs the state machines (the local endpoint's background runner).
+ */
+export function createApiHandler(
+  config: ApiConfig,
+  runtime: HandlerRuntime = {},
+  overrides: { executions?: ExecutionsApi } = {},
+) {
   const aws = clientConfig(runtime.aws);
   const deps: ApiDeps = {
     store: new ClusterStore(s3ObjectStore(new S3Client(aws), config.stateBucket)),
-    executions: executionsApi(new SFNClient(aws)),
+    executions: overrides.executions ?? executionsApi(new SFNClient(aws)),
     stateMachines: config.stateMachines,
   };
   const logger = stageLogger('api', runtime.logLevel);

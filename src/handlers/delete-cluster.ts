@@ -1,6 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { route53Api } from '../aws/route53.js';
@@ -8,6 +9,7 @@ import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
 import { DELETE_EVENT } from '../stages/inputs.js';
+import { s3SecretVersions } from '../state/secret-versions.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -25,6 +27,10 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
       route53,
     }),
     dns: route53Api(route53),
+    ...(config.cloudFormationRoleArn
+      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
+      : {}),
+    secretVersions: s3SecretVersions(new S3Client(aws), config.stateBucket),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

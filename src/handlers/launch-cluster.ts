@@ -19,6 +19,10 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
     dns: route53Api(new Route53Client(aws)),
     stateBucket: config.stateBucket,
     region: config.region,
+    deployment: config.deployment,
+    ...(config.cloudFormationRoleArn
+      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
+      : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

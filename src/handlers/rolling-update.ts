@@ -6,6 +6,7 @@ import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import { etcdFromStore } from '../stages/etcd-membership.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
 import { RollCache, type RollingUpdateInput, rollingUpdate } from '../stages/rolling-update.js';
 import { clusterAdapters } from './adapters.js';
@@ -19,7 +20,11 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
     ...adapters,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
+    kube: (cluster: string) =>
+      kubeForCluster(adapters.objects, cluster, {
+        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
+      }),
+    etcd: etcdFromStore(adapters.objects, adapters.ec2),
     drainTimeoutSeconds: config.drainTimeoutSeconds,
     validationTimeoutSeconds: config.validationTimeoutSeconds,
     replacementTimeoutSeconds: config.replacementTimeoutSeconds,
@@ -29,7 +34,14 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
   };
   return stageHandler(
     stageLogger('rolling-update', runtime.logLevel),
-    async (event: RollingUpdateInput) => rollingUpdate(event, deps),
+    // The time left is the invocation's: a drain pass returns before Lambda would end it.
+    async (event: RollingUpdateInput, context) =>
+      rollingUpdate(
+        event,
+        typeof context?.getRemainingTimeInMillis === 'function'
+          ? { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() }
+          : deps,
+      ),
     ROLLING_UPDATE_EVENT,
   );
 }

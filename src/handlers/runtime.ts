@@ -11,6 +11,11 @@ export interface HandlerRuntime {
   aws?: AwsClientSettings;
   /** Powertools log level; unset, Powertools reads POWERTOOLS_LOG_LEVEL. */
   logLevel?: LogLevel;
+  /**
+   * The local backend's simulated Kubernetes API (`http://127.0.0.1:<port>`): the one
+   * plain-HTTP server a stored kubeconfig may name. Unset on Lambda.
+   */
+  localKubeApi?: string;
   /** True in a real Lambda (whose executions are Step Functions'), false in the local runner. */
   onLambda?: boolean;
 }

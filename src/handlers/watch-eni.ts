@@ -37,7 +37,10 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
   const executions = executionsApi(new SFNClient(aws));
   const deps = {
     ...adapters,
-    kube: (cluster: string) => kubeForCluster(adapters.objects, cluster),
+    kube: (cluster: string) =>
+      kubeForCluster(adapters.objects, cluster, {
+        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
+      }),
     settings: {
       ...DEFAULT_WATCHER_SETTINGS,
       threshold: config.watcher.threshold,

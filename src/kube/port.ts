@@ -2,7 +2,7 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   type V1DaemonSet,
@@ -117,7 +117,7 @@ export function instanceIdFromProviderId(providerId: string): string {
   return providerId.split('/').pop() ?? '';
 }
 
-function toNode(n: V1Node): KubeNode {
+export function toNode(n: V1Node): KubeNode {
   const labels = n.metadata?.labels ?? {};
   const providerId = n.spec?.providerID ?? '';
   return {
@@ -137,7 +137,7 @@ function toNode(n: V1Node): KubeNode {
   };
 }
 
-function toPod(p: V1Pod): KubePod {
+export function toPod(p: V1Pod): KubePod {
   const owner = p.metadata?.ownerReferences?.[0]?.kind;
   const mirror = p.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined;
   const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
@@ -169,7 +169,7 @@ function rethrow(error: unknown, what: string): never {
 /** Items per list request, as kubectl asks (`--chunk-size`): a big cluster's pods are many pages. */
 export const DEFAULT_PAGE_SIZE = 500;
 
-interface ListPage<T> {
+export interface ListPage<T> {
   items: T[];
   metadata?: { _continue?: string };
 }
@@ -183,7 +183,7 @@ const MAX_LIST_PASSES = 3;
  * lists everything in one unpaged request, which would hold the whole list at once: here the
  * paged pass starts over from a fresh accumulator instead.
  */
-async function foldPages<R, T, A>(
+export async function foldPages<R, T, A>(
   page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>,
   pageSize: number,
   convert: (item: R) => T,
@@ -213,7 +213,7 @@ async function foldPages<R, T, A>(
  * Gone starts the list over whole in one request, as client-go's pager does: these callers
  * hold every item anyway.
  */
-async function listAll<R, T>(
+export async function listAll<R, T>(
   page: (request: { limit?: number; _continue?: string }) => Promise<ListPage<R>>,
   pageSize: number,
   convert: (item: R) => T,
@@ -266,10 +266,11 @@ export function countPodSlots(
   );
 }
 
-/** A KubePort over a kubeconfig (as kept in the state store, or `kopsless local kubeconfig`). */
-export function kubePort(kubeconfig: string, options: { pageSize?: number } = {}): KubePort {
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfig);
+/**
+ * A KubePort over a KubeConfig. A kubeconfig from the state store is built by storedKubeConfig
+ * (stored-kubeconfig.ts), which refuses commands, files and foreign servers.
+ */
+export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}): KubePort {
   const core = config.makeApiClient(CoreV1Api);
   const apps = config.makeApiClient(AppsV1Api);
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;

@@ -1,5 +1,11 @@
 import { type FieldIssue, SpecInvalidError } from '../errors.js';
 import { formatNet, ipv4Net, subdivide } from './cidr.js';
+import {
+  applyApiFlags,
+  applySharedNetworkFlags,
+  type NetworkFlags,
+  type NetworkLookup,
+} from './create-cluster-network.js';
 import { DEFAULT_IMAGE } from './defaults.js';
 import {
   API_VERSION,
@@ -26,7 +32,7 @@ export interface CreateClusterFlags {
   networkCidr?: string;
   kubernetesVersion?: string;
   topology?: 'public' | 'private';
-  dns?: 'public' | 'private';
+  dns?: 'public' | 'private' | 'none';
   /** `--dns-zone`: the hosted zone (name or ID) for the records; unset, kOps's longest match. */
   dnsZone?: string;
   sshAccess?: string[];
@@ -34,6 +40,14 @@ export interface CreateClusterFlags {
   image?: string;
   cloudLabels?: Record<string, string>;
   bastion?: boolean;
+  /** `--api-loadbalancer-type` (kOps: public or internal). */
+  apiLoadBalancerType?: NetworkFlags['apiLoadBalancerType'];
+  /** `--network-id`: an existing VPC. */
+  networkId?: string;
+  /** `--subnets`: existing subnets, one per zone. */
+  subnets?: string[];
+  /** `--utility-subnets`: existing utility subnets, one per zone (private topology). */
+  utilitySubnets?: string[];
 }
 
 export const DEFAULT_KUBERNETES_VERSION = 'v1.32.0';
@@ -106,8 +120,29 @@ function instanceGroup(cluster: string, name: string, spec: InstanceGroup['spec'
   };
 }
 
-/** Builds the manifest for the flags; bad flags are reported by flag name. */
-export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
+/**
+ * kOps's etcd member names: the control-plane group names without `control-plane-`, less the
+ * prefix they all share (`a`, `b`, `c` for three zones); one that would start with a digit gets
+ * `etcd-` (`etcd-1` for a second group in one zone).
+ */
+export function etcdMemberNames(groupNames: string[]): string[] {
+  const names = groupNames.map((n) => n.replace(/^control-plane-/, '').replace(/^master-/, ''));
+  while (names.length > 0 && names[0]!.length > 1) {
+    const first = names[0]![0]!;
+    if (!names.every((n) => n.startsWith(first))) break;
+    for (let i = 0; i < names.length; i++) names[i] = names[i]!.slice(1);
+  }
+  return names.map((n) => (/^[0-9]/.test(n) ? `etcd-${n}` : n));
+}
+
+/**
+ * Builds the manifest for the flags; bad flags are reported by flag name. `network` is what AWS
+ * says of the VPC and subnets the flags name (`--network-id`, `--subnets`, `--utility-subnets`).
+ */
+export function manifestFromFlags(
+  flags: CreateClusterFlags,
+  network: NetworkLookup = { subnets: new Map() },
+): ClusterManifest {
   const problems: FieldIssue[] = [];
   if (!flags.name)
     problems.push({
@@ -132,10 +167,21 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
         .map((k) => `"${k}"`)
         .join(', ')}`,
     });
-  const controlPlaneCount = flags.controlPlaneCount ?? 1;
+  // kOps: the count defaults to the number of --control-plane-zones, else 1; both given, the
+  // count may not be below the zones'.
+  const controlPlaneCount = flags.controlPlaneCount ?? (flags.controlPlaneZones?.length || 1);
   const controlPlaneZones =
     flags.controlPlaneZones ??
     flags.zones.slice(0, Math.max(1, Math.min(controlPlaneCount, flags.zones.length)));
+  if (
+    flags.controlPlaneZones &&
+    flags.controlPlaneCount !== undefined &&
+    flags.controlPlaneCount < flags.controlPlaneZones.length
+  )
+    problems.push({
+      path: '--control-plane-count',
+      message: `specified ${flags.controlPlaneZones.length} control-plane zones, but also requested ${flags.controlPlaneCount} control-plane nodes.  If specifying both, the count should match.`,
+    });
   if (controlPlaneCount % 2 === 0)
     problems.push({
       path: '--control-plane-count',
@@ -156,10 +202,11 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
         : '';
     return { zone, name: `control-plane-${zone}${suffix}` };
   });
+  const memberNames = etcdMemberNames(controlPlaneGroups.map((g) => g.name));
   const etcdMembers = controlPlaneGroups.map((g, i) => ({
     encryptedVolume: true,
     instanceGroup: g.name,
-    name: String.fromCharCode(97 + i),
+    name: memberNames[i]!,
   }));
   const etcd = (clusterName: string, cpu: string) => ({
     cpuRequest: cpu,
@@ -195,6 +242,16 @@ export function manifestFromFlags(flags: CreateClusterFlags): ClusterManifest {
       topology: { dns: { type: flags.dns === 'private' ? 'Private' : 'Public' } },
     },
   };
+  const networkIssues = applySharedNetworkFlags(
+    cluster.spec,
+    flags,
+    network,
+    flags.networkCidr !== undefined,
+  );
+  if (networkIssues.length > 0) throw new SpecInvalidError(networkIssues);
+  if (usesVpcCni) cluster.spec.nonMasqueradeCIDR = cluster.spec.networkCIDR;
+  if (flags.dns !== undefined || flags.apiLoadBalancerType !== undefined)
+    applyApiFlags(cluster.spec, flags, topology);
   const groups: InstanceGroup[] = controlPlaneGroups.map((g) =>
     instanceGroup(name, g.name, {
       image,

@@ -126,7 +126,7 @@ const clusterRules: Record<string, Rule> = {
   serviceClusterIPRange: true,
   podCIDR: true,
   additionalNetworkCIDRs: 'secondary VPC CIDR blocks',
-  networkID: 'existing VPCs (kopsless creates the VPC)',
+  networkID: true,
   subnets: each(
     object(
       {
@@ -137,19 +137,9 @@ const clusterRules: Record<string, Rule> = {
           if (value === 'DualStack')
             out.unsupported.push(field.unsupported(path, 'DualStack (IPv6) subnets'));
         },
-        id: 'existing subnets (kopsless creates the subnets)',
-        egress: (value, path, out) => {
-          const what =
-            typeof value === 'string' && value.startsWith('eipalloc-')
-              ? 'a NAT gateway on an existing Elastic IP'
-              : 'custom egress';
-          out.unsupported.push(
-            field.unsupported(
-              path,
-              `${what} (kopsless gives private subnets a NAT gateway per zone, with an address of its own)`,
-            ),
-          );
-        },
+        id: true,
+        // Every kind kOps accepts (validate-network.ts), built in stack-network.ts.
+        egress: true,
         additionalRoutes: 'additional routes',
         ipv6CIDR: 'IPv6 subnets',
         publicIP: 'bring-your-own NAT gateway addresses',
@@ -281,7 +271,21 @@ const instanceGroupRules: Record<string, Rule> = {
     { httpTokens: true, httpPutResponseHopLimit: true },
     'instance metadata',
   ),
-  mixedInstancesPolicy: 'mixed instances policies (one machineType per instance group)',
+  mixedInstancesPolicy: object(
+    {
+      instances: true,
+      instanceRequirements: object(
+        { cpu: true, memory: true, excludedInstanceTypes: true },
+        'instance requirements',
+      ),
+      onDemandAllocationStrategy: true,
+      onDemandBase: true,
+      onDemandAboveBase: true,
+      spotAllocationStrategy: true,
+      spotInstancePools: true,
+    },
+    'mixed instances policy',
+  ),
   warmPool: 'warm pools',
   manager: (value, path, out) => {
     if (value !== 'CloudGroup')
@@ -333,6 +337,34 @@ function checkSubnetNames(subnets: unknown, out: SupportReport): void {
   });
 }
 
+/**
+ * kubeadm's stacked etcd with one member per control-plane instance: 1, 3 or 5 instances (an
+ * even count adds a member without adding a failure it survives), and with more than one, each
+ * group one instance (min = max = 1) so that the roll replaces one member at a time.
+ */
+function controlPlaneShapeIssues(manifest: ClusterManifest): FieldIssue[] {
+  const groups = manifest.instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role));
+  if (groups.length <= 1) return [];
+  const issues: FieldIssue[] = [];
+  if (![3, 5].includes(groups.length))
+    issues.push(
+      field.unsupported(
+        igPath(groups[0]!.metadata.name, 'spec.role'),
+        `${groups.length} control-plane instance groups (kopsless runs 1, 3 or 5 members of stacked etcd)`,
+      ),
+    );
+  for (const ig of groups) {
+    if ((ig.spec.minSize ?? 1) !== 1 || (ig.spec.maxSize ?? 1) !== 1)
+      issues.push(
+        field.unsupported(
+          igPath(ig.metadata.name, 'spec.minSize'),
+          'a control-plane instance group of more than one instance in a highly available control plane (one instance, minSize = maxSize = 1, per control-plane group)',
+        ),
+      );
+  }
+  return issues;
+}
+
 /** Lists what a valid manifest asks for that kopsless does not build (and what it ignores). */
 export function checkSupport(manifest: ClusterManifest): SupportReport {
   const out: SupportReport = { unsupported: [], ignored: [] };
@@ -365,18 +397,6 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
       );
     }
   });
-  const controlPlanes = manifest.instanceGroups.filter((ig) => isControlPlaneRole(ig.spec.role));
-  if (controlPlanes.length > 1) {
-    // kubeadm's stacked etcd on one instance: no etcd-manager to keep a multi-member cluster
-    // through replacements, so an HA control plane would not survive a rolling update.
-    for (const ig of controlPlanes.slice(1)) {
-      out.unsupported.push(
-        field.unsupported(
-          igPath(ig.metadata.name, 'spec.role'),
-          `a second control-plane instance group (kopsless runs one kubeadm control plane; ${controlPlanes[0]!.metadata.name} is it)`,
-        ),
-      );
-    }
-  }
+  out.unsupported.push(...controlPlaneShapeIssues(manifest));
   return out;
 }

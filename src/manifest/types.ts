@@ -73,6 +73,7 @@ export interface ClusterSpec {
   masterPublicName?: string;
   masterInternalName?: string;
   networkCIDR?: string;
+  networkID?: string;
   additionalNetworkCIDRs?: string[];
   nonMasqueradeCIDR?: string;
   serviceClusterIPRange?: string;

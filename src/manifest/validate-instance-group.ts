@@ -1,4 +1,5 @@
 import type { FieldIssue } from '../errors.js';
+import { validateMixedInstancesPolicy } from '../planning/mixed-instances.js';
 import { dns1123SubdomainErrors } from './content.js';
 import { field, index } from './field.js';
 import { intOrPercent } from './int-or-percent.js';
@@ -204,5 +205,6 @@ export function validateInstanceGroup(
   issues.push(...validateNodeLabels(spec.nodeLabels, p('spec.nodeLabels')));
   issues.push(...validateTaints(spec.taints, p('spec.taints')));
   issues.push(...validateCloudLabels(spec.cloudLabels, p('spec.cloudLabels'), name));
+  issues.push(...validateMixedInstancesPolicy(ig));
   return issues;
 }

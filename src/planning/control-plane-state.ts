@@ -72,3 +72,57 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
     '}',
   ];
 }
+
+/**
+ * The bash functions of a highly available control plane's boot script (user-data.ts). Exactly
+ * one instance runs `kubeadm init`: the first to write the initializer key of the state store
+ * with `If-None-Match: *` (S3 answers every later writer 412). Every other instance, and every
+ * later replacement (the key outlives its writer), restores the cluster's CAs from the state
+ * store and runs `kubeadm join --control-plane`, which adds its stacked etcd member. The
+ * initialiser publishes an etcd client certificate for the member API the roll uses.
+ */
+export function controlPlaneJoinState(cluster: string, stateBucket: string): string[] {
+  const initializerKey = `${cluster}/${STORE.controlPlaneInitializer}`;
+  return [
+    '',
+    `readonly STATE_BUCKET=${shellQuote(stateBucket)}`,
+    `readonly INITIALIZER_KEY=${shellQuote(initializerKey)}`,
+    '',
+    '# Succeeds on the one instance that initialises the cluster (also when this boot is retried on it).',
+    'claim_control_plane_init() {',
+    '  local claim answer holder',
+    '  claim="$(mktemp)"',
+    '  printf "%s" "${INSTANCE_ID}" >"${claim}"',
+    '  until answer="$(aws --region="${AWS_REGION}" s3api put-object --bucket "${STATE_BUCKET}" --key "${INITIALIZER_KEY}" \\',
+    '    --body "${claim}" --if-none-match "*" 2>&1)"; do',
+    '    case "${answer}" in',
+    '      *PreconditionFailed* | *"(412)"*) break ;;',
+    '    esac',
+    '    log "claiming kubeadm init failed, retrying: ${answer}"',
+    '    sleep 5',
+    '  done',
+    `  holder="$(state_store_read ${STORE.controlPlaneInitializer})"`,
+    '  [ "${holder}" = "${INSTANCE_ID}" ]',
+    '}',
+    '',
+    '# The member API client certificate (kubeadm signs apiserver-etcd-client with the etcd CA), as JSON.',
+    'publish_etcd_client() {',
+    '  python3 -c \'import json, sys; print(json.dumps({k: open(p).read() for k, p in zip(("ca", "cert", "key"), sys.argv[1:])}))\' \\',
+    '    /etc/kubernetes/pki/etcd/ca.crt /etc/kubernetes/pki/apiserver-etcd-client.crt /etc/kubernetes/pki/apiserver-etcd-client.key |',
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.etcdClient}"`,
+    '}',
+    '',
+    'join_control_plane() {',
+    `  until CA_CERT_HASH="$(state_store_read ${STORE.caCertHash})"; do`,
+    '    log "waiting for the initialising control plane to publish its CA hash"',
+    '    sleep 10',
+    '  done',
+    '  restore_control_plane_pki',
+    '  attach_etcd_volume',
+    '  # A new member starts empty: the volume may hold the data of the member this instance replaces, which etcd removed.',
+    '  find /var/lib/etcd -mindepth 1 -delete',
+    '  write_kubeadm_join_config',
+    '  kubeadm join --config /etc/kubernetes/kubeadm.yaml',
+    '}',
+  ];
+}

@@ -4,6 +4,12 @@ import { igPath } from '../manifest/parse.js';
 import { type Cluster, type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { calculateMaxPods, type InstanceTypeInfo, prefixDelegationEnabled } from './max-pods.js';
 import {
+  listedInstanceTypes,
+  type MixedInstancesPolicy,
+  renderMixedInstancesPolicy,
+  smallestInstanceType,
+} from './mixed-instances.js';
+import {
   CONTROL_PLANE_ROLE_TAG,
   clusterTags,
   groupName,
@@ -70,6 +76,10 @@ export interface GroupPlan {
   bootstrapSettings: Record<string, string>;
   launchTemplate: LaunchTemplateData;
   groupTags: Array<Tag & { PropagateAtLaunch: boolean }>;
+  /** The group's MixedInstancesPolicy (spot, several types), less its launch template. */
+  mixedInstancesPolicy?: MixedInstancesPolicy;
+  /** The instance type maxPods was worked out for: the smallest the group may launch. */
+  maxPodsInstanceType?: string;
 }
 
 export interface LaunchPlanInput {
@@ -156,6 +166,22 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
         path: igPath(igName, 'spec.image'),
         message: `Invalid value: ${JSON.stringify(spec.image)}: image not found in ${input.region}`,
       });
+    // Every type the group may launch must exist; maxPods is worked out for the smallest.
+    const listed = listedInstanceTypes(ig);
+    const listedInfos = listed.map((t) => input.instanceTypes.get(t));
+    listed.forEach((type, i) => {
+      if (!listedInfos[i])
+        problems.push({
+          path: igPath(igName, `spec.mixedInstancesPolicy.instances`),
+          message: `Invalid value: ${JSON.stringify(type)}: instance type not offered in ${input.region}`,
+        });
+    });
+    const sizing = info
+      ? smallestInstanceType(
+          [info, ...listedInfos.filter((t): t is InstanceTypeInfo => !!t)],
+          prefixDelegationEnabled(cluster.spec.networking?.amazonvpc?.env),
+        )
+      : undefined;
     const subnetIds = spec.subnets.map((s) => outputs[subnetOutputKey(s)]);
     if (subnetIds.some((s) => !s))
       problems.push({
@@ -178,7 +204,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
         : kind === 'Bastions'
           ? outputs.BastionsInstanceProfileArn
           : outputs.NodesInstanceProfileArn) ?? '';
-    const { maxPods, source } = resolveMaxPods(cluster, ig, info);
+    const { maxPods, source } = resolveMaxPods(cluster, ig, sizing ?? info);
+    const mixedInstancesPolicy = renderMixedInstancesPolicy(ig);
     const cloudLabels = { ...(cluster.spec.cloudLabels ?? {}), ...(spec.cloudLabels ?? {}) };
     const kopsName = kopsGroupName(igName, name);
     const instanceTags: Tag[] = [
@@ -202,6 +229,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       stateBucket: input.stateBucket,
       region: input.region,
+      controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
+        .length,
     };
     const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
@@ -244,7 +273,13 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       ...(cluster.spec.sshKeyName ? { KeyName: cluster.spec.sshKeyName } : {}),
     };
     // The hash covers everything an instance is launched with, so any change marks it out of date.
-    const specHash = stableHash({ launchTemplateBase, instanceTags });
+    // The group's types and spot split are in it too, when it has a policy (a type taken off the
+    // list rolls the instances); a group without one keeps the hash it always had.
+    const specHash = stableHash(
+      mixedInstancesPolicy
+        ? { launchTemplateBase, instanceTags, mixedInstancesPolicy }
+        : { launchTemplateBase, instanceTags },
+    );
     const launchTemplate: LaunchTemplateData = {
       ...launchTemplateBase,
       TagSpecifications: [
@@ -273,6 +308,9 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       specHash,
       bootstrapSettings: bootstrapSettings(userDataInput),
       launchTemplate,
+      ...(mixedInstancesPolicy
+        ? { mixedInstancesPolicy, maxPodsInstanceType: sizing?.instanceType ?? machineType }
+        : {}),
       groupTags: [
         ...instanceTags.map((t) => ({ ...t, PropagateAtLaunch: true })),
         { Key: SPEC_HASH_TAG, Value: specHash, PropagateAtLaunch: false },

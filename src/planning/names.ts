@@ -50,6 +50,24 @@ export const NAME_LIMITS = {
   securityGroup: 255,
 } as const;
 
+/**
+ * The tag that makes a resource this deployment's: its value is the name of the kopsless
+ * deployment (the SAM stack) that created it. The IAM policies let it be set only when a resource
+ * is created and let a mutation act only on resources that carry it with this deployment's name,
+ * so a resource made outside kopsless (a kOps cluster's) is never kopsless's, whatever its other
+ * tags say.
+ */
+export const OWNER_TAG = 'kopsless.io/owner';
+/** The deployment name when none is configured: the stack name the local backend stands for. */
+export const DEFAULT_DEPLOYMENT = 'kopsless';
+/** A deployment name as CloudFormation allows a stack name. */
+export const DEPLOYMENT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** The owner tag of a resource this deployment creates. */
+export function ownerTag(deployment: string): { Key: string; Value: string } {
+  return { Key: OWNER_TAG, Value: deployment };
+}
+
 /** The tag kOps and the AWS cloud provider find a cluster's resources by. */
 export const CLUSTER_TAG = 'KubernetesCluster';
 export const INSTANCE_GROUP_TAG = 'kops.k8s.io/instancegroup';

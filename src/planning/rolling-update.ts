@@ -417,15 +417,15 @@ export const WAVE_VALIDATION_POLL_SECONDS = 60;
 /**
  * History events of the rolling-update parent (test/statemachines/rolling-update.test.ts checks
  * them against the machine): a wave (its Map iteration, recording it in the lock, the groups' Map,
- * the validation's first check and the end) besides its poll turns, a group's Map iteration and its end, one child start
- * and its Choice; the parent's own states outside its polls (lock, update flow, plan, first
+ * the validation's first check and the end) besides its poll turns, a group's Map iteration and its end, one child
+ * (its name reserved, its start, the Choice, the sequence counted); the parent's own states outside its polls (lock, update flow, plan, first
  * validation, record), and the update flow's poll turns at the launch function's default
  * timeouts (the stack 30 minutes at 15 s, the groups 15 minutes at 20 s).
  */
 export const PARENT_HISTORY = {
   perWave: 25,
   perGroup: 4,
-  perChild: 8,
+  perChild: 15,
   outsidePolls: 70,
   updateFlowTurns: 121 + 46,
 } as const;

@@ -1,20 +1,26 @@
-import { SpecInvalidError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
-import { type ClusterSubnetSpec, isControlPlaneRole } from '../manifest/types.js';
+import { isControlPlaneRole } from '../manifest/types.js';
 import { clusterFolder, clusterKey, CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { apiRecords } from './dns-records.js';
 import {
   clusterTags,
+  DEFAULT_DEPLOYMENT,
   type InstanceRoleKind,
   iamRoleName,
   instanceProfileName,
   kopsRoleName,
-  logicalId,
   nameTag,
+  ownerTag,
   type SecurityGroupKind,
   securityGroupName,
-  subnetLogicalIds,
 } from './names.js';
+import {
+  boundaryArn,
+  CLUSTER_ROLE_PATH,
+  etcdVolumeStatements,
+  vpcCniStatements,
+} from './stack-iam.js';
+import { type ExistingNetwork, renderNetwork } from './stack-network.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -35,6 +41,10 @@ export interface StackTemplateInput {
   hostedZoneId?: string;
   /** The partition's ARN prefix (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
+  /** The kopsless deployment that owns the stack: its owner tag and its roles' boundary. */
+  deployment?: string;
+  /** What the launch stage found of a VPC the manifest shares (`spec.networkID`). */
+  existingNetwork?: ExistingNetwork;
 }
 
 export interface StackOutputs {
@@ -51,18 +61,17 @@ export interface StackOutputs {
   [subnetOutput: string]: string | undefined;
 }
 
-/** The output key that carries a subnet's ID. */
-export function subnetOutputKey(subnetName: string): string {
-  return subnetLogicalIds(subnetName).subnet;
-}
+export { subnetOutputKey } from './stack-network.js';
 
 function tags(
   cluster: string,
+  deployment: string,
   extra: Record<string, string> = {},
   cloudLabels: Record<string, string> = {},
 ): Tag[] {
   const all = [
     ...clusterTags(cluster),
+    ownerTag(deployment),
     ...Object.entries(cloudLabels).map(([Key, Value]) => ({ Key, Value })),
   ];
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
@@ -84,154 +93,31 @@ function assumeRole(): Json {
   };
 }
 
-/** What the VPC CNI calls on a node (AmazonEKS_CNI_Policy, written out so it needs no EKS). */
-const VPC_CNI_ACTIONS = [
-  'ec2:AssignPrivateIpAddresses',
-  'ec2:AttachNetworkInterface',
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeInstances',
-  'ec2:DescribeInstanceTypes',
-  'ec2:DescribeTags',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DetachNetworkInterface',
-  'ec2:ModifyNetworkInterfaceAttribute',
-  'ec2:UnassignPrivateIpAddresses',
-];
-
 /** Renders the stack template for a completed manifest. Pure: the same input gives the same JSON. */
 export function renderStackTemplate({
   manifest,
   stateBucket,
   hostedZoneId,
   partition = 'aws',
+  deployment = DEFAULT_DEPLOYMENT,
+  existingNetwork,
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
   const spec = cluster.spec;
   const cloudLabels = spec.cloudLabels ?? {};
-  const subnets = spec.subnets ?? [];
   const resources: Json = {};
   const outputs: Json = {};
   const output = (key: string, value: unknown) => (outputs[key] = { Value: value });
 
-  resources.Vpc = {
-    Type: 'AWS::EC2::VPC',
-    Properties: {
-      CidrBlock: spec.networkCIDR,
-      EnableDnsHostnames: true,
-      EnableDnsSupport: true,
-      Tags: tags(name, { Name: name }, cloudLabels),
-    },
-  };
-  resources.InternetGateway = {
-    Type: 'AWS::EC2::InternetGateway',
-    Properties: { Tags: tags(name, { Name: name }, cloudLabels) },
-  };
-  resources.InternetGatewayAttachment = {
-    Type: 'AWS::EC2::VPCGatewayAttachment',
-    Properties: { VpcId: { Ref: 'Vpc' }, InternetGatewayId: { Ref: 'InternetGateway' } },
-  };
-  resources.PublicRouteTable = {
-    Type: 'AWS::EC2::RouteTable',
-    Properties: {
-      VpcId: { Ref: 'Vpc' },
-      Tags: tags(name, { Name: name, 'kubernetes.io/kops/role': 'public' }, cloudLabels),
-    },
-  };
-  resources.PublicDefaultRoute = {
-    Type: 'AWS::EC2::Route',
-    DependsOn: 'InternetGatewayAttachment',
-    Properties: {
-      RouteTableId: { Ref: 'PublicRouteTable' },
-      DestinationCidrBlock: '0.0.0.0/0',
-      GatewayId: { Ref: 'InternetGateway' },
-    },
-  };
-  output('VpcId', { Ref: 'Vpc' });
-
-  const isPublic = (s: ClusterSubnetSpec) => s.type === 'Public' || s.type === 'Utility';
-  for (const subnet of subnets) {
-    const id = subnetOutputKey(subnet.name);
-    resources[id] = {
-      Type: 'AWS::EC2::Subnet',
-      Properties: {
-        VpcId: { Ref: 'Vpc' },
-        CidrBlock: subnet.cidr,
-        AvailabilityZone: subnet.zone,
-        MapPublicIpOnLaunch: isPublic(subnet),
-        Tags: tags(
-          name,
-          {
-            Name: `${subnet.name}.${name}`,
-            SubnetType: subnet.type,
-            [isPublic(subnet) ? 'kubernetes.io/role/elb' : 'kubernetes.io/role/internal-elb']: '1',
-          },
-          cloudLabels,
-        ),
-      },
-    };
-    output(id, { Ref: id });
-  }
-
-  // Private subnets leave through a NAT gateway in a public subnet of their own zone, as in kOps.
-  const privateZones = [...new Set(subnets.filter((s) => s.type === 'Private').map((s) => s.zone))];
-  const natProblems = [];
-  for (const zone of privateZones) {
-    const egressSubnet =
-      subnets.find((s) => s.zone === zone && s.type === 'Utility') ??
-      subnets.find((s) => s.zone === zone && s.type === 'Public');
-    if (!egressSubnet) {
-      natProblems.push({
-        path: 'spec.subnets',
-        message: `Forbidden: Private subnets in zone "${zone}" need a Utility subnet in the same zone for their NAT gateway`,
-      });
-      continue;
-    }
-    const z = logicalId('', zone);
-    resources[`NatEip${z}`] = {
-      Type: 'AWS::EC2::EIP',
-      DependsOn: 'InternetGatewayAttachment',
-      Properties: { Domain: 'vpc', Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels) },
-    };
-    resources[`NatGateway${z}`] = {
-      Type: 'AWS::EC2::NatGateway',
-      Properties: {
-        AllocationId: { 'Fn::GetAtt': [`NatEip${z}`, 'AllocationId'] },
-        SubnetId: { Ref: subnetOutputKey(egressSubnet.name) },
-        Tags: tags(name, { Name: `${zone}.${name}` }, cloudLabels),
-      },
-    };
-    resources[`PrivateRouteTable${z}`] = {
-      Type: 'AWS::EC2::RouteTable',
-      Properties: {
-        VpcId: { Ref: 'Vpc' },
-        Tags: tags(
-          name,
-          { Name: `private-${zone}.${name}`, 'kubernetes.io/kops/role': `private-${zone}` },
-          cloudLabels,
-        ),
-      },
-    };
-    resources[`PrivateDefaultRoute${z}`] = {
-      Type: 'AWS::EC2::Route',
-      Properties: {
-        RouteTableId: { Ref: `PrivateRouteTable${z}` },
-        DestinationCidrBlock: '0.0.0.0/0',
-        NatGatewayId: { Ref: `NatGateway${z}` },
-      },
-    };
-  }
-  if (natProblems.length > 0) throw new SpecInvalidError(natProblems);
-  for (const subnet of subnets) {
-    const table = isPublic(subnet)
-      ? 'PublicRouteTable'
-      : `PrivateRouteTable${logicalId('', subnet.zone)}`;
-    resources[subnetLogicalIds(subnet.name).routeTableAssociation] = {
-      Type: 'AWS::EC2::SubnetRouteTableAssociation',
-      Properties: { SubnetId: { Ref: subnetOutputKey(subnet.name) }, RouteTableId: { Ref: table } },
-    };
-  }
+  const network = renderNetwork(
+    manifest,
+    (extra = {}) => tags(name, deployment, extra, cloudLabels),
+    existingNetwork,
+  );
+  Object.assign(resources, network.resources);
+  Object.assign(outputs, network.outputs);
+  const vpcId = network.vpcId;
 
   // Security groups: kOps's masters / nodes / bastion split, all traffic inside the cluster.
   const hasBastion = instanceGroups.some((ig) => ig.spec.role === 'Bastion');
@@ -255,8 +141,8 @@ export function renderStackTemplate({
       Properties: {
         GroupName: securityGroupName(kind, name),
         GroupDescription: description,
-        VpcId: { Ref: 'Vpc' },
-        Tags: tags(name, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
+        VpcId: vpcId,
+        Tags: tags(name, deployment, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
       },
     };
     output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
@@ -337,6 +223,9 @@ export function renderStackTemplate({
           Resource: [
             `${clusterObjects}${STORE.bootstrapToken}`,
             `${clusterObjects}${STORE.controlPlanePki}`,
+            // A highly available control plane: who initialises, and the CA hash its joiners check.
+            `${clusterObjects}${STORE.controlPlaneInitializer}`,
+            `${clusterObjects}${STORE.caCertHash}`,
           ],
         },
         {
@@ -352,6 +241,8 @@ export function renderStackTemplate({
             `${clusterObjects}${STORE.pki}*`,
             `${clusterObjects}${STORE.kubeconfig}`,
             `${clusterObjects}${STORE.controlPlanePki}`,
+            `${clusterObjects}${STORE.etcdClient}`,
+            `${clusterObjects}${STORE.controlPlaneInitializer}`,
           ],
         },
         {
@@ -365,26 +256,8 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
-        // etcd's volume: created tagged for the cluster, attached only to the cluster's instances.
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:RequestTag/KubernetesCluster': name } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:CreateTags'],
-          Resource: '*',
-          Condition: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['ec2:AttachVolume'],
-          Resource: '*',
-          Condition: { StringEquals: { 'aws:ResourceTag/KubernetesCluster': name } },
-        },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...etcdVolumeStatements(name),
+        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
     ],
     [
@@ -405,7 +278,7 @@ export function renderStackTemplate({
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
           Resource: '*',
         },
-        ...(usesVpcCni ? [{ Effect: 'Allow', Action: VPC_CNI_ACTIONS, Resource: '*' }] : []),
+        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
     ],
     ...(hasBastion
@@ -424,6 +297,8 @@ export function renderStackTemplate({
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: iamRoleName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
+        PermissionsBoundary: boundaryArn(deployment),
         AssumeRolePolicyDocument: assumeRole(),
         Policies: [
           {
@@ -431,13 +306,14 @@ export function renderStackTemplate({
             PolicyDocument: { Version: '2012-10-17', Statement: statements },
           },
         ],
-        Tags: tags(name, { Name: nameTag(kopsName).Value }, cloudLabels),
+        Tags: tags(name, deployment, { Name: nameTag(kopsName).Value }, cloudLabels),
       },
     };
     resources[`${kind}InstanceProfile`] = {
       Type: 'AWS::IAM::InstanceProfile',
       Properties: {
         InstanceProfileName: instanceProfileName(roleKind, name),
+        Path: CLUSTER_ROLE_PATH,
         Roles: [{ Ref: `${kind}Role` }],
       },
     };

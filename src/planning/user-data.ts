@@ -3,9 +3,10 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
-import { controlPlaneState } from './control-plane-state.js';
+import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
+import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { shellQuote } from './shell.js';
-import { VPC_CNI_VERSION, vpcCniManifestUrl } from './vpc-cni.js';
+import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
 /**
  * The user-data that boots an instance into the cluster: a bash script cloud-init runs once.
@@ -23,6 +24,16 @@ export interface UserDataInput {
   region: string;
   /** Version of the Amazon VPC CNI manifest to apply. */
   vpcCniVersion?: string;
+  /**
+   * How many control-plane instance groups the cluster has. With more than one, the control plane
+   * is highly available: one instance runs `kubeadm init`, every other `kubeadm join --control-plane`.
+   */
+  controlPlaneCount?: number;
+}
+
+/** Whether the boot script renders the highly available control plane's init-or-join. */
+export function isHighlyAvailable(input: UserDataInput): boolean {
+  return (input.controlPlaneCount ?? 1) > 1;
 }
 
 /** kOps serves the API on 443 rather than kubeadm's 6443; users' firewall rules expect it. */
@@ -121,13 +132,20 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     `apiVersion: ${apiVersion}`,
     `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`,
   ];
+  const discovery = [
+    providerId,
+    `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
+    ...verbatimHeredoc(
+      [`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join('\n'),
+    ),
+  ];
   const lines = controlPlane
     ? [
         ...verbatimHeredoc(
           [...head, 'localAPIEndpoint:', `  bindPort: ${API_PORT}`, nodeRegistration].join('\n'),
         ),
         providerId,
-        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "0s"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
+        `    printf 'bootstrapTokens:\\n- token: "%s"\\n  ttl: "${BOOTSTRAP_TOKEN_TTL}"\\n  usages: [signing, authentication]\\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\\n' "\${BOOTSTRAP_TOKEN}"`,
         ...verbatimHeredoc(
           [
             '---',
@@ -145,23 +163,31 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
           ].join('\n'),
         ),
       ]
-    : [
-        ...verbatimHeredoc([...head, nodeRegistration].join('\n')),
-        providerId,
-        `    printf 'discovery:\\n  bootstrapToken:\\n    token: "%s"\\n    caCertHashes: ["%s"]\\n' "\${BOOTSTRAP_TOKEN}" "\${CA_CERT_HASH}"`,
-        ...verbatimHeredoc(
-          [`    apiServerEndpoint: ${yamlString(`${apiInternal}:${API_PORT}`)}`, kubelet].join(
-            '\n',
-          ),
-        ),
-      ];
-  return [
-    'write_kubeadm_config() {',
+    : [...verbatimHeredoc([...head, nodeRegistration].join('\n')), ...discovery];
+  const writer = (name: string, body: string[]) => [
+    `${name}() {`,
     '  install -d -m 0700 /etc/kubernetes',
     '  {',
-    ...lines,
+    ...body,
     '  } | tee /etc/kubernetes/kubeadm.yaml >/dev/null',
     '}',
+  ];
+  if (!controlPlane || !isHighlyAvailable(input)) return writer('write_kubeadm_config', lines);
+  // A member that joins serves the API on the same port, and its etcd joins the cluster's.
+  const joinHead = [
+    `apiVersion: ${apiVersion}`,
+    'kind: JoinConfiguration',
+    'controlPlane:',
+    '  localAPIEndpoint:',
+    `    bindPort: ${API_PORT}`,
+  ];
+  return [
+    ...writer('write_kubeadm_config', lines),
+    '',
+    ...writer('write_kubeadm_join_config', [
+      ...verbatimHeredoc([...joinHead, nodeRegistration].join('\n')),
+      ...discovery,
+    ]),
   ];
 }
 
@@ -169,6 +195,7 @@ function cniSteps(input: UserDataInput): string[] {
   const amazonvpc = input.cluster.spec.networking?.amazonvpc;
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
+  const manifest = vpcCniManifest(version);
   const env = (amazonvpc.env ?? [])
     .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
     .join(' ');
@@ -176,7 +203,10 @@ function cniSteps(input: UserDataInput): string[] {
     '',
     'install_vpc_cni() {',
     `  log ${shellQuote(`installing the Amazon VPC CNI v${version}`)}`,
-    `  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${shellQuote(vpcCniManifestUrl(version))}`,
+    // Applied only once its SHA-256 matches the pinned one: sha256sum -c fails, and with it the script.
+    `  curl -fsSL ${shellQuote(manifest.url)} -o /tmp/aws-k8s-cni.yaml`,
+    `  echo ${shellQuote(`${manifest.sha256}  /tmp/aws-k8s-cni.yaml`)} | sha256sum -c --quiet -`,
+    '  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml',
     // After `--` no pair can be read as a kubectl option, whatever its name.
     ...(env
       ? [
@@ -242,6 +272,41 @@ export function bootstrapSettingsFromUserData(
   }
 }
 
+/** The control plane's part of `main`: init (the one instance of a highly available plane that claims it), or join. */
+function controlPlaneBoot(input: UserDataInput): string[] {
+  const init = [
+    '  attach_etcd_volume',
+    '  restore_control_plane_pki',
+    '  write_kubeadm_config',
+    '  local preflight=()',
+    '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
+    '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
+    '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
+    '  save_control_plane_pki',
+    '  install_bootstrap_token_sync',
+    '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
+    '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
+    '  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.',
+    // awk takes the server from its arguments (read as they are), never from its program text.
+    `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
+    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
+    ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
+  ];
+  if (!isHighlyAvailable(input)) return init;
+  return [
+    '  if claim_control_plane_init; then',
+    '    log "initialising the control plane (kubeadm init)"',
+    ...init.map((line) => `  ${line}`),
+    '    publish_etcd_client',
+    '  else',
+    '    log "joining the control plane (kubeadm join --control-plane)"',
+    '    join_control_plane',
+    '    install_bootstrap_token_sync',
+    '  fi',
+  ];
+}
+
 /** Renders the user-data script for one instance group. Pure: the spec hash is taken over it. */
 export function renderUserData(input: UserDataInput): string {
   const { cluster, instanceGroup: ig } = input;
@@ -283,7 +348,8 @@ export function renderUserData(input: UserDataInput): string {
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
     ...(controlPlane
       ? [
-          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterPublicName}:${API_PORT}`))}`,
+          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md).
+          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterInternalName}:${API_PORT}`))}`,
         ]
       : []),
     '',
@@ -336,6 +402,10 @@ export function renderUserData(input: UserDataInput): string {
     '',
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
+    ...(controlPlane && isHighlyAvailable(input)
+      ? controlPlaneJoinState(name, input.stateBucket)
+      : []),
+    ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
     '',
     'main() {',
@@ -347,24 +417,7 @@ export function renderUserData(input: UserDataInput): string {
     '  ZONE="$(imds placement/availability-zone)"',
     `  BOOTSTRAP_TOKEN="$(state_store_read ${STORE.bootstrapToken})"`,
     ...(controlPlane
-      ? [
-          '  attach_etcd_volume',
-          '  restore_control_plane_pki',
-          '  write_kubeadm_config',
-          '  local preflight=()',
-          '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
-          '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
-          '  kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"',
-          '  save_control_plane_pki',
-          '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
-          '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
-          '  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).',
-          // awk takes the server from its arguments (read as they are), never from its program text.
-          `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-          `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
-          ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
-        ]
+      ? controlPlaneBoot(input)
       : [
           `  until CA_CERT_HASH="$(state_store_read ${STORE.caCertHash})"; do`,
           '    log "waiting for the control plane to publish its CA hash"',

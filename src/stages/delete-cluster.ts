@@ -7,6 +7,7 @@ import {
   type InventoryApi,
 } from '../aws/inventory.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import {
   AwsRequestError,
@@ -18,6 +19,7 @@ import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { SecretVersionsApi } from '../state/secret-versions.js';
 
 /**
  * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
@@ -42,8 +44,14 @@ export interface DeleteDeps {
   ec2: Pick<Ec2Api, 'terminateInstances' | 'detachedNetworkInterfaces'>;
   inventory: InventoryApi;
   dns: Pick<DnsApi, 'listHostedZones'>;
+  /** Every earlier version of the cluster's secrets (the bucket is versioned). */
+  secretVersions?: SecretVersionsApi;
+  /** The service role CloudFormation deletes the stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
+  network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
   now?: () => Date;
 }
 
@@ -100,6 +108,13 @@ export async function discover(
   return resources;
 }
 
+/** Why a cluster the state store does not hold is not deleted, as `kopsless delete` says it. */
+export function unregisteredDetail(taggedResources: number): string {
+  return taggedResources === 0
+    ? ': nothing in the state store and no resource tagged for it'
+    : ` in the state store: ${taggedResources} resource(s) carry its tag, but kopsless deletes only clusters it holds`;
+}
+
 function describeRemaining(resources: CloudResource[]): string {
   return resources.map((r) => `${r.type} ${r.name} ${r.id}`).join('; ');
 }
@@ -108,9 +123,15 @@ async function deleteLeftoverInterfaces(
   deps: DeleteDeps,
   resources: CloudResource[],
 ): Promise<string[]> {
-  const available = await deps.ec2.detachedNetworkInterfaces(
+  const inOwnVpcs = await deps.ec2.detachedNetworkInterfaces(
     resources.filter((r) => r.type === 'vpc').map((r) => r.id),
   );
+  // In a shared VPC only those holding the cluster's security groups are the cluster's.
+  const ofGroups =
+    (await deps.network?.detachedInterfacesOfGroups(
+      resources.filter((r) => r.type === 'security-group').map((r) => r.id),
+    )) ?? [];
+  const available = [...new Set([...inOwnVpcs, ...ofGroups])];
   // What the VPC CNI leaves behind when nodes go: detached ENIs that block subnet and VPC deletion.
   for (const id of available) await deps.inventory.deleteNetworkInterface(id);
   return available;
@@ -120,15 +141,14 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
   const now = nowFor(deps);
   switch (input.action) {
     case 'exists': {
-      // Before the lock: deleting a cluster that does not exist says so and writes nothing.
-      const registered = await deps.store.exists(input.cluster);
-      const resources = registered ? [] : await discover(input.cluster, deps);
-      if (!registered && resources.length === 0)
+      // Before the lock: deleting a cluster the state store does not hold says so and changes
+      // nothing, even when resources carry its name in their tags (a kOps cluster's do).
+      if (!(await deps.store.exists(input.cluster)))
         throw new ClusterNotFoundError(
           input.cluster,
-          ': nothing in the state store and no resource tagged for it',
+          unregisteredDetail((await discover(input.cluster, deps)).length),
         );
-      return { registered, resources: resources.length };
+      return { registered: true };
     }
     case 'discover': {
       const resources = await discover(input.cluster, deps);
@@ -184,7 +204,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         for (const record of resources.filter((r) => r.type === 'dns-record'))
           await deps.inventory.deleteResource(record);
         try {
-          await deps.stacks.delete(owned.name);
+          await deps.stacks.delete(owned.name, deps.cloudFormationRoleArn);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
@@ -263,9 +283,15 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(
           `resources of cluster ${input.cluster} still exist after delete: ${describeRemaining(resources)}`,
         );
-      return { remaining: 0 };
+      // Only now: a delete that stopped early leaves the VPC marked as still in use, which it is.
+      const untagged = (await deps.network?.untagShared(input.cluster)) ?? [];
+      return { remaining: 0, ...(untagged.length > 0 ? { untagged } : {}) };
     }
-    case 'deleteState':
-      return { objectsDeleted: await deps.store.deleteCluster(input.cluster) };
+    case 'deleteState': {
+      const objectsDeleted = await deps.store.deleteCluster(input.cluster);
+      // After the current objects: their delete markers and every earlier version of a secret go too.
+      const secretVersionsDeleted = (await deps.secretVersions?.deleteAll(input.cluster)) ?? 0;
+      return { objectsDeleted, secretVersionsDeleted };
+    }
   }
 }

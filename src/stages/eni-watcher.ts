@@ -14,6 +14,7 @@ import {
   type WatcherSettings,
 } from '../planning/eni-decision.js';
 import { prefixDelegationEnabled } from '../planning/max-pods.js';
+import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import { stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { subnetOutputKey } from '../planning/stack-template.js';
@@ -139,10 +140,7 @@ export async function observe(
   // Subnets are read from the cluster's own stack only, never from one that merely has its name.
   const stack = found && isOwnedBy(found.tags, cluster) ? found : undefined;
   const pendingTooMany = pods.pendingTooManyPods;
-  const types = await lookupInstanceTypes(
-    deps.ec2,
-    nodeGroups.map((ig) => ig.spec.machineType),
-  );
+  const types = await lookupInstanceTypes(deps.ec2, nodeGroups.flatMap(groupInstanceTypes));
   const userKubelet = manifest.cluster.spec.kubelet?.maxPods;
   const subnetsOf = (ig: (typeof nodeGroups)[number]) =>
     ig.spec.subnets.map((s) => stack?.outputs[subnetOutputKey(s)]).filter((s): s is string => !!s);
@@ -164,12 +162,13 @@ export async function observe(
       ig.metadata.annotations &&
       (ig.metadata.annotations as Record<string, string>)[MAX_PODS_SET_BY] === 'eni-watcher';
     const userMaxPods = setByWatcher ? undefined : (ig.spec.kubelet?.maxPods ?? userKubelet);
-    const info = types.get(ig.spec.machineType);
+    // A mixed-instances group may run any of its types: decisions hold for the smallest.
+    const infos = groupInstanceTypes(ig).flatMap((t) => types.get(t) ?? []);
     groups.push({
       instanceGroup: ig.metadata.name,
       nodes: groupNodes.map(({ schedulable: _s, ...n }) => n),
       pendingTooManyPods: noRoom ? pendingTooMany : 0,
-      instanceTypes: info ? [info] : [],
+      instanceTypes: infos,
       subnets: subnetsOf(ig).flatMap((id) => subnets.get(id) ?? []),
       ...(userMaxPods !== undefined ? { userMaxPods } : {}),
     });

@@ -186,6 +186,13 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
     instanceGroups: z.array(name).min(1),
     plan: childPlan,
   }),
+  // A roll's parent names the child it starts next for a group (the sequence-th), reserving the name in the lock.
+  event('reserveChild', {
+    cluster: name,
+    owner: name,
+    instanceGroup: name,
+    sequence: z.number().int().min(1),
+  }),
   event('phase', { cluster: name, owner: name, phase }),
   // Step Functions' error output from a Catch: {Error, Cause}.
   event('fail', {
@@ -235,6 +242,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     claim: groupClaim.optional(),
   }),
   event('terminate', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('uncordon', {
+    cluster: name,
+    step: rollStep,
+    cloudOnly: z.boolean().optional(),
+    claim: groupClaim.optional(),
+  }),
   event('awaitReplacements', {
     cluster: name,
     step: rollStep,

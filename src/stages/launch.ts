@@ -3,25 +3,32 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
+import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import {
   clusterTags,
   groupName,
   legacyStackName,
   nameTag,
+  ownerTag,
   SPEC_HASH_TAG,
   stableHash,
   stackName,
 } from '../planning/names.js';
+import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
+import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import { inspectSharedNetwork } from './shared-network.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -37,14 +44,22 @@ export type LaunchInput =
 
 export interface LaunchDeps {
   store: ClusterStore;
+  /** The state store's objects: the bootstrap token is renewed there before instances launch. */
+  objects: Pick<ObjectStore, 'get' | 'put'>;
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
   dns: Pick<DnsApi, 'listHostedZones'>;
   stateBucket: string;
   region: string;
+  /** This deployment's name: the owner tag of everything launched (default: the local backend's). */
+  deployment?: string;
+  /** The service role CloudFormation makes the cluster stack under. */
+  cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
+  network?: SharedNetworkApi;
   now?: () => Date;
 }
 
@@ -108,28 +123,40 @@ async function recordsZoneId(
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);
+  // What is shared is read again each time: a VPC or subnet changed since create is refused here.
+  const shared = await inspectSharedNetwork(manifest.cluster.spec, deps.network);
+  if (shared.issues.length > 0) throw new SpecInvalidError(shared.issues);
   const template = JSON.stringify(
     renderStackTemplate({
       manifest,
       stateBucket: deps.stateBucket,
       ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
+      deployment: deploymentOf(deps),
+      existingNetwork: shared.existing,
     }),
   );
-  return { template, templateHash: stableHash(template) };
+  return { template, templateHash: stableHash(template), sharedIds: shared.sharedIds };
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = nowFor(deps);
-  const { template, templateHash } = await renderClusterStack(input.cluster, deps);
+  const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
-  const tags = [...clusterTags(input.cluster), { Key: TEMPLATE_HASH_TAG, Value: templateHash }];
+  const tags = [
+    ...clusterTags(input.cluster),
+    ownerTag(deploymentOf(deps)),
+    { Key: TEMPLATE_HASH_TAG, Value: templateHash },
+  ];
+  const roleArn = deps.cloudFormationRoleArn ? { roleArn: deps.cloudFormationRoleArn } : {};
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
+  // kOps's mark on what the cluster uses and does not own; delete removes it again.
+  if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
     // A cluster made before names carried a hash has its stack (and groups) under the old names:
@@ -145,6 +172,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
       templateBody: template,
       tags,
       clientRequestToken: clientToken(input.owner, name),
+      ...roleArn,
     });
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
@@ -156,7 +184,8 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =
-      (await deps.stacks.update({ stackName: name, templateBody: template, tags })) === 'updating'
+      (await deps.stacks.update({ stackName: name, templateBody: template, tags, ...roleArn })) ===
+      'updating'
         ? 'updated'
         : 'unchanged';
   }
@@ -201,7 +230,7 @@ function sameLaunchTemplate(
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region'>,
+  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment'>,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
@@ -212,10 +241,7 @@ export async function planClusterGroups(
   // Its outputs (subnets, security groups, instance profiles) go into launch templates: ours only.
   requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
   const [instanceTypes, images] = await Promise.all([
-    lookupInstanceTypes(
-      deps.ec2,
-      manifest.instanceGroups.map((ig) => ig.spec.machineType),
-    ),
+    lookupInstanceTypes(deps.ec2, manifest.instanceGroups.flatMap(groupInstanceTypes)),
     resolveImages(
       deps.ec2,
       manifest.instanceGroups.map((ig) => ig.spec.image),
@@ -228,7 +254,7 @@ export async function planClusterGroups(
     instanceTypes,
     stateBucket: deps.stateBucket,
     region: deps.region,
-  });
+  }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }
 
@@ -258,6 +284,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
+  // Before anything can launch: a new instance must find a token the API server accepts.
+  await renewBootstrapToken(input.cluster, deps.objects, now);
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);
@@ -268,7 +296,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       const created = await deps.ec2.createLaunchTemplate(
         plan.name,
         data,
-        [...clusterTags(input.cluster), nameTag(plan.kopsName)],
+        [...clusterTags(input.cluster), ownerTag(deploymentOf(deps)), nameTag(plan.kopsName)],
         clientToken(input.owner, plan.name, plan.specHash),
       );
       ({ id: ltId, version } = created);
@@ -298,6 +326,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
       ...(plan.maxInstanceLifetimeSeconds
         ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
         : {}),
+      ...(plan.mixedInstancesPolicy ? { mixedInstancesPolicy: plan.mixedInstancesPolicy } : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);

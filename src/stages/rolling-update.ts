@@ -2,11 +2,11 @@ import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
+import { namesWithin } from '../causes.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
 import {
   ClusterNotValidError,
-  DrainTimeoutError,
   InvalidInputError,
   LockLostError,
   RollTooLargeError,
@@ -29,7 +29,9 @@ import {
   rollStatus,
 } from '../planning/rolling-update.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { type EtcdOf, etcdNotReady, removeOutgoingMembers } from './etcd-membership.js';
 import type { RollCache } from './roll-cache.js';
+import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
 import { validateCluster } from './validate-cluster.js';
 
@@ -70,6 +72,14 @@ export type RollingUpdateInput =
       claim?: GroupClaim;
     }
   | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
+  /** A child's compensation after a failed drain or terminate: its step's nodes take pods again. */
+  | {
+      action: 'uncordon';
+      cluster: string;
+      step: RollStep;
+      cloudOnly?: boolean;
+      claim?: GroupClaim;
+    }
   | {
       action: 'awaitReplacements';
       cluster: string;
@@ -92,6 +102,8 @@ export interface RollingUpdateDeps {
   stacks: Pick<StackApi, 'describe'>;
   dns: Pick<DnsApi, 'listRecords'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The cluster's etcd member API; without it control-plane instances are replaced as single members. */
+  etcd?: EtcdOf;
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
@@ -100,6 +112,8 @@ export interface RollingUpdateDeps {
   now?: () => Date;
   /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
   cache?: RollCache;
+  /** Milliseconds left in this invocation (the Lambda context's): a drain pass returns before they run out. */
+  remainingTimeMs?: () => number;
 }
 
 /** The Auto Scaling group a step acts on, refused unless it is tagged for the cluster. */
@@ -136,75 +150,24 @@ async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<Kub
   return kube;
 }
 
+/**
+ * One drain pass over the step's nodes (see roll-drain.ts): counts, never pod names, so the
+ * state that keeps the answer stays small however many pods the nodes hold.
+ */
 async function drain(
   input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
   deps: RollingUpdateDeps,
-) {
-  if (input.cloudOnly || input.step.kind !== 'replace') return { drained: true, remaining: [] };
-  const now = nowFor(deps);
+): Promise<DrainPass> {
+  const done = { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
+  if (input.cloudOnly || input.step.kind !== 'replace') return done;
+  const ids = input.step.instanceIds;
   const kube = await kubeOrFail(input.cluster, deps);
-  const nodes = (await kube.listNodes()).filter(
-    (n) => input.step.kind === 'replace' && input.step.instanceIds.includes(n.instanceId),
-  );
-  const blocked: string[] = [];
-  for (const node of nodes) {
-    const firstPass = !node.unschedulable;
-    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter(
-      (p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase),
-    );
-    if (firstPass) {
-      await kube.cordon(node.name);
-      await kube.recordEvent({
-        regarding: { kind: 'Node', name: node.name },
-        type: 'Normal',
-        reason: 'Drain',
-        action: 'Cordon',
-        message: `Cordoned and draining for rolling-update (instance ${node.instanceId}${node.instanceGroup ? `, instance group ${node.instanceGroup}` : ''}): ${pods.length} pod(s) to evict`,
-      });
-    }
-    for (const pod of pods) {
-      const result = await kube.evict(pod.namespace, pod.name);
-      if (result === 'blocked') blocked.push(`${pod.namespace}/${pod.name}`);
-      // A pod a disruption budget holds is retried every pass: its event is written on the first only.
-      if (result === 'evicted' || (result === 'blocked' && firstPass)) {
-        await kube.recordEvent({
-          regarding: {
-            kind: 'Pod',
-            namespace: pod.namespace,
-            name: pod.name,
-            ...(pod.uid ? { uid: pod.uid } : {}),
-          },
-          type: result === 'evicted' ? 'Normal' : 'Warning',
-          reason: result === 'evicted' ? 'Evicted' : 'EvictionBlocked',
-          action: 'Evict',
-          message:
-            result === 'evicted'
-              ? `Evicted from node ${node.name} for rolling-update`
-              : `Cannot evict pod as it would violate the pod's disruption budget (draining node ${node.name})`,
-        });
-      }
-    }
-  }
-  const remaining: string[] = [];
-  for (const node of nodes) {
-    const pods = (await kube.listPods({ fieldSelector: `spec.nodeName=${node.name}` })).filter(
-      (p) => !p.drainSkips && !['Succeeded', 'Failed'].includes(p.phase),
-    );
-    remaining.push(...pods.map((p) => `${p.namespace}/${p.name}`));
-  }
-  if (remaining.length === 0) return { drained: true, remaining };
-  if (now > new Date(input.deadline)) {
-    // Leave the cluster as it was: the nodes take pods again, nothing was terminated.
-    for (const node of nodes) await kube.uncordon(node.name);
-    const why =
-      blocked.length > 0
-        ? `Cannot evict pod as it would violate the pod's disruption budget: ${blocked.join(', ')}`
-        : `pods still running: ${remaining.join(', ')}`;
-    throw new DrainTimeoutError(
-      `error draining node(s) ${nodes.map((n) => `"${n.name}"`).join(', ')}: drain did not complete before the deadline ${input.deadline}: ${why}`,
-    );
-  }
-  return { drained: false, remaining, blocked };
+  const nodes = (await kube.listNodes()).filter((n) => ids.includes(n.instanceId));
+  return drainPass(kube, nodes, {
+    deadline: input.deadline,
+    now: nowFor(deps),
+    ...(deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {}),
+  });
 }
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
@@ -221,6 +184,10 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
     input.cluster,
     deps,
   );
+  // Out of etcd first: a terminated member that stays a member costs the quorum a vote.
+  const kube = step.controlPlane && deps.etcd ? await deps.kube(input.cluster) : undefined;
+  if (kube && deps.etcd)
+    await removeOutgoingMembers(input.cluster, step.instanceIds, { kube, etcd: deps.etcd });
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
   await deps.ec2.terminateInstances(outside);
   return {
@@ -260,21 +227,35 @@ async function awaitReplacements(
     (i) => input.step.kind === 'replace' && input.step.instanceIds.includes(i.instanceId),
   );
   let notJoined: string[] = [];
+  let etcdPending: string[] = [];
   if (!input.cloudOnly) {
     const kube = await kubeOrFail(input.cluster, deps);
     const readyNodes = new Set(
       (await kube.listNodes()).filter((n) => n.ready).map((n) => n.instanceId),
     );
     notJoined = inService.map((i) => i.instanceId).filter((id) => !readyNodes.has(id));
+    if (
+      input.step.kind === 'replace' &&
+      input.step.controlPlane &&
+      deps.etcd &&
+      !notJoined.length
+    ) {
+      const manifest = await deps.store.readCompletedManifest(input.cluster);
+      const expected = manifest.instanceGroups
+        .filter((ig) => isControlPlaneRole(ig.spec.role))
+        .reduce((n, ig) => n + ig.spec.minSize, 0);
+      etcdPending = await etcdNotReady(input.cluster, expected, { kube, etcd: deps.etcd });
+    }
   }
   const ready =
     !!asg &&
     inService.length >= asg.desiredCapacity &&
     stillThere.length === 0 &&
-    notJoined.length === 0;
+    notJoined.length === 0 &&
+    etcdPending.length === 0;
   if (!ready && now > new Date(input.deadline)) {
     throw new WaitTimeoutError(
-      `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${notJoined.join(', ')}` : ''}`,
+      `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${namesWithin(notJoined)}` : ''}${etcdPending.length ? `, etcd: ${namesWithin(etcdPending)}` : ''}`,
     );
   }
   return {
@@ -282,9 +263,13 @@ async function awaitReplacements(
     inService: inService.length,
     desired: asg?.desiredCapacity ?? 0,
     notJoined,
+    ...(etcdPending.length ? { etcdPending } : {}),
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
   };
 }
+
+/** Validation failures a poll's answer lists (the rest are counted). */
+const FAILURES_KEPT = 10;
 
 async function validate(
   input: { cluster: string; deadline: string; cloudOnly?: boolean },
@@ -295,13 +280,19 @@ async function validate(
   const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
-      `error validating cluster: cluster "${input.cluster}" did not validate within a duration of "${deps.validationTimeoutSeconds}s": ${result.failures.map((f) => f.message).join('; ')}`,
+      `error validating cluster: cluster "${input.cluster}" did not validate within a duration of "${deps.validationTimeoutSeconds}s": ${namesWithin(
+        result.failures.map((f) => f.message),
+        { separator: '; ' },
+      )}`,
     );
   }
+  // The first failures and their count: a state keeps this answer, and a large cluster can
+  // have thousands of pods not ready.
   return {
     valid: result.valid,
     deadline: input.deadline,
-    failures: result.failures.map((f) => f.message),
+    failures: result.failures.slice(0, FAILURES_KEPT).map((f) => f.message),
+    failureCount: result.failures.length,
   };
 }
 
@@ -344,6 +335,53 @@ async function assertStepClaim(
 ): Promise<void> {
   if (input.claim && input.step.kind !== 'done')
     await assertClaim(input.cluster, input.step.instanceGroup, input.claim, store);
+}
+
+/**
+ * After a child's drain or terminate failed (a permanent error, or retries of a Lambda timeout
+ * exhausted): the step's nodes whose instances still run are uncordoned, so the cluster is as
+ * it was before the step and nothing is left unschedulable. Skipped when another execution now
+ * holds the lock or the group's claim: those nodes are that execution's to drain.
+ */
+async function uncordonStep(
+  input: { cluster: string; step: RollStep; cloudOnly?: boolean; claim?: GroupClaim },
+  deps: RollingUpdateDeps,
+): Promise<{ uncordoned: string[]; skipped?: string }> {
+  const step = input.step;
+  if (input.cloudOnly || step.kind !== 'replace') return { uncordoned: [] };
+  if (input.claim) {
+    const lock = await deps.store.readLock(input.cluster);
+    const holder = lock?.claims?.[step.instanceGroup];
+    if (lock && (lock.owner !== input.claim.owner || holder !== input.claim.execution))
+      return {
+        uncordoned: [],
+        skipped: `execution ${holder ?? lock.owner} now holds instance group "${step.instanceGroup}"`,
+      };
+  }
+  const running = new Set(
+    (
+      await deps.ec2.describeInstances([
+        { Name: 'instance-id', Values: step.instanceIds },
+        { Name: `tag:${CLUSTER_TAG}`, Values: [input.cluster] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ])
+    ).map((i) => i.InstanceId ?? ''),
+  );
+  const kube = await kubeOrFail(input.cluster, deps);
+  const nodes = (await kube.listNodes()).filter(
+    (n) => n.unschedulable && step.instanceIds.includes(n.instanceId) && running.has(n.instanceId),
+  );
+  for (const node of nodes) {
+    await kube.uncordon(node.name);
+    await kube.recordEvent({
+      regarding: { kind: 'Node', name: node.name },
+      type: 'Warning',
+      reason: 'RollingUpdateFailed',
+      action: 'Uncordon',
+      message: `Uncordoned: the rolling-update of instance ${node.instanceId} failed before it was replaced`,
+    });
+  }
+  return { uncordoned: nodes.map((n) => n.name) };
 }
 
 /**
@@ -476,6 +514,8 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
     case 'terminate':
       await assertStepClaim(input, deps.store);
       return terminate(input, deps);
+    case 'uncordon':
+      return uncordonStep(input, deps);
     case 'awaitReplacements':
       return awaitReplacements(input, deps);
     case 'validate':

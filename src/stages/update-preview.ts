@@ -55,7 +55,7 @@ export interface UpdatePreview {
 
 export type PreviewDeps = Pick<
   LaunchDeps,
-  'store' | 'stacks' | 'ec2' | 'autoscaling' | 'dns' | 'stateBucket' | 'region'
+  'store' | 'stacks' | 'ec2' | 'autoscaling' | 'dns' | 'stateBucket' | 'region' | 'network'
 >;
 
 function resources(template: string | undefined): Record<string, string> {

@@ -1,6 +1,8 @@
 import type { AutoScalingApi, GroupState } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
+import { TransientKubeError } from '../errors.js';
+import type { EtcdMember } from '../kube/etcd.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { compareVersions, normalizeVersion } from '../manifest/kubernetes-version.js';
@@ -9,6 +11,7 @@ import { parseKubernetesVersion } from '../manifest/validate.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import { type EtcdOf, etcdFailures } from './etcd-membership.js';
 
 /**
  * `validate cluster` with kOps's semantics and wording: the API DNS record is off the
@@ -55,6 +58,12 @@ export interface ValidationInputs {
   nodes?: KubeNode[];
   systemPods?: KubePod[];
   kubeError?: string;
+  /** The etcd members, when the control plane published access to the member API. */
+  etcdMembers?: EtcdMember[];
+  /** Why the member API could not be read. */
+  etcdError?: string;
+  /** The member API is out of reach from here: judge etcd by its static pods. */
+  etcdFromPods?: boolean;
   apiRecords: Record<string, string[]>;
   /** Skip everything Kubernetes (rolling-update --cloudonly). */
   cloudOnly?: boolean;
@@ -198,6 +207,22 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
         });
     }
     failures.push(...versionFailures(inputs.nodes ?? [], manifest, inputs.rolling === true));
+    if (inputs.etcdError)
+      failures.push({
+        type: 'etcd',
+        name: 'etcd',
+        message: `cannot read the etcd members: ${inputs.etcdError}`,
+      });
+    const members =
+      inputs.etcdMembers ??
+      (inputs.etcdFromPods ? membersFromPods(inputs.systemPods ?? []) : undefined);
+    if (members && inputs.nodes) {
+      const expected = manifest.instanceGroups
+        .filter((ig) => isControlPlaneRole(ig.spec.role))
+        .reduce((n, ig) => n + ig.spec.minSize, 0);
+      for (const f of etcdFailures(members, expected, inputs.nodes, inputs.systemPods ?? []))
+        failures.push({ type: 'etcd', ...f });
+    }
     for (const pod of inputs.systemPods ?? []) {
       if (!pod.priorityClassName || !CRITICAL.includes(pod.priorityClassName)) continue;
       if (pod.phase === 'Pending')
@@ -237,6 +262,8 @@ export interface ValidateDeps {
   stacks: Pick<StackApi, 'describe'>;
   dns: Pick<DnsApi, 'listRecords'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The etcd member API: with it, validation checks that etcd has a healthy member per control-plane instance. */
+  etcd?: EtcdOf;
 }
 
 /** Observes the cluster and evaluates it. */
@@ -277,11 +304,13 @@ export async function validateCluster(
       kube.listNodes(),
       kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
     ]);
+    const etcd = await readEtcd(cluster, deps.etcd);
     return evaluateValidation({
       manifest,
       groups,
       nodes,
       systemPods,
+      ...etcd,
       apiRecords,
       ...(options.rolling ? { rolling: true } : {}),
     });
@@ -293,4 +322,33 @@ export async function validateCluster(
       kubeError: (error as Error).message,
     });
   }
+}
+
+/** The members, the reason they could not be read, or nothing when the member API is not published. */
+async function readEtcd(
+  cluster: string,
+  etcdOf: EtcdOf | undefined,
+): Promise<{ etcdMembers?: EtcdMember[]; etcdError?: string; etcdFromPods?: boolean }> {
+  try {
+    const etcd = etcdOf ? await etcdOf(cluster) : undefined;
+    return etcd ? { etcdMembers: await etcd.listMembers() } : {};
+  } catch (error) {
+    // Out of reach (port 2379 answers only inside the VPC, e.g. from a laptop): the static pods
+    // stand in for the member list, one etcd pod per member, as kubeadm runs them.
+    if (error instanceof TransientKubeError) return { etcdFromPods: true };
+    return { etcdError: (error as Error).message };
+  }
+}
+
+/** kubeadm's etcd static pods as members (named after their nodes), for when the member API is out of reach. */
+function membersFromPods(systemPods: KubePod[]): EtcdMember[] {
+  return systemPods
+    .filter((p) => p.labels.component === 'etcd' && p.nodeName)
+    .map((p) => ({
+      id: `pod ${p.name}`,
+      name: p.nodeName!,
+      peerURLs: [],
+      clientURLs: [],
+      isLearner: false,
+    }));
 }

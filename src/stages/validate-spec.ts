@@ -1,9 +1,12 @@
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
+import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../errors.js';
 import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { igPath } from '../manifest/parse.js';
+import { groupInstanceTypes, listedInstanceTypes } from '../planning/mixed-instances.js';
+import { inspectSharedNetwork } from './shared-network.js';
 
 export interface ValidateSpecInput {
   manifest: string;
@@ -19,6 +22,8 @@ export interface ValidateSpecDeps {
   ec2: Pick<Ec2Api, 'availabilityZones' | 'describeInstanceTypes' | 'findImage'>;
   dns: Pick<DnsApi, 'listHostedZones'>;
   region: string;
+  /** Reads a shared VPC and subnets; needed only for a manifest that names them. */
+  network?: SharedNetworkApi;
 }
 
 /**
@@ -32,21 +37,22 @@ export async function preflight(
 ): Promise<FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
-  const [zones, types, images, hostedZone] = await Promise.all([
+  const [zones, types, images, hostedZone, shared] = await Promise.all([
     deps.ec2.availabilityZones(),
-    lookupInstanceTypes(
-      deps.ec2,
-      groups.map((ig) => ig.spec.machineType),
-    ),
+    lookupInstanceTypes(deps.ec2, groups.flatMap(groupInstanceTypes)),
     resolveImages(
       deps.ec2,
       groups.map((ig) => ig.spec.image),
     ),
     clusterZone(deps.dns, manifest),
+    inspectSharedNetwork(manifest.cluster.spec, deps.network),
   ]);
   if (hostedZone && 'error' in hostedZone)
     issues.push({ path: 'spec.dnsZone', message: hostedZone.error });
+  issues.push(...shared.issues);
   (manifest.cluster.spec.subnets ?? []).forEach((subnet, i) => {
+    // A shared subnet may leave its zone to AWS (kOps looks it up); the shared check compared it.
+    if (subnet.id && !subnet.zone) return;
     if (!zones.includes(subnet.zone)) {
       issues.push({
         path: `spec.subnets[${i}].zone`,
@@ -60,6 +66,14 @@ export async function preflight(
         path: igPath(ig.metadata.name, 'spec.machineType'),
         message: `Invalid value: ${JSON.stringify(ig.spec.machineType)}: instance type not offered in ${deps.region}`,
       });
+    }
+    for (const type of listedInstanceTypes(ig)) {
+      if (!types.has(type)) {
+        issues.push({
+          path: igPath(ig.metadata.name, 'spec.mixedInstancesPolicy.instances'),
+          message: `Invalid value: ${JSON.stringify(type)}: instance type not offered in ${deps.region}`,
+        });
+      }
     }
     if (!images.has(ig.spec.image)) {
       issues.push({

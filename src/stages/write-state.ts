@@ -20,6 +20,7 @@ import type {
 } from '../state/cluster-store.js';
 import type { LockHolder } from '../state/holder.js';
 import { type ExecutionInput, validateExecutionInput } from './inputs.js';
+import { childExecutionName } from './roll-child-names.js';
 
 /** The write-state Lambda's actions: one stage, several small steps of the state machines. */
 export type WriteStateInput =
@@ -54,6 +55,14 @@ export type WriteStateInput =
       owner: string;
       instanceGroups: string[];
       plan: Record<string, unknown>;
+    }
+  /** A roll's parent, before it starts a group's `sequence`-th child: its name, reserved in the lock. */
+  | {
+      action: 'reserveChild';
+      cluster: string;
+      owner: string;
+      instanceGroup: string;
+      sequence: number;
     }
   | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
   | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
@@ -304,6 +313,7 @@ export async function writeState(
   | { released: boolean }
   | { owner: string }
   | { owner: string; wave: string[] }
+  | { name: string }
   | ClusterStatus
   | ExecutionInput<StateMachineName>
 > {
@@ -382,6 +392,17 @@ export async function writeState(
       return { released: await store.releaseLock(input.cluster, input.owner) };
     case 'requireLock':
       return requireLock(input, deps);
+    case 'reserveChild': {
+      const childName = childExecutionName(input.owner, input.instanceGroup, input.sequence);
+      await store.reserveChild(
+        input.cluster,
+        input.owner,
+        input.instanceGroup,
+        childName,
+        deps.lockLeaseSeconds,
+      );
+      return { name: childName };
+    }
     case 'beginWave':
       await store.beginWave(
         input.cluster,

@@ -69,6 +69,11 @@ export interface LockLease {
    */
   claims?: Record<string, string>;
   /**
+   * The execution name the parent gave the child it starts next for each group of the wave
+   * (`reserveChild`, before StartExecution): only that execution may claim the group.
+   */
+  reservations?: Record<string, string>;
+  /**
    * A digest of what the parent's plan gives every child (options, cloudOnly, batchLimit): a child
    * started by hand with options of its own (another roster, forced instances, --cloudonly) is
    * refused, though its group is in the wave.
@@ -374,7 +379,39 @@ export class ClusterStore {
         expiresAt: this.leaseEnd(leaseSeconds),
         wave: [...instanceGroups],
         claims: {},
+        reservations: {},
         planDigest,
+      };
+    });
+  }
+
+  /**
+   * Reserves `name` for the child execution `owner` (a roll's parent) starts next for
+   * `instanceGroup`, before it starts it: only an execution of that name may then claim the group.
+   * Renews the lease. A retried reservation of the same name changes nothing else.
+   * LockLostError when another execution holds the lock; InstanceGroupClaimError when the group is
+   * not in the wave.
+   */
+  async reserveChild(
+    cluster: string,
+    owner: string,
+    instanceGroup: string,
+    name: string,
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+  ): Promise<LockLease> {
+    return this.rewriteLock(cluster, undefined, (lease) => {
+      if (lease?.owner !== owner) throw new LockLostError(cluster, owner, lease?.owner);
+      if (!lease.wave?.includes(instanceGroup))
+        throw new InstanceGroupClaimError(
+          cluster,
+          instanceGroup,
+          owner,
+          `it is not in the wave execution ${owner} is rolling`,
+        );
+      return {
+        ...lease,
+        expiresAt: this.leaseEnd(leaseSeconds),
+        reservations: { ...lease.reservations, [instanceGroup]: name },
       };
     });
   }
@@ -382,7 +419,8 @@ export class ClusterStore {
   /**
    * Claims `instanceGroup` of the current wave for `claimant` (a child execution of `owner`) and
    * renews the lease. Refused with InstanceGroupClaimError when the group is not in the wave, when
-   * the child's plan is not the one the parent recorded (`planDigest`), or when another execution
+   * the child's plan is not the one the parent recorded (`planDigest`), when the child's name is
+   * not the one the parent reserved for the group (`reserveChild`), or when another execution
    * holds its claim and `mayTakeOver(holder)` says no (it still runs).
    * A claim already `claimant`'s (a retried step) is kept. `read`: the lock as the caller just
    * read it (saves a GET; a lost race reads again). The write names the lock's ETag: of
@@ -425,6 +463,19 @@ export class ClusterStore {
           instanceGroup,
           owner,
           `its options, cloudOnly or batchLimit are not those execution ${owner} planned for its children`,
+        );
+      }
+      const reserved = lease.reservations?.[instanceGroup];
+      // The execution's name is the last field of its ARN.
+      const name = claimant.slice(claimant.lastIndexOf(':') + 1);
+      if (reserved !== name) {
+        throw new InstanceGroupClaimError(
+          cluster,
+          instanceGroup,
+          owner,
+          reserved
+            ? `execution ${owner} reserved the name ${reserved} for its next child of this group, not ${name}`
+            : `execution ${owner} has reserved no child execution for it`,
         );
       }
       const holder = lease.claims?.[instanceGroup];

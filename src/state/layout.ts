@@ -25,8 +25,14 @@ export const CLUSTER_OBJECTS = {
   status: 'status.json',
   lock: 'lock',
   bootstrapToken: 'secrets/bootstrap-token',
+  /** When the launch stage last wrote the bootstrap token (ISO time): not a secret. */
+  bootstrapTokenIssued: 'bootstrap-token-issued',
   kubeconfig: 'secrets/kubeconfig',
   controlPlanePki: 'secrets/control-plane-pki.tar.gz',
+  /** A client certificate of the etcd CA (JSON: ca, cert, key) for the member API; see kube/etcd.ts. */
+  etcdClient: 'secrets/etcd-client.json',
+  /** Holds the ID of the control-plane instance that runs `kubeadm init`; written once, If-None-Match. */
+  controlPlaneInitializer: 'secrets/control-plane-initializer',
   /** The control plane writes under this folder; nodes read the CA hash from it. */
   pki: 'pki/',
   caCertHash: 'pki/ca-cert-hash',
@@ -57,7 +63,10 @@ export const storeKey = {
   status: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.status),
   lock: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.lock),
   bootstrapToken: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.bootstrapToken),
+  bootstrapTokenIssued: (cluster: string) =>
+    clusterKey(cluster, CLUSTER_OBJECTS.bootstrapTokenIssued),
   kubeconfig: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.kubeconfig),
+  etcdClient: (cluster: string) => clusterKey(cluster, CLUSTER_OBJECTS.etcdClient),
   eniWatcherState: (cluster: string) =>
     `${clusterKey(cluster, CLUSTER_OBJECTS.eniWatcher)}state.json`,
   eniWatcherLastDecision: (cluster: string) =>

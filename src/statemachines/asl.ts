@@ -128,10 +128,13 @@ export function lambdaTask(
  * A Task that starts a child state machine and waits for it (`startExecution.sync:2`: the output
  * arrives as JSON under `Output`). The child learns its parent through
  * `AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID`, as AWS recommends for nested executions (the
- * console links the two). No execution name: AWS makes a unique one for every start.
+ * console links the two). Its execution name is read from `namePath`: a start retried after a
+ * lost answer then asks for the same name with the same input, which Step Functions answers with
+ * the execution already running instead of a second one.
  */
 export function startChild(
   stateMachineArn: string,
+  namePath: string,
   input: Record<string, unknown>,
   options: TaskOptions,
 ): State {
@@ -140,6 +143,7 @@ export function startChild(
     Resource: START_EXECUTION_SYNC,
     Parameters: {
       StateMachineArn: stateMachineArn,
+      'Name.$': namePath,
       Input: { ...input, 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
     },
   };

@@ -22,7 +22,7 @@ describe('kopsless check', () => {
 
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(
-      'instanceGroups[nodes].spec.mixedInstancesPolicy: not supported: ',
+      'instanceGroups[nodes].spec.instanceProtection: not supported: ',
     );
   });
 

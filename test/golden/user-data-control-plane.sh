@@ -14,7 +14,7 @@ readonly STATE_STORE='s3://state-bucket/seed.example.com'
 readonly KUBERNETES_VERSION='1.32.0'
 readonly KUBERNETES_MINOR='v1.32'
 readonly MAX_PODS='17'
-readonly KUBECONFIG_SERVER='"https://api.seed.example.com:443"'
+readonly KUBECONFIG_SERVER='"https://api.internal.seed.example.com:443"'
 
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
@@ -81,7 +81,7 @@ nodeRegistration:
       value: ""
 KUBEADM
     printf '    - name: provider-id\n      value: "aws:///%s/%s"\n' "${ZONE}" "${INSTANCE_ID}"
-    printf 'bootstrapTokens:\n- token: "%s"\n  ttl: "0s"\n  usages: [signing, authentication]\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\n' "${BOOTSTRAP_TOKEN}"
+    printf 'bootstrapTokens:\n- token: "%s"\n  ttl: "24h0m0s"\n  usages: [signing, authentication]\n  groups: ["system:bootstrappers:kubeadm:default-node-token"]\n' "${BOOTSTRAP_TOKEN}"
     verbatim <<'KUBEADM'
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
@@ -149,9 +149,46 @@ save_control_plane_pki() {
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"
 }
 
+install_bootstrap_token_sync() {
+  install -d -m 0700 /etc/kopsless
+  printf "STATE_STORE=%q\nAWS_REGION=%q\n" "${STATE_STORE}" "${AWS_REGION}" | tee /etc/kopsless/state-store.env >/dev/null
+  verbatim <<'TOKENSYNC' | tee /usr/local/sbin/kopsless-bootstrap-token >/dev/null
+#!/bin/bash
+# Registers the bootstrap token the state store holds (the launch stage renews it) with kubeadm.
+set -o errexit -o nounset -o pipefail
+. /etc/kopsless/state-store.env
+token="$(aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/bootstrap-token" -)"
+known="$(kubeadm token list --kubeconfig /etc/kubernetes/admin.conf | awk 'NR > 1 { print $1 }')"
+if ! printf "%s\n" "${known}" | grep -qxF -- "${token}"; then
+  kubeadm token create "${token}" --ttl 24h0m0s --kubeconfig /etc/kubernetes/admin.conf >/dev/null
+fi
+TOKENSYNC
+  chmod 0700 /usr/local/sbin/kopsless-bootstrap-token
+  verbatim <<'TOKENUNIT' | tee /etc/systemd/system/kopsless-bootstrap-token.service >/dev/null
+[Unit]
+Description=kopsless: register the bootstrap token of the state store with kubeadm
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/kopsless-bootstrap-token
+TOKENUNIT
+  verbatim <<'TOKENUNIT' | tee /etc/systemd/system/kopsless-bootstrap-token.timer >/dev/null
+[Unit]
+Description=kopsless: keep the bootstrap token of the state store registered
+[Timer]
+OnBootSec=2min
+OnUnitActiveSec=2min
+[Install]
+WantedBy=timers.target
+TOKENUNIT
+  systemctl daemon-reload
+  systemctl enable --now kopsless-bootstrap-token.timer
+}
+
 install_vpc_cni() {
   log 'installing the Amazon VPC CNI v1.23.1'
-  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f 'https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v1.23.1/config/master/aws-k8s-cni.yaml'
+  curl -fsSL 'https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/b52188387f2e2f10bf289ace929d6a63b176a4fa/config/master/aws-k8s-cni.yaml' -o /tmp/aws-k8s-cni.yaml
+  echo 'd5f38ce2f1e00960a6f5e0dc2f07d8a1c61d88c21778bcdc5a041ced0345ba0c  /tmp/aws-k8s-cni.yaml' | sha256sum -c --quiet -
+  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml
 }
 
 main() {
@@ -170,10 +207,11 @@ main() {
   if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi
   kubeadm init --config /etc/kubernetes/kubeadm.yaml "${preflight[@]}"
   save_control_plane_pki
+  install_bootstrap_token_sync
   # Nodes verify the API server against this hash before trusting the bootstrap token.
   openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
-  # The lifecycle stages reach the API at api.<cluster> with this admin kubeconfig (kOps keeps its PKI in the state store too).
+  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.
   awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
   install_vpc_cni

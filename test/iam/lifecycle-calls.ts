@@ -33,7 +33,7 @@ import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
 import { kubeconfigFile, kubectlIn, type TestEnvironment } from '../support/cluster.js';
 import { startTestBackend } from '../support/moto.js';
-import { ACCOUNT, REGION, STACK_NAME } from './policies.js';
+import { ACCOUNT, CLOUDFORMATION_ROLE_ARN, REGION, STACK_NAME } from './policies.js';
 
 /**
  * The whole lifecycle of one cluster on the local backend, every function's handler run as the
@@ -123,6 +123,7 @@ export async function runLifecycle(
   const store = new ClusterStore(objects);
   // The simulated API server's own EC2 calls happen outside any function: they are not recorded.
   const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
+  const localKubeApi = `http://127.0.0.1:${sim.port}`;
   try {
     // The state machines exist in moto for the API and the watcher to start (moto does not run them).
     const sfn = new SFNClient({});
@@ -140,10 +141,14 @@ export async function runLifecycle(
     const backendSettings = localSettingsFromEnv(process.env);
     const settings: LocalSettings = {
       ...backendSettings,
+      runtime: { ...backendSettings.runtime, localKubeApi },
       // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
       config: {
         ...backendSettings.config,
         region: REGION,
+        // As template.yaml configures the functions: CloudFormation under its service role.
+        deployment: STACK_NAME,
+        cloudFormationRoleArn: CLOUDFORMATION_ROLE_ARN,
         watcher: {
           ...backendSettings.config.watcher,
           minObservationIntervalSeconds: 0,
@@ -223,8 +228,9 @@ export async function runLifecycle(
         settings,
       );
       await sim.backend.cluster(cluster);
-      const instanceId = (await (await kubeForCluster(objects, cluster))!.listNodes())[0]!
-        .instanceId;
+      const instanceId = (
+        await (await kubeForCluster(objects, cluster, { localKubeApi }))!.listNodes()
+      )[0]!.instanceId;
       const watched = (await invoke(
         'WatchEniFunction',
         {

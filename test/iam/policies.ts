@@ -13,6 +13,13 @@ export const REGION = 'us-east-1';
 export const PARTITION = 'aws';
 /** The name CloudFormation would give the kopsless stack and, through it, the state machines. */
 export const STACK_NAME = 'kopsless';
+/** The ARN CloudFormation would give template.yaml's service role for the cluster stacks. */
+export const CLOUDFORMATION_ROLE_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:role/kopsless-deployment/${STACK_NAME}-CloudFormationServiceRole-EXAMPLE`;
+/** The ARN of template.yaml's permissions boundary for the roles of cluster stacks. */
+export const BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless/${STACK_NAME}-cluster-roles-boundary`;
+/** The roles template.yaml declares itself (not SAM's function roles), by logical ID. */
+export const TEMPLATE_ROLES = ['CloudFormationServiceRole'] as const;
+export type TemplateRoleId = (typeof TEMPLATE_ROLES)[number];
 
 export type PolicyDocument = { Version: string; Statement: Array<Record<string, unknown>> };
 
@@ -21,6 +28,12 @@ export interface Role {
   name: string;
   arn: string;
   policies: Array<{ name: string; policy: PolicyDocument }>;
+  /** The role's permissions boundary, when it has one. */
+  boundary?: PolicyDocument;
+  /** A session policy the caller's credentials were issued with. */
+  sessionPolicy?: PolicyDocument;
+  /** The session's tags (`aws:PrincipalTag/<key>`). */
+  principalTags?: Record<string, string>;
 }
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -30,6 +43,8 @@ export interface Deployment {
   stateBucket: string;
   /** The HostedZoneId parameter: the zone the clusters' records go into; unset, its default `*`. */
   hostedZoneId?: string;
+  /** Values of `!Ref` for the resources of a cluster stack (`Vpc` -> its ID), when resolving one. */
+  refs?: Record<string, string>;
 }
 
 function stateMachineArn(logicalId: string): string {
@@ -44,6 +59,7 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
   if (logicalId in STATE_MACHINES && attr === 'Name')
     return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
+  if (logicalId === 'CloudFormationServiceRole' && attr === 'Arn') return CLOUDFORMATION_ROLE_ARN;
   throw new Error(
     `no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -60,7 +76,11 @@ function reference(deployment: Deployment, name: string): string {
   if (name in pseudo) return pseudo[name]!;
   if (name === 'StateBucket') return deployment.stateBucket;
   if (name === 'HostedZoneId') return deployment.hostedZoneId ?? '*';
+  if (deployment.refs && name in deployment.refs) return deployment.refs[name]!;
   if (name in STATE_MACHINES) return stateMachineArn(name);
+  if (name === 'NotificationTopic')
+    return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
+  if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -126,10 +146,63 @@ export function functionRoles(
   return roles;
 }
 
-/** The IAM roles of a rendered cluster stack (masters, nodes, bastions), by logical ID. */
-export function stackRoles(stack: {
-  Resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
-}): Map<string, Role> {
+/**
+ * The roles template.yaml declares as `AWS::IAM::Role` (CloudFormation's service role for the
+ * cluster stacks): their inline policies, resolved as deployed.
+ */
+export function templateRoles(
+  template: Template,
+  deployment: Deployment,
+): Map<TemplateRoleId, Role> {
+  const roles = new Map<TemplateRoleId, Role>();
+  for (const id of TEMPLATE_ROLES) {
+    const resource = template.Resources[id];
+    if (resource?.Type !== 'AWS::IAM::Role') throw new Error(`template.yaml has no role ${id}`);
+    const policies = (resource.Properties?.Policies ?? []) as Array<{
+      PolicyName: string;
+      PolicyDocument: unknown;
+    }>;
+    roles.set(id, {
+      name: id,
+      arn: attribute(deployment, id, 'Arn'),
+      policies: policies.map((p) => ({
+        name: `${id}.${p.PolicyName}`,
+        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
+      })),
+    });
+  }
+  return roles;
+}
+
+/** The ID the evaluation gives a cluster stack's VPC (`!Ref Vpc`). */
+export const STACK_VPC_ID = 'vpc-0000000000000000a';
+
+/** A managed policy of template.yaml (the boundary), resolved as deployed. */
+export function templatePolicy(
+  template: Template,
+  logicalId: string,
+  deployment: Deployment,
+): PolicyDocument {
+  const resource = template.Resources[logicalId];
+  if (resource?.Type !== 'AWS::IAM::ManagedPolicy')
+    throw new Error(`template.yaml has no managed policy ${logicalId}`);
+  return resolveIntrinsics(resource.Properties?.PolicyDocument, deployment) as PolicyDocument;
+}
+
+/**
+ * The IAM roles of a rendered cluster stack (masters, nodes, bastions), by logical ID, their
+ * policies resolved as CloudFormation would (`vpcId` for the stack's VPC), under `boundary`.
+ */
+export function stackRoles(
+  stack: {
+    Resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+  },
+  options: { stateBucket?: string; vpcId?: string; boundary?: PolicyDocument } = {},
+): Map<string, Role> {
+  const deployment: Deployment = {
+    stateBucket: options.stateBucket ?? 'unused',
+    refs: { Vpc: options.vpcId ?? STACK_VPC_ID },
+  };
   const roles = new Map<string, Role>();
   for (const [id, resource] of Object.entries(stack.Resources)) {
     if (resource.Type !== 'AWS::IAM::Role') continue;
@@ -140,8 +213,12 @@ export function stackRoles(stack: {
     }>;
     roles.set(id, {
       name: id,
-      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${properties.RoleName as string}`,
-      policies: policies.map((p) => ({ name: p.PolicyName, policy: p.PolicyDocument })),
+      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role${(properties.Path as string | undefined) ?? '/'}${properties.RoleName as string}`,
+      policies: policies.map((p) => ({
+        name: p.PolicyName,
+        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
+      })),
+      ...(options.boundary ? { boundary: options.boundary } : {}),
     });
   }
   return roles;
@@ -160,11 +237,20 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(role.boundary
+        ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
+        : {}),
+      ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
-        contextVariables: request.context ?? {},
+        contextVariables: {
+          ...Object.fromEntries(
+            Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
+          ),
+          ...(request.context ?? {}),
+        },
       },
     },
     {},
@@ -186,11 +272,20 @@ export async function evaluate(
       identityPolicies: role.policies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(role.boundary
+        ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
+        : {}),
+      ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
-        contextVariables: request.context ?? {},
+        contextVariables: {
+          ...Object.fromEntries(
+            Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
+          ),
+          ...(request.context ?? {}),
+        },
       },
     },
     {},

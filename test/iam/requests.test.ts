@@ -10,6 +10,12 @@ const clusterTags = {
   'aws:ResourceTag/KubernetesCluster': 'a.example.com',
   'iam:ResourceTag/KubernetesCluster': 'a.example.com',
 };
+/** What this deployment's resources carry besides the cluster tags: the owner tag. */
+const ownedTags = {
+  ...clusterTags,
+  'aws:ResourceTag/kopsless.io/owner': 'kopsless',
+  'iam:ResourceTag/kopsless.io/owner': 'kopsless',
+};
 
 describe('SDK operations as IAM actions', () => {
   it('names the action S3 authorizes a listing as', async () => {
@@ -61,30 +67,38 @@ describe("CloudFormation's calls for the cluster stack", () => {
 });
 
 describe('function roles in template.yaml', () => {
-  it('let the launch stage pass only roles tagged for a cluster to instances', async () => {
-    const request = (context: Record<string, string>) => ({
+  it("let the launch stage pass to instances only roles under /kopsless/ with this deployment's owner tag", async () => {
+    const request = (resource: string, context: Record<string, string>) => ({
       action: 'iam:PassRole',
-      resource: 'arn:aws:iam::123456789012:role/kopsless-admin',
+      resource: `arn:aws:iam::123456789012:role/${resource}`,
       context: { ...context, 'iam:PassedToService': 'ec2.amazonaws.com' },
     });
 
-    const untagged = await evaluate(role('LaunchClusterFunction'), request({}));
-    const tagged = await evaluate(role('LaunchClusterFunction'), request(clusterTags));
+    const decisions = await Promise.all(
+      [
+        request('kopsless/kopsless-nodes-a', clusterTags),
+        request('kopsless-nodes-a', ownedTags),
+        request('kopsless/kopsless-nodes-a', ownedTags),
+      ].map(async (r) => (await evaluate(role('LaunchClusterFunction'), r)).decision),
+    );
 
-    expect([untagged.decision, tagged.decision]).toEqual(['ImplicitlyDenied', 'Allowed']);
+    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'Allowed']);
   });
 
-  it('let the rolling update terminate only instances tagged for a cluster', async () => {
+  it("let the rolling update terminate only instances with this deployment's owner tag", async () => {
     const request = (context: Record<string, string>) => ({
       action: 'ec2:TerminateInstances',
       resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
       context,
     });
 
-    const untagged = await evaluate(role('RollingUpdateFunction'), request({}));
-    const tagged = await evaluate(role('RollingUpdateFunction'), request(clusterTags));
+    const decisions = await Promise.all(
+      [request({}), request(clusterTags), request(ownedTags)].map(
+        async (r) => (await evaluate(role('RollingUpdateFunction'), r)).decision,
+      ),
+    );
 
-    expect([untagged.decision, tagged.decision]).toEqual(['ImplicitlyDenied', 'Allowed']);
+    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'Allowed']);
   });
 
   it('give the ENI watcher no way to terminate instances', async () => {

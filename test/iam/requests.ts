@@ -3,7 +3,11 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
 import {
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -139,6 +143,29 @@ export class Lookups {
     return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
   }
 
+  /** A role's ARN, its path included; a role that does not exist is evaluated at the root path. */
+  async roleArn(roleName: string): Promise<string> {
+    try {
+      const role = (await this.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+      if (role?.Arn) return role.Arn;
+    } catch (error) {
+      if (!/NoSuchEntity/.test((error as Error).name)) throw error;
+    }
+    return `arn:${PARTITION}:iam::${ACCOUNT}:role/${roleName}`;
+  }
+
+  /** The tags of a stack (none when it does not exist). */
+  async stackTags(stackName: string): Promise<Tag[]> {
+    try {
+      const out = await this.cloudformation.send(
+        new DescribeStacksCommand({ StackName: stackName }),
+      );
+      return out.Stacks?.[0]?.Tags ?? [];
+    } catch {
+      return [];
+    }
+  }
+
   async roleTags(roleName: string): Promise<Tag[]> {
     try {
       return (await this.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Tags ?? [];
@@ -161,6 +188,17 @@ export class Lookups {
     } catch {
       return undefined;
     }
+  }
+
+  /** An instance profile's ARN, its path included (root path when it does not exist). */
+  async instanceProfileArn(name: string): Promise<string> {
+    try {
+      const out = await this.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+      if (out.InstanceProfile?.Arn) return out.InstanceProfile.Arn;
+    } catch (error) {
+      if (!/NoSuchEntity/.test((error as Error).name)) throw error;
+    }
+    return `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${name}`;
   }
 
   async roleOfInstanceProfile(profileArn: string): Promise<string | undefined> {
@@ -308,12 +346,17 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
 
   if (prefix === 's3') {
     const bucket = `arn:${PARTITION}:s3:::${input.Bucket}`;
-    if (name === 'ListBucket')
+    if (name === 'ListBucket' || name === 'ListBucketVersions')
       return [
         own(bucket, {
           ...(input.Prefix !== undefined ? { 's3:prefix': input.Prefix } : {}),
           ...(input.Delimiter !== undefined ? { 's3:delimiter': input.Delimiter } : {}),
         }),
+      ];
+    // A delete that names a version is authorized as its own action.
+    if (name === 'DeleteObject' && input.VersionId)
+      return [
+        { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
     return [own(`${bucket}/${input.Key}`)];
   }
@@ -327,8 +370,27 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
       : `arn:${PARTITION}:cloudformation:${call.region}:${ACCOUNT}:stack/${input.StackName}/${UUID}`;
     const tagged =
       (name === 'CreateStack' || name === 'UpdateStack') && (input.Tags ?? []).length > 0;
+    const existing = name === 'CreateStack' ? [] : await lookups.stackTags(String(input.StackName));
+    const role: Record<string, string> = input.RoleARN
+      ? { 'cloudformation:RoleArn': String(input.RoleARN) }
+      : {};
     return [
-      own(stack, tagged ? tagContext('aws:RequestTag', input.Tags) : {}),
+      own(stack, {
+        ...(tagged ? tagContext('aws:RequestTag', input.Tags) : {}),
+        ...tagContext('aws:ResourceTag', existing),
+        ...role,
+      }),
+      // A service role is passed to CloudFormation by the caller.
+      ...(input.RoleARN
+        ? [
+            {
+              action: 'iam:PassRole',
+              resource: String(input.RoleARN),
+              context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' },
+              because: `${name} with a service role`,
+            },
+          ]
+        : []),
       // Tags given to a stack: modeled as also authorized as cloudformation:TagResource (tag-on-create),
       // so the grant that allows it is checked rather than assumed.
       ...(tagged
@@ -336,7 +398,10 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
             {
               action: 'cloudformation:TagResource',
               resource: stack,
-              context: tagContext('aws:RequestTag', input.Tags),
+              context: {
+                ...tagContext('aws:RequestTag', input.Tags),
+                ...tagContext('aws:ResourceTag', existing),
+              },
               because: `${name} with tags`,
             },
           ]
@@ -349,20 +414,37 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         own(`arn:${PARTITION}:route53:::change/${String(input.Id).replace(/^\/?change\//, '')}`),
       ];
     const zone = String(input.HostedZoneId ?? input.ResourceId).replace(/^\/?hostedzone\//, '');
+    if (name === 'ChangeResourceRecordSets') {
+      // The multivalued keys Route 53 gives a change batch, so a grant can name what it may change.
+      const changes = (input.ChangeBatch?.Changes ?? []) as Array<{
+        Action: string;
+        ResourceRecordSet: { Name: string; Type: string };
+      }>;
+      const distinct = (values: string[]) => [...new Set(values)];
+      return [
+        own(`arn:${PARTITION}:route53:::hostedzone/${zone}`, {
+          'route53:ChangeResourceRecordSetsActions': distinct(changes.map((c) => c.Action)),
+          'route53:ChangeResourceRecordSetsRecordTypes': distinct(
+            changes.map((c) => c.ResourceRecordSet.Type),
+          ),
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': distinct(
+            changes.map((c) => c.ResourceRecordSet.Name.toLowerCase().replace(/\.$/, '')),
+          ),
+        }),
+      ];
+    }
     return [own(`arn:${PARTITION}:route53:::hostedzone/${zone}`)];
   }
   if (prefix === 'iam') {
     if (input.RoleName)
       return [
         own(
-          `arn:${PARTITION}:iam::${ACCOUNT}:role/${input.RoleName}`,
+          await lookups.roleArn(input.RoleName),
           tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'),
         ),
       ];
     if (input.InstanceProfileName)
-      return [
-        own(`arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${input.InstanceProfileName}`),
-      ];
+      return [own(await lookups.instanceProfileArn(input.InstanceProfileName))];
   }
   if (prefix === 'autoscaling') {
     if (name === 'CreateAutoScalingGroup') {

@@ -17,6 +17,10 @@ const READERS: Record<string, string[]> = {
   kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
+  // A client certificate of the etcd CA: the roll removes members through etcd's member API.
+  'etcd-client.json': ['RollingUpdateFunction'],
+  // Which control-plane instance ran kubeadm init: the others read it and join.
+  'control-plane-initializer': ['MastersRole'],
 };
 
 // Who may write (or replace) each of them: a forged kubeconfig would point the lifecycle at
@@ -24,7 +28,10 @@ const READERS: Record<string, string[]> = {
 const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
-  'bootstrap-token': ['WriteStateFunction'],
+  // Made once by write-state; renewed by the launch stage before instances launch.
+  'bootstrap-token': ['WriteStateFunction', 'LaunchClusterFunction'],
+  'etcd-client.json': ['MastersRole'],
+  'control-plane-initializer': ['MastersRole'],
 };
 
 const BUCKET = 'kopsless-state-example';
@@ -87,6 +94,7 @@ describe('secrets in the state store', () => {
         'ApiFunction',
         'DeleteClusterFunction',
         'LaunchClusterFunction',
+        'NotifyFunction',
         'RollingUpdateFunction',
         'ValidateSpecFunction',
         'VerifyDnsFunction',
@@ -172,7 +180,11 @@ describe('secrets in the state store', () => {
 
   it('keeps the spec and status readable by every function that reads the state store', async () => {
     const readers = roles.filter(
-      (r) => r.name.endsWith('Function') && r.name !== 'ValidateSpecFunction',
+      // Validation reads only its input; notification only the event EventBridge sends.
+      (r) =>
+        r.name.endsWith('Function') &&
+        r.name !== 'ValidateSpecFunction' &&
+        r.name !== 'NotifyFunction',
     );
     const decisions: string[] = [];
 

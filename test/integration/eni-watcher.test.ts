@@ -64,7 +64,7 @@ beforeAll(async () => {
     readFixture('seed.yaml').replaceAll('seed.example.com', cluster),
     cluster,
   );
-  kube = (await kubeForCluster(env.objects, cluster))!;
+  kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
   const deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

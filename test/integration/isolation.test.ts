@@ -108,10 +108,27 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
     expect(b?.tags.KubernetesCluster).toBe(second);
   });
 
-  it('deleting one, even half-created (its state gone), removes its records and leaves the zone and the other cluster', async () => {
-    const before = await everything(first);
-    expect(await apiRecordNames(second)).toEqual([`api.internal.${second}.`, `api.${second}.`]);
+  it('refuses to delete one whose state is gone, though its resources carry its tag, and touches nothing', async () => {
+    const keys = await env.objects.list(`${second}/`);
+    const saved = await Promise.all(keys.map(async (k) => [k, (await env.objects.get(k))!.body]));
+    const before = await everything(second);
     await env.store.deleteCluster(second);
+
+    const result = await runStateMachine('delete-cluster', {
+      input: { cluster: second },
+      waitMs: 20,
+    });
+    for (const [key, body] of saved) await env.objects.put(key!, body!);
+
+    expect(result.error).toMatchObject({
+      name: 'ClusterNotFoundError',
+      cause: expect.stringContaining('kopsless deletes only clusters it holds'),
+    });
+    expect(await everything(second)).toEqual(before);
+  }, 120_000);
+
+  it('deleting one leaves the other intact and removes its hosted zone', async () => {
+    const before = await everything(first);
 
     const result = await runStateMachine('delete-cluster', {
       input: { cluster: second },

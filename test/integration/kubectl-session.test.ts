@@ -91,7 +91,7 @@ beforeAll(async () => {
     autoscaling: autoScalingApi(new AutoScalingClient({})),
     stacks: cloudFormationStackApi(new CloudFormationClient({})),
     dns: route53Api(new Route53Client({})),
-    kube: (name) => kubeForCluster(env.objects, name),
+    kube: (name) => kubeForCluster(env.objects, name, env.kubeServers),
     region: 'us-east-1',
     stateBucket: env.backend.bucket,
   } as CliContext;

@@ -134,7 +134,7 @@ describe('rolling-update', () => {
       ...(await groupInstances('control-plane-us-east-1a')),
       ...(await groupInstances('nodes-us-east-1b')),
     ];
-    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
     const schedulable: number[] = [];
 
     const result = await runStateMachine('rolling-update', {
@@ -204,7 +204,7 @@ describe('rolling-update', () => {
       ],
     });
     await kubectlIn(kubeconfig, ['create', '--validate=false', '-f', '-'], guarded);
-    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
     const pod = (await kube.listPods({ labelSelector: 'app=guarded' }))[0]!;
     const node = (await kube.listNodes()).find((n) => n.name === pod.nodeName)!;
     const input = { cluster, instanceGroups: [node.instanceGroup!], force: true, cloudOnly: false };

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countPodSlots, kubePort } from '../../src/kube/port.js';
-import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
+import { registeredKubeConfig } from '../support/kubeconfig.js';
 
 // The port's page folds against a tiny API server on 127.0.0.1 that serves pods in pages of
 // `limit` and can expire a continue token once (410 Gone), as an API server does after compaction.
@@ -79,7 +79,7 @@ async function serve(expireOnce: boolean): Promise<{ url: string; requests: URLS
 describe('Kubernetes port: page folds', () => {
   it('hands the fold one page at a time, each no larger than the page size', async () => {
     const { url, requests } = await serve(false);
-    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 2 });
+    const kube = kubePort(registeredKubeConfig('fold', url), { pageSize: 2 });
     const sizes: number[] = [];
 
     const total = await kube.foldPods(
@@ -95,7 +95,7 @@ describe('Kubernetes port: page folds', () => {
 
   it('counts pods per node and the pods Pending for want of slots, with the non-terminated selector', async () => {
     const { url, requests } = await serve(false);
-    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 3 });
+    const kube = kubePort(registeredKubeConfig('fold', url), { pageSize: 3 });
 
     const counts = await countPodSlots(kube, NON_TERMINATED_PODS);
 
@@ -106,7 +106,7 @@ describe('Kubernetes port: page folds', () => {
 
   it('starts over in pages with a fresh accumulator when a continue token expires (410), never unpaged', async () => {
     const { url, requests } = await serve(true);
-    const kube = kubePort(simKubeconfig('fold', url), { pageSize: 4 });
+    const kube = kubePort(registeredKubeConfig('fold', url), { pageSize: 4 });
     let fresh = 0;
 
     const counts = await kube.foldPods(

@@ -327,6 +327,101 @@ describe('child executions (states:startExecution) in a local run', () => {
     });
   });
 
+  it('answers a second start of a running execution with the same name and input with that execution, as StartExecution does for a retried start', async () => {
+    const named = mapOfChildren('child');
+    ((named.States.Each as any).Iterator.States.Start.Parameters as any).Name = 'same';
+    let runs = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const work = async (i: any) => {
+      runs += 1;
+      setImmediate(release);
+      await gate;
+      return i;
+    };
+
+    const result = await run(
+      named,
+      { child: { definition: oneTask, handlers: { Work: work } } },
+      { items: [7, 7] },
+    );
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(runs).toBe(1);
+    expect(result.executions!.filter((e) => e.stateMachine === 'child')).toHaveLength(1);
+    const outputs = result.output as Array<{ ExecutionArn: string; Output: unknown }>;
+    expect(outputs.map((o) => o.ExecutionArn)).toEqual([
+      'arn:aws:states:us-east-1:123456789012:execution:child:same',
+      'arn:aws:states:us-east-1:123456789012:execution:child:same',
+    ]);
+    expect(outputs.map((o) => o.Output)).toEqual([{ item: 7 }, { item: 7 }]);
+  });
+
+  it('refuses a running name started again with another input with ExecutionAlreadyExists', async () => {
+    const named = mapOfChildren('child');
+    ((named.States.Each as any).Iterator.States.Start.Parameters as any).Name = 'same';
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const work = async (i: any) => {
+      setImmediate(release);
+      await gate;
+      return i;
+    };
+
+    const result = await run(
+      named,
+      { child: { definition: oneTask, handlers: { Work: work } } },
+      { items: [1, 2] },
+    );
+
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'StepFunctions.ExecutionAlreadyExistsException' },
+    });
+  });
+
+  it('refuses a name of a closed execution with ExecutionAlreadyExists, even with the same input', async () => {
+    const named = mapOfChildren('child');
+    ((named.States.Each as any).Iterator.States.Start.Parameters as any).Name = 'same';
+    (named.States.Each as any).MaxConcurrency = 1;
+
+    const result = await run(
+      named,
+      { child: { definition: oneTask, handlers: { Work: async (i) => i } } },
+      { items: [3, 3] },
+    );
+
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: {
+        name: 'StepFunctions.ExecutionAlreadyExistsException',
+        cause: expect.stringContaining('execution:child:same'),
+      },
+    });
+    expect(result.executions!.filter((e) => e.stateMachine === 'child')).toHaveLength(1);
+  });
+
+  it.each([
+    ['with a space', 'two words'],
+    ['with a slash', 'a/b'],
+    ['longer than 80 characters', 'n'.repeat(81)],
+  ])('refuses a child name %s with InvalidName, before any child runs', async (_what, name) => {
+    const named = mapOfChildren('child');
+    ((named.States.Each as any).Iterator.States.Start.Parameters as any).Name = name;
+
+    const result = await run(
+      named,
+      { child: { definition: oneTask, handlers: { Work: async (i) => i } } },
+      { items: [1] },
+    );
+
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'StepFunctions.InvalidNameException' },
+    });
+    expect(result.executions).toHaveLength(1);
+  });
+
   it('fails the Task with the resolver error when the state machine does not exist', async () => {
     const result = await run(mapOfChildren('nothing'), {}, { items: [1] });
 

@@ -2,10 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubePort } from '../../src/kube/port.js';
-import { simKubeconfig } from '../../src/local/kube-sim/aws-backend.js';
 import { SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
+import { registeredKubeConfig } from '../support/kubeconfig.js';
 
 // Kubernetes lists in pages (`limit` + `continue`): the simulated API server serves them honestly
 // and the Kubernetes port follows them. No AWS here: the cluster's nodes are given directly.
@@ -116,7 +116,7 @@ describe('simulated API server lists in pages', () => {
 
 describe('Kubernetes port follows continue', () => {
   it('lists every node at page size 1', async () => {
-    const kube = kubePort(simKubeconfig(name, sim.urlFor(name)), { pageSize: 1 });
+    const kube = kubePort(registeredKubeConfig(name, sim.urlFor(name)), { pageSize: 1 });
 
     const nodes = await kube.listNodes();
 
@@ -124,7 +124,7 @@ describe('Kubernetes port follows continue', () => {
   });
 
   it('lists every pod at page size 1, system pods on every node included', async () => {
-    const kube = kubePort(simKubeconfig(name, sim.urlFor(name)), { pageSize: 1 });
+    const kube = kubePort(registeredKubeConfig(name, sim.urlFor(name)), { pageSize: 1 });
 
     const pods = await kube.listPods();
 
@@ -141,7 +141,7 @@ describe('Kubernetes port follows continue', () => {
     });
     cluster.reconcile();
     finished.status.phase = 'Succeeded';
-    const kube = kubePort(simKubeconfig(name, sim.urlFor(name)), { pageSize: 1 });
+    const kube = kubePort(registeredKubeConfig(name, sim.urlFor(name)), { pageSize: 1 });
 
     const pods = await kube.listPods({ fieldSelector: NON_TERMINATED_PODS });
 
@@ -193,7 +193,10 @@ describe('Kubernetes port when a continue token has expired', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const kube = kubePort(
-        simKubeconfig('expired', `http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        registeredKubeConfig(
+          'expired',
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        ),
         { pageSize: 1 },
       );
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
     readFixture('seed.yaml').replaceAll('seed.example.com', cluster),
     cluster,
   );
-  kube = (await kubeForCluster(env.objects, cluster))!;
+  kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
   kubeconfig = kubeconfigFile(env, cluster);
 }, 120_000);
 afterAll(async () => env?.stop());

@@ -69,21 +69,20 @@ describe('valid kOps that kopsless does not build: exit 3, never 1', () => {
     expect(check.instanceGroups).toEqual(['control-plane', 'workers']);
   });
 
-  it('takes a private subnet egress through an Elastic IP allocation as not supported', () => {
+  it('builds a private subnet egress through an Elastic IP allocation', () => {
     const check = checkManifest(fixture('egress-elastic-ip.yaml'));
 
     expect(check.errors).toEqual([]);
-    expect(checkExitCode(check)).toBe(3);
-    expect(check.unsupported.map((u) => u.path)).toEqual(['spec.subnets[0].egress']);
-    expect(check.unsupported[0]!.message).toContain('a NAT gateway on an existing Elastic IP');
+    expect(check.unsupported).toEqual([]);
+    expect(checkExitCode(check)).toBe(0);
   });
 
-  it('lets a shared subnet (id set) omit its zone', () => {
+  it('lets a shared subnet (id set) omit its zone, and builds it', () => {
     const check = checkManifest(fixture('shared-subnets.yaml'));
 
     expect(check.errors).toEqual([]);
-    expect(checkExitCode(check)).toBe(3);
-    expect(check.unsupported.map((u) => u.path)).toContain('spec.subnets[1].id');
+    expect(check.unsupported).toEqual([]);
+    expect(checkExitCode(check)).toBe(0);
   });
 
   it('takes a subnet without a cidr (kOps picks one) as not supported', () => {

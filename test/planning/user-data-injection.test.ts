@@ -4,6 +4,7 @@ import { checkManifest } from '../../src/manifest/check.js';
 import type { CompletedInstanceGroup } from '../../src/manifest/completed.js';
 import type { InstanceGroupRole } from '../../src/manifest/types.js';
 import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
+import { vpcCniManifest } from '../../src/planning/vpc-cni.js';
 import { readFixture } from '../helpers.js';
 import { type RecordedCall, runSandboxed, type SandboxRun } from '../support/script-sandbox.js';
 
@@ -21,6 +22,7 @@ const SCRIPT_COMMANDS = [
   'awk',
   'aws',
   'blkid',
+  'chmod',
   'containerd',
   'curl',
   'gpg',
@@ -35,6 +37,7 @@ const SCRIPT_COMMANDS = [
   'mount',
   'openssl',
   'sed',
+  'sha256sum',
   'sh',
   'sleep',
   'sysctl',
@@ -107,7 +110,8 @@ function hostileInput(role: Role, payload: (marker: string) => string): UserData
     maxPods: p('maxPods') as unknown as number,
     stateBucket: p('stateBucket'),
     region: p('region'),
-    vpcCniVersion: p('vpcCniVersion'),
+    // The VPC CNI version is a key into the pinned manifests, not text: an unknown one is refused
+    // before any script is rendered (vpc-cni-pin.test.ts).
   };
 }
 
@@ -201,7 +205,7 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
       spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`),
     );
     const kubeconfig = callOf(run, (argv) => argv[0] === 'awk' && argv[1] === '--');
-    expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterPublicName}:443`);
+    expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterInternalName}:443`);
     const volumes = callOf(run, (argv) => argv[0] === 'aws' && argv.includes('describe-volumes'));
     const filters = JSON.parse(volumes.argv[volumes.argv.indexOf('--filters') + 1]!) as Array<{
       Name: string;
@@ -212,13 +216,12 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
       { Name: 'tag:kopsless.io/etcd', Values: [ig.metadata.name] },
     ]);
     expect(volumes.argv[1]).toBe(`--region=${input.region}`);
+    callOf(run, (argv) => argv[0] === 'curl' && argv.includes(vpcCniManifest().url));
+    callOf(run, (argv) => argv[0] === 'sha256sum' && argv.includes('-c'));
     callOf(
       run,
       (argv) =>
-        argv[0] === 'kubectl' &&
-        argv.includes(
-          `https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/v${input.vpcCniVersion}/config/master/aws-k8s-cni.yaml`,
-        ),
+        argv[0] === 'kubectl' && argv.includes('apply') && argv.includes('/tmp/aws-k8s-cni.yaml'),
     );
     callOf(
       run,

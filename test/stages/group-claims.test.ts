@@ -22,7 +22,6 @@ const SEED = seed.manifest!.cluster.metadata.name;
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution';
 const PARENT = `${EXECUTION}:kopsless-rolling-update:roll-1`;
 const child = (name: string) => `${EXECUTION}:kopsless-rolling-update-group:${name}`;
-const OWN_CHILD = child('parents-own');
 const CONSOLE_CHILD = child('started-by-hand');
 const NODES_A = 'nodes-us-east-1a';
 const NODES_B = 'nodes-us-east-1b';
@@ -67,6 +66,15 @@ async function rolling(
   return { store, deps, statuses, objects };
 }
 
+/** The parent reserves the name of its `sequence`-th child of `instanceGroup` (ReserveChild); that child's ARN. */
+async function reserve(deps: WriteStateDeps, instanceGroup: string, sequence = 1): Promise<string> {
+  const { name } = (await writeState(
+    { action: 'reserveChild', cluster: SEED, owner: PARENT, instanceGroup, sequence },
+    deps,
+  )) as { name: string };
+  return child(name);
+}
+
 const claim = (instanceGroup: string, execution: string, plan: Record<string, unknown> = PLAN) => ({
   action: 'requireLock' as const,
   cluster: SEED,
@@ -77,17 +85,43 @@ const claim = (instanceGroup: string, execution: string, plan: Record<string, un
 });
 
 describe("a child started by hand with the running parent's ARN", () => {
-  it("is refused, naming the group and the holder, when the parent's own child is rolling that group, and changes nothing", async () => {
+  it("is refused, naming the group and the name the parent reserved, when the parent's own child is rolling that group, and changes nothing", async () => {
     const { store, deps } = await rolling();
-    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    const own = await reserve(deps, NODES_A);
+    await writeState(claim(NODES_A, own), deps);
     const before = await store.readLockVersion(SEED);
 
     const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
 
     await expect(attempt).rejects.toBeInstanceOf(InstanceGroupClaimError);
     await expect(attempt).rejects.toThrow(
-      `instance group "${NODES_A}" of cluster "${SEED}" may not be rolled by this execution: execution ${OWN_CHILD} is rolling it and still runs`,
+      `instance group "${NODES_A}" of cluster "${SEED}" may not be rolled by this execution: execution ${PARENT} reserved the name ${own.split(':').pop()} for its next child of this group, not started-by-hand`,
     );
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('is refused, changing nothing, for a group of the wave the parent has reserved no child for yet', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
+
+    const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
+
+    await expect(attempt).rejects.toThrow(
+      `execution ${PARENT} has reserved no child execution for it`,
+    );
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it("is refused between two of the parent's children of a group: the next name is reserved before the next child starts", async () => {
+    const { store, deps, statuses } = await rolling();
+    const first = await reserve(deps, NODES_A, 1);
+    await writeState(claim(NODES_A, first), deps);
+    statuses[first] = 'SUCCEEDED';
+    const before = await store.readLockVersion(SEED);
+
+    const attempt = writeState(claim(NODES_A, CONSOLE_CHILD), deps);
+
+    await expect(attempt).rejects.toMatchObject({ name: 'InstanceGroupClaimError' });
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
 
@@ -129,6 +163,7 @@ describe("a child started by hand with the running parent's ARN", () => {
 async function runChildByHand(
   input: { instanceGroup: string; options?: Record<string, unknown>; cloudOnly?: boolean },
   deps: WriteStateDeps,
+  executionArn = CONSOLE_CHILD,
 ) {
   const asl = JSON.parse(
     readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8').replace(
@@ -150,7 +185,7 @@ async function runChildByHand(
   );
   const execution = machine.run({ cluster: SEED, lockOwner: PARENT, ...PLAN, ...input } as never, {
     overrides: { taskResourceLocalHandlers: handlers as never },
-    context: { Execution: { Id: CONSOLE_CHILD } } as never,
+    context: { Execution: { Id: executionArn } } as never,
   });
   const error = await execution.result.then(
     () => undefined,
@@ -162,7 +197,7 @@ async function runChildByHand(
 describe("the child machine started by hand from the console with the running parent's ARN", () => {
   it("fails at RequireLock and runs no other Task when the parent's own child is rolling the same group", async () => {
     const { store, deps } = await rolling();
-    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    await writeState(claim(NODES_A, await reserve(deps, NODES_A)), deps);
     const before = await store.readLockVersion(SEED);
 
     const { error, touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
@@ -216,91 +251,108 @@ describe("the child machine started by hand from the console with the running pa
     expect(await store.readLockVersion(SEED)).toEqual(before);
   });
 
-  it("with the parent's own plan, claims an unclaimed group of the wave and goes on to NextStep", async () => {
+  it("fails at RequireLock, with the parent's own plan, for an unclaimed group of the wave whose child the parent has not named", async () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
+    const before = await store.readLockVersion(SEED);
 
-    const { touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
+    const { error, touched } = await runChildByHand({ instanceGroup: NODES_A }, deps);
+
+    expect(error).toMatchObject({
+      name: 'InstanceGroupClaimError',
+      message: expect.stringContaining('has reserved no child execution for it'),
+    });
+    expect(touched).toEqual([]);
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
+
+  it('claims the group and goes on to NextStep when it runs under the name the parent reserved', async () => {
+    const { store, deps } = await rolling({ wave: [NODES_A] });
+    const reserved = await reserve(deps, NODES_A);
+
+    const { touched } = await runChildByHand({ instanceGroup: NODES_A }, deps, reserved);
 
     expect(touched[0]).toBe('NextStep');
-    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: CONSOLE_CHILD });
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: reserved });
   });
 });
 
 describe('the claim of a group', () => {
   it('is taken over by a continued child once its predecessor has succeeded', async () => {
     const { store, deps, statuses } = await rolling();
-    await writeState(claim(NODES_A, child('first')), deps);
-    statuses[child('first')] = 'SUCCEEDED';
+    const first = await reserve(deps, NODES_A, 1);
+    await writeState(claim(NODES_A, first), deps);
+    statuses[first] = 'SUCCEEDED';
+    const continued = await reserve(deps, NODES_A, 2);
 
-    await writeState(claim(NODES_A, child('continued')), deps);
+    await writeState(claim(NODES_A, continued), deps);
 
-    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('continued') });
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: continued });
   });
 
   it('is kept by a retried claim of the same child', async () => {
     const { store, deps } = await rolling();
-    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    const own = await reserve(deps, NODES_A);
+    await writeState(claim(NODES_A, own), deps);
 
-    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    await writeState(claim(NODES_A, own), deps);
 
-    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: OWN_CHILD });
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: own });
   });
 
   it('is taken over locally (no execution status: only the runner starts children, one after another)', async () => {
     const { store, deps } = await rolling();
-    await writeState(claim(NODES_A, child('first')), deps);
+    await writeState(claim(NODES_A, await reserve(deps, NODES_A, 1)), deps);
     const { executionStatus: _onAwsOnly, ...local } = deps;
+    const continued = await reserve(deps, NODES_A, 2);
 
-    await writeState(claim(NODES_A, child('continued')), local);
+    await writeState(claim(NODES_A, continued), local);
 
-    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: child('continued') });
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: continued });
   });
 
-  it('goes to one of two children claiming the same group at the same moment; the other is refused naming the winner', async () => {
-    const objects = lockWritesMeetingAt(2);
-    const { store, deps } = await rolling({ objects: objects.store });
-    objects.arm();
+  it('goes to the reserved child when another claims the same group at the same moment; the other is refused and writes nothing', async () => {
+    const { store, deps } = await rolling();
+    const own = await reserve(deps, NODES_A);
 
     const results = await Promise.allSettled([
-      writeState(claim(NODES_A, child('one')), deps),
-      writeState(claim(NODES_A, child('two')), deps),
+      writeState(claim(NODES_A, CONSOLE_CHILD), deps),
+      writeState(claim(NODES_A, own), deps),
     ]);
 
-    const winner = (await store.readLock(SEED))?.claims?.[NODES_A];
-    expect([child('one'), child('two')]).toContain(winner);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(refused.reason).toMatchObject({ name: 'InstanceGroupClaimError', holder: winner });
-    expect(objects.conflicts).toBe(1);
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: own });
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({
+      name: 'InstanceGroupClaimError',
+    });
   });
 
   it('of each group of a wave goes to its child when the children claim at the same moment (a lost write is tried again)', async () => {
     const objects = lockWritesMeetingAt(2);
     const { store, deps } = await rolling({ wave: [NODES_A, NODES_B], objects: objects.store });
+    const a = await reserve(deps, NODES_A);
+    const b = await reserve(deps, NODES_B);
     objects.arm();
 
-    await Promise.all([
-      writeState(claim(NODES_A, child('a')), deps),
-      writeState(claim(NODES_B, child('b')), deps),
-    ]);
+    await Promise.all([writeState(claim(NODES_A, a), deps), writeState(claim(NODES_B, b), deps)]);
 
-    expect((await store.readLock(SEED))?.claims).toEqual({
-      [NODES_A]: child('a'),
-      [NODES_B]: child('b'),
-    });
+    expect((await store.readLock(SEED))?.claims).toEqual({ [NODES_A]: a, [NODES_B]: b });
     expect(objects.conflicts).toBe(1);
   });
 
-  it('is dropped when the parent begins the next wave', async () => {
+  it('is dropped, with the reservations, when the parent begins the next wave', async () => {
     const { store, deps } = await rolling({ wave: [NODES_A] });
-    await writeState(claim(NODES_A, OWN_CHILD), deps);
+    await writeState(claim(NODES_A, await reserve(deps, NODES_A)), deps);
 
     await writeState(
       { action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: [NODES_B], plan: PLAN },
       deps,
     );
 
-    expect(await store.readLock(SEED)).toMatchObject({ wave: [NODES_B], claims: {} });
+    expect(await store.readLock(SEED)).toMatchObject({
+      wave: [NODES_B],
+      claims: {},
+      reservations: {},
+    });
   });
 });
 

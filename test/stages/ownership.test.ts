@@ -46,6 +46,9 @@ function fakeInventory(resources: CloudResource[] = []): InventoryApi {
 
 const noState = { exists: async () => false } as unknown as ClusterStore;
 const noZones = { listHostedZones: vi.fn(async () => []) };
+const registered = { exists: async () => true } as unknown as ClusterStore;
+
+const SERVICE_ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/cloudformation';
 
 function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
   return {
@@ -54,6 +57,7 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
     inventory,
     dns: noZones,
     ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
+    cloudFormationRoleArn: SERVICE_ROLE,
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,
   };
@@ -81,13 +85,13 @@ describe('delete acts only on what the cluster owns', () => {
     expect(stacks.delete).not.toHaveBeenCalled();
   });
 
-  it('deletes its own stack (found under the old name too)', async () => {
+  it('deletes its own stack (found under the old name too) under the service role', async () => {
     const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(cluster) });
     const inventory = fakeInventory();
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster));
+    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), SERVICE_ROLE);
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {
@@ -102,12 +106,25 @@ describe('delete acts only on what the cluster owns', () => {
     });
   });
 
-  it('lets a half-created cluster (tagged resources, no state) through', async () => {
+  it('refuses a cluster the state store does not hold even when resources carry its tag', async () => {
     const inventory = fakeInventory([{ type: 'vpc', name: cluster, id: 'vpc-1' }]);
 
-    expect(
-      await deleteCluster({ action: 'exists', cluster }, deleteDeps(fakeStacks({}), inventory)),
-    ).toEqual({ registered: false, resources: 1 });
+    const attempt = deleteCluster(
+      { action: 'exists', cluster },
+      deleteDeps(fakeStacks({}), inventory),
+    );
+
+    await expect(attempt).rejects.toMatchObject({
+      name: 'ClusterNotFoundError',
+      message: `cluster "${cluster}" not found in the state store: 1 resource(s) carry its tag, but kopsless deletes only clusters it holds`,
+    });
+    expect(inventory.deleteResource).not.toHaveBeenCalled();
+  });
+
+  it('lets a registered cluster through, whatever is left of it', async () => {
+    const deps = { ...deleteDeps(fakeStacks({}), fakeInventory()), store: registered };
+
+    expect(await deleteCluster({ action: 'exists', cluster }, deps)).toEqual({ registered: true });
   });
 });
 

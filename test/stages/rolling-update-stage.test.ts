@@ -117,6 +117,7 @@ async function claimed(
 ): Promise<void> {
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
   await store.beginWave(CLUSTER, PARENT, [instanceGroup], 'plan-digest');
+  await store.reserveChild(CLUSTER, PARENT, instanceGroup, execution.split(':').pop()!);
   await store.claimGroup(
     CLUSTER,
     PARENT,
@@ -309,6 +310,7 @@ describe('rolling-update next', () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1-later');
     await w.deps.store.claimGroup(
       CLUSTER,
       PARENT,

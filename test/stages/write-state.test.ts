@@ -278,7 +278,7 @@ describe('requireLock (a child execution of a roll)', () => {
     plan: Record<string, unknown> = PLAN,
   ) => ({ action: 'requireLock' as const, cluster: SEED, owner, instanceGroup, execution, plan });
 
-  /** The parent holds the lock for a roll and has begun a wave of `groups`. */
+  /** The parent holds the lock for a roll, has begun a wave of `groups` and named CHILD the next child of each. */
   async function rolling(groups = [NODES]) {
     const env = await registered();
     await writeState(
@@ -289,8 +289,58 @@ describe('requireLock (a child execution of a roll)', () => {
       { action: 'beginWave', cluster: SEED, owner: PARENT, instanceGroups: groups, plan: PLAN },
       env.deps,
     );
+    for (const group of groups) await env.store.reserveChild(SEED, PARENT, group, 'child-1');
     return env;
   }
+
+  it("reserves a child's name in the lock: the same name for a retried reservation, at most 80 characters of Step Functions' alphabet", async () => {
+    const { deps, store } = await rolling();
+    const reserve = (sequence: number) =>
+      writeState(
+        { action: 'reserveChild', cluster: SEED, owner: PARENT, instanceGroup: NODES, sequence },
+        deps,
+      ) as Promise<{ name: string }>;
+
+    const first = await reserve(1);
+    const retried = await reserve(1);
+    const second = await reserve(2);
+
+    expect(retried).toEqual(first);
+    expect(second.name).not.toBe(first.name);
+    expect(first.name).toMatch(/^nodes-us-east-1a-1-[0-9a-f]{16}$/);
+    expect((await store.readLock(SEED))?.reservations).toEqual({ [NODES]: second.name });
+  });
+
+  it('refuses to reserve a child of a group outside the wave, or for an execution that does not hold the lock, changing nothing', async () => {
+    const { deps, store } = await rolling();
+    const before = await store.readLockVersion(SEED);
+
+    await expect(
+      writeState(
+        {
+          action: 'reserveChild',
+          cluster: SEED,
+          owner: PARENT,
+          instanceGroup: 'nodes-us-east-1b',
+          sequence: 1,
+        },
+        deps,
+      ),
+    ).rejects.toMatchObject({ name: 'InstanceGroupClaimError' });
+    await expect(
+      writeState(
+        {
+          action: 'reserveChild',
+          cluster: SEED,
+          owner: 'someone-else',
+          instanceGroup: NODES,
+          sequence: 1,
+        },
+        deps,
+      ),
+    ).rejects.toMatchObject({ name: 'LockLostError' });
+    expect(await store.readLockVersion(SEED)).toEqual(before);
+  });
 
   it('passes when the parent holds the lock, and renews its lease', async () => {
     const { deps, store, clock } = await rolling();
@@ -408,6 +458,7 @@ describe("beginWave (a roll's parent, before each wave)", () => {
       },
       deps,
     );
+    await store.reserveChild(SEED, PARENT, 'control-plane-us-east-1a', 'roll-1-child');
     await writeState(
       {
         action: 'requireLock',

@@ -2,7 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  LAMBDA_RUNTIME_ERROR_NAMES,
   LAMBDA_SERVICE_ERROR_NAMES,
+  LAMBDA_TIMEOUT_ERROR,
   PERMANENT_ERROR_NAMES,
   TASK_RETRY,
   TRANSIENT_ERROR_NAMES,
@@ -60,6 +62,7 @@ const KNOWN_ERRORS = new Set<string>([
   ...TRANSIENT_ERROR_NAMES,
   ...PERMANENT_ERROR_NAMES,
   ...LAMBDA_SERVICE_ERROR_NAMES,
+  ...LAMBDA_RUNTIME_ERROR_NAMES,
   ...STEP_FUNCTIONS_SERVICE_ERROR_NAMES,
 ]);
 
@@ -127,11 +130,15 @@ describe.each(aslFiles)('%s', (file) => {
     expect(unknown).toEqual([]);
   });
 
-  it('retries the Lambda service errors and transient AWS errors on every Lambda Task, never everything', () => {
+  it('retries the Lambda service errors, a Lambda timeout and transient AWS errors on every Lambda Task, never everything', () => {
     for (const [name, s] of states.filter(([, s]) => isLambdaTask(s))) {
       const retried = (s.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect(retried, name).toEqual(
-        expect.arrayContaining([...LAMBDA_SERVICE_ERROR_NAMES, ...TRANSIENT_ERROR_NAMES]),
+        expect.arrayContaining([
+          ...LAMBDA_SERVICE_ERROR_NAMES,
+          LAMBDA_TIMEOUT_ERROR,
+          ...TRANSIENT_ERROR_NAMES,
+        ]),
       );
       expect(retried, name).not.toContain('States.ALL');
       expect(retried, name).not.toContain('States.TaskFailed');

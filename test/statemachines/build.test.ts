@@ -102,9 +102,10 @@ describe('the ASL builder', () => {
     ).toThrow(/deadline/);
   });
 
-  it('starts a child with .sync:2 and names the parent execution in its input', () => {
+  it('starts a child with .sync:2, named from the state, and names the parent execution in its input', () => {
     const task = startChild(
       '${ChildArn}',
+      '$.reservation.name',
       { 'cluster.$': '$.cluster' },
       { resultPath: '$.child', next: 'Next' },
     );
@@ -112,12 +113,12 @@ describe('the ASL builder', () => {
     expect(task.Resource).toBe(START_EXECUTION_SYNC);
     expect(task.Parameters).toEqual({
       StateMachineArn: '${ChildArn}',
+      'Name.$': '$.reservation.name',
       Input: {
         'cluster.$': '$.cluster',
         'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
       },
     });
-    expect(task).not.toHaveProperty('Parameters.Name');
   });
 
   it('writes keys in one order whatever order the builder used', () => {

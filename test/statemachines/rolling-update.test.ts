@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { TASK_RETRY } from '../../src/errors.js';
+import { LAMBDA_TIMEOUT_ERROR, TASK_RETRY } from '../../src/errors.js';
 // For its Promise.withResolvers stand-in on Node 20, which aws-local-stepfunctions needs.
 import '../../src/local/sfn/step-functions.js';
 import {
@@ -137,13 +137,32 @@ describe('the rolling update machines, as files', () => {
         'lockOwner.$': '$.lockOwner',
       },
     });
-    expect(loop.RollGroup.Parameters.Name).toBeUndefined();
+    expect(loop.RollGroup.Parameters['Name.$']).toBe('$.reservation.name');
     expect(loop.GroupContinues).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'RollGroup' }],
+      Choices: [{ Variable: '$.child.continue', BooleanEquals: true, Next: 'NextChild' }],
       Default: 'GroupRolled',
     });
+    expect(loop.NextChild).toMatchObject({ ResultPath: '$.turn', Next: 'ReserveChild' });
     expect(loop.GroupRolled.Type).toBe('Succeed');
+  });
+
+  it('reserves each child name in the lock before it starts the child', () => {
+    const rollGroups = parent.States.RollWaves!.ItemProcessor.States.RollGroups;
+    const loop = rollGroups.ItemProcessor.States;
+
+    expect(rollGroups.ItemSelector.turn).toEqual({ sequence: 1 });
+    expect(rollGroups.ItemProcessor.StartAt).toBe('ReserveChild');
+    expect(loop.ReserveChild).toMatchObject({
+      Parameters: {
+        action: 'reserveChild',
+        'owner.$': '$.lockOwner',
+        'instanceGroup.$': '$.instanceGroup',
+        'sequence.$': '$.turn.sequence',
+      },
+      ResultPath: '$.reservation',
+      Next: 'RollGroup',
+    });
   });
 
   it('end every wave and group iteration with a few bytes, whatever options it carries: the Maps collect iteration outputs before ResultPath null drops them', async () => {
@@ -179,6 +198,7 @@ describe('the rolling update machines, as files', () => {
     const seen: unknown[] = [];
     const handlers = {
       BeginWave: async () => ({ owner: PARENT_ID, wave: input.groups }),
+      ReserveChild: async () => ({ name: 'nodes-0-1-0123456789abcdef' }),
       RollGroup: async () => ({ Output: { continue: false } }),
       StartWaveValidation: async () => ({
         ready: true,
@@ -200,6 +220,7 @@ describe('the rolling update machines, as files', () => {
         cloudOnly: false,
         lockOwner: PARENT_ID,
         batchLimit: 7,
+        turn: { sequence: 1 },
       },
       {
         overrides: { taskResourceLocalHandlers: handlers as never },
@@ -397,7 +418,9 @@ describe('history of the parent, counted from the machine', () => {
     expect({
       perWave: wave,
       perGroup: group,
-      perChild: pathCost(groupStates, ['RollGroup', 'GroupContinues']).events,
+      // Its name reserved, the child run, the Choice, and the sequence counted (the last child's turn counted too: a bound).
+      perChild: pathCost(groupStates, ['ReserveChild', 'RollGroup', 'GroupContinues', 'NextChild'])
+        .events,
     }).toEqual({
       perWave: PARENT_HISTORY.perWave,
       perGroup: PARENT_HISTORY.perGroup,
@@ -424,8 +447,14 @@ describe('history of the parent, counted from the machine', () => {
 /** A cluster as the fakes see it: replace steps left per group, and what each Task was asked. */
 function world(
   pending: Record<string, number>,
-  options: { failDrainOf?: string; lockOwner?: string } = {},
+  options: {
+    failDrainOf?: string;
+    lockOwner?: string;
+    /** Every Drain of this group fails with this error, its first `times` attempts (every attempt by default). */
+    drainError?: { group: string; name: string; times?: number };
+  } = {},
 ) {
+  let drainErrors = 0;
   const calls: Array<{ state: string; input: any }> = [];
   const childRuns: Array<{ instanceGroup: string; output?: unknown; error?: string }> = [];
   const deadline = '2030-01-01T00:00:00.000Z';
@@ -462,8 +491,20 @@ function world(
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
-      return { drained: true };
+      const { drainError } = options;
+      if (
+        drainError &&
+        drainError.group === i.step.instanceGroup &&
+        drainErrors < (drainError.times ?? Number.POSITIVE_INFINITY)
+      ) {
+        drainErrors += 1;
+        throw failure(drainError.name, 'Task timed out after 120.00 seconds');
+      }
+      return { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
     }),
+    UncordonAfterFailure: record('UncordonAfterFailure', (i) => ({
+      uncordoned: i.step.instanceIds,
+    })),
     Terminate: record('Terminate', (i) => {
       pending[i.step.instanceGroup]! -= 1;
       return { deadline, terminated: i.step.instanceIds };
@@ -489,18 +530,22 @@ function world(
   );
 
   /** `.sync:2`: the child runs to its end; its output comes back parsed, a failure as States.TaskFailed with the description. */
-  async function runChild(parameters: { StateMachineArn: string; Input: any }) {
+  async function runChild(parameters: { StateMachineArn: string; Name: string; Input: any }) {
     calls.push({ state: 'RollGroup', input: parameters });
     const input = parameters.Input;
     if (parameters.StateMachineArn !== CHILD_ARN)
       throw failure('StepFunctions.StateMachineDoesNotExistException', parameters.StateMachineArn);
     const run = { instanceGroup: input.instanceGroup } as (typeof childRuns)[number];
     childRuns.push(run);
-    const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${childRuns.length}`;
+    const executionArn = `${CHILD_ARN.replace(':stateMachine:', ':execution:')}:${parameters.Name}`;
     const machine = new StateMachine(structuredClone(child) as never, VALIDATION as never);
     try {
       const output = await machine.run(input, {
-        overrides: { taskResourceLocalHandlers: childHandlers as never, waitTimeOverrides: waits },
+        overrides: {
+          taskResourceLocalHandlers: childHandlers as never,
+          waitTimeOverrides: waits,
+          retryIntervalOverrides: { Drain: 0, Terminate: 0 },
+        },
         context: { Execution: { Id: executionArn } } as never,
       }).result;
       run.output = output;
@@ -545,6 +590,9 @@ function world(
       failures: [],
     })),
     BeginWave: record('BeginWave', (i) => ({ owner: i.owner, wave: i.instanceGroups })),
+    ReserveChild: record('ReserveChild', (i) => ({
+      name: `${i.instanceGroup}-${i.sequence}`,
+    })),
     RollGroup: runChild,
     StartWaveValidation: record('StartWaveValidation', () => ({
       ready: true,
@@ -601,6 +649,17 @@ describe('the rolling update machines, run with fake Tasks', () => {
       ['nodes-a', false],
       ['nodes-b', false],
     ]);
+    // Each child started under the name reserved for it just before: the group's 1st, 2nd, ...
+    expect(w.of('ReserveChild').map((c) => `${c.input.instanceGroup} ${c.input.sequence}`)).toEqual(
+      ['bastions 1', 'nodes-a 1', 'nodes-b 1', 'nodes-a 2', 'nodes-b 2'],
+    );
+    expect(w.of('RollGroup').map((c) => c.input.Name)).toEqual([
+      'bastions-1',
+      'nodes-a-1',
+      'nodes-b-1',
+      'nodes-a-2',
+      'nodes-b-2',
+    ]);
     expect(w.of('RecordSuccess')).toHaveLength(1);
     expect(w.of('RecordFailure')).toHaveLength(0);
   });
@@ -624,7 +683,7 @@ describe('the rolling update machines, run with fake Tasks', () => {
       cluster: 'c.example.com',
       owner: PARENT_ID,
       instanceGroup: 'bastions',
-      execution: `${CHILD_EXECUTION}:1`,
+      execution: `${CHILD_EXECUTION}:bastions-1`,
       plan: { options: { forceIds: [] }, cloudOnly: false, batchLimit: 2 },
     });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual([
@@ -641,10 +700,10 @@ describe('the rolling update machines, run with fake Tasks', () => {
     await w.roll();
 
     expect(w.of('NextStep').map((c) => c.input.claim)).toEqual([
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:2` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:3` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-a-1` },
+      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-b-1` },
     ]);
   });
 
@@ -707,6 +766,50 @@ describe('the rolling update machines, run with fake Tasks', () => {
       Error: 'DrainTimeoutError',
     });
     expect(w.of('RecordSuccess')).toHaveLength(0);
+  });
+
+  it('runs a drain again after a Lambda timeout, and the roll goes on', async () => {
+    const w = world(
+      { bastions: 0, 'nodes-a': 1, 'nodes-b': 0 },
+      { drainError: { group: 'nodes-a', name: LAMBDA_TIMEOUT_ERROR, times: 2 } },
+    );
+
+    const { error } = await w.roll();
+
+    expect(error).toBeUndefined();
+    expect(w.of('Drain').filter((c) => c.input.step.instanceGroup === 'nodes-a')).toHaveLength(3);
+    expect(w.of('UncordonAfterFailure')).toHaveLength(0);
+    expect(w.of('RecordSuccess')).toHaveLength(1);
+  });
+
+  it("uncordons the step's nodes when a drain keeps timing out, then fails the child with the timeout", async () => {
+    const w = world(
+      { bastions: 0, 'nodes-a': 1, 'nodes-b': 0 },
+      { drainError: { group: 'nodes-a', name: LAMBDA_TIMEOUT_ERROR } },
+    );
+
+    const { error } = await w.roll();
+
+    expect(error).toBeDefined();
+    const retries = TASK_RETRY.find((r) =>
+      (r.ErrorEquals as readonly string[]).includes(LAMBDA_TIMEOUT_ERROR),
+    )!;
+    expect(w.of('Drain')).toHaveLength(1 + retries.MaxAttempts);
+    const uncordon = w.of('UncordonAfterFailure');
+    expect(uncordon).toHaveLength(1);
+    expect(uncordon[0]!.input).toMatchObject({
+      action: 'uncordon',
+      step: { instanceGroup: 'nodes-a', instanceIds: ['i-1'] },
+      claim: { owner: PARENT_ID },
+    });
+    expect(w.of('Terminate')).toHaveLength(0);
+    expect(w.childRuns.find((r) => r.instanceGroup === 'nodes-a')?.error).toBe(
+      LAMBDA_TIMEOUT_ERROR,
+    );
+    const recorded = w.of('RecordFailure');
+    expect(JSON.parse(recorded[0]!.input.error.Cause)).toMatchObject({
+      Error: LAMBDA_TIMEOUT_ERROR,
+    });
   });
 
   it('does nothing in a child whose parent does not hold the lock', async () => {

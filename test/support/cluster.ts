@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { KubeServerSettings } from '../../src/kube/from-store.js';
 import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
@@ -16,6 +17,8 @@ export interface TestEnvironment {
   sim: KubeSim;
   objects: ObjectStore;
   store: ClusterStore;
+  /** Where the simulated API serves each cluster, as the handlers are told (kubeForCluster's settings). */
+  kubeServers: KubeServerSettings;
   stop(): Promise<void>;
 }
 
@@ -32,11 +35,15 @@ export async function startTestEnvironment(
     objects,
     ...(options.timing ? { timing: options.timing } : {}),
   });
+  // As `kopsless local up` tells its handlers: the one plain-HTTP server a stored kubeconfig may name.
+  const localKubeApi = `http://127.0.0.1:${sim.port}`;
+  process.env.KOPSLESS_KUBE_API = localKubeApi;
   return {
     backend,
     sim,
     objects,
     store,
+    kubeServers: { localKubeApi },
     stop: async () => {
       await sim.close();
       backend.stop();

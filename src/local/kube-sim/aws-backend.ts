@@ -15,9 +15,10 @@ import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
 import { vpcCniImage } from '../../planning/vpc-cni.js';
 import type { ClusterStore } from '../../state/cluster-store.js';
+import { storeKey } from '../../state/layout.js';
 import type { ObjectStore } from '../../state/object-store.js';
 import { type InstanceView, SimCluster, type SimTiming } from './cluster.js';
-import type { SimBackend } from './server.js';
+import { ETCD_PREFIX, type SimBackend } from './server.js';
 
 /**
  * Feeds the simulated API server from the local AWS backend: a cluster's nodes are its running
@@ -187,6 +188,11 @@ export class AwsSimBackend implements SimBackend {
       const wanted = simKubeconfig(name, this.deps.urlFor(name));
       const current = await this.deps.objects.get(kubeconfigKey(name));
       if (current?.body !== wanted) await this.deps.objects.put(kubeconfigKey(name), wanted);
+      // What the control plane's boot script publishes for the member API; here etcd is served by the simulated API.
+      const access = JSON.stringify({ endpoints: [`${this.deps.urlFor(name)}${ETCD_PREFIX}`] });
+      const published = await this.deps.objects.get(storeKey.etcdClient(name));
+      if (published?.body !== access)
+        await this.deps.objects.put(storeKey.etcdClient(name), access);
     }
     return cluster;
   }

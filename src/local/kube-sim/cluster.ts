@@ -257,8 +257,23 @@ export class SimCluster extends Controllers {
           uid: this.nodes.get(instance.privateDnsName)!.metadata.uid,
         });
     }
+    // After the removals: a member whose instance went this sync no longer counts as healthy.
+    if (this.joinEtcd(instances)) changed = true;
     // Reads sync often; with nothing new the controllers and the scheduler have nothing to do.
     if (changed || this.expire()) this.reconcile();
+  }
+
+  /**
+   * Each control-plane node not yet in etcd runs its kubeadm init or join (again, when a join
+   * found no quorum); whether a member was added.
+   */
+  private joinEtcd(instances: InstanceView[]): boolean {
+    let joined = false;
+    for (const instance of instances) {
+      if (!instance.controlPlane || this.etcd.isMember(instance.privateDnsName)) continue;
+      if (this.etcd.join(instance.privateDnsName, instance.privateIp)) joined = true;
+    }
+    return joined;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { SimEtcd } from './etcd.js';
 import {
   DAEMONSET_TOLERATIONS,
   intOrPercent,
@@ -14,6 +15,9 @@ import { Scheduler } from './scheduler.js';
  * control-plane pods, and the status each workload reports.
  */
 export abstract class Controllers extends Scheduler {
+  /** The cluster's stacked etcd: one member per control-plane node that joined it. */
+  readonly etcd = new SimEtcd((name) => this.nodes.has(name));
+
   /** kube-system/aws-node: the Amazon VPC CNI, with the env the manifest gave it at create. */
   ensureAwsNode(env: Array<{ name: string; value?: string }>, image: string): void {
     if (this.daemonSets.has(key('kube-system', 'aws-node'))) return;
@@ -310,6 +314,8 @@ export abstract class Controllers extends Scheduler {
       const nodeName = node.metadata.name;
       if (!('node-role.kubernetes.io/control-plane' in (node.metadata.labels ?? {}))) continue;
       for (const component of STATIC_COMPONENTS) {
+        // kubeadm writes etcd's manifest only on a node whose init or join added it as a member.
+        if (component === 'etcd' && !this.etcd.isMember(nodeName)) continue;
         const podName = `${component}-${nodeName}`;
         if (this.pods.has(key('kube-system', podName))) continue;
         this.createPod({

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localClusterApiUrl } from '../../kube/from-store.js';
 import type { SimCluster } from './cluster.js';
 import { discovery, openApi } from './discovery.js';
+import { etcdGateway } from './etcd.js';
 import { HttpError, type Request, type Route, readBody, send } from './http.js';
 import { APPS_ROUTES } from './routes/apps.js';
 import { CORE_ROUTES } from './routes/core.js';
@@ -33,6 +35,12 @@ export interface SimBackend {
   cluster(name: string): Promise<SimCluster | undefined>;
 }
 
+/**
+ * Where one cluster's etcd member API is served (`<cluster URL>/etcd/v3/...`): on AWS it is
+ * each control-plane instance's port 2379.
+ */
+export const ETCD_PREFIX = '/etcd';
+
 /** Route table: every API group's routes (their patterns never overlap, so order does not matter). */
 const ROUTES: Route[] = [...CORE_ROUTES, ...APPS_ROUTES, ...EVENTS_ROUTES, ...POLICY_ROUTES];
 
@@ -56,6 +64,23 @@ export async function handle(
     cluster.tick();
     const path = (match[2] ?? '/').replace(/\/$/, '') || '/';
     const method = req.method ?? 'GET';
+    if (path.startsWith(ETCD_PREFIX)) {
+      const answer = etcdGateway(
+        cluster.etcd,
+        method,
+        path.slice(ETCD_PREFIX.length),
+        await readBody(req),
+      );
+      if (answer.status === 200) cluster.reconcile();
+      return send(res, answer.status, answer.body);
+    }
+    // The API server reads and writes everything through etcd: without its quorum nothing is served.
+    if (!cluster.etcd.hasQuorum())
+      throw new HttpError(
+        503,
+        'ServiceUnavailable',
+        `etcdserver: request timed out (etcd has ${cluster.etcd.healthyCount()} healthy of ${cluster.etcd.list().length} members, fewer than a quorum)`,
+      );
     if (method === 'GET') {
       const doc = discovery(path, cluster.kubernetesVersion);
       if (doc) return send(res, 200, doc);
@@ -145,7 +170,7 @@ export async function listen(
   return {
     server,
     port: actual,
-    urlFor: (cluster) => `http://127.0.0.1:${actual}/clusters/${cluster}`,
+    urlFor: (cluster) => localClusterApiUrl(`http://127.0.0.1:${actual}`, cluster),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

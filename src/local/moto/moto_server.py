@@ -14,13 +14,21 @@ An EC2 resource's own tags are looked up through DescribeTags's general filter, 
 tag of every resource with a regular expression: DescribeInstances with tag filters costs
 O(instances x all tags), about 3 s per call at 1,000 instances, so a 1,000-node roll spent most
 of its time there. The local backend reads the resource's own tags directly, with the same
-result (same entries, same order). Everything else is moto as installed.
+result (same entries, same order).
+
+Target health: moto reports every registered instance target healthy, even one that is
+terminated, and an Auto Scaling group that terminates a member leaves it registered. The local
+backend reports a registered instance that is gone, shutting down or terminated as AWS does
+(unused, Target.InvalidState), one still pending as initial (Elb.RegistrationInProgress), and has
+an Auto Scaling group deregister a member from its target groups as it terminates it (draining).
+Everything else is moto as installed.
 """
 
 import sys
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
+from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
@@ -70,6 +78,35 @@ def _own_tags(self):  # type: ignore[no-untyped-def]
 
 
 TaggedEC2Resource.get_tags = _own_tags
+
+_health_for = FakeTargetGroup.health_for
+
+
+def _honest_health_for(self, target, ec2_backend):  # type: ignore[no-untyped-def]
+    registered = self.targets.get(target["Id"])
+    if registered is not None and registered["Id"].startswith("i-"):
+        instance = ec2_backend.get_instance_by_id(registered["Id"])
+        state = instance.state if instance else "terminated"
+        if state in ("terminated", "shutting-down"):
+            return FakeHealthStatus(registered["Id"], registered["Port"], self.health_check_port, "unused", "Target.InvalidState", f"Target is in the {state} state")
+        if state == "pending":
+            return FakeHealthStatus(registered["Id"], registered["Port"], self.health_check_port, "initial", "Elb.RegistrationInProgress", "Target registration is in progress")
+    return _health_for(self, target, ec2_backend)
+
+
+FakeTargetGroup.health_for = _honest_health_for
+
+_terminate_member = AutoScalingBackend.terminate_instance
+
+
+def _terminate_member_deregistered(self, instance_id, should_decrement):  # type: ignore[no-untyped-def]
+    result = _terminate_member(self, instance_id, should_decrement)
+    # AWS deregisters a member it terminates from the group's target groups (draining it first).
+    self.elbv2_backend.notify_terminate_instances([instance_id])
+    return result
+
+
+AutoScalingBackend.terminate_instance = _terminate_member_deregistered
 
 if __name__ == "__main__":
     main(sys.argv[1:])

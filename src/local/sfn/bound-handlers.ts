@@ -3,7 +3,9 @@ import type { LockHolder } from '../../state/holder.js';
 import { inFunction } from '../instrument/aws-calls.js';
 import { withinHandler } from '../instrument/faults.js';
 import { type Definition, type Json, startExecutionMode, taskStates } from './asl-definition.js';
+import type { BundlePool } from './bundles.js';
 import type { TaskHandler } from './execution-model.js';
+import { functionTimeoutSeconds } from './function-timeouts.js';
 import { type LocalSettings, lambdaContext, localHandler } from './handlers.js';
 
 /** The Task states of a definition bound to the handlers a local run invokes in-process. */
@@ -13,13 +15,18 @@ async function boundHandler(
   logicalId: FunctionLogicalId,
   settings: LocalSettings,
   lockHolder?: LockHolder,
+  bundles?: BundlePool,
 ): Promise<TaskHandler> {
-  const handler = await localHandler(logicalId, settings);
+  // KOPSLESS_BUNDLES=1: the function's bundle in a process of its own, not its sources here.
+  const handler = bundles ? bundles.handler(logicalId) : await localHandler(logicalId, settings);
+  const timeoutSeconds = functionTimeoutSeconds(logicalId);
   // Inside inFunction, the AWS calls the handler makes are attributed to it (see aws-calls.ts); inside
   // withinHandler, they are the only calls fault injection (KOPSLESS_FAULTS) may touch.
   const invoke = async (input: Json) =>
     (await inFunction(logicalId, () =>
-      withinHandler(logicalId, () => handler(input, lambdaContext(`kopsless-${logicalId}`))),
+      withinHandler(logicalId, () =>
+        handler(input, lambdaContext(`kopsless-${logicalId}`, timeoutSeconds)),
+      ),
     )) as Json;
   if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;
   // The holder rides along with the acquireLock request only here: on AWS no process holds it.
@@ -36,6 +43,7 @@ export async function boundHandlers(
   definition: Definition,
   settings: LocalSettings,
   lockHolder: LockHolder | undefined,
+  bundles?: BundlePool,
 ): Promise<Record<string, TaskHandler>> {
   const handlers: Record<string, TaskHandler> = {};
   for (const [stateName, state] of taskStates(definition)) {
@@ -45,7 +53,7 @@ export async function boundHandlers(
       | undefined;
     if (!logicalId || !(logicalId in FUNCTIONS))
       throw new Error(`state ${stateName}: no local handler for ${state.Resource}`);
-    handlers[stateName] = await boundHandler(logicalId, settings, lockHolder);
+    handlers[stateName] = await boundHandler(logicalId, settings, lockHolder, bundles);
   }
   return handlers;
 }

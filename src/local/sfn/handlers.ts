@@ -4,6 +4,7 @@ import { type Config, readConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 import type { HandlerRuntime } from '../../handlers/runtime.js';
+import type { NotifyConfig } from '../../notify-config.js';
 
 export type LocalHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -20,6 +21,8 @@ export interface LocalSettings {
   config: Config;
   /** The API function's settings; only a run that invokes ApiFunction needs them. */
   api?: ApiConfig;
+  /** The notification function's settings; only a run that delivers status changes needs them. */
+  notify?: NotifyConfig;
   runtime?: HandlerRuntime;
 }
 
@@ -73,6 +76,14 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
       s.runtime,
     ) as LocalHandler;
   },
+  NotifyFunction: async (s) => {
+    if (!s.notify)
+      throw new ConfigError('NotifyFunction: the local settings have no notify (the topic ARN)');
+    return (await import('../../handlers/notify.js')).createNotifyHandler(
+      s.notify,
+      s.runtime,
+    ) as LocalHandler;
+  },
 };
 
 /** Handlers built so far, per settings object: kept while it lives, as a warm container keeps its module. */
@@ -118,7 +129,10 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
       : {}),
     maxAttempts: env.AWS_MAX_ATTEMPTS ? Number(env.AWS_MAX_ATTEMPTS) : HANDLER_MAX_ATTEMPTS,
   };
-  const settings: LocalSettings = { config, runtime: { aws } };
+  const settings: LocalSettings = {
+    config,
+    runtime: { aws, ...(env.KOPSLESS_KUBE_API ? { localKubeApi: env.KOPSLESS_KUBE_API } : {}) },
+  };
   const key = JSON.stringify(settings);
   const known = fromEnv.get(key);
   if (known) return known;
@@ -126,8 +140,13 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
   return settings;
 }
 
-/** The context object the Lambda runtime passes, as far as the handlers and Powertools read it. */
-export function lambdaContext(functionName: string) {
+/**
+ * The context object the Lambda runtime passes, as far as the handlers and Powertools read it.
+ * Made when the invocation starts: its remaining time counts down from `timeoutSeconds` (the
+ * function's Timeout), as Lambda's does.
+ */
+export function lambdaContext(functionName: string, timeoutSeconds = 900) {
+  const end = performance.now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
@@ -137,7 +156,7 @@ export function lambdaContext(functionName: string) {
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 900_000,
+    getRemainingTimeInMillis: () => Math.max(0, Math.round(end - performance.now())),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

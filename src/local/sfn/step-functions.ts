@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
   executionArn as executionArnOf,
+  executionNameProblem,
   stateMachineArn,
   stateMachineNameOf,
 } from '../../aws/sfn.js';
@@ -30,6 +31,7 @@ import {
   waitStates,
 } from './asl-definition.js';
 import { boundHandlers } from './bound-handlers.js';
+import { type BundlePool, bundleMode, startBundlePool } from './bundles.js';
 import {
   type ChildStateMachine,
   type DefinitionRunOptions,
@@ -47,7 +49,7 @@ import {
   terminalError,
   waitSeconds,
 } from './execution-model.js';
-import { localSettingsFromEnv } from './handlers.js';
+import { type LocalSettings, localSettingsFromEnv } from './handlers.js';
 import {
   dataLimitFailure,
   type EngineEvent,
@@ -56,6 +58,7 @@ import {
   payloadBytes,
 } from './history.js';
 import type { SimClock } from './sim-clock.js';
+import { emitExecutionStatusChange } from './status-events.js';
 
 export {
   type Definition,
@@ -112,10 +115,45 @@ interface RunTree {
   region: string;
   clock?: SimClock;
   executions: ExecutionSummary[];
-  /** Execution ARNs taken (a name is unique per state machine). */
-  names: Set<string>;
+  /** Every execution started, by ARN: a name is unique per state machine (see startedExecution). */
+  names: Map<string, StartedExecution>;
   /** Fire-and-forget children still running: the run ends when they do. */
   detached: Array<Promise<unknown>>;
+}
+
+/** An execution of the run, as StartExecution judges a second start of its name. */
+interface StartedExecution {
+  /** Its input as StartExecution received it (JSON text). */
+  input: string;
+  startDate: number;
+  closed: boolean;
+  /** The run (children only: the execution the caller started is not started again). */
+  run?: Promise<LocalExecutionResult>;
+}
+
+/**
+ * What StartExecution does with a name already taken in the state machine (Standard workflows):
+ * the same input while that execution still runs is the same execution (a retried start after a
+ * lost answer), anything else ExecutionAlreadyExists. A name Step Functions does not accept is
+ * InvalidName.
+ */
+function startedExecution(
+  tree: RunTree,
+  executionArn: string,
+  name: string,
+  input: string,
+): StartedExecution | undefined {
+  const problem = executionNameProblem(name);
+  if (problem)
+    throw namedError('StepFunctions.InvalidNameException', `Invalid Name: '${name}': ${problem}`);
+  const existing = tree.names.get(executionArn);
+  if (!existing) return undefined;
+  if (existing.closed || existing.input !== input || !existing.run)
+    throw namedError(
+      'StepFunctions.ExecutionAlreadyExistsException',
+      `Execution Already Exists: '${executionArn}'`,
+    );
+  return existing;
 }
 
 /**
@@ -149,7 +187,7 @@ export async function runDefinition(
   const tree: RunTree = {
     region,
     executions: [],
-    names: new Set(),
+    names: new Map(),
     detached: [],
     ...(options.clock ? { clock: options.clock } : {}),
   };
@@ -213,7 +251,22 @@ async function execute(
     startedAt: now().toISOString(),
   };
   tree.executions.push(summary);
-  tree.names.add(executionArn);
+  if (!tree.names.has(executionArn))
+    tree.names.set(executionArn, {
+      input: JSON.stringify(options.input ?? null),
+      startDate: Date.parse(summary.startedAt),
+      closed: false,
+    });
+  const machineArn = stateMachineArn(region, ACCOUNT, options.stateMachineName);
+  emitExecutionStatusChange({
+    executionArn,
+    stateMachineArn: machineArn,
+    name: executionName,
+    status: 'RUNNING',
+    startedAt: summary.startedAt,
+    input: options.input,
+    region,
+  });
   // Ends this execution's simulated sleeps (Waits, retry pauses, its timeout) when it ends.
   const sleeps = new AbortController();
   const at = () => (clock ? clock.now().getTime() : Date.now());
@@ -260,13 +313,17 @@ async function execute(
         stateMachineArn(region, ACCOUNT, machine.stateMachineName),
         childName,
       );
-      if (tree.names.has(childArn))
-        throw namedError(
-          'StepFunctions.ExecutionAlreadyExistsException',
-          `Execution Already Exists: '${childArn}'`,
-        );
-      tree.names.add(childArn);
+      const inputText = JSON.stringify(childInput);
+      const same = startedExecution(tree, childArn, childName, inputText);
+      if (same) {
+        // The same execution, as StartExecution answers a retried start: no second child runs.
+        if (mode === 'async') return { ExecutionArn: childArn, StartDate: same.startDate };
+        submitted();
+        return described(await same.run!, same.startDate);
+      }
       const startDate = at();
+      const started: StartedExecution = { input: inputText, startDate, closed: false };
+      tree.names.set(childArn, started);
       const child = { state: stateName, stop: new AbortController() };
       if (mode !== 'async') waitingFor.add(child);
       const run = execute(
@@ -288,37 +345,45 @@ async function execute(
         executionArn,
         mode === 'async' ? undefined : child.stop.signal,
       );
+      started.run = run;
       if (mode === 'async') {
         // A request-response integration: no TaskSubmitted, the Task succeeds once the child has started.
         tree.detached.push(run);
         return { ExecutionArn: childArn, StartDate: startDate };
       }
       submitted();
-      const result = await run.finally(() => waitingFor.delete(child));
-      // What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings.
-      const encode = (value: Json | undefined) =>
-        mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null);
-      const described: Record<string, Json> = {
-        ExecutionArn: childArn,
-        StateMachineArn: arn,
-        Name: childName,
-        Status: result.status,
-        StartDate: startDate,
-        StopDate: at(),
-        Input: encode(childInput),
-        InputDetails: { Included: true },
-      };
-      if (result.status === 'SUCCEEDED')
-        return { ...described, Output: encode(result.output), OutputDetails: { Included: true } };
-      // As Step Functions reports a failed child: States.TaskFailed, the DescribeExecution response as the cause.
-      throw namedError(
-        'States.TaskFailed',
-        JSON.stringify({
-          ...described,
-          Error: result.error?.name ?? 'Error',
-          Cause: result.error?.cause ?? '',
-        }),
-      );
+      return described(await run.finally(() => waitingFor.delete(child)), startDate);
+
+      /** What DescribeExecution answers; .sync:2 gives Input and Output as JSON, .sync as strings. */
+      function described(result: LocalExecutionResult, startedAt: number): Json {
+        const encode = (value: Json | undefined) =>
+          mode === 'sync:2' ? (value ?? null) : JSON.stringify(value ?? null);
+        const description: Record<string, Json> = {
+          ExecutionArn: childArn,
+          StateMachineArn: arn as string,
+          Name: childName,
+          Status: result.status,
+          StartDate: startedAt,
+          StopDate: at(),
+          Input: encode(childInput),
+          InputDetails: { Included: true },
+        };
+        if (result.status === 'SUCCEEDED')
+          return {
+            ...description,
+            Output: encode(result.output),
+            OutputDetails: { Included: true },
+          };
+        // As Step Functions reports a failed child: States.TaskFailed, the DescribeExecution response as the cause.
+        throw namedError(
+          'States.TaskFailed',
+          JSON.stringify({
+            ...description,
+            Error: result.error?.name ?? 'Error',
+            Cause: result.error?.cause ?? '',
+          }),
+        );
+      }
     };
 
   for (const [stateName, state] of taskStates(definition)) {
@@ -484,6 +549,7 @@ async function execute(
     } as never,
   });
   let aborted = false;
+  let timedOut = false;
   const abort = () => {
     if (aborted) return;
     aborted = true;
@@ -501,8 +567,10 @@ async function execute(
           },
           'ExecutionTimedOut',
         )
-      )
+      ) {
+        timedOut = true;
         abort();
+      }
     });
   }
   const pump = (async () => {
@@ -552,6 +620,8 @@ async function execute(
     result: Omit<LocalExecutionResult, 'startedAt' | 'stoppedAt' | 'executionArn'>,
   ): LocalExecutionResult => {
     sleeps.abort();
+    const started = tree.names.get(executionArn);
+    if (started) started.closed = true;
     parentStop?.removeEventListener('abort', onParentStop);
     for (const child of waitingFor) child.stop.abort();
     const stoppedAt = now().toISOString();
@@ -561,6 +631,18 @@ async function execute(
       transitions: history.transitions,
       lambdaInvocations: history.lambdaInvocations,
       stoppedAt,
+    });
+    emitExecutionStatusChange({
+      executionArn,
+      stateMachineArn: machineArn,
+      name: executionName,
+      status: stopped ? 'ABORTED' : timedOut ? 'TIMED_OUT' : result.status,
+      startedAt,
+      stoppedAt,
+      input: options.input,
+      ...(result.output !== undefined ? { output: result.output } : {}),
+      ...(result.error ? { error: result.error } : {}),
+      region,
     });
     return {
       executionArn,
@@ -610,7 +692,25 @@ export async function runStateMachine(
   const settings = options.settings ?? localSettingsFromEnv(process.env);
   const region = options.region ?? settings.config.region;
   const definition = loadDefinition(name, region);
-  const handlers = await boundHandlers(definition, settings, options.lockHolder);
+  const bundles = bundleMode()
+    ? await startBundlePool(settings, { simulatedClock: Boolean(options.clock) })
+    : undefined;
+  try {
+    return await runWithHandlers(name, options, settings, region, definition, bundles);
+  } finally {
+    await bundles?.stop();
+  }
+}
+
+async function runWithHandlers(
+  name: StateMachineName,
+  options: RunOptions,
+  settings: LocalSettings,
+  region: string,
+  definition: Definition,
+  bundles: BundlePool | undefined,
+): Promise<LocalExecutionResult> {
+  const handlers = await boundHandlers(definition, settings, options.lockHolder, bundles);
   // A child is a kopsless state machine of this region and account: statemachines/<name>.asl.json.
   const stateMachines = async (arn: string): Promise<ChildStateMachine> => {
     const child = stateMachineOfDeployedName(stateMachineNameOf(arn, region, ACCOUNT) ?? '');
@@ -622,7 +722,7 @@ export async function runStateMachine(
     const childDefinition = loadDefinition(child, region);
     return {
       definition: childDefinition,
-      handlers: await boundHandlers(childDefinition, settings, options.lockHolder),
+      handlers: await boundHandlers(childDefinition, settings, options.lockHolder, bundles),
       stateMachineName: deployedStateMachineName(child),
     };
   };

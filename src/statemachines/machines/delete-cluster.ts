@@ -28,7 +28,7 @@ export function deleteCluster(): Machine {
         { action: 'exists', 'cluster.$': CLUSTER },
         {
           comment:
-            'Before the lock, so deleting a cluster that does not exist (no state, nothing tagged for it) fails with ClusterNotFoundError and writes nothing. A half-created cluster (tagged resources, no state) passes.',
+            'Before the lock, so deleting a cluster the state store does not hold fails with ClusterNotFoundError and writes nothing, even when resources carry its tag (a kOps cluster of the same name). A registered cluster, even half-created, passes.',
           resultPath: null,
           next: 'AcquireLock',
           catch: false,

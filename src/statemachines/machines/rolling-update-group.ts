@@ -3,6 +3,7 @@ import type { FunctionLogicalId } from '../../functions-registry.js';
 import {
   CHILD_PLAN,
   choice,
+  failWithError,
   isPresentAndTrue,
   isTrue,
   lambdaTask,
@@ -21,15 +22,21 @@ const CLUSTER = '$.cluster';
 const CLAIM = { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' };
 
 /**
- * No Catch in the child: nothing here holds or releases the lock, so a failure ends the child
- * with its own error and cause, the parent's RollGroup Task fails with it, and the parent's
- * RecordFailure records it and releases the lock.
+ * Nothing in the child holds or releases the lock, so a failure ends the child with its own
+ * error and cause, the parent's RollGroup Task fails with it, and the parent's RecordFailure
+ * records it and releases the lock. Only the steps that leave nodes cordoned (Drain, Terminate)
+ * have a Catch: it uncordons them first (`uncordonOnFailure`).
  */
 const task = (
   fn: FunctionLogicalId,
   parameters: Record<string, unknown>,
   options: TaskOptions,
-): State => lambdaTask(fn, parameters, { ...options, catch: false });
+): State => lambdaTask(fn, parameters, { catch: false, ...options });
+
+/** The Catch of a step that cordoned nodes: the error kept at `$.error`, then UncordonAfterFailure. */
+const uncordonOnFailure = (): State[] => [
+  { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'UncordonAfterFailure' },
+];
 
 /**
  * The poll loops of one roll step, as today's rolling-update ran them: surge or drain and
@@ -60,9 +67,15 @@ function rollStep(next: string): States {
       },
       {
         comment:
-          'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured); DaemonSet and static pods stay.',
+          'Cordon, then evict through the eviction API (PodDisruptionBudgets honoured, several pods at once); DaemonSet and static pods stay. One pass returns before the invocation runs out of time, with what is left counted: Drained polls again. Only counts are kept, never pod names.',
+        resultSelector: {
+          'drained.$': '$.drained',
+          'remaining.$': '$.remaining',
+          'blocked.$': '$.blocked',
+        },
         resultPath: '$.drain',
         next: 'Drained',
+        catch: uncordonOnFailure(),
       },
     ),
     Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
@@ -70,8 +83,28 @@ function rollStep(next: string): States {
     Terminate: task(
       'RollingUpdateFunction',
       { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
-      { resultPath: '$.replace', next: 'CountBatch' },
+      { resultPath: '$.replace', next: 'CountBatch', catch: uncordonOnFailure() },
     ),
+    UncordonAfterFailure: task(
+      'RollingUpdateFunction',
+      {
+        action: 'uncordon',
+        'cluster.$': CLUSTER,
+        'step.$': '$.next.step',
+        'cloudOnly.$': '$.cloudOnly',
+        claim: CLAIM,
+      },
+      {
+        comment:
+          "The drain or terminate failed (its retries, a Lambda timeout's included, exhausted): the step's nodes that still run take pods again, unless another execution now holds the group. Then the child fails with the step's own error.",
+        resultPath: null,
+        next: 'GroupFailed',
+        catch: [
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.uncordonError', Next: 'GroupFailed' },
+        ],
+      },
+    ),
+    GroupFailed: failWithError(),
     // A batch is replaced once its instances are terminated; a surge step (always followed by the
     // replace step of the same batch) is not counted twice.
     CountBatch: pass(

@@ -65,14 +65,34 @@ function wave(): Machine {
           'cloudOnly.$': '$.cloudOnly',
           'lockOwner.$': '$.lockOwner',
           'batchLimit.$': '$.batchLimit',
+          turn: { sequence: 1 },
         },
         MaxConcurrency: 0,
         ItemProcessor: {
           ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: 'RollGroup',
+          StartAt: 'ReserveChild',
           States: {
+            ReserveChild: lambdaTask(
+              'WriteStateFunction',
+              {
+                action: 'reserveChild',
+                'cluster.$': '$.cluster',
+                'owner.$': '$.lockOwner',
+                'instanceGroup.$': '$.instanceGroup',
+                'sequence.$': '$.turn.sequence',
+              },
+              {
+                comment:
+                  "The name of the group's next child, worked out from this execution, the group and the sequence, and reserved in the lock before it starts: a retried start is the same execution, and a child whose name was not reserved (one started by hand) is refused at its RequireLock.",
+                resultSelector: { 'name.$': '$.name' },
+                resultPath: '$.reservation',
+                next: 'RollGroup',
+                catch: false,
+              },
+            ),
             RollGroup: startChild(
               CHILD_ARN,
+              '$.reservation.name',
               {
                 'cluster.$': '$.cluster',
                 'instanceGroup.$': '$.instanceGroup',
@@ -90,7 +110,12 @@ function wave(): Machine {
                 catch: false,
               },
             ),
-            GroupContinues: choice([[isTrue('$.child.continue'), 'RollGroup']], 'GroupRolled'),
+            GroupContinues: choice([[isTrue('$.child.continue'), 'NextChild']], 'GroupRolled'),
+            NextChild: pass(
+              { 'sequence.$': 'States.MathAdd($.turn.sequence, 1)' },
+              '$.turn',
+              'ReserveChild',
+            ),
             // An iteration's output is what the Map collects (ResultPath null drops it only afterwards):
             // the input, roster and forced ids included, times every group, would pass 256 KiB.
             GroupRolled: { Type: 'Succeed', OutputPath: '$.child' },

@@ -1,0 +1,145 @@
+import type { Ec2Api } from '../aws/ec2.js';
+import { ClusterNotValidError } from '../errors.js';
+import {
+  type EtcdMember,
+  type EtcdPort,
+  etcdAccessFromStore,
+  etcdEndpoints,
+  etcdPort,
+} from '../kube/etcd.js';
+import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
+import { CLUSTER_TAG } from '../planning/names.js';
+import type { ObjectStore } from '../state/object-store.js';
+
+/**
+ * The control plane's stacked etcd during a roll and in `validate cluster`. A control-plane
+ * instance leaves etcd before it is terminated (its member removed through the member API while
+ * the others are healthy, so the quorum shrinks with the membership instead of losing a vote),
+ * and the roll goes on only once its replacement is a healthy voting member.
+ */
+
+/** The etcd of a cluster, reached on its control-plane instances other than `avoid` (the ones going). */
+export type EtcdOf = (cluster: string, avoid?: string[]) => Promise<EtcdPort | undefined>;
+
+/** The tag every control-plane instance carries (kOps's). */
+const CONTROL_PLANE_ROLE_TAG = 'k8s.io/role/control-plane';
+
+/**
+ * The member API of a cluster from what its control plane published in the state store; its
+ * endpoints are the private addresses of the cluster's running control-plane instances.
+ */
+export function etcdFromStore(
+  objects: Pick<ObjectStore, 'get'>,
+  ec2: Pick<Ec2Api, 'describeInstances'>,
+): EtcdOf {
+  return async (cluster, avoid = []) => {
+    const access = await etcdAccessFromStore(objects, cluster);
+    if (!access) return undefined;
+    const ips = access.endpoints
+      ? []
+      : (
+          await ec2.describeInstances([
+            { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
+            { Name: `tag-key`, Values: [CONTROL_PLANE_ROLE_TAG] },
+            { Name: 'instance-state-name', Values: ['running'] },
+          ])
+        )
+          .filter((i) => !avoid.includes(i.InstanceId ?? ''))
+          .map((i) => i.PrivateIpAddress ?? '')
+          .filter((ip) => ip !== '');
+    return etcdPort(access, etcdEndpoints(access, ips));
+  };
+}
+
+/** What is wrong with etcd, one line per problem, naming the member; empty when it is healthy. Pure. */
+export function etcdFailures(
+  members: EtcdMember[],
+  expected: number,
+  nodes: KubeNode[],
+  systemPods: KubePod[],
+): Array<{ name: string; message: string }> {
+  const failures: Array<{ name: string; message: string }> = [];
+  if (members.length !== expected) {
+    const names = members.map((m) => m.name || m.id).join(', ');
+    failures.push({
+      name: 'etcd',
+      message: `etcd has ${members.length} member(s) (${names}), the control plane ${expected}: a member must be added or removed`,
+    });
+  }
+  const nodeNames = new Set(nodes.map((n) => n.name));
+  const pods = new Map(
+    systemPods.filter((p) => p.labels.component === 'etcd').map((p) => [p.nodeName ?? '', p]),
+  );
+  for (const member of members) {
+    const label = `etcd member "${member.name || '(not started)'}" (ID ${member.id})`;
+    const why = !member.name
+      ? 'it has not started'
+      : member.isLearner
+        ? 'it is a learner, not yet a voting member'
+        : !nodeNames.has(member.name)
+          ? 'its node is gone (the member was not removed before its instance was terminated)'
+          : !pods.get(member.name)
+            ? `no etcd pod runs on node ${member.name}`
+            : !pods.get(member.name)!.ready
+              ? `its pod etcd-${member.name} is not ready`
+              : undefined;
+    if (why)
+      failures.push({ name: member.name || member.id, message: `${label} is not healthy: ${why}` });
+  }
+  return failures;
+}
+
+/** Members, nodes and kube-system pods of the cluster, or why they could not be read. */
+async function observe(kube: KubePort, etcd: EtcdPort) {
+  const [members, nodes, systemPods] = await Promise.all([
+    etcd.listMembers(),
+    kube.listNodes(),
+    kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
+  ]);
+  return { members, nodes, systemPods };
+}
+
+/**
+ * Before the roll terminates these control-plane instances: removes their nodes' etcd members.
+ * Refused, changing nothing, while another member is unhealthy: etcd would then be left without
+ * a quorum. A single member is left alone (its replacement takes its data volume over).
+ * Idempotent: a member removed already is not found again.
+ */
+export async function removeOutgoingMembers(
+  cluster: string,
+  instanceIds: string[],
+  deps: { kube: KubePort; etcd: EtcdOf },
+): Promise<string[]> {
+  const etcd = await deps.etcd(cluster, instanceIds);
+  if (!etcd) return [];
+  const { members, nodes, systemPods } = await observe(deps.kube, etcd);
+  if (members.length <= 1) return [];
+  const outgoing = new Set(
+    nodes.filter((n) => instanceIds.includes(n.instanceId)).map((n) => n.name),
+  );
+  const leaving = members.filter((m) => outgoing.has(m.name));
+  if (leaving.length === 0) return [];
+  const staying = members.filter((m) => !outgoing.has(m.name));
+  const unhealthy = etcdFailures(staying, staying.length, nodes, systemPods);
+  if (unhealthy.length > 0)
+    throw new ClusterNotValidError(
+      `not removing etcd member(s) ${leaving.map((m) => m.name).join(', ')} of ${cluster}: the quorum rests on the others, and ${unhealthy.map((f) => f.message).join('; ')}`,
+    );
+  for (const member of leaving) await etcd.removeMember(member.id);
+  return leaving.map((m) => m.name);
+}
+
+/**
+ * While the roll waits for a control-plane replacement: what keeps etcd from being whole again
+ * (`expected` members, each a healthy voter); empty when the next step may go.
+ */
+export async function etcdNotReady(
+  cluster: string,
+  expected: number,
+  deps: { kube: KubePort; etcd: EtcdOf },
+): Promise<string[]> {
+  const etcd = await deps.etcd(cluster);
+  if (!etcd) return [];
+  const { members, nodes, systemPods } = await observe(deps.kube, etcd);
+  return etcdFailures(members, expected, nodes, systemPods).map((f) => f.message);
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readTemplate } from '../support/template.js';
+import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from './probes.js';
+
+const deployment = { stateBucket: 'kopsless-state-example' };
+const probeFile = (name: string) =>
+  parseProbes(readFileSync(new URL(`./probes/${name}`, import.meta.url), 'utf8'), name);
+const lines = async (name: string) =>
+  (await runProbes(probeFile(name), readTemplate(), deployment)).map(formatProbeResult);
+
+describe('check:iam --probes', () => {
+  it('denies every role each request that reaches across clusters, deployments or into IAM', async () => {
+    const results = await lines('cross-cluster.json');
+
+    expect(results.length).toBeGreaterThan(100);
+    expect(results.filter((line) => !line.startsWith('DENIED '))).toEqual([]);
+  }, 120_000);
+
+  it("allows the same requests on the cluster's own resources, to the role that makes them", async () => {
+    const results = await lines('own-cluster.json');
+
+    expect(results.filter((line) => !line.startsWith('ALLOWED '))).toEqual([]);
+  }, 60_000);
+
+  it('still allows what safety.md lists as open: deleting any ENI, and any hosted zone', async () => {
+    const results = await lines('open.json');
+
+    expect(results).toEqual([
+      expect.stringMatching(/^ALLOWED DeleteClusterFunction ec2:DeleteNetworkInterface /),
+      expect.stringMatching(/^ALLOWED DeleteClusterFunction route53:DeleteHostedZone /),
+      expect.stringMatching(/^ALLOWED CloudFormationServiceRole route53:DeleteHostedZone /),
+    ]);
+  }, 60_000);
+
+  it('prints one line per role, with the substituted resource', async () => {
+    const results = await runProbes(
+      parseProbes(
+        JSON.stringify([
+          {
+            actingFor: 'a.example.com',
+            principal: 'NodesRole',
+            action: 's3:GetObject',
+            resource: 'arn:aws:s3:::${StateBucket}/a.example.com/secrets/bootstrap-token',
+          },
+        ]),
+      ),
+      readTemplate(),
+      deployment,
+    );
+
+    expect(results.map(formatProbeResult)).toEqual([
+      'ALLOWED NodesRole s3:GetObject arn:aws:s3:::kopsless-state-example/a.example.com/secrets/bootstrap-token',
+    ]);
+  });
+
+  it.each([
+    ['not JSON', '{', 'probes: not JSON'],
+    ['an empty list', '[]', 'probes: Array must contain at least 1 element(s)'],
+    [
+      'a probe without a principal',
+      '[{"actingFor":"a.b","action":"s3:GetObject","resource":"*"}]',
+      'probes[0].principal: Required',
+    ],
+    [
+      'an action without a service',
+      '[{"actingFor":"a.b","principal":"*","action":"GetObject","resource":"*"}]',
+      'probes[0].action: must be <service>:<Action>',
+    ],
+    [
+      'an unknown field',
+      '[{"actingFor":"a.b","principal":"*","action":"s3:GetObject","resource":"*","effect":"Allow"}]',
+      "probes[0]: Unrecognized key(s) in object: 'effect'",
+    ],
+  ])('refuses %s, naming the place', (_, text, message) => {
+    expect(() => parseProbes(text)).toThrow(ProbeFileError);
+    expect(() => parseProbes(text)).toThrow(message);
+  });
+
+  it('refuses a principal no role has, listing the roles', async () => {
+    const probes = parseProbes(
+      '[{"actingFor":"a.example.com","principal":"AdminRole","action":"s3:GetObject","resource":"*"}]',
+    );
+
+    await expect(runProbes(probes, readTemplate(), deployment)).rejects.toThrow(
+      /probes\[0\]\.principal: no role "AdminRole" \(one of: .*NodesRole.*, or \*\)/,
+    );
+  });
+});

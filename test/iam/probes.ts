@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { checkManifest } from '../../src/manifest/check.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
+import type { Template } from '../support/template.js';
+import {
+  ACCOUNT,
+  type Deployment,
+  decide,
+  functionRoles,
+  REGION,
+  type Role,
+  STACK_NAME,
+  stackRoles,
+  templatePolicy,
+  templateRoles,
+} from './policies.js';
+
+/**
+ * `npm run check:iam -- --probes FILE`: hand-written requests ("may the nodes of a.example.com
+ * delete an interface in b.example.com's VPC?") evaluated against every role that could make
+ * them: the functions' and CloudFormation's roles of template.yaml, and the instance roles of the
+ * stack of the cluster the probe acts for, under the permissions boundary template.yaml gives
+ * them.
+ *
+ * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`, and
+ * `${Vpc:<cluster>}` for the ID the evaluation gives a cluster's VPC.
+ */
+
+const ContextValue = z.union([z.string(), z.array(z.string())]);
+const Probe = z
+  .object({
+    actingFor: z.string().min(1),
+    principal: z.string().min(1),
+    action: z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9*]+$/, 'must be <service>:<Action>'),
+    resource: z.string().min(1),
+    context: z.record(ContextValue).optional(),
+  })
+  .strict();
+export type Probe = z.output<typeof Probe>;
+
+/** A probe file that cannot be read as a list of probes; its message names the place. */
+export class ProbeFileError extends Error {
+  override readonly name = 'ProbeFileError';
+}
+
+/** Reads a probe file's text; throws ProbeFileError naming the first problem. */
+export function parseProbes(text: string, file = 'probes'): Probe[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ProbeFileError(`${file}: not JSON: ${(error as Error).message}`);
+  }
+  const parsed = z.array(Probe).min(1).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path
+      .map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`))
+      .join('');
+    throw new ProbeFileError(`${file}${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The VPC ID the evaluation gives a cluster's stack: distinct per cluster, stable across runs. */
+export function vpcIdOf(cluster: string): string {
+  return `vpc-${createHash('sha256').update(cluster).digest('hex').slice(0, 17)}`;
+}
+
+function substitute(text: string, deployment: Deployment): string {
+  return text.replace(/\$\{(Account|Region|StateBucket|Vpc:([^}]+))\}/g, (_, name: string, vpc) => {
+    if (vpc) return vpcIdOf(vpc);
+    if (name === 'Account') return ACCOUNT;
+    if (name === 'Region') return REGION;
+    return deployment.stateBucket;
+  });
+}
+
+/** The instance roles a cluster's stack would have, as kopsless renders it for a default cluster of that name. */
+function clusterStackRoles(
+  cluster: string,
+  template: Template,
+  deployment: Deployment,
+): Map<string, Role> {
+  const manifest = manifestFromFlags({
+    name: cluster,
+    zones: [`${REGION}a`],
+    bastion: true,
+    nodeCount: 1,
+    nodeSize: 't3.medium',
+    controlPlaneSize: 't3.medium',
+  });
+  const checked = checkManifest(
+    [manifest.cluster, ...manifest.instanceGroups].map((d) => toManifestYaml(d)).join('---\n'),
+  );
+  if (!checked.completed)
+    throw new ProbeFileError(
+      `actingFor "${cluster}": not a cluster name kopsless accepts: ${checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    );
+  const stack = renderStackTemplate({
+    manifest: checked.completed,
+    stateBucket: deployment.stateBucket,
+    deployment: STACK_NAME,
+  }) as Parameters<typeof stackRoles>[0];
+  return stackRoles(stack, {
+    stateBucket: deployment.stateBucket,
+    vpcId: vpcIdOf(cluster),
+    boundary: templatePolicy(template, 'ClusterRolesBoundary', deployment),
+  });
+}
+
+export interface ProbeResult {
+  decision: 'ALLOWED' | 'DENIED';
+  role: string;
+  action: string;
+  resource: string;
+}
+
+/** Every role a probe names (or all, for `*`), each with its decision, in a stable order. */
+export async function runProbes(
+  probes: Probe[],
+  template: Template,
+  deployment: Deployment,
+): Promise<ProbeResult[]> {
+  const shared = new Map<string, Role>([
+    ...functionRoles(template, deployment),
+    ...templateRoles(template, deployment),
+  ]);
+  const stacks = new Map<string, Map<string, Role>>();
+  const results: ProbeResult[] = [];
+  for (const [i, probe] of probes.entries()) {
+    let stack = stacks.get(probe.actingFor);
+    if (!stack)
+      stacks.set(
+        probe.actingFor,
+        (stack = clusterStackRoles(probe.actingFor, template, deployment)),
+      );
+    const roles = new Map([...shared, ...stack]);
+    const chosen =
+      probe.principal === '*' ? [...roles.values()] : [roles.get(probe.principal)].filter(Boolean);
+    if (chosen.length === 0)
+      throw new ProbeFileError(
+        `probes[${i}].principal: no role "${probe.principal}" (one of: ${[...roles.keys()].join(', ')}, or *)`,
+      );
+    const resource = substitute(probe.resource, deployment);
+    const context = Object.fromEntries(
+      Object.entries(probe.context ?? {}).map(([k, v]) => [
+        k,
+        Array.isArray(v) ? v.map((x) => substitute(x, deployment)) : substitute(v, deployment),
+      ]),
+    );
+    for (const role of chosen as Role[]) {
+      let decision: Awaited<ReturnType<typeof decide>>;
+      try {
+        decision = await decide(role, { action: probe.action, resource, context });
+      } catch (error) {
+        throw new ProbeFileError(`probes[${i}]: ${(error as Error).message}`);
+      }
+      results.push({
+        decision: decision === 'Allowed' ? 'ALLOWED' : 'DENIED',
+        role: role.name,
+        action: probe.action,
+        resource,
+      });
+    }
+  }
+  return results;
+}
+
+/** One line per role and probe, as `check:iam --probes` prints it. */
+export function formatProbeResult(r: ProbeResult): string {
+  return `${r.decision} ${r.role} ${r.action} ${r.resource}`;
+}

@@ -1,0 +1,137 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autoScalingApi } from '../../src/aws/autoscaling.js';
+import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
+import { ec2Api } from '../../src/aws/ec2.js';
+import { route53Api } from '../../src/aws/route53.js';
+import { kubeForCluster } from '../../src/kube/from-store.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
+import { groupName } from '../../src/planning/names.js';
+import { etcdFromStore } from '../../src/stages/etcd-membership.js';
+import { validateCluster } from '../../src/stages/validate-cluster.js';
+import { readFixture } from '../helpers.js';
+import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+
+// A highly available control plane on the local backend: three control-plane groups in three
+// zones (stacked etcd), rolled one member at a time while the API is polled, then deleted.
+const cluster = 'ha.example.com';
+const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+const CONTROL_PLANES = ZONES.map((z) => `control-plane-${z}`);
+let env: TestEnvironment;
+
+/** The seed cluster with a third subnet and one control-plane group (one etcd member) per zone. */
+function haManifest(): string {
+  const seed = readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
+  const [head, ...groups] = seed.split('\n---\n');
+  const members = ZONES.map(
+    (z) =>
+      `    - encryptedVolume: true\n      instanceGroup: control-plane-${z}\n      name: ${z.at(-1)}`,
+  ).join('\n');
+  const clusterDoc = head!
+    .replaceAll(
+      '    etcdMembers:\n    - encryptedVolume: true\n      instanceGroup: control-plane-us-east-1a\n      name: a\n',
+      `    etcdMembers:\n${members}\n`,
+    )
+    .replace(
+      '  topology:',
+      '  - cidr: 172.30.128.0/18\n    name: us-east-1c\n    type: Public\n    zone: us-east-1c\n  topology:',
+    );
+  const controlPlane = groups.find((g) => g.includes('name: control-plane-us-east-1a'))!;
+  const others = groups.filter((g) => g !== controlPlane);
+  const controlPlanes = ZONES.map((z) => controlPlane.replaceAll('us-east-1a', z));
+  return [clusterDoc, ...controlPlanes, ...others].join('\n---\n');
+}
+
+async function controlPlaneInstances(): Promise<string[]> {
+  const groups = await autoScalingApi(new AutoScalingClient({})).describeGroups(
+    CONTROL_PLANES.map((g) => groupName(g, cluster)),
+  );
+  return groups.flatMap((g) => g.instances.map((i) => i.instanceId)).sort();
+}
+
+function etcd() {
+  return etcdFromStore(env.objects, ec2Api(new EC2Client({})))(cluster);
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment();
+  await createCluster(env, haManifest(), cluster);
+}, 180_000);
+afterAll(async () => env?.stop());
+
+describe('a cluster of three control-plane groups', () => {
+  it('runs one etcd member per control-plane node, each shown as the static pod etcd-<node>', async () => {
+    const kube = (await kubeForCluster(env.objects, cluster))!;
+
+    const members = await (await etcd())!.listMembers();
+    const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
+    const pods = await kube.listPods({ labelSelector: 'component=etcd' });
+
+    expect(members.map((m) => m.name).sort()).toEqual(nodes.map((n) => n.name).sort());
+    expect(pods.map((p) => `${p.namespace}/${p.name}`).sort()).toEqual(
+      nodes.map((n) => `kube-system/etcd-${n.name}`).sort(),
+    );
+  }, 60_000);
+
+  it('rolls every control-plane instance by force without the API ever answering 503, and ends with three healthy members', async () => {
+    const before = await controlPlaneInstances();
+    const statuses: number[] = [];
+    const poll = setInterval(() => {
+      fetch(`${env.sim.urlFor(cluster)}/api/v1/nodes`)
+        .then((r) => statuses.push(r.status))
+        .catch(() => statuses.push(0));
+    }, 1000);
+
+    let result: Awaited<ReturnType<typeof runStateMachine>>;
+    try {
+      result = await runStateMachine('rolling-update', {
+        input: { cluster, instanceGroups: CONTROL_PLANES, force: true, cloudOnly: false },
+        waitMs: 20,
+      });
+    } finally {
+      clearInterval(poll);
+    }
+
+    expect(result.status, JSON.stringify(result.error)).toBe('SUCCEEDED');
+    const after = await controlPlaneInstances();
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const members = await (await etcd())!.listMembers();
+    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
+    expect(members.map((m) => m.name).sort()).toEqual(nodes.map((n) => n.name).sort());
+    expect(members).toHaveLength(3);
+  }, 300_000);
+
+  it('validates, naming no failure', async () => {
+    const deps = {
+      store: env.store,
+      autoscaling: autoScalingApi(new AutoScalingClient({})),
+      stacks: cloudFormationStackApi(new CloudFormationClient({})),
+      dns: route53Api(new Route53Client({})),
+      kube: (name: string) => kubeForCluster(env.objects, name),
+      etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
+    };
+
+    const result = await validateCluster(cluster, deps);
+
+    expect(result.failures).toEqual([]);
+  }, 60_000);
+});
+
+describe('etcd without member removal', () => {
+  it('loses its quorum, and the API answers 503, when two of three control-plane instances are terminated', async () => {
+    const [first, second] = await controlPlaneInstances();
+
+    await new EC2Client({}).send(new TerminateInstancesCommand({ InstanceIds: [first!, second!] }));
+    await env.sim.backend.cluster(cluster, { fresh: true });
+    const answer = await fetch(`${env.sim.urlFor(cluster)}/api/v1/nodes`);
+
+    expect(answer.status).toBe(503);
+    expect(JSON.stringify(await answer.json())).toContain('fewer than a quorum');
+  }, 60_000);
+});

@@ -1,0 +1,138 @@
+import type { Filter, Instance } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
+import type { KubeEvent, KubeNode, KubePort } from '../../src/kube/port.js';
+import type { RollStep } from '../../src/planning/rolling-update.js';
+import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
+import { ClusterStore } from '../../src/state/cluster-store.js';
+import { memoryObjects } from '../support/memory-objects.js';
+
+// A child's compensation after its drain or terminate failed: UncordonAfterFailure.
+const CLUSTER = 'seed.example.com';
+const PARENT = 'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update:roll-1';
+const CHILD =
+  'arn:aws:states:us-east-1:123456789012:execution:kopsless-rolling-update-group:child-1';
+const STEP = {
+  kind: 'replace',
+  instanceGroup: 'nodes-us-east-1a',
+  asgName: 'nodes-us-east-1a.seed.example.com',
+  instanceIds: ['i-1', 'i-2', 'i-3'],
+  detachedIds: [],
+  controlPlane: false,
+} as unknown as RollStep;
+
+/** Nodes i-1..i-4, all cordoned; instance i-3 is already shutting down (terminated by the step). */
+async function world() {
+  const store = new ClusterStore(memoryObjects());
+  await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
+  await store.beginWave(CLUSTER, PARENT, ['nodes-us-east-1a'], 'digest');
+  await store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1');
+  await store.claimGroup(
+    CLUSTER,
+    PARENT,
+    { instanceGroup: 'nodes-us-east-1a', claimant: CHILD, planDigest: 'digest' },
+    async () => true,
+  );
+  const nodes: KubeNode[] = ['i-1', 'i-2', 'i-3', 'i-4'].map((id) => ({
+    name: `node-${id}`,
+    providerId: `aws:///us-east-1a/${id}`,
+    instanceId: id,
+    role: 'node',
+    ready: true,
+    unschedulable: true,
+    allocatablePods: 110,
+  }));
+  const events: KubeEvent[] = [];
+  const kube = {
+    listNodes: async () => nodes.map((n) => ({ ...n })),
+    uncordon: async (name: string) => {
+      nodes.find((n) => n.name === name)!.unschedulable = false;
+    },
+    recordEvent: async (e: KubeEvent) => void events.push(e),
+  } as unknown as KubePort;
+  const states: Record<string, string> = {
+    'i-1': 'running',
+    'i-2': 'running',
+    'i-3': 'shutting-down',
+    'i-4': 'running',
+  };
+  const deps = {
+    store,
+    ec2: {
+      describeInstances: async (filters: Filter[]): Promise<Instance[]> => {
+        const ids = filters.find((f) => f.Name === 'instance-id')?.Values ?? [];
+        const wanted = filters.find((f) => f.Name === 'instance-state-name')?.Values;
+        return ids
+          .filter((id) => !wanted || wanted.includes(states[id] ?? ''))
+          .map((id) => ({ InstanceId: id }));
+      },
+      terminateInstances: async () => undefined,
+    },
+    kube: async () => kube,
+  } as unknown as RollingUpdateDeps;
+  return { store, deps, nodes, events };
+}
+
+describe('uncordon after a failed roll step', () => {
+  it("uncordons the step's nodes whose instances still run, and says why on each node", async () => {
+    const { deps, nodes, events } = await world();
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: STEP,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      deps,
+    );
+
+    expect(out).toEqual({ uncordoned: ['node-i-1', 'node-i-2'] });
+    expect(nodes.filter((n) => !n.unschedulable).map((n) => n.instanceId)).toEqual(['i-1', 'i-2']);
+    expect(events.map((e) => [e.regarding.name, e.reason])).toEqual([
+      ['node-i-1', 'RollingUpdateFailed'],
+      ['node-i-2', 'RollingUpdateFailed'],
+    ]);
+  });
+
+  it('leaves the nodes alone when another execution now holds the group', async () => {
+    const { store, deps, nodes } = await world();
+    const other = `${CHILD}-other`;
+    await store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1-other');
+    await store.claimGroup(
+      CLUSTER,
+      PARENT,
+      { instanceGroup: 'nodes-us-east-1a', claimant: other, planDigest: 'digest' },
+      async () => true,
+    );
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: STEP,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      deps,
+    );
+
+    expect(out).toMatchObject({ uncordoned: [], skipped: expect.stringContaining(other) });
+    expect(nodes.every((n) => n.unschedulable)).toBe(true);
+  });
+
+  it('uncordons when the roll ended and released the lock', async () => {
+    const { store, deps, nodes } = await world();
+    await store.releaseLock(CLUSTER, PARENT);
+
+    await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: STEP,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      deps,
+    );
+
+    expect(nodes.filter((n) => !n.unschedulable)).toHaveLength(2);
+  });
+});
