@@ -20,9 +20,9 @@ const { BUNDLE_OPTIONS } = (await import('../scripts/build.mjs')) as {
 
 /** The AWS SDK clients each function calls; its bundle must hold those and no others. */
 const CLIENTS: Record<FunctionLogicalId, string[]> = {
-  ValidateSpecFunction: ['ec2'],
+  ValidateSpecFunction: ['ec2', 'route-53'],
   WriteStateFunction: ['s3', 'sfn'],
-  LaunchClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 's3'],
+  LaunchClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'route-53', 's3'],
   VerifyDnsFunction: ['cloudformation', 'ec2', 'route-53', 's3'],
   RollingUpdateFunction: ['auto-scaling', 'cloudformation', 'ec2', 'route-53', 's3'],
   DeleteClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'iam', 'route-53', 's3'],

@@ -20,7 +20,8 @@ import { discover } from '../../src/stages/delete-cluster.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { ROOT } from '../helpers.js';
-import { type CliResult, kopsless } from './run.js';
+import { TEST_ZONE } from '../support/moto.js';
+import { type CliResult, createZoneIn, kopsless } from './run.js';
 
 // kill -9 of a local command at several states of create, roll and delete; the next command
 // for the cluster takes its lock over at once and finishes the work. The runner is a real child
@@ -131,6 +132,7 @@ beforeAll(async () => {
   const up = await kopsless(['local', 'up'], env);
   expect(up.code, up.stderr).toBe(0);
   const { endpoint, region, stateBucket } = backend();
+  await createZoneIn(endpoint, region, TEST_ZONE);
   const config = {
     endpoint,
     region,

@@ -5,7 +5,8 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopMoto } from '../../src/local/moto/moto.js';
 import { ROOT } from '../helpers.js';
-import { kopsless } from './run.js';
+import { TEST_ZONE } from '../support/moto.js';
+import { createZoneIn, kopsless } from './run.js';
 
 // `kopsless local start-execution` as a console user drives it: its own local backend (moto,
 // detached), stopped by PID at the end; one cluster created through it, then rolled with
@@ -50,6 +51,7 @@ beforeAll(async () => {
   const up = await kopsless(['local', 'up'], env);
   expect(up.code, up.stderr).toBe(0);
   const { endpoint, region, stateBucket } = record();
+  await createZoneIn(endpoint, region, TEST_ZONE);
   bucket = stateBucket;
   s3 = new S3Client({
     endpoint,

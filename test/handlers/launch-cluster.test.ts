@@ -6,6 +6,7 @@ import {
   type StackStatus,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
+import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -18,6 +19,9 @@ import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
 
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
+const r53 = mockClient(Route53Client);
+/** The account's zone, which the seed cluster's records go into. */
+const USER_ZONE = 'ZUSER';
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
@@ -29,6 +33,12 @@ beforeAll(async () => {
 beforeEach(() => {
   s3.reset();
   cfn.reset();
+  r53.reset();
+  r53.on(ListHostedZonesCommand).resolves({
+    HostedZones: [{ Id: `/hostedzone/${USER_ZONE}`, Name: 'example.com.', CallerReference: 'r' }],
+    IsTruncated: false,
+    MaxItems: 100,
+  });
   serveSeedState(s3);
 });
 
@@ -38,6 +48,7 @@ const templateHash = () =>
       renderStackTemplate({
         manifest: checkManifest(readFixture('seed.yaml')).completed!,
         stateBucket: 'state-bucket',
+        hostedZoneId: USER_ZONE,
       }),
     ),
   );

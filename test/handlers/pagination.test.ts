@@ -28,9 +28,8 @@ import {
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
 import {
-  ListHostedZonesByNameCommand,
+  ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
-  ListTagsForResourceCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -139,20 +138,28 @@ function serveEc2(): void {
 }
 
 function serveDns(): void {
-  // Two zones of the cluster's name (say public and private), one to a page.
-  const zones = ['Z1', 'Z2'];
-  r53.on(ListHostedZonesByNameCommand).callsFake(async (input: { HostedZoneId?: string }) => {
-    const at = input.HostedZoneId ? zones.indexOf(input.HostedZoneId) : 0;
-    const next = zones[at + 1];
+  // The account's zones, one to a page: the cluster's (the longest match of its name) is on page 2.
+  const zones = [
+    { Id: '/hostedzone/Z1', Name: 'other.org.', CallerReference: 'r' },
+    { Id: '/hostedzone/Z2', Name: 'example.com.', CallerReference: 'r' },
+  ];
+  r53.on(ListHostedZonesCommand).callsFake(async (input: { Marker?: string }) => {
+    const at = input.Marker ? Number(input.Marker) : 0;
+    const more = at + 1 < zones.length;
     return {
-      HostedZones: [{ Id: `/hostedzone/${zones[at]}`, Name: `${cluster}.`, CallerReference: 'r' }],
-      IsTruncated: !!next,
-      ...(next ? { NextDNSName: `${cluster}.`, NextHostedZoneId: next } : {}),
+      HostedZones: [zones[at]],
+      IsTruncated: more,
+      ...(more ? { NextMarker: String(at + 1) } : {}),
       MaxItems: 1,
     };
   });
-  r53.on(ListTagsForResourceCommand).resolves({ ResourceTagSet: { Tags: tagged } });
-  const names = ['api', 'api.internal', 'kops-controller.internal'].map((n) => `${n}.${cluster}.`);
+  // The zone's records, one to a page: the cluster's two among other records of the zone.
+  const names = [
+    'www.example.com.',
+    `api.${cluster}.`,
+    'api.other.example.com.',
+    `api.internal.${cluster}.`,
+  ];
   r53.on(ListResourceRecordSetsCommand).callsFake(async (input: { StartRecordName?: string }) => {
     const at = input.StartRecordName ? names.indexOf(input.StartRecordName) : 0;
     const next = names[at + 1];
@@ -225,20 +232,16 @@ describe('delete handler inventory at page size 1', () => {
     expect(asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(3);
   });
 
-  it('finds the second hosted zone of the name and the records on page 3 of each zone', async () => {
+  it('finds the cluster zone on page 2 and exactly its two records among the zone pages', async () => {
     const out = await handler({ action: 'discover', cluster }, lambdaContext);
 
     const dns = out.resources
       .filter((r: { type: string }) => r.type === 'dns-record' || r.type === 'hosted-zone')
       .map((r: { type: string; name: string; id: string }) => `${r.type} ${r.name} ${r.id}`);
-    expect(dns).toEqual(
-      expect.arrayContaining([
-        `hosted-zone ${cluster}. Z2`,
-        `dns-record kops-controller.internal.${cluster}. Z1/A`,
-        `dns-record kops-controller.internal.${cluster}. Z2/A`,
-      ]),
-    );
-    expect(dns).toHaveLength(8);
+    expect(dns).toEqual([
+      `dns-record api.${cluster}. Z2/A`,
+      `dns-record api.internal.${cluster}. Z2/A`,
+    ]);
   });
 
   it('deletes the groups on every page', async () => {
