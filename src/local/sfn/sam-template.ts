@@ -192,6 +192,9 @@ function resolveValue(
       return stateMachineArn(deployment, id).split(':').pop()!;
     if (id === 'StateBucket' && attribute === 'Arn')
       return `arn:aws:s3:::${deployment.stateBucket}`;
+    // The local backend has no service role: its stacks run with the caller's credentials, as
+    // the functions do when CLOUDFORMATION_ROLE_ARN is empty.
+    if (id === 'CloudFormationServiceRole' && attribute === 'Arn') return '';
   }
   if (typeof intrinsic['Fn::Sub'] === 'string') {
     let failed: string | undefined;
