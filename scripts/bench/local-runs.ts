@@ -4,8 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseAllDocuments, stringify } from 'yaml';
+import { ensureDemoZone } from '../../src/cli/demo-zone.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
@@ -123,6 +125,10 @@ export async function startBenchBackend(timing: {
       }),
     );
     s3.destroy();
+    // The account's public zone the bench clusters' records go into, as a user makes it first.
+    const route53 = new Route53Client({});
+    await ensureDemoZone(route53, 'example.com', { out: () => {}, err: () => {} });
+    route53.destroy();
   };
   await createBucket();
   const objects = s3ObjectStore(new S3Client({}), bucket);
@@ -142,6 +148,8 @@ export async function startBenchBackend(timing: {
     stopMoto(moto.pid);
     throw error;
   }
+  // The handlers accept a stored kubeconfig naming this server (see src/kube/stored-kubeconfig.ts).
+  process.env.KOPSLESS_KUBE_API = `http://127.0.0.1:${sim.port}`;
   return {
     sim,
     store,

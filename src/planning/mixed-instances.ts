@@ -196,7 +196,11 @@ export function validateMixedInstancesPolicy(ig: InstanceGroup): FieldIssue[] {
         SPOT_ALLOCATION_STRATEGIES,
       ),
     );
-  (spec.instances ?? []).forEach((entry, i) => {
+  if (spec.instances !== undefined && !Array.isArray(spec.instances))
+    issues.push(
+      field.invalid(`${path}.instances`, spec.instances, 'must be a list of instance types'),
+    );
+  (Array.isArray(spec.instances) ? spec.instances : []).forEach((entry, i) => {
     if (typeof entry !== 'string' || entry.trim() === '')
       issues.push(field.invalid(index(`${path}.instances`, i), entry, 'must be an instance type'));
   });

@@ -84,10 +84,12 @@ describe('bench --quick: the roll', () => {
   // some 8 lock reads per node at a surge of one, measured 29.4 (881 calls), bound 31. At 1,000
   // nodes in batches of 10 the same checks cost under one call per node.
   // A step that re-reads the state store or every group again goes past this.
-  it('makes at most 31 AWS calls per replaced node at a surge of one', () => {
+  // Measured 31.8 with the HA control plane, the owner tag and records in the user's zone (each
+  // validation poll lists the zone's records): bound 33.
+  it('makes at most 33 AWS calls per replaced node at a surge of one', () => {
     const roll = results.roll[0]!;
 
-    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(31);
+    expect(roll.awsCalls / roll.nodes).toBeLessThanOrEqual(33);
   });
 
   it('never counts fewer AWS calls than the fewest the roll needs, and prices the run', () => {

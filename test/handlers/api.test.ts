@@ -114,7 +114,7 @@ describe('POST /clusters', () => {
     );
   });
 
-  it('answers 400 listing spec.hasOwnProperty and spec.constructor as unsupported, and starts nothing', async () => {
+  it('answers 400 naming spec.hasOwnProperty and spec.constructor as unknown fields, and starts nothing', async () => {
     const response = await request('POST', '/clusters', {
       body: seed.replace(
         '  channel: stable\n',
@@ -123,10 +123,8 @@ describe('POST /clusters', () => {
     });
 
     expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).unsupported.map((u: { path: string }) => u.path)).toEqual([
-      'spec.hasOwnProperty',
-      'spec.constructor',
-    ]);
+    expect(JSON.stringify(bodyOf(response))).toContain('spec.hasOwnProperty');
+    expect(JSON.stringify(bodyOf(response))).toContain('spec.constructor');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 

@@ -163,6 +163,7 @@ describe('create-cluster state machine on the local backend', () => {
 
   it('writes the state store and releases the lock', async () => {
     expect(await stateKeys(cluster)).toEqual([
+      'bootstrap-token-issued',
       'cluster-completed.spec',
       'config',
       'instancegroup/control-plane-us-east-1a',

@@ -64,7 +64,7 @@ afterAll(async () => env?.stop());
 
 describe('a cluster of three control-plane groups', () => {
   it('runs one etcd member per control-plane node, each shown as the static pod etcd-<node>', async () => {
-    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
 
     const members = await (await etcd())!.listMembers();
     const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
@@ -101,7 +101,7 @@ describe('a cluster of three control-plane groups', () => {
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const members = await (await etcd())!.listMembers();
-    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
     const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
     expect(members.map((m) => m.name).sort()).toEqual(nodes.map((n) => n.name).sort());
     expect(members).toHaveLength(3);
@@ -113,7 +113,7 @@ describe('a cluster of three control-plane groups', () => {
       autoscaling: autoScalingApi(new AutoScalingClient({})),
       stacks: cloudFormationStackApi(new CloudFormationClient({})),
       dns: route53Api(new Route53Client({})),
-      kube: (name: string) => kubeForCluster(env.objects, name),
+      kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
       etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
     };
 

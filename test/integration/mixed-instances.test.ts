@@ -62,7 +62,7 @@ describe('a spot group from mixedInstancesPolicy', () => {
   });
 
   it('gives every node the maxPods of the smallest listed type (t3.small), whatever it runs on', async () => {
-    const kube = (await kubeForCluster(env.objects, cluster))!;
+    const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
     await env.sim.backend.cluster(cluster, { fresh: true });
 
     const nodes = (await kube.listNodes()).filter((n) => n.instanceGroup === 'nodes-us-east-1a');

@@ -237,6 +237,9 @@ export function lambdaEnvironment(
         }
       : {}),
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
+    // Where the simulated Kubernetes API serves the clusters: the one server a stored kubeconfig
+    // may name locally besides the cluster's own api.internal (src/kube/stored-kubeconfig.ts).
+    ...(settings.runtime?.localKubeApi ? { KOPSLESS_KUBE_API: settings.runtime.localKubeApi } : {}),
   };
 }
 
