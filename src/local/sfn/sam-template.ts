@@ -23,8 +23,8 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 /** A value of the template, intrinsics read as their long form (`{ Ref: X }`, `{ 'Fn::Sub': ... }`). */
 type TemplateValue = unknown;
 
-// CloudFormation's short-form intrinsics (`!Ref X`), read as the long form `{ Ref: X }`.
-const INTRINSICS: Tags = [
+/** CloudFormation's short-form intrinsics (`!Ref X`), read as the long form `{ Ref: X }`. */
+export const INTRINSICS: Tags = [
   'Ref',
   'GetAtt',
   'Sub',
