@@ -44,12 +44,12 @@ import {
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
 import { CLUSTER_TAG, fqdn, type InstanceRoleKind, iamRoleName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { allItems } from './pages.js';
-import { deleteRecordSet, recordSets } from './route53.js';
+import { deleteRecordSet, recordSetsNamed } from './route53.js';
 
 /**
  * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
@@ -348,15 +348,16 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
 
   async function dnsList(records: ClusterRecords | undefined): Promise<CloudResource[]> {
     if (!records) return [];
-    const names = new Set(records.names.map((n) => fqdn(n).toLowerCase()));
-    return (await recordSets(route53, records.zoneId))
-      .filter((r) => names.has(fqdn(r.Name ?? '').toLowerCase()))
-      .filter((r) => r.Type !== 'NS' && r.Type !== 'SOA')
-      .map((r) => ({
-        type: 'dns-record',
-        name: fqdn(r.Name ?? ''),
-        id: `${records.zoneId}/${r.Type}`,
-      }));
+    // Only the cluster's own names, each read where it starts in the zone: the rest of the zone
+    // (other clusters', the user's own records) is never listed.
+    const found = await Promise.all(
+      records.names.map((name) => recordSetsNamed(route53, records.zoneId, name, 'A')),
+    );
+    return found.flat().map((r) => ({
+      type: 'dns-record',
+      name: fqdn(r.Name ?? ''),
+      id: `${records.zoneId}/${r.Type}`,
+    }));
   }
 
   return {
@@ -527,7 +528,7 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
               route53,
               resource.id.slice(0, slash),
               resource.name,
-              resource.id.slice(slash + 1),
+              resource.id.slice(slash + 1) as RRType,
             );
             break;
           }

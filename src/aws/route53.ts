@@ -35,7 +35,11 @@ export interface DnsApi {
     ttl: number,
   ): Promise<string>;
   changeStatus(changeId: string): Promise<string>;
-  listRecords(zoneId: string): Promise<RecordState[]>;
+  /**
+   * The A record sets of these names in the zone: each name is asked for on its own
+   * (StartRecordName and StartRecordType), so the cost does not grow with the zone.
+   */
+  listRecords(zoneId: string, names: string[]): Promise<RecordState[]>;
   /** Every hosted zone of the account (the choice of a cluster's zone needs them all, as kOps's does). */
   listHostedZones(): Promise<HostedZoneSummary[]>;
   /** One zone and the name servers Route53 serves it from; undefined when the account has no such zone. */
@@ -84,9 +88,12 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
         return rethrowAws(error);
       }
     },
-    async listRecords(zoneId) {
+    async listRecords(zoneId, names) {
       try {
-        return (await recordSets(client, zoneId)).map((r) => ({
+        const found = await Promise.all(
+          names.map((name) => recordSetsNamed(client, zoneId, name, 'A')),
+        );
+        return found.flat().map((r) => ({
           name: fqdn(r.Name ?? ''),
           type: r.Type ?? '',
           values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
@@ -118,30 +125,50 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
   };
 }
 
+/** Record sets a ListResourceRecordSets page asks for when it wants one name and type. */
+const NAMED_PAGE_SIZE = 10;
+
 /**
- * Every record set of a zone. Route53 has no SDK paginator for this list: a truncated page names
- * the record to start the next one from (name, type and, for weighted or latency records, the
- * set identifier). Errors are left to the caller.
+ * The record sets of one name and type (several only for weighted, latency and similar sets),
+ * read from where they start in the zone's order rather than by listing the whole zone. Route53
+ * lists a zone sorted by name, then type, from StartRecordName and StartRecordType: the pages go
+ * on only while the next record set is still this name and type. Errors are left to the
+ * caller.
  */
-export async function recordSets(
+export async function recordSetsNamed(
   client: Pick<Route53Client, 'send'>,
   zoneId: string,
+  name: string,
+  type: NonNullable<ResourceRecordSet['Type']>,
 ): Promise<ResourceRecordSet[]> {
-  const records: ResourceRecordSet[] = [];
+  const wanted = fqdn(name).toLowerCase();
+  const found: ResourceRecordSet[] = [];
   let start: {
-    StartRecordName?: string;
-    StartRecordType?: ResourceRecordSet['Type'];
+    StartRecordName: string;
+    StartRecordType: ResourceRecordSet['Type'];
     StartRecordIdentifier?: string;
-  } = {};
+  } = { StartRecordName: fqdn(name), StartRecordType: type };
   for (;;) {
     const out = await client.send(
-      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }),
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ...start,
+        MaxItems: NAMED_PAGE_SIZE,
+      }),
     );
-    records.push(...(out.ResourceRecordSets ?? []));
-    if (!out.IsTruncated) return records;
+    const page = out.ResourceRecordSets ?? [];
+    const matching = page.filter(
+      (r) => fqdn(r.Name ?? '').toLowerCase() === wanted && r.Type === type,
+    );
+    found.push(...matching);
+    const nextIsSame =
+      out.IsTruncated === true &&
+      fqdn(out.NextRecordName ?? '').toLowerCase() === wanted &&
+      out.NextRecordType === type;
+    if (!nextIsSame || matching.length < page.length) return found;
     start = {
-      ...(out.NextRecordName ? { StartRecordName: out.NextRecordName } : {}),
-      ...(out.NextRecordType ? { StartRecordType: out.NextRecordType } : {}),
+      StartRecordName: out.NextRecordName ?? fqdn(name),
+      StartRecordType: type,
       ...(out.NextRecordIdentifier ? { StartRecordIdentifier: out.NextRecordIdentifier } : {}),
     };
   }
@@ -185,21 +212,20 @@ export async function clusterZone(
 
 /**
  * Deletes one record set (name and type) with the values it holds now: Route53 deletes only on
- * an exact match, and verify-dns rewrites the values after the stack made them. A record set
- * already gone is done; one changed between the read and the delete is read again, once.
- * Errors are left to the caller.
+ * an exact match, and verify-dns rewrites the values after the stack made them. Only the record
+ * sets of that name and type are read; one that does not exist is skipped (`absent`: a cluster
+ * whose create stopped before its records were written); one changed or deleted between the
+ * read and the delete is read again, once. Errors are left to the caller.
  */
 export async function deleteRecordSet(
   client: Pick<Route53Client, 'send'>,
   zoneId: string,
   name: string,
-  type: string,
-): Promise<void> {
+  type: NonNullable<ResourceRecordSet['Type']>,
+): Promise<'deleted' | 'absent'> {
   for (let attempt = 0; ; attempt++) {
-    const current = (await recordSets(client, zoneId)).filter(
-      (r) => fqdn(r.Name ?? '').toLowerCase() === fqdn(name).toLowerCase() && r.Type === type,
-    );
-    if (current.length === 0) return;
+    const current = await recordSetsNamed(client, zoneId, name, type);
+    if (current.length === 0) return 'absent';
     try {
       await client.send(
         new ChangeResourceRecordSetsCommand({
@@ -210,7 +236,7 @@ export async function deleteRecordSet(
           },
         }),
       );
-      return;
+      return 'deleted';
     } catch (error) {
       if (attempt > 0 || !isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
     }

@@ -282,7 +282,7 @@ export async function validateCluster(
   const names = [fqdn(spec.masterPublicName), fqdn(spec.masterInternalName)];
   const stack = await deps.stacks.describe(stackName(cluster));
   const zoneId = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
-  const records = zoneId ? await deps.dns.listRecords(zoneId) : [];
+  const records = zoneId ? await deps.dns.listRecords(zoneId, names) : [];
   const apiRecords = Object.fromEntries(
     names.map((n) => [
       n,

@@ -99,7 +99,7 @@ async function check(
   const zoneId = await hostedZoneId(deps.stacks, input.cluster);
   const [status, records] = await Promise.all([
     deps.dns.changeStatus(input.changeId),
-    deps.dns.listRecords(zoneId),
+    deps.dns.listRecords(zoneId, [names.api, names.internal]),
   ]);
   const current = (name: string) =>
     records.filter((r) => r.name === name && r.type === 'A').flatMap((r) => r.values);

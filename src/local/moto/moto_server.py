@@ -21,6 +21,13 @@ terminated, and an Auto Scaling group that terminates a member leaves it registe
 backend reports a registered instance that is gone, shutting down or terminated as AWS does
 (unused, Target.InvalidState), one still pending as initial (Elb.RegistrationInProgress), and has
 an Auto Scaling group deregister a member from its target groups as it terminates it (draining).
+
+Route53 DELETE: Route53 deletes a record set when the change names it exactly as it is now (name,
+type, TTL and values, or its alias target), and refuses one that does not exist or does not
+match with InvalidChangeBatch. moto checks a DELETE against its journal of CREATE and UPSERT
+changes instead, so a record set CloudFormation made (which never enters that journal) can never
+be deleted (InvalidInput, "found none"), and one the journal once held is deleted with any old
+values. The local backend checks a DELETE against the zone's record sets as Route53 does.
 Everything else is moto as installed.
 """
 
@@ -32,6 +39,8 @@ from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
+from moto.route53.exceptions import Route53ClientError
+from moto.route53.models import ChangeList, Route53Backend
 from moto.server import main
 
 _create_version = LaunchTemplates.create_launch_template_version
@@ -107,6 +116,58 @@ def _terminate_member_deregistered(self, instance_id, should_decrement):  # type
 
 
 AutoScalingBackend.terminate_instance = _terminate_member_deregistered
+
+_change_record_sets = Route53Backend.change_resource_record_sets
+
+
+def _bare_name(name):  # type: ignore[no-untyped-def]
+    return str(name or "").rstrip(".").lower()
+
+
+def _delete_matches(record, wanted):  # type: ignore[no-untyped-def]
+    alias = wanted.get("AliasTarget")
+    if alias or record.alias_target:
+        return bool(alias and record.alias_target) and _bare_name(
+            alias.get("DNSName")
+        ) == _bare_name(record.alias_target.get("DNSName"))
+    values = [r.get("Value") for r in (wanted.get("ResourceRecords") or [])]
+    return str(record.ttl) == str(wanted.get("TTL")) and sorted(
+        str(v) for v in record.records
+    ) == sorted(str(v) for v in values)
+
+
+def _check_deletes_as_route53(self, zoneid, change_list):  # type: ignore[no-untyped-def]
+    zone = self.get_hosted_zone(zoneid)
+    for change in change_list:
+        if change.get("Action") != "DELETE":
+            continue
+        wanted = change["ResourceRecordSet"]
+        name, type_ = wanted.get("Name", ""), wanted.get("Type")
+        current = [
+            r
+            for r in zone.rrsets
+            if _bare_name(r.name) == _bare_name(name)
+            and r.type == type_
+            and r.set_identifier == wanted.get("SetIdentifier")
+        ]
+        where = f"[name='{name.rstrip('.')}.', type='{type_}'"
+        where += f", set-identifier='{wanted['SetIdentifier']}']" if wanted.get("SetIdentifier") else "]"
+        if not current:
+            raise Route53ClientError(
+                "InvalidChangeBatch",
+                f"Tried to delete resource record set {where} but it was not found",
+            )
+        if not any(_delete_matches(r, wanted) for r in current):
+            raise Route53ClientError(
+                "InvalidChangeBatch",
+                f"Tried to delete resource record set {where} but the values provided do not match the current values",
+            )
+    return _change_record_sets(self, zoneid, change_list)
+
+
+Route53Backend.change_resource_record_sets = _check_deletes_as_route53
+# The DELETEs were checked against the zone above; moto's journal check is what they replace.
+ChangeList.has_insert_or_update = lambda self, new_rr_set: True  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     main(sys.argv[1:])
