@@ -27,6 +27,11 @@ export interface KubeNode {
   role: 'control-plane' | 'node';
   ready: boolean;
   unschedulable: boolean;
+  /**
+   * True when the rolling update cordoned the node (it carries ROLL_CORDON_ANNOTATION): only such
+   * a node is uncordoned when a roll gives up, never one an admin had cordoned.
+   */
+  cordonedByRoll?: boolean;
   allocatablePods: number;
   /** `status.nodeInfo.kubeletVersion`, e.g. `v1.33.1`. */
   kubeletVersion?: string;
@@ -51,6 +56,14 @@ export interface KubePod {
 }
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone';
+
+/**
+ * The annotation `cordon` sets beside `spec.unschedulable` and `uncordon` removes: it marks a
+ * node the rolling update cordoned, as opposed to one an admin cordoned before the roll.
+ */
+export const ROLL_CORDON_ANNOTATION = 'kopsless.io/cordoned-by';
+/** Its value: the rolling update is the only caller of `cordon`. */
+const ROLL_CORDON_VALUE = 'rolling-update';
 
 /** An Event the lifecycle writes on an object, shown by `kubectl describe` and `kubectl get events`. */
 export interface KubeEvent {
@@ -90,7 +103,9 @@ export interface KubePort {
   foldNodes<A>(initial: () => A, step: PageStep<KubeNode, A>): Promise<A>;
   /** Pods page by page, as foldNodes. */
   foldPods<A>(selectors: PodSelectors, initial: () => A, step: PageStep<KubePod, A>): Promise<A>;
+  /** Marks the node unschedulable and as cordoned by the rolling update (ROLL_CORDON_ANNOTATION). */
   cordon(node: string): Promise<void>;
+  /** Makes the node schedulable again and removes ROLL_CORDON_ANNOTATION. */
   uncordon(node: string): Promise<void>;
   /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
   evict(namespace: string, name: string): Promise<EvictionResult>;
@@ -130,6 +145,9 @@ export function toNode(n: V1Node): KubeNode {
     role: 'node-role.kubernetes.io/control-plane' in labels ? 'control-plane' : 'node',
     ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     unschedulable: n.spec?.unschedulable === true,
+    ...(n.metadata?.annotations?.[ROLL_CORDON_ANNOTATION] === ROLL_CORDON_VALUE
+      ? { cordonedByRoll: true }
+      : {}),
     allocatablePods: Number(n.status?.allocatable?.pods ?? 0),
     ...(n.status?.nodeInfo?.kubeletVersion
       ? { kubeletVersion: n.status.nodeInfo.kubeletVersion }
@@ -322,7 +340,13 @@ export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}
     async cordon(node) {
       try {
         await core.patchNode(
-          { name: node, body: { spec: { unschedulable: true } } },
+          {
+            name: node,
+            body: {
+              metadata: { annotations: { [ROLL_CORDON_ANNOTATION]: ROLL_CORDON_VALUE } },
+              spec: { unschedulable: true },
+            },
+          },
           setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
         );
       } catch (error) {
@@ -332,7 +356,13 @@ export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}
     async uncordon(node) {
       try {
         await core.patchNode(
-          { name: node, body: { spec: { unschedulable: null } } },
+          {
+            name: node,
+            body: {
+              metadata: { annotations: { [ROLL_CORDON_ANNOTATION]: null } },
+              spec: { unschedulable: null },
+            },
+          },
           setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
         );
       } catch (error) {

@@ -339,9 +339,10 @@ async function assertStepClaim(
 
 /**
  * After a child's drain or terminate failed (a permanent error, or retries of a Lambda timeout
- * exhausted): the step's nodes whose instances still run are uncordoned, so the cluster is as
- * it was before the step and nothing is left unschedulable. Skipped when another execution now
- * holds the lock or the group's claim: those nodes are that execution's to drain.
+ * exhausted): the step's nodes that the roll cordoned and whose instances still run are
+ * uncordoned, so the cluster is as it was before the step; a node an admin had cordoned before
+ * the roll stays cordoned. Skipped when another execution now holds the lock or the group's
+ * claim: those nodes are that execution's to drain.
  */
 async function uncordonStep(
   input: { cluster: string; step: RollStep; cloudOnly?: boolean; claim?: GroupClaim },
@@ -369,7 +370,11 @@ async function uncordonStep(
   );
   const kube = await kubeOrFail(input.cluster, deps);
   const nodes = (await kube.listNodes()).filter(
-    (n) => n.unschedulable && step.instanceIds.includes(n.instanceId) && running.has(n.instanceId),
+    (n) =>
+      n.unschedulable &&
+      n.cordonedByRoll === true &&
+      step.instanceIds.includes(n.instanceId) &&
+      running.has(n.instanceId),
   );
   for (const node of nodes) {
     await kube.uncordon(node.name);

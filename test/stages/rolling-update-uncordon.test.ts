@@ -20,8 +20,11 @@ const STEP = {
   controlPlane: false,
 } as unknown as RollStep;
 
-/** Nodes i-1..i-4, all cordoned; instance i-3 is already shutting down (terminated by the step). */
-async function world() {
+/**
+ * Nodes i-1..i-4, all cordoned by the roll; instance i-3 is already shutting down (terminated by
+ * the step). The nodes in `adminCordoned` were cordoned by an admin before the roll instead.
+ */
+async function world(adminCordoned: string[] = []) {
   const store = new ClusterStore(memoryObjects());
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
   await store.beginWave(CLUSTER, PARENT, ['nodes-us-east-1a'], 'digest');
@@ -39,13 +42,17 @@ async function world() {
     role: 'node',
     ready: true,
     unschedulable: true,
+    cordonedByRoll: !adminCordoned.includes(id),
     allocatablePods: 110,
   }));
   const events: KubeEvent[] = [];
   const kube = {
     listNodes: async () => nodes.map((n) => ({ ...n })),
     uncordon: async (name: string) => {
-      nodes.find((n) => n.name === name)!.unschedulable = false;
+      Object.assign(nodes.find((n) => n.name === name)!, {
+        unschedulable: false,
+        cordonedByRoll: false,
+      });
     },
     recordEvent: async (e: KubeEvent) => void events.push(e),
   } as unknown as KubePort;
@@ -92,6 +99,24 @@ describe('uncordon after a failed roll step', () => {
       ['node-i-1', 'RollingUpdateFailed'],
       ['node-i-2', 'RollingUpdateFailed'],
     ]);
+  });
+
+  it('leaves cordoned a node an admin had cordoned before the roll', async () => {
+    const { deps, nodes, events } = await world(['i-2']);
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: STEP,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      deps,
+    );
+
+    expect(out).toEqual({ uncordoned: ['node-i-1'] });
+    expect(nodes.filter((n) => !n.unschedulable).map((n) => n.instanceId)).toEqual(['i-1']);
+    expect(events.map((e) => e.regarding.name)).toEqual(['node-i-1']);
   });
 
   it('leaves the nodes alone when another execution now holds the group', async () => {
