@@ -199,13 +199,15 @@ export async function hostedZonesNamed(
 
 /**
  * The hosted zone of a cluster's records among the account's zones (see planning/dns.ts), or
- * undefined for a cluster that publishes no records.
+ * undefined for a cluster that publishes no records. With `allowedZoneId` (the deployment's
+ * HostedZoneId parameter) any other zone is refused.
  */
 export async function clusterZone(
   dns: Pick<DnsApi, 'listHostedZones'>,
   manifest: CompletedManifest,
+  allowedZoneId?: string,
 ): Promise<ZoneChoice | undefined> {
-  const request = zoneRequest(manifest);
+  const request = zoneRequest(manifest, allowedZoneId);
   if (!request) return undefined;
   return chooseHostedZone(await dns.listHostedZones(), request);
 }

@@ -20,6 +20,7 @@ import {
 import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import type { LocalExecutionResult, RunOptions } from '../local/sfn/step-functions.js';
+import { allowedZoneOf } from '../planning/dns.js';
 import type { EtcdOf } from '../stages/etcd-membership.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../state/object-store.js';
@@ -59,6 +60,11 @@ export interface CliContext {
   etcd: EtcdOf;
   region: string;
   stateBucket: string;
+  /**
+   * The one hosted zone the deployment may write cluster records in: the deployed stack's
+   * HostedZoneId parameter, or locally ALLOWED_HOSTED_ZONE_ID; unset for any zone.
+   */
+  allowedHostedZoneId?: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
   aws: AwsClientSettings;
 }
@@ -167,6 +173,9 @@ export async function localContext(
     ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
     region: record.region,
     stateBucket: record.stateBucket,
+    ...(settings.config.allowedHostedZoneId
+      ? { allowedHostedZoneId: settings.config.allowedHostedZoneId }
+      : {}),
     aws,
   };
 }
@@ -262,6 +271,9 @@ export async function awsContext(stack: string): Promise<CliContext> {
   const outputs = Object.fromEntries(
     (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
   );
+  const allowedHostedZoneId = allowedZoneOf(
+    out.Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'HostedZoneId')?.ParameterValue,
+  );
   const stateBucket = outputs.StateBucketName;
   if (!stateBucket)
     throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
@@ -300,6 +312,7 @@ export async function awsContext(stack: string): Promise<CliContext> {
     ...shared,
     region,
     stateBucket,
+    ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     aws: {},
   };
 }

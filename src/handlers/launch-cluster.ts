@@ -25,6 +25,7 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
       : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
+    ...(config.allowedHostedZoneId ? { allowedHostedZoneId: config.allowedHostedZoneId } : {}),
   };
   return stageHandler(
     stageLogger('launch-cluster', runtime.logLevel),

@@ -60,6 +60,8 @@ export interface LaunchDeps {
   groupsTimeoutSeconds: number;
   /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
   network?: SharedNetworkApi;
+  /** The one zone the deployment may write records in (its HostedZoneId); unset for any. */
+  allowedHostedZoneId?: string;
   now?: () => Date;
 }
 
@@ -101,9 +103,9 @@ function clientToken(...parts: string[]): string {
  */
 async function recordsZoneId(
   manifest: CompletedManifest,
-  deps: Pick<LaunchDeps, 'stacks' | 'dns'>,
+  deps: Pick<LaunchDeps, 'stacks' | 'dns' | 'allowedHostedZoneId'>,
 ): Promise<string | undefined> {
-  const choice = await clusterZone(deps.dns, manifest);
+  const choice = await clusterZone(deps.dns, manifest, deps.allowedHostedZoneId);
   if (!choice) return undefined;
   if ('error' in choice)
     throw new SpecInvalidError([{ path: 'spec.dnsZone', message: choice.error }]);
@@ -123,7 +125,10 @@ async function recordsZoneId(
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network'>,
+  deps: Pick<
+    LaunchDeps,
+    'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network' | 'allowedHostedZoneId'
+  >,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);

@@ -214,7 +214,13 @@ export function lambdaEnvironment(
   settings: LocalSettings,
 ): Record<string, string> {
   const region = settings.config.region;
-  const deployment: LocalDeployment = { stateBucket: settings.config.stateBucket, region };
+  // The HostedZoneId parameter as the runner was given it (ALLOWED_HOSTED_ZONE_ID), else its default.
+  const zone = settings.config.allowedHostedZoneId;
+  const deployment: LocalDeployment = {
+    stateBucket: settings.config.stateBucket,
+    region,
+    ...(zone ? { parameters: { HostedZoneId: zone } } : {}),
+  };
   const aws = settings.runtime?.aws ?? {};
   return {
     ...resolvedEnvironment(fn, deployment, template()),
