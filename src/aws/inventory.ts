@@ -348,12 +348,10 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
 
   async function dnsList(records: ClusterRecords | undefined): Promise<CloudResource[]> {
     if (!records) return [];
-    // Only the cluster's own names, each read where it starts in the zone: the rest of the zone
-    // (other clusters', the user's own records) is never listed.
-    const found = await Promise.all(
-      records.names.map((name) => recordSetsNamed(route53, records.zoneId, name, 'A')),
-    );
-    return found.flat().map((r) => ({
+    // Only the cluster's own names, read from where they start in the zone: the rest of the zone
+    // (other clusters', the user's own records) is not listed.
+    const found = await recordSetsNamed(route53, records.zoneId, records.names, 'A');
+    return found.map((r) => ({
       type: 'dns-record',
       name: fqdn(r.Name ?? ''),
       id: `${records.zoneId}/${r.Type}`,

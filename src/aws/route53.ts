@@ -36,8 +36,8 @@ export interface DnsApi {
   ): Promise<string>;
   changeStatus(changeId: string): Promise<string>;
   /**
-   * The A record sets of these names in the zone: each name is asked for on its own
-   * (StartRecordName and StartRecordType), so the cost does not grow with the zone.
+   * The A record sets of these names in the zone, read from where they start in the zone's
+   * order (StartRecordName and StartRecordType), so the cost does not grow with the zone.
    */
   listRecords(zoneId: string, names: string[]): Promise<RecordState[]>;
   /** Every hosted zone of the account (the choice of a cluster's zone needs them all, as kOps's does). */
@@ -90,10 +90,7 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
     },
     async listRecords(zoneId, names) {
       try {
-        const found = await Promise.all(
-          names.map((name) => recordSetsNamed(client, zoneId, name, 'A')),
-        );
-        return found.flat().map((r) => ({
+        return (await recordSetsNamed(client, zoneId, names, 'A')).map((r) => ({
           name: fqdn(r.Name ?? ''),
           type: r.Type ?? '',
           values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
@@ -125,29 +122,43 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
   };
 }
 
-/** Record sets a ListResourceRecordSets page asks for when it wants one name and type. */
-const NAMED_PAGE_SIZE = 10;
+/** Record sets a ListResourceRecordSets page asks for when it wants a few names. */
+const NAMED_PAGE_SIZE = 20;
 
 /**
- * The record sets of one name and type (several only for weighted, latency and similar sets),
- * read from where they start in the zone's order rather than by listing the whole zone. Route53
- * lists a zone sorted by name, then type, from StartRecordName and StartRecordType: the pages go
- * on only while the next record set is still this name and type. Errors are left to the
+ * Where a record set sorts in a zone's list: Route53 lists by name with the labels reversed
+ * (`com.example.api`), then by type.
+ */
+function listOrder(name: string, type: string): string {
+  const labels = fqdn(name).toLowerCase().slice(0, -1).split('.').reverse().join('.');
+  return `${labels}\u0000${type}`;
+}
+
+/**
+ * The record sets of these names and this type (several a name only for weighted, latency and
+ * similar sets), read from where the first of them starts in the zone's order rather than by
+ * listing the whole zone: Route53 lists a zone sorted by name (labels reversed), then type,
+ * from StartRecordName and StartRecordType. A cluster's `api.<cluster>` and
+ * `api.internal.<cluster>` sort close together, so one page usually holds both; the pages go on
+ * only while the next record set does not sort after the last name. Errors are left to the
  * caller.
  */
 export async function recordSetsNamed(
   client: Pick<Route53Client, 'send'>,
   zoneId: string,
-  name: string,
+  names: string[],
   type: NonNullable<ResourceRecordSet['Type']>,
 ): Promise<ResourceRecordSet[]> {
-  const wanted = fqdn(name).toLowerCase();
+  if (names.length === 0) return [];
+  const wanted = new Set(names.map((n) => fqdn(n).toLowerCase()));
+  const ordered = [...wanted].sort((x, y) => (listOrder(x, type) < listOrder(y, type) ? -1 : 1));
+  const last = listOrder(ordered.at(-1)!, type);
   const found: ResourceRecordSet[] = [];
   let start: {
     StartRecordName: string;
     StartRecordType: ResourceRecordSet['Type'];
     StartRecordIdentifier?: string;
-  } = { StartRecordName: fqdn(name), StartRecordType: type };
+  } = { StartRecordName: ordered[0]!, StartRecordType: type };
   for (;;) {
     const out = await client.send(
       new ListResourceRecordSetsCommand({
@@ -156,19 +167,16 @@ export async function recordSetsNamed(
         MaxItems: NAMED_PAGE_SIZE,
       }),
     );
-    const page = out.ResourceRecordSets ?? [];
-    const matching = page.filter(
-      (r) => fqdn(r.Name ?? '').toLowerCase() === wanted && r.Type === type,
+    found.push(
+      ...(out.ResourceRecordSets ?? []).filter(
+        (r) => wanted.has(fqdn(r.Name ?? '').toLowerCase()) && r.Type === type,
+      ),
     );
-    found.push(...matching);
-    const nextIsSame =
-      out.IsTruncated === true &&
-      fqdn(out.NextRecordName ?? '').toLowerCase() === wanted &&
-      out.NextRecordType === type;
-    if (!nextIsSame || matching.length < page.length) return found;
+    if (!out.IsTruncated || !out.NextRecordName || !out.NextRecordType) return found;
+    if (listOrder(out.NextRecordName, out.NextRecordType) > last) return found;
     start = {
-      StartRecordName: out.NextRecordName ?? fqdn(name),
-      StartRecordType: type,
+      StartRecordName: out.NextRecordName,
+      StartRecordType: out.NextRecordType,
       ...(out.NextRecordIdentifier ? { StartRecordIdentifier: out.NextRecordIdentifier } : {}),
     };
   }
@@ -226,7 +234,7 @@ export async function deleteRecordSet(
   type: NonNullable<ResourceRecordSet['Type']>,
 ): Promise<'deleted' | 'absent'> {
   for (let attempt = 0; ; attempt++) {
-    const current = await recordSetsNamed(client, zoneId, name, type);
+    const current = await recordSetsNamed(client, zoneId, [name], type);
     if (current.length === 0) return 'absent';
     try {
       await client.send(

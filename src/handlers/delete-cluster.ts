@@ -5,6 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { route53Api } from '../aws/route53.js';
+import { zoneVpcApi } from '../aws/zone-vpc.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
@@ -27,6 +28,7 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
       route53,
     }),
     dns: route53Api(route53),
+    zoneVpc: zoneVpcApi(route53),
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),

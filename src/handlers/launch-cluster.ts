@@ -3,6 +3,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { route53Api } from '../aws/route53.js';
+import { zoneVpcApi } from '../aws/zone-vpc.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
@@ -13,10 +14,12 @@ import type { HandlerRuntime } from './runtime.js';
 /** Launch ASGs: the cluster stack, then a launch template and Auto Scaling group per instance group. */
 export function createLaunchClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
+  const route53 = new Route53Client(aws);
   const deps = {
     ...clusterAdapters(config.stateBucket, aws),
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    dns: route53Api(new Route53Client(aws)),
+    dns: route53Api(route53),
+    zoneVpc: zoneVpcApi(route53),
     stateBucket: config.stateBucket,
     region: config.region,
     deployment: config.deployment,

@@ -4,6 +4,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import type { ZoneVpcApi } from '../aws/zone-vpc.js';
 import { deadlineAfter, nowFor } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
@@ -29,6 +30,7 @@ import type { ObjectStore } from '../state/object-store.js';
 import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 import { inspectSharedNetwork } from './shared-network.js';
+import { associateClusterVpc } from './zone-vpc.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -45,7 +47,7 @@ export type LaunchInput =
 export interface LaunchDeps {
   store: ClusterStore;
   /** The state store's objects: the bootstrap token is renewed there before instances launch. */
-  objects: Pick<ObjectStore, 'get' | 'put'>;
+  objects: Pick<ObjectStore, 'get' | 'put' | 'delete'>;
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
@@ -62,6 +64,8 @@ export interface LaunchDeps {
   network?: SharedNetworkApi;
   /** The one zone the deployment may write records in (its HostedZoneId); unset for any. */
   allowedHostedZoneId?: string;
+  /** Associates the cluster's VPC with a private zone (zone-vpc.ts); needed for Private DNS. */
+  zoneVpc?: ZoneVpcApi;
   now?: () => Date;
 }
 
@@ -289,8 +293,10 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
-  // Before anything can launch: a new instance must find a token the API server accepts.
+  // Before anything can launch: a new instance must find a token the API server accepts, and
+  // with Private DNS resolve api.internal from the cluster's VPC.
   await renewBootstrapToken(input.cluster, deps.objects, now);
+  if (deps.zoneVpc) await associateClusterVpc(manifest, { ...deps, zoneVpc: deps.zoneVpc });
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);
