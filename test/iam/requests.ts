@@ -434,12 +434,15 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
       ];
     }
     if (name === 'AssociateVPCWithHostedZone' || name === 'DisassociateVPCFromHostedZone') {
-      // route53:VPCs as Route 53 gives it (VPCId=<vpc-id>,VPCRegion=<region>, lower case); an
+      // route53:VPCs as Route 53 gives it (VPCId=<vpc-id>,VPCRegion=<region>, values in lower
+      // case); an
       // association also has Route 53 read the VPC with ec2:DescribeVpcs.
       const vpc = input.VPC as { VPCId: string; VPCRegion: string };
       return [
         own(`arn:${PARTITION}:route53:::hostedzone/${zone}`, {
-          'route53:VPCs': [`VPCId=${vpc.VPCId},VPCRegion=${vpc.VPCRegion}`.toLowerCase()],
+          'route53:VPCs': [
+            `VPCId=${vpc.VPCId.toLowerCase()},VPCRegion=${vpc.VPCRegion.toLowerCase()}`,
+          ],
         }),
         ...(name === 'AssociateVPCWithHostedZone'
           ? [{ action: 'ec2:DescribeVpcs', resource: '*', context: {}, because: name }]
