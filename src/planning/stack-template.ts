@@ -21,6 +21,7 @@ import {
   vpcCniStatements,
 } from './stack-iam.js';
 import { type ExistingNetwork, renderNetwork } from './stack-network.js';
+import { apiLoadBalancerResources, hasApiLoadBalancer } from './stack-nlb.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -320,9 +321,19 @@ export function renderStackTemplate({
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
 
-  // DNS: kOps's placeholder records in the user's zone; verify-dns points them at the control plane.
+  const loadBalancer = hasApiLoadBalancer(cluster);
+  if (loadBalancer) {
+    const lb = apiLoadBalancerResources(cluster, {
+      tags: tags(name, deployment, {}, cloudLabels),
+      vpcId,
+    });
+    Object.assign(resources, lb.resources);
+    Object.assign(outputs, lb.outputs);
+  }
+  // DNS: records in the user's zone (kOps's placeholder, or aliases to the load balancer); with
+  // DNS None there is no zone and no record, and the API is the load balancer's name.
   if (hostedZoneId !== undefined) {
-    Object.assign(resources, apiRecords(manifest, hostedZoneId));
+    Object.assign(resources, apiRecords(manifest, hostedZoneId, { loadBalancer }));
     output('HostedZoneId', hostedZoneId);
   }
 

@@ -21,6 +21,11 @@ terminated, and an Auto Scaling group that terminates a member leaves it registe
 backend reports a registered instance that is gone, shutting down or terminated as AWS does
 (unused, Target.InvalidState), one still pending as initial (Elb.RegistrationInProgress), and has
 an Auto Scaling group deregister a member from its target groups as it terminates it (draining).
+
+CloudFormation's AWS::ElasticLoadBalancingV2::LoadBalancer ignores Type (every load balancer is
+an application one, which refuses a TCP listener) and Tags; its TargetGroup ignores
+TargetGroupAttributes and Tags, and outlives the stack's deletion. The local backend applies them,
+and deletes the target group with its stack, as AWS does.
 Everything else is moto as installed.
 """
 
@@ -28,7 +33,7 @@ import sys
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
-from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
@@ -107,6 +112,46 @@ def _terminate_member_deregistered(self, instance_id, should_decrement):  # type
 
 
 AutoScalingBackend.terminate_instance = _terminate_member_deregistered
+
+
+@classmethod  # type: ignore[misc]
+def _load_balancer_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    properties = cloudformation_json["Properties"]
+    return elbv2_backends[account_id][region_name].create_load_balancer(
+        resource_name,
+        properties.get("SecurityGroups"),
+        properties.get("Subnets"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type", "application"),
+        tags=properties.get("Tags"),
+    )
+
+
+FakeLoadBalancer.create_from_cloudformation_json = _load_balancer_from_cloudformation
+
+_target_group_from_cloudformation = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+@classmethod  # type: ignore[misc]
+def _target_group_with_attributes(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    target_group = _target_group_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    for attribute in properties.get("TargetGroupAttributes", []):
+        target_group.attributes[attribute["Key"]] = attribute["Value"]
+    if properties.get("Tags"):
+        elbv2_backends[account_id][region_name].add_tags([target_group.arn], properties["Tags"])
+    return target_group
+
+
+FakeTargetGroup.create_from_cloudformation_json = _target_group_with_attributes
+
+
+def _delete_target_group(self, account_id, region):  # type: ignore[no-untyped-def]
+    # In use by a listener: the stack deletion tries again once the load balancer (and its listeners) went.
+    elbv2_backends[account_id][region].delete_target_group(self.arn)
+
+
+FakeTargetGroup.delete = _delete_target_group
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -1,0 +1,142 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { autoScalingApi } from '../../src/aws/autoscaling.js';
+import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
+import { ec2Api } from '../../src/aws/ec2.js';
+import { route53Api } from '../../src/aws/route53.js';
+import { kubeForCluster } from '../../src/kube/from-store.js';
+import { runStateMachine } from '../../src/local/sfn/step-functions.js';
+import { groupName, stackName } from '../../src/planning/names.js';
+import { API_LOAD_BALANCER_OUTPUTS } from '../../src/planning/stack-nlb.js';
+import { etcdFromStore } from '../../src/stages/etcd-membership.js';
+import { validateCluster } from '../../src/stages/validate-cluster.js';
+import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import { CONTROL_PLANES, haManifest } from '../support/ha-manifest.js';
+
+// kOps's production shape on the local backend: three control-plane groups behind a Network Load
+// Balancer, DNS None (no Route53 at all). Created, rolled, validated and deleted.
+const cluster = 'nlb.example.com';
+let env: TestEnvironment;
+const elb = new ElasticLoadBalancingV2Client({});
+
+function nlbManifest(): string {
+  return haManifest(cluster)
+    .replace(
+      '  api:\n    dns: {}\n',
+      '  api:\n    loadBalancer:\n      class: Network\n      type: Public\n',
+    )
+    .replace('    dns:\n      type: Public\n', '    dns:\n      type: None\n');
+}
+
+async function controlPlaneInstances(): Promise<string[]> {
+  const groups = await autoScalingApi(new AutoScalingClient({})).describeGroups(
+    CONTROL_PLANES.map((g) => groupName(g, cluster)),
+  );
+  return groups.flatMap((g) => g.instances.map((i) => i.instanceId)).sort();
+}
+
+async function stackOutputs(): Promise<Record<string, string>> {
+  const stack = await cloudFormationStackApi(new CloudFormationClient({})).describe(
+    stackName(cluster),
+  );
+  return (stack?.outputs ?? {}) as Record<string, string>;
+}
+
+/** The target group's healthy targets, sorted. */
+async function healthyTargets(targetGroupArn: string): Promise<string[]> {
+  const answer = await elb.send(
+    new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }),
+  );
+  return (answer.TargetHealthDescriptions ?? [])
+    .filter((d) => d.TargetHealth?.State === 'healthy')
+    .map((d) => d.Target!.Id!)
+    .sort();
+}
+
+beforeAll(async () => {
+  env = await startTestEnvironment();
+  await createCluster(env, nlbManifest(), cluster);
+}, 180_000);
+afterAll(async () => env?.stop());
+
+describe('a cluster behind a Network Load Balancer with DNS None', () => {
+  it('has a TCP 443 listener forwarding to a target group holding exactly the control-plane instances, and no hosted zone', async () => {
+    const outputs = await stackOutputs();
+    const targetGroupArn = outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn]!;
+
+    const [balancer] =
+      (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.filter(
+        (b) => b.DNSName === outputs[API_LOAD_BALANCER_OUTPUTS.dnsName],
+      ) ?? [];
+    const listeners = await elb.send(
+      new DescribeListenersCommand({ LoadBalancerArn: balancer!.LoadBalancerArn! }),
+    );
+    const zones = await new Route53Client({}).send(new ListHostedZonesCommand({}));
+
+    expect(balancer).toMatchObject({ Type: 'network', Scheme: 'internet-facing' });
+    expect(
+      listeners.Listeners?.map((l) => [l.Protocol, l.Port, l.DefaultActions?.[0]?.TargetGroupArn]),
+    ).toEqual([['TCP', 443, targetGroupArn]]);
+    expect(await healthyTargets(targetGroupArn)).toEqual(await controlPlaneInstances());
+    expect(zones.HostedZones?.filter((z) => z.Name?.includes(cluster)) ?? []).toEqual([]);
+  }, 60_000);
+
+  it('rolls the control plane one member at a time, the target group following the instances', async () => {
+    const before = await controlPlaneInstances();
+    const targetGroupArn = (await stackOutputs())[API_LOAD_BALANCER_OUTPUTS.targetGroupArn]!;
+
+    const result = await runStateMachine('rolling-update', {
+      input: { cluster, instanceGroups: CONTROL_PLANES, force: true, cloudOnly: false },
+      waitMs: 20,
+    });
+
+    expect(result.status, JSON.stringify(result.error)).toBe('SUCCEEDED');
+    const after = await controlPlaneInstances();
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+    expect(await healthyTargets(targetGroupArn)).toEqual(after);
+    const members = await (await etcdFromStore(
+      env.objects,
+      ec2Api(new EC2Client({})),
+    )(cluster))!.listMembers();
+    expect(members).toHaveLength(3);
+  }, 300_000);
+
+  it('validates', async () => {
+    const result = await validateCluster(cluster, {
+      store: env.store,
+      autoscaling: autoScalingApi(new AutoScalingClient({})),
+      stacks: cloudFormationStackApi(new CloudFormationClient({})),
+      dns: route53Api(new Route53Client({})),
+      kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
+      etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
+    });
+
+    expect(result.failures).toEqual([]);
+  }, 60_000);
+
+  it('is deleted with its load balancer, listener and target group', async () => {
+    const outputs = await stackOutputs();
+
+    const result = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 });
+
+    expect(result.status, JSON.stringify(result.error)).toBe('SUCCEEDED');
+    const balancers = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+    const groups = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+    expect(
+      balancers.filter((b) => b.DNSName === outputs[API_LOAD_BALANCER_OUTPUTS.dnsName]),
+    ).toEqual([]);
+    expect(
+      groups.filter((g) => g.TargetGroupArn === outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn]),
+    ).toEqual([]);
+  }, 180_000);
+});
