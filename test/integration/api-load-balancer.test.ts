@@ -1,6 +1,10 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -15,6 +19,7 @@ import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { ec2Api } from '../../src/aws/ec2.js';
 import { route53Api } from '../../src/aws/route53.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
+import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName, stackName } from '../../src/planning/names.js';
 import { API_LOAD_BALANCER_OUTPUTS } from '../../src/planning/stack-nlb.js';
@@ -27,6 +32,9 @@ import { CONTROL_PLANES, haManifest } from '../support/ha-manifest.js';
 // Balancer, DNS None (no Route53 at all). Created, rolled, validated and deleted.
 const cluster = 'nlb.example.com';
 let env: TestEnvironment;
+/** Every AWS call the handlers (and validate, below) make for this cluster, from create to delete. */
+const calls: AwsCall[] = [];
+let stopObserving: () => void = () => undefined;
 const elb = new ElasticLoadBalancingV2Client({});
 
 function nlbManifest(): string {
@@ -65,9 +73,13 @@ async function healthyTargets(targetGroupArn: string): Promise<string[]> {
 
 beforeAll(async () => {
   env = await startTestEnvironment();
+  stopObserving = observeAwsCalls({ before: (call) => void calls.push(call) });
   await createCluster(env, nlbManifest(), cluster);
 }, 180_000);
-afterAll(async () => env?.stop());
+afterAll(async () => {
+  stopObserving();
+  await env?.stop();
+});
 
 describe('a cluster behind a Network Load Balancer with DNS None', () => {
   it('has a TCP 443 listener forwarding to a target group holding exactly the control-plane instances, and no hosted zone', async () => {
@@ -91,6 +103,41 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
     expect(zones.HostedZones?.filter((z) => z.Name?.includes(cluster)) ?? []).toEqual([]);
   }, 60_000);
 
+  it("has the control plane serve, and the nodes join through, the load balancer's name", async () => {
+    const lbName = (await stackOutputs())[API_LOAD_BALANCER_OUTPUTS.dnsName]!;
+    const ec2 = new EC2Client({});
+    const templates = await ec2.send(
+      new DescribeLaunchTemplatesCommand({
+        Filters: [{ Name: 'tag:KubernetesCluster', Values: [cluster] }],
+      }),
+    );
+    const scripts = new Map<string, string>();
+    for (const t of templates.LaunchTemplates ?? []) {
+      const versions = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          LaunchTemplateId: t.LaunchTemplateId!,
+          Versions: ['$Latest'],
+        }),
+      );
+      const data = versions.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.UserData ?? '';
+      scripts.set(t.LaunchTemplateName!, Buffer.from(data, 'base64').toString('utf8'));
+    }
+    const controlPlane = [...scripts].filter(([n]) => n.includes('control-plane'));
+    const nodes = [...scripts].filter(([n]) => n.includes('nodes'));
+
+    expect(controlPlane).toHaveLength(3);
+    expect(nodes.length).toBeGreaterThan(0);
+    for (const [, script] of controlPlane) {
+      expect(script).toContain(`KUBECONFIG_SERVER='"https://${lbName}:443"'`);
+      expect(script).toContain(`controlPlaneEndpoint: "${lbName}:443"`);
+      expect(script).not.toContain(`api.internal.${cluster}:443`);
+    }
+    for (const [, script] of nodes) {
+      expect(script).toContain(`apiServerEndpoint: "${lbName}:443"`);
+      expect(script).not.toContain(`api.internal.${cluster}`);
+    }
+  }, 60_000);
+
   it('rolls the control plane one member at a time, the target group following the instances', async () => {
     const before = await controlPlaneInstances();
     const targetGroupArn = (await stackOutputs())[API_LOAD_BALANCER_OUTPUTS.targetGroupArn]!;
@@ -112,14 +159,16 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
   }, 300_000);
 
   it('validates', async () => {
-    const result = await validateCluster(cluster, {
-      store: env.store,
-      autoscaling: autoScalingApi(new AutoScalingClient({})),
-      stacks: cloudFormationStackApi(new CloudFormationClient({})),
-      dns: route53Api(new Route53Client({})),
-      kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
-      etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
-    });
+    const result = await inFunction('ValidateCluster', () =>
+      validateCluster(cluster, {
+        store: env.store,
+        autoscaling: autoScalingApi(new AutoScalingClient({})),
+        stacks: cloudFormationStackApi(new CloudFormationClient({})),
+        dns: route53Api(new Route53Client({})),
+        kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
+        etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
+      }),
+    );
 
     expect(result.failures).toEqual([]);
   }, 60_000);
@@ -139,4 +188,11 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
       groups.filter((g) => g.TargetGroupArn === outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn]),
     ).toEqual([]);
   }, 180_000);
+
+  it('made no Route53 call at all, from create through the roll and validate to delete', () => {
+    const route53 = calls.filter((c) => c.service === 'Route 53');
+
+    expect(calls.length).toBeGreaterThan(0);
+    expect(route53.map((c) => `${c.functionId} ${c.operation}`)).toEqual([]);
+  });
 });
