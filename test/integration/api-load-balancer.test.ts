@@ -148,6 +148,25 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
     });
 
     expect(result.status, JSON.stringify(result.error)).toBe('SUCCEEDED');
+    // Each outgoing instance left the target group before it was terminated, one at a time.
+    const order = calls
+      .filter(
+        (c) =>
+          (c.operation === 'DeregisterTargets' ||
+            c.operation === 'TerminateInstanceInAutoScalingGroup') &&
+          c.functionId === 'RollingUpdateFunction',
+      )
+      .map((c) =>
+        c.operation === 'DeregisterTargets'
+          ? `deregister ${(c.input.Targets as Array<{ Id: string }>).map((t) => t.Id).join(',')}`
+          : `terminate ${String(c.input.InstanceId)}`,
+      );
+    expect(order).toEqual(before.flatMap(() => [expect.any(String), expect.any(String)]));
+    for (let i = 0; i < order.length; i += 2) {
+      const id = order[i]!.replace('deregister ', '');
+      expect(before).toContain(id);
+      expect(order[i + 1]).toBe(`terminate ${id}`);
+    }
     const after = await controlPlaneInstances();
     expect(after.filter((id) => before.includes(id))).toEqual([]);
     expect(await healthyTargets(targetGroupArn)).toEqual(after);

@@ -40,6 +40,8 @@ describe('cluster stack template', () => {
         zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
         topology: 'private',
         controlPlaneCount: 3,
+        // A private topology's API is behind a load balancer: the records are aliases to it.
+        dns: 'public',
       }),
     );
     const template = renderStackTemplate({
