@@ -194,7 +194,7 @@ const clusterRules: Record<string, Rule> = {
   kubernetesApiAccess: true,
   sshAccess: true,
   sshKeyName: true,
-  nodePortAccess: 'node port security group rules',
+  nodePortAccess: true,
   topology: object(
     {
       masters: true,

@@ -79,6 +79,12 @@ function tags(
   return all;
 }
 
+/**
+ * The API server's default `--service-node-port-range` (kOps's too); a manifest that changes it
+ * (`spec.kubeAPIServer`) is not built.
+ */
+const NODE_PORT_RANGE = { from: 30000, to: 32767 };
+
 function ingressFrom(source: string, description: string): Json {
   if (source.startsWith('pl-')) return { SourcePrefixListId: source, Description: description };
   if (source.includes(':')) return { CidrIpv6: source, Description: description };
@@ -176,6 +182,16 @@ export function renderStackTemplate({
       ToPort: 443,
       ...ingressFrom(source, 'Kubernetes API'),
     });
+  });
+  // kOps's nodePortAccess: the API server's NodePort range, TCP and UDP, open to the nodes.
+  (spec.nodePortAccess ?? []).forEach((source, i) => {
+    for (const protocol of ['tcp', 'udp'])
+      ingress(`NodesNodePort${protocol.toUpperCase()}Access${i}`, 'NodesSecurityGroup', {
+        IpProtocol: protocol,
+        FromPort: NODE_PORT_RANGE.from,
+        ToPort: NODE_PORT_RANGE.to,
+        ...ingressFrom(source, 'NodePort services'),
+      });
   });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
   const sshTargets = hasBastion

@@ -139,6 +139,29 @@ describe('cluster stack template', () => {
     );
   });
 
+  it("opens the NodePort range to nodePortAccess's sources, TCP and UDP, on the nodes only", () => {
+    const text = editManifest(readFixture('seed.yaml'), (c) => {
+      c.spec.nodePortAccess = ['1.2.3.4/32', 'pl-0123456789abcdef0'];
+    });
+
+    const template = render(text);
+
+    const rules = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.FromPort === 30000)
+      .map((r) => r.Properties);
+    expect(rules).toHaveLength(4);
+    for (const rule of rules) {
+      expect(rule.GroupId).toEqual({ 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] });
+      expect(rule.ToPort).toBe(32767);
+    }
+    expect(rules.map((r) => [r.IpProtocol, r.CidrIp ?? r.SourcePrefixListId])).toEqual([
+      ['tcp', '1.2.3.4/32'],
+      ['udp', '1.2.3.4/32'],
+      ['tcp', 'pl-0123456789abcdef0'],
+      ['udp', 'pl-0123456789abcdef0'],
+    ]);
+  });
+
   it('gives nodes the VPC CNI permissions only with amazonvpc networking', () => {
     const amazonvpc = render(readFixture('seed.yaml'));
     const byo = render(readReference('update_cluster_minimal-aws.yaml'));
