@@ -216,16 +216,23 @@ async function deregister(input: { cluster: string; step: RollStep }, deps: Roll
     return { delaySeconds: 0, deregistered: [] };
   if (!(await controlPlaneShape(input.cluster, deps)).loadBalancer)
     return { delaySeconds: 0, deregistered: [] };
-  const stack = await deps.stacks.describe(stackName(input.cluster));
-  if (stack)
-    requireOwned(`CloudFormation stack ${stackName(input.cluster)}`, stack.tags, input.cluster);
-  const targetGroup = stack?.outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn];
+  const targetGroup = await apiTargetGroup(input.cluster, deps);
   if (!targetGroup) return { delaySeconds: 0, deregistered: [] };
   await deps.loadBalancing.deregisterTargets(targetGroup, input.step.instanceIds);
   return {
     delaySeconds: await deps.loadBalancing.deregistrationDelaySeconds(targetGroup),
     deregistered: input.step.instanceIds,
   };
+}
+
+/** The API load balancer's target group, from the cluster's own stack. */
+async function apiTargetGroup(
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'stacks'>,
+): Promise<string | undefined> {
+  const stack = await deps.stacks.describe(stackName(cluster));
+  if (stack) requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
+  return stack?.outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn];
 }
 
 /** What the spec says of the control plane: its etcd members (one per instance) and whether it is behind a load balancer. */
@@ -400,7 +407,7 @@ async function assertStepClaim(
 async function uncordonStep(
   input: { cluster: string; step: RollStep; cloudOnly?: boolean; claim?: GroupClaim },
   deps: RollingUpdateDeps,
-): Promise<{ uncordoned: string[]; skipped?: string }> {
+): Promise<{ uncordoned: string[]; reregistered?: string[]; skipped?: string }> {
   const step = input.step;
   if (input.cloudOnly || step.kind !== 'replace') return { uncordoned: [] };
   if (input.claim) {
@@ -421,6 +428,12 @@ async function uncordonStep(
       ])
     ).map((i) => i.InstanceId ?? ''),
   );
+  // A control-plane instance the step took out of the API load balancer, still running, goes back
+  // in: its Auto Scaling group would not register it again.
+  const reregistered =
+    step.controlPlane && deps.loadBalancing && running.size > 0
+      ? await reregister(input.cluster, [...running], deps)
+      : [];
   const kube = await kubeOrFail(input.cluster, deps);
   const nodes = (await kube.listNodes()).filter(
     (n) => n.unschedulable && step.instanceIds.includes(n.instanceId) && running.has(n.instanceId),
@@ -435,7 +448,22 @@ async function uncordonStep(
       message: `Uncordoned: the rolling-update of instance ${node.instanceId} failed before it was replaced`,
     });
   }
-  return { uncordoned: nodes.map((n) => n.name) };
+  return {
+    uncordoned: nodes.map((n) => n.name),
+    ...(reregistered.length ? { reregistered } : {}),
+  };
+}
+
+async function reregister(
+  cluster: string,
+  instanceIds: string[],
+  deps: RollingUpdateDeps,
+): Promise<string[]> {
+  if (!deps.loadBalancing || !(await controlPlaneShape(cluster, deps)).loadBalancer) return [];
+  const targetGroup = await apiTargetGroup(cluster, deps);
+  if (!targetGroup) return [];
+  await deps.loadBalancing.registerTargets(targetGroup, instanceIds);
+  return instanceIds;
 }
 
 /**
