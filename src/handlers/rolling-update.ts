@@ -1,7 +1,9 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { loadBalancingApi } from '../aws/elbv2.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
@@ -25,6 +27,7 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
         ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
       }),
     etcd: etcdFromStore(adapters.objects, adapters.ec2),
+    loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(aws)),
     drainTimeoutSeconds: config.drainTimeoutSeconds,
     validationTimeoutSeconds: config.validationTimeoutSeconds,
     replacementTimeoutSeconds: config.replacementTimeoutSeconds,

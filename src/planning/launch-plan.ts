@@ -20,6 +20,7 @@ import {
   SPEC_HASH_TAG,
   stableHash,
 } from './names.js';
+import { API_LOAD_BALANCER_OUTPUTS } from './stack-nlb.js';
 import { type StackOutputs, subnetOutputKey } from './stack-template.js';
 import { bootstrapSettings, renderUserData, type UserDataInput } from './user-data.js';
 
@@ -68,6 +69,8 @@ export interface GroupPlan {
   maxSize: number;
   subnetIds: string[];
   maxInstanceLifetimeSeconds?: number;
+  /** The API load balancer's target group, for a control-plane group of a cluster that has one. */
+  targetGroupArns?: string[];
   maxPods: number;
   /** Where maxPods came from: the manifest, or the calculator. */
   maxPodsSource: 'instanceGroup' | 'cluster' | 'calculated' | 'default';
@@ -150,6 +153,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
   const name = cluster.metadata.name;
   const problems: FieldIssue[] = [];
   const plans: GroupPlan[] = [];
+  const targetGroupArn = outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn];
+  const apiLoadBalancerName = outputs[API_LOAD_BALANCER_OUTPUTS.dnsName];
   for (const ig of manifest.instanceGroups) {
     const igName = ig.metadata.name;
     const spec = ig.spec;
@@ -231,6 +236,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       region: input.region,
       controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
         .length,
+      ...(apiLoadBalancerName ? { apiLoadBalancerName } : {}),
     };
     const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
@@ -303,6 +309,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxSize: spec.maxSize,
       subnetIds: subnetIds as string[],
       ...(lifetime ? { maxInstanceLifetimeSeconds: lifetime } : {}),
+      ...(kind === 'Masters' && targetGroupArn ? { targetGroupArns: [targetGroupArn] } : {}),
       maxPods,
       maxPodsSource: source,
       specHash,

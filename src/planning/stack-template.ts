@@ -21,6 +21,7 @@ import {
   vpcCniStatements,
 } from './stack-iam.js';
 import { type ExistingNetwork, renderNetwork } from './stack-network.js';
+import { apiLoadBalancerResources, hasApiLoadBalancer } from './stack-nlb.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -77,6 +78,12 @@ function tags(
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
   return all;
 }
+
+/**
+ * The API server's default `--service-node-port-range` (kOps's too); a manifest that changes it
+ * (`spec.kubeAPIServer`) is not built.
+ */
+const NODE_PORT_RANGE = { from: 30000, to: 32767 };
 
 function ingressFrom(source: string, description: string): Json {
   if (source.startsWith('pl-')) return { SourcePrefixListId: source, Description: description };
@@ -175,6 +182,16 @@ export function renderStackTemplate({
       ToPort: 443,
       ...ingressFrom(source, 'Kubernetes API'),
     });
+  });
+  // kOps's nodePortAccess: the API server's NodePort range, TCP and UDP, open to the nodes.
+  (spec.nodePortAccess ?? []).forEach((source, i) => {
+    for (const protocol of ['tcp', 'udp'])
+      ingress(`NodesNodePort${protocol.toUpperCase()}Access${i}`, 'NodesSecurityGroup', {
+        IpProtocol: protocol,
+        FromPort: NODE_PORT_RANGE.from,
+        ToPort: NODE_PORT_RANGE.to,
+        ...ingressFrom(source, 'NodePort services'),
+      });
   });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
   const sshTargets = hasBastion
@@ -320,9 +337,19 @@ export function renderStackTemplate({
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
 
-  // DNS: kOps's placeholder records in the user's zone; verify-dns points them at the control plane.
+  const loadBalancer = hasApiLoadBalancer(cluster);
+  if (loadBalancer) {
+    const lb = apiLoadBalancerResources(cluster, {
+      tags: tags(name, deployment, {}, cloudLabels),
+      vpcId,
+    });
+    Object.assign(resources, lb.resources);
+    Object.assign(outputs, lb.outputs);
+  }
+  // DNS: records in the user's zone (kOps's placeholder, or aliases to the load balancer); with
+  // DNS None there is no zone and no record, and the API is the load balancer's name.
   if (hostedZoneId !== undefined) {
-    Object.assign(resources, apiRecords(manifest, hostedZoneId));
+    Object.assign(resources, apiRecords(manifest, hostedZoneId, { loadBalancer }));
     output('HostedZoneId', hostedZoneId);
   }
 

@@ -29,6 +29,27 @@ export interface UserDataInput {
    * is highly available: one instance runs `kubeadm init`, every other `kubeadm join --control-plane`.
    */
   controlPlaneCount?: number;
+  /**
+   * The API load balancer's DNS name, with DNS None: the API's only name, so the control plane
+   * serves it (certificate SAN, controlPlaneEndpoint) and the nodes join through it.
+   */
+  apiLoadBalancerName?: string;
+}
+
+/** The names the API is reached by: the DNS records, or with DNS None the load balancer's name. */
+function apiNames(input: UserDataInput): { internal: string; public: string; sans: string[] } {
+  const spec = input.cluster.spec;
+  if (spec.topology.dns.type === 'None' && input.apiLoadBalancerName)
+    return {
+      internal: input.apiLoadBalancerName,
+      public: input.apiLoadBalancerName,
+      sans: [input.apiLoadBalancerName, spec.masterPublicName, spec.masterInternalName],
+    };
+  return {
+    internal: spec.masterInternalName,
+    public: spec.masterPublicName,
+    sans: [spec.masterPublicName, spec.masterInternalName],
+  };
 }
 
 /** Whether the boot script renders the highly available control plane's init-or-join. */
@@ -126,8 +147,8 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     `maxPods: ${yamlNumber(maxPods)}`,
     `authentication:\n  anonymous:\n    enabled: ${spec.kubelet.anonymousAuth === true}`,
   ].join('\n');
-  const apiInternal = spec.masterInternalName;
-  const apiPublic = spec.masterPublicName;
+  const names = apiNames(input);
+  const apiInternal = names.internal;
   const head = [
     `apiVersion: ${apiVersion}`,
     `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`,
@@ -158,7 +179,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
             `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange)}`,
             ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
             'apiServer:',
-            `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
+            `  certSANs: [${names.sans.map(yamlString).join(', ')}]`,
             kubelet,
           ].join('\n'),
         ),
@@ -348,8 +369,9 @@ export function renderUserData(input: UserDataInput): string {
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
     ...(controlPlane
       ? [
-          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md).
-          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterInternalName}:${API_PORT}`))}`,
+          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md),
+          // which with DNS None is the load balancer's.
+          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${apiNames(input).internal}:${API_PORT}`))}`,
         ]
       : []),
     '',

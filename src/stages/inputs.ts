@@ -142,6 +142,7 @@ const rollOptions = z.object({
   instanceGroups: z.array(z.string()).optional(),
   cloudOnly: z.boolean().optional(),
   roster: z.array(rosterEntry).optional(),
+  apiLoadBalancer: z.boolean().optional(),
 });
 
 /** What a roll's parent gives each child besides its group (options, cloudOnly, batchLimit): compared by digest. */
@@ -248,6 +249,7 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
+  event('deregister', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
   event('awaitReplacements', {
     cluster: name,
     step: rollStep,

@@ -338,6 +338,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
         ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
         : {}),
       ...(plan.mixedInstancesPolicy ? { mixedInstancesPolicy: plan.mixedInstancesPolicy } : {}),
+      ...(plan.targetGroupArns ? { targetGroupArns: plan.targetGroupArns } : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);

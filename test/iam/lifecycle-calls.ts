@@ -305,8 +305,10 @@ export async function runLifecycle(
         await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20, settings }),
       );
 
-      // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion.
-      log('private topology: create, delete');
+      // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion,
+      // and (kOps's default without a zone) DNS none: the API behind a Network Load Balancer, which
+      // a control-plane instance leaves before the roll terminates it.
+      log('private topology: create, roll the control plane, delete');
       const privateManifest = [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups]
         .map((d) => toManifestYaml(d))
         .join('---\n');
@@ -314,6 +316,22 @@ export async function runLifecycle(
         'create-cluster (private)',
         await runStateMachine('create-cluster', {
           input: { manifest: privateManifest },
+          waitMs: 20,
+          settings,
+        }),
+      );
+      await sim.backend.cluster(PRIVATE_CLUSTER.cluster.metadata.name);
+      step(
+        'rolling-update (private control plane)',
+        await runStateMachine('rolling-update', {
+          input: {
+            cluster: PRIVATE_CLUSTER.cluster.metadata.name,
+            instanceGroups: PRIVATE_CLUSTER.instanceGroups
+              .filter((ig) => ig.spec.role === 'Master')
+              .map((ig) => ig.metadata.name),
+            force: true,
+            cloudOnly: false,
+          },
           waitMs: 20,
           settings,
         }),

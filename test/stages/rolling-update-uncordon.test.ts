@@ -1,9 +1,12 @@
 import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import type { KubeEvent, KubeNode, KubePort } from '../../src/kube/port.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { stackName } from '../../src/planning/names.js';
 import type { RollStep } from '../../src/planning/rolling-update.js';
 import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
+import { haManifest } from '../support/ha-manifest.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // A child's compensation after its drain or terminate failed: UncordonAfterFailure.
@@ -159,5 +162,50 @@ describe('uncordon after a failed roll step', () => {
     );
 
     expect(nodes.filter((n) => !n.unschedulable)).toHaveLength(2);
+  });
+
+  it('puts a control-plane instance still running back into the API target group', async () => {
+    const { store, deps } = await world();
+    const check = checkManifest(
+      haManifest(CLUSTER)
+        .replace(
+          '  api:\n    dns: {}\n',
+          '  api:\n    loadBalancer:\n      class: Network\n      type: Public\n',
+        )
+        .replace('    dns:\n      type: Public\n', '    dns:\n      type: None\n'),
+    );
+    await store.writeSpecs(check.manifest!, check.completed!);
+    const targetGroup = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tcp-1/1';
+    const registered: Array<[string, string[]]> = [];
+    const withLoadBalancer = {
+      ...deps,
+      stacks: {
+        describe: async (name: string) =>
+          name === stackName(CLUSTER)
+            ? {
+                tags: [{ Key: 'KubernetesCluster', Value: CLUSTER }],
+                outputs: { ApiTargetGroupArn: targetGroup },
+              }
+            : undefined,
+      },
+      loadBalancing: {
+        registerTargets: async (arn: string, ids: string[]) => void registered.push([arn, ids]),
+        deregisterTargets: async () => undefined,
+        deregistrationDelaySeconds: async () => 30,
+      },
+    } as unknown as RollingUpdateDeps;
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: { ...STEP, controlPlane: true } as RollStep,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      withLoadBalancer,
+    );
+
+    expect(out).toMatchObject({ reregistered: ['i-1', 'i-2'] });
+    expect(registered).toEqual([[targetGroup, ['i-1', 'i-2']]]);
   });
 });

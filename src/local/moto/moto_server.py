@@ -28,6 +28,11 @@ match with InvalidChangeBatch. moto checks a DELETE against its journal of CREAT
 changes instead, so a record set CloudFormation made (which never enters that journal) can never
 be deleted (InvalidInput, "found none"), and one the journal once held is deleted with any old
 values. The local backend checks a DELETE against the zone's record sets as Route53 does.
+
+CloudFormation's AWS::ElasticLoadBalancingV2::LoadBalancer ignores Type (every load balancer is
+an application one, which refuses a TCP listener) and Tags; its TargetGroup ignores
+TargetGroupAttributes and Tags, and outlives the stack's deletion. The local backend applies them,
+and deletes the target group with its stack, as AWS does.
 Everything else is moto as installed.
 """
 
@@ -35,7 +40,7 @@ import sys
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
-from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
@@ -168,6 +173,46 @@ def _check_deletes_as_route53(self, zoneid, change_list):  # type: ignore[no-unt
 Route53Backend.change_resource_record_sets = _check_deletes_as_route53
 # The DELETEs were checked against the zone above; moto's journal check is what they replace.
 ChangeList.has_insert_or_update = lambda self, new_rr_set: True  # type: ignore[method-assign]
+
+
+@classmethod  # type: ignore[misc]
+def _load_balancer_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    properties = cloudformation_json["Properties"]
+    return elbv2_backends[account_id][region_name].create_load_balancer(
+        resource_name,
+        properties.get("SecurityGroups"),
+        properties.get("Subnets"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type", "application"),
+        tags=properties.get("Tags"),
+    )
+
+
+FakeLoadBalancer.create_from_cloudformation_json = _load_balancer_from_cloudformation
+
+_target_group_from_cloudformation = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+@classmethod  # type: ignore[misc]
+def _target_group_with_attributes(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    target_group = _target_group_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    for attribute in properties.get("TargetGroupAttributes", []):
+        target_group.attributes[attribute["Key"]] = attribute["Value"]
+    if properties.get("Tags"):
+        elbv2_backends[account_id][region_name].add_tags([target_group.arn], properties["Tags"])
+    return target_group
+
+
+FakeTargetGroup.create_from_cloudformation_json = _target_group_with_attributes
+
+
+def _delete_target_group(self, account_id, region):  # type: ignore[no-untyped-def]
+    # In use by a listener: the stack deletion tries again once the load balancer (and its listeners) went.
+    elbv2_backends[account_id][region].delete_target_group(self.arn)
+
+
+FakeTargetGroup.delete = _delete_target_group
 
 if __name__ == "__main__":
     main(sys.argv[1:])
