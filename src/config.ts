@@ -22,6 +22,11 @@ export interface Config {
    * CloudFormation uses the caller's credentials, which the deployed functions' policies refuse.
    */
   cloudFormationRoleArn?: string;
+  /**
+   * The KMS key (its ARN or its alias's) every secret of the state store is written under
+   * (template.yaml's SecretsKey). Unset, writing a secret fails: the bucket policy requires it.
+   */
+  secretsKeyArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -96,11 +101,20 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
     );
+  const secretsKeyArn = env.SECRETS_KEY_ARN;
+  if (
+    secretsKeyArn &&
+    !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+$/.test(secretsKeyArn)
+  )
+    throw new ConfigError(
+      `SECRETS_KEY_ARN must be the ARN of a KMS key or alias, got "${secretsKeyArn}"`,
+    );
   return {
     stateBucket,
     region,
     deployment,
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
+    ...(secretsKeyArn ? { secretsKeyArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),
@@ -132,4 +146,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       ...(env[ROLL_ARN_VARIABLE] ? { rollingUpdateStateMachineArn: env[ROLL_ARN_VARIABLE] } : {}),
     },
   };
+}
+
+/** The state store's write options for a configuration: its secrets key, when it has one. */
+export function secretsKeyOption(config: Pick<Config, 'secretsKeyArn'>): { secretsKey?: string } {
+  return config.secretsKeyArn ? { secretsKey: config.secretsKeyArn } : {};
 }

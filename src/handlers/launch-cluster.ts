@@ -3,7 +3,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { route53Api } from '../aws/route53.js';
-import type { Config } from '../config.js';
+import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
 import { type LaunchInput, launch } from '../stages/launch.js';
@@ -14,12 +14,13 @@ import type { HandlerRuntime } from './runtime.js';
 export function createLaunchClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
   const deps = {
-    ...clusterAdapters(config.stateBucket, aws),
+    ...clusterAdapters(config.stateBucket, aws, secretsKeyOption(config)),
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(new Route53Client(aws)),
     stateBucket: config.stateBucket,
     region: config.region,
     deployment: config.deployment,
+    ...(config.secretsKeyArn ? { secretsKeyArn: config.secretsKeyArn } : {}),
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),

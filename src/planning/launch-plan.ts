@@ -90,6 +90,8 @@ export interface LaunchPlanInput {
   instanceTypes: ReadonlyMap<string, InstanceTypeInfo>;
   stateBucket: string;
   region: string;
+  /** The KMS key the boot script writes the cluster's secrets under. */
+  secretsKeyArn?: string;
 }
 
 /** Go duration (`48h20m`, `0`) as seconds; kOps's maxInstanceLifetime format. */
@@ -229,6 +231,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       stateBucket: input.stateBucket,
       region: input.region,
+      ...(input.secretsKeyArn ? { secretsKeyArn: input.secretsKeyArn } : {}),
       controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
         .length,
     };

@@ -256,6 +256,7 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
+        secretsKeyStatement(bucketArn, name, ['kms:Decrypt', 'kms:GenerateDataKey']),
         ...etcdVolumeStatements(name),
         ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
@@ -273,6 +274,7 @@ export function renderStackTemplate({
             `${clusterObjects}${STORE.caCertHash}`,
           ],
         },
+        secretsKeyStatement(bucketArn, name, ['kms:Decrypt']),
         {
           Effect: 'Allow',
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
@@ -334,5 +336,28 @@ export function renderStackTemplate({
     Description: `kopsless cluster ${name}: network, security groups, IAM and DNS (control plane: ${controlPlaneGroups.join(', ')})`,
     Resources: resources,
     Outputs: outputs,
+  };
+}
+
+/**
+ * The secrets key (template.yaml's SecretsKey), only as S3 uses it for the state bucket: the
+ * cluster's secrets/ are encrypted under it. The key's own policy admits this deployment's
+ * instance roles; S3 (the role's object grants and the bucket policy) keeps them to their cluster.
+ */
+function secretsKeyStatement(bucketArn: string, cluster: string, actions: string[]): Json {
+  return {
+    Effect: 'Allow',
+    Action: actions,
+    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+    Condition: {
+      StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+      // With an S3 Bucket Key the context is the bucket; without, the object.
+      StringLike: {
+        'kms:EncryptionContext:aws:s3:arn': [
+          bucketArn,
+          `${bucketArn}/${clusterFolder(cluster)}secrets/*`,
+        ],
+      },
+    },
   };
 }

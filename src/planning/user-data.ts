@@ -29,6 +29,11 @@ export interface UserDataInput {
    * is highly available: one instance runs `kubeadm init`, every other `kubeadm join --control-plane`.
    */
   controlPlaneCount?: number;
+  /**
+   * The KMS key (ARN or alias ARN) the control plane writes the cluster's secrets under; the
+   * state bucket's policy refuses a secret written under any other.
+   */
+  secretsKeyArn?: string;
 }
 
 /** Whether the boot script renders the highly available control plane's init-or-join. */
@@ -290,7 +295,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.',
     // awk takes the server from its arguments (read as they are), never from its program text.
     `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
+    `    state_store_write_secret ${STORE.kubeconfig}`,
     ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
   ];
   if (!isHighlyAvailable(input)) return init;
@@ -392,6 +397,7 @@ export function renderUserData(input: UserDataInput): string {
     'state_store_read() {',
     '  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
     '}',
+    ...(controlPlane ? secretWriteSteps(input.secretsKeyArn) : []),
     '',
     '# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.',
     'verbatim() {',
@@ -403,7 +409,7 @@ export function renderUserData(input: UserDataInput): string {
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
     ...(controlPlane && isHighlyAvailable(input)
-      ? controlPlaneJoinState(name, input.stateBucket)
+      ? controlPlaneJoinState(name, input.stateBucket, input.secretsKeyArn !== undefined)
       : []),
     ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
@@ -448,4 +454,27 @@ export function maxPodsFromUserData(userData: string): number | undefined {
 export function kubernetesVersionFromUserData(userData: string): string | undefined {
   const match = /^readonly KUBERNETES_VERSION='([0-9A-Za-z.+-]+)'$/m.exec(userData);
   return match ? `v${match[1]}` : undefined;
+}
+
+/**
+ * The control plane's one way to write a secret (stdin to `<cluster>/$1`): under the secrets KMS
+ * key, as the bucket policy requires (`controlPlaneJoinState` gives its one `s3api` write the same).
+ */
+function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
+  return [
+    '',
+    ...(secretsKeyArn
+      ? [
+          `readonly SECRETS_KEY=${shellQuote(secretsKeyArn)}`,
+          'state_store_write_secret() {',
+          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"',
+          '}',
+        ]
+      : [
+          // A deployment always has the key; the local backend without one writes as before.
+          'state_store_write_secret() {',
+          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1"',
+          '}',
+        ]),
+  ];
 }

@@ -56,6 +56,11 @@ state_store_read() {
   aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -
 }
 
+readonly SECRETS_KEY='arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets'
+state_store_write_secret() {
+  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"
+}
+
 # Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.
 verbatim() {
   local text=""
@@ -146,7 +151,7 @@ restore_control_plane_pki() {
 
 save_control_plane_pki() {
   tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |
-    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"
+    state_store_write_secret secrets/control-plane-pki.tar.gz
 }
 
 install_bootstrap_token_sync() {
@@ -213,7 +218,7 @@ main() {
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
   # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.
   awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
-    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
+    state_store_write_secret secrets/kubeconfig
   install_vpc_cni
   log "done"
 }
