@@ -256,7 +256,7 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
-        secretsKeyStatement(bucketArn, name, ['kms:Decrypt', 'kms:GenerateDataKey']),
+        secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
         ...etcdVolumeStatements(name),
         ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
@@ -274,7 +274,7 @@ export function renderStackTemplate({
             `${clusterObjects}${STORE.caCertHash}`,
           ],
         },
-        secretsKeyStatement(bucketArn, name, ['kms:Decrypt']),
+        secretsKeyStatement(['kms:Decrypt']),
         {
           Effect: 'Allow',
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
@@ -340,24 +340,18 @@ export function renderStackTemplate({
 }
 
 /**
- * The secrets key (template.yaml's SecretsKey), only as S3 uses it for the state bucket: the
- * cluster's secrets/ are encrypted under it. The key's own policy admits this deployment's
- * instance roles; S3 (the role's object grants and the bucket policy) keeps them to their cluster.
+ * The secrets key (template.yaml's SecretsKey), only through S3: the cluster's secrets/ are
+ * encrypted under it. The key's own policy admits this deployment's instance roles; S3 (the
+ * role's object grants, the boundary's one bucket and the bucket policy) keeps them to their
+ * cluster's objects.
  */
-function secretsKeyStatement(bucketArn: string, cluster: string, actions: string[]): Json {
+function secretsKeyStatement(actions: string[]): Json {
   return {
     Effect: 'Allow',
     Action: actions,
     Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
     Condition: {
       StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
-      // With an S3 Bucket Key the context is the bucket; without, the object.
-      StringLike: {
-        'kms:EncryptionContext:aws:s3:arn': [
-          bucketArn,
-          `${bucketArn}/${clusterFolder(cluster)}secrets/*`,
-        ],
-      },
     },
   };
 }
