@@ -5,6 +5,7 @@ import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
+import { CLUSTER_TAG, OWNER_TAG } from './names.js';
 import { shellQuote } from './shell.js';
 import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
@@ -34,6 +35,11 @@ export interface UserDataInput {
    * state bucket's policy refuses a secret written under any other.
    */
   secretsKeyArn?: string;
+  /**
+   * This deployment's name: the VPC CNI tags every interface it makes with it (and the cluster's
+   * tags), so the delete stage may delete only this deployment's leftover interfaces.
+   */
+  deployment?: string;
 }
 
 /** Whether the boot script renders the highly available control plane's init-or-join. */
@@ -201,7 +207,10 @@ function cniSteps(input: UserDataInput): string[] {
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
   const manifest = vpcCniManifest(version);
-  const env = (amazonvpc.env ?? [])
+  const env = [
+    ...(amazonvpc.env ?? []).filter((e) => e.name !== 'ADDITIONAL_ENI_TAGS'),
+    { name: 'ADDITIONAL_ENI_TAGS', value: JSON.stringify(interfaceTags(input, amazonvpc.env)) },
+  ]
     .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
     .join(' ');
   return [
@@ -213,11 +222,7 @@ function cniSteps(input: UserDataInput): string[] {
     `  echo ${shellQuote(`${manifest.sha256}  /tmp/aws-k8s-cni.yaml`)} | sha256sum -c --quiet -`,
     '  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml',
     // After `--` no pair can be read as a kubectl option, whatever its name.
-    ...(env
-      ? [
-          `  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`,
-        ]
-      : []),
+    `  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`,
     '}',
   ];
 }
@@ -477,4 +482,31 @@ function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
           '}',
         ]),
   ];
+}
+
+/**
+ * The tags the VPC CNI puts on every interface it makes (`ADDITIONAL_ENI_TAGS`, as kOps sets
+ * it): the cluster's, and this deployment's owner tag, which is what lets the delete stage remove
+ * an interface the CNI leaves behind. A user's own ADDITIONAL_ENI_TAGS are kept, under ours.
+ */
+function interfaceTags(
+  input: UserDataInput,
+  env: ReadonlyArray<{ name?: unknown; value?: unknown }> | undefined,
+): Record<string, string> {
+  const name = input.cluster.metadata.name;
+  const given = env?.find((e) => e.name === 'ADDITIONAL_ENI_TAGS')?.value;
+  let users: Record<string, string> = {};
+  try {
+    const parsed: unknown = given ? JSON.parse(String(given)) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      users = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+  } catch {
+    // Not JSON: the CNI would ignore it too.
+  }
+  return {
+    ...users,
+    [CLUSTER_TAG]: name,
+    [`kubernetes.io/cluster/${name}`]: 'owned',
+    ...(input.deployment ? { [OWNER_TAG]: input.deployment } : {}),
+  };
 }

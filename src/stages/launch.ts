@@ -260,6 +260,7 @@ export async function planClusterGroups(
     stateBucket: deps.stateBucket,
     region: deps.region,
     ...(deps.secretsKeyArn ? { secretsKeyArn: deps.secretsKeyArn } : {}),
+    deployment: deploymentOf(deps),
   }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }

@@ -194,6 +194,7 @@ install_vpc_cni() {
   curl -fsSL 'https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/b52188387f2e2f10bf289ace929d6a63b176a4fa/config/master/aws-k8s-cni.yaml' -o /tmp/aws-k8s-cni.yaml
   echo 'd5f38ce2f1e00960a6f5e0dc2f07d8a1c61d88c21778bcdc5a041ced0345ba0c  /tmp/aws-k8s-cni.yaml' | sha256sum -c --quiet -
   kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml
+  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- 'ADDITIONAL_ENI_TAGS={"KubernetesCluster":"seed.example.com","kubernetes.io/cluster/seed.example.com":"owned","kopsless.io/owner":"kopsless"}'
 }
 
 main() {

@@ -281,7 +281,13 @@ export async function runLifecycle(
           TagSpecifications: [
             {
               ResourceType: 'network-interface',
-              Tags: [{ Key: 'cluster.k8s.amazonaws.com/name', Value: cluster }],
+              Tags: [
+                { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster },
+                // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+                { Key: 'KubernetesCluster', Value: cluster },
+                { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+                { Key: 'kopsless.io/owner', Value: 'kopsless' },
+              ],
             },
           ],
         }),

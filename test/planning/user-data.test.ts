@@ -20,6 +20,7 @@ const render = (name: string, maxPods = 17) =>
     stateBucket: 'state-bucket',
     region: 'us-east-1',
     secretsKeyArn: SECRETS_KEY,
+    deployment: 'kopsless',
   });
 const bastion = {
   ...group('nodes-us-east-1a'),
