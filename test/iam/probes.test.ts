@@ -23,10 +23,11 @@ describe('check:iam --probes', () => {
     expect(results.filter((line) => !line.startsWith('ALLOWED '))).toEqual([]);
   }, 60_000);
 
-  it('still allows what safety.md lists as open: subnets in any VPC', async () => {
+  it('still allows what safety.md lists as open: deleting any ENI, and subnets in any VPC', async () => {
     const results = await lines('open.json');
 
     expect(results).toEqual([
+      expect.stringMatching(/^ALLOWED DeleteClusterFunction ec2:DeleteNetworkInterface /),
       expect.stringMatching(/^ALLOWED CloudFormationServiceRole ec2:CreateSubnet /),
     ]);
   }, 60_000);
