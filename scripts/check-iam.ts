@@ -14,7 +14,15 @@ import { readFileSync } from 'node:fs';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
-import { evaluate, functionRoles, grants, type Role, templateRoles } from '../test/iam/policies.js';
+import {
+  evaluate,
+  functionRoles,
+  grants,
+  type Role,
+  resourcePolicies,
+  resourcePolicyFor,
+  templateRoles,
+} from '../test/iam/policies.js';
 import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from '../test/iam/probes.js';
 import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
 import { readTemplate } from '../test/support/template.js';
@@ -102,6 +110,7 @@ const roles = new Map<string, Role>([
   ...functionRoles(readTemplate(), deployment),
   ...templateRoles(readTemplate(), deployment),
 ]);
+const policies = resourcePolicies(readTemplate(), deployment);
 const used = new Set<string>();
 const denied: string[] = [];
 const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
@@ -121,7 +130,11 @@ for (const { call, requests } of recorded) {
       request.context,
     ]);
     let result = decisions.get(key);
-    if (!result) decisions.set(key, (result = await evaluate(role, request)));
+    if (!result)
+      decisions.set(
+        key,
+        (result = await evaluate(role, request, resourcePolicyFor(request, policies, deployment))),
+      );
     for (const statement of result.allowedBy)
       used.add(`${call.functionId} ${statement} ${request.action.toLowerCase()}`);
     if (result.decision === 'Allowed') continue;

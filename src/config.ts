@@ -28,6 +28,11 @@ export interface Config {
    * HostedZoneId, as ALLOWED_HOSTED_ZONE_ID); unset for `*`, any zone of the account.
    */
   allowedHostedZoneId?: string;
+  /**
+   * The KMS key (its ARN or its alias's) every secret of the state store is written under
+   * (template.yaml's SecretsKey). Unset, writing a secret fails: the bucket policy requires it.
+   */
+  secretsKeyArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -111,12 +116,21 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       `ALLOWED_HOSTED_ZONE_ID must be a hosted zone ID or *, got "${allowedZone}"`,
     );
   const allowedHostedZoneId = allowedZoneOf(allowedZone);
+  const secretsKeyArn = env.SECRETS_KEY_ARN;
+  if (
+    secretsKeyArn &&
+    !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+$/.test(secretsKeyArn)
+  )
+    throw new ConfigError(
+      `SECRETS_KEY_ARN must be the ARN of a KMS key or alias, got "${secretsKeyArn}"`,
+    );
   return {
     stateBucket,
     region,
     deployment,
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
+    ...(secretsKeyArn ? { secretsKeyArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),
@@ -148,4 +162,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       ...(env[ROLL_ARN_VARIABLE] ? { rollingUpdateStateMachineArn: env[ROLL_ARN_VARIABLE] } : {}),
     },
   };
+}
+
+/** The state store's write options for a configuration: its secrets key, when it has one. */
+export function secretsKeyOption(config: Pick<Config, 'secretsKeyArn'>): { secretsKey?: string } {
+  return config.secretsKeyArn ? { secretsKey: config.secretsKeyArn } : {};
 }

@@ -57,6 +57,8 @@ export interface CliContext {
   stacks: ReturnType<typeof cloudFormationStackApi>;
   dns: ReturnType<typeof route53Api>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The secrets key's alias ARN the launch stage renders into boot scripts (compared by update's preview). */
+  secretsKeyArn?: string;
   etcd: EtcdOf;
   region: string;
   stateBucket: string;
@@ -98,6 +100,7 @@ export function localSettings(
       ...env,
       STATE_BUCKET: record.stateBucket,
       AWS_REGION: record.region,
+      ...(record.secretsKeyArn ? { SECRETS_KEY_ARN: record.secretsKeyArn } : {}),
     }),
     runtime: {
       // As template.yaml's Globals set AWS_MAX_ATTEMPTS for the Lambdas.
@@ -171,6 +174,7 @@ export async function localContext(
     },
     backend: record,
     ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
+    ...(record.secretsKeyArn ? { secretsKeyArn: record.secretsKeyArn } : {}),
     region: record.region,
     stateBucket: record.stateBucket,
     ...(settings.config.allowedHostedZoneId
@@ -310,6 +314,7 @@ export async function awsContext(stack: string): Promise<CliContext> {
       region,
     },
     ...shared,
+    ...(outputs.SecretsKeyAliasArn ? { secretsKeyArn: outputs.SecretsKeyAliasArn } : {}),
     region,
     stateBucket,
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),

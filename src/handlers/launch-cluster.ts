@@ -4,7 +4,7 @@ import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { route53Api } from '../aws/route53.js';
 import { zoneVpcApi } from '../aws/zone-vpc.js';
-import type { Config } from '../config.js';
+import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
 import { type LaunchInput, launch } from '../stages/launch.js';
@@ -16,13 +16,14 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
   const aws = clientConfig(runtime.aws);
   const route53 = new Route53Client(aws);
   const deps = {
-    ...clusterAdapters(config.stateBucket, aws),
+    ...clusterAdapters(config.stateBucket, aws, secretsKeyOption(config)),
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(route53),
     zoneVpc: zoneVpcApi(route53),
     stateBucket: config.stateBucket,
     region: config.region,
     deployment: config.deployment,
+    ...(config.secretsKeyArn ? { secretsKeyArn: config.secretsKeyArn } : {}),
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
 import { executionsApi } from '../aws/sfn.js';
-import type { Config } from '../config.js';
+import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { WRITE_STATE_EVENT } from '../stages/inputs.js';
 import { type WriteStateInput, writeState } from '../stages/write-state.js';
@@ -13,7 +13,9 @@ import type { HandlerRuntime } from './runtime.js';
 /** Write S3 state: the cluster lock, the spec in kOps's layout, status.json. */
 export function createWriteStateHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const store = new ClusterStore(s3ObjectStore(new S3Client(aws), config.stateBucket));
+  const store = new ClusterStore(
+    s3ObjectStore(new S3Client(aws), config.stateBucket, secretsKeyOption(config)),
+  );
   const executions = executionsApi(new SFNClient(aws));
   return stageHandler(
     stageLogger('write-state', runtime.logLevel),

@@ -93,6 +93,10 @@ export interface LaunchPlanInput {
   instanceTypes: ReadonlyMap<string, InstanceTypeInfo>;
   stateBucket: string;
   region: string;
+  /** The KMS key the boot script writes the cluster's secrets under. */
+  secretsKeyArn?: string;
+  /** This deployment's name: the owner tag the VPC CNI puts on the interfaces it makes. */
+  deployment?: string;
 }
 
 /** Go duration (`48h20m`, `0`) as seconds; kOps's maxInstanceLifetime format. */
@@ -234,6 +238,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       stateBucket: input.stateBucket,
       region: input.region,
+      ...(input.secretsKeyArn ? { secretsKeyArn: input.secretsKeyArn } : {}),
+      ...(input.deployment ? { deployment: input.deployment } : {}),
       controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
         .length,
       ...(apiLoadBalancerName ? { apiLoadBalancerName } : {}),

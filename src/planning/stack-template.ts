@@ -273,6 +273,7 @@ export function renderStackTemplate({
           ],
           Resource: '*',
         },
+        secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
         ...etcdVolumeStatements(name),
         ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
       ],
@@ -290,6 +291,7 @@ export function renderStackTemplate({
             `${clusterObjects}${STORE.caCertHash}`,
           ],
         },
+        secretsKeyStatement(['kms:Decrypt']),
         {
           Effect: 'Allow',
           Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
@@ -361,5 +363,22 @@ export function renderStackTemplate({
     Description: `kopsless cluster ${name}: network, security groups, IAM and DNS (control plane: ${controlPlaneGroups.join(', ')})`,
     Resources: resources,
     Outputs: outputs,
+  };
+}
+
+/**
+ * The secrets key (template.yaml's SecretsKey), only through S3: the cluster's secrets/ are
+ * encrypted under it. The key's own policy admits this deployment's instance roles; S3 (the
+ * role's object grants, the boundary's one bucket and the bucket policy) keeps them to their
+ * cluster's objects.
+ */
+function secretsKeyStatement(actions: string[]): Json {
+  return {
+    Effect: 'Allow',
+    Action: actions,
+    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+    Condition: {
+      StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+    },
   };
 }

@@ -58,6 +58,8 @@ export interface LaunchDeps {
   deployment?: string;
   /** The service role CloudFormation makes the cluster stack under. */
   cloudFormationRoleArn?: string;
+  /** The KMS key the control plane's boot script writes the cluster's secrets under. */
+  secretsKeyArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
@@ -239,7 +241,10 @@ function sameLaunchTemplate(
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment'>,
+  deps: Pick<
+    LaunchDeps,
+    'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment' | 'secretsKeyArn'
+  >,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
@@ -263,6 +268,8 @@ export async function planClusterGroups(
     instanceTypes,
     stateBucket: deps.stateBucket,
     region: deps.region,
+    ...(deps.secretsKeyArn ? { secretsKeyArn: deps.secretsKeyArn } : {}),
+    deployment: deploymentOf(deps),
   }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }

@@ -119,7 +119,10 @@ export async function runLifecycle(
 ): Promise<{ hostedZoneId: string }> {
   const cluster = LIFECYCLE_CLUSTER;
   const backend = await startTestBackend();
-  const objects = s3ObjectStore(new S3Client({}), backend.bucket);
+  // The simulated control plane publishes its kubeconfig under the secrets key, as the real one does.
+  const objects = s3ObjectStore(new S3Client({}), backend.bucket, {
+    secretsKey: process.env.SECRETS_KEY_ARN,
+  });
   const store = new ClusterStore(objects);
   // The simulated API server's own EC2 calls happen outside any function: they are not recorded.
   const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
@@ -278,7 +281,13 @@ export async function runLifecycle(
           TagSpecifications: [
             {
               ResourceType: 'network-interface',
-              Tags: [{ Key: 'cluster.k8s.amazonaws.com/name', Value: cluster }],
+              Tags: [
+                { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster },
+                // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+                { Key: 'KubernetesCluster', Value: cluster },
+                { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+                { Key: 'kopsless.io/owner', Value: 'kopsless' },
+              ],
             },
           ],
         }),

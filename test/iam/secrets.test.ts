@@ -6,7 +6,17 @@ import { completeManifest } from '../../src/manifest/defaults.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
-import { decide, functionRoles, type Role, stackRoles } from './policies.js';
+import {
+  ACCOUNT,
+  decide,
+  functionRoles,
+  type Role,
+  resourcePolicies,
+  resourcePolicyFor,
+  SECRETS_KEY_ALIAS_ARN,
+  SECRETS_KEY_ARN,
+  stackRoles,
+} from './policies.js';
 
 // Who may read each object under <cluster>/secrets/ in the state store, evaluated as AWS does over
 // template.yaml's function roles and the cluster stack's instance roles.
@@ -221,5 +231,114 @@ describe('secrets in the state store', () => {
     ];
 
     expect(decisions).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
+  });
+});
+
+describe('the secrets key and the bucket policy', () => {
+  const deployment = { stateBucket: BUCKET };
+  const account = (name: string, statements: Array<Record<string, unknown>>): Role => ({
+    name,
+    arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    policies: [{ name, policy: { Version: '2012-10-17', Statement: statements } }],
+  });
+  // What the ReadOnlyAccess managed policy grants on S3 and KMS.
+  const readOnly = account('ReadOnlyAccess', [
+    {
+      Effect: 'Allow',
+      Action: ['s3:Get*', 's3:List*', 'kms:Describe*', 'kms:Get*', 'kms:List*'],
+      Resource: '*',
+    },
+  ]);
+  // An identity that IAM lets do anything with S3 and KMS.
+  const admin = account('Administrator', [
+    { Effect: 'Allow', Action: ['s3:*', 'kms:*'], Resource: '*' },
+  ]);
+  const decideWithPolicies = (role: Role, request: Parameters<typeof decide>[1]) =>
+    decide(
+      role,
+      request,
+      resourcePolicyFor(request, resourcePolicies(readTemplate(), deployment), deployment),
+    );
+  const viaS3 = { 'kms:ViaService': 's3.us-east-1.amazonaws.com' };
+
+  it('lets a read-only principal read the spec but no secret, and never decrypt with the key', async () => {
+    const decisions = [
+      await decideWithPolicies(readOnly, {
+        action: 's3:GetObject',
+        resource: objectArn(CLUSTER, 'config'),
+      }),
+      ...(await Promise.all(
+        Object.keys(READERS).map((key) =>
+          decideWithPolicies(readOnly, {
+            action: 's3:GetObject',
+            resource: objectArn(CLUSTER, `secrets/${key}`),
+          }),
+        ),
+      )),
+      await decideWithPolicies(readOnly, {
+        action: 'kms:Decrypt',
+        resource: SECRETS_KEY_ARN,
+        context: viaS3,
+      }),
+    ];
+
+    expect(decisions[0]).toBe('Allowed');
+    expect(decisions.slice(1)).not.toContain('Allowed');
+  });
+
+  it('refuses the key to an identity whose IAM policy allows every KMS action', async () => {
+    const decisions = await Promise.all(
+      ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom'].map((action) =>
+        decideWithPolicies(admin, { action, resource: SECRETS_KEY_ARN, context: viaS3 }),
+      ),
+    );
+
+    expect(decisions).toEqual(Array(4).fill('ImplicitlyDenied'));
+  });
+
+  it.each(Object.entries(READERS))(
+    'denies secrets/%s, by the bucket policy, to an identity that may read any object',
+    async (key) => {
+      const decision = await decideWithPolicies(admin, {
+        action: 's3:GetObject',
+        resource: objectArn(CLUSTER, `secrets/${key}`),
+      });
+
+      expect(decision).toBe('ExplicitlyDenied');
+    },
+  );
+
+  it('refuses a secret written without the secrets key or under another, and takes one under it', async () => {
+    const put = (context: Record<string, string>) =>
+      decideWithPolicies(admin, {
+        action: 's3:PutObject',
+        resource: objectArn(CLUSTER, 'secrets/kubeconfig'),
+        context,
+      });
+
+    const decisions = [
+      await put({}),
+      await put({ 's3:x-amz-server-side-encryption': 'AES256' }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:us-east-1:${ACCOUNT}:key/11111111-2222-4333-8444-555555555555`,
+      }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': SECRETS_KEY_ARN,
+      }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': SECRETS_KEY_ALIAS_ARN,
+      }),
+    ];
+
+    expect(decisions).toEqual([
+      'ExplicitlyDenied',
+      'ExplicitlyDenied',
+      'ExplicitlyDenied',
+      'Allowed',
+      'Allowed',
+    ]);
   });
 });
