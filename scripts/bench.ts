@@ -3,7 +3,8 @@
  * `npm run bench`: measures kopsless on the local backend and writes bench/results.json,
  * bench/roll-time.svg and a table on stdout. `--quick` is the 30-node
  * version the test suite runs (written to a temporary folder unless `--out` says where);
- * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes, keeping the rest
+ * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes (watcher sizes
+ * with `--only watcher`), keeping the rest
  * of an existing results.json; `--out DIR` writes elsewhere (default bench/).
  *
  * Sections:
@@ -253,9 +254,55 @@ async function bundleObserver(): Promise<string> {
   return outfile;
 }
 
+/** Pods per representation measured: three workloads' worth, so pods with and without a sidecar are both in it. */
+export const VIEW_SAMPLE_PODS = 3000;
+
+/** The Accept header and query of each representation of a pod list the API server offers. */
+const VIEWS = {
+  object: { accept: 'application/json', query: '' },
+  metadata: {
+    accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+    query: '',
+  },
+  table: { accept: 'application/json;as=Table;g=meta.k8s.io;v=v1', query: '' },
+  tableWithoutObject: {
+    accept: 'application/json;as=Table;g=meta.k8s.io;v=v1',
+    query: '&includeObject=None',
+  },
+} as const;
+
+/**
+ * Mean bytes per pod of each representation, on the same first pods of the list: what each
+ * option the API offers would cost the watcher per pod (`object` is the pod's own size).
+ */
+export async function measureViews(
+  server: string,
+  pods: number,
+): Promise<WatcherRow['viewBytesPerPod']> {
+  const limit = Math.min(pods, VIEW_SAMPLE_PODS);
+  const out = {} as WatcherRow['viewBytesPerPod'];
+  for (const [view, { accept, query }] of Object.entries(VIEWS)) {
+    const response = await fetch(`${server}/api/v1/pods?limit=${limit}${query}`, {
+      headers: { accept },
+    });
+    const body = Buffer.from(await response.arrayBuffer());
+    if (!response.ok) throw new Error(`${view}: HTTP ${response.status} ${body.toString()}`);
+    out[view as keyof typeof VIEWS] = Math.round(body.length / limit);
+  }
+  return out;
+}
+
+async function generatorCounts(server: string): Promise<{ requests: number; bytes: number }> {
+  return (await (await fetch(`${server}/_bench/requests`)).json()) as {
+    requests: number;
+    bytes: number;
+  };
+}
+
 /**
  * One watcher observation per size, against the generator: its wall seconds, its process's peak
- * RSS, and the API requests the generator counted.
+ * RSS, the API requests and response bytes the generator counted for it, the mean size of a pod
+ * as served, and what each representation of a pod list costs per pod.
  */
 export async function watcherSection(
   sizes: readonly number[],
@@ -278,6 +325,8 @@ export async function watcherSection(
     try {
       const { port } = generator.first as { port: number };
       const server = `http://127.0.0.1:${port}`;
+      const viewBytesPerPod = await measureViews(server, nodes * podsPerNode);
+      const before = await generatorCounts(server);
       const observed = await startChild([observer, '--server', server], true);
       const seen = observed.first as {
         seconds: number;
@@ -286,9 +335,7 @@ export async function watcherSection(
         pods: number;
       };
       stopChild(observed.child);
-      const { requests } = (await (await fetch(`${server}/_bench/requests`)).json()) as {
-        requests: number;
-      };
+      const after = await generatorCounts(server);
       if (seen.nodes !== nodes || seen.pods !== nodes * podsPerNode)
         diagnostics[`watcher.${nodes}`] =
           `observed ${seen.nodes} nodes and ${seen.pods} pods, expected ${nodes} and ${nodes * podsPerNode}`;
@@ -297,7 +344,10 @@ export async function watcherSection(
         pods: nodes * podsPerNode,
         seconds: seen.seconds,
         peakMiB: seen.peakMiB,
-        kubeRequests: requests,
+        kubeRequests: after.requests - before.requests,
+        podBytes: viewBytesPerPod.object,
+        bytesRead: after.bytes - before.bytes,
+        viewBytesPerPod,
       });
     } catch (error) {
       diagnostics[`watcher.${nodes}`] = `the observation failed: ${(error as Error).message}`;
@@ -413,7 +463,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   // The quick sections first: a long lifecycle run stopped by hand still leaves their figures.
   if (want('watcher')) {
-    results.watcher = await watcherSection(plan.watcher, diagnostics);
+    // `--only watcher --sizes 5000` measures one watcher size; with a roll section sizes are the roll's.
+    const rollSections = want('roll') || want('create') || want('delete');
+    results.watcher = await watcherSection(
+      options.sizes && !rollSections ? options.sizes : plan.watcher,
+      diagnostics,
+    );
     options.onSection?.(results);
   }
   if (want('watcherBurst')) results.watcherBurst = await watcherBurstSection(diagnostics);

@@ -28,6 +28,16 @@ export interface WatcherRow {
   seconds: number;
   peakMiB: number;
   kubeRequests: number;
+  /** Mean bytes of one pod as the API serves it in a pod list (the whole object). */
+  podBytes: number;
+  /** Bytes of every response body the watcher's observation read. */
+  bytesRead: number;
+  /**
+   * Mean bytes per pod of each representation the API offers, measured on the same pages: the
+   * objects, metadata only (`as=PartialObjectMetadataList`), and Table rows with the metadata
+   * (kubectl's default) or without any object (`includeObject=None`, what the watcher reads).
+   */
+  viewBytesPerPod: { object: number; metadata: number; table: number; tableWithoutObject: number };
 }
 
 export interface WatcherBurstRow {
@@ -135,7 +145,20 @@ export function checkTargets(
     check('roll 1,000: AWS calls per replaced node <= 10', roll.awsCalls / roll.nodes, 10);
   }
   const watcher = results.watcher.find((w) => w.nodes === TARGET_WATCHER_NODES);
-  if (watcher) check('watcher 5,000 nodes: peakMiB < 256', watcher.peakMiB, 256, true);
+  if (watcher) {
+    check('watcher 5,000 nodes: peakMiB <= 256', watcher.peakMiB, 256);
+    check('watcher 5,000 nodes: seconds <= 60', watcher.seconds, 60);
+    if (watcher.bytesRead !== undefined)
+      check('watcher 5,000 nodes: bytesRead <= 200 MB', watcher.bytesRead / 1e6, 200);
+    // A floor, not a bound: pods smaller than real ones would make the other figures easy.
+    if (watcher.podBytes !== undefined)
+      out.push({
+        target: 'watcher 5,000 nodes: podBytes >= 4,096 (realistic pods)',
+        value: watcher.podBytes,
+        bound: 4096,
+        met: watcher.podBytes >= 4096,
+      });
+  }
   const burst = results.watcherBurst[0];
   if (burst)
     check('watcherBurst: observations per cluster <= 5 (one cluster)', burst.observations, 5);
@@ -159,7 +182,15 @@ export const ROLL_FIELDS = [
   'costUsd',
 ] as const;
 export const LIFECYCLE_FIELDS = ROLL_FIELDS.filter((f) => f !== 'kopsModelSeconds');
-export const WATCHER_FIELDS = ['nodes', 'pods', 'seconds', 'peakMiB', 'kubeRequests'] as const;
+export const WATCHER_FIELDS = [
+  'nodes',
+  'pods',
+  'seconds',
+  'peakMiB',
+  'kubeRequests',
+  'podBytes',
+  'bytesRead',
+] as const;
 export const WATCHER_BURST_FIELDS = [
   'events',
   'invocations',
@@ -254,12 +285,14 @@ export function mergeResults(
     settings: next.settings,
   } as BenchResults & Record<string, unknown>;
   const lifecycle = ['roll', 'create', 'delete'];
+  // Sections whose rows are per size: `--sizes` replaces those sizes and keeps the others.
+  const sized = [...lifecycle, 'watcher'];
   const rowsOf = (results: BenchResults, section: string) =>
     (results as unknown as Record<string, Array<{ nodes: number }>>)[section] ?? [];
   for (const section of sections) {
     const fresh = rowsOf(next, section);
     merged[section] =
-      sizes && lifecycle.includes(section)
+      sizes && sized.includes(section)
         ? [
             ...rowsOf(previous, section).filter(
               (row) => !sizes.includes(row.nodes) && !fresh.some((f) => f.nodes === row.nodes),
@@ -271,7 +304,7 @@ export function mergeResults(
   merged.measuredAt = { ...previous.measuredAt, ...next.measuredAt };
   const replaced = (key: string) => {
     const section = sectionOfNote(key);
-    if (sizes && lifecycle.includes(section)) {
+    if (sizes && sized.includes(section)) {
       const size = Number(key.split('.')[1]);
       return Number.isInteger(size) ? sizes.includes(size) : true;
     }

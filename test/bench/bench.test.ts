@@ -114,8 +114,15 @@ describe('bench --quick: the watcher burst', () => {
 });
 
 describe('bench --quick: the watcher', () => {
-  it('lists nodes and pods in pages: 1 page of nodes, 11 of pods (500 each), 1 DaemonSet read', () => {
-    expect(results.watcher[0]!.kubeRequests).toBe(13);
+  it('lists nodes and pod rows in pages: 1 page of nodes, 11 of rows (500 each), 1 of unscheduled pods, 1 DaemonSet read', () => {
+    expect(results.watcher[0]!.kubeRequests).toBe(14);
+  });
+
+  it('reads pod rows, not pods: under 300 bytes a pod of at least 4 KB', () => {
+    const row = results.watcher[0]!;
+
+    expect(row.podBytes).toBeGreaterThanOrEqual(4096);
+    expect(row.bytesRead / row.pods).toBeLessThan(300);
   });
 
   it('stays under 256 MiB peak at 50 nodes', () => {
