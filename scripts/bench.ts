@@ -26,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import {
   costUsd,
   lambdaMemoryMb,
+  lambdaTimeoutSeconds,
+  maxShareOfTimeout,
   minimalCreateAwsCalls,
   minimalDeleteAwsCalls,
   minimalRollAwsCalls,
@@ -81,6 +83,15 @@ export function parallelGroupsFor(nodes: number, groups: number): number {
   return Math.min(groups, 5);
 }
 
+/**
+ * Workload pods per node of a roll: kubelet's default maxPods (110), what a node full of pods
+ * drains, on every size up to 300 nodes (33,000 pods); 1,000 nodes keep a lighter load of 10
+ * a node, so that the whole bench stays within its wall-time budget on this machine.
+ */
+export function podsPerNodeFor(nodes: number): number {
+  return nodes <= 300 ? PODS_PER_NODE : 10;
+}
+
 export function rollRequest(nodes: number): RollRequest {
   const groups = Math.max(3, Math.round(nodes / 100));
   return {
@@ -90,6 +101,7 @@ export function rollRequest(nodes: number): RollRequest {
     parallelGroups: parallelGroupsFor(nodes, groups),
     bootSeconds: BOOT_SECONDS,
     drainSeconds: DRAIN_SECONDS,
+    podsPerNode: podsPerNodeFor(nodes),
   };
 }
 
@@ -109,6 +121,10 @@ export type LifecycleRunner = (request: RollRequest) => Promise<LifecycleMeasure
 
 function memorySizes(): Record<string, number> {
   return lambdaMemoryMb(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
+}
+
+function timeouts(): Record<string, number> {
+  return lambdaTimeoutSeconds(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
 }
 
 function describeRun(m: RunMeasurement): string {
@@ -132,6 +148,7 @@ export async function lifecycleSection(
   onSize?: (rows: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => void,
 ): Promise<{ roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }> {
   const memory = memorySizes();
+  const timeout = timeouts();
   const out = { roll: [] as RollRow[], create: [] as LifecycleRow[], delete: [] as LifecycleRow[] };
   for (const nodes of sizes) {
     const request = rollRequest(nodes);
@@ -173,10 +190,16 @@ export async function lifecycleSection(
       const minimal = minimalRollAwsCalls(
         groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })),
       );
+      const nearest = maxShareOfTimeout(measured.roll.invocations, timeout);
       out.roll.push({
         ...row(measured.roll, minimal),
         kopsModelSeconds: kopsModelSeconds(request),
+        podsPerNode: request.podsPerNode,
+        maxInvocationShareOfTimeout: Number(nearest.share.toFixed(4)),
+        maxStateBytes: measured.roll.maxStateBytes,
       } as RollRow);
+      diagnostics[`roll.${nodes}.nearestTimeout`] =
+        `${nearest.functionId ?? '-'}: ${((nearest.ms ?? 0) / 1000).toFixed(2)} s of ${nearest.functionId ? timeout[nearest.functionId] : '-'} s`;
     }
     if (measured.roll) {
       diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
@@ -531,7 +554,7 @@ async function defaultLifecycleRunner(
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; a Deployment of 2 pods per node; parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
   let first = true;
   return {
     run: async (request) => {

@@ -17,10 +17,19 @@ export interface RollRow {
   awsCalls: number;
   minimalAwsCalls: number;
   costUsd: number;
+  /** Workload pods on each node the roll drains. */
+  podsPerNode: number;
+  /** Over every invocation of the roll: its real handler time over its function's Timeout in template.yaml. */
+  maxInvocationShareOfTimeout: number;
+  /** Bytes of the largest state input or output of any execution of the roll. */
+  maxStateBytes: number;
 }
 
-/** create and delete: a roll row without the kOps column. */
-export type LifecycleRow = Omit<RollRow, 'kopsModelSeconds'>;
+/** create and delete: a roll row without the kOps and drain columns. */
+export type LifecycleRow = Omit<
+  RollRow,
+  'kopsModelSeconds' | 'podsPerNode' | 'maxInvocationShareOfTimeout' | 'maxStateBytes'
+>;
 
 export interface WatcherRow {
   nodes: number;
@@ -144,6 +153,31 @@ export function checkTargets(
     check('roll 1,000: transitions per replaced node <= 40', roll.transitions / roll.nodes, 40);
     check('roll 1,000: AWS calls per replaced node <= 10', roll.awsCalls / roll.nodes, 10);
   }
+  // Real drains: a roll of at least 300 nodes with 110 pods a node, within Lambda's and Step Functions' limits.
+  for (const r of results.roll.filter((row) => row.nodes >= 300 && row.podsPerNode >= 110)) {
+    check(
+      `roll ${r.nodes.toLocaleString('en-US')} (${r.podsPerNode} pods per node): maxInvocationShareOfTimeout < 0.5`,
+      r.maxInvocationShareOfTimeout,
+      0.5,
+      true,
+    );
+    check(
+      `roll ${r.nodes.toLocaleString('en-US')} (${r.podsPerNode} pods per node): maxStateBytes < 65,536`,
+      r.maxStateBytes,
+      65536,
+      true,
+    );
+  }
+  if (
+    results.mode === 'full' &&
+    !results.roll.some((row) => row.nodes >= 300 && row.podsPerNode >= 110)
+  )
+    out.push({
+      target: 'roll >= 300 nodes at 110 pods per node: measured',
+      value: 0,
+      bound: 1,
+      met: false,
+    });
   const watcher = results.watcher.find((w) => w.nodes === TARGET_WATCHER_NODES);
   if (watcher) {
     check('watcher 5,000 nodes: peakMiB <= 256', watcher.peakMiB, 256);
@@ -180,8 +214,17 @@ export const ROLL_FIELDS = [
   'awsCalls',
   'minimalAwsCalls',
   'costUsd',
+  'podsPerNode',
+  'maxInvocationShareOfTimeout',
+  'maxStateBytes',
 ] as const;
-export const LIFECYCLE_FIELDS = ROLL_FIELDS.filter((f) => f !== 'kopsModelSeconds');
+const ROLL_ONLY = [
+  'kopsModelSeconds',
+  'podsPerNode',
+  'maxInvocationShareOfTimeout',
+  'maxStateBytes',
+];
+export const LIFECYCLE_FIELDS = ROLL_FIELDS.filter((f) => !ROLL_ONLY.includes(f));
 export const WATCHER_FIELDS = [
   'nodes',
   'pods',
