@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPodSlots, kubePort } from '../../src/kube/port.js';
 import { SimCluster } from '../../src/local/kube-sim/cluster.js';
+import { qosClass } from '../../src/local/kube-sim/pod-store.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 import { registeredKubeConfig } from '../support/kubeconfig.js';
@@ -147,6 +148,33 @@ describe('Kubernetes port follows continue', () => {
 
     expect(pods.map((p) => p.name)).not.toContain('job-done');
     expect(pods.length).toBe(cluster.pods.size - 1);
+  });
+});
+
+describe('simulated API server serves pods as the kubelet reports them', () => {
+  it('gives a running pod five conditions, both IP lists, container IDs and a QoS class', async () => {
+    const { body } = await get('/api/v1/namespaces/default/pods/web-0');
+
+    expect(body.status.conditions.map((c: { type: string }) => c.type).sort()).toEqual([
+      'ContainersReady',
+      'Initialized',
+      'PodReadyToStartContainers',
+      'PodScheduled',
+      'Ready',
+    ]);
+    expect(body.status.podIPs).toEqual([{ ip: body.status.podIP }]);
+    expect(body.status.hostIPs).toEqual([{ ip: body.status.hostIP }]);
+    expect(body.status.containerStatuses[0].containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+    expect(body.status.containerStatuses[0].imageID).toMatch(/^nginx@sha256:[0-9a-f]{64}$/);
+    expect(body.status.qosClass).toBe('BestEffort');
+  });
+
+  it('classes pods as the kubelet does: requests equal to limits are Guaranteed, fewer Burstable', () => {
+    const limits = { cpu: '1', memory: '1Gi' };
+
+    expect(qosClass([{ resources: { limits } }])).toBe('Guaranteed');
+    expect(qosClass([{ resources: { requests: { cpu: '100m' }, limits } }])).toBe('Burstable');
+    expect(qosClass([{ resources: { requests: { cpu: '100m' } } }])).toBe('Burstable');
   });
 });
 
