@@ -327,7 +327,12 @@ export class SimCluster extends Controllers {
         key: key(namespace, name),
         uid: pod.metadata.uid,
       });
-    } else this.deletePod(namespace, name);
+      // Still listed and holding its slot: no controller or scheduler has anything to do until
+      // it is gone (the timer's reconcile), only its owners' ready counts change.
+      this.updateStatuses(pod);
+      return { status: 'evicted' };
+    }
+    this.deletePod(namespace, name);
     this.reconcile();
     return { status: 'evicted' };
   }
