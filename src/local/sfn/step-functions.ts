@@ -209,6 +209,7 @@ export async function runDefinition(
       transitions: tree.executions.reduce((sum, e) => sum + e.transitions, 0),
       maxHistoryEvents: Math.max(...tree.executions.map((e) => e.historyEvents)),
       lambdaInvocations: tree.executions.reduce((sum, e) => sum + e.lambdaInvocations, 0),
+      maxStateBytes: Math.max(...tree.executions.map((e) => e.maxStateBytes)),
     };
   } finally {
     if (options.clock) useClock(previousClock);
@@ -248,6 +249,7 @@ async function execute(
     historyEvents: 0,
     transitions: 0,
     lambdaInvocations: 0,
+    maxStateBytes: 0,
     startedAt: now().toISOString(),
   };
   tree.executions.push(summary);
@@ -411,7 +413,7 @@ async function execute(
       await hold(async () => {
         await settle();
         if (history.failure) throw terminalError(history.failure);
-        const inBytes = payloadBytes(input);
+        const inBytes = history.measure(input);
         if (inBytes > PAYLOAD_LIMIT_BYTES)
           history.fail(
             dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes),
@@ -429,7 +431,7 @@ async function execute(
         throw error;
       }
       history.taskEnded(resource, true);
-      const outBytes = payloadBytes(output);
+      const outBytes = history.measure(output);
       if (outBytes > PAYLOAD_LIMIT_BYTES)
         history.fail(dataLimitFailure(`the result of state ${stateName}`, outBytes));
       if (history.failure) throw terminalError(history.failure);
@@ -630,6 +632,7 @@ async function execute(
       historyEvents: history.events,
       transitions: history.transitions,
       lambdaInvocations: history.lambdaInvocations,
+      maxStateBytes: history.maxStateBytes,
       stoppedAt,
     });
     emitExecutionStatusChange({
