@@ -13,6 +13,7 @@ import { observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { MAX_REPLICAS_PER_DEPLOYMENT } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { isAlive, startMoto, stopMoto } from '../../src/local/moto/moto.js';
+import { ensureSecretsKey } from '../../src/local/moto/secrets-key.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
 import {
   type LocalExecutionResult,
@@ -137,9 +138,13 @@ export async function startBenchBackend(timing: {
     const route53 = new Route53Client({});
     await ensureDemoZone(route53, 'example.com', { out: () => {}, err: () => {} });
     route53.destroy();
+    // The deployment's secrets key, as the local backend makes it: secrets are written under it.
+    process.env.SECRETS_KEY_ARN = await ensureSecretsKey({});
   };
   await createBucket();
-  const objects = s3ObjectStore(new S3Client({}), bucket);
+  const objects = s3ObjectStore(new S3Client({}), bucket, {
+    secretsKey: process.env.SECRETS_KEY_ARN,
+  });
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {

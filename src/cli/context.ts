@@ -173,7 +173,7 @@ export async function localContext(
       }
     },
     backend: record,
-    ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
+    ...clients(record.stateBucket, aws, record.secretsKeyArn, backendEnv(record).KOPSLESS_KUBE_API),
     ...(record.secretsKeyArn ? { secretsKeyArn: record.secretsKeyArn } : {}),
     region: record.region,
     stateBucket: record.stateBucket,
@@ -203,9 +203,19 @@ function lazyPort<T extends object>(load: () => Promise<T>): T {
 }
 
 /** The state store and AWS adapters every command uses, whichever the target. */
-function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?: string) {
+function clients(
+  stateBucket: string,
+  settings: AwsClientSettings,
+  secretsKeyArn: string | undefined,
+  localKubeApi?: string,
+) {
   const aws = clientConfig(settings);
-  const objects = s3ObjectStore(new S3Client(aws), stateBucket);
+  // Secrets are written under the deployment's KMS key: the bucket policy refuses any other.
+  const objects = s3ObjectStore(
+    new S3Client(aws),
+    stateBucket,
+    secretsKeyArn ? { secretsKey: secretsKeyArn } : {},
+  );
   const ec2Port = lazyPort(async () => {
     const [{ EC2Client }, { ec2Api }] = await Promise.all([
       import('@aws-sdk/client-ec2'),
@@ -287,7 +297,7 @@ export async function awsContext(stack: string): Promise<CliContext> {
     import('../functions-registry.js'),
   ]);
   const sfn = new SFNClient({});
-  const shared = clients(stateBucket, {});
+  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
   const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
   return {

@@ -107,10 +107,15 @@ export interface TrustedServers {
  * The servers of a cluster on AWS: its internal API name (`spec.masterInternalName`), or its API
  * load balancer's DNS name (DNS None).
  */
-export function clusterServers(cluster: string, masterInternalName?: string): TrustedServers {
+export function clusterServers(
+  cluster: string,
+  masterInternalName?: string,
+  // Lambda sets AWS_REGION: the load balancer is the cluster's only in the functions' region.
+  region: string | undefined = process.env.AWS_REGION,
+): TrustedServers {
   return {
     httpsHosts: [masterInternalName ?? `api.internal.${cluster}`],
-    isOwnHost: (host) => isApiLoadBalancerHost(cluster, host),
+    isOwnHost: (host) => isApiLoadBalancerHost(cluster, host, region),
   };
 }
 

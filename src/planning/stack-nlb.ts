@@ -43,12 +43,15 @@ function apiTargetGroupName(cluster: string): string {
  * (`<name>-<id>.elb.<region>.amazonaws.com`, an internal one's with `internal-` before it): with
  * DNS None the only name the cluster's API has, so the one its stored kubeconfig may name.
  */
-export function isApiLoadBalancerHost(cluster: string, host: string): boolean {
+export function isApiLoadBalancerHost(cluster: string, host: string, region?: string): boolean {
   const name = apiLoadBalancerName(cluster);
   const pattern = new RegExp(
-    `^(internal-)?${name}-[a-z0-9]+\\.(elb\\.[a-z0-9-]+|[a-z0-9-]+\\.elb)\\.amazonaws\\.com(\\.cn)?$`,
+    `^(?:internal-)?${name}-[a-z0-9]+\\.(?:elb\\.([a-z0-9-]+)|([a-z0-9-]+)\\.elb)\\.amazonaws\\.com(?:\\.cn)?$`,
   );
-  return pattern.test(host.toLowerCase());
+  const match = pattern.exec(host.toLowerCase());
+  // Load balancer names are unique only within an account and region: one of this name in
+  // another region is nobody's promise, so the functions' own region is required when known.
+  return !!match && (!region || (match[1] ?? match[2]) === region);
 }
 
 /** Whether the cluster's API is behind a load balancer. */

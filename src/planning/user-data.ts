@@ -7,6 +7,7 @@ import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { CLUSTER_TAG, OWNER_TAG } from './names.js';
 import { shellQuote } from './shell.js';
+import { hasApiLoadBalancer } from './stack-nlb.js';
 import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
 /**
@@ -303,12 +304,27 @@ export function bootstrapSettingsFromUserData(
   }
 }
 
+/**
+ * Behind the API load balancer a control-plane instance reaches its own API locally. The load
+ * balancer keeps the client's address, and then drops a target's connection that it would send
+ * back to that same target (AWS calls it hairpinning): kubeadm init, whose only target is itself,
+ * and one in N of a member's own kubelet connections would time out. The names are in the API
+ * certificate, so local clients keep verifying it.
+ */
+function apiNamesServedLocally(input: UserDataInput): string[] {
+  if (!hasApiLoadBalancer(input.cluster)) return [];
+  const { internal, public: publicName } = apiNames(input);
+  const entry = ['127.0.0.1', ...new Set([internal, publicName])].join(' ');
+  return [`  grep -qxF ${shellQuote(entry)} /etc/hosts || echo ${shellQuote(entry)} >> /etc/hosts`];
+}
+
 /** The control plane's part of `main`: init (the one instance of a highly available plane that claims it), or join. */
 function controlPlaneBoot(input: UserDataInput): string[] {
   const init = [
     '  attach_etcd_volume',
     '  restore_control_plane_pki',
     '  write_kubeadm_config',
+    ...apiNamesServedLocally(input),
     '  local preflight=()',
     '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
     '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
@@ -333,6 +349,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  else',
     '    log "joining the control plane (kubeadm join --control-plane)"',
     '    join_control_plane',
+    ...apiNamesServedLocally(input).map((line) => `  ${line}`),
     '    install_bootstrap_token_sync',
     '  fi',
   ];

@@ -24,6 +24,7 @@ import {
 } from '../planning/names.js';
 import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
+import { API_LOAD_BALANCER_OUTPUTS, hasApiLoadBalancer } from '../planning/stack-nlb.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -150,12 +151,20 @@ export async function renderClusterStack(
       existingNetwork: shared.existing,
     }),
   );
-  return { template, templateHash: stableHash(template), sharedIds: shared.sharedIds };
+  return {
+    template,
+    templateHash: stableHash(template),
+    sharedIds: shared.sharedIds,
+    apiLoadBalancer: hasApiLoadBalancer(manifest.cluster),
+  };
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = nowFor(deps);
-  const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
+  const { template, templateHash, sharedIds, apiLoadBalancer } = await renderClusterStack(
+    input.cluster,
+    deps,
+  );
   const name = stackName(input.cluster);
   const tags = [
     ...clusterTags(input.cluster),
@@ -166,6 +175,21 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
+  // The control-plane groups join the API target group only when they are made, and the API
+  // records would turn into aliases to an empty load balancer: adding or removing one is refused.
+  if (
+    existing &&
+    STABLE_STACK.test(existing.status) &&
+    !FAILED_STACK.test(existing.status) &&
+    apiLoadBalancer !== !!existing.outputs[API_LOAD_BALANCER_OUTPUTS.dnsName]
+  ) {
+    throw new SpecInvalidError([
+      {
+        path: 'spec.api.loadBalancer',
+        message: `cannot be ${apiLoadBalancer ? 'added to' : 'removed from'} cluster "${input.cluster}" once it is created; create a new cluster for it`,
+      },
+    ]);
+  }
   // kOps's mark on what the cluster uses and does not own; delete removes it again.
   if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
@@ -192,6 +216,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     );
   } else if (
     STABLE_STACK.test(existing.status) &&
+    !FAILED_STACK.test(existing.status) &&
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =

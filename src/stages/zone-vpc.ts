@@ -51,8 +51,12 @@ export async function associateClusterVpc(
   if (!zone?.private) return 'not private';
   const vpc = { vpcId, region: deps.region };
   if (zone.vpcs.some((v) => sameVpc(v, vpc))) return 'already associated';
-  const record: Association = { zoneId, ...vpc };
-  await deps.objects.put(associationKey(cluster), JSON.stringify(record));
+  // A shared VPC (spec.networkID) outlives the cluster and may serve other clusters of the same
+  // zone: its association is left in place at delete, so it is not recorded.
+  if (!manifest.cluster.spec.networkID) {
+    const record: Association = { zoneId, ...vpc };
+    await deps.objects.put(associationKey(cluster), JSON.stringify(record));
+  }
   await deps.zoneVpc.associate(zoneId, vpc);
   return 'associated';
 }

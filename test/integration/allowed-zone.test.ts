@@ -73,7 +73,7 @@ describe('a zone outside the deployment HostedZoneId', () => {
     } as unknown as CliContext;
 
     const code = await runCreate(
-      { flags: { name: cluster, zones: ['us-east-1a'] } },
+      { flags: { name: cluster, zones: ['us-east-1a'], dns: 'public' } },
       async () => ctx,
       { out: () => undefined, err: (line) => err.push(line) },
     );

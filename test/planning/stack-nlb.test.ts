@@ -93,6 +93,16 @@ describe("the API load balancer's DNS name", () => {
     expect(isApiLoadBalancerHost('nlb.example.com', host)).toBe(true);
   });
 
+  it('is not in another region than the functions', () => {
+    const host = `${own}-0123456789abcdef.elb.eu-west-1.amazonaws.com`;
+
+    expect(isApiLoadBalancerHost('nlb.example.com', host, 'eu-west-1')).toBe(true);
+    expect(isApiLoadBalancerHost('nlb.example.com', host, 'us-east-1')).toBe(false);
+    expect(
+      isApiLoadBalancerHost('nlb.example.com', `${own}-1.us-east-1.elb.amazonaws.com`, 'us-east-1'),
+    ).toBe(true);
+  });
+
   it.each([
     `${apiLoadBalancerName('other.example.com')}-0123456789abcdef.elb.us-east-1.amazonaws.com`,
     `${own}-0123456789abcdef.elb.us-east-1.amazonaws.com.example.org`,

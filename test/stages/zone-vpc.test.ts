@@ -18,9 +18,10 @@ const ZONE = 'ZPRIVATE';
 const CLUSTER_VPC = { vpcId: 'vpc-cluster', region: 'us-east-1' };
 const USER_VPC = { vpcId: 'vpc-user', region: 'us-east-1' };
 
-function manifest(dnsType: 'Public' | 'Private') {
+function manifest(dnsType: 'Public' | 'Private', networkID?: string) {
   const text = editManifest(readFixture('seed.yaml'), (c) => {
     c.spec.topology = { ...(c.spec.topology ?? {}), dns: { type: dnsType } };
+    if (networkID) c.spec.networkID = networkID;
   });
   return checkManifest(text).completed!;
 }
@@ -99,6 +100,18 @@ describe('the cluster VPC and a private hosted zone', () => {
     expect(outcome).toBe('disassociated');
     expect(zone.vpcs).toEqual([USER_VPC]);
     expect(await objects.get(associationKey(CLUSTER))).toBeUndefined();
+  });
+
+  it('associates a shared VPC but leaves it associated at delete: other clusters may use it', async () => {
+    const { zone, calls, deps } = world([USER_VPC]);
+
+    const launched = await associateClusterVpc(manifest('Private', CLUSTER_VPC.vpcId), deps);
+    const deleted = await disassociateClusterVpc(CLUSTER, deps);
+
+    expect(launched).toBe('associated');
+    expect(deleted).toBeUndefined();
+    expect(zone.vpcs).toEqual([USER_VPC, CLUSTER_VPC]);
+    expect(calls).toEqual(['associate vpc-cluster']);
   });
 
   it("never disassociates the zone's last VPC", async () => {
