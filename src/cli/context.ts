@@ -24,6 +24,8 @@ import { allowedZoneOf } from '../planning/dns.js';
 import type { EtcdOf } from '../stages/etcd-membership.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../state/object-store.js';
+import { kubeThroughApi, withoutSecrets } from './aws-secrets.js';
+import { type DeployedApi, type DeployedApiSettings, deployedApi } from './deployed-api.js';
 import { UsageError } from './usage-error.js';
 
 // Only the state store's client is loaded with the context: every other port, the Step Functions
@@ -69,6 +71,11 @@ export interface CliContext {
   allowedHostedZoneId?: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
   aws: AwsClientSettings;
+  /**
+   * The deployed stack's API (`--target aws` only): registering a cluster and its kubeconfig go
+   * through it, never through the state store with the user's credentials.
+   */
+  api?: DeployedApi;
 }
 
 /**
@@ -297,9 +304,12 @@ export async function awsContext(stack: string): Promise<CliContext> {
     import('../functions-registry.js'),
   ]);
   const sfn = new SFNClient({});
-  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
-  const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
+  const api = apiOfStack(stack, outputs.ApiUrl, region, sfn.config.credentials);
+  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
+  // secrets/ is the functions' alone: the CLI reaches a cluster's kubeconfig through the API.
+  const objects = withoutSecrets(shared.objects);
+  const store = new ClusterStore(objects);
   return {
     target: 'aws',
     where: `stack ${stack}`,
@@ -324,10 +334,35 @@ export async function awsContext(stack: string): Promise<CliContext> {
       region,
     },
     ...shared,
+    objects,
+    store,
+    kube: (cluster) => kubeThroughApi(api, cluster),
+    etcd: (async (cluster: string, avoid?: string[]) =>
+      (await import('../stages/etcd-membership.js')).etcdFromStore(objects, shared.ec2)(
+        cluster,
+        avoid,
+      )) as EtcdOf,
     ...(outputs.SecretsKeyAliasArn ? { secretsKeyArn: outputs.SecretsKeyAliasArn } : {}),
     region,
     stateBucket,
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     aws: {},
+    api,
   };
+}
+
+/** The stack's API, signed with the user's credentials; without an ApiUrl output every call says so. */
+function apiOfStack(
+  stack: string,
+  url: string | undefined,
+  region: string,
+  credentials: DeployedApiSettings['credentials'],
+): DeployedApi {
+  if (url) return deployedApi({ url, region, credentials });
+  const missing = async (): Promise<never> => {
+    throw new UsageError(
+      `stack "${stack}" has no ApiUrl output: deploy this version of kopsless (sam deploy) first`,
+    );
+  };
+  return { register: missing, kubeconfig: missing };
 }
