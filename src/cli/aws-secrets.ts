@@ -16,10 +16,10 @@ export function withoutSecrets(objects: ObjectStore): ObjectStore {
     );
   };
   return {
-    get: (key) => (isSecretKey(key) ? refuse(key) : objects.get(key)),
-    put: (key, body, condition) =>
+    get: async (key) => (isSecretKey(key) ? refuse(key) : objects.get(key)),
+    put: async (key, body, condition) =>
       isSecretKey(key) ? refuse(key) : objects.put(key, body, condition),
-    delete: (key) => (isSecretKey(key) ? refuse(key) : objects.delete(key)),
+    delete: async (key) => (isSecretKey(key) ? refuse(key) : objects.delete(key)),
     list: (prefix) => objects.list(prefix),
     listFolders: () => objects.listFolders(),
   };
