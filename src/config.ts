@@ -22,6 +22,11 @@ export interface Config {
    * CloudFormation uses the caller's credentials, which the deployed functions' policies refuse.
    */
   cloudFormationRoleArn?: string;
+  /**
+   * The role this function assumes, with the cluster as a session tag, for everything it does for
+   * one cluster (template.yaml's `<Function>ActorRole`). Unset, it acts with its own credentials.
+   */
+  clusterActorRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -96,11 +101,17 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
     );
+  const clusterActorRoleArn = env.CLUSTER_ACTOR_ROLE_ARN;
+  if (clusterActorRoleArn && !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(clusterActorRoleArn))
+    throw new ConfigError(
+      `CLUSTER_ACTOR_ROLE_ARN must be an IAM role ARN, got "${clusterActorRoleArn}"`,
+    );
   return {
     stateBucket,
     region,
     deployment,
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
+    ...(clusterActorRoleArn ? { clusterActorRoleArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),

@@ -2,6 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
@@ -13,10 +14,17 @@ import type { HandlerRuntime } from './runtime.js';
 /** Launch ASGs: the cluster stack, then a launch template and Auto Scaling group per instance group. */
 export function createLaunchClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const deps = {
-    ...clusterAdapters(config.stateBucket, aws),
-    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    dns: route53Api(new Route53Client(aws)),
+  // Every call is for the event's cluster: made with credentials that reach only that cluster.
+  const depsOf = perCluster(
+    aws,
+    { sessionPrefix: 'launch', roleArn: config.clusterActorRoleArn },
+    (settings) => ({
+      ...clusterAdapters(config.stateBucket, settings),
+      autoscaling: autoScalingApi(new AutoScalingClient(settings)),
+      dns: route53Api(new Route53Client(settings)),
+    }),
+  );
+  const settings = {
     stateBucket: config.stateBucket,
     region: config.region,
     deployment: config.deployment,
@@ -28,7 +36,7 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
   };
   return stageHandler(
     stageLogger('launch-cluster', runtime.logLevel),
-    async (event: LaunchInput) => launch(event, deps),
+    async (event: LaunchInput) => launch(event, { ...depsOf(event.cluster), ...settings }),
     LAUNCH_EVENT,
   );
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 import type { HandlerRuntime } from '../../handlers/runtime.js';
 import type { NotifyConfig } from '../../notify-config.js';
+import { withActorRole } from '../actor-roles.js';
 
 export type LocalHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -38,12 +39,12 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
     ) as LocalHandler,
   WriteStateFunction: async (s) =>
     (await import('../../handlers/write-state.js')).createWriteStateHandler(
-      s.config,
+      withActorRole(s.config, 'WriteStateFunction'),
       s.runtime,
     ) as LocalHandler,
   LaunchClusterFunction: async (s) =>
     (await import('../../handlers/launch-cluster.js')).createLaunchClusterHandler(
-      s.config,
+      withActorRole(s.config, 'LaunchClusterFunction'),
       s.runtime,
     ) as LocalHandler,
   VerifyDnsFunction: async (s) =>
@@ -53,17 +54,17 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
     ) as LocalHandler,
   RollingUpdateFunction: async (s) =>
     (await import('../../handlers/rolling-update.js')).createRollingUpdateHandler(
-      s.config,
+      withActorRole(s.config, 'RollingUpdateFunction'),
       s.runtime,
     ) as LocalHandler,
   DeleteClusterFunction: async (s) =>
     (await import('../../handlers/delete-cluster.js')).createDeleteClusterHandler(
-      s.config,
+      withActorRole(s.config, 'DeleteClusterFunction'),
       s.runtime,
     ) as LocalHandler,
   WatchEniFunction: async (s) =>
     (await import('../../handlers/watch-eni.js')).createWatchEniHandler(
-      s.config,
+      withActorRole(s.config, 'WatchEniFunction'),
       s.runtime,
     ) as LocalHandler,
   ApiFunction: async (s) => {
