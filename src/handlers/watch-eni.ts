@@ -7,6 +7,8 @@ import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
 import { handleWatcherEvent, type WatcherResult, watchCluster } from '../stages/eni-watcher.js';
+import { ClusterStore } from '../state/cluster-store.js';
+import { perClusterObjectStore } from '../state/per-cluster-object-store.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -52,6 +54,11 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
       };
     },
   );
+  // The store's folders are listed with its own credentials; whether each is a cluster is read
+  // with that cluster's.
+  const clusters = new ClusterStore(
+    perClusterObjectStore((cluster) => adaptersOf(cluster).objects, own.objects),
+  );
   const deps = {
     settings: {
       ...DEFAULT_WATCHER_SETTINGS,
@@ -66,7 +73,7 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
   return stageHandler(logger, async (event: unknown) => {
     const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean } | null)?.dryRun === true;
     const outcome = await handleWatcherEvent(event, {
-      listClusters: () => own.store.listClusters(),
+      listClusters: () => clusters.listClusters(),
       clustersOfInstances: (ids) => own.ec2.clustersOfInstances(ids),
       async watch(cluster, { fromEvents }) {
         const result = await watchCluster(

@@ -8,6 +8,7 @@ import type { FunctionLogicalId } from '../functions-registry.js';
 export const ACTOR_ROLES: Partial<Record<FunctionLogicalId, string>> = {
   WriteStateFunction: 'WriteStateActorRole',
   LaunchClusterFunction: 'LaunchClusterActorRole',
+  VerifyDnsFunction: 'VerifyDnsActorRole',
   RollingUpdateFunction: 'RollingUpdateActorRole',
   DeleteClusterFunction: 'DeleteClusterActorRole',
   WatchEniFunction: 'WatchEniActorRole',

@@ -49,7 +49,7 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
     ) as LocalHandler,
   VerifyDnsFunction: async (s) =>
     (await import('../../handlers/verify-dns.js')).createVerifyDnsHandler(
-      s.config,
+      withActorRole(s.config, 'VerifyDnsFunction'),
       s.runtime,
     ) as LocalHandler,
   RollingUpdateFunction: async (s) =>
