@@ -12,6 +12,7 @@ export const ACTOR_ROLES: Partial<Record<FunctionLogicalId, string>> = {
   RollingUpdateFunction: 'RollingUpdateActorRole',
   DeleteClusterFunction: 'DeleteClusterActorRole',
   WatchEniFunction: 'WatchEniActorRole',
+  ApiFunction: 'ApiActorRole',
 };
 
 /** The local backend's account (moto's default). */
@@ -32,7 +33,10 @@ export function actorRoleOfArn(arn: string): string | undefined {
 }
 
 /** A function's configuration as the local runner gives it: with its actor role, when it has one. */
-export function withActorRole(config: Config, functionId: FunctionLogicalId): Config {
+export function withActorRole<C extends Pick<Config, 'clusterActorRoleArn'>>(
+  config: C,
+  functionId: FunctionLogicalId,
+): C {
   const role = ACTOR_ROLES[functionId];
   return role ? { ...config, clusterActorRoleArn: localActorRoleArn(role) } : config;
 }

@@ -73,7 +73,7 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
         'ApiFunction: the local settings have no api (the state bucket and state machine ARNs the API starts)',
       );
     return (await import('../../handlers/api.js')).createApiHandler(
-      s.api,
+      withActorRole(s.api, 'ApiFunction'),
       s.runtime,
     ) as LocalHandler;
   },
