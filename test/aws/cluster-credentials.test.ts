@@ -114,7 +114,7 @@ describe('actor roles', () => {
 
     const trusts = Object.entries(ACTOR_ROLES).map(([fn, role]) => {
       const statements = (
-        template.Resources[role!]?.Properties?.AssumeRolePolicyDocument as {
+        template.Resources[role!]!.Properties!.AssumeRolePolicyDocument as {
           Statement: Array<Record<string, any>>;
         }
       ).Statement;
