@@ -20,23 +20,13 @@ import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { SecretVersionsApi } from '../state/secret-versions.js';
+import type { DeleteInput } from './inputs.js';
 
 /**
  * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
  * (groups and instances, leftover network interfaces, the stack, DNS, then the state store).
  * What is already gone is skipped, so a delete that stopped can simply run again.
  */
-
-export type DeleteInput =
-  | { action: 'exists'; cluster: string }
-  | { action: 'discover'; cluster: string }
-  | { action: 'deleteGroups'; cluster: string }
-  | { action: 'awaitInstances'; cluster: string; deadline: string }
-  | { action: 'deleteStack'; cluster: string; attempt?: number; remaining?: number }
-  | { action: 'awaitStack'; cluster: string; deadline: string; attempt: number; remaining: number }
-  | { action: 'deleteLeftovers'; cluster: string }
-  | { action: 'verify'; cluster: string }
-  | { action: 'deleteState'; cluster: string };
 
 export interface DeleteDeps {
   store: ClusterStore;

@@ -28,6 +28,7 @@ import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import type { LaunchInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
 
 /**
@@ -35,12 +36,6 @@ import { inspectSharedNetwork } from './shared-network.js';
  * instance group. Every action is safe to run twice: it compares what exists with what should
  * and changes only the difference.
  */
-
-export type LaunchInput =
-  | { action: 'ensureStack'; cluster: string; owner: string }
-  | { action: 'describeStack'; cluster: string; deadline: string }
-  | { action: 'ensureGroups'; cluster: string; owner: string }
-  | { action: 'describeGroups'; cluster: string; deadline: string };
 
 export interface LaunchDeps {
   store: ClusterStore;

@@ -30,6 +30,7 @@ import {
 } from '../planning/rolling-update.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { type EtcdOf, etcdNotReady, removeOutgoingMembers } from './etcd-membership.js';
+import type { GroupClaim, RollingUpdateInput } from './inputs.js';
 import type { RollCache } from './roll-cache.js';
 import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
@@ -43,57 +44,6 @@ export { observeGroups, rollingUpdateStatus, rosterOf } from './roll-observe.js'
  * out what to do from what AWS reports now, so a roll that stopped (a drain that timed out, a
  * validation that failed) continues where it was when run again.
  */
-
-export type RollingUpdateInput =
-  | {
-      action: 'plan';
-      cluster: string;
-      instanceGroups?: string[];
-      force?: boolean;
-      cloudOnly?: boolean;
-      parallelGroups?: number;
-      allowSameZone?: boolean;
-    }
-  /** `claim`: a child execution's (rolling-update-group): its parent, and itself as the group's claimant. */
-  | {
-      action: 'next';
-      cluster: string;
-      options: RollOptions;
-      instanceGroup?: string;
-      claim?: GroupClaim;
-    }
-  | { action: 'surge'; cluster: string; step: RollStep; claim?: GroupClaim }
-  | {
-      action: 'drain';
-      cluster: string;
-      step: RollStep;
-      deadline: string;
-      cloudOnly?: boolean;
-      claim?: GroupClaim;
-    }
-  | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
-  /** A child's compensation after a failed drain or terminate: its step's nodes take pods again. */
-  | {
-      action: 'uncordon';
-      cluster: string;
-      step: RollStep;
-      cloudOnly?: boolean;
-      claim?: GroupClaim;
-    }
-  | {
-      action: 'awaitReplacements';
-      cluster: string;
-      step: RollStep;
-      deadline: string;
-      cloudOnly?: boolean;
-    }
-  | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
-
-/** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
-export interface GroupClaim {
-  owner: string;
-  execution: string;
-}
 
 export interface RollingUpdateDeps {
   store: ClusterStore;

@@ -6,6 +6,7 @@ import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { VerifyDnsInput } from './inputs.js';
 
 /**
  * The verify-DNS stage: point `api.<cluster>` (public addresses, or private ones where the
@@ -21,10 +22,6 @@ export interface PublicResolver {
   resolve4(name: string): Promise<string[]>;
   resolveNs(name: string): Promise<string[]>;
 }
-
-export type VerifyDnsInput =
-  | { action: 'upsert'; cluster: string }
-  | { action: 'check'; cluster: string; changeId: string; deadline: string };
 
 export interface VerifyDnsDeps {
   store: ClusterStore;
