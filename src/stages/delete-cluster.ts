@@ -8,7 +8,7 @@ import {
 } from '../aws/inventory.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import {
   AwsRequestError,
   ClusterNotFoundError,
@@ -42,7 +42,6 @@ export interface DeleteDeps {
   groupsTimeoutSeconds: number;
   /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
   network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
-  now?: () => Date;
 }
 
 /** After this many stack deletes that freed nothing, delete stops and lists what is left. */
@@ -128,7 +127,7 @@ async function deleteLeftoverInterfaces(
 }
 
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   switch (input.action) {
     case 'exists': {
       // Before the lock: deleting a cluster the state store does not hold says so and changes

@@ -4,7 +4,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
@@ -55,7 +55,6 @@ export interface LaunchDeps {
   groupsTimeoutSeconds: number;
   /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
   network?: SharedNetworkApi;
-  now?: () => Date;
 }
 
 /** The tag on the stack that records which template it was last given. */
@@ -138,7 +137,7 @@ export async function renderClusterStack(
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [
@@ -188,7 +187,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
 }
 
 async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
   if (!stack)
@@ -254,7 +253,7 @@ export async function planClusterGroups(
 }
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const { manifest, plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map(
     (await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]),
@@ -363,7 +362,7 @@ async function describeGroups(
   input: { cluster: string; deadline: string },
   deps: LaunchDeps,
 ): Promise<GroupsStatus> {
-  const now = nowFor(deps);
+  const now = clockNow();
   const manifest = await deps.store.readManifest(input.cluster);
   const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, input.cluster));
   const groups = (await deps.autoscaling.describeGroups(names)).filter((g) =>

@@ -3,7 +3,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { namesWithin } from '../causes.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
 import {
   ClusterNotValidError,
@@ -59,7 +59,6 @@ export interface RollingUpdateDeps {
   replacementTimeoutSeconds: number;
   /** How long the control plane's DNS records may take (VerifyDns's setting; its default otherwise): it bounds the child's history. */
   dnsTimeoutSeconds?: number;
-  now?: () => Date;
   /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
   cache?: RollCache;
   /** Milliseconds left in this invocation (the Lambda context's): a drain pass returns before they run out. */
@@ -115,13 +114,13 @@ async function drain(
   const nodes = (await kube.listNodes()).filter((n) => ids.includes(n.instanceId));
   return drainPass(kube, nodes, {
     deadline: input.deadline,
-    now: nowFor(deps),
+    now: clockNow(),
     ...(deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {}),
   });
 }
 
 async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   if (input.step.kind !== 'replace')
     return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
   const step = input.step;
@@ -147,7 +146,7 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   if (input.step.kind !== 'surge')
     return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
@@ -168,7 +167,7 @@ async function awaitReplacements(
   input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
   deps: RollingUpdateDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   if (input.step.kind === 'done')
     return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
@@ -226,7 +225,7 @@ async function validate(
   deps: RollingUpdateDeps,
 ) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
-  const now = nowFor(deps);
+  const now = clockNow();
   const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
@@ -369,7 +368,7 @@ async function nextStepOfGroup(
 
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
   if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
-  const now = nowFor(deps);
+  const now = clockNow();
   switch (input.action) {
     case 'plan': {
       const roster = rosterOf(await deps.store.readCompletedManifest(input.cluster), input.cluster);

@@ -1,7 +1,7 @@
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
@@ -31,7 +31,6 @@ export interface VerifyDnsDeps {
   /** Absent, the public-resolution check is skipped (the local backend: its zones are nobody's). */
   publicDns?: PublicResolver;
   dnsTimeoutSeconds: number;
-  now?: () => Date;
 }
 
 const TTL_SECONDS = 60;
@@ -51,7 +50,7 @@ async function hostedZoneId(stacks: StackApi, cluster: string): Promise<string> 
 }
 
 async function upsert(input: { cluster: string }, deps: VerifyDnsDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const instances = await deps.ec2.describeInstances([
     { Name: `tag:${CLUSTER_TAG}`, Values: [input.cluster] },
     { Name: 'tag-key', Values: ['k8s.io/role/control-plane'] },
@@ -91,7 +90,7 @@ async function check(
   input: { cluster: string; changeId: string; deadline: string },
   deps: VerifyDnsDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const names = await recordNames(deps.store, input.cluster);
   const zoneId = await hostedZoneId(deps.stacks, input.cluster);
   const [status, records] = await Promise.all([

@@ -1,5 +1,5 @@
 import { isExecutionArn } from '../aws/sfn.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import {
   ClusterExistsError,
   ClusterLockedError,
@@ -24,7 +24,6 @@ import { childExecutionName } from './roll-child-names.js';
 export interface WriteStateDeps {
   store: ClusterStore;
   lockLeaseSeconds: number;
-  now?: () => Date;
   /**
    * The status of a Step Functions execution (`RUNNING`, `SUCCEEDED`, ...), undefined when it does
    * not exist. Given on AWS only: there a lock's owner is an execution, which a console Stop or a
@@ -371,7 +370,7 @@ export async function writeState(
       const held = await store.readLock(input.cluster);
       if (held && held.owner !== input.owner)
         throw new LockLostError(input.cluster, input.owner, held.owner);
-      const now = nowFor(deps);
+      const now = clockNow();
       const error = childFailure(input.error);
       await recordStatus(store, input.cluster, {
         phase: 'Failed',

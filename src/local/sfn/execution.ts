@@ -183,7 +183,7 @@ function hold<T>(clock: SimClock | undefined, work: () => Promise<T>): Promise<T
 
 /** The time on the run's clock, in milliseconds. */
 function at(run: ExecutionRun): number {
-  return run.clock ? run.clock.now().getTime() : Date.now();
+  return run.clock ? run.clock.now().getTime() : now().getTime();
 }
 
 /** Reports progress; a child's events name the child. */

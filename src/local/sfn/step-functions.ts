@@ -4,7 +4,7 @@ import {
   stateMachineArn,
   stateMachineNameOf,
 } from '../../aws/sfn.js';
-import { useClock } from '../../clock.js';
+import { now, SYSTEM_CLOCK, useClock } from '../../clock.js';
 import { InvalidInputError } from '../../errors.js';
 import {
   deployedStateMachineName,
@@ -111,11 +111,16 @@ export async function runDefinition(
     detached: [],
     ...(options.clock ? { clock: options.clock } : {}),
   };
-  const previousClock = options.clock ? useClock(options.clock) : undefined;
+  // The handlers read the simulated time; their own short pauses (a retried write's jitter) stay
+  // real: a simulated sleep inside a Task would wait for the Task itself to end.
+  const simulated = options.clock;
+  const previousClock = simulated
+    ? useClock({ now: () => simulated.now(), sleep: SYSTEM_CLOCK.sleep })
+    : undefined;
   try {
     const executionName =
       options.executionName ??
-      `${options.stateMachineName}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      `${options.stateMachineName}-${now().toISOString().replace(/[:.]/g, '-')}`;
     const result = await execute(
       definition,
       { ...options, region, executionName },
