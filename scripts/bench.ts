@@ -3,7 +3,8 @@
  * `npm run bench`: measures kopsless on the local backend and writes bench/results.json,
  * bench/roll-time.svg and a table on stdout. `--quick` is the 30-node
  * version the test suite runs (written to a temporary folder unless `--out` says where);
- * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes, keeping the rest
+ * `--only roll,watcher,...` runs some sections and `--sizes 300` some roll sizes (watcher sizes
+ * with `--only watcher`), keeping the rest
  * of an existing results.json; `--out DIR` writes elsewhere (default bench/).
  *
  * Sections:
@@ -25,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import {
   costUsd,
   lambdaMemoryMb,
+  lambdaTimeoutSeconds,
+  maxShareOfTimeout,
   minimalCreateAwsCalls,
   minimalDeleteAwsCalls,
   minimalRollAwsCalls,
@@ -80,6 +83,15 @@ export function parallelGroupsFor(nodes: number, groups: number): number {
   return Math.min(groups, 5);
 }
 
+/**
+ * Workload pods per node of a roll: kubelet's default maxPods (110), what a node full of pods
+ * drains, on every size up to 300 nodes (33,000 pods); 1,000 nodes keep a lighter load of 10
+ * a node, so that the whole bench stays within its wall-time budget on this machine.
+ */
+export function podsPerNodeFor(nodes: number): number {
+  return nodes <= 300 ? PODS_PER_NODE : 10;
+}
+
 export function rollRequest(nodes: number): RollRequest {
   const groups = Math.max(3, Math.round(nodes / 100));
   return {
@@ -89,6 +101,7 @@ export function rollRequest(nodes: number): RollRequest {
     parallelGroups: parallelGroupsFor(nodes, groups),
     bootSeconds: BOOT_SECONDS,
     drainSeconds: DRAIN_SECONDS,
+    podsPerNode: podsPerNodeFor(nodes),
   };
 }
 
@@ -108,6 +121,10 @@ export type LifecycleRunner = (request: RollRequest) => Promise<LifecycleMeasure
 
 function memorySizes(): Record<string, number> {
   return lambdaMemoryMb(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
+}
+
+function timeouts(): Record<string, number> {
+  return lambdaTimeoutSeconds(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
 }
 
 function describeRun(m: RunMeasurement): string {
@@ -131,6 +148,7 @@ export async function lifecycleSection(
   onSize?: (rows: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => void,
 ): Promise<{ roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }> {
   const memory = memorySizes();
+  const timeout = timeouts();
   const out = { roll: [] as RollRow[], create: [] as LifecycleRow[], delete: [] as LifecycleRow[] };
   for (const nodes of sizes) {
     const request = rollRequest(nodes);
@@ -172,10 +190,16 @@ export async function lifecycleSection(
       const minimal = minimalRollAwsCalls(
         groups.map((g) => ({ instances: g.instances, ...kopsSettings(g) })),
       );
+      const nearest = maxShareOfTimeout(measured.roll.invocations, timeout);
       out.roll.push({
         ...row(measured.roll, minimal),
         kopsModelSeconds: kopsModelSeconds(request),
+        podsPerNode: request.podsPerNode,
+        maxInvocationShareOfTimeout: Number(nearest.share.toFixed(4)),
+        maxStateBytes: measured.roll.maxStateBytes,
       } as RollRow);
+      diagnostics[`roll.${nodes}.nearestTimeout`] =
+        `${nearest.functionId ?? '-'}: ${((nearest.ms ?? 0) / 1000).toFixed(2)} s of ${nearest.functionId ? timeout[nearest.functionId] : '-'} s`;
     }
     if (measured.roll) {
       diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
@@ -253,9 +277,55 @@ async function bundleObserver(): Promise<string> {
   return outfile;
 }
 
+/** Pods per representation measured: three workloads' worth, so pods with and without a sidecar are both in it. */
+export const VIEW_SAMPLE_PODS = 3000;
+
+/** The Accept header and query of each representation of a pod list the API server offers. */
+const VIEWS = {
+  object: { accept: 'application/json', query: '' },
+  metadata: {
+    accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+    query: '',
+  },
+  table: { accept: 'application/json;as=Table;g=meta.k8s.io;v=v1', query: '' },
+  tableWithoutObject: {
+    accept: 'application/json;as=Table;g=meta.k8s.io;v=v1',
+    query: '&includeObject=None',
+  },
+} as const;
+
+/**
+ * Mean bytes per pod of each representation, on the same first pods of the list: what each
+ * option the API offers would cost the watcher per pod (`object` is the pod's own size).
+ */
+export async function measureViews(
+  server: string,
+  pods: number,
+): Promise<WatcherRow['viewBytesPerPod']> {
+  const limit = Math.min(pods, VIEW_SAMPLE_PODS);
+  const out = {} as WatcherRow['viewBytesPerPod'];
+  for (const [view, { accept, query }] of Object.entries(VIEWS)) {
+    const response = await fetch(`${server}/api/v1/pods?limit=${limit}${query}`, {
+      headers: { accept },
+    });
+    const body = Buffer.from(await response.arrayBuffer());
+    if (!response.ok) throw new Error(`${view}: HTTP ${response.status} ${body.toString()}`);
+    out[view as keyof typeof VIEWS] = Math.round(body.length / limit);
+  }
+  return out;
+}
+
+async function generatorCounts(server: string): Promise<{ requests: number; bytes: number }> {
+  return (await (await fetch(`${server}/_bench/requests`)).json()) as {
+    requests: number;
+    bytes: number;
+  };
+}
+
 /**
  * One watcher observation per size, against the generator: its wall seconds, its process's peak
- * RSS, and the API requests the generator counted.
+ * RSS, the API requests and response bytes the generator counted for it, the mean size of a pod
+ * as served, and what each representation of a pod list costs per pod.
  */
 export async function watcherSection(
   sizes: readonly number[],
@@ -278,6 +348,8 @@ export async function watcherSection(
     try {
       const { port } = generator.first as { port: number };
       const server = `http://127.0.0.1:${port}`;
+      const viewBytesPerPod = await measureViews(server, nodes * podsPerNode);
+      const before = await generatorCounts(server);
       const observed = await startChild([observer, '--server', server], true);
       const seen = observed.first as {
         seconds: number;
@@ -286,9 +358,7 @@ export async function watcherSection(
         pods: number;
       };
       stopChild(observed.child);
-      const { requests } = (await (await fetch(`${server}/_bench/requests`)).json()) as {
-        requests: number;
-      };
+      const after = await generatorCounts(server);
       if (seen.nodes !== nodes || seen.pods !== nodes * podsPerNode)
         diagnostics[`watcher.${nodes}`] =
           `observed ${seen.nodes} nodes and ${seen.pods} pods, expected ${nodes} and ${nodes * podsPerNode}`;
@@ -297,7 +367,10 @@ export async function watcherSection(
         pods: nodes * podsPerNode,
         seconds: seen.seconds,
         peakMiB: seen.peakMiB,
-        kubeRequests: requests,
+        kubeRequests: after.requests - before.requests,
+        podBytes: viewBytesPerPod.object,
+        bytesRead: after.bytes - before.bytes,
+        viewBytesPerPod,
       });
     } catch (error) {
       diagnostics[`watcher.${nodes}`] = `the observation failed: ${(error as Error).message}`;
@@ -413,7 +486,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   // The quick sections first: a long lifecycle run stopped by hand still leaves their figures.
   if (want('watcher')) {
-    results.watcher = await watcherSection(plan.watcher, diagnostics);
+    // `--only watcher --sizes 5000` measures one watcher size; with a roll section sizes are the roll's.
+    const rollSections = want('roll') || want('create') || want('delete');
+    results.watcher = await watcherSection(
+      options.sizes && !rollSections ? options.sizes : plan.watcher,
+      diagnostics,
+    );
     options.onSection?.(results);
   }
   if (want('watcherBurst')) results.watcherBurst = await watcherBurstSection(diagnostics);
@@ -476,7 +554,7 @@ async function defaultLifecycleRunner(
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; a Deployment of 2 pods per node; parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the simulated API first sees it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
   let first = true;
   return {
     run: async (request) => {

@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js';
 import { stateMachineArnVariable } from './functions-registry.js';
+import { allowedZoneOf } from './planning/dns.js';
 import { DEFAULT_WATCHER_SETTINGS } from './planning/eni-decision.js';
 import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME } from './planning/names.js';
 
@@ -22,6 +23,21 @@ export interface Config {
    * CloudFormation uses the caller's credentials, which the deployed functions' policies refuse.
    */
   cloudFormationRoleArn?: string;
+  /**
+   * The one hosted zone this deployment may write cluster records in (template.yaml's
+   * HostedZoneId, as ALLOWED_HOSTED_ZONE_ID); unset for `*`, any zone of the account.
+   */
+  allowedHostedZoneId?: string;
+  /**
+   * The KMS key (its ARN or its alias's) every secret of the state store is written under
+   * (template.yaml's SecretsKey). Unset, writing a secret fails: the bucket policy requires it.
+   */
+  secretsKeyArn?: string;
+  /**
+   * The role this function assumes, with the cluster as a session tag, for everything it does for
+   * one cluster (template.yaml's `<Function>ActorRole`). Unset, it acts with its own credentials.
+   */
+  clusterActorRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -71,6 +87,9 @@ function fraction(env: Record<string, string | undefined>, name: string, fallbac
   return value;
 }
 
+/** template.yaml's HostedZoneId parameter: `*` or a zone ID (its AllowedPattern). */
+const HOSTED_ZONE_PARAMETER = /^(\*|[0-9A-Z]{1,32})$/;
+
 /** The variable template.yaml gives the watcher: the rolling-update state machine it starts. */
 const ROLL_ARN_VARIABLE = stateMachineArnVariable('rolling-update');
 
@@ -96,11 +115,33 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
     );
+  const allowedZone = env.ALLOWED_HOSTED_ZONE_ID;
+  if (allowedZone && !HOSTED_ZONE_PARAMETER.test(allowedZone))
+    throw new ConfigError(
+      `ALLOWED_HOSTED_ZONE_ID must be a hosted zone ID or *, got "${allowedZone}"`,
+    );
+  const allowedHostedZoneId = allowedZoneOf(allowedZone);
+  const secretsKeyArn = env.SECRETS_KEY_ARN;
+  if (
+    secretsKeyArn &&
+    !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/\S+$/.test(secretsKeyArn)
+  )
+    throw new ConfigError(
+      `SECRETS_KEY_ARN must be the ARN of a KMS key or alias, got "${secretsKeyArn}"`,
+    );
+  const clusterActorRoleArn = env.CLUSTER_ACTOR_ROLE_ARN;
+  if (clusterActorRoleArn && !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(clusterActorRoleArn))
+    throw new ConfigError(
+      `CLUSTER_ACTOR_ROLE_ARN must be an IAM role ARN, got "${clusterActorRoleArn}"`,
+    );
   return {
     stateBucket,
     region,
     deployment,
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
+    ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
+    ...(secretsKeyArn ? { secretsKeyArn } : {}),
+    ...(clusterActorRoleArn ? { clusterActorRoleArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),
@@ -132,4 +173,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       ...(env[ROLL_ARN_VARIABLE] ? { rollingUpdateStateMachineArn: env[ROLL_ARN_VARIABLE] } : {}),
     },
   };
+}
+
+/** The state store's write options for a configuration: its secrets key, when it has one. */
+export function secretsKeyOption(config: Pick<Config, 'secretsKeyArn'>): { secretsKey?: string } {
+  return config.secretsKeyArn ? { secretsKey: config.secretsKeyArn } : {};
 }

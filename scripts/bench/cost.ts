@@ -29,6 +29,46 @@ export function lambdaMemoryMb(templateText: string): Record<string, number> {
   return out;
 }
 
+/**
+ * Timeout in seconds per function logical ID, from template.yaml (a function without its own
+ * takes Globals.Function.Timeout; Lambda's default is 3).
+ */
+export function lambdaTimeoutSeconds(templateText: string): Record<string, number> {
+  const doc = parse(templateText, { logLevel: 'silent' }) as {
+    Globals?: { Function?: { Timeout?: number } };
+    Resources?: Record<string, { Type?: string; Properties?: { Timeout?: number } }>;
+  };
+  const fallback = doc.Globals?.Function?.Timeout ?? 3;
+  const out: Record<string, number> = {};
+  for (const [id, resource] of Object.entries(doc.Resources ?? {})) {
+    if (resource.Type === 'AWS::Serverless::Function' || resource.Type === 'AWS::Lambda::Function')
+      out[id] = resource.Properties?.Timeout ?? fallback;
+  }
+  return out;
+}
+
+/**
+ * The invocation that came nearest its function's Timeout: its handler time over the Timeout
+ * (Lambda ends an invocation there), and which function it was.
+ */
+export function maxShareOfTimeout(
+  invocations: Invocation[],
+  timeoutSeconds: Record<string, number>,
+): { share: number; functionId?: string; ms?: number } {
+  let worst: { share: number; functionId?: string; ms?: number } = { share: 0 };
+  for (const invocation of invocations) {
+    const timeout = timeoutSeconds[invocation.functionId];
+    if (timeout === undefined)
+      throw new Error(
+        `maxShareOfTimeout: no Timeout for function ${invocation.functionId} in template.yaml`,
+      );
+    const share = invocation.ms / 1000 / timeout;
+    if (share > worst.share)
+      worst = { share, functionId: invocation.functionId, ms: invocation.ms };
+  }
+  return worst;
+}
+
 /** One Lambda invocation as the bench counted it: which function, how long its handler ran. */
 export interface Invocation {
   functionId: string;

@@ -10,8 +10,10 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { ensureDemoZone } from '../../src/cli/demo-zone.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
 import { observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
+import { MAX_REPLICAS_PER_DEPLOYMENT } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { isAlive, startMoto, stopMoto } from '../../src/local/moto/moto.js';
+import { ensureSecretsKey } from '../../src/local/moto/secrets-key.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
 import {
   type LocalExecutionResult,
@@ -39,6 +41,8 @@ export interface RollRequest {
   parallelGroups: number;
   bootSeconds: number;
   drainSeconds: number;
+  /** Pods of the bench's workload on each node (Deployments of at most MAX_REPLICAS_PER_DEPLOYMENT each). */
+  podsPerNode: number;
 }
 
 /** What one run of a state machine measured. */
@@ -50,6 +54,8 @@ export interface RunMeasurement {
   transitions: number;
   maxHistoryEvents: number;
   lambdaInvocations: number;
+  /** Bytes of the largest state input or output of any execution of the run. */
+  maxStateBytes: number;
   awsCalls: number;
   /** Per Lambda attempt (children's included), the function and its handler's real time here (the runner's onInvocation). */
   invocations: Invocation[];
@@ -74,6 +80,9 @@ export interface BenchBackend {
   resetAws(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The bench clusters' pod cap in the simulated API: room for 300 nodes of 110 pods, surge included. */
+export const BENCH_MAX_PODS_PER_CLUSTER = 40_000;
 
 /** The services whose writes can launch, end, tag or regroup instances. */
 const INSTANCE_SERVICES = new Set(['EC2', 'Auto Scaling', 'CloudFormation']);
@@ -129,9 +138,13 @@ export async function startBenchBackend(timing: {
     const route53 = new Route53Client({});
     await ensureDemoZone(route53, 'example.com', { out: () => {}, err: () => {} });
     route53.destroy();
+    // The deployment's secrets key, as the local backend makes it: secrets are written under it.
+    process.env.SECRETS_KEY_ARN = await ensureSecretsKey({});
   };
   await createBucket();
-  const objects = s3ObjectStore(new S3Client({}), bucket);
+  const objects = s3ObjectStore(new S3Client({}), bucket, {
+    secretsKey: process.env.SECRETS_KEY_ARN,
+  });
   const store = new ClusterStore(objects);
   let sim: KubeSim;
   try {
@@ -139,7 +152,12 @@ export async function startBenchBackend(timing: {
       ec2: new EC2Client({}),
       store,
       objects,
-      timing: { now: () => clock.now().getTime(), ...timing },
+      timing: {
+        now: () => clock.now().getTime(),
+        ...timing,
+        // 300 nodes of 110 pods are 33,000 pods, past the simulated API's default cap of 10,000.
+        maxPodsPerCluster: BENCH_MAX_PODS_PER_CLUSTER,
+      },
       changes: () => changes,
       autoscaling: new AutoScalingClient({}),
     });
@@ -183,7 +201,7 @@ export const benchGroupName = (i: number) => `nodes-${String(i).padStart(2, '0')
 export const BENCH_ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e'];
 
 /**
- * The seed cluster (one control-plane instance) spread over BENCH_ZONES (one /19 subnet each in
+ * The seed cluster (one control-plane instance, the VPC CNI with prefix delegation) spread over BENCH_ZONES (one /19 subnet each in
  * its /16), with `groups` node groups holding `nodes` instances between them (the first groups
  * one larger), group i in zone i mod 5, each with the roll's maxSurge.
  */
@@ -208,6 +226,10 @@ export function benchManifest(
     ...seedCluster,
     spec: {
       ...seedCluster.spec,
+      // Prefix delegation: a t3.medium then holds kubelet's 110 pods (17 with one IP a pod).
+      networking: {
+        amazonvpc: { env: [{ name: 'ENABLE_PREFIX_DELEGATION', value: 'true' }] },
+      },
       subnets: BENCH_ZONES.map((zone, i) => ({
         cidr: `172.30.${i * 32}.0/19`,
         name: zone,
@@ -310,6 +332,7 @@ export async function measureRun(
       transitions: result.transitions,
       maxHistoryEvents: result.maxHistoryEvents,
       lambdaInvocations: result.lambdaInvocations,
+      maxStateBytes: result.maxStateBytes ?? 0,
       awsCalls,
       awsCallsBy: Object.fromEntries([...awsCallsBy].sort((a, b) => b[1] - a[1])),
       invocations,
@@ -319,14 +342,12 @@ export async function measureRun(
   };
 }
 
-/** Pods per node the bench's workload Deployment runs: enough that every drain evicts something. */
-export const WORKLOAD_PODS_PER_NODE = 2;
-
 /**
  * The lifecycle of one cluster on the bench's SimClock: create it, let its nodes boot (so that
- * the roll starts from a healthy cluster, as the kOps model does), run a Deployment of
- * WORKLOAD_PODS_PER_NODE pods per node (so that drains evict and wait drainSeconds), force-roll
- * every node group with the request's parallelGroups, delete it; each run measured.
+ * the roll starts from a healthy cluster, as the kOps model does), run `podsPerNode` workload
+ * pods per node in Deployments of at most MAX_REPLICAS_PER_DEPLOYMENT replicas (so that drains
+ * evict them all and wait drainSeconds), force-roll every node group with the request's
+ * parallelGroups, delete it; each run measured.
  */
 export async function localLifecycle(
   request: RollRequest,
@@ -344,17 +365,31 @@ export async function localLifecycle(
   await clock.sleep(request.bootSeconds);
   const sim = await backend.sim.backend.cluster(cluster, { fresh: true });
   if (!sim) throw new Error(`${cluster}: the simulated API has no such cluster after create`);
-  sim.addDeployment({
-    metadata: { name: 'bench-workload', namespace: 'default' },
-    spec: {
-      replicas: request.nodes * WORKLOAD_PODS_PER_NODE,
-      selector: { matchLabels: { app: 'bench-workload' } },
-      template: {
-        metadata: { labels: { app: 'bench-workload' } },
-        spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+  // podsPerNode counts every pod a node runs: the DaemonSets' (aws-node, kube-proxy) fill it up too.
+  const worker = [...sim.nodes.values()].find((n) =>
+    n.metadata.labels?.['kops.k8s.io/instancegroup']?.startsWith('nodes-'),
+  );
+  const daemonPods = worker ? sim.podsOn(worker.metadata.name).length : 0;
+  let replicas = request.nodes * Math.max(0, request.podsPerNode - daemonPods);
+  for (let d = 0; replicas > 0; d++) {
+    const app = `bench-workload-${d}`;
+    const these = Math.min(replicas, MAX_REPLICAS_PER_DEPLOYMENT);
+    // The bench adds its Deployments in-process: the caps the API server would apply still hold.
+    const refusal = sim.replicasRefusal(these, 0);
+    if (refusal) throw new Error(`${cluster}: Deployment ${app}: ${refusal}`);
+    replicas -= these;
+    sim.addDeployment({
+      metadata: { name: app, namespace: 'default' },
+      spec: {
+        replicas: these,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: { app } },
+          spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+        },
       },
-    },
-  });
+    });
+  }
   sim.tick();
   sim.reconcile();
   const instanceGroups = Array.from({ length: request.groups }, (_, i) => benchGroupName(i));

@@ -1,4 +1,13 @@
-import type { KubeNode, KubePod, KubePort, PageStep, PodSelectors } from '../../src/kube/port.js';
+import {
+  type KubeNode,
+  type KubePod,
+  type KubePodRow,
+  type KubePort,
+  type PageStep,
+  type PodSelectors,
+  SLOT_HOLDING_PODS,
+  UNSCHEDULED_PODS,
+} from '../../src/kube/port.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 
 /**
@@ -123,8 +132,32 @@ export function syntheticKubePort(
     }
     throw new Error(`pod ${index} is out of range`);
   };
-  const podCount = (selectors: PodSelectors) =>
-    bound + pending + (selectors.fieldSelector === NON_TERMINATED_PODS ? 0 : succeeded);
+  /** The pods a field selector picks, as a range of pod indexes (bound, then pending, then finished). */
+  const podRange = (selectors: PodSelectors): { first: number; count: number } => {
+    switch (selectors.fieldSelector) {
+      case SLOT_HOLDING_PODS:
+        return { first: 0, count: bound };
+      case UNSCHEDULED_PODS:
+        return { first: bound, count: pending };
+      case NON_TERMINATED_PODS:
+        return { first: 0, count: bound + pending };
+      case undefined:
+        return { first: 0, count: bound + pending + succeeded };
+      default:
+        throw new Error(
+          `field selector not served by the generated cluster: ${selectors.fieldSelector}`,
+        );
+    }
+  };
+  const podsOf = (selectors: PodSelectors) => {
+    const { first, count } = podRange(selectors);
+    return { count, make: (i: number) => pod(first + i) };
+  };
+  const row = (p: KubePod): KubePodRow => ({
+    name: p.name,
+    ...(p.nodeName ? { nodeName: p.nodeName } : {}),
+    status: p.phase,
+  });
   const fold = async <T, A>(
     count: number,
     make: (i: number) => T,
@@ -159,17 +192,24 @@ export function syntheticKubePort(
     },
     async listPods(selectors = {}) {
       stats.wholeLists++;
+      const { count, make } = podsOf(selectors);
       return fold(
-        podCount(selectors),
-        pod,
+        count,
+        make,
         () => [] as KubePod[],
         (all, page) => all.concat(page),
         'podPages',
       );
     },
     foldNodes: (initial, step) => fold(totalNodes, node, initial, step, 'nodePages'),
-    foldPods: (selectors, initial, step) =>
-      fold(podCount(selectors), pod, initial, step, 'podPages'),
+    foldPods: (selectors, initial, step) => {
+      const { count, make } = podsOf(selectors);
+      return fold(count, make, initial, step, 'podPages');
+    },
+    foldPodRows: (selectors, initial, step) => {
+      const { count, make } = podsOf(selectors);
+      return fold(count, (i) => row(make(i)), initial, step, 'podPages');
+    },
     async cordon() {
       stats.requests++;
     },

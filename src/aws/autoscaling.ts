@@ -39,6 +39,8 @@ export interface GroupSettings {
   maxInstanceLifetimeSeconds?: number;
   /** Spot and several instance types: the launch template goes inside it (mixed-instances.ts). */
   mixedInstancesPolicy?: MixedInstancesPolicy;
+  /** Target groups the group registers its instances in (set at creation only). */
+  targetGroupArns?: string[];
   tags: Array<{ Key: string; Value: string; PropagateAtLaunch: boolean }>;
 }
 
@@ -150,6 +152,7 @@ export function autoScalingApi(client: AutoScalingClient): AutoScalingApi {
         await client.send(
           new CreateAutoScalingGroupCommand({
             ...groupParameters(s, s.minSize),
+            ...(s.targetGroupArns?.length ? { TargetGroupARNs: s.targetGroupArns } : {}),
             Tags: groupTags(s),
           }),
         );

@@ -44,12 +44,12 @@ import {
   paginateListRolePolicies,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
 import { CLUSTER_TAG, fqdn, type InstanceRoleKind, iamRoleName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { allItems } from './pages.js';
-import { deleteRecordSet, recordSets } from './route53.js';
+import { deleteRecordSet, recordSetsNamed } from './route53.js';
 
 /**
  * Finding a cluster's resources by its tags, as `kops delete cluster` does, and deleting the ones
@@ -424,15 +424,14 @@ async function listDnsRecords(
   records: ClusterRecords | undefined,
 ): Promise<CloudResource[]> {
   if (!records) return [];
-  const names = new Set(records.names.map((n) => fqdn(n).toLowerCase()));
-  return (await recordSets(route53, records.zoneId))
-    .filter((r) => names.has(fqdn(r.Name ?? '').toLowerCase()))
-    .filter((r) => r.Type !== 'NS' && r.Type !== 'SOA')
-    .map((r) => ({
-      type: 'dns-record',
-      name: fqdn(r.Name ?? ''),
-      id: `${records.zoneId}/${r.Type}`,
-    }));
+  // Only the cluster's own names, read from where they start in the zone: the rest of the zone
+  // (other clusters', the user's own records) is not listed.
+  const found = await recordSetsNamed(route53, records.zoneId, records.names, 'A');
+  return found.map((r) => ({
+    type: 'dns-record',
+    name: fqdn(r.Name ?? ''),
+    id: `${records.zoneId}/${r.Type}`,
+  }));
 }
 
 // ---- Deleting ---------------------------------------------------------------------------
@@ -545,7 +544,7 @@ async function deleteRole(iam: IAMClient, name: string) {
 /** The record set as it is now: Route53 deletes only on an exact match of its values. */
 async function deleteDnsRecord(route53: Route53Client, { id, name }: CloudResource) {
   const slash = id.lastIndexOf('/');
-  await deleteRecordSet(route53, id.slice(0, slash), name, id.slice(slash + 1));
+  await deleteRecordSet(route53, id.slice(0, slash), name, id.slice(slash + 1) as RRType);
 }
 
 /** How each type of resource is deleted directly; instances are terminated by the groups step. */

@@ -35,7 +35,11 @@ export interface DnsApi {
     ttl: number,
   ): Promise<string>;
   changeStatus(changeId: string): Promise<string>;
-  listRecords(zoneId: string): Promise<RecordState[]>;
+  /**
+   * The A record sets of these names in the zone, read from where they start in the zone's
+   * order (StartRecordName and StartRecordType), so the cost does not grow with the zone.
+   */
+  listRecords(zoneId: string, names: string[]): Promise<RecordState[]>;
   /** Every hosted zone of the account (the choice of a cluster's zone needs them all, as kOps's does). */
   listHostedZones(): Promise<HostedZoneSummary[]>;
   /** One zone and the name servers Route53 serves it from; undefined when the account has no such zone. */
@@ -84,9 +88,9 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
         return rethrowAws(error);
       }
     },
-    async listRecords(zoneId) {
+    async listRecords(zoneId, names) {
       try {
-        return (await recordSets(client, zoneId)).map((r) => ({
+        return (await recordSetsNamed(client, zoneId, names, 'A')).map((r) => ({
           name: fqdn(r.Name ?? ''),
           type: r.Type ?? '',
           values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
@@ -118,30 +122,61 @@ export function route53Api(client: Pick<Route53Client, 'send'>): DnsApi {
   };
 }
 
+/** Record sets a ListResourceRecordSets page asks for when it wants a few names. */
+const NAMED_PAGE_SIZE = 20;
+
 /**
- * Every record set of a zone. Route53 has no SDK paginator for this list: a truncated page names
- * the record to start the next one from (name, type and, for weighted or latency records, the
- * set identifier). Errors are left to the caller.
+ * Where a record set sorts in a zone's list: Route53 lists by name with the labels reversed
+ * (`com.example.api`), then by type.
  */
-export async function recordSets(
+function listOrder(name: string, type: string): string {
+  const labels = fqdn(name).toLowerCase().slice(0, -1).split('.').reverse().join('.');
+  return `${labels}\u0000${type}`;
+}
+
+/**
+ * The record sets of these names and this type (several a name only for weighted, latency and
+ * similar sets), read from where the first of them starts in the zone's order rather than by
+ * listing the whole zone: Route53 lists a zone sorted by name (labels reversed), then type,
+ * from StartRecordName and StartRecordType. A cluster's `api.<cluster>` and
+ * `api.internal.<cluster>` sort close together, so one page usually holds both; the pages go on
+ * only while the next record set does not sort after the last name. Errors are left to the
+ * caller.
+ */
+export async function recordSetsNamed(
   client: Pick<Route53Client, 'send'>,
   zoneId: string,
+  names: string[],
+  type: NonNullable<ResourceRecordSet['Type']>,
 ): Promise<ResourceRecordSet[]> {
-  const records: ResourceRecordSet[] = [];
+  if (names.length === 0) return [];
+  const wanted = new Set(names.map((n) => fqdn(n).toLowerCase()));
+  const ordered = [...wanted].sort((x, y) => (listOrder(x, type) < listOrder(y, type) ? -1 : 1));
+  const last = listOrder(ordered.at(-1)!, type);
+  const found: ResourceRecordSet[] = [];
   let start: {
-    StartRecordName?: string;
-    StartRecordType?: ResourceRecordSet['Type'];
+    StartRecordName: string;
+    StartRecordType: ResourceRecordSet['Type'];
     StartRecordIdentifier?: string;
-  } = {};
+  } = { StartRecordName: ordered[0]!, StartRecordType: type };
   for (;;) {
     const out = await client.send(
-      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }),
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ...start,
+        MaxItems: NAMED_PAGE_SIZE,
+      }),
     );
-    records.push(...(out.ResourceRecordSets ?? []));
-    if (!out.IsTruncated) return records;
+    found.push(
+      ...(out.ResourceRecordSets ?? []).filter(
+        (r) => wanted.has(fqdn(r.Name ?? '').toLowerCase()) && r.Type === type,
+      ),
+    );
+    if (!out.IsTruncated || !out.NextRecordName || !out.NextRecordType) return found;
+    if (listOrder(out.NextRecordName, out.NextRecordType) > last) return found;
     start = {
-      ...(out.NextRecordName ? { StartRecordName: out.NextRecordName } : {}),
-      ...(out.NextRecordType ? { StartRecordType: out.NextRecordType } : {}),
+      StartRecordName: out.NextRecordName,
+      StartRecordType: out.NextRecordType,
       ...(out.NextRecordIdentifier ? { StartRecordIdentifier: out.NextRecordIdentifier } : {}),
     };
   }
@@ -172,34 +207,35 @@ export async function hostedZonesNamed(
 
 /**
  * The hosted zone of a cluster's records among the account's zones (see planning/dns.ts), or
- * undefined for a cluster that publishes no records.
+ * undefined for a cluster that publishes no records. With `allowedZoneId` (the deployment's
+ * HostedZoneId parameter) any other zone is refused.
  */
 export async function clusterZone(
   dns: Pick<DnsApi, 'listHostedZones'>,
   manifest: CompletedManifest,
+  allowedZoneId?: string,
 ): Promise<ZoneChoice | undefined> {
-  const request = zoneRequest(manifest);
+  const request = zoneRequest(manifest, allowedZoneId);
   if (!request) return undefined;
   return chooseHostedZone(await dns.listHostedZones(), request);
 }
 
 /**
  * Deletes one record set (name and type) with the values it holds now: Route53 deletes only on
- * an exact match, and verify-dns rewrites the values after the stack made them. A record set
- * already gone is done; one changed between the read and the delete is read again, once.
- * Errors are left to the caller.
+ * an exact match, and verify-dns rewrites the values after the stack made them. Only the record
+ * sets of that name and type are read; one that does not exist is skipped (`absent`: a cluster
+ * whose create stopped before its records were written); one changed or deleted between the
+ * read and the delete is read again, once. Errors are left to the caller.
  */
 export async function deleteRecordSet(
   client: Pick<Route53Client, 'send'>,
   zoneId: string,
   name: string,
-  type: string,
-): Promise<void> {
+  type: NonNullable<ResourceRecordSet['Type']>,
+): Promise<'deleted' | 'absent'> {
   for (let attempt = 0; ; attempt++) {
-    const current = (await recordSets(client, zoneId)).filter(
-      (r) => fqdn(r.Name ?? '').toLowerCase() === fqdn(name).toLowerCase() && r.Type === type,
-    );
-    if (current.length === 0) return;
+    const current = await recordSetsNamed(client, zoneId, [name], type);
+    if (current.length === 0) return 'absent';
     try {
       await client.send(
         new ChangeResourceRecordSetsCommand({
@@ -210,7 +246,7 @@ export async function deleteRecordSet(
           },
         }),
       );
-      return;
+      return 'deleted';
     } catch (error) {
       if (attempt > 0 || !isAwsErrorCode(error, 'InvalidChangeBatch')) throw error;
     }

@@ -20,6 +20,7 @@ import {
 import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
 import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
 import type { LocalExecutionResult, RunOptions } from '../local/sfn/step-functions.js';
+import { allowedZoneOf } from '../planning/dns.js';
 import type { EtcdOf } from '../stages/etcd-membership.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../state/object-store.js';
@@ -56,9 +57,16 @@ export interface CliContext {
   stacks: ReturnType<typeof cloudFormationStackApi>;
   dns: ReturnType<typeof route53Api>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
+  /** The secrets key's alias ARN the launch stage renders into boot scripts (compared by update's preview). */
+  secretsKeyArn?: string;
   etcd: EtcdOf;
   region: string;
   stateBucket: string;
+  /**
+   * The one hosted zone the deployment may write cluster records in: the deployed stack's
+   * HostedZoneId parameter, or locally ALLOWED_HOSTED_ZONE_ID; unset for any zone.
+   */
+  allowedHostedZoneId?: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
   aws: AwsClientSettings;
 }
@@ -92,6 +100,7 @@ export function localSettings(
       ...env,
       STATE_BUCKET: record.stateBucket,
       AWS_REGION: record.region,
+      ...(record.secretsKeyArn ? { SECRETS_KEY_ARN: record.secretsKeyArn } : {}),
     }),
     runtime: {
       // As template.yaml's Globals set AWS_MAX_ATTEMPTS for the Lambdas.
@@ -164,9 +173,13 @@ export async function localContext(
       }
     },
     backend: record,
-    ...clients(record.stateBucket, aws, backendEnv(record).KOPSLESS_KUBE_API),
+    ...clients(record.stateBucket, aws, record.secretsKeyArn, backendEnv(record).KOPSLESS_KUBE_API),
+    ...(record.secretsKeyArn ? { secretsKeyArn: record.secretsKeyArn } : {}),
     region: record.region,
     stateBucket: record.stateBucket,
+    ...(settings.config.allowedHostedZoneId
+      ? { allowedHostedZoneId: settings.config.allowedHostedZoneId }
+      : {}),
     aws,
   };
 }
@@ -190,9 +203,19 @@ function lazyPort<T extends object>(load: () => Promise<T>): T {
 }
 
 /** The state store and AWS adapters every command uses, whichever the target. */
-function clients(stateBucket: string, settings: AwsClientSettings, localKubeApi?: string) {
+function clients(
+  stateBucket: string,
+  settings: AwsClientSettings,
+  secretsKeyArn: string | undefined,
+  localKubeApi?: string,
+) {
   const aws = clientConfig(settings);
-  const objects = s3ObjectStore(new S3Client(aws), stateBucket);
+  // Secrets are written under the deployment's KMS key: the bucket policy refuses any other.
+  const objects = s3ObjectStore(
+    new S3Client(aws),
+    stateBucket,
+    secretsKeyArn ? { secretsKey: secretsKeyArn } : {},
+  );
   const ec2Port = lazyPort(async () => {
     const [{ EC2Client }, { ec2Api }] = await Promise.all([
       import('@aws-sdk/client-ec2'),
@@ -262,6 +285,9 @@ export async function awsContext(stack: string): Promise<CliContext> {
   const outputs = Object.fromEntries(
     (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
   );
+  const allowedHostedZoneId = allowedZoneOf(
+    out.Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'HostedZoneId')?.ParameterValue,
+  );
   const stateBucket = outputs.StateBucketName;
   if (!stateBucket)
     throw new UsageError(`stack "${stack}" has no StateBucketName output: is it a kopsless stack?`);
@@ -271,7 +297,7 @@ export async function awsContext(stack: string): Promise<CliContext> {
     import('../functions-registry.js'),
   ]);
   const sfn = new SFNClient({});
-  const shared = clients(stateBucket, {});
+  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
   const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
   return {
@@ -298,8 +324,10 @@ export async function awsContext(stack: string): Promise<CliContext> {
       region,
     },
     ...shared,
+    ...(outputs.SecretsKeyAliasArn ? { secretsKeyArn: outputs.SecretsKeyAliasArn } : {}),
     region,
     stateBucket,
+    ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     aws: {},
   };
 }

@@ -117,6 +117,7 @@ export async function runCreate(
     dns: ctx.dns,
     network: ctx.network,
     region: ctx.region,
+    ...(ctx.allowedHostedZoneId ? { allowedHostedZoneId: ctx.allowedHostedZoneId } : {}),
   });
   if (cloudIssues.length > 0) {
     for (const e of cloudIssues) io.err(`${e.path}: ${e.message}`);

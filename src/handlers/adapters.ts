@@ -6,7 +6,7 @@ import { cloudFormationStackApi } from '../aws/cloudformation.js';
 import { ec2Api } from '../aws/ec2.js';
 import { sharedNetworkApi } from '../aws/shared-network.js';
 import { ClusterStore } from '../state/cluster-store.js';
-import { s3ObjectStore } from '../state/object-store.js';
+import { type ObjectStoreOptions, s3ObjectStore } from '../state/object-store.js';
 
 /**
  * The adapters the cluster handlers and the CLI all use: the state store in `stateBucket`, the
@@ -14,9 +14,13 @@ import { s3ObjectStore } from '../state/object-store.js';
  * holds anyway: each caller adds its other clients itself, so that no Lambda bundle gains a
  * client it never calls (test/bundles.test.ts).
  */
-export function clusterAdapters(stateBucket: string, settings: AwsClientSettings = {}) {
+export function clusterAdapters(
+  stateBucket: string,
+  settings: AwsClientSettings = {},
+  storeOptions: ObjectStoreOptions = {},
+) {
   const aws = clientConfig(settings);
-  const objects = s3ObjectStore(new S3Client(aws), stateBucket);
+  const objects = s3ObjectStore(new S3Client(aws), stateBucket, storeOptions);
   const ec2Client = new EC2Client(aws);
   return {
     objects,

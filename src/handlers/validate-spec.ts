@@ -20,6 +20,7 @@ export function createValidateSpecHandler(config: Config, runtime: HandlerRuntim
     network: sharedNetworkApi(ec2Client),
     dns: route53Api(new Route53Client(aws)),
     region: config.region,
+    ...(config.allowedHostedZoneId ? { allowedHostedZoneId: config.allowedHostedZoneId } : {}),
   };
   return stageHandler(
     stageLogger('validate-spec', runtime.logLevel),

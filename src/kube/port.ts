@@ -11,6 +11,9 @@ import {
 } from '@kubernetes/client-node';
 import { now as clockNow } from '../clock.js';
 import { classifyKubeError } from '../errors.js';
+import { type KubePodRow, podTablePage } from './pod-rows.js';
+
+export type { KubePodRow } from './pod-rows.js';
 
 /**
  * The Kubernetes port: the few calls the lifecycle stages make on a cluster, over
@@ -27,6 +30,11 @@ export interface KubeNode {
   role: 'control-plane' | 'node';
   ready: boolean;
   unschedulable: boolean;
+  /**
+   * True when the rolling update cordoned the node (it carries ROLL_CORDON_ANNOTATION): only such
+   * a node is uncordoned when a roll gives up, never one an admin had cordoned.
+   */
+  cordonedByRoll?: boolean;
   allocatablePods: number;
   /** `status.nodeInfo.kubeletVersion`, e.g. `v1.33.1`. */
   kubeletVersion?: string;
@@ -51,6 +59,14 @@ export interface KubePod {
 }
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone';
+
+/**
+ * The annotation `cordon` sets beside `spec.unschedulable` and `uncordon` removes: it marks a
+ * node the rolling update cordoned, as opposed to one an admin cordoned before the roll.
+ */
+export const ROLL_CORDON_ANNOTATION = 'kopsless.io/cordoned-by';
+/** Its value: the rolling update is the only caller of `cordon`. */
+const ROLL_CORDON_VALUE = 'rolling-update';
 
 /** An Event the lifecycle writes on an object, shown by `kubectl describe` and `kubectl get events`. */
 export interface KubeEvent {
@@ -90,7 +106,18 @@ export interface KubePort {
   foldNodes<A>(initial: () => A, step: PageStep<KubeNode, A>): Promise<A>;
   /** Pods page by page, as foldNodes. */
   foldPods<A>(selectors: PodSelectors, initial: () => A, step: PageStep<KubePod, A>): Promise<A>;
+  /**
+   * Every namespace's pods as Table rows (server-side printing without the objects), page by
+   * page as foldNodes: a few cells a pod where the pod itself is kilobytes.
+   */
+  foldPodRows<A>(
+    selectors: PodSelectors,
+    initial: () => A,
+    step: PageStep<KubePodRow, A>,
+  ): Promise<A>;
+  /** Marks the node unschedulable and as cordoned by the rolling update (ROLL_CORDON_ANNOTATION). */
   cordon(node: string): Promise<void>;
+  /** Makes the node schedulable again and removes ROLL_CORDON_ANNOTATION. */
   uncordon(node: string): Promise<void>;
   /** Eviction API: `blocked` when a PodDisruptionBudget refuses it (HTTP 429). */
   evict(namespace: string, name: string): Promise<EvictionResult>;
@@ -130,6 +157,9 @@ export function toNode(n: V1Node): KubeNode {
     role: 'node-role.kubernetes.io/control-plane' in labels ? 'control-plane' : 'node',
     ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     unschedulable: n.spec?.unschedulable === true,
+    ...(n.metadata?.annotations?.[ROLL_CORDON_ANNOTATION] === ROLL_CORDON_VALUE
+      ? { cordonedByRoll: true }
+      : {}),
     allocatablePods: Number(n.status?.allocatable?.pods ?? 0),
     ...(n.status?.nodeInfo?.kubeletVersion
       ? { kubeletVersion: n.status.nodeInfo.kubeletVersion }
@@ -247,29 +277,45 @@ export interface PodSlotCounts {
   pendingTooManyPods: number;
 }
 
+/** Pods bound to a node and not finished: each holds one of the node's slots. */
+export const SLOT_HOLDING_PODS = 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed';
+/** Pods no node has taken yet: the scheduler's reason is in their PodScheduled condition. */
+export const UNSCHEDULED_PODS = 'spec.nodeName=,status.phase=Pending';
+
 /**
- * Counts the pods that hold a pod slot, node by node, from non-terminated pods listed page by
- * page: the counts grow with the nodes, never with the pods. A pod Pending with the scheduler's
- * "Too many pods" counts as waiting for a slot.
+ * Counts the pods that hold a pod slot, node by node, from Table rows of the bound,
+ * non-terminated pods (the Node column is all a count needs), and the pods Pending with the
+ * scheduler's "Too many pods" from the unscheduled pods, which are few and read whole because
+ * the message is only in the object. Both lists go page by page: the counts grow with the
+ * nodes, never with the pods.
  */
-export function countPodSlots(
-  kube: Pick<KubePort, 'foldPods'>,
-  fieldSelector: string,
+export async function countPodSlots(
+  kube: Pick<KubePort, 'foldPods' | 'foldPodRows'>,
 ): Promise<PodSlotCounts> {
-  return kube.foldPods(
-    { fieldSelector },
-    () => ({ byNode: new Map<string, number>(), pendingTooManyPods: 0 }),
-    (acc, pods) => {
-      for (const pod of pods) {
-        // The selector already leaves finished pods out; a server that ignored it must not inflate the counts.
-        if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
-        if (pod.nodeName) acc.byNode.set(pod.nodeName, (acc.byNode.get(pod.nodeName) ?? 0) + 1);
-        else if (pod.phase === 'Pending' && pod.unschedulableMessage?.includes('Too many pods'))
-          acc.pendingTooManyPods++;
-      }
-      return acc;
-    },
-  );
+  const [byNode, pendingTooManyPods] = await Promise.all([
+    kube.foldPodRows(
+      { fieldSelector: SLOT_HOLDING_PODS },
+      () => new Map<string, number>(),
+      (acc, rows) => {
+        for (const row of rows)
+          if (row.nodeName) acc.set(row.nodeName, (acc.get(row.nodeName) ?? 0) + 1);
+        return acc;
+      },
+    ),
+    kube.foldPods(
+      { fieldSelector: UNSCHEDULED_PODS },
+      () => 0,
+      (n, pods) =>
+        n +
+        pods.filter(
+          (pod) =>
+            !pod.nodeName &&
+            pod.phase === 'Pending' &&
+            pod.unschedulableMessage?.includes('Too many pods'),
+        ).length,
+    ),
+  ]);
+  return { byNode, pendingTooManyPods };
 }
 
 /**
@@ -319,10 +365,29 @@ export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}
         return rethrow(error, 'list pods');
       }
     },
+    async foldPodRows(selectors, initial, step) {
+      try {
+        return await foldPages(
+          (page) => podTablePage(config, selectors, page),
+          pageSize,
+          (row) => row,
+          initial,
+          step,
+        );
+      } catch (error) {
+        return rethrow(error, 'list pod rows');
+      }
+    },
     async cordon(node) {
       try {
         await core.patchNode(
-          { name: node, body: { spec: { unschedulable: true } } },
+          {
+            name: node,
+            body: {
+              metadata: { annotations: { [ROLL_CORDON_ANNOTATION]: ROLL_CORDON_VALUE } },
+              spec: { unschedulable: true },
+            },
+          },
           setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
         );
       } catch (error) {
@@ -332,7 +397,13 @@ export function kubePort(config: KubeConfig, options: { pageSize?: number } = {}
     async uncordon(node) {
       try {
         await core.patchNode(
-          { name: node, body: { spec: { unschedulable: null } } },
+          {
+            name: node,
+            body: {
+              metadata: { annotations: { [ROLL_CORDON_ANNOTATION]: null } },
+              spec: { unschedulable: null },
+            },
+          },
           setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
         );
       } catch (error) {

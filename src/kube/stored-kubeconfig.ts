@@ -2,6 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { type ZodIssue, z } from 'zod';
 import { StoredKubeconfigError } from '../errors.js';
+import { isApiLoadBalancerHost } from '../planning/stack-nlb.js';
 
 /**
  * A kubeconfig read from the state store is data written by a control-plane instance, so it is
@@ -91,15 +92,31 @@ export interface TrustedServers {
   /** Host names of the cluster's own API, dialed over HTTPS on 443 with the stored CA. */
   httpsHosts: string[];
   /**
+   * Whether another host name is the cluster's own API too: its API load balancer's name, which
+   * Elastic Load Balancing chooses and which is the API's only name with DNS None.
+   */
+  isOwnHost?: (host: string) => boolean;
+  /**
    * Exact server URLs the local backend registered for the cluster (plain HTTP on 127.0.0.1):
    * a test double needs no TLS, and only such a URL may skip it.
    */
   registeredUrls?: string[];
 }
 
-/** The servers of a cluster on AWS: its internal API name (`spec.masterInternalName`). */
-export function clusterServers(cluster: string, masterInternalName?: string): TrustedServers {
-  return { httpsHosts: [masterInternalName ?? `api.internal.${cluster}`] };
+/**
+ * The servers of a cluster on AWS: its internal API name (`spec.masterInternalName`), or its API
+ * load balancer's DNS name (DNS None).
+ */
+export function clusterServers(
+  cluster: string,
+  masterInternalName?: string,
+  // Lambda sets AWS_REGION: the load balancer is the cluster's only in the functions' region.
+  region: string | undefined = process.env.AWS_REGION,
+): TrustedServers {
+  return {
+    httpsHosts: [masterInternalName ?? `api.internal.${cluster}`],
+    isOwnHost: (host) => isApiLoadBalancerHost(cluster, host, region),
+  };
 }
 
 function issuePath(path: Array<string | number>): string {
@@ -157,9 +174,9 @@ function serverProblem(
     !url.username &&
     !url.password &&
     url.search === '' &&
-    trusted.httpsHosts.includes(url.hostname);
+    (trusted.httpsHosts.includes(url.hostname) || trusted.isOwnHost?.(url.hostname) === true);
   if (!ownHost)
-    return `"${server}" is not this cluster's API (expected https://${trusted.httpsHosts.join(' or https://')})`;
+    return `"${server}" is not this cluster's API (expected https://${trusted.httpsHosts.join(' or https://')}${trusted.isOwnHost ? " or its API load balancer's name" : ''})`;
   if (!entry['certificate-authority-data'])
     return 'certificate-authority-data is required: the API is dialed over TLS with the stored CA';
   if (entry['insecure-skip-tls-verify'])

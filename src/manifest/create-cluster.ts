@@ -239,7 +239,7 @@ export function manifestFromFlags(
       nonMasqueradeCIDR: usesVpcCni ? networkCidr : '100.64.0.0/10',
       sshAccess: flags.sshAccess ?? ['0.0.0.0/0', '::/0'],
       subnets: layoutSubnets(networkCidr, flags.zones, topology),
-      topology: { dns: { type: flags.dns === 'private' ? 'Private' : 'Public' } },
+      topology: { dns: { type: 'None' } },
     },
   };
   const networkIssues = applySharedNetworkFlags(
@@ -250,8 +250,9 @@ export function manifestFromFlags(
   );
   if (networkIssues.length > 0) throw new SpecInvalidError(networkIssues);
   if (usesVpcCni) cluster.spec.nonMasqueradeCIDR = cluster.spec.networkCIDR;
-  if (flags.dns !== undefined || flags.apiLoadBalancerType !== undefined)
-    applyApiFlags(cluster.spec, flags, topology);
+  // kOps's default: DNS public with a zone given, none (the API behind a load balancer) without.
+  const dns = flags.dns ?? (flags.dnsZone ? 'public' : 'none');
+  applyApiFlags(cluster.spec, { ...flags, dns }, topology);
   const groups: InstanceGroup[] = controlPlaneGroups.map((g) =>
     instanceGroup(name, g.name, {
       image,

@@ -194,26 +194,14 @@ const clusterRules: Record<string, Rule> = {
   kubernetesApiAccess: true,
   sshAccess: true,
   sshKeyName: true,
-  nodePortAccess: 'node port security group rules',
+  nodePortAccess: true,
   topology: object(
     {
       masters: true,
       nodes: true,
       controlPlane: true,
-      dns: object(
-        {
-          type: (value, path, out) => {
-            if (value === 'None')
-              out.unsupported.push(
-                field.unsupported(
-                  path,
-                  'clusters without DNS (kopsless publishes api.<cluster> in Route53)',
-                ),
-              );
-          },
-        },
-        'dns',
-      ),
+      // DNS None: checked with the load balancer it needs (checkSupport).
+      dns: object({ type: true }, 'dns'),
       bastion:
         'bastion load balancers and bastion DNS names (Bastion instance groups are supported)',
     },
@@ -223,7 +211,8 @@ const clusterRules: Record<string, Rule> = {
     {
       dns: true,
       publicName: true,
-      loadBalancer: 'API load balancers (kopsless points the api DNS records at the control plane)',
+      // A Network Load Balancer of either scheme (kOps refuses the Classic class itself).
+      loadBalancer: object({ type: true, class: true }, 'API load balancer'),
       access: true,
     },
     'api',
@@ -403,5 +392,13 @@ export function checkSupport(manifest: ClusterManifest): SupportReport {
     }
   });
   out.unsupported.push(...controlPlaneShapeIssues(manifest));
+  const spec = manifest.cluster.spec;
+  if (spec.topology?.dns?.type === 'None' && !isObject(spec.api?.loadBalancer))
+    out.unsupported.push(
+      field.unsupported(
+        'spec.topology.dns.type',
+        'DNS None without spec.api.loadBalancer: with no DNS records the API and the nodes reach the control plane only through the API load balancer (kops create cluster --dns none --api-loadbalancer-type public|internal)',
+      ),
+    );
   return out;
 }

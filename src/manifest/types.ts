@@ -88,6 +88,8 @@ export interface ClusterSpec {
   masterKubelet?: KubeletConfigSpec;
   kubernetesApiAccess?: string[];
   sshAccess?: string[];
+  /** CIDRs (or prefix lists) that reach the nodes' NodePort range, TCP and UDP. */
+  nodePortAccess?: string[];
   sshKeyName?: string;
   topology?: { dns?: { type?: string }; [key: string]: unknown };
   api?: {

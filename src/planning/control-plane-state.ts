@@ -68,7 +68,7 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
     '',
     'save_control_plane_pki() {',
     '  tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |',
-    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.controlPlanePki}"`,
+    `    state_store_write_secret ${STORE.controlPlanePki}`,
     '}',
   ];
 }
@@ -81,8 +81,16 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
  * store and runs `kubeadm join --control-plane`, which adds its stacked etcd member. The
  * initialiser publishes an etcd client certificate for the member API the roll uses.
  */
-export function controlPlaneJoinState(cluster: string, stateBucket: string): string[] {
+export function controlPlaneJoinState(
+  cluster: string,
+  stateBucket: string,
+  underSecretsKey: boolean,
+): string[] {
   const initializerKey = `${cluster}/${STORE.controlPlaneInitializer}`;
+  // The initializer key is a secret too: written under SECRETS_KEY (see secretWriteSteps).
+  const sse = underSecretsKey
+    ? ' --server-side-encryption aws:kms --ssekms-key-id "${SECRETS_KEY}" --bucket-key-enabled'
+    : '';
   return [
     '',
     `readonly STATE_BUCKET=${shellQuote(stateBucket)}`,
@@ -94,7 +102,7 @@ export function controlPlaneJoinState(cluster: string, stateBucket: string): str
     '  claim="$(mktemp)"',
     '  printf "%s" "${INSTANCE_ID}" >"${claim}"',
     '  until answer="$(aws --region="${AWS_REGION}" s3api put-object --bucket "${STATE_BUCKET}" --key "${INITIALIZER_KEY}" \\',
-    '    --body "${claim}" --if-none-match "*" 2>&1)"; do',
+    `    --body "\${claim}" --if-none-match "*"${sse} 2>&1)"; do`,
     '    case "${answer}" in',
     '      *PreconditionFailed* | *"(412)"*) break ;;',
     '    esac',
@@ -109,7 +117,7 @@ export function controlPlaneJoinState(cluster: string, stateBucket: string): str
     'publish_etcd_client() {',
     '  python3 -c \'import json, sys; print(json.dumps({k: open(p).read() for k, p in zip(("ca", "cert", "key"), sys.argv[1:])}))\' \\',
     '    /etc/kubernetes/pki/etcd/ca.crt /etc/kubernetes/pki/apiserver-etcd-client.crt /etc/kubernetes/pki/apiserver-etcd-client.key |',
-    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.etcdClient}"`,
+    `    state_store_write_secret ${STORE.etcdClient}`,
     '}',
     '',
     'join_control_plane() {',

@@ -1,10 +1,12 @@
 import type { CompletedManifest } from '../manifest/completed.js';
 import { fqdn, PLACEHOLDER_IP } from './names.js';
+import { apiLoadBalancerAlias } from './stack-nlb.js';
 
 /**
  * The cluster's records in the user's hosted zone, as CloudFormation resources: `api.<cluster>`
  * and `api.internal.<cluster>` with kOps's placeholder address, written before the control plane
- * runs so that no resolver caches a negative answer for them.
+ * runs so that no resolver caches a negative answer for them; for a cluster whose API is behind a
+ * load balancer, aliases to it, which need no pointing afterwards.
  *
  * They are retained when the stack goes or replaces them: verify-dns rewrites their values
  * outside CloudFormation, and Route53 refuses a DELETE whose values are not the current ones, so
@@ -15,6 +17,7 @@ import { fqdn, PLACEHOLDER_IP } from './names.js';
 export function apiRecords(
   manifest: CompletedManifest,
   hostedZoneId: string,
+  options: { loadBalancer?: boolean } = {},
 ): Record<string, unknown> {
   const spec = manifest.cluster.spec;
   const records = [
@@ -32,8 +35,9 @@ export function apiRecords(
           HostedZoneId: hostedZoneId,
           Name: fqdn(recordName),
           Type: 'A',
-          TTL: '60',
-          ResourceRecords: [PLACEHOLDER_IP],
+          ...(options.loadBalancer
+            ? { AliasTarget: apiLoadBalancerAlias() }
+            : { TTL: '60', ResourceRecords: [PLACEHOLDER_IP] }),
         },
       },
     ]),

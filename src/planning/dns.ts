@@ -28,6 +28,11 @@ export interface ZoneRequest {
   dnsType: ZoneDnsType;
   /** The names the cluster writes (api.<cluster>, api.internal.<cluster>). */
   recordNames: string[];
+  /**
+   * The one zone this deployment may write records in (template.yaml's HostedZoneId); unset
+   * for any zone of the account.
+   */
+  allowedZoneId?: string;
 }
 
 export type ZoneChoice = { zone: HostedZoneSummary } | { error: string };
@@ -112,7 +117,21 @@ export function chooseHostedZone(zones: HostedZoneSummary[], request: ZoneReques
     return {
       error: `hosted zone ${trimDot(choice.zone.name)} (${choice.zone.id}) cannot hold ${outside.map(trimDot).join(' and ')}: a record must be named within its zone`,
     };
+  if (request.allowedZoneId !== undefined && bareZoneId(request.allowedZoneId) !== choice.zone.id)
+    return {
+      error: `cluster ${request.cluster}: its records would go into hosted zone ${trimDot(choice.zone.name)} (${choice.zone.id}), but this deployment may write records only in hosted zone ${bareZoneId(request.allowedZoneId)} (its HostedZoneId parameter)`,
+    };
   return choice;
+}
+
+/**
+ * The zone a deployment's HostedZoneId parameter confines records to, or undefined for `*` (any
+ * zone of the account) and for no value.
+ */
+export function allowedZoneOf(parameter: string | undefined): string | undefined {
+  return parameter === undefined || parameter === '' || parameter === '*'
+    ? undefined
+    : bareZoneId(parameter);
 }
 
 /** The records a cluster writes, absolute: the API's public and internal names. */
@@ -125,7 +144,10 @@ export function clusterRecordNames(manifest: CompletedManifest): string[] {
  * The zone request of a completed manifest, or undefined for a cluster that publishes no
  * records (a DNS type other than Public and Private, such as kOps's `None`).
  */
-export function zoneRequest(manifest: CompletedManifest): ZoneRequest | undefined {
+export function zoneRequest(
+  manifest: CompletedManifest,
+  allowedZoneId?: string,
+): ZoneRequest | undefined {
   const spec = manifest.cluster.spec;
   const dnsType = spec.topology.dns.type;
   if (dnsType !== 'Public' && dnsType !== 'Private') return undefined;
@@ -134,5 +156,6 @@ export function zoneRequest(manifest: CompletedManifest): ZoneRequest | undefine
     ...(spec.dnsZone !== undefined ? { dnsZone: spec.dnsZone } : {}),
     dnsType,
     recordNames: clusterRecordNames(manifest),
+    ...(allowedZoneId !== undefined ? { allowedZoneId } : {}),
   };
 }

@@ -20,6 +20,7 @@ import {
   SPEC_HASH_TAG,
   stableHash,
 } from './names.js';
+import { API_LOAD_BALANCER_OUTPUTS } from './stack-nlb.js';
 import { type StackOutputs, subnetOutputKey } from './stack-template.js';
 import { bootstrapSettings, renderUserData, type UserDataInput } from './user-data.js';
 
@@ -68,6 +69,8 @@ export interface GroupPlan {
   maxSize: number;
   subnetIds: string[];
   maxInstanceLifetimeSeconds?: number;
+  /** The API load balancer's target group, for a control-plane group of a cluster that has one. */
+  targetGroupArns?: string[];
   maxPods: number;
   /** Where maxPods came from: the manifest, or the calculator. */
   maxPodsSource: 'instanceGroup' | 'cluster' | 'calculated' | 'default';
@@ -90,6 +93,10 @@ export interface LaunchPlanInput {
   instanceTypes: ReadonlyMap<string, InstanceTypeInfo>;
   stateBucket: string;
   region: string;
+  /** The KMS key the boot script writes the cluster's secrets under. */
+  secretsKeyArn?: string;
+  /** This deployment's name: the owner tag the VPC CNI puts on the interfaces it makes. */
+  deployment?: string;
 }
 
 /** Go duration (`48h20m`, `0`) as seconds; kOps's maxInstanceLifetime format. */
@@ -150,6 +157,8 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
   const name = cluster.metadata.name;
   const problems: FieldIssue[] = [];
   const plans: GroupPlan[] = [];
+  const targetGroupArn = outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn];
+  const apiLoadBalancerName = outputs[API_LOAD_BALANCER_OUTPUTS.dnsName];
   for (const ig of manifest.instanceGroups) {
     const igName = ig.metadata.name;
     const spec = ig.spec;
@@ -229,8 +238,11 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxPods,
       stateBucket: input.stateBucket,
       region: input.region,
+      ...(input.secretsKeyArn ? { secretsKeyArn: input.secretsKeyArn } : {}),
+      ...(input.deployment ? { deployment: input.deployment } : {}),
       controlPlaneCount: manifest.instanceGroups.filter((g) => isControlPlaneRole(g.spec.role))
         .length,
+      ...(apiLoadBalancerName ? { apiLoadBalancerName } : {}),
     };
     const userData = renderUserData(userDataInput);
     const launchTemplateBase: Omit<LaunchTemplateData, 'TagSpecifications'> = {
@@ -303,6 +315,7 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
       maxSize: spec.maxSize,
       subnetIds: subnetIds as string[],
       ...(lifetime ? { maxInstanceLifetimeSeconds: lifetime } : {}),
+      ...(kind === 'Masters' && targetGroupArn ? { targetGroupArns: [targetGroupArn] } : {}),
       maxPods,
       maxPodsSource: source,
       specHash,

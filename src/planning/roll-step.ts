@@ -58,5 +58,7 @@ export const ROLL_OPTIONS = z.object({
   cloudOnly: z.boolean().optional(),
   /** Every instance group of the spec as the plan read it; without it a step reads the spec. */
   roster: z.array(ROSTER_ENTRY).optional(),
+  /** The control plane is behind the API load balancer: its instances leave it before they go. */
+  apiLoadBalancer: z.boolean().optional(),
 });
 export type RollOptions = z.output<typeof ROLL_OPTIONS>;

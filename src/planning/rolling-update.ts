@@ -362,13 +362,14 @@ export const HISTORY_EVENT_LIMIT = 25_000;
 /**
  * History events of the rolling-update-group machine (counted from it in
  * test/statemachines/rolling-update.test.ts, which fails if these drift from the machine): a
- * surge step, a replace step, a control-plane step's DNS upsert and first check, one more turn of
+ * surge step, a replace step, a control-plane step's deregistration from the API load balancer
+ * and its DNS upsert and first check, one more turn of
  * a poll loop (Wait 2, Lambda Task 5, Choice 2), and an execution's own besides its batches.
  */
 export const CHILD_HISTORY = {
   surgeStep: 34,
   replaceStep: 43,
-  controlPlaneDns: 14,
+  controlPlaneDns: 21,
   pollTurn: 9,
   perExecution: 18,
 } as const;

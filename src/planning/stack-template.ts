@@ -21,6 +21,7 @@ import {
   vpcCniStatements,
 } from './stack-iam.js';
 import { type ExistingNetwork, renderNetwork } from './stack-network.js';
+import { apiLoadBalancerResources, hasApiLoadBalancer } from './stack-nlb.js';
 
 /**
  * The cluster's CloudFormation stack: network, security groups, IAM and DNS. Instance groups
@@ -77,6 +78,12 @@ function tags(
   for (const [Key, Value] of Object.entries(extra)) all.push({ Key, Value });
   return all;
 }
+
+/**
+ * The API server's default `--service-node-port-range` (kOps's too); a manifest that changes it
+ * (`spec.kubeAPIServer`) is not built.
+ */
+const NODE_PORT_RANGE = { from: 30000, to: 32767 };
 
 function ingressFrom(source: string, description: string): Json {
   if (source.startsWith('pl-')) return { SourcePrefixListId: source, Description: description };
@@ -140,6 +147,7 @@ export function renderStackTemplate({
     renderSecurityGroups(context),
     renderSecurityGroupIngress(context),
     renderInstanceRoles(context),
+    renderApiLoadBalancer(context),
     renderApiRecords(manifest, hostedZoneId),
   ];
   return {
@@ -229,6 +237,16 @@ function renderSecurityGroupIngress({ manifest, hasBastion }: SectionContext): T
       ...ingressFrom(source, 'Kubernetes API'),
     });
   });
+  // kOps's nodePortAccess: the API server's NodePort range, TCP and UDP, open to the nodes.
+  (spec.nodePortAccess ?? []).forEach((source, i) => {
+    for (const protocol of ['tcp', 'udp'])
+      ingress(`NodesNodePort${protocol.toUpperCase()}Access${i}`, 'NodesSecurityGroup', {
+        IpProtocol: protocol,
+        FromPort: NODE_PORT_RANGE.from,
+        ToPort: NODE_PORT_RANGE.to,
+        ...ingressFrom(source, 'NodePort services'),
+      });
+  });
   // With a bastion, SSH from outside reaches the bastion only; without one, every instance.
   const sshTargets = hasBastion
     ? ['BastionSecurityGroup']
@@ -303,6 +321,7 @@ function controlPlaneStatements({ name, partition, stateBucket, vpcId, manifest 
       ],
       Resource: '*',
     },
+    secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
     ...etcdVolumeStatements(name),
     ...vpcCniStatementsOf({ name, vpcId, manifest }),
   ];
@@ -320,6 +339,7 @@ function nodeStatements({ name, partition, stateBucket, vpcId, manifest }: Secti
         `${clusterObjects}${STORE.caCertHash}`,
       ],
     },
+    secretsKeyStatement(['kms:Decrypt']),
     {
       Effect: 'Allow',
       Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
@@ -390,11 +410,43 @@ function renderInstanceRoles(context: SectionContext): TemplateSection {
   return section;
 }
 
-/** DNS: kOps's placeholder records in the user's zone; verify-dns points them at the control plane. */
+/** The API load balancer, its listener and target group (`spec.api.loadBalancer`), when asked for. */
+function renderApiLoadBalancer({ manifest, vpcId, tagged }: SectionContext): TemplateSection {
+  if (!hasApiLoadBalancer(manifest.cluster)) return { resources: {}, outputs: {} };
+  const { resources, outputs } = apiLoadBalancerResources(manifest.cluster, {
+    tags: tagged(),
+    vpcId,
+  });
+  return { resources, outputs };
+}
+
+/**
+ * DNS: records in the user's zone (kOps's placeholder, or aliases to the load balancer); with
+ * DNS None there is no zone and no record, and the API is the load balancer's name.
+ */
 function renderApiRecords(manifest: CompletedManifest, hostedZoneId?: string): TemplateSection {
   if (hostedZoneId === undefined) return { resources: {}, outputs: {} };
   return {
-    resources: apiRecords(manifest, hostedZoneId),
+    resources: apiRecords(manifest, hostedZoneId, {
+      loadBalancer: hasApiLoadBalancer(manifest.cluster),
+    }),
     outputs: { HostedZoneId: { Value: hostedZoneId } },
+  };
+}
+
+/**
+ * The secrets key (template.yaml's SecretsKey), only through S3: the cluster's secrets/ are
+ * encrypted under it. The key's own policy admits this deployment's instance roles; S3 (the
+ * role's object grants, the boundary's one bucket and the bucket policy) keeps them to their
+ * cluster's objects.
+ */
+function secretsKeyStatement(actions: string[]): Json {
+  return {
+    Effect: 'Allow',
+    Action: actions,
+    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+    Condition: {
+      StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+    },
   };
 }

@@ -5,7 +5,9 @@ import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
+import { CLUSTER_TAG, OWNER_TAG } from './names.js';
 import { shellQuote } from './shell.js';
+import { hasApiLoadBalancer } from './stack-nlb.js';
 import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
 
 /**
@@ -29,6 +31,37 @@ export interface UserDataInput {
    * is highly available: one instance runs `kubeadm init`, every other `kubeadm join --control-plane`.
    */
   controlPlaneCount?: number;
+  /**
+   * The API load balancer's DNS name, with DNS None: the API's only name, so the control plane
+   * serves it (certificate SAN, controlPlaneEndpoint) and the nodes join through it.
+   */
+  apiLoadBalancerName?: string;
+  /**
+   * The KMS key (ARN or alias ARN) the control plane writes the cluster's secrets under; the
+   * state bucket's policy refuses a secret written under any other.
+   */
+  secretsKeyArn?: string;
+  /**
+   * This deployment's name: the VPC CNI tags every interface it makes with it (and the cluster's
+   * tags), so the delete stage may delete only this deployment's leftover interfaces.
+   */
+  deployment?: string;
+}
+
+/** The names the API is reached by: the DNS records, or with DNS None the load balancer's name. */
+function apiNames(input: UserDataInput): { internal: string; public: string; sans: string[] } {
+  const spec = input.cluster.spec;
+  if (spec.topology.dns.type === 'None' && input.apiLoadBalancerName)
+    return {
+      internal: input.apiLoadBalancerName,
+      public: input.apiLoadBalancerName,
+      sans: [input.apiLoadBalancerName, spec.masterPublicName, spec.masterInternalName],
+    };
+  return {
+    internal: spec.masterInternalName,
+    public: spec.masterPublicName,
+    sans: [spec.masterPublicName, spec.masterInternalName],
+  };
 }
 
 /** Whether the boot script renders the highly available control plane's init-or-join. */
@@ -126,8 +159,8 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
     `maxPods: ${yamlNumber(maxPods)}`,
     `authentication:\n  anonymous:\n    enabled: ${spec.kubelet.anonymousAuth === true}`,
   ].join('\n');
-  const apiInternal = spec.masterInternalName;
-  const apiPublic = spec.masterPublicName;
+  const names = apiNames(input);
+  const apiInternal = names.internal;
   const head = [
     `apiVersion: ${apiVersion}`,
     `kind: ${controlPlane ? 'InitConfiguration' : 'JoinConfiguration'}`,
@@ -158,7 +191,7 @@ function kubeadmConfigCommands(input: UserDataInput): string[] {
             `  serviceSubnet: ${yamlString(spec.serviceClusterIPRange)}`,
             ...(spec.podCIDR ? [`  podSubnet: ${yamlString(spec.podCIDR)}`] : []),
             'apiServer:',
-            `  certSANs: [${yamlString(apiPublic)}, ${yamlString(apiInternal)}]`,
+            `  certSANs: [${names.sans.map(yamlString).join(', ')}]`,
             kubelet,
           ].join('\n'),
         ),
@@ -196,7 +229,10 @@ function cniSteps(input: UserDataInput): string[] {
   if (!amazonvpc || !isControlPlaneRole(input.instanceGroup.spec.role)) return [];
   const version = input.vpcCniVersion ?? VPC_CNI_VERSION;
   const manifest = vpcCniManifest(version);
-  const env = (amazonvpc.env ?? [])
+  const env = [
+    ...(amazonvpc.env ?? []).filter((e) => e.name !== 'ADDITIONAL_ENI_TAGS'),
+    { name: 'ADDITIONAL_ENI_TAGS', value: JSON.stringify(interfaceTags(input, amazonvpc.env)) },
+  ]
     .map((e) => shellQuote(`${String(e.name)}=${String(e.value ?? '')}`))
     .join(' ');
   return [
@@ -208,11 +244,7 @@ function cniSteps(input: UserDataInput): string[] {
     `  echo ${shellQuote(`${manifest.sha256}  /tmp/aws-k8s-cni.yaml`)} | sha256sum -c --quiet -`,
     '  kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml',
     // After `--` no pair can be read as a kubectl option, whatever its name.
-    ...(env
-      ? [
-          `  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`,
-        ]
-      : []),
+    `  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- ${env}`,
     '}',
   ];
 }
@@ -272,12 +304,27 @@ export function bootstrapSettingsFromUserData(
   }
 }
 
+/**
+ * Behind the API load balancer a control-plane instance reaches its own API locally. The load
+ * balancer keeps the client's address, and then drops a target's connection that it would send
+ * back to that same target (AWS calls it hairpinning): kubeadm init, whose only target is itself,
+ * and one in N of a member's own kubelet connections would time out. The names are in the API
+ * certificate, so local clients keep verifying it.
+ */
+function apiNamesServedLocally(input: UserDataInput): string[] {
+  if (!hasApiLoadBalancer(input.cluster)) return [];
+  const { internal, public: publicName } = apiNames(input);
+  const entry = ['127.0.0.1', ...new Set([internal, publicName])].join(' ');
+  return [`  grep -qxF ${shellQuote(entry)} /etc/hosts || echo ${shellQuote(entry)} >> /etc/hosts`];
+}
+
 /** The control plane's part of `main`: init (the one instance of a highly available plane that claims it), or join. */
 function controlPlaneBoot(input: UserDataInput): string[] {
   const init = [
     '  attach_etcd_volume',
     '  restore_control_plane_pki',
     '  write_kubeadm_config',
+    ...apiNamesServedLocally(input),
     '  local preflight=()',
     '  # A replacement control plane finds the cluster in its etcd volume: init on top of it.',
     '  if [ -n "$(ls -A /var/lib/etcd)" ]; then preflight=(--ignore-preflight-errors=DirAvailable--var-lib-etcd); fi',
@@ -290,7 +337,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.',
     // awk takes the server from its arguments (read as they are), never from its program text.
     `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
-    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.kubeconfig}"`,
+    `    state_store_write_secret ${STORE.kubeconfig}`,
     ...(input.cluster.spec.networking?.amazonvpc ? ['  install_vpc_cni'] : []),
   ];
   if (!isHighlyAvailable(input)) return init;
@@ -302,6 +349,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  else',
     '    log "joining the control plane (kubeadm join --control-plane)"',
     '    join_control_plane',
+    ...apiNamesServedLocally(input).map((line) => `  ${line}`),
     '    install_bootstrap_token_sync',
     '  fi',
   ];
@@ -348,8 +396,9 @@ export function renderUserData(input: UserDataInput): string {
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
     ...(controlPlane
       ? [
-          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md).
-          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${cluster.spec.masterInternalName}:${API_PORT}`))}`,
+          // The stages reach the API from inside the VPC, at its internal name (docs/network-path.md),
+          // which with DNS None is the load balancer's.
+          `readonly KUBECONFIG_SERVER=${shellQuote(yamlString(`https://${apiNames(input).internal}:${API_PORT}`))}`,
         ]
       : []),
     '',
@@ -392,6 +441,7 @@ export function renderUserData(input: UserDataInput): string {
     'state_store_read() {',
     '  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
     '}',
+    ...(controlPlane ? secretWriteSteps(input.secretsKeyArn) : []),
     '',
     '# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.',
     'verbatim() {',
@@ -403,7 +453,7 @@ export function renderUserData(input: UserDataInput): string {
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
     ...(controlPlane && isHighlyAvailable(input)
-      ? controlPlaneJoinState(name, input.stateBucket)
+      ? controlPlaneJoinState(name, input.stateBucket, input.secretsKeyArn !== undefined)
       : []),
     ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
@@ -448,4 +498,54 @@ export function maxPodsFromUserData(userData: string): number | undefined {
 export function kubernetesVersionFromUserData(userData: string): string | undefined {
   const match = /^readonly KUBERNETES_VERSION='([0-9A-Za-z.+-]+)'$/m.exec(userData);
   return match ? `v${match[1]}` : undefined;
+}
+
+/**
+ * The control plane's one way to write a secret (stdin to `<cluster>/$1`): under the secrets KMS
+ * key, as the bucket policy requires (`controlPlaneJoinState` gives its one `s3api` write the same).
+ */
+function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
+  return [
+    '',
+    ...(secretsKeyArn
+      ? [
+          `readonly SECRETS_KEY=${shellQuote(secretsKeyArn)}`,
+          'state_store_write_secret() {',
+          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"',
+          '}',
+        ]
+      : [
+          // A deployment always has the key; the local backend without one writes as before.
+          'state_store_write_secret() {',
+          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1"',
+          '}',
+        ]),
+  ];
+}
+
+/**
+ * The tags the VPC CNI puts on every interface it makes (`ADDITIONAL_ENI_TAGS`, as kOps sets
+ * it): the cluster's, and this deployment's owner tag, which is what lets the delete stage remove
+ * an interface the CNI leaves behind. A user's own ADDITIONAL_ENI_TAGS are kept, under ours.
+ */
+function interfaceTags(
+  input: UserDataInput,
+  env: ReadonlyArray<{ name?: unknown; value?: unknown }> | undefined,
+): Record<string, string> {
+  const name = input.cluster.metadata.name;
+  const given = env?.find((e) => e.name === 'ADDITIONAL_ENI_TAGS')?.value;
+  let users: Record<string, string> = {};
+  try {
+    const parsed: unknown = given ? JSON.parse(String(given)) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      users = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+  } catch {
+    // Not JSON: the CNI would ignore it too.
+  }
+  return {
+    ...users,
+    [CLUSTER_TAG]: name,
+    [`kubernetes.io/cluster/${name}`]: 'owned',
+    ...(input.deployment ? { [OWNER_TAG]: input.deployment } : {}),
+  };
 }

@@ -8,6 +8,7 @@ import {
 } from '../aws/inventory.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import type { ZoneVpcApi } from '../aws/zone-vpc.js';
 import { now as clockNow, deadlineAfter } from '../clock.js';
 import {
   AwsRequestError,
@@ -19,8 +20,10 @@ import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
 import { fqdn, legacyStackName, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
 import type { SecretVersionsApi } from '../state/secret-versions.js';
 import type { DeleteInput } from './inputs.js';
+import { disassociateClusterVpc } from './zone-vpc.js';
 
 /**
  * The delete stage: everything tagged for the cluster goes, in the order dependencies allow
@@ -40,8 +43,18 @@ export interface DeleteDeps {
   cloudFormationRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
+  /** Undoes the association of the cluster's VPC with a private zone that launch made. */
+  zoneVpc?: ZoneVpcApi;
+  /** The state store's objects: the record of that association. */
+  objects?: Pick<ObjectStore, 'get' | 'put' | 'delete'>;
   /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
   network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
+}
+
+/** The association with a private zone that launch made, undone while the VPC is still there. */
+async function undoZoneAssociation(cluster: string, deps: DeleteDeps): Promise<void> {
+  if (deps.zoneVpc && deps.objects)
+    await disassociateClusterVpc(cluster, { zoneVpc: deps.zoneVpc, objects: deps.objects });
 }
 
 /** After this many stack deletes that freed nothing, delete stops and lists what is left. */
@@ -192,6 +205,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         // may already be gone): they go now, while it is there to say so.
         for (const record of resources.filter((r) => r.type === 'dns-record'))
           await deps.inventory.deleteResource(record);
+        await undoZoneAssociation(input.cluster, deps);
         try {
           await deps.stacks.delete(owned.name, deps.cloudFormationRoleArn);
         } catch (error) {
@@ -258,6 +272,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);
         }
       }
+      await undoZoneAssociation(input.cluster, deps);
       const left = await discover(input.cluster, deps);
       return {
         deleted,

@@ -131,8 +131,8 @@ export async function observe(
   const nodeGroups = manifest.instanceGroups.filter((ig) => ig.spec.role === 'Node');
   const [nodes, pods, awsNodeEnv, found] = await Promise.all([
     nodesByGroup(kube, new Set(nodeGroups.map((ig) => ig.metadata.name))),
-    // Only pods that hold a slot: the API server leaves finished ones out, page by page.
-    countPodSlots(kube, NON_TERMINATED_PODS),
+    // Only pods that hold a slot, as Table rows: the API server leaves finished ones out.
+    countPodSlots(kube),
     kube.getDaemonSetEnv('kube-system', 'aws-node', 'aws-node'),
     deps.stacks.describe(stackName(cluster)),
   ]);

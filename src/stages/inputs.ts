@@ -199,6 +199,7 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
+  event('deregister', { cluster: name, step: ROLL_STEP, claim: groupClaim.optional() }),
   event('awaitReplacements', {
     cluster: name,
     step: ROLL_STEP,

@@ -4,6 +4,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import type { ZoneVpcApi } from '../aws/zone-vpc.js';
 import { now as clockNow, deadlineAfter } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
@@ -23,6 +24,7 @@ import {
 } from '../planning/names.js';
 import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
+import { API_LOAD_BALANCER_OUTPUTS, hasApiLoadBalancer } from '../planning/stack-nlb.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -30,6 +32,7 @@ import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
 import type { LaunchInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
+import { associateClusterVpc } from './zone-vpc.js';
 
 /**
  * The launch stage: the cluster stack, then a launch template and an Auto Scaling group per
@@ -40,7 +43,7 @@ import { inspectSharedNetwork } from './shared-network.js';
 export interface LaunchDeps {
   store: ClusterStore;
   /** The state store's objects: the bootstrap token is renewed there before instances launch. */
-  objects: Pick<ObjectStore, 'get' | 'put'>;
+  objects: Pick<ObjectStore, 'get' | 'put' | 'delete'>;
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
@@ -51,10 +54,16 @@ export interface LaunchDeps {
   deployment?: string;
   /** The service role CloudFormation makes the cluster stack under. */
   cloudFormationRoleArn?: string;
+  /** The KMS key the control plane's boot script writes the cluster's secrets under. */
+  secretsKeyArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
   network?: SharedNetworkApi;
+  /** The one zone the deployment may write records in (its HostedZoneId); unset for any. */
+  allowedHostedZoneId?: string;
+  /** Associates the cluster's VPC with a private zone (zone-vpc.ts); needed for Private DNS. */
+  zoneVpc?: ZoneVpcApi;
 }
 
 /** The tag on the stack that records which template it was last given. */
@@ -95,9 +104,9 @@ function clientToken(...parts: string[]): string {
  */
 async function recordsZoneId(
   manifest: CompletedManifest,
-  deps: Pick<LaunchDeps, 'stacks' | 'dns'>,
+  deps: Pick<LaunchDeps, 'stacks' | 'dns' | 'allowedHostedZoneId'>,
 ): Promise<string | undefined> {
-  const choice = await clusterZone(deps.dns, manifest);
+  const choice = await clusterZone(deps.dns, manifest, deps.allowedHostedZoneId);
   if (!choice) return undefined;
   if ('error' in choice)
     throw new SpecInvalidError([{ path: 'spec.dnsZone', message: choice.error }]);
@@ -117,7 +126,10 @@ async function recordsZoneId(
 /** The stack template the spec in the store asks for, and its hash (the stack's template-hash tag). */
 export async function renderClusterStack(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network'>,
+  deps: Pick<
+    LaunchDeps,
+    'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network' | 'allowedHostedZoneId'
+  >,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);
@@ -133,12 +145,20 @@ export async function renderClusterStack(
       existingNetwork: shared.existing,
     }),
   );
-  return { template, templateHash: stableHash(template), sharedIds: shared.sharedIds };
+  return {
+    template,
+    templateHash: stableHash(template),
+    sharedIds: shared.sharedIds,
+    apiLoadBalancer: hasApiLoadBalancer(manifest.cluster),
+  };
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = clockNow();
-  const { template, templateHash, sharedIds } = await renderClusterStack(input.cluster, deps);
+  const { template, templateHash, sharedIds, apiLoadBalancer } = await renderClusterStack(
+    input.cluster,
+    deps,
+  );
   const name = stackName(input.cluster);
   const tags = [
     ...clusterTags(input.cluster),
@@ -149,6 +169,21 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
+  // The control-plane groups join the API target group only when they are made, and the API
+  // records would turn into aliases to an empty load balancer: adding or removing one is refused.
+  if (
+    existing &&
+    STABLE_STACK.test(existing.status) &&
+    !FAILED_STACK.test(existing.status) &&
+    apiLoadBalancer !== !!existing.outputs[API_LOAD_BALANCER_OUTPUTS.dnsName]
+  ) {
+    throw new SpecInvalidError([
+      {
+        path: 'spec.api.loadBalancer',
+        message: `cannot be ${apiLoadBalancer ? 'added to' : 'removed from'} cluster "${input.cluster}" once it is created; create a new cluster for it`,
+      },
+    ]);
+  }
   // kOps's mark on what the cluster uses and does not own; delete removes it again.
   if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
@@ -175,6 +210,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     );
   } else if (
     STABLE_STACK.test(existing.status) &&
+    !FAILED_STACK.test(existing.status) &&
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =
@@ -224,7 +260,10 @@ function sameLaunchTemplate(
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
 export async function planClusterGroups(
   cluster: string,
-  deps: Pick<LaunchDeps, 'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment'>,
+  deps: Pick<
+    LaunchDeps,
+    'store' | 'stacks' | 'ec2' | 'stateBucket' | 'region' | 'deployment' | 'secretsKeyArn'
+  >,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const stack = await deps.stacks.describe(stackName(cluster));
@@ -248,6 +287,8 @@ export async function planClusterGroups(
     instanceTypes,
     stateBucket: deps.stateBucket,
     region: deps.region,
+    ...(deps.secretsKeyArn ? { secretsKeyArn: deps.secretsKeyArn } : {}),
+    deployment: deploymentOf(deps),
   }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
   return { manifest, plans };
 }
@@ -278,8 +319,10 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
-  // Before anything can launch: a new instance must find a token the API server accepts.
+  // Before anything can launch: a new instance must find a token the API server accepts, and
+  // with Private DNS resolve api.internal from the cluster's VPC.
   await renewBootstrapToken(input.cluster, deps.objects, now);
+  if (deps.zoneVpc) await associateClusterVpc(manifest, { ...deps, zoneVpc: deps.zoneVpc });
   for (const plan of plans) {
     const data = plan.launchTemplate as RequestLaunchTemplateData;
     const lt = templates.get(plan.name);
@@ -321,6 +364,7 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
         ? { maxInstanceLifetimeSeconds: plan.maxInstanceLifetimeSeconds }
         : {}),
       ...(plan.mixedInstancesPolicy ? { mixedInstancesPolicy: plan.mixedInstancesPolicy } : {}),
+      ...(plan.targetGroupArns ? { targetGroupArns: plan.targetGroupArns } : {}),
       tags: plan.groupTags,
     };
     const group = existingGroups.get(plan.name);

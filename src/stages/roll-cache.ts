@@ -1,7 +1,8 @@
 import type { StackApi } from '../aws/cloudformation.js';
+import type { RecordState } from '../aws/route53.js';
 import type { KubePort } from '../kube/port.js';
 import type { ClusterManifest } from '../manifest/types.js';
-import { stackName } from '../planning/names.js';
+import { fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { RollingUpdateDeps } from './rolling-update.js';
 
@@ -10,6 +11,18 @@ interface CacheEntry {
   key: string;
   manifest?: Promise<ClusterManifest>;
   stack?: NonNullable<Awaited<ReturnType<StackApi['describe']>>>;
+  /** The API records once seen pointed at the control plane, keyed by zone and names. */
+  pointedRecords?: { key: string; records: RecordState[] };
+}
+
+/** True when every name has an A record and none is kOps's placeholder. */
+function allPointed(records: RecordState[], names: string[]): boolean {
+  return names.every((name) => {
+    const values = records
+      .filter((r) => r.type === 'A' && r.name.toLowerCase() === fqdn(name).toLowerCase())
+      .flatMap((r) => r.values);
+    return values.length > 0 && !values.includes(PLACEHOLDER_IP);
+  });
 }
 
 /**
@@ -25,16 +38,20 @@ interface CacheEntry {
  *   fails (a cluster recreated under the same name has another CA): the kubeconfig a replaced
  *   control plane publishes names the same API server and is signed by the same CA (restored
  *   from the state store), so the one read first stays good for the whole roll.
+ * - the API records, once validation has seen them pointed at the control plane, keyed by the
+ *   lock as the spec is: nothing writes kOps's placeholder back under the lock (only the stack's
+ *   first create writes it, and verify-dns replaces it), so the answer that passed stays
+ *   passing. Records not pointed yet are read again at every poll.
  */
 export class RollCache {
   private locked = new Map<string, CacheEntry>();
   private kubes = new Map<string, Promise<KubePort | undefined>>();
 
   /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
-  bind<D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'>>(
-    deps: D,
-    forCluster: string,
-  ): D {
+  bind<
+    D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'> &
+      Partial<Pick<RollingUpdateDeps, 'dns'>>,
+  >(deps: D, forCluster: string): D {
     let entry: Promise<CacheEntry | undefined> | undefined;
     const locked = this.locked;
     const current = (cluster: string) =>
@@ -92,7 +109,19 @@ export class RollCache {
         return fresh;
       });
     };
-    return { ...deps, store, stacks, kube };
+    const dns = deps.dns;
+    const cachedDns = dns && {
+      ...dns,
+      listRecords: async (zoneId: string, names: string[]) => {
+        const e = await current(forCluster);
+        const key = `${zoneId}\n${[...names].sort().join('\n')}`;
+        if (e?.pointedRecords?.key === key) return e.pointedRecords.records;
+        const records = await dns.listRecords(zoneId, names);
+        if (e && allPointed(records, names)) e.pointedRecords = { key, records };
+        return records;
+      },
+    };
+    return { ...deps, store, stacks, kube, ...(cachedDns ? { dns: cachedDns } : {}) };
   }
 }
 

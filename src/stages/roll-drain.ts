@@ -123,8 +123,8 @@ async function evictPod(
 /**
  * One pass over `nodes`: cordon those not cordoned yet, evict their pods (at most
  * `concurrency` at once) until the invocation's reserve is reached, then count what is left.
- * Past `deadline` with pods left, the nodes are uncordoned (the cluster as it was, nothing
- * terminated) and DrainTimeoutError names the first pods and counts the rest.
+ * Past `deadline` with pods left, the nodes the roll cordoned are uncordoned (the cluster as it
+ * was, nothing terminated) and DrainTimeoutError names the first pods and counts the rest.
  */
 export async function drainPass(
   kube: KubePort,
@@ -139,6 +139,8 @@ export async function drainPass(
   let blockedCount = 0;
   let evicted = 0;
   let stopped = false;
+  // The nodes this roll cordoned, in an earlier pass (their annotation says so) or in this one.
+  const cordonedByRoll = new Set(nodes.filter((n) => n.cordonedByRoll).map((n) => n.name));
   const work: Array<Promise<void>> = [];
   for (const node of nodes) {
     if (outOfTime()) {
@@ -147,7 +149,10 @@ export async function drainPass(
     }
     const firstPass = !node.unschedulable;
     const pods = await podsOf(kube, node.name);
-    if (firstPass) await cordonNode(kube, node, pods.length);
+    if (firstPass) {
+      await cordonNode(kube, node, pods.length);
+      cordonedByRoll.add(node.name);
+    }
     for (const pod of pods) {
       work.push(
         limit(async () => {
@@ -175,8 +180,9 @@ export async function drainPass(
     outOfTime: stopped,
   };
   if (pass.drained || options.now <= new Date(options.deadline)) return pass;
-  // Leave the cluster as it was: the nodes take pods again, nothing was terminated.
-  for (const node of nodes) await kube.uncordon(node.name);
+  // Leave the cluster as it was: the nodes the roll cordoned take pods again, nothing was
+  // terminated; a node an admin had cordoned before the roll stays cordoned, as kOps leaves it.
+  for (const node of nodes) if (cordonedByRoll.has(node.name)) await kube.uncordon(node.name);
   const why =
     blockedCount > 0
       ? `Cannot evict pod as it would violate the pod's disruption budget: ${namesWithin(blocked, { total: blockedCount })}`

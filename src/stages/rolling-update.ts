@@ -1,6 +1,7 @@
 import type { AutoScalingApi } from '../aws/autoscaling.js';
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
+import type { LoadBalancingApi } from '../aws/elbv2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { namesWithin } from '../causes.js';
 import { now as clockNow, deadlineAfter } from '../clock.js';
@@ -14,7 +15,7 @@ import {
 } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { isControlPlaneRole } from '../manifest/types.js';
-import { CLUSTER_TAG } from '../planning/names.js';
+import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
   batchesOf,
@@ -28,6 +29,7 @@ import {
   type RollStep,
   rollStatus,
 } from '../planning/rolling-update.js';
+import { API_LOAD_BALANCER_OUTPUTS, hasApiLoadBalancer } from '../planning/stack-nlb.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { type EtcdOf, etcdNotReady, removeOutgoingMembers } from './etcd-membership.js';
 import type { GroupClaim, RollingUpdateInput } from './inputs.js';
@@ -54,6 +56,8 @@ export interface RollingUpdateDeps {
   kube: (cluster: string) => Promise<KubePort | undefined>;
   /** The cluster's etcd member API; without it control-plane instances are replaced as single members. */
   etcd?: EtcdOf;
+  /** The API load balancer's target group, which a control-plane instance leaves before it is terminated. */
+  loadBalancing?: LoadBalancingApi;
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   replacementTimeoutSeconds: number;
@@ -133,8 +137,12 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
     input.cluster,
     deps,
   );
-  // Out of etcd first: a terminated member that stays a member costs the quorum a vote.
-  const kube = step.controlPlane && deps.etcd ? await deps.kube(input.cluster) : undefined;
+  // Out of etcd first: a terminated member that stays a member costs the quorum a vote. A single
+  // member is not removed: its replacement takes its data volume over.
+  const etcdMembers = step.controlPlane
+    ? (await controlPlaneShape(input.cluster, deps)).members
+    : 0;
+  const kube = etcdMembers > 1 && deps.etcd ? await deps.kube(input.cluster) : undefined;
   if (kube && deps.etcd)
     await removeOutgoingMembers(input.cluster, step.instanceIds, { kube, etcd: deps.etcd });
   for (const id of inGroup) await deps.autoscaling.terminateInstance(id);
@@ -143,6 +151,59 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
     deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
     terminated: step.instanceIds,
   };
+}
+
+/**
+ * Takes a control-plane step's instances out of the API load balancer; the state machine then
+ * waits out the target group's deregistration delay (`delaySeconds`), so that connections to them
+ * end before they are terminated. Nothing to do (0) without a load balancer.
+ */
+async function deregister(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
+  if (input.step.kind !== 'replace' || !input.step.controlPlane || !deps.loadBalancing)
+    return { delaySeconds: 0, deregistered: [] };
+  if (!(await controlPlaneShape(input.cluster, deps)).loadBalancer)
+    return { delaySeconds: 0, deregistered: [] };
+  const targetGroup = await apiTargetGroup(input.cluster, deps);
+  if (!targetGroup) return { delaySeconds: 0, deregistered: [] };
+  await deps.loadBalancing.deregisterTargets(targetGroup, input.step.instanceIds);
+  return {
+    delaySeconds: await deps.loadBalancing.deregistrationDelaySeconds(targetGroup),
+    deregistered: input.step.instanceIds,
+  };
+}
+
+/** The API load balancer's target group, from the cluster's own stack. */
+async function apiTargetGroup(
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'stacks'>,
+): Promise<string | undefined> {
+  const stack = await deps.stacks.describe(stackName(cluster));
+  if (stack) requireOwned(`CloudFormation stack ${stackName(cluster)}`, stack.tags, cluster);
+  return stack?.outputs[API_LOAD_BALANCER_OUTPUTS.targetGroupArn];
+}
+
+/** What the spec says of the control plane: its etcd members (one per instance) and whether it is behind a load balancer. */
+async function controlPlaneShape(
+  cluster: string,
+  deps: Pick<RollingUpdateDeps, 'store'>,
+): Promise<{ members: number; loadBalancer: boolean }> {
+  const manifest = await deps.store.readCompletedManifest(cluster);
+  return {
+    members: manifest.instanceGroups
+      .filter((ig) => isControlPlaneRole(ig.spec.role))
+      .reduce((n, ig) => n + ig.spec.minSize, 0),
+    loadBalancer: hasApiLoadBalancer(manifest.cluster),
+  };
+}
+
+/**
+ * `behindLoadBalancer` for a control-plane step of a cluster with an API load balancer: the state
+ * machine deregisters its instances before terminating them (and calls nothing for the others).
+ */
+function loadBalancerOf(step: RollStep, options: RollOptions): { behindLoadBalancer?: true } {
+  return step.kind === 'replace' && step.controlPlane && options.apiLoadBalancer
+    ? { behindLoadBalancer: true }
+    : {};
 }
 
 async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
@@ -189,11 +250,9 @@ async function awaitReplacements(
       deps.etcd &&
       !notJoined.length
     ) {
-      const manifest = await deps.store.readCompletedManifest(input.cluster);
-      const expected = manifest.instanceGroups
-        .filter((ig) => isControlPlaneRole(ig.spec.role))
-        .reduce((n, ig) => n + ig.spec.minSize, 0);
-      etcdPending = await etcdNotReady(input.cluster, expected, { kube, etcd: deps.etcd });
+      const expected = (await controlPlaneShape(input.cluster, deps)).members;
+      if (expected > 1)
+        etcdPending = await etcdNotReady(input.cluster, expected, { kube, etcd: deps.etcd });
     }
   }
   const ready =
@@ -288,14 +347,15 @@ async function assertStepClaim(
 
 /**
  * After a child's drain or terminate failed (a permanent error, or retries of a Lambda timeout
- * exhausted): the step's nodes whose instances still run are uncordoned, so the cluster is as
- * it was before the step and nothing is left unschedulable. Skipped when another execution now
- * holds the lock or the group's claim: those nodes are that execution's to drain.
+ * exhausted): the step's nodes that the roll cordoned and whose instances still run are
+ * uncordoned, so the cluster is as it was before the step; a node an admin had cordoned before
+ * the roll stays cordoned. Skipped when another execution now holds the lock or the group's
+ * claim: those nodes are that execution's to drain.
  */
 async function uncordonStep(
   input: { cluster: string; step: RollStep; cloudOnly?: boolean; claim?: GroupClaim },
   deps: RollingUpdateDeps,
-): Promise<{ uncordoned: string[]; skipped?: string }> {
+): Promise<{ uncordoned: string[]; reregistered?: string[]; skipped?: string }> {
   const step = input.step;
   if (input.cloudOnly || step.kind !== 'replace') return { uncordoned: [] };
   if (input.claim) {
@@ -316,9 +376,19 @@ async function uncordonStep(
       ])
     ).map((i) => i.InstanceId ?? ''),
   );
+  // A control-plane instance the step took out of the API load balancer, still running, goes back
+  // in: its Auto Scaling group would not register it again.
+  const reregistered =
+    step.controlPlane && deps.loadBalancing && running.size > 0
+      ? await reregister(input.cluster, [...running], deps)
+      : [];
   const kube = await kubeOrFail(input.cluster, deps);
   const nodes = (await kube.listNodes()).filter(
-    (n) => n.unschedulable && step.instanceIds.includes(n.instanceId) && running.has(n.instanceId),
+    (n) =>
+      n.unschedulable &&
+      n.cordonedByRoll === true &&
+      step.instanceIds.includes(n.instanceId) &&
+      running.has(n.instanceId),
   );
   for (const node of nodes) {
     await kube.uncordon(node.name);
@@ -330,7 +400,22 @@ async function uncordonStep(
       message: `Uncordoned: the rolling-update of instance ${node.instanceId} failed before it was replaced`,
     });
   }
-  return { uncordoned: nodes.map((n) => n.name) };
+  return {
+    uncordoned: nodes.map((n) => n.name),
+    ...(reregistered.length ? { reregistered } : {}),
+  };
+}
+
+async function reregister(
+  cluster: string,
+  instanceIds: string[],
+  deps: RollingUpdateDeps,
+): Promise<string[]> {
+  if (!deps.loadBalancing || !(await controlPlaneShape(cluster, deps)).loadBalancer) return [];
+  const targetGroup = await apiTargetGroup(cluster, deps);
+  if (!targetGroup) return [];
+  await deps.loadBalancing.registerTargets(targetGroup, instanceIds);
+  return instanceIds;
 }
 
 /**
@@ -371,8 +456,10 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
   const now = clockNow();
   switch (input.action) {
     case 'plan': {
-      const roster = rosterOf(await deps.store.readCompletedManifest(input.cluster), input.cluster);
+      const manifest = await deps.store.readCompletedManifest(input.cluster);
+      const roster = rosterOf(manifest, input.cluster);
       const options: RollOptions = {
+        ...(hasApiLoadBalancer(manifest.cluster) ? { apiLoadBalancer: true } : {}),
         ...(input.instanceGroups?.length ? { instanceGroups: input.instanceGroups } : {}),
         ...(input.cloudOnly ? { cloudOnly: true } : {}),
         roster,
@@ -445,13 +532,19 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
           ),
           input.options,
         );
-        return { step, drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds) };
+        return {
+          step,
+          drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
+          ...loadBalancerOf(step, input.options),
+        };
       }
       if (input.claim)
         await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
+      const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
       return {
-        step: await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps),
+        step,
         drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
+        ...loadBalancerOf(step, input.options),
       };
     }
     case 'surge':
@@ -465,6 +558,9 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       return terminate(input, deps);
     case 'uncordon':
       return uncordonStep(input, deps);
+    case 'deregister':
+      await assertStepClaim(input, deps.store);
+      return deregister(input, deps);
     case 'awaitReplacements':
       return awaitReplacements(input, deps);
     case 'validate':

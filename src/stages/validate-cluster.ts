@@ -10,6 +10,7 @@ import { isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
+import { API_LOAD_BALANCER_OUTPUTS } from '../planning/stack-nlb.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { type EtcdOf, etcdFailures } from './etcd-membership.js';
 
@@ -217,9 +218,7 @@ export function evaluateValidation(inputs: ValidationInputs): ValidationResult {
       inputs.etcdMembers ??
       (inputs.etcdFromPods ? membersFromPods(inputs.systemPods ?? []) : undefined);
     if (members && inputs.nodes) {
-      const expected = manifest.instanceGroups
-        .filter((ig) => isControlPlaneRole(ig.spec.role))
-        .reduce((n, ig) => n + ig.spec.minSize, 0);
+      const expected = controlPlaneMembers(manifest);
       for (const f of etcdFailures(members, expected, inputs.nodes, inputs.systemPods ?? []))
         failures.push({ type: 'etcd', ...f });
     }
@@ -281,14 +280,19 @@ export async function validateCluster(
   const spec = manifest.cluster.spec;
   const names = [fqdn(spec.masterPublicName), fqdn(spec.masterInternalName)];
   const stack = await deps.stacks.describe(stackName(cluster));
-  const zoneId = stack && isOwnedBy(stack.tags, cluster) ? stack.outputs.HostedZoneId : undefined;
-  const records = zoneId ? await deps.dns.listRecords(zoneId) : [];
-  const apiRecords = Object.fromEntries(
-    names.map((n) => [
-      n,
-      records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values),
-    ]),
-  );
+  const owned = stack && isOwnedBy(stack.tags, cluster);
+  // Behind a load balancer the API records are the stack's aliases (none with DNS None): no placeholder to check.
+  const behindLoadBalancer = owned && !!stack.outputs[API_LOAD_BALANCER_OUTPUTS.dnsName];
+  const zoneId = owned && !behindLoadBalancer ? stack.outputs.HostedZoneId : undefined;
+  const records = zoneId ? await deps.dns.listRecords(zoneId, names) : [];
+  const apiRecords = behindLoadBalancer
+    ? {}
+    : Object.fromEntries(
+        names.map((n) => [
+          n,
+          records.filter((r) => r.name === n && r.type === 'A').flatMap((r) => r.values),
+        ]),
+      );
   if (options.cloudOnly)
     return evaluateValidation({ manifest, groups, apiRecords, cloudOnly: true });
   try {
@@ -304,7 +308,8 @@ export async function validateCluster(
       kube.listNodes(),
       kube.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
     ]);
-    const etcd = await readEtcd(cluster, deps.etcd);
+    // One member (a single control plane) is its node and its etcd pod, checked with the others.
+    const etcd = controlPlaneMembers(manifest) > 1 ? await readEtcd(cluster, deps.etcd) : {};
     return evaluateValidation({
       manifest,
       groups,
@@ -351,4 +356,11 @@ function membersFromPods(systemPods: KubePod[]): EtcdMember[] {
       clientURLs: [],
       isLearner: false,
     }));
+}
+
+/** One etcd member per control-plane instance. */
+function controlPlaneMembers(manifest: CompletedManifest): number {
+  return manifest.instanceGroups
+    .filter((ig) => isControlPlaneRole(ig.spec.role))
+    .reduce((n, ig) => n + ig.spec.minSize, 0);
 }

@@ -21,6 +21,8 @@ export interface ValidateSpecDeps {
   region: string;
   /** Reads a shared VPC and subnets; needed only for a manifest that names them. */
   network?: SharedNetworkApi;
+  /** The one zone the deployment may write records in (its HostedZoneId); unset for any. */
+  allowedHostedZoneId?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function preflight(
       deps.ec2,
       groups.map((ig) => ig.spec.image),
     ),
-    clusterZone(deps.dns, manifest),
+    clusterZone(deps.dns, manifest, deps.allowedHostedZoneId),
     inspectSharedNetwork(manifest.cluster.spec, deps.network),
   ]);
   if (hostedZone && 'error' in hostedZone)

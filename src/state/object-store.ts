@@ -5,7 +5,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { classifyAwsError, isAwsErrorCode, StateConflictError } from '../errors.js';
+import { ConfigError, classifyAwsError, isAwsErrorCode, StateConflictError } from '../errors.js';
 
 /** A stored object: its text and the ETag that conditional writes refer to. */
 export interface StoredObject {
@@ -30,8 +30,39 @@ export interface ObjectStore {
   listFolders(): Promise<string[]>;
 }
 
+/** Where a secret lives: any key with a `secrets/` folder (`<cluster>/secrets/...`). */
+export function isSecretKey(key: string): boolean {
+  return key.includes('/secrets/');
+}
+
+/** How the store writes; `secretsKey` is the KMS key (ARN or alias ARN) every secret is written under. */
+export interface ObjectStoreOptions {
+  secretsKey?: string;
+}
+
+/**
+ * The encryption of one write: a secret under the secrets key with an S3 Bucket Key (one KMS
+ * call per bucket key, not per object); anything else under the bucket's default.
+ */
+function encryptionOf(key: string, options: ObjectStoreOptions) {
+  if (!isSecretKey(key)) return {};
+  if (!options.secretsKey)
+    throw new ConfigError(
+      `s3 object ${key}: secrets are written only under the secrets KMS key, and none is configured (SECRETS_KEY_ARN)`,
+    );
+  return {
+    ServerSideEncryption: 'aws:kms' as const,
+    SSEKMSKeyId: options.secretsKey,
+    BucketKeyEnabled: true,
+  };
+}
+
 /** The ObjectStore over one S3 bucket. */
-export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): ObjectStore {
+export function s3ObjectStore(
+  s3: Pick<S3Client, 'send'>,
+  bucket: string,
+  options: ObjectStoreOptions = {},
+): ObjectStore {
   return {
     async get(key) {
       try {
@@ -43,6 +74,7 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
       }
     },
     async put(key, body, condition = {}) {
+      const encryption = encryptionOf(key, options);
       try {
         const out = await s3.send(
           new PutObjectCommand({
@@ -52,6 +84,7 @@ export function s3ObjectStore(s3: Pick<S3Client, 'send'>, bucket: string): Objec
             ContentType: key.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8',
             ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
             ...(condition.ifMatch ? { IfMatch: condition.ifMatch } : {}),
+            ...encryption,
           }),
         );
         return { etag: out.ETag ?? '' };

@@ -156,7 +156,7 @@ describe('CloudFormation adapter at page size 1', () => {
 });
 
 describe('Route53 adapter at page size 1', () => {
-  it('lists the records of every page, resuming at the name, type and set identifier given', async () => {
+  it("lists one name's record sets page by page, resuming at the name, type and set identifier given, and stops at the next name", async () => {
     const records = [
       {
         Name: 'a.example.com.',
@@ -172,15 +172,17 @@ describe('Route53 adapter at page size 1', () => {
       },
       { Name: 'b.example.com.', Type: 'A' as const, ResourceRecords: [{ Value: '10.0.0.3' }] },
     ];
+    const asked: Array<string | undefined> = [];
     r53
       .on(ListResourceRecordSetsCommand)
       .callsFake(async (input: { StartRecordName?: string; StartRecordIdentifier?: string }) => {
-        const at = input.StartRecordName
-          ? records.findIndex(
-              (r) =>
-                r.Name === input.StartRecordName && r.SetIdentifier === input.StartRecordIdentifier,
-            )
-          : 0;
+        asked.push(input.StartRecordIdentifier);
+        const at = records.findIndex(
+          (r) =>
+            r.Name === input.StartRecordName &&
+            (input.StartRecordIdentifier === undefined ||
+              r.SetIdentifier === input.StartRecordIdentifier),
+        );
         const next = records[at + 1];
         return {
           ResourceRecordSets: [records[at]],
@@ -196,8 +198,10 @@ describe('Route53 adapter at page size 1', () => {
         };
       });
 
-    const listed = await route53Api(client(Route53Client)).listRecords('Z1');
+    const listed = await route53Api(client(Route53Client)).listRecords('Z1', ['a.example.com']);
 
-    expect(listed.map((r) => r.values[0])).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(listed.map((r) => r.values[0])).toEqual(['10.0.0.1', '10.0.0.2']);
+    // The second page names b.example.com. as the next: the list stops there.
+    expect(asked).toEqual([undefined, 'two']);
   });
 });

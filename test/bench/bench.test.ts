@@ -38,12 +38,25 @@ describe('bench --quick: results.json', () => {
   });
 
   it('has a watcher row with exactly the fields the bench reports', () => {
-    expect(results.watcher.map((r) => Object.keys(r).sort())).toEqual([[...WATCHER_FIELDS].sort()]);
+    // viewBytesPerPod is an object: in results.json, not a column of the printed table.
+    expect(results.watcher.map((r) => Object.keys(r).sort())).toEqual([
+      [...WATCHER_FIELDS, 'viewBytesPerPod'].sort(),
+    ]);
     expect(results.watcher[0]).toMatchObject({ nodes: 50, pods: 5500 });
   });
 });
 
 describe('bench --quick: the roll', () => {
+  it('drains full nodes (110 pods) within half of every Timeout and 64 KiB of state', () => {
+    const roll = results.roll[0]!;
+
+    expect(roll.podsPerNode).toBe(110);
+    expect(roll.maxInvocationShareOfTimeout).toBeGreaterThan(0);
+    expect(roll.maxInvocationShareOfTimeout).toBeLessThan(0.5);
+    expect(roll.maxStateBytes).toBeGreaterThan(0);
+    expect(roll.maxStateBytes).toBeLessThan(64 * 1024);
+  });
+
   it('succeeds within the history quota in every execution', () => {
     const roll = results.roll[0]!;
 
@@ -114,8 +127,15 @@ describe('bench --quick: the watcher burst', () => {
 });
 
 describe('bench --quick: the watcher', () => {
-  it('lists nodes and pods in pages: 1 page of nodes, 11 of pods (500 each), 1 DaemonSet read', () => {
-    expect(results.watcher[0]!.kubeRequests).toBe(13);
+  it('lists nodes and pod rows in pages: 1 page of nodes, 11 of rows (500 each), 1 of unscheduled pods, 1 DaemonSet read', () => {
+    expect(results.watcher[0]!.kubeRequests).toBe(14);
+  });
+
+  it('reads pod rows, not pods: under 300 bytes a pod of at least 4 KB', () => {
+    const row = results.watcher[0]!;
+
+    expect(row.podBytes).toBeGreaterThanOrEqual(4096);
+    expect(row.bytesRead / row.pods).toBeLessThan(300);
   });
 
   it('stays under 256 MiB peak at 50 nodes', () => {

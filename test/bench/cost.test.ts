@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   costUsd,
   lambdaMemoryMb,
+  lambdaTimeoutSeconds,
+  maxShareOfTimeout,
   minimalCreateAwsCalls,
   minimalDeleteAwsCalls,
   minimalRollAwsCalls,
@@ -20,6 +22,31 @@ describe('lambdaMemoryMb', () => {
       ApiFunction: 256,
       RollingUpdateFunction: 512,
     });
+  });
+});
+
+describe('lambdaTimeoutSeconds and maxShareOfTimeout', () => {
+  it('reads each function its Timeout from template.yaml', () => {
+    const timeouts = lambdaTimeoutSeconds(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
+
+    expect(timeouts.RollingUpdateFunction).toBeGreaterThan(0);
+    expect(Object.keys(timeouts)).toContain('WatchEniFunction');
+  });
+
+  it('finds the invocation nearest its own Timeout, not the longest one', () => {
+    const worst = maxShareOfTimeout(
+      [
+        { functionId: 'Long', ms: 60_000 },
+        { functionId: 'Short', ms: 20_000 },
+      ],
+      { Long: 900, Short: 30 },
+    );
+
+    expect(worst).toEqual({ share: 20 / 30, functionId: 'Short', ms: 20_000 });
+  });
+
+  it('refuses a function the template does not name, rather than leaving it out', () => {
+    expect(() => maxShareOfTimeout([{ functionId: 'Gone', ms: 1 }], {})).toThrow(/Gone/);
   });
 });
 

@@ -21,6 +21,9 @@ const row = (nodes: number, modelSeconds: number | null, kopsModelSeconds: numbe
   awsCalls: 1,
   minimalAwsCalls: 1,
   costUsd: 0.5,
+  podsPerNode: 110,
+  maxInvocationShareOfTimeout: 0.1,
+  maxStateBytes: 1000,
 });
 
 describe('table', () => {
@@ -94,6 +97,34 @@ describe('checkTargets', () => {
     expect(targets).toContainEqual(
       expect.objectContaining({
         target: expect.stringContaining('roll 1,000: measured'),
+        met: false,
+      }),
+    );
+  });
+
+  it('holds a roll of 300 nodes at 110 pods a node to half the Timeout and 64 KiB of state', () => {
+    const drained = {
+      ...row(300, 200, 7000),
+      maxInvocationShareOfTimeout: 0.6,
+      maxStateBytes: 70_000,
+    };
+
+    const targets = checkTargets(results([drained]));
+
+    expect(targets.filter((t) => t.target.startsWith('roll 300 (110 pods'))).toEqual([
+      expect.objectContaining({ value: 0.6, bound: 0.5, met: false }),
+      expect.objectContaining({ value: 70_000, bound: 65_536, met: false }),
+    ]);
+  });
+
+  it('counts a full bench without a 110-pod roll of 300 nodes or more as a missed target', () => {
+    const light = { ...row(300, 200, 7000), podsPerNode: 10 };
+
+    const targets = checkTargets(results([light]));
+
+    expect(targets).toContainEqual(
+      expect.objectContaining({
+        target: expect.stringContaining('110 pods per node: measured'),
         met: false,
       }),
     );

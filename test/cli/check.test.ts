@@ -51,7 +51,7 @@ describe('kopsless check', () => {
     const result = await kopsless([
       'check',
       '-f',
-      reference('create_cluster_ha.yaml'),
+      reference('create_cluster_complex-private.yaml'),
       '-o',
       'json',
     ]);
@@ -65,9 +65,9 @@ describe('kopsless check', () => {
       'errors',
       'unsupported',
     ]);
-    expect(json).toMatchObject({ valid: true, cluster: 'ha.example.com', errors: [] });
+    expect(json).toMatchObject({ valid: true, cluster: 'complex.example.com', errors: [] });
     expect(json.unsupported[0]).toEqual({
-      path: 'spec.api.loadBalancer',
+      path: 'spec.additionalNetworkCIDRs',
       message: expect.stringMatching(/^not supported: /),
     });
   });

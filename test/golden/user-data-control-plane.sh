@@ -56,6 +56,11 @@ state_store_read() {
   aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -
 }
 
+readonly SECRETS_KEY='arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets'
+state_store_write_secret() {
+  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"
+}
+
 # Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.
 verbatim() {
   local text=""
@@ -146,7 +151,7 @@ restore_control_plane_pki() {
 
 save_control_plane_pki() {
   tar -cz -C /etc/kubernetes/pki ca.crt ca.key sa.key sa.pub front-proxy-ca.crt front-proxy-ca.key etcd/ca.crt etcd/ca.key |
-    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/control-plane-pki.tar.gz"
+    state_store_write_secret secrets/control-plane-pki.tar.gz
 }
 
 install_bootstrap_token_sync() {
@@ -189,6 +194,7 @@ install_vpc_cni() {
   curl -fsSL 'https://raw.githubusercontent.com/aws/amazon-vpc-cni-k8s/b52188387f2e2f10bf289ace929d6a63b176a4fa/config/master/aws-k8s-cni.yaml' -o /tmp/aws-k8s-cni.yaml
   echo 'd5f38ce2f1e00960a6f5e0dc2f07d8a1c61d88c21778bcdc5a041ced0345ba0c  /tmp/aws-k8s-cni.yaml' | sha256sum -c --quiet -
   kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /tmp/aws-k8s-cni.yaml
+  kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system set env daemonset/aws-node -- 'ADDITIONAL_ENI_TAGS={"KubernetesCluster":"seed.example.com","kubernetes.io/cluster/seed.example.com":"owned","kopsless.io/owner":"kopsless"}'
 }
 
 main() {
@@ -213,7 +219,7 @@ main() {
     aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
   # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.
   awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
-    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/secrets/kubeconfig"
+    state_store_write_secret secrets/kubeconfig
   install_vpc_cni
   log "done"
 }

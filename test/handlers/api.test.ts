@@ -105,12 +105,12 @@ describe('POST /clusters', () => {
 
   it('answers 400 listing unsupported settings', async () => {
     const response = await request('POST', '/clusters', {
-      body: readReference('create_cluster_ha.yaml'),
+      body: readReference('create_cluster_complex-private.yaml'),
     });
 
     expect(response.statusCode).toBe(400);
     expect(bodyOf(response).unsupported.map((u: { path: string }) => u.path)).toContain(
-      'spec.api.loadBalancer',
+      'spec.additionalNetworkCIDRs',
     );
   });
 

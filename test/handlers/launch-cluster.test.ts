@@ -124,6 +124,23 @@ describe('launch-cluster handler: ensureStack', () => {
     expect(out.action).toBe('updated');
   });
 
+  it('refuses a spec that takes the API load balancer away from a running cluster', async () => {
+    const running = stack('CREATE_COMPLETE', 'old-hash');
+    running.Stacks![0]!.Outputs = [
+      { OutputKey: 'ApiLoadBalancerDnsName', OutputValue: 'api-x.elb.us-east-1.amazonaws.com' },
+    ];
+    cfn.on(DescribeStacksCommand).resolves(running);
+
+    const error = await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    ).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'SpecInvalidError' });
+    expect(String((error as Error).message)).toContain('spec.api.loadBalancer');
+    expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
+  });
+
   it('refuses to build on a rolled-back stack', async () => {
     cfn.on(DescribeStacksCommand).resolves(stack('ROLLBACK_COMPLETE'));
 

@@ -3,11 +3,13 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { checkManifest } from '../../src/manifest/check.js';
 import { toManifestYaml } from '../../src/manifest/yaml.js';
 import { readFixture } from '../helpers.js';
-import { body } from './support.js';
+import { awsError, body } from './support.js';
 
 /** Serves the seed cluster's spec from a mocked S3 state store. */
 export function serveSeedState(s3: AwsStub<any, any, any>, cluster = 'seed.example.com'): void {
   const manifest = checkManifest(readFixture('seed.yaml')).manifest!;
+  // Any other key is absent, as S3 answers for it.
+  s3.on(GetObjectCommand).rejects(awsError('NoSuchKey', 404));
   s3.on(GetObjectCommand, { Key: `${cluster}/config` }).callsFake(async () => ({
     Body: body(toManifestYaml(manifest.cluster)),
     ETag: '"c"',

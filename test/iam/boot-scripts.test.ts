@@ -3,7 +3,16 @@ import { checkManifest } from '../../src/manifest/check.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { renderUserData } from '../../src/planning/user-data.js';
 import { readFixture } from '../helpers.js';
-import { decide, type Request, stackRoles } from './policies.js';
+import { readTemplate } from '../support/template.js';
+import {
+  decide,
+  type Request,
+  resourcePolicies,
+  resourcePolicyFor,
+  SECRETS_KEY_ALIAS_ARN,
+  SECRETS_KEY_ARN,
+  stackRoles,
+} from './policies.js';
 
 // The state-store calls each instance's boot script makes, evaluated against its instance role:
 // the roles are as narrow as the secrets test wants, but still let the boot scripts work.
@@ -12,12 +21,30 @@ const seed = checkManifest(readFixture('seed.yaml')).completed!;
 const cluster = seed.cluster.metadata.name;
 const roles = stackRoles(
   renderStackTemplate({ manifest: seed, stateBucket: BUCKET }) as Parameters<typeof stackRoles>[0],
+  { stateBucket: BUCKET },
 );
 
-/** The S3 requests of a boot script: reads, writes and the existence check (`aws s3 ls` lists with the key as prefix). */
+const deployment = { stateBucket: BUCKET };
+const policies = resourcePolicies(readTemplate(), deployment);
+const viaS3 = { 'kms:ViaService': 's3.us-east-1.amazonaws.com' };
+
+/**
+ * The S3 requests of a boot script: reads, writes and the existence check (`aws s3 ls` lists with
+ * the key as prefix); a secret's write names the key the script gives it.
+ */
 function stateStoreRequests(script: string): Request[] {
   const object = (key: string) => `arn:aws:s3:::${BUCKET}/${cluster}/${key}`;
   const requests: Request[] = [];
+  const secretsKey = /^readonly SECRETS_KEY='([^']+)'$/m.exec(script)?.[1] ?? '';
+  for (const m of script.matchAll(/state_store_write_secret (\S+)$/gm))
+    requests.push({
+      action: 's3:PutObject',
+      resource: object(m[1]!),
+      context: {
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': secretsKey,
+      },
+    });
   for (const m of script.matchAll(/state_store_read (\S+)\)/g))
     requests.push({ action: 's3:GetObject', resource: object(m[1]!) });
   for (const m of script.matchAll(/s3 cp "\$\{STATE_STORE\}\/([^"]+)" -/g))
@@ -30,8 +57,18 @@ function stateStoreRequests(script: string): Request[] {
       resource: `arn:aws:s3:::${BUCKET}`,
       context: { 's3:prefix': `${cluster}/${m[1]!}`, 's3:delimiter': '/' },
     });
-  // The helper's own body (`s3 cp "${STATE_STORE}/$1" -`) is no call.
+  // The helpers' own bodies (`s3 cp "${STATE_STORE}/$1" -`) are no calls.
   return requests.filter((r) => !r.resource.includes('$'));
+}
+
+/** What S3 asks KMS with the instance's credentials for a request on a secret. */
+function kmsRequests(request: Request): Request[] {
+  if (!request.resource.includes('/secrets/')) return [];
+  if (request.action === 's3:GetObject')
+    return [{ action: 'kms:Decrypt', resource: SECRETS_KEY_ARN, context: viaS3 }];
+  if (request.action === 's3:PutObject')
+    return [{ action: 'kms:GenerateDataKey', resource: SECRETS_KEY_ARN, context: viaS3 }];
+  return [];
 }
 
 function script(group: string): string {
@@ -42,6 +79,7 @@ function script(group: string): string {
     maxPods: 17,
     stateBucket: BUCKET,
     region: 'us-east-1',
+    secretsKeyArn: SECRETS_KEY_ALIAS_ARN,
   });
 }
 
@@ -72,8 +110,14 @@ describe('boot scripts against their instance roles', () => {
       const requests = stateStoreRequests(script(group));
 
       const refused: string[] = [];
-      for (const request of requests)
-        if ((await decide(roles.get(roleId)!, request)) !== 'Allowed')
+      for (const request of requests.flatMap((r) => [r, ...kmsRequests(r)]))
+        if (
+          (await decide(
+            roles.get(roleId)!,
+            request,
+            resourcePolicyFor(request, policies, deployment),
+          )) !== 'Allowed'
+        )
           refused.push(`${request.action} ${request.resource}`);
 
       const calls = requests.map(

@@ -94,6 +94,49 @@ const HANDLERS: Record<string, { create: string[]; update: string[]; delete: str
       'iam:DeleteInstanceProfile',
     ],
   },
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': {
+    create: [
+      'elasticloadbalancing:CreateLoadBalancer',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      'elasticloadbalancing:AddTags',
+      'iam:CreateServiceLinkedRole',
+    ],
+    update: [
+      'elasticloadbalancing:ModifyLoadBalancerAttributes',
+      'elasticloadbalancing:SetSubnets',
+      'elasticloadbalancing:AddTags',
+      'elasticloadbalancing:RemoveTags',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:DescribeLoadBalancerAttributes',
+    ],
+    delete: [
+      'elasticloadbalancing:DeleteLoadBalancer',
+      'elasticloadbalancing:DescribeLoadBalancers',
+    ],
+  },
+  'AWS::ElasticLoadBalancingV2::TargetGroup': {
+    create: [
+      'elasticloadbalancing:CreateTargetGroup',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:ModifyTargetGroupAttributes',
+      'elasticloadbalancing:AddTags',
+    ],
+    update: [
+      'elasticloadbalancing:ModifyTargetGroupAttributes',
+      'elasticloadbalancing:AddTags',
+      'elasticloadbalancing:RemoveTags',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetGroupAttributes',
+      'elasticloadbalancing:DescribeTags',
+    ],
+    delete: ['elasticloadbalancing:DeleteTargetGroup', 'elasticloadbalancing:DescribeTargetGroups'],
+  },
+  'AWS::ElasticLoadBalancingV2::Listener': {
+    create: ['elasticloadbalancing:CreateListener', 'elasticloadbalancing:DescribeListeners'],
+    update: ['elasticloadbalancing:ModifyListener', 'elasticloadbalancing:DescribeListeners'],
+    delete: ['elasticloadbalancing:DeleteListener', 'elasticloadbalancing:DescribeListeners'],
+  },
   'AWS::Route53::HostedZone': {
     create: [
       'route53:CreateHostedZone',

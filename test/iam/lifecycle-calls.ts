@@ -119,7 +119,10 @@ export async function runLifecycle(
 ): Promise<{ hostedZoneId: string }> {
   const cluster = LIFECYCLE_CLUSTER;
   const backend = await startTestBackend();
-  const objects = s3ObjectStore(new S3Client({}), backend.bucket);
+  // The simulated control plane publishes its kubeconfig under the secrets key, as the real one does.
+  const objects = s3ObjectStore(new S3Client({}), backend.bucket, {
+    secretsKey: process.env.SECRETS_KEY_ARN,
+  });
   const store = new ClusterStore(objects);
   // The simulated API server's own EC2 calls happen outside any function: they are not recorded.
   const sim = await startKubeSim({ ec2: new EC2Client({}), store, objects });
@@ -278,7 +281,13 @@ export async function runLifecycle(
           TagSpecifications: [
             {
               ResourceType: 'network-interface',
-              Tags: [{ Key: 'cluster.k8s.amazonaws.com/name', Value: cluster }],
+              Tags: [
+                { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster },
+                // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+                { Key: 'KubernetesCluster', Value: cluster },
+                { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+                { Key: 'kopsless.io/owner', Value: 'kopsless' },
+              ],
             },
           ],
         }),
@@ -305,8 +314,10 @@ export async function runLifecycle(
         await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20, settings }),
       );
 
-      // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion.
-      log('private topology: create, delete');
+      // A private topology has what the public one lacks: NAT gateways, their addresses, a bastion,
+      // and (kOps's default without a zone) DNS none: the API behind a Network Load Balancer, which
+      // a control-plane instance leaves before the roll terminates it.
+      log('private topology: create, roll the control plane, delete');
       const privateManifest = [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups]
         .map((d) => toManifestYaml(d))
         .join('---\n');
@@ -314,6 +325,22 @@ export async function runLifecycle(
         'create-cluster (private)',
         await runStateMachine('create-cluster', {
           input: { manifest: privateManifest },
+          waitMs: 20,
+          settings,
+        }),
+      );
+      await sim.backend.cluster(PRIVATE_CLUSTER.cluster.metadata.name);
+      step(
+        'rolling-update (private control plane)',
+        await runStateMachine('rolling-update', {
+          input: {
+            cluster: PRIVATE_CLUSTER.cluster.metadata.name,
+            instanceGroups: PRIVATE_CLUSTER.instanceGroups
+              .filter((ig) => ig.spec.role === 'Master')
+              .map((ig) => ig.metadata.name),
+            force: true,
+            cloudOnly: false,
+          },
           waitMs: 20,
           settings,
         }),

@@ -1,5 +1,7 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { CLUSTER_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
 import { FUNCTIONS, type FunctionLogicalId, STATE_MACHINES } from '../../src/functions-registry.js';
+import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import type { Template } from '../support/template.js';
 
 /**
@@ -17,6 +19,17 @@ export const STACK_NAME = 'kopsless';
 export const CLOUDFORMATION_ROLE_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:role/kopsless-deployment/${STACK_NAME}-CloudFormationServiceRole-EXAMPLE`;
 /** The ARN of template.yaml's permissions boundary for the roles of cluster stacks. */
 export const BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless/${STACK_NAME}-cluster-roles-boundary`;
+/** The ARN CloudFormation would give template.yaml's SecretsKey. */
+export const SECRETS_KEY_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e`;
+/** The name of template.yaml's SecretsKeyAlias, and its ARN (what the functions write secrets with). */
+export const SECRETS_KEY_ALIAS = `alias/${STACK_NAME}/state-secrets`;
+export const SECRETS_KEY_ALIAS_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:${SECRETS_KEY_ALIAS}`;
+
+/** The ARN SAM gives a function's role (`<Function>Role`). */
+export function functionRoleArn(functionId: string): string {
+  return `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${functionId}Role-EXAMPLE`;
+}
+
 /** The roles template.yaml declares itself (not SAM's function roles), by logical ID. */
 export const TEMPLATE_ROLES = ['CloudFormationServiceRole'] as const;
 export type TemplateRoleId = (typeof TEMPLATE_ROLES)[number];
@@ -60,6 +73,11 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
     return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
   if (logicalId === 'CloudFormationServiceRole' && attr === 'Arn') return CLOUDFORMATION_ROLE_ARN;
+  if (logicalId === 'SecretsKey' && attr === 'Arn') return SECRETS_KEY_ARN;
+  if (logicalId.endsWith('ActorRole') && attr === 'Arn') return localActorRoleArn(logicalId);
+  // SAM's role of a function.
+  if (attr === 'Arn' && logicalId.endsWith('FunctionRole') && logicalId.slice(0, -4) in FUNCTIONS)
+    return functionRoleArn(logicalId.slice(0, -4));
   throw new Error(
     `no value for ${logicalId}.${attr} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -81,6 +99,7 @@ function reference(deployment: Deployment, name: string): string {
   if (name === 'NotificationTopic')
     return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
+  if (name === 'SecretsKeyAlias') return SECRETS_KEY_ALIAS;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );
@@ -102,9 +121,11 @@ export function resolveIntrinsics(value: unknown, deployment: Deployment): unkno
     const text = object['Fn::Sub'];
     if (typeof text !== 'string')
       throw new Error('Fn::Sub with a variable map is not used in policies');
-    return text.replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) =>
-      attr ? attribute(deployment, id, attr) : reference(deployment, id),
-    );
+    return text
+      .replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) =>
+        attr ? attribute(deployment, id, attr) : reference(deployment, id),
+      )
+      .replace(/\$\{!/g, '${'); // `${!x}` is CloudFormation's escape for the literal `${x}` (an IAM policy variable)
   }
   const intrinsic = keys.find((k) => k.startsWith('Fn::'));
   if (intrinsic) throw new Error(`${intrinsic} is not resolved by the IAM evaluation`);
@@ -130,20 +151,82 @@ export function functionRoles(
     const policies = (resource.Properties?.Policies ?? []) as unknown[];
     roles.set(id, {
       name: id,
-      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${id}Role-EXAMPLE`,
-      policies: policies.map((policy, i) => {
-        if (!policy || typeof policy !== 'object' || !('Statement' in policy))
-          throw new Error(
-            `${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`,
-          );
-        return {
-          name: `${id}Policy${i}`,
-          policy: resolveIntrinsics(policy, deployment) as PolicyDocument,
-        };
-      }),
+      arn: functionRoleArn(id),
+      policies: [
+        ...policies.map((policy, i) => {
+          if (!policy || typeof policy !== 'object' || !('Statement' in policy))
+            throw new Error(
+              `${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`,
+            );
+          return {
+            name: `${id}Policy${i}`,
+            policy: resolveIntrinsics(policy, deployment) as PolicyDocument,
+          };
+        }),
+        ...attachedPolicies(template, `${id}Role`, deployment),
+      ],
     });
   }
   return roles;
+}
+
+/** The `AWS::IAM::Policy` resources of template.yaml attached to the role `roleLogicalId`. */
+function attachedPolicies(
+  template: Template,
+  roleLogicalId: string,
+  deployment: Deployment,
+): Array<{ name: string; policy: PolicyDocument }> {
+  return Object.entries(template.Resources).flatMap(([id, resource]) => {
+    if (resource.Type !== 'AWS::IAM::Policy') return [];
+    const roles = (resource.Properties?.Roles ?? []) as Array<{ Ref?: string }>;
+    if (!roles.some((r) => r.Ref === roleLogicalId)) return [];
+    return [
+      {
+        name: id,
+        policy: resolveIntrinsics(
+          resource.Properties?.PolicyDocument,
+          deployment,
+        ) as PolicyDocument,
+      },
+    ];
+  });
+}
+
+/**
+ * The per-cluster actor roles of template.yaml (`<Function>ActorRole`), by logical ID: their
+ * policies, and their trust policy as `trust`. A session of one acts for the cluster its session
+ * tag names: give it `principalTags` (see `actingFor`).
+ */
+export function actorRoles(
+  template: Template,
+  deployment: Deployment,
+): Map<string, Role & { trust: PolicyDocument }> {
+  const roles = new Map<string, Role & { trust: PolicyDocument }>();
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Role' || !id.endsWith('ActorRole')) continue;
+    const policies = (resource.Properties?.Policies ?? []) as Array<{
+      PolicyName: string;
+      PolicyDocument: unknown;
+    }>;
+    roles.set(id, {
+      name: id,
+      arn: attribute(deployment, id, 'Arn'),
+      policies: policies.map((p) => ({
+        name: `${id}.${p.PolicyName}`,
+        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
+      })),
+      trust: resolveIntrinsics(
+        resource.Properties?.AssumeRolePolicyDocument,
+        deployment,
+      ) as PolicyDocument,
+    });
+  }
+  return roles;
+}
+
+/** An actor role's session for `cluster`: the role with the session tag the code gives it. */
+export function actingFor(role: Role, cluster: string): Role {
+  return { ...role, principalTags: { ...role.principalTags, [CLUSTER_SESSION_TAG]: cluster } };
 }
 
 /**
@@ -219,9 +302,52 @@ export function stackRoles(
         policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
       })),
       ...(options.boundary ? { boundary: options.boundary } : {}),
+      // An instance's session carries its role's tags (aws:PrincipalTag/...).
+      principalTags: Object.fromEntries(
+        ((properties.Tags ?? []) as Array<{ Key: string; Value: string }>).map((t) => [
+          t.Key,
+          t.Value,
+        ]),
+      ),
     });
   }
   return roles;
+}
+
+/** The resource policies of template.yaml that IAM evaluates with a request: the bucket's and the secrets key's. */
+export interface ResourcePolicies {
+  bucket: PolicyDocument;
+  secretsKey: PolicyDocument;
+}
+
+/** template.yaml's state bucket policy and secrets key policy, resolved as deployed. */
+export function resourcePolicies(template: Template, deployment: Deployment): ResourcePolicies {
+  const bucket = template.Resources.StateBucketPolicy?.Properties?.PolicyDocument;
+  const key = template.Resources.SecretsKey?.Properties?.KeyPolicy;
+  if (!bucket || !key)
+    throw new Error('template.yaml has no StateBucketPolicy policy or SecretsKey key policy');
+  return {
+    bucket: resolveIntrinsics(bucket, deployment) as PolicyDocument,
+    secretsKey: resolveIntrinsics(key, deployment) as PolicyDocument,
+  };
+}
+
+/** The resource policy AWS evaluates with a request, if any: the bucket's for its objects, the key's for the key. */
+export function resourcePolicyFor(
+  request: Request,
+  policies: ResourcePolicies | undefined,
+  deployment: Deployment,
+): PolicyDocument | undefined {
+  if (!policies) return undefined;
+  const bucketArn = `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
+  if (
+    request.action.startsWith('s3:') &&
+    (request.resource === bucketArn || request.resource.startsWith(`${bucketArn}/`))
+  )
+    return policies.bucket;
+  if (request.action.startsWith('kms:') && request.resource === SECRETS_KEY_ARN)
+    return policies.secretsKey;
+  return undefined;
 }
 
 export interface Request {
@@ -230,8 +356,15 @@ export interface Request {
   context?: Record<string, string | string[]>;
 }
 
-/** How AWS decides one request of one role (identity policies only: the bucket policy denies insecure transport, nothing else). */
-export async function decide(role: Role, request: Request): Promise<Decision> {
+/**
+ * How AWS decides one request of one role: its identity policies, boundary and session policy,
+ * and the resource's policy when it has one (`resourcePolicyFor`).
+ */
+export async function decide(
+  role: Role,
+  request: Request,
+  resourcePolicy?: PolicyDocument,
+): Promise<Decision> {
   const result = await runSimulation(
     {
       identityPolicies: role.policies,
@@ -241,11 +374,14 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
         ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
         : {}),
       ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
         contextVariables: {
+          // AWS sets it for every role session: the role's ARN (path included).
+          'aws:PrincipalArn': role.arn,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),
@@ -266,6 +402,7 @@ export async function decide(role: Role, request: Request): Promise<Decision> {
 export async function evaluate(
   role: Role,
   request: Request,
+  resourcePolicy?: PolicyDocument,
 ): Promise<{ decision: Decision; allowedBy: string[] }> {
   const result = await runSimulation(
     {
@@ -276,11 +413,14 @@ export async function evaluate(
         ? { permissionBoundaryPolicies: [{ name: 'boundary', policy: role.boundary }] }
         : {}),
       ...(role.sessionPolicy ? { sessionPolicy: role.sessionPolicy } : {}),
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: role.arn,
         resource: { accountId: ACCOUNT, resource: request.resource },
         contextVariables: {
+          // AWS sets it for every role session: the role's ARN (path included).
+          'aws:PrincipalArn': role.arn,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),

@@ -7,11 +7,16 @@ import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import type { Template } from '../support/template.js';
 import {
   ACCOUNT,
+  actingFor,
+  actorRoles,
   type Deployment,
   decide,
   functionRoles,
   REGION,
   type Role,
+  resourcePolicies,
+  resourcePolicyFor,
+  SECRETS_KEY_ARN,
   STACK_NAME,
   stackRoles,
   templatePolicy,
@@ -21,12 +26,15 @@ import {
 /**
  * `npm run check:iam -- --probes FILE`: hand-written requests ("may the nodes of a.example.com
  * delete an interface in b.example.com's VPC?") evaluated against every role that could make
- * them: the functions' and CloudFormation's roles of template.yaml, and the instance roles of the
- * stack of the cluster the probe acts for, under the permissions boundary template.yaml gives
- * them.
+ * them: the functions' own roles and CloudFormation's of template.yaml, each function's actor
+ * role (`<Function>ActorRole`) as the session the function assumes for the cluster the probe acts
+ * for (its session tag `kopsless.io/cluster`), and the instance roles of that cluster's stack,
+ * under the permissions boundary template.yaml gives them.
  *
- * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`, and
- * `${Vpc:<cluster>}` for the ID the evaluation gives a cluster's VPC.
+ * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
+ * `${SecretsKey}` for the secrets key's ARN, and `${Vpc:<cluster>}` for the ID the evaluation
+ * gives a cluster's VPC. A request on the state bucket or the secrets key is evaluated with the
+ * bucket policy or the key policy as well.
  */
 
 const ContextValue = z.union([z.string(), z.array(z.string())]);
@@ -71,12 +79,16 @@ export function vpcIdOf(cluster: string): string {
 }
 
 function substitute(text: string, deployment: Deployment): string {
-  return text.replace(/\$\{(Account|Region|StateBucket|Vpc:([^}]+))\}/g, (_, name: string, vpc) => {
-    if (vpc) return vpcIdOf(vpc);
-    if (name === 'Account') return ACCOUNT;
-    if (name === 'Region') return REGION;
-    return deployment.stateBucket;
-  });
+  return text.replace(
+    /\$\{(Account|Region|StateBucket|SecretsKey|Vpc:([^}]+))\}/g,
+    (_, name: string, vpc) => {
+      if (vpc) return vpcIdOf(vpc);
+      if (name === 'Account') return ACCOUNT;
+      if (name === 'Region') return REGION;
+      if (name === 'SecretsKey') return SECRETS_KEY_ARN;
+      return deployment.stateBucket;
+    },
+  );
 }
 
 /** The instance roles a cluster's stack would have, as kopsless renders it for a default cluster of that name. */
@@ -129,6 +141,8 @@ export async function runProbes(
     ...functionRoles(template, deployment),
     ...templateRoles(template, deployment),
   ]);
+  const policies = resourcePolicies(template, deployment);
+  const actors = actorRoles(template, deployment);
   const stacks = new Map<string, Map<string, Role>>();
   const results: ProbeResult[] = [];
   for (const [i, probe] of probes.entries()) {
@@ -138,7 +152,10 @@ export async function runProbes(
         probe.actingFor,
         (stack = clusterStackRoles(probe.actingFor, template, deployment)),
       );
-    const roles = new Map([...shared, ...stack]);
+    const sessions = [...actors].map(
+      ([id, role]) => [id, actingFor(role, probe.actingFor)] as const,
+    );
+    const roles = new Map<string, Role>([...shared, ...sessions, ...stack]);
     const chosen =
       probe.principal === '*' ? [...roles.values()] : [roles.get(probe.principal)].filter(Boolean);
     if (chosen.length === 0)
@@ -155,7 +172,8 @@ export async function runProbes(
     for (const role of chosen as Role[]) {
       let decision: Awaited<ReturnType<typeof decide>>;
       try {
-        decision = await decide(role, { action: probe.action, resource, context });
+        const request = { action: probe.action, resource, context };
+        decision = await decide(role, request, resourcePolicyFor(request, policies, deployment));
       } catch (error) {
         throw new ProbeFileError(`probes[${i}]: ${(error as Error).message}`);
       }

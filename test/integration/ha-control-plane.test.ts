@@ -12,38 +12,13 @@ import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
 import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { validateCluster } from '../../src/stages/validate-cluster.js';
-import { readFixture } from '../helpers.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import { CONTROL_PLANES, haManifest } from '../support/ha-manifest.js';
 
 // A highly available control plane on the local backend: three control-plane groups in three
 // zones (stacked etcd), rolled one member at a time while the API is polled, then deleted.
 const cluster = 'ha.example.com';
-const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
-const CONTROL_PLANES = ZONES.map((z) => `control-plane-${z}`);
 let env: TestEnvironment;
-
-/** The seed cluster with a third subnet and one control-plane group (one etcd member) per zone. */
-function haManifest(): string {
-  const seed = readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
-  const [head, ...groups] = seed.split('\n---\n');
-  const members = ZONES.map(
-    (z) =>
-      `    - encryptedVolume: true\n      instanceGroup: control-plane-${z}\n      name: ${z.at(-1)}`,
-  ).join('\n');
-  const clusterDoc = head!
-    .replaceAll(
-      '    etcdMembers:\n    - encryptedVolume: true\n      instanceGroup: control-plane-us-east-1a\n      name: a\n',
-      `    etcdMembers:\n${members}\n`,
-    )
-    .replace(
-      '  topology:',
-      '  - cidr: 172.30.128.0/18\n    name: us-east-1c\n    type: Public\n    zone: us-east-1c\n  topology:',
-    );
-  const controlPlane = groups.find((g) => g.includes('name: control-plane-us-east-1a'))!;
-  const others = groups.filter((g) => g !== controlPlane);
-  const controlPlanes = ZONES.map((z) => controlPlane.replaceAll('us-east-1a', z));
-  return [clusterDoc, ...controlPlanes, ...others].join('\n---\n');
-}
 
 async function controlPlaneInstances(): Promise<string[]> {
   const groups = await autoScalingApi(new AutoScalingClient({})).describeGroups(
@@ -58,7 +33,7 @@ function etcd() {
 
 beforeAll(async () => {
   env = await startTestEnvironment();
-  await createCluster(env, haManifest(), cluster);
+  await createCluster(env, haManifest(cluster), cluster);
 }, 180_000);
 afterAll(async () => env?.stop());
 

@@ -255,6 +255,10 @@ describe('delete-cluster', () => {
             ResourceType: 'network-interface',
             Tags: [
               { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster },
+              // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+              { Key: 'KubernetesCluster', Value: cluster },
+              { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+              { Key: 'kopsless.io/owner', Value: 'kopsless' },
               { Key: 'node.k8s.amazonaws.com/instance_id', Value: 'i-0123456789abcdef0' },
             ],
           },

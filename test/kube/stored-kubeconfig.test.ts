@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { StoredKubeconfigError } from '../../src/errors.js';
 import { kubeconfigKey, kubeForCluster, trustedServers } from '../../src/kube/from-store.js';
 import { storedKubeConfig } from '../../src/kube/stored-kubeconfig.js';
+import { apiLoadBalancerName } from '../../src/planning/stack-nlb.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 const CLUSTER = 'prod.example.com';
@@ -191,6 +192,23 @@ describe('stored kubeconfig: credentials as data only', () => {
       certData: 'Y2VydA==',
       keyData: 'a2V5',
     });
+  });
+
+  it("accepts the cluster's own API load balancer name (DNS None), and not another cluster's", () => {
+    const own = `${apiLoadBalancerName(CLUSTER)}-0123456789abcdef.elb.us-east-1.amazonaws.com`;
+    const other = `${apiLoadBalancerName('other.example.com')}-0123456789abcdef.elb.us-east-1.amazonaws.com`;
+    const withServer = (host: string) =>
+      stringify(adminConf({ cluster: { server: `https://${host}:443` } }));
+
+    const config = storedKubeConfig(CLUSTER, withServer(own), trustedServers(CLUSTER));
+
+    expect(config.getCurrentCluster()?.server).toBe(`https://${own}:443`);
+    expect(() => storedKubeConfig(CLUSTER, withServer(other), trustedServers(CLUSTER))).toThrow(
+      /is not this cluster's API/,
+    );
+    expect(() =>
+      storedKubeConfig(CLUSTER, withServer(`${own}.attacker.example`), trustedServers(CLUSTER)),
+    ).toThrow(/is not this cluster's API/);
   });
 
   it('accepts the plain-HTTP server the local backend registered for the cluster, and only it', () => {

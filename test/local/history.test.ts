@@ -184,6 +184,22 @@ describe('history events and transitions of a local execution', () => {
   });
 });
 
+describe('state sizes of a local execution', () => {
+  it("reports the largest state input or output, a Task's result included", async () => {
+    const big = 'x'.repeat(10_000);
+    const definition: Definition = {
+      StartAt: 'T',
+      States: { T: { Type: 'Task', Resource: FN, ResultPath: null, End: true } },
+    };
+
+    const result = await run(definition, { T: async () => ({ big }) }, { small: 1 });
+
+    expect(result.status).toBe('SUCCEEDED');
+    // The Task's result ({"big":"xxx..."}) is discarded by ResultPath null but still counted.
+    expect(result.maxStateBytes).toBe(JSON.stringify({ big }).length);
+  });
+});
+
 describe('quotas of a local execution', () => {
   const endlessLoop: Definition = {
     StartAt: 'Poll',

@@ -1,8 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubePort } from '../../src/kube/port.js';
+import { countPodSlots, kubePort } from '../../src/kube/port.js';
 import { SimCluster } from '../../src/local/kube-sim/cluster.js';
+import { qosClass } from '../../src/local/kube-sim/pod-store.js';
 import { listen, type RunningSim } from '../../src/local/kube-sim/server.js';
 import { NON_TERMINATED_PODS } from '../../src/stages/eni-watcher.js';
 import { registeredKubeConfig } from '../support/kubeconfig.js';
@@ -147,6 +148,74 @@ describe('Kubernetes port follows continue', () => {
 
     expect(pods.map((p) => p.name)).not.toContain('job-done');
     expect(pods.length).toBe(cluster.pods.size - 1);
+  });
+});
+
+describe('simulated API server serves pods as the kubelet reports them', () => {
+  it('gives a running pod five conditions, both IP lists, container IDs and a QoS class', async () => {
+    const { body } = await get('/api/v1/namespaces/default/pods/web-0');
+
+    expect(body.status.conditions.map((c: { type: string }) => c.type).sort()).toEqual([
+      'ContainersReady',
+      'Initialized',
+      'PodReadyToStartContainers',
+      'PodScheduled',
+      'Ready',
+    ]);
+    expect(body.status.podIPs).toEqual([{ ip: body.status.podIP }]);
+    expect(body.status.hostIPs).toEqual([{ ip: body.status.hostIP }]);
+    expect(body.status.containerStatuses[0].containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
+    expect(body.status.containerStatuses[0].imageID).toMatch(/^nginx@sha256:[0-9a-f]{64}$/);
+    expect(body.status.qosClass).toBe('BestEffort');
+  });
+
+  it('classes pods as the kubelet does: requests equal to limits are Guaranteed, fewer Burstable', () => {
+    const limits = { cpu: '1', memory: '1Gi' };
+
+    expect(qosClass([{ resources: { limits } }])).toBe('Guaranteed');
+    expect(qosClass([{ resources: { requests: { cpu: '100m' }, limits } }])).toBe('Burstable');
+    expect(qosClass([{ resources: { requests: { cpu: '100m' } } }])).toBe('Burstable');
+  });
+});
+
+describe('simulated API server prints pods as Table rows', () => {
+  it('leaves the object out of each row with includeObject=None, as the API server does', async () => {
+    const response = await fetch(`${sim.urlFor(name)}/api/v1/pods?includeObject=None`, {
+      headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+    });
+    const table = (await response.json()) as {
+      kind: string;
+      columnDefinitions: Array<{ name: string }>;
+      rows: Array<{ cells: unknown[]; object: unknown }>;
+    };
+
+    expect(table.kind).toBe('Table');
+    expect(table.rows).toHaveLength(cluster.pods.size);
+    expect(table.rows.every((r) => r.object === null)).toBe(true);
+    expect(table.columnDefinitions.map((c) => c.name)).toContain('Node');
+  });
+
+  it('refuses an includeObject it does not know with a 400 naming the parameter', async () => {
+    const response = await fetch(`${sim.urlFor(name)}/api/v1/pods?includeObject=All`, {
+      headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+    });
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/includeObject/);
+  });
+
+  it('gives the watcher per-node slot counts from rows equal to the pods bound to each node', async () => {
+    const kube = kubePort(registeredKubeConfig(name, sim.urlFor(name)), { pageSize: 1 });
+
+    const counts = await countPodSlots(kube);
+
+    const expected = new Map<string, number>();
+    for (const pod of cluster.pods.values())
+      if (pod.spec.nodeName && !['Succeeded', 'Failed'].includes(pod.status.phase))
+        expected.set(pod.spec.nodeName, (expected.get(pod.spec.nodeName) ?? 0) + 1);
+    expect(expected.size).toBeGreaterThan(0);
+    expect(counts.byNode).toEqual(expected);
+    expect(counts.pendingTooManyPods).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeForCluster } from '../../src/kube/from-store.js';
-import type { KubePort } from '../../src/kube/port.js';
+import { type KubePort, ROLL_CORDON_ANNOTATION } from '../../src/kube/port.js';
 import { readFixture } from '../helpers.js';
 import {
   createCluster,
@@ -134,6 +134,29 @@ describe('simulated Kubernetes API through kubectl', () => {
     await kube.cordon(node.name);
 
     expect(await kubectl('get', 'node', node.name)).toContain('Ready,SchedulingDisabled');
+  });
+
+  it('marks a node the roll cordoned, tells it from one kubectl cordoned, and clears the mark on uncordon', async () => {
+    const [ours, admins] = (await kube.listNodes()).filter((n) => !n.unschedulable);
+    await kube.cordon(ours!.name);
+    await kubectl('cordon', admins!.name);
+
+    const cordoned = await kube.listNodes();
+    await kube.uncordon(ours!.name);
+    const after = (await kube.listNodes()).find((n) => n.name === ours!.name);
+
+    expect(cordoned.find((n) => n.name === ours!.name)).toMatchObject({
+      unschedulable: true,
+      cordonedByRoll: true,
+    });
+    const admin = cordoned.find((n) => n.name === admins!.name);
+    expect(admin?.unschedulable).toBe(true);
+    expect(admin?.cordonedByRoll).toBeUndefined();
+    expect(after?.unschedulable).toBe(false);
+    expect(after?.cordonedByRoll).toBeUndefined();
+    expect(
+      await kubectl('get', 'node', ours!.name, '-o', 'jsonpath={.metadata.annotations}'),
+    ).not.toContain(ROLL_CORDON_ANNOTATION);
   });
 });
 

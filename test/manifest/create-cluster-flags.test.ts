@@ -9,6 +9,7 @@ import {
 import type { NetworkLookup } from '../../src/manifest/create-cluster-network.js';
 import type { ClusterManifest } from '../../src/manifest/types.js';
 import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { readReference } from '../helpers.js';
 
 // The flags of kOps's tests/integration/create_cluster cases, and the fields of their
 // expected-v1alpha2.yaml that these flags decide. kOps's test cloud has vpc-12345678
@@ -155,6 +156,36 @@ describe('create cluster flags for the API and DNS, as kOps writes them', () => 
     const m = make({ dns: 'public', apiLoadBalancerType: 'internal' });
 
     expect(m.cluster.spec.api).toEqual({ loadBalancer: { class: 'Network', type: 'Internal' } });
+    expect(m.cluster.spec.topology).toEqual({ dns: { type: 'Public' } });
+  });
+
+  it.each([
+    ['create_cluster_ha.yaml', { zones: ['us-test-1a', 'us-test-1b', 'us-test-1c'] }],
+    ['create_cluster_private.yaml', { topology: 'private', bastion: true }],
+    [
+      'create_cluster_complex-private.yaml',
+      { zones: ['us-test-1a', 'us-test-1b', 'us-test-1c'], topology: 'private', bastion: true },
+    ],
+  ] as Array<[string, Partial<CreateClusterFlags>]>)(
+    'without --dns or --dns-zone writes what kOps wrote in %s: DNS none, a public Network Load Balancer',
+    (reference, flags) => {
+      const { dns: _dns, ...noDns } = base;
+      const kops = checkManifest(readReference(reference)).manifest!.cluster.spec;
+
+      const m = manifestFromFlags({ ...noDns, ...flags }, KOPS_TEST_CLOUD);
+
+      expect(m.cluster.spec.api).toEqual(kops.api);
+      expect(m.cluster.spec.topology).toEqual(kops.topology);
+      expect(m.cluster.spec.topology).toEqual({ dns: { type: 'None' } });
+    },
+  );
+
+  it('--dns-zone alone: DNS public and api.dns, as kOps writes them', () => {
+    const { dns: _dns, ...noDns } = base;
+
+    const m = manifestFromFlags({ ...noDns, dnsZone: 'example.com' }, KOPS_TEST_CLOUD);
+
+    expect(m.cluster.spec.api).toEqual({ dns: {} });
     expect(m.cluster.spec.topology).toEqual({ dns: { type: 'Public' } });
   });
 

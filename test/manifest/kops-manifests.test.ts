@@ -230,6 +230,14 @@ describe.skipIf(!integrationDir)('kOps integration manifests (KOPS_INTEGRATION_D
     expect(files.length).toBeGreaterThan(0);
   });
 
+  it("builds at least 30 of them: kOps's production shapes (HA, load balancer, DNS none, existing VPC)", () => {
+    const buildable = files.filter(
+      (path) => checkExitCode(checkManifest(readFileSync(path, 'utf8'))) === 0,
+    );
+
+    expect(buildable.length).toBeGreaterThanOrEqual(30);
+  });
+
   it.each(files.map((path) => [relative(integrationDir ?? '', path), path]))(
     '%s: exit 0 or 3, never 1',
     (_name, path) => {

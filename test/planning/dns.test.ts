@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import {
+  allowedZoneOf,
   chooseHostedZone,
   type HostedZoneSummary,
   isInZone,
@@ -151,5 +152,33 @@ describe('create cluster --dns-zone', () => {
       'Z0123456789ABC',
     );
     expect(manifestFromFlags(flags).cluster.spec.dnsZone).toBeUndefined();
+  });
+});
+
+describe("the deployment's HostedZoneId parameter", () => {
+  const zones = [publicZone('ZROOT', 'example.com.'), publicZone('ZK8S', 'k8s.example.com.')];
+
+  it('refuses a zone other than the one the deployment allows, naming the cluster and both zones', () => {
+    const choice = chooseHostedZone(zones, request({ allowedZoneId: 'ZROOT' }));
+
+    expect(choice).toEqual({
+      error:
+        'cluster dev.k8s.example.com: its records would go into hosted zone k8s.example.com (ZK8S), but this deployment may write records only in hosted zone ZROOT (its HostedZoneId parameter)',
+    });
+  });
+
+  it('takes the zone the deployment allows, given with or without the /hostedzone/ prefix', () => {
+    expect(chooseHostedZone(zones, request({ allowedZoneId: '/hostedzone/ZK8S' }))).toEqual({
+      zone: zones[1],
+    });
+  });
+
+  it('reads * and an empty value as any zone', () => {
+    expect([allowedZoneOf('*'), allowedZoneOf(''), allowedZoneOf(undefined)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(allowedZoneOf('Z0123456789ABC')).toBe('Z0123456789ABC');
   });
 });

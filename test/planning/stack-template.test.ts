@@ -40,6 +40,8 @@ describe('cluster stack template', () => {
         zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
         topology: 'private',
         controlPlaneCount: 3,
+        // A private topology's API is behind a load balancer: the records are aliases to it.
+        dns: 'public',
       }),
     );
     const template = renderStackTemplate({
@@ -135,6 +137,29 @@ describe('cluster stack template', () => {
     expect(() => renderStackTemplate({ manifest: check.completed!, stateBucket: 'b' })).toThrow(
       SpecInvalidError,
     );
+  });
+
+  it("opens the NodePort range to nodePortAccess's sources, TCP and UDP, on the nodes only", () => {
+    const text = editManifest(readFixture('seed.yaml'), (c) => {
+      c.spec.nodePortAccess = ['1.2.3.4/32', 'pl-0123456789abcdef0'];
+    });
+
+    const template = render(text);
+
+    const rules = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.FromPort === 30000)
+      .map((r) => r.Properties);
+    expect(rules).toHaveLength(4);
+    for (const rule of rules) {
+      expect(rule.GroupId).toEqual({ 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] });
+      expect(rule.ToPort).toBe(32767);
+    }
+    expect(rules.map((r) => [r.IpProtocol, r.CidrIp ?? r.SourcePrefixListId])).toEqual([
+      ['tcp', '1.2.3.4/32'],
+      ['udp', '1.2.3.4/32'],
+      ['tcp', 'pl-0123456789abcdef0'],
+      ['udp', 'pl-0123456789abcdef0'],
+    ]);
   });
 
   it('gives nodes the VPC CNI permissions only with amazonvpc networking', () => {

@@ -201,9 +201,12 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     });
     expect(docs.get('KubeletConfiguration').maxPods).toBe(input.maxPods);
     const setEnv = callOf(run, (argv) => argv[0] === 'kubectl' && argv.includes('set'));
-    expect(setEnv.argv.slice(setEnv.argv.indexOf('--') + 1)).toEqual(
-      spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`),
-    );
+    const clusterName = cluster.metadata.name;
+    expect(setEnv.argv.slice(setEnv.argv.indexOf('--') + 1)).toEqual([
+      ...spec.networking!.amazonvpc!.env!.map((e) => `${e.name}=${e.value}`),
+      // The interfaces' tags name the cluster as data too.
+      `ADDITIONAL_ENI_TAGS=${JSON.stringify({ KubernetesCluster: clusterName, [`kubernetes.io/cluster/${clusterName}`]: 'owned' })}`,
+    ]);
     const kubeconfig = callOf(run, (argv) => argv[0] === 'awk' && argv[1] === '--');
     expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterInternalName}:443`);
     const volumes = callOf(run, (argv) => argv[0] === 'aws' && argv.includes('describe-volumes'));

@@ -9,6 +9,7 @@ import { maxPodsFromUserData, renderUserData } from '../../src/planning/user-dat
 import { readFixture } from '../helpers.js';
 import { expectGolden } from '../support/golden.js';
 
+const SECRETS_KEY = 'arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets';
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 const group = (name: string) => seed.instanceGroups.find((ig) => ig.metadata.name === name)!;
 const render = (name: string, maxPods = 17) =>
@@ -18,6 +19,8 @@ const render = (name: string, maxPods = 17) =>
     maxPods,
     stateBucket: 'state-bucket',
     region: 'us-east-1',
+    secretsKeyArn: SECRETS_KEY,
+    deployment: 'kopsless',
   });
 const bastion = {
   ...group('nodes-us-east-1a'),
@@ -67,6 +70,27 @@ describe('user-data', () => {
       '    - name: node-labels\n      value: "node.kubernetes.io/pool=a,example.com/team=b"\n',
     );
     expect(script).not.toContain('kops.k8s.io/instancegroup=');
+  });
+
+  it('writes every secret of the control plane under the secrets key, and nothing else with it', () => {
+    const script = render('control-plane-us-east-1a');
+    const writes = script.split('\n').filter((line) => /s3 cp - |s3api put-object/.test(line));
+
+    const secretWrites = script
+      .split('\n')
+      .filter((line) => /state_store_write_secret secrets\//.test(line));
+    expect(secretWrites.map((line) => line.trim().split(' ')[1])).toEqual([
+      'secrets/control-plane-pki.tar.gz',
+      'secrets/kubeconfig',
+    ]);
+    // The one plain `s3 cp -` left publishes the CA hash, which is not a secret.
+    expect(writes.filter((line) => !line.includes('--sse aws:kms'))).toEqual([
+      '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
+    ]);
+    expect(script).toContain(`readonly SECRETS_KEY=${shellQuote(SECRETS_KEY)}`);
+    expect(script).toContain(
+      '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"',
+    );
   });
 
   it('matches the golden file for a control-plane instance', () => {

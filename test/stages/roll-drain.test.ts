@@ -52,13 +52,20 @@ function slowCluster(clock: SimClock, nodeCount: number, podsPerNode: number, bl
     listPods: (s = {}) => call(COST_MS.list, () => onNode(s.fieldSelector)),
     foldPods: (s, initial, step) =>
       call(COST_MS.list, () => step(initial(), onNode(s.fieldSelector))),
+    // As the port does: cordon marks the node as the roll's, uncordon clears both.
     cordon: (name) =>
       call(COST_MS.patch, () => {
-        nodes.find((n) => n.name === name)!.unschedulable = true;
+        Object.assign(nodes.find((n) => n.name === name)!, {
+          unschedulable: true,
+          cordonedByRoll: true,
+        });
       }),
     uncordon: (name) =>
       call(COST_MS.patch, () => {
-        nodes.find((n) => n.name === name)!.unschedulable = false;
+        Object.assign(nodes.find((n) => n.name === name)!, {
+          unschedulable: false,
+          cordonedByRoll: false,
+        });
       }),
     evict: async (namespace, name) => {
       evicting += 1;
@@ -153,5 +160,24 @@ describe('drain under a Lambda time budget', () => {
     expect(cause.length).toBeLessThan(CAUSE_LIMIT_CHARS);
     expect(Buffer.byteLength(cause)).toBeLessThan(PAYLOAD_LIMIT_BYTES);
     expect(nodes.every((n) => !n.unschedulable)).toBe(true);
+  });
+
+  it('past the deadline uncordons only the nodes the roll cordoned, never one an admin had cordoned before', async () => {
+    const clock = new SimClock();
+    const { port, nodes } = slowCluster(clock, 3, 20, true);
+    // node-1 was cordoned by an admin before the roll: unschedulable, without the roll's mark.
+    nodes[1]!.unschedulable = true;
+    const deadline = new Date(clock.now().getTime() + 60_000).toISOString();
+    await invocation(clock, port, 120_000, deadline);
+    await clock.sleep(120);
+
+    const late = await invocation(clock, port, 120_000, deadline).catch((e: unknown) => e);
+
+    expect(late).toBeInstanceOf(DrainTimeoutError);
+    expect(nodes.map((n) => [n.name, n.unschedulable])).toEqual([
+      ['node-0', false],
+      ['node-1', true],
+      ['node-2', false],
+    ]);
   });
 });

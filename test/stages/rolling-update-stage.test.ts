@@ -7,7 +7,7 @@ import { readConfig } from '../../src/config.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { KubePort } from '../../src/kube/port.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import { groupName } from '../../src/planning/names.js';
+import { groupName, PLACEHOLDER_IP } from '../../src/planning/names.js';
 import {
   BATCH_LIMIT,
   CHILD_POLL_SECONDS,
@@ -572,5 +572,50 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
         dnsTimeoutSeconds: 10,
       }),
     ).toBe(BATCH_LIMIT);
+  });
+});
+
+describe('the warm container cache of the API records', () => {
+  const names = [`api.${CLUSTER}.`, `api.internal.${CLUSTER}.`];
+  const records = (value: string) => names.map((name) => ({ name, type: 'A', values: [value] }));
+
+  async function cached(answers: string[]) {
+    const store = new ClusterStore(memoryObjects());
+    await store.acquireLock(CLUSTER, 'roll-1', 'rolling-update');
+    let reads = 0;
+    const deps = {
+      store,
+      stacks: { describe: async () => undefined },
+      kube: async () => undefined,
+      dns: {
+        listRecords: async () => records(answers[Math.min(reads++, answers.length - 1)]!),
+      },
+    } as unknown as RollingUpdateDeps;
+    const cache = new RollCache();
+    // Each poll is a step of its own: the cache is bound again, as a warm container does.
+    const poll = () => cache.bind(deps, CLUSTER).dns.listRecords('ZUSER', names);
+    return { poll, reads: () => reads };
+  }
+
+  it('reads the records once they are pointed at the control plane, then answers from the cache', async () => {
+    const { poll, reads } = await cached(['10.0.0.1']);
+
+    await poll();
+    await poll();
+    const third = await poll();
+
+    expect(reads()).toBe(1);
+    expect(third.map((r) => r.values)).toEqual([['10.0.0.1'], ['10.0.0.1']]);
+  });
+
+  it("reads again at every poll while a record is still kOps's placeholder", async () => {
+    const { poll, reads } = await cached([PLACEHOLDER_IP, PLACEHOLDER_IP, '10.0.0.1']);
+
+    await poll();
+    await poll();
+    await poll();
+    await poll();
+
+    expect(reads()).toBe(3);
   });
 });

@@ -1,9 +1,12 @@
 import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import type { KubeEvent, KubeNode, KubePort } from '../../src/kube/port.js';
+import { checkManifest } from '../../src/manifest/check.js';
+import { stackName } from '../../src/planning/names.js';
 import type { RollStep } from '../../src/planning/rolling-update.js';
 import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
+import { haManifest } from '../support/ha-manifest.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // A child's compensation after its drain or terminate failed: UncordonAfterFailure.
@@ -20,8 +23,11 @@ const STEP = {
   controlPlane: false,
 } as unknown as RollStep;
 
-/** Nodes i-1..i-4, all cordoned; instance i-3 is already shutting down (terminated by the step). */
-async function world() {
+/**
+ * Nodes i-1..i-4, all cordoned by the roll; instance i-3 is already shutting down (terminated by
+ * the step). The nodes in `adminCordoned` were cordoned by an admin before the roll instead.
+ */
+async function world(adminCordoned: string[] = []) {
   const store = new ClusterStore(memoryObjects());
   await store.acquireLock(CLUSTER, PARENT, 'rolling-update');
   await store.beginWave(CLUSTER, PARENT, ['nodes-us-east-1a'], 'digest');
@@ -39,13 +45,17 @@ async function world() {
     role: 'node',
     ready: true,
     unschedulable: true,
+    cordonedByRoll: !adminCordoned.includes(id),
     allocatablePods: 110,
   }));
   const events: KubeEvent[] = [];
   const kube = {
     listNodes: async () => nodes.map((n) => ({ ...n })),
     uncordon: async (name: string) => {
-      nodes.find((n) => n.name === name)!.unschedulable = false;
+      Object.assign(nodes.find((n) => n.name === name)!, {
+        unschedulable: false,
+        cordonedByRoll: false,
+      });
     },
     recordEvent: async (e: KubeEvent) => void events.push(e),
   } as unknown as KubePort;
@@ -94,6 +104,24 @@ describe('uncordon after a failed roll step', () => {
     ]);
   });
 
+  it('leaves cordoned a node an admin had cordoned before the roll', async () => {
+    const { deps, nodes, events } = await world(['i-2']);
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: STEP,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      deps,
+    );
+
+    expect(out).toEqual({ uncordoned: ['node-i-1'] });
+    expect(nodes.filter((n) => !n.unschedulable).map((n) => n.instanceId)).toEqual(['i-1']);
+    expect(events.map((e) => e.regarding.name)).toEqual(['node-i-1']);
+  });
+
   it('leaves the nodes alone when another execution now holds the group', async () => {
     const { store, deps, nodes } = await world();
     const other = `${CHILD}-other`;
@@ -134,5 +162,50 @@ describe('uncordon after a failed roll step', () => {
     );
 
     expect(nodes.filter((n) => !n.unschedulable)).toHaveLength(2);
+  });
+
+  it('puts a control-plane instance still running back into the API target group', async () => {
+    const { store, deps } = await world();
+    const check = checkManifest(
+      haManifest(CLUSTER)
+        .replace(
+          '  api:\n    dns: {}\n',
+          '  api:\n    loadBalancer:\n      class: Network\n      type: Public\n',
+        )
+        .replace('    dns:\n      type: Public\n', '    dns:\n      type: None\n'),
+    );
+    await store.writeSpecs(check.manifest!, check.completed!);
+    const targetGroup = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tcp-1/1';
+    const registered: Array<[string, string[]]> = [];
+    const withLoadBalancer = {
+      ...deps,
+      stacks: {
+        describe: async (name: string) =>
+          name === stackName(CLUSTER)
+            ? {
+                tags: [{ Key: 'KubernetesCluster', Value: CLUSTER }],
+                outputs: { ApiTargetGroupArn: targetGroup },
+              }
+            : undefined,
+      },
+      loadBalancing: {
+        registerTargets: async (arn: string, ids: string[]) => void registered.push([arn, ids]),
+        deregisterTargets: async () => undefined,
+        deregistrationDelaySeconds: async () => 30,
+      },
+    } as unknown as RollingUpdateDeps;
+
+    const out = await rollingUpdate(
+      {
+        action: 'uncordon',
+        cluster: CLUSTER,
+        step: { ...STEP, controlPlane: true } as RollStep,
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      withLoadBalancer,
+    );
+
+    expect(out).toMatchObject({ reregistered: ['i-1', 'i-2'] });
+    expect(registered).toEqual([[targetGroup, ['i-1', 'i-2']]]);
   });
 });

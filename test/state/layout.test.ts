@@ -11,6 +11,7 @@ function keysReadOrWritten(script: string): string[] {
   const named = [
     ...script.matchAll(/\$\{STATE_STORE\}\/([^"\s]+)/g),
     ...script.matchAll(/state_store_read ([^\s)"]+)/g),
+    ...script.matchAll(/state_store_write_secret ([^\s)"]+)/g),
   ];
   return [...new Set(named.map((m) => m[1]!))].filter((k) => k !== '$1').sort();
 }

@@ -357,6 +357,7 @@ describe('history of the child, counted from the machine', () => {
   });
 
   it('is what the planner counts when it bounds a child: CHILD_HISTORY matches the machine', () => {
+    const deregistration = pathCost(child.States, ['Deregister', 'WaitForDeregistration']).events;
     const dns = pathCost(child.States, [
       'UpsertApiRecords',
       'WaitForDns',
@@ -369,7 +370,7 @@ describe('history of the child, counted from the machine', () => {
     expect(CHILD_HISTORY).toEqual({
       surgeStep: pathCost(child.States, surge).events,
       replaceStep: pathCost(child.States, replace).events,
-      controlPlaneDns: dns,
+      controlPlaneDns: deregistration + dns,
       pollTurn: pathCost(child.States, ['DnsReady', 'WaitForDns', 'CheckDns']).events,
       perExecution: 2 + start + done,
     });

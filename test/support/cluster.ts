@@ -27,7 +27,10 @@ export async function startTestEnvironment(
   options: { timing?: SimTiming } = {},
 ): Promise<TestEnvironment> {
   const backend = await startTestBackend();
-  const objects = s3ObjectStore(new S3Client({}), backend.bucket);
+  // The simulated control plane publishes its kubeconfig and etcd client under the secrets key.
+  const objects = s3ObjectStore(new S3Client({}), backend.bucket, {
+    secretsKey: process.env.SECRETS_KEY_ARN,
+  });
   const store = new ClusterStore(objects);
   const sim = await startKubeSim({
     ec2: new EC2Client({}),

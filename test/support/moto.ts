@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MotoProcess, startMoto, stopMoto } from '../../src/local/moto/moto.js';
+import { ensureSecretsKey } from '../../src/local/moto/secrets-key.js';
 
 /**
  * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in
@@ -54,6 +55,8 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   s3.destroy();
   const zoneId = await createPublicZone(TEST_ZONE);
+  // As a deployment has template.yaml's SecretsKey: every secret is written under it.
+  process.env.SECRETS_KEY_ARN = await ensureSecretsKey({});
   return {
     moto,
     bucket,

@@ -42,7 +42,7 @@ export interface InstanceView {
 
 /** The most replicas one Deployment may ask for in the simulated API (a real one has no such cap). */
 export const MAX_REPLICAS_PER_DEPLOYMENT = 5000;
-/** The most pods one simulated cluster holds (Deployment replicas, DaemonSet, static and bare pods). */
+/** The most pods one simulated cluster holds (Deployment replicas, DaemonSet, static and bare pods), unless its timing raises it. */
 export const MAX_PODS_PER_CLUSTER = 10000;
 
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -160,8 +160,9 @@ export class SimCluster extends Controllers {
     for (const p of this.podStore.values())
       if (p.metadata.ownerReferences?.[0]?.kind !== 'ReplicaSet') total++;
     const after = total - current + replicas;
-    if (replicas > current && after > MAX_PODS_PER_CLUSTER)
-      return `the cluster would hold ${after} pods, more than the ${MAX_PODS_PER_CLUSTER} the simulated API server allows`;
+    const cap = this.timing.maxPodsPerCluster ?? MAX_PODS_PER_CLUSTER;
+    if (replicas > current && after > cap)
+      return `the cluster would hold ${after} pods, more than the ${cap} the simulated API server allows`;
     return undefined;
   }
 
@@ -326,7 +327,12 @@ export class SimCluster extends Controllers {
         key: key(namespace, name),
         uid: pod.metadata.uid,
       });
-    } else this.deletePod(namespace, name);
+      // Still listed and holding its slot: no controller or scheduler has anything to do until
+      // it is gone (the timer's reconcile), only its owners' ready counts change.
+      this.updateStatuses(pod);
+      return { status: 'evicted' };
+    }
+    this.deletePod(namespace, name);
     this.reconcile();
     return { status: 'evicted' };
   }

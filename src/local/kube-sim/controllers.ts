@@ -348,9 +348,23 @@ export abstract class Controllers extends Scheduler {
     }
   }
 
-  protected updateStatuses(): void {
+  /**
+   * Recomputes the controllers' statuses: every one, or with `changed` only those of the pod's
+   * controller and, for a ReplicaSet, its Deployment (an eviction that only marks a pod
+   * Terminating changes nothing else, and a drain of a full node evicts over a hundred pods).
+   */
+  protected updateStatuses(changed?: Obj): void {
+    const owner = changed?.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
+    const inScope = (o: Obj) => changed === undefined || o.metadata.uid === owner;
+    const deploymentInScope =
+      changed === undefined
+        ? undefined
+        : [...this.replicaSets.values()]
+            .find((rs) => rs.metadata.uid === owner)
+            ?.metadata.ownerReferences?.find((r: Obj) => r.controller)?.uid;
     const nodeCount = this.nodes.size;
     for (const ds of this.daemonSets.values()) {
+      if (!inScope(ds)) continue;
       const pods = this.podsOwnedBy(ds);
       const scheduled = pods.filter((p) => p.spec.nodeName);
       const ready = pods.filter((p) => p.status.phase === 'Running').length;
@@ -366,6 +380,7 @@ export abstract class Controllers extends Scheduler {
       };
     }
     for (const rs of this.replicaSets.values()) {
+      if (!inScope(rs)) continue;
       const pods = this.podsOwnedBy(rs);
       const ready = pods.filter(
         (p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp,
@@ -380,6 +395,7 @@ export abstract class Controllers extends Scheduler {
     }
     const setsOf = this.replicaSetsByOwner();
     for (const d of this.deployments.values()) {
+      if (changed !== undefined && d.metadata.uid !== deploymentInScope) continue;
       const sets = setsOf.get(d.metadata.uid) ?? [];
       const current = sets.find(
         (rs) => rs.metadata.labels?.['pod-template-hash'] === templateHash(d.spec.template),

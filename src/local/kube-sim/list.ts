@@ -1,6 +1,6 @@
 import { type Obj, parseFieldSelector, parseLabelSelector, type SimCluster } from './cluster.js';
 import { HttpError, notFound, type Request } from './http.js';
-import { toTable, wantsTable } from './tables.js';
+import { type IncludeObject, toTable, wantsTable } from './tables.js';
 
 /** Reads: one object or a list, filtered by field and label selectors, paginated, as a Table when asked. */
 
@@ -140,8 +140,16 @@ export function list(
   return { kind: `${kind}List`, apiVersion, metadata, items: page };
 }
 
-const includeObject = (req: Request) =>
-  req.query.get('includeObject') === 'Object' ? 'Object' : 'Metadata';
+/** `includeObject` as the API server reads it: absent is Metadata, anything else unknown is a 400. */
+function includeObject(req: Request): IncludeObject {
+  const value = req.query.get('includeObject') ?? 'Metadata';
+  if (value === 'None' || value === 'Metadata' || value === 'Object') return value;
+  throw new HttpError(
+    400,
+    'BadRequest',
+    `includeObject: Unsupported value: "${value}": supported values: "Metadata", "None", "Object"`,
+  );
+}
 
 /** One object (or a one-row Table), or 404 when it is absent. */
 export function one(

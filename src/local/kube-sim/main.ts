@@ -9,7 +9,9 @@ import { startKubeSim } from './index.js';
 const port = Number(process.env.KOPSLESS_KUBE_PORT ?? '0');
 const bucket = process.env.STATE_BUCKET;
 if (!bucket) throw new Error('STATE_BUCKET is not set');
-const objects = s3ObjectStore(new S3Client({}), bucket);
+// It writes what a control plane publishes (the admin kubeconfig, the etcd client) under the secrets key.
+const secretsKey = process.env.SECRETS_KEY_ARN;
+const objects = s3ObjectStore(new S3Client({}), bucket, secretsKey ? { secretsKey } : {});
 const sim = await startKubeSim({
   ec2: new EC2Client({}),
   store: new ClusterStore(objects),

@@ -52,6 +52,8 @@ export interface SimTiming {
   bootSeconds?: number;
   /** An evicted pod stays Terminating (listed, holding its slot) this long, then is gone and replaced. */
   drainSeconds?: number;
+  /** The most pods the cluster may hold (default MAX_PODS_PER_CLUSTER): the bench's 110-pod nodes need more. */
+  maxPodsPerCluster?: number;
 }
 
 /** Something due at a time: a booting node turns Ready, a Terminating pod is gone. */

@@ -13,6 +13,33 @@ import {
   timestamp,
 } from './objects.js';
 
+/** The conditions the kubelet reports True for a running, ready pod, in the order it lists them. */
+export const RUNNING_POD_CONDITIONS = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+] as const;
+
+/**
+ * The QoS class the kubelet reports: Guaranteed when every container's requests equal its limits
+ * for cpu and memory, BestEffort when none asks for either, Burstable otherwise.
+ */
+export function qosClass(containers: Obj[]): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const resources = containers.map((c) => c.resources ?? {});
+  const any = resources.some(
+    (r) => Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0,
+  );
+  if (!any) return 'BestEffort';
+  const guaranteed = resources.every((r) =>
+    ['cpu', 'memory'].every(
+      (k) => r.limits?.[k] !== undefined && (r.requests?.[k] ?? r.limits[k]) === r.limits[k],
+    ),
+  );
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
 /**
  * The simulated cluster's object store: every kind's map, the pod indexes (by node, by
  * controller, unbound) that pods change only through createPod/deletePod/replacePod, Events
@@ -244,26 +271,37 @@ export abstract class PodStore {
       addTo(this.podsByNode, nodeName, k);
     }
     pod.spec.nodeName = nodeName;
+    const hostIP = node?.status.addresses?.[0]?.address;
+    const podIP = pod.spec.hostNetwork
+      ? hostIP
+      : `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    // What the kubelet reports once the pod runs: five conditions, both IP lists, container IDs,
+    // image digests and the QoS class, as `kubectl get pod -o yaml` shows them on a real node.
     pod.status = {
       phase: 'Running',
-      hostIP: node?.status.addresses?.[0]?.address,
-      podIP: pod.spec.hostNetwork
-        ? node?.status.addresses?.[0]?.address
-        : `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+      hostIP,
+      ...(hostIP ? { hostIPs: [{ ip: hostIP }] } : {}),
+      podIP,
+      ...(podIP ? { podIPs: [{ ip: podIP }] } : {}),
       startTime: this.stamp(),
-      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+      conditions: RUNNING_POD_CONDITIONS.map((type) => ({
         type,
         status: 'True',
+        lastProbeTime: null,
         lastTransitionTime: this.stamp(),
       })),
       containerStatuses: (pod.spec.containers ?? []).map((c: Obj) => ({
         name: c.name,
-        image: c.image,
+        state: { running: { startedAt: this.stamp() } },
+        lastState: {},
         ready: true,
         restartCount: 0,
+        image: c.image,
+        imageID: `${String(c.image).split(':')[0]}@sha256:${randomBytes(32).toString('hex')}`,
+        containerID: `containerd://${randomBytes(32).toString('hex')}`,
         started: true,
-        state: { running: { startedAt: this.stamp() } },
       })),
+      qosClass: qosClass(pod.spec.containers ?? []),
     };
     pod.metadata.resourceVersion = this.nextVersion();
     if (scheduled)

@@ -146,15 +146,19 @@ export function wantsTable(accept: string | undefined): boolean {
   return /as=Table/.test(accept ?? '');
 }
 
+/** What a Table row carries besides its cells (`includeObject`): the default is the metadata. */
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
 /**
- * A Table of the items; each row carries the object's metadata, or the whole object when the
- * client asks for it (`includeObject=Object`, as `kubectl get --sort-by` does).
+ * A Table of the items; each row carries the object's metadata, the whole object when the
+ * client asks for it (`includeObject=Object`, as `kubectl get --sort-by` does), or nothing
+ * (`includeObject=None`: the row's `object` is null, as the API server serializes an empty one).
  */
 export function toTable(
   kind: string,
   items: Obj[],
   resourceVersion: string,
-  includeObject: 'Metadata' | 'Object' = 'Metadata',
+  includeObject: IncludeObject = 'Metadata',
 ): Obj {
   const columns = COLUMNS[kind] ?? COLUMNS.Namespace!;
   return {
@@ -173,7 +177,9 @@ export function toTable(
       object:
         includeObject === 'Object'
           ? o
-          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+          : includeObject === 'None'
+            ? null
+            : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
     })),
   };
 }

@@ -15,6 +15,7 @@ import {
   startMoto,
   stopMoto,
 } from './moto.js';
+import { ensureSecretsKey } from './secrets-key.js';
 
 /**
  * The local backend: one moto_server and one simulated Kubernetes API server on 127.0.0.1 that
@@ -35,6 +36,8 @@ export interface BackendRecord {
   startedAt: string;
   stateBucket: string;
   region: string;
+  /** The secrets key's alias ARN (template.yaml's SecretsKeyAlias): every secret is written under it. */
+  secretsKeyArn?: string;
 }
 
 export function kopslessHome(env: Record<string, string | undefined> = process.env): string {
@@ -80,6 +83,7 @@ export function backendEnv(record: BackendRecord): Record<string, string> {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     KOPSLESS_STATE_BUCKET: record.stateBucket,
+    ...(record.secretsKeyArn ? { SECRETS_KEY_ARN: record.secretsKeyArn } : {}),
     // The simulated Kubernetes API; each cluster is under /clusters/<name> (see `kopsless local kubeconfig`).
     KOPSLESS_KUBE_API: `http://127.0.0.1:${record.kubePort}`,
   };
@@ -181,8 +185,11 @@ export async function backendUp(
     region: LOCAL_REGION,
   };
   await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
-  const kube = await startKubeSimProcess(base);
-  const record: BackendRecord = { ...base, kubePid: kube.pid, kubePort: kube.port };
+  const secretsKeyArn = await ensureSecretsKey(
+    backendClientSettings({ ...base, kubePid: 0, kubePort: 0 }),
+  );
+  const kube = await startKubeSimProcess({ ...base, secretsKeyArn });
+  const record: BackendRecord = { ...base, secretsKeyArn, kubePid: kube.pid, kubePort: kube.port };
   writeFileSync(recordPath(), JSON.stringify(record, null, 2));
   return { record, started: true };
 }

@@ -21,6 +21,18 @@ terminated, and an Auto Scaling group that terminates a member leaves it registe
 backend reports a registered instance that is gone, shutting down or terminated as AWS does
 (unused, Target.InvalidState), one still pending as initial (Elb.RegistrationInProgress), and has
 an Auto Scaling group deregister a member from its target groups as it terminates it (draining).
+
+Route53 DELETE: Route53 deletes a record set when the change names it exactly as it is now (name,
+type, TTL and values, or its alias target), and refuses one that does not exist or does not
+match with InvalidChangeBatch. moto checks a DELETE against its journal of CREATE and UPSERT
+changes instead, so a record set CloudFormation made (which never enters that journal) can never
+be deleted (InvalidInput, "found none"), and one the journal once held is deleted with any old
+values. The local backend checks a DELETE against the zone's record sets as Route53 does.
+
+CloudFormation's AWS::ElasticLoadBalancingV2::LoadBalancer ignores Type (every load balancer is
+an application one, which refuses a TCP listener) and Tags; its TargetGroup ignores
+TargetGroupAttributes and Tags, and outlives the stack's deletion. The local backend applies them,
+and deletes the target group with its stack, as AWS does.
 Everything else is moto as installed.
 """
 
@@ -28,10 +40,12 @@ import sys
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
-from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
+from moto.route53.exceptions import Route53ClientError
+from moto.route53.models import ChangeList, Route53Backend
 from moto.server import main
 
 _create_version = LaunchTemplates.create_launch_template_version
@@ -107,6 +121,98 @@ def _terminate_member_deregistered(self, instance_id, should_decrement):  # type
 
 
 AutoScalingBackend.terminate_instance = _terminate_member_deregistered
+
+_change_record_sets = Route53Backend.change_resource_record_sets
+
+
+def _bare_name(name):  # type: ignore[no-untyped-def]
+    return str(name or "").rstrip(".").lower()
+
+
+def _delete_matches(record, wanted):  # type: ignore[no-untyped-def]
+    alias = wanted.get("AliasTarget")
+    if alias or record.alias_target:
+        return bool(alias and record.alias_target) and _bare_name(
+            alias.get("DNSName")
+        ) == _bare_name(record.alias_target.get("DNSName"))
+    values = [r.get("Value") for r in (wanted.get("ResourceRecords") or [])]
+    return str(record.ttl) == str(wanted.get("TTL")) and sorted(
+        str(v) for v in record.records
+    ) == sorted(str(v) for v in values)
+
+
+def _check_deletes_as_route53(self, zoneid, change_list):  # type: ignore[no-untyped-def]
+    zone = self.get_hosted_zone(zoneid)
+    for change in change_list:
+        if change.get("Action") != "DELETE":
+            continue
+        wanted = change["ResourceRecordSet"]
+        name, type_ = wanted.get("Name", ""), wanted.get("Type")
+        current = [
+            r
+            for r in zone.rrsets
+            if _bare_name(r.name) == _bare_name(name)
+            and r.type == type_
+            and r.set_identifier == wanted.get("SetIdentifier")
+        ]
+        where = f"[name='{name.rstrip('.')}.', type='{type_}'"
+        where += f", set-identifier='{wanted['SetIdentifier']}']" if wanted.get("SetIdentifier") else "]"
+        if not current:
+            raise Route53ClientError(
+                "InvalidChangeBatch",
+                f"Tried to delete resource record set {where} but it was not found",
+            )
+        if not any(_delete_matches(r, wanted) for r in current):
+            raise Route53ClientError(
+                "InvalidChangeBatch",
+                f"Tried to delete resource record set {where} but the values provided do not match the current values",
+            )
+    return _change_record_sets(self, zoneid, change_list)
+
+
+Route53Backend.change_resource_record_sets = _check_deletes_as_route53
+# The DELETEs were checked against the zone above; moto's journal check is what they replace.
+ChangeList.has_insert_or_update = lambda self, new_rr_set: True  # type: ignore[method-assign]
+
+
+@classmethod  # type: ignore[misc]
+def _load_balancer_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    properties = cloudformation_json["Properties"]
+    return elbv2_backends[account_id][region_name].create_load_balancer(
+        resource_name,
+        properties.get("SecurityGroups"),
+        properties.get("Subnets"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type", "application"),
+        tags=properties.get("Tags"),
+    )
+
+
+FakeLoadBalancer.create_from_cloudformation_json = _load_balancer_from_cloudformation
+
+_target_group_from_cloudformation = FakeTargetGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+@classmethod  # type: ignore[misc]
+def _target_group_with_attributes(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    target_group = _target_group_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    for attribute in properties.get("TargetGroupAttributes", []):
+        target_group.attributes[attribute["Key"]] = attribute["Value"]
+    if properties.get("Tags"):
+        elbv2_backends[account_id][region_name].add_tags([target_group.arn], properties["Tags"])
+    return target_group
+
+
+FakeTargetGroup.create_from_cloudformation_json = _target_group_with_attributes
+
+
+def _delete_target_group(self, account_id, region):  # type: ignore[no-untyped-def]
+    # In use by a listener: the stack deletion tries again once the load balancer (and its listeners) went.
+    elbv2_backends[account_id][region].delete_target_group(self.arn)
+
+
+FakeTargetGroup.delete = _delete_target_group
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -214,7 +214,13 @@ export function lambdaEnvironment(
   settings: LocalSettings,
 ): Record<string, string> {
   const region = settings.config.region;
-  const deployment: LocalDeployment = { stateBucket: settings.config.stateBucket, region };
+  // The HostedZoneId parameter as the runner was given it (ALLOWED_HOSTED_ZONE_ID), else its default.
+  const zone = settings.config.allowedHostedZoneId;
+  const deployment: LocalDeployment = {
+    stateBucket: settings.config.stateBucket,
+    region,
+    ...(zone ? { parameters: { HostedZoneId: zone } } : {}),
+  };
   const aws = settings.runtime?.aws ?? {};
   return {
     ...resolvedEnvironment(fn, deployment, template()),
@@ -230,7 +236,7 @@ export function lambdaEnvironment(
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
     PATH: '/usr/local/bin:/usr/bin:/bin',
-    ...(aws.credentials
+    ...(aws.credentials && typeof aws.credentials !== 'function'
       ? {
           AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,

@@ -36,6 +36,8 @@ export interface ExecutionSummary {
   transitions: number;
   /** Lambda invocations of this execution alone (every attempt). */
   lambdaInvocations: number;
+  /** Bytes of this execution's largest state input or output (the 256 KiB quota's figure). */
+  maxStateBytes: number;
   /** When it started and stopped, on the run's clock (simulated time under `RunOptions.clock`). */
   startedAt: string;
   stoppedAt?: string;
@@ -58,6 +60,8 @@ export interface LocalExecutionResult {
   maxHistoryEvents?: number;
   /** Lambda invocations of the execution and its children (local runs only). */
   lambdaInvocations?: number;
+  /** The largest state input or output of any execution of the run, in bytes (local runs only). */
+  maxStateBytes?: number;
 }
 
 export interface RunOptions {

@@ -40,7 +40,6 @@ import {
   type EngineEvent,
   ExecutionHistory,
   PAYLOAD_LIMIT_BYTES,
-  payloadBytes,
 } from './history.js';
 import type { SimClock } from './sim-clock.js';
 import { emitExecutionStatusChange } from './status-events.js';
@@ -214,6 +213,7 @@ function openExecution(
     historyEvents: 0,
     transitions: 0,
     lambdaInvocations: 0,
+    maxStateBytes: 0,
     startedAt: now().toISOString(),
   };
   tree.executions.push(summary);
@@ -325,7 +325,7 @@ function taskAttempt(
     await hold(run.clock, async () => {
       await settle();
       if (history.failure) throw terminalError(history.failure);
-      const inBytes = payloadBytes(input);
+      const inBytes = history.measure(input);
       if (inBytes > PAYLOAD_LIMIT_BYTES)
         history.fail(
           dataLimitFailure(`the input of state ${stateName} (after Parameters)`, inBytes),
@@ -343,7 +343,7 @@ function taskAttempt(
       throw error;
     }
     history.taskEnded(resource, true);
-    const outBytes = payloadBytes(output);
+    const outBytes = history.measure(output);
     if (outBytes > PAYLOAD_LIMIT_BYTES)
       history.fail(dataLimitFailure(`the result of state ${stateName}`, outBytes));
     if (history.failure) throw terminalError(history.failure);
@@ -742,6 +742,7 @@ function closeExecution(
     historyEvents: history.events,
     transitions: history.transitions,
     lambdaInvocations: history.lambdaInvocations,
+    maxStateBytes: history.maxStateBytes,
     stoppedAt,
   });
   emitExecutionStatusChange({

@@ -64,6 +64,8 @@ export class ExecutionHistory {
   transitions = 0;
   /** Events by AWS type, for reports and tests. */
   readonly byType = new Map<string, number>();
+  /** Bytes of the largest state input or output seen (Task inputs after Parameters and results included). */
+  maxStateBytes = 0;
   /** Set once a quota ends the execution; later engine events are not part of the history. */
   failure: HistoryFailure | undefined;
   private ended = false;
@@ -92,6 +94,13 @@ export class ExecutionHistory {
   private count(type: string): void {
     this.events += 1;
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+  }
+
+  /** Sizes a state input or output and keeps the largest; returns its bytes. */
+  measure(value: unknown): number {
+    const bytes = payloadBytes(value);
+    if (bytes > this.maxStateBytes) this.maxStateBytes = bytes;
+    return bytes;
   }
 
   /** Ends the history with ExecutionFailed (or `type`) for a quota; returns false when it had already ended. */
@@ -160,7 +169,7 @@ export class ExecutionHistory {
           `${kind}StateEntered`,
           ...(kind === 'Map' || kind === 'Parallel' ? [`${kind}StateStarted`] : []),
         );
-        const bytes = payloadBytes(event.state?.input);
+        const bytes = this.measure(event.state?.input);
         return bytes > PAYLOAD_LIMIT_BYTES
           ? dataLimitFailure(`the input of state ${name}`, bytes)
           : undefined;
@@ -172,7 +181,7 @@ export class ExecutionHistory {
             ? [`${kind}StateSucceeded`]
             : [];
         this.record(...containers, `${kind}StateExited`);
-        const bytes = payloadBytes(event.state?.output);
+        const bytes = this.measure(event.state?.output);
         return bytes > PAYLOAD_LIMIT_BYTES
           ? dataLimitFailure(`the output of state ${name}`, bytes)
           : undefined;

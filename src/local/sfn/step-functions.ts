@@ -134,6 +134,7 @@ export async function runDefinition(
       transitions: tree.executions.reduce((sum, e) => sum + e.transitions, 0),
       maxHistoryEvents: Math.max(...tree.executions.map((e) => e.historyEvents)),
       lambdaInvocations: tree.executions.reduce((sum, e) => sum + e.lambdaInvocations, 0),
+      maxStateBytes: Math.max(...tree.executions.map((e) => e.maxStateBytes)),
     };
   } finally {
     if (options.clock) useClock(previousClock);

@@ -78,7 +78,40 @@ function rollStep(next: string): States {
         catch: uncordonOnFailure(),
       },
     ),
-    Drained: choice([[isTrue('$.drain.drained'), 'Terminate']], 'WaitForDrain'),
+    Drained: choice(
+      [
+        // `behindLoadBalancer` is only ever there as true (a control-plane step behind the API load balancer).
+        [
+          {
+            And: [
+              isTrue('$.drain.drained'),
+              { Variable: '$.next.behindLoadBalancer', IsPresent: true },
+            ],
+          },
+          'Deregister',
+        ],
+        [isTrue('$.drain.drained'), 'Terminate'],
+      ],
+      'WaitForDrain',
+    ),
+    Deregister: task(
+      'RollingUpdateFunction',
+      { action: 'deregister', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
+      {
+        comment:
+          'A control-plane instance of a cluster behind the API load balancer leaves it first.',
+        resultPath: '$.deregistration',
+        next: 'WaitForDeregistration',
+        catch: uncordonOnFailure(),
+      },
+    ),
+    WaitForDeregistration: {
+      Type: 'Wait',
+      Comment:
+        "The target group's deregistration delay: open API connections end before the instance goes.",
+      SecondsPath: '$.deregistration.delaySeconds',
+      Next: 'Terminate',
+    },
     WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
     Terminate: task(
       'RollingUpdateFunction',
