@@ -7,8 +7,9 @@ import { route53Api } from '../aws/route53.js';
 import { zoneVpcApi } from '../aws/zone-vpc.js';
 import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import type { LaunchInput } from '../stages/inputs.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
-import { type LaunchInput, launch } from '../stages/launch.js';
+import { launch } from '../stages/launch.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 

@@ -10,8 +10,9 @@ import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { etcdFromStore } from '../stages/etcd-membership.js';
+import type { RollingUpdateInput } from '../stages/inputs.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
-import { RollCache, type RollingUpdateInput, rollingUpdate } from '../stages/rolling-update.js';
+import { RollCache, rollingUpdate } from '../stages/rolling-update.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 

@@ -5,8 +5,9 @@ import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import type { VerifyDnsInput } from '../stages/inputs.js';
 import { VERIFY_DNS_EVENT } from '../stages/inputs.js';
-import { type PublicResolver, type VerifyDnsInput, verifyDns } from '../stages/verify-dns.js';
+import { type PublicResolver, verifyDns } from '../stages/verify-dns.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
