@@ -139,12 +139,75 @@ export function stateStoreSteps(): string[] {
     '# Whether the store holds KEY: a listing with KEY as its prefix; a listing that fails is retried, never read as absent.',
     'state_store_has() {',
     '  local listing',
-    '  until listing="$(s3_request "${STATE_BUCKET_URL}/" --get --data-urlencode "delimiter=/" --data-urlencode "list-type=2" \\',
-    '    --data-urlencode "prefix=${CLUSTER_NAME}/$1")"; do',
+    '  # Encoded and ordered as SigV4 signs a query (curl before 8.1 signs it as given).',
+    '  local query="delimiter=%2F&list-type=2&prefix=${CLUSTER_NAME}%2F${1//\\//%2F}"',
+    '  until listing="$(s3_request "${STATE_BUCKET_URL}/?${query}")"; do',
     '    log "listing the state store failed, retrying"',
     '    sleep 5',
     '  done',
     '  [[ "${listing}" == *"<Key>${CLUSTER_NAME}/$1</Key>"* ]]',
+    '}',
+  ];
+}
+
+/**
+ * The Python program that writes one secret: an S3 PUT under the secrets KMS key, SigV4-signed
+ * with Python's standard library. curl before 8.10 sorts a signed header whose name is a prefix
+ * of another's after it (`x-amz-server-side-encryption` and `...-aws-kms-key-id`), which S3
+ * refuses, and Ubuntu 24.04 ships curl 8.5; these writes are the only requests that carry such
+ * headers. Arguments: URL, region, key ID, and `create-only` for `If-None-Match: *`; the
+ * instance role's credentials (IMDS JSON) on fd 3, the body on stdin. A refusal exits with
+ * `returned error: <status>`, as curl says it.
+ */
+const SIGNED_SECRET_PUT = [
+  'import datetime, hashlib, hmac, json, os, sys, urllib.error, urllib.parse, urllib.request',
+  'url, region, key_id, mode = sys.argv[1:5]',
+  'creds = json.load(os.fdopen(3))',
+  'body = sys.stdin.buffer.read()',
+  'parts = urllib.parse.urlsplit(url)',
+  'amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")',
+  'headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(), "x-amz-date": amz_date,',
+  '  "x-amz-security-token": creds["Token"], "x-amz-server-side-encryption": "aws:kms",',
+  '  "x-amz-server-side-encryption-aws-kms-key-id": key_id, "x-amz-server-side-encryption-bucket-key-enabled": "true"}',
+  'if mode == "create-only":',
+  '  headers["if-none-match"] = "*"',
+  'names = sorted(headers)',
+  'canonical = "\\n".join(["PUT", parts.path, "", *[n + ":" + headers[n] for n in names], "", ";".join(names), headers["x-amz-content-sha256"]])',
+  'scope = amz_date[:8] + "/" + region + "/s3/aws4_request"',
+  'to_sign = "\\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])',
+  'key = ("AWS4" + creds["SecretAccessKey"]).encode()',
+  'for part in (amz_date[:8], region, "s3", "aws4_request"):',
+  '  key = hmac.new(key, part.encode(), hashlib.sha256).digest()',
+  'signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()',
+  'headers["authorization"] = "AWS4-HMAC-SHA256 Credential=" + creds["AccessKeyId"] + "/" + scope + ", SignedHeaders=" + ";".join(names) + ", Signature=" + signature',
+  'del headers["host"]',
+  'headers["content-type"] = "application/octet-stream"',
+  'try:',
+  '  urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=60)',
+  'except urllib.error.HTTPError as error:',
+  '  sys.exit("returned error: %d" % error.code)',
+].join('\n');
+
+/**
+ * The control plane's one way to write a secret, stdin to `<cluster>/KEY`:
+ * `state_store_write_secret KEY [create-only]`, under the secrets KMS key as the bucket policy
+ * requires. Without a key (the local backend's old records) it writes as any other object.
+ */
+export function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
+  if (!secretsKeyArn)
+    return [
+      'state_store_write_secret() {',
+      '  if [ "${2:-}" = create-only ]; then state_store_write "$1" -H "If-None-Match: *"; else state_store_write "$1"; fi',
+      '}',
+    ];
+  return [
+    `readonly SECRETS_KEY=${shellQuote(secretsKeyArn)}`,
+    `readonly SIGNED_SECRET_PUT=${shellQuote(SIGNED_SECRET_PUT)}`,
+    'state_store_write_secret() {',
+    '  local role',
+    '  role="$(imds iam/security-credentials/)"',
+    '  python3 -c "${SIGNED_SECRET_PUT}" "${STATE_STORE}/$1" "${AWS_REGION}" "${SECRETS_KEY}" "${2:-}" \\',
+    '    3< <(imds "iam/security-credentials/${role}")',
     '}',
   ];
 }

@@ -87,7 +87,7 @@ export function controlPlaneJoinState(): string[] {
     '# The initializer key is a secret too: written under SECRETS_KEY (state_store_write_secret).',
     'claim_control_plane_init() {',
     '  local answer holder',
-    `  until answer="$(printf "%s" "\${INSTANCE_ID}" | state_store_write_secret ${STORE.controlPlaneInitializer} -H "If-None-Match: *" 2>&1)"; do`,
+    `  until answer="$(printf "%s" "\${INSTANCE_ID}" | state_store_write_secret ${STORE.controlPlaneInitializer} create-only 2>&1)"; do`,
     '    case "${answer}" in',
     '      *"returned error: 412"*) break ;;',
     '    esac',

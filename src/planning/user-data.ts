@@ -3,7 +3,12 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
-import { awsRequestSteps, stateBucketUrl, stateStoreSteps } from './aws-requests.js';
+import {
+  awsRequestSteps,
+  secretWriteSteps,
+  stateBucketUrl,
+  stateStoreSteps,
+} from './aws-requests.js';
 import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { CLUSTER_TAG, OWNER_TAG } from './names.js';
@@ -439,7 +444,7 @@ export function renderUserData(input: UserDataInput): string {
     ...awsRequestSteps(input.region),
     '',
     ...stateStoreSteps(),
-    ...(controlPlane ? secretWriteSteps(input.secretsKeyArn) : []),
+    ...(controlPlane ? ['', ...secretWriteSteps(input.secretsKeyArn)] : []),
     '',
     '# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.',
     'verbatim() {',
@@ -495,31 +500,6 @@ export function maxPodsFromUserData(userData: string): number | undefined {
 export function kubernetesVersionFromUserData(userData: string): string | undefined {
   const match = /^readonly KUBERNETES_VERSION='([0-9A-Za-z.+-]+)'$/m.exec(userData);
   return match ? `v${match[1]}` : undefined;
-}
-
-/**
- * The control plane's one way to write a secret (stdin to `<cluster>/$1`): under the secrets KMS
- * key, as the bucket policy requires (`controlPlaneJoinState` claims kubeadm init with it too).
- */
-function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
-  return [
-    '',
-    ...(secretsKeyArn
-      ? [
-          `readonly SECRETS_KEY=${shellQuote(secretsKeyArn)}`,
-          '# Options after KEY go to curl (If-None-Match: a write that only creates).',
-          'state_store_write_secret() {',
-          '  state_store_write "$1" -H "x-amz-server-side-encryption: aws:kms" -H "x-amz-server-side-encryption-aws-kms-key-id: ${SECRETS_KEY}" \\',
-          '    -H "x-amz-server-side-encryption-bucket-key-enabled: true" "${@:2}"',
-          '}',
-        ]
-      : [
-          // A deployment always has the key; the local backend without one writes as before.
-          'state_store_write_secret() {',
-          '  state_store_write "$@"',
-          '}',
-        ]),
-  ];
 }
 
 /**

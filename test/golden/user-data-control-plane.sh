@@ -113,8 +113,9 @@ state_store_write() {
 # Whether the store holds KEY: a listing with KEY as its prefix; a listing that fails is retried, never read as absent.
 state_store_has() {
   local listing
-  until listing="$(s3_request "${STATE_BUCKET_URL}/" --get --data-urlencode "delimiter=/" --data-urlencode "list-type=2" \
-    --data-urlencode "prefix=${CLUSTER_NAME}/$1")"; do
+  # Encoded and ordered as SigV4 signs a query (curl before 8.1 signs it as given).
+  local query="delimiter=%2F&list-type=2&prefix=${CLUSTER_NAME}%2F${1//\//%2F}"
+  until listing="$(s3_request "${STATE_BUCKET_URL}/?${query}")"; do
     log "listing the state store failed, retrying"
     sleep 5
   done
@@ -122,10 +123,37 @@ state_store_has() {
 }
 
 readonly SECRETS_KEY='arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets'
-# Options after KEY go to curl (If-None-Match: a write that only creates).
+readonly SIGNED_SECRET_PUT='import datetime, hashlib, hmac, json, os, sys, urllib.error, urllib.parse, urllib.request
+url, region, key_id, mode = sys.argv[1:5]
+creds = json.load(os.fdopen(3))
+body = sys.stdin.buffer.read()
+parts = urllib.parse.urlsplit(url)
+amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(), "x-amz-date": amz_date,
+  "x-amz-security-token": creds["Token"], "x-amz-server-side-encryption": "aws:kms",
+  "x-amz-server-side-encryption-aws-kms-key-id": key_id, "x-amz-server-side-encryption-bucket-key-enabled": "true"}
+if mode == "create-only":
+  headers["if-none-match"] = "*"
+names = sorted(headers)
+canonical = "\n".join(["PUT", parts.path, "", *[n + ":" + headers[n] for n in names], "", ";".join(names), headers["x-amz-content-sha256"]])
+scope = amz_date[:8] + "/" + region + "/s3/aws4_request"
+to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+key = ("AWS4" + creds["SecretAccessKey"]).encode()
+for part in (amz_date[:8], region, "s3", "aws4_request"):
+  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+headers["authorization"] = "AWS4-HMAC-SHA256 Credential=" + creds["AccessKeyId"] + "/" + scope + ", SignedHeaders=" + ";".join(names) + ", Signature=" + signature
+del headers["host"]
+headers["content-type"] = "application/octet-stream"
+try:
+  urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=60)
+except urllib.error.HTTPError as error:
+  sys.exit("returned error: %d" % error.code)'
 state_store_write_secret() {
-  state_store_write "$1" -H "x-amz-server-side-encryption: aws:kms" -H "x-amz-server-side-encryption-aws-kms-key-id: ${SECRETS_KEY}" \
-    -H "x-amz-server-side-encryption-bucket-key-enabled: true" "${@:2}"
+  local role
+  role="$(imds iam/security-credentials/)"
+  python3 -c "${SIGNED_SECRET_PUT}" "${STATE_STORE}/$1" "${AWS_REGION}" "${SECRETS_KEY}" "${2:-}" \
+    3< <(imds "iam/security-credentials/${role}")
 }
 
 # Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.

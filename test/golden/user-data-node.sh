@@ -112,8 +112,9 @@ state_store_write() {
 # Whether the store holds KEY: a listing with KEY as its prefix; a listing that fails is retried, never read as absent.
 state_store_has() {
   local listing
-  until listing="$(s3_request "${STATE_BUCKET_URL}/" --get --data-urlencode "delimiter=/" --data-urlencode "list-type=2" \
-    --data-urlencode "prefix=${CLUSTER_NAME}/$1")"; do
+  # Encoded and ordered as SigV4 signs a query (curl before 8.1 signs it as given).
+  local query="delimiter=%2F&list-type=2&prefix=${CLUSTER_NAME}%2F${1//\//%2F}"
+  until listing="$(s3_request "${STATE_BUCKET_URL}/?${query}")"; do
     log "listing the state store failed, retrying"
     sleep 5
   done

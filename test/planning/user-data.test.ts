@@ -88,8 +88,10 @@ describe('user-data', () => {
     // The one plain write left publishes the CA hash, which is not a secret.
     expect(plainWrites).toEqual(['    state_store_write pki/ca-cert-hash']);
     expect(script).toContain(`readonly SECRETS_KEY=${shellQuote(SECRETS_KEY)}`);
+    // Secrets go through the one writer that sets the SSE-KMS headers with the key.
+    expect(script).toContain('"x-amz-server-side-encryption-aws-kms-key-id": key_id');
     expect(script).toContain(
-      '  state_store_write "$1" -H "x-amz-server-side-encryption: aws:kms" -H "x-amz-server-side-encryption-aws-kms-key-id: ${SECRETS_KEY}" \\\n    -H "x-amz-server-side-encryption-bucket-key-enabled: true" "${@:2}"',
+      '  python3 -c "${SIGNED_SECRET_PUT}" "${STATE_STORE}/$1" "${AWS_REGION}" "${SECRETS_KEY}" "${2:-}" \\',
     );
   });
 
