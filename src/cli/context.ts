@@ -7,6 +7,7 @@ import type { ec2Api } from '../aws/ec2.js';
 import type { route53Api } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
+import { TransientKubeError } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
@@ -337,11 +338,13 @@ export async function awsContext(stack: string): Promise<CliContext> {
     objects,
     store,
     kube: (cluster) => kubeThroughApi(api, cluster),
-    etcd: (async (cluster: string, avoid?: string[]) =>
-      (await import('../stages/etcd-membership.js')).etcdFromStore(objects, shared.ec2)(
-        cluster,
-        avoid,
-      )) as EtcdOf,
+    // The etcd client certificate is the rolling update's alone, and the member API answers only
+    // inside the cluster's VPC: validate judges etcd by its static pods, as from any laptop.
+    etcd: (async () => {
+      throw new TransientKubeError(
+        "the etcd member API is the rolling update's, from inside the cluster's VPC",
+      );
+    }) as EtcdOf,
     ...(outputs.SecretsKeyAliasArn ? { secretsKeyArn: outputs.SecretsKeyAliasArn } : {}),
     region,
     stateBucket,

@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { awsContext, type CliContext } from '../../src/cli/context.js';
 import { runCreate } from '../../src/cli/create.js';
 import { runExportKubeconfig } from '../../src/cli/export-kubeconfig.js';
+import { TransientKubeError } from '../../src/errors.js';
 import { createApiHandler } from '../../src/handlers/api.js';
 import { routesFromTemplate } from '../../src/local/api/gateway-event.js';
 import { type LocalApi, startLocalApi } from '../../src/local/api/server.js';
@@ -180,6 +181,27 @@ describe('the CLI of a deployed stack and secrets/', () => {
 
     expect(code).toBe(0);
     expect(parse(readFileSync(path, 'utf8')).users).toEqual([{ name: CLUSTER, user: {} }]);
+    expect(secretCalls('Cli')).toEqual([]);
+  });
+
+  it("reaches a cluster's API with the kubeconfig the API hands out, reading no secret itself", async () => {
+    const ctx = await cliContext();
+
+    const kube = await inFunction('Cli', () => ctx.kube(CLUSTER));
+
+    expect(kube).toBeDefined();
+    expect(secretCalls('Cli')).toEqual([]);
+    expect(secretCalls('ApiFunction').map((c) => c.input.Key)).toEqual([
+      storeKey.kubeconfig(CLUSTER),
+    ]);
+  });
+
+  it('leaves etcd to the static pods, as out of reach, without reading its client certificate', async () => {
+    const ctx = await cliContext();
+
+    const etcd = inFunction('Cli', () => ctx.etcd(CLUSTER));
+
+    await expect(etcd).rejects.toBeInstanceOf(TransientKubeError);
     expect(secretCalls('Cli')).toEqual([]);
   });
 
