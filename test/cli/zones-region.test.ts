@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ function backendRecord(): { endpoint: string; region: string } {
 }
 
 /** The cluster's running instances and their zones, as EC2 in `region` reports them. */
-async function instanceZones(region: string): Promise<string[]> {
+async function instanceZones(region: string, cluster = NAME): Promise<string[]> {
   const ec2 = new EC2Client({
     endpoint: backendRecord().endpoint,
     region,
@@ -37,7 +37,7 @@ async function instanceZones(region: string): Promise<string[]> {
     const out = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
-          { Name: 'tag:KubernetesCluster', Values: [NAME] },
+          { Name: 'tag:KubernetesCluster', Values: [cluster] },
           { Name: 'instance-state-name', Values: ['pending', 'running'] },
         ],
       }),
@@ -115,4 +115,34 @@ describe('the local backend takes the region from the zones, as kOps does', () =
     expect(await instanceZones('ap-northeast-2')).toEqual([]);
     expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(NAME);
   }, 180_000);
+
+  it('builds a manifest file (create -f) in the region of its subnets, then deletes it', async () => {
+    const manifest = await kopsless(
+      [
+        'create',
+        'cluster',
+        '--name',
+        'dublin.example.com',
+        '--zones',
+        'eu-west-1b',
+        '--dns',
+        'none',
+        '--dry-run',
+        '-o',
+        'yaml',
+      ],
+      env,
+    );
+    const file = join(home, 'dublin.yaml');
+    writeFileSync(file, manifest.stdout);
+
+    const created = await kopsless(['create', '-f', file, '--yes'], env);
+    const zones = await instanceZones('eu-west-1', 'dublin.example.com');
+    const deleted = await kopsless(['delete', 'cluster', 'dublin.example.com', '--yes'], env);
+
+    expect(created.code, created.stderr).toBe(0);
+    expect(backendRecord().region).toBe('eu-west-1');
+    expect(zones).toEqual(['eu-west-1b', 'eu-west-1b']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+  }, 240_000);
 });
