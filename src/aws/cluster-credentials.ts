@@ -1,4 +1,5 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { dns1123SubdomainErrors } from '../manifest/content.js';
 import { type AwsClientSettings, clientConfig } from './clients.js';
 
 /**
@@ -31,6 +32,11 @@ export interface ClusterActor {
  * cluster (64 characters at most, as STS allows).
  */
 export function clusterSessionParams(roleArn: string, sessionPrefix: string, cluster: string) {
+  // The tag becomes a state store prefix and a tag value in every grant: only a cluster name
+  // (a DNS-1123 subdomain, as kOps requires) may become one, never `*`, `/` or a path.
+  const problems = dns1123SubdomainErrors(cluster);
+  if (problems.length > 0)
+    throw new Error(`cannot act for cluster ${JSON.stringify(cluster)}: ${problems.join('; ')}`);
   return {
     RoleArn: roleArn,
     RoleSessionName: `${sessionPrefix}-${cluster}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),

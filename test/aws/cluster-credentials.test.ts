@@ -29,6 +29,15 @@ describe('credentials for one cluster', () => {
     });
   });
 
+  it.each(['*', 'b.example.com/secrets', '../b.example.com', 'B.Example.com', ''])(
+    'refuses to make %j a session tag: only a cluster name scopes the grants',
+    (cluster) => {
+      expect(() => clusterSessionParams(ROLE, 'watch-eni', cluster)).toThrow(
+        /cannot act for cluster/,
+      );
+    },
+  );
+
   it('keeps a session name within the 64 characters STS allows', () => {
     const cluster = `${'x'.repeat(60)}.example.com`;
 
