@@ -165,7 +165,9 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
 /**
  * Starts the backend unless it runs already; returns it and whether it was started now. moto runs
  * on `KOPSLESS_PYTHON` (default python3) or, when that cannot import moto, on a virtualenv made
- * under KOPSLESS_HOME; `log` says so (stderr).
+ * under KOPSLESS_HOME; `log` says so (stderr). `region` (a cluster's zones') is the region it
+ * serves: a new backend starts in it (LOCAL_REGION without one), a running one that holds no
+ * cluster moves to it, and one holding clusters of another region refuses (LocalBackendError).
  */
 export async function backendUp(
   log: (line: string) => void = (l) => console.error(l),
