@@ -1,4 +1,4 @@
-"""moto_server for the kopsless local backend, with two fixes applied.
+"""moto_server for the kopsless local backend, with fixes applied.
 
 moto 5.2.1 keeps the UserData of a launch template version made by CreateLaunchTemplateVersion
 as plain text, where CreateLaunchTemplate decodes it; an Auto Scaling group that launches from
@@ -33,14 +33,21 @@ CloudFormation's AWS::ElasticLoadBalancingV2::LoadBalancer ignores Type (every l
 an application one, which refuses a TCP listener) and Tags; its TargetGroup ignores
 TargetGroupAttributes and Tags, and outlives the stack's deletion. The local backend applies them,
 and deletes the target group with its stack, as AWS does.
+
+Images in a second region: moto parses the creation dates of its image list in place when the
+first region's EC2 backend loads it, so the next region's load meets dates already parsed and fails
+(HTTP 500, "Invalid timestamp"): only the first region used ever had EC2. The local backend takes a
+date already parsed as it is, so every region has the images.
 Everything else is moto as installed.
 """
 
 import sys
+from datetime import datetime
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.ec2.models import amis as ami_models
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
@@ -213,6 +220,15 @@ def _delete_target_group(self, account_id, region):  # type: ignore[no-untyped-d
 
 
 FakeTargetGroup.delete = _delete_target_group
+
+_parse_image_date = ami_models.parse_timestamp
+
+
+def _image_date(value):  # type: ignore[no-untyped-def]
+    return value if isinstance(value, datetime) else _parse_image_date(value)
+
+
+ami_models.parse_timestamp = _image_date
 
 if __name__ == "__main__":
     main(sys.argv[1:])
