@@ -226,8 +226,12 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
         id: i.InstanceId ?? '',
       })),
       ...enis
-        // An instance's primary ENI goes with the instance.
-        .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
+        // An instance's primary ENI goes with the instance; an interface an AWS service manages
+        // (a NAT gateway's, a load balancer's) goes with the resource that service deletes.
+        .filter(
+          (n) =>
+            !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId) && !n.RequesterManaged,
+        )
         .map((n) => ({
           type: 'network-interface',
           name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''),
