@@ -38,6 +38,12 @@ Images in a second region: moto parses the creation dates of its image list in p
 first region's EC2 backend loads it, so the next region's load meets dates already parsed and fails
 (HTTP 500, "Invalid timestamp"): only the first region used ever had EC2. The local backend takes a
 date already parsed as it is, so every region has the images.
+
+NAT gateway interfaces: moto gives a NAT gateway a plain interface (available, attached to
+nothing, not requester-managed) that outlives the gateway. On AWS the gateway's interface is
+requester-managed and in use, and goes when the gateway is deleted; the delete stage leaves such
+interfaces to their service, and IAM would refuse it one without the cluster's tag. The local
+backend models the interface as AWS does.
 Everything else is moto as installed.
 """
 
@@ -49,6 +55,7 @@ from moto.autoscaling.models import AutoScalingBackend
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.ec2.models import amis as ami_models
 from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
 from moto.route53.exceptions import Route53ClientError
@@ -229,6 +236,36 @@ def _image_date(value):  # type: ignore[no-untyped-def]
 
 
 ami_models.parse_timestamp = _image_date
+
+_nat_gateway_init = NatGateway.__init__
+
+
+def _nat_gateway_with_managed_interface(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _nat_gateway_init(self, *args, **kwargs)
+    # As AWS shows it: the NAT gateway service's interface, in use by the gateway.
+    self._eni.requester_managed = True
+    self._eni.status = "in-use"
+    self._eni.interface_type = "nat_gateway"
+    self._eni.description = f"Interface for NAT Gateway {self.id}"
+
+
+NatGateway.__init__ = _nat_gateway_with_managed_interface
+
+_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+
+
+def _delete_nat_gateway_and_interface(self, nat_gateway_id):  # type: ignore[no-untyped-def]
+    nat_gateway = _delete_nat_gateway(self, nat_gateway_id)
+    # AWS releases the gateway's address association and deletes its interface with it.
+    for address in self.addresses:
+        if address.eni is nat_gateway._eni:
+            self.disassociate_address(address=address.public_ip)
+    self.enis.pop(nat_gateway._eni.id, None)
+    return nat_gateway
+
+
+NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_interface
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])
