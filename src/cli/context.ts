@@ -7,6 +7,7 @@ import type { ec2Api } from '../aws/ec2.js';
 import type { route53Api } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
+import { TransientKubeError } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
@@ -24,6 +25,8 @@ import { allowedZoneOf } from '../planning/dns.js';
 import type { EtcdOf } from '../stages/etcd-membership.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../state/object-store.js';
+import { kubeThroughApi, withoutSecrets } from './aws-secrets.js';
+import { type DeployedApi, type DeployedApiSettings, deployedApi } from './deployed-api.js';
 import { UsageError } from './usage-error.js';
 
 // Only the state store's client is loaded with the context: every other port, the Step Functions
@@ -69,6 +72,11 @@ export interface CliContext {
   allowedHostedZoneId?: string;
   /** What every SDK client a command builds is given: the local backend's endpoint, or nothing (the SDK's own chain) on AWS. */
   aws: AwsClientSettings;
+  /**
+   * The deployed stack's API (`--target aws` only): registering a cluster and its kubeconfig go
+   * through it, never through the state store with the user's credentials.
+   */
+  api?: DeployedApi;
 }
 
 /**
@@ -307,9 +315,12 @@ export async function awsContext(stack: string): Promise<CliContext> {
     import('../functions-registry.js'),
   ]);
   const sfn = new SFNClient({});
-  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
-  const store = shared.store;
   const region = (await new S3Client({}).config.region()) ?? 'us-east-1';
+  const api = apiOfStack(stack, outputs.ApiUrl, region, sfn.config.credentials);
+  const shared = clients(stateBucket, {}, outputs.SecretsKeyAliasArn);
+  // secrets/ is the functions' alone: the CLI reaches a cluster's kubeconfig through the API.
+  const objects = withoutSecrets(shared.objects);
+  const store = new ClusterStore(objects);
   return {
     target: 'aws',
     where: `stack ${stack}`,
@@ -334,10 +345,37 @@ export async function awsContext(stack: string): Promise<CliContext> {
       region,
     },
     ...shared,
+    objects,
+    store,
+    kube: (cluster) => kubeThroughApi(api, cluster),
+    // The etcd client certificate is the rolling update's alone, and the member API answers only
+    // inside the cluster's VPC: validate judges etcd by its static pods, as from any laptop.
+    etcd: (async () => {
+      throw new TransientKubeError(
+        "the etcd member API is the rolling update's, from inside the cluster's VPC",
+      );
+    }) as EtcdOf,
     ...(outputs.SecretsKeyAliasArn ? { secretsKeyArn: outputs.SecretsKeyAliasArn } : {}),
     region,
     stateBucket,
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     aws: {},
+    api,
   };
+}
+
+/** The stack's API, signed with the user's credentials; without an ApiUrl output every call says so. */
+function apiOfStack(
+  stack: string,
+  url: string | undefined,
+  region: string,
+  credentials: DeployedApiSettings['credentials'],
+): DeployedApi {
+  if (url) return deployedApi({ url, region, credentials });
+  const missing = async (): Promise<never> => {
+    throw new UsageError(
+      `stack "${stack}" has no ApiUrl output: deploy this version of kopsless (sam deploy) first`,
+    );
+  };
+  return { register: missing, kubeconfig: missing };
 }

@@ -24,6 +24,7 @@ import { writeState } from '../stages/write-state.js';
 import { processHolder } from '../state/holder.js';
 import type { CliContext, ContextOptions } from './context.js';
 import { type CreateClusterExtras, importSshKey, withCreateExtras } from './create-extras.js';
+import { ApiRequestError } from './deployed-api.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
@@ -158,6 +159,26 @@ async function register(
   ctx: CliContext,
   io: Io,
 ): Promise<number> {
+  if (ctx.api) {
+    // A deployed stack's state store and secrets are its functions': the API registers.
+    try {
+      await ctx.api.register(name, text);
+    } catch (error) {
+      if (!(error instanceof ApiRequestError)) throw error;
+      for (const e of error.details) io.err(`${e.path}: ${e.message}`);
+      io.err(`refusing to create: ${error.message}`);
+      return 1;
+    }
+  } else await registerInStore(name, text, ctx);
+  io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
+  io.out('');
+  await printPlan(name, completed, ctx, io);
+  io.out(`Build it with: kopsless update cluster --name ${name} --yes`);
+  return 0;
+}
+
+/** The local backend's registration: the write-state stage's steps, in this process. */
+async function registerInStore(name: string, text: string, ctx: CliContext): Promise<void> {
   const owner = `cli-register-${randomUUID()}`;
   await writeState(
     { action: 'acquireLock', cluster: name, owner, operation: 'register', holder: processHolder() },
@@ -174,11 +195,6 @@ async function register(
       { store: ctx.store, lockLeaseSeconds: 60 },
     );
   }
-  io.out(`Registered cluster "${name}" in s3://${ctx.stateBucket}/${name}/`);
-  io.out('');
-  await printPlan(name, completed, ctx, io);
-  io.out(`Build it with: kopsless update cluster --name ${name} --yes`);
-  return 0;
 }
 
 /** What the create state machine will build, kOps's plan layout. */

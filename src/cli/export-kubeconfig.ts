@@ -84,7 +84,11 @@ export async function runExportKubeconfig(
     io.err(`cluster "${cluster}" not found`);
     return 1;
   }
-  const stored = await ctx.objects.get(kubeconfigKey(cluster));
+  // A deployed stack hands out kubeconfigs through its API (secrets/ is its functions' alone),
+  // with credentials only on the admin route.
+  const stored = ctx.api
+    ? await ctx.api.kubeconfig(cluster, !!options.admin).then((body) => body && { body })
+    : await ctx.objects.get(kubeconfigKey(cluster));
   if (!stored) {
     io.err(
       `cluster "${cluster}" has no kubeconfig yet (its control plane publishes one when it is up): build it with kopsless update cluster --name ${cluster} --yes`,

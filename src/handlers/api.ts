@@ -13,7 +13,14 @@ import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import { stageLogger } from '../lambda.js';
-import { type ApiDeps, HttpProblem, routes } from '../stages/api.js';
+import {
+  type ApiDeps,
+  type ApiRequest,
+  type ApiResponse,
+  HttpProblem,
+  routes,
+} from '../stages/api.js';
+import { clusterAccessRoutes } from '../stages/api-cluster-access.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore } from '../state/object-store.js';
 import { perClusterObjectStore } from '../state/per-cluster-object-store.js';
@@ -28,7 +35,9 @@ function json(statusCode: number, body: unknown): APIGatewayProxyResult {
 }
 
 /** Runs one route; the client's mistakes come back as 4xx with what was wrong, anything else as 500. */
-function routeHandler(fn: (typeof routes)[keyof typeof routes], deps: ApiDeps, logger: Logger) {
+type Route = (request: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;
+
+function routeHandler(fn: Route, deps: ApiDeps, logger: Logger) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
       const response = await fn(
@@ -69,15 +78,18 @@ export function createApiHandler(
     { sessionPrefix: 'api', roleArn: config.clusterActorRoleArn },
     (settings) => s3ObjectStore(new S3Client(settings), config.stateBucket),
   );
+  const objects = perClusterObjectStore(
+    ofCluster,
+    s3ObjectStore(new S3Client(aws), config.stateBucket),
+  );
   const deps: ApiDeps = {
-    store: new ClusterStore(
-      perClusterObjectStore(ofCluster, s3ObjectStore(new S3Client(aws), config.stateBucket)),
-    ),
+    store: new ClusterStore(objects),
+    objects,
     executions: overrides.executions ?? executionsApi(new SFNClient(aws)),
     stateMachines: config.stateMachines,
   };
   const logger = stageLogger('api', runtime.logLevel);
-  const route = (fn: (typeof routes)[keyof typeof routes]) => routeHandler(fn, deps, logger);
+  const route = (fn: Route) => routeHandler(fn, deps, logger);
   const table: Array<{ method: Method; path: string; handler: ReturnType<typeof route> }> = [
     { method: 'POST', path: '/clusters', handler: route(routes.createCluster) },
     { method: 'GET', path: '/clusters', handler: route(routes.listClusters) },
@@ -93,6 +105,21 @@ export function createApiHandler(
       method: 'GET',
       path: '/clusters/{name}/executions/{id}',
       handler: route(routes.getExecution),
+    },
+    {
+      method: 'POST',
+      path: '/clusters/{name}/register',
+      handler: route(clusterAccessRoutes.registerCluster),
+    },
+    {
+      method: 'GET',
+      path: '/clusters/{name}/kubeconfig',
+      handler: route(clusterAccessRoutes.kubeconfig),
+    },
+    {
+      method: 'GET',
+      path: '/clusters/{name}/kubeconfig/admin',
+      handler: route(clusterAccessRoutes.adminKubeconfig),
     },
   ];
   return middy(

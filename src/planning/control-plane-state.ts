@@ -1,4 +1,5 @@
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import { queryParameters } from './aws-requests.js';
 import { CLUSTER_TAG, clusterTags, ETCD_VOLUME_TAG } from './names.js';
 import { shellQuote } from './shell.js';
 
@@ -12,37 +13,35 @@ export const ETCD_VOLUME_GB = 20;
  * control plane's boot script (user-data.ts) defines and calls.
  */
 export function controlPlaneState(cluster: string, instanceGroup: string): string[] {
-  // JSON rather than the AWS CLI's shorthand, in which a comma or bracket in a value would be syntax.
-  const tagFilters = [
-    { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
-    { Name: `tag:${ETCD_VOLUME_TAG}`, Values: [instanceGroup] },
-  ]
-    .map((f) => JSON.stringify(f))
-    .join(',');
-  const tagSpecifications = JSON.stringify([
-    {
-      ResourceType: 'volume',
-      Tags: [...clusterTags(cluster), { Key: ETCD_VOLUME_TAG, Value: instanceGroup }],
-    },
+  // EC2 Query API parameters, each one quoted word: a value is data whatever it holds.
+  const tagFilters = queryParameters([
+    { name: `tag:${CLUSTER_TAG}`, values: [cluster] },
+    { name: `tag:${ETCD_VOLUME_TAG}`, values: [instanceGroup] },
   ]);
+  const tagSpecifications = queryParameters([], {
+    resourceType: 'volume',
+    tags: [...clusterTags(cluster), { Key: ETCD_VOLUME_TAG, Value: instanceGroup }],
+  });
   return [
     '',
     `readonly ETCD_VOLUME_GB=${shellQuote(ETCD_VOLUME_GB)}`,
-    `readonly ETCD_VOLUME_TAG_FILTERS=${shellQuote(tagFilters)}`,
-    `readonly ETCD_VOLUME_TAG_SPECIFICATIONS=${shellQuote(tagSpecifications)}`,
+    `readonly ETCD_VOLUME_TAG_FILTERS=(${tagFilters.join(' ')})`,
+    `readonly ETCD_VOLUME_TAG_SPECIFICATIONS=(${tagSpecifications.join(' ')})`,
     '',
     'attach_etcd_volume() {',
-    '  local volume disk="" filters',
-    '  printf -v filters \'[%s,{"Name":"availability-zone","Values":["%s"]}]\' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"',
-    '  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \\',
-    "    --query 'Volumes[0].VolumeId' --output text)\"",
-    '  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then',
-    '    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \\',
-    '      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"',
-    '    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"',
+    '  local volume disk=""',
+    '  volume="$(ec2_request DescribeVolumes "${ETCD_VOLUME_TAG_FILTERS[@]}" \\',
+    '    "Filter.3.Name=availability-zone" "Filter.3.Value.1=${ZONE}" | xml_value volumeId)"',
+    '  if [ -z "${volume}" ]; then',
+    '    volume="$(ec2_request CreateVolume "AvailabilityZone=${ZONE}" "Size=${ETCD_VOLUME_GB}" "VolumeType=gp3" "Encrypted=true" \\',
+    '      "${ETCD_VOLUME_TAG_SPECIFICATIONS[@]}" | xml_value volumeId)"',
+    '    [ -n "${volume}" ] || { log "creating the etcd volume returned no volume ID"; exit 1; }',
+    '    until [ "$(ec2_request DescribeVolumes "VolumeId.1=${volume}" | xml_value status)" = "available" ]; do',
+    '      sleep 5',
+    '    done',
     '  fi',
     '  # The instance being replaced may still hold the volume; it frees up when that one terminates.',
-    '  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do',
+    '  until ec2_request AttachVolume "VolumeId=${volume}" "InstanceId=${INSTANCE_ID}" "Device=/dev/xvdf" >/dev/null 2>&1; do',
     '    log "waiting to attach etcd volume ${volume}"',
     '    sleep 10',
     '  done',
@@ -60,9 +59,9 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
     '',
     'restore_control_plane_pki() {',
     '  install -d -m 0700 /etc/kubernetes/pki',
-    `  if aws --region="\${AWS_REGION}" s3 ls "\${STATE_STORE}/${STORE.controlPlanePki}" >/dev/null 2>&1; then`,
+    `  if state_store_has ${STORE.controlPlanePki}; then`,
     '    log "restoring the cluster CA and service-account keys from the state store"',
-    `    aws --region="\${AWS_REGION}" s3 cp "\${STATE_STORE}/${STORE.controlPlanePki}" - | tar -xz -C /etc/kubernetes/pki`,
+    `    state_store_read ${STORE.controlPlanePki} | tar -xz -C /etc/kubernetes/pki`,
     '  fi',
     '}',
     '',
@@ -81,30 +80,16 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
  * store and runs `kubeadm join --control-plane`, which adds its stacked etcd member. The
  * initialiser publishes an etcd client certificate for the member API the roll uses.
  */
-export function controlPlaneJoinState(
-  cluster: string,
-  stateBucket: string,
-  underSecretsKey: boolean,
-): string[] {
-  const initializerKey = `${cluster}/${STORE.controlPlaneInitializer}`;
-  // The initializer key is a secret too: written under SECRETS_KEY (see secretWriteSteps).
-  const sse = underSecretsKey
-    ? ' --server-side-encryption aws:kms --ssekms-key-id "${SECRETS_KEY}" --bucket-key-enabled'
-    : '';
+export function controlPlaneJoinState(): string[] {
   return [
     '',
-    `readonly STATE_BUCKET=${shellQuote(stateBucket)}`,
-    `readonly INITIALIZER_KEY=${shellQuote(initializerKey)}`,
-    '',
     '# Succeeds on the one instance that initialises the cluster (also when this boot is retried on it).',
+    '# The initializer key is a secret too: written under SECRETS_KEY (state_store_write_secret).',
     'claim_control_plane_init() {',
-    '  local claim answer holder',
-    '  claim="$(mktemp)"',
-    '  printf "%s" "${INSTANCE_ID}" >"${claim}"',
-    '  until answer="$(aws --region="${AWS_REGION}" s3api put-object --bucket "${STATE_BUCKET}" --key "${INITIALIZER_KEY}" \\',
-    `    --body "\${claim}" --if-none-match "*"${sse} 2>&1)"; do`,
+    '  local answer holder',
+    `  until answer="$(printf "%s" "\${INSTANCE_ID}" | state_store_write_secret ${STORE.controlPlaneInitializer} create-only 2>&1)"; do`,
     '    case "${answer}" in',
-    '      *PreconditionFailed* | *"(412)"*) break ;;',
+    '      *"returned error: 412"*) break ;;',
     '    esac',
     '    log "claiming kubeadm init failed, retrying: ${answer}"',
     '    sleep 5',

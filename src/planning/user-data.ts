@@ -3,6 +3,12 @@ import { kubeletRefusesLabel, parseTaint } from '../manifest/content.js';
 import { type InstanceGroup, isControlPlaneRole } from '../manifest/types.js';
 import { parseKubernetesVersion } from '../manifest/validate.js';
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
+import {
+  awsRequestSteps,
+  secretWriteSteps,
+  stateBucketUrl,
+  stateStoreSteps,
+} from './aws-requests.js';
 import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
 import { CLUSTER_TAG, OWNER_TAG } from './names.js';
@@ -333,7 +339,7 @@ function controlPlaneBoot(input: UserDataInput): string[] {
     '  install_bootstrap_token_sync',
     '  # Nodes verify the API server against this hash before trusting the bootstrap token.',
     '  openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |',
-    `    aws --region="\${AWS_REGION}" s3 cp - "\${STATE_STORE}/${STORE.caCertHash}"`,
+    `    state_store_write ${STORE.caCertHash}`,
     '  # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.',
     // awk takes the server from its arguments (read as they are), never from its program text.
     `  awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "\${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |`,
@@ -390,7 +396,8 @@ export function renderUserData(input: UserDataInput): string {
   const controlPlane = isControlPlaneRole(role);
   const body = [
     '',
-    `readonly STATE_STORE=${shellQuote(`s3://${input.stateBucket}/${name}`)}`,
+    `readonly STATE_BUCKET_URL=${shellQuote(stateBucketUrl(input.stateBucket, input.region))}`,
+    `readonly STATE_STORE=${shellQuote(`${stateBucketUrl(input.stateBucket, input.region)}/${name}`)}`,
     `readonly KUBERNETES_VERSION=${shellQuote(version)}`,
     `readonly KUBERNETES_MINOR=${shellQuote(minor)}`,
     `readonly MAX_PODS=${shellQuote(input.maxPods)}`,
@@ -405,11 +412,7 @@ export function renderUserData(input: UserDataInput): string {
     'install_packages() {',
     '  export DEBIAN_FRONTEND=noninteractive',
     '  apt-get update -q',
-    '  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd unzip',
-    '  if ! command -v aws >/dev/null; then',
-    '    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip',
-    '    unzip -q /tmp/awscliv2.zip -d /tmp && sh /tmp/aws/install',
-    '  fi',
+    '  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd',
     '  install -d -m 0755 /etc/apt/keyrings',
     '  curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg',
     '  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" | tee /etc/apt/sources.list.d/kubernetes.list >/dev/null',
@@ -438,10 +441,10 @@ export function renderUserData(input: UserDataInput): string {
     '  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"',
     '}',
     '',
-    'state_store_read() {',
-    '  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -',
-    '}',
-    ...(controlPlane ? secretWriteSteps(input.secretsKeyArn) : []),
+    ...awsRequestSteps(input.region),
+    '',
+    ...stateStoreSteps(),
+    ...(controlPlane ? ['', ...secretWriteSteps(input.secretsKeyArn)] : []),
     '',
     '# Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.',
     'verbatim() {',
@@ -452,15 +455,14 @@ export function renderUserData(input: UserDataInput): string {
     '',
     ...kubeadmConfigCommands(input),
     ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
-    ...(controlPlane && isHighlyAvailable(input)
-      ? controlPlaneJoinState(name, input.stateBucket, input.secretsKeyArn !== undefined)
-      : []),
+    ...(controlPlane && isHighlyAvailable(input) ? controlPlaneJoinState() : []),
     ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),
     '',
     'main() {',
     '  log "bootstrapping Kubernetes ${KUBERNETES_VERSION} with maxPods ${MAX_PODS}"',
     '  install_packages',
+    '  require_curl_sigv4',
     '  configure_kernel',
     '  configure_containerd',
     '  INSTANCE_ID="$(imds instance-id)"',
@@ -498,29 +500,6 @@ export function maxPodsFromUserData(userData: string): number | undefined {
 export function kubernetesVersionFromUserData(userData: string): string | undefined {
   const match = /^readonly KUBERNETES_VERSION='([0-9A-Za-z.+-]+)'$/m.exec(userData);
   return match ? `v${match[1]}` : undefined;
-}
-
-/**
- * The control plane's one way to write a secret (stdin to `<cluster>/$1`): under the secrets KMS
- * key, as the bucket policy requires (`controlPlaneJoinState` gives its one `s3api` write the same).
- */
-function secretWriteSteps(secretsKeyArn: string | undefined): string[] {
-  return [
-    '',
-    ...(secretsKeyArn
-      ? [
-          `readonly SECRETS_KEY=${shellQuote(secretsKeyArn)}`,
-          'state_store_write_secret() {',
-          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"',
-          '}',
-        ]
-      : [
-          // A deployment always has the key; the local backend without one writes as before.
-          'state_store_write_secret() {',
-          '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1"',
-          '}',
-        ]),
-  ];
 }
 
 /**

@@ -7,6 +7,7 @@ import { parseManifest } from '../manifest/parse.js';
 import type { ClusterManifest } from '../manifest/types.js';
 import { dns1123SubdomainErrors } from '../manifest/validate.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { ObjectStore } from '../state/object-store.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
 
 /**
@@ -25,6 +26,8 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface ApiDeps {
   store: ClusterStore;
+  /** The state store's objects, for the one secret the API hands out (the admin kubeconfig). */
+  objects: Pick<ObjectStore, 'get'>;
   executions: ExecutionsApi;
   stateMachines: Record<StateMachineName, string>;
 }
@@ -64,7 +67,7 @@ function bodyBytes(request: ApiRequest): Buffer {
 }
 
 /** The body as UTF-8 text; anything else is a 400 rather than text with replacement characters. */
-function bodyText(request: ApiRequest): string {
+export function bodyText(request: ApiRequest): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bodyBytes(request));
   } catch (error) {
@@ -113,7 +116,7 @@ function jsonObjectBody(text: string): Record<string, unknown> {
  * The manifest from a body: kOps YAML or JSON (documents, a JSON array or a `kind: List`, read
  * by the same check as the CLI's), or `{"manifest": "<YAML>"}`.
  */
-function manifestFromBody(text: string): string {
+export function manifestFromBody(text: string): string {
   if (text.trim() === '')
     throw new HttpProblem(400, 'the body must be the kOps manifest (YAML or JSON)');
   if (/^\s*\{/.test(text)) {
@@ -144,7 +147,7 @@ function pathParameter(request: ApiRequest, param: string): string {
 }
 
 /** The cluster named in the path: a DNS name, as every cluster's is (else 400, before any lookup). */
-function clusterName(request: ApiRequest): string {
+export function clusterName(request: ApiRequest): string {
   const cluster = pathParameter(request, 'name');
   const problems = dns1123SubdomainErrors(cluster);
   if (cluster === '' || problems.length > 0)
@@ -202,7 +205,7 @@ async function refuseIfLocked(cluster: string, deps: ApiDeps): Promise<void> {
   }
 }
 
-async function requireCluster(cluster: string, deps: ApiDeps): Promise<void> {
+export async function requireCluster(cluster: string, deps: ApiDeps): Promise<void> {
   if (!(await deps.store.exists(cluster)))
     throw new HttpProblem(404, `cluster "${cluster}" not found`);
 }

@@ -313,7 +313,9 @@ export async function writeState(
       } else if (status?.phase === 'Registered')
         await store.writeSpecs(check.manifest, check.completed);
       else await store.registerCluster(check.manifest, check.completed);
-      await store.ensureBootstrapToken(name);
+      // A registration writes no secret (the API registers with no use of the secrets key); the
+      // create that builds the cluster makes its bootstrap token.
+      if (input.operation !== 'register') await store.ensureBootstrapToken(name);
       await store.updateStatus(name, {
         phase: input.operation === 'register' ? 'Registered' : 'Creating',
         lastExecution: input.owner,

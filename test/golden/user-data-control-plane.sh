@@ -10,7 +10,8 @@ readonly AWS_REGION='us-east-1'
 
 log() { printf 'kopsless-bootstrap[%s.%s]: %s\n' "${INSTANCE_GROUP}" "${CLUSTER_NAME}" "$*" >&2; }
 
-readonly STATE_STORE='s3://state-bucket/seed.example.com'
+readonly STATE_BUCKET_URL='https://state-bucket.s3.us-east-1.amazonaws.com'
+readonly STATE_STORE='https://state-bucket.s3.us-east-1.amazonaws.com/seed.example.com'
 readonly KUBERNETES_VERSION='1.32.0'
 readonly KUBERNETES_MINOR='v1.32'
 readonly MAX_PODS='17'
@@ -19,11 +20,7 @@ readonly KUBECONFIG_SERVER='"https://api.internal.seed.example.com:443"'
 install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd unzip
-  if ! command -v aws >/dev/null; then
-    curl -fsSL "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" -o /tmp/awscliv2.zip
-    unzip -q /tmp/awscliv2.zip -d /tmp && sh /tmp/aws/install
-  fi
+  apt-get install -y -q apt-transport-https ca-certificates curl gpg containerd
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL "https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
   echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/ /" | tee /etc/apt/sources.list.d/kubernetes.list >/dev/null
@@ -52,13 +49,111 @@ imds() {
   curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
 }
 
+readonly EC2_URL='https://ec2.us-east-1.amazonaws.com/'
+
+# curl signs the AWS requests itself (--aws-sigv4): no AWS CLI is downloaded.
+require_curl_sigv4() {
+  local version major minor
+  read -r _ version _ < <(curl --version)
+  major="${version%%.*}"
+  minor="${version#*.}"
+  minor="${minor%%.*}"
+  if ((major < 7 || (major == 7 && minor < 87))); then
+    log "curl ${version} cannot sign S3 requests: 7.87 or later is needed"
+    exit 1
+  fi
+}
+
+# A curl config holding the instance role credentials: read through a pipe, never on a command line.
+instance_credentials() {
+  local role
+  role="$(imds iam/security-credentials/)"
+  imds "iam/security-credentials/${role}" |
+    python3 -c 'import json, sys; c = json.load(sys.stdin); print("user = " + json.dumps(c["AccessKeyId"] + ":" + c["SecretAccessKey"])); print("header = " + json.dumps("x-amz-security-token: " + c["Token"]))'
+}
+
+aws_request() {
+  local service="$1" url="$2"
+  shift 2
+  curl -fsS --retry 5 --aws-sigv4 "aws:amz:${AWS_REGION}:${service}" -K <(instance_credentials) "$@" "${url}"
+}
+
+s3_request() {
+  local url="$1"
+  shift
+  aws_request s3 "${url}" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+
+# One EC2 Query API call, its parameters form-encoded (curl signs the body's hash); prints the XML answer.
+ec2_request() {
+  local parameter options=()
+  for parameter in "Action=$1" "Version=2016-11-15" "${@:2}"; do
+    options+=(--data-urlencode "${parameter}")
+  done
+  aws_request ec2 "${EC2_URL}" "${options[@]}"
+}
+
+# The text of the first <TAG> element of the XML on stdin (nothing when there is none).
+xml_value() {
+  local xml value
+  IFS= read -r -d '' xml || true
+  [[ "${xml}" == *"<$1>"* ]] || return 0
+  value="${xml#*"<$1>"}"
+  printf "%s" "${value%%"</$1>"*}"
+}
+
 state_store_read() {
-  aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/$1" -
+  s3_request "${STATE_STORE}/$1"
+}
+
+state_store_write() {
+  s3_request "${STATE_STORE}/$1" -X PUT -H "Content-Type: application/octet-stream" "${@:2}" --data-binary @-
+}
+
+# Whether the store holds KEY: a listing with KEY as its prefix; a listing that fails is retried, never read as absent.
+state_store_has() {
+  local listing
+  # Encoded and ordered as SigV4 signs a query (curl before 8.1 signs it as given).
+  local query="delimiter=%2F&list-type=2&prefix=${CLUSTER_NAME}%2F${1//\//%2F}"
+  until listing="$(s3_request "${STATE_BUCKET_URL}/?${query}")"; do
+    log "listing the state store failed, retrying"
+    sleep 5
+  done
+  [[ "${listing}" == *"<Key>${CLUSTER_NAME}/$1</Key>"* ]]
 }
 
 readonly SECRETS_KEY='arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets'
+readonly SIGNED_SECRET_PUT='import datetime, hashlib, hmac, json, os, sys, urllib.error, urllib.parse, urllib.request
+url, region, key_id, mode = sys.argv[1:5]
+creds = json.load(os.fdopen(3))
+body = sys.stdin.buffer.read()
+parts = urllib.parse.urlsplit(url)
+amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(), "x-amz-date": amz_date,
+  "x-amz-security-token": creds["Token"], "x-amz-server-side-encryption": "aws:kms",
+  "x-amz-server-side-encryption-aws-kms-key-id": key_id, "x-amz-server-side-encryption-bucket-key-enabled": "true"}
+if mode == "create-only":
+  headers["if-none-match"] = "*"
+names = sorted(headers)
+canonical = "\n".join(["PUT", parts.path, "", *[n + ":" + headers[n] for n in names], "", ";".join(names), headers["x-amz-content-sha256"]])
+scope = amz_date[:8] + "/" + region + "/s3/aws4_request"
+to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+key = ("AWS4" + creds["SecretAccessKey"]).encode()
+for part in (amz_date[:8], region, "s3", "aws4_request"):
+  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+headers["authorization"] = "AWS4-HMAC-SHA256 Credential=" + creds["AccessKeyId"] + "/" + scope + ", SignedHeaders=" + ";".join(names) + ", Signature=" + signature
+del headers["host"]
+headers["content-type"] = "application/octet-stream"
+try:
+  urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=60)
+except urllib.error.HTTPError as error:
+  sys.exit("returned error: %d" % error.code)'
 state_store_write_secret() {
-  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"
+  local role
+  role="$(imds iam/security-credentials/)"
+  python3 -c "${SIGNED_SECRET_PUT}" "${STATE_STORE}/$1" "${AWS_REGION}" "${SECRETS_KEY}" "${2:-}" \
+    3< <(imds "iam/security-credentials/${role}")
 }
 
 # Copies a quoted heredoc to stdout with builtins only: its text is data to bash, never expanded.
@@ -111,21 +206,23 @@ KUBEADM
 }
 
 readonly ETCD_VOLUME_GB='20'
-readonly ETCD_VOLUME_TAG_FILTERS='{"Name":"tag:KubernetesCluster","Values":["seed.example.com"]},{"Name":"tag:kopsless.io/etcd","Values":["control-plane-us-east-1a"]}'
-readonly ETCD_VOLUME_TAG_SPECIFICATIONS='[{"ResourceType":"volume","Tags":[{"Key":"KubernetesCluster","Value":"seed.example.com"},{"Key":"kubernetes.io/cluster/seed.example.com","Value":"owned"},{"Key":"kopsless.io/etcd","Value":"control-plane-us-east-1a"}]}]'
+readonly ETCD_VOLUME_TAG_FILTERS=('Filter.1.Name=tag:KubernetesCluster' 'Filter.1.Value.1=seed.example.com' 'Filter.2.Name=tag:kopsless.io/etcd' 'Filter.2.Value.1=control-plane-us-east-1a')
+readonly ETCD_VOLUME_TAG_SPECIFICATIONS=('TagSpecification.1.ResourceType=volume' 'TagSpecification.1.Tag.1.Key=KubernetesCluster' 'TagSpecification.1.Tag.1.Value=seed.example.com' 'TagSpecification.1.Tag.2.Key=kubernetes.io/cluster/seed.example.com' 'TagSpecification.1.Tag.2.Value=owned' 'TagSpecification.1.Tag.3.Key=kopsless.io/etcd' 'TagSpecification.1.Tag.3.Value=control-plane-us-east-1a')
 
 attach_etcd_volume() {
-  local volume disk="" filters
-  printf -v filters '[%s,{"Name":"availability-zone","Values":["%s"]}]' "${ETCD_VOLUME_TAG_FILTERS}" "${ZONE}"
-  volume="$(aws --region="${AWS_REGION}" ec2 describe-volumes --filters "${filters}" \
-    --query 'Volumes[0].VolumeId' --output text)"
-  if [ -z "${volume}" ] || [ "${volume}" = "None" ]; then
-    volume="$(aws --region="${AWS_REGION}" ec2 create-volume --availability-zone "${ZONE}" --size "${ETCD_VOLUME_GB}" --volume-type gp3 --encrypted \
-      --tag-specifications "${ETCD_VOLUME_TAG_SPECIFICATIONS}" --query VolumeId --output text)"
-    aws --region="${AWS_REGION}" ec2 wait volume-available --volume-ids "${volume}"
+  local volume disk=""
+  volume="$(ec2_request DescribeVolumes "${ETCD_VOLUME_TAG_FILTERS[@]}" \
+    "Filter.3.Name=availability-zone" "Filter.3.Value.1=${ZONE}" | xml_value volumeId)"
+  if [ -z "${volume}" ]; then
+    volume="$(ec2_request CreateVolume "AvailabilityZone=${ZONE}" "Size=${ETCD_VOLUME_GB}" "VolumeType=gp3" "Encrypted=true" \
+      "${ETCD_VOLUME_TAG_SPECIFICATIONS[@]}" | xml_value volumeId)"
+    [ -n "${volume}" ] || { log "creating the etcd volume returned no volume ID"; exit 1; }
+    until [ "$(ec2_request DescribeVolumes "VolumeId.1=${volume}" | xml_value status)" = "available" ]; do
+      sleep 5
+    done
   fi
   # The instance being replaced may still hold the volume; it frees up when that one terminates.
-  until aws --region="${AWS_REGION}" ec2 attach-volume --volume-id "${volume}" --instance-id "${INSTANCE_ID}" --device /dev/xvdf >/dev/null 2>&1; do
+  until ec2_request AttachVolume "VolumeId=${volume}" "InstanceId=${INSTANCE_ID}" "Device=/dev/xvdf" >/dev/null 2>&1; do
     log "waiting to attach etcd volume ${volume}"
     sleep 10
   done
@@ -143,9 +240,9 @@ attach_etcd_volume() {
 
 restore_control_plane_pki() {
   install -d -m 0700 /etc/kubernetes/pki
-  if aws --region="${AWS_REGION}" s3 ls "${STATE_STORE}/secrets/control-plane-pki.tar.gz" >/dev/null 2>&1; then
+  if state_store_has secrets/control-plane-pki.tar.gz; then
     log "restoring the cluster CA and service-account keys from the state store"
-    aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/control-plane-pki.tar.gz" - | tar -xz -C /etc/kubernetes/pki
+    state_store_read secrets/control-plane-pki.tar.gz | tar -xz -C /etc/kubernetes/pki
   fi
 }
 
@@ -157,12 +254,15 @@ save_control_plane_pki() {
 install_bootstrap_token_sync() {
   install -d -m 0700 /etc/kopsless
   printf "STATE_STORE=%q\nAWS_REGION=%q\n" "${STATE_STORE}" "${AWS_REGION}" | tee /etc/kopsless/state-store.env >/dev/null
+  # The boot script's own request functions (curl signs with the instance role), as bash prints them.
+  declare -f imds instance_credentials aws_request s3_request state_store_read | tee /etc/kopsless/state-store.sh >/dev/null
   verbatim <<'TOKENSYNC' | tee /usr/local/sbin/kopsless-bootstrap-token >/dev/null
 #!/bin/bash
 # Registers the bootstrap token the state store holds (the launch stage renews it) with kubeadm.
 set -o errexit -o nounset -o pipefail
 . /etc/kopsless/state-store.env
-token="$(aws --region="${AWS_REGION}" s3 cp "${STATE_STORE}/secrets/bootstrap-token" -)"
+. /etc/kopsless/state-store.sh
+token="$(state_store_read secrets/bootstrap-token)"
 known="$(kubeadm token list --kubeconfig /etc/kubernetes/admin.conf | awk 'NR > 1 { print $1 }')"
 if ! printf "%s\n" "${known}" | grep -qxF -- "${token}"; then
   kubeadm token create "${token}" --ttl 24h0m0s --kubeconfig /etc/kubernetes/admin.conf >/dev/null
@@ -200,6 +300,7 @@ install_vpc_cni() {
 main() {
   log "bootstrapping Kubernetes ${KUBERNETES_VERSION} with maxPods ${MAX_PODS}"
   install_packages
+  require_curl_sigv4
   configure_kernel
   configure_containerd
   INSTANCE_ID="$(imds instance-id)"
@@ -216,7 +317,7 @@ main() {
   install_bootstrap_token_sync
   # Nodes verify the API server against this hash before trusting the bootstrap token.
   openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed "s/^.* /sha256:/" |
-    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"
+    state_store_write pki/ca-cert-hash
   # The lifecycle stages reach the API at api.internal.<cluster>, from inside the VPC, with this admin kubeconfig.
   awk -- 'BEGIN { server = ARGV[1]; ARGV[1] = "" } { if (match($0, /^ *server: /)) $0 = substr($0, 1, RLENGTH) server; print }' "${KUBECONFIG_SERVER}" /etc/kubernetes/admin.conf |
     state_store_write_secret secrets/kubeconfig

@@ -29,8 +29,8 @@ const policies = resourcePolicies(readTemplate(), deployment);
 const viaS3 = { 'kms:ViaService': 's3.us-east-1.amazonaws.com' };
 
 /**
- * The S3 requests of a boot script: reads, writes and the existence check (`aws s3 ls` lists with
- * the key as prefix); a secret's write names the key the script gives it.
+ * The S3 requests of a boot script: reads, writes and the existence check (`state_store_has`
+ * lists with the key as prefix); a secret's write names the key the script gives it.
  */
 function stateStoreRequests(script: string): Request[] {
   const object = (key: string) => `arn:aws:s3:::${BUCKET}/${cluster}/${key}`;
@@ -45,19 +45,17 @@ function stateStoreRequests(script: string): Request[] {
         's3:x-amz-server-side-encryption-aws-kms-key-id': secretsKey,
       },
     });
-  for (const m of script.matchAll(/state_store_read (\S+)\)/g))
+  for (const m of script.matchAll(/state_store_read ([a-z][^\s)"]*)/g))
     requests.push({ action: 's3:GetObject', resource: object(m[1]!) });
-  for (const m of script.matchAll(/s3 cp "\$\{STATE_STORE\}\/([^"]+)" -/g))
-    requests.push({ action: 's3:GetObject', resource: object(m[1]!) });
-  for (const m of script.matchAll(/s3 cp - "\$\{STATE_STORE\}\/([^"]+)"/g))
+  for (const m of script.matchAll(/state_store_write (\S+)$/gm))
     requests.push({ action: 's3:PutObject', resource: object(m[1]!) });
-  for (const m of script.matchAll(/s3 ls "\$\{STATE_STORE\}\/([^"]+)"/g))
+  for (const m of script.matchAll(/state_store_has (\S+);/g))
     requests.push({
       action: 's3:ListBucket',
       resource: `arn:aws:s3:::${BUCKET}`,
       context: { 's3:prefix': `${cluster}/${m[1]!}`, 's3:delimiter': '/' },
     });
-  // The helpers' own bodies (`s3 cp "${STATE_STORE}/$1" -`) are no calls.
+  // The helpers' own bodies (`state_store_write "$1" ...`) are no calls.
   return requests.filter((r) => !r.resource.includes('$'));
 }
 

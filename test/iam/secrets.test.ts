@@ -26,8 +26,9 @@ import {
 const READERS: Record<string, string[]> = {
   // The cluster CA and service-account keys: a replacement control plane restores them.
   'control-plane-pki.tar.gz': ['MastersRole'],
-  // The admin kubeconfig: the functions that talk to the cluster's API.
-  kubeconfig: ['RollingUpdateActorRole', 'WatchEniActorRole'],
+  // The admin kubeconfig: the functions that talk to the cluster's API, and the API that hands
+  // it to callers allowed its route.
+  kubeconfig: ['RollingUpdateActorRole', 'WatchEniActorRole', 'ApiActorRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
   // A client certificate of the etcd CA: the roll removes members through etcd's member API.

@@ -22,7 +22,6 @@ const COMMANDS = [
   'apt-get',
   'apt-mark',
   'awk',
-  'aws',
   'blkid',
   'chmod',
   'containerd',
@@ -50,27 +49,37 @@ const COMMANDS = [
   'tar',
   'tee',
   'uname',
-  'unzip',
 ];
+
+/**
+ * curl as AWS and IMDS would answer it: this instance is i-self; the state store holds the
+ * cluster's CAs and names another instance as the one that ran kubeadm init (the claim's
+ * If-None-Match write fails with 412); EC2 has the etcd volume.
+ */
+const CURL_ANSWER = `case "$*" in
+  *--version*) printf '%s\\n' 'curl 8.5.0 (x86_64-pc-linux-gnu)' ;;
+  *169.254.169.254*) printf '%s' i-self ;;
+  *'If-None-Match: *'*) printf '%s\\n' 'curl: (22) The requested URL returned error: 412' >&2; exit 22 ;;
+  *control-plane-initializer*) printf '%s' i-other ;;
+  *list-type=2*) printf '%s' '<Key>seed.example.com/secrets/control-plane-pki.tar.gz</Key>' ;;
+  *) printf '%s\\n' '<volumeId>vol-0123</volumeId><status>available</status>' ;;
+esac`;
 
 describe('a control-plane boot script of a cluster with three control-plane groups', () => {
   it('claims kubeadm init with If-None-Match, and joins as a control-plane member when another instance holds the claim', () => {
-    // The stubs answer the claim's read-back with text that is not this instance's ID.
-    const run = runSandboxed(renderUserData({ ...input, controlPlaneCount: 3 }), COMMANDS);
+    const run = runSandboxed(renderUserData({ ...input, controlPlaneCount: 3 }), COMMANDS, {
+      answers: { curl: CURL_ANSWER },
+    });
 
     expect(run.blocked).toEqual([]);
     expect(run.stderr).not.toMatch(/command not found|syntax error|unbound variable/);
     expect(run.status).toBe(0);
     const argvs = run.calls.map((c) => c.argv);
-    const claim = argvs.find((a) => a[0] === 'aws' && a.includes('put-object'))!;
+    const claim = argvs.find((a) => a[0] === 'curl' && a.includes('If-None-Match: *'))!;
     expect(claim).toEqual(
       expect.arrayContaining([
-        '--bucket',
-        'state-bucket',
-        '--key',
-        'seed.example.com/secrets/control-plane-initializer',
-        '--if-none-match',
-        '*',
+        'PUT',
+        'https://state-bucket.s3.us-east-1.amazonaws.com/seed.example.com/secrets/control-plane-initializer',
       ]),
     );
     expect(argvs.filter((a) => a[0] === 'kubeadm').map((a) => a[1])).toEqual(['join']);

@@ -3,6 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { checkManifest } from '../../src/manifest/check.js';
 import type { CompletedInstanceGroup } from '../../src/manifest/completed.js';
 import type { InstanceGroupRole } from '../../src/manifest/types.js';
+import { stateBucketUrl } from '../../src/planning/aws-requests.js';
 import { renderUserData, type UserDataInput } from '../../src/planning/user-data.js';
 import { vpcCniManifest } from '../../src/planning/vpc-cni.js';
 import { readFixture } from '../helpers.js';
@@ -20,7 +21,6 @@ const SCRIPT_COMMANDS = [
   'apt-get',
   'apt-mark',
   'awk',
-  'aws',
   'blkid',
   'chmod',
   'containerd',
@@ -36,6 +36,7 @@ const SCRIPT_COMMANDS = [
   'modprobe',
   'mount',
   'openssl',
+  'python3',
   'sed',
   'sha256sum',
   'sh',
@@ -45,11 +46,18 @@ const SCRIPT_COMMANDS = [
   'tar',
   'tee',
   'uname',
-  'unzip',
 ];
 /** Never called by the scripts: stubbed so that an injected call is recorded rather than failing. */
 const DECOYS = ['touch', 'id', 'rm', 'cat'];
 const COMMANDS = [...SCRIPT_COMMANDS, ...DECOYS];
+
+/**
+ * What every curl call prints in the sandbox: its version line (the script checks that curl signs
+ * AWS requests), and the parts of EC2's answers the script reads (an etcd volume, available).
+ */
+const CURL_ANSWER = `printf '%s\\n' 'curl 8.5.0 (x86_64-pc-linux-gnu) <volumeId>vol-0123</volumeId><status>available</status>'`;
+const runScript = (script: string) =>
+  runSandboxed(script, COMMANDS, { answers: { curl: CURL_ANSWER } });
 
 /** Each payload gets a marker naming the field, so a failure says which field leaked. */
 const PAYLOADS: Array<[string, (marker: string) => string]> = [
@@ -175,7 +183,7 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     const { cluster, instanceGroup: ig } = input;
     const spec = cluster.spec;
 
-    const run = runSandboxed(renderUserData(input), COMMANDS);
+    const run = runScript(renderUserData(input));
 
     expectNothingRan(run);
     const docs = kubeadmDocuments(run);
@@ -209,16 +217,19 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     ]);
     const kubeconfig = callOf(run, (argv) => argv[0] === 'awk' && argv[1] === '--');
     expect(JSON.parse(kubeconfig.argv[3]!)).toBe(`https://${spec.masterInternalName}:443`);
-    const volumes = callOf(run, (argv) => argv[0] === 'aws' && argv.includes('describe-volumes'));
-    const filters = JSON.parse(volumes.argv[volumes.argv.indexOf('--filters') + 1]!) as Array<{
-      Name: string;
-      Values: string[];
-    }>;
-    expect(filters.slice(0, 2)).toEqual([
-      { Name: 'tag:KubernetesCluster', Values: [cluster.metadata.name] },
-      { Name: 'tag:kopsless.io/etcd', Values: [ig.metadata.name] },
-    ]);
-    expect(volumes.argv[1]).toBe(`--region=${input.region}`);
+    const volumes = callOf(
+      run,
+      (argv) => argv[0] === 'curl' && argv.includes('Action=DescribeVolumes'),
+    );
+    expect(volumes.argv).toEqual(
+      expect.arrayContaining([
+        'Filter.1.Name=tag:KubernetesCluster',
+        `Filter.1.Value.1=${cluster.metadata.name}`,
+        'Filter.2.Name=tag:kopsless.io/etcd',
+        `Filter.2.Value.1=${ig.metadata.name}`,
+      ]),
+    );
+    expect(volumes.argv).toContain(`aws:amz:${input.region}:ec2`);
     callOf(run, (argv) => argv[0] === 'curl' && argv.includes(vpcCniManifest().url));
     callOf(run, (argv) => argv[0] === 'sha256sum' && argv.includes('-c'));
     callOf(
@@ -229,8 +240,10 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     callOf(
       run,
       (argv) =>
-        argv[0] === 'aws' &&
-        argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/secrets/bootstrap-token`),
+        argv[0] === 'curl' &&
+        argv.includes(
+          `${stateBucketUrl(input.stateBucket, input.region)}/${cluster.metadata.name}/secrets/bootstrap-token`,
+        ),
     );
     callOf(
       run,
@@ -245,7 +258,7 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     const input = hostileInput('node', payload);
     const { cluster, instanceGroup: ig } = input;
 
-    const run = runSandboxed(renderUserData(input), COMMANDS);
+    const run = runScript(renderUserData(input));
 
     expectNothingRan(run);
     const docs = kubeadmDocuments(run);
@@ -266,8 +279,10 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
     callOf(
       run,
       (argv) =>
-        argv[0] === 'aws' &&
-        argv.includes(`s3://${input.stateBucket}/${cluster.metadata.name}/pki/ca-cert-hash`),
+        argv[0] === 'curl' &&
+        argv.includes(
+          `${stateBucketUrl(input.stateBucket, input.region)}/${cluster.metadata.name}/pki/ca-cert-hash`,
+        ),
     );
     expect(run.stderr).toContain(
       `kopsless-bootstrap[${ig.metadata.name}.${cluster.metadata.name}]: done`,
@@ -277,7 +292,7 @@ describe.each(PAYLOADS)('user-data with %s in every field', (_name, payload) => 
   it('bastion: no payload runs', () => {
     const input = hostileInput('bastion', payload);
 
-    const run = runSandboxed(renderUserData(input), COMMANDS);
+    const run = runScript(renderUserData(input));
 
     expectNothingRan(run);
     expect(run.stderr).toContain(
@@ -326,7 +341,7 @@ describe('user-data of a valid manifest in the sandbox', () => {
       region: 'us-east-1',
     });
 
-    const run = runSandboxed(script, COMMANDS);
+    const run = runScript(script);
 
     expect(run.blocked).toEqual([]);
     expect(run.status).toBe(0);

@@ -74,7 +74,9 @@ describe('user-data', () => {
 
   it('writes every secret of the control plane under the secrets key, and nothing else with it', () => {
     const script = render('control-plane-us-east-1a');
-    const writes = script.split('\n').filter((line) => /s3 cp - |s3api put-object/.test(line));
+    const plainWrites = script
+      .split('\n')
+      .filter((line) => /^\s*state_store_write [a-z]/.test(line));
 
     const secretWrites = script
       .split('\n')
@@ -83,13 +85,13 @@ describe('user-data', () => {
       'secrets/control-plane-pki.tar.gz',
       'secrets/kubeconfig',
     ]);
-    // The one plain `s3 cp -` left publishes the CA hash, which is not a secret.
-    expect(writes.filter((line) => !line.includes('--sse aws:kms'))).toEqual([
-      '    aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/pki/ca-cert-hash"',
-    ]);
+    // The one plain write left publishes the CA hash, which is not a secret.
+    expect(plainWrites).toEqual(['    state_store_write pki/ca-cert-hash']);
     expect(script).toContain(`readonly SECRETS_KEY=${shellQuote(SECRETS_KEY)}`);
+    // Secrets go through the one writer that sets the SSE-KMS headers with the key.
+    expect(script).toContain('"x-amz-server-side-encryption-aws-kms-key-id": key_id');
     expect(script).toContain(
-      '  aws --region="${AWS_REGION}" s3 cp - "${STATE_STORE}/$1" --sse aws:kms --sse-kms-key-id "${SECRETS_KEY}"',
+      '  python3 -c "${SIGNED_SECRET_PUT}" "${STATE_STORE}/$1" "${AWS_REGION}" "${SECRETS_KEY}" "${2:-}" \\',
     );
   });
 

@@ -6,12 +6,14 @@ import { readFixture } from '../helpers.js';
 
 const seed = checkManifest(readFixture('seed.yaml')).completed!;
 
-/** The keys a boot script names after `${STATE_STORE}/` or passes to `state_store_read`. */
+/** The keys a boot script names after `${STATE_STORE}/` or passes to its state store functions. */
 function keysReadOrWritten(script: string): string[] {
   const named = [
     ...script.matchAll(/\$\{STATE_STORE\}\/([^"\s]+)/g),
-    ...script.matchAll(/state_store_read ([^\s)"]+)/g),
-    ...script.matchAll(/state_store_write_secret ([^\s)"]+)/g),
+    // A key starts with a letter (`$1` in a function's body, `|` after its name in a list, are none).
+    ...script.matchAll(/state_store_read ([a-z][^\s)"]*)/g),
+    ...script.matchAll(/state_store_write(?:_secret)? ([a-z][^\s)"]*)/g),
+    ...script.matchAll(/state_store_has ([a-z][^\s);"]*)/g),
   ];
   return [...new Set(named.map((m) => m[1]!))].filter((k) => k !== '$1').sort();
 }

@@ -65,11 +65,18 @@ function listFiles(dir: string, prefix = ''): string[] {
   );
 }
 
-/** Runs `script` in a fresh sandbox with stubs for `commands`; the directory is removed unless `keep`. */
+/** The stub's last line: what it prints when the sandbox gives the command no answer of its own. */
+const PLACEHOLDER = `printf '%s-output\\n' "\${0##*/}"`;
+
+/**
+ * Runs `script` in a fresh sandbox with stubs for `commands`; the directory is removed unless
+ * `keep`. A command named in `answers` runs that bash (its arguments in `$@`, after they are
+ * recorded) instead of printing `<command>-output`: for a script that reads what it is told.
+ */
 export function runSandboxed(
   script: string,
   commands: readonly string[],
-  { keep = false } = {},
+  { keep = false, answers = {} as Record<string, string> } = {},
 ): SandboxRun {
   const bash = realBash();
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-sandbox-'));
@@ -78,7 +85,13 @@ export function runSandboxed(
   mkdirSync(bin);
   mkdirSync(records);
   for (const command of commands) {
-    writeFileSync(join(bin, command), `#!${bash}\n${STUB}`);
+    const answer = answers[command];
+    if (answer !== undefined && !STUB.includes(PLACEHOLDER))
+      throw new Error('sandbox-stub.sh no longer ends with the placeholder an answer replaces');
+    writeFileSync(
+      join(bin, command),
+      `#!${bash}\n${answer === undefined ? STUB : STUB.replace(PLACEHOLDER, answer)}`,
+    );
     chmodSync(join(bin, command), 0o755);
   }
   writeFileSync(join(dir, '.harness.sh'), HARNESS);

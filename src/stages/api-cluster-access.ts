@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { parse, stringify } from 'yaml';
+import { ClusterExistsError, ClusterLockedError, SpecInvalidError } from '../errors.js';
+import { checkManifest } from '../manifest/check.js';
+import { storeKey } from '../state/layout.js';
+import {
+  type ApiDeps,
+  type ApiRequest,
+  type ApiResponse,
+  bodyText,
+  clusterName,
+  HttpProblem,
+  manifestFromBody,
+  requireCluster,
+} from './api.js';
+import { MAX_MANIFEST_BYTES } from './inputs.js';
+import { writeState } from './write-state.js';
+
+/**
+ * The API's routes for what the CLI of a deployed stack must not do with its user's own
+ * credentials: register a cluster (the state store is the functions') and hand out a cluster's
+ * kubeconfig (`secrets/` is readable only by the roles the secrets key's policy names). A user is
+ * allowed each one by `execute-api:Invoke` on its route, never by S3 or KMS grants.
+ */
+
+/** How long a registration holds the cluster's lock: it writes a few small objects. */
+const REGISTER_LEASE_SECONDS = 60;
+
+/** A write-state error as the API's answer: what the client can fix, never a 500. */
+function asProblem(error: unknown): never {
+  if (error instanceof ClusterExistsError) throw new HttpProblem(409, error.message);
+  if (error instanceof ClusterLockedError)
+    throw new HttpProblem(409, error.message, { execution: error.holder });
+  if (error instanceof SpecInvalidError)
+    throw new HttpProblem(400, 'the manifest is invalid', { errors: error.issues });
+  throw error;
+}
+
+type Named = { name?: unknown; [key: string]: unknown };
+
+/** The fields of a kubeconfig user that would run something or read a file on the caller's machine. */
+const COMMAND_FIELDS = ['exec', 'auth-provider', 'tokenFile', 'client-certificate', 'client-key'];
+
+/**
+ * The stored kubeconfig as handed out: its current context's cluster and user only, the user's
+ * credentials only for `admin`. A stored user that would run a command or read a file is refused
+ * (422), so nothing the store holds ever runs on a caller's machine.
+ */
+export function exportedKubeconfig(cluster: string, stored: string, admin: boolean): string {
+  let config: { contexts?: Named[]; clusters?: Named[]; users?: Named[]; [k: string]: unknown };
+  try {
+    config = (parse(stored) ?? {}) as typeof config;
+  } catch (error) {
+    throw new HttpProblem(422, `the kubeconfig stored for "${cluster}" is not YAML`, {
+      cause: (error as Error).message,
+    });
+  }
+  const current =
+    config.contexts?.find((c) => c.name === config['current-context']) ?? config.contexts?.[0];
+  const context = (current?.context ?? {}) as { cluster?: unknown; user?: unknown };
+  const clusterEntry = config.clusters?.find((c) => c.name === context.cluster);
+  if (!clusterEntry)
+    throw new HttpProblem(422, `the kubeconfig stored for "${cluster}" has no cluster entry`);
+  const user = (config.users?.find((u) => u.name === context.user)?.user ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const refused = COMMAND_FIELDS.filter((field) => field in user);
+  if (refused.length > 0)
+    throw new HttpProblem(
+      422,
+      `the kubeconfig stored for "${cluster}" has users[].user.${refused[0]}: not handed out`,
+    );
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: clusterEntry.cluster }],
+    users: [{ name: cluster, user: admin ? user : {} }],
+    contexts: [{ name: cluster, context: { cluster, user: cluster } }],
+    'current-context': cluster,
+  });
+}
+
+async function kubeconfigOf(
+  request: ApiRequest,
+  deps: ApiDeps,
+  admin: boolean,
+): Promise<ApiResponse> {
+  const cluster = clusterName(request);
+  await requireCluster(cluster, deps);
+  const stored = await deps.objects.get(storeKey.kubeconfig(cluster));
+  if (!stored)
+    throw new HttpProblem(
+      404,
+      `cluster "${cluster}" has no kubeconfig yet: its control plane publishes one when it is up`,
+      { reason: 'NoKubeconfig' },
+    );
+  return {
+    statusCode: 200,
+    body: { cluster, admin, kubeconfig: exportedKubeconfig(cluster, stored.body, admin) },
+  };
+}
+
+export const clusterAccessRoutes = {
+  /**
+   * `POST /clusters/{name}/register`: the manifest in the body is checked and written to the
+   * state store as a registered cluster (as `kops create -f` without `--yes`); nothing is built.
+   * Registering again with the same or a changed manifest, before the first build, replaces it.
+   */
+  async registerCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
+    const cluster = clusterName(request);
+    const manifest = manifestFromBody(bodyText(request));
+    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
+      throw new HttpProblem(
+        413,
+        `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`,
+      );
+    const check = checkManifest(manifest);
+    if (!check.valid || check.unsupported.length > 0)
+      throw new HttpProblem(
+        400,
+        check.valid
+          ? 'the manifest asks for settings kopsless does not build'
+          : 'the manifest is invalid',
+        { errors: check.errors, unsupported: check.unsupported },
+      );
+    if (check.cluster !== cluster)
+      throw new HttpProblem(
+        400,
+        `metadata.name: the manifest's cluster is "${check.cluster}", the path names "${cluster}"`,
+      );
+    const owner = `api-register-${randomUUID()}`;
+    const writeDeps = { store: deps.store, lockLeaseSeconds: REGISTER_LEASE_SECONDS };
+    try {
+      await writeState({ action: 'acquireLock', cluster, owner, operation: 'register' }, writeDeps);
+      try {
+        await writeState({ action: 'register', manifest, owner, operation: 'register' }, writeDeps);
+      } finally {
+        await writeState({ action: 'release', cluster, owner }, writeDeps);
+      }
+    } catch (error) {
+      asProblem(error);
+    }
+    return { statusCode: 200, body: { cluster, phase: 'Registered' } };
+  },
+
+  /** `GET /clusters/{name}/kubeconfig`: the cluster's API server and CA, no credentials. */
+  kubeconfig: (request: ApiRequest, deps: ApiDeps) => kubeconfigOf(request, deps, false),
+
+  /** `GET /clusters/{name}/kubeconfig/admin`: with the cluster admin's credentials. */
+  adminKubeconfig: (request: ApiRequest, deps: ApiDeps) => kubeconfigOf(request, deps, true),
+};
