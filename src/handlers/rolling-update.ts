@@ -3,10 +3,11 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { clusterApiClient } from '../aws/cluster-api-lambda.js';
 import { loadBalancingApi } from '../aws/elbv2.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
-import { kubeForCluster } from '../kube/from-store.js';
+import { clusterKube } from '../kube/remote-port.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { etcdFromStore } from '../stages/etcd-membership.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
@@ -18,14 +19,13 @@ import type { HandlerRuntime } from './runtime.js';
 export function createRollingUpdateHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
   const adapters = clusterAdapters(config.stateBucket, aws);
+  const clusterApi = clusterApiClient(aws, runtime.lambdaTransport);
   const deps = {
     ...adapters,
     autoscaling: autoScalingApi(new AutoScalingClient(aws)),
     dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) =>
-      kubeForCluster(adapters.objects, cluster, {
-        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-      }),
+    // Kubernetes only through the cluster's API function, inside the cluster's VPC.
+    kube: (cluster: string) => clusterKube(cluster, clusterApi),
     etcd: etcdFromStore(adapters.objects, adapters.ec2),
     loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(aws)),
     drainTimeoutSeconds: config.drainTimeoutSeconds,

@@ -1,8 +1,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
+import { clusterApiClient } from '../aws/cluster-api-lambda.js';
 import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import type { Config } from '../config.js';
-import { kubeForCluster } from '../kube/from-store.js';
+import { clusterKube } from '../kube/remote-port.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
 import { handleWatcherEvent, type WatcherResult, watchCluster } from '../stages/eni-watcher.js';
@@ -35,12 +36,11 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
   const aws = clientConfig(runtime.aws);
   const { ec2Client: _ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
   const executions = executionsApi(new SFNClient(aws));
+  const clusterApi = clusterApiClient(aws, runtime.lambdaTransport);
   const deps = {
     ...adapters,
-    kube: (cluster: string) =>
-      kubeForCluster(adapters.objects, cluster, {
-        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-      }),
+    // Kubernetes only through the cluster's API function, inside the cluster's VPC.
+    kube: (cluster: string) => clusterKube(cluster, clusterApi),
     settings: {
       ...DEFAULT_WATCHER_SETTINGS,
       threshold: config.watcher.threshold,

@@ -14,6 +14,7 @@ import {
   type SecurityGroupKind,
   securityGroupName,
 } from './names.js';
+import { clusterApiResources } from './stack-cluster-api.js';
 import {
   boundaryArn,
   CLUSTER_ROLE_PATH,
@@ -46,6 +47,11 @@ export interface StackTemplateInput {
   deployment?: string;
   /** What the launch stage found of a VPC the manifest shares (`spec.networkID`). */
   existingNetwork?: ExistingNetwork;
+  /**
+   * The deployment's ClusterApiLayer version: with it the stack runs the cluster's API function
+   * in the cluster's VPC (stack-cluster-api.ts). The local backend runs that function itself.
+   */
+  clusterApiLayerArn?: string;
 }
 
 export interface StackOutputs {
@@ -108,6 +114,7 @@ export function renderStackTemplate({
   partition = 'aws',
   deployment = DEFAULT_DEPLOYMENT,
   existingNetwork,
+  clusterApiLayerArn,
 }: StackTemplateInput): Json {
   const { cluster, instanceGroups } = manifest;
   const name = cluster.metadata.name;
@@ -338,6 +345,23 @@ export function renderStackTemplate({
     };
     output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
   }
+
+  if (clusterApiLayerArn)
+    Object.assign(
+      resources,
+      clusterApiResources({
+        manifest,
+        stateBucket,
+        partition,
+        deployment,
+        layerArn: clusterApiLayerArn,
+        vpcId,
+        routeTables: Object.keys(network.resources)
+          .filter((id) => (network.resources[id] as Json).Type === 'AWS::EC2::RouteTable')
+          .sort(),
+        tags: (extra = {}) => tags(name, deployment, extra, cloudLabels),
+      }),
+    );
 
   const loadBalancer = hasApiLoadBalancer(cluster);
   if (loadBalancer) {
