@@ -131,6 +131,7 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
               VpcId: vpcId,
               ServiceName: { 'Fn::Sub': 'com.amazonaws.${AWS::Region}.s3' },
               RouteTableIds: input.routeTables.map((id) => ({ Ref: id })),
+              Tags: input.tags({ Name: nameTag(`s3.${name}`).Value }),
             },
           },
         }
