@@ -166,6 +166,20 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
                   Action: 's3:GetObject',
                   Resource: kubeconfigArn,
                 },
+                // The kubeconfig is under the secrets key: decrypted through S3 only.
+                {
+                  Sid: 'DecryptThroughS3',
+                  Effect: 'Allow',
+                  Action: 'kms:Decrypt',
+                  Resource: {
+                    'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*',
+                  },
+                  Condition: {
+                    StringEquals: {
+                      'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' },
+                    },
+                  },
+                },
                 ...vpcAccessStatements(name, vpcId),
               ],
             },

@@ -7,6 +7,7 @@ import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import type { Template } from '../support/template.js';
 import {
   ACCOUNT,
+  CLUSTER_API_LAYER_ARN,
   type Deployment,
   decide,
   functionRoles,
@@ -113,6 +114,8 @@ function clusterStackRoles(
     manifest: checked.completed,
     stateBucket: deployment.stateBucket,
     deployment: STACK_NAME,
+    // As deployed: the stack runs the cluster's API function (its role is ClusterApiRole).
+    clusterApiLayerArn: CLUSTER_API_LAYER_ARN,
   }) as Parameters<typeof stackRoles>[0];
   return stackRoles(stack, {
     stateBucket: deployment.stateBucket,

@@ -8,6 +8,7 @@ import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 import {
   ACCOUNT,
+  CLUSTER_API_LAYER_ARN,
   decide,
   functionRoles,
   type Role,
@@ -23,8 +24,8 @@ import {
 const READERS: Record<string, string[]> = {
   // The cluster CA and service-account keys: a replacement control plane restores them.
   'control-plane-pki.tar.gz': ['MastersRole'],
-  // The admin kubeconfig: the functions that talk to the cluster's API.
-  kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
+  // The admin kubeconfig: the cluster's API function, in the cluster's VPC, and nothing else.
+  kubeconfig: ['ClusterApiRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
   // A client certificate of the etcd CA: the roll removes members through etcd's member API.
@@ -81,6 +82,8 @@ beforeAll(() => {
       }),
     ),
     stateBucket: BUCKET,
+    // As deployed: the launch function gives the stack the deployment's ClusterApiLayer.
+    clusterApiLayerArn: CLUSTER_API_LAYER_ARN,
   }) as Parameters<typeof stackRoles>[0];
   instanceRoles = stackRoles(stack);
   roles = [
@@ -111,6 +114,7 @@ describe('secrets in the state store', () => {
         'WatchEniFunction',
         'WriteStateFunction',
         'BastionsRole',
+        'ClusterApiRole',
         'MastersRole',
         'NodesRole',
       ].sort(),

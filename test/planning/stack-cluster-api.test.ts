@@ -62,6 +62,7 @@ describe('cluster API function in the cluster stack', () => {
     const role = render(text, LAYER).Resources.ClusterApiRole!.Properties;
     const statements = role.Policies[0].PolicyDocument.Statement as Array<Record<string, any>>;
     const s3 = statements.filter((s) => String(s.Action).startsWith('s3:'));
+    const kms = statements.find((s) => s.Action === 'kms:Decrypt')!;
 
     expect(role.RoleName).toBe(clusterApiRoleName(clusterName(text)));
     expect(role.Path).toBe('/kopsless/');
@@ -74,6 +75,7 @@ describe('cluster API function in the cluster stack', () => {
         Resource: `arn:aws:s3:::state-bucket/${clusterName(text)}/secrets/kubeconfig`,
       },
     ]);
+    expect(kms.Condition.StringEquals['kms:ViaService']).toBeDefined();
     const eni = statements.find((s) => s.Sid === 'LambdaInterfacesInOwnVpc')!;
     expect(eni.Condition.ArnEquals['ec2:Vpc']).toBeDefined();
   });

@@ -17,7 +17,7 @@ import { type LocalSettings, lambdaContext } from './handlers.js';
  * the same dispatch: one handler per cluster, built as the cluster's stack configures it.
  */
 
-/** The logical ID of the cluster API function in a cluster's stack: its AWS calls are recorded under it. */
+/** The logical ID of the cluster API function in a cluster's stack: faults are injected under it. */
 export const CLUSTER_API_FUNCTION_ID = 'ClusterApiFunction';
 
 /** The cluster API function's timeout in its cluster's stack (stack-cluster-api.ts). */
@@ -85,7 +85,8 @@ export async function invokeLocalClusterApi(
     return notFound(functionName);
   const handler = handlerFor(cluster, settings);
   try {
-    const answer = await inFunction(CLUSTER_API_FUNCTION_ID, () =>
+    // Its AWS calls are its own: each cluster's function has its cluster's role.
+    const answer = await inFunction(functionName, () =>
       withinHandler(CLUSTER_API_FUNCTION_ID, () =>
         handler(event, lambdaContext(functionName, CLUSTER_API_TIMEOUT_SECONDS)),
       ),
