@@ -15,6 +15,9 @@ import { isSharedSubnet } from './stack-network.js';
 
 type Json = Record<string, unknown>;
 
+/** The cluster API function's Timeout: the ENI watcher's (template.yaml), which waits for it. */
+export const CLUSTER_API_TIMEOUT_SECONDS = 120;
+
 export interface ClusterApiStackInput {
   manifest: CompletedManifest;
   stateBucket: string;
@@ -200,7 +203,9 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
         Layers: [input.layerArn],
         Role: { 'Fn::GetAtt': ['ClusterApiRole', 'Arn'] },
         MemorySize: 512,
-        Timeout: 60,
+        // The watcher's whole pod-slot count runs in one invocation (550,000 pods at 5,000
+        // nodes): as long as the watcher itself may run.
+        Timeout: CLUSTER_API_TIMEOUT_SECONDS,
         TracingConfig: { Mode: 'Active' },
         VpcConfig: {
           SubnetIds: attachedSubnets(manifest),

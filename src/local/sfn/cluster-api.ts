@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { createClusterApiHandler } from '../../handlers/cluster-api.js';
 import { clusterApiFunctionName } from '../../planning/names.js';
+import { CLUSTER_API_TIMEOUT_SECONDS } from '../../planning/stack-cluster-api.js';
 import { inFunction } from '../instrument/aws-calls.js';
 import { withinHandler } from '../instrument/faults.js';
 import { type LocalSettings, lambdaContext } from './handlers.js';
@@ -19,9 +20,6 @@ import { type LocalSettings, lambdaContext } from './handlers.js';
 
 /** The logical ID of the cluster API function in a cluster's stack: faults are injected under it. */
 export const CLUSTER_API_FUNCTION_ID = 'ClusterApiFunction';
-
-/** The cluster API function's timeout in its cluster's stack (stack-cluster-api.ts). */
-const CLUSTER_API_TIMEOUT_SECONDS = 60;
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
