@@ -21,6 +21,7 @@ import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import type { SubnetView } from '../planning/eni-decision.js';
 import type { InstanceTypeInfo } from '../planning/max-pods.js';
 import { CLUSTER_TAG } from '../planning/names.js';
+import { isLeftoverInterfaceOf, leftoverInterfaceFilters } from './leftover-interfaces.js';
 import { allItems } from './pages.js';
 
 /** The EC2 calls of the launch stage. */
@@ -58,8 +59,11 @@ export interface Ec2Api {
   clustersOfInstances(instanceIds: string[]): Promise<Map<string, string>>;
   /** Each subnet's CIDR and the addresses in use in it (private IPs and the first address of each prefix). */
   subnetUsage(subnetIds: string[]): Promise<Map<string, SubnetView>>;
-  /** The network interfaces in these VPCs attached to nothing (status `available`). */
-  detachedNetworkInterfaces(vpcIds: string[]): Promise<string[]>;
+  /**
+   * The network interfaces in these VPCs that the VPC CNI left behind for the cluster: attached
+   * to nothing, tagged for the cluster, not managed by an AWS service (see `leftover-interfaces.ts`).
+   */
+  detachedNetworkInterfaces(cluster: string, vpcIds: string[]): Promise<string[]>;
 }
 
 /** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */
@@ -361,20 +365,20 @@ async function subnetUsage(
 
 async function detachedNetworkInterfaces(
   client: EC2Client,
+  cluster: string,
   vpcIds: string[],
 ): ReturnType<Ec2Api['detachedNetworkInterfaces']> {
   if (vpcIds.length === 0) return [];
   try {
-    const filters = [
-      { Name: 'vpc-id', Values: vpcIds },
-      { Name: 'status', Values: ['available'] },
-    ];
+    const filters = [{ Name: 'vpc-id', Values: vpcIds }, ...leftoverInterfaceFilters(cluster)];
     return (
       await allItems(
         paginateDescribeNetworkInterfaces({ client }, { Filters: filters }),
         (p) => p.NetworkInterfaces,
       )
-    ).map((n) => n.NetworkInterfaceId ?? '');
+    )
+      .filter((n) => isLeftoverInterfaceOf(cluster, n))
+      .map((n) => n.NetworkInterfaceId ?? '');
   } catch (error) {
     return rethrowAws(error);
   }

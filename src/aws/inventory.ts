@@ -279,8 +279,11 @@ async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudR
       id: i.InstanceId ?? '',
     })),
     ...enis
-      // An instance's primary ENI goes with the instance.
-      .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
+      // An instance's primary ENI goes with the instance; an interface an AWS service manages
+      // (a NAT gateway's, a load balancer's) goes with the resource that service deletes.
+      .filter(
+        (n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId) && !n.RequesterManaged,
+      )
       .map((n) => ({
         type: 'network-interface',
         name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''),

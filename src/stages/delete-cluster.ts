@@ -122,15 +122,18 @@ function describeRemaining(resources: CloudResource[]): string {
 }
 
 async function deleteLeftoverInterfaces(
+  cluster: string,
   deps: DeleteDeps,
   resources: CloudResource[],
 ): Promise<string[]> {
   const inOwnVpcs = await deps.ec2.detachedNetworkInterfaces(
+    cluster,
     resources.filter((r) => r.type === 'vpc').map((r) => r.id),
   );
   // In a shared VPC only those holding the cluster's security groups are the cluster's.
   const ofGroups =
     (await deps.network?.detachedInterfacesOfGroups(
+      cluster,
       resources.filter((r) => r.type === 'security-group').map((r) => r.id),
     )) ?? [];
   const available = [...new Set([...inOwnVpcs, ...ofGroups])];
@@ -197,7 +200,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(
           `delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`,
         );
-      const interfaces = await deleteLeftoverInterfaces(deps, resources);
+      const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
       if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
@@ -267,6 +270,15 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       const deleted: string[] = [];
       const blocked: string[] = [];
       for (const type of DELETE_ORDER) {
+        if (type === 'network-interface') {
+          // Only the interfaces the VPC CNI left for this cluster (its tag) are the cluster's to
+          // delete; any other in its VPC waits for whoever made it, and blocks the VPC till then.
+          const ours = await deleteLeftoverInterfaces(input.cluster, deps, resources);
+          deleted.push(...ours.map((id) => `${type} ${id}`));
+          for (const eni of resources.filter((r) => r.type === type && !ours.includes(r.id)))
+            blocked.push(`${eni.type} ${eni.id}`);
+          continue;
+        }
         for (const resource of resources.filter((r) => r.type === type)) {
           const outcome = await deps.inventory.deleteResource(resource);
           (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);

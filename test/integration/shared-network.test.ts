@@ -151,6 +151,17 @@ describe('a cluster in an existing VPC and subnets', () => {
           new CreateNetworkInterfaceCommand({
             SubnetId: network.subnetA,
             Groups: [nodesGroup.GroupId!],
+            TagSpecifications: [
+              {
+                ResourceType: 'network-interface',
+                // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+                Tags: [
+                  { Key: 'KubernetesCluster', Value: cluster },
+                  { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+                  { Key: 'kopsless.io/owner', Value: 'kopsless' },
+                ],
+              },
+            ],
           }),
         )
       ).NetworkInterface!.NetworkInterfaceId!;

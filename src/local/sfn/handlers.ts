@@ -170,12 +170,12 @@ export function withClusterApiFunctions(settings: LocalSettings): LocalSettings 
  * Made when the invocation starts: its remaining time counts down from `timeoutSeconds` (the
  * function's Timeout), as Lambda's does.
  */
-export function lambdaContext(functionName: string, timeoutSeconds = 900) {
+export function lambdaContext(functionName: string, timeoutSeconds = 900, region = 'us-east-1') {
   const end = performance.now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${region}:123456789012:function:${functionName}`,
     memoryLimitInMB: '512',
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
