@@ -2,9 +2,4 @@ import { readConfig } from '../src/config.js';
 import { createWatchEniHandler } from '../src/handlers/watch-eni.js';
 
 /** The Lambda entry: the handler built once, at cold start, from the function's environment (see src/handlers/watch-eni.ts). */
-// KOPSLESS_KUBE_API is set only by the local backend (KOPSLESS_BUNDLES=1): where its simulated
-// Kubernetes API serves the clusters. The template never sets it.
-export const handler = createWatchEniHandler(
-  readConfig(process.env),
-  process.env.KOPSLESS_KUBE_API ? { localKubeApi: process.env.KOPSLESS_KUBE_API } : {},
-);
+export const handler = createWatchEniHandler(readConfig(process.env));

@@ -13,16 +13,23 @@
 import { readFileSync } from 'node:fs';
 import { actorRoleOfArn } from '../src/local/actor-roles.js';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
+import { checkManifest } from '../src/manifest/check.js';
+import { clusterApiFunctionName } from '../src/planning/names.js';
+import { renderStackTemplate } from '../src/planning/stack-template.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
-import { runLifecycle } from '../test/iam/lifecycle-calls.js';
+import { lifecycleManifests, runLifecycle } from '../test/iam/lifecycle-calls.js';
 import {
   actorRoles,
+  CLUSTER_API_LAYER_ARN,
   evaluate,
   functionRoles,
   grants,
   type Role,
   resourcePolicies,
   resourcePolicyFor,
+  STACK_NAME,
+  stackRoles,
+  templatePolicy,
   templateRoles,
 } from '../test/iam/policies.js';
 import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from '../test/iam/probes.js';
@@ -136,6 +143,24 @@ const roles = new Map<string, Role>([
   ...templateRoles(readTemplate(), deployment),
   ...actorRoles(readTemplate(), deployment),
 ]);
+// Each cluster's API function runs under the role its cluster stack makes (stack-cluster-api.ts),
+// as the stack is rendered on AWS, where the launch function gives it the deployment's layer; its
+// calls are recorded under the function's name (kopsless-kubeapi-<cluster>-<hash>).
+for (const text of lifecycleManifests()) {
+  const manifest = checkManifest(text).completed!;
+  const stack = renderStackTemplate({
+    manifest,
+    stateBucket: deployment.stateBucket,
+    deployment: STACK_NAME,
+    clusterApiLayerArn: CLUSTER_API_LAYER_ARN,
+  }) as Parameters<typeof stackRoles>[0];
+  const role = stackRoles(stack, {
+    stateBucket: deployment.stateBucket,
+    boundary: templatePolicy(readTemplate(), 'ClusterRolesBoundary', deployment),
+  }).get('ClusterApiRole')!;
+  const name = clusterApiFunctionName(manifest.cluster.metadata.name);
+  roles.set(name, { ...role, name });
+}
 const policies = resourcePolicies(readTemplate(), deployment);
 const used = new Set<string>();
 const denied: string[] = [];

@@ -24,6 +24,12 @@ export interface Config {
    */
   cloudFormationRoleArn?: string;
   /**
+   * The ClusterApiLayer version (CLUSTER_API_LAYER_ARN): each cluster stack runs it as the
+   * cluster's API function in the cluster's VPC. Unset locally, where that function runs in the
+   * local runner (src/local/sfn/cluster-api.ts).
+   */
+  clusterApiLayerArn?: string;
+  /**
    * The one hosted zone this deployment may write cluster records in (template.yaml's
    * HostedZoneId, as ALLOWED_HOSTED_ZONE_ID); unset for `*`, any zone of the account.
    */
@@ -115,6 +121,14 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
     );
+  const clusterApiLayerArn = env.CLUSTER_API_LAYER_ARN;
+  if (
+    clusterApiLayerArn &&
+    !/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/.test(clusterApiLayerArn)
+  )
+    throw new ConfigError(
+      `CLUSTER_API_LAYER_ARN must be the ARN of a Lambda layer version, got "${clusterApiLayerArn}"`,
+    );
   const allowedZone = env.ALLOWED_HOSTED_ZONE_ID;
   if (allowedZone && !HOSTED_ZONE_PARAMETER.test(allowedZone))
     throw new ConfigError(
@@ -139,6 +153,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     region,
     deployment,
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
+    ...(clusterApiLayerArn ? { clusterApiLayerArn } : {}),
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     ...(secretsKeyArn ? { secretsKeyArn } : {}),
     ...(clusterActorRoleArn ? { clusterActorRoleArn } : {}),

@@ -29,11 +29,13 @@ const CLIENTS: Record<FunctionLogicalId, string[]> = {
     'cloudformation',
     'ec2',
     'elastic-load-balancing-v2',
+    // Invokes the clusters' API functions.
+    'lambda',
     'route-53',
     's3',
   ],
   DeleteClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'iam', 'route-53', 's3'],
-  WatchEniFunction: ['cloudformation', 'ec2', 's3', 'sfn'],
+  WatchEniFunction: ['cloudformation', 'ec2', 'lambda', 's3', 'sfn'],
   ApiFunction: ['s3', 'sfn'],
   NotifyFunction: ['sns'],
 };

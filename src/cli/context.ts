@@ -9,6 +9,7 @@ import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { readConfig } from '../config.js';
 import { TransientKubeError } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
+import type { HandlerRuntime } from '../handlers/runtime.js';
 import type { KubePort } from '../kube/port.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
 import {
@@ -19,7 +20,11 @@ import {
   kopslessHome,
 } from '../local/moto/backend.js';
 import { BundleSettingsError, bundleMode } from '../local/sfn/bundles.js';
-import { HANDLER_MAX_ATTEMPTS, type LocalSettings } from '../local/sfn/handlers.js';
+import {
+  HANDLER_MAX_ATTEMPTS,
+  type LocalSettings,
+  withClusterApiFunctions,
+} from '../local/sfn/handlers.js';
 import type { LocalExecutionResult, RunOptions } from '../local/sfn/step-functions.js';
 import { allowedZoneOf } from '../planning/dns.js';
 import type { EtcdOf } from '../stages/etcd-membership.js';
@@ -102,7 +107,7 @@ export function localSettings(
   record: BackendRecord,
   env: Record<string, string | undefined> = process.env,
 ): LocalSettings {
-  return {
+  return withClusterApiFunctions({
     config: readConfig({
       ...LOCAL_TIMEOUTS,
       ...env,
@@ -115,9 +120,10 @@ export function localSettings(
       aws: { ...backendClientSettings(record), maxAttempts: HANDLER_MAX_ATTEMPTS },
       // The handlers' JSON logs would bury the CLI's progress lines.
       logLevel: (env.POWERTOOLS_LOG_LEVEL ?? 'SILENT') as LogLevel,
+      // Only the clusters' API functions dial the simulated API; the others invoke them.
       localKubeApi: backendEnv(record).KOPSLESS_KUBE_API,
     },
-  };
+  });
 }
 
 let delivering = false;
@@ -191,7 +197,7 @@ export async function localContext(
       }
     },
     backend: record,
-    ...clients(record.stateBucket, aws, record.secretsKeyArn, backendEnv(record).KOPSLESS_KUBE_API),
+    ...clients(record.stateBucket, aws, record.secretsKeyArn, settings.runtime?.lambdaTransport),
     ...(record.secretsKeyArn ? { secretsKeyArn: record.secretsKeyArn } : {}),
     region: record.region,
     stateBucket: record.stateBucket,
@@ -225,7 +231,7 @@ function clients(
   stateBucket: string,
   settings: AwsClientSettings,
   secretsKeyArn: string | undefined,
-  localKubeApi?: string,
+  lambdaTransport?: HandlerRuntime['lambdaTransport'],
 ) {
   const aws = clientConfig(settings);
   // Secrets are written under the deployment's KMS key: the bucket policy refuses any other.
@@ -273,12 +279,14 @@ function clients(
       ]);
       return sharedNetworkApi(new EC2Client(aws));
     }) as SharedNetworkApi,
-    kube: async (cluster: string) =>
-      (await import('../kube/from-store.js')).kubeForCluster(
-        objects,
-        cluster,
-        localKubeApi ? { localKubeApi } : {},
-      ),
+    // As the stages do: Kubernetes only through the cluster's API function, in its VPC.
+    kube: async (cluster: string) => {
+      const [{ clusterKube }, { clusterApiClient }] = await Promise.all([
+        import('../kube/remote-port.js'),
+        import('../aws/cluster-api-lambda.js'),
+      ]);
+      return clusterKube(cluster, clusterApiClient(aws, lambdaTransport));
+    },
     etcd: (async (cluster: string, avoid?: string[]) =>
       (await import('../stages/etcd-membership.js')).etcdFromStore(objects, ec2Port)(
         cluster,

@@ -35,6 +35,7 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
     region: config.region,
     deployment: config.deployment,
     ...(config.secretsKeyArn ? { secretsKeyArn: config.secretsKeyArn } : {}),
+    ...(config.clusterApiLayerArn ? { clusterApiLayerArn: config.clusterApiLayerArn } : {}),
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),

@@ -3,11 +3,12 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { clusterApiClient } from '../aws/cluster-api-lambda.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { loadBalancingApi } from '../aws/elbv2.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
-import { kubeForCluster } from '../kube/from-store.js';
+import { clusterKube } from '../kube/remote-port.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { etcdFromStore } from '../stages/etcd-membership.js';
 import type { RollingUpdateInput } from '../stages/inputs.js';
@@ -30,10 +31,10 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
         ...adapters,
         autoscaling: autoScalingApi(new AutoScalingClient(settings)),
         dns: route53Api(new Route53Client(settings)),
+        // Kubernetes only through the cluster's API function, inside the cluster's VPC, invoked
+        // with this cluster's credentials.
         kube: (cluster: string) =>
-          kubeForCluster(adapters.objects, cluster, {
-            ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-          }),
+          clusterKube(cluster, clusterApiClient(settings, runtime.lambdaTransport)),
         etcd: etcdFromStore(adapters.objects, adapters.ec2),
         loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(settings)),
       };

@@ -1,4 +1,5 @@
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { AwsClientSettings } from '../aws/clients.js';
 
 /**
@@ -16,6 +17,11 @@ export interface HandlerRuntime {
    * plain-HTTP server a stored kubeconfig may name. Unset on Lambda.
    */
   localKubeApi?: string;
+  /**
+   * How the Lambda client reaches the clusters' API functions when they run in this process
+   * (the local runner's transport); unset on Lambda and for bundles, which go over HTTP.
+   */
+  lambdaTransport?: LambdaClientConfig['requestHandler'];
   /** True in a real Lambda (whose executions are Step Functions'), false in the local runner. */
   onLambda?: boolean;
 }

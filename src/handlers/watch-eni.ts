@@ -1,9 +1,10 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
+import { clusterApiClient } from '../aws/cluster-api-lambda.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import type { Config } from '../config.js';
-import { kubeForCluster } from '../kube/from-store.js';
+import { clusterKube } from '../kube/remote-port.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
 import { handleWatcherEvent, type WatcherResult, watchCluster } from '../stages/eni-watcher.js';
@@ -47,10 +48,10 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
       const { ec2Client: _client, ...adapters } = clusterAdapters(config.stateBucket, settings);
       return {
         ...adapters,
+        // Kubernetes only through the cluster's API function, inside the cluster's VPC, invoked
+        // with this cluster's credentials.
         kube: (cluster: string) =>
-          kubeForCluster(adapters.objects, cluster, {
-            ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-          }),
+          clusterKube(cluster, clusterApiClient(settings, runtime.lambdaTransport)),
       };
     },
   );

@@ -14,6 +14,15 @@ export function localClusterApiUrl(localKubeApi: string, cluster: string): strin
   return `${localKubeApi.replace(/\/+$/, '')}/clusters/${cluster}`;
 }
 
+/**
+ * The same cluster's API as the local backend serves it inside the cluster's VPC
+ * (`<base>/vpc/clusters/<name>`): a cluster marked private answers there only, as on AWS
+ * `api.internal.<cluster>` resolves to the control plane's private address inside the VPC alone.
+ */
+export function localClusterApiUrlInVpc(localKubeApi: string, cluster: string): string {
+  return `${localKubeApi.replace(/\/+$/, '')}/vpc/clusters/${cluster}`;
+}
+
 /** Where a cluster's stored kubeconfig may point, and where the local backend serves it when there is one. */
 export interface KubeServerSettings {
   /** The cluster's internal API name (`spec.masterInternalName`); `api.internal.<cluster>` unset. */

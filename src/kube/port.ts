@@ -115,6 +115,12 @@ export interface KubePort {
     initial: () => A,
     step: PageStep<KubePodRow, A>,
   ): Promise<A>;
+  /**
+   * The pods holding a slot on each node, counted where the API is near (the cluster's API
+   * function counts inside the VPC and answers with per-node numbers, not pods). A port without
+   * it is counted by countPodSlots from its lists.
+   */
+  podSlotCounts?(): Promise<PodSlotCounts>;
   /** Marks the node unschedulable and as cordoned by the rolling update (ROLL_CORDON_ANNOTATION). */
   cordon(node: string): Promise<void>;
   /** Makes the node schedulable again and removes ROLL_CORDON_ANNOTATION. */
@@ -290,8 +296,9 @@ export const UNSCHEDULED_PODS = 'spec.nodeName=,status.phase=Pending';
  * nodes, never with the pods.
  */
 export async function countPodSlots(
-  kube: Pick<KubePort, 'foldPods' | 'foldPodRows'>,
+  kube: Pick<KubePort, 'foldPods' | 'foldPodRows' | 'podSlotCounts'>,
 ): Promise<PodSlotCounts> {
+  if (kube.podSlotCounts) return kube.podSlotCounts();
   const [byNode, pendingTooManyPods] = await Promise.all([
     kube.foldPodRows(
       { fieldSelector: SLOT_HOLDING_PODS },

@@ -48,6 +48,7 @@ export const NAME_LIMITS = {
   iamRole: 64,
   instanceProfile: 128,
   securityGroup: 255,
+  lambdaFunction: 64,
 } as const;
 
 /**
@@ -242,3 +243,32 @@ export function fqdn(name: string): string {
 
 /** kOps's placeholder address for API records not yet pointed at the control plane. */
 export const PLACEHOLDER_IP = '203.0.113.123';
+
+const LAMBDA_CHARS = /^[A-Za-z0-9_-]$/;
+/** The kind in the names of a cluster's API function and its role: `kopsless-kubeapi-*` is what the shared functions may invoke. */
+export const CLUSTER_API_KIND = 'kubeapi';
+
+/**
+ * The cluster's API function (`kopsless-kubeapi-<cluster>-<hash>`): the one function in the
+ * cluster's VPC that dials its Kubernetes API; the shared functions invoke it by this name.
+ */
+export function clusterApiFunctionName(cluster: string): string {
+  return composeName(
+    CLUSTER_API_KIND,
+    cluster,
+    clusterHash(cluster),
+    NAME_LIMITS.lambdaFunction,
+    LAMBDA_CHARS,
+  );
+}
+
+/** The role of the cluster's API function (under the cluster-role path and boundary). */
+export function clusterApiRoleName(cluster: string): string {
+  return composeName(
+    CLUSTER_API_KIND,
+    cluster,
+    clusterHash(cluster),
+    NAME_LIMITS.iamRole,
+    IAM_CHARS,
+  );
+}

@@ -14,6 +14,7 @@ import {
   type SecurityGroupKind,
   securityGroupName,
 } from './names.js';
+import { clusterApiResources } from './stack-cluster-api.js';
 import {
   boundaryArn,
   CLUSTER_ROLE_PATH,
@@ -46,6 +47,11 @@ export interface StackTemplateInput {
   deployment?: string;
   /** What the launch stage found of a VPC the manifest shares (`spec.networkID`). */
   existingNetwork?: ExistingNetwork;
+  /**
+   * The deployment's ClusterApiLayer version: with it the stack runs the cluster's API function
+   * in the cluster's VPC (stack-cluster-api.ts). The local backend runs that function itself.
+   */
+  clusterApiLayerArn?: string;
 }
 
 export interface StackOutputs {
@@ -127,6 +133,7 @@ export function renderStackTemplate({
   partition = 'aws',
   deployment = DEFAULT_DEPLOYMENT,
   existingNetwork,
+  clusterApiLayerArn,
 }: StackTemplateInput): Json {
   const name = manifest.cluster.metadata.name;
   const cloudLabels = manifest.cluster.spec.cloudLabels ?? {};
@@ -149,6 +156,7 @@ export function renderStackTemplate({
     renderInstanceRoles(context),
     renderApiLoadBalancer(context),
     renderApiRecords(manifest, hostedZoneId),
+    renderClusterApi(context, network, clusterApiLayerArn),
   ];
   return {
     AWSTemplateFormatVersion: '2010-09-09',
@@ -408,6 +416,34 @@ function renderInstanceRoles(context: SectionContext): TemplateSection {
     };
   }
   return section;
+}
+
+/**
+ * The cluster's API function in its VPC (stack-cluster-api.ts), when the deployment gives its
+ * layer; the S3 gateway endpoint goes into the route tables the network section made.
+ */
+function renderClusterApi(
+  { manifest, stateBucket, partition, deployment, vpcId, tagged }: SectionContext,
+  network: TemplateSection,
+  layerArn?: string,
+): TemplateSection {
+  if (!layerArn) return { resources: {}, outputs: {} };
+  const routeTables = Object.keys(network.resources)
+    .filter((id) => (network.resources[id] as Json).Type === 'AWS::EC2::RouteTable')
+    .sort();
+  return {
+    resources: clusterApiResources({
+      manifest,
+      stateBucket,
+      partition,
+      deployment,
+      layerArn,
+      vpcId,
+      routeTables,
+      tags: tagged,
+    }),
+    outputs: {},
+  };
 }
 
 /** The API load balancer, its listener and target group (`spec.api.loadBalancer`), when asked for. */

@@ -56,6 +56,8 @@ export interface LaunchDeps {
   cloudFormationRoleArn?: string;
   /** The KMS key the control plane's boot script writes the cluster's secrets under. */
   secretsKeyArn?: string;
+  /** The deployment's ClusterApiLayer version: the stack then runs the cluster's API function. */
+  clusterApiLayerArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   /** Reads and tags a shared VPC and subnets; needed only for a manifest that names them. */
@@ -128,7 +130,14 @@ export async function renderClusterStack(
   cluster: string,
   deps: Pick<
     LaunchDeps,
-    'store' | 'stacks' | 'dns' | 'stateBucket' | 'deployment' | 'network' | 'allowedHostedZoneId'
+    | 'store'
+    | 'stacks'
+    | 'dns'
+    | 'stateBucket'
+    | 'deployment'
+    | 'network'
+    | 'allowedHostedZoneId'
+    | 'clusterApiLayerArn'
   >,
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
@@ -143,6 +152,7 @@ export async function renderClusterStack(
       ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
       deployment: deploymentOf(deps),
       existingNetwork: shared.existing,
+      ...(deps.clusterApiLayerArn ? { clusterApiLayerArn: deps.clusterApiLayerArn } : {}),
     }),
   );
   return {

@@ -23,6 +23,7 @@ import {
   lambdaContext,
   localHandler,
   localSettingsFromEnv,
+  withClusterApiFunctions,
 } from '../../src/local/sfn/handlers.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { checkManifest } from '../../src/manifest/check.js';
@@ -41,6 +42,23 @@ import { ACCOUNT, CLOUDFORMATION_ROLE_ARN, REGION, STACK_NAME } from './policies
  * watcher acting, the API's routes, delete. `observer` sees every AWS call a handler makes.
  */
 export const LIFECYCLE_CLUSTER = 'iam.example.com';
+
+/** The manifest the lifecycle creates: the seed cluster under LIFECYCLE_CLUSTER's name. */
+export function lifecycleManifest(): string {
+  return readFixture('seed.yaml').replaceAll('seed.example.com', LIFECYCLE_CLUSTER);
+}
+
+/** Every manifest the lifecycle creates a cluster from: the seed cluster and a private one. */
+export function lifecycleManifests(): string[] {
+  return [lifecycleManifest(), privateManifestText()];
+}
+
+function privateManifestText(): string {
+  return [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups]
+    .map((d) => toManifestYaml(d))
+    .join('---\n');
+}
+
 const PRIVATE_CLUSTER = manifestFromFlags({
   name: 'private.iam.example.com',
   zones: ['us-east-1a'],
@@ -142,7 +160,8 @@ export async function runLifecycle(
       stateMachines[name] = out.stateMachineArn!;
     }
     const backendSettings = localSettingsFromEnv(process.env);
-    const settings: LocalSettings = {
+    // The clusters' API functions are built from these settings (with the simulated API's address).
+    const settings: LocalSettings = withClusterApiFunctions({
       ...backendSettings,
       runtime: { ...backendSettings.runtime, localKubeApi },
       // The watcher's two runs below come seconds apart and stand in for two scheduled runs.
@@ -160,11 +179,11 @@ export async function runLifecycle(
         },
       },
       api: { stateBucket: backend.bucket, stateMachines },
-    };
+    });
     const stop = observeAwsCalls(observer);
     try {
       // Two t3.medium nodes, more pods than their slots: the watcher will act.
-      const manifest = readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
+      const manifest = lifecycleManifest();
       log('api: create');
       await api(settings, 'POST', '/clusters', {}, manifest);
       log('create-cluster');
@@ -318,9 +337,7 @@ export async function runLifecycle(
       // and (kOps's default without a zone) DNS none: the API behind a Network Load Balancer, which
       // a control-plane instance leaves before the roll terminates it.
       log('private topology: create, roll the control plane, delete');
-      const privateManifest = [PRIVATE_CLUSTER.cluster, ...PRIVATE_CLUSTER.instanceGroups]
-        .map((d) => toManifestYaml(d))
-        .join('---\n');
+      const privateManifest = privateManifestText();
       step(
         'create-cluster (private)',
         await runStateMachine('create-cluster', {

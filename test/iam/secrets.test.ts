@@ -10,6 +10,7 @@ import {
   ACCOUNT,
   actingFor,
   actorRoles,
+  CLUSTER_API_LAYER_ARN,
   decide,
   functionRoles,
   type Role,
@@ -26,9 +27,9 @@ import {
 const READERS: Record<string, string[]> = {
   // The cluster CA and service-account keys: a replacement control plane restores them.
   'control-plane-pki.tar.gz': ['MastersRole'],
-  // The admin kubeconfig: the functions that talk to the cluster's API, and the API that hands
-  // it to callers allowed its route.
-  kubeconfig: ['RollingUpdateActorRole', 'WatchEniActorRole', 'ApiActorRole'],
+  // The admin kubeconfig: the cluster's API function, in the cluster's VPC, and the API that
+  // hands it to callers allowed its route.
+  kubeconfig: ['ClusterApiRole', 'ApiActorRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
   // A client certificate of the etcd CA: the roll removes members through etcd's member API.
@@ -86,6 +87,8 @@ beforeAll(() => {
       }),
     ),
     stateBucket: BUCKET,
+    // As deployed: the launch function gives the stack the deployment's ClusterApiLayer.
+    clusterApiLayerArn: CLUSTER_API_LAYER_ARN,
   }) as Parameters<typeof stackRoles>[0];
   instanceRoles = stackRoles(stack);
   actors = [...actorRoles(readTemplate(), { stateBucket: BUCKET }).values()];
@@ -125,6 +128,7 @@ describe('secrets in the state store', () => {
         'WatchEniActorRole',
         'WriteStateActorRole',
         'BastionsRole',
+        'ClusterApiRole',
         'MastersRole',
         'NodesRole',
       ].sort(),

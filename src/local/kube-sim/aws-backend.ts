@@ -79,6 +79,20 @@ export class AwsSimBackend implements SimBackend {
    * anew for each): a cluster deleted and created again under the same name starts empty.
    */
   private readonly incarnations = new Map<string, string>();
+  /** Clusters whose API answers only from inside their VPC (see servePrivately). */
+  private readonly vpcOnly = new Set<string>();
+
+  /**
+   * From now on the cluster's Kubernetes API answers only requests made from inside its VPC,
+   * as a private-topology cluster's does on AWS: everything else gets 403.
+   */
+  servePrivately(name: string): void {
+    this.vpcOnly.add(name);
+  }
+
+  onlyFromVpc(name: string): boolean {
+    return this.vpcOnly.has(name);
+  }
 
   constructor(
     private readonly deps: {

@@ -33,6 +33,11 @@ import { BadSelectorError } from './selectors.js';
 export interface SimBackend {
   /** The cluster, brought up to date with the instances that run; undefined when unknown. */
   cluster(name: string): Promise<SimCluster | undefined>;
+  /**
+   * True for a cluster whose API answers only from inside its VPC (`/vpc/clusters/<name>`), as a
+   * private-topology cluster's, or a public one whose kubernetesApiAccess leaves out the callers.
+   */
+  onlyFromVpc?(name: string): boolean;
 }
 
 /**
@@ -54,15 +59,21 @@ export async function handle(
   maxPageItems = DEFAULT_MAX_PAGE_ITEMS,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const match = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const match = /^(\/vpc)?\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
   try {
-    if (!match) throw new HttpError(404, 'NotFound', 'paths are /clusters/<cluster>/...');
-    const cluster = await backend.cluster(decodeURIComponent(match[1]!));
+    if (!match)
+      throw new HttpError(
+        404,
+        'NotFound',
+        'paths are /clusters/<cluster>/... (or /vpc/clusters/...)',
+      );
+    const [, insideVpc, name = '', rest] = match;
+    const cluster = await backend.cluster(decodeURIComponent(name));
     if (!cluster)
-      throw new HttpError(404, 'NotFound', `no running cluster "${match[1]}" on the local backend`);
+      throw new HttpError(404, 'NotFound', `no running cluster "${name}" on the local backend`);
     // What became due by the cluster's clock (a node booted, a pod drained) shows in this answer.
     cluster.tick();
-    const path = (match[2] ?? '/').replace(/\/$/, '') || '/';
+    const path = (rest ?? '/').replace(/\/$/, '') || '/';
     const method = req.method ?? 'GET';
     if (path.startsWith(ETCD_PREFIX)) {
       const answer = etcdGateway(
@@ -74,6 +85,13 @@ export async function handle(
       if (answer.status === 200) cluster.reconcile();
       return send(res, answer.status, answer.body);
     }
+    // etcd's member API above stays reachable: the rolling update still dials it directly.
+    if (!insideVpc && backend.onlyFromVpc?.(decodeURIComponent(name)))
+      throw new HttpError(
+        403,
+        'Forbidden',
+        `the API of cluster "${name}" is reachable only from inside its VPC (through its cluster API function)`,
+      );
     // The API server reads and writes everything through etcd: without its quorum nothing is served.
     if (!cluster.etcd.hasQuorum())
       throw new HttpError(
@@ -84,7 +102,7 @@ export async function handle(
     if (method === 'GET') {
       const doc = discovery(path, cluster.kubernetesVersion);
       if (doc) return send(res, 200, doc);
-      const spec = openApi(path, `/clusters/${match[1]}`, req.headers.accept);
+      const spec = openApi(path, `${insideVpc ?? ''}/clusters/${name}`, req.headers.accept);
       if (spec) return send(res, spec.code, spec.body);
     }
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1')

@@ -18,6 +18,7 @@ import {
   LAMBDA_TIMEOUT_ERROR,
 } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
+import { type LocalFunctionHost, startLocalFunctionHost } from './cluster-api.js';
 import { namedError } from './execution-model.js';
 import type { LocalHandler, LocalSettings } from './handlers.js';
 import { type BuiltBundle, buildAllBundles, ESBUILD_BINARY } from './sam-build.js';
@@ -212,6 +213,7 @@ export function lambdaEnvironment(
   fn: TemplateFunction,
   bundle: Pick<BuiltBundle, 'dir'>,
   settings: LocalSettings,
+  clusterApiEndpoint?: string,
 ): Record<string, string> {
   const region = settings.config.region;
   // The HostedZoneId parameter as the runner was given it (ALLOWED_HOSTED_ZONE_ID), else its default.
@@ -243,9 +245,9 @@ export function lambdaEnvironment(
         }
       : {}),
     ...(aws.endpoint ? { AWS_ENDPOINT_URL: aws.endpoint } : {}),
-    // Where the simulated Kubernetes API serves the clusters: the one server a stored kubeconfig
-    // may name locally besides the cluster's own api.internal (src/kube/stored-kubeconfig.ts).
-    ...(settings.runtime?.localKubeApi ? { KOPSLESS_KUBE_API: settings.runtime.localKubeApi } : {}),
+    // Lambda's Invoke API for the clusters' API functions (cluster-api.ts), which alone dial the
+    // simulated Kubernetes API: the SDK takes a service's own endpoint over AWS_ENDPOINT_URL.
+    ...(clusterApiEndpoint ? { AWS_ENDPOINT_URL_LAMBDA: clusterApiEndpoint } : {}),
   };
 }
 
@@ -330,6 +332,8 @@ export class BundlePool {
     private readonly functions: Record<FunctionLogicalId, TemplateFunction>,
     private readonly bundles: Record<FunctionLogicalId, BuiltBundle>,
     private readonly settings: LocalSettings,
+    /** Where the functions invoke the clusters' API functions; stopped with the pool. */
+    private readonly clusterApiHost?: LocalFunctionHost,
   ) {}
 
   /** A function's handler as a Task state calls it: an invocation of its bundle. */
@@ -422,7 +426,7 @@ export class BundlePool {
       [bundle.module, bundle.exportName, functionName(logicalId)],
       {
         cwd: bundle.dir,
-        env: lambdaEnvironment(fn, bundle, this.settings),
+        env: lambdaEnvironment(fn, bundle, this.settings, this.clusterApiHost?.url),
         execArgv: [`--max-old-space-size=${heapLimitMb(fn.memorySize)}`],
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       },
@@ -492,7 +496,7 @@ export class BundlePool {
     this.stopped = true;
     const all = [...this.instances.values()].flat();
     for (const instance of all) this.kill(instance);
-    await Promise.all(all.map((i) => i.closed));
+    await Promise.all([...all.map((i) => i.closed), this.clusterApiHost?.close()]);
   }
 }
 
@@ -505,5 +509,11 @@ export async function startBundlePool(
     throw new BundleSettingsError(
       `${BUNDLES_VARIABLE}=1: a run in simulated time cannot invoke bundles (each runs on the real clock in its own process)`,
     );
-  return new BundlePool(templateFunctions(template()), await currentBundles(), settings);
+  const bundles = await currentBundles();
+  return new BundlePool(
+    templateFunctions(template()),
+    bundles,
+    settings,
+    await startLocalFunctionHost(settings),
+  );
 }

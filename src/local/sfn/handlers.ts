@@ -137,7 +137,31 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
   const key = JSON.stringify(settings);
   const known = fromEnv.get(key);
   if (known) return known;
-  fromEnv.set(key, settings);
+  fromEnv.set(key, withClusterApiFunctions(settings));
+  return settings;
+}
+
+/**
+ * Gives the settings' handlers the way to the clusters' API functions: their Lambda clients
+ * invoke them in this process (cluster-api.ts), loaded at the first invocation.
+ */
+export function withClusterApiFunctions(settings: LocalSettings): LocalSettings {
+  let transport: Promise<{ handle: (...args: never[]) => Promise<unknown> }> | undefined;
+  const load = () =>
+    (transport ??= import('./cluster-api.js').then(
+      (m) =>
+        m.localLambdaRequestHandler(settings) as unknown as {
+          handle: (...args: never[]) => Promise<unknown>;
+        },
+    ));
+  settings.runtime = {
+    ...settings.runtime,
+    lambdaTransport: {
+      handle: async (...args: never[]) => (await load()).handle(...args),
+      updateHttpClientConfig: () => undefined,
+      httpHandlerConfigs: () => ({}),
+    } as unknown as NonNullable<HandlerRuntime['lambdaTransport']>,
+  };
   return settings;
 }
 

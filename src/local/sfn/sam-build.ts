@@ -3,10 +3,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FunctionLogicalId } from '../../functions-registry.js';
+import { LAYER_DIRECTORY, LAYER_MODULE } from '../../planning/cluster-api-shim.js';
 import {
   handlerParts,
   PROJECT_ROOT,
   type TemplateFunction,
+  type TemplateLayer,
+  templateClusterApiLayer,
   templateFunctions,
 } from './sam-template.js';
 
@@ -154,4 +157,29 @@ export async function buildAllBundles(
     FunctionLogicalId,
     BuiltBundle
   >;
+}
+
+/**
+ * Builds the ClusterApiLayer's content into `root` (the Makefile's `$(ARTIFACTS_DIR)` under
+ * `sam build`): the bundle at `<root>/kopsless/cluster-api.mjs`, which Lambda extracts to
+ * `/opt/kopsless/cluster-api.mjs` for the inline handler of each cluster's API function.
+ * Returns the module's path.
+ */
+export async function buildClusterApiLayer(
+  root: string,
+  layer: TemplateLayer = templateClusterApiLayer(),
+): Promise<string> {
+  const dir = join(root, LAYER_DIRECTORY);
+  mkdirSync(dir, { recursive: true });
+  const handler = `${LAYER_MODULE.replace(/\.mjs$/, '')}.handler`;
+  const args = [...samEsbuildArguments(layer.buildProperties, dir, handler), '--log-level=warning'];
+  await promisify(execFile)(ESBUILD_BINARY, args, { cwd: PROJECT_ROOT }).catch(
+    (error: Error & { stderr?: string }) => {
+      throw new Error(`${layer.logicalId}: esbuild failed: ${error.stderr ?? error.message}`);
+    },
+  );
+  const module = join(dir, LAYER_MODULE);
+  if (!existsSync(module))
+    throw new Error(`${layer.logicalId}: the build made no ${LAYER_MODULE} in ${dir}`);
+  return module;
 }

@@ -118,6 +118,25 @@ export function templateFunctions(
   return Object.fromEntries(entries) as Record<FunctionLogicalId, TemplateFunction>;
 }
 
+/** The layer that carries the clusters' API function (ClusterApiLayer), as the template builds it. */
+export interface TemplateLayer {
+  logicalId: string;
+  /** `Metadata.BuildProperties`: the same esbuild settings as a function's. */
+  buildProperties: Record<string, unknown>;
+}
+
+/** The ClusterApiLayer of template.yaml; an error when the template lacks it or its build settings. */
+export function templateClusterApiLayer(template: RawTemplate = readSamTemplate()): TemplateLayer {
+  const logicalId = 'ClusterApiLayer';
+  const resource = template.Resources[logicalId];
+  if (resource?.Type !== 'AWS::Serverless::LayerVersion')
+    throw new Error(`template.yaml has no AWS::Serverless::LayerVersion ${logicalId}`);
+  const buildProperties = resource.Metadata?.BuildProperties;
+  if (!buildProperties || typeof buildProperties !== 'object')
+    throw new Error(`template.yaml: ${logicalId}.Metadata.BuildProperties is missing`);
+  return { logicalId, buildProperties: { ...buildProperties } };
+}
+
 /** The file and export a Handler names: `validate-spec.handler` -> `validate-spec`, `handler`. */
 export function handlerParts(handler: string): { file: string; exportName: string } {
   const dot = handler.lastIndexOf('.');
@@ -164,6 +183,9 @@ function reference(
   // The local backend's topic (see LOCAL_TOPIC_NAME in event-log.ts).
   if (name === 'NotificationTopic')
     return `arn:aws:sns:${deployment.region}:${ACCOUNT}:kopsless-notifications`;
+  // The local backend runs the clusters' API functions itself (cluster-api.ts): no layer for
+  // the cluster stacks, as the functions read an empty CLUSTER_API_LAYER_ARN.
+  if (name === 'ClusterApiLayer') return '';
   return undefined;
 }
 
