@@ -10,7 +10,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 export interface DeployedApi {
   /** `POST /clusters/{name}/register`: checks and registers the manifest; builds nothing. */
   register(cluster: string, manifest: string): Promise<void>;
-  /** `GET /clusters/{name}/kubeconfig[/admin]`: undefined while the cluster has none. */
+  /**
+   * `GET /clusters/{name}/kubeconfig`, or with the admin's credentials `POST
+   * /admin/kubeconfig/{name}`: undefined while the cluster has none.
+   */
   kubeconfig(cluster: string, admin: boolean): Promise<string | undefined>;
 }
 
@@ -107,12 +110,14 @@ export function deployedApi(settings: DeployedApiSettings): DeployedApi {
       if (answer.statusCode !== 200) throw refusal(answer, 'POST', path);
     },
     async kubeconfig(cluster, admin) {
-      const path = `/clusters/${encodeURIComponent(cluster)}/kubeconfig${admin ? '/admin' : ''}`;
-      const answer = await send(settings, 'GET', path);
+      const [method, path] = admin
+        ? (['POST', `/admin/kubeconfig/${encodeURIComponent(cluster)}`] as const)
+        : (['GET', `/clusters/${encodeURIComponent(cluster)}/kubeconfig`] as const);
+      const answer = await send(settings, method, path);
       if (answer.statusCode === 404 && answer.body.reason === NO_KUBECONFIG) return undefined;
-      if (answer.statusCode !== 200) throw refusal(answer, 'GET', path);
+      if (answer.statusCode !== 200) throw refusal(answer, method, path);
       if (typeof answer.body.kubeconfig !== 'string')
-        throw new ApiRequestError(502, `GET ${path}: the answer holds no kubeconfig`);
+        throw new ApiRequestError(502, `${method} ${path}: the answer holds no kubeconfig`);
       return answer.body.kubeconfig;
     },
   };

@@ -116,9 +116,11 @@ export function createApiHandler(
       path: '/clusters/{name}/kubeconfig',
       handler: route(clusterAccessRoutes.kubeconfig),
     },
+    // Outside /clusters/ on purpose: a read-only grant such as `GET/*` or `*/clusters/*` must
+    // never match the route that hands out cluster-admin credentials.
     {
-      method: 'GET',
-      path: '/clusters/{name}/kubeconfig/admin',
+      method: 'POST',
+      path: '/admin/kubeconfig/{name}',
       handler: route(clusterAccessRoutes.adminKubeconfig),
     },
   ];

@@ -33,7 +33,9 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
     '  volume="$(ec2_request DescribeVolumes "${ETCD_VOLUME_TAG_FILTERS[@]}" \\',
     '    "Filter.3.Name=availability-zone" "Filter.3.Value.1=${ZONE}" | xml_value volumeId)"',
     '  if [ -z "${volume}" ]; then',
-    '    volume="$(ec2_request CreateVolume "AvailabilityZone=${ZONE}" "Size=${ETCD_VOLUME_GB}" "VolumeType=gp3" "Encrypted=true" \\',
+    // One volume per instance however often curl retries the call: EC2 answers a repeated
+    // ClientToken with the volume the first call made.
+    '    volume="$(ec2_request CreateVolume "ClientToken=etcd-${INSTANCE_ID}" "AvailabilityZone=${ZONE}" "Size=${ETCD_VOLUME_GB}" "VolumeType=gp3" "Encrypted=true" \\',
     '      "${ETCD_VOLUME_TAG_SPECIFICATIONS[@]}" | xml_value volumeId)"',
     '    [ -n "${volume}" ] || { log "creating the etcd volume returned no volume ID"; exit 1; }',
     '    until [ "$(ec2_request DescribeVolumes "VolumeId.1=${volume}" | xml_value status)" = "available" ]; do',

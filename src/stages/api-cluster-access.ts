@@ -41,6 +41,17 @@ type Named = { name?: unknown; [key: string]: unknown };
 /** The fields of a kubeconfig user that would run something or read a file on the caller's machine. */
 const COMMAND_FIELDS = ['exec', 'auth-provider', 'tokenFile', 'client-certificate', 'client-key'];
 
+/** Fields of a cluster entry that would read a file, go through a proxy or skip TLS checks. */
+const REFUSED_CLUSTER_FIELDS = ['certificate-authority', 'proxy-url', 'insecure-skip-tls-verify'];
+
+/** What is handed out of a cluster entry and of a user: inline data, nothing else. */
+const CLUSTER_FIELDS = ['server', 'certificate-authority-data', 'tls-server-name'];
+const USER_FIELDS = ['token', 'client-certificate-data', 'client-key-data'];
+
+function picked(entry: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  return Object.fromEntries(fields.filter((f) => f in entry).map((f) => [f, entry[f]]));
+}
+
 /**
  * The stored kubeconfig as handed out: its current context's cluster and user only, the user's
  * credentials only for `admin`. A stored user that would run a command or read a file is refused
@@ -50,10 +61,9 @@ export function exportedKubeconfig(cluster: string, stored: string, admin: boole
   let config: { contexts?: Named[]; clusters?: Named[]; users?: Named[]; [k: string]: unknown };
   try {
     config = (parse(stored) ?? {}) as typeof config;
-  } catch (error) {
-    throw new HttpProblem(422, `the kubeconfig stored for "${cluster}" is not YAML`, {
-      cause: (error as Error).message,
-    });
+  } catch {
+    // The parser's message quotes the offending line, which may hold a credential: not passed on.
+    throw new HttpProblem(422, `the kubeconfig stored for "${cluster}" is not YAML`);
   }
   const current =
     config.contexts?.find((c) => c.name === config['current-context']) ?? config.contexts?.[0];
@@ -71,11 +81,18 @@ export function exportedKubeconfig(cluster: string, stored: string, admin: boole
       422,
       `the kubeconfig stored for "${cluster}" has users[].user.${refused[0]}: not handed out`,
     );
+  const entry = (clusterEntry.cluster ?? {}) as Record<string, unknown>;
+  const refusedInCluster = REFUSED_CLUSTER_FIELDS.filter((field) => field in entry);
+  if (refusedInCluster.length > 0 || typeof entry.server !== 'string')
+    throw new HttpProblem(
+      422,
+      `the kubeconfig stored for "${cluster}" has ${refusedInCluster.length > 0 ? `clusters[].cluster.${refusedInCluster[0]}` : 'no server'}: not handed out`,
+    );
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: clusterEntry.cluster }],
-    users: [{ name: cluster, user: admin ? user : {} }],
+    clusters: [{ name: cluster, cluster: picked(entry, CLUSTER_FIELDS) }],
+    users: [{ name: cluster, user: admin ? picked(user, USER_FIELDS) : {} }],
     contexts: [{ name: cluster, context: { cluster, user: cluster } }],
     'current-context': cluster,
   });
@@ -147,6 +164,6 @@ export const clusterAccessRoutes = {
   /** `GET /clusters/{name}/kubeconfig`: the cluster's API server and CA, no credentials. */
   kubeconfig: (request: ApiRequest, deps: ApiDeps) => kubeconfigOf(request, deps, false),
 
-  /** `GET /clusters/{name}/kubeconfig/admin`: with the cluster admin's credentials. */
+  /** `POST /admin/kubeconfig/{name}`: with the cluster admin's credentials. */
   adminKubeconfig: (request: ApiRequest, deps: ApiDeps) => kubeconfigOf(request, deps, true),
 };

@@ -109,7 +109,7 @@ describe('GET /clusters/{name}/kubeconfig', () => {
     serveSeedState(api.s3);
     storeKubeconfig(kubeconfig({ token: 'admin-token' }));
 
-    const response = await call(handler, 'GET', `/clusters/${CLUSTER}/kubeconfig/admin`);
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
 
     expect(parse(bodyOf(response).kubeconfig).users).toEqual([
       { name: CLUSTER, user: { token: 'admin-token' } },
@@ -120,7 +120,7 @@ describe('GET /clusters/{name}/kubeconfig', () => {
     serveSeedState(api.s3);
     storeKubeconfig(kubeconfig({ exec: { command: '/bin/sh' } }));
 
-    const response = await call(handler, 'GET', `/clusters/${CLUSTER}/kubeconfig/admin`);
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
 
     expect(response.statusCode).toBe(422);
     expect(bodyOf(response).message).toBe(
@@ -128,16 +128,61 @@ describe('GET /clusters/{name}/kubeconfig', () => {
     );
   });
 
+  it('answers 422 for a stored cluster entry with a proxy, naming the field', async () => {
+    serveSeedState(api.s3);
+    storeKubeconfig(
+      stringify({
+        apiVersion: 'v1',
+        clusters: [
+          {
+            name: 'k',
+            cluster: { server: `https://api.internal.${CLUSTER}`, 'proxy-url': 'http://evil' },
+          },
+        ],
+        users: [{ name: 'admin', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'k', user: 'admin' } }],
+      }),
+    );
+
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
+
+    expect([response.statusCode, bodyOf(response).message]).toEqual([
+      422,
+      `the kubeconfig stored for "${CLUSTER}" has clusters[].cluster.proxy-url: not handed out`,
+    ]);
+  });
+
+  it('answers 422 for a stored kubeconfig that is not YAML, quoting none of it', async () => {
+    serveSeedState(api.s3);
+    storeKubeconfig('users:\n  - token: supersecret: oops\n');
+
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
+
+    expect(response.statusCode).toBe(422);
+    expect(JSON.stringify(bodyOf(response))).not.toContain('supersecret');
+  });
+
+  it('hands out only inline credentials and the server and CA of the cluster entry', async () => {
+    serveSeedState(api.s3);
+    storeKubeconfig(kubeconfig({ token: 'admin-token', username: 'left-out' }));
+
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
+
+    const handed = parse(bodyOf(response).kubeconfig);
+    expect(handed.users[0].user).toEqual({ token: 'admin-token' });
+    expect(handed.clusters[0].cluster).toEqual({ server: `https://api.internal.${CLUSTER}:443` });
+  });
+
   it('answers 404 with its reason while the control plane has published none', async () => {
     serveSeedState(api.s3);
 
-    const response = await call(handler, 'GET', `/clusters/${CLUSTER}/kubeconfig/admin`);
+    const response = await call(handler, 'POST', `/admin/kubeconfig/${CLUSTER}`);
 
     expect([response.statusCode, bodyOf(response).reason]).toEqual([404, 'NoKubeconfig']);
   });
 
   it('answers 404 for a cluster the state store does not hold, reading no secret', async () => {
-    const response = await call(handler, 'GET', '/clusters/unknown.example.com/kubeconfig/admin');
+    const response = await call(handler, 'POST', '/admin/kubeconfig/unknown.example.com');
 
     expect([response.statusCode, bodyOf(response).message]).toEqual([
       404,
@@ -151,7 +196,7 @@ describe('GET /clusters/{name}/kubeconfig', () => {
   });
 
   it('answers 400 for a path that is not a cluster name', async () => {
-    const response = await call(handler, 'GET', '/clusters/..%2Fetc/kubeconfig/admin');
+    const response = await call(handler, 'POST', '/admin/kubeconfig/..%2Fetc');
 
     expect(response.statusCode).toBe(400);
     expect(bodyOf(response).message).toMatch(/is not a cluster name/);
