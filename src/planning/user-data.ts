@@ -437,8 +437,9 @@ export function renderUserData(input: UserDataInput): string {
     '',
     'imds() {',
     '  local token',
-    '  token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"',
-    '  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"',
+    // Retried as any AWS call; the token goes to curl through a descriptor, never its command line.
+    '  token="$(curl -fsS --retry 5 --retry-connrefused -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"',
+    '  curl -fsS --retry 5 --retry-connrefused -H @<(printf "X-aws-ec2-metadata-token: %s\\n" "${token}") "http://169.254.169.254/latest/meta-data/$1"',
     '}',
     '',
     ...awsRequestSteps(input.region),

@@ -45,8 +45,8 @@ configure_containerd() {
 
 imds() {
   local token
-  token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
-  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+  token="$(curl -fsS --retry 5 --retry-connrefused -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
+  curl -fsS --retry 5 --retry-connrefused -H @<(printf "X-aws-ec2-metadata-token: %s\n" "${token}") "http://169.254.169.254/latest/meta-data/$1"
 }
 
 readonly EC2_URL='https://ec2.us-east-1.amazonaws.com/'
@@ -123,32 +123,44 @@ state_store_has() {
 }
 
 readonly SECRETS_KEY='arn:aws:kms:us-east-1:123456789012:alias/kopsless/state-secrets'
-readonly SIGNED_SECRET_PUT='import datetime, hashlib, hmac, json, os, sys, urllib.error, urllib.parse, urllib.request
+readonly SIGNED_SECRET_PUT='import datetime, hashlib, hmac, json, os, sys, time, urllib.error, urllib.parse, urllib.request
 url, region, key_id, mode = sys.argv[1:5]
 creds = json.load(os.fdopen(3))
 body = sys.stdin.buffer.read()
 parts = urllib.parse.urlsplit(url)
-amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(), "x-amz-date": amz_date,
-  "x-amz-security-token": creds["Token"], "x-amz-server-side-encryption": "aws:kms",
-  "x-amz-server-side-encryption-aws-kms-key-id": key_id, "x-amz-server-side-encryption-bucket-key-enabled": "true"}
-if mode == "create-only":
-  headers["if-none-match"] = "*"
-names = sorted(headers)
-canonical = "\n".join(["PUT", parts.path, "", *[n + ":" + headers[n] for n in names], "", ";".join(names), headers["x-amz-content-sha256"]])
-scope = amz_date[:8] + "/" + region + "/s3/aws4_request"
-to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-key = ("AWS4" + creds["SecretAccessKey"]).encode()
-for part in (amz_date[:8], region, "s3", "aws4_request"):
-  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-headers["authorization"] = "AWS4-HMAC-SHA256 Credential=" + creds["AccessKeyId"] + "/" + scope + ", SignedHeaders=" + ";".join(names) + ", Signature=" + signature
-del headers["host"]
-headers["content-type"] = "application/octet-stream"
-try:
-  urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=60)
-except urllib.error.HTTPError as error:
-  sys.exit("returned error: %d" % error.code)'
+def signed_request():
+  amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+  headers = {"host": parts.netloc, "x-amz-content-sha256": hashlib.sha256(body).hexdigest(), "x-amz-date": amz_date,
+    "x-amz-security-token": creds["Token"], "x-amz-server-side-encryption": "aws:kms",
+    "x-amz-server-side-encryption-aws-kms-key-id": key_id, "x-amz-server-side-encryption-bucket-key-enabled": "true"}
+  if mode == "create-only":
+    headers["if-none-match"] = "*"
+  names = sorted(headers)
+  canonical = "\n".join(["PUT", parts.path, "", *[n + ":" + headers[n] for n in names], "", ";".join(names), headers["x-amz-content-sha256"]])
+  scope = amz_date[:8] + "/" + region + "/s3/aws4_request"
+  to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+  key = ("AWS4" + creds["SecretAccessKey"]).encode()
+  for part in (amz_date[:8], region, "s3", "aws4_request"):
+    key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+  signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+  headers["authorization"] = "AWS4-HMAC-SHA256 Credential=" + creds["AccessKeyId"] + "/" + scope + ", SignedHeaders=" + ";".join(names) + ", Signature=" + signature
+  del headers["host"]
+  headers["content-type"] = "application/octet-stream"
+  return urllib.request.Request(url, data=body, method="PUT", headers=headers)
+# Throttling, 5xx and network errors are tried again (signed anew: the date is in the signature);
+# a create-only write whose first try went through answers 412 later, which the caller reads back.
+for attempt in range(5):
+  try:
+    urllib.request.urlopen(signed_request(), timeout=60)
+    sys.exit(0)
+  except urllib.error.HTTPError as error:
+    failure = "returned error: %d" % error.code
+    if error.code != 429 and error.code < 500:
+      sys.exit(failure)
+  except (urllib.error.URLError, OSError) as error:
+    failure = "request failed: %s" % error
+  time.sleep(2 ** attempt)
+sys.exit(failure)'
 state_store_write_secret() {
   local role
   role="$(imds iam/security-credentials/)"

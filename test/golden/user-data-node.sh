@@ -44,8 +44,8 @@ configure_containerd() {
 
 imds() {
   local token
-  token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
-  curl -fsS -H "X-aws-ec2-metadata-token: ${token}" "http://169.254.169.254/latest/meta-data/$1"
+  token="$(curl -fsS --retry 5 --retry-connrefused -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")"
+  curl -fsS --retry 5 --retry-connrefused -H @<(printf "X-aws-ec2-metadata-token: %s\n" "${token}") "http://169.254.169.254/latest/meta-data/$1"
 }
 
 readonly EC2_URL='https://ec2.us-east-1.amazonaws.com/'

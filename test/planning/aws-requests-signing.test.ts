@@ -76,6 +76,9 @@ async function verify(
   return { service, valid: recomputed === signature };
 }
 
+/** How many of the next requests S3 answers 503 SlowDown, as it does when throttling. */
+let slowDowns = 0;
+
 beforeAll(async () => {
   server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -93,6 +96,12 @@ beforeAll(async () => {
         service,
         signatureValid: valid,
       });
+      if (slowDowns > 0) {
+        slowDowns -= 1;
+        response.statusCode = 503;
+        response.end('<Error><Code>SlowDown</Code></Error>');
+        return;
+      }
       response.statusCode = valid ? 200 : 403;
       response.end(
         service === 'ec2'
@@ -197,6 +206,24 @@ describe('the boot script signs its AWS requests with curl', () => {
     expect(received[0]!.headers.authorization).toMatch(
       /SignedHeaders=[^,]*if-none-match[^,]*x-amz-server-side-encryption;x-amz-server-side-encryption-aws-kms-key-id;/,
     );
+  });
+
+  it('writes a secret again, signed anew, after S3 throttles the first try', async () => {
+    received.length = 0;
+    slowDowns = 1;
+
+    const run = await runFunctions(
+      [
+        ...secretWriteSteps('alias/example'),
+        "printf 'secret data' | state_store_write_secret secrets/kubeconfig",
+      ].join('\n'),
+    );
+
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(received.map((r) => [r.method, r.path, r.signatureValid])).toEqual([
+      ['PUT', '/state-bucket/seed.example.com/secrets/kubeconfig', true],
+      ['PUT', '/state-bucket/seed.example.com/secrets/kubeconfig', true],
+    ]);
   });
 
   it('writes a plain object with its body and a signature the AWS signer agrees with', async () => {
