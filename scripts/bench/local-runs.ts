@@ -9,7 +9,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-
 import { parseAllDocuments, stringify } from 'yaml';
 import { ensureDemoZone } from '../../src/cli/demo-zone.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
-import { observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
+import { carriesKubernetesRequest, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { MAX_REPLICAS_PER_DEPLOYMENT } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { isAlive, startMoto, stopMoto } from '../../src/local/moto/moto.js';
@@ -279,6 +279,8 @@ export async function measureRun(
   const invocations: Invocation[] = [];
   const stopObserving = observeAwsCalls({
     before: (call) => {
+      // Kubernetes requests in their Lambda envelope are not the stage's own AWS calls.
+      if (carriesKubernetesRequest(call)) return;
       awsCalls += 1;
       const key = `${call.functionId} ${call.service}:${call.operation}`;
       awsCallsBy.set(key, (awsCallsBy.get(key) ?? 0) + 1);

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { now } from '../../src/clock.js';
-import { type AwsCall, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
+import {
+  type AwsCall,
+  carriesKubernetesRequest,
+  observeAwsCalls,
+} from '../../src/local/instrument/aws-calls.js';
 import { SimClock } from '../../src/local/sfn/sim-clock.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { checkManifest } from '../../src/manifest/check.js';
@@ -74,7 +78,11 @@ afterAll(async () => env?.stop());
 /** Runs a forced roll of the whole cluster, counting its AWS calls; returns calls per replaced instance. */
 async function forcedRoll(): Promise<number> {
   const calls: AwsCall[] = [];
-  const stop = observeAwsCalls({ before: (call) => void calls.push(call) });
+  let kubernetesRequests = 0;
+  const stop = observeAwsCalls({
+    before: (call) =>
+      carriesKubernetesRequest(call) ? void (kubernetesRequests += 1) : void calls.push(call),
+  });
   let result: Awaited<ReturnType<typeof runStateMachine>> | undefined;
   try {
     // Started a boot after the real time, so the nodes the sim saw before the roll have booted.
@@ -94,7 +102,7 @@ async function forcedRoll(): Promise<number> {
     byOperation[`${c.functionId} ${c.service}:${c.operation}`] =
       (byOperation[`${c.functionId} ${c.service}:${c.operation}`] ?? 0) + 1;
   console.log(
-    `forced roll: ${calls.length} AWS calls for ${replaced} replaced instances (${(calls.length / replaced).toFixed(1)} per instance)`,
+    `forced roll: ${calls.length} AWS calls for ${replaced} replaced instances (${(calls.length / replaced).toFixed(1)} per instance), and ${kubernetesRequests} Kubernetes requests through the cluster's API function`,
     byOperation,
   );
   return calls.length / replaced;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CLUSTER_API_KIND } from '../../planning/names.js';
 
 /**
  * Sees every AWS call a handler makes on the local backend, as SDK middleware: the handlers build
@@ -125,4 +126,18 @@ export function observeAwsCalls(observer: AwsCallObserver): () => void {
   }
   observers.add(observer);
   return () => observers.delete(observer);
+}
+
+/**
+ * Whether a call is a Kubernetes request in its Lambda envelope: an Invoke of a cluster's API
+ * function (`kopsless-kubeapi-*`), which carries one request to the cluster's API from inside its
+ * VPC. Counted apart from the AWS calls a stage makes for itself: the same requests went straight
+ * to the API server before there was such a function.
+ */
+export function carriesKubernetesRequest(call: Pick<AwsCall, 'service' | 'operation' | 'input'>) {
+  return (
+    call.service === 'Lambda' &&
+    call.operation === 'Invoke' &&
+    String(call.input.FunctionName ?? '').startsWith(`kopsless-${CLUSTER_API_KIND}-`)
+  );
 }
