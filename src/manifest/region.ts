@@ -1,11 +1,24 @@
 import type { FieldIssue } from '../errors.js';
 
 /**
+ * An availability zone's name: its region, a Local Zone's group (`-lax-1`) if it is one, and the
+ * zone's letter. Zone IDs (`use1-az1`) and region names are not zone names.
+ */
+const ZONE_NAME = /^([a-z]{2}(?:-[a-z]+)+-\d+)(?:-[a-z]+-\d+)?[a-z]$/;
+
+/**
  * The region of an availability zone, as kOps finds it: the zone's name without its last letter
- * (`ap-northeast-2c` is in `ap-northeast-2`).
+ * (`ap-northeast-2c` is in `ap-northeast-2`), a Local Zone's its parent region's
+ * (`us-west-2-lax-1a` is in `us-west-2`).
  */
 export function regionOfZone(zone: string): string {
-  return zone.slice(0, -1);
+  return ZONE_NAME.exec(zone)?.[1] ?? zone.slice(0, -1);
+}
+
+/** Why `zone` is not an availability zone's name, or undefined when it is one. */
+export function zoneNameProblem(zone: string): string | undefined {
+  if (ZONE_NAME.test(zone)) return undefined;
+  return `Invalid value: ${JSON.stringify(zone)}: not an availability zone name (e.g. us-east-1a; zone IDs such as use1-az1 and region names are not accepted)`;
 }
 
 /** The zones grouped by region, in the order they were given. */
@@ -26,6 +39,8 @@ export function regionOfZones(
   zones: readonly string[],
   path = '--zones',
 ): { region?: string; issue?: FieldIssue } {
+  const misnamed = zones.find((z) => zoneNameProblem(z) !== undefined);
+  if (misnamed !== undefined) return { issue: { path, message: zoneNameProblem(misnamed)! } };
   const byRegion = zonesByRegion(zones.filter((z) => z.length > 2));
   if (byRegion.size <= 1) {
     const [region] = byRegion.keys();

@@ -30,6 +30,21 @@ describe('the region of availability zones, as kOps finds it', () => {
     });
   });
 
+  it("is a Local Zone's parent region", () => {
+    expect(regionOfZone('us-west-2-lax-1a')).toBe('us-west-2');
+    expect(regionOfZones(['us-west-2-lax-1a', 'us-west-2a'])).toEqual({ region: 'us-west-2' });
+  });
+
+  it.each(['use1-az1', 'ap-northeast-2', 'xx', 'US-EAST-1A'])(
+    'refuses %j as a zone before any AWS call, naming it',
+    (zone) => {
+      expect(regionOfZones([zone, 'us-east-1a']).issue).toEqual({
+        path: '--zones',
+        message: expect.stringContaining(`${JSON.stringify(zone)}: not an availability zone name`),
+      });
+    },
+  );
+
   it('is none for no zones', () => {
     expect(regionOfZones([])).toEqual({});
   });
