@@ -5,6 +5,7 @@ import {
   STATE_MACHINES,
   type StateMachineName,
 } from '../functions-registry.js';
+import { MAX_BOOT_ESTIMATE_SECONDS } from '../planning/boot-estimate.js';
 import { CLUSTER_PHASES } from '../state/cluster-store.js';
 import type { DeleteInput } from './delete-cluster.js';
 import type { LaunchInput } from './launch.js';
@@ -104,6 +105,14 @@ const phase = z.enum(CLUSTER_PHASES);
 const stateMachine = z.enum(
   Object.values(STATE_MACHINES) as [StateMachineName, ...StateMachineName[]],
 );
+
+/** Seconds a roll step waits for its replacements to boot before it first looks. */
+const bootEstimate = z.number().int().nonnegative().max(MAX_BOOT_ESTIMATE_SECONDS);
+const bootWaitSchema = z.object({
+  startedAt: deadline,
+  estimateSeconds: bootEstimate,
+  waitSeconds: bootEstimate,
+});
 
 /** A roll step as `next` plans it; passed back unchanged by the ASL to surge/drain/terminate. */
 const rollStep = z.discriminatedUnion('kind', [
@@ -234,7 +243,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
   }),
-  event('surge', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('surge', {
+    cluster: name,
+    step: rollStep,
+    claim: groupClaim.optional(),
+    bootEstimateSeconds: bootEstimate.optional(),
+  }),
   event('drain', {
     cluster: name,
     step: rollStep,
@@ -242,7 +256,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
-  event('terminate', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('terminate', {
+    cluster: name,
+    step: rollStep,
+    claim: groupClaim.optional(),
+    bootEstimateSeconds: bootEstimate.optional(),
+  }),
   event('uncordon', {
     cluster: name,
     step: rollStep,
@@ -255,6 +274,7 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     step: rollStep,
     deadline,
     cloudOnly: z.boolean().optional(),
+    boot: bootWaitSchema.optional(),
   }),
   event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
 ]);

@@ -15,10 +15,12 @@ import {
 } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import { type BootWait, bootWait, nextBootEstimate } from '../planning/boot-estimate.js';
 import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
   batchesOf,
+  CHILD_POLL_SECONDS,
   childBatchLimit,
   forcedMembers,
   HISTORY_EVENT_LIMIT,
@@ -64,7 +66,13 @@ export type RollingUpdateInput =
       instanceGroup?: string;
       claim?: GroupClaim;
     }
-  | { action: 'surge'; cluster: string; step: RollStep; claim?: GroupClaim }
+  | {
+      action: 'surge';
+      cluster: string;
+      step: RollStep;
+      claim?: GroupClaim;
+      bootEstimateSeconds?: number;
+    }
   | {
       action: 'drain';
       cluster: string;
@@ -73,7 +81,13 @@ export type RollingUpdateInput =
       cloudOnly?: boolean;
       claim?: GroupClaim;
     }
-  | { action: 'terminate'; cluster: string; step: RollStep; claim?: GroupClaim }
+  | {
+      action: 'terminate';
+      cluster: string;
+      step: RollStep;
+      claim?: GroupClaim;
+      bootEstimateSeconds?: number;
+    }
   /** A child's compensation after a failed drain or terminate: its step's nodes take pods again. */
   | {
       action: 'uncordon';
@@ -90,6 +104,8 @@ export type RollingUpdateInput =
       step: RollStep;
       deadline: string;
       cloudOnly?: boolean;
+      /** The wait its step began with (surge or terminate returned it): what the roll learns the boot time from. */
+      boot?: BootWait;
     }
   | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
 
@@ -176,10 +192,17 @@ async function drain(
   });
 }
 
-async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
+async function terminate(
+  input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
+  deps: RollingUpdateDeps,
+) {
   const now = nowFor(deps);
   if (input.step.kind !== 'replace')
-    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
+    return {
+      deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+      terminated: [],
+      boot: bootWait(now, input.bootEstimateSeconds, false, deps.replacementTimeoutSeconds),
+    };
   const step = input.step;
   const asg = await ownedGroup(step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
@@ -203,6 +226,13 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
   return {
     deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
     terminated: step.instanceIds,
+    // Only members terminated in the group launch replacements; a detached one had its own already.
+    boot: bootWait(
+      now,
+      input.bootEstimateSeconds,
+      inGroup.length > 0,
+      deps.replacementTimeoutSeconds,
+    ),
   };
 }
 
@@ -259,10 +289,17 @@ function loadBalancerOf(step: RollStep, options: RollOptions): { behindLoadBalan
     : {};
 }
 
-async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
+async function surge(
+  input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
+  deps: RollingUpdateDeps,
+) {
   const now = nowFor(deps);
   if (input.step.kind !== 'surge')
-    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
+    return {
+      deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+      detached: [],
+      boot: bootWait(now, input.bootEstimateSeconds, false, deps.replacementTimeoutSeconds),
+    };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   // A retried surge finds its instances detached already.
@@ -274,16 +311,41 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
   return {
     deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
     detached: input.step.instanceIds,
+    // A retried surge that finds nothing left to detach still waits: its first attempt launched.
+    boot: bootWait(
+      now,
+      input.bootEstimateSeconds,
+      input.step.instanceIds.length > 0,
+      deps.replacementTimeoutSeconds,
+    ),
   };
 }
 
 async function awaitReplacements(
-  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  input: {
+    cluster: string;
+    step: RollStep;
+    deadline: string;
+    cloudOnly?: boolean;
+    boot?: BootWait;
+  },
   deps: RollingUpdateDeps,
 ) {
   const now = nowFor(deps);
+  const estimate = (ready: boolean) =>
+    input.boot
+      ? {
+          bootEstimateSeconds: ready
+            ? nextBootEstimate(input.boot, now, CHILD_POLL_SECONDS.replacements)
+            : input.boot.estimateSeconds,
+        }
+      : {};
   if (input.step.kind === 'done')
-    return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+    return {
+      ready: true,
+      validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+      ...estimate(true),
+    };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
   const stillThere = (asg?.instances ?? []).filter(
@@ -326,6 +388,7 @@ async function awaitReplacements(
     notJoined,
     ...(etcdPending.length ? { etcdPending } : {}),
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+    ...estimate(ready),
   };
 }
 

@@ -517,7 +517,7 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
       const passes = (loop: keyof typeof began) => visit - began[loop] > failures[loop];
       if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
       else if (name === 'ReplacementsReady')
-        name = passes('replacements') ? 'ControlPlaneReplaced' : 'WaitForReplacements';
+        name = passes('replacements') ? 'ValidateAfterStep' : 'WaitForReplacements';
       else if (name === 'ClusterValid')
         name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
       else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
