@@ -180,7 +180,14 @@ async function drain(
   input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
   deps: RollingUpdateDeps,
 ): Promise<DrainPass> {
-  const done = { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
+  const done = {
+    drained: true,
+    remaining: 0,
+    blocked: 0,
+    evicted: 0,
+    outOfTime: false,
+    waitSeconds: 0,
+  };
   if (input.cloudOnly || input.step.kind !== 'replace') return done;
   const ids = input.step.instanceIds;
   const kube = await kubeOrFail(input.cluster, deps);

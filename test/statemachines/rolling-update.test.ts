@@ -499,7 +499,14 @@ function world(
         drainErrors += 1;
         throw failure(drainError.name, 'Task timed out after 120.00 seconds');
       }
-      return { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
+      return {
+        drained: true,
+        remaining: 0,
+        blocked: 0,
+        evicted: 0,
+        outOfTime: false,
+        waitSeconds: 0,
+      };
     }),
     UncordonAfterFailure: record('UncordonAfterFailure', (i) => ({
       uncordoned: i.step.instanceIds,

@@ -121,6 +121,7 @@ function rollStep(next: string): States {
           'drained.$': '$.drained',
           'remaining.$': '$.remaining',
           'blocked.$': '$.blocked',
+          'waitSeconds.$': '$.waitSeconds',
         },
         resultPath: '$.drain',
         next: 'Drained',
@@ -161,7 +162,13 @@ function rollStep(next: string): States {
       SecondsPath: '$.deregistration.delaySeconds',
       Next: 'Terminate',
     },
-    WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
+    WaitForDrain: {
+      Type: 'Wait',
+      Comment:
+        "The poll interval while a pod waits for its eviction; once every pod left is terminating, until the end of the last one's grace period (at most 60 s).",
+      SecondsPath: '$.drain.waitSeconds',
+      Next: 'Drain',
+    },
     Terminate: task(
       'RollingUpdateFunction',
       {
