@@ -59,7 +59,7 @@ async function podsOf(kube: KubePort, node: string): Promise<KubePod[]> {
   return (await kube.listPods({ fieldSelector: `spec.nodeName=${node}` })).filter(toEvict);
 }
 
-/** Pods left on `nodes`, counted page by page, with the first names kept for a message. */
+/** Pods left on `nodes`, counted page by page, with the first names kept for a message and when the terminating ones are gone. */
 async function podsLeft(kube: KubePort, nodes: KubeNode[]): Promise<PodsLeft> {
   const left: PodsLeft = { count: 0, names: [], notTerminating: 0 };
   for (const node of nodes) {
@@ -85,7 +85,7 @@ async function podsLeft(kube: KubePort, nodes: KubeNode[]): Promise<PodsLeft> {
   return left;
 }
 
-interface PodsLeft {
+export interface PodsLeft {
   count: number;
   names: string[];
   /** Pods left that are not terminating (not evicted yet, or held by a disruption budget). */
