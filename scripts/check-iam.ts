@@ -11,10 +11,12 @@
  * function's grants, from test/iam/cloudformation.ts.
  */
 import { readFileSync } from 'node:fs';
+import { actorRoleOfArn } from '../src/local/actor-roles.js';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { cloudFormationActions } from '../test/iam/cloudformation.js';
 import { runLifecycle } from '../test/iam/lifecycle-calls.js';
 import {
+  actorRoles,
   evaluate,
   functionRoles,
   grants,
@@ -62,6 +64,28 @@ const recorded: Array<{ call: AwsCall; requests: IamRequest[] }> = [];
 const byCloudFormation = new Map<string, Set<string>>();
 const failures: string[] = [];
 const lookups = new Lookups();
+/** Sessions the functions assumed for one cluster: access key -> actor role and cluster tag. */
+const sessions = new Map<string, { roleId: string; tags: Record<string, string> }>();
+
+/** Remembers the session an AssumeRole call issued, to know whose later calls its key signs. */
+function sessionIssued(call: AwsCall, output: unknown): void {
+  if (call.service !== 'STS' || call.operation !== 'AssumeRole') return;
+  // The middleware sees the handler's result: the operation's output under `output`.
+  type Issued = { Credentials?: { AccessKeyId?: string } };
+  const key = (output as { output?: Issued } | undefined)?.output?.Credentials?.AccessKeyId;
+  const input = call.input as { RoleArn: string; Tags?: Array<{ Key: string; Value: string }> };
+  const roleId = actorRoleOfArn(input.RoleArn);
+  if (!key || !roleId) {
+    failures.push(
+      `${call.functionId} STS:AssumeRole of ${input.RoleArn}: no actor role of template.yaml`,
+    );
+    return;
+  }
+  sessions.set(key, {
+    roleId,
+    tags: Object.fromEntries((input.Tags ?? []).map((t) => [t.Key, t.Value])),
+  });
+}
 
 async function cloudFormationUse(call: AwsCall): Promise<void> {
   if (
@@ -86,6 +110,7 @@ let hostedZoneId = '';
 try {
   ({ hostedZoneId } = await runLifecycle(
     {
+      after: (call, { output }) => sessionIssued(call, output),
       before: async (call) => {
         try {
           recorded.push({ call, requests: await iamRequests(call, lookups) });
@@ -109,6 +134,7 @@ const deployment = { stateBucket: process.env.STATE_BUCKET!, hostedZoneId };
 const roles = new Map<string, Role>([
   ...functionRoles(readTemplate(), deployment),
   ...templateRoles(readTemplate(), deployment),
+  ...actorRoles(readTemplate(), deployment),
 ]);
 const policies = resourcePolicies(readTemplate(), deployment);
 const used = new Set<string>();
@@ -116,15 +142,21 @@ const denied: string[] = [];
 const decisions = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
 let deniedCalls = 0;
 for (const { call, requests } of recorded) {
-  const role = roles.get(call.functionId);
-  if (!role) {
-    failures.push(`${call.functionId}: no such function in template.yaml`);
+  // A call signed with a per-cluster session is the actor role's, with that session's tags.
+  const session = call.accessKeyId ? sessions.get(call.accessKeyId) : undefined;
+  const roleId = session?.roleId ?? call.functionId;
+  const found = roles.get(roleId);
+  if (!found) {
+    failures.push(`${roleId}: no such function or role in template.yaml`);
     continue;
   }
+  const role = session ? { ...found, principalTags: session.tags } : found;
+  const caller = session ? `${call.functionId} as ${roleId}` : call.functionId;
   let refused = false;
   for (const request of requests) {
     const key = JSON.stringify([
-      call.functionId,
+      roleId,
+      role.principalTags,
       request.action,
       request.resource,
       request.context,
@@ -136,14 +168,14 @@ for (const { call, requests } of recorded) {
         (result = await evaluate(role, request, resourcePolicyFor(request, policies, deployment))),
       );
     for (const statement of result.allowedBy)
-      used.add(`${call.functionId} ${statement} ${request.action.toLowerCase()}`);
+      used.add(`${roleId} ${statement} ${request.action.toLowerCase()}`);
     if (result.decision === 'Allowed') continue;
     refused = true;
     const tags = Object.entries(request.context)
       .filter(([k]) => k.startsWith('aws:'))
       .map(([k, v]) => `${k}=${String(v)}`);
     denied.push(
-      `  ${call.functionId} ${call.service}:${call.operation}: ${request.action} on ${request.resource}${request.because ? ` (${request.because})` : ''}${tags.length ? ` [${tags.join(', ')}]` : ''}: ${result.decision}`,
+      `  ${caller} ${call.service}:${call.operation}: ${request.action} on ${request.resource}${request.because ? ` (${request.because})` : ''}${tags.length ? ` [${tags.join(', ')}]` : ''}: ${result.decision}`,
     );
   }
   if (refused) deniedCalls++;

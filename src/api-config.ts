@@ -9,6 +9,8 @@ import {
 export interface ApiConfig {
   stateBucket: string;
   stateMachines: Record<StateMachineName, string>;
+  /** The role it reads one cluster's state with (`CLUSTER_ACTOR_ROLE_ARN`); see Config. */
+  clusterActorRoleArn?: string;
 }
 
 /** Reads the API function's settings; a missing one fails the cold start with its name. */
@@ -25,5 +27,10 @@ export function readApiConfig(env: Record<string, string | undefined>): ApiConfi
     if (!arn) throw new ConfigError(`${variable} is not set: the ARN of the ${name} state machine`);
     stateMachines[name] = arn;
   }
-  return { stateBucket, stateMachines };
+  const clusterActorRoleArn = env.CLUSTER_ACTOR_ROLE_ARN;
+  if (clusterActorRoleArn && !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(clusterActorRoleArn))
+    throw new ConfigError(
+      `CLUSTER_ACTOR_ROLE_ARN must be an IAM role ARN, got "${clusterActorRoleArn}"`,
+    );
+  return { stateBucket, stateMachines, ...(clusterActorRoleArn ? { clusterActorRoleArn } : {}) };
 }

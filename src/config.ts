@@ -33,6 +33,11 @@ export interface Config {
    * (template.yaml's SecretsKey). Unset, writing a secret fails: the bucket policy requires it.
    */
   secretsKeyArn?: string;
+  /**
+   * The role this function assumes, with the cluster as a session tag, for everything it does for
+   * one cluster (template.yaml's `<Function>ActorRole`). Unset, it acts with its own credentials.
+   */
+  clusterActorRoleArn?: string;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
@@ -124,6 +129,11 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `SECRETS_KEY_ARN must be the ARN of a KMS key or alias, got "${secretsKeyArn}"`,
     );
+  const clusterActorRoleArn = env.CLUSTER_ACTOR_ROLE_ARN;
+  if (clusterActorRoleArn && !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(clusterActorRoleArn))
+    throw new ConfigError(
+      `CLUSTER_ACTOR_ROLE_ARN must be an IAM role ARN, got "${clusterActorRoleArn}"`,
+    );
   return {
     stateBucket,
     region,
@@ -131,6 +141,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     ...(secretsKeyArn ? { secretsKeyArn } : {}),
+    ...(clusterActorRoleArn ? { clusterActorRoleArn } : {}),
     stackTimeoutSeconds: seconds(env, 'STACK_TIMEOUT_SECONDS', 30 * 60),
     groupsTimeoutSeconds: seconds(env, 'GROUPS_TIMEOUT_SECONDS', 15 * 60),
     dnsTimeoutSeconds: seconds(env, 'DNS_TIMEOUT_SECONDS', DEFAULT_DNS_TIMEOUT_SECONDS),

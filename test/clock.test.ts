@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { now, useClock } from '../src/clock.js';
-import { SimClock } from '../src/local/sfn/sim-clock.js';
+import { type Clock, fixedClock, now, sleep, useClock, withClock } from '../src/clock.js';
 import { ClusterStore } from '../src/state/cluster-store.js';
 import { memoryObjects } from './support/memory-objects.js';
 
@@ -19,7 +18,7 @@ describe('clock', () => {
   });
 
   it('reads the clock in use, and useClock returns the one it replaces', () => {
-    const sim = new SimClock('2030-05-01T12:00:00Z');
+    const sim = fixedClock(new Date('2030-05-01T12:00:00Z'));
 
     const previous = useClock(sim);
     const seen = now().toISOString();
@@ -30,7 +29,7 @@ describe('clock', () => {
   });
 
   it('dates a lock lease by the clock in use when the store is given none', async () => {
-    useClock(new SimClock('2030-05-01T12:00:00Z'));
+    useClock(fixedClock(new Date('2030-05-01T12:00:00Z')));
     const store = new ClusterStore(memoryObjects());
 
     const lease = await store.acquireLock('c.example.com', 'owner', 'update', 600);
@@ -39,5 +38,32 @@ describe('clock', () => {
       acquiredAt: '2030-05-01T12:00:00.000Z',
       expiresAt: '2030-05-01T12:10:00.000Z',
     });
+  });
+
+  it('sleeps on the clock in use', async () => {
+    const slept: number[] = [];
+    const recording: Clock = { now: () => new Date(0), sleep: async (ms) => void slept.push(ms) };
+    useClock(recording);
+
+    await sleep(2000);
+
+    expect(slept).toEqual([2000]);
+  });
+
+  it('gives each call under withClock its own time across awaits, the rest keeping the clock in use', async () => {
+    useClock(fixedClock(new Date('2030-01-01T00:00:00Z')));
+    const readAfterAwait = async () => {
+      await Promise.resolve();
+      return now().toISOString();
+    };
+
+    const [first, second] = await Promise.all([
+      withClock(fixedClock(new Date('2031-01-01T00:00:00Z')), readAfterAwait),
+      withClock(fixedClock(new Date('2032-01-01T00:00:00Z')), readAfterAwait),
+    ]);
+
+    expect(first).toBe('2031-01-01T00:00:00.000Z');
+    expect(second).toBe('2032-01-01T00:00:00.000Z');
+    expect(now().toISOString()).toBe('2030-01-01T00:00:00.000Z');
   });
 });

@@ -11,6 +11,8 @@
  * a pod costs a few small objects and the same index always gives the same pod.
  */
 
+import { RUNNING_POD_CONDITIONS } from '../../src/local/kube-sim/pod-store.js';
+
 /** A deterministic hex string of `length` characters from a number (FNV-1a, repeated). */
 export function hexOf(seed: number, length: number): string {
   let out = '';
@@ -425,13 +427,7 @@ export function kubeletPod(p: PodPlacement): object {
     spec: { ...w.spec, nodeName: p.nodeName },
     status: {
       phase: 'Running',
-      conditions: [
-        'PodReadyToStartContainers',
-        'Initialized',
-        'Ready',
-        'ContainersReady',
-        'PodScheduled',
-      ].map(condition),
+      conditions: RUNNING_POD_CONDITIONS.map(condition),
       hostIP: p.hostIP,
       hostIPs: [{ ip: p.hostIP }],
       podIP: p.podIP,

@@ -104,7 +104,7 @@ export interface TargetCheck {
   met: boolean;
 }
 
-/** The largest roll the issue sets targets for, the watcher size and the most observations per cluster of a burst. */
+/** The largest roll the benchmark sets targets for, the watcher size and the most observations per cluster of a burst. */
 export const TARGET_ROLL_NODES = 1000;
 export const TARGET_WATCHER_NODES = 5000;
 export const TARGET_BENCH_SECONDS = 20 * 60;

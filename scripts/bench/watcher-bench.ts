@@ -1,4 +1,5 @@
 import type { InstanceTypeInfo as SdkInstanceTypeInfo } from '@aws-sdk/client-ec2';
+import { fixedClock, withClock } from '../../src/clock.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { completeManifest } from '../../src/manifest/defaults.js';
 import { DEFAULT_WATCHER_SETTINGS, type WatcherSettings } from '../../src/planning/eni-decision.js';
@@ -136,7 +137,7 @@ export async function simulateWatcherBurst(
   const invocationSeconds = options.invocationSeconds ?? 10;
   const epoch = Date.parse('2026-11-25T12:00:00Z');
   const objects = countingObjectStore();
-  const store = new ClusterStore(objects, () => new Date(epoch));
+  const store = new ClusterStore(objects);
   const clusterCount = options.clusters ?? 1;
   const nodesPerCluster = options.nodesPerCluster ?? 1000;
   const clusters: string[] = [];
@@ -151,8 +152,10 @@ export async function simulateWatcherBurst(
       nodeSize: 't3.medium',
       controlPlaneSize: 't3.medium',
     });
-    await store.registerCluster(manifest, completeManifest(structuredClone(manifest)));
-    if (options.locked) await store.acquireLock(name, 'rolling-update-1', 'rolling-update');
+    await withClock(fixedClock(new Date(epoch)), async () => {
+      await store.registerCluster(manifest, completeManifest(structuredClone(manifest)));
+      if (options.locked) await store.acquireLock(name, 'rolling-update-1', 'rolling-update');
+    });
     const group = manifest.instanceGroups.find((ig) => ig.spec.role === 'Node')!.metadata.name;
     // Full: every slot taken and pods waiting, so the decision has something to count.
     ports.set(
@@ -177,15 +180,14 @@ export async function simulateWatcherBurst(
   }
   const settings: WatcherSettings = { ...DEFAULT_WATCHER_SETTINGS, ...options.settings };
   let describeCalls = 0;
-  const depsAt = (now: Date): WatcherDeps => ({
+  const deps: WatcherDeps = {
     store,
     objects,
     stacks: { describe: async () => undefined },
     ec2: noSubnets,
     kube: async (cluster) => ports.get(cluster)?.port,
     settings,
-    now: () => now,
-  });
+  };
 
   const strangers = Math.round(events * (options.strangerShare ?? 0.1));
   const messages: Message[] = [];
@@ -247,7 +249,9 @@ export async function simulateWatcherBurst(
           );
         },
         watch: (cluster, watchOptions) =>
-          watchCluster(cluster, depsAt(new Date(epoch + now * 1000)), watchOptions),
+          withClock(fixedClock(new Date(epoch + now * 1000)), () =>
+            watchCluster(cluster, deps, watchOptions),
+          ),
       },
     );
     for (const { cluster, result: r } of outcome.results) {

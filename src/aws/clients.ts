@@ -1,3 +1,11 @@
+/** Keys as the SDK takes them. */
+export interface AwsKeys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
 /**
  * What every SDK client a handler or the CLI builds is given. Empty on Lambda: the SDK finds the
  * region, credentials and AWS_MAX_ATTEMPTS in the function's environment. The local backend
@@ -7,7 +15,8 @@
 export interface AwsClientSettings {
   endpoint?: string;
   region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Fixed keys (the local backend's), or a provider (a per-cluster session, src/aws/cluster-credentials.ts). */
+  credentials?: AwsKeys | (() => Promise<AwsKeys>);
   /** Attempts per call, retries included (the SDK's default, or AWS_MAX_ATTEMPTS, when unset). */
   maxAttempts?: number;
 }
@@ -17,7 +26,11 @@ export function clientConfig(settings: AwsClientSettings = {}): AwsClientSetting
   const config: AwsClientSettings = {};
   if (settings.endpoint !== undefined) config.endpoint = settings.endpoint;
   if (settings.region !== undefined) config.region = settings.region;
-  if (settings.credentials !== undefined) config.credentials = { ...settings.credentials };
+  if (settings.credentials !== undefined)
+    config.credentials =
+      typeof settings.credentials === 'function'
+        ? settings.credentials
+        : { ...settings.credentials };
   if (settings.maxAttempts !== undefined) config.maxAttempts = settings.maxAttempts;
   return config;
 }

@@ -21,6 +21,7 @@ import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import type { SubnetView } from '../planning/eni-decision.js';
 import type { InstanceTypeInfo } from '../planning/max-pods.js';
 import { CLUSTER_TAG } from '../planning/names.js';
+import { isLeftoverInterfaceOf, leftoverInterfaceFilters } from './leftover-interfaces.js';
 import { allItems } from './pages.js';
 
 /** The EC2 calls of the launch stage. */
@@ -58,8 +59,11 @@ export interface Ec2Api {
   clustersOfInstances(instanceIds: string[]): Promise<Map<string, string>>;
   /** Each subnet's CIDR and the addresses in use in it (private IPs and the first address of each prefix). */
   subnetUsage(subnetIds: string[]): Promise<Map<string, SubnetView>>;
-  /** The network interfaces in these VPCs attached to nothing (status `available`). */
-  detachedNetworkInterfaces(vpcIds: string[]): Promise<string[]>;
+  /**
+   * The network interfaces in these VPCs that the VPC CNI left behind for the cluster: attached
+   * to nothing, tagged for the cluster, not managed by an AWS service (see `leftover-interfaces.ts`).
+   */
+  detachedNetworkInterfaces(cluster: string, vpcIds: string[]): Promise<string[]>;
 }
 
 /** Instance IDs per DescribeInstances call (one `instance-id` filter's values). */
@@ -70,242 +74,314 @@ const INSTANCE_TYPES_PER_CALL = 100;
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
 export function ec2Api(client: EC2Client): Ec2Api {
-  const describeTypes = (types: string[]) =>
-    allItems(
-      paginateDescribeInstanceTypes({ client }, { InstanceTypes: types as never }),
-      (p) => p.InstanceTypes,
-    );
   return {
-    async describeInstanceTypes(types) {
-      const result: SdkInstanceTypeInfo[] = [];
-      for (let i = 0; i < types.length; i += INSTANCE_TYPES_PER_CALL) {
-        const batch = types.slice(i, i + INSTANCE_TYPES_PER_CALL);
-        try {
-          result.push(...(await describeTypes(batch)));
-        } catch (error) {
-          if (!isAwsErrorCode(error, 'InvalidInstanceType')) rethrowAws(error);
-          // One unknown type fails the whole call; ask one at a time so the known ones still answer.
-          for (const type of batch) {
-            try {
-              result.push(...(await describeTypes([type])));
-            } catch (inner) {
-              if (!isAwsErrorCode(inner, 'InvalidInstanceType')) rethrowAws(inner);
-            }
-          }
-        }
-      }
-      return result;
-    },
-    async findImage(owner, name) {
-      try {
-        const images = await allItems(
-          paginateDescribeImages(
-            { client },
-            { ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] },
-          ),
-          (p) => p.Images,
-        );
-        const newest = images.sort((a, b) =>
-          (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
-        )[0];
-        return newest?.ImageId;
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
-    async describeLaunchTemplate(name) {
-      try {
-        const out = await client.send(
-          new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }),
-        );
-        const lt = out.LaunchTemplates?.[0];
-        if (!lt) return undefined;
-        const tags = Object.fromEntries((lt.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-        return {
-          id: lt.LaunchTemplateId ?? '',
-          latestVersion: lt.LatestVersionNumber ?? 1,
-          defaultVersion: lt.DefaultVersionNumber ?? 1,
-          tags,
-        };
-      } catch (error) {
-        if (
-          isAwsErrorCode(
-            error,
-            'InvalidLaunchTemplateName.NotFoundException',
-            'InvalidLaunchTemplateId.NotFound',
-          )
-        )
-          return undefined;
-        return rethrowAws(error);
-      }
-    },
-    async latestLaunchTemplateData(id) {
-      try {
-        const out = await client.send(
-          new DescribeLaunchTemplateVersionsCommand({
-            LaunchTemplateId: id,
-            Versions: ['$Latest'],
-          }),
-        );
-        return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as
-          | RequestLaunchTemplateData
-          | undefined;
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
-    async createLaunchTemplate(name, data, tags, clientToken) {
-      try {
-        const out = await client.send(
-          new CreateLaunchTemplateCommand({
-            LaunchTemplateName: name,
-            LaunchTemplateData: data,
-            ClientToken: clientToken,
-            TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }],
-          }),
-        );
-        return {
-          id: out.LaunchTemplate?.LaunchTemplateId ?? '',
-          version: out.LaunchTemplate?.LatestVersionNumber ?? 1,
-        };
-      } catch (error) {
-        if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.AlreadyExistsException')) {
-          // A retried create whose first attempt went through (EC2 answers the same ClientToken
-          // with the first result; moto does not): it is ours when it carries the tags we gave it.
-          const existing = await client
-            .send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }))
-            .catch(() => undefined);
-          const lt = existing?.LaunchTemplates?.[0];
-          const ours =
-            lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
-          if (ours) return { id: lt.LaunchTemplateId ?? '', version: lt.LatestVersionNumber ?? 1 };
-        }
-        return rethrowAws(error);
-      }
-    },
-    async createLaunchTemplateVersion(id, data, clientToken) {
-      try {
-        const out = await client.send(
-          new CreateLaunchTemplateVersionCommand({
-            LaunchTemplateId: id,
-            LaunchTemplateData: data,
-            ClientToken: clientToken,
-          }),
-        );
-        return out.LaunchTemplateVersion?.VersionNumber ?? 1;
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
-    async setDefaultLaunchTemplateVersion(id, version) {
-      try {
-        await client.send(
-          new ModifyLaunchTemplateCommand({
-            LaunchTemplateId: id,
-            DefaultVersion: String(version),
-          }),
-        );
-      } catch (error) {
-        rethrowAws(error);
-      }
-    },
-    async terminateInstances(instanceIds) {
-      if (instanceIds.length === 0) return;
-      try {
-        await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
-      } catch (error) {
-        if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound')) return;
-        rethrowAws(error);
-      }
-    },
-    async availabilityZones() {
-      // DescribeAvailabilityZones has no pages: one answer holds the region's zones.
-      try {
-        const out = await client.send(new DescribeAvailabilityZonesCommand({}));
-        return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter(Boolean);
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
-    async describeInstances(filters): Promise<Instance[]> {
-      try {
-        return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) =>
-          (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
-        );
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
-    async clustersOfInstances(instanceIds) {
-      // As few calls as the IDs need, page by page. A filter rather than InstanceIds: an ID EC2 no
-      // longer knows is simply absent, instead of failing the whole call.
-      const clusters = new Map<string, string>();
-      try {
-        for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
-          const filters = [
-            { Name: 'instance-id', Values: instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE) },
-          ];
-          for await (const page of paginateDescribeInstances(
-            { client, pageSize: 1000 },
-            { Filters: filters },
-          )) {
-            for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-              const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
-              if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
-            }
-          }
-        }
-      } catch (error) {
-        rethrowAws(error);
-      }
-      return clusters;
-    },
-    async subnetUsage(subnetIds) {
-      // Only the addresses are kept, never the network interfaces: a busy subnet holds far more than a page of them.
-      const views = new Map<string, SubnetView>();
-      if (subnetIds.length === 0) return views;
-      try {
-        for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
-          for (const s of page.Subnets ?? [])
-            if (s.SubnetId)
-              views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
-        }
-        for await (const page of paginateDescribeNetworkInterfaces(
-          { client },
-          { Filters: [{ Name: 'subnet-id', Values: subnetIds }] },
-        )) {
-          for (const n of page.NetworkInterfaces ?? []) {
-            const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
-            if (!view) continue;
-            for (const a of n.PrivateIpAddresses ?? [])
-              if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
-            for (const p of n.Ipv4Prefixes ?? [])
-              if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
-          }
-        }
-      } catch (error) {
-        rethrowAws(error);
-      }
-      return views;
-    },
-    async detachedNetworkInterfaces(vpcIds) {
-      if (vpcIds.length === 0) return [];
-      try {
-        const filters = [
-          { Name: 'vpc-id', Values: vpcIds },
-          { Name: 'status', Values: ['available'] },
-        ];
-        return (
-          await allItems(
-            paginateDescribeNetworkInterfaces({ client }, { Filters: filters }),
-            (p) => p.NetworkInterfaces,
-          )
-        ).map((n) => n.NetworkInterfaceId ?? '');
-      } catch (error) {
-        return rethrowAws(error);
-      }
-    },
+    describeInstanceTypes: (...args) => describeInstanceTypes(client, ...args),
+    findImage: (...args) => findImage(client, ...args),
+    describeLaunchTemplate: (...args) => describeLaunchTemplate(client, ...args),
+    latestLaunchTemplateData: (...args) => latestLaunchTemplateData(client, ...args),
+    createLaunchTemplate: (...args) => createLaunchTemplate(client, ...args),
+    createLaunchTemplateVersion: (...args) => createLaunchTemplateVersion(client, ...args),
+    setDefaultLaunchTemplateVersion: (...args) => setDefaultLaunchTemplateVersion(client, ...args),
+    terminateInstances: (...args) => terminateInstances(client, ...args),
+    availabilityZones: (...args) => availabilityZones(client, ...args),
+    describeInstances: (...args) => describeInstances(client, ...args),
+    clustersOfInstances: (...args) => clustersOfInstances(client, ...args),
+    subnetUsage: (...args) => subnetUsage(client, ...args),
+    detachedNetworkInterfaces: (...args) => detachedNetworkInterfaces(client, ...args),
   };
+}
+
+/** One DescribeInstanceTypes, every page. */
+function describeTypes(client: EC2Client, types: string[]) {
+  return allItems(
+    paginateDescribeInstanceTypes({ client }, { InstanceTypes: types as never }),
+    (p) => p.InstanceTypes,
+  );
+}
+
+async function describeInstanceTypes(
+  client: EC2Client,
+  types: string[],
+): ReturnType<Ec2Api['describeInstanceTypes']> {
+  const result: SdkInstanceTypeInfo[] = [];
+  for (let i = 0; i < types.length; i += INSTANCE_TYPES_PER_CALL) {
+    const batch = types.slice(i, i + INSTANCE_TYPES_PER_CALL);
+    try {
+      result.push(...(await describeTypes(client, batch)));
+    } catch (error) {
+      if (!isAwsErrorCode(error, 'InvalidInstanceType')) rethrowAws(error);
+      // One unknown type fails the whole call; ask one at a time so the known ones still answer.
+      for (const type of batch) {
+        try {
+          result.push(...(await describeTypes(client, [type])));
+        } catch (inner) {
+          if (!isAwsErrorCode(inner, 'InvalidInstanceType')) rethrowAws(inner);
+        }
+      }
+    }
+  }
+  return result;
+}
+
+async function findImage(
+  client: EC2Client,
+  owner: string | undefined,
+  name: string,
+): ReturnType<Ec2Api['findImage']> {
+  try {
+    const images = await allItems(
+      paginateDescribeImages(
+        { client },
+        { ...(owner ? { Owners: [owner] } : {}), Filters: [{ Name: 'name', Values: [name] }] },
+      ),
+      (p) => p.Images,
+    );
+    const newest = images.sort((a, b) =>
+      (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
+    )[0];
+    return newest?.ImageId;
+  } catch (error) {
+    return rethrowAws(error);
+  }
+}
+
+async function describeLaunchTemplate(
+  client: EC2Client,
+  name: string,
+): ReturnType<Ec2Api['describeLaunchTemplate']> {
+  try {
+    const out = await client.send(
+      new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }),
+    );
+    const lt = out.LaunchTemplates?.[0];
+    if (!lt) return undefined;
+    const tags = Object.fromEntries((lt.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    return {
+      id: lt.LaunchTemplateId ?? '',
+      latestVersion: lt.LatestVersionNumber ?? 1,
+      defaultVersion: lt.DefaultVersionNumber ?? 1,
+      tags,
+    };
+  } catch (error) {
+    if (
+      isAwsErrorCode(
+        error,
+        'InvalidLaunchTemplateName.NotFoundException',
+        'InvalidLaunchTemplateId.NotFound',
+      )
+    )
+      return undefined;
+    return rethrowAws(error);
+  }
+}
+
+async function latestLaunchTemplateData(
+  client: EC2Client,
+  id: string,
+): ReturnType<Ec2Api['latestLaunchTemplateData']> {
+  try {
+    const out = await client.send(
+      new DescribeLaunchTemplateVersionsCommand({
+        LaunchTemplateId: id,
+        Versions: ['$Latest'],
+      }),
+    );
+    return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData as
+      | RequestLaunchTemplateData
+      | undefined;
+  } catch (error) {
+    return rethrowAws(error);
+  }
+}
+
+async function createLaunchTemplate(
+  client: EC2Client,
+  name: string,
+  data: RequestLaunchTemplateData,
+  tags: Array<{ Key: string; Value: string }>,
+  clientToken: string,
+): ReturnType<Ec2Api['createLaunchTemplate']> {
+  try {
+    const out = await client.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: name,
+        LaunchTemplateData: data,
+        ClientToken: clientToken,
+        TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }],
+      }),
+    );
+    return {
+      id: out.LaunchTemplate?.LaunchTemplateId ?? '',
+      version: out.LaunchTemplate?.LatestVersionNumber ?? 1,
+    };
+  } catch (error) {
+    if (isAwsErrorCode(error, 'InvalidLaunchTemplateName.AlreadyExistsException')) {
+      // A retried create whose first attempt went through (EC2 answers the same ClientToken
+      // with the first result; moto does not): it is ours when it carries the tags we gave it.
+      const existing = await client
+        .send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }))
+        .catch(() => undefined);
+      const lt = existing?.LaunchTemplates?.[0];
+      const ours =
+        lt && tags.every((t) => lt.Tags?.some((x) => x.Key === t.Key && x.Value === t.Value));
+      if (ours) return { id: lt.LaunchTemplateId ?? '', version: lt.LatestVersionNumber ?? 1 };
+    }
+    return rethrowAws(error);
+  }
+}
+
+async function createLaunchTemplateVersion(
+  client: EC2Client,
+  id: string,
+  data: RequestLaunchTemplateData,
+  clientToken: string,
+): ReturnType<Ec2Api['createLaunchTemplateVersion']> {
+  try {
+    const out = await client.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: id,
+        LaunchTemplateData: data,
+        ClientToken: clientToken,
+      }),
+    );
+    return out.LaunchTemplateVersion?.VersionNumber ?? 1;
+  } catch (error) {
+    return rethrowAws(error);
+  }
+}
+
+async function setDefaultLaunchTemplateVersion(
+  client: EC2Client,
+  id: string,
+  version: number,
+): ReturnType<Ec2Api['setDefaultLaunchTemplateVersion']> {
+  try {
+    await client.send(
+      new ModifyLaunchTemplateCommand({
+        LaunchTemplateId: id,
+        DefaultVersion: String(version),
+      }),
+    );
+  } catch (error) {
+    rethrowAws(error);
+  }
+}
+
+async function terminateInstances(
+  client: EC2Client,
+  instanceIds: string[],
+): ReturnType<Ec2Api['terminateInstances']> {
+  if (instanceIds.length === 0) return;
+  try {
+    await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }));
+  } catch (error) {
+    if (isAwsErrorCode(error, 'InvalidInstanceID.NotFound')) return;
+    rethrowAws(error);
+  }
+}
+
+async function availabilityZones(client: EC2Client): ReturnType<Ec2Api['availabilityZones']> {
+  // DescribeAvailabilityZones has no pages: one answer holds the region's zones.
+  try {
+    const out = await client.send(new DescribeAvailabilityZonesCommand({}));
+    return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter(Boolean);
+  } catch (error) {
+    return rethrowAws(error);
+  }
+}
+
+async function describeInstances(
+  client: EC2Client,
+  filters: Filter[],
+): ReturnType<Ec2Api['describeInstances']> {
+  try {
+    return await allItems(paginateDescribeInstances({ client }, { Filters: filters }), (p) =>
+      (p.Reservations ?? []).flatMap((r) => r.Instances ?? []),
+    );
+  } catch (error) {
+    return rethrowAws(error);
+  }
+}
+
+async function clustersOfInstances(
+  client: EC2Client,
+  instanceIds: string[],
+): ReturnType<Ec2Api['clustersOfInstances']> {
+  // As few calls as the IDs need, page by page. A filter rather than InstanceIds: an ID EC2 no
+  // longer knows is simply absent, instead of failing the whole call.
+  const clusters = new Map<string, string>();
+  try {
+    for (let i = 0; i < instanceIds.length; i += INSTANCE_IDS_PER_DESCRIBE) {
+      const filters = [
+        { Name: 'instance-id', Values: instanceIds.slice(i, i + INSTANCE_IDS_PER_DESCRIBE) },
+      ];
+      for await (const page of paginateDescribeInstances(
+        { client, pageSize: 1000 },
+        { Filters: filters },
+      )) {
+        for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+          const cluster = instance.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value;
+          if (instance.InstanceId && cluster) clusters.set(instance.InstanceId, cluster);
+        }
+      }
+    }
+  } catch (error) {
+    rethrowAws(error);
+  }
+  return clusters;
+}
+
+async function subnetUsage(
+  client: EC2Client,
+  subnetIds: string[],
+): ReturnType<Ec2Api['subnetUsage']> {
+  // Only the addresses are kept, never the network interfaces: a busy subnet holds far more than a page of them.
+  const views = new Map<string, SubnetView>();
+  if (subnetIds.length === 0) return views;
+  try {
+    for await (const page of paginateDescribeSubnets({ client }, { SubnetIds: subnetIds })) {
+      for (const s of page.Subnets ?? [])
+        if (s.SubnetId)
+          views.set(s.SubnetId, { subnetId: s.SubnetId, cidr: s.CidrBlock ?? '', usedIps: [] });
+    }
+    for await (const page of paginateDescribeNetworkInterfaces(
+      { client },
+      { Filters: [{ Name: 'subnet-id', Values: subnetIds }] },
+    )) {
+      for (const n of page.NetworkInterfaces ?? []) {
+        const view = n.SubnetId ? views.get(n.SubnetId) : undefined;
+        if (!view) continue;
+        for (const a of n.PrivateIpAddresses ?? [])
+          if (a.PrivateIpAddress) view.usedIps.push(a.PrivateIpAddress);
+        for (const p of n.Ipv4Prefixes ?? [])
+          if (p.Ipv4Prefix) view.usedIps.push(p.Ipv4Prefix.split('/')[0]!);
+      }
+    }
+  } catch (error) {
+    rethrowAws(error);
+  }
+  return views;
+}
+
+async function detachedNetworkInterfaces(
+  client: EC2Client,
+  cluster: string,
+  vpcIds: string[],
+): ReturnType<Ec2Api['detachedNetworkInterfaces']> {
+  if (vpcIds.length === 0) return [];
+  try {
+    const filters = [{ Name: 'vpc-id', Values: vpcIds }, ...leftoverInterfaceFilters(cluster)];
+    return (
+      await allItems(
+        paginateDescribeNetworkInterfaces({ client }, { Filters: filters }),
+        (p) => p.NetworkInterfaces,
+      )
+    )
+      .filter((n) => isLeftoverInterfaceOf(cluster, n))
+      .map((n) => n.NetworkInterfaceId ?? '');
+  } catch (error) {
+    return rethrowAws(error);
+  }
 }
 
 /** The calculator's view of an EC2 instance type: ENIs of the default network card only. */

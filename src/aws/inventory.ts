@@ -157,23 +157,43 @@ async function done(call: Promise<unknown>, ...alreadyDone: string[]): Promise<v
 const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) =>
   tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
 
-export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClients): InventoryApi {
-  async function ec2List(cluster: string): Promise<CloudResource[]> {
-    const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
-    const client = { client: ec2 };
-    // Every Describe here pages (NextToken); DescribeAddresses alone has no pages in the EC2 API.
-    const [
-      vpcs,
-      subnets,
-      groups,
-      gateways,
-      tables,
-      nats,
-      addresses,
-      instances,
-      templates,
-      volumes,
-    ] = await Promise.all([
+/** Finds and deletes a cluster's resources with these clients. */
+export function inventoryApi(clients: InventoryClients): InventoryApi {
+  return {
+    list: (cluster, records) => listClusterResources(clients, cluster, records),
+    deleteAutoScalingGroup: (name) => deleteAutoScalingGroup(clients.autoscaling, name),
+    deleteLaunchTemplate: (id) => deleteLaunchTemplate(clients.ec2, id),
+    deleteNetworkInterface: (id) => deleteNetworkInterface(clients.ec2, id),
+    deleteResource: (resource) => deleteLeftover(clients, resource),
+  };
+}
+
+// ---- Listing ----------------------------------------------------------------------------
+
+async function listClusterResources(
+  { ec2, autoscaling, iam, route53 }: InventoryClients,
+  cluster: string,
+  records: ClusterRecords | undefined,
+): Promise<CloudResource[]> {
+  try {
+    const found = await Promise.all([
+      listAutoScalingGroups(autoscaling, cluster),
+      listEc2Resources(ec2, cluster),
+      listIamResources(iam, cluster),
+      listDnsRecords(route53, records),
+    ]);
+    return found.flat();
+  } catch (error) {
+    throw classifyAwsError(error);
+  }
+}
+
+/** The EC2 resources tagged for the cluster. Every Describe here pages (NextToken); DescribeAddresses alone has no pages. */
+async function describeTaggedEc2(ec2: EC2Client, cluster: string) {
+  const byTag: Filter[] = [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }];
+  const client = { client: ec2 };
+  const [vpcs, subnets, groups, gateways, tables, nats, addresses, instances, templates, volumes] =
+    await Promise.all([
       allItems(paginateDescribeVpcs(client, { Filters: byTag }), (p) => p.Vpcs),
       allItems(paginateDescribeSubnets(client, { Filters: byTag }), (p) => p.Subnets),
       allItems(paginateDescribeSecurityGroups(client, { Filters: byTag }), (p) => p.SecurityGroups),
@@ -202,350 +222,365 @@ export function inventoryApi({ ec2, autoscaling, iam, route53 }: InventoryClient
       ),
       allItems(paginateDescribeVolumes(client, { Filters: byTag }), (p) => p.Volumes),
     ]);
-    const vpcIds = vpcs.map((v) => v.VpcId ?? '');
-    // ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: look in the VPC.
-    const enis =
-      vpcIds.length > 0
-        ? await allItems(
-            paginateDescribeNetworkInterfaces(client, {
-              Filters: [{ Name: 'vpc-id', Values: vpcIds }],
-            }),
-            (p) => p.NetworkInterfaces,
-          )
-        : [];
-    return [
-      // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
-      ...templates.map((t) => ({
-        type: 'autoscaling-config',
-        name: nameTag(t.Tags, t.LaunchTemplateName ?? ''),
-        id: t.LaunchTemplateId ?? '',
-      })),
-      ...instances.map((i) => ({
-        type: 'instance',
-        name: nameTag(i.Tags, i.InstanceId ?? ''),
-        id: i.InstanceId ?? '',
-      })),
-      ...enis
-        // An instance's primary ENI goes with the instance.
-        .filter((n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId))
-        .map((n) => ({
-          type: 'network-interface',
-          name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''),
-          id: n.NetworkInterfaceId ?? '',
-        })),
-      // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
-      ...volumes
-        .filter((v) => v.State !== 'deleting' && v.State !== 'deleted')
-        .map((v) => ({
-          type: 'volume',
-          name: nameTag(v.Tags, v.VolumeId ?? ''),
-          id: v.VolumeId ?? '',
-        })),
-      ...nats
-        .filter((n) => n.State !== 'deleted')
-        .map((n) => ({
-          type: 'nat-gateway',
-          name: nameTag(n.Tags, n.NatGatewayId ?? ''),
-          id: n.NatGatewayId ?? '',
-        })),
-      ...addresses.map((a) => ({
-        type: 'elastic-ip',
-        name: nameTag(a.Tags, a.PublicIp ?? ''),
-        id: a.AllocationId ?? '',
-      })),
-      ...gateways.map((g) => ({
-        type: 'internet-gateway',
-        name: nameTag(g.Tags, g.InternetGatewayId ?? ''),
-        id: g.InternetGatewayId ?? '',
-      })),
-      ...tables.map((t) => ({
-        type: 'route-table',
-        name: nameTag(t.Tags, t.RouteTableId ?? ''),
-        id: t.RouteTableId ?? '',
-      })),
-      ...groups.map((g) => ({
-        type: 'security-group',
-        name: nameTag(g.Tags, g.GroupName ?? ''),
-        id: g.GroupId ?? '',
-      })),
-      ...subnets.map((s) => ({
-        type: 'subnet',
-        name: nameTag(s.Tags, s.SubnetId ?? ''),
-        id: s.SubnetId ?? '',
-      })),
-      ...vpcs.map((v) => ({
-        type: 'vpc',
-        name: nameTag(v.Tags, v.VpcId ?? ''),
-        id: v.VpcId ?? '',
-      })),
-    ];
-  }
-
-  async function autoscalingList(cluster: string): Promise<CloudResource[]> {
-    const groups = await allItems(
-      paginateDescribeAutoScalingGroups(
-        { client: autoscaling },
-        { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] },
-      ),
-      (p) => p.AutoScalingGroups,
-    );
-    return groups.map((g) => ({
-      type: 'autoscaling-group',
-      name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''),
-      id: g.AutoScalingGroupName ?? '',
-    }));
-  }
-
-  /** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */
-  const iamNames = (cluster: string) =>
-    (['masters', 'nodes', 'bastions'] as InstanceRoleKind[]).flatMap((kind) => [
-      iamRoleName(kind, cluster),
-      `${kind}.${cluster}`,
-    ]);
-
-  async function ownedRole(name: string, cluster: string): Promise<{ id: string } | undefined> {
-    try {
-      const role = await iam.send(new GetRoleCommand({ RoleName: name }));
-      return role.Role && isOwnedBy(role.Role.Tags, cluster)
-        ? { id: role.Role.RoleId ?? name }
-        : undefined;
-    } catch (error) {
-      if (isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError'))
-        return undefined;
-      throw error;
-    }
-  }
-
-  async function iamList(cluster: string): Promise<CloudResource[]> {
-    const found: CloudResource[] = [];
-    for (const name of iamNames(cluster)) {
-      const role = await ownedRole(name, cluster);
-      if (role) found.push({ type: 'iam-role', name, id: role.id });
-      try {
-        const profile = (
-          await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))
-        ).InstanceProfile;
-        if (!profile) continue;
-        // Instance profiles carry no tags (CloudFormation cannot tag them): one is the cluster's
-        // when the roles it holds are, or, emptied by a delete that stopped, when its role of the
-        // same name is. A profile holding a role of another cluster is never taken.
-        const roles = profile.Roles ?? [];
-        const owned =
-          roles.length > 0
-            ? (await Promise.all(roles.map((r) => ownedRole(r.RoleName ?? '', cluster)))).every(
-                Boolean,
-              )
-            : !!role;
-        if (owned)
-          found.push({ type: 'iam-instance-profile', name, id: profile.InstanceProfileId ?? name });
-      } catch (error) {
-        if (!isAwsErrorCode(error, 'NoSuchEntity', 'NoSuchEntityException', 'ValidationError'))
-          throw error;
-      }
-    }
-    return found;
-  }
-
-  async function dnsList(records: ClusterRecords | undefined): Promise<CloudResource[]> {
-    if (!records) return [];
-    // Only the cluster's own names, read from where they start in the zone: the rest of the zone
-    // (other clusters', the user's own records) is not listed.
-    const found = await recordSetsNamed(route53, records.zoneId, records.names, 'A');
-    return found.map((r) => ({
-      type: 'dns-record',
-      name: fqdn(r.Name ?? ''),
-      id: `${records.zoneId}/${r.Type}`,
-    }));
-  }
-
   return {
-    async list(cluster, records) {
-      try {
-        const [a, b, c, d] = await Promise.all([
-          autoscalingList(cluster),
-          ec2List(cluster),
-          iamList(cluster),
-          dnsList(records),
-        ]);
-        return [...a, ...b, ...c, ...d];
-      } catch (error) {
-        throw classifyAwsError(error);
-      }
-    },
-    async deleteAutoScalingGroup(name) {
-      try {
-        await autoscaling.send(
-          new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
-        );
-      } catch (error) {
-        if (isAwsErrorCode(error, 'ValidationError') && /not found/i.test((error as Error).message))
-          return;
-        throw classifyAwsError(error);
-      }
-    },
-    async deleteLaunchTemplate(id) {
-      try {
-        await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
-      } catch (error) {
-        // By ID AWS answers InvalidLaunchTemplateId.NotFound; moto (and AWS by name) InvalidLaunchTemplateName.NotFoundException.
-        if (
-          isAwsErrorCode(
-            error,
-            'InvalidLaunchTemplateId.NotFound',
-            'InvalidLaunchTemplateId.Malformed',
-            'InvalidLaunchTemplateName.NotFoundException',
-          )
-        )
-          return;
-        throw classifyAwsError(error);
-      }
-    },
-    async deleteNetworkInterface(id) {
-      try {
-        await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
-      } catch (error) {
-        if (isAwsErrorCode(error, 'InvalidNetworkInterfaceID.NotFound')) return;
-        throw classifyAwsError(error);
-      }
-    },
-    async deleteResource(resource) {
-      try {
-        switch (resource.type) {
-          case 'volume':
-            await ec2.send(new DeleteVolumeCommand({ VolumeId: resource.id }));
-            break;
-          case 'nat-gateway':
-            await ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: resource.id }));
-            break;
-          case 'elastic-ip':
-            await ec2.send(new ReleaseAddressCommand({ AllocationId: resource.id }));
-            break;
-          case 'network-interface':
-            await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: resource.id }));
-            break;
-          case 'internet-gateway': {
-            const out = await ec2.send(
-              new DescribeInternetGatewaysCommand({ InternetGatewayIds: [resource.id] }),
-            );
-            for (const a of out.InternetGateways?.[0]?.Attachments ?? [])
-              await done(
-                ec2.send(
-                  new DetachInternetGatewayCommand({
-                    InternetGatewayId: resource.id,
-                    VpcId: a.VpcId,
-                  }),
-                ),
-                'Gateway.NotAttached',
-              );
-            await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: resource.id }));
-            break;
-          }
-          case 'route-table': {
-            const out = await ec2.send(
-              new DescribeRouteTablesCommand({ RouteTableIds: [resource.id] }),
-            );
-            const associations = out.RouteTables?.[0]?.Associations ?? [];
-            // A VPC's main route table goes with the VPC.
-            if (associations.some((a) => a.Main)) return 'deleted';
-            for (const a of associations)
-              if (a.RouteTableAssociationId)
-                await done(
-                  ec2.send(
-                    new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId }),
-                  ),
-                  'InvalidAssociationID.NotFound',
-                );
-            await ec2.send(new DeleteRouteTableCommand({ RouteTableId: resource.id }));
-            break;
-          }
-          case 'security-group': {
-            const out = await ec2.send(
-              new DescribeSecurityGroupsCommand({ GroupIds: [resource.id] }),
-            );
-            const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
-            // The masters and nodes groups allow each other: the rules go first, or neither can.
-            if (rules.length > 0)
-              await done(
-                ec2.send(
-                  new RevokeSecurityGroupIngressCommand({
-                    GroupId: resource.id,
-                    IpPermissions: rules,
-                  }),
-                ),
-                'InvalidPermission.NotFound',
-              );
-            await ec2.send(new DeleteSecurityGroupCommand({ GroupId: resource.id }));
-            break;
-          }
-          case 'subnet':
-            await ec2.send(new DeleteSubnetCommand({ SubnetId: resource.id }));
-            break;
-          case 'vpc':
-            await ec2.send(new DeleteVpcCommand({ VpcId: resource.id }));
-            break;
-          case 'iam-instance-profile': {
-            const out = await iam.send(
-              new GetInstanceProfileCommand({ InstanceProfileName: resource.name }),
-            );
-            for (const role of out.InstanceProfile?.Roles ?? [])
-              await done(
-                iam.send(
-                  new RemoveRoleFromInstanceProfileCommand({
-                    InstanceProfileName: resource.name,
-                    RoleName: role.RoleName,
-                  }),
-                ),
-                'NoSuchEntity',
-                'NoSuchEntityException',
-              );
-            await iam.send(
-              new DeleteInstanceProfileCommand({ InstanceProfileName: resource.name }),
-            );
-            break;
-          }
-          case 'iam-role': {
-            const policies = await allItems(
-              paginateListRolePolicies({ client: iam }, { RoleName: resource.name }),
-              (p) => p.PolicyNames,
-            );
-            for (const policy of policies)
-              await done(
-                iam.send(
-                  new DeleteRolePolicyCommand({ RoleName: resource.name, PolicyName: policy }),
-                ),
-                'NoSuchEntity',
-                'NoSuchEntityException',
-              );
-            await iam.send(new DeleteRoleCommand({ RoleName: resource.name }));
-            break;
-          }
-          case 'dns-record': {
-            // The record set as it is now: Route53 deletes only on an exact match of its values.
-            const slash = resource.id.lastIndexOf('/');
-            await deleteRecordSet(
-              route53,
-              resource.id.slice(0, slash),
-              resource.name,
-              resource.id.slice(slash + 1) as RRType,
-            );
-            break;
-          }
-          case 'autoscaling-group':
-            await this.deleteAutoScalingGroup(resource.id);
-            break;
-          case 'autoscaling-config':
-            await this.deleteLaunchTemplate(resource.id);
-            break;
-          default:
-            // Instances are terminated by the groups step.
-            break;
-        }
-        return 'deleted';
-      } catch (error) {
-        if (isAwsErrorCode(error, ...GONE_CODES)) return 'deleted';
-        if (isAwsErrorCode(error, ...BLOCKED_CODES)) return 'blocked';
-        throw classifyAwsError(error);
-      }
-    },
+    vpcs,
+    subnets,
+    groups,
+    gateways,
+    tables,
+    nats,
+    addresses,
+    instances,
+    templates,
+    volumes,
   };
+}
+
+/** ENIs the VPC CNI leaves behind carry its own tags, not the cluster's: they are found by VPC. */
+async function networkInterfacesIn(ec2: EC2Client, vpcIds: string[]) {
+  if (vpcIds.length === 0) return [];
+  return allItems(
+    paginateDescribeNetworkInterfaces(
+      { client: ec2 },
+      { Filters: [{ Name: 'vpc-id', Values: vpcIds }] },
+    ),
+    (p) => p.NetworkInterfaces,
+  );
+}
+
+async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudResource[]> {
+  const tagged = await describeTaggedEc2(ec2, cluster);
+  const enis = await networkInterfacesIn(
+    ec2,
+    tagged.vpcs.map((v) => v.VpcId ?? ''),
+  );
+  const {
+    vpcs,
+    subnets,
+    groups,
+    gateways,
+    tables,
+    nats,
+    addresses,
+    instances,
+    templates,
+    volumes,
+  } = tagged;
+  return [
+    // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
+    ...templates.map((t) => ({
+      type: 'autoscaling-config',
+      name: nameTag(t.Tags, t.LaunchTemplateName ?? ''),
+      id: t.LaunchTemplateId ?? '',
+    })),
+    ...instances.map((i) => ({
+      type: 'instance',
+      name: nameTag(i.Tags, i.InstanceId ?? ''),
+      id: i.InstanceId ?? '',
+    })),
+    ...enis
+      // An instance's primary ENI goes with the instance; an interface an AWS service manages
+      // (a NAT gateway's, a load balancer's) goes with the resource that service deletes.
+      .filter(
+        (n) => !(n.Attachment?.DeviceIndex === 0 && n.Attachment.InstanceId) && !n.RequesterManaged,
+      )
+      .map((n) => ({
+        type: 'network-interface',
+        name: n.Description || nameTag(n.TagSet, n.NetworkInterfaceId ?? ''),
+        id: n.NetworkInterfaceId ?? '',
+      })),
+    // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
+    ...volumes
+      .filter((v) => v.State !== 'deleting' && v.State !== 'deleted')
+      .map((v) => ({
+        type: 'volume',
+        name: nameTag(v.Tags, v.VolumeId ?? ''),
+        id: v.VolumeId ?? '',
+      })),
+    ...nats
+      .filter((n) => n.State !== 'deleted')
+      .map((n) => ({
+        type: 'nat-gateway',
+        name: nameTag(n.Tags, n.NatGatewayId ?? ''),
+        id: n.NatGatewayId ?? '',
+      })),
+    ...addresses.map((a) => ({
+      type: 'elastic-ip',
+      name: nameTag(a.Tags, a.PublicIp ?? ''),
+      id: a.AllocationId ?? '',
+    })),
+    ...gateways.map((g) => ({
+      type: 'internet-gateway',
+      name: nameTag(g.Tags, g.InternetGatewayId ?? ''),
+      id: g.InternetGatewayId ?? '',
+    })),
+    ...tables.map((t) => ({
+      type: 'route-table',
+      name: nameTag(t.Tags, t.RouteTableId ?? ''),
+      id: t.RouteTableId ?? '',
+    })),
+    ...groups.map((g) => ({
+      type: 'security-group',
+      name: nameTag(g.Tags, g.GroupName ?? ''),
+      id: g.GroupId ?? '',
+    })),
+    ...subnets.map((s) => ({
+      type: 'subnet',
+      name: nameTag(s.Tags, s.SubnetId ?? ''),
+      id: s.SubnetId ?? '',
+    })),
+    ...vpcs.map((v) => ({
+      type: 'vpc',
+      name: nameTag(v.Tags, v.VpcId ?? ''),
+      id: v.VpcId ?? '',
+    })),
+  ];
+}
+
+async function listAutoScalingGroups(
+  autoscaling: AutoScalingClient,
+  cluster: string,
+): Promise<CloudResource[]> {
+  const groups = await allItems(
+    paginateDescribeAutoScalingGroups(
+      { client: autoscaling },
+      { Filters: [{ Name: `tag:${CLUSTER_TAG}`, Values: [cluster] }] },
+    ),
+    (p) => p.AutoScalingGroups,
+  );
+  return groups.map((g) => ({
+    type: 'autoscaling-group',
+    name: nameTag(g.Tags, g.AutoScalingGroupName ?? ''),
+    id: g.AutoScalingGroupName ?? '',
+  }));
+}
+
+/** A role and instance profile kopsless may have made for the cluster: today's names, then the unhashed ones of before. */
+function iamNames(cluster: string): string[] {
+  return (['masters', 'nodes', 'bastions'] as InstanceRoleKind[]).flatMap((kind) => [
+    iamRoleName(kind, cluster),
+    `${kind}.${cluster}`,
+  ]);
+}
+
+const IAM_NOT_FOUND = ['NoSuchEntity', 'NoSuchEntityException', 'ValidationError'];
+
+async function ownedRole(
+  iam: IAMClient,
+  name: string,
+  cluster: string,
+): Promise<{ id: string } | undefined> {
+  try {
+    const role = await iam.send(new GetRoleCommand({ RoleName: name }));
+    return role.Role && isOwnedBy(role.Role.Tags, cluster)
+      ? { id: role.Role.RoleId ?? name }
+      : undefined;
+  } catch (error) {
+    if (isAwsErrorCode(error, ...IAM_NOT_FOUND)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The instance profile of this name when it is the cluster's. Instance profiles carry no tags
+ * (CloudFormation cannot tag them): one is the cluster's when the roles it holds are, or, emptied
+ * by a delete that stopped, when its role of the same name is. A profile holding a role of
+ * another cluster is never taken.
+ */
+async function ownedInstanceProfile(
+  iam: IAMClient,
+  name: string,
+  cluster: string,
+  sameNameRoleOwned: boolean,
+): Promise<{ id: string } | undefined> {
+  try {
+    const profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })))
+      .InstanceProfile;
+    if (!profile) return undefined;
+    const roles = profile.Roles ?? [];
+    const owned =
+      roles.length > 0
+        ? (await Promise.all(roles.map((r) => ownedRole(iam, r.RoleName ?? '', cluster)))).every(
+            Boolean,
+          )
+        : sameNameRoleOwned;
+    return owned ? { id: profile.InstanceProfileId ?? name } : undefined;
+  } catch (error) {
+    if (isAwsErrorCode(error, ...IAM_NOT_FOUND)) return undefined;
+    throw error;
+  }
+}
+
+async function listIamResources(iam: IAMClient, cluster: string): Promise<CloudResource[]> {
+  const found: CloudResource[] = [];
+  for (const name of iamNames(cluster)) {
+    const role = await ownedRole(iam, name, cluster);
+    if (role) found.push({ type: 'iam-role', name, id: role.id });
+    const profile = await ownedInstanceProfile(iam, name, cluster, !!role);
+    if (profile) found.push({ type: 'iam-instance-profile', name, id: profile.id });
+  }
+  return found;
+}
+
+async function listDnsRecords(
+  route53: Route53Client,
+  records: ClusterRecords | undefined,
+): Promise<CloudResource[]> {
+  if (!records) return [];
+  // Only the cluster's own names, read from where they start in the zone: the rest of the zone
+  // (other clusters', the user's own records) is not listed.
+  const found = await recordSetsNamed(route53, records.zoneId, records.names, 'A');
+  return found.map((r) => ({
+    type: 'dns-record',
+    name: fqdn(r.Name ?? ''),
+    id: `${records.zoneId}/${r.Type}`,
+  }));
+}
+
+// ---- Deleting ---------------------------------------------------------------------------
+
+async function deleteAutoScalingGroup(autoscaling: AutoScalingClient, name: string) {
+  try {
+    await autoscaling.send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }),
+    );
+  } catch (error) {
+    if (isAwsErrorCode(error, 'ValidationError') && /not found/i.test((error as Error).message))
+      return;
+    throw classifyAwsError(error);
+  }
+}
+
+async function deleteLaunchTemplate(ec2: EC2Client, id: string) {
+  try {
+    await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }));
+  } catch (error) {
+    // By ID AWS answers InvalidLaunchTemplateId.NotFound; moto (and AWS by name) InvalidLaunchTemplateName.NotFoundException.
+    if (
+      isAwsErrorCode(
+        error,
+        'InvalidLaunchTemplateId.NotFound',
+        'InvalidLaunchTemplateId.Malformed',
+        'InvalidLaunchTemplateName.NotFoundException',
+      )
+    )
+      return;
+    throw classifyAwsError(error);
+  }
+}
+
+async function deleteNetworkInterface(ec2: EC2Client, id: string) {
+  try {
+    await ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id }));
+  } catch (error) {
+    if (isAwsErrorCode(error, 'InvalidNetworkInterfaceID.NotFound')) return;
+    throw classifyAwsError(error);
+  }
+}
+
+async function deleteInternetGateway(ec2: EC2Client, id: string) {
+  const out = await ec2.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [id] }));
+  for (const a of out.InternetGateways?.[0]?.Attachments ?? [])
+    await done(
+      ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: id, VpcId: a.VpcId })),
+      'Gateway.NotAttached',
+    );
+  await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: id }));
+}
+
+async function deleteRouteTable(ec2: EC2Client, id: string) {
+  const out = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [id] }));
+  const associations = out.RouteTables?.[0]?.Associations ?? [];
+  // A VPC's main route table goes with the VPC.
+  if (associations.some((a) => a.Main)) return;
+  for (const a of associations)
+    if (a.RouteTableAssociationId)
+      await done(
+        ec2.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })),
+        'InvalidAssociationID.NotFound',
+      );
+  await ec2.send(new DeleteRouteTableCommand({ RouteTableId: id }));
+}
+
+async function deleteSecurityGroup(ec2: EC2Client, id: string) {
+  const out = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }));
+  const rules = out.SecurityGroups?.[0]?.IpPermissions ?? [];
+  // The masters and nodes groups allow each other: the rules go first, or neither can.
+  if (rules.length > 0)
+    await done(
+      ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: rules })),
+      'InvalidPermission.NotFound',
+    );
+  await ec2.send(new DeleteSecurityGroupCommand({ GroupId: id }));
+}
+
+async function deleteInstanceProfile(iam: IAMClient, name: string) {
+  const out = await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+  for (const role of out.InstanceProfile?.Roles ?? [])
+    await done(
+      iam.send(
+        new RemoveRoleFromInstanceProfileCommand({
+          InstanceProfileName: name,
+          RoleName: role.RoleName,
+        }),
+      ),
+      'NoSuchEntity',
+      'NoSuchEntityException',
+    );
+  await iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: name }));
+}
+
+async function deleteRole(iam: IAMClient, name: string) {
+  const policies = await allItems(
+    paginateListRolePolicies({ client: iam }, { RoleName: name }),
+    (p) => p.PolicyNames,
+  );
+  for (const policy of policies)
+    await done(
+      iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policy })),
+      'NoSuchEntity',
+      'NoSuchEntityException',
+    );
+  await iam.send(new DeleteRoleCommand({ RoleName: name }));
+}
+
+/** The record set as it is now: Route53 deletes only on an exact match of its values. */
+async function deleteDnsRecord(route53: Route53Client, { id, name }: CloudResource) {
+  const slash = id.lastIndexOf('/');
+  await deleteRecordSet(route53, id.slice(0, slash), name, id.slice(slash + 1) as RRType);
+}
+
+/** How each type of resource is deleted directly; instances are terminated by the groups step. */
+const DELETERS: Record<string, (clients: InventoryClients, r: CloudResource) => Promise<unknown>> =
+  {
+    volume: ({ ec2 }, r) => ec2.send(new DeleteVolumeCommand({ VolumeId: r.id })),
+    'nat-gateway': ({ ec2 }, r) => ec2.send(new DeleteNatGatewayCommand({ NatGatewayId: r.id })),
+    'elastic-ip': ({ ec2 }, r) => ec2.send(new ReleaseAddressCommand({ AllocationId: r.id })),
+    'network-interface': ({ ec2 }, r) =>
+      ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: r.id })),
+    'internet-gateway': ({ ec2 }, r) => deleteInternetGateway(ec2, r.id),
+    'route-table': ({ ec2 }, r) => deleteRouteTable(ec2, r.id),
+    'security-group': ({ ec2 }, r) => deleteSecurityGroup(ec2, r.id),
+    subnet: ({ ec2 }, r) => ec2.send(new DeleteSubnetCommand({ SubnetId: r.id })),
+    vpc: ({ ec2 }, r) => ec2.send(new DeleteVpcCommand({ VpcId: r.id })),
+    'iam-instance-profile': ({ iam }, r) => deleteInstanceProfile(iam, r.name),
+    'iam-role': ({ iam }, r) => deleteRole(iam, r.name),
+    'dns-record': ({ route53 }, r) => deleteDnsRecord(route53, r),
+    'autoscaling-group': ({ autoscaling }, r) => deleteAutoScalingGroup(autoscaling, r.id),
+    'autoscaling-config': ({ ec2 }, r) => deleteLaunchTemplate(ec2, r.id),
+  };
+
+/** Deletes what a stack delete left behind: gone counts as deleted, a dependency as blocked. */
+async function deleteLeftover(
+  clients: InventoryClients,
+  resource: CloudResource,
+): Promise<'deleted' | 'blocked'> {
+  try {
+    await DELETERS[resource.type]?.(clients, resource);
+    return 'deleted';
+  } catch (error) {
+    if (isAwsErrorCode(error, ...GONE_CODES)) return 'deleted';
+    if (isAwsErrorCode(error, ...BLOCKED_CODES)) return 'blocked';
+    throw classifyAwsError(error);
+  }
 }

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { rethrowAws } from '../errors.js';
 import { ownedTagKey } from '../planning/names.js';
+import { isLeftoverInterfaceOf, leftoverInterfaceFilters } from './leftover-interfaces.js';
 import { allItems } from './pages.js';
 
 /**
@@ -54,10 +55,10 @@ export interface SharedNetworkApi {
    */
   untagShared(cluster: string): Promise<string[]>;
   /**
-   * Detached network interfaces (status `available`) that hold one of these security groups: in
-   * a shared VPC, the ones the VPC CNI left behind for the cluster, and no one else's.
+   * The interfaces the VPC CNI left behind for the cluster that hold one of these security
+   * groups: in a shared VPC, the cluster's, and no one else's (see `leftover-interfaces.ts`).
    */
-  detachedInterfacesOfGroups(securityGroupIds: string[]): Promise<string[]>;
+  detachedInterfacesOfGroups(cluster: string, securityGroupIds: string[]): Promise<string[]>;
 }
 
 /** `client` is a whole SDK client: the SDK's paginators insist on one. */
@@ -139,19 +140,21 @@ export function sharedNetworkApi(client: EC2Client): SharedNetworkApi {
         rethrowAws(error);
       }
     },
-    async detachedInterfacesOfGroups(securityGroupIds) {
+    async detachedInterfacesOfGroups(cluster, securityGroupIds) {
       if (securityGroupIds.length === 0) return [];
       try {
         const found = await allItems(
           paginateDescribeNetworkInterfaces(pages, {
             Filters: [
               { Name: 'group-id', Values: securityGroupIds },
-              { Name: 'status', Values: ['available'] },
+              ...leftoverInterfaceFilters(cluster),
             ],
           }),
           (p) => p.NetworkInterfaces,
         );
-        return found.map((n) => n.NetworkInterfaceId ?? '').filter(Boolean);
+        return found
+          .filter((n) => isLeftoverInterfaceOf(cluster, n))
+          .map((n) => n.NetworkInterfaceId ?? '');
       } catch (error) {
         rethrowAws(error);
       }

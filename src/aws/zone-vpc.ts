@@ -28,8 +28,17 @@ export interface ZoneVpcApi {
 
 const COMMENT = 'kopsless: the cluster VPC resolves the cluster records';
 
-export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
+/** The zone and VPC as both association calls take them. */
+function associationRequest(zoneId: string, vpc: ZoneVpc) {
   return {
+    HostedZoneId: bareZoneId(zoneId),
+    VPC: { VPCId: vpc.vpcId, VPCRegion: vpc.region as VPCRegion },
+    Comment: COMMENT,
+  };
+}
+
+export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
+  const api: ZoneVpcApi = {
     async zoneVpcs(zoneId) {
       try {
         const out = await client.send(new GetHostedZoneCommand({ Id: bareZoneId(zoneId) }));
@@ -45,27 +54,22 @@ export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
     },
     async associate(zoneId, vpc) {
       try {
-        await client.send(
-          new AssociateVPCWithHostedZoneCommand({
-            HostedZoneId: bareZoneId(zoneId),
-            VPC: { VPCId: vpc.vpcId, VPCRegion: vpc.region as VPCRegion },
-            Comment: COMMENT,
-          }),
-        );
+        await client.send(new AssociateVPCWithHostedZoneCommand(associationRequest(zoneId, vpc)));
       } catch (error) {
-        // A retry whose first attempt went through: the association is there.
-        if (isAwsErrorCode(error, 'ConflictingDomainExists')) return;
+        // Route53 answers ConflictingDomainExists both to a retry whose first attempt went through
+        // and when the VPC already resolves the same domain through another zone. Only the first
+        // is success: the zone must list the VPC.
+        if (isAwsErrorCode(error, 'ConflictingDomainExists')) {
+          const zone = await api.zoneVpcs(zoneId);
+          if (zone?.vpcs.some((v) => v.vpcId === vpc.vpcId && v.region === vpc.region)) return;
+        }
         rethrowAws(error);
       }
     },
     async disassociate(zoneId, vpc) {
       try {
         await client.send(
-          new DisassociateVPCFromHostedZoneCommand({
-            HostedZoneId: bareZoneId(zoneId),
-            VPC: { VPCId: vpc.vpcId, VPCRegion: vpc.region as VPCRegion },
-            Comment: COMMENT,
-          }),
+          new DisassociateVPCFromHostedZoneCommand(associationRequest(zoneId, vpc)),
         );
         return 'disassociated';
       } catch (error) {
@@ -75,4 +79,5 @@ export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
       }
     },
   };
+  return api;
 }

@@ -130,14 +130,24 @@ async function deliverStatusEventsOnce(settings: LocalSettings): Promise<void> {
   });
 }
 
+/** What a command knows before its context is made. */
+export interface ContextOptions {
+  /**
+   * The region of the cluster's zones (kOps's region): the local backend serves it; on AWS the
+   * deployment's region is what it is, and a cluster of another region is refused at create.
+   */
+  region?: string;
+}
+
 /**
  * The local backend for a command that needs AWS: started when it is not running (and said so
  * on stderr); the context's SDK clients and the handlers its runs build are given its endpoint.
  */
 export async function localContext(
   log: (line: string) => void = (l) => console.error(l),
+  options: ContextOptions = {},
 ): Promise<CliContext> {
-  const { record, started } = await backendUp(log);
+  const { record, started } = await backendUp(log, options.region);
   if (started)
     log(
       `started the local backend (moto) at ${record.endpoint}; stop it with: kopsless local down`,

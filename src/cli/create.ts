@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { lookupInstanceTypes } from '../aws/ec2.js';
 import { clusterZone } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import { now } from '../clock.js';
 import { SpecInvalidError } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
@@ -10,6 +11,7 @@ import type { CompletedManifest } from '../manifest/completed.js';
 import { type CreateClusterFlags, manifestFromFlags } from '../manifest/create-cluster.js';
 import { flagsVpcId, needsNetworkLookup } from '../manifest/create-cluster-network.js';
 import { decodeManifest } from '../manifest/parse.js';
+import { regionOfZones, subnetZones } from '../manifest/region.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { clusterRecordNames } from '../planning/dns.js';
 import { resolveMaxPods } from '../planning/launch-plan.js';
@@ -20,7 +22,7 @@ import { renderStackTemplate } from '../planning/stack-template.js';
 import { preflight } from '../stages/validate-spec.js';
 import { writeState } from '../stages/write-state.js';
 import { processHolder } from '../state/holder.js';
-import type { CliContext } from './context.js';
+import type { CliContext, ContextOptions } from './context.js';
 import { type CreateClusterExtras, importSshKey, withCreateExtras } from './create-extras.js';
 import { seconds, table, toYaml, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
@@ -42,7 +44,7 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 
 async function manifestText(
   options: CreateOptions,
-  context: () => Promise<CliContext>,
+  context: (options?: ContextOptions) => Promise<CliContext>,
 ): Promise<string> {
   if (options.filename) {
     const decoded = decodeManifest(readManifestBytes(options.filename));
@@ -55,13 +57,19 @@ async function manifestText(
     );
   // kOps reads the VPC and subnets the flags name before it writes the manifest; so does this.
   const network = needsNetworkLookup(options.flags)
-    ? await lookupNetwork(options.flags, (await context()).network)
+    ? await lookupNetwork(options.flags, (await context(zonesRegion(options.flags.zones))).network)
     : undefined;
   const manifest = withCreateExtras(
     manifestFromFlags(options.flags, network),
     options.extraFlags ?? {},
   );
   return [manifest.cluster, ...manifest.instanceGroups].map(toYaml).join('---\n');
+}
+
+/** The region the zones are in (kOps's), when they name one region; the context serves it. */
+function zonesRegion(zones: readonly string[]): ContextOptions {
+  const { region } = regionOfZones(zones);
+  return region ? { region } : {};
 }
 
 /** What AWS says of the VPC and subnets the flags name. */
@@ -79,7 +87,7 @@ async function lookupNetwork(flags: CreateClusterFlags, api: SharedNetworkApi) {
 /** Exit code of create: 0 done (or registered), 1 invalid or failed, 3 unsupported. */
 export async function runCreate(
   options: CreateOptions,
-  context: () => Promise<CliContext>,
+  context: (options?: ContextOptions) => Promise<CliContext>,
   io: Io,
 ): Promise<number> {
   let text: string;
@@ -107,7 +115,7 @@ export async function runCreate(
     );
     return code;
   }
-  const ctx = await context();
+  const ctx = await context(zonesRegion(subnetZones(check.completed.cluster.spec)));
   const name = check.cluster!;
   const sshKey = options.extraFlags?.sshPublicKey;
   if (sshKey) await importSshKey(ctx, name, sshKey);
@@ -245,7 +253,7 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
     io,
   );
   if (claim.exitCode !== undefined) return claim.exitCode;
-  const started = Date.now();
+  const started = now().getTime();
   io.out(`Creating cluster "${name}" (state machine create-cluster, ${ctx.where})`);
   const result = await ctx.run('create-cluster', {
     input: { manifest: text },
@@ -263,7 +271,7 @@ async function create(text: string, name: string, ctx: CliContext, io: Io): Prom
   const output = result.output as any;
   io.out('');
   io.out(
-    `Cluster "${name}" is ready (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+    `Cluster "${name}" is ready (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   io.out(
     table(

@@ -4,6 +4,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
 import { inventoryApi } from '../aws/inventory.js';
+import { now } from '../clock.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
 import { parseManifest } from '../manifest/parse.js';
@@ -81,7 +82,7 @@ export async function runDelete(
     io,
   );
   if (claim.exitCode !== undefined) return claim.exitCode;
-  const started = Date.now();
+  const started = now().getTime();
   io.out('');
   io.out(`Deleting cluster "${cluster}" (state machine delete-cluster)`);
   const result = await ctx.run('delete-cluster', {
@@ -99,7 +100,7 @@ export async function runDelete(
   }
   io.out('');
   io.out(
-    `Deleted cluster: "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()})`,
+    `Deleted cluster: "${cluster}" (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()})`,
   );
   return 0;
 }

@@ -3,8 +3,9 @@ import { kubeconfigKey, trustedServers } from '../kube/from-store.js';
 import { storedKubeConfig } from '../kube/stored-kubeconfig.js';
 import { backendEnv } from '../local/moto/backend.js';
 import type { CreateClusterFlags } from '../manifest/create-cluster.js';
+import { regionOfZones } from '../manifest/region.js';
 import { clusterFolder } from '../state/layout.js';
-import type { CliContext } from './context.js';
+import type { CliContext, ContextOptions } from './context.js';
 import { runCreate } from './create.js';
 import { runDelete } from './delete.js';
 import { createZoneCommand, ensureDemoZone } from './demo-zone.js';
@@ -107,8 +108,13 @@ function banner(io: Io, text: string): void {
  * backend: create, validate, change the node machine type, update, rolling-update, validate,
  * delete; each stage shown as it runs, and a check at the end that nothing is left behind.
  */
-export async function runDemo(context: () => Promise<CliContext>, io: Io): Promise<number> {
-  const ctx = await context();
+export async function runDemo(
+  context: (options?: ContextOptions) => Promise<CliContext>,
+  io: Io,
+): Promise<number> {
+  // The seed's zones decide the backend's region, as for any create.
+  const { region } = regionOfZones(SEED_FLAGS.zones);
+  const ctx = await context(region ? { region } : {});
   const name = SEED_FLAGS.name;
   const step = async (title: string, run: () => Promise<number>) => {
     banner(io, title);

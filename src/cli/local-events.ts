@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../clock.js';
 import { kopslessHome } from '../local/moto/backend.js';
 import { type EventLogEntry, eventLogPath } from '../local/sfn/event-log.js';
 import { clusterOfInput } from '../planning/notifications.js';

@@ -3,7 +3,7 @@ import { KopslessError, SpecInvalidError, SpecUnsupportedError } from '../errors
 import { VPC_CNI_VERSION } from '../planning/vpc-cni.js';
 import { KOPSLESS_VERSION } from '../version.js';
 import { clusterName } from './cluster-name.js';
-import type { CliContext } from './context.js';
+import type { CliContext, ContextOptions } from './context.js';
 import { type Io, UsageError } from './usage-error.js';
 
 // Every command module is imported when its command runs, not before: `kopsless version` loads
@@ -34,7 +34,7 @@ function resource(word: string | undefined, expected: string[], usage: string): 
     throw new UsageError(`unknown resource "${word}": use "${usage}"`);
 }
 
-type Context = () => Promise<CliContext>;
+type Context = (options?: ContextOptions) => Promise<CliContext>;
 
 /** The global options, and a context of the chosen target built only when a command needs AWS. */
 function programWithTarget(): {
@@ -61,10 +61,10 @@ function programWithTarget(): {
       'with --target aws: the kopsless stack (sam deploy --stack-name)',
       process.env.KOPSLESS_STACK ?? 'kopsless',
     );
-  const context: Context = async () => {
+  const context: Context = async (options) => {
     const { target, stack } = program.opts<{ target: string; stack: string }>();
     const { awsContext, localContext } = await import('./context.js');
-    return target === 'aws' ? awsContext(stack) : localContext();
+    return target === 'aws' ? awsContext(stack) : localContext(undefined, options);
   };
   const localOnly = (what: string) => {
     if (program.opts<{ target: string }>().target !== 'local')
@@ -639,7 +639,8 @@ export function buildProgram(): Command {
 function oneLineUsageErrors(command: Command): void {
   command.configureOutput({
     outputError: (message, write) =>
-      write(`${message.trim()}; see '${commandPath(command)} --help'\n`),
+      // Commander puts its "(Did you mean ...?)" on a line of its own; one line keeps it greppable.
+      write(`${message.trim().replace(/\s*\n\s*/g, ' ')}; see '${commandPath(command)} --help'\n`),
   });
   for (const sub of command.commands) oneLineUsageErrors(sub);
 }

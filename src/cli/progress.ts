@@ -1,3 +1,4 @@
+import { now } from '../clock.js';
 import type { ProgressEvent } from '../local/sfn/step-functions.js';
 import { seconds } from './format.js';
 
@@ -103,7 +104,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
  * of that group (continue-as-new starts a fresh one every batchLimit batches); a child whose
  * output names no instance group (yet) is `<machine>#<n>`, the n-th child seen.
  */
-export function progressPrinter(write: (line: string) => void, started = Date.now()) {
+export function progressPrinter(write: (line: string) => void, started = now().getTime()) {
   const entered = new Map<string, number>();
   const waits = new Map<string, number>();
   // Polling states (CheckReplacements, Drain, ValidateCluster) print only when what they report changes.

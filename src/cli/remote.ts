@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { executionsApi, isExecutionArn } from '../aws/sfn.js';
+import { now, sleep } from '../clock.js';
 import type {
   LocalExecutionResult,
   ProgressEvent,
@@ -32,7 +32,7 @@ export function toProgress(
   event: HistoryEvent,
   current: { state?: string; type?: string },
 ): ProgressEvent | undefined {
-  const at = event.timestamp?.getTime() ?? Date.now();
+  const at = event.timestamp?.getTime() ?? now().getTime();
   const type = event.type ?? '';
   const entered = /^(\w+?)StateEntered$/.exec(type);
   if (entered && event.stateEnteredEventDetails?.name) {
@@ -76,13 +76,13 @@ export async function runRemoteStateMachine(
 ): Promise<LocalExecutionResult> {
   const name =
     options.executionName ??
-    `cli-${new Date()
+    `cli-${now()
       .toISOString()
       .replace(/[^0-9]/g, '')
       .slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
   // A name already taken (a retried command with --name) follows the execution that has it.
   const started = await executionsApi(sfn).start(stateMachineArn, name, options.input);
-  return followExecution(sfn, started.executionArn, new Date(), options);
+  return followExecution(sfn, started.executionArn, now(), options);
 }
 
 /** Follows an execution's history to its end, reporting its states, and returns how it ended. */
@@ -109,7 +109,7 @@ export async function followExecution(
     if (!execution) throw new Error(`execution ${executionArn} does not exist`);
     const startedAt = execution.startDate ?? startDate.toISOString();
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      const stoppedAt = execution.stopDate ?? new Date().toISOString();
+      const stoppedAt = execution.stopDate ?? now().toISOString();
       if (execution.status === 'SUCCEEDED')
         return {
           executionArn,
@@ -164,7 +164,7 @@ export async function attachOrStart(
       const result = await followExecution(
         sfn,
         lease.owner,
-        running.startDate ? new Date(running.startDate) : new Date(),
+        running.startDate ? new Date(running.startDate) : now(),
         options,
       );
       if (running.stateMachineArn === stateMachineArn) return result;

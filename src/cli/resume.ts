@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { now } from '../clock.js';
 import { ClusterLockedError } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { localExecutionArn } from '../local/sfn/step-functions.js';
@@ -60,7 +61,7 @@ export async function findDeadLock(
 
 /** A local execution name, chosen before the run so that a taken-over lock can name its owner. */
 export function newExecutionName(machine: StateMachineName): string {
-  return `${machine}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  return `${machine}-${now().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** What a command runs under after looking at the lock: an execution name it took the lock for, or an exit code. */

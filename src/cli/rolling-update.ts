@@ -1,3 +1,4 @@
+import { now } from '../clock.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
 import { rollingUpdateStatus } from '../stages/rolling-update.js';
@@ -110,7 +111,7 @@ export async function runRollingUpdate(
     io,
   );
   if (claim.exitCode !== undefined) return claim.exitCode;
-  const started = Date.now();
+  const started = now().getTime();
   io.out('');
   io.out(`Rolling update of cluster "${cluster}" (state machine rolling-update)`);
   const result = await ctx.run('rolling-update', {
@@ -136,7 +137,7 @@ export async function runRollingUpdate(
   }
   io.out('');
   io.out(
-    `Rolling update completed for cluster "${cluster}" (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+    `Rolling update completed for cluster "${cluster}" (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   return 0;
 }

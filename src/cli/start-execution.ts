@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { now } from '../clock.js';
 import { InvalidInputError } from '../errors.js';
 import { STATE_MACHINES, type StateMachineName } from '../functions-registry.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
@@ -49,7 +50,7 @@ export async function runStartExecution(
     throw new UsageError(`unknown state machine "${machine}": use one of ${MACHINES.join(', ')}`);
   const input = readExecutionInput(options.input);
   const json = options.output === 'json';
-  const started = Date.now();
+  const started = now().getTime();
   if (!json) io.out(`Starting an execution of ${machine} (${ctx.where})`);
   let result: Awaited<ReturnType<CliContext['run']>>;
   try {
@@ -101,7 +102,7 @@ export async function runStartExecution(
       result.historyEvents === undefined
         ? ''
         : `: ${result.historyEvents} history events, ${result.transitions} state transitions`;
-    io.out(`${result.status} in ${seconds(Date.now() - started)}${counts}${bundleSummary()}`);
+    io.out(`${result.status} in ${seconds(now().getTime() - started)}${counts}${bundleSummary()}`);
     io.out(`execution ${result.executionArn}`);
     if (result.status !== 'SUCCEEDED') io.err(`${result.error?.name}: ${result.error?.cause}`);
   }

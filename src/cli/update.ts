@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseDocument } from 'yaml';
+import { now } from '../clock.js';
 import type { FieldIssue } from '../errors.js';
 import { faultSummary } from '../local/instrument/faults.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
@@ -110,7 +111,7 @@ export async function runUpdate(
     io,
   );
   if (claim.exitCode !== undefined) return claim.exitCode;
-  const started = Date.now();
+  const started = now().getTime();
   io.out('');
   io.out(`Updating cluster "${cluster}" (state machine update-cluster)`);
   const result = await ctx.run('update-cluster', {
@@ -127,7 +128,7 @@ export async function runUpdate(
   }
   io.out('');
   io.out(
-    `Cluster changes have been applied to the cloud (${seconds(Date.now() - started)}${faultSummary()}${bundleSummary()}).`,
+    `Cluster changes have been applied to the cloud (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()}).`,
   );
   if (preview.groups.some((g) => g.launchTemplate.length > 0)) {
     io.out(`Changes may require instances to restart: kopsless rolling-update cluster ${cluster}`);

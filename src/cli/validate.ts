@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { now, sleep } from '../clock.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
 import { type ValidationResult, validateCluster } from '../stages/validate-cluster.js';
 import type { CliContext } from './context.js';
@@ -55,10 +55,10 @@ export async function runValidate(
     io.err(`cluster "${cluster}" not found`);
     return 1;
   }
-  const deadline = Date.now() + waitSeconds * 1000;
+  const deadline = now().getTime() + waitSeconds * 1000;
   for (;;) {
     const result = await validateCluster(cluster, ctx);
-    const last = result.valid || Date.now() >= deadline;
+    const last = result.valid || now().getTime() >= deadline;
     if (last) {
       if (format === 'json')
         io.out(JSON.stringify({ failures: result.failures, nodes: result.nodes }, null, 2));

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { now, sleep } from '../clock.js';
 import { bundleSummary } from '../local/sfn/bundles.js';
 import { DEFAULT_WATCHER_SETTINGS, type Decision } from '../planning/eni-decision.js';
 import { parseGoDuration } from '../planning/launch-plan.js';
@@ -68,7 +68,7 @@ export async function runWatchEni(
     );
   }
   if (!result.start) return 0;
-  const started = Date.now();
+  const started = now().getTime();
   if (format !== 'json') {
     io.out(
       'aws-node: ENABLE_PREFIX_DELEGATION=true WARM_PREFIX_TARGET=1 set; networking.amazonvpc.env and kubelet.maxPods written to the spec',
@@ -90,7 +90,7 @@ export async function runWatchEni(
   if (format !== 'json') {
     const after = await watchCluster(cluster, watcherDeps(ctx), { dryRun: true });
     io.out('');
-    io.out(`After the roll (${seconds(Date.now() - started)}${bundleSummary()}):`);
+    io.out(`After the roll (${seconds(now().getTime() - started)}${bundleSummary()}):`);
     printFigures(after.decision, io);
   }
   return 0;
@@ -110,7 +110,7 @@ export async function runWatchLoop(
   );
   for (;;) {
     for (const cluster of await ctx.store.listClusters()) {
-      io.out(`[${new Date().toISOString()}] ${cluster}`);
+      io.out(`[${now().toISOString()}] ${cluster}`);
       const code = await runWatchEni(cluster, {}, ctx, io);
       if (code !== 0) io.err(`watcher run for ${cluster} failed`);
     }

@@ -10,11 +10,13 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { ApiConfig } from '../api-config.js';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import { stageLogger } from '../lambda.js';
 import { type ApiDeps, HttpProblem, routes } from '../stages/api.js';
 import { ClusterStore } from '../state/cluster-store.js';
 import { s3ObjectStore } from '../state/object-store.js';
+import { perClusterObjectStore } from '../state/per-cluster-object-store.js';
 import type { HandlerRuntime } from './runtime.js';
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
@@ -60,8 +62,17 @@ export function createApiHandler(
   overrides: { executions?: ExecutionsApi } = {},
 ) {
   const aws = clientConfig(runtime.aws);
+  // A cluster's state is read with credentials of that cluster alone; the list of the store's
+  // clusters with the function's own.
+  const ofCluster = perCluster(
+    aws,
+    { sessionPrefix: 'api', roleArn: config.clusterActorRoleArn },
+    (settings) => s3ObjectStore(new S3Client(settings), config.stateBucket),
+  );
   const deps: ApiDeps = {
-    store: new ClusterStore(s3ObjectStore(new S3Client(aws), config.stateBucket)),
+    store: new ClusterStore(
+      perClusterObjectStore(ofCluster, s3ObjectStore(new S3Client(aws), config.stateBucket)),
+    ),
     executions: overrides.executions ?? executionsApi(new SFNClient(aws)),
     stateMachines: config.stateMachines,
   };

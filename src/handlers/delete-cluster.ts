@@ -3,12 +3,14 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { route53Api } from '../aws/route53.js';
 import { zoneVpcApi } from '../aws/zone-vpc.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { type DeleteInput, deleteCluster } from '../stages/delete-cluster.js';
+import { deleteCluster } from '../stages/delete-cluster.js';
+import type { DeleteInput } from '../stages/inputs.js';
 import { DELETE_EVENT } from '../stages/inputs.js';
 import { s3SecretVersions } from '../state/secret-versions.js';
 import { clusterAdapters } from './adapters.js';
@@ -17,28 +19,37 @@ import type { HandlerRuntime } from './runtime.js';
 /** Delete stack: groups and instances, leftover ENIs, the stack, DNS, then the state store. */
 export function createDeleteClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
-  const route53 = new Route53Client(aws);
-  const deps = {
-    ...adapters,
-    inventory: inventoryApi({
-      ec2: ec2Client,
-      autoscaling: new AutoScalingClient(aws),
-      iam: new IAMClient(aws),
-      route53,
-    }),
-    dns: route53Api(route53),
-    zoneVpc: zoneVpcApi(route53),
+  // Every call is for the event's cluster: made with credentials that reach only that cluster.
+  const depsOf = perCluster(
+    aws,
+    { sessionPrefix: 'delete', roleArn: config.clusterActorRoleArn },
+    (settings) => {
+      const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, settings);
+      const route53 = new Route53Client(settings);
+      return {
+        ...adapters,
+        inventory: inventoryApi({
+          ec2: ec2Client,
+          autoscaling: new AutoScalingClient(settings),
+          iam: new IAMClient(settings),
+          route53,
+        }),
+        dns: route53Api(route53),
+        zoneVpc: zoneVpcApi(route53),
+        secretVersions: s3SecretVersions(new S3Client(settings), config.stateBucket),
+      };
+    },
+  );
+  const settings = {
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
       : {}),
-    secretVersions: s3SecretVersions(new S3Client(aws), config.stateBucket),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };
   return stageHandler(
     stageLogger('delete-cluster', runtime.logLevel),
-    async (event: DeleteInput) => deleteCluster(event, deps),
+    async (event: DeleteInput) => deleteCluster(event, { ...depsOf(event.cluster), ...settings }),
     DELETE_EVENT,
   );
 }

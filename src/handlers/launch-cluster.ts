@@ -2,24 +2,35 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
 import { zoneVpcApi } from '../aws/zone-vpc.js';
 import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import type { LaunchInput } from '../stages/inputs.js';
 import { LAUNCH_EVENT } from '../stages/inputs.js';
-import { type LaunchInput, launch } from '../stages/launch.js';
+import { launch } from '../stages/launch.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Launch ASGs: the cluster stack, then a launch template and Auto Scaling group per instance group. */
 export function createLaunchClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const route53 = new Route53Client(aws);
-  const deps = {
-    ...clusterAdapters(config.stateBucket, aws, secretsKeyOption(config)),
-    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    dns: route53Api(route53),
-    zoneVpc: zoneVpcApi(route53),
+  // Every call is for the event's cluster: made with credentials that reach only that cluster.
+  const depsOf = perCluster(
+    aws,
+    { sessionPrefix: 'launch', roleArn: config.clusterActorRoleArn },
+    (settings) => {
+      const route53 = new Route53Client(settings);
+      return {
+        ...clusterAdapters(config.stateBucket, settings, secretsKeyOption(config)),
+        autoscaling: autoScalingApi(new AutoScalingClient(settings)),
+        dns: route53Api(route53),
+        zoneVpc: zoneVpcApi(route53),
+      };
+    },
+  );
+  const settings = {
     stateBucket: config.stateBucket,
     region: config.region,
     deployment: config.deployment,
@@ -33,7 +44,7 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
   };
   return stageHandler(
     stageLogger('launch-cluster', runtime.logLevel),
-    async (event: LaunchInput) => launch(event, deps),
+    async (event: LaunchInput) => launch(event, { ...depsOf(event.cluster), ...settings }),
     LAUNCH_EVENT,
   );
 }

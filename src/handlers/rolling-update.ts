@@ -3,31 +3,43 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { loadBalancingApi } from '../aws/elbv2.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { etcdFromStore } from '../stages/etcd-membership.js';
+import type { RollingUpdateInput } from '../stages/inputs.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
-import { RollCache, type RollingUpdateInput, rollingUpdate } from '../stages/rolling-update.js';
+import { RollCache, rollingUpdate } from '../stages/rolling-update.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Rolling update: plan, surge, drain (PDBs honoured), terminate, wait for replacements, validate. */
 export function createRollingUpdateHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const adapters = clusterAdapters(config.stateBucket, aws);
-  const deps = {
-    ...adapters,
-    autoscaling: autoScalingApi(new AutoScalingClient(aws)),
-    dns: route53Api(new Route53Client(aws)),
-    kube: (cluster: string) =>
-      kubeForCluster(adapters.objects, cluster, {
-        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-      }),
-    etcd: etcdFromStore(adapters.objects, adapters.ec2),
-    loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(aws)),
+  // Every call is for the event's cluster (its kubeconfig read too): made with credentials that
+  // reach only that cluster.
+  const depsOf = perCluster(
+    aws,
+    { sessionPrefix: 'rolling-update', roleArn: config.clusterActorRoleArn },
+    (settings) => {
+      const adapters = clusterAdapters(config.stateBucket, settings);
+      return {
+        ...adapters,
+        autoscaling: autoScalingApi(new AutoScalingClient(settings)),
+        dns: route53Api(new Route53Client(settings)),
+        kube: (cluster: string) =>
+          kubeForCluster(adapters.objects, cluster, {
+            ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
+          }),
+        etcd: etcdFromStore(adapters.objects, adapters.ec2),
+        loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(settings)),
+      };
+    },
+  );
+  const settings = {
     drainTimeoutSeconds: config.drainTimeoutSeconds,
     validationTimeoutSeconds: config.validationTimeoutSeconds,
     replacementTimeoutSeconds: config.replacementTimeoutSeconds,
@@ -38,13 +50,15 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
   return stageHandler(
     stageLogger('rolling-update', runtime.logLevel),
     // The time left is the invocation's: a drain pass returns before Lambda would end it.
-    async (event: RollingUpdateInput, context) =>
-      rollingUpdate(
+    async (event: RollingUpdateInput, context) => {
+      const deps = { ...depsOf(event.cluster), ...settings };
+      return rollingUpdate(
         event,
         typeof context?.getRemainingTimeInMillis === 'function'
           ? { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() }
           : deps,
-      ),
+      );
+    },
     ROLLING_UPDATE_EVENT,
   );
 }

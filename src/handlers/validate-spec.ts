@@ -6,8 +6,9 @@ import { route53Api } from '../aws/route53.js';
 import { sharedNetworkApi } from '../aws/shared-network.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import type { ValidateSpecInput } from '../stages/inputs.js';
 import { VALIDATE_SPEC_EVENT } from '../stages/inputs.js';
-import { type ValidateSpecInput, validateSpec } from '../stages/validate-spec.js';
+import { validateSpec } from '../stages/validate-spec.js';
 import type { HandlerRuntime } from './runtime.js';
 
 /** Validate spec: parse, default and validate a kOps manifest, and check it against the region; nothing is written. */

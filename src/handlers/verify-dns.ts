@@ -1,11 +1,13 @@
 import { Resolver } from 'node:dns/promises';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
+import type { VerifyDnsInput } from '../stages/inputs.js';
 import { VERIFY_DNS_EVENT } from '../stages/inputs.js';
-import { type PublicResolver, type VerifyDnsInput, verifyDns } from '../stages/verify-dns.js';
+import { type PublicResolver, verifyDns } from '../stages/verify-dns.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -40,15 +42,22 @@ export function createVerifyDnsHandler(
   publicDns?: PublicResolver,
 ) {
   const aws = clientConfig(runtime.aws);
-  const deps = {
-    ...clusterAdapters(config.stateBucket, aws),
-    dns: route53Api(new Route53Client(aws)),
+  // Every call is for the event's cluster: made with credentials that reach only that cluster.
+  const depsOf = perCluster(
+    aws,
+    { sessionPrefix: 'verify-dns', roleArn: config.clusterActorRoleArn },
+    (settings) => ({
+      ...clusterAdapters(config.stateBucket, settings),
+      dns: route53Api(new Route53Client(settings)),
+    }),
+  );
+  const settings = {
     ...(publicDns ? { publicDns } : {}),
     dnsTimeoutSeconds: config.dnsTimeoutSeconds,
   };
   return stageHandler(
     stageLogger('verify-dns', runtime.logLevel),
-    async (event: VerifyDnsInput) => verifyDns(event, deps),
+    async (event: VerifyDnsInput) => verifyDns(event, { ...depsOf(event.cluster), ...settings }),
     VERIFY_DNS_EVENT,
   );
 }

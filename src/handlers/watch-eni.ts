@@ -1,11 +1,14 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { clientConfig } from '../aws/clients.js';
+import { perCluster } from '../aws/cluster-credentials.js';
 import { type ExecutionsApi, executionsApi } from '../aws/sfn.js';
 import type { Config } from '../config.js';
 import { kubeForCluster } from '../kube/from-store.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { DEFAULT_WATCHER_SETTINGS } from '../planning/eni-decision.js';
 import { handleWatcherEvent, type WatcherResult, watchCluster } from '../stages/eni-watcher.js';
+import { ClusterStore } from '../state/cluster-store.js';
+import { perClusterObjectStore } from '../state/per-cluster-object-store.js';
 import { clusterAdapters } from './adapters.js';
 import type { HandlerRuntime } from './runtime.js';
 
@@ -33,14 +36,30 @@ async function start(
  */
 export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
-  const { ec2Client: _ec2Client, ...adapters } = clusterAdapters(config.stateBucket, aws);
+  // Its own credentials only list the store's clusters and find the clusters of instances; what
+  // it does for one cluster is done with credentials of that cluster alone, one session each.
+  const { ec2Client: _ec2Client, ...own } = clusterAdapters(config.stateBucket, aws);
   const executions = executionsApi(new SFNClient(aws));
+  const adaptersOf = perCluster(
+    aws,
+    { sessionPrefix: 'watch-eni', roleArn: config.clusterActorRoleArn },
+    (settings) => {
+      const { ec2Client: _client, ...adapters } = clusterAdapters(config.stateBucket, settings);
+      return {
+        ...adapters,
+        kube: (cluster: string) =>
+          kubeForCluster(adapters.objects, cluster, {
+            ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
+          }),
+      };
+    },
+  );
+  // The store's folders are listed with its own credentials; whether each is a cluster is read
+  // with that cluster's.
+  const clusters = new ClusterStore(
+    perClusterObjectStore((cluster) => adaptersOf(cluster).objects, own.objects),
+  );
   const deps = {
-    ...adapters,
-    kube: (cluster: string) =>
-      kubeForCluster(adapters.objects, cluster, {
-        ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
-      }),
     settings: {
       ...DEFAULT_WATCHER_SETTINGS,
       threshold: config.watcher.threshold,
@@ -54,10 +73,14 @@ export function createWatchEniHandler(config: Config, runtime: HandlerRuntime = 
   return stageHandler(logger, async (event: unknown) => {
     const dryRun = config.watcher.dryRun || (event as { dryRun?: boolean } | null)?.dryRun === true;
     const outcome = await handleWatcherEvent(event, {
-      listClusters: () => deps.store.listClusters(),
-      clustersOfInstances: (ids) => deps.ec2.clustersOfInstances(ids),
+      listClusters: () => clusters.listClusters(),
+      clustersOfInstances: (ids) => own.ec2.clustersOfInstances(ids),
       async watch(cluster, { fromEvents }) {
-        const result = await watchCluster(cluster, deps, { dryRun, fromEvents });
+        const result = await watchCluster(
+          cluster,
+          { ...adaptersOf(cluster), ...deps },
+          { dryRun, fromEvents },
+        );
         const execution = await start(executions, config, result);
         logger.info('eni watcher decision', {
           decision: result.decision,

@@ -7,6 +7,7 @@ import {
   type NetworkLookup,
 } from './create-cluster-network.js';
 import { DEFAULT_IMAGE } from './defaults.js';
+import { regionOfZones } from './region.js';
 import {
   API_VERSION,
   type ClusterManifest,
@@ -154,6 +155,8 @@ export function manifestFromFlags(
       path: '--zones',
       message: 'Required value: at least one availability zone (e.g. --zones=us-east-1a)',
     });
+  const zonesRegion = regionOfZones(flags.zones);
+  if (zonesRegion.issue) problems.push(zonesRegion.issue);
   const networkingKey = flags.networking ?? 'amazonvpc';
   const networking = Object.hasOwn(NETWORKING, networkingKey)
     ? NETWORKING[networkingKey]

@@ -13,6 +13,7 @@ import {
 } from './cidr.js';
 import { cIdentifierErrors } from './content.js';
 import { field, index } from './field.js';
+import { regionOfZone } from './region.js';
 import { asArray, isObject, stringOf } from './shapes.js';
 
 /** kOps's rules for the cluster's network: CIDRs, subnets (zones, types, overlaps, egress), the networking option and the VPC CNI's env. */
@@ -125,7 +126,7 @@ function validateZone(
         `invalid AWS zone: ${JSON.stringify(zone)} in subnet ${JSON.stringify(name)}`,
       ),
     ];
-  const zoneRegion = zone.slice(0, -1);
+  const zoneRegion = regionOfZone(zone);
   if (region.value === undefined) region.value = zoneRegion;
   else if (zoneRegion !== region.value) {
     return [

@@ -11,6 +11,7 @@ import {
   isControlPlaneRole,
   type RollingUpdate,
 } from '../manifest/types.js';
+import type { RollOptions, RollStep } from './roll-step.js';
 
 /**
  * The rolling update, planned the way kOps plans it (pkg/instancegroups): which instances are
@@ -120,45 +121,7 @@ export interface RollGroup {
   settings: RollSettings;
 }
 
-/**
- * What the plan read from the spec about one instance group, passed on to every step so that no
- * step reads the state store again (the lock holds the spec still for the whole roll).
- */
-export interface RosterEntry {
-  instanceGroup: string;
-  role: string;
-  asgName: string;
-  /** The spec's sizes, shown while the Auto Scaling group does not exist. */
-  minSize: number;
-  maxSize: number;
-  /** The availability zones of the group's subnets. */
-  zones: string[];
-  /** The group's rollingUpdate settings, the cluster's filling in (see `effectiveRollingUpdate`). */
-  rollingUpdate: RollingUpdate;
-}
-
-export interface RollOptions {
-  /** Replace every instance that existed when the roll was planned (`--force`). */
-  forceIds?: string[];
-  instanceGroups?: string[];
-  cloudOnly?: boolean;
-  /** Every instance group of the spec as the plan read it; without it a step reads the spec. */
-  roster?: RosterEntry[];
-  /** The control plane is behind the API load balancer: its instances leave it before they go. */
-  apiLoadBalancer?: boolean;
-}
-
-export type RollStep =
-  | { kind: 'surge'; instanceGroup: string; asgName: string; instanceIds: string[] }
-  | {
-      kind: 'replace';
-      instanceGroup: string;
-      asgName: string;
-      instanceIds: string[];
-      detachedIds: string[];
-      controlPlane: boolean;
-    }
-  | { kind: 'done' };
+export type { RollOptions, RollStep, RosterEntry } from './roll-step.js';
 
 const ROLE_ORDER = (role: string) => (role === 'Bastion' ? 0 : isControlPlaneRole(role) ? 1 : 2);
 

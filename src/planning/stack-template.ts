@@ -100,6 +100,25 @@ function assumeRole(): Json {
   };
 }
 
+/** A part of the template: its resources and outputs, in the order they are written. */
+interface TemplateSection {
+  resources: Json;
+  outputs: Json;
+}
+
+/** What every section needs to name and tag what it renders. */
+interface SectionContext {
+  manifest: CompletedManifest;
+  name: string;
+  deployment: string;
+  partition: string;
+  stateBucket: string;
+  vpcId: unknown;
+  hasBastion: boolean;
+  /** The cluster's tags, the deployment's owner tag, the cloud labels, then `extra`. */
+  tagged: (extra?: Record<string, string>) => Tag[];
+}
+
 /** Renders the stack template for a completed manifest. Pure: the same input gives the same JSON. */
 export function renderStackTemplate({
   manifest,
@@ -109,71 +128,106 @@ export function renderStackTemplate({
   deployment = DEFAULT_DEPLOYMENT,
   existingNetwork,
 }: StackTemplateInput): Json {
-  const { cluster, instanceGroups } = manifest;
-  const name = cluster.metadata.name;
-  const spec = cluster.spec;
-  const cloudLabels = spec.cloudLabels ?? {};
-  const resources: Json = {};
-  const outputs: Json = {};
-  const output = (key: string, value: unknown) => (outputs[key] = { Value: value });
-
-  const network = renderNetwork(
+  const name = manifest.cluster.metadata.name;
+  const cloudLabels = manifest.cluster.spec.cloudLabels ?? {};
+  const tagged = (extra: Record<string, string> = {}) => tags(name, deployment, extra, cloudLabels);
+  const network = renderNetwork(manifest, tagged, existingNetwork);
+  const context: SectionContext = {
     manifest,
-    (extra = {}) => tags(name, deployment, extra, cloudLabels),
-    existingNetwork,
-  );
-  Object.assign(resources, network.resources);
-  Object.assign(outputs, network.outputs);
-  const vpcId = network.vpcId;
+    name,
+    deployment,
+    partition,
+    stateBucket,
+    vpcId: network.vpcId,
+    hasBastion: manifest.instanceGroups.some((ig) => ig.spec.role === 'Bastion'),
+    tagged,
+  };
+  const sections: TemplateSection[] = [
+    network,
+    renderSecurityGroups(context),
+    renderSecurityGroupIngress(context),
+    renderInstanceRoles(context),
+    renderApiLoadBalancer(context),
+    renderApiRecords(manifest, hostedZoneId),
+  ];
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: describeStack(manifest),
+    Resources: Object.assign({}, ...sections.map((section) => section.resources)),
+    Outputs: Object.assign({}, ...sections.map((section) => section.outputs)),
+  };
+}
 
-  // Security groups: kOps's masters / nodes / bastion split, all traffic inside the cluster.
-  const hasBastion = instanceGroups.some((ig) => ig.spec.role === 'Bastion');
-  // Named with the cluster's hash (names.ts); the kOps name stays the Name tag.
+/** The stack's description: the cluster and its control-plane groups. */
+function describeStack({ cluster, instanceGroups }: CompletedManifest): string {
+  const controlPlaneGroups = instanceGroups
+    .filter((ig) => isControlPlaneRole(ig.spec.role))
+    .map((ig) => ig.metadata.name);
+  return `kopsless cluster ${cluster.metadata.name}: network, security groups, IAM and DNS (control plane: ${controlPlaneGroups.join(', ')})`;
+}
+
+/**
+ * Security groups: kOps's masters / nodes / bastion split, named with the cluster's hash
+ * (names.ts); the kOps name stays the Name tag.
+ */
+function renderSecurityGroups({
+  name,
+  vpcId,
+  hasBastion,
+  tagged,
+}: SectionContext): TemplateSection {
   const groups: Array<[string, SecurityGroupKind, string]> = [
     ['MastersSecurityGroup', 'masters', 'Security group for the control plane'],
     ['NodesSecurityGroup', 'nodes', 'Security group for nodes'],
-    ...(hasBastion
-      ? [
-          ['BastionSecurityGroup', 'bastion', 'Security group for bastions'] as [
-            string,
-            SecurityGroupKind,
-            string,
-          ],
-        ]
-      : []),
   ];
+  if (hasBastion) groups.push(['BastionSecurityGroup', 'bastion', 'Security group for bastions']);
+  const section: TemplateSection = { resources: {}, outputs: {} };
   for (const [id, kind, description] of groups) {
-    resources[id] = {
+    section.resources[id] = {
       Type: 'AWS::EC2::SecurityGroup',
       Properties: {
         GroupName: securityGroupName(kind, name),
         GroupDescription: description,
         VpcId: vpcId,
-        Tags: tags(name, deployment, { Name: nameTag(`${kind}.${name}`).Value }, cloudLabels),
+        Tags: tagged({ Name: nameTag(`${kind}.${name}`).Value }),
       },
     };
-    output(`${id}Id`, { 'Fn::GetAtt': [id, 'GroupId'] });
+    section.outputs[`${id}Id`] = { Value: { 'Fn::GetAtt': [id, 'GroupId'] } };
   }
-  const ingress = (id: string, group: string, rule: Json) =>
-    (resources[id] = {
+  return section;
+}
+
+/**
+ * The rules between the groups: all traffic inside the cluster, the Kubernetes API from
+ * `kubernetesApiAccess`, and SSH from `sshAccess` (to the bastion only when there is one).
+ */
+function renderSecurityGroupIngress({ manifest, hasBastion }: SectionContext): TemplateSection {
+  const spec = manifest.cluster.spec;
+  const resources: Json = {};
+  const ingress = (id: string, group: string, rule: Json) => {
+    resources[id] = {
       Type: 'AWS::EC2::SecurityGroupIngress',
       Properties: { GroupId: { 'Fn::GetAtt': [group, 'GroupId'] }, ...rule },
-    });
+    };
+  };
+  const fromGroup = (group: string) => ({
+    SourceSecurityGroupId: { 'Fn::GetAtt': [group, 'GroupId'] },
+  });
   ingress('MastersFromMasters', 'MastersSecurityGroup', {
     IpProtocol: '-1',
-    SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+    ...fromGroup('MastersSecurityGroup'),
   });
   ingress('MastersFromNodes', 'MastersSecurityGroup', {
     IpProtocol: '-1',
-    SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] },
+    ...fromGroup('NodesSecurityGroup'),
   });
   ingress('NodesFromMasters', 'NodesSecurityGroup', {
     IpProtocol: '-1',
-    SourceSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+    ...fromGroup('MastersSecurityGroup'),
   });
   ingress('NodesFromNodes', 'NodesSecurityGroup', {
     IpProtocol: '-1',
-    SourceSecurityGroupId: { 'Fn::GetAtt': ['NodesSecurityGroup', 'GroupId'] },
+    ...fromGroup('NodesSecurityGroup'),
   });
   spec.kubernetesApiAccess.forEach((source, i) => {
     ingress(`ApiAccess${i}`, 'MastersSecurityGroup', {
@@ -208,111 +262,124 @@ export function renderStackTemplate({
     });
   }
   if (hasBastion) {
+    const ssh = { IpProtocol: 'tcp', FromPort: 22, ToPort: 22 };
     ingress('MastersSshFromBastion', 'MastersSecurityGroup', {
-      IpProtocol: 'tcp',
-      FromPort: 22,
-      ToPort: 22,
-      SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] },
+      ...ssh,
+      ...fromGroup('BastionSecurityGroup'),
     });
     ingress('NodesSshFromBastion', 'NodesSecurityGroup', {
-      IpProtocol: 'tcp',
-      FromPort: 22,
-      ToPort: 22,
-      SourceSecurityGroupId: { 'Fn::GetAtt': ['BastionSecurityGroup', 'GroupId'] },
+      ...ssh,
+      ...fromGroup('BastionSecurityGroup'),
     });
   }
+  return { resources, outputs: {} };
+}
 
-  // IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
-  // two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
+/** The policy statements of the control plane's role. */
+function controlPlaneStatements({ name, partition, stateBucket, vpcId, manifest }: SectionContext) {
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
   const clusterObjects = `${bucketArn}/${clusterFolder(name)}`;
-  const usesVpcCni = spec.networking?.amazonvpc !== undefined;
-  const roles: Array<[string, InstanceRoleKind, Json[]]> = [
-    [
-      'Masters',
-      'masters',
-      [
-        // The control plane reads the join token and its own keys back (a replacement keeps the
-        // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
-        {
-          Effect: 'Allow',
-          Action: ['s3:GetObject'],
-          Resource: [
-            `${clusterObjects}${STORE.bootstrapToken}`,
-            `${clusterObjects}${STORE.controlPlanePki}`,
-            // A highly available control plane: who initialises, and the CA hash its joiners check.
-            `${clusterObjects}${STORE.controlPlaneInitializer}`,
-            `${clusterObjects}${STORE.caCertHash}`,
-          ],
-        },
-        {
-          Effect: 'Allow',
-          Action: ['s3:ListBucket'],
-          Resource: [bucketArn],
-          Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } },
-        },
-        {
-          Effect: 'Allow',
-          Action: ['s3:PutObject'],
-          Resource: [
-            `${clusterObjects}${STORE.pki}*`,
-            `${clusterObjects}${STORE.kubeconfig}`,
-            `${clusterObjects}${STORE.controlPlanePki}`,
-            `${clusterObjects}${STORE.etcdClient}`,
-            `${clusterObjects}${STORE.controlPlaneInitializer}`,
-          ],
-        },
-        {
-          Effect: 'Allow',
-          Action: [
-            'ec2:DescribeInstances',
-            'ec2:DescribeRegions',
-            'ec2:DescribeTags',
-            'ec2:DescribeVolumes',
-            'autoscaling:DescribeAutoScalingGroups',
-          ],
-          Resource: '*',
-        },
-        secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
-        ...etcdVolumeStatements(name),
-        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
+  return [
+    // The control plane reads the join token and its own keys back (a replacement keeps the
+    // cluster's CA); `aws s3 ls` on the key tells a first boot from a replacement.
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [
+        `${clusterObjects}${STORE.bootstrapToken}`,
+        `${clusterObjects}${STORE.controlPlanePki}`,
+        // A highly available control plane: who initialises, and the CA hash its joiners check.
+        `${clusterObjects}${STORE.controlPlaneInitializer}`,
+        `${clusterObjects}${STORE.caCertHash}`,
       ],
-    ],
-    [
-      'Nodes',
-      'nodes',
-      [
-        // Nodes read what joining takes, and nothing of the control plane's keys.
-        {
-          Effect: 'Allow',
-          Action: ['s3:GetObject'],
-          Resource: [
-            `${clusterObjects}${STORE.bootstrapToken}`,
-            `${clusterObjects}${STORE.caCertHash}`,
-          ],
-        },
-        secretsKeyStatement(['kms:Decrypt']),
-        {
-          Effect: 'Allow',
-          Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
-          Resource: '*',
-        },
-        ...(usesVpcCni ? vpcCniStatements(name, vpcId) : []),
+    },
+    {
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [bucketArn],
+      Condition: { StringEquals: { 's3:prefix': clusterKey(name, STORE.controlPlanePki) } },
+    },
+    {
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [
+        `${clusterObjects}${STORE.pki}*`,
+        `${clusterObjects}${STORE.kubeconfig}`,
+        `${clusterObjects}${STORE.controlPlanePki}`,
+        `${clusterObjects}${STORE.etcdClient}`,
+        `${clusterObjects}${STORE.controlPlaneInitializer}`,
       ],
-    ],
-    ...(hasBastion
-      ? ([
-          [
-            'Bastions',
-            'bastions',
-            [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }],
-          ],
-        ] as Array<[string, InstanceRoleKind, Json[]]>)
-      : []),
+    },
+    {
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeInstances',
+        'ec2:DescribeRegions',
+        'ec2:DescribeTags',
+        'ec2:DescribeVolumes',
+        'autoscaling:DescribeAutoScalingGroups',
+      ],
+      Resource: '*',
+    },
+    secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
+    ...etcdVolumeStatements(name),
+    ...vpcCniStatementsOf({ name, vpcId, manifest }),
   ];
+}
+
+/** The policy statements of a node's role: what joining takes, nothing of the control plane's keys. */
+function nodeStatements({ name, partition, stateBucket, vpcId, manifest }: SectionContext) {
+  const clusterObjects = `arn:${partition}:s3:::${stateBucket}/${clusterFolder(name)}`;
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: [
+        `${clusterObjects}${STORE.bootstrapToken}`,
+        `${clusterObjects}${STORE.caCertHash}`,
+      ],
+    },
+    secretsKeyStatement(['kms:Decrypt']),
+    {
+      Effect: 'Allow',
+      Action: ['ec2:DescribeInstances', 'ec2:DescribeRegions'],
+      Resource: '*',
+    },
+    ...vpcCniStatementsOf({ name, vpcId, manifest }),
+  ];
+}
+
+/** The VPC CNI's statements, for a cluster that runs it. */
+function vpcCniStatementsOf({
+  name,
+  vpcId,
+  manifest,
+}: Pick<SectionContext, 'name' | 'vpcId' | 'manifest'>): Json[] {
+  return manifest.cluster.spec.networking?.amazonvpc !== undefined
+    ? vpcCniStatements(name, vpcId)
+    : [];
+}
+
+/**
+ * IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
+ * two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
+ */
+function renderInstanceRoles(context: SectionContext): TemplateSection {
+  const { name, deployment, hasBastion, tagged } = context;
+  const roles: Array<[string, InstanceRoleKind, Json[]]> = [
+    ['Masters', 'masters', controlPlaneStatements(context)],
+    ['Nodes', 'nodes', nodeStatements(context)],
+  ];
+  if (hasBastion)
+    roles.push([
+      'Bastions',
+      'bastions',
+      [{ Effect: 'Allow', Action: ['ec2:DescribeRegions'], Resource: '*' }],
+    ]);
+  const section: TemplateSection = { resources: {}, outputs: {} };
   for (const [kind, roleKind, statements] of roles) {
     const kopsName = kopsRoleName(roleKind, name);
-    resources[`${kind}Role`] = {
+    section.resources[`${kind}Role`] = {
       Type: 'AWS::IAM::Role',
       Properties: {
         RoleName: iamRoleName(roleKind, name),
@@ -325,10 +392,10 @@ export function renderStackTemplate({
             PolicyDocument: { Version: '2012-10-17', Statement: statements },
           },
         ],
-        Tags: tags(name, deployment, { Name: nameTag(kopsName).Value }, cloudLabels),
+        Tags: tagged({ Name: nameTag(kopsName).Value }),
       },
     };
-    resources[`${kind}InstanceProfile`] = {
+    section.resources[`${kind}InstanceProfile`] = {
       Type: 'AWS::IAM::InstanceProfile',
       Properties: {
         InstanceProfileName: instanceProfileName(roleKind, name),
@@ -336,33 +403,34 @@ export function renderStackTemplate({
         Roles: [{ Ref: `${kind}Role` }],
       },
     };
-    output(`${kind}InstanceProfileArn`, { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] });
+    section.outputs[`${kind}InstanceProfileArn`] = {
+      Value: { 'Fn::GetAtt': [`${kind}InstanceProfile`, 'Arn'] },
+    };
   }
+  return section;
+}
 
-  const loadBalancer = hasApiLoadBalancer(cluster);
-  if (loadBalancer) {
-    const lb = apiLoadBalancerResources(cluster, {
-      tags: tags(name, deployment, {}, cloudLabels),
-      vpcId,
-    });
-    Object.assign(resources, lb.resources);
-    Object.assign(outputs, lb.outputs);
-  }
-  // DNS: records in the user's zone (kOps's placeholder, or aliases to the load balancer); with
-  // DNS None there is no zone and no record, and the API is the load balancer's name.
-  if (hostedZoneId !== undefined) {
-    Object.assign(resources, apiRecords(manifest, hostedZoneId, { loadBalancer }));
-    output('HostedZoneId', hostedZoneId);
-  }
+/** The API load balancer, its listener and target group (`spec.api.loadBalancer`), when asked for. */
+function renderApiLoadBalancer({ manifest, vpcId, tagged }: SectionContext): TemplateSection {
+  if (!hasApiLoadBalancer(manifest.cluster)) return { resources: {}, outputs: {} };
+  const { resources, outputs } = apiLoadBalancerResources(manifest.cluster, {
+    tags: tagged(),
+    vpcId,
+  });
+  return { resources, outputs };
+}
 
-  const controlPlaneGroups = instanceGroups
-    .filter((ig) => isControlPlaneRole(ig.spec.role))
-    .map((ig) => ig.metadata.name);
+/**
+ * DNS: records in the user's zone (kOps's placeholder, or aliases to the load balancer); with
+ * DNS None there is no zone and no record, and the API is the load balancer's name.
+ */
+function renderApiRecords(manifest: CompletedManifest, hostedZoneId?: string): TemplateSection {
+  if (hostedZoneId === undefined) return { resources: {}, outputs: {} };
   return {
-    AWSTemplateFormatVersion: '2010-09-09',
-    Description: `kopsless cluster ${name}: network, security groups, IAM and DNS (control plane: ${controlPlaneGroups.join(', ')})`,
-    Resources: resources,
-    Outputs: outputs,
+    resources: apiRecords(manifest, hostedZoneId, {
+      loadBalancer: hasApiLoadBalancer(manifest.cluster),
+    }),
+    outputs: { HostedZoneId: { Value: hostedZoneId } },
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ExecutionsApi, executionArn } from '../aws/sfn.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
 import { parseManifest } from '../manifest/parse.js';
@@ -27,7 +27,6 @@ export interface ApiDeps {
   store: ClusterStore;
   executions: ExecutionsApi;
   stateMachines: Record<StateMachineName, string>;
-  now?: () => Date;
 }
 
 export interface ApiRequest {
@@ -193,7 +192,7 @@ function idempotencyKey(request: ApiRequest): string | undefined {
 
 async function refuseIfLocked(cluster: string, deps: ApiDeps): Promise<void> {
   const lock = await deps.store.readLock(cluster);
-  const now = nowFor(deps);
+  const now = clockNow();
   if (lock && new Date(lock.expiresAt) > now) {
     throw new HttpProblem(
       409,
@@ -241,7 +240,7 @@ async function previousExecution(
   version: string,
   deps: ApiDeps,
 ): Promise<ApiResponse | undefined> {
-  const now = nowFor(deps).getTime();
+  const now = clockNow().getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
   if (key !== undefined) {
@@ -291,7 +290,7 @@ async function start(
   version: string,
   deps: ApiDeps,
 ): Promise<ApiResponse> {
-  const now = nowFor(deps).getTime();
+  const now = clockNow().getTime();
   const machine = deps.stateMachines[operation];
   const key = idempotencyKey(request);
   if (Buffer.byteLength(JSON.stringify(input)) > MAX_EXECUTION_INPUT_BYTES) {

@@ -9,7 +9,7 @@ import {
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import type { ZoneVpcApi } from '../aws/zone-vpc.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import {
   AwsRequestError,
   ClusterNotFoundError,
@@ -22,6 +22,7 @@ import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import type { SecretVersionsApi } from '../state/secret-versions.js';
+import type { DeleteInput } from './inputs.js';
 import { disassociateClusterVpc } from './zone-vpc.js';
 
 /**
@@ -29,17 +30,6 @@ import { disassociateClusterVpc } from './zone-vpc.js';
  * (groups and instances, leftover network interfaces, the stack, DNS, then the state store).
  * What is already gone is skipped, so a delete that stopped can simply run again.
  */
-
-export type DeleteInput =
-  | { action: 'exists'; cluster: string }
-  | { action: 'discover'; cluster: string }
-  | { action: 'deleteGroups'; cluster: string }
-  | { action: 'awaitInstances'; cluster: string; deadline: string }
-  | { action: 'deleteStack'; cluster: string; attempt?: number; remaining?: number }
-  | { action: 'awaitStack'; cluster: string; deadline: string; attempt: number; remaining: number }
-  | { action: 'deleteLeftovers'; cluster: string }
-  | { action: 'verify'; cluster: string }
-  | { action: 'deleteState'; cluster: string };
 
 export interface DeleteDeps {
   store: ClusterStore;
@@ -59,7 +49,6 @@ export interface DeleteDeps {
   objects?: Pick<ObjectStore, 'get' | 'put' | 'delete'>;
   /** Untags a shared VPC and subnets once nothing of the cluster is left in them. */
   network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
-  now?: () => Date;
 }
 
 /** The association with a private zone that launch made, undone while the VPC is still there. */
@@ -133,15 +122,18 @@ function describeRemaining(resources: CloudResource[]): string {
 }
 
 async function deleteLeftoverInterfaces(
+  cluster: string,
   deps: DeleteDeps,
   resources: CloudResource[],
 ): Promise<string[]> {
   const inOwnVpcs = await deps.ec2.detachedNetworkInterfaces(
+    cluster,
     resources.filter((r) => r.type === 'vpc').map((r) => r.id),
   );
   // In a shared VPC only those holding the cluster's security groups are the cluster's.
   const ofGroups =
     (await deps.network?.detachedInterfacesOfGroups(
+      cluster,
       resources.filter((r) => r.type === 'security-group').map((r) => r.id),
     )) ?? [];
   const available = [...new Set([...inOwnVpcs, ...ofGroups])];
@@ -151,7 +143,7 @@ async function deleteLeftoverInterfaces(
 }
 
 export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   switch (input.action) {
     case 'exists': {
       // Before the lock: deleting a cluster the state store does not hold says so and changes
@@ -208,7 +200,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         throw new DeleteStuckError(
           `delete of cluster ${input.cluster} did not finish after ${attempt} attempts; still there: ${describeRemaining(resources)}`,
         );
-      const interfaces = await deleteLeftoverInterfaces(deps, resources);
+      const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
       if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
@@ -278,6 +270,15 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       const deleted: string[] = [];
       const blocked: string[] = [];
       for (const type of DELETE_ORDER) {
+        if (type === 'network-interface') {
+          // Only the interfaces the VPC CNI left for this cluster (its tag) are the cluster's to
+          // delete; any other in its VPC waits for whoever made it, and blocks the VPC till then.
+          const ours = await deleteLeftoverInterfaces(input.cluster, deps, resources);
+          deleted.push(...ours.map((id) => `${type} ${id}`));
+          for (const eni of resources.filter((r) => r.type === type && !ours.includes(r.id)))
+            blocked.push(`${eni.type} ${eni.id}`);
+          continue;
+        }
         for (const resource of resources.filter((r) => r.type === type)) {
           const outcome = await deps.inventory.deleteResource(resource);
           (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);

@@ -1,6 +1,6 @@
 import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes } from '../aws/ec2.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import { StateConflictError } from '../errors.js';
 import { countPodSlots, type KubePort } from '../kube/port.js';
 import { checkManifest } from '../manifest/check.js';
@@ -57,7 +57,6 @@ export interface WatcherDeps {
   ec2: Pick<Ec2Api, 'describeInstanceTypes' | 'subnetUsage'>;
   kube: (cluster: string) => Promise<KubePort | undefined>;
   settings: WatcherSettings;
-  now?: () => Date;
 }
 
 export interface ExecutionRequest {
@@ -276,7 +275,7 @@ export async function watchCluster(
   deps: WatcherDeps,
   options: WatchOptions = {},
 ): Promise<WatcherResult> {
-  const now = nowFor(deps);
+  const now = clockNow();
   const dryRun = options.dryRun === true;
   const nothing = (reason: string): WatcherResult => ({
     decision: {

@@ -6,13 +6,9 @@ import {
   type StateMachineName,
 } from '../functions-registry.js';
 import { MAX_BOOT_ESTIMATE_SECONDS } from '../planning/boot-estimate.js';
+import { ROLL_OPTIONS, ROLL_STEP } from '../planning/roll-step.js';
 import { CLUSTER_PHASES } from '../state/cluster-store.js';
-import type { DeleteInput } from './delete-cluster.js';
-import type { LaunchInput } from './launch.js';
-import type { RollingUpdateInput } from './rolling-update.js';
-import type { ValidateSpecInput } from './validate-spec.js';
-import type { VerifyDnsInput } from './verify-dns.js';
-import type { WriteStateInput } from './write-state.js';
+import { LOCK_HOLDER } from '../state/holder.js';
 
 /**
  * Every input that crosses into kopsless, as zod schemas in one place: what a person (or the
@@ -114,46 +110,6 @@ const bootWaitSchema = z.object({
   waitSeconds: bootEstimate,
 });
 
-/** A roll step as `next` plans it; passed back unchanged by the ASL to surge/drain/terminate. */
-const rollStep = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('surge'),
-    instanceGroup: name,
-    asgName: name,
-    instanceIds: z.array(z.string()),
-  }),
-  z.object({
-    kind: z.literal('replace'),
-    instanceGroup: name,
-    asgName: name,
-    instanceIds: z.array(z.string()),
-    detachedIds: z.array(z.string()),
-    controlPlane: z.boolean(),
-  }),
-  z.object({ kind: z.literal('done') }),
-]);
-const intOrPercent = z.union([z.number(), z.string()]);
-/** The plan's roster of instance groups (see `RosterEntry`), passed back unchanged by the ASL. */
-const rosterEntry = z.object({
-  instanceGroup: name,
-  role: name,
-  asgName: name,
-  minSize: z.number().int().nonnegative(),
-  maxSize: z.number().int().nonnegative(),
-  zones: z.array(z.string()),
-  rollingUpdate: z.object({
-    maxSurge: intOrPercent.optional(),
-    maxUnavailable: intOrPercent.optional(),
-  }),
-});
-const rollOptions = z.object({
-  forceIds: z.array(z.string()).optional(),
-  instanceGroups: z.array(z.string()).optional(),
-  cloudOnly: z.boolean().optional(),
-  roster: z.array(rosterEntry).optional(),
-  apiLoadBalancer: z.boolean().optional(),
-});
-
 /** What a roll's parent gives each child besides its group (options, cloudOnly, batchLimit): compared by digest. */
 const childPlan = z.record(z.unknown());
 
@@ -167,15 +123,7 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
     cluster: name,
     owner: name,
     operation: name,
-    holder: z
-      .object({
-        pid: z.number().int().positive(),
-        host: z.string(),
-        bootId: z.string().optional(),
-        startTicks: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    holder: LOCK_HOLDER.optional(),
   }),
   event('register', { manifest: z.string(), owner: name, operation: name }),
   event('finish', { cluster: name, owner: name, phase }),
@@ -226,6 +174,8 @@ export const VERIFY_DNS_EVENT = z.discriminatedUnion('action', [
 
 /** A roll child's claim (its parent, itself): each step that changes instances checks it first. */
 const groupClaim = z.object({ owner: name, execution: name }).strict();
+/** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
+export type GroupClaim = z.output<typeof groupClaim>;
 
 export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
   event('plan', {
@@ -239,39 +189,39 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
   // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
   event('next', {
     cluster: name,
-    options: rollOptions,
+    options: ROLL_OPTIONS,
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
   }),
   event('surge', {
     cluster: name,
-    step: rollStep,
+    step: ROLL_STEP,
     claim: groupClaim.optional(),
     bootEstimateSeconds: bootEstimate.optional(),
   }),
   event('drain', {
     cluster: name,
-    step: rollStep,
+    step: ROLL_STEP,
     deadline,
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
   event('terminate', {
     cluster: name,
-    step: rollStep,
+    step: ROLL_STEP,
     claim: groupClaim.optional(),
     bootEstimateSeconds: bootEstimate.optional(),
   }),
   event('uncordon', {
     cluster: name,
-    step: rollStep,
+    step: ROLL_STEP,
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
-  event('deregister', { cluster: name, step: rollStep, claim: groupClaim.optional() }),
+  event('deregister', { cluster: name, step: ROLL_STEP, claim: groupClaim.optional() }),
   event('awaitReplacements', {
     cluster: name,
-    step: rollStep,
+    step: ROLL_STEP,
     deadline,
     cloudOnly: z.boolean().optional(),
     boot: bootWaitSchema.optional(),
@@ -309,34 +259,20 @@ export const HANDLER_ACTIONS = {
   DeleteClusterFunction: actionsOf(DELETE_EVENT),
 } satisfies Partial<Record<FunctionLogicalId, string[]>>;
 
-// The schemas must describe what the stages take: a change to either side that breaks the
-// other fails to compile here.
-type Accepts<Stage, Parsed extends Stage> = Parsed;
-export type SchemaChecks = [
-  Accepts<WriteStateInput, z.output<typeof WRITE_STATE_EVENT>>,
-  Accepts<LaunchInput, z.output<typeof LAUNCH_EVENT>>,
-  Accepts<VerifyDnsInput, z.output<typeof VERIFY_DNS_EVENT>>,
-  Accepts<RollingUpdateInput, z.output<typeof ROLLING_UPDATE_EVENT>>,
-  Accepts<DeleteInput, z.output<typeof DELETE_EVENT>>,
-  Accepts<ValidateSpecInput, z.output<typeof VALIDATE_SPEC_EVENT>>,
-];
+// What each stage takes is what its schema parses: the types are the schemas' outputs.
 
-// And the other way: every action a stage takes has a schema, or the handler would refuse it.
-type Covers<Stage extends { action: string }, Parsed extends { action: string }> =
-  Exclude<Stage['action'], Parsed['action']> extends never
-    ? true
-    : Exclude<Stage['action'], Parsed['action']>;
-export type ActionChecks = [
-  Covers<WriteStateInput, z.output<typeof WRITE_STATE_EVENT>>,
-  Covers<LaunchInput, z.output<typeof LAUNCH_EVENT>>,
-  Covers<VerifyDnsInput, z.output<typeof VERIFY_DNS_EVENT>>,
-  Covers<RollingUpdateInput, z.output<typeof ROLLING_UPDATE_EVENT>>,
-  Covers<DeleteInput, z.output<typeof DELETE_EVENT>>,
-] extends true[]
-  ? true
-  : never;
-const actionsCovered: ActionChecks = true;
-void actionsCovered;
+/** The write-state Lambda's actions: one stage, several small steps of the state machines. */
+export type WriteStateInput = z.output<typeof WRITE_STATE_EVENT>;
+/** The launch stage's actions: the stack, then the groups, each with its wait. */
+export type LaunchInput = z.output<typeof LAUNCH_EVENT>;
+/** The verify-DNS stage's actions: write the records, then wait until Route53 has them. */
+export type VerifyDnsInput = z.output<typeof VERIFY_DNS_EVENT>;
+/** The rolling-update stage's actions: plan, then each step of each batch. */
+export type RollingUpdateInput = z.output<typeof ROLLING_UPDATE_EVENT>;
+/** The delete stage's actions, in the order the state machine runs them. */
+export type DeleteInput = z.output<typeof DELETE_EVENT>;
+/** The validate-spec stage's input: the manifest text. */
+export type ValidateSpecInput = z.output<typeof VALIDATE_SPEC_EVENT>;
 
 // ---- Parsing ----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import type { ZoneVpcApi } from '../aws/zone-vpc.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
@@ -30,6 +30,7 @@ import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import type { LaunchInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
 import { associateClusterVpc } from './zone-vpc.js';
 
@@ -38,12 +39,6 @@ import { associateClusterVpc } from './zone-vpc.js';
  * instance group. Every action is safe to run twice: it compares what exists with what should
  * and changes only the difference.
  */
-
-export type LaunchInput =
-  | { action: 'ensureStack'; cluster: string; owner: string }
-  | { action: 'describeStack'; cluster: string; deadline: string }
-  | { action: 'ensureGroups'; cluster: string; owner: string }
-  | { action: 'describeGroups'; cluster: string; deadline: string };
 
 export interface LaunchDeps {
   store: ClusterStore;
@@ -69,7 +64,6 @@ export interface LaunchDeps {
   allowedHostedZoneId?: string;
   /** Associates the cluster's VPC with a private zone (zone-vpc.ts); needed for Private DNS. */
   zoneVpc?: ZoneVpcApi;
-  now?: () => Date;
 }
 
 /** The tag on the stack that records which template it was last given. */
@@ -160,7 +154,7 @@ export async function renderClusterStack(
 }
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const { template, templateHash, sharedIds, apiLoadBalancer } = await renderClusterStack(
     input.cluster,
     deps,
@@ -229,7 +223,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
 }
 
 async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
   if (!stack)
@@ -300,7 +294,7 @@ export async function planClusterGroups(
 }
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const { manifest, plans } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map(
     (await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]),
@@ -412,7 +406,7 @@ async function describeGroups(
   input: { cluster: string; deadline: string },
   deps: LaunchDeps,
 ): Promise<GroupsStatus> {
-  const now = nowFor(deps);
+  const now = clockNow();
   const manifest = await deps.store.readManifest(input.cluster);
   const names = manifest.instanceGroups.map((ig) => groupName(ig.metadata.name, input.cluster));
   const groups = (await deps.autoscaling.describeGroups(names)).filter((g) =>

@@ -4,7 +4,7 @@ import type { Ec2Api } from '../aws/ec2.js';
 import type { LoadBalancingApi } from '../aws/elbv2.js';
 import type { DnsApi } from '../aws/route53.js';
 import { namesWithin } from '../causes.js';
-import { deadlineAfter, nowFor } from '../clock.js';
+import { now as clockNow, deadlineAfter } from '../clock.js';
 import { DEFAULT_DNS_TIMEOUT_SECONDS } from '../config.js';
 import {
   ClusterNotValidError,
@@ -34,6 +34,7 @@ import {
 import { API_LOAD_BALANCER_OUTPUTS, hasApiLoadBalancer } from '../planning/stack-nlb.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import { type EtcdOf, etcdNotReady, removeOutgoingMembers } from './etcd-membership.js';
+import type { GroupClaim, RollingUpdateInput } from './inputs.js';
 import type { RollCache } from './roll-cache.js';
 import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
@@ -47,73 +48,6 @@ export { observeGroups, rollingUpdateStatus, rosterOf } from './roll-observe.js'
  * out what to do from what AWS reports now, so a roll that stopped (a drain that timed out, a
  * validation that failed) continues where it was when run again.
  */
-
-export type RollingUpdateInput =
-  | {
-      action: 'plan';
-      cluster: string;
-      instanceGroups?: string[];
-      force?: boolean;
-      cloudOnly?: boolean;
-      parallelGroups?: number;
-      allowSameZone?: boolean;
-    }
-  /** `claim`: a child execution's (rolling-update-group): its parent, and itself as the group's claimant. */
-  | {
-      action: 'next';
-      cluster: string;
-      options: RollOptions;
-      instanceGroup?: string;
-      claim?: GroupClaim;
-    }
-  | {
-      action: 'surge';
-      cluster: string;
-      step: RollStep;
-      claim?: GroupClaim;
-      bootEstimateSeconds?: number;
-    }
-  | {
-      action: 'drain';
-      cluster: string;
-      step: RollStep;
-      deadline: string;
-      cloudOnly?: boolean;
-      claim?: GroupClaim;
-    }
-  | {
-      action: 'terminate';
-      cluster: string;
-      step: RollStep;
-      claim?: GroupClaim;
-      bootEstimateSeconds?: number;
-    }
-  /** A child's compensation after a failed drain or terminate: its step's nodes take pods again. */
-  | {
-      action: 'uncordon';
-      cluster: string;
-      step: RollStep;
-      cloudOnly?: boolean;
-      claim?: GroupClaim;
-    }
-  /** A control-plane step behind the API load balancer: out of its target group before terminating. */
-  | { action: 'deregister'; cluster: string; step: RollStep; claim?: GroupClaim }
-  | {
-      action: 'awaitReplacements';
-      cluster: string;
-      step: RollStep;
-      deadline: string;
-      cloudOnly?: boolean;
-      /** The wait its step began with (surge or terminate returned it): what the roll learns the boot time from. */
-      boot?: BootWait;
-    }
-  | { action: 'validate'; cluster: string; deadline: string; cloudOnly?: boolean };
-
-/** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
-export interface GroupClaim {
-  owner: string;
-  execution: string;
-}
 
 export interface RollingUpdateDeps {
   store: ClusterStore;
@@ -131,7 +65,6 @@ export interface RollingUpdateDeps {
   replacementTimeoutSeconds: number;
   /** How long the control plane's DNS records may take (VerifyDns's setting; its default otherwise): it bounds the child's history. */
   dnsTimeoutSeconds?: number;
-  now?: () => Date;
   /** A warm container's cache of the spec and the kubeconfig (see `RollCache`). */
   cache?: RollCache;
   /** Milliseconds left in this invocation (the Lambda context's): a drain pass returns before they run out. */
@@ -194,7 +127,7 @@ async function drain(
   const nodes = (await kube.listNodes()).filter((n) => ids.includes(n.instanceId));
   return drainPass(kube, nodes, {
     deadline: input.deadline,
-    now: nowFor(deps),
+    now: clockNow(),
     ...(deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {}),
   });
 }
@@ -203,7 +136,7 @@ async function terminate(
   input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
   deps: RollingUpdateDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   if (input.step.kind !== 'replace')
     return {
       deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
@@ -300,7 +233,7 @@ async function surge(
   input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
   deps: RollingUpdateDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   if (input.step.kind !== 'surge')
     return {
       deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
@@ -338,7 +271,7 @@ async function awaitReplacements(
   },
   deps: RollingUpdateDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const estimate = (ready: boolean) =>
     input.boot
       ? {
@@ -407,7 +340,7 @@ async function validate(
   deps: RollingUpdateDeps,
 ) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
-  const now = nowFor(deps);
+  const now = clockNow();
   const result = await validateCluster(input.cluster, deps, { rolling: true });
   if (!result.valid && now > new Date(input.deadline)) {
     throw new ClusterNotValidError(
@@ -576,7 +509,7 @@ async function nextStepOfGroup(
 
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
   if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
-  const now = nowFor(deps);
+  const now = clockNow();
   switch (input.action) {
     case 'plan': {
       const manifest = await deps.store.readCompletedManifest(input.cluster);

@@ -5,12 +5,10 @@ import { type FieldIssue, SpecInvalidError, SpecUnsupportedError } from '../erro
 import { checkManifest } from '../manifest/check.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { igPath } from '../manifest/parse.js';
+import { regionMismatch } from '../manifest/region.js';
 import { groupInstanceTypes, listedInstanceTypes } from '../planning/mixed-instances.js';
+import type { ValidateSpecInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
-
-export interface ValidateSpecInput {
-  manifest: string;
-}
 
 export interface ValidateSpecOutput {
   cluster: string;
@@ -37,6 +35,9 @@ export async function preflight(
   manifest: CompletedManifest,
   deps: ValidateSpecDeps,
 ): Promise<FieldIssue[]> {
+  // Zones of another region are not an account's typo: say which region they need, nothing else.
+  const elsewhere = regionMismatch(manifest.cluster.spec, deps.region);
+  if (elsewhere) return [elsewhere];
   const issues: FieldIssue[] = [];
   const groups = manifest.instanceGroups;
   const [zones, types, images, hostedZone, shared] = await Promise.all([

@@ -1,12 +1,13 @@
 import type { StackApi } from '../aws/cloudformation.js';
 import type { Ec2Api } from '../aws/ec2.js';
 import type { DnsApi } from '../aws/route53.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
 import { CLUSTER_TAG, fqdn, PLACEHOLDER_IP, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import { API_LOAD_BALANCER_OUTPUTS } from '../planning/stack-nlb.js';
 import type { ClusterStore } from '../state/cluster-store.js';
+import type { VerifyDnsInput } from './inputs.js';
 
 /**
  * The verify-DNS stage: point `api.<cluster>` (public addresses, or private ones where the
@@ -23,10 +24,6 @@ export interface PublicResolver {
   resolveNs(name: string): Promise<string[]>;
 }
 
-export type VerifyDnsInput =
-  | { action: 'upsert'; cluster: string }
-  | { action: 'check'; cluster: string; changeId: string; deadline: string };
-
 export interface VerifyDnsDeps {
   store: ClusterStore;
   stacks: StackApi;
@@ -35,7 +32,6 @@ export interface VerifyDnsDeps {
   /** Absent, the public-resolution check is skipped (the local backend: its zones are nobody's). */
   publicDns?: PublicResolver;
   dnsTimeoutSeconds: number;
-  now?: () => Date;
 }
 
 const TTL_SECONDS = 60;
@@ -55,7 +51,7 @@ async function hostedZoneId(stacks: StackApi, cluster: string): Promise<string> 
 }
 
 async function upsert(input: { cluster: string }, deps: VerifyDnsDeps) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const instances = await deps.ec2.describeInstances([
     { Name: `tag:${CLUSTER_TAG}`, Values: [input.cluster] },
     { Name: 'tag-key', Values: ['k8s.io/role/control-plane'] },
@@ -95,7 +91,7 @@ async function check(
   input: { cluster: string; changeId: string; deadline: string },
   deps: VerifyDnsDeps,
 ) {
-  const now = nowFor(deps);
+  const now = clockNow();
   const names = await recordNames(deps.store, input.cluster);
   const zoneId = await hostedZoneId(deps.stacks, input.cluster);
   const [status, records] = await Promise.all([
@@ -198,7 +194,7 @@ export async function verifyDns(input: VerifyDnsInput, deps: VerifyDnsDeps) {
       ready: true,
       status: 'INSYNC',
       changeId: 'none',
-      deadline: new Date(nowFor(deps).getTime() + deps.dnsTimeoutSeconds * 1000).toISOString(),
+      deadline: new Date(clockNow().getTime() + deps.dnsTimeoutSeconds * 1000).toISOString(),
       records: {},
       loadBalancer,
     };

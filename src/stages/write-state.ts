@@ -1,5 +1,5 @@
 import { isExecutionArn } from '../aws/sfn.js';
-import { nowFor } from '../clock.js';
+import { now as clockNow } from '../clock.js';
 import {
   ClusterExistsError,
   ClusterLockedError,
@@ -18,59 +18,12 @@ import type {
   ClusterStore,
   LockLease,
 } from '../state/cluster-store.js';
-import type { LockHolder } from '../state/holder.js';
-import { type ExecutionInput, validateExecutionInput } from './inputs.js';
+import { type ExecutionInput, validateExecutionInput, type WriteStateInput } from './inputs.js';
 import { childExecutionName } from './roll-child-names.js';
-
-/** The write-state Lambda's actions: one stage, several small steps of the state machines. */
-export type WriteStateInput =
-  | { action: 'validateInput'; stateMachine: StateMachineName; input?: unknown }
-  /** `holder` is added by the local runner only: the process that runs the execution. */
-  | {
-      action: 'acquireLock';
-      cluster: string;
-      owner: string;
-      operation: string;
-      holder?: LockHolder;
-    }
-  | { action: 'register'; manifest: string; owner: string; operation: string }
-  | { action: 'finish'; cluster: string; owner: string; phase: ClusterPhase }
-  | { action: 'release'; cluster: string; owner: string }
-  /**
-   * A child execution's first step: the lock must be held by `owner` (the parent execution), and
-   * `execution` (the child itself) claims `instanceGroup` of the parent's current wave.
-   */
-  | {
-      action: 'requireLock';
-      cluster: string;
-      owner: string;
-      instanceGroup: string;
-      execution: string;
-      plan: Record<string, unknown>;
-    }
-  /** A roll's parent, before each wave: the groups its children may claim now. */
-  | {
-      action: 'beginWave';
-      cluster: string;
-      owner: string;
-      instanceGroups: string[];
-      plan: Record<string, unknown>;
-    }
-  /** A roll's parent, before it starts a group's `sequence`-th child: its name, reserved in the lock. */
-  | {
-      action: 'reserveChild';
-      cluster: string;
-      owner: string;
-      instanceGroup: string;
-      sequence: number;
-    }
-  | { action: 'phase'; cluster: string; owner: string; phase: ClusterPhase }
-  | { action: 'fail'; cluster: string; owner: string; error: { Error?: string; Cause?: string } };
 
 export interface WriteStateDeps {
   store: ClusterStore;
   lockLeaseSeconds: number;
-  now?: () => Date;
   /**
    * The status of a Step Functions execution (`RUNNING`, `SUCCEEDED`, ...), undefined when it does
    * not exist. Given on AWS only: there a lock's owner is an execution, which a console Stop or a
@@ -417,7 +370,7 @@ export async function writeState(
       const held = await store.readLock(input.cluster);
       if (held && held.owner !== input.owner)
         throw new LockLostError(input.cluster, input.owner, held.owner);
-      const now = nowFor(deps);
+      const now = clockNow();
       const error = childFailure(input.error);
       await recordStatus(store, input.cluster, {
         phase: 'Failed',

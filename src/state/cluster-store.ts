@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { now as clockNow } from '../clock.js';
+import { now as clockNow, sleep } from '../clock.js';
 import { LONGEST_EXECUTION_SECONDS } from '../config.js';
 import {
   ClusterExistsError,
@@ -103,10 +103,7 @@ export function newBootstrapToken(): string {
 }
 
 export class ClusterStore {
-  constructor(
-    private readonly objects: ObjectStore,
-    private readonly now: () => Date = clockNow,
-  ) {}
+  constructor(private readonly objects: ObjectStore) {}
 
   /** Cluster names with a `config` object (a folder holding only a lock or leftovers is no cluster). */
   async listClusters(): Promise<string[]> {
@@ -210,7 +207,7 @@ export class ClusterStore {
       const base: ClusterStatus = current
         ? (JSON.parse(current.body) as ClusterStatus)
         : { phase: 'Registered', updatedAt: '' };
-      const next: ClusterStatus = { ...base, ...patch, updatedAt: this.now().toISOString() };
+      const next: ClusterStatus = { ...base, ...patch, updatedAt: clockNow().toISOString() };
       try {
         await this.objects.put(
           key.status(cluster),
@@ -322,7 +319,7 @@ export class ClusterStore {
     leaseSeconds: number,
     holder?: LockHolder,
   ): LockLease {
-    const now = this.now();
+    const now = clockNow();
     return {
       owner,
       operation,
@@ -349,7 +346,7 @@ export class ClusterStore {
         throw new LockLostError(cluster, owner, current.lease.owner);
       const renewed: LockLease = {
         ...current.lease,
-        expiresAt: new Date(this.now().getTime() + leaseSeconds * 1000).toISOString(),
+        expiresAt: new Date(clockNow().getTime() + leaseSeconds * 1000).toISOString(),
       };
       try {
         await this.objects.put(key.lock(cluster), JSON.stringify(renewed, null, 2), {
@@ -521,13 +518,13 @@ export class ClusterStore {
       } catch (error) {
         if (!(error instanceof StateConflictError) || attempt >= MAX_ATTEMPTS) throw error;
         // A short random pause, so writers that collided do not collide again in step.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        await sleep(Math.random() * 20 * attempt);
       }
     }
   }
 
   private leaseEnd(leaseSeconds: number): string {
-    return new Date(this.now().getTime() + leaseSeconds * 1000).toISOString();
+    return new Date(clockNow().getTime() + leaseSeconds * 1000).toISOString();
   }
 
   /** Releases the lock if `owner` holds it; releasing a lock one does not hold changes nothing. */

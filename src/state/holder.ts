@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { z } from 'zod';
 
 /**
  * Who holds a cluster lock when the execution runs in a local process (the CLI's in-process
@@ -7,14 +8,17 @@ import { hostname } from 'node:os';
  * is not: PIDs are reused, so the process's start time (clock ticks since boot, from
  * /proc/<pid>/stat) and the boot it belongs to are kept with it.
  */
-export interface LockHolder {
-  pid: number;
-  host: string;
-  /** The kernel's boot id (/proc/sys/kernel/random/boot_id); absent where there is no /proc. */
-  bootId?: string;
-  /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
-  startTicks?: string;
-}
+export const LOCK_HOLDER = z
+  .object({
+    pid: z.number().int().positive(),
+    host: z.string(),
+    /** The kernel's boot id (/proc/sys/kernel/random/boot_id); absent where there is no /proc. */
+    bootId: z.string().optional(),
+    /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
+    startTicks: z.string().optional(),
+  })
+  .strict();
+export type LockHolder = z.output<typeof LOCK_HOLDER>;
 
 /** What this machine can tell about a recorded holder. */
 export type HolderState = 'alive' | 'gone' | 'unknown';

@@ -4,6 +4,7 @@ import {
   DescribeSubnetsCommand,
   EC2Client,
   type Filter,
+  type NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -130,27 +131,51 @@ describe('EC2 adapter: subnet usage', () => {
 });
 
 describe('EC2 adapter: detached network interfaces', () => {
-  it('lists the available interfaces of the VPCs from every page', async () => {
+  const leftover = (id: string): NetworkInterface => ({
+    NetworkInterfaceId: id,
+    Status: 'available',
+    RequesterManaged: false,
+    TagSet: [{ Key: 'KubernetesCluster', Value: 'a.example.com' }],
+  });
+
+  it('lists the available interfaces of the VPCs tagged for the cluster, from every page', async () => {
     ec2
       .on(DescribeNetworkInterfacesCommand)
       .callsFake(async (input: { NextToken?: string }) =>
         input.NextToken
-          ? { NetworkInterfaces: [{ NetworkInterfaceId: 'eni-2' }] }
-          : { NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1' }], NextToken: 'page-2' },
+          ? { NetworkInterfaces: [leftover('eni-2')] }
+          : { NetworkInterfaces: [leftover('eni-1')], NextToken: 'page-2' },
       );
 
-    const found = await api().detachedNetworkInterfaces(['vpc-1']);
+    const found = await api().detachedNetworkInterfaces('a.example.com', ['vpc-1']);
 
     expect(found).toEqual(['eni-1', 'eni-2']);
     const filters = ec2.commandCalls(DescribeNetworkInterfacesCommand)[0]!.args[0].input.Filters;
-    expect([filterValues(filters, 'vpc-id'), filterValues(filters, 'status')]).toEqual([
-      ['vpc-1'],
-      ['available'],
-    ]);
+    expect([
+      filterValues(filters, 'vpc-id'),
+      filterValues(filters, 'status'),
+      filterValues(filters, 'tag:KubernetesCluster'),
+    ]).toEqual([['vpc-1'], ['available'], ['a.example.com']]);
+  });
+
+  it("leaves out what a service manages, another cluster's and what is in use, whatever the filters did", async () => {
+    ec2.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [
+        leftover('eni-ours'),
+        // A NAT gateway's interface: requester-managed, in use, untagged.
+        { NetworkInterfaceId: 'eni-nat', Status: 'in-use', RequesterManaged: true, TagSet: [] },
+        { ...leftover('eni-managed'), RequesterManaged: true },
+        { ...leftover('eni-in-use'), Status: 'in-use' },
+        { ...leftover('eni-b'), TagSet: [{ Key: 'KubernetesCluster', Value: 'b.example.com' }] },
+        { ...leftover('eni-untagged'), TagSet: [] },
+      ],
+    });
+
+    expect(await api().detachedNetworkInterfaces('a.example.com', ['vpc-1'])).toEqual(['eni-ours']);
   });
 
   it('makes no call for no VPC', async () => {
-    expect(await api().detachedNetworkInterfaces([])).toEqual([]);
+    expect(await api().detachedNetworkInterfaces('a.example.com', [])).toEqual([]);
     expect(ec2.calls()).toHaveLength(0);
   });
 });

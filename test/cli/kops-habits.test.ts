@@ -218,6 +218,15 @@ describe('the little things', () => {
     expect(result.stderr).toBe("error: unknown option '--bogus'; see 'kopsless update --help'\n");
   });
 
+  it("a misspelt option's did-you-mean stays on the error's one line", async () => {
+    const result = await kopsless(['update', 'cluster', '--nmae', 'a.example.com'], env);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      "error: unknown option '--nmae' (Did you mean --name?); see 'kopsless update --help'\n",
+    );
+  });
+
   it('a cluster named twice, differently, is a usage error', async () => {
     const result = await kopsless(
       ['validate', 'cluster', 'a.example.com', '--name', 'b.example.com'],

@@ -131,6 +131,8 @@ function serveEc2(): void {
       NetworkInterfaces: p.map((NetworkInterfaceId) => ({
         NetworkInterfaceId,
         Status: 'available' as const,
+        // The cluster's tag, which the VPC CNI puts on every interface it makes.
+        TagSet: [{ Key: 'KubernetesCluster', Value: cluster }],
       })),
       NextToken,
     })),

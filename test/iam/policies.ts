@@ -1,5 +1,7 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { CLUSTER_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
 import { FUNCTIONS, type FunctionLogicalId, STATE_MACHINES } from '../../src/functions-registry.js';
+import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import type { Template } from '../support/template.js';
 
 /**
@@ -72,6 +74,7 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
   if (logicalId === 'CloudFormationServiceRole' && attr === 'Arn') return CLOUDFORMATION_ROLE_ARN;
   if (logicalId === 'SecretsKey' && attr === 'Arn') return SECRETS_KEY_ARN;
+  if (logicalId.endsWith('ActorRole') && attr === 'Arn') return localActorRoleArn(logicalId);
   // SAM's role of a function.
   if (attr === 'Arn' && logicalId.endsWith('FunctionRole') && logicalId.slice(0, -4) in FUNCTIONS)
     return functionRoleArn(logicalId.slice(0, -4));
@@ -118,9 +121,11 @@ export function resolveIntrinsics(value: unknown, deployment: Deployment): unkno
     const text = object['Fn::Sub'];
     if (typeof text !== 'string')
       throw new Error('Fn::Sub with a variable map is not used in policies');
-    return text.replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) =>
-      attr ? attribute(deployment, id, attr) : reference(deployment, id),
-    );
+    return text
+      .replace(/\$\{([\w:]+)(?:\.(\w+))?\}/g, (_, id: string, attr?: string) =>
+        attr ? attribute(deployment, id, attr) : reference(deployment, id),
+      )
+      .replace(/\$\{!/g, '${'); // `${!x}` is CloudFormation's escape for the literal `${x}` (an IAM policy variable)
   }
   const intrinsic = keys.find((k) => k.startsWith('Fn::'));
   if (intrinsic) throw new Error(`${intrinsic} is not resolved by the IAM evaluation`);
@@ -147,19 +152,81 @@ export function functionRoles(
     roles.set(id, {
       name: id,
       arn: functionRoleArn(id),
-      policies: policies.map((policy, i) => {
-        if (!policy || typeof policy !== 'object' || !('Statement' in policy))
-          throw new Error(
-            `${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`,
-          );
-        return {
-          name: `${id}Policy${i}`,
-          policy: resolveIntrinsics(policy, deployment) as PolicyDocument,
-        };
-      }),
+      policies: [
+        ...policies.map((policy, i) => {
+          if (!policy || typeof policy !== 'object' || !('Statement' in policy))
+            throw new Error(
+              `${id}.Policies[${i}] is not an inline policy document; the IAM evaluation reads only those`,
+            );
+          return {
+            name: `${id}Policy${i}`,
+            policy: resolveIntrinsics(policy, deployment) as PolicyDocument,
+          };
+        }),
+        ...attachedPolicies(template, `${id}Role`, deployment),
+      ],
     });
   }
   return roles;
+}
+
+/** The `AWS::IAM::Policy` resources of template.yaml attached to the role `roleLogicalId`. */
+function attachedPolicies(
+  template: Template,
+  roleLogicalId: string,
+  deployment: Deployment,
+): Array<{ name: string; policy: PolicyDocument }> {
+  return Object.entries(template.Resources).flatMap(([id, resource]) => {
+    if (resource.Type !== 'AWS::IAM::Policy') return [];
+    const roles = (resource.Properties?.Roles ?? []) as Array<{ Ref?: string }>;
+    if (!roles.some((r) => r.Ref === roleLogicalId)) return [];
+    return [
+      {
+        name: id,
+        policy: resolveIntrinsics(
+          resource.Properties?.PolicyDocument,
+          deployment,
+        ) as PolicyDocument,
+      },
+    ];
+  });
+}
+
+/**
+ * The per-cluster actor roles of template.yaml (`<Function>ActorRole`), by logical ID: their
+ * policies, and their trust policy as `trust`. A session of one acts for the cluster its session
+ * tag names: give it `principalTags` (see `actingFor`).
+ */
+export function actorRoles(
+  template: Template,
+  deployment: Deployment,
+): Map<string, Role & { trust: PolicyDocument }> {
+  const roles = new Map<string, Role & { trust: PolicyDocument }>();
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Role' || !id.endsWith('ActorRole')) continue;
+    const policies = (resource.Properties?.Policies ?? []) as Array<{
+      PolicyName: string;
+      PolicyDocument: unknown;
+    }>;
+    roles.set(id, {
+      name: id,
+      arn: attribute(deployment, id, 'Arn'),
+      policies: policies.map((p) => ({
+        name: `${id}.${p.PolicyName}`,
+        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
+      })),
+      trust: resolveIntrinsics(
+        resource.Properties?.AssumeRolePolicyDocument,
+        deployment,
+      ) as PolicyDocument,
+    });
+  }
+  return roles;
+}
+
+/** An actor role's session for `cluster`: the role with the session tag the code gives it. */
+export function actingFor(role: Role, cluster: string): Role {
+  return { ...role, principalTags: { ...role.principalTags, [CLUSTER_SESSION_TAG]: cluster } };
 }
 
 /**

@@ -23,12 +23,20 @@ describe('check:iam --probes', () => {
     expect(results.filter((line) => !line.startsWith('ALLOWED '))).toEqual([]);
   }, 60_000);
 
-  it('still allows what safety.md lists as open: deleting any ENI, and subnets in any VPC', async () => {
+  it("still allows what safety.md lists as open: subnets in any VPC, and CloudFormation's one role for every cluster's stack", async () => {
     const results = await lines('open.json');
 
     expect(results).toEqual([
-      expect.stringMatching(/^ALLOWED DeleteClusterFunction ec2:DeleteNetworkInterface /),
       expect.stringMatching(/^ALLOWED CloudFormationServiceRole ec2:CreateSubnet /),
+      expect.stringMatching(
+        /^ALLOWED CloudFormationServiceRole iam:PassRole .*nodes-b\.example\.com/,
+      ),
+      expect.stringMatching(/^ALLOWED CloudFormationServiceRole ec2:DeleteVpc /),
+      expect.stringMatching(
+        /^ALLOWED CloudFormationServiceRole iam:DeleteRole .*nodes-b\.example\.com/,
+      ),
+      expect.stringMatching(/^ALLOWED CloudFormationServiceRole route53:ChangeResourceRecordSets /),
+      expect.stringMatching(/^ALLOWED CloudFormationServiceRole route53:ChangeResourceRecordSets /),
     ]);
   }, 60_000);
 

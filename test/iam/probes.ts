@@ -7,6 +7,8 @@ import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import type { Template } from '../support/template.js';
 import {
   ACCOUNT,
+  actingFor,
+  actorRoles,
   type Deployment,
   decide,
   functionRoles,
@@ -24,9 +26,10 @@ import {
 /**
  * `npm run check:iam -- --probes FILE`: hand-written requests ("may the nodes of a.example.com
  * delete an interface in b.example.com's VPC?") evaluated against every role that could make
- * them: the functions' and CloudFormation's roles of template.yaml, and the instance roles of the
- * stack of the cluster the probe acts for, under the permissions boundary template.yaml gives
- * them.
+ * them: the functions' own roles and CloudFormation's of template.yaml, each function's actor
+ * role (`<Function>ActorRole`) as the session the function assumes for the cluster the probe acts
+ * for (its session tag `kopsless.io/cluster`), and the instance roles of that cluster's stack,
+ * under the permissions boundary template.yaml gives them.
  *
  * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
  * `${SecretsKey}` for the secrets key's ARN, and `${Vpc:<cluster>}` for the ID the evaluation
@@ -139,6 +142,7 @@ export async function runProbes(
     ...templateRoles(template, deployment),
   ]);
   const policies = resourcePolicies(template, deployment);
+  const actors = actorRoles(template, deployment);
   const stacks = new Map<string, Map<string, Role>>();
   const results: ProbeResult[] = [];
   for (const [i, probe] of probes.entries()) {
@@ -148,7 +152,10 @@ export async function runProbes(
         probe.actingFor,
         (stack = clusterStackRoles(probe.actingFor, template, deployment)),
       );
-    const roles = new Map([...shared, ...stack]);
+    const sessions = [...actors].map(
+      ([id, role]) => [id, actingFor(role, probe.actingFor)] as const,
+    );
+    const roles = new Map<string, Role>([...shared, ...sessions, ...stack]);
     const chosen =
       probe.principal === '*' ? [...roles.values()] : [roles.get(probe.principal)].filter(Boolean);
     if (chosen.length === 0)

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readTemplate } from '../support/template.js';
 import { cloudFormationActions } from './cloudformation.js';
-import { evaluate, functionRoles } from './policies.js';
+import { actingFor, actorRoles, evaluate, functionRoles } from './policies.js';
 import { iamAction } from './requests.js';
 
 const roles = functionRoles(readTemplate(), { stateBucket: 'kopsless-state-example' });
 const role = (id: string) => roles.get(id as never)!;
+const actors = actorRoles(readTemplate(), { stateBucket: 'kopsless-state-example' });
+/** A function's actor role as the session it assumes for a.example.com. */
+const session = (id: string) => actingFor(actors.get(id)!, 'a.example.com');
 const clusterTags = {
   'aws:ResourceTag/KubernetesCluster': 'a.example.com',
   'iam:ResourceTag/KubernetesCluster': 'a.example.com',
@@ -67,7 +70,7 @@ describe("CloudFormation's calls for the cluster stack", () => {
 });
 
 describe('function roles in template.yaml', () => {
-  it("let the launch stage pass to instances only roles under /kopsless/ with this deployment's owner tag", async () => {
+  it("let the launch stage pass to instances only roles under /kopsless/ with this deployment's owner tag and its cluster's", async () => {
     const request = (resource: string, context: Record<string, string>) => ({
       action: 'iam:PassRole',
       resource: `arn:aws:iam::123456789012:role/${resource}`,
@@ -79,13 +82,22 @@ describe('function roles in template.yaml', () => {
         request('kopsless/kopsless-nodes-a', clusterTags),
         request('kopsless-nodes-a', ownedTags),
         request('kopsless/kopsless-nodes-a', ownedTags),
-      ].map(async (r) => (await evaluate(role('LaunchClusterFunction'), r)).decision),
+        request('kopsless/kopsless-nodes-b', {
+          ...ownedTags,
+          'iam:ResourceTag/KubernetesCluster': 'b.example.com',
+        }),
+      ].map(async (r) => (await evaluate(session('LaunchClusterActorRole'), r)).decision),
     );
 
-    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'Allowed']);
+    expect(decisions).toEqual([
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+      'Allowed',
+      'ImplicitlyDenied',
+    ]);
   });
 
-  it("let the rolling update terminate only instances with this deployment's owner tag", async () => {
+  it("let the rolling update terminate only instances with this deployment's owner tag and its cluster's", async () => {
     const request = (context: Record<string, string>) => ({
       action: 'ec2:TerminateInstances',
       resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
@@ -93,21 +105,34 @@ describe('function roles in template.yaml', () => {
     });
 
     const decisions = await Promise.all(
-      [request({}), request(clusterTags), request(ownedTags)].map(
-        async (r) => (await evaluate(role('RollingUpdateFunction'), r)).decision,
-      ),
+      [
+        request({}),
+        request(clusterTags),
+        request(ownedTags),
+        request({ ...ownedTags, 'aws:ResourceTag/KubernetesCluster': 'b.example.com' }),
+      ].map(async (r) => (await evaluate(session('RollingUpdateActorRole'), r)).decision),
     );
 
-    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'Allowed']);
+    expect(decisions).toEqual([
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+      'Allowed',
+      'ImplicitlyDenied',
+    ]);
   });
 
   it('give the ENI watcher no way to terminate instances', async () => {
-    const result = await evaluate(role('WatchEniFunction'), {
+    const request = {
       action: 'ec2:TerminateInstances',
       resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
-      context: clusterTags,
-    });
+      context: ownedTags,
+    };
 
-    expect(result.decision).toBe('ImplicitlyDenied');
+    const decisions = [
+      (await evaluate(role('WatchEniFunction'), request)).decision,
+      (await evaluate(session('WatchEniActorRole'), request)).decision,
+    ];
+
+    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied']);
   });
 });

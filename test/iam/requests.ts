@@ -51,6 +51,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'Elastic Load Balancing v2': 'elasticloadbalancing',
   SFN: 'states',
   IAM: 'iam',
+  STS: 'sts',
 };
 
 // S3 operations authorized as another action (AWS's "Required permissions" in the S3 API reference).
@@ -377,6 +378,23 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         { action: 's3:DeleteObjectVersion', resource: `${bucket}/${input.Key}`, context: {} },
       ];
     return objectRequests(own, name, bucket, input);
+  }
+  if (prefix === 'sts' && name === 'AssumeRole') {
+    // A session tagged at AssumeRole is also authorized as sts:TagSession, on the same role.
+    const tags = tagContext('aws:RequestTag', input.Tags);
+    return [
+      own(String(input.RoleArn), tags),
+      ...(Object.keys(tags).length > 0
+        ? [
+            {
+              action: 'sts:TagSession',
+              resource: String(input.RoleArn),
+              context: tags,
+              because: 'AssumeRole with session tags',
+            },
+          ]
+        : []),
+    ];
   }
   if (prefix === 'states') {
     if (name === 'StartExecution') return [own(input.stateMachineArn)];

@@ -8,6 +8,8 @@ import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 import {
   ACCOUNT,
+  actingFor,
+  actorRoles,
   decide,
   functionRoles,
   type Role,
@@ -19,16 +21,17 @@ import {
 } from './policies.js';
 
 // Who may read each object under <cluster>/secrets/ in the state store, evaluated as AWS does over
-// template.yaml's function roles and the cluster stack's instance roles.
+// template.yaml's function roles, their actor roles as the sessions the functions assume for the
+// cluster, and the cluster stack's instance roles.
 const READERS: Record<string, string[]> = {
   // The cluster CA and service-account keys: a replacement control plane restores them.
   'control-plane-pki.tar.gz': ['MastersRole'],
   // The admin kubeconfig: the functions that talk to the cluster's API.
-  kubeconfig: ['RollingUpdateFunction', 'WatchEniFunction'],
+  kubeconfig: ['RollingUpdateActorRole', 'WatchEniActorRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
   // A client certificate of the etcd CA: the roll removes members through etcd's member API.
-  'etcd-client.json': ['RollingUpdateFunction'],
+  'etcd-client.json': ['RollingUpdateActorRole'],
   // Which control-plane instance ran kubeadm init: the others read it and join.
   'control-plane-initializer': ['MastersRole'],
 };
@@ -39,7 +42,7 @@ const WRITERS: Record<string, string[]> = {
   'control-plane-pki.tar.gz': ['MastersRole'],
   kubeconfig: ['MastersRole'],
   // Made once by write-state; renewed by the launch stage before instances launch.
-  'bootstrap-token': ['WriteStateFunction', 'LaunchClusterFunction'],
+  'bootstrap-token': ['WriteStateActorRole', 'LaunchClusterActorRole'],
   'etcd-client.json': ['MastersRole'],
   'control-plane-initializer': ['MastersRole'],
 };
@@ -68,6 +71,7 @@ function secretKeysInSource(): string[] {
 
 const objectArn = (cluster: string, key: string) => `arn:aws:s3:::${BUCKET}/${cluster}/${key}`;
 let roles: Role[];
+let actors: Role[];
 let instanceRoles: Map<string, Role>;
 
 beforeAll(() => {
@@ -83,8 +87,10 @@ beforeAll(() => {
     stateBucket: BUCKET,
   }) as Parameters<typeof stackRoles>[0];
   instanceRoles = stackRoles(stack);
+  actors = [...actorRoles(readTemplate(), { stateBucket: BUCKET }).values()];
   roles = [
     ...functionRoles(readTemplate(), { stateBucket: BUCKET }).values(),
+    ...actors.map((role) => actingFor(role, CLUSTER)),
     ...instanceRoles.values(),
   ];
 });
@@ -98,7 +104,7 @@ describe('secrets in the state store', () => {
     expect(used).toEqual(known);
   });
 
-  it('evaluates every function role and the masters, nodes and bastions roles', () => {
+  it('evaluates every function role, every actor session and the masters, nodes and bastions roles', () => {
     expect(roles.map((r) => r.name).sort()).toEqual(
       [
         'ApiFunction',
@@ -110,6 +116,13 @@ describe('secrets in the state store', () => {
         'VerifyDnsFunction',
         'WatchEniFunction',
         'WriteStateFunction',
+        'ApiActorRole',
+        'DeleteClusterActorRole',
+        'LaunchClusterActorRole',
+        'RollingUpdateActorRole',
+        'VerifyDnsActorRole',
+        'WatchEniActorRole',
+        'WriteStateActorRole',
         'BastionsRole',
         'MastersRole',
         'NodesRole',
@@ -169,7 +182,7 @@ describe('secrets in the state store', () => {
           allowed.add(role.name);
     }
 
-    expect([...allowed]).toEqual(['DeleteClusterFunction']);
+    expect([...allowed]).toEqual(['DeleteClusterActorRole']);
   });
 
   it("denies a cluster's instance roles every secret of another cluster", async () => {
@@ -189,13 +202,8 @@ describe('secrets in the state store', () => {
   });
 
   it('keeps the spec and status readable by every function that reads the state store', async () => {
-    const readers = roles.filter(
-      // Validation reads only its input; notification only the event EventBridge sends.
-      (r) =>
-        r.name.endsWith('Function') &&
-        r.name !== 'ValidateSpecFunction' &&
-        r.name !== 'NotifyFunction',
-    );
+    // Every function that reads the state store reads it as its actor role's session.
+    const readers = roles.filter((r) => r.name.endsWith('ActorRole'));
     const decisions: string[] = [];
 
     for (const role of readers) {
@@ -213,6 +221,29 @@ describe('secrets in the state store', () => {
     }
 
     expect(decisions.filter((d) => !d.endsWith(' Allowed'))).toEqual([]);
+  });
+
+  it("denies every function's session for another cluster every object of this one", async () => {
+    const decisions = new Set<string>();
+
+    for (const role of actors.map((r) => actingFor(r, OTHER_CLUSTER))) {
+      for (const key of [...Object.keys(READERS).map((k) => `secrets/${k}`), 'config', 'lock'])
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+          decisions.add(await decide(role, { action, resource: objectArn(CLUSTER, key) }));
+    }
+
+    // Denied by the missing grant, or explicitly by a secrets/ Deny: never allowed.
+    expect([...decisions].sort()).toEqual(['ExplicitlyDenied', 'ImplicitlyDenied']);
+  });
+
+  it("gives the functions' own roles no object of the state store at all", async () => {
+    const decisions = new Set<string>();
+
+    for (const role of functionRoles(readTemplate(), { stateBucket: BUCKET }).values())
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+        decisions.add(await decide(role, { action, resource: objectArn(CLUSTER, 'config') }));
+
+    expect([...decisions]).toEqual(['ImplicitlyDenied']);
   });
 
   it('lets the control plane list only the key of its own stored keys (how its boot script tells a replacement)', async () => {

@@ -1,17 +1,10 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ec2Api } from '../../src/aws/ec2.js';
-import { route53Api } from '../../src/aws/route53.js';
-import type { CliContext } from '../../src/cli/context.js';
-import { runCreate } from '../../src/cli/create.js';
 import { localSettingsFromEnv } from '../../src/local/sfn/handlers.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { stackName } from '../../src/planning/names.js';
 import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
+import { createFromFlags, stackExists } from '../support/backend-create.js';
 import { createPublicZone, startTestBackend, type TestBackend } from '../support/moto.js';
 
 // A deployment whose HostedZoneId parameter names one zone: a cluster whose records would go
@@ -23,17 +16,6 @@ let allowedZoneId: string;
 
 const manifest = (cluster: string) =>
   readFixture('seed.yaml').replaceAll('seed.example.com', cluster);
-
-async function stackExists(cluster: string): Promise<boolean> {
-  try {
-    await new CloudFormationClient({}).send(
-      new DescribeStacksCommand({ StackName: stackName(cluster) }),
-    );
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const stored = (cluster: string) =>
   s3ObjectStore(new S3Client({ forcePathStyle: true }), backend.bucket).list(`${cluster}/`);
@@ -64,18 +46,9 @@ describe('a zone outside the deployment HostedZoneId', () => {
 
   it('is refused by `kopsless create` before anything is written', async () => {
     const cluster = 'outside-cli.example.com';
-    const err: string[] = [];
-    const ctx = {
-      ec2: ec2Api(new EC2Client({})),
-      dns: route53Api(new Route53Client({})),
-      region: 'us-east-1',
-      allowedHostedZoneId: allowedZoneId,
-    } as unknown as CliContext;
-
-    const code = await runCreate(
-      { flags: { name: cluster, zones: ['us-east-1a'], dns: 'public' } },
-      async () => ctx,
-      { out: () => undefined, err: (line) => err.push(line) },
+    const { code, err } = await createFromFlags(
+      { name: cluster, zones: ['us-east-1a'], dns: 'public' },
+      { allowedHostedZoneId: allowedZoneId },
     );
 
     expect(code).toBe(1);

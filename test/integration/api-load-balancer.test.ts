@@ -17,15 +17,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { ec2Api } from '../../src/aws/ec2.js';
-import { route53Api } from '../../src/aws/route53.js';
-import { kubeForCluster } from '../../src/kube/from-store.js';
 import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName, stackName } from '../../src/planning/names.js';
 import { API_LOAD_BALANCER_OUTPUTS } from '../../src/planning/stack-nlb.js';
 import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { validateCluster } from '../../src/stages/validate-cluster.js';
-import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import {
+  createCluster,
+  startTestEnvironment,
+  type TestEnvironment,
+  validationDeps,
+} from '../support/cluster.js';
 import { CONTROL_PLANES, haManifest } from '../support/ha-manifest.js';
 
 // kOps's production shape on the local backend: three control-plane groups behind a Network Load
@@ -179,14 +182,7 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
 
   it('validates', async () => {
     const result = await inFunction('ValidateCluster', () =>
-      validateCluster(cluster, {
-        store: env.store,
-        autoscaling: autoScalingApi(new AutoScalingClient({})),
-        stacks: cloudFormationStackApi(new CloudFormationClient({})),
-        dns: route53Api(new Route53Client({})),
-        kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
-        etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
-      }),
+      validateCluster(cluster, validationDeps(env)),
     );
 
     expect(result.failures).toEqual([]);

@@ -1,18 +1,13 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ec2Api } from '../../src/aws/ec2.js';
-import { route53Api } from '../../src/aws/route53.js';
-import type { CliContext } from '../../src/cli/context.js';
-import { runCreate } from '../../src/cli/create.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { PLACEHOLDER_IP, stackName } from '../../src/planning/names.js';
+import { PLACEHOLDER_IP } from '../../src/planning/names.js';
 import { editManifest, readFixture } from '../helpers.js';
+import { createFromFlags, stackExists } from '../support/backend-create.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
 import { createPublicZone, TEST_ZONE } from '../support/moto.js';
 
@@ -47,17 +42,6 @@ async function aRecords(zoneId: string): Promise<Record<string, string[]>> {
       .filter((r) => r.Type === 'A')
       .map((r) => [r.Name ?? '', (r.ResourceRecords ?? []).map((v) => v.Value ?? '')]),
   );
-}
-
-async function stackExists(cluster: string): Promise<boolean> {
-  try {
-    await new CloudFormationClient({}).send(
-      new DescribeStacksCommand({ StackName: stackName(cluster) }),
-    );
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {
@@ -142,18 +126,11 @@ describe('a zone the account lacks', () => {
 
   it('is refused by `create cluster --dns-zone` before anything is written', async () => {
     const cluster = 'e.example.com';
-    const err: string[] = [];
-    const ctx = {
-      ec2: ec2Api(new EC2Client({})),
-      dns: route53Api(new Route53Client({})),
-      region: 'us-east-1',
-    } as unknown as CliContext;
-
-    const code = await runCreate(
-      { flags: { name: cluster, zones: ['us-east-1a'], dnsZone: 'missing.example.org' } },
-      async () => ctx,
-      { out: () => undefined, err: (line) => err.push(line) },
-    );
+    const { code, err } = await createFromFlags({
+      name: cluster,
+      zones: ['us-east-1a'],
+      dnsZone: 'missing.example.org',
+    });
 
     expect(code).toBe(1);
     expect(err).toEqual([

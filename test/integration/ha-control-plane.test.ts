@@ -1,18 +1,19 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
-import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
 import { ec2Api } from '../../src/aws/ec2.js';
-import { route53Api } from '../../src/aws/route53.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
 import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { validateCluster } from '../../src/stages/validate-cluster.js';
-import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
+import {
+  createCluster,
+  startTestEnvironment,
+  type TestEnvironment,
+  validationDeps,
+} from '../support/cluster.js';
 import { CONTROL_PLANES, haManifest } from '../support/ha-manifest.js';
 
 // A highly available control plane on the local backend: three control-plane groups in three
@@ -83,14 +84,7 @@ describe('a cluster of three control-plane groups', () => {
   }, 300_000);
 
   it('validates, naming no failure', async () => {
-    const deps = {
-      store: env.store,
-      autoscaling: autoScalingApi(new AutoScalingClient({})),
-      stacks: cloudFormationStackApi(new CloudFormationClient({})),
-      dns: route53Api(new Route53Client({})),
-      kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
-      etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
-    };
+    const deps = validationDeps(env);
 
     const result = await validateCluster(cluster, deps);
 

@@ -1,5 +1,4 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   AttachInternetGatewayCommand,
   CreateInternetGatewayCommand,
@@ -15,8 +14,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { groupName, ownedTagKey, stackName } from '../../src/planning/names.js';
+import { groupName, ownedTagKey } from '../../src/planning/names.js';
 import { editManifest, readFixture } from '../helpers.js';
+import { stackExists } from '../support/backend-create.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
 // A VPC and subnets made before the cluster, as a platform team has them: the cluster is created
@@ -85,17 +85,6 @@ async function tagsOf(network: Network): Promise<Record<string, Tag[]>> {
   ]);
 }
 
-async function stackExists(cluster: string): Promise<boolean> {
-  try {
-    await new CloudFormationClient({}).send(
-      new DescribeStacksCommand({ StackName: stackName(cluster) }),
-    );
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('a cluster in an existing VPC and subnets', () => {
   const cluster = 'shared.example.com';
   let network: Network;
@@ -162,6 +151,17 @@ describe('a cluster in an existing VPC and subnets', () => {
           new CreateNetworkInterfaceCommand({
             SubnetId: network.subnetA,
             Groups: [nodesGroup.GroupId!],
+            TagSpecifications: [
+              {
+                ResourceType: 'network-interface',
+                // What the boot script's ADDITIONAL_ENI_TAGS has the CNI add.
+                Tags: [
+                  { Key: 'KubernetesCluster', Value: cluster },
+                  { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+                  { Key: 'kopsless.io/owner', Value: 'kopsless' },
+                ],
+              },
+            ],
           }),
         )
       ).NetworkInterface!.NetworkInterfaceId!;

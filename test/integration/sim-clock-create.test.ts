@@ -49,10 +49,7 @@ describe('create-cluster under a simulated clock', () => {
   });
 
   it('stamps the cluster status in simulated time', async () => {
-    const store = new ClusterStore(
-      s3ObjectStore(new S3Client({}), backend.bucket),
-      () => new Date(),
-    );
+    const store = new ClusterStore(s3ObjectStore(new S3Client({}), backend.bucket));
 
     const status = await store.readStatus('seed.example.com');
 

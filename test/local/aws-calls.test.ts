@@ -23,7 +23,7 @@ let stop: (() => void) | undefined;
 afterEach(() => stop?.());
 
 describe('AWS call recording on the local backend', () => {
-  it('attributes a call made inside a function invocation to that function, with its operation and input', async () => {
+  it('attributes a call made inside a function invocation to that function, with its operation, input and key', async () => {
     const seen: AwsCall[] = [];
     stop = observeAwsCalls({ before: (call) => void seen.push(call) });
     const s3 = offlineS3();
@@ -39,6 +39,7 @@ describe('AWS call recording on the local backend', () => {
         operation: 'GetObject',
         input: { Bucket: 'b', Key: 'c/config' },
         region: 'us-east-1',
+        accessKeyId: 'a',
       },
     ]);
   });

@@ -75,11 +75,11 @@ const LONGEST_CLUSTER = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.$
 const LONGEST_GROUP = `${'e'.repeat(63)}.${'f'.repeat(63)}.${'g'.repeat(63)}.${'h'.repeat(61)}`;
 
 describe('AWS names', () => {
-  it('gives the two clusters of the issue different names of every kind', () => {
+  it('gives two clusters whose dashes and dots swap places different names of every kind', () => {
     expectDisjoint(clusterNames('x.y-z.example.com'), clusterNames('x-y.z.example.com'));
   });
 
-  it('gives the two instance groups of the issue different group and launch template names', () => {
+  it('gives two instance groups whose names join to the same text different group and launch template names', () => {
     expect(groupName('nodes-us-east-1a.q', 'p.example.com')).not.toBe(
       groupName('nodes-us-east-1a', 'q.p.example.com'),
     );

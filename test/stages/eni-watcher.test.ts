@@ -27,6 +27,7 @@ import {
 import { handleWatcherEvent } from '../../src/stages/eni-watcher-events.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore, WriteCondition } from '../../src/state/object-store.js';
+import { clockAt } from '../support/clock.js';
 import { readTemplate } from '../support/template.js';
 
 // The watcher's stage and event handling on fakes: a generated cluster behind the Kubernetes
@@ -67,25 +68,29 @@ async function setup(
   options: { objects?: ObjectStore; cluster?: SyntheticCluster; pageSize?: number } = {},
 ) {
   const objects = options.objects ?? countingObjectStore();
-  const store = new ClusterStore(objects, () => T0);
+  // The store's writes happen at T0 unless a test's deps move the clock.
+  clockAt(T0);
+  const store = new ClusterStore(objects);
   await store.registerCluster(
     structuredClone(manifest),
     completeManifest(structuredClone(manifest)),
   );
   const kube = syntheticKubePort(options.cluster ?? FULL, { pageSize: options.pageSize ?? 500 });
   const kubeAsked: string[] = [];
-  const deps = (now: Date): WatcherDeps => ({
-    store,
-    objects,
-    stacks: { describe: async () => undefined },
-    ec2: { describeInstanceTypes: async () => [T3_MEDIUM], subnetUsage: noSubnets },
-    kube: async (cluster) => {
-      kubeAsked.push(cluster);
-      return kube.port;
-    },
-    settings: DEFAULT_WATCHER_SETTINGS,
-    now: () => now,
-  });
+  const deps = (now: Date): WatcherDeps => {
+    clockAt(now);
+    return {
+      store,
+      objects,
+      stacks: { describe: async () => undefined },
+      ec2: { describeInstanceTypes: async () => [T3_MEDIUM], subnetUsage: noSubnets },
+      kube: async (cluster) => {
+        kubeAsked.push(cluster);
+        return kube.port;
+      },
+      settings: DEFAULT_WATCHER_SETTINGS,
+    };
+  };
   return { objects, store, kube, kubeAsked, deps };
 }
 

@@ -10,6 +10,7 @@ import { type WriteStateDeps, writeState } from '../../src/stages/write-state.js
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
 import { ROOT, readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 /**
@@ -41,7 +42,8 @@ async function rolling(
   options: { wave?: string[]; statuses?: Record<string, string>; objects?: ObjectStore } = {},
 ) {
   const objects = options.objects ?? memoryObjects();
-  const store = new ClusterStore(objects, () => new Date('2026-01-01T00:00:00Z'));
+  clockAt('2026-01-01T00:00:00Z');
+  const store = new ClusterStore(objects);
   await store.registerCluster(seed.manifest!, seed.completed!);
   const statuses = options.statuses ?? {};
   const deps: WriteStateDeps = {

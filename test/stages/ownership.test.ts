@@ -128,6 +128,31 @@ describe('delete acts only on what the cluster owns', () => {
   });
 });
 
+describe('delete sweeps only the interfaces the VPC CNI left for the cluster', () => {
+  it("deletes the cluster's leftover interfaces by their own call and reports any other of its VPC as blocked", async () => {
+    const inventory = fakeInventory([
+      { type: 'vpc', name: cluster, id: 'vpc-1' },
+      { type: 'network-interface', name: 'aws-K8S-i-1', id: 'eni-ours' },
+      { type: 'network-interface', name: 'made by hand', id: 'eni-untagged' },
+    ]);
+    const deps = deleteDeps(fakeStacks({}), inventory);
+    deps.ec2.detachedNetworkInterfaces = vi.fn(async () => ['eni-ours']);
+
+    const out = await deleteCluster({ action: 'deleteLeftovers', cluster }, deps);
+
+    expect(deps.ec2.detachedNetworkInterfaces).toHaveBeenCalledWith(cluster, ['vpc-1']);
+    expect(inventory.deleteNetworkInterface).toHaveBeenCalledTimes(1);
+    expect(inventory.deleteNetworkInterface).toHaveBeenCalledWith('eni-ours');
+    expect(inventory.deleteResource).not.toHaveBeenCalledWith(
+      expect.objectContaining({ type: 'network-interface' }),
+    );
+    expect(out).toMatchObject({
+      deleted: expect.arrayContaining(['network-interface eni-ours']),
+      blocked: ['network-interface eni-untagged'],
+    });
+  });
+});
+
 describe('rolling update acts only on groups the cluster owns', () => {
   const manifest = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', cluster))
     .completed!;

@@ -9,8 +9,8 @@ import { createCluster, startTestEnvironment, type TestEnvironment } from '../su
 
 /**
  * What a forced roll asks AWS, per replaced instance, counted at the SDK (S3 included) across
- * every function the rolling-update execution invokes. Issue 12 asks for at most 10 per replaced
- * node at 1,000 nodes; this pins the figure at the seed cluster grown to 4 nodes per group (a
+ * every function the rolling-update execution invokes. The benchmark's target is at most 10 per
+ * replaced node at 1,000 nodes; this pins the figure at the seed cluster grown to 4 nodes per group (a
  * control plane and 8 nodes, maxSurge 1), so a step that starts re-reading the state store fails.
  */
 const CLUSTER = 'calls.example.com';

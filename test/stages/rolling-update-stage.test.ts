@@ -23,6 +23,7 @@ import {
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import type { ObjectStore } from '../../src/state/object-store.js';
 import { ROOT, readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // The seed cluster: control-plane-us-east-1a, nodes-us-east-1a and nodes-us-east-1b, one
@@ -51,6 +52,8 @@ async function world(): Promise<World> {
   };
   const store = new ClusterStore(counted);
   await store.registerCluster(check.manifest!, check.completed!);
+  // The roll's steps run at a fixed time; the registration above at the system's.
+  clockAt('2026-01-01T00:00:00Z');
   const groups: GroupState[] = IG_NAMES.map((ig) => ({
     name: groupName(ig, CLUSTER),
     minSize: 1,
@@ -98,7 +101,6 @@ async function world(): Promise<World> {
     drainTimeoutSeconds: 60,
     validationTimeoutSeconds: 60,
     replacementTimeoutSeconds: 60,
-    now: () => new Date('2026-01-01T00:00:00Z'),
   } as RollingUpdateDeps;
   reads.length = 0;
   return { deps, describedGroups, instanceFilters, reads };

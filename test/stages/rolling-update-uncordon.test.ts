@@ -82,19 +82,19 @@ async function world(adminCordoned: string[] = []) {
   return { store, deps, nodes, events };
 }
 
+/** The child's compensation for STEP, as the rolling-update-group machine asks for it. */
+function uncordonStep(deps: RollingUpdateDeps, step: RollStep = STEP) {
+  return rollingUpdate(
+    { action: 'uncordon', cluster: CLUSTER, step, claim: { owner: PARENT, execution: CHILD } },
+    deps,
+  );
+}
+
 describe('uncordon after a failed roll step', () => {
   it("uncordons the step's nodes whose instances still run, and says why on each node", async () => {
     const { deps, nodes, events } = await world();
 
-    const out = await rollingUpdate(
-      {
-        action: 'uncordon',
-        cluster: CLUSTER,
-        step: STEP,
-        claim: { owner: PARENT, execution: CHILD },
-      },
-      deps,
-    );
+    const out = await uncordonStep(deps);
 
     expect(out).toEqual({ uncordoned: ['node-i-1', 'node-i-2'] });
     expect(nodes.filter((n) => !n.unschedulable).map((n) => n.instanceId)).toEqual(['i-1', 'i-2']);
@@ -107,15 +107,7 @@ describe('uncordon after a failed roll step', () => {
   it('leaves cordoned a node an admin had cordoned before the roll', async () => {
     const { deps, nodes, events } = await world(['i-2']);
 
-    const out = await rollingUpdate(
-      {
-        action: 'uncordon',
-        cluster: CLUSTER,
-        step: STEP,
-        claim: { owner: PARENT, execution: CHILD },
-      },
-      deps,
-    );
+    const out = await uncordonStep(deps);
 
     expect(out).toEqual({ uncordoned: ['node-i-1'] });
     expect(nodes.filter((n) => !n.unschedulable).map((n) => n.instanceId)).toEqual(['i-1']);
@@ -133,15 +125,7 @@ describe('uncordon after a failed roll step', () => {
       async () => true,
     );
 
-    const out = await rollingUpdate(
-      {
-        action: 'uncordon',
-        cluster: CLUSTER,
-        step: STEP,
-        claim: { owner: PARENT, execution: CHILD },
-      },
-      deps,
-    );
+    const out = await uncordonStep(deps);
 
     expect(out).toMatchObject({ uncordoned: [], skipped: expect.stringContaining(other) });
     expect(nodes.every((n) => n.unschedulable)).toBe(true);
@@ -151,15 +135,7 @@ describe('uncordon after a failed roll step', () => {
     const { store, deps, nodes } = await world();
     await store.releaseLock(CLUSTER, PARENT);
 
-    await rollingUpdate(
-      {
-        action: 'uncordon',
-        cluster: CLUSTER,
-        step: STEP,
-        claim: { owner: PARENT, execution: CHILD },
-      },
-      deps,
-    );
+    await uncordonStep(deps);
 
     expect(nodes.filter((n) => !n.unschedulable)).toHaveLength(2);
   });
@@ -195,15 +171,7 @@ describe('uncordon after a failed roll step', () => {
       },
     } as unknown as RollingUpdateDeps;
 
-    const out = await rollingUpdate(
-      {
-        action: 'uncordon',
-        cluster: CLUSTER,
-        step: { ...STEP, controlPlane: true } as RollStep,
-        claim: { owner: PARENT, execution: CHILD },
-      },
-      withLoadBalancer,
-    );
+    const out = await uncordonStep(withLoadBalancer, { ...STEP, controlPlane: true } as RollStep);
 
     expect(out).toMatchObject({ reregistered: ['i-1', 'i-2'] });
     expect(registered).toEqual([[targetGroup, ['i-1', 'i-2']]]);

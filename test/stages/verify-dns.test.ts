@@ -8,6 +8,7 @@ import { PLACEHOLDER_IP } from '../../src/planning/names.js';
 import { type PublicResolver, type VerifyDnsDeps, verifyDns } from '../../src/stages/verify-dns.js';
 import type { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 
 // verify-dns on AWS: Route53 in sync is not enough for a public zone; public DNS must answer too.
 
@@ -39,6 +40,7 @@ function dnsApi(zone: { private: boolean }, apiValue = '54.1.2.3'): DnsApi {
 }
 
 function deps(dns: DnsApi, publicDns?: PublicResolver): VerifyDnsDeps {
+  clockAt('2029-12-31T23:59:00.000Z');
   const manifest = checkManifest(readFixture('seed.yaml')).completed!;
   return {
     store: { readCompletedManifest: async () => manifest } as unknown as ClusterStore,
@@ -54,7 +56,6 @@ function deps(dns: DnsApi, publicDns?: PublicResolver): VerifyDnsDeps {
     dns,
     ...(publicDns ? { publicDns } : {}),
     dnsTimeoutSeconds: 60,
-    now: () => new Date('2029-12-31T23:59:00.000Z'),
   };
 }
 

@@ -7,6 +7,7 @@ import { checkManifest } from '../../src/manifest/check.js';
 import { type WriteStateDeps, writeState } from '../../src/stages/write-state.js';
 import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
 import { ROOT, readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 /** An in-memory bucket with S3's conditional writes (ETags are version counters). */
@@ -14,8 +15,9 @@ import { memoryObjects } from '../support/memory-objects.js';
 function setup(time = '2026-01-01T00:00:00Z') {
   const objects = memoryObjects();
   const clock = { now: new Date(time) };
-  const store = new ClusterStore(objects, () => clock.now);
-  const deps: WriteStateDeps = { store, lockLeaseSeconds: 600, now: () => clock.now };
+  clockAt(() => clock.now);
+  const store = new ClusterStore(objects);
+  const deps: WriteStateDeps = { store, lockLeaseSeconds: 600 };
   return { objects, store, deps, clock };
 }
 

@@ -5,6 +5,7 @@ import { checkManifest } from '../../src/manifest/check.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
 // Conditional writes are checked against moto's S3, which enforces If-None-Match / If-Match (412).
@@ -18,7 +19,8 @@ beforeAll(async () => {
 afterAll(() => backend?.stop());
 
 function storeAt(time: string): ClusterStore {
-  return new ClusterStore(objects, () => new Date(time));
+  clockAt(time);
+  return new ClusterStore(objects);
 }
 
 describe('object store conditional writes', () => {

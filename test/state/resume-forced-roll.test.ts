@@ -6,6 +6,7 @@ import { groupName } from '../../src/planning/names.js';
 import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
+import { clockAt } from '../support/clock.js';
 import { memoryObjects } from '../support/memory-objects.js';
 
 // `rolling-update --force` killed half-way: the roll that takes its lock over replaces the
@@ -48,17 +49,18 @@ function world(members: Array<[string, string]>): Pick<RollingUpdateDeps, 'autos
 }
 
 async function plan(store: ClusterStore, deps: Pick<RollingUpdateDeps, 'autoscaling' | 'ec2'>) {
+  clockAt('2026-01-01T00:20:00Z');
   const out = (await rollingUpdate({ action: 'plan', cluster: CLUSTER, force: true }, {
     ...deps,
     store,
     validationTimeoutSeconds: 30,
-    now: () => new Date('2026-01-01T00:20:00Z'),
   } as RollingUpdateDeps)) as { options: { forceIds: string[] } };
   return out.options.forceIds;
 }
 
 async function registered(time: string): Promise<ClusterStore> {
-  const store = new ClusterStore(memoryObjects(), () => new Date(time));
+  clockAt(time);
+  const store = new ClusterStore(memoryObjects());
   await store.registerCluster(check.manifest!, check.completed!);
   return store;
 }

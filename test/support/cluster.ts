@@ -1,12 +1,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { KubeServerSettings } from '../../src/kube/from-store.js';
+import { autoScalingApi } from '../../src/aws/autoscaling.js';
+import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
+import { ec2Api } from '../../src/aws/ec2.js';
+import { route53Api } from '../../src/aws/route53.js';
+import { type KubeServerSettings, kubeForCluster } from '../../src/kube/from-store.js';
 import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
+import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import { startTestBackend, type TestBackend } from './moto.js';
@@ -111,4 +119,16 @@ export async function kubectlIn(
     );
     child.stdin.end(input ?? '');
   });
+}
+
+/** What `validateCluster` reads, against the environment's backend and simulated API. */
+export function validationDeps(env: TestEnvironment) {
+  return {
+    store: env.store,
+    autoscaling: autoScalingApi(new AutoScalingClient({})),
+    stacks: cloudFormationStackApi(new CloudFormationClient({})),
+    dns: route53Api(new Route53Client({})),
+    kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
+    etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
+  };
 }

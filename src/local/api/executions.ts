@@ -1,5 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { type ExecutionsApi, type ExecutionView, executionArn } from '../../aws/sfn.js';
+import { now as clockNow } from '../../clock.js';
 import { STATE_MACHINES, type StateMachineName } from '../../functions-registry.js';
 import type { Json } from '../sfn/asl-definition.js';
 import type { LocalExecutionResult } from '../sfn/execution-model.js';
@@ -42,7 +43,7 @@ export function localExecutions(
         stateMachineArn,
         name,
         status: 'RUNNING',
-        startDate: new Date().toISOString(),
+        startDate: clockNow().toISOString(),
         input,
       };
       const done = run(machine, { input: input as Json, executionName: name }).then(
@@ -61,7 +62,7 @@ export function localExecutions(
           // Refused before it ran (an input Step Functions would not take): as a failed execution.
           Object.assign(view, {
             status: 'FAILED',
-            stopDate: new Date().toISOString(),
+            stopDate: clockNow().toISOString(),
             error: error.name,
             cause: error.message,
           });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { parseDocument } from 'yaml';
+import { now as clockNow } from '../../clock.js';
 import type { CallerIdentity } from './sigv4.js';
 
 /** One resource and method of the REST API, as template.yaml declares it on the API function. */
@@ -105,7 +106,7 @@ export function proxyEvent(
   const text = call.body.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(call.body);
   const requestId = randomUUID();
-  const now = new Date();
+  const now = clockNow();
   return {
     resource: match.route.resource,
     path: call.path,

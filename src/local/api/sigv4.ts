@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { now as clockNow } from '../../clock.js';
 
 /**
  * Signature Version 4 as API Gateway checks it for an IAM-authorized REST API: the same refusals,
@@ -120,8 +121,8 @@ const amzDate = (date: Date) =>
 export async function verifySigV4(
   request: SignedRequest,
   expected: { credentials: SigV4Credentials; region: string; accountId: string },
-  now: Date = new Date(),
 ): Promise<SigV4Outcome> {
+  const now = clockNow();
   const authorization = request.headers.authorization;
   if (!authorization) return refuse(MISSING_TOKEN, 'missing');
   const parts = parseAuthorization(authorization);

@@ -18,6 +18,11 @@ export interface AwsCall {
   operation: string;
   input: Record<string, unknown>;
   region: string;
+  /**
+   * The access key the call is signed with: the function's own, or that of a session it assumed
+   * for one cluster (check:iam matches it with the AssumeRole call that issued it).
+   */
+  accessKeyId?: string;
 }
 
 /** Awaited before the call goes out (it may look at the world as the call finds it) and after it. */
@@ -45,7 +50,11 @@ type Stack = {
 };
 type SdkClient = {
   middlewareStack: Stack;
-  config: { serviceId?: string; region?: () => Promise<string> | string };
+  config: {
+    serviceId?: string;
+    region?: () => Promise<string> | string;
+    credentials?: () => Promise<{ accessKeyId?: string }>;
+  };
 };
 
 function instrument(client: SdkClient): void {
@@ -63,12 +72,18 @@ function instrument(client: SdkClient): void {
         typeof client.config.region === 'function'
           ? await client.config.region()
           : String(client.config.region ?? '');
+      // The SDK resolves (and caches) the same credentials itself when it signs the call.
+      const accessKeyId =
+        typeof client.config.credentials === 'function'
+          ? (await client.config.credentials()).accessKeyId
+          : undefined;
       const call: AwsCall = {
         functionId: store.functionId,
         service: client.config.serviceId ?? 'unknown',
         operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''),
         input: args.input,
         region,
+        ...(accessKeyId ? { accessKeyId } : {}),
       };
       for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
       try {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { allItems } from '../../aws/pages.js';
 import { kubeconfigKey } from '../../kube/from-store.js';
+import { regionOfZone } from '../../manifest/region.js';
 import { CLUSTER_TAG, INSTANCE_GROUP_TAG } from '../../planning/names.js';
 import { kubernetesVersionFromUserData, maxPodsFromUserData } from '../../planning/user-data.js';
 import { vpcCniImage } from '../../planning/vpc-cni.js';
@@ -283,7 +284,10 @@ export class AwsSimBackend implements SimBackend {
         privateIp: instance.PrivateIpAddress ?? '',
         privateDnsName:
           instance.PrivateDnsName ||
-          `ip-${(instance.PrivateIpAddress ?? '0.0.0.0').replace(/\./g, '-')}.ec2.internal`,
+          privateDnsName(
+            instance.PrivateIpAddress ?? '0.0.0.0',
+            instance.Placement?.AvailabilityZone ?? '',
+          ),
         instanceType: instance.InstanceType ?? '',
         instanceGroup: tags[INSTANCE_GROUP_TAG] ?? '',
         controlPlane: tags['k8s.io/role/control-plane'] !== undefined,
@@ -298,4 +302,11 @@ function chunks(ids: string[]): string[][] {
   const out: string[][] = [];
   for (let i = 0; i < ids.length; i += ID_CHUNK) out.push(ids.slice(i, i + ID_CHUNK));
   return out;
+}
+
+/** EC2's private DNS name of an address: `ec2.internal` in us-east-1, `<region>.compute.internal` elsewhere. */
+function privateDnsName(ip: string, zone: string): string {
+  const region = regionOfZone(zone);
+  const domain = region === 'us-east-1' || !region ? 'ec2.internal' : `${region}.compute.internal`;
+  return `ip-${ip.replace(/\./g, '-')}.${domain}`;
 }

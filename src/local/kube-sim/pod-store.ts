@@ -13,6 +13,15 @@ import {
   timestamp,
 } from './objects.js';
 
+/** The conditions the kubelet reports True for a running, ready pod, in the order it lists them. */
+export const RUNNING_POD_CONDITIONS = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+] as const;
+
 /**
  * The QoS class the kubelet reports: Guaranteed when every container's requests equal its limits
  * for cpu and memory, BestEffort when none asks for either, Burstable otherwise.
@@ -275,13 +284,7 @@ export abstract class PodStore {
       podIP,
       ...(podIP ? { podIPs: [{ ip: podIP }] } : {}),
       startTime: this.stamp(),
-      conditions: [
-        'PodReadyToStartContainers',
-        'Initialized',
-        'Ready',
-        'ContainersReady',
-        'PodScheduled',
-      ].map((type) => ({
+      conditions: RUNNING_POD_CONDITIONS.map((type) => ({
         type,
         status: 'True',
         lastProbeTime: null,

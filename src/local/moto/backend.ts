@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientSettings } from '../../aws/clients.js';
+import { ClusterStore } from '../../state/cluster-store.js';
+import { s3ObjectStore } from '../../state/object-store.js';
 import {
   ensureMotoPython,
   freePort,
@@ -23,6 +25,7 @@ import { ensureSecretsKey } from './secrets-key.js';
  * `~/.kopsless`), plus the state bucket in moto.
  */
 
+/** The region of a backend started for no cluster in particular (`local up`, the demo). */
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_STATE_BUCKET = 'kopsless-state-local';
 
@@ -162,13 +165,20 @@ async function createStateBucket(record: BackendRecord): Promise<void> {
 /**
  * Starts the backend unless it runs already; returns it and whether it was started now. moto runs
  * on `KOPSLESS_PYTHON` (default python3) or, when that cannot import moto, on a virtualenv made
- * under KOPSLESS_HOME; `log` says so (stderr).
+ * under KOPSLESS_HOME; `log` says so (stderr). `region` (a cluster's zones') is the region it
+ * serves: a new backend starts in it (LOCAL_REGION without one), a running one that holds no
+ * cluster moves to it, and one holding clusters of another region refuses (LocalBackendError).
  */
 export async function backendUp(
   log: (line: string) => void = (l) => console.error(l),
+  region?: string,
 ): Promise<{ record: BackendRecord; started: boolean }> {
   const existing = readBackendRecord();
-  if (existing && (await backendRunning(existing))) return { record: existing, started: false };
+  if (existing && (await backendRunning(existing))) {
+    if (region === undefined || region === existing.region)
+      return { record: existing, started: false };
+    return { record: await moveBackend(existing, region, log), started: false };
+  }
   if (existing) stopBackendProcesses(existing);
   const python = await ensureMotoPython({
     home: kopslessHome(),
@@ -182,7 +192,7 @@ export async function backendUp(
     endpoint: moto.endpoint,
     startedAt: new Date().toISOString(),
     stateBucket: LOCAL_STATE_BUCKET,
-    region: LOCAL_REGION,
+    region: region ?? LOCAL_REGION,
   };
   await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
   const secretsKeyArn = await ensureSecretsKey(
@@ -192,6 +202,48 @@ export async function backendUp(
   const record: BackendRecord = { ...base, secretsKeyArn, kubePid: kube.pid, kubePort: kube.port };
   writeFileSync(recordPath(), JSON.stringify(record, null, 2));
   return { record, started: true };
+}
+
+/**
+ * The clusters the backend's state store holds. One backend serves one region: its functions,
+ * its simulated Kubernetes API and its secrets key are in that region.
+ */
+async function clustersInStore(record: BackendRecord): Promise<string[]> {
+  const s3 = new S3Client(backendClientSettings(record));
+  try {
+    return await new ClusterStore(s3ObjectStore(s3, record.stateBucket)).listClusters();
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * Points a running backend that holds no cluster at another region, as kOps takes the region
+ * from the zones: moto serves every region on one endpoint, and S3 and Route 53 (the bucket,
+ * the user's hosted zones) are global, so only the regional pieces follow: the secrets key and
+ * the simulated Kubernetes API (it reads the instances of its region). A backend that holds
+ * clusters stays where they are, and the command is refused.
+ */
+async function moveBackend(
+  record: BackendRecord,
+  region: string,
+  log: (line: string) => void,
+): Promise<BackendRecord> {
+  const clusters = await clustersInStore(record);
+  if (clusters.length > 0)
+    throw new LocalBackendError(
+      `the local backend runs in ${record.region} for clusters ${clusters.join(', ')}, and one local backend serves one region: delete them, or use another KOPSLESS_HOME, to create a cluster in ${region}`,
+    );
+  const { kubePid: _pid, kubePort: _port, ...base } = { ...record, region };
+  const secretsKeyArn = await ensureSecretsKey(
+    backendClientSettings({ ...base, kubePid: 0, kubePort: 0 }),
+  );
+  stopMoto(record.kubePid);
+  const kube = await startKubeSimProcess({ ...base, secretsKeyArn });
+  const moved: BackendRecord = { ...base, secretsKeyArn, kubePid: kube.pid, kubePort: kube.port };
+  writeFileSync(recordPath(), JSON.stringify(moved, null, 2));
+  log(`the local backend holds no cluster: it now serves ${region} (the zones' region)`);
+  return moved;
 }
 
 function stopBackendProcesses(record: BackendRecord): void {

@@ -1,4 +1,4 @@
-"""moto_server for the kopsless local backend, with two fixes applied.
+"""moto_server for the kopsless local backend, with fixes applied.
 
 moto 5.2.1 keeps the UserData of a launch template version made by CreateLaunchTemplateVersion
 as plain text, where CreateLaunchTemplate decodes it; an Auto Scaling group that launches from
@@ -33,15 +33,29 @@ CloudFormation's AWS::ElasticLoadBalancingV2::LoadBalancer ignores Type (every l
 an application one, which refuses a TCP listener) and Tags; its TargetGroup ignores
 TargetGroupAttributes and Tags, and outlives the stack's deletion. The local backend applies them,
 and deletes the target group with its stack, as AWS does.
+
+Images in a second region: moto parses the creation dates of its image list in place when the
+first region's EC2 backend loads it, so the next region's load meets dates already parsed and fails
+(HTTP 500, "Invalid timestamp"): only the first region used ever had EC2. The local backend takes a
+date already parsed as it is, so every region has the images.
+
+NAT gateway interfaces: moto gives a NAT gateway a plain interface (available, attached to
+nothing, not requester-managed) that outlives the gateway. On AWS the gateway's interface is
+requester-managed and in use, and goes when the gateway is deleted; the delete stage leaves such
+interfaces to their service, and IAM would refuse it one without the cluster's tag. The local
+backend models the interface as AWS does.
 Everything else is moto as installed.
 """
 
 import sys
+from datetime import datetime
 
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.ec2.models import amis as ami_models
 from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
 from moto.route53.exceptions import Route53ClientError
@@ -213,6 +227,45 @@ def _delete_target_group(self, account_id, region):  # type: ignore[no-untyped-d
 
 
 FakeTargetGroup.delete = _delete_target_group
+
+_parse_image_date = ami_models.parse_timestamp
+
+
+def _image_date(value):  # type: ignore[no-untyped-def]
+    return value if isinstance(value, datetime) else _parse_image_date(value)
+
+
+ami_models.parse_timestamp = _image_date
+
+_nat_gateway_init = NatGateway.__init__
+
+
+def _nat_gateway_with_managed_interface(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _nat_gateway_init(self, *args, **kwargs)
+    # As AWS shows it: the NAT gateway service's interface, in use by the gateway.
+    self._eni.requester_managed = True
+    self._eni.status = "in-use"
+    self._eni.interface_type = "nat_gateway"
+    self._eni.description = f"Interface for NAT Gateway {self.id}"
+
+
+NatGateway.__init__ = _nat_gateway_with_managed_interface
+
+_delete_nat_gateway = NatGatewayBackend.delete_nat_gateway
+
+
+def _delete_nat_gateway_and_interface(self, nat_gateway_id):  # type: ignore[no-untyped-def]
+    nat_gateway = _delete_nat_gateway(self, nat_gateway_id)
+    # AWS releases the gateway's address association and deletes its interface with it.
+    for address in self.addresses:
+        if address.eni is nat_gateway._eni:
+            self.disassociate_address(address=address.public_ip)
+    self.enis.pop(nat_gateway._eni.id, None)
+    return nat_gateway
+
+
+NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_interface
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -25,7 +25,10 @@ async function boundHandler(
   const invoke = async (input: Json) =>
     (await inFunction(logicalId, () =>
       withinHandler(logicalId, () =>
-        handler(input, lambdaContext(`kopsless-${logicalId}`, timeoutSeconds)),
+        handler(
+          input,
+          lambdaContext(`kopsless-${logicalId}`, timeoutSeconds, settings.config.region),
+        ),
       ),
     )) as Json;
   if (!lockHolder || logicalId !== 'WriteStateFunction') return invoke;

@@ -236,7 +236,7 @@ export function lambdaEnvironment(
     TZ: ':UTC',
     LANG: 'en_US.UTF-8',
     PATH: '/usr/local/bin:/usr/bin:/bin',
-    ...(aws.credentials
+    ...(aws.credentials && typeof aws.credentials !== 'function'
       ? {
           AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,

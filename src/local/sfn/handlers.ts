@@ -5,6 +5,7 @@ import { ConfigError } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
 import type { HandlerRuntime } from '../../handlers/runtime.js';
 import type { NotifyConfig } from '../../notify-config.js';
+import { withActorRole } from '../actor-roles.js';
 
 export type LocalHandler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -38,32 +39,32 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
     ) as LocalHandler,
   WriteStateFunction: async (s) =>
     (await import('../../handlers/write-state.js')).createWriteStateHandler(
-      s.config,
+      withActorRole(s.config, 'WriteStateFunction'),
       s.runtime,
     ) as LocalHandler,
   LaunchClusterFunction: async (s) =>
     (await import('../../handlers/launch-cluster.js')).createLaunchClusterHandler(
-      s.config,
+      withActorRole(s.config, 'LaunchClusterFunction'),
       s.runtime,
     ) as LocalHandler,
   VerifyDnsFunction: async (s) =>
     (await import('../../handlers/verify-dns.js')).createVerifyDnsHandler(
-      s.config,
+      withActorRole(s.config, 'VerifyDnsFunction'),
       s.runtime,
     ) as LocalHandler,
   RollingUpdateFunction: async (s) =>
     (await import('../../handlers/rolling-update.js')).createRollingUpdateHandler(
-      s.config,
+      withActorRole(s.config, 'RollingUpdateFunction'),
       s.runtime,
     ) as LocalHandler,
   DeleteClusterFunction: async (s) =>
     (await import('../../handlers/delete-cluster.js')).createDeleteClusterHandler(
-      s.config,
+      withActorRole(s.config, 'DeleteClusterFunction'),
       s.runtime,
     ) as LocalHandler,
   WatchEniFunction: async (s) =>
     (await import('../../handlers/watch-eni.js')).createWatchEniHandler(
-      s.config,
+      withActorRole(s.config, 'WatchEniFunction'),
       s.runtime,
     ) as LocalHandler,
   ApiFunction: async (s) => {
@@ -72,7 +73,7 @@ const FACTORIES: Record<FunctionLogicalId, (settings: LocalSettings) => Promise<
         'ApiFunction: the local settings have no api (the state bucket and state machine ARNs the API starts)',
       );
     return (await import('../../handlers/api.js')).createApiHandler(
-      s.api,
+      withActorRole(s.api, 'ApiFunction'),
       s.runtime,
     ) as LocalHandler;
   },
@@ -145,12 +146,12 @@ export function localSettingsFromEnv(env: Record<string, string | undefined>): L
  * Made when the invocation starts: its remaining time counts down from `timeoutSeconds` (the
  * function's Timeout), as Lambda's does.
  */
-export function lambdaContext(functionName: string, timeoutSeconds = 900) {
+export function lambdaContext(functionName: string, timeoutSeconds = 900, region = 'us-east-1') {
   const end = performance.now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${region}:123456789012:function:${functionName}`,
     memoryLimitInMB: '512',
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,

@@ -9,6 +9,7 @@ import {
   type FunctionLogicalId,
   LOCAL_STACK_NAME,
 } from '../../functions-registry.js';
+import { localActorRoleArn } from '../actor-roles.js';
 import { ACCOUNT } from './asl-definition.js';
 
 /**
@@ -195,6 +196,8 @@ function resolveValue(
     // The local backend has no service role: its stacks run with the caller's credentials, as
     // the functions do when CLOUDFORMATION_ROLE_ARN is empty.
     if (id === 'CloudFormationServiceRole' && attribute === 'Arn') return '';
+    // Each function's per-cluster actor role, as the in-process runner names it.
+    if (id && /ActorRole$/.test(id) && attribute === 'Arn') return localActorRoleArn(id);
   }
   if (typeof intrinsic['Fn::Sub'] === 'string') {
     let failed: string | undefined;

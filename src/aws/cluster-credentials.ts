@@ -1,0 +1,94 @@
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { dns1123SubdomainErrors } from '../manifest/content.js';
+import { type AwsClientSettings, clientConfig } from './clients.js';
+
+/**
+ * The session tag that names the one cluster a set of credentials may act for. Every actor
+ * role's policy in template.yaml reads it as `${aws:PrincipalTag/kopsless.io/cluster}`: in state
+ * store prefixes, in `KubernetesCluster` tag conditions, in record names.
+ */
+export const CLUSTER_SESSION_TAG = 'kopsless.io/cluster';
+
+/** How long one per-cluster session lasts; the SDK renews it five minutes before it ends. */
+export const CLUSTER_SESSION_SECONDS = 3600;
+
+/** Per-cluster adapters kept by a warm container: enough for every cluster one watcher run walks. */
+export const MAX_CACHED_CLUSTERS = 256;
+
+/** What a handler needs to act for one cluster with that cluster's credentials only. */
+export interface ClusterActor {
+  /**
+   * The function's actor role (`CLUSTER_ACTOR_ROLE_ARN`). Unset (the CLI acting directly with
+   * its own credentials, unit tests), the clients keep the caller's own credentials.
+   */
+  roleArn?: string;
+  /** Says which function acts in the session name (CloudTrail shows it): `write-state`, ... */
+  sessionPrefix: string;
+}
+
+/**
+ * The STS AssumeRole parameters for acting as `cluster`: the cluster as a session tag (the role's
+ * policies scope every grant to it), and a session name that names both the function and the
+ * cluster (64 characters at most, as STS allows).
+ */
+export function clusterSessionParams(roleArn: string, sessionPrefix: string, cluster: string) {
+  // The tag becomes a state store prefix and a tag value in every grant: only a cluster name
+  // (a DNS-1123 subdomain, as kOps requires) may become one, never `*`, `/` or a path.
+  const problems = dns1123SubdomainErrors(cluster);
+  if (problems.length > 0)
+    throw new Error(`cannot act for cluster ${JSON.stringify(cluster)}: ${problems.join('; ')}`);
+  return {
+    RoleArn: roleArn,
+    RoleSessionName: `${sessionPrefix}-${cluster}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
+    DurationSeconds: CLUSTER_SESSION_SECONDS,
+    Tags: [{ Key: CLUSTER_SESSION_TAG, Value: cluster }],
+  };
+}
+
+/**
+ * The client settings of one cluster: the same endpoint and region as `settings`, and
+ * credentials of `actor.roleArn` assumed with the cluster's session tag, from the credentials in
+ * `settings` (the function's own, on Lambda the environment's).
+ */
+export function clusterClientSettings(
+  settings: AwsClientSettings,
+  actor: ClusterActor,
+  cluster: string,
+): AwsClientSettings {
+  const base = clientConfig(settings);
+  if (!actor.roleArn) return base;
+  const { credentials, ...sts } = base;
+  return {
+    ...base,
+    credentials: fromTemporaryCredentials({
+      params: clusterSessionParams(actor.roleArn, actor.sessionPrefix, cluster),
+      ...(credentials ? { masterCredentials: credentials } : {}),
+      clientConfig: sts,
+    }),
+  };
+}
+
+/**
+ * Builds, per cluster, what `build` makes from client settings whose credentials reach only that
+ * cluster, and keeps it (a warm container reuses the clients and their session) for at most
+ * MAX_CACHED_CLUSTERS clusters, the least recently used dropped first.
+ */
+export function perCluster<T>(
+  settings: AwsClientSettings,
+  actor: ClusterActor,
+  build: (settings: AwsClientSettings, cluster: string) => T,
+): (cluster: string) => T {
+  const cache = new Map<string, T>();
+  return (cluster) => {
+    const known = cache.get(cluster);
+    if (known !== undefined) {
+      cache.delete(cluster);
+      cache.set(cluster, known);
+      return known;
+    }
+    const made = build(clusterClientSettings(settings, actor, cluster), cluster);
+    cache.set(cluster, made);
+    if (cache.size > MAX_CACHED_CLUSTERS) cache.delete(cache.keys().next().value as string);
+    return made;
+  };
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CLUSTER_SESSION_TAG,
+  clusterClientSettings,
+  clusterSessionParams,
+  MAX_CACHED_CLUSTERS,
+  perCluster,
+} from '../../src/aws/cluster-credentials.js';
+import { ACTOR_ROLES, actorRoleOfArn, localActorRoleArn } from '../../src/local/actor-roles.js';
+import { readTemplate } from '../support/template.js';
+
+/** The logical ID a `!GetAtt X.Arn` names, in either of its parsed forms. */
+const getAttTarget = (value: unknown) => {
+  const target = (value as { 'Fn::GetAtt'?: string | string[] } | undefined)?.['Fn::GetAtt'];
+  return Array.isArray(target) ? target[0] : target?.split('.')[0];
+};
+
+const ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/kopsless-LaunchClusterActorRole';
+
+describe('credentials for one cluster', () => {
+  it('asks STS for the actor role with the cluster as the one session tag', () => {
+    const params = clusterSessionParams(ROLE, 'launch', 'a.example.com');
+
+    expect(params).toEqual({
+      RoleArn: ROLE,
+      RoleSessionName: 'launch-a.example.com',
+      DurationSeconds: 3600,
+      Tags: [{ Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' }],
+    });
+  });
+
+  it.each(['*', 'b.example.com/secrets', '../b.example.com', 'B.Example.com', ''])(
+    'refuses to make %j a session tag: only a cluster name scopes the grants',
+    (cluster) => {
+      expect(() => clusterSessionParams(ROLE, 'watch-eni', cluster)).toThrow(
+        /cannot act for cluster/,
+      );
+    },
+  );
+
+  it('keeps a session name within the 64 characters STS allows', () => {
+    const cluster = `${'x'.repeat(60)}.example.com`;
+
+    const { RoleSessionName, Tags } = clusterSessionParams(ROLE, 'rolling-update', cluster);
+
+    expect(RoleSessionName).toHaveLength(64);
+    expect(Tags[0]!.Value).toBe(cluster);
+  });
+
+  it('gives the clients a provider of the session, and the endpoint and region as they were', () => {
+    const settings = clusterClientSettings(
+      { endpoint: 'http://127.0.0.1:5000', region: 'us-east-1' },
+      { roleArn: ROLE, sessionPrefix: 'launch' },
+      'a.example.com',
+    );
+
+    expect(settings.endpoint).toBe('http://127.0.0.1:5000');
+    expect(settings.region).toBe('us-east-1');
+    expect(typeof settings.credentials).toBe('function');
+  });
+
+  it('keeps the caller its own credentials when no actor role is configured', () => {
+    const keys = { accessKeyId: 'AKIA', secretAccessKey: 'secret' };
+
+    const settings = clusterClientSettings(
+      { credentials: keys },
+      { sessionPrefix: 'launch' },
+      'a.example.com',
+    );
+
+    expect(settings.credentials).toEqual(keys);
+  });
+
+  it('builds the clients of a cluster once and keeps them per cluster', () => {
+    const built: string[] = [];
+    const of = perCluster({}, { sessionPrefix: 'test' }, (_settings, cluster) => {
+      built.push(cluster);
+      return { cluster };
+    });
+
+    const first = of('a.example.com');
+    of('b.example.com');
+    const again = of('a.example.com');
+
+    expect(again).toBe(first);
+    expect(built).toEqual(['a.example.com', 'b.example.com']);
+  });
+
+  it('drops the least recently used cluster past the limit', () => {
+    const built: string[] = [];
+    const of = perCluster({}, { sessionPrefix: 'test' }, (_settings, cluster) => {
+      built.push(cluster);
+      return cluster;
+    });
+    for (let i = 0; i <= MAX_CACHED_CLUSTERS; i++) of(`c${i}.example.com`);
+
+    of('c1.example.com');
+    of('c0.example.com');
+
+    expect(built.filter((c) => c === 'c0.example.com')).toHaveLength(2);
+    expect(built.filter((c) => c === 'c1.example.com')).toHaveLength(1);
+  });
+});
+
+describe('actor roles', () => {
+  it('are the ones template.yaml gives each function in CLUSTER_ACTOR_ROLE_ARN, and no other', () => {
+    const template = readTemplate();
+    const fromTemplate = Object.fromEntries(
+      Object.entries(template.Resources).flatMap(([id, resource]) => {
+        const variables = (
+          resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined
+        )?.Variables;
+        const arn = variables?.CLUSTER_ACTOR_ROLE_ARN;
+        return arn ? [[id, getAttTarget(arn)]] : [];
+      }),
+    );
+
+    expect(fromTemplate).toEqual(ACTOR_ROLES);
+  });
+
+  it('each trust only its own function, and only with the cluster session tag', () => {
+    const template = readTemplate();
+
+    const trusts = Object.entries(ACTOR_ROLES).map(([fn, role]) => {
+      const statements = (
+        template.Resources[role!]!.Properties!.AssumeRolePolicyDocument as {
+          Statement: Array<Record<string, any>>;
+        }
+      ).Statement;
+      return statements.map((s) => ({
+        principal: getAttTarget(s.Principal.AWS),
+        tagKeys: s.Condition['ForAllValues:StringEquals']['aws:TagKeys'],
+        tagRequired: s.Condition.Null[`aws:RequestTag/${CLUSTER_SESSION_TAG}`],
+        fn,
+      }));
+    });
+
+    for (const statements of trusts)
+      for (const s of statements)
+        expect(s).toEqual({
+          principal: `${s.fn}Role`,
+          tagKeys: [CLUSTER_SESSION_TAG],
+          tagRequired: 'false',
+          fn: s.fn,
+        });
+  });
+
+  it('are named on the local backend so that check:iam finds them again', () => {
+    expect(actorRoleOfArn(localActorRoleArn('WatchEniActorRole'))).toBe('WatchEniActorRole');
+    expect(actorRoleOfArn('arn:aws:iam::123456789012:role/kopsless-deployment/kopsless-X')).toBe(
+      undefined,
+    );
+  });
+});
