@@ -28,6 +28,8 @@ const env = {
   UPDATE_CLUSTER_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:u',
   ROLLING_UPDATE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:r',
   DELETE_CLUSTER_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:d',
+  NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:kopsless-notifications',
+  NOTIFY_ON_SUCCESS: 'false',
 };
 
 /** The client class each SDK package exports (minified bundles lose class names, so name them here). */
@@ -35,10 +37,13 @@ const CLIENT_CLASS = {
   'client-auto-scaling': 'AutoScalingClient',
   'client-cloudformation': 'CloudFormationClient',
   'client-ec2': 'EC2Client',
+  'client-elastic-load-balancing-v2': 'ElasticLoadBalancingV2Client',
+  'client-kms': 'KMSClient',
   'client-iam': 'IAMClient',
   'client-route-53': 'Route53Client',
   'client-s3': 'S3Client',
   'client-sfn': 'SFNClient',
+  'client-sns': 'SNSClient',
 };
 
 const median = (values) => {

@@ -100,11 +100,18 @@ export async function startBenchBackend(timing: {
   // simulated API re-reads moto only after one, not on every poll. Only EC2, Auto Scaling and
   // CloudFormation writes change instances: a lock renewal or a DNS record does not.
   let changes = 0;
+  // When the last of those calls was made, in simulated time: a node boots from its launch.
+  let lastChangeAt: number | undefined;
   const stopCounting = observeAwsCalls({
-    after: (call) =>
-      void (INSTANCE_SERVICES.has(call.service) && !/^(Describe|List|Get|Head)/.test(call.operation)
-        ? (changes += 1)
-        : undefined),
+    after: (call) => {
+      if (
+        INSTANCE_SERVICES.has(call.service) &&
+        !/^(Describe|List|Get|Head)/.test(call.operation)
+      ) {
+        changes += 1;
+        lastChangeAt = clock.now().getTime();
+      }
+    },
   });
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
   let moto = await startMoto({ dir, detached: false });
@@ -157,6 +164,7 @@ export async function startBenchBackend(timing: {
         ...timing,
         // 300 nodes of 110 pods are 33,000 pods, past the simulated API's default cap of 10,000.
         maxPodsPerCluster: BENCH_MAX_PODS_PER_CLUSTER,
+        launchedAt: () => lastChangeAt,
       },
       changes: () => changes,
       autoscaling: new AutoScalingClient({}),

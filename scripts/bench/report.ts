@@ -107,6 +107,8 @@ export interface TargetCheck {
 /** The largest roll the benchmark sets targets for, the watcher size and the most observations per cluster of a burst. */
 export const TARGET_ROLL_NODES = 1000;
 export const TARGET_WATCHER_NODES = 5000;
+/** The small cluster's roll: 3 groups, maxSurge 10%, one group at a time (its own targets). */
+export const SMALL_ROLL_NODES = 30;
 export const TARGET_BENCH_SECONDS = 20 * 60;
 
 /**
@@ -152,6 +154,18 @@ export function checkTargets(
       );
     check('roll 1,000: transitions per replaced node <= 40', roll.transitions / roll.nodes, 40);
     check('roll 1,000: AWS calls per replaced node <= 10', roll.awsCalls / roll.nodes, 10);
+  }
+  // Small clusters are most clusters: their roll must be as lean per node and as fast as kOps.
+  const small = results.roll.find((r) => r.nodes === SMALL_ROLL_NODES);
+  if (small) {
+    check('roll 30: transitions per replaced node <= 20', small.transitions / small.nodes, 20);
+    check('roll 30: AWS calls per replaced node <= 10', small.awsCalls / small.nodes, 10);
+    if (small.modelSeconds !== null)
+      check(
+        'roll 30: modelSeconds <= kopsModelSeconds',
+        small.modelSeconds,
+        small.kopsModelSeconds,
+      );
   }
   // Real drains: a roll of at least 300 nodes with 110 pods a node, within Lambda's and Step Functions' limits.
   for (const r of results.roll.filter((row) => row.nodes >= 300 && row.podsPerNode >= 110)) {

@@ -56,6 +56,8 @@ export interface KubePod {
   priorityClassName?: string;
   /** Containers not ready, for validation messages. */
   notReadyContainers: string[];
+  /** A terminating pod's `metadata.deletionTimestamp`: it is gone by then (its grace period's end). */
+  deletionTimestamp?: string;
 }
 
 export type EvictionResult = 'evicted' | 'blocked' | 'gone';
@@ -194,6 +196,9 @@ export function toPod(p: V1Pod): KubePod {
     notReadyContainers: (p.status?.containerStatuses ?? [])
       .filter((c) => !c.ready)
       .map((c) => c.name),
+    ...(p.metadata?.deletionTimestamp
+      ? { deletionTimestamp: new Date(p.metadata.deletionTimestamp).toISOString() }
+      : {}),
   };
 }
 

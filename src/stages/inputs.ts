@@ -5,6 +5,7 @@ import {
   STATE_MACHINES,
   type StateMachineName,
 } from '../functions-registry.js';
+import { MAX_BOOT_ESTIMATE_SECONDS } from '../planning/boot-estimate.js';
 import { ROLL_OPTIONS, ROLL_STEP } from '../planning/roll-step.js';
 import { CLUSTER_PHASES } from '../state/cluster-store.js';
 import { LOCK_HOLDER } from '../state/holder.js';
@@ -101,6 +102,14 @@ const stateMachine = z.enum(
   Object.values(STATE_MACHINES) as [StateMachineName, ...StateMachineName[]],
 );
 
+/** Seconds a roll step waits for its replacements to boot before it first looks. */
+const bootEstimate = z.number().int().nonnegative().max(MAX_BOOT_ESTIMATE_SECONDS);
+const bootWaitSchema = z.object({
+  startedAt: deadline,
+  estimateSeconds: bootEstimate,
+  waitSeconds: bootEstimate,
+});
+
 /** What a roll's parent gives each child besides its group (options, cloudOnly, batchLimit): compared by digest. */
 const childPlan = z.record(z.unknown());
 
@@ -184,7 +193,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
   }),
-  event('surge', { cluster: name, step: ROLL_STEP, claim: groupClaim.optional() }),
+  event('surge', {
+    cluster: name,
+    step: ROLL_STEP,
+    claim: groupClaim.optional(),
+    bootEstimateSeconds: bootEstimate.optional(),
+  }),
   event('drain', {
     cluster: name,
     step: ROLL_STEP,
@@ -192,7 +206,12 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     cloudOnly: z.boolean().optional(),
     claim: groupClaim.optional(),
   }),
-  event('terminate', { cluster: name, step: ROLL_STEP, claim: groupClaim.optional() }),
+  event('terminate', {
+    cluster: name,
+    step: ROLL_STEP,
+    claim: groupClaim.optional(),
+    bootEstimateSeconds: bootEstimate.optional(),
+  }),
   event('uncordon', {
     cluster: name,
     step: ROLL_STEP,
@@ -205,6 +224,7 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     step: ROLL_STEP,
     deadline,
     cloudOnly: z.boolean().optional(),
+    boot: bootWaitSchema.optional(),
   }),
   event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
 ]);

@@ -37,6 +37,8 @@ export interface DrainPass {
   evicted: number;
   /** True when the pass stopped starting evictions because the invocation's time ran short. */
   outOfTime: boolean;
+  /** Seconds to wait before the next pass (see drainWaitSeconds). */
+  waitSeconds: number;
 }
 
 export interface DrainOptions {
@@ -57,28 +59,56 @@ async function podsOf(kube: KubePort, node: string): Promise<KubePod[]> {
   return (await kube.listPods({ fieldSelector: `spec.nodeName=${node}` })).filter(toEvict);
 }
 
-/** Pods left on `nodes`, counted page by page, with the first names kept for a message. */
-async function podsLeft(
-  kube: KubePort,
-  nodes: KubeNode[],
-): Promise<{ count: number; names: string[] }> {
-  const left = { count: 0, names: [] as string[] };
+/** Pods left on `nodes`, counted page by page, with the first names kept for a message and when the terminating ones are gone. */
+async function podsLeft(kube: KubePort, nodes: KubeNode[]): Promise<PodsLeft> {
+  const left: PodsLeft = { count: 0, names: [], notTerminating: 0 };
   for (const node of nodes) {
     const found = await kube.foldPods(
       { fieldSelector: `spec.nodeName=${node.name}` },
-      () => ({ count: 0, names: [] as string[] }),
+      (): PodsLeft => ({ count: 0, names: [], notTerminating: 0 }),
       (acc, page) => {
         for (const pod of page.filter(toEvict)) {
           acc.count += 1;
           if (acc.names.length < NAMES_KEPT) acc.names.push(`${pod.namespace}/${pod.name}`);
+          if (!pod.deletionTimestamp) acc.notTerminating += 1;
+          else if (!acc.goneBy || pod.deletionTimestamp > acc.goneBy)
+            acc.goneBy = pod.deletionTimestamp;
         }
         return acc;
       },
     );
     left.count += found.count;
+    left.notTerminating += found.notTerminating;
+    if (found.goneBy && (!left.goneBy || found.goneBy > left.goneBy)) left.goneBy = found.goneBy;
     left.names.push(...found.names.slice(0, NAMES_KEPT - left.names.length));
   }
   return left;
+}
+
+export interface PodsLeft {
+  count: number;
+  names: string[];
+  /** Pods left that are not terminating (not evicted yet, or held by a disruption budget). */
+  notTerminating: number;
+  /** The latest deletion deadline of the terminating ones (ISO). */
+  goneBy?: string;
+}
+
+/** Seconds between drain passes while some pod still waits for its eviction (the state machine's poll). */
+export const DRAIN_POLL_SECONDS = 10;
+/** The longest wait for terminating pods before looking again (a pod may set a long grace period). */
+export const MAX_DRAIN_WAIT_SECONDS = 60;
+
+/**
+ * How long the state machine waits before the next pass: while a pod still waits for its
+ * eviction, the poll interval; when every pod left is terminating, until the last one's deletion
+ * deadline (the end of its grace period, when the kubelet has killed it), within
+ * [DRAIN_POLL_SECONDS, MAX_DRAIN_WAIT_SECONDS]. Looking sooner would only find them still there.
+ */
+export function drainWaitSeconds(left: PodsLeft, now: Date): number {
+  if (left.count === 0 || left.notTerminating > 0 || !left.goneBy) return DRAIN_POLL_SECONDS;
+  const seconds = Math.ceil((new Date(left.goneBy).getTime() - now.getTime()) / 1000);
+  return Math.min(MAX_DRAIN_WAIT_SECONDS, Math.max(DRAIN_POLL_SECONDS, seconds));
 }
 
 async function cordonNode(kube: KubePort, node: KubeNode, pods: number): Promise<void> {
@@ -178,6 +208,7 @@ export async function drainPass(
     blocked: blockedCount,
     evicted,
     outOfTime: stopped,
+    waitSeconds: drainWaitSeconds(left, options.now),
   };
   if (pass.drained || options.now <= new Date(options.deadline)) return pass;
   // Leave the cluster as it was: the nodes the roll cordoned take pods again, nothing was

@@ -15,10 +15,12 @@ import {
 } from '../errors.js';
 import type { KubePort } from '../kube/port.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import { type BootWait, bootWait, nextBootEstimate } from '../planning/boot-estimate.js';
 import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
   batchesOf,
+  CHILD_POLL_SECONDS,
   childBatchLimit,
   forcedMembers,
   HISTORY_EVENT_LIMIT,
@@ -111,7 +113,14 @@ async function drain(
   input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
   deps: RollingUpdateDeps,
 ): Promise<DrainPass> {
-  const done = { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
+  const done = {
+    drained: true,
+    remaining: 0,
+    blocked: 0,
+    evicted: 0,
+    outOfTime: false,
+    waitSeconds: 0,
+  };
   if (input.cloudOnly || input.step.kind !== 'replace') return done;
   const ids = input.step.instanceIds;
   const kube = await kubeOrFail(input.cluster, deps);
@@ -123,10 +132,17 @@ async function drain(
   });
 }
 
-async function terminate(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
+async function terminate(
+  input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
+  deps: RollingUpdateDeps,
+) {
   const now = clockNow();
   if (input.step.kind !== 'replace')
-    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), terminated: [] };
+    return {
+      deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+      terminated: [],
+      boot: bootWait(now, input.bootEstimateSeconds, false, deps.replacementTimeoutSeconds),
+    };
   const step = input.step;
   const asg = await ownedGroup(step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
@@ -150,6 +166,13 @@ async function terminate(input: { cluster: string; step: RollStep }, deps: Rolli
   return {
     deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
     terminated: step.instanceIds,
+    // Only members terminated in the group launch replacements; a detached one had its own already.
+    boot: bootWait(
+      now,
+      input.bootEstimateSeconds,
+      inGroup.length > 0,
+      deps.replacementTimeoutSeconds,
+    ),
   };
 }
 
@@ -206,10 +229,17 @@ function loadBalancerOf(step: RollStep, options: RollOptions): { behindLoadBalan
     : {};
 }
 
-async function surge(input: { cluster: string; step: RollStep }, deps: RollingUpdateDeps) {
+async function surge(
+  input: { cluster: string; step: RollStep; bootEstimateSeconds?: number },
+  deps: RollingUpdateDeps,
+) {
   const now = clockNow();
   if (input.step.kind !== 'surge')
-    return { deadline: deadlineAfter(now, deps.replacementTimeoutSeconds), detached: [] };
+    return {
+      deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
+      detached: [],
+      boot: bootWait(now, input.bootEstimateSeconds, false, deps.replacementTimeoutSeconds),
+    };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const members = new Set(asg?.instances.map((i) => i.instanceId) ?? []);
   // A retried surge finds its instances detached already.
@@ -221,16 +251,41 @@ async function surge(input: { cluster: string; step: RollStep }, deps: RollingUp
   return {
     deadline: deadlineAfter(now, deps.replacementTimeoutSeconds),
     detached: input.step.instanceIds,
+    // A retried surge that finds nothing left to detach still waits: its first attempt launched.
+    boot: bootWait(
+      now,
+      input.bootEstimateSeconds,
+      input.step.instanceIds.length > 0,
+      deps.replacementTimeoutSeconds,
+    ),
   };
 }
 
 async function awaitReplacements(
-  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  input: {
+    cluster: string;
+    step: RollStep;
+    deadline: string;
+    cloudOnly?: boolean;
+    boot?: BootWait;
+  },
   deps: RollingUpdateDeps,
 ) {
   const now = clockNow();
+  const estimate = (ready: boolean) =>
+    input.boot
+      ? {
+          bootEstimateSeconds: ready
+            ? nextBootEstimate(input.boot, now, CHILD_POLL_SECONDS.replacements)
+            : input.boot.estimateSeconds,
+        }
+      : {};
   if (input.step.kind === 'done')
-    return { ready: true, validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds) };
+    return {
+      ready: true,
+      validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+      ...estimate(true),
+    };
   const asg = await ownedGroup(input.step.asgName, input.cluster, deps);
   const inService = asg?.instances.filter((i) => i.lifecycleState === 'InService') ?? [];
   const stillThere = (asg?.instances ?? []).filter(
@@ -273,6 +328,7 @@ async function awaitReplacements(
     notJoined,
     ...(etcdPending.length ? { etcdPending } : {}),
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
+    ...estimate(ready),
   };
 }
 

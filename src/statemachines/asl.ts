@@ -239,7 +239,13 @@ export function validateClusterPoll(
   names: { wait: string; check: string; choice: string },
   cluster: string,
   next: string,
-  options: { catch?: boolean; checkComment?: string; seconds?: number } = {},
+  options: {
+    catch?: boolean;
+    checkComment?: string;
+    seconds?: number;
+    /** Where the deadline is (default `$.validation.deadline`, which each check's answer repeats). */
+    deadlinePath?: string;
+  } = {},
 ): States {
   return pollUntil({
     ...names,
@@ -248,7 +254,7 @@ export function validateClusterPoll(
     parameters: {
       action: 'validate',
       'cluster.$': cluster,
-      'deadline.$': '$.validation.deadline',
+      'deadline.$': options.deadlinePath ?? '$.validation.deadline',
       'cloudOnly.$': '$.cloudOnly',
     },
     ...(options.checkComment ? { checkComment: options.checkComment } : {}),

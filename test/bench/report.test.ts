@@ -102,6 +102,18 @@ describe('checkTargets', () => {
     );
   });
 
+  it('holds the 30-node roll to 20 transitions and 10 AWS calls per node, and to kOps time', () => {
+    const small = { ...row(30, 7000, 6000), transitions: 900, awsCalls: 300 };
+
+    const targets = checkTargets(results([small]));
+
+    expect(targets.filter((t) => t.target.startsWith('roll 30:'))).toEqual([
+      expect.objectContaining({ value: 30, bound: 20, met: false }),
+      expect.objectContaining({ value: 10, bound: 10, met: true }),
+      expect.objectContaining({ value: 7000, bound: 6000, met: false }),
+    ]);
+  });
+
   it('holds a roll of 300 nodes at 110 pods a node to half the Timeout and 64 KiB of state', () => {
     const drained = {
       ...row(300, 200, 7000),

@@ -14,6 +14,7 @@ import {
   childBatchLimit,
   type RollOptions,
 } from '../../src/planning/rolling-update.js';
+import { DRAIN_POLL_SECONDS } from '../../src/stages/roll-drain.js';
 import {
   RollCache,
   type RollingUpdateDeps,
@@ -487,7 +488,13 @@ describe('the warm container cache (RollCache)', () => {
 });
 
 describe('batchLimit: a child execution fits in 25,000 history events', () => {
-  type AslState = { Type: string; Next?: string; Seconds?: number; Default?: string };
+  type AslState = {
+    Type: string;
+    Next?: string;
+    Seconds?: number;
+    SecondsPath?: string;
+    Default?: string;
+  };
   const child = JSON.parse(
     readFileSync(join(ROOT, 'statemachines/rolling-update-group.asl.json'), 'utf8'),
   ) as { States: Record<string, AslState> };
@@ -519,7 +526,7 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
       const passes = (loop: keyof typeof began) => visit - began[loop] > failures[loop];
       if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
       else if (name === 'ReplacementsReady')
-        name = passes('replacements') ? 'ControlPlaneReplaced' : 'WaitForReplacements';
+        name = passes('replacements') ? 'ValidateAfterStep' : 'WaitForReplacements';
       else if (name === 'ClusterValid')
         name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
       else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
@@ -533,7 +540,9 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
   it('polls at the intervals childBatchLimit counts with', () => {
     expect(child.States.WaitForReplacements!.Seconds).toBe(CHILD_POLL_SECONDS.replacements);
     expect(child.States.WaitForValidation!.Seconds).toBe(CHILD_POLL_SECONDS.validation);
-    expect(child.States.WaitForDrain!.Seconds).toBe(CHILD_POLL_SECONDS.drain);
+    // The drain waits at least its poll interval (longer only for pods already terminating).
+    expect(child.States.WaitForDrain!.SecondsPath).toBe('$.drain.waitSeconds');
+    expect(DRAIN_POLL_SECONDS).toBe(CHILD_POLL_SECONDS.drain);
     expect(child.States.WaitForDns!.Seconds).toBe(CHILD_POLL_SECONDS.dns);
   });
 

@@ -305,10 +305,9 @@ describe('history of the child, counted from the machine', () => {
     'NextStep',
     'StepKind',
     'Surge',
-    'WaitForReplacements',
+    'WaitForBoot',
     'CheckReplacements',
     'ReplacementsReady',
-    'ControlPlaneReplaced',
     'ValidateAfterStep',
     'ValidateCluster',
     'ClusterValid',
@@ -321,19 +320,18 @@ describe('history of the child, counted from the machine', () => {
     'Drained',
     'Terminate',
     'CountBatch',
-    'WaitForReplacements',
+    'WaitForBoot',
     'CheckReplacements',
     'ReplacementsReady',
-    'ControlPlaneReplaced',
     'ValidateAfterStep',
     'ValidateCluster',
     'ClusterValid',
     'BatchLimitReached',
   ];
 
-  it('costs 34 events (11 transitions) for a surge step and 43 (14) for a replace step that never waits twice', () => {
-    expect(pathCost(child.States, surge)).toEqual({ events: 34, transitions: 11 });
-    expect(pathCost(child.States, replace)).toEqual({ events: 43, transitions: 14 });
+  it('costs 32 events (10 transitions) for a surge step and 41 (13) for a replace step that never waits twice', () => {
+    expect(pathCost(child.States, surge)).toEqual({ events: 32, transitions: 10 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 41, transitions: 13 });
   });
 
   it('costs 9 events (3 transitions) per further turn of each poll', () => {
@@ -501,18 +499,34 @@ function world(
         drainErrors += 1;
         throw failure(drainError.name, 'Task timed out after 120.00 seconds');
       }
-      return { drained: true, remaining: 0, blocked: 0, evicted: 0, outOfTime: false };
+      return {
+        drained: true,
+        remaining: 0,
+        blocked: 0,
+        evicted: 0,
+        outOfTime: false,
+        waitSeconds: 0,
+      };
     }),
     UncordonAfterFailure: record('UncordonAfterFailure', (i) => ({
       uncordoned: i.step.instanceIds,
     })),
     Terminate: record('Terminate', (i) => {
       pending[i.step.instanceGroup]! -= 1;
-      return { deadline, terminated: i.step.instanceIds };
+      return {
+        deadline,
+        terminated: i.step.instanceIds,
+        boot: {
+          startedAt: deadline,
+          estimateSeconds: i.bootEstimateSeconds,
+          waitSeconds: i.bootEstimateSeconds,
+        },
+      };
     }),
-    CheckReplacements: record('CheckReplacements', () => ({
+    CheckReplacements: record('CheckReplacements', (i) => ({
       ready: true,
       validationDeadline: deadline,
+      bootEstimateSeconds: i.boot.estimateSeconds,
     })),
     ValidateCluster: record('ValidateCluster', (i) => ({
       valid: true,

@@ -252,7 +252,9 @@ export class SimCluster extends Controllers {
       });
       if (booting)
         this.addTimer({
-          at: this.clock() + this.timing.bootSeconds! * 1000,
+          at:
+            Math.min(this.clock(), this.timing.launchedAt?.() ?? Number.POSITIVE_INFINITY) +
+            this.timing.bootSeconds! * 1000,
           kind: 'boot',
           key: instance.privateDnsName,
           uid: this.nodes.get(instance.privateDnsName)!.metadata.uid,

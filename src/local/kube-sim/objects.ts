@@ -48,8 +48,13 @@ export const NOT_READY_TAINT = { key: 'node.kubernetes.io/not-ready', effect: 'N
 export interface SimTiming {
   /** The current time in milliseconds (default `Date.now`). */
   now?: () => number;
-  /** A newly seen instance's node is NotReady until this long after the sim first saw it. */
+  /** A newly seen instance's node is NotReady until this long after it launched (or the sim first saw it). */
   bootSeconds?: number;
+  /**
+   * When the last call that can launch instances was made (same clock as `now`): a node's boot
+   * counts from there, as an EC2 instance boots from its launch, not from when someone looks.
+   */
+  launchedAt?: () => number | undefined;
   /** An evicted pod stays Terminating (listed, holding its slot) this long, then is gone and replaced. */
   drainSeconds?: number;
   /** The most pods the cluster may hold (default MAX_PODS_PER_CLUSTER): the bench's 110-pod nodes need more. */

@@ -1,5 +1,6 @@
 import { LONGEST_EXECUTION_SECONDS } from '../../config.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
+import { DEFAULT_BOOT_ESTIMATE_SECONDS } from '../../planning/boot-estimate.js';
 import {
   CHILD_PLAN,
   choice,
@@ -38,6 +39,48 @@ const uncordonOnFailure = (): State[] => [
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'UncordonAfterFailure' },
 ];
 
+/** The boot time the roll has observed so far (kept with the batch count across batches). */
+const BOOT_ESTIMATE = '$.batches.bootEstimateSeconds';
+
+/**
+ * The replacements poll, entered at CheckReplacements after WaitForBoot: every 20 s until the
+ * step's replacements are Ready nodes; then a new control-plane instance's address goes into the
+ * API records, and validation follows. One Choice serves both the poll and that branch.
+ */
+function replacementsPoll(): States {
+  const states = pollUntil({
+    wait: 'WaitForReplacements',
+    check: 'CheckReplacements',
+    choice: 'ReplacementsReady',
+    seconds: 20,
+    fn: 'RollingUpdateFunction',
+    parameters: {
+      action: 'awaitReplacements',
+      'cluster.$': CLUSTER,
+      'step.$': '$.next.step',
+      'deadline.$': '$.replace.deadline',
+      'cloudOnly.$': '$.cloudOnly',
+      'boot.$': '$.replace.boot',
+    },
+    resultPath: '$.replacements',
+    until: isTrue('$.replacements.ready'),
+    next: 'ValidateAfterStep',
+    catch: false,
+  });
+  states.ReplacementsReady = choice(
+    [
+      [
+        { And: [isTrue('$.replacements.ready'), isPresentAndTrue('$.next.step.controlPlane')] },
+        'UpsertApiRecords',
+      ],
+      [isTrue('$.replacements.ready'), 'ValidateAfterStep'],
+    ],
+    'WaitForReplacements',
+    'A new control-plane instance has a new address: the API records follow it before validation.',
+  );
+  return states;
+}
+
 /**
  * The poll loops of one roll step, as today's rolling-update ran them: surge or drain and
  * terminate, wait for the replacements to join, follow a new control-plane address in DNS,
@@ -47,12 +90,18 @@ function rollStep(next: string): States {
   return {
     Surge: task(
       'RollingUpdateFunction',
-      { action: 'surge', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
+      {
+        action: 'surge',
+        'cluster.$': CLUSTER,
+        'step.$': '$.next.step',
+        claim: CLAIM,
+        'bootEstimateSeconds.$': BOOT_ESTIMATE,
+      },
       {
         comment:
           'Detach without lowering desired capacity: the group launches replacements while the old instances still serve.',
         resultPath: '$.replace',
-        next: 'WaitForReplacements',
+        next: 'WaitForBoot',
       },
     ),
     Drain: task(
@@ -72,6 +121,7 @@ function rollStep(next: string): States {
           'drained.$': '$.drained',
           'remaining.$': '$.remaining',
           'blocked.$': '$.blocked',
+          'waitSeconds.$': '$.waitSeconds',
         },
         resultPath: '$.drain',
         next: 'Drained',
@@ -112,10 +162,22 @@ function rollStep(next: string): States {
       SecondsPath: '$.deregistration.delaySeconds',
       Next: 'Terminate',
     },
-    WaitForDrain: { Type: 'Wait', Seconds: 10, Next: 'Drain' },
+    WaitForDrain: {
+      Type: 'Wait',
+      Comment:
+        "The poll interval while a pod waits for its eviction; once every pod left is terminating, until the end of the last one's grace period (at most 60 s).",
+      SecondsPath: '$.drain.waitSeconds',
+      Next: 'Drain',
+    },
     Terminate: task(
       'RollingUpdateFunction',
-      { action: 'terminate', 'cluster.$': CLUSTER, 'step.$': '$.next.step', claim: CLAIM },
+      {
+        action: 'terminate',
+        'cluster.$': CLUSTER,
+        'step.$': '$.next.step',
+        claim: CLAIM,
+        'bootEstimateSeconds.$': BOOT_ESTIMATE,
+      },
       { resultPath: '$.replace', next: 'CountBatch', catch: uncordonOnFailure() },
     ),
     UncordonAfterFailure: task(
@@ -141,45 +203,37 @@ function rollStep(next: string): States {
     // A batch is replaced once its instances are terminated; a surge step (always followed by the
     // replace step of the same batch) is not counted twice.
     CountBatch: pass(
-      { 'count.$': 'States.MathAdd($.batches.count, 1)' },
-      '$.batches',
-      'WaitForReplacements',
-    ),
-    ...pollUntil({
-      wait: 'WaitForReplacements',
-      check: 'CheckReplacements',
-      choice: 'ReplacementsReady',
-      seconds: 20,
-      fn: 'RollingUpdateFunction',
-      parameters: {
-        action: 'awaitReplacements',
-        'cluster.$': CLUSTER,
-        'step.$': '$.next.step',
-        'deadline.$': '$.replace.deadline',
-        'cloudOnly.$': '$.cloudOnly',
+      {
+        'count.$': 'States.MathAdd($.batches.count, 1)',
+        'bootEstimateSeconds.$': BOOT_ESTIMATE,
       },
-      resultPath: '$.replacements',
-      until: isTrue('$.replacements.ready'),
-      next: 'ControlPlaneReplaced',
-      catch: false,
-    }),
-    ControlPlaneReplaced: choice(
-      [[isPresentAndTrue('$.next.step.controlPlane'), 'UpsertApiRecords']],
-      'ValidateAfterStep',
-      'A new control-plane instance has a new address: the API records follow it before validation.',
+      '$.batches',
+      'WaitForBoot',
     ),
+    WaitForBoot: {
+      Type: 'Wait',
+      Comment:
+        'No replacement is a Ready node before it has booted: wait the boot time this roll has observed (0 when the step launched nothing), then poll.',
+      SecondsPath: '$.replace.boot.waitSeconds',
+      Next: 'CheckReplacements',
+    },
+    ...replacementsPoll(),
     ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
     ValidateAfterStep: pass(
-      { 'deadline.$': '$.replacements.validationDeadline' },
-      '$.validation',
+      {
+        'count.$': '$.batches.count',
+        'bootEstimateSeconds.$': '$.replacements.bootEstimateSeconds',
+        'validationDeadline.$': '$.replacements.validationDeadline',
+      },
+      '$.batches',
       'ValidateCluster',
-      'Validate before the next batch, with a fresh deadline.',
+      'Validate before the next batch, with a fresh deadline; keep the boot time the replacements took.',
     ),
     ...validateClusterPoll(
       { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
       CLUSTER,
       next,
-      { catch: false },
+      { catch: false, deadlinePath: '$.batches.validationDeadline' },
     ),
   };
 }
@@ -216,7 +270,11 @@ export function rollingUpdateGroup(): Machine {
           next: 'StartBatches',
         },
       ),
-      StartBatches: pass({ count: 0 }, '$.batches', 'NextStep'),
+      StartBatches: pass(
+        { count: 0, bootEstimateSeconds: DEFAULT_BOOT_ESTIMATE_SECONDS },
+        '$.batches',
+        'NextStep',
+      ),
       NextStep: task(
         'RollingUpdateFunction',
         {
