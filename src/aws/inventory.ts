@@ -157,6 +157,20 @@ async function done(call: Promise<unknown>, ...alreadyDone: string[]): Promise<v
 const nameTag = (tags: Array<{ Key?: string; Value?: string }> | undefined, fallback: string) =>
   tags?.find((t) => t.Key === 'Name')?.Value ?? fallback;
 
+/** Resources of one type as `kops delete cluster` lists them: the Name tag (else `name`), the ID. */
+function listed<T extends { Tags?: Array<{ Key?: string; Value?: string }> }>(
+  type: string,
+  items: T[],
+  id: (item: T) => string | undefined,
+  name: (item: T) => string | undefined = id,
+): CloudResource[] {
+  return items.map((item) => ({
+    type,
+    name: nameTag(item.Tags, name(item) ?? ''),
+    id: id(item) ?? '',
+  }));
+}
+
 /** Finds and deletes a cluster's resources with these clients. */
 export function inventoryApi(clients: InventoryClients): InventoryApi {
   return {
@@ -268,16 +282,13 @@ async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudR
   } = tagged;
   return [
     // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
-    ...templates.map((t) => ({
-      type: 'autoscaling-config',
-      name: nameTag(t.Tags, t.LaunchTemplateName ?? ''),
-      id: t.LaunchTemplateId ?? '',
-    })),
-    ...instances.map((i) => ({
-      type: 'instance',
-      name: nameTag(i.Tags, i.InstanceId ?? ''),
-      id: i.InstanceId ?? '',
-    })),
+    ...listed(
+      'autoscaling-config',
+      templates,
+      (t) => t.LaunchTemplateId,
+      (t) => t.LaunchTemplateName,
+    ),
+    ...listed('instance', instances, (i) => i.InstanceId),
     ...enis
       // An instance's primary ENI goes with the instance; an interface an AWS service manages
       // (a NAT gateway's, a load balancer's) goes with the resource that service deletes.
@@ -290,50 +301,32 @@ async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudR
         id: n.NetworkInterfaceId ?? '',
       })),
     // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
-    ...volumes
-      .filter((v) => v.State !== 'deleting' && v.State !== 'deleted')
-      .map((v) => ({
-        type: 'volume',
-        name: nameTag(v.Tags, v.VolumeId ?? ''),
-        id: v.VolumeId ?? '',
-      })),
-    ...nats
-      .filter((n) => n.State !== 'deleted')
-      .map((n) => ({
-        type: 'nat-gateway',
-        name: nameTag(n.Tags, n.NatGatewayId ?? ''),
-        id: n.NatGatewayId ?? '',
-      })),
-    ...addresses.map((a) => ({
-      type: 'elastic-ip',
-      name: nameTag(a.Tags, a.PublicIp ?? ''),
-      id: a.AllocationId ?? '',
-    })),
-    ...gateways.map((g) => ({
-      type: 'internet-gateway',
-      name: nameTag(g.Tags, g.InternetGatewayId ?? ''),
-      id: g.InternetGatewayId ?? '',
-    })),
-    ...tables.map((t) => ({
-      type: 'route-table',
-      name: nameTag(t.Tags, t.RouteTableId ?? ''),
-      id: t.RouteTableId ?? '',
-    })),
-    ...groups.map((g) => ({
-      type: 'security-group',
-      name: nameTag(g.Tags, g.GroupName ?? ''),
-      id: g.GroupId ?? '',
-    })),
-    ...subnets.map((s) => ({
-      type: 'subnet',
-      name: nameTag(s.Tags, s.SubnetId ?? ''),
-      id: s.SubnetId ?? '',
-    })),
-    ...vpcs.map((v) => ({
-      type: 'vpc',
-      name: nameTag(v.Tags, v.VpcId ?? ''),
-      id: v.VpcId ?? '',
-    })),
+    ...listed(
+      'volume',
+      volumes.filter((v) => v.State !== 'deleting' && v.State !== 'deleted'),
+      (v) => v.VolumeId,
+    ),
+    ...listed(
+      'nat-gateway',
+      nats.filter((n) => n.State !== 'deleted'),
+      (n) => n.NatGatewayId,
+    ),
+    ...listed(
+      'elastic-ip',
+      addresses,
+      (a) => a.AllocationId,
+      (a) => a.PublicIp,
+    ),
+    ...listed('internet-gateway', gateways, (g) => g.InternetGatewayId),
+    ...listed('route-table', tables, (t) => t.RouteTableId),
+    ...listed(
+      'security-group',
+      groups,
+      (g) => g.GroupId,
+      (g) => g.GroupName,
+    ),
+    ...listed('subnet', subnets, (s) => s.SubnetId),
+    ...listed('vpc', vpcs, (v) => v.VpcId),
   ];
 }
 

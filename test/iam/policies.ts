@@ -208,17 +208,10 @@ export function actorRoles(
   const roles = new Map<string, Role & { trust: PolicyDocument }>();
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::IAM::Role' || !id.endsWith('ActorRole')) continue;
-    const policies = (resource.Properties?.Policies ?? []) as Array<{
-      PolicyName: string;
-      PolicyDocument: unknown;
-    }>;
     roles.set(id, {
       name: id,
       arn: attribute(deployment, id, 'Arn'),
-      policies: policies.map((p) => ({
-        name: `${id}.${p.PolicyName}`,
-        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
-      })),
+      policies: inlinePolicies(id, resource, deployment),
       trust: resolveIntrinsics(
         resource.Properties?.AssumeRolePolicyDocument,
         deployment,
@@ -226,6 +219,22 @@ export function actorRoles(
     });
   }
   return roles;
+}
+
+/** A template role's inline policies (`Properties.Policies`), resolved as deployed. */
+function inlinePolicies(
+  id: string,
+  resource: Template['Resources'][string],
+  deployment: Deployment,
+): Role['policies'] {
+  const policies = (resource.Properties?.Policies ?? []) as Array<{
+    PolicyName: string;
+    PolicyDocument: unknown;
+  }>;
+  return policies.map((p) => ({
+    name: `${id}.${p.PolicyName}`,
+    policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
+  }));
 }
 
 /** An actor role's session for `cluster`: the role with the session tag the code gives it. */
@@ -245,17 +254,10 @@ export function templateRoles(
   for (const id of TEMPLATE_ROLES) {
     const resource = template.Resources[id];
     if (resource?.Type !== 'AWS::IAM::Role') throw new Error(`template.yaml has no role ${id}`);
-    const policies = (resource.Properties?.Policies ?? []) as Array<{
-      PolicyName: string;
-      PolicyDocument: unknown;
-    }>;
     roles.set(id, {
       name: id,
       arn: attribute(deployment, id, 'Arn'),
-      policies: policies.map((p) => ({
-        name: `${id}.${p.PolicyName}`,
-        policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
-      })),
+      policies: inlinePolicies(id, resource, deployment),
     });
   }
   return roles;
