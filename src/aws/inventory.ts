@@ -263,11 +263,6 @@ async function networkInterfacesIn(ec2: EC2Client, vpcIds: string[]) {
 }
 
 async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudResource[]> {
-  const tagged = await describeTaggedEc2(ec2, cluster);
-  const enis = await networkInterfacesIn(
-    ec2,
-    tagged.vpcs.map((v) => v.VpcId ?? ''),
-  );
   const {
     vpcs,
     subnets,
@@ -279,7 +274,11 @@ async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudR
     instances,
     templates,
     volumes,
-  } = tagged;
+  } = await describeTaggedEc2(ec2, cluster);
+  const enis = await networkInterfacesIn(
+    ec2,
+    vpcs.map((v) => v.VpcId ?? ''),
+  );
   return [
     // NAME is the kOps name (the Name tag) as in `kops delete cluster`; the AWS name is hashed.
     ...listed(

@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { ClusterExistsError, ClusterLockedError, SpecInvalidError } from '../errors.js';
-import { checkManifest } from '../manifest/check.js';
 import { storeKey } from '../state/layout.js';
 import {
   type ApiDeps,
   type ApiRequest,
   type ApiResponse,
-  bodyText,
+  buildableManifest,
   clusterName,
   HttpProblem,
-  manifestFromBody,
   requireCluster,
 } from './api.js';
-import { MAX_MANIFEST_BYTES } from './inputs.js';
 import { writeState } from './write-state.js';
 
 /**
@@ -126,25 +123,11 @@ export const clusterAccessRoutes = {
    */
   async registerCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
-    const manifest = manifestFromBody(bodyText(request));
-    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
-      throw new HttpProblem(
-        413,
-        `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`,
-      );
-    const check = checkManifest(manifest);
-    if (!check.valid || check.unsupported.length > 0)
+    const { manifest, cluster: named } = buildableManifest(request);
+    if (named !== cluster)
       throw new HttpProblem(
         400,
-        check.valid
-          ? 'the manifest asks for settings kopsless does not build'
-          : 'the manifest is invalid',
-        { errors: check.errors, unsupported: check.unsupported },
-      );
-    if (check.cluster !== cluster)
-      throw new HttpProblem(
-        400,
-        `metadata.name: the manifest's cluster is "${check.cluster}", the path names "${cluster}"`,
+        `metadata.name: the manifest's cluster is "${named}", the path names "${cluster}"`,
       );
     const owner = `api-register-${randomUUID()}`;
     const writeDeps = { store: deps.store, lockLeaseSeconds: REGISTER_LEASE_SECONDS };

@@ -345,26 +345,32 @@ async function start(
   );
 }
 
+/**
+ * The manifest in a request's body, when kopsless can build it: 413 over what the create state
+ * machine takes (its states would outgrow 256 KiB), 400 naming every invalid or unsupported field.
+ */
+export function buildableManifest(request: ApiRequest): { manifest: string; cluster: string } {
+  const manifest = manifestFromBody(bodyText(request));
+  if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
+    throw new HttpProblem(
+      413,
+      `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`,
+    );
+  const check = checkManifest(manifest);
+  if (!check.valid || check.unsupported.length > 0)
+    throw new HttpProblem(
+      400,
+      check.valid
+        ? 'the manifest asks for settings kopsless does not build'
+        : 'the manifest is invalid',
+      { errors: check.errors, unsupported: check.unsupported },
+    );
+  return { manifest, cluster: check.cluster! };
+}
+
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const manifest = manifestFromBody(bodyText(request));
-    // The create state machine refuses more (its states would outgrow 256 KiB): say so before starting it.
-    if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
-      throw new HttpProblem(
-        413,
-        `manifest over ${MAX_MANIFEST_BYTES} bytes, the most the create state machine takes`,
-      );
-    const check = checkManifest(manifest);
-    if (!check.valid || check.unsupported.length > 0) {
-      throw new HttpProblem(
-        400,
-        check.valid
-          ? 'the manifest asks for settings kopsless does not build'
-          : 'the manifest is invalid',
-        { errors: check.errors, unsupported: check.unsupported },
-      );
-    }
-    const cluster = check.cluster!;
+    const { manifest, cluster } = buildableManifest(request);
     const previous = await previousExecution(
       'create-cluster',
       cluster,
