@@ -18,6 +18,28 @@ type Json = Record<string, unknown>;
 /** etcd's client port on every control-plane instance, where the member API answers. */
 export const ETCD_CLIENT_PORT = 2379;
 
+/** The cluster API function's MemorySize, in MB. */
+export const CLUSTER_API_MEMORY_MB = 512;
+
+/**
+ * The cluster API function's environment, as its cluster stack sets it (the local backend runs
+ * the layer with the same, under `KOPSLESS_BUNDLES=1`).
+ */
+export function clusterApiEnvironment(
+  cluster: string,
+  stateBucket: string,
+  apiServerHost = `api.internal.${cluster}`,
+): Record<string, string> {
+  return {
+    CLUSTER_NAME: cluster,
+    STATE_BUCKET: stateBucket,
+    API_SERVER_HOST: apiServerHost,
+    NODE_OPTIONS: '--enable-source-maps',
+    AWS_MAX_ATTEMPTS: '5',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+}
+
 /** The cluster API function's Timeout: the ENI watcher's (template.yaml), which waits for it. */
 export const CLUSTER_API_TIMEOUT_SECONDS = 120;
 
@@ -228,7 +250,7 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
         Code: { ZipFile: clusterApiShim() },
         Layers: [input.layerArn],
         Role: { 'Fn::GetAtt': ['ClusterApiRole', 'Arn'] },
-        MemorySize: 512,
+        MemorySize: CLUSTER_API_MEMORY_MB,
         // The watcher's whole pod-slot count runs in one invocation (550,000 pods at 5,000
         // nodes): as long as the watcher itself may run.
         Timeout: CLUSTER_API_TIMEOUT_SECONDS,
@@ -238,14 +260,11 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
           SecurityGroupIds: [{ 'Fn::GetAtt': ['ClusterApiSecurityGroup', 'GroupId'] }],
         },
         Environment: {
-          Variables: {
-            CLUSTER_NAME: name,
-            STATE_BUCKET: input.stateBucket,
-            API_SERVER_HOST: manifest.cluster.spec.masterInternalName ?? `api.internal.${name}`,
-            NODE_OPTIONS: '--enable-source-maps',
-            AWS_MAX_ATTEMPTS: '5',
-            POWERTOOLS_LOG_LEVEL: 'INFO',
-          },
+          Variables: clusterApiEnvironment(
+            name,
+            input.stateBucket,
+            manifest.cluster.spec.masterInternalName,
+          ),
         },
         Tags: input.tags(),
       },
