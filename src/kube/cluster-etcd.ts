@@ -27,9 +27,6 @@ interface ControlPlaneNode {
   internalIp?: string;
 }
 
-/** How the function reaches etcd: the member API over these endpoints (a seam for tests). */
-export type EtcdDialer = (access: EtcdAccess, endpoints: string[]) => EtcdPort;
-
 /**
  * The stored etcd access, checked as data before any request: on AWS the CA, certificate and key
  * inline and no `endpoints` (etcd is dialed on the cluster's own control-plane addresses only);
@@ -80,27 +77,21 @@ async function controlPlaneNodes(config: KubeConfig): Promise<ControlPlaneNode[]
 }
 
 /** The member API, dialed on the control-plane nodes other than `leaving`. */
-function memberApi(
-  access: EtcdAccess,
-  nodes: ControlPlaneNode[],
-  dial: EtcdDialer,
-  leaving?: string,
-): EtcdPort {
+function memberApi(access: EtcdAccess, nodes: ControlPlaneNode[], leaving?: string): EtcdPort {
   const ips = nodes
     .filter((n) => n.instanceId !== leaving)
     .map((n) => n.internalIp ?? '')
     .filter((ip) => ip !== '');
-  return dial(access, etcdEndpoints(access, ips));
+  return etcdPort(access, etcdEndpoints(access, ips));
 }
 
 /** The members, or `published: false` while the control plane has not stored the client certificate. */
 export async function listEtcdMembers(
   config: KubeConfig,
   access: EtcdAccess | undefined,
-  dial: EtcdDialer = etcdPort,
 ): Promise<ClusterApiResults['listEtcdMembers']> {
   if (!access) return { published: false, members: [] };
-  const etcd = memberApi(access, await controlPlaneNodes(config), dial);
+  const etcd = memberApi(access, await controlPlaneNodes(config));
   return { published: true, members: await etcd.listMembers() };
 }
 
@@ -113,13 +104,12 @@ export async function removeEtcdMember(
   config: KubeConfig,
   access: EtcdAccess | undefined,
   instanceId: string,
-  dial: EtcdDialer = etcdPort,
 ): Promise<ClusterApiResults['removeEtcdMember']> {
   if (!access) return { removed: false };
   const nodes = await controlPlaneNodes(config);
   const node = nodes.find((n) => n.instanceId === instanceId);
   if (!node) return { removed: false };
-  const etcd = memberApi(access, nodes, dial, instanceId);
+  const etcd = memberApi(access, nodes, instanceId);
   const member = (await etcd.listMembers()).find((m) => m.name === node.name);
   if (!member) return { removed: false };
   return (await etcd.removeMember(member.id))
