@@ -30,6 +30,11 @@ export interface AwsCall {
 export interface AwsCallObserver {
   before?(call: AwsCall): Promise<void> | void;
   after?(call: AwsCall, outcome: { output?: unknown; error?: unknown }): Promise<void> | void;
+  /**
+   * The answer the handler gets instead of the service's (undefined: the service's): how the
+   * local backend makes moto's at-once answers follow AWS's durations on a simulated clock.
+   */
+  answer?(call: AwsCall, output: unknown): unknown;
 }
 
 const scope = new AsyncLocalStorage<{ functionId: string }>();
@@ -88,10 +93,14 @@ function instrument(client: SdkClient): void {
       };
       for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
       try {
-        const output = await next(args);
-        for (const observer of observers)
+        // The SDK's middleware passes `{ output, response }`; observers see the output itself.
+        const result = (await next(args)) as { output?: unknown };
+        let output = result.output;
+        for (const observer of observers) {
           await outsideFunctions(async () => observer.after?.(call, { output }));
-        return output;
+          output = observer.answer?.(call, output) ?? output;
+        }
+        return output === result.output ? result : { ...result, output };
       } catch (error) {
         for (const observer of observers)
           await outsideFunctions(async () => observer.after?.(call, { error }));
