@@ -28,10 +28,13 @@ import { AWS_DURATIONS } from '../../src/local/aws-timing/durations.js';
  * - cmd/kops/validate_cluster.go: `--wait` validates every `--interval` (10 s) until one passes
  *   (`--count` 0: the first success ends it).
  *
- * Favourable to kOps throughout: each API round takes 1 s; preparing the spec, the keystore and
- * the state store takes 5 s; a node's resolver sees the new records as soon as Route53 has them
- * (no placeholder left in its cache for the TTL); the control plane serves the API as soon as a
- * node would be Ready (etcd-manager's own start is free); no ASG launch is throttled.
+ * The control plane serves the API `nodeJoinSeconds` before a node launched with it is Ready (its
+ * own kubelet registers and its CNI starts in that time): 120 s after launch, as for kopsless,
+ * whose simulated API makes every node Ready 150 s after launch and so has its workers find the
+ * API serving by then. Favourable to kOps wherever it has to guess: each API round takes 1 s;
+ * preparing the spec, the keystore and the state store 5 s; a node's resolver sees the new
+ * records as soon as Route53 has them (no placeholder left in its cache for the TTL);
+ * etcd-manager starts as fast as kopsless's etcd; no ASG launch is throttled.
  */
 
 /** kOps's own timings, in seconds. */
@@ -60,7 +63,7 @@ export interface KopsCreateSchedule {
   groupsCreated: number;
   /** `create cluster --yes` returns (records pre-created). */
   cloudupDone: number;
-  /** The control plane serves the API (as a node of it is Ready). */
+  /** The control plane serves the API (`nodeJoinSeconds` before a node launched with it is Ready). */
   apiServing: number;
   /** Route53 has dns-controller's records for `api` and `api.internal`. */
   recordsInSync: number;
@@ -92,7 +95,7 @@ export function kopsCreateSchedule(
   const groupsCreated = tryAt + k.roundSeconds;
   // After the task graph: the placeholder records, a Route53 change kOps does not wait for.
   const cloudupDone = groupsCreated + k.roundSeconds;
-  const apiServing = groupsCreated + figures.nodeReadySeconds;
+  const apiServing = groupsCreated + figures.nodeReadySeconds - k.nodeJoinSeconds;
   const recordsInSync = apiServing + k.dnsControllerIntervalSeconds + figures.route53ChangeSeconds;
   const nodesReady = Math.max(
     groupsCreated + figures.nodeReadySeconds,

@@ -52,4 +52,26 @@ describe('AWS call recording on the local backend', () => {
 
     expect(seen).toEqual([]);
   });
+
+  it("hands observers the service's output and lets one answer in its place, inside a function only", async () => {
+    const outputs: unknown[] = [];
+    stop = observeAwsCalls({
+      after: (_call, outcome) => void outputs.push(outcome.output),
+      answer: (call, output) =>
+        call.operation === 'GetObject'
+          ? { ...(output as object), ContentType: 'text/plain' }
+          : undefined,
+    });
+    const s3 = offlineS3();
+
+    const inside = await inFunction('WriteStateFunction', () =>
+      s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' })),
+    );
+    const outside = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' }));
+
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0]).toHaveProperty('$metadata');
+    expect(inside.ContentType).toBe('text/plain');
+    expect(outside.ContentType).toBeUndefined();
+  });
 });
