@@ -194,7 +194,14 @@ export async function lifecycleSection(
     const withLifecycle = lifecycleSizes.includes(nodes);
     // The control-plane group is created and deleted too; the roll forces the node groups only.
     // A failed run is no row (its counts stop where it failed); diagnostics say what happened.
-    if (withLifecycle && measured.create.status === 'SUCCEEDED' && measured.validation) {
+    if (measured.validation && !measured.validation.valid)
+      diagnostics[`create.${nodes}.validation`] =
+        `not valid ${measured.validation.seconds} simulated s after create (${measured.validation.checks} validations): ${measured.validation.failures?.join('; ')}`;
+    if (
+      withLifecycle &&
+      measured.create.status === 'SUCCEEDED' &&
+      measured.validation?.valid === true
+    ) {
       // Comparable with kOps: from the start of create until the cluster validates.
       const simulatedSeconds = (measured.create.modelSeconds ?? 0) + measured.validation.seconds;
       const kops = kopsCreateSchedule();
