@@ -53,7 +53,7 @@ describe('AWS call recording on the local backend', () => {
     expect(seen).toEqual([]);
   });
 
-  it("hands observers the service's output and lets one answer in its place, inside a function only", async () => {
+  it("lets an observer answer in place of the service's output, inside a function only", async () => {
     const outputs: unknown[] = [];
     stop = observeAwsCalls({
       after: (_call, outcome) => void outputs.push(outcome.output),
@@ -70,7 +70,7 @@ describe('AWS call recording on the local backend', () => {
     const outside = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' }));
 
     expect(outputs).toHaveLength(1);
-    expect(outputs[0]).toHaveProperty('$metadata');
+    expect(outputs[0]).toHaveProperty('output.$metadata');
     expect(inside.ContentType).toBe('text/plain');
     expect(outside.ContentType).toBeUndefined();
   });

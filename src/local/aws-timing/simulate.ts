@@ -66,11 +66,13 @@ export function simulateAwsTiming(options: AwsTimingOptions): AwsTiming {
   const after = (call: AwsCall, outcome: { output?: unknown; error?: unknown }) => {
     if (outcome.error !== undefined) return;
     const input = call.input;
+    // What the SDK's middleware stack returns: the command's output is its `output`.
+    const output = (outcome.output as { output?: unknown } | undefined)?.output;
     if (call.service === 'CloudFormation' && call.operation === 'CreateStack') {
       const name = String(input.StackName);
       const { seconds } = stackCreateSeconds(JSON.parse(String(input.TemplateBody ?? '{}')));
       stacks.set(name, { createdAt: now(), seconds });
-      const id = (outcome.output as { StackId?: string } | undefined)?.StackId;
+      const id = (output as { StackId?: string } | undefined)?.StackId;
       if (id) stackIds.set(id, name);
     } else if (call.service === 'Auto Scaling' && GROUP_LAUNCHES.has(call.operation)) {
       const group =
@@ -79,7 +81,7 @@ export function simulateAwsTiming(options: AwsTimingOptions): AwsTiming {
           : instanceGroup.get(String(input.InstanceId));
       if (group) groupChangedAt.set(group, now());
     } else if (call.service === 'Route 53' && call.operation === 'ChangeResourceRecordSets') {
-      const info = (outcome.output as { ChangeInfo?: ChangeInfo } | undefined)?.ChangeInfo;
+      const info = (output as { ChangeInfo?: ChangeInfo } | undefined)?.ChangeInfo;
       if (info?.Id) changes.set(changeKey(info.Id), now());
     }
   };

@@ -29,10 +29,12 @@ export interface AwsCall {
 /** Awaited before the call goes out (it may look at the world as the call finds it) and after it. */
 export interface AwsCallObserver {
   before?(call: AwsCall): Promise<void> | void;
+  /** `outcome.output` is what the SDK's middleware stack returns: `{ output, response }`. */
   after?(call: AwsCall, outcome: { output?: unknown; error?: unknown }): Promise<void> | void;
   /**
-   * The answer the handler gets instead of the service's (undefined: the service's): how the
-   * local backend makes moto's at-once answers follow AWS's durations on a simulated clock.
+   * The output the handler gets instead of the service's (`output` is the service's, the command's
+   * result; undefined keeps it): how the local backend makes moto's at-once answers follow AWS's
+   * durations on a simulated clock. Called after every observer's `after`.
    */
   answer?(call: AwsCall, output: unknown): unknown;
 }
@@ -93,13 +95,12 @@ function instrument(client: SdkClient): void {
       };
       for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
       try {
-        // The SDK's middleware passes `{ output, response }`; observers see the output itself.
         const result = (await next(args)) as { output?: unknown };
+        for (const observer of observers)
+          await outsideFunctions(async () => observer.after?.(call, { output: result }));
+        // The middleware stack passes `{ output, response }`: an answer replaces the output.
         let output = result.output;
-        for (const observer of observers) {
-          await outsideFunctions(async () => observer.after?.(call, { output }));
-          output = observer.answer?.(call, output) ?? output;
-        }
+        for (const observer of observers) output = observer.answer?.(call, output) ?? output;
         return output === result.output ? result : { ...result, output };
       } catch (error) {
         for (const observer of observers)
