@@ -74,16 +74,10 @@ export const AWS_DURATIONS = {
     basis:
       "a new function is Pending while Lambda creates its resources (a VPC function its network interfaces); the page gives no duration: 10 s is the model's value",
   },
-  vpcEndpoint: {
-    seconds: 60,
-    sources: ['https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html'],
-    basis:
-      "an endpoint is pending until its network interfaces are made; the page gives no duration: a minute is the model's value",
-  },
   networkLoadBalancer: {
     seconds: 180,
     sources: [
-      'https://docs.aws.amazon.com/elasticloadbalancing/latest/network/create-network-load-balancer.html',
+      'https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerState.html',
     ],
     basis:
       "a new load balancer is provisioning until it is active; the page gives no duration: 3 minutes is the model's value",
@@ -101,7 +95,7 @@ export const AWS_DURATIONS = {
     seconds: 20,
     sources: [
       'http://www.daemonology.net/blog/2021-08-12-EC2-boot-time-benchmarking.html',
-      'https://github.com/brevdev/ec2-coldboot-research',
+      'https://github.com/brevdev/ec2-coldboot-research/blob/main/@fix_plan.md',
     ],
     basis:
       'RunInstances 1.5 s, pending to running 4.9 s (c5.xlarge) to 16.5 s (t3.medium and five other types); Auto Scaling reports an instance InService once it runs (no lifecycle hook): 20 s',
@@ -132,7 +126,8 @@ export const CLOUDFORMATION_CREATE: Readonly<Record<string, AwsDurationName>> = 
   'AWS::EC2::SecurityGroupIngress': 'ec2NetworkResource',
   'AWS::EC2::EIP': 'ec2NetworkResource',
   'AWS::EC2::NatGateway': 'natGateway',
-  'AWS::EC2::VPCEndpoint': 'vpcEndpoint',
+  // The stacks' only endpoint is a gateway endpoint (S3): a route-table entry, no interfaces.
+  'AWS::EC2::VPCEndpoint': 'ec2NetworkResource',
   'AWS::IAM::Role': 'iamRole',
   'AWS::IAM::Policy': 'iamRole',
   'AWS::IAM::InstanceProfile': 'cloudFormationInstanceProfile',
