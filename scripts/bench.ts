@@ -590,7 +590,7 @@ async function defaultLifecycleRunner(
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the call that launched it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the call that launched it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; the handlers see AWS's own durations (src/local/aws-timing/: a stack its longest chain of resources, an instance Pending 20 s, a Route53 change PENDING 60 s); five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
   let first = true;
   return {
     run: async (request, stages) => {
