@@ -32,11 +32,18 @@ import {
   minimalDeleteAwsCalls,
   minimalRollAwsCalls,
 } from './bench/cost.js';
+import { kopsCreateSchedule } from './bench/kops-create-model.js';
 import { kopsModelSeconds, kopsSettings, nodeGroups } from './bench/kops-model.js';
-import type { RollRequest, RunMeasurement } from './bench/local-runs.js';
+import type {
+  LifecycleStages,
+  RollRequest,
+  RunMeasurement,
+  ValidationWait,
+} from './bench/local-runs.js';
 import {
   type BenchResults,
   type ColdStartRow,
+  type CreateRow,
   checkTargets,
   type Diagnostics,
   type LifecycleRow,
@@ -108,6 +115,10 @@ export function rollRequest(nodes: number): RollRequest {
 /** What one size's create, roll and delete measured (the roll and delete are missing when create failed). */
 export interface LifecycleMeasurement {
   create: RunMeasurement;
+  /** After a create that succeeded: waiting for `validate cluster --wait` to pass. */
+  validation?: ValidationWait;
+  /** The cluster stack's creation time under the simulated AWS durations. */
+  stackSeconds?: number;
   roll?: RunMeasurement;
   delete?: RunMeasurement;
 }
@@ -117,7 +128,10 @@ export interface LifecycleMeasurement {
  * measures each run: scripts/bench/local-runs.ts's `localLifecycle` (a SimClock, bootSeconds and
  * drainSeconds) unless a test passes another.
  */
-export type LifecycleRunner = (request: RollRequest) => Promise<LifecycleMeasurement>;
+export type LifecycleRunner = (
+  request: RollRequest,
+  stages?: LifecycleStages,
+) => Promise<LifecycleMeasurement>;
 
 function memorySizes(): Record<string, number> {
   return lambdaMemoryMb(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
@@ -145,11 +159,12 @@ export async function lifecycleSection(
   lifecycleSizes: readonly number[],
   run: LifecycleRunner,
   diagnostics: Diagnostics,
-  onSize?: (rows: { roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }) => void,
-): Promise<{ roll: RollRow[]; create: LifecycleRow[]; delete: LifecycleRow[] }> {
+  onSize?: (rows: { roll: RollRow[]; create: CreateRow[]; delete: LifecycleRow[] }) => void,
+  stages?: LifecycleStages,
+): Promise<{ roll: RollRow[]; create: CreateRow[]; delete: LifecycleRow[] }> {
   const memory = memorySizes();
   const timeout = timeouts();
-  const out = { roll: [] as RollRow[], create: [] as LifecycleRow[], delete: [] as LifecycleRow[] };
+  const out = { roll: [] as RollRow[], create: [] as CreateRow[], delete: [] as LifecycleRow[] };
   for (const nodes of sizes) {
     const request = rollRequest(nodes);
     const groups = nodeGroups(request);
@@ -171,7 +186,7 @@ export async function lifecycleSection(
     });
     let measured: LifecycleMeasurement;
     try {
-      measured = await run(request);
+      measured = await run(request, stages);
     } catch (error) {
       diagnostics[`lifecycle.${nodes}`] = `the run threw: ${(error as Error).message}`;
       continue;
@@ -179,8 +194,27 @@ export async function lifecycleSection(
     const withLifecycle = lifecycleSizes.includes(nodes);
     // The control-plane group is created and deleted too; the roll forces the node groups only.
     // A failed run is no row (its counts stop where it failed); diagnostics say what happened.
-    if (withLifecycle && measured.create.status === 'SUCCEEDED')
-      out.create.push(row(measured.create, minimalCreateAwsCalls(request.groups + 1)));
+    if (measured.validation && !measured.validation.valid)
+      diagnostics[`create.${nodes}.validation`] =
+        `not valid ${measured.validation.seconds} simulated s after create (${measured.validation.checks} validations): ${measured.validation.failures?.join('; ')}`;
+    if (
+      withLifecycle &&
+      measured.create.status === 'SUCCEEDED' &&
+      measured.validation?.valid === true
+    ) {
+      // Comparable with kOps: from the start of create until the cluster validates.
+      const simulatedSeconds = (measured.create.modelSeconds ?? 0) + measured.validation.seconds;
+      const kops = kopsCreateSchedule();
+      out.create.push({
+        ...row(measured.create, minimalCreateAwsCalls(request.groups + 1)),
+        stackSeconds: measured.stackSeconds ?? 0,
+        simulatedSeconds,
+        kopsModelSeconds: kops.seconds,
+        ratioToKops: Number((simulatedSeconds / kops.seconds).toFixed(3)),
+      });
+      diagnostics[`create.${nodes}.kopsModel`] =
+        `kOps: ASGs made at ${kops.groupsCreated} s, create returns at ${kops.cloudupDone} s, API serving at ${kops.apiServing} s, records in sync at ${kops.recordsInSync} s, nodes Ready at ${kops.nodesReady} s, validate passes at ${kops.seconds} s; kopsless: create execution ${measured.create.modelSeconds} s, then validated after ${measured.validation.seconds} s (${measured.validation.checks} validations)`;
+    }
     diagnostics[`create.${nodes}`] = describeRun(measured.create);
     // Progress on stderr: a full run takes a while, and the figures of a size are worth having at once.
     process.stderr.write(
@@ -509,7 +543,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     const sizes = options.sizes ?? (want('roll') ? plan.roll : plan.lifecycle);
     const publish = (measured: {
       roll: RollRow[];
-      create: LifecycleRow[];
+      create: CreateRow[];
       delete: LifecycleRow[];
     }) => {
       if (want('roll')) results.roll = measured.roll;
@@ -526,6 +560,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
           runner.run,
           diagnostics,
           publish,
+          // `--only create`: no roll (a 300-node roll is minutes of wall time), delete if asked.
+          { roll: want('roll'), delete: want('delete') || want('roll') },
         ),
       );
     } finally {
@@ -554,13 +590,13 @@ async function defaultLifecycleRunner(
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
-  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the call that launched it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
+  diagnostics.lifecycle = `the local runner on a SimClock (Waits and retry pauses in simulated time, handlers take none), moto emptied before each size; a new instance's node Ready ${BOOT_SECONDS} s after the call that launched it, an evicted pod gone ${DRAIN_SECONDS} s after eviction; the handlers see AWS's own durations (src/local/aws-timing/: a stack its longest chain of resources, an instance Pending 20 s, a Route53 change PENDING 60 s); five zones; Deployments of podsPerNode pods per node (110 up to 300 nodes, 10 at 1,000; see the rows); parallelGroups 1 below 300 nodes, else min(groups, 5); awsCalls are the handlers' calls at the SDK (S3 included), the simulated API's own reads of moto excluded; costUsd prices each Lambda attempt's real handler time here (against moto on a loaded machine: an overestimate)`;
   let first = true;
   return {
-    run: async (request) => {
+    run: async (request, stages) => {
       if (!first) await backend.resetAws();
       first = false;
-      return localLifecycle(request, backend);
+      return localLifecycle(request, backend, stages);
     },
     stop: async () => {
       process.off('SIGINT', interrupted);

@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseAllDocuments, stringify } from 'yaml';
+import { autoScalingApi } from '../../src/aws/autoscaling.js';
+import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
+import { route53Api } from '../../src/aws/route53.js';
 import { ensureDemoZone } from '../../src/cli/demo-zone.js';
 import type { StateMachineName } from '../../src/functions-registry.js';
+import { kubeForCluster } from '../../src/kube/from-store.js';
+import { type AwsTiming, simulateAwsTiming } from '../../src/local/aws-timing/simulate.js';
 import { carriesKubernetesRequest, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { MAX_REPLICAS_PER_DEPLOYMENT } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
@@ -20,8 +26,9 @@ import {
   type RunOptions,
   runStateMachine,
 } from '../../src/local/sfn/step-functions.js';
+import { type ValidateDeps, validateCluster } from '../../src/stages/validate-cluster.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
-import { s3ObjectStore } from '../../src/state/object-store.js';
+import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import type { Invocation } from './cost.js';
 
 /**
@@ -71,6 +78,10 @@ export interface RunMeasurement {
 export interface BenchBackend {
   sim: KubeSim;
   store: ClusterStore;
+  /** The state bucket's objects (the stored kubeconfigs among them). */
+  objects: ObjectStore;
+  /** AWS's own durations applied to the handlers' answers on `clock` (src/local/aws-timing/). */
+  awsTiming: AwsTiming;
   /** The simulated clock every run on this backend and the simulated cluster's timers read. */
   clock: SimClock;
   /**
@@ -113,6 +124,8 @@ export async function startBenchBackend(timing: {
       }
     },
   });
+  // moto answers at once; the handlers see a stack, an instance and a DNS change take AWS's time.
+  const awsTiming = simulateAwsTiming({ now: () => clock.now() });
   const dir = mkdtempSync(join(tmpdir(), 'kopsless-bench-'));
   let moto = await startMoto({ dir, detached: false });
   const bucket = 'kopsless-bench-state';
@@ -171,6 +184,7 @@ export async function startBenchBackend(timing: {
     });
   } catch (error) {
     stopCounting();
+    awsTiming.stop();
     stopMoto(moto.pid);
     throw error;
   }
@@ -179,6 +193,8 @@ export async function startBenchBackend(timing: {
   return {
     sim,
     store,
+    objects,
+    awsTiming,
     clock,
     resetAws: async () => {
       // A new moto on the same port (the clients' endpoint): moto's own /moto-api/reset answers
@@ -195,6 +211,7 @@ export async function startBenchBackend(timing: {
     },
     stop: async () => {
       stopCounting();
+      awsTiming.stop();
       await sim.close();
       stopMoto(moto.pid);
       rmSync(dir, { recursive: true, force: true });
@@ -352,6 +369,63 @@ export async function measureRun(
   };
 }
 
+/** Seconds between two validations of `kopsless validate cluster --wait` (src/cli/validate.ts). */
+export const VALIDATE_INTERVAL_SECONDS = 2;
+
+/** What waiting for a new cluster to validate took on the bench's SimClock. */
+export interface ValidationWait {
+  /** Whether it validated before the timeout. */
+  valid: boolean;
+  /** Simulated seconds from the call until the cluster validated (or the timeout). */
+  seconds: number;
+  /** Validations made (the last one passed when `valid`). */
+  checks: number;
+  /** The last validation's first failures, when it never passed. */
+  failures?: string[];
+}
+
+/**
+ * `kopsless validate cluster NAME --wait`, on the bench's SimClock: the same validation
+ * (src/stages/validate-cluster.ts: instance groups in service, every instance a Ready node,
+ * the API records off the placeholder, kube-system's critical pods running) every
+ * VALIDATE_INTERVAL_SECONDS until it passes or `timeoutSeconds` have passed.
+ */
+export async function waitUntilValid(
+  cluster: string,
+  backend: BenchBackend,
+  timeoutSeconds = 1800,
+): Promise<ValidationWait> {
+  const { clock } = backend;
+  const deps: ValidateDeps = {
+    store: backend.store,
+    autoscaling: autoScalingApi(new AutoScalingClient({})),
+    stacks: cloudFormationStackApi(new CloudFormationClient({})),
+    dns: route53Api(new Route53Client({})),
+    kube: (name) =>
+      kubeForCluster(backend.objects, name, { localKubeApi: process.env.KOPSLESS_KUBE_API }),
+  };
+  const started = clock.elapsedSeconds();
+  for (let checks = 1; ; checks++) {
+    const result = await clock.hold(() => validateCluster(cluster, deps));
+    const seconds = clock.elapsedSeconds() - started;
+    if (result.valid) return { valid: true, seconds, checks };
+    if (seconds >= timeoutSeconds)
+      return {
+        valid: false,
+        seconds,
+        checks,
+        failures: result.failures.slice(0, 3).map((f) => f.message),
+      };
+    await clock.sleep(VALIDATE_INTERVAL_SECONDS);
+  }
+}
+
+/** Which runs of the lifecycle to measure after create (both by default). */
+export interface LifecycleStages {
+  roll?: boolean;
+  delete?: boolean;
+}
+
 /**
  * The lifecycle of one cluster on the bench's SimClock: create it, let its nodes boot (so that
  * the roll starts from a healthy cluster, as the kOps model does), run `podsPerNode` workload
@@ -362,7 +436,14 @@ export async function measureRun(
 export async function localLifecycle(
   request: RollRequest,
   backend: BenchBackend,
-): Promise<{ create: RunMeasurement; roll?: RunMeasurement; delete?: RunMeasurement }> {
+  stages: LifecycleStages = {},
+): Promise<{
+  create: RunMeasurement;
+  validation?: ValidationWait;
+  stackSeconds?: number;
+  roll?: RunMeasurement;
+  delete?: RunMeasurement;
+}> {
   const { clock } = backend;
   const cluster = `bench${request.nodes}.example.com`;
   const manifest = benchManifest(cluster, request);
@@ -371,6 +452,20 @@ export async function localLifecycle(
     clock,
   });
   if (create.status !== 'SUCCEEDED') return { create };
+  // As a user runs `validate cluster --wait` after create (kOps's model ends the same way).
+  const validation = await waitUntilValid(cluster, backend);
+  const stackSeconds = [...backend.awsTiming.stacks().values()].sort(
+    (a, b) => b.createdAt - a.createdAt,
+  )[0]?.seconds;
+  const created = { create, validation, ...(stackSeconds !== undefined ? { stackSeconds } : {}) };
+  if (stages.roll === false) {
+    if (stages.delete === false) return created;
+    const { measurement: deleted } = await measureRun('delete-cluster', {
+      input: { cluster },
+      clock,
+    });
+    return { ...created, delete: deleted };
+  }
   await backend.sim.backend.cluster(cluster, { fresh: true });
   await clock.sleep(request.bootSeconds);
   const sim = await backend.sim.backend.cluster(cluster, { fresh: true });
@@ -417,5 +512,5 @@ export async function localLifecycle(
     input: { cluster },
     clock,
   });
-  return { create, roll, delete: deleted };
+  return { ...created, roll, delete: deleted };
 }

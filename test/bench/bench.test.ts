@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type BenchResults,
+  CREATE_FIELDS,
   LIFECYCLE_FIELDS,
   ROLL_FIELDS,
   WATCHER_FIELDS,
@@ -23,9 +24,7 @@ beforeAll(async () => {
 describe('bench --quick: results.json', () => {
   it('has one roll, one create and one delete row of 30 nodes with exactly the fields the bench reports', () => {
     expect(results.roll.map((r) => Object.keys(r).sort())).toEqual([[...ROLL_FIELDS].sort()]);
-    expect(results.create.map((r) => Object.keys(r).sort())).toEqual([
-      [...LIFECYCLE_FIELDS].sort(),
-    ]);
+    expect(results.create.map((r) => Object.keys(r).sort())).toEqual([[...CREATE_FIELDS].sort()]);
     expect(results.delete.map((r) => Object.keys(r).sort())).toEqual([
       [...LIFECYCLE_FIELDS].sort(),
     ]);
@@ -35,6 +34,16 @@ describe('bench --quick: results.json', () => {
       maxSurge: '10%',
       parallelGroups: 1,
     });
+  });
+
+  it("has a create row that waited for the simulated stack and the nodes' boot, beside kOps's model", () => {
+    const create = results.create[0]!;
+
+    // The seed stack's longest chain: the VPC, the control-plane role and its instance profile.
+    expect(create.stackSeconds).toBe(130);
+    expect(create.modelSeconds).toBeGreaterThanOrEqual(create.stackSeconds);
+    expect(create.simulatedSeconds).toBeGreaterThanOrEqual(create.stackSeconds + BOOT_SECONDS);
+    expect(create.ratioToKops).toBeCloseTo(create.simulatedSeconds / create.kopsModelSeconds, 3);
   });
 
   it('has a watcher row with exactly the fields the bench reports', () => {

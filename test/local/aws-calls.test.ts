@@ -52,4 +52,26 @@ describe('AWS call recording on the local backend', () => {
 
     expect(seen).toEqual([]);
   });
+
+  it("lets an observer answer in place of the service's output, inside a function only", async () => {
+    const outputs: unknown[] = [];
+    stop = observeAwsCalls({
+      after: (_call, outcome) => void outputs.push(outcome.output),
+      answer: (call, output) =>
+        call.operation === 'GetObject'
+          ? { ...(output as object), ContentType: 'text/plain' }
+          : undefined,
+    });
+    const s3 = offlineS3();
+
+    const inside = await inFunction('WriteStateFunction', () =>
+      s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' })),
+    );
+    const outside = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'c/config' }));
+
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0]).toHaveProperty('output.$metadata');
+    expect(inside.ContentType).toBe('text/plain');
+    expect(outside.ContentType).toBeUndefined();
+  });
 });

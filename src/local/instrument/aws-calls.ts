@@ -29,7 +29,14 @@ export interface AwsCall {
 /** Awaited before the call goes out (it may look at the world as the call finds it) and after it. */
 export interface AwsCallObserver {
   before?(call: AwsCall): Promise<void> | void;
+  /** `outcome.output` is what the SDK's middleware stack returns: `{ output, response }`. */
   after?(call: AwsCall, outcome: { output?: unknown; error?: unknown }): Promise<void> | void;
+  /**
+   * The output the handler gets instead of the service's (`output` is the service's, the command's
+   * result; undefined keeps it): how the local backend makes moto's at-once answers follow AWS's
+   * durations on a simulated clock. Called after every observer's `after`.
+   */
+  answer?(call: AwsCall, output: unknown): unknown;
 }
 
 const scope = new AsyncLocalStorage<{ functionId: string }>();
@@ -88,10 +95,13 @@ function instrument(client: SdkClient): void {
       };
       for (const observer of observers) await outsideFunctions(async () => observer.before?.(call));
       try {
-        const output = await next(args);
+        const result = (await next(args)) as { output?: unknown };
         for (const observer of observers)
-          await outsideFunctions(async () => observer.after?.(call, { output }));
-        return output;
+          await outsideFunctions(async () => observer.after?.(call, { output: result }));
+        // The middleware stack passes `{ output, response }`: an answer replaces the output.
+        let output = result.output;
+        for (const observer of observers) output = observer.answer?.(call, output) ?? output;
+        return output === result.output ? result : { ...result, output };
       } catch (error) {
         for (const observer of observers)
           await outsideFunctions(async () => observer.after?.(call, { error }));

@@ -1,0 +1,139 @@
+import { type AwsCall, observeAwsCalls } from '../instrument/aws-calls.js';
+import { AWS_DURATIONS } from './durations.js';
+import { stackCreateSeconds } from './stack-duration.js';
+
+/**
+ * AWS's own durations on the local backend's simulated clock. moto finishes everything at once:
+ * a stack is CREATE_COMPLETE as CreateStack returns, an Auto Scaling group's instances are
+ * InService at once, a Route53 change INSYNC. With this installed, the handlers see what AWS
+ * would show them on the clock they read: a new stack CREATE_IN_PROGRESS (without outputs) for
+ * as long as its longest chain of resources takes (stack-duration.ts), an instance Pending until
+ * `instanceInService` seconds after the Auto Scaling call that launched it, a record change
+ * PENDING for `route53Change` seconds. So a create run on the simulated clock waits through the
+ * state machine's own Wait states and polls, not through a formula. Only the answers to calls
+ * made inside a Lambda handler are changed (see aws-calls.ts), never moto's state.
+ *
+ * Not modelled: stack updates and deletes (their status is moto's), EC2's own instance states
+ * (DescribeInstances says running at once; the simulated Kubernetes API makes a node Ready
+ * `bootSeconds` after its launch).
+ */
+
+/** What the simulation needs: the simulated clock the handlers read. */
+export interface AwsTimingOptions {
+  now: () => Date;
+  /** Seconds an Auto Scaling instance is Pending (default: AWS_DURATIONS.instanceInService). */
+  instanceInServiceSeconds?: number;
+  /** Seconds a Route53 change is PENDING (default: AWS_DURATIONS.route53Change). */
+  route53ChangeSeconds?: number;
+}
+
+/** A running simulation: what it has seen, for reports, and how to stop it. */
+export interface AwsTiming {
+  /** Per stack name: when CreateStack was called and the seconds the stack takes (simulated ms since the epoch). */
+  stacks(): ReadonlyMap<string, { createdAt: number; seconds: number }>;
+  stop(): void;
+}
+
+const GROUP_LAUNCHES = new Set([
+  'CreateAutoScalingGroup',
+  'UpdateAutoScalingGroup',
+  'SetDesiredCapacity',
+  'DetachInstances',
+  'TerminateInstanceInAutoScalingGroup',
+]);
+
+type Stack = { StackName?: string; StackId?: string; StackStatus?: string; Outputs?: unknown };
+type Group = {
+  AutoScalingGroupName?: string;
+  Instances?: Array<{ InstanceId?: string; LifecycleState?: string }>;
+};
+type ChangeInfo = { Id?: string; Status?: string };
+
+const changeKey = (id: string | undefined) => (id ?? '').replace(/^\/change\//, '');
+
+/** Starts changing the handlers' answers as described above; `stop()` ends it. */
+export function simulateAwsTiming(options: AwsTimingOptions): AwsTiming {
+  const inService = options.instanceInServiceSeconds ?? AWS_DURATIONS.instanceInService.seconds;
+  const inSync = options.route53ChangeSeconds ?? AWS_DURATIONS.route53Change.seconds;
+  const now = () => options.now().getTime();
+  const stacks = new Map<string, { createdAt: number; seconds: number }>();
+  const stackIds = new Map<string, string>();
+  const groupChangedAt = new Map<string, number>();
+  const instanceGroup = new Map<string, string>();
+  const launchedAt = new Map<string, number>();
+  const changes = new Map<string, number>();
+
+  const after = (call: AwsCall, outcome: { output?: unknown; error?: unknown }) => {
+    if (outcome.error !== undefined) return;
+    const input = call.input;
+    // What the SDK's middleware stack returns: the command's output is its `output`.
+    const output = (outcome.output as { output?: unknown } | undefined)?.output;
+    if (call.service === 'CloudFormation' && call.operation === 'CreateStack') {
+      const name = String(input.StackName);
+      const { seconds } = stackCreateSeconds(JSON.parse(String(input.TemplateBody ?? '{}')));
+      stacks.set(name, { createdAt: now(), seconds });
+      const id = (output as { StackId?: string } | undefined)?.StackId;
+      if (id) stackIds.set(id, name);
+    } else if (call.service === 'Auto Scaling' && GROUP_LAUNCHES.has(call.operation)) {
+      const group =
+        typeof input.AutoScalingGroupName === 'string'
+          ? input.AutoScalingGroupName
+          : instanceGroup.get(String(input.InstanceId));
+      if (group) groupChangedAt.set(group, now());
+    } else if (call.service === 'Route 53' && call.operation === 'ChangeResourceRecordSets') {
+      const info = (output as { ChangeInfo?: ChangeInfo } | undefined)?.ChangeInfo;
+      if (info?.Id) changes.set(changeKey(info.Id), now());
+    }
+  };
+
+  const stackAnswer = (output: { Stacks?: Stack[] }) => ({
+    ...output,
+    Stacks: output.Stacks?.map((stack) => {
+      const name = stack.StackName ?? stackIds.get(stack.StackId ?? '') ?? '';
+      const created = stacks.get(name);
+      if (!created || stack.StackStatus !== 'CREATE_COMPLETE') return stack;
+      if (now() >= created.createdAt + created.seconds * 1000) return stack;
+      // AWS shows a stack's outputs only once it is complete.
+      return { ...stack, StackStatus: 'CREATE_IN_PROGRESS', Outputs: undefined };
+    }),
+  });
+
+  const groupAnswer = (output: { AutoScalingGroups?: Group[] }) => ({
+    ...output,
+    AutoScalingGroups: output.AutoScalingGroups?.map((group) => ({
+      ...group,
+      Instances: group.Instances?.map((instance) => {
+        const id = instance.InstanceId ?? '';
+        const name = group.AutoScalingGroupName ?? '';
+        instanceGroup.set(id, name);
+        if (!launchedAt.has(id)) launchedAt.set(id, groupChangedAt.get(name) ?? now());
+        const pending = now() < launchedAt.get(id)! + inService * 1000;
+        return pending && instance.LifecycleState === 'InService'
+          ? { ...instance, LifecycleState: 'Pending' }
+          : instance;
+      }),
+    })),
+  });
+
+  const changeAnswer = (output: { ChangeInfo?: ChangeInfo }) => {
+    const submitted = changes.get(changeKey(output.ChangeInfo?.Id));
+    if (submitted === undefined || now() >= submitted + inSync * 1000) return output;
+    return { ...output, ChangeInfo: { ...output.ChangeInfo, Status: 'PENDING' } };
+  };
+
+  const answer = (call: AwsCall, output: unknown): unknown => {
+    if (call.service === 'CloudFormation' && call.operation === 'DescribeStacks')
+      return stackAnswer(output as { Stacks?: Stack[] });
+    if (call.service === 'Auto Scaling' && call.operation === 'DescribeAutoScalingGroups')
+      return groupAnswer(output as { AutoScalingGroups?: Group[] });
+    if (
+      call.service === 'Route 53' &&
+      (call.operation === 'GetChange' || call.operation === 'ChangeResourceRecordSets')
+    )
+      return changeAnswer(output as { ChangeInfo?: ChangeInfo });
+    return undefined;
+  };
+
+  const stop = observeAwsCalls({ after, answer });
+  return { stacks: () => stacks, stop };
+}
