@@ -133,20 +133,26 @@ export function manifestFromBody(text: string): string {
   return text;
 }
 
-/** A path parameter, percent-decoded; a malformed escape is the client's mistake (400). */
+/**
+ * A path parameter as API Gateway hands it over: already percent-decoded, once. It is not decoded
+ * again, so `%252E` can never turn into a `.` past the caller's `execute-api:Invoke` grant on the
+ * path; a `%` left in it is refused (400), since no cluster name or execution ID holds one.
+ */
 function pathParameter(request: ApiRequest, param: string): string {
-  const raw = request.pathParameters?.[param] ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
+  const value = request.pathParameters?.[param] ?? '';
+  if (value.includes('%'))
     throw new HttpProblem(
       400,
-      `the path holds a malformed percent-encoding in {${param}}: "${raw.slice(0, 100)}"`,
+      `{${param}} "${value.slice(0, 100)}" holds a "%": a cluster name or execution ID never does`,
     );
-  }
+  return value;
 }
 
-/** The cluster named in the path: a DNS name, as every cluster's is (else 400, before any lookup). */
+/**
+ * The cluster named in the path: a DNS-1123 subdomain, as every cluster's is (else 400, before
+ * any lookup or AWS call). The name becomes a state store prefix, a session tag and part of IAM
+ * resource ARNs, so nothing that is a wildcard or a path separator there may pass.
+ */
 export function clusterName(request: ApiRequest): string {
   const cluster = pathParameter(request, 'name');
   const problems = dns1123SubdomainErrors(cluster);
@@ -156,6 +162,21 @@ export function clusterName(request: ApiRequest): string {
       `"${cluster.slice(0, 100)}" is not a cluster name: ${problems[0] ?? 'empty'}`,
     );
   return cluster;
+}
+
+/** An execution's name as Step Functions allows it, or the ARN of one. */
+const EXECUTION_ID =
+  /^(?:[A-Za-z0-9_-]{1,80}|arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80})$/;
+
+/** The execution named in the path: a name or an ARN of one (else 400, before any lookup). */
+function executionId(request: ApiRequest): string {
+  const id = pathParameter(request, 'id');
+  if (!EXECUTION_ID.test(id))
+    throw new HttpProblem(
+      400,
+      `{id} "${id.slice(0, 100)}" is neither an execution name (letters, digits, - and _, at most 80) nor an execution ARN`,
+    );
+  return id;
 }
 
 /** Step Functions' limit on an execution's input (256 KiB, as JSON). */
@@ -502,7 +523,7 @@ export const routes = {
 
   async getExecution(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
-    const id = pathParameter(request, 'id');
+    const id = executionId(request);
     const candidates = id.startsWith('arn:')
       ? [id]
       : Object.values(deps.stateMachines).map((machine) => executionArn(machine, id));
