@@ -4,11 +4,13 @@ import { now as clockNow } from '../clock.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
 import { parseManifest } from '../manifest/parse.js';
+import { sameSpec } from '../manifest/same-spec.js';
 import type { ClusterManifest } from '../manifest/types.js';
 import { dns1123SubdomainErrors } from '../manifest/validate.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
+import { registeredWithOtherSpec } from './write-state.js';
 
 /**
  * The HTTP API's routes over the state store and Step Functions. Bad input is a 400 with the
@@ -370,7 +372,11 @@ async function start(
  * The manifest in a request's body, when kopsless can build it: 413 over what the create state
  * machine takes (its states would outgrow 256 KiB), 400 naming every invalid or unsupported field.
  */
-export function buildableManifest(request: ApiRequest): { manifest: string; cluster: string } {
+export function buildableManifest(request: ApiRequest): {
+  manifest: string;
+  cluster: string;
+  parsed: ClusterManifest;
+} {
   const manifest = manifestFromBody(bodyText(request));
   if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
     throw new HttpProblem(
@@ -386,12 +392,12 @@ export function buildableManifest(request: ApiRequest): { manifest: string; clus
         : 'the manifest is invalid',
       { errors: check.errors, unsupported: check.unsupported },
     );
-  return { manifest, cluster: check.cluster! };
+  return { manifest, cluster: check.cluster!, parsed: check.manifest! };
 }
 
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const { manifest, cluster } = buildableManifest(request);
+    const { manifest, cluster, parsed } = buildableManifest(request);
     const previous = await previousExecution(
       'create-cluster',
       cluster,
@@ -405,6 +411,9 @@ export const routes = {
     const status = await deps.store.readStatus(cluster);
     if (status && status.phase !== 'Registered' && status.phase !== 'Failed')
       throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
+    // Building a registered cluster builds the spec it was registered with, not another one.
+    if (status?.phase === 'Registered' && !sameSpec(await deps.store.readManifest(cluster), parsed))
+      throw new HttpProblem(409, registeredWithOtherSpec(cluster));
     return start('create-cluster', cluster, { manifest }, request, '', deps);
   },
 
