@@ -9,6 +9,17 @@ import { type AwsClientSettings, clientConfig } from './clients.js';
  */
 export const CLUSTER_SESSION_TAG = 'kopsless.io/cluster';
 
+/**
+ * The session tag that names the cluster's own VPC, given only to the sessions that associate it
+ * with a private hosted zone or undo that (launch, delete). Their grants read it in
+ * `route53:VPCs` as `VPCId=${aws:PrincipalTag/kopsless.io/vpc},VPCRegion=<region>`: a session
+ * without it cannot associate any VPC, one with it only that VPC.
+ */
+export const VPC_SESSION_TAG = 'kopsless.io/vpc';
+
+/** A VPC ID as EC2 makes them; nothing else may become the VPC tag. */
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+
 /** How long one per-cluster session lasts; the SDK renews it five minutes before it ends. */
 export const CLUSTER_SESSION_SECONDS = 3600;
 
@@ -28,32 +39,46 @@ export interface ClusterActor {
 
 /**
  * The STS AssumeRole parameters for acting as `cluster`: the cluster as a session tag (the role's
- * policies scope every grant to it), and a session name that names both the function and the
- * cluster (64 characters at most, as STS allows).
+ * policies scope every grant to it), with `vpcId` the cluster's VPC as a second tag, and a
+ * session name that names both the function and the cluster (64 characters at most, as STS
+ * allows).
  */
-export function clusterSessionParams(roleArn: string, sessionPrefix: string, cluster: string) {
+export function clusterSessionParams(
+  roleArn: string,
+  sessionPrefix: string,
+  cluster: string,
+  vpcId?: string,
+) {
   // The tag becomes a state store prefix and a tag value in every grant: only a cluster name
   // (a DNS-1123 subdomain, as kOps requires) may become one, never `*`, `/` or a path.
   const problems = dns1123SubdomainErrors(cluster);
   if (problems.length > 0)
     throw new Error(`cannot act for cluster ${JSON.stringify(cluster)}: ${problems.join('; ')}`);
+  if (vpcId !== undefined && !VPC_ID.test(vpcId))
+    throw new Error(
+      `cannot act for cluster ${JSON.stringify(cluster)} in VPC ${JSON.stringify(vpcId)}: not a VPC ID (vpc- and 8 to 17 hexadecimal digits)`,
+    );
   return {
     RoleArn: roleArn,
     RoleSessionName: `${sessionPrefix}-${cluster}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
     DurationSeconds: CLUSTER_SESSION_SECONDS,
-    Tags: [{ Key: CLUSTER_SESSION_TAG, Value: cluster }],
+    Tags: [
+      { Key: CLUSTER_SESSION_TAG, Value: cluster },
+      ...(vpcId !== undefined ? [{ Key: VPC_SESSION_TAG, Value: vpcId }] : []),
+    ],
   };
 }
 
 /**
  * The client settings of one cluster: the same endpoint and region as `settings`, and
- * credentials of `actor.roleArn` assumed with the cluster's session tag, from the credentials in
- * `settings` (the function's own, on Lambda the environment's).
+ * credentials of `actor.roleArn` assumed with the cluster's session tag (and, given `vpcId`, the
+ * VPC tag), from the credentials in `settings` (the function's own, on Lambda the environment's).
  */
 export function clusterClientSettings(
   settings: AwsClientSettings,
   actor: ClusterActor,
   cluster: string,
+  vpcId?: string,
 ): AwsClientSettings {
   const base = clientConfig(settings);
   if (!actor.roleArn) return base;
@@ -61,7 +86,7 @@ export function clusterClientSettings(
   return {
     ...base,
     credentials: fromTemporaryCredentials({
-      params: clusterSessionParams(actor.roleArn, actor.sessionPrefix, cluster),
+      params: clusterSessionParams(actor.roleArn, actor.sessionPrefix, cluster, vpcId),
       ...(credentials ? { masterCredentials: credentials } : {}),
       clientConfig: sts,
     }),

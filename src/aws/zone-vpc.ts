@@ -2,11 +2,13 @@ import {
   AssociateVPCWithHostedZoneCommand,
   DisassociateVPCFromHostedZoneCommand,
   GetHostedZoneCommand,
-  type Route53Client,
+  Route53Client,
   type VPCRegion,
 } from '@aws-sdk/client-route-53';
 import { isAwsErrorCode, rethrowAws } from '../errors.js';
 import { bareZoneId } from '../planning/dns.js';
+import type { AwsClientSettings } from './clients.js';
+import { type ClusterActor, clusterClientSettings } from './cluster-credentials.js';
 
 /** A VPC as Route53 names it in a private zone's associations. */
 export interface ZoneVpc {
@@ -37,7 +39,15 @@ function associationRequest(zoneId: string, vpc: ZoneVpc) {
   };
 }
 
-export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
+/**
+ * The Route53 calls over `client`. `clientForVpc` gives the client that associates or
+ * disassociates one VPC: on AWS, one whose session carries the VPC as a tag, since the actor
+ * roles allow `route53:VPCs` only for the VPC their session names. Unset, `client` makes them.
+ */
+export function zoneVpcApi(
+  client: Pick<Route53Client, 'send'>,
+  clientForVpc: (vpc: ZoneVpc) => Pick<Route53Client, 'send'> = () => client,
+): ZoneVpcApi {
   const api: ZoneVpcApi = {
     async zoneVpcs(zoneId) {
       try {
@@ -54,7 +64,9 @@ export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
     },
     async associate(zoneId, vpc) {
       try {
-        await client.send(new AssociateVPCWithHostedZoneCommand(associationRequest(zoneId, vpc)));
+        await clientForVpc(vpc).send(
+          new AssociateVPCWithHostedZoneCommand(associationRequest(zoneId, vpc)),
+        );
       } catch (error) {
         // Route53 answers ConflictingDomainExists both to a retry whose first attempt went through
         // and when the VPC already resolves the same domain through another zone. Only the first
@@ -68,7 +80,7 @@ export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
     },
     async disassociate(zoneId, vpc) {
       try {
-        await client.send(
+        await clientForVpc(vpc).send(
           new DisassociateVPCFromHostedZoneCommand(associationRequest(zoneId, vpc)),
         );
         return 'disassociated';
@@ -80,4 +92,27 @@ export function zoneVpcApi(client: Pick<Route53Client, 'send'>): ZoneVpcApi {
     },
   };
   return api;
+}
+
+/**
+ * The zone calls of one cluster as its launch and delete stages make them: the zone read with the
+ * cluster's session (`route53`), each association and disassociation with a session of the actor
+ * role tagged with the cluster and that VPC (kept per VPC), so IAM, not this code, limits the
+ * session to the VPC it was made for.
+ */
+export function clusterZoneVpcApi(
+  aws: AwsClientSettings,
+  actor: ClusterActor,
+  cluster: string,
+  route53: Pick<Route53Client, 'send'>,
+): ZoneVpcApi {
+  const clients = new Map<string, Route53Client>();
+  return zoneVpcApi(route53, ({ vpcId }) => {
+    let client = clients.get(vpcId);
+    if (!client) {
+      client = new Route53Client(clusterClientSettings(aws, actor, cluster, vpcId));
+      clients.set(vpcId, client);
+    }
+    return client;
+  });
 }

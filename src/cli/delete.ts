@@ -10,6 +10,8 @@ import { bundleSummary } from '../local/sfn/bundles.js';
 import { parseManifest } from '../manifest/parse.js';
 import { discover, unregisteredDetail } from '../stages/delete-cluster.js';
 import type { CliContext } from './context.js';
+import { kubeconfigPath } from './export-kubeconfig.js';
+import { forgetClusterInKubeconfig } from './forget-kubeconfig.js';
 import { seconds, table, UsageError } from './format.js';
 import { readManifestBytes } from './manifest-file.js';
 import { progressPrinter } from './progress.js';
@@ -98,6 +100,10 @@ export async function runDelete(
     io.err('run the same command again to retry what is left');
     return 1;
   }
+  // As kOps does: kubectl is not left pointing at a cluster that is gone.
+  const kubeconfig = kubeconfigPath(undefined);
+  if (forgetClusterInKubeconfig(kubeconfig, cluster))
+    io.out(`Deleted kubectl config for ${cluster} (in ${kubeconfig})`);
   io.out('');
   io.out(
     `Deleted cluster: "${cluster}" (${seconds(now().getTime() - started)}${faultSummary()}${bundleSummary()})`,

@@ -6,7 +6,7 @@ import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { route53Api } from '../aws/route53.js';
-import { zoneVpcApi } from '../aws/zone-vpc.js';
+import { clusterZoneVpcApi } from '../aws/zone-vpc.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import { deleteCluster } from '../stages/delete-cluster.js';
@@ -20,26 +20,23 @@ import type { HandlerRuntime } from './runtime.js';
 export function createDeleteClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
   // Every call is for the event's cluster: made with credentials that reach only that cluster.
-  const depsOf = perCluster(
-    aws,
-    { sessionPrefix: 'delete', roleArn: config.clusterActorRoleArn },
-    (settings) => {
-      const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, settings);
-      const route53 = new Route53Client(settings);
-      return {
-        ...adapters,
-        inventory: inventoryApi({
-          ec2: ec2Client,
-          autoscaling: new AutoScalingClient(settings),
-          iam: new IAMClient(settings),
-          route53,
-        }),
-        dns: route53Api(route53),
-        zoneVpc: zoneVpcApi(route53),
-        secretVersions: s3SecretVersions(new S3Client(settings), config.stateBucket),
-      };
-    },
-  );
+  const actor = { sessionPrefix: 'delete', roleArn: config.clusterActorRoleArn };
+  const depsOf = perCluster(aws, actor, (settings, cluster) => {
+    const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, settings);
+    const route53 = new Route53Client(settings);
+    return {
+      ...adapters,
+      inventory: inventoryApi({
+        ec2: ec2Client,
+        autoscaling: new AutoScalingClient(settings),
+        iam: new IAMClient(settings),
+        route53,
+      }),
+      dns: route53Api(route53),
+      zoneVpc: clusterZoneVpcApi(aws, actor, cluster, route53),
+      secretVersions: s3SecretVersions(new S3Client(settings), config.stateBucket),
+    };
+  });
   const settings = {
     ...(config.cloudFormationRoleArn
       ? { cloudFormationRoleArn: config.cloudFormationRoleArn }

@@ -4,7 +4,7 @@ import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
-import { zoneVpcApi } from '../aws/zone-vpc.js';
+import { clusterZoneVpcApi } from '../aws/zone-vpc.js';
 import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
 import type { LaunchInput } from '../stages/inputs.js';
@@ -17,19 +17,16 @@ import type { HandlerRuntime } from './runtime.js';
 export function createLaunchClusterHandler(config: Config, runtime: HandlerRuntime = {}) {
   const aws = clientConfig(runtime.aws);
   // Every call is for the event's cluster: made with credentials that reach only that cluster.
-  const depsOf = perCluster(
-    aws,
-    { sessionPrefix: 'launch', roleArn: config.clusterActorRoleArn },
-    (settings) => {
-      const route53 = new Route53Client(settings);
-      return {
-        ...clusterAdapters(config.stateBucket, settings, secretsKeyOption(config)),
-        autoscaling: autoScalingApi(new AutoScalingClient(settings)),
-        dns: route53Api(route53),
-        zoneVpc: zoneVpcApi(route53),
-      };
-    },
-  );
+  const actor = { sessionPrefix: 'launch', roleArn: config.clusterActorRoleArn };
+  const depsOf = perCluster(aws, actor, (settings, cluster) => {
+    const route53 = new Route53Client(settings);
+    return {
+      ...clusterAdapters(config.stateBucket, settings, secretsKeyOption(config)),
+      autoscaling: autoScalingApi(new AutoScalingClient(settings)),
+      dns: route53Api(route53),
+      zoneVpc: clusterZoneVpcApi(aws, actor, cluster, route53),
+    };
+  });
   const settings = {
     stateBucket: config.stateBucket,
     region: config.region,

@@ -1,6 +1,6 @@
 import { CLUSTER_OBJECTS as STORE } from '../state/layout.js';
 import { queryParameters } from './aws-requests.js';
-import { CLUSTER_TAG, clusterTags, ETCD_VOLUME_TAG } from './names.js';
+import { CLUSTER_TAG, clusterTags, ETCD_VOLUME_TAG, ownerTag } from './names.js';
 import { shellQuote } from './shell.js';
 
 /** Size of the control plane's etcd volume. */
@@ -12,7 +12,11 @@ export const ETCD_VOLUME_GB = 20;
  * keys in the state store (readable by the control plane's role only). The bash functions the
  * control plane's boot script (user-data.ts) defines and calls.
  */
-export function controlPlaneState(cluster: string, instanceGroup: string): string[] {
+export function controlPlaneState(
+  cluster: string,
+  instanceGroup: string,
+  deployment: string,
+): string[] {
   // EC2 Query API parameters, each one quoted word: a value is data whatever it holds.
   const tagFilters = queryParameters([
     { name: `tag:${CLUSTER_TAG}`, values: [cluster] },
@@ -20,7 +24,12 @@ export function controlPlaneState(cluster: string, instanceGroup: string): strin
   ]);
   const tagSpecifications = queryParameters([], {
     resourceType: 'volume',
-    tags: [...clusterTags(cluster), { Key: ETCD_VOLUME_TAG, Value: instanceGroup }],
+    // The owner tag, set only at creation, is what the delete stage requires to remove it.
+    tags: [
+      ...clusterTags(cluster),
+      ownerTag(deployment),
+      { Key: ETCD_VOLUME_TAG, Value: instanceGroup },
+    ],
   });
   return [
     '',

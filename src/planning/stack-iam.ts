@@ -1,4 +1,4 @@
-import { CLUSTER_TAG } from './names.js';
+import { CLUSTER_TAG, OWNER_TAG } from './names.js';
 
 /**
  * The IAM of a cluster stack's instance roles that keeps them inside their own cluster: the path
@@ -98,10 +98,10 @@ export function vpcCniStatements(cluster: string, vpcId: unknown): Json[] {
 
 /**
  * etcd's volume: created empty (no parent snapshot, and a snapshot resource is never granted, so
- * a volume from anyone's snapshot is refused), encrypted, tagged for the cluster at creation, and attached only to the
- * cluster's instances.
+ * a volume from anyone's snapshot is refused), encrypted, tagged for the cluster and with the
+ * deployment's owner tag at creation, and attached only to the cluster's instances.
  */
-export function etcdVolumeStatements(cluster: string): Json[] {
+export function etcdVolumeStatements(cluster: string, deployment: string): Json[] {
   return [
     {
       Sid: 'EtcdVolumeCreate',
@@ -111,7 +111,11 @@ export function etcdVolumeStatements(cluster: string): Json[] {
       Condition: {
         Bool: { 'ec2:Encrypted': 'true' },
         Null: { 'ec2:ParentSnapshot': 'true' },
-        StringEquals: { [`aws:RequestTag/${CLUSTER_TAG}`]: cluster },
+        // The owner tag is what lets the delete stage remove the volume: set here, at creation.
+        StringEquals: {
+          [`aws:RequestTag/${CLUSTER_TAG}`]: cluster,
+          [`aws:RequestTag/${OWNER_TAG}`]: deployment,
+        },
       },
     },
     {

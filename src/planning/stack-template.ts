@@ -284,7 +284,14 @@ function renderSecurityGroupIngress({ manifest, hasBastion }: SectionContext): T
 }
 
 /** The policy statements of the control plane's role. */
-function controlPlaneStatements({ name, partition, stateBucket, vpcId, manifest }: SectionContext) {
+function controlPlaneStatements({
+  name,
+  deployment,
+  partition,
+  stateBucket,
+  vpcId,
+  manifest,
+}: SectionContext) {
   const bucketArn = `arn:${partition}:s3:::${stateBucket}`;
   const clusterObjects = `${bucketArn}/${clusterFolder(name)}`;
   return [
@@ -330,7 +337,7 @@ function controlPlaneStatements({ name, partition, stateBucket, vpcId, manifest 
       Resource: '*',
     },
     secretsKeyStatement(['kms:Decrypt', 'kms:GenerateDataKey']),
-    ...etcdVolumeStatements(name),
+    ...etcdVolumeStatements(name, deployment),
     ...vpcCniStatementsOf({ name, vpcId, manifest }),
   ];
 }

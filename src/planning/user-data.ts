@@ -11,7 +11,7 @@ import {
 } from './aws-requests.js';
 import { BOOTSTRAP_TOKEN_TTL, bootstrapTokenSyncSteps } from './bootstrap-token.js';
 import { controlPlaneJoinState, controlPlaneState } from './control-plane-state.js';
-import { CLUSTER_TAG, OWNER_TAG } from './names.js';
+import { CLUSTER_TAG, DEFAULT_DEPLOYMENT, OWNER_TAG } from './names.js';
 import { shellQuote } from './shell.js';
 import { hasApiLoadBalancer } from './stack-nlb.js';
 import { VPC_CNI_VERSION, vpcCniManifest } from './vpc-cni.js';
@@ -455,7 +455,9 @@ export function renderUserData(input: UserDataInput): string {
     '}',
     '',
     ...kubeadmConfigCommands(input),
-    ...(controlPlane ? controlPlaneState(name, ig.metadata.name) : []),
+    ...(controlPlane
+      ? controlPlaneState(name, ig.metadata.name, input.deployment ?? DEFAULT_DEPLOYMENT)
+      : []),
     ...(controlPlane && isHighlyAvailable(input) ? controlPlaneJoinState() : []),
     ...(controlPlane ? bootstrapTokenSyncSteps() : []),
     ...cniSteps(input),

@@ -119,7 +119,8 @@ export const clusterAccessRoutes = {
   /**
    * `POST /clusters/{name}/register`: the manifest in the body is checked and written to the
    * state store as a registered cluster (as `kops create -f` without `--yes`); nothing is built.
-   * Registering again with the same or a changed manifest, before the first build, replaces it.
+   * Registering the same manifest again (a retry) answers the same; another manifest under a
+   * name already registered is a 409 naming the cluster (edit or replace change a spec).
    */
   async registerCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);

@@ -4,11 +4,13 @@ import { now as clockNow } from '../clock.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
 import { parseManifest } from '../manifest/parse.js';
+import { sameSpec } from '../manifest/same-spec.js';
 import type { ClusterManifest } from '../manifest/types.js';
 import { dns1123SubdomainErrors } from '../manifest/validate.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
+import { registeredWithOtherSpec } from './write-state.js';
 
 /**
  * The HTTP API's routes over the state store and Step Functions. Bad input is a 400 with the
@@ -133,20 +135,26 @@ export function manifestFromBody(text: string): string {
   return text;
 }
 
-/** A path parameter, percent-decoded; a malformed escape is the client's mistake (400). */
+/**
+ * A path parameter as API Gateway hands it over: already percent-decoded, once. It is not decoded
+ * again, so `%252E` can never turn into a `.` past the caller's `execute-api:Invoke` grant on the
+ * path; a `%` left in it is refused (400), since no cluster name or execution ID holds one.
+ */
 function pathParameter(request: ApiRequest, param: string): string {
-  const raw = request.pathParameters?.[param] ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
+  const value = request.pathParameters?.[param] ?? '';
+  if (value.includes('%'))
     throw new HttpProblem(
       400,
-      `the path holds a malformed percent-encoding in {${param}}: "${raw.slice(0, 100)}"`,
+      `{${param}} "${value.slice(0, 100)}" holds a "%": a cluster name or execution ID never does`,
     );
-  }
+  return value;
 }
 
-/** The cluster named in the path: a DNS name, as every cluster's is (else 400, before any lookup). */
+/**
+ * The cluster named in the path: a DNS-1123 subdomain, as every cluster's is (else 400, before
+ * any lookup or AWS call). The name becomes a state store prefix, a session tag and part of IAM
+ * resource ARNs, so nothing that is a wildcard or a path separator there may pass.
+ */
 export function clusterName(request: ApiRequest): string {
   const cluster = pathParameter(request, 'name');
   const problems = dns1123SubdomainErrors(cluster);
@@ -156,6 +164,21 @@ export function clusterName(request: ApiRequest): string {
       `"${cluster.slice(0, 100)}" is not a cluster name: ${problems[0] ?? 'empty'}`,
     );
   return cluster;
+}
+
+/** An execution's name as Step Functions allows it, or the ARN of one. */
+const EXECUTION_ID =
+  /^(?:[A-Za-z0-9_-]{1,80}|arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80})$/;
+
+/** The execution named in the path: a name or an ARN of one (else 400, before any lookup). */
+function executionId(request: ApiRequest): string {
+  const id = pathParameter(request, 'id');
+  if (!EXECUTION_ID.test(id))
+    throw new HttpProblem(
+      400,
+      `{id} "${id.slice(0, 100)}" is neither an execution name (letters, digits, - and _, at most 80) nor an execution ARN`,
+    );
+  return id;
 }
 
 /** Step Functions' limit on an execution's input (256 KiB, as JSON). */
@@ -349,7 +372,11 @@ async function start(
  * The manifest in a request's body, when kopsless can build it: 413 over what the create state
  * machine takes (its states would outgrow 256 KiB), 400 naming every invalid or unsupported field.
  */
-export function buildableManifest(request: ApiRequest): { manifest: string; cluster: string } {
+export function buildableManifest(request: ApiRequest): {
+  manifest: string;
+  cluster: string;
+  parsed: ClusterManifest;
+} {
   const manifest = manifestFromBody(bodyText(request));
   if (Buffer.byteLength(manifest) > MAX_MANIFEST_BYTES)
     throw new HttpProblem(
@@ -365,12 +392,12 @@ export function buildableManifest(request: ApiRequest): { manifest: string; clus
         : 'the manifest is invalid',
       { errors: check.errors, unsupported: check.unsupported },
     );
-  return { manifest, cluster: check.cluster! };
+  return { manifest, cluster: check.cluster!, parsed: check.manifest! };
 }
 
 export const routes = {
   async createCluster(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
-    const { manifest, cluster } = buildableManifest(request);
+    const { manifest, cluster, parsed } = buildableManifest(request);
     const previous = await previousExecution(
       'create-cluster',
       cluster,
@@ -384,6 +411,9 @@ export const routes = {
     const status = await deps.store.readStatus(cluster);
     if (status && status.phase !== 'Registered' && status.phase !== 'Failed')
       throw new HttpProblem(409, `cluster "${cluster}" already exists (phase ${status.phase})`);
+    // Building a registered cluster builds the spec it was registered with, not another one.
+    if (status?.phase === 'Registered' && !sameSpec(await deps.store.readManifest(cluster), parsed))
+      throw new HttpProblem(409, registeredWithOtherSpec(cluster));
     return start('create-cluster', cluster, { manifest }, request, '', deps);
   },
 
@@ -502,7 +532,7 @@ export const routes = {
 
   async getExecution(request: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
     const cluster = clusterName(request);
-    const id = pathParameter(request, 'id');
+    const id = executionId(request);
     const candidates = id.startsWith('arn:')
       ? [id]
       : Object.values(deps.stateMachines).map((machine) => executionArn(machine, id));

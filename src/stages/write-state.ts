@@ -10,6 +10,7 @@ import {
 } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
+import { sameSpec } from '../manifest/same-spec.js';
 import { toManifestYaml } from '../manifest/yaml.js';
 import { stableHash } from '../planning/names.js';
 import type {
@@ -255,6 +256,11 @@ async function assertOwner(
   throw new LockLostError(cluster, owner, undefined);
 }
 
+/** Why a registered, never built cluster is not registered or created again with another spec. */
+export function registeredWithOtherSpec(cluster: string): string {
+  return `cluster "${cluster}" is already registered with a different spec: change it with edit or replace, or delete it first`;
+}
+
 export async function writeState(
   input: WriteStateInput,
   deps: WriteStateDeps,
@@ -287,7 +293,8 @@ export async function writeState(
         throw new SpecInvalidError(check.errors);
       const name = check.manifest.cluster.metadata.name;
       const status = await store.readStatus(name);
-      // A cluster registered by `create` without --yes, never launched, may be registered again.
+      // A cluster registered by `create` without --yes, never launched, may be registered again
+      // with the same spec (a retry), and built by a create of that spec.
       // So may one whose create was interrupted (phase Creating while this execution holds the
       // lock, so the other create is over): registerCluster still requires the same manifest.
       const resumable =
@@ -310,9 +317,16 @@ export async function writeState(
           );
         }
         await store.writeSpecs(check.manifest, check.completed);
-      } else if (status?.phase === 'Registered')
+      } else if (status?.phase === 'Registered') {
+        // A retry, or the create that builds the registered spec, writes the same spec again;
+        // anyone else registering or creating the name with another spec would replace it.
+        if (
+          status.lastExecution !== input.owner &&
+          !sameSpec(await store.readManifest(name), check.manifest)
+        )
+          throw new ClusterExistsError(registeredWithOtherSpec(name));
         await store.writeSpecs(check.manifest, check.completed);
-      else await store.registerCluster(check.manifest, check.completed);
+      } else await store.registerCluster(check.manifest, check.completed);
       // A registration writes no secret (the API registers with no use of the secrets key); the
       // create that builds the cluster makes its bootstrap token.
       if (input.operation !== 'register') await store.ensureBootstrapToken(name);

@@ -5,6 +5,7 @@ import {
   clusterSessionParams,
   MAX_CACHED_CLUSTERS,
   perCluster,
+  VPC_SESSION_TAG,
 } from '../../src/aws/cluster-credentials.js';
 import { ACTOR_ROLES, actorRoleOfArn, localActorRoleArn } from '../../src/local/actor-roles.js';
 import { readTemplate } from '../support/template.js';
@@ -34,6 +35,24 @@ describe('credentials for one cluster', () => {
     (cluster) => {
       expect(() => clusterSessionParams(ROLE, 'watch-eni', cluster)).toThrow(
         /cannot act for cluster/,
+      );
+    },
+  );
+
+  it("adds the cluster's VPC as a second session tag when asked", () => {
+    const params = clusterSessionParams(ROLE, 'launch', 'a.example.com', 'vpc-0a1b2c3d4e5f60718');
+
+    expect(params.Tags).toEqual([
+      { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
+      { Key: VPC_SESSION_TAG, Value: 'vpc-0a1b2c3d4e5f60718' },
+    ]);
+  });
+
+  it.each(['vpc-*', '*', 'vpc-0a1b2c3d,VPCRegion=us-east-1', 'subnet-0a1b2c3d', 'vpc-'])(
+    'refuses to make %j the VPC tag: only a VPC ID may become one',
+    (vpcId) => {
+      expect(() => clusterSessionParams(ROLE, 'launch', 'a.example.com', vpcId)).toThrow(
+        /not a VPC ID/,
       );
     },
   );
@@ -118,9 +137,11 @@ describe('actor roles', () => {
     expect(fromTemplate).toEqual(ACTOR_ROLES);
   });
 
-  it('each trust only its own function, and only with the cluster session tag', () => {
+  it('each trust only its own function, only with the cluster session tag, and launch and delete also with the VPC tag', () => {
     const template = readTemplate();
 
+    // The functions that associate the cluster's VPC with a private zone, or undo it.
+    const ZONE_ASSOCIATING = new Set(['LaunchClusterFunction', 'DeleteClusterFunction']);
     const trusts = Object.entries(ACTOR_ROLES).map(([fn, role]) => {
       const statements = (
         template.Resources[role!]!.Properties!.AssumeRolePolicyDocument as {
@@ -139,7 +160,9 @@ describe('actor roles', () => {
       for (const s of statements)
         expect(s).toEqual({
           principal: `${s.fn}Role`,
-          tagKeys: [CLUSTER_SESSION_TAG],
+          tagKeys: ZONE_ASSOCIATING.has(s.fn)
+            ? [CLUSTER_SESSION_TAG, VPC_SESSION_TAG]
+            : [CLUSTER_SESSION_TAG],
           tagRequired: 'false',
           fn: s.fn,
         });

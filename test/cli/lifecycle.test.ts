@@ -1,5 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { REFERENCE_DIR } from '../helpers.js';
 import { kopsless, localBackendForFile } from './run.js';
 
@@ -188,9 +190,40 @@ describe('kopsless CLI on the local backend', () => {
     expect(preview.stdout.split('\n')[0]).toMatch(/^TYPE\s+NAME\s+ID$/);
     expect(preview.stdout).toMatch(/^autoscaling-group\s+nodes-us-east-1a\.cli\.example\.com/m);
 
-    const result = await kopsless(['delete', 'cluster', 'cli.example.com', '--yes'], env);
+    // kubectl was pointed at it, and at another cluster: only the deleted one's entries go.
+    const kubeconfig = join(home, 'delete-kubeconfig');
+    const entriesOf = (name: string) => ({
+      clusters: [{ name, cluster: { server: `https://api.${name}` } }],
+      users: [{ name, user: {} }],
+      contexts: [{ name, context: { cluster: name, user: name } }],
+    });
+    const [deleted, other] = [entriesOf('cli.example.com'), entriesOf('other.example.com')];
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [...deleted.clusters, ...other.clusters],
+        users: [...deleted.users, ...other.users],
+        contexts: [...deleted.contexts, ...other.contexts],
+        'current-context': 'cli.example.com',
+      }),
+    );
+
+    const result = await kopsless(['delete', 'cluster', 'cli.example.com', '--yes'], {
+      ...env,
+      KUBECONFIG: kubeconfig,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Deleted cluster: "cli.example.com"');
+    expect(result.stdout).toContain(
+      `Deleted kubectl config for cli.example.com (in ${kubeconfig})`,
+    );
+    expect(parse(readFileSync(kubeconfig, 'utf8'))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Config',
+      ...other,
+    });
     expect((await kopsless(['delete', 'cluster', 'cli.example.com'], env)).code).toBe(1);
   }, 120_000);
 

@@ -219,7 +219,7 @@ KUBEADM
 
 readonly ETCD_VOLUME_GB='20'
 readonly ETCD_VOLUME_TAG_FILTERS=('Filter.1.Name=tag:KubernetesCluster' 'Filter.1.Value.1=seed.example.com' 'Filter.2.Name=tag:kopsless.io/etcd' 'Filter.2.Value.1=control-plane-us-east-1a')
-readonly ETCD_VOLUME_TAG_SPECIFICATIONS=('TagSpecification.1.ResourceType=volume' 'TagSpecification.1.Tag.1.Key=KubernetesCluster' 'TagSpecification.1.Tag.1.Value=seed.example.com' 'TagSpecification.1.Tag.2.Key=kubernetes.io/cluster/seed.example.com' 'TagSpecification.1.Tag.2.Value=owned' 'TagSpecification.1.Tag.3.Key=kopsless.io/etcd' 'TagSpecification.1.Tag.3.Value=control-plane-us-east-1a')
+readonly ETCD_VOLUME_TAG_SPECIFICATIONS=('TagSpecification.1.ResourceType=volume' 'TagSpecification.1.Tag.1.Key=KubernetesCluster' 'TagSpecification.1.Tag.1.Value=seed.example.com' 'TagSpecification.1.Tag.2.Key=kubernetes.io/cluster/seed.example.com' 'TagSpecification.1.Tag.2.Value=owned' 'TagSpecification.1.Tag.3.Key=kopsless.io/owner' 'TagSpecification.1.Tag.3.Value=kopsless' 'TagSpecification.1.Tag.4.Key=kopsless.io/etcd' 'TagSpecification.1.Tag.4.Value=control-plane-us-east-1a')
 
 attach_etcd_volume() {
   local volume disk=""

@@ -138,11 +138,11 @@ describe('paths', () => {
     ['POST', '/clusters/%zz/rolling-update'],
     ['DELETE', '/clusters/seed%2'],
     ['GET', '/clusters/seed.example.com/executions/%C'],
-  ])('answers 400 naming the malformed escape in %s %s', async (method, path) => {
+  ])('answers 400 naming the "%%" left in the path parameter of %s %s', async (method, path) => {
     const response = await call(handler, method, path);
 
     expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).message).toContain('malformed percent-encoding');
+    expect(bodyOf(response).message).toMatch(/^\{(name|id)\} ".*" holds a "%"/);
   });
 
   it('answers 400 for a cluster name that is no DNS name, before looking it up', async () => {

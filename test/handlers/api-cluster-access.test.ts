@@ -91,6 +91,69 @@ describe('POST /clusters/{name}/register', () => {
   });
 });
 
+describe('a name registered and never built', () => {
+  const changed = seed.replace('machineType: t3.medium', 'machineType: m5.large');
+
+  /** The seed cluster as a registration left it: its spec, phase Registered, no lock. */
+  function registeredSeed(): void {
+    serveSeedState(api.s3);
+    api.s3.on(GetObjectCommand, { Key: `${CLUSTER}/status.json` }).callsFake(async () => ({
+      Body: body(
+        JSON.stringify({
+          phase: 'Registered',
+          lastExecution: 'api-register-first',
+          lastOperation: 'register',
+          updatedAt: '2026-01-01T00:00:00Z',
+        }),
+      ),
+      ETag: '"s"',
+    }));
+  }
+
+  it('answers 409 naming the cluster to a registration of another spec, and keeps the stored one', async () => {
+    registeredSeed();
+
+    const response = await call(handler, 'POST', `/clusters/${CLUSTER}/register`, {
+      body: changed,
+    });
+
+    expect(response.statusCode).toBe(409);
+    expect(bodyOf(response).message).toBe(
+      `cluster "${CLUSTER}" is already registered with a different spec: change it with edit or replace, or delete it first`,
+    );
+    expect(puts().filter((key) => key !== `${CLUSTER}/lock`)).toEqual([]);
+  });
+
+  it('registers the same spec again (a retry)', async () => {
+    registeredSeed();
+
+    const response = await call(handler, 'POST', `/clusters/${CLUSTER}/register`, { body: seed });
+
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('answers 409 to a create of another spec under its name, starting nothing', async () => {
+    registeredSeed();
+
+    const response = await call(handler, 'POST', '/clusters', { body: changed });
+
+    expect(response.statusCode).toBe(409);
+    expect(bodyOf(response).message).toContain(
+      `cluster "${CLUSTER}" is already registered with a different spec`,
+    );
+    expect(sfn.started()).toEqual([]);
+  });
+
+  it('starts the create that builds the registered spec', async () => {
+    registeredSeed();
+
+    const response = await call(handler, 'POST', '/clusters', { body: seed });
+
+    expect(response.statusCode).toBe(202);
+    expect(sfn.started()).toHaveLength(1);
+  });
+});
+
 describe('GET /clusters/{name}/kubeconfig', () => {
   it('hands out the server and CA without credentials', async () => {
     serveSeedState(api.s3);
@@ -196,9 +259,16 @@ describe('GET /clusters/{name}/kubeconfig', () => {
   });
 
   it('answers 400 for a path that is not a cluster name', async () => {
+    const response = await call(handler, 'POST', '/admin/kubeconfig/..etc');
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toMatch(/^"\.\.etc" is not a cluster name/);
+  });
+
+  it('answers 400 for a path parameter that still holds a percent-encoding', async () => {
     const response = await call(handler, 'POST', '/admin/kubeconfig/..%2Fetc');
 
     expect(response.statusCode).toBe(400);
-    expect(bodyOf(response).message).toMatch(/is not a cluster name/);
+    expect(bodyOf(response).message).toMatch(/^\{name\} "\.\.%2Fetc" holds a "%"/);
   });
 });

@@ -1,6 +1,9 @@
+import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
+import { CLUSTER_SESSION_TAG, VPC_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
+import { clusterZoneVpcApi } from '../../src/aws/zone-vpc.js';
 import { readConfig } from '../../src/config.js';
 import { STATE_MACHINES, type StateMachineName } from '../../src/functions-registry.js';
 import { createApiHandler } from '../../src/handlers/api.js';
@@ -110,6 +113,73 @@ describe('a function acting for one cluster at a time', () => {
     ]);
     expect(signedBy('GetObject', 'b.example.com/config')).toEqual([
       `${CLUSTER_SESSION_TAG}=b.example.com`,
+    ]);
+  }, 60_000);
+});
+
+describe("the association of a cluster's VPC with a private zone", () => {
+  it('is made and undone with a session tagged with the cluster and that VPC, and only those', async () => {
+    const aws = { endpoint: backend.moto.endpoint, region: 'us-east-1' };
+    const ec2 = new EC2Client(aws);
+    const route53 = new Route53Client(aws);
+    const vpcOf = async () =>
+      (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
+    const [userVpc, clusterVpc] = [await vpcOf(), await vpcOf()];
+    const zone = await route53.send(
+      new CreateHostedZoneCommand({
+        Name: 'private.example.com',
+        CallerReference: `zone-${userVpc}`,
+        VPC: { VPCId: userVpc, VPCRegion: 'us-east-1' },
+        HostedZoneConfig: { PrivateZone: true },
+      }),
+    );
+    const zoneId = zone.HostedZone!.Id!;
+    const launchRole = localActorRoleArn('LaunchClusterActorRole');
+    const api = clusterZoneVpcApi(
+      aws,
+      { roleArn: launchRole, sessionPrefix: 'launch' },
+      'a.example.com',
+      route53,
+    );
+    const vpc = { vpcId: clusterVpc, region: 'us-east-1' };
+
+    const calls: Array<{ call: AwsCall; output?: unknown }> = [];
+    const stop = observeAwsCalls({
+      after: (call, { output }) => void calls.push({ call, output }),
+    });
+    try {
+      await inFunction('LaunchClusterFunction', async () => {
+        await api.associate(zoneId, vpc);
+        await api.disassociate(zoneId, vpc);
+      });
+    } finally {
+      stop();
+      ec2.destroy();
+      route53.destroy();
+    }
+
+    const assumed = calls.filter((c) => c.call.operation === 'AssumeRole');
+    expect(assumed.map((c) => c.call.input)).toEqual([
+      expect.objectContaining({
+        RoleArn: launchRole,
+        Tags: [
+          { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
+          { Key: VPC_SESSION_TAG, Value: clusterVpc },
+        ],
+      }),
+    ]);
+    const sessionKey = (assumed[0]!.output as { output: { Credentials: { AccessKeyId: string } } })
+      .output.Credentials.AccessKeyId;
+    const signers = calls
+      .filter(
+        (c) =>
+          c.call.operation.endsWith('VPCWithHostedZone') ||
+          c.call.operation.endsWith('VPCFromHostedZone'),
+      )
+      .map((c) => [c.call.operation, c.call.accessKeyId === sessionKey]);
+    expect(signers).toEqual([
+      ['AssociateVPCWithHostedZone', true],
+      ['DisassociateVPCFromHostedZone', true],
     ]);
   }, 60_000);
 });

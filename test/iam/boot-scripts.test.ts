@@ -5,6 +5,8 @@ import { renderUserData } from '../../src/planning/user-data.js';
 import { readFixture } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 import {
+  actingFor,
+  actorRoles,
   decide,
   type Request,
   resourcePolicies,
@@ -126,4 +128,45 @@ describe('boot scripts against their instance roles', () => {
       expect(refused).toEqual([]);
     },
   );
+});
+
+describe("the control plane's etcd volume", () => {
+  /** The tags the boot script's CreateVolume gives the volume (its ETCD_VOLUME_TAG_SPECIFICATIONS). */
+  function volumeTags(userData: string): Record<string, string> {
+    const line = /^readonly ETCD_VOLUME_TAG_SPECIFICATIONS=\((.*)\)$/m.exec(userData)?.[1] ?? '';
+    const params = Object.fromEntries(
+      [...line.matchAll(/'([^'=]+)=([^']*)'/g)].map((m) => [m[1]!, m[2]!]),
+    );
+    const tags: Record<string, string> = {};
+    for (const [name, key] of Object.entries(params)) {
+      const n = /^TagSpecification\.1\.Tag\.(\d+)\.Key$/.exec(name)?.[1];
+      if (n) tags[key] = params[`TagSpecification.1.Tag.${n}.Value`]!;
+    }
+    return tags;
+  }
+  const volume = 'arn:aws:ec2:us-east-1:123456789012:volume/vol-0a0a0a0a0a0a0a0a0';
+  const tagContext = (prefix: string, tags: Record<string, string>) =>
+    Object.fromEntries(Object.entries(tags).map(([k, v]) => [`${prefix}/${k}`, v]));
+
+  it('is created with the tags its role requires, and deleted by the delete session for its cluster', async () => {
+    const tags = volumeTags(script('control-plane-us-east-1a'));
+    const deleteSession = actingFor(
+      actorRoles(readTemplate(), deployment).get('DeleteClusterActorRole')!,
+      cluster,
+    );
+
+    const created = await decide(roles.get('MastersRole')!, {
+      action: 'ec2:CreateVolume',
+      resource: volume,
+      context: { ...tagContext('aws:RequestTag', tags), 'ec2:Encrypted': 'true' },
+    });
+    const deleted = await decide(deleteSession, {
+      action: 'ec2:DeleteVolume',
+      resource: volume,
+      context: tagContext('aws:ResourceTag', tags),
+    });
+
+    expect(tags).toMatchObject({ KubernetesCluster: cluster, 'kopsless.io/owner': 'kopsless' });
+    expect([created, deleted]).toEqual(['Allowed', 'Allowed']);
+  });
 });

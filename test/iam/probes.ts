@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { VPC_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { toManifestYaml } from '../../src/manifest/yaml.js';
@@ -29,7 +30,8 @@ import {
  * delete an interface in b.example.com's VPC?") evaluated against every role that could make
  * them: the functions' own roles and CloudFormation's of template.yaml, each function's actor
  * role (`<Function>ActorRole`) as the session the function assumes for the cluster the probe acts
- * for (its session tag `kopsless.io/cluster`), and the instance roles of that cluster's stack,
+ * for (its session tag `kopsless.io/cluster`; launch's and delete's also with `kopsless.io/vpc`,
+ * the VPC `${Vpc:<cluster>}` stands for), and the instance roles of that cluster's stack,
  * under the permissions boundary template.yaml gives them.
  *
  * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
@@ -127,6 +129,22 @@ function clusterStackRoles(
   });
 }
 
+/**
+ * The actor roles whose code also tags a session with the cluster's VPC (`kopsless.io/vpc`), to
+ * associate it with a private zone or undo that (src/aws/zone-vpc.ts).
+ */
+const VPC_TAGGED_SESSIONS = new Set(['LaunchClusterActorRole', 'DeleteClusterActorRole']);
+
+/** The session of actor role `id` for `cluster`, with the tags the code gives it at most. */
+function sessionFor(id: string, role: Role, cluster: string): Role {
+  const session = actingFor(role, cluster);
+  if (!VPC_TAGGED_SESSIONS.has(id)) return session;
+  return {
+    ...session,
+    principalTags: { ...session.principalTags, [VPC_SESSION_TAG]: vpcIdOf(cluster) },
+  };
+}
+
 export interface ProbeResult {
   decision: 'ALLOWED' | 'DENIED';
   role: string;
@@ -156,7 +174,7 @@ export async function runProbes(
         (stack = clusterStackRoles(probe.actingFor, template, deployment)),
       );
     const sessions = [...actors].map(
-      ([id, role]) => [id, actingFor(role, probe.actingFor)] as const,
+      ([id, role]) => [id, sessionFor(id, role, probe.actingFor)] as const,
     );
     const roles = new Map<string, Role>([...shared, ...sessions, ...stack]);
     const chosen =

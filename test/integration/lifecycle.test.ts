@@ -276,6 +276,7 @@ describe('delete-cluster', () => {
             Tags: [
               { Key: 'KubernetesCluster', Value: cluster },
               { Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' },
+              { Key: 'kopsless.io/owner', Value: 'kopsless' },
               { Key: 'kopsless.io/etcd', Value: 'control-plane-us-east-1a' },
             ],
           },

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config.js';
-import { ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
+import { ClusterExistsError, ClusterNotFoundError, InvalidInputError } from '../../src/errors.js';
 import { checkManifest } from '../../src/manifest/check.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
 import { type WriteStateDeps, writeState } from '../../src/stages/write-state.js';
 import { ClusterStore, DEFAULT_LEASE_SECONDS } from '../../src/state/cluster-store.js';
 import { ROOT, readFixture } from '../helpers.js';
@@ -565,5 +566,72 @@ describe('fail after a child execution failed', () => {
       error: 'States.TaskFailed',
       cause: 'not json',
     });
+  });
+});
+
+describe('register of a name already registered and never built', () => {
+  // Another machine type for the control plane: a spec that is valid and not the same.
+  const changed = readFixture('seed.yaml').replace(
+    'machineType: t3.medium',
+    'machineType: m5.large',
+  );
+  const controlPlaneType = async (store: ClusterStore) =>
+    (await store.readManifest(SEED)).instanceGroups.find((ig) => ig.spec.role === 'Master')?.spec
+      .machineType;
+
+  async function registeredBy(owner: string) {
+    const env = setup();
+    await writeState(
+      { action: 'register', manifest: readFixture('seed.yaml'), owner, operation: 'register' },
+      env.deps,
+    );
+    return env;
+  }
+
+  it.each(['register', 'create'] as const)(
+    'refuses another %s with a different spec, naming the cluster, and keeps the stored spec',
+    async (operation) => {
+      const { deps, store } = await registeredBy('first-registration');
+
+      const attempt = writeState(
+        { action: 'register', manifest: changed, owner: 'someone-else', operation },
+        deps,
+      );
+
+      await expect(attempt).rejects.toBeInstanceOf(ClusterExistsError);
+      await expect(attempt).rejects.toThrow(
+        `cluster "${SEED}" is already registered with a different spec`,
+      );
+      expect(await controlPlaneType(store)).toBe('t3.medium');
+      expect((await store.readStatus(SEED))?.lastExecution).toBe('first-registration');
+    },
+  );
+
+  it.each(['register', 'create'] as const)(
+    'accepts another %s of the same spec, in another order of documents',
+    async (operation) => {
+      const { deps, store } = await registeredBy('first-registration');
+      const reordered = [...seed.manifest!.instanceGroups, seed.manifest!.cluster]
+        .map((d) => toManifestYaml(d))
+        .join('---\n');
+
+      await writeState(
+        { action: 'register', manifest: reordered, owner: 'retry', operation },
+        deps,
+      );
+
+      expect((await store.readStatus(SEED))?.lastExecution).toBe('retry');
+    },
+  );
+
+  it('lets the registration that wrote it write a changed spec again (its own retry)', async () => {
+    const { deps, store } = await registeredBy('first-registration');
+
+    await writeState(
+      { action: 'register', manifest: changed, owner: 'first-registration', operation: 'register' },
+      deps,
+    );
+
+    expect(await controlPlaneType(store)).toBe('m5.large');
   });
 });

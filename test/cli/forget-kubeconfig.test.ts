@@ -1,0 +1,83 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { forgetClusterInKubeconfig, withoutCluster } from '../../src/cli/forget-kubeconfig.js';
+
+const entries = (name: string) => ({
+  cluster: { name, cluster: { server: `https://api.${name}` } },
+  user: { name, user: { token: `token-of-${name}` } },
+  context: { name, context: { cluster: name, user: name } },
+});
+const a = entries('a.example.com');
+const b = entries('b.example.com');
+const both = {
+  apiVersion: 'v1',
+  kind: 'Config',
+  preferences: { colors: true },
+  clusters: [a.cluster, b.cluster],
+  users: [a.user, b.user],
+  contexts: [a.context, b.context],
+  'current-context': 'a.example.com',
+};
+
+describe('the kubeconfig after a cluster is deleted', () => {
+  it("drops the cluster's context, cluster and user entries and the current context naming it", () => {
+    expect(withoutCluster(both, 'a.example.com')).toEqual({
+      apiVersion: 'v1',
+      kind: 'Config',
+      preferences: { colors: true },
+      clusters: [b.cluster],
+      users: [b.user],
+      contexts: [b.context],
+    });
+  });
+
+  it("keeps the current context when it is another cluster's", () => {
+    const kept = withoutCluster({ ...both, 'current-context': 'b.example.com' }, 'a.example.com');
+
+    expect(kept?.['current-context']).toBe('b.example.com');
+  });
+
+  it('changes nothing when nothing names the cluster', () => {
+    expect(withoutCluster(both, 'c.example.com')).toBeUndefined();
+  });
+});
+
+describe('the kubeconfig file', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  const file = (text: string) => {
+    dir = mkdtempSync(join(tmpdir(), 'kopsless-kubeconfig-'));
+    const path = join(dir, 'config');
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+
+  it("is rewritten without the deleted cluster, keeping the others and the file's mode", () => {
+    const path = file(stringify(both));
+
+    expect(forgetClusterInKubeconfig(path, 'a.example.com')).toBe(true);
+
+    const written = parse(readFileSync(path, 'utf8'));
+    expect(written.contexts.map((c: { name: string }) => c.name)).toEqual(['b.example.com']);
+    expect(written.users).toEqual([b.user]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('is left as it was when it does not name the cluster, is absent, or is not YAML', () => {
+    const unrelated = file(stringify(both));
+    const broken = join(dir!, 'broken');
+    writeFileSync(broken, 'clusters: [');
+
+    expect(forgetClusterInKubeconfig(unrelated, 'c.example.com')).toBe(false);
+    expect(forgetClusterInKubeconfig(join(dir!, 'absent'), 'a.example.com')).toBe(false);
+    expect(forgetClusterInKubeconfig(broken, 'a.example.com')).toBe(false);
+    expect(readFileSync(unrelated, 'utf8')).toBe(stringify(both));
+    expect(readFileSync(broken, 'utf8')).toBe('clusters: [');
+  });
+});
