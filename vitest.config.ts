@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -16,5 +18,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    // The CLI edits the kubeconfig (export kubeconfig, delete cluster): no test may touch the
+    // user's ~/.kube/config, so every run gets a file of its own unless a test names one.
+    env: { KUBECONFIG: join(tmpdir(), `kopsless-tests-${process.pid}`, 'kubeconfig') },
   },
 });
