@@ -272,3 +272,17 @@ export function clusterApiRoleName(cluster: string): string {
     IAM_CHARS,
   );
 }
+
+/** The kind in the name of a cluster stack's CloudFormation role (src/planning/stack-role.ts). */
+export const STACK_ROLE_KIND = 'stack';
+
+/** The role CloudFormation makes, changes and deletes the cluster's stack under. */
+export function stackRoleName(cluster: string): string {
+  return composeName(
+    STACK_ROLE_KIND,
+    cluster,
+    clusterHash(cluster),
+    NAME_LIMITS.iamRole,
+    IAM_CHARS,
+  );
+}
