@@ -11,6 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { iamStackRoleApi, whileStackRolePropagates } from '../../src/aws/stack-role.js';
+import { readConfig } from '../../src/config.js';
 import { StackFailedError, TransientAwsError } from '../../src/errors.js';
 import { stackRoleName } from '../../src/planning/names.js';
 
@@ -150,5 +151,38 @@ describe('a stack operation while a new stack role propagates', () => {
       'Template format error',
     );
     expect(operation).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe("the stack role's policies in a function's configuration", () => {
+  const env = { STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' };
+
+  it('are read from CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN', () => {
+    const config = readConfig({
+      ...env,
+      CLUSTER_STACK_POLICY_ARN: settings.policyArn,
+      CLUSTER_STACK_BOUNDARY_ARN: settings.boundaryArn,
+    });
+
+    expect(config.clusterStack).toEqual({
+      policyArn: settings.policyArn,
+      boundaryArn: settings.boundaryArn,
+    });
+  });
+
+  it('are refused one without the other, naming the missing one', () => {
+    expect(() => readConfig({ ...env, CLUSTER_STACK_POLICY_ARN: settings.policyArn })).toThrow(
+      'CLUSTER_STACK_BOUNDARY_ARN is not set',
+    );
+  });
+
+  it('are refused when not managed policy ARNs, naming the variable', () => {
+    expect(() =>
+      readConfig({
+        ...env,
+        CLUSTER_STACK_POLICY_ARN: arn,
+        CLUSTER_STACK_BOUNDARY_ARN: settings.boundaryArn,
+      }),
+    ).toThrow(/^CLUSTER_STACK_POLICY_ARN must be the ARN of an IAM managed policy/);
   });
 });
