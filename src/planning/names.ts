@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
  * | --- | --- | --- |
  * | CloudFormation stack | `kopsless-<cluster, dots as dashes>-<hash(cluster)>` | 128, `[A-Za-z][A-Za-z0-9-]*` |
  * | IAM role and instance profile | `kopsless-<masters\|nodes\|bastions>-<cluster>-<hash(cluster)>` | 64 (role), 128 (profile) |
+ * | the stack's CloudFormation role | `kopsless-stack-<cluster>-<hash(cluster)>`, under `/kopsless/stack/<cluster>/` | 64 |
  * | security group (per VPC) | `kopsless-<masters\|nodes\|bastion>-<cluster>-<hash(cluster)>` | 255 |
  * | Auto Scaling group and launch template | `kopsless-<ig>.<cluster>-<hash([ig, cluster])>` | 128, `[a-zA-Z0-9().\-/_]` |
  *
