@@ -17,9 +17,14 @@ import { checkManifest } from '../src/manifest/check.js';
 import { CLUSTER_TAG, clusterApiFunctionName, stackRoleName } from '../src/planning/names.js';
 import { STACK_ROLE_PATH_PREFIX } from '../src/planning/stack-role.js';
 import { renderStackTemplate } from '../src/planning/stack-template.js';
-import { cloudFormationActions } from '../test/iam/cloudformation.js';
+import {
+  cloudFormationActions,
+  cloudFormationRequests,
+  type StackRequest,
+} from '../test/iam/cloudformation.js';
 import { lifecycleManifests, runLifecycle } from '../test/iam/lifecycle-calls.js';
 import {
+  ACCOUNT,
   actorRoles,
   CLUSTER_API_LAYER_ARN,
   CLUSTER_STACK_ROLE,
@@ -28,6 +33,7 @@ import {
   functionRoles,
   grants,
   type Role,
+  resolveIntrinsics,
   resourcePolicies,
   resourcePolicyFor,
   STACK_NAME,
@@ -71,6 +77,8 @@ const verbose = process.argv.includes('--verbose');
 const started = Date.now();
 const recorded: Array<{ call: AwsCall; requests: IamRequest[] }> = [];
 const byCloudFormation = new Map<string, Set<string>>();
+/** CloudFormation's calls for a stack whose resources and tags are known, by stack role. */
+const stackRequests: Array<{ actor: string; request: StackRequest }> = [];
 /** Resources of a stack template tagged for a cluster other than its stack role's. */
 const foreignTags: string[] = [];
 const failures: string[] = [];
@@ -154,6 +162,24 @@ async function cloudFormationUse(call: AwsCall): Promise<void> {
   }
   const actor = cluster ? stackRoleId(cluster) : call.functionId;
   if (cluster && after) foreignTags.push(...taggedForAnotherCluster(after, cluster, actor));
+  if (cluster) {
+    // The calls whose resource and tags the templates tell, evaluated as the stack role.
+    const stackTags = (
+      call.operation === 'DeleteStack'
+        ? await lookups.stackTags(input.StackName)
+        : ((call.input as { Tags?: unknown[] }).Tags ?? [])
+    ) as Array<{ Key: string; Value: string }>;
+    for (const request of cloudFormationRequests({
+      before,
+      after,
+      stackTags,
+      region: call.region,
+      account: ACCOUNT,
+      resolve: (value) =>
+        resolveIntrinsics(value, { stateBucket: process.env.STATE_BUCKET ?? 'unused' }),
+    }))
+      stackRequests.push({ actor, request });
+  }
   const set = byCloudFormation.get(actor) ?? new Set<string>();
   for (const action of cloudFormationActions(before, after)) set.add(action);
   byCloudFormation.set(actor, set);
@@ -297,6 +323,19 @@ for (const [functionId, actions] of byCloudFormation) {
       );
     }
   }
+}
+for (const { actor, request } of stackRequests) {
+  const role = roles.get(actor)!;
+  const key = JSON.stringify([actor, request.action, request.resource, request.context]);
+  let result = decisions.get(key);
+  if (!result) decisions.set(key, (result = await evaluate(role, request)));
+  for (const statement of result.allowedBy)
+    used.add(`${usageId(actor)} ${statement} ${request.action.toLowerCase()}`);
+  if (result.decision === 'Allowed') continue;
+  deniedCalls++;
+  denied.push(
+    `  ${actor} (CloudFormation, the cluster stack): ${request.action} on ${request.resource} for ${request.because}: ${result.decision}`,
+  );
 }
 for (const problem of foreignTags) {
   deniedCalls++;

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { checkManifest } from '../../src/manifest/check.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { clusterTags, ownerTag } from '../../src/planning/names.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { readTemplate } from '../support/template.js';
-import { clusterStackRole, decide, templatePolicy } from './policies.js';
+import { cloudFormationRequests } from './cloudformation.js';
+import {
+  ACCOUNT,
+  clusterStackRole,
+  decide,
+  REGION,
+  resolveIntrinsics,
+  STACK_NAME,
+  templatePolicy,
+} from './policies.js';
 
 const deployment = { stateBucket: 'kopsless-state-example' };
 
@@ -64,4 +78,67 @@ describe("template.yaml's cluster stack role policies", () => {
     expect(await decide(permissive, request('a.example.com'))).toBe('Allowed');
     expect(await decide(permissive, request('b.example.com'))).toBe('ExplicitlyDenied');
   });
+});
+
+describe("CloudFormation's calls for a cluster's stack, as a stack role", () => {
+  const zone = 'ZOWN00000000000';
+  const deploymentWithZone = { ...deployment, hostedZoneId: zone };
+
+  /** The requests of creating, then deleting, the stack of a private cluster `cluster`. */
+  function stackRequests(cluster: string) {
+    const flags = manifestFromFlags({
+      name: cluster,
+      zones: [`${REGION}a`],
+      topology: 'private',
+      bastion: true,
+      nodeCount: 1,
+      nodeSize: 't3.medium',
+      controlPlaneSize: 't3.medium',
+    });
+    const manifest = checkManifest(
+      [flags.cluster, ...flags.instanceGroups].map((d) => toManifestYaml(d)).join('---\n'),
+    ).completed!;
+    const template = JSON.stringify(
+      renderStackTemplate({
+        manifest,
+        stateBucket: deployment.stateBucket,
+        deployment: STACK_NAME,
+        hostedZoneId: zone,
+      }),
+    );
+    const common = {
+      stackTags: [...clusterTags(cluster), ownerTag(STACK_NAME)],
+      region: REGION,
+      account: ACCOUNT,
+      resolve: (value: unknown) => resolveIntrinsics(value, deploymentWithZone),
+    };
+    return [
+      ...cloudFormationRequests({ ...common, before: undefined, after: template }),
+      ...cloudFormationRequests({ ...common, before: template, after: undefined }),
+    ];
+  }
+
+  it('allows the stack role of a cluster every call its own stack makes', async () => {
+    const role = clusterStackRole(readTemplate(), deploymentWithZone, 'a.example.com');
+    const requests = stackRequests('a.example.com');
+
+    const refused = [];
+    for (const request of requests)
+      if ((await decide(role, request)) !== 'Allowed')
+        refused.push(`${request.action} ${request.because}`);
+
+    expect(requests.length).toBeGreaterThan(20);
+    expect(refused).toEqual([]);
+  }, 60_000);
+
+  it("denies the stack role of a cluster every call another cluster's stack makes", async () => {
+    const role = clusterStackRole(readTemplate(), deploymentWithZone, 'a.example.com');
+
+    const allowed = [];
+    for (const request of stackRequests('b.example.com'))
+      if ((await decide(role, request)) === 'Allowed')
+        allowed.push(`${request.action} ${request.because}`);
+
+    expect(allowed).toEqual([]);
+  }, 60_000);
 });
