@@ -290,11 +290,13 @@ function clients(
       ]);
       return clusterKube(cluster, clusterApiClient(aws, lambdaTransport));
     },
-    etcd: (async (cluster: string, avoid?: string[]) =>
-      (await import('../stages/etcd-membership.js')).etcdFromStore(objects, ec2Port)(
-        cluster,
-        avoid,
-      )) as EtcdOf,
+    etcd: (async (cluster: string) => {
+      const [{ remoteEtcd }, { clusterApiClient }] = await Promise.all([
+        import('../kube/remote-etcd.js'),
+        import('../aws/cluster-api-lambda.js'),
+      ]);
+      return remoteEtcd(cluster, clusterApiClient(aws, lambdaTransport));
+    }) as EtcdOf,
   };
 }
 

@@ -7,7 +7,9 @@ import {
   ClusterApiRequestSchema,
   type ClusterApiResponse,
 } from '../kube/cluster-api-protocol.js';
-import { serveClusterApi } from '../kube/cluster-api-server.js';
+import { type EtcdAccessLoader, serveClusterApi } from '../kube/cluster-api-server.js';
+import { checkedEtcdAccess } from '../kube/cluster-etcd.js';
+import { etcdAccessFromStore } from '../kube/etcd.js';
 import {
   kubeconfigKey,
   localClusterApiUrl,
@@ -46,7 +48,8 @@ export function readClusterApiConfig(env: Record<string, string | undefined>): C
 /**
  * The cluster API function: attached to one cluster's subnets, it carries out the shared
  * functions' Kubernetes requests for that cluster alone (cluster-api-protocol.ts), with the
- * kubeconfig the control plane stored, checked as data before every use.
+ * kubeconfig the control plane stored, checked as data before every use, and its etcd member
+ * requests with the etcd client certificate, which no other function reads.
  */
 export function createClusterApiHandler(config: ClusterApiConfig, runtime: HandlerRuntime = {}) {
   const objects = s3ObjectStore(new S3Client(clientConfig(runtime.aws)), config.stateBucket);
@@ -102,6 +105,11 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
       return { ok: false, answer, unpublished: answer };
     }
   };
+  // Read for each etcd operation (a few per control-plane replacement), checked as data first.
+  const etcdAccess: EtcdAccessLoader = async () => {
+    const stored = await etcdAccessFromStore(objects, config.cluster);
+    return stored && checkedEtcdAccess(config.cluster, stored, runtime.localKubeApi);
+  };
   return stageHandler(
     stageLogger('cluster-api', runtime.logLevel),
     async (request: ClusterApiRequest): Promise<ClusterApiResponse> => {
@@ -115,11 +123,11 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
       const cached = current && clock() - current.readAt < KUBECONFIG_TTL_MS ? current : undefined;
       const loaded = cached ?? (await load());
       if (!loaded.ok) return request.action === 'published' ? loaded.unpublished : loaded.answer;
-      const answer = await serveClusterApi(request, loaded.config);
+      const answer = await serveClusterApi(request, loaded.config, etcdAccess);
       // A replaced control plane stores a new admin certificate: refused with the old one, read again.
       if (cached && !answer.ok && answer.error.status === 401) {
         const fresh = await load();
-        return fresh.ok ? serveClusterApi(request, fresh.config) : fresh.answer;
+        return fresh.ok ? serveClusterApi(request, fresh.config, etcdAccess) : fresh.answer;
       }
       return answer;
     },

@@ -8,9 +8,9 @@ import { perCluster } from '../aws/cluster-credentials.js';
 import { loadBalancingApi } from '../aws/elbv2.js';
 import { route53Api } from '../aws/route53.js';
 import type { Config } from '../config.js';
+import { remoteEtcd } from '../kube/remote-etcd.js';
 import { clusterKube } from '../kube/remote-port.js';
 import { stageHandler, stageLogger } from '../lambda.js';
-import { etcdFromStore } from '../stages/etcd-membership.js';
 import type { RollingUpdateInput } from '../stages/inputs.js';
 import { ROLLING_UPDATE_EVENT } from '../stages/inputs.js';
 import { RollCache, rollingUpdate } from '../stages/rolling-update.js';
@@ -27,15 +27,15 @@ export function createRollingUpdateHandler(config: Config, runtime: HandlerRunti
     { sessionPrefix: 'rolling-update', roleArn: config.clusterActorRoleArn },
     (settings) => {
       const adapters = clusterAdapters(config.stateBucket, settings);
+      // Kubernetes and etcd only through the cluster's API function, inside the cluster's VPC,
+      // invoked with this cluster's credentials.
+      const clusterApi = clusterApiClient(settings, runtime.lambdaTransport);
       return {
         ...adapters,
         autoscaling: autoScalingApi(new AutoScalingClient(settings)),
         dns: route53Api(new Route53Client(settings)),
-        // Kubernetes only through the cluster's API function, inside the cluster's VPC, invoked
-        // with this cluster's credentials.
-        kube: (cluster: string) =>
-          clusterKube(cluster, clusterApiClient(settings, runtime.lambdaTransport)),
-        etcd: etcdFromStore(adapters.objects, adapters.ec2),
+        kube: (cluster: string) => clusterKube(cluster, clusterApi),
+        etcd: async (cluster: string) => remoteEtcd(cluster, clusterApi),
         loadBalancing: loadBalancingApi(new ElasticLoadBalancingV2Client(settings)),
       };
     },

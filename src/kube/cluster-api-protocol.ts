@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EtcdMember } from './etcd.js';
 import type { KubePodRow } from './pod-rows.js';
 import type { EvictionResult, KubeNode, KubePod } from './port.js';
 
@@ -25,6 +26,8 @@ const page = {
 };
 
 const objectName = z.string().min(1).max(253);
+/** An EC2 instance ID: etcd members are named by the instance they run on, never by an address. */
+const instanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'an EC2 instance ID (i-...)');
 const namespace = z.string().min(1).max(63);
 
 const KubeEventSchema = z.object({
@@ -103,6 +106,12 @@ export const ClusterApiRequestSchema = z.discriminatedUnion('action', [
       event: KubeEventSchema,
     })
     .strict(),
+  // The stacked etcd's members, read on the control plane's port 2379 from inside the VPC.
+  z.object({ cluster: z.string().min(1), action: z.literal('listEtcdMembers') }).strict(),
+  // The member of the control-plane instance about to be replaced, found by the function itself.
+  z
+    .object({ cluster: z.string().min(1), action: z.literal('removeEtcdMember'), instanceId })
+    .strict(),
 ]);
 
 export type ClusterApiRequest = z.output<typeof ClusterApiRequestSchema>;
@@ -129,6 +138,10 @@ export interface ClusterApiResults {
   getDaemonSetEnv: { env?: Record<string, string> };
   setDaemonSetEnv: Record<string, never>;
   recordEvent: Record<string, never>;
+  /** `published: false` while the control plane has not stored its etcd client certificate. */
+  listEtcdMembers: { published: boolean; members: EtcdMember[] };
+  /** `removed: false` when the instance has no member (gone already, or never joined). */
+  removeEtcdMember: { removed: boolean; member?: string };
 }
 
 /**

@@ -7,13 +7,15 @@ import {
   type ClusterApiResults,
   MAX_RESPONSE_BYTES,
 } from './cluster-api-protocol.js';
+import { listEtcdMembers, removeEtcdMember } from './cluster-etcd.js';
+import type { EtcdAccess } from './etcd.js';
 import { podTablePage } from './pod-rows.js';
 import { countPodSlots, type KubePort, kubePort, toNode, toPod } from './port.js';
 
 /**
  * The cluster API function's core: one request of the protocol (cluster-api-protocol.ts) carried
  * out on the cluster's API server, with the KubeConfig built from the cluster's stored
- * kubeconfig. Lists answer one page as the API server gave it; the caller folds the pages.
+ * kubeconfig, or on its etcd member API (cluster-etcd.ts). Lists answer one page as the API server gave it; the caller folds the pages.
  */
 
 function failure(error: unknown, what: string): ClusterApiFailure {
@@ -29,10 +31,17 @@ function failure(error: unknown, what: string): ClusterApiFailure {
   };
 }
 
+/**
+ * The etcd client certificate the control plane stored, read only for an etcd operation;
+ * undefined before it is stored.
+ */
+export type EtcdAccessLoader = () => Promise<EtcdAccess | undefined>;
+
 async function carryOut(
   request: ClusterApiRequest,
   config: KubeConfig,
   port: KubePort,
+  etcdAccess: EtcdAccessLoader,
 ): Promise<ClusterApiResults[ClusterApiRequest['action']]> {
   switch (request.action) {
     case 'published':
@@ -92,6 +101,10 @@ async function carryOut(
     case 'recordEvent':
       await port.recordEvent(request.event);
       return {};
+    case 'listEtcdMembers':
+      return listEtcdMembers(config, await etcdAccess());
+    case 'removeEtcdMember':
+      return removeEtcdMember(config, await etcdAccess(), request.instanceId);
   }
 }
 
@@ -102,13 +115,14 @@ async function carryOut(
 export async function serveClusterApi(
   request: ClusterApiRequest,
   config: KubeConfig,
+  etcdAccess: EtcdAccessLoader,
 ): Promise<ClusterApiResponse> {
   // The port built from the config does the mutations exactly as the stages did in-process;
   // list pages use the clients directly, since a port folds whole lists.
   const port = kubePort(config);
   let answer: ClusterApiResponse;
   try {
-    answer = { ok: true, result: await carryOut(request, config, port) };
+    answer = { ok: true, result: await carryOut(request, config, port, etcdAccess) };
   } catch (error) {
     return { ok: false, error: failure(error, request.action) };
   }

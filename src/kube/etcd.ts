@@ -1,17 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ClusterNotValidError, TransientKubeError } from '../errors.js';
+import { ETCD_CLIENT_PORT } from '../planning/stack-cluster-api.js';
 import { storeKey } from '../state/layout.js';
 import type { ObjectStore } from '../state/object-store.js';
 
 /**
- * The etcd member API of a cluster's stacked etcd, as the rolling update and `validate cluster`
- * use it: list the members, remove one. It speaks etcd's v3 JSON gateway
- * (`POST /v3/cluster/member/list`, `POST /v3/cluster/member/remove`) over HTTPS to port 2379 of
- * a control-plane instance, with the client certificate of the etcd CA that the initialising
- * control plane publishes in the state store (kubeadm's `apiserver-etcd-client`). etcd accepts
- * it from inside the cluster's VPC only: the control-plane security group opens 2379 to the
- * cluster's own instances and to the function that rolls it.
+ * The etcd member API of a cluster's stacked etcd, as the cluster's API function uses it for the
+ * rolling update and `validate cluster`: list the members, remove one. It speaks etcd's v3 JSON
+ * gateway (`POST /v3/cluster/member/list`, `POST /v3/cluster/member/remove`) over HTTPS to port
+ * 2379 of a control-plane instance, with the client certificate of the etcd CA that the
+ * initialising control plane publishes in the state store (kubeadm's `apiserver-etcd-client`).
+ * etcd accepts it from inside the cluster's VPC only: the control-plane security group opens 2379
+ * to the cluster's own instances and to its API function.
  */
 
 /** One etcd member as the member API lists it. */
@@ -27,8 +28,22 @@ export interface EtcdMember {
 
 export interface EtcdPort {
   listMembers(): Promise<EtcdMember[]>;
-  /** Removes the member; etcd refuses (and this throws) when it would cost the quorum. */
-  removeMember(id: string): Promise<void>;
+  /**
+   * Removes the member; false when etcd no longer has it (removed already). etcd refuses (and
+   * this throws) when the removal would cost the quorum.
+   */
+  removeMember(id: string): Promise<boolean>;
+}
+
+/**
+ * A cluster's stacked etcd as the roll and `validate cluster` see it, through the cluster's API
+ * function (remote-etcd.ts): its member API answers only inside the cluster's VPC.
+ */
+export interface ClusterEtcd {
+  /** The members; undefined while the control plane has not stored the etcd client certificate. */
+  listMembers(): Promise<EtcdMember[] | undefined>;
+  /** Removes the member of this control-plane instance; false when it has none (removed already). */
+  removeMemberOf(instanceId: string): Promise<boolean>;
 }
 
 /**
@@ -45,9 +60,6 @@ export interface EtcdAccess {
 
 /** How long an endpoint may take to answer: outside the VPC, 2379 never answers at all. */
 const CONNECT_TIMEOUT_MS = 5_000;
-
-/** etcd's client port on every control-plane instance. */
-export const ETCD_CLIENT_PORT = 2379;
 
 function parseAccess(text: string, cluster: string): EtcdAccess {
   const parsed: unknown = JSON.parse(text);
@@ -142,7 +154,14 @@ function post(
  * remove) is permanent, with etcd's own message.
  */
 export function etcdPort(access: EtcdAccess, endpoints: string[]): EtcdPort {
-  const call = async (path: string, body: unknown, what: string) => {
+  /** etcd's gateway answers 404 (gRPC NotFound) for a member ID it does not have. */
+  const MEMBER_NOT_FOUND = 404;
+  const call = async (
+    path: string,
+    body: unknown,
+    what: string,
+    options: { notFound?: boolean } = {},
+  ): Promise<Record<string, unknown> | undefined> => {
     if (endpoints.length === 0)
       throw new TransientKubeError(`cannot ${what}: no control-plane instance to reach etcd on`);
     const failures: string[] = [];
@@ -155,6 +174,7 @@ export function etcdPort(access: EtcdAccess, endpoints: string[]): EtcdPort {
         continue;
       }
       if (answer.status === 200) return answer.body;
+      if (options.notFound && answer.status === MEMBER_NOT_FOUND) return undefined;
       const message = String(answer.body.message ?? answer.body.error ?? '');
       if (answer.status >= 500) {
         failures.push(`${endpoint}: ${answer.status} ${message}`);
@@ -166,7 +186,7 @@ export function etcdPort(access: EtcdAccess, endpoints: string[]): EtcdPort {
   };
   return {
     async listMembers() {
-      const body = await call('/v3/cluster/member/list', {}, 'list the etcd members');
+      const body = (await call('/v3/cluster/member/list', {}, 'list the etcd members')) ?? {};
       const members = Array.isArray(body.members) ? (body.members as GatewayMember[]) : [];
       return members.map((m) => ({
         id: String(m.ID ?? ''),
@@ -177,7 +197,15 @@ export function etcdPort(access: EtcdAccess, endpoints: string[]): EtcdPort {
       }));
     },
     async removeMember(id) {
-      await call('/v3/cluster/member/remove', { ID: id }, `remove etcd member ${id}`);
+      const answer = await call(
+        '/v3/cluster/member/remove',
+        { ID: id },
+        `remove etcd member ${id}`,
+        {
+          notFound: true,
+        },
+      );
+      return answer !== undefined;
     },
   };
 }

@@ -1,5 +1,10 @@
 import { ApiException } from '@kubernetes/client-node';
-import { KubernetesApiError, StoredKubeconfigError, TransientKubeError } from '../errors.js';
+import {
+  ClusterNotValidError,
+  KubernetesApiError,
+  StoredKubeconfigError,
+  TransientKubeError,
+} from '../errors.js';
 import type {
   ClusterApiAction,
   ClusterApiFailure,
@@ -17,8 +22,10 @@ import { DEFAULT_PAGE_SIZE, foldPages, type KubePort, type ListPage, listAll } f
  */
 
 /** Rebuilds the error the function reported, under the name Step Functions matches. */
-function rebuild(failure: ClusterApiFailure, operation: string): Error {
+export function rebuild(failure: ClusterApiFailure, operation: string): Error {
   const message = `cluster API function, ${operation}: ${failure.message}`;
+  // etcd refused (a removal that would cost the quorum) or its stored access is not usable.
+  if (failure.name === 'ClusterNotValidError') return new ClusterNotValidError(message);
   // 410 Gone keeps the client's shape, so list folds restart as they do in-process.
   if (failure.status === 410) return new ApiException(410, message, undefined, {});
   if (failure.name === 'StoredKubeconfigError') return new StoredKubeconfigError(message);

@@ -15,6 +15,31 @@ import { isSharedSubnet } from './stack-network.js';
 
 type Json = Record<string, unknown>;
 
+/** etcd's client port on every control-plane instance, where the member API answers. */
+export const ETCD_CLIENT_PORT = 2379;
+
+/** The cluster API function's MemorySize, in MB. */
+export const CLUSTER_API_MEMORY_MB = 512;
+
+/**
+ * The cluster API function's environment, as its cluster stack sets it (the local backend runs
+ * the layer with the same, under `KOPSLESS_BUNDLES=1`).
+ */
+export function clusterApiEnvironment(
+  cluster: string,
+  stateBucket: string,
+  apiServerHost = `api.internal.${cluster}`,
+): Record<string, string> {
+  return {
+    CLUSTER_NAME: cluster,
+    STATE_BUCKET: stateBucket,
+    API_SERVER_HOST: apiServerHost,
+    NODE_OPTIONS: '--enable-source-maps',
+    AWS_MAX_ATTEMPTS: '5',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+}
+
 /** The cluster API function's Timeout: the ENI watcher's (template.yaml), which waits for it. */
 export const CLUSTER_API_TIMEOUT_SECONDS = 120;
 
@@ -94,7 +119,7 @@ function attachedSubnets(manifest: CompletedManifest): unknown[] {
 export function clusterApiResources(input: ClusterApiStackInput): Json {
   const { manifest, vpcId } = input;
   const name = manifest.cluster.metadata.name;
-  const kubeconfigArn = `arn:${input.partition}:s3:::${input.stateBucket}/${storeKey.kubeconfig(name)}`;
+  const objectArn = (key: string) => `arn:${input.partition}:s3:::${input.stateBucket}/${key}`;
   const label = nameTag(`kubeapi.${name}`).Value;
   return {
     ClusterApiSecurityGroup: {
@@ -110,6 +135,13 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
             CidrIp: '0.0.0.0/0',
             Description: 'Kubernetes API and the state store (S3 gateway endpoint)',
           },
+          {
+            IpProtocol: 'tcp',
+            FromPort: ETCD_CLIENT_PORT,
+            ToPort: ETCD_CLIENT_PORT,
+            DestinationSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+            Description: "etcd's member API on the control plane",
+          },
         ],
         Tags: input.tags({ Name: label }),
       },
@@ -123,6 +155,18 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
         ToPort: 443,
         SourceSecurityGroupId: { 'Fn::GetAtt': ['ClusterApiSecurityGroup', 'GroupId'] },
         Description: 'Kubernetes API from the kopsless cluster API function',
+      },
+    },
+    // The roll removes a control-plane instance's etcd member through this function.
+    MastersEtcdFromClusterApi: {
+      Type: 'AWS::EC2::SecurityGroupIngress',
+      Properties: {
+        GroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+        IpProtocol: 'tcp',
+        FromPort: ETCD_CLIENT_PORT,
+        ToPort: ETCD_CLIENT_PORT,
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['ClusterApiSecurityGroup', 'GroupId'] },
+        Description: 'etcd member API from the kopsless cluster API function',
       },
     },
     ...(input.routeTables.length > 0
@@ -161,13 +205,17 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
             PolicyDocument: {
               Version: '2012-10-17',
               Statement: [
-                // This cluster's admin kubeconfig, and nothing else of the state store. The key
-                // policy lets the kopsless-kubeapi-* roles decrypt it through S3.
+                // This cluster's admin kubeconfig and etcd client certificate, and nothing else
+                // of the state store. The key policy lets the kopsless-kubeapi-* roles decrypt
+                // them through S3.
                 {
-                  Sid: 'OwnKubeconfig',
+                  Sid: 'OwnKubeconfigAndEtcdClient',
                   Effect: 'Allow',
                   Action: 's3:GetObject',
-                  Resource: kubeconfigArn,
+                  Resource: [
+                    objectArn(storeKey.kubeconfig(name)),
+                    objectArn(storeKey.etcdClient(name)),
+                  ],
                 },
                 // The kubeconfig is under the secrets key: decrypted through S3 only.
                 {
@@ -202,7 +250,7 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
         Code: { ZipFile: clusterApiShim() },
         Layers: [input.layerArn],
         Role: { 'Fn::GetAtt': ['ClusterApiRole', 'Arn'] },
-        MemorySize: 512,
+        MemorySize: CLUSTER_API_MEMORY_MB,
         // The watcher's whole pod-slot count runs in one invocation (550,000 pods at 5,000
         // nodes): as long as the watcher itself may run.
         Timeout: CLUSTER_API_TIMEOUT_SECONDS,
@@ -212,14 +260,11 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
           SecurityGroupIds: [{ 'Fn::GetAtt': ['ClusterApiSecurityGroup', 'GroupId'] }],
         },
         Environment: {
-          Variables: {
-            CLUSTER_NAME: name,
-            STATE_BUCKET: input.stateBucket,
-            API_SERVER_HOST: manifest.cluster.spec.masterInternalName ?? `api.internal.${name}`,
-            NODE_OPTIONS: '--enable-source-maps',
-            AWS_MAX_ATTEMPTS: '5',
-            POWERTOOLS_LOG_LEVEL: 'INFO',
-          },
+          Variables: clusterApiEnvironment(
+            name,
+            input.stateBucket,
+            manifest.cluster.spec.masterInternalName,
+          ),
         },
         Tags: input.tags(),
       },

@@ -1,55 +1,17 @@
-import type { Ec2Api } from '../aws/ec2.js';
 import { ClusterNotValidError } from '../errors.js';
-import {
-  type EtcdMember,
-  type EtcdPort,
-  etcdAccessFromStore,
-  etcdEndpoints,
-  etcdPort,
-} from '../kube/etcd.js';
+import type { ClusterEtcd, EtcdMember } from '../kube/etcd.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
-import { CLUSTER_TAG } from '../planning/names.js';
-import type { ObjectStore } from '../state/object-store.js';
 
 /**
  * The control plane's stacked etcd during a roll and in `validate cluster`. A control-plane
  * instance leaves etcd before it is terminated (its member removed through the member API while
  * the others are healthy, so the quorum shrinks with the membership instead of losing a vote),
- * and the roll goes on only once its replacement is a healthy voting member.
+ * and the roll goes on only once its replacement is a healthy voting member. etcd is reached
+ * through the cluster's API function, inside the cluster's VPC (src/kube/remote-etcd.ts).
  */
 
-/** The etcd of a cluster, reached on its control-plane instances other than `avoid` (the ones going). */
-export type EtcdOf = (cluster: string, avoid?: string[]) => Promise<EtcdPort | undefined>;
-
-/** The tag every control-plane instance carries (kOps's). */
-const CONTROL_PLANE_ROLE_TAG = 'k8s.io/role/control-plane';
-
-/**
- * The member API of a cluster from what its control plane published in the state store; its
- * endpoints are the private addresses of the cluster's running control-plane instances.
- */
-export function etcdFromStore(
-  objects: Pick<ObjectStore, 'get'>,
-  ec2: Pick<Ec2Api, 'describeInstances'>,
-): EtcdOf {
-  return async (cluster, avoid = []) => {
-    const access = await etcdAccessFromStore(objects, cluster);
-    if (!access) return undefined;
-    const ips = access.endpoints
-      ? []
-      : (
-          await ec2.describeInstances([
-            { Name: `tag:${CLUSTER_TAG}`, Values: [cluster] },
-            { Name: `tag-key`, Values: [CONTROL_PLANE_ROLE_TAG] },
-            { Name: 'instance-state-name', Values: ['running'] },
-          ])
-        )
-          .filter((i) => !avoid.includes(i.InstanceId ?? ''))
-          .map((i) => i.PrivateIpAddress ?? '')
-          .filter((ip) => ip !== '');
-    return etcdPort(access, etcdEndpoints(access, ips));
-  };
-}
+/** The etcd of a cluster; undefined where its member API is out of reach altogether. */
+export type EtcdOf = (cluster: string) => Promise<ClusterEtcd | undefined>;
 
 /** What is wrong with etcd, one line per problem, naming the member; empty when it is healthy. Pure. */
 export function etcdFailures(
@@ -89,8 +51,8 @@ export function etcdFailures(
   return failures;
 }
 
-/** Members, nodes and kube-system pods of the cluster, or why they could not be read. */
-async function observe(kube: KubePort, etcd: EtcdPort) {
+/** Members (undefined before the member API is published), nodes and kube-system pods of the cluster. */
+async function observe(kube: KubePort, etcd: ClusterEtcd) {
   const [members, nodes, systemPods] = await Promise.all([
     etcd.listMembers(),
     kube.listNodes(),
@@ -110,22 +72,22 @@ export async function removeOutgoingMembers(
   instanceIds: string[],
   deps: { kube: KubePort; etcd: EtcdOf },
 ): Promise<string[]> {
-  const etcd = await deps.etcd(cluster, instanceIds);
+  const etcd = await deps.etcd(cluster);
   if (!etcd) return [];
   const { members, nodes, systemPods } = await observe(deps.kube, etcd);
-  if (members.length <= 1) return [];
-  const outgoing = new Set(
-    nodes.filter((n) => instanceIds.includes(n.instanceId)).map((n) => n.name),
-  );
-  const leaving = members.filter((m) => outgoing.has(m.name));
+  if (!members || members.length <= 1) return [];
+  const outgoing = nodes.filter((n) => instanceIds.includes(n.instanceId));
+  const leaving = members.filter((m) => outgoing.some((n) => n.name === m.name));
   if (leaving.length === 0) return [];
-  const staying = members.filter((m) => !outgoing.has(m.name));
+  const staying = members.filter((m) => !leaving.includes(m));
   const unhealthy = etcdFailures(staying, staying.length, nodes, systemPods);
   if (unhealthy.length > 0)
     throw new ClusterNotValidError(
       `not removing etcd member(s) ${leaving.map((m) => m.name).join(', ')} of ${cluster}: the quorum rests on the others, and ${unhealthy.map((f) => f.message).join('; ')}`,
     );
-  for (const member of leaving) await etcd.removeMember(member.id);
+  // Named by instance: the cluster's function finds the member and dials the others.
+  for (const node of outgoing.filter((n) => leaving.some((m) => m.name === n.name)))
+    await etcd.removeMemberOf(node.instanceId);
   return leaving.map((m) => m.name);
 }
 
@@ -141,5 +103,5 @@ export async function etcdNotReady(
   const etcd = await deps.etcd(cluster);
   if (!etcd) return [];
   const { members, nodes, systemPods } = await observe(deps.kube, etcd);
-  return etcdFailures(members, expected, nodes, systemPods).map((f) => f.message);
+  return members ? etcdFailures(members, expected, nodes, systemPods).map((f) => f.message) : [];
 }

@@ -17,13 +17,19 @@ export const DRAIN_CONCURRENCY = 16;
 /** Pod names a drain keeps for its error message; the rest are counted. */
 const NAMES_KEPT = 50;
 
+/** The share of an invocation's time a pass may spend starting evictions. */
+export const DRAIN_SHARE_OF_BUDGET = 0.35;
+
 /**
  * How long before the invocation's end a pass stops starting evictions: the ones in flight
- * finish, the pods left are counted and the answer returned. A share of the budget, between
- * 2 s and 15 s.
+ * finish, the pods left are counted and the answer returned. A pass spends at most
+ * DRAIN_SHARE_OF_BUDGET of the time it had at its start, so a slow API server (or a loaded
+ * host) makes more passes, never an invocation near its Timeout; at least 2 s is kept. With no
+ * budget (a run outside Lambda), nothing is kept back.
  */
 export function drainReserveMs(budgetMs: number): number {
-  return Math.min(15_000, Math.max(2_000, Math.round(budgetMs * 0.2)));
+  if (!Number.isFinite(budgetMs)) return 0;
+  return Math.max(2_000, Math.round(budgetMs * (1 - DRAIN_SHARE_OF_BUDGET)));
 }
 
 /** What one pass reports: counts only, so the state that keeps it stays small whatever the pods. */

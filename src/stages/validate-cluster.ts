@@ -336,7 +336,8 @@ async function readEtcd(
 ): Promise<{ etcdMembers?: EtcdMember[]; etcdError?: string; etcdFromPods?: boolean }> {
   try {
     const etcd = etcdOf ? await etcdOf(cluster) : undefined;
-    return etcd ? { etcdMembers: await etcd.listMembers() } : {};
+    const members = etcd ? await etcd.listMembers() : undefined;
+    return members ? { etcdMembers: members } : {};
   } catch (error) {
     // Out of reach (port 2379 answers only inside the VPC, e.g. from a laptop): the static pods
     // stand in for the member list, one etcd pod per member, as kubeadm runs them.

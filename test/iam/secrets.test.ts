@@ -32,8 +32,9 @@ const READERS: Record<string, string[]> = {
   kubeconfig: ['ClusterApiRole', 'ApiActorRole'],
   // The join token: every Kubernetes instance (control plane included, kubeadm init registers it).
   'bootstrap-token': ['MastersRole', 'NodesRole'],
-  // A client certificate of the etcd CA: the roll removes members through etcd's member API.
-  'etcd-client.json': ['RollingUpdateActorRole'],
+  // A client certificate of the etcd CA: the cluster's API function removes members for the roll
+  // through etcd's member API, from inside the cluster's VPC.
+  'etcd-client.json': ['ClusterApiRole'],
   // Which control-plane instance ran kubeadm init: the others read it and join.
   'control-plane-initializer': ['MastersRole'],
 };

@@ -16,15 +16,14 @@ import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
-import { ec2Api } from '../../src/aws/ec2.js';
 import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName, stackName } from '../../src/planning/names.js';
 import { API_LOAD_BALANCER_OUTPUTS } from '../../src/planning/stack-nlb.js';
-import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { validateCluster } from '../../src/stages/validate-cluster.js';
 import {
   createCluster,
+  etcdThroughClusterApi,
   startTestEnvironment,
   type TestEnvironment,
   validationDeps,
@@ -173,10 +172,7 @@ describe('a cluster behind a Network Load Balancer with DNS None', () => {
     const after = await controlPlaneInstances();
     expect(after.filter((id) => before.includes(id))).toEqual([]);
     expect(await healthyTargets(targetGroupArn)).toEqual(after);
-    const members = await (await etcdFromStore(
-      env.objects,
-      ec2Api(new EC2Client({})),
-    )(cluster))!.listMembers();
+    const members = await (await etcdThroughClusterApi()(cluster))!.listMembers();
     expect(members).toHaveLength(3);
   }, 300_000);
 

@@ -66,10 +66,15 @@ describe('the lifecycle from the bundles (KOPSLESS_BUNDLES=1)', () => {
     expect(await env.objects.list(`${cluster}/`)).toEqual([]);
   }, 300_000);
 
-  it('served every Lambda invocation of the three runs from a bundle', () => {
+  it("served every Lambda invocation of the three runs from a bundle, and the cluster's API function from its layer", () => {
     expect(invocations).toBeGreaterThan(0);
-    expect(bundleSummary()).toMatch(
-      new RegExp(`^; ${invocations} invocations of [5-8] functions from their bundles$`),
+    const summary = bundleSummary();
+    expect(summary).toMatch(
+      new RegExp(
+        `^; ${invocations} invocations of [5-8] functions from their bundles, \\d+ of the clusters' API functions from their layer$`,
+      ),
     );
+    // The drain's Kubernetes requests: the shared functions reached the cluster through it.
+    expect(Number(/, (\d+) of the clusters'/.exec(summary)![1])).toBeGreaterThan(0);
   });
 });

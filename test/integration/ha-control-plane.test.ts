@@ -2,14 +2,13 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
-import { ec2Api } from '../../src/aws/ec2.js';
 import { kubeForCluster } from '../../src/kube/from-store.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { groupName } from '../../src/planning/names.js';
-import { etcdFromStore } from '../../src/stages/etcd-membership.js';
 import { validateCluster } from '../../src/stages/validate-cluster.js';
 import {
   createCluster,
+  etcdThroughClusterApi,
   startTestEnvironment,
   type TestEnvironment,
   validationDeps,
@@ -28,8 +27,9 @@ async function controlPlaneInstances(): Promise<string[]> {
   return groups.flatMap((g) => g.instances.map((i) => i.instanceId)).sort();
 }
 
-function etcd() {
-  return etcdFromStore(env.objects, ec2Api(new EC2Client({})))(cluster);
+/** The members, read through the cluster's API function as the roll reads them. */
+async function etcdMembers() {
+  return (await (await etcdThroughClusterApi()(cluster))!.listMembers())!;
 }
 
 beforeAll(async () => {
@@ -42,7 +42,7 @@ describe('a cluster of three control-plane groups', () => {
   it('runs one etcd member per control-plane node, each shown as the static pod etcd-<node>', async () => {
     const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
 
-    const members = await (await etcd())!.listMembers();
+    const members = await etcdMembers();
     const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
     const pods = await kube.listPods({ labelSelector: 'component=etcd' });
 
@@ -76,7 +76,7 @@ describe('a cluster of three control-plane groups', () => {
     expect(after.filter((id) => before.includes(id))).toEqual([]);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
-    const members = await (await etcd())!.listMembers();
+    const members = await etcdMembers();
     const kube = (await kubeForCluster(env.objects, cluster, env.kubeServers))!;
     const nodes = (await kube.listNodes()).filter((n) => n.role === 'control-plane');
     expect(members.map((m) => m.name).sort()).toEqual(nodes.map((n) => n.name).sort());

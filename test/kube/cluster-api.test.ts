@@ -23,7 +23,11 @@ const requests: Array<{ action: string; limit?: number }> = [];
 const invoke: ClusterApiInvoker = async (request) => {
   const parsed = ClusterApiRequestSchema.parse(JSON.parse(JSON.stringify(request)));
   requests.push({ action: parsed.action, ...('limit' in parsed ? { limit: parsed.limit } : {}) });
-  const answer = await serveClusterApi(parsed, registeredKubeConfig(name, sim.urlFor(name)));
+  const answer = await serveClusterApi(
+    parsed,
+    registeredKubeConfig(name, sim.urlFor(name)),
+    async () => undefined,
+  );
   return JSON.parse(JSON.stringify(answer));
 };
 

@@ -57,7 +57,7 @@ describe('cluster API function in the cluster stack', () => {
     );
   });
 
-  it('gives the function a bounded role that reads only its cluster kubeconfig', () => {
+  it("gives the function a bounded role that reads only its cluster's kubeconfig and etcd client", () => {
     const text = privateCluster();
     const role = render(text, LAYER).Resources.ClusterApiRole!.Properties;
     const statements = role.Policies[0].PolicyDocument.Statement as Array<Record<string, any>>;
@@ -69,10 +69,13 @@ describe('cluster API function in the cluster stack', () => {
     expect(role.PermissionsBoundary).toBeDefined();
     expect(s3).toEqual([
       {
-        Sid: 'OwnKubeconfig',
+        Sid: 'OwnKubeconfigAndEtcdClient',
         Effect: 'Allow',
         Action: 's3:GetObject',
-        Resource: `arn:aws:s3:::state-bucket/${clusterName(text)}/secrets/kubeconfig`,
+        Resource: [
+          `arn:aws:s3:::state-bucket/${clusterName(text)}/secrets/kubeconfig`,
+          `arn:aws:s3:::state-bucket/${clusterName(text)}/secrets/etcd-client.json`,
+        ],
       },
     ]);
     expect(kms.Condition.StringEquals['kms:ViaService']).toBeDefined();
@@ -93,6 +96,32 @@ describe('cluster API function in the cluster stack', () => {
     expect(endpoint.VpcEndpointType).toBe('Gateway');
     expect(endpoint.RouteTableIds).toEqual(routeTables);
     expect(template.Resources.ClusterApiFunction!.DependsOn).toEqual(['StateStoreEndpoint']);
+  });
+
+  it("opens etcd's member API (2379) between the function and the control plane, and nothing wider", () => {
+    const template = render(privateCluster(), LAYER);
+    const ingress = template.Resources.MastersEtcdFromClusterApi!.Properties;
+    const egress = template.Resources.ClusterApiSecurityGroup!.Properties.SecurityGroupEgress;
+
+    expect(ingress).toEqual(
+      expect.objectContaining({
+        GroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': ['ClusterApiSecurityGroup', 'GroupId'] },
+        IpProtocol: 'tcp',
+        FromPort: 2379,
+        ToPort: 2379,
+      }),
+    );
+    expect(egress).toContainEqual(
+      expect.objectContaining({
+        FromPort: 2379,
+        ToPort: 2379,
+        DestinationSecurityGroupId: { 'Fn::GetAtt': ['MastersSecurityGroup', 'GroupId'] },
+      }),
+    );
+    expect(egress.filter((r: Record<string, unknown>) => r.CidrIp)).toEqual([
+      expect.objectContaining({ FromPort: 443, ToPort: 443 }),
+    ]);
   });
 
   it('passes cfn-lint', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { EtcdMember } from '../../src/kube/etcd.js';
-import type { KubeNode, KubePod } from '../../src/kube/port.js';
-import { etcdFailures } from '../../src/stages/etcd-membership.js';
+import { ClusterNotValidError } from '../../src/errors.js';
+import type { ClusterEtcd, EtcdMember } from '../../src/kube/etcd.js';
+import type { KubeNode, KubePod, KubePort } from '../../src/kube/port.js';
+import { etcdFailures, removeOutgoingMembers } from '../../src/stages/etcd-membership.js';
 
 const member = (name: string, extra: Partial<EtcdMember> = {}): EtcdMember => ({
   id: `id-${name}`,
@@ -70,5 +71,65 @@ describe('etcdFailures', () => {
       'etcd member "b" (ID id-b) is not healthy: it is a learner, not yet a voting member',
       'etcd member "c" (ID id-c) is not healthy: its pod etcd-c is not ready',
     ]);
+  });
+});
+
+/** A cluster's etcd as the cluster API function answers, recording the removals asked of it. */
+function etcdOf(members: EtcdMember[] | undefined) {
+  const removals: string[] = [];
+  const etcd: ClusterEtcd = {
+    listMembers: async () => members,
+    removeMemberOf: async (instanceId) => {
+      removals.push(instanceId);
+      return true;
+    },
+  };
+  return { removals, etcd: async () => etcd };
+}
+/** Only the reads removeOutgoingMembers makes. */
+const kubeWith = (systemPods: KubePod[]) =>
+  ({ listNodes: async () => nodes, listPods: async () => systemPods }) as unknown as KubePort;
+
+describe('removeOutgoingMembers', () => {
+  it("asks for the outgoing instance's member by its instance ID, and no other", async () => {
+    const { removals, etcd } = etcdOf(['a', 'b', 'c'].map((n) => member(n)));
+
+    const removed = await removeOutgoingMembers('c.example.com', ['i-b'], {
+      kube: kubeWith(pods),
+      etcd,
+    });
+
+    expect(removed).toEqual(['b']);
+    expect(removals).toEqual(['i-b']);
+  });
+
+  it('removes nothing, and says why, while a member that stays is unhealthy', async () => {
+    const { removals, etcd } = etcdOf(['a', 'b', 'c'].map((n) => member(n)));
+
+    const removal = removeOutgoingMembers('c.example.com', ['i-b'], {
+      kube: kubeWith([etcdPod('a'), etcdPod('b'), etcdPod('c', false)]),
+      etcd,
+    });
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(/its pod etcd-c is not ready/);
+    expect(removals).toEqual([]);
+  });
+
+  it('leaves a single member, and an unpublished member API, alone', async () => {
+    const single = etcdOf([member('a')]);
+    const unpublished = etcdOf(undefined);
+
+    await removeOutgoingMembers('c.example.com', ['i-a'], {
+      kube: kubeWith(pods),
+      etcd: single.etcd,
+    });
+    await removeOutgoingMembers('c.example.com', ['i-a'], {
+      kube: kubeWith(pods),
+      etcd: unpublished.etcd,
+    });
+
+    expect(single.removals).toEqual([]);
+    expect(unpublished.removals).toEqual([]);
   });
 });

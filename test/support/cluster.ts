@@ -7,14 +7,17 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { autoScalingApi } from '../../src/aws/autoscaling.js';
+import { clientConfig } from '../../src/aws/clients.js';
 import { cloudFormationStackApi } from '../../src/aws/cloudformation.js';
-import { ec2Api } from '../../src/aws/ec2.js';
+import { clusterApiClient } from '../../src/aws/cluster-api-lambda.js';
 import { route53Api } from '../../src/aws/route53.js';
 import { type KubeServerSettings, kubeForCluster } from '../../src/kube/from-store.js';
+import { remoteEtcd } from '../../src/kube/remote-etcd.js';
 import type { SimTiming } from '../../src/local/kube-sim/cluster.js';
 import { type KubeSim, startKubeSim } from '../../src/local/kube-sim/index.js';
+import { localSettingsFromEnv } from '../../src/local/sfn/handlers.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { etcdFromStore } from '../../src/stages/etcd-membership.js';
+import type { EtcdOf } from '../../src/stages/etcd-membership.js';
 import { ClusterStore } from '../../src/state/cluster-store.js';
 import { type ObjectStore, s3ObjectStore } from '../../src/state/object-store.js';
 import { startTestBackend, type TestBackend } from './moto.js';
@@ -129,6 +132,19 @@ export function validationDeps(env: TestEnvironment) {
     stacks: cloudFormationStackApi(new CloudFormationClient({})),
     dns: route53Api(new Route53Client({})),
     kube: (name: string) => kubeForCluster(env.objects, name, env.kubeServers),
-    etcd: etcdFromStore(env.objects, ec2Api(new EC2Client({}))),
+    etcd: etcdThroughClusterApi(),
   };
+}
+
+/**
+ * The etcd of a cluster as the rolling update reaches it: through the cluster's API function,
+ * which alone may dial the member API (from the cluster's VPC side of the simulated API).
+ */
+export function etcdThroughClusterApi(): EtcdOf {
+  const settings = localSettingsFromEnv(process.env);
+  const invoke = clusterApiClient(
+    clientConfig(settings.runtime?.aws),
+    settings.runtime?.lambdaTransport,
+  );
+  return async (cluster) => remoteEtcd(cluster, invoke);
 }

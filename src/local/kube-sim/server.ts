@@ -41,8 +41,8 @@ export interface SimBackend {
 }
 
 /**
- * Where one cluster's etcd member API is served (`<cluster URL>/etcd/v3/...`): on AWS it is
- * each control-plane instance's port 2379.
+ * Where one cluster's etcd member API is served (`<cluster URL>/etcd/v3/...`), on the VPC side
+ * only (`/vpc/clusters/<name>/etcd`): on AWS it is each control-plane instance's port 2379.
  */
 export const ETCD_PREFIX = '/etcd';
 
@@ -76,6 +76,13 @@ export async function handle(
     const path = (rest ?? '/').replace(/\/$/, '') || '/';
     const method = req.method ?? 'GET';
     if (path.startsWith(ETCD_PREFIX)) {
+      // Port 2379 is open to the cluster's own security groups alone, whatever its topology.
+      if (!insideVpc)
+        throw new HttpError(
+          403,
+          'Forbidden',
+          `the etcd of cluster "${name}" is reachable only from inside its VPC (through its cluster API function)`,
+        );
       const answer = etcdGateway(
         cluster.etcd,
         method,
@@ -85,7 +92,6 @@ export async function handle(
       if (answer.status === 200) cluster.reconcile();
       return send(res, answer.status, answer.body);
     }
-    // etcd's member API above stays reachable: the rolling update still dials it directly.
     if (!insideVpc && backend.onlyFromVpc?.(decodeURIComponent(name)))
       throw new HttpError(
         403,

@@ -18,10 +18,16 @@ import {
   LAMBDA_TIMEOUT_ERROR,
 } from '../../errors.js';
 import type { FunctionLogicalId } from '../../functions-registry.js';
-import { type LocalFunctionHost, startLocalFunctionHost } from './cluster-api.js';
+import type { LocalFunctionHost } from './cluster-api.js';
 import { namedError } from './execution-model.js';
 import type { LocalHandler, LocalSettings } from './handlers.js';
-import { type BuiltBundle, buildAllBundles, ESBUILD_BINARY } from './sam-build.js';
+import {
+  type BuiltBundle,
+  buildAllBundles,
+  buildClusterApiLayer,
+  CLUSTER_API_LAYER_BUILD,
+  ESBUILD_BINARY,
+} from './sam-build.js';
 import {
   handlerParts,
   type LocalDeployment,
@@ -157,6 +163,8 @@ async function buildOnce(digest: string): Promise<Record<FunctionLogicalId, Buil
   try {
     const scratch = `${dir}.${process.pid}-${randomUUID().slice(0, 8)}`;
     const built = await buildAllBundles(scratch, functions);
+    // The clusters' API functions run the deployment's layer, built beside the functions.
+    await buildClusterApiLayer(join(scratch, CLUSTER_API_LAYER_BUILD));
     const modules = Object.values(built).map((b) => [
       b.logicalId,
       b.module.slice(b.dir.length + 1),
@@ -254,8 +262,15 @@ export function lambdaEnvironment(
 let parsedTemplate: ReturnType<typeof readSamTemplate> | undefined;
 const template = () => (parsedTemplate ??= readSamTemplate());
 
-/** The name the local runner gives a function (its ARNs end in `function:kopsless-<LogicalId>`). */
-const functionName = (logicalId: string) => `kopsless-${logicalId}`;
+/**
+ * The name the local runner gives a function (its ARNs end in `function:kopsless-<LogicalId>`);
+ * a cluster's API function keeps the name its cluster stack gives it (`kopsless-kubeapi-...`).
+ */
+const functionName = (logicalId: string) =>
+  isClusterApiFunction(logicalId) ? logicalId : `kopsless-${logicalId}`;
+
+/** True for a cluster's API function, which a pool runs under the name its stack gives it. */
+const isClusterApiFunction = (logicalId: string) => logicalId.startsWith('kopsless-kubeapi-');
 
 /**
  * V8's heap limit in a function's process: Lambda's Node.js runtime sizes the heap from the
@@ -304,19 +319,27 @@ interface Instance {
   closed: Promise<void>;
 }
 
-/** Invocations and functions run from bundles in this process, for the CLI's summary line. */
-const tally = { invocations: 0, functions: new Set<string>() };
+/**
+ * Invocations and functions run from bundles in this process, for the CLI's summary line; the
+ * clusters' API functions (from the layer) apart, as no Task invokes them.
+ */
+const tally = { invocations: 0, functions: new Set<string>(), layerInvocations: 0 };
 
 /**
  * For a command's summary line: `; N invocations of F functions from their bundles` since the
- * last summary line (each command of `kopsless demo` prints its own), or nothing when no bundle
- * ran. Reading it starts the count afresh.
+ * last summary line (each command of `kopsless demo` prints its own), then `, M of the clusters'
+ * API functions from their layer` when they ran, or nothing when no bundle ran. Reading it starts
+ * the count afresh.
  */
 export function bundleSummary(): string {
-  if (tally.functions.size === 0) return '';
-  const line = `; ${tally.invocations} invocations of ${tally.functions.size} functions from their bundles`;
+  if (tally.functions.size === 0 && tally.layerInvocations === 0) return '';
+  const layer = tally.layerInvocations
+    ? `, ${tally.layerInvocations} of the clusters' API functions from their layer`
+    : '';
+  const line = `; ${tally.invocations} invocations of ${tally.functions.size} functions from their bundles${layer}`;
   tally.invocations = 0;
   tally.functions.clear();
+  tally.layerInvocations = 0;
   return line;
 }
 
@@ -349,8 +372,11 @@ export class BundlePool {
       (this.instances.get(logicalId) ?? []).find((i) => !i.busy) ?? this.start(logicalId);
     instance.busy = true;
     this.invocations++;
-    tally.invocations++;
-    tally.functions.add(logicalId);
+    if (isClusterApiFunction(logicalId)) tally.layerInvocations++;
+    else {
+      tally.invocations++;
+      tally.functions.add(logicalId);
+    }
     const requestId = randomUUID();
     const timeoutMs = fn.timeout * 1000;
     const began = Date.now();
@@ -510,10 +536,13 @@ export async function startBundlePool(
       `${BUNDLES_VARIABLE}=1: a run in simulated time cannot invoke bundles (each runs on the real clock in its own process)`,
     );
   const bundles = await currentBundles();
+  // The build's directory holds one directory per function and the layer's beside them.
+  const layer = join(dirname(bundles.RollingUpdateFunction.dir), CLUSTER_API_LAYER_BUILD);
+  const { startLayerFunctionHost } = await import('./cluster-api-bundle.js');
   return new BundlePool(
     templateFunctions(template()),
     bundles,
     settings,
-    await startLocalFunctionHost(settings),
+    await startLayerFunctionHost(settings, layer),
   );
 }

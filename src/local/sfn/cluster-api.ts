@@ -60,15 +60,15 @@ function notFound(functionName: string): LocalInvocation {
 }
 
 /**
- * Invokes the cluster API function named `functionName` with `payload`. Each cluster's stack
- * runs one function named for it, so a request for cluster B sent to A's name finds no
- * function that would serve it: 404, as Lambda answers for a missing function.
+ * The cluster whose function an invocation of `functionName` reaches, and its event; or Lambda's
+ * answer when there is none. Each cluster's stack runs one function named for it, so a request
+ * for cluster B sent to A's name finds no function that would serve it: 404, as Lambda answers
+ * for a missing function.
  */
-export async function invokeLocalClusterApi(
-  settings: LocalSettings,
+export function invocationTarget(
   functionName: string,
   payload: string,
-): Promise<LocalInvocation> {
+): { cluster: string; event: unknown } | LocalInvocation {
   let event: unknown;
   try {
     event = JSON.parse(payload || '{}');
@@ -81,6 +81,18 @@ export async function invokeLocalClusterApi(
   const cluster = (event as { cluster?: unknown } | null)?.cluster;
   if (typeof cluster !== 'string' || clusterApiFunctionName(cluster) !== functionName)
     return notFound(functionName);
+  return { cluster, event };
+}
+
+/** Invokes the cluster API function named `functionName` with `payload`, from the sources. */
+export async function invokeLocalClusterApi(
+  settings: LocalSettings,
+  functionName: string,
+  payload: string,
+): Promise<LocalInvocation> {
+  const target = invocationTarget(functionName, payload);
+  if ('status' in target) return target;
+  const { cluster, event } = target;
   const handler = handlerFor(cluster, settings);
   try {
     // Its AWS calls are its own: each cluster's function has its cluster's role.
@@ -166,19 +178,23 @@ function readAll(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Runs one invocation of the cluster API function `functionName`. */
+export type LocalInvoke = (functionName: string, payload: string) => Promise<LocalInvocation>;
+
 /**
  * Serves Lambda's Invoke API on 127.0.0.1 for the cluster API functions, so that a shared
  * function running from its bundle (its own process) invokes them with its own SDK client.
- * The caller stops it with `close`.
+ * `invoke` runs them (from the sources unless given). The caller stops it with `close`.
  */
-export async function startLocalFunctionHost(settings: LocalSettings): Promise<LocalFunctionHost> {
+export async function startLocalFunctionHost(
+  settings: LocalSettings,
+  invoke: LocalInvoke = (name, payload) => invokeLocalClusterApi(settings, name, payload),
+): Promise<LocalFunctionHost> {
   const server: Server = createServer((req, res) => {
     const name = req.method === 'POST' ? invokedName(req.url ?? '') : undefined;
     void readAll(req)
       .then(async (body) =>
-        name
-          ? invokeLocalClusterApi(settings, name, body)
-          : { status: 404, payload: '{"message":"not an Invoke request"}' },
+        name ? invoke(name, body) : { status: 404, payload: '{"message":"not an Invoke request"}' },
       )
       .then((answer: LocalInvocation) => {
         res.writeHead(answer.status, {

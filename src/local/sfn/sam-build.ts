@@ -159,6 +159,9 @@ export async function buildAllBundles(
   >;
 }
 
+/** Where a bundle build of every function keeps the ClusterApiLayer's content (its /opt). */
+export const CLUSTER_API_LAYER_BUILD = 'ClusterApiLayer';
+
 /**
  * Builds the ClusterApiLayer's content into `root` (the Makefile's `$(ARTIFACTS_DIR)` under
  * `sam build`): the bundle at `<root>/kopsless/cluster-api.mjs`, which Lambda extracts to

@@ -1,0 +1,118 @@
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { ClusterNotValidError } from '../errors.js';
+import { storeKey } from '../state/layout.js';
+import type { ClusterApiResults } from './cluster-api-protocol.js';
+import { type EtcdAccess, type EtcdPort, etcdEndpoints, etcdPort } from './etcd.js';
+import { localClusterApiUrl, localClusterApiUrlInVpc } from './from-store.js';
+import { instanceIdFromProviderId, listAll } from './port.js';
+
+/**
+ * The etcd operations of a cluster's API function (`listEtcdMembers`, `removeEtcdMember`):
+ * carried out on the control plane's etcd member API (port 2379) from inside the cluster's VPC,
+ * with the etcd client certificate only this function may read. The caller names a member by
+ * the control-plane instance it runs on; the address dialed comes from the cluster itself (its
+ * control-plane nodes' internal IPs), never from the request.
+ */
+
+/** The label kubeadm (and kOps) put on control-plane nodes, which a kubelet may not set on itself. */
+const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
+/** Control-plane nodes per list page: a control plane has a handful. */
+const PAGE_SIZE = 50;
+
+/** A control-plane node: its name (the etcd member's), its instance and its internal address. */
+interface ControlPlaneNode {
+  name: string;
+  instanceId: string;
+  internalIp?: string;
+}
+
+/**
+ * The stored etcd access, checked as data before any request: on AWS the CA, certificate and key
+ * inline and no `endpoints` (etcd is dialed on the cluster's own control-plane addresses only);
+ * on the local backend (`localKubeApi`) endpoints under the cluster's own simulated API, dialed
+ * on its VPC side as the function does on AWS.
+ */
+export function checkedEtcdAccess(
+  cluster: string,
+  access: EtcdAccess,
+  localKubeApi?: string,
+): EtcdAccess {
+  const where = storeKey.etcdClient(cluster);
+  if (!localKubeApi) {
+    const missing = (['ca', 'cert', 'key'] as const).filter((field) => !access[field]);
+    if (missing.length > 0)
+      throw new ClusterNotValidError(`${where}: ${missing.join(', ')} missing (PEM, inline)`);
+    if (access.endpoints)
+      throw new ClusterNotValidError(
+        `${where}: endpoints refused: etcd is reached on the cluster's control-plane addresses only`,
+      );
+    return access;
+  }
+  const outside = `${localClusterApiUrl(localKubeApi, cluster)}/`;
+  const inside = `${localClusterApiUrlInVpc(localKubeApi, cluster)}/`;
+  const endpoints = access.endpoints ?? [];
+  const foreign = endpoints.find((e) => !e.startsWith(outside));
+  if (foreign)
+    throw new ClusterNotValidError(
+      `${where}: endpoints: ${foreign} is not cluster "${cluster}"'s own etcd on the local backend`,
+    );
+  return { ...access, endpoints: endpoints.map((e) => `${inside}${e.slice(outside.length)}`) };
+}
+
+async function controlPlaneNodes(config: KubeConfig): Promise<ControlPlaneNode[]> {
+  const core = config.makeApiClient(CoreV1Api);
+  return listAll(
+    (request) => core.listNode({ ...request, labelSelector: CONTROL_PLANE_LABEL }),
+    PAGE_SIZE,
+    (node: V1Node) => {
+      const internalIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      return {
+        name: node.metadata?.name ?? '',
+        instanceId: instanceIdFromProviderId(node.spec?.providerID ?? ''),
+        ...(internalIp ? { internalIp } : {}),
+      };
+    },
+  );
+}
+
+/** The member API, dialed on the control-plane nodes other than `leaving`. */
+function memberApi(access: EtcdAccess, nodes: ControlPlaneNode[], leaving?: string): EtcdPort {
+  const ips = nodes
+    .filter((n) => n.instanceId !== leaving)
+    .map((n) => n.internalIp ?? '')
+    .filter((ip) => ip !== '');
+  return etcdPort(access, etcdEndpoints(access, ips));
+}
+
+/** The members, or `published: false` while the control plane has not stored the client certificate. */
+export async function listEtcdMembers(
+  config: KubeConfig,
+  access: EtcdAccess | undefined,
+): Promise<ClusterApiResults['listEtcdMembers']> {
+  if (!access) return { published: false, members: [] };
+  const etcd = memberApi(access, await controlPlaneNodes(config));
+  return { published: true, members: await etcd.listMembers() };
+}
+
+/**
+ * Removes the etcd member of a control-plane instance, dialing the other members. Idempotent:
+ * an instance with no node or no member (removed already, never joined) is `removed: false`.
+ * etcd itself refuses a removal that would cost the quorum.
+ */
+export async function removeEtcdMember(
+  config: KubeConfig,
+  access: EtcdAccess | undefined,
+  instanceId: string,
+): Promise<ClusterApiResults['removeEtcdMember']> {
+  if (!access) return { removed: false };
+  const nodes = await controlPlaneNodes(config);
+  const node = nodes.find((n) => n.instanceId === instanceId);
+  if (!node) return { removed: false };
+  const etcd = memberApi(access, nodes, instanceId);
+  const member = (await etcd.listMembers()).find((m) => m.name === node.name);
+  if (!member) return { removed: false };
+  return (await etcd.removeMember(member.id))
+    ? { removed: true, member: member.name }
+    : { removed: false };
+}

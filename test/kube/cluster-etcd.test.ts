@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ClusterNotValidError } from '../../src/errors.js';
+import {
+  type ClusterApiInvoker,
+  type ClusterApiRequest,
+  ClusterApiRequestSchema,
+} from '../../src/kube/cluster-api-protocol.js';
+import { serveClusterApi } from '../../src/kube/cluster-api-server.js';
+import { checkedEtcdAccess } from '../../src/kube/cluster-etcd.js';
+import type { EtcdAccess } from '../../src/kube/etcd.js';
+import { remoteEtcd } from '../../src/kube/remote-etcd.js';
+import { type InstanceView, SimCluster } from '../../src/local/kube-sim/cluster.js';
+import { ETCD_PREFIX, listen, type RunningSim } from '../../src/local/kube-sim/server.js';
+import { registeredKubeConfig } from '../support/kubeconfig.js';
+
+// The etcd operations of a cluster's API function: requests cross as JSON, as a Lambda
+// invocation does, to the function's core, which dials the simulated etcd on the cluster's VPC
+// side with the access a control plane stored.
+const name = 'etcd.example.com';
+const instance = (i: number): InstanceView => ({
+  instanceId: `i-0000000${i}aaaaaaaa`,
+  zone: 'us-east-1a',
+  privateIp: `10.0.0.${i}`,
+  privateDnsName: `ip-10-0-0-${i}.ec2.internal`,
+  instanceType: 't3.medium',
+  instanceGroup: `control-plane-${i}`,
+  controlPlane: true,
+  maxPods: 17,
+});
+// Stand-ins for the PEM the control plane stores: they must never come back in an answer.
+const secrets = { ca: 'CA-PEM-TEXT', cert: 'CERT-PEM-TEXT', key: 'KEY-PEM-TEXT' };
+let cluster: SimCluster;
+let sim: RunningSim;
+let stored: EtcdAccess | undefined;
+const answers: string[] = [];
+
+/** The function's core behind a JSON boundary, each request parsed by the schema the function uses. */
+const invoke: ClusterApiInvoker = async (request) => {
+  const parsed = ClusterApiRequestSchema.parse(JSON.parse(JSON.stringify(request)));
+  const base = sim.urlFor(name).replace(/\/clusters\/.*$/, '');
+  const answer = await serveClusterApi(
+    parsed,
+    registeredKubeConfig(name, sim.urlFor(name)),
+    async () => stored && checkedEtcdAccess(name, stored, base),
+  );
+  answers.push(JSON.stringify(answer));
+  return JSON.parse(JSON.stringify(answer));
+};
+
+beforeAll(async () => {
+  sim = await listen({ cluster: async (n) => (n === name ? cluster : undefined) }, 0);
+});
+afterAll(async () => sim?.close());
+beforeEach(() => {
+  cluster = new SimCluster(name, 'v1.33.0');
+  cluster.syncInstances([1, 2, 3].map(instance));
+  cluster.reconcile();
+  stored = { ...secrets, endpoints: [`${sim.urlFor(name)}${ETCD_PREFIX}`] };
+  answers.length = 0;
+});
+
+describe('etcd through the cluster API function', () => {
+  it('lists one member per control-plane node, and no secret in the answer', async () => {
+    const members = await remoteEtcd(name, invoke).listMembers();
+
+    expect(members?.map((m) => m.name).sort()).toEqual([
+      'ip-10-0-0-1.ec2.internal',
+      'ip-10-0-0-2.ec2.internal',
+      'ip-10-0-0-3.ec2.internal',
+    ]);
+    for (const text of Object.values(secrets)) expect(answers.join('\n')).not.toContain(text);
+  });
+
+  it('removes the member of the instance it is named by, and only that one', async () => {
+    const etcd = remoteEtcd(name, invoke);
+
+    const removed = await etcd.removeMemberOf(instance(2).instanceId);
+
+    expect(removed).toBe(true);
+    expect(
+      cluster.etcd
+        .list()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(['ip-10-0-0-1.ec2.internal', 'ip-10-0-0-3.ec2.internal']);
+  });
+
+  it('succeeds, removing nothing, for a member removed already', async () => {
+    const etcd = remoteEtcd(name, invoke);
+    await etcd.removeMemberOf(instance(2).instanceId);
+
+    const again = await etcd.removeMemberOf(instance(2).instanceId);
+
+    expect(again).toBe(false);
+    expect(cluster.etcd.list()).toHaveLength(2);
+  });
+
+  it('succeeds, removing nothing, for an instance that is no control-plane node', async () => {
+    const removed = await remoteEtcd(name, invoke).removeMemberOf('i-0123456789abcdef0');
+
+    expect(removed).toBe(false);
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+
+  it("passes on etcd's refusal of a removal that would cost the quorum as ClusterNotValidError", async () => {
+    // The third instance is gone without leaving etcd: its member still counts, unhealthy.
+    cluster.syncInstances([1, 2].map(instance));
+
+    const removal = remoteEtcd(name, invoke).removeMemberOf(instance(1).instanceId);
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(/not enough started members/);
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+
+  it('reports no members while the control plane has not stored the etcd client certificate', async () => {
+    stored = undefined;
+    const etcd = remoteEtcd(name, invoke);
+
+    expect(await etcd.listMembers()).toBeUndefined();
+    expect(await etcd.removeMemberOf(instance(1).instanceId)).toBe(false);
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+});
+
+describe('the etcd operations of the protocol', () => {
+  const instanceId = instance(1).instanceId;
+  const refused: Array<[string, unknown]> = [
+    ['an unknown operation', { cluster: name, action: 'addEtcdMember', instanceId }],
+    ['a member ID', { cluster: name, action: 'removeEtcdMember', memberId: '1234' }],
+    [
+      'an endpoint beside the instance',
+      { cluster: name, action: 'removeEtcdMember', instanceId, endpoint: 'https://10.0.0.9:2379' },
+    ],
+    [
+      'a URL for the instance',
+      { cluster: name, action: 'removeEtcdMember', instanceId: 'https://10.0.0.9:2379' },
+    ],
+    [
+      'an extra field on the list',
+      { cluster: name, action: 'listEtcdMembers', path: '/v3/kv/range' },
+    ],
+  ];
+
+  it.each(refused)('refuses %s', (_why, request) => {
+    expect(ClusterApiRequestSchema.safeParse(request).success).toBe(false);
+  });
+
+  it('accepts a removal named by an instance ID', () => {
+    const request: ClusterApiRequest = { cluster: name, action: 'removeEtcdMember', instanceId };
+
+    expect(ClusterApiRequestSchema.parse(request)).toEqual(request);
+  });
+});
+
+describe('the stored etcd access, checked as data', () => {
+  it('refuses endpoints on AWS: etcd is dialed on the control-plane addresses only', () => {
+    const check = () =>
+      checkedEtcdAccess(name, { ...secrets, endpoints: ['https://attacker.example:2379'] });
+
+    expect(check).toThrow(ClusterNotValidError);
+    expect(check).toThrow(/endpoints refused/);
+  });
+
+  it('refuses an access without its client key on AWS, naming the field', () => {
+    expect(() => checkedEtcdAccess(name, { ca: secrets.ca, cert: secrets.cert })).toThrow(
+      /secrets\/etcd-client\.json: key missing/,
+    );
+  });
+
+  it("refuses, on the local backend, an endpoint outside the cluster's own", () => {
+    const base = 'http://127.0.0.1:9';
+
+    expect(() =>
+      checkedEtcdAccess(name, { endpoints: [`${base}/clusters/other.example.com/etcd`] }, base),
+    ).toThrow(/is not cluster "etcd.example.com"'s own etcd/);
+  });
+
+  it("dials the cluster's etcd on its VPC side on the local backend", () => {
+    const base = 'http://127.0.0.1:9';
+
+    const access = checkedEtcdAccess(name, { endpoints: [`${base}/clusters/${name}/etcd`] }, base);
+
+    expect(access.endpoints).toEqual([`${base}/vpc/clusters/${name}/etcd`]);
+  });
+});
