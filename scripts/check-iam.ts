@@ -14,23 +14,31 @@ import { readFileSync } from 'node:fs';
 import { actorRoleOfArn } from '../src/local/actor-roles.js';
 import type { AwsCall } from '../src/local/instrument/aws-calls.js';
 import { checkManifest } from '../src/manifest/check.js';
-import { clusterApiFunctionName } from '../src/planning/names.js';
+import { CLUSTER_TAG, clusterApiFunctionName, stackRoleName } from '../src/planning/names.js';
+import { STACK_ROLE_PATH_PREFIX } from '../src/planning/stack-role.js';
 import { renderStackTemplate } from '../src/planning/stack-template.js';
-import { cloudFormationActions } from '../test/iam/cloudformation.js';
+import {
+  cloudFormationActions,
+  cloudFormationRequests,
+  type StackRequest,
+} from '../test/iam/cloudformation.js';
 import { lifecycleManifests, runLifecycle } from '../test/iam/lifecycle-calls.js';
 import {
+  ACCOUNT,
   actorRoles,
   CLUSTER_API_LAYER_ARN,
+  CLUSTER_STACK_ROLE,
+  clusterStackRole,
   evaluate,
   functionRoles,
   grants,
   type Role,
+  resolveIntrinsics,
   resourcePolicies,
   resourcePolicyFor,
   STACK_NAME,
   stackRoles,
   templatePolicy,
-  templateRoles,
 } from '../test/iam/policies.js';
 import { formatProbeResult, ProbeFileError, parseProbes, runProbes } from '../test/iam/probes.js';
 import { type IamRequest, iamRequests, Lookups } from '../test/iam/requests.js';
@@ -69,6 +77,10 @@ const verbose = process.argv.includes('--verbose');
 const started = Date.now();
 const recorded: Array<{ call: AwsCall; requests: IamRequest[] }> = [];
 const byCloudFormation = new Map<string, Set<string>>();
+/** CloudFormation's calls for a stack whose resources and tags are known, by stack role. */
+const stackRequests: Array<{ actor: string; request: StackRequest }> = [];
+/** Resources of a stack template tagged for a cluster other than its stack role's. */
+const foreignTags: string[] = [];
 const failures: string[] = [];
 const lookups = new Lookups();
 /** Sessions the functions assumed for one cluster: access key -> actor role and cluster tag. */
@@ -94,6 +106,41 @@ function sessionIssued(call: AwsCall, output: unknown): void {
   });
 }
 
+/** The cluster a stack role's ARN names (`role/kopsless/stack/<cluster>/<name>`). */
+function stackRoleCluster(roleArn: string): string | undefined {
+  const cluster = new RegExp(`:role${STACK_ROLE_PATH_PREFIX}([^/]+)/[^/]+$`).exec(roleArn)?.[1];
+  return cluster && roleArn.endsWith(`/${stackRoleName(cluster)}`) ? cluster : undefined;
+}
+
+/**
+ * A stack role may create or change only what is tagged for its own cluster
+ * (ClusterStackPolicy's conditions, ClusterStackBoundary's denials): every tagged resource of
+ * the template it is given must carry its cluster's KubernetesCluster tag.
+ */
+function taggedForAnotherCluster(templateBody: string, cluster: string, actor: string): string[] {
+  const resources =
+    (
+      JSON.parse(templateBody) as {
+        Resources?: Record<string, { Type: string; Properties?: { Tags?: unknown } }>;
+      }
+    ).Resources ?? {};
+  return Object.entries(resources).flatMap(([id, resource]) => {
+    const tags = resource.Properties?.Tags;
+    if (!Array.isArray(tags)) return [];
+    const value = (tags as Array<{ Key?: string; Value?: unknown }>).find(
+      (t) => t.Key === CLUSTER_TAG,
+    )?.Value;
+    return value === cluster
+      ? []
+      : [
+          `${actor} (CloudFormation, the cluster stack): ${id} (${resource.Type}) is tagged ${CLUSTER_TAG}=${String(value)}, not ${cluster}: DENIED`,
+        ];
+  });
+}
+
+/** The key of one cluster's stack role among the roles evaluated. */
+const stackRoleId = (cluster: string) => `${CLUSTER_STACK_ROLE}(${cluster})`;
+
 async function cloudFormationUse(call: AwsCall): Promise<void> {
   if (
     call.service !== 'CloudFormation' ||
@@ -104,10 +151,35 @@ async function cloudFormationUse(call: AwsCall): Promise<void> {
   const before =
     call.operation === 'CreateStack' ? undefined : await lookups.stackTemplate(input.StackName);
   const after = call.operation === 'DeleteStack' ? undefined : input.TemplateBody;
-  // With a service role CloudFormation acts as that role, not as the caller.
-  const actor = (call.input as { RoleARN?: string }).RoleARN
-    ? 'CloudFormationServiceRole'
-    : call.functionId;
+  // With a stack role CloudFormation acts as that role (the cluster's), not as the caller.
+  const roleArn = (call.input as { RoleARN?: string }).RoleARN;
+  const cluster = roleArn ? stackRoleCluster(roleArn) : undefined;
+  if (roleArn && !cluster) {
+    failures.push(
+      `${call.functionId} ${call.operation} with ${roleArn}: not a cluster's stack role`,
+    );
+    return;
+  }
+  const actor = cluster ? stackRoleId(cluster) : call.functionId;
+  if (cluster && after) foreignTags.push(...taggedForAnotherCluster(after, cluster, actor));
+  if (cluster) {
+    // The calls whose resource and tags the templates tell, evaluated as the stack role.
+    const stackTags = (
+      call.operation === 'DeleteStack'
+        ? await lookups.stackTags(input.StackName)
+        : ((call.input as { Tags?: unknown[] }).Tags ?? [])
+    ) as Array<{ Key: string; Value: string }>;
+    for (const request of cloudFormationRequests({
+      before,
+      after,
+      stackTags,
+      region: call.region,
+      account: ACCOUNT,
+      resolve: (value) =>
+        resolveIntrinsics(value, { stateBucket: process.env.STATE_BUCKET ?? 'unused' }),
+    }))
+      stackRequests.push({ actor, request });
+  }
   const set = byCloudFormation.get(actor) ?? new Set<string>();
   for (const action of cloudFormationActions(before, after)) set.add(action);
   byCloudFormation.set(actor, set);
@@ -140,7 +212,6 @@ try {
 const deployment = { stateBucket: process.env.STATE_BUCKET!, hostedZoneId };
 const roles = new Map<string, Role>([
   ...functionRoles(readTemplate(), deployment),
-  ...templateRoles(readTemplate(), deployment),
   ...actorRoles(readTemplate(), deployment),
 ]);
 // Each cluster's API function runs under the role its cluster stack makes (stack-cluster-api.ts),
@@ -160,6 +231,12 @@ for (const text of lifecycleManifests()) {
   }).get('ClusterApiRole')!;
   const name = clusterApiFunctionName(manifest.cluster.metadata.name);
   roles.set(name, { ...role, name });
+  // CloudFormation's role for this cluster's stack, tagged for it (src/aws/stack-role.ts).
+  const cluster = manifest.cluster.metadata.name;
+  roles.set(stackRoleId(cluster), {
+    ...clusterStackRole(readTemplate(), deployment, cluster),
+    name: stackRoleId(cluster),
+  });
 }
 const policies = resourcePolicies(readTemplate(), deployment);
 const used = new Set<string>();
@@ -213,34 +290,75 @@ function grantsOf(role: Role, action: string): string[] {
     .map(([statement]) => statement);
 }
 
+/** True when an Allow statement of the role's boundary names the action (wildcards included). */
+function boundaryAllows(role: Role, action: string): boolean {
+  if (!role.boundary) return true;
+  return role.boundary.Statement.some(
+    (statement) =>
+      statement.Effect === 'Allow' &&
+      ([] as string[])
+        .concat(statement.Action as string | string[])
+        .some((pattern) =>
+          new RegExp(
+            `^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`,
+            'i',
+          ).test(action),
+        ),
+  );
+}
+
+/** The grants of all clusters' stack roles count as one role's: one policy serves them all. */
+const usageId = (id: string) => (id.startsWith(`${CLUSTER_STACK_ROLE}(`) ? CLUSTER_STACK_ROLE : id);
+
 for (const [functionId, actions] of byCloudFormation) {
   const role = roles.get(functionId)!;
   for (const action of actions) {
     const statements = grantsOf(role, action);
     for (const statement of statements)
-      used.add(`${functionId} ${statement} ${action.toLowerCase()}`);
-    if (statements.length === 0) {
+      used.add(`${usageId(functionId)} ${statement} ${action.toLowerCase()}`);
+    if (statements.length === 0 || !boundaryAllows(role, action)) {
       deniedCalls++;
-      denied.push(`  ${functionId} (CloudFormation, the cluster stack): ${action}: not granted`);
+      denied.push(
+        `  ${functionId} (CloudFormation, the cluster stack): ${action}: ${statements.length === 0 ? 'not granted' : 'outside the boundary'}`,
+      );
     }
   }
 }
+for (const { actor, request } of stackRequests) {
+  const role = roles.get(actor)!;
+  const key = JSON.stringify([actor, request.action, request.resource, request.context]);
+  let result = decisions.get(key);
+  if (!result) decisions.set(key, (result = await evaluate(role, request)));
+  for (const statement of result.allowedBy)
+    used.add(`${usageId(actor)} ${statement} ${request.action.toLowerCase()}`);
+  if (result.decision === 'Allowed') continue;
+  deniedCalls++;
+  denied.push(
+    `  ${actor} (CloudFormation, the cluster stack): ${request.action} on ${request.resource} for ${request.because}: ${result.decision}`,
+  );
+}
+for (const problem of foreignTags) {
+  deniedCalls++;
+  denied.push(`  ${problem}`);
+}
 
-const unused: string[] = [];
+const unused = new Set<string>();
 for (const [functionId, role] of roles) {
   for (const [statement, actions] of grants(role)) {
     for (const action of actions)
-      if (!used.has(`${functionId} ${statement} ${action.toLowerCase()}`))
-        unused.push(`  ${functionId} ${statement.replace(/^.*?#/, 'statement ')}: ${action}`);
+      if (!used.has(`${usageId(functionId)} ${statement} ${action.toLowerCase()}`))
+        unused.add(
+          `  ${usageId(functionId)} ${statement.replace(/^.*?#/, 'statement ')}: ${action}`,
+        );
   }
 }
 
 const uniqueDenied = [...new Set(denied)];
 console.log(
-  `iam: ${recorded.length} calls by ${new Set(recorded.map((r) => r.call.functionId)).size} functions, ${deniedCalls} denied, ${unused.length} grants never used`,
+  `iam: ${recorded.length} calls by ${new Set(recorded.map((r) => r.call.functionId)).size} functions, ${deniedCalls} denied, ${unused.size} grants never used`,
 );
 if (uniqueDenied.length > 0) console.log(`denied:\n${uniqueDenied.join('\n')}`);
-if (unused.length > 0) console.log(`grants never used:\n${unused.join('\n')}`);
+if (unused.size > 0) console.log(`grants never used:\n${[...unused].join('\n')}`);
 if (failures.length > 0)
   console.log(`calls the check could not evaluate:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 if (verbose) console.error(`${((Date.now() - started) / 1000).toFixed(1)}s in all`);

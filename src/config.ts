@@ -19,10 +19,13 @@ export interface Config {
   /** This deployment's name (its SAM stack): the owner tag on everything it creates. */
   deployment: string;
   /**
-   * The role CloudFormation runs the cluster stacks under (template.yaml's service role). Unset,
-   * CloudFormation uses the caller's credentials, which the deployed functions' policies refuse.
+   * The managed policies of each cluster's stack role (src/aws/stack-role.ts), template.yaml's
+   * ClusterStackPolicy and ClusterStackBoundary (CLUSTER_STACK_POLICY_ARN,
+   * CLUSTER_STACK_BOUNDARY_ARN): set, launch and delete make the role and CloudFormation runs the
+   * cluster's stack under it. Unset, CloudFormation uses the caller's credentials, which the
+   * deployed functions' policies refuse.
    */
-  cloudFormationRoleArn?: string;
+  clusterStack?: { policyArn: string; boundaryArn: string };
   /**
    * The ClusterApiLayer version (CLUSTER_API_LAYER_ARN): each cluster stack runs it as the
    * cluster's API function in the cluster's VPC. Unset locally, where that function runs in the
@@ -99,6 +102,29 @@ const HOSTED_ZONE_PARAMETER = /^(\*|[0-9A-Z]{1,32})$/;
 /** The variable template.yaml gives the watcher: the rolling-update state machine it starts. */
 const ROLL_ARN_VARIABLE = stateMachineArnVariable('rolling-update');
 
+const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/\S+$/;
+
+/** CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN: both managed policy ARNs, or neither set. */
+function clusterStackPolicies(
+  env: Record<string, string | undefined>,
+): Config['clusterStack'] | undefined {
+  const policyArn = env.CLUSTER_STACK_POLICY_ARN;
+  const boundaryArn = env.CLUSTER_STACK_BOUNDARY_ARN;
+  if (!policyArn && !boundaryArn) return undefined;
+  for (const [name, value] of [
+    ['CLUSTER_STACK_POLICY_ARN', policyArn],
+    ['CLUSTER_STACK_BOUNDARY_ARN', boundaryArn],
+  ] as const) {
+    if (!value)
+      throw new ConfigError(
+        `${name} is not set: CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN go together`,
+      );
+    if (!MANAGED_POLICY_ARN.test(value))
+      throw new ConfigError(`${name} must be the ARN of an IAM managed policy, got "${value}"`);
+  }
+  return { policyArn: policyArn!, boundaryArn: boundaryArn! };
+}
+
 /** Reads the configuration; a missing or malformed setting fails the cold start with its name. */
 export function readConfig(env: Record<string, string | undefined>): Config {
   const stateBucket = env.STATE_BUCKET;
@@ -113,14 +139,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       `KOPSLESS_DEPLOYMENT must be a stack name (a letter, then letters, digits and dashes, at most 128), got "${deployment}"`,
     );
-  const cloudFormationRoleArn = env.CLOUDFORMATION_ROLE_ARN;
-  if (
-    cloudFormationRoleArn &&
-    !/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(cloudFormationRoleArn)
-  )
-    throw new ConfigError(
-      `CLOUDFORMATION_ROLE_ARN must be an IAM role ARN, got "${cloudFormationRoleArn}"`,
-    );
+  const clusterStack = clusterStackPolicies(env);
   const clusterApiLayerArn = env.CLUSTER_API_LAYER_ARN;
   if (
     clusterApiLayerArn &&
@@ -152,7 +171,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     stateBucket,
     region,
     deployment,
-    ...(cloudFormationRoleArn ? { cloudFormationRoleArn } : {}),
+    ...(clusterStack ? { clusterStack } : {}),
     ...(clusterApiLayerArn ? { clusterApiLayerArn } : {}),
     ...(allowedHostedZoneId ? { allowedHostedZoneId } : {}),
     ...(secretsKeyArn ? { secretsKeyArn } : {}),

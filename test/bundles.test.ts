@@ -22,7 +22,7 @@ const { BUNDLE_OPTIONS } = (await import('../scripts/build.mjs')) as {
 const CLIENTS: Record<FunctionLogicalId, string[]> = {
   ValidateSpecFunction: ['ec2', 'route-53'],
   WriteStateFunction: ['s3', 'sfn'],
-  LaunchClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'route-53', 's3'],
+  LaunchClusterFunction: ['auto-scaling', 'cloudformation', 'ec2', 'iam', 'route-53', 's3'],
   VerifyDnsFunction: ['cloudformation', 'ec2', 'route-53', 's3'],
   RollingUpdateFunction: [
     'auto-scaling',

@@ -11,6 +11,7 @@ import { TransientKubeError } from '../errors.js';
 import type { StateMachineName } from '../functions-registry.js';
 import type { HandlerRuntime } from '../handlers/runtime.js';
 import type { KubePort } from '../kube/port.js';
+import { localClusterStackEnvironment } from '../local/cluster-stack-policies.js';
 import { FaultSettingsError, faultsFromEnv } from '../local/instrument/faults.js';
 import {
   type BackendRecord,
@@ -114,6 +115,8 @@ export function localSettings(
       STATE_BUCKET: record.stateBucket,
       AWS_REGION: record.region,
       ...(record.secretsKeyArn ? { SECRETS_KEY_ARN: record.secretsKeyArn } : {}),
+      // Each cluster's stack is made under its own stack role, as deployed (backendUp makes them).
+      ...localClusterStackEnvironment(),
     }),
     runtime: {
       // As template.yaml's Globals set AWS_MAX_ATTEMPTS for the Lambdas.

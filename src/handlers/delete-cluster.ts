@@ -6,6 +6,7 @@ import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { inventoryApi } from '../aws/inventory.js';
 import { route53Api } from '../aws/route53.js';
+import { iamStackRoleApi } from '../aws/stack-role.js';
 import { clusterZoneVpcApi } from '../aws/zone-vpc.js';
 import type { Config } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
@@ -24,23 +25,30 @@ export function createDeleteClusterHandler(config: Config, runtime: HandlerRunti
   const depsOf = perCluster(aws, actor, (settings, cluster) => {
     const { ec2Client, ...adapters } = clusterAdapters(config.stateBucket, settings);
     const route53 = new Route53Client(settings);
+    const iam = new IAMClient(settings);
     return {
       ...adapters,
       inventory: inventoryApi({
         ec2: ec2Client,
         autoscaling: new AutoScalingClient(settings),
-        iam: new IAMClient(settings),
+        iam,
         route53,
       }),
       dns: route53Api(route53),
       zoneVpc: clusterZoneVpcApi(aws, actor, cluster, route53),
       secretVersions: s3SecretVersions(new S3Client(settings), config.stateBucket),
+      // The cluster's own CloudFormation role: the stack is deleted under it, then it goes.
+      ...(config.clusterStack
+        ? {
+            stackRole: iamStackRoleApi(iam, {
+              deployment: config.deployment,
+              ...config.clusterStack,
+            }),
+          }
+        : {}),
     };
   });
   const settings = {
-    ...(config.cloudFormationRoleArn
-      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
-      : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
   };

@@ -1,9 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
 import { route53Api } from '../aws/route53.js';
+import { iamStackRoleApi } from '../aws/stack-role.js';
 import { clusterZoneVpcApi } from '../aws/zone-vpc.js';
 import { type Config, secretsKeyOption } from '../config.js';
 import { stageHandler, stageLogger } from '../lambda.js';
@@ -25,6 +27,15 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
       autoscaling: autoScalingApi(new AutoScalingClient(settings)),
       dns: route53Api(route53),
       zoneVpc: clusterZoneVpcApi(aws, actor, cluster, route53),
+      // The cluster's own CloudFormation role, made by this cluster's session.
+      ...(config.clusterStack
+        ? {
+            stackRole: iamStackRoleApi(new IAMClient(settings), {
+              deployment: config.deployment,
+              ...config.clusterStack,
+            }),
+          }
+        : {}),
     };
   });
   const settings = {
@@ -33,9 +44,6 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
     deployment: config.deployment,
     ...(config.secretsKeyArn ? { secretsKeyArn: config.secretsKeyArn } : {}),
     ...(config.clusterApiLayerArn ? { clusterApiLayerArn: config.clusterApiLayerArn } : {}),
-    ...(config.cloudFormationRoleArn
-      ? { cloudFormationRoleArn: config.cloudFormationRoleArn }
-      : {}),
     stackTimeoutSeconds: config.stackTimeoutSeconds,
     groupsTimeoutSeconds: config.groupsTimeoutSeconds,
     ...(config.allowedHostedZoneId ? { allowedHostedZoneId: config.allowedHostedZoneId } : {}),

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
  * | --- | --- | --- |
  * | CloudFormation stack | `kopsless-<cluster, dots as dashes>-<hash(cluster)>` | 128, `[A-Za-z][A-Za-z0-9-]*` |
  * | IAM role and instance profile | `kopsless-<masters\|nodes\|bastions>-<cluster>-<hash(cluster)>` | 64 (role), 128 (profile) |
+ * | the stack's CloudFormation role | `kopsless-stack-<cluster>-<hash(cluster)>`, under `/kopsless/stack/<cluster>/` | 64 |
  * | security group (per VPC) | `kopsless-<masters\|nodes\|bastion>-<cluster>-<hash(cluster)>` | 255 |
  * | Auto Scaling group and launch template | `kopsless-<ig>.<cluster>-<hash([ig, cluster])>` | 128, `[a-zA-Z0-9().\-/_]` |
  *
@@ -266,6 +267,20 @@ export function clusterApiFunctionName(cluster: string): string {
 export function clusterApiRoleName(cluster: string): string {
   return composeName(
     CLUSTER_API_KIND,
+    cluster,
+    clusterHash(cluster),
+    NAME_LIMITS.iamRole,
+    IAM_CHARS,
+  );
+}
+
+/** The kind in the name of a cluster stack's CloudFormation role (src/planning/stack-role.ts). */
+export const STACK_ROLE_KIND = 'stack';
+
+/** The role CloudFormation makes, changes and deletes the cluster's stack under. */
+export function stackRoleName(cluster: string): string {
+  return composeName(
+    STACK_ROLE_KIND,
     cluster,
     clusterHash(cluster),
     NAME_LIMITS.iamRole,

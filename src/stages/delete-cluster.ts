@@ -8,6 +8,7 @@ import {
 } from '../aws/inventory.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import { type StackRoleApi, whileStackRolePropagates } from '../aws/stack-role.js';
 import type { ZoneVpcApi } from '../aws/zone-vpc.js';
 import { now as clockNow, deadlineAfter } from '../clock.js';
 import {
@@ -39,8 +40,11 @@ export interface DeleteDeps {
   dns: Pick<DnsApi, 'listHostedZones'>;
   /** Every earlier version of the cluster's secrets (the bucket is versioned). */
   secretVersions?: SecretVersionsApi;
-  /** The service role CloudFormation deletes the stack under. */
-  cloudFormationRoleArn?: string;
+  /**
+   * The cluster's stack role: CloudFormation deletes the stack under it, and it goes once nothing
+   * of the cluster is left. Unset, CloudFormation acts with the caller's credentials.
+   */
+  stackRole?: StackRoleApi;
   stackTimeoutSeconds: number;
   groupsTimeoutSeconds: number;
   /** Undoes the association of the cluster's VPC with a private zone that launch made. */
@@ -210,7 +214,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           await deps.inventory.deleteResource(record);
         await undoZoneAssociation(input.cluster, deps);
         try {
-          await deps.stacks.delete(owned.name, deps.cloudFormationRoleArn);
+          if (deps.stackRole) {
+            // Made again if it is missing (a stack made before clusters had their own role).
+            const roleArn = await deps.stackRole.ensure(input.cluster);
+            await whileStackRolePropagates(roleArn, () => deps.stacks.delete(owned.name, roleArn));
+          } else await deps.stacks.delete(owned.name);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.
@@ -301,7 +309,13 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         );
       // Only now: a delete that stopped early leaves the VPC marked as still in use, which it is.
       const untagged = (await deps.network?.untagShared(input.cluster)) ?? [];
-      return { remaining: 0, ...(untagged.length > 0 ? { untagged } : {}) };
+      // The stack is gone, and with it the only use of its role.
+      const stackRole = await deps.stackRole?.remove(input.cluster);
+      return {
+        remaining: 0,
+        ...(untagged.length > 0 ? { untagged } : {}),
+        ...(stackRole ? { stackRole } : {}),
+      };
     }
     case 'deleteState': {
       const objectsDeleted = await deps.store.deleteCluster(input.cluster);

@@ -4,6 +4,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
+import { type StackRoleApi, whileStackRolePropagates } from '../aws/stack-role.js';
 import type { ZoneVpcApi } from '../aws/zone-vpc.js';
 import { now as clockNow, deadlineAfter } from '../clock.js';
 import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.js';
@@ -52,8 +53,12 @@ export interface LaunchDeps {
   region: string;
   /** This deployment's name: the owner tag of everything launched (default: the local backend's). */
   deployment?: string;
-  /** The service role CloudFormation makes the cluster stack under. */
-  cloudFormationRoleArn?: string;
+  /**
+   * The cluster's stack role, made before the stack is created or updated and passed to
+   * CloudFormation. Unset (the CLI with its own credentials, some tests), CloudFormation acts with
+   * the caller's credentials.
+   */
+  stackRole?: Pick<StackRoleApi, 'ensure'>;
   /** The KMS key the control plane's boot script writes the cluster's secrets under. */
   secretsKeyArn?: string;
   /** The deployment's ClusterApiLayer version: the stack then runs the cluster's API function. */
@@ -163,6 +168,20 @@ export async function renderClusterStack(
   };
 }
 
+/**
+ * Runs a stack operation under the cluster's stack role: made (or found) first, then passed to
+ * CloudFormation, the operation retried while IAM propagates a role it has just made.
+ */
+async function withStackRole<T>(
+  cluster: string,
+  deps: Pick<LaunchDeps, 'stackRole'>,
+  operation: (role: { roleArn?: string }) => Promise<T>,
+): Promise<T> {
+  if (!deps.stackRole) return operation({});
+  const roleArn = await deps.stackRole.ensure(cluster);
+  return whileStackRolePropagates(roleArn, () => operation({ roleArn }));
+}
+
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = clockNow();
   const { template, templateHash, sharedIds, apiLoadBalancer } = await renderClusterStack(
@@ -175,7 +194,6 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     ownerTag(deploymentOf(deps)),
     { Key: TEMPLATE_HASH_TAG, Value: templateHash },
   ];
-  const roleArn = deps.cloudFormationRoleArn ? { roleArn: deps.cloudFormationRoleArn } : {};
   const existing = await deps.stacks.describe(name);
   // Never update (or adopt) a stack another cluster owns, whatever its name.
   if (existing) requireOwned(`CloudFormation stack ${name}`, existing.tags, input.cluster);
@@ -206,13 +224,15 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
         `cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`,
       );
     }
-    await deps.stacks.create({
-      stackName: name,
-      templateBody: template,
-      tags,
-      clientRequestToken: clientToken(input.owner, name),
-      ...roleArn,
-    });
+    await withStackRole(input.cluster, deps, (roleArn) =>
+      deps.stacks.create({
+        stackName: name,
+        templateBody: template,
+        tags,
+        clientRequestToken: clientToken(input.owner, name),
+        ...roleArn,
+      }),
+    );
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
     throw new StackFailedError(
@@ -224,8 +244,9 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     existing.tags[TEMPLATE_HASH_TAG] !== templateHash
   ) {
     action =
-      (await deps.stacks.update({ stackName: name, templateBody: template, tags, ...roleArn })) ===
-      'updating'
+      (await withStackRole(input.cluster, deps, (roleArn) =>
+        deps.stacks.update({ stackName: name, templateBody: template, tags, ...roleArn }),
+      )) === 'updating'
         ? 'updated'
         : 'unchanged';
   }

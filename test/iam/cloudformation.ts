@@ -208,3 +208,148 @@ export function cloudFormationActions(
     if (!next[id]) add(handler(id, resource.Type).delete);
   return [...actions].sort();
 }
+
+/** One request CloudFormation makes for a stack resource, with the resource and tags it meets. */
+export interface StackRequest {
+  action: string;
+  resource: string;
+  context: Record<string, string | string[]>;
+  /** The stack resource it is made for, for the report. */
+  because: string;
+}
+
+type Tag = { Key: string; Value: string };
+type Resource = { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> };
+
+/** The EC2 resource type in the ARN of each EC2 resource CloudFormation makes with tags. */
+const EC2_ARN_TYPES: Record<string, string> = {
+  'AWS::EC2::VPC': 'vpc',
+  'AWS::EC2::Subnet': 'subnet',
+  'AWS::EC2::InternetGateway': 'internet-gateway',
+  'AWS::EC2::RouteTable': 'route-table',
+  'AWS::EC2::EIP': 'elastic-ip',
+  'AWS::EC2::NatGateway': 'natgateway',
+  'AWS::EC2::SecurityGroup': 'security-group',
+};
+
+function tagsOf(resource: Resource, stackTags: Tag[]): Tag[] {
+  const own = Array.isArray(resource.Properties?.Tags) ? (resource.Properties.Tags as Tag[]) : [];
+  // The stack's tags reach every resource that takes tags; the resource's own win.
+  const merged = new Map(stackTags.map((t) => [t.Key, t.Value]));
+  for (const t of own) if (typeof t.Value === 'string') merged.set(t.Key, t.Value);
+  return [...merged].map(([Key, Value]) => ({ Key, Value }));
+}
+
+function tagKeys(prefix: string, tags: Tag[]): Record<string, string> {
+  return Object.fromEntries(tags.map((t) => [`${prefix}/${t.Key}`, t.Value]));
+}
+
+/**
+ * The calls CloudFormation makes whose resource and tags the check can know from the templates
+ * alone, made as the stack role: each tagged EC2 resource created (its create action on a new
+ * ARN, with the tags it is made with, and `ec2:CreateTags` at creation) or deleted (with the tags
+ * it has), each IAM role created (its path, boundary and tags) or deleted, each API function
+ * created, and each record written (the zone, the names and types). `resolve` turns a template
+ * value (an intrinsic) into what CloudFormation gives it; `stackTags` are the stack's own.
+ */
+export function cloudFormationRequests(input: {
+  before: string | undefined;
+  after: string | undefined;
+  stackTags: Tag[];
+  region: string;
+  account: string;
+  resolve: (value: unknown) => unknown;
+}): StackRequest[] {
+  const old = resources(input.before) as Record<string, Resource>;
+  const next = resources(input.after) as Record<string, Resource>;
+  const requests: StackRequest[] = [];
+  const ec2 = (type: string) =>
+    `arn:aws:ec2:${input.region}:${input.account}:${type}/${type}-0123456789abcdef0`;
+  const created = (id: string, resource: Resource) => {
+    const tags = tagsOf(resource, input.stackTags);
+    const because = `${id} (${resource.Type})`;
+    const arnType = EC2_ARN_TYPES[resource.Type];
+    if (arnType) {
+      const arn = ec2(arnType);
+      const action = handler(id, resource.Type).create[0]!;
+      requests.push(
+        { action, resource: arn, context: tagKeys('aws:RequestTag', tags), because },
+        {
+          action: 'ec2:CreateTags',
+          resource: arn,
+          context: { ...tagKeys('aws:RequestTag', tags), 'ec2:CreateAction': action.slice(4) },
+          because,
+        },
+      );
+    }
+    if (resource.Type === 'AWS::IAM::Role') {
+      const p = resource.Properties ?? {};
+      requests.push({
+        action: 'iam:CreateRole',
+        resource: `arn:aws:iam::${input.account}:role${String(p.Path ?? '/')}${String(p.RoleName)}`,
+        context: {
+          ...tagKeys('aws:RequestTag', tags),
+          ...(p.PermissionsBoundary
+            ? { 'iam:PermissionsBoundary': String(input.resolve(p.PermissionsBoundary)) }
+            : {}),
+        },
+        because,
+      });
+    }
+    if (resource.Type === 'AWS::Lambda::Function')
+      requests.push({
+        action: 'lambda:CreateFunction',
+        resource: `arn:aws:lambda:${input.region}:${input.account}:function:${String(resource.Properties?.FunctionName)}`,
+        context: tagKeys('aws:RequestTag', tags),
+        because,
+      });
+    if (resource.Type === 'AWS::Route53::RecordSet') {
+      const p = resource.Properties ?? {};
+      requests.push({
+        action: 'route53:ChangeResourceRecordSets',
+        resource: `arn:aws:route53:::hostedzone/${String(input.resolve(p.HostedZoneId))}`,
+        context: {
+          'route53:ChangeResourceRecordSetsActions': ['CREATE'],
+          'route53:ChangeResourceRecordSetsRecordTypes': [String(p.Type)],
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
+            String(p.Name).toLowerCase().replace(/\.$/, ''),
+          ],
+        },
+        because,
+      });
+    }
+  };
+  const deleted = (id: string, resource: Resource) => {
+    const tags = tagsOf(resource, input.stackTags);
+    const because = `${id} (${resource.Type})`;
+    const arnType = EC2_ARN_TYPES[resource.Type];
+    if (arnType)
+      requests.push({
+        action: handler(id, resource.Type).delete[0]!,
+        resource: ec2(arnType),
+        context: tagKeys('aws:ResourceTag', tags),
+        because,
+      });
+    if (resource.Type === 'AWS::IAM::Role') {
+      const p = resource.Properties ?? {};
+      requests.push({
+        action: 'iam:DeleteRole',
+        resource: `arn:aws:iam::${input.account}:role${String(p.Path ?? '/')}${String(p.RoleName)}`,
+        context: tagKeys('iam:ResourceTag', tags),
+        because,
+      });
+    }
+  };
+  for (const [id, resource] of Object.entries(next)) {
+    const previous = old[id];
+    if (!previous) created(id, resource);
+    else if (JSON.stringify(previous) !== JSON.stringify(resource)) {
+      created(id, resource);
+      deleted(id, previous);
+    }
+  }
+  // What the stack retains (the API records) it never deletes.
+  for (const [id, resource] of Object.entries(old))
+    if (!next[id] && resource.DeletionPolicy !== 'Retain') deleted(id, resource);
+  return requests;
+}

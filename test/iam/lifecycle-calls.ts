@@ -34,7 +34,7 @@ import { s3ObjectStore } from '../../src/state/object-store.js';
 import { readFixture } from '../helpers.js';
 import { kubeconfigFile, kubectlIn, type TestEnvironment } from '../support/cluster.js';
 import { startTestBackend } from '../support/moto.js';
-import { ACCOUNT, CLOUDFORMATION_ROLE_ARN, REGION, STACK_NAME } from './policies.js';
+import { ACCOUNT, REGION, STACK_NAME } from './policies.js';
 
 /**
  * The whole lifecycle of one cluster on the local backend, every function's handler run as the
@@ -168,9 +168,7 @@ export async function runLifecycle(
       config: {
         ...backendSettings.config,
         region: REGION,
-        // As template.yaml configures the functions: CloudFormation under its service role.
         deployment: STACK_NAME,
-        cloudFormationRoleArn: CLOUDFORMATION_ROLE_ARN,
         watcher: {
           ...backendSettings.config.watcher,
           minObservationIntervalSeconds: 0,

@@ -2,6 +2,8 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { CLUSTER_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
 import { FUNCTIONS, type FunctionLogicalId, STATE_MACHINES } from '../../src/functions-registry.js';
 import { localActorRoleArn } from '../../src/local/actor-roles.js';
+import { stackRoleName } from '../../src/planning/names.js';
+import { stackRolePath, stackRoleTags } from '../../src/planning/stack-role.js';
 import type { Template } from '../support/template.js';
 
 /**
@@ -15,8 +17,9 @@ export const REGION = 'us-east-1';
 export const PARTITION = 'aws';
 /** The name CloudFormation would give the kopsless stack and, through it, the state machines. */
 export const STACK_NAME = 'kopsless';
-/** The ARN CloudFormation would give template.yaml's service role for the cluster stacks. */
-export const CLOUDFORMATION_ROLE_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:role/kopsless-deployment/${STACK_NAME}-CloudFormationServiceRole-EXAMPLE`;
+/** The ARNs of template.yaml's managed policies of the clusters' stack roles. */
+export const CLUSTER_STACK_POLICY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-policy`;
+export const CLUSTER_STACK_BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-boundary`;
 /** The ARN of template.yaml's permissions boundary for the roles of cluster stacks. */
 export const BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless/${STACK_NAME}-cluster-roles-boundary`;
 /** The ARN CloudFormation would give template.yaml's SecretsKey. */
@@ -32,10 +35,6 @@ export const CLUSTER_API_LAYER_ARN = `arn:${PARTITION}:lambda:${REGION}:${ACCOUN
 export function functionRoleArn(functionId: string): string {
   return `arn:${PARTITION}:iam::${ACCOUNT}:role/${STACK_NAME}-${functionId}Role-EXAMPLE`;
 }
-
-/** The roles template.yaml declares itself (not SAM's function roles), by logical ID. */
-export const TEMPLATE_ROLES = ['CloudFormationServiceRole'] as const;
-export type TemplateRoleId = (typeof TEMPLATE_ROLES)[number];
 
 export type PolicyDocument = { Version: string; Statement: Array<Record<string, unknown>> };
 
@@ -75,7 +74,6 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
   if (logicalId in STATE_MACHINES && attr === 'Name')
     return `${STACK_NAME}-${STATE_MACHINES[logicalId as keyof typeof STATE_MACHINES]}`;
   if (logicalId in STATE_MACHINES && attr === 'Arn') return stateMachineArn(logicalId);
-  if (logicalId === 'CloudFormationServiceRole' && attr === 'Arn') return CLOUDFORMATION_ROLE_ARN;
   if (logicalId === 'SecretsKey' && attr === 'Arn') return SECRETS_KEY_ARN;
   if (logicalId.endsWith('ActorRole') && attr === 'Arn') return localActorRoleArn(logicalId);
   // SAM's role of a function.
@@ -102,6 +100,8 @@ function reference(deployment: Deployment, name: string): string {
   if (name === 'NotificationTopic')
     return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
+  if (name === 'ClusterStackPolicy') return CLUSTER_STACK_POLICY_ARN;
+  if (name === 'ClusterStackBoundary') return CLUSTER_STACK_BOUNDARY_ARN;
   if (name === 'SecretsKeyAlias') return SECRETS_KEY_ALIAS;
   if (name === 'ClusterApiLayer') return CLUSTER_API_LAYER_ARN;
   throw new Error(
@@ -242,25 +242,33 @@ export function actingFor(role: Role, cluster: string): Role {
   return { ...role, principalTags: { ...role.principalTags, [CLUSTER_SESSION_TAG]: cluster } };
 }
 
+/** The logical ID the evaluation gives a cluster's stack role (it is made by the launch stage, not a template). */
+export const CLUSTER_STACK_ROLE = 'ClusterStackRole';
+
 /**
- * The roles template.yaml declares as `AWS::IAM::Role` (CloudFormation's service role for the
- * cluster stacks): their inline policies, resolved as deployed.
+ * The stack role of `cluster` as the launch stage makes it (src/aws/stack-role.ts) and
+ * CloudFormation uses it: under the cluster's path, with ClusterStackPolicy, ClusterStackBoundary
+ * as its boundary, and its own tags as the session's principal tags.
  */
-export function templateRoles(
+export function clusterStackRole(
   template: Template,
   deployment: Deployment,
-): Map<TemplateRoleId, Role> {
-  const roles = new Map<TemplateRoleId, Role>();
-  for (const id of TEMPLATE_ROLES) {
-    const resource = template.Resources[id];
-    if (resource?.Type !== 'AWS::IAM::Role') throw new Error(`template.yaml has no role ${id}`);
-    roles.set(id, {
-      name: id,
-      arn: attribute(deployment, id, 'Arn'),
-      policies: inlinePolicies(id, resource, deployment),
-    });
-  }
-  return roles;
+  cluster: string,
+): Role {
+  return {
+    name: CLUSTER_STACK_ROLE,
+    arn: `arn:${PARTITION}:iam::${ACCOUNT}:role${stackRolePath(cluster)}${stackRoleName(cluster)}`,
+    policies: [
+      {
+        name: 'ClusterStackPolicy',
+        policy: templatePolicy(template, 'ClusterStackPolicy', deployment),
+      },
+    ],
+    boundary: templatePolicy(template, 'ClusterStackBoundary', deployment),
+    principalTags: Object.fromEntries(
+      stackRoleTags(cluster, STACK_NAME).map((t) => [t.Key, t.Value]),
+    ),
+  };
 }
 
 /** The ID the evaluation gives a cluster stack's VPC (`!Ref Vpc`). */

@@ -11,6 +11,7 @@ import {
   actingFor,
   actorRoles,
   CLUSTER_API_LAYER_ARN,
+  clusterStackRole,
   type Deployment,
   decide,
   functionRoles,
@@ -22,17 +23,17 @@ import {
   STACK_NAME,
   stackRoles,
   templatePolicy,
-  templateRoles,
 } from './policies.js';
 
 /**
  * `npm run check:iam -- --probes FILE`: hand-written requests ("may the nodes of a.example.com
  * delete an interface in b.example.com's VPC?") evaluated against every role that could make
- * them: the functions' own roles and CloudFormation's of template.yaml, each function's actor
- * role (`<Function>ActorRole`) as the session the function assumes for the cluster the probe acts
- * for (its session tag `kopsless.io/cluster`; launch's and delete's also with `kopsless.io/vpc`,
- * the VPC `${Vpc:<cluster>}` stands for), and the instance roles of that cluster's stack,
- * under the permissions boundary template.yaml gives them.
+ * them: the functions' own roles of template.yaml, each function's actor role
+ * (`<Function>ActorRole`) as the session the function assumes for the cluster the probe acts for
+ * (its session tag `kopsless.io/cluster`; launch's and delete's also with `kopsless.io/vpc`, the
+ * VPC `${Vpc:<cluster>}` stands for), that cluster's stack role (`ClusterStackRole`, as
+ * CloudFormation uses it: its tags as principal tags, under ClusterStackBoundary), and the
+ * instance roles of that cluster's stack, under the permissions boundary template.yaml gives them.
  *
  * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
  * `${SecretsKey}` for the secrets key's ARN, and `${Vpc:<cluster>}` for the ID the evaluation
@@ -158,10 +159,7 @@ export async function runProbes(
   template: Template,
   deployment: Deployment,
 ): Promise<ProbeResult[]> {
-  const shared = new Map<string, Role>([
-    ...functionRoles(template, deployment),
-    ...templateRoles(template, deployment),
-  ]);
+  const shared = new Map<string, Role>(functionRoles(template, deployment));
   const policies = resourcePolicies(template, deployment);
   const actors = actorRoles(template, deployment);
   const stacks = new Map<string, Map<string, Role>>();
@@ -176,7 +174,14 @@ export async function runProbes(
     const sessions = [...actors].map(
       ([id, role]) => [id, sessionFor(id, role, probe.actingFor)] as const,
     );
-    const roles = new Map<string, Role>([...shared, ...sessions, ...stack]);
+    // CloudFormation, for the cluster's stack, as the cluster's stack role.
+    const stackRole = clusterStackRole(template, deployment, probe.actingFor);
+    const roles = new Map<string, Role>([
+      ...shared,
+      ...sessions,
+      [stackRole.name, stackRole],
+      ...stack,
+    ]);
     const chosen =
       probe.principal === '*' ? [...roles.values()] : [roles.get(probe.principal)].filter(Boolean);
     if (chosen.length === 0)

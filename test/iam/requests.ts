@@ -171,6 +171,17 @@ export class Lookups {
     return `arn:${PARTITION}:iam::${ACCOUNT}:role/${roleName}`;
   }
 
+  /** A role's permissions boundary (none when it has none or does not exist). */
+  async roleBoundary(roleName: string): Promise<string | undefined> {
+    try {
+      return (await this.iam.send(new GetRoleCommand({ RoleName: roleName }))).Role
+        ?.PermissionsBoundary?.PermissionsBoundaryArn;
+    } catch (error) {
+      if (/NoSuchEntity/.test((error as Error).name)) return undefined;
+      throw error;
+    }
+  }
+
   /** The tags of an Elastic Load Balancing resource (none when it does not exist). */
   async loadBalancingTags(arn: string): Promise<Tag[]> {
     try {
@@ -523,6 +534,39 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     return [own(`arn:${PARTITION}:route53:::hostedzone/${zone}`)];
   }
   if (prefix === 'iam') {
+    if (name === 'CreateRole') {
+      // The role does not exist yet: its ARN is its path and name. IAM evaluates the boundary it
+      // is given, and the tags it is made with, also as iam:TagRole (tag-on-create).
+      const arn = `arn:${PARTITION}:iam::${ACCOUNT}:role${input.Path ?? '/'}${input.RoleName}`;
+      const boundary: Record<string, string> = input.PermissionsBoundary
+        ? { 'iam:PermissionsBoundary': String(input.PermissionsBoundary) }
+        : {};
+      const tagged = (input.Tags ?? []).length > 0;
+      return [
+        own(arn, { ...boundary, ...tagContext('aws:RequestTag', input.Tags) }),
+        ...(tagged
+          ? [
+              {
+                action: 'iam:TagRole',
+                resource: arn,
+                context: tagContext('aws:RequestTag', input.Tags),
+                because: 'CreateRole with tags',
+              },
+            ]
+          : []),
+      ];
+    }
+    if (name === 'AttachRolePolicy' || name === 'DetachRolePolicy') {
+      // The policy attached or detached, and the boundary the role has.
+      const boundary = await lookups.roleBoundary(input.RoleName);
+      return [
+        own(await lookups.roleArn(input.RoleName), {
+          ...tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'),
+          'iam:PolicyARN': String(input.PolicyArn),
+          ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}),
+        }),
+      ];
+    }
     if (input.RoleName)
       return [
         own(

@@ -12,7 +12,9 @@ import {
   type SecurityGroupKind,
   securityGroupName,
   stackName,
+  stackRoleName,
 } from '../../src/planning/names.js';
+import { stackRolePath } from '../../src/planning/stack-role.js';
 
 // Every name AWS scopes per account or region must differ for any two valid clusters (or
 // (instance group, cluster) pairs), and fit AWS's limits even for 253-character names.
@@ -58,7 +60,7 @@ const swapped = (name: string): string[] => {
 function clusterNames(cluster: string): Record<string, string[]> {
   return {
     stack: [stackName(cluster)],
-    iamRole: ROLE_KINDS.map((k) => iamRoleName(k, cluster)),
+    iamRole: [...ROLE_KINDS.map((k) => iamRoleName(k, cluster)), stackRoleName(cluster)],
     instanceProfile: ROLE_KINDS.map((k) => instanceProfileName(k, cluster)),
     securityGroup: SG_KINDS.map((k) => securityGroupName(k, cluster)),
   };
@@ -125,6 +127,13 @@ describe('AWS names', () => {
     expect(groupName(LONGEST_GROUP, LONGEST_CLUSTER).length).toBeLessThanOrEqual(
       NAME_LIMITS.launchTemplate,
     );
+  });
+
+  it("fits a cluster's stack role in IAM's limits: a 64-character name, a 512-character path", () => {
+    expect(stackRoleName(LONGEST_CLUSTER)).toMatch(/^kopsless-stack-[\w+=,.@-]+-[0-9a-f]{16}$/);
+    expect(stackRoleName(LONGEST_CLUSTER).length).toBeLessThanOrEqual(NAME_LIMITS.iamRole);
+    expect(stackRolePath(LONGEST_CLUSTER)).toBe(`/kopsless/stack/${LONGEST_CLUSTER}/`);
+    expect(stackRolePath(LONGEST_CLUSTER).length).toBeLessThanOrEqual(512);
   });
 
   it('never maps two valid clusters to one name of any kind, look-alikes included', () => {

@@ -48,7 +48,7 @@ const noState = { exists: async () => false } as unknown as ClusterStore;
 const noZones = { listHostedZones: vi.fn(async () => []) };
 const registered = { exists: async () => true } as unknown as ClusterStore;
 
-const SERVICE_ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/cloudformation';
+const STACK_ROLE = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/kopsless-stack-example`;
 
 function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
   return {
@@ -57,7 +57,10 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
     inventory,
     dns: noZones,
     ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
-    cloudFormationRoleArn: SERVICE_ROLE,
+    stackRole: {
+      ensure: vi.fn(async () => STACK_ROLE),
+      remove: vi.fn(async () => 'deleted' as const),
+    },
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,
   };
@@ -91,7 +94,7 @@ describe('delete acts only on what the cluster owns', () => {
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), SERVICE_ROLE);
+    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), STACK_ROLE);
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {

@@ -5,6 +5,7 @@ import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MotoProcess, startMoto, stopMoto } from '../../src/local/moto/moto.js';
 import { ensureSecretsKey } from '../../src/local/moto/secrets-key.js';
+import { ensureClusterStackPolicies } from '../../src/local/moto/stack-policies.js';
 
 /**
  * A private moto_server for one test file: 127.0.0.1 only, a free port, stopped by PID in
@@ -57,6 +58,9 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
   const zoneId = await createPublicZone(TEST_ZONE);
   // As a deployment has template.yaml's SecretsKey: every secret is written under it.
   process.env.SECRETS_KEY_ARN = await ensureSecretsKey({});
+  // As a deployment has ClusterStackPolicy and ClusterStackBoundary: each cluster's stack is
+  // made under its own stack role.
+  Object.assign(process.env, await ensureClusterStackPolicies({}, 'us-east-1'));
   return {
     moto,
     bucket,

@@ -18,6 +18,7 @@ import {
   stopMoto,
 } from './moto.js';
 import { ensureSecretsKey } from './secrets-key.js';
+import { ensureClusterStackPolicies } from './stack-policies.js';
 
 /**
  * The local backend: one moto_server and one simulated Kubernetes API server on 127.0.0.1 that
@@ -175,6 +176,8 @@ export async function backendUp(
 ): Promise<{ record: BackendRecord; started: boolean }> {
   const existing = readBackendRecord();
   if (existing && (await backendRunning(existing))) {
+    // A backend started by an earlier version may lack them.
+    await ensureClusterStackPolicies(backendClientSettings(existing), existing.region);
     if (region === undefined || region === existing.region)
       return { record: existing, started: false };
     return { record: await moveBackend(existing, region, log), started: false };
@@ -197,6 +200,11 @@ export async function backendUp(
   await createStateBucket({ ...base, kubePid: 0, kubePort: 0 });
   const secretsKeyArn = await ensureSecretsKey(
     backendClientSettings({ ...base, kubePid: 0, kubePort: 0 }),
+  );
+  // The managed policies of the clusters' stack roles, as template.yaml's deployment has them.
+  await ensureClusterStackPolicies(
+    backendClientSettings({ ...base, kubePid: 0, kubePort: 0 }),
+    base.region,
   );
   const kube = await startKubeSimProcess({ ...base, secretsKeyArn });
   const record: BackendRecord = { ...base, secretsKeyArn, kubePid: kube.pid, kubePort: kube.port };

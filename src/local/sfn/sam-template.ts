@@ -10,6 +10,7 @@ import {
   LOCAL_STACK_NAME,
 } from '../../functions-registry.js';
 import { localActorRoleArn } from '../actor-roles.js';
+import { CLUSTER_STACK_POLICIES, localClusterStackPolicyArn } from '../cluster-stack-policies.js';
 import { ACCOUNT } from './asl-definition.js';
 
 /**
@@ -186,6 +187,14 @@ function reference(
   // The local backend runs the clusters' API functions itself (cluster-api.ts): no layer for
   // the cluster stacks, as the functions read an empty CLUSTER_API_LAYER_ARN.
   if (name === 'ClusterApiLayer') return '';
+  // The managed policies of the clusters' stack roles, made in moto by the backend (stack-policies.ts).
+  if (name in CLUSTER_STACK_POLICIES)
+    return localClusterStackPolicyArn(
+      name as keyof typeof CLUSTER_STACK_POLICIES,
+      deployment.stackName,
+    );
+  if (name === 'ClusterRolesBoundary')
+    return `arn:aws:iam::${ACCOUNT}:policy/kopsless/${deployment.stackName ?? LOCAL_STACK_NAME}-cluster-roles-boundary`;
   return undefined;
 }
 
@@ -215,15 +224,14 @@ function resolveValue(
       return stateMachineArn(deployment, id).split(':').pop()!;
     if (id === 'StateBucket' && attribute === 'Arn')
       return `arn:aws:s3:::${deployment.stateBucket}`;
-    // The local backend has no service role: its stacks run with the caller's credentials, as
-    // the functions do when CLOUDFORMATION_ROLE_ARN is empty.
-    if (id === 'CloudFormationServiceRole' && attribute === 'Arn') return '';
     // Each function's per-cluster actor role, as the in-process runner names it.
     if (id && /ActorRole$/.test(id) && attribute === 'Arn') return localActorRoleArn(id);
   }
   if (typeof intrinsic['Fn::Sub'] === 'string') {
     let failed: string | undefined;
     const text = (intrinsic['Fn::Sub'] as string).replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
+      // `${!x}` is CloudFormation's escape for the literal `${x}` (an IAM policy variable).
+      if (name.startsWith('!')) return `\${${name.slice(1)}}`;
       const [id, attribute] = name.split('.');
       const resolved = attribute
         ? resolveValue(template, deployment, where, { 'Fn::GetAtt': [id, attribute] })
@@ -235,6 +243,29 @@ function resolveValue(
   }
   throw new Error(
     `${where}: the local backend has no value for ${JSON.stringify(value)} (src/local/sfn/sam-template.ts)`,
+  );
+}
+
+/**
+ * A value of the template (a policy document, say) with every intrinsic in it resolved for a
+ * local deployment, as CloudFormation would resolve it.
+ */
+export function resolvedTemplateValue(
+  value: unknown,
+  deployment: LocalDeployment,
+  where: string,
+  template: RawTemplate = readSamTemplate(),
+): unknown {
+  if (Array.isArray(value))
+    return value.map((v, i) => resolvedTemplateValue(v, deployment, `${where}[${i}]`, template));
+  if (!value || typeof value !== 'object') return value;
+  if (Object.keys(value).some((k) => k === 'Ref' || k.startsWith('Fn::')))
+    return resolveValue(template, deployment, where, value as TemplateValue);
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      resolvedTemplateValue(v, deployment, `${where}.${k}`, template),
+    ]),
   );
 }
 

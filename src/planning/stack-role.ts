@@ -1,0 +1,78 @@
+import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from './names.js';
+
+/**
+ * The CloudFormation role of one cluster's stack: a role per cluster, made by the launch stage
+ * acting for that cluster, so that CloudFormation changing cluster C's stack reaches only C.
+ *
+ * CONTRACT with template.yaml: the role sits under {@link stackRolePath}, whose last segment is
+ * the cluster's name (a DNS-1123 name holds no `/`), so the actor roles' grants name
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/*` and reach no other cluster's
+ * role. It carries the boundary `ClusterStackBoundary`, the managed policy `ClusterStackPolicy`
+ * and nothing else, and the tags `KubernetesCluster=<cluster>` and the owner tag: when
+ * CloudFormation acts as the role, its tags are `aws:PrincipalTag/...`, and every grant of
+ * ClusterStackPolicy requires the cluster tag of what it touches to equal the role's.
+ */
+
+/** The IAM path every stack role sits under, the cluster's name below it. */
+export const STACK_ROLE_PATH_PREFIX = '/kopsless/stack/';
+
+/** The IAM path of the cluster's stack role: `/kopsless/stack/<cluster>/`. */
+export function stackRolePath(cluster: string): string {
+  return `${STACK_ROLE_PATH_PREFIX}${cluster}/`;
+}
+
+/** The tags a stack role is made with, and the only ones it may carry. */
+export function stackRoleTags(
+  cluster: string,
+  deployment: string,
+): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: CLUSTER_TAG, Value: cluster },
+    { Key: OWNER_TAG, Value: deployment },
+  ];
+}
+
+/**
+ * Who may assume a stack role: CloudFormation. No `aws:SourceAccount` condition: CloudFormation
+ * uses a role only when a caller passes it (`iam:PassRole`, which reaches no other account's
+ * roles), and the launch and delete sessions of the role's own cluster are the only callers
+ * allowed to pass it.
+ */
+export const STACK_ROLE_TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'cloudformation.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+    },
+  ],
+});
+
+/** Everything CreateRole is given for the cluster's stack role. */
+export function stackRoleDefinition(input: {
+  cluster: string;
+  deployment: string;
+  boundaryArn: string;
+}) {
+  return {
+    RoleName: stackRoleName(input.cluster),
+    Path: stackRolePath(input.cluster),
+    AssumeRolePolicyDocument: STACK_ROLE_TRUST_POLICY,
+    PermissionsBoundary: input.boundaryArn,
+    Description: `kopsless - CloudFormation's role for the stack of cluster ${input.cluster}`.slice(
+      0,
+      1000,
+    ),
+    Tags: stackRoleTags(input.cluster, input.deployment),
+  };
+}
+
+/**
+ * CloudFormation's answer to a stack operation given a role it cannot assume. A role IAM has just
+ * made gives it for some seconds (IAM is eventually consistent), so the call is retried a while.
+ */
+export const ROLE_NOT_ASSUMABLE = /Role .* is invalid or cannot be assumed/;
+
+/** The waits, in seconds, between tries of a stack operation while a new role propagates: 60 s in all. */
+export const ROLE_PROPAGATION_WAITS_SECONDS = [2, 4, 6, 8, 10, 10, 10, 10] as const;

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { checkManifest } from '../../src/manifest/check.js';
+import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
+import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { clusterTags, ownerTag } from '../../src/planning/names.js';
+import { renderStackTemplate } from '../../src/planning/stack-template.js';
+import { readTemplate } from '../support/template.js';
+import { cloudFormationRequests } from './cloudformation.js';
+import {
+  ACCOUNT,
+  clusterStackRole,
+  decide,
+  REGION,
+  resolveIntrinsics,
+  STACK_NAME,
+  templatePolicy,
+} from './policies.js';
+
+const deployment = { stateBucket: 'kopsless-state-example' };
+
+/** The actions the Allow statements of a policy name. */
+function allowedActions(logicalId: string): string[] {
+  const policy = templatePolicy(readTemplate(), logicalId, deployment);
+  return [
+    ...new Set(
+      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+        [s.Action as string | string[]].flat(),
+      ),
+    ),
+  ].sort();
+}
+
+describe("template.yaml's cluster stack role policies", () => {
+  it('ClusterStackBoundary allows exactly the actions ClusterStackPolicy grants', () => {
+    expect(allowedActions('ClusterStackBoundary')).toEqual(allowedActions('ClusterStackPolicy'));
+  });
+
+  it("conditions every tag of ClusterStackPolicy on the role's own cluster as well", () => {
+    const policy = templatePolicy(readTemplate(), 'ClusterStackPolicy', deployment);
+    const ownerOnly = policy.Statement.flatMap((statement) =>
+      Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
+        (keys) =>
+          Object.keys(keys)
+            .filter((key) => key.endsWith('/kopsless.io/owner'))
+            .filter(
+              (key) =>
+                keys[key.replace('/kopsless.io/owner', '/KubernetesCluster')] !==
+                '${aws:PrincipalTag/KubernetesCluster}',
+            )
+            .map((key) => `${String(statement.Sid ?? statement.Action)} ${key}`),
+      ),
+    );
+
+    expect(ownerOnly).toEqual([]);
+  });
+
+  it("denies the stack role of a cluster what its policy would allow, on another cluster's resource", async () => {
+    const role = clusterStackRole(readTemplate(), deployment, 'a.example.com');
+    // The boundary alone: a policy that allowed it anyway is still refused.
+    const permissive = {
+      ...role,
+      policies: [
+        {
+          name: 'everything',
+          policy: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'ec2:DeleteSecurityGroup', Resource: '*' }],
+          },
+        },
+      ],
+    };
+    const request = (cluster: string) => ({
+      action: 'ec2:DeleteSecurityGroup',
+      resource: 'arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0',
+      context: { 'aws:ResourceTag/KubernetesCluster': cluster },
+    });
+
+    expect(await decide(permissive, request('a.example.com'))).toBe('Allowed');
+    expect(await decide(permissive, request('b.example.com'))).toBe('ExplicitlyDenied');
+  });
+});
+
+describe("CloudFormation's calls for a cluster's stack, as a stack role", () => {
+  const zone = 'ZOWN00000000000';
+  const deploymentWithZone = { ...deployment, hostedZoneId: zone };
+
+  /** The requests of creating, then deleting, the stack of a private cluster `cluster`. */
+  function stackRequests(cluster: string) {
+    const flags = manifestFromFlags({
+      name: cluster,
+      zones: [`${REGION}a`],
+      topology: 'private',
+      bastion: true,
+      nodeCount: 1,
+      nodeSize: 't3.medium',
+      controlPlaneSize: 't3.medium',
+    });
+    const manifest = checkManifest(
+      [flags.cluster, ...flags.instanceGroups].map((d) => toManifestYaml(d)).join('---\n'),
+    ).completed!;
+    const template = JSON.stringify(
+      renderStackTemplate({
+        manifest,
+        stateBucket: deployment.stateBucket,
+        deployment: STACK_NAME,
+        hostedZoneId: zone,
+      }),
+    );
+    const common = {
+      stackTags: [...clusterTags(cluster), ownerTag(STACK_NAME)],
+      region: REGION,
+      account: ACCOUNT,
+      resolve: (value: unknown) => resolveIntrinsics(value, deploymentWithZone),
+    };
+    return [
+      ...cloudFormationRequests({ ...common, before: undefined, after: template }),
+      ...cloudFormationRequests({ ...common, before: template, after: undefined }),
+    ];
+  }
+
+  it('allows the stack role of a cluster every call its own stack makes', async () => {
+    const role = clusterStackRole(readTemplate(), deploymentWithZone, 'a.example.com');
+    const requests = stackRequests('a.example.com');
+
+    const refused = [];
+    for (const request of requests)
+      if ((await decide(role, request)) !== 'Allowed')
+        refused.push(`${request.action} ${request.because}`);
+
+    expect(requests.length).toBeGreaterThan(20);
+    expect(refused).toEqual([]);
+  }, 60_000);
+
+  it("denies the stack role of a cluster every call another cluster's stack makes", async () => {
+    const role = clusterStackRole(readTemplate(), deploymentWithZone, 'a.example.com');
+
+    const allowed = [];
+    for (const request of stackRequests('b.example.com'))
+      if ((await decide(role, request)) === 'Allowed')
+        allowed.push(`${request.action} ${request.because}`);
+
+    expect(allowed).toEqual([]);
+  }, 60_000);
+});
