@@ -1,11 +1,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/sequencer.js';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Long files first, also in a fresh checkout without vitest's cache of durations.
+    sequence: { sequencer: LongestFirst },
     // Integration tests share one moto server per file. Most of their time is spent waiting on moto,
     // the CLI's child processes and kubectl, so three files at a time on two cores finish sooner
     // than vitest's default of one (cores - 1).

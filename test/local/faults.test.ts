@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { Retry } from '@smithy/core/retry';
+import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classifyAwsError } from '../../src/errors.js';
 import {
@@ -14,9 +20,11 @@ import {
   isWrite,
   parseFaultSettings,
   removeFaults,
+  SDK_PAUSE_DIVISOR,
   withinHandler,
 } from '../../src/local/instrument/faults.js';
 import { HANDLER_MAX_ATTEMPTS } from '../../src/local/sfn/handlers.js';
+import { ROOT } from '../helpers.js';
 import { readTemplate } from '../support/template.js';
 
 // Fault injection under the real SDK: its deserializer reads the injected answers and its retry
@@ -215,5 +223,56 @@ describe("the SDK's own retries", () => {
     expect(globals.Function.Environment.Variables.AWS_MAX_ATTEMPTS).toBe(
       String(HANDLER_MAX_ATTEMPTS),
     );
+  });
+});
+
+describe("the SDK's pauses between attempts", () => {
+  it('are shortened for the clients the sources run', () => {
+    installFaults(parseFaultSettings('throttle=0'));
+
+    expect(Retry.throttlingDelay()).toBe(1000 / SDK_PAUSE_DIVISOR);
+    expect(Retry.delay()).toBe(Math.round(50 / SDK_PAUSE_DIVISOR));
+  });
+
+  // The CLI's build bundles its own copy of the SDK (scripts/build-cli.mjs: the packages' ES
+  // module builds): the copy its clients use must be the one shortened.
+  it("are shortened for the clients of a bundle built as the CLI's is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kopsless-faults-bundle-'));
+    try {
+      const entry = join(dir, 'entry.ts');
+      writeFileSync(
+        entry,
+        [
+          `export { installFaults, parseFaultSettings } from ${JSON.stringify(join(ROOT, 'src', 'local', 'instrument', 'faults.ts'))};`,
+          "export { Retry } from '@smithy/core/retry';",
+        ].join('\n'),
+      );
+      await build({
+        entryPoints: [entry],
+        outfile: join(dir, 'bundle.mjs'),
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node20',
+        mainFields: ['module', 'main'],
+        nodePaths: [join(ROOT, 'node_modules')],
+        banner: {
+          js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
+        },
+        logLevel: 'silent',
+      });
+      const bundle = (await import(pathToFileURL(join(dir, 'bundle.mjs')).href)) as {
+        installFaults: typeof installFaults;
+        parseFaultSettings: typeof parseFaultSettings;
+        Retry: typeof Retry;
+      };
+
+      expect(bundle.Retry).not.toBe(Retry);
+      expect(bundle.Retry.throttlingDelay()).toBe(1000);
+      bundle.installFaults(bundle.parseFaultSettings('throttle=0'));
+      expect(bundle.Retry.throttlingDelay()).toBe(1000 / SDK_PAUSE_DIVISOR);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -371,3 +371,16 @@ describe('quotas of a local execution', () => {
     await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
   });
 });
+
+describe('definitions the engine refuses', () => {
+  // The runner checks a definition once per process and remembers only the ones that passed.
+  it('refuses an invalid definition each time it is run, and runs a valid one each time', async () => {
+    const invalid = { StartAt: 'P', States: { P: { Type: 'Pass', Next: 'Missing' } } };
+    const valid = { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } };
+
+    await expect(run(structuredClone(invalid))).rejects.toThrow(/definition is invalid/);
+    await expect(run(structuredClone(invalid))).rejects.toThrow(/definition is invalid/);
+    expect(await run(structuredClone(valid))).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await run(structuredClone(valid))).toMatchObject({ status: 'SUCCEEDED' });
+  });
+});

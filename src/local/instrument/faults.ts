@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
+import * as sdkRetry from '@smithy/core/retry';
 
 /**
  * Fault injection for the local backend (`KOPSLESS_FAULTS="throttle=0.2,5xx=0.05,latency=50ms,seed=7"`):
@@ -296,24 +296,21 @@ let pausesShortened = false;
 /**
  * Shortens the SDK's pauses between attempts, as the local runner shortens the ASL's Waits and
  * Retry intervals: how many attempts, which errors are retried and the retry quota stay the
- * SDK's own. The pauses are the `Retry` defaults of the SDK's retry module; an SDK without them
- * keeps its pauses (slower, no less honest).
+ * SDK's own. The pauses are the `Retry` defaults of the SDK's retry module, imported here as the
+ * SDK's clients import it, so that the CLI's build (which bundles its own copy of the module)
+ * shortens the copy its clients use; an SDK without them keeps its pauses (slower, no less honest).
  */
 function shortenSdkRetryPauses(): void {
   if (pausesShortened) return;
-  try {
-    const { Retry } = createRequire(import.meta.url)('@smithy/core/retry') as {
-      Retry?: { delay?: () => number; throttlingDelay?: () => number };
-    };
-    if (!Retry?.delay || !Retry.throttlingDelay) return;
-    const delay = Retry.delay();
-    const throttling = Retry.throttlingDelay();
-    Retry.delay = () => Math.max(1, Math.round(delay / SDK_PAUSE_DIVISOR));
-    Retry.throttlingDelay = () => Math.max(1, Math.round(throttling / SDK_PAUSE_DIVISOR));
-    pausesShortened = true;
-  } catch {
-    // another SDK layout: its pauses stay as they are
-  }
+  const { Retry } = sdkRetry as {
+    Retry?: { delay?: () => number; throttlingDelay?: () => number };
+  };
+  if (!Retry?.delay || !Retry.throttlingDelay) return;
+  const delay = Retry.delay();
+  const throttling = Retry.throttlingDelay();
+  Retry.delay = () => Math.max(1, Math.round(delay / SDK_PAUSE_DIVISOR));
+  Retry.throttlingDelay = () => Math.max(1, Math.round(throttling / SDK_PAUSE_DIVISOR));
+  pausesShortened = true;
 }
 
 /**

@@ -44,12 +44,17 @@ nothing, not requester-managed) that outlives the gateway. On AWS the gateway's 
 requester-managed and in use, and goes when the gateway is deleted; the delete stage leaves such
 interfaces to their service, and IAM would refuse it one without the cluster's tag. The local
 backend models the interface as AWS does.
+
+Dispatch: for every request moto's server lists its own package directory and stats each entry
+(about 150) to learn its service names, under the lock that serializes its dispatch. The list
+cannot change while the server runs; the local backend reads it once.
 Everything else is moto as installed.
 """
 
 import sys
 from datetime import datetime
 
+import moto.backends as moto_backends
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
@@ -265,6 +270,10 @@ def _delete_nat_gateway_and_interface(self, nat_gateway_id):  # type: ignore[no-
 
 
 NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_interface
+
+
+_moto_modules = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _moto_modules
 
 
 if __name__ == "__main__":

@@ -160,10 +160,7 @@ export async function execute(
     );
   const run = openExecution(definition, options, tree, parentExecutionArn);
   const overrides = engineOverrides(run);
-  const machine = new StateMachine(
-    engineDefinition(definition, run.clock) as never,
-    { validationOptions: { checkPaths: true, checkArn: false } } as never,
-  );
+  const machine = engineMachine(StateMachine, engineDefinition(definition, run.clock));
   const execution = machine.run(options.input as never, {
     overrides: overrides as never,
     context: executionContext(run) as never,
@@ -173,6 +170,30 @@ export async function execute(
   const pump = followEvents(run, execution, stopping);
   stopping.detach = listenForParentStop(parentStop, stopping);
   return awaitOutcome(run, execution.result as Promise<Json>, pump, stopping);
+}
+
+/** Engine definitions (as JSON) that passed the engine's validation in this process. */
+const validDefinitions = new Set<string>();
+
+/**
+ * The engine's state machine for `engine`, checked by asl-validator (paths checked, ARNs not: a
+ * Task's Resource is a local binding) the first time this process runs that definition, not again
+ * once it passed: the validator builds and compiles its JSON schemas on every call, which costs
+ * more than a short execution, and the same text gets the same verdict.
+ */
+function engineMachine<M>(
+  StateMachine: new (definition: never, options: never) => M,
+  engine: Definition,
+): M {
+  const text = JSON.stringify(engine);
+  if (validDefinitions.has(text))
+    return new StateMachine(engine as never, { validationOptions: { noValidate: true } } as never);
+  const validationOptions = { checkPaths: true, checkArn: false };
+  const machine = new StateMachine(engine as never, { validationOptions } as never);
+  // It passed (the engine throws otherwise), as given and as the validator left it (it writes
+  // each state's default QueryLanguage into the object).
+  validDefinitions.add(text).add(JSON.stringify(engine));
+  return machine;
 }
 
 /** `work`, holding the simulated clock while it runs (when there is one). */
