@@ -192,6 +192,16 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     options: ROLL_OPTIONS,
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
+    // A child's own history so far: steps rolled, its batchLimit, and when it started
+    // ($$.Execution.StartTime): past batchLimit it continues as new when another step might not fit.
+    history: z
+      .object({
+        steps: z.number().int().nonnegative(),
+        batchLimit: z.number().int().min(1),
+        startedAt: deadline,
+      })
+      .strict()
+      .optional(),
   }),
   event('surge', {
     cluster: name,
@@ -226,7 +236,13 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     cloudOnly: z.boolean().optional(),
     boot: bootWaitSchema.optional(),
   }),
-  event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
+  // `claim`: a roll child's validation; its spec cache trusts the claimed parent's lock (see RollCache).
+  event('validate', {
+    cluster: name,
+    deadline,
+    cloudOnly: z.boolean().optional(),
+    claim: groupClaim.optional(),
+  }),
 ]);
 
 const count = z.number().int().nonnegative();

@@ -16,6 +16,7 @@ import {
 import type { KubePort } from '../kube/port.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type BootWait, bootWait, nextBootEstimate } from '../planning/boot-estimate.js';
+import { childMayRollAnother } from '../planning/child-history.js';
 import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
@@ -110,7 +111,13 @@ async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<Kub
  * state that keeps the answer stays small however many pods the nodes hold.
  */
 async function drain(
-  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  input: {
+    cluster: string;
+    step: RollStep;
+    deadline: string;
+    cloudOnly?: boolean;
+    claim?: GroupClaim;
+  },
   deps: RollingUpdateDeps,
 ): Promise<DrainPass> {
   const done = {
@@ -129,6 +136,7 @@ async function drain(
     deadline: input.deadline,
     now: clockNow(),
     ...(deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {}),
+    beforeChange: () => assertStepClaim(input, deps.store),
   });
 }
 
@@ -336,7 +344,7 @@ async function awaitReplacements(
 const FAILURES_KEPT = 10;
 
 async function validate(
-  input: { cluster: string; deadline: string; cloudOnly?: boolean },
+  input: { cluster: string; deadline: string; cloudOnly?: boolean; claim?: GroupClaim },
   deps: RollingUpdateDeps,
 ) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
@@ -361,9 +369,9 @@ async function validate(
 }
 
 /**
- * Before each batch a child checks that its parent still holds the lock and it still holds its
- * group's claim (one S3 GET): a roll that failed and released the lock, or a newer execution of
- * the group, stops this one here, before it touches another instance.
+ * A child checks that its parent still holds the lock and it still holds its group's claim (one
+ * S3 GET): a roll that failed and released the lock, or a newer execution of the group, stops
+ * this one here, before it touches another instance.
  */
 async function assertClaim(
   cluster: string,
@@ -387,11 +395,12 @@ async function assertClaim(
 }
 
 /**
- * Before a step that changes instances (surge, each drain pass, terminate): a child whose parent
- * failed, was stopped, or lost the group's claim stops here. Step Functions stops a failed Map's
- * other children asynchronously and never cancels a Lambda invocation already running, so
- * checking only once per batch (at `next`) left a drain or terminate to land after the lock was
- * released.
+ * Before a step changes anything (surge, a drain pass's first cordon or eviction, deregister,
+ * terminate): a child whose parent failed, was stopped, or lost the group's claim stops here.
+ * Step Functions stops a failed Map's other children asynchronously and never cancels a Lambda
+ * invocation already running, so checking only once per batch (at `next`) left a drain or
+ * terminate to land after the lock was released. Working out the next step and looking at
+ * replacements only read, so they do not check.
  */
 async function assertStepClaim(
   input: { cluster: string; step: RollStep; claim?: GroupClaim },
@@ -508,7 +517,8 @@ async function nextStepOfGroup(
 }
 
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
-  if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
+  if (deps.cache)
+    deps = deps.cache.bind(deps, input.cluster, 'claim' in input ? input.claim?.owner : undefined);
   const now = clockNow();
   switch (input.action) {
     case 'plan': {
@@ -561,7 +571,11 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         waves,
         batchLimit,
         validationTimeoutSeconds: deps.validationTimeoutSeconds,
-        batchesOf: (g) => (byName.has(g) ? batchesOf(byName.get(g)!, options) : 0),
+        // A child counts every step against its limit: a group's surge comes before its batches.
+        batchesOf: (g) => {
+          const batches = byName.has(g) ? batchesOf(byName.get(g)!, options) : 0;
+          return batches > 0 ? batches + 1 : 0;
+        },
       });
       if (parentEvents > HISTORY_EVENT_LIMIT * 0.9) {
         // Refused before anything is replaced: the parent would stop with States.Runtime part-way.
@@ -594,8 +608,20 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
           ...loadBalancerOf(step, input.options),
         };
       }
-      if (input.claim)
-        await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
+      if (
+        input.history &&
+        !childMayRollAnother({
+          ...input.history,
+          now,
+          timeouts: {
+            ...deps,
+            dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS,
+          },
+        })
+      )
+        return { continueAsNew: true };
+      // No claim check here: working out the next step changes nothing, and the step that acts
+      // on it (surge, the drain's first cordon or eviction, terminate) checks the claim first.
       const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
       return {
         step,
@@ -607,7 +633,7 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
       await assertStepClaim(input, deps.store);
       return surge(input, deps);
     case 'drain':
-      await assertStepClaim(input, deps.store);
+      // The claim is checked inside the pass, before its first cordon or eviction.
       return drain(input, deps);
     case 'terminate':
       await assertStepClaim(input, deps.store);

@@ -288,7 +288,7 @@ describe('rolling-update next', () => {
     );
   });
 
-  it("with a child's claim it still holds, reads only the lock from the state store and returns the group's step", async () => {
+  it("with a child's claim, reads nothing from the state store (the step that acts on it checks the claim) and returns the group's step", async () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
@@ -306,12 +306,36 @@ describe('rolling-update next', () => {
     )) as Next;
 
     expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
-    expect(w.reads).toEqual([`${CLUSTER}/lock`]);
+    expect(w.reads).toEqual([]);
   });
 
-  it('fails with LockLostError naming the new claimant, observing nothing, once another execution claims the group', async () => {
+  it("answers continueAsNew past the child's batchLimit, observing nothing, once its history might not hold another step", async () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    w.describedGroups.length = 0;
+    const ask = (startedAt: string) =>
+      rollingUpdate(
+        {
+          action: 'next',
+          cluster: CLUSTER,
+          instanceGroup: 'nodes-us-east-1a',
+          options: plan.options,
+          history: { steps: plan.batchLimit, batchLimit: plan.batchLimit, startedAt },
+        },
+        w.deps,
+      );
+
+    // Started a year ago: poll turns alone may have filled its history.
+    const old = await ask(new Date(Date.now() - 365 * 24 * 3600_000).toISOString());
+    expect(old).toEqual({ continueAsNew: true });
+    expect(w.describedGroups).toEqual([]);
+
+    const fresh = (await ask(new Date().toISOString())) as Next;
+    expect(fresh.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
+  });
+
+  it('a surge fails with LockLostError naming the new claimant, observing nothing, once another execution claims the group', async () => {
+    const w = await world();
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
     await w.deps.store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1-later');
     await w.deps.store.claimGroup(
@@ -325,10 +349,14 @@ describe('rolling-update next', () => {
 
     const attempt = rollingUpdate(
       {
-        action: 'next',
+        action: 'surge',
         cluster: CLUSTER,
-        instanceGroup: 'nodes-us-east-1a',
-        options: plan.options,
+        step: {
+          kind: 'surge',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+        },
         claim: { owner: PARENT, execution: CHILD },
       },
       w.deps,
@@ -344,7 +372,7 @@ describe('rolling-update next', () => {
     expect(w.instanceFilters).toEqual([]);
   });
 
-  it.each(['surge', 'drain', 'terminate'] as const)(
+  it.each(['surge', 'terminate'] as const)(
     '%s of a child whose parent released the lock fails with LockLostError before it touches anything',
     async (action) => {
       const w = await world();
@@ -382,19 +410,76 @@ describe('rolling-update next', () => {
     },
   );
 
-  it('fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
+  it('a drain pass of a child whose parent released the lock fails with LockLostError before it cordons or evicts', async () => {
     const w = await world();
-    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.releaseLock(CLUSTER, PARENT);
+    const changes: string[] = [];
+    const node = {
+      name: 'node-1',
+      providerId: 'aws:///us-east-1a/i-1',
+      instanceId: 'i-1',
+      role: 'node' as const,
+      ready: true,
+      unschedulable: false,
+      allocatablePods: 110,
+    };
+    const pod = {
+      namespace: 'default',
+      name: 'web-1',
+      nodeName: 'node-1',
+      phase: 'Running',
+      ready: true,
+      labels: {},
+      drainSkips: false,
+      notReadyContainers: [],
+    };
+    const kube = {
+      listNodes: async () => [node],
+      listPods: async () => [pod],
+      cordon: async (name: string) => void changes.push(`cordon ${name}`),
+      evict: async (_ns: string, name: string) => (changes.push(`evict ${name}`), 'evicted'),
+      recordEvent: async () => undefined,
+    } as unknown as KubePort;
+
+    const attempt = rollingUpdate(
+      {
+        action: 'drain',
+        cluster: CLUSTER,
+        step: {
+          kind: 'replace',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+          detachedIds: [],
+          controlPlane: false,
+        },
+        deadline: '2030-01-01T00:00:00Z',
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      { ...w.deps, kube: async () => kube },
+    );
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError' });
+    expect(changes).toEqual([]);
+  });
+
+  it('a surge fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
+    const w = await world();
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
     await w.deps.store.releaseLock(CLUSTER, PARENT);
     w.describedGroups.length = 0;
 
     const attempt = rollingUpdate(
       {
-        action: 'next',
+        action: 'surge',
         cluster: CLUSTER,
-        instanceGroup: 'nodes-us-east-1a',
-        options: plan.options,
+        step: {
+          kind: 'surge',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+        },
         claim: { owner: PARENT, execution: CHILD },
       },
       w.deps,
@@ -527,13 +612,12 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
       if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
       else if (name === 'ReplacementsReady')
         name = passes('replacements') ? 'ValidateAfterStep' : 'WaitForReplacements';
-      else if (name === 'ClusterValid')
-        name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
-      else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
-      else if (name === 'BatchLimitReached') {
-        if (++batchEnds === 2) return events;
-        name = state.Default!;
-      } else name = state.Next ?? state.Default!;
+      else if (name === 'ClusterValid') {
+        if (!passes('validation')) name = 'WaitForValidation';
+        else if (++batchEnds === 2) return events;
+        else name = 'NextStep';
+      } else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
+      else name = state.Next ?? state.Default!;
     }
   }
 

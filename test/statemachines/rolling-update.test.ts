@@ -256,16 +256,24 @@ describe('the rolling update machines, as files', () => {
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
-  it('bound the child: the only way back to NextStep is through BatchLimitReached, and every terminated batch is counted before it', () => {
-    expect(reachable(child.States, 'StepKind', 'BatchLimitReached').has('NextStep')).toBe(false);
-    expect(reachable(child.States, 'Terminate', 'CountBatch').has('BatchLimitReached')).toBe(false);
-    expect(child.States.BatchLimitReached!.Choices).toEqual([
-      {
-        Variable: '$.batches.count',
-        NumericGreaterThanEqualsPath: '$.batchLimit',
-        Next: 'ContinueAsNew',
-      },
-    ]);
+  it('bound the child: the only way back to NextStep counts the step first, and NextStep alone decides to continue as new', () => {
+    expect(reachable(child.States, 'StepKind', 'ValidateAfterStep').has('NextStep')).toBe(false);
+    expect(reachable(child.States, 'ValidateAfterStep', 'none').has('NextStep')).toBe(true);
+    expect(child.States.ValidateAfterStep!.Parameters['count.$']).toBe(
+      'States.MathAdd($.batches.count, 1)',
+    );
+    expect(child.States.NextStep!.Parameters.history).toEqual({
+      'steps.$': '$.batches.count',
+      'batchLimit.$': '$.batchLimit',
+      'startedAt.$': '$$.Execution.StartTime',
+    });
+    expect(child.States.StepKind!.Choices[0]).toEqual({
+      And: [
+        { Variable: '$.next.continueAsNew', IsPresent: true },
+        { Variable: '$.next.continueAsNew', BooleanEquals: true },
+      ],
+      Next: 'ContinueAsNew',
+    });
     expect(child.States.ContinueAsNew).toEqual({
       Type: 'Pass',
       Parameters: { continue: true },
@@ -311,7 +319,6 @@ describe('history of the child, counted from the machine', () => {
     'ValidateAfterStep',
     'ValidateCluster',
     'ClusterValid',
-    'BatchLimitReached',
   ];
   const replace = [
     'NextStep',
@@ -319,19 +326,18 @@ describe('history of the child, counted from the machine', () => {
     'Drain',
     'Drained',
     'Terminate',
-    'CountBatch',
     'WaitForBoot',
     'CheckReplacements',
     'ReplacementsReady',
     'ValidateAfterStep',
     'ValidateCluster',
     'ClusterValid',
-    'BatchLimitReached',
   ];
 
-  it('costs 32 events (10 transitions) for a surge step and 41 (13) for a replace step that never waits twice', () => {
-    expect(pathCost(child.States, surge)).toEqual({ events: 32, transitions: 10 });
-    expect(pathCost(child.States, replace)).toEqual({ events: 41, transitions: 13 });
+  it('costs 30 events (9 transitions) for a surge step and 37 (11) for a replace step that never waits twice, each back at NextStep', () => {
+    expect(pathCost(child.States, surge)).toEqual({ events: 30, transitions: 9 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 37, transitions: 11 });
+    expect(pathCost(child.States, ['ClusterValid', 'NextStep']).transitions).toBe(2);
   });
 
   it('costs 9 events (3 transitions) per further turn of each poll', () => {
@@ -473,20 +479,26 @@ function world(
         );
       return { owner: i.owner };
     }),
-    NextStep: record('NextStep', (i) => ({
-      step:
-        pending[i.instanceGroup]! > 0
-          ? {
-              kind: 'replace',
-              instanceGroup: i.instanceGroup,
-              asgName: i.instanceGroup,
-              instanceIds: ['i-1'],
-              detachedIds: [],
-              controlPlane: false,
-            }
-          : { kind: 'done' },
-      drainDeadline: deadline,
-    })),
+    // The budget past batchLimit is the handler's (test/planning/child-history.test.ts): here
+    // every child continues as new at its limit, the bound the parent's plan counts on.
+    NextStep: record('NextStep', (i) =>
+      i.history.steps >= i.history.batchLimit
+        ? { continueAsNew: true }
+        : {
+            step:
+              pending[i.instanceGroup]! > 0
+                ? {
+                    kind: 'replace',
+                    instanceGroup: i.instanceGroup,
+                    asgName: i.instanceGroup,
+                    instanceIds: ['i-1'],
+                    detachedIds: [],
+                    controlPlane: false,
+                  }
+                : { kind: 'done' },
+            drainDeadline: deadline,
+          },
+    ),
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
@@ -709,17 +721,28 @@ describe('the rolling update machines, run with fake Tasks', () => {
     ]);
   });
 
-  it("has every child's NextStep name the parent and the child itself, whose claim it must still hold", async () => {
+  it("has every child's Drain, Terminate and validation name the parent and the child itself, whose claim they must still hold", async () => {
     const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 });
 
     await w.roll();
 
-    expect(w.of('NextStep').map((c) => c.input.claim)).toEqual([
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-a-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-b-1` },
-    ]);
+    const claim = { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` };
+    expect(w.of('Drain').map((c) => c.input.claim)).toEqual([claim]);
+    expect(w.of('Terminate').map((c) => c.input.claim)).toEqual([claim]);
+    // The parent's own validation before the roll (it holds the lock itself), then the child's.
+    expect(w.of('ValidateCluster').map((c) => c.input.claim)).toEqual([undefined, claim]);
+  });
+
+  it("gives every child's NextStep its steps so far, its limit and its start time", async () => {
+    const w = world({ bastions: 2, 'nodes-a': 0, 'nodes-b': 0 });
+
+    await w.roll();
+
+    expect(w.of('NextStep').map((c) => c.input.history.steps)).toEqual([0, 1, 2, 0, 0, 0]);
+    for (const c of w.of('NextStep')) {
+      expect(c.input.history.batchLimit).toBe(2);
+      expect(Number.isFinite(Date.parse(c.input.history.startedAt))).toBe(true);
+    }
   });
 
   it("records each wave's groups in the lock, with the plan its children get, before the wave's children start", async () => {

@@ -19,7 +19,7 @@ import {
 } from '../asl.js';
 
 const CLUSTER = '$.cluster';
-/** This child's claim: its parent (the lock owner) and itself. Every step that changes instances checks it. */
+/** This child's claim: its parent (the lock owner) and itself. Every step that changes something checks it. */
 const CLAIM = { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' };
 
 /**
@@ -178,7 +178,7 @@ function rollStep(next: string): States {
         claim: CLAIM,
         'bootEstimateSeconds.$': BOOT_ESTIMATE,
       },
-      { resultPath: '$.replace', next: 'CountBatch', catch: uncordonOnFailure() },
+      { resultPath: '$.replace', next: 'WaitForBoot', catch: uncordonOnFailure() },
     ),
     UncordonAfterFailure: task(
       'RollingUpdateFunction',
@@ -200,16 +200,6 @@ function rollStep(next: string): States {
       },
     ),
     GroupFailed: failWithError(),
-    // A batch is replaced once its instances are terminated; a surge step (always followed by the
-    // replace step of the same batch) is not counted twice.
-    CountBatch: pass(
-      {
-        'count.$': 'States.MathAdd($.batches.count, 1)',
-        'bootEstimateSeconds.$': BOOT_ESTIMATE,
-      },
-      '$.batches',
-      'WaitForBoot',
-    ),
     WaitForBoot: {
       Type: 'Wait',
       Comment:
@@ -221,34 +211,36 @@ function rollStep(next: string): States {
     ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
     ValidateAfterStep: pass(
       {
-        'count.$': '$.batches.count',
+        'count.$': 'States.MathAdd($.batches.count, 1)',
         'bootEstimateSeconds.$': '$.replacements.bootEstimateSeconds',
         'validationDeadline.$': '$.replacements.validationDeadline',
       },
       '$.batches',
       'ValidateCluster',
-      'Validate before the next batch, with a fresh deadline; keep the boot time the replacements took.',
+      'A step (surge or replace) is rolled: count it, validate before the next with a fresh deadline, and keep the boot time the replacements took.',
     ),
     ...validateClusterPoll(
       { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
       CLUSTER,
       next,
-      { catch: false, deadlinePath: '$.batches.validationDeadline' },
+      { catch: false, deadlinePath: '$.batches.validationDeadline', claim: CLAIM },
     ),
   };
 }
 
 /**
  * `rolling-update-group`: the roll of one instance group, started by `rolling-update` (RollGroup)
- * with `{cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}`. It runs at most
- * `batchLimit` steps and then succeeds with `{continue: true}`; the parent starts a fresh
- * execution, which picks up where this one stopped (`next` works from what AWS reports). So no
- * execution's history grows with the group's size (continue-as-new).
+ * with `{cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}`. It runs at least
+ * `batchLimit` steps, more while its history leaves room for a worst-case step (NextStep decides,
+ * see src/planning/child-history.ts), and then succeeds with `{continue: true}`; the parent starts
+ * a fresh execution, which picks up where this one stopped (`next` works from what AWS reports).
+ * So no execution's history outgrows Step Functions' quota, whatever the group's size
+ * (continue-as-new).
  */
 export function rollingUpdateGroup(): Machine {
   return {
     Comment:
-      'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at most batchLimit batches per execution, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
+      'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at least batchLimit steps per execution and more while its history has room, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
     StartAt: 'RequireLock',
     // As long as the parent may run: one group of many batches never outlives the roll.
     TimeoutSeconds: LONGEST_EXECUTION_SECONDS,
@@ -282,33 +274,28 @@ export function rollingUpdateGroup(): Machine {
           'cluster.$': CLUSTER,
           'instanceGroup.$': '$.instanceGroup',
           'options.$': '$.options',
-          claim: CLAIM,
+          history: {
+            'steps.$': '$.batches.count',
+            'batchLimit.$': '$.batchLimit',
+            'startedAt.$': '$$.Execution.StartTime',
+          },
         },
         {
           comment:
-            "Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group's claim (LockLostError otherwise).",
+            "Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was. It only reads: the step that acts on it checks first that the parent still holds the lock and this execution the group's claim (LockLostError otherwise). Past batchLimit steps it answers continueAsNew instead, once the history this execution can hold at most (its steps and its run time) leaves no room for a worst-case step.",
           resultPath: '$.next',
           next: 'StepKind',
         },
       ),
       StepKind: choice(
         [
+          [isPresentAndTrue('$.next.continueAsNew'), 'ContinueAsNew'],
           [{ Variable: '$.next.step.kind', StringEquals: 'done' }, 'GroupDone'],
           [{ Variable: '$.next.step.kind', StringEquals: 'surge' }, 'Surge'],
         ],
         'Drain',
       ),
-      ...rollStep('BatchLimitReached'),
-      BatchLimitReached: choice(
-        [
-          [
-            { Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' },
-            'ContinueAsNew',
-          ],
-        ],
-        'NextStep',
-        'Bounded history: after batchLimit replaced batches, validated, this execution ends and the parent starts a fresh one.',
-      ),
+      ...rollStep('NextStep'),
       // Pass with Parameters and no ResultPath: the output is exactly the object (never "ResultPath": "$").
       ContinueAsNew: { Type: 'Pass', Parameters: { continue: true }, End: true },
       GroupDone: { Type: 'Pass', Parameters: { continue: false }, End: true },
