@@ -367,8 +367,8 @@ export const HISTORY_EVENT_LIMIT = 25_000;
  * a poll loop (Wait 2, Lambda Task 5, Choice 2), and an execution's own besides its batches.
  */
 export const CHILD_HISTORY = {
-  surgeStep: 30,
-  replaceStep: 37,
+  surgeStep: 32,
+  replaceStep: 39,
   controlPlaneDns: 21,
   pollTurn: 9,
   perExecution: 18,

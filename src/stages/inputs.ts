@@ -177,6 +177,15 @@ const groupClaim = z.object({ owner: name, execution: name }).strict();
 /** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
 export type GroupClaim = z.output<typeof groupClaim>;
 
+/** A child's own history so far (its steps, its batchLimit, its $$.Execution.StartTime): see child-history.ts. */
+const childHistory = z
+  .object({
+    steps: z.number().int().nonnegative(),
+    batchLimit: z.number().int().min(1),
+    startedAt: deadline,
+  })
+  .strict();
+
 export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
   event('plan', {
     cluster: name,
@@ -192,16 +201,8 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     options: ROLL_OPTIONS,
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
-    // A child's own history so far: steps rolled, its batchLimit, and when it started
-    // ($$.Execution.StartTime): past batchLimit it continues as new when another step might not fit.
-    history: z
-      .object({
-        steps: z.number().int().nonnegative(),
-        batchLimit: z.number().int().min(1),
-        startedAt: deadline,
-      })
-      .strict()
-      .optional(),
+    // Past batchLimit a child continues as new when another step might not fit its history.
+    history: childHistory.optional(),
   }),
   event('surge', {
     cluster: name,
@@ -235,6 +236,16 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     deadline,
     cloudOnly: z.boolean().optional(),
     boot: bootWaitSchema.optional(),
+    claim: groupClaim.optional(),
+    // A child's look: once the replacements are ready it validates and works out the next step.
+    following: z
+      .object({
+        instanceGroup: name,
+        options: ROLL_OPTIONS,
+        history: childHistory,
+      })
+      .strict()
+      .optional(),
   }),
   // `claim`: a roll child's validation; its spec cache trusts the claimed parent's lock (see RollCache).
   event('validate', {

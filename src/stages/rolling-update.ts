@@ -39,6 +39,7 @@ import type { GroupClaim, RollingUpdateInput } from './inputs.js';
 import type { RollCache } from './roll-cache.js';
 import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
+import { describingGroupsOnce, endsAtLook, type Following } from './roll-step-end.js';
 import { validateCluster } from './validate-cluster.js';
 
 export { RollCache } from './roll-cache.js';
@@ -276,10 +277,22 @@ async function awaitReplacements(
     deadline: string;
     cloudOnly?: boolean;
     boot?: BootWait;
+    following?: Following;
   },
-  deps: RollingUpdateDeps,
+  lookDeps: RollingUpdateDeps,
 ) {
   const now = clockNow();
+  // A child's look: every group described once, for the look, the validation and the next step.
+  const roster = input.following?.options.roster;
+  const deps = roster
+    ? {
+        ...lookDeps,
+        autoscaling: describingGroupsOnce(
+          lookDeps.autoscaling,
+          roster.map((g) => g.asgName),
+        ),
+      }
+    : lookDeps;
   const estimate = (ready: boolean) =>
     input.boot
       ? {
@@ -329,7 +342,7 @@ async function awaitReplacements(
       `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${namesWithin(notJoined)}` : ''}${etcdPending.length ? `, etcd: ${namesWithin(etcdPending)}` : ''}`,
     );
   }
-  return {
+  const look = {
     ready,
     inService: inService.length,
     desired: asg?.desiredCapacity ?? 0,
@@ -337,6 +350,31 @@ async function awaitReplacements(
     ...(etcdPending.length ? { etcdPending } : {}),
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
     ...estimate(ready),
+  };
+  if (!input.following) return look;
+  // The answer replaces the child's `next`: while the step is not over, it is still this step.
+  if (!ready || !endsAtLook(input.step)) return { ...look, step: input.step };
+  const validation = await validate(
+    {
+      cluster: input.cluster,
+      deadline: look.validationDeadline,
+      ...(input.cloudOnly ? { cloudOnly: true } : {}),
+    },
+    deps,
+  );
+  if (!validation.valid)
+    return {
+      ...look,
+      step: input.step,
+      valid: false,
+      failures: validation.failures,
+      failureCount: validation.failureCount,
+    };
+  const following = input.following;
+  return {
+    ...look,
+    valid: true,
+    ...(await nextOfChild({ cluster: input.cluster, ...following }, now, deps)),
   };
 }
 
@@ -516,6 +554,44 @@ async function nextStepOfGroup(
   return nextRollStep(groups, { ...options, instanceGroups: [instanceGroup] });
 }
 
+/**
+ * A child's next step: `continueAsNew` instead once it is past its batchLimit and its history
+ * might not hold another step (see child-history.ts). No claim check here: working out the next
+ * step changes nothing, and the step that acts on it (surge, the drain's first cordon or
+ * eviction, terminate) checks the claim first.
+ */
+async function nextOfChild(
+  input: {
+    cluster: string;
+    instanceGroup: string;
+    options: RollOptions;
+    history?: Following['history'];
+  },
+  now: Date,
+  deps: RollingUpdateDeps,
+): Promise<
+  { continueAsNew: true } | { step: RollStep; drainDeadline: string; behindLoadBalancer?: true }
+> {
+  if (
+    input.history &&
+    !childMayRollAnother({
+      ...input.history,
+      now,
+      timeouts: {
+        ...deps,
+        dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS,
+      },
+    })
+  )
+    return { continueAsNew: true };
+  const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
+  return {
+    step,
+    drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
+    ...loadBalancerOf(step, input.options),
+  };
+}
+
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
   if (deps.cache)
     deps = deps.cache.bind(deps, input.cluster, 'claim' in input ? input.claim?.owner : undefined);
@@ -608,26 +684,16 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
           ...loadBalancerOf(step, input.options),
         };
       }
-      if (
-        input.history &&
-        !childMayRollAnother({
-          ...input.history,
-          now,
-          timeouts: {
-            ...deps,
-            dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS,
-          },
-        })
-      )
-        return { continueAsNew: true };
-      // No claim check here: working out the next step changes nothing, and the step that acts
-      // on it (surge, the drain's first cordon or eviction, terminate) checks the claim first.
-      const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
-      return {
-        step,
-        drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
-        ...loadBalancerOf(step, input.options),
-      };
+      return nextOfChild(
+        {
+          cluster: input.cluster,
+          instanceGroup: input.instanceGroup,
+          options: input.options,
+          ...(input.history ? { history: input.history } : {}),
+        },
+        now,
+        deps,
+      );
     }
     case 'surge':
       await assertStepClaim(input, deps.store);

@@ -13,6 +13,7 @@ import {
   CHILD_POLL_SECONDS,
   childBatchLimit,
   type RollOptions,
+  type RollStep,
 } from '../../src/planning/rolling-update.js';
 import { DRAIN_POLL_SECONDS } from '../../src/stages/roll-drain.js';
 import {
@@ -504,6 +505,78 @@ describe('rolling-update next', () => {
 
     expect(next.step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-us-east-1a' });
     expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
+  });
+});
+
+describe("rolling-update awaitReplacements, a child's look that ends a step", () => {
+  const GROUP = 'nodes-us-east-1a';
+  async function look(step: RollStep) {
+    const w = await world();
+    const plan = (await rollingUpdate(
+      { action: 'plan', cluster: CLUSTER, cloudOnly: true },
+      w.deps,
+    )) as Plan;
+    w.describedGroups.length = 0;
+    w.instanceFilters.length = 0;
+    w.reads.length = 0;
+    const answer = (await rollingUpdate(
+      {
+        action: 'awaitReplacements',
+        cluster: CLUSTER,
+        step,
+        deadline: '2030-01-01T00:00:00Z',
+        cloudOnly: true,
+        claim: { owner: PARENT, execution: CHILD },
+        following: {
+          instanceGroup: GROUP,
+          options: plan.options,
+          history: {
+            steps: 1,
+            batchLimit: plan.batchLimit,
+            startedAt: '2026-01-01T00:00:00Z',
+          },
+        },
+      },
+      w.deps,
+    )) as Record<string, unknown>;
+    return { w, answer };
+  }
+
+  it('once the replacements are ready, validates and answers the following step from one description of the groups', async () => {
+    const { w, answer } = await look({
+      kind: 'surge',
+      instanceGroup: GROUP,
+      asgName: groupName(GROUP, CLUSTER),
+      instanceIds: [],
+    });
+
+    expect(answer).toMatchObject({
+      ready: true,
+      valid: true,
+      step: { kind: 'replace', instanceGroup: GROUP, instanceIds: [`i-${GROUP}`] },
+      drainDeadline: expect.any(String),
+    });
+    expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
+    expect(w.instanceFilters).toHaveLength(1);
+    expect(w.reads).toEqual([]);
+  });
+
+  it('while the replacements are not ready, answers the same step and neither validates nor plans', async () => {
+    const step = {
+      kind: 'replace' as const,
+      instanceGroup: GROUP,
+      asgName: groupName(GROUP, CLUSTER),
+      instanceIds: [`i-${GROUP}`],
+      detachedIds: [],
+      controlPlane: false,
+    };
+
+    const { w, answer } = await look(step);
+
+    expect(answer).toMatchObject({ ready: false, step });
+    expect(answer.valid).toBeUndefined();
+    expect(w.describedGroups).toHaveLength(1);
+    expect(w.instanceFilters).toEqual([]);
   });
 });
 

@@ -317,6 +317,7 @@ describe('history of the child, counted from the machine', () => {
     'CheckReplacements',
     'ReplacementsReady',
     'ValidateAfterStep',
+    'Validated',
     'ValidateCluster',
     'ClusterValid',
   ];
@@ -330,14 +331,33 @@ describe('history of the child, counted from the machine', () => {
     'CheckReplacements',
     'ReplacementsReady',
     'ValidateAfterStep',
+    'Validated',
     'ValidateCluster',
     'ClusterValid',
   ];
 
-  it('costs 30 events (9 transitions) for a surge step and 37 (11) for a replace step that never waits twice, each back at NextStep', () => {
-    expect(pathCost(child.States, surge)).toEqual({ events: 30, transitions: 9 });
-    expect(pathCost(child.States, replace)).toEqual({ events: 37, transitions: 11 });
+  it('costs 32 events (10 transitions) for a surge step and 39 (12) for a replace step that never waits twice and validates in the poll, each back at NextStep', () => {
+    expect(pathCost(child.States, surge)).toEqual({ events: 32, transitions: 10 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 39, transitions: 12 });
     expect(pathCost(child.States, ['ClusterValid', 'NextStep']).transitions).toBe(2);
+  });
+
+  it('costs 27 events (9 transitions) for a replace step whose look validates and answers the next step, back at StepKind', () => {
+    const folded = [
+      'StepKind',
+      'Drain',
+      'Drained',
+      'Terminate',
+      'WaitForBoot',
+      'CheckReplacements',
+      'ReplacementsReady',
+      'ValidateAfterStep',
+      'Validated',
+      'StepKind',
+    ];
+
+    expect(pathCost(child.States, folded.slice(0, -1))).toEqual({ events: 27, transitions: 9 });
+    expect(pathCost(child.States, folded.slice(-2)).transitions).toBe(2);
   });
 
   it('costs 9 events (3 transitions) per further turn of each poll', () => {
@@ -470,6 +490,23 @@ function world(
   };
   const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
 
+  const nextOf = (instanceGroup: string, history: { steps: number; batchLimit: number }) =>
+    history.steps >= history.batchLimit
+      ? { continueAsNew: true }
+      : {
+          step:
+            pending[instanceGroup]! > 0
+              ? {
+                  kind: 'replace',
+                  instanceGroup,
+                  asgName: instanceGroup,
+                  instanceIds: ['i-1'],
+                  detachedIds: [],
+                  controlPlane: false,
+                }
+              : { kind: 'done' },
+          drainDeadline: deadline,
+        };
   const childHandlers = {
     RequireLock: record('RequireLock', (i) => {
       if (i.owner !== lockOwner)
@@ -481,24 +518,7 @@ function world(
     }),
     // The budget past batchLimit is the handler's (test/planning/child-history.test.ts): here
     // every child continues as new at its limit, the bound the parent's plan counts on.
-    NextStep: record('NextStep', (i) =>
-      i.history.steps >= i.history.batchLimit
-        ? { continueAsNew: true }
-        : {
-            step:
-              pending[i.instanceGroup]! > 0
-                ? {
-                    kind: 'replace',
-                    instanceGroup: i.instanceGroup,
-                    asgName: i.instanceGroup,
-                    instanceIds: ['i-1'],
-                    detachedIds: [],
-                    controlPlane: false,
-                  }
-                : { kind: 'done' },
-            drainDeadline: deadline,
-          },
-    ),
+    NextStep: record('NextStep', (i) => nextOf(i.instanceGroup, i.history)),
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
@@ -535,10 +555,13 @@ function world(
         },
       };
     }),
+    // As the handler answers a child's look: ready, the cluster valid, and the following step.
     CheckReplacements: record('CheckReplacements', (i) => ({
       ready: true,
       validationDeadline: deadline,
       bootEstimateSeconds: i.boot.estimateSeconds,
+      valid: true,
+      ...nextOf(i.following.instanceGroup, i.following.history),
     })),
     ValidateCluster: record('ValidateCluster', (i) => ({
       valid: true,
@@ -715,13 +738,16 @@ describe('the rolling update machines, run with fake Tasks', () => {
     });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual([
       'bastions',
-      'bastions',
       'nodes-a',
       'nodes-b',
     ]);
+    // The step after bastions' one batch comes from the look that ended it.
+    expect(w.of('CheckReplacements').map((c) => c.input.following.instanceGroup)).toEqual([
+      'bastions',
+    ]);
   });
 
-  it("has every child's Drain, Terminate and validation name the parent and the child itself, whose claim they must still hold", async () => {
+  it("has every child's Drain, Terminate and look name the parent and the child itself, whose claim they must still hold", async () => {
     const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 });
 
     await w.roll();
@@ -729,20 +755,26 @@ describe('the rolling update machines, run with fake Tasks', () => {
     const claim = { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` };
     expect(w.of('Drain').map((c) => c.input.claim)).toEqual([claim]);
     expect(w.of('Terminate').map((c) => c.input.claim)).toEqual([claim]);
-    // The parent's own validation before the roll (it holds the lock itself), then the child's.
-    expect(w.of('ValidateCluster').map((c) => c.input.claim)).toEqual([undefined, claim]);
+    // The look validates the child's step; the parent's own validation holds the lock itself.
+    expect(w.of('CheckReplacements').map((c) => c.input.claim)).toEqual([claim]);
+    expect(w.of('ValidateCluster').map((c) => c.input.claim)).toEqual([undefined]);
   });
 
-  it("gives every child's NextStep its steps so far, its limit and its start time", async () => {
+  it("gives every child's NextStep and look its steps so far (the finished one counted), its limit and its start time", async () => {
     const w = world({ bastions: 2, 'nodes-a': 0, 'nodes-b': 0 });
 
     await w.roll();
 
-    expect(w.of('NextStep').map((c) => c.input.history.steps)).toEqual([0, 1, 2, 0, 0, 0]);
-    for (const c of w.of('NextStep')) {
-      expect(c.input.history.batchLimit).toBe(2);
-      expect(Number.isFinite(Date.parse(c.input.history.startedAt))).toBe(true);
+    // bastions: NextStep, two steps each ended by its look (the second at the limit), then a
+    // fresh child that finds it done; the node groups' children find them done at once.
+    expect(w.of('NextStep').map((c) => c.input.history.steps)).toEqual([0, 0, 0, 0]);
+    expect(w.of('CheckReplacements').map((c) => c.input.following.history.steps)).toEqual([1, 2]);
+    for (const c of [...w.of('NextStep'), ...w.of('CheckReplacements')]) {
+      const history = c.input.history ?? c.input.following.history;
+      expect(history.batchLimit).toBe(2);
+      expect(Number.isFinite(Date.parse(history.startedAt))).toBe(true);
     }
+    expect(w.of('ValidateCluster')).toHaveLength(1);
   });
 
   it("records each wave's groups in the lock, with the plan its children get, before the wave's children start", async () => {

@@ -44,8 +44,10 @@ const BOOT_ESTIMATE = '$.batches.bootEstimateSeconds';
 
 /**
  * The replacements poll, entered at CheckReplacements after WaitForBoot: every 20 s until the
- * step's replacements are Ready nodes; then a new control-plane instance's address goes into the
- * API records, and validation follows. One Choice serves both the poll and that branch.
+ * step's replacements are Ready nodes. Its answer replaces `$.next`: the same step while they
+ * are not ready; once they are, the look has also validated the cluster and, when valid, worked
+ * out the following step (see src/stages/roll-step-end.ts). A new control-plane instance's
+ * address goes into the API records first, and is validated after.
  */
 function replacementsPoll(): States {
   const states = pollUntil({
@@ -61,19 +63,31 @@ function replacementsPoll(): States {
       'deadline.$': '$.replace.deadline',
       'cloudOnly.$': '$.cloudOnly',
       'boot.$': '$.replace.boot',
+      claim: CLAIM,
+      following: {
+        'instanceGroup.$': '$.instanceGroup',
+        'options.$': '$.options',
+        history: {
+          'steps.$': 'States.MathAdd($.batches.count, 1)',
+          'batchLimit.$': '$.batchLimit',
+          'startedAt.$': '$$.Execution.StartTime',
+        },
+      },
     },
-    resultPath: '$.replacements',
-    until: isTrue('$.replacements.ready'),
+    checkComment:
+      'Are the replacements in service and Ready nodes? Once they are (a control-plane step aside), the same invocation validates the cluster and, when it is valid, answers the following step (or continueAsNew) from the groups it described once.',
+    resultPath: '$.next',
+    until: isTrue('$.next.ready'),
     next: 'ValidateAfterStep',
     catch: false,
   });
   states.ReplacementsReady = choice(
     [
       [
-        { And: [isTrue('$.replacements.ready'), isPresentAndTrue('$.next.step.controlPlane')] },
+        { And: [isTrue('$.next.ready'), isPresentAndTrue('$.next.step.controlPlane')] },
         'UpsertApiRecords',
       ],
-      [isTrue('$.replacements.ready'), 'ValidateAfterStep'],
+      [isTrue('$.next.ready'), 'ValidateAfterStep'],
     ],
     'WaitForReplacements',
     'A new control-plane instance has a new address: the API records follow it before validation.',
@@ -212,12 +226,17 @@ function rollStep(next: string): States {
     ValidateAfterStep: pass(
       {
         'count.$': 'States.MathAdd($.batches.count, 1)',
-        'bootEstimateSeconds.$': '$.replacements.bootEstimateSeconds',
-        'validationDeadline.$': '$.replacements.validationDeadline',
+        'bootEstimateSeconds.$': '$.next.bootEstimateSeconds',
+        'validationDeadline.$': '$.next.validationDeadline',
       },
       '$.batches',
+      'Validated',
+      'A step (surge or replace) is rolled: count it, keep the boot time the replacements took and a fresh validation deadline.',
+    ),
+    Validated: choice(
+      [[isPresentAndTrue('$.next.valid'), 'StepKind']],
       'ValidateCluster',
-      'A step (surge or replace) is rolled: count it, validate before the next with a fresh deadline, and keep the boot time the replacements took.',
+      'The look validated the cluster and answered the following step: on to it. Otherwise (not valid yet, or a control-plane step) the validation poll, then NextStep.',
     ),
     ...validateClusterPoll(
       { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
