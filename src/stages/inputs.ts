@@ -195,7 +195,9 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     parallelGroups: parallelGroups.optional(),
     allowSameZone: z.boolean().optional(),
   }),
-  // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
+  // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's
+  // claim, which the steps that change something check. `next` only reads: a claim given to it
+  // (by an execution started before it stopped passing one) only keys the spec cache.
   event('next', {
     cluster: name,
     options: ROLL_OPTIONS,
