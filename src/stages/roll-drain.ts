@@ -223,6 +223,9 @@ export async function drainPass(
   if (pass.drained || options.now <= new Date(options.deadline)) return pass;
   // Leave the cluster as it was: the nodes the roll cordoned take pods again, nothing was
   // terminated; a node an admin had cordoned before the roll stays cordoned, as kOps leaves it.
+  // Uncordoning is a change too: a roll that no longer holds the cluster leaves the nodes to
+  // the one that does.
+  await mayChange();
   for (const node of nodes) if (cordonedByRoll.has(node.name)) await kube.uncordon(node.name);
   const why =
     blockedCount > 0

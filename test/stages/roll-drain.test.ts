@@ -243,4 +243,24 @@ describe('the check before a drain pass changes anything', () => {
     expect(seen.evictions).toBe(0);
     expect(pass).toMatchObject({ drained: false, remaining: 6, evicted: 0, waitSeconds: 30 });
   });
+
+  it('is asked before a pass past its deadline uncordons, and a refusal leaves the nodes cordoned', async () => {
+    const clock = new SimClock();
+    const { port, nodes, pods } = slowCluster(clock, 2, 3);
+    for (const node of nodes) Object.assign(node, { unschedulable: true, cordonedByRoll: true });
+    for (const pod of pods.values())
+      pod.deletionTimestamp = new Date(clock.now().getTime() + 30_000).toISOString();
+    const lost = Object.assign(new Error('the lock is lost'), { name: 'LockLostError' });
+
+    const attempt = drainPass(port, await port.listNodes(), {
+      deadline: new Date(clock.now().getTime() - 1_000).toISOString(),
+      now: clock.now(),
+      beforeChange: async () => {
+        throw lost;
+      },
+    });
+
+    await expect(attempt).rejects.toBe(lost);
+    expect(nodes.every((n) => n.unschedulable)).toBe(true);
+  });
 });
