@@ -147,7 +147,12 @@ function describeRun(m: RunMeasurement): string {
 
 /** The operations that took most of a run's AWS calls, by function: where to look when the calls are many. */
 function describeCalls(m: RunMeasurement, top = 15): string {
-  return Object.entries(m.awsCallsBy)
+  return describeCounts(m.awsCallsBy, top);
+}
+
+/** The `top` largest of a count by name, most first. */
+function describeCounts(counts: Record<string, number>, top: number): string {
+  return Object.entries(counts)
     .slice(0, top)
     .map(([what, n]) => `${what} ${n}`)
     .join(', ');
@@ -238,6 +243,10 @@ export async function lifecycleSection(
     if (measured.roll) {
       diagnostics[`roll.${nodes}`] = describeRun(measured.roll);
       diagnostics[`roll.${nodes}.awsCalls`] = describeCalls(measured.roll);
+      diagnostics[`roll.${nodes}.statesEntered`] = describeCounts(
+        measured.roll.statesEnteredBy,
+        20,
+      );
     }
     if (measured.delete) {
       if (withLifecycle && measured.delete.status === 'SUCCEEDED')

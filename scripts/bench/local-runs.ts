@@ -68,6 +68,8 @@ export interface RunMeasurement {
   invocations: Invocation[];
   /** AWS calls by `function service:operation`, most first: where the calls go. */
   awsCallsBy: Record<string, number>;
+  /** States entered by `state machine:state`, most first: where the transitions go. */
+  statesEnteredBy: Record<string, number>;
   /** Executions of the run (the one started and every child). */
   executions: number;
   /** Real seconds the run took on this machine. */
@@ -301,6 +303,7 @@ export async function measureRun(
   let awsCalls = 0;
   const awsCallsBy = new Map<string, number>();
   let failedState: string | undefined;
+  const statesEnteredBy = new Map<string, number>();
   const invocations: Invocation[] = [];
   const stopObserving = observeAwsCalls({
     before: (call) => {
@@ -319,6 +322,10 @@ export async function measureRun(
       ...options,
       onProgress: (event) => {
         options.onProgress?.(event);
+        if (event.kind === 'entered') {
+          const key = `${event.stateMachine ?? name}:${event.state}`;
+          statesEnteredBy.set(key, (statesEnteredBy.get(key) ?? 0) + 1);
+        }
         if (event.kind === 'failed' || event.kind === 'caught')
           failedState ??= `${event.state}${event.stateMachine ? ` of ${event.stateMachine}` : ''}`;
       },
@@ -362,6 +369,7 @@ export async function measureRun(
       maxStateBytes: result.maxStateBytes ?? 0,
       awsCalls,
       awsCallsBy: Object.fromEntries([...awsCallsBy].sort((a, b) => b[1] - a[1])),
+      statesEnteredBy: Object.fromEntries([...statesEnteredBy].sort((a, b) => b[1] - a[1])),
       invocations,
       executions: result.executions.length,
       wallSeconds: (performance.now() - began) / 1000,

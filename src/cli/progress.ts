@@ -65,10 +65,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
     }`,
   ValidateCluster: (s) =>
     s.validation.valid ? 'cluster valid' : `not valid yet: ${s.validation.failures[0] ?? ''}`,
-  NextStep: (s) =>
-    s.next.step.kind === 'done'
-      ? 'nothing left to replace'
-      : `${s.next.step.kind} ${s.next.step.instanceGroup}: ${s.next.step.instanceIds.join(', ')}`,
+  NextStep: (s) => stepText(s.next),
   Surge: (s) => `detached ${s.replace.detached.join(', ')}; the group launches replacements`,
   Drain: (s) =>
     s.drain.drained
@@ -76,7 +73,7 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
       : `waiting for ${s.drain.remaining} pod(s) to leave${s.drain.blocked ? ` (a PodDisruptionBudget blocks ${s.drain.blocked})` : ''}`,
   Terminate: (s) => `terminated ${s.replace.terminated.join(', ')}`,
   CheckReplacements: (s) =>
-    `in service ${s.replacements.inService}/${s.replacements.desired}${s.replacements.ready ? ', joined and Ready' : ''}`,
+    `in service ${s.next.inService}/${s.next.desired}${s.next.ready ? ', joined and Ready' : ''}${s.next.valid ? `; cluster valid; next: ${stepText(s.next)}` : ''}`,
   MarkDeleting: () => 'status Deleting',
   DeleteInstanceGroups: (s) =>
     `deleted ${s.groups.deleted} group(s), instance(s) and launch template(s)`,
@@ -96,6 +93,13 @@ const DESCRIBE: Record<string, (state: Json) => string> = {
   RecordFailure: () => 'failure recorded in status.json, lock released',
   ReleaseLock: () => 'lock released',
 };
+
+/** A roll child's next step (or its end), as NextStep or the look that ends a step answers it. */
+function stepText(next: Json): string {
+  if (next.continueAsNew) return 'this execution ends here; a fresh one continues the group';
+  if (next.step.kind === 'done') return 'nothing left to replace';
+  return `${next.step.kind} ${next.step.instanceGroup}: ${next.step.instanceIds.join(', ')}`;
+}
 
 /**
  * Prints each state of an execution as it runs: name, elapsed time, what it did. A child
@@ -152,7 +156,7 @@ export function progressPrinter(write: (line: string) => void, started = now().g
     if (
       event.stateType === 'Task' &&
       event.kind === 'entered' &&
-      /^(NextStep|PlanRollingUpdate)$/.test(event.state)
+      /^(NextStep|PlanRollingUpdate|Surge|Terminate)$/.test(event.state)
     ) {
       // A new step: its polling states (in this execution) may report the same text again and should.
       for (const k of lastDetail.keys()) if (k.startsWith(`${scope}\u0000`)) lastDetail.delete(k);

@@ -14,12 +14,6 @@ export const DEFAULT_BOOT_ESTIMATE_SECONDS = 60;
 /** Never wait longer than this before a first look, whatever a slow boot taught the roll. */
 export const MAX_BOOT_ESTIMATE_SECONDS = 600;
 
-/**
- * How far the estimate moves down after a first look found the replacements ready: the boot may
- * have been shorter than the wait, so the next step probes a little earlier.
- */
-export const BOOT_ESTIMATE_PROBE_SECONDS = 10;
-
 /** What a step that may launch instances tells its replacements poll. */
 export interface BootWait {
   /** When the step launched (or detached, or terminated) its instances. */
@@ -59,15 +53,17 @@ export function bootWait(
 
 /**
  * The estimate after the replacements of a step were found ready at `readyAt`, polled every
- * `pollSeconds` after the wait. Ready at the first look: the boot took at most the wait, so probe a little earlier next time. Ready after
- * more looks: the boot ended within the last poll interval, so take the elapsed time less half
- * of it. A step that launched nothing teaches nothing.
+ * `pollSeconds` after the wait. Ready at the first look: the boot took at most the wait, which
+ * stays (waiting a little less would miss more often than not, and each miss costs a look and
+ * a poll interval). Ready after more looks: the boot ended within the last poll interval, and
+ * the elapsed time is the shortest wait known to be enough, so the next step waits that long.
+ * A step that launched nothing teaches nothing.
  */
 export function nextBootEstimate(wait: BootWait, readyAt: Date, pollSeconds: number): number {
   if (wait.waitSeconds === 0) return wait.estimateSeconds;
   const elapsed = (readyAt.getTime() - new Date(wait.startedAt).getTime()) / 1000;
   // A look before a poll interval had passed after the wait ended is the first one.
   const firstLook = elapsed < wait.waitSeconds + pollSeconds;
-  if (firstLook) return clampEstimate(wait.estimateSeconds - BOOT_ESTIMATE_PROBE_SECONDS);
-  return clampEstimate(Math.max(wait.estimateSeconds, elapsed - pollSeconds / 2));
+  if (firstLook) return wait.estimateSeconds;
+  return clampEstimate(Math.max(wait.estimateSeconds, Math.ceil(elapsed)));
 }

@@ -368,7 +368,7 @@ export const HISTORY_EVENT_LIMIT = 25_000;
  */
 export const CHILD_HISTORY = {
   surgeStep: 32,
-  replaceStep: 41,
+  replaceStep: 39,
   controlPlaneDns: 21,
   pollTurn: 9,
   perExecution: 18,
@@ -436,21 +436,22 @@ export function batchesOf(group: RollGroup, options: RollOptions = {}): number {
 export const BATCH_LIMIT = 25;
 
 /** The fraction of the quota a child plans to use at worst: the rest is for Task retries, which no plan can count. */
-const HISTORY_HEADROOM = 0.8;
+export const HISTORY_HEADROOM = 0.8;
 
-/**
- * Replaced batches one child execution may take so that its history stays under Step Functions'
- * quota even when every poll of every batch runs to its deadline: each batch is a surge step
- * and a replace step, each waiting out the replacement timeout (20 s polls) and validating to
- * its timeout (15 s polls), a drain to its timeout (10 s polls), and a control plane's DNS (10 s
- * polls). With kOps's 15-minute timeouts that is 5 batches; at least 1, at most BATCH_LIMIT.
- */
-export function childBatchLimit(timeouts: {
+/** The timeouts that bound a child's polls. */
+export interface ChildTimeouts {
   replacementTimeoutSeconds: number;
   drainTimeoutSeconds: number;
   validationTimeoutSeconds: number;
   dnsTimeoutSeconds: number;
-}): number {
+}
+
+/**
+ * History events of one batch at worst: a surge step and a replace step, each waiting out the
+ * replacement timeout (20 s polls) and validating to its timeout (15 s polls), a drain to its
+ * timeout (10 s polls), and a control plane's DNS (10 s polls).
+ */
+export function worstBatchEvents(timeouts: ChildTimeouts): number {
   const turns = (timeoutSeconds: number, pollSeconds: number) =>
     Math.ceil(timeoutSeconds / pollSeconds) + 1;
   const poll = CHILD_POLL_SECONDS;
@@ -459,17 +460,28 @@ export function childBatchLimit(timeouts: {
     turns(timeouts.drainTimeoutSeconds, poll.drain) +
     2 * turns(timeouts.validationTimeoutSeconds, poll.validation) +
     turns(timeouts.dnsTimeoutSeconds, poll.dns);
-  const worstBatch =
+  return (
     CHILD_HISTORY.surgeStep +
     CHILD_HISTORY.replaceStep +
     CHILD_HISTORY.controlPlaneDns +
-    CHILD_HISTORY.pollTurn * pollTurns;
+    CHILD_HISTORY.pollTurn * pollTurns
+  );
+}
+
+/**
+ * Steps (surge or replace) one child execution is sure to roll, so that its history stays under
+ * Step Functions' quota even when every poll of every step runs to its deadline (see
+ * `worstBatchEvents`). With kOps's 15-minute timeouts that is 5; at least 1, at most
+ * BATCH_LIMIT. A child rolls on past it while its own history allows (`childMayRollAnother`).
+ */
+export function childBatchLimit(timeouts: ChildTimeouts): number {
   return Math.max(
     1,
     Math.min(
       BATCH_LIMIT,
       Math.floor(
-        (HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) / worstBatch,
+        (HISTORY_EVENT_LIMIT * HISTORY_HEADROOM - CHILD_HISTORY.perExecution) /
+          worstBatchEvents(timeouts),
       ),
     ),
   );

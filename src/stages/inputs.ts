@@ -177,6 +177,15 @@ const groupClaim = z.object({ owner: name, execution: name }).strict();
 /** Who may roll a group: the parent holding the lock, and the child execution holding the group's claim. */
 export type GroupClaim = z.output<typeof groupClaim>;
 
+/** A child's own history so far (its steps, its batchLimit, its $$.Execution.StartTime): see child-history.ts. */
+const childHistory = z
+  .object({
+    steps: z.number().int().nonnegative(),
+    batchLimit: z.number().int().min(1),
+    startedAt: deadline,
+  })
+  .strict();
+
 export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
   event('plan', {
     cluster: name,
@@ -186,12 +195,16 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     parallelGroups: parallelGroups.optional(),
     allowSameZone: z.boolean().optional(),
   }),
-  // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's claim.
+  // `claim`: a child execution's; it rolls only while its parent holds the lock and it the group's
+  // claim, which the steps that change something check. `next` only reads: a claim given to it
+  // (by an execution started before it stopped passing one) only keys the spec cache.
   event('next', {
     cluster: name,
     options: ROLL_OPTIONS,
     instanceGroup: name.optional(),
     claim: groupClaim.optional(),
+    // Past batchLimit a child continues as new when another step might not fit its history.
+    history: childHistory.optional(),
   }),
   event('surge', {
     cluster: name,
@@ -225,8 +238,24 @@ export const ROLLING_UPDATE_EVENT = z.discriminatedUnion('action', [
     deadline,
     cloudOnly: z.boolean().optional(),
     boot: bootWaitSchema.optional(),
+    claim: groupClaim.optional(),
+    // A child's look: once the replacements are ready it validates and works out the next step.
+    following: z
+      .object({
+        instanceGroup: name,
+        options: ROLL_OPTIONS,
+        history: childHistory,
+      })
+      .strict()
+      .optional(),
   }),
-  event('validate', { cluster: name, deadline, cloudOnly: z.boolean().optional() }),
+  // `claim`: a roll child's validation; its spec cache trusts the claimed parent's lock (see RollCache).
+  event('validate', {
+    cluster: name,
+    deadline,
+    cloudOnly: z.boolean().optional(),
+    claim: groupClaim.optional(),
+  }),
 ]);
 
 const count = z.number().int().nonnegative();

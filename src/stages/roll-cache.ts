@@ -29,8 +29,7 @@ function allPointed(records: RecordState[], names: string[]): boolean {
  * What a warm Lambda container keeps between the steps of one roll, so that a step asks AWS only
  * about what it acts on (a step re-reading the spec and the kubeconfig made a forced roll ask S3
  * some 30 times per replaced node):
- * - the spec and the stack's description, keyed by the cluster's lock (owner, and since when the
- *   operation holds it). Nothing changes the spec while the lock is held: every spec write
+ * - the spec and the stack's description, keyed by the cluster's lock (its owner). Nothing changes the spec while the lock is held: every spec write
  *   (`replace`/`set` from the CLI, the ENI watcher) takes the lock first, and register refuses an
  *   existing cluster outside create; the stack's hosted zone never changes. A new roll, a resumed
  *   one or a recreated cluster holds another lock. Without a lock nothing is cached.
@@ -47,25 +46,35 @@ export class RollCache {
   private locked = new Map<string, CacheEntry>();
   private kubes = new Map<string, Promise<KubePort | undefined>>();
 
-  /** `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at most once per call of this. */
+  /**
+   * `deps` whose store, stacks and kube answer from the cache for `cluster`; its lock is read at
+   * most once per call of this. A roll child's step passes its parent as `heldBy`: the lock is
+   * then not read, since the entry can only be stale once that parent has lost the lock, and
+   * every step that changes something checks the lock before it does.
+   */
   bind<
     D extends Pick<RollingUpdateDeps, 'store' | 'kube' | 'stacks'> &
       Partial<Pick<RollingUpdateDeps, 'dns'>>,
-  >(deps: D, forCluster: string): D {
+  >(deps: D, forCluster: string, heldBy?: string): D {
     let entry: Promise<CacheEntry | undefined> | undefined;
     const locked = this.locked;
+    // Keyed by the lock's owner, an execution's ARN: a new roll, a resumed one or a recreated
+    // cluster has another.
+    const entryOf = (cluster: string, key: string): CacheEntry => {
+      const found = locked.get(cluster);
+      if (found?.key === key) return found;
+      const fresh: CacheEntry = { key };
+      locked.set(cluster, fresh);
+      return fresh;
+    };
     const current = (cluster: string) =>
       cluster !== forCluster
         ? Promise.resolve(undefined)
-        : (entry ??= deps.store.readLock(cluster).then((lock) => {
-            if (!lock) return undefined;
-            const key = `${lock.owner}\n${lock.since ?? lock.acquiredAt}`;
-            const found = locked.get(cluster);
-            if (found?.key === key) return found;
-            const fresh: CacheEntry = { key };
-            locked.set(cluster, fresh);
-            return fresh;
-          }));
+        : (entry ??= heldBy
+            ? Promise.resolve(entryOf(cluster, heldBy))
+            : deps.store
+                .readLock(cluster)
+                .then((lock) => (lock ? entryOf(cluster, lock.owner) : undefined)));
     const store = Object.create(deps.store) as ClusterStore;
     store.readManifest = async (cluster: string) => {
       const e = await current(cluster);

@@ -54,6 +54,12 @@ export interface DrainOptions {
   /** Milliseconds left in this invocation (the Lambda context's getRemainingTimeInMillis). */
   remainingTimeMs?: () => number;
   concurrency?: number;
+  /**
+   * Called once before the pass first changes anything (a cordon, an eviction), never when it
+   * only counts: a roll checks there that it still holds the cluster, so a pass that finds only
+   * terminating pods costs no read of the lock.
+   */
+  beforeChange?: () => Promise<void>;
 }
 
 /** Pods a drain must move: not finished, not a DaemonSet's, not a mirror pod. */
@@ -177,6 +183,8 @@ export async function drainPass(
   let stopped = false;
   // The nodes this roll cordoned, in an earlier pass (their annotation says so) or in this one.
   const cordonedByRoll = new Set(nodes.filter((n) => n.cordonedByRoll).map((n) => n.name));
+  let allowed: Promise<void> | undefined;
+  const mayChange = () => (allowed ??= options.beforeChange?.() ?? Promise.resolve());
   const work: Array<Promise<void>> = [];
   for (const node of nodes) {
     if (outOfTime()) {
@@ -184,7 +192,9 @@ export async function drainPass(
       break;
     }
     const firstPass = !node.unschedulable;
-    const pods = await podsOf(kube, node.name);
+    // A pod already terminating was evicted by an earlier pass: asking again changes nothing.
+    const pods = (await podsOf(kube, node.name)).filter((p) => !p.deletionTimestamp);
+    if (firstPass || pods.length > 0) await mayChange();
     if (firstPass) {
       await cordonNode(kube, node, pods.length);
       cordonedByRoll.add(node.name);
@@ -219,6 +229,9 @@ export async function drainPass(
   if (pass.drained || options.now <= new Date(options.deadline)) return pass;
   // Leave the cluster as it was: the nodes the roll cordoned take pods again, nothing was
   // terminated; a node an admin had cordoned before the roll stays cordoned, as kOps leaves it.
+  // Uncordoning is a change too: a roll that no longer holds the cluster leaves the nodes to
+  // the one that does.
+  await mayChange();
   for (const node of nodes) if (cordonedByRoll.has(node.name)) await kube.uncordon(node.name);
   const why =
     blockedCount > 0

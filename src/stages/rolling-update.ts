@@ -16,6 +16,7 @@ import {
 import type { KubePort } from '../kube/port.js';
 import { isControlPlaneRole } from '../manifest/types.js';
 import { type BootWait, bootWait, nextBootEstimate } from '../planning/boot-estimate.js';
+import { childMayRollAnother } from '../planning/child-history.js';
 import { CLUSTER_TAG, stackName } from '../planning/names.js';
 import { requireOwned } from '../planning/ownership.js';
 import {
@@ -38,6 +39,7 @@ import type { GroupClaim, RollingUpdateInput } from './inputs.js';
 import type { RollCache } from './roll-cache.js';
 import { type DrainPass, drainPass } from './roll-drain.js';
 import { observeGroups, rosterOf } from './roll-observe.js';
+import { describingGroupsOnce, endsAtLook, type Following } from './roll-step-end.js';
 import { validateCluster } from './validate-cluster.js';
 
 export { RollCache } from './roll-cache.js';
@@ -110,7 +112,13 @@ async function kubeOrFail(cluster: string, deps: RollingUpdateDeps): Promise<Kub
  * state that keeps the answer stays small however many pods the nodes hold.
  */
 async function drain(
-  input: { cluster: string; step: RollStep; deadline: string; cloudOnly?: boolean },
+  input: {
+    cluster: string;
+    step: RollStep;
+    deadline: string;
+    cloudOnly?: boolean;
+    claim?: GroupClaim;
+  },
   deps: RollingUpdateDeps,
 ): Promise<DrainPass> {
   const done = {
@@ -129,6 +137,7 @@ async function drain(
     deadline: input.deadline,
     now: clockNow(),
     ...(deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {}),
+    beforeChange: () => assertStepClaim(input, deps.store),
   });
 }
 
@@ -268,10 +277,22 @@ async function awaitReplacements(
     deadline: string;
     cloudOnly?: boolean;
     boot?: BootWait;
+    following?: Following;
   },
-  deps: RollingUpdateDeps,
+  lookDeps: RollingUpdateDeps,
 ) {
   const now = clockNow();
+  // A child's look: every group described once, for the look, the validation and the next step.
+  const roster = input.following?.options.roster;
+  const deps = roster
+    ? {
+        ...lookDeps,
+        autoscaling: describingGroupsOnce(
+          lookDeps.autoscaling,
+          roster.map((g) => g.asgName),
+        ),
+      }
+    : lookDeps;
   const estimate = (ready: boolean) =>
     input.boot
       ? {
@@ -321,7 +342,7 @@ async function awaitReplacements(
       `replacements for ${input.step.asgName} not ready at the deadline ${input.deadline}: ${inService.length}/${asg?.desiredCapacity ?? 0} in service${notJoined.length ? `, not joined: ${namesWithin(notJoined)}` : ''}${etcdPending.length ? `, etcd: ${namesWithin(etcdPending)}` : ''}`,
     );
   }
-  return {
+  const look = {
     ready,
     inService: inService.length,
     desired: asg?.desiredCapacity ?? 0,
@@ -330,13 +351,38 @@ async function awaitReplacements(
     validationDeadline: deadlineAfter(now, deps.validationTimeoutSeconds),
     ...estimate(ready),
   };
+  if (!input.following) return look;
+  // The answer replaces the child's `next`: while the step is not over, it is still this step.
+  if (!ready || !endsAtLook(input.step)) return { ...look, step: input.step };
+  const validation = await validate(
+    {
+      cluster: input.cluster,
+      deadline: look.validationDeadline,
+      ...(input.cloudOnly ? { cloudOnly: true } : {}),
+    },
+    deps,
+  );
+  if (!validation.valid)
+    return {
+      ...look,
+      step: input.step,
+      valid: false,
+      failures: validation.failures,
+      failureCount: validation.failureCount,
+    };
+  const following = input.following;
+  return {
+    ...look,
+    valid: true,
+    ...(await nextOfChild({ cluster: input.cluster, ...following }, now, deps)),
+  };
 }
 
 /** Validation failures a poll's answer lists (the rest are counted). */
 const FAILURES_KEPT = 10;
 
 async function validate(
-  input: { cluster: string; deadline: string; cloudOnly?: boolean },
+  input: { cluster: string; deadline: string; cloudOnly?: boolean; claim?: GroupClaim },
   deps: RollingUpdateDeps,
 ) {
   if (input.cloudOnly) return { valid: true, deadline: input.deadline, failures: [] };
@@ -361,9 +407,9 @@ async function validate(
 }
 
 /**
- * Before each batch a child checks that its parent still holds the lock and it still holds its
- * group's claim (one S3 GET): a roll that failed and released the lock, or a newer execution of
- * the group, stops this one here, before it touches another instance.
+ * A child checks that its parent still holds the lock and it still holds its group's claim (one
+ * S3 GET): a roll that failed and released the lock, or a newer execution of the group, stops
+ * this one here, before it touches another instance.
  */
 async function assertClaim(
   cluster: string,
@@ -387,11 +433,12 @@ async function assertClaim(
 }
 
 /**
- * Before a step that changes instances (surge, each drain pass, terminate): a child whose parent
- * failed, was stopped, or lost the group's claim stops here. Step Functions stops a failed Map's
- * other children asynchronously and never cancels a Lambda invocation already running, so
- * checking only once per batch (at `next`) left a drain or terminate to land after the lock was
- * released.
+ * Before a step changes anything (surge, a drain pass's first cordon or eviction, deregister,
+ * terminate): a child whose parent failed, was stopped, or lost the group's claim stops here.
+ * Step Functions stops a failed Map's other children asynchronously and never cancels a Lambda
+ * invocation already running, so checking only once per batch (at `next`) left a drain or
+ * terminate to land after the lock was released. Working out the next step and looking at
+ * replacements only read, so they do not check.
  */
 async function assertStepClaim(
   input: { cluster: string; step: RollStep; claim?: GroupClaim },
@@ -507,8 +554,47 @@ async function nextStepOfGroup(
   return nextRollStep(groups, { ...options, instanceGroups: [instanceGroup] });
 }
 
+/**
+ * A child's next step: `continueAsNew` instead once it is past its batchLimit and its history
+ * might not hold another step (see child-history.ts). No claim check here: working out the next
+ * step changes nothing, and the step that acts on it (surge, the drain's first cordon or
+ * eviction, terminate) checks the claim first.
+ */
+async function nextOfChild(
+  input: {
+    cluster: string;
+    instanceGroup: string;
+    options: RollOptions;
+    history?: Following['history'];
+  },
+  now: Date,
+  deps: RollingUpdateDeps,
+): Promise<
+  { continueAsNew: true } | { step: RollStep; drainDeadline: string; behindLoadBalancer?: true }
+> {
+  if (
+    input.history &&
+    !childMayRollAnother({
+      ...input.history,
+      now,
+      timeouts: {
+        ...deps,
+        dnsTimeoutSeconds: deps.dnsTimeoutSeconds ?? DEFAULT_DNS_TIMEOUT_SECONDS,
+      },
+    })
+  )
+    return { continueAsNew: true };
+  const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
+  return {
+    step,
+    drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
+    ...loadBalancerOf(step, input.options),
+  };
+}
+
 export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpdateDeps) {
-  if (deps.cache) deps = deps.cache.bind(deps, input.cluster);
+  if (deps.cache)
+    deps = deps.cache.bind(deps, input.cluster, 'claim' in input ? input.claim?.owner : undefined);
   const now = clockNow();
   switch (input.action) {
     case 'plan': {
@@ -561,7 +647,11 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
         waves,
         batchLimit,
         validationTimeoutSeconds: deps.validationTimeoutSeconds,
-        batchesOf: (g) => (byName.has(g) ? batchesOf(byName.get(g)!, options) : 0),
+        // A child counts every step against its limit: a group's surge comes before its batches.
+        batchesOf: (g) => {
+          const batches = byName.has(g) ? batchesOf(byName.get(g)!, options) : 0;
+          return batches > 0 ? batches + 1 : 0;
+        },
       });
       if (parentEvents > HISTORY_EVENT_LIMIT * 0.9) {
         // Refused before anything is replaced: the parent would stop with States.Runtime part-way.
@@ -594,20 +684,22 @@ export async function rollingUpdate(input: RollingUpdateInput, deps: RollingUpda
           ...loadBalancerOf(step, input.options),
         };
       }
-      if (input.claim)
-        await assertClaim(input.cluster, input.instanceGroup, input.claim, deps.store);
-      const step = await nextStepOfGroup(input.cluster, input.instanceGroup, input.options, deps);
-      return {
-        step,
-        drainDeadline: deadlineAfter(now, deps.drainTimeoutSeconds),
-        ...loadBalancerOf(step, input.options),
-      };
+      return nextOfChild(
+        {
+          cluster: input.cluster,
+          instanceGroup: input.instanceGroup,
+          options: input.options,
+          ...(input.history ? { history: input.history } : {}),
+        },
+        now,
+        deps,
+      );
     }
     case 'surge':
       await assertStepClaim(input, deps.store);
       return surge(input, deps);
     case 'drain':
-      await assertStepClaim(input, deps.store);
+      // The claim is checked inside the pass, before its first cordon or eviction.
       return drain(input, deps);
     case 'terminate':
       await assertStepClaim(input, deps.store);

@@ -245,6 +245,8 @@ export function validateClusterPoll(
     seconds?: number;
     /** Where the deadline is (default `$.validation.deadline`, which each check's answer repeats). */
     deadlinePath?: string;
+    /** A roll child's claim, passed to each check (its spec cache then reads no lock). */
+    claim?: Record<string, unknown>;
   } = {},
 ): States {
   return pollUntil({
@@ -256,6 +258,7 @@ export function validateClusterPoll(
       'cluster.$': cluster,
       'deadline.$': options.deadlinePath ?? '$.validation.deadline',
       'cloudOnly.$': '$.cloudOnly',
+      ...(options.claim ? { claim: options.claim } : {}),
     },
     ...(options.checkComment ? { checkComment: options.checkComment } : {}),
     resultPath: '$.validation',

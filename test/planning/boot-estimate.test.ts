@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BOOT_ESTIMATE_PROBE_SECONDS,
   bootWait,
   DEFAULT_BOOT_ESTIMATE_SECONDS,
   MAX_BOOT_ESTIMATE_SECONDS,
@@ -37,16 +36,22 @@ describe('bootWait', () => {
 });
 
 describe('nextBootEstimate', () => {
-  it('learns the elapsed time less half a poll when the replacements needed more looks', () => {
+  it('learns the elapsed time, the shortest wait known to be enough, when the replacements needed more looks', () => {
     const wait = bootWait(T0, 60, true, TIMEOUT);
 
-    expect(nextBootEstimate(wait, secondsLater(160), POLL)).toBe(150);
+    expect(nextBootEstimate(wait, secondsLater(160), POLL)).toBe(160);
   });
 
-  it('probes a little earlier when the first look found them ready', () => {
+  it('keeps the estimate when the first look found them ready', () => {
     const wait = bootWait(T0, 150, true, TIMEOUT);
 
-    expect(nextBootEstimate(wait, secondsLater(151), POLL)).toBe(150 - BOOT_ESTIMATE_PROBE_SECONDS);
+    expect(nextBootEstimate(wait, secondsLater(151), POLL)).toBe(150);
+  });
+
+  it('never lowers the estimate after a late first look (a slow invocation)', () => {
+    const wait = bootWait(T0, 150, true, TIMEOUT);
+
+    expect(nextBootEstimate(wait, secondsLater(150 + POLL - 1), POLL)).toBe(150);
   });
 
   it('learns nothing from a step that launched nothing', () => {

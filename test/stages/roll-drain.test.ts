@@ -183,3 +183,86 @@ describe('drain under a Lambda time budget', () => {
     ]);
   });
 });
+
+describe('the check before a drain pass changes anything', () => {
+  it('runs once, before the first cordon, and a refusal leaves every node and pod as it was', async () => {
+    const clock = new SimClock();
+    const { port, nodes, pods, seen } = slowCluster(clock, 3, 5);
+    let checks = 0;
+    const lost = Object.assign(new Error('the lock is lost'), { name: 'LockLostError' });
+
+    const attempt = drainPass(port, await port.listNodes(), {
+      deadline: new Date(clock.now().getTime() + 900_000).toISOString(),
+      now: clock.now(),
+      beforeChange: async () => {
+        checks += 1;
+        throw lost;
+      },
+    });
+
+    await expect(attempt).rejects.toBe(lost);
+    expect(checks).toBe(1);
+    expect(nodes.some((n) => n.unschedulable)).toBe(false);
+    expect(seen.evictions).toBe(0);
+    expect(pods.size).toBe(15);
+  });
+
+  it('is asked once for a whole pass that cordons and evicts on every node', async () => {
+    const clock = new SimClock();
+    const { port, pods } = slowCluster(clock, 3, 5);
+    let checks = 0;
+
+    const pass = await drainPass(port, await port.listNodes(), {
+      deadline: new Date(clock.now().getTime() + 900_000).toISOString(),
+      now: clock.now(),
+      beforeChange: async () => {
+        checks += 1;
+      },
+    });
+
+    expect(checks).toBe(1);
+    expect(pass.evicted).toBe(15);
+    expect(pods.size).toBe(0);
+  });
+
+  it('is not asked by a pass that only counts: nodes cordoned already, every pod left terminating', async () => {
+    const clock = new SimClock();
+    const { port, nodes, pods, seen } = slowCluster(clock, 2, 3);
+    const goneBy = new Date(clock.now().getTime() + 30_000).toISOString();
+    for (const node of nodes) Object.assign(node, { unschedulable: true, cordonedByRoll: true });
+    for (const pod of pods.values()) pod.deletionTimestamp = goneBy;
+    let checks = 0;
+
+    const pass = await drainPass(port, await port.listNodes(), {
+      deadline: new Date(clock.now().getTime() + 900_000).toISOString(),
+      now: clock.now(),
+      beforeChange: async () => {
+        checks += 1;
+      },
+    });
+
+    expect(checks).toBe(0);
+    expect(seen.evictions).toBe(0);
+    expect(pass).toMatchObject({ drained: false, remaining: 6, evicted: 0, waitSeconds: 30 });
+  });
+
+  it('is asked before a pass past its deadline uncordons, and a refusal leaves the nodes cordoned', async () => {
+    const clock = new SimClock();
+    const { port, nodes, pods } = slowCluster(clock, 2, 3);
+    for (const node of nodes) Object.assign(node, { unschedulable: true, cordonedByRoll: true });
+    for (const pod of pods.values())
+      pod.deletionTimestamp = new Date(clock.now().getTime() + 30_000).toISOString();
+    const lost = Object.assign(new Error('the lock is lost'), { name: 'LockLostError' });
+
+    const attempt = drainPass(port, await port.listNodes(), {
+      deadline: new Date(clock.now().getTime() - 1_000).toISOString(),
+      now: clock.now(),
+      beforeChange: async () => {
+        throw lost;
+      },
+    });
+
+    await expect(attempt).rejects.toBe(lost);
+    expect(nodes.every((n) => n.unschedulable)).toBe(true);
+  });
+});

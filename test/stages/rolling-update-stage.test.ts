@@ -13,6 +13,7 @@ import {
   CHILD_POLL_SECONDS,
   childBatchLimit,
   type RollOptions,
+  type RollStep,
 } from '../../src/planning/rolling-update.js';
 import { DRAIN_POLL_SECONDS } from '../../src/stages/roll-drain.js';
 import {
@@ -288,7 +289,7 @@ describe('rolling-update next', () => {
     );
   });
 
-  it("with a child's claim it still holds, reads only the lock from the state store and returns the group's step", async () => {
+  it("with a child's claim, reads nothing from the state store (the step that acts on it checks the claim) and returns the group's step", async () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
@@ -306,12 +307,36 @@ describe('rolling-update next', () => {
     )) as Next;
 
     expect(next.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
-    expect(w.reads).toEqual([`${CLUSTER}/lock`]);
+    expect(w.reads).toEqual([]);
   });
 
-  it('fails with LockLostError naming the new claimant, observing nothing, once another execution claims the group', async () => {
+  it("answers continueAsNew past the child's batchLimit, observing nothing, once its history might not hold another step", async () => {
     const w = await world();
     const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    w.describedGroups.length = 0;
+    const ask = (startedAt: string) =>
+      rollingUpdate(
+        {
+          action: 'next',
+          cluster: CLUSTER,
+          instanceGroup: 'nodes-us-east-1a',
+          options: plan.options,
+          history: { steps: plan.batchLimit, batchLimit: plan.batchLimit, startedAt },
+        },
+        w.deps,
+      );
+
+    // Started a year ago: poll turns alone may have filled its history.
+    const old = await ask(new Date(Date.now() - 365 * 24 * 3600_000).toISOString());
+    expect(old).toEqual({ continueAsNew: true });
+    expect(w.describedGroups).toEqual([]);
+
+    const fresh = (await ask(new Date().toISOString())) as Next;
+    expect(fresh.step).toMatchObject({ kind: 'surge', instanceGroup: 'nodes-us-east-1a' });
+  });
+
+  it('a surge fails with LockLostError naming the new claimant, observing nothing, once another execution claims the group', async () => {
+    const w = await world();
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
     await w.deps.store.reserveChild(CLUSTER, PARENT, 'nodes-us-east-1a', 'child-1-later');
     await w.deps.store.claimGroup(
@@ -325,10 +350,14 @@ describe('rolling-update next', () => {
 
     const attempt = rollingUpdate(
       {
-        action: 'next',
+        action: 'surge',
         cluster: CLUSTER,
-        instanceGroup: 'nodes-us-east-1a',
-        options: plan.options,
+        step: {
+          kind: 'surge',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+        },
         claim: { owner: PARENT, execution: CHILD },
       },
       w.deps,
@@ -344,7 +373,7 @@ describe('rolling-update next', () => {
     expect(w.instanceFilters).toEqual([]);
   });
 
-  it.each(['surge', 'drain', 'terminate'] as const)(
+  it.each(['surge', 'terminate'] as const)(
     '%s of a child whose parent released the lock fails with LockLostError before it touches anything',
     async (action) => {
       const w = await world();
@@ -382,19 +411,76 @@ describe('rolling-update next', () => {
     },
   );
 
-  it('fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
+  it('a drain pass of a child whose parent released the lock fails with LockLostError before it cordons or evicts', async () => {
     const w = await world();
-    const plan = (await rollingUpdate({ action: 'plan', cluster: CLUSTER }, w.deps)) as Plan;
+    await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
+    await w.deps.store.releaseLock(CLUSTER, PARENT);
+    const changes: string[] = [];
+    const node = {
+      name: 'node-1',
+      providerId: 'aws:///us-east-1a/i-1',
+      instanceId: 'i-1',
+      role: 'node' as const,
+      ready: true,
+      unschedulable: false,
+      allocatablePods: 110,
+    };
+    const pod = {
+      namespace: 'default',
+      name: 'web-1',
+      nodeName: 'node-1',
+      phase: 'Running',
+      ready: true,
+      labels: {},
+      drainSkips: false,
+      notReadyContainers: [],
+    };
+    const kube = {
+      listNodes: async () => [node],
+      listPods: async () => [pod],
+      cordon: async (name: string) => void changes.push(`cordon ${name}`),
+      evict: async (_ns: string, name: string) => (changes.push(`evict ${name}`), 'evicted'),
+      recordEvent: async () => undefined,
+    } as unknown as KubePort;
+
+    const attempt = rollingUpdate(
+      {
+        action: 'drain',
+        cluster: CLUSTER,
+        step: {
+          kind: 'replace',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+          detachedIds: [],
+          controlPlane: false,
+        },
+        deadline: '2030-01-01T00:00:00Z',
+        claim: { owner: PARENT, execution: CHILD },
+      },
+      { ...w.deps, kube: async () => kube },
+    );
+
+    await expect(attempt).rejects.toMatchObject({ name: 'LockLostError' });
+    expect(changes).toEqual([]);
+  });
+
+  it('a surge fails with LockLostError, observing nothing, once the parent no longer holds the lock (a failed roll released it)', async () => {
+    const w = await world();
     await claimed(w.deps.store, 'nodes-us-east-1a', CHILD);
     await w.deps.store.releaseLock(CLUSTER, PARENT);
     w.describedGroups.length = 0;
 
     const attempt = rollingUpdate(
       {
-        action: 'next',
+        action: 'surge',
         cluster: CLUSTER,
-        instanceGroup: 'nodes-us-east-1a',
-        options: plan.options,
+        step: {
+          kind: 'surge',
+          instanceGroup: 'nodes-us-east-1a',
+          asgName: groupName('nodes-us-east-1a', CLUSTER),
+          instanceIds: ['i-1'],
+        },
         claim: { owner: PARENT, execution: CHILD },
       },
       w.deps,
@@ -419,6 +505,78 @@ describe('rolling-update next', () => {
 
     expect(next.step).toMatchObject({ kind: 'replace', instanceGroup: 'control-plane-us-east-1a' });
     expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
+  });
+});
+
+describe("rolling-update awaitReplacements, a child's look that ends a step", () => {
+  const GROUP = 'nodes-us-east-1a';
+  async function look(step: RollStep) {
+    const w = await world();
+    const plan = (await rollingUpdate(
+      { action: 'plan', cluster: CLUSTER, cloudOnly: true },
+      w.deps,
+    )) as Plan;
+    w.describedGroups.length = 0;
+    w.instanceFilters.length = 0;
+    w.reads.length = 0;
+    const answer = (await rollingUpdate(
+      {
+        action: 'awaitReplacements',
+        cluster: CLUSTER,
+        step,
+        deadline: '2030-01-01T00:00:00Z',
+        cloudOnly: true,
+        claim: { owner: PARENT, execution: CHILD },
+        following: {
+          instanceGroup: GROUP,
+          options: plan.options,
+          history: {
+            steps: 1,
+            batchLimit: plan.batchLimit,
+            startedAt: '2026-01-01T00:00:00Z',
+          },
+        },
+      },
+      w.deps,
+    )) as Record<string, unknown>;
+    return { w, answer };
+  }
+
+  it('once the replacements are ready, validates and answers the following step from one description of the groups', async () => {
+    const { w, answer } = await look({
+      kind: 'surge',
+      instanceGroup: GROUP,
+      asgName: groupName(GROUP, CLUSTER),
+      instanceIds: [],
+    });
+
+    expect(answer).toMatchObject({
+      ready: true,
+      valid: true,
+      step: { kind: 'replace', instanceGroup: GROUP, instanceIds: [`i-${GROUP}`] },
+      drainDeadline: expect.any(String),
+    });
+    expect(w.describedGroups).toEqual([IG_NAMES.map((ig) => groupName(ig, CLUSTER))]);
+    expect(w.instanceFilters).toHaveLength(1);
+    expect(w.reads).toEqual([]);
+  });
+
+  it('while the replacements are not ready, answers the same step and neither validates nor plans', async () => {
+    const step = {
+      kind: 'replace' as const,
+      instanceGroup: GROUP,
+      asgName: groupName(GROUP, CLUSTER),
+      instanceIds: [`i-${GROUP}`],
+      detachedIds: [],
+      controlPlane: false,
+    };
+
+    const { w, answer } = await look(step);
+
+    expect(answer).toMatchObject({ ready: false, step });
+    expect(answer.valid).toBeUndefined();
+    expect(w.describedGroups).toHaveLength(1);
+    expect(w.instanceFilters).toEqual([]);
   });
 });
 
@@ -527,13 +685,12 @@ describe('batchLimit: a child execution fits in 25,000 history events', () => {
       if (name === 'StepKind') name = visit === 1 ? 'Surge' : 'Drain';
       else if (name === 'ReplacementsReady')
         name = passes('replacements') ? 'ValidateAfterStep' : 'WaitForReplacements';
-      else if (name === 'ClusterValid')
-        name = passes('validation') ? 'BatchLimitReached' : 'WaitForValidation';
-      else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
-      else if (name === 'BatchLimitReached') {
-        if (++batchEnds === 2) return events;
-        name = state.Default!;
-      } else name = state.Next ?? state.Default!;
+      else if (name === 'ClusterValid') {
+        if (!passes('validation')) name = 'WaitForValidation';
+        else if (++batchEnds === 2) return events;
+        else name = 'NextStep';
+      } else if (name === 'Drained') name = passes('drain') ? 'Terminate' : 'WaitForDrain';
+      else name = state.Next ?? state.Default!;
     }
   }
 

@@ -256,16 +256,24 @@ describe('the rolling update machines, as files', () => {
     expect(tasks.filter((s) => JSON.stringify(s.Retry) !== JSON.stringify(TASK_RETRY))).toEqual([]);
   });
 
-  it('bound the child: the only way back to NextStep is through BatchLimitReached, and every terminated batch is counted before it', () => {
-    expect(reachable(child.States, 'StepKind', 'BatchLimitReached').has('NextStep')).toBe(false);
-    expect(reachable(child.States, 'Terminate', 'CountBatch').has('BatchLimitReached')).toBe(false);
-    expect(child.States.BatchLimitReached!.Choices).toEqual([
-      {
-        Variable: '$.batches.count',
-        NumericGreaterThanEqualsPath: '$.batchLimit',
-        Next: 'ContinueAsNew',
-      },
-    ]);
+  it('bound the child: the only way back to NextStep counts the step first, and NextStep alone decides to continue as new', () => {
+    expect(reachable(child.States, 'StepKind', 'ValidateAfterStep').has('NextStep')).toBe(false);
+    expect(reachable(child.States, 'ValidateAfterStep', 'none').has('NextStep')).toBe(true);
+    expect(child.States.ValidateAfterStep!.Parameters['count.$']).toBe(
+      'States.MathAdd($.batches.count, 1)',
+    );
+    expect(child.States.NextStep!.Parameters.history).toEqual({
+      'steps.$': '$.batches.count',
+      'batchLimit.$': '$.batchLimit',
+      'startedAt.$': '$$.Execution.StartTime',
+    });
+    expect(child.States.StepKind!.Choices[0]).toEqual({
+      And: [
+        { Variable: '$.next.continueAsNew', IsPresent: true },
+        { Variable: '$.next.continueAsNew', BooleanEquals: true },
+      ],
+      Next: 'ContinueAsNew',
+    });
     expect(child.States.ContinueAsNew).toEqual({
       Type: 'Pass',
       Parameters: { continue: true },
@@ -309,9 +317,9 @@ describe('history of the child, counted from the machine', () => {
     'CheckReplacements',
     'ReplacementsReady',
     'ValidateAfterStep',
+    'Validated',
     'ValidateCluster',
     'ClusterValid',
-    'BatchLimitReached',
   ];
   const replace = [
     'NextStep',
@@ -319,19 +327,37 @@ describe('history of the child, counted from the machine', () => {
     'Drain',
     'Drained',
     'Terminate',
-    'CountBatch',
     'WaitForBoot',
     'CheckReplacements',
     'ReplacementsReady',
     'ValidateAfterStep',
+    'Validated',
     'ValidateCluster',
     'ClusterValid',
-    'BatchLimitReached',
   ];
 
-  it('costs 32 events (10 transitions) for a surge step and 41 (13) for a replace step that never waits twice', () => {
+  it('costs 32 events (10 transitions) for a surge step and 39 (12) for a replace step that never waits twice and validates in the poll, each back at NextStep', () => {
     expect(pathCost(child.States, surge)).toEqual({ events: 32, transitions: 10 });
-    expect(pathCost(child.States, replace)).toEqual({ events: 41, transitions: 13 });
+    expect(pathCost(child.States, replace)).toEqual({ events: 39, transitions: 12 });
+    expect(pathCost(child.States, ['ClusterValid', 'NextStep']).transitions).toBe(2);
+  });
+
+  it('costs 27 events (9 transitions) for a replace step whose look validates and answers the next step, back at StepKind', () => {
+    const folded = [
+      'StepKind',
+      'Drain',
+      'Drained',
+      'Terminate',
+      'WaitForBoot',
+      'CheckReplacements',
+      'ReplacementsReady',
+      'ValidateAfterStep',
+      'Validated',
+      'StepKind',
+    ];
+
+    expect(pathCost(child.States, folded.slice(0, -1))).toEqual({ events: 27, transitions: 9 });
+    expect(pathCost(child.States, folded.slice(-2)).transitions).toBe(2);
   });
 
   it('costs 9 events (3 transitions) per further turn of each poll', () => {
@@ -464,6 +490,23 @@ function world(
   };
   const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
 
+  const nextOf = (instanceGroup: string, history: { steps: number; batchLimit: number }) =>
+    history.steps >= history.batchLimit
+      ? { continueAsNew: true }
+      : {
+          step:
+            pending[instanceGroup]! > 0
+              ? {
+                  kind: 'replace',
+                  instanceGroup,
+                  asgName: instanceGroup,
+                  instanceIds: ['i-1'],
+                  detachedIds: [],
+                  controlPlane: false,
+                }
+              : { kind: 'done' },
+          drainDeadline: deadline,
+        };
   const childHandlers = {
     RequireLock: record('RequireLock', (i) => {
       if (i.owner !== lockOwner)
@@ -473,20 +516,9 @@ function world(
         );
       return { owner: i.owner };
     }),
-    NextStep: record('NextStep', (i) => ({
-      step:
-        pending[i.instanceGroup]! > 0
-          ? {
-              kind: 'replace',
-              instanceGroup: i.instanceGroup,
-              asgName: i.instanceGroup,
-              instanceIds: ['i-1'],
-              detachedIds: [],
-              controlPlane: false,
-            }
-          : { kind: 'done' },
-      drainDeadline: deadline,
-    })),
+    // The budget past batchLimit is the handler's (test/planning/child-history.test.ts): here
+    // every child continues as new at its limit, the bound the parent's plan counts on.
+    NextStep: record('NextStep', (i) => nextOf(i.instanceGroup, i.history)),
     Drain: record('Drain', (i) => {
       if (i.step.instanceGroup === options.failDrainOf)
         throw failure('DrainTimeoutError', `error draining node(s) in ${i.step.instanceGroup}`);
@@ -523,10 +555,13 @@ function world(
         },
       };
     }),
+    // As the handler answers a child's look: ready, the cluster valid, and the following step.
     CheckReplacements: record('CheckReplacements', (i) => ({
       ready: true,
       validationDeadline: deadline,
       bootEstimateSeconds: i.boot.estimateSeconds,
+      valid: true,
+      ...nextOf(i.following.instanceGroup, i.following.history),
     })),
     ValidateCluster: record('ValidateCluster', (i) => ({
       valid: true,
@@ -703,23 +738,43 @@ describe('the rolling update machines, run with fake Tasks', () => {
     });
     expect(w.of('NextStep').map((c) => c.input.instanceGroup)).toEqual([
       'bastions',
-      'bastions',
       'nodes-a',
       'nodes-b',
     ]);
+    // The step after bastions' one batch comes from the look that ended it.
+    expect(w.of('CheckReplacements').map((c) => c.input.following.instanceGroup)).toEqual([
+      'bastions',
+    ]);
   });
 
-  it("has every child's NextStep name the parent and the child itself, whose claim it must still hold", async () => {
+  it("has every child's Drain, Terminate and look name the parent and the child itself, whose claim they must still hold", async () => {
     const w = world({ bastions: 1, 'nodes-a': 0, 'nodes-b': 0 });
 
     await w.roll();
 
-    expect(w.of('NextStep').map((c) => c.input.claim)).toEqual([
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-a-1` },
-      { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:nodes-b-1` },
-    ]);
+    const claim = { owner: PARENT_ID, execution: `${CHILD_EXECUTION}:bastions-1` };
+    expect(w.of('Drain').map((c) => c.input.claim)).toEqual([claim]);
+    expect(w.of('Terminate').map((c) => c.input.claim)).toEqual([claim]);
+    // The look validates the child's step; the parent's own validation holds the lock itself.
+    expect(w.of('CheckReplacements').map((c) => c.input.claim)).toEqual([claim]);
+    expect(w.of('ValidateCluster').map((c) => c.input.claim)).toEqual([undefined]);
+  });
+
+  it("gives every child's NextStep and look its steps so far (the finished one counted), its limit and its start time", async () => {
+    const w = world({ bastions: 2, 'nodes-a': 0, 'nodes-b': 0 });
+
+    await w.roll();
+
+    // bastions: NextStep, two steps each ended by its look (the second at the limit), then a
+    // fresh child that finds it done; the node groups' children find them done at once.
+    expect(w.of('NextStep').map((c) => c.input.history.steps)).toEqual([0, 0, 0, 0]);
+    expect(w.of('CheckReplacements').map((c) => c.input.following.history.steps)).toEqual([1, 2]);
+    for (const c of [...w.of('NextStep'), ...w.of('CheckReplacements')]) {
+      const history = c.input.history ?? c.input.following.history;
+      expect(history.batchLimit).toBe(2);
+      expect(Number.isFinite(Date.parse(history.startedAt))).toBe(true);
+    }
+    expect(w.of('ValidateCluster')).toHaveLength(1);
   });
 
   it("records each wave's groups in the lock, with the plan its children get, before the wave's children start", async () => {

@@ -19,7 +19,7 @@ import {
 } from '../asl.js';
 
 const CLUSTER = '$.cluster';
-/** This child's claim: its parent (the lock owner) and itself. Every step that changes instances checks it. */
+/** This child's claim: its parent (the lock owner) and itself. Every step that changes something checks it. */
 const CLAIM = { 'owner.$': '$.lockOwner', 'execution.$': '$$.Execution.Id' };
 
 /**
@@ -44,8 +44,10 @@ const BOOT_ESTIMATE = '$.batches.bootEstimateSeconds';
 
 /**
  * The replacements poll, entered at CheckReplacements after WaitForBoot: every 20 s until the
- * step's replacements are Ready nodes; then a new control-plane instance's address goes into the
- * API records, and validation follows. One Choice serves both the poll and that branch.
+ * step's replacements are Ready nodes. Its answer replaces `$.next`: the same step while they
+ * are not ready; once they are, the look has also validated the cluster and, when valid, worked
+ * out the following step (see src/stages/roll-step-end.ts). A new control-plane instance's
+ * address goes into the API records first, and is validated after.
  */
 function replacementsPoll(): States {
   const states = pollUntil({
@@ -61,19 +63,31 @@ function replacementsPoll(): States {
       'deadline.$': '$.replace.deadline',
       'cloudOnly.$': '$.cloudOnly',
       'boot.$': '$.replace.boot',
+      claim: CLAIM,
+      following: {
+        'instanceGroup.$': '$.instanceGroup',
+        'options.$': '$.options',
+        history: {
+          'steps.$': 'States.MathAdd($.batches.count, 1)',
+          'batchLimit.$': '$.batchLimit',
+          'startedAt.$': '$$.Execution.StartTime',
+        },
+      },
     },
-    resultPath: '$.replacements',
-    until: isTrue('$.replacements.ready'),
+    checkComment:
+      'Are the replacements in service and Ready nodes? Once they are (a control-plane step aside), the same invocation validates the cluster and, when it is valid, answers the following step (or continueAsNew) from the groups it described once.',
+    resultPath: '$.next',
+    until: isTrue('$.next.ready'),
     next: 'ValidateAfterStep',
     catch: false,
   });
   states.ReplacementsReady = choice(
     [
       [
-        { And: [isTrue('$.replacements.ready'), isPresentAndTrue('$.next.step.controlPlane')] },
+        { And: [isTrue('$.next.ready'), isPresentAndTrue('$.next.step.controlPlane')] },
         'UpsertApiRecords',
       ],
-      [isTrue('$.replacements.ready'), 'ValidateAfterStep'],
+      [isTrue('$.next.ready'), 'ValidateAfterStep'],
     ],
     'WaitForReplacements',
     'A new control-plane instance has a new address: the API records follow it before validation.',
@@ -178,7 +192,7 @@ function rollStep(next: string): States {
         claim: CLAIM,
         'bootEstimateSeconds.$': BOOT_ESTIMATE,
       },
-      { resultPath: '$.replace', next: 'CountBatch', catch: uncordonOnFailure() },
+      { resultPath: '$.replace', next: 'WaitForBoot', catch: uncordonOnFailure() },
     ),
     UncordonAfterFailure: task(
       'RollingUpdateFunction',
@@ -200,16 +214,6 @@ function rollStep(next: string): States {
       },
     ),
     GroupFailed: failWithError(),
-    // A batch is replaced once its instances are terminated; a surge step (always followed by the
-    // replace step of the same batch) is not counted twice.
-    CountBatch: pass(
-      {
-        'count.$': 'States.MathAdd($.batches.count, 1)',
-        'bootEstimateSeconds.$': BOOT_ESTIMATE,
-      },
-      '$.batches',
-      'WaitForBoot',
-    ),
     WaitForBoot: {
       Type: 'Wait',
       Comment:
@@ -221,34 +225,41 @@ function rollStep(next: string): States {
     ...upsertApiRecords(CLUSTER, 'ValidateAfterStep', false),
     ValidateAfterStep: pass(
       {
-        'count.$': '$.batches.count',
-        'bootEstimateSeconds.$': '$.replacements.bootEstimateSeconds',
-        'validationDeadline.$': '$.replacements.validationDeadline',
+        'count.$': 'States.MathAdd($.batches.count, 1)',
+        'bootEstimateSeconds.$': '$.next.bootEstimateSeconds',
+        'validationDeadline.$': '$.next.validationDeadline',
       },
       '$.batches',
+      'Validated',
+      'A step (surge or replace) is rolled: count it, keep the boot time the replacements took and a fresh validation deadline.',
+    ),
+    Validated: choice(
+      [[isPresentAndTrue('$.next.valid'), 'StepKind']],
       'ValidateCluster',
-      'Validate before the next batch, with a fresh deadline; keep the boot time the replacements took.',
+      'The look validated the cluster and answered the following step: on to it. Otherwise (not valid yet, or a control-plane step) the validation poll, then NextStep.',
     ),
     ...validateClusterPoll(
       { wait: 'WaitForValidation', check: 'ValidateCluster', choice: 'ClusterValid' },
       CLUSTER,
       next,
-      { catch: false, deadlinePath: '$.batches.validationDeadline' },
+      { catch: false, deadlinePath: '$.batches.validationDeadline', claim: CLAIM },
     ),
   };
 }
 
 /**
  * `rolling-update-group`: the roll of one instance group, started by `rolling-update` (RollGroup)
- * with `{cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}`. It runs at most
- * `batchLimit` steps and then succeeds with `{continue: true}`; the parent starts a fresh
- * execution, which picks up where this one stopped (`next` works from what AWS reports). So no
- * execution's history grows with the group's size (continue-as-new).
+ * with `{cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}`. It runs at least
+ * `batchLimit` steps, more while its history leaves room for a worst-case step (NextStep decides,
+ * see src/planning/child-history.ts), and then succeeds with `{continue: true}`; the parent starts
+ * a fresh execution, which picks up where this one stopped (`next` works from what AWS reports).
+ * So no execution's history outgrows Step Functions' quota, whatever the group's size
+ * (continue-as-new).
  */
 export function rollingUpdateGroup(): Machine {
   return {
     Comment:
-      'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at most batchLimit batches per execution, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
+      'kopsless rolling-update, one instance group: replace its out-of-date instances batch by batch (surge or drain, terminate, wait for the replacements to join, validate), at least batchLimit steps per execution and more while its history has room, then {continue: true} for the parent to start the next; {continue: false} when the group is done. Started by rolling-update; input {cluster, instanceGroup, options, cloudOnly, lockOwner, batchLimit}.',
     StartAt: 'RequireLock',
     // As long as the parent may run: one group of many batches never outlives the roll.
     TimeoutSeconds: LONGEST_EXECUTION_SECONDS,
@@ -282,33 +293,28 @@ export function rollingUpdateGroup(): Machine {
           'cluster.$': CLUSTER,
           'instanceGroup.$': '$.instanceGroup',
           'options.$': '$.options',
-          claim: CLAIM,
+          history: {
+            'steps.$': '$.batches.count',
+            'batchLimit.$': '$.batchLimit',
+            'startedAt.$': '$$.Execution.StartTime',
+          },
         },
         {
           comment:
-            "Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was; first it checks that the parent still holds the lock and this execution the group's claim (LockLostError otherwise).",
+            "Worked out from what AWS reports now for this group, so a new execution (or a stopped roll run again) resumes where the last one was. It only reads: the step that acts on it checks first that the parent still holds the lock and this execution the group's claim (LockLostError otherwise). Past batchLimit steps it answers continueAsNew instead, once the history this execution can hold at most (its steps and its run time) leaves no room for a worst-case step.",
           resultPath: '$.next',
           next: 'StepKind',
         },
       ),
       StepKind: choice(
         [
+          [isPresentAndTrue('$.next.continueAsNew'), 'ContinueAsNew'],
           [{ Variable: '$.next.step.kind', StringEquals: 'done' }, 'GroupDone'],
           [{ Variable: '$.next.step.kind', StringEquals: 'surge' }, 'Surge'],
         ],
         'Drain',
       ),
-      ...rollStep('BatchLimitReached'),
-      BatchLimitReached: choice(
-        [
-          [
-            { Variable: '$.batches.count', NumericGreaterThanEqualsPath: '$.batchLimit' },
-            'ContinueAsNew',
-          ],
-        ],
-        'NextStep',
-        'Bounded history: after batchLimit replaced batches, validated, this execution ends and the parent starts a fresh one.',
-      ),
+      ...rollStep('NextStep'),
       // Pass with Parameters and no ResultPath: the output is exactly the object (never "ResultPath": "$").
       ContinueAsNew: { Type: 'Pass', Parameters: { continue: true }, End: true },
       GroupDone: { Type: 'Pass', Parameters: { continue: false }, End: true },
