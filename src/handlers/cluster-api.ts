@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { clientConfig } from '../aws/clients.js';
+import { now } from '../clock.js';
 import { ConfigError, InvalidInputError, StoredKubeconfigError } from '../errors.js';
 import {
   type ClusterApiRequest,
@@ -57,7 +58,8 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
     ...(config.apiServerHost ? { masterInternalName: config.apiServerHost } : {}),
     ...(runtime.localKubeApi ? { localKubeApi: runtime.localKubeApi } : {}),
   });
-  const clock = () => Date.now();
+  // The clock port, so the cache's age follows a local run's simulated clock, not the host's load.
+  const clock = () => now().getTime();
   // Locally the simulated API serves the cluster's VPC side under its own prefix: the URL the
   // control plane stored (and the check above accepted) is dialed there, as on AWS the same
   // api.internal name resolves to a private address from inside the VPC.
