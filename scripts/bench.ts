@@ -238,7 +238,7 @@ export async function lifecycleSection(
         maxStateBytes: measured.roll.maxStateBytes,
       } as RollRow);
       diagnostics[`roll.${nodes}.nearestTimeout`] =
-        `${nearest.functionId ?? '-'}: ${((nearest.ms ?? 0) / 1000).toFixed(2)} s of ${nearest.functionId ? timeout[nearest.functionId] : '-'} s`;
+        `${nearest.functionId ?? '-'}${nearest.state ? ` in ${nearest.state}` : ''}: ${((nearest.ms ?? 0) / 1000).toFixed(2)} s of ${nearest.functionId ? timeout[nearest.functionId] : '-'} s`;
     }
     if (measured.roll) {
       diagnostics[`roll.${nodes}`] = describeRun(measured.roll);

@@ -49,13 +49,13 @@ export function lambdaTimeoutSeconds(templateText: string): Record<string, numbe
 
 /**
  * The invocation that came nearest its function's Timeout: its handler time over the Timeout
- * (Lambda ends an invocation there), and which function it was.
+ * (Lambda ends an invocation there), which function it was and in which state.
  */
 export function maxShareOfTimeout(
   invocations: Invocation[],
   timeoutSeconds: Record<string, number>,
-): { share: number; functionId?: string; ms?: number } {
-  let worst: { share: number; functionId?: string; ms?: number } = { share: 0 };
+): { share: number; functionId?: string; ms?: number; state?: string } {
+  let worst: { share: number; functionId?: string; ms?: number; state?: string } = { share: 0 };
   for (const invocation of invocations) {
     const timeout = timeoutSeconds[invocation.functionId];
     if (timeout === undefined)
@@ -64,7 +64,12 @@ export function maxShareOfTimeout(
       );
     const share = invocation.ms / 1000 / timeout;
     if (share > worst.share)
-      worst = { share, functionId: invocation.functionId, ms: invocation.ms };
+      worst = {
+        share,
+        functionId: invocation.functionId,
+        ms: invocation.ms,
+        ...(invocation.state ? { state: invocation.state } : {}),
+      };
   }
   return worst;
 }
@@ -73,6 +78,8 @@ export function maxShareOfTimeout(
 export interface Invocation {
   functionId: string;
   ms: number;
+  /** The state that invoked it (`<state machine>:<state>`), where the run knows it. */
+  state?: string;
 }
 
 /**

@@ -336,7 +336,11 @@ export async function measureRun(
           process.stderr.write(
             `trace ${((performance.now() - began) / 1000).toFixed(1)}s sim+${(options.clock.elapsedSeconds() - simulatedStart).toFixed(0)}s ${invocation.stateMachine} ${invocation.state} ${invocation.ms.toFixed(0)}ms\n`,
           );
-        invocations.push({ functionId: invocation.functionId, ms: invocation.ms });
+        invocations.push({
+          functionId: invocation.functionId,
+          ms: invocation.ms,
+          state: `${invocation.stateMachine}:${invocation.state}`,
+        });
       },
     });
   } finally {
