@@ -104,7 +104,7 @@ async function carryOut(
     case 'listEtcdMembers':
       return listEtcdMembers(config, await etcdAccess());
     case 'removeEtcdMember':
-      return removeEtcdMember(config, await etcdAccess(), request.instanceId);
+      return removeEtcdMember(config, port, await etcdAccess(), request.instanceId);
   }
 }
 

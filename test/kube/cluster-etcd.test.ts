@@ -7,7 +7,7 @@ import {
 } from '../../src/kube/cluster-api-protocol.js';
 import { serveClusterApi } from '../../src/kube/cluster-api-server.js';
 import { checkedEtcdAccess } from '../../src/kube/cluster-etcd.js';
-import type { EtcdAccess } from '../../src/kube/etcd.js';
+import { type EtcdAccess, etcdAccessFromStore } from '../../src/kube/etcd.js';
 import { remoteEtcd } from '../../src/kube/remote-etcd.js';
 import { type InstanceView, SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { ETCD_PREFIX, listen, type RunningSim } from '../../src/local/kube-sim/server.js';
@@ -102,14 +102,57 @@ describe('etcd through the cluster API function', () => {
     expect(cluster.etcd.list()).toHaveLength(3);
   });
 
-  it("passes on etcd's refusal of a removal that would cost the quorum as ClusterNotValidError", async () => {
+  it('refuses, changing nothing, while a member that stays has lost its node', async () => {
     // The third instance is gone without leaving etcd: its member still counts, unhealthy.
     cluster.syncInstances([1, 2].map(instance));
 
     const removal = remoteEtcd(name, invoke).removeMemberOf(instance(1).instanceId);
 
     await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
-    await expect(removal).rejects.toThrow(/not enough started members/);
+    await expect(removal).rejects.toThrow(
+      /etcd member "ip-10-0-0-3\.ec2\.internal" .* is not healthy: its node is gone/,
+    );
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+
+  it('refuses, changing nothing, while a member that stays has no ready etcd pod', async () => {
+    const pod = cluster.pods.get('kube-system/etcd-ip-10-0-0-3.ec2.internal')!;
+    pod.status = { ...pod.status, conditions: [{ type: 'Ready', status: 'False' }] };
+
+    const removal = remoteEtcd(name, invoke).removeMemberOf(instance(1).instanceId);
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(
+      /"ip-10-0-0-3\.ec2\.internal" .* its pod etcd-ip-10-0-0-3\.ec2\.internal is not ready/,
+    );
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+
+  it('refuses a removal that would leave less than a majority of the members', async () => {
+    const etcd = remoteEtcd(name, invoke);
+    await etcd.removeMemberOf(instance(3).instanceId);
+
+    const removal = etcd.removeMemberOf(instance(2).instanceId);
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(/1 of 2 member\(s\) would stay, not a majority/);
+    expect(cluster.etcd.list()).toHaveLength(2);
+  });
+
+  it('refuses a control-plane node whose InternalIP is a host name', async () => {
+    // A node's status is its kubelet's to write: an address that is a name could resolve anywhere.
+    const node = cluster.nodes.get('ip-10-0-0-2.ec2.internal')!;
+    node.status = {
+      ...node.status,
+      addresses: [{ type: 'InternalIP', address: 'etcd.attacker.example' }],
+    };
+
+    const removal = remoteEtcd(name, invoke).removeMemberOf(instance(1).instanceId);
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(
+      /InternalIP "etcd\.attacker\.example" is not an IP address/,
+    );
     expect(cluster.etcd.list()).toHaveLength(3);
   });
 
@@ -174,6 +217,32 @@ describe('the stored etcd access, checked as data', () => {
     expect(() =>
       checkedEtcdAccess(name, { endpoints: [`${base}/clusters/other.example.com/etcd`] }, base),
     ).toThrow(/is not cluster "etcd.example.com"'s own etcd/);
+  });
+
+  it("refuses, on the local backend, a path that leaves the cluster's own for another's", () => {
+    const base = 'http://127.0.0.1:9';
+    const check = (endpoint: string) => () =>
+      checkedEtcdAccess(name, { endpoints: [endpoint] }, base);
+
+    expect(check(`${base}/clusters/${name}/../other.example.com/etcd`)).toThrow(
+      /is not cluster "etcd.example.com"'s own etcd/,
+    );
+    expect(check(`${base}/clusters/${name}/%2e%2e/other.example.com/etcd`)).toThrow(
+      /is not cluster "etcd.example.com"'s own etcd/,
+    );
+  });
+
+  it('refuses an etcd-client.json that is not JSON, quoting none of it', async () => {
+    const body = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ';
+    const objects = { get: async () => ({ body }) } as unknown as Parameters<
+      typeof etcdAccessFromStore
+    >[0];
+
+    const read = etcdAccessFromStore(objects, name);
+
+    await expect(read).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(read).rejects.toThrow(/secrets\/etcd-client\.json in the state store is not JSON/);
+    await expect(read).rejects.not.toThrow(/MIIE/);
   });
 
   it("dials the cluster's etcd on its VPC side on the local backend", () => {
