@@ -6,6 +6,9 @@ import {
   type ClusterApiRequest,
   ClusterApiRequestSchema,
   type ClusterApiResponse,
+  ETCD_ACTIONS,
+  ETCD_ALIAS,
+  invokedThroughEtcdAlias,
 } from '../kube/cluster-api-protocol.js';
 import { type EtcdAccessLoader, serveClusterApi } from '../kube/cluster-api-server.js';
 import { checkedEtcdAccess } from '../kube/cluster-etcd.js';
@@ -112,12 +115,20 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
   };
   return stageHandler(
     stageLogger('cluster-api', runtime.logLevel),
-    async (request: ClusterApiRequest): Promise<ClusterApiResponse> => {
+    async (request: ClusterApiRequest, context): Promise<ClusterApiResponse> => {
       if (request.cluster !== config.cluster)
         throw new InvalidInputError([
           {
             path: 'cluster',
             message: `this function serves cluster "${config.cluster}" only, not "${request.cluster}"`,
+          },
+        ]);
+      // IAM lets only the rolling update invoke the alias: etcd's membership is its alone.
+      if (ETCD_ACTIONS.has(request.action) && !invokedThroughEtcdAlias(context.invokedFunctionArn))
+        throw new InvalidInputError([
+          {
+            path: 'action',
+            message: `${request.action} is served only through this function's "${ETCD_ALIAS}" alias (only the rolling update may invoke it), not as ${context.invokedFunctionArn || 'an unknown ARN'}`,
           },
         ]);
       const cached = current && clock() - current.readAt < KUBECONFIG_TTL_MS ? current : undefined;

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ClusterNotValidError } from '../../src/errors.js';
+import { lambdaClusterApi } from '../../src/aws/cluster-api-lambda.js';
+import { ClusterNotValidError, InvalidInputError } from '../../src/errors.js';
+import { createClusterApiHandler } from '../../src/handlers/cluster-api.js';
 import {
   type ClusterApiInvoker,
   type ClusterApiRequest,
   ClusterApiRequestSchema,
+  invokedThroughEtcdAlias,
 } from '../../src/kube/cluster-api-protocol.js';
 import { serveClusterApi } from '../../src/kube/cluster-api-server.js';
 import { checkedEtcdAccess } from '../../src/kube/cluster-etcd.js';
@@ -11,6 +14,8 @@ import { type EtcdAccess, etcdAccessFromStore } from '../../src/kube/etcd.js';
 import { remoteEtcd } from '../../src/kube/remote-etcd.js';
 import { type InstanceView, SimCluster } from '../../src/local/kube-sim/cluster.js';
 import { ETCD_PREFIX, listen, type RunningSim } from '../../src/local/kube-sim/server.js';
+import { lambdaContext } from '../../src/local/sfn/handlers.js';
+import { clusterApiFunctionName } from '../../src/planning/names.js';
 import { registeredKubeConfig } from '../support/kubeconfig.js';
 
 // The etcd operations of a cluster's API function: requests cross as JSON, as a Lambda
@@ -163,6 +168,57 @@ describe('etcd through the cluster API function', () => {
     expect(await etcd.listMembers()).toBeUndefined();
     expect(await etcd.removeMemberOf(instance(1).instanceId)).toBe(false);
     expect(cluster.etcd.list()).toHaveLength(3);
+  });
+});
+
+describe('the etcd alias', () => {
+  const instanceId = instance(1).instanceId;
+  const handler = createClusterApiHandler({ cluster: name, stateBucket: 'state-bucket' }) as (
+    event: unknown,
+    context: unknown,
+  ) => Promise<unknown>;
+
+  it.each([
+    ['the function itself', undefined],
+    ['another alias', 'live'],
+  ])('refuses an etcd operation invoked as %s, before reading anything', async (_as, qualifier) => {
+    const context = lambdaContext(clusterApiFunctionName(name), 120, 'us-east-1', qualifier);
+
+    const removal = handler({ cluster: name, action: 'removeEtcdMember', instanceId }, context);
+
+    await expect(removal).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(removal).rejects.toThrow(
+      /removeEtcdMember is served only through this function's "etcd" alias/,
+    );
+  });
+
+  it('is invoked for the etcd operations only, by the shared functions on AWS', async () => {
+    const sent: Array<{ FunctionName?: string; Qualifier?: string }> = [];
+    const lambda = {
+      send: async (command: { input: { FunctionName?: string; Qualifier?: string } }) => {
+        sent.push(command.input);
+        return { Payload: new TextEncoder().encode('{"ok":true,"result":{"removed":false}}') };
+      },
+    } as unknown as Parameters<typeof lambdaClusterApi>[0];
+    const invoke = lambdaClusterApi(lambda);
+
+    await invoke({ cluster: name, action: 'removeEtcdMember', instanceId });
+    await invoke({ cluster: name, action: 'listNodes', limit: 10 });
+
+    expect(sent.map((input) => input.Qualifier)).toEqual(['etcd', undefined]);
+    expect(sent.map((input) => input.FunctionName)).toEqual([
+      clusterApiFunctionName(name),
+      clusterApiFunctionName(name),
+    ]);
+  });
+
+  it('is the ARN a Lambda context names with the etcd qualifier, and no other', () => {
+    const arn = `arn:aws:lambda:us-east-1:123456789012:function:${clusterApiFunctionName(name)}`;
+
+    expect(invokedThroughEtcdAlias(`${arn}:etcd`)).toBe(true);
+    expect(invokedThroughEtcdAlias(arn)).toBe(false);
+    expect(invokedThroughEtcdAlias(`${arn}:$LATEST`)).toBe(false);
+    expect(invokedThroughEtcdAlias(`${arn}:etcd:etcd`)).toBe(false);
   });
 });
 

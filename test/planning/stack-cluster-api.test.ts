@@ -57,6 +57,19 @@ describe('cluster API function in the cluster stack', () => {
     );
   });
 
+  it('serves etcd through an alias of the same function, on $LATEST', () => {
+    const template = render(privateCluster(), LAYER);
+
+    expect(template.Resources.ClusterApiEtcdAlias).toMatchObject({
+      Type: 'AWS::Lambda::Alias',
+      Properties: {
+        FunctionName: { Ref: 'ClusterApiFunction' },
+        FunctionVersion: '$LATEST',
+        Name: 'etcd',
+      },
+    });
+  });
+
   it("gives the function a bounded role that reads only its cluster's kubeconfig and etcd client", () => {
     const text = privateCluster();
     const role = render(text, LAYER).Resources.ClusterApiRole!.Properties;
