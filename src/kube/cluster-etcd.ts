@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { ClusterNotValidError } from '../errors.js';
+import { ClusterNotValidError, ConfigError } from '../errors.js';
 import { storeKey } from '../state/layout.js';
 import type { ClusterApiResults } from './cluster-api-protocol.js';
 import {
@@ -88,27 +88,58 @@ export function checkedEtcdAccess(
   };
 }
 
+/** The VPC's address ranges, where etcd's control-plane addresses must be; any when none is known. */
+export interface EtcdNetwork {
+  cidrs: string[];
+  contains(ip: string): boolean;
+}
+
+/** The ranges of `cidrs` (`10.0.0.0/16`, IPv4 or IPv6); a malformed one is a ConfigError at cold start. */
+export function vpcNetwork(cidrs: string[]): EtcdNetwork {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network = '', prefix = ''] = cidr.split('/');
+    const family = isIP(network);
+    if (family === 0 || !/^\d{1,3}$/.test(prefix))
+      throw new ConfigError(`VPC_CIDRS: "${cidr}" is not a CIDR block`);
+    list.addSubnet(network, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return {
+    cidrs,
+    contains: (ip) => cidrs.length === 0 || list.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6'),
+  };
+}
+
 /**
  * A node's InternalIP as an etcd address: an IP literal, never a name a resolver could point
- * elsewhere (a node's status is written by its kubelet).
+ * elsewhere, and inside the VPC when its ranges are known (a node's status is its kubelet's to
+ * write).
  */
-function etcdAddress(node: V1Node): string | undefined {
+function etcdAddress(node: V1Node, network?: EtcdNetwork): string | undefined {
   const internalIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   if (internalIp === undefined) return undefined;
+  const which = `control-plane node ${node.metadata?.name ?? '(unnamed)'}`;
   if (isIP(internalIp) === 0)
     throw new ClusterNotValidError(
-      `control-plane node ${node.metadata?.name ?? '(unnamed)'}: InternalIP "${internalIp.slice(0, 64)}" is not an IP address; etcd is dialed on addresses only`,
+      `${which}: InternalIP "${internalIp.slice(0, 64)}" is not an IP address; etcd is dialed on addresses only`,
+    );
+  if (network && !network.contains(internalIp))
+    throw new ClusterNotValidError(
+      `${which}: InternalIP ${internalIp} is outside the cluster's VPC (${network.cidrs.join(', ')})`,
     );
   return internalIp;
 }
 
-async function controlPlaneNodes(config: KubeConfig): Promise<ControlPlaneNode[]> {
+async function controlPlaneNodes(
+  config: KubeConfig,
+  network?: EtcdNetwork,
+): Promise<ControlPlaneNode[]> {
   const core = config.makeApiClient(CoreV1Api);
   return listAll(
     (request) => core.listNode({ ...request, labelSelector: CONTROL_PLANE_LABEL }),
     PAGE_SIZE,
     (node: V1Node) => {
-      const internalIp = etcdAddress(node);
+      const internalIp = etcdAddress(node, network);
       return {
         name: node.metadata?.name ?? '',
         instanceId: instanceIdFromProviderId(node.spec?.providerID ?? ''),
@@ -131,9 +162,10 @@ function memberApi(access: EtcdAccess, nodes: ControlPlaneNode[], leaving?: stri
 export async function listEtcdMembers(
   config: KubeConfig,
   access: EtcdAccess | undefined,
+  network?: EtcdNetwork,
 ): Promise<ClusterApiResults['listEtcdMembers']> {
   if (!access) return { published: false, members: [] };
-  const etcd = memberApi(access, await controlPlaneNodes(config));
+  const etcd = memberApi(access, await controlPlaneNodes(config, network));
   return { published: true, members: await etcd.listMembers() };
 }
 
@@ -168,9 +200,10 @@ export async function removeEtcdMember(
   port: Pick<KubePort, 'listNodes' | 'listPods'>,
   access: EtcdAccess | undefined,
   instanceId: string,
+  network?: EtcdNetwork,
 ): Promise<ClusterApiResults['removeEtcdMember']> {
   if (!access) return { removed: false };
-  const nodes = await controlPlaneNodes(config);
+  const nodes = await controlPlaneNodes(config, network);
   const node = nodes.find((n) => n.instanceId === instanceId);
   if (!node) return { removed: false };
   const etcd = memberApi(access, nodes, instanceId);

@@ -35,11 +35,14 @@ export function clusterApiEnvironment(
   cluster: string,
   stateBucket: string,
   apiServerHost = `api.internal.${cluster}`,
+  vpcCidrs: string[] = [],
 ): Record<string, string> {
   return {
     CLUSTER_NAME: cluster,
     STATE_BUCKET: stateBucket,
     API_SERVER_HOST: apiServerHost,
+    // The control-plane addresses etcd is dialed on must be inside these.
+    ...(vpcCidrs.length > 0 ? { VPC_CIDRS: vpcCidrs.join(',') } : {}),
     NODE_OPTIONS: '--enable-source-maps',
     AWS_MAX_ATTEMPTS: '5',
     POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -270,6 +273,10 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
             name,
             input.stateBucket,
             manifest.cluster.spec.masterInternalName,
+            [
+              ...(manifest.cluster.spec.networkCIDR ? [manifest.cluster.spec.networkCIDR] : []),
+              ...(manifest.cluster.spec.additionalNetworkCIDRs ?? []),
+            ],
           ),
         },
         Tags: input.tags(),

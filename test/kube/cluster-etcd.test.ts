@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaClusterApi } from '../../src/aws/cluster-api-lambda.js';
 import { ClusterNotValidError, InvalidInputError } from '../../src/errors.js';
-import { createClusterApiHandler } from '../../src/handlers/cluster-api.js';
+import { createClusterApiHandler, readClusterApiConfig } from '../../src/handlers/cluster-api.js';
 import {
   type ClusterApiInvoker,
   type ClusterApiRequest,
@@ -9,7 +9,7 @@ import {
   invokedThroughEtcdAlias,
 } from '../../src/kube/cluster-api-protocol.js';
 import { serveClusterApi } from '../../src/kube/cluster-api-server.js';
-import { checkedEtcdAccess } from '../../src/kube/cluster-etcd.js';
+import { checkedEtcdAccess, vpcNetwork } from '../../src/kube/cluster-etcd.js';
 import { type EtcdAccess, etcdAccessFromStore } from '../../src/kube/etcd.js';
 import { remoteEtcd } from '../../src/kube/remote-etcd.js';
 import { type InstanceView, SimCluster } from '../../src/local/kube-sim/cluster.js';
@@ -39,18 +39,25 @@ let sim: RunningSim;
 let stored: EtcdAccess | undefined;
 const answers: string[] = [];
 
-/** The function's core behind a JSON boundary, each request parsed by the schema the function uses. */
-const invoke: ClusterApiInvoker = async (request) => {
-  const parsed = ClusterApiRequestSchema.parse(JSON.parse(JSON.stringify(request)));
-  const base = sim.urlFor(name).replace(/\/clusters\/.*$/, '');
-  const answer = await serveClusterApi(
-    parsed,
-    registeredKubeConfig(name, sim.urlFor(name)),
-    async () => stored && checkedEtcdAccess(name, stored, base),
-  );
-  answers.push(JSON.stringify(answer));
-  return JSON.parse(JSON.stringify(answer));
-};
+/**
+ * The function's core behind a JSON boundary, each request parsed by the schema the function
+ * uses; `vpcCidrs` as its stack sets VPC_CIDRS.
+ */
+const invokerIn =
+  (vpcCidrs: string[] = []): ClusterApiInvoker =>
+  async (request) => {
+    const parsed = ClusterApiRequestSchema.parse(JSON.parse(JSON.stringify(request)));
+    const base = sim.urlFor(name).replace(/\/clusters\/.*$/, '');
+    const answer = await serveClusterApi(
+      parsed,
+      registeredKubeConfig(name, sim.urlFor(name)),
+      async () => stored && checkedEtcdAccess(name, stored, base),
+      vpcNetwork(vpcCidrs),
+    );
+    answers.push(JSON.stringify(answer));
+    return JSON.parse(JSON.stringify(answer));
+  };
+const invoke = invokerIn();
 
 beforeAll(async () => {
   sim = await listen({ cluster: async (n) => (n === name ? cluster : undefined) }, 0);
@@ -161,6 +168,26 @@ describe('etcd through the cluster API function', () => {
     expect(cluster.etcd.list()).toHaveLength(3);
   });
 
+  it("refuses a control-plane node whose InternalIP is outside the cluster's VPC", async () => {
+    const inOtherVpc = invokerIn(['10.1.0.0/16']);
+
+    const removal = remoteEtcd(name, inOtherVpc).removeMemberOf(instance(1).instanceId);
+
+    await expect(removal).rejects.toBeInstanceOf(ClusterNotValidError);
+    await expect(removal).rejects.toThrow(
+      /InternalIP 10\.0\.0\.\d is outside the cluster's VPC \(10\.1\.0\.0\/16\)/,
+    );
+    expect(cluster.etcd.list()).toHaveLength(3);
+  });
+
+  it("dials control-plane addresses inside the cluster's VPC", async () => {
+    const inVpc = invokerIn(['172.16.0.0/12', '10.0.0.0/16']);
+
+    const removed = await remoteEtcd(name, inVpc).removeMemberOf(instance(2).instanceId);
+
+    expect(removed).toBe(true);
+  });
+
   it('reports no members while the control plane has not stored the etcd client certificate', async () => {
     stored = undefined;
     const etcd = remoteEtcd(name, invoke);
@@ -219,6 +246,24 @@ describe('the etcd alias', () => {
     expect(invokedThroughEtcdAlias(arn)).toBe(false);
     expect(invokedThroughEtcdAlias(`${arn}:$LATEST`)).toBe(false);
     expect(invokedThroughEtcdAlias(`${arn}:etcd:etcd`)).toBe(false);
+  });
+});
+
+describe("the function's VPC ranges", () => {
+  it('reads VPC_CIDRS from the environment', () => {
+    const config = readClusterApiConfig({
+      CLUSTER_NAME: name,
+      STATE_BUCKET: 'state-bucket',
+      VPC_CIDRS: '10.0.0.0/16,10.1.0.0/16',
+    });
+
+    expect(config.vpcCidrs).toEqual(['10.0.0.0/16', '10.1.0.0/16']);
+  });
+
+  it('fails the cold start on a range that is not a CIDR block, naming it', () => {
+    expect(() => vpcNetwork(['10.0.0.0/16', 'api.example.com/16'])).toThrow(
+      /VPC_CIDRS: "api.example.com\/16" is not a CIDR block/,
+    );
   });
 });
 
