@@ -1,9 +1,10 @@
 import { InvokeCommand, LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { AwsRequestError, rethrowAws, TransientKubeError } from '../errors.js';
-import type {
-  ClusterApiInvoker,
-  ClusterApiRequest,
-  ClusterApiResponse,
+import {
+  type ClusterApiInvoker,
+  type ClusterApiRequest,
+  type ClusterApiResponse,
+  invocationQualifier,
 } from '../kube/cluster-api-protocol.js';
 import { clusterApiFunctionName } from '../planning/names.js';
 
@@ -21,15 +22,19 @@ export function invocationError(functionName: string, errorType: string, message
 
 /**
  * The shared functions' way to a cluster's API function on AWS: a synchronous
- * `lambda:InvokeFunction` of the function the cluster's stack made in the cluster's VPC.
+ * `lambda:InvokeFunction` of the function the cluster's stack made in the cluster's VPC; an etcd
+ * operation through the function's `etcd` alias, which only the rolling update may invoke.
  */
 export function lambdaClusterApi(lambda: Pick<LambdaClient, 'send'>): ClusterApiInvoker {
   return async (request: ClusterApiRequest): Promise<ClusterApiResponse> => {
-    const functionName = clusterApiFunctionName(request.cluster);
+    const qualifier = invocationQualifier(request);
+    const name = clusterApiFunctionName(request.cluster);
+    const functionName = qualifier ? `${name}:${qualifier}` : name;
     const out = await lambda
       .send(
         new InvokeCommand({
-          FunctionName: functionName,
+          FunctionName: name,
+          ...(qualifier ? { Qualifier: qualifier } : {}),
           InvocationType: 'RequestResponse',
           Payload: new TextEncoder().encode(JSON.stringify(request)),
         }),

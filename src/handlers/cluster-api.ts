@@ -7,9 +7,12 @@ import {
   type ClusterApiRequest,
   ClusterApiRequestSchema,
   type ClusterApiResponse,
+  ETCD_ACTIONS,
+  ETCD_ALIAS,
+  invokedThroughEtcdAlias,
 } from '../kube/cluster-api-protocol.js';
 import { type EtcdAccessLoader, serveClusterApi } from '../kube/cluster-api-server.js';
-import { checkedEtcdAccess } from '../kube/cluster-etcd.js';
+import { checkedEtcdAccess, vpcNetwork } from '../kube/cluster-etcd.js';
 import { etcdAccessFromStore } from '../kube/etcd.js';
 import {
   kubeconfigKey,
@@ -32,6 +35,8 @@ export interface ClusterApiConfig {
   stateBucket: string;
   /** The cluster's internal API name (`spec.masterInternalName`): the only HTTPS server it dials. */
   apiServerHost?: string;
+  /** The VPC's CIDR blocks (`VPC_CIDRS`): the control-plane addresses etcd is dialed on must be inside. */
+  vpcCidrs?: string[];
 }
 
 /** The function's settings from its environment; a missing one fails the cold start by name. */
@@ -43,6 +48,7 @@ export function readClusterApiConfig(env: Record<string, string | undefined>): C
     cluster: env.CLUSTER_NAME!,
     stateBucket: env.STATE_BUCKET!,
     ...(env.API_SERVER_HOST ? { apiServerHost: env.API_SERVER_HOST } : {}),
+    ...(env.VPC_CIDRS ? { vpcCidrs: env.VPC_CIDRS.split(',').filter((c) => c !== '') } : {}),
   };
 }
 
@@ -112,9 +118,10 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
     const stored = await etcdAccessFromStore(objects, config.cluster);
     return stored && checkedEtcdAccess(config.cluster, stored, runtime.localKubeApi);
   };
+  const etcdNetwork = vpcNetwork(config.vpcCidrs ?? []);
   return stageHandler(
     stageLogger('cluster-api', runtime.logLevel),
-    async (request: ClusterApiRequest): Promise<ClusterApiResponse> => {
+    async (request: ClusterApiRequest, context): Promise<ClusterApiResponse> => {
       if (request.cluster !== config.cluster)
         throw new InvalidInputError([
           {
@@ -122,14 +129,24 @@ export function createClusterApiHandler(config: ClusterApiConfig, runtime: Handl
             message: `this function serves cluster "${config.cluster}" only, not "${request.cluster}"`,
           },
         ]);
+      // IAM lets only the rolling update invoke the alias: etcd's membership is its alone.
+      if (ETCD_ACTIONS.has(request.action) && !invokedThroughEtcdAlias(context.invokedFunctionArn))
+        throw new InvalidInputError([
+          {
+            path: 'action',
+            message: `${request.action} is served only through this function's "${ETCD_ALIAS}" alias (only the rolling update may invoke it), not as ${context.invokedFunctionArn || 'an unknown ARN'}`,
+          },
+        ]);
       const cached = current && clock() - current.readAt < KUBECONFIG_TTL_MS ? current : undefined;
       const loaded = cached ?? (await load());
       if (!loaded.ok) return request.action === 'published' ? loaded.unpublished : loaded.answer;
-      const answer = await serveClusterApi(request, loaded.config, etcdAccess);
+      const answer = await serveClusterApi(request, loaded.config, etcdAccess, etcdNetwork);
       // A replaced control plane stores a new admin certificate: refused with the old one, read again.
       if (cached && !answer.ok && answer.error.status === 401) {
         const fresh = await load();
-        return fresh.ok ? serveClusterApi(request, fresh.config, etcdAccess) : fresh.answer;
+        return fresh.ok
+          ? serveClusterApi(request, fresh.config, etcdAccess, etcdNetwork)
+          : fresh.answer;
       }
       return answer;
     },

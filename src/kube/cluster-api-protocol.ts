@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLUSTER_API_ETCD_ALIAS } from '../planning/names.js';
 import type { EtcdMember } from './etcd.js';
 import type { KubePodRow } from './pod-rows.js';
 import type { EvictionResult, KubeNode, KubePod } from './port.js';
@@ -116,6 +117,32 @@ export const ClusterApiRequestSchema = z.discriminatedUnion('action', [
 
 export type ClusterApiRequest = z.output<typeof ClusterApiRequestSchema>;
 export type ClusterApiAction = ClusterApiRequest['action'];
+
+/**
+ * The alias of a cluster's API function through which its etcd operations are served: only the
+ * rolling update's actor role may invoke it, so the shared functions that need the Kubernetes
+ * API alone (the ENI watcher) cannot reach etcd's membership, whatever they send.
+ */
+export const ETCD_ALIAS = CLUSTER_API_ETCD_ALIAS;
+
+/** The operations served only through ETCD_ALIAS. */
+export const ETCD_ACTIONS: ReadonlySet<ClusterApiAction> = new Set([
+  'listEtcdMembers',
+  'removeEtcdMember',
+]);
+
+/** The qualifier a request is invoked with: ETCD_ALIAS for an etcd operation, else none. */
+export function invocationQualifier(
+  request: Pick<ClusterApiRequest, 'action'>,
+): string | undefined {
+  return ETCD_ACTIONS.has(request.action) ? ETCD_ALIAS : undefined;
+}
+
+/** Whether a Lambda `invokedFunctionArn` is the function's ETCD_ALIAS (`arn:...:function:<name>:etcd`). */
+export function invokedThroughEtcdAlias(invokedFunctionArn: string | undefined): boolean {
+  const parts = (invokedFunctionArn ?? '').split(':');
+  return parts.length === 8 && parts[5] === 'function' && parts[7] === ETCD_ALIAS;
+}
 
 /** A Kubernetes refusal or failure as it crosses the invocation: the kopsless error name, and the HTTP status when there was one. */
 export interface ClusterApiFailure {

@@ -7,7 +7,7 @@ import {
   type ClusterApiResults,
   MAX_RESPONSE_BYTES,
 } from './cluster-api-protocol.js';
-import { listEtcdMembers, removeEtcdMember } from './cluster-etcd.js';
+import { type EtcdNetwork, listEtcdMembers, removeEtcdMember } from './cluster-etcd.js';
 import type { EtcdAccess } from './etcd.js';
 import { podTablePage } from './pod-rows.js';
 import { countPodSlots, type KubePort, kubePort, toNode, toPod } from './port.js';
@@ -42,6 +42,7 @@ async function carryOut(
   config: KubeConfig,
   port: KubePort,
   etcdAccess: EtcdAccessLoader,
+  etcdNetwork?: EtcdNetwork,
 ): Promise<ClusterApiResults[ClusterApiRequest['action']]> {
   switch (request.action) {
     case 'published':
@@ -102,9 +103,9 @@ async function carryOut(
       await port.recordEvent(request.event);
       return {};
     case 'listEtcdMembers':
-      return listEtcdMembers(config, await etcdAccess());
+      return listEtcdMembers(config, await etcdAccess(), etcdNetwork);
     case 'removeEtcdMember':
-      return removeEtcdMember(config, await etcdAccess(), request.instanceId);
+      return removeEtcdMember(config, port, await etcdAccess(), request.instanceId, etcdNetwork);
   }
 }
 
@@ -116,13 +117,14 @@ export async function serveClusterApi(
   request: ClusterApiRequest,
   config: KubeConfig,
   etcdAccess: EtcdAccessLoader,
+  etcdNetwork?: EtcdNetwork,
 ): Promise<ClusterApiResponse> {
   // The port built from the config does the mutations exactly as the stages did in-process;
   // list pages use the clients directly, since a port folds whole lists.
   const port = kubePort(config);
   let answer: ClusterApiResponse;
   try {
-    answer = { ok: true, result: await carryOut(request, config, port, etcdAccess) };
+    answer = { ok: true, result: await carryOut(request, config, port, etcdAccess, etcdNetwork) };
   } catch (error) {
     return { ok: false, error: failure(error, request.action) };
   }

@@ -1,10 +1,24 @@
+import { BlockList, isIP } from 'node:net';
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { ClusterNotValidError } from '../errors.js';
+import { ClusterNotValidError, ConfigError } from '../errors.js';
 import { storeKey } from '../state/layout.js';
 import type { ClusterApiResults } from './cluster-api-protocol.js';
-import { type EtcdAccess, type EtcdPort, etcdEndpoints, etcdPort } from './etcd.js';
+import {
+  type EtcdAccess,
+  type EtcdMember,
+  type EtcdPort,
+  etcdEndpoints,
+  etcdPort,
+} from './etcd.js';
+import { etcdFailures } from './etcd-health.js';
 import { localClusterApiUrl, localClusterApiUrlInVpc } from './from-store.js';
-import { instanceIdFromProviderId, listAll } from './port.js';
+import {
+  instanceIdFromProviderId,
+  type KubeNode,
+  type KubePod,
+  type KubePort,
+  listAll,
+} from './port.js';
 
 /**
  * The etcd operations of a cluster's API function (`listEtcdMembers`, `removeEtcdMember`):
@@ -49,24 +63,83 @@ export function checkedEtcdAccess(
       );
     return access;
   }
-  const outside = `${localClusterApiUrl(localKubeApi, cluster)}/`;
-  const inside = `${localClusterApiUrlInVpc(localKubeApi, cluster)}/`;
+  // Compared as the HTTP client will dial them: `/clusters/a/../b/etcd` is cluster b's.
+  const outside = new URL(localClusterApiUrl(localKubeApi, cluster));
+  const inside = localClusterApiUrlInVpc(localKubeApi, cluster);
+  const own = (endpoint: string): URL | undefined => {
+    const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+    return url &&
+      url.origin === outside.origin &&
+      url.pathname.startsWith(`${outside.pathname}/`) &&
+      !url.search &&
+      !url.hash
+      ? url
+      : undefined;
+  };
   const endpoints = access.endpoints ?? [];
-  const foreign = endpoints.find((e) => !e.startsWith(outside));
-  if (foreign)
+  const foreign = endpoints.find((e) => !own(e));
+  if (foreign !== undefined)
     throw new ClusterNotValidError(
       `${where}: endpoints: ${foreign} is not cluster "${cluster}"'s own etcd on the local backend`,
     );
-  return { ...access, endpoints: endpoints.map((e) => `${inside}${e.slice(outside.length)}`) };
+  return {
+    ...access,
+    endpoints: endpoints.map((e) => `${inside}${own(e)!.pathname.slice(outside.pathname.length)}`),
+  };
 }
 
-async function controlPlaneNodes(config: KubeConfig): Promise<ControlPlaneNode[]> {
+/** The VPC's address ranges, where etcd's control-plane addresses must be; any when none is known. */
+export interface EtcdNetwork {
+  cidrs: string[];
+  contains(ip: string): boolean;
+}
+
+/** The ranges of `cidrs` (`10.0.0.0/16`, IPv4 or IPv6); a malformed one is a ConfigError at cold start. */
+export function vpcNetwork(cidrs: string[]): EtcdNetwork {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [network = '', prefix = ''] = cidr.split('/');
+    const family = isIP(network);
+    if (family === 0 || !/^\d{1,3}$/.test(prefix))
+      throw new ConfigError(`VPC_CIDRS: "${cidr}" is not a CIDR block`);
+    list.addSubnet(network, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return {
+    cidrs,
+    contains: (ip) => cidrs.length === 0 || list.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6'),
+  };
+}
+
+/**
+ * A node's InternalIP as an etcd address: an IP literal, never a name a resolver could point
+ * elsewhere, and inside the VPC when its ranges are known (a node's status is its kubelet's to
+ * write).
+ */
+function etcdAddress(node: V1Node, network?: EtcdNetwork): string | undefined {
+  const internalIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  if (internalIp === undefined) return undefined;
+  const which = `control-plane node ${node.metadata?.name ?? '(unnamed)'}`;
+  if (isIP(internalIp) === 0)
+    throw new ClusterNotValidError(
+      `${which}: InternalIP "${internalIp.slice(0, 64)}" is not an IP address; etcd is dialed on addresses only`,
+    );
+  if (network && !network.contains(internalIp))
+    throw new ClusterNotValidError(
+      `${which}: InternalIP ${internalIp} is outside the cluster's VPC (${network.cidrs.join(', ')})`,
+    );
+  return internalIp;
+}
+
+async function controlPlaneNodes(
+  config: KubeConfig,
+  network?: EtcdNetwork,
+): Promise<ControlPlaneNode[]> {
   const core = config.makeApiClient(CoreV1Api);
   return listAll(
     (request) => core.listNode({ ...request, labelSelector: CONTROL_PLANE_LABEL }),
     PAGE_SIZE,
     (node: V1Node) => {
-      const internalIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      const internalIp = etcdAddress(node, network);
       return {
         name: node.metadata?.name ?? '',
         instanceId: instanceIdFromProviderId(node.spec?.providerID ?? ''),
@@ -89,29 +162,63 @@ function memberApi(access: EtcdAccess, nodes: ControlPlaneNode[], leaving?: stri
 export async function listEtcdMembers(
   config: KubeConfig,
   access: EtcdAccess | undefined,
+  network?: EtcdNetwork,
 ): Promise<ClusterApiResults['listEtcdMembers']> {
   if (!access) return { published: false, members: [] };
-  const etcd = memberApi(access, await controlPlaneNodes(config));
+  const etcd = memberApi(access, await controlPlaneNodes(config, network));
   return { published: true, members: await etcd.listMembers() };
 }
 
 /**
- * Removes the etcd member of a control-plane instance, dialing the other members. Idempotent:
- * an instance with no node or no member (removed already, never joined) is `removed: false`.
- * etcd itself refuses a removal that would cost the quorum.
+ * Why removing `leaving` now would put etcd at risk, or undefined when it may go: every member
+ * that stays must be healthy, and they must be a majority of the membership as it is, so the
+ * removal (which etcd commits with the current quorum) leaves a quorum behind.
+ */
+function removalRisk(
+  leaving: EtcdMember,
+  members: EtcdMember[],
+  nodes: KubeNode[],
+  systemPods: KubePod[],
+): string | undefined {
+  const staying = members.filter((m) => m.id !== leaving.id);
+  const unhealthy = etcdFailures(staying, staying.length, nodes, systemPods);
+  if (unhealthy.length > 0)
+    return `the quorum rests on the others, and ${unhealthy.map((f) => f.message).join('; ')}`;
+  if (staying.length <= members.length / 2)
+    return `${staying.length} of ${members.length} member(s) would stay, not a majority of the membership`;
+  return undefined;
+}
+
+/**
+ * Removes the etcd member of a control-plane instance, dialing the other members, only while
+ * every other member is healthy and they stay a majority (removalRisk); refused otherwise with
+ * ClusterNotValidError naming what is wrong. Idempotent: an instance with no node or no member
+ * (removed already, never joined) is `removed: false`.
  */
 export async function removeEtcdMember(
   config: KubeConfig,
+  port: Pick<KubePort, 'listNodes' | 'listPods'>,
   access: EtcdAccess | undefined,
   instanceId: string,
+  network?: EtcdNetwork,
 ): Promise<ClusterApiResults['removeEtcdMember']> {
   if (!access) return { removed: false };
-  const nodes = await controlPlaneNodes(config);
+  const nodes = await controlPlaneNodes(config, network);
   const node = nodes.find((n) => n.instanceId === instanceId);
   if (!node) return { removed: false };
   const etcd = memberApi(access, nodes, instanceId);
-  const member = (await etcd.listMembers()).find((m) => m.name === node.name);
+  const members = await etcd.listMembers();
+  const member = members.find((m) => m.name === node.name);
   if (!member) return { removed: false };
+  const [allNodes, systemPods] = await Promise.all([
+    port.listNodes(),
+    port.listPods({ fieldSelector: 'metadata.namespace=kube-system' }),
+  ]);
+  const risk = removalRisk(member, members, allNodes, systemPods);
+  if (risk)
+    throw new ClusterNotValidError(
+      `not removing etcd member ${member.name} of ${instanceId}: ${risk}`,
+    );
   return (await etcd.removeMember(member.id))
     ? { removed: true, member: member.name }
     : { removed: false };

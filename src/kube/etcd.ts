@@ -62,7 +62,15 @@ export interface EtcdAccess {
 const CONNECT_TIMEOUT_MS = 5_000;
 
 function parseAccess(text: string, cluster: string): EtcdAccess {
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the text, which holds a private key: it is left out.
+    throw new ClusterNotValidError(
+      `${storeKey.etcdClient(cluster)} in the state store is not JSON ({ca, cert, key} of PEM strings)`,
+    );
+  }
   const ok =
     typeof parsed === 'object' &&
     parsed !== null &&

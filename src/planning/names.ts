@@ -263,6 +263,13 @@ export function clusterApiFunctionName(cluster: string): string {
   );
 }
 
+/**
+ * The alias of a cluster's API function through which its etcd operations are served
+ * (`function:<name>:etcd`). IAM tells an alias's ARN from the function's: only the rolling
+ * update's actor role may invoke it.
+ */
+export const CLUSTER_API_ETCD_ALIAS = 'etcd';
+
 /** The role of the cluster's API function (under the cluster-role path and boundary). */
 export function clusterApiRoleName(cluster: string): string {
   return composeName(

@@ -1,7 +1,13 @@
 import type { CompletedManifest } from '../manifest/completed.js';
 import { storeKey } from '../state/layout.js';
 import { clusterApiShim, SHIM_HANDLER } from './cluster-api-shim.js';
-import { clusterApiFunctionName, clusterApiRoleName, nameTag, subnetLogicalIds } from './names.js';
+import {
+  CLUSTER_API_ETCD_ALIAS,
+  clusterApiFunctionName,
+  clusterApiRoleName,
+  nameTag,
+  subnetLogicalIds,
+} from './names.js';
 import { boundaryArn, CLUSTER_ROLE_PATH, clusterVpcArn } from './stack-iam.js';
 import { isSharedSubnet } from './stack-network.js';
 
@@ -29,11 +35,14 @@ export function clusterApiEnvironment(
   cluster: string,
   stateBucket: string,
   apiServerHost = `api.internal.${cluster}`,
+  vpcCidrs: string[] = [],
 ): Record<string, string> {
   return {
     CLUSTER_NAME: cluster,
     STATE_BUCKET: stateBucket,
     API_SERVER_HOST: apiServerHost,
+    // The control-plane addresses etcd is dialed on must be inside these.
+    ...(vpcCidrs.length > 0 ? { VPC_CIDRS: vpcCidrs.join(',') } : {}),
     NODE_OPTIONS: '--enable-source-maps',
     AWS_MAX_ATTEMPTS: '5',
     POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -264,12 +273,32 @@ export function clusterApiResources(input: ClusterApiStackInput): Json {
             name,
             input.stateBucket,
             manifest.cluster.spec.masterInternalName,
+            [
+              ...(manifest.cluster.spec.networkCIDR ? [manifest.cluster.spec.networkCIDR] : []),
+              ...(manifest.cluster.spec.additionalNetworkCIDRs ?? []),
+            ],
           ),
         },
         Tags: input.tags(),
       },
       // The state store through the endpoint from the first invocation.
       ...(input.routeTables.length > 0 ? { DependsOn: ['StateStoreEndpoint'] } : {}),
+    },
+    // The etcd operations are served only through this alias (`function:<name>:etcd`), which
+    // IAM tells from the function's ARN: the rolling update alone may invoke it. It runs
+    // $LATEST, the same code and settings as the function, so no version is published and none
+    // can fall behind the layer.
+    ClusterApiEtcdAlias: {
+      Type: 'AWS::Lambda::Alias',
+      Properties: {
+        FunctionName: { Ref: 'ClusterApiFunction' },
+        FunctionVersion: '$LATEST',
+        Name: CLUSTER_API_ETCD_ALIAS,
+        Description: `kopsless: the etcd membership of ${name}, for the rolling update alone`.slice(
+          0,
+          256,
+        ),
+      },
     },
   };
 }

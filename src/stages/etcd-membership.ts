@@ -1,6 +1,7 @@
 import { ClusterNotValidError } from '../errors.js';
-import type { ClusterEtcd, EtcdMember } from '../kube/etcd.js';
-import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
+import type { ClusterEtcd } from '../kube/etcd.js';
+import { etcdFailures } from '../kube/etcd-health.js';
+import type { KubePort } from '../kube/port.js';
 
 /**
  * The control plane's stacked etcd during a roll and in `validate cluster`. A control-plane
@@ -10,46 +11,10 @@ import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
  * through the cluster's API function, inside the cluster's VPC (src/kube/remote-etcd.ts).
  */
 
+export { etcdFailures };
+
 /** The etcd of a cluster; undefined where its member API is out of reach altogether. */
 export type EtcdOf = (cluster: string) => Promise<ClusterEtcd | undefined>;
-
-/** What is wrong with etcd, one line per problem, naming the member; empty when it is healthy. Pure. */
-export function etcdFailures(
-  members: EtcdMember[],
-  expected: number,
-  nodes: KubeNode[],
-  systemPods: KubePod[],
-): Array<{ name: string; message: string }> {
-  const failures: Array<{ name: string; message: string }> = [];
-  if (members.length !== expected) {
-    const names = members.map((m) => m.name || m.id).join(', ');
-    failures.push({
-      name: 'etcd',
-      message: `etcd has ${members.length} member(s) (${names}), the control plane ${expected}: a member must be added or removed`,
-    });
-  }
-  const nodeNames = new Set(nodes.map((n) => n.name));
-  const pods = new Map(
-    systemPods.filter((p) => p.labels.component === 'etcd').map((p) => [p.nodeName ?? '', p]),
-  );
-  for (const member of members) {
-    const label = `etcd member "${member.name || '(not started)'}" (ID ${member.id})`;
-    const why = !member.name
-      ? 'it has not started'
-      : member.isLearner
-        ? 'it is a learner, not yet a voting member'
-        : !nodeNames.has(member.name)
-          ? 'its node is gone (the member was not removed before its instance was terminated)'
-          : !pods.get(member.name)
-            ? `no etcd pod runs on node ${member.name}`
-            : !pods.get(member.name)!.ready
-              ? `its pod etcd-${member.name} is not ready`
-              : undefined;
-    if (why)
-      failures.push({ name: member.name || member.id, message: `${label} is not healthy: ${why}` });
-  }
-  return failures;
-}
 
 /** Members (undefined before the member API is published), nodes and kube-system pods of the cluster. */
 async function observe(kube: KubePort, etcd: ClusterEtcd) {

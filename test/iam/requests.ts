@@ -404,7 +404,9 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     // A cluster's API function, made by the cluster's stack with this deployment's owner tag
     // (src/planning/stack-cluster-api.ts); locally the local runner stands in for it.
     // It is tagged for the one cluster it serves, the cluster the request names.
-    const fn = String(input.FunctionName);
+    // Invoked through an alias (the etcd operations), the resource is the alias's ARN: IAM tells
+    // it from the function's.
+    const fn = `${String(input.FunctionName)}${input.Qualifier ? `:${String(input.Qualifier)}` : ''}`;
     const request = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) as {
       cluster?: string;
     };

@@ -65,6 +65,51 @@ describe('cluster API functions from the layer', () => {
     await expect(answer).rejects.toThrow(/InvalidInputError: .*instanceId/);
   }, 60_000);
 
+  it('refuses an etcd operation invoked on the function rather than its etcd alias', async () => {
+    const removal = {
+      cluster: 'a.example.com',
+      action: 'removeEtcdMember',
+      instanceId: 'i-0123456789abcdef0',
+    };
+
+    const answer = await fetch(
+      `${host.url}/2015-03-31/functions/${clusterApiFunctionName('a.example.com')}/invocations`,
+      { method: 'POST', body: JSON.stringify(removal) },
+    );
+
+    expect(answer.headers.get('x-amz-function-error')).toBe('Unhandled');
+    expect(await answer.text()).toMatch(
+      /InvalidInputError.*served only through this function's \\"etcd\\" alias/,
+    );
+  }, 60_000);
+
+  it('passes the etcd alias on to the function, past its check', async () => {
+    const removal: ClusterApiRequest = {
+      cluster: 'a.example.com',
+      action: 'removeEtcdMember',
+      instanceId: 'i-0123456789abcdef0',
+    };
+
+    // No state store answers here: the function gets as far as reading the kubeconfig.
+    const answer = invoker()(removal).catch((error: Error) => error);
+
+    const error = String(await answer);
+    expect(error).toMatch(
+      /kopsless-kubeapi-a-example-com-[0-9a-f]+:etcd: TransientAwsError: .*ECONNREFUSED/,
+    );
+    expect(error).not.toMatch(/served only through/);
+  }, 60_000);
+
+  it('finds no alias the stack does not make', async () => {
+    const answer = await fetch(
+      `${host.url}/2015-03-31/functions/${clusterApiFunctionName('a.example.com')}/invocations?Qualifier=live`,
+      { method: 'POST', body: JSON.stringify({ cluster: 'a.example.com', action: 'published' }) },
+    );
+
+    expect(answer.status).toBe(404);
+    expect(await answer.text()).toMatch(/Function not found: .*:live/);
+  });
+
   it("finds no function for a request sent to another cluster's function name", async () => {
     const answer = await fetch(
       `${host.url}/2015-03-31/functions/${clusterApiFunctionName('b.example.com')}/invocations`,

@@ -55,6 +55,23 @@ describe('cluster API function in the cluster stack', () => {
     expect(fn.Properties.Environment.Variables.API_SERVER_HOST).toBe(
       `api.internal.${clusterName(text)}`,
     );
+    expect(fn.Properties.Environment.Variables.VPC_CIDRS).toMatch(/^[0-9.]+\/\d+$/);
+    expect(fn.Properties.Environment.Variables.VPC_CIDRS).toBe(
+      checkManifest(text).completed!.cluster.spec.networkCIDR,
+    );
+  });
+
+  it('serves etcd through an alias of the same function, on $LATEST', () => {
+    const template = render(privateCluster(), LAYER);
+
+    expect(template.Resources.ClusterApiEtcdAlias).toMatchObject({
+      Type: 'AWS::Lambda::Alias',
+      Properties: {
+        FunctionName: { Ref: 'ClusterApiFunction' },
+        FunctionVersion: '$LATEST',
+        Name: 'etcd',
+      },
+    });
   });
 
   it("gives the function a bounded role that reads only its cluster's kubeconfig and etcd client", () => {

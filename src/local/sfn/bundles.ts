@@ -364,8 +364,11 @@ export class BundlePool {
     return (event) => this.invoke(logicalId, event);
   }
 
-  /** One invocation: in a warm process of the function if one is free, else in a new one. */
-  async invoke(logicalId: FunctionLogicalId, event: unknown): Promise<unknown> {
+  /**
+   * One invocation: in a warm process of the function if one is free, else in a new one;
+   * `qualifier`, the alias it was invoked through, ends the context's `invokedFunctionArn`.
+   */
+  async invoke(logicalId: FunctionLogicalId, event: unknown, qualifier?: string): Promise<unknown> {
     if (this.stopped) throw new Error(`${logicalId}: the run has ended; its functions are stopped`);
     const fn = this.functions[logicalId];
     const instance =
@@ -435,7 +438,7 @@ export class BundlePool {
             // The init phase of a cold start counted against the Timeout too.
             timeoutMs: Math.max(0, timeoutMs - (Date.now() - began)),
             memorySize: fn.memorySize,
-            functionArn: `arn:aws:lambda:${this.settings.config.region}:123456789012:function:${functionName(logicalId)}`,
+            functionArn: `arn:aws:lambda:${this.settings.config.region}:123456789012:function:${functionName(logicalId)}${qualifier ? `:${qualifier}` : ''}`,
           });
         },
         (error: Error) => finish(() => reject(error)),

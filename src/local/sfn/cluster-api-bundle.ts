@@ -76,11 +76,15 @@ export async function startLayerFunctionHost(
     bundles[name] = { logicalId: name, dir, module: join(dir, 'index.js'), exportName: 'handler' };
     return name;
   };
-  const invoke = async (functionName: string, payload: string): Promise<LocalInvocation> => {
-    const target = invocationTarget(functionName, payload);
+  const invoke = async (
+    functionName: string,
+    payload: string,
+    qualifier?: string,
+  ): Promise<LocalInvocation> => {
+    const target = invocationTarget(functionName, payload, qualifier);
     if ('status' in target) return target;
     try {
-      const answer = await pool.invoke(functionOf(target.cluster), target.event);
+      const answer = await pool.invoke(functionOf(target.cluster), target.event, qualifier);
       return { status: 200, payload: JSON.stringify(answer ?? null) };
     } catch (error) {
       // As Lambda reports a handler's error to a synchronous caller: status 200, the error payload.

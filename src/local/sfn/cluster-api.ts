@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import { createClusterApiHandler } from '../../handlers/cluster-api.js';
+import { ETCD_ALIAS } from '../../kube/cluster-api-protocol.js';
 import { clusterApiFunctionName } from '../../planning/names.js';
 import { CLUSTER_API_TIMEOUT_SECONDS } from '../../planning/stack-cluster-api.js';
 import { inFunction } from '../instrument/aws-calls.js';
@@ -48,16 +49,19 @@ function handlerFor(cluster: string, settings: LocalSettings): Handler {
   return handler;
 }
 
-/** Lambda's answer for a function that does not exist. */
-function notFound(functionName: string): LocalInvocation {
+/** Lambda's answer for a function (or an alias of it) that does not exist. */
+function notFound(functionName: string, qualifier?: string): LocalInvocation {
   return {
     status: 404,
     payload: JSON.stringify({
       Type: 'User',
-      message: `Function not found: arn:aws:lambda:local:000000000000:function:${functionName}`,
+      message: `Function not found: arn:aws:lambda:local:000000000000:function:${functionName}${qualifier ? `:${qualifier}` : ''}`,
     }),
   };
 }
+
+/** The qualifiers a cluster stack's function answers to: its one alias, and `$LATEST`. */
+const QUALIFIERS = new Set([ETCD_ALIAS, '$LATEST']);
 
 /**
  * The cluster whose function an invocation of `functionName` reaches, and its event; or Lambda's
@@ -68,7 +72,10 @@ function notFound(functionName: string): LocalInvocation {
 export function invocationTarget(
   functionName: string,
   payload: string,
+  qualifier?: string,
 ): { cluster: string; event: unknown } | LocalInvocation {
+  if (qualifier !== undefined && !QUALIFIERS.has(qualifier))
+    return notFound(functionName, qualifier);
   let event: unknown;
   try {
     event = JSON.parse(payload || '{}');
@@ -84,13 +91,17 @@ export function invocationTarget(
   return { cluster, event };
 }
 
-/** Invokes the cluster API function named `functionName` with `payload`, from the sources. */
+/**
+ * Invokes the cluster API function named `functionName` (through its alias `qualifier`, when
+ * given) with `payload`, from the sources.
+ */
 export async function invokeLocalClusterApi(
   settings: LocalSettings,
   functionName: string,
   payload: string,
+  qualifier?: string,
 ): Promise<LocalInvocation> {
-  const target = invocationTarget(functionName, payload);
+  const target = invocationTarget(functionName, payload, qualifier);
   if ('status' in target) return target;
   const { cluster, event } = target;
   const handler = handlerFor(cluster, settings);
@@ -98,7 +109,15 @@ export async function invokeLocalClusterApi(
     // Its AWS calls are its own: each cluster's function has its cluster's role.
     const answer = await inFunction(functionName, () =>
       withinHandler(CLUSTER_API_FUNCTION_ID, () =>
-        handler(event, lambdaContext(functionName, CLUSTER_API_TIMEOUT_SECONDS)),
+        handler(
+          event,
+          lambdaContext(
+            functionName,
+            CLUSTER_API_TIMEOUT_SECONDS,
+            settings.config.region,
+            qualifier,
+          ),
+        ),
       ),
     );
     return { status: 200, payload: JSON.stringify(answer ?? null) };
@@ -117,6 +136,11 @@ export async function invokeLocalClusterApi(
 function invokedName(path: string): string | undefined {
   const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path.split('?')[0] ?? '');
   return match ? decodeURIComponent(match[1]!) : undefined;
+}
+
+/** The `Qualifier` of an Invoke request (an alias or version), from its query. */
+function invokedQualifier(query: URLSearchParams): string | undefined {
+  return query.get('Qualifier') ?? undefined;
 }
 
 /** The response of an invocation as an SDK HTTP response. */
@@ -143,8 +167,16 @@ export function localLambdaRequestHandler(
   settings: LocalSettings,
 ): NonNullable<LambdaClientConfig['requestHandler']> {
   return {
-    async handle(request: { path: string; body?: unknown }) {
+    async handle(request: {
+      path: string;
+      query?: Record<string, string | string[] | null>;
+      body?: unknown;
+    }) {
       const name = invokedName(request.path);
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(request.query ?? {}))
+        for (const one of [v].flat()) if (one !== null) query.append(k, one);
+      const qualifier = invokedQualifier(query);
       const body =
         request.body === undefined
           ? ''
@@ -153,7 +185,7 @@ export function localLambdaRequestHandler(
             : Buffer.from(request.body as Uint8Array).toString('utf8');
       return sdkResponse(
         name
-          ? await invokeLocalClusterApi(settings, name, body)
+          ? await invokeLocalClusterApi(settings, name, body, qualifier)
           : { status: 404, payload: '{"message":"not an Invoke request"}' },
       );
     },
@@ -178,8 +210,12 @@ function readAll(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Runs one invocation of the cluster API function `functionName`. */
-export type LocalInvoke = (functionName: string, payload: string) => Promise<LocalInvocation>;
+/** Runs one invocation of the cluster API function `functionName`, through its alias `qualifier` when given. */
+export type LocalInvoke = (
+  functionName: string,
+  payload: string,
+  qualifier?: string,
+) => Promise<LocalInvocation>;
 
 /**
  * Serves Lambda's Invoke API on 127.0.0.1 for the cluster API functions, so that a shared
@@ -188,13 +224,17 @@ export type LocalInvoke = (functionName: string, payload: string) => Promise<Loc
  */
 export async function startLocalFunctionHost(
   settings: LocalSettings,
-  invoke: LocalInvoke = (name, payload) => invokeLocalClusterApi(settings, name, payload),
+  invoke: LocalInvoke = (name, payload, qualifier) =>
+    invokeLocalClusterApi(settings, name, payload, qualifier),
 ): Promise<LocalFunctionHost> {
   const server: Server = createServer((req, res) => {
     const name = req.method === 'POST' ? invokedName(req.url ?? '') : undefined;
+    const qualifier = invokedQualifier(new URL(req.url ?? '/', 'http://127.0.0.1').searchParams);
     void readAll(req)
       .then(async (body) =>
-        name ? invoke(name, body) : { status: 404, payload: '{"message":"not an Invoke request"}' },
+        name
+          ? invoke(name, body, qualifier)
+          : { status: 404, payload: '{"message":"not an Invoke request"}' },
       )
       .then((answer: LocalInvocation) => {
         res.writeHead(answer.status, {

@@ -170,12 +170,18 @@ export function withClusterApiFunctions(settings: LocalSettings): LocalSettings 
  * Made when the invocation starts: its remaining time counts down from `timeoutSeconds` (the
  * function's Timeout), as Lambda's does.
  */
-export function lambdaContext(functionName: string, timeoutSeconds = 900, region = 'us-east-1') {
+export function lambdaContext(
+  functionName: string,
+  timeoutSeconds = 900,
+  region = 'us-east-1',
+  qualifier?: string,
+) {
   const end = performance.now() + timeoutSeconds * 1000;
   return {
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:123456789012:function:${functionName}`,
+    // As Lambda sets it: the ARN the caller invoked, with its alias or version when it named one.
+    invokedFunctionArn: `arn:aws:lambda:${region}:123456789012:function:${functionName}${qualifier ? `:${qualifier}` : ''}`,
     memoryLimitInMB: '512',
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
