@@ -13,6 +13,7 @@ import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from '../planning/names.js';
 import {
   ROLE_NOT_ASSUMABLE,
   ROLE_PROPAGATION_WAITS_SECONDS,
+  STACK_ROLE_TRUST_POLICY,
   stackRoleDefinition,
   stackRolePath,
 } from '../planning/stack-role.js';
@@ -21,8 +22,8 @@ import {
 export interface StackRoleApi {
   /**
    * Makes the cluster's stack role unless it exists, gives it ClusterStackPolicy, and returns
-   * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags)
-   * is refused, never adopted.
+   * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags,
+   * trust policy) is refused, never adopted.
    */
   ensure(cluster: string): Promise<string>;
   /** Detaches ClusterStackPolicy and deletes the role; `absent` when there was none. */
@@ -42,6 +43,44 @@ export interface StackRoleSettings {
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 
+/** A policy document as IAM returns it (URL-encoded), decoded; as it is when it is not encoded. */
+function decodeSafely(document: string | undefined): string {
+  try {
+    return decodeURIComponent(document ?? '');
+  } catch {
+    return document ?? '';
+  }
+}
+
+/**
+ * A policy document in one spelling: IAM returns it URL-encoded, may turn a one-element list
+ * into its element (or the reverse) and keeps keys in any order.
+ */
+function canonicalPolicy(document: string | undefined): string | undefined {
+  if (document === undefined) return undefined;
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value))
+      return value.length === 1 ? canonical(value[0]) : value.map(canonical).sort(byJson);
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(
+        Object.entries(value)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, v]) => [k, canonical(v)]),
+      );
+    return value;
+  };
+  try {
+    return JSON.stringify(canonical(JSON.parse(decodeSafely(document))));
+  } catch {
+    return undefined;
+  }
+}
+
+function byJson(a: unknown, b: unknown): number {
+  const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** Why a role found under the stack role's name is not one kopsless made for `cluster`. */
 function stackRoleProblems(role: Role | undefined, cluster: string, settings: StackRoleSettings) {
   const tags = Object.fromEntries((role?.Tags ?? []).map((t) => [t.Key, t.Value]));
@@ -53,6 +92,12 @@ function stackRoleProblems(role: Role | undefined, cluster: string, settings: St
   if (tags[CLUSTER_TAG] !== cluster) problems.push(`its ${CLUSTER_TAG} tag is not ${cluster}`);
   if (tags[OWNER_TAG] !== settings.deployment)
     problems.push(`its ${OWNER_TAG} tag is not ${settings.deployment}`);
+  // A role that trusts anyone besides CloudFormation would hand ClusterStackPolicy to them.
+  const trust = canonicalPolicy(role?.AssumeRolePolicyDocument);
+  if (trust === undefined || trust !== canonicalPolicy(STACK_ROLE_TRUST_POLICY))
+    problems.push(
+      `its trust policy is not the stack role's (only cloudformation.amazonaws.com may assume it): ${decodeSafely(role?.AssumeRolePolicyDocument).slice(0, 500)}`,
+    );
   return problems;
 }
 

@@ -14,6 +14,7 @@ import { iamStackRoleApi, whileStackRolePropagates } from '../../src/aws/stack-r
 import { readConfig } from '../../src/config.js';
 import { StackFailedError, TransientAwsError } from '../../src/errors.js';
 import { stackRoleName } from '../../src/planning/names.js';
+import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
 
 const iam = mockClient(IAMClient);
 const cluster = 'a.example.com';
@@ -30,7 +31,7 @@ const ours = {
   Arn: arn,
   Path: `/kopsless/stack/${cluster}/`,
   CreateDate: new Date(0),
-  AssumeRolePolicyDocument: '{}',
+  AssumeRolePolicyDocument: encodeURIComponent(STACK_ROLE_TRUST_POLICY),
   PermissionsBoundary: {
     PermissionsBoundaryType: 'PermissionsBoundaryPolicy' as const,
     PermissionsBoundaryArn: settings.boundaryArn,
@@ -97,6 +98,50 @@ describe("a cluster's stack role", () => {
     await expect(iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).rejects.toThrow(
       `its KubernetesCluster tag is not ${cluster}`,
     );
+  });
+
+  it('is never adopted when a role of its name trusts another account', async () => {
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::999999999999:root' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    };
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({
+      Role: { ...ours, AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)) },
+    });
+
+    const ensured = iamStackRoleApi(new IAMClient({}), settings).ensure(cluster);
+
+    await expect(ensured).rejects.toThrow(StackFailedError);
+    await expect(ensured).rejects.toThrow(
+      `IAM role ${stackRoleName(cluster)} exists but is not the stack role kopsless makes for cluster ${cluster}: its trust policy is not the stack role's (only cloudformation.amazonaws.com may assume it): ${JSON.stringify(trust)}`,
+    );
+    expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(0);
+  });
+
+  it('is adopted when IAM spells its trust policy otherwise: keys reordered, lists of one', async () => {
+    const respelled = {
+      Statement: [
+        {
+          Action: ['sts:AssumeRole'],
+          Principal: { Service: ['cloudformation.amazonaws.com'] },
+          Effect: 'Allow',
+        },
+      ],
+      Version: '2012-10-17',
+    };
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({
+      Role: { ...ours, AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(respelled)) },
+    });
+
+    expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
   });
 
   it('is detached and deleted', async () => {
