@@ -2,9 +2,13 @@ import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   GetRoleCommand,
   type IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
   type Role,
 } from '@aws-sdk/client-iam';
 import { sleep } from '../clock.js';
@@ -26,8 +30,20 @@ export interface StackRoleApi {
    * trust policy) is refused, never adopted.
    */
   ensure(cluster: string): Promise<string>;
-  /** Detaches ClusterStackPolicy and deletes the role; `absent` when there was none. */
-  remove(cluster: string): Promise<'deleted' | 'absent'>;
+  /**
+   * Deletes every role under the cluster's stack path (`/kopsless/stack/<cluster>/`), the stack
+   * role and any other, each with its policies. When IAM refuses the listing, deletes the stack
+   * role by its name and says why the others could not be looked for.
+   */
+  remove(cluster: string): Promise<StackRoleRemoval>;
+}
+
+/** What removing a cluster's stack roles did. */
+export interface StackRoleRemoval {
+  /** The roles deleted now; empty when none was left. */
+  deleted: string[];
+  /** Why the roles under the path were not listed (only the stack role's own name was removed). */
+  unlisted?: string;
 }
 
 /** What a stack role is made with: template.yaml's two managed policies and the owner tag. */
@@ -42,6 +58,7 @@ export interface StackRoleSettings {
 
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
+const ACCESS_DENIED = ['AccessDenied', 'AccessDeniedException'];
 
 /** A policy document as IAM returns it (URL-encoded), decoded; as it is when it is not encoded. */
 function decodeSafely(document: string | undefined): string {
@@ -145,22 +162,95 @@ export function iamStackRoleApi(
       return role.Arn;
     },
     async remove(cluster) {
-      const RoleName = stackRoleName(cluster);
+      const own = stackRoleName(cluster);
+      let names: string[];
+      let unlisted: string | undefined;
       try {
-        await iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: settings.policyArn }));
+        names = await rolesUnder(iam, stackRolePath(cluster));
+        if (!names.includes(own)) names.push(own);
       } catch (error) {
-        // The role is gone, or the policy was detached by an earlier run.
-        if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+        if (!isAwsErrorCode(error, ...ACCESS_DENIED)) rethrowAws(error);
+        unlisted = `IAM refused to list the roles under ${stackRolePath(cluster)} (iam:ListRoles): only ${own} was looked for: ${(error as Error).message}`;
+        names = [own];
       }
-      try {
-        await iam.send(new DeleteRoleCommand({ RoleName }));
-        return 'deleted';
-      } catch (error) {
-        if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return 'absent';
-        return rethrowAws(error);
-      }
+      const deleted: string[] = [];
+      for (const name of names)
+        if (await deleteRole(iam, name, settings.policyArn)) deleted.push(name);
+      return { deleted, ...(unlisted ? { unlisted } : {}) };
     },
   };
+}
+
+/** The names of the roles under `path`, every page. */
+async function rolesUnder(iam: Pick<IAMClient, 'send'>, path: string): Promise<string[]> {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolesCommand({ PathPrefix: path, Marker }));
+    // The path ends in `/`: `/kopsless/stack/a.b/` is no prefix of another cluster's path, and
+    // a role below it (`.../a.b/x/`) is within the cluster's grants (`role/kopsless/stack/a.b/*`).
+    for (const role of page.Roles ?? [])
+      if (role.Path?.startsWith(path) && role.RoleName) names.push(role.RoleName);
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return names;
+}
+
+/**
+ * Detaches every managed policy of the role, deletes its inline policies and then the role:
+ * false when there was no such role. A role or policy already gone (an earlier run) is fine.
+ */
+async function deleteRole(
+  iam: Pick<IAMClient, 'send'>,
+  RoleName: string,
+  stackPolicyArn: string,
+): Promise<boolean> {
+  /** Makes the call; false when what it names is gone already. */
+  const unlessGone = async (call: () => Promise<unknown>) => {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return false;
+      return rethrowAws(error);
+    }
+  };
+  let attached: string[] = [];
+  let inline: string[] = [];
+  try {
+    attached = await attachedPolicies(iam, RoleName);
+    inline = await inlinePolicies(iam, RoleName);
+  } catch (error) {
+    if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+  }
+  // ClusterStackPolicy by name too: the one policy a stack role is ever given.
+  for (const PolicyArn of new Set([stackPolicyArn, ...attached]))
+    await unlessGone(() => iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
+  for (const PolicyName of inline)
+    await unlessGone(() => iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+  return unlessGone(() => iam.send(new DeleteRoleCommand({ RoleName })));
+}
+
+async function attachedPolicies(iam: Pick<IAMClient, 'send'>, RoleName: string) {
+  const arns: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName, Marker }));
+    for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) arns.push(p.PolicyArn);
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return arns;
+}
+
+async function inlinePolicies(iam: Pick<IAMClient, 'send'>, RoleName: string) {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolePoliciesCommand({ RoleName, Marker }));
+    names.push(...(page.PolicyNames ?? []));
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return names;
 }
 
 /**

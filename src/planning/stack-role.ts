@@ -33,10 +33,13 @@ export function stackRoleTags(
 }
 
 /**
- * Who may assume a stack role: CloudFormation. No `aws:SourceAccount` condition: CloudFormation
- * uses a role only when a caller passes it (`iam:PassRole`, which reaches no other account's
- * roles), and the launch and delete sessions of the role's own cluster are the only callers
- * allowed to pass it.
+ * Who may assume a stack role: CloudFormation. No `aws:SourceAccount` or `aws:SourceArn`
+ * condition: AWS documents neither as sent when CloudFormation assumes a stack's service role
+ * (its service role page names only the `cloudformation.amazonaws.com` principal), so such a
+ * condition could refuse CloudFormation itself. It is not needed either: CloudFormation uses a
+ * role only when a caller passes it (`iam:PassRole`, which reaches no other account's roles),
+ * and the launch and delete sessions of the role's own cluster are the only callers allowed to
+ * pass it.
  */
 export const STACK_ROLE_TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',

@@ -2,10 +2,14 @@ import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   EntityAlreadyExistsException,
   GetRoleCommand,
   IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -144,21 +148,67 @@ describe("a cluster's stack role", () => {
     expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
   });
 
-  it('is detached and deleted', async () => {
-    iam.on(DetachRolePolicyCommand).resolves({});
-    iam.on(DeleteRoleCommand).resolves({});
+  it('goes with every other role under the cluster path, each with its policies', async () => {
+    const path = `/kopsless/stack/${cluster}/`;
+    iam.on(ListRolesCommand, { PathPrefix: path, Marker: undefined }).resolves({
+      Roles: [{ ...ours }],
+      IsTruncated: true,
+      Marker: 'm1',
+    });
+    iam.on(ListRolesCommand, { PathPrefix: path, Marker: 'm1' }).resolves({
+      Roles: [{ ...ours, RoleName: 'extra', Path: `${path}deeper/` }],
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+    iam.on(ListAttachedRolePoliciesCommand, { RoleName: 'extra' }).resolves({
+      AttachedPolicies: [{ PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }],
+    });
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iam.on(ListRolePoliciesCommand, { RoleName: 'extra' }).resolves({ PolicyNames: ['inline'] });
 
-    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toBe('deleted');
-    expect(iam.commandCalls(DetachRolePolicyCommand)[0]!.args[0].input.PolicyArn).toBe(
-      settings.policyArn,
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({ deleted: [stackRoleName(cluster), 'extra'] });
+    expect(iam.commandCalls(DetachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([
+      { RoleName: stackRoleName(cluster), PolicyArn: settings.policyArn },
+      { RoleName: 'extra', PolicyArn: settings.policyArn },
+      { RoleName: 'extra', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    ]);
+    expect(iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({
+      RoleName: 'extra',
+      PolicyName: 'inline',
+    });
+    expect(iam.commandCalls(DeleteRoleCommand).map((c) => c.args[0].input.RoleName)).toEqual([
+      stackRoleName(cluster),
+      'extra',
+    ]);
+  });
+
+  it('is deleted by its name when IAM refuses the listing, saying the path was not searched', async () => {
+    iam.on(ListRolesCommand).rejects(
+      Object.assign(new Error('not authorized to perform: iam:ListRoles'), {
+        name: 'AccessDenied',
+      }),
+    );
+    iam.on(ListAttachedRolePoliciesCommand).resolves({});
+    iam.on(ListRolePoliciesCommand).resolves({});
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal.deleted).toEqual([stackRoleName(cluster)]);
+    expect(removal.unlisted).toBe(
+      `IAM refused to list the roles under /kopsless/stack/${cluster}/ (iam:ListRoles): only ${stackRoleName(cluster)} was looked for: not authorized to perform: iam:ListRoles`,
     );
   });
 
   it('is reported absent when an earlier delete removed it', async () => {
+    iam.on(ListRolesCommand).resolves({ Roles: [] });
+    iam.on(ListAttachedRolePoliciesCommand).rejects(missing());
     iam.on(DetachRolePolicyCommand).rejects(missing());
     iam.on(DeleteRoleCommand).rejects(missing());
 
-    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toBe('absent');
+    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toEqual({
+      deleted: [],
+    });
   });
 });
 

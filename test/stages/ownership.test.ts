@@ -59,7 +59,7 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
     ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
     stackRole: {
       ensure: vi.fn(async () => STACK_ROLE),
-      remove: vi.fn(async () => 'deleted' as const),
+      remove: vi.fn(async () => ({ deleted: [] })),
     },
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,
