@@ -36,6 +36,8 @@ export interface StackRoleApi {
    * role by its name and says why the others could not be looked for.
    */
   remove(cluster: string): Promise<StackRoleRemoval>;
+  /** When the cluster's stack role was made; undefined when there is none. */
+  createdAt(cluster: string): Promise<Date | undefined>;
 }
 
 /** What removing a cluster's stack roles did. */
@@ -160,6 +162,15 @@ export function iamStackRoleApi(
       }
       if (!role?.Arn) throw new StackFailedError(`IAM gave no ARN for ${definition.RoleName}`);
       return role.Arn;
+    },
+    async createdAt(cluster) {
+      try {
+        const out = await iam.send(new GetRoleCommand({ RoleName: stackRoleName(cluster) }));
+        return out.Role?.CreateDate;
+      } catch (error) {
+        if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return undefined;
+        return rethrowAws(error);
+      }
     },
     async remove(cluster) {
       const own = stackRoleName(cluster);

@@ -60,6 +60,7 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
     stackRole: {
       ensure: vi.fn(async () => STACK_ROLE),
       remove: vi.fn(async () => ({ deleted: [] })),
+      createdAt: vi.fn(async () => undefined),
     },
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,
