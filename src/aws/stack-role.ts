@@ -44,6 +44,8 @@ export interface StackRoleApi {
 export interface StackRoleRemoval {
   /** The roles deleted now; empty when none was left. */
   deleted: string[];
+  /** Roles under the path that IAM did not let this session delete, and why. */
+  kept?: string[];
   /** Why the roles under the path were not listed (only the stack role's own name was removed). */
   unlisted?: string;
 }
@@ -61,6 +63,7 @@ export interface StackRoleSettings {
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
 const ACCESS_DENIED = ['AccessDenied', 'AccessDeniedException'];
+const DELETE_CONFLICT = ['DeleteConflictException', 'DeleteConflict'];
 
 /** A policy document as IAM returns it (URL-encoded), decoded; as it is when it is not encoded. */
 function decodeSafely(document: string | undefined): string {
@@ -185,9 +188,22 @@ export function iamStackRoleApi(
         names = [own];
       }
       const deleted: string[] = [];
-      for (const name of names)
-        if (await deleteRole(iam, name, settings.policyArn)) deleted.push(name);
-      return { deleted, ...(unlisted ? { unlisted } : {}) };
+      const kept: string[] = [];
+      for (const name of names) {
+        try {
+          if (await deleteRole(iam, name, settings.policyArn)) deleted.push(name);
+        } catch (error) {
+          // A role kopsless did not make, with what this session may not undo: said, not fatal.
+          if (name === own || !isAwsErrorCode(error, ...ACCESS_DENIED, ...DELETE_CONFLICT))
+            throw error;
+          kept.push(`${name}: ${(error as Error).message}`);
+        }
+      }
+      return {
+        deleted,
+        ...(kept.length > 0 ? { kept } : {}),
+        ...(unlisted ? { unlisted } : {}),
+      };
     },
   };
 }
@@ -232,7 +248,8 @@ async function deleteRole(
     attached = await attachedPolicies(iam, RoleName);
     inline = await inlinePolicies(iam, RoleName);
   } catch (error) {
-    if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+    // Not allowed to list: ClusterStackPolicy, detached by name, is all a stack role carries.
+    if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY, ...ACCESS_DENIED)) rethrowAws(error);
   }
   // ClusterStackPolicy by name too: the one policy a stack role is ever given.
   for (const PolicyArn of new Set([stackPolicyArn, ...attached]))

@@ -200,6 +200,40 @@ describe("a cluster's stack role", () => {
     );
   });
 
+  it('is deleted when IAM refuses to list its policies, ClusterStackPolicy detached by name', async () => {
+    const denied = () => Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
+    iam.on(ListRolesCommand).resolves({ Roles: [{ ...ours }] });
+    iam.on(ListAttachedRolePoliciesCommand).rejects(denied());
+    iam.on(ListRolePoliciesCommand).rejects(denied());
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({ deleted: [stackRoleName(cluster)] });
+    expect(iam.commandCalls(DetachRolePolicyCommand)[0]!.args[0].input.PolicyArn).toBe(
+      settings.policyArn,
+    );
+  });
+
+  it('reports, and keeps, another role under the path that IAM does not let it delete', async () => {
+    iam.on(ListRolesCommand).resolves({
+      Roles: [{ ...ours }, { ...ours, RoleName: 'foreign' }],
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({});
+    iam.on(ListRolePoliciesCommand).resolves({});
+    iam.on(DeleteRoleCommand, { RoleName: 'foreign' }).rejects(
+      Object.assign(new Error('Cannot delete entity, must detach all policies first.'), {
+        name: 'DeleteConflictException',
+      }),
+    );
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({
+      deleted: [stackRoleName(cluster)],
+      kept: ['foreign: Cannot delete entity, must detach all policies first.'],
+    });
+  });
+
   it('is reported absent when an earlier delete removed it', async () => {
     iam.on(ListRolesCommand).resolves({ Roles: [] });
     iam.on(ListAttachedRolePoliciesCommand).rejects(missing());
