@@ -191,7 +191,7 @@ export function iamStackRoleApi(
       const kept: string[] = [];
       for (const name of names) {
         try {
-          if (await deleteRole(iam, name, settings.policyArn)) deleted.push(name);
+          if (await deleteRole(iam, name, [settings.policyArn])) deleted.push(name);
         } catch (error) {
           // A role kopsless did not make, with what this session may not undo: said, not fatal.
           if (name === own || !isAwsErrorCode(error, ...ACCESS_DENIED, ...DELETE_CONFLICT))
@@ -230,7 +230,7 @@ async function rolesUnder(iam: Pick<IAMClient, 'send'>, path: string): Promise<s
 async function deleteRole(
   iam: Pick<IAMClient, 'send'>,
   RoleName: string,
-  stackPolicyArn: string,
+  stackPolicyArns: readonly string[],
 ): Promise<boolean> {
   /** Makes the call; false when what it names is gone already. */
   const unlessGone = async (call: () => Promise<unknown>) => {
@@ -251,8 +251,8 @@ async function deleteRole(
     // Not allowed to list: ClusterStackPolicy, detached by name, is all a stack role carries.
     if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY, ...ACCESS_DENIED)) rethrowAws(error);
   }
-  // ClusterStackPolicy by name too: the one policy a stack role is ever given.
-  for (const PolicyArn of new Set([stackPolicyArn, ...attached]))
+  // The stack role's policies by name too: what a stack role is ever given.
+  for (const PolicyArn of new Set([...stackPolicyArns, ...attached]))
     await unlessGone(() => iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
   for (const PolicyName of inline)
     await unlessGone(() => iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
