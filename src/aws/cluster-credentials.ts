@@ -1,5 +1,6 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { dns1123SubdomainErrors } from '../manifest/content.js';
+import { clusterNameRecordProblems } from '../planning/names.js';
 import { type AwsClientSettings, clientConfig } from './clients.js';
 
 /**
@@ -52,6 +53,8 @@ export function clusterSessionParams(
   // The tag becomes a state store prefix and a tag value in every grant: only a cluster name
   // (a DNS-1123 subdomain, as kOps requires) may become one, never `*`, `/` or a path.
   const problems = dns1123SubdomainErrors(cluster);
+  // A session for `internal.b` could change `api.internal.b`, cluster b's record.
+  if (problems.length === 0) problems.push(...clusterNameRecordProblems(cluster));
   if (problems.length > 0)
     throw new Error(`cannot act for cluster ${JSON.stringify(cluster)}: ${problems.join('; ')}`);
   if (vpcId !== undefined && !VPC_ID.test(vpcId))

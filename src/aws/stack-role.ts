@@ -2,9 +2,13 @@ import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   GetRoleCommand,
   type IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
   type Role,
 } from '@aws-sdk/client-iam';
 import { sleep } from '../clock.js';
@@ -13,6 +17,7 @@ import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from '../planning/names.js';
 import {
   ROLE_NOT_ASSUMABLE,
   ROLE_PROPAGATION_WAITS_SECONDS,
+  STACK_ROLE_TRUST_POLICY,
   stackRoleDefinition,
   stackRolePath,
 } from '../planning/stack-role.js';
@@ -21,12 +26,28 @@ import {
 export interface StackRoleApi {
   /**
    * Makes the cluster's stack role unless it exists, gives it ClusterStackPolicy, and returns
-   * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags)
-   * is refused, never adopted.
+   * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags,
+   * trust policy) is refused, never adopted.
    */
   ensure(cluster: string): Promise<string>;
-  /** Detaches ClusterStackPolicy and deletes the role; `absent` when there was none. */
-  remove(cluster: string): Promise<'deleted' | 'absent'>;
+  /**
+   * Deletes every role under the cluster's stack path (`/kopsless/stack/<cluster>/`), the stack
+   * role and any other, each with its policies. When IAM refuses the listing, deletes the stack
+   * role by its name and says why the others could not be looked for.
+   */
+  remove(cluster: string): Promise<StackRoleRemoval>;
+  /** When the cluster's stack role was made; undefined when there is none. */
+  createdAt(cluster: string): Promise<Date | undefined>;
+}
+
+/** What removing a cluster's stack roles did. */
+export interface StackRoleRemoval {
+  /** The roles deleted now; empty when none was left. */
+  deleted: string[];
+  /** Roles under the path that IAM did not let this session delete, and why. */
+  kept?: string[];
+  /** Why the roles under the path were not listed (only the stack role's own name was removed). */
+  unlisted?: string;
 }
 
 /** What a stack role is made with: template.yaml's two managed policies and the owner tag. */
@@ -41,6 +62,46 @@ export interface StackRoleSettings {
 
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
 const NO_SUCH_ENTITY = ['NoSuchEntityException', 'NoSuchEntity'];
+const ACCESS_DENIED = ['AccessDenied', 'AccessDeniedException'];
+const DELETE_CONFLICT = ['DeleteConflictException', 'DeleteConflict'];
+
+/** A policy document as IAM returns it (URL-encoded), decoded; as it is when it is not encoded. */
+function decodeSafely(document: string | undefined): string {
+  try {
+    return decodeURIComponent(document ?? '');
+  } catch {
+    return document ?? '';
+  }
+}
+
+/**
+ * A policy document in one spelling: IAM returns it URL-encoded, may turn a one-element list
+ * into its element (or the reverse) and keeps keys in any order.
+ */
+function canonicalPolicy(document: string | undefined): string | undefined {
+  if (document === undefined) return undefined;
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value))
+      return value.length === 1 ? canonical(value[0]) : value.map(canonical).sort(byJson);
+    if (value !== null && typeof value === 'object')
+      return Object.fromEntries(
+        Object.entries(value)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([k, v]) => [k, canonical(v)]),
+      );
+    return value;
+  };
+  try {
+    return JSON.stringify(canonical(JSON.parse(decodeSafely(document))));
+  } catch {
+    return undefined;
+  }
+}
+
+function byJson(a: unknown, b: unknown): number {
+  const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 
 /** Why a role found under the stack role's name is not one kopsless made for `cluster`. */
 function stackRoleProblems(role: Role | undefined, cluster: string, settings: StackRoleSettings) {
@@ -53,6 +114,12 @@ function stackRoleProblems(role: Role | undefined, cluster: string, settings: St
   if (tags[CLUSTER_TAG] !== cluster) problems.push(`its ${CLUSTER_TAG} tag is not ${cluster}`);
   if (tags[OWNER_TAG] !== settings.deployment)
     problems.push(`its ${OWNER_TAG} tag is not ${settings.deployment}`);
+  // A role that trusts anyone besides CloudFormation would hand ClusterStackPolicy to them.
+  const trust = canonicalPolicy(role?.AssumeRolePolicyDocument);
+  if (trust === undefined || trust !== canonicalPolicy(STACK_ROLE_TRUST_POLICY))
+    problems.push(
+      `its trust policy is not the stack role's (only cloudformation.amazonaws.com may assume it): ${decodeSafely(role?.AssumeRolePolicyDocument).slice(0, 500)}`,
+    );
   return problems;
 }
 
@@ -99,23 +166,119 @@ export function iamStackRoleApi(
       if (!role?.Arn) throw new StackFailedError(`IAM gave no ARN for ${definition.RoleName}`);
       return role.Arn;
     },
-    async remove(cluster) {
-      const RoleName = stackRoleName(cluster);
+    async createdAt(cluster) {
       try {
-        await iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: settings.policyArn }));
+        const out = await iam.send(new GetRoleCommand({ RoleName: stackRoleName(cluster) }));
+        return out.Role?.CreateDate;
       } catch (error) {
-        // The role is gone, or the policy was detached by an earlier run.
-        if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
-      }
-      try {
-        await iam.send(new DeleteRoleCommand({ RoleName }));
-        return 'deleted';
-      } catch (error) {
-        if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return 'absent';
+        if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return undefined;
         return rethrowAws(error);
       }
     },
+    async remove(cluster) {
+      const own = stackRoleName(cluster);
+      let names: string[];
+      let unlisted: string | undefined;
+      try {
+        names = await rolesUnder(iam, stackRolePath(cluster));
+        if (!names.includes(own)) names.push(own);
+      } catch (error) {
+        if (!isAwsErrorCode(error, ...ACCESS_DENIED)) rethrowAws(error);
+        unlisted = `IAM refused to list the roles under ${stackRolePath(cluster)} (iam:ListRoles): only ${own} was looked for: ${(error as Error).message}`;
+        names = [own];
+      }
+      const deleted: string[] = [];
+      const kept: string[] = [];
+      for (const name of names) {
+        try {
+          if (await deleteRole(iam, name, [settings.policyArn])) deleted.push(name);
+        } catch (error) {
+          // A role kopsless did not make, with what this session may not undo: said, not fatal.
+          if (name === own || !isAwsErrorCode(error, ...ACCESS_DENIED, ...DELETE_CONFLICT))
+            throw error;
+          kept.push(`${name}: ${(error as Error).message}`);
+        }
+      }
+      return {
+        deleted,
+        ...(kept.length > 0 ? { kept } : {}),
+        ...(unlisted ? { unlisted } : {}),
+      };
+    },
   };
+}
+
+/** The names of the roles under `path`, every page. */
+async function rolesUnder(iam: Pick<IAMClient, 'send'>, path: string): Promise<string[]> {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolesCommand({ PathPrefix: path, Marker }));
+    // The path ends in `/`: `/kopsless/stack/a.b/` is no prefix of another cluster's path, and
+    // a role below it (`.../a.b/x/`) is within the cluster's grants (`role/kopsless/stack/a.b/*`).
+    for (const role of page.Roles ?? [])
+      if (role.Path?.startsWith(path) && role.RoleName) names.push(role.RoleName);
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return names;
+}
+
+/**
+ * Detaches every managed policy of the role, deletes its inline policies and then the role:
+ * false when there was no such role. A role or policy already gone (an earlier run) is fine.
+ */
+async function deleteRole(
+  iam: Pick<IAMClient, 'send'>,
+  RoleName: string,
+  stackPolicyArns: readonly string[],
+): Promise<boolean> {
+  /** Makes the call; false when what it names is gone already. */
+  const unlessGone = async (call: () => Promise<unknown>) => {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return false;
+      return rethrowAws(error);
+    }
+  };
+  let attached: string[] = [];
+  let inline: string[] = [];
+  try {
+    attached = await attachedPolicies(iam, RoleName);
+    inline = await inlinePolicies(iam, RoleName);
+  } catch (error) {
+    // Not allowed to list: ClusterStackPolicy, detached by name, is all a stack role carries.
+    if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY, ...ACCESS_DENIED)) rethrowAws(error);
+  }
+  // The stack role's policies by name too: what a stack role is ever given.
+  for (const PolicyArn of new Set([...stackPolicyArns, ...attached]))
+    await unlessGone(() => iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn })));
+  for (const PolicyName of inline)
+    await unlessGone(() => iam.send(new DeleteRolePolicyCommand({ RoleName, PolicyName })));
+  return unlessGone(() => iam.send(new DeleteRoleCommand({ RoleName })));
+}
+
+async function attachedPolicies(iam: Pick<IAMClient, 'send'>, RoleName: string) {
+  const arns: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName, Marker }));
+    for (const p of page.AttachedPolicies ?? []) if (p.PolicyArn) arns.push(p.PolicyArn);
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return arns;
+}
+
+async function inlinePolicies(iam: Pick<IAMClient, 'send'>, RoleName: string) {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await iam.send(new ListRolePoliciesCommand({ RoleName, Marker }));
+    names.push(...(page.PolicyNames ?? []));
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return names;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FieldIssue } from '../errors.js';
-import { ownedTagKey } from '../planning/names.js';
+import { clusterNameRecordProblems, ownedTagKey } from '../planning/names.js';
 import { dns1123SubdomainErrors } from './content.js';
 import { field, index } from './field.js';
 import { validateKopsClusterRules, validateKopsInstanceGroupRules } from './kops-rules.js';
@@ -71,6 +71,15 @@ function validateClusterName(name: string): FieldIssue[] {
         'metadata.name',
         name,
         'Cluster Name must be a fully-qualified DNS name (e.g. --name=mycluster.myzone.com)',
+      ),
+    ];
+  const records = clusterNameRecordProblems(name);
+  if (records.length > 0)
+    return [
+      field.invalid(
+        'metadata.name',
+        name,
+        `Cluster Name "${name}" cannot be used: ${records.join('; ')}`,
       ),
     ];
   // AWS allows 128 characters in a tag key, and every resource carries kubernetes.io/cluster/<name>:

@@ -242,6 +242,34 @@ export function fqdn(name: string): string {
   return name.endsWith('.') ? name : `${name}.`;
 }
 
+/** The prefix of a cluster's internal API record: `api.internal.<cluster>`. */
+export const INTERNAL_API_PREFIX = 'api.internal.';
+/** DNS's limit on a name, without the trailing dot. */
+const DNS_NAME_LIMIT = 253;
+/** The longest cluster name whose `api.internal.<cluster>` is still a DNS name: 240. */
+export const CLUSTER_NAME_RECORD_LIMIT = DNS_NAME_LIMIT - INTERNAL_API_PREFIX.length;
+
+/**
+ * Why a (DNS-1123) cluster name cannot be a cluster's, by the records it writes: empty when it
+ * can. A cluster C writes `api.C` and `api.internal.C`, and its sessions and stack role may
+ * change exactly those two records. A name whose first label is `internal` would make `api.C`
+ * the internal API record of the cluster named by the rest (`internal.b.example.com` writes
+ * `api.internal.b.example.com`, cluster `b.example.com`'s), so it is refused; that is the only
+ * way two clusters' records can meet. A name too long for `api.internal.C` is refused too.
+ */
+export function clusterNameRecordProblems(cluster: string): string[] {
+  const problems: string[] = [];
+  if (cluster.split('.')[0] === 'internal')
+    problems.push(
+      `its first label is "internal": its API record api.${cluster} would be the internal API record of cluster ${cluster.slice('internal.'.length)}`,
+    );
+  if (cluster.length > CLUSTER_NAME_RECORD_LIMIT)
+    problems.push(
+      `it has more than ${CLUSTER_NAME_RECORD_LIMIT} characters: its internal API record ${INTERNAL_API_PREFIX}<name> would be longer than the ${DNS_NAME_LIMIT} DNS allows`,
+    );
+  return problems;
+}
+
 /** kOps's placeholder address for API records not yet pointed at the control plane. */
 export const PLACEHOLDER_IP = '203.0.113.123';
 

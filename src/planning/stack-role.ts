@@ -33,10 +33,13 @@ export function stackRoleTags(
 }
 
 /**
- * Who may assume a stack role: CloudFormation. No `aws:SourceAccount` condition: CloudFormation
- * uses a role only when a caller passes it (`iam:PassRole`, which reaches no other account's
- * roles), and the launch and delete sessions of the role's own cluster are the only callers
- * allowed to pass it.
+ * Who may assume a stack role: CloudFormation. No `aws:SourceAccount` or `aws:SourceArn`
+ * condition: AWS documents neither as sent when CloudFormation assumes a stack's service role
+ * (its service role page names only the `cloudformation.amazonaws.com` principal), so such a
+ * condition could refuse CloudFormation itself. It is not needed either: CloudFormation uses a
+ * role only when a caller passes it (`iam:PassRole`, which reaches no other account's roles),
+ * and the launch and delete sessions of the role's own cluster are the only callers allowed to
+ * pass it.
  */
 export const STACK_ROLE_TRUST_POLICY = JSON.stringify({
   Version: '2012-10-17',
@@ -76,3 +79,24 @@ export const ROLE_NOT_ASSUMABLE = /Role .* is invalid or cannot be assumed/;
 
 /** The waits, in seconds, between tries of a stack operation while a new role propagates: 60 s in all. */
 export const ROLE_PROPAGATION_WAITS_SECONDS = [2, 4, 6, 8, 10, 10, 10, 10] as const;
+
+/**
+ * How long after its stack role was made a stack that failed for want of permission is created
+ * again: IAM may not yet show CloudFormation the role's policy (AccessDenied on the first
+ * resources), and the stack, made with `OnFailure: DELETE`, is gone. Past this the failure is
+ * the template's or the policy's, and it stands.
+ */
+export const FRESH_STACK_ROLE_SECONDS = 300;
+
+/**
+ * A stack failure that a stack role's policy not yet propagated explains: a refusal by IAM, or
+ * no reason at all (the events of a stack CloudFormation deleted may no longer be readable).
+ */
+export function isPermissionFailure(reason: string | undefined): boolean {
+  return (
+    reason === undefined ||
+    /AccessDenied|Access Denied|not authorized to perform|is invalid or cannot be assumed/i.test(
+      reason,
+    )
+  );
+}

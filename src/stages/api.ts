@@ -7,6 +7,7 @@ import { parseManifest } from '../manifest/parse.js';
 import { sameSpec } from '../manifest/same-spec.js';
 import type { ClusterManifest } from '../manifest/types.js';
 import { dns1123SubdomainErrors } from '../manifest/validate.js';
+import { clusterNameRecordProblems } from '../planning/names.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { MAX_MANIFEST_BYTES } from './inputs.js';
@@ -158,6 +159,7 @@ function pathParameter(request: ApiRequest, param: string): string {
 export function clusterName(request: ApiRequest): string {
   const cluster = pathParameter(request, 'name');
   const problems = dns1123SubdomainErrors(cluster);
+  if (problems.length === 0) problems.push(...clusterNameRecordProblems(cluster));
   if (cluster === '' || problems.length > 0)
     throw new HttpProblem(
       400,

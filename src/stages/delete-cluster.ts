@@ -310,11 +310,11 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       // Only now: a delete that stopped early leaves the VPC marked as still in use, which it is.
       const untagged = (await deps.network?.untagShared(input.cluster)) ?? [];
       // The stack is gone, and with it the only use of its role.
-      const stackRole = await deps.stackRole?.remove(input.cluster);
+      const stackRoles = await deps.stackRole?.remove(input.cluster);
       return {
         remaining: 0,
         ...(untagged.length > 0 ? { untagged } : {}),
-        ...(stackRole ? { stackRole } : {}),
+        ...(stackRoles ? { stackRoles } : {}),
       };
     }
     case 'deleteState': {

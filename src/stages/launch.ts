@@ -26,6 +26,7 @@ import {
 import { deploymentOf, withOwnerTag } from '../planning/owner-tag.js';
 import { isOwnedBy, requireOwned } from '../planning/ownership.js';
 import { API_LOAD_BALANCER_OUTPUTS, hasApiLoadBalancer } from '../planning/stack-nlb.js';
+import { FRESH_STACK_ROLE_SECONDS, isPermissionFailure } from '../planning/stack-role.js';
 import { renderStackTemplate, type StackOutputs } from '../planning/stack-template.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -58,7 +59,7 @@ export interface LaunchDeps {
    * CloudFormation. Unset (the CLI with its own credentials, some tests), CloudFormation acts with
    * the caller's credentials.
    */
-  stackRole?: Pick<StackRoleApi, 'ensure'>;
+  stackRole?: Pick<StackRoleApi, 'ensure'> & Partial<Pick<StackRoleApi, 'createdAt'>>;
   /** The KMS key the control plane's boot script writes the cluster's secrets under. */
   secretsKeyArn?: string;
   /** The deployment's ClusterApiLayer version: the stack then runs the cluster's API function. */
@@ -253,18 +254,53 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   return { stackName: name, action, deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
 }
 
+/**
+ * True when a stack that failed to be created may have failed only because its stack role, made
+ * minutes ago, was not yet usable everywhere in IAM: the failure is a refusal (or unknown) and
+ * the role is younger than FRESH_STACK_ROLE_SECONDS.
+ */
+async function failedForFreshRole(
+  cluster: string,
+  reason: string | undefined,
+  now: Date,
+  deps: Pick<LaunchDeps, 'stackRole'>,
+): Promise<boolean> {
+  if (!deps.stackRole?.createdAt || !isPermissionFailure(reason)) return false;
+  const made = await deps.stackRole.createdAt(cluster);
+  return made !== undefined && now.getTime() - made.getTime() < FRESH_STACK_ROLE_SECONDS * 1000;
+}
+
 async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
   const now = clockNow();
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
-  if (!stack)
+  if (!stack) {
+    const reason = await deps.stacks.firstFailure(name);
+    if (await failedForFreshRole(input.cluster, reason, now, deps)) {
+      // Created again under a token of its own: the first one would only name the deleted stack.
+      await ensureStack({ cluster: input.cluster, owner: `fresh-role-${now.toISOString()}` }, deps);
+      return {
+        stackName: name,
+        status: 'CREATE_IN_PROGRESS',
+        ready: false,
+        deadline: input.deadline,
+        recreated: true,
+      };
+    }
     throw new StackFailedError(
-      `stack ${name} does not exist (it was rolled back and deleted: ${(await deps.stacks.firstFailure(name)) ?? 'no reason recorded'})`,
+      `stack ${name} does not exist (it was rolled back and deleted: ${reason ?? 'no reason recorded'})`,
     );
+  }
   requireOwned(`CloudFormation stack ${name}`, stack.tags, input.cluster);
   if (FAILED_STACK.test(stack.status)) {
-    const reason =
-      (await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded';
+    const firstFailure = await deps.stacks.firstFailure(name);
+    // OnFailure DELETE: CloudFormation deletes it next; once it is gone it is created again.
+    if (
+      stack.status === 'CREATE_FAILED' &&
+      (await failedForFreshRole(input.cluster, firstFailure, now, deps))
+    )
+      return { stackName: name, status: stack.status, ready: false, deadline: input.deadline };
+    const reason = firstFailure ?? stack.statusReason ?? 'no reason recorded';
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
   }
   const ready = STABLE_STACK.test(stack.status);

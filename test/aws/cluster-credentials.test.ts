@@ -30,14 +30,19 @@ describe('credentials for one cluster', () => {
     });
   });
 
-  it.each(['*', 'b.example.com/secrets', '../b.example.com', 'B.Example.com', ''])(
-    'refuses to make %j a session tag: only a cluster name scopes the grants',
-    (cluster) => {
-      expect(() => clusterSessionParams(ROLE, 'watch-eni', cluster)).toThrow(
-        /cannot act for cluster/,
-      );
-    },
-  );
+  it.each([
+    '*',
+    'b.example.com/secrets',
+    '../b.example.com',
+    'B.Example.com',
+    '',
+    'internal.b.example.com',
+    `${'a.'.repeat(120)}io`,
+  ])('refuses to make %j a session tag: only a cluster name scopes the grants', (cluster) => {
+    expect(() => clusterSessionParams(ROLE, 'watch-eni', cluster)).toThrow(
+      /cannot act for cluster/,
+    );
+  });
 
   it("adds the cluster's VPC as a second session tag when asked", () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com', 'vpc-0a1b2c3d4e5f60718');

@@ -2,10 +2,14 @@ import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
+  DeleteRolePolicyCommand,
   DetachRolePolicyCommand,
   EntityAlreadyExistsException,
   GetRoleCommand,
   IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,6 +18,7 @@ import { iamStackRoleApi, whileStackRolePropagates } from '../../src/aws/stack-r
 import { readConfig } from '../../src/config.js';
 import { StackFailedError, TransientAwsError } from '../../src/errors.js';
 import { stackRoleName } from '../../src/planning/names.js';
+import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
 
 const iam = mockClient(IAMClient);
 const cluster = 'a.example.com';
@@ -30,7 +35,7 @@ const ours = {
   Arn: arn,
   Path: `/kopsless/stack/${cluster}/`,
   CreateDate: new Date(0),
-  AssumeRolePolicyDocument: '{}',
+  AssumeRolePolicyDocument: encodeURIComponent(STACK_ROLE_TRUST_POLICY),
   PermissionsBoundary: {
     PermissionsBoundaryType: 'PermissionsBoundaryPolicy' as const,
     PermissionsBoundaryArn: settings.boundaryArn,
@@ -99,21 +104,145 @@ describe("a cluster's stack role", () => {
     );
   });
 
-  it('is detached and deleted', async () => {
-    iam.on(DetachRolePolicyCommand).resolves({});
-    iam.on(DeleteRoleCommand).resolves({});
+  it('is never adopted when a role of its name trusts another account', async () => {
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::999999999999:root' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    };
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({
+      Role: { ...ours, AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)) },
+    });
 
-    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toBe('deleted');
+    const ensured = iamStackRoleApi(new IAMClient({}), settings).ensure(cluster);
+
+    await expect(ensured).rejects.toThrow(StackFailedError);
+    await expect(ensured).rejects.toThrow(
+      `IAM role ${stackRoleName(cluster)} exists but is not the stack role kopsless makes for cluster ${cluster}: its trust policy is not the stack role's (only cloudformation.amazonaws.com may assume it): ${JSON.stringify(trust)}`,
+    );
+    expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(0);
+  });
+
+  it('is adopted when IAM spells its trust policy otherwise: keys reordered, lists of one', async () => {
+    const respelled = {
+      Statement: [
+        {
+          Action: ['sts:AssumeRole'],
+          Principal: { Service: ['cloudformation.amazonaws.com'] },
+          Effect: 'Allow',
+        },
+      ],
+      Version: '2012-10-17',
+    };
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({
+      Role: { ...ours, AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(respelled)) },
+    });
+
+    expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
+  });
+
+  it('goes with every other role under the cluster path, each with its policies', async () => {
+    const path = `/kopsless/stack/${cluster}/`;
+    iam.on(ListRolesCommand, { PathPrefix: path, Marker: undefined }).resolves({
+      Roles: [{ ...ours }],
+      IsTruncated: true,
+      Marker: 'm1',
+    });
+    iam.on(ListRolesCommand, { PathPrefix: path, Marker: 'm1' }).resolves({
+      Roles: [{ ...ours, RoleName: 'extra', Path: `${path}deeper/` }],
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+    iam.on(ListAttachedRolePoliciesCommand, { RoleName: 'extra' }).resolves({
+      AttachedPolicies: [{ PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }],
+    });
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
+    iam.on(ListRolePoliciesCommand, { RoleName: 'extra' }).resolves({ PolicyNames: ['inline'] });
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({ deleted: [stackRoleName(cluster), 'extra'] });
+    expect(iam.commandCalls(DetachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([
+      { RoleName: stackRoleName(cluster), PolicyArn: settings.policyArn },
+      { RoleName: 'extra', PolicyArn: settings.policyArn },
+      { RoleName: 'extra', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    ]);
+    expect(iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({
+      RoleName: 'extra',
+      PolicyName: 'inline',
+    });
+    expect(iam.commandCalls(DeleteRoleCommand).map((c) => c.args[0].input.RoleName)).toEqual([
+      stackRoleName(cluster),
+      'extra',
+    ]);
+  });
+
+  it('is deleted by its name when IAM refuses the listing, saying the path was not searched', async () => {
+    iam.on(ListRolesCommand).rejects(
+      Object.assign(new Error('not authorized to perform: iam:ListRoles'), {
+        name: 'AccessDenied',
+      }),
+    );
+    iam.on(ListAttachedRolePoliciesCommand).resolves({});
+    iam.on(ListRolePoliciesCommand).resolves({});
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal.deleted).toEqual([stackRoleName(cluster)]);
+    expect(removal.unlisted).toBe(
+      `IAM refused to list the roles under /kopsless/stack/${cluster}/ (iam:ListRoles): only ${stackRoleName(cluster)} was looked for: not authorized to perform: iam:ListRoles`,
+    );
+  });
+
+  it('is deleted when IAM refuses to list its policies, ClusterStackPolicy detached by name', async () => {
+    const denied = () => Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
+    iam.on(ListRolesCommand).resolves({ Roles: [{ ...ours }] });
+    iam.on(ListAttachedRolePoliciesCommand).rejects(denied());
+    iam.on(ListRolePoliciesCommand).rejects(denied());
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({ deleted: [stackRoleName(cluster)] });
     expect(iam.commandCalls(DetachRolePolicyCommand)[0]!.args[0].input.PolicyArn).toBe(
       settings.policyArn,
     );
   });
 
+  it('reports, and keeps, another role under the path that IAM does not let it delete', async () => {
+    iam.on(ListRolesCommand).resolves({
+      Roles: [{ ...ours }, { ...ours, RoleName: 'foreign' }],
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({});
+    iam.on(ListRolePoliciesCommand).resolves({});
+    iam.on(DeleteRoleCommand, { RoleName: 'foreign' }).rejects(
+      Object.assign(new Error('Cannot delete entity, must detach all policies first.'), {
+        name: 'DeleteConflictException',
+      }),
+    );
+
+    const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
+
+    expect(removal).toEqual({
+      deleted: [stackRoleName(cluster)],
+      kept: ['foreign: Cannot delete entity, must detach all policies first.'],
+    });
+  });
+
   it('is reported absent when an earlier delete removed it', async () => {
+    iam.on(ListRolesCommand).resolves({ Roles: [] });
+    iam.on(ListAttachedRolePoliciesCommand).rejects(missing());
     iam.on(DetachRolePolicyCommand).rejects(missing());
     iam.on(DeleteRoleCommand).rejects(missing());
 
-    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toBe('absent');
+    expect(await iamStackRoleApi(new IAMClient({}), settings).remove(cluster)).toEqual({
+      deleted: [],
+    });
   });
 });
 

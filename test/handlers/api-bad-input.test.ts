@@ -152,6 +152,26 @@ describe('paths', () => {
     expect(bodyOf(response).message).toContain('"Seed_Example" is not a cluster name');
   });
 
+  it("answers 400 for a cluster name whose api record is another cluster's internal one", async () => {
+    const response = await call(handler, 'DELETE', '/clusters/internal.seed.example.com');
+
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toBe(
+      '"internal.seed.example.com" is not a cluster name: its first label is "internal": its API record api.internal.seed.example.com would be the internal API record of cluster seed.example.com',
+    );
+    expect(sfn.started()).toEqual([]);
+  });
+
+  it('answers 400 for a cluster name too long for its api.internal record', async () => {
+    const name = `${'a'.repeat(60)}.`.repeat(4).concat('io');
+
+    const response = await call(handler, 'GET', `/clusters/${name}`);
+
+    expect(name).toHaveLength(246);
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf(response).message).toContain('it has more than 240 characters');
+  });
+
   it('answers 404 in JSON for a route it does not have', async () => {
     const response = await call(handler, 'PATCH', '/clusters/seed.example.com');
 

@@ -1,9 +1,17 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolesCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localHandler, localSettingsFromEnv } from '../../src/local/sfn/handlers.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
 import { stackName, stackRoleName } from '../../src/planning/names.js';
+import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
 import { readFixture } from '../helpers.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 
@@ -75,10 +83,32 @@ describe("a cluster's stack role", () => {
     expect((await role())?.RoleId).toBe(before?.RoleId);
   });
 
-  it('goes with the cluster, once its stack is gone', async () => {
+  it('goes with the cluster once its stack is gone, and so does any other role under its path', async () => {
+    await iam().send(
+      new CreateRoleCommand({
+        RoleName: 'extra',
+        Path: `/kopsless/stack/${cluster}/`,
+        AssumeRolePolicyDocument: STACK_ROLE_TRUST_POLICY,
+      }),
+    );
+    await iam().send(
+      new PutRolePolicyCommand({
+        RoleName: 'extra',
+        PolicyName: 'inline',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:DescribeVpcs', Resource: '*' }],
+        }),
+      }),
+    );
+
     const deleted = await runStateMachine('delete-cluster', { input: { cluster }, waitMs: 20 });
 
     expect(deleted.status).toBe('SUCCEEDED');
     expect(await role()).toBeUndefined();
+    const left = await iam().send(
+      new ListRolesCommand({ PathPrefix: `/kopsless/stack/${cluster}/` }),
+    );
+    expect(left.Roles ?? []).toEqual([]);
   }, 120_000);
 });

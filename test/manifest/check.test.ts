@@ -98,6 +98,22 @@ describe('cluster rules', () => {
     );
   });
 
+  it("refuses a cluster name whose first label is internal: its api record is another cluster's internal one", () => {
+    const text = minimal.replaceAll('minimal-aws.example.com', 'internal.b.example.com');
+
+    const check = checkManifest(text);
+
+    expect(check.errors.map((e) => `${e.path}: ${e.message}`)).toContain(
+      'metadata.name: Invalid value: "internal.b.example.com": Cluster Name "internal.b.example.com" cannot be used: its first label is "internal": its API record api.internal.b.example.com would be the internal API record of cluster b.example.com',
+    );
+    expect(checkExitCode(check)).toBe(1);
+  });
+
+  it('accepts a cluster name whose first label only starts with internal, or is api', () => {
+    for (const name of ['internal-tools.example.com', 'api.example.com'])
+      expect(errorsOf(minimal.replaceAll('minimal-aws.example.com', name))).toEqual([]);
+  });
+
   it('requires a fully-qualified cluster name', () => {
     const text = editManifest(minimal, (c) => (c.metadata.name = 'minimal'));
 

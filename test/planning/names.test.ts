@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dns1123SubdomainErrors } from '../../src/manifest/validate.js';
 import {
+  clusterNameRecordProblems,
   groupName,
   type InstanceRoleKind,
   iamRoleName,
@@ -204,5 +205,27 @@ describe('AWS names', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('cluster names and the records they write', () => {
+  it('refuses a name whose first label is internal, and only that', () => {
+    expect(clusterNameRecordProblems('internal.b.example.com')).toEqual([
+      'its first label is "internal": its API record api.internal.b.example.com would be the internal API record of cluster b.example.com',
+    ]);
+    expect(clusterNameRecordProblems('api.b.example.com')).toEqual([]);
+    expect(clusterNameRecordProblems('b.internal.example.com')).toEqual([]);
+  });
+
+  it('keeps api.internal.<name> within the 253 characters of a DNS name', () => {
+    const longest = `${'a'.repeat(60)}.`.repeat(3).concat('b'.repeat(57));
+    const tooLong = `${longest}b`;
+
+    expect(longest).toHaveLength(240);
+    expect(clusterNameRecordProblems(longest)).toEqual([]);
+    expect(`api.internal.${longest}`).toHaveLength(253);
+    expect(clusterNameRecordProblems(tooLong)).toEqual([
+      'it has more than 240 characters: its internal API record api.internal.<name> would be longer than the 253 DNS allows',
+    ]);
   });
 });

@@ -59,7 +59,8 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
     ec2: { terminateInstances: vi.fn(), detachedNetworkInterfaces: vi.fn(async () => []) },
     stackRole: {
       ensure: vi.fn(async () => STACK_ROLE),
-      remove: vi.fn(async () => 'deleted' as const),
+      remove: vi.fn(async () => ({ deleted: [] })),
+      createdAt: vi.fn(async () => undefined),
     },
     stackTimeoutSeconds: 60,
     groupsTimeoutSeconds: 60,

@@ -1,0 +1,158 @@
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  type StackStatus,
+} from '@aws-sdk/client-cloudformation';
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { stackName, stackRoleName } from '../../src/planning/names.js';
+import { serveSeedState } from './state-fixture.js';
+import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
+
+// A stack made under a stack role IAM made a minute ago may fail for want of the role's policy
+// (not yet visible to CloudFormation) and, made with OnFailure DELETE, be gone: it is made again.
+const s3 = mockClient(S3Client);
+const cfn = mockClient(CloudFormationClient);
+const r53 = mockClient(Route53Client);
+const iam = mockClient(IAMClient);
+const cluster = 'seed.example.com';
+const ROLE_ARN = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/${stackRoleName(cluster)}`;
+const check = { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' };
+let handler: (event: unknown, context: unknown) => Promise<any>;
+
+beforeAll(async () => {
+  for (const [k, v] of Object.entries({
+    ...HANDLER_ENV,
+    CLUSTER_STACK_POLICY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-policy',
+    CLUSTER_STACK_BOUNDARY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-boundary',
+  }))
+    vi.stubEnv(k, v);
+  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as {
+    handler: typeof handler;
+  });
+});
+beforeEach(() => {
+  for (const mock of [s3, cfn, r53, iam]) mock.reset();
+  r53.on(ListHostedZonesCommand).resolves({
+    HostedZones: [{ Id: '/hostedzone/ZUSER', Name: 'example.com.', CallerReference: 'r' }],
+    IsTruncated: false,
+    MaxItems: 100,
+  });
+  serveSeedState(s3);
+  iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
+  iam.on(AttachRolePolicyCommand).resolves({});
+  cfn.on(DescribeStackEventsCommand).rejects(awsError('ValidationError', 400, 'does not exist'));
+  cfn.on(CreateStackCommand).resolves({ StackId: 'id-2' });
+});
+
+function roleMadeSecondsAgo(seconds: number) {
+  iam.on(GetRoleCommand).resolves({
+    Role: { CreateDate: new Date(Date.now() - seconds * 1000) } as never,
+  });
+}
+const gone = () =>
+  cfn
+    .on(DescribeStacksCommand)
+    .rejects(
+      awsError('ValidationError', 400, `Stack with id ${stackName(cluster)} does not exist`),
+    );
+const failed = (reason: string) => {
+  cfn.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: stackName(cluster),
+        StackId: 'id-1',
+        StackStatus: 'CREATE_FAILED' as StackStatus,
+        CreationTime: new Date(),
+        Tags: [{ Key: 'KubernetesCluster', Value: cluster }],
+      },
+    ],
+  });
+  cfn.on(DescribeStackEventsCommand).resolves({
+    StackEvents: [
+      {
+        StackId: 'id-1',
+        EventId: 'e2',
+        StackName: stackName(cluster),
+        LogicalResourceId: 'Vpc',
+        ResourceStatus: 'CREATE_FAILED',
+        ResourceStatusReason: reason,
+        Timestamp: new Date(),
+      },
+      {
+        StackId: 'id-1',
+        EventId: 'e1',
+        StackName: stackName(cluster),
+        LogicalResourceId: stackName(cluster),
+        PhysicalResourceId: 'id-1',
+        ResourceType: 'AWS::CloudFormation::Stack',
+        ResourceStatus: 'CREATE_IN_PROGRESS',
+        Timestamp: new Date(),
+      },
+    ],
+  });
+};
+
+describe('a stack rolled back and deleted soon after its stack role was made', () => {
+  it('is created again, under a new token, and waited for', async () => {
+    roleMadeSecondsAgo(90);
+    gone();
+
+    const out = await handler(check, lambdaContext);
+
+    expect(out).toMatchObject({ ready: false, recreated: true });
+    const create = cfn.commandCalls(CreateStackCommand)[0]!.args[0].input;
+    expect(create).toMatchObject({ StackName: stackName(cluster), RoleARN: ROLE_ARN });
+    expect(create.ClientRequestToken).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('gets a token of its own each time it is created again', async () => {
+    roleMadeSecondsAgo(90);
+    gone();
+
+    await handler(check, lambdaContext);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await handler(check, lambdaContext);
+
+    const tokens = cfn
+      .commandCalls(CreateStackCommand)
+      .map((c) => c.args[0].input.ClientRequestToken);
+    expect(new Set(tokens).size).toBe(2);
+  });
+
+  it('fails as before once the role is older than five minutes', async () => {
+    roleMadeSecondsAgo(301);
+    gone();
+
+    await expect(handler(check, lambdaContext)).rejects.toMatchObject({ name: 'StackFailedError' });
+    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
+  });
+
+  it('is waited for while CloudFormation deletes it after an AccessDenied', async () => {
+    roleMadeSecondsAgo(60);
+    failed('API: ec2:CreateVpc You are not authorized to perform this operation.');
+
+    const out = await handler(check, lambdaContext);
+
+    expect(out).toMatchObject({ ready: false, status: 'CREATE_FAILED' });
+  });
+
+  it('fails as before when it failed for another reason than a refusal', async () => {
+    roleMadeSecondsAgo(60);
+    failed('The CIDR 10.0.0.0/33 is invalid');
+
+    await expect(handler(check, lambdaContext)).rejects.toThrow(
+      `stack ${stackName(cluster)} is CREATE_FAILED: Vpc: The CIDR 10.0.0.0/33 is invalid`,
+    );
+  });
+});
