@@ -18,7 +18,7 @@ import {
   WaitTimeoutError,
 } from '../errors.js';
 import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
-import { fqdn, legacyStackName, stackName } from '../planning/names.js';
+import { fqdn, legacyStackName, OWNER_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -123,7 +123,12 @@ export async function discover(
   cluster: string,
   deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory' | 'dns'>,
 ): Promise<CloudResource[]> {
-  const resources = await deps.inventory.list(cluster, await clusterRecords(cluster, deps));
+  const resources = (
+    await deps.inventory.list(cluster, await clusterRecords(cluster, deps))
+  ).filter(
+    // Not the delete's to remove: the leftovers step names it, and it holds nothing up.
+    (r) => !r.leftForOwner,
+  );
   const owned = await ownedStack(cluster, deps.stacks);
   if (owned)
     resources.push({ type: 'cloudformation-stack', name: owned.name, id: owned.stack.stackId });
@@ -306,6 +311,12 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           continue;
         }
         for (const resource of resources.filter((r) => r.type === type)) {
+          if (resource.leftForOwner) {
+            blocked.push(
+              `${resource.type} ${resource.id} (without the ${OWNER_TAG} tag: left for its owner to delete by hand)`,
+            );
+            continue;
+          }
           const outcome = await deps.inventory.deleteResource(resource);
           (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);
         }

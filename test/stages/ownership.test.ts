@@ -156,6 +156,35 @@ describe('delete sweeps only the interfaces the VPC CNI left for the cluster', (
   });
 });
 
+describe('delete leaves a volume without the owner tag to its owner', () => {
+  const oldVolume = { type: 'volume', name: 'etcd', id: 'vol-old', leftForOwner: true as const };
+
+  it('names the volume in the blocked list and never deletes it', async () => {
+    const inventory = fakeInventory([oldVolume]);
+    const deps = deleteDeps(fakeStacks({}), inventory);
+
+    const out = await deleteCluster({ action: 'deleteLeftovers', cluster }, deps);
+
+    expect(inventory.deleteResource).not.toHaveBeenCalled();
+    expect(out).toMatchObject({
+      blocked: [
+        expect.stringMatching(
+          /^volume vol-old \(without the kopsless.io\/owner tag: left for its owner/,
+        ),
+      ],
+      remaining: 0,
+    });
+  });
+
+  it('does not count it as left, so the delete completes', async () => {
+    const deps = deleteDeps(fakeStacks({}), fakeInventory([oldVolume]));
+
+    await expect(deleteCluster({ action: 'verify', cluster }, deps)).resolves.toMatchObject({
+      remaining: 0,
+    });
+  });
+});
+
 describe('rolling update acts only on groups the cluster owns', () => {
   const manifest = checkManifest(readFixture('seed.yaml').replaceAll('seed.example.com', cluster))
     .completed!;
