@@ -46,7 +46,13 @@ import {
 } from '@aws-sdk/client-iam';
 import type { Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
-import { CLUSTER_TAG, fqdn, type InstanceRoleKind, iamRoleName } from '../planning/names.js';
+import {
+  CLUSTER_TAG,
+  fqdn,
+  type InstanceRoleKind,
+  iamRoleName,
+  OWNER_TAG,
+} from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import { allItems } from './pages.js';
 import { deleteRecordSet, recordSetsNamed } from './route53.js';
@@ -60,6 +66,12 @@ export interface CloudResource {
   type: string;
   name: string;
   id: string;
+  /**
+   * Tagged for the cluster but without the owner tag (`kopsless.io/owner`): an etcd volume of a
+   * cluster made before volumes carried it. IAM lets kopsless delete only what carries the tag,
+   * so it is never tried: the delete names it as left for its owner to delete by hand.
+   */
+  leftForOwner?: true;
 }
 
 /**
@@ -300,11 +312,14 @@ async function listEc2Resources(ec2: EC2Client, cluster: string): Promise<CloudR
         id: n.NetworkInterfaceId ?? '',
       })),
     // The control plane's etcd volume outlives its instances on purpose; delete takes it too.
-    ...listed(
-      'volume',
-      volumes.filter((v) => v.State !== 'deleting' && v.State !== 'deleted'),
-      (v) => v.VolumeId,
-    ),
+    ...volumes
+      .filter((v) => v.State !== 'deleting' && v.State !== 'deleted')
+      .map((v) => ({
+        type: 'volume',
+        name: nameTag(v.Tags, v.VolumeId ?? ''),
+        id: v.VolumeId ?? '',
+        ...(v.Tags?.some((t) => t.Key === OWNER_TAG) ? {} : { leftForOwner: true as const }),
+      })),
     ...listed(
       'nat-gateway',
       nats.filter((n) => n.State !== 'deleted'),
@@ -567,6 +582,8 @@ async function deleteLeftover(
   clients: InventoryClients,
   resource: CloudResource,
 ): Promise<'deleted' | 'blocked'> {
+  // Never tried: IAM denies it, and the answer would be an error on every retry.
+  if (resource.leftForOwner) return 'blocked';
   try {
     await DELETERS[resource.type]?.(clients, resource);
     return 'deleted';

@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { kubeconfigKey } from '../kube/from-store.js';
 import type { CliContext } from './context.js';
+import { writeKubeconfigFile } from './kubeconfig-file.js';
 import { type Io, UsageError } from './usage-error.js';
 
 interface Named {
@@ -97,17 +98,17 @@ export async function runExportKubeconfig(
   }
   const path = kubeconfigPath(options.kubeconfig);
   const existing = existsSync(path)
-    ? ((parse(readFileSync(path, 'utf8')) ?? {}) as Kubeconfig)
+    ? ((parse(readFileSync(path, 'utf8'), { version: '1.1' }) ?? {}) as Kubeconfig)
     : {};
   const merged = mergeKubeconfig(
     existing,
-    parse(stored.body) as Kubeconfig,
+    parse(stored.body, { version: '1.1' }) as Kubeconfig,
     cluster,
     !!options.admin,
   );
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, stringify(merged), { mode: 0o600 });
-  chmodSync(path, 0o600);
+  // kubectl reads YAML 1.1: a string such as "no" or "on" must stay quoted, or it reads a bool.
+  writeKubeconfigFile(path, stringify(merged, { version: '1.1' }), 0o600);
   io.out(`kopsless has set your kubectl context to ${cluster} (in ${path})`);
   if (!options.admin)
     io.err(

@@ -18,7 +18,7 @@ import {
   WaitTimeoutError,
 } from '../errors.js';
 import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
-import { fqdn, legacyStackName, stackName } from '../planning/names.js';
+import { fqdn, legacyStackName, OWNER_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -55,10 +55,26 @@ export interface DeleteDeps {
   network?: Pick<SharedNetworkApi, 'untagShared' | 'detachedInterfacesOfGroups'>;
 }
 
-/** The association with a private zone that launch made, undone while the VPC is still there. */
-async function undoZoneAssociation(cluster: string, deps: DeleteDeps): Promise<void> {
-  if (deps.zoneVpc && deps.objects)
-    await disassociateClusterVpc(cluster, { zoneVpc: deps.zoneVpc, objects: deps.objects });
+/**
+ * The association with a private zone that launch made, undone while the VPC is still there.
+ * The VPC is the cluster's own: its stack's `VpcId` output, else the one VPC tagged for it that
+ * the inventory found. A refusal (the record names another VPC) is returned for the step's
+ * output, so the delete goes on and says what it left.
+ */
+async function undoZoneAssociation(
+  cluster: string,
+  deps: DeleteDeps,
+  resources: CloudResource[],
+): Promise<{ zoneAssociationRefused: string } | Record<string, never>> {
+  if (!deps.zoneVpc || !deps.objects) return {};
+  const stackVpc = (await ownedStack(cluster, deps.stacks))?.stack.outputs.VpcId;
+  const taggedVpcs = resources.filter((r) => r.type === 'vpc').map((r) => r.id);
+  const clusterVpc = stackVpc ?? (taggedVpcs.length === 1 ? taggedVpcs[0] : undefined);
+  const outcome = await disassociateClusterVpc(cluster, clusterVpc, {
+    zoneVpc: deps.zoneVpc,
+    objects: deps.objects,
+  });
+  return typeof outcome === 'object' ? { zoneAssociationRefused: outcome.refused } : {};
 }
 
 /** After this many stack deletes that freed nothing, delete stops and lists what is left. */
@@ -107,7 +123,12 @@ export async function discover(
   cluster: string,
   deps: Pick<DeleteDeps, 'store' | 'stacks' | 'inventory' | 'dns'>,
 ): Promise<CloudResource[]> {
-  const resources = await deps.inventory.list(cluster, await clusterRecords(cluster, deps));
+  const resources = (
+    await deps.inventory.list(cluster, await clusterRecords(cluster, deps))
+  ).filter(
+    // Not the delete's to remove: the leftovers step names it, and it holds nothing up.
+    (r) => !r.leftForOwner,
+  );
   const owned = await ownedStack(cluster, deps.stacks);
   if (owned)
     resources.push({ type: 'cloudformation-stack', name: owned.name, id: owned.stack.stackId });
@@ -207,12 +228,13 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
       const interfaces = await deleteLeftoverInterfaces(input.cluster, deps, resources);
       const owned = await ownedStack(input.cluster, deps.stacks);
       let refused: string | undefined;
+      let zone = {};
       if (owned && owned.stack.status !== 'DELETE_IN_PROGRESS') {
         // The stack retains the API records and is what says which zone holds them (the state
         // may already be gone): they go now, while it is there to say so.
         for (const record of resources.filter((r) => r.type === 'dns-record'))
           await deps.inventory.deleteResource(record);
-        await undoZoneAssociation(input.cluster, deps);
+        zone = await undoZoneAssociation(input.cluster, deps, resources);
         try {
           if (deps.stackRole) {
             // Made again if it is missing (a stack made before clusters had their own role).
@@ -231,6 +253,7 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         remaining: resources.length,
         networkInterfacesDeleted: interfaces,
         ...(refused ? { refused } : {}),
+        ...zone,
         deadline: deadlineAfter(now, deps.stackTimeoutSeconds),
       };
     }
@@ -288,15 +311,22 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
           continue;
         }
         for (const resource of resources.filter((r) => r.type === type)) {
+          if (resource.leftForOwner) {
+            blocked.push(
+              `${resource.type} ${resource.id} (without the ${OWNER_TAG} tag: left for its owner to delete by hand)`,
+            );
+            continue;
+          }
           const outcome = await deps.inventory.deleteResource(resource);
           (outcome === 'deleted' ? deleted : blocked).push(`${resource.type} ${resource.id}`);
         }
       }
-      await undoZoneAssociation(input.cluster, deps);
+      const zone = await undoZoneAssociation(input.cluster, deps, resources);
       const left = await discover(input.cluster, deps);
       return {
         deleted,
         blocked,
+        ...zone,
         remaining: left.length,
         stackExists: left.some((r) => r.type === 'cloudformation-stack'),
       };

@@ -11,7 +11,6 @@ import {
 import type { StateMachineName } from '../functions-registry.js';
 import { checkManifest } from '../manifest/check.js';
 import { sameSpec } from '../manifest/same-spec.js';
-import { toManifestYaml } from '../manifest/yaml.js';
 import { stableHash } from '../planning/names.js';
 import type {
   ClusterPhase,
@@ -308,10 +307,10 @@ export async function writeState(
         );
       }
       if (status?.phase === 'Creating' && resumable && status.lastExecution !== input.owner) {
-        // The interrupted create may have written only part of the instance groups: the Cluster
-        // object decides whether this is the same cluster.
-        const existing = await store.readManifest(name);
-        if (toManifestYaml(existing.cluster) !== toManifestYaml(check.manifest.cluster)) {
+        // Phase Creating is written only once the whole spec is (writeSpecs ends with the version
+        // file): the whole manifest, instance groups included, decides whether this is the same
+        // cluster, or a create of another spec would replace its groups.
+        if (!sameSpec(await store.readManifest(name), check.manifest)) {
           throw new ClusterExistsError(
             `cluster "${name}" exists from an interrupted create of a different spec; delete it first`,
           );

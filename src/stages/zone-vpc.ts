@@ -61,21 +61,40 @@ export async function associateClusterVpc(
   return 'associated';
 }
 
+/** What delete did with the association launch recorded. */
+export type Disassociation =
+  | 'disassociated'
+  | 'kept as the zone last VPC'
+  | 'not associated'
+  | { refused: string };
+
 /**
  * At delete: the association kopsless recorded is undone, unless the VPC is the zone's last
  * (Route53 refuses that, and the zone is the user's); then the record goes. Nothing recorded,
- * nothing done.
+ * nothing done. The record is only a note: the VPC disassociated is the cluster's own,
+ * `clusterVpcId` (its stack's `VpcId`, or its tagged VPC), and a record naming any other VPC, or
+ * a cluster whose VPC is not known, is refused and reported, never acted on: the session that
+ * disassociates is tagged with the VPC, so the record must not choose it.
  */
 export async function disassociateClusterVpc(
   cluster: string,
+  clusterVpcId: string | undefined,
   deps: Pick<ZoneAssociationDeps, 'zoneVpc' | 'objects'>,
-): Promise<'disassociated' | 'kept as the zone last VPC' | 'not associated' | undefined> {
+): Promise<Disassociation | undefined> {
   const stored = await deps.objects.get(associationKey(cluster));
   if (!stored) return undefined;
   const { zoneId, vpcId, region } = JSON.parse(stored.body) as Association;
+  // The record stays (the state store's delete takes it): each later step reports it again.
+  if (vpcId !== clusterVpcId) {
+    return {
+      refused: clusterVpcId
+        ? `${associationKey(cluster)} names VPC ${vpcId}, but cluster ${cluster}'s VPC is ${clusterVpcId}: no VPC was disassociated from hosted zone ${zoneId}`
+        : `${associationKey(cluster)} names VPC ${vpcId}, but no VPC of cluster ${cluster} is left to compare it with: no VPC was disassociated from hosted zone ${zoneId}`,
+    };
+  }
   const vpc = { vpcId, region };
   const zone = await deps.zoneVpc.zoneVpcs(zoneId);
-  let outcome: 'disassociated' | 'kept as the zone last VPC' | 'not associated' = 'not associated';
+  let outcome: Disassociation = 'not associated';
   if (zone?.vpcs.some((v) => sameVpc(v, vpc))) {
     const answer =
       zone.vpcs.length > 1 ? await deps.zoneVpc.disassociate(zoneId, vpc) : ('last' as const);

@@ -12,6 +12,7 @@ import {
 } from '../errors.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { completeManifest } from '../manifest/defaults.js';
+import { sameSpec } from '../manifest/same-spec.js';
 import type { Cluster, ClusterManifest, InstanceGroup } from '../manifest/types.js';
 import { toManifestYaml } from '../manifest/yaml.js';
 import type { LockHolder } from './holder.js';
@@ -157,7 +158,7 @@ export class ClusterStore {
       const complete = (await this.objects.get(key.version(name))) !== undefined;
       const wanted = new Map(manifest.instanceGroups.map((ig) => [ig.metadata.name, toYaml(ig)]));
       const same = complete
-        ? toYaml(existing) === toYaml(manifest)
+        ? sameSpec(existing, manifest)
         : toYaml(existing.cluster) === toYaml(manifest.cluster) &&
           existing.instanceGroups.every((ig) => wanted.get(ig.metadata.name) === toYaml(ig));
       if (!same)

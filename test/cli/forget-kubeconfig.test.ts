@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,5 +80,81 @@ describe('the kubeconfig file', () => {
     expect(forgetClusterInKubeconfig(broken, 'a.example.com')).toBe(false);
     expect(readFileSync(unrelated, 'utf8')).toBe(stringify(both));
     expect(readFileSync(broken, 'utf8')).toBe('clusters: [');
+  });
+
+  it('keeps the quoting and comments kubectl needs: a namespace "no" stays a string for kubectl', () => {
+    const path = file(`# my clusters
+apiVersion: v1
+kind: Config
+clusters:
+  - name: a.example.com
+    cluster: { server: "https://api.a.example.com" }
+  - name: b.example.com
+    cluster: { server: "https://api.b.example.com" }
+users:
+  - name: a.example.com
+    user: { token: token-a }
+  - name: b.example.com
+    user: { token: token-b }
+contexts:
+  - name: a.example.com
+    context: { cluster: a.example.com, user: a.example.com }
+  - name: b.example.com
+    context: { cluster: b.example.com, user: b.example.com, namespace: "no" }
+current-context: a.example.com
+`);
+
+    expect(forgetClusterInKubeconfig(path, 'a.example.com')).toBe(true);
+
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('# my clusters');
+    expect(text).toContain('namespace: "no"');
+    const viewed = execFileSync(
+      'kubectl',
+      ['config', 'view', '--kubeconfig', path, '-o', 'jsonpath={.contexts[*].context.namespace}'],
+      { encoding: 'utf8' },
+    );
+    expect(viewed).toBe('no');
+    expect(readdirSync(dir!)).toEqual(['config']);
+  });
+
+  it('ignores a clusters section that is not a list and entries that are not objects', () => {
+    const path = file(`clusters: not-a-list
+users:
+  - null
+  - name: a.example.com
+    user: { token: token-a }
+contexts:
+  - ~
+  - name: a.example.com
+    context: { cluster: a.example.com, user: a.example.com }
+`);
+
+    expect(forgetClusterInKubeconfig(path, 'a.example.com')).toBe(true);
+
+    expect(parse(readFileSync(path, 'utf8'))).toEqual({
+      clusters: 'not-a-list',
+      users: [null],
+      contexts: [null],
+    });
+  });
+
+  it('keeps the cluster and user entries a remaining context still uses', () => {
+    const shared = {
+      ...both,
+      contexts: [
+        a.context,
+        { name: 'admin@a', context: { cluster: a.cluster.name, user: a.user.name } },
+      ],
+    };
+    const path = file(stringify(shared));
+
+    expect(forgetClusterInKubeconfig(path, 'a.example.com')).toBe(true);
+
+    const written = parse(readFileSync(path, 'utf8'));
+    expect(written.contexts.map((c: { name: string }) => c.name)).toEqual(['admin@a']);
+    expect(written.clusters).toEqual([a.cluster, b.cluster]);
+    expect(written.users).toEqual([a.user, b.user]);
+    expect(written['current-context']).toBeUndefined();
   });
 });

@@ -122,7 +122,11 @@ function serveEc2(): void {
   );
   ec2.on(DescribeVolumesCommand).callsFake(
     onePerPage(ids('vol'), 'NextToken', (p, NextToken) => ({
-      Volumes: p.map((VolumeId) => ({ VolumeId, State: 'available' as const })),
+      Volumes: p.map((VolumeId) => ({
+        VolumeId,
+        State: 'available' as const,
+        Tags: [{ Key: 'kopsless.io/owner', Value: 'kopsless' }],
+      })),
       NextToken,
     })),
   );

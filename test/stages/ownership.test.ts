@@ -2,12 +2,15 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AutoScalingApi, GroupState } from '../../src/aws/autoscaling.js';
 import type { StackApi, StackState } from '../../src/aws/cloudformation.js';
 import type { CloudResource, InventoryApi } from '../../src/aws/inventory.js';
+import type { ZoneVpcApi } from '../../src/aws/zone-vpc.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
 import { type DeleteDeps, deleteCluster, discover } from '../../src/stages/delete-cluster.js';
 import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
+import { associationKey } from '../../src/stages/zone-vpc.js';
 import type { ClusterStore } from '../../src/state/cluster-store.js';
 import { readFixture } from '../helpers.js';
+import { memoryObjects } from '../support/memory-objects.js';
 
 // Update, roll and delete act only on resources whose KubernetesCluster tag is the cluster's own.
 
@@ -153,6 +156,70 @@ describe('delete sweeps only the interfaces the VPC CNI left for the cluster', (
     expect(out).toMatchObject({
       deleted: expect.arrayContaining(['network-interface eni-ours']),
       blocked: ['network-interface eni-untagged'],
+    });
+  });
+});
+
+describe("delete disassociates only the cluster's own VPC from a private zone", () => {
+  it("refuses a record naming another cluster's VPC, reporting it, and disassociates nothing", async () => {
+    const stack = { ...stackState(cluster), outputs: { HostedZoneId: 'Z1', VpcId: 'vpc-own' } };
+    const deps = deleteDeps(fakeStacks({ [stackName(cluster)]: stack }), fakeInventory());
+    const objects = memoryObjects();
+    await objects.put(
+      associationKey(cluster),
+      JSON.stringify({ zoneId: 'Z1', vpcId: 'vpc-of-b', region: 'us-east-1' }),
+    );
+    const zoneVpc: ZoneVpcApi = {
+      zoneVpcs: vi.fn(async () => ({
+        private: true,
+        vpcs: [
+          { vpcId: 'vpc-own', region: 'us-east-1' },
+          { vpcId: 'vpc-of-b', region: 'us-east-1' },
+        ],
+      })),
+      associate: vi.fn(),
+      disassociate: vi.fn(async () => 'disassociated' as const),
+    };
+
+    const out = await deleteCluster(
+      { action: 'deleteStack', cluster },
+      { ...deps, objects, zoneVpc },
+    );
+
+    expect(zoneVpc.disassociate).not.toHaveBeenCalled();
+    expect(out).toMatchObject({
+      zoneAssociationRefused: expect.stringContaining(
+        `names VPC vpc-of-b, but cluster ${cluster}'s VPC is vpc-own`,
+      ),
+    });
+  });
+});
+
+describe('delete leaves a volume without the owner tag to its owner', () => {
+  const oldVolume = { type: 'volume', name: 'etcd', id: 'vol-old', leftForOwner: true as const };
+
+  it('names the volume in the blocked list and never deletes it', async () => {
+    const inventory = fakeInventory([oldVolume]);
+    const deps = deleteDeps(fakeStacks({}), inventory);
+
+    const out = await deleteCluster({ action: 'deleteLeftovers', cluster }, deps);
+
+    expect(inventory.deleteResource).not.toHaveBeenCalled();
+    expect(out).toMatchObject({
+      blocked: [
+        expect.stringMatching(
+          /^volume vol-old \(without the kopsless.io\/owner tag: left for its owner/,
+        ),
+      ],
+      remaining: 0,
+    });
+  });
+
+  it('does not count it as left, so the delete completes', async () => {
+    const deps = deleteDeps(fakeStacks({}), fakeInventory([oldVolume]));
+
+    await expect(deleteCluster({ action: 'verify', cluster }, deps)).resolves.toMatchObject({
+      remaining: 0,
     });
   });
 });

@@ -624,6 +624,29 @@ describe('register of a name already registered and never built', () => {
     },
   );
 
+  it('refuses a create after an interrupted create with other instance groups, keeping the stored ones', async () => {
+    const { deps, store } = setup();
+    await writeState(
+      {
+        action: 'register',
+        manifest: readFixture('seed.yaml'),
+        owner: 'interrupted',
+        operation: 'create',
+      },
+      deps,
+    );
+
+    const attempt = writeState(
+      { action: 'register', manifest: changed, owner: 'taker', operation: 'create' },
+      deps,
+    );
+
+    await expect(attempt).rejects.toBeInstanceOf(ClusterExistsError);
+    await expect(attempt).rejects.toThrow('interrupted create of a different spec');
+    expect(await controlPlaneType(store)).toBe('t3.medium');
+    expect((await store.readStatus(SEED))?.lastExecution).toBe('interrupted');
+  });
+
   it('lets the registration that wrote it write a changed spec again (its own retry)', async () => {
     const { deps, store } = await registeredBy('first-registration');
 

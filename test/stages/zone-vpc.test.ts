@@ -77,7 +77,7 @@ describe('the cluster VPC and a private hosted zone', () => {
     const { calls, deps } = await world([USER_VPC, CLUSTER_VPC]);
 
     const launched = await associateClusterVpc(manifest('Private'), deps);
-    const deleted = await disassociateClusterVpc(CLUSTER, deps);
+    const deleted = await disassociateClusterVpc(CLUSTER, CLUSTER_VPC.vpcId, deps);
 
     expect(launched).toBe('already associated');
     expect(deleted).toBeUndefined();
@@ -95,7 +95,7 @@ describe('the cluster VPC and a private hosted zone', () => {
     const { zone, objects, deps } = world([USER_VPC]);
     await associateClusterVpc(manifest('Private'), deps);
 
-    const outcome = await disassociateClusterVpc(CLUSTER, deps);
+    const outcome = await disassociateClusterVpc(CLUSTER, CLUSTER_VPC.vpcId, deps);
 
     expect(outcome).toBe('disassociated');
     expect(zone.vpcs).toEqual([USER_VPC]);
@@ -106,7 +106,7 @@ describe('the cluster VPC and a private hosted zone', () => {
     const { zone, calls, deps } = world([USER_VPC]);
 
     const launched = await associateClusterVpc(manifest('Private', CLUSTER_VPC.vpcId), deps);
-    const deleted = await disassociateClusterVpc(CLUSTER, deps);
+    const deleted = await disassociateClusterVpc(CLUSTER, CLUSTER_VPC.vpcId, deps);
 
     expect(launched).toBe('associated');
     expect(deleted).toBeUndefined();
@@ -120,10 +120,36 @@ describe('the cluster VPC and a private hosted zone', () => {
     // The user has since disassociated their own VPC: the cluster's is the zone's only one.
     zone.vpcs = [CLUSTER_VPC];
 
-    const outcome = await disassociateClusterVpc(CLUSTER, deps);
+    const outcome = await disassociateClusterVpc(CLUSTER, CLUSTER_VPC.vpcId, deps);
 
     expect(outcome).toBe('kept as the zone last VPC');
     expect(zone.vpcs).toEqual([CLUSTER_VPC]);
     expect(calls).toEqual(['associate vpc-cluster']);
+  });
+
+  it('refuses a record naming another VPC than the cluster stack outputs, and disassociates none', async () => {
+    const OTHER_VPC = { vpcId: 'vpc-other-cluster', region: 'us-east-1' };
+    const { zone, calls, objects, deps } = world([USER_VPC, CLUSTER_VPC, OTHER_VPC]);
+    await objects.put(associationKey(CLUSTER), JSON.stringify({ zoneId: ZONE, ...OTHER_VPC }));
+
+    const outcome = await disassociateClusterVpc(CLUSTER, CLUSTER_VPC.vpcId, deps);
+
+    expect(outcome).toEqual({
+      refused: expect.stringContaining(
+        `names VPC vpc-other-cluster, but cluster ${CLUSTER}'s VPC is vpc-cluster`,
+      ),
+    });
+    expect(calls).toEqual([]);
+    expect(zone.vpcs).toEqual([USER_VPC, CLUSTER_VPC, OTHER_VPC]);
+  });
+
+  it('refuses a record when the cluster has no VPC left to compare it with', async () => {
+    const { calls, objects, deps } = world([USER_VPC, CLUSTER_VPC]);
+    await objects.put(associationKey(CLUSTER), JSON.stringify({ zoneId: ZONE, ...CLUSTER_VPC }));
+
+    const outcome = await disassociateClusterVpc(CLUSTER, undefined, deps);
+
+    expect(outcome).toEqual({ refused: expect.stringContaining('no VPC of cluster') });
+    expect(calls).toEqual([]);
   });
 });

@@ -251,6 +251,17 @@ describe('cluster specs', () => {
     expect(await store.readManifest('seed.example.com')).toEqual(check.manifest);
   });
 
+  it('accepts a retry of the registration with its instance groups in another order', async () => {
+    const store = storeAt('2026-01-01T00:00:00Z');
+    await store.registerCluster(check.manifest!, check.completed!);
+    const reordered = {
+      ...check.manifest!,
+      instanceGroups: [...check.manifest!.instanceGroups].reverse(),
+    };
+
+    await expect(store.registerCluster(reordered, check.completed!)).resolves.toBeUndefined();
+  });
+
   it('refuses to register a different spec under an existing name', async () => {
     const store = storeAt('2026-01-01T00:00:00Z');
     const other = checkManifest(
