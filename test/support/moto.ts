@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { inject } from 'vitest';
 import {
   isAlive,
   isAnswering,
@@ -59,8 +58,15 @@ interface Lease {
 /** The slot's shared moto is lent to one backend of this file at a time. */
 let lent = false;
 
-function sharedMotoDir(): string | undefined {
+/**
+ * The directory of the shared motos' records, which the global setup provides. Loaded only under
+ * vitest: `npm run check:iam` starts test backends too, outside any vitest run, where importing
+ * vitest throws.
+ */
+async function sharedMotoDir(): Promise<string | undefined> {
+  if (!process.env.VITEST) return undefined;
   try {
+    const { inject } = await import('vitest');
     return inject('sharedMotoDir');
   } catch {
     return undefined;
@@ -93,7 +99,7 @@ async function privateMoto(): Promise<Lease> {
 }
 
 async function leaseMoto(): Promise<Lease> {
-  const shared = sharedMotoDir();
+  const shared = await sharedMotoDir();
   const slot = process.env.VITEST_POOL_ID;
   if (!shared || !slot || !existsSync(shared) || lent) return privateMoto();
   const record = join(shared, `${slot}${SHARED_MOTO_RECORD}`);
