@@ -20,12 +20,12 @@ import {
 /** The cluster's CloudFormation role: made before its stack is, deleted once the stack is gone. */
 export interface StackRoleApi {
   /**
-   * Makes the cluster's stack role unless it exists, gives it ClusterStackPolicy, and returns
+   * Makes the cluster's stack role unless it exists, gives it its policies, and returns
    * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags)
    * is refused, never adopted.
    */
   ensure(cluster: string): Promise<string>;
-  /** Detaches ClusterStackPolicy and deletes the role; `absent` when there was none. */
+  /** Detaches its policies and deletes the role; `absent` when there was none. */
   remove(cluster: string): Promise<'deleted' | 'absent'>;
 }
 
@@ -33,8 +33,8 @@ export interface StackRoleApi {
 export interface StackRoleSettings {
   /** This deployment's name: the role's owner tag. */
   deployment: string;
-  /** `ClusterStackPolicy`: the one policy the role carries. */
-  policyArn: string;
+  /** `ClusterStackPolicy`, `ClusterStackRolesPolicy`, `ClusterStackApiPolicy`: what the role carries. */
+  policyArns: readonly string[];
   /** `ClusterStackBoundary`: the role's permissions boundary. */
   boundaryArn: string;
 }
@@ -85,27 +85,26 @@ export function iamStackRoleApi(
             `IAM role ${definition.RoleName} exists but is not the stack role kopsless makes for cluster ${cluster}: ${problems.join('; ')}`,
           );
       }
-      try {
-        // Attaching a policy the role already has changes nothing.
-        await iam.send(
-          new AttachRolePolicyCommand({
-            RoleName: definition.RoleName,
-            PolicyArn: settings.policyArn,
-          }),
-        );
-      } catch (error) {
-        rethrowAws(error);
+      for (const PolicyArn of settings.policyArns) {
+        try {
+          // Attaching a policy the role already has changes nothing.
+          await iam.send(new AttachRolePolicyCommand({ RoleName: definition.RoleName, PolicyArn }));
+        } catch (error) {
+          rethrowAws(error);
+        }
       }
       if (!role?.Arn) throw new StackFailedError(`IAM gave no ARN for ${definition.RoleName}`);
       return role.Arn;
     },
     async remove(cluster) {
       const RoleName = stackRoleName(cluster);
-      try {
-        await iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn: settings.policyArn }));
-      } catch (error) {
-        // The role is gone, or the policy was detached by an earlier run.
-        if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+      for (const PolicyArn of settings.policyArns) {
+        try {
+          await iam.send(new DetachRolePolicyCommand({ RoleName, PolicyArn }));
+        } catch (error) {
+          // The role is gone, or the policy was detached by an earlier run.
+          if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+        }
       }
       try {
         await iam.send(new DeleteRoleCommand({ RoleName }));

@@ -8,6 +8,7 @@ import { readTemplate } from '../support/template.js';
 import { cloudFormationRequests } from './cloudformation.js';
 import {
   ACCOUNT,
+  CLUSTER_STACK_POLICIES,
   clusterStackRole,
   decide,
   REGION,
@@ -18,26 +19,32 @@ import {
 
 const deployment = { stateBucket: 'kopsless-state-example' };
 
-/** The actions the Allow statements of a policy name. */
-function allowedActions(logicalId: string): string[] {
-  const policy = templatePolicy(readTemplate(), logicalId, deployment);
+/** The actions the Allow statements of policies name. */
+function allowedActions(...logicalIds: string[]): string[] {
+  const statements = logicalIds.flatMap(
+    (id) => templatePolicy(readTemplate(), id, deployment).Statement,
+  );
   return [
     ...new Set(
-      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
-        [s.Action as string | string[]].flat(),
-      ),
+      statements
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => [s.Action as string | string[]].flat()),
     ),
   ].sort();
 }
 
 describe("template.yaml's cluster stack role policies", () => {
-  it('ClusterStackBoundary allows exactly the actions ClusterStackPolicy grants', () => {
-    expect(allowedActions('ClusterStackBoundary')).toEqual(allowedActions('ClusterStackPolicy'));
+  it('ClusterStackBoundary allows exactly the actions the stack policies grant', () => {
+    expect(allowedActions('ClusterStackBoundary')).toEqual(
+      allowedActions(...CLUSTER_STACK_POLICIES),
+    );
   });
 
-  it("conditions every tag of ClusterStackPolicy on the role's own cluster as well", () => {
-    const policy = templatePolicy(readTemplate(), 'ClusterStackPolicy', deployment);
-    const ownerOnly = policy.Statement.flatMap((statement) =>
+  it("conditions every tag of the stack policies on the role's own cluster as well", () => {
+    const statements = CLUSTER_STACK_POLICIES.flatMap(
+      (id) => templatePolicy(readTemplate(), id, deployment).Statement,
+    );
+    const ownerOnly = statements.flatMap((statement) =>
       Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
         (keys) =>
           Object.keys(keys)
