@@ -87,6 +87,78 @@ describe("template.yaml's cluster stack role policies", () => {
   });
 });
 
+describe("template.yaml's boundary of the roles a cluster stack makes", () => {
+  /** A role of cluster a's stack that its stack gave every EC2 action: the boundary alone holds it. */
+  const role = {
+    name: 'kopsless-evil',
+    arn: 'arn:aws:iam::123456789012:role/kopsless/kopsless-evil',
+    policies: [
+      {
+        name: 'everything',
+        policy: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:*', Resource: '*' }],
+        },
+      },
+    ],
+    boundary: templatePolicy(readTemplate(), 'ClusterRolesBoundary', deployment),
+    principalTags: { KubernetesCluster: 'a.example.com', 'kopsless.io/owner': STACK_NAME },
+  };
+  const ec2 = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
+
+  it("denies re-tagging another cluster's security group as its own", async () => {
+    const request = {
+      action: 'ec2:CreateTags',
+      resource: ec2('security-group', 'sg-0b'),
+      context: {
+        'aws:ResourceTag/KubernetesCluster': 'b.example.com',
+        'aws:RequestTag/KubernetesCluster': 'a.example.com',
+        'aws:TagKeys': ['KubernetesCluster'],
+      },
+    };
+
+    expect(await decide(role, request)).toBe('ExplicitlyDenied');
+  });
+
+  it('denies the cluster tag on an existing untagged resource, allows it at creation', async () => {
+    const tagging = (context: Record<string, string | string[]>) => ({
+      action: 'ec2:CreateTags',
+      resource: ec2('network-interface', 'eni-0a'),
+      context: {
+        'aws:RequestTag/KubernetesCluster': 'a.example.com',
+        'aws:TagKeys': ['KubernetesCluster'],
+        ...context,
+      },
+    });
+
+    expect(await decide(role, tagging({}))).toBe('ExplicitlyDenied');
+    expect(await decide(role, tagging({ 'ec2:CreateAction': 'CreateNetworkInterface' }))).toBe(
+      'Allowed',
+    );
+  });
+
+  it("denies attaching another cluster's volume and interfaces in its subnets", async () => {
+    const onB = (action: string, resource: string) => ({
+      action,
+      resource,
+      context: { 'aws:ResourceTag/KubernetesCluster': 'b.example.com' },
+    });
+
+    expect(await decide(role, onB('ec2:AttachVolume', ec2('volume', 'vol-0b')))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(await decide(role, onB('ec2:CreateNetworkInterface', ec2('subnet', 'subnet-0b')))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(
+      await decide(role, {
+        ...onB('ec2:AttachVolume', ec2('volume', 'vol-0a')),
+        context: { 'aws:ResourceTag/KubernetesCluster': 'a.example.com' },
+      }),
+    ).toBe('Allowed');
+  });
+});
+
 describe("CloudFormation's calls for a cluster's stack, as a stack role", () => {
   const zone = 'ZOWN00000000000';
   const deploymentWithZone = { ...deployment, hostedZoneId: zone };
