@@ -114,7 +114,7 @@ function stackRoleCluster(roleArn: string): string | undefined {
 
 /**
  * A stack role may create or change only what is tagged for its own cluster
- * (ClusterStackPolicy's conditions, ClusterStackBoundary's denials): every tagged resource of
+ * (the ClusterStack*Policy conditions, ClusterStackBoundary's denials): every tagged resource of
  * the template it is given must carry its cluster's KubernetesCluster tag.
  */
 function taggedForAnotherCluster(templateBody: string, cluster: string, actor: string): string[] {

@@ -20,12 +20,12 @@ export interface Config {
   deployment: string;
   /**
    * The managed policies of each cluster's stack role (src/aws/stack-role.ts), template.yaml's
-   * ClusterStackPolicy and ClusterStackBoundary (CLUSTER_STACK_POLICY_ARN,
-   * CLUSTER_STACK_BOUNDARY_ARN): set, launch and delete make the role and CloudFormation runs the
+   * ClusterStack*Policy and ClusterStackBoundary (CLUSTER_STACK_POLICY_ARNS, comma-separated,
+   * and CLUSTER_STACK_BOUNDARY_ARN): set, launch and delete make the role and CloudFormation runs the
    * cluster's stack under it. Unset, CloudFormation uses the caller's credentials, which the
    * deployed functions' policies refuse.
    */
-  clusterStack?: { policyArn: string; boundaryArn: string };
+  clusterStack?: { policyArns: string[]; boundaryArn: string };
   /**
    * The ClusterApiLayer version (CLUSTER_API_LAYER_ARN): each cluster stack runs it as the
    * cluster's API function in the cluster's VPC. Unset locally, where that function runs in the
@@ -104,25 +104,25 @@ const ROLL_ARN_VARIABLE = stateMachineArnVariable('rolling-update');
 
 const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/\S+$/;
 
-/** CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN: both managed policy ARNs, or neither set. */
+/** CLUSTER_STACK_POLICY_ARNS and CLUSTER_STACK_BOUNDARY_ARN: managed policy ARNs, or neither set. */
 function clusterStackPolicies(
   env: Record<string, string | undefined>,
 ): Config['clusterStack'] | undefined {
-  const policyArn = env.CLUSTER_STACK_POLICY_ARN;
+  const policyArns = env.CLUSTER_STACK_POLICY_ARNS;
   const boundaryArn = env.CLUSTER_STACK_BOUNDARY_ARN;
-  if (!policyArn && !boundaryArn) return undefined;
+  if (!policyArns && !boundaryArn) return undefined;
+  const together = 'CLUSTER_STACK_POLICY_ARNS and CLUSTER_STACK_BOUNDARY_ARN go together';
+  if (!policyArns) throw new ConfigError(`CLUSTER_STACK_POLICY_ARNS is not set: ${together}`);
+  if (!boundaryArn) throw new ConfigError(`CLUSTER_STACK_BOUNDARY_ARN is not set: ${together}`);
+  const arns = policyArns.split(',');
   for (const [name, value] of [
-    ['CLUSTER_STACK_POLICY_ARN', policyArn],
-    ['CLUSTER_STACK_BOUNDARY_ARN', boundaryArn],
-  ] as const) {
-    if (!value)
-      throw new ConfigError(
-        `${name} is not set: CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN go together`,
-      );
+    ...arns.map((arn) => ['CLUSTER_STACK_POLICY_ARNS', arn] as const),
+    ['CLUSTER_STACK_BOUNDARY_ARN', boundaryArn] as const,
+  ]) {
     if (!MANAGED_POLICY_ARN.test(value))
-      throw new ConfigError(`${name} must be the ARN of an IAM managed policy, got "${value}"`);
+      throw new ConfigError(`${name} must be ARNs of IAM managed policies, got "${value}"`);
   }
-  return { policyArn: policyArn!, boundaryArn: boundaryArn! };
+  return { policyArns: arns, boundaryArn };
 }
 
 /** Reads the configuration; a missing or malformed setting fails the cold start with its name. */

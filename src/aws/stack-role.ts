@@ -25,7 +25,7 @@ import {
 /** The cluster's CloudFormation role: made before its stack is, deleted once the stack is gone. */
 export interface StackRoleApi {
   /**
-   * Makes the cluster's stack role unless it exists, gives it ClusterStackPolicy, and returns
+   * Makes the cluster's stack role unless it exists, gives it its policies, and returns
    * its ARN. A role of that name that is not exactly what kopsless makes (path, boundary, tags,
    * trust policy) is refused, never adopted.
    */
@@ -54,8 +54,8 @@ export interface StackRoleRemoval {
 export interface StackRoleSettings {
   /** This deployment's name: the role's owner tag. */
   deployment: string;
-  /** `ClusterStackPolicy`: the one policy the role carries. */
-  policyArn: string;
+  /** `ClusterStackPolicy`, `ClusterStackRolesPolicy`, `ClusterStackApiPolicy`: what the role carries. */
+  policyArns: readonly string[];
   /** `ClusterStackBoundary`: the role's permissions boundary. */
   boundaryArn: string;
 }
@@ -152,16 +152,13 @@ export function iamStackRoleApi(
             `IAM role ${definition.RoleName} exists but is not the stack role kopsless makes for cluster ${cluster}: ${problems.join('; ')}`,
           );
       }
-      try {
-        // Attaching a policy the role already has changes nothing.
-        await iam.send(
-          new AttachRolePolicyCommand({
-            RoleName: definition.RoleName,
-            PolicyArn: settings.policyArn,
-          }),
-        );
-      } catch (error) {
-        rethrowAws(error);
+      for (const PolicyArn of settings.policyArns) {
+        try {
+          // Attaching a policy the role already has changes nothing.
+          await iam.send(new AttachRolePolicyCommand({ RoleName: definition.RoleName, PolicyArn }));
+        } catch (error) {
+          rethrowAws(error);
+        }
       }
       if (!role?.Arn) throw new StackFailedError(`IAM gave no ARN for ${definition.RoleName}`);
       return role.Arn;
@@ -191,7 +188,7 @@ export function iamStackRoleApi(
       const kept: string[] = [];
       for (const name of names) {
         try {
-          if (await deleteRole(iam, name, [settings.policyArn])) deleted.push(name);
+          if (await deleteRole(iam, name, settings.policyArns)) deleted.push(name);
         } catch (error) {
           // A role kopsless did not make, with what this session may not undo: said, not fatal.
           if (name === own || !isAwsErrorCode(error, ...ACCESS_DENIED, ...DELETE_CONFLICT))

@@ -6,6 +6,8 @@ import { LOCAL_STACK_NAME } from '../functions-registry.js';
  */
 export const CLUSTER_STACK_POLICIES = {
   ClusterStackPolicy: 'cluster-stack-policy',
+  ClusterStackRolesPolicy: 'cluster-stack-roles',
+  ClusterStackApiPolicy: 'cluster-stack-api',
   ClusterStackBoundary: 'cluster-stack-boundary',
 } as const;
 
@@ -25,7 +27,11 @@ export function localClusterStackPolicyArn(
 /** The variables template.yaml gives the launch and delete functions for them, as on the local backend. */
 export function localClusterStackEnvironment(stack: string = LOCAL_STACK_NAME) {
   return {
-    CLUSTER_STACK_POLICY_ARN: localClusterStackPolicyArn('ClusterStackPolicy', stack),
+    CLUSTER_STACK_POLICY_ARNS: (
+      ['ClusterStackPolicy', 'ClusterStackRolesPolicy', 'ClusterStackApiPolicy'] as const
+    )
+      .map((id) => localClusterStackPolicyArn(id, stack))
+      .join(','),
     CLUSTER_STACK_BOUNDARY_ARN: localClusterStackPolicyArn('ClusterStackBoundary', stack),
   };
 }

@@ -130,8 +130,12 @@ export function apiLoadBalancerResources(
         Tags: tags,
       },
     },
+    // A listener takes no tags in CloudFormation, so no stack role may modify or delete one (it
+    // could not tell its cluster's from another's): deleting the load balancer deletes it.
     ApiListener: {
       Type: 'AWS::ElasticLoadBalancingV2::Listener',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         LoadBalancerArn: { Ref: 'ApiLoadBalancer' },
         Protocol: 'TCP',

@@ -6,11 +6,12 @@ import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from './names.js';
  *
  * CONTRACT with template.yaml: the role sits under {@link stackRolePath}, whose last segment is
  * the cluster's name (a DNS-1123 name holds no `/`), so the actor roles' grants name
- * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/*` and reach no other cluster's
- * role. It carries the boundary `ClusterStackBoundary`, the managed policy `ClusterStackPolicy`
- * and nothing else, and the tags `KubernetesCluster=<cluster>` and the owner tag: when
- * CloudFormation acts as the role, its tags are `aws:PrincipalTag/...`, and every grant of
- * ClusterStackPolicy requires the cluster tag of what it touches to equal the role's.
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/kopsless-stack-*` and reach no
+ * other cluster's role. It carries the boundary `ClusterStackBoundary`, the managed policies
+ * `ClusterStackPolicy`, `ClusterStackRolesPolicy` and `ClusterStackApiPolicy` and nothing else,
+ * and the tags `KubernetesCluster=<cluster>` and the owner tag: when CloudFormation acts as the
+ * role, its tags are `aws:PrincipalTag/...`, and every grant of those policies requires the
+ * cluster tag of what it touches to equal the role's.
  */
 
 /** The IAM path every stack role sits under, the cluster's name below it. */

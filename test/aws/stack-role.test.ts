@@ -24,7 +24,9 @@ const iam = mockClient(IAMClient);
 const cluster = 'a.example.com';
 const settings = {
   deployment: 'kopsless',
-  policyArn: 'arn:aws:iam::123456789012:policy/kopsless-deployment/kopsless-cluster-stack-policy',
+  policyArns: ['cluster-stack-policy', 'cluster-stack-roles', 'cluster-stack-api'].map(
+    (name) => `arn:aws:iam::123456789012:policy/kopsless-deployment/kopsless-${name}`,
+  ),
   boundaryArn:
     'arn:aws:iam::123456789012:policy/kopsless-deployment/kopsless-cluster-stack-boundary',
 };
@@ -51,7 +53,7 @@ const missing = () => new NoSuchEntityException({ message: 'no such role', $meta
 beforeEach(() => iam.reset());
 
 describe("a cluster's stack role", () => {
-  it('is made under the cluster path, bounded, tagged, and given the stack policy', async () => {
+  it('is made under the cluster path, bounded, tagged, and given the stack policies', async () => {
     iam.on(CreateRoleCommand).resolves({ Role: ours });
 
     const made = await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster);
@@ -63,10 +65,9 @@ describe("a cluster's stack role", () => {
       PermissionsBoundary: settings.boundaryArn,
       Tags: ours.Tags,
     });
-    expect(iam.commandCalls(AttachRolePolicyCommand)[0]!.args[0].input).toEqual({
-      RoleName: stackRoleName(cluster),
-      PolicyArn: settings.policyArn,
-    });
+    expect(iam.commandCalls(AttachRolePolicyCommand).map((c) => c.args[0].input)).toEqual(
+      settings.policyArns.map((PolicyArn) => ({ RoleName: stackRoleName(cluster), PolicyArn })),
+    );
   });
 
   it('is found again when it exists as kopsless made it', async () => {
@@ -74,7 +75,7 @@ describe("a cluster's stack role", () => {
     iam.on(GetRoleCommand).resolves({ Role: ours });
 
     expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
-    expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(1);
+    expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(3);
   });
 
   it('is never adopted when a role of its name lacks the stack boundary', async () => {
@@ -169,8 +170,8 @@ describe("a cluster's stack role", () => {
 
     expect(removal).toEqual({ deleted: [stackRoleName(cluster), 'extra'] });
     expect(iam.commandCalls(DetachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([
-      { RoleName: stackRoleName(cluster), PolicyArn: settings.policyArn },
-      { RoleName: 'extra', PolicyArn: settings.policyArn },
+      ...settings.policyArns.map((PolicyArn) => ({ RoleName: stackRoleName(cluster), PolicyArn })),
+      ...settings.policyArns.map((PolicyArn) => ({ RoleName: 'extra', PolicyArn })),
       { RoleName: 'extra', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
     ]);
     expect(iam.commandCalls(DeleteRolePolicyCommand)[0]!.args[0].input).toEqual({
@@ -200,7 +201,7 @@ describe("a cluster's stack role", () => {
     );
   });
 
-  it('is deleted when IAM refuses to list its policies, ClusterStackPolicy detached by name', async () => {
+  it('is deleted when IAM refuses to list its policies, the stack policies detached by name', async () => {
     const denied = () => Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
     iam.on(ListRolesCommand).resolves({ Roles: [{ ...ours }] });
     iam.on(ListAttachedRolePoliciesCommand).rejects(denied());
@@ -209,8 +210,8 @@ describe("a cluster's stack role", () => {
     const removal = await iamStackRoleApi(new IAMClient({}), settings).remove(cluster);
 
     expect(removal).toEqual({ deleted: [stackRoleName(cluster)] });
-    expect(iam.commandCalls(DetachRolePolicyCommand)[0]!.args[0].input.PolicyArn).toBe(
-      settings.policyArn,
+    expect(iam.commandCalls(DetachRolePolicyCommand).map((c) => c.args[0].input.PolicyArn)).toEqual(
+      settings.policyArns,
     );
   });
 
@@ -286,32 +287,32 @@ describe('a stack operation while a new stack role propagates', () => {
 describe("the stack role's policies in a function's configuration", () => {
   const env = { STATE_BUCKET: 'b', AWS_REGION: 'us-east-1' };
 
-  it('are read from CLUSTER_STACK_POLICY_ARN and CLUSTER_STACK_BOUNDARY_ARN', () => {
+  it('are read from CLUSTER_STACK_POLICY_ARNS and CLUSTER_STACK_BOUNDARY_ARN', () => {
     const config = readConfig({
       ...env,
-      CLUSTER_STACK_POLICY_ARN: settings.policyArn,
+      CLUSTER_STACK_POLICY_ARNS: settings.policyArns.join(','),
       CLUSTER_STACK_BOUNDARY_ARN: settings.boundaryArn,
     });
 
     expect(config.clusterStack).toEqual({
-      policyArn: settings.policyArn,
+      policyArns: settings.policyArns,
       boundaryArn: settings.boundaryArn,
     });
   });
 
   it('are refused one without the other, naming the missing one', () => {
-    expect(() => readConfig({ ...env, CLUSTER_STACK_POLICY_ARN: settings.policyArn })).toThrow(
-      'CLUSTER_STACK_BOUNDARY_ARN is not set',
-    );
+    expect(() =>
+      readConfig({ ...env, CLUSTER_STACK_POLICY_ARNS: settings.policyArns.join(',') }),
+    ).toThrow('CLUSTER_STACK_BOUNDARY_ARN is not set');
   });
 
   it('are refused when not managed policy ARNs, naming the variable', () => {
     expect(() =>
       readConfig({
         ...env,
-        CLUSTER_STACK_POLICY_ARN: arn,
+        CLUSTER_STACK_POLICY_ARNS: `${settings.policyArns[0]},${arn}`,
         CLUSTER_STACK_BOUNDARY_ARN: settings.boundaryArn,
       }),
-    ).toThrow(/^CLUSTER_STACK_POLICY_ARN must be the ARN of an IAM managed policy/);
+    ).toThrow(/^CLUSTER_STACK_POLICY_ARNS must be ARNs of IAM managed policies/);
   });
 });

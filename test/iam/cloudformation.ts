@@ -166,7 +166,10 @@ const HANDLERS: Record<string, { create: string[]; update: string[]; delete: str
   },
 };
 
-type Resources = Record<string, { Type: string; Properties?: unknown }>;
+type Resources = Record<
+  string,
+  { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties?: unknown }
+>;
 
 function resources(templateBody: string | undefined): Resources {
   return templateBody
@@ -201,11 +204,17 @@ export function cloudFormationActions(
     if (!previous) add(handler(id, resource.Type).create);
     else if (JSON.stringify(previous) !== JSON.stringify(resource)) {
       const h = handler(id, resource.Type);
-      add([...h.update, ...h.create, ...h.delete]);
+      // A replaced resource the stack retains (UpdateReplacePolicy) is never deleted.
+      add([
+        ...h.update,
+        ...h.create,
+        ...(resource.UpdateReplacePolicy === 'Retain' ? [] : h.delete),
+      ]);
     }
   }
+  // What the stack retains it never deletes.
   for (const [id, resource] of Object.entries(old))
-    if (!next[id]) add(handler(id, resource.Type).delete);
+    if (!next[id] && resource.DeletionPolicy !== 'Retain') add(handler(id, resource.Type).delete);
   return [...actions].sort();
 }
 
@@ -219,7 +228,12 @@ export interface StackRequest {
 }
 
 type Tag = { Key: string; Value: string };
-type Resource = { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> };
+type Resource = {
+  Type: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  Properties?: Record<string, unknown>;
+};
 
 /** The EC2 resource type in the ARN of each EC2 resource CloudFormation makes with tags. */
 const EC2_ARN_TYPES: Record<string, string> = {

@@ -19,6 +19,14 @@ export const PARTITION = 'aws';
 export const STACK_NAME = 'kopsless';
 /** The ARNs of template.yaml's managed policies of the clusters' stack roles. */
 export const CLUSTER_STACK_POLICY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-policy`;
+export const CLUSTER_STACK_ROLES_POLICY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-roles`;
+export const CLUSTER_STACK_API_POLICY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-api`;
+/** The managed policies a cluster's stack role carries, by logical ID. */
+export const CLUSTER_STACK_POLICIES = [
+  'ClusterStackPolicy',
+  'ClusterStackRolesPolicy',
+  'ClusterStackApiPolicy',
+] as const;
 export const CLUSTER_STACK_BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless-deployment/${STACK_NAME}-cluster-stack-boundary`;
 /** The ARN of template.yaml's permissions boundary for the roles of cluster stacks. */
 export const BOUNDARY_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:policy/kopsless/${STACK_NAME}-cluster-roles-boundary`;
@@ -42,7 +50,8 @@ export type PolicyDocument = { Version: string; Statement: Array<Record<string, 
 export interface Role {
   name: string;
   arn: string;
-  policies: Array<{ name: string; policy: PolicyDocument }>;
+  /** `managed`: a managed policy attached to the role (not counted in its inline policies' size). */
+  policies: Array<{ name: string; policy: PolicyDocument; managed?: boolean }>;
   /** The role's permissions boundary, when it has one. */
   boundary?: PolicyDocument;
   /** A session policy the caller's credentials were issued with. */
@@ -60,6 +69,18 @@ export interface Deployment {
   hostedZoneId?: string;
   /** Values of `!Ref` for the resources of a cluster stack (`Vpc` -> its ID), when resolving one. */
   refs?: Record<string, string>;
+  /** The deployment's name (`AWS::StackName`); unset, STACK_NAME. */
+  stackName?: string;
+}
+
+/** An ARN or name built on STACK_NAME, as it is in a deployment named `deployment.stackName`. */
+function named(value: string, deployment: Deployment): string {
+  const stack = deployment.stackName ?? STACK_NAME;
+  if (value.startsWith(`alias/${STACK_NAME}/`)) return value.replace(STACK_NAME, stack);
+  // The name is the last `kopsless-` of the value (`policy/kopsless-deployment/kopsless-...`).
+  const at = value.lastIndexOf(`${STACK_NAME}-`);
+  if (at <= 0 || !':/'.includes(value[at - 1]!)) return value;
+  return value.slice(0, at) + stack + value.slice(at + STACK_NAME.length);
 }
 
 function stateMachineArn(logicalId: string): string {
@@ -69,6 +90,10 @@ function stateMachineArn(logicalId: string): string {
 }
 
 function attribute(deployment: Deployment, logicalId: string, attr: string): string {
+  return named(unnamedAttribute(deployment, logicalId, attr), deployment);
+}
+
+function unnamedAttribute(deployment: Deployment, logicalId: string, attr: string): string {
   if (logicalId === 'StateBucket' && attr === 'Arn')
     return `arn:${PARTITION}:s3:::${deployment.stateBucket}`;
   if (logicalId in STATE_MACHINES && attr === 'Name')
@@ -85,6 +110,11 @@ function attribute(deployment: Deployment, logicalId: string, attr: string): str
 }
 
 function reference(deployment: Deployment, name: string): string {
+  if (name === 'AWS::StackName') return deployment.stackName ?? STACK_NAME;
+  return named(unnamedReference(deployment, name), deployment);
+}
+
+function unnamedReference(deployment: Deployment, name: string): string {
   const pseudo: Record<string, string> = {
     'AWS::Partition': PARTITION,
     'AWS::Region': REGION,
@@ -101,6 +131,8 @@ function reference(deployment: Deployment, name: string): string {
     return `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${STACK_NAME}-NotificationTopic`;
   if (name === 'ClusterRolesBoundary') return BOUNDARY_ARN;
   if (name === 'ClusterStackPolicy') return CLUSTER_STACK_POLICY_ARN;
+  if (name === 'ClusterStackRolesPolicy') return CLUSTER_STACK_ROLES_POLICY_ARN;
+  if (name === 'ClusterStackApiPolicy') return CLUSTER_STACK_API_POLICY_ARN;
   if (name === 'ClusterStackBoundary') return CLUSTER_STACK_BOUNDARY_ARN;
   if (name === 'SecretsKeyAlias') return SECRETS_KEY_ALIAS;
   if (name === 'ClusterApiLayer') return CLUSTER_API_LAYER_ARN;
@@ -174,19 +206,24 @@ export function functionRoles(
   return roles;
 }
 
-/** The `AWS::IAM::Policy` resources of template.yaml attached to the role `roleLogicalId`. */
+/**
+ * The `AWS::IAM::Policy` (inline) and `AWS::IAM::ManagedPolicy` resources of template.yaml
+ * attached to the role `roleLogicalId`.
+ */
 function attachedPolicies(
   template: Template,
   roleLogicalId: string,
   deployment: Deployment,
-): Array<{ name: string; policy: PolicyDocument }> {
+): Role['policies'] {
   return Object.entries(template.Resources).flatMap(([id, resource]) => {
-    if (resource.Type !== 'AWS::IAM::Policy') return [];
+    const managed = resource.Type === 'AWS::IAM::ManagedPolicy';
+    if (resource.Type !== 'AWS::IAM::Policy' && !managed) return [];
     const roles = (resource.Properties?.Roles ?? []) as Array<{ Ref?: string }>;
     if (!roles.some((r) => r.Ref === roleLogicalId)) return [];
     return [
       {
         name: id,
+        ...(managed ? { managed } : {}),
         policy: resolveIntrinsics(
           resource.Properties?.PolicyDocument,
           deployment,
@@ -211,7 +248,10 @@ export function actorRoles(
     roles.set(id, {
       name: id,
       arn: attribute(deployment, id, 'Arn'),
-      policies: inlinePolicies(id, resource, deployment),
+      policies: [
+        ...inlinePolicies(id, resource, deployment),
+        ...attachedPolicies(template, id, deployment),
+      ],
       trust: resolveIntrinsics(
         resource.Properties?.AssumeRolePolicyDocument,
         deployment,
@@ -247,7 +287,7 @@ export const CLUSTER_STACK_ROLE = 'ClusterStackRole';
 
 /**
  * The stack role of `cluster` as the launch stage makes it (src/aws/stack-role.ts) and
- * CloudFormation uses it: under the cluster's path, with ClusterStackPolicy, ClusterStackBoundary
+ * CloudFormation uses it: under the cluster's path, with CLUSTER_STACK_POLICIES, ClusterStackBoundary
  * as its boundary, and its own tags as the session's principal tags.
  */
 export function clusterStackRole(
@@ -258,12 +298,10 @@ export function clusterStackRole(
   return {
     name: CLUSTER_STACK_ROLE,
     arn: `arn:${PARTITION}:iam::${ACCOUNT}:role${stackRolePath(cluster)}${stackRoleName(cluster)}`,
-    policies: [
-      {
-        name: 'ClusterStackPolicy',
-        policy: templatePolicy(template, 'ClusterStackPolicy', deployment),
-      },
-    ],
+    policies: CLUSTER_STACK_POLICIES.map((id) => ({
+      name: id,
+      policy: templatePolicy(template, id, deployment),
+    })),
     boundary: templatePolicy(template, 'ClusterStackBoundary', deployment),
     principalTags: Object.fromEntries(
       stackRoleTags(cluster, STACK_NAME).map((t) => [t.Key, t.Value]),

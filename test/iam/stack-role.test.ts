@@ -8,6 +8,7 @@ import { readTemplate } from '../support/template.js';
 import { cloudFormationRequests } from './cloudformation.js';
 import {
   ACCOUNT,
+  CLUSTER_STACK_POLICIES,
   clusterStackRole,
   decide,
   REGION,
@@ -18,26 +19,32 @@ import {
 
 const deployment = { stateBucket: 'kopsless-state-example' };
 
-/** The actions the Allow statements of a policy name. */
-function allowedActions(logicalId: string): string[] {
-  const policy = templatePolicy(readTemplate(), logicalId, deployment);
+/** The actions the Allow statements of policies name. */
+function allowedActions(...logicalIds: string[]): string[] {
+  const statements = logicalIds.flatMap(
+    (id) => templatePolicy(readTemplate(), id, deployment).Statement,
+  );
   return [
     ...new Set(
-      policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
-        [s.Action as string | string[]].flat(),
-      ),
+      statements
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => [s.Action as string | string[]].flat()),
     ),
   ].sort();
 }
 
 describe("template.yaml's cluster stack role policies", () => {
-  it('ClusterStackBoundary allows exactly the actions ClusterStackPolicy grants', () => {
-    expect(allowedActions('ClusterStackBoundary')).toEqual(allowedActions('ClusterStackPolicy'));
+  it('ClusterStackBoundary allows exactly the actions the stack policies grant', () => {
+    expect(allowedActions('ClusterStackBoundary')).toEqual(
+      allowedActions(...CLUSTER_STACK_POLICIES),
+    );
   });
 
-  it("conditions every tag of ClusterStackPolicy on the role's own cluster as well", () => {
-    const policy = templatePolicy(readTemplate(), 'ClusterStackPolicy', deployment);
-    const ownerOnly = policy.Statement.flatMap((statement) =>
+  it("conditions every tag of the stack policies on the role's own cluster as well", () => {
+    const statements = CLUSTER_STACK_POLICIES.flatMap(
+      (id) => templatePolicy(readTemplate(), id, deployment).Statement,
+    );
+    const ownerOnly = statements.flatMap((statement) =>
       Object.values((statement.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap(
         (keys) =>
           Object.keys(keys)
@@ -77,6 +84,78 @@ describe("template.yaml's cluster stack role policies", () => {
 
     expect(await decide(permissive, request('a.example.com'))).toBe('Allowed');
     expect(await decide(permissive, request('b.example.com'))).toBe('ExplicitlyDenied');
+  });
+});
+
+describe("template.yaml's boundary of the roles a cluster stack makes", () => {
+  /** A role of cluster a's stack that its stack gave every EC2 action: the boundary alone holds it. */
+  const role = {
+    name: 'kopsless-evil',
+    arn: 'arn:aws:iam::123456789012:role/kopsless/kopsless-evil',
+    policies: [
+      {
+        name: 'everything',
+        policy: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:*', Resource: '*' }],
+        },
+      },
+    ],
+    boundary: templatePolicy(readTemplate(), 'ClusterRolesBoundary', deployment),
+    principalTags: { KubernetesCluster: 'a.example.com', 'kopsless.io/owner': STACK_NAME },
+  };
+  const ec2 = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
+
+  it("denies re-tagging another cluster's security group as its own", async () => {
+    const request = {
+      action: 'ec2:CreateTags',
+      resource: ec2('security-group', 'sg-0b'),
+      context: {
+        'aws:ResourceTag/KubernetesCluster': 'b.example.com',
+        'aws:RequestTag/KubernetesCluster': 'a.example.com',
+        'aws:TagKeys': ['KubernetesCluster'],
+      },
+    };
+
+    expect(await decide(role, request)).toBe('ExplicitlyDenied');
+  });
+
+  it('denies the cluster tag on an existing untagged resource, allows it at creation', async () => {
+    const tagging = (context: Record<string, string | string[]>) => ({
+      action: 'ec2:CreateTags',
+      resource: ec2('network-interface', 'eni-0a'),
+      context: {
+        'aws:RequestTag/KubernetesCluster': 'a.example.com',
+        'aws:TagKeys': ['KubernetesCluster'],
+        ...context,
+      },
+    });
+
+    expect(await decide(role, tagging({}))).toBe('ExplicitlyDenied');
+    expect(await decide(role, tagging({ 'ec2:CreateAction': 'CreateNetworkInterface' }))).toBe(
+      'Allowed',
+    );
+  });
+
+  it("denies attaching another cluster's volume and interfaces in its subnets", async () => {
+    const onB = (action: string, resource: string) => ({
+      action,
+      resource,
+      context: { 'aws:ResourceTag/KubernetesCluster': 'b.example.com' },
+    });
+
+    expect(await decide(role, onB('ec2:AttachVolume', ec2('volume', 'vol-0b')))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(await decide(role, onB('ec2:CreateNetworkInterface', ec2('subnet', 'subnet-0b')))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(
+      await decide(role, {
+        ...onB('ec2:AttachVolume', ec2('volume', 'vol-0a')),
+        context: { 'aws:ResourceTag/KubernetesCluster': 'a.example.com' },
+      }),
+    ).toBe('Allowed');
   });
 });
 

@@ -56,14 +56,14 @@ describe("a cluster's stack role", () => {
     });
   });
 
-  it('carries ClusterStackPolicy and no other policy', async () => {
+  it('carries the ClusterStack*Policy and no other policy', async () => {
     const attached = await iam().send(
       new ListAttachedRolePoliciesCommand({ RoleName: stackRoleName(cluster) }),
     );
 
-    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([
-      process.env.CLUSTER_STACK_POLICY_ARN,
-    ]);
+    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn).sort()).toEqual(
+      process.env.CLUSTER_STACK_POLICY_ARNS?.split(',').sort(),
+    );
   });
 
   it('is the role the stack was created with', async () => {

@@ -152,7 +152,7 @@ export async function startTestBackend(bucket = 'kopsless-test-state'): Promise<
   const zoneId = await createPublicZone(TEST_ZONE);
   // As a deployment has template.yaml's SecretsKey: every secret is written under it.
   process.env.SECRETS_KEY_ARN = await ensureSecretsKey({});
-  // As a deployment has ClusterStackPolicy and ClusterStackBoundary: each cluster's stack is
+  // As a deployment has the ClusterStack*Policy and ClusterStackBoundary: each cluster's stack is
   // made under its own stack role.
   Object.assign(process.env, await ensureClusterStackPolicies({}, 'us-east-1'));
   return {

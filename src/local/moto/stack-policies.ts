@@ -10,9 +10,9 @@ import {
 import { readSamTemplate, resolvedTemplateValue } from '../sfn/sam-template.js';
 
 /**
- * The local backend's copies of template.yaml's ClusterStackPolicy and ClusterStackBoundary,
+ * The local backend's copies of template.yaml's ClusterStack*Policy and ClusterStackBoundary,
  * made in moto once (moto's IAM then holds the stack roles the launch stage makes, with this
- * policy attached and this boundary). moto evaluates no policy: what they allow is checked by
+ * policies attached and this boundary). moto evaluates no policy: what they allow is checked by
  * `npm run check:iam` from template.yaml itself.
  */
 
@@ -43,8 +43,8 @@ function localDocument(id: ClusterStackPolicyId, region: string, stack: string):
 }
 
 /**
- * Makes both policies in moto unless they exist; returns the variables template.yaml gives the
- * launch and delete functions (CLUSTER_STACK_POLICY_ARN, CLUSTER_STACK_BOUNDARY_ARN).
+ * Makes the policies in moto unless they exist; returns the variables template.yaml gives the
+ * launch and delete functions (CLUSTER_STACK_POLICY_ARNS, CLUSTER_STACK_BOUNDARY_ARN).
  */
 export async function ensureClusterStackPolicies(
   settings: AwsClientSettings,
