@@ -25,8 +25,13 @@ import { stageHandler, stageLogger } from '../lambda.js';
 import { s3ObjectStore } from '../state/object-store.js';
 import type { HandlerRuntime } from './runtime.js';
 
-/** How long a warm function keeps a checked kubeconfig before reading the store again. */
-const KUBECONFIG_TTL_MS = 30_000;
+/**
+ * How long a warm function keeps a checked kubeconfig before reading the store again. The
+ * stored kubeconfig changes only when the control plane writes a new one, and a request the API
+ * server refuses (401) reads it again at once, so minutes cost nothing in freshness; seconds
+ * would read it on nearly every invocation of a roll, whose steps are minutes apart.
+ */
+const KUBECONFIG_TTL_MS = 15 * 60_000;
 
 /** What the cluster API function reads from its environment, which the cluster's stack sets. */
 export interface ClusterApiConfig {

@@ -33,7 +33,7 @@ let handler: (event: unknown, context: unknown) => Promise<any>;
 beforeAll(async () => {
   for (const [k, v] of Object.entries({
     ...HANDLER_ENV,
-    CLUSTER_STACK_POLICY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-policy',
+    CLUSTER_STACK_POLICY_ARNS: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-policy',
     CLUSTER_STACK_BOUNDARY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-boundary',
   }))
     vi.stubEnv(k, v);
