@@ -16,6 +16,7 @@ import {
 } from '../../planning/stack-cluster-api.js';
 import { BundlePool } from './bundles.js';
 import {
+  handlerErrorInvocation,
   invocationTarget,
   type LocalFunctionHost,
   type LocalInvocation,
@@ -87,13 +88,7 @@ export async function startLayerFunctionHost(
       const answer = await pool.invoke(functionOf(target.cluster), target.event, qualifier);
       return { status: 200, payload: JSON.stringify(answer ?? null) };
     } catch (error) {
-      // As Lambda reports a handler's error to a synchronous caller: status 200, the error payload.
-      const e = error as Error;
-      return {
-        status: 200,
-        functionError: 'Unhandled',
-        payload: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
-      };
+      return handlerErrorInvocation(error);
     }
   };
   const host = await startLocalFunctionHost(settings, invoke);

@@ -122,14 +122,18 @@ export async function invokeLocalClusterApi(
     );
     return { status: 200, payload: JSON.stringify(answer ?? null) };
   } catch (error) {
-    // As Lambda reports a handler's error to a synchronous caller: status 200, the error payload.
-    const e = error as Error;
-    return {
-      status: 200,
-      functionError: 'Unhandled',
-      payload: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
-    };
+    return handlerErrorInvocation(error);
   }
+}
+
+/** As Lambda reports a handler's error to a synchronous caller: status 200, the error payload. */
+export function handlerErrorInvocation(error: unknown): LocalInvocation {
+  const e = error as Error;
+  return {
+    status: 200,
+    functionError: 'Unhandled',
+    payload: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
+  };
 }
 
 /** The function name in an Invoke request's path: `/2015-03-31/functions/<name>/invocations`. */
