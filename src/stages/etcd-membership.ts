@@ -11,8 +11,6 @@ import type { KubePort } from '../kube/port.js';
  * through the cluster's API function, inside the cluster's VPC (src/kube/remote-etcd.ts).
  */
 
-export { etcdFailures };
-
 /** The etcd of a cluster; undefined where its member API is out of reach altogether. */
 export type EtcdOf = (cluster: string) => Promise<ClusterEtcd | undefined>;
 

@@ -3,6 +3,7 @@ import type { StackApi } from '../aws/cloudformation.js';
 import type { DnsApi } from '../aws/route53.js';
 import { TransientKubeError } from '../errors.js';
 import type { EtcdMember } from '../kube/etcd.js';
+import { etcdFailures } from '../kube/etcd-health.js';
 import type { KubeNode, KubePod, KubePort } from '../kube/port.js';
 import type { CompletedManifest } from '../manifest/completed.js';
 import { compareVersions, normalizeVersion } from '../manifest/kubernetes-version.js';
@@ -12,7 +13,7 @@ import { fqdn, groupName, PLACEHOLDER_IP, stackName } from '../planning/names.js
 import { isOwnedBy } from '../planning/ownership.js';
 import { API_LOAD_BALANCER_OUTPUTS } from '../planning/stack-nlb.js';
 import type { ClusterStore } from '../state/cluster-store.js';
-import { type EtcdOf, etcdFailures } from './etcd-membership.js';
+import type { EtcdOf } from './etcd-membership.js';
 
 /**
  * `validate cluster` with kOps's semantics and wording: the API DNS record is off the

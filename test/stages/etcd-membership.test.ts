@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterNotValidError } from '../../src/errors.js';
 import type { ClusterEtcd, EtcdMember } from '../../src/kube/etcd.js';
+import { etcdFailures } from '../../src/kube/etcd-health.js';
 import type { KubeNode, KubePod, KubePort } from '../../src/kube/port.js';
-import { etcdFailures, removeOutgoingMembers } from '../../src/stages/etcd-membership.js';
+import { removeOutgoingMembers } from '../../src/stages/etcd-membership.js';
 
 const member = (name: string, extra: Partial<EtcdMember> = {}): EtcdMember => ({
   id: `id-${name}`,
