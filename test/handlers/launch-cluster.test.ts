@@ -6,12 +6,13 @@ import {
   type StackStatus,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
+import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkManifest } from '../../src/manifest/check.js';
-import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
+import { iamRoleName, legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { readFixture } from '../helpers.js';
 import { serveSeedState } from './state-fixture.js';
@@ -20,6 +21,7 @@ import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 const r53 = mockClient(Route53Client);
+const iam = mockClient(IAMClient);
 /** The account's zone, which the seed cluster's records go into. */
 const USER_ZONE = 'ZUSER';
 let handler: (event: unknown, context: unknown) => Promise<any>;
@@ -34,6 +36,13 @@ beforeEach(() => {
   s3.reset();
   cfn.reset();
   r53.reset();
+  iam.reset();
+  iam.on(CreateInstanceProfileCommand).callsFake(async (input) => ({
+    InstanceProfile: {
+      ...input,
+      Arn: `arn:aws:iam::123456789012:instance-profile${input.Path}${input.InstanceProfileName}`,
+    },
+  }));
   r53.on(ListHostedZonesCommand).resolves({
     HostedZones: [{ Id: `/hostedzone/${USER_ZONE}`, Name: 'example.com.', CallerReference: 'r' }],
     IsTruncated: false,
@@ -97,6 +106,70 @@ describe('launch-cluster handler: ensureStack', () => {
       Capabilities: ['CAPABILITY_NAMED_IAM'],
       ClientRequestToken: expect.any(String),
     });
+  });
+
+  it("makes the cluster's empty instance profiles under its path, tagged, before the stack", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(awsError('ValidationError', 400, 'Stack with id x does not exist'));
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+
+    await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
+
+    const made = iam.commandCalls(CreateInstanceProfileCommand).map((c) => c.args[0].input);
+    expect(made).toEqual(
+      ['masters', 'nodes'].map((kind) => ({
+        InstanceProfileName: iamRoleName(kind as 'masters' | 'nodes', 'seed.example.com'),
+        Path: '/kopsless/profiles/seed.example.com/',
+        Tags: [
+          { Key: 'KubernetesCluster', Value: 'seed.example.com' },
+          { Key: 'kopsless.io/owner', Value: 'kopsless' },
+        ],
+      })),
+    );
+    expect(
+      iam
+        .commandCalls(CreateInstanceProfileCommand)[0]!
+        .calledBefore(cfn.commandCalls(CreateStackCommand)[0]!),
+    ).toBe(true);
+    const template = JSON.parse(
+      String(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input.TemplateBody),
+    );
+    expect(
+      Object.values(template.Resources).filter(
+        (r) => (r as { Type: string }).Type === 'AWS::IAM::InstanceProfile',
+      ),
+    ).toEqual([]);
+  });
+
+  it('keeps the instance profiles a stack made before, retained, and makes none of theirs', async () => {
+    const held = stack('CREATE_COMPLETE', 'old-hash');
+    held.Stacks![0]!.Outputs = [
+      { OutputKey: 'MastersInstanceProfileArn', OutputValue: 'arn:aws:iam::1:instance-profile/m' },
+      { OutputKey: 'NodesInstanceProfileArn', OutputValue: 'arn:aws:iam::1:instance-profile/n' },
+    ];
+    cfn.on(DescribeStacksCommand).resolves(held);
+    cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
+
+    await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
+
+    expect(iam.commandCalls(CreateInstanceProfileCommand)).toHaveLength(0);
+    const template = JSON.parse(
+      String(cfn.commandCalls(UpdateStackCommand)[0]!.args[0].input.TemplateBody),
+    );
+    expect(template.Resources.MastersInstanceProfile).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { Path: '/kopsless/', Roles: [{ Ref: 'MastersRole' }] },
+    });
+    expect(template.Resources.NodesInstanceProfile.DeletionPolicy).toBe('Retain');
+    expect(template.Outputs.MastersInstanceProfileArn).toBeDefined();
   });
 
   it('changes nothing when the stack already has this template (a retry)', async () => {

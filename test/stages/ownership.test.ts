@@ -98,7 +98,7 @@ describe('delete acts only on what the cluster owns', () => {
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), STACK_ROLE);
+    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), STACK_ROLE, []);
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {
