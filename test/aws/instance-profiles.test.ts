@@ -1,0 +1,180 @@
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  GetInstanceProfileCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  iamInstanceProfileApi,
+  whileInstanceProfilePropagates,
+} from '../../src/aws/instance-profiles.js';
+import { AwsRequestError, ResourceOwnedError, TransientAwsError } from '../../src/errors.js';
+import { iamRoleName } from '../../src/planning/names.js';
+import { startTestBackend, type TestBackend } from '../support/moto.js';
+
+// The cluster's instance profiles over moto's IAM: made, found again, refused when not ours.
+let backend: TestBackend;
+let iam: IAMClient;
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+  ],
+});
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+  iam = new IAMClient({});
+}, 60_000);
+afterAll(() => {
+  iam?.destroy();
+  backend?.stop();
+});
+
+const profiles = () => iamInstanceProfileApi(iam, { deployment: 'kopsless' });
+const read = async (name: string) =>
+  (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }))).InstanceProfile;
+const makeRole = (kind: 'masters' | 'nodes', cluster: string) =>
+  iam.send(
+    new CreateRoleCommand({
+      RoleName: iamRoleName(kind, cluster),
+      Path: '/kopsless/',
+      AssumeRolePolicyDocument: TRUST,
+    }),
+  );
+
+describe('iamInstanceProfileApi', () => {
+  it("makes each kind's profile empty, under the cluster's path, with its tags", async () => {
+    const cluster = 'make.example.com';
+
+    await profiles().ensure(cluster, ['masters', 'nodes']);
+
+    for (const kind of ['masters', 'nodes'] as const) {
+      const made = await read(iamRoleName(kind, cluster));
+      expect(made?.Path).toBe(`/kopsless/profiles/${cluster}/`);
+      expect(made?.Roles).toEqual([]);
+      expect(Object.fromEntries((made?.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
+        KubernetesCluster: cluster,
+        'kopsless.io/owner': 'kopsless',
+      });
+    }
+  });
+
+  it('finds its own profile again on a second run, not a second one', async () => {
+    const cluster = 'again.example.com';
+    await profiles().ensure(cluster, ['nodes']);
+    const first = await read(iamRoleName('nodes', cluster));
+
+    await profiles().ensure(cluster, ['nodes']);
+
+    expect((await read(iamRoleName('nodes', cluster)))?.InstanceProfileId).toBe(
+      first?.InstanceProfileId,
+    );
+  });
+
+  it("puts each kind's role in its profile once, and returns the profiles' ARNs", async () => {
+    const cluster = 'fill.example.com';
+    await makeRole('masters', cluster);
+    await makeRole('nodes', cluster);
+    await profiles().ensure(cluster, ['masters', 'nodes']);
+
+    const arns = await profiles().attachRoles(cluster, ['masters', 'nodes']);
+    // A retried step: IAM would refuse a second role in a profile.
+    await profiles().attachRoles(cluster, ['masters', 'nodes']);
+
+    expect(arns.nodes).toBe(
+      `arn:aws:iam::123456789012:instance-profile/kopsless/profiles/${cluster}/${iamRoleName('nodes', cluster)}`,
+    );
+    expect((await read(iamRoleName('nodes', cluster)))?.Roles?.map((r) => r.RoleName)).toEqual([
+      iamRoleName('nodes', cluster),
+    ]);
+  });
+
+  it('refuses a profile of its name under another path, naming it, and changes nothing', async () => {
+    const cluster = 'elsewhere.example.com';
+    const name = iamRoleName('nodes', cluster);
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: '/' }));
+
+    const attempt = profiles().attachRoles(cluster, ['nodes']);
+
+    await expect(attempt).rejects.toThrow(ResourceOwnedError);
+    await expect(profiles().attachRoles(cluster, ['nodes'])).rejects.toThrow(
+      `IAM instance profile ${name} exists but is not the one kopsless makes for cluster ${cluster}: its path is /, not /kopsless/profiles/${cluster}/`,
+    );
+    expect((await read(name))?.Roles).toEqual([]);
+  });
+
+  it("refuses a profile under the cluster's path tagged for another cluster", async () => {
+    const cluster = 'tagged.example.com';
+    await iam.send(
+      new CreateInstanceProfileCommand({
+        InstanceProfileName: iamRoleName('masters', cluster),
+        Path: `/kopsless/profiles/${cluster}/`,
+        Tags: [
+          { Key: 'KubernetesCluster', Value: 'other.example.com' },
+          { Key: 'kopsless.io/owner', Value: 'kopsless' },
+        ],
+      }),
+    );
+
+    await expect(profiles().ensure(cluster, ['masters'])).rejects.toThrow(
+      `its KubernetesCluster tag is not ${cluster}`,
+    );
+  });
+
+  it('refuses its own profile when it holds a role of another cluster', async () => {
+    const cluster = 'held.example.com';
+    await makeRole('nodes', 'other.example.com');
+    await profiles().ensure(cluster, ['nodes']);
+    await iam.send(
+      new AddRoleToInstanceProfileCommand({
+        InstanceProfileName: iamRoleName('nodes', cluster),
+        RoleName: iamRoleName('nodes', 'other.example.com'),
+      }),
+    );
+
+    await expect(profiles().attachRoles(cluster, ['nodes'])).rejects.toThrow(
+      `it holds ${iamRoleName('nodes', 'other.example.com')}, not ${iamRoleName('nodes', cluster)}`,
+    );
+  });
+});
+
+describe('whileInstanceProfilePropagates', () => {
+  const notYet = () =>
+    new AwsRequestError(
+      'ValidationError: You must use a valid fully-formed launch template. Invalid IAM Instance Profile name',
+    );
+
+  it('tries again while Auto Scaling refuses a new profile, then returns', async () => {
+    let calls = 0;
+
+    const out = await whileInstanceProfilePropagates(async () => {
+      calls++;
+      if (calls < 3) throw notYet();
+      return 'created';
+    }, [0, 0, 0]);
+
+    expect([out, calls]).toEqual(['created', 3]);
+  });
+
+  it('gives up after the last wait with a transient error the state machine retries', async () => {
+    const attempt = whileInstanceProfilePropagates(async () => {
+      throw notYet();
+    }, [0, 0]);
+
+    await expect(attempt).rejects.toThrow(TransientAwsError);
+  });
+
+  it('passes any other error on at once', async () => {
+    let calls = 0;
+    const attempt = whileInstanceProfilePropagates(async () => {
+      calls++;
+      throw new AwsRequestError('ValidationError: MaxSize must be at least MinSize');
+    }, [0, 0]);
+
+    await expect(attempt).rejects.toThrow('MaxSize');
+    expect(calls).toBe(1);
+  });
+});
