@@ -5,7 +5,6 @@ import {
   type IAMClient,
   type InstanceProfile,
 } from '@aws-sdk/client-iam';
-import { sleep } from '../clock.js';
 import { isAwsErrorCode, ResourceOwnedError, rethrowAws, TransientAwsError } from '../errors.js';
 import {
   clusterInstanceProfileName,
@@ -149,30 +148,20 @@ export function iamInstanceProfileApi(
  */
 export const PROFILE_NOT_PROPAGATED = /Invalid IAM Instance Profile/i;
 
-/** The waits, in seconds, between tries of a group's creation while its profile propagates: 60 s in all. */
-export const PROFILE_PROPAGATION_WAITS_SECONDS = [5, 5, 5, 5, 10, 10, 10, 10] as const;
-
 /**
- * Runs `operation` (a call that launches instances with a new profile) and, while AWS answers
- * that the profile is not valid yet, tries again after each of `waits`. Still refused after the
- * last, it is a TransientAwsError: the state machine retries the task later.
+ * Runs `operation` (a call that launches instances with a new profile); when AWS answers that
+ * the profile is not valid yet, the answer becomes a TransientAwsError, which the state machine
+ * retries with backoff (TASK_RETRY): the task waits for IAM between attempts, not inside one.
+ * Any other error passes as it is.
  */
-export async function whileInstanceProfilePropagates<T>(
-  operation: () => Promise<T>,
-  waits: readonly number[] = PROFILE_PROPAGATION_WAITS_SECONDS,
-): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!PROFILE_NOT_PROPAGATED.test((error as Error).message)) throw error;
-      const wait = waits[attempt];
-      if (wait === undefined)
-        throw new TransientAwsError(
-          `Auto Scaling still refuses the instance profile ${waits.reduce((a, b) => a + b, 0)} s after it was made: ${(error as Error).message}`,
-          { cause: error },
-        );
-      await sleep(wait * 1000);
-    }
+export async function whileInstanceProfilePropagates<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (!PROFILE_NOT_PROPAGATED.test((error as Error).message)) throw error;
+    throw new TransientAwsError(
+      `Auto Scaling does not accept the instance profile yet (IAM is still propagating it); tried again later: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }

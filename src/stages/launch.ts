@@ -485,7 +485,8 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     const group = existingGroups.get(plan.name);
     let created = false;
     if (!group) {
-      // Auto Scaling refuses a profile IAM made seconds ago until it has propagated, as kOps finds.
+      // Auto Scaling refuses a profile IAM made seconds ago until it has propagated (kOps retries
+      // its groups too): a transient error, so the state machine runs this step again.
       await whileInstanceProfilePropagates(() => deps.autoscaling.createGroup(settings));
       created = true;
     } else {
