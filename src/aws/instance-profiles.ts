@@ -6,12 +6,14 @@ import {
   type InstanceProfile,
 } from '@aws-sdk/client-iam';
 import { isAwsErrorCode, ResourceOwnedError, rethrowAws, TransientAwsError } from '../errors.js';
+import { instanceProfilePath, instanceProfileTags } from '../planning/instance-profiles.js';
 import {
-  clusterInstanceProfileName,
-  instanceProfilePath,
-  instanceProfileTags,
-} from '../planning/instance-profiles.js';
-import { CLUSTER_TAG, type InstanceRoleKind, iamRoleName, OWNER_TAG } from '../planning/names.js';
+  CLUSTER_TAG,
+  type InstanceRoleKind,
+  iamRoleName,
+  instanceProfileName,
+  OWNER_TAG,
+} from '../planning/names.js';
 
 /**
  * A cluster's instance profiles over IAM (planning/instance-profiles.ts says where they live and
@@ -80,7 +82,7 @@ export function iamInstanceProfileApi(
 ): InstanceProfileApi {
   /** Makes the profile, or finds the one an earlier run made; refuses any other. */
   const ensureOne = async (cluster: string, kind: InstanceRoleKind): Promise<InstanceProfile> => {
-    const name = clusterInstanceProfileName(kind, cluster);
+    const name = instanceProfileName(kind, cluster);
     try {
       const made = await iam.send(
         new CreateInstanceProfileCommand({

@@ -1,5 +1,5 @@
 import type { CompletedManifest } from '../manifest/completed.js';
-import { CLUSTER_TAG, type InstanceRoleKind, iamRoleName, OWNER_TAG } from './names.js';
+import { CLUSTER_TAG, type InstanceRoleKind, instanceProfileName, OWNER_TAG } from './names.js';
 
 /**
  * The instance profiles of a cluster's instances: made by the launch stage through the IAM API,
@@ -24,11 +24,6 @@ export function instanceProfilePath(cluster: string): string {
   return `${INSTANCE_PROFILE_PATH_PREFIX}${cluster}/`;
 }
 
-/** The instance profile of a kind of instance: the name of the role it holds. */
-export function clusterInstanceProfileName(kind: InstanceRoleKind, cluster: string): string {
-  return iamRoleName(kind, cluster);
-}
-
 /** The tags a cluster's instance profile is made with. */
 export function instanceProfileTags(
   cluster: string,
@@ -46,7 +41,7 @@ export function instanceProfileArn(
   kind: InstanceRoleKind,
   cluster: string,
 ): string {
-  return `arn:${target.partition}:iam::${target.account}:instance-profile${instanceProfilePath(cluster)}${clusterInstanceProfileName(kind, cluster)}`;
+  return `arn:${target.partition}:iam::${target.account}:instance-profile${instanceProfilePath(cluster)}${instanceProfileName(kind, cluster)}`;
 }
 
 /** The kinds of instance a manifest runs, each with a role and an instance profile. */
