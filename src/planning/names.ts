@@ -193,11 +193,6 @@ export function groupName(instanceGroup: string, cluster: string): string {
   );
 }
 
-/** The stack name kopsless gave before names carried a hash: looked up only to delete what it owns. */
-export function legacyStackName(cluster: string): string {
-  return `kopsless-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`;
-}
-
 /** A CloudFormation logical ID from free text: PascalCase of its alphanumeric runs. */
 export function logicalId(prefix: string, name: string): string {
   const words = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
