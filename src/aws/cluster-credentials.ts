@@ -1,6 +1,12 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { dns1123SubdomainErrors } from '../manifest/content.js';
-import { clusterNameRecordProblems, stackName, stackRoleName } from '../planning/names.js';
+import {
+  CLUSTER_HASH_TAG,
+  clusterHash,
+  clusterNameRecordProblems,
+  stackName,
+  stackRoleName,
+} from '../planning/names.js';
 import { type AwsClientSettings, clientConfig } from './clients.js';
 
 /**
@@ -35,6 +41,13 @@ export const STACK_SESSION_TAG = 'kopsless.io/stack';
  */
 export const STACK_ROLE_SESSION_TAG = 'kopsless.io/stack-role';
 
+/**
+ * The session tag holding the hash every per-cluster name ends with (`clusterHash`). The launch
+ * and delete sessions may make their stack role only tagged with this value, and the stack
+ * boundary reads the role's tag to keep CloudFormation to names ending with it.
+ */
+export const CLUSTER_HASH_SESSION_TAG = CLUSTER_HASH_TAG;
+
 /** A VPC ID as EC2 makes them; nothing else may become the VPC tag. */
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
@@ -56,10 +69,11 @@ export interface ClusterActor {
 }
 
 /**
- * The session tags of acting for `cluster`: the cluster, its stack's name and its stack role's
- * name (the actor roles' policies scope every grant to them), and, given `vpcId`, the cluster's
- * VPC. Every session carries the three names, whichever function assumes it, so one cluster's
- * sessions all look alike; the names are derived here from the cluster alone, never passed in.
+ * The session tags of acting for `cluster`: the cluster, its stack's name, its stack role's name
+ * and the hash its names end with (the actor roles' policies scope every grant to them), and,
+ * given `vpcId`, the cluster's VPC. Every session carries the four, whichever function assumes
+ * it, so one cluster's sessions all look alike; they are derived here from the cluster alone,
+ * never passed in.
  * Throws when `cluster` is not a name a cluster may have, or `vpcId` not a VPC ID.
  */
 export function clusterSessionTags(
@@ -81,6 +95,7 @@ export function clusterSessionTags(
     { Key: CLUSTER_SESSION_TAG, Value: cluster },
     { Key: STACK_SESSION_TAG, Value: stackName(cluster) },
     { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName(cluster) },
+    { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash(cluster) },
     ...(vpcId !== undefined ? [{ Key: VPC_SESSION_TAG, Value: vpcId }] : []),
   ];
 }

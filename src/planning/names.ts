@@ -110,6 +110,14 @@ export function clusterHash(cluster: string): string {
   return shortHash(cluster);
 }
 
+/**
+ * The tag holding {@link clusterHash} on a cluster's stack role (and on the sessions that make
+ * it). Every name the cluster stack gives a role, an instance profile or its API function ends
+ * with `-<hash>`, so the stack boundary lets CloudFormation create only names ending with
+ * `-${aws:PrincipalTag/kopsless.io/cluster-hash}`: never another cluster's.
+ */
+export const CLUSTER_HASH_TAG = 'kopsless.io/cluster-hash';
+
 /** The hash in an instance group's names: of the pair, so moving a dot between the two changes it. */
 export function groupHash(instanceGroup: string, cluster: string): string {
   return shortHash(JSON.stringify([instanceGroup, cluster]));

@@ -1,4 +1,4 @@
-import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from './names.js';
+import { CLUSTER_HASH_TAG, CLUSTER_TAG, clusterHash, OWNER_TAG, stackRoleName } from './names.js';
 
 /**
  * The CloudFormation role of one cluster's stack: a role per cluster, made by the launch stage
@@ -30,6 +30,7 @@ export function stackRoleTags(
   return [
     { Key: CLUSTER_TAG, Value: cluster },
     { Key: OWNER_TAG, Value: deployment },
+    { Key: CLUSTER_HASH_TAG, Value: clusterHash(cluster) },
   ];
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CLUSTER_HASH_SESSION_TAG,
   CLUSTER_SESSION_TAG,
   clusterClientSettings,
   clusterSessionParams,
@@ -22,7 +23,7 @@ const getAttTarget = (value: unknown) => {
 const ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/kopsless-LaunchClusterActorRole';
 
 describe('credentials for one cluster', () => {
-  it("asks STS for the actor role tagged with the cluster, its stack's and its stack role's names", () => {
+  it("asks STS for the actor role tagged with the cluster, its stack's and stack role's names and its hash", () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com');
 
     expect(params).toEqual({
@@ -33,6 +34,7 @@ describe('credentials for one cluster', () => {
         { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
         { Key: STACK_SESSION_TAG, Value: 'kopsless-a-example-com-7653e4959f8eac25' },
         { Key: STACK_ROLE_SESSION_TAG, Value: 'kopsless-stack-a.example.com-7653e4959f8eac25' },
+        { Key: CLUSTER_HASH_SESSION_TAG, Value: '7653e4959f8eac25' },
       ],
     });
   });
@@ -83,6 +85,7 @@ describe('credentials for one cluster', () => {
       CLUSTER_SESSION_TAG,
       STACK_SESSION_TAG,
       STACK_ROLE_SESSION_TAG,
+      CLUSTER_HASH_SESSION_TAG,
       VPC_SESSION_TAG,
     ]);
     expect(params.Tags.at(-1)).toEqual({ Key: VPC_SESSION_TAG, Value: 'vpc-0a1b2c3d4e5f60718' });
@@ -161,6 +164,14 @@ describe('credentials for one cluster', () => {
   });
 });
 
+/** The tags every session for a cluster carries, in the order the code gives them. */
+const SESSION_TAGS = [
+  CLUSTER_SESSION_TAG,
+  STACK_SESSION_TAG,
+  STACK_ROLE_SESSION_TAG,
+  CLUSTER_HASH_SESSION_TAG,
+];
+
 describe('actor roles', () => {
   it('are the ones template.yaml gives each function in CLUSTER_ACTOR_ROLE_ARN, and no other', () => {
     const template = readTemplate();
@@ -177,7 +188,7 @@ describe('actor roles', () => {
     expect(fromTemplate).toEqual(ACTOR_ROLES);
   });
 
-  it('each trust only its own function, only with the three session tags of a cluster, and launch and delete also with the VPC tag', () => {
+  it('each trust only its own function, only with the four session tags of a cluster, and launch and delete also with the VPC tag', () => {
     const template = readTemplate();
 
     // The functions that associate the cluster's VPC with a private zone, or undo it.
@@ -191,9 +202,7 @@ describe('actor roles', () => {
       return statements.map((s) => ({
         principal: getAttTarget(s.Principal.AWS),
         tagKeys: s.Condition['ForAllValues:StringEquals']['aws:TagKeys'],
-        tagsRequired: [CLUSTER_SESSION_TAG, STACK_SESSION_TAG, STACK_ROLE_SESSION_TAG].map(
-          (key) => s.Condition.Null[`aws:RequestTag/${key}`],
-        ),
+        tagsRequired: SESSION_TAGS.map((key) => s.Condition.Null[`aws:RequestTag/${key}`]),
         fn,
       }));
     });
@@ -202,10 +211,8 @@ describe('actor roles', () => {
       for (const s of statements)
         expect(s).toEqual({
           principal: `${s.fn}Role`,
-          tagKeys: ZONE_ASSOCIATING.has(s.fn)
-            ? [CLUSTER_SESSION_TAG, STACK_SESSION_TAG, STACK_ROLE_SESSION_TAG, VPC_SESSION_TAG]
-            : [CLUSTER_SESSION_TAG, STACK_SESSION_TAG, STACK_ROLE_SESSION_TAG],
-          tagsRequired: ['false', 'false', 'false'],
+          tagKeys: ZONE_ASSOCIATING.has(s.fn) ? [...SESSION_TAGS, VPC_SESSION_TAG] : SESSION_TAGS,
+          tagsRequired: ['false', 'false', 'false', 'false'],
           fn: s.fn,
         });
   });

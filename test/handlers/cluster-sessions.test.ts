@@ -3,6 +3,7 @@ import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLUSTER_HASH_SESSION_TAG,
   CLUSTER_SESSION_TAG,
   clusterSessionTags,
   STACK_ROLE_SESSION_TAG,
@@ -16,7 +17,7 @@ import { createApiHandler } from '../../src/handlers/api.js';
 import { createWatchEniHandler } from '../../src/handlers/watch-eni.js';
 import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
-import { stackName, stackRoleName } from '../../src/planning/names.js';
+import { clusterHash, stackName, stackRoleName } from '../../src/planning/names.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 import { apiEvent, MACHINE } from './api-harness.js';
 import { lambdaContext } from './support.js';
@@ -172,6 +173,7 @@ describe("the association of a cluster's VPC with a private zone", () => {
           { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
           { Key: STACK_SESSION_TAG, Value: stackName('a.example.com') },
           { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName('a.example.com') },
+          { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash('a.example.com') },
           { Key: VPC_SESSION_TAG, Value: clusterVpc },
         ],
       }),
