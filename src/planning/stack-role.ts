@@ -5,13 +5,15 @@ import { CLUSTER_HASH_TAG, CLUSTER_TAG, clusterHash, OWNER_TAG, stackRoleName } 
  * acting for that cluster, so that CloudFormation changing cluster C's stack reaches only C.
  *
  * CONTRACT with template.yaml: the role sits under {@link stackRolePath}, whose last segment is
- * the cluster's name (a DNS-1123 name holds no `/`), so the actor roles' grants name
- * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/kopsless-stack-*` and reach no
- * other cluster's role. It carries the boundary `ClusterStackBoundary`, the managed policies
- * `ClusterStackPolicy`, `ClusterStackRolesPolicy` and `ClusterStackApiPolicy` and nothing else,
- * and the tags `KubernetesCluster=<cluster>` and the owner tag: when CloudFormation acts as the
- * role, its tags are `aws:PrincipalTag/...`, and every grant of those policies requires the
- * cluster tag of what it touches to equal the role's.
+ * the cluster's name (a DNS-1123 name holds no `/`), and is named `stackRoleName`, which the
+ * launch and delete sessions carry as a tag, so their grants name
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/${aws:PrincipalTag/kopsless.io/stack-role}`
+ * and reach no other cluster's role, nor make a role of its name. It carries the boundary
+ * `ClusterStackBoundary`, the managed policies `ClusterStackPolicy`, `ClusterStackRolesPolicy`
+ * and `ClusterStackApiPolicy` and nothing else, and the tags `KubernetesCluster=<cluster>`, the
+ * owner tag and `kopsless.io/cluster-hash`: when CloudFormation acts as the role, its tags are
+ * `aws:PrincipalTag/...`, every grant of those policies requires the cluster tag of what it
+ * touches to equal the role's, and the boundary lets it create only names ending with the hash.
  */
 
 /** The IAM path every stack role sits under, the cluster's name below it. */
