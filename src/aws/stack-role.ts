@@ -22,6 +22,7 @@ import {
   stackRoleName,
 } from '../planning/names.js';
 import {
+  HASH_TAG_PROPAGATION_SECONDS,
   ROLE_NOT_ASSUMABLE,
   ROLE_PROPAGATION_WAITS_SECONDS,
   STACK_ROLE_TRUST_POLICY,
@@ -172,6 +173,7 @@ export function iamStackRoleApi(
           } catch (error) {
             rethrowAws(error);
           }
+          await sleep(HASH_TAG_PROPAGATION_SECONDS * 1000);
         }
       }
       for (const PolicyArn of settings.policyArns) {

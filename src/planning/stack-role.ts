@@ -81,6 +81,13 @@ export function stackRoleDefinition(input: {
  */
 export const ROLE_NOT_ASSUMABLE = /Role .* is invalid or cannot be assumed/;
 
+/**
+ * How long a stack role just given its cluster hash tag is left before CloudFormation uses it:
+ * IAM shows a tag change everywhere within seconds, and a stack operation that saw the role
+ * without it would have every role, profile and function it creates refused by the boundary.
+ */
+export const HASH_TAG_PROPAGATION_SECONDS = 15;
+
 /** The waits, in seconds, between tries of a stack operation while a new role propagates: 60 s in all. */
 export const ROLE_PROPAGATION_WAITS_SECONDS = [2, 4, 6, 8, 10, 10, 10, 10] as const;
 

@@ -16,10 +16,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { iamStackRoleApi, whileStackRolePropagates } from '../../src/aws/stack-role.js';
+import { withClock } from '../../src/clock.js';
 import { readConfig } from '../../src/config.js';
 import { StackFailedError, TransientAwsError } from '../../src/errors.js';
 import { clusterHash, stackRoleName } from '../../src/planning/names.js';
-import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
+import {
+  HASH_TAG_PROPAGATION_SECONDS,
+  STACK_ROLE_TRUST_POLICY,
+} from '../../src/planning/stack-role.js';
 
 const iam = mockClient(IAMClient);
 const cluster = 'a.example.com';
@@ -80,14 +84,21 @@ describe("a cluster's stack role", () => {
     expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(3);
   });
 
-  it('is tagged with its cluster hash when it was made before the tag existed', async () => {
+  it('is tagged with its cluster hash when it was made before the tag existed, and left to propagate', async () => {
     iam.on(CreateRoleCommand).rejects(exists());
     iam.on(GetRoleCommand).resolves({ Role: { ...ours, Tags: ours.Tags.slice(0, 2) } });
+    const waits: number[] = [];
+    const clock = { now: () => new Date(0), sleep: async (ms: number) => void waits.push(ms) };
 
-    expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
+    const made = await withClock(clock, () =>
+      iamStackRoleApi(new IAMClient({}), settings).ensure(cluster),
+    );
+
+    expect(made).toBe(arn);
     expect(iam.commandCalls(TagRoleCommand).map((c) => c.args[0].input)).toEqual([
       { RoleName: stackRoleName(cluster), Tags: ours.Tags },
     ]);
+    expect(waits).toEqual([HASH_TAG_PROPAGATION_SECONDS * 1000]);
   });
 
   it('is not tagged again when it carries its cluster hash', async () => {
