@@ -2,10 +2,18 @@ import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   GetInstanceProfileCommand,
+  GetRoleCommand,
   type IAMClient,
   type InstanceProfile,
+  type Role,
 } from '@aws-sdk/client-iam';
-import { isAwsErrorCode, ResourceOwnedError, rethrowAws, TransientAwsError } from '../errors.js';
+import {
+  isAwsErrorCode,
+  ResourceOwnedError,
+  rethrowAws,
+  StackFailedError,
+  TransientAwsError,
+} from '../errors.js';
 import { instanceProfilePath, instanceProfileTags } from '../planning/instance-profiles.js';
 import {
   CLUSTER_TAG,
@@ -14,6 +22,7 @@ import {
   instanceProfileName,
   OWNER_TAG,
 } from '../planning/names.js';
+import { isOwnedBy } from '../planning/ownership.js';
 
 /**
  * A cluster's instance profiles over IAM (planning/instance-profiles.ts says where they live and
@@ -35,6 +44,13 @@ export interface InstanceProfileApi {
     cluster: string,
     kinds: readonly InstanceRoleKind[],
   ): Promise<Partial<Record<InstanceRoleKind, string>>>;
+  /**
+   * While the stack runs: puts each kind's role in its profile once the stack has made the role
+   * (tagged for the cluster), so that IAM propagates the profile before the groups need it. A
+   * profile or role not made yet is left for a later call; returns the kinds whose profile holds
+   * its role.
+   */
+  attachMadeRoles(cluster: string, kinds: readonly InstanceRoleKind[]): Promise<InstanceRoleKind[]>;
 }
 
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
@@ -69,6 +85,16 @@ async function readProfile(
   try {
     return (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })))
       .InstanceProfile;
+  } catch (error) {
+    if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return undefined;
+    return rethrowAws(error);
+  }
+}
+
+/** The role as IAM has it, undefined when there is none (yet). */
+async function readRole(iam: Pick<IAMClient, 'send'>, name: string): Promise<Role | undefined> {
+  try {
+    return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
   } catch (error) {
     if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return undefined;
     return rethrowAws(error);
@@ -114,6 +140,24 @@ export function iamInstanceProfileApi(
     return profile;
   };
 
+  /** Puts the kind's role in the profile; false when IAM has no such role (yet). */
+  const addRole = async (profile: InstanceProfile, role: string): Promise<boolean> => {
+    try {
+      await iam.send(
+        new AddRoleToInstanceProfileCommand({
+          InstanceProfileName: profile.InstanceProfileName ?? '',
+          RoleName: role,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isAwsErrorCode(error, ...NO_SUCH_ENTITY)) return false;
+      return rethrowAws(error);
+    }
+  };
+  const holds = (profile: InstanceProfile, role: string) =>
+    (profile.Roles ?? []).some((r) => r.RoleName === role);
+
   return {
     async ensure(cluster, kinds) {
       for (const kind of kinds) await ensureOne(cluster, kind);
@@ -124,21 +168,39 @@ export function iamInstanceProfileApi(
         const profile = await ensureOne(cluster, kind);
         const role = iamRoleName(kind, cluster);
         // A profile holds one role at most: adding it again would be refused as over the limit.
-        if (!(profile.Roles ?? []).some((r) => r.RoleName === role)) {
-          try {
-            await iam.send(
-              new AddRoleToInstanceProfileCommand({
-                InstanceProfileName: profile.InstanceProfileName ?? '',
-                RoleName: role,
-              }),
-            );
-          } catch (error) {
-            rethrowAws(error);
-          }
-        }
+        if (!holds(profile, role) && !(await addRole(profile, role)))
+          throw new StackFailedError(
+            `IAM role ${role} of cluster ${cluster} does not exist: its stack should have made it`,
+          );
         arns[kind] = profile.Arn ?? '';
       }
       return arns;
+    },
+    async attachMadeRoles(cluster, kinds) {
+      const filled: InstanceRoleKind[] = [];
+      for (const kind of kinds) {
+        const role = iamRoleName(kind, cluster);
+        let profile: InstanceProfile | undefined;
+        try {
+          profile = await readProfile(iam, instanceProfileName(kind, cluster));
+        } catch (error) {
+          // Outside the session's path, or not made yet (IAM may refuse, not answer NoSuchEntity).
+          if (isAwsErrorCode((error as Error).cause, ...ACCESS_DENIED)) continue;
+          throw error;
+        }
+        // Made by ensure before the stack; one that is not exactly ours waits for attachRoles,
+        // which refuses it by name.
+        if (!profile || profileProblems(profile, kind, cluster, settings.deployment).length > 0)
+          continue;
+        if (holds(profile, role)) {
+          filled.push(kind);
+          continue;
+        }
+        const made = await readRole(iam, role);
+        if (!made || !isOwnedBy(made.Tags, cluster)) continue;
+        if (await addRole(profile, role)) filled.push(kind);
+      }
+      return filled;
     },
   };
 }

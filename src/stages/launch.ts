@@ -94,6 +94,8 @@ export const TEMPLATE_HASH_TAG = 'kopsless.io/template-hash';
 
 const STABLE_STACK = /_COMPLETE$/;
 const FAILED_STACK = /(FAILED|ROLLBACK_COMPLETE|ROLLBACK_FAILED)$/;
+/** A stack CloudFormation is making or changing, not rolling back. */
+const MAKING_STACK = /^(CREATE|UPDATE)_IN_PROGRESS$/;
 
 export interface GroupSummary {
   instanceGroup: string;
@@ -320,11 +322,26 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
   }
   const ready = STABLE_STACK.test(stack.status);
+  if (MAKING_STACK.test(stack.status)) await fillProfilesWhileStackRuns(input.cluster, stack, deps);
   if (!ready && now > new Date(input.deadline))
     throw new WaitTimeoutError(
       `stack ${name} still ${stack.status} at the deadline ${input.deadline}`,
     );
   return { stackName: name, status: stack.status, ready, deadline: input.deadline };
+}
+
+/**
+ * While the stack runs, each instance profile the launch stage made gets its role as soon as the
+ * stack has made the role: IAM then propagates the profile while the rest of the stack is made,
+ * and Auto Scaling takes it when the groups are made (ensureGroups puts in what is still missing).
+ */
+async function fillProfilesWhileStackRuns(cluster: string, stack: StackState, deps: LaunchDeps) {
+  const manifest = await deps.store.readCompletedManifest(cluster);
+  const held = stackHeldInstanceProfiles(stack.outputs);
+  await deps.instanceProfiles.attachMadeRoles(
+    cluster,
+    instanceRoleKinds(manifest).filter((kind) => !held.includes(kind)),
+  );
 }
 
 /** Compares launch template data as AWS returns it with what we would send. */

@@ -92,6 +92,37 @@ describe('iamInstanceProfileApi', () => {
     ]);
   });
 
+  it('while the stack runs, fills the profiles whose role exists for the cluster and leaves the rest', async () => {
+    const cluster = 'early.example.com';
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: iamRoleName('masters', cluster),
+        Path: '/kopsless/',
+        AssumeRolePolicyDocument: TRUST,
+        Tags: [{ Key: 'KubernetesCluster', Value: cluster }],
+      }),
+    );
+    await profiles().ensure(cluster, ['masters', 'nodes']);
+
+    const filled = await profiles().attachMadeRoles(cluster, ['masters', 'nodes']);
+    const again = await profiles().attachMadeRoles(cluster, ['masters', 'nodes']);
+
+    expect([filled, again]).toEqual([['masters'], ['masters']]);
+    expect((await read(iamRoleName('masters', cluster)))?.Roles?.map((r) => r.RoleName)).toEqual([
+      iamRoleName('masters', cluster),
+    ]);
+    expect((await read(iamRoleName('nodes', cluster)))?.Roles).toEqual([]);
+  });
+
+  it('while the stack runs, leaves a profile alone whose role of that name is not tagged for the cluster', async () => {
+    const cluster = 'untagged.example.com';
+    await makeRole('nodes', cluster);
+    await profiles().ensure(cluster, ['nodes']);
+
+    expect(await profiles().attachMadeRoles(cluster, ['nodes'])).toEqual([]);
+    expect((await read(iamRoleName('nodes', cluster)))?.Roles).toEqual([]);
+  });
+
   it('refuses a profile of its name under another path, naming it, and changes nothing', async () => {
     const cluster = 'elsewhere.example.com';
     const name = iamRoleName('nodes', cluster);

@@ -6,7 +6,13 @@ import {
   type StackStatus,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
-import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -43,6 +49,7 @@ beforeEach(() => {
       Arn: `arn:aws:iam::123456789012:instance-profile${input.Path}${input.InstanceProfileName}`,
     },
   }));
+  iam.on(GetInstanceProfileCommand).rejects(awsError('NoSuchEntity', 404));
   r53.on(ListHostedZonesCommand).resolves({
     HostedZones: [{ Id: `/hostedzone/${USER_ZONE}`, Name: 'example.com.', CallerReference: 'r' }],
     IsTruncated: false,
@@ -303,6 +310,44 @@ describe('launch-cluster handler: describeStack', () => {
     );
 
     expect(out).toMatchObject({ ready: false, status: 'CREATE_IN_PROGRESS' });
+  });
+
+  it('puts a role the running stack has made into its profile, and waits for the other', async () => {
+    const cluster = 'seed.example.com';
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
+    for (const kind of ['masters', 'nodes'] as const)
+      iam
+        .on(GetInstanceProfileCommand, { InstanceProfileName: iamRoleName(kind, cluster) })
+        .resolves({
+          InstanceProfile: {
+            InstanceProfileName: iamRoleName(kind, cluster),
+            Path: `/kopsless/profiles/${cluster}/`,
+            Roles: [],
+            Tags: [
+              { Key: 'KubernetesCluster', Value: cluster },
+              { Key: 'kopsless.io/owner', Value: 'kopsless' },
+            ],
+          } as never,
+        });
+    iam
+      .on(GetRoleCommand, { RoleName: iamRoleName('masters', cluster) })
+      .resolves({ Role: { Tags: [{ Key: 'KubernetesCluster', Value: cluster }] } as never });
+    iam
+      .on(GetRoleCommand, { RoleName: iamRoleName('nodes', cluster) })
+      .rejects(awsError('NoSuchEntity', 404));
+    iam.on(AddRoleToInstanceProfileCommand).resolves({});
+
+    await handler(
+      { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' },
+      lambdaContext,
+    );
+
+    expect(iam.commandCalls(AddRoleToInstanceProfileCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        InstanceProfileName: iamRoleName('masters', cluster),
+        RoleName: iamRoleName('masters', cluster),
+      },
+    ]);
   });
 
   it('times out past the deadline with WaitTimeoutError', async () => {

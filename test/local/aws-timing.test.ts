@@ -12,7 +12,7 @@ import {
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -96,7 +96,7 @@ describe('stackCreateSeconds', () => {
       },
     };
 
-    expect(stackCreateSeconds(template)).toEqual({
+    expect(stackCreateSeconds(template)).toMatchObject({
       seconds: 5 + 5 + 120 + 5,
       longestChain: [
         { id: 'Vpc', type: 'AWS::EC2::VPC', completesAt: 5 },
@@ -105,6 +105,18 @@ describe('stackCreateSeconds', () => {
         { id: 'Route', type: 'AWS::EC2::Route', completesAt: 135 },
       ],
     });
+  });
+
+  it('says when each resource completes, off the longest chain too', () => {
+    const { completesAt } = stackCreateSeconds({
+      Resources: {
+        Vpc: { Type: 'AWS::EC2::VPC' },
+        Role: { Type: 'AWS::IAM::Role', Properties: { VpcId: { Ref: 'Vpc' } } },
+        Record: { Type: 'AWS::Route53::RecordSet' },
+      },
+    });
+
+    expect(Object.fromEntries(completesAt)).toEqual({ Vpc: 5, Role: 10, Record: 60 });
   });
 
   it('refuses a template whose resources depend on each other in a cycle, naming one', () => {
@@ -280,6 +292,45 @@ describe('simulateAwsTiming', () => {
     await createGroup();
 
     expect(reached).toBe(1);
+  });
+
+  it("answers that a new stack's role does not exist until the stack's chain has made it", async () => {
+    let now = 0;
+    timing = simulateAwsTiming({ now: () => new Date(now) });
+    const cfn = offline(
+      CloudFormationClient,
+      () =>
+        `<CreateStackResponse ${CFN}><CreateStackResult><StackId>arn:stack/s/1</StackId></CreateStackResult></CreateStackResponse>`,
+    );
+    const iam = offline(
+      IAMClient,
+      () =>
+        '<GetRoleResponse><GetRoleResult><Role><RoleName>r</RoleName><Path>/</Path><Arn>arn:aws:iam::1:role/r</Arn><RoleId>AROA1</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></GetRoleResult></GetRoleResponse>',
+    );
+    const getRole = () =>
+      inFunction('LaunchClusterFunction', () => iam.send(new GetRoleCommand({ RoleName: 'r' })));
+    await inFunction('LaunchClusterFunction', () =>
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 's',
+          TemplateBody: JSON.stringify({
+            Resources: {
+              Vpc: { Type: 'AWS::EC2::VPC' },
+              Role: {
+                Type: 'AWS::IAM::Role',
+                Properties: { RoleName: 'r', Tags: [{ Key: 'vpc', Value: { Ref: 'Vpc' } }] },
+              },
+            },
+          }),
+        }),
+      ),
+    );
+
+    now = 9_000;
+    await expect(getRole()).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    now = 10_000;
+
+    expect((await getRole()).Role?.RoleName).toBe('r');
   });
 
   it('reports a record change PENDING until route53ChangeSeconds after it was submitted', async () => {

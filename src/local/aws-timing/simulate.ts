@@ -1,4 +1,5 @@
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { NoSuchEntityException } from '@aws-sdk/client-iam';
 import { type AwsCall, observeAwsCalls } from '../instrument/aws-calls.js';
 import { AWS_DURATIONS } from './durations.js';
 import { stackCreateSeconds } from './stack-duration.js';
@@ -12,7 +13,7 @@ import { stackCreateSeconds } from './stack-duration.js';
  * `instanceInService` seconds after the Auto Scaling call that launched it, a record change
  * PENDING for `route53Change` seconds, and an instance profile made or given its role through IAM
  * refused by CreateAutoScalingGroup, as AWS refuses it, for `iamInstanceProfilePropagation`
- * seconds after. So a create run on the simulated clock waits through the
+ * seconds after; a role a new stack makes is not found through IAM until the stack has made it. So a create run on the simulated clock waits through the
  * state machine's own Wait states and polls, not through a formula. Only the answers to calls
  * made inside a Lambda handler are changed (see aws-calls.ts), never moto's state.
  *
@@ -96,10 +97,25 @@ export function simulateAwsTiming(options: AwsTimingOptions): AwsTiming {
   const profileChangedAt = new Map<string, number>();
   /** Per launch template ID and name: the instance profile its latest version names. */
   const templateProfile = new Map<string, string>();
+  /** Per IAM role name a new stack makes: when the stack has made it. */
+  const roleMadeAt = new Map<string, number>();
+
+  // moto makes a stack's roles with the stack: IAM answers for one only once the stack's
+  // chain has reached it.
+  const roleNotMadeYet = (call: AwsCall) => {
+    if (call.service !== 'IAM' || typeof call.input.RoleName !== 'string') return;
+    const madeAt = roleMadeAt.get(call.input.RoleName);
+    if (madeAt === undefined || now() >= madeAt) return;
+    throw new NoSuchEntityException({
+      $metadata: { httpStatusCode: 404 },
+      message: `The role with name ${call.input.RoleName} cannot be found.`,
+    });
+  };
 
   // Auto Scaling checks the launch template's instance profile when the group is created: until
   // the profile has propagated it answers with a ValidationError, and creates nothing.
   const before = (call: AwsCall) => {
+    roleNotMadeYet(call);
     if (call.service !== 'Auto Scaling' || call.operation !== 'CreateAutoScalingGroup') return;
     const template = launchTemplateOf(call.input);
     const profile = templateProfile.get(
@@ -122,8 +138,14 @@ export function simulateAwsTiming(options: AwsTimingOptions): AwsTiming {
     const output = (outcome.output as { output?: unknown } | undefined)?.output;
     if (call.service === 'CloudFormation' && call.operation === 'CreateStack') {
       const name = String(input.StackName);
-      const { seconds } = stackCreateSeconds(JSON.parse(String(input.TemplateBody ?? '{}')));
+      const template = JSON.parse(String(input.TemplateBody ?? '{}')) as {
+        Resources?: Record<string, { Type?: string; Properties?: { RoleName?: unknown } }>;
+      };
+      const { seconds, completesAt } = stackCreateSeconds(template);
       stacks.set(name, { createdAt: now(), seconds });
+      for (const [id, resource] of Object.entries(template.Resources ?? {}))
+        if (resource.Type === 'AWS::IAM::Role' && typeof resource.Properties?.RoleName === 'string')
+          roleMadeAt.set(resource.Properties.RoleName, now() + (completesAt.get(id) ?? 0) * 1000);
       const id = (output as { StackId?: string } | undefined)?.StackId;
       if (id) stackIds.set(id, name);
     } else if (call.service === 'Auto Scaling' && GROUP_LAUNCHES.has(call.operation)) {
