@@ -277,6 +277,20 @@ const EC2_ONE_RESOURCE: Record<string, [field: string, type: string]> = {
 };
 
 /**
+ * `autoscaling:LaunchTemplateVersionSpecified` as Auto Scaling gives it for a group's create or
+ * update: true when the launch template (its own, or its mixed instances policy's) names a version
+ * number, false for `$Latest`, `$Default` or no version (which is `$Default`); absent when the
+ * request names no launch template.
+ */
+export function launchTemplateVersionContext(input: Input): Record<string, string> {
+  const ref = (input.LaunchTemplate ??
+    input.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification) as Input | undefined;
+  if (!ref) return {};
+  const specified = /^\d+$/.test(String(ref.Version ?? ''));
+  return { 'autoscaling:LaunchTemplateVersionSpecified': String(specified) };
+}
+
+/**
  * What launching from a launch template asks of the caller when an Auto Scaling group is created
  * or pointed at it (AWS checks these at CreateAutoScalingGroup/UpdateAutoScalingGroup; the later
  * launches run under Auto Scaling's service-linked role and are not the function's).
@@ -585,10 +599,10 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         .split(',')
         .filter(Boolean);
       return [
-        own(
-          groupArn(call.region, input.AutoScalingGroupName),
-          tagContext('aws:RequestTag', input.Tags),
-        ),
+        own(groupArn(call.region, input.AutoScalingGroupName), {
+          ...tagContext('aws:RequestTag', input.Tags),
+          ...launchTemplateVersionContext(input),
+        }),
         ...(input.LaunchTemplate
           ? await launchTemplateUse(call, lookups, input.LaunchTemplate, subnets)
           : []),
@@ -620,14 +634,14 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     }
     if (input.AutoScalingGroupName) {
       const requests = [
-        own(
-          groupArn(call.region, input.AutoScalingGroupName),
-          tagContext(
+        own(groupArn(call.region, input.AutoScalingGroupName), {
+          ...tagContext(
             'aws:ResourceTag',
             await lookups.groupTags(input.AutoScalingGroupName),
             'autoscaling',
           ),
-        ),
+          ...(name === 'UpdateAutoScalingGroup' ? launchTemplateVersionContext(input) : {}),
+        }),
       ];
       if (name === 'UpdateAutoScalingGroup' && input.LaunchTemplate)
         requests.push(
