@@ -306,8 +306,9 @@ async function launchTemplateUse(
     throw new Error(`${call.operation}: launch template ${JSON.stringify(ref)} not found`);
   const because = `${call.operation} with launch template ${template.id}`;
   const data = template.data ?? {};
-  const instanceTags =
-    (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'instance')?.Tags ?? [];
+  const tagsFor = (type: string) =>
+    (data.TagSpecifications ?? []).find((s) => s.ResourceType === type)?.Tags ?? [];
+  const instanceTags = tagsFor('instance');
   const requests: IamRequest[] = [
     {
       action: 'ec2:RunInstances',
@@ -334,7 +335,7 @@ async function launchTemplateUse(
     {
       action: 'ec2:RunInstances',
       resource: ec2Arn(call.region, 'network-interface', NEW_ID['network-interface']),
-      context: {},
+      context: tagContext('aws:RequestTag', tagsFor('network-interface')),
       because,
     },
     {
@@ -358,12 +359,15 @@ async function launchTemplateUse(
       context: tagContext('aws:ResourceTag', await lookups.ec2Tags(group), 'ec2'),
       because,
     });
-  if ((data.TagSpecifications ?? []).length > 0) {
+  // Tags at launch are also authorized as ec2:CreateTags, on each resource they are given to.
+  for (const spec of data.TagSpecifications ?? []) {
+    const type = spec.ResourceType as keyof typeof NEW_ID;
+    if (!spec.Tags?.length || !(type in NEW_ID)) continue;
     requests.push({
       action: 'ec2:CreateTags',
-      resource: ec2Arn(call.region, 'instance', NEW_ID.instance),
+      resource: ec2Arn(call.region, type, NEW_ID[type]),
       context: {
-        ...tagContext('aws:RequestTag', instanceTags),
+        ...tagContext('aws:RequestTag', spec.Tags),
         'ec2:CreateAction': 'RunInstances',
       },
       because,
