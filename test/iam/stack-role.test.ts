@@ -86,6 +86,27 @@ describe("template.yaml's cluster stack role policies", () => {
     expect(await decide(permissive, request('a.example.com'))).toBe('Allowed');
     expect(await decide(permissive, request('b.example.com'))).toBe('ExplicitlyDenied');
   });
+
+  it('denies a session of the stack role whose tag names another cluster than its path', async () => {
+    const role = clusterStackRole(readTemplate(), deployment, 'a.example.com');
+    // A session tag (sts:TagSession) overrides the role's KubernetesCluster tag.
+    const retagged = {
+      ...role,
+      principalTags: { ...role.principalTags, KubernetesCluster: 'b.example.com' },
+    };
+    const deleteVpcOf = (cluster: string) => ({
+      action: 'ec2:DeleteVpc',
+      resource: 'arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0',
+      context: {
+        'aws:ResourceTag/KubernetesCluster': cluster,
+        'aws:ResourceTag/kopsless.io/owner': STACK_NAME,
+      },
+    });
+
+    expect(await decide(role, deleteVpcOf('a.example.com'))).toBe('Allowed');
+    expect(await decide(retagged, deleteVpcOf('b.example.com'))).toBe('ExplicitlyDenied');
+    expect(await decide(retagged, deleteVpcOf('a.example.com'))).toBe('ExplicitlyDenied');
+  });
 });
 
 describe("template.yaml's boundary of the roles a cluster stack makes", () => {
