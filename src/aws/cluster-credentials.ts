@@ -1,6 +1,12 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { dns1123SubdomainErrors } from '../manifest/content.js';
-import { clusterNameRecordProblems } from '../planning/names.js';
+import {
+  CLUSTER_HASH_TAG,
+  clusterHash,
+  clusterNameRecordProblems,
+  stackName,
+  stackRoleName,
+} from '../planning/names.js';
 import { type AwsClientSettings, clientConfig } from './clients.js';
 
 /**
@@ -17,6 +23,30 @@ export const CLUSTER_SESSION_TAG = 'kopsless.io/cluster';
  * without it cannot associate any VPC, one with it only that VPC.
  */
 export const VPC_SESSION_TAG = 'kopsless.io/vpc';
+
+/**
+ * The session tag that names the cluster's CloudFormation stack (`stackName`). A stack name holds
+ * a hash of the cluster name, which no policy variable can compute from the cluster tag, so the
+ * session carries it: every CloudFormation grant of an actor role is on
+ * `stack/${aws:PrincipalTag/kopsless.io/stack}/*`, and a session for one cluster can neither
+ * create a stack under another cluster's name first nor read, change or delete another's.
+ */
+export const STACK_SESSION_TAG = 'kopsless.io/stack';
+
+/**
+ * The session tag that names the cluster's stack role (`stackRoleName`). Role names are unique in
+ * an account whatever their path, so the path `/kopsless/stack/<cluster>/` alone would let a
+ * session for one cluster take another's stack role name first; the launch and delete grants
+ * name `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/${aws:PrincipalTag/kopsless.io/stack-role}`.
+ */
+export const STACK_ROLE_SESSION_TAG = 'kopsless.io/stack-role';
+
+/**
+ * The session tag holding the hash every per-cluster name ends with (`clusterHash`). The launch
+ * and delete sessions may make their stack role only tagged with this value, and the stack
+ * boundary reads the role's tag to keep CloudFormation to names ending with it.
+ */
+export const CLUSTER_HASH_SESSION_TAG = CLUSTER_HASH_TAG;
 
 /** A VPC ID as EC2 makes them; nothing else may become the VPC tag. */
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
@@ -39,17 +69,17 @@ export interface ClusterActor {
 }
 
 /**
- * The STS AssumeRole parameters for acting as `cluster`: the cluster as a session tag (the role's
- * policies scope every grant to it), with `vpcId` the cluster's VPC as a second tag, and a
- * session name that names both the function and the cluster (64 characters at most, as STS
- * allows).
+ * The session tags of acting for `cluster`: the cluster, its stack's name, its stack role's name
+ * and the hash its names end with (the actor roles' policies scope every grant to them), and,
+ * given `vpcId`, the cluster's VPC. Every session carries the four, whichever function assumes
+ * it, so one cluster's sessions all look alike; they are derived here from the cluster alone,
+ * never passed in.
+ * Throws when `cluster` is not a name a cluster may have, or `vpcId` not a VPC ID.
  */
-export function clusterSessionParams(
-  roleArn: string,
-  sessionPrefix: string,
+export function clusterSessionTags(
   cluster: string,
   vpcId?: string,
-) {
+): Array<{ Key: string; Value: string }> {
   // The tag becomes a state store prefix and a tag value in every grant: only a cluster name
   // (a DNS-1123 subdomain, as kOps requires) may become one, never `*`, `/` or a path.
   const problems = dns1123SubdomainErrors(cluster);
@@ -61,14 +91,32 @@ export function clusterSessionParams(
     throw new Error(
       `cannot act for cluster ${JSON.stringify(cluster)} in VPC ${JSON.stringify(vpcId)}: not a VPC ID (vpc- and 8 to 17 hexadecimal digits)`,
     );
+  return [
+    { Key: CLUSTER_SESSION_TAG, Value: cluster },
+    { Key: STACK_SESSION_TAG, Value: stackName(cluster) },
+    { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName(cluster) },
+    { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash(cluster) },
+    ...(vpcId !== undefined ? [{ Key: VPC_SESSION_TAG, Value: vpcId }] : []),
+  ];
+}
+
+/**
+ * The STS AssumeRole parameters for acting as `cluster`: its session tags
+ * ({@link clusterSessionTags}) and a session name that names both the function and the cluster
+ * (64 characters at most, as STS allows).
+ */
+export function clusterSessionParams(
+  roleArn: string,
+  sessionPrefix: string,
+  cluster: string,
+  vpcId?: string,
+) {
+  const tags = clusterSessionTags(cluster, vpcId);
   return {
     RoleArn: roleArn,
     RoleSessionName: `${sessionPrefix}-${cluster}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64),
     DurationSeconds: CLUSTER_SESSION_SECONDS,
-    Tags: [
-      { Key: CLUSTER_SESSION_TAG, Value: cluster },
-      ...(vpcId !== undefined ? [{ Key: VPC_SESSION_TAG, Value: vpcId }] : []),
-    ],
+    Tags: tags,
   };
 }
 

@@ -10,11 +10,19 @@ import {
   ListRolePoliciesCommand,
   ListRolesCommand,
   type Role,
+  TagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { sleep } from '../clock.js';
 import { isAwsErrorCode, rethrowAws, StackFailedError, TransientAwsError } from '../errors.js';
-import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from '../planning/names.js';
 import {
+  CLUSTER_HASH_TAG,
+  CLUSTER_TAG,
+  clusterHash,
+  OWNER_TAG,
+  stackRoleName,
+} from '../planning/names.js';
+import {
+  HASH_TAG_PROPAGATION_SECONDS,
   ROLE_NOT_ASSUMABLE,
   ROLE_PROPAGATION_WAITS_SECONDS,
   STACK_ROLE_TRUST_POLICY,
@@ -114,6 +122,10 @@ function stackRoleProblems(role: Role | undefined, cluster: string, settings: St
   if (tags[CLUSTER_TAG] !== cluster) problems.push(`its ${CLUSTER_TAG} tag is not ${cluster}`);
   if (tags[OWNER_TAG] !== settings.deployment)
     problems.push(`its ${OWNER_TAG} tag is not ${settings.deployment}`);
+  // Absent on a role made before the tag existed: given then (ensure). Another value would let
+  // the cluster's stack take another cluster's names.
+  if (tags[CLUSTER_HASH_TAG] !== undefined && tags[CLUSTER_HASH_TAG] !== clusterHash(cluster))
+    problems.push(`its ${CLUSTER_HASH_TAG} tag is not ${clusterHash(cluster)}`);
   // A role that trusts anyone besides CloudFormation would hand ClusterStackPolicy to them.
   const trust = canonicalPolicy(role?.AssumeRolePolicyDocument);
   if (trust === undefined || trust !== canonicalPolicy(STACK_ROLE_TRUST_POLICY))
@@ -151,6 +163,18 @@ export function iamStackRoleApi(
           throw new StackFailedError(
             `IAM role ${definition.RoleName} exists but is not the stack role kopsless makes for cluster ${cluster}: ${problems.join('; ')}`,
           );
+        // A stack role made before it carried its cluster's hash: without the tag the stack
+        // boundary lets its stack create no role, instance profile or function at all.
+        if (!role?.Tags?.some((t) => t.Key === CLUSTER_HASH_TAG)) {
+          try {
+            await iam.send(
+              new TagRoleCommand({ RoleName: definition.RoleName, Tags: definition.Tags }),
+            );
+          } catch (error) {
+            rethrowAws(error);
+          }
+          await sleep(HASH_TAG_PROPAGATION_SECONDS * 1000);
+        }
       }
       for (const PolicyArn of settings.policyArns) {
         try {

@@ -27,9 +27,12 @@ import { createHash } from 'node:crypto';
  *
  * CONTRACT with the IAM policies (template.yaml): stack names, IAM role names and instance
  * profile names always start with `kopsless-` ({@link NAME_PREFIX}), so grants can be scoped to
- * `arn:<partition>:cloudformation:*:*:stack/kopsless-*`, `...:role/kopsless-*` and
- * `...:instance-profile/kopsless-*`. Auto Scaling group names start with it too
- * (`autoScalingGroupName/kopsless-*`). Launch templates, whose ARNs carry IDs, are scoped by tag.
+ * `...:role/kopsless-*` and `...:instance-profile/kopsless-*`. Auto Scaling group names start
+ * with it too (`autoScalingGroupName/kopsless-*`). Launch templates, whose ARNs carry IDs, are
+ * scoped by tag. A cluster's stack, its stack role, and the roles, instance profiles and API
+ * function its stack makes end with `-<hash(cluster)>`: the per-cluster sessions carry the stack's
+ * and the stack role's exact names and the hash as tags, and the stack role the hash, so their
+ * grants name only the cluster's own (src/aws/cluster-credentials.ts, {@link CLUSTER_HASH_TAG}).
  *
  * The kOps names stay visible: `Name` tags (`<ig>.<cluster>`, `masters.<cluster>`), the
  * `KubernetesCluster` and `kops.k8s.io/instancegroup` tags, and the CLI's tables. Ownership is
@@ -117,6 +120,14 @@ export function clusterHash(cluster: string): string {
   return shortHash(cluster);
 }
 
+/**
+ * The tag holding {@link clusterHash} on a cluster's stack role (and on the sessions that make
+ * it). Every name the cluster stack gives a role, an instance profile or its API function ends
+ * with `-<hash>`, so the stack boundary lets CloudFormation create only names ending with
+ * `-${aws:PrincipalTag/kopsless.io/cluster-hash}`: never another cluster's.
+ */
+export const CLUSTER_HASH_TAG = 'kopsless.io/cluster-hash';
+
 /** The hash in an instance group's names: of the pair, so moving a dot between the two changes it. */
 export function groupHash(instanceGroup: string, cluster: string): string {
   return shortHash(JSON.stringify([instanceGroup, cluster]));
@@ -198,11 +209,6 @@ export function groupName(instanceGroup: string, cluster: string): string {
     NAME_LIMITS.launchTemplate,
     LAUNCH_TEMPLATE_CHARS,
   );
-}
-
-/** The stack name kopsless gave before names carried a hash: looked up only to delete what it owns. */
-export function legacyStackName(cluster: string): string {
-  return `kopsless-${cluster.replace(/[^A-Za-z0-9-]/g, '-')}`;
 }
 
 /** A CloudFormation logical ID from free text: PascalCase of its alphanumeric runs. */

@@ -1,17 +1,19 @@
-import { CLUSTER_TAG, OWNER_TAG, stackRoleName } from './names.js';
+import { CLUSTER_HASH_TAG, CLUSTER_TAG, clusterHash, OWNER_TAG, stackRoleName } from './names.js';
 
 /**
  * The CloudFormation role of one cluster's stack: a role per cluster, made by the launch stage
  * acting for that cluster, so that CloudFormation changing cluster C's stack reaches only C.
  *
  * CONTRACT with template.yaml: the role sits under {@link stackRolePath}, whose last segment is
- * the cluster's name (a DNS-1123 name holds no `/`), so the actor roles' grants name
- * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/kopsless-stack-*` and reach no
- * other cluster's role. It carries the boundary `ClusterStackBoundary`, the managed policies
- * `ClusterStackPolicy`, `ClusterStackRolesPolicy` and `ClusterStackApiPolicy` and nothing else,
- * and the tags `KubernetesCluster=<cluster>` and the owner tag: when CloudFormation acts as the
- * role, its tags are `aws:PrincipalTag/...`, and every grant of those policies requires the
- * cluster tag of what it touches to equal the role's.
+ * the cluster's name (a DNS-1123 name holds no `/`), and is named `stackRoleName`, which the
+ * launch and delete sessions carry as a tag, so their grants name
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/${aws:PrincipalTag/kopsless.io/stack-role}`
+ * and reach no other cluster's role, nor make a role of its name. It carries the boundary
+ * `ClusterStackBoundary`, the managed policies `ClusterStackPolicy`, `ClusterStackRolesPolicy`
+ * and `ClusterStackApiPolicy` and nothing else, and the tags `KubernetesCluster=<cluster>`, the
+ * owner tag and `kopsless.io/cluster-hash`: when CloudFormation acts as the role, its tags are
+ * `aws:PrincipalTag/...`, every grant of those policies requires the cluster tag of what it
+ * touches to equal the role's, and the boundary lets it create only names ending with the hash.
  */
 
 /** The IAM path every stack role sits under, the cluster's name below it. */
@@ -30,6 +32,7 @@ export function stackRoleTags(
   return [
     { Key: CLUSTER_TAG, Value: cluster },
     { Key: OWNER_TAG, Value: deployment },
+    { Key: CLUSTER_HASH_TAG, Value: clusterHash(cluster) },
   ];
 }
 
@@ -77,6 +80,13 @@ export function stackRoleDefinition(input: {
  * made gives it for some seconds (IAM is eventually consistent), so the call is retried a while.
  */
 export const ROLE_NOT_ASSUMABLE = /Role .* is invalid or cannot be assumed/;
+
+/**
+ * How long a stack role just given its cluster hash tag is left before CloudFormation uses it:
+ * IAM shows a tag change everywhere within seconds, and a stack operation that saw the role
+ * without it would have every role, profile and function it creates refused by the boundary.
+ */
+export const HASH_TAG_PROPAGATION_SECONDS = 15;
 
 /** The waits, in seconds, between tries of a stack operation while a new role propagates: 60 s in all. */
 export const ROLE_PROPAGATION_WAITS_SECONDS = [2, 4, 6, 8, 10, 10, 10, 10] as const;

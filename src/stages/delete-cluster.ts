@@ -18,7 +18,7 @@ import {
   WaitTimeoutError,
 } from '../errors.js';
 import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
-import { fqdn, legacyStackName, OWNER_TAG, stackName } from '../planning/names.js';
+import { fqdn, OWNER_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
@@ -103,19 +103,17 @@ async function clusterRecords(
 }
 
 /**
- * The cluster's stack: the one of its name whose `KubernetesCluster` tag is the cluster, else one
- * of the unhashed name kopsless gave before (names.ts) with that tag. A stack that merely has
- * the name is not the cluster's and is never touched.
+ * The cluster's stack: the one of its name whose `KubernetesCluster` tag is the cluster. A stack
+ * that merely has the name is not the cluster's and is never touched. The cluster's sessions
+ * reach no stack of any other name (`kopsless.io/stack`), so none is looked for.
  */
 export async function ownedStack(
   cluster: string,
   stacks: Pick<StackApi, 'describe'>,
 ): Promise<{ name: string; stack: StackState } | undefined> {
-  for (const name of [stackName(cluster), legacyStackName(cluster)]) {
-    const stack = await stacks.describe(name);
-    if (stack && isOwnedBy(stack.tags, cluster)) return { name, stack };
-  }
-  return undefined;
+  const name = stackName(cluster);
+  const stack = await stacks.describe(name);
+  return stack && isOwnedBy(stack.tags, cluster) ? { name, stack } : undefined;
 }
 
 /** Everything that exists for the cluster, the stack included, in kOps's TYPE NAME ID form. */

@@ -16,7 +16,6 @@ import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import {
   clusterTags,
   groupName,
-  legacyStackName,
   nameTag,
   ownerTag,
   SPEC_HASH_TAG,
@@ -217,14 +216,6 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
-    // A cluster made before names carried a hash has its stack (and groups) under the old names:
-    // a second network beside it would be worse than stopping. Another cluster's is no concern.
-    const legacy = await deps.stacks.describe(legacyStackName(input.cluster));
-    if (legacy && isOwnedBy(legacy.tags, input.cluster)) {
-      throw new StackFailedError(
-        `cluster ${input.cluster} runs on stack ${legacyStackName(input.cluster)}, named before stack names carried a hash; delete the cluster and create it again to move it to ${name}`,
-      );
-    }
     await withStackRole(input.cluster, deps, (roleArn) =>
       deps.stacks.create({
         stackName: name,

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CLUSTER_HASH_SESSION_TAG,
   CLUSTER_SESSION_TAG,
   clusterClientSettings,
   clusterSessionParams,
   MAX_CACHED_CLUSTERS,
   perCluster,
+  STACK_ROLE_SESSION_TAG,
+  STACK_SESSION_TAG,
   VPC_SESSION_TAG,
 } from '../../src/aws/cluster-credentials.js';
 import { ACTOR_ROLES, actorRoleOfArn, localActorRoleArn } from '../../src/local/actor-roles.js';
+import { CLUSTER_NAME_RECORD_LIMIT, stackName, stackRoleName } from '../../src/planning/names.js';
 import { readTemplate } from '../support/template.js';
 
 /** The logical ID a `!GetAtt X.Arn` names, in either of its parsed forms. */
@@ -19,15 +23,45 @@ const getAttTarget = (value: unknown) => {
 const ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/kopsless-LaunchClusterActorRole';
 
 describe('credentials for one cluster', () => {
-  it('asks STS for the actor role with the cluster as the one session tag', () => {
+  it("asks STS for the actor role tagged with the cluster, its stack's and stack role's names and its hash", () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com');
 
     expect(params).toEqual({
       RoleArn: ROLE,
       RoleSessionName: 'launch-a.example.com',
       DurationSeconds: 3600,
-      Tags: [{ Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' }],
+      Tags: [
+        { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
+        { Key: STACK_SESSION_TAG, Value: 'kopsless-a-example-com-7653e4959f8eac25' },
+        { Key: STACK_ROLE_SESSION_TAG, Value: 'kopsless-stack-a.example.com-7653e4959f8eac25' },
+        { Key: CLUSTER_HASH_SESSION_TAG, Value: '7653e4959f8eac25' },
+      ],
     });
+  });
+
+  it('stays within what STS takes for the longest cluster name a cluster may have', () => {
+    const cluster = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(CLUSTER_NAME_RECORD_LIMIT - 3 * 64)}`;
+
+    const { RoleSessionName, Tags } = clusterSessionParams(
+      ROLE,
+      'rolling-update',
+      cluster,
+      'vpc-0a1b2c3d4e5f60718',
+    );
+
+    // STS: at most 50 session tags, keys of 128 characters, values of 256, a session name of 64.
+    expect(cluster).toHaveLength(240);
+    expect(Tags.length).toBeLessThanOrEqual(50);
+    for (const tag of Tags) {
+      expect(tag.Key.length).toBeLessThanOrEqual(128);
+      expect(tag.Value.length).toBeLessThanOrEqual(256);
+    }
+    expect(RoleSessionName.length).toBeLessThanOrEqual(64);
+    // The names the grants read are the names the stages use, within CloudFormation's and IAM's limits.
+    expect(Tags.find((t) => t.Key === STACK_SESSION_TAG)?.Value).toBe(stackName(cluster));
+    expect(stackName(cluster).length).toBeLessThanOrEqual(128);
+    expect(Tags.find((t) => t.Key === STACK_ROLE_SESSION_TAG)?.Value).toBe(stackRoleName(cluster));
+    expect(stackRoleName(cluster).length).toBeLessThanOrEqual(64);
   });
 
   it.each([
@@ -47,10 +81,14 @@ describe('credentials for one cluster', () => {
   it("adds the cluster's VPC as a second session tag when asked", () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com', 'vpc-0a1b2c3d4e5f60718');
 
-    expect(params.Tags).toEqual([
-      { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
-      { Key: VPC_SESSION_TAG, Value: 'vpc-0a1b2c3d4e5f60718' },
+    expect(params.Tags.map((t) => t.Key)).toEqual([
+      CLUSTER_SESSION_TAG,
+      STACK_SESSION_TAG,
+      STACK_ROLE_SESSION_TAG,
+      CLUSTER_HASH_SESSION_TAG,
+      VPC_SESSION_TAG,
     ]);
+    expect(params.Tags.at(-1)).toEqual({ Key: VPC_SESSION_TAG, Value: 'vpc-0a1b2c3d4e5f60718' });
   });
 
   it.each(['vpc-*', '*', 'vpc-0a1b2c3d,VPCRegion=us-east-1', 'subnet-0a1b2c3d', 'vpc-'])(
@@ -126,6 +164,14 @@ describe('credentials for one cluster', () => {
   });
 });
 
+/** The tags every session for a cluster carries, in the order the code gives them. */
+const SESSION_TAGS = [
+  CLUSTER_SESSION_TAG,
+  STACK_SESSION_TAG,
+  STACK_ROLE_SESSION_TAG,
+  CLUSTER_HASH_SESSION_TAG,
+];
+
 describe('actor roles', () => {
   it('are the ones template.yaml gives each function in CLUSTER_ACTOR_ROLE_ARN, and no other', () => {
     const template = readTemplate();
@@ -142,7 +188,7 @@ describe('actor roles', () => {
     expect(fromTemplate).toEqual(ACTOR_ROLES);
   });
 
-  it('each trust only its own function, only with the cluster session tag, and launch and delete also with the VPC tag', () => {
+  it('each trust only its own function, only with the four session tags of a cluster, and launch and delete also with the VPC tag', () => {
     const template = readTemplate();
 
     // The functions that associate the cluster's VPC with a private zone, or undo it.
@@ -156,7 +202,7 @@ describe('actor roles', () => {
       return statements.map((s) => ({
         principal: getAttTarget(s.Principal.AWS),
         tagKeys: s.Condition['ForAllValues:StringEquals']['aws:TagKeys'],
-        tagRequired: s.Condition.Null[`aws:RequestTag/${CLUSTER_SESSION_TAG}`],
+        tagsRequired: SESSION_TAGS.map((key) => s.Condition.Null[`aws:RequestTag/${key}`]),
         fn,
       }));
     });
@@ -165,10 +211,8 @@ describe('actor roles', () => {
       for (const s of statements)
         expect(s).toEqual({
           principal: `${s.fn}Role`,
-          tagKeys: ZONE_ASSOCIATING.has(s.fn)
-            ? [CLUSTER_SESSION_TAG, VPC_SESSION_TAG]
-            : [CLUSTER_SESSION_TAG],
-          tagRequired: 'false',
+          tagKeys: ZONE_ASSOCIATING.has(s.fn) ? [...SESSION_TAGS, VPC_SESSION_TAG] : SESSION_TAGS,
+          tagsRequired: ['false', 'false', 'false', 'false'],
           fn: s.fn,
         });
   });

@@ -11,14 +11,19 @@ import {
   ListRolePoliciesCommand,
   ListRolesCommand,
   NoSuchEntityException,
+  TagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { iamStackRoleApi, whileStackRolePropagates } from '../../src/aws/stack-role.js';
+import { withClock } from '../../src/clock.js';
 import { readConfig } from '../../src/config.js';
 import { StackFailedError, TransientAwsError } from '../../src/errors.js';
-import { stackRoleName } from '../../src/planning/names.js';
-import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
+import { clusterHash, stackRoleName } from '../../src/planning/names.js';
+import {
+  HASH_TAG_PROPAGATION_SECONDS,
+  STACK_ROLE_TRUST_POLICY,
+} from '../../src/planning/stack-role.js';
 
 const iam = mockClient(IAMClient);
 const cluster = 'a.example.com';
@@ -45,6 +50,7 @@ const ours = {
   Tags: [
     { Key: 'KubernetesCluster', Value: cluster },
     { Key: 'kopsless.io/owner', Value: 'kopsless' },
+    { Key: 'kopsless.io/cluster-hash', Value: clusterHash(cluster) },
   ],
 };
 const exists = () => new EntityAlreadyExistsException({ message: 'Role exists', $metadata: {} });
@@ -76,6 +82,50 @@ describe("a cluster's stack role", () => {
 
     expect(await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).toBe(arn);
     expect(iam.commandCalls(AttachRolePolicyCommand)).toHaveLength(3);
+  });
+
+  it('is tagged with its cluster hash when it was made before the tag existed, and left to propagate', async () => {
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({ Role: { ...ours, Tags: ours.Tags.slice(0, 2) } });
+    const waits: number[] = [];
+    const clock = { now: () => new Date(0), sleep: async (ms: number) => void waits.push(ms) };
+
+    const made = await withClock(clock, () =>
+      iamStackRoleApi(new IAMClient({}), settings).ensure(cluster),
+    );
+
+    expect(made).toBe(arn);
+    expect(iam.commandCalls(TagRoleCommand).map((c) => c.args[0].input)).toEqual([
+      { RoleName: stackRoleName(cluster), Tags: ours.Tags },
+    ]);
+    expect(waits).toEqual([HASH_TAG_PROPAGATION_SECONDS * 1000]);
+  });
+
+  it('is not tagged again when it carries its cluster hash', async () => {
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({ Role: ours });
+
+    await iamStackRoleApi(new IAMClient({}), settings).ensure(cluster);
+
+    expect(iam.commandCalls(TagRoleCommand)).toHaveLength(0);
+  });
+
+  it('is never adopted when a role of its name carries another cluster hash', async () => {
+    iam.on(CreateRoleCommand).rejects(exists());
+    iam.on(GetRoleCommand).resolves({
+      Role: {
+        ...ours,
+        Tags: [
+          ...ours.Tags.slice(0, 2),
+          { Key: 'kopsless.io/cluster-hash', Value: 'cd59d56fd6a74d31' },
+        ],
+      },
+    });
+
+    await expect(iamStackRoleApi(new IAMClient({}), settings).ensure(cluster)).rejects.toThrow(
+      `its kopsless.io/cluster-hash tag is not ${clusterHash(cluster)}`,
+    );
+    expect(iam.commandCalls(TagRoleCommand)).toHaveLength(0);
   });
 
   it('is never adopted when a role of its name lacks the stack boundary', async () => {

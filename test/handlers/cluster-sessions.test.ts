@@ -2,7 +2,14 @@ import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_SESSION_TAG, VPC_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
+import {
+  CLUSTER_HASH_SESSION_TAG,
+  CLUSTER_SESSION_TAG,
+  clusterSessionTags,
+  STACK_ROLE_SESSION_TAG,
+  STACK_SESSION_TAG,
+  VPC_SESSION_TAG,
+} from '../../src/aws/cluster-credentials.js';
 import { clusterZoneVpcApi } from '../../src/aws/zone-vpc.js';
 import { readConfig } from '../../src/config.js';
 import { STATE_MACHINES, type StateMachineName } from '../../src/functions-registry.js';
@@ -10,6 +17,7 @@ import { createApiHandler } from '../../src/handlers/api.js';
 import { createWatchEniHandler } from '../../src/handlers/watch-eni.js';
 import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
+import { clusterHash, stackName, stackRoleName } from '../../src/planning/names.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 import { apiEvent, MACHINE } from './api-harness.js';
 import { lambdaContext } from './support.js';
@@ -59,6 +67,13 @@ async function recordSessions(functionId: string, act: () => Promise<unknown>) {
   return { sessions, roles: [...roles], signedBy };
 }
 
+/** A session's tags as recordSessions writes them: those of acting for `cluster`. */
+function taggedFor(cluster: string): string {
+  return clusterSessionTags(cluster)
+    .map((t) => `${t.Key}=${t.Value}`)
+    .join(',');
+}
+
 describe('a function acting for one cluster at a time', () => {
   it('makes the ENI watcher walk the clusters with one session each', async () => {
     const config = readConfig({ ...process.env, CLUSTER_ACTOR_ROLE_ARN: WATCHER_ROLE });
@@ -74,18 +89,16 @@ describe('a function acting for one cluster at a time', () => {
       ).catch(() => undefined),
     );
 
-    expect([...sessions.values()].sort()).toEqual(
-      CLUSTERS.map((c) => `${CLUSTER_SESSION_TAG}=${c}`),
-    );
+    expect([...sessions.values()].sort()).toEqual(CLUSTERS.map(taggedFor));
     expect(roles).toEqual([WATCHER_ROLE]);
     // The folders with its own key; everything under a cluster's prefix with that cluster's session.
     expect(signedBy('ListObjectsV2', undefined)).toEqual(['own']);
     for (const cluster of CLUSTERS) {
       expect(new Set(signedBy('GetObject', `${cluster}/config`))).toEqual(
-        new Set([`${CLUSTER_SESSION_TAG}=${cluster}`]),
+        new Set([taggedFor(cluster)]),
       );
       expect(new Set(signedBy('ListObjectsV2', `${cluster}/instancegroup/`))).toEqual(
-        new Set([`${CLUSTER_SESSION_TAG}=${cluster}`]),
+        new Set([taggedFor(cluster)]),
       );
     }
   }, 60_000);
@@ -103,17 +116,11 @@ describe('a function acting for one cluster at a time', () => {
       handler(apiEvent('GET', '/clusters') as never, lambdaContext),
     );
 
-    expect([...sessions.values()].sort()).toEqual(
-      CLUSTERS.map((c) => `${CLUSTER_SESSION_TAG}=${c}`),
-    );
+    expect([...sessions.values()].sort()).toEqual(CLUSTERS.map(taggedFor));
     expect(roles).toEqual([ROLE]);
     expect(signedBy('ListObjectsV2', undefined)).toEqual(['own']);
-    expect(signedBy('GetObject', 'a.example.com/config')).toEqual([
-      `${CLUSTER_SESSION_TAG}=a.example.com`,
-    ]);
-    expect(signedBy('GetObject', 'b.example.com/config')).toEqual([
-      `${CLUSTER_SESSION_TAG}=b.example.com`,
-    ]);
+    expect(signedBy('GetObject', 'a.example.com/config')).toEqual([taggedFor('a.example.com')]);
+    expect(signedBy('GetObject', 'b.example.com/config')).toEqual([taggedFor('b.example.com')]);
   }, 60_000);
 });
 
@@ -164,6 +171,9 @@ describe("the association of a cluster's VPC with a private zone", () => {
         RoleArn: launchRole,
         Tags: [
           { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
+          { Key: STACK_SESSION_TAG, Value: stackName('a.example.com') },
+          { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName('a.example.com') },
+          { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash('a.example.com') },
           { Key: VPC_SESSION_TAG, Value: clusterVpc },
         ],
       }),

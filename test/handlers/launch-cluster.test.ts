@@ -11,7 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkManifest } from '../../src/manifest/check.js';
-import { legacyStackName, stableHash, stackName } from '../../src/planning/names.js';
+import { stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { readFixture } from '../helpers.js';
 import { serveSeedState } from './state-fixture.js';
@@ -195,37 +195,17 @@ describe('launch-cluster handler: ensureStack', () => {
     expect(cfn.commandCalls(UpdateStackCommand)).toHaveLength(0);
   });
 
-  it('refuses to create a second stack for a cluster whose stack has the old, unhashed name', async () => {
+  it('looks up no stack but the one its session may reach: its own name', async () => {
     cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
-    cfn
-      .on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') })
-      .resolves(stack('CREATE_COMPLETE'));
-
-    const attempt = handler(
-      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
-      lambdaContext,
-    );
-
-    await expect(attempt).rejects.toMatchObject({
-      name: 'StackFailedError',
-      message: expect.stringContaining(`runs on stack ${legacyStackName('seed.example.com')}`),
-    });
-    expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);
-  });
-
-  it('creates its stack when the old, unhashed name belongs to another cluster', async () => {
-    cfn.on(DescribeStacksCommand).rejects(awsError('ValidationError', 400, 'Stack does not exist'));
-    cfn
-      .on(DescribeStacksCommand, { StackName: legacyStackName('seed.example.com') })
-      .resolves(stack('CREATE_COMPLETE', templateHash(), 'seed-example.com'));
     cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
 
-    const out = await handler(
+    await handler(
       { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
       lambdaContext,
     );
 
-    expect(out.action).toBe('created');
+    const looked = cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName);
+    expect(new Set(looked)).toEqual(new Set([stackName('seed.example.com')]));
   });
 
   it('hands CloudFormation throttling to Step Functions as TransientAwsError', async () => {

@@ -1,5 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { CLUSTER_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
+import { clusterSessionTags } from '../../src/aws/cluster-credentials.js';
 import { FUNCTIONS, type FunctionLogicalId, STATE_MACHINES } from '../../src/functions-registry.js';
 import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import { stackRoleName } from '../../src/planning/names.js';
@@ -283,9 +283,13 @@ function inlinePolicies(
   }));
 }
 
-/** An actor role's session for `cluster`: the role with the session tag the code gives it. */
-export function actingFor(role: Role, cluster: string): Role {
-  return { ...role, principalTags: { ...role.principalTags, [CLUSTER_SESSION_TAG]: cluster } };
+/**
+ * An actor role's session for `cluster`: the role with the session tags the code gives it
+ * (src/aws/cluster-credentials.ts), given `vpcId` the VPC tag too.
+ */
+export function actingFor(role: Role, cluster: string, vpcId?: string): Role {
+  const tags = Object.fromEntries(clusterSessionTags(cluster, vpcId).map((t) => [t.Key, t.Value]));
+  return { ...role, principalTags: { ...role.principalTags, ...tags } };
 }
 
 /** The logical ID the evaluation gives a cluster's stack role (it is made by the launch stage, not a template). */

@@ -23,10 +23,16 @@ describe('check:iam --probes', () => {
     expect(results.filter((line) => !line.startsWith('ALLOWED '))).toEqual([]);
   }, 60_000);
 
-  it('still allows what safety.md lists as open: subnets in a VPC no kopsless cluster has tagged', async () => {
+  it('still allows what safety.md lists as open: subnets in a VPC no kopsless cluster has tagged, names no tag binds', async () => {
     const results = await lines('open.json');
 
-    expect(results).toEqual([expect.stringMatching(/^ALLOWED ClusterStackRole ec2:CreateSubnet /)]);
+    expect(results).toEqual([
+      expect.stringMatching(/^ALLOWED ClusterStackRole ec2:CreateSubnet /),
+      // Another cluster's group, launch template and load balancer names, tagged for this one.
+      expect.stringMatching(/^ALLOWED LaunchClusterActorRole autoscaling:CreateAutoScalingGroup /),
+      expect.stringMatching(/^ALLOWED LaunchClusterActorRole ec2:CreateLaunchTemplate /),
+      expect.stringMatching(/^ALLOWED ClusterStackRole elasticloadbalancing:CreateLoadBalancer /),
+    ]);
   }, 60_000);
 
   it('evaluates CloudFormation as the stack role of the cluster the probe acts for', async () => {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { VPC_SESSION_TAG } from '../../src/aws/cluster-credentials.js';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { toManifestYaml } from '../../src/manifest/yaml.js';
@@ -177,12 +176,7 @@ const VPC_TAGGED_SESSIONS = new Set(['LaunchClusterActorRole', 'DeleteClusterAct
 
 /** The session of actor role `id` for `cluster`, with the tags the code gives it at most. */
 function sessionFor(id: string, role: Role, cluster: string): Role {
-  const session = actingFor(role, cluster);
-  if (!VPC_TAGGED_SESSIONS.has(id)) return session;
-  return {
-    ...session,
-    principalTags: { ...session.principalTags, [VPC_SESSION_TAG]: vpcIdOf(cluster) },
-  };
+  return actingFor(role, cluster, VPC_TAGGED_SESSIONS.has(id) ? vpcIdOf(cluster) : undefined);
 }
 
 export interface ProbeResult {

@@ -8,6 +8,7 @@ import { readTemplate } from '../support/template.js';
 import { cloudFormationRequests } from './cloudformation.js';
 import {
   ACCOUNT,
+  CLUSTER_API_LAYER_ARN,
   CLUSTER_STACK_POLICIES,
   clusterStackRole,
   decide,
@@ -210,7 +211,7 @@ describe("CloudFormation's calls for a cluster's stack, as a stack role", () => 
   const deploymentWithZone = { ...deployment, hostedZoneId: zone };
 
   /** The requests of creating, then deleting, the stack of a private cluster `cluster`. */
-  function stackRequests(cluster: string) {
+  function stackRequests(cluster: string, clusterApiLayerArn?: string) {
     const flags = manifestFromFlags({
       name: cluster,
       zones: [`${REGION}a`],
@@ -229,6 +230,7 @@ describe("CloudFormation's calls for a cluster's stack, as a stack role", () => 
         stateBucket: deployment.stateBucket,
         deployment: STACK_NAME,
         hostedZoneId: zone,
+        ...(clusterApiLayerArn ? { clusterApiLayerArn } : {}),
       }),
     );
     const common = {
@@ -254,6 +256,30 @@ describe("CloudFormation's calls for a cluster's stack, as a stack role", () => 
 
     expect(requests.length).toBeGreaterThan(20);
     expect(refused).toEqual([]);
+  }, 60_000);
+
+  it("denies the stack role of a cluster another cluster's role and function names, even tagged as its own", async () => {
+    const role = clusterStackRole(readTemplate(), deploymentWithZone, 'a.example.com');
+    const NAMED = ['iam:CreateRole', 'lambda:CreateFunction'];
+    // A template of a's stack that named b's resources: every tag a's, only the names b's.
+    const asIfOwn = (request: ReturnType<typeof stackRequests>[number]) => ({
+      ...request,
+      context: Object.fromEntries(
+        Object.entries(request.context).map(([key, value]) => [
+          key,
+          value === 'b.example.com' ? 'a.example.com' : value,
+        ]),
+      ),
+    });
+    const named = stackRequests('b.example.com', CLUSTER_API_LAYER_ARN).filter((r) =>
+      NAMED.includes(r.action),
+    );
+
+    const decisions = new Set<string>();
+    for (const request of named) decisions.add(await decide(role, asIfOwn(request)));
+
+    expect(new Set(named.map((r) => r.action))).toEqual(new Set(NAMED));
+    expect(decisions).toEqual(new Set(['ExplicitlyDenied']));
   }, 60_000);
 
   it("denies the stack role of a cluster every call another cluster's stack makes", async () => {

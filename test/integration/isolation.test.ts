@@ -18,7 +18,7 @@ import { route53Api } from '../../src/aws/route53.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { runDelete } from '../../src/cli/delete.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
+import { groupName, stackName } from '../../src/planning/names.js';
 import { discover } from '../../src/stages/delete-cluster.js';
 import { readFixture } from '../helpers.js';
 import { createCluster, startTestEnvironment, type TestEnvironment } from '../support/cluster.js';
@@ -102,7 +102,6 @@ describe('clusters whose stack names collided (x.y-z / x-y.z)', () => {
       stacks().describe(stackName(second)),
     ]);
 
-    expect(legacyStackName(first)).toBe(legacyStackName(second));
     expect(stackName(first)).not.toBe(stackName(second));
     expect(a?.tags.KubernetesCluster).toBe(first);
     expect(b?.tags.KubernetesCluster).toBe(second);

@@ -6,11 +6,20 @@ import {
   ListAttachedRolePoliciesCommand,
   ListRolesCommand,
   PutRolePolicyCommand,
+  UntagRoleCommand,
 } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { iamStackRoleApi } from '../../src/aws/stack-role.js';
+import { withClock } from '../../src/clock.js';
+import { readConfig } from '../../src/config.js';
 import { localHandler, localSettingsFromEnv } from '../../src/local/sfn/handlers.js';
 import { runStateMachine } from '../../src/local/sfn/step-functions.js';
-import { stackName, stackRoleName } from '../../src/planning/names.js';
+import {
+  CLUSTER_HASH_TAG,
+  clusterHash,
+  stackName,
+  stackRoleName,
+} from '../../src/planning/names.js';
 import { STACK_ROLE_TRUST_POLICY } from '../../src/planning/stack-role.js';
 import { readFixture } from '../helpers.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
@@ -40,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => backend?.stop());
 
 describe("a cluster's stack role", () => {
-  it('is made under the cluster path, with the stack boundary and the cluster and owner tags', async () => {
+  it('is made under the cluster path, with the stack boundary and the cluster, owner and hash tags', async () => {
     const made = await role();
 
     expect(made?.Path).toBe(`/kopsless/stack/${cluster}/`);
@@ -50,6 +59,7 @@ describe("a cluster's stack role", () => {
     expect(Object.fromEntries((made?.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
       KubernetesCluster: cluster,
       'kopsless.io/owner': 'kopsless',
+      [CLUSTER_HASH_TAG]: clusterHash(cluster),
     });
     expect(JSON.parse(decodeURIComponent(made?.AssumeRolePolicyDocument ?? '{}'))).toMatchObject({
       Statement: [{ Principal: { Service: 'cloudformation.amazonaws.com' } }],
@@ -81,6 +91,22 @@ describe("a cluster's stack role", () => {
     await launch({ action: 'ensureStack', cluster, owner: 'second-run' }, {} as never);
 
     expect((await role())?.RoleId).toBe(before?.RoleId);
+  });
+
+  it('is given its hash tag when found without one, as made before the tag existed', async () => {
+    await iam().send(
+      new UntagRoleCommand({ RoleName: stackRoleName(cluster), TagKeys: [CLUSTER_HASH_TAG] }),
+    );
+    const { clusterStack } = readConfig(process.env);
+
+    // The wait for IAM to show the tag is the clock's: this one's passes at once.
+    const clock = { now: () => new Date(), sleep: async () => {} };
+    await withClock(clock, () =>
+      iamStackRoleApi(iam(), { deployment: 'kopsless', ...clusterStack! }).ensure(cluster),
+    );
+
+    const tags = Object.fromEntries(((await role())?.Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(tags[CLUSTER_HASH_TAG]).toBe(clusterHash(cluster));
   });
 
   it('goes with the cluster once its stack is gone, and so does any other role under its path', async () => {

@@ -4,7 +4,7 @@ import type { StackApi, StackState } from '../../src/aws/cloudformation.js';
 import type { CloudResource, InventoryApi } from '../../src/aws/inventory.js';
 import type { ZoneVpcApi } from '../../src/aws/zone-vpc.js';
 import { checkManifest } from '../../src/manifest/check.js';
-import { groupName, legacyStackName, stackName } from '../../src/planning/names.js';
+import { groupName, stackName } from '../../src/planning/names.js';
 import { type DeleteDeps, deleteCluster, discover } from '../../src/stages/delete-cluster.js';
 import { type RollingUpdateDeps, rollingUpdate } from '../../src/stages/rolling-update.js';
 import { associationKey } from '../../src/stages/zone-vpc.js';
@@ -71,9 +71,8 @@ function deleteDeps(stacks: StackApi, inventory: InventoryApi): DeleteDeps {
 }
 
 describe('delete acts only on what the cluster owns', () => {
-  it('does not discover a stack under the old, flattened name that another cluster owns', async () => {
-    // Under the old scheme both clusters' stacks were kopsless-x-y-z-example-com.
-    const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(other) });
+  it('does not discover a stack of its name that another cluster owns', async () => {
+    const stacks = fakeStacks({ [stackName(cluster)]: stackState(other) });
 
     expect(
       await discover(cluster, { store: noState, stacks, dns: noZones, inventory: fakeInventory() }),
@@ -83,7 +82,6 @@ describe('delete acts only on what the cluster owns', () => {
   it('never deletes a stack of its name tagged for another cluster', async () => {
     const stacks = fakeStacks({
       [stackName(cluster)]: stackState(other),
-      [legacyStackName(cluster)]: stackState(other),
     });
     const inventory = fakeInventory();
 
@@ -92,19 +90,19 @@ describe('delete acts only on what the cluster owns', () => {
     expect(stacks.delete).not.toHaveBeenCalled();
   });
 
-  it('deletes its own stack (found under the old name too) under the service role', async () => {
-    const stacks = fakeStacks({ [legacyStackName(cluster)]: stackState(cluster) });
+  it('deletes its own stack under the service role', async () => {
+    const stacks = fakeStacks({ [stackName(cluster)]: stackState(cluster) });
     const inventory = fakeInventory();
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(stacks.delete).toHaveBeenCalledWith(legacyStackName(cluster), STACK_ROLE);
+    expect(stacks.delete).toHaveBeenCalledWith(stackName(cluster), STACK_ROLE);
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {
     const attempt = deleteCluster(
       { action: 'exists', cluster },
-      deleteDeps(fakeStacks({ [legacyStackName(cluster)]: stackState(other) }), fakeInventory()),
+      deleteDeps(fakeStacks({ [stackName(cluster)]: stackState(other) }), fakeInventory()),
     );
 
     await expect(attempt).rejects.toMatchObject({
