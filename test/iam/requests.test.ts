@@ -188,25 +188,34 @@ describe('function roles in template.yaml', () => {
     ]);
   });
 
-  it('let the launch stage tag only groups that already carry its cluster and owner tags', async () => {
-    const tagging = (tags: Record<string, string>) => ({
+  it("let the launch stage tag groups only for its cluster, never a group of another's", async () => {
+    const tagging = (tags: Record<string, string>, requestCluster = 'a.example.com') => ({
       action: 'autoscaling:CreateOrUpdateTags',
       resource:
         'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:11111111-2222-4333-8444-555555555555:autoScalingGroupName/kopsless-handmade',
       context: {
         ...tags,
-        'aws:RequestTag/KubernetesCluster': 'a.example.com',
+        'aws:RequestTag/KubernetesCluster': requestCluster,
         'aws:RequestTag/kopsless.io/owner': 'kopsless',
       },
     });
+    const otherClusters = {
+      'aws:ResourceTag/KubernetesCluster': 'b.example.com',
+      'aws:ResourceTag/kopsless.io/owner': 'kopsless',
+    };
 
     const decisions = await Promise.all(
-      [tagging({}), tagging(clusterTags), tagging(ownedTags)].map(
-        async (r) => (await evaluate(session('LaunchClusterActorRole'), r)).decision,
-      ),
+      [
+        // A new group's tags are authorized before the group has any (AWS), so an untagged
+        // group cannot be told from a new one: allowed, and named in safety.md.
+        tagging({}),
+        tagging(ownedTags),
+        tagging(otherClusters),
+        tagging(ownedTags, 'b.example.com'),
+      ].map(async (r) => (await evaluate(session('LaunchClusterActorRole'), r)).decision),
     );
 
-    expect(decisions).toEqual(['ImplicitlyDenied', 'ImplicitlyDenied', 'Allowed']);
+    expect(decisions).toEqual(['Allowed', 'Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
   });
 
   it('give the ENI watcher no way to terminate instances', async () => {
