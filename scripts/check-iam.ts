@@ -59,7 +59,10 @@ async function checkProbes(file: string | undefined): Promise<number> {
     const results = await runProbes(probes, readTemplate(), {
       stateBucket: process.env.STATE_BUCKET ?? 'kopsless-state-example',
     });
-    for (const result of results) console.log(formatProbeResult(result));
+    // Written whole before the process exits: console.log into a pipe is asynchronous, and
+    // process.exit would cut it short.
+    const text = results.map((result) => `${formatProbeResult(result)}\n`).join('');
+    await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
     return 0;
   } catch (error) {
     if (error instanceof ProbeFileError || (error as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -2,7 +2,7 @@ import { ConfigError } from './errors.js';
 import { stateMachineArnVariable } from './functions-registry.js';
 import { allowedZoneOf } from './planning/dns.js';
 import { DEFAULT_WATCHER_SETTINGS } from './planning/eni-decision.js';
-import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME } from './planning/names.js';
+import { DEFAULT_DEPLOYMENT, DEPLOYMENT_NAME, DEPLOYMENT_NAME_LIMIT } from './planning/names.js';
 
 /**
  * The longest a kopsless execution may run (rolling-update's TimeoutSeconds, and its children's):
@@ -137,7 +137,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   const deployment = env.KOPSLESS_DEPLOYMENT || DEFAULT_DEPLOYMENT;
   if (!DEPLOYMENT_NAME.test(deployment))
     throw new ConfigError(
-      `KOPSLESS_DEPLOYMENT must be a stack name (a letter, then letters, digits and dashes, at most 128), got "${deployment}"`,
+      `KOPSLESS_DEPLOYMENT must be a stack name of at most ${DEPLOYMENT_NAME_LIMIT} characters (a letter, then letters, digits and dashes; its state machines' names add up to 21), got "${deployment}"`,
     );
   const clusterStack = clusterStackPolicies(env);
   const clusterApiLayerArn = env.CLUSTER_API_LAYER_ARN;

@@ -62,6 +62,8 @@ export const DETACH_LIMIT = 20;
 
 /** The settings CreateAutoScalingGroup and UpdateAutoScalingGroup share. */
 function groupParameters(s: GroupSettings, desiredCapacity: number) {
+  // Always a version number, never $Latest or $Default: the launch stage's IAM grant requires it
+  // (autoscaling:LaunchTemplateVersionSpecified), so a later version is never launched unchecked.
   const launchTemplate = {
     LaunchTemplateId: s.launchTemplateId,
     Version: String(s.launchTemplateVersion),

@@ -10,6 +10,7 @@ import {
   smallestInstanceType,
 } from './mixed-instances.js';
 import {
+  CLUSTER_TAG,
   CONTROL_PLANE_ROLE_TAG,
   clusterTags,
   groupName,
@@ -300,6 +301,9 @@ export function planGroups(input: LaunchPlanInput): GroupPlan[] {
           Tags: [...instanceTags, { Key: SPEC_HASH_TAG, Value: specHash }],
         },
         { ResourceType: 'volume', Tags: instanceTags },
+        // The primary interface carries the cluster's tag (and the owner tag, owner-tag.ts) as
+        // the VPC CNI's interfaces do (ADDITIONAL_ENI_TAGS): no other cluster's roles may change it.
+        { ResourceType: 'network-interface', Tags: [{ Key: CLUSTER_TAG, Value: name }] },
       ],
     };
     const lifetime =

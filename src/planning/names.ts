@@ -65,8 +65,15 @@ export const NAME_LIMITS = {
 export const OWNER_TAG = 'kopsless.io/owner';
 /** The deployment name when none is configured: the stack name the local backend stands for. */
 export const DEFAULT_DEPLOYMENT = 'kopsless';
-/** A deployment name as CloudFormation allows a stack name. */
-export const DEPLOYMENT_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+/**
+ * The longest deployment name: template.yaml names its state machines `<deployment>-<name>`,
+ * and Step Functions takes at most 80 characters, so the longest,
+ * `<deployment>-rolling-update-group`, leaves 59 (test/planning/names.test.ts holds every state
+ * machine name to it).
+ */
+export const DEPLOYMENT_NAME_LIMIT = 59;
+/** A deployment name: a CloudFormation stack name short enough for its state machines' names. */
+export const DEPLOYMENT_NAME = new RegExp(`^[A-Za-z][A-Za-z0-9-]{0,${DEPLOYMENT_NAME_LIMIT - 1}}$`);
 
 /** The owner tag of a resource this deployment creates. */
 export function ownerTag(deployment: string): { Key: string; Value: string } {

@@ -11,7 +11,7 @@ export function deploymentOf(deps: { deployment?: string | undefined }): string 
   return deps.deployment ?? DEFAULT_DEPLOYMENT;
 }
 
-/** The plan with the owner tag on its launch template's instances and volumes and on its group. */
+/** The plan with the owner tag on its launch template's instances, volumes and interfaces and on its group. */
 export function withOwnerTag(plan: GroupPlan, deployment: string): GroupPlan {
   const tag = ownerTag(deployment);
   const without = <T extends { Key?: string }>(tags: T[]) =>

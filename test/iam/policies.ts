@@ -58,6 +58,12 @@ export interface Role {
   sessionPolicy?: PolicyDocument;
   /** The session's tags (`aws:PrincipalTag/<key>`). */
   principalTags?: Record<string, string>;
+  /**
+   * Keys the service that delivered the session's credentials puts in every request context:
+   * `ec2:SourceInstanceArn` for an instance profile's, `lambda:SourceFunctionArn` for a function's
+   * execution role. Absent for a session assumed through the trust policy.
+   */
+  deliveredBy?: Record<string, string>;
 }
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -328,6 +334,40 @@ export function templatePolicy(
   return resolveIntrinsics(resource.Properties?.PolicyDocument, deployment) as PolicyDocument;
 }
 
+/** The instance the evaluation gives an instance profile's credentials. */
+export const SOURCE_INSTANCE_ARN = `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`;
+
+/**
+ * The key the service a stack role trusts puts in its credentials' requests: EC2's instance
+ * profile (`ec2:SourceInstanceArn`), or Lambda for the stack's function that runs as the role
+ * (`lambda:SourceFunctionArn`, its name from the template).
+ */
+function deliveredCredentials(
+  roleId: string,
+  properties: Record<string, any>,
+  resources: Record<string, { Type: string; Properties?: Record<string, any> }>,
+): { deliveredBy?: Record<string, string> } {
+  const statements = (properties.AssumeRolePolicyDocument?.Statement ?? []) as Array<{
+    Principal?: { Service?: string | string[] };
+  }>;
+  const services = statements.flatMap((s) => [s.Principal?.Service ?? []].flat());
+  if (services.includes('ec2.amazonaws.com'))
+    return { deliveredBy: { 'ec2:SourceInstanceArn': SOURCE_INSTANCE_ARN } };
+  if (!services.includes('lambda.amazonaws.com')) return {};
+  const fn = Object.values(resources).find(
+    (r) =>
+      r.Type === 'AWS::Lambda::Function' &&
+      JSON.stringify(r.Properties?.Role) === JSON.stringify({ 'Fn::GetAtt': [roleId, 'Arn'] }),
+  );
+  const name = fn?.Properties?.FunctionName;
+  if (typeof name !== 'string') return {};
+  return {
+    deliveredBy: {
+      'lambda:SourceFunctionArn': `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${name}`,
+    },
+  };
+}
+
 /**
  * The IAM roles of a rendered cluster stack (masters, nodes, bastions), by logical ID, their
  * policies resolved as CloudFormation would (`vpcId` for the stack's VPC), under `boundary`.
@@ -358,6 +398,7 @@ export function stackRoles(
         policy: resolveIntrinsics(p.PolicyDocument, deployment) as PolicyDocument,
       })),
       ...(options.boundary ? { boundary: options.boundary } : {}),
+      ...deliveredCredentials(id, properties, stack.Resources),
       // An instance's session carries its role's tags (aws:PrincipalTag/...).
       principalTags: Object.fromEntries(
         ((properties.Tags ?? []) as Array<{ Key: string; Value: string }>).map((t) => [
@@ -438,6 +479,7 @@ export async function decide(
         contextVariables: {
           // AWS sets it for every role session: the role's ARN (path included).
           'aws:PrincipalArn': role.arn,
+          ...role.deliveredBy,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),
@@ -477,6 +519,7 @@ export async function evaluate(
         contextVariables: {
           // AWS sets it for every role session: the role's ARN (path included).
           'aws:PrincipalArn': role.arn,
+          ...role.deliveredBy,
           ...Object.fromEntries(
             Object.entries(role.principalTags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v]),
           ),

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { DEPLOYMENT_NAME_LIMIT } from '../../src/planning/names.js';
 import { readTemplate, type Template } from '../support/template.js';
 import { actorRoles, functionRoles, type PolicyDocument, resolveIntrinsics } from './policies.js';
 
 /**
  * IAM's size limits, counted as IAM counts them (the JSON without whitespace), on template.yaml
- * deployed under the longest stack name CloudFormation accepts: every ARN built on the name is
- * then at its longest.
+ * deployed under the longest deployment name kopsless accepts (its state machines' names cap it
+ * below CloudFormation's 128): every ARN built on the name is then at its longest.
  */
 const MANAGED_POLICY_LIMIT = 6144;
 const ROLE_INLINE_POLICIES_LIMIT = 10240;
 const deployment = {
   stateBucket: 's'.repeat(63),
   hostedZoneId: 'Z0123456789ABCDEFGHIJ',
-  stackName: 'k'.repeat(128),
+  stackName: 'k'.repeat(DEPLOYMENT_NAME_LIMIT),
 };
 
 function size(policy: unknown): number {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { checkManifest } from '../../src/manifest/check.js';
 import { manifestFromFlags } from '../../src/manifest/create-cluster.js';
 import { toManifestYaml } from '../../src/manifest/yaml.js';
+import { CLUSTER_TAG, OWNER_TAG } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import type { Template } from '../support/template.js';
 import {
@@ -14,11 +15,14 @@ import {
   type Deployment,
   decide,
   functionRoles,
+  PARTITION,
+  type PolicyDocument,
   REGION,
   type Role,
   resourcePolicies,
   resourcePolicyFor,
   SECRETS_KEY_ARN,
+  SOURCE_INSTANCE_ARN,
   STACK_NAME,
   stackRoles,
   templatePolicy,
@@ -33,6 +37,11 @@ import {
  * VPC `${Vpc:<cluster>}` stands for), that cluster's stack role (`ClusterStackRole`, as
  * CloudFormation uses it: its tags as principal tags, under ClusterStackBoundary), and the
  * instance roles of that cluster's stack, under the permissions boundary template.yaml gives them.
+ *
+ * An instance role's session carries `ec2:SourceInstanceArn` and a cluster API role's
+ * `lambda:SourceFunctionArn`, as the credentials EC2 and Lambda deliver do; a probe whose context
+ * sets an `aws:PrincipalTag/<key>` stands for a session assumed through the role's trust policy
+ * with that session tag, and carries neither.
  *
  * Resources and context values may use `${Account}`, `${Region}`, `${StateBucket}`,
  * `${SecretsKey}` for the secrets key's ARN, and `${Vpc:<cluster>}` for the ID the evaluation
@@ -130,6 +139,36 @@ function clusterStackRoles(
 }
 
 /**
+ * Roles a cluster's stack role may make besides those kopsless renders (ClusterStackRolesPolicy:
+ * any `role/kopsless/kopsless-*` under ClusterRolesBoundary, tagged for the cluster, with any
+ * inline policy and any trust policy): one named like an instance role, one like a cluster API
+ * role, each allowing everything, so only the boundary and the resource policies limit them.
+ */
+function rolesMadeByStack(cluster: string, template: Template, deployment: Deployment): Role[] {
+  const boundary = templatePolicy(template, 'ClusterRolesBoundary', deployment);
+  const everything: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  };
+  const made = (name: string, role: string, deliveredBy: Record<string, string>): Role => ({
+    name,
+    arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/kopsless/${role}`,
+    policies: [{ name: 'anything', policy: everything }],
+    boundary,
+    deliveredBy,
+    principalTags: { [CLUSTER_TAG]: cluster, [OWNER_TAG]: STACK_NAME },
+  });
+  return [
+    made('StackMadeInstanceRole', 'kopsless-masters-made-by-stack', {
+      'ec2:SourceInstanceArn': SOURCE_INSTANCE_ARN,
+    }),
+    made('StackMadeFunctionRole', 'kopsless-kubeapi-made-by-stack', {
+      'lambda:SourceFunctionArn': `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:kopsless-kubeapi-made-by-stack`,
+    }),
+  ];
+}
+
+/**
  * The actor roles whose code also tags a session with the cluster's VPC (`kopsless.io/vpc`), to
  * associate it with a private zone or undo that (src/aws/zone-vpc.ts).
  */
@@ -175,6 +214,7 @@ export async function runProbes(
       ...sessions,
       [stackRole.name, stackRole],
       ...stack,
+      ...rolesMadeByStack(probe.actingFor, template, deployment).map((r) => [r.name, r] as const),
     ]);
     const chosen =
       probe.principal === '*' ? [...roles.values()] : [roles.get(probe.principal)].filter(Boolean);
@@ -189,7 +229,10 @@ export async function runProbes(
         Array.isArray(v) ? v.map((x) => substitute(x, deployment)) : substitute(v, deployment),
       ]),
     );
-    for (const role of chosen as Role[]) {
+    // Session tags are chosen at sts:AssumeRole: credentials EC2 or Lambda delivered carry none.
+    const assumed = Object.keys(context).some((key) => key.startsWith('aws:PrincipalTag/'));
+    for (const chosenRole of chosen as Role[]) {
+      const role = assumed ? { ...chosenRole, deliveredBy: undefined } : chosenRole;
       let decision: Awaited<ReturnType<typeof decide>>;
       try {
         const request = { action: probe.action, resource, context };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readTemplate } from '../support/template.js';
 import { cloudFormationActions } from './cloudformation.js';
 import { actingFor, actorRoles, evaluate, functionRoles } from './policies.js';
-import { iamAction } from './requests.js';
+import { iamAction, launchTemplateVersionContext } from './requests.js';
 
 const roles = functionRoles(readTemplate(), { stateBucket: 'kopsless-state-example' });
 const role = (id: string) => roles.get(id as never)!;
@@ -19,6 +19,33 @@ const ownedTags = {
   'aws:ResourceTag/kopsless.io/owner': 'kopsless',
   'iam:ResourceTag/kopsless.io/owner': 'kopsless',
 };
+
+describe('autoscaling:LaunchTemplateVersionSpecified from a request', () => {
+  it.each([
+    [{ LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '7' } }, 'true'],
+    [{ LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '$Latest' } }, 'false'],
+    [{ LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '$Default' } }, 'false'],
+    [{ LaunchTemplate: { LaunchTemplateId: 'lt-1' } }, 'false'],
+    [
+      {
+        MixedInstancesPolicy: {
+          LaunchTemplate: {
+            LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', Version: '2' },
+          },
+        },
+      },
+      'true',
+    ],
+  ])('is given for %j as %s', (input, value) => {
+    expect(launchTemplateVersionContext(input)).toEqual({
+      'autoscaling:LaunchTemplateVersionSpecified': value,
+    });
+  });
+
+  it('is absent when the request names no launch template', () => {
+    expect(launchTemplateVersionContext({ DesiredCapacity: 2 })).toEqual({});
+  });
+});
 
 describe('SDK operations as IAM actions', () => {
   it('names the action S3 authorizes a listing as', async () => {
@@ -119,6 +146,76 @@ describe('function roles in template.yaml', () => {
       'Allowed',
       'ImplicitlyDenied',
     ]);
+  });
+
+  it('let the launch stage point its groups only at a launch template version by number', async () => {
+    const group = (
+      action: string,
+      version: string,
+      tags: Record<string, string>,
+    ): { action: string; resource: string; context: Record<string, string> } => ({
+      action,
+      resource:
+        'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:11111111-2222-4333-8444-555555555555:autoScalingGroupName/kopsless-nodes.a.example.com-0123456789abcdef',
+      context: {
+        ...tags,
+        ...launchTemplateVersionContext({
+          LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', Version: version },
+        }),
+      },
+    });
+    const requestTags = {
+      'aws:RequestTag/KubernetesCluster': 'a.example.com',
+      'aws:RequestTag/kopsless.io/owner': 'kopsless',
+    };
+
+    const decisions = await Promise.all(
+      [
+        group('autoscaling:CreateAutoScalingGroup', '3', requestTags),
+        group('autoscaling:CreateAutoScalingGroup', '$Latest', requestTags),
+        group('autoscaling:UpdateAutoScalingGroup', '4', ownedTags),
+        group('autoscaling:UpdateAutoScalingGroup', '$Latest', ownedTags),
+        group('autoscaling:UpdateAutoScalingGroup', '$Default', ownedTags),
+      ].map(async (r) => (await evaluate(session('LaunchClusterActorRole'), r)).decision),
+    );
+
+    expect(decisions).toEqual([
+      'Allowed',
+      'ImplicitlyDenied',
+      'Allowed',
+      'ImplicitlyDenied',
+      'ImplicitlyDenied',
+    ]);
+  });
+
+  it("let the launch stage tag groups only for its cluster, never a group of another's", async () => {
+    const tagging = (tags: Record<string, string>, requestCluster = 'a.example.com') => ({
+      action: 'autoscaling:CreateOrUpdateTags',
+      resource:
+        'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:11111111-2222-4333-8444-555555555555:autoScalingGroupName/kopsless-handmade',
+      context: {
+        ...tags,
+        'aws:RequestTag/KubernetesCluster': requestCluster,
+        'aws:RequestTag/kopsless.io/owner': 'kopsless',
+      },
+    });
+    const otherClusters = {
+      'aws:ResourceTag/KubernetesCluster': 'b.example.com',
+      'aws:ResourceTag/kopsless.io/owner': 'kopsless',
+    };
+
+    const decisions = await Promise.all(
+      [
+        // A new group's tags are authorized before the group has any (AWS), so an untagged
+        // group cannot be told from a new one: allowed, and named in safety.md.
+        tagging({}),
+        tagging(ownedTags),
+        tagging(otherClusters),
+        tagging(ownedTags, 'b.example.com'),
+      ].map(async (r) => (await evaluate(session('LaunchClusterActorRole'), r)).decision),
+    );
+
+    expect(decisions).toEqual(['Allowed', 'Allowed', 'ImplicitlyDenied', 'ImplicitlyDenied']);
   });
 
   it('give the ENI watcher no way to terminate instances', async () => {

@@ -278,6 +278,20 @@ const EC2_ONE_RESOURCE: Record<string, [field: string, type: string]> = {
 };
 
 /**
+ * `autoscaling:LaunchTemplateVersionSpecified` as Auto Scaling gives it for a group's create or
+ * update: true when the launch template (its own, or its mixed instances policy's) names a version
+ * number, false for `$Latest`, `$Default` or no version (which is `$Default`); absent when the
+ * request names no launch template.
+ */
+export function launchTemplateVersionContext(input: Input): Record<string, string> {
+  const ref = (input.LaunchTemplate ??
+    input.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification) as Input | undefined;
+  if (!ref) return {};
+  const specified = /^\d+$/.test(String(ref.Version ?? ''));
+  return { 'autoscaling:LaunchTemplateVersionSpecified': String(specified) };
+}
+
+/**
  * What launching from a launch template asks of the caller when an Auto Scaling group is created
  * or pointed at it (AWS checks these at CreateAutoScalingGroup/UpdateAutoScalingGroup; the later
  * launches run under Auto Scaling's service-linked role and are not the function's).
@@ -293,8 +307,9 @@ async function launchTemplateUse(
     throw new Error(`${call.operation}: launch template ${JSON.stringify(ref)} not found`);
   const because = `${call.operation} with launch template ${template.id}`;
   const data = template.data ?? {};
-  const instanceTags =
-    (data.TagSpecifications ?? []).find((s) => s.ResourceType === 'instance')?.Tags ?? [];
+  const tagsFor = (type: string) =>
+    (data.TagSpecifications ?? []).find((s) => s.ResourceType === type)?.Tags ?? [];
+  const instanceTags = tagsFor('instance');
   const requests: IamRequest[] = [
     {
       action: 'ec2:RunInstances',
@@ -321,7 +336,7 @@ async function launchTemplateUse(
     {
       action: 'ec2:RunInstances',
       resource: ec2Arn(call.region, 'network-interface', NEW_ID['network-interface']),
-      context: {},
+      context: tagContext('aws:RequestTag', tagsFor('network-interface')),
       because,
     },
     {
@@ -345,12 +360,15 @@ async function launchTemplateUse(
       context: tagContext('aws:ResourceTag', await lookups.ec2Tags(group), 'ec2'),
       because,
     });
-  if ((data.TagSpecifications ?? []).length > 0) {
+  // Tags at launch are also authorized as ec2:CreateTags, on each resource they are given to.
+  for (const spec of data.TagSpecifications ?? []) {
+    const type = spec.ResourceType as keyof typeof NEW_ID;
+    if (!spec.Tags?.length || !(type in NEW_ID)) continue;
     requests.push({
       action: 'ec2:CreateTags',
-      resource: ec2Arn(call.region, 'instance', NEW_ID.instance),
+      resource: ec2Arn(call.region, type, NEW_ID[type]),
       context: {
-        ...tagContext('aws:RequestTag', instanceTags),
+        ...tagContext('aws:RequestTag', spec.Tags),
         'ec2:CreateAction': 'RunInstances',
       },
       because,
@@ -614,10 +632,10 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         .split(',')
         .filter(Boolean);
       return [
-        own(
-          groupArn(call.region, input.AutoScalingGroupName),
-          tagContext('aws:RequestTag', input.Tags),
-        ),
+        own(groupArn(call.region, input.AutoScalingGroupName), {
+          ...tagContext('aws:RequestTag', input.Tags),
+          ...launchTemplateVersionContext(input),
+        }),
         ...(input.LaunchTemplate
           ? await launchTemplateUse(call, lookups, input.LaunchTemplate, subnets)
           : []),
@@ -649,14 +667,14 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
     }
     if (input.AutoScalingGroupName) {
       const requests = [
-        own(
-          groupArn(call.region, input.AutoScalingGroupName),
-          tagContext(
+        own(groupArn(call.region, input.AutoScalingGroupName), {
+          ...tagContext(
             'aws:ResourceTag',
             await lookups.groupTags(input.AutoScalingGroupName),
             'autoscaling',
           ),
-        ),
+          ...(name === 'UpdateAutoScalingGroup' ? launchTemplateVersionContext(input) : {}),
+        }),
       ];
       if (name === 'UpdateAutoScalingGroup' && input.LaunchTemplate)
         requests.push(

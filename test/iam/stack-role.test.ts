@@ -14,6 +14,7 @@ import {
   decide,
   REGION,
   resolveIntrinsics,
+  SOURCE_INSTANCE_ARN,
   STACK_NAME,
   templatePolicy,
 } from './policies.js';
@@ -86,6 +87,27 @@ describe("template.yaml's cluster stack role policies", () => {
     expect(await decide(permissive, request('a.example.com'))).toBe('Allowed');
     expect(await decide(permissive, request('b.example.com'))).toBe('ExplicitlyDenied');
   });
+
+  it('denies a session of the stack role whose tag names another cluster than its path', async () => {
+    const role = clusterStackRole(readTemplate(), deployment, 'a.example.com');
+    // A session tag (sts:TagSession) overrides the role's KubernetesCluster tag.
+    const retagged = {
+      ...role,
+      principalTags: { ...role.principalTags, KubernetesCluster: 'b.example.com' },
+    };
+    const deleteVpcOf = (cluster: string) => ({
+      action: 'ec2:DeleteVpc',
+      resource: 'arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0',
+      context: {
+        'aws:ResourceTag/KubernetesCluster': cluster,
+        'aws:ResourceTag/kopsless.io/owner': STACK_NAME,
+      },
+    });
+
+    expect(await decide(role, deleteVpcOf('a.example.com'))).toBe('Allowed');
+    expect(await decide(retagged, deleteVpcOf('b.example.com'))).toBe('ExplicitlyDenied');
+    expect(await decide(retagged, deleteVpcOf('a.example.com'))).toBe('ExplicitlyDenied');
+  });
 });
 
 describe("template.yaml's boundary of the roles a cluster stack makes", () => {
@@ -103,6 +125,8 @@ describe("template.yaml's boundary of the roles a cluster stack makes", () => {
       },
     ],
     boundary: templatePolicy(readTemplate(), 'ClusterRolesBoundary', deployment),
+    // Used as an instance profile: EC2 delivers its credentials.
+    deliveredBy: { 'ec2:SourceInstanceArn': SOURCE_INSTANCE_ARN },
     principalTags: { KubernetesCluster: 'a.example.com', 'kopsless.io/owner': STACK_NAME },
   };
   const ec2 = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
@@ -157,6 +181,28 @@ describe("template.yaml's boundary of the roles a cluster stack makes", () => {
         context: { 'aws:ResourceTag/KubernetesCluster': 'a.example.com' },
       }),
     ).toBe('Allowed');
+  });
+
+  it('denies a session of the role that EC2 did not deliver, whatever cluster its tag names', async () => {
+    const attach = (cluster: string) => ({
+      action: 'ec2:AttachVolume',
+      resource: ec2('volume', `vol-0${cluster[0]}`),
+      context: { 'aws:ResourceTag/KubernetesCluster': cluster },
+    });
+    // Assumed through a trust policy that allows sts:TagSession: the session tag overrides the role's.
+    const assumed = (cluster: string) => ({
+      ...role,
+      deliveredBy: undefined,
+      principalTags: { ...role.principalTags, KubernetesCluster: cluster },
+    });
+
+    expect(await decide(assumed('b.example.com'), attach('b.example.com'))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(await decide(assumed('a.example.com'), attach('a.example.com'))).toBe(
+      'ExplicitlyDenied',
+    );
+    expect(await decide(role, attach('a.example.com'))).toBe('Allowed');
   });
 });
 

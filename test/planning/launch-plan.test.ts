@@ -48,6 +48,18 @@ describe('launch plan', () => {
     expect(nodes.subnetIds).toEqual(['subnet-a']);
   });
 
+  it("tags every instance's primary interface for its cluster", () => {
+    const interfaceTags = plan().map(
+      (p) =>
+        p.launchTemplate.TagSpecifications.find((t) => t.ResourceType === 'network-interface')
+          ?.Tags,
+    );
+
+    expect(interfaceTags).toEqual(
+      plan().map(() => [{ Key: 'KubernetesCluster', Value: 'seed.example.com' }]),
+    );
+  });
+
   it('computes maxPods from the instance type under the VPC CNI', () => {
     expect(plan().map((p) => [p.instanceGroup, p.maxPods, p.maxPodsSource])).toEqual([
       ['control-plane-us-east-1a', 17, 'calculated'],
