@@ -28,7 +28,11 @@ export interface StackApi {
     tags: Array<{ Key: string; Value: string }>;
     roleArn?: string;
   }): Promise<'updating' | 'unchanged'>;
-  delete(stackName: string, roleArn?: string): Promise<void>;
+  /**
+   * `retain`: logical IDs a stack in DELETE_FAILED leaves in place (CloudFormation's
+   * RetainResources, accepted only in that state).
+   */
+  delete(stackName: string, roleArn?: string, retain?: readonly string[]): Promise<void>;
   /** The template body the stack was last given (JSON text). */
   template(stackName: string): Promise<string | undefined>;
   /** The first failure reason of the stack's latest operation, for error messages. */
@@ -122,12 +126,13 @@ export function cloudFormationStackApi(client: CloudFormationClient): StackApi {
         return rethrowAws(error);
       }
     },
-    async delete(stackName, roleArn) {
+    async delete(stackName, roleArn, retain) {
       try {
         await client.send(
           new DeleteStackCommand({
             StackName: stackName,
             ...(roleArn ? { RoleARN: roleArn } : {}),
+            ...(retain?.length ? { RetainResources: [...retain] } : {}),
           }),
         );
       } catch (error) {

@@ -46,6 +46,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { Route53Client, RRType } from '@aws-sdk/client-route-53';
 import { classifyAwsError, isAwsErrorCode } from '../errors.js';
+import { instanceProfilePath } from '../planning/instance-profiles.js';
 import {
   CLUSTER_TAG,
   fqdn,
@@ -54,6 +55,7 @@ import {
   OWNER_TAG,
 } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
+import { CLUSTER_ROLE_PATH } from '../planning/stack-iam.js';
 import { allItems } from './pages.js';
 import { deleteRecordSet, recordSetsNamed } from './route53.js';
 
@@ -389,10 +391,12 @@ async function ownedRole(
 }
 
 /**
- * The instance profile of this name when it is the cluster's. Instance profiles carry no tags
- * (CloudFormation cannot tag them): one is the cluster's when the roles it holds are, or, emptied
- * by a delete that stopped, when its role of the same name is. A profile holding a role of
- * another cluster is never taken.
+ * The instance profile of this name when it is the cluster's. One the launch stage made sits
+ * under the cluster's path with its tags (planning/instance-profiles.ts). One a stack made before
+ * profiles left it carries no tags (CloudFormation cannot tag them): it is the cluster's when it
+ * sits under the cluster roles' path and the roles it holds are, or, emptied by a delete that
+ * stopped, when its role of the same name is. A profile holding a role of another cluster, or
+ * under another path, is never taken.
  */
 async function ownedInstanceProfile(
   iam: IAMClient,
@@ -404,6 +408,11 @@ async function ownedInstanceProfile(
     const profile = (await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name })))
       .InstanceProfile;
     if (!profile) return undefined;
+    if (profile.Path === instanceProfilePath(cluster))
+      return isOwnedBy(profile.Tags, cluster)
+        ? { id: profile.InstanceProfileId ?? name }
+        : undefined;
+    if (profile.Path !== CLUSTER_ROLE_PATH) return undefined;
     const roles = profile.Roles ?? [];
     const owned =
       roles.length > 0

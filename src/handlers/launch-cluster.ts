@@ -4,6 +4,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { autoScalingApi } from '../aws/autoscaling.js';
 import { clientConfig } from '../aws/clients.js';
 import { perCluster } from '../aws/cluster-credentials.js';
+import { iamInstanceProfileApi } from '../aws/instance-profiles.js';
 import { route53Api } from '../aws/route53.js';
 import { iamStackRoleApi } from '../aws/stack-role.js';
 import { clusterZoneVpcApi } from '../aws/zone-vpc.js';
@@ -22,15 +23,18 @@ export function createLaunchClusterHandler(config: Config, runtime: HandlerRunti
   const actor = { sessionPrefix: 'launch', roleArn: config.clusterActorRoleArn };
   const depsOf = perCluster(aws, actor, (settings, cluster) => {
     const route53 = new Route53Client(settings);
+    const iam = new IAMClient(settings);
     return {
       ...clusterAdapters(config.stateBucket, settings, secretsKeyOption(config)),
       autoscaling: autoScalingApi(new AutoScalingClient(settings)),
       dns: route53Api(route53),
       zoneVpc: clusterZoneVpcApi(aws, actor, cluster, route53),
+      // The cluster's instance profiles, made by this cluster's session under its path.
+      instanceProfiles: iamInstanceProfileApi(iam, { deployment: config.deployment }),
       // The cluster's own CloudFormation role, made by this cluster's session.
       ...(config.clusterStack
         ? {
-            stackRole: iamStackRoleApi(new IAMClient(settings), {
+            stackRole: iamStackRoleApi(iam, {
               deployment: config.deployment,
               ...config.clusterStack,
             }),

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
  * | resource | name | limit |
  * | --- | --- | --- |
  * | CloudFormation stack | `kopsless-<cluster, dots as dashes>-<hash(cluster)>` | 128, `[A-Za-z][A-Za-z0-9-]*` |
- * | IAM role and instance profile | `kopsless-<masters\|nodes\|bastions>-<cluster>-<hash(cluster)>` | 64 (role), 128 (profile) |
+ * | IAM role and instance profile | `kopsless-<masters\|nodes\|bastions>-<cluster>-<hash(cluster)>`; the profile under `/kopsless/profiles/<cluster>/` (instance-profiles.ts) | 64 (role), 128 (profile) |
  * | the stack's CloudFormation role | `kopsless-stack-<cluster>-<hash(cluster)>`, under `/kopsless/stack/<cluster>/` | 64 |
  * | security group (per VPC) | `kopsless-<masters\|nodes\|bastion>-<cluster>-<hash(cluster)>` | 255 |
  * | Auto Scaling group and launch template | `kopsless-<ig>.<cluster>-<hash([ig, cluster])>` | 128, `[a-zA-Z0-9().\-/_]` |
@@ -164,10 +164,10 @@ export function stackName(cluster: string): string {
   return composeName('', cluster, clusterHash(cluster), NAME_LIMITS.stack, STACK_CHARS);
 }
 
-/** The kinds of instance the cluster stack makes a role and an instance profile for. */
+/** The kinds of instance a cluster has a role (made by its stack) and an instance profile for. */
 export type InstanceRoleKind = 'masters' | 'nodes' | 'bastions';
 
-/** An IAM role of the cluster stack; its instance profile has the same name. */
+/** An IAM role of the cluster stack; its instance profile (made by the launch stage) has the same name. */
 export function iamRoleName(kind: InstanceRoleKind, cluster: string): string {
   return composeName(kind, cluster, clusterHash(cluster), NAME_LIMITS.iamRole, IAM_CHARS);
 }

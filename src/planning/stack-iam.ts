@@ -12,7 +12,7 @@ import { CLUSTER_TAG, OWNER_TAG } from './names.js';
 
 type Json = Record<string, unknown>;
 
-/** The IAM path of every role and instance profile a cluster stack makes. */
+/** The IAM path of every role a cluster stack makes (and of the profiles it made before they left it). */
 export const CLUSTER_ROLE_PATH = '/kopsless/';
 
 /** The managed policy that bounds every role of a cluster stack made by this deployment. */

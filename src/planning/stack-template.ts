@@ -52,6 +52,12 @@ export interface StackTemplateInput {
    * in the cluster's VPC (stack-cluster-api.ts). The local backend runs that function itself.
    */
   clusterApiLayerArn?: string;
+  /**
+   * The kinds whose instance profile the deployed stack already holds (a stack made before
+   * profiles left it, instance-profiles.ts): they stay in it unchanged, retained, so that no
+   * update or delete of the stack makes an instance-profile call (its role has none).
+   */
+  stackHeldInstanceProfiles?: readonly InstanceRoleKind[];
 }
 
 export interface StackOutputs {
@@ -61,8 +67,9 @@ export interface StackOutputs {
   MastersSecurityGroupId: string;
   NodesSecurityGroupId: string;
   BastionSecurityGroupId?: string;
-  MastersInstanceProfileArn: string;
-  NodesInstanceProfileArn: string;
+  /** Only from a stack made before instance profiles left it (instance-profiles.ts). */
+  MastersInstanceProfileArn?: string;
+  NodesInstanceProfileArn?: string;
   BastionsInstanceProfileArn?: string;
   /** `Subnet<Name>` -> subnet ID, one per cluster subnet. */
   [subnetOutput: string]: string | undefined;
@@ -134,6 +141,7 @@ export function renderStackTemplate({
   deployment = DEFAULT_DEPLOYMENT,
   existingNetwork,
   clusterApiLayerArn,
+  stackHeldInstanceProfiles = [],
 }: StackTemplateInput): Json {
   const name = manifest.cluster.metadata.name;
   const cloudLabels = manifest.cluster.spec.cloudLabels ?? {};
@@ -153,7 +161,7 @@ export function renderStackTemplate({
     network,
     renderSecurityGroups(context),
     renderSecurityGroupIngress(context),
-    renderInstanceRoles(context),
+    renderInstanceRoles(context, stackHeldInstanceProfiles),
     renderApiLoadBalancer(context),
     renderApiRecords(manifest, hostedZoneId),
     renderClusterApi(context, network, clusterApiLayerArn),
@@ -376,16 +384,22 @@ function vpcCniStatementsOf({
 }
 
 /**
- * IAM: one role and instance profile per kind of instance, named with the cluster's hash so no
- * two clusters share one (names.ts); the kOps name (`masters.<cluster>`) is the Name tag.
+ * IAM: one role per kind of instance, named with the cluster's hash so no two clusters share one
+ * (names.ts); the kOps name (`masters.<cluster>`) is the Name tag. Instance profiles are made by
+ * the launch stage (instance-profiles.ts), except those `held` by a stack made before: rendered
+ * as they were, with their role kept even when no group uses it, and retained, so that
+ * CloudFormation never calls IAM for them again; the delete stage removes them.
  */
-function renderInstanceRoles(context: SectionContext): TemplateSection {
+function renderInstanceRoles(
+  context: SectionContext,
+  held: readonly InstanceRoleKind[],
+): TemplateSection {
   const { name, deployment, hasBastion, tagged } = context;
   const roles: Array<[string, InstanceRoleKind, Json[]]> = [
     ['Masters', 'masters', controlPlaneStatements(context)],
     ['Nodes', 'nodes', nodeStatements(context)],
   ];
-  if (hasBastion)
+  if (hasBastion || held.includes('bastions'))
     roles.push([
       'Bastions',
       'bastions',
@@ -410,8 +424,12 @@ function renderInstanceRoles(context: SectionContext): TemplateSection {
         Tags: tagged({ Name: nameTag(kopsName).Value }),
       },
     };
+    if (!held.includes(roleKind)) continue;
     section.resources[`${kind}InstanceProfile`] = {
       Type: 'AWS::IAM::InstanceProfile',
+      // Changing only these policies makes no IAM call; deleting the stack then leaves it alone.
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         InstanceProfileName: instanceProfileName(roleKind, name),
         Path: CLUSTER_ROLE_PATH,

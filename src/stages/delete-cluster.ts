@@ -18,6 +18,10 @@ import {
   WaitTimeoutError,
 } from '../errors.js';
 import { bareZoneId, clusterRecordNames } from '../planning/dns.js';
+import {
+  stackHeldInstanceProfiles,
+  stackInstanceProfileId,
+} from '../planning/instance-profiles.js';
 import { fqdn, OWNER_TAG, stackName } from '../planning/names.js';
 import { isOwnedBy } from '../planning/ownership.js';
 import type { ClusterStore } from '../state/cluster-store.js';
@@ -233,12 +237,24 @@ export async function deleteCluster(input: DeleteInput, deps: DeleteDeps) {
         for (const record of resources.filter((r) => r.type === 'dns-record'))
           await deps.inventory.deleteResource(record);
         zone = await undoZoneAssociation(input.cluster, deps, resources);
+        // IAM refuses to delete a role an instance profile holds, and no stack holds the
+        // cluster's profiles (or it retains those it made before): they go first, by this session.
+        for (const profile of resources.filter((r) => r.type === 'iam-instance-profile'))
+          await deps.inventory.deleteResource(profile);
+        // A stack made before profiles left it, and not updated since, still deletes its own:
+        // its role may not, so once that has failed the stack leaves them (gone already).
+        const retain =
+          owned.stack.status === 'DELETE_FAILED'
+            ? stackHeldInstanceProfiles(owned.stack.outputs).map(stackInstanceProfileId)
+            : [];
         try {
           if (deps.stackRole) {
             // Made again if it is missing (a stack made before clusters had their own role).
             const roleArn = await deps.stackRole.ensure(input.cluster);
-            await whileStackRolePropagates(roleArn, () => deps.stacks.delete(owned.name, roleArn));
-          } else await deps.stacks.delete(owned.name);
+            await whileStackRolePropagates(roleArn, () =>
+              deps.stacks.delete(owned.name, roleArn, retain),
+            );
+          } else await deps.stacks.delete(owned.name, undefined, retain);
         } catch (error) {
           // moto deletes a stack synchronously and can fail part-way (AWS reports DELETE_FAILED
           // later instead); either way what is left is deleted directly in the next step.

@@ -1,7 +1,11 @@
 import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 import type { AutoScalingApi } from '../aws/autoscaling.js';
-import type { StackApi } from '../aws/cloudformation.js';
+import type { StackApi, StackState } from '../aws/cloudformation.js';
 import { type Ec2Api, lookupInstanceTypes, resolveImages } from '../aws/ec2.js';
+import {
+  type InstanceProfileApi,
+  whileInstanceProfilePropagates,
+} from '../aws/instance-profiles.js';
 import { clusterZone, type DnsApi } from '../aws/route53.js';
 import type { SharedNetworkApi } from '../aws/shared-network.js';
 import { type StackRoleApi, whileStackRolePropagates } from '../aws/stack-role.js';
@@ -11,6 +15,13 @@ import { SpecInvalidError, StackFailedError, WaitTimeoutError } from '../errors.
 import type { CompletedManifest } from '../manifest/completed.js';
 import { kubernetesVersionChangeIssues } from '../manifest/kubernetes-version.js';
 import { isControlPlaneRole } from '../manifest/types.js';
+import {
+  accountOfStack,
+  instanceProfileArn,
+  instanceRoleKinds,
+  STACK_INSTANCE_PROFILE_OUTPUTS,
+  stackHeldInstanceProfiles,
+} from '../planning/instance-profiles.js';
 import { type GroupPlan, planGroups } from '../planning/launch-plan.js';
 import { groupInstanceTypes } from '../planning/mixed-instances.js';
 import {
@@ -48,6 +59,11 @@ export interface LaunchDeps {
   stacks: StackApi;
   ec2: Ec2Api;
   autoscaling: AutoScalingApi;
+  /**
+   * The cluster's instance profiles, made through IAM before the stack and given their roles
+   * once the stack has made them (planning/instance-profiles.ts).
+   */
+  instanceProfiles: InstanceProfileApi;
   dns: Pick<DnsApi, 'listHostedZones'>;
   stateBucket: string;
   region: string;
@@ -78,6 +94,8 @@ export const TEMPLATE_HASH_TAG = 'kopsless.io/template-hash';
 
 const STABLE_STACK = /_COMPLETE$/;
 const FAILED_STACK = /(FAILED|ROLLBACK_COMPLETE|ROLLBACK_FAILED)$/;
+/** A stack CloudFormation is making or changing, not rolling back. */
+const MAKING_STACK = /^(CREATE|UPDATE)_IN_PROGRESS$/;
 
 export interface GroupSummary {
   instanceGroup: string;
@@ -147,6 +165,12 @@ export async function renderClusterStack(
 ) {
   const manifest = await deps.store.readCompletedManifest(cluster);
   const hostedZoneId = await recordsZoneId(manifest, deps);
+  const deployed = await deps.stacks.describe(stackName(cluster));
+  // A stack made before instance profiles left it keeps those it holds (retained).
+  const heldProfiles =
+    deployed && isOwnedBy(deployed.tags, cluster)
+      ? stackHeldInstanceProfiles(deployed.outputs)
+      : [];
   // What is shared is read again each time: a VPC or subnet changed since create is refused here.
   const shared = await inspectSharedNetwork(manifest.cluster.spec, deps.network);
   if (shared.issues.length > 0) throw new SpecInvalidError(shared.issues);
@@ -158,10 +182,13 @@ export async function renderClusterStack(
       deployment: deploymentOf(deps),
       existingNetwork: shared.existing,
       ...(deps.clusterApiLayerArn ? { clusterApiLayerArn: deps.clusterApiLayerArn } : {}),
+      stackHeldInstanceProfiles: heldProfiles,
     }),
   );
   return {
     template,
+    /** The kinds whose profile the launch stage makes: every kind the stack does not hold. */
+    profileKinds: instanceRoleKinds(manifest).filter((kind) => !heldProfiles.includes(kind)),
     templateHash: stableHash(template),
     sharedIds: shared.sharedIds,
     apiLoadBalancer: hasApiLoadBalancer(manifest.cluster),
@@ -184,10 +211,8 @@ async function withStackRole<T>(
 
 async function ensureStack(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = clockNow();
-  const { template, templateHash, sharedIds, apiLoadBalancer } = await renderClusterStack(
-    input.cluster,
-    deps,
-  );
+  const { template, templateHash, sharedIds, apiLoadBalancer, profileKinds } =
+    await renderClusterStack(input.cluster, deps);
   const name = stackName(input.cluster);
   const tags = [
     ...clusterTags(input.cluster),
@@ -214,6 +239,8 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
   }
   // kOps's mark on what the cluster uses and does not own; delete removes it again.
   if (sharedIds.length > 0) await deps.network?.tagShared(sharedIds, input.cluster);
+  // Empty until the stack has made their roles: IAM propagates them while the stack runs.
+  await deps.instanceProfiles.ensure(input.cluster, profileKinds);
   let action: 'created' | 'updated' | 'unchanged' = 'unchanged';
   if (!existing) {
     await withStackRole(input.cluster, deps, (roleArn) =>
@@ -295,11 +322,26 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
   }
   const ready = STABLE_STACK.test(stack.status);
+  if (MAKING_STACK.test(stack.status)) await fillProfilesWhileStackRuns(input.cluster, stack, deps);
   if (!ready && now > new Date(input.deadline))
     throw new WaitTimeoutError(
       `stack ${name} still ${stack.status} at the deadline ${input.deadline}`,
     );
   return { stackName: name, status: stack.status, ready, deadline: input.deadline };
+}
+
+/**
+ * While the stack runs, each instance profile the launch stage made gets its role as soon as the
+ * stack has made the role: IAM then propagates the profile while the rest of the stack is made,
+ * and Auto Scaling takes it when the groups are made (ensureGroups puts in what is still missing).
+ */
+async function fillProfilesWhileStackRuns(cluster: string, stack: StackState, deps: LaunchDeps) {
+  const manifest = await deps.store.readCompletedManifest(cluster);
+  const held = stackHeldInstanceProfiles(stack.outputs);
+  await deps.instanceProfiles.attachMadeRoles(
+    cluster,
+    instanceRoleKinds(manifest).filter((kind) => !held.includes(kind)),
+  );
 }
 
 /** Compares launch template data as AWS returns it with what we would send. */
@@ -313,6 +355,23 @@ function sameLaunchTemplate(
       (t) => t.Key === SPEC_HASH_TAG,
     )?.Value;
   return specHashOf(current) === specHashOf(wanted);
+}
+
+/**
+ * The ARN of each kind's instance profile, under the stack output name the launch plan reads: the
+ * stack's own for a kind it holds (made before profiles left it), else the one the launch stage
+ * makes, in the stack's account.
+ */
+function instanceProfileOutputs(manifest: CompletedManifest, stack: StackState) {
+  const cluster = manifest.cluster.metadata.name;
+  const target = accountOfStack(stack.stackId);
+  return Object.fromEntries(
+    instanceRoleKinds(manifest).map((kind) => [
+      STACK_INSTANCE_PROFILE_OUTPUTS[kind],
+      stack.outputs[STACK_INSTANCE_PROFILE_OUTPUTS[kind]] ??
+        instanceProfileArn(target, kind, cluster),
+    ]),
+  );
 }
 
 /** The launch plan of every instance group, from the spec in the store and what the cloud knows. */
@@ -340,7 +399,7 @@ export async function planClusterGroups(
   ]);
   const plans = planGroups({
     manifest,
-    outputs: stack.outputs as StackOutputs,
+    outputs: { ...(stack.outputs as StackOutputs), ...instanceProfileOutputs(manifest, stack) },
     images,
     instanceTypes,
     stateBucket: deps.stateBucket,
@@ -348,12 +407,12 @@ export async function planClusterGroups(
     ...(deps.secretsKeyArn ? { secretsKeyArn: deps.secretsKeyArn } : {}),
     deployment: deploymentOf(deps),
   }).map((plan) => withOwnerTag(plan, deploymentOf(deps)));
-  return { manifest, plans };
+  return { manifest, plans, stack };
 }
 
 async function ensureGroups(input: { cluster: string; owner: string }, deps: LaunchDeps) {
   const now = clockNow();
-  const { manifest, plans } = await planClusterGroups(input.cluster, deps);
+  const { manifest, plans, stack } = await planClusterGroups(input.cluster, deps);
   const existingGroups = new Map(
     (await deps.autoscaling.describeGroups(plans.map((p) => p.name))).map((g) => [g.name, g]),
   );
@@ -377,6 +436,12 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     throw new SpecInvalidError(
       issues.map((i) => ({ ...i, message: `${i.message} (${describeRunningVersion(running!)})` })),
     );
+  // The profiles the launch stage makes get their roles, which the stack has made by now.
+  const held = stackHeldInstanceProfiles(stack.outputs);
+  await deps.instanceProfiles.attachRoles(
+    input.cluster,
+    instanceRoleKinds(manifest).filter((kind) => !held.includes(kind)),
+  );
   // Before anything can launch: a new instance must find a token the API server accepts, and
   // with Private DNS resolve api.internal from the cluster's VPC.
   await renewBootstrapToken(input.cluster, deps.objects, now);
@@ -428,7 +493,9 @@ async function ensureGroups(input: { cluster: string; owner: string }, deps: Lau
     const group = existingGroups.get(plan.name);
     let created = false;
     if (!group) {
-      await deps.autoscaling.createGroup(settings);
+      // Auto Scaling refuses a profile IAM made seconds ago until it has propagated (kOps retries
+      // its groups too): a transient error, so the state machine runs this step again.
+      await whileInstanceProfilePropagates(() => deps.autoscaling.createGroup(settings));
       created = true;
     } else {
       const desired = Math.min(Math.max(group.desiredCapacity, plan.minSize), plan.maxSize);

@@ -6,12 +6,19 @@ import {
   type StackStatus,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkManifest } from '../../src/manifest/check.js';
-import { stableHash, stackName } from '../../src/planning/names.js';
+import { iamRoleName, stableHash, stackName } from '../../src/planning/names.js';
 import { renderStackTemplate } from '../../src/planning/stack-template.js';
 import { readFixture } from '../helpers.js';
 import { serveSeedState } from './state-fixture.js';
@@ -20,6 +27,7 @@ import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
 const r53 = mockClient(Route53Client);
+const iam = mockClient(IAMClient);
 /** The account's zone, which the seed cluster's records go into. */
 const USER_ZONE = 'ZUSER';
 let handler: (event: unknown, context: unknown) => Promise<any>;
@@ -34,6 +42,14 @@ beforeEach(() => {
   s3.reset();
   cfn.reset();
   r53.reset();
+  iam.reset();
+  iam.on(CreateInstanceProfileCommand).callsFake(async (input) => ({
+    InstanceProfile: {
+      ...input,
+      Arn: `arn:aws:iam::123456789012:instance-profile${input.Path}${input.InstanceProfileName}`,
+    },
+  }));
+  iam.on(GetInstanceProfileCommand).rejects(awsError('NoSuchEntity', 404));
   r53.on(ListHostedZonesCommand).resolves({
     HostedZones: [{ Id: `/hostedzone/${USER_ZONE}`, Name: 'example.com.', CallerReference: 'r' }],
     IsTruncated: false,
@@ -97,6 +113,70 @@ describe('launch-cluster handler: ensureStack', () => {
       Capabilities: ['CAPABILITY_NAMED_IAM'],
       ClientRequestToken: expect.any(String),
     });
+  });
+
+  it("makes the cluster's empty instance profiles under its path, tagged, before the stack", async () => {
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(awsError('ValidationError', 400, 'Stack with id x does not exist'));
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+
+    await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
+
+    const made = iam.commandCalls(CreateInstanceProfileCommand).map((c) => c.args[0].input);
+    expect(made).toEqual(
+      ['masters', 'nodes'].map((kind) => ({
+        InstanceProfileName: iamRoleName(kind as 'masters' | 'nodes', 'seed.example.com'),
+        Path: '/kopsless/profiles/seed.example.com/',
+        Tags: [
+          { Key: 'KubernetesCluster', Value: 'seed.example.com' },
+          { Key: 'kopsless.io/owner', Value: 'kopsless' },
+        ],
+      })),
+    );
+    expect(
+      iam
+        .commandCalls(CreateInstanceProfileCommand)[0]!
+        .calledBefore(cfn.commandCalls(CreateStackCommand)[0]!),
+    ).toBe(true);
+    const template = JSON.parse(
+      String(cfn.commandCalls(CreateStackCommand)[0]!.args[0].input.TemplateBody),
+    );
+    expect(
+      Object.values(template.Resources).filter(
+        (r) => (r as { Type: string }).Type === 'AWS::IAM::InstanceProfile',
+      ),
+    ).toEqual([]);
+  });
+
+  it('keeps the instance profiles a stack made before, retained, and makes none of theirs', async () => {
+    const held = stack('CREATE_COMPLETE', 'old-hash');
+    held.Stacks![0]!.Outputs = [
+      { OutputKey: 'MastersInstanceProfileArn', OutputValue: 'arn:aws:iam::1:instance-profile/m' },
+      { OutputKey: 'NodesInstanceProfileArn', OutputValue: 'arn:aws:iam::1:instance-profile/n' },
+    ];
+    cfn.on(DescribeStacksCommand).resolves(held);
+    cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
+
+    await handler(
+      { action: 'ensureStack', cluster: 'seed.example.com', owner: 'exec-1' },
+      lambdaContext,
+    );
+
+    expect(iam.commandCalls(CreateInstanceProfileCommand)).toHaveLength(0);
+    const template = JSON.parse(
+      String(cfn.commandCalls(UpdateStackCommand)[0]!.args[0].input.TemplateBody),
+    );
+    expect(template.Resources.MastersInstanceProfile).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { Path: '/kopsless/', Roles: [{ Ref: 'MastersRole' }] },
+    });
+    expect(template.Resources.NodesInstanceProfile.DeletionPolicy).toBe('Retain');
+    expect(template.Outputs.MastersInstanceProfileArn).toBeDefined();
   });
 
   it('changes nothing when the stack already has this template (a retry)', async () => {
@@ -230,6 +310,44 @@ describe('launch-cluster handler: describeStack', () => {
     );
 
     expect(out).toMatchObject({ ready: false, status: 'CREATE_IN_PROGRESS' });
+  });
+
+  it('puts a role the running stack has made into its profile, and waits for the other', async () => {
+    const cluster = 'seed.example.com';
+    cfn.on(DescribeStacksCommand).resolves(stack('CREATE_IN_PROGRESS'));
+    for (const kind of ['masters', 'nodes'] as const)
+      iam
+        .on(GetInstanceProfileCommand, { InstanceProfileName: iamRoleName(kind, cluster) })
+        .resolves({
+          InstanceProfile: {
+            InstanceProfileName: iamRoleName(kind, cluster),
+            Path: `/kopsless/profiles/${cluster}/`,
+            Roles: [],
+            Tags: [
+              { Key: 'KubernetesCluster', Value: cluster },
+              { Key: 'kopsless.io/owner', Value: 'kopsless' },
+            ],
+          } as never,
+        });
+    iam
+      .on(GetRoleCommand, { RoleName: iamRoleName('masters', cluster) })
+      .resolves({ Role: { Tags: [{ Key: 'KubernetesCluster', Value: cluster }] } as never });
+    iam
+      .on(GetRoleCommand, { RoleName: iamRoleName('nodes', cluster) })
+      .rejects(awsError('NoSuchEntity', 404));
+    iam.on(AddRoleToInstanceProfileCommand).resolves({});
+
+    await handler(
+      { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' },
+      lambdaContext,
+    );
+
+    expect(iam.commandCalls(AddRoleToInstanceProfileCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        InstanceProfileName: iamRoleName('masters', cluster),
+        RoleName: iamRoleName('masters', cluster),
+      },
+    ]);
   });
 
   it('times out past the deadline with WaitTimeoutError', async () => {

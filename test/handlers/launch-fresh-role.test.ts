@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import {
   AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
   CreateRoleCommand,
   GetRoleCommand,
   IAMClient,
@@ -51,6 +52,7 @@ beforeEach(() => {
   serveSeedState(s3);
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
   iam.on(AttachRolePolicyCommand).resolves({});
+  iam.on(CreateInstanceProfileCommand).resolves({ InstanceProfile: {} as never });
   cfn.on(DescribeStackEventsCommand).rejects(awsError('ValidationError', 400, 'does not exist'));
   cfn.on(CreateStackCommand).resolves({ StackId: 'id-2' });
 });

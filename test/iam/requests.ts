@@ -230,15 +230,16 @@ export class Lookups {
     }
   }
 
-  /** An instance profile's ARN, its path included (root path when it does not exist). */
-  async instanceProfileArn(name: string): Promise<string> {
+  /** An instance profile's ARN, its path included, and its tags (root path and none when it does not exist). */
+  async instanceProfile(name: string): Promise<{ arn: string; tags: Tag[] }> {
     try {
       const out = await this.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
-      if (out.InstanceProfile?.Arn) return out.InstanceProfile.Arn;
+      if (out.InstanceProfile?.Arn)
+        return { arn: out.InstanceProfile.Arn, tags: out.InstanceProfile.Tags ?? [] };
     } catch (error) {
       if (!/NoSuchEntity/.test((error as Error).name)) throw error;
     }
-    return `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${name}`;
+    return { arn: `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${name}`, tags: [] };
   }
 
   async roleOfInstanceProfile(profileArn: string): Promise<string | undefined> {
@@ -587,6 +588,36 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
         }),
       ];
     }
+    if (name === 'CreateInstanceProfile') {
+      // As CreateRole: the new profile's ARN is its path and name, and its tags are also asked
+      // as iam:TagInstanceProfile (tag-on-create).
+      const arn = `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile${input.Path ?? '/'}${input.InstanceProfileName}`;
+      const tags = tagContext('aws:RequestTag', input.Tags);
+      return [
+        own(arn, tags),
+        ...((input.Tags ?? []).length > 0
+          ? [{ action: 'iam:TagInstanceProfile', resource: arn, context: tags, because: name }]
+          : []),
+      ];
+    }
+    if (input.InstanceProfileName) {
+      // On the profile as it is (its path and tags); putting a role in one passes the role to EC2.
+      const profile = await lookups.instanceProfile(input.InstanceProfileName);
+      const requests: IamRequest[] = [
+        own(profile.arn, tagContext('aws:ResourceTag', profile.tags)),
+      ];
+      if (name === 'AddRoleToInstanceProfile')
+        requests.push({
+          action: 'iam:PassRole',
+          resource: await lookups.roleArn(input.RoleName),
+          context: {
+            ...tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'),
+            'iam:PassedToService': 'ec2.amazonaws.com',
+          },
+          because: name,
+        });
+      return requests;
+    }
     if (input.RoleName)
       return [
         own(
@@ -594,8 +625,6 @@ export async function iamRequests(call: AwsCall, lookups: Lookups): Promise<IamR
           tagContext('aws:ResourceTag', await lookups.roleTags(input.RoleName), 'iam'),
         ),
       ];
-    if (input.InstanceProfileName)
-      return [own(await lookups.instanceProfileArn(input.InstanceProfileName))];
   }
   if (prefix === 'autoscaling') {
     if (name === 'CreateAutoScalingGroup') {

@@ -11,6 +11,8 @@ import {
   CreateStackCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
+import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
@@ -46,11 +48,23 @@ describe('the duration data', () => {
 });
 
 describe('stackCreateSeconds', () => {
-  it('takes the seed stack as long as its role and instance profile chain, the profile waiting 2 minutes', () => {
+  it("takes the seed stack as long as its API record's propagation, with no instance profile in it", () => {
     const { seconds, longestChain } = stackCreateSeconds(golden('stack-seed.json'));
 
-    expect(longestChain.map((l) => l.id)).toEqual(['Vpc', 'MastersRole', 'MastersInstanceProfile']);
-    expect(seconds).toBe(5 + 5 + 120);
+    expect(longestChain.map((l) => l.id)).toEqual(['ApiRecord']);
+    expect(seconds).toBe(60);
+  });
+
+  it('makes an instance profile in a stack wait its 2 minutes after its role', () => {
+    const { seconds, longestChain } = stackCreateSeconds({
+      Resources: {
+        Role: { Type: 'AWS::IAM::Role' },
+        Profile: { Type: 'AWS::IAM::InstanceProfile', Properties: { Roles: [{ Ref: 'Role' }] } },
+      },
+    });
+
+    expect(longestChain.map((l) => l.id)).toEqual(['Role', 'Profile']);
+    expect(seconds).toBe(5 + 120);
   });
 
   it('puts the load balancer and its alias record on the private stack longest chain', () => {
@@ -82,7 +96,7 @@ describe('stackCreateSeconds', () => {
       },
     };
 
-    expect(stackCreateSeconds(template)).toEqual({
+    expect(stackCreateSeconds(template)).toMatchObject({
       seconds: 5 + 5 + 120 + 5,
       longestChain: [
         { id: 'Vpc', type: 'AWS::EC2::VPC', completesAt: 5 },
@@ -91,6 +105,18 @@ describe('stackCreateSeconds', () => {
         { id: 'Route', type: 'AWS::EC2::Route', completesAt: 135 },
       ],
     });
+  });
+
+  it('says when each resource completes, off the longest chain too', () => {
+    const { completesAt } = stackCreateSeconds({
+      Resources: {
+        Vpc: { Type: 'AWS::EC2::VPC' },
+        Role: { Type: 'AWS::IAM::Role', Properties: { VpcId: { Ref: 'Vpc' } } },
+        Record: { Type: 'AWS::Route53::RecordSet' },
+      },
+    });
+
+    expect(Object.fromEntries(completesAt)).toEqual({ Vpc: 5, Role: 10, Record: 60 });
   });
 
   it('refuses a template whose resources depend on each other in a cycle, naming one', () => {
@@ -210,6 +236,101 @@ describe('simulateAwsTiming', () => {
     const after = await state();
 
     expect([during, after]).toEqual(['Pending', 'InService']);
+  });
+
+  it('refuses a group whose launch template names a profile IAM made less than its propagation time ago', async () => {
+    let now = 0;
+    timing = simulateAwsTiming({ now: () => new Date(now) });
+    const profileArn = 'arn:aws:iam::123456789012:instance-profile/kopsless/profiles/c/p';
+    const iam = offline(
+      IAMClient,
+      () =>
+        `<CreateInstanceProfileResponse><CreateInstanceProfileResult><InstanceProfile><InstanceProfileName>p</InstanceProfileName><Arn>${profileArn}</Arn></InstanceProfile></CreateInstanceProfileResult></CreateInstanceProfileResponse>`,
+    );
+    const ec2 = offline(
+      EC2Client,
+      () =>
+        '<CreateLaunchTemplateResponse><launchTemplate><launchTemplateId>lt-1</launchTemplateId><launchTemplateName>g</launchTemplateName></launchTemplate></CreateLaunchTemplateResponse>',
+    );
+    let reached = 0;
+    const autoscaling = offline(AutoScalingClient, () => {
+      reached++;
+      return '<CreateAutoScalingGroupResponse><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateAutoScalingGroupResponse>';
+    });
+    const createGroup = () =>
+      inFunction('LaunchClusterFunction', () =>
+        autoscaling.send(
+          new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: 'g',
+            LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '1' },
+            MinSize: 1,
+            MaxSize: 1,
+          }),
+        ),
+      );
+    await inFunction('LaunchClusterFunction', async () => {
+      await iam.send(
+        new CreateInstanceProfileCommand({
+          InstanceProfileName: 'p',
+          Path: '/kopsless/profiles/c/',
+        }),
+      );
+      await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: 'g',
+          LaunchTemplateData: { IamInstanceProfile: { Arn: profileArn } },
+        }),
+      );
+    });
+
+    now = 9_000;
+    const during = createGroup();
+    await expect(during).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(during).rejects.toThrow(/Invalid IAM Instance Profile/);
+    expect(reached).toBe(0);
+    now = AWS_DURATIONS.iamInstanceProfilePropagation.seconds * 1000;
+    await createGroup();
+
+    expect(reached).toBe(1);
+  });
+
+  it("answers that a new stack's role does not exist until the stack's chain has made it", async () => {
+    let now = 0;
+    timing = simulateAwsTiming({ now: () => new Date(now) });
+    const cfn = offline(
+      CloudFormationClient,
+      () =>
+        `<CreateStackResponse ${CFN}><CreateStackResult><StackId>arn:stack/s/1</StackId></CreateStackResult></CreateStackResponse>`,
+    );
+    const iam = offline(
+      IAMClient,
+      () =>
+        '<GetRoleResponse><GetRoleResult><Role><RoleName>r</RoleName><Path>/</Path><Arn>arn:aws:iam::1:role/r</Arn><RoleId>AROA1</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate></Role></GetRoleResult></GetRoleResponse>',
+    );
+    const getRole = () =>
+      inFunction('LaunchClusterFunction', () => iam.send(new GetRoleCommand({ RoleName: 'r' })));
+    await inFunction('LaunchClusterFunction', () =>
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 's',
+          TemplateBody: JSON.stringify({
+            Resources: {
+              Vpc: { Type: 'AWS::EC2::VPC' },
+              Role: {
+                Type: 'AWS::IAM::Role',
+                Properties: { RoleName: 'r', Tags: [{ Key: 'vpc', Value: { Ref: 'Vpc' } }] },
+              },
+            },
+          }),
+        }),
+      ),
+    );
+
+    now = 9_000;
+    await expect(getRole()).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    now = 10_000;
+
+    expect((await getRole()).Role?.RoleName).toBe('r');
   });
 
   it('reports a record change PENDING until route53ChangeSeconds after it was submitted', async () => {

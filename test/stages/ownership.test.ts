@@ -96,7 +96,36 @@ describe('delete acts only on what the cluster owns', () => {
 
     await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
 
-    expect(stacks.delete).toHaveBeenCalledWith(stackName(cluster), STACK_ROLE);
+    expect(stacks.delete).toHaveBeenCalledWith(stackName(cluster), STACK_ROLE, []);
+  });
+
+  it("deletes the cluster's instance profiles before its stack, which would not delete its roles", async () => {
+    const stacks = fakeStacks({ [stackName(cluster)]: stackState(cluster) });
+    const profile = { type: 'iam-instance-profile', name: 'kopsless-nodes-x', id: 'AIPA1' };
+    const inventory = fakeInventory([profile]);
+
+    await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, inventory));
+
+    expect(inventory.deleteResource).toHaveBeenCalledWith(profile);
+    expect(vi.mocked(inventory.deleteResource).mock.invocationCallOrder[0]).toBeLessThan(
+      vi.mocked(stacks.delete).mock.invocationCallOrder[0]!,
+    );
+  });
+
+  it('retains the profiles a stack made before once deleting them has failed', async () => {
+    const failed = {
+      ...stackState(cluster),
+      status: 'DELETE_FAILED',
+      outputs: { MastersInstanceProfileArn: 'arn:m', NodesInstanceProfileArn: 'arn:n' },
+    };
+    const stacks = fakeStacks({ [stackName(cluster)]: failed });
+
+    await deleteCluster({ action: 'deleteStack', cluster }, deleteDeps(stacks, fakeInventory()));
+
+    expect(stacks.delete).toHaveBeenCalledWith(stackName(cluster), STACK_ROLE, [
+      'MastersInstanceProfile',
+      'NodesInstanceProfile',
+    ]);
   });
 
   it('refuses a cluster with no state and nothing tagged for it, naming it', async () => {

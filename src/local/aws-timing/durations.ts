@@ -66,7 +66,7 @@ export const AWS_DURATIONS = {
       'https://github.com/hashicorp/terraform/pull/11678',
     ],
     basis:
-      'until an instance profile made through the IAM API is usable by Auto Scaling ("Invalid IAM Instance Profile name" before): AWS documents no figure; 10 s is a low guess, which favours whoever calls IAM directly (kOps)',
+      'until an instance profile made, or given its role, through the IAM API is usable by Auto Scaling ("Invalid IAM Instance Profile name" before): AWS documents no figure; 10 s is a low guess, applied alike to kOps and to kopsless, which both make their profiles through IAM and retry their groups',
   },
   lambdaFunction: {
     seconds: 10,
@@ -130,6 +130,7 @@ export const CLOUDFORMATION_CREATE: Readonly<Record<string, AwsDurationName>> = 
   'AWS::EC2::VPCEndpoint': 'ec2NetworkResource',
   'AWS::IAM::Role': 'iamRole',
   'AWS::IAM::Policy': 'iamRole',
+  // Only in a stack made before instance profiles left it (retained there, never created again).
   'AWS::IAM::InstanceProfile': 'cloudFormationInstanceProfile',
   'AWS::Lambda::Function': 'lambdaFunction',
   'AWS::ElasticLoadBalancingV2::LoadBalancer': 'networkLoadBalancer',

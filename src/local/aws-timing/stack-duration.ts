@@ -60,12 +60,15 @@ export interface ChainLink {
 }
 
 /**
- * Seconds from CreateStack until CREATE_COMPLETE, and the chain of resources that takes that
- * long (first created first). A dependency cycle, which CloudFormation refuses, throws.
+ * Seconds from CreateStack until CREATE_COMPLETE, the chain of resources that takes that long
+ * (first created first), and when each resource completes. A dependency cycle, which
+ * CloudFormation refuses, throws.
  */
 export function stackCreateSeconds(template: { Resources?: Record<string, TemplateResource> }): {
   seconds: number;
   longestChain: ChainLink[];
+  /** Per logical ID: seconds after CreateStack when the resource is complete. */
+  completesAt: ReadonlyMap<string, number>;
 } {
   const resources = resourceDependencies(template);
   const finish = new Map<string, { at: number; after?: string }>();
@@ -106,5 +109,9 @@ export function stackCreateSeconds(template: { Resources?: Record<string, Templa
       type: resources.get(id)!.type,
       completesAt: finish.get(id)!.at,
     });
-  return { seconds, longestChain };
+  return {
+    seconds,
+    longestChain,
+    completesAt: new Map([...finish].map(([id, { at }]) => [id, at])),
+  };
 }
