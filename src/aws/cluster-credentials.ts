@@ -1,12 +1,6 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { dns1123SubdomainErrors } from '../manifest/content.js';
-import {
-  CLUSTER_HASH_TAG,
-  clusterHash,
-  clusterNameRecordProblems,
-  stackName,
-  stackRoleName,
-} from '../planning/names.js';
+import { CLUSTER_HASH_TAG, clusterHash, clusterNameRecordProblems } from '../planning/names.js';
 import { type AwsClientSettings, clientConfig } from './clients.js';
 
 /**
@@ -25,26 +19,16 @@ export const CLUSTER_SESSION_TAG = 'kopsless.io/cluster';
 export const VPC_SESSION_TAG = 'kopsless.io/vpc';
 
 /**
- * The session tag that names the cluster's CloudFormation stack (`stackName`). A stack name holds
- * a hash of the cluster name, which no policy variable can compute from the cluster tag, so the
- * session carries it: every CloudFormation grant of an actor role is on
- * `stack/${aws:PrincipalTag/kopsless.io/stack}/*`, and a session for one cluster can neither
- * create a stack under another cluster's name first nor read, change or delete another's.
- */
-export const STACK_SESSION_TAG = 'kopsless.io/stack';
-
-/**
- * The session tag that names the cluster's stack role (`stackRoleName`). Role names are unique in
- * an account whatever their path, so the path `/kopsless/stack/<cluster>/` alone would let a
- * session for one cluster take another's stack role name first; the launch and delete grants
- * name `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/${aws:PrincipalTag/kopsless.io/stack-role}`.
- */
-export const STACK_ROLE_SESSION_TAG = 'kopsless.io/stack-role';
-
-/**
- * The session tag holding the hash every per-cluster name ends with (`clusterHash`). The launch
- * and delete sessions may make their stack role only tagged with this value, and the stack
- * boundary reads the role's tag to keep CloudFormation to names ending with it.
+ * The session tag holding the hash every per-cluster name ends with (`clusterHash`). It binds
+ * the names no policy variable can compute from the cluster tag: every CloudFormation grant of an
+ * actor role is on `stack/kopsless-*-${aws:PrincipalTag/kopsless.io/cluster-hash}/*` and the
+ * stack role grants on
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/kopsless-stack-*-${aws:PrincipalTag/kopsless.io/cluster-hash}`:
+ * the cluster's stack name and stack role name end with `-<hash>` (`stackName`, `stackRoleName`)
+ * and no other cluster's can, so a session for one cluster can neither take another's names
+ * first nor read, change or delete another's stack. The launch and delete sessions may make
+ * their stack role only tagged with this value, and the stack boundary reads the role's tag to
+ * keep CloudFormation to names ending with it.
  */
 export const CLUSTER_HASH_SESSION_TAG = CLUSTER_HASH_TAG;
 
@@ -69,11 +53,13 @@ export interface ClusterActor {
 }
 
 /**
- * The session tags of acting for `cluster`: the cluster, its stack's name, its stack role's name
- * and the hash its names end with (the actor roles' policies scope every grant to them), and,
- * given `vpcId`, the cluster's VPC. Every session carries the four, whichever function assumes
- * it, so one cluster's sessions all look alike; they are derived here from the cluster alone,
- * never passed in.
+ * The session tags of acting for `cluster`: the cluster and the hash its names end with (the
+ * actor roles' policies scope every grant to them), and, given `vpcId`, the cluster's VPC. Every
+ * session carries the two, whichever function assumes it, so one cluster's sessions all look
+ * alike; they are derived here from the cluster alone, never passed in. Names derived from the
+ * cluster (its stack's, its stack role's) are not tags: STS limits the packed size of a session's
+ * tags by an unpublished measure, and the cluster name repeated in them would bring the longest
+ * names close to it; the policies bind those names by the hash they end with instead.
  * Throws when `cluster` is not a name a cluster may have, or `vpcId` not a VPC ID.
  */
 export function clusterSessionTags(
@@ -93,8 +79,6 @@ export function clusterSessionTags(
     );
   return [
     { Key: CLUSTER_SESSION_TAG, Value: cluster },
-    { Key: STACK_SESSION_TAG, Value: stackName(cluster) },
-    { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName(cluster) },
     { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash(cluster) },
     ...(vpcId !== undefined ? [{ Key: VPC_SESSION_TAG, Value: vpcId }] : []),
   ];

@@ -30,9 +30,9 @@ import { createHash } from 'node:crypto';
  * `...:role/kopsless-*` and `...:instance-profile/kopsless-*`. Auto Scaling group names start
  * with it too (`autoScalingGroupName/kopsless-*`). Launch templates, whose ARNs carry IDs, are
  * scoped by tag. A cluster's stack, its stack role, and the roles, instance profiles and API
- * function its stack makes end with `-<hash(cluster)>`: the per-cluster sessions carry the stack's
- * and the stack role's exact names and the hash as tags, and the stack role the hash, so their
- * grants name only the cluster's own (src/aws/cluster-credentials.ts, {@link CLUSTER_HASH_TAG}).
+ * function its stack makes end with `-<hash(cluster)>`: the per-cluster sessions carry the hash
+ * as a tag, and so does the stack role, so their grants (`kopsless-*-<hash>`) name only the
+ * cluster's own (src/aws/cluster-credentials.ts, {@link CLUSTER_HASH_TAG}).
  *
  * The kOps names stay visible: `Name` tags (`<ig>.<cluster>`, `masters.<cluster>`), the
  * `KubernetesCluster` and `kops.k8s.io/instancegroup` tags, and the CLI's tables. Ownership is

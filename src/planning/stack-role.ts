@@ -5,9 +5,9 @@ import { CLUSTER_HASH_TAG, CLUSTER_TAG, clusterHash, OWNER_TAG, stackRoleName } 
  * acting for that cluster, so that CloudFormation changing cluster C's stack reaches only C.
  *
  * CONTRACT with template.yaml: the role sits under {@link stackRolePath}, whose last segment is
- * the cluster's name (a DNS-1123 name holds no `/`), and is named `stackRoleName`, which the
- * launch and delete sessions carry as a tag, so their grants name
- * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/${aws:PrincipalTag/kopsless.io/stack-role}`
+ * the cluster's name (a DNS-1123 name holds no `/`), and is named `stackRoleName`, which ends
+ * with `-<clusterHash>` (the hash tag of the launch and delete sessions), so their grants name
+ * `role/kopsless/stack/${aws:PrincipalTag/kopsless.io/cluster}/kopsless-stack-*-${aws:PrincipalTag/kopsless.io/cluster-hash}`
  * and reach no other cluster's role, nor make a role of its name. It carries the boundary
  * `ClusterStackBoundary`, the managed policies `ClusterStackPolicy`, `ClusterStackRolesPolicy`
  * and `ClusterStackApiPolicy` and nothing else, and the tags `KubernetesCluster=<cluster>`, the

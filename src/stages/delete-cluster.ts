@@ -109,7 +109,8 @@ async function clusterRecords(
 /**
  * The cluster's stack: the one of its name whose `KubernetesCluster` tag is the cluster. A stack
  * that merely has the name is not the cluster's and is never touched. The cluster's sessions
- * reach no stack of any other name (`kopsless.io/stack`), so none is looked for.
+ * reach no stack whose name ends with another hash (`kopsless.io/cluster-hash`), so none is
+ * looked for.
  */
 export async function ownedStack(
   cluster: string,

@@ -6,12 +6,17 @@ import {
   clusterSessionParams,
   MAX_CACHED_CLUSTERS,
   perCluster,
-  STACK_ROLE_SESSION_TAG,
-  STACK_SESSION_TAG,
   VPC_SESSION_TAG,
 } from '../../src/aws/cluster-credentials.js';
 import { ACTOR_ROLES, actorRoleOfArn, localActorRoleArn } from '../../src/local/actor-roles.js';
-import { CLUSTER_NAME_RECORD_LIMIT, stackName, stackRoleName } from '../../src/planning/names.js';
+import { TAG_KEY_LIMIT } from '../../src/manifest/validate-labels.js';
+import {
+  CLUSTER_NAME_RECORD_LIMIT,
+  clusterHash,
+  ownedTagKey,
+  stackName,
+  stackRoleName,
+} from '../../src/planning/names.js';
 import { readTemplate } from '../support/template.js';
 
 /** The logical ID a `!GetAtt X.Arn` names, in either of its parsed forms. */
@@ -23,7 +28,7 @@ const getAttTarget = (value: unknown) => {
 const ROLE = 'arn:aws:iam::123456789012:role/kopsless-deployment/kopsless-LaunchClusterActorRole';
 
 describe('credentials for one cluster', () => {
-  it("asks STS for the actor role tagged with the cluster, its stack's and stack role's names and its hash", () => {
+  it('asks STS for the actor role tagged with the cluster and the hash its names end with', () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com');
 
     expect(params).toEqual({
@@ -32,14 +37,12 @@ describe('credentials for one cluster', () => {
       DurationSeconds: 3600,
       Tags: [
         { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
-        { Key: STACK_SESSION_TAG, Value: 'kopsless-a-example-com-7653e4959f8eac25' },
-        { Key: STACK_ROLE_SESSION_TAG, Value: 'kopsless-stack-a.example.com-7653e4959f8eac25' },
         { Key: CLUSTER_HASH_SESSION_TAG, Value: '7653e4959f8eac25' },
       ],
     });
   });
 
-  it('stays within what STS takes for the longest cluster name a cluster may have', () => {
+  it('stays within what STS takes for the longest cluster name a session accepts', () => {
     const cluster = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(CLUSTER_NAME_RECORD_LIMIT - 3 * 64)}`;
 
     const { RoleSessionName, Tags } = clusterSessionParams(
@@ -57,10 +60,34 @@ describe('credentials for one cluster', () => {
       expect(tag.Value.length).toBeLessThanOrEqual(256);
     }
     expect(RoleSessionName.length).toBeLessThanOrEqual(64);
-    // The names the grants read are the names the stages use, within CloudFormation's and IAM's limits.
-    expect(Tags.find((t) => t.Key === STACK_SESSION_TAG)?.Value).toBe(stackName(cluster));
+  });
+
+  it('keeps the tags of the longest cluster name the manifest accepts, with its VPC, small', () => {
+    // The manifest's longest name: every resource carries kubernetes.io/cluster/<name>, a tag
+    // key AWS limits to 128 characters.
+    const longest = TAG_KEY_LIMIT - ownedTagKey('').length;
+    const cluster = `${'a'.repeat(63)}.${'b'.repeat(longest - 64)}`;
+
+    const { Tags } = clusterSessionParams(ROLE, 'launch', cluster, 'vpc-0a1b2c3d4e5f60718');
+
+    // STS also limits the packed (compressed) size of a session's tags, by a measure it does
+    // not publish; about 450 characters of keys and values have been seen to reach it. Kept
+    // under 300, the tags leave room whatever the name compresses to.
+    const characters = Tags.reduce((sum, t) => sum + t.Key.length + t.Value.length, 0);
+    expect(cluster).toHaveLength(106);
+    expect(characters).toBeLessThan(300);
+  });
+
+  it('binds the stack and stack role names of the longest cluster by the hash they end with', () => {
+    const cluster = `${'a'.repeat(63)}.${'b'.repeat(TAG_KEY_LIMIT - ownedTagKey('').length - 64)}`;
+
+    // The grants are on stack/kopsless-*-<hash>/* and role/.../kopsless-stack-*-<hash>: cutting
+    // a name to CloudFormation's 128 or IAM's 64 characters must keep the hash at its end.
+    expect(stackName(cluster)).toMatch(new RegExp(`^kopsless-.*-${clusterHash(cluster)}$`));
     expect(stackName(cluster).length).toBeLessThanOrEqual(128);
-    expect(Tags.find((t) => t.Key === STACK_ROLE_SESSION_TAG)?.Value).toBe(stackRoleName(cluster));
+    expect(stackRoleName(cluster)).toMatch(
+      new RegExp(`^kopsless-stack-.*-${clusterHash(cluster)}$`),
+    );
     expect(stackRoleName(cluster).length).toBeLessThanOrEqual(64);
   });
 
@@ -78,13 +105,11 @@ describe('credentials for one cluster', () => {
     );
   });
 
-  it("adds the cluster's VPC as a second session tag when asked", () => {
+  it("adds the cluster's VPC as a third session tag when asked", () => {
     const params = clusterSessionParams(ROLE, 'launch', 'a.example.com', 'vpc-0a1b2c3d4e5f60718');
 
     expect(params.Tags.map((t) => t.Key)).toEqual([
       CLUSTER_SESSION_TAG,
-      STACK_SESSION_TAG,
-      STACK_ROLE_SESSION_TAG,
       CLUSTER_HASH_SESSION_TAG,
       VPC_SESSION_TAG,
     ]);
@@ -165,12 +190,7 @@ describe('credentials for one cluster', () => {
 });
 
 /** The tags every session for a cluster carries, in the order the code gives them. */
-const SESSION_TAGS = [
-  CLUSTER_SESSION_TAG,
-  STACK_SESSION_TAG,
-  STACK_ROLE_SESSION_TAG,
-  CLUSTER_HASH_SESSION_TAG,
-];
+const SESSION_TAGS = [CLUSTER_SESSION_TAG, CLUSTER_HASH_SESSION_TAG];
 
 describe('actor roles', () => {
   it('are the ones template.yaml gives each function in CLUSTER_ACTOR_ROLE_ARN, and no other', () => {
@@ -188,7 +208,7 @@ describe('actor roles', () => {
     expect(fromTemplate).toEqual(ACTOR_ROLES);
   });
 
-  it('each trust only its own function, only with the four session tags of a cluster, and launch and delete also with the VPC tag', () => {
+  it('each trust only its own function, only with the two session tags of a cluster, and launch and delete also with the VPC tag', () => {
     const template = readTemplate();
 
     // The functions that associate the cluster's VPC with a private zone, or undo it.
@@ -202,7 +222,7 @@ describe('actor roles', () => {
       return statements.map((s) => ({
         principal: getAttTarget(s.Principal.AWS),
         tagKeys: s.Condition['ForAllValues:StringEquals']['aws:TagKeys'],
-        tagsRequired: SESSION_TAGS.map((key) => s.Condition.Null[`aws:RequestTag/${key}`]),
+        tagsRequired: s.Condition.Null,
         fn,
       }));
     });
@@ -212,7 +232,9 @@ describe('actor roles', () => {
         expect(s).toEqual({
           principal: `${s.fn}Role`,
           tagKeys: ZONE_ASSOCIATING.has(s.fn) ? [...SESSION_TAGS, VPC_SESSION_TAG] : SESSION_TAGS,
-          tagsRequired: ['false', 'false', 'false', 'false'],
+          tagsRequired: Object.fromEntries(
+            SESSION_TAGS.map((k) => [`aws:RequestTag/${k}`, 'false']),
+          ),
           fn: s.fn,
         });
   });

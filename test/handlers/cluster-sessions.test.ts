@@ -6,8 +6,6 @@ import {
   CLUSTER_HASH_SESSION_TAG,
   CLUSTER_SESSION_TAG,
   clusterSessionTags,
-  STACK_ROLE_SESSION_TAG,
-  STACK_SESSION_TAG,
   VPC_SESSION_TAG,
 } from '../../src/aws/cluster-credentials.js';
 import { clusterZoneVpcApi } from '../../src/aws/zone-vpc.js';
@@ -17,7 +15,7 @@ import { createApiHandler } from '../../src/handlers/api.js';
 import { createWatchEniHandler } from '../../src/handlers/watch-eni.js';
 import { localActorRoleArn } from '../../src/local/actor-roles.js';
 import { type AwsCall, inFunction, observeAwsCalls } from '../../src/local/instrument/aws-calls.js';
-import { clusterHash, stackName, stackRoleName } from '../../src/planning/names.js';
+import { clusterHash } from '../../src/planning/names.js';
 import { startTestBackend, type TestBackend } from '../support/moto.js';
 import { apiEvent, MACHINE } from './api-harness.js';
 import { lambdaContext } from './support.js';
@@ -171,8 +169,6 @@ describe("the association of a cluster's VPC with a private zone", () => {
         RoleArn: launchRole,
         Tags: [
           { Key: CLUSTER_SESSION_TAG, Value: 'a.example.com' },
-          { Key: STACK_SESSION_TAG, Value: stackName('a.example.com') },
-          { Key: STACK_ROLE_SESSION_TAG, Value: stackRoleName('a.example.com') },
           { Key: CLUSTER_HASH_SESSION_TAG, Value: clusterHash('a.example.com') },
           { Key: VPC_SESSION_TAG, Value: clusterVpc },
         ],

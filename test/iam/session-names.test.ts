@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CLUSTER_HASH_SESSION_TAG,
   CLUSTER_SESSION_TAG,
-  STACK_ROLE_SESSION_TAG,
-  STACK_SESSION_TAG,
 } from '../../src/aws/cluster-credentials.js';
 import { readTemplate } from '../support/template.js';
 import { ACCOUNT, actorRoles, REGION } from './policies.js';
 
 // The names AWS keeps unique per account or region that the actor roles create or act on are
-// named by the session's tags, never by a pattern another cluster's name could match.
+// bound by the session's tags: the cluster's stack and stack role names end with the hash of the
+// session's cluster (src/planning/names.ts), which no other cluster's name can end with.
 const deployment = { stateBucket: 'kopsless-state-example' };
-const ONE_STACK = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/\${aws:PrincipalTag/${STACK_SESSION_TAG}}/*`;
-const ONE_STACK_ROLE = `arn:aws:iam::${ACCOUNT}:role/kopsless/stack/\${aws:PrincipalTag/${CLUSTER_SESSION_TAG}}/\${aws:PrincipalTag/${STACK_ROLE_SESSION_TAG}}`;
+const ONE_STACK = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/kopsless-*-\${aws:PrincipalTag/${CLUSTER_HASH_SESSION_TAG}}/*`;
+const ONE_STACK_ROLE = `arn:aws:iam::${ACCOUNT}:role/kopsless/stack/\${aws:PrincipalTag/${CLUSTER_SESSION_TAG}}/kopsless-stack-*-\${aws:PrincipalTag/${CLUSTER_HASH_SESSION_TAG}}`;
 /** What makes, shapes or passes a stack role: the grants that must name exactly one. */
 const STACK_ROLE_ACTIONS = [
   'iam:CreateRole',
@@ -36,7 +36,7 @@ function allowStatements() {
 }
 
 describe('the names an actor role reaches', () => {
-  it("are, for CloudFormation, the one stack the session's kopsless.io/stack tag names", () => {
+  it("are, for CloudFormation, only the names ending with the session's hash tag", () => {
     const statements = allowStatements().filter((s) =>
       s.actions.some((a) => a.startsWith('cloudformation:')),
     );
@@ -45,7 +45,7 @@ describe('the names an actor role reaches', () => {
     for (const s of statements) expect(s.resources, `${s.id} ${s.sid}`).toEqual([ONE_STACK]);
   });
 
-  it("are, for a stack role, the one the session's kopsless.io/stack-role tag names", () => {
+  it("are, for a stack role, only one under its cluster's path ending with its hash tag", () => {
     const statements = allowStatements().filter(
       (s) =>
         s.actions.some((a) => STACK_ROLE_ACTIONS.includes(a)) &&
