@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { kopslessInProcess, localBackendForFile } from './run.js';
+import { kopsless, localBackendForFile } from './run.js';
 
 // A backend brought up for no cluster (us-east-1), then asked for a cluster in ap-northeast-2.
 const { home, env } = localBackendForFile('kopsless-region-');
@@ -53,7 +53,7 @@ async function instanceZones(region: string, cluster = NAME): Promise<string[]> 
 
 describe('the local backend takes the region from the zones, as kOps does', () => {
   it('refuses zones of two regions, naming them, and creates nothing', async () => {
-    const result = await kopslessInProcess(
+    const result = await kopsless(
       ['create', 'cluster', '--name', 'split.example.com', '--zones', 'ap-northeast-2a,us-east-1b'],
       env,
     );
@@ -62,13 +62,13 @@ describe('the local backend takes the region from the zones, as kOps does', () =
     expect(result.stderr).toContain(
       '--zones: Invalid value: "ap-northeast-2a,us-east-1b": clusters cannot span multiple regions (ap-northeast-2a in ap-northeast-2; us-east-1b in us-east-1)',
     );
-    expect((await kopslessInProcess(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
+    expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
       'split.example.com',
     );
   }, 60_000);
 
   it('creates a cluster in ap-northeast-2 with --yes: its instances run in its zones', async () => {
-    const result = await kopslessInProcess([...flags, '--yes'], env);
+    const result = await kopsless([...flags, '--yes'], env);
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Cluster "${NAME}" is ready`);
@@ -82,20 +82,20 @@ describe('the local backend takes the region from the zones, as kOps does', () =
   }, 180_000);
 
   it('gives the AWS CLI the cluster region', async () => {
-    const result = await kopslessInProcess(['local', 'env'], env);
+    const result = await kopsless(['local', 'env'], env);
 
     expect(result.stdout).toContain('export AWS_REGION=ap-northeast-2');
   });
 
   it('validates the cluster in ap-northeast-2', async () => {
-    const result = await kopslessInProcess(['validate', 'cluster', NAME], env);
+    const result = await kopsless(['validate', 'cluster', NAME], env);
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Your cluster ${NAME} is ready`);
   }, 120_000);
 
   it('refuses a cluster of another region while this one lives, naming both regions', async () => {
-    const result = await kopslessInProcess(
+    const result = await kopsless(
       ['create', 'cluster', '--name', 'east.example.com', '--zones', 'us-east-1a', '--yes'],
       env,
     );
@@ -109,17 +109,15 @@ describe('the local backend takes the region from the zones, as kOps does', () =
   }, 60_000);
 
   it('deletes the cluster and everything of it in ap-northeast-2', async () => {
-    const result = await kopslessInProcess(['delete', 'cluster', NAME, '--yes'], env);
+    const result = await kopsless(['delete', 'cluster', NAME, '--yes'], env);
 
     expect(result.code, result.stderr).toBe(0);
     expect(await instanceZones('ap-northeast-2')).toEqual([]);
-    expect((await kopslessInProcess(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
-      NAME,
-    );
+    expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(NAME);
   }, 180_000);
 
   it('builds a manifest file (create -f) in the region of its subnets, then deletes it', async () => {
-    const manifest = await kopslessInProcess(
+    const manifest = await kopsless(
       [
         'create',
         'cluster',
@@ -138,12 +136,9 @@ describe('the local backend takes the region from the zones, as kOps does', () =
     const file = join(home, 'dublin.yaml');
     writeFileSync(file, manifest.stdout);
 
-    const created = await kopslessInProcess(['create', '-f', file, '--yes'], env);
+    const created = await kopsless(['create', '-f', file, '--yes'], env);
     const zones = await instanceZones('eu-west-1', 'dublin.example.com');
-    const deleted = await kopslessInProcess(
-      ['delete', 'cluster', 'dublin.example.com', '--yes'],
-      env,
-    );
+    const deleted = await kopsless(['delete', 'cluster', 'dublin.example.com', '--yes'], env);
 
     expect(created.code, created.stderr).toBe(0);
     expect(backendRecord().region).toBe('eu-west-1');
