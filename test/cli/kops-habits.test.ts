@@ -169,7 +169,7 @@ describe('kubectl and operators', () => {
       'apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster:\n    server: https://other.example\ncontexts:\n- name: other\n  context:\n    cluster: other\n    user: other\nusers:\n- name: other\n  user:\n    token: other-token\ncurrent-context: other\n',
     );
 
-    const result = await kopslessInProcess(['export', 'kubeconfig', '--admin'], {
+    const result = await kopsless(['export', 'kubeconfig', '--admin'], {
       ...named,
       KUBECONFIG: kubeconfig,
     });
