@@ -20,6 +20,9 @@ export default defineConfig({
     // CLI tests start node processes (about 2 s each when idle, several times that on a busy CI machine).
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The built CLI that test/cli/run.ts runs in the worker is plain JavaScript: Node loads it as
+    // it is, not through vitest's transform (seconds of it for the CLI's chunks, on every file).
+    server: { deps: { external: [/\/dist\/cli\//] } },
     reporters: ['default', './test/summary-reporter.ts'],
     // The CLI edits the kubeconfig (export kubeconfig, delete cluster): no test may touch the
     // user's ~/.kube/config, so every run gets a file of its own unless a test names one.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { kopsless, localBackendForFile } from './run.js';
+import { kopsless, kopslessInProcess, localBackendForFile } from './run.js';
 
 // The commands of the kOps walkthroughs, typed as kOps users type them, on the built CLI.
 const { env } = localBackendForFile();
@@ -31,13 +31,13 @@ function scriptedEditor(name: string, turns: string[]): string {
 }
 
 async function clusterSpec(): Promise<Record<string, any>> {
-  const result = await kopsless(['get', cluster, '-o', 'json'], named);
+  const result = await kopslessInProcess(['get', cluster, '-o', 'json'], named);
   return JSON.parse(result.stdout)[0].spec;
 }
 
 describe('the two-step create of the kOps walkthroughs', () => {
   it('registers without --yes, then update cluster --yes (name from KOPS_CLUSTER_NAME) builds', async () => {
-    const create = await kopsless(
+    const create = await kopslessInProcess(
       [
         'create',
         'cluster',
@@ -58,10 +58,10 @@ describe('the two-step create of the kOps walkthroughs', () => {
       ],
       named,
     );
-    const preview = await kopsless(['update', 'cluster'], named);
-    const update = await kopsless(['update', 'cluster', '--yes'], named);
+    const preview = await kopslessInProcess(['update', 'cluster'], named);
+    const update = await kopslessInProcess(['update', 'cluster', '--yes'], named);
     const status = JSON.parse(
-      (await kopsless(['get', 'clusters', cluster, '-o', 'json'], env)).stdout,
+      (await kopslessInProcess(['get', 'clusters', cluster, '-o', 'json'], env)).stdout,
     );
 
     expect(create.code, create.stderr).toBe(0);
@@ -75,7 +75,7 @@ describe('the two-step create of the kOps walkthroughs', () => {
 
   it('set the volume sizes the create flags asked for', async () => {
     const groups = parse(
-      (await kopsless(['get', 'ig', '--name', cluster, '-o', 'json'], env)).stdout,
+      (await kopslessInProcess(['get', 'ig', '--name', cluster, '-o', 'json'], env)).stdout,
     ) as Array<{ spec: { role: string; rootVolumeSize?: number } }>;
 
     expect(groups.map((g) => [g.spec.role, g.spec.rootVolumeSize])).toEqual([
@@ -87,8 +87,8 @@ describe('the two-step create of the kOps walkthroughs', () => {
 
 describe('get', () => {
   it('get NAME prints the cluster and its instance groups; get all adds the instances', async () => {
-    const one = await kopsless(['get', cluster], env);
-    const all = await kopsless(['get', 'all'], named);
+    const one = await kopslessInProcess(['get', cluster], env);
+    const all = await kopslessInProcess(['get', 'all'], named);
 
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/^Cluster\nNAME\s+CLOUD\s+ZONES\nhabits\.example\.com\s+aws/);
@@ -98,7 +98,7 @@ describe('get', () => {
   });
 
   it('get instances lists each instance up to date, with its node and group', async () => {
-    const result = await kopsless(['get', 'instances', '--name', cluster], env);
+    const result = await kopslessInProcess(['get', 'instances', '--name', cluster], env);
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')[0]).toMatch(
@@ -136,8 +136,12 @@ describe('edit', () => {
       EDITOR: 'false',
     });
     const groups = JSON.parse(
-      (await kopsless(['get', 'ig', 'nodes-us-east-1a', '--name', cluster, '-o', 'json'], env))
-        .stdout,
+      (
+        await kopslessInProcess(
+          ['get', 'ig', 'nodes-us-east-1a', '--name', cluster, '-o', 'json'],
+          env,
+        )
+      ).stdout,
     );
 
     expect(result.code).toBe(1);
@@ -147,7 +151,7 @@ describe('edit', () => {
   });
 
   it('set reports a misspelt field with the nearest name, exit 1', async () => {
-    const result = await kopsless(['set', 'cluster', 'spec.kubelet.maxPodz=3'], named);
+    const result = await kopslessInProcess(['set', 'cluster', 'spec.kubelet.maxPodz=3'], named);
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
@@ -183,7 +187,7 @@ describe('kubectl and operators', () => {
   it('export kubeconfig without --admin writes no credentials', async () => {
     const kubeconfig = join(work, 'no-admin', 'config');
 
-    const result = await kopsless(
+    const result = await kopslessInProcess(
       ['export', 'kubeconfig', cluster, '--kubeconfig', kubeconfig],
       env,
     );
@@ -212,14 +216,14 @@ describe('the little things', () => {
   });
 
   it('a usage error is one line naming the help', async () => {
-    const result = await kopsless(['update', 'cluster', '--bogus'], env);
+    const result = await kopslessInProcess(['update', 'cluster', '--bogus'], env);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe("error: unknown option '--bogus'; see 'kopsless update --help'\n");
   });
 
   it("a misspelt option's did-you-mean stays on the error's one line", async () => {
-    const result = await kopsless(['update', 'cluster', '--nmae', 'a.example.com'], env);
+    const result = await kopslessInProcess(['update', 'cluster', '--nmae', 'a.example.com'], env);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
@@ -228,7 +232,7 @@ describe('the little things', () => {
   });
 
   it('a cluster named twice, differently, is a usage error', async () => {
-    const result = await kopsless(
+    const result = await kopslessInProcess(
       ['validate', 'cluster', 'a.example.com', '--name', 'b.example.com'],
       env,
     );
@@ -249,10 +253,10 @@ describe('the little things', () => {
 describe('delete -f', () => {
   it('deletes the cluster a manifest describes', async () => {
     const manifest = join(work, 'cluster.yaml');
-    writeFileSync(manifest, (await kopsless(['get', cluster, '-o', 'yaml'], env)).stdout);
+    writeFileSync(manifest, (await kopslessInProcess(['get', cluster, '-o', 'yaml'], env)).stdout);
 
-    const result = await kopsless(['delete', '-f', manifest, '--yes'], env);
-    const clusters = await kopsless(['get', 'clusters'], env);
+    const result = await kopslessInProcess(['delete', '-f', manifest, '--yes'], env);
+    const clusters = await kopslessInProcess(['get', 'clusters'], env);
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Deleted cluster: "${cluster}"`);

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { REFERENCE_DIR } from '../helpers.js';
-import { kopsless, localBackendForFile } from './run.js';
+import { kopsless, kopslessInProcess, localBackendForFile } from './run.js';
 
 // The CLI as a user drives it: its own local backend (moto, detached), stopped by PID at the end.
+// Each command is run as the binary at least once; the further reads and previews run the same
+// build in this worker (kopslessInProcess), without a process start each.
 const { home, env } = localBackendForFile();
 const seedFlags = [
   'create',
@@ -71,8 +73,8 @@ describe('kopsless CLI on the local backend', () => {
   }, 120_000);
 
   it('lists clusters and instance groups with kOps columns', async () => {
-    const clusters = await kopsless(['get', 'clusters'], env);
-    const groups = await kopsless(['get', 'ig', '--name', 'cli.example.com'], env);
+    const clusters = await kopslessInProcess(['get', 'clusters'], env);
+    const groups = await kopslessInProcess(['get', 'ig', '--name', 'cli.example.com'], env);
 
     expect(clusters.stdout.split('\n')[0]).toMatch(/^NAME\s+CLOUD\s+ZONES$/);
     expect(clusters.stdout).toMatch(/^cli\.example\.com\s+aws\s+us-east-1a,us-east-1b$/m);
@@ -83,7 +85,10 @@ describe('kopsless CLI on the local backend', () => {
   });
 
   it('shows the status, with the last execution, in get cluster -o json', async () => {
-    const result = await kopsless(['get', 'cluster', 'cli.example.com', '-o', 'json'], env);
+    const result = await kopslessInProcess(
+      ['get', 'cluster', 'cli.example.com', '-o', 'json'],
+      env,
+    );
 
     const cluster = JSON.parse(result.stdout);
     expect(cluster).toMatchObject({
@@ -97,7 +102,10 @@ describe('kopsless CLI on the local backend', () => {
   });
 
   it('prints instance groups as YAML', async () => {
-    const result = await kopsless(['get', 'ig', '--name', 'cli.example.com', '-o', 'yaml'], env);
+    const result = await kopslessInProcess(
+      ['get', 'ig', '--name', 'cli.example.com', '-o', 'yaml'],
+      env,
+    );
 
     expect(result.stdout).toContain('kind: InstanceGroup');
     expect(result.stdout.split('---').length).toBe(3);
@@ -156,11 +164,14 @@ describe('kopsless CLI on the local backend', () => {
       ).code,
     ).toBe(0);
 
-    const preview = await kopsless(['update', 'cluster', 'cli.example.com'], env);
+    const preview = await kopslessInProcess(['update', 'cluster', 'cli.example.com'], env);
     expect(preview.stdout).toMatch(/InstanceType\s+t3\.medium -> m5\.large/);
-    expect((await kopsless(['update', 'cluster', 'cli.example.com', '--yes'], env)).code).toBe(0);
+    expect(
+      (await kopslessInProcess(['update', 'cluster', 'cli.example.com', '--yes'], env)).code,
+    ).toBe(0);
 
-    const table = (await kopsless(['rolling-update', 'cluster', 'cli.example.com'], env)).stdout;
+    const table = (await kopslessInProcess(['rolling-update', 'cluster', 'cli.example.com'], env))
+      .stdout;
     expect(table.split('\n')[0]).toMatch(
       /^NAME\s+STATUS\s+NEEDUPDATE\s+READY\s+MIN\s+TARGET\s+MAX\s+NODES$/,
     );
@@ -173,7 +184,7 @@ describe('kopsless CLI on the local backend', () => {
   }, 120_000);
 
   it('refuses a bad set with the field path and changes nothing', async () => {
-    const result = await kopsless(
+    const result = await kopslessInProcess(
       ['set', 'ig', 'nodes-us-east-1b', 'spec.maxSize=0', '--name', 'cli.example.com'],
       env,
     );
@@ -185,7 +196,7 @@ describe('kopsless CLI on the local backend', () => {
   });
 
   it('lists what delete would remove (TYPE NAME ID), then deletes it all', async () => {
-    const preview = await kopsless(['delete', 'cluster', 'cli.example.com'], env);
+    const preview = await kopslessInProcess(['delete', 'cluster', 'cli.example.com'], env);
     expect(preview.code).toBe(0);
     expect(preview.stdout.split('\n')[0]).toMatch(/^TYPE\s+NAME\s+ID$/);
     expect(preview.stdout).toMatch(/^autoscaling-group\s+nodes-us-east-1a\.cli\.example\.com/m);
@@ -224,7 +235,7 @@ describe('kopsless CLI on the local backend', () => {
       kind: 'Config',
       ...other,
     });
-    expect((await kopsless(['delete', 'cluster', 'cli.example.com'], env)).code).toBe(1);
+    expect((await kopslessInProcess(['delete', 'cluster', 'cli.example.com'], env)).code).toBe(1);
   }, 120_000);
 
   it('refuses an unsupported manifest with exit 3 and creates nothing', async () => {
@@ -239,7 +250,7 @@ describe('kopsless CLI on the local backend', () => {
     );
 
     expect(result.code).toBe(3);
-    expect((await kopsless(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
+    expect((await kopslessInProcess(['get', 'clusters', '-o', 'json'], env)).stdout).not.toContain(
       'mixedinstances',
     );
   });

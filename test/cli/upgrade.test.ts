@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kopsless, localBackendForFile } from './run.js';
+import { kopsless, kopslessInProcess, localBackendForFile } from './run.js';
 
 // A Kubernetes upgrade as a kOps user does it, on the CLI's own local backend (stopped by PID at the end).
 const { home, env } = localBackendForFile('kopsless-upgrade-');
@@ -47,7 +47,7 @@ function parseNodes(table: string): NodeRow[] {
 }
 
 beforeAll(async () => {
-  const create = await kopsless(
+  const create = await kopslessInProcess(
     [
       'create',
       'cluster',
@@ -70,7 +70,7 @@ beforeAll(async () => {
     env,
   );
   expect(create.code, create.stderr).toBe(0);
-  writeFileSync(kubeconfig, (await kopsless(['local', 'kubeconfig', name], env)).stdout);
+  writeFileSync(kubeconfig, (await kopslessInProcess(['local', 'kubeconfig', name], env)).stdout);
 }, 180_000);
 
 describe('a Kubernetes upgrade on the local backend', () => {
@@ -82,7 +82,7 @@ describe('a Kubernetes upgrade on the local backend', () => {
   });
 
   it('refuses to skip a minor version, with the field path, and changes nothing', async () => {
-    const result = await kopsless(
+    const result = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.34.0', '--name', name],
       env,
     );
@@ -91,13 +91,13 @@ describe('a Kubernetes upgrade on the local backend', () => {
     expect(result.stderr).toContain(
       'spec.kubernetesVersion: Forbidden: cannot upgrade the control plane from 1.32.0 to 1.34.0',
     );
-    expect((await kopsless(['update', 'cluster', name], env)).stdout).toContain(
+    expect((await kopslessInProcess(['update', 'cluster', name], env)).stdout).toContain(
       'No changes need to be applied',
     );
   });
 
   it('refuses a version kOps no longer supports', async () => {
-    const result = await kopsless(
+    const result = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.20.0', '--name', name],
       env,
     );
@@ -109,36 +109,40 @@ describe('a Kubernetes upgrade on the local backend', () => {
   });
 
   it('reads 1.33 as kOps does, 1.33.0, and stores the full version', async () => {
-    const set = await kopsless(
+    const set = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.33', '--name', name],
       env,
     );
 
-    const stored = await kopsless(['get', 'clusters', name, '-o', 'yaml'], env);
+    const stored = await kopslessInProcess(['get', 'clusters', name, '-o', 'yaml'], env);
 
     expect(set.code, set.stderr).toBe(0);
     expect(stored.stdout).toMatch(/^\s+kubernetesVersion: 1\.33\.0$/m);
   });
 
   it('takes the running version back after a set that was never applied (a pending spec is not what runs)', async () => {
-    const back = await kopsless(
+    const back = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=v1.32.0', '--name', name],
       env,
     );
 
     expect(back.code, back.stderr).toBe(0);
-    expect((await kopsless(['update', 'cluster', name], env)).stdout).toContain(
+    expect((await kopslessInProcess(['update', 'cluster', name], env)).stdout).toContain(
       'No changes need to be applied',
     );
   });
 
   it('previews the version change inside the bootstrap script, field by field', async () => {
     expect(
-      (await kopsless(['set', 'cluster', 'spec.kubernetesVersion=1.33.1', '--name', name], env))
-        .code,
+      (
+        await kopslessInProcess(
+          ['set', 'cluster', 'spec.kubernetesVersion=1.33.1', '--name', name],
+          env,
+        )
+      ).code,
     ).toBe(0);
 
-    const preview = await kopsless(['update', 'cluster', name], env);
+    const preview = await kopslessInProcess(['update', 'cluster', name], env);
 
     expect(preview.code, preview.stderr).toBe(0);
     expect(preview.stdout).toContain('UserData (bootstrap script)');
@@ -150,9 +154,9 @@ describe('a Kubernetes upgrade on the local backend', () => {
   });
 
   it("reports the nodes that do not run their group's version after update, before the roll", async () => {
-    expect((await kopsless(['update', 'cluster', name, '--yes'], env)).code).toBe(0);
+    expect((await kopslessInProcess(['update', 'cluster', name, '--yes'], env)).code).toBe(0);
 
-    const result = await kopsless(['validate', 'cluster', name], env);
+    const result = await kopslessInProcess(['validate', 'cluster', name], env);
 
     expect(result.code).toBe(1);
     expect(result.stdout + result.stderr).toMatch(
@@ -162,11 +166,11 @@ describe('a Kubernetes upgrade on the local backend', () => {
   }, 120_000);
 
   it('refuses a second minor step while the control plane still runs the first version (update applied, not rolled), naming the instance', async () => {
-    const skip = await kopsless(
+    const skip = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.34.0', '--name', name],
       env,
     );
-    const replace = await kopsless(['update', 'cluster', name, '--yes'], env);
+    const replace = await kopslessInProcess(['update', 'cluster', name, '--yes'], env);
 
     expect(skip.code).toBe(1);
     expect(skip.stderr).toContain(
@@ -180,13 +184,13 @@ describe('a Kubernetes upgrade on the local backend', () => {
   }, 60_000);
 
   it('takes a tolerant form of the applied version (" v1.33.1") as the same version: nothing to apply', async () => {
-    const set = await kopsless(
+    const set = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion= v1.33.1', '--name', name],
       env,
     );
 
     expect(set.code, set.stderr).toBe(0);
-    expect((await kopsless(['update', 'cluster', name], env)).stdout).toContain(
+    expect((await kopslessInProcess(['update', 'cluster', name], env)).stdout).toContain(
       'No changes need to be applied',
     );
   });
@@ -220,7 +224,7 @@ describe('a Kubernetes upgrade on the local backend', () => {
     ).toEqual([]);
 
     const nodes = kubectlNodeVersions();
-    const validate = await kopsless(['validate', 'cluster', name], env);
+    const validate = await kopslessInProcess(['validate', 'cluster', name], env);
 
     expect(nodes).toHaveLength(3);
     expect(nodes.map((n) => n.version)).toEqual(['v1.33.1', 'v1.33.1', 'v1.33.1']);
@@ -228,11 +232,11 @@ describe('a Kubernetes upgrade on the local backend', () => {
   }, 300_000);
 
   it('refuses a minor downgrade of the upgraded cluster but takes a patch change', async () => {
-    const downgrade = await kopsless(
+    const downgrade = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.32.9', '--name', name],
       env,
     );
-    const patch = await kopsless(
+    const patch = await kopslessInProcess(
       ['set', 'cluster', 'spec.kubernetesVersion=1.33.0', '--name', name],
       env,
     );
