@@ -284,6 +284,7 @@ def _delete_nat_gateway_and_interface(self, nat_gateway_id):  # type: ignore[no-
 NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_interface
 
 
+HELD_ROLE = "Cannot delete entity, must remove roles from instance profile first."
 _delete_role_from_cloudformation = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
 
@@ -292,7 +293,7 @@ def _delete_role_unless_in_profile(cls, resource_name, cloudformation_json, acco
     backend = iam_backends[account_id][get_partition(region_name)]
     holders = [p.name for p in backend.instance_profiles.values() if any(r.name == resource_name for r in p.roles)]
     if holders:
-        raise DeleteConflictException("Cannot delete entity, must remove roles from instance profile first.")
+        raise DeleteConflictException(HELD_ROLE)
     _delete_role_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name)
 
 
@@ -342,7 +343,12 @@ def _delete_stack_or_fail(self, name_or_stack_id):  # type: ignore[no-untyped-de
                     physical_resource_id=getattr(resource, "physical_resource_id", logical_id),
                     resource_type=templated[logical_id].get("Type", ""),
                     resource_status="DELETE_FAILED",
-                    resource_status_reason=str(getattr(error, "message", error)),
+                    resource_status_reason=(
+                        HELD_ROLE
+                        if getattr(resource, "name", None) in held and templated[logical_id].get("Type") == "AWS::IAM::Role"
+                        # moto keeps only its last error: the best it can say of the rest.
+                        else str(getattr(error, "message", error))
+                    ),
                     resource_properties=None,
                 )
             )
