@@ -256,7 +256,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
     throw new StackFailedError(
-      `stack ${name} is ${existing.status}; delete the cluster and create it again`,
+      `stack ${name} is ${existing.status}; run \`kopsless delete cluster ${input.cluster} --yes\`, then create it again`,
     );
   } else if (
     STABLE_STACK.test(existing.status) &&
