@@ -5,6 +5,7 @@ import {
   GetRoleCommand,
   type IAMClient,
   type InstanceProfile,
+  RemoveRoleFromInstanceProfileCommand,
   type Role,
 } from '@aws-sdk/client-iam';
 import {
@@ -51,6 +52,14 @@ export interface InstanceProfileApi {
    * its role.
    */
   attachMadeRoles(cluster: string, kinds: readonly InstanceRoleKind[]): Promise<InstanceRoleKind[]>;
+  /**
+   * Takes each kind's instance role of the cluster out of the cluster's own profile, leaving the
+   * profile: IAM refuses to delete a role a profile holds, so a stack that is being deleted (a
+   * failed create, OnFailure DELETE) could not delete its roles. A profile that is gone, not made,
+   * outside the cluster's path or not exactly the cluster's is left alone. Returns the kinds
+   * whose role was taken out by this call.
+   */
+  detachRoles(cluster: string, kinds: readonly InstanceRoleKind[]): Promise<InstanceRoleKind[]>;
 }
 
 const ALREADY_EXISTS = ['EntityAlreadyExistsException', 'EntityAlreadyExists'];
@@ -201,6 +210,36 @@ export function iamInstanceProfileApi(
         if (await addRole(profile, role)) filled.push(kind);
       }
       return filled;
+    },
+    async detachRoles(cluster, kinds) {
+      const emptied: InstanceRoleKind[] = [];
+      for (const kind of kinds) {
+        const role = iamRoleName(kind, cluster);
+        const name = instanceProfileName(kind, cluster);
+        let profile: InstanceProfile | undefined;
+        try {
+          profile = await readProfile(iam, name);
+        } catch (error) {
+          // Outside the session's path: not this cluster's profile, never touched.
+          if (isAwsErrorCode((error as Error).cause, ...ACCESS_DENIED)) continue;
+          throw error;
+        }
+        // Only the cluster's own profile, tagged for it; `profileProblems` also refuses one that
+        // holds a role other than the kind's, which is then not ours to change either.
+        if (!profile || profileProblems(profile, kind, cluster, settings.deployment).length > 0)
+          continue;
+        if (!holds(profile, role)) continue;
+        try {
+          await iam.send(
+            new RemoveRoleFromInstanceProfileCommand({ InstanceProfileName: name, RoleName: role }),
+          );
+          emptied.push(kind);
+        } catch (error) {
+          // Taken out (or the role deleted) since it was read, by an earlier attempt or the stack.
+          if (!isAwsErrorCode(error, ...NO_SUCH_ENTITY)) rethrowAws(error);
+        }
+      }
+      return emptied;
     },
   };
 }

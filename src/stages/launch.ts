@@ -42,6 +42,7 @@ import type { ClusterStore } from '../state/cluster-store.js';
 import type { ObjectStore } from '../state/object-store.js';
 import { renewBootstrapToken } from './bootstrap-token.js';
 import { describeRunningVersion, runningControlPlaneVersion } from './control-plane-version.js';
+import { FAILING_STACK, releaseFailingStack } from './failing-stack.js';
 import type { LaunchInput } from './inputs.js';
 import { inspectSharedNetwork } from './shared-network.js';
 import { associateClusterVpc } from './zone-vpc.js';
@@ -255,7 +256,7 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
     action = 'created';
   } else if (FAILED_STACK.test(existing.status)) {
     throw new StackFailedError(
-      `stack ${name} is ${existing.status}; delete the cluster and create it again`,
+      `stack ${name} is ${existing.status}; run \`kopsless delete cluster ${input.cluster} --yes\`, then create it again`,
     );
   } else if (
     STABLE_STACK.test(existing.status) &&
@@ -310,6 +311,21 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     );
   }
   requireOwned(`CloudFormation stack ${name}`, stack.tags, input.cluster);
+  if (FAILING_STACK.test(stack.status)) {
+    // A delete that keeps failing (a role IAM still sees in a profile, or held elsewhere) is
+    // left to the delete session, which removes what holds the cluster's resources first.
+    if (stack.status === 'DELETE_FAILED' && now > new Date(input.deadline))
+      throw new StackFailedError(
+        `stack ${name} of cluster ${input.cluster} is still DELETE_FAILED at the deadline ${input.deadline} (${(await deps.stacks.firstFailure(name)) ?? stack.statusReason ?? 'no reason recorded'}); run \`kopsless delete cluster ${input.cluster} --yes\`, then create it again`,
+      );
+    const status = await releaseFailingStack(input.cluster, stack, {
+      ...deps,
+      withStackRole: (operation) => withStackRole(input.cluster, deps, operation),
+    });
+    // Deleted again: once gone it is created again or its failure reported (above).
+    if (status !== stack.status)
+      return { stackName: name, status, ready: false, deadline: input.deadline };
+  }
   if (FAILED_STACK.test(stack.status)) {
     const firstFailure = await deps.stacks.firstFailure(name);
     // OnFailure DELETE: CloudFormation deletes it next; once it is gone it is created again.

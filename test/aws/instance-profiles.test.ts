@@ -170,6 +170,31 @@ describe('iamInstanceProfileApi', () => {
       `it holds ${iamRoleName('nodes', 'other.example.com')}, not ${iamRoleName('nodes', cluster)}`,
     );
   });
+
+  it("takes each kind's role out of the cluster's profile once, leaving the profile", async () => {
+    const cluster = 'failed.example.com';
+    await makeRole('masters', cluster);
+    await profiles().attachRoles(cluster, ['masters']);
+
+    const emptied = await profiles().detachRoles(cluster, ['masters', 'nodes', 'bastions']);
+    const again = await profiles().detachRoles(cluster, ['masters', 'nodes', 'bastions']);
+
+    expect([emptied, again]).toEqual([['masters'], []]);
+    expect((await read(iamRoleName('masters', cluster)))?.Roles).toEqual([]);
+  });
+
+  it('leaves a profile of its name under another path holding its role', async () => {
+    const cluster = 'foreign.example.com';
+    const name = iamRoleName('nodes', cluster);
+    await makeRole('nodes', cluster);
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: '/' }));
+    await iam.send(
+      new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }),
+    );
+
+    expect(await profiles().detachRoles(cluster, ['nodes'])).toEqual([]);
+    expect((await read(name))?.Roles?.map((r) => r.RoleName)).toEqual([name]);
+  });
 });
 
 describe('whileInstanceProfilePropagates', () => {

@@ -9,6 +9,7 @@ import {
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
+  GetInstanceProfileCommand,
   GetRoleCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
@@ -53,6 +54,8 @@ beforeEach(() => {
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
   iam.on(AttachRolePolicyCommand).resolves({});
   iam.on(CreateInstanceProfileCommand).resolves({ InstanceProfile: {} as never });
+  // No profile holds a role: a failing stack finds nothing to take out.
+  iam.on(GetInstanceProfileCommand).rejects(awsError('NoSuchEntity', 404));
   cfn.on(DescribeStackEventsCommand).rejects(awsError('ValidationError', 400, 'does not exist'));
   cfn.on(CreateStackCommand).resolves({ StackId: 'id-2' });
 });

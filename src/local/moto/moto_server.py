@@ -48,6 +48,14 @@ backend models the interface as AWS does.
 Dispatch: for every request moto's server lists its own package directory and stats each entry
 (about 150) to learn its service names, under the lock that serializes its dispatch. The list
 cannot change while the server runs; the local backend reads it once.
+A role in an instance profile: IAM refuses DeleteRole while a profile holds the role
+(DeleteConflict), and CloudFormation's delete of an AWS::IAM::Role fails on it; moto's CloudFormation
+takes the role out of every profile first, whatever made the profile. The local backend deletes a
+stack's role only when no profile holds it (a profile of the same stack goes first, as its
+dependent), and a stack delete that leaves such a role behind ends DELETE_FAILED, the stack kept
+with what it could not delete, as CloudFormation does (moto's delete answers an error and forgets
+the stack; other failures are left so).
+
 Everything else is moto as installed.
 """
 
@@ -57,12 +65,16 @@ from datetime import datetime
 import moto.backends as moto_backends
 from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import AutoScalingBackend
+from moto.cloudformation.models import CloudFormationBackend, Event
 from moto.elbv2.models import FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 from moto.ec2.models import amis as ami_models
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix, parse_user_data
+from moto.iam.exceptions import DeleteConflictException
+from moto.iam.models import Role, iam_backends
+from moto.utilities.utils import get_partition
 from moto.route53.exceptions import Route53ClientError
 from moto.route53.models import ChangeList, Route53Backend
 from moto.server import main
@@ -270,6 +282,84 @@ def _delete_nat_gateway_and_interface(self, nat_gateway_id):  # type: ignore[no-
 
 
 NatGatewayBackend.delete_nat_gateway = _delete_nat_gateway_and_interface
+
+
+HELD_ROLE = "Cannot delete entity, must remove roles from instance profile first."
+_delete_role_from_cloudformation = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+@classmethod  # type: ignore[misc]
+def _delete_role_unless_in_profile(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+    backend = iam_backends[account_id][get_partition(region_name)]
+    holders = [p.name for p in backend.instance_profiles.values() if any(r.name == resource_name for r in p.roles)]
+    if holders:
+        raise DeleteConflictException(HELD_ROLE)
+    _delete_role_from_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+Role.delete_from_cloudformation_json = _delete_role_unless_in_profile
+
+_delete_stack = CloudFormationBackend.delete_stack
+
+
+def _roles_in_profiles(account_id, region_name):  # type: ignore[no-untyped-def]
+    backend = iam_backends[account_id][get_partition(region_name)]
+    return {role.name for profile in backend.instance_profiles.values() for role in profile.roles}
+
+
+def _delete_stack_or_fail(self, name_or_stack_id):  # type: ignore[no-untyped-def]
+    stack = self.stacks.get(name_or_stack_id) or next(
+        (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+    )
+    if stack is None:
+        return _delete_stack(self, name_or_stack_id)
+    try:
+        _delete_stack(self, stack.stack_id)
+    except Exception as error:
+        templated = stack.resource_map._resource_json_map
+        left = sorted(
+            logical_id
+            for logical_id in stack.resource_map._parsed_resources
+            if logical_id in templated and templated[logical_id].get("DeletionPolicy") != "Retain"
+        )
+        held = _roles_in_profiles(self.account_id, self.region_name)
+        if not any(
+            templated[logical_id].get("Type") == "AWS::IAM::Role"
+            and getattr(stack.resource_map._parsed_resources[logical_id], "name", None) in held
+            for logical_id in left
+        ):
+            # Other failures stay as moto has them (an error, the stack forgotten).
+            raise
+        # DeleteStack itself succeeds; the stack stays, DELETE_FAILED, with what is left.
+        self.deleted_stacks.pop(stack.stack_id, None)
+        self.stacks[stack.stack_id] = stack
+        for logical_id in left:
+            resource = stack.resource_map._parsed_resources[logical_id]
+            stack.events.append(
+                Event(
+                    stack_id=stack.stack_id,
+                    stack_name=stack.name,
+                    logical_resource_id=logical_id,
+                    physical_resource_id=getattr(resource, "physical_resource_id", logical_id),
+                    resource_type=templated[logical_id].get("Type", ""),
+                    resource_status="DELETE_FAILED",
+                    resource_status_reason=(
+                        HELD_ROLE
+                        if getattr(resource, "name", None) in held and templated[logical_id].get("Type") == "AWS::IAM::Role"
+                        # moto keeps only its last error: the best it can say of the rest.
+                        else str(getattr(error, "message", error))
+                    ),
+                    resource_properties=None,
+                )
+            )
+        reason = f"The following resource(s) failed to delete: [{', '.join(left)}]. "
+        stack.status = "DELETE_FAILED"
+        stack.status_reason = reason
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+    return None
+
+
+CloudFormationBackend.delete_stack = _delete_stack_or_fail
 
 
 _moto_modules = tuple(moto_backends.list_of_moto_modules())
