@@ -162,7 +162,8 @@ export const WRITE_STATE_EVENT = z.discriminatedUnion('action', [
 
 export const LAUNCH_EVENT = z.discriminatedUnion('action', [
   event('ensureStack', { cluster: name, owner: name }),
-  event('describeStack', { cluster: name, deadline }),
+  // created: this execution created the stack, so a failing one is its own create's to clean up.
+  event('describeStack', { cluster: name, deadline, created: z.boolean().optional() }),
   event('ensureGroups', { cluster: name, owner: name }),
   event('describeGroups', { cluster: name, deadline }),
 ]);

@@ -254,6 +254,11 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
       }),
     );
     action = 'created';
+  } else if (existing.status === 'DELETE_IN_PROGRESS') {
+    // Being deleted by someone else: nothing of this execution's to clean up or build on.
+    throw new StackFailedError(
+      `stack ${name} of cluster ${input.cluster} is being deleted (DELETE_IN_PROGRESS); wait until it is gone, then create it again`,
+    );
   } else if (FAILED_STACK.test(existing.status)) {
     throw new StackFailedError(
       `stack ${name} is ${existing.status}; run \`kopsless delete cluster ${input.cluster} --yes\`, then create it again`,
@@ -270,7 +275,12 @@ async function ensureStack(input: { cluster: string; owner: string }, deps: Laun
         ? 'updated'
         : 'unchanged';
   }
-  return { stackName: name, action, deadline: deadlineAfter(now, deps.stackTimeoutSeconds) };
+  return {
+    stackName: name,
+    action,
+    created: action === 'created',
+    deadline: deadlineAfter(now, deps.stackTimeoutSeconds),
+  };
 }
 
 /**
@@ -289,7 +299,11 @@ async function failedForFreshRole(
   return made !== undefined && now.getTime() - made.getTime() < FRESH_STACK_ROLE_SECONDS * 1000;
 }
 
-async function describeStack(input: { cluster: string; deadline: string }, deps: LaunchDeps) {
+async function describeStack(
+  input: { cluster: string; deadline: string; created?: boolean },
+  deps: LaunchDeps,
+) {
+  const created = input.created === true;
   const now = clockNow();
   const name = stackName(input.cluster);
   const stack = await deps.stacks.describe(name);
@@ -304,6 +318,7 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
         ready: false,
         deadline: input.deadline,
         recreated: true,
+        created: true,
       };
     }
     throw new StackFailedError(
@@ -311,7 +326,13 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     );
   }
   requireOwned(`CloudFormation stack ${name}`, stack.tags, input.cluster);
-  if (FAILING_STACK.test(stack.status)) {
+  // Only a stack this execution created: an update's or a roll's poll may meet a running
+  // cluster's stack being deleted by someone else, whose instances still use those profiles.
+  if (!created && /^DELETE_/.test(stack.status))
+    throw new StackFailedError(
+      `stack ${name} of cluster ${input.cluster} is ${stack.status}: it is being deleted outside this execution`,
+    );
+  if (created && FAILING_STACK.test(stack.status)) {
     // A delete that keeps failing (a role IAM still sees in a profile, or held elsewhere) is
     // left to the delete session, which removes what holds the cluster's resources first.
     if (stack.status === 'DELETE_FAILED' && now > new Date(input.deadline))
@@ -324,7 +345,7 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     });
     // Deleted again: once gone it is created again or its failure reported (above).
     if (status !== stack.status)
-      return { stackName: name, status, ready: false, deadline: input.deadline };
+      return { stackName: name, status, ready: false, deadline: input.deadline, created };
   }
   if (FAILED_STACK.test(stack.status)) {
     const firstFailure = await deps.stacks.firstFailure(name);
@@ -333,7 +354,13 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
       stack.status === 'CREATE_FAILED' &&
       (await failedForFreshRole(input.cluster, firstFailure, now, deps))
     )
-      return { stackName: name, status: stack.status, ready: false, deadline: input.deadline };
+      return {
+        stackName: name,
+        status: stack.status,
+        ready: false,
+        deadline: input.deadline,
+        created,
+      };
     const reason = firstFailure ?? stack.statusReason ?? 'no reason recorded';
     throw new StackFailedError(`stack ${name} is ${stack.status}: ${reason}`);
   }
@@ -343,7 +370,7 @@ async function describeStack(input: { cluster: string; deadline: string }, deps:
     throw new WaitTimeoutError(
       `stack ${name} still ${stack.status} at the deadline ${input.deadline}`,
     );
-  return { stackName: name, status: stack.status, ready, deadline: input.deadline };
+  return { stackName: name, status: stack.status, ready, deadline: input.deadline, created };
 }
 
 /**

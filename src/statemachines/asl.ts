@@ -323,6 +323,7 @@ export function updateFlow(cluster: string, names: UpdateFlowNames, next: string
         action: 'describeStack',
         'cluster.$': cluster,
         'deadline.$': '$.stack.deadline',
+        'created.$': '$.stack.created',
       },
       resultPath: '$.stack',
       until: isTrue('$.stack.ready'),

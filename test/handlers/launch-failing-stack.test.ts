@@ -38,7 +38,15 @@ const r53 = mockClient(Route53Client);
 const iam = mockClient(IAMClient);
 const cluster = 'seed.example.com';
 const ROLE_ARN = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/${stackRoleName(cluster)}`;
-const check = { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' };
+/** The poll of the execution that created the stack (ensureStack answered `created: true`). */
+const check = {
+  action: 'describeStack',
+  cluster,
+  deadline: '2999-01-01T00:00:00Z',
+  created: true,
+};
+/** The same poll in an update or a roll, which found the stack already there. */
+const laterCheck = { ...check, created: false };
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
@@ -168,11 +176,36 @@ describe('a cluster stack whose create fails', () => {
   });
 });
 
+describe("a running cluster's stack deleted outside the execution that polls it", () => {
+  it.each(['DELETE_IN_PROGRESS', 'DELETE_FAILED'])(
+    'stops the update or roll at %s and leaves the profiles its instances use',
+    async (status) => {
+      stackIs(status);
+
+      await expect(handler(laterCheck, lambdaContext)).rejects.toThrow(
+        `is ${status}: it is being deleted outside this execution`,
+      );
+      expect(removed()).toEqual([]);
+      expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+    },
+  );
+
+  it('is not taken for a create to clean up when an execution from before sends no created flag', async () => {
+    stackIs('DELETE_FAILED');
+    const { created: _omitted, ...fromBefore } = check;
+
+    await expect(handler(fromBefore, lambdaContext)).rejects.toMatchObject({
+      name: 'StackFailedError',
+    });
+    expect(removed()).toEqual([]);
+  });
+});
+
 describe('a cluster stack whose update rolls back', () => {
   it('keeps its roles in the profiles its running instances use', async () => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
 
-    await handler(check, lambdaContext);
+    await handler(laterCheck, lambdaContext);
 
     expect(removed()).toEqual([]);
     expect(cfn.commandCalls(CreateStackCommand)).toHaveLength(0);

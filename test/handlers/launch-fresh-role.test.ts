@@ -29,7 +29,12 @@ const r53 = mockClient(Route53Client);
 const iam = mockClient(IAMClient);
 const cluster = 'seed.example.com';
 const ROLE_ARN = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/${stackRoleName(cluster)}`;
-const check = { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' };
+const check = {
+  action: 'describeStack',
+  cluster,
+  deadline: '2999-01-01T00:00:00Z',
+  created: true,
+};
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {

@@ -78,7 +78,7 @@ describe('a failed create deleted while the cluster profiles hold its roles', ()
     const launch = await localHandler('LaunchClusterFunction', localSettingsFromEnv(process.env));
 
     await launch(
-      { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z' },
+      { action: 'describeStack', cluster, deadline: '2999-01-01T00:00:00Z', created: true },
       {} as never,
     ).catch((error: Error) => {
       // moto deletes a stack inside DeleteStack and answers with the error of a resource it could
