@@ -255,7 +255,7 @@ describe('delete -f', () => {
     const manifest = join(work, 'cluster.yaml');
     writeFileSync(manifest, (await kopslessInProcess(['get', cluster, '-o', 'yaml'], env)).stdout);
 
-    const result = await kopslessInProcess(['delete', '-f', manifest, '--yes'], env);
+    const result = await kopsless(['delete', '-f', manifest, '--yes'], env);
     const clusters = await kopslessInProcess(['get', 'clusters'], env);
 
     expect(result.code, result.stderr).toBe(0);

@@ -74,7 +74,7 @@ describe('kopsless CLI on the local backend', () => {
 
   it('lists clusters and instance groups with kOps columns', async () => {
     const clusters = await kopslessInProcess(['get', 'clusters'], env);
-    const groups = await kopslessInProcess(['get', 'ig', '--name', 'cli.example.com'], env);
+    const groups = await kopsless(['get', 'ig', '--name', 'cli.example.com'], env);
 
     expect(clusters.stdout.split('\n')[0]).toMatch(/^NAME\s+CLOUD\s+ZONES$/);
     expect(clusters.stdout).toMatch(/^cli\.example\.com\s+aws\s+us-east-1a,us-east-1b$/m);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { stopMoto } from '../../src/local/moto/moto.js';
@@ -70,8 +71,8 @@ export async function kopslessInProcess(
   let stderr = '';
   const text = (chunk: unknown) =>
     typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
-  const line = (parts: unknown[]) =>
-    `${parts.map((p) => (typeof p === 'string' ? p : String(p))).join(' ')}\n`;
+  // As console formats it for the binary: %s placeholders, objects inspected.
+  const line = (parts: unknown[]) => `${format(...parts)}\n`;
   const { log, error, warn, info } = console;
   const writeOut = process.stdout.write;
   const writeErr = process.stderr.write;
