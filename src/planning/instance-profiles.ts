@@ -1,5 +1,5 @@
 import type { CompletedManifest } from '../manifest/completed.js';
-import { CLUSTER_TAG, type InstanceRoleKind, instanceProfileName, OWNER_TAG } from './names.js';
+import { clusterIamTags, type InstanceRoleKind, instanceProfileName } from './names.js';
 
 /**
  * The instance profiles of a cluster's instances: made by the launch stage through the IAM API,
@@ -29,10 +29,7 @@ export function instanceProfileTags(
   cluster: string,
   deployment: string,
 ): Array<{ Key: string; Value: string }> {
-  return [
-    { Key: CLUSTER_TAG, Value: cluster },
-    { Key: OWNER_TAG, Value: deployment },
-  ];
+  return clusterIamTags(cluster, deployment);
 }
 
 /** The ARN of the cluster's instance profile of `kind`, in the account and partition given. */

@@ -106,6 +106,21 @@ export function clusterTags(cluster: string): Array<{ Key: string; Value: string
   ];
 }
 
+/**
+ * The tags of an IAM resource kopsless makes for a cluster (a stack role, an instance profile):
+ * the cluster's and the deployment's owner tag, the only keys the IAM grants let a create carry
+ * (no `kubernetes.io/cluster/<name>`, which IAM grants cannot name).
+ */
+export function clusterIamTags(
+  cluster: string,
+  deployment: string,
+): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: CLUSTER_TAG, Value: cluster },
+    { Key: OWNER_TAG, Value: deployment },
+  ];
+}
+
 /** A `Name` tag value: the kOps name, cut to AWS's 256 characters (`<ig>.<cluster>` can be longer). */
 export function nameTag(kopsName: string): { Key: 'Name'; Value: string } {
   return { Key: 'Name', Value: kopsName.slice(0, TAG_VALUE_LIMIT) };

@@ -1,4 +1,4 @@
-import { CLUSTER_HASH_TAG, CLUSTER_TAG, clusterHash, OWNER_TAG, stackRoleName } from './names.js';
+import { CLUSTER_HASH_TAG, clusterHash, clusterIamTags, stackRoleName } from './names.js';
 
 /**
  * The CloudFormation role of one cluster's stack: a role per cluster, made by the launch stage
@@ -30,8 +30,7 @@ export function stackRoleTags(
   deployment: string,
 ): Array<{ Key: string; Value: string }> {
   return [
-    { Key: CLUSTER_TAG, Value: cluster },
-    { Key: OWNER_TAG, Value: deployment },
+    ...clusterIamTags(cluster, deployment),
     { Key: CLUSTER_HASH_TAG, Value: clusterHash(cluster) },
   ];
 }
