@@ -14,20 +14,25 @@ import {
   IAMClient,
   RemoveRoleFromInstanceProfileCommand,
 } from '@aws-sdk/client-iam';
-import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { instanceProfilePath } from '../../src/planning/instance-profiles.js';
 import {
   DEFAULT_DEPLOYMENT,
   iamRoleName,
   instanceProfileName,
   stackName,
-  stackRoleName,
 } from '../../src/planning/names.js';
 import { serveSeedState } from './state-fixture.js';
-import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
+import {
+  awsError,
+  lambdaContext,
+  loadLaunchHandler,
+  serveUserZone,
+  stackRoleArn,
+} from './support.js';
 
 // IAM refuses to delete a role an instance profile holds, and the profiles launch made (and filled
 // while the stack ran) are not the stack's: a failing create must have its roles taken out of them
@@ -37,7 +42,7 @@ const cfn = mockClient(CloudFormationClient);
 const r53 = mockClient(Route53Client);
 const iam = mockClient(IAMClient);
 const cluster = 'seed.example.com';
-const ROLE_ARN = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/${stackRoleName(cluster)}`;
+const ROLE_ARN = stackRoleArn(cluster);
 /** The poll of the execution that created the stack (ensureStack answered `created: true`). */
 const check = {
   action: 'describeStack',
@@ -50,15 +55,7 @@ const laterCheck = { ...check, created: false };
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
-  for (const [k, v] of Object.entries({
-    ...HANDLER_ENV,
-    CLUSTER_STACK_POLICY_ARNS: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-policy',
-    CLUSTER_STACK_BOUNDARY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-boundary',
-  }))
-    vi.stubEnv(k, v);
-  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as {
-    handler: typeof handler;
-  });
+  handler = await loadLaunchHandler();
 });
 
 /** The cluster's masters and nodes profiles as launch made them, each holding its role. */
@@ -104,11 +101,7 @@ const removed = () =>
 
 beforeEach(() => {
   for (const mock of [s3, cfn, r53, iam]) mock.reset();
-  r53.on(ListHostedZonesCommand).resolves({
-    HostedZones: [{ Id: '/hostedzone/ZUSER', Name: 'example.com.', CallerReference: 'r' }],
-    IsTruncated: false,
-    MaxItems: 100,
-  });
+  serveUserZone(r53);
   serveSeedState(s3);
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
   iam.on(AttachRolePolicyCommand).resolves({});

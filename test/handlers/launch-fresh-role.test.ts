@@ -13,13 +13,19 @@ import {
   GetRoleCommand,
   IAMClient,
 } from '@aws-sdk/client-iam';
-import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stackName, stackRoleName } from '../../src/planning/names.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stackName } from '../../src/planning/names.js';
 import { serveSeedState } from './state-fixture.js';
-import { awsError, HANDLER_ENV, lambdaContext } from './support.js';
+import {
+  awsError,
+  lambdaContext,
+  loadLaunchHandler,
+  serveUserZone,
+  stackRoleArn,
+} from './support.js';
 
 // A stack made under a stack role IAM made a minute ago may fail for want of the role's policy
 // (not yet visible to CloudFormation) and, made with OnFailure DELETE, be gone: it is made again.
@@ -28,7 +34,7 @@ const cfn = mockClient(CloudFormationClient);
 const r53 = mockClient(Route53Client);
 const iam = mockClient(IAMClient);
 const cluster = 'seed.example.com';
-const ROLE_ARN = `arn:aws:iam::123456789012:role/kopsless/stack/${cluster}/${stackRoleName(cluster)}`;
+const ROLE_ARN = stackRoleArn(cluster);
 const check = {
   action: 'describeStack',
   cluster,
@@ -38,23 +44,11 @@ const check = {
 let handler: (event: unknown, context: unknown) => Promise<any>;
 
 beforeAll(async () => {
-  for (const [k, v] of Object.entries({
-    ...HANDLER_ENV,
-    CLUSTER_STACK_POLICY_ARNS: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-policy',
-    CLUSTER_STACK_BOUNDARY_ARN: 'arn:aws:iam::123456789012:policy/kopsless-cluster-stack-boundary',
-  }))
-    vi.stubEnv(k, v);
-  ({ handler } = (await import('../../functions/launch-cluster.js')) as unknown as {
-    handler: typeof handler;
-  });
+  handler = await loadLaunchHandler();
 });
 beforeEach(() => {
   for (const mock of [s3, cfn, r53, iam]) mock.reset();
-  r53.on(ListHostedZonesCommand).resolves({
-    HostedZones: [{ Id: '/hostedzone/ZUSER', Name: 'example.com.', CallerReference: 'r' }],
-    IsTruncated: false,
-    MaxItems: 100,
-  });
+  serveUserZone(r53);
   serveSeedState(s3);
   iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
   iam.on(AttachRolePolicyCommand).resolves({});
